@@ -1,0 +1,49 @@
+#pragma once
+
+// ZeroMQ socket construction with the options of ARCHITECTURE.md section 2, so
+// every ROUTER and DEALER in the product is set up the same way.
+
+#include <chrono>
+#include <string>
+#include <zmq.hpp>
+
+#include "common/config.h"
+#include "common/result.h"
+
+namespace pso::common {
+
+struct RouterOptions {
+  int heartbeat_ivl_ms = 5000;
+  int heartbeat_timeout_ms = 15000;
+  int heartbeat_ttl_ms = 30000;
+  int64_t max_msg_size = 8 * 1024 * 1024;
+  int backlog = 1024;
+  int sndhwm = 10000;
+  int rcvhwm = 10000;
+};
+
+struct DealerOptions {
+  int reconnect_ivl_ms = 500;       ///< base; jittered by up to +50% per socket
+  int reconnect_ivl_max_ms = 10000;
+  int linger_ms = 1000;
+  int heartbeat_ivl_ms = 5000;
+  int heartbeat_timeout_ms = 15000;
+  int sndhwm = 1000;
+  int rcvhwm = 1000;
+};
+
+/// Creates and binds the controller's ROUTER socket (ROUTER_MANDATORY,
+/// ROUTER_HANDOVER, ZMTP heartbeats, MAXMSGSIZE, BACKLOG, HWMs). With curve
+/// enabled it becomes a CURVE server. Error code "bind" names the endpoint.
+/// `bound_endpoint` receives the actual endpoint (port 0 resolves to the real one).
+[[nodiscard]] Result<zmq::socket_t> makeRouter(zmq::context_t& ctx, const std::string& endpoint,
+                                               const RouterOptions& options,
+                                               std::string* bound_endpoint = nullptr);
+
+/// Creates and connects an agent DEALER socket with routing id `identity`,
+/// jittered reconnect interval, IMMEDIATE=1, bounded LINGER and heartbeats.
+[[nodiscard]] Result<zmq::socket_t> makeDealer(zmq::context_t& ctx, const std::string& endpoint,
+                                               const std::string& identity,
+                                               const DealerOptions& options);
+
+}  // namespace pso::common

@@ -1,0 +1,121 @@
+#pragma once
+
+// Value types of the decision engine. The engine is pure: these go in, these
+// come out; it reads no clock, file or socket, so the live controller and
+// `psoctl simulate` run the same decisions on the same inputs.
+
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pso::controller::engine {
+
+/// A system as the engine sees it (from the agent's hello / config).
+struct SystemSpec {
+  std::string name;
+  double capacity_per_replica = 1.0;  ///< demand units one replica serves at 100%
+  double target_utilization = 0.7;
+  int64_t min_replicas = 1;
+  int64_t max_replicas = 10;
+  double warmup_s = 30.0;  ///< launch-to-serving time
+  int64_t priority = 0;
+  std::vector<std::string> depends_on;
+};
+
+/// Engine-wide settings (guardrails and planning).
+struct EngineSettings {
+  double step_s = 15.0;  ///< time between decisions (cycle interval, or trace step)
+  std::string policy = "predictive";  ///< predictive | reactive
+  double scale_down_stabilization_s = 300.0;
+  int64_t max_step_up = 0;    ///< 0 = unlimited
+  int64_t max_step_down = 0;  ///< 0 = unlimited
+  double cooldown_s = 0.0;    ///< per system, between engine-initiated changes
+  int64_t actions_per_hour = 1000;  ///< global limit on engine-initiated changes
+  double coverage = 0.9;      ///< central prediction interval the planner uses (upper bound)
+  bool forecast_only = false; ///< decide and record, dispatch nothing
+};
+
+/// An operator's scale that overrides the engine until `until_ms`.
+struct OperatorHold {
+  int64_t replicas = 0;
+  int64_t until_ms = 0;
+  std::string reason;
+};
+
+/// What was observed of one system during the last step.
+struct SystemObservation {
+  std::string system;
+  std::optional<double> demand;  ///< mean demand over the step; nullopt = no sample
+  int64_t current_replicas = 0;  ///< replicas launched (running or starting)
+  int64_t ready_replicas = -1;   ///< replicas serving; -1 = same as current
+  std::optional<OperatorHold> hold;
+};
+
+struct CycleInput {
+  int64_t now_ms = 0;
+  std::vector<SystemObservation> systems;
+};
+
+/// A forecast over steps 1..H after the last observation.
+struct Forecast {
+  std::vector<double> point;
+  std::vector<double> lo;  ///< lower bound of the central interval
+  std::vector<double> hi;  ///< upper bound of the central interval
+  double coverage = 0.9;
+  std::string model;        ///< provenance: which model produced it
+  double backtest_mae = std::numeric_limits<double>::quiet_NaN();  ///< recent one-step MAE
+  int64_t observations = 0; ///< samples the model has seen
+};
+
+/// A replica count the engine considered, with its predicted effect and cost.
+struct Candidate {
+  int64_t replicas = 0;
+  double predicted_utilization = 0.0;  ///< at the planned demand
+  double overload_probability = 0.0;   ///< chance demand exceeds capacity over the lead time
+  double cost_replica_hours = 0.0;     ///< cost over the horizon
+  std::string note;                    ///< e.g. "chosen", "reactive rule", "current"
+};
+
+/// A predicted breach of capacity within the horizon.
+struct Bottleneck {
+  std::string kind = "capacity";  ///< capacity | pool
+  int64_t eta_ms = 0;             ///< earliest time the upper forecast breaches
+  int64_t steps_ahead = 0;
+  double predicted_demand = 0.0;
+  double capacity = 0.0;
+  double probability = 0.0;
+};
+
+/// The engine's decision for one system in one cycle, with every number it came
+/// from, so it can be explained, recorded and taught.
+struct SystemDecision {
+  std::string system;
+  int64_t current_replicas = 0;
+  int64_t ready_replicas = 0;
+  int64_t recommended_replicas = 0;  ///< before guardrails
+  int64_t desired_replicas = 0;      ///< after guardrails and holds
+  double demand = std::numeric_limits<double>::quiet_NaN();  ///< observed this step
+  Forecast forecast;
+  int64_t lead_steps = 0;     ///< warm-up in steps: how far ahead new capacity serves
+  double planned_demand = 0.0;  ///< the demand the allocation plans for
+  double capacity_per_replica = 1.0;
+  double target_utilization = 0.7;
+  std::string rule;  ///< e.g. "predictive-upper-quantile", "reactive-hpa", "hold", "no-data", "min-bound"
+  std::vector<std::string> guardrails;  ///< each guardrail that changed the decision, in words
+  std::vector<Candidate> candidates;
+  std::optional<Bottleneck> bottleneck;
+  int64_t reactive_replicas = 0;  ///< what the HPA rule would do now
+  std::string reactive_rationale;
+  std::string rationale;  ///< plain sentences
+  bool dispatch = false;  ///< a directive should be sent (changed, allowed, not forecast-only)
+};
+
+struct CycleDecisions {
+  int64_t now_ms = 0;
+  std::vector<SystemDecision> systems;
+  int64_t actions_last_hour = 0;
+};
+
+}  // namespace pso::controller::engine
