@@ -1,0 +1,3 @@
+#include "controller/cli/psoctl.h"
+
+int main(int argc, char** argv) { return pso::cli::runPsoctl(argc, argv); }

@@ -1,0 +1,514 @@
+#include "controller/cli/psoctl.h"
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <functional>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/trace.h"
+#include "controller/cli/api_client.h"
+#include "controller/cli/offline.h"
+#include "controller/cli/table.h"
+#include "controller/scenarios/exporter.h"
+#include "controller/scenarios/scenario.h"
+#include "controller/store/store.h"
+
+namespace pso::cli {
+namespace {
+
+using nlohmann::json;
+
+struct GlobalOptions {
+  std::string api;
+  std::string token;
+  bool json_output = false;
+};
+
+/// Reports a failure the way every psoctl command does: one line, exit 1.
+int fail(const std::string& reason) {
+  std::cerr << "psoctl: " << reason << '\n';
+  return 1;
+}
+
+std::string str(const json& doc, const char* key) {
+  if (!doc.is_object() || !doc.contains(key)) return "-";
+  const json& v = doc.at(key);
+  if (v.is_null()) return "-";
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_boolean()) return v.get<bool>() ? "yes" : "no";
+  if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
+  if (v.is_number()) return formatNumber(v.get<double>());
+  return v.dump();
+}
+
+std::string joined(const json& list) {
+  if (!list.is_array()) return "-";
+  std::string out;
+  for (const auto& item : list) {
+    if (!out.empty()) out += ",";
+    out += item.is_string() ? item.get<std::string>() : item.dump();
+  }
+  return out.empty() ? "-" : out;
+}
+
+/// A --since/--until value as epoch milliseconds: a relative duration ("10m":
+/// ten minutes ago), a timestamp (ISO 8601, "YYYY-MM-DD HH:MM:SS", epoch seconds).
+Result<int64_t> parseTimeArg(const std::string& text) {
+  if (auto ago = common::parseDuration(text); ago.ok()) {
+    return common::wallMs() - ago->count();
+  }
+  auto ts = common::parseTimestamp(text);
+  if (!ts) return makeError("invalid", "'" + text + "' is neither a duration nor a timestamp");
+  return *ts * 1000;
+}
+
+void printJson(const json& doc) { std::cout << doc.dump(2) << '\n'; }
+
+struct ScenarioQuery {
+  std::string db;
+  std::string event;
+  std::string level;
+  std::string system;
+  std::string since;
+  std::string until;
+  int64_t limit = 0;
+};
+
+/// The scenario filter as query parameters for the HTTP API.
+Result<std::string> scenarioQueryString(const ScenarioQuery& q) {
+  std::string query;
+  auto add = [&](const std::string& key, const std::string& value) {
+    query += (query.empty() ? "?" : "&") + key + "=" + ApiClient::escape(value);
+  };
+  if (!q.event.empty()) add("event", q.event);
+  if (!q.level.empty()) add("level", q.level);
+  if (!q.system.empty()) add("system", q.system);
+  for (const auto& [key, text] : {std::pair{"since", q.since}, std::pair{"until", q.until}}) {
+    if (text.empty()) continue;
+    auto ms = parseTimeArg(text);
+    if (!ms) return ms.error();
+    add(key, std::to_string(*ms));
+  }
+  if (q.limit > 0) add("limit", std::to_string(q.limit));
+  return query;
+}
+
+/// Scenarios matching the query, read from a database file (--db) or the API.
+Result<std::vector<controller::store::ScenarioRecord>> loadScenarios(const GlobalOptions& g,
+                                                                     const ScenarioQuery& q) {
+  if (!q.db.empty()) {
+    auto store = controller::store::Store::open(q.db);
+    if (!store) return store.error();
+    controller::store::ScenarioFilter filter;
+    if (!q.event.empty()) filter.event = q.event;
+    if (!q.level.empty()) filter.level = q.level;
+    if (!q.system.empty()) filter.system = q.system;
+    if (!q.since.empty()) {
+      auto ms = parseTimeArg(q.since);
+      if (!ms) return ms.error();
+      filter.since_ms = *ms;
+    }
+    if (!q.until.empty()) {
+      auto ms = parseTimeArg(q.until);
+      if (!ms) return ms.error();
+      filter.until_ms = *ms;
+    }
+    filter.limit = q.limit;
+    return (*store)->scenarios(filter);
+  }
+  auto query = scenarioQueryString(q);
+  if (!query) return query.error();
+  ApiClient client(g.api, g.token, 120000);
+  const std::string sep = query->empty() ? "?" : "&";
+  auto body = client.getText("/api/v1/scenarios/export" + *query + sep + "format=jsonl");
+  if (!body) return body.error();
+  std::vector<controller::store::ScenarioRecord> records;
+  std::size_t start = 0;
+  std::size_t line_no = 0;
+  while (start < body->size()) {
+    std::size_t end = body->find('\n', start);
+    if (end == std::string::npos) end = body->size();
+    ++line_no;
+    const std::string_view line(body->data() + start, end - start);
+    start = end + 1;
+    if (line.empty()) continue;
+    json doc = json::parse(line, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object()) {
+      return makeError("invalid", "scenario export line " + std::to_string(line_no) +
+                                      " from the controller is not a JSON object");
+    }
+    records.push_back(controller::scenarios::toRecord(doc));
+  }
+  return records;
+}
+
+void addScenarioFilters(CLI::App* cmd, ScenarioQuery& q) {
+  cmd->add_option("--db", q.db, "Read a controller database file instead of the API");
+  cmd->add_option("--event", q.event, "Only scenarios with this event");
+  cmd->add_option("--level", q.level, "Only scenarios of this learning level");
+  cmd->add_option("--system", q.system, "Only scenarios involving this system");
+  cmd->add_option("--since", q.since, "From this time (timestamp, or a duration ago: 1h)");
+  cmd->add_option("--until", q.until, "Up to this time");
+  cmd->add_option("--limit", q.limit, "At most this many scenarios");
+}
+
+int cmdStatus(const GlobalOptions& g) {
+  auto doc = ApiClient(g.api, g.token).getJson("/api/v1/status");
+  if (!doc) return fail(doc.error().message);
+  if (g.json_output) {
+    printJson(*doc);
+    return 0;
+  }
+  const json& agents = doc->value("agents", json::object());
+  Table t({"FIELD", "VALUE"});
+  t.addRow({"controller", str(*doc, "controller_id")});
+  t.addRow({"version", str(*doc, "version")});
+  t.addRow({"mode", str(*doc, "mode")});
+  t.addRow({"uptime_s", str(*doc, "uptime_s")});
+  t.addRow({"agents", str(agents, "connected") + " connected / " + str(agents, "total")});
+  t.addRow({"systems", str(*doc, "systems")});
+  t.addRow({"cycles", str(*doc, "cycles")});
+  const json& last = doc->value("last_cycle", json());
+  t.addRow({"last cycle", last.is_object() ? str(last, "id") + " at " + str(last, "time") : "-"});
+  t.addRow({"rejected messages", str(*doc, "rejected_messages")});
+  t.print(std::cout);
+  return 0;
+}
+
+int cmdAgents(const GlobalOptions& g) {
+  auto doc = ApiClient(g.api, g.token).getJson("/api/v1/agents");
+  if (!doc) return fail(doc.error().message);
+  if (g.json_output) {
+    printJson(*doc);
+    return 0;
+  }
+  Table t({"AGENT", "CONNECTED", "VERSION", "LAST SEEN", "LAST SEQ", "SYSTEMS"});
+  for (const auto& a : doc->value("agents", json::array())) {
+    t.addRow({str(a, "id"), str(a, "connected"), str(a, "version"), str(a, "last_seen"),
+              str(a, "last_seq"), joined(a.value("systems", json::array()))});
+  }
+  t.print(std::cout);
+  return 0;
+}
+
+int cmdSystems(const GlobalOptions& g) {
+  auto doc = ApiClient(g.api, g.token).getJson("/api/v1/systems");
+  if (!doc) return fail(doc.error().message);
+  if (g.json_output) {
+    printJson(*doc);
+    return 0;
+  }
+  Table t({"SYSTEM", "AGENT", "ACTUATOR", "REPLICAS", "DESIRED", "MIN-MAX", "DEMAND", "FORECAST",
+           "HEALTH", "HOLD", "RULE"});
+  for (const auto& s : doc->value("systems", json::array())) {
+    const json& demand = s.value("demand", json());
+    const json& forecast = s.value("forecast", json());
+    const json& hold = s.value("hold", json());
+    t.addRow({str(s, "name"), str(s, "agent"), str(s, "actuator"), str(s, "replicas"),
+              str(s, "desired"), str(s, "min_replicas") + "-" + str(s, "max_replicas"),
+              demand.is_object() ? str(demand, "value") : "-",
+              forecast.is_object() ? str(forecast, "point") + " (hi " + str(forecast, "hi") + ")"
+                                   : "-",
+              str(s, "health_score"),
+              hold.is_object() ? str(hold, "replicas") + " until " + str(hold, "until") : "-",
+              str(s, "last_rule")});
+  }
+  t.print(std::cout);
+  return 0;
+}
+
+struct SamplesArgs {
+  std::string system;
+  std::string metric = "demand";
+  std::string since;
+  std::string until;
+  int64_t limit = 0;
+};
+
+int cmdSamples(const GlobalOptions& g, const SamplesArgs& a) {
+  std::string path = "/api/v1/systems/" + ApiClient::escape(a.system) +
+                     "/samples?metric=" + ApiClient::escape(a.metric);
+  for (const auto& [key, text] : {std::pair{"since", a.since}, std::pair{"until", a.until}}) {
+    if (text.empty()) continue;
+    auto ms = parseTimeArg(text);
+    if (!ms) return fail("--" + std::string(key) + ": " + ms.error().message);
+    path += "&" + std::string(key) + "=" + std::to_string(*ms);
+  }
+  if (a.limit > 0) path += "&limit=" + std::to_string(a.limit);
+  auto doc = ApiClient(g.api, g.token).getJson(path);
+  if (!doc) return fail(doc.error().message);
+  if (g.json_output) {
+    printJson(*doc);
+    return 0;
+  }
+  Table t({"TIME", "VALUE"});
+  for (const auto& s : doc->value("samples", json::array())) {
+    if (!s.is_array() || s.size() != 2 || !s[0].is_number() || !s[1].is_number()) continue;
+    t.addRow({common::formatTimestamp(s[0].get<int64_t>()), formatNumber(s[1].get<double>(), 3)});
+  }
+  t.print(std::cout);
+  return 0;
+}
+
+int cmdCycles(const GlobalOptions& g, int64_t limit) {
+  auto doc = ApiClient(g.api, g.token).getJson("/api/v1/cycles?limit=" + std::to_string(limit));
+  if (!doc) return fail(doc.error().message);
+  if (g.json_output) {
+    printJson(*doc);
+    return 0;
+  }
+  Table t({"CYCLE", "TIME", "SYSTEM", "DEMAND", "FORECAST", "CURRENT", "DESIRED", "REACTIVE",
+           "RULE", "DISPATCH"});
+  for (const auto& c : doc->value("cycles", json::array())) {
+    for (const auto& d : c.value("decisions", json::array())) {
+      t.addRow({str(c, "id"), str(c, "time"), str(d, "system"), str(d, "demand"),
+                str(d, "forecast_hi"), str(d, "current"), str(d, "desired"), str(d, "reactive"),
+                str(d, "rule"), str(d, "dispatch")});
+    }
+  }
+  t.print(std::cout);
+  return 0;
+}
+
+struct ScaleArgs {
+  std::string system;
+  int64_t replicas = -1;
+  std::string reason;
+  std::string hold;
+};
+
+int cmdDirectiveScale(const GlobalOptions& g, const ScaleArgs& a) {
+  json body = {{"system", a.system}, {"action", "scale"}, {"replicas", a.replicas},
+               {"reason", a.reason}};
+  if (!a.hold.empty()) {
+    auto hold = common::parseDuration(a.hold);
+    if (!hold) return fail("--hold: " + hold.error().message);
+    body["hold"] = a.hold;
+  }
+  auto doc = ApiClient(g.api, g.token).postJson("/api/v1/directives", body);
+  if (!doc) return fail(doc.error().message);
+  if (g.json_output) {
+    printJson(*doc);
+    return 0;
+  }
+  const json& d = doc->value("directive", json::object());
+  std::cout << "directive " << str(d, "id") << ": scale " << str(d, "system") << " to "
+            << str(d, "replicas") << " (" << str(d, "status") << ")";
+  if (d.contains("hold_until") && !d["hold_until"].is_null()) {
+    std::cout << ", held until " << str(d, "hold_until");
+  }
+  std::cout << '\n';
+  return 0;
+}
+
+int cmdDirectives(const GlobalOptions& g, const std::string& system, int64_t limit) {
+  std::string path = "/api/v1/directives?limit=" + std::to_string(limit);
+  if (!system.empty()) path += "&system=" + ApiClient::escape(system);
+  auto doc = ApiClient(g.api, g.token).getJson(path);
+  if (!doc) return fail(doc.error().message);
+  if (g.json_output) {
+    printJson(*doc);
+    return 0;
+  }
+  Table t({"DIRECTIVE", "SYSTEM", "REPLICAS", "SOURCE", "STATUS", "CREATED", "RESULT", "REASON"});
+  for (const auto& d : doc->value("directives", json::array())) {
+    t.addRow({str(d, "id"), str(d, "system"), str(d, "replicas"), str(d, "source"),
+              str(d, "status"), str(d, "created"), str(d, "result_message"), str(d, "reason")});
+  }
+  t.print(std::cout);
+  return 0;
+}
+
+int cmdScenariosList(const GlobalOptions& g, const ScenarioQuery& q) {
+  json list = json::array();
+  if (q.db.empty()) {
+    auto query = scenarioQueryString(q);
+    if (!query) return fail(query.error().message);
+    auto doc = ApiClient(g.api, g.token).getJson("/api/v1/scenarios" + *query);
+    if (!doc) return fail(doc.error().message);
+    list = doc->value("scenarios", json::array());
+  } else {
+    auto records = loadScenarios(g, q);
+    if (!records) return fail(records.error().message);
+    for (const auto& r : *records) {
+      list.push_back({{"id", r.id}, {"cycle_id", r.cycle_id},
+                      {"time", common::formatIso8601(r.ts_ms)}, {"level", r.level},
+                      {"events", r.events}, {"systems", r.systems},
+                      {"outcome_filled", r.outcome_filled}});
+    }
+  }
+  if (g.json_output) {
+    printJson(json{{"scenarios", list}});
+    return 0;
+  }
+  Table t({"SCENARIO", "TIME", "LEVEL", "EVENTS", "SYSTEMS", "OUTCOME"});
+  for (const auto& s : list) {
+    t.addRow({str(s, "id"), str(s, "time"), str(s, "level"),
+              joined(s.value("events", json::array())), joined(s.value("systems", json::array())),
+              s.value("outcome_filled", false) ? "filled" : "pending"});
+  }
+  t.print(std::cout);
+  return 0;
+}
+
+int cmdScenariosShow(const GlobalOptions& g, const std::string& id, const std::string& db) {
+  json doc;
+  if (db.empty()) {
+    auto fetched = ApiClient(g.api, g.token).getJson("/api/v1/scenarios/" + ApiClient::escape(id));
+    if (!fetched) return fail(fetched.error().message);
+    doc = std::move(*fetched);
+  } else {
+    auto store = controller::store::Store::open(db);
+    if (!store) return fail(store.error().message);
+    auto record = (*store)->scenario(id);
+    if (!record) return fail(record.error().message);
+    if (!record->has_value()) return fail("no scenario '" + id + "' in " + db);
+    doc = json::parse((*record)->json, nullptr, false);
+    if (doc.is_discarded()) return fail("scenario '" + id + "' in " + db + " is not valid JSON");
+  }
+  if (g.json_output) {
+    printJson(doc);
+    return 0;
+  }
+  std::cout << "scenario " << str(doc, "id") << " (cycle " << str(doc, "cycle_id") << ", "
+            << str(doc, "time") << ")\n"
+            << "level:  " << str(doc, "level") << "\n"
+            << "events: " << joined(doc.value("events", json::array())) << "\n";
+  const json& rationale = doc.value("rationale", json());
+  if (rationale.is_object()) {
+    for (const auto& [system, text] : rationale.items()) {
+      std::cout << "- " << system << ": " << (text.is_string() ? text.get<std::string>()
+                                                               : text.dump())
+                << '\n';
+    }
+  } else if (!rationale.is_null()) {
+    std::cout << "rationale: " << rationale.dump() << '\n';
+  }
+  std::cout << "questions: " << doc.value("questions", json::array()).size() << '\n';
+  return 0;
+}
+
+int cmdScenariosExport(const GlobalOptions& g, const ScenarioQuery& q, const std::string& format,
+                       const std::string& out) {
+  auto exporter = controller::scenarios::makeExporter(format);
+  if (!exporter) return fail(exporter.error().message);
+  auto records = loadScenarios(g, q);
+  if (!records) return fail(records.error().message);
+  auto written = (*exporter)->write(*records, out);
+  if (!written) return fail(written.error().message);
+  if (g.json_output) {
+    printJson(json{{"format", format}, {"out", out}, {"scenarios", *written}});
+  } else {
+    std::cout << "exported " << *written << " scenarios as " << format << " to " << out << '\n';
+  }
+  return 0;
+}
+
+}  // namespace
+
+int runPsoctl(int argc, char** argv) {
+  CLI::App app{"psoctl: operate a PSO-PRIME controller and replay traces through its engine"};
+  app.require_subcommand(1);
+  GlobalOptions g;
+  const char* env_api = std::getenv("PSO_API");
+  const char* env_token = std::getenv("PSO_TOKEN");
+  g.api = env_api != nullptr && *env_api != '\0' ? env_api : "http://127.0.0.1:7460";
+  g.token = env_token != nullptr ? env_token : "";
+  std::string token_file;
+  app.add_option("--api", g.api, "Controller HTTP API (env PSO_API)")->capture_default_str();
+  app.add_option("--token", g.token, "Bearer token for changes (env PSO_TOKEN)");
+  app.add_option("--token-file", token_file, "File whose first line is the bearer token");
+  app.add_flag("--json", g.json_output, "Print JSON for scripts instead of a table");
+  app.fallthrough();
+
+  // Each subcommand's callback picks the action; it runs after parsing, once the
+  // token file (if any) has been read.
+  std::function<int()> action;
+  app.add_subcommand("status", "Controller status")->callback([&] { action = [&] { return cmdStatus(g); }; });
+  app.add_subcommand("agents", "Connected and known agents")->callback([&] { action = [&] { return cmdAgents(g); }; });
+  app.add_subcommand("systems", "Managed systems, replicas, forecast, health")->callback([&] {
+    action = [&] { return cmdSystems(g); };
+  });
+
+  SamplesArgs samples;
+  auto* samples_cmd = app.add_subcommand("samples", "Stored samples of one system's metric");
+  samples_cmd->add_option("system", samples.system, "System name")->required();
+  samples_cmd->add_option("--metric", samples.metric, "Metric name")->capture_default_str();
+  samples_cmd->add_option("--since", samples.since, "From (timestamp, or a duration ago: 10m)");
+  samples_cmd->add_option("--until", samples.until, "Up to (timestamp, or a duration ago)");
+  samples_cmd->add_option("--limit", samples.limit, "At most this many samples");
+  samples_cmd->callback([&] { action = [&] { return cmdSamples(g, samples); }; });
+
+  int64_t cycles_limit = 10;
+  auto* cycles_cmd = app.add_subcommand("cycles", "Recent decision cycles, one row per system");
+  cycles_cmd->add_option("--limit", cycles_limit, "Cycles to show")->capture_default_str();
+  cycles_cmd->callback([&] { action = [&] { return cmdCycles(g, cycles_limit); }; });
+
+  auto* directive_cmd = app.add_subcommand("directive", "Issue a directive");
+  directive_cmd->require_subcommand(1);
+  ScaleArgs scale;
+  auto* scale_cmd = directive_cmd->add_subcommand("scale", "Scale a system to N replicas");
+  scale_cmd->add_option("system", scale.system, "System name")->required();
+  scale_cmd->add_option("--replicas", scale.replicas, "Replica count")->required();
+  scale_cmd->add_option("--reason", scale.reason, "Why (recorded with the directive)")->required();
+  scale_cmd->add_option("--hold", scale.hold, "Keep this count against the engine for (e.g. 10m)");
+  scale_cmd->callback([&] { action = [&] { return cmdDirectiveScale(g, scale); }; });
+
+  std::string directives_system;
+  int64_t directives_limit = 20;
+  auto* directives_cmd = app.add_subcommand("directives", "Recent directives and their results");
+  directives_cmd->add_option("--system", directives_system, "Only this system");
+  directives_cmd->add_option("--limit", directives_limit, "At most")->capture_default_str();
+  directives_cmd->callback([&] { action = [&] { return cmdDirectives(g, directives_system, directives_limit); }; });
+
+  auto* scenarios_cmd = app.add_subcommand("scenarios", "Education scenarios");
+  scenarios_cmd->require_subcommand(1);
+  ScenarioQuery list_query;
+  auto* list_cmd = scenarios_cmd->add_subcommand("list", "List scenarios");
+  addScenarioFilters(list_cmd, list_query);
+  list_cmd->callback([&] { action = [&] { return cmdScenariosList(g, list_query); }; });
+  std::string show_id;
+  std::string show_db;
+  auto* show_cmd = scenarios_cmd->add_subcommand("show", "Show one scenario");
+  show_cmd->add_option("id", show_id, "Scenario id")->required();
+  show_cmd->add_option("--db", show_db, "Read a controller database file instead of the API");
+  show_cmd->callback([&] { action = [&] { return cmdScenariosShow(g, show_id, show_db); }; });
+  ScenarioQuery export_query;
+  std::string export_format;
+  std::string export_out;
+  auto* export_cmd = scenarios_cmd->add_subcommand("export", "Export lessons and documents");
+  export_cmd->add_option("--format", export_format, "jsonl | markdown")->required();
+  export_cmd->add_option("--out", export_out, "Output file (jsonl) or directory")->required();
+  addScenarioFilters(export_cmd, export_query);
+  export_cmd->callback([&] { action = [&] { return cmdScenariosExport(g, export_query, export_format, export_out); }; });
+
+  ForecastArgs forecast;
+  auto* forecast_cmd = app.add_subcommand("forecast", "Rolling-origin forecasts of a trace");
+  addForecastOptions(forecast_cmd, forecast);
+  forecast_cmd->callback([&] { action = [&] { return runForecastCommand(forecast, g.json_output); }; });
+
+  SimulateArgs simulate;
+  auto* simulate_cmd = app.add_subcommand("simulate", "Replay a trace through the engine");
+  addSimulateOptions(simulate_cmd, simulate);
+  simulate_cmd->callback([&] { action = [&] { return runSimulateCommand(simulate, g.json_output); }; });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+  if (!token_file.empty() && g.token.empty()) {
+    std::ifstream in(token_file);
+    if (!in || !std::getline(in, g.token)) return fail("--token-file: cannot read " + token_file);
+  }
+  return action ? action() : 2;
+}
+
+}  // namespace pso::cli
