@@ -1,8 +1,10 @@
 #include "protocol/codec.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <msgpack.hpp>
 #include <optional>
 #include <string>
