@@ -7,6 +7,7 @@
 // `psoctl scenarios export --db` are not blocked).
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -109,8 +110,14 @@ struct IngestOutcome {
 
 class Store {
  public:
-  /// Opens or creates the database at `path` and applies migrations.
+  /// Opens or creates the database at `path` and applies migrations. A database
+  /// written by a newer build (higher schema version) is refused, code "schema".
   [[nodiscard]] static Result<std::unique_ptr<Store>> open(const std::string& path);
+
+  /// The schema version this build creates (the number of migrations).
+  static int64_t latestSchemaVersion();
+  /// The schema version of the open database (PRAGMA user_version).
+  int64_t schemaVersion();
 
   // Agents and systems.
   [[nodiscard]] Status upsertAgent(const protocol::Hello& hello, int64_t now_ms);
@@ -119,12 +126,18 @@ class Store {
   [[nodiscard]] Result<std::vector<AgentRecord>> agents();
   [[nodiscard]] Result<std::optional<AgentRecord>> agent(const std::string& agent_id);
   [[nodiscard]] Result<std::vector<SystemRecord>> systems();
+  [[nodiscard]] Result<std::optional<SystemRecord>> system(const std::string& name);
 
   /// Stores a batch if its seq is the next one expected for the agent
   /// (seq == max(last_seq, oldest_seq - 1) + 1), in one transaction together
   /// with the agent's new last_seq; a seq at or below last_seq is a duplicate,
   /// one beyond the next expected is out of order. Both are not stored. The
   /// "replicas" metric also updates the system's replica count.
+  /// Non-finite values (NaN = no sample) are skipped. A re-stored (series, ts)
+  /// replaces the earlier value, so samples never duplicate. An agent not seen
+  /// before is registered with last_seq 0. A batch whose shape is inconsistent
+  /// (values rows vs series, row lengths vs timestamps) or whose seq is 0 is
+  /// refused with code "invalid" and nothing of the call is stored.
   [[nodiscard]] Result<IngestOutcome> ingestTelemetry(const protocol::TelemetryBatch& batch);
 
   /// Several batches in one transaction (the ingest loop's batching).
@@ -133,11 +146,19 @@ class Store {
 
   [[nodiscard]] Status recordHealth(const protocol::Health& health);
   [[nodiscard]] Result<std::vector<HealthRecord>> health(const std::string& system);
+  /// Latest result of every check of every system, ordered by system and check.
+  [[nodiscard]] Result<std::vector<HealthRecord>> allHealth();
 
-  /// Samples of (system, metric) with since_ms <= ts < until_ms, oldest first.
+  /// Samples of (system, metric) with since_ms <= ts < until_ms, oldest first;
+  /// with limit > 0, the oldest `limit` of them (page on with since = last ts + 1).
   [[nodiscard]] Result<std::vector<Sample>> samples(const std::string& system,
                                                     const std::string& metric, int64_t since_ms,
                                                     int64_t until_ms, int64_t limit = 0);
+  /// The newest `count` samples of (system, metric) with ts < until_ms, oldest
+  /// first (the history window a forecast or a scenario needs).
+  [[nodiscard]] Result<std::vector<Sample>> recentSamples(const std::string& system,
+                                                          const std::string& metric,
+                                                          int64_t until_ms, int64_t count);
   [[nodiscard]] Result<std::optional<Sample>> latestSample(const std::string& system,
                                                            const std::string& metric);
   /// Names of the metrics stored for a system.
@@ -146,25 +167,42 @@ class Store {
   [[nodiscard]] Result<int64_t> pruneSamples(int64_t cutoff_ms);
 
   // Decision cycles, directives, scenarios.
+  /// A new cycle number on every call (persisted, so it keeps increasing across
+  /// restarts), above every seq already in the cycles table.
   [[nodiscard]] Result<int64_t> nextCycleSeq();
   [[nodiscard]] Status insertCycle(const CycleRecord& cycle);
+  /// Cycles with ts_ms >= since_ms, newest first; limit <= 0 = no limit.
   [[nodiscard]] Result<std::vector<CycleRecord>> cycles(int64_t limit, int64_t since_ms = 0);
 
+  /// Inserts a new directive; an existing id is code "exists".
   [[nodiscard]] Status insertDirective(const DirectiveRecord& directive);
+  /// Records the send time; the status moves pending -> sent (a result that
+  /// already arrived is kept). Unknown id: code "not_found".
   [[nodiscard]] Status markDirectiveSent(const std::string& id, int64_t sent_ms);
+  /// Records an agent's result (status, replicas, message, time). Unknown id:
+  /// "not_found"; a result from another agent than the directive's: "forbidden".
+  /// An applied result with a replica count also updates the system's replicas.
   [[nodiscard]] Status recordDirectiveResult(const protocol::DirectiveResult& result);
+  /// Sets a status from the controller's side (e.g. expired, failed,
+  /// not_dispatched); terminal statuses also set result_ms and the message.
+  /// Unknown status: "invalid"; unknown id: "not_found".
   [[nodiscard]] Status setDirectiveStatus(const std::string& id, const std::string& status,
                                           const std::string& message, int64_t now_ms);
   [[nodiscard]] Result<std::optional<DirectiveRecord>> directive(const std::string& id);
+  /// Newest first; limit <= 0 = no limit; empty system = every system.
   [[nodiscard]] Result<std::vector<DirectiveRecord>> directives(int64_t limit,
                                                                 const std::string& system = "");
-  /// Directives with status pending (to dispatch, e.g. after a restart).
+  /// Directives with status pending (to dispatch, e.g. after a restart), oldest first.
   [[nodiscard]] Result<std::vector<DirectiveRecord>> pendingDirectives();
-  /// The operator hold in force for a system at now_ms, if any (latest wins).
+  /// The operator hold in force for a system at now_ms, if any: the latest
+  /// operator directive with hold_until_ms > now_ms that the agent did not
+  /// refuse and that did not fail or expire.
   [[nodiscard]] Result<std::optional<DirectiveRecord>> activeHold(const std::string& system,
                                                                   int64_t now_ms);
 
+  /// Inserts a scenario and its event/system indexes; an existing id is code "exists".
   [[nodiscard]] Status insertScenario(const ScenarioRecord& scenario);
+  /// Replaces a stored scenario (e.g. after outcome backfill); unknown id: "not_found".
   [[nodiscard]] Status updateScenario(const ScenarioRecord& scenario);
   [[nodiscard]] Result<std::optional<ScenarioRecord>> scenario(const std::string& id);
   [[nodiscard]] Result<std::vector<ScenarioRecord>> scenarios(const ScenarioFilter& filter);
@@ -174,6 +212,7 @@ class Store {
 
   /// Engine state blob (DecisionEngine::saveState) for restarts.
   [[nodiscard]] Status saveEngineState(const std::string& state);
+  /// The last saved engine state, empty when none was saved.
   [[nodiscard]] Result<std::string> loadEngineState();
 
   [[nodiscard]] Result<bool> integrityCheck();
@@ -186,10 +225,22 @@ class Store {
   ~Store();
 
  private:
+  struct Statements;
+
+  Result<std::vector<IngestOutcome>> ingestLocked(
+      const std::vector<const protocol::TelemetryBatch*>& batches);
+  /// The series id of (system, metric); with create, inserts a missing series
+  /// and reports it in `created` so a rolled-back transaction can forget it.
+  Result<std::optional<int64_t>> seriesIdLocked(const protocol::SeriesKey& key, bool create,
+                                                std::vector<protocol::SeriesKey>* created);
+  Result<std::vector<DirectiveRecord>> readDirectives(common::Statement& statement);
+  Status writeScenarioIndexes(const ScenarioRecord& scenario);
+
   std::mutex mutex_;
   std::unique_ptr<common::Database> db_;
-  struct Statements;
   std::unique_ptr<Statements> stmts_;
+  /// (system, metric) -> series id; ingest looks up every series of every batch.
+  std::map<protocol::SeriesKey, int64_t> series_ids_;
 };
 
 }  // namespace pso::controller::store

@@ -1,0 +1,51 @@
+#pragma once
+
+// The demand-source seam: where a system's "demand" series comes from
+// (ARCHITECTURE.md section 7). Implementations are registered by name in
+// demand_source.cpp, the one place config names are mapped to classes.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/config.h"
+#include "common/result.h"
+
+namespace pso::agent {
+
+class HostSampler;
+
+/// Reads one system's current demand. Called once per sample interval, after
+/// the host sampler has run.
+class DemandSource {
+ public:
+  virtual ~DemandSource() = default;
+
+  /// The config name of this source ("replay", "host").
+  virtual const char* kind() const = 0;
+
+  /// The demand at wall-clock `now_ms` (epoch milliseconds). An Error means
+  /// there is no value this time (trace ended, metric not sampled yet); the
+  /// agent then emits no demand point and counts the reason.
+  [[nodiscard]] virtual Result<double> read(int64_t now_ms) = 0;
+};
+
+/// What a source may need from the agent when it is built.
+struct DemandSourceContext {
+  std::string system;                ///< the system the source belongs to (for messages)
+  const HostSampler* host = nullptr;  ///< the agent's host sampler (source "host")
+  int64_t start_ms = 0;              ///< wall-clock ms the agent started (replay origin)
+};
+
+/// Builds the source named by `config.source`. Names known to the product but
+/// not built here (prometheus, command, cgroup) are refused with
+/// "system X: demand source 'prometheus' is not supported by this build"
+/// (code "unsupported"); any other unknown name is code "invalid".
+[[nodiscard]] Result<std::unique_ptr<DemandSource>> makeDemandSource(
+    const common::DemandSourceConfig& config, const DemandSourceContext& context);
+
+/// The source names this build can construct, in registry order.
+std::vector<std::string> supportedDemandSources();
+
+}  // namespace pso::agent

@@ -1,0 +1,99 @@
+#include "common/metrics.h"
+
+#include <charconv>
+#include <cmath>
+#include <numeric>
+
+namespace pso::common {
+namespace {
+
+// Prometheus text format 0.0.4: label values escape backslash, double quote
+// and newline; HELP text escapes backslash and newline only.
+std::string escape(const std::string& text, bool quote) {
+  std::string out;
+  out.reserve(text.size());
+  for (char ch : text) {
+    if (ch == '\\') {
+      out += "\\\\";
+    } else if (ch == '\n') {
+      out += "\\n";
+    } else if (ch == '"' && quote) {
+      out += "\\\"";
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
+std::string formatValue(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  char buf[64];
+  // Shortest representation that reads back exactly; whole numbers print
+  // without an exponent or fraction ("3", not "3.0").
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+  return ec == std::errc() ? std::string(buf, end) : std::to_string(v);
+}
+
+}  // namespace
+
+void MetricsRegistry::describe(const std::string& name, const std::string& type,
+                               const std::string& help) {
+  std::lock_guard lock(mutex_);
+  Family& family = families_[name];
+  family.type = type;
+  family.help = help;
+}
+
+void MetricsRegistry::increment(const std::string& name, const Labels& labels, double by) {
+  std::lock_guard lock(mutex_);
+  families_[name].values[labels] += by;
+}
+
+void MetricsRegistry::set(const std::string& name, const Labels& labels, double value) {
+  std::lock_guard lock(mutex_);
+  families_[name].values[labels] = value;
+}
+
+double MetricsRegistry::value(const std::string& name, const Labels& labels) const {
+  std::lock_guard lock(mutex_);
+  const auto family = families_.find(name);
+  if (family == families_.end()) return 0.0;
+  const auto it = family->second.values.find(labels);
+  return it == family->second.values.end() ? 0.0 : it->second;
+}
+
+double MetricsRegistry::total(const std::string& name) const {
+  std::lock_guard lock(mutex_);
+  const auto family = families_.find(name);
+  if (family == families_.end()) return 0.0;
+  return std::accumulate(family->second.values.begin(), family->second.values.end(), 0.0,
+                         [](double sum, const auto& entry) { return sum + entry.second; });
+}
+
+std::string MetricsRegistry::renderPrometheus() const {
+  std::lock_guard lock(mutex_);
+  std::string out;
+  for (const auto& [name, family] : families_) {
+    if (!family.help.empty()) out += "# HELP " + name + " " + escape(family.help, false) + "\n";
+    out += "# TYPE " + name + " " + family.type + "\n";
+    for (const auto& [labels, value] : family.values) {
+      out += name;
+      if (!labels.empty()) {
+        out += '{';
+        bool first = true;
+        for (const auto& [key, label_value] : labels) {
+          if (!first) out += ',';
+          first = false;
+          out += key + "=\"" + escape(label_value, true) + "\"";
+        }
+        out += '}';
+      }
+      out += ' ' + formatValue(value) + '\n';
+    }
+  }
+  return out;
+}
+
+}  // namespace pso::common

@@ -1,0 +1,58 @@
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+namespace pso::controller::engine {
+
+/// A fixed-capacity FIFO of the most recent values: push() is O(1) and, once
+/// full, overwrites the oldest. Index 0 is the oldest kept value. Used for the
+/// bounded histories the forecast models keep (refit windows, forecast errors).
+template <typename T>
+class RingBuffer {
+ public:
+  explicit RingBuffer(std::size_t capacity = 1) : data_(capacity == 0 ? 1 : capacity) {}
+
+  std::size_t capacity() const { return data_.size(); }
+  std::size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  bool full() const { return size_ == data_.size(); }
+
+  /// Appends `value`; when full, the oldest value is dropped and returned
+  /// through `evicted` (if given) so callers can keep running sums exact.
+  void push(const T& value, T* evicted = nullptr) {
+    if (full()) {
+      if (evicted != nullptr) *evicted = data_[head_];
+      data_[head_] = value;
+      head_ = (head_ + 1) % data_.size();
+      return;
+    }
+    data_[(head_ + size_) % data_.size()] = value;
+    ++size_;
+  }
+
+  /// The i-th oldest value, 0 <= i < size().
+  const T& operator[](std::size_t i) const { return data_[(head_ + i) % data_.size()]; }
+  /// The most recent value; size() must be > 0.
+  const T& back() const { return (*this)[size_ - 1]; }
+
+  void clear() {
+    head_ = 0;
+    size_ = 0;
+  }
+
+  /// Values oldest first.
+  std::vector<T> toVector() const {
+    std::vector<T> out;
+    out.reserve(size_);
+    for (std::size_t i = 0; i < size_; ++i) out.push_back((*this)[i]);
+    return out;
+  }
+
+ private:
+  std::vector<T> data_;
+  std::size_t head_ = 0;
+  std::size_t size_ = 0;
+};
+
+}  // namespace pso::controller::engine
