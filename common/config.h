@@ -3,9 +3,13 @@
 // Configuration of pso-agent and pso-controller, loaded from YAML
 // (ARCHITECTURE.md section 7). Every key is optional and has the default written
 // here; config/agent.yaml and config/controller.yaml document each key. An
-// unknown key, a wrong type or a bad value is an Error whose message names the
-// file, the line and the key, e.g.
+// unknown key, a duplicate key, a wrong type, a YAML syntax error or a bad value
+// (e.g. min_replicas > max_replicas, an unknown actuator kind) is an Error with
+// code "invalid" whose message names the file, the 1-based line and the key, e.g.
 //   "/etc/pso/agent.yaml:12: systems[0].max_replicas: expected an integer, got 'ten'".
+// A key that is present but empty (null) keeps its default. A relative replay
+// `file` is resolved against the directory of the config file (for the parse*
+// functions: the directory part of `origin`).
 
 #include <chrono>
 #include <cstdint>
@@ -19,48 +23,50 @@ namespace pso::common {
 
 using Duration = std::chrono::milliseconds;
 
-/// Parses "500ms", "5s", "2m", "1h", "1d" (also bare integers as seconds and
-/// decimals such as "1.5s"). Error code "invalid".
+/// Parses "500ms", "5s", "2m", "1h", "1d" (also bare numbers as seconds and
+/// decimals such as "1.5s"; rounded to whole milliseconds). Negative values
+/// and unknown units are Error code "invalid".
 [[nodiscard]] Result<Duration> parseDuration(const std::string& text);
 
 /// Formats a duration the way parseDuration reads it ("1500ms" -> "1.5s").
 std::string formatDuration(Duration d);
 
 struct CurveConfig {
-  std::string server_public_key;      ///< agent: the controller's public key (Z85)
-  std::string secret_key_file;        ///< file holding this process's key pair
-  std::string authorized_keys_dir;    ///< controller: one agent public key per file
+  std::string server_public_key;    ///< agent: the controller's public key (Z85)
+  std::string secret_key_file;      ///< file holding this process's key pair
+  std::string authorized_keys_dir;  ///< controller: one agent public key per file
   bool enabled() const { return !secret_key_file.empty(); }
 };
 
 /// Where a system's demand series comes from.
 struct DemandSourceConfig {
-  std::string source = "replay";  ///< prometheus | command | replay | host | cgroup
-  std::string url;                ///< prometheus: scrape URL
-  std::string metric;             ///< prometheus/host/cgroup: metric name
+  std::string source = "replay";              ///< prometheus | command | replay | host | cgroup
+  std::string url;                            ///< prometheus: scrape URL
+  std::string metric;                         ///< prometheus/host/cgroup: metric name
   std::map<std::string, std::string> labels;  ///< prometheus: label matchers
   std::vector<std::string> command;           ///< command: argv printing a number
   std::string file;                           ///< replay: trace CSV path
-  double speed = 1.0;    ///< replay: trace seconds played per wall second
-  bool loop = true;      ///< replay: start again at the end of the trace
-  double scale = 1.0;    ///< replay: multiply every value
+  double speed = 1.0;                         ///< replay: trace seconds played per wall second
+  bool loop = true;                           ///< replay: start again at the end of the trace
+  double scale = 1.0;                         ///< replay: multiply every value
   Duration timeout{std::chrono::seconds(5)};  ///< prometheus/command
 };
 
 struct HealthCheckConfig {
-  std::string kind;    ///< http | tcp | command
-  std::string target;  ///< URL, host:port, or the command line (kind command)
+  std::string kind;                  ///< http | tcp | command
+  std::string target;                ///< URL, host:port, or the command line (kind command)
   std::vector<std::string> command;  ///< command: argv
   Duration interval{std::chrono::seconds(10)};
   Duration timeout{std::chrono::seconds(2)};
   int64_t failure_threshold = 1;  ///< consecutive failures before "failing"
   int64_t status_min = 200;       ///< http: accepted status range
   int64_t status_max = 399;
-  std::string body_contains;      ///< http: optional substring
+  std::string body_contains;  ///< http: optional substring
 };
 
 struct ActuatorConfig {
-  std::string kind = "process-pool";  ///< exec | process-pool | systemd | cgroup | docker | kubernetes
+  std::string kind =
+      "process-pool";  ///< exec | process-pool | systemd | cgroup | docker | kubernetes
   /// process-pool: argv of one worker; "{index}" becomes the worker's index.
   /// exec: argv run per directive with "{replicas}", "{cpu}", "{memory}",
   /// "{system}" substituted.
@@ -80,7 +86,7 @@ struct SystemConfig {
   double target_utilization = 0.7;
   int64_t min_replicas = 1;
   int64_t max_replicas = 10;
-  int64_t initial_replicas = -1;      ///< -1: min_replicas
+  int64_t initial_replicas = -1;  ///< -1: min_replicas
   Duration warmup{std::chrono::seconds(30)};
   int64_t priority = 0;
   std::vector<std::string> depends_on;
@@ -95,8 +101,8 @@ struct AgentConfig {
   std::string spool = "/var/lib/pso/agent-spool.db";
   Duration sample_interval{std::chrono::seconds(5)};
   Duration heartbeat_interval{std::chrono::seconds(5)};
-  int64_t batch_max_samples = 5000;      ///< flush a telemetry batch at this many points
-  int64_t spool_max_batches = 100000;    ///< bound; the oldest batches are dropped past it
+  int64_t batch_max_samples = 5000;    ///< flush a telemetry batch at this many points
+  int64_t spool_max_batches = 100000;  ///< bound; the oldest batches are dropped past it
   std::string proc_root = "/proc";
   std::string sys_root = "/sys";
   std::string log_level = "info";
@@ -123,7 +129,7 @@ struct EngineConfig {
   int64_t max_step_up = 0;    ///< most replicas added per decision, 0 = unlimited
   int64_t max_step_down = 0;  ///< most replicas removed per decision, 0 = unlimited
   Duration cooldown{std::chrono::seconds(0)};  ///< per system, between engine actions
-  double interval_coverage = 0.9;  ///< prediction interval the allocation plans for
+  double interval_coverage = 0.9;              ///< prediction interval the allocation plans for
 };
 
 struct ControllerConfig {

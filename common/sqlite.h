@@ -6,6 +6,7 @@
 
 #include <sqlite3.h>
 
+#include <concepts>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -33,6 +34,13 @@ class Statement {
   Statement& bind(int index, std::string_view text);
   Statement& bindBlob(int index, const void* data, std::size_t size);
   Statement& bindNull(int index);
+  /// Any other integer type (int, unsigned, uint64_t, bool) binds as int64, so
+  /// `bind(1, 5)` is not ambiguous between the int64 and double overloads.
+  /// uint64 values above INT64_MAX wrap; SQLite has no unsigned type.
+  template <std::integral T>
+  Statement& bind(int index, T value) {
+    return bind(index, static_cast<int64_t>(value));
+  }
 
   /// Steps once: true when a row is available, false when done; Error on failure.
   [[nodiscard]] Result<bool> step();
@@ -55,8 +63,11 @@ class Statement {
 
 class Database {
  public:
-  /// Opens (creating if needed) a database file in WAL mode with a busy timeout,
-  /// foreign keys on and synchronous=NORMAL. Error code "io" names the path.
+  /// Opens (creating if needed) a database file in WAL mode with a busy timeout
+  /// of 5 s, foreign keys on and synchronous=NORMAL. Error code "io" names the
+  /// path. A read-only open never creates the file and keeps its journal mode.
+  /// Other failures of this class carry code "sqlite" and a message holding
+  /// sqlite3_errmsg and the first words of the SQL.
   [[nodiscard]] static Result<std::unique_ptr<Database>> open(const std::string& path,
                                                               bool read_only = false);
   ~Database();
@@ -73,7 +84,7 @@ class Database {
   [[nodiscard]] Status migrate(const std::vector<std::string>& migrations);
   int64_t userVersion();
 
-  [[nodiscard]] Status begin();   ///< BEGIN IMMEDIATE
+  [[nodiscard]] Status begin();  ///< BEGIN IMMEDIATE
   [[nodiscard]] Status commit();
   void rollback();
 

@@ -20,10 +20,11 @@ struct RouterOptions {
   int backlog = 1024;
   int sndhwm = 10000;
   int rcvhwm = 10000;
+  int linger_ms = 1000;  ///< bounded, so closing the context never hangs on a gone agent
 };
 
 struct DealerOptions {
-  int reconnect_ivl_ms = 500;       ///< base; jittered by up to +50% per socket
+  int reconnect_ivl_ms = 500;  ///< base; jittered by up to +50% per socket
   int reconnect_ivl_max_ms = 10000;
   int linger_ms = 1000;
   int heartbeat_ivl_ms = 5000;
@@ -33,15 +34,21 @@ struct DealerOptions {
 };
 
 /// Creates and binds the controller's ROUTER socket (ROUTER_MANDATORY,
-/// ROUTER_HANDOVER, ZMTP heartbeats, MAXMSGSIZE, BACKLOG, HWMs). With curve
-/// enabled it becomes a CURVE server. Error code "bind" names the endpoint.
-/// `bound_endpoint` receives the actual endpoint (port 0 resolves to the real one).
+/// ROUTER_HANDOVER, ZMTP heartbeats, MAXMSGSIZE, BACKLOG, HWMs, LINGER). The
+/// socket is plain TCP: CurveZMQ is not wired in yet (CurveConfig is parsed
+/// but unused). Error code "bind" names the endpoint; "zmq" is any other
+/// ZeroMQ failure. `bound_endpoint` receives the actual endpoint (port 0
+/// resolves to the real one, e.g. "tcp://127.0.0.1:41234").
 [[nodiscard]] Result<zmq::socket_t> makeRouter(zmq::context_t& ctx, const std::string& endpoint,
                                                const RouterOptions& options,
                                                std::string* bound_endpoint = nullptr);
 
-/// Creates and connects an agent DEALER socket with routing id `identity`,
-/// jittered reconnect interval, IMMEDIATE=1, bounded LINGER and heartbeats.
+/// Creates and connects an agent DEALER socket with routing id `identity`
+/// (1-255 bytes, code "invalid" otherwise), reconnect interval jittered per
+/// socket by +0..50%, RECONNECT_IVL_MAX, IMMEDIATE=1, bounded LINGER, HWMs and
+/// heartbeats. Connecting is asynchronous: success means the endpoint was
+/// accepted, not that the controller is up. Error code "connect" for a bad
+/// endpoint.
 [[nodiscard]] Result<zmq::socket_t> makeDealer(zmq::context_t& ctx, const std::string& endpoint,
                                                const std::string& identity,
                                                const DealerOptions& options);

@@ -24,7 +24,9 @@ void packStr(Packer& p, std::string_view s) {
   p.pack_str_body(s.data(), static_cast<uint32_t>(s.size()));
 }
 
-void packKey(Packer& p, std::string_view key) { packStr(p, key); }
+void packKey(Packer& p, std::string_view key) {
+  packStr(p, key);
+}
 
 void packStrings(Packer& p, const std::vector<std::string>& items) {
   p.pack_array(static_cast<uint32_t>(items.size()));
@@ -233,8 +235,8 @@ void packBody(Packer& p, const Directive& m) {
 // maps are bounded by the largest per-field limit; strings get a generous hard
 // ceiling here so that the per-field check (kMaxStringBytes) can run afterwards
 // and name the offending field.
-constexpr std::size_t kUnpackArrayLimit = std::max({kMaxSeries, kMaxPointsPerSeries, kMaxSystems,
-                                                    kMaxListItems});
+constexpr std::size_t kUnpackArrayLimit =
+    std::max({kMaxSeries, kMaxPointsPerSeries, kMaxSystems, kMaxListItems});
 constexpr std::size_t kUnpackMapLimit = kMaxListItems;
 constexpr std::size_t kUnpackStrLimit = 16 * kMaxStringBytes;
 constexpr std::size_t kUnpackBinLimit = kMaxStringBytes;
@@ -286,8 +288,8 @@ class Context {
                            wireTypeName(got) + ")");
   }
   void oversize(const std::string& field, std::size_t size, std::size_t limit, const char* unit) {
-    fail("oversize", "field '" + field + "' has " + std::to_string(size) + " " + unit +
-                         " (limit " + std::to_string(limit) + ")");
+    fail("oversize", "field '" + field + "' has " + std::to_string(size) + " " + unit + " (limit " +
+                         std::to_string(limit) + ")");
   }
   void invalid(const std::string& field, const std::string& why) {
     fail("invalid", "field '" + field + "' " + why);
@@ -716,13 +718,15 @@ Directive decodeDirective(Context&, Fields& f) {
 
 // Strings may point into the frame instead of being copied: the frame outlives
 // the unpacked object during decode, and every string is copied out of it.
-bool referenceEverything(msgpack::type::object_type, std::size_t, void*) { return true; }
+bool referenceEverything(msgpack::type::object_type, std::size_t, void*) {
+  return true;
+}
 
 Result<Message> decodeObject(const msgpack::object& root) {
   Context c;
   if (root.type != msgpack::type::MAP) {
-    return makeError("malformed", std::string("message: not a map (got ") + wireTypeName(root) +
-                                      ")");
+    return makeError("malformed",
+                     std::string("message: not a map (got ") + wireTypeName(root) + ")");
   }
   Fields f(c, root.via.map, "");
   const auto* v = f.find("v");
@@ -776,8 +780,8 @@ Result<Message> decode(std::string_view frame) {
     const msgpack::unpack_limit limits(kUnpackArrayLimit, kUnpackMapLimit, kUnpackStrLimit,
                                        kUnpackBinLimit, kUnpackExtLimit, kUnpackDepthLimit);
     std::size_t offset = 0;
-    msgpack::object_handle handle = msgpack::unpack(frame.data(), frame.size(), offset,
-                                                    &referenceEverything, nullptr, limits);
+    msgpack::object_handle handle =
+        msgpack::unpack(frame.data(), frame.size(), offset, &referenceEverything, nullptr, limits);
     if (offset != frame.size()) {
       return makeError("malformed", "message: " + std::to_string(frame.size() - offset) +
                                         " trailing bytes after the MessagePack map");

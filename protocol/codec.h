@@ -8,7 +8,12 @@
 
 namespace pso::protocol {
 
-/// Encodes a message as one MessagePack map with "v" and "type" keys.
+/// Encodes a message as one MessagePack map with "v" and "type" keys, then
+/// every field under its snake_case name (docs/protocol.md). Deterministic:
+/// the same message always gives the same bytes. Non-finite telemetry values
+/// become nil; unset optional directive fields are omitted. The encoder does
+/// not validate: a message the decoder would refuse (e.g. seq 0) is encoded
+/// as is.
 [[nodiscard]] std::string encode(const Message& message);
 
 /// Decodes and validates one frame. Unknown keys are ignored. Refusals carry an

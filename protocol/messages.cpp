@@ -3,14 +3,30 @@
 namespace pso::protocol {
 namespace {
 
-const char* nameOf(const Hello&) { return "hello"; }
-const char* nameOf(const TelemetryBatch&) { return "telemetry"; }
-const char* nameOf(const Health&) { return "health"; }
-const char* nameOf(const DirectiveResult&) { return "result"; }
-const char* nameOf(const Heartbeat&) { return "heartbeat"; }
-const char* nameOf(const Welcome&) { return "welcome"; }
-const char* nameOf(const Ack&) { return "ack"; }
-const char* nameOf(const Directive&) { return "directive"; }
+const char* nameOf(const Hello&) {
+  return "hello";
+}
+const char* nameOf(const TelemetryBatch&) {
+  return "telemetry";
+}
+const char* nameOf(const Health&) {
+  return "health";
+}
+const char* nameOf(const DirectiveResult&) {
+  return "result";
+}
+const char* nameOf(const Heartbeat&) {
+  return "heartbeat";
+}
+const char* nameOf(const Welcome&) {
+  return "welcome";
+}
+const char* nameOf(const Ack&) {
+  return "ack";
+}
+const char* nameOf(const Directive&) {
+  return "directive";
+}
 
 }  // namespace
 

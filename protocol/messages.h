@@ -43,7 +43,7 @@ struct SystemInfo {
 /// agent -> controller, first message of a session (and after a reconnect).
 struct Hello {
   std::string agent_id;
-  std::string version;                           ///< agent software version
+  std::string version;                            ///< agent software version
   std::map<std::string, std::string> host_facts;  ///< hostname, os, cpus, memory_bytes, ...
   std::vector<SystemInfo> systems;
 };
@@ -65,7 +65,7 @@ struct SeriesKey {
 struct TelemetryBatch {
   std::string agent_id;
   uint64_t seq = 0;         ///< per-agent sequence number, starts at 1, increases by 1
-  uint64_t oldest_seq = 0;  ///< oldest sequence still held in the agent's spool
+  uint64_t oldest_seq = 0;  ///< oldest sequence still held in the agent's spool, in [1, seq]
   std::vector<SeriesKey> series;
   std::vector<int64_t> timestamps_ms;
   std::vector<std::vector<double>> values;
@@ -77,7 +77,7 @@ struct HealthCheckResult {
   std::string check;   ///< stable name, e.g. "http:http://127.0.0.1:8080/healthz"
   std::string status;  ///< ok | failing | unknown
   double latency_ms = 0.0;
-  std::string error;   ///< last error when failing
+  std::string error;  ///< last error when failing
   int64_t ts_ms = 0;
 };
 
@@ -92,7 +92,7 @@ struct DirectiveResult {
   std::string agent_id;
   std::string directive_id;
   std::string system;
-  std::string status;  ///< applied | refused | failed | dry_run | expired
+  std::string status;     ///< applied | refused | failed | dry_run | expired
   int64_t replicas = -1;  ///< replica count after the action, -1 when unknown
   std::string message;    ///< one line: what happened or why it was refused
   int64_t ts_ms = 0;
@@ -125,12 +125,12 @@ struct Ack {
 struct Directive {
   std::string id;
   std::string system;
-  std::string action;  ///< scale | limits
+  std::string action;                   ///< scale | limits
   std::optional<int64_t> replicas;      ///< scale: desired replica count
   std::optional<double> cpu;            ///< limits: CPU cores
   std::optional<int64_t> memory_bytes;  ///< limits: memory bytes
   std::string reason;
-  std::string cycle_id;  ///< empty for operator directives outside a cycle
+  std::string cycle_id;     ///< empty for operator directives outside a cycle
   int64_t deadline_ms = 0;  ///< wall-clock ms after which the agent must not act
 };
 

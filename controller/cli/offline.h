@@ -28,7 +28,6 @@ struct SimulateArgs {
   int64_t max_replicas = 100000;
   std::string policy = "predictive";
   std::string out;
-  std::string record_db;  ///< --record: scenario database to write
 };
 
 void addForecastOptions(CLI::App* cmd, ForecastArgs& args);

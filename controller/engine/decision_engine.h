@@ -2,6 +2,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@ namespace pso::controller::engine {
 /// (forecast model, recent recommendations for stabilisation, last action time,
 /// reactive baseline state). Call decide() once per step with what was observed
 /// during that step. Used by the live controller and by `psoctl simulate`.
+/// Not thread-safe: one caller at a time.
 class DecisionEngine {
  public:
   explicit DecisionEngine(EngineSettings settings);
@@ -31,12 +33,34 @@ class DecisionEngine {
 
   /// One decision per system in `input` that is known (unknown systems are
   /// skipped). Observations must come in time order, one per step.
+  ///
+  /// Per system: the forecast model learns the step's demand (or the gap);
+  /// the HPA rule's recommendation is always computed (reactive_replicas);
+  /// the recommendation is the predictive allocation, or the HPA rule when
+  /// settings.policy is "reactive"; while the model has fewer than
+  /// settings.min_observations samples the current count is held (rule
+  /// "no-data" / "warming-up", clamped to the bounds) unless demand already
+  /// exceeds the ready capacity, when the HPA rule decides. Guardrails follow
+  /// (guardrails.h); dispatch = desired != current, allowed, not forecast-only.
   CycleDecisions decide(const CycleInput& input);
 
-  /// Serialised per-system state (forecast models, stabilisation windows), so a
-  /// restarted controller resumes without refitting from scratch.
+  /// The system's current forecast for steps 1..horizon without learning
+  /// anything; nullopt for an unknown system. For the API and `explain`.
+  std::optional<Forecast> forecast(const std::string& system, int horizon) const;
+
+  /// Serialised per-system state (forecast models, HPA and stabilisation
+  /// windows, last change times, the global action window), so a restarted
+  /// controller resumes without refitting from scratch.
   std::string saveState() const;
+  /// Restores saveState() output. Systems already known keep their current
+  /// spec and take the saved learned state; others are added with their saved
+  /// spec. On error (code "invalid_state") nothing changes.
   [[nodiscard]] Status loadState(const std::string& state);
+
+  /// Ok when `settings` are usable: a known policy and forecast model, a
+  /// positive step, coverage in (0, 1), non-negative limits. The engine itself
+  /// runs on any settings (unknown model: holt; unknown policy: predictive).
+  [[nodiscard]] static Status validateSettings(const EngineSettings& settings);
 
  private:
   struct Impl;

@@ -26,15 +26,19 @@ struct SystemSpec {
 
 /// Engine-wide settings (guardrails and planning).
 struct EngineSettings {
-  double step_s = 15.0;  ///< time between decisions (cycle interval, or trace step)
+  double step_s = 15.0;               ///< time between decisions (cycle interval, or trace step)
   std::string policy = "predictive";  ///< predictive | reactive
   double scale_down_stabilization_s = 300.0;
-  int64_t max_step_up = 0;    ///< 0 = unlimited
-  int64_t max_step_down = 0;  ///< 0 = unlimited
-  double cooldown_s = 0.0;    ///< per system, between engine-initiated changes
+  int64_t max_step_up = 0;          ///< 0 = unlimited
+  int64_t max_step_down = 0;        ///< 0 = unlimited
+  double cooldown_s = 0.0;          ///< per system, between engine-initiated changes
   int64_t actions_per_hour = 1000;  ///< global limit on engine-initiated changes
-  double coverage = 0.9;      ///< central prediction interval the planner uses (upper bound)
-  bool forecast_only = false; ///< decide and record, dispatch nothing
+  double coverage = 0.9;            ///< central prediction interval the planner uses (upper bound)
+  bool forecast_only = false;       ///< decide and record, dispatch nothing
+  std::string forecast_model = "holt";   ///< registry name, see forecast_model.h
+  int64_t bottleneck_horizon_steps = 0;  ///< bottleneck look-ahead (0: warm-up + 1 step)
+  double hpa_tolerance = 0.1;            ///< reactive rule: |ratio - 1| within this keeps the count
+  int64_t min_observations = 5;          ///< samples a system needs before predictive decisions
 };
 
 /// An operator's scale that overrides the engine until `until_ms`.
@@ -58,15 +62,16 @@ struct CycleInput {
   std::vector<SystemObservation> systems;
 };
 
-/// A forecast over steps 1..H after the last observation.
+/// A forecast over steps 1..H after the last observation. The vectors are
+/// empty while the model has seen no value.
 struct Forecast {
   std::vector<double> point;
   std::vector<double> lo;  ///< lower bound of the central interval
   std::vector<double> hi;  ///< upper bound of the central interval
   double coverage = 0.9;
-  std::string model;        ///< provenance: which model produced it
+  std::string model;  ///< provenance: which model produced it
   double backtest_mae = std::numeric_limits<double>::quiet_NaN();  ///< recent one-step MAE
-  int64_t observations = 0; ///< samples the model has seen
+  int64_t observations = 0;                                        ///< samples the model has seen
 };
 
 /// A replica count the engine considered, with its predicted effect and cost.
@@ -94,15 +99,16 @@ struct SystemDecision {
   std::string system;
   int64_t current_replicas = 0;
   int64_t ready_replicas = 0;
-  int64_t recommended_replicas = 0;  ///< before guardrails
-  int64_t desired_replicas = 0;      ///< after guardrails and holds
+  int64_t recommended_replicas = 0;                          ///< before guardrails
+  int64_t desired_replicas = 0;                              ///< after guardrails and holds
   double demand = std::numeric_limits<double>::quiet_NaN();  ///< observed this step
   Forecast forecast;
-  int64_t lead_steps = 0;     ///< warm-up in steps: how far ahead new capacity serves
+  int64_t lead_steps = 0;       ///< warm-up in steps: how far ahead new capacity serves
   double planned_demand = 0.0;  ///< the demand the allocation plans for
   double capacity_per_replica = 1.0;
   double target_utilization = 0.7;
-  std::string rule;  ///< e.g. "predictive-upper-quantile", "reactive-hpa", "hold", "no-data", "min-bound"
+  std::string
+      rule;  ///< e.g. "predictive-upper-quantile", "reactive-hpa", "hold", "no-data", "min-bound"
   std::vector<std::string> guardrails;  ///< each guardrail that changed the decision, in words
   std::vector<Candidate> candidates;
   std::optional<Bottleneck> bottleneck;

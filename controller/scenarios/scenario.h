@@ -4,7 +4,11 @@
 // (ARCHITECTURE.md section 5) with the keys
 //   id, schema_version, cycle_id, time, systems, situation, forecasts,
 //   candidates, directives, rationale, reactive_baseline, events, level,
-//   outcome, questions.
+//   outcome, questions
+// plus ts_ms (epoch ms of `time`), mode, step_s and quiet. Per-system sections
+// (situation, forecasts, candidates, rationale, reactive_baseline) are objects
+// keyed by system name; rationale[s] also carries the decision's numbers
+// (rule, guardrails, current/recommended/desired replicas, dispatch).
 // The live controller and `psoctl simulate --record` build them with the same
 // code.
 
@@ -21,6 +25,20 @@
 namespace pso::controller::scenarios {
 
 inline constexpr int kScenarioSchemaVersion = 1;
+
+/// Trigger events (ARCHITECTURE.md section 5).
+inline constexpr const char* kEventScalingExecuted = "scaling_executed";
+inline constexpr const char* kEventBottleneckPrevented = "bottleneck_prevented";
+inline constexpr const char* kEventCoordinationOptimized = "coordination_optimized";
+inline constexpr const char* kEventWorkflowEnhanced = "workflow_enhanced";
+
+/// Learning levels, from the simplest.
+inline constexpr const char* kLevelFoundation = "foundation";
+inline constexpr const char* kLevelAdvancedOptimization = "advanced_optimization";
+inline constexpr const char* kLevelSystemIntegration = "system_integration";
+inline constexpr const char* kLevelEnterpriseCoordination = "enterprise_coordination";
+/// The four levels in teaching order.
+const std::vector<std::string>& scenarioLevels();
 
 /// What a cycle saw and did, as the scenario builder needs it.
 struct CycleContext {
@@ -40,6 +58,33 @@ struct CycleContext {
 };
 
 /// Builds the scenario document of one cycle, with events, level and questions.
+///
+/// Events: scaling_executed when a directive of the cycle is pending, sent or
+/// applied (or, without directive records, a decision is to be dispatched and
+/// changes the count); coordination_optimized when a decision's rule or
+/// guardrails name a pool or a dependency and the allocation changed;
+/// workflow_enhanced when there are workflow notes or an operator/alert
+/// directive. bottleneck_prevented is never set here (see fillOutcome).
+///
+/// Level: enterprise_coordination with >= 3 acting systems or a pool decision;
+/// system_integration when an acting system has or is a declared dependency;
+/// advanced_optimization when a forecast-driven decision differs from the
+/// reactive rule; foundation otherwise. A system "acts" when its desired count
+/// differs from its current one or it has a directive in the cycle.
+///
+/// A quiet cycle (no change, no directive, no note) gets a compact document:
+/// every key present, history trimmed, at most one question.
+///
+/// Questions: per acting system (at most three; in a quiet cycle only the
+/// first system's first question) a numeric "replicas needed at the target
+/// utilisation" question (answer = recommended replicas, tolerance 0; asked
+/// when ceil(planned / (capacity x target)) within the bounds reproduces the
+/// recommendation), a numeric "highest upper bound over the planning horizon"
+/// question (warm-up steps + 1; answer = max forecast hi over them, tolerance
+/// 10%), and a multiple-choice "which action" question whose distractors come
+/// from the candidates and the reactive baseline (exactly one correct); with a
+/// bottleneck among several systems, a short-answer "which system first".
+/// Every question carries feedback drawn from the rationale.
 nlohmann::json buildScenario(const CycleContext& context);
 
 /// The store row for a scenario document (indexes id, time, level, events, systems).
@@ -58,6 +103,18 @@ struct ObservedOutcome {
 /// Fills the "outcome" of a scenario document: actual demand against forecast
 /// and interval, forecast error, whether overload occurred, directive results, a
 /// verdict; adds "bottleneck_prevented" only with that evidence.
+///
+/// Per system, every demand sample in (ts, ts + horizon] is compared with the
+/// forecast step it falls in: MAE against the point forecast, the share inside
+/// [lo, hi], the first time above hi or below lo. The forecast "held" when that
+/// share is at least max(0.5, coverage - 0.1). Ready capacity at time t is
+/// min(replicas at t, replicas at t - warm-up) x capacity per replica (a
+/// launched replica serves only after its warm-up), starting from the
+/// situation's ready count; overload = any demand above it.
+/// bottleneck_prevented is added when, for some system, a bottleneck was
+/// predicted, a scale-up directive for it was applied, demand was observed and
+/// no overload occurred; calling again recomputes (the event is removed when
+/// the evidence is gone). Sets outcome.filled = true.
 void fillOutcome(nlohmann::json& scenario, const ObservedOutcome& observed);
 
 }  // namespace pso::controller::scenarios

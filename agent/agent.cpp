@@ -1,0 +1,334 @@
+#include "agent/agent.h"
+
+#include <fcntl.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <set>
+#include <utility>
+
+#include "common/clock.h"
+
+#ifndef PSO_AGENT_VERSION
+#define PSO_AGENT_VERSION "0.0.0"
+#endif
+
+namespace pso::agent {
+namespace {
+
+// Actuator housekeeping (reaping, SIGKILL escalation, restarts) runs this
+// often; it bounds how long a dead worker goes unnoticed.
+constexpr int64_t kActuatorPollMs = 250;
+
+std::string hostName() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "localhost";
+  return name;
+}
+
+std::map<std::string, std::string> hostFacts() {
+  std::map<std::string, std::string> facts;
+  facts["hostname"] = hostName();
+  struct utsname uts {};
+  if (::uname(&uts) == 0) {
+    facts["os"] = std::string(uts.sysname) + " " + uts.release;
+    facts["arch"] = uts.machine;
+  }
+  long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
+  if (cpus > 0) facts["cpus"] = std::to_string(cpus);
+  long pages = ::sysconf(_SC_PHYS_PAGES);
+  long page_size = ::sysconf(_SC_PAGESIZE);
+  if (pages > 0 && page_size > 0) {
+    facts["memory_bytes"] = std::to_string(static_cast<int64_t>(pages) * page_size);
+  }
+  return facts;
+}
+
+}  // namespace
+
+const char* agentVersion() { return PSO_AGENT_VERSION; }
+
+Agent::Agent(common::AgentConfig config) : config_(std::move(config)), context_(1) {
+  if (::pipe2(stop_pipe_, O_NONBLOCK | O_CLOEXEC) != 0) {
+    stop_pipe_[0] = stop_pipe_[1] = -1;
+  }
+}
+
+Agent::~Agent() {
+  session_.reset();
+  stopActuators();
+  for (int fd : stop_pipe_) {
+    if (fd >= 0) ::close(fd);
+  }
+}
+
+Result<std::unique_ptr<Agent>> Agent::create(common::AgentConfig config) {
+  if (config.id.empty()) config.id = hostName();
+  if (config.sample_interval.count() <= 0) {
+    return makeError("invalid", "sample_interval must be positive");
+  }
+  if (config.heartbeat_interval.count() <= 0) {
+    return makeError("invalid", "heartbeat_interval must be positive");
+  }
+  if (config.batch_max_samples < 1) {
+    return makeError("invalid", "batch_max_samples must be at least 1");
+  }
+  if (config.curve.enabled()) {
+    return makeError("unsupported",
+                     "curve: CurveZMQ encryption is not supported by this build; remove the "
+                     "curve settings to use plain TCP on a trusted network");
+  }
+  std::set<std::string> names;
+  for (const common::SystemConfig& system : config.systems) {
+    if (system.name.empty()) return makeError("invalid", "a system has no name");
+    if (!names.insert(system.name).second) {
+      return makeError("invalid", "system " + system.name + " is configured twice");
+    }
+  }
+
+  std::unique_ptr<Agent> agent(new Agent(std::move(config)));
+  if (agent->stop_pipe_[0] < 0) {
+    return makeError("io", std::string("cannot create the agent's wake-up pipe: ") +
+                               std::strerror(errno));
+  }
+  const common::AgentConfig& cfg = agent->config_;
+  agent->host_ = std::make_unique<HostSampler>(cfg.proc_root, &agent->metrics_);
+  agent->metrics_.describe("pso_agent_demand_errors_total", "counter",
+                           "Demand reads that produced no value, by system and reason");
+  agent->metrics_.describe("pso_agent_spool_errors_total", "counter",
+                           "Telemetry batches that could not be written to the spool");
+
+  const int64_t start_ms = common::wallMs();
+  for (const common::SystemConfig& system : cfg.systems) {
+    DemandSourceContext context{system.name, agent->host_.get(), start_ms};
+    Result<std::unique_ptr<DemandSource>> demand = makeDemandSource(system.demand, context);
+    if (!demand) return demand.error();
+    Result<std::unique_ptr<Actuator>> actuator = makeActuator(system, &agent->metrics_);
+    if (!actuator) return actuator.error();
+    agent->systems_.push_back(ManagedSystem{system, std::move(demand).value(),
+                                            std::move(actuator).value(), {}});
+  }
+
+  Result<std::unique_ptr<Spool>> spool =
+      Spool::open(cfg.spool, cfg.spool_max_batches, &agent->metrics_);
+  if (!spool) return spool.error();
+  agent->spool_ = std::move(spool).value();
+
+  SessionOptions options;
+  options.agent_id = cfg.id;
+  options.endpoint = cfg.controller;
+  options.heartbeat_interval_ms = cfg.heartbeat_interval.count();
+  options.hello_retry_ms = std::max<int64_t>(1000, cfg.heartbeat_interval.count());
+  options.resend_after_ms = 2 * cfg.heartbeat_interval.count();
+  options.rehello_after_ms = 6 * cfg.heartbeat_interval.count();
+  Agent* self = agent.get();
+  agent->session_ = std::make_unique<Session>(
+      agent->context_, std::move(options), *agent->spool_, [self] { return self->buildHello(); },
+      [self](const protocol::Directive& directive) { return self->execute(directive); },
+      &agent->metrics_);
+  return agent;
+}
+
+Actuator* Agent::actuator(const std::string& system) {
+  for (ManagedSystem& managed : systems_) {
+    if (managed.config.name == system) return managed.actuator.get();
+  }
+  return nullptr;
+}
+
+void Agent::requestStop() {
+  char byte = 1;
+  if (stop_pipe_[1] >= 0) {
+    ssize_t ignored = ::write(stop_pipe_[1], &byte, 1);
+    (void)ignored;
+  }
+}
+
+Status Agent::run() {
+  for (ManagedSystem& system : systems_) {
+    if (Status status = system.actuator->start(); !status) {
+      stopActuators();
+      return status;
+    }
+  }
+  if (Status status = session_->start(); !status) {
+    stopActuators();
+    return status;
+  }
+  spdlog::info("pso-agent {} as '{}': {} system(s), controller {}, spool {} ({} pending)",
+               agentVersion(), config_.id, systems_.size(), config_.controller, config_.spool,
+               spool_->pendingCount());
+  spdlog::warn("controller link is plain TCP without CurveZMQ: for loopback or a trusted "
+               "network only");
+
+  const int64_t interval = config_.sample_interval.count();
+  int64_t next_sample = common::steadyMs();
+  int64_t next_actuator_poll = next_sample;
+  std::vector<zmq::pollitem_t> items;
+  bool stopping = false;
+  while (!stopping) {
+    int64_t now = common::steadyMs();
+    if (now >= next_actuator_poll) {
+      pollActuators();
+      next_actuator_poll = now + kActuatorPollMs;
+    }
+    if (now >= next_sample) {
+      sampleOnce(common::wallMs());
+      next_sample += interval;
+      // After a stall (suspend, slow disk) skip the missed samples instead of
+      // bursting to catch up.
+      if (next_sample <= now) next_sample = now + interval;
+    }
+    session_->tick();
+
+    now = common::steadyMs();
+    int64_t wake = std::min({next_sample, next_actuator_poll, session_->nextWakeMs()});
+    items.clear();
+    items.push_back(zmq::pollitem_t{nullptr, stop_pipe_[0], ZMQ_POLLIN, 0});
+    session_->addPollItems(items);
+    try {
+      zmq::poll(items, std::chrono::milliseconds(std::max<int64_t>(0, wake - now)));
+    } catch (const zmq::error_t& error) {
+      if (error.num() != EINTR) spdlog::warn("agent: poll failed: {}", error.what());
+      continue;
+    }
+    if ((items[0].revents & ZMQ_POLLIN) != 0) {
+      char drain[64];
+      while (::read(stop_pipe_[0], drain, sizeof drain) > 0) {
+      }
+      stopping = true;
+    }
+    session_->onPolled(items, 1);
+  }
+
+  spdlog::info("pso-agent stopping: spooling the last batch and stopping workers");
+  flush();
+  session_->pump();
+  stopActuators();
+  session_->close();
+  spdlog::info("pso-agent stopped ({} batch(es) left in the spool)", spool_->pendingCount());
+  return {};
+}
+
+void Agent::sampleOnce(int64_t wall_ms) {
+  points_.clear();
+  if (Status status = host_->sample(wall_ms, points_); !status) {
+    if (status.error().message != last_host_error_) {
+      spdlog::warn("host sampler: {}", status.error().message);
+      last_host_error_ = status.error().message;
+    }
+  } else {
+    last_host_error_.clear();
+  }
+  for (ManagedSystem& system : systems_) {
+    Result<double> demand = system.demand->read(wall_ms);
+    if (demand && !std::isfinite(*demand)) {
+      demand = makeError("invalid", "demand is not a finite number");
+    }
+    if (demand) {
+      points_.push_back(SamplePoint{{system.config.name, "demand"}, *demand});
+      system.last_demand_error.clear();
+    } else {
+      metrics_.increment("pso_agent_demand_errors_total",
+                         {{"system", system.config.name}, {"reason", demand.error().code}});
+      if (demand.error().message != system.last_demand_error) {
+        spdlog::warn("system {}: no demand sample: {}", system.config.name,
+                     demand.error().message);
+        system.last_demand_error = demand.error().message;
+      }
+    }
+    int64_t replicas = system.actuator->currentReplicas();
+    if (replicas >= 0) {
+      points_.push_back(
+          SamplePoint{{system.config.name, "replicas"}, static_cast<double>(replicas)});
+    }
+  }
+  batch_.add(wall_ms, points_);
+  flush();
+}
+
+void Agent::flush() {
+  if (batch_.empty()) return;
+  protocol::TelemetryBatch whole;
+  whole.agent_id = config_.id;
+  batch_.takeInto(whole);
+  if (whole.series.empty()) return;
+  // One batch per sample interval; one with more than batch_max_samples points
+  // (many series) is split by series so no single frame grows without bound.
+  const std::size_t columns = std::max<std::size_t>(1, whole.timestamps_ms.size());
+  const std::size_t rows_per_batch = std::max<std::size_t>(
+      1, static_cast<std::size_t>(config_.batch_max_samples) / columns);
+  for (std::size_t first = 0; first < whole.series.size(); first += rows_per_batch) {
+    protocol::TelemetryBatch batch;
+    batch.agent_id = config_.id;
+    batch.timestamps_ms = whole.timestamps_ms;
+    std::size_t last = std::min(whole.series.size(), first + rows_per_batch);
+    for (std::size_t row = first; row < last; ++row) {
+      batch.series.push_back(std::move(whole.series[row]));
+      batch.values.push_back(std::move(whole.values[row]));
+    }
+    Result<uint64_t> seq = spool_->append(batch);
+    if (!seq) {
+      metrics_.increment("pso_agent_spool_errors_total");
+      spdlog::error("spool: cannot store a telemetry batch: {}", seq.error().message);
+    }
+  }
+  session_->pump();
+}
+
+protocol::Hello Agent::buildHello() {
+  protocol::Hello hello;
+  hello.agent_id = config_.id;
+  hello.version = agentVersion();
+  hello.host_facts = hostFacts();
+  for (const ManagedSystem& system : systems_) {
+    const common::SystemConfig& cfg = system.config;
+    protocol::SystemInfo info;
+    info.name = cfg.name;
+    info.actuator = system.actuator->kind();
+    info.min_replicas = cfg.min_replicas;
+    info.max_replicas = cfg.max_replicas;
+    info.replicas = system.actuator->currentReplicas();
+    info.capacity_per_replica = cfg.capacity_per_replica;
+    info.target_utilization = cfg.target_utilization;
+    info.warmup_ms = cfg.warmup.count();
+    info.priority = cfg.priority;
+    info.depends_on = cfg.depends_on;
+    hello.systems.push_back(std::move(info));
+  }
+  return hello;
+}
+
+protocol::DirectiveResult Agent::execute(const protocol::Directive& directive) {
+  protocol::DirectiveResult result;
+  result.system = directive.system;
+  Actuator* target = actuator(directive.system);
+  if (target == nullptr) {
+    result.status = actuationStatusName(ActuationStatus::kRefused);
+    result.message = "system " + directive.system + " is not managed by agent " + config_.id;
+    return result;
+  }
+  ActuationResult outcome = target->apply(directive);
+  result.status = actuationStatusName(outcome.status);
+  result.replicas = outcome.replicas;
+  result.message = outcome.message;
+  return result;
+}
+
+void Agent::pollActuators() {
+  for (ManagedSystem& system : systems_) system.actuator->poll();
+}
+
+void Agent::stopActuators() {
+  for (ManagedSystem& system : systems_) {
+    if (system.actuator) system.actuator->stop();
+  }
+}
+
+}  // namespace pso::agent

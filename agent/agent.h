@@ -1,0 +1,96 @@
+#pragma once
+
+// pso-agent as a whole: configuration in, a running loop that samples, spools,
+// talks to the controller and applies directives.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+#include <zmq.hpp>
+
+#include "agent/actuator.h"
+#include "agent/batch_builder.h"
+#include "agent/demand_source.h"
+#include "agent/host_sampler.h"
+#include "agent/session.h"
+#include "agent/spool.h"
+#include "common/config.h"
+#include "common/metrics.h"
+#include "common/result.h"
+
+namespace pso::agent {
+
+/// Version reported in hello.
+const char* agentVersion();
+
+/// Owns the agent's parts and runs its loop.
+///
+/// Every sample_interval it samples the host, then for each system its demand
+/// (metric "demand") and the running replica count its actuator reports
+/// (metric "replicas"; omitted while unknown), and spools the points as one
+/// columnar telemetry batch. Between timers it sleeps in zmq_poll on the
+/// controller socket and a wake-up pipe, so it never spins. requestStop()
+/// ends run(): the pending batch is spooled, workers are stopped and the
+/// socket is closed.
+class Agent {
+ public:
+  /// Validates the configuration and builds every part: host sampler, demand
+  /// sources, actuators, spool and session. Nothing is started yet. Errors
+  /// name the offending system and setting (e.g. "system web: demand source
+  /// 'prometheus' is not supported by this build").
+  [[nodiscard]] static Result<std::unique_ptr<Agent>> create(common::AgentConfig config);
+  ~Agent();
+  Agent(const Agent&) = delete;
+  Agent& operator=(const Agent&) = delete;
+
+  /// Starts the actuators (initial workers) and the session, then loops until
+  /// requestStop(). An Error when starting fails; everything started is stopped.
+  [[nodiscard]] Status run();
+
+  /// Asks run() to return. Async-signal-safe (a write to a pipe), so a SIGTERM
+  /// handler may call it.
+  void requestStop();
+
+  /// One sampling step at wall time `wall_ms`: host, demand, replicas into the
+  /// current batch, then the batch is spooled.
+  void sampleOnce(int64_t wall_ms);
+
+  const common::AgentConfig& config() const { return config_; }
+  common::MetricsRegistry& metrics() { return metrics_; }
+  Spool& spool() { return *spool_; }
+  Session& session() { return *session_; }
+  /// The actuator of a configured system, nullptr for an unknown name.
+  Actuator* actuator(const std::string& system);
+
+ private:
+  struct ManagedSystem {
+    common::SystemConfig config;
+    std::unique_ptr<DemandSource> demand;
+    std::unique_ptr<Actuator> actuator;
+    std::string last_demand_error;  ///< logged once per distinct message
+  };
+
+  explicit Agent(common::AgentConfig config);
+  void flush();
+  protocol::Hello buildHello();
+  protocol::DirectiveResult execute(const protocol::Directive& directive);
+  void pollActuators();
+  void stopActuators();
+
+  common::AgentConfig config_;
+  common::MetricsRegistry metrics_;
+  std::unique_ptr<HostSampler> host_;
+  std::vector<ManagedSystem> systems_;
+  std::unique_ptr<Spool> spool_;
+  zmq::context_t context_;
+  std::unique_ptr<Session> session_;
+
+  BatchBuilder batch_;
+  std::vector<SamplePoint> points_;  ///< reused by every sample
+  std::string last_host_error_;
+  int stop_pipe_[2] = {-1, -1};
+};
+
+}  // namespace pso::agent

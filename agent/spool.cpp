@@ -1,0 +1,331 @@
+#include "agent/spool.h"
+
+#include <unistd.h>
+
+#include <ctime>
+#include <filesystem>
+#include <limits>
+#include <utility>
+
+#include <spdlog/spdlog.h>
+
+#include "common/clock.h"
+#include "protocol/codec.h"
+
+namespace pso::agent {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int64_t kMaxDirectiveResults = 10000;
+
+const std::vector<std::string> kMigrations = {
+    R"sql(
+CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT INTO meta (key, value) VALUES ('last_seq', 0), ('acked_seq', 0);
+CREATE TABLE batches (seq INTEGER PRIMARY KEY, created_ms INTEGER NOT NULL,
+                      frame BLOB NOT NULL);
+CREATE TABLE directive_results (id TEXT PRIMARY KEY, created_ms INTEGER NOT NULL,
+                                frame BLOB NOT NULL);
+)sql",
+};
+
+std::string compactUtcNow() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  ::gmtime_r(&now, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y%m%dT%H%M%S", &tm);
+  return text;
+}
+
+// Moves an unusable spool (and its WAL) out of the way, keeping it for
+// inspection rather than deleting what might still hold unsent telemetry.
+Result<std::string> moveAside(const std::string& path) {
+  std::string base = path + ".corrupt-" + compactUtcNow();
+  std::string target = base;
+  std::error_code ec;
+  for (int n = 1; fs::exists(target, ec); ++n) target = base + "-" + std::to_string(n);
+  fs::rename(path, target, ec);
+  if (ec) {
+    return makeError("io", "cannot move unusable spool " + path + " to " + target + ": " +
+                               ec.message());
+  }
+  if (fs::exists(path + "-wal", ec)) fs::rename(path + "-wal", target + "-wal", ec);
+  fs::remove(path + "-shm", ec);
+  return target;
+}
+
+Error corrupt(const std::string& path, const std::string& what) {
+  return makeError("corrupt", "spool " + path + ": " + what);
+}
+
+}  // namespace
+
+Spool::Spool(std::unique_ptr<common::Database> db, std::string path, int64_t max_batches,
+             common::MetricsRegistry* metrics)
+    : db_(std::move(db)), path_(std::move(path)), max_batches_(max_batches), metrics_(metrics) {}
+
+Result<std::unique_ptr<Spool>> Spool::open(const std::string& path, int64_t max_batches,
+                                           common::MetricsRegistry* metrics) {
+  if (max_batches < 1) {
+    return makeError("invalid", "spool_max_batches must be at least 1, got " +
+                                    std::to_string(max_batches));
+  }
+  std::error_code ec;
+  fs::path parent = fs::path(path).parent_path();
+  if (!parent.empty()) {
+    fs::create_directories(parent, ec);
+    if (ec) {
+      return makeError("io", "cannot create spool directory " + parent.string() + ": " +
+                                 ec.message());
+    }
+  }
+
+  // Any failure after the file exists and is accessible means SQLite cannot use
+  // it: that is "corrupt" and handled by moving it aside. Failures to reach the
+  // file at all (permissions, missing directory) are reported as they are.
+  auto attempt = [&]() -> Result<std::unique_ptr<Spool>> {
+    std::error_code exists_ec;
+    bool existed = fs::exists(path, exists_ec) && fs::file_size(path, exists_ec) > 0;
+    if (existed && ::access(path.c_str(), R_OK | W_OK) != 0) {
+      return makeError("io", "cannot open spool " + path + ": no read/write permission");
+    }
+    Result<std::unique_ptr<common::Database>> db = common::Database::open(path);
+    if (!db) {
+      if (existed) return corrupt(path, db.error().message);
+      return db.error();
+    }
+    if (Status status = (*db)->migrate(kMigrations); !status) {
+      return corrupt(path, status.error().message);
+    }
+    Result<bool> intact = (*db)->integrityCheck();
+    if (!intact) return corrupt(path, intact.error().message);
+    if (!*intact) return corrupt(path, "integrity check failed");
+    std::unique_ptr<Spool> spool(new Spool(std::move(db).value(), path, max_batches, metrics));
+    if (Status status = spool->prepare(); !status) return corrupt(path, status.error().message);
+    if (Status status = spool->load(); !status) return corrupt(path, status.error().message);
+    return spool;
+  };
+
+  Result<std::unique_ptr<Spool>> spool = attempt();
+  std::string recovered_from;
+  if (!spool && spool.error().code == "corrupt") {
+    Result<std::string> aside = moveAside(path);
+    if (!aside) return aside.error();
+    spdlog::warn("{}; moved it to {} and started an empty spool (its unsent telemetry is lost)",
+                 spool.error().message, *aside);
+    recovered_from = *aside;
+    spool = attempt();
+  }
+  if (!spool) return spool.error();
+  if (metrics != nullptr) {
+    metrics->describe("pso_agent_spool_dropped_total", "counter",
+                      "Telemetry batches dropped because the spool was full");
+    metrics->describe("pso_agent_spool_recovered_total", "counter",
+                      "Unusable spool files moved aside at start");
+    metrics->describe("pso_agent_spool_pending", "gauge", "Telemetry batches not yet acked");
+    if (!recovered_from.empty()) metrics->increment("pso_agent_spool_recovered_total");
+  }
+  (*spool)->recovered_from_ = std::move(recovered_from);
+  (*spool)->publishPending();
+  return spool;
+}
+
+Status Spool::prepare() {
+  struct Entry {
+    common::Statement* statement;
+    const char* sql;
+  };
+  const Entry entries[] = {
+      {&insert_batch_, "INSERT INTO batches (seq, created_ms, frame) VALUES (?1, ?2, ?3)"},
+      {&delete_through_, "DELETE FROM batches WHERE seq <= ?1"},
+      {&select_from_, "SELECT seq, frame FROM batches WHERE seq >= ?1 ORDER BY seq LIMIT ?2"},
+      {&set_meta_, "UPDATE meta SET value = ?2 WHERE key = ?1"},
+      {&select_result_, "SELECT frame FROM directive_results WHERE id = ?1"},
+      {&insert_result_,
+       "INSERT OR REPLACE INTO directive_results (id, created_ms, frame) VALUES (?1, ?2, ?3)"},
+      {&trim_results_,
+       "DELETE FROM directive_results WHERE rowid <= "
+       "(SELECT MAX(rowid) FROM directive_results) - ?1"},
+  };
+  for (const Entry& entry : entries) {
+    Result<common::Statement> statement = db_->prepare(entry.sql);
+    if (!statement) return statement.error();
+    *entry.statement = std::move(statement).value();
+  }
+  return {};
+}
+
+Status Spool::load() {
+  Result<common::Statement> meta = db_->prepare("SELECT key, value FROM meta");
+  if (!meta) return meta.error();
+  bool have_last = false;
+  bool have_acked = false;
+  for (;;) {
+    Result<bool> row = meta->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    std::string key = meta->columnText(0);
+    int64_t value = meta->columnInt64(1);
+    if (value < 0) return makeError("corrupt", "meta " + key + " is negative");
+    if (key == "last_seq") {
+      last_seq_ = static_cast<uint64_t>(value);
+      have_last = true;
+    } else if (key == "acked_seq") {
+      acked_seq_ = static_cast<uint64_t>(value);
+      have_acked = true;
+    }
+  }
+  if (!have_last || !have_acked) return makeError("corrupt", "meta table lacks sequence rows");
+
+  Result<common::Statement> range =
+      db_->prepare("SELECT COUNT(*), COALESCE(MIN(seq), 0), COALESCE(MAX(seq), 0) FROM batches");
+  if (!range) return range.error();
+  Result<bool> row = range->step();
+  if (!row) return row.error();
+  if (!*row) return makeError("corrupt", "cannot count batches");
+  int64_t count = range->columnInt64(0);
+  int64_t min_seq = range->columnInt64(1);
+  int64_t max_seq = range->columnInt64(2);
+  if (count > 0 && (min_seq < 1 || max_seq - min_seq + 1 != count)) {
+    return makeError("corrupt", "stored batches are not a contiguous range of sequence numbers");
+  }
+  pending_count_ = static_cast<uint64_t>(count);
+  oldest_seq_ = static_cast<uint64_t>(min_seq);
+  last_seq_ = std::max(last_seq_, static_cast<uint64_t>(max_seq));
+  return {};
+}
+
+void Spool::publishPending() {
+  if (metrics_ != nullptr) {
+    metrics_->set("pso_agent_spool_pending", {}, static_cast<double>(pending_count_));
+  }
+}
+
+Result<uint64_t> Spool::append(protocol::TelemetryBatch& batch) {
+  const uint64_t seq = nextSeq();
+  if (seq > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    return makeError("invalid", "spool " + path_ + ": sequence numbers exhausted");
+  }
+  // The size bound drops the oldest batches; the batch records what is left so
+  // the controller can tell a gap from loss in transit.
+  uint64_t drop = 0;
+  if (pending_count_ >= static_cast<uint64_t>(max_batches_)) {
+    drop = pending_count_ - static_cast<uint64_t>(max_batches_) + 1;
+  }
+  const uint64_t remaining = pending_count_ - drop;
+  const uint64_t oldest_after_drop = oldest_seq_ + drop;
+  batch.seq = seq;
+  batch.oldest_seq = remaining > 0 ? oldest_after_drop : seq;
+  const std::string frame = protocol::encode(batch);
+
+  common::Transaction transaction(*db_);
+  if (!transaction.beginStatus()) return transaction.beginStatus().error();
+  if (drop > 0) {
+    delete_through_.reset();
+    delete_through_.bind(1, static_cast<int64_t>(oldest_after_drop - 1));
+    if (Status status = delete_through_.run(); !status) return status.error();
+  }
+  insert_batch_.reset();
+  insert_batch_.bind(1, static_cast<int64_t>(seq))
+      .bind(2, common::wallMs())
+      .bindBlob(3, frame.data(), frame.size());
+  if (Status status = insert_batch_.run(); !status) return status.error();
+  set_meta_.reset();
+  set_meta_.bind(1, std::string_view("last_seq")).bind(2, static_cast<int64_t>(seq));
+  if (Status status = set_meta_.run(); !status) return status.error();
+  if (Status status = transaction.commit(); !status) return status.error();
+
+  last_seq_ = seq;
+  oldest_seq_ = remaining > 0 ? oldest_after_drop : seq;
+  pending_count_ = remaining + 1;
+  if (drop > 0) {
+    dropped_ += drop;
+    spdlog::warn("spool {} is full ({} batches): dropped {} oldest batch(es) through seq {}",
+                 path_, max_batches_, drop, oldest_after_drop - 1);
+    if (metrics_ != nullptr) {
+      metrics_->increment("pso_agent_spool_dropped_total", {}, static_cast<double>(drop));
+    }
+  }
+  publishPending();
+  return seq;
+}
+
+Status Spool::ack(uint64_t seq) {
+  if (seq > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    return makeError("invalid", "ack seq " + std::to_string(seq) + " is out of range");
+  }
+  const bool raises_acked = seq > acked_seq_;
+  const bool deletes = pending_count_ > 0 && seq >= oldest_seq_;
+  if (!raises_acked && !deletes) return {};
+
+  common::Transaction transaction(*db_);
+  if (!transaction.beginStatus()) return transaction.beginStatus();
+  delete_through_.reset();
+  delete_through_.bind(1, static_cast<int64_t>(seq));
+  if (Status status = delete_through_.run(); !status) return status;
+  if (raises_acked) {
+    set_meta_.reset();
+    set_meta_.bind(1, std::string_view("acked_seq")).bind(2, static_cast<int64_t>(seq));
+    if (Status status = set_meta_.run(); !status) return status;
+  }
+  if (Status status = transaction.commit(); !status) return status;
+
+  if (raises_acked) acked_seq_ = seq;
+  if (deletes) {
+    if (seq >= last_seq_) {
+      pending_count_ = 0;
+    } else {
+      pending_count_ -= seq - oldest_seq_ + 1;
+      oldest_seq_ = seq + 1;
+    }
+  }
+  publishPending();
+  return {};
+}
+
+Result<std::vector<SpooledBatch>> Spool::pending(uint64_t from_seq, std::size_t limit) {
+  std::vector<SpooledBatch> batches;
+  if (limit == 0 || pending_count_ == 0 || from_seq > last_seq_) return batches;
+  select_from_.reset();
+  select_from_.bind(1, static_cast<int64_t>(std::min<uint64_t>(
+                           from_seq, static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))))
+      .bind(2, static_cast<int64_t>(limit));
+  for (;;) {
+    Result<bool> row = select_from_.step();
+    if (!row) return row.error();
+    if (!*row) break;
+    batches.push_back(SpooledBatch{static_cast<uint64_t>(select_from_.columnInt64(0)),
+                                   select_from_.columnBlob(1)});
+  }
+  select_from_.reset();
+  return batches;
+}
+
+Result<std::optional<std::string>> Spool::directiveResult(const std::string& id) {
+  select_result_.reset();
+  select_result_.bind(1, std::string_view(id));
+  Result<bool> row = select_result_.step();
+  if (!row) return row.error();
+  std::optional<std::string> frame;
+  if (*row) frame = select_result_.columnBlob(0);
+  select_result_.reset();
+  return frame;
+}
+
+Status Spool::storeDirectiveResult(const std::string& id, std::string_view frame) {
+  common::Transaction transaction(*db_);
+  if (!transaction.beginStatus()) return transaction.beginStatus();
+  insert_result_.reset();
+  insert_result_.bind(1, std::string_view(id))
+      .bind(2, common::wallMs())
+      .bindBlob(3, frame.data(), frame.size());
+  if (Status status = insert_result_.run(); !status) return status;
+  trim_results_.reset();
+  trim_results_.bind(1, kMaxDirectiveResults);
+  if (Status status = trim_results_.run(); !status) return status;
+  return transaction.commit();
+}
+
+}  // namespace pso::agent

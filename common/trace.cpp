@@ -1,0 +1,207 @@
+#include "common/trace.h"
+
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+namespace pso::common {
+namespace {
+
+// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+// days_from_civil), so parsing never depends on the local time zone.
+int64_t daysFromCivil(int64_t y, int64_t m, int64_t d) {
+  y -= m <= 2 ? 1 : 0;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const int64_t yoe = y - era * 400;
+  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+bool isLeap(int64_t y) {
+  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+int daysInMonth(int64_t y, int64_t m) {
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return m == 2 && isLeap(y) ? 29 : kDays[m - 1];
+}
+
+// Reads exactly `width` digits at `pos`.
+bool digits(std::string_view s, std::size_t& pos, std::size_t width, int64_t& out) {
+  if (pos + width > s.size()) return false;
+  out = 0;
+  for (std::size_t i = 0; i < width; ++i) {
+    const char ch = s[pos + i];
+    if (ch < '0' || ch > '9') return false;
+    out = out * 10 + (ch - '0');
+  }
+  pos += width;
+  return true;
+}
+
+bool expect(std::string_view s, std::size_t& pos, char ch) {
+  if (pos >= s.size() || s[pos] != ch) return false;
+  ++pos;
+  return true;
+}
+
+// "YYYY-MM-DD[ T]HH:MM:SS[.fraction][Z|+HH:MM|+HHMM|-HH:MM|-HHMM]".
+bool parseCalendar(std::string_view s, int64_t& out) {
+  std::size_t pos = 0;
+  int64_t year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  if (!digits(s, pos, 4, year) || !expect(s, pos, '-') || !digits(s, pos, 2, month) ||
+      !expect(s, pos, '-') || !digits(s, pos, 2, day)) {
+    return false;
+  }
+  if (pos >= s.size() || (s[pos] != ' ' && s[pos] != 'T')) return false;
+  ++pos;
+  if (!digits(s, pos, 2, hour) || !expect(s, pos, ':') || !digits(s, pos, 2, minute) ||
+      !expect(s, pos, ':') || !digits(s, pos, 2, second)) {
+    return false;
+  }
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 ||
+      minute > 59 || second > 59) {
+    return false;
+  }
+  // A fraction of a second is accepted and dropped: traces have whole-second steps.
+  if (pos < s.size() && s[pos] == '.') {
+    ++pos;
+    const std::size_t start = pos;
+    while (pos < s.size() && std::isdigit(static_cast<unsigned char>(s[pos]))) ++pos;
+    if (pos == start) return false;
+  }
+  int64_t offset_s = 0;
+  if (pos < s.size()) {
+    if (s[pos] == 'Z' && pos + 1 == s.size()) {
+      ++pos;
+    } else if (s[pos] == '+' || s[pos] == '-') {
+      const int64_t sign = s[pos] == '+' ? 1 : -1;
+      ++pos;
+      int64_t oh = 0, om = 0;
+      if (!digits(s, pos, 2, oh)) return false;
+      if (pos < s.size() && s[pos] == ':') ++pos;
+      if (!digits(s, pos, 2, om) || oh > 23 || om > 59) return false;
+      offset_s = sign * (oh * 3600 + om * 60);
+    } else {
+      return false;
+    }
+  }
+  if (pos != s.size()) return false;
+  out = daysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second - offset_s;
+  return true;
+}
+
+// Epoch seconds, optionally with a fraction (dropped).
+bool parseEpoch(std::string_view s, int64_t& out) {
+  const std::size_t dot = s.find('.');
+  const std::string_view whole = s.substr(0, dot);
+  if (whole.empty()) return false;
+  const auto [end, ec] = std::from_chars(whole.data(), whole.data() + whole.size(), out);
+  if (ec != std::errc() || end != whole.data() + whole.size()) return false;
+  if (dot != std::string_view::npos) {
+    const std::string_view fraction = s.substr(dot + 1);
+    if (fraction.empty()) return false;
+    for (char ch : fraction) {
+      if (!std::isdigit(static_cast<unsigned char>(ch))) return false;
+    }
+  }
+  return true;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+bool parseValue(std::string_view s, double& out) {
+  if (s.empty()) return false;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && end == s.data() + s.size() && std::isfinite(out);
+}
+
+}  // namespace
+
+Result<int64_t> parseTimestamp(const std::string& text) {
+  const std::string_view s = trim(text);
+  int64_t out = 0;
+  if (parseCalendar(s, out) || parseEpoch(s, out)) return out;
+  return makeError("invalid", "bad timestamp '" + std::string(s) +
+                                  "' (expected 'YYYY-MM-DD HH:MM:SS', ISO 8601 or epoch seconds)");
+}
+
+Result<Trace> parseTrace(const std::string& csv, const std::string& origin) {
+  Trace trace;
+  std::istringstream in(csv);
+  std::string raw;
+  int line_no = 0;
+  bool header_seen = false;
+  std::map<int64_t, int64_t> gap_counts;
+  while (std::getline(in, raw)) {
+    ++line_no;
+    std::string_view line = raw;
+    if (line_no == 1 && line.substr(0, 3) == "\xEF\xBB\xBF") line.remove_prefix(3);
+    line = trim(line);
+    if (line.empty()) continue;
+    const auto where = origin + ":" + std::to_string(line_no) + ": ";
+    if (!header_seen) {
+      const std::size_t comma = line.find(',');
+      if (comma == std::string_view::npos || trim(line.substr(0, comma)) != "timestamp" ||
+          trim(line.substr(comma + 1)) != "value") {
+        return makeError("invalid", where + "expected header 'timestamp,value', got '" +
+                                        std::string(line) + "'");
+      }
+      header_seen = true;
+      continue;
+    }
+    const std::size_t comma = line.find(',');
+    if (comma == std::string_view::npos || line.find(',', comma + 1) != std::string_view::npos) {
+      return makeError("invalid", where + "expected two fields 'timestamp,value', got '" +
+                                      std::string(line) + "'");
+    }
+    auto ts = parseTimestamp(std::string(trim(line.substr(0, comma))));
+    if (!ts) return makeError("invalid", where + ts.error().message);
+    TracePoint point{*ts, 0.0};
+    const std::string_view value_text = trim(line.substr(comma + 1));
+    if (!parseValue(value_text, point.value)) {
+      return makeError("invalid", where + "bad value '" + std::string(value_text) +
+                                      "' (expected a finite number)");
+    }
+    if (!trace.points.empty()) {
+      const int64_t gap = point.ts_s - trace.points.back().ts_s;
+      if (gap < 0) {
+        return makeError("invalid", where + "time goes backwards (" + std::to_string(point.ts_s) +
+                                        " after " + std::to_string(trace.points.back().ts_s) + ")");
+      }
+      if (gap > 0) ++gap_counts[gap];
+    }
+    trace.points.push_back(point);
+  }
+  if (!header_seen) return makeError("invalid", origin + ": empty trace (no header)");
+  if (trace.points.empty()) return makeError("invalid", origin + ": no data rows");
+  // The step is the most common gap; on a tie, the smaller one (map order), so
+  // a trace with a few long gaps keeps its real cadence.
+  int64_t best_count = 0;
+  for (const auto& [gap, count] : gap_counts) {
+    if (count > best_count) {
+      best_count = count;
+      trace.step_s = gap;
+    }
+  }
+  return trace;
+}
+
+Result<Trace> readTrace(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) return makeError("io", "cannot open trace " + path);
+  std::ostringstream content;
+  content << file.rdbuf();
+  if (file.bad()) return makeError("io", "cannot read trace " + path);
+  return parseTrace(content.str(), path);
+}
+
+}  // namespace pso::common

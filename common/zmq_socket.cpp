@@ -1,0 +1,79 @@
+#include "common/zmq_socket.h"
+
+#include <random>
+#include <utility>
+
+namespace pso::common {
+namespace {
+
+// Each agent picks its own reconnect interval in [base, 1.5 * base], so a
+// fleet whose controller restarts does not reconnect in lock step.
+int jitteredInterval(int base_ms) {
+  if (base_ms <= 0) return base_ms;
+  thread_local std::mt19937 rng{std::random_device{}()};
+  std::uniform_int_distribution<int> extra(0, base_ms / 2);
+  return base_ms + extra(rng);
+}
+
+}  // namespace
+
+Result<zmq::socket_t> makeRouter(zmq::context_t& ctx, const std::string& endpoint,
+                                 const RouterOptions& options, std::string* bound_endpoint) {
+  try {
+    zmq::socket_t socket(ctx, zmq::socket_type::router);
+    // Sending to a routing id that is not connected fails (EHOSTUNREACH)
+    // instead of being dropped silently, so dispatch can tell an offline agent.
+    socket.set(zmq::sockopt::router_mandatory, 1);
+    // A reconnecting agent with the same id takes over its old connection.
+    socket.set(zmq::sockopt::router_handover, 1);
+    socket.set(zmq::sockopt::heartbeat_ivl, options.heartbeat_ivl_ms);
+    socket.set(zmq::sockopt::heartbeat_timeout, options.heartbeat_timeout_ms);
+    socket.set(zmq::sockopt::heartbeat_ttl, options.heartbeat_ttl_ms);
+    socket.set(zmq::sockopt::maxmsgsize, options.max_msg_size);
+    socket.set(zmq::sockopt::backlog, options.backlog);
+    socket.set(zmq::sockopt::sndhwm, options.sndhwm);
+    socket.set(zmq::sockopt::rcvhwm, options.rcvhwm);
+    socket.set(zmq::sockopt::linger, options.linger_ms);
+    try {
+      socket.bind(endpoint);
+    } catch (const zmq::error_t& e) {
+      return makeError("bind", "cannot bind " + endpoint + ": " + e.what());
+    }
+    if (bound_endpoint) *bound_endpoint = socket.get(zmq::sockopt::last_endpoint);
+    return socket;
+  } catch (const zmq::error_t& e) {
+    return makeError("zmq", "cannot set up ROUTER for " + endpoint + ": " + e.what());
+  }
+}
+
+Result<zmq::socket_t> makeDealer(zmq::context_t& ctx, const std::string& endpoint,
+                                 const std::string& identity, const DealerOptions& options) {
+  if (identity.empty() || identity.size() > 255 || identity.front() == '\0') {
+    // libzmq reserves ids starting with a zero byte and caps them at 255 bytes.
+    return makeError("invalid", "routing id must be 1-255 bytes and not start with a zero byte");
+  }
+  try {
+    zmq::socket_t socket(ctx, zmq::socket_type::dealer);
+    socket.set(zmq::sockopt::routing_id, zmq::const_buffer(identity.data(), identity.size()));
+    socket.set(zmq::sockopt::reconnect_ivl, jitteredInterval(options.reconnect_ivl_ms));
+    socket.set(zmq::sockopt::reconnect_ivl_max, options.reconnect_ivl_max_ms);
+    // Queue nothing until the connection is up: telemetry waits in the spool,
+    // not in a ZeroMQ buffer that a crash would lose.
+    socket.set(zmq::sockopt::immediate, 1);
+    socket.set(zmq::sockopt::linger, options.linger_ms);
+    socket.set(zmq::sockopt::heartbeat_ivl, options.heartbeat_ivl_ms);
+    socket.set(zmq::sockopt::heartbeat_timeout, options.heartbeat_timeout_ms);
+    socket.set(zmq::sockopt::sndhwm, options.sndhwm);
+    socket.set(zmq::sockopt::rcvhwm, options.rcvhwm);
+    try {
+      socket.connect(endpoint);
+    } catch (const zmq::error_t& e) {
+      return makeError("connect", "cannot connect to " + endpoint + ": " + e.what());
+    }
+    return socket;
+  } catch (const zmq::error_t& e) {
+    return makeError("zmq", "cannot set up DEALER for " + endpoint + ": " + e.what());
+  }
+}
+
+}  // namespace pso::common

@@ -1,0 +1,232 @@
+#include "controller/cli/offline.h"
+
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/trace.h"
+#include "controller/engine/replay.h"
+
+namespace pso::cli {
+namespace {
+
+int fail(const std::string& reason) {
+  std::cerr << "psoctl: " << reason << '\n';
+  return 1;
+}
+
+/// A trace laid on its regular step: slot i is t0 + i x step; a slot without
+/// a point is a gap (nullopt), never a zero.
+struct TraceGrid {
+  int64_t t0_s = 0;
+  int64_t step_s = 0;
+  std::vector<std::optional<double>> values;
+  std::size_t gaps = 0;
+};
+
+Result<TraceGrid> loadGrid(const std::string& path) {
+  auto trace = common::readTrace(path);
+  if (!trace) return trace.error();
+  if (trace->points.size() < 2 || trace->step_s <= 0) {
+    return makeError("invalid", path + ": a trace needs at least two points with a fixed step");
+  }
+  TraceGrid grid;
+  grid.t0_s = trace->points.front().ts_s;
+  grid.step_s = trace->step_s;
+  const int64_t span = trace->points.back().ts_s - grid.t0_s;
+  const std::size_t slots = static_cast<std::size_t>(span / grid.step_s) + 1;
+  if (slots > 50 * trace->points.size()) {
+    return makeError("invalid", path + ": timestamps are too irregular for a step of " +
+                                    std::to_string(grid.step_s) + " s");
+  }
+  grid.values.assign(slots, std::nullopt);
+  for (const auto& p : trace->points) {
+    // Round to the nearest slot so small clock jitter in a trace does not
+    // become a gap.
+    const auto slot = static_cast<std::size_t>(
+        std::llround(static_cast<double>(p.ts_s - grid.t0_s) / static_cast<double>(grid.step_s)));
+    if (slot < slots) grid.values[slot] = p.value;
+  }
+  for (const auto& v : grid.values) grid.gaps += v.has_value() ? 0 : 1;
+  return grid;
+}
+
+std::string slotTime(const TraceGrid& grid, int64_t slot) {
+  return common::formatTimestamp((grid.t0_s + slot * grid.step_s) * 1000);
+}
+
+/// Opens the output CSV ("-" is stdout).
+Result<std::unique_ptr<FILE, int (*)(FILE*)>> openOut(const std::string& path) {
+  if (path == "-") return std::unique_ptr<FILE, int (*)(FILE*)>(stdout, [](FILE*) { return 0; });
+  FILE* f = std::fopen(path.c_str(), "w");
+  if (f == nullptr) return makeError("io", "cannot write " + path);
+  return std::unique_ptr<FILE, int (*)(FILE*)>(f, std::fclose);
+}
+
+}  // namespace
+
+void addForecastOptions(CLI::App* cmd, ForecastArgs& args) {
+  cmd->add_option("--trace", args.trace, "Trace CSV (timestamp,value)")->required();
+  cmd->add_option("--horizon", args.horizon, "Steps ahead to forecast")
+      ->required()
+      ->check(CLI::Range(1, 10000));
+  cmd->add_option("--every", args.every, "Forecast from every N-th origin")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
+  cmd->add_option("--season", args.season,
+                  "auto (the engine's default model), none, or a season length in steps "
+                  "(seasonal naive)")
+      ->capture_default_str();
+  cmd->add_option("--coverage", args.coverage, "Central prediction interval")
+      ->capture_default_str()
+      ->check(CLI::Range(0.5, 0.999));
+  cmd->add_option("--out", args.out, "Output CSV (- for stdout)")->required();
+}
+
+void addSimulateOptions(CLI::App* cmd, SimulateArgs& args) {
+  cmd->add_option("--trace", args.trace, "Trace CSV (timestamp,value) replayed as demand")
+      ->required();
+  cmd->add_option("--capacity", args.capacity, "Demand one replica serves at 100%")
+      ->required()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--target-util", args.target_util, "Target utilisation")
+      ->capture_default_str()
+      ->check(CLI::Range(0.01, 1.0));
+  cmd->add_option("--warmup-steps", args.warmup_steps, "Steps from launch to serving (K)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{10000}));
+  cmd->add_option("--min", args.min_replicas, "Fewest replicas")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{1000000}));
+  cmd->add_option("--max", args.max_replicas, "Most replicas")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{1000000}));
+  cmd->add_option("--policy", args.policy, "predictive | reactive")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"predictive", "reactive"}));
+  cmd->add_option("--out", args.out, "Output CSV (- for stdout)")->required();
+}
+
+int runForecastCommand(const ForecastArgs& args, bool json_output) {
+  auto grid = loadGrid(args.trace);
+  if (!grid) return fail(grid.error().message);
+
+  controller::engine::RollingForecastOptions options;
+  options.horizon = args.horizon;
+  options.every = args.every;
+  options.coverage = args.coverage;
+  options.warmup_points = options.params.warmup;
+  if (args.season == "auto" || args.season == "none") {
+    options.model = "holt";
+  } else {
+    int period = 0;
+    try {
+      std::size_t used = 0;
+      period = std::stoi(args.season, &used);
+      if (used != args.season.size()) period = 0;
+    } catch (const std::exception&) {
+      period = 0;
+    }
+    if (period < 1) return fail("--season: expected auto, none or a number of steps, got '" +
+                                args.season + "'");
+    options.model = "seasonal-naive";
+    options.params.season_period = period;
+    options.warmup_points = std::max(options.warmup_points, period);
+  }
+  auto rows = controller::engine::rollingForecast(grid->values, options);
+  if (!rows) return fail(rows.error().message);
+
+  auto out = openOut(args.out);
+  if (!out) return fail(out.error().message);
+  FILE* f = out->get();
+  std::fputs("origin,step,timestamp,point,lo,hi\n", f);
+  for (const auto& r : *rows) {
+    std::fprintf(f, "%lld,%lld,%s,%.6g,%.6g,%.6g\n", static_cast<long long>(r.origin),
+                 static_cast<long long>(r.step), slotTime(*grid, r.origin + r.step).c_str(),
+                 r.point, r.lo, r.hi);
+  }
+  if (std::ferror(f) != 0) return fail("error writing " + args.out);
+  if (args.out != "-") {
+    if (json_output) {
+      std::cout << nlohmann::json{{"rows", rows->size()}, {"model", options.model},
+                                  {"step_s", grid->step_s}, {"gaps", grid->gaps}}
+                       .dump()
+                << '\n';
+    } else {
+      std::cout << "wrote " << rows->size() << " forecasts (" << options.model << ", step "
+                << grid->step_s << " s, " << grid->gaps << " gaps) to " << args.out << '\n';
+    }
+  }
+  return 0;
+}
+
+int runSimulateCommand(const SimulateArgs& args, bool json_output) {
+  if (args.min_replicas > args.max_replicas) return fail("--min is larger than --max");
+  auto grid = loadGrid(args.trace);
+  if (!grid) return fail(grid.error().message);
+
+  std::vector<double> demand;
+  demand.reserve(grid->values.size());
+  for (const auto& v : grid->values) demand.push_back(v.value_or(std::nan("")));
+
+  const double step_s = static_cast<double>(grid->step_s);
+  controller::engine::SystemSpec spec;
+  spec.name = "trace";
+  spec.capacity_per_replica = args.capacity;
+  spec.target_utilization = args.target_util;
+  spec.min_replicas = args.min_replicas;
+  spec.max_replicas = args.max_replicas;
+  spec.warmup_s = static_cast<double>(args.warmup_steps) * step_s;
+  controller::engine::EngineSettings settings;
+  settings.step_s = step_s;
+  settings.policy = args.policy;
+  const int64_t initial = std::max<int64_t>(args.min_replicas, 1);
+  const auto result = controller::engine::simulate(demand, step_s, spec, settings, initial, {},
+                                                   grid->t0_s * 1000);
+
+  auto out = openOut(args.out);
+  if (!out) return fail(out.error().message);
+  FILE* f = out->get();
+  std::fputs("timestamp,demand,desired,ready,planned\n", f);
+  for (const auto& r : result.rows) {
+    const std::string value = std::isfinite(r.demand) ? std::to_string(r.demand) : "";
+    std::fprintf(f, "%s,%s,%lld,%lld,%.6g\n", slotTime(*grid, r.t).c_str(), value.c_str(),
+                 static_cast<long long>(r.desired), static_cast<long long>(r.ready),
+                 r.planned_demand);
+  }
+  if (std::ferror(f) != 0) return fail("error writing " + args.out);
+
+  const auto& s = result.summary;
+  if (json_output) {
+    std::cout << nlohmann::json{{"policy", args.policy},
+                                {"steps", s.steps},
+                                {"overload_steps", s.overload_steps},
+                                {"overload_pct", s.overload_pct},
+                                {"replica_hours", s.replica_hours},
+                                {"oracle_replica_hours", s.oracle_replica_hours},
+                                {"scale_events", s.scale_events}}
+                     .dump()
+              << '\n';
+  } else {
+    // With --out - the CSV owns stdout; the summary goes to stderr.
+    std::ostream& summary = args.out == "-" ? std::cerr : std::cout;
+    char line[256];
+    std::snprintf(line, sizeof line,
+                  "%s: %lld steps, overload %.2f%% (%lld steps), %.1f replica-hours "
+                  "(oracle %.1f, x%.2f), %lld scale events",
+                  args.policy.c_str(), static_cast<long long>(s.steps), s.overload_pct,
+                  static_cast<long long>(s.overload_steps), s.replica_hours,
+                  s.oracle_replica_hours,
+                  s.oracle_replica_hours > 0 ? s.replica_hours / s.oracle_replica_hours : 0.0,
+                  static_cast<long long>(s.scale_events));
+    summary << line << '\n';
+  }
+  return 0;
+}
+
+}  // namespace pso::cli

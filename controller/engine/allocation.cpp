@@ -1,0 +1,173 @@
+#include "controller/engine/allocation.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "controller/engine/statistics.h"
+#include "controller/engine/wording.h"
+
+namespace pso::controller::engine {
+
+int64_t leadSteps(double warmup_s, double step_s) {
+  if (!(warmup_s > 0.0) || !(step_s > 0.0)) return 0;
+  return ceilCount(warmup_s / step_s);
+}
+
+int64_t planningHorizon(int64_t lead_steps, int64_t bottleneck_horizon_steps) {
+  return std::max<int64_t>({lead_steps + 1, bottleneck_horizon_steps, 1});
+}
+
+namespace {
+
+/// Mean and standard deviation of the normal distribution whose central
+/// `coverage` interval is [lo, hi].
+std::pair<double, double> normalFromInterval(double lo, double hi, double coverage) {
+  const double z = centralZ(coverage);
+  const double sigma = z > 0.0 ? (hi - lo) / (2.0 * z) : 0.0;
+  return {(lo + hi) / 2.0, std::max(0.0, sigma)};
+}
+
+double stepExceedance(const Forecast& forecast, std::size_t i, double capacity) {
+  const auto [mean, sigma] = normalFromInterval(forecast.lo[i], forecast.hi[i], forecast.coverage);
+  return exceedanceProbability(mean, sigma, capacity);
+}
+
+Candidate evaluate(int64_t replicas, const SystemSpec& spec, const Forecast& forecast,
+                   double planned, std::size_t planned_steps, double step_s, std::string note) {
+  Candidate c;
+  c.replicas = replicas;
+  const double capacity = static_cast<double>(replicas) * spec.capacity_per_replica;
+  if (capacity > 0.0) {
+    c.predicted_utilization = planned / capacity;
+  } else {
+    c.predicted_utilization = planned > 0.0 ? std::numeric_limits<double>::infinity() : 0.0;
+  }
+  c.overload_probability = overloadProbability(forecast, capacity, planned_steps);
+  c.cost_replica_hours =
+      static_cast<double>(replicas) * static_cast<double>(forecast.point.size()) * step_s / 3600.0;
+  c.note = std::move(note);
+  return c;
+}
+
+}  // namespace
+
+std::vector<Candidate> buildCandidates(const SystemSpec& spec, const Forecast& forecast,
+                                       const Allocation& plan, int64_t chosen,
+                                       int64_t current_replicas, int64_t reactive_replicas,
+                                       double step_s) {
+  std::vector<Candidate> candidates;
+  if (forecast.hi.empty() || forecast.point.empty()) return candidates;
+  const auto planned_steps = static_cast<std::size_t>(std::max<int64_t>(plan.planned_steps, 1));
+  auto add = [&](int64_t replicas, const std::string& note) {
+    if (replicas < 0) return;
+    for (Candidate& c : candidates) {
+      if (c.replicas == replicas) {
+        c.note += ", " + note;
+        return;
+      }
+    }
+    candidates.push_back(
+        evaluate(replicas, spec, forecast, plan.planned_demand, planned_steps, step_s, note));
+  };
+  add(chosen, "chosen");
+  add(current_replicas, "current");
+  add(reactive_replicas, "reactive rule");
+  add(plan.replicas, "predictive plan");
+  if (chosen - 1 >= spec.min_replicas) add(chosen - 1, "one fewer");
+  if (chosen + 1 <= spec.max_replicas) add(chosen + 1, "one more");
+  return candidates;
+}
+
+double overloadProbability(const Forecast& forecast, double capacity, std::size_t steps) {
+  const std::size_t n = std::min({steps, forecast.lo.size(), forecast.hi.size()});
+  double worst = 0.0;
+  for (std::size_t i = 0; i < n; ++i)
+    worst = std::max(worst, stepExceedance(forecast, i, capacity));
+  return worst;
+}
+
+std::optional<Bottleneck> detectBottleneck(const Forecast& forecast, double capacity,
+                                           int64_t now_ms, double step_s) {
+  const std::size_t n = std::min(forecast.lo.size(), forecast.hi.size());
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!(forecast.hi[i] > capacity)) continue;
+    Bottleneck b;
+    b.kind = "capacity";
+    b.steps_ahead = static_cast<int64_t>(i) + 1;
+    b.eta_ms = now_ms + static_cast<int64_t>(
+                            std::llround(static_cast<double>(b.steps_ahead) * step_s * 1000.0));
+    b.predicted_demand = forecast.hi[i];
+    b.capacity = capacity;
+    for (std::size_t j = i; j < n; ++j) {
+      b.probability = std::max(b.probability, stepExceedance(forecast, j, capacity));
+    }
+    return b;
+  }
+  return std::nullopt;
+}
+
+Allocation allocate(const SystemSpec& spec, const Forecast& forecast, int64_t current_replicas,
+                    int64_t reactive_replicas, int64_t now_ms, double step_s) {
+  Allocation out;
+  out.lead_steps = leadSteps(spec.warmup_s, step_s);
+  const std::size_t available = std::min(forecast.hi.size(), forecast.point.size());
+  if (available == 0) {
+    out.replicas = current_replicas;
+    out.unbounded_replicas = current_replicas;
+    out.rule = "no-data";
+    out.rationale = "no forecast yet";
+    return out;
+  }
+  const std::size_t planned_steps =
+      std::min(available, static_cast<std::size_t>(out.lead_steps + 1));
+  out.planned_steps = static_cast<int64_t>(planned_steps);
+
+  out.planned_demand = forecast.hi[0];
+  out.peak_step = 1;
+  for (std::size_t i = 1; i < planned_steps; ++i) {
+    if (forecast.hi[i] > out.planned_demand) {
+      out.planned_demand = forecast.hi[i];
+      out.peak_step = static_cast<int64_t>(i) + 1;
+    }
+  }
+  out.planned_demand = std::max(0.0, out.planned_demand);
+
+  const double per_replica = spec.capacity_per_replica * spec.target_utilization;
+  out.unbounded_replicas =
+      per_replica > 0.0 ? ceilCount(out.planned_demand / per_replica) : spec.max_replicas;
+  out.replicas = std::clamp(out.unbounded_replicas, spec.min_replicas,
+                            std::max(spec.min_replicas, spec.max_replicas));
+  out.rule = "predictive-upper-quantile";
+  std::string bound;
+  if (out.replicas > out.unbounded_replicas) {
+    out.rule = "min-bound";
+    bound = ", raised to the minimum of " + std::to_string(spec.min_replicas);
+  } else if (out.replicas < out.unbounded_replicas) {
+    out.rule = "max-bound";
+    bound = ", capped at the maximum of " + std::to_string(spec.max_replicas);
+  }
+
+  std::string when;
+  if (out.lead_steps == 0) {
+    when = "over the next step (no warm-up)";
+  } else {
+    when = "over the next " + formatSteps(out.planned_steps) + " (" + formatSeconds(spec.warmup_s) +
+           " warm-up plus one " + formatSeconds(step_s) + " step)";
+  }
+  const std::string at_step =
+      out.peak_step > 1 ? " in step " + std::to_string(out.peak_step) : std::string();
+  out.rationale = "upper " + formatPercent(forecast.coverage) + " forecast " + when + " peaks at " +
+                  formatQuantity(out.planned_demand) + at_step + "; at " +
+                  formatQuantity(spec.capacity_per_replica) + " per replica and " +
+                  formatPercent(spec.target_utilization) + " target that needs " +
+                  formatReplicas(out.unbounded_replicas) + bound;
+
+  out.candidates = buildCandidates(spec, forecast, out, out.replicas, current_replicas,
+                                   reactive_replicas, step_s);
+  out.bottleneck = detectBottleneck(
+      forecast, static_cast<double>(current_replicas) * spec.capacity_per_replica, now_ms, step_s);
+  return out;
+}
+
+}  // namespace pso::controller::engine

@@ -1,0 +1,78 @@
+#pragma once
+
+// Predictive allocation: how many replicas a system needs for the demand it
+// will face by the time new capacity can serve, with the alternatives
+// considered and any predicted capacity breach.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "controller/engine/types.h"
+
+namespace pso::controller::engine {
+
+/// K: decisions it takes a launched replica to serve, ceil(warmup_s / step_s)
+/// (0 for no warm-up).
+int64_t leadSteps(double warmup_s, double step_s);
+
+/// The forecast horizon a decision needs: K + 1 steps (the demand when new
+/// capacity starts serving), more when the caller wants bottlenecks detected
+/// further out; at least 1.
+int64_t planningHorizon(int64_t lead_steps, int64_t bottleneck_horizon_steps = 0);
+
+/// The predictive recommendation for one system.
+struct Allocation {
+  int64_t replicas = 0;            ///< recommended, within [min, max]
+  int64_t unbounded_replicas = 0;  ///< before the bounds
+  /// "predictive-upper-quantile", "min-bound" or "max-bound" (which bound
+  /// changed the count), or "no-data" for an empty forecast.
+  std::string rule;
+  int64_t lead_steps = 0;       ///< K
+  int64_t planned_steps = 0;    ///< steps planned for: K + 1 (fewer if the forecast is shorter)
+  int64_t peak_step = 0;        ///< the step whose upper bound is planned_demand
+  double planned_demand = 0.0;  ///< max of the upper bound over steps 1..K+1
+  std::vector<Candidate> candidates;
+  std::optional<Bottleneck> bottleneck;
+  /// The reasoning in words, e.g. "upper 90% forecast peaks at 530 ...; at
+  /// 120 per replica and 70% target that needs 7 replicas".
+  std::string rationale;
+};
+
+/// Plans for the highest upper interval bound over steps 1..K+1 of `forecast`
+/// (K from spec.warmup_s and step_s): replicas = ceil(planned / (capacity per
+/// replica x target utilisation)), clamped to the bounds. Candidates (current,
+/// chosen, reactive, chosen - 1, chosen + 1; merged when equal) carry their
+/// utilisation at the planned demand, overload probability and cost over the
+/// forecast's horizon. The bottleneck is the earliest step of the whole
+/// forecast whose upper bound exceeds current_replicas x capacity per replica.
+Allocation allocate(const SystemSpec& spec, const Forecast& forecast, int64_t current_replicas,
+                    int64_t reactive_replicas, int64_t now_ms, double step_s);
+
+/// The candidates of a decision: `chosen`, `current`, `reactive`, the
+/// allocation's own plan (`plan.replicas`), and chosen - 1 / chosen + 1 within
+/// the bounds; equal counts are merged into one candidate whose note names
+/// each role ("chosen, current"). Each carries its utilisation at the planned
+/// demand, overload probability over the planned steps and cost over the
+/// forecast's horizon. Empty when the forecast is.
+std::vector<Candidate> buildCandidates(const SystemSpec& spec, const Forecast& forecast,
+                                       const Allocation& plan, int64_t chosen,
+                                       int64_t current_replicas, int64_t reactive_replicas,
+                                       double step_s);
+
+/// The chance that demand exceeds `capacity` at any of steps 1..steps of
+/// `forecast`, each step's demand taken as normal with the interval's centre as
+/// mean and its width as a central `forecast.coverage` interval. Reported as
+/// the highest per-step chance: forecast errors at neighbouring steps are
+/// strongly correlated, so a product over steps would overstate it.
+double overloadProbability(const Forecast& forecast, double capacity, std::size_t steps);
+
+/// Earliest step of `forecast` whose upper bound exceeds `capacity`; nullopt
+/// when none does. eta_ms = now_ms + steps_ahead x step_s x 1000;
+/// predicted_demand is that step's upper bound; probability the highest
+/// per-step chance of exceeding capacity from that step to the horizon.
+std::optional<Bottleneck> detectBottleneck(const Forecast& forecast, double capacity,
+                                           int64_t now_ms, double step_s);
+
+}  // namespace pso::controller::engine

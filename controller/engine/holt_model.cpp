@@ -1,0 +1,226 @@
+#include "controller/engine/holt_model.h"
+
+#include <cmath>
+#include <limits>
+
+namespace pso::controller::engine {
+
+namespace {
+
+constexpr double kAlphaGrid[] = {0.05, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8, 1.0};
+constexpr double kBetaGrid[] = {0.01, 0.05, 0.1, 0.2, 0.4};
+// Undamped first: on a tie (an exact line) the plain trend wins.
+constexpr double kDampedPhiGrid[] = {1.0, 0.98, 0.9, 0.8};
+constexpr double kUndampedPhiGrid[] = {1.0};
+
+/// A one-step error this many recent error spreads away is "large".
+constexpr double kShiftErrorFactor = 4.0;
+/// Consecutive large errors on one side that trigger an early refit.
+constexpr int kShiftRun = 3;
+
+constexpr int64_t kMaxParam = 1000000;
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+}  // namespace
+
+double HoltModel::Smoother::learn(double value) {
+  ++since_seen;
+  double error = kNaN;
+  if (seen == 0) {
+    level = value;
+    trend = 0.0;
+  } else if (seen == 1) {
+    // The first slope spans any gap between the first two values.
+    trend = (value - level) / static_cast<double>(since_seen);
+    level = value;
+  } else {
+    const double predicted = level + phi * trend;
+    error = value - predicted;
+    const double next_level = alpha * value + (1.0 - alpha) * predicted;
+    trend = beta * (next_level - level) + (1.0 - beta) * phi * trend;
+    level = next_level;
+  }
+  ++seen;
+  since_seen = 0;
+  return error;
+}
+
+void HoltModel::Smoother::advance() {
+  if (seen == 0) return;
+  ++since_seen;
+  if (seen == 1) return;  // no slope known yet: the level stays
+  level += phi * trend;
+  trend *= phi;
+}
+
+double HoltModel::Smoother::pointAt(int h) const {
+  if (phi == 1.0) return level + static_cast<double>(h) * trend;
+  // phi + phi^2 + ... + phi^h
+  const double damping = phi * (1.0 - std::pow(phi, h)) / (1.0 - phi);
+  return level + damping * trend;
+}
+
+HoltModel::HoltModel(const ForecastModelParams& params)
+    : params_(params),
+      history_(static_cast<std::size_t>(std::max(4, params.fit_window))),
+      errors_(params.max_horizon, params.error_window) {}
+
+void HoltModel::update(double value) {
+  if (!std::isfinite(value)) {
+    observeMissing();
+    return;
+  }
+  const double spread = errors_.oneStepRms();
+  const bool spread_known = errors_.count(1) >= kMinErrorsForQuantiles && spread > 0.0;
+  errors_.observe(value);
+  const double error = smoother_.learn(value);
+  history_.push(value);
+  ++observations_;
+  ++since_refit_;
+
+  bool shifted = false;
+  if (std::isfinite(error) && spread_known) {
+    if (std::abs(error) > kShiftErrorFactor * spread) {
+      shift_run_ = error > 0 ? std::max(shift_run_, 0) + 1 : std::min(shift_run_, 0) - 1;
+    } else {
+      shift_run_ = 0;
+    }
+    shifted = std::abs(shift_run_) >= kShiftRun;
+  }
+  const bool due = fitted_ ? since_refit_ >= params_.refit_every : observations_ >= params_.warmup;
+  if (due || shifted) refit();
+  errors_.remember(pointPath(errors_.maxHorizon()));
+}
+
+void HoltModel::observeMissing() {
+  errors_.skip();
+  smoother_.advance();
+  history_.push(kNaN);
+}
+
+void HoltModel::refit() {
+  std::size_t finite_values = 0;
+  for (std::size_t i = 0; i < history_.size(); ++i) {
+    if (std::isfinite(history_[i])) ++finite_values;
+  }
+  if (finite_values < 3) return;
+
+  const bool damped = params_.damped;
+  const double* phis = damped ? kDampedPhiGrid : kUndampedPhiGrid;
+  const std::size_t phi_count = damped ? std::size(kDampedPhiGrid) : std::size(kUndampedPhiGrid);
+
+  Smoother best;
+  double best_sse = std::numeric_limits<double>::infinity();
+  for (double alpha : kAlphaGrid) {
+    for (double beta : kBetaGrid) {
+      for (std::size_t p = 0; p < phi_count; ++p) {
+        Smoother candidate;
+        candidate.alpha = alpha;
+        candidate.beta = beta;
+        candidate.phi = phis[p];
+        double sse = 0.0;
+        for (std::size_t i = 0; i < history_.size(); ++i) {
+          const double value = history_[i];
+          if (!std::isfinite(value)) {
+            candidate.advance();
+            continue;
+          }
+          const double error = candidate.learn(value);
+          if (std::isfinite(error)) sse += error * error;
+        }
+        // Strictly smaller: ties keep the earlier, smoother grid point.
+        if (sse < best_sse) {
+          best_sse = sse;
+          best = candidate;
+        }
+      }
+    }
+  }
+  // The replay ends at the present, so its final state is the current state
+  // under the chosen parameters, learned from the window only.
+  smoother_ = best;
+  fitted_ = true;
+  since_refit_ = 0;
+  shift_run_ = 0;
+}
+
+std::vector<double> HoltModel::pointPath(int horizon) const {
+  std::vector<double> path(static_cast<std::size_t>(std::max(0, horizon)));
+  for (int h = 1; h <= horizon; ++h) path[static_cast<std::size_t>(h - 1)] = smoother_.pointAt(h);
+  return path;
+}
+
+Forecast HoltModel::forecast(int horizon, double coverage) const {
+  Forecast out;
+  out.model = name();
+  out.coverage = coverage;
+  out.observations = observations_;
+  if (observations_ == 0 || horizon < 1) return out;
+  out.point = pointPath(horizon);
+  errors_.fillIntervals(out, coverage);
+  return out;
+}
+
+std::string HoltModel::saveState() const {
+  StateWriter writer;
+  writer.putText("holt").putInt(1);
+  writer.putInt(params_.max_horizon)
+      .putInt(params_.error_window)
+      .putInt(params_.fit_window)
+      .putInt(params_.warmup)
+      .putInt(params_.refit_every)
+      .putInt(params_.damped ? 1 : 0);
+  writer.putDouble(smoother_.alpha)
+      .putDouble(smoother_.beta)
+      .putDouble(smoother_.phi)
+      .putDouble(smoother_.level)
+      .putDouble(smoother_.trend)
+      .putInt(smoother_.seen)
+      .putInt(smoother_.since_seen);
+  writer.putInt(observations_).putInt(since_refit_).putInt(fitted_ ? 1 : 0).putInt(shift_run_);
+  writer.putInt(static_cast<int64_t>(history_.size()));
+  for (std::size_t i = 0; i < history_.size(); ++i) writer.putDouble(history_[i]);
+  errors_.save(writer);
+  return writer.str();
+}
+
+Status HoltModel::loadState(const std::string& state) {
+  StateReader reader(state, "holt model state");
+  reader.expectText("holt");
+  if (reader.getInt() != 1 && reader.ok()) reader.fail("unsupported version");
+  ForecastModelParams params = params_;
+  params.max_horizon = static_cast<int>(reader.getInt(1, 10000));
+  params.error_window = static_cast<int>(reader.getInt(2, kMaxParam));
+  params.fit_window = static_cast<int>(reader.getInt(4, kMaxParam));
+  params.warmup = static_cast<int>(reader.getInt(1, kMaxParam));
+  params.refit_every = static_cast<int>(reader.getInt(1, kMaxParam));
+  params.damped = reader.getInt(0, 1) == 1;
+  if (!reader.ok()) return reader.status();
+
+  HoltModel loaded(params);
+  loaded.smoother_.alpha = reader.getDouble();
+  loaded.smoother_.beta = reader.getDouble();
+  loaded.smoother_.phi = reader.getDouble();
+  loaded.smoother_.level = reader.getDouble();
+  loaded.smoother_.trend = reader.getDouble();
+  loaded.smoother_.seen = reader.getInt(0, std::numeric_limits<int64_t>::max());
+  loaded.smoother_.since_seen = reader.getInt(0, std::numeric_limits<int64_t>::max());
+  loaded.observations_ = reader.getInt(0, std::numeric_limits<int64_t>::max());
+  loaded.since_refit_ = reader.getInt(0, std::numeric_limits<int64_t>::max());
+  loaded.fitted_ = reader.getInt(0, 1) == 1;
+  loaded.shift_run_ = static_cast<int>(reader.getInt(-kShiftRun, kShiftRun));
+  const int64_t kept = reader.getInt(0, static_cast<int64_t>(loaded.history_.capacity()));
+  for (int64_t i = 0; i < kept && reader.ok(); ++i) loaded.history_.push(reader.getDouble());
+  loaded.errors_.load(reader);
+  const Smoother& sm = loaded.smoother_;
+  auto unit = [](double v) { return v > 0.0 && v <= 1.0; };
+  if (reader.ok() && (!unit(sm.alpha) || !unit(sm.beta) || !unit(sm.phi) ||
+                      !std::isfinite(sm.level) || !std::isfinite(sm.trend))) {
+    reader.fail("smoothing parameters outside (0, 1] or a non-finite level or trend");
+  }
+  if (Status status = reader.status(); !status.ok()) return status;
+  *this = std::move(loaded);
+  return {};
+}
+
+}  // namespace pso::controller::engine

@@ -1,0 +1,72 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "controller/engine/forecast_model.h"
+#include "controller/engine/horizon_errors.h"
+#include "controller/engine/ring_buffer.h"
+
+namespace pso::controller::engine {
+
+/// Holt's linear exponential smoothing: a level plus an additive trend,
+/// optionally damped (forecast level + (phi + ... + phi^h) * trend).
+///
+/// The smoothing parameters (alpha, beta, phi) are chosen from a small grid by
+/// the one-step squared error on the first `warmup` values, then re-chosen
+/// every `refit_every` values on the last `fit_window` values (a ring buffer),
+/// and at once when the last three one-step errors all exceed four times the
+/// recent error spread on the same side (a level shift). A refit replays only
+/// that bounded window, so updates stay O(1) amortised; nothing is ever refit
+/// on the whole history.
+class HoltModel final : public ForecastModel {
+ public:
+  explicit HoltModel(const ForecastModelParams& params);
+
+  std::string name() const override { return "holt"; }
+  void update(double value) override;
+  void observeMissing() override;
+  Forecast forecast(int horizon, double coverage) const override;
+  int64_t observations() const override { return observations_; }
+  std::string saveState() const override;
+  [[nodiscard]] Status loadState(const std::string& state) override;
+
+  double alpha() const { return smoother_.alpha; }
+  double beta() const { return smoother_.beta; }
+  double phi() const { return smoother_.phi; }
+  double level() const { return smoother_.level; }
+  double trend() const { return smoother_.trend; }
+
+ private:
+  /// Level, trend and smoothing parameters; the unit a refit replays.
+  struct Smoother {
+    double alpha = 0.5;
+    double beta = 0.1;
+    double phi = 1.0;
+    double level = 0.0;
+    double trend = 0.0;
+    int64_t seen = 0;        ///< values learned
+    int64_t since_seen = 0;  ///< steps since the last value (gap length + 1)
+    /// Learns `value`; returns the one-step error it made (NaN while
+    /// initialising, i.e. for the first two values).
+    double learn(double value);
+    void advance();
+    double pointAt(int h) const;
+  };
+
+  void refit();
+  std::vector<double> pointPath(int horizon) const;
+  bool levelShiftSuspected(double error) const;
+
+  ForecastModelParams params_;
+  Smoother smoother_;
+  int64_t observations_ = 0;
+  int64_t since_refit_ = 0;
+  bool fitted_ = false;
+  int shift_run_ = 0;           ///< consecutive same-sign large one-step errors (signed)
+  RingBuffer<double> history_;  ///< recent values, NaN for missing steps
+  HorizonErrorTracker errors_;
+};
+
+}  // namespace pso::controller::engine

@@ -1,0 +1,95 @@
+#pragma once
+
+// Offline replays of a trace through the engine's own code, for `psoctl
+// forecast` and `psoctl simulate` (ARCHITECTURE.md section 6). Pure: values in,
+// rows out; the caller reads and writes files.
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "controller/engine/forecast_model.h"
+#include "controller/engine/types.h"
+
+namespace pso::controller::engine {
+
+/// One rolling-origin forecast value: made after seeing points 0..origin, for
+/// point origin + step.
+struct ForecastRow {
+  int64_t origin = 0;
+  int64_t step = 0;  ///< 1..horizon
+  double point = 0.0;
+  double lo = 0.0;
+  double hi = 0.0;
+};
+
+struct RollingForecastOptions {
+  int horizon = 1;
+  int every = 1;          ///< forecast from every N-th origin
+  int warmup_points = 1;  ///< first origin index (at least 0; the model needs one value)
+  double coverage = 0.9;
+  std::string model = "holt";
+  ForecastModelParams params;  ///< max_horizon is raised to `horizon`
+};
+
+/// Rolling-origin forecasts: the model is fed the series online, one point at
+/// a time (nullopt = missing step), and at every origin i >= warmup_points with
+/// (i - warmup_points) % every == 0 it forecasts steps 1..horizon from what it
+/// has seen of points 0..i only; nothing is ever refit with later data.
+/// Origins before the first observed value produce no rows. Errors: an unknown
+/// model or bad params (code "invalid").
+[[nodiscard]] Result<std::vector<ForecastRow>> rollingForecast(
+    const std::vector<std::optional<double>>& values, const RollingForecastOptions& options);
+
+/// rollingForecast() with the default (holt) model; horizon and every below 1
+/// are taken as 1, warmup_points below 0 as 0.
+std::vector<ForecastRow> rollingForecast(const std::vector<std::optional<double>>& values,
+                                         int horizon, int every, int warmup_points,
+                                         double coverage);
+
+/// One simulated step.
+struct SimulationRow {
+  int64_t t = 0;                ///< step index
+  int64_t now_ms = 0;           ///< start_ms + t x step
+  double demand = 0.0;          ///< NaN for a missing point
+  int64_t desired = 0;          ///< decided at t, after observing demand(t)
+  int64_t ready = 0;            ///< serving during t: min(desired(t-K) .. desired(t-1))
+  int64_t launched = 0;         ///< desired(t-1): what step t is paid for
+  bool overloaded = false;      ///< demand(t) > ready(t) x capacity
+  double planned_demand = 0.0;  ///< what the decision planned for
+};
+
+struct SimulationSummary {
+  int64_t steps = 0;
+  int64_t overload_steps = 0;
+  double overload_pct = 0.0;          ///< of steps
+  double replica_hours = 0.0;         ///< sum of desired(t-1) x step / 3600
+  int64_t scale_events = 0;           ///< steps where desired(t) != desired(t-1)
+  double oracle_replica_hours = 0.0;  ///< sum of ceil(demand(t) / capacity) x step / 3600
+};
+
+struct SimulationResult {
+  std::vector<SimulationRow> rows;
+  SimulationSummary summary;
+};
+
+/// Called once per simulated step with the row and the engine's full decision
+/// (for `--record`: building scenarios from a trace).
+using SimulationObserver = std::function<void(const SimulationRow&, const SystemDecision&)>;
+
+/// Replays `demand` through a real DecisionEngine, one decision per step:
+/// observation demand(t) with current = desired(t-1) (initial_replicas before
+/// the first decision) and ready = ready(t); desired(t) is the decision.
+/// ready(t) = min(desired(t-K) .. desired(t-1)), K = ceil(warmup_s / step_s)
+/// taken as at least 1, decisions before the first counting as
+/// initial_replicas. Overloaded when demand(t) > ready(t) x capacity. A
+/// non-finite demand is a missing sample: the engine sees a gap, the step is
+/// neither overloaded nor counted by the oracle. settings.step_s is replaced by
+/// step_s; `now_ms` is start_ms + t x step_s x 1000.
+SimulationResult simulate(const std::vector<double>& demand, double step_s, const SystemSpec& spec,
+                          const EngineSettings& settings, int64_t initial_replicas,
+                          const SimulationObserver& observer = {}, int64_t start_ms = 0);
+
+}  // namespace pso::controller::engine

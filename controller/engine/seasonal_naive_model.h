@@ -1,0 +1,42 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "controller/engine/forecast_model.h"
+#include "controller/engine/horizon_errors.h"
+
+namespace pso::controller::engine {
+
+/// Forecasts each future step as the last value seen at the same phase of the
+/// season (`season_period` steps); with period 1 it is the naive model (the
+/// last value, flat). A phase never observed yet, or lost to gaps, falls back
+/// to the most recent value. The fallback while history is too short for a
+/// fitted model, and the baseline any fitted model must beat.
+class SeasonalNaiveModel final : public ForecastModel {
+ public:
+  explicit SeasonalNaiveModel(const ForecastModelParams& params);
+
+  /// "naive" for period 1, else "seasonal-naive".
+  std::string name() const override;
+  void update(double value) override;
+  void observeMissing() override;
+  Forecast forecast(int horizon, double coverage) const override;
+  int64_t observations() const override { return observations_; }
+  std::string saveState() const override;
+  [[nodiscard]] Status loadState(const std::string& state) override;
+
+  int period() const { return static_cast<int>(by_phase_.size()); }
+
+ private:
+  std::vector<double> pointPath(int horizon) const;
+
+  std::vector<double> by_phase_;  ///< last value per phase, NaN if none
+  int64_t step_ = -1;             ///< index of the last step seen
+  double last_value_ = 0.0;
+  int64_t observations_ = 0;
+  HorizonErrorTracker errors_;
+};
+
+}  // namespace pso::controller::engine

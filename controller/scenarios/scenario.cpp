@@ -1,0 +1,937 @@
+#include "controller/scenarios/scenario.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <optional>
+#include <set>
+#include <string_view>
+
+#include "common/clock.h"
+#include "controller/scenarios/scenario_text.h"
+
+namespace pso::controller::scenarios {
+namespace {
+
+using nlohmann::json;
+using engine::SystemDecision;
+using engine::SystemSpec;
+using store::DirectiveRecord;
+
+constexpr std::size_t kHistoryPointsFull = 360;
+constexpr std::size_t kHistoryPointsQuiet = 20;
+constexpr std::size_t kMaxQuestionSystems = 3;
+constexpr std::size_t kMaxDistractors = 3;
+constexpr double kDemandTolerance = 0.10;
+// Slack under the nominal coverage before an interval counts as broken: with a
+// few samples one miss should not condemn a 90% interval.
+constexpr double kCoverageSlack = 0.10;
+
+bool containsWord(const std::string& text, std::string_view word) {
+  auto it = std::search(text.begin(), text.end(), word.begin(), word.end(),
+                        [](char a, char b) {
+                          return std::tolower(static_cast<unsigned char>(a)) ==
+                                 std::tolower(static_cast<unsigned char>(b));
+                        });
+  return it != text.end();
+}
+
+bool ruleMentions(const SystemDecision& d, std::string_view word) {
+  return containsWord(d.rule, word);
+}
+
+bool guardrailsMention(const SystemDecision& d, std::string_view word) {
+  return std::any_of(d.guardrails.begin(), d.guardrails.end(),
+                     [&](const std::string& g) { return containsWord(g, word); });
+}
+
+bool decisionMentions(const SystemDecision& d, std::string_view word) {
+  return ruleMentions(d, word) || guardrailsMention(d, word);
+}
+
+bool changesCount(const SystemDecision& d) { return d.desired_replicas != d.current_replicas; }
+
+// On its way or done: the change reaches (or reached) the system.
+bool isDispatched(const DirectiveRecord& d) {
+  return d.status == "pending" || d.status == "sent" || d.status == "applied";
+}
+
+// Forecast- and interval-driven, as opposed to holds, bounds or missing data.
+bool isForecastDriven(const SystemDecision& d) {
+  if (d.rule == "hold" || d.rule == "no-data" || containsWord(d.rule, "reactive")) return false;
+  return containsWord(d.rule, "predict") || containsWord(d.rule, "forecast") ||
+         containsWord(d.rule, "quantile") || containsWord(d.rule, "interval") ||
+         d.bottleneck.has_value();
+}
+
+int64_t readyOf(const SystemDecision& d) {
+  return d.ready_replicas >= 0 ? d.ready_replicas : d.current_replicas;
+}
+
+// Steps the allocation looks ahead: the warm-up plus the step it decides for.
+int64_t planningSteps(const SystemDecision& d) {
+  const auto available = static_cast<int64_t>(d.forecast.hi.size());
+  const int64_t steps = std::max<int64_t>(d.lead_steps, 0) + 1;
+  return available > 0 ? std::min(steps, available) : steps;
+}
+
+std::string planningText(const SystemDecision& d) {
+  return "the highest forecast upper bound over the next " + std::to_string(planningSteps(d)) +
+         " steps (warm-up plus one)";
+}
+
+std::string scaleText(int64_t from, int64_t to) {
+  if (from == to) return "Keep " + std::to_string(to) + " replicas";
+  return "Scale from " + std::to_string(from) + " to " + std::to_string(to) + " replicas";
+}
+
+// Everything the builder needs about one system, gathered once.
+struct SystemView {
+  std::string name;
+  const SystemDecision* decision = nullptr;
+  const SystemSpec* spec = nullptr;
+  std::vector<const DirectiveRecord*> directives;
+  bool acting = false;
+
+  double capacityPerReplica() const {
+    if (spec) return spec->capacity_per_replica;
+    return decision ? decision->capacity_per_replica : 1.0;
+  }
+  double targetUtilization() const {
+    if (spec) return spec->target_utilization;
+    return decision ? decision->target_utilization : 0.7;
+  }
+  int64_t minReplicas() const { return spec ? spec->min_replicas : 0; }
+  int64_t maxReplicas() const {
+    return spec ? spec->max_replicas : std::numeric_limits<int64_t>::max();
+  }
+};
+
+std::vector<SystemView> gatherSystems(const CycleContext& ctx) {
+  std::vector<SystemView> views;
+  auto find = [&](const std::string& name) -> SystemView* {
+    for (auto& v : views) {
+      if (v.name == name) return &v;
+    }
+    return nullptr;
+  };
+  for (const auto& d : ctx.decisions.systems) {
+    if (find(d.system)) continue;
+    SystemView v;
+    v.name = d.system;
+    v.decision = &d;
+    views.push_back(v);
+  }
+  for (const auto& d : ctx.directives) {
+    if (!find(d.system)) {
+      SystemView v;
+      v.name = d.system;
+      views.push_back(v);
+    }
+    find(d.system)->directives.push_back(&d);
+  }
+  for (auto& v : views) {
+    if (auto it = ctx.specs.find(v.name); it != ctx.specs.end()) v.spec = &it->second;
+    v.acting = !v.directives.empty() || (v.decision && changesCount(*v.decision));
+  }
+  return views;
+}
+
+bool isQuiet(const CycleContext& ctx) {
+  if (!ctx.directives.empty() || !ctx.workflow_notes.empty()) return false;
+  return std::none_of(ctx.decisions.systems.begin(), ctx.decisions.systems.end(), changesCount);
+}
+
+// ---------------------------------------------------------------------------
+// Sections of the document.
+
+std::string plannedSentence(const SystemView& v) {
+  const SystemDecision& d = *v.decision;
+  std::string text = v.name + ": ";
+  if (d.rule == "no-data") {
+    text += "no demand sample this step, so the engine keeps " +
+            std::to_string(d.desired_replicas) + " replicas.";
+    return text;
+  }
+  text += "planned demand " + formatNumber(d.planned_demand) + " (" + planningText(d) + ") at " +
+          formatNumber(v.capacityPerReplica()) + " per replica and a target utilisation of " +
+          formatPercent(v.targetUtilization()) + " needs " +
+          std::to_string(d.recommended_replicas) + " replicas; " +
+          (changesCount(d) ? "scaling from " + std::to_string(d.current_replicas) + " to " +
+                                 std::to_string(d.desired_replicas) + "."
+                           : "keeping " + std::to_string(d.desired_replicas) + ".");
+  return text;
+}
+
+std::string rationaleText(const SystemView& v) {
+  const SystemDecision& d = *v.decision;
+  return d.rationale.empty() ? plannedSentence(v) : d.rationale;
+}
+
+std::string reactiveWhy(const SystemView& v) {
+  const SystemDecision& d = *v.decision;
+  const std::string reactive = std::to_string(d.reactive_replicas);
+  const std::string chosen = std::to_string(d.desired_replicas);
+  if (d.reactive_replicas == d.desired_replicas) {
+    return "The reactive rule reaches the same count, " + chosen + " replicas.";
+  }
+  std::string why = "The reactive rule would set " + reactive +
+                    " replicas from the demand observed now (" + formatNumber(d.demand) +
+                    "); the predictive engine sets " + chosen + " because ";
+  if (d.rule == "hold") {
+    why += "an operator hold fixes the count.";
+  } else if (!d.guardrails.empty() && d.desired_replicas != d.recommended_replicas) {
+    why += "guardrails changed its recommendation of " + std::to_string(d.recommended_replicas) +
+           ": ";
+    for (std::size_t i = 0; i < d.guardrails.size(); ++i) {
+      why += (i ? "; " : "") + d.guardrails[i];
+    }
+    why += ".";
+  } else if (d.desired_replicas > d.reactive_replicas) {
+    why += "it plans for " + formatNumber(d.planned_demand) + ", " + planningText(d) +
+           ", so new capacity is serving before the demand arrives.";
+  } else {
+    why += "it plans for " + formatNumber(d.planned_demand) + ", " + planningText(d) +
+           ", so the extra replicas would sit idle.";
+  }
+  return why;
+}
+
+json historyJson(const std::vector<store::Sample>& samples, std::size_t keep) {
+  json out = json::array();
+  const std::size_t start = samples.size() > keep ? samples.size() - keep : 0;
+  for (std::size_t i = start; i < samples.size(); ++i) {
+    out.push_back(json::array({samples[i].ts_ms, jsonNumber(samples[i].value)}));
+  }
+  return out;
+}
+
+json seriesJson(const std::vector<double>& values) {
+  json out = json::array();
+  for (double v : values) out.push_back(jsonNumber(v));
+  return out;
+}
+
+json situationJson(const SystemView& v, const CycleContext& ctx, bool quiet) {
+  json s = json::object();
+  const double cap = v.capacityPerReplica();
+  s["capacity_per_replica"] = jsonNumber(cap);
+  s["target_utilization"] = jsonNumber(v.targetUtilization());
+  if (v.spec) {
+    s["min_replicas"] = v.spec->min_replicas;
+    s["max_replicas"] = v.spec->max_replicas;
+    s["warmup_s"] = jsonNumber(v.spec->warmup_s);
+    s["priority"] = v.spec->priority;
+    s["depends_on"] = v.spec->depends_on;
+  } else {
+    s["depends_on"] = json::array();
+  }
+  if (v.decision) {
+    const SystemDecision& d = *v.decision;
+    const int64_t ready = readyOf(d);
+    const double ready_capacity = static_cast<double>(ready) * cap;
+    s["demand"] = jsonNumber(d.demand);
+    s["replicas"] = {{"current", d.current_replicas}, {"ready", ready}};
+    s["ready_capacity"] = jsonNumber(ready_capacity);
+    s["utilization"] =
+        ready_capacity > 0 ? jsonNumber(d.demand / ready_capacity) : json(nullptr);
+  } else {
+    s["demand"] = nullptr;
+    s["replicas"] = nullptr;
+    s["ready_capacity"] = nullptr;
+    s["utilization"] = nullptr;
+  }
+  auto history = ctx.history.find(v.name);
+  s["history"] = history == ctx.history.end()
+                     ? json::array()
+                     : historyJson(history->second, quiet ? kHistoryPointsQuiet : kHistoryPointsFull);
+  return s;
+}
+
+json bottleneckJson(const engine::Bottleneck& b) {
+  return {{"kind", b.kind},
+          {"eta", common::formatIso8601(b.eta_ms)},
+          {"eta_ms", b.eta_ms},
+          {"steps_ahead", b.steps_ahead},
+          {"predicted_demand", jsonNumber(b.predicted_demand)},
+          {"capacity", jsonNumber(b.capacity)},
+          {"probability", jsonNumber(b.probability)}};
+}
+
+json forecastJson(const SystemDecision& d) {
+  const auto& f = d.forecast;
+  return {{"model", f.model},
+          {"coverage", jsonNumber(f.coverage)},
+          {"backtest_mae", jsonNumber(f.backtest_mae)},
+          {"observations", f.observations},
+          {"point", seriesJson(f.point)},
+          {"lo", seriesJson(f.lo)},
+          {"hi", seriesJson(f.hi)},
+          {"lead_steps", d.lead_steps},
+          {"planned_demand", jsonNumber(d.planned_demand)},
+          {"bottleneck", d.bottleneck ? bottleneckJson(*d.bottleneck) : json(nullptr)}};
+}
+
+json candidatesJson(const SystemDecision& d) {
+  json out = json::array();
+  for (const auto& c : d.candidates) {
+    out.push_back({{"replicas", c.replicas},
+                   {"predicted_utilization", jsonNumber(c.predicted_utilization)},
+                   {"overload_probability", jsonNumber(c.overload_probability)},
+                   {"cost_replica_hours", jsonNumber(c.cost_replica_hours)},
+                   {"note", c.note},
+                   {"chosen", c.replicas == d.desired_replicas}});
+  }
+  return out;
+}
+
+json directiveJson(const DirectiveRecord& d) {
+  json out = {{"id", d.id},           {"system", d.system}, {"action", d.action},
+              {"replicas", d.replicas}, {"source", d.source}, {"status", d.status},
+              {"reason", d.reason}};
+  if (d.hold_until_ms > 0) {
+    out["hold_until_ms"] = d.hold_until_ms;
+    out["hold_until"] = common::formatIso8601(d.hold_until_ms);
+  }
+  return out;
+}
+
+json rationaleJson(const SystemView& v) {
+  const SystemDecision& d = *v.decision;
+  return {{"text", rationaleText(v)},
+          {"rule", d.rule},
+          {"guardrails", d.guardrails},
+          {"current_replicas", d.current_replicas},
+          {"recommended_replicas", d.recommended_replicas},
+          {"desired_replicas", d.desired_replicas},
+          {"dispatch", d.dispatch}};
+}
+
+json reactiveJson(const SystemView& v) {
+  const SystemDecision& d = *v.decision;
+  return {{"replicas", d.reactive_replicas},
+          {"rationale", d.reactive_rationale},
+          {"differs", d.reactive_replicas != d.desired_replicas},
+          {"why", reactiveWhy(v)}};
+}
+
+// ---------------------------------------------------------------------------
+// Events and level.
+
+std::vector<std::string> classifyEvents(const CycleContext& ctx,
+                                        const std::vector<SystemView>& views) {
+  std::vector<std::string> events;
+  bool scaling = std::any_of(ctx.directives.begin(), ctx.directives.end(), isDispatched);
+  for (const auto& v : views) {
+    // Without directive records (e.g. a replayed simulation), the decision
+    // itself says whether a change went out.
+    if (v.decision && v.directives.empty() && v.decision->dispatch && changesCount(*v.decision)) {
+      scaling = true;
+    }
+  }
+  if (scaling) events.emplace_back(kEventScalingExecuted);
+
+  bool coordination = false;
+  for (const auto& d : ctx.decisions.systems) {
+    // A guardrail is listed only when it changed the decision; a rule naming a
+    // pool or dependency counts when the allocation moved.
+    if (guardrailsMention(d, "pool") || guardrailsMention(d, "depend") ||
+        ((ruleMentions(d, "pool") || ruleMentions(d, "depend")) && changesCount(d))) {
+      coordination = true;
+    }
+  }
+  if (coordination) events.emplace_back(kEventCoordinationOptimized);
+
+  const bool workflow =
+      !ctx.workflow_notes.empty() ||
+      std::any_of(ctx.directives.begin(), ctx.directives.end(), [](const DirectiveRecord& d) {
+        return d.source == "operator" || d.source == "alert";
+      });
+  if (workflow) events.emplace_back(kEventWorkflowEnhanced);
+  return events;
+}
+
+std::string classifyLevel(const CycleContext& ctx, const std::vector<SystemView>& views) {
+  std::size_t acting = 0;
+  bool pools = false;
+  bool dependencies = false;
+  bool predictive_differs = false;
+  std::set<std::string> depended_on;
+  for (const auto& [name, spec] : ctx.specs) {
+    depended_on.insert(spec.depends_on.begin(), spec.depends_on.end());
+  }
+  for (const auto& v : views) {
+    if (v.acting) ++acting;
+    if (v.decision) {
+      const SystemDecision& d = *v.decision;
+      if (decisionMentions(d, "pool") || (d.bottleneck && d.bottleneck->kind == "pool")) {
+        pools = true;
+      }
+      if (decisionMentions(d, "depend")) dependencies = true;
+      if (isForecastDriven(d) && d.desired_replicas != d.reactive_replicas) {
+        predictive_differs = true;
+      }
+    }
+    if (v.acting && ((v.spec && !v.spec->depends_on.empty()) || depended_on.count(v.name))) {
+      dependencies = true;
+    }
+  }
+  if (acting >= 3 || pools) return kLevelEnterpriseCoordination;
+  if (dependencies) return kLevelSystemIntegration;
+  if (predictive_differs) return kLevelAdvancedOptimization;
+  return kLevelFoundation;
+}
+
+// ---------------------------------------------------------------------------
+// Questions.
+
+class QuestionWriter {
+ public:
+  explicit QuestionWriter(std::string scenario_id) : scenario_id_(std::move(scenario_id)) {}
+
+  json& add(const std::string& type, const std::string& system, const std::string& prompt) {
+    json q = {{"id", scenario_id_ + "-q" + std::to_string(questions_.size() + 1)},
+              {"type", type},
+              {"system", system},
+              {"prompt", prompt}};
+    questions_.push_back(std::move(q));
+    return questions_.back();
+  }
+  std::size_t size() const { return questions_.size(); }
+  json take() { return std::move(questions_); }
+
+ private:
+  std::string scenario_id_;
+  json questions_ = json::array();
+};
+
+// Only when the textbook arithmetic reproduces the engine's recommendation:
+// rules that do not size for a planned demand (warming up, reactive fallback)
+// would make the question wrong.
+void addReplicasQuestion(QuestionWriter& writer, const SystemView& v) {
+  const SystemDecision& d = *v.decision;
+  const double cap = v.capacityPerReplica();
+  const double target = v.targetUtilization();
+  if (d.rule == "no-data" || d.rule == "warming-up" || containsWord(d.rule, "reactive")) return;
+  if (!(cap > 0) || !(target > 0) || !std::isfinite(d.planned_demand)) return;
+  const double raw = d.planned_demand / (cap * target);
+  // A tiny epsilon keeps 420 / (120 x 0.7) = 5.0000000001 at 5.
+  auto needed = static_cast<int64_t>(std::ceil(raw - 1e-9));
+  needed = std::clamp(needed, v.minReplicas(), std::max(v.minReplicas(), v.maxReplicas()));
+  if (needed != d.recommended_replicas) return;
+
+  std::string prompt = v.name + ": the engine plans for a demand of " +
+                       formatNumber(d.planned_demand) + ". One replica serves " +
+                       formatNumber(cap) + " at 100% and the target utilisation is " +
+                       formatPercent(target) + ".";
+  if (v.spec) {
+    prompt += " The system runs between " + std::to_string(v.spec->min_replicas) + " and " +
+              std::to_string(v.spec->max_replicas) + " replicas.";
+  }
+  prompt += " How many replicas does the planned demand need at the target utilisation?";
+  json& q = writer.add("numeric", v.name, prompt);
+  q["answer"] = d.recommended_replicas;
+  q["tolerance"] = 0;
+  q["feedback"] = formatNumber(d.planned_demand) + " / (" + formatNumber(cap) + " x " +
+                  formatNumber(target) + ") = " + formatNumber(raw) +
+                  ", rounded up and kept within the bounds: " +
+                  std::to_string(d.recommended_replicas) + " replicas. " + rationaleText(v);
+}
+
+// The planning horizon is the warm-up plus one step: the engine sizes for the
+// highest upper bound over it.
+void addDemandQuestion(QuestionWriter& writer, const SystemView& v, double step_s) {
+  const SystemDecision& d = *v.decision;
+  const auto& hi = d.forecast.hi;
+  if (hi.empty()) return;
+  const std::size_t steps =
+      std::min(hi.size(), static_cast<std::size_t>(std::max<int64_t>(d.lead_steps, 0)) + 1);
+  std::size_t peak = 0;
+  for (std::size_t i = 1; i < steps; ++i) {
+    if (hi[i] > hi[peak]) peak = i;
+  }
+  const double answer = hi[peak];
+  if (!std::isfinite(answer)) return;
+  const std::string prompt =
+      v.name + ": replicas launched now serve after a warm-up of " +
+      std::to_string(d.lead_steps) + " steps, so the engine looks " + std::to_string(steps) +
+      " steps (" + formatNumber(static_cast<double>(steps) * step_s) +
+      " s) ahead. What is the highest upper bound of the forecast's " +
+      formatPercent(d.forecast.coverage) + " interval over those steps?";
+  const double point = peak < d.forecast.point.size() ? d.forecast.point[peak]
+                                                      : std::numeric_limits<double>::quiet_NaN();
+  json& q = writer.add("numeric", v.name, prompt);
+  q["answer"] = answer;
+  q["tolerance"] = std::fabs(answer) * kDemandTolerance;
+  q["feedback"] = "The " + d.forecast.model + " forecast peaks at step " +
+                  std::to_string(peak + 1) + ": point " + formatNumber(point) +
+                  ", upper bound " + formatNumber(answer) +
+                  ". Sizing for the upper bound keeps demand under capacity in most outcomes. " +
+                  rationaleText(v);
+}
+
+void addActionQuestion(QuestionWriter& writer, const SystemView& v) {
+  const SystemDecision& d = *v.decision;
+  struct Choice {
+    int64_t replicas;
+    std::string feedback;
+  };
+  std::vector<Choice> distractors;
+  auto offer = [&](int64_t replicas, const std::string& feedback) {
+    if (replicas < 0 || replicas == d.desired_replicas) return;
+    for (const auto& c : distractors) {
+      if (c.replicas == replicas) return;
+    }
+    distractors.push_back({replicas, feedback});
+  };
+  const double cap = v.capacityPerReplica();
+  auto utilisation_at = [&](int64_t replicas) {
+    return replicas > 0 && cap > 0 ? d.planned_demand / (static_cast<double>(replicas) * cap)
+                                   : std::numeric_limits<double>::quiet_NaN();
+  };
+  offer(d.reactive_replicas, "That is the reactive HPA rule's choice. " + reactiveWhy(v));
+  for (const auto& c : d.candidates) {
+    std::string feedback = std::to_string(c.replicas) + " replicas: predicted utilisation " +
+                           formatPercent(c.predicted_utilization) + " at the planned demand, " +
+                           "overload probability " + formatPercent(c.overload_probability);
+    if (!c.note.empty()) feedback += " (" + c.note + ")";
+    offer(c.replicas, feedback + ".");
+  }
+  offer(d.current_replicas, "Keeping " + std::to_string(d.current_replicas) +
+                                " replicas would run at " +
+                                formatPercent(utilisation_at(d.current_replicas)) +
+                                " of capacity at the planned demand.");
+  if (d.recommended_replicas != d.desired_replicas) {
+    offer(d.recommended_replicas, std::to_string(d.recommended_replicas) +
+                                      " was the recommendation before guardrails changed it.");
+  }
+  // Neighbouring counts when the candidates offer too few alternatives.
+  for (int64_t delta : {1, -1, 2, -2, 3}) {
+    if (distractors.size() >= kMaxDistractors) break;
+    const int64_t r = d.desired_replicas + delta;
+    if (r < std::max<int64_t>(v.minReplicas(), 0) || r > v.maxReplicas()) continue;
+    offer(r, std::to_string(r) + " replicas would run at " + formatPercent(utilisation_at(r)) +
+                 " of capacity at the planned demand, against a target of " +
+                 formatPercent(v.targetUtilization()) + ".");
+  }
+  if (distractors.size() > kMaxDistractors) distractors.resize(kMaxDistractors);
+  if (distractors.empty()) return;
+
+  std::vector<std::pair<int64_t, json>> choices;
+  choices.emplace_back(d.desired_replicas,
+                       json{{"text", scaleText(d.current_replicas, d.desired_replicas)},
+                            {"correct", true},
+                            {"feedback", rationaleText(v)}});
+  for (const auto& c : distractors) {
+    choices.emplace_back(c.replicas, json{{"text", scaleText(d.current_replicas, c.replicas)},
+                                          {"correct", false},
+                                          {"feedback", c.feedback}});
+  }
+  // Ordered by count so the correct answer's position carries no hint.
+  std::sort(choices.begin(), choices.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  json choice_array = json::array();
+  for (auto& [replicas, choice] : choices) choice_array.push_back(std::move(choice));
+
+  std::string prompt = v.name + ": demand now is " + formatNumber(d.demand) + " with " +
+                       std::to_string(d.current_replicas) + " replicas running";
+  if (!d.forecast.hi.empty()) {
+    prompt += "; the engine plans for " + formatNumber(d.planned_demand) + ", " + planningText(d);
+  }
+  prompt += ". The reactive HPA rule would set " + std::to_string(d.reactive_replicas) +
+            " replicas. Which action did the predictive engine take?";
+  json& q = writer.add("multiple_choice", v.name, prompt);
+  q["choices"] = std::move(choice_array);
+  q["answer"] = scaleText(d.current_replicas, d.desired_replicas);
+  q["feedback"] = rationaleText(v) + " " + reactiveWhy(v);
+}
+
+void addBottleneckQuestion(QuestionWriter& writer, const std::vector<SystemView>& views) {
+  const SystemView* first = nullptr;
+  std::size_t with_decision = 0;
+  for (const auto& v : views) {
+    if (!v.decision) continue;
+    ++with_decision;
+    if (!v.decision->bottleneck) continue;
+    if (!first || v.decision->bottleneck->eta_ms < first->decision->bottleneck->eta_ms) first = &v;
+  }
+  if (!first || with_decision < 2) return;
+  const auto& b = *first->decision->bottleneck;
+  json& q = writer.add("short_answer", first->name,
+                       "Which system does the forecast expect to run out of capacity first?");
+  q["answer"] = first->name;
+  q["feedback"] = first->name + ": the forecast upper bound reaches " +
+                  formatNumber(b.predicted_demand) + " against a capacity of " +
+                  formatNumber(b.capacity) + " in " + std::to_string(b.steps_ahead) +
+                  " steps (" + common::formatIso8601(b.eta_ms) + ").";
+}
+
+json buildQuestions(const std::string& scenario_id, const std::vector<SystemView>& views,
+                    bool quiet, double step_s) {
+  QuestionWriter writer(scenario_id);
+  if (quiet) {
+    for (const auto& v : views) {
+      if (v.decision) addReplicasQuestion(writer, v);
+      if (writer.size() > 0) break;
+    }
+    return writer.take();
+  }
+  std::vector<const SystemView*> focus;
+  for (const auto& v : views) {
+    if (v.decision && v.acting && focus.size() < kMaxQuestionSystems) focus.push_back(&v);
+  }
+  if (focus.empty()) {
+    for (const auto& v : views) {
+      if (v.decision) {
+        focus.push_back(&v);
+        break;
+      }
+    }
+  }
+  for (const auto* v : focus) {
+    addReplicasQuestion(writer, *v);
+    addDemandQuestion(writer, *v, step_s);
+    if (v->acting) addActionQuestion(writer, *v);
+  }
+  addBottleneckQuestion(writer, views);
+  return writer.take();
+}
+
+// ---------------------------------------------------------------------------
+// Outcome.
+
+struct SeriesLookup {
+  std::vector<store::Sample> samples;  // sorted by time
+  int64_t initial = 0;
+
+  // The last value at or before t, else the count the cycle started from.
+  int64_t at(int64_t t) const {
+    auto it = std::upper_bound(samples.begin(), samples.end(), t,
+                               [](int64_t ts, const store::Sample& s) { return ts < s.ts_ms; });
+    if (it == samples.begin()) return initial;
+    return static_cast<int64_t>(std::llround(std::prev(it)->value));
+  }
+};
+
+struct SystemOutcome {
+  json doc;
+  bool overload = false;
+  bool observed = false;
+};
+
+SystemOutcome judgeSystem(const std::string& name, const json& scenario,
+                          const ObservedOutcome& observed, json& went_well, json& went_wrong) {
+  const json& forecast = memberAt(memberAt(scenario, "forecasts"), name);
+  const json& situation = memberAt(memberAt(scenario, "situation"), name);
+  const int64_t ts0 = integerAt(scenario, "ts_ms");
+  const double step_ms = std::max(1.0, numberAt(scenario, "step_s", 15.0) * 1000.0);
+  const auto point = numbersAt(forecast, "point");
+  const auto lo = numbersAt(forecast, "lo");
+  const auto hi = numbersAt(forecast, "hi");
+  const double coverage = numberAt(forecast, "coverage", 0.9);
+  const std::size_t horizon = point.size();
+  const double cap = numberAt(situation, "capacity_per_replica", 0.0);
+  const auto warmup_ms = static_cast<int64_t>(numberAt(situation, "warmup_s", 0.0) * 1000.0);
+  const json& replicas = memberAt(situation, "replicas");
+  const int64_t ready0 = integerAt(replicas, "ready", integerAt(replicas, "current", 0));
+
+  SeriesLookup replica_series;
+  replica_series.initial = ready0;
+  if (auto it = observed.replicas.find(name); it != observed.replicas.end()) {
+    replica_series.samples = it->second;
+    std::sort(replica_series.samples.begin(), replica_series.samples.end(),
+              [](const store::Sample& a, const store::Sample& b) { return a.ts_ms < b.ts_ms; });
+  }
+
+  std::size_t samples = 0, inside = 0, judged = 0, above = 0, below = 0, overloaded = 0;
+  double abs_error = 0.0, max_demand = -std::numeric_limits<double>::infinity();
+  int64_t max_demand_ts = 0;
+  std::optional<store::Sample> first_above, first_below, first_overload;
+  double first_above_bound = 0, first_below_bound = 0, first_overload_capacity = 0;
+  std::size_t errors = 0;
+
+  const auto demand_it = observed.demand.find(name);
+  if (demand_it != observed.demand.end()) {
+    for (const auto& s : demand_it->second) {
+      if (!std::isfinite(s.value) || s.ts_ms <= ts0) continue;
+      const auto step = static_cast<std::size_t>(
+          std::ceil(static_cast<double>(s.ts_ms - ts0) / step_ms));
+      if (horizon > 0 && step > horizon) continue;
+      ++samples;
+      if (s.value > max_demand) {
+        max_demand = s.value;
+        max_demand_ts = s.ts_ms;
+      }
+      const std::size_t idx = step - 1;
+      if (idx < point.size() && std::isfinite(point[idx])) {
+        abs_error += std::fabs(s.value - point[idx]);
+        ++errors;
+      }
+      if (idx < lo.size() && idx < hi.size() && std::isfinite(lo[idx]) &&
+          std::isfinite(hi[idx])) {
+        ++judged;
+        if (s.value > hi[idx]) {
+          ++above;
+          if (!first_above) {
+            first_above = s;
+            first_above_bound = hi[idx];
+          }
+        } else if (s.value < lo[idx]) {
+          ++below;
+          if (!first_below) {
+            first_below = s;
+            first_below_bound = lo[idx];
+          }
+        } else {
+          ++inside;
+        }
+      }
+      const int64_t ready =
+          std::min(replica_series.at(s.ts_ms), replica_series.at(s.ts_ms - warmup_ms));
+      const double capacity = static_cast<double>(std::max<int64_t>(ready, 0)) * cap;
+      if (cap > 0 && s.value > capacity) {
+        ++overloaded;
+        if (!first_overload) {
+          first_overload = s;
+          first_overload_capacity = capacity;
+        }
+      }
+    }
+  }
+
+  SystemOutcome out;
+  out.observed = samples > 0;
+  out.overload = overloaded > 0;
+  json& doc = out.doc;
+  doc = json::object();
+  doc["samples"] = samples;
+  doc["forecast_mae"] =
+      errors ? jsonNumber(abs_error / static_cast<double>(errors)) : json(nullptr);
+  doc["inside_interval"] =
+      judged ? jsonNumber(static_cast<double>(inside) / static_cast<double>(judged))
+             : json(nullptr);
+  doc["above_interval"] = above;
+  doc["below_interval"] = below;
+  doc["max_demand"] = samples ? jsonNumber(max_demand) : json(nullptr);
+  doc["max_demand_at"] = samples ? json(common::formatIso8601(max_demand_ts)) : json(nullptr);
+  doc["overload"] = out.overload;
+  doc["overload_samples"] = overloaded;
+  doc["overload_at"] =
+      first_overload ? json(common::formatIso8601(first_overload->ts_ms)) : json(nullptr);
+
+  const double mae = errors ? abs_error / static_cast<double>(errors)
+                            : std::numeric_limits<double>::quiet_NaN();
+  std::string verdict;
+  json held = nullptr;
+  if (samples == 0) {
+    verdict = "no demand observed after the cycle; the forecast cannot be judged";
+  } else if (judged == 0) {
+    verdict = "the forecast had no interval to judge; MAE " + formatNumber(mae);
+  } else {
+    const double share = static_cast<double>(inside) / static_cast<double>(judged);
+    const std::string detail = std::to_string(inside) + " of " + std::to_string(judged) +
+                               " samples inside the " + formatPercent(coverage) +
+                               " interval, MAE " + formatNumber(mae);
+    const bool ok = share >= std::max(0.5, coverage - kCoverageSlack);
+    held = ok;
+    if (ok) {
+      verdict = "forecast held: " + detail;
+      went_well.push_back(name + ": forecast held (" + detail + ")");
+    } else if (above >= below && first_above) {
+      verdict = "forecast too low: demand exceeded the upper bound at " +
+                common::formatIso8601(first_above->ts_ms) + " (" +
+                formatNumber(first_above->value) + " > " + formatNumber(first_above_bound) +
+                "); " + detail;
+      went_wrong.push_back(name + ": demand exceeded the forecast upper bound at " +
+                           common::formatIso8601(first_above->ts_ms));
+    } else if (first_below) {
+      verdict = "forecast too high: demand fell below the lower bound at " +
+                common::formatIso8601(first_below->ts_ms) + " (" +
+                formatNumber(first_below->value) + " < " + formatNumber(first_below_bound) +
+                "); " + detail;
+      went_wrong.push_back(name + ": demand fell below the forecast lower bound at " +
+                           common::formatIso8601(first_below->ts_ms) +
+                           " (capacity was held that was not needed)");
+    }
+  }
+  doc["forecast_held"] = held;
+  if (samples > 0 && cap > 0) {
+    if (first_overload) {
+      const std::string text = "overload at " + common::formatIso8601(first_overload->ts_ms) +
+                               ": demand " + formatNumber(first_overload->value) +
+                               " > ready capacity " + formatNumber(first_overload_capacity);
+      verdict += "; " + text;
+      went_wrong.push_back(name + ": " + text);
+    } else {
+      verdict += "; no overload";
+      went_well.push_back(name + ": no overload in " + std::to_string(samples) + " samples");
+    }
+  }
+  doc["verdict"] = verdict;
+  return out;
+}
+
+}  // namespace
+
+const std::vector<std::string>& scenarioLevels() {
+  static const std::vector<std::string> kLevels = {kLevelFoundation, kLevelAdvancedOptimization,
+                                                   kLevelSystemIntegration,
+                                                   kLevelEnterpriseCoordination};
+  return kLevels;
+}
+
+json buildScenario(const CycleContext& ctx) {
+  const auto views = gatherSystems(ctx);
+  const bool quiet = isQuiet(ctx);
+  const std::string id = "s-" + ctx.cycle_id;
+
+  json doc = json::object();
+  doc["id"] = id;
+  doc["schema_version"] = kScenarioSchemaVersion;
+  doc["cycle_id"] = ctx.cycle_id;
+  doc["time"] = common::formatIso8601(ctx.ts_ms);
+  doc["ts_ms"] = ctx.ts_ms;
+  doc["mode"] = ctx.mode;
+  doc["step_s"] = jsonNumber(ctx.step_s);
+  doc["quiet"] = quiet;
+
+  json systems = json::array();
+  json situation = json::object();
+  json forecasts = json::object();
+  json candidates = json::object();
+  json rationale = json::object();
+  json reactive = json::object();
+  for (const auto& v : views) {
+    systems.push_back(v.name);
+    situation[v.name] = situationJson(v, ctx, quiet);
+    if (!v.decision) continue;
+    forecasts[v.name] = forecastJson(*v.decision);
+    candidates[v.name] = candidatesJson(*v.decision);
+    rationale[v.name] = rationaleJson(v);
+    reactive[v.name] = reactiveJson(v);
+  }
+  doc["systems"] = std::move(systems);
+  doc["situation"] = std::move(situation);
+  doc["forecasts"] = std::move(forecasts);
+  doc["candidates"] = std::move(candidates);
+  json directives = json::array();
+  for (const auto& d : ctx.directives) directives.push_back(directiveJson(d));
+  doc["directives"] = std::move(directives);
+  doc["rationale"] = std::move(rationale);
+  doc["workflow_notes"] = ctx.workflow_notes;
+  doc["reactive_baseline"] = std::move(reactive);
+  doc["events"] = classifyEvents(ctx, views);
+  doc["level"] = classifyLevel(ctx, views);
+  doc["outcome"] = nullptr;
+  doc["questions"] = buildQuestions(id, views, quiet, ctx.step_s);
+  return doc;
+}
+
+store::ScenarioRecord toRecord(const json& scenario) {
+  store::ScenarioRecord record;
+  record.id = textAt(scenario, "id");
+  record.cycle_id = textAt(scenario, "cycle_id");
+  record.ts_ms = integerAt(scenario, "ts_ms");
+  record.level = textAt(scenario, "level");
+  record.events = stringsAt(scenario, "events");
+  record.systems = stringsAt(scenario, "systems");
+  const json& outcome = memberAt(scenario, "outcome");
+  record.outcome_filled = outcome.is_object() && boolAt(outcome, "filled", true);
+  record.json = scenario.dump(-1, ' ', false, json::error_handler_t::replace);
+  return record;
+}
+
+void fillOutcome(json& scenario, const ObservedOutcome& observed) {
+  if (!scenario.is_object()) return;
+  json went_well = json::array();
+  json went_wrong = json::array();
+  json systems = json::object();
+  std::vector<std::string> verdicts;
+  bool prevented = false;
+
+  const json& forecasts = memberAt(scenario, "forecasts");
+  const json& situation = memberAt(scenario, "situation");
+  for (const auto& name : stringsAt(scenario, "systems")) {
+    SystemOutcome judged = judgeSystem(name, scenario, observed, went_well, went_wrong);
+    const json& bottleneck = memberAt(memberAt(forecasts, name), "bottleneck");
+    if (bottleneck.is_object()) {
+      const int64_t current =
+          integerAt(memberAt(memberAt(situation, name), "replicas"), "current", 0);
+      // Evidence: the capacity was actually added, and demand was watched
+      // through the window without exceeding what was ready.
+      const bool scaled_up =
+          std::any_of(observed.directives.begin(), observed.directives.end(),
+                      [&](const DirectiveRecord& d) {
+                        const int64_t reached = d.result_replicas >= 0 ? d.result_replicas
+                                                                       : d.replicas;
+                        return d.system == name && d.status == "applied" &&
+                               d.replicas > current && reached > current;
+                      });
+      const bool avoided = scaled_up && judged.observed && !judged.overload;
+      judged.doc["bottleneck_avoided"] = avoided;
+      if (avoided) {
+        prevented = true;
+        went_well.push_back(name + ": the bottleneck predicted for " +
+                            textAt(bottleneck, "eta", "the horizon") +
+                            " was avoided by scaling up ahead of it");
+      } else if (judged.overload) {
+        went_wrong.push_back(name + ": the predicted bottleneck was not avoided");
+      }
+    } else {
+      judged.doc["bottleneck_avoided"] = nullptr;
+    }
+    verdicts.push_back(name + ": " + textAt(judged.doc, "verdict"));
+    systems[name] = std::move(judged.doc);
+  }
+
+  json directives = json::array();
+  for (const auto& d : observed.directives) {
+    directives.push_back({{"id", d.id},
+                          {"system", d.system},
+                          {"replicas", d.replicas},
+                          {"status", d.status},
+                          {"result_replicas", d.result_replicas},
+                          {"result_message", d.result_message}});
+    const std::string line = "directive " + d.id + " (" + d.system + " to " +
+                             std::to_string(d.replicas) + " replicas) " + d.status +
+                             (d.result_message.empty() ? "" : ": " + d.result_message);
+    if (d.status == "applied" || d.status == "dry_run") {
+      went_well.push_back(line);
+    } else if (d.status == "refused" || d.status == "failed" || d.status == "expired") {
+      went_wrong.push_back(line);
+    }
+  }
+
+  std::string verdict;
+  for (std::size_t i = 0; i < verdicts.size(); ++i) verdict += (i ? ". " : "") + verdicts[i];
+  if (verdict.empty()) verdict = "no systems to judge";
+
+  const int64_t ts0 = integerAt(scenario, "ts_ms");
+  int64_t horizon_steps = 0;
+  if (forecasts.is_object()) {
+    for (const auto& [name, f] : forecasts.items()) {
+      horizon_steps = std::max<int64_t>(horizon_steps, static_cast<int64_t>(numbersAt(f, "point").size()));
+    }
+  }
+  const auto window_end = ts0 + static_cast<int64_t>(static_cast<double>(horizon_steps) *
+                                                     numberAt(scenario, "step_s", 15.0) * 1000.0);
+
+  json outcome = json::object();
+  outcome["filled"] = true;
+  outcome["window"] = {{"from", common::formatIso8601(ts0)},
+                       {"to", common::formatIso8601(window_end)}};
+  outcome["systems"] = std::move(systems);
+  outcome["directives"] = std::move(directives);
+  outcome["went_well"] = std::move(went_well);
+  outcome["went_wrong"] = std::move(went_wrong);
+  outcome["bottleneck_prevented"] = prevented;
+  outcome["verdict"] = verdict;
+  scenario["outcome"] = std::move(outcome);
+
+  std::vector<std::string> events = stringsAt(scenario, "events");
+  events.erase(std::remove(events.begin(), events.end(), kEventBottleneckPrevented), events.end());
+  if (prevented) events.emplace_back(kEventBottleneckPrevented);
+  scenario["events"] = events;
+}
+
+}  // namespace pso::controller::scenarios

@@ -1,0 +1,88 @@
+#include "controller/scenarios/scenario_text.h"
+
+#include <cmath>
+#include <cstdio>
+
+namespace pso::controller::scenarios {
+
+const nlohmann::json& memberAt(const nlohmann::json& j, std::string_view key) {
+  static const nlohmann::json kNull;
+  if (!j.is_object()) return kNull;
+  auto it = j.find(key);
+  return it == j.end() ? kNull : *it;
+}
+
+double asNumber(const nlohmann::json& j, double fallback) {
+  return j.is_number() ? j.get<double>() : fallback;
+}
+
+double numberAt(const nlohmann::json& j, std::string_view key, double fallback) {
+  return asNumber(memberAt(j, key), fallback);
+}
+
+int64_t integerAt(const nlohmann::json& j, std::string_view key, int64_t fallback) {
+  const auto& v = memberAt(j, key);
+  if (v.is_number_integer()) return v.get<int64_t>();
+  if (v.is_number_float()) {
+    const double d = v.get<double>();
+    if (std::isfinite(d)) return static_cast<int64_t>(std::llround(d));
+  }
+  return fallback;
+}
+
+std::string textAt(const nlohmann::json& j, std::string_view key, std::string fallback) {
+  const auto& v = memberAt(j, key);
+  return v.is_string() ? v.get<std::string>() : fallback;
+}
+
+bool boolAt(const nlohmann::json& j, std::string_view key, bool fallback) {
+  const auto& v = memberAt(j, key);
+  return v.is_boolean() ? v.get<bool>() : fallback;
+}
+
+std::vector<std::string> stringsAt(const nlohmann::json& j, std::string_view key) {
+  std::vector<std::string> out;
+  const auto& v = memberAt(j, key);
+  if (!v.is_array()) return out;
+  for (const auto& item : v) {
+    if (item.is_string()) out.push_back(item.get<std::string>());
+  }
+  return out;
+}
+
+std::vector<double> numbersAt(const nlohmann::json& j, std::string_view key) {
+  std::vector<double> out;
+  const auto& v = memberAt(j, key);
+  if (!v.is_array()) return out;
+  out.reserve(v.size());
+  for (const auto& item : v) out.push_back(asNumber(item));
+  return out;
+}
+
+nlohmann::json jsonNumber(double value) {
+  return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(nullptr);
+}
+
+std::string formatNumber(double value) {
+  if (!std::isfinite(value)) return "n/a";
+  char buffer[64];
+  if (std::fabs(value) < 1e15 && value == std::round(value)) {
+    std::snprintf(buffer, sizeof(buffer), "%.0f", value);
+    return buffer;
+  }
+  const double magnitude = std::fabs(value);
+  const int decimals = magnitude >= 100 ? 1 : (magnitude >= 1 ? 2 : 3);
+  std::snprintf(buffer, sizeof(buffer), "%.*f", decimals, value);
+  std::string out = buffer;
+  while (!out.empty() && out.back() == '0') out.pop_back();
+  if (!out.empty() && out.back() == '.') out.pop_back();
+  if (out == "-0") out = "0";
+  return out;
+}
+
+std::string formatPercent(double fraction) {
+  if (!std::isfinite(fraction)) return "n/a";
+  return formatNumber(std::round(fraction * 1000.0) / 10.0) + "%";
+}
+
+}  // namespace pso::controller::scenarios

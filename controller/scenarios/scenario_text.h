@@ -1,0 +1,41 @@
+#pragma once
+
+// Reading scenario documents without throwing, and formatting their numbers for
+// people. Shared by the scenario builder and the exporters: a stored document
+// may come from an older schema version or be hand-edited, so every read has a
+// fallback instead of an exception.
+
+#include <cstdint>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pso::controller::scenarios {
+
+/// The member `key` of an object, or a null value when absent or `j` is not an object.
+const nlohmann::json& memberAt(const nlohmann::json& j, std::string_view key);
+/// A number (NaN-safe: null and non-numbers give `fallback`).
+double asNumber(const nlohmann::json& j,
+                double fallback = std::numeric_limits<double>::quiet_NaN());
+double numberAt(const nlohmann::json& j, std::string_view key,
+                double fallback = std::numeric_limits<double>::quiet_NaN());
+int64_t integerAt(const nlohmann::json& j, std::string_view key, int64_t fallback = 0);
+std::string textAt(const nlohmann::json& j, std::string_view key, std::string fallback = "");
+bool boolAt(const nlohmann::json& j, std::string_view key, bool fallback = false);
+/// The string elements of an array member (other elements are skipped).
+std::vector<std::string> stringsAt(const nlohmann::json& j, std::string_view key);
+/// The numbers of an array member, null elements as NaN.
+std::vector<double> numbersAt(const nlohmann::json& j, std::string_view key);
+
+/// A finite number as JSON, NaN or infinity as null (JSON has no NaN).
+nlohmann::json jsonNumber(double value);
+
+/// A number for prose and tables: integers without decimals, otherwise three
+/// significant decimals at most, trailing zeros removed; "n/a" when not finite.
+std::string formatNumber(double value);
+/// A fraction as a percentage, e.g. 0.705 -> "70.5%"; "n/a" when not finite.
+std::string formatPercent(double fraction);
+
+}  // namespace pso::controller::scenarios

@@ -1,0 +1,123 @@
+#include "controller/service/controller.h"
+
+#include <spdlog/spdlog.h>
+
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "common/clock.h"
+
+#ifndef PSO_VERSION
+#error "PSO_VERSION must be defined by the build"
+#endif
+
+namespace pso::controller::service {
+
+const char* controllerVersion() { return PSO_VERSION; }
+
+Controller::Controller(common::ControllerConfig config) : config_(std::move(config)) {}
+
+Controller::~Controller() { stop(); }
+
+Status Controller::start() {
+  if (store_) return makeError("config", "controller already started");
+  if (config_.mode != "act" && config_.mode != "forecast-only") {
+    return makeError("config", "mode: expected act or forecast-only, got '" + config_.mode + "'");
+  }
+  if (config_.cycle_interval.count() <= 0) {
+    return makeError("config", "cycle_interval: must be positive");
+  }
+  if (config_.curve.enabled()) {
+    return makeError("config",
+                     "curve: CurveZMQ is not supported by this pso-controller build; remove the "
+                     "curve settings to run plain TCP on loopback");
+  }
+  std::optional<std::vector<std::string>> tokens;
+  if (!config_.api_tokens_file.empty()) {
+    auto loaded = loadApiTokens(config_.api_tokens_file);
+    if (!loaded) return loaded.error();
+    if (loaded->empty()) {
+      spdlog::warn("api_tokens_file {} holds no token: every POST will be refused",
+                   config_.api_tokens_file);
+    }
+    tokens = std::move(loaded.value());
+  }
+  const int64_t started = common::steadyMs();
+
+  auto opened = store::Store::open(config_.db);
+  if (!opened) return opened.error();
+  store_ = std::move(opened.value());
+
+  IngestOptions ingest_options;
+  ingest_options.controller_id = config_.id;
+  ingest_options.bind = config_.bind;
+  ingest_options.heartbeat_interval = config_.heartbeat_interval;
+  ingest_options.agent_timeout = config_.agent_timeout;
+  ingest_ = std::make_unique<Ingest>(ingest_options, *store_, metrics_);
+  if (auto status = ingest_->start(); !status) {
+    stop();
+    return status;
+  }
+
+  cycles_ = std::make_unique<CycleRunner>(config_, *store_, *ingest_, metrics_);
+  if (auto status = cycles_->start(); !status) {
+    stop();
+    return status;
+  }
+
+  ApiOptions api_options;
+  api_options.controller_id = config_.id;
+  api_options.version = controllerVersion();
+  api_options.mode = config_.mode;
+  api_options.tokens = std::move(tokens);
+  api_options.started_steady_ms = started;
+  api_ = std::make_unique<Api>(std::move(api_options), *store_, *cycles_, metrics_);
+  http_ = std::make_unique<HttpServer>(
+      [api = api_.get()](const HttpRequest& request) { return api->handle(request); }, metrics_);
+  if (auto status = http_->start(config_.http); !status) {
+    stop();
+    return status;
+  }
+
+  spdlog::info("pso-controller {} ({}) bound zmq {} http {}, db {}, cycle every {}, mode {}",
+               controllerVersion(), config_.id, ingest_->endpoint(), http_->address(),
+               config_.db, common::formatDuration(config_.cycle_interval), config_.mode);
+  spdlog::warn("plain TCP: for loopback development only");
+  if (!config_.api_tokens_file.empty()) {
+    spdlog::info("mutating API enabled with tokens from {}", config_.api_tokens_file);
+  } else {
+    spdlog::info("mutating API disabled: no api_tokens_file configured");
+  }
+  if (!config_.pools.empty() || !config_.alerts.empty()) {
+    spdlog::warn("pools and alerts in the configuration are not applied by this version");
+  }
+  return {};
+}
+
+void Controller::stop() {
+  if (http_) http_->stop();
+  if (cycles_) cycles_->stop();
+  if (ingest_) ingest_->stop();
+  http_.reset();
+  api_.reset();
+  cycles_.reset();
+  ingest_.reset();
+  if (store_) {
+    store_.reset();
+    spdlog::info("pso-controller stopped");
+  }
+}
+
+const std::string& Controller::zmqEndpoint() const { return ingest_->endpoint(); }
+
+uint16_t Controller::httpPort() const { return http_ ? http_->port() : 0; }
+
+std::string Controller::httpAddress() const { return http_ ? http_->address() : std::string(); }
+
+Result<CycleReport> Controller::runCycleOnce(int64_t now_ms) {
+  if (!cycles_) return makeError("config", "controller not started");
+  return cycles_->runCycleOnce(now_ms);
+}
+
+}  // namespace pso::controller::service

@@ -1,0 +1,490 @@
+#include "controller/service/cycle_runner.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <exception>
+#include <utility>
+
+#include "common/clock.h"
+#include "controller/scenarios/scenario.h"
+#include "protocol/messages.h"
+
+namespace pso::controller::service {
+
+namespace {
+
+constexpr const char* kDemandMetric = "demand";
+constexpr const char* kReplicasMetric = "replicas";
+// The recent demand window recorded in each scenario (and the longest window
+// one observation averages over).
+constexpr int64_t kHistoryIntervals = 60;
+constexpr std::size_t kHistorySamples = 60;
+// Scenarios whose outcome one cycle fills in at most, so a backlog after a long
+// outage is worked off over several cycles instead of stalling one.
+constexpr int64_t kBackfillPerCycle = 20;
+constexpr int64_t kPruneIntervalMs = 60LL * 60 * 1000;
+// Directive reasons travel on the wire, whose strings are bounded.
+constexpr std::size_t kMaxReasonBytes = 1024;
+
+engine::SystemSpec specFrom(const std::string& name, const protocol::SystemInfo& info) {
+  engine::SystemSpec spec;
+  spec.name = name;
+  spec.capacity_per_replica = info.capacity_per_replica;
+  spec.target_utilization = info.target_utilization;
+  spec.min_replicas = info.min_replicas;
+  spec.max_replicas = info.max_replicas;
+  spec.warmup_s = static_cast<double>(info.warmup_ms) / 1000.0;
+  spec.priority = info.priority;
+  spec.depends_on = info.depends_on;
+  return spec;
+}
+
+std::string truncated(std::string text, std::size_t limit) {
+  if (text.size() > limit) text.resize(limit);
+  return text;
+}
+
+nlohmann::json numberOrNull(double value) {
+  return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(nullptr);
+}
+
+Error storeFailure(const std::string& what, const Error& error) {
+  return makeError("store", what + ": " + error.message);
+}
+
+}  // namespace
+
+engine::EngineSettings engineSettingsFrom(const common::ControllerConfig& config) {
+  engine::EngineSettings settings;
+  settings.step_s = static_cast<double>(config.cycle_interval.count()) / 1000.0;
+  settings.policy = "predictive";
+  settings.scale_down_stabilization_s =
+      static_cast<double>(config.engine.scale_down_stabilization.count()) / 1000.0;
+  settings.max_step_up = config.engine.max_step_up;
+  settings.max_step_down = config.engine.max_step_down;
+  settings.cooldown_s = static_cast<double>(config.engine.cooldown.count()) / 1000.0;
+  settings.actions_per_hour = config.actions_per_hour;
+  settings.coverage = config.engine.interval_coverage;
+  settings.forecast_only = config.mode == "forecast-only";
+  return settings;
+}
+
+nlohmann::json decisionSummary(const engine::SystemDecision& decision) {
+  nlohmann::json point = nullptr;
+  nlohmann::json hi = nullptr;
+  nlohmann::json lo = nullptr;
+  const auto& f = decision.forecast;
+  if (!f.point.empty()) {
+    // The value that matters is the one at the lead time: when capacity launched
+    // now starts serving.
+    const auto at = static_cast<std::size_t>(
+        std::clamp<int64_t>(decision.lead_steps, 1, static_cast<int64_t>(f.point.size())) - 1);
+    point = numberOrNull(f.point[at]);
+    if (at < f.hi.size()) hi = numberOrNull(f.hi[at]);
+    if (at < f.lo.size()) lo = numberOrNull(f.lo[at]);
+  }
+  nlohmann::json bottleneck = nullptr;
+  if (decision.bottleneck) {
+    bottleneck = {{"kind", decision.bottleneck->kind},
+                  {"eta", common::formatIso8601(decision.bottleneck->eta_ms)},
+                  {"steps_ahead", decision.bottleneck->steps_ahead},
+                  {"predicted_demand", numberOrNull(decision.bottleneck->predicted_demand)},
+                  {"capacity", numberOrNull(decision.bottleneck->capacity)}};
+  }
+  return {{"system", decision.system},
+          {"demand", numberOrNull(decision.demand)},
+          {"forecast_point", point},
+          {"forecast_hi", hi},
+          {"forecast_lo", lo},
+          {"forecast_model", f.model.empty() ? nlohmann::json(nullptr) : nlohmann::json(f.model)},
+          {"lead_steps", decision.lead_steps},
+          {"current", decision.current_replicas},
+          {"recommended", decision.recommended_replicas},
+          {"desired", decision.desired_replicas},
+          {"reactive", decision.reactive_replicas},
+          {"rule", decision.rule},
+          {"guardrails", decision.guardrails},
+          {"dispatch", decision.dispatch},
+          {"rationale", decision.rationale},
+          {"bottleneck", bottleneck}};
+}
+
+CycleRunner::CycleRunner(const common::ControllerConfig& config, store::Store& store,
+                         DirectiveDispatcher& dispatcher, common::MetricsRegistry& metrics)
+    : config_(config),
+      store_(store),
+      dispatcher_(dispatcher),
+      metrics_(metrics),
+      settings_(engineSettingsFrom(config)),
+      engine_(settings_) {
+  metrics_.describe("pso_cycles_total", "counter", "Decision cycles completed");
+  metrics_.describe("pso_cycle_errors_total", "counter", "Decision cycles that failed");
+  metrics_.describe("pso_cycle_duration_ms", "gauge", "Duration of the last decision cycle");
+  metrics_.describe("pso_directives_total", "counter", "Directive status transitions, by status");
+  metrics_.describe("pso_scenarios_total", "counter", "Scenarios recorded");
+  metrics_.describe("pso_scenario_outcomes_total", "counter", "Scenario outcomes filled in");
+}
+
+CycleRunner::~CycleRunner() { stop(); }
+
+Status CycleRunner::start() {
+  {
+    std::lock_guard lock(mutex_);
+    auto state = store_.loadEngineState();
+    if (!state) return storeFailure("loading engine state", state.error());
+    if (!state.value().empty()) {
+      if (auto loaded = engine_.loadState(state.value()); !loaded) {
+        spdlog::warn("engine state in the store does not load ({}); starting with fresh models",
+                     loaded.error().message);
+      }
+    }
+    auto last = store_.cycles(1);
+    if (!last) return storeFailure("reading the last cycle", last.error());
+    if (!last.value().empty()) last_cycle_ms_ = last.value().front().ts_ms;
+  }
+  {
+    std::lock_guard lock(loop_mutex_);
+    stopping_ = false;
+  }
+  thread_ = std::thread([this] { loop(); });
+  return {};
+}
+
+void CycleRunner::stop() {
+  if (thread_.joinable()) {
+    {
+      std::lock_guard lock(loop_mutex_);
+      stopping_ = true;
+    }
+    loop_cv_.notify_all();
+    thread_.join();
+  }
+  std::lock_guard lock(mutex_);
+  if (auto status = store_.saveEngineState(engine_.saveState()); !status) {
+    spdlog::error("saving engine state failed: {}", status.error().message);
+  }
+}
+
+void CycleRunner::loop() {
+  const auto interval = std::chrono::milliseconds(config_.cycle_interval);
+  auto next = std::chrono::steady_clock::now() + interval;
+  std::unique_lock lock(loop_mutex_);
+  while (!loop_cv_.wait_until(lock, next, [this] { return stopping_; })) {
+    lock.unlock();
+    auto report = runCycleOnce(common::wallMs());
+    if (!report) spdlog::error("decision cycle failed: {}", report.error().message);
+    lock.lock();
+    next += interval;
+    // After a stall, skip the missed ticks instead of running them back to back.
+    const auto now = std::chrono::steady_clock::now();
+    if (next < now) next = now + interval;
+  }
+}
+
+int64_t CycleRunner::currentReplicas(const store::SystemRecord& system) const {
+  auto asked = last_desired_.find(system.name);
+  // Until the agent reports a count newer than our last request, the request is
+  // what is launching; counting the old number would ask for the same change again.
+  if (asked != last_desired_.end() &&
+      (system.replicas < 0 || asked->second.since_ms > system.updated_ms)) {
+    return asked->second.replicas;
+  }
+  if (system.replicas >= 0) return system.replicas;
+  return std::max(system.info.replicas, system.info.min_replicas);
+}
+
+Result<CycleReport> CycleRunner::runCycleOnce(int64_t now_ms) {
+  std::lock_guard lock(mutex_);
+  const int64_t started = common::steadyMs();
+  const int64_t interval_ms = config_.cycle_interval.count();
+  const int64_t history_start = now_ms - kHistoryIntervals * interval_ms;
+  const int64_t window_start = std::max(last_cycle_ms_.value_or(now_ms - interval_ms), history_start);
+
+  auto fail = [this](const std::string& what, const Error& error) -> Error {
+    metrics_.increment("pso_cycle_errors_total");
+    return storeFailure(what, error);
+  };
+
+  auto systems = store_.systems();
+  if (!systems) return fail("listing systems", systems.error());
+
+  scenarios::CycleContext context;
+  context.ts_ms = now_ms;
+  context.mode = settings_.forecast_only ? "forecast-only" : "act";
+  context.step_s = settings_.step_s;
+  std::map<std::string, std::string> agent_of;
+
+  engine::CycleInput input;
+  input.now_ms = now_ms;
+  for (const auto& system : systems.value()) {
+    const engine::SystemSpec spec = specFrom(system.name, system.info);
+    engine_.upsertSystem(spec);
+    context.specs[system.name] = spec;
+    agent_of[system.name] = system.agent_id;
+
+    auto recent = store_.samples(system.name, kDemandMetric, history_start, now_ms + 1);
+    if (!recent) return fail("reading demand of " + system.name, recent.error());
+    engine::SystemObservation observation;
+    observation.system = system.name;
+    double sum = 0.0;
+    std::size_t count = 0;
+    for (const auto& sample : recent.value()) {
+      if (sample.ts_ms <= window_start || !std::isfinite(sample.value)) continue;
+      sum += sample.value;
+      ++count;
+    }
+    if (count > 0) observation.demand = sum / static_cast<double>(count);
+    auto& history = context.history[system.name];
+    const auto& all = recent.value();
+    history.assign(all.end() - static_cast<std::ptrdiff_t>(std::min(all.size(), kHistorySamples)),
+                   all.end());
+
+    observation.current_replicas = currentReplicas(system);
+    auto hold = store_.activeHold(system.name, now_ms);
+    if (!hold) return fail("reading holds of " + system.name, hold.error());
+    if (hold.value() && hold.value()->replicas >= 0) {
+      const auto& held = *hold.value();
+      observation.hold = engine::OperatorHold{held.replicas, held.hold_until_ms, held.reason};
+      context.workflow_notes.push_back("operator hold on " + system.name + ": " +
+                                       std::to_string(held.replicas) + " replicas until " +
+                                       common::formatIso8601(held.hold_until_ms) + " (" +
+                                       held.reason + ")");
+    }
+    input.systems.push_back(std::move(observation));
+  }
+
+  CycleReport report;
+  report.decisions = engine_.decide(input);
+
+  auto seq = store_.nextCycleSeq();
+  if (!seq) return fail("allocating a cycle id", seq.error());
+  auto& cycle = report.cycle;
+  cycle.seq = seq.value();
+  cycle.id = "c-" + std::to_string(cycle.seq);
+  cycle.ts_ms = now_ms;
+  cycle.mode = context.mode;
+  nlohmann::json summaries = nlohmann::json::array();
+  for (const auto& decision : report.decisions.systems) {
+    summaries.push_back(decisionSummary(decision));
+  }
+  cycle.decisions_json = summaries.dump();
+  cycle.duration_ms = static_cast<double>(common::steadyMs() - started);
+  if (auto status = store_.insertCycle(cycle); !status) {
+    return fail("recording cycle " + cycle.id, status.error());
+  }
+
+  for (const auto& decision : report.decisions.systems) {
+    std::string status;
+    if (decision.dispatch) {
+      status = "pending";
+    } else if (settings_.forecast_only && decision.rule != "hold" &&
+               decision.desired_replicas != decision.current_replicas) {
+      status = "not_dispatched";
+    } else {
+      continue;
+    }
+    store::DirectiveRecord directive;
+    // Unique per cycle and system, and derivable from the cycle id for backfill.
+    directive.id = "d-" + std::to_string(cycle.seq) + "-" + decision.system;
+    directive.cycle_id = cycle.id;
+    directive.system = decision.system;
+    directive.agent_id = agent_of[decision.system];
+    directive.action = "scale";
+    directive.replicas = decision.desired_replicas;
+    directive.reason =
+        truncated(decision.rationale.empty() ? decision.rule : decision.rationale, kMaxReasonBytes);
+    directive.source = "engine";
+    directive.status = status;
+    directive.created_ms = now_ms;
+    directive.deadline_ms = now_ms + config_.directive_deadline.count();
+    if (auto inserted = store_.insertDirective(directive); !inserted) {
+      metrics_.increment("pso_cycle_errors_total");
+      spdlog::error("cycle {}: recording directive {} failed: {}", cycle.id, directive.id,
+                    inserted.error().message);
+      continue;
+    }
+    metrics_.increment("pso_directives_total", {{"status", status}});
+    if (status == "pending") {
+      dispatcher_.dispatch(directive);
+      last_desired_[decision.system] = Desired{directive.replicas, now_ms};
+    }
+    report.directives.push_back(std::move(directive));
+  }
+
+  context.cycle_id = cycle.id;
+  context.decisions = report.decisions;
+  context.directives = report.directives;
+  for (const auto& directive : operator_since_last_) {
+    context.directives.push_back(directive);
+    context.workflow_notes.push_back("operator directive " + directive.id + ": scale " +
+                                     directive.system + " to " +
+                                     std::to_string(directive.replicas) + " (" + directive.reason +
+                                     ")");
+  }
+  try {
+    const nlohmann::json scenario = scenarios::buildScenario(context);
+    auto record = scenarios::toRecord(scenario);
+    if (auto status = store_.insertScenario(record); !status) {
+      return fail("recording the scenario of " + cycle.id, status.error());
+    }
+    report.scenario_id = record.id;
+    metrics_.increment("pso_scenarios_total");
+  } catch (const nlohmann::json::exception& e) {
+    metrics_.increment("pso_cycle_errors_total");
+    spdlog::error("cycle {}: building its scenario failed: {}", cycle.id, e.what());
+  }
+  operator_since_last_.clear();
+
+  // The outcome of a scenario is known once its forecast horizon has passed.
+  int64_t horizon_steps = 1;
+  for (const auto& decision : report.decisions.systems) {
+    horizon_steps = std::max<int64_t>(horizon_steps,
+                                      static_cast<int64_t>(decision.forecast.point.size()));
+  }
+  report.outcomes_filled = backfillOutcomes(now_ms, horizon_steps * interval_ms);
+
+  if (auto status = store_.saveEngineState(engine_.saveState()); !status) {
+    metrics_.increment("pso_cycle_errors_total");
+    spdlog::error("cycle {}: saving engine state failed: {}", cycle.id, status.error().message);
+  }
+  if (now_ms - last_prune_ms_ >= kPruneIntervalMs) {
+    last_prune_ms_ = now_ms;
+    auto pruned = store_.pruneSamples(now_ms - config_.retention.count());
+    if (!pruned) {
+      spdlog::error("pruning samples failed: {}", pruned.error().message);
+    } else if (pruned.value() > 0) {
+      spdlog::info("pruned {} samples older than {}", pruned.value(),
+                   common::formatDuration(config_.retention));
+    }
+  }
+
+  last_cycle_ms_ = now_ms;
+  const double duration_ms = static_cast<double>(common::steadyMs() - started);
+  metrics_.increment("pso_cycles_total");
+  metrics_.set("pso_cycle_duration_ms", {}, duration_ms);
+  spdlog::info("cycle {}: {} systems, {} directives ({}), {:.0f} ms", cycle.id,
+               report.decisions.systems.size(), report.directives.size(), context.mode,
+               duration_ms);
+  return report;
+}
+
+std::size_t CycleRunner::backfillOutcomes(int64_t now_ms, int64_t horizon_ms) {
+  auto awaiting = store_.scenariosAwaitingOutcome(now_ms - horizon_ms, kBackfillPerCycle);
+  if (!awaiting) {
+    spdlog::error("listing scenarios awaiting their outcome failed: {}",
+                  awaiting.error().message);
+    return 0;
+  }
+  std::size_t filled = 0;
+  for (auto& record : awaiting.value()) {
+    scenarios::ObservedOutcome observed;
+    bool complete = true;
+    const std::string cycle_seq =
+        record.cycle_id.rfind("c-", 0) == 0 ? record.cycle_id.substr(2) : record.cycle_id;
+    for (const auto& system : record.systems) {
+      const int64_t until = record.ts_ms + horizon_ms + 1;
+      auto demand = store_.samples(system, kDemandMetric, record.ts_ms, until);
+      auto replicas = store_.samples(system, kReplicasMetric, record.ts_ms, until);
+      auto directive = store_.directive("d-" + cycle_seq + "-" + system);
+      if (!demand || !replicas || !directive) {
+        complete = false;
+        break;
+      }
+      observed.demand[system] = std::move(demand.value());
+      observed.replicas[system] = std::move(replicas.value());
+      if (directive.value()) observed.directives.push_back(*directive.value());
+    }
+    if (!complete) {
+      spdlog::error("backfill of scenario {}: reading what happened failed", record.id);
+      continue;
+    }
+    store::ScenarioRecord updated = record;
+    try {
+      nlohmann::json document = nlohmann::json::parse(record.json);
+      scenarios::fillOutcome(document, observed);
+      updated = scenarios::toRecord(document);
+    } catch (const nlohmann::json::exception& e) {
+      // Left unfilled it would come back every cycle: close it as it is.
+      spdlog::warn("scenario {} is not a readable document ({}); its outcome stays empty",
+                   record.id, e.what());
+    }
+    updated.outcome_filled = true;
+    if (auto status = store_.updateScenario(updated); !status) {
+      spdlog::error("backfill of scenario {} failed: {}", record.id, status.error().message);
+      continue;
+    }
+    ++filled;
+  }
+  if (filled > 0) metrics_.increment("pso_scenario_outcomes_total", {}, static_cast<double>(filled));
+  return filled;
+}
+
+std::optional<engine::Forecast> CycleRunner::forecast(const std::string& system, int horizon) {
+  std::lock_guard lock(mutex_);
+  return engine_.forecast(system, horizon);
+}
+
+int64_t CycleRunner::lastCycleMs() {
+  std::lock_guard lock(mutex_);
+  return last_cycle_ms_.value_or(0);
+}
+
+Result<store::DirectiveRecord> CycleRunner::submitOperatorDirective(
+    const OperatorDirectiveRequest& request, int64_t now_ms) {
+  std::lock_guard lock(mutex_);
+  if (request.action != "scale") {
+    return makeError("invalid", "action '" + request.action + "' is not supported: use scale");
+  }
+  if (request.reason.size() > kMaxReasonBytes) {
+    return makeError("invalid",
+                     "reason is longer than " + std::to_string(kMaxReasonBytes) + " bytes");
+  }
+  if (request.hold_ms < 0) return makeError("invalid", "hold must not be negative");
+  auto systems = store_.systems();
+  if (!systems) return storeFailure("listing systems", systems.error());
+  const auto it = std::find_if(systems.value().begin(), systems.value().end(),
+                               [&](const store::SystemRecord& s) { return s.name == request.system; });
+  if (it == systems.value().end()) {
+    return makeError("unknown_system",
+                     "system '" + request.system + "' is not known: no agent has announced it");
+  }
+  const auto& info = it->info;
+  if (request.replicas < info.min_replicas || request.replicas > info.max_replicas) {
+    return makeError("out_of_bounds", "replicas " + std::to_string(request.replicas) +
+                                          " is outside the bounds of " + request.system + " [" +
+                                          std::to_string(info.min_replicas) + ", " +
+                                          std::to_string(info.max_replicas) + "]");
+  }
+
+  store::DirectiveRecord directive;
+  directive.id = "op-" + std::to_string(now_ms) + "-" + std::to_string(++operator_seq_);
+  directive.system = request.system;
+  directive.agent_id = it->agent_id;
+  directive.action = request.action;
+  directive.replicas = request.replicas;
+  directive.reason = request.reason.empty() ? "operator directive" : request.reason;
+  directive.source = "operator";
+  directive.status = "pending";
+  directive.created_ms = now_ms;
+  directive.deadline_ms = now_ms + config_.directive_deadline.count();
+  directive.hold_until_ms = request.hold_ms > 0 ? now_ms + request.hold_ms : 0;
+  if (auto status = store_.insertDirective(directive); !status) {
+    return storeFailure("recording directive " + directive.id, status.error());
+  }
+  metrics_.increment("pso_directives_total", {{"status", "pending"}});
+  dispatcher_.dispatch(directive);
+  last_desired_[directive.system] = Desired{directive.replicas, now_ms};
+  operator_since_last_.push_back(directive);
+  spdlog::info("operator directive {}: scale {} to {}{} ({})", directive.id, directive.system,
+               directive.replicas,
+               directive.hold_until_ms > 0
+                   ? ", held until " + common::formatIso8601(directive.hold_until_ms)
+                   : std::string(),
+               directive.reason);
+  return directive;
+}
+
+}  // namespace pso::controller::service

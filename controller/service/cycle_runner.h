@@ -1,0 +1,131 @@
+#pragma once
+
+// The live decision cycle: snapshot the store, run the decision engine, dispatch
+// and record directives, record the cycle and its scenario, backfill outcomes of
+// earlier scenarios. Also accepts operators' directives, which the engine then
+// honours as holds.
+
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/config.h"
+#include "common/metrics.h"
+#include "common/result.h"
+#include "controller/engine/decision_engine.h"
+#include "controller/service/ingest.h"
+#include "controller/store/store.h"
+
+namespace pso::controller::service {
+
+/// What one run of the cycle did.
+struct CycleReport {
+  store::CycleRecord cycle;
+  engine::CycleDecisions decisions;
+  /// Directives created by this cycle: "pending" (handed to the dispatcher) in
+  /// act mode, "not_dispatched" in forecast-only mode.
+  std::vector<store::DirectiveRecord> directives;
+  std::string scenario_id;
+  /// Earlier scenarios whose outcome this cycle filled in.
+  std::size_t outcomes_filled = 0;
+};
+
+/// An operator's request, as POST /api/v1/directives carries it.
+struct OperatorDirectiveRequest {
+  std::string system;
+  std::string action = "scale";
+  int64_t replicas = -1;
+  std::string reason;
+  int64_t hold_ms = 0;  ///< keep this count for so long; 0 = no hold
+};
+
+/// The engine settings the controller's configuration implies.
+engine::EngineSettings engineSettingsFrom(const common::ControllerConfig& config);
+
+/// The per-system summary of a decision stored in CycleRecord::decisions_json
+/// and served by /api/v1/cycles:
+/// {"system","demand","forecast_point","forecast_hi","forecast_lo","forecast_model",
+///  "lead_steps","current","recommended","desired","reactive","rule","guardrails",
+///  "dispatch","rationale","bottleneck":{"kind","eta","steps_ahead",
+///  "predicted_demand","capacity"}|null}. Forecast values are those at the
+/// decision's lead time; absent numbers are null.
+nlohmann::json decisionSummary(const engine::SystemDecision& decision);
+
+/// Runs the decision cycle every cycle_interval on its own thread, and on demand
+/// through runCycleOnce(). Owns the long-lived DecisionEngine; its state is saved
+/// to the store after every cycle and loaded at start. Thread-safe.
+class CycleRunner {
+ public:
+  CycleRunner(const common::ControllerConfig& config, store::Store& store,
+              DirectiveDispatcher& dispatcher, common::MetricsRegistry& metrics);
+  ~CycleRunner();
+  CycleRunner(const CycleRunner&) = delete;
+  CycleRunner& operator=(const CycleRunner&) = delete;
+
+  /// Loads the saved engine state (a state that does not load is logged and the
+  /// engine starts fresh) and starts the timer thread; the first cycle runs one
+  /// interval after start.
+  [[nodiscard]] Status start();
+  /// Stops the timer thread and saves the engine state. Idempotent.
+  void stop();
+
+  /// Runs one full cycle as of `now_ms` (wall-clock epoch ms). Observed demand
+  /// is the mean of the "demand" samples since the previous cycle (or one
+  /// interval back for the first). Errors are store failures.
+  [[nodiscard]] Result<CycleReport> runCycleOnce(int64_t now_ms);
+
+  /// Validates and stores an operator directive, hands it to the dispatcher
+  /// (also in forecast-only mode) and returns the stored record. Error codes:
+  /// "unknown_system", "out_of_bounds", "invalid" (bad action or reason),
+  /// "store".
+  [[nodiscard]] Result<store::DirectiveRecord> submitOperatorDirective(
+      const OperatorDirectiveRequest& request, int64_t now_ms);
+
+  /// The engine's current forecast of a system for steps 1..horizon (one step =
+  /// one cycle interval after the last cycle), learning nothing; nullopt for a
+  /// system no cycle has included yet.
+  std::optional<engine::Forecast> forecast(const std::string& system, int horizon);
+  /// Wall-clock ms of the last cycle (the forecast's origin); 0 before the first.
+  int64_t lastCycleMs();
+
+  const engine::EngineSettings& settings() const { return settings_; }
+
+ private:
+  struct Desired {
+    int64_t replicas = 0;
+    int64_t since_ms = 0;
+  };
+
+  void loop();
+  int64_t currentReplicas(const store::SystemRecord& system) const;
+  std::size_t backfillOutcomes(int64_t now_ms, int64_t horizon_ms);
+
+  common::ControllerConfig config_;
+  store::Store& store_;
+  DirectiveDispatcher& dispatcher_;
+  common::MetricsRegistry& metrics_;
+  engine::EngineSettings settings_;
+
+  std::mutex mutex_;  // one cycle or operator directive at a time
+  engine::DecisionEngine engine_;
+  std::optional<int64_t> last_cycle_ms_;
+  // The count most recently asked of each system, until the agent reports one.
+  std::map<std::string, Desired> last_desired_;
+  int64_t operator_seq_ = 0;
+  // Operator directives since the last cycle, recorded in its scenario.
+  std::vector<store::DirectiveRecord> operator_since_last_;
+  int64_t last_prune_ms_ = 0;
+
+  std::mutex loop_mutex_;
+  std::condition_variable loop_cv_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace pso::controller::service

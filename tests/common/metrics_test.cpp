@@ -1,0 +1,69 @@
+#include "common/metrics.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+#include <vector>
+
+namespace pso::common {
+namespace {
+
+TEST(MetricsRegistry, RendersPrometheusTextExactly) {
+  MetricsRegistry r;
+  r.describe("pso_rejected_messages_total", "counter", "Messages refused by the decoder.");
+  r.increment("pso_rejected_messages_total", {{"reason", "oversize"}});
+  r.increment("pso_rejected_messages_total", {{"reason", "malformed"}}, 2);
+  r.describe("pso_agents_connected", "gauge", "Agents with a live session.");
+  r.set("pso_agents_connected", {}, 3);
+  r.set("pso_cycle_seconds", {{"phase", "forecast"}, {"cycle", "c-1"}}, 0.25);
+  EXPECT_EQ(r.renderPrometheus(),
+            "# HELP pso_agents_connected Agents with a live session.\n"
+            "# TYPE pso_agents_connected gauge\n"
+            "pso_agents_connected 3\n"
+            "# TYPE pso_cycle_seconds untyped\n"
+            "pso_cycle_seconds{cycle=\"c-1\",phase=\"forecast\"} 0.25\n"
+            "# HELP pso_rejected_messages_total Messages refused by the decoder.\n"
+            "# TYPE pso_rejected_messages_total counter\n"
+            "pso_rejected_messages_total{reason=\"malformed\"} 2\n"
+            "pso_rejected_messages_total{reason=\"oversize\"} 1\n");
+}
+
+TEST(MetricsRegistry, EscapesLabelValuesAndHelp) {
+  MetricsRegistry r;
+  r.describe("m", "counter", "line one\nback\\slash \"quoted\"");
+  r.increment("m", {{"path", "C:\\dir\n\"x\""}});
+  EXPECT_EQ(r.renderPrometheus(),
+            "# HELP m line one\\nback\\\\slash \"quoted\"\n"
+            "# TYPE m counter\n"
+            "m{path=\"C:\\\\dir\\n\\\"x\\\"\"} 1\n");
+}
+
+TEST(MetricsRegistry, ValuesAndTotals) {
+  MetricsRegistry r;
+  EXPECT_EQ(r.value("absent"), 0.0);
+  EXPECT_EQ(r.total("absent"), 0.0);
+  r.increment("c", {{"k", "a"}});
+  r.increment("c", {{"k", "a"}}, 0.5);
+  r.increment("c", {{"k", "b"}}, 4);
+  EXPECT_DOUBLE_EQ(r.value("c", {{"k", "a"}}), 1.5);
+  EXPECT_DOUBLE_EQ(r.value("c", {{"k", "z"}}), 0.0);
+  EXPECT_DOUBLE_EQ(r.total("c"), 5.5);
+  r.set("g", {}, 7);
+  r.set("g", {}, 2);
+  EXPECT_DOUBLE_EQ(r.value("g"), 2.0);
+}
+
+TEST(MetricsRegistry, ConcurrentIncrementsAreNotLost) {
+  MetricsRegistry r;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&r] {
+      for (int i = 0; i < 10000; ++i) r.increment("n", {{"reason", "x"}});
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_DOUBLE_EQ(r.value("n", {{"reason", "x"}}), 40000.0);
+}
+
+}  // namespace
+}  // namespace pso::common

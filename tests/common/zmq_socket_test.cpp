@@ -1,0 +1,110 @@
+#include "common/zmq_socket.h"
+
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <string>
+#include <vector>
+
+namespace pso::common {
+namespace {
+
+// Receives one multipart message, waiting at most `timeout_ms`.
+std::vector<std::string> receive(zmq::socket_t& socket, int timeout_ms = 5000) {
+  socket.set(zmq::sockopt::rcvtimeo, timeout_ms);
+  std::vector<std::string> parts;
+  do {
+    zmq::message_t msg;
+    if (!socket.recv(msg)) return {};
+    parts.push_back(msg.to_string());
+  } while (socket.get(zmq::sockopt::rcvmore));
+  return parts;
+}
+
+TEST(ZmqSocket, RouterAndDealerExchangeFramesBothWays) {
+  zmq::context_t ctx;
+  std::string endpoint;
+  auto router = makeRouter(ctx, "tcp://127.0.0.1:0", RouterOptions{}, &endpoint);
+  ASSERT_TRUE(router.ok()) << router.error().message;
+  EXPECT_EQ(endpoint.rfind("tcp://127.0.0.1:", 0), 0u) << endpoint;
+  EXPECT_NE(endpoint, "tcp://127.0.0.1:0");
+
+  auto dealer = makeDealer(ctx, endpoint, "agent-7", DealerOptions{});
+  ASSERT_TRUE(dealer.ok()) << dealer.error().message;
+  // IMMEDIATE=1 means a send before the connection exists would block, so the
+  // send waits (with a deadline) for the connection instead of being lost.
+  dealer->set(zmq::sockopt::sndtimeo, 5000);
+  ASSERT_TRUE(dealer->send(zmq::buffer(std::string("hello")), zmq::send_flags::none));
+
+  const auto in = receive(*router);
+  ASSERT_EQ(in.size(), 2u);
+  EXPECT_EQ(in[0], "agent-7");  // the routing id set by makeDealer
+  EXPECT_EQ(in[1], "hello");
+
+  ASSERT_TRUE(router->send(zmq::buffer(in[0]), zmq::send_flags::sndmore));
+  ASSERT_TRUE(router->send(zmq::buffer(std::string("welcome")), zmq::send_flags::none));
+  const auto out = receive(*dealer);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0], "welcome");
+}
+
+TEST(ZmqSocket, RouterRefusesToSendToAnUnknownId) {
+  zmq::context_t ctx;
+  auto router = makeRouter(ctx, "tcp://127.0.0.1:0", RouterOptions{});
+  ASSERT_TRUE(router.ok()) << router.error().message;
+  try {
+    (void)router->send(zmq::buffer(std::string("nobody")), zmq::send_flags::sndmore);
+    (void)router->send(zmq::buffer(std::string("payload")), zmq::send_flags::none);
+    FAIL() << "sending to an unknown routing id did not fail";
+  } catch (const zmq::error_t& e) {
+    EXPECT_EQ(e.num(), EHOSTUNREACH);
+  }
+}
+
+TEST(ZmqSocket, SocketOptionsAreApplied) {
+  zmq::context_t ctx;
+  RouterOptions ro;
+  ro.max_msg_size = 12345;
+  ro.sndhwm = 77;
+  std::string endpoint;
+  auto router = makeRouter(ctx, "tcp://127.0.0.1:0", ro, &endpoint);
+  ASSERT_TRUE(router.ok());
+  EXPECT_EQ(router->get(zmq::sockopt::maxmsgsize), 12345);
+  EXPECT_EQ(router->get(zmq::sockopt::sndhwm), 77);
+  EXPECT_EQ(router->get(zmq::sockopt::backlog), ro.backlog);
+  EXPECT_EQ(router->get(zmq::sockopt::linger), ro.linger_ms);
+
+  DealerOptions d;
+  d.reconnect_ivl_ms = 1000;
+  auto dealer = makeDealer(ctx, endpoint, "a", d);
+  ASSERT_TRUE(dealer.ok());
+  const int ivl = dealer->get(zmq::sockopt::reconnect_ivl);
+  EXPECT_GE(ivl, 1000);
+  EXPECT_LE(ivl, 1500);
+  EXPECT_EQ(dealer->get(zmq::sockopt::reconnect_ivl_max), d.reconnect_ivl_max_ms);
+  EXPECT_EQ(dealer->get(zmq::sockopt::immediate), 1);
+  EXPECT_EQ(dealer->get(zmq::sockopt::linger), d.linger_ms);
+  EXPECT_EQ(dealer->get(zmq::sockopt::routing_id), "a");
+}
+
+TEST(ZmqSocket, BindAndConnectFailuresAreErrors) {
+  zmq::context_t ctx;
+  std::string endpoint;
+  auto first = makeRouter(ctx, "tcp://127.0.0.1:0", RouterOptions{}, &endpoint);
+  ASSERT_TRUE(first.ok());
+  auto second = makeRouter(ctx, endpoint, RouterOptions{});
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.error().code, "bind");
+  EXPECT_NE(second.error().message.find(endpoint), std::string::npos);
+
+  auto bad = makeDealer(ctx, "not-an-endpoint", "a", DealerOptions{});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, "connect");
+
+  auto no_id = makeDealer(ctx, endpoint, "", DealerOptions{});
+  ASSERT_FALSE(no_id.ok());
+  EXPECT_EQ(no_id.error().code, "invalid");
+}
+
+}  // namespace
+}  // namespace pso::common

@@ -1,0 +1,143 @@
+#include "controller/engine/allocation.h"
+
+#include <gtest/gtest.h>
+
+#include "controller/engine/statistics.h"
+
+namespace pso::controller::engine {
+namespace {
+
+constexpr double kZ90 = 1.6448536269514722;  // central 90% of a standard normal
+
+SystemSpec spec(int64_t max_replicas) {
+  SystemSpec s;
+  s.name = "api";
+  s.capacity_per_replica = 20.0;
+  s.target_utilization = 0.5;  // 10 per replica at target
+  s.min_replicas = 1;
+  s.max_replicas = max_replicas;
+  s.warmup_s = 30.0;
+  return s;
+}
+
+// Point forecasts 100, 110, 120, 90, each with a standard deviation of 10.
+Forecast forecast() {
+  Forecast f;
+  f.coverage = 0.9;
+  f.point = {100, 110, 120, 90};
+  for (double p : f.point) {
+    f.lo.push_back(p - kZ90 * 10.0);
+    f.hi.push_back(p + kZ90 * 10.0);
+  }
+  return f;
+}
+
+TEST(Allocation, LeadStepsAndHorizon) {
+  EXPECT_EQ(leadSteps(30.0, 15.0), 2);
+  EXPECT_EQ(leadSteps(31.0, 15.0), 3);
+  EXPECT_EQ(leadSteps(10.0, 15.0), 1);
+  EXPECT_EQ(leadSteps(0.0, 15.0), 0);
+  EXPECT_EQ(planningHorizon(2), 3);
+  EXPECT_EQ(planningHorizon(0), 1);
+  EXPECT_EQ(planningHorizon(2, 10), 10);
+}
+
+TEST(Allocation, PlansForTheUpperBoundWhenNewCapacityServes) {
+  // K = ceil(30 / 15) = 2, so steps 1..3 count; the highest upper bound is
+  // step 3's 120 + 16.45 = 136.45 (step 4's is beyond the lead time), and
+  // ceil(136.45 / (20 x 0.5)) = 14.
+  const Allocation a = allocate(spec(20), forecast(), 5, 6, 1'000'000, 15.0);
+  EXPECT_EQ(a.lead_steps, 2);
+  EXPECT_EQ(a.planned_steps, 3);
+  EXPECT_EQ(a.peak_step, 3);
+  EXPECT_NEAR(a.planned_demand, 120 + kZ90 * 10.0, 1e-9);
+  EXPECT_EQ(a.replicas, 14);
+  EXPECT_EQ(a.unbounded_replicas, 14);
+  EXPECT_EQ(a.rule, "predictive-upper-quantile");
+  EXPECT_NE(a.rationale.find("peaks at 136 in step 3"), std::string::npos) << a.rationale;
+  EXPECT_NE(a.rationale.find("needs 14 replicas"), std::string::npos) << a.rationale;
+  EXPECT_NE(a.rationale.find("30 s warm-up"), std::string::npos) << a.rationale;
+}
+
+TEST(Allocation, SaysWhichBoundChangedTheCount) {
+  const Allocation capped = allocate(spec(12), forecast(), 5, 6, 0, 15.0);
+  EXPECT_EQ(capped.replicas, 12);
+  EXPECT_EQ(capped.unbounded_replicas, 14);
+  EXPECT_EQ(capped.rule, "max-bound");
+  EXPECT_NE(capped.rationale.find("maximum of 12"), std::string::npos);
+
+  SystemSpec floor = spec(20);
+  floor.min_replicas = 16;
+  const Allocation raised = allocate(floor, forecast(), 5, 6, 0, 15.0);
+  EXPECT_EQ(raised.replicas, 16);
+  EXPECT_EQ(raised.rule, "min-bound");
+}
+
+TEST(Allocation, CandidatesCarryUtilisationOverloadChanceAndCost) {
+  const Allocation a = allocate(spec(12), forecast(), 5, 6, 0, 15.0);
+  const double planned = 120 + kZ90 * 10.0;
+  ASSERT_EQ(a.candidates.size(), 4u);  // 13 is above the maximum
+
+  const Candidate& chosen = a.candidates[0];
+  EXPECT_EQ(chosen.replicas, 12);
+  EXPECT_EQ(chosen.note, "chosen, predictive plan");
+  EXPECT_NEAR(chosen.predicted_utilization, planned / 240.0, 1e-12);
+  EXPECT_LT(chosen.overload_probability, 1e-6);
+  EXPECT_NEAR(chosen.cost_replica_hours, 12 * 4 * 15.0 / 3600.0, 1e-12);  // 4-step horizon
+
+  const Candidate& current = a.candidates[1];
+  EXPECT_EQ(current.replicas, 5);
+  EXPECT_EQ(current.note, "current");
+  EXPECT_NEAR(current.predicted_utilization, planned / 100.0, 1e-12);
+  // Capacity 100 against means 100, 110, 120 (sd 10): worst step is 2 sd below the mean.
+  EXPECT_NEAR(current.overload_probability, 0.9772498680518208, 1e-9);
+
+  const Candidate& reactive = a.candidates[2];
+  EXPECT_EQ(reactive.replicas, 6);
+  EXPECT_EQ(reactive.note, "reactive rule");
+  EXPECT_NEAR(reactive.overload_probability, 0.5, 1e-9);  // 120 at step 3
+
+  EXPECT_EQ(a.candidates[3].replicas, 11);
+  EXPECT_EQ(a.candidates[3].note, "one fewer");
+}
+
+TEST(Allocation, BottleneckIsTheEarliestBreachOfCurrentCapacity) {
+  const Allocation a = allocate(spec(20), forecast(), 5, 6, 1'000'000, 15.0);
+  ASSERT_TRUE(a.bottleneck.has_value());
+  EXPECT_EQ(a.bottleneck->steps_ahead, 1);  // 116.45 > 5 x 20
+  EXPECT_EQ(a.bottleneck->eta_ms, 1'015'000);
+  EXPECT_NEAR(a.bottleneck->predicted_demand, 100 + kZ90 * 10.0, 1e-9);
+  EXPECT_DOUBLE_EQ(a.bottleneck->capacity, 100.0);
+  EXPECT_NEAR(a.bottleneck->probability, 0.9772498680518208, 1e-9);
+
+  // With 7 running (capacity 140) nothing breaches: the highest bound is 136.45.
+  EXPECT_FALSE(allocate(spec(20), forecast(), 7, 6, 0, 15.0).bottleneck.has_value());
+  // With 6 running (capacity 120) the first breach is step 2 (126.45).
+  const auto later = allocate(spec(20), forecast(), 6, 6, 0, 15.0).bottleneck;
+  ASSERT_TRUE(later.has_value());
+  EXPECT_EQ(later->steps_ahead, 2);
+  EXPECT_EQ(later->eta_ms, 30'000);
+}
+
+TEST(Allocation, EmptyForecastKeepsTheCurrentCount) {
+  const Allocation a = allocate(spec(20), Forecast{}, 5, 6, 0, 15.0);
+  EXPECT_EQ(a.replicas, 5);
+  EXPECT_EQ(a.rule, "no-data");
+  EXPECT_TRUE(a.candidates.empty());
+  EXPECT_FALSE(a.bottleneck.has_value());
+}
+
+TEST(Statistics, NormalQuantileInvertsTheCdf) {
+  EXPECT_NEAR(normalQuantile(0.95), kZ90, 1e-12);
+  EXPECT_NEAR(centralZ(0.9), kZ90, 1e-12);
+  for (double p : {1e-6, 0.01, 0.3, 0.5, 0.77, 0.999}) {
+    EXPECT_NEAR(normalCdf(normalQuantile(p)), p, 1e-12);
+  }
+  std::vector<double> values = {5, 1, 4, 2, 3};
+  EXPECT_DOUBLE_EQ(empiricalQuantile(values, 0.5), 3.0);
+  EXPECT_DOUBLE_EQ(empiricalQuantile(values, 0.1), 1.4);
+  EXPECT_DOUBLE_EQ(empiricalQuantile(values, 1.0), 5.0);
+}
+
+}  // namespace
+}  // namespace pso::controller::engine

@@ -1,0 +1,298 @@
+#include "controller/engine/decision_engine.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+namespace pso::controller::engine {
+namespace {
+
+SystemSpec web() {
+  SystemSpec s;
+  s.name = "web";
+  s.capacity_per_replica = 120.0;
+  s.target_utilization = 0.7;  // 84 per replica at target
+  s.min_replicas = 1;
+  s.max_replicas = 20;
+  s.warmup_s = 30.0;
+  return s;
+}
+
+EngineSettings settings() {
+  EngineSettings s;
+  s.step_s = 15.0;
+  return s;
+}
+
+SystemDecision step(DecisionEngine& engine, std::optional<double> demand, int64_t current,
+                    int64_t now_ms, std::optional<OperatorHold> hold = std::nullopt) {
+  CycleInput input;
+  input.now_ms = now_ms;
+  SystemObservation obs;
+  obs.system = "web";
+  obs.demand = demand;
+  obs.current_replicas = current;
+  obs.hold = hold;
+  input.systems.push_back(obs);
+  CycleDecisions out = engine.decide(input);
+  EXPECT_EQ(out.systems.size(), 1u);
+  return out.systems.at(0);
+}
+
+TEST(DecisionEngine, HoldsTheCountUntilThereIsEnoughHistory) {
+  DecisionEngine engine(settings());
+  engine.upsertSystem(web());
+  const SystemDecision none = step(engine, std::nullopt, 3, 0);
+  EXPECT_EQ(none.rule, "no-data");
+  EXPECT_EQ(none.desired_replicas, 3);
+  EXPECT_FALSE(none.dispatch);
+  EXPECT_TRUE(std::isnan(none.demand));
+  const SystemDecision warming = step(engine, 50.0, 3, 15'000);
+  EXPECT_EQ(warming.rule, "warming-up");
+  EXPECT_EQ(warming.desired_replicas, 3);
+  EXPECT_FALSE(warming.dispatch);
+  EXPECT_NE(warming.rationale.find("only 1 of the 5 samples"), std::string::npos)
+      << warming.rationale;
+}
+
+TEST(DecisionEngine, WarmingUpFallsBackToTheReactiveRuleUnderOverload) {
+  DecisionEngine engine(settings());
+  engine.upsertSystem(web());
+  // 500 on one replica of 120: ratio 500 / 84 = 5.95, ceil = 6, HPA limit 4.
+  const SystemDecision d = step(engine, 500.0, 1, 0);
+  EXPECT_EQ(d.rule, "reactive-hpa");
+  EXPECT_EQ(d.recommended_replicas, 4);
+  EXPECT_EQ(d.desired_replicas, 4);
+  EXPECT_TRUE(d.dispatch);
+  EXPECT_NE(d.rationale.find("already exceeds the ready capacity of 120"), std::string::npos)
+      << d.rationale;
+}
+
+TEST(DecisionEngine, PredictiveDecisionCarriesItsNumbersAndExplainsThem) {
+  DecisionEngine engine(settings());
+  engine.upsertSystem(web());
+  SystemDecision d;
+  for (int t = 0; t < 10; ++t) d = step(engine, 412.0, 3, t * 15'000);
+  // A flat series has no forecast error, so the upper bound is 412 and
+  // ceil(412 / 84) = 5.
+  EXPECT_EQ(d.rule, "predictive-upper-quantile");
+  EXPECT_EQ(d.lead_steps, 2);
+  ASSERT_EQ(d.forecast.point.size(), 3u);
+  EXPECT_NEAR(d.forecast.hi[2], 412.0, 1e-9);
+  EXPECT_NEAR(d.planned_demand, 412.0, 1e-9);
+  EXPECT_EQ(d.recommended_replicas, 5);
+  EXPECT_EQ(d.desired_replicas, 5);
+  EXPECT_TRUE(d.dispatch);
+  EXPECT_EQ(d.reactive_replicas, 5);
+  EXPECT_EQ(d.forecast.model, "holt");
+  EXPECT_EQ(d.forecast.observations, 10);
+  ASSERT_FALSE(d.candidates.empty());
+  EXPECT_EQ(d.candidates[0].replicas, 5);
+  EXPECT_EQ(d.candidates[0].note, "chosen, reactive rule, predictive plan");
+  ASSERT_TRUE(d.bottleneck.has_value());  // 412 > 3 x 120
+  EXPECT_EQ(d.bottleneck->steps_ahead, 1);
+  EXPECT_EQ(d.rationale,
+            "Demand 412; upper 90% forecast over the next 3 steps (30 s warm-up plus one 15 s "
+            "step) peaks at 412; at 120 per replica and 70% target that needs 5 replicas. The "
+            "upper forecast exceeds the current capacity of 360 in 1 step (chance 100%). "
+            "3 running, so scale up to 5.");
+  // Running 5 already: nothing in between, so it reads as one sentence.
+  const SystemDecision kept = step(engine, 412.0, 5, 150'000);
+  EXPECT_EQ(kept.rationale,
+            "Demand 412; upper 90% forecast over the next 3 steps (30 s warm-up plus one 15 s "
+            "step) peaks at 412; at 120 per replica and 70% target that needs 5 replicas; "
+            "5 running, so keep 5.");
+  EXPECT_FALSE(kept.dispatch);
+}
+
+TEST(DecisionEngine, ReportsAPredictedBottleneck) {
+  DecisionEngine engine(settings());
+  engine.upsertSystem(web());
+  SystemDecision d;
+  for (int t = 0; t < 40; ++t) d = step(engine, 100.0 + 10.0 * t, 4, t * 15'000);
+  // Demand is 490 and rising by 10 a step; 4 x 120 = 480 is breached at once.
+  ASSERT_TRUE(d.bottleneck.has_value());
+  EXPECT_EQ(d.bottleneck->steps_ahead, 1);
+  EXPECT_EQ(d.bottleneck->eta_ms, 39 * 15'000 + 15'000);
+  EXPECT_NE(d.rationale.find("exceeds the current capacity of 480 in 1 step"), std::string::npos)
+      << d.rationale;
+  // Planned for the end of the warm-up: 490 + 3 x 10 = 520 -> ceil(520 / 84) = 7.
+  EXPECT_EQ(d.desired_replicas, 7);
+}
+
+TEST(DecisionEngine, GuardrailChangesAppearInTheDecisionAndRationale) {
+  EngineSettings s = settings();
+  s.max_step_up = 1;
+  DecisionEngine engine(s);
+  engine.upsertSystem(web());
+  SystemDecision d;
+  for (int t = 0; t < 10; ++t) d = step(engine, 412.0, 3, t * 15'000);
+  EXPECT_EQ(d.recommended_replicas, 5);
+  EXPECT_EQ(d.desired_replicas, 4);
+  ASSERT_EQ(d.guardrails.size(), 1u);
+  EXPECT_NE(d.rationale.find(d.guardrails[0]), std::string::npos);
+  EXPECT_NE(d.rationale.find("3 running, so scale up to 4."), std::string::npos) << d.rationale;
+}
+
+TEST(DecisionEngine, ForecastOnlyDecidesWithoutDispatching) {
+  DecisionEngine engine(settings());
+  engine.upsertSystem(web());
+  engine.setForecastOnly(true);
+  EXPECT_TRUE(engine.settings().forecast_only);
+  SystemDecision d;
+  for (int t = 0; t < 10; ++t) d = step(engine, 412.0, 3, t * 15'000);
+  EXPECT_EQ(d.desired_replicas, 5);
+  EXPECT_FALSE(d.dispatch);
+  ASSERT_EQ(d.guardrails.size(), 1u);
+  EXPECT_NE(d.guardrails[0].find("Forecast-only"), std::string::npos);
+  engine.setForecastOnly(false);
+  EXPECT_TRUE(step(engine, 412.0, 3, 150'000).dispatch);
+}
+
+TEST(DecisionEngine, OperatorHoldWins) {
+  EngineSettings s = settings();
+  s.max_step_down = 1;
+  DecisionEngine engine(s);
+  engine.upsertSystem(web());
+  for (int t = 0; t < 9; ++t) step(engine, 412.0, 3, t * 15'000);
+  const SystemDecision d = step(engine, 412.0, 3, 135'000, OperatorHold{12, 200'000, "launch"});
+  EXPECT_EQ(d.rule, "hold");
+  EXPECT_EQ(d.recommended_replicas, 5);
+  EXPECT_EQ(d.desired_replicas, 12);
+  EXPECT_TRUE(d.dispatch);
+  EXPECT_NE(d.rationale.find("Operator hold: 12 replicas"), std::string::npos) << d.rationale;
+  // After the hold, the engine decides again.
+  EXPECT_EQ(step(engine, 412.0, 5, 200'000, OperatorHold{12, 200'000, "launch"}).rule,
+            "predictive-upper-quantile");
+}
+
+TEST(DecisionEngine, ReactivePolicyUsesTheHpaRuleFromTheStart) {
+  EngineSettings s = settings();
+  s.policy = "reactive";
+  DecisionEngine engine(s);
+  engine.upsertSystem(web());
+  const SystemDecision d = step(engine, 300.0, 2, 0);
+  EXPECT_EQ(d.rule, "reactive-hpa");
+  EXPECT_EQ(d.desired_replicas, 4);  // ceil(300 / 84) = 4
+  EXPECT_EQ(d.reactive_replicas, 4);
+  // The HPA's own 300 s stabilisation applies, not a second one on top.
+  const SystemDecision later = step(engine, 10.0, 4, 301'000);
+  EXPECT_EQ(later.desired_replicas, 1);
+}
+
+TEST(DecisionEngine, GlobalActionLimitSpansSystems) {
+  EngineSettings s = settings();
+  s.policy = "reactive";
+  s.actions_per_hour = 1;
+  DecisionEngine engine(s);
+  SystemSpec a = web();
+  SystemSpec b = web();
+  b.name = "api";
+  engine.upsertSystem(a);
+  engine.upsertSystem(b);
+  CycleInput input;
+  input.now_ms = 0;
+  input.systems.push_back({"web", 300.0, 2, -1, std::nullopt});
+  input.systems.push_back({"api", 300.0, 2, -1, std::nullopt});
+  input.systems.push_back({"unknown", 300.0, 2, -1, std::nullopt});
+  const CycleDecisions out = engine.decide(input);
+  ASSERT_EQ(out.systems.size(), 2u);  // unknown systems are skipped
+  EXPECT_TRUE(out.systems[0].dispatch);
+  EXPECT_FALSE(out.systems[1].dispatch);
+  EXPECT_EQ(out.systems[1].desired_replicas, 2);
+  EXPECT_EQ(out.actions_last_hour, 1);
+}
+
+TEST(DecisionEngine, SavedStateResumesIdentically) {
+  EngineSettings s = settings();
+  s.cooldown_s = 60.0;
+  DecisionEngine original(s);
+  original.upsertSystem(web());
+  int64_t current = 2;
+  for (int t = 0; t < 80; ++t) {
+    const double demand = 300.0 + 80.0 * std::sin(t / 6.0);
+    const auto d = step(original, t % 17 == 0 ? std::nullopt : std::optional<double>(demand),
+                        current, t * 15'000);
+    current = d.desired_replicas;
+  }
+  const std::string saved = original.saveState();
+  DecisionEngine restored(s);
+  ASSERT_TRUE(restored.loadState(saved).ok());
+  EXPECT_EQ(restored.saveState(), saved);
+  ASSERT_EQ(restored.systems().size(), 1u);
+  EXPECT_EQ(restored.systems()[0].capacity_per_replica, 120.0);
+  int64_t current_b = current;
+  for (int t = 80; t < 140; ++t) {
+    const double demand = 300.0 + 80.0 * std::sin(t / 6.0);
+    const auto a = step(original, demand, current, t * 15'000);
+    const auto b = step(restored, demand, current_b, t * 15'000);
+    ASSERT_EQ(a.desired_replicas, b.desired_replicas) << t;
+    ASSERT_EQ(a.forecast.hi, b.forecast.hi) << t;
+    ASSERT_EQ(a.rationale, b.rationale) << t;
+    current = a.desired_replicas;
+    current_b = b.desired_replicas;
+  }
+}
+
+TEST(DecisionEngine, LoadKeepsTheSpecOfAKnownSystem) {
+  DecisionEngine original(settings());
+  original.upsertSystem(web());
+  for (int t = 0; t < 10; ++t) step(original, 200.0, 3, t * 15'000);
+  DecisionEngine restarted(settings());
+  SystemSpec bigger = web();
+  bigger.capacity_per_replica = 240.0;
+  restarted.upsertSystem(bigger);
+  ASSERT_TRUE(restarted.loadState(original.saveState()).ok());
+  EXPECT_EQ(restarted.systems().at(0).capacity_per_replica, 240.0);
+  // The learned model came along: no warming-up after the restart.
+  EXPECT_EQ(step(restarted, 200.0, 3, 150'000).rule, "predictive-upper-quantile");
+}
+
+TEST(DecisionEngine, MalformedStateIsRefusedAndChangesNothing) {
+  DecisionEngine engine(settings());
+  engine.upsertSystem(web());
+  step(engine, 100.0, 1, 0);
+  const std::string before = engine.saveState();
+  Status status = engine.loadState("10:pso-engine 1 0 1 3:web");
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().code, "invalid_state");
+  EXPECT_NE(status.error().message.find("engine state"), std::string::npos);
+  EXPECT_FALSE(engine.loadState("").ok());
+  EXPECT_EQ(engine.saveState(), before);
+}
+
+TEST(DecisionEngine, SystemsCanBeUpdatedAndRemoved) {
+  DecisionEngine engine(settings());
+  engine.upsertSystem(web());
+  for (int t = 0; t < 6; ++t) step(engine, 100.0, 2, t * 15'000);
+  SystemSpec changed = web();
+  changed.max_replicas = 3;
+  engine.upsertSystem(changed);
+  EXPECT_EQ(engine.systems().at(0).max_replicas, 3);
+  ASSERT_TRUE(engine.forecast("web", 5).has_value());
+  EXPECT_EQ(engine.forecast("web", 5)->point.size(), 5u);
+  EXPECT_EQ(engine.forecast("web", 5)->observations, 6);  // kept its learning
+  engine.removeSystem("web");
+  EXPECT_TRUE(engine.systems().empty());
+  EXPECT_FALSE(engine.forecast("web", 5).has_value());
+}
+
+TEST(DecisionEngine, ValidatesSettings) {
+  EXPECT_TRUE(DecisionEngine::validateSettings(settings()).ok());
+  EngineSettings bad_policy = settings();
+  bad_policy.policy = "psychic";
+  EXPECT_NE(DecisionEngine::validateSettings(bad_policy).error().message.find("psychic"),
+            std::string::npos);
+  EngineSettings bad_model = settings();
+  bad_model.forecast_model = "lstm";
+  EXPECT_FALSE(DecisionEngine::validateSettings(bad_model).ok());
+  EngineSettings bad_coverage = settings();
+  bad_coverage.coverage = 1.5;
+  EXPECT_FALSE(DecisionEngine::validateSettings(bad_coverage).ok());
+  EngineSettings bad_step = settings();
+  bad_step.step_s = 0.0;
+  EXPECT_FALSE(DecisionEngine::validateSettings(bad_step).ok());
+}
+
+}  // namespace
+}  // namespace pso::controller::engine

@@ -1,0 +1,620 @@
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+#include "controller/scenarios/exporter.h"
+#include "controller/scenarios/scenario.h"
+#include "controller/store/store.h"
+
+namespace pso::controller::scenarios {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr int64_t kT0 = 1700000000000;  // cycle time, epoch ms
+constexpr double kStepS = 15.0;
+constexpr int64_t kStepMs = 15000;
+
+fs::path makeTempDir(const std::string& tag) {
+  static std::atomic<int> counter{0};
+  fs::path dir = fs::temp_directory_path() / ("pso-scenarios-test-" + tag + "-" +
+                                              std::to_string(::getpid()) + "-" +
+                                              std::to_string(counter++));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+std::string readFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+engine::SystemSpec spec(const std::string& name, std::vector<std::string> depends_on = {}) {
+  engine::SystemSpec s;
+  s.name = name;
+  s.capacity_per_replica = 120;
+  s.target_utilization = 0.7;
+  s.min_replicas = 1;
+  s.max_replicas = 20;
+  s.warmup_s = 30;
+  s.depends_on = std::move(depends_on);
+  return s;
+}
+
+// web sees demand 250 on 3 replicas (360 capacity); the upper forecast rises
+// to 420 within the 3-step planning horizon, past the ready capacity, so the
+// engine scales to ceil(420 / 84) = 5 while the HPA rule keeps 3.
+engine::SystemDecision scalingDecision(const std::string& name = "web") {
+  engine::SystemDecision d;
+  d.system = name;
+  d.current_replicas = 3;
+  d.ready_replicas = 3;
+  d.demand = 250;
+  d.forecast.point = {280, 320, 350, 360, 360, 350};
+  d.forecast.lo = {260, 290, 310, 315, 310, 300};
+  d.forecast.hi = {300, 370, 420, 410, 405, 400};
+  d.forecast.coverage = 0.9;
+  d.forecast.model = "holt";
+  d.forecast.backtest_mae = 12.5;
+  d.forecast.observations = 240;
+  d.lead_steps = 2;
+  d.planned_demand = 420;
+  d.capacity_per_replica = 120;
+  d.target_utilization = 0.7;
+  d.rule = "predictive-upper-quantile";
+  d.recommended_replicas = 5;
+  d.desired_replicas = 5;
+  d.candidates = {{3, 420.0 / 360, 0.6, 0.75, "current, reactive rule"},
+                  {4, 420.0 / 480, 0.1, 1.0, "one fewer"},
+                  {5, 420.0 / 600, 0.01, 1.25, "chosen, predictive plan"},
+                  {6, 420.0 / 720, 0.0, 1.5, "one more"}};
+  engine::Bottleneck b;
+  b.eta_ms = kT0 + 2 * kStepMs;
+  b.steps_ahead = 2;
+  b.predicted_demand = 370;
+  b.capacity = 360;
+  b.probability = 0.35;
+  d.bottleneck = b;
+  d.reactive_replicas = 3;
+  d.reactive_rationale = "HPA: 250 / (3 x 84) = 0.99 of target, within tolerance: keep 3.";
+  d.rationale =
+      "Demand 250; upper 90% forecast peaks at 420 within the 30 s warm-up plus one step; "
+      "scale from 3 to 5 replicas.";
+  d.dispatch = true;
+  return d;
+}
+
+engine::SystemDecision steadyDecision(const std::string& name, int64_t replicas) {
+  engine::SystemDecision d;
+  d.system = name;
+  d.current_replicas = replicas;
+  d.ready_replicas = replicas;
+  d.demand = 100;
+  d.forecast.point = {100, 100, 100};
+  d.forecast.lo = {90, 90, 90};
+  d.forecast.hi = {110, 110, 110};
+  d.forecast.model = "holt";
+  d.lead_steps = 2;
+  d.planned_demand = 110;
+  d.capacity_per_replica = 120;
+  d.target_utilization = 0.7;
+  d.rule = "predictive-upper-quantile";
+  d.recommended_replicas = replicas;
+  d.desired_replicas = replicas;
+  d.reactive_replicas = replicas;
+  d.rationale = "Demand 100; keep " + std::to_string(replicas) + " replicas.";
+  return d;
+}
+
+store::DirectiveRecord directiveFor(const std::string& id, const std::string& system,
+                                    int64_t replicas, const std::string& source,
+                                    const std::string& status) {
+  store::DirectiveRecord d;
+  d.id = id;
+  d.cycle_id = "c-7";
+  d.system = system;
+  d.agent_id = "edge-01";
+  d.replicas = replicas;
+  d.source = source;
+  d.status = status;
+  d.reason = "test";
+  d.created_ms = kT0;
+  return d;
+}
+
+std::vector<store::Sample> history(std::size_t n, double value) {
+  std::vector<store::Sample> out;
+  for (std::size_t i = 0; i < n; ++i) {
+    out.push_back({kT0 - static_cast<int64_t>(n - i) * kStepMs, value + static_cast<double>(i)});
+  }
+  return out;
+}
+
+CycleContext scalingContext() {
+  CycleContext ctx;
+  ctx.cycle_id = "c-7";
+  ctx.ts_ms = kT0;
+  ctx.step_s = kStepS;
+  ctx.decisions.now_ms = kT0;
+  ctx.decisions.systems = {scalingDecision()};
+  ctx.specs["web"] = spec("web");
+  ctx.history["web"] = history(40, 200);
+  ctx.directives = {directiveFor("d-1", "web", 5, "engine", "sent")};
+  return ctx;
+}
+
+bool hasEvent(const json& doc, const std::string& event) {
+  const auto& events = doc.at("events");
+  return std::find(events.begin(), events.end(), event) != events.end();
+}
+
+const json* questionOfType(const json& doc, const std::string& type, std::size_t nth = 0) {
+  for (const auto& q : doc.at("questions")) {
+    if (q.at("type") == type && nth-- == 0) return &q;
+  }
+  return nullptr;
+}
+
+// Demand samples every 5 s over the horizon following the cycle.
+std::vector<store::Sample> observedDemand(double value, int64_t until_ms) {
+  std::vector<store::Sample> out;
+  for (int64_t t = kT0 + 5000; t <= until_ms; t += 5000) out.push_back({t, value});
+  return out;
+}
+
+// Demand every 5 s that follows the point forecast of scalingDecision().
+std::vector<store::Sample> demandAsForecast() {
+  const auto point = scalingDecision().forecast.point;
+  std::vector<store::Sample> out;
+  for (int64_t t = kT0 + 5000; t <= kT0 + 6 * kStepMs; t += 5000) {
+    const auto step = static_cast<std::size_t>((t - kT0 + kStepMs - 1) / kStepMs);
+    out.push_back({t, point[step - 1]});
+  }
+  return out;
+}
+
+TEST(BuildScenario, HasEveryKeyAndExplainsTheScaleUp) {
+  const json doc = buildScenario(scalingContext());
+  for (const char* key : {"id", "schema_version", "cycle_id", "time", "systems", "situation",
+                          "forecasts", "candidates", "directives", "rationale",
+                          "reactive_baseline", "events", "level", "outcome", "questions"}) {
+    EXPECT_TRUE(doc.contains(key)) << key;
+  }
+  EXPECT_EQ(doc["id"], "s-c-7");
+  EXPECT_EQ(doc["schema_version"], kScenarioSchemaVersion);
+  EXPECT_EQ(doc["time"], "2023-11-14T22:13:20.000Z");
+  EXPECT_EQ(doc["systems"], json::array({"web"}));
+  EXPECT_TRUE(doc["outcome"].is_null());
+  EXPECT_FALSE(doc["quiet"].get<bool>());
+
+  const json& web = doc["situation"]["web"];
+  EXPECT_EQ(web["demand"], 250.0);
+  EXPECT_EQ(web["replicas"]["current"], 3);
+  EXPECT_EQ(web["replicas"]["ready"], 3);
+  EXPECT_NEAR(web["utilization"].get<double>(), 250.0 / 360.0, 1e-9);
+  ASSERT_EQ(web["history"].size(), 40u);
+  EXPECT_EQ(web["history"][0][0], kT0 - 40 * kStepMs);
+
+  const json& f = doc["forecasts"]["web"];
+  EXPECT_EQ(f["hi"].size(), 6u);
+  EXPECT_EQ(f["lead_steps"], 2);
+  EXPECT_EQ(f["planned_demand"], 420.0);
+  EXPECT_EQ(f["bottleneck"]["steps_ahead"], 2);
+  EXPECT_EQ(doc["candidates"]["web"].size(), 4u);
+  EXPECT_EQ(doc["directives"][0]["id"], "d-1");
+  EXPECT_EQ(doc["directives"][0]["source"], "engine");
+  EXPECT_EQ(doc["rationale"]["web"]["desired_replicas"], 5);
+  EXPECT_NE(doc["rationale"]["web"]["text"].get<std::string>().find("scale from 3 to 5"),
+            std::string::npos);
+  const json& reactive = doc["reactive_baseline"]["web"];
+  EXPECT_EQ(reactive["replicas"], 3);
+  EXPECT_TRUE(reactive["differs"].get<bool>());
+  EXPECT_NE(reactive["why"].get<std::string>().find("420"), std::string::npos);
+
+  EXPECT_EQ(doc["events"], json::array({"scaling_executed"}));
+  EXPECT_EQ(doc["level"], kLevelAdvancedOptimization);
+}
+
+TEST(BuildScenario, QuestionAnswersAreTheDecisionsNumbers) {
+  const auto ctx = scalingContext();
+  const json doc = buildScenario(ctx);
+  const auto& d = ctx.decisions.systems[0];
+
+  const json* replicas = questionOfType(doc, "numeric", 0);
+  ASSERT_NE(replicas, nullptr);
+  EXPECT_EQ(replicas->at("answer").get<int64_t>(), d.recommended_replicas);
+  EXPECT_EQ(replicas->at("tolerance").get<double>(), 0.0);
+  EXPECT_NE(replicas->at("prompt").get<std::string>().find("420"), std::string::npos);
+  EXPECT_FALSE(replicas->at("feedback").get<std::string>().empty());
+
+  const json* demand = questionOfType(doc, "numeric", 1);
+  ASSERT_NE(demand, nullptr);
+  // Planning horizon = 2 warm-up steps + 1: the peak upper bound over hi[0..2].
+  EXPECT_DOUBLE_EQ(demand->at("answer").get<double>(), 420.0);
+  EXPECT_DOUBLE_EQ(demand->at("tolerance").get<double>(), 42.0);
+
+  const json* action = questionOfType(doc, "multiple_choice");
+  ASSERT_NE(action, nullptr);
+  const auto& choices = action->at("choices");
+  ASSERT_GE(choices.size(), 3u);
+  int correct = 0;
+  bool reactive_offered = false;
+  std::set<std::string> texts;
+  for (const auto& c : choices) {
+    texts.insert(c.at("text").get<std::string>());
+    if (c.at("correct").get<bool>()) {
+      ++correct;
+      EXPECT_EQ(c.at("text"), "Scale from 3 to 5 replicas");
+    }
+    if (c.at("text") == "Keep 3 replicas") reactive_offered = true;
+    EXPECT_FALSE(c.at("feedback").get<std::string>().empty());
+  }
+  EXPECT_EQ(correct, 1);
+  EXPECT_EQ(texts.size(), choices.size());
+  EXPECT_TRUE(reactive_offered);
+  EXPECT_EQ(action->at("answer"), "Scale from 3 to 5 replicas");
+
+  std::set<std::string> ids;
+  for (const auto& q : doc["questions"]) ids.insert(q.at("id").get<std::string>());
+  EXPECT_EQ(ids.size(), doc["questions"].size());
+}
+
+TEST(BuildScenario, QuietCycleIsCompact) {
+  CycleContext ctx;
+  ctx.cycle_id = "c-8";
+  ctx.ts_ms = kT0;
+  ctx.decisions.systems = {steadyDecision("web", 2)};
+  ctx.specs["web"] = spec("web");
+  ctx.history["web"] = history(100, 90);
+  const json doc = buildScenario(ctx);
+  for (const char* key : {"id", "schema_version", "cycle_id", "time", "systems", "situation",
+                          "forecasts", "candidates", "directives", "rationale",
+                          "reactive_baseline", "events", "level", "outcome", "questions"}) {
+    EXPECT_TRUE(doc.contains(key)) << key;
+  }
+  EXPECT_TRUE(doc["quiet"].get<bool>());
+  EXPECT_TRUE(doc["events"].empty());
+  EXPECT_EQ(doc["level"], kLevelFoundation);
+  EXPECT_LE(doc["questions"].size(), 1u);
+  const json& h = doc["situation"]["web"]["history"];
+  EXPECT_LT(h.size(), 100u);
+  // The newest points are the ones kept.
+  EXPECT_EQ(h.back()[0], kT0 - kStepMs);
+}
+
+TEST(BuildScenario, ClassifiesLevelsAndEvents) {
+  // Three systems acting: enterprise coordination.
+  CycleContext many;
+  many.cycle_id = "c-9";
+  many.ts_ms = kT0;
+  for (const char* name : {"web", "api", "db"}) {
+    many.decisions.systems.push_back(scalingDecision(name));
+    many.specs[name] = spec(name);
+  }
+  EXPECT_EQ(buildScenario(many)["level"], kLevelEnterpriseCoordination);
+
+  // api acts and web depends on it: system integration.
+  CycleContext deps;
+  deps.cycle_id = "c-10";
+  deps.ts_ms = kT0;
+  deps.decisions.systems = {steadyDecision("web", 2), scalingDecision("api")};
+  deps.specs["web"] = spec("web", {"api"});
+  deps.specs["api"] = spec("api");
+  json doc = buildScenario(deps);
+  EXPECT_EQ(doc["level"], kLevelSystemIntegration);
+  // Without directive records, a dispatched change still counts as executed.
+  EXPECT_TRUE(hasEvent(doc, kEventScalingExecuted));
+  EXPECT_FALSE(hasEvent(doc, kEventWorkflowEnhanced));
+
+  // An operator directive and a note: workflow enhanced; forecast-only engine
+  // decisions that were not dispatched are not "executed".
+  CycleContext op;
+  op.cycle_id = "c-11";
+  op.ts_ms = kT0;
+  op.mode = "forecast-only";
+  auto held = scalingDecision("web");
+  held.dispatch = false;
+  op.decisions.systems = {held};
+  op.specs["web"] = spec("web");
+  op.directives = {directiveFor("d-e", "web", 5, "engine", "not_dispatched")};
+  doc = buildScenario(op);
+  EXPECT_FALSE(hasEvent(doc, kEventScalingExecuted));
+  EXPECT_FALSE(hasEvent(doc, kEventWorkflowEnhanced));
+  op.directives.push_back(directiveFor("d-o", "web", 6, "operator", "sent"));
+  op.workflow_notes = {"operator hold on web: 6 replicas until 12:00:00"};
+  doc = buildScenario(op);
+  EXPECT_TRUE(hasEvent(doc, kEventScalingExecuted));
+  EXPECT_TRUE(hasEvent(doc, kEventWorkflowEnhanced));
+  EXPECT_EQ(doc["workflow_notes"].size(), 1u);
+
+  // A pool guardrail changed the allocation: coordination optimised.
+  CycleContext pool;
+  pool.cycle_id = "c-12";
+  pool.ts_ms = kT0;
+  auto capped = scalingDecision("web");
+  capped.desired_replicas = 4;
+  capped.guardrails = {"Pool site-a: 60 of 64 replicas in use, web limited to 4."};
+  pool.decisions.systems = {capped};
+  pool.specs["web"] = spec("web");
+  doc = buildScenario(pool);
+  EXPECT_TRUE(hasEvent(doc, kEventCoordinationOptimized));
+  EXPECT_EQ(doc["level"], kLevelEnterpriseCoordination);
+  EXPECT_FALSE(hasEvent(buildScenario(scalingContext()), kEventCoordinationOptimized));
+
+  // Never set by the builder.
+  EXPECT_FALSE(hasEvent(buildScenario(scalingContext()), kEventBottleneckPrevented));
+}
+
+TEST(ToRecord, ExtractsTheIndexes) {
+  json doc = buildScenario(scalingContext());
+  auto record = toRecord(doc);
+  EXPECT_EQ(record.id, "s-c-7");
+  EXPECT_EQ(record.cycle_id, "c-7");
+  EXPECT_EQ(record.ts_ms, kT0);
+  EXPECT_EQ(record.level, kLevelAdvancedOptimization);
+  EXPECT_EQ(record.events, (std::vector<std::string>{"scaling_executed"}));
+  EXPECT_EQ(record.systems, (std::vector<std::string>{"web"}));
+  EXPECT_FALSE(record.outcome_filled);
+  EXPECT_EQ(json::parse(record.json), doc);
+}
+
+TEST(FillOutcome, WrongForecastIsMarkedWrongAndNothingWasPrevented) {
+  json doc = buildScenario(scalingContext());
+  ObservedOutcome observed;
+  // Demand far above the upper bound: 700 against hi <= 420 and 600 capacity.
+  observed.demand["web"] = observedDemand(700, kT0 + 6 * kStepMs);
+  observed.replicas["web"] = {{kT0 + 1000, 5}};
+  auto d = directiveFor("d-1", "web", 5, "engine", "applied");
+  d.result_replicas = 5;
+  observed.directives = {d};
+  fillOutcome(doc, observed);
+
+  const json& outcome = doc["outcome"];
+  ASSERT_TRUE(outcome.is_object());
+  EXPECT_TRUE(outcome["filled"].get<bool>());
+  const json& web = outcome["systems"]["web"];
+  EXPECT_FALSE(web["forecast_held"].get<bool>());
+  EXPECT_EQ(web["inside_interval"], 0.0);
+  EXPECT_TRUE(web["overload"].get<bool>());
+  EXPECT_FALSE(web["bottleneck_avoided"].get<bool>());
+  EXPECT_GT(web["forecast_mae"].get<double>(), 300.0);
+  EXPECT_EQ(web["verdict"].get<std::string>().rfind("forecast too low", 0), 0u)
+      << web["verdict"];
+  EXPECT_NE(outcome["verdict"].get<std::string>().find("forecast too low"), std::string::npos);
+  EXPECT_FALSE(outcome["went_wrong"].empty());
+  EXPECT_FALSE(hasEvent(doc, kEventBottleneckPrevented));
+  EXPECT_TRUE(toRecord(doc).outcome_filled);
+}
+
+TEST(FillOutcome, BottleneckPreventedOnlyWithEvidence) {
+  ObservedOutcome good;
+  // Demand follows the forecast: under the 3 x 120 = 360 ready during the
+  // warm-up, under 5 x 120 = 600 after it.
+  good.demand["web"] = demandAsForecast();
+  good.replicas["web"] = {{kT0 + 1000, 5}};
+  auto applied = directiveFor("d-1", "web", 5, "engine", "applied");
+  applied.result_replicas = 5;
+  good.directives = {applied};
+
+  json doc = buildScenario(scalingContext());
+  fillOutcome(doc, good);
+  EXPECT_TRUE(doc["outcome"]["systems"]["web"]["forecast_held"].get<bool>());
+  EXPECT_FALSE(doc["outcome"]["systems"]["web"]["overload"].get<bool>());
+  EXPECT_TRUE(doc["outcome"]["systems"]["web"]["bottleneck_avoided"].get<bool>());
+  EXPECT_EQ(doc["outcome"]["systems"]["web"]["verdict"].get<std::string>().rfind(
+                "forecast held", 0),
+            0u);
+  EXPECT_TRUE(hasEvent(doc, kEventBottleneckPrevented));
+  // Filling again does not duplicate the event.
+  fillOutcome(doc, good);
+  EXPECT_EQ(std::count(doc["events"].begin(), doc["events"].end(), kEventBottleneckPrevented), 1);
+  EXPECT_EQ(toRecord(doc).events,
+            (std::vector<std::string>{"scaling_executed", "bottleneck_prevented"}));
+
+  // The scale-up was refused: no evidence.
+  ObservedOutcome refused = good;
+  refused.directives[0].status = "refused";
+  refused.directives[0].result_replicas = 3;
+  doc = buildScenario(scalingContext());
+  fillOutcome(doc, refused);
+  EXPECT_FALSE(hasEvent(doc, kEventBottleneckPrevented));
+
+  // No demand observed: nothing can be claimed.
+  ObservedOutcome blind = good;
+  blind.demand.clear();
+  doc = buildScenario(scalingContext());
+  fillOutcome(doc, blind);
+  EXPECT_FALSE(hasEvent(doc, kEventBottleneckPrevented));
+  EXPECT_TRUE(doc["outcome"]["systems"]["web"]["forecast_held"].is_null());
+
+  // No bottleneck was predicted: nothing was prevented.
+  auto ctx = scalingContext();
+  ctx.decisions.systems[0].bottleneck.reset();
+  doc = buildScenario(ctx);
+  fillOutcome(doc, good);
+  EXPECT_FALSE(hasEvent(doc, kEventBottleneckPrevented));
+  EXPECT_TRUE(doc["outcome"]["systems"]["web"]["bottleneck_avoided"].is_null());
+}
+
+TEST(FillOutcome, NewReplicasServeOnlyAfterTheirWarmUp) {
+  // Scaled to 5 at t0 + 1 s, but the 30 s warm-up means 3 replicas (360) are
+  // all that serve at t0 + 10 s, when demand is 400.
+  json doc = buildScenario(scalingContext());
+  ObservedOutcome observed;
+  observed.demand["web"] = {{kT0 + 10000, 400}};
+  observed.replicas["web"] = {{kT0 + 1000, 5}};
+  auto applied = directiveFor("d-1", "web", 5, "engine", "applied");
+  applied.result_replicas = 5;
+  observed.directives = {applied};
+  fillOutcome(doc, observed);
+  EXPECT_TRUE(doc["outcome"]["systems"]["web"]["overload"].get<bool>());
+  EXPECT_FALSE(hasEvent(doc, kEventBottleneckPrevented));
+
+  // The same demand after the warm-up is served.
+  doc = buildScenario(scalingContext());
+  observed.demand["web"] = {{kT0 + 40000, 400}};
+  fillOutcome(doc, observed);
+  EXPECT_FALSE(doc["outcome"]["systems"]["web"]["overload"].get<bool>());
+  EXPECT_TRUE(hasEvent(doc, kEventBottleneckPrevented));
+}
+
+class ExportTest : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_ = makeTempDir("export"); }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // Scenarios built, stored in a real store and read back, as the CLI does.
+  std::vector<store::ScenarioRecord> storedScenarios() {
+    auto opened = store::Store::open((dir_ / "controller.db").string());
+    EXPECT_TRUE(opened.ok());
+    if (!opened.ok()) return {};
+    auto& db = **opened;
+
+    json active = buildScenario(scalingContext());
+    ObservedOutcome observed;
+    observed.demand["web"] = demandAsForecast();
+    observed.replicas["web"] = {{kT0 + 1000, 5}};
+    auto applied = directiveFor("d-1", "web", 5, "engine", "applied");
+    applied.result_replicas = 5;
+    observed.directives = {applied};
+    fillOutcome(active, observed);
+    EXPECT_TRUE(db.insertScenario(toRecord(active)).ok());
+
+    CycleContext quiet;
+    quiet.cycle_id = "c-8";
+    quiet.ts_ms = kT0 + kStepMs;
+    quiet.decisions.systems = {steadyDecision("web", 5)};
+    quiet.specs["web"] = spec("web");
+    EXPECT_TRUE(db.insertScenario(toRecord(buildScenario(quiet))).ok());
+
+    CycleContext many;
+    many.cycle_id = "c-9";
+    many.ts_ms = kT0 + 2 * kStepMs;
+    for (const char* name : {"web", "api", "db"}) {
+      many.decisions.systems.push_back(scalingDecision(name));
+      many.specs[name] = spec(name);
+    }
+    EXPECT_TRUE(db.insertScenario(toRecord(buildScenario(many))).ok());
+
+    auto rows = db.scenarios({});
+    EXPECT_TRUE(rows.ok());
+    return rows.ok() ? *rows : std::vector<store::ScenarioRecord>{};
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(ExportTest, RegistryKnowsTheFormats) {
+  auto formats = exporterFormats();
+  EXPECT_NE(std::find(formats.begin(), formats.end(), "jsonl"), formats.end());
+  EXPECT_NE(std::find(formats.begin(), formats.end(), "markdown"), formats.end());
+  auto jsonl = makeExporter("jsonl");
+  ASSERT_TRUE(jsonl.ok());
+  EXPECT_EQ((*jsonl)->format(), "jsonl");
+  auto unknown = makeExporter("pdf");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().code, "invalid");
+  EXPECT_NE(unknown.error().message.find("markdown"), std::string::npos);
+}
+
+TEST_F(ExportTest, JsonlWritesOneValidDocumentPerLine) {
+  auto scenarios = storedScenarios();
+  ASSERT_EQ(scenarios.size(), 3u);
+  auto exporter = makeExporter("jsonl");
+  ASSERT_TRUE(exporter.ok());
+  const fs::path out = dir_ / "out" / "scenarios.jsonl";
+  auto written = (*exporter)->write(scenarios, out.string());
+  ASSERT_TRUE(written.ok()) << written.error().message;
+  EXPECT_EQ(*written, 3u);
+
+  std::istringstream lines(readFile(out));
+  std::string line;
+  std::vector<std::string> ids;
+  while (std::getline(lines, line)) {
+    json doc = json::parse(line, nullptr, false);
+    ASSERT_FALSE(doc.is_discarded()) << line;
+    ids.push_back(doc.at("id").get<std::string>());
+  }
+  EXPECT_EQ(ids, (std::vector<std::string>{"s-c-7", "s-c-8", "s-c-9"}));
+  // Only the target remains: the temporary file was renamed.
+  std::size_t files = 0;
+  for (const auto& entry : fs::directory_iterator(out.parent_path())) {
+    (void)entry;
+    ++files;
+  }
+  EXPECT_EQ(files, 1u);
+
+  scenarios.push_back(scenarios.front());
+  scenarios.back().id = "s-broken";
+  scenarios.back().json = "{not json";
+  auto refused = (*exporter)->write(scenarios, out.string());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, "invalid");
+  EXPECT_NE(refused.error().message.find("s-broken"), std::string::npos);
+  // The earlier export is untouched.
+  std::istringstream again(readFile(out));
+  std::size_t count = 0;
+  while (std::getline(again, line)) ++count;
+  EXPECT_EQ(count, 3u);
+}
+
+TEST_F(ExportTest, MarkdownWritesALessonPerScenarioAndAnIndex) {
+  auto scenarios = storedScenarios();
+  ASSERT_EQ(scenarios.size(), 3u);
+  auto exporter = makeExporter("markdown");
+  ASSERT_TRUE(exporter.ok());
+  const fs::path out = dir_ / "lessons";
+  auto written = (*exporter)->write(scenarios, out.string());
+  ASSERT_TRUE(written.ok()) << written.error().message;
+  EXPECT_EQ(*written, 3u);
+
+  std::size_t lessons = 0;
+  for (const auto& entry : fs::directory_iterator(out)) {
+    if (entry.path().extension() == ".md" && entry.path().filename() != "index.md") ++lessons;
+  }
+  EXPECT_EQ(lessons, 3u);
+
+  for (const auto& record : scenarios) {
+    const std::string text = readFile(out / (record.id + ".md"));
+    ASSERT_FALSE(text.empty()) << record.id;
+    const json doc = json::parse(record.json);
+    for (const auto& [name, r] : doc["rationale"].items()) {
+      EXPECT_NE(text.find(r["text"].get<std::string>()), std::string::npos)
+          << record.id << " lacks the rationale of " << name;
+    }
+    if (!doc["questions"].empty()) {
+      EXPECT_NE(text.find("<summary>Answer key</summary>"), std::string::npos);
+      EXPECT_LT(text.find("## Questions"), text.find("<details>"));
+    }
+  }
+  const std::string active = readFile(out / "s-c-7.md");
+  EXPECT_NE(active.find("## Situation"), std::string::npos);
+  EXPECT_NE(active.find("## Forecast"), std::string::npos);
+  EXPECT_NE(active.find("90% interval"), std::string::npos);
+  EXPECT_NE(active.find("## Reactive baseline"), std::string::npos);
+  EXPECT_NE(active.find("### What went well"), std::string::npos);
+  EXPECT_NE(active.find("forecast held"), std::string::npos);
+
+  const std::string index = readFile(out / "index.md");
+  EXPECT_NE(index.find("(s-c-7.md)"), std::string::npos);
+  EXPECT_NE(index.find("(s-c-8.md)"), std::string::npos);
+  EXPECT_NE(index.find("(s-c-9.md)"), std::string::npos);
+  EXPECT_LT(index.find("## Foundation"), index.find("## Advanced optimization"));
+  EXPECT_LT(index.find("## Advanced optimization"), index.find("## Enterprise coordination"));
+}
+
+}  // namespace
+}  // namespace pso::controller::scenarios

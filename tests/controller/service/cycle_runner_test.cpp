@@ -1,0 +1,259 @@
+// The decision cycle on a real controller: demand from a DEALER agent, the
+// engine's directive back to it, forecast-only mode, operator holds, scenario
+// recording and outcome backfill, restarts.
+
+#include <gtest/gtest.h>
+
+#include "common/clock.h"
+#include "controller/store/store.h"
+#include "tests/controller/service/service_test_support.h"
+
+namespace pso::controller::service::testing {
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+class CycleRunnerTest : public ServiceTest {};
+
+const engine::SystemDecision* decisionFor(const CycleReport& report, const std::string& system) {
+  for (const auto& d : report.decisions.systems) {
+    if (d.system == system) return &d;
+  }
+  return nullptr;
+}
+
+TEST_F(CycleRunnerTest, DemandAboveCapacityScalesUpAndTheAgentReceivesTheDirective) {
+  ASSERT_NO_FATAL_FAILURE(startController());
+  // 2 replicas x 10 units at 70% serve 14; the agent reports about 100.
+  auto agent = connectWebAgent("agent-1", {96, 100, 104}, 2);
+  ASSERT_TRUE(agent);
+
+  auto report = controller().runCycleOnce(common::wallMs());
+  ASSERT_TRUE(report.ok()) << report.error().message;
+  const auto* decision = decisionFor(report.value(), "web");
+  ASSERT_NE(decision, nullptr);
+  ASSERT_TRUE(decision->demand == decision->demand);  // observed, not NaN
+  EXPECT_NEAR(decision->demand, 100.0, 1e-9);
+  EXPECT_EQ(decision->current_replicas, 2);
+  EXPECT_GT(decision->desired_replicas, 2);
+  EXPECT_TRUE(decision->dispatch);
+  ASSERT_EQ(report->directives.size(), 1u);
+  EXPECT_EQ(report->directives[0].status, "pending");
+  EXPECT_EQ(report->directives[0].source, "engine");
+
+  auto directive = agent->receiveA<protocol::Directive>();
+  ASSERT_TRUE(directive);
+  EXPECT_EQ(directive->id, report->directives[0].id);
+  EXPECT_EQ(directive->system, "web");
+  EXPECT_EQ(directive->action, "scale");
+  ASSERT_TRUE(directive->replicas.has_value());
+  EXPECT_EQ(*directive->replicas, decision->desired_replicas);
+  EXPECT_EQ(directive->cycle_id, report->cycle.id);
+  EXPECT_GT(directive->deadline_ms, common::wallMs());
+
+  ASSERT_TRUE(waitFor(
+      [&] {
+        auto stored = controller().store().directive(directive->id);
+        return stored.ok() && stored.value() && stored.value()->status == "sent";
+      },
+      seconds(10)));
+
+  // The cycle and its scenario are recorded.
+  auto cycles = controller().store().cycles(10);
+  ASSERT_TRUE(cycles.ok());
+  ASSERT_EQ(cycles->size(), 1u);
+  EXPECT_EQ(cycles->front().id, report->cycle.id);
+  EXPECT_EQ(cycles->front().mode, "act");
+  const json decisions = json::parse(cycles->front().decisions_json);
+  ASSERT_EQ(decisions.size(), 1u);
+  EXPECT_EQ(decisions[0]["system"], "web");
+  EXPECT_EQ(decisions[0]["desired"], decision->desired_replicas);
+  EXPECT_EQ(decisions[0]["current"], 2);
+  EXPECT_EQ(decisions[0]["dispatch"], true);
+  EXPECT_TRUE(decisions[0].contains("forecast_hi"));
+  EXPECT_TRUE(decisions[0].contains("reactive"));
+
+  auto scenario = controller().store().scenario(report->scenario_id);
+  ASSERT_TRUE(scenario.ok());
+  ASSERT_TRUE(scenario.value().has_value());
+  EXPECT_EQ(scenario.value()->cycle_id, report->cycle.id);
+  EXPECT_EQ(scenario.value()->systems, std::vector<std::string>{"web"});
+  const json document = json::parse(scenario.value()->json);
+  EXPECT_EQ(document["cycle_id"], report->cycle.id);
+
+  // The next cycle counts the requested replicas as launching and asks nothing new.
+  auto next = controller().runCycleOnce(common::wallMs() + 1000);
+  ASSERT_TRUE(next.ok()) << next.error().message;
+  const auto* again = decisionFor(next.value(), "web");
+  ASSERT_NE(again, nullptr);
+  EXPECT_EQ(again->current_replicas, decision->desired_replicas);
+}
+
+TEST_F(CycleRunnerTest, ForecastOnlyModeRecordsTheCycleAndScenarioButSendsNothing) {
+  HarnessOptions options;
+  options.mode = "forecast-only";
+  ASSERT_NO_FATAL_FAILURE(startController(options));
+  auto agent = connectWebAgent("agent-1", {100, 100, 100}, 2);
+  ASSERT_TRUE(agent);
+
+  auto report = controller().runCycleOnce(common::wallMs());
+  ASSERT_TRUE(report.ok()) << report.error().message;
+  const auto* decision = decisionFor(report.value(), "web");
+  ASSERT_NE(decision, nullptr);
+  EXPECT_GT(decision->desired_replicas, 2);
+  EXPECT_FALSE(decision->dispatch);
+  ASSERT_EQ(report->directives.size(), 1u);
+  EXPECT_EQ(report->directives[0].status, "not_dispatched");
+
+  auto directives = controller().store().directives(100);
+  ASSERT_TRUE(directives.ok());
+  ASSERT_EQ(directives->size(), 1u);
+  EXPECT_EQ(directives->front().status, "not_dispatched");
+  auto pending = controller().store().pendingDirectives();
+  ASSERT_TRUE(pending.ok());
+  EXPECT_TRUE(pending->empty());
+
+  auto cycles = controller().store().cycles(10);
+  ASSERT_TRUE(cycles.ok());
+  ASSERT_EQ(cycles->size(), 1u);
+  EXPECT_EQ(cycles->front().mode, "forecast-only");
+  store::ScenarioFilter all;
+  auto scenarios = controller().store().scenarios(all);
+  ASSERT_TRUE(scenarios.ok());
+  EXPECT_EQ(scenarios->size(), 1u);
+
+  // Nothing reached the agent: the reply to a new hello is the first message.
+  auto welcome = agent->sayHello({webSystem()});
+  ASSERT_TRUE(welcome);
+  EXPECT_FALSE(agent->receive(milliseconds(200)).has_value());
+  EXPECT_EQ(metric("pso_directives_total", {{"status", "sent"}}), 0.0);
+}
+
+TEST_F(CycleRunnerTest, OperatorHoldKeepsTheEngineFromChangingTheCount) {
+  ASSERT_NO_FATAL_FAILURE(startController());
+  auto agent = connectWebAgent("agent-1", {100, 100, 100}, 2);
+  ASSERT_TRUE(agent);
+
+  const HttpReply created = post(
+      "/api/v1/directives",
+      R"({"system":"web","action":"scale","replicas":3,"reason":"maintenance","hold":"10m"})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  const json directive = created.json()["directive"];
+  EXPECT_EQ(directive["source"], "operator");
+  EXPECT_EQ(directive["replicas"], 3);
+  EXPECT_TRUE(directive["hold_until"].is_string());
+  auto sent = agent->receiveA<protocol::Directive>();
+  ASSERT_TRUE(sent);
+  EXPECT_EQ(*sent->replicas, 3);
+
+  // The agent applies it and keeps reporting high demand.
+  agent->send(telemetry("agent-1", 2, {100, 100}, 3, common::wallMs()));
+  ASSERT_TRUE(agent->receiveA<protocol::Ack>());
+  for (int i = 0; i < 3; ++i) {
+    auto report = controller().runCycleOnce(common::wallMs() + i * 1000);
+    ASSERT_TRUE(report.ok()) << report.error().message;
+    const auto* decision = decisionFor(report.value(), "web");
+    ASSERT_NE(decision, nullptr);
+    EXPECT_EQ(decision->rule, "hold");
+    EXPECT_EQ(decision->desired_replicas, 3);
+    EXPECT_FALSE(decision->dispatch);
+    EXPECT_TRUE(report->directives.empty());
+  }
+  EXPECT_FALSE(agent->receive(milliseconds(200)).has_value());
+
+  const json system = get("/api/v1/systems/web").json();
+  ASSERT_TRUE(system["hold"].is_object()) << system.dump();
+  EXPECT_EQ(system["hold"]["replicas"], 3);
+  EXPECT_EQ(system["hold"]["reason"], "maintenance");
+  EXPECT_EQ(system["last_rule"], "hold");
+  EXPECT_EQ(system["desired"], 3);
+
+  // Once the hold is over the engine scales again.
+  auto later = controller().runCycleOnce(common::wallMs() + 11 * 60 * 1000);
+  ASSERT_TRUE(later.ok()) << later.error().message;
+  const auto* decision = decisionFor(later.value(), "web");
+  ASSERT_NE(decision, nullptr);
+  EXPECT_NE(decision->rule, "hold");
+}
+
+TEST_F(CycleRunnerTest, ScenarioOutcomeIsFilledOnceItsHorizonHasPassed) {
+  ASSERT_NO_FATAL_FAILURE(startController());
+  auto agent = connectWebAgent("agent-1", {100, 100, 100}, 2);
+  ASSERT_TRUE(agent);
+  const int64_t now = common::wallMs();
+  auto first = controller().runCycleOnce(now);
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_EQ(first->outcomes_filled, 0u);
+
+  auto later = controller().runCycleOnce(now + 7LL * 24 * 3600 * 1000);
+  ASSERT_TRUE(later.ok()) << later.error().message;
+  EXPECT_GE(later->outcomes_filled, 1u);
+  auto scenario = controller().store().scenario(first->scenario_id);
+  ASSERT_TRUE(scenario.ok() && scenario.value());
+  EXPECT_TRUE(scenario.value()->outcome_filled);
+  const json document = json::parse(scenario.value()->json);
+  EXPECT_TRUE(document["outcome"].is_object()) << document.dump();
+  EXPECT_EQ(metric("pso_scenario_outcomes_total"), static_cast<double>(later->outcomes_filled));
+}
+
+TEST_F(CycleRunnerTest, RestartResumesCycleNumbersAgentsAndEngineState) {
+  ASSERT_NO_FATAL_FAILURE(startController());
+  int64_t first_observations = 0;
+  {
+    auto agent = connectWebAgent("agent-1", {50, 50, 50}, 2);
+    ASSERT_TRUE(agent);
+    auto report = controller().runCycleOnce(common::wallMs());
+    ASSERT_TRUE(report.ok()) << report.error().message;
+    EXPECT_EQ(report->cycle.id, "c-1");
+    const auto* decision = decisionFor(report.value(), "web");
+    ASSERT_NE(decision, nullptr);
+    first_observations = decision->forecast.observations;
+  }
+  stopController();
+  {
+    auto store = store::Store::open(dir_.file("controller.db"));
+    ASSERT_TRUE(store.ok());
+    auto blob = store.value()->loadEngineState();
+    ASSERT_TRUE(blob.ok());
+    EXPECT_FALSE(blob.value().empty());
+  }
+
+  ASSERT_NO_FATAL_FAILURE(startController());
+  const json status = get("/api/v1/status").json();
+  EXPECT_EQ(status["cycles"], 1);
+  EXPECT_EQ(status["agents"]["total"], 1);
+  EXPECT_EQ(status["last_cycle"]["id"], "c-1");
+  auto agent = connectWebAgent("agent-1", {52, 52}, 2);
+  ASSERT_TRUE(agent);
+  auto report = controller().runCycleOnce(common::wallMs() + 1000);
+  ASSERT_TRUE(report.ok()) << report.error().message;
+  EXPECT_EQ(report->cycle.id, "c-2");
+  const auto* decision = decisionFor(report.value(), "web");
+  ASSERT_NE(decision, nullptr);
+  // The reloaded model continues from what it learned before the restart.
+  EXPECT_GT(decision->forecast.observations, first_observations);
+}
+
+TEST(EngineSettingsFrom, MapsTheControllerConfiguration) {
+  common::ControllerConfig config;
+  config.cycle_interval = std::chrono::seconds(30);
+  config.mode = "forecast-only";
+  config.actions_per_hour = 12;
+  config.engine.scale_down_stabilization = std::chrono::minutes(2);
+  config.engine.max_step_up = 3;
+  config.engine.cooldown = std::chrono::seconds(45);
+  config.engine.interval_coverage = 0.8;
+  const auto settings = engineSettingsFrom(config);
+  EXPECT_DOUBLE_EQ(settings.step_s, 30.0);
+  EXPECT_TRUE(settings.forecast_only);
+  EXPECT_EQ(settings.actions_per_hour, 12);
+  EXPECT_DOUBLE_EQ(settings.scale_down_stabilization_s, 120.0);
+  EXPECT_EQ(settings.max_step_up, 3);
+  EXPECT_DOUBLE_EQ(settings.cooldown_s, 45.0);
+  EXPECT_DOUBLE_EQ(settings.coverage, 0.8);
+}
+
+}  // namespace
+}  // namespace pso::controller::service::testing

@@ -1,0 +1,262 @@
+// The ingest loop through a real ROUTER socket: a DEALER plays the agent.
+
+#include <gtest/gtest.h>
+
+#include "common/clock.h"
+#include "controller/store/store.h"
+#include "protocol/codec.h"
+#include "tests/controller/service/service_test_support.h"
+
+namespace pso::controller::service::testing {
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+class IngestTest : public ServiceTest {};
+
+TEST_F(IngestTest, HelloIsAnsweredWithWelcomeAndRegistersTheAgent) {
+  ASSERT_NO_FATAL_FAILURE(startController());
+  TestAgent agent(endpoint(), "agent-1");
+  auto welcome = agent.sayHello({webSystem()});
+  ASSERT_TRUE(welcome.has_value());
+  EXPECT_EQ(welcome->controller_id, "test-controller");
+  EXPECT_EQ(welcome->last_seq, 0u);
+  EXPECT_EQ(welcome->heartbeat_interval_ms, 1000);
+
+  auto record = controller().store().agent("agent-1");
+  ASSERT_TRUE(record.ok());
+  ASSERT_TRUE(record.value().has_value());
+  EXPECT_TRUE(record.value()->connected);
+  EXPECT_EQ(record.value()->version, "test-agent 1.0");
+  EXPECT_EQ(metric("pso_agents_connected"), 1.0);
+}
+
+TEST_F(IngestTest, TelemetryIsAckedAndADuplicateIsReackedButNotStoredTwice) {
+  ASSERT_NO_FATAL_FAILURE(startController());
+  TestAgent agent(endpoint(), "agent-1");
+  ASSERT_TRUE(agent.sayHello({webSystem()}));
+  const int64_t now = common::wallMs();
+
+  agent.send(telemetry("agent-1", 1, {10, 11, 12}, 2, now - 10000));
+  auto ack1 = agent.receiveA<protocol::Ack>();
+  ASSERT_TRUE(ack1);
+  EXPECT_EQ(ack1->seq, 1u);
+  agent.send(telemetry("agent-1", 2, {13, 14}, 2, now));
+  auto ack2 = agent.receiveA<protocol::Ack>();
+  ASSERT_TRUE(ack2);
+  EXPECT_EQ(ack2->seq, 2u);
+
+  // The same batch again (the agent did not see the ack): acked, not stored.
+  agent.send(telemetry("agent-1", 2, {13, 14}, 2, now));
+  auto again = agent.receiveA<protocol::Ack>();
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->seq, 2u);
+  // A gap (seq 5 after 2) is not stored either and is answered with what is held.
+  agent.send(telemetry("agent-1", 5, {99}, 2, now + 1000));
+  auto gap = agent.receiveA<protocol::Ack>();
+  ASSERT_TRUE(gap);
+  EXPECT_EQ(gap->seq, 2u);
+
+  auto samples = controller().store().samples("web", "demand", 0, now + 60000);
+  ASSERT_TRUE(samples.ok());
+  ASSERT_EQ(samples->size(), 5u);
+  EXPECT_DOUBLE_EQ(samples->front().value, 10.0);
+  EXPECT_DOUBLE_EQ(samples->back().value, 14.0);
+  EXPECT_EQ(metric("pso_telemetry_batches_total", {{"outcome", "stored"}}), 2.0);
+  EXPECT_EQ(metric("pso_telemetry_batches_total", {{"outcome", "duplicate"}}), 1.0);
+  EXPECT_EQ(metric("pso_telemetry_batches_total", {{"outcome", "out_of_order"}}), 1.0);
+  EXPECT_EQ(metric("pso_telemetry_samples_total"), 10.0);  // demand + replicas
+
+  // A new session learns what is stored.
+  auto welcome = agent.sayHello({webSystem()});
+  ASSERT_TRUE(welcome);
+  EXPECT_EQ(welcome->last_seq, 2u);
+}
+
+TEST_F(IngestTest, ManyBatchesInFlightAreAllStoredAndAckedInOrder) {
+  ASSERT_NO_FATAL_FAILURE(startController());
+  TestAgent agent(endpoint(), "agent-1");
+  ASSERT_TRUE(agent.sayHello({webSystem()}));
+  const int64_t start = common::wallMs() - 200000;
+  constexpr uint64_t kBatches = 150;
+  for (uint64_t seq = 1; seq <= kBatches; ++seq) {
+    agent.send(telemetry("agent-1", seq, {static_cast<double>(seq)}, 2,
+                         start + static_cast<int64_t>(seq) * 1000));
+  }
+  uint64_t last = 0;
+  for (uint64_t i = 0; i < kBatches; ++i) {
+    auto ack = agent.receiveA<protocol::Ack>();
+    ASSERT_TRUE(ack) << "after ack " << last;
+    EXPECT_GE(ack->seq, last);
+    last = ack->seq;
+  }
+  EXPECT_EQ(last, kBatches);
+  auto samples = controller().store().samples("web", "demand", 0, common::wallMs() + 1);
+  ASSERT_TRUE(samples.ok());
+  EXPECT_EQ(samples->size(), kBatches);
+  // Batching: fewer transactions than batches is allowed, more is not.
+  EXPECT_LE(metric("pso_telemetry_transactions_total"), static_cast<double>(kBatches));
+}
+
+TEST_F(IngestTest, GarbageTruncatedAndMisframedMessagesAreRefusedAndCounted) {
+  ASSERT_NO_FATAL_FAILURE(startController());
+  TestAgent agent(endpoint(), "agent-1");
+  protocol::Hello hello;
+  hello.agent_id = "agent-1";
+  hello.version = "1";
+  hello.systems = {webSystem()};
+  const std::string valid = protocol::encode(hello);
+
+  agent.sendFrames({"this is not msgpack"});
+  agent.sendFrames({valid.substr(0, valid.size() / 2)});
+  agent.sendFrames({valid, valid});  // two message frames in one ZeroMQ message
+  agent.sendFrames({std::string("\x81\xa1v\x01", 4)});  // {"v": 1} without a type
+
+  // Still serving: the next valid hello is answered.
+  auto welcome = agent.sayHello({webSystem()});
+  ASSERT_TRUE(welcome.has_value());
+
+  EXPECT_EQ(controller().metrics().total("pso_rejected_messages_total"), 4.0);
+  EXPECT_GE(metric("pso_rejected_messages_total", {{"reason", "malformed"}}), 3.0);
+  const HttpReply metrics = get("/metrics");
+  ASSERT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.body.find("pso_rejected_messages_total{reason=\"malformed\"}"),
+            std::string::npos)
+      << metrics.body;
+  const json status = get("/api/v1/status").json();
+  EXPECT_EQ(status["rejected_messages"], 4);
+}
+
+TEST_F(IngestTest, MessageClaimingAnotherAgentIdIsRefused) {
+  ASSERT_NO_FATAL_FAILURE(startController());
+  TestAgent agent(endpoint(), "agent-1");
+  protocol::Hello impostor;
+  impostor.agent_id = "agent-2";
+  impostor.version = "1";
+  agent.send(impostor);
+  agent.send(telemetry("agent-2", 1, {1}, 1, common::wallMs()));
+  ASSERT_TRUE(waitFor([&] { return metric("pso_rejected_messages_total", {{"reason", "identity"}}) == 2.0; },
+                      seconds(10)));
+  auto other = controller().store().agent("agent-2");
+  ASSERT_TRUE(other.ok());
+  EXPECT_FALSE(other.value().has_value());
+  // The refused hello got no welcome: the first reply is the one to this hello,
+  // which sees an unknown agent-1 (last_seq 0) and nothing else queued before it.
+  auto welcome = agent.sayHello({});
+  ASSERT_TRUE(welcome);
+  auto extra = agent.receive(milliseconds(200));
+  EXPECT_FALSE(extra.has_value());
+}
+
+TEST_F(IngestTest, HealthAndDirectiveResultsAreStored) {
+  ASSERT_NO_FATAL_FAILURE(startController());
+  auto agent = connectWebAgent("agent-1", {5, 5, 5});
+  ASSERT_TRUE(agent);
+
+  protocol::Health health;
+  health.agent_id = "agent-1";
+  health.checks = {{"web", "http:http://127.0.0.1:1/healthz", "ok", 3.5, "", common::wallMs()},
+                   {"web", "tcp:127.0.0.1:2", "failing", 0, "connection refused", common::wallMs()}};
+  agent->send(health);
+
+  const HttpReply created = post("/api/v1/directives",
+                                 R"({"system":"web","replicas":4,"reason":"test"})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string id = created.json()["directive"]["id"];
+  auto directive = agent->receiveA<protocol::Directive>();
+  ASSERT_TRUE(directive);
+  EXPECT_EQ(directive->id, id);
+
+  protocol::DirectiveResult result;
+  result.agent_id = "agent-1";
+  result.directive_id = id;
+  result.system = "web";
+  result.status = "applied";
+  result.replicas = 4;
+  result.message = "4 workers running";
+  result.ts_ms = common::wallMs();
+  agent->send(result);
+
+  ASSERT_TRUE(waitFor(
+      [&] {
+        auto stored = controller().store().directive(id);
+        return stored.ok() && stored.value() && stored.value()->status == "applied";
+      },
+      seconds(10)));
+  auto stored = controller().store().directive(id);
+  EXPECT_EQ(stored.value()->result_message, "4 workers running");
+
+  const json system = get("/api/v1/systems/web").json();
+  ASSERT_EQ(system["health"].size(), 2u) << system.dump();
+  EXPECT_DOUBLE_EQ(system["health_score"].get<double>(), 50.0);
+  EXPECT_EQ(system["replicas"], 4);
+}
+
+TEST_F(IngestTest, SilentAgentIsMarkedDisconnectedAndReconnectsWhenItTalks) {
+  HarnessOptions options;
+  options.agent_timeout = milliseconds(300);
+  ASSERT_NO_FATAL_FAILURE(startController(options));
+  TestAgent agent(endpoint(), "agent-1");
+  ASSERT_TRUE(agent.sayHello({webSystem()}));
+
+  auto connected = [&] {
+    auto record = controller().store().agent("agent-1");
+    return record.ok() && record.value() && record.value()->connected;
+  };
+  ASSERT_TRUE(waitFor([&] { return !connected(); }, seconds(10)));
+  EXPECT_EQ(metric("pso_agents_connected"), 0.0);
+  const json agents = get("/api/v1/agents").json();
+  ASSERT_EQ(agents["agents"].size(), 1u);
+  EXPECT_EQ(agents["agents"][0]["connected"], false);
+
+  protocol::Heartbeat heartbeat;
+  heartbeat.agent_id = "agent-1";
+  heartbeat.ts_ms = common::wallMs();
+  heartbeat.spool_pending = 7;
+  agent.send(heartbeat);
+  ASSERT_TRUE(waitFor(connected, seconds(10)));
+  EXPECT_EQ(metric("pso_agent_spool_pending", {{"agent", "agent-1"}}), 7.0);
+}
+
+TEST_F(IngestTest, DirectiveForAnAbsentAgentStaysPendingUntilItsHello) {
+  // The agent is known from an earlier run but not connected to this one.
+  {
+    auto store = store::Store::open(dir_.file("controller.db"));
+    ASSERT_TRUE(store.ok()) << store.error().message;
+    protocol::Hello hello;
+    hello.agent_id = "agent-9";
+    hello.version = "1";
+    hello.systems = {webSystem()};
+    ASSERT_TRUE(store.value()->upsertAgent(hello, common::wallMs()).ok());
+  }
+  ASSERT_NO_FATAL_FAILURE(startController());
+
+  const HttpReply created =
+      post("/api/v1/directives", R"({"system":"web","replicas":6,"reason":"before the agent"})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string id = created.json()["directive"]["id"];
+  ASSERT_TRUE(waitFor([&] { return metric("pso_directive_send_deferred_total") >= 1.0; },
+                      seconds(10)));
+  auto pending = controller().store().directive(id);
+  ASSERT_TRUE(pending.ok() && pending.value());
+  EXPECT_EQ(pending.value()->status, "pending");
+
+  TestAgent agent(endpoint(), "agent-9");
+  ASSERT_TRUE(agent.sayHello({webSystem()}));
+  auto directive = agent.receiveA<protocol::Directive>();
+  ASSERT_TRUE(directive);
+  EXPECT_EQ(directive->id, id);
+  ASSERT_TRUE(directive->replicas.has_value());
+  EXPECT_EQ(*directive->replicas, 6);
+  ASSERT_TRUE(waitFor(
+      [&] {
+        auto sent = controller().store().directive(id);
+        return sent.ok() && sent.value() && sent.value()->status == "sent";
+      },
+      seconds(10)));
+}
+
+}  // namespace
+}  // namespace pso::controller::service::testing
