@@ -29,9 +29,9 @@ Result<std::unique_ptr<Actuator>> makeExec(const common::SystemConfig& system,
                                            common::MetricsRegistry* metrics) {
   const common::ActuatorConfig& config = system.actuator;
   if (config.command.empty()) {
-    return makeError("invalid",
-                     "system " + system.name + ": actuator 'exec' needs 'command' (the argv run "
-                                               "per directive)");
+    return makeError("invalid", "system " + system.name +
+                                    ": actuator 'exec' needs 'command' (the argv run "
+                                    "per directive)");
   }
   // Without a status command the count is only known once the agent has
   // applied a scale itself, unless the config states where the system starts.

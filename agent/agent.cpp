@@ -52,7 +52,9 @@ std::map<std::string, std::string> hostFacts() {
 
 }  // namespace
 
-const char* agentVersion() { return PSO_AGENT_VERSION; }
+const char* agentVersion() {
+  return PSO_AGENT_VERSION;
+}
 
 Agent::Agent(common::AgentConfig config) : config_(std::move(config)), context_(1) {
   if (::pipe2(stop_pipe_, O_NONBLOCK | O_CLOEXEC) != 0) {
@@ -94,8 +96,8 @@ Result<std::unique_ptr<Agent>> Agent::create(common::AgentConfig config) {
 
   std::unique_ptr<Agent> agent(new Agent(std::move(config)));
   if (agent->stop_pipe_[0] < 0) {
-    return makeError("io", std::string("cannot create the agent's wake-up pipe: ") +
-                               std::strerror(errno));
+    return makeError(
+        "io", std::string("cannot create the agent's wake-up pipe: ") + std::strerror(errno));
   }
   const common::AgentConfig& cfg = agent->config_;
   agent->host_ = std::make_unique<HostSampler>(cfg.proc_root, &agent->metrics_);
@@ -111,8 +113,8 @@ Result<std::unique_ptr<Agent>> Agent::create(common::AgentConfig config) {
     if (!demand) return demand.error();
     Result<std::unique_ptr<Actuator>> actuator = makeActuator(system, &agent->metrics_);
     if (!actuator) return actuator.error();
-    agent->systems_.push_back(ManagedSystem{system, std::move(demand).value(),
-                                            std::move(actuator).value(), {}});
+    agent->systems_.push_back(
+        ManagedSystem{system, std::move(demand).value(), std::move(actuator).value(), {}});
   }
 
   Result<std::unique_ptr<Spool>> spool =
@@ -164,8 +166,9 @@ Status Agent::run() {
   spdlog::info("pso-agent {} as '{}': {} system(s), controller {}, spool {} ({} pending)",
                agentVersion(), config_.id, systems_.size(), config_.controller, config_.spool,
                spool_->pendingCount());
-  spdlog::warn("controller link is plain TCP without CurveZMQ: for loopback or a trusted "
-               "network only");
+  spdlog::warn(
+      "controller link is plain TCP without CurveZMQ: for loopback or a trusted "
+      "network only");
 
   const int64_t interval = config_.sample_interval.count();
   int64_t next_sample = common::steadyMs();
@@ -207,7 +210,7 @@ Status Agent::run() {
     session_->onPolled(items, 1);
   }
 
-  spdlog::info("pso-agent stopping: spooling the last batch and stopping workers");
+  spdlog::info("pso-agent stopping: stopping workers and closing the spool");
   flush();
   session_->pump();
   stopActuators();
@@ -238,8 +241,7 @@ void Agent::sampleOnce(int64_t wall_ms) {
       metrics_.increment("pso_agent_demand_errors_total",
                          {{"system", system.config.name}, {"reason", demand.error().code}});
       if (demand.error().message != system.last_demand_error) {
-        spdlog::warn("system {}: no demand sample: {}", system.config.name,
-                     demand.error().message);
+        spdlog::warn("system {}: no demand sample: {}", system.config.name, demand.error().message);
         system.last_demand_error = demand.error().message;
       }
     }
@@ -262,8 +264,8 @@ void Agent::flush() {
   // One batch per sample interval; one with more than batch_max_samples points
   // (many series) is split by series so no single frame grows without bound.
   const std::size_t columns = std::max<std::size_t>(1, whole.timestamps_ms.size());
-  const std::size_t rows_per_batch = std::max<std::size_t>(
-      1, static_cast<std::size_t>(config_.batch_max_samples) / columns);
+  const std::size_t rows_per_batch =
+      std::max<std::size_t>(1, static_cast<std::size_t>(config_.batch_max_samples) / columns);
   for (std::size_t first = 0; first < whole.series.size(); first += rows_per_batch) {
     protocol::TelemetryBatch batch;
     batch.agent_id = config_.id;

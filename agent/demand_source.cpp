@@ -21,9 +21,9 @@ Result<std::unique_ptr<DemandSource>> makeReplay(const common::DemandSourceConfi
   }
   Result<common::Trace> trace = common::readTrace(config.file);
   if (!trace) return makeError(trace.error().code, origin + ": " + trace.error().message);
-  auto source = ReplayDemandSource::create(std::move(trace).value(), config.speed, config.loop,
-                                           config.scale, context.start_ms,
-                                           origin + ": " + config.file);
+  auto source =
+      ReplayDemandSource::create(std::move(trace).value(), config.speed, config.loop, config.scale,
+                                 context.start_ms, origin + ": " + config.file);
   if (!source) return source.error();
   return std::unique_ptr<DemandSource>(std::move(source).value());
 }
@@ -36,8 +36,8 @@ Result<std::unique_ptr<DemandSource>> makeHost(const common::DemandSourceConfig&
   }
   if (!HostSampler::isKnownMetric(config.metric)) {
     return makeError("invalid", origin + ": demand source 'host' has unknown metric '" +
-                                    config.metric +
-                                    "' (known: " + HostSampler::knownMetricList() + ")");
+                                    config.metric + "' (known: " + HostSampler::knownMetricList() +
+                                    ")");
   }
   return std::unique_ptr<DemandSource>(
       std::make_unique<HostDemandSource>(*context.host, config.metric));

@@ -33,9 +33,9 @@ class DemandSource {
 
 /// What a source may need from the agent when it is built.
 struct DemandSourceContext {
-  std::string system;                ///< the system the source belongs to (for messages)
+  std::string system;                 ///< the system the source belongs to (for messages)
   const HostSampler* host = nullptr;  ///< the agent's host sampler (source "host")
-  int64_t start_ms = 0;              ///< wall-clock ms the agent started (replay origin)
+  int64_t start_ms = 0;               ///< wall-clock ms the agent started (replay origin)
 };
 
 /// Builds the source named by `config.source`. Names known to the product but

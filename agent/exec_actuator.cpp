@@ -17,8 +17,8 @@ constexpr int64_t kStatusRefreshMs = 5000;
 constexpr std::size_t kMaxStatusOutput = 4096;
 
 std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\n' ||
-                           text.front() == '\t' || text.front() == '\r')) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\n' || text.front() == '\t' ||
+                           text.front() == '\r')) {
     text.remove_prefix(1);
   }
   while (!text.empty() && (text.back() == ' ' || text.back() == '\n' || text.back() == '\t' ||
@@ -83,13 +83,12 @@ ActuationResult ExecActuator::apply(const protocol::Directive& directive) {
   std::string cpu = directive.cpu ? fmt::format("{:g}", *directive.cpu) : std::string();
   std::string memory = directive.memory_bytes ? std::to_string(*directive.memory_bytes) : "";
   std::vector<std::string> argv = substituteArgs(
-      command_,
-      {{"replicas", replicas}, {"cpu", cpu}, {"memory", memory}, {"system", system_}});
+      command_, {{"replicas", replicas}, {"cpu", cpu}, {"memory", memory}, {"system", system_}});
 
   Result<CommandOutcome> outcome = runCommand(argv, timeout_);
   if (!outcome) {
-    return {ActuationStatus::kFailed, current_, "system " + system_ + ": " +
-                                                    outcome.error().message};
+    return {ActuationStatus::kFailed, current_,
+            "system " + system_ + ": " + outcome.error().message};
   }
   if (!outcome->succeeded()) {
     std::string message = "system " + system_ + ": command " + outcome->describe(timeout_);

@@ -72,9 +72,9 @@ ActuationResult GuardedActuator::apply(const protocol::Directive& directive) {
                                  std::to_string(policy_.max_replicas));
     }
     if (wanted == current) {
-      return ActuationResult{ActuationStatus::kApplied, current,
-                             "system " + system + " already has " + std::to_string(current) +
-                                 " replicas"};
+      return ActuationResult{
+          ActuationStatus::kApplied, current,
+          "system " + system + " already has " + std::to_string(current) + " replicas"};
     }
   } else if (directive.action == "limits") {
     if (!directive.cpu && !directive.memory_bytes) {
@@ -91,17 +91,17 @@ ActuationResult GuardedActuator::apply(const protocol::Directive& directive) {
   if (last_change_steady_ms_ && policy_.cooldown.count() > 0) {
     int64_t since = common::steadyMs() - *last_change_steady_ms_;
     if (since < policy_.cooldown.count()) {
-      return refuse(current, "system " + system + ": in cooldown, " +
-                                 common::formatDuration(common::Duration(
-                                     policy_.cooldown.count() - since)) +
-                                 " left of " + common::formatDuration(policy_.cooldown) +
-                                 " since the last change");
+      return refuse(current,
+                    "system " + system + ": in cooldown, " +
+                        common::formatDuration(common::Duration(policy_.cooldown.count() - since)) +
+                        " left of " + common::formatDuration(policy_.cooldown) +
+                        " since the last change");
     }
   }
 
   if (policy_.dry_run) {
-    std::string what = is_scale ? "scale " + system + " from " + std::to_string(current) +
-                                      " to " + std::to_string(*directive.replicas) + " replicas"
+    std::string what = is_scale ? "scale " + system + " from " + std::to_string(current) + " to " +
+                                      std::to_string(*directive.replicas) + " replicas"
                                 : "set limits of " + system + " to " + describeLimits(directive);
     spdlog::info("system {}: dry run, would {} (directive {})", system, what, directive.id);
     return ActuationResult{ActuationStatus::kDryRun, current, "dry run: would " + what};

@@ -12,12 +12,20 @@
 namespace pso::agent {
 namespace {
 
-constexpr std::array<const char*, 14> kMetricNames = {
-    "cpu.usage",          "cpu.user",           "cpu.system",
-    "cpu.iowait",         "memory.total",       "memory.available",
-    "memory.used_ratio",  "load.1",             "load.5",
-    "load.15",            "net.rx_bytes_per_s", "net.tx_bytes_per_s",
-    "disk.read_bytes_per_s", "disk.write_bytes_per_s"};
+constexpr std::array<const char*, 14> kMetricNames = {"cpu.usage",
+                                                      "cpu.user",
+                                                      "cpu.system",
+                                                      "cpu.iowait",
+                                                      "memory.total",
+                                                      "memory.available",
+                                                      "memory.used_ratio",
+                                                      "load.1",
+                                                      "load.5",
+                                                      "load.15",
+                                                      "net.rx_bytes_per_s",
+                                                      "net.tx_bytes_per_s",
+                                                      "disk.read_bytes_per_s",
+                                                      "disk.write_bytes_per_s"};
 
 // Sectors in /proc/diskstats are always 512 bytes, whatever the device's own size.
 constexpr double kSectorBytes = 512.0;
@@ -303,8 +311,8 @@ Status HostSampler::sampleMemory(std::vector<SamplePoint>& out) {
   while (lines.next(line)) {
     if (line.empty()) continue;
     std::size_t colon = line.find(':');
-    std::string_view rest = colon == std::string_view::npos ? std::string_view{}
-                                                            : line.substr(colon + 1);
+    std::string_view rest =
+        colon == std::string_view::npos ? std::string_view{} : line.substr(colon + 1);
     std::string_view number = nextToken(rest);
     std::string_view unit = nextToken(rest);
     uint64_t value = 0;
@@ -372,8 +380,8 @@ Status HostSampler::sampleNet(int64_t now_ms, std::vector<SamplePoint>& out) {
     std::string_view name_part = colon == std::string_view::npos ? line : line.substr(0, colon);
     std::string_view name_rest = name_part;
     std::string_view name = nextToken(name_rest);
-    std::string_view rest = colon == std::string_view::npos ? std::string_view{}
-                                                            : line.substr(colon + 1);
+    std::string_view rest =
+        colon == std::string_view::npos ? std::string_view{} : line.substr(colon + 1);
     std::array<uint64_t, 9> v{};
     bool good = colon != std::string_view::npos && !name.empty();
     for (std::size_t i = 0; good && i < v.size(); ++i) good = parseU64(nextToken(rest), v[i]);

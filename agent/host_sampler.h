@@ -73,8 +73,8 @@ class HostSampler final : public Sampler {
 
   struct CpuCounters {
     uint64_t total = 0;
-    uint64_t idle = 0;  ///< idle + iowait
-    uint64_t user = 0;  ///< user + nice
+    uint64_t idle = 0;    ///< idle + iowait
+    uint64_t user = 0;    ///< user + nice
     uint64_t system = 0;  ///< system + irq + softirq
     uint64_t iowait = 0;
   };

@@ -57,7 +57,9 @@ ProcessPoolActuator::ProcessPoolActuator(std::string system, std::vector<std::st
   }
 }
 
-ProcessPoolActuator::~ProcessPoolActuator() { stop(); }
+ProcessPoolActuator::~ProcessPoolActuator() {
+  stop();
+}
 
 Status ProcessPoolActuator::start() {
   desired_ = std::max<int64_t>(0, initial_replicas_);
@@ -90,8 +92,8 @@ ActuationResult ProcessPoolActuator::apply(const protocol::Directive& directive)
     (void)reconcile();
     return {ActuationStatus::kFailed, currentReplicas(), status.error().message};
   }
-  spdlog::info("system {}: scaled from {} to {} workers (directive {})", system_, before,
-               desired_, directive.id);
+  spdlog::info("system {}: scaled from {} to {} workers (directive {})", system_, before, desired_,
+               directive.id);
   return {ActuationStatus::kApplied, currentReplicas(),
           "scaled " + system_ + " from " + std::to_string(before) + " to " +
               std::to_string(desired_) + " workers"};
@@ -170,8 +172,8 @@ Status ProcessPoolActuator::startWorker(std::size_t index, int64_t now_ms) {
     ++slot.consecutive_failures;
     slot.restart_at_ms = now_ms + std::min(kMaxBackoffMs, kFirstBackoffMs << std::min(
                                                               slot.consecutive_failures - 1, 10));
-    std::string message = "system " + system_ + ": cannot start worker " +
-                          std::to_string(index) + ": " + pid.error().message;
+    std::string message = "system " + system_ + ": cannot start worker " + std::to_string(index) +
+                          ": " + pid.error().message;
     spdlog::warn("{}", message);
     return makeError("spawn", message);
   }
@@ -200,14 +202,14 @@ void ProcessPoolActuator::reap() {
     if (lived >= kStableRunMs) slot.consecutive_failures = 0;
     ++slot.consecutive_failures;
     // First death restarts at once; repeated quick deaths back off exponentially.
-    int64_t delay =
-        slot.consecutive_failures <= 1
-            ? 0
-            : std::min(kMaxBackoffMs,
-                       kFirstBackoffMs << std::min(slot.consecutive_failures - 2, 10));
-    spdlog::warn("system {}: worker {} (pid {}) exited unexpectedly ({}) after {} ms; "
-                 "restarting in {} ms",
-                 system_, i, slot.pid, describeExit(status), lived, delay);
+    int64_t delay = slot.consecutive_failures <= 1
+                        ? 0
+                        : std::min(kMaxBackoffMs,
+                                   kFirstBackoffMs << std::min(slot.consecutive_failures - 2, 10));
+    spdlog::warn(
+        "system {}: worker {} (pid {}) exited unexpectedly ({}) after {} ms; "
+        "restarting in {} ms",
+        system_, i, slot.pid, describeExit(status), lived, delay);
     slot.pid = 0;
     slot.died = true;
     slot.restart_at_ms = now + delay;

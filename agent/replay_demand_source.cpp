@@ -6,9 +6,11 @@
 
 namespace pso::agent {
 
-Result<std::unique_ptr<ReplayDemandSource>> ReplayDemandSource::create(
-    common::Trace trace, double speed, bool loop, double scale, int64_t start_ms,
-    std::string origin) {
+Result<std::unique_ptr<ReplayDemandSource>> ReplayDemandSource::create(common::Trace trace,
+                                                                       double speed, bool loop,
+                                                                       double scale,
+                                                                       int64_t start_ms,
+                                                                       std::string origin) {
   if (trace.points.empty()) {
     return makeError("invalid", origin + ": replay trace has no points");
   }
@@ -18,12 +20,12 @@ Result<std::unique_ptr<ReplayDemandSource>> ReplayDemandSource::create(
   if (!std::isfinite(scale)) {
     return makeError("invalid", origin + ": replay scale must be a finite number");
   }
-  return std::unique_ptr<ReplayDemandSource>(new ReplayDemandSource(
-      std::move(trace), speed, loop, scale, start_ms, std::move(origin)));
+  return std::unique_ptr<ReplayDemandSource>(
+      new ReplayDemandSource(std::move(trace), speed, loop, scale, start_ms, std::move(origin)));
 }
 
-ReplayDemandSource::ReplayDemandSource(common::Trace trace, double speed, bool loop,
-                                       double scale, int64_t start_ms, std::string origin)
+ReplayDemandSource::ReplayDemandSource(common::Trace trace, double speed, bool loop, double scale,
+                                       int64_t start_ms, std::string origin)
     : trace_(std::move(trace)),
       speed_(speed),
       loop_(loop),
@@ -42,15 +44,16 @@ Result<double> ReplayDemandSource::read(int64_t now_ms) {
   double span = static_cast<double>(span_s_);
   if (offset_s >= span) {
     if (!loop_) {
-      return makeError("ended", origin_ + ": replay trace ended after " +
-                                    std::to_string(span_s_) + " s of trace time");
+      return makeError("ended", origin_ + ": replay trace ended after " + std::to_string(span_s_) +
+                                    " s of trace time");
     }
     offset_s = std::fmod(offset_s, span);
   }
   double trace_time = static_cast<double>(trace_.points.front().ts_s) + offset_s;
-  auto after = std::upper_bound(
-      trace_.points.begin(), trace_.points.end(), trace_time,
-      [](double t, const common::TracePoint& point) { return t < static_cast<double>(point.ts_s); });
+  auto after = std::upper_bound(trace_.points.begin(), trace_.points.end(), trace_time,
+                                [](double t, const common::TracePoint& point) {
+                                  return t < static_cast<double>(point.ts_s);
+                                });
   // trace_time >= the first point, so `after` is never the first element.
   return std::prev(after)->value * scale_;
 }

@@ -18,9 +18,11 @@ namespace pso::agent {
 class ReplayDemandSource final : public DemandSource {
  public:
   /// Refuses an empty trace or a speed that is not positive (code "invalid").
-  [[nodiscard]] static Result<std::unique_ptr<ReplayDemandSource>> create(
-      common::Trace trace, double speed, bool loop, double scale, int64_t start_ms,
-      std::string origin);
+  [[nodiscard]] static Result<std::unique_ptr<ReplayDemandSource>> create(common::Trace trace,
+                                                                          double speed, bool loop,
+                                                                          double scale,
+                                                                          int64_t start_ms,
+                                                                          std::string origin);
 
   const char* kind() const override { return "replay"; }
   [[nodiscard]] Result<double> read(int64_t now_ms) override;
@@ -29,8 +31,8 @@ class ReplayDemandSource final : public DemandSource {
   int64_t spanSeconds() const { return span_s_; }
 
  private:
-  ReplayDemandSource(common::Trace trace, double speed, bool loop, double scale,
-                     int64_t start_ms, std::string origin);
+  ReplayDemandSource(common::Trace trace, double speed, bool loop, double scale, int64_t start_ms,
+                     std::string origin);
 
   common::Trace trace_;
   double speed_;

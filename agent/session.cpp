@@ -28,8 +28,8 @@ std::string uniqueMonitorEndpoint() {
 
 }  // namespace
 
-Session::Session(zmq::context_t& context, SessionOptions options, Spool& spool,
-                 HelloBuilder hello, DirectiveExecutor execute, common::MetricsRegistry* metrics)
+Session::Session(zmq::context_t& context, SessionOptions options, Spool& spool, HelloBuilder hello,
+                 DirectiveExecutor execute, common::MetricsRegistry* metrics)
     : context_(context),
       options_(std::move(options)),
       spool_(spool),
@@ -52,7 +52,9 @@ Session::Session(zmq::context_t& context, SessionOptions options, Spool& spool,
   }
 }
 
-Session::~Session() { close(); }
+Session::~Session() {
+  close();
+}
 
 Status Session::start() {
   Result<zmq::socket_t> dealer =
@@ -73,8 +75,8 @@ Status Session::start() {
     monitor_.set(zmq::sockopt::linger, 0);
     monitor_.connect(monitor_endpoint_);
   } catch (const zmq::error_t& error) {
-    return makeError("socket", std::string("cannot monitor the controller connection: ") +
-                                   error.what());
+    return makeError("socket",
+                     std::string("cannot monitor the controller connection: ") + error.what());
   }
   const int64_t now = common::steadyMs();
   last_rx_ms_ = now;
@@ -152,7 +154,9 @@ void Session::sendHeartbeat(int64_t now) {
   (void)send(protocol::encode(heartbeat));
 }
 
-uint64_t Session::firstUnacked() const { return std::max(acked_ + 1, spool_.oldestSeq()); }
+uint64_t Session::firstUnacked() const {
+  return std::max(acked_ + 1, spool_.oldestSeq());
+}
 
 uint64_t Session::inFlight() const {
   uint64_t first = firstUnacked();
@@ -192,9 +196,10 @@ void Session::tick() {
     return;
   }
   if (spool_.pendingCount() > 0 && now - last_rx_ms_ >= options_.rehello_after_ms) {
-    spdlog::warn("session: nothing heard from {} for {} ms with {} batch(es) waiting; "
-                 "saying hello again",
-                 options_.endpoint, now - last_rx_ms_, spool_.pendingCount());
+    spdlog::warn(
+        "session: nothing heard from {} for {} ms with {} batch(es) waiting; "
+        "saying hello again",
+        options_.endpoint, now - last_rx_ms_, spool_.pendingCount());
     last_rx_ms_ = now;
     sendHello();
     return;
@@ -256,8 +261,7 @@ void Session::refuse(const std::string& reason, const std::string& message) {
   ++refused_;
   if (metrics_ != nullptr) metrics_->increment("pso_agent_rx_refused_total", {{"reason", reason}});
   if (refused_ <= kRefusedLogFirst || refused_ % kRefusedLogEvery == 0) {
-    spdlog::warn("session: refused a frame from the controller ({} so far): {}", refused_,
-                 message);
+    spdlog::warn("session: refused a frame from the controller ({} so far): {}", refused_, message);
   }
 }
 
@@ -321,8 +325,8 @@ void Session::handle(const protocol::Welcome& welcome) {
   acked_ = welcome.last_seq;
   cursor_ = std::max(welcome.last_seq + 1, spool_.oldestSeq());
   progress_ms_ = common::steadyMs();
-  spdlog::info("session: welcomed by {} (last_seq {}); sending from seq {}",
-               welcome.controller_id, welcome.last_seq, cursor_);
+  spdlog::info("session: welcomed by {} (last_seq {}); sending from seq {}", welcome.controller_id,
+               welcome.last_seq, cursor_);
   sendHeartbeat(progress_ms_);
   pump();
 }

@@ -19,8 +19,8 @@
 namespace pso::agent {
 
 struct SessionOptions {
-  std::string agent_id;  ///< also the DEALER routing id
-  std::string endpoint;  ///< controller ROUTER, e.g. "tcp://127.0.0.1:7450"
+  std::string agent_id;                  ///< also the DEALER routing id
+  std::string endpoint;                  ///< controller ROUTER, e.g. "tcp://127.0.0.1:7450"
   int64_t heartbeat_interval_ms = 5000;  ///< until a welcome says otherwise
   int64_t hello_retry_ms = 5000;         ///< hello again while no welcome came
   /// Batches in flight and no ack progress for this long: send again from the

@@ -48,8 +48,8 @@ Result<std::string> moveAside(const std::string& path) {
   for (int n = 1; fs::exists(target, ec); ++n) target = base + "-" + std::to_string(n);
   fs::rename(path, target, ec);
   if (ec) {
-    return makeError("io", "cannot move unusable spool " + path + " to " + target + ": " +
-                               ec.message());
+    return makeError("io",
+                     "cannot move unusable spool " + path + " to " + target + ": " + ec.message());
   }
   if (fs::exists(path + "-wal", ec)) fs::rename(path + "-wal", target + "-wal", ec);
   fs::remove(path + "-shm", ec);
@@ -69,16 +69,16 @@ Spool::Spool(std::unique_ptr<common::Database> db, std::string path, int64_t max
 Result<std::unique_ptr<Spool>> Spool::open(const std::string& path, int64_t max_batches,
                                            common::MetricsRegistry* metrics) {
   if (max_batches < 1) {
-    return makeError("invalid", "spool_max_batches must be at least 1, got " +
-                                    std::to_string(max_batches));
+    return makeError("invalid",
+                     "spool_max_batches must be at least 1, got " + std::to_string(max_batches));
   }
   std::error_code ec;
   fs::path parent = fs::path(path).parent_path();
   if (!parent.empty()) {
     fs::create_directories(parent, ec);
     if (ec) {
-      return makeError("io", "cannot create spool directory " + parent.string() + ": " +
-                                 ec.message());
+      return makeError("io",
+                       "cannot create spool directory " + parent.string() + ": " + ec.message());
     }
   }
 
@@ -242,8 +242,8 @@ Result<uint64_t> Spool::append(protocol::TelemetryBatch& batch) {
   pending_count_ = remaining + 1;
   if (drop > 0) {
     dropped_ += drop;
-    spdlog::warn("spool {} is full ({} batches): dropped {} oldest batch(es) through seq {}",
-                 path_, max_batches_, drop, oldest_after_drop - 1);
+    spdlog::warn("spool {} is full ({} batches): dropped {} oldest batch(es) through seq {}", path_,
+                 max_batches_, drop, oldest_after_drop - 1);
     if (metrics_ != nullptr) {
       metrics_->increment("pso_agent_spool_dropped_total", {}, static_cast<double>(drop));
     }
@@ -289,8 +289,9 @@ Result<std::vector<SpooledBatch>> Spool::pending(uint64_t from_seq, std::size_t 
   std::vector<SpooledBatch> batches;
   if (limit == 0 || pending_count_ == 0 || from_seq > last_seq_) return batches;
   select_from_.reset();
-  select_from_.bind(1, static_cast<int64_t>(std::min<uint64_t>(
-                           from_seq, static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))))
+  select_from_
+      .bind(1, static_cast<int64_t>(std::min<uint64_t>(
+                   from_seq, static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))))
       .bind(2, static_cast<int64_t>(limit));
   for (;;) {
     Result<bool> row = select_from_.step();

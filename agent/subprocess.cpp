@@ -3,9 +3,9 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -38,6 +38,12 @@ class Fd {
  private:
   int fd_ = -1;
 };
+
+// glibc 2.36's <sys/pidfd.h> lacks C linkage for C++, so the syscall is made
+// directly. -1 (ENOSYS on kernels before 5.3) makes runCommand poll instead.
+int openPidFd(pid_t pid) {
+  return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+}
 
 bool isExecutableFile(const std::string& path) {
   struct stat st {};
@@ -86,8 +92,8 @@ Result<pid_t> spawnProcess(const std::vector<std::string>& argv, const SpawnOpti
 
   int error_pipe[2];
   if (::pipe2(error_pipe, O_CLOEXEC) != 0) {
-    return makeError("spawn", std::string("cannot start '") + argv[0] + "': pipe: " +
-                                  std::strerror(errno));
+    return makeError("spawn",
+                     std::string("cannot start '") + argv[0] + "': pipe: " + std::strerror(errno));
   }
   Fd error_read(error_pipe[0]);
   Fd error_write(error_pipe[1]);
@@ -97,8 +103,8 @@ Result<pid_t> spawnProcess(const std::vector<std::string>& argv, const SpawnOpti
 
   pid_t pid = ::fork();
   if (pid < 0) {
-    return makeError("spawn", std::string("cannot start '") + argv[0] + "': fork: " +
-                                  std::strerror(errno));
+    return makeError("spawn",
+                     std::string("cannot start '") + argv[0] + "': fork: " + std::strerror(errno));
   }
   if (pid == 0) {
     // Child: async-signal-safe calls only, up to execve.
@@ -178,7 +184,7 @@ Result<CommandOutcome> runCommand(const std::vector<std::string>& argv,
 
   // A pidfd turns "child exited" into a readable descriptor, so one poll()
   // waits for output, exit and the timeout together.
-  Fd exit_fd(::pidfd_open(pid, 0));
+  Fd exit_fd(openPidFd(pid));
   CommandOutcome outcome;
   char chunk[4096];
   bool output_open = true;

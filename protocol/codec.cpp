@@ -1,6 +1,7 @@
 #include "protocol/codec.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -17,7 +18,32 @@ namespace {
 // Encoding
 // ---------------------------------------------------------------------------
 
-using Packer = msgpack::packer<msgpack::sbuffer>;
+// msgpack-cxx's pack_double() turns whole-valued doubles into integers, and
+// for exactly 2^64 converts out of range (undefined behaviour). Numbers are
+// therefore packed here: whole values of magnitude below 2^53 (exact in a
+// double) as the shortest integer, everything else as a float 64 written by
+// hand. Decoders accept integers wherever a number is expected.
+class Packer : public msgpack::packer<msgpack::sbuffer> {
+ public:
+  explicit Packer(msgpack::sbuffer& buffer)
+      : msgpack::packer<msgpack::sbuffer>(buffer), buffer_(buffer) {}
+
+  void packNumber(double d) {
+    constexpr double kExactIntegerLimit = 9007199254740992.0;  // 2^53
+    if (std::fabs(d) < kExactIntegerLimit && d == std::trunc(d)) {
+      pack_int64(static_cast<int64_t>(d));
+      return;
+    }
+    const auto bits = std::bit_cast<uint64_t>(d);
+    char bytes[9];
+    bytes[0] = static_cast<char>(0xcb);
+    for (int i = 0; i < 8; ++i) bytes[1 + i] = static_cast<char>((bits >> (56 - 8 * i)) & 0xff);
+    buffer_.write(bytes, sizeof(bytes));
+  }
+
+ private:
+  msgpack::sbuffer& buffer_;
+};
 
 void packStr(Packer& p, std::string_view s) {
   p.pack_str(static_cast<uint32_t>(s.size()));
@@ -55,9 +81,9 @@ void packSystem(Packer& p, const SystemInfo& s) {
   packKey(p, "replicas");
   p.pack_int64(s.replicas);
   packKey(p, "capacity_per_replica");
-  p.pack_double(s.capacity_per_replica);
+  p.packNumber(s.capacity_per_replica);
   packKey(p, "target_utilization");
-  p.pack_double(s.target_utilization);
+  p.packNumber(s.target_utilization);
   packKey(p, "warmup_ms");
   p.pack_int64(s.warmup_ms);
   packKey(p, "priority");
@@ -108,7 +134,7 @@ void packBody(Packer& p, const TelemetryBatch& m) {
     // "No sample" is nil on the wire; infinities are not samples either.
     for (double v : row) {
       if (std::isfinite(v)) {
-        p.pack_double(v);
+        p.packNumber(v);
       } else {
         p.pack_nil();
       }
@@ -131,7 +157,7 @@ void packBody(Packer& p, const Health& m) {
     packKey(p, "status");
     packStr(p, c.status);
     packKey(p, "latency_ms");
-    p.pack_double(c.latency_ms);
+    p.packNumber(c.latency_ms);
     packKey(p, "error");
     packStr(p, c.error);
     packKey(p, "ts_ms");
@@ -156,7 +182,7 @@ void packBody(Packer& p, const DirectiveResult& m) {
   packKey(p, "ts_ms");
   p.pack_int64(m.ts_ms);
   packKey(p, "duration_ms");
-  p.pack_double(m.duration_ms);
+  p.packNumber(m.duration_ms);
 }
 
 void packBody(Packer& p, const Heartbeat& m) {
@@ -209,7 +235,7 @@ void packBody(Packer& p, const Directive& m) {
   }
   if (m.cpu) {
     packKey(p, "cpu");
-    p.pack_double(*m.cpu);
+    p.packNumber(*m.cpu);
   }
   if (m.memory_bytes) {
     packKey(p, "memory_bytes");
@@ -587,7 +613,14 @@ TelemetryBatch decodeTelemetry(Context& c, Fields& f) {
   if (const auto* ts = f.array("timestamps_ms", kMaxPointsPerSeries); ts && !c.failed()) {
     m.timestamps_ms.resize(ts->size);
     for (uint32_t j = 0; j < ts->size && !c.failed(); ++j) {
-      readInt(c, ts->ptr[j], "timestamps_ms[" + std::to_string(j) + "]", m.timestamps_ms[j]);
+      // The common case skips building the field name, which only an error needs.
+      const auto& t = ts->ptr[j];
+      if (t.type == msgpack::type::POSITIVE_INTEGER &&
+          t.via.u64 <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+        m.timestamps_ms[j] = static_cast<int64_t>(t.via.u64);
+      } else {
+        readInt(c, t, "timestamps_ms[" + std::to_string(j) + "]", m.timestamps_ms[j]);
+      }
     }
   }
   if (const auto* rows = f.array("values", kMaxSeries); rows && !c.failed()) {

@@ -13,7 +13,9 @@
 namespace pso::controller::scenarios {
 namespace {
 
-std::string errnoText() { return std::strerror(errno); }
+std::string errnoText() {
+  return std::strerror(errno);
+}
 
 }  // namespace
 
@@ -21,8 +23,8 @@ Result<AtomicFileWriter> AtomicFileWriter::create(const std::string& path) {
   // Unique per process and per call, so concurrent exports into one directory
   // never share a temporary file.
   static std::atomic<uint64_t> counter{0};
-  const std::string temp = path + ".tmp-" + std::to_string(::getpid()) + "-" +
-                           std::to_string(counter.fetch_add(1));
+  const std::string temp =
+      path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter.fetch_add(1));
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return makeError("io", "cannot create " + temp + ": " + errnoText());
   return AtomicFileWriter(path, temp, fd);
@@ -35,7 +37,9 @@ AtomicFileWriter::AtomicFileWriter(AtomicFileWriter&& other) noexcept
   other.temp_path_.clear();
 }
 
-AtomicFileWriter::~AtomicFileWriter() { discard(); }
+AtomicFileWriter::~AtomicFileWriter() {
+  discard();
+}
 
 void AtomicFileWriter::discard() {
   if (fd_ >= 0) {

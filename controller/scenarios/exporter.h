@@ -20,8 +20,8 @@ class ScenarioExporter {
   /// Writes the export to `out_path`: a file for single-file formats (jsonl),
   /// a directory (created if missing) for per-lesson formats (markdown).
   /// Returns the number of scenarios written.
-  [[nodiscard]] virtual Result<std::size_t> write(const std::vector<store::ScenarioRecord>& scenarios,
-                                                  const std::string& out_path) const = 0;
+  [[nodiscard]] virtual Result<std::size_t> write(
+      const std::vector<store::ScenarioRecord>& scenarios, const std::string& out_path) const = 0;
 };
 
 /// The exporter for a format name; Error code "invalid" lists the known formats.

@@ -20,7 +20,8 @@ Result<std::size_t> JsonlExporter::write(const std::vector<store::ScenarioRecord
     // or invalid JSON must not break the one-document-per-line contract.
     auto document = nlohmann::json::parse(record.json, nullptr, false);
     if (document.is_discarded()) {
-      return makeError("invalid", "scenario '" + record.id + "': stored document is not valid JSON");
+      return makeError("invalid",
+                       "scenario '" + record.id + "': stored document is not valid JSON");
     }
     std::string line = document.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     line += '\n';

@@ -200,7 +200,8 @@ void renderForecast(std::ostringstream& out, const json& doc) {
     std::vector<ChartRow> rows;
     const json& history = memberAt(s, "history");
     if (history.is_array()) {
-      const std::size_t start = history.size() > kTableHistoryRows ? history.size() - kTableHistoryRows : 0;
+      const std::size_t start =
+          history.size() > kTableHistoryRows ? history.size() - kTableHistoryRows : 0;
       for (std::size_t i = start; i < history.size(); ++i) {
         const json& pair = history[i];
         if (!pair.is_array() || pair.size() < 2) continue;
@@ -222,9 +223,8 @@ void renderForecast(std::ostringstream& out, const json& doc) {
       row.lo = k < lo.size() ? lo[k] : NAN;
       row.hi = k < hi.size() ? hi[k] : NAN;
       // New replicas serve from the lead step on; before it, only the ready ones.
-      row.capacity = static_cast<int64_t>(k + 1) >= lead && desired_capacity > 0
-                         ? desired_capacity
-                         : ready_capacity;
+      row.capacity = static_cast<int64_t>(k + 1) >= lead && desired_capacity > 0 ? desired_capacity
+                                                                                 : ready_capacity;
       rows.push_back(row);
     }
     if (rows.empty()) continue;
@@ -286,11 +286,11 @@ void renderDecision(std::ostringstream& out, const json& doc) {
       out << "| Replicas | Predicted utilisation | Overload probability | Cost (replica-hours) | "
              "Note |\n|---|---|---|---|---|\n";
       for (const auto& c : list) {
-        out << "| " << integerAt(c, "replicas") << (boolAt(c, "chosen") ? " (chosen)" : "")
-            << " | " << formatPercent(numberAt(c, "predicted_utilization")) << " | "
+        out << "| " << integerAt(c, "replicas") << (boolAt(c, "chosen") ? " (chosen)" : "") << " | "
+            << formatPercent(numberAt(c, "predicted_utilization")) << " | "
             << formatPercent(numberAt(c, "overload_probability")) << " | "
-            << formatNumber(numberAt(c, "cost_replica_hours")) << " | "
-            << cell(textAt(c, "note")) << " |\n";
+            << formatNumber(numberAt(c, "cost_replica_hours")) << " | " << cell(textAt(c, "note"))
+            << " |\n";
       }
       out << "\n";
     }
@@ -354,8 +354,7 @@ void renderDebrief(std::ostringstream& out, const json& doc) {
         << formatPercent(numberAt(s, "inside_interval")) << " | "
         << formatNumber(numberAt(s, "max_demand")) << " | "
         << (boolAt(s, "overload") ? "yes, at " + textAt(s, "overload_at") : std::string("no"))
-        << " | " << (avoided.is_boolean() ? (avoided.get<bool>() ? "yes" : "no") : "n/a")
-        << " |\n";
+        << " | " << (avoided.is_boolean() ? (avoided.get<bool>() ? "yes" : "no") : "n/a") << " |\n";
   }
   out << "\n";
   const auto well = stringsAt(outcome, "went_well");
@@ -369,7 +368,9 @@ void renderDebrief(std::ostringstream& out, const json& doc) {
   out << "\n";
 }
 
-std::string choiceLabel(std::size_t index) { return std::string(1, static_cast<char>('a' + index)) + ")"; }
+std::string choiceLabel(std::size_t index) {
+  return std::string(1, static_cast<char>('a' + index)) + ")";
+}
 
 void renderQuestions(std::ostringstream& out, const json& doc) {
   const json& questions = memberAt(doc, "questions");
@@ -424,8 +425,8 @@ void renderQuestions(std::ostringstream& out, const json& doc) {
 
 std::string renderIndex(const std::vector<json>& lessons) {
   std::ostringstream out;
-  out << "# PSO-PRIME scenario lessons\n\n" << lessons.size()
-      << " lessons, grouped by learning level from the simplest.\n\n";
+  out << "# PSO-PRIME scenario lessons\n\n"
+      << lessons.size() << " lessons, grouped by learning level from the simplest.\n\n";
   std::map<std::string, std::vector<const json*>> by_level;
   for (const auto& doc : lessons) by_level[textAt(doc, "level")].push_back(&doc);
   std::vector<std::string> order = scenarioLevels();
@@ -453,8 +454,8 @@ std::string renderIndex(const std::vector<json>& lessons) {
 std::string lessonFileStem(const std::string& scenario_id) {
   std::string out = scenario_id;
   for (char& ch : out) {
-    const bool safe = std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' ||
-                      ch == '-';
+    const bool safe =
+        std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' || ch == '-';
     if (!safe) ch = '_';
   }
   // Never a hidden file or a path step.
@@ -497,12 +498,12 @@ Result<std::size_t> MarkdownExporter::write(const std::vector<store::ScenarioRec
     if (auto st = writeFileAtomic(file.string(), text); !st.ok()) return st.error();
     // The index needs only identity fields; drop the bulk to keep memory flat.
     json summary = json::object();
-    for (const char* key : {"id", "time", "level", "events", "systems", "quiet", "cycle_id",
-                            "rationale"}) {
+    for (const char* key :
+         {"id", "time", "level", "events", "systems", "quiet", "cycle_id", "rationale"}) {
       if (document.contains(key)) summary[key] = std::move(document[key]);
     }
-    summary["outcome"] = memberAt(document, "outcome").is_object() ? json{{"filled", true}}
-                                                                   : json(nullptr);
+    summary["outcome"] =
+        memberAt(document, "outcome").is_object() ? json{{"filled", true}} : json(nullptr);
     lessons.push_back(std::move(summary));
   }
   if (auto st = writeFileAtomic((dir / "index.md").string(), renderIndex(lessons)); !st.ok()) {

@@ -13,9 +13,9 @@
 namespace pso::controller::scenarios {
 namespace {
 
-using nlohmann::json;
 using engine::SystemDecision;
 using engine::SystemSpec;
+using nlohmann::json;
 using store::DirectiveRecord;
 
 constexpr std::size_t kHistoryPointsFull = 360;
@@ -28,11 +28,10 @@ constexpr double kDemandTolerance = 0.10;
 constexpr double kCoverageSlack = 0.10;
 
 bool containsWord(const std::string& text, std::string_view word) {
-  auto it = std::search(text.begin(), text.end(), word.begin(), word.end(),
-                        [](char a, char b) {
-                          return std::tolower(static_cast<unsigned char>(a)) ==
-                                 std::tolower(static_cast<unsigned char>(b));
-                        });
+  auto it = std::search(text.begin(), text.end(), word.begin(), word.end(), [](char a, char b) {
+    return std::tolower(static_cast<unsigned char>(a)) ==
+           std::tolower(static_cast<unsigned char>(b));
+  });
   return it != text.end();
 }
 
@@ -49,7 +48,9 @@ bool decisionMentions(const SystemDecision& d, std::string_view word) {
   return ruleMentions(d, word) || guardrailsMention(d, word);
 }
 
-bool changesCount(const SystemDecision& d) { return d.desired_replicas != d.current_replicas; }
+bool changesCount(const SystemDecision& d) {
+  return d.desired_replicas != d.current_replicas;
+}
 
 // On its way or done: the change reaches (or reached) the system.
 bool isDispatched(const DirectiveRecord& d) {
@@ -181,8 +182,8 @@ std::string reactiveWhy(const SystemView& v) {
   if (d.rule == "hold") {
     why += "an operator hold fixes the count.";
   } else if (!d.guardrails.empty() && d.desired_replicas != d.recommended_replicas) {
-    why += "guardrails changed its recommendation of " + std::to_string(d.recommended_replicas) +
-           ": ";
+    why +=
+        "guardrails changed its recommendation of " + std::to_string(d.recommended_replicas) + ": ";
     for (std::size_t i = 0; i < d.guardrails.size(); ++i) {
       why += (i ? "; " : "") + d.guardrails[i];
     }
@@ -233,8 +234,7 @@ json situationJson(const SystemView& v, const CycleContext& ctx, bool quiet) {
     s["demand"] = jsonNumber(d.demand);
     s["replicas"] = {{"current", d.current_replicas}, {"ready", ready}};
     s["ready_capacity"] = jsonNumber(ready_capacity);
-    s["utilization"] =
-        ready_capacity > 0 ? jsonNumber(d.demand / ready_capacity) : json(nullptr);
+    s["utilization"] = ready_capacity > 0 ? jsonNumber(d.demand / ready_capacity) : json(nullptr);
   } else {
     s["demand"] = nullptr;
     s["replicas"] = nullptr;
@@ -242,9 +242,10 @@ json situationJson(const SystemView& v, const CycleContext& ctx, bool quiet) {
     s["utilization"] = nullptr;
   }
   auto history = ctx.history.find(v.name);
-  s["history"] = history == ctx.history.end()
-                     ? json::array()
-                     : historyJson(history->second, quiet ? kHistoryPointsQuiet : kHistoryPointsFull);
+  s["history"] =
+      history == ctx.history.end()
+          ? json::array()
+          : historyJson(history->second, quiet ? kHistoryPointsQuiet : kHistoryPointsFull);
   return s;
 }
 
@@ -286,9 +287,9 @@ json candidatesJson(const SystemDecision& d) {
 }
 
 json directiveJson(const DirectiveRecord& d) {
-  json out = {{"id", d.id},           {"system", d.system}, {"action", d.action},
-              {"replicas", d.replicas}, {"source", d.source}, {"status", d.status},
-              {"reason", d.reason}};
+  json out = {
+      {"id", d.id},         {"system", d.system}, {"action", d.action}, {"replicas", d.replicas},
+      {"source", d.source}, {"status", d.status}, {"reason", d.reason}};
   if (d.hold_until_ms > 0) {
     out["hold_until_ms"] = d.hold_until_ms;
     out["hold_until"] = common::formatIso8601(d.hold_until_ms);
@@ -432,10 +433,11 @@ void addReplicasQuestion(QuestionWriter& writer, const SystemView& v) {
   json& q = writer.add("numeric", v.name, prompt);
   q["answer"] = d.recommended_replicas;
   q["tolerance"] = 0;
-  q["feedback"] = formatNumber(d.planned_demand) + " / (" + formatNumber(cap) + " x " +
-                  formatNumber(target) + ") = " + formatNumber(raw) +
-                  ", rounded up and kept within the bounds: " +
-                  std::to_string(d.recommended_replicas) + " replicas. " + rationaleText(v);
+  q["feedback"] =
+      formatNumber(d.planned_demand) + " / (" + formatNumber(cap) + " x " + formatNumber(target) +
+      ") = " + formatNumber(raw) +
+      ", rounded up and kept within the bounds: " + std::to_string(d.recommended_replicas) +
+      " replicas. " + rationaleText(v);
 }
 
 // The planning horizon is the warm-up plus one step: the engine sizes for the
@@ -452,20 +454,20 @@ void addDemandQuestion(QuestionWriter& writer, const SystemView& v, double step_
   }
   const double answer = hi[peak];
   if (!std::isfinite(answer)) return;
-  const std::string prompt =
-      v.name + ": replicas launched now serve after a warm-up of " +
-      std::to_string(d.lead_steps) + " steps, so the engine looks " + std::to_string(steps) +
-      " steps (" + formatNumber(static_cast<double>(steps) * step_s) +
-      " s) ahead. What is the highest upper bound of the forecast's " +
-      formatPercent(d.forecast.coverage) + " interval over those steps?";
+  const std::string prompt = v.name + ": replicas launched now serve after a warm-up of " +
+                             std::to_string(d.lead_steps) + " steps, so the engine looks " +
+                             std::to_string(steps) + " steps (" +
+                             formatNumber(static_cast<double>(steps) * step_s) +
+                             " s) ahead. What is the highest upper bound of the forecast's " +
+                             formatPercent(d.forecast.coverage) + " interval over those steps?";
   const double point = peak < d.forecast.point.size() ? d.forecast.point[peak]
                                                       : std::numeric_limits<double>::quiet_NaN();
   json& q = writer.add("numeric", v.name, prompt);
   q["answer"] = answer;
   q["tolerance"] = std::fabs(answer) * kDemandTolerance;
   q["feedback"] = "The " + d.forecast.model + " forecast peaks at step " +
-                  std::to_string(peak + 1) + ": point " + formatNumber(point) +
-                  ", upper bound " + formatNumber(answer) +
+                  std::to_string(peak + 1) + ": point " + formatNumber(point) + ", upper bound " +
+                  formatNumber(answer) +
                   ". Sizing for the upper bound keeps demand under capacity in most outcomes. " +
                   rationaleText(v);
 }
@@ -562,8 +564,8 @@ void addBottleneckQuestion(QuestionWriter& writer, const std::vector<SystemView>
   q["answer"] = first->name;
   q["feedback"] = first->name + ": the forecast upper bound reaches " +
                   formatNumber(b.predicted_demand) + " against a capacity of " +
-                  formatNumber(b.capacity) + " in " + std::to_string(b.steps_ahead) +
-                  " steps (" + common::formatIso8601(b.eta_ms) + ").";
+                  formatNumber(b.capacity) + " in " + std::to_string(b.steps_ahead) + " steps (" +
+                  common::formatIso8601(b.eta_ms) + ").";
 }
 
 json buildQuestions(const std::string& scenario_id, const std::vector<SystemView>& views,
@@ -654,8 +656,8 @@ SystemOutcome judgeSystem(const std::string& name, const json& scenario,
   if (demand_it != observed.demand.end()) {
     for (const auto& s : demand_it->second) {
       if (!std::isfinite(s.value) || s.ts_ms <= ts0) continue;
-      const auto step = static_cast<std::size_t>(
-          std::ceil(static_cast<double>(s.ts_ms - ts0) / step_ms));
+      const auto step =
+          static_cast<std::size_t>(std::ceil(static_cast<double>(s.ts_ms - ts0) / step_ms));
       if (horizon > 0 && step > horizon) continue;
       ++samples;
       if (s.value > max_demand) {
@@ -667,8 +669,7 @@ SystemOutcome judgeSystem(const std::string& name, const json& scenario,
         abs_error += std::fabs(s.value - point[idx]);
         ++errors;
       }
-      if (idx < lo.size() && idx < hi.size() && std::isfinite(lo[idx]) &&
-          std::isfinite(hi[idx])) {
+      if (idx < lo.size() && idx < hi.size() && std::isfinite(lo[idx]) && std::isfinite(hi[idx])) {
         ++judged;
         if (s.value > hi[idx]) {
           ++above;
@@ -719,8 +720,8 @@ SystemOutcome judgeSystem(const std::string& name, const json& scenario,
   doc["overload_at"] =
       first_overload ? json(common::formatIso8601(first_overload->ts_ms)) : json(nullptr);
 
-  const double mae = errors ? abs_error / static_cast<double>(errors)
-                            : std::numeric_limits<double>::quiet_NaN();
+  const double mae =
+      errors ? abs_error / static_cast<double>(errors) : std::numeric_limits<double>::quiet_NaN();
   std::string verdict;
   json held = nullptr;
   if (samples == 0) {
@@ -740,15 +741,15 @@ SystemOutcome judgeSystem(const std::string& name, const json& scenario,
     } else if (above >= below && first_above) {
       verdict = "forecast too low: demand exceeded the upper bound at " +
                 common::formatIso8601(first_above->ts_ms) + " (" +
-                formatNumber(first_above->value) + " > " + formatNumber(first_above_bound) +
-                "); " + detail;
+                formatNumber(first_above->value) + " > " + formatNumber(first_above_bound) + "); " +
+                detail;
       went_wrong.push_back(name + ": demand exceeded the forecast upper bound at " +
                            common::formatIso8601(first_above->ts_ms));
     } else if (first_below) {
       verdict = "forecast too high: demand fell below the lower bound at " +
                 common::formatIso8601(first_below->ts_ms) + " (" +
-                formatNumber(first_below->value) + " < " + formatNumber(first_below_bound) +
-                "); " + detail;
+                formatNumber(first_below->value) + " < " + formatNumber(first_below_bound) + "); " +
+                detail;
       went_wrong.push_back(name + ": demand fell below the forecast lower bound at " +
                            common::formatIso8601(first_below->ts_ms) +
                            " (capacity was held that was not needed)");
@@ -859,14 +860,12 @@ void fillOutcome(json& scenario, const ObservedOutcome& observed) {
           integerAt(memberAt(memberAt(situation, name), "replicas"), "current", 0);
       // Evidence: the capacity was actually added, and demand was watched
       // through the window without exceeding what was ready.
-      const bool scaled_up =
-          std::any_of(observed.directives.begin(), observed.directives.end(),
-                      [&](const DirectiveRecord& d) {
-                        const int64_t reached = d.result_replicas >= 0 ? d.result_replicas
-                                                                       : d.replicas;
-                        return d.system == name && d.status == "applied" &&
-                               d.replicas > current && reached > current;
-                      });
+      const bool scaled_up = std::any_of(
+          observed.directives.begin(), observed.directives.end(), [&](const DirectiveRecord& d) {
+            const int64_t reached = d.result_replicas >= 0 ? d.result_replicas : d.replicas;
+            return d.system == name && d.status == "applied" && d.replicas > current &&
+                   reached > current;
+          });
       const bool avoided = scaled_up && judged.observed && !judged.overload;
       judged.doc["bottleneck_avoided"] = avoided;
       if (avoided) {
@@ -910,7 +909,8 @@ void fillOutcome(json& scenario, const ObservedOutcome& observed) {
   int64_t horizon_steps = 0;
   if (forecasts.is_object()) {
     for (const auto& [name, f] : forecasts.items()) {
-      horizon_steps = std::max<int64_t>(horizon_steps, static_cast<int64_t>(numbersAt(f, "point").size()));
+      horizon_steps =
+          std::max<int64_t>(horizon_steps, static_cast<int64_t>(numbersAt(f, "point").size()));
     }
   }
   const auto window_end = ts0 + static_cast<int64_t>(static_cast<double>(horizon_steps) *

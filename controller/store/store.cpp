@@ -143,9 +143,8 @@ constexpr const char* kScenarioColumns =
     "id, cycle_id, ts_ms, level, events, systems, outcome_filled, json";
 
 const std::set<std::string>& knownDirectiveStatuses() {
-  static const std::set<std::string> kStatuses = {"pending", "sent",    "applied",
-                                                  "refused", "failed",  "dry_run",
-                                                  "expired", "not_dispatched"};
+  static const std::set<std::string> kStatuses = {
+      "pending", "sent", "applied", "refused", "failed", "dry_run", "expired", "not_dispatched"};
   return kStatuses;
 }
 
@@ -180,7 +179,9 @@ Status forEachRow(Statement& statement, F&& on_row) {
   }
 }
 
-int64_t sqlLimit(int64_t limit) { return limit > 0 ? limit : -1; }
+int64_t sqlLimit(int64_t limit) {
+  return limit > 0 ? limit : -1;
+}
 
 // Comma-joined with a leading and trailing comma, so `LIKE '%,x,%'` matches
 // exactly one item for readers that do not use the index tables.
@@ -368,14 +369,18 @@ struct Store::Statements {
 Store::Store(std::unique_ptr<common::Database> db) : db_(std::move(db)) {}
 Store::~Store() = default;
 
-int64_t Store::latestSchemaVersion() { return static_cast<int64_t>(migrations().size()); }
+int64_t Store::latestSchemaVersion() {
+  return static_cast<int64_t>(migrations().size());
+}
 
 int64_t Store::schemaVersion() {
   std::lock_guard lock(mutex_);
   return db_->userVersion();
 }
 
-const std::string& Store::path() const { return db_->path(); }
+const std::string& Store::path() const {
+  return db_->path();
+}
 
 Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
   auto db = common::Database::open(path);
@@ -461,7 +466,8 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
   prepare(stmts->bump_cycle_seq,
           "UPDATE meta SET value = MAX(CAST(value AS INTEGER), "
           "(SELECT COALESCE(MAX(seq), 0) FROM cycles)) + 1 WHERE key = 'cycle_seq'");
-  prepare(stmts->select_cycle_seq, "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'cycle_seq'");
+  prepare(stmts->select_cycle_seq,
+          "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'cycle_seq'");
   prepare(stmts->insert_cycle,
           "INSERT INTO cycles (id, seq, ts_ms, mode, duration_ms, decisions) "
           "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
@@ -481,8 +487,7 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
           "UPDATE directives SET status = ?2, "
           "result_message = CASE WHEN ?3 = '' THEN result_message ELSE ?3 END, "
           "result_ms = CASE WHEN ?5 THEN ?4 ELSE result_ms END WHERE id = ?1");
-  prepare(stmts->select_directive,
-          "SELECT " + directive_cols + " FROM directives WHERE id = ?1");
+  prepare(stmts->select_directive, "SELECT " + directive_cols + " FROM directives WHERE id = ?1");
   prepare(stmts->select_directives, "SELECT " + directive_cols +
                                         " FROM directives ORDER BY created_ms DESC, rowid DESC "
                                         "LIMIT ?1");
@@ -498,8 +503,8 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
               " FROM directives WHERE system = ?1 AND source = 'operator' AND hold_until_ms > ?2 "
               "AND status NOT IN ('refused', 'failed', 'expired') "
               "ORDER BY created_ms DESC, rowid DESC LIMIT 1");
-  prepare(stmts->insert_scenario, "INSERT INTO scenarios (" + scenario_cols +
-                                      ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+  prepare(stmts->insert_scenario,
+          "INSERT INTO scenarios (" + scenario_cols + ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
   prepare(stmts->update_scenario,
           "UPDATE scenarios SET cycle_id = ?2, ts_ms = ?3, level = ?4, events = ?5, systems = ?6, "
           "outcome_filled = ?7, json = ?8 WHERE id = ?1");
@@ -513,9 +518,10 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
   prepare(stmts->select_awaiting_outcome,
           "SELECT " + scenario_cols +
               " FROM scenarios WHERE outcome_filled = 0 AND ts_ms < ?1 ORDER BY ts_ms LIMIT ?2");
-  prepare(stmts->save_engine_state,
-          "INSERT INTO engine_state (id, state, updated_ms) VALUES (1, ?1, ?2) "
-          "ON CONFLICT (id) DO UPDATE SET state = excluded.state, updated_ms = excluded.updated_ms");
+  prepare(
+      stmts->save_engine_state,
+      "INSERT INTO engine_state (id, state, updated_ms) VALUES (1, ?1, ?2) "
+      "ON CONFLICT (id) DO UPDATE SET state = excluded.state, updated_ms = excluded.updated_ms");
   prepare(stmts->load_engine_state, "SELECT state FROM engine_state WHERE id = 1");
   if (!status.ok()) return status.error();
 
@@ -1045,9 +1051,9 @@ Status Store::recordDirectiveResult(const protocol::DirectiveResult& result) {
     return makeError("not_found", "result for unknown directive '" + result.directive_id + "'");
   }
   if (!existing->agent_id.empty() && existing->agent_id != result.agent_id) {
-    return makeError("forbidden", "agent '" + result.agent_id + "' reported a result for directive '" +
-                                      result.directive_id + "' sent to agent '" +
-                                      existing->agent_id + "'");
+    return makeError("forbidden", "agent '" + result.agent_id +
+                                      "' reported a result for directive '" + result.directive_id +
+                                      "' sent to agent '" + existing->agent_id + "'");
   }
 
   common::Transaction tx(*db_);
@@ -1088,8 +1094,8 @@ Status Store::setDirectiveStatus(const std::string& id, const std::string& statu
 
 Result<std::vector<DirectiveRecord>> Store::readDirectives(Statement& statement) {
   std::vector<DirectiveRecord> out;
-  if (auto st = forEachRow(statement,
-                           [&](const Statement& row) { out.push_back(readDirective(row)); });
+  if (auto st =
+          forEachRow(statement, [&](const Statement& row) { out.push_back(readDirective(row)); });
       !st.ok()) {
     return st.error();
   }
@@ -1254,8 +1260,8 @@ Result<std::vector<ScenarioRecord>> Store::scenarios(const ScenarioFilter& filte
   for (const auto& [i, text] : texts) statement->bind(i, text);
   for (const auto& [i, number] : numbers) statement->bind(i, number);
   std::vector<ScenarioRecord> out;
-  if (auto st = forEachRow(*statement,
-                           [&](const Statement& row) { out.push_back(readScenario(row)); });
+  if (auto st =
+          forEachRow(*statement, [&](const Statement& row) { out.push_back(readScenario(row)); });
       !st.ok()) {
     return st.error();
   }

@@ -53,10 +53,10 @@ struct Sample {
 };
 
 struct CycleRecord {
-  std::string id;       ///< "c-<n>"
-  int64_t seq = 0;      ///< n
+  std::string id;   ///< "c-<n>"
+  int64_t seq = 0;  ///< n
   int64_t ts_ms = 0;
-  std::string mode;     ///< act | forecast-only
+  std::string mode;  ///< act | forecast-only
   double duration_ms = 0;
   std::string decisions_json;  ///< JSON array of per-system decision summaries
 };
@@ -69,8 +69,9 @@ struct DirectiveRecord {
   std::string action = "scale";
   int64_t replicas = -1;
   std::string reason;
-  std::string source;    ///< engine | operator | alert
-  std::string status;    ///< pending | sent | applied | refused | failed | dry_run | expired | not_dispatched
+  std::string source;  ///< engine | operator | alert
+  std::string
+      status;  ///< pending | sent | applied | refused | failed | dry_run | expired | not_dispatched
   int64_t created_ms = 0;
   int64_t sent_ms = 0;
   int64_t result_ms = 0;
@@ -104,8 +105,8 @@ struct ScenarioFilter {
 /// What happened to one telemetry batch.
 struct IngestOutcome {
   enum class Kind { kStored, kDuplicate, kOutOfOrder } kind = Kind::kStored;
-  uint64_t last_seq = 0;   ///< highest contiguous seq stored for the agent (the ack)
-  std::size_t samples = 0; ///< samples written
+  uint64_t last_seq = 0;    ///< highest contiguous seq stored for the agent (the ack)
+  std::size_t samples = 0;  ///< samples written
 };
 
 class Store {

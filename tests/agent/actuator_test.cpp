@@ -33,7 +33,8 @@ protocol::Directive scaleTo(int64_t replicas, const std::string& id = "d-1") {
 
 // A worker that records its pid and index, then sleeps until stopped.
 std::vector<std::string> recordingWorker(const TempDir& dir) {
-  return {"sh", "-c", "echo {index} {system} > " + dir.file("worker-{index}") + "; exec sleep 1000"};
+  return {"sh", "-c",
+          "echo {index} {system} > " + dir.file("worker-{index}") + "; exec sleep 1000"};
 }
 
 pid_t readPid(const std::string& path) {
@@ -66,8 +67,8 @@ TEST(ProcessPoolActuator, GrowsAndShrinksRealWorkers) {
   EXPECT_EQ(std::set<pid_t>(pids.begin(), pids.end()).size(), 3u);
   for (pid_t pid : pids) EXPECT_TRUE(processExists(pid)) << pid;
   // {index} and {system} reached each worker's command line.
-  ASSERT_TRUE(waitUntil([&] { return readFile(dir.file("worker-2")) == "2 web\n"; }, 10s));
-  EXPECT_EQ(readFile(dir.file("worker-1")), "1 web\n");
+  EXPECT_TRUE(waitUntil([&] { return readFile(dir.file("worker-1")) == "1 web\n"; }, 10s));
+  EXPECT_TRUE(waitUntil([&] { return readFile(dir.file("worker-2")) == "2 web\n"; }, 10s));
 
   ActuationResult shrunk = pool.apply(scaleTo(1, "d-2"));
   EXPECT_EQ(shrunk.status, ActuationStatus::kApplied) << shrunk.message;
@@ -106,10 +107,15 @@ TEST(ProcessPoolActuator, RestartsAWorkerThatDiedAndCountsIt) {
 }
 
 TEST(ProcessPoolActuator, KillsAWorkerThatIgnoresSigtermAfterTheGrace) {
-  // An ignored signal stays ignored across exec, so this sleep shrugs off SIGTERM.
-  ProcessPoolActuator pool("web", {"sh", "-c", "trap '' TERM; exec sleep 1000"}, 200ms, 1);
+  // An ignored signal stays ignored across exec, so this sleep shrugs off
+  // SIGTERM; the ready file says the trap is in place.
+  TempDir dir;
+  const std::string ready = dir.file("ready");
+  ProcessPoolActuator pool(
+      "web", {"sh", "-c", "trap '' TERM; echo ready > " + ready + "; exec sleep 1000"}, 200ms, 1);
   ASSERT_TRUE(pool.start().ok());
   const pid_t stubborn = pool.workerPids()[0];
+  ASSERT_TRUE(waitUntil([&] { return readFile(ready) == "ready\n"; }, 10s));
   ASSERT_EQ(pool.apply(scaleTo(0)).status, ActuationStatus::kApplied);
   EXPECT_EQ(pool.currentReplicas(), 0);
   EXPECT_TRUE(pollUntil(pool, [&] { return pool.stoppingPids().empty(); }));
@@ -146,8 +152,8 @@ TEST(ProcessPoolActuator, StopEndsEveryWorker) {
 TEST(ExecActuator, RunsTheCommandWithSubstitutions) {
   TempDir dir;
   const std::string out = dir.file("applied");
-  ExecActuator exec("api", {"sh", "-c", "echo {replicas} {system} {cpu} {memory} > " + out}, {},
-                    5s, -1);
+  ExecActuator exec("api", {"sh", "-c", "echo {replicas} {system} {cpu} {memory} > " + out}, {}, 5s,
+                    -1);
   ASSERT_TRUE(exec.start().ok());
   EXPECT_EQ(exec.currentReplicas(), -1);
   protocol::Directive directive = scaleTo(4);
@@ -185,8 +191,8 @@ TEST(ExecActuator, StatusCommandReportsReplicas) {
 }
 
 TEST(ExecActuator, FailureReportsExitAndOutput) {
-  ExecActuator exec("api", {"sh", "-c", "echo starting; echo 'quota exceeded' >&2; exit 3"}, {},
-                    5s, 1);
+  ExecActuator exec("api", {"sh", "-c", "echo starting; echo 'quota exceeded' >&2; exit 3"}, {}, 5s,
+                    1);
   ActuationResult result = exec.apply(scaleTo(2));
   EXPECT_EQ(result.status, ActuationStatus::kFailed);
   EXPECT_NE(result.message.find("exit 3: quota exceeded"), std::string::npos) << result.message;
@@ -196,11 +202,10 @@ TEST(ExecActuator, FailureReportsExitAndOutput) {
 TEST(ExecActuator, TimeoutKillsTheCommand) {
   TempDir dir;
   const std::string pid_file = dir.file("pid");
-  ExecActuator exec("api", {"sh", "-c", "echo $$ > " + pid_file + "; exec sleep 30"}, {}, 300ms,
-                    1);
+  ExecActuator exec("api", {"sh", "-c", "echo $$ > " + pid_file + "; exec sleep 30"}, {}, 1s, 1);
   ActuationResult result = exec.apply(scaleTo(2));
   EXPECT_EQ(result.status, ActuationStatus::kFailed);
-  EXPECT_NE(result.message.find("timed out after 300ms"), std::string::npos) << result.message;
+  EXPECT_NE(result.message.find("timed out after 1000ms"), std::string::npos) << result.message;
   pid_t pid = readPid(pid_file);
   ASSERT_GT(pid, 0);
   EXPECT_FALSE(processExists(pid));  // killed and reaped
@@ -257,8 +262,8 @@ TEST(GuardedActuator, CooldownRefusesAChangeSoonAfterTheLast) {
   ASSERT_TRUE(quick.ok());
   ASSERT_EQ((*quick)->apply(scaleTo(2)).status, ActuationStatus::kApplied);
   EXPECT_TRUE(waitUntil(
-      [&] { return (*quick)->apply(scaleTo(4, "d-3")).status == ActuationStatus::kApplied; },
-      10s, [] { std::this_thread::sleep_for(20ms); }));
+      [&] { return (*quick)->apply(scaleTo(4, "d-3")).status == ActuationStatus::kApplied; }, 10s,
+      [] { std::this_thread::sleep_for(20ms); }));
   EXPECT_EQ((*quick)->currentReplicas(), 4);
 }
 

@@ -29,9 +29,9 @@ class TempDir {
  public:
   TempDir() {
     static std::atomic<int> counter{0};
-    path_ = std::filesystem::temp_directory_path() /
-            ("pso-agent-test-" + std::to_string(::getpid()) + "-" +
-             std::to_string(counter.fetch_add(1)));
+    path_ =
+        std::filesystem::temp_directory_path() / ("pso-agent-test-" + std::to_string(::getpid()) +
+                                                  "-" + std::to_string(counter.fetch_add(1)));
     std::filesystem::remove_all(path_);
     std::filesystem::create_directories(path_);
   }
@@ -76,7 +76,9 @@ inline bool waitUntil(const std::function<bool()>& done, std::chrono::millisecon
 }
 
 /// True while a process with this pid exists (a zombie counts as existing).
-inline bool processExists(pid_t pid) { return pid > 0 && ::kill(pid, 0) == 0; }
+inline bool processExists(pid_t pid) {
+  return pid > 0 && ::kill(pid, 0) == 0;
+}
 
 /// A real ROUTER socket on loopback standing in for pso-controller.
 class TestController {
@@ -86,7 +88,8 @@ class TestController {
     protocol::Message message;
   };
 
-  explicit TestController(zmq::context_t& context, const std::string& endpoint = "tcp://127.0.0.1:0")
+  explicit TestController(zmq::context_t& context,
+                          const std::string& endpoint = "tcp://127.0.0.1:0")
       : context_(context) {
     common::RouterOptions options;
     Result<zmq::socket_t> router = common::makeRouter(context_, endpoint, options, &endpoint_);

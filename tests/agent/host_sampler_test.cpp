@@ -16,7 +16,8 @@ using testing::writeFile;
 
 // Real /proc formats, with counters chosen so the expected rates are exact.
 std::string statText(const std::string& cpu_line) {
-  return cpu_line + "\n"
+  return cpu_line +
+         "\n"
          "cpu0 500 0 250 4000 250 0 0 0 0 0\n"
          "cpu1 500 0 250 4000 250 0 0 0 0 0\n"
          "intr 123456 0 0 0\n"
@@ -164,10 +165,12 @@ TEST_F(HostSamplerTest, MalformedLineIsReportedWithFileAndLineAndOthersStillSamp
   EXPECT_DOUBLE_EQ(values.at("memory.used_ratio"), 0.75);
   EXPECT_EQ(values.count("net.rx_bytes_per_s"), 0u);
   EXPECT_EQ(sampler.errorCount(), 2u);
-  EXPECT_EQ(metrics.value("pso_agent_sampler_errors_total", {{"sampler", "host"}, {"file", "meminfo"}}),
-            1.0);
-  EXPECT_EQ(metrics.value("pso_agent_sampler_errors_total", {{"sampler", "host"}, {"file", "net/dev"}}),
-            1.0);
+  EXPECT_EQ(
+      metrics.value("pso_agent_sampler_errors_total", {{"sampler", "host"}, {"file", "meminfo"}}),
+      1.0);
+  EXPECT_EQ(
+      metrics.value("pso_agent_sampler_errors_total", {{"sampler", "host"}, {"file", "net/dev"}}),
+      1.0);
 }
 
 TEST_F(HostSamplerTest, MissingFileAndBadCpuLineAreErrorsNotCrashes) {

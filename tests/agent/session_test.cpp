@@ -66,7 +66,13 @@ class SessionTest : public ::testing::Test {
         [] {
           protocol::Hello hello;
           hello.version = "test";
-          hello.systems.push_back(protocol::SystemInfo{"web", "exec", 1, 5, 1});
+          protocol::SystemInfo web;
+          web.name = "web";
+          web.actuator = "exec";
+          web.min_replicas = 1;
+          web.max_replicas = 5;
+          web.replicas = 1;
+          hello.systems.push_back(web);
           return hello;
         },
         [this](const protocol::Directive& directive) {
@@ -138,6 +144,13 @@ TEST_F(SessionTest, HelloWelcomeTelemetryInOrderAndAckDeletes) {
     EXPECT_EQ(batch.agent_id, "edge-1");
     EXPECT_EQ(batch.oldest_seq, 1u);
   }
+
+  // A heartbeat follows the welcome, carrying the spool's state.
+  ASSERT_TRUE(runUntil([&] { return controller_->count<protocol::Heartbeat>() >= 1; }));
+  auto heartbeat = controller_->all<protocol::Heartbeat>().front();
+  EXPECT_EQ(heartbeat.agent_id, "edge-1");
+  EXPECT_EQ(heartbeat.spool_pending, 3u);
+  EXPECT_GT(heartbeat.ts_ms, 0);
 
   controller_->send("edge-1", protocol::Ack{2});
   ASSERT_TRUE(runUntil([&] { return spool_->pendingCount() == 1; }));
@@ -276,6 +289,40 @@ TEST_F(SessionTest, ResendsFromTheOldestUnackedWhenAcksStop) {
   ASSERT_TRUE(runUntil([&] { return controller_->count<protocol::TelemetryBatch>() >= 3; }));
   EXPECT_EQ(telemetrySeqs(*controller_), (std::vector<uint64_t>{1, 2, 2}));
   EXPECT_GE(session_->resends(), 1u);
+}
+
+TEST_F(SessionTest, HelloIsRepeatedUntilAWelcomeComes) {
+  SessionOptions options;
+  options.hello_retry_ms = 100;
+  startSession(options);
+  ASSERT_TRUE(runUntil([&] { return controller_->count<protocol::Hello>() >= 3; }));
+  EXPECT_FALSE(session_->welcomed());
+  welcome(0);
+  ASSERT_TRUE(runUntil([&] { return session_->welcomed(); }));
+  std::size_t hellos = controller_->count<protocol::Hello>();
+  for (int i = 0; i < 30; ++i) {
+    session_->pollOnce(10);
+    controller_->drain(0);
+  }
+  EXPECT_EQ(controller_->count<protocol::Hello>(), hellos);  // welcomed: no more
+}
+
+TEST_F(SessionTest, SilentControllerWithTelemetryWaitingGetsAnotherHello) {
+  SessionOptions options;
+  options.rehello_after_ms = 300;
+  options.resend_after_ms = 100'000;
+  startSession(options);
+  ASSERT_TRUE(runUntil([&] { return controller_->count<protocol::Hello>() > 0; }));
+  welcome(0);
+  ASSERT_TRUE(runUntil([&] { return session_->welcomed(); }));
+  std::size_t hellos = controller_->count<protocol::Hello>();
+  appendBatches(1);
+  // No ack, no message at all: the session assumes the controller lost it.
+  ASSERT_TRUE(runUntil([&] { return controller_->count<protocol::Hello>() > hellos; }));
+  EXPECT_FALSE(session_->welcomed());
+  welcome(0);
+  ASSERT_TRUE(runUntil([&] { return controller_->count<protocol::TelemetryBatch>() >= 2; }));
+  EXPECT_EQ(telemetrySeqs(*controller_), (std::vector<uint64_t>{1, 1}));
 }
 
 TEST_F(SessionTest, ControllerRestartOnTheSameEndpointGetsHelloAndEverythingUnacked) {

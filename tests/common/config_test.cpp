@@ -18,7 +18,7 @@ using testing::TempDir;
 constexpr const char* kFullAgent = R"(agent:
   id: edge-07
   controller: tcp://10.0.0.5:7450
-  spool: /tmp/spool.db
+  spool: /var/lib/pso/test-spool.db
   sample_interval: 500ms
   heartbeat_interval: 2s
   batch_max_samples: 100
@@ -64,7 +64,7 @@ constexpr const char* kFullController = R"(controller:
   id: ctl-1
   bind: tcp://0.0.0.0:7450
   http: 0.0.0.0:8080
-  db: /tmp/c.db
+  db: /var/lib/pso/test-controller.db
   cycle_interval: 30s
   mode: forecast-only
   actions_per_hour: 20
@@ -106,7 +106,7 @@ TEST(AgentConfig, ParsesEveryKey) {
   const AgentConfig& c = *parsed;
   EXPECT_EQ(c.id, "edge-07");
   EXPECT_EQ(c.controller, "tcp://10.0.0.5:7450");
-  EXPECT_EQ(c.spool, "/tmp/spool.db");
+  EXPECT_EQ(c.spool, "/var/lib/pso/test-spool.db");
   EXPECT_EQ(c.sample_interval, milliseconds(500));
   EXPECT_EQ(c.heartbeat_interval, seconds(2));
   EXPECT_EQ(c.batch_max_samples, 100);
@@ -301,7 +301,7 @@ TEST(ControllerConfig, ParsesEveryKey) {
   EXPECT_EQ(c.id, "ctl-1");
   EXPECT_EQ(c.bind, "tcp://0.0.0.0:7450");
   EXPECT_EQ(c.http, "0.0.0.0:8080");
-  EXPECT_EQ(c.db, "/tmp/c.db");
+  EXPECT_EQ(c.db, "/var/lib/pso/test-controller.db");
   EXPECT_EQ(c.cycle_interval, seconds(30));
   EXPECT_EQ(c.mode, "forecast-only");
   EXPECT_EQ(c.actions_per_hour, 20);

@@ -15,7 +15,7 @@
 
 #include "common/sqlite.h"
 #include "protocol/codec.h"
-#include "tests/integration/process.h"
+#include "tests/support/process.h"
 
 namespace pso::testing {
 namespace {

@@ -186,6 +186,23 @@ TEST(ProtocolCodec, TelemetryEncodesInfinityAsNoSample) {
   EXPECT_TRUE(std::isnan(out.values[0][0]));
 }
 
+TEST(ProtocolCodec, NumbersKeepTheirExactValue) {
+  // Whole values travel as integers, the rest as float 64; both decode exactly,
+  // including values past the integer ranges.
+  const std::vector<double> values = {0.0,    -0.0,    3.0,    -7.0,         0.1,
+                                      1e300,  -1e300,  0x1p53, 0x1p63,       0x1p64,
+                                      0x1p70, -0x1p63, 5e-324, 123456789.125};
+  TelemetryBatch in = sampleTelemetry();
+  in.timestamps_ms.resize(values.size());
+  for (std::size_t j = 0; j < values.size(); ++j) in.timestamps_ms[j] = static_cast<int64_t>(j);
+  for (auto& row : in.values) row = values;
+  const TelemetryBatch out = decodeAs<TelemetryBatch>(encode(in));
+  ASSERT_EQ(out.values.size(), in.values.size());
+  for (std::size_t j = 0; j < values.size(); ++j) {
+    EXPECT_EQ(out.values[0][j], values[j]) << j;
+  }
+}
+
 TEST(ProtocolCodec, HealthRoundTripsEveryField) {
   const Health in = sampleHealth();
   const Health out = decodeAs<Health>(encode(in));
@@ -290,6 +307,26 @@ TEST(ProtocolCodec, HandBuiltFrameDecodes) {
   EXPECT_TRUE(std::isnan(batch.values[0][1]));
   EXPECT_DOUBLE_EQ(batch.values[1][0], 7.0);
   EXPECT_DOUBLE_EQ(batch.values[1][1], -3.0);
+}
+
+TEST(ProtocolCodec, TimestampsMayBeNegativeButMustBeIntegers) {
+  auto fields = replaced(telemetryFields(), raw("timestamps_ms", [](Packer& p) {
+                           p.pack_array(2);
+                           p.pack_int64(-1000);
+                           p.pack_int64(0);
+                         }));
+  const auto batch = decodeAs<TelemetryBatch>(frame(fields));
+  EXPECT_EQ(batch.timestamps_ms, (std::vector<int64_t>{-1000, 0}));
+
+  fields = replaced(telemetryFields(), raw("timestamps_ms", [](Packer& p) {
+                      p.pack_array(2);
+                      p.pack_int64(1000);
+                      p.pack_double(2000.5);
+                    }));
+  const Error e = refusal(frame(fields));
+  EXPECT_EQ(e.code, "wrong_type");
+  EXPECT_EQ(e.message,
+            "telemetry: field 'timestamps_ms[1]' has wrong type (expected integer, got float)");
 }
 
 TEST(ProtocolCodec, UnknownKeysAreIgnored) {

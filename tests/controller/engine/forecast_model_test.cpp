@@ -171,6 +171,22 @@ TEST(HoltModel, GapsKeepTheTrendClock) {
   EXPECT_NEAR(model->forecast(1, 0.9).point[0], 2.0 * 45, 1e-6);
 }
 
+TEST(HoltModel, RefitsOnTheRecentWindowWhenTheSeriesChangesCharacter) {
+  // White noise wants heavy smoothing; a random walk wants the last value.
+  // The periodic refit on the bounded window follows the change.
+  std::mt19937 rng(21);
+  std::normal_distribution<double> noise(0.0, 1.0);
+  HoltModel model{ForecastModelParams{}};
+  for (int t = 0; t < 600; ++t) model.update(100.0 + noise(rng));
+  EXPECT_LE(model.alpha(), 0.3);
+  double walk = 100.0;
+  for (int t = 0; t < 600; ++t) {
+    walk += 3.0 * noise(rng);
+    model.update(walk);
+  }
+  EXPECT_GE(model.alpha(), 0.6);
+}
+
 TEST(HoltModel, BacktestMaeIsTheRollingOneStepError) {
   auto model = holt();
   for (int t = 0; t < 100; ++t) model->update(t % 2 == 0 ? 10.0 : 20.0);

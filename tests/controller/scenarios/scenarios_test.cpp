@@ -6,8 +6,8 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <string>
 
@@ -27,9 +27,9 @@ constexpr int64_t kStepMs = 15000;
 
 fs::path makeTempDir(const std::string& tag) {
   static std::atomic<int> counter{0};
-  fs::path dir = fs::temp_directory_path() / ("pso-scenarios-test-" + tag + "-" +
-                                              std::to_string(::getpid()) + "-" +
-                                              std::to_string(counter++));
+  fs::path dir =
+      fs::temp_directory_path() / ("pso-scenarios-test-" + tag + "-" + std::to_string(::getpid()) +
+                                   "-" + std::to_string(counter++));
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir;
@@ -189,8 +189,8 @@ std::vector<store::Sample> demandAsForecast() {
 TEST(BuildScenario, HasEveryKeyAndExplainsTheScaleUp) {
   const json doc = buildScenario(scalingContext());
   for (const char* key : {"id", "schema_version", "cycle_id", "time", "systems", "situation",
-                          "forecasts", "candidates", "directives", "rationale",
-                          "reactive_baseline", "events", "level", "outcome", "questions"}) {
+                          "forecasts", "candidates", "directives", "rationale", "reactive_baseline",
+                          "events", "level", "outcome", "questions"}) {
     EXPECT_TRUE(doc.contains(key)) << key;
   }
   EXPECT_EQ(doc["id"], "s-c-7");
@@ -281,8 +281,8 @@ TEST(BuildScenario, QuietCycleIsCompact) {
   ctx.history["web"] = history(100, 90);
   const json doc = buildScenario(ctx);
   for (const char* key : {"id", "schema_version", "cycle_id", "time", "systems", "situation",
-                          "forecasts", "candidates", "directives", "rationale",
-                          "reactive_baseline", "events", "level", "outcome", "questions"}) {
+                          "forecasts", "candidates", "directives", "rationale", "reactive_baseline",
+                          "events", "level", "outcome", "questions"}) {
     EXPECT_TRUE(doc.contains(key)) << key;
   }
   EXPECT_TRUE(doc["quiet"].get<bool>());
@@ -391,8 +391,7 @@ TEST(FillOutcome, WrongForecastIsMarkedWrongAndNothingWasPrevented) {
   EXPECT_TRUE(web["overload"].get<bool>());
   EXPECT_FALSE(web["bottleneck_avoided"].get<bool>());
   EXPECT_GT(web["forecast_mae"].get<double>(), 300.0);
-  EXPECT_EQ(web["verdict"].get<std::string>().rfind("forecast too low", 0), 0u)
-      << web["verdict"];
+  EXPECT_EQ(web["verdict"].get<std::string>().rfind("forecast too low", 0), 0u) << web["verdict"];
   EXPECT_NE(outcome["verdict"].get<std::string>().find("forecast too low"), std::string::npos);
   EXPECT_FALSE(outcome["went_wrong"].empty());
   EXPECT_FALSE(hasEvent(doc, kEventBottleneckPrevented));
@@ -414,9 +413,8 @@ TEST(FillOutcome, BottleneckPreventedOnlyWithEvidence) {
   EXPECT_TRUE(doc["outcome"]["systems"]["web"]["forecast_held"].get<bool>());
   EXPECT_FALSE(doc["outcome"]["systems"]["web"]["overload"].get<bool>());
   EXPECT_TRUE(doc["outcome"]["systems"]["web"]["bottleneck_avoided"].get<bool>());
-  EXPECT_EQ(doc["outcome"]["systems"]["web"]["verdict"].get<std::string>().rfind(
-                "forecast held", 0),
-            0u);
+  EXPECT_EQ(
+      doc["outcome"]["systems"]["web"]["verdict"].get<std::string>().rfind("forecast held", 0), 0u);
   EXPECT_TRUE(hasEvent(doc, kEventBottleneckPrevented));
   // Filling again does not duplicate the event.
   fillOutcome(doc, good);

@@ -16,7 +16,7 @@
 
 #include "controller/service/controller.h"
 #include "protocol/messages.h"
-#include "tests/integration/process.h"
+#include "tests/support/process.h"
 
 namespace pso::controller::service::testing {
 

@@ -5,10 +5,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 #include <string>
+#include <thread>
 
 #include "common/sqlite.h"
 
@@ -93,8 +96,7 @@ class StoreTest : public ::testing::Test {
     return d;
   }
 
-  static ScenarioRecord scenarioRecord(const std::string& id, int64_t ts,
-                                       const std::string& level,
+  static ScenarioRecord scenarioRecord(const std::string& id, int64_t ts, const std::string& level,
                                        std::vector<std::string> events,
                                        std::vector<std::string> systems) {
     ScenarioRecord r;
@@ -158,12 +160,56 @@ TEST_F(StoreTest, RefusesDatabaseFromNewerSchema) {
     auto db = common::Database::open(path_);
     ASSERT_TRUE(db.ok());
     ASSERT_TRUE(
-        (*db)->exec("PRAGMA user_version = " + std::to_string(Store::latestSchemaVersion() + 1))
+        (*db)
+            ->exec("PRAGMA user_version = " + std::to_string(Store::latestSchemaVersion() + 1))
             .ok());
   }
   auto opened = Store::open(path_);
   ASSERT_FALSE(opened.ok());
   EXPECT_EQ(opened.error().code, "schema");
+}
+
+TEST_F(StoreTest, MissingDirectoryOrForeignFileIsAClearError) {
+  auto missing = Store::open((dir_ / "no-such-dir" / "controller.db").string());
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, "io");
+  EXPECT_NE(missing.error().message.find("no-such-dir"), std::string::npos);
+
+  const auto garbage = dir_ / "garbage.db";
+  std::ofstream(garbage) << "this is not an SQLite database, just text that is long enough";
+  auto foreign = Store::open(garbage.string());
+  ASSERT_FALSE(foreign.ok());
+  EXPECT_NE(foreign.error().message.find("garbage.db"), std::string::npos);
+}
+
+TEST_F(StoreTest, ConcurrentIngestAndReadsStayConsistent) {
+  constexpr uint64_t kBatches = 200;
+  std::thread writer([&] {
+    for (uint64_t seq = 1; seq <= kBatches; ++seq) {
+      const auto ts = static_cast<int64_t>(seq) * 1000;
+      auto r = store_->ingestTelemetry(batch("edge-01", seq, {ts}, {static_cast<double>(seq)}));
+      ASSERT_TRUE(r.ok()) << r.error().message;
+      ASSERT_EQ(r->kind, IngestOutcome::Kind::kStored);
+    }
+  });
+  std::size_t last_seen = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (last_seen < kBatches && std::chrono::steady_clock::now() < deadline) {
+    auto samples = store_->samples("web", "demand", 0, std::numeric_limits<int64_t>::max());
+    ASSERT_TRUE(samples.ok()) << samples.error().message;
+    // Each read sees a prefix of the writes: whole batches, in order.
+    ASSERT_GE(samples->size(), last_seen);
+    for (std::size_t i = 0; i < samples->size(); ++i) {
+      ASSERT_DOUBLE_EQ((*samples)[i].value, static_cast<double>(i + 1));
+    }
+    last_seen = samples->size();
+    if (last_seen < kBatches) std::this_thread::yield();
+  }
+  writer.join();
+  EXPECT_EQ(last_seen, kBatches);
+  auto agent = store_->agent("edge-01");
+  ASSERT_TRUE(agent.ok() && agent->has_value());
+  EXPECT_EQ((*agent)->last_seq, kBatches);
 }
 
 TEST_F(StoreTest, UpsertAgentStoresAgentAndSystems) {
@@ -308,8 +354,9 @@ TEST_F(StoreTest, MalformedBatchIsRefusedAndNothingOfTheCallIsStored) {
 }
 
 TEST_F(StoreTest, NaNValuesAreSkipped) {
-  auto result = store_->ingestTelemetry(batch("edge-01", 1, {1000, 2000, 3000, 4000},
-                                              {1, kNaN, 3, std::numeric_limits<double>::infinity()}));
+  auto result =
+      store_->ingestTelemetry(batch("edge-01", 1, {1000, 2000, 3000, 4000},
+                                    {1, kNaN, 3, std::numeric_limits<double>::infinity()}));
   ASSERT_TRUE(result.ok());
   EXPECT_EQ(result->samples, 2u);
   auto samples = webDemand();
@@ -372,8 +419,8 @@ TEST_F(StoreTest, SampleQueriesAreOrderedAndBounded) {
 }
 
 TEST_F(StoreTest, PruneRemovesOnlyOlderSamples) {
-  ASSERT_TRUE(store_->ingestTelemetry(batch("edge-01", 1, {1000, 2000, 3000, 4000}, {1, 2, 3, 4}))
-                  .ok());
+  ASSERT_TRUE(
+      store_->ingestTelemetry(batch("edge-01", 1, {1000, 2000, 3000, 4000}, {1, 2, 3, 4})).ok());
   auto removed = store_->pruneSamples(3000);
   ASSERT_TRUE(removed.ok());
   EXPECT_EQ(*removed, 2);
@@ -410,9 +457,10 @@ TEST_F(StoreTest, ReopenAfterCloseKeepsEverything) {
   ASSERT_TRUE(store_->upsertAgent(hello("edge-01"), 1000).ok());
   ASSERT_TRUE(store_->ingestTelemetry(batch("edge-01", 1, {1000, 2000}, {10, 20})).ok());
   ASSERT_TRUE(store_->insertDirective(directive("d-1", "engine", 5, 1500)).ok());
-  ASSERT_TRUE(
-      store_->insertScenario(scenarioRecord("s-c-1", 1500, "foundation", {"scaling_executed"}, {"web"}))
-          .ok());
+  ASSERT_TRUE(store_
+                  ->insertScenario(
+                      scenarioRecord("s-c-1", 1500, "foundation", {"scaling_executed"}, {"web"}))
+                  .ok());
   ASSERT_TRUE(store_->saveEngineState(std::string("state\0with nul", 14)).ok());
   auto seq = store_->nextCycleSeq();
   ASSERT_TRUE(seq.ok());
@@ -635,17 +683,19 @@ TEST_F(StoreTest, OperatorHoldsAreActiveUntilTheyExpire) {
 }
 
 TEST_F(StoreTest, ScenariosFilterByEventLevelSystemTimeAndLimit) {
-  ASSERT_TRUE(store_->insertScenario(scenarioRecord("s-1", 1000, "foundation",
-                                                    {"scaling_executed"}, {"web"}))
-                  .ok());
-  ASSERT_TRUE(store_->insertScenario(scenarioRecord("s-2", 2000, "advanced_optimization",
-                                                    {"scaling_executed", "workflow_enhanced"},
-                                                    {"web", "api"}))
+  ASSERT_TRUE(
+      store_
+          ->insertScenario(scenarioRecord("s-1", 1000, "foundation", {"scaling_executed"}, {"web"}))
+          .ok());
+  ASSERT_TRUE(store_
+                  ->insertScenario(scenarioRecord("s-2", 2000, "advanced_optimization",
+                                                  {"scaling_executed", "workflow_enhanced"},
+                                                  {"web", "api"}))
                   .ok());
   ASSERT_TRUE(store_->insertScenario(scenarioRecord("s-3", 3000, "foundation", {}, {"api"})).ok());
-  ASSERT_TRUE(store_->insertScenario(scenarioRecord("s-4", 4000, "enterprise_coordination",
-                                                    {"coordination_optimized"},
-                                                    {"web", "api", "db"}))
+  ASSERT_TRUE(store_
+                  ->insertScenario(scenarioRecord("s-4", 4000, "enterprise_coordination",
+                                                  {"coordination_optimized"}, {"web", "api", "db"}))
                   .ok());
 
   auto ids = [&](const ScenarioFilter& filter) {
