@@ -51,7 +51,7 @@ Result<ApiClient::Response> ApiClient::request(const std::string& method, const 
   }
   if (body != nullptr) headers = curl_slist_append(headers, "Content-Type: application/json");
   std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> header_guard(headers,
-                                                                          curl_slist_free_all);
+                                                                           curl_slist_free_all);
   curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl.get(), CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT_MS, timeout_ms_);

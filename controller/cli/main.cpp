@@ -1,3 +1,5 @@
 #include "controller/cli/psoctl.h"
 
-int main(int argc, char** argv) { return pso::cli::runPsoctl(argc, argv); }
+int main(int argc, char** argv) {
+  return pso::cli::runPsoctl(argc, argv);
+}

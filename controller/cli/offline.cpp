@@ -132,8 +132,8 @@ int runForecastCommand(const ForecastArgs& args, bool json_output) {
     } catch (const std::exception&) {
       period = 0;
     }
-    if (period < 1) return fail("--season: expected auto, none or a number of steps, got '" +
-                                args.season + "'");
+    if (period < 1)
+      return fail("--season: expected auto, none or a number of steps, got '" + args.season + "'");
     options.model = "seasonal-naive";
     options.params.season_period = period;
     options.warmup_points = std::max(options.warmup_points, period);
@@ -153,8 +153,10 @@ int runForecastCommand(const ForecastArgs& args, bool json_output) {
   if (std::ferror(f) != 0) return fail("error writing " + args.out);
   if (args.out != "-") {
     if (json_output) {
-      std::cout << nlohmann::json{{"rows", rows->size()}, {"model", options.model},
-                                  {"step_s", grid->step_s}, {"gaps", grid->gaps}}
+      std::cout << nlohmann::json{{"rows", rows->size()},
+                                  {"model", options.model},
+                                  {"step_s", grid->step_s},
+                                  {"gaps", grid->gaps}}
                        .dump()
                 << '\n';
     } else {
@@ -186,8 +188,8 @@ int runSimulateCommand(const SimulateArgs& args, bool json_output) {
   settings.step_s = step_s;
   settings.policy = args.policy;
   const int64_t initial = std::max<int64_t>(args.min_replicas, 1);
-  const auto result = controller::engine::simulate(demand, step_s, spec, settings, initial, {},
-                                                   grid->t0_s * 1000);
+  const auto result =
+      controller::engine::simulate(demand, step_s, spec, settings, initial, {}, grid->t0_s * 1000);
 
   auto out = openOut(args.out);
   if (!out) return fail(out.error().message);
@@ -220,8 +222,7 @@ int runSimulateCommand(const SimulateArgs& args, bool json_output) {
                   "%s: %lld steps, overload %.2f%% (%lld steps), %.1f replica-hours "
                   "(oracle %.1f, x%.2f), %lld scale events",
                   args.policy.c_str(), static_cast<long long>(s.steps), s.overload_pct,
-                  static_cast<long long>(s.overload_steps), s.replica_hours,
-                  s.oracle_replica_hours,
+                  static_cast<long long>(s.overload_steps), s.replica_hours, s.oracle_replica_hours,
                   s.oracle_replica_hours > 0 ? s.replica_hours / s.oracle_replica_hours : 0.0,
                   static_cast<long long>(s.scale_events));
     summary << line << '\n';

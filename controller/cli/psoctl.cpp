@@ -2,8 +2,8 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdlib>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -68,7 +68,9 @@ Result<int64_t> parseTimeArg(const std::string& text) {
   return *ts * 1000;
 }
 
-void printJson(const json& doc) { std::cout << doc.dump(2) << '\n'; }
+void printJson(const json& doc) {
+  std::cout << doc.dump(2) << '\n';
+}
 
 struct ScenarioQuery {
   std::string db;
@@ -210,14 +212,14 @@ int cmdSystems(const GlobalOptions& g) {
     const json& demand = s.value("demand", json());
     const json& forecast = s.value("forecast", json());
     const json& hold = s.value("hold", json());
-    t.addRow({str(s, "name"), str(s, "agent"), str(s, "actuator"), str(s, "replicas"),
-              str(s, "desired"), str(s, "min_replicas") + "-" + str(s, "max_replicas"),
-              demand.is_object() ? str(demand, "value") : "-",
-              forecast.is_object() ? str(forecast, "point") + " (hi " + str(forecast, "hi") + ")"
-                                   : "-",
-              str(s, "health_score"),
-              hold.is_object() ? str(hold, "replicas") + " until " + str(hold, "until") : "-",
-              str(s, "last_rule")});
+    t.addRow(
+        {str(s, "name"), str(s, "agent"), str(s, "actuator"), str(s, "replicas"), str(s, "desired"),
+         str(s, "min_replicas") + "-" + str(s, "max_replicas"),
+         demand.is_object() ? str(demand, "value") : "-",
+         forecast.is_object() ? str(forecast, "point") + " (hi " + str(forecast, "hi") + ")" : "-",
+         str(s, "health_score"),
+         hold.is_object() ? str(hold, "replicas") + " until " + str(hold, "until") : "-",
+         str(s, "last_rule")});
   }
   t.print(std::cout);
   return 0;
@@ -284,8 +286,8 @@ struct ScaleArgs {
 };
 
 int cmdDirectiveScale(const GlobalOptions& g, const ScaleArgs& a) {
-  json body = {{"system", a.system}, {"action", "scale"}, {"replicas", a.replicas},
-               {"reason", a.reason}};
+  json body = {
+      {"system", a.system}, {"action", "scale"}, {"replicas", a.replicas}, {"reason", a.reason}};
   if (!a.hold.empty()) {
     auto hold = common::parseDuration(a.hold);
     if (!hold) return fail("--hold: " + hold.error().message);
@@ -337,9 +339,12 @@ int cmdScenariosList(const GlobalOptions& g, const ScenarioQuery& q) {
     auto records = loadScenarios(g, q);
     if (!records) return fail(records.error().message);
     for (const auto& r : *records) {
-      list.push_back({{"id", r.id}, {"cycle_id", r.cycle_id},
-                      {"time", common::formatIso8601(r.ts_ms)}, {"level", r.level},
-                      {"events", r.events}, {"systems", r.systems},
+      list.push_back({{"id", r.id},
+                      {"cycle_id", r.cycle_id},
+                      {"time", common::formatIso8601(r.ts_ms)},
+                      {"level", r.level},
+                      {"events", r.events},
+                      {"systems", r.systems},
                       {"outcome_filled", r.outcome_filled}});
     }
   }
@@ -383,9 +388,8 @@ int cmdScenariosShow(const GlobalOptions& g, const std::string& id, const std::s
   const json& rationale = doc.value("rationale", json());
   if (rationale.is_object()) {
     for (const auto& [system, text] : rationale.items()) {
-      std::cout << "- " << system << ": " << (text.is_string() ? text.get<std::string>()
-                                                               : text.dump())
-                << '\n';
+      std::cout << "- " << system << ": "
+                << (text.is_string() ? text.get<std::string>() : text.dump()) << '\n';
     }
   } else if (!rationale.is_null()) {
     std::cout << "rationale: " << rationale.dump() << '\n';
@@ -430,8 +434,12 @@ int runPsoctl(int argc, char** argv) {
   // Each subcommand's callback picks the action; it runs after parsing, once the
   // token file (if any) has been read.
   std::function<int()> action;
-  app.add_subcommand("status", "Controller status")->callback([&] { action = [&] { return cmdStatus(g); }; });
-  app.add_subcommand("agents", "Connected and known agents")->callback([&] { action = [&] { return cmdAgents(g); }; });
+  app.add_subcommand("status", "Controller status")->callback([&] {
+    action = [&] { return cmdStatus(g); };
+  });
+  app.add_subcommand("agents", "Connected and known agents")->callback([&] {
+    action = [&] { return cmdAgents(g); };
+  });
   app.add_subcommand("systems", "Managed systems, replicas, forecast, health")->callback([&] {
     action = [&] { return cmdSystems(g); };
   });
@@ -465,7 +473,8 @@ int runPsoctl(int argc, char** argv) {
   auto* directives_cmd = app.add_subcommand("directives", "Recent directives and their results");
   directives_cmd->add_option("--system", directives_system, "Only this system");
   directives_cmd->add_option("--limit", directives_limit, "At most")->capture_default_str();
-  directives_cmd->callback([&] { action = [&] { return cmdDirectives(g, directives_system, directives_limit); }; });
+  directives_cmd->callback(
+      [&] { action = [&] { return cmdDirectives(g, directives_system, directives_limit); }; });
 
   auto* scenarios_cmd = app.add_subcommand("scenarios", "Education scenarios");
   scenarios_cmd->require_subcommand(1);
@@ -486,17 +495,21 @@ int runPsoctl(int argc, char** argv) {
   export_cmd->add_option("--format", export_format, "jsonl | markdown")->required();
   export_cmd->add_option("--out", export_out, "Output file (jsonl) or directory")->required();
   addScenarioFilters(export_cmd, export_query);
-  export_cmd->callback([&] { action = [&] { return cmdScenariosExport(g, export_query, export_format, export_out); }; });
+  export_cmd->callback([&] {
+    action = [&] { return cmdScenariosExport(g, export_query, export_format, export_out); };
+  });
 
   ForecastArgs forecast;
   auto* forecast_cmd = app.add_subcommand("forecast", "Rolling-origin forecasts of a trace");
   addForecastOptions(forecast_cmd, forecast);
-  forecast_cmd->callback([&] { action = [&] { return runForecastCommand(forecast, g.json_output); }; });
+  forecast_cmd->callback(
+      [&] { action = [&] { return runForecastCommand(forecast, g.json_output); }; });
 
   SimulateArgs simulate;
   auto* simulate_cmd = app.add_subcommand("simulate", "Replay a trace through the engine");
   addSimulateOptions(simulate_cmd, simulate);
-  simulate_cmd->callback([&] { action = [&] { return runSimulateCommand(simulate, g.json_output); }; });
+  simulate_cmd->callback(
+      [&] { action = [&] { return runSimulateCommand(simulate, g.json_output); }; });
 
   try {
     app.parse(argc, argv);

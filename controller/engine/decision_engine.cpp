@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 
 #include "controller/engine/allocation.h"
@@ -32,6 +33,9 @@ std::unique_ptr<ForecastModel> newModel(const EngineSettings& settings, const Sy
   params.max_horizon = static_cast<int>(std::clamp<int64_t>(
       planningHorizon(leadSteps(spec.warmup_s, settings.step_s), settings.bottleneck_horizon_steps),
       kMinTrackedHorizon, 10000));
+  // Spread the systems' periodic refits over the refit period.
+  params.refit_phase = static_cast<int>(std::hash<std::string>{}(spec.name) %
+                                        static_cast<std::size_t>(std::max(1, params.refit_every)));
   auto model = makeForecastModel(settings.forecast_model, params);
   if (model.ok()) return std::move(model).value();
   // validateSettings() reports an unknown model; the engine still decides.

@@ -29,6 +29,9 @@ struct ForecastModelParams {
   int warmup = 24;
   /// Observations between parameter searches (holt).
   int refit_every = 48;
+  /// Offset into the refit period after the first fit (holt), so that many
+  /// models started together spread their refits over different steps.
+  int refit_phase = 0;
   /// Whether the parameter search may damp the trend (holt).
   bool damped = true;
   /// Season length in steps (seasonal-naive; 1 makes it the naive model).

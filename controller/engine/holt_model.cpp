@@ -139,8 +139,11 @@ void HoltModel::refit() {
   // The replay ends at the present, so its final state is the current state
   // under the chosen parameters, learned from the window only.
   smoother_ = best;
+  // The first fit starts the refit schedule part-way through its period
+  // (refit_phase), so that systems that start together do not all refit in the
+  // same cycle afterwards.
+  since_refit_ = fitted_ ? 0 : params_.refit_phase % std::max(1, params_.refit_every);
   fitted_ = true;
-  since_refit_ = 0;
   shift_run_ = 0;
 }
 

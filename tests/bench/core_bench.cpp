@@ -4,15 +4,15 @@
 //  - one decision cycle of the engine over 1,000 systems (ms).
 // Run: build/tests/bench/core_bench [--quick]
 
+#include <unistd.h>
+#include <algorithm>
 #include <chrono>
+#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <algorithm>
-#include <climits>
 #include <random>
-#include <unistd.h>
 #include <string>
 #include <vector>
 
@@ -68,8 +68,8 @@ void benchCodec(bool quick) {
 }
 
 void benchIngest(bool quick) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("pso-bench-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("pso-bench-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   auto store = controller::store::Store::open((dir / "bench.db").string());
   if (!store) {

@@ -188,8 +188,8 @@ TEST(Fleet, OperatorHoldSetsThePoolAndTheEngineLeavesIt) {
   AgentProcess web(dir, "agent-web", "web", controller.zmqEndpoint(), 500);
   ASSERT_TRUE(waitFor([&] { return web.workers() >= 8; }, seconds(40)));
 
-  auto refused = controller.psoctl({"directive", "scale", "web", "--replicas", "50", "--reason",
-                                    "out of bounds"});
+  auto refused = controller.psoctl(
+      {"directive", "scale", "web", "--replicas", "50", "--reason", "out of bounds"});
   EXPECT_NE(refused.exit_code, 0);
   EXPECT_NE(refused.err.find("psoctl:"), std::string::npos) << refused.err;
 
@@ -230,9 +230,9 @@ TEST(Fleet, ControllerKilledAndRestartedLosesNoTelemetry) {
   ASSERT_EQ(controller.zmqEndpoint(), endpoint);
 
   // Wait until the agent's spool has drained: samples newer than the restart.
-  const int64_t restart_ms = std::chrono::duration_cast<milliseconds>(
-                                 std::chrono::system_clock::now().time_since_epoch())
-                                 .count();
+  const int64_t restart_ms =
+      std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   json samples;
   ASSERT_TRUE(waitFor(
       [&] {

@@ -89,8 +89,7 @@ CommandOutput runCommand(const std::vector<std::string>& argv, const std::vector
   const int pid = spawnWithFiles(argv, env, out_path, err_path);
   CommandOutput result;
   int status = 0;
-  const bool exited = waitFor(
-      [&] { return ::waitpid(pid, &status, WNOHANG) == pid; }, timeout);
+  const bool exited = waitFor([&] { return ::waitpid(pid, &status, WNOHANG) == pid; }, timeout);
   if (!exited) {
     ::kill(pid, SIGKILL);
     ::waitpid(pid, &status, 0);

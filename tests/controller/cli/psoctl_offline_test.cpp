@@ -93,8 +93,8 @@ TEST(PsoctlForecast, ChangingLaterDataChangesNoEarlierForecast) {
   writeTrace(dir.file("a.csv"), 150);
   writeTrace(dir.file("b.csv"), 150, -1, /*bump_after=*/500, /*bump_from=*/100);
   for (const char* name : {"a", "b"}) {
-    auto r = psoctl({"forecast", "--trace", dir.file(std::string(name) + ".csv"), "--horizon",
-                     "4", "--out", dir.file(std::string(name) + "-f.csv")});
+    auto r = psoctl({"forecast", "--trace", dir.file(std::string(name) + ".csv"), "--horizon", "4",
+                     "--out", dir.file(std::string(name) + "-f.csv")});
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
   std::string header;
@@ -161,15 +161,15 @@ TEST(PsoctlSimulate, ReactivePolicyDiffersFromPredictive) {
 
 TEST(PsoctlOffline, BadInputGetsOneLineAndNonZeroExit) {
   TempDir dir;
-  auto missing = psoctl({"simulate", "--trace", dir.file("nope.csv"), "--capacity", "1", "--out",
-                         dir.file("o.csv")});
+  auto missing = psoctl(
+      {"simulate", "--trace", dir.file("nope.csv"), "--capacity", "1", "--out", dir.file("o.csv")});
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_NE(missing.err.find("nope.csv"), std::string::npos) << missing.err;
   EXPECT_EQ(std::count(missing.err.begin(), missing.err.end(), '\n'), 1);
 
   std::ofstream(dir.file("bad.csv")) << "timestamp,value\n1600000000,1\n1600000300,abc\n";
-  auto bad = psoctl({"forecast", "--trace", dir.file("bad.csv"), "--horizon", "2", "--out",
-                     dir.file("o.csv")});
+  auto bad = psoctl(
+      {"forecast", "--trace", dir.file("bad.csv"), "--horizon", "2", "--out", dir.file("o.csv")});
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.err.find("bad.csv:3"), std::string::npos) << bad.err;
 
