@@ -30,10 +30,11 @@ const char* agentVersion();
 /// Every sample_interval it samples the host, then for each system its demand
 /// (metric "demand") and the running replica count its actuator reports
 /// (metric "replicas"; omitted while unknown), and spools the points as one
-/// columnar telemetry batch. Between timers it sleeps in zmq_poll on the
-/// controller socket and a wake-up pipe, so it never spins. requestStop()
-/// ends run(): the pending batch is spooled, workers are stopped and the
-/// socket is closed.
+/// columnar telemetry batch (split by series past batch_max_samples points).
+/// Between timers it sleeps in zmq_poll on the controller socket and a
+/// wake-up pipe, so it never spins. requestStop() ends run(): unsent batches
+/// stay in the spool for the next start, workers are stopped and the socket
+/// is closed.
 class Agent {
  public:
   /// Validates the configuration and builds every part: host sampler, demand

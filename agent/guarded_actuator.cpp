@@ -71,11 +71,6 @@ ActuationResult GuardedActuator::apply(const protocol::Directive& directive) {
                                  " replicas is above max_replicas " +
                                  std::to_string(policy_.max_replicas));
     }
-    if (wanted == current) {
-      return ActuationResult{
-          ActuationStatus::kApplied, current,
-          "system " + system + " already has " + std::to_string(current) + " replicas"};
-    }
   } else if (directive.action == "limits") {
     if (!directive.cpu && !directive.memory_bytes) {
       return refuse(current, "limits directive without cpu or memory");
@@ -88,7 +83,12 @@ ActuationResult GuardedActuator::apply(const protocol::Directive& directive) {
     return refuse(current, "unknown action '" + directive.action + "' (expected scale or limits)");
   }
 
-  if (last_change_steady_ms_ && policy_.cooldown.count() > 0) {
+  // Asking for what is already running is no change: the cooldown does not
+  // hold it back and it does not start a new one. It still reaches the
+  // actuator, which may be restoring that count (a process pool restarting a
+  // worker) and must keep it as its target.
+  const bool changes = !is_scale || *directive.replicas != current;
+  if (changes && last_change_steady_ms_ && policy_.cooldown.count() > 0) {
     int64_t since = common::steadyMs() - *last_change_steady_ms_;
     if (since < policy_.cooldown.count()) {
       return refuse(current,
@@ -108,7 +108,9 @@ ActuationResult GuardedActuator::apply(const protocol::Directive& directive) {
   }
 
   ActuationResult result = inner_->apply(directive);
-  if (result.status == ActuationStatus::kApplied) last_change_steady_ms_ = common::steadyMs();
+  if (result.status == ActuationStatus::kApplied && changes) {
+    last_change_steady_ms_ = common::steadyMs();
+  }
   return result;
 }
 

@@ -27,10 +27,11 @@ struct GuardPolicy {
 ///     memory is "refused";
 ///  3. replicas outside [min_replicas, max_replicas] are "refused" with a message
 ///     naming the bound -- never clamped;
-///  4. a scale to the current count is "applied" without touching the system;
-///  5. within `cooldown` of the last applied change it is "refused";
-///  6. in dry-run mode it is "dry_run" and nothing changes;
-///  7. otherwise the wrapped actuator applies it.
+///  4. within `cooldown` of the last applied change it is "refused", unless it
+///     asks for the replica count already running (no change; it does not
+///     start a cooldown either);
+///  5. in dry-run mode it is "dry_run" and nothing changes;
+///  6. otherwise the wrapped actuator applies it.
 class GuardedActuator final : public Actuator {
  public:
   GuardedActuator(std::unique_ptr<Actuator> inner, GuardPolicy policy);

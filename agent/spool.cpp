@@ -28,6 +28,9 @@ CREATE TABLE batches (seq INTEGER PRIMARY KEY, created_ms INTEGER NOT NULL,
 CREATE TABLE directive_results (id TEXT PRIMARY KEY, created_ms INTEGER NOT NULL,
                                 frame BLOB NOT NULL);
 )sql",
+    // The oldest_seq a batch was encoded with, so pending() can tell when
+    // drops since then have made it stale.
+    "ALTER TABLE batches ADD COLUMN oldest_seq INTEGER NOT NULL DEFAULT 0;",
 };
 
 std::string compactUtcNow() {
@@ -138,9 +141,11 @@ Status Spool::prepare() {
     const char* sql;
   };
   const Entry entries[] = {
-      {&insert_batch_, "INSERT INTO batches (seq, created_ms, frame) VALUES (?1, ?2, ?3)"},
+      {&insert_batch_,
+       "INSERT INTO batches (seq, created_ms, frame, oldest_seq) VALUES (?1, ?2, ?3, ?4)"},
       {&delete_through_, "DELETE FROM batches WHERE seq <= ?1"},
-      {&select_from_, "SELECT seq, frame FROM batches WHERE seq >= ?1 ORDER BY seq LIMIT ?2"},
+      {&select_from_,
+       "SELECT seq, frame, oldest_seq FROM batches WHERE seq >= ?1 ORDER BY seq LIMIT ?2"},
       {&set_meta_, "UPDATE meta SET value = ?2 WHERE key = ?1"},
       {&select_result_, "SELECT frame FROM directive_results WHERE id = ?1"},
       {&insert_result_,
@@ -230,7 +235,8 @@ Result<uint64_t> Spool::append(protocol::TelemetryBatch& batch) {
   insert_batch_.reset();
   insert_batch_.bind(1, static_cast<int64_t>(seq))
       .bind(2, common::wallMs())
-      .bindBlob(3, frame.data(), frame.size());
+      .bindBlob(3, frame.data(), frame.size())
+      .bind(4, static_cast<int64_t>(batch.oldest_seq));
   if (Status status = insert_batch_.run(); !status) return status.error();
   set_meta_.reset();
   set_meta_.bind(1, std::string_view("last_seq")).bind(2, static_cast<int64_t>(seq));
@@ -297,8 +303,25 @@ Result<std::vector<SpooledBatch>> Spool::pending(uint64_t from_seq, std::size_t 
     Result<bool> row = select_from_.step();
     if (!row) return row.error();
     if (!*row) break;
-    batches.push_back(SpooledBatch{static_cast<uint64_t>(select_from_.columnInt64(0)),
-                                   select_from_.columnBlob(1)});
+    SpooledBatch batch{static_cast<uint64_t>(select_from_.columnInt64(0)),
+                       select_from_.columnBlob(1)};
+    const auto stamped = static_cast<uint64_t>(select_from_.columnInt64(2));
+    // A batch says which is the oldest seq still held so the controller can
+    // accept the gap left by dropped batches. Drops after this batch was
+    // encoded make its stamp stale (the controller would wait forever for a
+    // dropped seq), so it is re-stamped with the current value.
+    if (stamped < oldest_seq_) {
+      Result<protocol::Message> decoded = protocol::decode(batch.frame);
+      auto* telemetry = decoded ? std::get_if<protocol::TelemetryBatch>(&*decoded) : nullptr;
+      if (telemetry == nullptr) {
+        select_from_.reset();
+        return makeError("corrupt", "spool " + path_ + ": stored batch " +
+                                        std::to_string(batch.seq) + " does not decode");
+      }
+      telemetry->oldest_seq = oldest_seq_;
+      batch.frame = protocol::encode(*telemetry);
+    }
+    batches.push_back(std::move(batch));
   }
   select_from_.reset();
   return batches;

@@ -22,7 +22,7 @@ namespace pso::agent {
 /// One stored telemetry batch: its sequence number and its encoded frame.
 struct SpooledBatch {
   uint64_t seq = 0;
-  std::string frame;  ///< protocol::encode() of the TelemetryBatch, sent as is
+  std::string frame;  ///< protocol::encode() of the TelemetryBatch, ready to send
 };
 
 /// The agent's spool: one SQLite file in WAL mode.
@@ -54,7 +54,10 @@ class Spool {
   /// The controller has durably stored every batch <= seq: delete them.
   [[nodiscard]] Status ack(uint64_t seq);
 
-  /// Up to `limit` stored batches with seq >= from_seq, in seq order.
+  /// Up to `limit` stored batches with seq >= from_seq, in seq order. Each
+  /// frame's oldest_seq is the spool's current oldestSeq() or older (acked
+  /// since): a batch encoded before later drops is re-stamped, so the
+  /// controller can always accept the gap the drops left.
   [[nodiscard]] Result<std::vector<SpooledBatch>> pending(uint64_t from_seq, std::size_t limit);
 
   /// The seq the next append() will use.

@@ -189,7 +189,7 @@ int64_t CycleRunner::currentReplicas(const store::SystemRecord& system) const {
   // Until the agent reports a count newer than our last request, the request is
   // what is launching; counting the old number would ask for the same change again.
   if (asked != last_desired_.end() &&
-      (system.replicas < 0 || asked->second.since_ms > system.updated_ms)) {
+      (system.replicas < 0 || asked->second.since_ms >= system.updated_ms)) {
     return asked->second.replicas;
   }
   if (system.replicas >= 0) return system.replicas;

@@ -255,6 +255,10 @@ TEST(GuardedActuator, CooldownRefusesAChangeSoonAfterTheLast) {
   EXPECT_NE(again.message.find("cooldown"), std::string::npos) << again.message;
   EXPECT_EQ(readFile(marker), "2\n");
   EXPECT_EQ((*actuator)->currentReplicas(), 2);
+  // Asking for what is already there is no change, so the cooldown lets it through.
+  ActuationResult same = (*actuator)->apply(scaleTo(2, "d-4"));
+  EXPECT_EQ(same.status, ActuationStatus::kApplied) << same.message;
+  EXPECT_EQ(readFile(marker), "2\n2\n");
 
   // A short cooldown lets the next change through once it has passed.
   system.actuator.cooldown = std::chrono::milliseconds(100);

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -81,6 +82,36 @@ TEST(Agent, RefusesDuplicateSystemsAndCurveItCannotHonour) {
   auto curve = Agent::create(config);
   ASSERT_FALSE(curve.ok());
   EXPECT_NE(curve.error().message.find("CurveZMQ"), std::string::npos);
+}
+
+TEST(Agent, SplitsASampleLargerThanBatchMaxSamplesBySeries) {
+  TempDir dir;
+  common::AgentConfig config = agentConfig(dir, "tcp://127.0.0.1:1");
+  config.batch_max_samples = 3;
+  auto created = Agent::create(config);
+  ASSERT_TRUE(created.ok()) << created.error().message;
+  Agent& agent = **created;
+  const int64_t now = common::wallMs();
+  agent.sampleOnce(now);
+
+  auto pending = agent.spool().pending(1, 100);
+  ASSERT_TRUE(pending.ok());
+  ASSERT_GE(pending->size(), 3u);  // 6+ host gauges, demand and replicas
+  std::set<std::string> series;
+  for (std::size_t i = 0; i < pending->size(); ++i) {
+    auto decoded = protocol::decode((*pending)[i].frame);
+    ASSERT_TRUE(decoded.ok());
+    const auto& batch = std::get<protocol::TelemetryBatch>(*decoded);
+    EXPECT_EQ(batch.seq, i + 1);
+    EXPECT_EQ(batch.timestamps_ms, std::vector<int64_t>{now});
+    EXPECT_LE(batch.series.size(), 3u);
+    for (const auto& key : batch.series) {
+      EXPECT_TRUE(series.insert(key.system + "/" + key.metric).second) << key.metric;
+    }
+  }
+  EXPECT_EQ(series.count("web/demand"), 1u);
+  EXPECT_EQ(series.count("web/replicas"), 1u);
+  EXPECT_EQ(series.count("/memory.total"), 1u);
 }
 
 TEST(Agent, ReportsDemandAndReplicasAndScalesOnADirective) {

@@ -142,6 +142,34 @@ TEST(Spool, BoundDropsTheOldestAndCountsThem) {
   EXPECT_EQ(std::get<protocol::TelemetryBatch>(*decoded).oldest_seq, 3u);
 }
 
+TEST(Spool, BatchesEncodedBeforeLaterDropsCarryTheCurrentOldestSeq) {
+  TempDir dir;
+  auto spool = openSpool(dir.file("spool.db"), 3);
+  ASSERT_TRUE(spool);
+  for (int i = 0; i < 3; ++i) {
+    protocol::TelemetryBatch batch = makeBatch(i);
+    ASSERT_TRUE(spool->append(batch).ok());
+    EXPECT_EQ(batch.oldest_seq, 1u);
+  }
+  // Seq 3 was encoded saying "1 is the oldest"; appending two more drops 1 and 2.
+  for (int i = 0; i < 2; ++i) {
+    protocol::TelemetryBatch batch = makeBatch(i);
+    ASSERT_TRUE(spool->append(batch).ok());
+  }
+  auto pending = spool->pending(1, 10);
+  ASSERT_TRUE(pending.ok()) << pending.error().message;
+  ASSERT_EQ(seqs(*pending), (std::vector<uint64_t>{3, 4, 5}));
+  for (const SpooledBatch& stored : *pending) {
+    auto decoded = protocol::decode(stored.frame);
+    ASSERT_TRUE(decoded.ok());
+    const auto& batch = std::get<protocol::TelemetryBatch>(*decoded);
+    EXPECT_EQ(batch.seq, stored.seq);
+    // A controller holding up to seq 0 accepts seq 3 only if told 1 and 2 are gone.
+    EXPECT_EQ(batch.oldest_seq, 3u) << "seq " << stored.seq;
+    EXPECT_DOUBLE_EQ(batch.values[0][0], stored.seq == 3 ? 2.0 : stored.seq - 4.0);
+  }
+}
+
 TEST(Spool, DirectiveResultsAreKeptAcrossRestarts) {
   TempDir dir;
   const std::string path = dir.file("spool.db");

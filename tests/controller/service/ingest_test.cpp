@@ -53,8 +53,11 @@ TEST_F(IngestTest, TelemetryIsAckedAndADuplicateIsReackedButNotStoredTwice) {
   auto again = agent.receiveA<protocol::Ack>();
   ASSERT_TRUE(again);
   EXPECT_EQ(again->seq, 2u);
-  // A gap (seq 5 after 2) is not stored either and is answered with what is held.
-  agent.send(telemetry("agent-1", 5, {99}, 2, now + 1000));
+  // A gap (seq 5 after 2 while the agent still holds 3) is not stored either and
+  // is answered with what is held.
+  auto ahead = telemetry("agent-1", 5, {99}, 2, now + 1000);
+  ahead.oldest_seq = 3;
+  agent.send(ahead);
   auto gap = agent.receiveA<protocol::Ack>();
   ASSERT_TRUE(gap);
   EXPECT_EQ(gap->seq, 2u);
