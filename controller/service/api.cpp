@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
 #include <algorithm>
 #include <atomic>
 #include <cctype>
@@ -13,7 +14,6 @@
 #include <random>
 #include <sstream>
 #include <system_error>
-#include <unistd.h>
 
 #include "common/clock.h"
 #include "common/config.h"
@@ -47,9 +47,13 @@ json isoOrNull(int64_t ms) {
   return ms > 0 ? json(common::formatIso8601(ms)) : json(nullptr);
 }
 
-json numberOrNull(double value) { return std::isfinite(value) ? json(value) : json(nullptr); }
+json numberOrNull(double value) {
+  return std::isfinite(value) ? json(value) : json(nullptr);
+}
 
-json stringOrNull(const std::string& text) { return text.empty() ? json(nullptr) : json(text); }
+json stringOrNull(const std::string& text) {
+  return text.empty() ? json(nullptr) : json(text);
+}
 
 int hexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -114,8 +118,8 @@ Result<int64_t> parseLimit(const std::map<std::string, std::string>& query, int6
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value < 1 ||
       value > maximum) {
-    return makeError("invalid", "limit: expected an integer from 1 to " +
-                                    std::to_string(maximum) + ", got '" + text + "'");
+    return makeError("invalid", "limit: expected an integer from 1 to " + std::to_string(maximum) +
+                                    ", got '" + text + "'");
   }
   return value;
 }
@@ -165,8 +169,8 @@ std::string exportContentType(const std::string& format) {
 Result<std::vector<std::string>> loadApiTokens(const std::string& path) {
   std::ifstream in(path);
   if (!in) {
-    return makeError("io", "api_tokens_file " + path + ": cannot open: " +
-                               std::generic_category().message(errno));
+    return makeError("io", "api_tokens_file " + path +
+                               ": cannot open: " + std::generic_category().message(errno));
   }
   std::vector<std::string> tokens;
   std::string line;
@@ -217,8 +221,8 @@ HttpResponse Api::handle(const HttpRequest& request) {
       if (pair.empty()) continue;
       const auto eq = pair.find('=');
       auto key = urlDecode(pair.substr(0, eq), true);
-      auto value = urlDecode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1),
-                             true);
+      auto value =
+          urlDecode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1), true);
       if (!key || !value) return errorResponse(400, "malformed query string: bad %-escape");
       query[*key] = *value;
     }
@@ -243,8 +247,9 @@ std::optional<HttpResponse> Api::authorize(const HttpRequest& request) const {
     return response;
   };
   if (header.size() <= kScheme.size() ||
-      !std::equal(kScheme.begin(), kScheme.end(), header.begin(),
-                  [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); })) {
+      !std::equal(kScheme.begin(), kScheme.end(), header.begin(), [](char a, char b) {
+        return a == std::tolower(static_cast<unsigned char>(b));
+      })) {
     return unauthorized("missing bearer token: send 'Authorization: Bearer <token>'");
   }
   const std::string token = trim(std::string_view(header).substr(kScheme.size()));
@@ -337,16 +342,17 @@ HttpResponse Api::getStatus() {
     cycles = cycle.seq;
   }
   return jsonResponse(
-      200, {{"controller_id", options_.controller_id},
-            {"version", options_.version},
-            {"mode", options_.mode},
-            {"uptime_s", static_cast<double>(common::steadyMs() - options_.started_steady_ms) / 1000.0},
-            {"agents", {{"total", agents->size()}, {"connected", connected}}},
-            {"systems", systems->size()},
-            {"cycles", cycles},
-            {"last_cycle", last_cycle},
-            {"rejected_messages",
-             static_cast<int64_t>(std::llround(metrics_.total("pso_rejected_messages_total")))}});
+      200,
+      {{"controller_id", options_.controller_id},
+       {"version", options_.version},
+       {"mode", options_.mode},
+       {"uptime_s", static_cast<double>(common::steadyMs() - options_.started_steady_ms) / 1000.0},
+       {"agents", {{"total", agents->size()}, {"connected", connected}}},
+       {"systems", systems->size()},
+       {"cycles", cycles},
+       {"last_cycle", last_cycle},
+       {"rejected_messages",
+        static_cast<int64_t>(std::llround(metrics_.total("pso_rejected_messages_total")))}});
 }
 
 HttpResponse Api::getAgents() {
@@ -529,8 +535,8 @@ HttpResponse Api::getForecast(const std::string& name,
     const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), horizon);
     if (text->empty() || ec != std::errc() || end != text->data() + text->size() || horizon < 1 ||
         horizon > 10000) {
-      return errorResponse(400, "horizon: expected a number of steps from 1 to 10000, got '" +
-                                    *text + "'");
+      return errorResponse(
+          400, "horizon: expected a number of steps from 1 to 10000, got '" + *text + "'");
     }
   }
   auto forecast = cycles_.forecast(name, static_cast<int>(horizon));
@@ -728,8 +734,8 @@ HttpResponse Api::exportScenarios(const std::map<std::string, std::string>& quer
   } cleanup{path};
   if (!written) return errorResponse(500, "export: " + written.error().message);
   if (std::filesystem::is_directory(path, ec)) {
-    return errorResponse(400, "format '" + format +
-                                  "' writes one file per lesson; use psoctl scenarios export");
+    return errorResponse(
+        400, "format '" + format + "' writes one file per lesson; use psoctl scenarios export");
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) return errorResponse(500, "export: cannot read the exported file");

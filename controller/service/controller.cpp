@@ -14,11 +14,15 @@
 
 namespace pso::controller::service {
 
-const char* controllerVersion() { return PSO_VERSION; }
+const char* controllerVersion() {
+  return PSO_VERSION;
+}
 
 Controller::Controller(common::ControllerConfig config) : config_(std::move(config)) {}
 
-Controller::~Controller() { stop(); }
+Controller::~Controller() {
+  stop();
+}
 
 Status Controller::start() {
   if (store_) return makeError("config", "controller already started");
@@ -27,6 +31,9 @@ Status Controller::start() {
   }
   if (config_.cycle_interval.count() <= 0) {
     return makeError("config", "cycle_interval: must be positive");
+  }
+  if (auto valid = engine::DecisionEngine::validateSettings(engineSettingsFrom(config_)); !valid) {
+    return makeError("config", "engine: " + valid.error().message);
   }
   if (config_.curve.enabled()) {
     return makeError("config",
@@ -81,8 +88,8 @@ Status Controller::start() {
   }
 
   spdlog::info("pso-controller {} ({}) bound zmq {} http {}, db {}, cycle every {}, mode {}",
-               controllerVersion(), config_.id, ingest_->endpoint(), http_->address(),
-               config_.db, common::formatDuration(config_.cycle_interval), config_.mode);
+               controllerVersion(), config_.id, ingest_->endpoint(), http_->address(), config_.db,
+               common::formatDuration(config_.cycle_interval), config_.mode);
   spdlog::warn("plain TCP: for loopback development only");
   if (!config_.api_tokens_file.empty()) {
     spdlog::info("mutating API enabled with tokens from {}", config_.api_tokens_file);
@@ -109,11 +116,17 @@ void Controller::stop() {
   }
 }
 
-const std::string& Controller::zmqEndpoint() const { return ingest_->endpoint(); }
+const std::string& Controller::zmqEndpoint() const {
+  return ingest_->endpoint();
+}
 
-uint16_t Controller::httpPort() const { return http_ ? http_->port() : 0; }
+uint16_t Controller::httpPort() const {
+  return http_ ? http_->port() : 0;
+}
 
-std::string Controller::httpAddress() const { return http_ ? http_->address() : std::string(); }
+std::string Controller::httpAddress() const {
+  return http_ ? http_->address() : std::string();
+}
 
 Result<CycleReport> Controller::runCycleOnce(int64_t now_ms) {
   if (!cycles_) return makeError("config", "controller not started");

@@ -128,7 +128,9 @@ CycleRunner::CycleRunner(const common::ControllerConfig& config, store::Store& s
   metrics_.describe("pso_scenario_outcomes_total", "counter", "Scenario outcomes filled in");
 }
 
-CycleRunner::~CycleRunner() { stop(); }
+CycleRunner::~CycleRunner() {
+  stop();
+}
 
 Status CycleRunner::start() {
   {
@@ -201,7 +203,8 @@ Result<CycleReport> CycleRunner::runCycleOnce(int64_t now_ms) {
   const int64_t started = common::steadyMs();
   const int64_t interval_ms = config_.cycle_interval.count();
   const int64_t history_start = now_ms - kHistoryIntervals * interval_ms;
-  const int64_t window_start = std::max(last_cycle_ms_.value_or(now_ms - interval_ms), history_start);
+  const int64_t window_start =
+      std::max(last_cycle_ms_.value_or(now_ms - interval_ms), history_start);
 
   auto fail = [this](const std::string& what, const Error& error) -> Error {
     metrics_.increment("pso_cycle_errors_total");
@@ -319,10 +322,9 @@ Result<CycleReport> CycleRunner::runCycleOnce(int64_t now_ms) {
   context.directives = report.directives;
   for (const auto& directive : operator_since_last_) {
     context.directives.push_back(directive);
-    context.workflow_notes.push_back("operator directive " + directive.id + ": scale " +
-                                     directive.system + " to " +
-                                     std::to_string(directive.replicas) + " (" + directive.reason +
-                                     ")");
+    context.workflow_notes.push_back(
+        "operator directive " + directive.id + ": scale " + directive.system + " to " +
+        std::to_string(directive.replicas) + " (" + directive.reason + ")");
   }
   try {
     const nlohmann::json scenario = scenarios::buildScenario(context);
@@ -341,8 +343,8 @@ Result<CycleReport> CycleRunner::runCycleOnce(int64_t now_ms) {
   // The outcome of a scenario is known once its forecast horizon has passed.
   int64_t horizon_steps = 1;
   for (const auto& decision : report.decisions.systems) {
-    horizon_steps = std::max<int64_t>(horizon_steps,
-                                      static_cast<int64_t>(decision.forecast.point.size()));
+    horizon_steps =
+        std::max<int64_t>(horizon_steps, static_cast<int64_t>(decision.forecast.point.size()));
   }
   report.outcomes_filled = backfillOutcomes(now_ms, horizon_steps * interval_ms);
 
@@ -374,8 +376,7 @@ Result<CycleReport> CycleRunner::runCycleOnce(int64_t now_ms) {
 std::size_t CycleRunner::backfillOutcomes(int64_t now_ms, int64_t horizon_ms) {
   auto awaiting = store_.scenariosAwaitingOutcome(now_ms - horizon_ms, kBackfillPerCycle);
   if (!awaiting) {
-    spdlog::error("listing scenarios awaiting their outcome failed: {}",
-                  awaiting.error().message);
+    spdlog::error("listing scenarios awaiting their outcome failed: {}", awaiting.error().message);
     return 0;
   }
   std::size_t filled = 0;
@@ -418,7 +419,8 @@ std::size_t CycleRunner::backfillOutcomes(int64_t now_ms, int64_t horizon_ms) {
     }
     ++filled;
   }
-  if (filled > 0) metrics_.increment("pso_scenario_outcomes_total", {}, static_cast<double>(filled));
+  if (filled > 0)
+    metrics_.increment("pso_scenario_outcomes_total", {}, static_cast<double>(filled));
   return filled;
 }
 
@@ -445,8 +447,9 @@ Result<store::DirectiveRecord> CycleRunner::submitOperatorDirective(
   if (request.hold_ms < 0) return makeError("invalid", "hold must not be negative");
   auto systems = store_.systems();
   if (!systems) return storeFailure("listing systems", systems.error());
-  const auto it = std::find_if(systems.value().begin(), systems.value().end(),
-                               [&](const store::SystemRecord& s) { return s.name == request.system; });
+  const auto it =
+      std::find_if(systems.value().begin(), systems.value().end(),
+                   [&](const store::SystemRecord& s) { return s.name == request.system; });
   if (it == systems.value().end()) {
     return makeError("unknown_system",
                      "system '" + request.system + "' is not known: no agent has announced it");

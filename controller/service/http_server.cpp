@@ -58,10 +58,9 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->body_limit(kMaxRequestBodyBytes);
     parser_->header_limit(kMaxHeaderBytes);
     stream_.expires_after(kReadTimeout);
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                       self->onRead(ec);
-                     });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->onRead(ec); });
   }
 
   void onRead(beast::error_code ec) {
@@ -72,7 +71,8 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     if (ec == http::error::body_limit) {
-      respond(HttpResponse{413, "application/json",
+      respond(HttpResponse{413,
+                           "application/json",
                            errorBody("request body exceeds " +
                                      std::to_string(kMaxRequestBodyBytes) + " bytes"),
                            {}},
@@ -81,9 +81,10 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (ec) {
       if (ec.category() == http::make_error_code(http::error::bad_target).category()) {
-        respond(HttpResponse{400, "application/json",
-                             errorBody("malformed HTTP request: " + ec.message()), {}},
-                11, false);
+        respond(
+            HttpResponse{
+                400, "application/json", errorBody("malformed HTTP request: " + ec.message()), {}},
+            11, false);
       } else {
         close();
       }
@@ -101,8 +102,8 @@ class Session : public std::enable_shared_from_this<Session> {
       response = handler_(request);
     } catch (const std::exception& e) {
       spdlog::error("http: {} {} failed: {}", request.method, request.target, e.what());
-      response = HttpResponse{500, "application/json",
-                              errorBody(std::string("internal error: ") + e.what()), {}};
+      response = HttpResponse{
+          500, "application/json", errorBody(std::string("internal error: ") + e.what()), {}};
     }
     respond(response, message.version(), message.keep_alive());
   }
@@ -118,15 +119,15 @@ class Session : public std::enable_shared_from_this<Session> {
     res->body() = response.body;
     res->prepare_payload();
     metrics_.increment("pso_http_requests_total", {{"code", std::to_string(response.status)}});
-    http::async_write(stream_, *res,
-                      [self = shared_from_this(), res, keep_alive](beast::error_code ec,
-                                                                   std::size_t) {
-                        if (ec || !keep_alive) {
-                          self->close();
-                          return;
-                        }
-                        self->read();
-                      });
+    http::async_write(
+        stream_, *res,
+        [self = shared_from_this(), res, keep_alive](beast::error_code ec, std::size_t) {
+          if (ec || !keep_alive) {
+            self->close();
+            return;
+          }
+          self->read();
+        });
   }
 
   void close() {
@@ -164,7 +165,8 @@ Result<std::pair<std::string, uint16_t>> splitHostPort(const std::string& addres
   }
   if (host.empty()) return invalid("missing host");
   unsigned port = 0;
-  const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  const auto [end, ec] =
+      std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
   if (port_text.empty() || ec != std::errc() || end != port_text.data() + port_text.size() ||
       port > 65535) {
     return invalid("port must be a number from 0 to 65535");
@@ -201,7 +203,9 @@ HttpServer::HttpServer(HttpHandler handler, common::MetricsRegistry& metrics)
   metrics.describe("pso_http_requests_total", "counter", "HTTP responses by status code");
 }
 
-HttpServer::~HttpServer() { stop(); }
+HttpServer::~HttpServer() {
+  stop();
+}
 
 Status HttpServer::start(const std::string& address) {
   auto split = splitHostPort(address);
@@ -259,7 +263,9 @@ void HttpServer::stop() {
   d.acceptor.close(ignored);
 }
 
-uint16_t HttpServer::port() const { return impl_->port; }
+uint16_t HttpServer::port() const {
+  return impl_->port;
+}
 
 std::string HttpServer::address() const {
   const bool v6 = impl_->host.find(':') != std::string::npos;

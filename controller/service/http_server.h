@@ -20,8 +20,8 @@ namespace pso::controller::service {
 inline constexpr std::size_t kMaxRequestBodyBytes = 1024 * 1024;
 
 struct HttpRequest {
-  std::string method;  ///< "GET", "POST", ...
-  std::string target;  ///< path and query, as sent ("/api/v1/cycles?limit=5")
+  std::string method;         ///< "GET", "POST", ...
+  std::string target;         ///< path and query, as sent ("/api/v1/cycles?limit=5")
   std::string authorization;  ///< the Authorization header, empty if absent
   std::string body;
 };

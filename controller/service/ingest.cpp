@@ -123,22 +123,22 @@ struct Ingest::Impl {
 
 void Ingest::Impl::describeMetrics() {
   metrics_.describe("pso_rejected_messages_total", "counter",
-                   "Messages from agents refused, by reason");
+                    "Messages from agents refused, by reason");
   metrics_.describe("pso_messages_received_total", "counter",
-                   "Valid messages received from agents, by type");
+                    "Valid messages received from agents, by type");
   metrics_.describe("pso_telemetry_batches_total", "counter",
-                   "Telemetry batches by outcome (stored, duplicate, out_of_order)");
+                    "Telemetry batches by outcome (stored, duplicate, out_of_order)");
   metrics_.describe("pso_telemetry_samples_total", "counter", "Telemetry samples stored");
   metrics_.describe("pso_telemetry_transactions_total", "counter",
-                   "Store transactions written by the ingest loop");
+                    "Store transactions written by the ingest loop");
   metrics_.describe("pso_agents_connected", "gauge", "Agents heard from within agent_timeout");
-  metrics_.describe("pso_directives_total", "counter",
-                   "Directive status transitions, by status");
+  metrics_.describe("pso_directives_total", "counter", "Directive status transitions, by status");
   metrics_.describe("pso_directive_send_deferred_total", "counter",
-                   "Directive sends deferred because the agent was not connected");
-  metrics_.describe("pso_store_errors_total", "counter", "Store operations that failed, by operation");
+                    "Directive sends deferred because the agent was not connected");
+  metrics_.describe("pso_store_errors_total", "counter",
+                    "Store operations that failed, by operation");
   metrics_.describe("pso_agent_spool_pending", "gauge",
-                   "Telemetry batches an agent holds unacknowledged (from its heartbeat)");
+                    "Telemetry batches an agent holds unacknowledged (from its heartbeat)");
 }
 
 void Ingest::Impl::storeError(const char* operation, const Error& error) {
@@ -209,7 +209,8 @@ void Ingest::Impl::drainRouter() {
   for (std::size_t i = 0; i < kMaxDrain; ++i) {
     std::vector<zmq::message_t> parts;
     try {
-      if (!zmq::recv_multipart(router_, std::back_inserter(parts), zmq::recv_flags::dontwait)) break;
+      if (!zmq::recv_multipart(router_, std::back_inserter(parts), zmq::recv_flags::dontwait))
+        break;
     } catch (const zmq::error_t& e) {
       if (e.num() != ETERM) spdlog::error("ingest: receive failed: {}", e.what());
       break;
@@ -366,7 +367,7 @@ void Ingest::Impl::onResult(const std::string& identity, const protocol::Directi
 
 void Ingest::Impl::onHeartbeat(const std::string& identity, const protocol::Heartbeat& heartbeat) {
   metrics_.set("pso_agent_spool_pending", {{"agent", identity}},
-              static_cast<double>(heartbeat.spool_pending));
+               static_cast<double>(heartbeat.spool_pending));
 }
 
 void Ingest::Impl::flushTelemetry() {
@@ -422,7 +423,8 @@ bool Ingest::Impl::sendTo(const std::string& identity, const protocol::Message& 
   auto it = sessions_.find(identity);
   const bool delimiter = it != sessions_.end() && it->second.delimiter;
   try {
-    if (!router_.send(zmq::buffer(identity), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+    if (!router_.send(zmq::buffer(identity),
+                      zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
       return false;  // high-water mark reached: the peer is not reading
     }
     if (delimiter) router_.send(zmq::message_t(), zmq::send_flags::sndmore);
@@ -441,9 +443,8 @@ bool Ingest::Impl::sendTo(const std::string& identity, const protocol::Message& 
 void Ingest::Impl::sendDirective(const store::DirectiveRecord& directive) {
   const int64_t now = common::wallMs();
   if (directive.deadline_ms > 0 && directive.deadline_ms < now) {
-    if (auto status = store_.setDirectiveStatus(directive.id, "expired",
-                                               "deadline passed before the agent was reachable",
-                                               now);
+    if (auto status = store_.setDirectiveStatus(
+            directive.id, "expired", "deadline passed before the agent was reachable", now);
         !status) {
       storeError("set_directive_status", status.error());
     }
@@ -536,7 +537,9 @@ Ingest::Ingest(IngestOptions options, store::Store& store, common::MetricsRegist
   impl_->describeMetrics();
 }
 
-Ingest::~Ingest() { stop(); }
+Ingest::~Ingest() {
+  stop();
+}
 
 Status Ingest::start() {
   Impl& d = *impl_;
@@ -598,9 +601,13 @@ void Ingest::stop() {
   d.router_.close();
 }
 
-const std::string& Ingest::endpoint() const { return impl_->endpoint_; }
+const std::string& Ingest::endpoint() const {
+  return impl_->endpoint_;
+}
 
-std::size_t Ingest::connectedAgents() const { return impl_->connected_count_; }
+std::size_t Ingest::connectedAgents() const {
+  return impl_->connected_count_;
+}
 
 void Ingest::dispatch(const store::DirectiveRecord& directive) {
   Impl& d = *impl_;

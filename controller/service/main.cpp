@@ -3,11 +3,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <pthread.h>
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstring>
 #include <iostream>
-#include <pthread.h>
 #include <string>
 
 #include "common/config.h"
@@ -29,8 +29,9 @@ int main(int argc, char** argv) {
   namespace common = pso::common;
   namespace service = pso::controller::service;
 
-  CLI::App app{"pso-controller: aggregates agent telemetry, forecasts load, dispatches scaling "
-               "directives and records every decision cycle as a scenario"};
+  CLI::App app{
+      "pso-controller: aggregates agent telemetry, forecasts load, dispatches scaling "
+      "directives and records every decision cycle as a scenario"};
   std::string config_path;
   std::string bind;
   std::string http;
@@ -72,6 +73,8 @@ int main(int argc, char** argv) {
     return startupFailure(status.error().message);
   }
 
+  // A peer that goes away must surface as a write error, not end the process.
+  std::signal(SIGPIPE, SIG_IGN);
   // Every thread the controller starts inherits this mask, so the signals are
   // delivered only to sigwait below and the stop runs in an ordinary context.
   sigset_t signals;

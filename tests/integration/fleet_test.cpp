@@ -89,6 +89,15 @@ class ControllerProcess {
     return doc;
   }
 
+  /// psoctl --json output, or an empty object when the command failed (for
+  /// polling while the controller is still learning about the fleet).
+  json tryPsoctlJson(const std::vector<std::string>& args) const {
+    auto out = psoctl(args, true);
+    if (out.exit_code != 0) return json::object();
+    json doc = json::parse(out.out, nullptr, false);
+    return doc.is_discarded() ? json::object() : doc;
+  }
+
   CommandOutput psoctl(const std::vector<std::string>& args, bool json_output = false) const {
     std::vector<std::string> argv{PSOCTL_BIN, "--api", api_, "--token", kToken};
     if (json_output) argv.emplace_back("--json");
@@ -158,7 +167,7 @@ TEST(Fleet, TwoAgentsAreListedAndTheEngineScalesRealWorkers) {
   json agents;
   ASSERT_TRUE(waitFor(
       [&] {
-        agents = controller.psoctlJson({"agents"});
+        agents = controller.tryPsoctlJson({"agents"});
         return agents.value("agents", json::array()).size() == 2;
       },
       seconds(20)))
@@ -217,7 +226,7 @@ TEST(Fleet, ControllerKilledAndRestartedLosesNoTelemetry) {
   AgentProcess web(dir, "agent-web", "web", endpoint, 50, "200ms");
   ASSERT_TRUE(waitFor(
       [&] {
-        json s = controller.psoctlJson({"samples", "web", "--limit", "1000"});
+        json s = controller.tryPsoctlJson({"samples", "web", "--limit", "1000"});
         return s.value("samples", json::array()).size() >= 10;
       },
       seconds(20)));
@@ -236,7 +245,7 @@ TEST(Fleet, ControllerKilledAndRestartedLosesNoTelemetry) {
   json samples;
   ASSERT_TRUE(waitFor(
       [&] {
-        samples = controller.psoctlJson({"samples", "web", "--limit", "100000"});
+        samples = controller.tryPsoctlJson({"samples", "web", "--limit", "100000"});
         const auto& list = samples.value("samples", json::array());
         return !list.empty() && list.back()[0].get<int64_t>() > restart_ms + 1000;
       },
@@ -286,7 +295,7 @@ TEST(Fleet, GarbageFramesAreRefusedCountedAndTheControllerKeepsServing) {
   json status;
   ASSERT_TRUE(waitFor(
       [&] {
-        status = controller.psoctlJson({"status"});
+        status = controller.tryPsoctlJson({"status"});
         return status.value("rejected_messages", 0) >= static_cast<int>(garbage.size());
       },
       seconds(10)))

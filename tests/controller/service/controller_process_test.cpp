@@ -25,12 +25,13 @@ TEST(ControllerProcess, PrintsWhereItListensServesAndStopsCleanlyOnSigterm) {
                                              << "  id: process-test\n"
                                              << "  cycle_interval: 1h\n"
                                              << "  mode: act\n";
-  ChildProcess process({PSO_CONTROLLER_BIN, "--config", dir.file("controller.yaml"), "--db",
-                        dir.file("c.db"), "--bind", "tcp://127.0.0.1:0", "--http", "127.0.0.1:0",
-                        "--mode", "forecast-only", "--cycle-interval", "30s", "--log-level",
-                        "debug"},
-                       dir.file("out"), dir.file("err"));
-  const std::regex line(R"(^pso-controller listening zmq=(tcp://127\.0\.0\.1:\d+) http=(127\.0\.0\.1:(\d+))\n)");
+  ChildProcess process(
+      {PSO_CONTROLLER_BIN, "--config", dir.file("controller.yaml"), "--db", dir.file("c.db"),
+       "--bind", "tcp://127.0.0.1:0", "--http", "127.0.0.1:0", "--mode", "forecast-only",
+       "--cycle-interval", "30s", "--log-level", "debug"},
+      dir.file("out"), dir.file("err"));
+  const std::regex line(
+      R"(^pso-controller listening zmq=(tcp://127\.0\.0\.1:\d+) http=(127\.0\.0\.1:(\d+))\n)");
   std::smatch match;
   std::string out;
   ASSERT_TRUE(waitFor(
@@ -92,7 +93,8 @@ TEST(ControllerProcess, StartupErrorsAreOneLineOnStderrAndExitCode2) {
     ASSERT_FALSE(result.err.empty()) << joined;
     std::string err = result.err;
     if (err.back() == '\n') err.pop_back();
-    const std::string last = err.substr(err.rfind('\n') == std::string::npos ? 0 : err.rfind('\n') + 1);
+    const std::string last =
+        err.substr(err.rfind('\n') == std::string::npos ? 0 : err.rfind('\n') + 1);
     EXPECT_EQ(last.rfind("pso-controller: ", 0), 0u) << joined << "\n" << result.err;
   }
 }

@@ -136,9 +136,9 @@ TEST_F(CycleRunnerTest, OperatorHoldKeepsTheEngineFromChangingTheCount) {
   auto agent = connectWebAgent("agent-1", {100, 100, 100}, 2);
   ASSERT_TRUE(agent);
 
-  const HttpReply created = post(
-      "/api/v1/directives",
-      R"({"system":"web","action":"scale","replicas":3,"reason":"maintenance","hold":"10m"})");
+  const HttpReply created =
+      post("/api/v1/directives",
+           R"({"system":"web","action":"scale","replicas":3,"reason":"maintenance","hold":"10m"})");
   ASSERT_EQ(created.status, 201) << created.body;
   const json directive = created.json()["directive"];
   EXPECT_EQ(directive["source"], "operator");

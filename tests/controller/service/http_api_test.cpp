@@ -123,9 +123,9 @@ TEST_F(HttpApiTest, SamplesAcceptEpochIsoAndRelativeTimes) {
   // ISO 8601 bounds; until is exclusive.
   const std::string since_iso = common::formatIso8601((now - 60000) / 1000 * 1000);
   const std::string until_iso = common::formatIso8601(now + 60000);
-  const json iso = get("/api/v1/systems/web/samples?since=" + since_iso + "&until=" + until_iso +
-                       "&limit=3")
-                       .json();
+  const json iso =
+      get("/api/v1/systems/web/samples?since=" + since_iso + "&until=" + until_iso + "&limit=3")
+          .json();
   ASSERT_EQ(iso["samples"].size(), 3u) << iso.dump();
   EXPECT_DOUBLE_EQ(iso["samples"][2][1].get<double>(), 3.0);
 
@@ -189,8 +189,7 @@ TEST_F(HttpApiTest, MutatingApiIsDisabledWithoutATokensFile) {
   HarnessOptions options;
   options.tokens_file = false;
   ASSERT_NO_FATAL_FAILURE(startController(options));
-  const HttpReply refused =
-      post("/api/v1/directives", R"({"system":"web","replicas":2})", kToken);
+  const HttpReply refused = post("/api/v1/directives", R"({"system":"web","replicas":2})", kToken);
   EXPECT_EQ(refused.status, 403);
   EXPECT_EQ(refused.json()["error"], "mutating API disabled: no api_tokens_file configured");
   EXPECT_EQ(get("/api/v1/directives").status, 200);
@@ -232,8 +231,7 @@ TEST_F(HttpApiTest, InvalidDirectivesAreRefusedWithAReason) {
   EXPECT_FALSE(agent->receive(std::chrono::milliseconds(200)).has_value());
 
   // hold_s is accepted as a number of seconds.
-  const HttpReply held =
-      post("/api/v1/directives", R"({"system":"web","replicas":2,"hold_s":90})");
+  const HttpReply held = post("/api/v1/directives", R"({"system":"web","replicas":2,"hold_s":90})");
   ASSERT_EQ(held.status, 201) << held.body;
   EXPECT_TRUE(held.json()["directive"]["hold_until"].is_string());
 }
@@ -258,8 +256,8 @@ TEST_F(HttpApiTest, CyclesAndScenariosAreListedShownAndExported) {
   EXPECT_DOUBLE_EQ(decision["demand"].get<double>(), 100.0);
   EXPECT_EQ(decision["current"], 2);
   EXPECT_EQ(decision["desired"], first->decisions.systems[0].desired_replicas);
-  for (const char* key : {"forecast_point", "forecast_hi", "reactive", "rule", "guardrails",
-                          "dispatch"}) {
+  for (const char* key :
+       {"forecast_point", "forecast_hi", "reactive", "rule", "guardrails", "dispatch"}) {
     EXPECT_TRUE(decision.contains(key)) << key;
   }
   EXPECT_EQ(get("/api/v1/cycles?limit=1").json()["cycles"].size(), 1u);
@@ -364,8 +362,8 @@ TEST(ApiHelpers, TimeParametersAcceptEpochMillisIsoAndDurations) {
 }
 
 TEST(ApiHelpers, HostPortIsSplitAndValidated) {
-  EXPECT_EQ(splitHostPort("127.0.0.1:7460").value(), std::make_pair(std::string("127.0.0.1"),
-                                                                   uint16_t{7460}));
+  EXPECT_EQ(splitHostPort("127.0.0.1:7460").value(),
+            std::make_pair(std::string("127.0.0.1"), uint16_t{7460}));
   EXPECT_EQ(splitHostPort("[::1]:0").value(), std::make_pair(std::string("::1"), uint16_t{0}));
   for (const char* bad : {"127.0.0.1", ":80", "host:", "host:65536", "host:http", "[::1]80"}) {
     EXPECT_FALSE(splitHostPort(bad).ok()) << bad;

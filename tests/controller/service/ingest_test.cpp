@@ -114,7 +114,7 @@ TEST_F(IngestTest, GarbageTruncatedAndMisframedMessagesAreRefusedAndCounted) {
 
   agent.sendFrames({"this is not msgpack"});
   agent.sendFrames({valid.substr(0, valid.size() / 2)});
-  agent.sendFrames({valid, valid});  // two message frames in one ZeroMQ message
+  agent.sendFrames({valid, valid});                     // two message frames in one ZeroMQ message
   agent.sendFrames({std::string("\x81\xa1v\x01", 4)});  // {"v": 1} without a type
 
   // Still serving: the next valid hello is answered.
@@ -140,8 +140,11 @@ TEST_F(IngestTest, MessageClaimingAnotherAgentIdIsRefused) {
   impostor.version = "1";
   agent.send(impostor);
   agent.send(telemetry("agent-2", 1, {1}, 1, common::wallMs()));
-  ASSERT_TRUE(waitFor([&] { return metric("pso_rejected_messages_total", {{"reason", "identity"}}) == 2.0; },
-                      seconds(10)));
+  ASSERT_TRUE(waitFor(
+      [&] {
+        return metric("pso_rejected_messages_total", {{"reason", "identity"}}) == 2.0;
+      },
+      seconds(10)));
   auto other = controller().store().agent("agent-2");
   ASSERT_TRUE(other.ok());
   EXPECT_FALSE(other.value().has_value());
@@ -160,12 +163,13 @@ TEST_F(IngestTest, HealthAndDirectiveResultsAreStored) {
 
   protocol::Health health;
   health.agent_id = "agent-1";
-  health.checks = {{"web", "http:http://127.0.0.1:1/healthz", "ok", 3.5, "", common::wallMs()},
-                   {"web", "tcp:127.0.0.1:2", "failing", 0, "connection refused", common::wallMs()}};
+  health.checks = {
+      {"web", "http:http://127.0.0.1:1/healthz", "ok", 3.5, "", common::wallMs()},
+      {"web", "tcp:127.0.0.1:2", "failing", 0, "connection refused", common::wallMs()}};
   agent->send(health);
 
-  const HttpReply created = post("/api/v1/directives",
-                                 R"({"system":"web","replicas":4,"reason":"test"})");
+  const HttpReply created =
+      post("/api/v1/directives", R"({"system":"web","replicas":4,"reason":"test"})");
   ASSERT_EQ(created.status, 201) << created.body;
   const std::string id = created.json()["directive"]["id"];
   auto directive = agent->receiveA<protocol::Directive>();
@@ -240,8 +244,8 @@ TEST_F(IngestTest, DirectiveForAnAbsentAgentStaysPendingUntilItsHello) {
       post("/api/v1/directives", R"({"system":"web","replicas":6,"reason":"before the agent"})");
   ASSERT_EQ(created.status, 201) << created.body;
   const std::string id = created.json()["directive"]["id"];
-  ASSERT_TRUE(waitFor([&] { return metric("pso_directive_send_deferred_total") >= 1.0; },
-                      seconds(10)));
+  ASSERT_TRUE(
+      waitFor([&] { return metric("pso_directive_send_deferred_total") >= 1.0; }, seconds(10)));
   auto pending = controller().store().directive(id);
   ASSERT_TRUE(pending.ok() && pending.value());
   EXPECT_EQ(pending.value()->status, "pending");

@@ -20,7 +20,9 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
-nlohmann::json HttpReply::json() const { return nlohmann::json::parse(body, nullptr, false); }
+nlohmann::json HttpReply::json() const {
+  return nlohmann::json::parse(body, nullptr, false);
+}
 
 HttpReply httpRequest(uint16_t port, const std::string& method, const std::string& target,
                       const std::string& body, const std::string& token) {
@@ -155,8 +157,8 @@ void ServiceTest::startController(const HarnessOptions& options) {
   config.directive_deadline = std::chrono::minutes(5);
   if (options.tokens_file) {
     config.api_tokens_file = dir_.file("api-tokens");
-    std::ofstream(config.api_tokens_file) << "# operators of the test\n\n  " << kToken
-                                          << "  \nsecond-token\n";
+    std::ofstream(config.api_tokens_file)
+        << "# operators of the test\n\n  " << kToken << "  \nsecond-token\n";
   }
   controller_ = std::make_unique<Controller>(config);
   auto status = controller_->start();

@@ -116,7 +116,8 @@ class ServiceTest : public ::testing::Test {
   }
   /// Registers agent `id` with webSystem() and feeds `demand` samples ending
   /// now; returns the connected agent.
-  std::unique_ptr<TestAgent> connectWebAgent(const std::string& id, const std::vector<double>& demand,
+  std::unique_ptr<TestAgent> connectWebAgent(const std::string& id,
+                                             const std::vector<double>& demand,
                                              int64_t replicas = 2);
 
   TempDir dir_;
