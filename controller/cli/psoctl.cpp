@@ -68,6 +68,12 @@ Result<int64_t> parseTimeArg(const std::string& text) {
   return *ts * 1000;
 }
 
+/// Shortens long free text for a table cell; --json keeps the whole text.
+std::string clip(const std::string& text, std::size_t max_chars = 60) {
+  if (text.size() <= max_chars) return text;
+  return text.substr(0, max_chars - 3) + "...";
+}
+
 void printJson(const json& doc) {
   std::cout << doc.dump(2) << '\n';
 }
@@ -321,7 +327,8 @@ int cmdDirectives(const GlobalOptions& g, const std::string& system, int64_t lim
   Table t({"DIRECTIVE", "SYSTEM", "REPLICAS", "SOURCE", "STATUS", "CREATED", "RESULT", "REASON"});
   for (const auto& d : doc->value("directives", json::array())) {
     t.addRow({str(d, "id"), str(d, "system"), str(d, "replicas"), str(d, "source"),
-              str(d, "status"), str(d, "created"), str(d, "result_message"), str(d, "reason")});
+              str(d, "status"), str(d, "created"), clip(str(d, "result_message")),
+              clip(str(d, "reason"))});
   }
   t.print(std::cout);
   return 0;

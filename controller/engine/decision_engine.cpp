@@ -28,6 +28,16 @@ ReactiveSettings reactiveSettings(const EngineSettings& settings) {
   return reactive;
 }
 
+// Demand is never negative: a forecast or interval bound below zero says
+// nothing a replica count can use, so it is clamped at zero.
+Forecast demandForecast(const ForecastModel& model, int horizon, double coverage) {
+  Forecast f = model.forecast(horizon, coverage);
+  for (auto* series : {&f.point, &f.lo, &f.hi}) {
+    for (double& v : *series) v = std::max(0.0, v);
+  }
+  return f;
+}
+
 std::unique_ptr<ForecastModel> newModel(const EngineSettings& settings, const SystemSpec& spec) {
   ForecastModelParams params;
   params.max_horizon = static_cast<int>(std::clamp<int64_t>(
@@ -127,7 +137,7 @@ SystemDecision DecisionEngine::Impl::decideOne(SystemState& state, const SystemO
   const double step_s = settings.step_s;
   d.lead_steps = leadSteps(spec.warmup_s, step_s);
   const int64_t horizon = planningHorizon(d.lead_steps, settings.bottleneck_horizon_steps);
-  d.forecast = state.model->forecast(static_cast<int>(horizon), settings.coverage);
+  d.forecast = demandForecast(*state.model, static_cast<int>(horizon), settings.coverage);
 
   state.reactive.setSettings(reactiveSettings(settings));
   const ReactiveRecommendation reactive =
@@ -265,7 +275,7 @@ CycleDecisions DecisionEngine::decide(const CycleInput& input) {
 std::optional<Forecast> DecisionEngine::forecast(const std::string& system, int horizon) const {
   auto it = impl_->systems.find(system);
   if (it == impl_->systems.end()) return std::nullopt;
-  return it->second.model->forecast(horizon, impl_->settings.coverage);
+  return demandForecast(*it->second.model, horizon, impl_->settings.coverage);
 }
 
 std::string DecisionEngine::saveState() const {
