@@ -39,7 +39,11 @@ HttpResponse jsonResponse(int status, const json& body) {
   return HttpResponse{status, "application/json", dumpJson(body), {}};
 }
 
-HttpResponse errorResponse(int status, const std::string& message) {
+// Errors are one line even when they quote what the client sent.
+HttpResponse errorResponse(int status, std::string message) {
+  for (char& c : message) {
+    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+  }
   return jsonResponse(status, json{{"error", message}});
 }
 
@@ -207,10 +211,8 @@ Api::Api(ApiOptions options, store::Store& store, CycleRunner& cycles,
 
 HttpResponse Api::handle(const HttpRequest& request) {
   const auto question = request.target.find('?');
-  auto path = urlDecode(std::string_view(request.target).substr(0, question), false);
-  if (!path || path->empty() || path->front() != '/') {
-    return errorResponse(400, "malformed request target");
-  }
+  const std::string path = request.target.substr(0, question);
+  if (path.empty() || path.front() != '/') return errorResponse(400, "malformed request target");
   std::map<std::string, std::string> query;
   if (question != std::string::npos) {
     std::string_view rest = std::string_view(request.target).substr(question + 1);
@@ -228,7 +230,7 @@ HttpResponse Api::handle(const HttpRequest& request) {
     }
   }
   try {
-    return route(request, *path, query);
+    return route(request, path, query);
   } catch (const json::exception& e) {
     spdlog::error("http: {} {}: {}", request.method, request.target, e.what());
     return errorResponse(500, std::string("internal error: ") + e.what());
@@ -274,16 +276,18 @@ HttpResponse Api::route(const HttpRequest& request, const std::string& path,
   if (path.compare(0, prefix.size(), prefix) != 0) {
     return errorResponse(404, "no such endpoint: " + path);
   }
+  // Split before decoding, so an escaped '/' stays inside its segment.
   std::vector<std::string> parts;
   {
-    std::string rest = path.substr(prefix.size());
-    if (!rest.empty() && rest.back() == '/') rest.pop_back();
-    std::size_t start = 0;
-    while (start <= rest.size()) {
-      const auto slash = rest.find('/', start);
-      parts.push_back(rest.substr(start, slash - start));
-      if (slash == std::string::npos) break;
-      start = slash + 1;
+    std::string_view rest = std::string_view(path).substr(prefix.size());
+    if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
+    for (;;) {
+      const auto slash = rest.find('/');
+      auto part = urlDecode(rest.substr(0, slash), false);
+      if (!part) return errorResponse(400, "malformed request path: bad %-escape");
+      parts.push_back(std::move(*part));
+      if (slash == std::string_view::npos) break;
+      rest.remove_prefix(slash + 1);
     }
   }
   auto segment = [&](std::size_t i) -> const std::string& { return parts[i]; };

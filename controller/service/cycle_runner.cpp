@@ -251,16 +251,27 @@ Result<CycleReport> CycleRunner::runCycleOnce(int64_t now_ms) {
     if (hold.value() && hold.value()->replicas >= 0) {
       const auto& held = *hold.value();
       observation.hold = engine::OperatorHold{held.replicas, held.hold_until_ms, held.reason};
-      context.workflow_notes.push_back("operator hold on " + system.name + ": " +
-                                       std::to_string(held.replicas) + " replicas until " +
-                                       common::formatIso8601(held.hold_until_ms) + " (" +
-                                       held.reason + ")");
     }
     input.systems.push_back(std::move(observation));
   }
 
   CycleReport report;
   report.decisions = engine_.decide(input);
+  // A hold changed the plan only where the engine would have chosen otherwise.
+  for (const auto& decision : report.decisions.systems) {
+    if (decision.rule != "hold" || decision.recommended_replicas == decision.desired_replicas) {
+      continue;
+    }
+    const auto observed = std::find_if(
+        input.systems.begin(), input.systems.end(),
+        [&](const engine::SystemObservation& o) { return o.system == decision.system; });
+    if (observed == input.systems.end() || !observed->hold) continue;
+    context.workflow_notes.push_back(
+        "operator hold on " + decision.system + " keeps " +
+        std::to_string(decision.desired_replicas) + " replicas where the engine recommends " +
+        std::to_string(decision.recommended_replicas) + ", until " +
+        common::formatIso8601(observed->hold->until_ms) + " (" + observed->hold->reason + ")");
+  }
 
   auto seq = store_.nextCycleSeq();
   if (!seq) return fail("allocating a cycle id", seq.error());

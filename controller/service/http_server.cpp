@@ -5,7 +5,6 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -253,10 +252,8 @@ Status HttpServer::start(const std::string& address) {
 void HttpServer::stop() {
   Impl& d = *impl_;
   if (!d.thread.joinable()) return;
-  asio::post(d.io, [&d] {
-    beast::error_code ignored;
-    d.acceptor.close(ignored);
-  });
+  // Stopping the io_context abandons pending reads and writes; their sessions
+  // are destroyed with it, which closes every connection.
   d.io.stop();
   d.thread.join();
   beast::error_code ignored;

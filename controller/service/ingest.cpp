@@ -29,6 +29,9 @@ namespace {
 constexpr std::size_t kMaxDrain = 512;
 constexpr auto kPollTimeout = std::chrono::milliseconds(200);
 constexpr int64_t kHousekeepingIntervalMs = 1000;
+// How stale an agent's last_seen in the store may get while it keeps talking:
+// one small write per agent per interval instead of one per message.
+constexpr int64_t kSeenPersistIntervalMs = 5000;
 // One log line per refusal reason per interval; the rest are only counted.
 constexpr int64_t kRefusalLogIntervalMs = 5000;
 constexpr const char* kWakeEndpoint = "inproc://pso-ingest-wake";
@@ -59,6 +62,8 @@ struct Ingest::Impl {
   // What the loop knows of an agent's connection; touched by the loop thread only.
   struct Session {
     int64_t last_seen_steady_ms = 0;
+    int64_t last_seen_wall_ms = 0;
+    int64_t persisted_seen_wall_ms = 0;  // last_seen as last written to the store
     bool connected = false;
     bool delimiter = false;  // the agent frames messages REQ-style with an empty frame
   };
@@ -295,17 +300,19 @@ bool Ingest::Impl::checkIdentity(const std::string& claimed, const std::string& 
 void Ingest::Impl::markSeen(const std::string& identity, bool delimiter) {
   Session& session = sessions_[identity];
   session.last_seen_steady_ms = common::steadyMs();
+  session.last_seen_wall_ms = common::wallMs();
   session.delimiter = delimiter;
   if (session.connected) return;
   // The agent was silent past agent_timeout (or this controller restarted) and
   // is talking again without a new hello: it is connected, so deliver what waits.
-  if (auto status = store_.setAgentConnected(identity, true, common::wallMs()); !status) {
+  if (auto status = store_.setAgentConnected(identity, true, session.last_seen_wall_ms); !status) {
     // Not registered yet: its first telemetry batch registers it, and the next
     // message lands here again.
     if (status.error().code != "not_found") storeError("set_agent_connected", status.error());
     return;
   }
   session.connected = true;
+  session.persisted_seen_wall_ms = session.last_seen_wall_ms;
   updateConnectedGauge();
   spdlog::info("agent {} is talking again", printable(identity));
   sendPendingFor(identity);
@@ -329,6 +336,8 @@ void Ingest::Impl::onHello(const std::string& identity, bool delimiter,
   session.connected = true;
   session.delimiter = delimiter;
   session.last_seen_steady_ms = common::steadyMs();
+  session.last_seen_wall_ms = now;
+  session.persisted_seen_wall_ms = now;
   updateConnectedGauge();
 
   protocol::Welcome welcome;
@@ -511,10 +520,19 @@ void Ingest::Impl::housekeeping() {
   bool changed = false;
   for (auto& [id, session] : sessions_) {
     if (!session.connected) continue;
-    if (now_steady - session.last_seen_steady_ms <= options_.agent_timeout.count()) continue;
+    if (now_steady - session.last_seen_steady_ms <= options_.agent_timeout.count()) {
+      if (session.last_seen_wall_ms - session.persisted_seen_wall_ms >= kSeenPersistIntervalMs) {
+        session.persisted_seen_wall_ms = session.last_seen_wall_ms;
+        if (auto status = store_.setAgentConnected(id, true, session.last_seen_wall_ms);
+            !status && status.error().code != "not_found") {
+          storeError("set_agent_connected", status.error());
+        }
+      }
+      continue;
+    }
     session.connected = false;
     changed = true;
-    if (auto status = store_.setAgentConnected(id, false, now); !status) {
+    if (auto status = store_.setAgentConnected(id, false, session.last_seen_wall_ms); !status) {
       storeError("set_agent_connected", status.error());
     }
     spdlog::warn("agent {} disconnected: nothing heard for {}", printable(id),

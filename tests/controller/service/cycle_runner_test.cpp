@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "common/clock.h"
 #include "controller/store/store.h"
 #include "tests/controller/service/service_test_support.h"
@@ -148,11 +150,13 @@ TEST_F(CycleRunnerTest, OperatorHoldKeepsTheEngineFromChangingTheCount) {
   ASSERT_TRUE(sent);
   EXPECT_EQ(*sent->replicas, 3);
 
-  // The agent applies it and keeps reporting high demand.
-  agent->send(telemetry("agent-1", 2, {100, 100}, 3, common::wallMs()));
-  ASSERT_TRUE(agent->receiveA<protocol::Ack>());
+  // The agent applies it and keeps reporting high demand, one sample per cycle.
+  const int64_t base = common::wallMs();
   for (int i = 0; i < 3; ++i) {
-    auto report = controller().runCycleOnce(common::wallMs() + i * 1000);
+    const int64_t at = base + i * 1000;
+    agent->send(telemetry("agent-1", 2 + static_cast<uint64_t>(i), {100}, 3, at));
+    ASSERT_TRUE(agent->receiveA<protocol::Ack>());
+    auto report = controller().runCycleOnce(at);
     ASSERT_TRUE(report.ok()) << report.error().message;
     const auto* decision = decisionFor(report.value(), "web");
     ASSERT_NE(decision, nullptr);
@@ -160,6 +164,13 @@ TEST_F(CycleRunnerTest, OperatorHoldKeepsTheEngineFromChangingTheCount) {
     EXPECT_EQ(decision->desired_replicas, 3);
     EXPECT_FALSE(decision->dispatch);
     EXPECT_TRUE(report->directives.empty());
+    // The engine wanted more: the hold changed the plan, which the scenario records.
+    ASSERT_GT(decision->recommended_replicas, 3);
+    auto scenario = controller().store().scenario(report->scenario_id);
+    ASSERT_TRUE(scenario.ok() && scenario.value());
+    const auto& events = scenario.value()->events;
+    EXPECT_NE(std::find(events.begin(), events.end(), "workflow_enhanced"), events.end())
+        << "cycle " << i;
   }
   EXPECT_FALSE(agent->receive(milliseconds(200)).has_value());
 
@@ -171,11 +182,19 @@ TEST_F(CycleRunnerTest, OperatorHoldKeepsTheEngineFromChangingTheCount) {
   EXPECT_EQ(system["desired"], 3);
 
   // Once the hold is over the engine scales again.
-  auto later = controller().runCycleOnce(common::wallMs() + 11 * 60 * 1000);
+  const int64_t after = base + 11 * 60 * 1000;
+  agent->send(telemetry("agent-1", 5, {100}, 3, after));
+  ASSERT_TRUE(agent->receiveA<protocol::Ack>());
+  auto later = controller().runCycleOnce(after);
   ASSERT_TRUE(later.ok()) << later.error().message;
   const auto* decision = decisionFor(later.value(), "web");
   ASSERT_NE(decision, nullptr);
   EXPECT_NE(decision->rule, "hold");
+  EXPECT_GT(decision->desired_replicas, 3);
+  EXPECT_TRUE(decision->dispatch);
+  auto scaled = agent->receiveA<protocol::Directive>();
+  ASSERT_TRUE(scaled);
+  EXPECT_EQ(*scaled->replicas, decision->desired_replicas);
 }
 
 TEST_F(CycleRunnerTest, ScenarioOutcomeIsFilledOnceItsHorizonHasPassed) {

@@ -334,6 +334,11 @@ TEST_F(HttpApiTest, BadRequestsGetOneLineErrorsAndTheServerKeepsServing) {
   EXPECT_EQ(httpRequest(port, "PUT", "/api/v1/directives", "{}", kToken).status, 405);
   EXPECT_EQ(get("/api/v1/cycles?limit=abc").status, 400);
   EXPECT_EQ(get("/api/v1/directives?limit=%zz").status, 400);
+  EXPECT_EQ(get("/api/v1/systems/%zz").status, 400);
+  // An escaped '/' belongs to the name; a newline in it does not break the line.
+  const HttpReply escaped = get("/api/v1/systems/a%2Fb%0Ac");
+  EXPECT_EQ(escaped.status, 404);
+  EXPECT_EQ(escaped.json()["error"], "unknown system 'a/b c'");
 
   // A declared body over 1 MiB is refused before it is read.
   const std::string oversize = rawHttp(port,

@@ -132,6 +132,23 @@ TEST_F(IngestTest, GarbageTruncatedAndMisframedMessagesAreRefusedAndCounted) {
   EXPECT_EQ(status["rejected_messages"], 4);
 }
 
+TEST_F(IngestTest, RequestStyleEnvelopeWithAnEmptyDelimiterIsAnsweredInKind) {
+  ASSERT_NO_FATAL_FAILURE(startController());
+  TestAgent agent(endpoint(), "agent-1");
+  protocol::Hello hello;
+  hello.agent_id = "agent-1";
+  hello.version = "1";
+  hello.systems = {webSystem()};
+  agent.sendFrames({"", protocol::encode(hello)});
+  const auto frames = agent.receiveFrames();
+  ASSERT_EQ(frames.size(), 2u);
+  EXPECT_TRUE(frames[0].empty());
+  auto welcome = protocol::decode(frames[1]);
+  ASSERT_TRUE(welcome.ok()) << welcome.error().message;
+  EXPECT_TRUE(std::holds_alternative<protocol::Welcome>(welcome.value()));
+  EXPECT_EQ(controller().metrics().total("pso_rejected_messages_total"), 0.0);
+}
+
 TEST_F(IngestTest, MessageClaimingAnotherAgentIdIsRefused) {
   ASSERT_NO_FATAL_FAILURE(startController());
   TestAgent agent(endpoint(), "agent-1");

@@ -8,6 +8,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <fstream>
+#include <iterator>
+#include <zmq_addon.hpp>
 
 #include "common/clock.h"
 #include "common/zmq_socket.h"
@@ -87,6 +89,19 @@ void TestAgent::sendFrames(const std::vector<std::string>& frames) {
     socket_.send(zmq::buffer(frames[i]),
                  i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
   }
+}
+
+std::vector<std::string> TestAgent::receiveFrames(std::chrono::milliseconds timeout) {
+  zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0}};
+  zmq::poll(items, 1, timeout);
+  std::vector<std::string> frames;
+  if (!(items[0].revents & ZMQ_POLLIN)) return frames;
+  std::vector<zmq::message_t> parts;
+  if (!zmq::recv_multipart(socket_, std::back_inserter(parts), zmq::recv_flags::dontwait)) {
+    return frames;
+  }
+  for (const auto& part : parts) frames.push_back(part.to_string());
+  return frames;
 }
 
 std::optional<protocol::Message> TestAgent::receive(std::chrono::milliseconds timeout) {

@@ -49,6 +49,8 @@ class TestAgent {
   void send(const protocol::Message& message);
   /// Sends the frames as one multipart message.
   void sendFrames(const std::vector<std::string>& frames);
+  /// The frames of the next message, undecoded; empty after `timeout`.
+  std::vector<std::string> receiveFrames(std::chrono::milliseconds timeout = kReplyTimeout);
   /// The next message, decoded; nullopt after `timeout` without one.
   std::optional<protocol::Message> receive(std::chrono::milliseconds timeout = kReplyTimeout);
   /// Receives until a message of type T arrives (others are dropped); nullopt
