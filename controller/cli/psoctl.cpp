@@ -271,13 +271,14 @@ int cmdCycles(const GlobalOptions& g, int64_t limit) {
     printJson(*doc);
     return 0;
   }
-  Table t({"CYCLE", "TIME", "SYSTEM", "DEMAND", "FORECAST", "CURRENT", "DESIRED", "REACTIVE",
-           "RULE", "DISPATCH"});
+  Table t({"CYCLE", "TIME", "SYSTEM", "DEMAND", "FORECAST (HI)", "CURRENT", "DESIRED", "REACTIVE",
+           "RULE", "DISPATCH", "EVENTS"});
   for (const auto& c : doc->value("cycles", json::array())) {
+    const std::string events = joined(c.value("events", json::array()));
     for (const auto& d : c.value("decisions", json::array())) {
       t.addRow({str(c, "id"), str(c, "time"), str(d, "system"), str(d, "demand"),
-                str(d, "forecast_hi"), str(d, "current"), str(d, "desired"), str(d, "reactive"),
-                str(d, "rule"), str(d, "dispatch")});
+                str(d, "forecast_point") + " (" + str(d, "forecast_hi") + ")", str(d, "current"),
+                str(d, "desired"), str(d, "reactive"), str(d, "rule"), str(d, "dispatch"), events});
     }
   }
   t.print(std::cout);

@@ -784,7 +784,7 @@ const std::vector<std::string>& scenarioLevels() {
 json buildScenario(const CycleContext& ctx) {
   const auto views = gatherSystems(ctx);
   const bool quiet = isQuiet(ctx);
-  const std::string id = "s-" + ctx.cycle_id;
+  const std::string id = scenarioIdForCycle(ctx.cycle_id);
 
   json doc = json::object();
   doc["id"] = id;

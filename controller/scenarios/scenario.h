@@ -57,6 +57,11 @@ struct CycleContext {
   std::vector<std::string> workflow_notes;
 };
 
+/// The id of the scenario recorded for a cycle.
+inline std::string scenarioIdForCycle(const std::string& cycle_id) {
+  return "s-" + cycle_id;
+}
+
 /// Builds the scenario document of one cycle, with events, level and questions.
 ///
 /// Events: scaling_executed when a directive of the cycle is pending, sent or

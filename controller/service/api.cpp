@@ -19,6 +19,7 @@
 #include "common/config.h"
 #include "common/trace.h"
 #include "controller/scenarios/exporter.h"
+#include "controller/scenarios/scenario.h"
 
 namespace pso::controller::service {
 
@@ -582,7 +583,15 @@ HttpResponse Api::getCycles(const std::map<std::string, std::string>& query) {
   for (const auto& cycle : cycles.value()) {
     json decisions = json::parse(cycle.decisions_json, nullptr, false);
     if (decisions.is_discarded()) decisions = nullptr;
+    // The cycle's events live in its scenario; a cycle whose scenario could not
+    // be recorded shows none.
+    const std::string scenario_id = scenarios::scenarioIdForCycle(cycle.id);
+    auto scenario = store_.scenario(scenario_id);
+    json events = json::array();
+    if (scenario.ok() && scenario.value().has_value()) events = scenario.value()->events;
     list.push_back({{"id", cycle.id},
+                    {"scenario", scenario_id},
+                    {"events", events},
                     {"time", isoOrNull(cycle.ts_ms)},
                     {"mode", cycle.mode},
                     {"duration_ms", cycle.duration_ms},
