@@ -1,20 +1,35 @@
 #include "agent/actuator.h"
 
+#include <unistd.h>
+
 #include <array>
 
+#include "agent/cgroup_actuator.h"
+#include "agent/docker_actuator.h"
 #include "agent/exec_actuator.h"
 #include "agent/guarded_actuator.h"
+#include "agent/http_client.h"
+#include "agent/kubernetes_actuator.h"
 #include "agent/process_pool_actuator.h"
+#include "agent/systemd_actuator.h"
 
 namespace pso::agent {
 namespace {
 
-using Factory = Result<std::unique_ptr<Actuator>> (*)(const common::SystemConfig&, int64_t,
-                                                      common::MetricsRegistry*);
+// What a factory may need beyond the system's own config.
+struct FactoryContext {
+  int64_t initial_replicas;
+  common::MetricsRegistry* metrics;
+  const std::string& cgroup_root;
+};
+
+using Factory = Result<std::unique_ptr<Actuator>> (*)(const common::SystemConfig&,
+                                                      const FactoryContext&);
 
 Result<std::unique_ptr<Actuator>> makeProcessPool(const common::SystemConfig& system,
-                                                  int64_t initial_replicas,
-                                                  common::MetricsRegistry* metrics) {
+                                                  const FactoryContext& context) {
+  const int64_t initial_replicas = context.initial_replicas;
+  common::MetricsRegistry* metrics = context.metrics;
   const common::ActuatorConfig& config = system.actuator;
   if (config.command.empty()) {
     return makeError("invalid", "system " + system.name +
@@ -25,8 +40,9 @@ Result<std::unique_ptr<Actuator>> makeProcessPool(const common::SystemConfig& sy
 }
 
 Result<std::unique_ptr<Actuator>> makeExec(const common::SystemConfig& system,
-                                           int64_t initial_replicas,
-                                           common::MetricsRegistry* metrics) {
+                                           const FactoryContext& context) {
+  const int64_t initial_replicas = context.initial_replicas;
+  common::MetricsRegistry* metrics = context.metrics;
   const common::ActuatorConfig& config = system.actuator;
   if (config.command.empty()) {
     return makeError("invalid", "system " + system.name +
@@ -40,6 +56,51 @@ Result<std::unique_ptr<Actuator>> makeExec(const common::SystemConfig& system,
       system.name, config.command, config.status_command, config.timeout, known, metrics));
 }
 
+Result<std::unique_ptr<Actuator>> makeSystemd(const common::SystemConfig& system,
+                                              const FactoryContext& /*context*/) {
+  const common::ActuatorConfig& config = system.actuator;
+  if (config.unit.empty() || config.unit.find('@') != std::string::npos) {
+    return makeError("invalid", "system " + system.name +
+                                    ": actuator 'systemd' needs 'unit', the template's name "
+                                    "without '@' (web for web@.service)");
+  }
+  return std::unique_ptr<Actuator>(std::make_unique<SystemdActuator>(
+      system.name, config.unit, config.systemctl, system.max_replicas, config.timeout));
+}
+
+Result<std::unique_ptr<Actuator>> makeCgroup(const common::SystemConfig& system,
+                                             const FactoryContext& context) {
+  if (system.cgroup.empty()) {
+    return makeError("invalid", "system " + system.name + ": actuator 'cgroup' needs 'cgroup'");
+  }
+  return std::unique_ptr<Actuator>(std::make_unique<CgroupActuator>(
+      system.name, context.cgroup_root + "/" + system.cgroup, system.actuator.cpu_period_us));
+}
+
+Result<std::unique_ptr<Actuator>> makeDocker(const common::SystemConfig& system,
+                                             const FactoryContext& /*context*/) {
+  if (system.actuator.image.empty()) {
+    return makeError("invalid", "system " + system.name + ": actuator 'docker' needs 'image'");
+  }
+  if (Status curl = loadCurl(); !curl) {
+    return makeError(curl.error().code,
+                     "system " + system.name + ": actuator 'docker': " + curl.error().message);
+  }
+  return std::unique_ptr<Actuator>(std::make_unique<DockerActuator>(system.name, system.actuator));
+}
+
+Result<std::unique_ptr<Actuator>> makeKubernetes(const common::SystemConfig& system,
+                                                 const FactoryContext& /*context*/) {
+  Result<KubernetesTarget> target = KubernetesTarget::resolve(system.name, system.actuator);
+  if (!target) return target.error();
+  if (Status curl = loadCurl(); !curl) {
+    return makeError(curl.error().code,
+                     "system " + system.name + ": actuator 'kubernetes': " + curl.error().message);
+  }
+  return std::unique_ptr<Actuator>(std::make_unique<KubernetesActuator>(
+      system.name, std::move(target).value(), system.actuator.timeout));
+}
+
 struct Registration {
   const char* kind;
   Factory factory;
@@ -49,15 +110,17 @@ struct Registration {
 constexpr std::array kRegistry = {
     Registration{"process-pool", &makeProcessPool},
     Registration{"exec", &makeExec},
+    Registration{"systemd", &makeSystemd},
+    Registration{"cgroup", &makeCgroup},
+    Registration{"docker", &makeDocker},
+    Registration{"kubernetes", &makeKubernetes},
 };
-
-// Part of the product's configuration interface, but not in this build.
-constexpr std::array kNotBuilt = {"systemd", "cgroup", "docker", "kubernetes"};
 
 }  // namespace
 
 Result<std::unique_ptr<Actuator>> makeActuator(const common::SystemConfig& system,
-                                               common::MetricsRegistry* metrics) {
+                                               common::MetricsRegistry* metrics,
+                                               const std::string& cgroup_root) {
   const std::string& kind = system.actuator.kind;
   const std::string origin = "system " + system.name;
   const Registration* found = nullptr;
@@ -65,12 +128,6 @@ Result<std::unique_ptr<Actuator>> makeActuator(const common::SystemConfig& syste
     if (kind == entry.kind) found = &entry;
   }
   if (found == nullptr) {
-    for (const char* name : kNotBuilt) {
-      if (kind == name) {
-        return makeError("unsupported",
-                         origin + ": actuator '" + kind + "' is not supported by this build");
-      }
-    }
     std::string supported;
     for (const Registration& entry : kRegistry) {
       supported += supported.empty() ? "" : ", ";
@@ -93,10 +150,27 @@ Result<std::unique_ptr<Actuator>> makeActuator(const common::SystemConfig& syste
   if (system.actuator.timeout.count() <= 0) {
     return makeError("invalid", origin + ": actuator timeout must be positive");
   }
-  Result<std::unique_ptr<Actuator>> inner = found->factory(system, initial, metrics);
+  Result<std::unique_ptr<Actuator>> inner =
+      found->factory(system, FactoryContext{initial, metrics, cgroup_root});
   if (!inner) return inner.error();
   GuardPolicy policy{system.name, system.min_replicas, system.max_replicas,
                      system.actuator.cooldown, system.actuator.dry_run};
+  if (kind == "cgroup") {
+    const common::ActuatorConfig& a = system.actuator;
+    policy.min_cpu = a.min_cpu;
+    policy.max_cpu = a.max_cpu;
+    policy.min_memory = a.min_memory;
+    policy.max_memory = a.max_memory;
+    // 0 means "the whole host": more than that cannot be meant.
+    if (policy.max_cpu <= 0) {
+      policy.max_cpu = static_cast<double>(std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN)));
+    }
+    if (policy.max_memory <= 0) {
+      const long pages = ::sysconf(_SC_PHYS_PAGES);
+      const long page_size = ::sysconf(_SC_PAGESIZE);
+      if (pages > 0 && page_size > 0) policy.max_memory = static_cast<int64_t>(pages) * page_size;
+    }
+  }
   return std::unique_ptr<Actuator>(
       std::make_unique<GuardedActuator>(std::move(inner).value(), std::move(policy)));
 }

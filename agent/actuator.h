@@ -59,13 +59,17 @@ class Actuator {
   virtual void stop() = 0;
 };
 
-/// Builds the actuator named by `system.actuator.kind`, wrapped in a
-/// GuardedActuator with the system's bounds, cooldown and dry-run. Kinds known
-/// to the product but not built here (systemd, cgroup, docker, kubernetes) are
-/// refused with "system X: actuator 'docker' is not supported by this build"
-/// (code "unsupported"); other names and bad settings are code "invalid".
+/// Builds the actuator named by `system.actuator.kind` (process-pool, exec,
+/// systemd, cgroup, docker, kubernetes), wrapped in a GuardedActuator with the
+/// system's bounds, cooldown and dry-run (kind cgroup also bounds cpu and
+/// memory: min_cpu..max_cpu, min_memory..max_memory, a max of 0 being the
+/// host's CPU count or memory). Unknown names and bad settings are code
+/// "invalid"; docker and kubernetes without a loadable libcurl are code
+/// "unsupported".
+/// @param cgroup_root where the system's `cgroup` directory is (kind cgroup)
 [[nodiscard]] Result<std::unique_ptr<Actuator>> makeActuator(
-    const common::SystemConfig& system, common::MetricsRegistry* metrics = nullptr);
+    const common::SystemConfig& system, common::MetricsRegistry* metrics = nullptr,
+    const std::string& cgroup_root = "/sys/fs/cgroup");
 
 /// The actuator kinds this build can construct, in registry order.
 std::vector<std::string> supportedActuators();

@@ -63,6 +63,7 @@ Agent::Agent(common::AgentConfig config) : config_(std::move(config)), context_(
 }
 
 Agent::~Agent() {
+  if (health_) health_->stop();
   session_.reset();
   stopActuators();
   for (int fd : stop_pipe_) {
@@ -100,7 +101,8 @@ Result<std::unique_ptr<Agent>> Agent::create(common::AgentConfig config) {
         "io", std::string("cannot create the agent's wake-up pipe: ") + std::strerror(errno));
   }
   const common::AgentConfig& cfg = agent->config_;
-  agent->host_ = std::make_unique<HostSampler>(cfg.proc_root, &agent->metrics_);
+  agent->host_ = std::make_unique<HostSampler>(cfg.proc_root, &agent->metrics_, cfg.filesystems);
+  const std::string cgroup_root = cfg.sys_root + "/fs/cgroup";
   agent->metrics_.describe("pso_agent_demand_errors_total", "counter",
                            "Demand reads that produced no value, by system and reason");
   agent->metrics_.describe("pso_agent_spool_errors_total", "counter",
@@ -108,14 +110,24 @@ Result<std::unique_ptr<Agent>> Agent::create(common::AgentConfig config) {
 
   const int64_t start_ms = common::wallMs();
   for (const common::SystemConfig& system : cfg.systems) {
-    DemandSourceContext context{system.name, agent->host_.get(), start_ms};
+    std::unique_ptr<CgroupSampler> cgroup;
+    if (!system.cgroup.empty()) {
+      cgroup = std::make_unique<CgroupSampler>(system.name, cgroup_root + "/" + system.cgroup,
+                                               &agent->metrics_);
+    }
+    DemandSourceContext context{system.name, agent->host_.get(), start_ms, cgroup.get()};
     Result<std::unique_ptr<DemandSource>> demand = makeDemandSource(system.demand, context);
     if (!demand) return demand.error();
-    Result<std::unique_ptr<Actuator>> actuator = makeActuator(system, &agent->metrics_);
+    Result<std::unique_ptr<Actuator>> actuator =
+        makeActuator(system, &agent->metrics_, cgroup_root);
     if (!actuator) return actuator.error();
-    agent->systems_.push_back(
-        ManagedSystem{system, std::move(demand).value(), std::move(actuator).value(), {}});
+    agent->systems_.push_back(ManagedSystem{
+        system, std::move(demand).value(), std::move(actuator).value(), std::move(cgroup), {}, {}});
   }
+  Result<std::unique_ptr<HealthMonitor>> health =
+      HealthMonitor::create(cfg.systems, &agent->metrics_);
+  if (!health) return health.error();
+  agent->health_ = std::move(health).value();
 
   Result<std::unique_ptr<Spool>> spool =
       Spool::open(cfg.spool, cfg.spool_max_batches, &agent->metrics_);
@@ -163,6 +175,10 @@ Status Agent::run() {
     stopActuators();
     return status;
   }
+  if (Status status = health_->start(); !status) {
+    stopActuators();
+    return status;
+  }
   spdlog::info("pso-agent {} as '{}': {} system(s), controller {}, spool {} ({} pending)",
                agentVersion(), config_.id, systems_.size(), config_.controller, config_.spool,
                spool_->pendingCount());
@@ -194,6 +210,7 @@ Status Agent::run() {
     int64_t wake = std::min({next_sample, next_actuator_poll, session_->nextWakeMs()});
     items.clear();
     items.push_back(zmq::pollitem_t{nullptr, stop_pipe_[0], ZMQ_POLLIN, 0});
+    items.push_back(zmq::pollitem_t{nullptr, health_->wakeFd(), ZMQ_POLLIN, 0});
     session_->addPollItems(items);
     try {
       zmq::poll(items, std::chrono::milliseconds(std::max<int64_t>(0, wake - now)));
@@ -207,10 +224,15 @@ Status Agent::run() {
       }
       stopping = true;
     }
-    session_->onPolled(items, 1);
+    session_->onPolled(items, 2);
+    // After the session has handled a welcome, so the full state can follow it.
+    if ((items[1].revents & ZMQ_POLLIN) != 0 || session_->welcomes() != health_welcomes_) {
+      forwardHealth();
+    }
   }
 
   spdlog::info("pso-agent stopping: stopping workers and closing the spool");
+  health_->stop();
   flush();
   session_->pump();
   stopActuators();
@@ -230,10 +252,18 @@ void Agent::sampleOnce(int64_t wall_ms) {
     last_host_error_.clear();
   }
   for (ManagedSystem& system : systems_) {
+    if (system.cgroup) {
+      Status status = system.cgroup->sample(wall_ms, points_);
+      std::string error = status.ok() ? std::string() : status.error().message;
+      if (!error.empty() && error != system.last_cgroup_error)
+        spdlog::warn("cgroup sampler: {}", error);
+      system.last_cgroup_error = std::move(error);
+    }
     Result<double> demand = system.demand->read(wall_ms);
     if (demand && !std::isfinite(*demand)) {
       demand = makeError("invalid", "demand is not a finite number");
     }
+    system.demand->appendMetrics(points_);
     if (demand) {
       points_.push_back(SamplePoint{{system.config.name, "demand"}, *demand});
       system.last_demand_error.clear();
@@ -249,6 +279,9 @@ void Agent::sampleOnce(int64_t wall_ms) {
     if (replicas >= 0) {
       points_.push_back(
           SamplePoint{{system.config.name, "replicas"}, static_cast<double>(replicas)});
+    }
+    if (std::optional<double> score = health_->score(system.config.name)) {
+      points_.push_back(SamplePoint{{system.config.name, "health_score"}, *score});
     }
   }
   batch_.add(wall_ms, points_);
@@ -321,6 +354,30 @@ protocol::DirectiveResult Agent::execute(const protocol::Directive& directive) {
   result.replicas = outcome.replicas;
   result.message = outcome.message;
   return result;
+}
+
+void Agent::forwardHealth() {
+  health_results_.clear();
+  if (session_->welcomes() != health_welcomes_) {
+    // A new session: the controller gets every check's state, queued results
+    // included, so nothing older than what it already had is missing.
+    health_welcomes_ = session_->welcomes();
+    health_->takeResults(health_results_);
+    health_results_ = health_->snapshot();
+  } else {
+    health_->takeResults(health_results_);
+  }
+  if (health_results_.empty()) return;
+  // Bounded messages whatever the number of checks.
+  constexpr std::size_t kChecksPerMessage = 500;
+  for (std::size_t first = 0; first < health_results_.size(); first += kChecksPerMessage) {
+    protocol::Health message;
+    const std::size_t last = std::min(health_results_.size(), first + kChecksPerMessage);
+    message.checks.assign(std::make_move_iterator(health_results_.begin() + first),
+                          std::make_move_iterator(health_results_.begin() + last));
+    // Not welcomed (yet): dropped here; the state is sent whole after the welcome.
+    (void)session_->sendHealth(std::move(message));
+  }
 }
 
 void Agent::pollActuators() {

@@ -12,7 +12,9 @@
 
 #include "agent/actuator.h"
 #include "agent/batch_builder.h"
+#include "agent/cgroup_sampler.h"
 #include "agent/demand_source.h"
+#include "agent/health_monitor.h"
 #include "agent/host_sampler.h"
 #include "agent/session.h"
 #include "agent/spool.h"
@@ -27,14 +29,18 @@ const char* agentVersion();
 
 /// Owns the agent's parts and runs its loop.
 ///
-/// Every sample_interval it samples the host, then for each system its demand
-/// (metric "demand") and the running replica count its actuator reports
-/// (metric "replicas"; omitted while unknown), and spools the points as one
-/// columnar telemetry batch (split by series past batch_max_samples points).
-/// Between timers it sleeps in zmq_poll on the controller socket and a
-/// wake-up pipe, so it never spins. requestStop() ends run(): unsent batches
-/// stay in the spool for the next start, workers are stopped and the socket
-/// is closed.
+/// Every sample_interval it samples the host, then for each system its cgroup
+/// (when configured), its demand (metric "demand", plus any series the demand
+/// source adds), the running replica count its actuator reports (metric
+/// "replicas"; omitted while unknown) and its health score (metric
+/// "health_score", 0-100, once every check has a result), and spools the
+/// points as one columnar telemetry batch (split by series past
+/// batch_max_samples points). Health checks run on the HealthMonitor's thread;
+/// their results are sent to the controller as they complete, and the state of
+/// every check again after each welcome. Between timers it sleeps in zmq_poll
+/// on the controller socket and wake-up pipes, so it never spins.
+/// requestStop() ends run(): unsent batches stay in the spool for the next
+/// start, workers are stopped and the socket is closed.
 class Agent {
  public:
   /// Validates the configuration and builds every part: host sampler, demand
@@ -64,13 +70,16 @@ class Agent {
   Session& session() { return *session_; }
   /// The actuator of a configured system, nullptr for an unknown name.
   Actuator* actuator(const std::string& system);
+  HealthMonitor& health() { return *health_; }
 
  private:
   struct ManagedSystem {
     common::SystemConfig config;
     std::unique_ptr<DemandSource> demand;
     std::unique_ptr<Actuator> actuator;
-    std::string last_demand_error;  ///< logged once per distinct message
+    std::unique_ptr<CgroupSampler> cgroup;  ///< nullptr without a configured cgroup
+    std::string last_demand_error;          ///< logged once per distinct message
+    std::string last_cgroup_error;
   };
 
   explicit Agent(common::AgentConfig config);
@@ -79,6 +88,8 @@ class Agent {
   protocol::DirectiveResult execute(const protocol::Directive& directive);
   void pollActuators();
   void stopActuators();
+  /// Sends queued health results, or every check's state after a new welcome.
+  void forwardHealth();
 
   common::AgentConfig config_;
   common::MetricsRegistry metrics_;
@@ -87,6 +98,9 @@ class Agent {
   std::unique_ptr<Spool> spool_;
   zmq::context_t context_;
   std::unique_ptr<Session> session_;
+  std::unique_ptr<HealthMonitor> health_;
+  std::vector<protocol::HealthCheckResult> health_results_;  ///< reused
+  uint64_t health_welcomes_ = 0;  ///< session welcomes already given the full state
 
   BatchBuilder batch_;
   std::vector<SamplePoint> points_;  ///< reused by every sample

@@ -2,8 +2,13 @@
 
 #include <array>
 
+#include "agent/cgroup_demand_source.h"
+#include "agent/cgroup_sampler.h"
+#include "agent/command_demand_source.h"
 #include "agent/host_demand_source.h"
 #include "agent/host_sampler.h"
+#include "agent/http_client.h"
+#include "agent/prometheus_demand_source.h"
 #include "agent/replay_demand_source.h"
 #include "common/trace.h"
 
@@ -43,6 +48,44 @@ Result<std::unique_ptr<DemandSource>> makeHost(const common::DemandSourceConfig&
       std::make_unique<HostDemandSource>(*context.host, config.metric));
 }
 
+Result<std::unique_ptr<DemandSource>> makeCgroup(const common::DemandSourceConfig& config,
+                                                 const DemandSourceContext& context) {
+  std::string origin = "system " + context.system;
+  if (context.cgroup == nullptr) {
+    return makeError("invalid", origin + ": demand source 'cgroup' needs the system's 'cgroup'");
+  }
+  if (!CgroupSampler::isKnownMetric(config.metric)) {
+    return makeError("invalid", origin + ": demand source 'cgroup' has unknown metric '" +
+                                    config.metric +
+                                    "' (known: " + CgroupSampler::knownMetricList() + ")");
+  }
+  return std::unique_ptr<DemandSource>(
+      std::make_unique<CgroupDemandSource>(*context.cgroup, config.metric));
+}
+
+Result<std::unique_ptr<DemandSource>> makePrometheus(const common::DemandSourceConfig& config,
+                                                     const DemandSourceContext& context) {
+  std::string origin = "system " + context.system;
+  if (config.url.empty() || config.metric.empty()) {
+    return makeError("invalid", origin + ": demand source 'prometheus' needs 'url' and 'metric'");
+  }
+  if (Status curl = loadCurl(); !curl) {
+    return makeError(curl.error().code,
+                     origin + ": demand source 'prometheus': " + curl.error().message);
+  }
+  return std::unique_ptr<DemandSource>(std::make_unique<PrometheusDemandSource>(config));
+}
+
+Result<std::unique_ptr<DemandSource>> makeCommand(const common::DemandSourceConfig& config,
+                                                  const DemandSourceContext& context) {
+  if (config.command.empty()) {
+    return makeError("invalid",
+                     "system " + context.system + ": demand source 'command' needs 'command'");
+  }
+  return std::unique_ptr<DemandSource>(
+      std::make_unique<CommandDemandSource>(context.system, config));
+}
+
 struct Registration {
   const char* name;
   Factory factory;
@@ -50,13 +93,10 @@ struct Registration {
 
 // The one place a config name becomes a demand source class.
 constexpr std::array kRegistry = {
-    Registration{"replay", &makeReplay},
-    Registration{"host", &makeHost},
+    Registration{"replay", &makeReplay},   Registration{"host", &makeHost},
+    Registration{"cgroup", &makeCgroup},   Registration{"prometheus", &makePrometheus},
+    Registration{"command", &makeCommand},
 };
-
-// Part of the product's configuration interface, but not in this build: they
-// are refused at start rather than silently producing no demand.
-constexpr std::array kNotBuilt = {"prometheus", "command", "cgroup"};
 
 }  // namespace
 
@@ -64,12 +104,6 @@ Result<std::unique_ptr<DemandSource>> makeDemandSource(const common::DemandSourc
                                                        const DemandSourceContext& context) {
   for (const Registration& entry : kRegistry) {
     if (config.source == entry.name) return entry.factory(config, context);
-  }
-  for (const char* name : kNotBuilt) {
-    if (config.source == name) {
-      return makeError("unsupported", "system " + context.system + ": demand source '" +
-                                          config.source + "' is not supported by this build");
-    }
   }
   std::string supported;
   for (const Registration& entry : kRegistry) {

@@ -9,11 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "agent/sampler.h"
 #include "common/config.h"
 #include "common/result.h"
 
 namespace pso::agent {
 
+class CgroupSampler;
 class HostSampler;
 
 /// Reads one system's current demand. Called once per sample interval, after
@@ -29,6 +31,10 @@ class DemandSource {
   /// there is no value this time (trace ended, metric not sampled yet); the
   /// agent then emits no demand point and counts the reason.
   [[nodiscard]] virtual Result<double> read(int64_t now_ms) = 0;
+
+  /// Other series the last read() produced for the system (a command's
+  /// "name value" lines); most sources have none.
+  virtual void appendMetrics(std::vector<SamplePoint>& /*out*/) {}
 };
 
 /// What a source may need from the agent when it is built.
@@ -36,12 +42,13 @@ struct DemandSourceContext {
   std::string system;                 ///< the system the source belongs to (for messages)
   const HostSampler* host = nullptr;  ///< the agent's host sampler (source "host")
   int64_t start_ms = 0;               ///< wall-clock ms the agent started (replay origin)
+  /// The system's cgroup sampler (source "cgroup"); nullptr without a cgroup.
+  const CgroupSampler* cgroup = nullptr;
 };
 
-/// Builds the source named by `config.source`. Names known to the product but
-/// not built here (prometheus, command, cgroup) are refused with
-/// "system X: demand source 'prometheus' is not supported by this build"
-/// (code "unsupported"); any other unknown name is code "invalid".
+/// Builds the source named by `config.source` (replay, host, cgroup,
+/// prometheus, command). An unknown name or a bad setting is code "invalid";
+/// prometheus without a loadable libcurl is code "unsupported".
 [[nodiscard]] Result<std::unique_ptr<DemandSource>> makeDemandSource(
     const common::DemandSourceConfig& config, const DemandSourceContext& context);
 

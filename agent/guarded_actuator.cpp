@@ -79,6 +79,24 @@ ActuationResult GuardedActuator::apply(const protocol::Directive& directive) {
         (directive.memory_bytes && *directive.memory_bytes <= 0)) {
       return refuse(current, "limits directive with a cpu or memory that is not positive");
     }
+    if (directive.cpu && policy_.min_cpu > 0 && *directive.cpu < policy_.min_cpu) {
+      return refuse(current, fmt::format("system {}: cpu {:g} is below min_cpu {:g}", system,
+                                         *directive.cpu, policy_.min_cpu));
+    }
+    if (directive.cpu && policy_.max_cpu > 0 && *directive.cpu > policy_.max_cpu) {
+      return refuse(current, fmt::format("system {}: cpu {:g} is above max_cpu {:g}", system,
+                                         *directive.cpu, policy_.max_cpu));
+    }
+    if (directive.memory_bytes && policy_.min_memory > 0 &&
+        *directive.memory_bytes < policy_.min_memory) {
+      return refuse(current, fmt::format("system {}: memory {} is below min_memory {}", system,
+                                         *directive.memory_bytes, policy_.min_memory));
+    }
+    if (directive.memory_bytes && policy_.max_memory > 0 &&
+        *directive.memory_bytes > policy_.max_memory) {
+      return refuse(current, fmt::format("system {}: memory {} is above max_memory {}", system,
+                                         *directive.memory_bytes, policy_.max_memory));
+    }
   } else {
     return refuse(current, "unknown action '" + directive.action + "' (expected scale or limits)");
   }

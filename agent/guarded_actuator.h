@@ -17,6 +17,11 @@ struct GuardPolicy {
   int64_t max_replicas = 0;
   common::Duration cooldown{0};  ///< refuse changes this soon after the last applied one
   bool dry_run = false;          ///< report what would be done, change nothing
+  /// Bounds of a limits directive; 0 means no bound on that side.
+  double min_cpu = 0.0;
+  double max_cpu = 0.0;
+  int64_t min_memory = 0;
+  int64_t max_memory = 0;
 };
 
 /// Wraps an actuator with local bounds, cooldown, dry-run and deadlines, in this
@@ -24,7 +29,8 @@ struct GuardPolicy {
 ///  1. a directive whose deadline_ms (wall clock, 0 = none) has passed is
 ///     "expired";
 ///  2. an unknown action, a scale without replicas or limits without cpu or
-///     memory is "refused";
+///     memory is "refused", and so is a cpu or memory outside the policy's
+///     limit bounds (naming the bound);
 ///  3. replicas outside [min_replicas, max_replicas] are "refused" with a message
 ///     naming the bound -- never clamped;
 ///  4. within `cooldown` of the last applied change it is "refused", unless it

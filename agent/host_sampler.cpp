@@ -1,5 +1,7 @@
 #include "agent/host_sampler.h"
 
+#include <sys/statvfs.h>
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -12,7 +14,7 @@
 namespace pso::agent {
 namespace {
 
-constexpr std::array<const char*, 14> kMetricNames = {"cpu.usage",
+constexpr std::array<const char*, 19> kMetricNames = {"cpu.usage",
                                                       "cpu.user",
                                                       "cpu.system",
                                                       "cpu.iowait",
@@ -25,74 +27,15 @@ constexpr std::array<const char*, 14> kMetricNames = {"cpu.usage",
                                                       "net.rx_bytes_per_s",
                                                       "net.tx_bytes_per_s",
                                                       "disk.read_bytes_per_s",
-                                                      "disk.write_bytes_per_s"};
+                                                      "disk.write_bytes_per_s",
+                                                      "psi.cpu.some",
+                                                      "psi.memory.some",
+                                                      "psi.memory.full",
+                                                      "psi.io.some",
+                                                      "psi.io.full"};
 
 // Sectors in /proc/diskstats are always 512 bytes, whatever the device's own size.
 constexpr double kSectorBytes = 512.0;
-
-// Walks a buffer line by line, counting lines from 1 for error messages.
-class LineCursor {
- public:
-  explicit LineCursor(std::string_view text) : text_(text) {}
-  bool next(std::string_view& line) {
-    if (pos_ >= text_.size()) return false;
-    std::size_t end = text_.find('\n', pos_);
-    if (end == std::string_view::npos) end = text_.size();
-    line = text_.substr(pos_, end - pos_);
-    pos_ = end + 1;
-    ++number_;
-    return true;
-  }
-  int number() const { return number_; }
-
- private:
-  std::string_view text_;
-  std::size_t pos_ = 0;
-  int number_ = 0;
-};
-
-// Returns the next whitespace-separated token and advances `rest` past it.
-std::string_view nextToken(std::string_view& rest) {
-  std::size_t begin = rest.find_first_not_of(" \t");
-  if (begin == std::string_view::npos) {
-    rest = {};
-    return {};
-  }
-  std::size_t end = rest.find_first_of(" \t", begin);
-  if (end == std::string_view::npos) end = rest.size();
-  std::string_view token = rest.substr(begin, end - begin);
-  rest = rest.substr(end);
-  return token;
-}
-
-bool parseU64(std::string_view token, uint64_t& value) {
-  if (token.empty()) return false;
-  auto [ptr, ec] = std::from_chars(token.data(), token.data() + token.size(), value);
-  return ec == std::errc() && ptr == token.data() + token.size();
-}
-
-bool parseDouble(std::string_view token, double& value) {
-  if (token.empty()) return false;
-  auto [ptr, ec] = std::from_chars(token.data(), token.data() + token.size(), value);
-  return ec == std::errc() && ptr == token.data() + token.size();
-}
-
-// Quotes a bad line for an error message, cut short so a binary file cannot
-// produce a huge log line.
-std::string quoteLine(std::string_view line) {
-  constexpr std::size_t kMax = 80;
-  std::string quoted = "'";
-  quoted.append(line.substr(0, kMax));
-  if (line.size() > kMax) quoted.append("...");
-  quoted.append("'");
-  return quoted;
-}
-
-Error lineError(const std::string& path, int line_number, const std::string& expected,
-                std::string_view line) {
-  return makeError("malformed", path + ":" + std::to_string(line_number) + ": expected " +
-                                    expected + ", got " + quoteLine(line));
-}
 
 bool allDigits(std::string_view text) {
   if (text.empty()) return false;
@@ -154,7 +97,8 @@ bool isWholeDisk(std::string_view name) {
 
 }  // namespace
 
-HostSampler::HostSampler(std::string proc_root, common::MetricsRegistry* metrics)
+HostSampler::HostSampler(std::string proc_root, common::MetricsRegistry* metrics,
+                         std::vector<std::string> filesystems)
     : metrics_(metrics) {
   while (proc_root.size() > 1 && proc_root.back() == '/') proc_root.pop_back();
   stat_path_ = proc_root + "/stat";
@@ -162,6 +106,17 @@ HostSampler::HostSampler(std::string proc_root, common::MetricsRegistry* metrics
   loadavg_path_ = proc_root + "/loadavg";
   net_dev_path_ = proc_root + "/net/dev";
   diskstats_path_ = proc_root + "/diskstats";
+  for (const char* resource : {"cpu", "memory", "io"}) {
+    pressure_paths_.push_back(proc_root + "/pressure/" + resource);
+  }
+  for (std::string& path : filesystems) {
+    Filesystem fs;
+    fs.size = {"", "fs.size_bytes:" + path};
+    fs.used = {"", "fs.used_bytes:" + path};
+    fs.ratio = {"", "fs.used_ratio:" + path};
+    fs.path = std::move(path);
+    filesystems_.push_back(std::move(fs));
+  }
   for (std::size_t i = 0; i < kMetricCount; ++i) keys_[i] = {"", kMetricNames[i]};
   buffer_.reserve(16 * 1024);
   if (metrics_ != nullptr) {
@@ -205,36 +160,14 @@ Status HostSampler::sample(int64_t now_ms, std::vector<SamplePoint>& out) {
   collect(sampleLoad(out));
   collect(sampleNet(now_ms, out));
   collect(sampleDisk(now_ms, out));
+  collect(samplePressure(out));
+  collect(sampleFilesystems(out));
   if (errors.empty()) return {};
   return makeError("sampler", std::move(errors));
 }
 
 Status HostSampler::readFile(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return makeError("io", "cannot read " + path + ": " + std::strerror(errno));
-  }
-  buffer_.clear();
-  // Files under /proc report size 0, so read until EOF, growing only when the
-  // reused buffer is too small.
-  std::size_t used = 0;
-  for (;;) {
-    if (buffer_.capacity() - used < 4096) buffer_.reserve(buffer_.capacity() * 2 + 4096);
-    buffer_.resize(buffer_.capacity());
-    ssize_t n = ::read(fd, buffer_.data() + used, buffer_.size() - used);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      buffer_.clear();
-      return makeError("io", "cannot read " + path + ": " + std::strerror(err));
-    }
-    if (n == 0) break;
-    used += static_cast<std::size_t>(n);
-  }
-  ::close(fd);
-  buffer_.resize(used);
-  return {};
+  return readSmallFile(path, buffer_);
 }
 
 void HostSampler::emit(Metric metric, double value, std::vector<SamplePoint>& out) {
@@ -442,6 +375,54 @@ Status HostSampler::sampleDisk(int64_t now_ms, std::vector<SamplePoint>& out) {
   prev_disk_ = now;
   prev_disk_ms_ = now_ms;
   return {};
+}
+
+Status HostSampler::samplePressure(std::vector<SamplePoint>& out) {
+  static constexpr Metric kSome[] = {kPsiCpuSome, kPsiMemorySome, kPsiIoSome};
+  static constexpr Metric kFull[] = {kMetricCount, kPsiMemoryFull, kPsiIoFull};
+  for (std::size_t i = 0; i < pressure_paths_.size(); ++i) {
+    const std::string& path = pressure_paths_[i];
+    if (Status status = readFile(path); !status) {
+      // Kernels without PSI (or booted with psi=0) have no /proc/pressure.
+      if (status.error().code == "not_found") continue;
+      countError("pressure");
+      return status;
+    }
+    Result<Pressure> pressure = parsePressure(path, buffer_);
+    if (!pressure) {
+      countError("pressure");
+      return pressure.error();
+    }
+    emit(kSome[i], pressure->some_avg10, out);
+    // cpu "full" is always 0 at the host level; only memory and io carry it.
+    if (kFull[i] != kMetricCount && pressure->full_avg10)
+      emit(kFull[i], *pressure->full_avg10, out);
+  }
+  return {};
+}
+
+Status HostSampler::sampleFilesystems(std::vector<SamplePoint>& out) {
+  std::string errors;
+  for (const Filesystem& fs : filesystems_) {
+    struct statvfs st {};
+    if (::statvfs(fs.path.c_str(), &st) != 0) {
+      countError("statvfs");
+      errors += errors.empty() ? "" : "; ";
+      errors += "cannot stat filesystem " + fs.path + ": " + std::strerror(errno);
+      continue;
+    }
+    const double unit = static_cast<double>(st.f_frsize);
+    const double size = static_cast<double>(st.f_blocks) * unit;
+    // "used" as df counts it: blocks not free; the ratio is against what an
+    // unprivileged writer can reach (used + available), as df's Use% is.
+    const double used = static_cast<double>(st.f_blocks - st.f_bfree) * unit;
+    const double reachable = used + static_cast<double>(st.f_bavail) * unit;
+    out.push_back(SamplePoint{fs.size, size});
+    out.push_back(SamplePoint{fs.used, used});
+    if (reachable > 0) out.push_back(SamplePoint{fs.ratio, used / reachable});
+  }
+  if (errors.empty()) return {};
+  return makeError("io", std::move(errors));
 }
 
 }  // namespace pso::agent

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/proc_text.h"
 #include "agent/sampler.h"
 #include "common/metrics.h"
 
@@ -26,6 +27,12 @@ namespace pso::agent {
 ///   disk.read_bytes_per_s, disk.write_bytes_per_s summed over whole disks, not
 ///                                                partitions, loop, ram or
 ///                                                device-mapper (/proc/diskstats)
+///   psi.cpu.some, psi.memory.some, psi.memory.full, psi.io.some, psi.io.full
+///                                                pressure stall, avg10 percent
+///                                                (/proc/pressure; skipped when the
+///                                                kernel has no PSI)
+///   fs.size_bytes:<path>, fs.used_bytes:<path>, fs.used_ratio:<path>
+///                                                each configured filesystem (statvfs)
 /// Rates need two samples, so the first call emits none of them; a counter that
 /// goes backwards (reset, interface removed) skips one rate instead of emitting a
 /// negative one. A file that is missing or has a malformed line is reported in
@@ -36,7 +43,9 @@ class HostSampler final : public Sampler {
   /// @param proc_root directory holding stat, meminfo, loadavg, net/dev, diskstats
   /// @param metrics optional registry; errors are counted in
   ///        pso_agent_sampler_errors_total{sampler="host",file=...}
-  explicit HostSampler(std::string proc_root, common::MetricsRegistry* metrics = nullptr);
+  /// @param filesystems mount points whose usage is sampled
+  explicit HostSampler(std::string proc_root, common::MetricsRegistry* metrics = nullptr,
+                       std::vector<std::string> filesystems = {});
 
   const std::string& name() const override { return name_; }
   [[nodiscard]] Status sample(int64_t now_ms, std::vector<SamplePoint>& out) override;
@@ -68,6 +77,11 @@ class HostSampler final : public Sampler {
     kNetTx,
     kDiskRead,
     kDiskWrite,
+    kPsiCpuSome,
+    kPsiMemorySome,
+    kPsiMemoryFull,
+    kPsiIoSome,
+    kPsiIoFull,
     kMetricCount
   };
 
@@ -89,6 +103,8 @@ class HostSampler final : public Sampler {
   Status sampleLoad(std::vector<SamplePoint>& out);
   Status sampleNet(int64_t now_ms, std::vector<SamplePoint>& out);
   Status sampleDisk(int64_t now_ms, std::vector<SamplePoint>& out);
+  Status samplePressure(std::vector<SamplePoint>& out);
+  Status sampleFilesystems(std::vector<SamplePoint>& out);
   void emit(Metric metric, double value, std::vector<SamplePoint>& out);
   void countError(const char* file);
 
@@ -98,6 +114,12 @@ class HostSampler final : public Sampler {
   std::string loadavg_path_;
   std::string net_dev_path_;
   std::string diskstats_path_;
+  std::vector<std::string> pressure_paths_;  ///< cpu, memory, io
+  struct Filesystem {
+    std::string path;
+    protocol::SeriesKey size, used, ratio;
+  };
+  std::vector<Filesystem> filesystems_;
   common::MetricsRegistry* metrics_;
 
   std::string buffer_;  ///< file contents, reused across reads

@@ -45,6 +45,7 @@ Session::Session(zmq::context_t& context, SessionOptions options, Spool& spool, 
     metrics_->describe("pso_agent_resends_total", "counter",
                        "Times unacked telemetry was sent again");
     metrics_->describe("pso_agent_hellos_total", "counter", "Hello messages sent");
+    metrics_->describe("pso_agent_health_sent_total", "counter", "Health messages sent");
     metrics_->describe("pso_agent_directives_total", "counter",
                        "Directives executed, by result status");
     metrics_->describe("pso_agent_directive_repeats_total", "counter",
@@ -142,6 +143,14 @@ void Session::sendHello() {
     if (metrics_ != nullptr) metrics_->increment("pso_agent_hellos_total");
     spdlog::debug("session: hello sent to {}", options_.endpoint);
   }
+}
+
+bool Session::sendHealth(protocol::Health health) {
+  if (!welcomed_) return false;
+  health.agent_id = options_.agent_id;
+  const bool sent = send(protocol::encode(health));
+  if (sent && metrics_ != nullptr) metrics_->increment("pso_agent_health_sent_total");
+  return sent;
 }
 
 void Session::sendHeartbeat(int64_t now) {
@@ -314,6 +323,7 @@ void Session::handle(const protocol::Welcome& welcome) {
   }
   welcome_ = welcome;
   welcomed_ = true;
+  ++welcomes_;
   hello_unsent_ = false;
   if (welcome.heartbeat_interval_ms > 0) heartbeat_interval_ms_ = welcome.heartbeat_interval_ms;
   if (Status status = spool_.ack(welcome.last_seq); !status) {

@@ -84,6 +84,12 @@ class Session {
   /// Closes the sockets (bounded linger). Idempotent.
   void close();
 
+  /// Sends a health message (agent_id filled in) when the controller has
+  /// welcomed this session; false when it was not sent. Health is not spooled:
+  /// only the latest state matters, and the agent sends all of it again after
+  /// each welcome (see welcomes()).
+  bool sendHealth(protocol::Health health);
+
   bool welcomed() const { return welcomed_; }
   /// Next telemetry seq to be sent.
   uint64_t sendCursor() const { return cursor_; }
@@ -91,6 +97,8 @@ class Session {
   uint64_t ackedSeq() const { return acked_; }
   const protocol::Welcome& lastWelcome() const { return welcome_; }
   uint64_t hellosSent() const { return hellos_; }
+  /// Welcomes received since start; a change means a new (or renewed) session.
+  uint64_t welcomes() const { return welcomes_; }
   uint64_t refusedFrames() const { return refused_; }
   uint64_t directivesExecuted() const { return executed_; }
   uint64_t directivesRepeated() const { return repeated_; }
@@ -133,6 +141,7 @@ class Session {
   int64_t progress_ms_ = 0;  ///< last ack progress, or when the window went from empty to busy
 
   uint64_t hellos_ = 0;
+  uint64_t welcomes_ = 0;
   uint64_t refused_ = 0;
   uint64_t executed_ = 0;
   uint64_t repeated_ = 0;

@@ -288,7 +288,7 @@ void readDemand(Reader& r, const YAML::Node& node, const std::string& path,
                 const std::filesystem::path& base, DemandSourceConfig& d) {
   if (!r.map(node, path,
              {"source", "url", "metric", "labels", "command", "file", "speed", "loop", "scale",
-              "timeout"})) {
+              "timeout", "rate"})) {
     return;
   }
   r.field(node, path, "source", d.source);
@@ -301,7 +301,9 @@ void readDemand(Reader& r, const YAML::Node& node, const std::string& path,
   r.field(node, path, "loop", d.loop);
   r.field(node, path, "scale", d.scale);
   r.field(node, path, "timeout", d.timeout);
+  r.field(node, path, "rate", d.rate);
   if (r.failed()) return;
+  r.oneOf(d.rate, {"auto", "true", "false"}, node, path, "rate");
   r.oneOf(d.source, {"prometheus", "command", "replay", "host", "cgroup"}, node, path, "source");
   if (d.source == "prometheus") {
     r.check(!d.url.empty(), node, path, "url", "required for source prometheus");
@@ -376,9 +378,12 @@ void readHealth(Reader& r, const YAML::Node& node, const std::string& path, Heal
 }
 
 void readActuator(Reader& r, const YAML::Node& node, const std::string& path, ActuatorConfig& a) {
-  if (!r.map(
-          node, path,
-          {"kind", "command", "status_command", "timeout", "cooldown", "dry_run", "stop_grace"})) {
+  if (!r.map(node, path,
+             {"kind",       "command",     "status_command", "timeout",       "cooldown",
+              "dry_run",    "stop_grace",  "unit",           "systemctl",     "min_cpu",
+              "max_cpu",    "min_memory",  "max_memory",     "cpu_period_us", "socket",
+              "image",      "labels",      "api_version",    "api_server",    "namespace",
+              "deployment", "statefulset", "token_file",     "ca_file"})) {
     return;
   }
   r.field(node, path, "kind", a.kind);
@@ -388,6 +393,23 @@ void readActuator(Reader& r, const YAML::Node& node, const std::string& path, Ac
   r.field(node, path, "cooldown", a.cooldown);
   r.field(node, path, "dry_run", a.dry_run);
   r.field(node, path, "stop_grace", a.stop_grace);
+  r.field(node, path, "unit", a.unit);
+  r.field(node, path, "systemctl", a.systemctl);
+  r.field(node, path, "min_cpu", a.min_cpu);
+  r.field(node, path, "max_cpu", a.max_cpu);
+  r.field(node, path, "min_memory", a.min_memory);
+  r.field(node, path, "max_memory", a.max_memory);
+  r.field(node, path, "cpu_period_us", a.cpu_period_us);
+  r.field(node, path, "socket", a.socket);
+  r.field(node, path, "image", a.image);
+  r.field(node, path, "labels", a.labels);
+  r.field(node, path, "api_version", a.api_version);
+  r.field(node, path, "api_server", a.api_server);
+  r.field(node, path, "namespace", a.namespace_);
+  r.field(node, path, "deployment", a.deployment);
+  r.field(node, path, "statefulset", a.statefulset);
+  r.field(node, path, "token_file", a.token_file);
+  r.field(node, path, "ca_file", a.ca_file);
   if (r.failed()) return;
   r.oneOf(a.kind, {"exec", "process-pool", "systemd", "cgroup", "docker", "kubernetes"}, node, path,
           "kind");
@@ -395,6 +417,31 @@ void readActuator(Reader& r, const YAML::Node& node, const std::string& path, Ac
     r.check(!a.command.empty(), node, path, "command", "required for kind " + a.kind);
   }
   r.check(a.timeout.count() > 0, node, path, "timeout", "must be positive");
+  if (a.kind == "systemd") {
+    r.check(!a.unit.empty() && a.unit.find('@') == std::string::npos &&
+                a.unit.find('/') == std::string::npos,
+            node, path, "unit",
+            "required for kind systemd: the template's name without '@' (web for web@.service)");
+    r.check(!a.systemctl.empty(), node, path, "systemctl", "must not be empty");
+  }
+  if (a.kind == "cgroup") {
+    r.check(a.min_cpu > 0, node, path, "min_cpu", "must be positive");
+    r.check(a.max_cpu == 0 || a.max_cpu >= a.min_cpu, node, path, "max_cpu",
+            "must be 0 (the host's CPU count) or at least min_cpu");
+    r.check(a.min_memory > 0, node, path, "min_memory", "must be positive");
+    r.check(a.max_memory == 0 || a.max_memory >= a.min_memory, node, path, "max_memory",
+            "must be 0 (the host's memory) or at least min_memory");
+    r.check(a.cpu_period_us >= 1000 && a.cpu_period_us <= 1000000, node, path, "cpu_period_us",
+            "must be between 1000 and 1000000 (the kernel's range)");
+  }
+  if (a.kind == "docker") {
+    r.check(!a.image.empty(), node, path, "image", "required for kind docker");
+    r.check(!a.socket.empty(), node, path, "socket", "must not be empty");
+  }
+  if (a.kind == "kubernetes") {
+    r.check(a.deployment.empty() != a.statefulset.empty(), node, path, "deployment",
+            "kind kubernetes needs exactly one of deployment or statefulset");
+  }
 }
 
 void readSystem(Reader& r, const YAML::Node& node, const std::string& path,
@@ -405,7 +452,7 @@ void readSystem(Reader& r, const YAML::Node& node, const std::string& path,
   }
   if (!r.map(node, path,
              {"name", "capacity_per_replica", "target_utilization", "min_replicas", "max_replicas",
-              "initial_replicas", "warmup", "priority", "depends_on", "demand", "health",
+              "initial_replicas", "warmup", "priority", "depends_on", "cgroup", "demand", "health",
               "actuator"})) {
     return;
   }
@@ -419,7 +466,10 @@ void readSystem(Reader& r, const YAML::Node& node, const std::string& path,
   r.field(node, path, "warmup", s.warmup);
   r.field(node, path, "priority", s.priority);
   r.field(node, path, "depends_on", s.depends_on);
+  r.field(node, path, "cgroup", s.cgroup);
   if (r.failed()) return;
+  r.check(s.cgroup.find("..") == std::string::npos, node, path, "cgroup",
+          "must not contain '..' (it is relative to the cgroup root)");
   r.check(s.capacity_per_replica > 0, node, path, "capacity_per_replica", "must be positive");
   r.check(s.target_utilization > 0 && s.target_utilization <= 1, node, path, "target_utilization",
           "must be in (0, 1]");
@@ -441,6 +491,12 @@ void readSystem(Reader& r, const YAML::Node& node, const std::string& path,
     }
   }
   readActuator(r, node["actuator"], Reader::child(path, "actuator"), s.actuator);
+  if (r.failed()) return;
+  // Both need to know where the system's cgroup is.
+  r.check(s.actuator.kind != "cgroup" || !s.cgroup.empty(), node, path, "cgroup",
+          "required for actuator kind cgroup");
+  r.check(s.demand.source != "cgroup" || !s.cgroup.empty(), node, path, "cgroup",
+          "required for demand source cgroup");
 }
 
 // Loads a YAML document, turning yaml-cpp's exceptions into an Error with the
@@ -501,8 +557,8 @@ Result<AgentConfig> parseAgentConfig(const std::string& yaml, const std::string&
           const std::string p = "agent";
           if (r.map(agent, p,
                     {"id", "controller", "spool", "sample_interval", "heartbeat_interval",
-                     "batch_max_samples", "spool_max_batches", "proc_root", "sys_root", "log_level",
-                     "curve"})) {
+                     "batch_max_samples", "spool_max_batches", "proc_root", "sys_root",
+                     "filesystems", "log_level", "curve"})) {
             r.field(agent, p, "id", c.id);
             r.field(agent, p, "controller", c.controller);
             r.field(agent, p, "spool", c.spool);
@@ -512,6 +568,7 @@ Result<AgentConfig> parseAgentConfig(const std::string& yaml, const std::string&
             r.field(agent, p, "spool_max_batches", c.spool_max_batches);
             r.field(agent, p, "proc_root", c.proc_root);
             r.field(agent, p, "sys_root", c.sys_root);
+            r.field(agent, p, "filesystems", c.filesystems);
             r.field(agent, p, "log_level", c.log_level);
             const YAML::Node curve = agent["curve"];
             if (r.map(curve, "agent.curve", {"server_public_key", "secret_key_file"})) {

@@ -50,6 +50,10 @@ struct DemandSourceConfig {
   bool loop = true;                           ///< replay: start again at the end of the trace
   double scale = 1.0;                         ///< replay: multiply every value
   Duration timeout{std::chrono::seconds(5)};  ///< prometheus/command
+  /// prometheus/command: turn the value into a per-second rate of change.
+  /// "auto": when the exposition declares the metric a counter (or, without a
+  /// TYPE line, its name ends in _total); "true": always; "false": never.
+  std::string rate = "auto";
 };
 
 struct HealthCheckConfig {
@@ -76,7 +80,39 @@ struct ActuatorConfig {
   Duration timeout{std::chrono::seconds(30)};
   Duration cooldown{std::chrono::seconds(0)};
   bool dry_run = false;
-  Duration stop_grace{std::chrono::seconds(5)};  ///< process-pool: SIGTERM -> SIGKILL
+  Duration stop_grace{
+      std::chrono::seconds(5)};  ///< process-pool: SIGTERM -> SIGKILL; docker: stop timeout
+
+  /// systemd: the template unit's name; replica i runs as "<unit>@<i>.service".
+  std::string unit;
+  std::string systemctl = "systemctl";  ///< systemd: the systemctl program
+
+  /// cgroup (vertical scaling, directive action "limits"): local bounds of
+  /// what a directive may set. cpu in cores, memory in bytes; a max of 0
+  /// means the host's CPU count / memory size.
+  double min_cpu = 0.01;
+  double max_cpu = 0.0;
+  int64_t min_memory = 4 * 1024 * 1024;
+  int64_t max_memory = 0;
+  int64_t cpu_period_us = 100000;  ///< cgroup: the period written to cpu.max
+
+  /// docker: keep N containers of `image` (with `labels`, plus
+  /// pso.system=<system>) running; `command` is the container's Cmd.
+  std::string socket = "/var/run/docker.sock";
+  std::string image;
+  std::map<std::string, std::string> labels;
+  std::string api_version = "v1.41";
+
+  /// kubernetes: the scale subresource of one Deployment or StatefulSet.
+  /// Empty api_server/namespace/token_file/ca_file: the in-cluster service
+  /// account (KUBERNETES_SERVICE_HOST/PORT and
+  /// /var/run/secrets/kubernetes.io/serviceaccount/{namespace,token,ca.crt}).
+  std::string api_server;
+  std::string namespace_;  ///< config key "namespace"
+  std::string deployment;
+  std::string statefulset;
+  std::string token_file;
+  std::string ca_file;
 };
 
 /// One managed system, as configured on its agent.
@@ -90,6 +126,9 @@ struct SystemConfig {
   Duration warmup{std::chrono::seconds(30)};
   int64_t priority = 0;
   std::vector<std::string> depends_on;
+  /// cgroup v2 directory of the system, relative to <sys_root>/fs/cgroup
+  /// (e.g. "system.slice/web.service"); empty: no cgroup sampling.
+  std::string cgroup;
   DemandSourceConfig demand;
   std::vector<HealthCheckConfig> health;
   ActuatorConfig actuator;
@@ -104,7 +143,9 @@ struct AgentConfig {
   int64_t batch_max_samples = 5000;    ///< flush a telemetry batch at this many points
   int64_t spool_max_batches = 100000;  ///< bound; the oldest batches are dropped past it
   std::string proc_root = "/proc";
-  std::string sys_root = "/sys";
+  std::string sys_root = "/sys";  ///< cgroup v2 tree is <sys_root>/fs/cgroup
+  /// Mount points whose usage is sampled (fs.size_bytes:<path>, ...).
+  std::vector<std::string> filesystems = {"/"};
   std::string log_level = "info";
   CurveConfig curve;
   std::vector<SystemConfig> systems;

@@ -18,8 +18,26 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
+# node and npm run the LMS validator tests; any install of them will do (a
+# nodesource nodejs bundles npm, where Debian ships it as its own package).
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+
+# The LMS export tests validate GIFT and xAPI files with real third-party
+# validators (gift-pegjs, xapi-validation) pinned in tests/tools/node.
+install_node_tools() {
+  local tools
+  tools="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/tools/node"
+  if [ -f "$tools/node_modules/.package-lock.json" ] &&
+     [ ! "$tools/package-lock.json" -nt "$tools/node_modules/.package-lock.json" ]; then
+    return 0
+  fi
+  echo "install-deps: installing the test validators in tests/tools/node (npm ci)"
+  npm ci --prefix "$tools" --no-audit --no-fund
+}
 
 if [ ${#missing[@]} -eq 0 ]; then
+  install_node_tools
   exit 0
 fi
 
@@ -36,3 +54,4 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 "${sudo_cmd[@]}" apt-get update -qq
 "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+install_node_tools

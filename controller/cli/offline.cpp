@@ -10,6 +10,7 @@
 
 #include "common/clock.h"
 #include "common/trace.h"
+#include "controller/cli/record.h"
 #include "controller/engine/replay.h"
 
 namespace pso::cli {
@@ -79,8 +80,8 @@ void addForecastOptions(CLI::App* cmd, ForecastArgs& args) {
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
   cmd->add_option("--season", args.season,
-                  "auto (the engine's default model), none, or a season length in steps "
-                  "(seasonal naive)")
+                  "auto (detect the season from the data), a season length in steps (the "
+                  "configured season, overriding detection), or none (non-seasonal holt)")
       ->capture_default_str();
   cmd->add_option("--coverage", args.coverage, "Central prediction interval")
       ->capture_default_str()
@@ -109,7 +110,14 @@ void addSimulateOptions(CLI::App* cmd, SimulateArgs& args) {
   cmd->add_option("--policy", args.policy, "predictive | reactive")
       ->capture_default_str()
       ->check(CLI::IsMember({"predictive", "reactive"}));
+  cmd->add_option("--risk", args.risk,
+                  "Predictive policy: accepted chance per step of demand above the target "
+                  "(lower: more replicas, fewer overloads)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.001, 0.499));
   cmd->add_option("--out", args.out, "Output CSV (- for stdout)")->required();
+  cmd->add_option("--record", args.record,
+                  "Also record every simulated cycle as a scenario in this controller database");
 }
 
 int runForecastCommand(const ForecastArgs& args, bool json_output) {
@@ -121,9 +129,12 @@ int runForecastCommand(const ForecastArgs& args, bool json_output) {
   options.every = args.every;
   options.coverage = args.coverage;
   options.warmup_points = options.params.warmup;
-  if (args.season == "auto" || args.season == "none") {
+  // Per-series model selection ("auto"): seasonal candidates for the detected
+  // or configured season, with holt and naive fallbacks while history is short.
+  options.model = "auto";
+  if (args.season == "none") {
     options.model = "holt";
-  } else {
+  } else if (args.season != "auto") {
     int period = 0;
     try {
       std::size_t used = 0;
@@ -132,11 +143,10 @@ int runForecastCommand(const ForecastArgs& args, bool json_output) {
     } catch (const std::exception&) {
       period = 0;
     }
-    if (period < 1)
-      return fail("--season: expected auto, none or a number of steps, got '" + args.season + "'");
-    options.model = "seasonal-naive";
+    if (period < 2 || period > 1000000)
+      return fail("--season: expected auto, none or a season length of at least 2 steps, got '" +
+                  args.season + "'");
     options.params.season_period = period;
-    options.warmup_points = std::max(options.warmup_points, period);
   }
   auto rows = controller::engine::rollingForecast(grid->values, options);
   if (!rows) return fail(rows.error().message);
@@ -187,6 +197,7 @@ int runSimulateCommand(const SimulateArgs& args, bool json_output) {
   controller::engine::EngineSettings settings;
   settings.step_s = step_s;
   settings.policy = args.policy;
+  settings.risk = args.risk;
   const int64_t initial = std::max<int64_t>(args.min_replicas, 1);
   const auto result =
       controller::engine::simulate(demand, step_s, spec, settings, initial, {}, grid->t0_s * 1000);
@@ -202,6 +213,13 @@ int runSimulateCommand(const SimulateArgs& args, bool json_output) {
                  r.planned_demand);
   }
   if (std::ferror(f) != 0) return fail("error writing " + args.out);
+  if (!args.record.empty()) {
+    // stdout stays one document: the CSV (--out -) or the JSON summary own it.
+    std::ostream& note = args.out == "-" || json_output ? std::cerr : std::cout;
+    const ReplayInput replay{demand, step_s, grid->t0_s * 1000, spec, settings, initial};
+    const int code = runRecordCommand(args.record, args.trace, replay, json_output, note);
+    if (code != 0) return code;
+  }
 
   const auto& s = result.summary;
   if (json_output) {

@@ -27,7 +27,9 @@ struct SimulateArgs {
   int64_t min_replicas = 1;
   int64_t max_replicas = 100000;
   std::string policy = "predictive";
+  double risk = 0.2;  ///< the predictive policy's cost/risk knob (EngineSettings::risk)
   std::string out;
+  std::string record;  ///< --record DB: also record every cycle as a scenario (record.h)
 };
 
 void addForecastOptions(CLI::App* cmd, ForecastArgs& args);

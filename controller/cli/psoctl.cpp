@@ -1,6 +1,8 @@
 #include "controller/cli/psoctl.h"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -13,6 +15,7 @@
 #include "common/config.h"
 #include "common/trace.h"
 #include "controller/cli/api_client.h"
+#include "controller/cli/grade.h"
 #include "controller/cli/offline.h"
 #include "controller/cli/table.h"
 #include "controller/scenarios/exporter.h"
@@ -59,8 +62,12 @@ std::string joined(const json& list) {
 
 /// A --since/--until value as epoch milliseconds: a relative duration ("10m":
 /// ten minutes ago), a timestamp (ISO 8601, "YYYY-MM-DD HH:MM:SS", epoch seconds).
+/// A bare number is epoch seconds, never a duration: durations carry a unit.
 Result<int64_t> parseTimeArg(const std::string& text) {
-  if (auto ago = common::parseDuration(text); ago.ok()) {
+  const bool bare_number =
+      !text.empty() &&
+      std::all_of(text.begin(), text.end(), [](unsigned char ch) { return std::isdigit(ch) != 0; });
+  if (auto ago = common::parseDuration(text); ago.ok() && !bare_number) {
     return common::wallMs() - ago->count();
   }
   auto ts = common::parseTimestamp(text);
@@ -500,12 +507,28 @@ int runPsoctl(int argc, char** argv) {
   std::string export_format;
   std::string export_out;
   auto* export_cmd = scenarios_cmd->add_subcommand("export", "Export lessons and documents");
-  export_cmd->add_option("--format", export_format, "jsonl | markdown")->required();
-  export_cmd->add_option("--out", export_out, "Output file (jsonl) or directory")->required();
+  std::string formats;
+  for (const auto& name : controller::scenarios::exporterFormats()) {
+    formats += (formats.empty() ? "" : " | ") + name;
+  }
+  export_cmd->add_option("--format", export_format, formats)
+      ->required()
+      ->check(CLI::IsMember(controller::scenarios::exporterFormats()));
+  export_cmd
+      ->add_option("--out", export_out,
+                   "Output file (jsonl, gift) or directory (markdown, html: one lesson per "
+                   "scenario plus an index)")
+      ->required();
   addScenarioFilters(export_cmd, export_query);
   export_cmd->callback([&] {
     action = [&] { return cmdScenariosExport(g, export_query, export_format, export_out); };
   });
+
+  GradeArgs grade;
+  auto* grade_cmd = scenarios_cmd->add_subcommand(
+      "grade", "Grade a learner's answers, store the attempts, emit xAPI statements");
+  addGradeOptions(grade_cmd, grade);
+  grade_cmd->callback([&] { action = [&] { return runGradeCommand(grade, g.json_output); }; });
 
   ForecastArgs forecast;
   auto* forecast_cmd = app.add_subcommand("forecast", "Rolling-origin forecasts of a trace");

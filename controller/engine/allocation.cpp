@@ -14,6 +14,10 @@ int64_t leadSteps(double warmup_s, double step_s) {
   return ceilCount(warmup_s / step_s);
 }
 
+double planningCoverage(double risk) {
+  return std::clamp(1.0 - 2.0 * risk, 0.001, 0.999);
+}
+
 int64_t planningHorizon(int64_t lead_steps, int64_t bottleneck_horizon_steps) {
   return std::max<int64_t>({lead_steps + 1, bottleneck_horizon_steps, 1});
 }
@@ -157,8 +161,8 @@ Allocation allocate(const SystemSpec& spec, const Forecast& forecast, int64_t cu
   }
   const std::string at_step =
       out.peak_step > 1 ? " in step " + std::to_string(out.peak_step) : std::string();
-  out.rationale = "upper " + formatPercent(forecast.coverage) + " forecast " + when + " peaks at " +
-                  formatQuantity(out.planned_demand) + at_step + "; at " +
+  out.rationale = formatPercent((1.0 + forecast.coverage) / 2.0) + " quantile of the forecast " +
+                  when + " peaks at " + formatQuantity(out.planned_demand) + at_step + "; at " +
                   formatQuantity(spec.capacity_per_replica) + " per replica and " +
                   formatPercent(spec.target_utilization) + " target that needs " +
                   formatReplicas(out.unbounded_replicas) + bound;

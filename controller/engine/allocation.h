@@ -17,6 +17,11 @@ namespace pso::controller::engine {
 /// (0 for no warm-up).
 int64_t leadSteps(double warmup_s, double step_s);
 
+/// The central interval coverage whose upper bound is the 1 - risk quantile
+/// (1 - 2 x risk), clamped to a usable (0.001, 0.999); what the predictive
+/// planner asks the forecast model for.
+double planningCoverage(double risk);
+
 /// The forecast horizon a decision needs: K + 1 steps (the demand when new
 /// capacity starts serving), more when the caller wants bottlenecks detected
 /// further out; at least 1.
@@ -41,6 +46,8 @@ struct Allocation {
 };
 
 /// Plans for the highest upper interval bound over steps 1..K+1 of `forecast`
+/// (the caller asks the model for the interval whose upper bound is the
+/// quantile it wants planned for, see planningCoverage())
 /// (K from spec.warmup_s and step_s): replicas = ceil(planned / (capacity per
 /// replica x target utilisation)), clamped to the bounds. Candidates (current,
 /// chosen, reactive, chosen - 1, chosen + 1; merged when equal) carry their

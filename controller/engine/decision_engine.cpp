@@ -8,6 +8,7 @@
 #include "controller/engine/allocation.h"
 #include "controller/engine/forecast_model.h"
 #include "controller/engine/guardrails.h"
+#include "controller/engine/pool_allocator.h"
 #include "controller/engine/reactive_policy.h"
 #include "controller/engine/state_codec.h"
 #include "controller/engine/wording.h"
@@ -98,8 +99,25 @@ struct DecisionEngine::Impl {
     GuardState guard;
   };
 
+  /// One system's decision between planning and guardrails.
+  struct Pending {
+    SystemState* state = nullptr;
+    const SystemObservation* obs = nullptr;
+    SystemDecision d;
+    std::vector<std::string> sentences;
+    bool stabilize = true;
+    bool predictive = false;  ///< the forecast planned this decision
+    std::optional<double> demand;
+    Forecast planning;
+    Allocation plan;
+    int64_t coordinated = 0;  ///< the recommendation after dependencies and pools
+    std::optional<int64_t> ceiling;
+    std::vector<std::string> coordination;  ///< notes of dependency and pool changes
+  };
+
   EngineSettings settings;
   std::map<std::string, SystemState> systems;
+  std::vector<PoolSpec> pools;
   ActionRateLimiter limiter;
 
   SystemState makeState(const SystemSpec& spec) const {
@@ -110,13 +128,21 @@ struct DecisionEngine::Impl {
     return state;
   }
 
-  SystemDecision decideOne(SystemState& state, const SystemObservation& obs, int64_t now_ms);
+  Pending plan(SystemState& state, const SystemObservation& obs, int64_t now_ms);
+  void propagateDependencies(std::vector<Pending>& pending) const;
+  std::vector<PoolStatus> dividePools(std::vector<Pending>& pending, int64_t now_ms) const;
+  SystemDecision finish(Pending& p, int64_t now_ms);
 };
 
-SystemDecision DecisionEngine::Impl::decideOne(SystemState& state, const SystemObservation& obs,
-                                               int64_t now_ms) {
+DecisionEngine::Impl::Pending DecisionEngine::Impl::plan(SystemState& state,
+                                                         const SystemObservation& obs,
+                                                         int64_t now_ms) {
+  Pending p;
+  p.state = &state;
+  p.obs = &obs;
   const SystemSpec& spec = state.spec;
-  SystemDecision d;
+  SystemDecision& d = p.d;
+  std::vector<std::string>& sentences = p.sentences;
   d.system = spec.name;
   const int64_t current = std::max<int64_t>(0, obs.current_replicas);
   const int64_t ready = obs.ready_replicas < 0 ? current : std::min(obs.ready_replicas, current);
@@ -145,16 +171,27 @@ SystemDecision DecisionEngine::Impl::decideOne(SystemState& state, const SystemO
   d.reactive_replicas = reactive.replicas;
   d.reactive_rationale = reactive.rationale;
 
-  const Allocation plan = allocate(spec, d.forecast, current, reactive.replicas, now_ms, step_s);
-  d.bottleneck = plan.bottleneck;
+  // The planner sizes for the forecast's 1 - risk quantile; the reported
+  // forecast keeps the configured interval. One forecast serves both when the
+  // two coincide.
+  const double plan_coverage = planningCoverage(settings.risk);
+  p.planning =
+      std::abs(plan_coverage - settings.coverage) < 1e-12
+          ? d.forecast
+          : demandForecast(*state.model, static_cast<int>(d.lead_steps + 1), plan_coverage);
+  p.plan = allocate(spec, p.planning, current, reactive.replicas, now_ms, step_s);
+  const Allocation& plan = p.plan;
+  p.demand = demand;
+  // A bottleneck is judged on the reported interval, over the whole horizon.
+  d.bottleneck = detectBottleneck(
+      d.forecast, static_cast<double>(current) * spec.capacity_per_replica, now_ms, step_s);
   d.planned_demand = plan.planned_demand;
 
   const std::string situation =
       demand ? "Demand " + formatQuantity(*demand) : "No demand sample this step";
   const int64_t seen = state.model->observations();
   const bool warming = seen < settings.min_observations;
-  std::vector<std::string> sentences;
-  bool stabilize = true;
+  bool& stabilize = p.stabilize;
   if (settings.policy == "reactive") {
     d.recommended_replicas = reactive.replicas;
     d.rule = "reactive-hpa";
@@ -167,13 +204,22 @@ SystemDecision DecisionEngine::Impl::decideOne(SystemState& state, const SystemO
                                 std::to_string(settings.min_observations) +
                                 " samples a forecast needs";
     if (demand && *demand > ready_capacity) {
-      d.recommended_replicas = reactive.replicas;
-      d.rule = "reactive-hpa";
+      // Without a forecast the observed demand is the best estimate of the
+      // need; the HPA's own scale-up limit would only add overloaded steps.
+      const double per_replica = spec.capacity_per_replica * spec.target_utilization;
+      const int64_t need = per_replica > 0.0 ? ceilCount(*demand / per_replica) : current;
+      const int64_t upper = std::max(spec.min_replicas, spec.max_replicas);
+      d.recommended_replicas =
+          std::clamp(std::max(need, reactive.replicas), spec.min_replicas, upper);
+      d.rule = "demand-at-target";
       d.planned_demand = *demand;
       stabilize = false;
       sentences.push_back(situation + " already exceeds the ready capacity of " +
                           formatQuantity(ready_capacity) + " with " + history +
-                          ", so the reactive rule decides. " + reactive.rationale);
+                          ", so plan for the observed demand: at " +
+                          formatQuantity(spec.capacity_per_replica) + " per replica and " +
+                          formatPercent(spec.target_utilization) + " target it needs " +
+                          formatReplicas(need) + ".");
     } else {
       d.recommended_replicas =
           std::clamp(current, spec.min_replicas, std::max(spec.min_replicas, spec.max_replicas));
@@ -188,8 +234,10 @@ SystemDecision DecisionEngine::Impl::decideOne(SystemState& state, const SystemO
   } else {
     d.recommended_replicas = plan.replicas;
     d.rule = plan.rule;
+    p.predictive = plan.rule != "no-data";
     sentences.push_back(situation + "; " + plan.rationale + ".");
   }
+  p.coordinated = d.recommended_replicas;
 
   if (d.bottleneck && !warming) {
     sentences.push_back("The upper forecast exceeds the current capacity of " +
@@ -198,31 +246,172 @@ SystemDecision DecisionEngine::Impl::decideOne(SystemState& state, const SystemO
                         formatPercent(d.bottleneck->probability) + ").");
   }
 
+  return p;
+}
+
+void DecisionEngine::Impl::propagateDependencies(std::vector<Pending>& pending) const {
+  std::map<std::string, std::size_t> index;
+  for (std::size_t i = 0; i < pending.size(); ++i) index[pending[i].d.system] = i;
+
+  // A system's own predicted rise over the lead time: its highest point
+  // forecast up to when new capacity serves, relative to the demand now. A
+  // rise within the HPA tolerance is noise, not a signal to pass on.
+  std::vector<double> rise(pending.size(), 1.0);
+  for (std::size_t i = 0; i < pending.size(); ++i) {
+    const Pending& p = pending[i];
+    if (!p.predictive || !p.demand || !(*p.demand > 0.0)) continue;
+    const std::size_t steps =
+        std::min<std::size_t>(p.planning.point.size(),
+                              static_cast<std::size_t>(std::max<int64_t>(1, p.plan.planned_steps)));
+    double peak = 0.0;
+    for (std::size_t h = 0; h < steps; ++h) peak = std::max(peak, p.planning.point[h]);
+    const double r = peak / *p.demand;
+    if (r > 1.0 + settings.hpa_tolerance) rise[i] = r;
+  }
+  // Callers pass their rise down the declared dependencies (transitively: A
+  // calls B calls C). Relaxation settles within one pass per chain link.
+  std::vector<double> inherited(pending.size(), 1.0);
+  std::vector<std::string> source(pending.size());
+  for (std::size_t pass = 0; pass < pending.size(); ++pass) {
+    bool changed = false;
+    for (std::size_t a = 0; a < pending.size(); ++a) {
+      const double passed = std::max(rise[a], inherited[a]);
+      if (!(passed > 1.0)) continue;
+      for (const std::string& callee : pending[a].state->spec.depends_on) {
+        auto it = index.find(callee);
+        if (it == index.end() || it->second == a) continue;
+        if (passed > inherited[it->second] + 1e-12) {
+          inherited[it->second] = passed;
+          source[it->second] = source[a].empty() ? pending[a].d.system : source[a];
+          changed = true;
+        }
+      }
+    }
+    if (!changed) break;
+  }
+
+  for (std::size_t b = 0; b < pending.size(); ++b) {
+    Pending& p = pending[b];
+    if (!(inherited[b] > 1.0) || !p.predictive || !p.demand) continue;
+    const SystemSpec& spec = p.state->spec;
+    const double per_replica = spec.capacity_per_replica * spec.target_utilization;
+    if (!(per_replica > 0.0)) continue;
+    const double follows = *p.demand * inherited[b];
+    const int64_t needed = std::clamp(ceilCount(follows / per_replica), spec.min_replicas,
+                                      std::max(spec.min_replicas, spec.max_replicas));
+    if (needed <= p.coordinated) continue;
+    p.coordination.push_back(
+        "Dependency: " + source[b] + " (which depends on " + p.d.system + ") is forecast to rise " +
+        formatPercent(inherited[b] - 1.0) + " within the lead time and " + p.d.system +
+        "'s demand follows, so plan for " + formatQuantity(follows) + ": " +
+        std::to_string(needed) + " instead of " + std::to_string(p.coordinated) + ".");
+    p.coordinated = needed;
+    p.d.planned_demand = std::max(p.d.planned_demand, follows);
+  }
+}
+
+std::vector<PoolStatus> DecisionEngine::Impl::dividePools(std::vector<Pending>& pending,
+                                                          int64_t now_ms) const {
+  std::vector<PoolStatus> statuses;
+  if (pools.empty()) return statuses;
+  std::map<std::string, std::size_t> index;
+  for (std::size_t i = 0; i < pending.size(); ++i) index[pending[i].d.system] = i;
+  for (const PoolSpec& pool : pools) {
+    std::vector<std::size_t> members;
+    for (const std::string& name : pool.systems) {
+      auto it = index.find(name);
+      if (it != index.end()) members.push_back(it->second);
+    }
+    if (members.empty()) continue;
+    std::vector<PoolClaim> claims;
+    std::vector<PoolMemberForecast> forecasts;
+    for (std::size_t i : members) {
+      const SystemSpec& spec = pending[i].state->spec;
+      claims.push_back({spec.priority, spec.min_replicas, pending[i].coordinated});
+      forecasts.push_back({&pending[i].d.forecast,
+                           spec.capacity_per_replica * spec.target_utilization, spec.min_replicas,
+                           spec.max_replicas});
+    }
+    const PoolDivision division = dividePool(pool.capacity_replicas, claims);
+    PoolStatus status;
+    status.name = pool.name;
+    status.capacity_replicas = pool.capacity_replicas;
+    status.wanted_replicas = division.wanted_total;
+    status.minimum_replicas = division.minimum_total;
+    status.shortage = division.shortage;
+    status.minimums_unmet = division.minimums_unmet;
+    status.shortage_ahead =
+        detectPoolShortage(pool.capacity_replicas, forecasts, now_ms, settings.step_s);
+    if (division.minimums_unmet) {
+      status.alert = "pool " + pool.name + " cannot hold the minimums of its systems: they need " +
+                     std::to_string(division.minimum_total) + " replicas, it has " +
+                     std::to_string(pool.capacity_replicas);
+    }
+    const std::string shared = "Pool " + pool.name + ": " + formatReplicas(pool.capacity_replicas) +
+                               " shared by priority and forecast need (" +
+                               std::to_string(division.wanted_total) + " wanted)";
+    for (std::size_t k = 0; k < members.size(); ++k) {
+      Pending& p = pending[members[k]];
+      const int64_t granted = division.granted[k];
+      if (granted < p.coordinated) {
+        std::string note = shared + "; cut from " + std::to_string(p.coordinated) + " to " +
+                           std::to_string(granted);
+        if (granted < p.state->spec.min_replicas) {
+          note += ", below the minimum of " + std::to_string(p.state->spec.min_replicas) +
+                  " because the pool cannot hold the minimums";
+        }
+        p.coordination.push_back(note + ".");
+        p.coordinated = granted;
+      }
+      p.ceiling = p.ceiling ? std::min(*p.ceiling, granted) : granted;
+      const auto& ahead = status.shortage_ahead;
+      if (ahead && (!p.d.bottleneck || ahead->steps_ahead < p.d.bottleneck->steps_ahead)) {
+        p.d.bottleneck = ahead;
+        p.sentences.push_back("Pool " + pool.name + " is forecast to need " +
+                              formatReplicas(static_cast<int64_t>(ahead->predicted_demand)) +
+                              " at the upper bound, more than its " +
+                              std::to_string(pool.capacity_replicas) + ", in " +
+                              formatSteps(ahead->steps_ahead) + ".");
+      }
+    }
+    statuses.push_back(std::move(status));
+  }
+  return statuses;
+}
+
+SystemDecision DecisionEngine::Impl::finish(Pending& p, int64_t now_ms) {
+  SystemDecision& d = p.d;
+  const SystemSpec& spec = p.state->spec;
+  const int64_t current = d.current_replicas;
+  std::vector<std::string>& sentences = p.sentences;
+
   GuardrailInput guard_input;
-  guard_input.recommended = d.recommended_replicas;
+  guard_input.recommended = p.coordinated;
   guard_input.current = current;
   guard_input.now_ms = now_ms;
-  guard_input.hold = obs.hold;
-  guard_input.stabilize_scale_down = stabilize;
-  const GuardrailOutcome guard = applyGuardrails(guard_input, settings, state.guard, limiter);
+  guard_input.hold = p.obs->hold;
+  guard_input.stabilize_scale_down = p.stabilize;
+  guard_input.ceiling = p.ceiling;
+  const GuardrailOutcome guard = applyGuardrails(guard_input, settings, p.state->guard, limiter);
   d.desired_replicas = guard.desired;
   d.dispatch = guard.dispatch;
-  d.guardrails = guard.notes;
+  d.guardrails = p.coordination;
+  d.guardrails.insert(d.guardrails.end(), guard.notes.begin(), guard.notes.end());
   if (guard.held) d.rule = "hold";
-  for (const std::string& note : guard.notes) sentences.push_back(note);
-  sentences.push_back(action(current, ready, d.desired_replicas));
+  for (const std::string& note : d.guardrails) sentences.push_back(note);
+  sentences.push_back(action(current, d.ready_replicas, d.desired_replicas));
 
-  d.candidates = buildCandidates(spec, d.forecast, plan, d.desired_replicas, current,
-                                 reactive.replicas, step_s);
+  d.candidates = buildCandidates(spec, p.planning, p.plan, d.desired_replicas, current,
+                                 d.reactive_replicas, settings.step_s);
 
   // With no guardrail in between, the decision reads as one sentence.
-  if (guard.notes.empty() && sentences.size() == 2 && sentences[0].back() == '.') {
+  if (d.guardrails.empty() && sentences.size() == 2 && sentences[0].back() == '.') {
     sentences[0].back() = ';';
     d.rationale = sentences[0] + " " + sentences[1];
   } else {
     for (const std::string& s : sentences) d.rationale += (d.rationale.empty() ? "" : " ") + s;
   }
-  return d;
+  return std::move(d);
 }
 
 DecisionEngine::DecisionEngine(EngineSettings settings) : impl_(std::make_unique<Impl>()) {
@@ -256,6 +445,14 @@ const EngineSettings& DecisionEngine::settings() const {
   return impl_->settings;
 }
 
+void DecisionEngine::setPools(std::vector<PoolSpec> pools) {
+  impl_->pools = std::move(pools);
+}
+
+const std::vector<PoolSpec>& DecisionEngine::pools() const {
+  return impl_->pools;
+}
+
 void DecisionEngine::setForecastOnly(bool forecast_only) {
   impl_->settings.forecast_only = forecast_only;
 }
@@ -263,11 +460,17 @@ void DecisionEngine::setForecastOnly(bool forecast_only) {
 CycleDecisions DecisionEngine::decide(const CycleInput& input) {
   CycleDecisions out;
   out.now_ms = input.now_ms;
+  std::vector<Impl::Pending> pending;
+  pending.reserve(input.systems.size());
   for (const SystemObservation& obs : input.systems) {
     auto it = impl_->systems.find(obs.system);
     if (it == impl_->systems.end()) continue;
-    out.systems.push_back(impl_->decideOne(it->second, obs, input.now_ms));
+    pending.push_back(impl_->plan(it->second, obs, input.now_ms));
   }
+  impl_->propagateDependencies(pending);
+  out.pools = impl_->dividePools(pending, input.now_ms);
+  out.systems.reserve(pending.size());
+  for (Impl::Pending& p : pending) out.systems.push_back(impl_->finish(p, input.now_ms));
   out.actions_last_hour = impl_->limiter.countLastHour(input.now_ms);
   return out;
 }
@@ -346,6 +549,9 @@ Status DecisionEngine::validateSettings(const EngineSettings& s) {
   }
   if (!(s.step_s > 0.0) || !std::isfinite(s.step_s)) {
     return makeError("invalid", "engine step must be positive, got " + formatQuantity(s.step_s));
+  }
+  if (!(s.risk > 0.0 && s.risk < 0.5)) {
+    return makeError("invalid", "risk must be between 0 and 0.5, got " + formatQuantity(s.risk));
   }
   if (!(s.coverage > 0.0 && s.coverage < 1.0)) {
     return makeError(

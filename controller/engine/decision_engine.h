@@ -31,6 +31,12 @@ class DecisionEngine {
   const EngineSettings& settings() const;
   void setForecastOnly(bool forecast_only);
 
+  /// Shared capacity: each pool's replicas are divided among the systems in
+  /// it that decide in the same cycle (pool_allocator.h) when they want more
+  /// than it holds. Replaces the previous pools. A system may be in several.
+  void setPools(std::vector<PoolSpec> pools);
+  const std::vector<PoolSpec>& pools() const;
+
   /// One decision per system in `input` that is known (unknown systems are
   /// skipped). Observations must come in time order, one per step.
   ///
@@ -40,8 +46,21 @@ class DecisionEngine {
   /// settings.policy is "reactive"; while the model has fewer than
   /// settings.min_observations samples the current count is held (rule
   /// "no-data" / "warming-up", clamped to the bounds) unless demand already
-  /// exceeds the ready capacity, when the HPA rule decides. Guardrails follow
-  /// (guardrails.h); dispatch = desired != current, allowed, not forecast-only.
+  /// exceeds the ready capacity, when it plans for the observed demand at the
+  /// target (rule "demand-at-target").
+  ///
+  /// Then coordination across systems, before guardrails: a predictive system
+  /// whose point forecast rises by more than the HPA tolerance over its lead
+  /// time passes that rise down its depends_on chain, and a dependency whose
+  /// own plan is lower plans for its demand times that rise (a "Dependency:"
+  /// note); then each pool that cannot hold what its systems want is divided
+  /// by priority and forecast need (a "Pool <name>:" note for each system cut,
+  /// a PoolStatus per pool in the result, and a Bottleneck of kind "pool"
+  /// when the upper forecasts will need more than the pool within the
+  /// horizon). recommended_replicas stays the system's own plan; the notes
+  /// lead its guardrails. Guardrails follow (guardrails.h; stabilisation never
+  /// holds a count above its pool grant); dispatch = desired != current,
+  /// allowed, not forecast-only.
   CycleDecisions decide(const CycleInput& input);
 
   /// The system's current forecast for steps 1..horizon without learning

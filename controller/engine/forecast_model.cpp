@@ -4,6 +4,8 @@
 #include <utility>
 
 #include "controller/engine/holt_model.h"
+#include "controller/engine/holt_winters_model.h"
+#include "controller/engine/model_selector.h"
 #include "controller/engine/seasonal_naive_model.h"
 
 namespace pso::controller::engine {
@@ -16,6 +18,9 @@ using Factory = std::function<std::unique_ptr<ForecastModel>(const ForecastModel
 const std::vector<std::pair<std::string, Factory>>& registry() {
   static const std::vector<std::pair<std::string, Factory>> kModels = {
       {"holt", [](const ForecastModelParams& p) { return std::make_unique<HoltModel>(p); }},
+      {"holt-winters",
+       [](const ForecastModelParams& p) { return std::make_unique<HoltWintersModel>(p); }},
+      {"auto", [](const ForecastModelParams& p) { return std::make_unique<AutoModel>(p); }},
       {"seasonal-naive",
        [](const ForecastModelParams& p) { return std::make_unique<SeasonalNaiveModel>(p); }},
       {"naive",
@@ -40,13 +45,22 @@ Status checkParams(const ForecastModelParams& p) {
                    out_of_range("fit_window", p.fit_window, 4, 1000000),
                    out_of_range("warmup", p.warmup, 1, 1000000),
                    out_of_range("refit_every", p.refit_every, 1, 1000000),
-                   out_of_range("season_period", p.season_period, 1, 10000000)}) {
+                   out_of_range("season_period", p.season_period, 1, 10000000),
+                   out_of_range("fit_horizon", p.fit_horizon, 0, 10000),
+                   out_of_range("fit_seasons", p.fit_seasons, 3, 1000),
+                   out_of_range("refit_seasons", p.refit_seasons, 1, 1000),
+                   out_of_range("detection_window", p.detection_window, 64, 10000000)}) {
     if (!s.ok()) return s;
   }
   return {};
 }
 
 }  // namespace
+
+void ForecastModel::pointForecast(std::vector<double>& out) const {
+  const Forecast f = forecast(static_cast<int>(out.size()), 0.9);
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] = i < f.point.size() ? f.point[i] : 0.0;
+}
 
 Result<std::unique_ptr<ForecastModel>> makeForecastModel(const std::string& name,
                                                          const ForecastModelParams& params) {

@@ -34,8 +34,27 @@ struct ForecastModelParams {
   int refit_phase = 0;
   /// Whether the parameter search may damp the trend (holt).
   bool damped = true;
-  /// Season length in steps (seasonal-naive; 1 makes it the naive model).
+  /// Whether the model scores its own forecasts for intervals and
+  /// backtest_mae (seasonal-naive, holt-winters). Without it the intervals are
+  /// zero-width and backtest_mae is NaN; "auto" turns it off for its
+  /// candidates, which it scores itself. Holt always tracks its one-step
+  /// errors (its level-shift check needs them).
+  bool track_errors = true;
+  /// Season length in steps (seasonal-naive, holt-winters; 1 makes
+  /// seasonal-naive the naive model). For "auto" a value above 1 is the
+  /// configured season, overriding detection; 1 means detect it.
   int season_period = 1;
+  /// Holt-Winters: the parameter search replays the last this many seasons.
+  int fit_seasons = 5;
+  /// Holt-Winters: the parameter search scores errors at 1 and at this many
+  /// steps ahead; 0 means max_horizon.
+  int fit_horizon = 0;
+  /// Holt-Winters: seasons between parameter searches (sooner when the
+  /// recent error drifts above the error at the last search).
+  int refit_seasons = 4;
+  /// Auto: recent values kept for season detection and for starting a
+  /// seasonal model once a season is found (bounds the longest season).
+  int detection_window = 4096;
 };
 
 /// An online forecaster of one series with a fixed step. Every method is O(1)
@@ -63,6 +82,11 @@ class ForecastModel {
   /// kMinErrorsForQuantiles are known they are the one-step error spread
   /// scaled by sqrt(h), and zero-width before any error is known.
   virtual Forecast forecast(int horizon, double coverage) const = 0;
+
+  /// The point forecast for steps 1..out.size() only (no intervals): what
+  /// forecast() would put in `point`, without its cost. Used by model
+  /// selection, which scores every candidate at every step.
+  virtual void pointForecast(std::vector<double>& out) const;
 
   /// Values learned from (missing steps excluded).
   virtual int64_t observations() const = 0;

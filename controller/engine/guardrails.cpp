@@ -111,9 +111,9 @@ GuardrailOutcome applyGuardrails(const GuardrailInput& input, const EngineSettin
     int64_t desired = input.recommended;
 
     if (input.stabilize_scale_down && desired < current) {
-      const int64_t highest =
-          state.stabilization.highestSince(now, settings.scale_down_stabilization_s)
-              .value_or(desired);
+      int64_t highest = state.stabilization.highestSince(now, settings.scale_down_stabilization_s)
+                            .value_or(desired);
+      if (input.ceiling) highest = std::min(highest, std::max(desired, *input.ceiling));
       const int64_t stabilized = std::min(current, std::max(desired, highest));
       if (stabilized != desired) {
         out.notes.push_back("Scale-down stabilisation: recommendations in the last " +

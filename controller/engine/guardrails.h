@@ -64,6 +64,9 @@ struct GuardrailInput {
   /// Apply scale-down stabilisation here; false when the policy (the HPA
   /// rule) already stabilises its own recommendations.
   bool stabilize_scale_down = true;
+  /// A shared pool's grant: scale-down stabilisation does not hold the count
+  /// above it (the pool needs those replicas elsewhere now).
+  std::optional<int64_t> ceiling;
 };
 
 struct GuardrailOutcome {

@@ -89,7 +89,11 @@ void HoltModel::update(double value) {
   }
   const bool due = fitted_ ? since_refit_ >= params_.refit_every : observations_ >= params_.warmup;
   if (due || shifted) refit();
-  errors_.remember(pointPath(errors_.maxHorizon()));
+  if (errors_.wantsPath()) {
+    path_.resize(static_cast<std::size_t>(errors_.maxHorizon()));
+    pointForecast(path_);
+    errors_.remember(path_);
+  }
 }
 
 void HoltModel::observeMissing() {
@@ -109,32 +113,50 @@ void HoltModel::refit() {
   const double* phis = damped ? kDampedPhiGrid : kUndampedPhiGrid;
   const std::size_t phi_count = damped ? std::size(kDampedPhiGrid) : std::size(kUndampedPhiGrid);
 
+  auto replay = [&](double alpha, double beta, double phi, double& sse) {
+    Smoother candidate;
+    candidate.alpha = alpha;
+    candidate.beta = beta;
+    candidate.phi = phi;
+    sse = 0.0;
+    for (std::size_t i = 0; i < history_.size(); ++i) {
+      const double value = history_[i];
+      if (!std::isfinite(value)) {
+        candidate.advance();
+        continue;
+      }
+      const double error = candidate.learn(value);
+      if (std::isfinite(error)) sse += error * error;
+    }
+    return candidate;
+  };
+
   Smoother best;
   double best_sse = std::numeric_limits<double>::infinity();
-  for (double alpha : kAlphaGrid) {
-    for (double beta : kBetaGrid) {
-      for (std::size_t p = 0; p < phi_count; ++p) {
-        Smoother candidate;
-        candidate.alpha = alpha;
-        candidate.beta = beta;
-        candidate.phi = phis[p];
-        double sse = 0.0;
-        for (std::size_t i = 0; i < history_.size(); ++i) {
-          const double value = history_[i];
-          if (!std::isfinite(value)) {
-            candidate.advance();
-            continue;
-          }
-          const double error = candidate.learn(value);
-          if (std::isfinite(error)) sse += error * error;
-        }
-        // Strictly smaller: ties keep the earlier, smoother grid point.
-        if (sse < best_sse) {
-          best_sse = sse;
-          best = candidate;
-        }
+  auto consider = [&](double alpha, double beta, double phi) {
+    double sse = 0.0;
+    Smoother candidate = replay(alpha, beta, phi, sse);
+    // Strictly smaller: ties keep the earlier (smoother, or current) point.
+    if (sse < best_sse) {
+      best_sse = sse;
+      best = candidate;
+    }
+  };
+  if (!fitted_) {
+    // The first search (on `warmup` values, cheap) covers the whole grid.
+    for (double alpha : kAlphaGrid) {
+      for (double beta : kBetaGrid) {
+        for (std::size_t p = 0; p < phi_count; ++p) consider(alpha, beta, phis[p]);
       }
     }
+  } else {
+    // Later searches move one parameter at a time from the current ones
+    // (coordinate descent): a tenth of the replays of the full grid, which
+    // keeps the amortised cost per update small for thousands of series.
+    consider(smoother_.alpha, smoother_.beta, smoother_.phi);
+    for (double alpha : kAlphaGrid) consider(alpha, best.beta, best.phi);
+    for (double beta : kBetaGrid) consider(best.alpha, beta, best.phi);
+    for (std::size_t p = 0; p < phi_count; ++p) consider(best.alpha, best.beta, phis[p]);
   }
   // The replay ends at the present, so its final state is the current state
   // under the chosen parameters, learned from the window only.
@@ -149,8 +171,24 @@ void HoltModel::refit() {
 
 std::vector<double> HoltModel::pointPath(int horizon) const {
   std::vector<double> path(static_cast<std::size_t>(std::max(0, horizon)));
-  for (int h = 1; h <= horizon; ++h) path[static_cast<std::size_t>(h - 1)] = smoother_.pointAt(h);
+  pointForecast(path);
   return path;
+}
+
+void HoltModel::pointForecast(std::vector<double>& out) const {
+  if (smoother_.phi == 1.0) {
+    for (std::size_t h = 0; h < out.size(); ++h)
+      out[h] = smoother_.pointAt(static_cast<int>(h) + 1);
+    return;
+  }
+  // phi + phi^2 + ... + phi^h, accumulated rather than a pow() per step.
+  double damping = 0.0;
+  double power = 1.0;
+  for (double& v : out) {
+    power *= smoother_.phi;
+    damping += power;
+    v = smoother_.level + damping * smoother_.trend;
+  }
 }
 
 Forecast HoltModel::forecast(int horizon, double coverage) const {

@@ -15,8 +15,9 @@ namespace pso::controller::engine {
 ///
 /// The smoothing parameters (alpha, beta, phi) are chosen from a small grid by
 /// the one-step squared error on the first `warmup` values, then re-chosen
-/// every `refit_every` values on the last `fit_window` values (a ring buffer),
-/// and at once when the last three one-step errors all exceed four times the
+/// every `refit_every` values on the last `fit_window` values (a ring buffer;
+/// later searches move one parameter at a time from the current ones), and
+/// at once when the last three one-step errors all exceed four times the
 /// recent error spread on the same side (a level shift). A refit replays only
 /// that bounded window, so updates stay O(1) amortised; nothing is ever refit
 /// on the whole history.
@@ -28,6 +29,7 @@ class HoltModel final : public ForecastModel {
   void update(double value) override;
   void observeMissing() override;
   Forecast forecast(int horizon, double coverage) const override;
+  void pointForecast(std::vector<double>& out) const override;
   int64_t observations() const override { return observations_; }
   std::string saveState() const override;
   [[nodiscard]] Status loadState(const std::string& state) override;
@@ -67,6 +69,7 @@ class HoltModel final : public ForecastModel {
   int shift_run_ = 0;           ///< consecutive same-sign large one-step errors (signed)
   RingBuffer<double> history_;  ///< recent values, NaN for missing steps
   HorizonErrorTracker errors_;
+  std::vector<double> path_;  ///< scratch for the path the tracker keeps
 };
 
 }  // namespace pso::controller::engine

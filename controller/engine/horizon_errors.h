@@ -22,7 +22,10 @@ inline constexpr std::size_t kMinErrorsForQuantiles = 20;
 /// `window` errors per horizon; each step costs O(max_horizon).
 class HorizonErrorTracker {
  public:
-  HorizonErrorTracker(int max_horizon, int window);
+  /// With `stride` > 1 only the forecasts made at every stride-th step are
+  /// scored: the window then spans stride times as many steps, and each step
+  /// costs O(max_horizon / stride).
+  HorizonErrorTracker(int max_horizon, int window, int stride = 1);
 
   int maxHorizon() const { return max_horizon_; }
 
@@ -31,8 +34,11 @@ class HorizonErrorTracker {
   /// A new step without a value: nothing is scored.
   void skip();
   /// The model's forecast made at the current step for steps 1..n ahead
-  /// (n <= max_horizon is used; extra points are ignored).
+  /// (n <= max_horizon is used; extra points are ignored). Ignored at steps
+  /// that are not a multiple of the stride.
   void remember(const std::vector<double>& path);
+  /// Whether remember() would keep a path now (so callers can skip making it).
+  bool wantsPath() const { return step_ >= 0 && step_ % stride_ == 0; }
 
   /// Errors known at horizon h (1-based).
   std::size_t count(int h) const;
@@ -56,14 +62,22 @@ class HorizonErrorTracker {
     std::vector<double> path;
   };
 
+  /// Recomputes the one-step running sums from the window.
+  void recountOneStep();
   /// Offsets to add to the point forecast at horizon h <= max_horizon.
   std::pair<double, double> offsets(int h, double coverage) const;
 
   int max_horizon_;
   int window_;
+  int stride_;
   int64_t step_ = -1;
-  std::vector<Origin> origins_;             ///< indexed by origin step % max_horizon
+  std::vector<Origin> origins_;             ///< indexed by (origin step / stride) % size
   std::vector<RingBuffer<double>> errors_;  ///< per horizon, index h-1
+  // Sums of |e| and e^2 over the one-step window, kept as errors arrive so
+  // oneStepMae()/oneStepRms() (read every update by the models) are O(1).
+  double one_abs_ = 0.0;
+  double one_sq_ = 0.0;
+  std::size_t one_pushes_ = 0;
 };
 
 }  // namespace pso::controller::engine

@@ -24,15 +24,15 @@ class RingBuffer {
     if (full()) {
       if (evicted != nullptr) *evicted = data_[head_];
       data_[head_] = value;
-      head_ = (head_ + 1) % data_.size();
+      if (++head_ == data_.size()) head_ = 0;
       return;
     }
-    data_[(head_ + size_) % data_.size()] = value;
+    data_[wrap(head_ + size_)] = value;
     ++size_;
   }
 
   /// The i-th oldest value, 0 <= i < size().
-  const T& operator[](std::size_t i) const { return data_[(head_ + i) % data_.size()]; }
+  const T& operator[](std::size_t i) const { return data_[wrap(head_ + i)]; }
   /// The most recent value; size() must be > 0.
   const T& back() const { return (*this)[size_ - 1]; }
 
@@ -50,6 +50,10 @@ class RingBuffer {
   }
 
  private:
+  // Indices stay below twice the capacity, so one subtraction replaces a
+  // division (this sits in the forecast models' per-sample path).
+  std::size_t wrap(std::size_t i) const { return i >= data_.size() ? i - data_.size() : i; }
+
   std::vector<T> data_;
   std::size_t head_ = 0;
   std::size_t size_ = 0;

@@ -23,6 +23,7 @@ class SeasonalNaiveModel final : public ForecastModel {
   void update(double value) override;
   void observeMissing() override;
   Forecast forecast(int horizon, double coverage) const override;
+  void pointForecast(std::vector<double>& out) const override;
   int64_t observations() const override { return observations_; }
   std::string saveState() const override;
   [[nodiscard]] Status loadState(const std::string& state) override;
@@ -36,7 +37,9 @@ class SeasonalNaiveModel final : public ForecastModel {
   int64_t step_ = -1;             ///< index of the last step seen
   double last_value_ = 0.0;
   int64_t observations_ = 0;
+  bool track_errors_ = true;
   HorizonErrorTracker errors_;
+  std::vector<double> path_;  ///< scratch for the path the tracker keeps
 };
 
 }  // namespace pso::controller::engine

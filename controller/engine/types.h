@@ -33,8 +33,19 @@ struct EngineSettings {
   int64_t max_step_down = 0;        ///< 0 = unlimited
   double cooldown_s = 0.0;          ///< per system, between engine-initiated changes
   int64_t actions_per_hour = 1000;  ///< global limit on engine-initiated changes
-  double coverage = 0.9;            ///< central prediction interval the planner uses (upper bound)
-  bool forecast_only = false;       ///< decide and record, dispatch nothing
+  double coverage = 0.9;            ///< central prediction interval reported with forecasts
+  /// The predictive policy's one cost/risk knob, in (0, 0.5): the chance per
+  /// step the planner accepts that demand rises above the target utilisation
+  /// of the replicas it plans. It plans for the 1 - risk quantile of the
+  /// forecast over the lead time (warm-up plus one step) at the target; the
+  /// headroom between target and full capacity then absorbs most of those
+  /// excursions. Lower: more replicas, fewer overloads; higher: cheaper.
+  /// (tests/bench/replay_bench: at 0.2 and target 0.7 the development traces
+  /// cost 1.5-2.4 times the oracle and, at equal cost, overload about half as
+  /// often as the HPA rule; a longer scale-down look-ahead on the upper
+  /// forecast was measured there and did worse at equal cost.)
+  double risk = 0.2;
+  bool forecast_only = false;            ///< decide and record, dispatch nothing
   std::string forecast_model = "holt";   ///< registry name, see forecast_model.h
   int64_t bottleneck_horizon_steps = 0;  ///< bottleneck look-ahead (0: warm-up + 1 step)
   double hpa_tolerance = 0.1;            ///< reactive rule: |ratio - 1| within this keeps the count
@@ -118,10 +129,30 @@ struct SystemDecision {
   bool dispatch = false;  ///< a directive should be sent (changed, allowed, not forecast-only)
 };
 
+/// Shared capacity across systems (controller config `pools`).
+struct PoolSpec {
+  std::string name;
+  int64_t capacity_replicas = 0;
+  std::vector<std::string> systems;
+};
+
+/// How a pool stood in one cycle.
+struct PoolStatus {
+  std::string name;
+  int64_t capacity_replicas = 0;
+  int64_t wanted_replicas = 0;               ///< what its deciding systems' plans asked for
+  int64_t minimum_replicas = 0;              ///< the sum of their minimums
+  bool shortage = false;                     ///< wanted more than the capacity: divided by priority
+  bool minimums_unmet = false;               ///< even the minimums do not fit
+  std::string alert;                         ///< a one-line alert when minimums_unmet, else empty
+  std::optional<Bottleneck> shortage_ahead;  ///< kind "pool": upper forecasts exceed it
+};
+
 struct CycleDecisions {
   int64_t now_ms = 0;
   std::vector<SystemDecision> systems;
   int64_t actions_last_hour = 0;
+  std::vector<PoolStatus> pools;  ///< one per configured pool with a deciding system
 };
 
 }  // namespace pso::controller::engine

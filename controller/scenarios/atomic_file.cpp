@@ -19,7 +19,7 @@ std::string errnoText() {
 
 }  // namespace
 
-Result<AtomicFileWriter> AtomicFileWriter::create(const std::string& path) {
+Result<AtomicFileWriter> AtomicFileWriter::create(const std::string& path, Durability durability) {
   // Unique per process and per call, so concurrent exports into one directory
   // never share a temporary file.
   static std::atomic<uint64_t> counter{0};
@@ -27,13 +27,14 @@ Result<AtomicFileWriter> AtomicFileWriter::create(const std::string& path) {
       path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter.fetch_add(1));
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return makeError("io", "cannot create " + temp + ": " + errnoText());
-  return AtomicFileWriter(path, temp, fd);
+  return AtomicFileWriter(path, temp, fd, durability);
 }
 
 AtomicFileWriter::AtomicFileWriter(AtomicFileWriter&& other) noexcept
     : path_(std::move(other.path_)),
       temp_path_(std::move(other.temp_path_)),
-      fd_(std::exchange(other.fd_, -1)) {
+      fd_(std::exchange(other.fd_, -1)),
+      durability_(other.durability_) {
   other.temp_path_.clear();
 }
 
@@ -67,7 +68,7 @@ Status AtomicFileWriter::append(std::string_view data) {
 
 Status AtomicFileWriter::commit() {
   if (fd_ < 0) return makeError("io", "commit of " + path_ + " after it was closed");
-  if (::fsync(fd_) != 0) {
+  if (durability_ == Durability::kFlushEach && ::fsync(fd_) != 0) {
     return makeError("io", "cannot flush " + temp_path_ + ": " + errnoText());
   }
   const int fd = std::exchange(fd_, -1);
@@ -79,11 +80,21 @@ Status AtomicFileWriter::commit() {
   return Status();
 }
 
-Status writeFileAtomic(const std::string& path, std::string_view content) {
-  auto writer = AtomicFileWriter::create(path);
+Status writeFileAtomic(const std::string& path, std::string_view content, Durability durability) {
+  auto writer = AtomicFileWriter::create(path, durability);
   if (!writer.ok()) return writer.error();
   if (auto st = writer->append(content); !st.ok()) return st;
   return writer->commit();
+}
+
+Status syncDirectoryFilesystem(const std::string& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return makeError("io", "cannot open directory " + dir + ": " + errnoText());
+  const int rc = ::syncfs(fd);
+  const std::string error = rc != 0 ? errnoText() : "";
+  ::close(fd);
+  if (rc != 0) return makeError("io", "cannot flush " + dir + " to disk: " + error);
+  return Status();
 }
 
 Status ensureDirectory(const std::string& dir) {

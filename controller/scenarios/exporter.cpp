@@ -1,5 +1,7 @@
 #include "controller/scenarios/exporter.h"
 
+#include "controller/scenarios/gift_exporter.h"
+#include "controller/scenarios/html_exporter.h"
 #include "controller/scenarios/jsonl_exporter.h"
 #include "controller/scenarios/markdown_exporter.h"
 
@@ -23,6 +25,8 @@ struct Registration {
 constexpr Registration kExporters[] = {
     {"jsonl", &make<JsonlExporter>},
     {"markdown", &make<MarkdownExporter>},
+    {"html", &make<HtmlExporter>},
+    {"gift", &make<GiftExporter>},
 };
 
 }  // namespace

@@ -21,14 +21,6 @@ constexpr std::size_t kTableHistoryRows = 12;
 constexpr std::size_t kTableForecastRows = 24;
 constexpr int kChartWidth = 48;
 
-std::string levelTitle(const std::string& level) {
-  if (level == kLevelFoundation) return "Foundation";
-  if (level == kLevelAdvancedOptimization) return "Advanced optimization";
-  if (level == kLevelSystemIntegration) return "System integration";
-  if (level == kLevelEnterpriseCoordination) return "Enterprise coordination";
-  return level.empty() ? "Unclassified" : level;
-}
-
 // A table cell: pipes would split the cell and newlines would end the row.
 std::string cell(const std::string& text) {
   std::string out;
@@ -45,37 +37,13 @@ std::string cell(const std::string& text) {
   return out.empty() ? " " : out;
 }
 
-std::string join(const std::vector<std::string>& items, const std::string& separator) {
-  std::string out;
-  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? separator : "") + items[i];
-  return out;
-}
-
 std::string offsetText(double seconds) {
   if (std::fabs(seconds) < 0.5) return "now";
   return (seconds > 0 ? "+" : "") + formatNumber(std::round(seconds)) + " s";
 }
 
-std::string title(const json& doc) {
-  const auto systems = stringsAt(doc, "systems");
-  const json& rationale = memberAt(doc, "rationale");
-  std::vector<std::string> changes;
-  for (const auto& name : systems) {
-    const json& r = memberAt(rationale, name);
-    const int64_t current = integerAt(r, "current_replicas", -1);
-    const int64_t desired = integerAt(r, "desired_replicas", -1);
-    if (current >= 0 && desired >= 0 && current != desired) {
-      changes.push_back(name + " " + std::to_string(current) + " -> " + std::to_string(desired));
-    }
-  }
-  if (boolAt(doc, "quiet")) return "Quiet cycle: " + join(systems, ", ") + " hold steady";
-  if (changes.empty()) return "Cycle " + textAt(doc, "cycle_id") + ": " + join(systems, ", ");
-  if (changes.size() == 1) return "Scaling " + changes.front();
-  return "Coordinated scaling: " + join(changes, ", ");
-}
-
 void renderHeader(std::ostringstream& out, const json& doc) {
-  out << "# " << title(doc) << "\n\n";
+  out << "# " << lessonTitle(doc) << "\n\n";
   const auto events = stringsAt(doc, "events");
   out << "| | |\n|---|---|\n";
   out << "| Scenario | " << cell(textAt(doc, "id")) << " |\n";
@@ -365,6 +333,10 @@ void renderDebrief(std::ostringstream& out, const json& doc) {
   out << "\n### What went wrong\n\n";
   if (wrong.empty()) out << "- Nothing to note.\n";
   for (const auto& line : wrong) out << "- " << line << "\n";
+  const auto lucky = stringsAt(outcome, "got_lucky");
+  out << "\n### Where it got lucky\n\n";
+  if (lucky.empty()) out << "- Nothing to note: what went well was planned.\n";
+  for (const auto& line : lucky) out << "- " << line << "\n";
   out << "\n";
 }
 
@@ -429,11 +401,7 @@ std::string renderIndex(const std::vector<json>& lessons) {
       << lessons.size() << " lessons, grouped by learning level from the simplest.\n\n";
   std::map<std::string, std::vector<const json*>> by_level;
   for (const auto& doc : lessons) by_level[textAt(doc, "level")].push_back(&doc);
-  std::vector<std::string> order = scenarioLevels();
-  for (const auto& [level, docs] : by_level) {
-    if (std::find(order.begin(), order.end(), level) == order.end()) order.push_back(level);
-  }
-  for (const auto& level : order) {
+  for (const auto& level : curriculumOrder(by_level)) {
     auto it = by_level.find(level);
     if (it == by_level.end()) continue;
     out << "## " << levelTitle(level) << " (" << it->second.size() << ")\n\n";
@@ -441,7 +409,7 @@ std::string renderIndex(const std::vector<json>& lessons) {
       const std::string id = textAt(*doc, "id");
       const auto events = stringsAt(*doc, "events");
       out << "- [" << id << "](" << lessonFileStem(id) << ".md) " << textAt(*doc, "time") << ": "
-          << title(*doc) << (events.empty() ? "" : " (" + join(events, ", ") + ")")
+          << lessonTitle(*doc) << (events.empty() ? "" : " (" + join(events, ", ") + ")")
           << (memberAt(*doc, "outcome").is_object() ? ", with debrief" : "") << "\n";
     }
     out << "\n";
@@ -495,7 +463,9 @@ Result<std::size_t> MarkdownExporter::write(const std::vector<store::ScenarioRec
       return makeError("invalid", "scenario '" + record.id + "': " + e.what());
     }
     const auto file = dir / (lessonFileStem(textAt(document, "id")) + ".md");
-    if (auto st = writeFileAtomic(file.string(), text); !st.ok()) return st.error();
+    if (auto st = writeFileAtomic(file.string(), text, Durability::kDeferred); !st.ok()) {
+      return st.error();
+    }
     // The index needs only identity fields; drop the bulk to keep memory flat.
     json summary = json::object();
     for (const char* key :
@@ -506,9 +476,13 @@ Result<std::size_t> MarkdownExporter::write(const std::vector<store::ScenarioRec
         memberAt(document, "outcome").is_object() ? json{{"filled", true}} : json(nullptr);
     lessons.push_back(std::move(summary));
   }
-  if (auto st = writeFileAtomic((dir / "index.md").string(), renderIndex(lessons)); !st.ok()) {
+  if (auto st =
+          writeFileAtomic((dir / "index.md").string(), renderIndex(lessons), Durability::kDeferred);
+      !st.ok()) {
     return st.error();
   }
+  // One flush for the whole directory instead of one per lesson.
+  if (auto st = syncDirectoryFilesystem(out_path); !st.ok()) return st.error();
   return scenarios.size();
 }
 

@@ -390,9 +390,11 @@ class QuestionWriter {
  public:
   explicit QuestionWriter(std::string scenario_id) : scenario_id_(std::move(scenario_id)) {}
 
-  json& add(const std::string& type, const std::string& system, const std::string& prompt) {
+  json& add(const std::string& type, const std::string& topic, const std::string& system,
+            const std::string& prompt) {
     json q = {{"id", scenario_id_ + "-q" + std::to_string(questions_.size() + 1)},
               {"type", type},
+              {"topic", topic},
               {"system", system},
               {"prompt", prompt}};
     questions_.push_back(std::move(q));
@@ -430,7 +432,7 @@ void addReplicasQuestion(QuestionWriter& writer, const SystemView& v) {
               std::to_string(v.spec->max_replicas) + " replicas.";
   }
   prompt += " How many replicas does the planned demand need at the target utilisation?";
-  json& q = writer.add("numeric", v.name, prompt);
+  json& q = writer.add("numeric", "replicas_needed", v.name, prompt);
   q["answer"] = d.recommended_replicas;
   q["tolerance"] = 0;
   q["feedback"] =
@@ -462,7 +464,7 @@ void addDemandQuestion(QuestionWriter& writer, const SystemView& v, double step_
                              formatPercent(d.forecast.coverage) + " interval over those steps?";
   const double point = peak < d.forecast.point.size() ? d.forecast.point[peak]
                                                       : std::numeric_limits<double>::quiet_NaN();
-  json& q = writer.add("numeric", v.name, prompt);
+  json& q = writer.add("numeric", "demand_at_horizon", v.name, prompt);
   q["answer"] = answer;
   q["tolerance"] = std::fabs(answer) * kDemandTolerance;
   q["feedback"] = "The " + d.forecast.model + " forecast peaks at step " +
@@ -542,30 +544,113 @@ void addActionQuestion(QuestionWriter& writer, const SystemView& v) {
   }
   prompt += ". The reactive HPA rule would set " + std::to_string(d.reactive_replicas) +
             " replicas. Which action did the predictive engine take?";
-  json& q = writer.add("multiple_choice", v.name, prompt);
+  json& q = writer.add("multiple_choice", "action", v.name, prompt);
   q["choices"] = std::move(choice_array);
   q["answer"] = scaleText(d.current_replicas, d.desired_replicas);
   q["feedback"] = rationaleText(v) + " " + reactiveWhy(v);
 }
 
+// Multiple choice among the systems the engine decided for; distractors say
+// why each other system is not the first to run out.
 void addBottleneckQuestion(QuestionWriter& writer, const std::vector<SystemView>& views) {
   const SystemView* first = nullptr;
-  std::size_t with_decision = 0;
+  std::vector<const SystemView*> decided;
   for (const auto& v : views) {
     if (!v.decision) continue;
-    ++with_decision;
+    decided.push_back(&v);
     if (!v.decision->bottleneck) continue;
     if (!first || v.decision->bottleneck->eta_ms < first->decision->bottleneck->eta_ms) first = &v;
   }
-  if (!first || with_decision < 2) return;
+  if (!first || decided.size() < 2) return;
   const auto& b = *first->decision->bottleneck;
-  json& q = writer.add("short_answer", first->name,
+  const std::string why = first->name + ": the forecast upper bound reaches " +
+                          formatNumber(b.predicted_demand) + " against a capacity of " +
+                          formatNumber(b.capacity) + " in " + std::to_string(b.steps_ahead) +
+                          " steps (" + common::formatIso8601(b.eta_ms) + ").";
+  json choices = json::array();
+  for (const SystemView* v : decided) {
+    std::string feedback;
+    if (v == first) {
+      feedback = why;
+    } else if (v->decision->bottleneck) {
+      feedback = v->name + " breaches later, at " +
+                 common::formatIso8601(v->decision->bottleneck->eta_ms) + ".";
+    } else {
+      feedback = v->name + ": its forecast upper bound stays within capacity over the horizon.";
+    }
+    choices.push_back({{"text", v->name}, {"correct", v == first}, {"feedback", feedback}});
+  }
+  json& q = writer.add("multiple_choice", "bottleneck_system", first->name,
                        "Which system does the forecast expect to run out of capacity first?");
+  q["choices"] = std::move(choices);
   q["answer"] = first->name;
-  q["feedback"] = first->name + ": the forecast upper bound reaches " +
-                  formatNumber(b.predicted_demand) + " against a capacity of " +
-                  formatNumber(b.capacity) + " in " + std::to_string(b.steps_ahead) + " steps (" +
-                  common::formatIso8601(b.eta_ms) + ").";
+  q["feedback"] = why;
+}
+
+// Why the reactive rule would be late: it sizes for the demand observed now,
+// and what it launches serves only after the warm-up, by which time the
+// forecast expects more. Asked only when the engine scaled above the rule.
+void addReactiveLateQuestion(QuestionWriter& writer, const SystemView& v) {
+  const SystemDecision& d = *v.decision;
+  if (!isForecastDriven(d) || d.desired_replicas <= d.reactive_replicas || d.lead_steps < 1) {
+    return;
+  }
+  if (!std::isfinite(d.demand) || !std::isfinite(d.planned_demand)) return;
+  const double cap = v.capacityPerReplica();
+  const double target = v.targetUtilization();
+  const double reactive_serves = static_cast<double>(d.reactive_replicas) * cap * target;
+  if (!(d.planned_demand > reactive_serves)) return;
+  const std::string lead = std::to_string(d.lead_steps);
+  const std::string correct =
+      "It sizes for the demand observed now (" + formatNumber(d.demand) + "); replicas it " +
+      "launches serve only after " + lead + " steps of warm-up, and by then the forecast " +
+      "upper bound reaches " + formatNumber(d.planned_demand) + ", more than " +
+      std::to_string(d.reactive_replicas) + " replicas serve at the target (" +
+      formatNumber(reactive_serves) + ").";
+  json choices = json::array();
+  choices.push_back({{"text", "It ignores the target utilisation and sizes for 100% load."},
+                     {"correct", false},
+                     {"feedback", "No: the HPA rule divides by the target utilisation too. " +
+                                      d.reactive_rationale}});
+  choices.push_back({{"text", "Its 300 s stabilisation window delays every scale-up."},
+                     {"correct", false},
+                     {"feedback",
+                      "No: the stabilisation window holds back scale-downs only; a scale-up "
+                      "happens on the next evaluation."}});
+  choices.push_back(
+      {{"text", "It may not go above " + std::to_string(d.reactive_replicas) + " replicas."},
+       {"correct", false},
+       {"feedback", "No: both policies obey the same bounds (" + std::to_string(v.minReplicas()) +
+                        " to " + std::to_string(v.maxReplicas()) + " replicas); the engine chose " +
+                        std::to_string(d.desired_replicas) + "."}});
+  // The correct answer's position varies with the numbers, so it carries no
+  // hint across a quiz.
+  const auto position = static_cast<std::size_t>(d.desired_replicas + d.reactive_replicas) % 4;
+  choices.insert(choices.begin() + static_cast<std::ptrdiff_t>(position),
+                 json{{"text", correct}, {"correct", true}, {"feedback", reactiveWhy(v)}});
+  json& q = writer.add(
+      "multiple_choice", "reactive_late", v.name,
+      v.name + ": the reactive HPA rule would keep or set " + std::to_string(d.reactive_replicas) +
+          " replicas, the predictive engine sets " + std::to_string(d.desired_replicas) +
+          ". Why would the reactive rule be late here?");
+  q["choices"] = std::move(choices);
+  q["answer"] = correct;
+  q["feedback"] = reactiveWhy(v);
+}
+
+// Provenance: which model the plan rests on, answered in one word.
+void addModelQuestion(QuestionWriter& writer, const SystemView& v) {
+  const SystemDecision& d = *v.decision;
+  if (d.forecast.model.empty() || d.forecast.point.empty()) return;
+  json& q = writer.add("short_answer", "forecast_model", v.name,
+                       v.name +
+                           ": which forecasting model produced the forecast the engine "
+                           "planned with? (one word, as named in the lesson)");
+  q["answer"] = d.forecast.model;
+  q["feedback"] =
+      "The " + d.forecast.model + " model, after " + std::to_string(d.forecast.observations) +
+      " observations, with a one-step backtest MAE of " + formatNumber(d.forecast.backtest_mae) +
+      "; the engine selects the model by rolling backtest error.";
 }
 
 json buildQuestions(const std::string& scenario_id, const std::vector<SystemView>& views,
@@ -593,8 +678,12 @@ json buildQuestions(const std::string& scenario_id, const std::vector<SystemView
   for (const auto* v : focus) {
     addReplicasQuestion(writer, *v);
     addDemandQuestion(writer, *v, step_s);
-    if (v->acting) addActionQuestion(writer, *v);
+    if (v->acting) {
+      addActionQuestion(writer, *v);
+      addReactiveLateQuestion(writer, *v);
+    }
   }
+  if (!focus.empty()) addModelQuestion(writer, *focus.front());
   addBottleneckQuestion(writer, views);
   return writer.take();
 }
@@ -619,6 +708,7 @@ struct SystemOutcome {
   json doc;
   bool overload = false;
   bool observed = false;
+  bool above_interval = false;  ///< demand went above the forecast's upper bound
 };
 
 SystemOutcome judgeSystem(const std::string& name, const json& scenario,
@@ -703,6 +793,7 @@ SystemOutcome judgeSystem(const std::string& name, const json& scenario,
   SystemOutcome out;
   out.observed = samples > 0;
   out.overload = overloaded > 0;
+  out.above_interval = above > 0;
   json& doc = out.doc;
   doc = json::object();
   doc["samples"] = samples;
@@ -846,6 +937,7 @@ void fillOutcome(json& scenario, const ObservedOutcome& observed) {
   if (!scenario.is_object()) return;
   json went_well = json::array();
   json went_wrong = json::array();
+  json got_lucky = json::array();
   json systems = json::object();
   std::vector<std::string> verdicts;
   bool prevented = false;
@@ -868,6 +960,11 @@ void fillOutcome(json& scenario, const ObservedOutcome& observed) {
           });
       const bool avoided = scaled_up && judged.observed && !judged.overload;
       judged.doc["bottleneck_avoided"] = avoided;
+      if (!scaled_up && judged.observed && !judged.overload) {
+        got_lucky.push_back(name + ": a bottleneck was predicted for " +
+                            textAt(bottleneck, "eta", "the horizon") +
+                            " and no capacity was added, yet demand stayed within what was ready");
+      }
       if (avoided) {
         prevented = true;
         went_well.push_back(name + ": the bottleneck predicted for " +
@@ -878,6 +975,12 @@ void fillOutcome(json& scenario, const ObservedOutcome& observed) {
       }
     } else {
       judged.doc["bottleneck_avoided"] = nullptr;
+    }
+    // A forecast miss upwards that did no harm: headroom, not the plan, carried it.
+    if (judged.above_interval && judged.observed && !judged.overload) {
+      got_lucky.push_back(name +
+                          ": demand rose above the forecast's upper bound, but the ready "
+                          "capacity had enough headroom to absorb it");
     }
     verdicts.push_back(name + ": " + textAt(judged.doc, "verdict"));
     systems[name] = std::move(judged.doc);
@@ -924,6 +1027,7 @@ void fillOutcome(json& scenario, const ObservedOutcome& observed) {
   outcome["directives"] = std::move(directives);
   outcome["went_well"] = std::move(went_well);
   outcome["went_wrong"] = std::move(went_wrong);
+  outcome["got_lucky"] = std::move(got_lucky);
   outcome["bottleneck_prevented"] = prevented;
   outcome["verdict"] = verdict;
   scenario["outcome"] = std::move(outcome);

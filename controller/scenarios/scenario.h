@@ -80,16 +80,24 @@ inline std::string scenarioIdForCycle(const std::string& cycle_id) {
 /// A quiet cycle (no change, no directive, no note) gets a compact document:
 /// every key present, history trimmed, at most one question.
 ///
-/// Questions: per acting system (at most three; in a quiet cycle only the
+/// Questions (each with id, type numeric | multiple_choice | short_answer,
+/// topic, system, prompt, answer, feedback; numeric ones a tolerance,
+/// multiple-choice ones choices {text, correct, feedback} with exactly one
+/// correct): per acting system (at most three; in a quiet cycle only the
 /// first system's first question) a numeric "replicas needed at the target
-/// utilisation" question (answer = recommended replicas, tolerance 0; asked
-/// when ceil(planned / (capacity x target)) within the bounds reproduces the
-/// recommendation), a numeric "highest upper bound over the planning horizon"
-/// question (warm-up steps + 1; answer = max forecast hi over them, tolerance
-/// 10%), and a multiple-choice "which action" question whose distractors come
-/// from the candidates and the reactive baseline (exactly one correct); with a
-/// bottleneck among several systems, a short-answer "which system first".
-/// Every question carries feedback drawn from the rationale.
+/// utilisation" question (topic replicas_needed; answer = recommended
+/// replicas, tolerance 0; asked when ceil(planned / (capacity x target))
+/// within the bounds reproduces the recommendation), a numeric "highest upper
+/// bound over the planning horizon" question (demand_at_horizon; warm-up
+/// steps + 1; answer = max forecast hi over them, tolerance 10%), a
+/// multiple-choice "which action" question (action) whose distractors come
+/// from the candidates and the reactive baseline, and, when a forecast-driven
+/// decision scaled above the reactive rule, a multiple-choice "why would the
+/// reactive rule be late" question (reactive_late). Then a short-answer
+/// "which forecasting model" question (forecast_model) for the first system,
+/// and with a bottleneck among several systems a multiple-choice "which system
+/// runs out first" (bottleneck_system). Every question carries feedback drawn
+/// from the rationale.
 nlohmann::json buildScenario(const CycleContext& context);
 
 /// The store row for a scenario document (indexes id, time, level, events, systems).
@@ -119,7 +127,10 @@ struct ObservedOutcome {
 /// bottleneck_prevented is added when, for some system, a bottleneck was
 /// predicted, a scale-up directive for it was applied, demand was observed and
 /// no overload occurred; calling again recomputes (the event is removed when
-/// the evidence is gone). Sets outcome.filled = true.
+/// the evidence is gone). outcome.got_lucky lists what turned out well without
+/// the plan earning it: demand above the upper bound absorbed by headroom, or a
+/// predicted bottleneck that did not happen although no capacity was added.
+/// Sets outcome.filled = true.
 void fillOutcome(nlohmann::json& scenario, const ObservedOutcome& observed);
 
 }  // namespace pso::controller::scenarios

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "controller/scenarios/scenario.h"
+
 namespace pso::controller::scenarios {
 
 const nlohmann::json& memberAt(const nlohmann::json& j, std::string_view key) {
@@ -83,6 +85,43 @@ std::string formatNumber(double value) {
 std::string formatPercent(double fraction) {
   if (!std::isfinite(fraction)) return "n/a";
   return formatNumber(std::round(fraction * 1000.0) / 10.0) + "%";
+}
+
+std::string join(const std::vector<std::string>& items, const std::string& separator) {
+  std::string out;
+  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? separator : "") + items[i];
+  return out;
+}
+
+std::string levelTitle(const std::string& level) {
+  if (level == kLevelFoundation) return "Foundation";
+  if (level == kLevelAdvancedOptimization) return "Advanced optimization";
+  if (level == kLevelSystemIntegration) return "System integration";
+  if (level == kLevelEnterpriseCoordination) return "Enterprise coordination";
+  return level.empty() ? "Unclassified" : level;
+}
+
+std::size_t levelRank(const std::string& level) {
+  const auto& levels = scenarioLevels();
+  return static_cast<std::size_t>(std::find(levels.begin(), levels.end(), level) - levels.begin());
+}
+
+std::string lessonTitle(const nlohmann::json& doc) {
+  const auto systems = stringsAt(doc, "systems");
+  const nlohmann::json& rationale = memberAt(doc, "rationale");
+  std::vector<std::string> changes;
+  for (const auto& name : systems) {
+    const nlohmann::json& r = memberAt(rationale, name);
+    const int64_t current = integerAt(r, "current_replicas", -1);
+    const int64_t desired = integerAt(r, "desired_replicas", -1);
+    if (current >= 0 && desired >= 0 && current != desired) {
+      changes.push_back(name + " " + std::to_string(current) + " -> " + std::to_string(desired));
+    }
+  }
+  if (boolAt(doc, "quiet")) return "Quiet cycle: " + join(systems, ", ") + " hold steady";
+  if (changes.empty()) return "Cycle " + textAt(doc, "cycle_id") + ": " + join(systems, ", ");
+  if (changes.size() == 1) return "Scaling " + changes.front();
+  return "Coordinated scaling: " + join(changes, ", ");
 }
 
 }  // namespace pso::controller::scenarios

@@ -5,11 +5,13 @@
 // may come from an older schema version or be hand-edited, so every read has a
 // fallback instead of an exception.
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace pso::controller::scenarios {
@@ -37,5 +39,29 @@ nlohmann::json jsonNumber(double value);
 std::string formatNumber(double value);
 /// A fraction as a percentage, e.g. 0.705 -> "70.5%"; "n/a" when not finite.
 std::string formatPercent(double fraction);
+
+/// Items joined with a separator.
+std::string join(const std::vector<std::string>& items, const std::string& separator);
+
+/// A learning level for people ("advanced_optimization" -> "Advanced optimization").
+std::string levelTitle(const std::string& level);
+/// A lesson's headline from its document: "Scaling web 3 -> 5", "Quiet cycle: ...".
+std::string lessonTitle(const nlohmann::json& scenario);
+/// The levels that are keys of `by_level`, in teaching order (scenarioLevels()),
+/// unknown levels after them in key order: the order of a curriculum.
+template <typename Map>
+std::vector<std::string> curriculumOrder(const Map& by_level);
+/// Rank of a level in teaching order; unknown levels rank after every known one.
+std::size_t levelRank(const std::string& level);
+
+template <typename Map>
+std::vector<std::string> curriculumOrder(const Map& by_level) {
+  std::vector<std::pair<std::size_t, std::string>> ranked;
+  for (const auto& entry : by_level) ranked.emplace_back(levelRank(entry.first), entry.first);
+  std::sort(ranked.begin(), ranked.end());
+  std::vector<std::string> out;
+  for (auto& r : ranked) out.push_back(std::move(r.second));
+  return out;
+}
 
 }  // namespace pso::controller::scenarios

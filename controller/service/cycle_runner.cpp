@@ -120,6 +120,12 @@ CycleRunner::CycleRunner(const common::ControllerConfig& config, store::Store& s
       metrics_(metrics),
       settings_(engineSettingsFrom(config)),
       engine_(settings_) {
+  // Shared capacity from the config; dependencies come with each system's spec.
+  std::vector<engine::PoolSpec> pools;
+  for (const auto& pool : config.pools) {
+    pools.push_back({pool.name, pool.capacity_replicas, pool.systems});
+  }
+  engine_.setPools(std::move(pools));
   metrics_.describe("pso_cycles_total", "counter", "Decision cycles completed");
   metrics_.describe("pso_cycle_errors_total", "counter", "Decision cycles that failed");
   metrics_.describe("pso_cycle_duration_ms", "gauge", "Duration of the last decision cycle");
@@ -257,6 +263,9 @@ Result<CycleReport> CycleRunner::runCycleOnce(int64_t now_ms) {
 
   CycleReport report;
   report.decisions = engine_.decide(input);
+  for (const auto& pool : report.decisions.pools) {
+    if (!pool.alert.empty()) spdlog::error("alert: {}", pool.alert);
+  }
   // A hold changed the plan only where the engine would have chosen otherwise.
   for (const auto& decision : report.decisions.systems) {
     if (decision.rule != "hold" || decision.recommended_replicas == decision.desired_replicas) {

@@ -126,6 +126,27 @@ CREATE TABLE engine_state (
   updated_ms INTEGER NOT NULL
 );
 )sql",
+      // 2: learners and their graded attempts (psoctl scenarios grade).
+      R"sql(
+CREATE TABLE learners (
+  id            TEXT PRIMARY KEY,
+  first_seen_ms INTEGER NOT NULL,
+  last_seen_ms  INTEGER NOT NULL
+);
+CREATE TABLE attempts (
+  id          INTEGER PRIMARY KEY,
+  learner_id  TEXT NOT NULL REFERENCES learners (id),
+  scenario_id TEXT NOT NULL,
+  question_id TEXT NOT NULL,
+  level       TEXT NOT NULL DEFAULT '',
+  response    TEXT NOT NULL DEFAULT 'null',
+  correct     INTEGER NOT NULL,
+  score       REAL NOT NULL,
+  ts_ms       INTEGER NOT NULL
+);
+CREATE INDEX attempts_by_learner ON attempts (learner_id, ts_ms);
+CREATE INDEX attempts_by_question ON attempts (question_id, ts_ms);
+)sql",
   };
   return kMigrations;
 }
@@ -362,6 +383,10 @@ struct Store::Statements {
   Statement insert_scenario_system;
   Statement select_scenario;
   Statement select_awaiting_outcome;
+  Statement upsert_learner;
+  Statement insert_attempt;
+  Statement select_attempts;
+  Statement select_learner;
   Statement save_engine_state;
   Statement load_engine_state;
 };
@@ -515,6 +540,17 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
   prepare(stmts->insert_scenario_system,
           "INSERT OR IGNORE INTO scenario_systems (system, scenario_id) VALUES (?1, ?2)");
   prepare(stmts->select_scenario, "SELECT " + scenario_cols + " FROM scenarios WHERE id = ?1");
+  prepare(stmts->upsert_learner,
+          "INSERT INTO learners (id, first_seen_ms, last_seen_ms) VALUES (?1, ?2, ?2) "
+          "ON CONFLICT (id) DO UPDATE SET last_seen_ms = max(last_seen_ms, excluded.last_seen_ms)");
+  prepare(stmts->insert_attempt,
+          "INSERT INTO attempts (learner_id, scenario_id, question_id, level, response, correct, "
+          "score, ts_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+  prepare(stmts->select_attempts,
+          "SELECT id, learner_id, scenario_id, question_id, level, response, correct, score, "
+          "ts_ms FROM attempts WHERE learner_id = ?1 ORDER BY ts_ms, id");
+  prepare(stmts->select_learner,
+          "SELECT id, first_seen_ms, last_seen_ms FROM learners WHERE id = ?1");
   prepare(stmts->select_awaiting_outcome,
           "SELECT " + scenario_cols +
               " FROM scenarios WHERE outcome_filled = 0 AND ts_ms < ?1 ORDER BY ts_ms LIMIT ?2");
@@ -1172,6 +1208,21 @@ Status Store::insertScenario(const ScenarioRecord& scenario) {
   std::lock_guard lock(mutex_);
   common::Transaction tx(*db_);
   if (!tx.beginStatus().ok()) return tx.beginStatus();
+  if (auto st = insertScenarioLocked(scenario); !st.ok()) return st;
+  return tx.commit();
+}
+
+Status Store::insertScenarios(const std::vector<ScenarioRecord>& scenarios) {
+  std::lock_guard lock(mutex_);
+  common::Transaction tx(*db_);
+  if (!tx.beginStatus().ok()) return tx.beginStatus();
+  for (const auto& scenario : scenarios) {
+    if (auto st = insertScenarioLocked(scenario); !st.ok()) return st;
+  }
+  return tx.commit();
+}
+
+Status Store::insertScenarioLocked(const ScenarioRecord& scenario) {
   {
     Use s(stmts_->insert_scenario);
     s->bind(1, scenario.id)
@@ -1184,8 +1235,7 @@ Status Store::insertScenario(const ScenarioRecord& scenario) {
         .bind(8, scenario.json);
     if (auto st = s->run(); !st.ok()) return asExists(st.error(), "scenario '" + scenario.id + "'");
   }
-  if (auto st = writeScenarioIndexes(scenario); !st.ok()) return st;
-  return tx.commit();
+  return writeScenarioIndexes(scenario);
 }
 
 Status Store::updateScenario(const ScenarioRecord& scenario) {
@@ -1279,6 +1329,82 @@ Result<std::vector<ScenarioRecord>> Store::scenariosAwaitingOutcome(int64_t cuto
     return st.error();
   }
   return out;
+}
+
+// ---------------------------------------------------------------------------
+// Learners and attempts.
+
+Result<std::vector<AttemptRecord>> Store::recordAttempts(const std::string& learner_id,
+                                                         const std::vector<AttemptRecord>& attempts,
+                                                         int64_t now_ms) {
+  if (learner_id.empty()) return makeError("invalid", "a learner id must not be empty");
+  for (const auto& a : attempts) {
+    if (a.learner_id != learner_id) {
+      return makeError("invalid", "attempt for question '" + a.question_id +
+                                      "' belongs to learner '" + a.learner_id + "', not '" +
+                                      learner_id + "'");
+    }
+  }
+  std::lock_guard lock(mutex_);
+  common::Transaction tx(*db_);
+  if (!tx.beginStatus().ok()) return tx.beginStatus().error();
+  {
+    Use s(stmts_->upsert_learner);
+    s->bind(1, learner_id).bind(2, now_ms);
+    if (auto st = s->run(); !st.ok()) return st.error();
+  }
+  std::vector<AttemptRecord> stored = attempts;
+  for (auto& a : stored) {
+    Use s(stmts_->insert_attempt);
+    s->bind(1, a.learner_id)
+        .bind(2, a.scenario_id)
+        .bind(3, a.question_id)
+        .bind(4, a.level)
+        .bind(5, a.response)
+        .bind(6, static_cast<int64_t>(a.correct ? 1 : 0))
+        .bind(7, a.score)
+        .bind(8, a.ts_ms);
+    if (auto st = s->run(); !st.ok()) return st.error();
+    a.id = db_->lastInsertRowid();
+  }
+  if (auto st = tx.commit(); !st.ok()) return st.error();
+  return stored;
+}
+
+Result<std::vector<AttemptRecord>> Store::attempts(const std::string& learner_id) {
+  std::lock_guard lock(mutex_);
+  std::vector<AttemptRecord> out;
+  Use s(stmts_->select_attempts);
+  s->bind(1, learner_id);
+  if (auto st = forEachRow(*s,
+                           [&](const Statement& row) {
+                             AttemptRecord a;
+                             a.id = row.columnInt64(0);
+                             a.learner_id = row.columnText(1);
+                             a.scenario_id = row.columnText(2);
+                             a.question_id = row.columnText(3);
+                             a.level = row.columnText(4);
+                             a.response = row.columnText(5);
+                             a.correct = row.columnInt64(6) != 0;
+                             a.score = row.columnDouble(7);
+                             a.ts_ms = row.columnInt64(8);
+                             out.push_back(std::move(a));
+                           });
+      !st.ok()) {
+    return st.error();
+  }
+  return out;
+}
+
+Result<std::optional<LearnerRecord>> Store::learner(const std::string& learner_id) {
+  std::lock_guard lock(mutex_);
+  Use s(stmts_->select_learner);
+  s->bind(1, learner_id);
+  auto row = s->step();
+  if (!row.ok()) return row.error();
+  if (!*row) return std::optional<LearnerRecord>();
+  return std::optional<LearnerRecord>(
+      LearnerRecord{s->columnText(0), s->columnInt64(1), s->columnInt64(2)});
 }
 
 // ---------------------------------------------------------------------------

@@ -92,6 +92,25 @@ struct ScenarioRecord {
   std::string json;  ///< the whole scenario document
 };
 
+/// One graded answer of a learner to one scenario question.
+struct AttemptRecord {
+  int64_t id = 0;  ///< assigned by the store
+  std::string learner_id;
+  std::string scenario_id;
+  std::string question_id;
+  std::string level;              ///< the scenario's learning level
+  std::string response = "null";  ///< the learner's answer as JSON
+  bool correct = false;
+  double score = 0.0;  ///< 0..1
+  int64_t ts_ms = 0;
+};
+
+struct LearnerRecord {
+  std::string id;
+  int64_t first_seen_ms = 0;
+  int64_t last_seen_ms = 0;
+};
+
 struct ScenarioFilter {
   std::optional<std::string> event;
   std::optional<std::string> level;
@@ -203,6 +222,10 @@ class Store {
 
   /// Inserts a scenario and its event/system indexes; an existing id is code "exists".
   [[nodiscard]] Status insertScenario(const ScenarioRecord& scenario);
+  /// Inserts many scenarios in one transaction (a replayed trace records
+  /// thousands); all or nothing: an existing id is code "exists" and nothing
+  /// of the call is stored.
+  [[nodiscard]] Status insertScenarios(const std::vector<ScenarioRecord>& scenarios);
   /// Replaces a stored scenario (e.g. after outcome backfill); unknown id: "not_found".
   [[nodiscard]] Status updateScenario(const ScenarioRecord& scenario);
   [[nodiscard]] Result<std::optional<ScenarioRecord>> scenario(const std::string& id);
@@ -210,6 +233,17 @@ class Store {
   /// Scenarios whose outcome is not filled and whose time is before cutoff_ms.
   [[nodiscard]] Result<std::vector<ScenarioRecord>> scenariosAwaitingOutcome(int64_t cutoff_ms,
                                                                              int64_t limit);
+
+  // Learners and graded attempts.
+  /// Stores a learner's attempts in one transaction, registering the learner
+  /// (or updating last_seen_ms) at now_ms; every attempt's learner_id must be
+  /// `learner_id` (code "invalid" otherwise), and an empty id is "invalid".
+  /// Returns the attempts with their assigned ids.
+  [[nodiscard]] Result<std::vector<AttemptRecord>> recordAttempts(
+      const std::string& learner_id, const std::vector<AttemptRecord>& attempts, int64_t now_ms);
+  /// A learner's attempts, oldest first (ties by id).
+  [[nodiscard]] Result<std::vector<AttemptRecord>> attempts(const std::string& learner_id);
+  [[nodiscard]] Result<std::optional<LearnerRecord>> learner(const std::string& learner_id);
 
   /// Engine state blob (DecisionEngine::saveState) for restarts.
   [[nodiscard]] Status saveEngineState(const std::string& state);
@@ -236,6 +270,7 @@ class Store {
                                                 std::vector<protocol::SeriesKey>* created);
   Result<std::vector<DirectiveRecord>> readDirectives(common::Statement& statement);
   Status writeScenarioIndexes(const ScenarioRecord& scenario);
+  Status insertScenarioLocked(const ScenarioRecord& scenario);
 
   std::mutex mutex_;
   std::unique_ptr<common::Database> db_;

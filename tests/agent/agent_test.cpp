@@ -59,14 +59,15 @@ common::AgentConfig agentConfig(const TempDir& dir, const std::string& controlle
   return config;
 }
 
-TEST(Agent, RefusesDemandSourcesThisBuildDoesNotHave) {
+TEST(Agent, RefusesADemandSourceItCannotBuildNamingTheSystem) {
   TempDir dir;
   common::AgentConfig config = agentConfig(dir, "tcp://127.0.0.1:1");
-  config.systems[0].demand.source = "prometheus";
+  config.systems[0].demand.source = "cgroup";
+  config.systems[0].demand.metric = "cpu.usage";
   auto agent = Agent::create(config);
   ASSERT_FALSE(agent.ok());
   EXPECT_EQ(agent.error().message,
-            "system web: demand source 'prometheus' is not supported by this build");
+            "system web: demand source 'cgroup' needs the system's 'cgroup'");
 }
 
 TEST(Agent, RefusesDuplicateSystemsAndCurveItCannotHonour) {

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/cgroup_sampler.h"
 #include "agent/demand_source.h"
 #include "agent/host_sampler.h"
 #include "agent/replay_demand_source.h"
@@ -94,23 +95,48 @@ TEST(ReplayDemandSource, RefusesBadSettingsAndFiles) {
   EXPECT_NE(no_file.error().message.find("needs 'file'"), std::string::npos);
 }
 
-TEST(DemandSourceRegistry, RefusesSourcesThisBuildDoesNotHave) {
-  for (const char* name : {"prometheus", "command", "cgroup"}) {
-    common::DemandSourceConfig config;
-    config.source = name;
-    auto source = makeDemandSource(config, DemandSourceContext{"web", nullptr, kStart});
-    ASSERT_FALSE(source.ok());
-    EXPECT_EQ(source.error().code, "unsupported");
-    EXPECT_EQ(source.error().message, std::string("system web: demand source '") + name +
-                                          "' is not supported by this build");
-  }
+TEST(DemandSourceRegistry, BuildsEverySourceAndRefusesUnknownNamesAndBadSettings) {
   common::DemandSourceConfig typo;
   typo.source = "replya";
   auto source = makeDemandSource(typo, DemandSourceContext{"web", nullptr, kStart});
   ASSERT_FALSE(source.ok());
   EXPECT_EQ(source.error().code, "invalid");
   EXPECT_NE(source.error().message.find("unknown demand source 'replya'"), std::string::npos);
-  EXPECT_EQ(supportedDemandSources(), (std::vector<std::string>{"replay", "host"}));
+  EXPECT_EQ(supportedDemandSources(),
+            (std::vector<std::string>{"replay", "host", "cgroup", "prometheus", "command"}));
+
+  // cgroup needs the system's cgroup sampler and one of its metrics.
+  common::DemandSourceConfig cgroup;
+  cgroup.source = "cgroup";
+  cgroup.metric = "cpu.usage";
+  auto no_sampler = makeDemandSource(cgroup, DemandSourceContext{"web", nullptr, kStart});
+  ASSERT_FALSE(no_sampler.ok());
+  EXPECT_NE(no_sampler.error().message.find("needs the system's 'cgroup'"), std::string::npos);
+  CgroupSampler sampler("web", "/nonexistent");
+  cgroup.metric = "cpu.usge";
+  auto bad_metric = makeDemandSource(cgroup, DemandSourceContext{"web", nullptr, kStart, &sampler});
+  ASSERT_FALSE(bad_metric.ok());
+  EXPECT_NE(bad_metric.error().message.find("unknown metric 'cpu.usge'"), std::string::npos);
+  cgroup.metric = "memory.current";
+  auto built = makeDemandSource(cgroup, DemandSourceContext{"web", nullptr, kStart, &sampler});
+  ASSERT_TRUE(built.ok()) << built.error().message;
+  EXPECT_STREQ((*built)->kind(), "cgroup");
+  // No sample yet: no value, and a reason.
+  auto none = (*built)->read(kStart);
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error().code, "no_data");
+
+  common::DemandSourceConfig command;
+  command.source = "command";
+  auto no_command = makeDemandSource(command, DemandSourceContext{"web", nullptr, kStart});
+  ASSERT_FALSE(no_command.ok());
+  EXPECT_NE(no_command.error().message.find("needs 'command'"), std::string::npos);
+
+  common::DemandSourceConfig prometheus;
+  prometheus.source = "prometheus";
+  auto no_url = makeDemandSource(prometheus, DemandSourceContext{"web", nullptr, kStart});
+  ASSERT_FALSE(no_url.ok());
+  EXPECT_NE(no_url.error().message.find("needs 'url' and 'metric'"), std::string::npos);
 }
 
 TEST(HostDemandSource, ReadsTheHostSamplersLatestValue) {

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <map>
 
 #include "common/trace.h"
 #include "tests/common/temp_dir.h"
@@ -174,6 +175,91 @@ TEST(AgentConfig, ParsesEveryKey) {
   EXPECT_DOUBLE_EQ(api.demand.scale, 2.5);
   EXPECT_EQ(api.actuator.kind, "process-pool");
   EXPECT_EQ(api.actuator.command, (std::vector<std::string>{"sleep", "1000"}));
+}
+
+TEST(AgentConfig, ParsesSamplerActuatorAndDemandKeysOfEveryKind) {
+  auto parsed = parseAgentConfig(R"(agent:
+  sys_root: /fixture/sys
+  filesystems: [/, /var/lib/pso]
+systems:
+  - name: web
+    cgroup: system.slice/web.service
+    demand: {source: cgroup, metric: cpu.usage}
+    actuator: {kind: cgroup, min_cpu: 0.25, max_cpu: 4, min_memory: 67108864, max_memory: 8589934592, cpu_period_us: 50000}
+  - name: api
+    demand: {source: prometheus, url: "http://127.0.0.1:9100/metrics", metric: http_requests_total, rate: "true"}
+    actuator: {kind: kubernetes, api_server: "https://10.0.0.1:6443", namespace: shop, deployment: api, token_file: /etc/pso/k8s-token, ca_file: /etc/pso/k8s-ca.crt}
+  - name: worker
+    demand: {source: command, command: [/usr/local/bin/queue-depth], rate: "false"}
+    actuator: {kind: docker, socket: /run/docker.sock, image: "shop/worker:2", labels: {team: shop}, api_version: v1.43, command: [work, --fast], stop_grace: 20s}
+  - name: batch
+    demand: {source: command, command: [echo, "1"]}
+    actuator: {kind: systemd, unit: batch, systemctl: /usr/bin/systemctl}
+  - name: cache
+    demand: {source: command, command: [echo, "1"]}
+    actuator: {kind: kubernetes, statefulset: cache}
+)",
+                                 "agent.yaml");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  const AgentConfig& c = *parsed;
+  EXPECT_EQ(c.filesystems, (std::vector<std::string>{"/", "/var/lib/pso"}));
+  ASSERT_EQ(c.systems.size(), 5u);
+  const ActuatorConfig& cg = c.systems[0].actuator;
+  EXPECT_EQ(c.systems[0].cgroup, "system.slice/web.service");
+  EXPECT_DOUBLE_EQ(cg.min_cpu, 0.25);
+  EXPECT_DOUBLE_EQ(cg.max_cpu, 4);
+  EXPECT_EQ(cg.min_memory, 67108864);
+  EXPECT_EQ(cg.max_memory, 8589934592);
+  EXPECT_EQ(cg.cpu_period_us, 50000);
+  EXPECT_EQ(c.systems[1].demand.rate, "true");
+  const ActuatorConfig& k8s = c.systems[1].actuator;
+  EXPECT_EQ(k8s.api_server, "https://10.0.0.1:6443");
+  EXPECT_EQ(k8s.namespace_, "shop");
+  EXPECT_EQ(k8s.deployment, "api");
+  EXPECT_EQ(k8s.token_file, "/etc/pso/k8s-token");
+  EXPECT_EQ(k8s.ca_file, "/etc/pso/k8s-ca.crt");
+  EXPECT_EQ(c.systems[2].demand.rate, "false");
+  const ActuatorConfig& docker = c.systems[2].actuator;
+  EXPECT_EQ(docker.socket, "/run/docker.sock");
+  EXPECT_EQ(docker.image, "shop/worker:2");
+  EXPECT_EQ(docker.labels, (std::map<std::string, std::string>{{"team", "shop"}}));
+  EXPECT_EQ(docker.api_version, "v1.43");
+  EXPECT_EQ(docker.command, (std::vector<std::string>{"work", "--fast"}));
+  EXPECT_EQ(c.systems[3].actuator.unit, "batch");
+  EXPECT_EQ(c.systems[3].actuator.systemctl, "/usr/bin/systemctl");
+  EXPECT_EQ(c.systems[3].demand.rate, "auto");  // default
+  EXPECT_EQ(c.systems[4].actuator.statefulset, "cache");
+  EXPECT_EQ(c.systems[4].actuator.socket, "/var/run/docker.sock");  // default
+}
+
+TEST(AgentConfig, RefusesActuatorAndDemandSettingsThatCannotWork) {
+  EXPECT_EQ(agentError("systems:\n  - name: web\n    actuator: {kind: cgroup}\n").message,
+            "agent.yaml:2: systems[0].cgroup: required for actuator kind cgroup");
+  EXPECT_EQ(agentError("systems:\n  - name: web\n    actuator: {kind: kubernetes, deployment: a, "
+                       "statefulset: b}\n")
+                .message,
+            "agent.yaml:3: systems[0].actuator.deployment: kind kubernetes needs exactly one of "
+            "deployment or statefulset");
+  EXPECT_NE(
+      agentError("systems:\n  - name: web\n    actuator: {kind: systemd, unit: web@.service}\n")
+          .message.find("systems[0].actuator.unit: required for kind systemd"),
+      std::string::npos);
+  EXPECT_EQ(agentError("systems:\n  - name: web\n    actuator: {kind: docker}\n").message,
+            "agent.yaml:3: systems[0].actuator.image: required for kind docker");
+  EXPECT_NE(agentError("systems:\n  - name: web\n    actuator: {kind: cgroup, max_cpu: 0.001}\n"
+                       "    cgroup: web\n")
+                .message.find("systems[0].actuator.max_cpu: must be 0"),
+            std::string::npos);
+  EXPECT_NE(
+      agentError("systems:\n  - name: web\n    demand: {source: command, command: [x], "
+                 "rate: sometimes}\n")
+          .message.find("systems[0].demand.rate: 'sometimes' is not one of auto | true | false"),
+      std::string::npos);
+  EXPECT_NE(agentError("systems:\n  - name: web\n    cgroup: ../../etc\n")
+                .message.find("must not contain '..'"),
+            std::string::npos);
+  EXPECT_EQ(agentError("agent:\n  filesystems: /\n").message,
+            "agent.yaml:2: agent.filesystems: expected a list, got '/'");
 }
 
 TEST(AgentConfig, EmptyDocumentGivesDefaultsAndHostNameAsId) {

@@ -57,6 +57,15 @@ TEST(Allocation, PlansForTheUpperBoundWhenNewCapacityServes) {
   EXPECT_NE(a.rationale.find("peaks at 136 in step 3"), std::string::npos) << a.rationale;
   EXPECT_NE(a.rationale.find("needs 14 replicas"), std::string::npos) << a.rationale;
   EXPECT_NE(a.rationale.find("30 s warm-up"), std::string::npos) << a.rationale;
+  // A central 90% interval's upper bound is the 95% quantile.
+  EXPECT_NE(a.rationale.find("95% quantile of the forecast"), std::string::npos) << a.rationale;
+}
+
+TEST(Allocation, PlanningCoverageTurnsTheRiskIntoAnUpperQuantile) {
+  EXPECT_NEAR(planningCoverage(0.05), 0.9, 1e-12);
+  EXPECT_NEAR(planningCoverage(0.2), 0.6, 1e-12);
+  EXPECT_NEAR(planningCoverage(0.0), 0.999, 1e-12);
+  EXPECT_NEAR(planningCoverage(0.5), 0.001, 1e-12);
 }
 
 TEST(Allocation, SaysWhichBoundChangedTheCount) {

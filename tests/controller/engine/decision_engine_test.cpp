@@ -55,14 +55,16 @@ TEST(DecisionEngine, HoldsTheCountUntilThereIsEnoughHistory) {
       << warming.rationale;
 }
 
-TEST(DecisionEngine, WarmingUpFallsBackToTheReactiveRuleUnderOverload) {
+TEST(DecisionEngine, WarmingUpPlansForTheObservedDemandUnderOverload) {
   DecisionEngine engine(settings());
   engine.upsertSystem(web());
-  // 500 on one replica of 120: ratio 500 / 84 = 5.95, ceil = 6, HPA limit 4.
+  // 500 on one replica of 120: 500 / 84 = 5.95 needs 6; the HPA's own limit
+  // (4) does not hold the engine back.
   const SystemDecision d = step(engine, 500.0, 1, 0);
-  EXPECT_EQ(d.rule, "reactive-hpa");
-  EXPECT_EQ(d.recommended_replicas, 4);
-  EXPECT_EQ(d.desired_replicas, 4);
+  EXPECT_EQ(d.rule, "demand-at-target");
+  EXPECT_EQ(d.reactive_replicas, 4);
+  EXPECT_EQ(d.recommended_replicas, 6);
+  EXPECT_EQ(d.desired_replicas, 6);
   EXPECT_TRUE(d.dispatch);
   EXPECT_NE(d.rationale.find("already exceeds the ready capacity of 120"), std::string::npos)
       << d.rationale;
@@ -91,17 +93,19 @@ TEST(DecisionEngine, PredictiveDecisionCarriesItsNumbersAndExplainsThem) {
   EXPECT_EQ(d.candidates[0].note, "chosen, reactive rule, predictive plan");
   ASSERT_TRUE(d.bottleneck.has_value());  // 412 > 3 x 120
   EXPECT_EQ(d.bottleneck->steps_ahead, 1);
-  EXPECT_EQ(d.rationale,
-            "Demand 412; upper 90% forecast over the next 3 steps (30 s warm-up plus one 15 s "
-            "step) peaks at 412; at 120 per replica and 70% target that needs 5 replicas. The "
-            "upper forecast exceeds the current capacity of 360 in 1 step (chance 100%). "
-            "3 running, so scale up to 5.");
+  EXPECT_EQ(
+      d.rationale,
+      "Demand 412; 80% quantile of the forecast over the next 3 steps (30 s warm-up plus one 15 s "
+      "step) peaks at 412; at 120 per replica and 70% target that needs 5 replicas. The "
+      "upper forecast exceeds the current capacity of 360 in 1 step (chance 100%). "
+      "3 running, so scale up to 5.");
   // Running 5 already: nothing in between, so it reads as one sentence.
   const SystemDecision kept = step(engine, 412.0, 5, 150'000);
-  EXPECT_EQ(kept.rationale,
-            "Demand 412; upper 90% forecast over the next 3 steps (30 s warm-up plus one 15 s "
-            "step) peaks at 412; at 120 per replica and 70% target that needs 5 replicas; "
-            "5 running, so keep 5.");
+  EXPECT_EQ(
+      kept.rationale,
+      "Demand 412; 80% quantile of the forecast over the next 3 steps (30 s warm-up plus one 15 s "
+      "step) peaks at 412; at 120 per replica and 70% target that needs 5 replicas; "
+      "5 running, so keep 5.");
   EXPECT_FALSE(kept.dispatch);
 }
 

@@ -12,6 +12,8 @@
 #include <string>
 
 #include "controller/scenarios/exporter.h"
+#include "controller/scenarios/gift_exporter.h"
+#include "controller/scenarios/html_exporter.h"
 #include "controller/scenarios/scenario.h"
 #include "controller/store/store.h"
 
@@ -612,6 +614,187 @@ TEST_F(ExportTest, MarkdownWritesALessonPerScenarioAndAnIndex) {
   EXPECT_NE(index.find("(s-c-9.md)"), std::string::npos);
   EXPECT_LT(index.find("## Foundation"), index.find("## Advanced optimization"));
   EXPECT_LT(index.find("## Advanced optimization"), index.find("## Enterprise coordination"));
+}
+
+TEST(BuildScenario, AsksWhyTheReactiveRuleWouldBeLate) {
+  const json doc = buildScenario(scalingContext());
+  const json* late = nullptr;
+  for (const auto& q : doc["questions"]) {
+    if (q["topic"] == "reactive_late") late = &q;
+  }
+  ASSERT_NE(late, nullptr);
+  EXPECT_EQ(late->at("type"), "multiple_choice");
+  int correct = 0;
+  for (const auto& c : late->at("choices")) {
+    if (!c["correct"].get<bool>()) continue;
+    ++correct;
+    const std::string text = c["text"].get<std::string>();
+    // The numbers of the case: observed 250, warm-up 2 steps, planned 420,
+    // 3 reactive replicas serve 3 x 120 x 0.7 = 252 at target.
+    EXPECT_NE(text.find("250"), std::string::npos) << text;
+    EXPECT_NE(text.find("2 steps of warm-up"), std::string::npos) << text;
+    EXPECT_NE(text.find("420"), std::string::npos) << text;
+    EXPECT_NE(text.find("252"), std::string::npos) << text;
+    EXPECT_EQ(late->at("answer"), c["text"]);
+  }
+  EXPECT_EQ(correct, 1);
+
+  // No such question when the engine did not scale above the reactive rule.
+  auto ctx = scalingContext();
+  ctx.decisions.systems[0].reactive_replicas = 5;
+  for (const auto& q : buildScenario(ctx)["questions"]) EXPECT_NE(q["topic"], "reactive_late");
+}
+
+TEST(BuildScenario, AsksWhichSystemRunsOutFirstAsMultipleChoice) {
+  CycleContext ctx = scalingContext();
+  ctx.decisions.systems.push_back(steadyDecision("api", 2));
+  ctx.specs["api"] = spec("api");
+  const json doc = buildScenario(ctx);
+  const json* q = nullptr;
+  for (const auto& question : doc["questions"]) {
+    if (question["topic"] == "bottleneck_system") q = &question;
+  }
+  ASSERT_NE(q, nullptr);
+  EXPECT_EQ(q->at("type"), "multiple_choice");
+  EXPECT_EQ(q->at("answer"), "web");
+  ASSERT_EQ(q->at("choices").size(), 2u);
+  for (const auto& c : q->at("choices")) {
+    EXPECT_EQ(c["correct"].get<bool>(), c["text"] == "web");
+    EXPECT_FALSE(c["feedback"].get<std::string>().empty());
+  }
+  const json* model = questionOfType(doc, "short_answer");
+  ASSERT_NE(model, nullptr);
+  EXPECT_EQ(model->at("answer"), "holt");
+  EXPECT_EQ(model->at("topic"), "forecast_model");
+}
+
+TEST(FillOutcome, SaysWhereItGotLucky) {
+  // Demand 500 breaks the upper bound (<= 420) but 5 replicas (600) absorb it
+  // once warm; before the warm-up nothing is observed.
+  json doc = buildScenario(scalingContext());
+  ObservedOutcome observed;
+  observed.demand["web"] = {{kT0 + 40000, 500}, {kT0 + 60000, 500}};
+  observed.replicas["web"] = {{kT0 + 1000, 5}};
+  auto applied = directiveFor("d-1", "web", 5, "engine", "applied");
+  applied.result_replicas = 5;
+  observed.directives = {applied};
+  fillOutcome(doc, observed);
+  const json& outcome = doc["outcome"];
+  EXPECT_FALSE(outcome["systems"]["web"]["forecast_held"].get<bool>());
+  EXPECT_FALSE(outcome["systems"]["web"]["overload"].get<bool>());
+  ASSERT_EQ(outcome["got_lucky"].size(), 1u);
+  EXPECT_NE(outcome["got_lucky"][0].get<std::string>().find("headroom"), std::string::npos);
+
+  // When demand follows the forecast, nothing was luck.
+  doc = buildScenario(scalingContext());
+  observed.demand["web"] = demandAsForecast();
+  fillOutcome(doc, observed);
+  EXPECT_TRUE(doc["outcome"]["got_lucky"].empty());
+}
+
+TEST(GiftEscape, EscapesEverySpecialCharacter) {
+  EXPECT_EQ(giftEscape("a~b=c#d{e}f:g\\h"), "a\\~b\\=c\\#d\\{e\\}f\\:g\\\\h");
+  EXPECT_EQ(giftEscape("two\nlines\r\n"), "two lines  ");
+  EXPECT_EQ(giftEscape("plain text 1.5"), "plain text 1.5");
+}
+
+TEST_F(ExportTest, GiftHasACategoryPerLevelAndEveryQuestionKind) {
+  auto scenarios = storedScenarios();
+  auto exporter = makeExporter("gift");
+  ASSERT_TRUE(exporter.ok());
+  const fs::path out = dir_ / "quiz.gift";
+  auto written = (*exporter)->write(scenarios, out.string());
+  ASSERT_TRUE(written.ok()) << written.error().message;
+  // The quiet cycle (foundation) asks nothing: its recommendation (5) is not
+  // what 110 / (120 x 0.7) gives (2), and a quiet cycle asks no other question.
+  EXPECT_EQ(*written, 2u);
+  const std::string text = readFile(out);
+  EXPECT_EQ(text.find("PSO-PRIME/Foundation"), std::string::npos);
+  EXPECT_EQ(text.find("s-c-8-q"), std::string::npos);
+  const auto advanced = text.find("$CATEGORY: $course$/top/PSO-PRIME/Advanced optimization");
+  const auto enterprise = text.find("$CATEGORY: $course$/top/PSO-PRIME/Enterprise coordination");
+  ASSERT_NE(advanced, std::string::npos);
+  ASSERT_NE(enterprise, std::string::npos);
+  EXPECT_LT(advanced, enterprise);
+  EXPECT_LT(advanced, text.find("::s-c-7-q1"));
+  EXPECT_LT(enterprise, text.find("::s-c-9-q1"));
+  // Numeric with tolerance: 5 replicas exactly, 420 within 42.
+  EXPECT_NE(text.find("{#=5:0#"), std::string::npos);
+  EXPECT_NE(text.find("{#=420:42#"), std::string::npos);
+  // Multiple choice: the engine's action is the one right answer.
+  EXPECT_NE(text.find("=Scale from 3 to 5 replicas#"), std::string::npos);
+  EXPECT_NE(text.find("~Keep 3 replicas#"), std::string::npos);
+  EXPECT_NE(text.find("{=holt ####"), std::string::npos);
+  // Titles and stems are escaped: "web: the engine plans" has a colon.
+  EXPECT_NE(text.find("::s-c-7-q1 replicas_needed::web\\: the engine plans"), std::string::npos);
+  // No blank line inside a question: each entry is one line.
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.rfind("::", 0) == 0) {
+      EXPECT_EQ(line.back(), '}') << line;
+    }
+  }
+}
+
+TEST_F(ExportTest, GiftSkipsBrokenAnswerKeys) {
+  json doc = buildScenario(scalingContext());
+  // Two correct choices and a numeric without an answer cannot be imported.
+  for (auto& q : doc["questions"]) {
+    if (q["type"] == "multiple_choice") {
+      for (auto& c : q["choices"]) c["correct"] = true;
+    }
+    if (q["type"] == "numeric") q["answer"] = nullptr;
+  }
+  const std::string text = renderGiftQuestions(doc);
+  EXPECT_EQ(text.find("{#="), std::string::npos);
+  EXPECT_EQ(text.find("Which action"), std::string::npos);
+  EXPECT_NE(text.find("{=holt"), std::string::npos);
+}
+
+TEST_F(ExportTest, HtmlLessonsHaveAnInlineChartAndACurriculum) {
+  auto scenarios = storedScenarios();
+  auto exporter = makeExporter("html");
+  ASSERT_TRUE(exporter.ok());
+  const fs::path out = dir_ / "html";
+  auto written = (*exporter)->write(scenarios, out.string());
+  ASSERT_TRUE(written.ok()) << written.error().message;
+  EXPECT_EQ(*written, 3u);
+
+  const std::string lesson = readFile(out / "s-c-7.html");
+  ASSERT_FALSE(lesson.empty());
+  EXPECT_EQ(lesson.rfind("<!DOCTYPE html>", 0), 0u);
+  const auto svg = lesson.find("<svg xmlns=\"http://www.w3.org/2000/svg\"");
+  ASSERT_NE(svg, std::string::npos);
+  EXPECT_LT(svg, lesson.find("</svg>"));
+  for (const char* part : {"class=\"band\"", "class=\"history\"", "class=\"forecast\"",
+                           "class=\"capacity\"", "decision: 3 &#8594; 5 replicas"}) {
+    EXPECT_NE(lesson.find(part), std::string::npos) << part;
+  }
+  for (const char* section : {"<h2>Situation</h2>", "<h2>Forecast</h2>", "<h2>Decision</h2>",
+                              "<h2>Reactive baseline</h2>", "<h2>Debrief</h2>",
+                              "<h3>What went well</h3>", "<h3>What went wrong</h3>",
+                              "<h3>Where it got lucky</h3>", "<summary>Answer key</summary>"}) {
+    EXPECT_NE(lesson.find(section), std::string::npos) << section;
+  }
+  // Nothing external: a lesson opens offline and in an LMS page.
+  EXPECT_EQ(lesson.find("<script"), std::string::npos);
+  EXPECT_EQ(lesson.find("src=\"http"), std::string::npos);
+
+  const std::string index = readFile(out / "index.html");
+  EXPECT_NE(index.find("href=\"s-c-8.html\""), std::string::npos);
+  EXPECT_LT(index.find(">Foundation ("), index.find(">Advanced optimization ("));
+  EXPECT_LT(index.find(">Advanced optimization ("), index.find(">Enterprise coordination ("));
+}
+
+TEST(HtmlLesson, EscapesWhatTheDocumentSays) {
+  auto ctx = scalingContext();
+  ctx.workflow_notes = {"operator note <script>alert(1)</script> & \"quotes\""};
+  const std::string page = renderHtmlLesson(buildScenario(ctx));
+  EXPECT_EQ(page.find("<script>"), std::string::npos);
+  EXPECT_NE(page.find("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;quotes&quot;"),
+            std::string::npos);
+  EXPECT_EQ(htmlEscape("a<b>&'\""), "a&lt;b&gt;&amp;&#39;&quot;");
 }
 
 }  // namespace

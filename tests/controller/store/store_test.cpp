@@ -770,5 +770,99 @@ TEST_F(StoreTest, ScenariosFilterByEventLevelSystemTimeAndLimit) {
   EXPECT_FALSE(absent->has_value());
 }
 
+TEST_F(StoreTest, SchemaOneDatabaseGainsLearnersAndKeepsItsScenarios) {
+  ASSERT_TRUE(
+      store_->insertScenario(scenarioRecord("s-old", 1000, "foundation", {}, {"web"})).ok());
+  store_.reset();
+  {
+    // What a database written before learners existed looks like.
+    auto db = common::Database::open(path_);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(
+        (*db)->exec("DROP TABLE attempts; DROP TABLE learners; PRAGMA user_version = 1").ok());
+  }
+  reopen();
+  EXPECT_EQ(store_->schemaVersion(), Store::latestSchemaVersion());
+  auto old = store_->scenario("s-old");
+  ASSERT_TRUE(old.ok());
+  ASSERT_TRUE(old->has_value());
+  AttemptRecord a;
+  a.learner_id = "learner-1";
+  a.scenario_id = "s-old";
+  a.question_id = "s-old-q1";
+  a.correct = true;
+  a.score = 1.0;
+  a.ts_ms = 5000;
+  EXPECT_TRUE(store_->recordAttempts("learner-1", {a}, 5000).ok());
+}
+
+TEST_F(StoreTest, AttemptsAreStoredPerLearner) {
+  auto attempt = [](const std::string& learner, const std::string& q, bool correct, int64_t ts) {
+    AttemptRecord a;
+    a.learner_id = learner;
+    a.scenario_id = "s-1";
+    a.question_id = q;
+    a.level = "foundation";
+    a.response = "\"b\"";
+    a.correct = correct;
+    a.score = correct ? 1.0 : 0.0;
+    a.ts_ms = ts;
+    return a;
+  };
+  auto first = store_->recordAttempts(
+      "learner-1",
+      {attempt("learner-1", "s-1-q1", false, 100), attempt("learner-1", "s-1-q2", true, 100)}, 100);
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  ASSERT_EQ(first->size(), 2u);
+  EXPECT_GT((*first)[1].id, (*first)[0].id);
+  ASSERT_TRUE(
+      store_->recordAttempts("learner-1", {attempt("learner-1", "s-1-q1", true, 200)}, 200).ok());
+  ASSERT_TRUE(
+      store_->recordAttempts("learner-2", {attempt("learner-2", "s-1-q1", true, 150)}, 150).ok());
+
+  auto mine = store_->attempts("learner-1");
+  ASSERT_TRUE(mine.ok());
+  ASSERT_EQ(mine->size(), 3u);
+  EXPECT_EQ((*mine)[0].question_id, "s-1-q1");
+  EXPECT_FALSE((*mine)[0].correct);
+  EXPECT_EQ((*mine)[0].response, "\"b\"");
+  EXPECT_EQ((*mine)[2].ts_ms, 200);
+  EXPECT_TRUE((*mine)[2].correct);
+  auto learner = store_->learner("learner-1");
+  ASSERT_TRUE(learner.ok());
+  ASSERT_TRUE(learner->has_value());
+  EXPECT_EQ((*learner)->first_seen_ms, 100);
+  EXPECT_EQ((*learner)->last_seen_ms, 200);
+  auto nobody = store_->learner("learner-9");
+  ASSERT_TRUE(nobody.ok());
+  EXPECT_FALSE(nobody->has_value());
+
+  // Someone else's attempt, or no learner at all, stores nothing.
+  auto mixed =
+      store_->recordAttempts("learner-1", {attempt("learner-2", "s-1-q3", true, 300)}, 300);
+  ASSERT_FALSE(mixed.ok());
+  EXPECT_EQ(mixed.error().code, "invalid");
+  EXPECT_FALSE(store_->recordAttempts("", {}, 300).ok());
+  EXPECT_EQ(store_->attempts("learner-2")->size(), 1u);
+}
+
+TEST_F(StoreTest, InsertScenariosIsAllOrNothing) {
+  ASSERT_TRUE(
+      store_
+          ->insertScenarios({scenarioRecord("s-1", 1, "foundation", {}, {"web"}),
+                             scenarioRecord("s-2", 2, "foundation", {"scaling_executed"}, {"web"})})
+          .ok());
+  auto clash = store_->insertScenarios({scenarioRecord("s-3", 3, "foundation", {}, {"web"}),
+                                        scenarioRecord("s-1", 4, "foundation", {}, {"web"})});
+  ASSERT_FALSE(clash.ok());
+  EXPECT_EQ(clash.error().code, "exists");
+  auto all = store_->scenarios({});
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 2u);
+  ScenarioFilter scaled;
+  scaled.event = "scaling_executed";
+  EXPECT_EQ(store_->scenarios(scaled)->size(), 1u);
+}
+
 }  // namespace
 }  // namespace pso::controller::store

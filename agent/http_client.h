@@ -1,0 +1,72 @@
+#pragma once
+
+// HTTP for the agent (health checks, Prometheus scrapes, the Docker Engine
+// and Kubernetes APIs) through libcurl.
+//
+// libcurl is loaded with dlopen() the first time an HttpClient is created, not
+// linked: the OpenSSL/GnuTLS stack it pulls in costs about 5 MB of resident
+// memory, which an agent that never speaks HTTP should not pay (the budget is
+// 10 MB, ARCHITECTURE.md section 3). An agent configured with an HTTP health
+// check, a prometheus source or a docker/kubernetes actuator loads it at start.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/config.h"
+#include "common/result.h"
+
+namespace pso::agent {
+
+struct HttpRequest {
+  std::string method = "GET";        ///< GET, POST, PATCH, PUT, DELETE
+  std::string url;                   ///< with a unix socket the host part is only sent as Host
+  std::vector<std::string> headers;  ///< "Name: value"
+  std::string body;                  ///< sent when not empty (or for POST/PATCH/PUT)
+  common::Duration timeout{std::chrono::seconds(5)};  ///< whole exchange, connect included
+  std::string unix_socket;                 ///< connect through this AF_UNIX socket instead of TCP
+  std::string ca_file;                     ///< https: trust these CAs instead of the system's
+  std::size_t max_body = 4 * 1024 * 1024;  ///< a longer body is an error ("too_large")
+};
+
+struct HttpResponse {
+  long status = 0;
+  std::string body;
+  double latency_ms = 0.0;  ///< request sent to last byte received
+};
+
+/// Loads libcurl once per process. An Error (code "unsupported") says which
+/// libraries were tried when none could be loaded.
+[[nodiscard]] Status loadCurl();
+
+/// One libcurl easy handle: reused across requests so keep-alive connections
+/// and buffers are too. Not thread-safe; one per thread.
+class HttpClient {
+ public:
+  HttpClient();
+  ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  /// Performs `request`, filling `response` (its body buffer is reused). Any
+  /// HTTP status is a success here; an Error (code "http", "timeout",
+  /// "too_large" or "unsupported") is a transfer that did not complete, with
+  /// a message naming the method, URL and curl's reason, e.g.
+  /// "GET http://127.0.0.1:9/healthz: Couldn't connect to server (Failed to
+  /// connect to 127.0.0.1 port 9 after 0 ms: Connection refused)".
+  [[nodiscard]] Status perform(const HttpRequest& request, HttpResponse& response);
+
+ private:
+  void* handle_ = nullptr;
+};
+
+/// "<METHOD> <url>: HTTP <status>: <reason>" for a response with an error
+/// status; the reason is the JSON body's "message" (the Docker Engine and
+/// Kubernetes APIs both answer errors that way) or the body's first line.
+std::string describeHttpError(const HttpRequest& request, const HttpResponse& response);
+
+/// Percent-encodes `text` for a URL query value.
+std::string urlEncode(const std::string& text);
+
+}  // namespace pso::agent

@@ -1,0 +1,439 @@
+#include "controller/engine/model_selector.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "controller/engine/season_detection.h"
+
+namespace pso::controller::engine {
+
+namespace {
+
+/// Forgetting rate of the rolling backtest error (about 700 steps: days of
+/// 5-minute data, so one burst does not flip the choice).
+constexpr double kScoreRate = 1.0 / 720.0;
+/// Forecasts are scored from every kScoreStride-th origin only: errors at
+/// neighbouring origins are nearly the same, and this divides the cost of
+/// scoring every candidate at every step by the stride.
+constexpr int kScoreStride = 4;
+/// The interval errors come from every kIntervalStride-th forecast issued, so
+/// the error window spans that many times more steps (steadier quantiles
+/// across quiet and busy periods) at a quarter of the cost per step.
+constexpr int kIntervalStride = 4;
+/// Values a candidate must have scored before it can be chosen.
+constexpr int64_t kMinScored = 24;
+/// A challenger must beat the chosen candidate's error by this factor.
+constexpr double kSwitchMargin = 0.98;
+/// Seasons followed at most (e.g. daily and weekly).
+constexpr std::size_t kMaxSeasons = 2;
+/// Once the window is full, seasons are re-detected every this many windows.
+constexpr int64_t kRedetectWindows = 4;
+/// First detection, in steps; it doubles up to the detection window.
+constexpr int64_t kFirstDetection = 128;
+constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr int64_t kMaxInt = std::numeric_limits<int64_t>::max();
+constexpr int64_t kMaxCandidates = 64;
+
+}  // namespace
+
+// ---- BacktestScore ----
+
+BacktestScore::BacktestScore(int horizon)
+    : horizon_(std::max(1, horizon)),
+      rows_(horizon_ / kScoreStride + 1),
+      paths_(static_cast<std::size_t>(rows_) * static_cast<std::size_t>(horizon_), 0.0),
+      stamps_(static_cast<std::size_t>(rows_), -1) {}
+
+void BacktestScore::observe(double actual) {
+  ++step_;
+  double sum = 0.0;
+  int n = 0;
+  const auto width = static_cast<std::size_t>(horizon_);
+  // The scored origins (multiples of the stride) among step_-H .. step_-1.
+  for (int64_t origin = (step_ - 1) - (step_ - 1) % kScoreStride;
+       origin >= 0 && origin >= step_ - horizon_; origin -= kScoreStride) {
+    const auto row = static_cast<std::size_t>((origin / kScoreStride) % rows_);
+    if (stamps_[row] != origin) continue;
+    const double predicted = paths_[row * width + static_cast<std::size_t>(step_ - origin - 1)];
+    if (!std::isfinite(predicted)) continue;
+    sum += std::abs(actual - predicted);
+    ++n;
+  }
+  if (n == 0) return;
+  sum_ = (1.0 - kScoreRate) * sum_ + kScoreRate * (sum / n);
+  weight_ = (1.0 - kScoreRate) * weight_ + kScoreRate;
+  ++scored_;
+}
+
+void BacktestScore::skip() {
+  ++step_;
+}
+
+bool BacktestScore::wantsPath() const {
+  return step_ >= 0 && step_ % kScoreStride == 0;
+}
+
+void BacktestScore::remember(const std::vector<double>& path) {
+  if (!wantsPath()) return;
+  const auto row = static_cast<std::size_t>((step_ / kScoreStride) % rows_);
+  stamps_[row] = step_;
+  for (int h = 0; h < horizon_; ++h) {
+    paths_[row * static_cast<std::size_t>(horizon_) + static_cast<std::size_t>(h)] =
+        static_cast<std::size_t>(h) < path.size() ? path[static_cast<std::size_t>(h)] : kNaN;
+  }
+}
+
+double BacktestScore::error() const {
+  return weight_ > 0.0 ? sum_ / weight_ : kInf;
+}
+
+void BacktestScore::save(StateWriter& w) const {
+  w.putInt(horizon_).putInt(step_).putDouble(sum_).putDouble(weight_).putInt(scored_);
+  for (int64_t s : stamps_) w.putInt(s);
+  for (double v : paths_) w.putDouble(v);
+}
+
+void BacktestScore::load(StateReader& r) {
+  const auto horizon = static_cast<int>(r.getInt(1, 10000));
+  if (!r.ok()) return;
+  BacktestScore loaded(horizon);
+  if (loaded.horizon_ != horizon_) {
+    r.fail("backtest horizon " + std::to_string(horizon) + " differs from the model's " +
+           std::to_string(horizon_));
+    return;
+  }
+  loaded.step_ = r.getInt(-1, kMaxInt);
+  loaded.sum_ = r.getDouble();
+  loaded.weight_ = r.getDouble();
+  loaded.scored_ = r.getInt(0, kMaxInt);
+  for (int64_t& s : loaded.stamps_) s = r.getInt(-1, kMaxInt);
+  for (double& v : loaded.paths_) v = r.getDouble();
+  if (r.ok()) *this = std::move(loaded);
+}
+
+// ---- AutoModel ----
+
+struct AutoModel::Candidate {
+  std::string model;  ///< registry name
+  int period = 1;
+  std::unique_ptr<ForecastModel> forecaster;
+  BacktestScore score;
+  std::vector<double> path;  ///< scratch: its forecast on scored steps
+
+  Candidate(std::string model_name, int season, std::unique_ptr<ForecastModel> f, int horizon)
+      : model(std::move(model_name)),
+        period(season),
+        forecaster(std::move(f)),
+        score(horizon),
+        path(static_cast<std::size_t>(horizon), 0.0) {}
+
+  std::string label() const { return period > 1 ? model + "/" + std::to_string(period) : model; }
+
+  void learn(double value, bool present) {
+    if (present) {
+      score.observe(value);
+      forecaster->update(value);
+    } else {
+      score.skip();
+      forecaster->observeMissing();
+    }
+    if (score.wantsPath()) {
+      forecaster->pointForecast(path);
+      score.remember(path);
+    }
+  }
+};
+
+AutoModel::AutoModel(const ForecastModelParams& params)
+    : params_(params),
+      horizon_(std::max(1, params.max_horizon)),
+      history_(static_cast<std::size_t>(std::max(64, params.detection_window))),
+      combination_score_(horizon_),
+      scratch_(static_cast<std::size_t>(horizon_), 0.0),
+      errors_(params.max_horizon, params.error_window, kIntervalStride) {
+  candidates_.push_back(makeCandidate("naive", 1));
+  candidates_.push_back(makeCandidate("holt", 1));
+  if (params_.season_period > 1) setSeasons({params_.season_period});
+}
+
+AutoModel::~AutoModel() = default;
+AutoModel::AutoModel(AutoModel&&) noexcept = default;
+AutoModel& AutoModel::operator=(AutoModel&&) noexcept = default;
+
+std::unique_ptr<AutoModel::Candidate> AutoModel::makeCandidate(const std::string& model,
+                                                               int period) const {
+  ForecastModelParams p = params_;
+  p.season_period = period;
+  // The candidates' own interval trackers are unused (this model scores
+  // them, and tracks the errors of what it issues): keep them minimal.
+  p.max_horizon = 1;
+  p.error_window = 2;
+  p.track_errors = false;
+  p.fit_horizon = horizon_;
+  // Holt's periodic search dominates its cost; as one candidate among
+  // several (and with its own early search on a level shift) it searches a
+  // quarter as often.
+  p.refit_every = 4 * params_.refit_every;
+  auto made = makeForecastModel(model, p);
+  // Only registered names with the checked params reach here.
+  return std::make_unique<Candidate>(model, period, std::move(made).value(), horizon_);
+}
+
+void AutoModel::setSeasons(const std::vector<int>& seasons) {
+  std::erase_if(candidates_, [&](const std::unique_ptr<Candidate>& c) {
+    return c->period > 1 && std::find(seasons.begin(), seasons.end(), c->period) == seasons.end();
+  });
+  for (int period : seasons) {
+    const bool known = std::any_of(candidates_.begin(), candidates_.end(),
+                                   [&](const auto& c) { return c->period == period; });
+    if (known) continue;
+    for (const char* model : {"holt-winters", "seasonal-naive"}) {
+      auto candidate = makeCandidate(model, period);
+      // Catch up on the kept history, scored like the others were.
+      for (std::size_t i = 0; i < history_.size(); ++i) {
+        candidate->learn(history_[i], std::isfinite(history_[i]));
+      }
+      candidates_.push_back(std::move(candidate));
+    }
+  }
+  seasons_ = seasons;
+  best_ = candidates_.size() + 1;  // re-choose without hysteresis
+  choose();
+}
+
+void AutoModel::detectSeasons() {
+  const std::vector<double> values = history_.toVector();
+  std::vector<int> found = detectSeasonPeriods(values);
+  if (found.size() > kMaxSeasons) found.resize(kMaxSeasons);
+  if (found != seasons_) setSeasons(found);
+}
+
+void AutoModel::choose() {
+  const std::size_t n = candidates_.size();
+  std::size_t a = n;
+  std::size_t b = n;
+  for (std::size_t i = 0; i < n; ++i) {
+    const Candidate& c = *candidates_[i];
+    if (c.score.scored() < kMinScored) continue;
+    const double e = c.score.error();
+    if (a == n || e < candidates_[a]->score.error()) {
+      b = a;
+      a = i;
+    } else if (b == n || e < candidates_[b]->score.error()) {
+      b = i;
+    }
+  }
+  if (a == n) {
+    // Nothing scored yet: the last value.
+    best_ = 0;
+    first_ = second_ = 0;
+    return;
+  }
+  first_ = a;
+  second_ = b == n ? a : b;
+  std::size_t challenger = a;
+  double challenger_error = candidates_[a]->score.error();
+  if (b != n && combination_score_.scored() >= kMinScored &&
+      combination_score_.error() < challenger_error) {
+    challenger = n;
+    challenger_error = combination_score_.error();
+  }
+  double current_error = kInf;
+  if (best_ < n && candidates_[best_]->score.scored() >= kMinScored) {
+    current_error = candidates_[best_]->score.error();
+  } else if (best_ == n && b != n) {
+    current_error = combination_score_.error();
+  }
+  if (challenger_error < kSwitchMargin * current_error) best_ = challenger;
+}
+
+void AutoModel::candidatePath(std::size_t index, std::vector<double>& out) const {
+  if (index < candidates_.size()) {
+    candidates_[index]->forecaster->pointForecast(out);
+    return;
+  }
+  candidates_[first_]->forecaster->pointForecast(out);
+  std::vector<double> other(out.size());
+  candidates_[second_]->forecaster->pointForecast(other);
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] = 0.5 * (out[i] + other[i]);
+}
+
+void AutoModel::step(double value, bool present) {
+  ++steps_;
+  if (present) {
+    ++observations_;
+    errors_.observe(value);
+    combination_score_.observe(value);
+  } else {
+    errors_.skip();
+    combination_score_.skip();
+  }
+  history_.push(present ? value : kNaN);
+  for (auto& c : candidates_) c->learn(value, present);
+  if (params_.season_period <= 1 && steps_ >= next_detection_) {
+    detectSeasons();
+    const auto window = static_cast<int64_t>(history_.capacity());
+    next_detection_ = next_detection_ < window ? std::min(2 * next_detection_, window)
+                                               : next_detection_ + kRedetectWindows * window;
+  }
+  choose();
+  // The combination's forecast is scored like the candidates', chosen or not.
+  if (combination_score_.wantsPath()) {
+    candidatePath(candidates_.size(), scratch_);
+    combination_score_.remember(scratch_);
+  }
+  // What this model issues is tracked for its intervals.
+  if (errors_.wantsPath()) {
+    candidatePath(best_, scratch_);
+    errors_.remember(scratch_);
+  }
+}
+
+void AutoModel::update(double value) {
+  if (!std::isfinite(value)) {
+    observeMissing();
+    return;
+  }
+  step(value, true);
+}
+
+void AutoModel::observeMissing() {
+  step(kNaN, false);
+}
+
+std::string AutoModel::chosen() const {
+  if (best_ < candidates_.size()) return candidates_[best_]->label();
+  return "mean(" + candidates_[first_]->label() + "+" + candidates_[second_]->label() + ")";
+}
+
+std::vector<std::pair<std::string, double>> AutoModel::candidateErrors() const {
+  std::vector<std::pair<std::string, double>> out;
+  for (const auto& c : candidates_) out.emplace_back(c->label(), c->score.error());
+  out.emplace_back("mean of the best two", combination_score_.error());
+  return out;
+}
+
+void AutoModel::pointForecast(std::vector<double>& out) const {
+  candidatePath(best_, out);
+}
+
+Forecast AutoModel::forecast(int horizon, double coverage) const {
+  Forecast out;
+  out.model = "auto: " + chosen();
+  out.coverage = coverage;
+  out.observations = observations_;
+  if (observations_ == 0 || horizon < 1) return out;
+  out.point.resize(static_cast<std::size_t>(horizon));
+  pointForecast(out.point);
+  errors_.fillIntervals(out, coverage);
+  return out;
+}
+
+std::string AutoModel::saveState() const {
+  StateWriter w;
+  w.putText("auto").putInt(1);
+  w.putInt(params_.max_horizon)
+      .putInt(params_.error_window)
+      .putInt(params_.fit_window)
+      .putInt(params_.warmup)
+      .putInt(params_.refit_every)
+      .putInt(params_.refit_phase)
+      .putInt(params_.damped ? 1 : 0)
+      .putInt(params_.track_errors ? 1 : 0)
+      .putInt(params_.season_period)
+      .putInt(params_.fit_seasons)
+      .putInt(params_.refit_seasons)
+      .putInt(params_.fit_horizon)
+      .putInt(params_.detection_window);
+  w.putInt(steps_).putInt(observations_).putInt(next_detection_);
+  w.putInt(static_cast<int64_t>(seasons_.size()));
+  for (int s : seasons_) w.putInt(s);
+  w.putInt(static_cast<int64_t>(history_.size()));
+  for (std::size_t i = 0; i < history_.size(); ++i) w.putDouble(history_[i]);
+  w.putInt(static_cast<int64_t>(candidates_.size()));
+  for (const auto& c : candidates_) {
+    w.putText(c->model).putInt(c->period).putText(c->forecaster->saveState());
+    c->score.save(w);
+  }
+  combination_score_.save(w);
+  w.putInt(static_cast<int64_t>(best_))
+      .putInt(static_cast<int64_t>(first_))
+      .putInt(static_cast<int64_t>(second_));
+  errors_.save(w);
+  return w.str();
+}
+
+Status AutoModel::loadState(const std::string& state) {
+  StateReader r(state, "auto model state");
+  r.expectText("auto");
+  if (r.getInt() != 1 && r.ok()) r.fail("unsupported version");
+  ForecastModelParams p;
+  p.max_horizon = static_cast<int>(r.getInt(1, 10000));
+  p.error_window = static_cast<int>(r.getInt(2, 1000000));
+  p.fit_window = static_cast<int>(r.getInt(4, 1000000));
+  p.warmup = static_cast<int>(r.getInt(1, 1000000));
+  p.refit_every = static_cast<int>(r.getInt(1, 1000000));
+  p.refit_phase = static_cast<int>(r.getInt(0, 1000000));
+  p.damped = r.getInt(0, 1) == 1;
+  p.track_errors = r.getInt(0, 1) == 1;
+  p.season_period = static_cast<int>(r.getInt(1, 10000000));
+  p.fit_seasons = static_cast<int>(r.getInt(3, 1000));
+  p.refit_seasons = static_cast<int>(r.getInt(1, 1000));
+  p.fit_horizon = static_cast<int>(r.getInt(0, 10000));
+  p.detection_window = static_cast<int>(r.getInt(64, 10000000));
+  if (!r.ok()) return r.status();
+  // Built without the configured season, whose candidates are in the state.
+  ForecastModelParams bare = p;
+  bare.season_period = 1;
+  AutoModel loaded(bare);
+  loaded.params_ = p;
+  loaded.candidates_.clear();
+  loaded.steps_ = r.getInt(0, kMaxInt);
+  loaded.observations_ = r.getInt(0, kMaxInt);
+  loaded.next_detection_ = r.getInt(0, kMaxInt);
+  const int64_t season_count = r.getInt(0, static_cast<int64_t>(kMaxSeasons));
+  for (int64_t i = 0; i < season_count && r.ok(); ++i) {
+    loaded.seasons_.push_back(static_cast<int>(r.getInt(2, 10000000)));
+  }
+  const int64_t kept = r.getInt(0, static_cast<int64_t>(loaded.history_.capacity()));
+  for (int64_t i = 0; i < kept && r.ok(); ++i) loaded.history_.push(r.getDouble());
+  const int64_t count = r.getInt(1, kMaxCandidates);
+  for (int64_t i = 0; i < count && r.ok(); ++i) {
+    const std::string model = r.getText();
+    const auto period = static_cast<int>(r.getInt(1, 10000000));
+    const std::string text = r.getText();
+    if (!r.ok()) break;
+    ForecastModelParams cp = p;
+    cp.season_period = period;
+    cp.max_horizon = 1;
+    cp.error_window = 2;
+    cp.track_errors = false;
+    cp.fit_horizon = p.max_horizon;
+    cp.refit_every = 4 * p.refit_every;
+    auto made = makeForecastModel(model, cp);
+    if (model == "auto" || !made.ok()) {
+      r.fail("candidate model '" + model + "' is not a known single model");
+      break;
+    }
+    if (Status st = made.value()->loadState(text); !st.ok()) {
+      r.fail("candidate " + model + ": " + st.error().message);
+      break;
+    }
+    auto c = std::make_unique<Candidate>(model, period, std::move(made).value(), p.max_horizon);
+    c->score.load(r);
+    loaded.candidates_.push_back(std::move(c));
+  }
+  loaded.combination_score_.load(r);
+  const auto n = static_cast<int64_t>(loaded.candidates_.size());
+  loaded.best_ = static_cast<std::size_t>(r.getInt(0, n));
+  loaded.first_ = static_cast<std::size_t>(r.getInt(0, std::max<int64_t>(0, n - 1)));
+  loaded.second_ = static_cast<std::size_t>(r.getInt(0, std::max<int64_t>(0, n - 1)));
+  loaded.errors_.load(r);
+  if (Status status = r.status(); !status.ok()) return status;
+  *this = std::move(loaded);
+  return {};
+}
+
+}  // namespace pso::controller::engine

@@ -1,0 +1,115 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "controller/engine/forecast_model.h"
+#include "controller/engine/horizon_errors.h"
+#include "controller/engine/ring_buffer.h"
+
+namespace pso::controller::engine {
+
+/// Rolling backtest error of one forecaster: the mean absolute error over
+/// horizons 1..H of the forecasts it made from every 4th step, scored as the
+/// actual values arrive and averaged with exponential forgetting
+/// (bias-corrected, so a young score is comparable to an old one). O(H / 4)
+/// per step.
+class BacktestScore {
+ public:
+  explicit BacktestScore(int horizon);
+  /// A value arrived: scores the remembered forecasts that targeted it.
+  void observe(double actual);
+  /// A step without a value.
+  void skip();
+  /// Whether the current step's forecast is scored (remember() uses it).
+  bool wantsPath() const;
+  /// The forecast for steps 1..H made now, after the current step; ignored
+  /// unless wantsPath().
+  void remember(const std::vector<double>& path);
+  /// The rolling mean absolute error; +inf before any forecast was scored.
+  double error() const;
+  /// Values scored so far.
+  int64_t scored() const { return scored_; }
+
+  void save(StateWriter& writer) const;
+  void load(StateReader& reader);
+
+ private:
+  int horizon_;
+  int rows_;  ///< scored origins kept: those within the last horizon steps
+  int64_t step_ = -1;
+  std::vector<double> paths_;    ///< rows_ x horizon, row = (origin / stride) % rows_
+  std::vector<int64_t> stamps_;  ///< origin step of each row, -1 = empty
+  double sum_ = 0.0;
+  double weight_ = 0.0;
+  int64_t scored_ = 0;
+};
+
+/// "auto": per-series model selection by rolling backtest error.
+///
+/// It keeps the recent values (detection_window of them), finds the series'
+/// seasons in them (season_detection.h: at 128, 256, ... values, then every
+/// four windows; a configured season_period > 1 overrides detection), and runs
+/// these candidates side by side, all online: holt and naive always; per
+/// season (at most two, e.g. daily and weekly) holt-winters and
+/// seasonal-naive, started by replaying the kept values as soon as the season
+/// is known; and the mean of the two best candidates. Each candidate's
+/// forecasts for steps 1..max_horizon are scored as values arrive
+/// (BacktestScore), and the forecast comes from the candidate with the lowest
+/// rolling error (a new one must be 2% better to take over). Forecast.model
+/// names the choice ("auto: holt-winters/288"); intervals come from the errors
+/// of the forecasts this model itself issued, per horizon step (from every
+/// 4th step; 2 x error_window of them per horizon, spanning 8 x error_window
+/// steps, so a quiet spell does not narrow the intervals before a busy one).
+class AutoModel final : public ForecastModel {
+ public:
+  explicit AutoModel(const ForecastModelParams& params);
+  ~AutoModel() override;
+  AutoModel(AutoModel&&) noexcept;
+  AutoModel& operator=(AutoModel&&) noexcept;
+
+  std::string name() const override { return "auto"; }
+  void update(double value) override;
+  void observeMissing() override;
+  Forecast forecast(int horizon, double coverage) const override;
+  void pointForecast(std::vector<double>& out) const override;
+  int64_t observations() const override { return observations_; }
+  std::string saveState() const override;
+  [[nodiscard]] Status loadState(const std::string& state) override;
+
+  /// The candidate whose forecast is used, e.g. "holt-winters/288".
+  std::string chosen() const;
+  /// Seasons in use (configured or detected), strongest first.
+  const std::vector<int>& seasons() const { return seasons_; }
+  /// Every candidate's label and rolling backtest error (+inf if unscored).
+  std::vector<std::pair<std::string, double>> candidateErrors() const;
+
+ private:
+  struct Candidate;
+
+  void step(double value, bool present);
+  void detectSeasons();
+  void setSeasons(const std::vector<int>& seasons);
+  std::unique_ptr<Candidate> makeCandidate(const std::string& model, int period) const;
+  void choose();
+  void candidatePath(std::size_t index, std::vector<double>& out) const;
+
+  ForecastModelParams params_;
+  int horizon_;
+  int64_t steps_ = 0;
+  int64_t observations_ = 0;
+  int64_t next_detection_ = 128;
+  std::vector<int> seasons_;
+  RingBuffer<double> history_;  ///< NaN for missing steps
+  std::vector<std::unique_ptr<Candidate>> candidates_;
+  BacktestScore combination_score_;
+  std::size_t best_ = 0;   ///< chosen candidate; == candidates_.size() for the combination
+  std::size_t first_ = 0;  ///< the two best single candidates, combined
+  std::size_t second_ = 0;
+  std::vector<double> scratch_;
+  HorizonErrorTracker errors_;
+};
+
+}  // namespace pso::controller::engine

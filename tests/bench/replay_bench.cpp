@@ -1,0 +1,295 @@
+// Replay benchmark, printed as figures (not a timed test):
+//  - per trace: the predictive policy and the HPA rule (reactive) replayed
+//    through the engine (psoctl simulate semantics) with capacity =
+//    p95(demand) / 15, target 0.7 and a 10-minute warm-up; overload % and cost
+//    relative to the oracle (sum of ceil(demand / capacity));
+//  - the HPA's frontier (targets 0.30 .. 0.95) and its overload interpolated
+//    at the predictive policy's cost, so the two compare at equal cost;
+//  - the predictive policy's own frontier along its risk knob;
+//  - replay speed (steps/s) and one decision cycle over 50 systems sharing a pool.
+// Run: build/tests/bench/replay_bench [--traces DIR] [--quick]
+// Without a trace directory (or with no CSV in it) the trace part is skipped.
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "common/trace.h"
+#include "controller/engine/decision_engine.h"
+#include "controller/engine/replay.h"
+
+#ifndef PSO_BENCH_TRACE_DIR
+#define PSO_BENCH_TRACE_DIR ""
+#endif
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using namespace pso::controller::engine;
+
+constexpr double kTarget = 0.7;
+constexpr double kWarmupS = 600.0;
+constexpr double kCapacityDivisor = 15.0;
+
+double secondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+struct Series {
+  std::string name;
+  double step_s = 0.0;
+  std::vector<double> demand;  ///< NaN marks a gap
+  double capacity = 0.0;
+};
+
+/// Lays a trace on its fixed step (gaps become NaN), like psoctl simulate.
+std::optional<Series> loadSeries(const std::filesystem::path& path) {
+  auto trace = pso::common::readTrace(path.string());
+  if (!trace || trace->points.size() < 2 || trace->step_s <= 0) {
+    std::printf("  skipped %s: %s\n", path.filename().c_str(),
+                trace ? "fewer than two points" : trace.error().message.c_str());
+    return std::nullopt;
+  }
+  Series s;
+  s.name = path.stem().string();
+  s.step_s = static_cast<double>(trace->step_s);
+  const int64_t t0 = trace->points.front().ts_s;
+  const auto slots = static_cast<std::size_t>((trace->points.back().ts_s - t0) / trace->step_s) + 1;
+  s.demand.assign(slots, std::nan(""));
+  std::vector<double> values;
+  for (const auto& p : trace->points) {
+    const auto slot =
+        static_cast<std::size_t>(std::llround(static_cast<double>(p.ts_s - t0) / s.step_s));
+    if (slot < slots) s.demand[slot] = p.value;
+    values.push_back(p.value);
+  }
+  std::sort(values.begin(), values.end());
+  const double p95 =
+      values[static_cast<std::size_t>(0.95 * static_cast<double>(values.size() - 1))];
+  s.capacity = p95 / kCapacityDivisor;
+  if (!(s.capacity > 0.0)) return std::nullopt;
+  return s;
+}
+
+struct Point {
+  double knob = 0.0;  ///< target (reactive) or risk (predictive)
+  double cost = 0.0;  ///< replica-hours / oracle
+  double overload_pct = 0.0;
+  int64_t scale_events = 0;
+  double seconds = 0.0;
+};
+
+Point run(const Series& s, const std::string& policy, double target, std::optional<double> risk) {
+  SystemSpec spec;
+  spec.name = s.name;
+  spec.capacity_per_replica = s.capacity;
+  spec.target_utilization = target;
+  spec.min_replicas = 1;
+  spec.max_replicas = 100000;
+  spec.warmup_s = kWarmupS;
+  EngineSettings settings;
+  settings.policy = policy;
+  if (risk) settings.risk = *risk;
+  const auto start = Clock::now();
+  const SimulationResult r = simulate(s.demand, s.step_s, spec, settings, 1);
+  Point p;
+  p.seconds = secondsSince(start);
+  p.knob = risk.value_or(target);
+  p.cost = r.summary.oracle_replica_hours > 0
+               ? r.summary.replica_hours / r.summary.oracle_replica_hours
+               : 0.0;
+  p.overload_pct = r.summary.overload_pct;
+  p.scale_events = r.summary.scale_events;
+  return p;
+}
+
+/// The HPA's overload at `cost`, linear between its frontier points (sorted by
+/// cost); outside the frontier, the nearest end (flagged by `outside`).
+double interpolate(std::vector<Point> frontier, double cost, bool& outside) {
+  std::sort(frontier.begin(), frontier.end(),
+            [](const Point& a, const Point& b) { return a.cost < b.cost; });
+  outside = cost < frontier.front().cost || cost > frontier.back().cost;
+  if (cost <= frontier.front().cost) return frontier.front().overload_pct;
+  if (cost >= frontier.back().cost) return frontier.back().overload_pct;
+  for (std::size_t i = 1; i < frontier.size(); ++i) {
+    const Point& a = frontier[i - 1];
+    const Point& b = frontier[i];
+    if (cost <= b.cost) {
+      const double w = b.cost > a.cost ? (cost - a.cost) / (b.cost - a.cost) : 0.0;
+      return a.overload_pct + w * (b.overload_pct - a.overload_pct);
+    }
+  }
+  return frontier.back().overload_pct;
+}
+
+void benchTraces(const std::filesystem::path& dir, bool quick) {
+  std::vector<std::filesystem::path> files;
+  std::error_code ec;
+  if (!dir.empty() && std::filesystem::is_directory(dir, ec)) {
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+      if (entry.path().extension() == ".csv") files.push_back(entry.path());
+    }
+  }
+  if (files.empty()) {
+    std::printf("trace replay: skipped (no trace CSV in '%s'; pass --traces DIR)\n",
+                dir.string().c_str());
+    return;
+  }
+  std::sort(files.begin(), files.end());
+  std::printf(
+      "trace replay: capacity = p95/%.0f, target %.2f, warm-up %.0f s; cost = replica-hours / "
+      "oracle\n",
+      kCapacityDivisor, kTarget, kWarmupS);
+  std::printf("%-38s %6s | %7s %8s %6s | %7s %8s %6s | %9s %6s\n", "trace", "steps", "pred$",
+              "pred ov%", "events", "hpa$", "hpa ov%", "events", "hpa@pred$", "ratio");
+
+  std::vector<double> targets;
+  for (int i = 30; i <= 95; i += 5) targets.push_back(i / 100.0);
+  const std::vector<double> risks = {0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4};
+  double log_sum = 0.0;
+  int counted = 0;
+  int worse = 0;
+  std::vector<double> risk_log_sum(risks.size(), 0.0);
+  std::vector<int> risk_worse(risks.size(), 0);
+  std::vector<std::string> frontier_lines;
+  for (const auto& file : files) {
+    auto series = loadSeries(file);
+    if (!series) continue;
+    const Point pred = run(*series, "predictive", kTarget, std::nullopt);
+    const Point hpa = run(*series, "reactive", kTarget, std::nullopt);
+    std::vector<Point> frontier;
+    if (!quick) {
+      for (double t : targets) frontier.push_back(run(*series, "reactive", t, std::nullopt));
+    } else {
+      frontier = {run(*series, "reactive", 0.4, std::nullopt), hpa,
+                  run(*series, "reactive", 0.9, std::nullopt)};
+    }
+    bool outside = false;
+    const double hpa_at = interpolate(frontier, pred.cost, outside);
+    // A small floor keeps a zero on either side from making the ratio 0 or infinite.
+    const double ratio = (pred.overload_pct + 0.01) / (hpa_at + 0.01);
+    log_sum += std::log(ratio);
+    ++counted;
+    if (pred.overload_pct > hpa_at) ++worse;
+    const double steps_per_s = static_cast<double>(series->demand.size()) / pred.seconds;
+    std::printf(
+        "%-38s %6zu | %7.2f %8.2f %6lld | %7.2f %8.2f %6lld | %8.2f%s %6.2f   (%.0f steps/s)\n",
+        series->name.c_str(), series->demand.size(), pred.cost, pred.overload_pct,
+        static_cast<long long>(pred.scale_events), hpa.cost, hpa.overload_pct,
+        static_cast<long long>(hpa.scale_events), hpa_at, outside ? "*" : " ", ratio, steps_per_s);
+    std::string line = "  " + series->name + "\n    hpa  (target: cost/ov%):";
+    char buf[64];
+    for (const Point& p : frontier) {
+      std::snprintf(buf, sizeof buf, " %.2f:%.2f/%.2f", p.knob, p.cost, p.overload_pct);
+      line += buf;
+    }
+    if (!quick) {
+      line += "\n    pred (risk:   cost/ov%):";
+      for (std::size_t i = 0; i < risks.size(); ++i) {
+        const Point p = run(*series, "predictive", kTarget, risks[i]);
+        bool out = false;
+        const double at = interpolate(frontier, p.cost, out);
+        risk_log_sum[i] += std::log((p.overload_pct + 0.01) / (at + 0.01));
+        if (p.overload_pct > at) ++risk_worse[i];
+        std::snprintf(buf, sizeof buf, " %.2f:%.2f/%.2f%s", risks[i], p.cost, p.overload_pct,
+                      out ? "*" : "");
+        line += buf;
+      }
+    }
+    frontier_lines.push_back(line);
+  }
+  if (counted > 0) {
+    std::printf(
+        "geometric mean of predictive / HPA overload at equal cost: %.3f over %d traces; "
+        "traces where predictive is worse: %d   (* = outside the HPA frontier)\n",
+        std::exp(log_sum / counted), counted, worse);
+  }
+  if (!quick && counted > 0) {
+    std::printf(
+        "predictive along its risk knob, geometric mean ratio at equal cost (traces worse):");
+    for (std::size_t i = 0; i < risks.size(); ++i) {
+      std::printf(" %.2f: %.3f (%d)", risks[i], std::exp(risk_log_sum[i] / counted), risk_worse[i]);
+    }
+    std::printf("\n");
+  }
+  std::printf("frontiers:\n");
+  for (const auto& line : frontier_lines) std::printf("%s\n", line.c_str());
+}
+
+void benchPool(bool quick) {
+  EngineSettings settings;
+  settings.step_s = 15;
+  DecisionEngine engine(settings);
+  const int systems = 50;
+  PoolSpec pool;
+  pool.name = "site-a";
+  pool.capacity_replicas = 400;
+  for (int i = 0; i < systems; ++i) {
+    SystemSpec spec;
+    spec.name = "sys-" + std::to_string(i);
+    spec.capacity_per_replica = 100;
+    spec.max_replicas = 50;
+    spec.warmup_s = 30;
+    spec.priority = i % 5;
+    if (i % 10 != 0) spec.depends_on.push_back("sys-" + std::to_string(i - i % 10));
+    engine.upsertSystem(spec);
+    pool.systems.push_back(spec.name);
+  }
+  engine.setPools({pool});
+  std::mt19937 rng(5);
+  std::normal_distribution<double> noise(0, 60);
+  const int cycles = quick ? 100 : 1000;
+  std::vector<int64_t> replicas(systems, 1);
+  std::vector<double> cycle_ms;
+  int64_t pool_changed = 0;
+  for (int c = 0; c < cycles; ++c) {
+    CycleInput input;
+    input.now_ms = 1700000000000 + c * 15000;
+    for (int i = 0; i < systems; ++i) {
+      SystemObservation o;
+      o.system = "sys-" + std::to_string(i);
+      // Demand swings across the pool's capacity, so some cycles are short.
+      o.demand = std::max(0.0, 600 + 450 * std::sin(c / 40.0 + i * 0.1) + noise(rng));
+      o.current_replicas = replicas[static_cast<std::size_t>(i)];
+      input.systems.push_back(std::move(o));
+    }
+    const auto start = Clock::now();
+    const CycleDecisions out = engine.decide(input);
+    cycle_ms.push_back(secondsSince(start) * 1000);
+    for (std::size_t i = 0; i < out.systems.size(); ++i) {
+      replicas[i] = out.systems[i].desired_replicas;
+      for (const auto& g : out.systems[i].guardrails) {
+        if (g.rfind("Pool", 0) == 0) ++pool_changed;
+      }
+    }
+  }
+  std::sort(cycle_ms.begin(), cycle_ms.end());
+  std::printf("%-44s %10.3f ms p50, %.3f ms p99  (%lld pool-limited decisions)\n",
+              "engine decision cycle, 50 systems in a pool", cycle_ms[cycle_ms.size() / 2],
+              cycle_ms[cycle_ms.size() * 99 / 100], static_cast<long long>(pool_changed));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool quick = false;
+  std::filesystem::path dir = PSO_BENCH_TRACE_DIR;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--quick") == 0) {
+      quick = true;
+    } else if (std::strcmp(argv[i], "--traces") == 0 && i + 1 < argc) {
+      dir = argv[++i];
+    }
+  }
+  std::printf("PSO-PRIME replay benchmark%s\n", quick ? " (quick)" : "");
+  benchTraces(dir, quick);
+  benchPool(quick);
+  return 0;
+}
