@@ -192,14 +192,8 @@ void HoltModel::pointForecast(std::vector<double>& out) const {
 }
 
 Forecast HoltModel::forecast(int horizon, double coverage) const {
-  Forecast out;
-  out.model = name();
-  out.coverage = coverage;
-  out.observations = observations_;
-  if (observations_ == 0 || horizon < 1) return out;
-  out.point = pointPath(horizon);
-  errors_.fillIntervals(out, coverage);
-  return out;
+  return assembleForecast(name(), observations_, horizon, coverage, errors_,
+                          [&](std::vector<double>& points) { points = pointPath(horizon); });
 }
 
 std::string HoltModel::saveState() const {

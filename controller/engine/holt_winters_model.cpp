@@ -305,15 +305,8 @@ void HoltWintersModel::observeMissing() {
 }
 
 Forecast HoltWintersModel::forecast(int horizon, double coverage) const {
-  Forecast out;
-  out.model = name();
-  out.coverage = coverage;
-  out.observations = observations_;
-  if (observations_ == 0 || horizon < 1) return out;
-  out.point.resize(static_cast<std::size_t>(horizon));
-  pointForecast(out.point);
-  errors_.fillIntervals(out, coverage);
-  return out;
+  return assembleForecast(name(), observations_, horizon, coverage, errors_,
+                          [&](std::vector<double>& points) { pointForecast(points); });
 }
 
 std::string HoltWintersModel::saveState() const {

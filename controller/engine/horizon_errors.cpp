@@ -174,4 +174,18 @@ void HorizonErrorTracker::load(StateReader& reader) {
   if (reader.ok()) *this = std::move(loaded);
 }
 
+Forecast assembleForecast(std::string model, int64_t observations, int horizon, double coverage,
+                          const HorizonErrorTracker& errors,
+                          const std::function<void(std::vector<double>&)>& fill_points) {
+  Forecast out;
+  out.model = std::move(model);
+  out.coverage = coverage;
+  out.observations = observations;
+  if (observations == 0 || horizon < 1) return out;
+  out.point.resize(static_cast<std::size_t>(horizon));
+  fill_points(out.point);
+  errors.fillIntervals(out, coverage);
+  return out;
+}
+
 }  // namespace pso::controller::engine

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -79,5 +81,13 @@ class HorizonErrorTracker {
   double one_sq_ = 0.0;
   std::size_t one_pushes_ = 0;
 };
+
+/// The shape every model's forecast() shares: provenance (`model`,
+/// `observations`, `coverage`), then `horizon` points from `fill_points`
+/// (called with a vector already sized to the horizon), then intervals from the
+/// tracked `errors`. Empty while the model has seen nothing.
+Forecast assembleForecast(std::string model, int64_t observations, int horizon, double coverage,
+                          const HorizonErrorTracker& errors,
+                          const std::function<void(std::vector<double>&)>& fill_points);
 
 }  // namespace pso::controller::engine

@@ -320,15 +320,8 @@ void AutoModel::pointForecast(std::vector<double>& out) const {
 }
 
 Forecast AutoModel::forecast(int horizon, double coverage) const {
-  Forecast out;
-  out.model = "auto: " + chosen();
-  out.coverage = coverage;
-  out.observations = observations_;
-  if (observations_ == 0 || horizon < 1) return out;
-  out.point.resize(static_cast<std::size_t>(horizon));
-  pointForecast(out.point);
-  errors_.fillIntervals(out, coverage);
-  return out;
+  return assembleForecast("auto: " + chosen(), observations_, horizon, coverage, errors_,
+                          [&](std::vector<double>& points) { pointForecast(points); });
 }
 
 std::string AutoModel::saveState() const {

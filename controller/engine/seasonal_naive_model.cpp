@@ -60,14 +60,8 @@ void SeasonalNaiveModel::pointForecast(std::vector<double>& out) const {
 }
 
 Forecast SeasonalNaiveModel::forecast(int horizon, double coverage) const {
-  Forecast out;
-  out.model = name();
-  out.coverage = coverage;
-  out.observations = observations_;
-  if (observations_ == 0 || horizon < 1) return out;
-  out.point = pointPath(horizon);
-  errors_.fillIntervals(out, coverage);
-  return out;
+  return assembleForecast(name(), observations_, horizon, coverage, errors_,
+                          [&](std::vector<double>& points) { points = pointPath(horizon); });
 }
 
 std::string SeasonalNaiveModel::saveState() const {
