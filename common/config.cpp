@@ -639,18 +639,21 @@ Result<ControllerConfig> parseControllerConfig(const std::string& yaml, const st
           const std::string e = "controller.engine";
           if (r.map(engine, e,
                     {"scale_down_stabilization", "max_step_up", "max_step_down", "cooldown",
-                     "interval_coverage"})) {
+                     "interval_coverage", "risk"})) {
             r.field(engine, e, "scale_down_stabilization", c.engine.scale_down_stabilization);
             r.field(engine, e, "max_step_up", c.engine.max_step_up);
             r.field(engine, e, "max_step_down", c.engine.max_step_down);
             r.field(engine, e, "cooldown", c.engine.cooldown);
             r.field(engine, e, "interval_coverage", c.engine.interval_coverage);
+            r.field(engine, e, "risk", c.engine.risk);
             if (!r.failed()) {
               r.check(c.engine.max_step_up >= 0, engine, e, "max_step_up", "must not be negative");
               r.check(c.engine.max_step_down >= 0, engine, e, "max_step_down",
                       "must not be negative");
               r.check(c.engine.interval_coverage > 0 && c.engine.interval_coverage < 1, engine, e,
                       "interval_coverage", "must be in (0, 1)");
+              r.check(c.engine.risk > 0 && c.engine.risk < 0.5, engine, e, "risk",
+                      "must be in (0, 0.5)");
             }
           }
           if (!r.failed()) {

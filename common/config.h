@@ -170,7 +170,11 @@ struct EngineConfig {
   int64_t max_step_up = 0;    ///< most replicas added per decision, 0 = unlimited
   int64_t max_step_down = 0;  ///< most replicas removed per decision, 0 = unlimited
   Duration cooldown{std::chrono::seconds(0)};  ///< per system, between engine actions
-  double interval_coverage = 0.9;              ///< prediction interval the allocation plans for
+  double interval_coverage = 0.9;  ///< central prediction interval reported with forecasts
+  /// The predictive policy's cost/risk knob, in (0, 0.5): the chance per step
+  /// the planner accepts that demand rises above the target utilisation. Lower
+  /// buys more replicas and fewer overloads.
+  double risk = 0.2;
 };
 
 struct ControllerConfig {

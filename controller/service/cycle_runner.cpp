@@ -68,6 +68,7 @@ engine::EngineSettings engineSettingsFrom(const common::ControllerConfig& config
   settings.cooldown_s = static_cast<double>(config.engine.cooldown.count()) / 1000.0;
   settings.actions_per_hour = config.actions_per_hour;
   settings.coverage = config.engine.interval_coverage;
+  settings.risk = config.engine.risk;
   settings.forecast_only = config.mode == "forecast-only";
   return settings;
 }

@@ -82,6 +82,7 @@ constexpr const char* kFullController = R"(controller:
     max_step_down: 2
     cooldown: 1m
     interval_coverage: 0.8
+    risk: 0.1
 pools:
   - {name: site-a, capacity_replicas: 64, systems: [web, api, db]}
 alerts:
@@ -404,6 +405,7 @@ TEST(ControllerConfig, ParsesEveryKey) {
   EXPECT_EQ(c.engine.max_step_down, 2);
   EXPECT_EQ(c.engine.cooldown, seconds(60));
   EXPECT_DOUBLE_EQ(c.engine.interval_coverage, 0.8);
+  EXPECT_DOUBLE_EQ(c.engine.risk, 0.1);
   ASSERT_EQ(c.pools.size(), 1u);
   EXPECT_EQ(c.pools[0].name, "site-a");
   EXPECT_EQ(c.pools[0].capacity_replicas, 64);
@@ -430,6 +432,8 @@ TEST(ControllerConfig, RefusesBadValuesNamingTheKey) {
             "controller.yaml:2: controller.mode: 'yolo' is not one of act | forecast-only");
   EXPECT_EQ(controllerError("controller:\n  engine:\n    interval_coverage: 1.2\n").message,
             "controller.yaml:3: controller.engine.interval_coverage: must be in (0, 1)");
+  EXPECT_EQ(controllerError("controller:\n  engine:\n    risk: 0.7\n").message,
+            "controller.yaml:3: controller.engine.risk: must be in (0, 0.5)");
   EXPECT_EQ(controllerError("controller:\n  cycle_interval: soon\n").code, "invalid");
   EXPECT_EQ(controllerError("pools:\n  - {name: a, capacity_replicas: 4, systems: [x]}\n"
                             "  - {name: a, capacity_replicas: 4, systems: [y]}\n")

@@ -264,6 +264,7 @@ TEST(EngineSettingsFrom, MapsTheControllerConfiguration) {
   config.engine.max_step_up = 3;
   config.engine.cooldown = std::chrono::seconds(45);
   config.engine.interval_coverage = 0.8;
+  config.engine.risk = 0.05;
   const auto settings = engineSettingsFrom(config);
   EXPECT_DOUBLE_EQ(settings.step_s, 30.0);
   EXPECT_TRUE(settings.forecast_only);
@@ -272,6 +273,7 @@ TEST(EngineSettingsFrom, MapsTheControllerConfiguration) {
   EXPECT_EQ(settings.max_step_up, 3);
   EXPECT_DOUBLE_EQ(settings.cooldown_s, 45.0);
   EXPECT_DOUBLE_EQ(settings.coverage, 0.8);
+  EXPECT_DOUBLE_EQ(settings.risk, 0.05);
 }
 
 }  // namespace
