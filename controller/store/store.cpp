@@ -200,6 +200,26 @@ Status forEachRow(Statement& statement, F&& on_row) {
   }
 }
 
+// Every row of `statement`, each turned into a T by `read`.
+template <typename T, typename Read>
+Result<std::vector<T>> collectRows(Statement& statement, Read&& read) {
+  std::vector<T> out;
+  if (auto st = forEachRow(statement, [&](const Statement& row) { out.push_back(read(row)); });
+      !st.ok()) {
+    return st.error();
+  }
+  return out;
+}
+
+// The first row of `statement` turned into a T by `read`, or nothing.
+template <typename T, typename Read>
+Result<std::optional<T>> firstRow(Statement& statement, Read&& read) {
+  auto row = statement.step();
+  if (!row.ok()) return row.error();
+  if (!*row) return std::optional<T>();
+  return std::optional<T>(read(statement));
+}
+
 int64_t sqlLimit(int64_t limit) {
   return limit > 0 ? limit : -1;
 }
@@ -616,44 +636,28 @@ Status Store::setAgentConnected(const std::string& agent_id, bool connected, int
 
 Result<std::vector<AgentRecord>> Store::agents() {
   std::lock_guard lock(mutex_);
-  std::vector<AgentRecord> out;
   Use s(stmts_->select_agents);
-  if (auto st = forEachRow(*s, [&](const Statement& row) { out.push_back(readAgent(row)); });
-      !st.ok()) {
-    return st.error();
-  }
-  return out;
+  return collectRows<AgentRecord>(*s, readAgent);
 }
 
 Result<std::optional<AgentRecord>> Store::agent(const std::string& agent_id) {
   std::lock_guard lock(mutex_);
   Use s(stmts_->select_agent);
   s->bind(1, agent_id);
-  auto row = s->step();
-  if (!row.ok()) return row.error();
-  if (!*row) return std::optional<AgentRecord>();
-  return std::optional<AgentRecord>(readAgent(*s));
+  return firstRow<AgentRecord>(*s, readAgent);
 }
 
 Result<std::vector<SystemRecord>> Store::systems() {
   std::lock_guard lock(mutex_);
-  std::vector<SystemRecord> out;
   Use s(stmts_->select_systems);
-  if (auto st = forEachRow(*s, [&](const Statement& row) { out.push_back(readSystem(row)); });
-      !st.ok()) {
-    return st.error();
-  }
-  return out;
+  return collectRows<SystemRecord>(*s, readSystem);
 }
 
 Result<std::optional<SystemRecord>> Store::system(const std::string& name) {
   std::lock_guard lock(mutex_);
   Use s(stmts_->select_system);
   s->bind(1, name);
-  auto row = s->step();
-  if (!row.ok()) return row.error();
-  if (!*row) return std::optional<SystemRecord>();
-  return std::optional<SystemRecord>(readSystem(*s));
+  return firstRow<SystemRecord>(*s, readSystem);
 }
 
 // ---------------------------------------------------------------------------
@@ -866,25 +870,15 @@ Status Store::recordHealth(const protocol::Health& health) {
 
 Result<std::vector<HealthRecord>> Store::health(const std::string& system) {
   std::lock_guard lock(mutex_);
-  std::vector<HealthRecord> out;
   Use s(stmts_->select_health);
   s->bind(1, system);
-  if (auto st = forEachRow(*s, [&](const Statement& row) { out.push_back(readHealth(row)); });
-      !st.ok()) {
-    return st.error();
-  }
-  return out;
+  return collectRows<HealthRecord>(*s, readHealth);
 }
 
 Result<std::vector<HealthRecord>> Store::allHealth() {
   std::lock_guard lock(mutex_);
-  std::vector<HealthRecord> out;
   Use s(stmts_->select_all_health);
-  if (auto st = forEachRow(*s, [&](const Statement& row) { out.push_back(readHealth(row)); });
-      !st.ok()) {
-    return st.error();
-  }
-  return out;
+  return collectRows<HealthRecord>(*s, readHealth);
 }
 
 Result<std::vector<Sample>> Store::samples(const std::string& system, const std::string& metric,
@@ -1021,14 +1015,9 @@ Status Store::insertCycle(const CycleRecord& cycle) {
 
 Result<std::vector<CycleRecord>> Store::cycles(int64_t limit, int64_t since_ms) {
   std::lock_guard lock(mutex_);
-  std::vector<CycleRecord> out;
   Use s(stmts_->select_cycles);
   s->bind(1, since_ms).bind(2, sqlLimit(limit));
-  if (auto st = forEachRow(*s, [&](const Statement& row) { out.push_back(readCycle(row)); });
-      !st.ok()) {
-    return st.error();
-  }
-  return out;
+  return collectRows<CycleRecord>(*s, readCycle);
 }
 
 // ---------------------------------------------------------------------------
@@ -1142,10 +1131,7 @@ Result<std::optional<DirectiveRecord>> Store::directive(const std::string& id) {
   std::lock_guard lock(mutex_);
   Use s(stmts_->select_directive);
   s->bind(1, id);
-  auto row = s->step();
-  if (!row.ok()) return row.error();
-  if (!*row) return std::optional<DirectiveRecord>();
-  return std::optional<DirectiveRecord>(readDirective(*s));
+  return firstRow<DirectiveRecord>(*s, readDirective);
 }
 
 Result<std::vector<DirectiveRecord>> Store::directives(int64_t limit, const std::string& system) {
@@ -1171,10 +1157,7 @@ Result<std::optional<DirectiveRecord>> Store::activeHold(const std::string& syst
   std::lock_guard lock(mutex_);
   Use s(stmts_->select_active_hold);
   s->bind(1, system).bind(2, now_ms);
-  auto row = s->step();
-  if (!row.ok()) return row.error();
-  if (!*row) return std::optional<DirectiveRecord>();
-  return std::optional<DirectiveRecord>(readDirective(*s));
+  return firstRow<DirectiveRecord>(*s, readDirective);
 }
 
 // ---------------------------------------------------------------------------
@@ -1265,10 +1248,7 @@ Result<std::optional<ScenarioRecord>> Store::scenario(const std::string& id) {
   std::lock_guard lock(mutex_);
   Use s(stmts_->select_scenario);
   s->bind(1, id);
-  auto row = s->step();
-  if (!row.ok()) return row.error();
-  if (!*row) return std::optional<ScenarioRecord>();
-  return std::optional<ScenarioRecord>(readScenario(*s));
+  return firstRow<ScenarioRecord>(*s, readScenario);
 }
 
 Result<std::vector<ScenarioRecord>> Store::scenarios(const ScenarioFilter& filter) {
@@ -1321,14 +1301,9 @@ Result<std::vector<ScenarioRecord>> Store::scenarios(const ScenarioFilter& filte
 Result<std::vector<ScenarioRecord>> Store::scenariosAwaitingOutcome(int64_t cutoff_ms,
                                                                     int64_t limit) {
   std::lock_guard lock(mutex_);
-  std::vector<ScenarioRecord> out;
   Use s(stmts_->select_awaiting_outcome);
   s->bind(1, cutoff_ms).bind(2, sqlLimit(limit));
-  if (auto st = forEachRow(*s, [&](const Statement& row) { out.push_back(readScenario(row)); });
-      !st.ok()) {
-    return st.error();
-  }
-  return out;
+  return collectRows<ScenarioRecord>(*s, readScenario);
 }
 
 // ---------------------------------------------------------------------------
