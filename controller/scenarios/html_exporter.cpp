@@ -347,10 +347,7 @@ void renderDecision(std::ostringstream& out, const json& doc) {
     if (!r.is_object()) continue;
     const int64_t current = integerAt(r, "current_replicas");
     const int64_t desired = integerAt(r, "desired_replicas");
-    out << "<h3>" << htmlEscape(name) << "</h3>\n<p><strong>"
-        << (current == desired ? "Keep " + std::to_string(desired) + " replicas"
-                               : "Scale from " + std::to_string(current) + " to " +
-                                     std::to_string(desired) + " replicas")
+    out << "<h3>" << htmlEscape(name) << "</h3>\n<p><strong>" << scaleText(current, desired)
         << "</strong> (rule <code>" << htmlEscape(textAt(r, "rule", "unknown"))
         << "</code>, recommended " << integerAt(r, "recommended_replicas") << ", "
         << (boolAt(r, "dispatch") ? "dispatched" : "not dispatched") << ").</p>\n";

@@ -234,13 +234,9 @@ void renderDecision(std::ostringstream& out, const json& doc) {
     if (!r.is_object()) continue;
     const int64_t current = integerAt(r, "current_replicas");
     const int64_t desired = integerAt(r, "desired_replicas");
-    out << "### " << name << "\n\n**"
-        << (current == desired ? "Keep " + std::to_string(desired) + " replicas"
-                               : "Scale from " + std::to_string(current) + " to " +
-                                     std::to_string(desired) + " replicas")
-        << "** (rule `" << textAt(r, "rule", "unknown") << "`, recommended "
-        << integerAt(r, "recommended_replicas") << ", "
-        << (boolAt(r, "dispatch") ? "dispatched" : "not dispatched") << ").\n\n";
+    out << "### " << name << "\n\n**" << scaleText(current, desired) << "** (rule `"
+        << textAt(r, "rule", "unknown") << "`, recommended " << integerAt(r, "recommended_replicas")
+        << ", " << (boolAt(r, "dispatch") ? "dispatched" : "not dispatched") << ").\n\n";
     out << "> " << textAt(r, "text") << "\n\n";
     const auto guardrails = stringsAt(r, "guardrails");
     if (!guardrails.empty()) {

@@ -81,11 +81,6 @@ std::string planningText(const SystemDecision& d) {
          " steps (warm-up plus one)";
 }
 
-std::string scaleText(int64_t from, int64_t to) {
-  if (from == to) return "Keep " + std::to_string(to) + " replicas";
-  return "Scale from " + std::to_string(from) + " to " + std::to_string(to) + " replicas";
-}
-
 // Everything the builder needs about one system, gathered once.
 struct SystemView {
   std::string name;

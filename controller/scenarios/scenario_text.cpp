@@ -124,4 +124,9 @@ std::string lessonTitle(const nlohmann::json& doc) {
   return "Coordinated scaling: " + join(changes, ", ");
 }
 
+std::string scaleText(int64_t from, int64_t to) {
+  if (from == to) return "Keep " + std::to_string(to) + " replicas";
+  return "Scale from " + std::to_string(from) + " to " + std::to_string(to) + " replicas";
+}
+
 }  // namespace pso::controller::scenarios

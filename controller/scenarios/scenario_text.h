@@ -37,6 +37,9 @@ nlohmann::json jsonNumber(double value);
 /// A number for prose and tables: integers without decimals, otherwise three
 /// significant decimals at most, trailing zeros removed; "n/a" when not finite.
 std::string formatNumber(double value);
+
+/// The decision in words: "Keep 4 replicas" or "Scale from 4 to 7 replicas".
+std::string scaleText(int64_t from, int64_t to);
 /// A fraction as a percentage, e.g. 0.705 -> "70.5%"; "n/a" when not finite.
 std::string formatPercent(double fraction);
 
