@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "common/result.h"
-#include "controller/engine/ring_buffer.h"
 #include "controller/engine/state_codec.h"
 #include "controller/engine/types.h"
 
@@ -40,7 +39,7 @@ class HorizonErrorTracker {
   /// that are not a multiple of the stride.
   void remember(const std::vector<double>& path);
   /// Whether remember() would keep a path now (so callers can skip making it).
-  bool wantsPath() const { return step_ >= 0 && step_ % stride_ == 0; }
+  bool wantsPath() const { return step_ >= 0 && phase_ == 0; }
 
   /// Errors known at horizon h (1-based).
   std::size_t count(int h) const;
@@ -59,13 +58,16 @@ class HorizonErrorTracker {
   void load(StateReader& reader);
 
  private:
-  struct Origin {
-    int64_t step = -1;  ///< step the path was forecast from; -1 = empty slot
-    std::vector<double> path;
-  };
-
   /// Recomputes the one-step running sums from the window.
   void recountOneStep();
+  /// Moves to the next step, keeping phase_ and slot_ in step with step_.
+  void advance();
+  /// Appends `error` to horizon h's window (h 1-based), evicting the oldest
+  /// when full; returns the evicted error through `evicted`.
+  bool pushError(int h, double error, double& evicted);
+  /// The i-th oldest error kept at horizon h.
+  double errorAt(int h, std::size_t i) const;
+  std::vector<double> errorsAt(int h) const;
   /// Offsets to add to the point forecast at horizon h <= max_horizon.
   std::pair<double, double> offsets(int h, double coverage) const;
 
@@ -73,8 +75,20 @@ class HorizonErrorTracker {
   int window_;
   int stride_;
   int64_t step_ = -1;
-  std::vector<Origin> origins_;             ///< indexed by (origin step / stride) % size
-  std::vector<RingBuffer<double>> errors_;  ///< per horizon, index h-1
+  // step_ % stride_ and (step_ / stride_) % slots, kept as the steps advance:
+  // this runs for every model at every sample, where divisions would be most
+  // of its cost.
+  int phase_ = 0;
+  std::size_t slot_ = 0;
+  // Everything lives in a few flat arrays rather than a vector per origin and
+  // per horizon: an update of thousands of models is bound by cache misses,
+  // and independent misses overlap where chained ones wait for each other.
+  std::vector<int64_t> origin_steps_;  ///< per slot: step forecast from; -1 = empty
+  std::vector<int> origin_lengths_;    ///< per slot: points kept
+  std::vector<double> origin_paths_;   ///< slots x max_horizon
+  std::vector<double> errors_;         ///< max_horizon x window rings
+  std::vector<uint32_t> error_heads_;  ///< per horizon: index of the oldest error
+  std::vector<uint32_t> error_sizes_;  ///< per horizon: errors kept
   // Sums of |e| and e^2 over the one-step window, kept as errors arrive so
   // oneStepMae()/oneStepRms() (read every update by the models) are O(1).
   double one_abs_ = 0.0;

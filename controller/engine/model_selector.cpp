@@ -10,19 +10,25 @@ namespace pso::controller::engine {
 
 namespace {
 
-/// Forgetting rate of the rolling backtest error (about 700 steps: days of
-/// 5-minute data, so one burst does not flip the choice).
-constexpr double kScoreRate = 1.0 / 720.0;
 /// Forecasts are scored from every kScoreStride-th origin only: errors at
 /// neighbouring origins are nearly the same, and this divides the cost of
 /// scoring every candidate at every step by the stride.
 constexpr int kScoreStride = 4;
+/// Likewise only every kTargetStride-th value is scored against the kept
+/// forecasts. Coprime with kScoreStride, so every horizon 1..H is scored in
+/// turn. Scoring touches memory of every candidate, which is what an update
+/// of the "auto" model mostly waits for.
+constexpr int kTargetStride = 3;
+/// Forgetting rate of the rolling backtest error per scored value (about 720
+/// steps: days of 5-minute data, so one burst does not flip the choice).
+constexpr double kScoreRate = static_cast<double>(kTargetStride) / 720.0;
 /// The interval errors come from every kIntervalStride-th forecast issued, so
 /// the error window spans that many times more steps (steadier quantiles
 /// across quiet and busy periods) at a quarter of the cost per step.
 constexpr int kIntervalStride = 4;
-/// Values a candidate must have scored before it can be chosen.
-constexpr int64_t kMinScored = 24;
+/// Values a candidate must have scored before it can be chosen (about 24
+/// steps' worth).
+constexpr int64_t kMinScored = 24 / kTargetStride;
 /// A challenger must beat the chosen candidate's error by this factor.
 constexpr double kSwitchMargin = 0.98;
 /// Seasons followed at most (e.g. daily and weekly).
@@ -46,17 +52,38 @@ BacktestScore::BacktestScore(int horizon)
       paths_(static_cast<std::size_t>(rows_) * static_cast<std::size_t>(horizon_), 0.0),
       stamps_(static_cast<std::size_t>(rows_), -1) {}
 
-void BacktestScore::observe(double actual) {
+void BacktestScore::advance() {
   ++step_;
+  if (++target_phase_ == kTargetStride) target_phase_ = 0;
+  if (step_ == 0) {
+    phase_ = 0;
+    row_ = 0;
+  } else if (++phase_ == kScoreStride) {
+    phase_ = 0;
+    if (++row_ == static_cast<std::size_t>(rows_)) row_ = 0;
+  }
+}
+
+void BacktestScore::observe(double actual) {
+  advance();
+  if (step_ == 0 || target_phase_ != 0) return;
   double sum = 0.0;
   int n = 0;
   const auto width = static_cast<std::size_t>(horizon_);
-  // The scored origins (multiples of the stride) among step_-H .. step_-1.
-  for (int64_t origin = (step_ - 1) - (step_ - 1) % kScoreStride;
-       origin >= 0 && origin >= step_ - horizon_; origin -= kScoreStride) {
-    const auto row = static_cast<std::size_t>((origin / kScoreStride) % rows_);
-    if (stamps_[row] != origin) continue;
-    const double predicted = paths_[row * width + static_cast<std::size_t>(step_ - origin - 1)];
+  const auto rows = static_cast<std::size_t>(rows_);
+  // The scored origins (multiples of the stride) among step_-H .. step_-1,
+  // newest first, with their rows walking down.
+  int64_t origin = step_ - phase_;
+  std::size_t row = row_;
+  if (phase_ == 0) {
+    origin -= kScoreStride;
+    row = row == 0 ? rows - 1 : row - 1;
+  }
+  for (; origin >= 0 && origin >= step_ - horizon_; origin -= kScoreStride) {
+    const std::size_t at = row;
+    row = row == 0 ? rows - 1 : row - 1;
+    if (stamps_[at] != origin) continue;
+    const double predicted = paths_[at * width + static_cast<std::size_t>(step_ - origin - 1)];
     if (!std::isfinite(predicted)) continue;
     sum += std::abs(actual - predicted);
     ++n;
@@ -68,20 +95,27 @@ void BacktestScore::observe(double actual) {
 }
 
 void BacktestScore::skip() {
-  ++step_;
+  advance();
+}
+
+void BacktestScore::prefetch() const {
+  // Only the steps that score read the kept forecasts.
+  if (target_phase_ + 1 != kTargetStride) return;
+  __builtin_prefetch(stamps_.data());
+  constexpr std::size_t kPerLine = 64 / sizeof(double);
+  for (std::size_t i = 0; i < paths_.size(); i += kPerLine) __builtin_prefetch(&paths_[i]);
 }
 
 bool BacktestScore::wantsPath() const {
-  return step_ >= 0 && step_ % kScoreStride == 0;
+  return step_ >= 0 && phase_ == 0;
 }
 
 void BacktestScore::remember(const std::vector<double>& path) {
   if (!wantsPath()) return;
-  const auto row = static_cast<std::size_t>((step_ / kScoreStride) % rows_);
-  stamps_[row] = step_;
+  stamps_[row_] = step_;
+  double* out = &paths_[row_ * static_cast<std::size_t>(horizon_)];
   for (int h = 0; h < horizon_; ++h) {
-    paths_[row * static_cast<std::size_t>(horizon_) + static_cast<std::size_t>(h)] =
-        static_cast<std::size_t>(h) < path.size() ? path[static_cast<std::size_t>(h)] : kNaN;
+    out[h] = static_cast<std::size_t>(h) < path.size() ? path[static_cast<std::size_t>(h)] : kNaN;
   }
 }
 
@@ -110,6 +144,11 @@ void BacktestScore::load(StateReader& r) {
   loaded.scored_ = r.getInt(0, kMaxInt);
   for (int64_t& s : loaded.stamps_) s = r.getInt(-1, kMaxInt);
   for (double& v : loaded.paths_) v = r.getDouble();
+  if (loaded.step_ >= 0) {
+    loaded.phase_ = static_cast<int>(loaded.step_ % kScoreStride);
+    loaded.row_ = static_cast<std::size_t>((loaded.step_ / kScoreStride) % loaded.rows_);
+    loaded.target_phase_ = static_cast<int>(loaded.step_ % kTargetStride);
+  }
   if (r.ok()) *this = std::move(loaded);
 }
 
@@ -120,18 +159,20 @@ struct AutoModel::Candidate {
   int period = 1;
   std::unique_ptr<ForecastModel> forecaster;
   BacktestScore score;
-  std::vector<double> path;  ///< scratch: its forecast on scored steps
 
   Candidate(std::string model_name, int season, std::unique_ptr<ForecastModel> f, int horizon)
-      : model(std::move(model_name)),
-        period(season),
-        forecaster(std::move(f)),
-        score(horizon),
-        path(static_cast<std::size_t>(horizon), 0.0) {}
+      : model(std::move(model_name)), period(season), forecaster(std::move(f)), score(horizon) {}
 
   std::string label() const { return period > 1 ? model + "/" + std::to_string(period) : model; }
 
-  void learn(double value, bool present) {
+  /// Starts loading what learn() is about to touch.
+  void prefetch() const {
+    __builtin_prefetch(forecaster.get());
+    score.prefetch();
+  }
+
+  /// Learns the step; `path` is scratch of the model's horizon.
+  void learn(double value, bool present, std::vector<double>& path) {
     if (present) {
       score.observe(value);
       forecaster->update(value);
@@ -162,21 +203,33 @@ AutoModel::~AutoModel() = default;
 AutoModel::AutoModel(AutoModel&&) noexcept = default;
 AutoModel& AutoModel::operator=(AutoModel&&) noexcept = default;
 
-std::unique_ptr<AutoModel::Candidate> AutoModel::makeCandidate(const std::string& model,
-                                                               int period) const {
-  ForecastModelParams p = params_;
+namespace {
+
+/// The parameters of a candidate of an "auto" model with `params`.
+ForecastModelParams candidateParams(const ForecastModelParams& params, int period) {
+  ForecastModelParams p = params;
   p.season_period = period;
-  // The candidates' own interval trackers are unused (this model scores
+  // The candidates' own interval trackers are unused (the auto model scores
   // them, and tracks the errors of what it issues): keep them minimal.
   p.max_horizon = 1;
   p.error_window = 2;
   p.track_errors = false;
-  p.fit_horizon = horizon_;
+  p.fit_horizon = std::max(1, params.max_horizon);
   // Holt's periodic search dominates its cost; as one candidate among
-  // several (and with its own early search on a level shift) it searches a
-  // quarter as often.
-  p.refit_every = 4 * params_.refit_every;
-  auto made = makeForecastModel(model, p);
+  // several (and with its own early search on a level shift) it searches an
+  // eighth as often.
+  p.refit_every = std::min(1000000, 8 * params.refit_every);
+  // Holt-Winters' periodic search, likewise, at half the rate; a lasting rise
+  // of its error still brings a search forward.
+  p.refit_seasons = std::min(1000, 2 * params.refit_seasons);
+  return p;
+}
+
+}  // namespace
+
+std::unique_ptr<AutoModel::Candidate> AutoModel::makeCandidate(const std::string& model,
+                                                               int period) const {
+  auto made = makeForecastModel(model, candidateParams(params_, period));
   // Only registered names with the checked params reach here.
   return std::make_unique<Candidate>(model, period, std::move(made).value(), horizon_);
 }
@@ -193,7 +246,7 @@ void AutoModel::setSeasons(const std::vector<int>& seasons) {
       auto candidate = makeCandidate(model, period);
       // Catch up on the kept history, scored like the others were.
       for (std::size_t i = 0; i < history_.size(); ++i) {
-        candidate->learn(history_[i], std::isfinite(history_[i]));
+        candidate->learn(history_[i], std::isfinite(history_[i]), scratch_);
       }
       candidates_.push_back(std::move(candidate));
     }
@@ -261,6 +314,7 @@ void AutoModel::candidatePath(std::size_t index, std::vector<double>& out) const
 }
 
 void AutoModel::step(double value, bool present) {
+  combination_score_.prefetch();
   ++steps_;
   if (present) {
     ++observations_;
@@ -271,7 +325,12 @@ void AutoModel::step(double value, bool present) {
     combination_score_.skip();
   }
   history_.push(present ? value : kNaN);
-  for (auto& c : candidates_) c->learn(value, present);
+  // The candidates' states are far apart in memory, and an update of many
+  // series in turn finds none of them in cache: ask for them all at once, so
+  // the loads overlap instead of waiting one after another.
+  for (const auto& c : candidates_) __builtin_prefetch(c.get());
+  for (const auto& c : candidates_) c->prefetch();
+  for (auto& c : candidates_) c->learn(value, present, scratch_);
   if (params_.season_period <= 1 && steps_ >= next_detection_) {
     detectSeasons();
     const auto window = static_cast<int64_t>(history_.capacity());
@@ -398,14 +457,7 @@ Status AutoModel::loadState(const std::string& state) {
     const auto period = static_cast<int>(r.getInt(1, 10000000));
     const std::string text = r.getText();
     if (!r.ok()) break;
-    ForecastModelParams cp = p;
-    cp.season_period = period;
-    cp.max_horizon = 1;
-    cp.error_window = 2;
-    cp.track_errors = false;
-    cp.fit_horizon = p.max_horizon;
-    cp.refit_every = 4 * p.refit_every;
-    auto made = makeForecastModel(model, cp);
+    auto made = makeForecastModel(model, candidateParams(p, period));
     if (model == "auto" || !made.ok()) {
       r.fail("candidate model '" + model + "' is not a known single model");
       break;

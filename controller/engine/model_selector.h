@@ -23,6 +23,8 @@ class BacktestScore {
   void observe(double actual);
   /// A step without a value.
   void skip();
+  /// Starts loading the memory the next observe() reads (a hint only).
+  void prefetch() const;
   /// Whether the current step's forecast is scored (remember() uses it).
   bool wantsPath() const;
   /// The forecast for steps 1..H made now, after the current step; ignored
@@ -39,7 +41,13 @@ class BacktestScore {
  private:
   int horizon_;
   int rows_;  ///< scored origins kept: those within the last horizon steps
+  /// Moves to the next step, keeping phase_ and row_ in step with step_.
+  void advance();
+
   int64_t step_ = -1;
+  int phase_ = 0;                ///< step_ % stride, kept without a division
+  int target_phase_ = 0;         ///< step_ % target stride: values are scored at 0
+  std::size_t row_ = 0;          ///< (step_ / stride) % rows_, likewise
   std::vector<double> paths_;    ///< rows_ x horizon, row = (origin / stride) % rows_
   std::vector<int64_t> stamps_;  ///< origin step of each row, -1 = empty
   double sum_ = 0.0;
