@@ -13,6 +13,7 @@
 #include <set>
 #include <utility>
 
+#include "agent/background_demand_source.h"
 #include "common/clock.h"
 
 #ifndef PSO_AGENT_VERSION
@@ -118,6 +119,10 @@ Result<std::unique_ptr<Agent>> Agent::create(common::AgentConfig config) {
     DemandSourceContext context{system.name, agent->host_.get(), start_ms, cgroup.get()};
     Result<std::unique_ptr<DemandSource>> demand = makeDemandSource(system.demand, context);
     if (!demand) return demand.error();
+    if ((*demand)->mayBlock()) {
+      demand = std::unique_ptr<DemandSource>(std::make_unique<BackgroundDemandSource>(
+          std::move(demand).value(), cfg.sample_interval.count(), system.demand.timeout.count()));
+    }
     Result<std::unique_ptr<Actuator>> actuator =
         makeActuator(system, &agent->metrics_, cgroup_root);
     if (!actuator) return actuator.error();
@@ -129,8 +134,10 @@ Result<std::unique_ptr<Agent>> Agent::create(common::AgentConfig config) {
   if (!health) return health.error();
   agent->health_ = std::move(health).value();
 
+  // A spool file that cannot be used must not keep the agent from sampling:
+  // the spool then lives in memory (and says so) until the next start.
   Result<std::unique_ptr<Spool>> spool =
-      Spool::open(cfg.spool, cfg.spool_max_batches, &agent->metrics_);
+      Spool::openOrKeepInMemory(cfg.spool, cfg.spool_max_batches, &agent->metrics_);
   if (!spool) return spool.error();
   agent->spool_ = std::move(spool).value();
 
@@ -179,9 +186,9 @@ Status Agent::run() {
     stopActuators();
     return status;
   }
-  spdlog::info("pso-agent {} as '{}': {} system(s), controller {}, spool {} ({} pending)",
+  spdlog::info("pso-agent {} as '{}': {} system(s), controller {}, spool {}{} ({} pending)",
                agentVersion(), config_.id, systems_.size(), config_.controller, config_.spool,
-               spool_->pendingCount());
+               spool_->inMemory() ? " (held in memory)" : "", spool_->pendingCount());
   spdlog::warn(
       "controller link is plain TCP without CurveZMQ: for loopback or a trusted "
       "network only");
@@ -237,7 +244,12 @@ Status Agent::run() {
   session_->pump();
   stopActuators();
   session_->close();
-  spdlog::info("pso-agent stopped ({} batch(es) left in the spool)", spool_->pendingCount());
+  if (spool_->inMemory() && spool_->pendingCount() > 0) {
+    spdlog::warn("pso-agent stopped: {} unacked batch(es) held in memory are lost",
+                 spool_->pendingCount());
+  } else {
+    spdlog::info("pso-agent stopped ({} batch(es) left in the spool)", spool_->pendingCount());
+  }
   return {};
 }
 

@@ -37,14 +37,19 @@ const char* agentVersion();
 /// points as one columnar telemetry batch (split by series past
 /// batch_max_samples points). Health checks run on the HealthMonitor's thread;
 /// their results are sent to the controller as they complete, and the state of
-/// every check again after each welcome. Between timers it sleeps in zmq_poll
-/// on the controller socket and wake-up pipes, so it never spins.
-/// requestStop() ends run(): unsent batches stay in the spool for the next
-/// start, workers are stopped and the socket is closed.
+/// every check again after each welcome. Demand sources that may block
+/// (commands, Prometheus scrapes) are read on their own worker threads
+/// (BackgroundDemandSource), so the loop only takes their latest value.
+/// Between timers it sleeps in zmq_poll on the controller socket and wake-up
+/// pipes, so it never spins. A spool file that cannot be opened or written
+/// leaves the spool in memory (Spool::openOrKeepInMemory()) rather than
+/// stopping the agent. requestStop() ends run(): unsent batches stay in the
+/// spool for the next start, workers are stopped and the socket is closed.
 class Agent {
  public:
   /// Validates the configuration and builds every part: host sampler, demand
-  /// sources, actuators, spool and session. Nothing is started yet. Errors
+  /// sources, actuators, spool and session. Nothing is started yet (a
+  /// background demand source starts its worker at its first read). Errors
   /// name the offending system and setting (e.g. "system web: demand source
   /// 'prometheus' is not supported by this build").
   [[nodiscard]] static Result<std::unique_ptr<Agent>> create(common::AgentConfig config);

@@ -10,7 +10,8 @@
 
 namespace pso::agent {
 
-/// Runs a command each read (killed with its process group at `timeout`) and
+/// Runs a command each read (blocking: the agent runs it through a
+/// BackgroundDemandSource; killed with its process group at `timeout`) and
 /// takes the demand from what it prints on stdout:
 ///   - one number ("42.5"): that is the demand;
 ///   - lines "name value": the line named `metric` is the demand (with no
@@ -26,6 +27,7 @@ class CommandDemandSource final : public DemandSource {
   const char* kind() const override { return "command"; }
   [[nodiscard]] Result<double> read(int64_t now_ms) override;
   void appendMetrics(std::vector<SamplePoint>& out) override;
+  bool mayBlock() const override { return true; }
 
  private:
   std::string system_;

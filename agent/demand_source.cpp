@@ -69,9 +69,9 @@ Result<std::unique_ptr<DemandSource>> makePrometheus(const common::DemandSourceC
   if (config.url.empty() || config.metric.empty()) {
     return makeError("invalid", origin + ": demand source 'prometheus' needs 'url' and 'metric'");
   }
-  if (Status curl = loadCurl(); !curl) {
-    return makeError(curl.error().code,
-                     origin + ": demand source 'prometheus': " + curl.error().message);
+  if (Status http = checkHttpSupport(config.url); !http) {
+    return makeError(http.error().code,
+                     origin + ": demand source 'prometheus': " + http.error().message);
   }
   return std::unique_ptr<DemandSource>(std::make_unique<PrometheusDemandSource>(config));
 }

@@ -35,6 +35,11 @@ class DemandSource {
   /// Other series the last read() produced for the system (a command's
   /// "name value" lines); most sources have none.
   virtual void appendMetrics(std::vector<SamplePoint>& /*out*/) {}
+
+  /// True when read() waits on something outside the agent (a command, an
+  /// HTTP endpoint) for up to the source's timeout. The agent then reads it
+  /// through a BackgroundDemandSource so it never delays the sampling loop.
+  virtual bool mayBlock() const { return false; }
 };
 
 /// What a source may need from the agent when it is built.

@@ -198,9 +198,9 @@ Result<std::unique_ptr<HealthCheck>> makeHealthCheck(const common::HealthCheckCo
     return makeError("invalid", "health check " + config.target + ": timeout must be positive");
   }
   if (config.kind == "http") {
-    if (Status curl = loadCurl(); !curl) {
-      return makeError(curl.error().code,
-                       "health check http:" + config.target + ": " + curl.error().message);
+    if (Status http = checkHttpSupport(config.target); !http) {
+      return makeError(http.error().code,
+                       "health check http:" + config.target + ": " + http.error().message);
     }
     return std::unique_ptr<HealthCheck>(std::make_unique<HttpHealthCheck>(config));
   }

@@ -32,8 +32,9 @@ class HealthCheck {
 };
 
 /// Builds the check `config.kind` names (http | tcp | command). An http check
-/// needs libcurl (Error code "unsupported" when it cannot be loaded); a tcp
-/// target must be host:port ([v6-address]:port for IPv6).
+/// needs an http:// or https:// URL, and libcurl for https (Error code
+/// "unsupported" when it cannot be loaded); a tcp target must be host:port
+/// ([v6-address]:port for IPv6).
 [[nodiscard]] Result<std::unique_ptr<HealthCheck>> makeHealthCheck(
     const common::HealthCheckConfig& config);
 

@@ -1,13 +1,15 @@
 #pragma once
 
 // HTTP for the agent (health checks, Prometheus scrapes, the Docker Engine
-// and Kubernetes APIs) through libcurl.
+// and Kubernetes APIs).
 //
-// libcurl is loaded with dlopen() the first time an HttpClient is created, not
-// linked: the OpenSSL/GnuTLS stack it pulls in costs about 5 MB of resident
-// memory, which an agent that never speaks HTTP should not pay (the budget is
-// 10 MB, ARCHITECTURE.md section 3). An agent configured with an HTTP health
-// check, a prometheus source or a docker/kubernetes actuator loads it at start.
+// Plain http:// (over TCP or a unix socket) is spoken by a small built-in
+// HTTP/1.1 client, one connection per request. https:// goes through libcurl,
+// which is loaded with dlopen() on the first https request, not linked: with
+// the ~30 libraries and the TLS stack it pulls in it costs about 7 MB of
+// resident memory, which an agent that only probes or scrapes plain HTTP on
+// loopback should not pay (the budget is 10 MB, ARCHITECTURE.md section 3;
+// figures in docs/agent.md, "Footprint").
 
 #include <cstddef>
 #include <cstdint>
@@ -40,8 +42,17 @@ struct HttpResponse {
 /// libraries were tried when none could be loaded.
 [[nodiscard]] Status loadCurl();
 
-/// One libcurl easy handle: reused across requests so keep-alive connections
-/// and buffers are too. Not thread-safe; one per thread.
+/// Whether this process can send requests to `url`: plain http:// (over TCP
+/// or a unix socket) is built in and needs nothing loaded; https:// needs
+/// libcurl, which this loads (loadCurl()). An Error (code "invalid") for any
+/// other scheme or a malformed http:// URL, "unsupported" when libcurl is
+/// missing.
+[[nodiscard]] Status checkHttpSupport(const std::string& url);
+
+/// An HTTP client: plain http:// requests are built in (a new connection per
+/// request, "Connection: close"); https:// ones use one libcurl easy handle,
+/// made on the first such request and reused so keep-alive connections and
+/// buffers are too. Not thread-safe; one per thread.
 class HttpClient {
  public:
   HttpClient();
@@ -49,12 +60,13 @@ class HttpClient {
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 
-  /// Performs `request`, filling `response` (its body buffer is reused). Any
-  /// HTTP status is a success here; an Error (code "http", "timeout",
-  /// "too_large" or "unsupported") is a transfer that did not complete, with
-  /// a message naming the method, URL and curl's reason, e.g.
-  /// "GET http://127.0.0.1:9/healthz: Couldn't connect to server (Failed to
-  /// connect to 127.0.0.1 port 9 after 0 ms: Connection refused)".
+  /// Performs `request`, filling `response` (its body buffer is reused;
+  /// Content-Length, chunked and close-delimited bodies are read). Any HTTP
+  /// status is a success here; an Error (code "http", "timeout", "malformed",
+  /// "too_large", "invalid" or "unsupported") is a transfer that did not
+  /// complete, with a message naming the method, URL and the reason in
+  /// curl's words, e.g. "GET http://127.0.0.1:9/healthz: Couldn't connect to
+  /// server (Failed to connect to 127.0.0.1 port 9: Connection refused)".
   [[nodiscard]] Status perform(const HttpRequest& request, HttpResponse& response);
 
  private:

@@ -35,6 +35,9 @@ int main(int argc, char** argv) {
   // and each extra arena (one per ZeroMQ or health thread by default) is
   // resident memory it does not need.
   mallopt(M_ARENA_MAX, 1);
+  // A write past a file-size limit (ulimit -f, systemd's LimitFSIZE=) fails
+  // with EFBIG instead of killing the agent, so the spool can move to memory.
+  signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"pso-agent: samples metrics and applies scaling directives for PSO-PRIME"};
   std::string config_path;
   std::string controller;

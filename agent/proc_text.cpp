@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <cmath>
 #include <cstring>
 
 namespace pso::agent {
@@ -46,8 +47,13 @@ bool parseI64(std::string_view token, int64_t& value) {
 
 bool parseDouble(std::string_view token, double& value) {
   if (token.empty()) return false;
-  auto [ptr, ec] = std::from_chars(token.data(), token.data() + token.size(), value);
-  return ec == std::errc() && ptr == token.data() + token.size();
+  double parsed = 0.0;
+  auto [ptr, ec] = std::from_chars(token.data(), token.data() + token.size(), parsed);
+  if (ec != std::errc() || ptr != token.data() + token.size() || !std::isfinite(parsed)) {
+    return false;
+  }
+  value = parsed;
+  return true;
 }
 
 Error lineError(const std::string& path, int line_number, const std::string& expected,

@@ -31,6 +31,8 @@ class LineCursor {
 std::string_view nextToken(std::string_view& rest);
 
 /// Whole-token parsers: false on an empty token or trailing characters.
+/// parseDouble also refuses "nan" and "inf": no series may carry a value the
+/// protocol refuses (a non-finite number would make the whole batch refused).
 bool parseU64(std::string_view token, uint64_t& value);
 bool parseI64(std::string_view token, int64_t& value);
 bool parseDouble(std::string_view token, double& value);

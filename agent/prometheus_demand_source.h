@@ -9,7 +9,8 @@
 
 namespace pso::agent {
 
-/// Scrapes a Prometheus text endpoint each read and uses one metric as the
+/// Scrapes a Prometheus text endpoint each read (blocking: the agent runs it
+/// through a BackgroundDemandSource) and uses one metric as the
 /// demand: the sum of the samples named `metric` whose labels include every
 /// configured label. A counter (see useRate()) becomes its per-second rate, so
 /// the first scrape of a counter yields no value. A failed scrape, a status
@@ -21,6 +22,7 @@ class PrometheusDemandSource final : public DemandSource {
 
   const char* kind() const override { return "prometheus"; }
   [[nodiscard]] Result<double> read(int64_t now_ms) override;
+  bool mayBlock() const override { return true; }
 
  private:
   std::string url_;

@@ -18,6 +18,11 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr int64_t kMaxDirectiveResults = 10000;
+/// A spool held in memory keeps at most this many batches whatever the
+/// configured bound (about ten minutes at 1 s sampling, a few MB): the bound
+/// sized for a disk would let an agent cut off from its controller grow far
+/// past its memory budget.
+constexpr int64_t kMaxBatchesInMemory = 600;
 
 const std::vector<std::string> kMigrations = {
     R"sql(
@@ -62,6 +67,36 @@ Result<std::string> moveAside(const std::string& path) {
 Error corrupt(const std::string& path, const std::string& what) {
   return makeError("corrupt", "spool " + path + ": " + what);
 }
+
+// Error code of a write the spool file refused (see Spool::endTransaction).
+constexpr const char* kStorage = "storage";
+
+// SQLite result codes meaning the file refuses writes (full disk, I/O error,
+// file-size limit, file gone read-only or damaged under us): a database in
+// memory does not share the problem. BUSY or NOMEM would not be helped by it.
+bool refusesWrites(int code) {
+  switch (code & 0xff) {
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN:
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+    case SQLITE_PERM:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// A stored batch or directive result being carried from the file to memory.
+struct CarriedRow {
+  int64_t key = 0;
+  std::string id;
+  int64_t created_ms = 0;
+  std::string frame;
+  int64_t oldest_seq = 0;
+};
 
 }  // namespace
 
@@ -128,17 +163,63 @@ Result<std::unique_ptr<Spool>> Spool::open(const std::string& path, int64_t max_
     spool = attempt();
   }
   if (!spool) return spool.error();
-  if (metrics != nullptr) {
-    metrics->describe("pso_agent_spool_dropped_total", "counter",
-                      "Telemetry batches dropped because the spool was full");
-    metrics->describe("pso_agent_spool_recovered_total", "counter",
-                      "Unusable spool files moved aside at start");
-    metrics->describe("pso_agent_spool_pending", "gauge", "Telemetry batches not yet acked");
-    if (!recovered_from.empty()) metrics->increment("pso_agent_spool_recovered_total");
+  describeMetrics(metrics);
+  if (metrics != nullptr && !recovered_from.empty()) {
+    metrics->increment("pso_agent_spool_recovered_total");
   }
   (*spool)->recovered_from_ = std::move(recovered_from);
   (*spool)->publishPending();
   return spool;
+}
+
+Result<std::unique_ptr<Spool>> Spool::openOrKeepInMemory(const std::string& path,
+                                                         int64_t max_batches,
+                                                         common::MetricsRegistry* metrics) {
+  Result<std::unique_ptr<Spool>> spool = open(path, max_batches, metrics);
+  if (spool || spool.error().code == "invalid") return spool;
+  Result<std::unique_ptr<common::Database>> memory = openMemoryDatabase();
+  if (!memory) {
+    return makeError(
+        "io", spool.error().message + "; and no spool in memory either: " + memory.error().message);
+  }
+  max_batches = std::min(max_batches, kMaxBatchesInMemory);
+  std::unique_ptr<Spool> fallback(new Spool(std::move(memory).value(), path, max_batches, metrics));
+  if (Status status = fallback->prepare(); !status) return status.error();
+  if (Status status = fallback->load(); !status) return status.error();
+  fallback->in_memory_ = true;
+  spdlog::error(
+      "spool: {}; keeping up to {} telemetry batches in memory until restart (lost if the agent "
+      "stops before they are acked)",
+      spool.error().message, max_batches);
+  describeMetrics(metrics);
+  if (metrics != nullptr) {
+    metrics->increment("pso_agent_spool_storage_failures_total");
+    metrics->set("pso_agent_spool_in_memory", {}, 1.0);
+  }
+  fallback->publishPending();
+  return fallback;
+}
+
+Result<std::unique_ptr<common::Database>> Spool::openMemoryDatabase() {
+  Result<std::unique_ptr<common::Database>> db = common::Database::open(":memory:");
+  if (!db) return db.error();
+  if (Status status = (*db)->migrate(kMigrations); !status) return status.error();
+  return db;
+}
+
+void Spool::describeMetrics(common::MetricsRegistry* metrics) {
+  if (metrics == nullptr) return;
+  metrics->describe("pso_agent_spool_dropped_total", "counter",
+                    "Telemetry batches dropped because the spool was full");
+  metrics->describe("pso_agent_spool_recovered_total", "counter",
+                    "Unusable spool files moved aside at start");
+  metrics->describe("pso_agent_spool_pending", "gauge", "Telemetry batches not yet acked");
+  metrics->describe("pso_agent_spool_storage_failures_total", "counter",
+                    "Spool files that could not be opened or refused a write (the spool then "
+                    "moved to memory)");
+  metrics->describe("pso_agent_spool_in_memory", "gauge",
+                    "1 while the spool is held in memory because its file cannot be used");
+  metrics->set("pso_agent_spool_in_memory", {}, 0.0);
 }
 
 Status Spool::prepare() {
@@ -215,6 +296,15 @@ void Spool::publishPending() {
 }
 
 Result<uint64_t> Spool::append(protocol::TelemetryBatch& batch) {
+  Result<uint64_t> seq = appendOnce(batch);
+  if (!seq && shouldMoveToMemory(seq.error())) {
+    if (Status moved = moveToMemory(seq.error()); !moved) return moved.error();
+    seq = appendOnce(batch);
+  }
+  return seq;
+}
+
+Result<uint64_t> Spool::appendOnce(protocol::TelemetryBatch& batch) {
   const uint64_t seq = nextSeq();
   if (seq > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
     return makeError("invalid", "spool " + path_ + ": sequence numbers exhausted");
@@ -231,31 +321,35 @@ Result<uint64_t> Spool::append(protocol::TelemetryBatch& batch) {
   batch.oldest_seq = remaining > 0 ? oldest_after_drop : seq;
   const std::string frame = protocol::encode(batch);
 
-  common::Transaction transaction(*db_);
-  if (!transaction.beginStatus()) return transaction.beginStatus().error();
-  if (drop > 0) {
+  Status work = db_->begin();
+  if (work && drop > 0) {
     delete_through_.reset();
     delete_through_.bind(1, static_cast<int64_t>(oldest_after_drop - 1));
-    if (Status status = delete_through_.run(); !status) return status.error();
+    work = delete_through_.run();
   }
-  insert_batch_.reset();
-  insert_batch_.bind(1, static_cast<int64_t>(seq))
-      .bind(2, common::wallMs())
-      .bindBlob(3, frame.data(), frame.size())
-      .bind(4, static_cast<int64_t>(batch.oldest_seq));
-  if (Status status = insert_batch_.run(); !status) return status.error();
-  set_meta_.reset();
-  set_meta_.bind(1, std::string_view("last_seq")).bind(2, static_cast<int64_t>(seq));
-  if (Status status = set_meta_.run(); !status) return status.error();
-  if (Status status = transaction.commit(); !status) return status.error();
+  if (work) {
+    insert_batch_.reset();
+    insert_batch_.bind(1, static_cast<int64_t>(seq))
+        .bind(2, common::wallMs())
+        .bindBlob(3, frame.data(), frame.size())
+        .bind(4, static_cast<int64_t>(batch.oldest_seq));
+    work = insert_batch_.run();
+  }
+  if (work) {
+    set_meta_.reset();
+    set_meta_.bind(1, std::string_view("last_seq")).bind(2, static_cast<int64_t>(seq));
+    work = set_meta_.run();
+  }
+  if (Status status = endTransaction(std::move(work)); !status) return status.error();
 
   last_seq_ = seq;
   oldest_seq_ = remaining > 0 ? oldest_after_drop : seq;
   pending_count_ = remaining + 1;
   if (drop > 0) {
     dropped_ += drop;
-    spdlog::warn("spool {} is full ({} batches): dropped {} oldest batch(es) through seq {}", path_,
-                 max_batches_, drop, oldest_after_drop - 1);
+    spdlog::warn("spool {}{} is full ({} batches): dropped {} oldest batch(es) through seq {}",
+                 path_, in_memory_ ? " (held in memory)" : "", max_batches_, drop,
+                 oldest_after_drop - 1);
     if (metrics_ != nullptr) {
       metrics_->increment("pso_agent_spool_dropped_total", {}, static_cast<double>(drop));
     }
@@ -265,6 +359,15 @@ Result<uint64_t> Spool::append(protocol::TelemetryBatch& batch) {
 }
 
 Status Spool::ack(uint64_t seq) {
+  Status status = ackOnce(seq);
+  if (!status && shouldMoveToMemory(status)) {
+    if (Status moved = moveToMemory(status.error()); !moved) return moved;
+    status = ackOnce(seq);
+  }
+  return status;
+}
+
+Status Spool::ackOnce(uint64_t seq) {
   if (seq > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
     return makeError("invalid", "ack seq " + std::to_string(seq) + " is out of range");
   }
@@ -272,17 +375,18 @@ Status Spool::ack(uint64_t seq) {
   const bool deletes = pending_count_ > 0 && seq >= oldest_seq_;
   if (!raises_acked && !deletes) return {};
 
-  common::Transaction transaction(*db_);
-  if (!transaction.beginStatus()) return transaction.beginStatus();
-  delete_through_.reset();
-  delete_through_.bind(1, static_cast<int64_t>(seq));
-  if (Status status = delete_through_.run(); !status) return status;
-  if (raises_acked) {
+  Status work = db_->begin();
+  if (work) {
+    delete_through_.reset();
+    delete_through_.bind(1, static_cast<int64_t>(seq));
+    work = delete_through_.run();
+  }
+  if (work && raises_acked) {
     set_meta_.reset();
     set_meta_.bind(1, std::string_view("acked_seq")).bind(2, static_cast<int64_t>(seq));
-    if (Status status = set_meta_.run(); !status) return status;
+    work = set_meta_.run();
   }
-  if (Status status = transaction.commit(); !status) return status;
+  if (Status status = endTransaction(std::move(work)); !status) return status;
 
   if (raises_acked) acked_seq_ = seq;
   if (deletes) {
@@ -345,17 +449,164 @@ Result<std::optional<std::string>> Spool::directiveResult(const std::string& id)
 }
 
 Status Spool::storeDirectiveResult(const std::string& id, std::string_view frame) {
-  common::Transaction transaction(*db_);
-  if (!transaction.beginStatus()) return transaction.beginStatus();
-  insert_result_.reset();
-  insert_result_.bind(1, std::string_view(id))
-      .bind(2, common::wallMs())
-      .bindBlob(3, frame.data(), frame.size());
-  if (Status status = insert_result_.run(); !status) return status;
-  trim_results_.reset();
-  trim_results_.bind(1, kMaxDirectiveResults);
-  if (Status status = trim_results_.run(); !status) return status;
-  return transaction.commit();
+  Status status = storeDirectiveResultOnce(id, frame);
+  if (!status && shouldMoveToMemory(status)) {
+    if (Status moved = moveToMemory(status.error()); !moved) return moved;
+    status = storeDirectiveResultOnce(id, frame);
+  }
+  return status;
+}
+
+Status Spool::storeDirectiveResultOnce(const std::string& id, std::string_view frame) {
+  Status work = db_->begin();
+  if (work) {
+    insert_result_.reset();
+    insert_result_.bind(1, std::string_view(id))
+        .bind(2, common::wallMs())
+        .bindBlob(3, frame.data(), frame.size());
+    work = insert_result_.run();
+  }
+  if (work) {
+    trim_results_.reset();
+    trim_results_.bind(1, kMaxDirectiveResults);
+    work = trim_results_.run();
+  }
+  return endTransaction(std::move(work));
+}
+
+Status Spool::endTransaction(Status work) {
+  if (work) work = db_->commit();
+  if (work) return work;
+  // Read before the rollback, which replaces SQLite's last result code.
+  const int code = sqlite3_extended_errcode(db_->raw());
+  // A statement stopped by an error stays active until reset.
+  for (common::Statement* statement :
+       {&insert_batch_, &delete_through_, &set_meta_, &insert_result_, &trim_results_}) {
+    statement->reset();
+  }
+  db_->rollback();
+  if (refusesWrites(code)) return makeError(kStorage, work.error().message);
+  return work;
+}
+
+bool Spool::shouldMoveToMemory(const Status& status) const {
+  return !status && status.error().code == kStorage && !in_memory_;
+}
+
+Status Spool::moveToMemory(const Error& cause) {
+  // Everything stored is read first, so a failure to read leaves the file
+  // spool as it was; batches are carried all or none (they must stay one
+  // contiguous range of seqs).
+  std::vector<CarriedRow> batches;
+  std::string lost_reason;
+  if (pending_count_ > 0) {
+    select_from_.reset();
+    select_from_.bind(1, static_cast<int64_t>(oldest_seq_))
+        .bind(2, static_cast<int64_t>(pending_count_));
+    for (;;) {
+      Result<bool> row = select_from_.step();
+      if (!row) {
+        lost_reason = row.error().message;
+        break;
+      }
+      if (!*row) break;
+      batches.push_back(CarriedRow{select_from_.columnInt64(0),
+                                   {},
+                                   common::wallMs(),
+                                   select_from_.columnBlob(1),
+                                   select_from_.columnInt64(2)});
+    }
+    select_from_.reset();
+    if (lost_reason.empty() && batches.size() != pending_count_) {
+      lost_reason = "read " + std::to_string(batches.size()) + " of " +
+                    std::to_string(pending_count_) + " stored batches";
+    }
+    if (!lost_reason.empty()) batches.clear();
+  }
+  // Directive results are what keeps a repeated directive from running twice.
+  std::vector<CarriedRow> results;
+  if (Result<common::Statement> select =
+          db_->prepare("SELECT id, created_ms, frame FROM directive_results ORDER BY rowid");
+      select) {
+    for (;;) {
+      Result<bool> row = select->step();
+      if (!row || !*row) break;
+      results.push_back(
+          CarriedRow{0, select->columnText(0), select->columnInt64(1), select->columnBlob(2), 0});
+    }
+  }
+
+  Result<std::unique_ptr<common::Database>> memory = openMemoryDatabase();
+  if (!memory) {
+    return makeError("io",
+                     cause.message + "; and no spool in memory either: " + memory.error().message);
+  }
+  std::unique_ptr<common::Database> file = std::exchange(db_, std::move(memory).value());
+  if (Status status = prepare(); !status) {
+    db_ = std::move(file);
+    (void)prepare();
+    return makeError("io",
+                     cause.message + "; and no spool in memory either: " + status.error().message);
+  }
+  in_memory_ = true;
+  max_batches_ = std::min(max_batches_, kMaxBatchesInMemory);
+  file.reset();
+
+  const uint64_t lost = batches.empty() ? pending_count_ : 0;
+  Status work = db_->begin();
+  for (const CarriedRow& batch : batches) {
+    if (!work) break;
+    insert_batch_.reset();
+    insert_batch_.bind(1, batch.key)
+        .bind(2, batch.created_ms)
+        .bindBlob(3, batch.frame.data(), batch.frame.size())
+        .bind(4, batch.oldest_seq);
+    work = insert_batch_.run();
+  }
+  for (const CarriedRow& result : results) {
+    if (!work) break;
+    insert_result_.reset();
+    insert_result_.bind(1, std::string_view(result.id))
+        .bind(2, result.created_ms)
+        .bindBlob(3, result.frame.data(), result.frame.size());
+    work = insert_result_.run();
+  }
+  const std::pair<const char*, uint64_t> meta[] = {{"last_seq", last_seq_},
+                                                   {"acked_seq", acked_seq_}};
+  for (const auto& [key, value] : meta) {
+    if (!work) break;
+    set_meta_.reset();
+    set_meta_.bind(1, std::string_view(key)).bind(2, static_cast<int64_t>(value));
+    work = set_meta_.run();
+  }
+  if (Status status = endTransaction(std::move(work)); !status) {
+    return makeError("io", cause.message + "; and the spool in memory refused its batches: " +
+                               status.error().message);
+  }
+  if (lost > 0) {
+    dropped_ += lost;
+    pending_count_ = 0;
+    if (metrics_ != nullptr) {
+      metrics_->increment("pso_agent_spool_dropped_total", {}, static_cast<double>(lost));
+    }
+  }
+  if (metrics_ != nullptr) {
+    metrics_->increment("pso_agent_spool_storage_failures_total");
+    metrics_->set("pso_agent_spool_in_memory", {}, 1.0);
+  }
+  if (lost > 0) {
+    spdlog::error(
+        "spool: cannot write {}: {}; its {} pending batch(es) could not be read ({}) and are "
+        "lost; keeping up to {} batches in memory until restart",
+        path_, cause.message, lost, lost_reason, max_batches_);
+  } else {
+    spdlog::error(
+        "spool: cannot write {}: {}; moved {} pending batch(es) and {} directive result(s) to "
+        "memory, keeping up to {} batches there until restart",
+        path_, cause.message, batches.size(), results.size(), max_batches_);
+  }
+  publishPending();
+  return {};
 }
 
 }  // namespace pso::agent

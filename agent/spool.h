@@ -36,7 +36,19 @@ struct SpooledBatch {
 ///
 /// A spool file that SQLite cannot use (not a database, failed integrity check,
 /// unreadable schema) is renamed to "<path>.corrupt-<YYYYMMDDTHHMMSS>" and a new
-/// empty spool is started; recoveredFrom() tells where it went. Not thread-safe.
+/// empty spool is started; recoveredFrom() tells where it went.
+///
+/// Falling back to memory: a spool whose file cannot be opened at all
+/// (openOrKeepInMemory()) or stops accepting writes (disk full, I/O error, a
+/// file-size limit) keeps working as an SQLite ":memory:" database, bounded
+/// by the smaller of max_batches and 600 batches, until the process ends. At run time the switch
+/// happens inside append(), ack() and storeDirectiveResult(): the write that failed is rolled back,
+/// the stored batches and directive results the file still lets us read are copied to memory (all
+/// of the batches or, when they cannot be read, none, counted as dropped, so stored batches stay
+/// one contiguous range), and the write is done again in memory. Sequence numbers carry on from the
+/// same counters, so they stay increasing and the controller's duplicate and gap rules
+/// (docs/protocol.md section 4) hold. One line is logged; pso_agent_spool_in_memory is 1 from then
+/// on and pso_agent_spool_storage_failures_total counts the failure. Not thread-safe.
 class Spool {
  public:
   /// Opens or creates the spool at `path` (creating missing parent
@@ -46,9 +58,18 @@ class Spool {
   [[nodiscard]] static Result<std::unique_ptr<Spool>> open(
       const std::string& path, int64_t max_batches, common::MetricsRegistry* metrics = nullptr);
 
+  /// Like open(), but when the file cannot be opened, created or recovered
+  /// (permission denied, a parent that is a regular file, a full disk) it logs
+  /// one warning saying why and returns an empty spool held in memory with the
+  /// in-memory bound (inMemory() is true). Only an invalid `max_batches` or an
+  /// in-memory database that cannot be made is an Error.
+  [[nodiscard]] static Result<std::unique_ptr<Spool>> openOrKeepInMemory(
+      const std::string& path, int64_t max_batches, common::MetricsRegistry* metrics = nullptr);
+
   /// Gives `batch` the next seq and the current oldest_seq, encodes and stores
   /// it, first dropping (and counting) the oldest batches when the spool is
-  /// full. Returns the seq.
+  /// full. Returns the seq. A write the file refuses moves the spool to memory
+  /// (see the class comment) and is stored there.
   [[nodiscard]] Result<uint64_t> append(protocol::TelemetryBatch& batch);
 
   /// The controller has durably stored every batch <= seq: delete them.
@@ -78,20 +99,36 @@ class Spool {
 
   /// Where an unusable spool file was moved at open(); empty when none was.
   const std::string& recoveredFrom() const { return recovered_from_; }
+  /// The configured file (kept when the spool moved to memory).
   const std::string& path() const { return path_; }
+  /// True once the spool is held in memory (its file could not be used).
+  bool inMemory() const { return in_memory_; }
 
  private:
   Spool(std::unique_ptr<common::Database> db, std::string path, int64_t max_batches,
         common::MetricsRegistry* metrics);
+  static Result<std::unique_ptr<common::Database>> openMemoryDatabase();
+  static void describeMetrics(common::MetricsRegistry* metrics);
   Status prepare();
   Status load();
   void publishPending();
+  Result<uint64_t> appendOnce(protocol::TelemetryBatch& batch);
+  Status ackOnce(uint64_t seq);
+  Status storeDirectiveResultOnce(const std::string& id, std::string_view frame);
+  /// Commits the transaction `work` ran in, or rolls it back; an error SQLite
+  /// reports as the file refusing writes gets code "storage".
+  Status endTransaction(Status work);
+  /// Whether `status` failed because the file refuses writes and the spool
+  /// can still move to memory.
+  bool shouldMoveToMemory(const Status& status) const;
+  Status moveToMemory(const Error& cause);
 
   std::unique_ptr<common::Database> db_;
   std::string path_;
   int64_t max_batches_;
   common::MetricsRegistry* metrics_;
   std::string recovered_from_;
+  bool in_memory_ = false;
 
   uint64_t last_seq_ = 0;
   uint64_t acked_seq_ = 0;

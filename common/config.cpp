@@ -616,7 +616,8 @@ Result<ControllerConfig> parseControllerConfig(const std::string& yaml, const st
         if (r.map(ctl, p,
                   {"id", "bind", "http", "db", "cycle_interval", "mode", "actions_per_hour",
                    "api_tokens_file", "heartbeat_interval", "agent_timeout", "directive_deadline",
-                   "retention", "log_level", "curve", "engine"})) {
+                   "retention", "rollup_retention_minute", "rollup_retention_hour", "log_level",
+                   "curve", "engine"})) {
           r.field(ctl, p, "id", c.id);
           r.field(ctl, p, "bind", c.bind);
           r.field(ctl, p, "http", c.http);
@@ -629,6 +630,8 @@ Result<ControllerConfig> parseControllerConfig(const std::string& yaml, const st
           r.field(ctl, p, "agent_timeout", c.agent_timeout);
           r.field(ctl, p, "directive_deadline", c.directive_deadline);
           r.field(ctl, p, "retention", c.retention);
+          r.field(ctl, p, "rollup_retention_minute", c.rollup_retention_minute);
+          r.field(ctl, p, "rollup_retention_hour", c.rollup_retention_hour);
           r.field(ctl, p, "log_level", c.log_level);
           const YAML::Node curve = ctl["curve"];
           if (r.map(curve, "controller.curve", {"secret_key_file", "authorized_keys_dir"})) {
@@ -671,6 +674,10 @@ Result<ControllerConfig> parseControllerConfig(const std::string& yaml, const st
             r.check(c.directive_deadline.count() > 0, ctl, p, "directive_deadline",
                     "must be positive");
             r.check(c.retention.count() > 0, ctl, p, "retention", "must be positive");
+            r.check(c.rollup_retention_minute.count() > 0, ctl, p, "rollup_retention_minute",
+                    "must be positive");
+            r.check(c.rollup_retention_hour.count() > 0, ctl, p, "rollup_retention_hour",
+                    "must be positive");
             r.oneOf(c.log_level, kLogLevels, ctl, p, "log_level");
           }
         }

@@ -190,6 +190,10 @@ struct ControllerConfig {
   Duration agent_timeout{std::chrono::seconds(30)};  ///< agent considered down after
   Duration directive_deadline{std::chrono::seconds(60)};
   Duration retention{std::chrono::hours(24 * 14)};  ///< raw samples kept this long
+  /// 1-minute rollups (min/mean/max/count per series) kept this long.
+  Duration rollup_retention_minute{std::chrono::hours(24 * 30)};
+  /// 1-hour rollups kept this long (the history of long-horizon forecasts).
+  Duration rollup_retention_hour{std::chrono::hours(24 * 400)};
   std::string log_level = "info";
   CurveConfig curve;
   EngineConfig engine;

@@ -3,6 +3,8 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cctype>
+#include <charconv>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -271,6 +273,101 @@ int cmdSamples(const GlobalOptions& g, const SamplesArgs& a) {
   return 0;
 }
 
+/// `psoctl forecast SYSTEM ...`: the controller's forecast of a system.
+struct OnlineForecastArgs {
+  std::string system;
+  std::string horizon;     ///< steps, or a duration such as 168h
+  std::string resolution;  ///< 1h | cycle | empty (the API decides by the horizon)
+  std::string capacity;    ///< breach threshold for hourly forecasts
+  std::string model;       ///< registry model for hourly forecasts
+};
+
+int cmdForecastOnline(const GlobalOptions& g, const OnlineForecastArgs& a) {
+  std::string path = "/api/v1/systems/" + ApiClient::escape(a.system) +
+                     "/forecast?horizon=" + ApiClient::escape(a.horizon);
+  for (const auto& [key, text] : {std::pair{"resolution", a.resolution},
+                                  std::pair{"capacity", a.capacity}, std::pair{"model", a.model}}) {
+    if (!text.empty()) path += "&" + std::string(key) + "=" + ApiClient::escape(text);
+  }
+  auto doc = ApiClient(g.api, g.token).getJson(path);
+  if (!doc) return fail(doc.error().message);
+  if (g.json_output) {
+    printJson(*doc);
+    return 0;
+  }
+  const json points = doc->value("points", json::array());
+  std::cout << str(*doc, "system") << ": " << points.size() << " steps of "
+            << common::formatDuration(
+                   common::Duration(std::llround(doc->value("step_s", 0.0) * 1000.0)))
+            << " (" << str(*doc, "resolution") << ") from " << str(*doc, "origin") << ", model "
+            << str(*doc, "model") << ", " << formatNumber(100.0 * doc->value("coverage", 0.0))
+            << "% interval\n";
+  if (doc->contains("capacity")) {
+    const json& breach = doc->value("breach", json());
+    std::cout << "capacity " << str(*doc, "capacity") << ": "
+              << (breach.is_object()
+                      ? "breached at " + str(breach, "eta") + " (" + str(breach, "steps_ahead") +
+                            " steps ahead, upper " + str(breach, "predicted_demand") + ")"
+                      : std::string("no breach within the horizon"))
+              << '\n';
+  }
+  Table t({"STEP", "TIME", "POINT", "LO", "HI"});
+  for (const auto& p : points) {
+    t.addRow({str(p, "step"), str(p, "time"), str(p, "point"), str(p, "lo"), str(p, "hi")});
+  }
+  t.print(std::cout);
+  return 0;
+}
+
+/// Gives `psoctl forecast` its online form beside the offline one of
+/// ARCHITECTURE.md section 6: a SYSTEM argument asks the controller, --trace
+/// runs offline as before (--trace, --horizon as steps and --out required).
+void addOnlineForecastOptions(CLI::App* cmd, OnlineForecastArgs& online) {
+  CLI::Option* trace = cmd->get_option("--trace");
+  trace->required(false);
+  cmd->get_option("--out")->required(false);
+  // The offline --horizon is a step count; online it may be a duration, so one
+  // text option serves both and the offline form checks its number itself.
+  cmd->remove_option(cmd->get_option("--horizon"));
+  cmd->add_option("--horizon", online.horizon,
+                  "Steps ahead to forecast (--trace: 1 to 10000); for SYSTEM also a duration: "
+                  "up to 1h from the decision cycle's model, longer (up to 168h) from hourly "
+                  "rollups")
+      ->required();
+  cmd->add_option("system", online.system,
+                  "System whose forecast the controller serves (instead of --trace)")
+      ->excludes(trace);
+  cmd->add_option("--resolution", online.resolution,
+                  "SYSTEM: 1h (hourly rollups) or cycle (the decision cycle's step)")
+      ->check(CLI::IsMember({"1h", "cycle"}));
+  cmd->add_option("--capacity", online.capacity,
+                  "SYSTEM, hourly: demand whose breach is reported (default: max replicas x "
+                  "capacity per replica)");
+  cmd->add_option("--model", online.model, "SYSTEM, hourly: forecast model (default auto-select)");
+}
+
+/// The offline form's checks that the shared options no longer make: throws
+/// the CLI11 error the offline command always gave.
+void checkOfflineForecast(const OnlineForecastArgs& online, ForecastArgs& offline) {
+  if (offline.trace.empty()) throw CLI::RequiredError("--trace");
+  if (offline.out.empty()) throw CLI::RequiredError("--out");
+  for (const auto& [name, value] :
+       {std::pair{"--resolution", &online.resolution}, std::pair{"--capacity", &online.capacity},
+        std::pair{"--model", &online.model}}) {
+    if (!value->empty()) {
+      throw CLI::ValidationError(name, "only applies to a SYSTEM forecast, not --trace");
+    }
+  }
+  int horizon = 0;
+  const std::string& text = online.horizon;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), horizon);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || horizon < 1 ||
+      horizon > 10000) {
+    throw CLI::ValidationError("--horizon", "Value " + text + " not in range 1 to 10000");
+  }
+  offline.horizon = horizon;
+}
+
 int cmdCycles(const GlobalOptions& g, int64_t limit) {
   auto doc = ApiClient(g.api, g.token).getJson("/api/v1/cycles?limit=" + std::to_string(limit));
   if (!doc) return fail(doc.error().message);
@@ -531,10 +628,21 @@ int runPsoctl(int argc, char** argv) {
   grade_cmd->callback([&] { action = [&] { return runGradeCommand(grade, g.json_output); }; });
 
   ForecastArgs forecast;
-  auto* forecast_cmd = app.add_subcommand("forecast", "Rolling-origin forecasts of a trace");
+  OnlineForecastArgs online_forecast;
+  auto* forecast_cmd = app.add_subcommand(
+      "forecast",
+      "A system's forecast from the controller (SYSTEM --horizon 168h), or rolling-origin "
+      "forecasts of a trace (--trace FILE --horizon STEPS --out FILE)");
   addForecastOptions(forecast_cmd, forecast);
-  forecast_cmd->callback(
-      [&] { action = [&] { return runForecastCommand(forecast, g.json_output); }; });
+  addOnlineForecastOptions(forecast_cmd, online_forecast);
+  forecast_cmd->callback([&] {
+    if (!online_forecast.system.empty()) {
+      action = [&] { return cmdForecastOnline(g, online_forecast); };
+      return;
+    }
+    checkOfflineForecast(online_forecast, forecast);
+    action = [&] { return runForecastCommand(forecast, g.json_output); };
+  });
 
   SimulateArgs simulate;
   auto* simulate_cmd = app.add_subcommand("simulate", "Replay a trace through the engine");

@@ -13,22 +13,46 @@ namespace pso::controller::engine {
 namespace {
 
 using Factory = std::function<std::unique_ptr<ForecastModel>(const ForecastModelParams&)>;
+/// Fills in the params a registered name implies, before they are checked.
+using Preset = std::function<void(ForecastModelParams&)>;
 
-/// The one place forecast models are registered by name.
-const std::vector<std::pair<std::string, Factory>>& registry() {
-  static const std::vector<std::pair<std::string, Factory>> kModels = {
-      {"holt", [](const ForecastModelParams& p) { return std::make_unique<HoltModel>(p); }},
-      {"holt-winters",
-       [](const ForecastModelParams& p) { return std::make_unique<HoltWintersModel>(p); }},
-      {"auto", [](const ForecastModelParams& p) { return std::make_unique<AutoModel>(p); }},
+struct Registered {
+  std::string name;
+  Factory make;
+  Preset preset;  ///< empty: the params are used as given
+};
+
+std::unique_ptr<ForecastModel> makeHoltWinters(const ForecastModelParams& p) {
+  return std::make_unique<HoltWintersModel>(p);
+}
+
+/// The one place forecast models are registered by name. The Holt-Winters
+/// variants are one class: its saved state carries the variant, so any of
+/// the three names restores any Holt-Winters state.
+const std::vector<Registered>& registry() {
+  static const std::vector<Registered> kModels = {
+      {"holt", [](const ForecastModelParams& p) { return std::make_unique<HoltModel>(p); }, {}},
+      {"holt-winters", makeHoltWinters, {}},
+      {"holt-winters-mult", makeHoltWinters,
+       [](ForecastModelParams& p) { p.seasonality = Seasonality::kMultiplicative; }},
+      // Weekly on top of daily is the usual second season: 7 x the first.
+      {"holt-winters-2s", makeHoltWinters,
+       [](ForecastModelParams& p) {
+         if (p.second_season_period == 0 && p.season_period > 1) {
+           p.second_season_period = 7 * p.season_period;
+         }
+       }},
+      {"auto", [](const ForecastModelParams& p) { return std::make_unique<AutoModel>(p); }, {}},
       {"seasonal-naive",
-       [](const ForecastModelParams& p) { return std::make_unique<SeasonalNaiveModel>(p); }},
+       [](const ForecastModelParams& p) { return std::make_unique<SeasonalNaiveModel>(p); },
+       {}},
       {"naive",
        [](const ForecastModelParams& p) {
          ForecastModelParams flat = p;
          flat.season_period = 1;
          return std::make_unique<SeasonalNaiveModel>(flat);
-       }},
+       },
+       {}},
   };
   return kModels;
 }
@@ -49,8 +73,22 @@ Status checkParams(const ForecastModelParams& p) {
                    out_of_range("fit_horizon", p.fit_horizon, 0, 10000),
                    out_of_range("fit_seasons", p.fit_seasons, 3, 1000),
                    out_of_range("refit_seasons", p.refit_seasons, 1, 1000),
-                   out_of_range("detection_window", p.detection_window, 64, 10000000)}) {
+                   out_of_range("detection_window", p.detection_window, 64, 10000000),
+                   out_of_range("second_season_period", p.second_season_period, 0, 10000000)}) {
     if (!s.ok()) return s;
+  }
+  if (p.second_season_period > 0) {
+    const int first = p.season_period;
+    if (first < 2 || p.second_season_period < 2 * first || p.second_season_period % first != 0) {
+      return makeError("invalid", "forecast model parameter second_season_period = " +
+                                      std::to_string(p.second_season_period) +
+                                      " must be a multiple of season_period = " +
+                                      std::to_string(first) + " (at least twice it, and >= 2)");
+    }
+    if (p.seasonality == Seasonality::kMultiplicative) {
+      return makeError("invalid",
+                       "a second season (second_season_period) needs additive seasonality");
+    }
   }
   return {};
 }
@@ -64,10 +102,12 @@ void ForecastModel::pointForecast(std::vector<double>& out) const {
 
 Result<std::unique_ptr<ForecastModel>> makeForecastModel(const std::string& name,
                                                          const ForecastModelParams& params) {
-  for (const auto& [model_name, factory] : registry()) {
-    if (model_name != name) continue;
-    if (Status status = checkParams(params); !status.ok()) return status.error();
-    return factory(params);
+  for (const Registered& entry : registry()) {
+    if (entry.name != name) continue;
+    ForecastModelParams chosen = params;
+    if (entry.preset) entry.preset(chosen);
+    if (Status status = checkParams(chosen); !status.ok()) return status.error();
+    return entry.make(chosen);
   }
   std::string known;
   for (const std::string& n : forecastModelNames()) known += (known.empty() ? "" : ", ") + n;
@@ -76,7 +116,7 @@ Result<std::unique_ptr<ForecastModel>> makeForecastModel(const std::string& name
 
 std::vector<std::string> forecastModelNames() {
   std::vector<std::string> names;
-  for (const auto& entry : registry()) names.push_back(entry.first);
+  for (const Registered& entry : registry()) names.push_back(entry.name);
   return names;
 }
 

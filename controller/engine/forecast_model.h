@@ -16,6 +16,11 @@
 
 namespace pso::controller::engine {
 
+/// How a Holt-Winters season combines with the level: added to it (the
+/// season's swing is the same at any level) or multiplied with it (the swing
+/// grows and shrinks with the level; needs a clearly positive level).
+enum class Seasonality { kAdditive, kMultiplicative };
+
 /// Tuning shared by the models; each uses the fields that apply to it.
 struct ForecastModelParams {
   /// Horizons (steps ahead) whose forecast errors are tracked for intervals;
@@ -52,6 +57,14 @@ struct ForecastModelParams {
   /// Holt-Winters: seasons between parameter searches (sooner when the
   /// recent error drifts above the error at the last search).
   int refit_seasons = 4;
+  /// Holt-Winters: additive or multiplicative season ("holt-winters-mult"
+  /// sets multiplicative).
+  Seasonality seasonality = Seasonality::kAdditive;
+  /// Holt-Winters: a second, longer season in steps (e.g. 2016, weekly, on
+  /// top of season_period 288, daily, at a 5-minute step); 0 = none. It must
+  /// be a multiple (at least twice) of season_period, and needs additive
+  /// seasonality. "holt-winters-2s" sets it to 7 x season_period when 0.
+  int second_season_period = 0;
   /// Auto: recent values kept for season detection and for starting a
   /// seasonal model once a season is found (bounds the longest season).
   int detection_window = 4096;
@@ -64,7 +77,7 @@ class ForecastModel {
  public:
   virtual ~ForecastModel() = default;
 
-  /// Registry name ("holt", "seasonal-naive", "naive").
+  /// Registry name ("holt", "holt-winters", "seasonal-naive", ...).
   virtual std::string name() const = 0;
 
   /// The series' value for the next step. Non-finite values count as missing.

@@ -10,35 +10,65 @@
 
 namespace pso::controller::engine {
 
-/// Additive Holt-Winters with a damped additive trend, updated online in O(1)
-/// per step (error-correction form):
+/// Holt-Winters with a damped additive trend, updated online in O(1) per step
+/// (error-correction form). Three variants, one class (params choose):
+///
+/// Additive season ("holt-winters"):
 ///   e = y - (level + phi * trend + season[phase])
 ///   level += phi * trend + alpha * e;  trend = phi * trend + alpha * beta * e
 ///   season[phase] += gamma * (1 - alpha) * e
 ///
-/// Robust to what real traces contain: each error is clipped at 3.5 times a
-/// running mean absolute error before it updates the state, so a burst or a
-/// holiday moves the level and the seasonal profile only a little; when three
-/// consecutive errors exceed that bound on the same side, the series is taken
-/// to have shifted and the level jumps to the new value at once (the seasonal
-/// profile is left alone). Missing steps advance the clock (the season phase
-/// and the damped trend) without learning anything.
+/// Multiplicative season ("holt-winters-mult", seasonality = multiplicative;
+/// the season's swing scales with the level), with factors around 1:
+///   base = level + phi * trend;  e = y - base * season[phase];  u = e / season[phase]
+///   level = base + alpha * u;  trend = phi * trend + alpha * beta * u
+///   season[phase] += gamma * (1 - alpha) * u * season[phase] / base
+/// The factors are renormalised to mean 1 once per season (the level takes
+/// the difference, so forecasts do not change). It needs a level clearly
+/// above the noise: when the level is not above two running mean absolute
+/// errors (at the start, or later, e.g. after an outage to zero), the model
+/// turns its factors into additive offsets and continues additively; the
+/// reason shows in the forecast's provenance ("holt-winters-mult (additive:
+/// ...)"), and each parameter search tries to return to multiplicative from
+/// the kept window. Values <= 0 are otherwise ordinary (clipped) errors.
+///
+/// Two seasons ("holt-winters-2s", second_season_period = s2, a multiple of
+/// season_period = s1; Taylor 2003, double seasonal Holt-Winters):
+///   e = y - (level + phi * trend + a[t % s1] + b[t % s2])
+///   level and trend as above;  a += gamma * (1 - alpha) * e;  b += gamma2 * (1 - alpha) * e
+/// Until two full s2 seasons have been seen it is the single-season model on
+/// s1; then it starts b from those two seasons (their mean profile, minus
+/// its s1-periodic part, which goes to a). Both profiles are kept centred.
+///
+/// Robust to what real traces contain: each error (in level units) is clipped
+/// at 3.5 times a running mean absolute error before it updates the state, so
+/// a burst or a holiday moves the level and the seasonal profile only a
+/// little; when three consecutive errors exceed that bound on the same side,
+/// the series is taken to have shifted and the level jumps to the new value
+/// at once (the seasonal profile is left alone). Missing steps advance the
+/// clock (the season phase and the damped trend) without learning anything.
 ///
 /// The state starts once two full seasons of steps have passed (level, trend
 /// and profile from their means); before that the forecast is the last value.
-/// Parameters (alpha, beta, gamma, phi) are chosen by coordinate descent over
-/// small grids, minimising the mean absolute error at one step and at
-/// fit_horizon (default max_horizon) steps over a replay of the last fit_seasons seasons: at the
-/// start, then every refit_seasons seasons, and sooner when the recent error
-/// rises 50% above the error seen at the last search. A search only changes
-/// the parameters; the state learned from the whole history is kept. Cost per
-/// step is O(max_horizon) plus the amortised search, independent of the
-/// series' length.
+/// Parameters (alpha, beta, gamma, phi, and gamma2 with two seasons) are
+/// chosen by coordinate descent over small grids, minimising the mean
+/// absolute error at one step and at fit_horizon (default max_horizon) steps
+/// over a replay of the last fit_seasons seasons (two s2 seasons with two
+/// seasons): at the start, then every refit_seasons seasons (at least every
+/// s2 steps with two seasons), and sooner when the running (capped) error
+/// scale rises 50% above its value at the last search, so a lasting change
+/// refits early and a burst does not. A search only changes the parameters;
+/// the state learned from the whole history is kept. Cost per step is
+/// O(max_horizon) plus the amortised search (and, for the multiplicative and
+/// two-season variants, an O(period) renormalisation once per period),
+/// independent of the series' length.
 class HoltWintersModel final : public ForecastModel {
  public:
   explicit HoltWintersModel(const ForecastModelParams& params);
 
-  std::string name() const override { return "holt-winters"; }
+  /// "holt-winters", "holt-winters-mult" or "holt-winters-2s" (the registry
+  /// name that makes this variant).
+  std::string name() const override;
   void update(double value) override;
   void observeMissing() override;
   Forecast forecast(int horizon, double coverage) const override;
@@ -48,14 +78,26 @@ class HoltWintersModel final : public ForecastModel {
   [[nodiscard]] Status loadState(const std::string& state) override;
 
   int period() const { return period_; }
+  /// The second season's length; 0 without one.
+  int secondPeriod() const { return second_period_; }
   bool initialized() const { return initialized_; }
+  /// Whether the second season is in use (two of its seasons were seen).
+  bool twoSeasonsActive() const { return two_active_; }
+  /// Whether the season is multiplicative now (configured and not fallen
+  /// back to additive).
+  bool multiplicativeNow() const { return multiplicative_ && fallback_ == 0; }
+  /// Why a multiplicative model runs additively; empty when it does not.
+  std::string fallbackReason() const;
   double alpha() const { return params_hw_.alpha; }
   double beta() const { return params_hw_.beta; }
   double gamma() const { return params_hw_.gamma; }
+  double gamma2() const { return params_hw_.gamma2; }
   double phi() const { return params_hw_.phi; }
   double level() const { return state_.level; }
   double trend() const { return state_.trend; }
-  /// The seasonal offset of the step `h` steps after the last one seen.
+  /// The seasonal part of the step `h` steps after the last one seen: an
+  /// offset (both seasons' offsets summed) when additive, a factor when
+  /// multiplicative.
   double seasonalAhead(int h) const;
 
  private:
@@ -63,31 +105,62 @@ class HoltWintersModel final : public ForecastModel {
     double alpha = 0.2;
     double beta = 0.02;
     double gamma = 0.1;
+    double gamma2 = 0.05;
     double phi = 0.95;
   };
   struct State {
     double level = 0.0;
     double trend = 0.0;
-    std::vector<double> season;  ///< by phase = step % period
-    double scale = 0.0;          ///< running mean absolute one-step error
-    int run = 0;                 ///< consecutive clipped errors, signed by side
+    std::vector<double> season;   ///< by phase = step % period
+    std::vector<double> season2;  ///< by step % second period (two seasons only)
+    double scale = 0.0;           ///< running mean absolute one-step error, level units
+    int run = 0;                  ///< consecutive clipped errors, signed by side
+    double reference = 0.0;       ///< multiplicative: the level at the last renormalisation
+    double raw_scale = 0.0;       ///< multiplicative: running mean absolute error, value units
+  };
+  /// How a state combines its parts.
+  struct Shape {
+    bool multiplicative = false;
+    bool two = false;
   };
 
-  /// Learns `value` at `phase`; returns the raw one-step error.
-  static double learn(const Smoothing& p, State& s, double value, std::size_t phase);
+  Shape shape() const { return {multiplicativeNow(), two_active_}; }
+  /// The cycle a start state is made from: the longer season with two.
+  std::size_t cycle(const Shape& shape) const;
+  /// Learns `value` at phases (step % period, step % second period); returns
+  /// the raw one-step error.
+  static double learn(const Smoothing& p, State& s, const Shape& shape, double value,
+                      std::size_t phase, std::size_t phase2);
   static void advance(const Smoothing& p, State& s);
-  /// A state started from the first two seasons of history_[begin..], as of
-  /// just before history_[begin]; false when those seasons are too sparse.
-  bool startState(std::size_t begin, State& out) const;
+  /// A state of `shape` started from the first two cycles of
+  /// history_[begin..], as of just before history_[begin]; false when those
+  /// cycles are too sparse (or, multiplicative, their level is not clearly
+  /// positive).
+  bool startState(std::size_t begin, const Shape& shape, State& out) const;
+  /// Where the replay window of `shape` starts in history_.
+  std::size_t windowBegin(const Shape& shape) const;
   /// Mean absolute error (at 1 and fit_horizon steps) of `p` replayed over
-  /// the history window from `start` (startState(0)).
-  double replayScore(const Smoothing& p, const State& start) const;
-  void search();
+  /// history_[begin..] from `start` (startState(begin)).
+  double replayScore(const Smoothing& p, const Shape& shape, const State& start,
+                     std::size_t begin) const;
+  void search(const Shape& shape);
+  /// Starts the state of `shape` afresh from the last two cycles kept (with a
+  /// parameter search); false when they do not allow it.
+  bool rebuild(const Shape& shape);
   void initialise();
-  double pointAt(const State& s, const Smoothing& p, int64_t last_step, int h) const;
+  /// Per-step upkeep shared by values and gaps: renormalising the profiles
+  /// once per period, starting the second season, the multiplicative check.
+  void maintain();
+  /// Runs additively from now on, the factors turned into offsets.
+  void fallBack(int reason);
+  void searchNow();
 
   ForecastModelParams params_;
   int period_;
+  int second_period_ = 0;        ///< 0: one season
+  bool multiplicative_ = false;  ///< as configured
+  int fallback_ = 0;             ///< why a multiplicative model runs additively; 0 = it does not
+  bool two_active_ = false;
   Smoothing params_hw_;
   State state_;
   bool initialized_ = false;
@@ -96,8 +169,12 @@ class HoltWintersModel final : public ForecastModel {
   double last_value_ = 0.0;
   int64_t since_search_ = 0;
   double searched_error_ = 0.0;  ///< replay error at the last search (per scored value)
-  double recent_error_ = 0.0;    ///< running mean absolute one-step error, for drift
-  RingBuffer<double> history_;   ///< last fit_seasons seasons, NaN for missing steps
+  /// The running error scale (state_.scale) when the last search ended: a
+  /// scale well above it is drift and brings the next search forward.
+  double searched_scale_ = 0.0;
+  /// Last fit_seasons seasons (at least two second seasons), NaN for missing
+  /// steps.
+  RingBuffer<double> history_;
   HorizonErrorTracker errors_;
   std::vector<double> path_;  ///< scratch for the path the tracker keeps
 };

@@ -155,15 +155,19 @@ void BacktestScore::load(StateReader& r) {
 // ---- AutoModel ----
 
 struct AutoModel::Candidate {
-  std::string model;  ///< registry name
-  int period = 1;
+  CandidateKey key;
   std::unique_ptr<ForecastModel> forecaster;
   BacktestScore score;
 
-  Candidate(std::string model_name, int season, std::unique_ptr<ForecastModel> f, int horizon)
-      : model(std::move(model_name)), period(season), forecaster(std::move(f)), score(horizon) {}
+  Candidate(CandidateKey k, std::unique_ptr<ForecastModel> f, int horizon)
+      : key(std::move(k)), forecaster(std::move(f)), score(horizon) {}
 
-  std::string label() const { return period > 1 ? model + "/" + std::to_string(period) : model; }
+  std::string label() const {
+    if (key.period <= 1) return key.model;
+    std::string out = key.model + "/" + std::to_string(key.period);
+    if (key.second > 0) out += "+" + std::to_string(key.second);
+    return out;
+  }
 
   /// Starts loading what learn() is about to touch.
   void prefetch() const {
@@ -194,9 +198,9 @@ AutoModel::AutoModel(const ForecastModelParams& params)
       combination_score_(horizon_),
       scratch_(static_cast<std::size_t>(horizon_), 0.0),
       errors_(params.max_horizon, params.error_window, kIntervalStride) {
-  candidates_.push_back(makeCandidate("naive", 1));
-  candidates_.push_back(makeCandidate("holt", 1));
-  if (params_.season_period > 1) setSeasons({params_.season_period});
+  candidates_.push_back(makeCandidate({"naive", 1, 0}));
+  candidates_.push_back(makeCandidate({"holt", 1, 0}));
+  if (params_.season_period > 1) setSeasons({params_.season_period}, false);
 }
 
 AutoModel::~AutoModel() = default;
@@ -205,10 +209,13 @@ AutoModel& AutoModel::operator=(AutoModel&&) noexcept = default;
 
 namespace {
 
-/// The parameters of a candidate of an "auto" model with `params`.
-ForecastModelParams candidateParams(const ForecastModelParams& params, int period) {
+/// The parameters of a candidate of an "auto" model with `params`: season
+/// `period`, and `second` (0 = none) for the two-season model.
+ForecastModelParams candidateParams(const ForecastModelParams& params, int period, int second) {
   ForecastModelParams p = params;
   p.season_period = period;
+  p.second_season_period = second;
+  p.seasonality = Seasonality::kAdditive;
   // The candidates' own interval trackers are unused (the auto model scores
   // them, and tracks the errors of what it issues): keep them minimal.
   p.max_horizon = 1;
@@ -227,31 +234,53 @@ ForecastModelParams candidateParams(const ForecastModelParams& params, int perio
 
 }  // namespace
 
-std::unique_ptr<AutoModel::Candidate> AutoModel::makeCandidate(const std::string& model,
-                                                               int period) const {
-  auto made = makeForecastModel(model, candidateParams(params_, period));
+std::unique_ptr<AutoModel::Candidate> AutoModel::makeCandidate(const CandidateKey& key) const {
+  auto made = makeForecastModel(key.model, candidateParams(params_, key.period, key.second));
   // Only registered names with the checked params reach here.
-  return std::make_unique<Candidate>(model, period, std::move(made).value(), horizon_);
+  return std::make_unique<Candidate>(key, std::move(made).value(), horizon_);
 }
 
-void AutoModel::setSeasons(const std::vector<int>& seasons) {
-  std::erase_if(candidates_, [&](const std::unique_ptr<Candidate>& c) {
-    return c->period > 1 && std::find(seasons.begin(), seasons.end(), c->period) == seasons.end();
-  });
+std::vector<AutoModel::CandidateKey> AutoModel::seasonalCandidates(const std::vector<int>& seasons,
+                                                                   bool multiplicative) {
+  std::vector<CandidateKey> out;
   for (int period : seasons) {
-    const bool known = std::any_of(candidates_.begin(), candidates_.end(),
-                                   [&](const auto& c) { return c->period == period; });
-    if (known) continue;
-    for (const char* model : {"holt-winters", "seasonal-naive"}) {
-      auto candidate = makeCandidate(model, period);
-      // Catch up on the kept history, scored like the others were.
-      for (std::size_t i = 0; i < history_.size(); ++i) {
-        candidate->learn(history_[i], std::isfinite(history_[i]), scratch_);
-      }
-      candidates_.push_back(std::move(candidate));
+    // A longer season that repeats a shorter one (weekly on daily) gets the
+    // two-season model, which learns both at once, in place of a
+    // single-season one of its own.
+    const auto shorter = std::find_if(seasons.begin(), seasons.end(), [&](int other) {
+      return other < period && period % other == 0 && period >= 2 * other;
+    });
+    if (shorter != seasons.end()) {
+      out.push_back({"holt-winters-2s", *shorter, period});
+    } else {
+      out.push_back({"holt-winters", period, 0});
     }
+    out.push_back({"seasonal-naive", period, 0});
+  }
+  // Where the strongest season's amplitude grows with the level, a
+  // multiplicative model competes too; the backtest decides whether it wins.
+  if (multiplicative && !seasons.empty()) out.push_back({"holt-winters-mult", seasons[0], 0});
+  return out;
+}
+
+void AutoModel::setSeasons(const std::vector<int>& seasons, bool multiplicative) {
+  const std::vector<CandidateKey> wanted = seasonalCandidates(seasons, multiplicative);
+  std::erase_if(candidates_, [&](const std::unique_ptr<Candidate>& c) {
+    return c->key.period > 1 && std::find(wanted.begin(), wanted.end(), c->key) == wanted.end();
+  });
+  for (const CandidateKey& key : wanted) {
+    const bool known = std::any_of(candidates_.begin(), candidates_.end(),
+                                   [&](const auto& c) { return c->key == key; });
+    if (known) continue;
+    auto candidate = makeCandidate(key);
+    // Catch up on the kept history, scored like the others were.
+    for (std::size_t i = 0; i < history_.size(); ++i) {
+      candidate->learn(history_[i], std::isfinite(history_[i]), scratch_);
+    }
+    candidates_.push_back(std::move(candidate));
   }
   seasons_ = seasons;
+  multiplicative_ = multiplicative;
   best_ = candidates_.size() + 1;  // re-choose without hysteresis
   choose();
 }
@@ -260,7 +289,8 @@ void AutoModel::detectSeasons() {
   const std::vector<double> values = history_.toVector();
   std::vector<int> found = detectSeasonPeriods(values);
   if (found.size() > kMaxSeasons) found.resize(kMaxSeasons);
-  if (found != seasons_) setSeasons(found);
+  const bool multiplicative = !found.empty() && seasonalAmplitudeScales(values, found[0]);
+  if (found != seasons_ || multiplicative != multiplicative_) setSeasons(found, multiplicative);
 }
 
 void AutoModel::choose() {
@@ -385,7 +415,7 @@ Forecast AutoModel::forecast(int horizon, double coverage) const {
 
 std::string AutoModel::saveState() const {
   StateWriter w;
-  w.putText("auto").putInt(1);
+  w.putText("auto").putInt(2);
   w.putInt(params_.max_horizon)
       .putInt(params_.error_window)
       .putInt(params_.fit_window)
@@ -402,11 +432,15 @@ std::string AutoModel::saveState() const {
   w.putInt(steps_).putInt(observations_).putInt(next_detection_);
   w.putInt(static_cast<int64_t>(seasons_.size()));
   for (int s : seasons_) w.putInt(s);
+  w.putInt(multiplicative_ ? 1 : 0);
   w.putInt(static_cast<int64_t>(history_.size()));
   for (std::size_t i = 0; i < history_.size(); ++i) w.putDouble(history_[i]);
   w.putInt(static_cast<int64_t>(candidates_.size()));
   for (const auto& c : candidates_) {
-    w.putText(c->model).putInt(c->period).putText(c->forecaster->saveState());
+    w.putText(c->key.model)
+        .putInt(c->key.period)
+        .putInt(c->key.second)
+        .putText(c->forecaster->saveState());
     c->score.save(w);
   }
   combination_score_.save(w);
@@ -420,7 +454,9 @@ std::string AutoModel::saveState() const {
 Status AutoModel::loadState(const std::string& state) {
   StateReader r(state, "auto model state");
   r.expectText("auto");
-  if (r.getInt() != 1 && r.ok()) r.fail("unsupported version");
+  // Version 1 had no two-season or multiplicative candidates.
+  const int64_t version = r.getInt();
+  if (version != 1 && version != 2 && r.ok()) r.fail("unsupported version");
   ForecastModelParams p;
   p.max_horizon = static_cast<int>(r.getInt(1, 10000));
   p.error_window = static_cast<int>(r.getInt(2, 1000000));
@@ -449,15 +485,17 @@ Status AutoModel::loadState(const std::string& state) {
   for (int64_t i = 0; i < season_count && r.ok(); ++i) {
     loaded.seasons_.push_back(static_cast<int>(r.getInt(2, 10000000)));
   }
+  if (version >= 2) loaded.multiplicative_ = r.getInt(0, 1) == 1;
   const int64_t kept = r.getInt(0, static_cast<int64_t>(loaded.history_.capacity()));
   for (int64_t i = 0; i < kept && r.ok(); ++i) loaded.history_.push(r.getDouble());
   const int64_t count = r.getInt(1, kMaxCandidates);
   for (int64_t i = 0; i < count && r.ok(); ++i) {
     const std::string model = r.getText();
     const auto period = static_cast<int>(r.getInt(1, 10000000));
+    const auto second = version >= 2 ? static_cast<int>(r.getInt(0, 10000000)) : 0;
     const std::string text = r.getText();
     if (!r.ok()) break;
-    auto made = makeForecastModel(model, candidateParams(p, period));
+    auto made = makeForecastModel(model, candidateParams(p, period, second));
     if (model == "auto" || !made.ok()) {
       r.fail("candidate model '" + model + "' is not a known single model");
       break;
@@ -466,7 +504,8 @@ Status AutoModel::loadState(const std::string& state) {
       r.fail("candidate " + model + ": " + st.error().message);
       break;
     }
-    auto c = std::make_unique<Candidate>(model, period, std::move(made).value(), p.max_horizon);
+    auto c = std::make_unique<Candidate>(CandidateKey{model, period, second},
+                                         std::move(made).value(), p.max_horizon);
     c->score.load(r);
     loaded.candidates_.push_back(std::move(c));
   }

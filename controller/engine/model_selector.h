@@ -61,8 +61,12 @@ class BacktestScore {
 /// seasons in them (season_detection.h: at 128, 256, ... values, then every
 /// four windows; a configured season_period > 1 overrides detection), and runs
 /// these candidates side by side, all online: holt and naive always; per
-/// season (at most two, e.g. daily and weekly) holt-winters and
-/// seasonal-naive, started by replaying the kept values as soon as the season
+/// season (at most two, e.g. daily and weekly) seasonal-naive and
+/// holt-winters, where a season that repeats a shorter one gets the
+/// two-season holt-winters-2s (both seasons at once) instead; when the
+/// strongest season's amplitude grows with the level
+/// (seasonalAmplitudeScales()), holt-winters-mult too. Each is started by
+/// replaying the kept values as soon as the season
 /// is known; and the mean of the two best candidates. Each candidate's
 /// forecasts for steps 1..max_horizon are scored as values arrive
 /// (BacktestScore), and the forecast comes from the candidate with the lowest
@@ -95,12 +99,23 @@ class AutoModel final : public ForecastModel {
   std::vector<std::pair<std::string, double>> candidateErrors() const;
 
  private:
+  /// Which model a candidate is: registry name, season (1 = none) and second
+  /// season (0 = none, for "holt-winters-2s").
+  struct CandidateKey {
+    std::string model;
+    int period = 1;
+    int second = 0;
+    bool operator==(const CandidateKey&) const = default;
+  };
   struct Candidate;
 
+  /// The seasonal candidates for `seasons` (strongest first).
+  static std::vector<CandidateKey> seasonalCandidates(const std::vector<int>& seasons,
+                                                      bool multiplicative);
   void step(double value, bool present);
   void detectSeasons();
-  void setSeasons(const std::vector<int>& seasons);
-  std::unique_ptr<Candidate> makeCandidate(const std::string& model, int period) const;
+  void setSeasons(const std::vector<int>& seasons, bool multiplicative);
+  std::unique_ptr<Candidate> makeCandidate(const CandidateKey& key) const;
   void choose();
   void candidatePath(std::size_t index, std::vector<double>& out) const;
 
@@ -110,7 +125,8 @@ class AutoModel final : public ForecastModel {
   int64_t observations_ = 0;
   int64_t next_detection_ = 128;
   std::vector<int> seasons_;
-  RingBuffer<double> history_;  ///< NaN for missing steps
+  bool multiplicative_ = false;  ///< the strongest season's amplitude grows with the level
+  RingBuffer<double> history_;   ///< NaN for missing steps
   std::vector<std::unique_ptr<Candidate>> candidates_;
   BacktestScore combination_score_;
   std::size_t best_ = 0;   ///< chosen candidate; == candidates_.size() for the combination

@@ -54,12 +54,14 @@ std::vector<double> lagProducts(const std::vector<double>& a, int max_lag) {
   return out;
 }
 
-}  // namespace
-
-std::vector<double> autocorrelation(const std::vector<double>& values, int max_lag) {
+/// autocorrelation(), plus the number of value pairs behind each lag in
+/// `pair_counts` (0 where none).
+std::vector<double> autocorrelationWithPairs(const std::vector<double>& values, int max_lag,
+                                             std::vector<double>& pair_counts) {
   const int n = static_cast<int>(values.size());
   max_lag = std::clamp(max_lag, 0, std::max(0, n - 1));
   std::vector<double> acf(static_cast<std::size_t>(max_lag) + 1, 0.0);
+  pair_counts.assign(acf.size(), 0.0);
   // Least-squares line through the present values, removed so a trend does
   // not masquerade as correlation at every lag.
   double st = 0, sy = 0, stt = 0, sty = 0, count = 0;
@@ -94,8 +96,16 @@ std::vector<double> autocorrelation(const std::vector<double>& values, int max_l
   for (std::size_t k = 0; k < acf.size(); ++k) {
     const double m = std::round(pairs[k]);
     if (m >= 1.0) acf[k] = products[k] / m / variance;
+    pair_counts[k] = std::max(0.0, m);
   }
   return acf;
+}
+
+}  // namespace
+
+std::vector<double> autocorrelation(const std::vector<double>& values, int max_lag) {
+  std::vector<double> pair_counts;
+  return autocorrelationWithPairs(values, max_lag, pair_counts);
 }
 
 std::vector<int> detectSeasonPeriods(const std::vector<double>& values,
@@ -110,8 +120,61 @@ std::vector<int> detectSeasonPeriods(const std::vector<double>& values,
   const int min_period = std::max(2, options.min_period);
   if (max_period < min_period) return {};
   const int reach = max_period + max_period / 20 + 1;
-  const std::vector<double> acf = autocorrelation(values, std::min(reach, n - 1));
+  // Lags up to twice the longest season, so every season can show that it
+  // repeats (below); those lags still rest on a third of the values or more.
+  std::vector<double> pairs;
+  const std::vector<double> acf =
+      autocorrelationWithPairs(values, std::min({2 * reach, n - 1, 2 * n / 3}), pairs);
   const int last = static_cast<int>(acf.size()) - 1;
+  auto lowest = [&](int from, int to) {  // over lags from..to, both included
+    double low = acf[static_cast<std::size_t>(std::max(1, from))];
+    for (int j = std::max(1, from); j <= std::min(to, last); ++j)
+      low = std::min(low, acf[static_cast<std::size_t>(j)]);
+    return low;
+  };
+  // Two standard errors of lag k's autocorrelation if the true one were 0
+  // from lag k on (Bartlett's formula, as in R's acf(ci.type = "ma")):
+  // var = (1 + 2 * sum_{j<k} r_j^2) / pairs. Against white noise alone
+  // (1 / pairs), a smooth or autocorrelated series would show "peaks" at
+  // long lags that are only its slow wander; this bound grows with that
+  // wander. With thousands of values and little of it, the absolute floor
+  // (min_correlation) is the stricter.
+  std::vector<double> squares(acf.size(), 0.0);  // sum_{j=1}^{k-1} r_j^2 at k
+  for (std::size_t k = 2; k < acf.size(); ++k)
+    squares[k] = squares[k - 1] + acf[k - 1] * acf[k - 1];
+  auto significance = [&](int k) {
+    const double m = pairs[static_cast<std::size_t>(k)];
+    return m >= 1.0 ? 2.0 * std::sqrt((1.0 + 2.0 * squares[static_cast<std::size_t>(k)]) / m) : 1.0;
+  };
+  // A season repeats: the autocorrelation of a series that repeats every k
+  // steps peaks again near 2k and 3k. A bump at k alone is a wiggle of
+  // noise or slow wander, or in-cycle structure of another season (a
+  // period-8 pattern also correlates at lags 3 and 5, but not at 6 and 10).
+  // 2k is always among the computed lags (3k when it fits). The multiples
+  // may fall off (real seasons drift), so they need half the floor and half
+  // the prominence, and must clear white noise's two standard errors
+  // (Bartlett's wider bound would count the season's own correlation).
+  auto noise = [&](int k) {
+    const double m = pairs[static_cast<std::size_t>(k)];
+    return m >= 1.0 ? 2.0 / std::sqrt(m) : 1.0;
+  };
+  auto repeats = [&](int k) {
+    for (int j = 2; j <= 3; ++j) {
+      const int centre = j * k;
+      // An integer season's multiples are exact lags; the 5% tolerance is
+      // for long seasons that are not a whole number of steps.
+      const int width = centre / 20;
+      if (centre + width > last) break;
+      int best = centre - width;
+      for (int q = centre - width; q <= centre + width; ++q) {
+        if (acf[static_cast<std::size_t>(q)] > acf[static_cast<std::size_t>(best)]) best = q;
+      }
+      const double r = acf[static_cast<std::size_t>(best)];
+      if (r < std::max(0.5 * options.min_correlation, noise(best))) return false;
+      if (r - lowest(centre - k / 2, centre - width) < 0.5 * options.min_prominence) return false;
+    }
+    return true;
+  };
 
   struct Peak {
     int lag;
@@ -120,7 +183,7 @@ std::vector<int> detectSeasonPeriods(const std::vector<double>& values,
   std::vector<Peak> peaks;
   for (int k = min_period; k <= std::min(max_period, last); ++k) {
     const double r = acf[static_cast<std::size_t>(k)];
-    if (r < options.min_correlation) continue;
+    if (r < std::max(options.min_correlation, significance(k))) continue;
     const int half_width = std::max(1, k / 20);
     bool is_max = true;
     for (int j = std::max(1, k - half_width); j <= std::min(last, k + half_width) && is_max; ++j) {
@@ -129,21 +192,22 @@ std::vector<int> detectSeasonPeriods(const std::vector<double>& values,
       if (other > r || (other == r && j < k)) is_max = false;
     }
     if (!is_max) continue;
-    double trough = r;
-    for (int j = std::max(1, k / 2); j < k; ++j)
-      trough = std::min(trough, acf[static_cast<std::size_t>(j)]);
-    if (r - trough < options.min_prominence) continue;
+    if (r - lowest(k / 2, k - 1) < options.min_prominence) continue;
+    if (!repeats(k)) continue;
     peaks.push_back({k, r});
   }
+  // Near-multiples within 2% of the longer lag, or one step.
+  auto multipleOf = [](int longer, int shorter) {
+    const double nearest = std::round(static_cast<double>(longer) / shorter);
+    const double off = std::abs(longer - nearest * shorter);
+    return nearest >= 2 && off <= std::max(1.0, 0.02 * longer);
+  };
   // Shorter seasons first, so a multiple can be checked against them.
   std::vector<Peak> kept;
   for (const Peak& p : peaks) {
     bool echo = false;
     for (const Peak& q : kept) {
-      const double ratio = static_cast<double>(p.lag) / q.lag;
-      const double nearest = std::round(ratio);
-      const double off = std::abs(p.lag - nearest * q.lag);
-      if (nearest >= 2 && off <= std::max(1.0, 0.02 * p.lag) && p.r <= q.r + 0.05) {
+      if (multipleOf(p.lag, q.lag) && p.r <= q.r + 0.05) {
         echo = true;
         break;
       }
@@ -152,9 +216,104 @@ std::vector<int> detectSeasonPeriods(const std::vector<double>& values,
   }
   std::stable_sort(kept.begin(), kept.end(),
                    [](const Peak& a, const Peak& b) { return a.r > b.r; });
+  // The autocorrelation of a season repeats with it, in-cycle bumps and all
+  // (a period-8 pattern also peaks at 8k + 3 and 8k + 5). So a weaker peak
+  // that neither divides nor is a multiple of a stronger season is taken as
+  // that season's inner structure: the seasons of load data nest (hour, day,
+  // week), and an unrelated second cycle is not worth a wrong season.
+  std::vector<Peak> nested;
+  for (const Peak& p : kept) {
+    const bool unrelated = std::any_of(nested.begin(), nested.end(), [&](const Peak& q) {
+      return !multipleOf(p.lag, q.lag) && !multipleOf(q.lag, p.lag);
+    });
+    if (!unrelated) nested.push_back(p);
+  }
+  kept = std::move(nested);
   std::vector<int> out;
   for (const Peak& p : kept) out.push_back(p.lag);
   return out;
+}
+
+SeasonScaling seasonScaling(const std::vector<double>& values, int period) {
+  SeasonScaling out;
+  if (period < 2) return out;
+  const auto m = static_cast<std::size_t>(period);
+  std::vector<double> levels;
+  std::vector<double> amplitudes;
+  bool positive = true;
+  for (std::size_t begin = 0; begin + m <= values.size(); begin += m) {
+    double sum = 0.0;
+    std::size_t count = 0;
+    for (std::size_t i = begin; i < begin + m; ++i) {
+      if (!std::isfinite(values[i])) continue;
+      sum += values[i];
+      ++count;
+    }
+    if (count * 4 < 3 * m) continue;
+    const double level = sum / static_cast<double>(count);
+    double spread = 0.0;
+    for (std::size_t i = begin; i < begin + m; ++i) {
+      if (std::isfinite(values[i])) spread += std::abs(values[i] - level);
+    }
+    const double amplitude = spread / static_cast<double>(count);
+    positive = positive && level > 0.0 && amplitude > 0.0;
+    levels.push_back(level);
+    amplitudes.push_back(amplitude);
+  }
+  const std::size_t n = levels.size();
+  out.cycles = static_cast<int>(n);
+  if (n < 4 || !positive) return out;
+  const auto [low, high] = std::minmax_element(levels.begin(), levels.end());
+  out.level_ratio = *high / *low;
+
+  // Spearman's rank correlation (average ranks for ties).
+  auto ranks = [n](const std::vector<double>& v) {
+    std::vector<std::size_t> order(n);
+    for (std::size_t i = 0; i < n; ++i) order[i] = i;
+    std::sort(order.begin(), order.end(),
+              [&](std::size_t a, std::size_t b) { return v[a] < v[b]; });
+    std::vector<double> r(n);
+    for (std::size_t i = 0; i < n;) {
+      std::size_t j = i;
+      while (j + 1 < n && v[order[j + 1]] == v[order[i]]) ++j;
+      for (std::size_t k = i; k <= j; ++k) r[order[k]] = 0.5 * static_cast<double>(i + j);
+      i = j + 1;
+    }
+    return r;
+  };
+  const std::vector<double> rl = ranks(levels);
+  const std::vector<double> ra = ranks(amplitudes);
+  const double mean_rank = 0.5 * static_cast<double>(n - 1);
+  double sxy = 0.0, sxx = 0.0, syy = 0.0;
+  for (std::size_t i = 0; i < n; ++i) {
+    sxy += (rl[i] - mean_rank) * (ra[i] - mean_rank);
+    sxx += (rl[i] - mean_rank) * (rl[i] - mean_rank);
+    syy += (ra[i] - mean_rank) * (ra[i] - mean_rank);
+  }
+  out.rank_correlation = sxx > 0.0 && syy > 0.0 ? sxy / std::sqrt(sxx * syy) : 0.0;
+
+  // Theil-Sen: the median of the pairwise slopes in log-log.
+  std::vector<double> slopes;
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t j = i + 1; j < n; ++j) {
+      const double dx = std::log(levels[j]) - std::log(levels[i]);
+      if (dx == 0.0) continue;
+      slopes.push_back((std::log(amplitudes[j]) - std::log(amplitudes[i])) / dx);
+    }
+  }
+  if (slopes.empty()) return out;
+  const auto middle = slopes.begin() + static_cast<std::ptrdiff_t>(slopes.size() / 2);
+  std::nth_element(slopes.begin(), middle, slopes.end());
+  out.elasticity = *middle;
+
+  const double critical = 1.645 / std::sqrt(static_cast<double>(n - 1));
+  out.multiplicative =
+      out.level_ratio >= 1.25 && out.rank_correlation >= critical && out.elasticity >= 0.5;
+  return out;
+}
+
+bool seasonalAmplitudeScales(const std::vector<double>& values, int period) {
+  return seasonScaling(values, period).multiplicative;
 }
 
 int detectSeasonPeriod(const std::vector<double>& values, const SeasonDetectionOptions& options) {

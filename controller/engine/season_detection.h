@@ -26,15 +26,57 @@ struct SeasonDetectionOptions {
 /// is removed first. Lags without any pair are 0.
 std::vector<double> autocorrelation(const std::vector<double>& values, int max_lag);
 
-/// Season lengths found in `values`, strongest first: lags whose
-/// autocorrelation is a local maximum (over +-5% of the lag), reaches
-/// min_correlation and stands out by min_prominence. A multiple of a stronger
-/// or similar shorter season (within 0.05 of its correlation) is dropped as
-/// its echo, so a pure daily cycle yields only the day, while a weekly cycle
-/// whose correlation clearly exceeds the daily one is kept beside it. Empty
-/// when no season stands out.
+/// Season lengths found in `values`, strongest first. A lag k is a season
+/// when its autocorrelation:
+///  - reaches min_correlation and two standard errors of a no-correlation
+///    estimate (2 / sqrt(pairs at lag k), Bartlett), so noise is not read
+///    as a season in a short or gappy window;
+///  - is a local maximum (over +-5% of the lag) standing out by
+///    min_prominence above the lowest value between k/2 and k;
+///  - repeats: near 2k and 3k (exactly there for short lags), when within
+///    the computed lags, it peaks again (at least half the floor and half
+///    the prominence), as the autocorrelation of anything that repeats every
+///    k steps does; a lone bump at a short lag is noise.
+/// A multiple of a stronger or similar shorter season (within 0.05 of its
+/// correlation) is dropped as its echo, so a pure daily cycle yields only
+/// the day, while a weekly cycle whose correlation clearly exceeds the daily
+/// one is kept beside it. A weaker peak that neither divides nor is a
+/// multiple of a stronger season is dropped as that season's in-cycle
+/// structure. Empty when no season stands out.
 std::vector<int> detectSeasonPeriods(const std::vector<double>& values,
                                      const SeasonDetectionOptions& options = {});
+
+/// How a season's swing relates to the level, from whole cycles of a series.
+struct SeasonScaling {
+  int cycles = 0;                 ///< complete cycles used (75% of their values present)
+  double level_ratio = 1.0;       ///< highest cycle level / lowest
+  double rank_correlation = 0.0;  ///< Spearman's, cycle level vs cycle amplitude
+  double elasticity = 0.0;        ///< median pairwise slope of log amplitude on log level
+  bool multiplicative = false;    ///< the verdict, see seasonScaling()
+};
+
+/// Whether the data asks for a multiplicative season of `period` steps.
+/// The series is cut into whole cycles from its first value (gaps skipped; a
+/// cycle with under 75% of its values present is left out); each has a level
+/// (mean) and an amplitude (mean absolute deviation from that mean). An
+/// additive season keeps its amplitude whatever the level (elasticity 0), a
+/// multiplicative one scales it with the level (elasticity 1). Multiplicative
+/// when all of:
+///  - at least 4 cycles, all with a positive level and amplitude;
+///  - the levels span at least 25% (level_ratio >= 1.25): with a steady
+///    level there is nothing to tell the two apart, and additive is the
+///    safer default;
+///  - the amplitude rises with the level: Spearman's rank correlation at
+///    least 1.645 / sqrt(cycles - 1), the one-sided 5% critical value under
+///    no relation (normal approximation);
+///  - elasticity >= 0.5 (Theil-Sen, robust to a holiday cycle): the halfway
+///    point on the log scale, i.e. the data is closer to multiplicative.
+/// Noise of a constant size pulls the elasticity towards 0, so the test errs
+/// towards additive. O(n + cycles^2).
+SeasonScaling seasonScaling(const std::vector<double>& values, int period);
+
+/// seasonScaling(values, period).multiplicative.
+bool seasonalAmplitudeScales(const std::vector<double>& values, int period);
 
 /// The strongest season length, or 0 when none.
 int detectSeasonPeriod(const std::vector<double>& values,

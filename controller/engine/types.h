@@ -40,13 +40,16 @@ struct EngineSettings {
   /// forecast over the lead time (warm-up plus one step) at the target; the
   /// headroom between target and full capacity then absorbs most of those
   /// excursions. Lower: more replicas, fewer overloads; higher: cheaper.
-  /// (tests/bench/replay_bench: at 0.2 and target 0.7 the development traces
-  /// cost 1.5-2.4 times the oracle and, at equal cost, overload about half as
-  /// often as the HPA rule; a longer scale-down look-ahead on the upper
-  /// forecast was measured there and did worse at equal cost.)
+  /// (tests/bench/replay_bench: at 0.2 and target 0.7, with the "auto" model,
+  /// the development traces cost 1.6-2.6 times the oracle (3.3 on one bursty
+  /// trace) and, at equal cost, overload about a third as often as the HPA
+  /// rule; a longer scale-down look-ahead on the upper forecast was measured
+  /// there and did worse at equal cost.)
   double risk = 0.2;
-  bool forecast_only = false;            ///< decide and record, dispatch nothing
-  std::string forecast_model = "holt";   ///< registry name, see forecast_model.h
+  bool forecast_only = false;  ///< decide and record, dispatch nothing
+  /// Registry name, see forecast_model.h. "auto" picks per system among
+  /// seasonal and non-seasonal models by rolling backtest error.
+  std::string forecast_model = "auto";
   int64_t bottleneck_horizon_steps = 0;  ///< bottleneck look-ahead (0: warm-up + 1 step)
   double hpa_tolerance = 0.1;            ///< reactive rule: |ratio - 1| within this keeps the count
   int64_t min_observations = 5;          ///< samples a system needs before predictive decisions

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
@@ -18,6 +19,7 @@
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/trace.h"
+#include "controller/engine/long_horizon.h"
 #include "controller/scenarios/exporter.h"
 #include "controller/scenarios/scenario.h"
 
@@ -134,6 +136,64 @@ std::optional<std::string> param(const std::map<std::string, std::string>& query
   auto it = query.find(name);
   if (it == query.end()) return std::nullopt;
   return it->second;
+}
+
+// Hourly history a long-horizon forecast replays at most: enough for weekly
+// seasons to be detected (AutoModel needs three), bounded so one request stays
+// a few milliseconds.
+constexpr int64_t kLongHistoryHours = 12 * 7 * 24;
+// A duration horizon longer than this is served from the hourly rollups: it
+// spans more than one hourly step, and the cycle-step model tracks its errors
+// only a few cycles ahead.
+constexpr int64_t kOperationalHorizonMs = 60LL * 60 * 1000;
+
+/// How GET /systems/{name}/forecast was asked to forecast.
+struct ForecastQuery {
+  bool hourly = false;
+  int64_t steps = 0;  ///< at the chosen resolution
+};
+
+// "horizon" is a step count (cycle steps, or hours with resolution=1h) or a
+// duration with a unit ("30m", "168h", "7d"); "resolution" is "1h" or "cycle".
+Result<ForecastQuery> parseForecastQuery(const std::map<std::string, std::string>& query,
+                                         double step_s) {
+  ForecastQuery out;
+  std::optional<std::string> resolution = param(query, "resolution");
+  if (resolution && *resolution != "1h" && *resolution != "cycle") {
+    return makeError("invalid", "resolution: expected 1h or cycle, got '" + *resolution + "'");
+  }
+  out.hourly = resolution && *resolution == "1h";
+  const std::optional<std::string> text = param(query, "horizon");
+  if (!text) {
+    out.steps = out.hourly ? engine::kMaxLongHorizonSteps : 20;
+    return out;
+  }
+  const int64_t max_steps = out.hourly ? engine::kMaxLongHorizonSteps : 10000;
+  if (allDigits(*text)) {
+    int64_t steps = 0;
+    const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), steps);
+    if (ec == std::errc() && end == text->data() + text->size() && steps >= 1 &&
+        steps <= max_steps) {
+      out.steps = steps;
+      return out;
+    }
+  } else if (auto duration = common::parseDuration(*text); duration && duration->count() > 0) {
+    const int64_t ms = duration->count();
+    if (!resolution) out.hourly = ms > kOperationalHorizonMs;
+    const auto step_ms = out.hourly ? static_cast<double>(kOperationalHorizonMs) : step_s * 1000.0;
+    const double steps = std::ceil(static_cast<double>(ms) / step_ms);
+    const int64_t limit = out.hourly ? engine::kMaxLongHorizonSteps : 10000;
+    if (steps <= static_cast<double>(limit)) {
+      out.steps = static_cast<int64_t>(steps);
+      return out;
+    }
+    return makeError("invalid", "horizon: '" + *text + "' is longer than " +
+                                    (out.hourly ? std::string("168h, the longest hourly forecast")
+                                                : std::to_string(limit) + " cycle steps"));
+  }
+  return makeError("invalid", "horizon: expected a number of steps from 1 to " +
+                                  std::to_string(max_steps) +
+                                  " or a duration such as 30m or 168h, got '" + *text + "'");
 }
 
 json directiveJson(const store::DirectiveRecord& d) {
@@ -535,21 +595,15 @@ HttpResponse Api::getForecast(const std::string& name,
   auto system = store_.system(name);
   if (!system) return errorResponse(500, "store: " + system.error().message);
   if (!system.value()) return errorResponse(404, "unknown system '" + name + "'");
-  int64_t horizon = 20;
-  if (auto text = param(query, "horizon")) {
-    const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), horizon);
-    if (text->empty() || ec != std::errc() || end != text->data() + text->size() || horizon < 1 ||
-        horizon > 10000) {
-      return errorResponse(
-          400, "horizon: expected a number of steps from 1 to 10000, got '" + *text + "'");
-    }
-  }
-  auto forecast = cycles_.forecast(name, static_cast<int>(horizon));
+  const double step_s = cycles_.settings().step_s;
+  auto asked = parseForecastQuery(query, step_s);
+  if (!asked) return errorResponse(400, asked.error().message);
+  if (asked->hourly) return getLongForecast(*system.value(), asked->steps, query);
+  auto forecast = cycles_.forecast(name, static_cast<int>(asked->steps));
   if (!forecast) {
     return errorResponse(404, "no forecast for '" + name + "' yet: no decision cycle included it");
   }
   const int64_t origin = cycles_.lastCycleMs();
-  const double step_s = cycles_.settings().step_s;
   json points = json::array();
   for (std::size_t i = 0; i < forecast->point.size(); ++i) {
     const int64_t step = static_cast<int64_t>(i) + 1;
@@ -563,6 +617,7 @@ HttpResponse Api::getForecast(const std::string& name,
          {"hi", i < forecast->hi.size() ? numberOrNull(forecast->hi[i]) : json(nullptr)}});
   }
   return jsonResponse(200, {{"system", name},
+                            {"resolution", "cycle"},
                             {"model", forecast->model},
                             {"coverage", numberOrNull(forecast->coverage)},
                             {"observations", forecast->observations},
@@ -570,6 +625,87 @@ HttpResponse Api::getForecast(const std::string& name,
                             {"origin", isoOrNull(origin)},
                             {"step_s", step_s},
                             {"points", points}});
+}
+
+HttpResponse Api::getLongForecast(const store::SystemRecord& system, int64_t hours,
+                                  const std::map<std::string, std::string>& query) {
+  const std::string& name = system.name;
+  engine::LongHorizonRequest request;
+  request.horizon = static_cast<int>(hours);
+  request.coverage = cycles_.settings().coverage;
+  if (auto model = param(query, "model")) request.model = *model;
+  // Capacity planning asks when demand outgrows the most the system can serve.
+  double capacity =
+      static_cast<double>(system.info.max_replicas) * system.info.capacity_per_replica;
+  if (auto text = param(query, "capacity")) {
+    const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), capacity);
+    if (text->empty() || ec != std::errc() || end != text->data() + text->size() ||
+        !(capacity > 0.0) || !std::isfinite(capacity)) {
+      return errorResponse(400, "capacity: expected a positive number, got '" + *text + "'");
+    }
+  }
+  if (capacity > 0.0 && std::isfinite(capacity)) request.capacity = capacity;
+
+  const int64_t origin = store_.rolledUntil(store::RollupResolution::kHour);
+  if (origin <= 0) {
+    return errorResponse(
+        404, "no hourly forecast for '" + name + "' yet: no hour of demand has been rolled up");
+  }
+  auto rows = store_.rollups(name, "demand", store::RollupResolution::kHour,
+                             origin - kLongHistoryHours * store::kHourMs, origin);
+  if (!rows) return errorResponse(500, "store: " + rows.error().message);
+  if (rows->empty()) {
+    return errorResponse(404, "no hourly forecast for '" + name +
+                                  "' yet: its demand has no complete hour in the rollups");
+  }
+  // One value per hour from the first bucket to the origin; hours without a
+  // row stay missing.
+  const int64_t first = rows->front().start_ms;
+  request.hourly.assign(static_cast<std::size_t>((origin - first) / store::kHourMs),
+                        std::numeric_limits<double>::quiet_NaN());
+  for (const auto& row : *rows) {
+    request.hourly[static_cast<std::size_t>((row.start_ms - first) / store::kHourMs)] = row.mean;
+  }
+  request.origin_ms = origin;
+  auto result = engine::forecastLongHorizon(request);
+  if (!result) {
+    return errorResponse(result.error().code == "invalid" ? 400 : 404, result.error().message);
+  }
+  const auto& f = result->forecast;
+  json points = json::array();
+  for (std::size_t i = 0; i < f.point.size(); ++i) {
+    const int64_t step = static_cast<int64_t>(i) + 1;
+    points.push_back({{"step", step},
+                      {"time", isoOrNull(origin + step * store::kHourMs)},
+                      {"point", numberOrNull(f.point[i])},
+                      {"lo", i < f.lo.size() ? numberOrNull(f.lo[i]) : json(nullptr)},
+                      {"hi", i < f.hi.size() ? numberOrNull(f.hi[i]) : json(nullptr)}});
+  }
+  json breach = nullptr;
+  if (result->breach) {
+    const auto& b = *result->breach;
+    breach = {{"eta", isoOrNull(b.eta_ms)},
+              {"steps_ahead", b.steps_ahead},
+              {"predicted_demand", numberOrNull(b.predicted_demand)},
+              {"capacity", numberOrNull(b.capacity)},
+              {"probability", numberOrNull(b.probability)}};
+  }
+  return jsonResponse(200,
+                      {{"system", name},
+                       {"resolution", "1h"},
+                       {"model", f.model},
+                       {"coverage", numberOrNull(f.coverage)},
+                       {"observations", f.observations},
+                       {"backtest_mae", numberOrNull(f.backtest_mae)},
+                       {"origin", isoOrNull(origin)},
+                       {"step_s", result->step_s},
+                       {"history",
+                        {{"since", isoOrNull(first)},
+                         {"hours", result->history_hours},
+                         {"missing_hours", result->missing_hours}}},
+                       {"capacity", request.capacity ? json(*request.capacity) : json(nullptr)},
+                       {"breach", breach},
+                       {"points", points}});
 }
 
 HttpResponse Api::getCycles(const std::map<std::string, std::string>& query) {

@@ -62,6 +62,10 @@ class Api {
   HttpResponse getSamples(const std::string& name, const std::map<std::string, std::string>& query);
   HttpResponse getForecast(const std::string& name,
                            const std::map<std::string, std::string>& query);
+  /// The long-horizon forecast of a system's demand from its hourly rollups
+  /// (GET .../forecast with resolution=1h or a horizon longer than an hour).
+  HttpResponse getLongForecast(const store::SystemRecord& system, int64_t hours,
+                               const std::map<std::string, std::string>& query);
   HttpResponse getCycles(const std::map<std::string, std::string>& query);
   HttpResponse getDirectives(const std::map<std::string, std::string>& query);
   HttpResponse postDirective(const HttpRequest& request);

@@ -26,6 +26,10 @@ constexpr std::size_t kHistorySamples = 60;
 // outage is worked off over several cycles instead of stalling one.
 constexpr int64_t kBackfillPerCycle = 20;
 constexpr int64_t kPruneIntervalMs = 60LL * 60 * 1000;
+// A rollup bucket is written once it ended this long ago: agents send their
+// samples in batches a little after taking them. Later samples still reach
+// the rollups (the store recomputes their buckets), at some extra cost.
+constexpr int64_t kRollupDelayMs = 2LL * 60 * 1000;
 // Directive reasons travel on the wire, whose strings are bounded.
 constexpr std::size_t kMaxReasonBytes = 1024;
 
@@ -133,6 +137,9 @@ CycleRunner::CycleRunner(const common::ControllerConfig& config, store::Store& s
   metrics_.describe("pso_directives_total", "counter", "Directive status transitions, by status");
   metrics_.describe("pso_scenarios_total", "counter", "Scenarios recorded");
   metrics_.describe("pso_scenario_outcomes_total", "counter", "Scenario outcomes filled in");
+  metrics_.describe("pso_rollup_errors_total", "counter", "Rollup passes that failed");
+  metrics_.describe("pso_rollup_duration_ms", "gauge",
+                    "Duration of the last rollup pass that wrote rows");
 }
 
 CycleRunner::~CycleRunner() {
@@ -373,16 +380,7 @@ Result<CycleReport> CycleRunner::runCycleOnce(int64_t now_ms) {
     metrics_.increment("pso_cycle_errors_total");
     spdlog::error("cycle {}: saving engine state failed: {}", cycle.id, status.error().message);
   }
-  if (now_ms - last_prune_ms_ >= kPruneIntervalMs) {
-    last_prune_ms_ = now_ms;
-    auto pruned = store_.pruneSamples(now_ms - config_.retention.count());
-    if (!pruned) {
-      spdlog::error("pruning samples failed: {}", pruned.error().message);
-    } else if (pruned.value() > 0) {
-      spdlog::info("pruned {} samples older than {}", pruned.value(),
-                   common::formatDuration(config_.retention));
-    }
-  }
+  rollUpAndPrune(now_ms);
 
   last_cycle_ms_ = now_ms;
   const double duration_ms = static_cast<double>(common::steadyMs() - started);
@@ -392,6 +390,42 @@ Result<CycleReport> CycleRunner::runCycleOnce(int64_t now_ms) {
                report.decisions.systems.size(), report.directives.size(), context.mode,
                duration_ms);
   return report;
+}
+
+void CycleRunner::rollUpAndPrune(int64_t now_ms) {
+  // Rolled up before pruning, so retention never removes samples that are not
+  // in the rollups yet.
+  const int64_t rollup_started = common::steadyMs();
+  auto rolled = store_.rollup(now_ms - kRollupDelayMs);
+  if (!rolled) {
+    metrics_.increment("pso_rollup_errors_total");
+    spdlog::error("rolling up samples failed: {}", rolled.error().message);
+  } else if (rolled->minute_rows > 0 || rolled->hour_rows > 0) {
+    metrics_.set("pso_rollup_duration_ms", {},
+                 static_cast<double>(common::steadyMs() - rollup_started));
+  }
+  if (now_ms - last_prune_ms_ < kPruneIntervalMs) return;
+  last_prune_ms_ = now_ms;
+  auto pruned = store_.pruneSamples(now_ms - config_.retention.count());
+  if (!pruned) {
+    spdlog::error("pruning samples failed: {}", pruned.error().message);
+  } else if (pruned.value() > 0) {
+    spdlog::info("pruned {} samples older than {}", pruned.value(),
+                 common::formatDuration(config_.retention));
+  }
+  const std::pair<store::RollupResolution, common::Duration> rollup_retention[] = {
+      {store::RollupResolution::kMinute, config_.rollup_retention_minute},
+      {store::RollupResolution::kHour, config_.rollup_retention_hour}};
+  for (const auto& [resolution, keep] : rollup_retention) {
+    auto removed = store_.pruneRollups(resolution, now_ms - keep.count());
+    if (!removed) {
+      spdlog::error("pruning rollups failed: {}", removed.error().message);
+    } else if (removed.value() > 0) {
+      spdlog::info("pruned {} {} rollups older than {}", removed.value(),
+                   resolution == store::RollupResolution::kMinute ? "1-minute" : "1-hour",
+                   common::formatDuration(keep));
+    }
+  }
 }
 
 std::size_t CycleRunner::backfillOutcomes(int64_t now_ms, int64_t horizon_ms) {

@@ -105,6 +105,9 @@ class CycleRunner {
   void loop();
   int64_t currentReplicas(const store::SystemRecord& system) const;
   std::size_t backfillOutcomes(int64_t now_ms, int64_t horizon_ms);
+  /// Writes the rollup buckets completed by now_ms and, once an hour, applies
+  /// the retention of samples and rollups. Failures are logged and counted.
+  void rollUpAndPrune(int64_t now_ms);
 
   common::ControllerConfig config_;
   store::Store& store_;

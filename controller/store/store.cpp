@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <utility>
@@ -147,6 +148,33 @@ CREATE TABLE attempts (
 CREATE INDEX attempts_by_learner ON attempts (learner_id, ts_ms);
 CREATE INDEX attempts_by_question ON attempts (question_id, ts_ms);
 )sql",
+      // 3: rollups (1-minute buckets of the samples, 1-hour buckets of the
+      // minutes) and the series whose samples arrived after their buckets
+      // were rolled up. Progress marks live in meta.
+      R"sql(
+CREATE TABLE rollups_minute (
+  series_id  INTEGER NOT NULL,
+  bucket_ms  INTEGER NOT NULL,
+  min_value  REAL NOT NULL,
+  mean_value REAL NOT NULL,
+  max_value  REAL NOT NULL,
+  count      INTEGER NOT NULL,
+  PRIMARY KEY (series_id, bucket_ms)
+) WITHOUT ROWID;
+CREATE TABLE rollups_hour (
+  series_id  INTEGER NOT NULL,
+  bucket_ms  INTEGER NOT NULL,
+  min_value  REAL NOT NULL,
+  mean_value REAL NOT NULL,
+  max_value  REAL NOT NULL,
+  count      INTEGER NOT NULL,
+  PRIMARY KEY (series_id, bucket_ms)
+) WITHOUT ROWID;
+CREATE TABLE rollup_late (
+  series_id INTEGER PRIMARY KEY,
+  from_ms   INTEGER NOT NULL
+);
+)sql",
   };
   return kMigrations;
 }
@@ -218,6 +246,23 @@ Result<std::optional<T>> firstRow(Statement& statement, Read&& read) {
   if (!row.ok()) return row.error();
   if (!*row) return std::optional<T>();
   return std::optional<T>(read(statement));
+}
+
+// Meta keys of the rollup progress and of what retention removed.
+constexpr const char* kRolledUntilKey = "rollup_minute_until";
+constexpr const char* kSamplesPrunedKey = "samples_pruned_before";
+constexpr const char* kMinutesPrunedKey = "rollup_minute_pruned_before";
+// Series per rollup transaction: the store is released between groups.
+constexpr std::size_t kRollupSeriesPerTransaction = 256;
+
+int64_t floorTo(int64_t ms, int64_t bucket) {
+  const int64_t rem = ms % bucket;
+  return rem < 0 ? ms - rem - bucket : ms - rem;
+}
+
+int64_t ceilTo(int64_t ms, int64_t bucket) {
+  const int64_t floor = floorTo(ms, bucket);
+  return floor == ms ? ms : floor + bucket;
 }
 
 int64_t sqlLimit(int64_t limit) {
@@ -409,6 +454,18 @@ struct Store::Statements {
   Statement select_learner;
   Statement save_engine_state;
   Statement load_engine_state;
+  Statement select_meta;
+  Statement upsert_meta;
+  Statement mark_late;
+  Statement select_late;
+  Statement delete_late;
+  Statement select_first_sample;
+  Statement roll_minutes;
+  Statement roll_hours;
+  Statement select_minute_rollups;
+  Statement select_hour_rollups;
+  Statement prune_minute_rollups;
+  Statement prune_hour_rollups;
 };
 
 Store::Store(std::unique_ptr<common::Database> db) : db_(std::move(db)) {}
@@ -579,9 +636,51 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
       "INSERT INTO engine_state (id, state, updated_ms) VALUES (1, ?1, ?2) "
       "ON CONFLICT (id) DO UPDATE SET state = excluded.state, updated_ms = excluded.updated_ms");
   prepare(stmts->load_engine_state, "SELECT state FROM engine_state WHERE id = 1");
+  prepare(stmts->select_meta, "SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?1");
+  prepare(stmts->upsert_meta,
+          "INSERT INTO meta (key, value) VALUES (?1, ?2) "
+          "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+  prepare(stmts->mark_late,
+          "INSERT INTO rollup_late (series_id, from_ms) VALUES (?1, ?2) "
+          "ON CONFLICT (series_id) DO UPDATE SET from_ms = MIN(from_ms, excluded.from_ms)");
+  prepare(stmts->select_late,
+          "SELECT series_id, from_ms FROM rollup_late WHERE series_id > ?1 ORDER BY series_id "
+          "LIMIT ?2");
+  prepare(stmts->delete_late, "DELETE FROM rollup_late WHERE series_id = ?1");
+  prepare(stmts->select_first_sample,
+          "SELECT ts_ms FROM samples WHERE series_id = ?1 ORDER BY ts_ms LIMIT 1");
+  // A bucket's row is recomputed from what it aggregates and replaces the old
+  // one, so running a range twice never counts a sample twice.
+  prepare(stmts->roll_minutes,
+          "INSERT OR REPLACE INTO rollups_minute "
+          "(series_id, bucket_ms, min_value, mean_value, max_value, count) "
+          "SELECT ?1, ts_ms - (ts_ms % 60000) AS bucket, MIN(value), AVG(value), MAX(value), "
+          "COUNT(*) FROM samples WHERE series_id = ?1 AND ts_ms >= ?2 AND ts_ms < ?3 "
+          "GROUP BY bucket");
+  prepare(stmts->roll_hours,
+          "INSERT OR REPLACE INTO rollups_hour "
+          "(series_id, bucket_ms, min_value, mean_value, max_value, count) "
+          "SELECT ?1, bucket_ms - (bucket_ms % 3600000) AS bucket, MIN(min_value), "
+          "SUM(mean_value * count) / SUM(count), MAX(max_value), SUM(count) "
+          "FROM rollups_minute WHERE series_id = ?1 AND bucket_ms >= ?2 AND bucket_ms < ?3 "
+          "GROUP BY bucket");
+  for (const char* table : {"rollups_minute", "rollups_hour"}) {
+    const std::string name = table;
+    const bool minute = name == "rollups_minute";
+    prepare(minute ? stmts->select_minute_rollups : stmts->select_hour_rollups,
+            "SELECT bucket_ms, min_value, mean_value, max_value, count FROM " + name +
+                " WHERE series_id = ?1 AND bucket_ms >= ?2 AND bucket_ms < ?3 ORDER BY bucket_ms "
+                "LIMIT ?4");
+    prepare(minute ? stmts->prune_minute_rollups : stmts->prune_hour_rollups,
+            "DELETE FROM " + name + " WHERE series_id = ?1 AND bucket_ms < ?2");
+  }
   if (!status.ok()) return status.error();
 
   store->stmts_ = std::move(stmts);
+  auto rolled = store->metaIntLocked(kRolledUntilKey, 0);
+  if (!rolled.ok()) return rolled.error();
+  store->rolled_until_ms_ = *rolled;
+  store->rollup_claimed_ms_ = *rolled;
   return store;
 }
 
@@ -805,10 +904,12 @@ Result<std::vector<IngestOutcome>> Store::ingestLocked(
       const int64_t series_id = **id;
       const auto& row = batch->values[i];
       std::optional<std::pair<int64_t, double>> newest;
+      int64_t oldest_ts = std::numeric_limits<int64_t>::max();
       for (std::size_t j = 0; j < row.size(); ++j) {
         const double value = row[j];
         if (!std::isfinite(value)) continue;
         const int64_t ts = batch->timestamps_ms[j];
+        oldest_ts = std::min(oldest_ts, ts);
         Use s(stmts_->insert_sample);
         s->bind(1, series_id).bind(2, ts).bind(3, value);
         if (auto st = s->run(); !st.ok()) {
@@ -817,6 +918,16 @@ Result<std::vector<IngestOutcome>> Store::ingestLocked(
         }
         ++outcome.samples;
         if (!newest || ts >= newest->first) newest = std::make_pair(ts, value);
+      }
+      // A sample for a bucket that is already rolled up: the next rollup pass
+      // recomputes this series from there.
+      if (oldest_ts < rollup_claimed_ms_) {
+        Use s(stmts_->mark_late);
+        s->bind(1, series_id).bind(2, oldest_ts);
+        if (auto st = s->run(); !st.ok()) {
+          forget_created();
+          return st.error();
+        }
       }
       if (key.metric == "replicas" && !key.system.empty() && newest) {
         Use s(stmts_->update_system_replicas);
@@ -968,6 +1079,205 @@ Result<int64_t> Store::pruneSamples(int64_t cutoff_ms) {
     s->bind(1, id).bind(2, cutoff_ms);
     if (auto st = s->run(); !st.ok()) return st.error();
     removed += db_->changes();
+  }
+  // Rollup recomputations must not start in a bucket whose samples are gone.
+  auto pruned_before = metaIntLocked(kSamplesPrunedKey, 0);
+  if (!pruned_before.ok()) return pruned_before.error();
+  if (cutoff_ms > *pruned_before) {
+    if (auto st = setMetaIntLocked(kSamplesPrunedKey, cutoff_ms); !st.ok()) return st.error();
+  }
+  if (auto st = tx.commit(); !st.ok()) return st.error();
+  return removed;
+}
+
+// ---------------------------------------------------------------------------
+// Rollups.
+
+Result<int64_t> Store::metaIntLocked(const std::string& key, int64_t fallback) {
+  Use s(stmts_->select_meta);
+  s->bind(1, key);
+  auto row = s->step();
+  if (!row.ok()) return row.error();
+  return *row ? s->columnInt64(0) : fallback;
+}
+
+Status Store::setMetaIntLocked(const std::string& key, int64_t value) {
+  Use s(stmts_->upsert_meta);
+  s->bind(1, key).bind(2, value);
+  return s->run();
+}
+
+Status Store::rollSeriesLocked(int64_t series_id, int64_t minute_from, int64_t minute_to,
+                               int64_t hour_from, int64_t hour_to, RollupReport& report) {
+  if (minute_from < minute_to) {
+    Use s(stmts_->roll_minutes);
+    s->bind(1, series_id).bind(2, minute_from).bind(3, minute_to);
+    if (auto st = s->run(); !st.ok()) return st;
+    report.minute_rows += db_->changes();
+  }
+  if (hour_from < hour_to) {
+    Use s(stmts_->roll_hours);
+    s->bind(1, series_id).bind(2, hour_from).bind(3, hour_to);
+    if (auto st = s->run(); !st.ok()) return st;
+    report.hour_rows += db_->changes();
+  }
+  return Status();
+}
+
+Result<RollupReport> Store::rollup(int64_t closed_before_ms) {
+  std::lock_guard pass(rollup_mutex_);
+  RollupReport report;
+  const int64_t target = floorTo(closed_before_ms, kMinuteMs);
+  int64_t previous = 0;
+  std::vector<int64_t> ids;
+  {
+    std::lock_guard lock(mutex_);
+    previous = rolled_until_ms_;
+    report.rolled_until_ms = std::max(previous, target);
+    // From here on, ingest marks samples older than the new mark as late, so a
+    // sample written between two groups of this pass is not missed.
+    rollup_claimed_ms_ = report.rolled_until_ms;
+    if (target > previous) {
+      Use s(stmts_->select_series_ids);
+      if (auto st =
+              forEachRow(*s, [&](const Statement& row) { ids.push_back(row.columnInt64(0)); });
+          !st.ok()) {
+        return st.error();
+      }
+    }
+  }
+
+  // The regular pass: buckets between the previous mark and the new one.
+  for (std::size_t begin = 0; begin < ids.size(); begin += kRollupSeriesPerTransaction) {
+    std::lock_guard lock(mutex_);
+    common::Transaction tx(*db_);
+    if (!tx.beginStatus().ok()) return tx.beginStatus().error();
+    const std::size_t end = std::min(ids.size(), begin + kRollupSeriesPerTransaction);
+    for (std::size_t i = begin; i < end; ++i) {
+      int64_t from = previous;
+      if (previous == 0) {
+        // The first pass starts at each series' first sample.
+        Use s(stmts_->select_first_sample);
+        s->bind(1, ids[i]);
+        auto row = s->step();
+        if (!row.ok()) return row.error();
+        if (!*row) continue;
+        from = floorTo(s->columnInt64(0), kMinuteMs);
+      }
+      if (auto st = rollSeriesLocked(ids[i], from, target, floorTo(from, kHourMs),
+                                     floorTo(target, kHourMs), report);
+          !st.ok()) {
+        return st.error();
+      }
+      ++report.series;
+    }
+    if (auto st = tx.commit(); !st.ok()) return st.error();
+  }
+
+  // Late samples: recompute their series from the earliest late sample, but
+  // only over buckets whose inputs retention has not removed.
+  const int64_t minute_to = report.rolled_until_ms;
+  const int64_t hour_to = floorTo(minute_to, kHourMs);
+  int64_t after_id = 0;
+  while (true) {
+    std::lock_guard lock(mutex_);
+    auto samples_pruned = metaIntLocked(kSamplesPrunedKey, 0);
+    if (!samples_pruned.ok()) return samples_pruned.error();
+    auto minutes_pruned = metaIntLocked(kMinutesPrunedKey, 0);
+    if (!minutes_pruned.ok()) return minutes_pruned.error();
+    std::vector<std::pair<int64_t, int64_t>> late;
+    {
+      Use s(stmts_->select_late);
+      s->bind(1, after_id).bind(2, static_cast<int64_t>(kRollupSeriesPerTransaction));
+      if (auto st = forEachRow(*s,
+                               [&](const Statement& row) {
+                                 late.emplace_back(row.columnInt64(0), row.columnInt64(1));
+                               });
+          !st.ok()) {
+        return st.error();
+      }
+    }
+    if (late.empty()) break;
+    common::Transaction tx(*db_);
+    if (!tx.beginStatus().ok()) return tx.beginStatus().error();
+    for (const auto& [series_id, from_ms] : late) {
+      const int64_t minute_from =
+          std::max(floorTo(from_ms, kMinuteMs), ceilTo(*samples_pruned, kMinuteMs));
+      const int64_t hour_from =
+          std::max(floorTo(from_ms, kHourMs), ceilTo(*minutes_pruned, kHourMs));
+      if (auto st = rollSeriesLocked(series_id, minute_from, minute_to, hour_from, hour_to, report);
+          !st.ok()) {
+        return st.error();
+      }
+      Use s(stmts_->delete_late);
+      s->bind(1, series_id);
+      if (auto st = s->run(); !st.ok()) return st.error();
+      ++report.late_series;
+      after_id = series_id;
+    }
+    if (auto st = tx.commit(); !st.ok()) return st.error();
+  }
+
+  if (report.rolled_until_ms > previous) {
+    std::lock_guard lock(mutex_);
+    if (auto st = setMetaIntLocked(kRolledUntilKey, report.rolled_until_ms); !st.ok()) {
+      return st.error();
+    }
+    rolled_until_ms_ = report.rolled_until_ms;
+  }
+  return report;
+}
+
+Result<std::vector<RollupBucket>> Store::rollups(const std::string& system,
+                                                 const std::string& metric,
+                                                 RollupResolution resolution, int64_t since_ms,
+                                                 int64_t until_ms, int64_t limit) {
+  std::lock_guard lock(mutex_);
+  std::vector<RollupBucket> out;
+  auto id = seriesIdLocked({system, metric}, false, nullptr);
+  if (!id.ok()) return id.error();
+  if (!*id) return out;
+  Use s(resolution == RollupResolution::kMinute ? stmts_->select_minute_rollups
+                                                : stmts_->select_hour_rollups);
+  s->bind(1, **id).bind(2, since_ms).bind(3, until_ms).bind(4, sqlLimit(limit));
+  return collectRows<RollupBucket>(*s, [](const Statement& row) {
+    return RollupBucket{row.columnInt64(0), row.columnDouble(1), row.columnDouble(2),
+                        row.columnDouble(3), row.columnInt64(4)};
+  });
+}
+
+int64_t Store::rolledUntil(RollupResolution resolution) {
+  std::lock_guard lock(mutex_);
+  return floorTo(rolled_until_ms_, rollupBucketMs(resolution));
+}
+
+Result<int64_t> Store::pruneRollups(RollupResolution resolution, int64_t cutoff_ms) {
+  std::lock_guard lock(mutex_);
+  std::vector<int64_t> ids;
+  {
+    Use s(stmts_->select_series_ids);
+    if (auto st = forEachRow(*s, [&](const Statement& row) { ids.push_back(row.columnInt64(0)); });
+        !st.ok()) {
+      return st.error();
+    }
+  }
+  const bool minute = resolution == RollupResolution::kMinute;
+  common::Transaction tx(*db_);
+  if (!tx.beginStatus().ok()) return tx.beginStatus().error();
+  int64_t removed = 0;
+  for (int64_t id : ids) {
+    Use s(minute ? stmts_->prune_minute_rollups : stmts_->prune_hour_rollups);
+    s->bind(1, id).bind(2, cutoff_ms);
+    if (auto st = s->run(); !st.ok()) return st.error();
+    removed += db_->changes();
+  }
+  if (minute) {
+    // Hours are never recomputed from minutes that are gone.
+    auto pruned_before = metaIntLocked(kMinutesPrunedKey, 0);
+    if (!pruned_before.ok()) return pruned_before.error();
+    if (cutoff_ms > *pruned_before) {
+      if (auto st = setMetaIntLocked(kMinutesPrunedKey, cutoff_ms); !st.ok()) return st.error();
+    }
   }
   if (auto st = tx.commit(); !st.ok()) return st.error();
   return removed;

@@ -52,6 +52,36 @@ struct Sample {
   double value = 0.0;
 };
 
+/// Resolution of a rollup: one row per series per minute or per hour.
+enum class RollupResolution { kMinute, kHour };
+
+inline constexpr int64_t kMinuteMs = 60LL * 1000;
+inline constexpr int64_t kHourMs = 60LL * kMinuteMs;
+
+/// The bucket length of a resolution in milliseconds.
+constexpr int64_t rollupBucketMs(RollupResolution resolution) {
+  return resolution == RollupResolution::kMinute ? kMinuteMs : kHourMs;
+}
+
+/// One rollup row: the samples of one series in [start_ms, start_ms + bucket).
+/// A bucket without samples has no row (a gap, never a zero).
+struct RollupBucket {
+  int64_t start_ms = 0;
+  double min = 0.0;
+  double mean = 0.0;
+  double max = 0.0;
+  int64_t count = 0;  ///< raw samples aggregated
+};
+
+/// What one rollup pass did.
+struct RollupReport {
+  int64_t rolled_until_ms = 0;  ///< every minute bucket ending at or before this is written
+  int64_t minute_rows = 0;      ///< minute rows written (new or rewritten)
+  int64_t hour_rows = 0;        ///< hour rows written (new or rewritten)
+  int64_t series = 0;           ///< series visited by the regular pass
+  int64_t late_series = 0;      ///< series re-aggregated for samples that arrived late
+};
+
 struct CycleRecord {
   std::string id;   ///< "c-<n>"
   int64_t seq = 0;  ///< n
@@ -183,8 +213,37 @@ class Store {
                                                            const std::string& metric);
   /// Names of the metrics stored for a system.
   [[nodiscard]] Result<std::vector<std::string>> metrics(const std::string& system);
-  /// Deletes samples older than cutoff_ms; returns how many.
+  /// Deletes samples older than cutoff_ms; returns how many. Rollups keep
+  /// their own, longer retention (pruneRollups).
   [[nodiscard]] Result<int64_t> pruneSamples(int64_t cutoff_ms);
+
+  // Rollups: 1-minute buckets of the raw samples and 1-hour buckets of the
+  // minute rows (min, mean, max, count), for long-horizon forecasts.
+  /// Writes every bucket that ends at or before floor(closed_before_ms, 1 min)
+  /// and is not written yet, for every series; the hour buckets whose minutes
+  /// are all written follow. Idempotent and restart-safe: a bucket's row is
+  /// computed from its samples and replaces any earlier row (never added to),
+  /// and the progress mark moves only after every series is done. Samples that
+  /// arrive later for a bucket already written (a drained agent spool, a
+  /// replaced value) mark their series, and the next pass recomputes its
+  /// buckets from that time on, as far back as the raw samples and minute rows
+  /// are still kept. Works in short transactions, releasing the store between
+  /// groups of series, so ingest is not held up for the whole pass.
+  [[nodiscard]] Result<RollupReport> rollup(int64_t closed_before_ms);
+  /// Rollup rows of (system, metric) whose bucket starts in [since_ms,
+  /// until_ms), oldest first; with limit > 0, the oldest `limit` of them.
+  [[nodiscard]] Result<std::vector<RollupBucket>> rollups(const std::string& system,
+                                                          const std::string& metric,
+                                                          RollupResolution resolution,
+                                                          int64_t since_ms, int64_t until_ms,
+                                                          int64_t limit = 0);
+  /// Where the last completed rollup pass stopped: every bucket of this
+  /// resolution ending at or before the returned time is written (0 before
+  /// the first pass). For hours, the minute mark floored to the hour.
+  int64_t rolledUntil(RollupResolution resolution);
+  /// Deletes rollup rows of a resolution whose bucket starts before
+  /// cutoff_ms; returns how many.
+  [[nodiscard]] Result<int64_t> pruneRollups(RollupResolution resolution, int64_t cutoff_ms);
 
   // Decision cycles, directives, scenarios.
   /// A new cycle number on every call (persisted, so it keeps increasing across
@@ -271,12 +330,27 @@ class Store {
   Result<std::vector<DirectiveRecord>> readDirectives(common::Statement& statement);
   Status writeScenarioIndexes(const ScenarioRecord& scenario);
   Status insertScenarioLocked(const ScenarioRecord& scenario);
+  Result<int64_t> metaIntLocked(const std::string& key, int64_t fallback);
+  Status setMetaIntLocked(const std::string& key, int64_t value);
+  /// Recomputes series_id's minute rows over [minute_from, minute_to) from the
+  /// samples and its hour rows over [hour_from, hour_to) from the minute rows;
+  /// adds the rows written to the report.
+  Status rollSeriesLocked(int64_t series_id, int64_t minute_from, int64_t minute_to,
+                          int64_t hour_from, int64_t hour_to, RollupReport& report);
 
   std::mutex mutex_;
   std::unique_ptr<common::Database> db_;
   std::unique_ptr<Statements> stmts_;
   /// (system, metric) -> series id; ingest looks up every series of every batch.
   std::map<protocol::SeriesKey, int64_t> series_ids_;
+  /// Samples older than this arriving at ingest mark their series for a
+  /// rollup recomputation: the end of the buckets a running or completed
+  /// rollup pass covers.
+  int64_t rollup_claimed_ms_ = 0;
+  /// The persisted progress mark of the last completed pass (rolledUntil).
+  int64_t rolled_until_ms_ = 0;
+  /// One rollup pass at a time; taken before mutex_, never while holding it.
+  std::mutex rollup_mutex_;
 };
 
 }  // namespace pso::controller::store

@@ -9,6 +9,7 @@
 
 #include "agent/command_demand_source.h"
 #include "agent/demand_source.h"
+#include "agent/proc_text.h"
 #include "agent/prometheus_text.h"
 #include "agent_test_util.h"
 #include "http_test_server.h"
@@ -236,6 +237,26 @@ TEST(CommandDemandSource, FailuresTimeoutsAndGarbageAreReported) {
   ASSERT_FALSE(garbage.ok());
   EXPECT_EQ(garbage.error().code, "malformed");
   EXPECT_NE(garbage.error().message.find("output line 1"), std::string::npos);
+}
+
+TEST(CommandDemandSource, NonFiniteNumbersAreRefusedNotSent) {
+  // A NaN or infinity in a series would make the controller refuse the whole
+  // batch, again on every resend.
+  common::DemandSourceConfig lines =
+      commandConfig({"sh", "-c", "printf 'queue_depth nan\ndemand 4\n'"});
+  lines.metric = "demand";
+  auto nan_line = CommandDemandSource("web", lines).read(1'000);
+  ASSERT_FALSE(nan_line.ok());
+  EXPECT_EQ(nan_line.error().code, "malformed");
+  EXPECT_NE(nan_line.error().message.find("'queue_depth nan'"), std::string::npos)
+      << nan_line.error().message;
+  auto infinite = CommandDemandSource("web", commandConfig({"sh", "-c", "echo inf"})).read(1'000);
+  ASSERT_FALSE(infinite.ok());
+  EXPECT_EQ(infinite.error().code, "malformed");
+  double value = 0.0;
+  EXPECT_FALSE(parseDouble("-infinity", value));
+  EXPECT_TRUE(parseDouble("1e3", value));
+  EXPECT_DOUBLE_EQ(value, 1000.0);
 }
 
 }  // namespace

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <sys/resource.h>
+
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -228,6 +231,128 @@ TEST(Spool, RefusesABoundBelowOne) {
   auto spool = Spool::open(dir.file("spool.db"), 0);
   ASSERT_FALSE(spool.ok());
   EXPECT_NE(spool.error().message.find("spool_max_batches"), std::string::npos);
+}
+
+TEST(Spool, AFileThatCannotBeCreatedLeavesASpoolInMemoryWithTheSameBound) {
+  TempDir dir;
+  testing::writeFile(dir.file("not-a-directory"), "a regular file\n");
+  const std::string path = dir.file("not-a-directory") + "/spool.db";
+  ASSERT_FALSE(Spool::open(path, 3).ok());
+
+  common::MetricsRegistry metrics;
+  auto spool = Spool::openOrKeepInMemory(path, 3, &metrics);
+  ASSERT_TRUE(spool.ok()) << spool.error().message;
+  EXPECT_TRUE((*spool)->inMemory());
+  EXPECT_EQ((*spool)->path(), path);
+  EXPECT_EQ(metrics.value("pso_agent_spool_in_memory"), 1.0);
+  EXPECT_EQ(metrics.value("pso_agent_spool_storage_failures_total"), 1.0);
+  EXPECT_NE(metrics.renderPrometheus().find("# TYPE pso_agent_spool_in_memory gauge"),
+            std::string::npos);
+  for (int i = 0; i < 5; ++i) {
+    protocol::TelemetryBatch batch = makeBatch(i);
+    ASSERT_TRUE((*spool)->append(batch).ok());
+  }
+  EXPECT_EQ(seqs(*(*spool)->pending(1, 10)), (std::vector<uint64_t>{3, 4, 5}));
+  EXPECT_EQ((*spool)->droppedCount(), 2u);
+  ASSERT_TRUE((*spool)->ack(4).ok());
+  EXPECT_EQ(seqs(*(*spool)->pending(1, 10)), (std::vector<uint64_t>{5}));
+  ASSERT_TRUE((*spool)->storeDirectiveResult("d-1", "frame").ok());
+  EXPECT_EQ((*spool)->directiveResult("d-1")->value(), "frame");
+  EXPECT_FALSE(std::filesystem::exists(path));
+}
+
+TEST(Spool, AWorkingFileIsNotReplacedByMemoryAndAnInvalidBoundIsStillRefused) {
+  TempDir dir;
+  common::MetricsRegistry metrics;
+  auto spool = Spool::openOrKeepInMemory(dir.file("spool.db"), 10, &metrics);
+  ASSERT_TRUE(spool.ok()) << spool.error().message;
+  EXPECT_FALSE((*spool)->inMemory());
+  EXPECT_EQ(metrics.value("pso_agent_spool_in_memory"), 0.0);
+  auto refused = Spool::openOrKeepInMemory(dir.file("other") + "/spool.db", 0);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, "invalid");
+}
+
+// Limits the size of files this process may write to (RLIMIT_FSIZE), with
+// SIGXFSZ ignored so a write past it fails with EFBIG: a real write failure,
+// as a full disk gives, without needing privileges. Restored on destruction.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) {
+    ::getrlimit(RLIMIT_FSIZE, &saved_);
+    previous_handler_ = ::signal(SIGXFSZ, SIG_IGN);
+    rlimit limit = saved_;
+    limit.rlim_cur = bytes;
+    ok_ = ::setrlimit(RLIMIT_FSIZE, &limit) == 0;
+  }
+  ~FileSizeLimit() {
+    ::setrlimit(RLIMIT_FSIZE, &saved_);
+    ::signal(SIGXFSZ, previous_handler_);
+  }
+  bool ok() const { return ok_; }
+
+ private:
+  rlimit saved_{};
+  sighandler_t previous_handler_ = SIG_DFL;
+  bool ok_ = false;
+};
+
+std::uintmax_t fileSize(const std::string& path) {
+  std::error_code ec;
+  const std::uintmax_t size = std::filesystem::file_size(path, ec);
+  return ec ? 0 : size;
+}
+
+TEST(Spool, AWriteTheFileRefusesMovesTheSpoolToMemoryKeepingBatchesAndSeqs) {
+  TempDir dir;
+  const std::string path = dir.file("spool.db");
+  common::MetricsRegistry metrics;
+  auto spool = openSpool(path, 1000, &metrics);
+  ASSERT_TRUE(spool);
+  for (int i = 0; i < 4; ++i) {
+    protocol::TelemetryBatch batch = makeBatch(i);
+    ASSERT_TRUE(spool->append(batch).ok());
+  }
+  ASSERT_TRUE(spool->ack(1).ok());
+  ASSERT_TRUE(spool->storeDirectiveResult("d-7", "stored result").ok());
+  ASSERT_FALSE(spool->inMemory());
+  {
+    // No spool file may grow from here on: the next commit cannot be written.
+    FileSizeLimit limit(std::max(fileSize(path), fileSize(path + "-wal")));
+    ASSERT_TRUE(limit.ok());
+    protocol::TelemetryBatch batch = makeBatch(40);
+    Result<uint64_t> seq = spool->append(batch);
+    ASSERT_TRUE(seq.ok()) << seq.error().message;
+    EXPECT_EQ(*seq, 5u);
+    EXPECT_TRUE(spool->inMemory());
+    EXPECT_EQ(metrics.value("pso_agent_spool_in_memory"), 1.0);
+    EXPECT_EQ(metrics.value("pso_agent_spool_storage_failures_total"), 1.0);
+    // Everything pending came along, in order, and the new batch follows it.
+    auto pending = spool->pending(1, 10);
+    ASSERT_TRUE(pending.ok()) << pending.error().message;
+    EXPECT_EQ(seqs(*pending), (std::vector<uint64_t>{2, 3, 4, 5}));
+    auto decoded = protocol::decode(pending->back().frame);
+    ASSERT_TRUE(decoded.ok());
+    EXPECT_DOUBLE_EQ(std::get<protocol::TelemetryBatch>(*decoded).values[0][0], 40.0);
+    EXPECT_EQ(spool->ackedSeq(), 1u);
+    EXPECT_EQ(spool->droppedCount(), 0u);
+    // A directive already answered is still answered, not run again.
+    EXPECT_EQ(spool->directiveResult("d-7")->value(), "stored result");
+    ASSERT_TRUE(spool->ack(3).ok());
+    protocol::TelemetryBatch next = makeBatch(41);
+    EXPECT_EQ(*spool->append(next), 6u);
+    EXPECT_EQ(next.oldest_seq, 4u);
+    EXPECT_EQ(seqs(*spool->pending(1, 10)), (std::vector<uint64_t>{4, 5, 6}));
+    ASSERT_TRUE(spool->storeDirectiveResult("d-8", "in memory").ok());
+    EXPECT_EQ(metrics.value("pso_agent_spool_storage_failures_total"), 1.0);
+  }
+  spool.reset();
+  // The failed write was rolled back: the file holds what it held before.
+  auto reopened = openSpool(path);
+  ASSERT_TRUE(reopened);
+  EXPECT_FALSE(reopened->inMemory());
+  EXPECT_EQ(seqs(*reopened->pending(1, 10)), (std::vector<uint64_t>{2, 3, 4}));
+  EXPECT_EQ(reopened->directiveResult("d-7")->value(), "stored result");
 }
 
 }  // namespace

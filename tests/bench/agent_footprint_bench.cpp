@@ -2,11 +2,18 @@
 // section 3, "Budget"): the agent samples the host plus ten cgroup systems
 // every second for a minute while a ROUTER on loopback plays the controller
 // (welcome, acks); node_exporter, when installed, runs alongside and is
-// scraped once a second. Both processes' peak RSS (VmHWM) and CPU time
-// (utime + stime) are printed, with the budget checks:
+// scraped once a second. Two agent configurations are measured, one after
+// the other:
+//   base: host + ten cgroup systems;
+//   http: the same plus an HTTP health check (every second) against a
+//         loopback server and an eleventh system whose demand is scraped
+//         from a loopback Prometheus endpoint every second.
+// Both processes' peak RSS (VmHWM) and CPU time (utime + stime) are printed,
+// with the budget checks for each configuration:
 //   agent peak RSS <= 10 MB and <= half of node_exporter's;
 //   agent CPU time <= half of node_exporter's over the same minute.
-// Usage: agent_footprint_bench [--seconds N] [--agent PATH] [--node-exporter PATH]
+// Usage: agent_footprint_bench [--seconds N] [--agent PATH]
+//                              [--node-exporter PATH] [--only base|http]
 // Exit status 1 when a budget check fails, 2 when the bench cannot run.
 
 #include <arpa/inet.h>
@@ -16,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -32,6 +40,7 @@
 #include "common/zmq_socket.h"
 #include "protocol/codec.h"
 #include "protocol/messages.h"
+#include "tests/agent/http_test_server.h"
 
 namespace fs = std::filesystem;
 
@@ -133,6 +142,8 @@ std::size_t scrape(int port) {
 }
 
 pid_t spawn(const std::vector<std::string>& argv, const fs::path& log) {
+  // The child's freopen would otherwise flush a copy of our pending output.
+  std::fflush(nullptr);
   pid_t pid = ::fork();
   if (pid == 0) {
     std::FILE* out = std::freopen(log.c_str(), "w", stdout);
@@ -161,23 +172,17 @@ void printRow(const char* who, const Usage& start, const Usage& end, double seco
               cycles > 0 ? 1000.0 * cpu / static_cast<double>(cycles) : 0.0, 100.0 * cpu / seconds);
 }
 
-}  // namespace
+struct RunResult {
+  bool ok = false;        ///< every budget check passed
+  bool measured = false;  ///< the agent ran through the window
+};
 
-int main(int argc, char** argv) {
-  int seconds = 60;
-  std::string agent = PSO_AGENT_BINARY;
-  std::string node_exporter = "/usr/bin/prometheus-node-exporter";
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i];
-    if (flag == "--seconds") seconds = std::stoi(argv[i + 1]);
-    if (flag == "--agent") agent = argv[i + 1];
-    if (flag == "--node-exporter") node_exporter = argv[i + 1];
-  }
-  if (!fs::exists(agent)) {
-    std::cerr << "agent_footprint_bench: no pso-agent at " << agent << "\n";
-    return 2;
-  }
-  const fs::path dir = fs::temp_directory_path() / ("pso-footprint-" + std::to_string(::getpid()));
+// One measured run of the agent with `extra_systems` appended to the base
+// configuration and `extra_health` under sys-0.
+RunResult measure(const std::string& label, const std::string& agent,
+                  const std::string& node_exporter, int seconds, const fs::path& dir,
+                  const std::string& extra_systems, const std::string& extra_health) {
+  RunResult run;
   fs::remove_all(dir);
   const fs::path cgroup_root = dir / "sys" / "fs" / "cgroup";
   for (int i = 0; i < kSystems; ++i) {
@@ -189,7 +194,7 @@ int main(int argc, char** argv) {
   auto router = pso::common::makeRouter(context, "tcp://127.0.0.1:0", {}, &endpoint);
   if (!router) {
     std::cerr << "agent_footprint_bench: " << router.error().message << "\n";
-    return 2;
+    return run;
   }
 
   std::ostringstream config;
@@ -201,7 +206,9 @@ int main(int argc, char** argv) {
     config << "  - name: sys-" << i << "\n    cgroup: bench.slice/sys-" << i
            << "\n    initial_replicas: 1\n    demand: {source: cgroup, metric: cpu.usage}\n"
            << "    actuator: {kind: exec, command: [\"true\"]}\n";
+    if (i == 0) config << extra_health;
   }
+  config << extra_systems;
   write(dir / "agent.yaml", config.str());
 
   const bool have_exporter = fs::exists(node_exporter);
@@ -254,7 +261,8 @@ int main(int argc, char** argv) {
   if (!agent_start) {
     std::cerr << "agent_footprint_bench: pso-agent is not running; its log:\n"
               << std::ifstream(dir / "agent.log").rdbuf() << "\n";
-    return 2;
+    stopProcess(exporter_pid);
+    return run;
   }
   const uint64_t batches_at_start = batches;
   std::size_t scraped_bytes = 0;
@@ -282,15 +290,16 @@ int main(int argc, char** argv) {
   stopProcess(agent_pid);
   stopProcess(exporter_pid);
 
-  std::printf("agent footprint: host + %d cgroup systems sampled every 1 s for %d s\n", kSystems,
-              seconds);
+  std::printf("\n[%s] agent footprint: host + %d cgroup systems%s sampled every 1 s for %d s\n",
+              label.c_str(), kSystems, extra_systems.empty() ? "" : " + HTTP features", seconds);
   std::printf("%-26s %13s %14s %17s %12s\n", "process", "peak RSS", "CPU time", "CPU per cycle",
               "CPU share");
   if (!agent_end) {
     std::cerr << "agent_footprint_bench: pso-agent exited during the run; its log:\n"
               << std::ifstream(dir / "agent.log").rdbuf() << "\n";
-    return 2;
+    return run;
   }
+  run.measured = true;
   printRow("pso-agent", *agent_start, *agent_end, seconds, cycles);
   std::printf("  telemetry batches acked in the window: %ld\n", cycles);
   bool ok = agent_end->peak_rss_kb <= kAgentRssBudgetKb;
@@ -316,6 +325,66 @@ int main(int argc, char** argv) {
                 exporter_cpu / 2.0, cpu_half ? "PASS" : "FAIL");
     ok = ok && rss_half && cpu_half;
   }
+  run.ok = ok;
   fs::remove_all(dir);
+  return run;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int seconds = 60;
+  std::string agent = PSO_AGENT_BINARY;
+  std::string node_exporter = "/usr/bin/prometheus-node-exporter";
+  std::string only;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i];
+    if (flag == "--seconds") seconds = std::stoi(argv[i + 1]);
+    if (flag == "--agent") agent = argv[i + 1];
+    if (flag == "--node-exporter") node_exporter = argv[i + 1];
+    if (flag == "--only") only = argv[i + 1];
+  }
+  if (!fs::exists(agent)) {
+    std::cerr << "agent_footprint_bench: no pso-agent at " << agent << "\n";
+    return 2;
+  }
+  const fs::path dir = fs::temp_directory_path() / ("pso-footprint-" + std::to_string(::getpid()));
+  bool ok = true;
+  bool measured = true;
+  if (only.empty() || only == "base") {
+    RunResult base = measure("base", agent, node_exporter, seconds, dir, "", "");
+    ok = ok && base.ok;
+    measured = measured && base.measured;
+  }
+  if (only.empty() || only == "http") {
+    // A service's health endpoint and a Prometheus exporter whose counter
+    // grows, both real HTTP servers on loopback in this process.
+    using pso::agent::testing::HttpTestServer;
+    std::atomic<long> requests{0};
+    HttpTestServer service([&](const HttpTestServer::Request&) {
+      return HttpTestServer::Response{200, "ok\n"};
+    });
+    HttpTestServer exporter([&](const HttpTestServer::Request&) {
+      const long n = requests.fetch_add(1) + 1;
+      return HttpTestServer::Response{200,
+                                      "# TYPE http_requests_total counter\nhttp_requests_total " +
+                                          std::to_string(100 * n) + "\n",
+                                      "text/plain; version=0.0.4"};
+    });
+    const std::string health = "    health:\n      - http: " + service.url("/healthz") +
+                               "\n        interval: 1s\n        timeout: 500ms\n";
+    const std::string web =
+        "  - name: web\n    initial_replicas: 1\n"
+        "    demand: {source: prometheus, url: " +
+        exporter.url("/metrics") +
+        ", metric: http_requests_total, timeout: 500ms}\n"
+        "    actuator: {kind: exec, command: [\"true\"]}\n";
+    RunResult http = measure("http", agent, node_exporter, seconds, dir, web, health);
+    std::printf("  health probes served: %zu, scrapes served: %zu\n", service.requests().size(),
+                exporter.requests().size());
+    ok = ok && http.ok;
+    measured = measured && http.measured;
+  }
+  if (!measured) return 2;
   return ok ? 0 : 1;
 }

@@ -7,7 +7,8 @@
 //    at the predictive policy's cost, so the two compare at equal cost;
 //  - the predictive policy's own frontier along its risk knob;
 //  - replay speed (steps/s) and one decision cycle over 50 systems sharing a pool.
-// Run: build/tests/bench/replay_bench [--traces DIR] [--quick]
+// Run: build/tests/bench/replay_bench [--traces DIR] [--model NAME] [--quick]
+// (--model: the predictive policy's forecast model, default the engine's).
 // Without a trace directory (or with no CSV in it) the trace part is skipped.
 
 #include <algorithm>
@@ -86,6 +87,9 @@ struct Point {
   double seconds = 0.0;
 };
 
+/// The predictive policy's forecast model (--model).
+std::string g_forecast_model = EngineSettings{}.forecast_model;
+
 Point run(const Series& s, const std::string& policy, double target, std::optional<double> risk) {
   SystemSpec spec;
   spec.name = s.name;
@@ -96,6 +100,7 @@ Point run(const Series& s, const std::string& policy, double target, std::option
   spec.warmup_s = kWarmupS;
   EngineSettings settings;
   settings.policy = policy;
+  settings.forecast_model = g_forecast_model;
   if (risk) settings.risk = *risk;
   const auto start = Clock::now();
   const SimulationResult r = simulate(s.demand, s.step_s, spec, settings, 1);
@@ -286,9 +291,12 @@ int main(int argc, char** argv) {
       quick = true;
     } else if (std::strcmp(argv[i], "--traces") == 0 && i + 1 < argc) {
       dir = argv[++i];
+    } else if (std::strcmp(argv[i], "--model") == 0 && i + 1 < argc) {
+      g_forecast_model = argv[++i];
     }
   }
-  std::printf("PSO-PRIME replay benchmark%s\n", quick ? " (quick)" : "");
+  std::printf("PSO-PRIME replay benchmark%s, forecast model %s\n", quick ? " (quick)" : "",
+              g_forecast_model.c_str());
   benchTraces(dir, quick);
   benchPool(quick);
   return 0;

@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "common/clock.h"
+#include "common/config.h"
 #include "controller/store/store.h"
 #include "tests/controller/service/service_test_support.h"
 
@@ -274,6 +275,77 @@ TEST(EngineSettingsFrom, MapsTheControllerConfiguration) {
   EXPECT_DOUBLE_EQ(settings.cooldown_s, 45.0);
   EXPECT_DOUBLE_EQ(settings.coverage, 0.8);
   EXPECT_DOUBLE_EQ(settings.risk, 0.05);
+}
+
+TEST_F(CycleRunnerTest, CyclesRollUpSamplesAndApplyEachRetention) {
+  ASSERT_NO_FATAL_FAILURE(startController());
+  auto agent = connectWebAgent("agent-1", {50, 50, 50}, 2);
+  ASSERT_TRUE(agent);
+  // 40 days of demand, one sample every 10 minutes, ending an hour ago. The
+  // defaults keep raw samples 14 days, minute rollups 30, hour rollups 400.
+  constexpr int64_t kHour = 3600LL * 1000;
+  constexpr int64_t kDay = 24 * kHour;
+  constexpr int64_t kStep = 10LL * 60 * 1000;
+  const int64_t now = common::wallMs();
+  const int64_t start = now / kHour * kHour - 40 * kDay;
+  std::vector<double> values;
+  for (int64_t t = start; t < now - kHour; t += kStep) values.push_back(7.0);
+  agent->send(demandHistory("agent-1", 2, start, kStep, values));
+  auto ack = agent->receiveA<protocol::Ack>();
+  ASSERT_TRUE(ack.has_value());
+
+  auto report = controller().runCycleOnce(now);
+  ASSERT_TRUE(report.ok()) << report.error().message;
+  auto& store = controller().store();
+  EXPECT_EQ(store.rolledUntil(store::RollupResolution::kMinute),
+            (now - 2 * 60 * 1000) / 60000 * 60000);
+
+  auto raw = store.samples("web", "demand", 0, now + 1);
+  ASSERT_TRUE(raw.ok());
+  ASSERT_FALSE(raw->empty());
+  EXPECT_GE(raw->front().ts_ms, now - 14 * kDay);
+  auto minutes = store.rollups("web", "demand", store::RollupResolution::kMinute, 0, now);
+  ASSERT_TRUE(minutes.ok());
+  ASSERT_FALSE(minutes->empty());
+  EXPECT_GE(minutes->front().start_ms, now - 30 * kDay - 60 * 1000);
+  EXPECT_LT(minutes->front().start_ms, now - 29 * kDay);
+  // Hours reach back to the first sample, beyond both other retentions.
+  auto hours = store.rollups("web", "demand", store::RollupResolution::kHour, 0, now);
+  ASSERT_TRUE(hours.ok());
+  ASSERT_FALSE(hours->empty());
+  EXPECT_EQ(hours->front().start_ms, start);
+  EXPECT_EQ(hours->front().count, 6);
+  EXPECT_DOUBLE_EQ(hours->front().mean, 7.0);
+  // Every hour from the first sample's to the last one's, as far as complete.
+  const int64_t last_sample = start + static_cast<int64_t>(values.size() - 1) * kStep;
+  const int64_t last_hour = std::min(last_sample / kHour * kHour,
+                                     store.rolledUntil(store::RollupResolution::kHour) - kHour);
+  EXPECT_EQ(static_cast<int64_t>(hours->size()), (last_hour - start) / kHour + 1);
+}
+
+TEST(RollupRetentionConfig, KeysParseWithDefaultsAndStrictErrors) {
+  auto defaults = common::parseControllerConfig("controller: {}\n", "controller.yaml");
+  ASSERT_TRUE(defaults.ok()) << defaults.error().message;
+  EXPECT_EQ(defaults->rollup_retention_minute, std::chrono::hours(24 * 30));
+  EXPECT_EQ(defaults->rollup_retention_hour, std::chrono::hours(24 * 400));
+
+  auto set = common::parseControllerConfig(
+      "controller:\n  rollup_retention_minute: 7d\n  rollup_retention_hour: 90d\n",
+      "controller.yaml");
+  ASSERT_TRUE(set.ok()) << set.error().message;
+  EXPECT_EQ(set->rollup_retention_minute, std::chrono::hours(24 * 7));
+  EXPECT_EQ(set->rollup_retention_hour, std::chrono::hours(24 * 90));
+
+  for (const char* bad : {"controller:\n  rollup_retention_minute: soon\n",
+                          "controller:\n  rollup_retention_hour: 0s\n"}) {
+    auto refused = common::parseControllerConfig(bad, "controller.yaml");
+    ASSERT_FALSE(refused.ok()) << bad;
+    EXPECT_EQ(refused.error().code, "invalid");
+    EXPECT_NE(refused.error().message.find("controller.yaml:2"), std::string::npos)
+        << refused.error().message;
+    EXPECT_NE(refused.error().message.find("rollup_retention_"), std::string::npos)
+        << refused.error().message;
+  }
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
 
 #include "common/clock.h"
@@ -386,6 +387,124 @@ TEST(ApiHelpers, TokensFileSkipsCommentsAndBlankLines) {
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.error().code, "io");
   EXPECT_NE(missing.error().message.find("missing"), std::string::npos);
+}
+
+// A daily cycle around 100 (amplitude 40) by UTC hour of day.
+double dailyDemand(int64_t ts_ms) {
+  constexpr int64_t kHour = 3600LL * 1000;
+  const double hour = static_cast<double>((ts_ms / kHour) % 24);
+  return 100.0 + 40.0 * std::sin(2.0 * 3.14159265358979323846 * hour / 24.0);
+}
+
+TEST_F(HttpApiTest, LongHorizonForecastIsServedFromHourlyRollups) {
+  ASSERT_NO_FATAL_FAILURE(startController());
+  auto agent = connectWebAgent("agent-1", {100, 100, 100}, 2);
+  ASSERT_TRUE(agent);
+
+  // Three weeks of demand every 10 minutes up to now, with six hours missing.
+  constexpr int64_t kHour = 3600LL * 1000;
+  constexpr int64_t kStep = 10LL * 60 * 1000;
+  const int64_t now = common::wallMs();
+  const int64_t start = now / kHour * kHour - 21 * 24 * kHour;
+  const int64_t gap_from = start + 10 * 24 * kHour;
+  const int64_t gap_to = gap_from + 6 * kHour;
+  std::vector<double> values;
+  for (int64_t t = start; t < now - 3 * 60 * 1000; t += kStep) {
+    values.push_back(t >= gap_from && t < gap_to ? std::nan("") : dailyDemand(t));
+  }
+  agent->send(demandHistory("agent-1", 2, start, kStep, values));
+  auto ack = agent->receiveA<protocol::Ack>();
+  ASSERT_TRUE(ack.has_value());
+  ASSERT_EQ(ack->seq, 2u);
+
+  // Nothing is rolled up before the first cycle.
+  const HttpReply early = get("/api/v1/systems/web/forecast?horizon=168h");
+  EXPECT_EQ(early.status, 404) << early.body;
+  EXPECT_NE(early.json()["error"].get<std::string>().find("hourly"), std::string::npos);
+
+  // The cycle runner rolls the samples up.
+  auto report = controller().runCycleOnce(now);
+  ASSERT_TRUE(report.ok()) << report.error().message;
+  const int64_t origin = (now - 2 * 60 * 1000) / kHour * kHour;
+
+  const HttpReply reply = get("/api/v1/systems/web/forecast?horizon=168h");
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  const json f = reply.json();
+  EXPECT_EQ(f["system"], "web");
+  EXPECT_EQ(f["resolution"], "1h");
+  EXPECT_EQ(f["step_s"], 3600.0);
+  ASSERT_TRUE(f["model"].is_string());
+  EXPECT_FALSE(f["model"].get<std::string>().empty());
+  EXPECT_EQ(f["origin"], common::formatIso8601(origin));
+  EXPECT_EQ(f["history"]["since"], common::formatIso8601(start));
+  EXPECT_EQ(f["history"]["hours"], (origin - start) / kHour);
+  EXPECT_EQ(f["history"]["missing_hours"], 6);
+  // Capacity planning asks about the most the system can serve: 20 x 10.
+  EXPECT_EQ(f["capacity"], 200.0);
+  EXPECT_TRUE(f["breach"].is_null()) << f["breach"].dump();
+  ASSERT_EQ(f["points"].size(), 168u);
+  double abs_error = 0.0;
+  for (std::size_t i = 0; i < 168; ++i) {
+    const json& p = f["points"][i];
+    const int64_t step = static_cast<int64_t>(i) + 1;
+    EXPECT_EQ(p["step"], step);
+    EXPECT_EQ(p["time"], common::formatIso8601(origin + step * kHour));
+    ASSERT_TRUE(p["point"].is_number() && p["lo"].is_number() && p["hi"].is_number()) << p.dump();
+    EXPECT_LE(p["lo"].get<double>(), p["point"].get<double>());
+    EXPECT_GE(p["hi"].get<double>(), p["point"].get<double>());
+    // Each point is the mean over the hour ending at its time.
+    abs_error += std::abs(p["point"].get<double>() - dailyDemand(origin + (step - 1) * kHour));
+  }
+  EXPECT_LT(abs_error / 168.0, 5.0) << f["model"];
+
+  // A capacity the daily peaks exceed: the breach is the first peak hour.
+  const json tight = get("/api/v1/systems/web/forecast?horizon=168h&capacity=120").json();
+  ASSERT_TRUE(tight["breach"].is_object()) << tight.dump();
+  const int64_t steps_ahead = tight["breach"]["steps_ahead"].get<int64_t>();
+  EXPECT_GE(steps_ahead, 1);
+  EXPECT_LE(steps_ahead, 24);
+  EXPECT_EQ(tight["breach"]["eta"], common::formatIso8601(origin + steps_ahead * kHour));
+  EXPECT_GT(tight["breach"]["predicted_demand"].get<double>(), 120.0);
+
+  // resolution=1h with a step count; a duration up to an hour stays on the
+  // operational cycle-step forecast.
+  const json day = get("/api/v1/systems/web/forecast?resolution=1h&horizon=24").json();
+  EXPECT_EQ(day["resolution"], "1h");
+  EXPECT_EQ(day["points"].size(), 24u);
+  const json hourly_default = get("/api/v1/systems/web/forecast?resolution=1h").json();
+  EXPECT_EQ(hourly_default["points"].size(), 168u);
+  const json short_term = get("/api/v1/systems/web/forecast?horizon=4").json();
+  EXPECT_EQ(short_term["resolution"], "cycle");
+  EXPECT_EQ(short_term["points"].size(), 4u);
+  const json half_hour = get("/api/v1/systems/web/forecast?horizon=30m").json();
+  EXPECT_EQ(half_hour["resolution"], "cycle") << half_hour.dump();
+
+  for (const char* bad : {"horizon=169h", "resolution=1h&horizon=169", "resolution=5m",
+                          "horizon=soon", "horizon=0", "horizon=168h&capacity=-1"}) {
+    const HttpReply refused = get(std::string("/api/v1/systems/web/forecast?") + bad);
+    EXPECT_EQ(refused.status, 400) << bad << ": " << refused.body;
+    EXPECT_TRUE(refused.json()["error"].is_string()) << bad;
+  }
+  EXPECT_EQ(get("/api/v1/systems/nope/forecast?horizon=168h").status, 404);
+
+  // psoctl's online form asks the same endpoint.
+  const std::string api = "http://127.0.0.1:" + std::to_string(controller().httpPort());
+  const auto cli = pso::testing::runCommand({PSO_PSOCTL_BIN, "--api", api, "--json", "forecast",
+                                             "web", "--horizon", "48h", "--capacity", "120"});
+  ASSERT_EQ(cli.exit_code, 0) << cli.err;
+  const json printed = json::parse(cli.out);
+  EXPECT_EQ(printed["resolution"], "1h");
+  EXPECT_EQ(printed["points"].size(), 48u);
+  EXPECT_EQ(printed["breach"], tight["breach"]);
+  const auto table = pso::testing::runCommand(
+      {PSO_PSOCTL_BIN, "--api", api, "forecast", "web", "--horizon", "168h"});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("168 steps of 1h (1h)"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("no breach within the horizon"), std::string::npos) << table.out;
+  const auto refused = pso::testing::runCommand(
+      {PSO_PSOCTL_BIN, "--api", api, "forecast", "web", "--horizon", "200h"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("168h"), std::string::npos) << refused.err;
 }
 
 }  // namespace

@@ -158,6 +158,21 @@ protocol::TelemetryBatch telemetry(const std::string& agent_id, uint64_t seq,
   return batch;
 }
 
+protocol::TelemetryBatch demandHistory(const std::string& agent_id, uint64_t seq, int64_t start_ms,
+                                       int64_t step_ms, const std::vector<double>& values,
+                                       const std::string& system) {
+  protocol::TelemetryBatch batch;
+  batch.agent_id = agent_id;
+  batch.seq = seq;
+  batch.oldest_seq = seq;
+  batch.series = {{system, "demand"}};
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    batch.timestamps_ms.push_back(start_ms + static_cast<int64_t>(i) * step_ms);
+  }
+  batch.values = {values};
+  return batch;
+}
+
 void ServiceTest::startController(const HarnessOptions& options) {
   controller_.reset();
   common::ControllerConfig config;

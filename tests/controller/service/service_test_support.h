@@ -87,6 +87,12 @@ protocol::TelemetryBatch telemetry(const std::string& agent_id, uint64_t seq,
                                    const std::vector<double>& demand, int64_t replicas,
                                    int64_t end_ms, const std::string& system = "web");
 
+/// A telemetry batch of `system`'s demand only: values[i] at start_ms + i *
+/// step_ms (NaN: no sample at that time).
+protocol::TelemetryBatch demandHistory(const std::string& agent_id, uint64_t seq, int64_t start_ms,
+                                       int64_t step_ms, const std::vector<double>& values,
+                                       const std::string& system = "web");
+
 struct HarnessOptions {
   std::string mode = "act";
   bool tokens_file = true;

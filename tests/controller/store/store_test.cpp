@@ -779,7 +779,10 @@ TEST_F(StoreTest, SchemaOneDatabaseGainsLearnersAndKeepsItsScenarios) {
     auto db = common::Database::open(path_);
     ASSERT_TRUE(db.ok());
     ASSERT_TRUE(
-        (*db)->exec("DROP TABLE attempts; DROP TABLE learners; PRAGMA user_version = 1").ok());
+        (*db)
+            ->exec("DROP TABLE attempts; DROP TABLE learners; DROP TABLE rollups_minute; "
+                   "DROP TABLE rollups_hour; DROP TABLE rollup_late; PRAGMA user_version = 1")
+            .ok());
   }
   reopen();
   EXPECT_EQ(store_->schemaVersion(), Store::latestSchemaVersion());
@@ -862,6 +865,223 @@ TEST_F(StoreTest, InsertScenariosIsAllOrNothing) {
   ScenarioFilter scaled;
   scaled.event = "scaling_executed";
   EXPECT_EQ(store_->scenarios(scaled)->size(), 1u);
+}
+
+// ---------------------------------------------------------------------------
+// Rollups.
+
+class RollupTest : public StoreTest {
+ protected:
+  // An hour boundary, so minute and hour buckets line up with the arithmetic.
+  static constexpr int64_t kStart = 1'700'002'800'000LL;
+  static_assert(kStart % kHourMs == 0);
+
+  // Ingests `count` samples of web/demand, `step_ms` apart from `first_ms`,
+  // value = value0 + index.
+  void ingestRange(int64_t first_ms, int64_t step_ms, int count, double value0) {
+    std::vector<int64_t> ts;
+    std::vector<double> values;
+    for (int i = 0; i < count; ++i) {
+      ts.push_back(first_ms + i * step_ms);
+      values.push_back(value0 + i);
+    }
+    ASSERT_TRUE(store_->ingestTelemetry(batch("edge-01", ++seq_, ts, values)).ok());
+  }
+
+  std::vector<RollupBucket> buckets(RollupResolution resolution) {
+    auto rows =
+        store_->rollups("web", "demand", resolution, 0, std::numeric_limits<int64_t>::max());
+    EXPECT_TRUE(rows.ok()) << rows.error().message;
+    return rows.ok() ? *rows : std::vector<RollupBucket>{};
+  }
+
+  RollupReport rollUp(int64_t closed_before_ms) {
+    auto report = store_->rollup(closed_before_ms);
+    EXPECT_TRUE(report.ok()) << report.error().message;
+    return report.ok() ? *report : RollupReport{};
+  }
+
+  uint64_t seq_ = 0;
+};
+
+TEST_F(RollupTest, MinuteAndHourBucketsHoldMinMeanMaxCount) {
+  // Two hours of samples every 10 s, values 0, 1, 2, ...
+  ingestRange(kStart, 10'000, 720, 0.0);
+  const RollupReport report = rollUp(kStart + 2 * kHourMs);
+  EXPECT_EQ(report.rolled_until_ms, kStart + 2 * kHourMs);
+  EXPECT_EQ(report.minute_rows, 120);
+  EXPECT_EQ(report.hour_rows, 2);
+
+  const auto minutes = buckets(RollupResolution::kMinute);
+  ASSERT_EQ(minutes.size(), 120u);
+  for (std::size_t m = 0; m < minutes.size(); ++m) {
+    const double first = static_cast<double>(m * 6);
+    EXPECT_EQ(minutes[m].start_ms, kStart + static_cast<int64_t>(m) * kMinuteMs);
+    EXPECT_EQ(minutes[m].count, 6);
+    EXPECT_DOUBLE_EQ(minutes[m].min, first);
+    EXPECT_DOUBLE_EQ(minutes[m].max, first + 5);
+    EXPECT_NEAR(minutes[m].mean, first + 2.5, 1e-9);
+  }
+  const auto hours = buckets(RollupResolution::kHour);
+  ASSERT_EQ(hours.size(), 2u);
+  EXPECT_EQ(hours[0].start_ms, kStart);
+  EXPECT_EQ(hours[0].count, 360);
+  EXPECT_DOUBLE_EQ(hours[0].min, 0.0);
+  EXPECT_DOUBLE_EQ(hours[0].max, 359.0);
+  EXPECT_NEAR(hours[0].mean, 179.5, 1e-9);
+  EXPECT_EQ(hours[1].start_ms, kStart + kHourMs);
+  EXPECT_NEAR(hours[1].mean, 539.5, 1e-9);
+
+  // Range reads are half-open on the bucket start.
+  auto second_hour_minutes = store_->rollups("web", "demand", RollupResolution::kMinute,
+                                             kStart + kHourMs, kStart + kHourMs + 3 * kMinuteMs);
+  ASSERT_TRUE(second_hour_minutes.ok());
+  ASSERT_EQ(second_hour_minutes->size(), 3u);
+  EXPECT_EQ(second_hour_minutes->front().start_ms, kStart + kHourMs);
+  auto unknown = store_->rollups("nope", "demand", RollupResolution::kHour, 0, kStart * 2);
+  ASSERT_TRUE(unknown.ok());
+  EXPECT_TRUE(unknown->empty());
+}
+
+TEST_F(RollupTest, OpenBucketsWaitAndRerunsNeverDoubleCount) {
+  ingestRange(kStart, 10'000, 9, 0.0);  // 0:00 .. 1:20
+  // Closed before 1:30: minute 0 is complete, minute 1 is still open.
+  RollupReport first = rollUp(kStart + 90'000);
+  EXPECT_EQ(first.rolled_until_ms, kStart + kMinuteMs);
+  auto minutes = buckets(RollupResolution::kMinute);
+  ASSERT_EQ(minutes.size(), 1u);
+  EXPECT_EQ(minutes[0].count, 6);
+  EXPECT_TRUE(buckets(RollupResolution::kHour).empty());
+
+  // The rest of minute 1 arrives before it closes: it joins the bucket.
+  ingestRange(kStart + 90'000, 10'000, 3, 100.0);
+  for (int run = 0; run < 3; ++run) {
+    RollupReport again = rollUp(kStart + 2 * kMinuteMs);
+    EXPECT_EQ(again.rolled_until_ms, kStart + 2 * kMinuteMs);
+  }
+  minutes = buckets(RollupResolution::kMinute);
+  ASSERT_EQ(minutes.size(), 2u);
+  EXPECT_EQ(minutes[0].count, 6);
+  EXPECT_EQ(minutes[1].count, 6);
+  EXPECT_DOUBLE_EQ(minutes[1].max, 102.0);
+  // A pass with nothing new writes nothing.
+  const RollupReport idle = rollUp(kStart + 2 * kMinuteMs + 30'000);
+  EXPECT_EQ(idle.minute_rows, 0);
+  EXPECT_EQ(idle.hour_rows, 0);
+  EXPECT_EQ(store_->rolledUntil(RollupResolution::kMinute), kStart + 2 * kMinuteMs);
+  EXPECT_EQ(store_->rolledUntil(RollupResolution::kHour), kStart);
+}
+
+TEST_F(RollupTest, ProgressSurvivesRestartAndTheHourCloses) {
+  ingestRange(kStart, 60'000, 30, 1.0);  // one sample a minute, 1..30
+  rollUp(kStart + 30 * kMinuteMs);
+  reopen();
+  EXPECT_EQ(store_->rolledUntil(RollupResolution::kMinute), kStart + 30 * kMinuteMs);
+  ingestRange(kStart + 30 * kMinuteMs, 60'000, 30, 31.0);  // 31..60
+  const RollupReport report = rollUp(kStart + kHourMs);
+  EXPECT_EQ(report.minute_rows, 30);  // only the new minutes
+  EXPECT_EQ(report.hour_rows, 1);
+  const auto hours = buckets(RollupResolution::kHour);
+  ASSERT_EQ(hours.size(), 1u);
+  EXPECT_EQ(hours[0].count, 60);
+  EXPECT_NEAR(hours[0].mean, 30.5, 1e-9);
+  EXPECT_DOUBLE_EQ(hours[0].min, 1.0);
+  EXPECT_DOUBLE_EQ(hours[0].max, 60.0);
+  EXPECT_EQ(buckets(RollupResolution::kMinute).size(), 60u);
+}
+
+TEST_F(RollupTest, GapsHaveNoRowsAndLateSamplesAreRecomputed) {
+  // Minutes 0-9 and 20-29 of the first hour, and minute 0 of the second.
+  ingestRange(kStart, 60'000, 10, 10.0);
+  ingestRange(kStart + 20 * kMinuteMs, 60'000, 10, 20.0);
+  ingestRange(kStart + kHourMs, 60'000, 1, 99.0);
+  rollUp(kStart + kHourMs + kMinuteMs);
+  auto minutes = buckets(RollupResolution::kMinute);
+  ASSERT_EQ(minutes.size(), 21u);
+  EXPECT_EQ(minutes[10].start_ms, kStart + 20 * kMinuteMs);  // no rows for the gap
+  auto hours = buckets(RollupResolution::kHour);
+  ASSERT_EQ(hours.size(), 1u);
+  EXPECT_EQ(hours[0].count, 20);
+
+  // A drained spool delivers minute 12 after the hour was rolled up.
+  ingestRange(kStart + 12 * kMinuteMs + 5'000, 10'000, 2, 500.0);
+  const RollupReport late = rollUp(kStart + kHourMs + kMinuteMs);
+  EXPECT_EQ(late.late_series, 1);
+  minutes = buckets(RollupResolution::kMinute);
+  ASSERT_EQ(minutes.size(), 22u);
+  EXPECT_EQ(minutes[10].start_ms, kStart + 12 * kMinuteMs);
+  EXPECT_EQ(minutes[10].count, 2);
+  hours = buckets(RollupResolution::kHour);
+  ASSERT_EQ(hours.size(), 1u);
+  EXPECT_EQ(hours[0].count, 22);
+  EXPECT_DOUBLE_EQ(hours[0].max, 501.0);
+  // Handled once: the next pass has nothing late.
+  EXPECT_EQ(rollUp(kStart + kHourMs + kMinuteMs).late_series, 0);
+  reopen();
+  EXPECT_EQ(rollUp(kStart + kHourMs + kMinuteMs).late_series, 0);
+  EXPECT_EQ(buckets(RollupResolution::kHour)[0].count, 22);
+}
+
+TEST_F(RollupTest, SchemaTwoDatabaseGainsRollupsOfItsSamples) {
+  ingestRange(kStart, 60'000, 90, 0.0);
+  store_.reset();
+  {
+    // What a database written before rollups existed looks like.
+    auto db = common::Database::open(path_);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)
+                    ->exec("DROP TABLE rollups_minute; DROP TABLE rollups_hour; "
+                           "DROP TABLE rollup_late; PRAGMA user_version = 2")
+                    .ok());
+  }
+  reopen();
+  EXPECT_EQ(store_->schemaVersion(), Store::latestSchemaVersion());
+  EXPECT_EQ(store_->rolledUntil(RollupResolution::kMinute), 0);
+  // The first pass starts at the first stored sample.
+  rollUp(kStart + 2 * kHourMs);
+  EXPECT_EQ(buckets(RollupResolution::kMinute).size(), 90u);
+  const auto hours = buckets(RollupResolution::kHour);
+  ASSERT_EQ(hours.size(), 2u);
+  EXPECT_EQ(hours[0].count, 60);
+  EXPECT_EQ(hours[1].count, 30);
+}
+
+TEST_F(RollupTest, RetentionPrunesSamplesAndRollupsSeparately) {
+  // Three hours, one sample a minute.
+  ingestRange(kStart, 60'000, 180, 0.0);
+  rollUp(kStart + 3 * kHourMs);
+  ASSERT_EQ(buckets(RollupResolution::kMinute).size(), 180u);
+
+  // Raw samples go after `retention`; the rollups stay.
+  auto removed = store_->pruneSamples(kStart + 2 * kHourMs);
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(*removed, 120);
+  EXPECT_EQ(webDemand().size(), 60u);
+  EXPECT_EQ(buckets(RollupResolution::kMinute).size(), 180u);
+  EXPECT_EQ(buckets(RollupResolution::kHour).size(), 3u);
+
+  // Minute rollups have their own retention; hours outlive them.
+  auto minutes_removed = store_->pruneRollups(RollupResolution::kMinute, kStart + kHourMs);
+  ASSERT_TRUE(minutes_removed.ok());
+  EXPECT_EQ(*minutes_removed, 60);
+  EXPECT_EQ(buckets(RollupResolution::kMinute).size(), 120u);
+  EXPECT_EQ(buckets(RollupResolution::kHour).size(), 3u);
+
+  // A late sample older than the raw retention does not rebuild buckets from
+  // samples that are gone: the hour of the first hour keeps its full count.
+  ingestRange(kStart + 5 * kMinuteMs + 1'000, 1'000, 1, 1000.0);
+  const RollupReport late = rollUp(kStart + 3 * kHourMs);
+  EXPECT_EQ(late.late_series, 1);
+  auto hours = buckets(RollupResolution::kHour);
+  ASSERT_EQ(hours.size(), 3u);
+  EXPECT_EQ(hours[0].count, 60);
+  EXPECT_DOUBLE_EQ(hours[0].max, 59.0);
+  EXPECT_EQ(hours[1].count, 60);
+
+  auto hours_removed = store_->pruneRollups(RollupResolution::kHour, kStart + kHourMs);
+  ASSERT_TRUE(hours_removed.ok());
+  EXPECT_EQ(*hours_removed, 1);
+  EXPECT_EQ(buckets(RollupResolution::kHour).size(), 2u);
 }
 
 }  // namespace
