@@ -8,13 +8,13 @@
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <regex>
 #include <string>
 #include <thread>
 #include <zmq.hpp>
 
 #include "common/sqlite.h"
 #include "protocol/codec.h"
+#include "tests/support/controller_process.h"
 #include "tests/support/process.h"
 
 namespace pso::testing {
@@ -24,8 +24,6 @@ using nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-constexpr const char* kToken = "integration-test-token";
-
 /// Writes a trace of `points` one-minute steps with a constant value.
 void writeConstantTrace(const std::string& path, int points, double value) {
   std::ofstream out(path);
@@ -33,84 +31,8 @@ void writeConstantTrace(const std::string& path, int points, double value) {
   for (int i = 0; i < points; ++i) out << 1700000000 + 60 * i << ',' << value << '\n';
 }
 
-/// A controller process on loopback with its config, token file and database in
-/// a temp directory.
-class ControllerProcess {
- public:
-  ControllerProcess(const TempDir& dir, const std::string& bind, const std::string& extra_yaml = "")
-      : dir_(dir) {
-    std::ofstream(dir.file("api-tokens")) << "# operators\n" << kToken << "\n";
-    std::ofstream(dir.file("controller.yaml"))
-        << "controller:\n"
-        << "  id: it-controller\n"
-        << "  cycle_interval: 1s\n"
-        << "  api_tokens_file: " << dir.file("api-tokens") << "\n"
-        << "  heartbeat_interval: 1s\n"
-        << "  agent_timeout: 5s\n"
-        << "  directive_deadline: 10s\n"
-        << "  engine:\n"
-        << "    scale_down_stabilization: 5s\n"
-        << extra_yaml;
-    start(bind);
-  }
-
-  void start(const std::string& bind) {
-    std::remove(dir_.file("controller.out").c_str());
-    process_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{PSO_CONTROLLER_BIN, "--config", dir_.file("controller.yaml"),
-                                 "--db", dir_.file("controller.db"), "--bind", bind, "--http",
-                                 "127.0.0.1:0"},
-        dir_.file("controller.out"), dir_.file("controller.log"));
-    const std::regex line(R"(pso-controller listening zmq=(\S+) http=(\S+))");
-    std::smatch m;
-    std::string out;
-    const bool started = waitFor(
-        [&] {
-          out = readFile(dir_.file("controller.out"));
-          return std::regex_search(out, m, line);
-        },
-        seconds(20));
-    ASSERT_TRUE(started) << "controller did not start: " << readFile(dir_.file("controller.log"));
-    zmq_endpoint_ = m[1];
-    api_ = "http://" + m[2].str();
-  }
-
-  ChildProcess& process() { return *process_; }
-  const std::string& zmqEndpoint() const { return zmq_endpoint_; }
-  const std::string& api() const { return api_; }
-  std::string db() const { return dir_.file("controller.db"); }
-
-  /// Runs psoctl against this controller; returns its parsed --json output.
-  json psoctlJson(const std::vector<std::string>& args) const {
-    auto out = psoctl(args, true);
-    EXPECT_EQ(out.exit_code, 0) << out.err;
-    json doc = json::parse(out.out, nullptr, false);
-    EXPECT_FALSE(doc.is_discarded()) << out.out;
-    return doc;
-  }
-
-  /// psoctl --json output, or an empty object when the command failed (for
-  /// polling while the controller is still learning about the fleet).
-  json tryPsoctlJson(const std::vector<std::string>& args) const {
-    auto out = psoctl(args, true);
-    if (out.exit_code != 0) return json::object();
-    json doc = json::parse(out.out, nullptr, false);
-    return doc.is_discarded() ? json::object() : doc;
-  }
-
-  CommandOutput psoctl(const std::vector<std::string>& args, bool json_output = false) const {
-    std::vector<std::string> argv{PSOCTL_BIN, "--api", api_, "--token", kToken};
-    if (json_output) argv.emplace_back("--json");
-    argv.insert(argv.end(), args.begin(), args.end());
-    return runCommand(argv);
-  }
-
- private:
-  const TempDir& dir_;
-  std::unique_ptr<ChildProcess> process_;
-  std::string zmq_endpoint_;
-  std::string api_;
-};
+/// The binaries under test, as CMake gives them.
+const ControllerBinaries kBinaries{PSO_CONTROLLER_BIN, PSOCTL_BIN};
 
 /// An agent process managing one process-pool system of `sleep` workers whose
 /// demand replays a constant trace.
@@ -159,7 +81,7 @@ class AgentProcess {
 
 TEST(Fleet, TwoAgentsAreListedAndTheEngineScalesRealWorkers) {
   TempDir dir;
-  ControllerProcess controller(dir, "tcp://127.0.0.1:0");
+  ControllerProcess controller(dir, kBinaries);
   // 500 demand units at 100 per replica and 70% target need 8 replicas.
   AgentProcess web(dir, "agent-web", "web", controller.zmqEndpoint(), 500);
   AgentProcess api(dir, "agent-api", "api", controller.zmqEndpoint(), 50);
@@ -193,7 +115,7 @@ TEST(Fleet, TwoAgentsAreListedAndTheEngineScalesRealWorkers) {
 
 TEST(Fleet, OperatorHoldSetsThePoolAndTheEngineLeavesIt) {
   TempDir dir;
-  ControllerProcess controller(dir, "tcp://127.0.0.1:0");
+  ControllerProcess controller(dir, kBinaries);
   AgentProcess web(dir, "agent-web", "web", controller.zmqEndpoint(), 500);
   ASSERT_TRUE(waitFor([&] { return web.workers() >= 8; }, seconds(40)));
 
@@ -221,7 +143,7 @@ TEST(Fleet, OperatorHoldSetsThePoolAndTheEngineLeavesIt) {
 
 TEST(Fleet, ControllerKilledAndRestartedLosesNoTelemetry) {
   TempDir dir;
-  ControllerProcess controller(dir, "tcp://127.0.0.1:0");
+  ControllerProcess controller(dir, kBinaries);
   const std::string endpoint = controller.zmqEndpoint();
   AgentProcess web(dir, "agent-web", "web", endpoint, 50, "200ms");
   ASSERT_TRUE(waitFor(
@@ -275,7 +197,7 @@ TEST(Fleet, ControllerKilledAndRestartedLosesNoTelemetry) {
 
 TEST(Fleet, GarbageFramesAreRefusedCountedAndTheControllerKeepsServing) {
   TempDir dir;
-  ControllerProcess controller(dir, "tcp://127.0.0.1:0");
+  ControllerProcess controller(dir, kBinaries);
 
   zmq::context_t ctx;
   zmq::socket_t dealer(ctx, zmq::socket_type::dealer);
