@@ -12,10 +12,10 @@
 namespace pso::controller::engine {
 
 /// Rolling backtest error of one forecaster: the mean absolute error over
-/// horizons 1..H of the forecasts it made from every 4th step, scored as the
-/// actual values arrive and averaged with exponential forgetting
-/// (bias-corrected, so a young score is comparable to an old one). O(H / 4)
-/// per step.
+/// horizons 1..H of the forecasts it made from every 4th step, scored as every
+/// 3rd actual value arrives (3 and 4 are coprime, so each horizon is scored in
+/// turn) and averaged with exponential forgetting (bias-corrected, so a young
+/// score is comparable to an old one). O(H / 4) every 3rd step, O(1) else.
 class BacktestScore {
  public:
   explicit BacktestScore(int horizon);
