@@ -120,6 +120,7 @@ Allocation allocate(const SystemSpec& spec, const Forecast& forecast, int64_t cu
     out.replicas = current_replicas;
     out.unbounded_replicas = current_replicas;
     out.rule = "no-data";
+    out.rule_kind = DecisionRule::kNoData;
     out.rationale = "no forecast yet";
     return out;
   }
@@ -142,15 +143,17 @@ Allocation allocate(const SystemSpec& spec, const Forecast& forecast, int64_t cu
       per_replica > 0.0 ? ceilCount(out.planned_demand / per_replica) : spec.max_replicas;
   out.replicas = std::clamp(out.unbounded_replicas, spec.min_replicas,
                             std::max(spec.min_replicas, spec.max_replicas));
-  out.rule = "predictive-upper-quantile";
+  out.rule_kind = DecisionRule::kPredictive;
   std::string bound;
   if (out.replicas > out.unbounded_replicas) {
-    out.rule = "min-bound";
+    out.rule_kind = DecisionRule::kPredictiveMinBound;
     bound = ", raised to the minimum of " + std::to_string(spec.min_replicas);
   } else if (out.replicas < out.unbounded_replicas) {
-    out.rule = "max-bound";
+    out.rule_kind = DecisionRule::kPredictiveMaxBound;
     bound = ", capped at the maximum of " + std::to_string(spec.max_replicas);
   }
+
+  out.rule = std::string(ruleCode(out.rule_kind));
 
   std::string when;
   if (out.lead_steps == 0) {

@@ -8,6 +8,7 @@
 #include "controller/engine/allocation.h"
 #include "controller/engine/forecast_model.h"
 #include "controller/engine/guardrails.h"
+#include "controller/engine/model_selector.h"
 #include "controller/engine/pool_allocator.h"
 #include "controller/engine/reactive_policy.h"
 #include "controller/engine/state_codec.h"
@@ -87,6 +88,33 @@ std::string action(int64_t current, int64_t ready, int64_t desired) {
   if (desired > current) return running + ", so scale up to " + std::to_string(desired) + ".";
   if (desired < current) return running + ", so scale down to " + std::to_string(desired) + ".";
   return running + ", so keep " + std::to_string(desired) + ".";
+}
+
+// Which model a forecast came from, from the model object itself: "auto"
+// names the candidate it picked.
+ForecastProvenance provenanceOf(const ForecastModel& model) {
+  ForecastProvenance out;
+  out.configured = model.name();
+  if (const auto* selector = dynamic_cast<const AutoModel*>(&model)) {
+    out.model = selector->chosen();
+    out.selected_by_backtest = true;
+  } else {
+    out.model = out.configured;
+  }
+  // A candidate is "<registry name>" or "<registry name>/<season>[+<season>]".
+  for (const std::string& name : forecastModelNames()) {
+    const bool same = out.model == name;
+    const bool seasonal = out.model.size() > name.size() &&
+                          out.model.compare(0, name.size(), name) == 0 &&
+                          out.model[name.size()] == '/';
+    if ((same || seasonal) && name.size() > out.family.size()) out.family = name;
+  }
+  return out;
+}
+
+void setRule(SystemDecision& d, DecisionRule rule) {
+  d.facts.rule = rule;
+  d.rule = std::string(ruleCode(rule));
 }
 
 }  // namespace
@@ -170,6 +198,8 @@ DecisionEngine::Impl::Pending DecisionEngine::Impl::plan(SystemState& state,
       state.reactive.recommend(spec, ReactiveInput{demand, current, ready, now_ms});
   d.reactive_replicas = reactive.replicas;
   d.reactive_rationale = reactive.rationale;
+  d.facts.reactive = reactive.facts;
+  d.facts.provenance = provenanceOf(*state.model);
 
   // The planner sizes for the forecast's 1 - risk quantile; the reported
   // forecast keeps the configured interval. One forecast serves both when the
@@ -186,15 +216,18 @@ DecisionEngine::Impl::Pending DecisionEngine::Impl::plan(SystemState& state,
   d.bottleneck = detectBottleneck(
       d.forecast, static_cast<double>(current) * spec.capacity_per_replica, now_ms, step_s);
   d.planned_demand = plan.planned_demand;
+  d.facts.planning_quantile = (1.0 + plan_coverage) / 2.0;
 
   const std::string situation =
       demand ? "Demand " + formatQuantity(*demand) : "No demand sample this step";
   const int64_t seen = state.model->observations();
   const bool warming = seen < settings.min_observations;
+  d.facts.observations = seen;
+  d.facts.min_observations = settings.min_observations;
   bool& stabilize = p.stabilize;
   if (settings.policy == "reactive") {
     d.recommended_replicas = reactive.replicas;
-    d.rule = "reactive-hpa";
+    setRule(d, DecisionRule::kReactiveHpa);
     d.planned_demand = demand.value_or(0.0);
     stabilize = false;  // the HPA rule stabilises its own recommendations
     sentences.push_back("Policy reactive. " + reactive.rationale);
@@ -211,7 +244,7 @@ DecisionEngine::Impl::Pending DecisionEngine::Impl::plan(SystemState& state,
       const int64_t upper = std::max(spec.min_replicas, spec.max_replicas);
       d.recommended_replicas =
           std::clamp(std::max(need, reactive.replicas), spec.min_replicas, upper);
-      d.rule = "demand-at-target";
+      setRule(d, DecisionRule::kDemandAtTarget);
       d.planned_demand = *demand;
       stabilize = false;
       sentences.push_back(situation + " already exceeds the ready capacity of " +
@@ -223,7 +256,7 @@ DecisionEngine::Impl::Pending DecisionEngine::Impl::plan(SystemState& state,
     } else {
       d.recommended_replicas =
           std::clamp(current, spec.min_replicas, std::max(spec.min_replicas, spec.max_replicas));
-      d.rule = seen == 0 ? "no-data" : "warming-up";
+      setRule(d, seen == 0 ? DecisionRule::kNoData : DecisionRule::kWarmingUp);
       std::string sentence = situation + "; " + history + ", so hold the current count";
       if (d.recommended_replicas != current) {
         sentence += " within the bounds [" + std::to_string(spec.min_replicas) + ", " +
@@ -233,8 +266,9 @@ DecisionEngine::Impl::Pending DecisionEngine::Impl::plan(SystemState& state,
     }
   } else {
     d.recommended_replicas = plan.replicas;
-    d.rule = plan.rule;
-    p.predictive = plan.rule != "no-data";
+    setRule(d, plan.rule_kind);
+    d.facts.planned_steps = plan.planned_steps;
+    p.predictive = plan.rule_kind != DecisionRule::kNoData;
     sentences.push_back(situation + "; " + plan.rationale + ".");
   }
   p.coordinated = d.recommended_replicas;
@@ -305,6 +339,14 @@ void DecisionEngine::Impl::propagateDependencies(std::vector<Pending>& pending) 
         formatPercent(inherited[b] - 1.0) + " within the lead time and " + p.d.system +
         "'s demand follows, so plan for " + formatQuantity(follows) + ": " +
         std::to_string(needed) + " instead of " + std::to_string(p.coordinated) + ".");
+    CoordinationEffect effect;
+    effect.kind = CoordinationKind::kDependency;
+    effect.source = source[b];
+    effect.from = p.coordinated;
+    effect.to = needed;
+    effect.rise = inherited[b];
+    effect.planned_demand = follows;
+    p.d.facts.coordination.push_back(effect);
     p.coordinated = needed;
     p.d.planned_demand = std::max(p.d.planned_demand, follows);
   }
@@ -352,8 +394,18 @@ std::vector<PoolStatus> DecisionEngine::Impl::dividePools(std::vector<Pending>& 
                                std::to_string(division.wanted_total) + " wanted)";
     for (std::size_t k = 0; k < members.size(); ++k) {
       Pending& p = pending[members[k]];
+      p.d.facts.pools.push_back(pool.name);
       const int64_t granted = division.granted[k];
       if (granted < p.coordinated) {
+        CoordinationEffect effect;
+        effect.kind = CoordinationKind::kPool;
+        effect.source = pool.name;
+        effect.from = p.coordinated;
+        effect.to = granted;
+        effect.pool_capacity = pool.capacity_replicas;
+        effect.pool_wanted = division.wanted_total;
+        effect.below_minimum = granted < p.state->spec.min_replicas;
+        p.d.facts.coordination.push_back(effect);
         std::string note = shared + "; cut from " + std::to_string(p.coordinated) + " to " +
                            std::to_string(granted);
         if (granted < p.state->spec.min_replicas) {
@@ -397,6 +449,7 @@ SystemDecision DecisionEngine::Impl::finish(Pending& p, int64_t now_ms) {
   d.dispatch = guard.dispatch;
   d.guardrails = p.coordination;
   d.guardrails.insert(d.guardrails.end(), guard.notes.begin(), guard.notes.end());
+  d.facts.guardrails = guard.effects;
   if (guard.held) d.rule = "hold";
   for (const std::string& note : d.guardrails) sentences.push_back(note);
   sentences.push_back(action(current, d.ready_replicas, d.desired_replicas));

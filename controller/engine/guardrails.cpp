@@ -107,6 +107,7 @@ GuardrailOutcome applyGuardrails(const GuardrailInput& input, const EngineSettin
       note += ", instead of the recommended " + std::to_string(input.recommended);
     }
     out.notes.push_back(note + ".");
+    out.effects.push_back({GuardrailKind::kOperatorHold, input.recommended, out.desired});
   } else {
     int64_t desired = input.recommended;
 
@@ -120,6 +121,7 @@ GuardrailOutcome applyGuardrails(const GuardrailInput& input, const EngineSettin
                             formatSeconds(settings.scale_down_stabilization_s) +
                             " went as high as " + std::to_string(highest) + ", so " +
                             instead(stabilized, current, desired) + ".");
+        out.effects.push_back({GuardrailKind::kScaleDownStabilization, desired, stabilized});
         desired = stabilized;
       }
     }
@@ -128,12 +130,14 @@ GuardrailOutcome applyGuardrails(const GuardrailInput& input, const EngineSettin
       const int64_t limited = current + settings.max_step_up;
       out.notes.push_back("Step limit: at most " + formatReplicas(settings.max_step_up) +
                           " added per decision, so " + instead(limited, current, desired) + ".");
+      out.effects.push_back({GuardrailKind::kStepLimitUp, desired, limited});
       desired = limited;
     }
     if (settings.max_step_down > 0 && current - desired > settings.max_step_down) {
       const int64_t limited = current - settings.max_step_down;
       out.notes.push_back("Step limit: at most " + formatReplicas(settings.max_step_down) +
                           " removed per decision, so " + instead(limited, current, desired) + ".");
+      out.effects.push_back({GuardrailKind::kStepLimitDown, desired, limited});
       desired = limited;
     }
 
@@ -143,6 +147,7 @@ GuardrailOutcome applyGuardrails(const GuardrailInput& input, const EngineSettin
       out.notes.push_back("Cooldown: the last change was " + formatSeconds(since_s) +
                           " ago, within the " + formatSeconds(settings.cooldown_s) +
                           " cooldown, so " + instead(current, current, desired) + ".");
+      out.effects.push_back({GuardrailKind::kCooldown, desired, current});
       desired = current;
     }
 
@@ -153,6 +158,7 @@ GuardrailOutcome applyGuardrails(const GuardrailInput& input, const EngineSettin
                             " changes already dispatched in the last hour (limit " +
                             std::to_string(settings.actions_per_hour) + "), so " +
                             instead(current, current, desired) + ".");
+        out.effects.push_back({GuardrailKind::kActionsPerHour, desired, current});
         desired = current;
       }
     }
@@ -163,6 +169,7 @@ GuardrailOutcome applyGuardrails(const GuardrailInput& input, const EngineSettin
   if (changed && settings.forecast_only) {
     out.notes.push_back("Forecast-only mode: the change to " + std::to_string(out.desired) +
                         " is recorded, not dispatched.");
+    out.effects.push_back({GuardrailKind::kForecastOnly, out.desired, out.desired});
   }
   out.dispatch = changed && !settings.forecast_only;
   // Operator holds are the operator's changes: they neither start a cooldown

@@ -74,6 +74,7 @@ struct GuardrailOutcome {
   bool dispatch = false;           ///< desired != current, allowed, and not forecast-only
   bool held = false;               ///< an operator hold decided the count
   std::vector<std::string> notes;  ///< one sentence per guardrail that changed the decision
+  std::vector<GuardrailEffect> effects;  ///< the same guardrails as typed effects, same order
 };
 
 /// Applies, in order: operator hold (desired = hold.replicas while now <

@@ -1,11 +1,11 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <string>
 
 #include "common/result.h"
+#include "controller/engine/guardrails.h"
 #include "controller/engine/state_codec.h"
 #include "controller/engine/types.h"
 
@@ -33,6 +33,7 @@ struct ReactiveRecommendation {
   double utilization = 0.0;  ///< demand / ready capacity (NaN when unknown)
   double ratio = 0.0;        ///< utilization / target (NaN when unknown)
   std::string rationale;     ///< plain words, with the numbers
+  ReactiveFacts facts;       ///< the same recommendation as typed facts
 };
 
 /// The Kubernetes Horizontal Pod Autoscaler's replica rule, over a system's
@@ -43,8 +44,9 @@ struct ReactiveRecommendation {
 /// launched replicas, and if it no longer says "up" (or is within tolerance)
 /// the count is kept. The result is the maximum recommendation of the last
 /// stabilisation window, limited to max(2 x current, 4) and clamped to the
-/// system's bounds. Keeps its own per-system state (the window), so one
-/// instance serves one system.
+/// system's bounds. Keeps its own per-system state (the window, the same
+/// StabilizationWindow the engine's guardrails use), so one instance serves
+/// one system.
 class ReactivePolicy {
  public:
   explicit ReactivePolicy(ReactiveSettings settings = {});
@@ -61,12 +63,8 @@ class ReactivePolicy {
   void load(StateReader& reader);
 
  private:
-  struct Timed {
-    int64_t ms = 0;
-    int64_t replicas = 0;
-  };
   ReactiveSettings settings_;
-  std::deque<Timed> recommendations_;  ///< within the stabilisation window, oldest first
+  StabilizationWindow recommendations_;  ///< raw recommendations within the window
 };
 
 }  // namespace pso::controller::engine

@@ -107,6 +107,114 @@ struct Bottleneck {
   double probability = 0.0;
 };
 
+/// Which rule set a system's recommendation (before coordination and guardrails).
+/// ruleCode() in wording.h gives each its stable name in documents and the API.
+enum class DecisionRule {
+  kNoData,            ///< "no-data": no sample yet (or no forecast), the current count is kept
+  kWarmingUp,         ///< "warming-up": too few samples for a forecast, the current count is kept
+  kDemandAtTarget,    ///< "demand-at-target": warming up but overloaded, sized for the demand now
+  kPredictive,        ///< "predictive-upper-quantile": sized for the planning quantile
+  kPredictiveMinBound,  ///< "min-bound": the predictive plan, raised to the minimum
+  kPredictiveMaxBound,  ///< "max-bound": the predictive plan, capped at the maximum
+  kReactiveHpa,         ///< "reactive-hpa": policy reactive, the HPA rule decides
+};
+
+/// A guardrail that changed a decision (guardrails.h, in the order applied).
+enum class GuardrailKind {
+  kOperatorHold,            ///< an operator's count replaces the engine's
+  kScaleDownStabilization,  ///< a decrease held up by recent higher recommendations
+  kStepLimitUp,             ///< at most max_step_up added per decision
+  kStepLimitDown,           ///< at most max_step_down removed per decision
+  kCooldown,                ///< no change within cooldown_s of the last one
+  kActionsPerHour,          ///< the global hourly limit on changes was reached
+  kForecastOnly,            ///< the change is recorded, not dispatched (from == to == desired)
+};
+
+/// One guardrail's effect on the count: it moved the decision from `from` to `to`.
+struct GuardrailEffect {
+  GuardrailKind kind = GuardrailKind::kOperatorHold;
+  int64_t from = 0;
+  int64_t to = 0;
+};
+
+/// Coordination across systems that changed a recommendation before guardrails.
+enum class CoordinationKind {
+  kDependency,  ///< a caller's forecast rise passed down depends_on raised the plan
+  kPool,        ///< a shared pool's division cut the plan
+};
+
+struct CoordinationEffect {
+  CoordinationKind kind = CoordinationKind::kDependency;
+  /// Dependency: the system whose rise was passed down. Pool: the pool's name.
+  std::string source;
+  int64_t from = 0;
+  int64_t to = 0;
+  double rise = 0.0;           ///< dependency: the factor passed down (1.3 = +30%)
+  double planned_demand = 0.0; ///< dependency: the demand planned for after the rise
+  int64_t pool_capacity = 0;   ///< pool: replicas it holds
+  int64_t pool_wanted = 0;     ///< pool: what its deciding systems wanted in total
+  bool below_minimum = false;  ///< pool: cut below the system's minimum (minimums do not fit)
+};
+
+/// Why the HPA rule recommends what it does (reactive_policy.h).
+enum class ReactiveReason {
+  kNoMetric,         ///< no usable demand this step: keeps the count
+  kNoneRunning,      ///< no replica launched: sized from the demand at the target
+  kNoneReady,        ///< none ready yet and no demand: keeps the count
+  kWarmingKeep,      ///< warming replicas counted at zero: no longer a scale-up, keeps
+  kWarmingScale,     ///< warming replicas counted at zero: still a scale-up, ceil(current x ratio)
+  kWithinTolerance,  ///< the ratio to target is within the tolerance of 1: keeps
+  kRatio,            ///< ceil(ready x ratio): sized for the demand observed now
+};
+
+/// The HPA rule's recommendation for one step, with every number and limit
+/// that shaped it.
+struct ReactiveFacts {
+  ReactiveReason reason = ReactiveReason::kNoMetric;
+  int64_t raw_replicas = 0;  ///< from the ratio alone
+  double utilization = std::numeric_limits<double>::quiet_NaN();  ///< demand / ready capacity
+  double ratio = std::numeric_limits<double>::quiet_NaN();        ///< utilisation / target
+  double tolerance = 0.1;
+  /// Highest recommendation in the stabilisation window (>= raw_replicas).
+  int64_t stabilized_replicas = 0;
+  double stabilization_s = 0.0;
+  int64_t scale_up_limit = 0;  ///< max(factor x current, minimum)
+  bool limited_by_scale_up = false;
+  bool capped_at_max = false;
+  bool raised_to_min = false;
+  int64_t replicas = 0;  ///< final
+};
+
+/// Which model produced a forecast, as typed fields rather than its label.
+struct ForecastProvenance {
+  std::string configured;  ///< the engine's setting: "auto" or a registry name
+  /// The model whose forecast was used: the registry name, or for "auto" the
+  /// candidate it picked by rolling backtest error ("holt", "holt-winters/288",
+  /// "mean(holt+naive)").
+  std::string model;
+  /// The registry name behind `model` ("holt-winters" for "holt-winters/288");
+  /// empty for a combination of models.
+  std::string family;
+  bool selected_by_backtest = false;  ///< "auto" picked `model`
+};
+
+/// The typed record of how a decision came about: what the scenario builder
+/// classifies events and levels from, and what lessons are written from.
+struct DecisionFacts {
+  DecisionRule rule = DecisionRule::kNoData;
+  std::vector<CoordinationEffect> coordination;  ///< in the order applied
+  std::vector<GuardrailEffect> guardrails;       ///< in the order applied
+  std::vector<std::string> pools;                ///< pools the system shares this cycle
+  ForecastProvenance provenance;
+  ReactiveFacts reactive;
+  /// The forecast quantile the predictive plan sizes for (1 - risk), and the
+  /// steps it looks at (warm-up plus one, fewer when the forecast is shorter).
+  double planning_quantile = 0.8;
+  int64_t planned_steps = 0;
+  int64_t observations = 0;      ///< samples the forecast model has seen
+  int64_t min_observations = 0;  ///< samples a forecast needs before predictive decisions
+};
+
 /// The engine's decision for one system in one cycle, with every number it came
 /// from, so it can be explained, recorded and taught.
 struct SystemDecision {
@@ -130,6 +238,7 @@ struct SystemDecision {
   std::string reactive_rationale;
   std::string rationale;  ///< plain sentences
   bool dispatch = false;  ///< a directive should be sent (changed, allowed, not forecast-only)
+  DecisionFacts facts;    ///< the same decision as typed facts
 };
 
 /// Shared capacity across systems (controller config `pools`).

@@ -21,7 +21,87 @@ std::string fixed(double value, int decimals) {
   return text;
 }
 
+template <typename Enum>
+struct Named {
+  Enum value;
+  std::string_view code;
+};
+
+// Each enum's names, listed once: code() and parse() both read the table.
+constexpr Named<DecisionRule> kRules[] = {
+    {DecisionRule::kNoData, "no-data"},
+    {DecisionRule::kWarmingUp, "warming-up"},
+    {DecisionRule::kDemandAtTarget, "demand-at-target"},
+    {DecisionRule::kPredictive, "predictive-upper-quantile"},
+    {DecisionRule::kPredictiveMinBound, "min-bound"},
+    {DecisionRule::kPredictiveMaxBound, "max-bound"},
+    {DecisionRule::kReactiveHpa, "reactive-hpa"},
+};
+constexpr Named<GuardrailKind> kGuardrails[] = {
+    {GuardrailKind::kOperatorHold, "operator_hold"},
+    {GuardrailKind::kScaleDownStabilization, "scale_down_stabilization"},
+    {GuardrailKind::kStepLimitUp, "step_limit_up"},
+    {GuardrailKind::kStepLimitDown, "step_limit_down"},
+    {GuardrailKind::kCooldown, "cooldown"},
+    {GuardrailKind::kActionsPerHour, "actions_per_hour"},
+    {GuardrailKind::kForecastOnly, "forecast_only"},
+};
+constexpr Named<CoordinationKind> kCoordination[] = {
+    {CoordinationKind::kDependency, "dependency"},
+    {CoordinationKind::kPool, "pool"},
+};
+constexpr Named<ReactiveReason> kReactiveReasons[] = {
+    {ReactiveReason::kNoMetric, "no_metric"},
+    {ReactiveReason::kNoneRunning, "none_running"},
+    {ReactiveReason::kNoneReady, "none_ready"},
+    {ReactiveReason::kWarmingKeep, "warming_keep"},
+    {ReactiveReason::kWarmingScale, "warming_scale"},
+    {ReactiveReason::kWithinTolerance, "within_tolerance"},
+    {ReactiveReason::kRatio, "ratio"},
+};
+
+template <typename Enum, std::size_t N>
+std::string_view codeOf(const Named<Enum> (&table)[N], Enum value) {
+  for (const auto& entry : table) {
+    if (entry.value == value) return entry.code;
+  }
+  return "unknown";
+}
+
+template <typename Enum, std::size_t N>
+std::optional<Enum> parseCode(const Named<Enum> (&table)[N], std::string_view code) {
+  for (const auto& entry : table) {
+    if (entry.code == code) return entry.value;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
+
+std::string_view ruleCode(DecisionRule rule) {
+  return codeOf(kRules, rule);
+}
+std::optional<DecisionRule> parseDecisionRule(std::string_view code) {
+  return parseCode(kRules, code);
+}
+std::string_view guardrailCode(GuardrailKind kind) {
+  return codeOf(kGuardrails, kind);
+}
+std::optional<GuardrailKind> parseGuardrailKind(std::string_view code) {
+  return parseCode(kGuardrails, code);
+}
+std::string_view coordinationCode(CoordinationKind kind) {
+  return codeOf(kCoordination, kind);
+}
+std::optional<CoordinationKind> parseCoordinationKind(std::string_view code) {
+  return parseCode(kCoordination, code);
+}
+std::string_view reactiveReasonCode(ReactiveReason reason) {
+  return codeOf(kReactiveReasons, reason);
+}
+std::optional<ReactiveReason> parseReactiveReason(std::string_view code) {
+  return parseCode(kReactiveReasons, code);
+}
 
 std::string formatQuantity(double value) {
   if (std::isnan(value)) return "unknown";
