@@ -1,10 +1,29 @@
 # The README's two commands: `make demo` and `make test`. Both install missing
 # Debian packages through installers/install-deps.sh, then build.
+#
+# Also:
+#   make test-sanitize  the whole suite built with AddressSanitizer and
+#                       UndefinedBehaviorSanitizer (build-asan/); any report fails it
+#   make test-repeat    the suite 20 times in a row, then under faketime at
+#                       00:30, 06:30, 12:30 and 18:30 UTC (tests/tools/test-repeat.sh)
+#   make bench          every benchmark under tests/bench, printing its figures
 BUILD ?= build
+ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
+# The sanitizer build skips the benchmarks (figures from an instrumented binary
+# mean nothing) and optimises lightly: -O1 keeps ASan's reports exact and the
+# suite fast enough for CI.
+ASAN_FLAGS ?= -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
+              -DPSO_SANITIZE=address,undefined -DPSO_BUILD_BENCH=OFF
+# A compiler cache, where one is installed, makes rebuilds after a checkout cheap.
+LAUNCHER := $(if $(shell command -v ccache 2>/dev/null),-DCMAKE_CXX_COMPILER_LAUNCHER=ccache,)
+# Fatal sanitizer reports with stacks; leaks count as failures.
+SANITIZER_ENV = ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1 \
+                UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+CTEST_FLAGS ?= --output-on-failure -j$(JOBS) --timeout 600
 
-.PHONY: all deps configure build test demo bench format clean
+.PHONY: all deps configure build test test-sanitize test-repeat demo bench format clean
 
 all: build
 
@@ -12,13 +31,21 @@ deps:
 	@./installers/install-deps.sh
 
 configure: deps
-	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS) $(LAUNCHER)
 
 build: configure
 	cmake --build $(BUILD) -j$(JOBS)
 
 test: build
-	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS) --timeout 600
+	ctest --test-dir $(BUILD) $(CTEST_FLAGS)
+
+test-sanitize: deps
+	cmake -S . -B $(ASAN_BUILD) $(ASAN_FLAGS) $(LAUNCHER)
+	cmake --build $(ASAN_BUILD) -j$(JOBS)
+	$(SANITIZER_ENV) ctest --test-dir $(ASAN_BUILD) $(CTEST_FLAGS)
+
+test-repeat: build
+	./tests/tools/test-repeat.sh $(BUILD)
 
 demo: build
 	./installers/demo.sh $(BUILD)
@@ -30,4 +57,4 @@ format:
 	find protocol common agent controller tests -name '*.h' -o -name '*.cpp' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD) demo-out
+	rm -rf $(BUILD) $(ASAN_BUILD) demo-out

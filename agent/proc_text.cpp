@@ -4,9 +4,10 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <charconv>
-#include <cmath>
 #include <cstring>
+#include <optional>
+
+#include "common/text.h"
 
 namespace pso::agent {
 
@@ -34,26 +35,21 @@ std::string_view nextToken(std::string_view& rest) {
 }
 
 bool parseU64(std::string_view token, uint64_t& value) {
-  if (token.empty()) return false;
-  auto [ptr, ec] = std::from_chars(token.data(), token.data() + token.size(), value);
-  return ec == std::errc() && ptr == token.data() + token.size();
+  const std::optional<uint64_t> parsed = common::parseUint64(token);
+  if (parsed) value = *parsed;
+  return parsed.has_value();
 }
 
 bool parseI64(std::string_view token, int64_t& value) {
-  if (token.empty()) return false;
-  auto [ptr, ec] = std::from_chars(token.data(), token.data() + token.size(), value);
-  return ec == std::errc() && ptr == token.data() + token.size();
+  const std::optional<int64_t> parsed = common::parseInt64(token);
+  if (parsed) value = *parsed;
+  return parsed.has_value();
 }
 
 bool parseDouble(std::string_view token, double& value) {
-  if (token.empty()) return false;
-  double parsed = 0.0;
-  auto [ptr, ec] = std::from_chars(token.data(), token.data() + token.size(), parsed);
-  if (ec != std::errc() || ptr != token.data() + token.size() || !std::isfinite(parsed)) {
-    return false;
-  }
-  value = parsed;
-  return true;
+  const std::optional<double> parsed = common::parseDouble(token);
+  if (parsed) value = *parsed;
+  return parsed.has_value();
 }
 
 Error lineError(const std::string& path, int line_number, const std::string& expected,

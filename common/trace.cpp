@@ -1,34 +1,16 @@
 #include "common/trace.h"
 
 #include <cctype>
-#include <charconv>
-#include <cmath>
+#include <chrono>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
+
+#include "common/text.h"
 
 namespace pso::common {
 namespace {
-
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
-// days_from_civil), so parsing never depends on the local time zone.
-int64_t daysFromCivil(int64_t y, int64_t m, int64_t d) {
-  y -= m <= 2 ? 1 : 0;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const int64_t yoe = y - era * 400;
-  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
-bool isLeap(int64_t y) {
-  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-int daysInMonth(int64_t y, int64_t m) {
-  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return m == 2 && isLeap(y) ? 29 : kDays[m - 1];
-}
 
 // Reads exactly `width` digits at `pos`.
 bool digits(std::string_view s, std::size_t& pos, std::size_t width, int64_t& out) {
@@ -63,10 +45,11 @@ bool parseCalendar(std::string_view s, int64_t& out) {
       !expect(s, pos, ':') || !digits(s, pos, 2, second)) {
     return false;
   }
-  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 ||
-      minute > 59 || second > 59) {
-    return false;
-  }
+  // A proleptic Gregorian date in UTC, so parsing never depends on the local time zone.
+  const std::chrono::year_month_day date{std::chrono::year(static_cast<int>(year)),
+                                         std::chrono::month(static_cast<unsigned>(month)),
+                                         std::chrono::day(static_cast<unsigned>(day))};
+  if (!date.ok() || hour > 23 || minute > 59 || second > 59) return false;
   // A fraction of a second is accepted and dropped: traces have whole-second steps.
   if (pos < s.size() && s[pos] == '.') {
     ++pos;
@@ -91,7 +74,8 @@ bool parseCalendar(std::string_view s, int64_t& out) {
     }
   }
   if (pos != s.size()) return false;
-  out = daysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second - offset_s;
+  const int64_t days = std::chrono::sys_days(date).time_since_epoch().count();
+  out = days * 86400 + hour * 3600 + minute * 60 + second - offset_s;
   return true;
 }
 
@@ -100,8 +84,9 @@ bool parseEpoch(std::string_view s, int64_t& out) {
   const std::size_t dot = s.find('.');
   const std::string_view whole = s.substr(0, dot);
   if (whole.empty()) return false;
-  const auto [end, ec] = std::from_chars(whole.data(), whole.data() + whole.size(), out);
-  if (ec != std::errc() || end != whole.data() + whole.size()) return false;
+  const std::optional<int64_t> seconds = parseInt64(whole);
+  if (!seconds) return false;
+  out = *seconds;
   if (dot != std::string_view::npos) {
     const std::string_view fraction = s.substr(dot + 1);
     if (fraction.empty()) return false;
@@ -112,16 +97,10 @@ bool parseEpoch(std::string_view s, int64_t& out) {
   return true;
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
-
 bool parseValue(std::string_view s, double& out) {
-  if (s.empty()) return false;
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc() && end == s.data() + s.size() && std::isfinite(out);
+  const std::optional<double> value = parseDouble(s);
+  if (value) out = *value;
+  return value.has_value();
 }
 
 }  // namespace

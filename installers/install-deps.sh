@@ -9,7 +9,7 @@ packages=(
   libzmq3-dev cppzmq-dev libmsgpack-cxx-dev
   libboost-dev libcurl4-openssl-dev libspdlog-dev libsqlite3-dev
   libgtest-dev libgmock-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
-  sqlite3 python3 procps
+  sqlite3 python3 procps faketime
 )
 
 missing=()

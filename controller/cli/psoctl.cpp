@@ -3,7 +3,6 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -15,6 +14,7 @@
 
 #include "common/clock.h"
 #include "common/config.h"
+#include "common/text.h"
 #include "common/trace.h"
 #include "controller/cli/api_client.h"
 #include "controller/cli/grade.h"
@@ -358,14 +358,12 @@ void checkOfflineForecast(const OnlineForecastArgs& online, ForecastArgs& offlin
       throw CLI::ValidationError(name, "only applies to a SYSTEM forecast, not --trace");
     }
   }
-  int horizon = 0;
   const std::string& text = online.horizon;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), horizon);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || horizon < 1 ||
-      horizon > 10000) {
+  const std::optional<int64_t> parsed = common::parseInt64(text);
+  if (!parsed || *parsed < 1 || *parsed > 10000) {
     throw CLI::ValidationError("--horizon", "Value " + text + " not in range 1 to 10000");
   }
-  offline.horizon = horizon;
+  offline.horizon = static_cast<int>(*parsed);
 }
 
 int cmdCycles(const GlobalOptions& g, int64_t limit) {

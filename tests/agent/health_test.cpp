@@ -299,16 +299,20 @@ TEST(AgentHealth, ResultsAndScoreReachTheController) {
   ASSERT_TRUE(waitUntil([&] { return score().has_value(); }, 10s, [&] { controller.drain(50); }));
   EXPECT_DOUBLE_EQ(*score(), 50.0);
 
-  // The command source's value is the demand.
-  bool saw_demand = false;
-  for (const auto& batch : controller.all<protocol::TelemetryBatch>()) {
-    for (std::size_t i = 0; i < batch.series.size(); ++i) {
-      if (batch.series[i] == protocol::SeriesKey{"web", "demand"}) {
-        for (double v : batch.values[i]) saw_demand |= v == 42.0;
+  // The command source's value is the demand. The source runs off the sampling
+  // loop, so the first batches may go out before its first reading: await it.
+  auto saw_demand = [&] {
+    for (const auto& batch : controller.all<protocol::TelemetryBatch>()) {
+      for (std::size_t i = 0; i < batch.series.size(); ++i) {
+        if (batch.series[i] != protocol::SeriesKey{"web", "demand"}) continue;
+        for (double v : batch.values[i]) {
+          if (v == 42.0) return true;
+        }
       }
     }
-  }
-  EXPECT_TRUE(saw_demand);
+    return false;
+  };
+  EXPECT_TRUE(waitUntil(saw_demand, 10s, [&] { controller.drain(50); }));
 
   (*agent)->requestStop();
   loop.join();
