@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "protocol/codec.h"
+#include "protocol/names.h"
 
 namespace pso::protocol {
 namespace {
@@ -75,6 +76,17 @@ class Context {
   void oversize(const std::string& field, std::size_t size, std::size_t limit, const char* unit) {
     fail("oversize", "field '" + field + "' has " + std::to_string(size) + " " + unit + " (limit " +
                          std::to_string(limit) + ")");
+  }
+  // A name outside the fleet's naming rule (protocol/names.h): counted apart
+  // from other refusals, since it is what an impostor or a broken config sends.
+  void badName(const std::string& field, const std::string& why) {
+    fail("invalid_name", "field '" + field + "' is not a valid name: " + why);
+  }
+  // Checks a decoded name; an empty one is left to nonEmpty() or allowed
+  // where the field may be empty.
+  void checkName(const std::string& field, const std::string& value, NameKind kind) {
+    if (failed() || value.empty()) return;
+    if (std::string why = nameProblem(value, kind); !why.empty()) badName(field, why);
   }
   void invalid(const std::string& field, const std::string& why) {
     fail("invalid", "field '" + field + "' " + why);
@@ -290,6 +302,9 @@ class Fields {
   void check(bool condition, std::string_view key, const std::string& why) {
     if (!condition && !c_.failed()) c_.invalid(name(key), why);
   }
+  void validName(std::string_view key, const std::string& value, NameKind kind) {
+    c_.checkName(name(key), value, kind);
+  }
 
  private:
   Context& c_;
@@ -316,6 +331,7 @@ Hello decodeHello(Context& c, Fields& f) {
   Hello m;
   f.str("agent_id", m.agent_id);
   f.nonEmpty("agent_id", m.agent_id);
+  f.validName("agent_id", m.agent_id, NameKind::kAgentId);
   f.str("version", m.version);
   f.optStringMap("host_facts", m.host_facts);
   if (const auto* systems = f.array("systems", kMaxSystems)) {
@@ -324,6 +340,7 @@ Hello decodeHello(Context& c, Fields& f) {
       SystemInfo& info = m.systems[i];
       s.str("name", info.name);
       s.nonEmpty("name", info.name);
+      s.validName("name", info.name, NameKind::kSystem);
       s.str("actuator", info.actuator);
       s.i64("min_replicas", info.min_replicas);
       s.i64("max_replicas", info.max_replicas);
@@ -333,6 +350,10 @@ Hello decodeHello(Context& c, Fields& f) {
       s.optI64("warmup_ms", info.warmup_ms);
       s.optI64("priority", info.priority);
       s.optStrings("depends_on", info.depends_on);
+      for (std::size_t d = 0; d < info.depends_on.size(); ++d) {
+        c.checkName(s.name("depends_on") + "[" + std::to_string(d) + "]", info.depends_on[d],
+                    NameKind::kSystem);
+      }
       s.check(info.min_replicas >= 0, "min_replicas", "must not be negative");
       s.check(info.max_replicas >= info.min_replicas, "max_replicas",
               "must not be less than min_replicas");
@@ -349,6 +370,7 @@ TelemetryBatch decodeTelemetry(Context& c, Fields& f) {
   TelemetryBatch m;
   f.str("agent_id", m.agent_id);
   f.nonEmpty("agent_id", m.agent_id);
+  f.validName("agent_id", m.agent_id, NameKind::kAgentId);
   f.u64("seq", m.seq);
   f.u64("oldest_seq", m.oldest_seq);
   f.check(m.seq >= 1, "seq", "must be at least 1");
@@ -367,6 +389,9 @@ TelemetryBatch decodeTelemetry(Context& c, Fields& f) {
       readString(c, pair->ptr[0], path + "[0]", m.series[i].system);
       readString(c, pair->ptr[1], path + "[1]", m.series[i].metric);
       if (!c.failed() && m.series[i].metric.empty()) c.invalid(path + "[1]", "must not be empty");
+      // An empty system names a host series of the sending agent.
+      c.checkName(path + "[0]", m.series[i].system, NameKind::kSystem);
+      c.checkName(path + "[1]", m.series[i].metric, NameKind::kMetric);
     }
   }
   if (const auto* ts = f.array("timestamps_ms", kMaxPointsPerSeries); ts && !c.failed()) {
@@ -422,11 +447,13 @@ Health decodeHealth(Context& c, Fields& f) {
   Health m;
   f.str("agent_id", m.agent_id);
   f.nonEmpty("agent_id", m.agent_id);
+  f.validName("agent_id", m.agent_id, NameKind::kAgentId);
   if (const auto* checks = f.array("checks", kMaxListItems)) {
     m.checks.resize(checks->size);
     forEachMap(c, *checks, "checks", [&](Fields& h, uint32_t i) {
       HealthCheckResult& r = m.checks[i];
       h.str("system", r.system);
+      h.validName("system", r.system, NameKind::kSystem);
       h.str("check", r.check);
       h.nonEmpty("check", r.check);
       h.str("status", r.status);
@@ -443,9 +470,11 @@ DirectiveResult decodeResult(Context&, Fields& f) {
   DirectiveResult m;
   f.str("agent_id", m.agent_id);
   f.nonEmpty("agent_id", m.agent_id);
+  f.validName("agent_id", m.agent_id, NameKind::kAgentId);
   f.str("directive_id", m.directive_id);
   f.nonEmpty("directive_id", m.directive_id);
   f.str("system", m.system);
+  f.validName("system", m.system, NameKind::kSystem);
   f.str("status", m.status);
   f.oneOf("status", m.status, {"applied", "refused", "failed", "dry_run", "expired"});
   f.optI64("replicas", m.replicas);
@@ -460,6 +489,7 @@ Heartbeat decodeHeartbeat(Context&, Fields& f) {
   Heartbeat m;
   f.str("agent_id", m.agent_id);
   f.nonEmpty("agent_id", m.agent_id);
+  f.validName("agent_id", m.agent_id, NameKind::kAgentId);
   f.i64("ts_ms", m.ts_ms);
   f.optU64("spool_pending", m.spool_pending);
   f.optU64("spool_dropped", m.spool_dropped);
@@ -488,6 +518,7 @@ Directive decodeDirective(Context&, Fields& f) {
   f.nonEmpty("id", m.id);
   f.str("system", m.system);
   f.nonEmpty("system", m.system);
+  f.validName("system", m.system, NameKind::kSystem);
   f.str("action", m.action);
   f.oneOf("action", m.action, {"scale", "limits"});
   f.optI64("replicas", m.replicas);

@@ -485,9 +485,11 @@ TEST(ProtocolCodec, RefusesOversizeStringNamingTheField) {
   const Error e = refusal(frame(replaced(telemetryFields(), str("agent_id", long_id))));
   EXPECT_EQ(e.code, "oversize");
   EXPECT_EQ(e.message, "telemetry: field 'agent_id' has 4097 bytes (limit 4096)");
-  // Exactly at the limit is fine.
-  auto ok = decode(frame(replaced(telemetryFields(), str("agent_id", long_id.substr(1)))));
-  EXPECT_TRUE(ok.ok());
+  // Exactly at the byte limit the string is read, and then an id must still
+  // follow the naming rule (at most 64 characters).
+  auto at_limit = decode(frame(replaced(telemetryFields(), str("agent_id", long_id.substr(1)))));
+  ASSERT_FALSE(at_limit.ok());
+  EXPECT_EQ(at_limit.error().code, "invalid_name");
 }
 
 TEST(ProtocolCodec, RefusesHugeStringDuringParsing) {
