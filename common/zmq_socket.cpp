@@ -3,6 +3,8 @@
 #include <random>
 #include <utility>
 
+#include "common/curve_keys.h"
+
 namespace pso::common {
 namespace {
 
@@ -34,6 +36,13 @@ Result<zmq::socket_t> makeRouter(zmq::context_t& ctx, const std::string& endpoin
     socket.set(zmq::sockopt::sndhwm, options.sndhwm);
     socket.set(zmq::sockopt::rcvhwm, options.rcvhwm);
     socket.set(zmq::sockopt::linger, options.linger_ms);
+    if (!options.curve_secret_key.empty()) {
+      if (!isCurveKey(options.curve_secret_key)) {
+        return makeError("invalid", "curve secret key for " + endpoint + " is not a Z85 key");
+      }
+      socket.set(zmq::sockopt::curve_server, 1);
+      socket.set(zmq::sockopt::curve_secretkey, options.curve_secret_key);
+    }
     try {
       socket.bind(endpoint);
     } catch (const zmq::error_t& e) {
@@ -65,6 +74,18 @@ Result<zmq::socket_t> makeDealer(zmq::context_t& ctx, const std::string& endpoin
     socket.set(zmq::sockopt::heartbeat_timeout, options.heartbeat_timeout_ms);
     socket.set(zmq::sockopt::sndhwm, options.sndhwm);
     socket.set(zmq::sockopt::rcvhwm, options.rcvhwm);
+    if (!options.curve_server_key.empty()) {
+      for (const std::string* key :
+           {&options.curve_server_key, &options.curve_public_key, &options.curve_secret_key}) {
+        if (!isCurveKey(*key)) {
+          return makeError("invalid", "curve keys for " + endpoint +
+                                          ": server, public and secret key must be Z85 keys");
+        }
+      }
+      socket.set(zmq::sockopt::curve_serverkey, options.curve_server_key);
+      socket.set(zmq::sockopt::curve_publickey, options.curve_public_key);
+      socket.set(zmq::sockopt::curve_secretkey, options.curve_secret_key);
+    }
     try {
       socket.connect(endpoint);
     } catch (const zmq::error_t& e) {

@@ -21,6 +21,10 @@ struct RouterOptions {
   int sndhwm = 10000;
   int rcvhwm = 10000;
   int linger_ms = 1000;  ///< bounded, so closing the context never hangs on a gone agent
+  /// With a Z85 secret key the socket is a CurveZMQ server: every connection
+  /// is encrypted and must pass the context's ZAP handler (which the caller
+  /// starts first; without one libzmq would let any client key in).
+  std::string curve_secret_key;
 };
 
 struct DealerOptions {
@@ -31,13 +35,18 @@ struct DealerOptions {
   int heartbeat_timeout_ms = 15000;
   int sndhwm = 1000;
   int rcvhwm = 1000;
+  /// With the controller's Z85 public key (pinned: the handshake fails against
+  /// any other server) and this agent's key pair, the link is CurveZMQ.
+  std::string curve_server_key;
+  std::string curve_public_key;
+  std::string curve_secret_key;
 };
 
 /// Creates and binds the controller's ROUTER socket (ROUTER_MANDATORY,
-/// ROUTER_HANDOVER, ZMTP heartbeats, MAXMSGSIZE, BACKLOG, HWMs, LINGER). The
-/// socket is plain TCP: CurveZMQ is not wired in yet (CurveConfig is parsed
-/// but unused). Error code "bind" names the endpoint; "zmq" is any other
-/// ZeroMQ failure. `bound_endpoint` receives the actual endpoint (port 0
+/// ROUTER_HANDOVER, ZMTP heartbeats, MAXMSGSIZE, BACKLOG, HWMs, LINGER, and
+/// CURVE_SERVER when options.curve_secret_key is set). Error code "bind" names
+/// the endpoint; "invalid" a key that is not Z85; "zmq" is any other ZeroMQ
+/// failure. `bound_endpoint` receives the actual endpoint (port 0
 /// resolves to the real one, e.g. "tcp://127.0.0.1:41234").
 [[nodiscard]] Result<zmq::socket_t> makeRouter(zmq::context_t& ctx, const std::string& endpoint,
                                                const RouterOptions& options,
@@ -46,9 +55,10 @@ struct DealerOptions {
 /// Creates and connects an agent DEALER socket with routing id `identity`
 /// (1-255 bytes, code "invalid" otherwise), reconnect interval jittered per
 /// socket by +0..50%, RECONNECT_IVL_MAX, IMMEDIATE=1, bounded LINGER, HWMs and
-/// heartbeats. Connecting is asynchronous: success means the endpoint was
-/// accepted, not that the controller is up. Error code "connect" for a bad
-/// endpoint.
+/// heartbeats, and CurveZMQ client keys when options.curve_server_key is set.
+/// Connecting is asynchronous: success means the endpoint was accepted, not
+/// that the controller is up. Error code "connect" for a bad endpoint,
+/// "invalid" for a key that is not Z85.
 [[nodiscard]] Result<zmq::socket_t> makeDealer(zmq::context_t& ctx, const std::string& endpoint,
                                                const std::string& identity,
                                                const DealerOptions& options);

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "common/curve_keys.h"
+
 namespace pso::common {
 namespace {
 
@@ -104,6 +106,53 @@ TEST(ZmqSocket, BindAndConnectFailuresAreErrors) {
   auto no_id = makeDealer(ctx, endpoint, "", DealerOptions{});
   ASSERT_FALSE(no_id.ok());
   EXPECT_EQ(no_id.error().code, "invalid");
+}
+
+TEST(ZmqSocket, CurveLinkCarriesFramesOnlyToTheServerKeyTheAgentPinned) {
+  zmq::context_t ctx;
+  const CurveKeyPair server = *generateCurveKeyPair();
+  const CurveKeyPair agent = *generateCurveKeyPair();
+  RouterOptions router_options;
+  router_options.curve_secret_key = server.secret_key;
+  std::string endpoint;
+  auto router = makeRouter(ctx, "tcp://127.0.0.1:0", router_options, &endpoint);
+  ASSERT_TRUE(router.ok()) << router.error().message;
+
+  // An agent pinned to another server key never completes the handshake.
+  DealerOptions wrong;
+  wrong.curve_server_key = generateCurveKeyPair()->public_key;
+  wrong.curve_public_key = agent.public_key;
+  wrong.curve_secret_key = agent.secret_key;
+  auto misled = makeDealer(ctx, endpoint, "misled", wrong);
+  ASSERT_TRUE(misled.ok());
+  // IMMEDIATE: with no completed handshake there is no pipe, so nothing queues.
+  (void)misled->send(zmq::str_buffer("to the wrong server"), zmq::send_flags::dontwait);
+
+  DealerOptions pinned = wrong;
+  pinned.curve_server_key = server.public_key;
+  auto dealer = makeDealer(ctx, endpoint, "edge-01", pinned);
+  ASSERT_TRUE(dealer.ok()) << dealer.error().message;
+  ASSERT_TRUE(dealer->send(zmq::str_buffer("hello"), zmq::send_flags::none));
+  auto got = receive(*router);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0], "edge-01");
+  EXPECT_EQ(got[1], "hello");
+  // Nothing from the misled agent ever reached the router.
+  EXPECT_TRUE(receive(*router, 300).empty());
+}
+
+TEST(ZmqSocket, CurveKeysThatAreNotZ85AreRefused) {
+  zmq::context_t ctx;
+  RouterOptions router_options;
+  router_options.curve_secret_key = "short";
+  auto router = makeRouter(ctx, "tcp://127.0.0.1:0", router_options);
+  ASSERT_FALSE(router.ok());
+  EXPECT_EQ(router.error().code, "invalid");
+  DealerOptions dealer_options;
+  dealer_options.curve_server_key = generateCurveKeyPair()->public_key;
+  auto dealer = makeDealer(ctx, "tcp://127.0.0.1:1", "a", dealer_options);
+  ASSERT_FALSE(dealer.ok());
+  EXPECT_EQ(dealer.error().code, "invalid");
 }
 
 }  // namespace
