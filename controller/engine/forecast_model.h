@@ -39,6 +39,10 @@ struct ForecastModelParams {
   int refit_phase = 0;
   /// Whether the parameter search may damp the trend (holt).
   bool damped = true;
+  /// Seasonal-naive and naive: hold back values the shared outlier screen
+  /// clips (robust_level.h), so an isolated spike is not carried forward;
+  /// false gives the textbook model. The fitted models always screen.
+  bool robust = true;
   /// Whether the model scores its own forecasts for intervals and
   /// backtest_mae (seasonal-naive, holt-winters). Without it the intervals are
   /// zero-width and backtest_mae is NaN; "auto" turns it off for its

@@ -13,11 +13,6 @@ constexpr double kBetaGrid[] = {0.01, 0.05, 0.1, 0.2, 0.4};
 constexpr double kDampedPhiGrid[] = {1.0, 0.98, 0.9, 0.8};
 constexpr double kUndampedPhiGrid[] = {1.0};
 
-/// A one-step error this many recent error spreads away is "large".
-constexpr double kShiftErrorFactor = 4.0;
-/// Consecutive large errors on one side that trigger an early refit.
-constexpr int kShiftRun = 3;
-
 constexpr int64_t kMaxParam = 1000000;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
@@ -25,7 +20,7 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 double HoltModel::Smoother::learn(double value) {
   ++since_seen;
-  double error = kNaN;
+  double scored = kNaN;
   if (seen == 0) {
     level = value;
     trend = 0.0;
@@ -35,14 +30,23 @@ double HoltModel::Smoother::learn(double value) {
     level = value;
   } else {
     const double predicted = level + phi * trend;
-    error = value - predicted;
-    const double next_level = alpha * value + (1.0 - alpha) * predicted;
-    trend = beta * (next_level - level) + (1.0 - beta) * phi * trend;
-    level = next_level;
+    const OutlierScreen::Verdict verdict = screen.screen(value - predicted);
+    scored = verdict.scored;
+    if (verdict.shift) {
+      // The series has moved: the level re-anchors on the value; the trend
+      // learned before is kept (damped), not rebuilt from the jump.
+      level = value;
+      trend *= phi;
+      shifted = true;
+    } else {
+      // Error-correction form of Holt's update, with the screened error.
+      level = predicted + alpha * verdict.used;
+      trend = phi * trend + alpha * beta * verdict.used;
+    }
   }
   ++seen;
   since_seen = 0;
-  return error;
+  return scored;
 }
 
 void HoltModel::Smoother::advance() {
@@ -70,25 +74,16 @@ void HoltModel::update(double value) {
     observeMissing();
     return;
   }
-  const double spread = errors_.oneStepRms();
-  const bool spread_known = errors_.count(1) >= kMinErrorsForQuantiles && spread > 0.0;
   errors_.observe(value);
-  const double error = smoother_.learn(value);
+  smoother_.shifted = false;
+  smoother_.learn(value);
   history_.push(value);
   ++observations_;
   ++since_refit_;
-
-  bool shifted = false;
-  if (std::isfinite(error) && spread_known) {
-    if (std::abs(error) > kShiftErrorFactor * spread) {
-      shift_run_ = error > 0 ? std::max(shift_run_, 0) + 1 : std::min(shift_run_, 0) - 1;
-    } else {
-      shift_run_ = 0;
-    }
-    shifted = std::abs(shift_run_) >= kShiftRun;
-  }
+  // A confirmed level shift also brings the parameter search forward: what
+  // suited the old regime may not suit the new one.
   const bool due = fitted_ ? since_refit_ >= params_.refit_every : observations_ >= params_.warmup;
-  if (due || shifted) refit();
+  if (due || smoother_.shifted) refit();
   if (errors_.wantsPath()) {
     path_.resize(static_cast<std::size_t>(errors_.maxHorizon()));
     pointForecast(path_);
@@ -125,6 +120,8 @@ void HoltModel::refit() {
         candidate.advance();
         continue;
       }
+      // The screened error: a jump or a spike in the window does not
+      // decide the parameters.
       const double error = candidate.learn(value);
       if (std::isfinite(error)) sse += error * error;
     }
@@ -166,7 +163,6 @@ void HoltModel::refit() {
   // same cycle afterwards.
   since_refit_ = fitted_ ? 0 : params_.refit_phase % std::max(1, params_.refit_every);
   fitted_ = true;
-  shift_run_ = 0;
 }
 
 std::vector<double> HoltModel::pointPath(int horizon) const {
@@ -198,7 +194,7 @@ Forecast HoltModel::forecast(int horizon, double coverage) const {
 
 std::string HoltModel::saveState() const {
   StateWriter writer;
-  writer.putText("holt").putInt(1);
+  writer.putText("holt").putInt(2);
   writer.putInt(params_.max_horizon)
       .putInt(params_.error_window)
       .putInt(params_.fit_window)
@@ -212,7 +208,8 @@ std::string HoltModel::saveState() const {
       .putDouble(smoother_.trend)
       .putInt(smoother_.seen)
       .putInt(smoother_.since_seen);
-  writer.putInt(observations_).putInt(since_refit_).putInt(fitted_ ? 1 : 0).putInt(shift_run_);
+  smoother_.screen.save(writer);
+  writer.putInt(observations_).putInt(since_refit_).putInt(fitted_ ? 1 : 0);
   writer.putInt(static_cast<int64_t>(history_.size()));
   for (std::size_t i = 0; i < history_.size(); ++i) writer.putDouble(history_[i]);
   errors_.save(writer);
@@ -222,7 +219,9 @@ std::string HoltModel::saveState() const {
 Status HoltModel::loadState(const std::string& state) {
   StateReader reader(state, "holt model state");
   reader.expectText("holt");
-  if (reader.getInt() != 1 && reader.ok()) reader.fail("unsupported version");
+  // Version 1 had no outlier screen (it starts cold) and kept a run of large
+  // errors of its own (read and dropped).
+  const int64_t version = reader.getInt(1, 2);
   ForecastModelParams params = params_;
   params.max_horizon = static_cast<int>(reader.getInt(1, 10000));
   params.error_window = static_cast<int>(reader.getInt(2, kMaxParam));
@@ -240,10 +239,11 @@ Status HoltModel::loadState(const std::string& state) {
   loaded.smoother_.trend = reader.getDouble();
   loaded.smoother_.seen = reader.getInt(0, std::numeric_limits<int64_t>::max());
   loaded.smoother_.since_seen = reader.getInt(0, std::numeric_limits<int64_t>::max());
+  if (version >= 2) loaded.smoother_.screen.load(reader);
   loaded.observations_ = reader.getInt(0, std::numeric_limits<int64_t>::max());
   loaded.since_refit_ = reader.getInt(0, std::numeric_limits<int64_t>::max());
   loaded.fitted_ = reader.getInt(0, 1) == 1;
-  loaded.shift_run_ = static_cast<int>(reader.getInt(-kShiftRun, kShiftRun));
+  if (version == 1) reader.getInt(-3, 3);
   const int64_t kept = reader.getInt(0, static_cast<int64_t>(loaded.history_.capacity()));
   for (int64_t i = 0; i < kept && reader.ok(); ++i) loaded.history_.push(reader.getDouble());
   loaded.errors_.load(reader);

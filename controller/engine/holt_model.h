@@ -7,20 +7,24 @@
 #include "controller/engine/forecast_model.h"
 #include "controller/engine/horizon_errors.h"
 #include "controller/engine/ring_buffer.h"
+#include "controller/engine/robust_level.h"
 
 namespace pso::controller::engine {
 
 /// Holt's linear exponential smoothing: a level plus an additive trend,
 /// optionally damped (forecast level + (phi + ... + phi^h) * trend).
 ///
+/// Each one-step error passes the shared OutlierScreen (robust_level.h) before
+/// the level and trend learn from it: an isolated outlier moves them by at
+/// most 3.5 running error scales, and three clipped errors on one side are a
+/// level shift, on which the level re-anchors on the value.
+///
 /// The smoothing parameters (alpha, beta, phi) are chosen from a small grid by
-/// the one-step squared error on the first `warmup` values, then re-chosen
+/// the one-step squared error (clipped by the screen) on the first `warmup` values, then re-chosen
 /// every `refit_every` values on the last `fit_window` values (a ring buffer;
 /// later searches move one parameter at a time from the current ones), and
-/// at once when the last three one-step errors all exceed four times the
-/// recent error spread on the same side (a level shift). A refit replays only
-/// that bounded window, so updates stay O(1) amortised; nothing is ever refit
-/// on the whole history.
+/// at once after a level shift. A refit replays only that bounded window, so
+/// updates stay O(1) amortised; nothing is ever refit on the whole history.
 class HoltModel final : public ForecastModel {
  public:
   explicit HoltModel(const ForecastModelParams& params);
@@ -50,8 +54,10 @@ class HoltModel final : public ForecastModel {
     double trend = 0.0;
     int64_t seen = 0;        ///< values learned
     int64_t since_seen = 0;  ///< steps since the last value (gap length + 1)
-    /// Learns `value`; returns the one-step error it made (NaN while
-    /// initialising, i.e. for the first two values).
+    OutlierScreen screen;    ///< the one-step errors, clipped and scaled
+    bool shifted = false;    ///< the last learn() confirmed a level shift
+    /// Learns `value`; returns the one-step error it made, clipped by the
+    /// screen (NaN while initialising, i.e. for the first two values).
     double learn(double value);
     void advance();
     double pointAt(int h) const;
@@ -59,14 +65,12 @@ class HoltModel final : public ForecastModel {
 
   void refit();
   std::vector<double> pointPath(int horizon) const;
-  bool levelShiftSuspected(double error) const;
 
   ForecastModelParams params_;
   Smoother smoother_;
   int64_t observations_ = 0;
   int64_t since_refit_ = 0;
   bool fitted_ = false;
-  int shift_run_ = 0;           ///< consecutive same-sign large one-step errors (signed)
   RingBuffer<double> history_;  ///< recent values, NaN for missing steps
   HorizonErrorTracker errors_;
   std::vector<double> path_;  ///< scratch for the path the tracker keeps

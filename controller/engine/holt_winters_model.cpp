@@ -14,14 +14,6 @@ constexpr double kDampedPhiGrid[] = {0.8, 0.9, 0.95, 0.98};
 constexpr double kUndampedPhiGrid[] = {1.0};
 constexpr double kBetaGrid[] = {0.0, 0.02, 0.1};
 
-/// An error beyond this many running mean absolute errors is clipped.
-constexpr double kClip = 3.5;
-/// Consecutive clipped errors on one side taken as a level shift.
-constexpr int kShiftRun = 3;
-/// Rate of the running mean absolute error (about 50 steps).
-constexpr double kScaleRate = 0.02;
-/// A single error counts at most this many scales into the running scale.
-constexpr double kScaleCap = 5.0;
 /// The recent error must exceed the searched one by this factor to force an
 /// early search.
 constexpr double kDriftFactor = 1.5;
@@ -124,29 +116,19 @@ double HoltWintersModel::learn(const Smoothing& p, State& s, const Shape& shape,
     error = value - (base + seasonal + (seasonal2 != nullptr ? *seasonal2 : 0.0));
     unit = error;
   }
-  const double magnitude = std::abs(unit);
-  double used = unit;
-  const double bound = kClip * s.scale;
-  if (s.scale > 0.0 && magnitude > bound) {
-    const int side = unit > 0 ? 1 : -1;
-    s.run = s.run * side > 0 ? s.run + side : side;
-    if (std::abs(s.run) >= kShiftRun) {
-      // A level shift: the new level explains the value with the known
-      // seasonal profile; the profile itself is not touched.
-      if (shape.multiplicative) {
-        s.level = value / seasonal;
-      } else {
-        s.level = value - seasonal - (seasonal2 != nullptr ? *seasonal2 : 0.0);
-      }
-      s.trend *= p.phi;
-      s.run = 0;
-      s.scale += kScaleRate * (std::min(magnitude, kScaleCap * s.scale) - s.scale);
-      return error;
+  const OutlierScreen::Verdict verdict = s.screen.screen(unit);
+  if (verdict.shift) {
+    // A level shift: the new level explains the value with the known
+    // seasonal profile; the profile itself is not touched.
+    if (shape.multiplicative) {
+      s.level = value / seasonal;
+    } else {
+      s.level = value - seasonal - (seasonal2 != nullptr ? *seasonal2 : 0.0);
     }
-    used = side * bound;
-  } else {
-    s.run = 0;
+    s.trend *= p.phi;
+    return error;
   }
+  const double used = verdict.used;
   s.level += p.phi * s.trend + p.alpha * used;
   s.trend = p.phi * s.trend + p.alpha * p.beta * used;
   if (shape.multiplicative) {
@@ -160,15 +142,13 @@ double HoltWintersModel::learn(const Smoothing& p, State& s, const Shape& shape,
     seasonal += p.gamma * (1.0 - p.alpha) * used;
     if (seasonal2 != nullptr) *seasonal2 += p.gamma2 * (1.0 - p.alpha) * used;
   }
-  s.scale = s.scale > 0.0
-                ? s.scale + kScaleRate * (std::min(magnitude, kScaleCap * s.scale) - s.scale)
-                : magnitude;
   if (shape.multiplicative) {
     const double raw = std::abs(error);
-    s.raw_scale =
-        s.raw_scale > 0.0
-            ? s.raw_scale + kScaleRate * (std::min(raw, kScaleCap * s.raw_scale) - s.raw_scale)
-            : raw;
+    constexpr double kRate = OutlierScreen::kScaleRate;
+    constexpr double kCap = OutlierScreen::kScaleCap;
+    s.raw_scale = s.raw_scale > 0.0
+                      ? s.raw_scale + kRate * (std::min(raw, kCap * s.raw_scale) - s.raw_scale)
+                      : raw;
   }
   return error;
 }
@@ -299,9 +279,8 @@ bool HoltWintersModel::startState(std::size_t begin, const Shape& shape, State& 
     }
     ++n;
   }
-  out.scale = n > 0 ? spread / static_cast<double>(n) : 0.0;
+  out.screen.start(n > 0 ? spread / static_cast<double>(n) : 0.0);
   out.raw_scale = n > 0 ? raw_spread / static_cast<double>(n) : 0.0;
-  out.run = 0;
   if (shape.multiplicative && !(std::min(mean[0], mean[1]) > kMinLevelToNoise * out.raw_scale)) {
     return false;
   }
@@ -423,7 +402,7 @@ bool HoltWintersModel::rebuild(const Shape& shape) {
   }
   state_ = std::move(start);
   since_search_ = 0;
-  searched_scale_ = state_.scale;
+  searched_scale_ = state_.screen.scale();
   return true;
 }
 
@@ -463,7 +442,7 @@ void HoltWintersModel::maintain() {
         state_.level *= centre;
         state_.reference = state_.level;
         state_.trend *= centre;
-        state_.scale *= centre;
+        state_.screen.rescale(centre);
         searched_scale_ *= centre;
       } else if (!now.multiplicative) {
         for (double& s : state_.season) s -= centre;
@@ -500,7 +479,7 @@ void HoltWintersModel::searchNow() {
   } else {
     search(shape());
   }
-  searched_scale_ = state_.scale;
+  searched_scale_ = state_.screen.scale();
 }
 
 double HoltWintersModel::seasonalAhead(int h) const {
@@ -568,7 +547,7 @@ void HoltWintersModel::update(double value) {
     const int64_t gap = two_active_ ? period_ : std::max<int64_t>(period_ / 4, 1);
     const bool due = since_search_ >= every;
     const bool drifted = since_search_ >= gap && searched_scale_ > 0.0 &&
-                         state_.scale > kDriftFactor * searched_scale_;
+                         state_.screen.scale() > kDriftFactor * searched_scale_;
     if (due || drifted) searchNow();
   } else if (step_ + 1 >= 2 * static_cast<int64_t>(period_)) {
     initialise();
@@ -606,7 +585,7 @@ Forecast HoltWintersModel::forecast(int horizon, double coverage) const {
 
 std::string HoltWintersModel::saveState() const {
   StateWriter w;
-  w.putText("holt-winters").putInt(2);
+  w.putText("holt-winters").putInt(3);
   w.putInt(params_.max_horizon)
       .putInt(params_.error_window)
       .putInt(params_.fit_seasons)
@@ -622,7 +601,8 @@ std::string HoltWintersModel::saveState() const {
       .putDouble(params_hw_.gamma)
       .putDouble(params_hw_.phi)
       .putDouble(params_hw_.gamma2);
-  w.putDouble(state_.level).putDouble(state_.trend).putDouble(state_.scale).putInt(state_.run);
+  w.putDouble(state_.level).putDouble(state_.trend);
+  state_.screen.save(w);
   for (double s : state_.season) w.putDouble(s);
   w.putInt(fallback_)
       .putInt(two_active_ ? 1 : 0)
@@ -646,8 +626,9 @@ std::string HoltWintersModel::saveState() const {
 Status HoltWintersModel::loadState(const std::string& state) {
   StateReader r(state, "holt-winters model state");
   r.expectText("holt-winters");
-  // Version 1 (one additive season) is still read, so saved engines resume.
-  const int64_t version = r.getInt(1, 2);
+  // Versions 1 (one additive season) and 2 (a screen without its run's
+  // errors) are still read, so saved engines resume.
+  const int64_t version = r.getInt(1, 3);
   ForecastModelParams params = params_;
   params.max_horizon = static_cast<int>(r.getInt(1, 10000));
   params.error_window = static_cast<int>(r.getInt(2, 1000000));
@@ -681,8 +662,17 @@ Status HoltWintersModel::loadState(const std::string& state) {
   State& s = loaded.state_;
   s.level = r.getDouble();
   s.trend = r.getDouble();
-  s.scale = r.getDouble();
-  s.run = static_cast<int>(r.getInt(-kShiftRun, kShiftRun));
+  if (version >= 3) {
+    s.screen.load(r);
+  } else {
+    const double scale = r.getDouble();
+    const auto run =
+        static_cast<int>(r.getInt(-OutlierScreen::kShiftRun, OutlierScreen::kShiftRun));
+    // The screen of a started state is warm (its start spread set the scale).
+    if (r.ok() && !s.screen.restore(scale, run, OutlierScreen::kWarmErrors)) {
+      r.fail("a negative or non-finite error scale");
+    }
+  }
   for (double& v : s.season) v = r.getDouble();
   if (version >= 2) {
     loaded.fallback_ = static_cast<int>(r.getInt(0, loaded.multiplicative_ ? kFallbackLevel : 0));
@@ -707,7 +697,7 @@ Status HoltWintersModel::loadState(const std::string& state) {
   for (int64_t i = 0; i < kept && r.ok(); ++i) loaded.history_.push(r.getDouble());
   loaded.errors_.load(r);
   auto unit = [](double v) { return v >= 0.0 && v <= 1.0; };
-  bool finite_state = std::isfinite(s.level) && std::isfinite(s.trend) && std::isfinite(s.scale) &&
+  bool finite_state = std::isfinite(s.level) && std::isfinite(s.trend) &&
                       std::isfinite(s.reference) && std::isfinite(s.raw_scale) &&
                       s.raw_scale >= 0.0;
   for (double v : s.season) finite_state = finite_state && std::isfinite(v);
@@ -716,7 +706,7 @@ Status HoltWintersModel::loadState(const std::string& state) {
     for (double v : s.season) finite_state = finite_state && v > 0.0;
   }
   if (r.ok() && (!unit(p.alpha) || !unit(p.beta) || !unit(p.gamma) || !unit(p.gamma2) ||
-                 !unit(p.phi) || !finite_state || s.scale < 0.0)) {
+                 !unit(p.phi) || !finite_state)) {
     r.fail("smoothing parameters outside [0, 1] or a non-finite state");
   }
   if (Status status = r.status(); !status.ok()) return status;

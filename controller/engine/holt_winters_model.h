@@ -7,6 +7,7 @@
 #include "controller/engine/forecast_model.h"
 #include "controller/engine/horizon_errors.h"
 #include "controller/engine/ring_buffer.h"
+#include "controller/engine/robust_level.h"
 
 namespace pso::controller::engine {
 
@@ -40,12 +41,13 @@ namespace pso::controller::engine {
 /// s1; then it starts b from those two seasons (their mean profile, minus
 /// its s1-periodic part, which goes to a). Both profiles are kept centred.
 ///
-/// Robust to what real traces contain: each error (in level units) is clipped
-/// at 3.5 times a running mean absolute error before it updates the state, so
-/// a burst or a holiday moves the level and the seasonal profile only a
-/// little; when three consecutive errors exceed that bound on the same side,
-/// the series is taken to have shifted and the level jumps to the new value
-/// at once (the seasonal profile is left alone). Missing steps advance the
+/// Robust to what real traces contain: each error (in level units) passes the
+/// shared OutlierScreen (robust_level.h) before it updates the state: clipped
+/// at 3.5 running mean absolute errors, so a burst or a holiday moves the
+/// level and the seasonal profile only a little; when three consecutive
+/// errors exceed that bound on the same side, the series is taken to have
+/// shifted and the level jumps to the new value at once (the seasonal profile
+/// is left alone). Missing steps advance the
 /// clock (the season phase and the damped trend) without learning anything.
 ///
 /// The state starts once two full seasons of steps have passed (level, trend
@@ -113,8 +115,7 @@ class HoltWintersModel final : public ForecastModel {
     double trend = 0.0;
     std::vector<double> season;   ///< by phase = step % period
     std::vector<double> season2;  ///< by step % second period (two seasons only)
-    double scale = 0.0;           ///< running mean absolute one-step error, level units
-    int run = 0;                  ///< consecutive clipped errors, signed by side
+    OutlierScreen screen;         ///< one-step errors in level units, clipped and scaled
     double reference = 0.0;       ///< multiplicative: the level at the last renormalisation
     double raw_scale = 0.0;       ///< multiplicative: running mean absolute error, value units
   };
@@ -169,7 +170,7 @@ class HoltWintersModel final : public ForecastModel {
   double last_value_ = 0.0;
   int64_t since_search_ = 0;
   double searched_error_ = 0.0;  ///< replay error at the last search (per scored value)
-  /// The running error scale (state_.scale) when the last search ended: a
+  /// The running error scale (state_.screen) when the last search ended: a
   /// scale well above it is drift and brings the next search forward.
   double searched_scale_ = 0.0;
   /// Last fit_seasons seasons (at least two second seasons), NaN for missing

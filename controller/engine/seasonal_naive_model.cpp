@@ -14,6 +14,7 @@ SeasonalNaiveModel::SeasonalNaiveModel(const ForecastModelParams& params)
     : by_phase_(static_cast<std::size_t>(std::max(1, params.season_period)),
                 std::numeric_limits<double>::quiet_NaN()),
       track_errors_(params.track_errors),
+      robust_(params.robust),
       errors_(params.max_horizon, params.error_window) {}
 
 std::string SeasonalNaiveModel::name() const {
@@ -27,8 +28,30 @@ void SeasonalNaiveModel::update(double value) {
   }
   if (track_errors_) errors_.observe(value);
   ++step_;
-  by_phase_[static_cast<std::size_t>(step_ % period())] = value;
-  last_value_ = value;
+  const auto phase = static_cast<std::size_t>(step_ % period());
+  bool accept = true;
+  if (robust_ && observations_ > 0) {
+    const double seasonal = by_phase_[phase];
+    const OutlierScreen::Verdict verdict =
+        screen_.screen(value - (std::isfinite(seasonal) ? seasonal : last_value_));
+    if (verdict.clipped) {
+      accept = false;
+      // Only the current run (one side) can turn out to be a shift, and only
+      // its last values confirm one.
+      if (std::abs(screen_.run()) == 1) held_.clear();
+      if (held_.size() + 1 >= static_cast<std::size_t>(OutlierScreen::kShiftRun)) {
+        held_.erase(held_.begin());
+      }
+      held_.push_back({step_, value});
+    } else if (verdict.shift) {
+      for (const Held& h : held_) by_phase_[static_cast<std::size_t>(h.step % period())] = h.value;
+    }
+    if (accept) held_.clear();
+  }
+  if (accept) {
+    by_phase_[phase] = value;
+    last_value_ = value;
+  }
   ++observations_;
   if (track_errors_ && errors_.wantsPath()) {
     path_.resize(static_cast<std::size_t>(errors_.maxHorizon()));
@@ -66,9 +89,13 @@ Forecast SeasonalNaiveModel::forecast(int horizon, double coverage) const {
 
 std::string SeasonalNaiveModel::saveState() const {
   StateWriter writer;
-  writer.putText("seasonal-naive").putInt(1).putInt(period()).putInt(track_errors_ ? 1 : 0);
+  writer.putText("seasonal-naive").putInt(2).putInt(period()).putInt(track_errors_ ? 1 : 0);
   for (double v : by_phase_) writer.putDouble(v);
   writer.putInt(step_).putDouble(last_value_).putInt(observations_);
+  writer.putInt(robust_ ? 1 : 0);
+  screen_.save(writer);
+  writer.putInt(static_cast<int64_t>(held_.size()));
+  for (const Held& h : held_) writer.putInt(h.step).putDouble(h.value);
   errors_.save(writer);
   return writer.str();
 }
@@ -76,7 +103,8 @@ std::string SeasonalNaiveModel::saveState() const {
 Status SeasonalNaiveModel::loadState(const std::string& state) {
   StateReader reader(state, "seasonal-naive model state");
   reader.expectText("seasonal-naive");
-  if (reader.getInt() != 1 && reader.ok()) reader.fail("unsupported version");
+  // Version 1 had no outlier screen: it loads robust, the screen cold.
+  const int64_t version = reader.getInt(1, 2);
   const int64_t period = reader.getInt(1, kMaxPeriod);
   const bool track_errors = reader.getInt(0, 1) == 1;
   if (!reader.ok()) return reader.status();
@@ -89,6 +117,15 @@ Status SeasonalNaiveModel::loadState(const std::string& state) {
   loaded.step_ = reader.getInt(-1, std::numeric_limits<int64_t>::max());
   loaded.last_value_ = reader.getDouble();
   loaded.observations_ = reader.getInt(0, std::numeric_limits<int64_t>::max());
+  if (version >= 2) {
+    loaded.robust_ = reader.getInt(0, 1) == 1;
+    loaded.screen_.load(reader);
+    const int64_t held = reader.getInt(0, OutlierScreen::kShiftRun - 1);
+    for (int64_t i = 0; i < held && reader.ok(); ++i) {
+      const int64_t step = reader.getInt(0, loaded.step_);
+      loaded.held_.push_back({step, reader.getDouble()});
+    }
+  }
   loaded.errors_.load(reader);
   if (Status status = reader.status(); !status.ok()) return status;
   *this = std::move(loaded);

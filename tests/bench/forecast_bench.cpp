@@ -1,47 +1,62 @@
-// Forecast accuracy, interval coverage and update throughput, printed as a
-// table (not a timed test).
+// Forecast accuracy, interval calibration and update throughput, printed as
+// tables (not a timed test).
 //
-// Accuracy: every trace in the traces directory is replayed through the
-// engine's "auto" model (rollingForecast: online, every origin, no look-ahead)
-// and through seasonal naive (daily season), horizon H (default 12). Against
-// statsmodels' ExponentialSmoothing (damped additive trend, additive daily
-// season, refitted at each origin by statsmodels_forecast.py on the last ten
-// days) the comparison is made at a fixed subsample of origins, because a
-// statsmodels refit takes about a second: after a warm-up of three daily
-// seasons, every max(50, span / 120)-th origin through the last origin whose
-// H steps lie inside the trace. Our model still learns from every point; only
-// the scoring uses that subsample. MAE counts only targets that are present.
-// Coverage is the share of present targets inside the 90% interval, pooled
-// over all origins after the warm-up and all steps.
+// Accuracy: every series is replayed through the engine's "auto" model
+// (rollingForecast: online, every origin, no look-ahead) and through seasonal
+// naive (daily season), horizon H (default 12). The series are the traces in
+// the traces directory (the development set; skipped with a note when absent)
+// and synthetic hard cases made here with fixed seeds: level alternation with
+// isolated spikes, step changes, isolated spikes on a daily season, noisy low
+// counts and a nightly spike.
+//
+// References, each refitted at every scored origin on the last ten days:
+//  - sm-hw: statsmodels' ExponentialSmoothing (damped additive trend, additive
+//    daily season), by statsmodels_forecast.py;
+//  - ets, stlf, arima: R's forecast package (ets() chooses its model by AICc,
+//    stlf() is STL plus ets, auto.arima()), by r_forecast.R.
+// A refit takes up to seconds, so the comparison is made at a fixed subsample
+// of origins: after a warm-up of three daily seasons, every
+// max(50, span / 120)-th origin through the last one whose H steps lie inside
+// the series. Our model still learns from every point; only the scoring uses
+// that subsample. MAE counts only targets that are present. "/best" is our MAE
+// over the lowest of sm-hw, ets and stlf on that series (the best classical
+// method chosen after the fact), summarised by its geometric mean and worst.
+//
+// Intervals: the share of present targets below, inside and above the 90%
+// interval, pooled over every origin after the warm-up and every step.
 //
 // Throughput: 1,000 synthetic seasonal series with bursts and gaps, each with
 // its own model, updated one sample at a time (the decision cycle's pattern);
-// sample updates per second, after a warm-up that lets every model find its
-// season and fit.
+// sample updates per second of thread CPU time, after a warm-up that lets every
+// model find its season and fit.
 //
 // Run: tests/bench/run_all.sh BUILD  or  BUILD/tests/bench/forecast_bench
-//   [--traces DIR] [--horizon H] [--python PATH] [--cache DIR]
-//   [--part all|accuracy|throughput] [--models auto,holt-winters,holt] [--quick]
-// --cache DIR keeps the statsmodels forecasts between runs (they take
-// minutes); without it they are recomputed in a temporary directory.
-// Without python3 + statsmodels, or without the traces, the affected columns
-// are skipped with a note.
+//   [--traces DIR] [--horizon H] [--python PATH] [--rscript PATH] [--cache DIR]
+//   [--part all|accuracy|throughput] [--models auto,holt-winters,holt]
+//   [--only NAME,...] [--references sm-hw,ets,stlf,arima] [--no-synthetic]
+//   [--quick]
+// --cache DIR keeps the reference forecasts between runs (they take many
+// minutes); without it they are recomputed in a temporary directory. --only
+// keeps the series whose name contains one of the given parts. Without python3
+// + statsmodels or Rscript + forecast, the affected columns are skipped with a
+// note.
 
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -69,124 +84,288 @@ double threadCpuSeconds() {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
+/// The reference methods, in column order; "sm-hw" comes from statsmodels,
+/// the others from R.
+const std::vector<std::string> kReferences = {"sm-hw", "ets", "stlf", "arima"};
+/// The references the "/best" ratio is taken against.
+const std::set<std::string> kBestOf = {"sm-hw", "ets", "stlf"};
+
 struct Options {
   std::string traces = PSO_TRACES_DIR;
   std::string python = "/usr/bin/python3";
-  std::string script = PSO_STATSMODELS_SCRIPT;
+  std::string sm_script = PSO_STATSMODELS_SCRIPT;
+  std::string rscript = "/usr/bin/Rscript";
+  std::string r_script = PSO_R_SCRIPT;
   std::string cache;
   int horizon = 12;
   bool quick = false;
+  bool synthetic = true;
   std::string part = "all";  ///< all | accuracy | throughput
   std::vector<std::string> models = {"auto", "holt-winters", "holt"};  ///< throughput
+  std::vector<std::string> only;                                       ///< name parts
+  std::set<std::string> references = {kReferences.begin(), kReferences.end()};
 };
 
-struct Grid {
-  int64_t step_s = 0;
+/// A series on a regular step; nullopt = missing.
+struct Series {
+  std::string name;
+  int64_t step_s = 300;
   std::vector<std::optional<double>> values;
 };
 
-std::optional<Grid> loadGrid(const std::string& path) {
-  auto trace = common::readTrace(path);
+std::optional<Series> loadSeries(const fs::path& path) {
+  auto trace = common::readTrace(path.string());
   if (!trace || trace->points.size() < 2 || trace->step_s <= 0) return std::nullopt;
-  Grid grid;
-  grid.step_s = trace->step_s;
+  Series series;
+  series.name = path.stem().string();
+  series.step_s = trace->step_s;
   const int64_t t0 = trace->points.front().ts_s;
-  const auto slots = static_cast<std::size_t>((trace->points.back().ts_s - t0) / grid.step_s) + 1;
-  grid.values.assign(slots, std::nullopt);
+  const auto slots = static_cast<std::size_t>((trace->points.back().ts_s - t0) / series.step_s) + 1;
+  series.values.assign(slots, std::nullopt);
   for (const auto& p : trace->points) {
     const auto slot = static_cast<std::size_t>(
-        std::llround(static_cast<double>(p.ts_s - t0) / static_cast<double>(grid.step_s)));
-    if (slot < slots) grid.values[slot] = p.value;
+        std::llround(static_cast<double>(p.ts_s - t0) / static_cast<double>(series.step_s)));
+    if (slot < slots) series.values[slot] = p.value;
   }
-  return grid;
+  return series;
 }
 
-/// Runs the statsmodels driver; the forecasts by origin (point per step), or
-/// nullopt with `why` set.
-std::optional<std::map<int64_t, std::vector<double>>> statsmodelsForecasts(
-    const Options& opt, const std::string& trace_name, const Grid& grid,
-    const std::vector<int64_t>& origins, int period, int window, std::string& why) {
-  const fs::path dir = opt.cache.empty() ? fs::temp_directory_path() /
-                                               ("pso-forecast-bench-" + std::to_string(getpid()))
-                                         : fs::path(opt.cache);
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  const std::string key = trace_name + "-p" + std::to_string(period) + "-h" +
-                          std::to_string(opt.horizon) + "-w" + std::to_string(window) + "-o" +
-                          std::to_string(origins.front()) + "-" + std::to_string(origins.back()) +
-                          "-" + std::to_string(origins.size());
-  const fs::path out = dir / (key + ".csv");
-  if (!fs::exists(out)) {
-    const fs::path values = dir / (key + ".values");
-    const fs::path list = dir / (key + ".origins");
-    {
-      std::ofstream v(values);
-      v.precision(17);
-      for (const auto& x : grid.values) {
-        if (x) v << *x;
-        v << '\n';
-      }
-      std::ofstream o(list);
-      for (int64_t origin : origins) o << origin << '\n';
-    }
-    const fs::path partial = dir / (key + ".partial");
-    const std::string command = "'" + opt.python + "' '" + opt.script + "' '" + values.string() +
-                                "' '" + list.string() + "' " + std::to_string(period) + " " +
-                                std::to_string(opt.horizon) + " " + std::to_string(window) + " '" +
-                                partial.string() + "'";
-    const int status = std::system(command.c_str());
-    fs::remove(values, ec);
-    fs::remove(list, ec);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-      fs::remove(partial, ec);
-      why = WIFEXITED(status) && WEXITSTATUS(status) == 3
-                ? "statsmodels is not installed for " + opt.python
-                : "the statsmodels driver failed (status " + std::to_string(status) + ")";
-      return std::nullopt;
-    }
-    fs::rename(partial, out, ec);
+// ---- synthetic hard cases (5-minute steps, 14 days, fixed seeds) ----
+
+constexpr int kDay = 288;
+constexpr int kSyntheticLength = 14 * kDay;
+
+double dailyWave(int t) {
+  return std::sin(2.0 * M_PI * (t % kDay) / kDay - M_PI / 2.0);
+}
+
+/// Two levels (a service switching between a light and a heavy mode) held
+/// for geometric spans of about 40 steps, noise 5% of the level, and rare
+/// isolated spikes of 20-200 times the low level.
+Series levelAlternation() {
+  std::mt19937 rng(101);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  std::normal_distribution<double> noise(0.0, 1.0);
+  Series s{"syn_level_alternation", 300, {}};
+  bool high = false;
+  for (int t = 0; t < kSyntheticLength; ++t) {
+    if (u(rng) < 1.0 / 40.0) high = !high;
+    const double level = high ? 160.0 : 40.0;
+    double v = level * (1.0 + 0.05 * noise(rng));
+    if (u(rng) < 0.004) v = 40.0 * (20.0 + 180.0 * u(rng));
+    s.values.emplace_back(std::max(0.0, v));
   }
-  std::ifstream in(out);
+  return s;
+}
+
+/// A CPU percentage that steps between about 33 and 99 and back at random
+/// moments (hours apart), with sampling noise, clipped to 0-100.
+Series stepChanges() {
+  std::mt19937 rng(102);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  std::normal_distribution<double> noise(0.0, 1.5);
+  Series s{"syn_step_changes", 300, {}};
+  double level = 33.0;
+  for (int t = 0; t < kSyntheticLength; ++t) {
+    if (u(rng) < 1.0 / 150.0) level = level < 60.0 ? 92.0 + 7.0 * u(rng) : 28.0 + 10.0 * u(rng);
+    s.values.emplace_back(std::clamp(level + noise(rng), 0.0, 100.0));
+  }
+  return s;
+}
+
+/// A daily season with noise and isolated one-step spikes (1% of the steps)
+/// of 3-15 times the season's amplitude.
+Series isolatedSpikes() {
+  std::mt19937 rng(103);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  std::normal_distribution<double> noise(0.0, 4.0);
+  Series s{"syn_isolated_spikes", 300, {}};
+  for (int t = 0; t < kSyntheticLength; ++t) {
+    double v = 100.0 + 30.0 * dailyWave(t) + noise(rng);
+    if (u(rng) < 0.01) v += 30.0 * (3.0 + 12.0 * u(rng));
+    s.values.emplace_back(v);
+  }
+  return s;
+}
+
+/// Poisson request counts around 14 per step with a mild daily swing and a
+/// slow drift: most of each value is noise.
+Series noisyCounts() {
+  std::mt19937 rng(104);
+  Series s{"syn_noisy_counts", 300, {}};
+  for (int t = 0; t < kSyntheticLength; ++t) {
+    const double rate =
+        14.0 * (1.0 + 0.25 * dailyWave(t)) * (1.0 + 0.2 * std::sin(2.0 * M_PI * t / 3000.0));
+    std::poisson_distribution<int> count(rate);
+    s.values.emplace_back(static_cast<double>(count(rng)));
+  }
+  return s;
+}
+
+/// A daily load with a nightly batch job: at 02:00 (give or take a step) a
+/// spike of 150 (+-25%) for four steps on top of the season.
+Series nightlySpikes() {
+  std::mt19937 rng(105);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  std::normal_distribution<double> noise(0.0, 3.0);
+  Series s{"syn_nightly_spikes", 300, {}};
+  const int at = 2 * 12;  // 02:00 at 12 steps an hour
+  int day_start = at;
+  double height = 150.0;
+  for (int t = 0; t < kSyntheticLength; ++t) {
+    if (t % kDay == 0) {
+      day_start = at + static_cast<int>(std::floor(3.0 * u(rng))) - 1;
+      height = 150.0 * (0.75 + 0.5 * u(rng));
+    }
+    double v = 50.0 + 20.0 * dailyWave(t) + noise(rng);
+    const int in_day = t % kDay;
+    if (in_day >= day_start && in_day < day_start + 4) v += height;
+    s.values.emplace_back(std::max(0.0, v));
+  }
+  return s;
+}
+
+// ---- reference forecasts ----
+
+using PathsByOrigin = std::map<int64_t, std::vector<double>>;
+
+std::optional<PathsByOrigin> readPaths(const fs::path& csv) {
+  std::ifstream in(csv);
+  if (!in) return std::nullopt;
   std::string line;
   std::getline(in, line);
-  std::map<int64_t, std::vector<double>> forecasts;
+  PathsByOrigin paths;
   while (std::getline(in, line)) {
     std::stringstream ss(line);
     std::string a, b, c;
     std::getline(ss, a, ',');
     std::getline(ss, b, ',');
     std::getline(ss, c, ',');
-    forecasts[std::stoll(a)].push_back(std::stod(c));
+    paths[std::stoll(a)].push_back(std::stod(c));
   }
-  if (opt.cache.empty()) fs::remove_all(dir, ec);
-  return forecasts;
+  return paths;
 }
 
-struct TraceResult {
+std::string quoted(const std::string& s) {
+  return "'" + s + "'";
+}
+
+/// Reference forecasts of `methods` at `origins`, by method; a method that
+/// cannot run is left out and `notes` says why (once per reason).
+std::map<std::string, PathsByOrigin> referenceForecasts(const Options& opt, const Series& series,
+                                                        const std::vector<int64_t>& origins,
+                                                        int period, int window,
+                                                        std::set<std::string>& notes) {
+  std::map<std::string, PathsByOrigin> out;
+  const fs::path dir = opt.cache.empty() ? fs::temp_directory_path() /
+                                               ("pso-forecast-bench-" + std::to_string(getpid()))
+                                         : fs::path(opt.cache);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  const std::string key = series.name + "-p" + std::to_string(period) + "-h" +
+                          std::to_string(opt.horizon) + "-w" + std::to_string(window) + "-o" +
+                          std::to_string(origins.front()) + "-" + std::to_string(origins.back()) +
+                          "-" + std::to_string(origins.size());
+  auto cached = [&](const std::string& method) { return dir / (key + "-" + method + ".csv"); };
+  const fs::path values = dir / (key + ".values");
+  const fs::path list = dir / (key + ".origins");
+  {
+    std::ofstream v(values);
+    v.precision(17);
+    for (const auto& x : series.values) {
+      if (x) v << *x;
+      v << '\n';
+    }
+    std::ofstream o(list);
+    for (int64_t origin : origins) o << origin << '\n';
+  }
+  auto run = [&](const std::string& command) {
+    const int status = std::system(command.c_str());
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  };
+  const std::string common_args = quoted(values.string()) + " " + quoted(list.string()) + " " +
+                                  std::to_string(period) + " " + std::to_string(opt.horizon) + " " +
+                                  std::to_string(window) + " ";
+
+  if (opt.references.count("sm-hw") > 0 && !fs::exists(cached("sm-hw"))) {
+    if (!fs::exists(opt.python) || !fs::exists(opt.sm_script)) {
+      notes.insert("sm-hw skipped: no " + opt.python + " or " + opt.sm_script);
+    } else {
+      const fs::path partial = dir / (key + ".partial");
+      const int status = run(quoted(opt.python) + " " + quoted(opt.sm_script) + " " + common_args +
+                             quoted(partial.string()));
+      if (status == 0) {
+        fs::rename(partial, cached("sm-hw"), ec);
+      } else {
+        fs::remove(partial, ec);
+        notes.insert(status == 3 ? "sm-hw skipped: statsmodels is not installed for " + opt.python
+                                 : "sm-hw skipped: the statsmodels driver failed (status " +
+                                       std::to_string(status) + ")");
+      }
+    }
+  }
+  std::string r_methods;
+  for (const char* m : {"ets", "stlf", "arima"}) {
+    if (opt.references.count(m) > 0 && !fs::exists(cached(m))) {
+      r_methods += (r_methods.empty() ? "" : ",") + std::string(m);
+    }
+  }
+  if (!r_methods.empty()) {
+    if (!fs::exists(opt.rscript) || !fs::exists(opt.r_script)) {
+      notes.insert("ets/stlf/arima skipped: no " + opt.rscript + " or " + opt.r_script);
+    } else {
+      const fs::path prefix = dir / (key + ".r-partial");
+      const int status = run(quoted(opt.rscript) + " " + quoted(opt.r_script) + " " + common_args +
+                             quoted(prefix.string()) + " " + r_methods);
+      std::stringstream list_of(r_methods);
+      for (std::string m; std::getline(list_of, m, ',');) {
+        const fs::path partial = prefix.string() + "-" + m + ".csv";
+        if (status == 0) {
+          fs::rename(partial, cached(m), ec);
+        } else {
+          fs::remove(partial, ec);
+        }
+      }
+      if (status != 0) {
+        notes.insert(status == 3 ? "ets/stlf/arima skipped: R package forecast is not installed "
+                                   "(Debian: r-cran-forecast)"
+                                 : "ets/stlf/arima skipped: the R driver failed (status " +
+                                       std::to_string(status) + ")");
+      }
+    }
+  }
+  fs::remove(values, ec);
+  fs::remove(list, ec);
+  for (const std::string& m : opt.references) {
+    if (auto paths = readPaths(cached(m))) out[m] = std::move(*paths);
+  }
+  if (opt.cache.empty()) fs::remove_all(dir, ec);
+  return out;
+}
+
+// ---- accuracy ----
+
+struct SeriesResult {
   std::string name;
   std::size_t points = 0;
   int period = 0;
   std::size_t origins = 0;
-  double mae_ours = NAN, mae_snaive = NAN, mae_sm = NAN;
-  double coverage = NAN;
-  std::string chosen;
+  double mae_ours = NAN, mae_snaive = NAN;
+  std::map<std::string, double> mae_ref;
+  double best_ref = NAN;  ///< lowest MAE among kBestOf present
   double seconds = 0.0;
-  int64_t covered = 0, scored = 0;
+  std::string chosen;
+  int64_t below = 0, inside = 0, above = 0;
 };
 
-std::optional<TraceResult> benchTrace(const Options& opt, const fs::path& path, bool& sm_ok,
-                                      std::string& sm_note) {
-  const auto grid = loadGrid(path.string());
-  if (!grid) {
-    std::printf("  %s: not a readable trace, skipped\n", path.filename().c_str());
-    return std::nullopt;
-  }
-  TraceResult res;
-  res.name = path.stem().string();
-  res.points = grid->values.size();
-  res.period = static_cast<int>(86400 / grid->step_s);
+std::optional<SeriesResult> benchSeries(const Options& opt, const Series& series,
+                                        std::set<std::string>& notes) {
+  SeriesResult res;
+  res.name = series.name;
+  res.points = series.values.size();
+  res.period = static_cast<int>(86400 / series.step_s);
   const int h = opt.horizon;
-  const auto n = static_cast<int64_t>(grid->values.size());
+  const auto n = static_cast<int64_t>(series.values.size());
   const int64_t warmup = 3 * static_cast<int64_t>(res.period);
   const int64_t last_origin = n - 1 - h;
   if (last_origin <= warmup) {
@@ -206,7 +385,9 @@ std::optional<TraceResult> benchTrace(const Options& opt, const fs::path& path, 
     ro.warmup_points = 0;
     ro.model = model;
     ro.params.season_period = period;
-    return std::move(engine::rollingForecast(grid->values, ro)).value();
+    // The reference seasonal naive is the textbook one, spikes and all.
+    ro.params.robust = false;
+    return std::move(engine::rollingForecast(series.values, ro)).value();
   };
   const auto start = Clock::now();
   const auto ours = run("auto", 1);
@@ -214,107 +395,161 @@ std::optional<TraceResult> benchTrace(const Options& opt, const fs::path& path, 
   const auto snaive = run("seasonal-naive", res.period);
   {
     auto model = std::move(engine::makeForecastModel("auto")).value();
-    for (const auto& v : grid->values) v ? model->update(*v) : model->observeMissing();
+    for (const auto& v : series.values) v ? model->update(*v) : model->observeMissing();
     res.chosen = model->forecast(1, 0.9).model;
   }
-  // Rows by origin: origin o's rows start at index o * h once every origin
-  // has rows; index them to be safe.
-  auto byOrigin = [&](const std::vector<engine::ForecastRow>& rows) {
+  auto byOrigin = [](const std::vector<engine::ForecastRow>& rows) {
     std::map<int64_t, std::size_t> first;
     for (std::size_t i = 0; i < rows.size(); ++i) first.try_emplace(rows[i].origin, i);
     return first;
   };
   const auto ours_at = byOrigin(ours);
   const auto snaive_at = byOrigin(snaive);
+  const auto refs = referenceForecasts(opt, series, origins, res.period, 10 * res.period, notes);
 
-  std::optional<std::map<int64_t, std::vector<double>>> sm;
-  if (sm_ok) {
-    sm = statsmodelsForecasts(opt, res.name, *grid, origins, res.period, 10 * res.period, sm_note);
-    if (!sm) sm_ok = false;
-  }
-  double sum_ours = 0, sum_snaive = 0, sum_sm = 0;
+  double sum_ours = 0, sum_snaive = 0;
+  std::map<std::string, double> sum_ref;
   int64_t count = 0;
   for (int64_t o : origins) {
     const std::size_t io = ours_at.at(o), is = snaive_at.at(o);
     for (int s = 1; s <= h; ++s) {
-      const auto& actual = grid->values[static_cast<std::size_t>(o + s)];
+      const auto& actual = series.values[static_cast<std::size_t>(o + s)];
       if (!actual) continue;
       sum_ours += std::abs(*actual - ours[io + s - 1].point);
       sum_snaive += std::abs(*actual - snaive[is + s - 1].point);
-      if (sm) sum_sm += std::abs(*actual - sm->at(o).at(static_cast<std::size_t>(s - 1)));
+      for (const auto& [method, paths] : refs) {
+        sum_ref[method] += std::abs(*actual - paths.at(o).at(static_cast<std::size_t>(s - 1)));
+      }
       ++count;
     }
   }
   res.mae_ours = sum_ours / count;
   res.mae_snaive = sum_snaive / count;
-  if (sm) res.mae_sm = sum_sm / count;
-  for (const auto& row : ours) {
-    if (row.origin < warmup) continue;
-    const auto& actual = grid->values[static_cast<std::size_t>(row.origin + row.step)];
-    if (row.origin + row.step >= n || !actual) continue;
-    ++res.scored;
-    if (*actual >= row.lo && *actual <= row.hi) ++res.covered;
+  for (const auto& [method, sum] : sum_ref) {
+    res.mae_ref[method] = sum / count;
+    if (kBestOf.count(method) > 0 && !(res.mae_ref[method] >= res.best_ref)) {
+      res.best_ref = res.mae_ref[method];
+    }
   }
-  res.coverage = static_cast<double>(res.covered) / static_cast<double>(res.scored);
+  for (const auto& row : ours) {
+    if (row.origin < warmup || row.origin + row.step >= n) continue;
+    const auto& actual = series.values[static_cast<std::size_t>(row.origin + row.step)];
+    if (!actual) continue;
+    if (*actual < row.lo) {
+      ++res.below;
+    } else if (*actual > row.hi) {
+      ++res.above;
+    } else {
+      ++res.inside;
+    }
+  }
   return res;
+}
+
+bool wanted(const Options& opt, const std::string& name) {
+  if (opt.only.empty()) return true;
+  return std::any_of(opt.only.begin(), opt.only.end(),
+                     [&](const std::string& part) { return name.find(part) != std::string::npos; });
+}
+
+std::vector<Series> collectSeries(const Options& opt) {
+  std::vector<Series> out;
+  if (!fs::is_directory(opt.traces)) {
+    std::printf("  development traces skipped: no directory at %s (pass --traces DIR)\n",
+                opt.traces.c_str());
+  } else {
+    std::vector<fs::path> files;
+    for (const auto& entry : fs::directory_iterator(opt.traces)) {
+      if (entry.path().extension() == ".csv") files.push_back(entry.path());
+    }
+    std::sort(files.begin(), files.end());
+    for (const fs::path& f : files) {
+      if (!wanted(opt, f.stem().string())) continue;
+      if (auto s = loadSeries(f)) {
+        out.push_back(std::move(*s));
+      } else {
+        std::printf("  %s: not a readable trace, skipped\n", f.filename().c_str());
+      }
+    }
+  }
+  if (opt.synthetic) {
+    for (Series s :
+         {levelAlternation(), stepChanges(), isolatedSpikes(), noisyCounts(), nightlySpikes()}) {
+      if (wanted(opt, s.name)) out.push_back(std::move(s));
+    }
+  }
+  return out;
+}
+
+double geometricMean(const std::vector<double>& ratios) {
+  if (ratios.empty()) return NAN;
+  double log_sum = 0.0;
+  for (double r : ratios) log_sum += std::log(r);
+  return std::exp(log_sum / static_cast<double>(ratios.size()));
 }
 
 void benchAccuracy(const Options& opt) {
   std::printf("\nForecast accuracy, horizon %d (MAE at the sampled origins; ratio < 1 = better)\n",
               opt.horizon);
-  if (!fs::is_directory(opt.traces)) {
-    std::printf("  skipped: no traces directory at %s (pass --traces DIR)\n", opt.traces.c_str());
+  const std::vector<Series> all = collectSeries(opt);
+  if (all.empty()) {
+    std::printf("  skipped: no series\n");
     return;
   }
-  std::vector<fs::path> files;
-  for (const auto& entry : fs::directory_iterator(opt.traces)) {
-    if (entry.path().extension() == ".csv") files.push_back(entry.path());
+  std::set<std::string> notes;
+  std::vector<SeriesResult> results;
+  for (const Series& s : all) {
+    if (auto r = benchSeries(opt, s, notes)) results.push_back(*r);
   }
-  std::sort(files.begin(), files.end());
-  if (files.empty()) {
-    std::printf("  skipped: no .csv traces in %s\n", opt.traces.c_str());
-    return;
+  std::vector<std::string> columns;
+  for (const std::string& m : kReferences) {
+    if (std::any_of(results.begin(), results.end(),
+                    [&](const SeriesResult& r) { return r.mae_ref.count(m) > 0; })) {
+      columns.push_back(m);
+    }
   }
-  bool sm_ok = fs::exists(opt.python) && fs::exists(opt.script);
-  std::string sm_note = sm_ok ? "" : "no " + opt.python + " or driver script";
-  std::vector<TraceResult> results;
-  for (const fs::path& f : files) {
-    if (auto r = benchTrace(opt, f, sm_ok, sm_note)) results.push_back(*r);
-  }
-  std::printf("  %-38s %6s %4s %4s %11s %11s %11s %7s %7s %6s %6s  %s\n", "trace", "points", "seas",
-              "orig", "MAE auto", "MAE snaive", "MAE sm-hw", "/snaive", "/sm-hw", "cov90", "time s",
+  std::printf("  %-38s %6s %4s %4s %10s %10s", "series", "points", "seas", "orig", "auto",
+              "snaive");
+  for (const std::string& m : columns) std::printf(" %10s", m.c_str());
+  std::printf(" %7s %6s %6s %6s %6s  %s\n", "/best", "cov90", "below", "above", "time s",
               "chosen at the end");
-  double log_sum = 0, worst = 0;
-  int64_t covered = 0, scored = 0;
-  for (const TraceResult& r : results) {
-    const double vs_sm = r.mae_ours / r.mae_sm;
-    std::printf("  %-38s %6zu %4d %4zu %11.4g %11.4g %11.4g %7.3f %7.3f %6.3f %6.2f  %s\n",
-                r.name.c_str(), r.points, r.period, r.origins, r.mae_ours, r.mae_snaive, r.mae_sm,
-                r.mae_ours / r.mae_snaive, vs_sm, r.coverage, r.seconds, r.chosen.c_str());
-    if (std::isfinite(vs_sm)) {
-      log_sum += std::log(vs_sm);
-      worst = std::max(worst, vs_sm);
+  std::vector<double> ratios, real_ratios, synthetic_ratios, snaive_ratios;
+  int64_t below = 0, inside = 0, above = 0;
+  for (const SeriesResult& r : results) {
+    std::printf("  %-38s %6zu %4d %4zu %10.4g %10.4g", r.name.c_str(), r.points, r.period,
+                r.origins, r.mae_ours, r.mae_snaive);
+    for (const std::string& m : columns) {
+      const auto it = r.mae_ref.find(m);
+      std::printf(" %10.4g", it == r.mae_ref.end() ? NAN : it->second);
     }
-    covered += r.covered;
-    scored += r.scored;
-  }
-  double log_snaive = 0;
-  for (const TraceResult& r : results) log_snaive += std::log(r.mae_ours / r.mae_snaive);
-  if (!results.empty()) {
-    std::printf("  geometric mean MAE ratio vs seasonal naive: %.3f\n",
-                std::exp(log_snaive / static_cast<double>(results.size())));
-    if (sm_ok) {
-      std::printf(
-          "  geometric mean MAE ratio vs statsmodels damped Holt-Winters: %.3f (worst %.3f)\n",
-          std::exp(log_sum / static_cast<double>(results.size())), worst);
-    } else {
-      std::printf("  statsmodels column skipped: %s\n", sm_note.c_str());
+    const double vs_best = r.mae_ours / r.best_ref;
+    const double total = static_cast<double>(r.below + r.inside + r.above);
+    std::printf(" %7.3f %6.3f %6.3f %6.3f %6.2f  %s\n", vs_best, r.inside / total, r.below / total,
+                r.above / total, r.seconds, r.chosen.c_str());
+    if (std::isfinite(vs_best)) {
+      ratios.push_back(vs_best);
+      (r.name.rfind("syn_", 0) == 0 ? synthetic_ratios : real_ratios).push_back(vs_best);
     }
-    std::printf("  pooled 90%% interval coverage: %.3f (%lld of %lld targets)\n",
-                static_cast<double>(covered) / static_cast<double>(scored),
-                static_cast<long long>(covered), static_cast<long long>(scored));
+    snaive_ratios.push_back(r.mae_ours / r.mae_snaive);
+    below += r.below;
+    inside += r.inside;
+    above += r.above;
   }
+  for (const std::string& note : notes) std::printf("  %s\n", note.c_str());
+  std::printf("  geometric mean MAE ratio vs seasonal naive: %.3f\n", geometricMean(snaive_ratios));
+  if (!ratios.empty()) {
+    std::printf(
+        "  geometric mean MAE ratio vs the per-series best of sm-hw, ets, stlf: %.3f "
+        "(worst %.3f; development traces %.3f, synthetic %.3f)\n",
+        geometricMean(ratios), *std::max_element(ratios.begin(), ratios.end()),
+        geometricMean(real_ratios), geometricMean(synthetic_ratios));
+  }
+  const double total = static_cast<double>(below + inside + above);
+  std::printf("  pooled 90%% interval: coverage %.3f, below %.3f, above %.3f (%lld targets)\n",
+              inside / total, below / total, above / total, static_cast<long long>(total));
 }
+
+// ---- throughput ----
 
 void benchThroughput(const Options& opt) {
   const int series = 1000;
@@ -382,6 +617,15 @@ void benchThroughput(const Options& opt) {
   }
 }
 
+std::vector<std::string> splitList(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream list(text);
+  for (std::string item; std::getline(list, item, ',');) {
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -397,16 +641,23 @@ int main(int argc, char** argv) {
     };
     if (arg == "--quick") {
       opt.quick = true;
+    } else if (arg == "--no-synthetic") {
+      opt.synthetic = false;
     } else if (arg == "--traces") {
       opt.traces = next();
     } else if (arg == "--python") {
       opt.python = next();
+    } else if (arg == "--rscript") {
+      opt.rscript = next();
     } else if (arg == "--cache") {
       opt.cache = next();
     } else if (arg == "--models") {
-      opt.models.clear();
-      std::stringstream list(next());
-      for (std::string m; std::getline(list, m, ',');) opt.models.push_back(m);
+      opt.models = splitList(next());
+    } else if (arg == "--only") {
+      opt.only = splitList(next());
+    } else if (arg == "--references") {
+      const std::vector<std::string> refs = splitList(next());
+      opt.references = {refs.begin(), refs.end()};
     } else if (arg == "--part") {
       opt.part = next();
     } else if (arg == "--horizon") {
@@ -414,7 +665,9 @@ int main(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: forecast_bench [--traces DIR] [--horizon H] [--python PATH] "
-                   "[--cache DIR] [--part all|accuracy|throughput] [--models a,b] [--quick]\n");
+                   "[--rscript PATH] [--cache DIR] [--part all|accuracy|throughput] "
+                   "[--models a,b] [--only NAME,...] [--references sm-hw,ets,stlf,arima] "
+                   "[--no-synthetic] [--quick]\n");
       return 2;
     }
   }
