@@ -14,6 +14,7 @@
 
 #include "common/clock.h"
 #include "common/config.h"
+#include "common/curve_keys.h"
 #include "common/text.h"
 #include "common/trace.h"
 #include "controller/cli/api_client.h"
@@ -524,6 +525,25 @@ int cmdScenariosExport(const GlobalOptions& g, const ScenarioQuery& q, const std
   return 0;
 }
 
+// `psoctl keygen --out PREFIX`: a CurveZMQ key pair for an agent or the
+// controller (docs/security.md says where each file goes).
+int cmdKeygen(const std::string& prefix, bool json_output) {
+  auto pair = common::generateCurveKeyPair();
+  if (!pair) return fail(pair.error().message);
+  if (Status written = common::writeCurveKeyFiles(prefix, *pair); !written) {
+    return fail(written.error().message);
+  }
+  if (json_output) {
+    printJson(json{{"secret_key_file", prefix + ".key"},
+                   {"public_key_file", prefix + ".pub"},
+                   {"public_key", pair->public_key}});
+  } else {
+    std::cout << "wrote " << prefix << ".key (secret, mode 0600) and " << prefix
+              << ".pub (public key " << pair->public_key << ")\n";
+  }
+  return 0;
+}
+
 }  // namespace
 
 int runPsoctl(int argc, char** argv) {
@@ -641,6 +661,15 @@ int runPsoctl(int argc, char** argv) {
     checkOfflineForecast(online_forecast, forecast);
     action = [&] { return runForecastCommand(forecast, g.json_output); };
   });
+
+  std::string keygen_prefix;
+  auto* keygen_cmd = app.add_subcommand(
+      "keygen",
+      "Make a CurveZMQ key pair: PREFIX.key (secret, 0600) and PREFIX.pub.\n"
+      "Example: psoctl keygen --out edge-01, then install edge-01.key on the agent's host\n"
+      "(curve.secret_key_file) and edge-01.pub in the controller's authorized_keys_dir");
+  keygen_cmd->add_option("--out", keygen_prefix, "Path prefix of the two files")->required();
+  keygen_cmd->callback([&] { action = [&] { return cmdKeygen(keygen_prefix, g.json_output); }; });
 
   SimulateArgs simulate;
   auto* simulate_cmd = app.add_subcommand("simulate", "Replay a trace through the engine");
