@@ -2,11 +2,8 @@
 
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <map>
-#include <sstream>
 
-#include "controller/scenarios/atomic_file.h"
 #include "controller/scenarios/scenario_text.h"
 
 namespace pso::controller::scenarios {
@@ -40,42 +37,44 @@ std::string feedbackPart(const std::string& feedback) {
   return feedback.empty() ? "" : "#" + giftEscape(feedback);
 }
 
-std::string generalFeedback(const json& question) {
-  const std::string text = textAt(question, "feedback");
-  return text.empty() ? "" : " ####" + giftEscape(text);
+std::string generalFeedback(const LessonQuestion& q) {
+  return q.feedback.empty() ? "" : " ####" + giftEscape(q.feedback);
 }
 
 // One question, or "" when its answer key is unusable (never a broken entry).
-std::string renderQuestion(const json& q) {
-  const std::string type = textAt(q, "type");
-  std::string title = textAt(q, "id");
-  const std::string topic = textAt(q, "topic");
-  if (!topic.empty()) title += " " + topic;
-  std::string out = "::" + giftEscape(title) + "::" + stemText(textAt(q, "prompt")) + " {";
-  if (type == "numeric") {
-    const double answer = numberAt(q, "answer");
-    const double tolerance = std::fabs(numberAt(q, "tolerance", 0.0));
-    if (!std::isfinite(answer) || !std::isfinite(tolerance)) return "";
-    out += "#=" + giftNumber(answer) + ":" + giftNumber(tolerance) +
-           feedbackPart(textAt(q, "feedback"));
-  } else if (type == "multiple_choice") {
-    const json& choices = memberAt(q, "choices");
-    if (!choices.is_array() || choices.size() < 2) return "";
-    std::size_t correct = 0;
-    for (const auto& c : choices) {
-      const bool right = boolAt(c, "correct");
-      correct += right ? 1 : 0;
-      out += std::string(right ? "=" : "~") + giftEscape(textAt(c, "text")) +
-             feedbackPart(textAt(c, "feedback")) + " ";
+std::string renderQuestion(const LessonQuestion& q) {
+  std::string title = q.id;
+  if (!q.topic.empty()) title += " " + q.topic;
+  std::string out = "::" + giftEscape(title) + "::" + stemText(q.prompt) + " {";
+  switch (q.type) {
+    case QuestionType::kNumeric: {
+      const double tolerance = std::fabs(q.tolerance);
+      if (!std::isfinite(q.answer_number) || !std::isfinite(tolerance)) return "";
+      out += "#=" + giftNumber(q.answer_number) + ":" + giftNumber(tolerance) +
+             feedbackPart(q.feedback);
+      break;
     }
-    if (correct != 1) return "";
-    out.pop_back();
-  } else if (type == "short_answer") {
-    const json& answer = memberAt(q, "answer");
-    if (!answer.is_string() || answer.get<std::string>().empty()) return "";
-    out += "=" + giftEscape(answer.get<std::string>());
-  } else {
-    return "";
+    case QuestionType::kMultipleChoice: {
+      if (q.choices.size() < 2) return "";
+      std::size_t correct = 0;
+      for (const auto& c : q.choices) {
+        correct += c.correct ? 1 : 0;
+        out += std::string(c.correct ? "=" : "~") + giftEscape(c.text) + feedbackPart(c.feedback) +
+               " ";
+      }
+      if (correct != 1) return "";
+      out.pop_back();
+      break;
+    }
+    case QuestionType::kShortAnswer: {
+      std::string answers;
+      for (const auto& a : q.accepted) {
+        if (!a.empty()) answers += (answers.empty() ? "=" : " =") + giftEscape(a);
+      }
+      if (answers.empty()) return "";
+      out += answers;
+      break;
+    }
   }
   out += generalFeedback(q) + "}\n";
   return out;
@@ -109,62 +108,45 @@ std::string giftEscape(std::string_view text) {
   return out;
 }
 
-std::string renderGiftQuestions(const json& scenario) {
-  const json& questions = memberAt(scenario, "questions");
-  if (!questions.is_array()) return "";
+std::string renderGiftQuestions(const Lesson& lesson) {
   std::string out;
-  for (const auto& q : questions) {
+  for (const auto& q : lesson.questions) {
     std::string entry = renderQuestion(q);
     if (!entry.empty()) out += entry + "\n";
   }
   if (out.empty()) return out;
   // A comment line cannot break the file: GIFT comments end at the line's end.
-  std::string comment = "// scenario " + textAt(scenario, "id") + " (" + textAt(scenario, "time") +
-                        "): " + lessonTitle(scenario);
+  std::string comment = "// scenario " + lesson.id + " (" + lesson.time + "): " + lesson.title;
   for (char& ch : comment) {
     if (ch == '\n' || ch == '\r') ch = ' ';
   }
   return comment + "\n" + out;
 }
 
-Result<std::size_t> GiftExporter::write(const std::vector<store::ScenarioRecord>& scenarios,
-                                        const std::string& out_path) const {
-  const auto parent = std::filesystem::path(out_path).parent_path();
-  if (!parent.empty()) {
-    if (auto st = ensureDirectory(parent.string()); !st.ok()) return st.error();
-  }
+std::string renderGiftQuestions(const json& scenario) {
+  return renderGiftQuestions(buildLesson(scenario));
+}
+
+Result<std::size_t> GiftExporter::writeTo(const std::vector<store::ScenarioRecord>& scenarios,
+                                          std::ostream& out) const {
   // Rendered per level first: a category line applies to every question after it.
   std::map<std::string, std::string> by_level;
   std::size_t contributed = 0;
   for (const auto& record : scenarios) {
-    const auto document = json::parse(record.json, nullptr, false);
-    if (!document.is_object()) {
-      return makeError("invalid",
-                       "scenario '" + record.id + "': stored document is not a JSON object");
-    }
-    std::string questions;
-    try {
-      questions = renderGiftQuestions(document);
-    } catch (const json::exception& e) {
-      return makeError("invalid", "scenario '" + record.id + "': " + e.what());
-    }
+    auto document = parseScenarioDocument(record);
+    if (!document) return document.error();
+    const Lesson lesson = buildLesson(*document);
+    std::string questions = renderGiftQuestions(lesson);
     if (questions.empty()) continue;
     ++contributed;
-    by_level[textAt(document, "level")] += questions;
+    by_level[lesson.level] += questions;
   }
-  auto writer = AtomicFileWriter::create(out_path);
-  if (!writer.ok()) return writer.error();
-  std::ostringstream header;
-  header << "// PSO-PRIME scenario questions for Moodle (GIFT): " << contributed
-         << " scenarios, one category per learning level.\n\n";
-  if (auto st = writer->append(header.str()); !st.ok()) return st.error();
+  out << "// PSO-PRIME scenario questions for Moodle (GIFT): " << contributed
+      << " scenarios, one category per learning level.\n\n";
   for (const auto& level : curriculumOrder(by_level)) {
-    const std::string category =
-        "$CATEGORY: $course$/top/PSO-PRIME/" + giftEscape(levelTitle(level)) + "\n\n";
-    if (auto st = writer->append(category); !st.ok()) return st.error();
-    if (auto st = writer->append(by_level[level]); !st.ok()) return st.error();
+    out << "$CATEGORY: $course$/top/PSO-PRIME/" << giftEscape(levelTitle(level)) << "\n\n"
+        << by_level[level];
   }
-  if (auto st = writer->commit(); !st.ok()) return st.error();
   return contributed;
 }
 

@@ -85,7 +85,15 @@ void gradeShortAnswer(const json& q, const json& response, QuestionGrade& g) {
     g.feedback = "Expected a word: " + answer + ". " + textAt(q, "feedback");
     return;
   }
-  g.correct = !answer.empty() && normalized(response.get<std::string>()) == normalized(answer);
+  // Schema 2 lists every accepted spelling (the model and its family, the
+  // engine's full label); the key is always one of them.
+  std::vector<std::string> accepted = stringsAt(q, "accept");
+  accepted.push_back(answer);
+  const std::string given = normalized(response.get<std::string>());
+  g.correct = !answer.empty() && std::any_of(accepted.begin(), accepted.end(),
+                                             [&](const std::string& a) {
+                                               return !a.empty() && normalized(a) == given;
+                                             });
   g.feedback = (g.correct ? "Correct. " : "Not quite: the answer is " + answer + ". ") +
                textAt(q, "feedback");
 }

@@ -55,7 +55,8 @@ struct GradeReport {
 /// numeric string) within the tolerance of the answer. Multiple choice: a
 /// choice letter ("a" is the first choice, as the lessons label them) or the
 /// exact text of a choice (case and surrounding spaces ignored). Short answer:
-/// the answer, case and surrounding spaces ignored. A null response is
+/// the answer or any of the question's "accept" list, case and surrounding
+/// spaces ignored. A null response is
 /// unanswered (wrong); a response of the wrong kind is wrong, with feedback
 /// saying what was expected.
 QuestionGrade gradeQuestion(const nlohmann::json& question, const nlohmann::json& response);

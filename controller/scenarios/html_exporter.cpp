@@ -6,15 +6,13 @@
 #include <map>
 #include <sstream>
 
+#include "controller/engine/wording.h"
 #include "controller/scenarios/lesson_directory.h"
-#include "controller/scenarios/markdown_exporter.h"
-#include "controller/scenarios/scenario.h"
+#include "controller/scenarios/lesson_text.h"
 #include "controller/scenarios/scenario_text.h"
 
 namespace pso::controller::scenarios {
 namespace {
-
-using nlohmann::json;
 
 constexpr double kChartWidth = 720;
 constexpr double kChartHeight = 260;
@@ -52,50 +50,36 @@ struct ChartData {
   double ready_capacity = NAN;
   double desired_capacity = NAN;
   double lead_s = 0;
+  double coverage = 0.9;
   int64_t current = 0;
   int64_t desired = 0;
 };
 
-ChartData chartData(const json& doc, const std::string& system) {
+ChartData chartData(const LessonSystem& sys) {
   ChartData c;
-  const json& s = memberAt(memberAt(doc, "situation"), system);
-  const json& f = memberAt(memberAt(doc, "forecasts"), system);
-  const json& r = memberAt(memberAt(doc, "rationale"), system);
-  const double ts0 = numberAt(doc, "ts_ms", 0.0);
-  const double step_s = numberAt(doc, "step_s", 15.0);
-  const json& history = memberAt(s, "history");
   // Enough history for context, not so much that the forecast is squashed
   // into the right edge: a few horizons' worth.
-  const std::size_t horizon = numbersAt(f, "point").size();
+  const std::size_t horizon = sys.forecast ? sys.forecast->steps.size() : 0;
   const std::size_t shown =
       std::min(kChartHistoryPoints, std::max<std::size_t>(kChartMinHistoryPoints, 4 * horizon));
-  if (history.is_array()) {
-    const std::size_t start = history.size() > shown ? history.size() - shown : 0;
-    for (std::size_t i = start; i < history.size(); ++i) {
-      const json& pair = history[i];
-      if (!pair.is_array() || pair.size() < 2) continue;
-      const double t = asNumber(pair[0]);
-      const double v = asNumber(pair[1]);
-      if (std::isfinite(t) && std::isfinite(v)) c.history.push_back({(t - ts0) / 1000.0, v});
+  for (const auto& row : timeline(sys, shown, horizon)) {
+    if (row.offset_s <= 0) {
+      if (std::isfinite(row.demand)) c.history.push_back({row.offset_s, row.demand});
+      continue;
     }
+    if (std::isfinite(row.point)) c.point.push_back({row.offset_s, row.point});
+    if (std::isfinite(row.lo)) c.lo.push_back({row.offset_s, row.lo});
+    if (std::isfinite(row.hi)) c.hi.push_back({row.offset_s, row.hi});
   }
-  auto series = [&](const char* key, std::vector<Point>& out) {
-    const auto values = numbersAt(f, key);
-    for (std::size_t k = 0; k < values.size(); ++k) {
-      if (std::isfinite(values[k])) {
-        out.push_back({static_cast<double>(k + 1) * step_s, values[k]});
-      }
-    }
-  };
-  series("point", c.point);
-  series("lo", c.lo);
-  series("hi", c.hi);
-  const double cap = numberAt(s, "capacity_per_replica");
-  c.ready_capacity = numberAt(s, "ready_capacity");
-  c.current = integerAt(r, "current_replicas");
-  c.desired = integerAt(r, "desired_replicas", c.current);
-  c.desired_capacity = static_cast<double>(c.desired) * cap;
-  c.lead_s = static_cast<double>(integerAt(f, "lead_steps")) * step_s;
+  c.ready_capacity = sys.ready_capacity;
+  c.current = sys.decision ? sys.decision->current : sys.current.value_or(0);
+  c.desired = sys.decision ? sys.decision->desired : c.current;
+  c.desired_capacity = static_cast<double>(c.desired) * sys.capacity_per_replica;
+  if (sys.forecast) {
+    const double step_s = sys.forecast->steps.empty() ? 0.0 : sys.forecast->steps.front().offset_s;
+    c.lead_s = static_cast<double>(sys.forecast->lead_steps) * step_s;
+    c.coverage = sys.forecast->coverage;
+  }
   return c;
 }
 
@@ -128,8 +112,9 @@ std::string htmlEscape(std::string_view text) {
   return out;
 }
 
-std::string renderSvgChart(const json& doc, const std::string& system) {
-  const ChartData c = chartData(doc, system);
+std::string renderSvgChart(const LessonSystem& sys) {
+  const ChartData c = chartData(sys);
+  const std::string& system = sys.name;
   if (c.history.empty() && c.point.empty()) return "";
   double t_min = 0, t_max = 0, v_max = 0;
   auto widen = [&](const std::vector<Point>& points) {
@@ -159,11 +144,11 @@ std::string renderSvgChart(const json& doc, const std::string& system) {
     return out;
   };
 
-  const std::string label =
-      system + ": demand history, forecast with its " +
-      formatPercent(numberAt(memberAt(memberAt(doc, "forecasts"), system), "coverage", 0.9)) +
-      " interval, and capacity before and after the decision (" + std::to_string(c.current) +
-      " to " + std::to_string(c.desired) + " replicas)";
+  const std::string label = system + ": demand history, forecast with its " +
+                            formatPercent(c.coverage) +
+                            " interval, and capacity from now, before and after the decision (" +
+                            std::to_string(c.current) + " to " + engine::formatReplicas(c.desired) +
+                            ")";
   std::ostringstream svg;
   svg << "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 " << kChartWidth << " "
       << kChartHeight << "\" width=\"" << kChartWidth << "\" height=\"" << kChartHeight
@@ -199,8 +184,9 @@ std::string renderSvgChart(const json& doc, const std::string& system) {
         << "\" fill=\"#9fc0ea\" fill-opacity=\"0.45\" stroke=\"none\"/>\n";
   }
   if (std::isfinite(c.ready_capacity)) {
-    // Launched replicas serve after the warm-up: ready capacity until then.
-    std::vector<Point> capacity = {{t_min, c.ready_capacity}};
+    // Capacity is known from now on only (a scenario keeps no capacity
+    // history); launched replicas serve after the warm-up.
+    std::vector<Point> capacity = {{0.0, c.ready_capacity}};
     const double switch_t = std::min(std::max(c.lead_s, 0.0), t_max);
     capacity.push_back({switch_t, c.ready_capacity});
     const double after = std::isfinite(c.desired_capacity) && c.desired_capacity > 0
@@ -227,8 +213,8 @@ std::string renderSvgChart(const json& doc, const std::string& system) {
       << "\" y2=\"" << num(kMarginTop + plot_h) << "\" stroke=\"#6b7280\"/>"
       << "<text x=\"" << num(label_left ? x(0) - 4 : x(0) + 4) << "\" y=\"" << num(kMarginTop + 12)
       << "\" font-size=\"11\" text-anchor=\"" << (label_left ? "end" : "start")
-      << "\" fill=\"#1d2330\">decision: " << c.current << " &#8594; " << c.desired
-      << " replicas</text>\n";
+      << "\" fill=\"#1d2330\">decision: " << c.current << " &#8594; "
+      << engine::formatReplicas(c.desired) << "</text>\n";
   const double legend_y = kChartHeight - 8;
   svg << "<g font-size=\"11\" fill=\"#1d2330\">"
       << "<line x1=\"60\" x2=\"80\" y1=\"" << num(legend_y - 4) << "\" y2=\"" << num(legend_y - 4)
@@ -266,218 +252,153 @@ void renderList(std::ostringstream& out, const std::vector<std::string>& items,
   out << "</ul>\n";
 }
 
-void renderSituation(std::ostringstream& out, const json& doc) {
+std::string cellNumber(double value) {
+  return std::isfinite(value) ? formatNumber(value) : "";
+}
+
+void renderSituation(std::ostringstream& out, const Lesson& lesson) {
   out << "<h2>Situation</h2>\n<table>\n";
-  tableRow(out,
-           {"System", "Demand", "Replicas (current / ready)", "Capacity per replica",
-            "Ready capacity", "Utilisation", "Target"},
-           true);
-  const json& situation = memberAt(doc, "situation");
-  for (const auto& name : stringsAt(doc, "systems")) {
-    const json& s = memberAt(situation, name);
-    const json& replicas = memberAt(s, "replicas");
-    tableRow(out, {name, formatNumber(numberAt(s, "demand")),
-                   replicas.is_object() ? std::to_string(integerAt(replicas, "current")) + " / " +
-                                              std::to_string(integerAt(replicas, "ready"))
-                                        : "n/a",
-                   formatNumber(numberAt(s, "capacity_per_replica")),
-                   formatNumber(numberAt(s, "ready_capacity")),
-                   formatPercent(numberAt(s, "utilization")),
-                   formatPercent(numberAt(s, "target_utilization"))});
-  }
+  tableRow(out, situationColumns(), true);
+  for (const auto& sys : lesson.systems) tableRow(out, situationCells(sys));
   out << "</table>\n";
-  for (const auto& name : stringsAt(doc, "systems")) {
-    const auto depends = stringsAt(memberAt(situation, name), "depends_on");
-    if (!depends.empty()) {
-      out << "<p>" << htmlEscape(name + " depends on " + join(depends, ", ")) << ".</p>\n";
+  for (const auto& sys : lesson.systems) {
+    if (!sys.depends_on.empty()) {
+      out << "<p>" << htmlEscape(sys.name + " depends on " + join(sys.depends_on, ", "))
+          << ".</p>\n";
     }
   }
-  const auto notes = stringsAt(doc, "workflow_notes");
-  if (!notes.empty()) {
+  if (!lesson.workflow_notes.empty()) {
     out << "<p>Operator and rule actions this cycle:</p>\n";
-    renderList(out, notes, "notes", "");
+    renderList(out, lesson.workflow_notes, "notes", "");
   }
 }
 
-void renderForecast(std::ostringstream& out, const json& doc) {
+void renderForecast(std::ostringstream& out, const Lesson& lesson) {
   out << "<h2>Forecast</h2>\n";
-  const json& forecasts = memberAt(doc, "forecasts");
   bool any = false;
-  for (const auto& name : stringsAt(doc, "systems")) {
-    const json& f = memberAt(forecasts, name);
-    if (!f.is_object()) continue;
+  for (const auto& sys : lesson.systems) {
+    if (!sys.forecast) continue;
     any = true;
-    out << "<h3>" << htmlEscape(name) << "</h3>\n<p>Model <strong>"
-        << htmlEscape(textAt(f, "model", "unknown")) << "</strong> after "
-        << integerAt(f, "observations") << " observations, one-step backtest MAE "
-        << formatNumber(numberAt(f, "backtest_mae")) << "; the band is the central "
-        << formatPercent(numberAt(f, "coverage", 0.9))
-        << " prediction interval. The engine plans for <strong>"
-        << formatNumber(numberAt(f, "planned_demand")) << "</strong>, the highest upper bound over "
-        << "the warm-up (" << integerAt(f, "lead_steps") << " steps) plus one step.</p>\n";
-    const json& b = memberAt(f, "bottleneck");
-    if (b.is_object()) {
-      out << "<p><strong>Predicted bottleneck</strong> ("
-          << htmlEscape(textAt(b, "kind", "capacity")) << "): demand "
-          << formatNumber(numberAt(b, "predicted_demand")) << " against a capacity of "
-          << formatNumber(numberAt(b, "capacity")) << " at " << htmlEscape(textAt(b, "eta")) << ", "
-          << integerAt(b, "steps_ahead") << " steps ahead (probability "
-          << formatPercent(numberAt(b, "probability")) << ").</p>\n";
-    } else {
-      out << "<p>No bottleneck predicted within the horizon.</p>\n";
-    }
-    const std::string chart = renderSvgChart(doc, name);
+    const LessonForecast& f = *sys.forecast;
+    out << "<h3>" << htmlEscape(sys.name) << "</h3>\n<p>"
+        << htmlEscape(modelSentence(f) + " " + intervalSentence(f, lesson.step_s) + " " +
+                      planSentence(sys))
+        << "</p>\n<p>" << htmlEscape(bottleneckSentence(f)) << "</p>\n";
+    const std::string chart = renderSvgChart(sys);
     if (!chart.empty()) {
       out << "<figure>\n"
-          << chart << "\n<figcaption>" << htmlEscape(name)
-          << ": history (solid), forecast (dashed) in its interval band, capacity (red, "
-             "dashed) switching to the decided count once the warm-up has passed."
+          << chart << "\n<figcaption>" << htmlEscape(sys.name)
+          << ": history (solid) ending at the demand now, forecast (dashed) in its interval band, "
+             "capacity (red, dashed) from now, switching to the decided count once the warm-up "
+             "has passed."
           << "</figcaption>\n</figure>\n";
     }
+    out << "<table>\n";
+    tableRow(out, {"Time", "Demand", "Forecast", formatPercent(f.coverage) + " interval", "Capacity"},
+             true);
+    for (const auto& row : timeline(sys, kHistoryRowsShown, kForecastRowsShown)) {
+      const std::string interval = std::isfinite(row.lo) && std::isfinite(row.hi)
+                                       ? formatNumber(row.lo) + " to " + formatNumber(row.hi)
+                                       : "";
+      tableRow(out, {offsetText(row.offset_s), cellNumber(row.demand), cellNumber(row.point),
+                     interval, cellNumber(row.capacity)});
+    }
+    out << "</table>\n";
   }
   if (!any) out << "<p>No forecast was made in this cycle.</p>\n";
 }
 
-void renderDecision(std::ostringstream& out, const json& doc) {
+void renderDecision(std::ostringstream& out, const Lesson& lesson) {
   out << "<h2>Decision</h2>\n";
-  const json& rationale = memberAt(doc, "rationale");
-  const json& candidates = memberAt(doc, "candidates");
-  for (const auto& name : stringsAt(doc, "systems")) {
-    const json& r = memberAt(rationale, name);
-    if (!r.is_object()) continue;
-    const int64_t current = integerAt(r, "current_replicas");
-    const int64_t desired = integerAt(r, "desired_replicas");
-    out << "<h3>" << htmlEscape(name) << "</h3>\n<p><strong>" << scaleText(current, desired)
-        << "</strong> (rule <code>" << htmlEscape(textAt(r, "rule", "unknown"))
-        << "</code>, recommended " << integerAt(r, "recommended_replicas") << ", "
-        << (boolAt(r, "dispatch") ? "dispatched" : "not dispatched") << ").</p>\n";
-    out << "<blockquote>" << htmlEscape(textAt(r, "text")) << "</blockquote>\n";
-    const auto guardrails = stringsAt(r, "guardrails");
-    if (!guardrails.empty()) {
-      out << "<p>Guardrails that changed the decision:</p>\n";
-      renderList(out, guardrails, "guardrails", "");
+  for (const auto& sys : lesson.systems) {
+    if (!sys.decision) continue;
+    const LessonDecision& d = *sys.decision;
+    out << "<h3>" << htmlEscape(sys.name) << "</h3>\n<p><strong>"
+        << htmlEscape(scaleText(d.current, d.desired)) << "</strong> ("
+        << htmlEscape(decisionDetails(d)) << ").</p>\n";
+    out << "<blockquote>" << htmlEscape(d.rationale) << "</blockquote>\n";
+    if (d.has_facts) {
+      out << "<p>What set the count: the engine " << htmlEscape(engineReasonText(sys)) << ".</p>\n";
     }
-    const json& list = memberAt(candidates, name);
-    if (list.is_array() && !list.empty()) {
+    if (!d.notes.empty()) {
+      out << "<p>Coordination and guardrails that changed the decision:</p>\n";
+      renderList(out, d.notes, "guardrails", "");
+    }
+    if (!d.candidates.empty()) {
       out << "<table>\n";
-      tableRow(out,
-               {"Replicas", "Predicted utilisation", "Overload probability", "Cost (replica-hours)",
-                "Note"},
-               true);
-      for (const auto& c : list) {
-        tableRow(out, {std::to_string(integerAt(c, "replicas")) +
-                           (boolAt(c, "chosen") ? " (chosen)" : ""),
-                       formatPercent(numberAt(c, "predicted_utilization")),
-                       formatPercent(numberAt(c, "overload_probability")),
-                       formatNumber(numberAt(c, "cost_replica_hours")), textAt(c, "note")});
-      }
+      tableRow(out, candidateColumns(), true);
+      for (const auto& c : d.candidates) tableRow(out, candidateCells(c));
       out << "</table>\n";
     }
   }
-  const json& directives = memberAt(doc, "directives");
-  if (directives.is_array() && !directives.empty()) {
+  if (!lesson.directives.empty()) {
     out << "<h3>Directives</h3>\n<table>\n";
     tableRow(out, {"Id", "System", "Replicas", "Source", "Status", "Reason"}, true);
-    for (const auto& d : directives) {
-      tableRow(out,
-               {textAt(d, "id"), textAt(d, "system"), std::to_string(integerAt(d, "replicas", -1)),
-                textAt(d, "source"), textAt(d, "status"), textAt(d, "reason")});
+    for (const auto& d : lesson.directives) {
+      tableRow(out, {d.id, d.system, std::to_string(d.replicas), d.source, d.status, d.reason});
     }
     out << "</table>\n";
   }
 }
 
-void renderReactive(std::ostringstream& out, const json& doc) {
-  const json& reactive = memberAt(doc, "reactive_baseline");
-  const json& rationale = memberAt(doc, "rationale");
-  if (!reactive.is_object() || reactive.empty()) return;
-  out << "<h2>Reactive baseline</h2>\n<p>What a reactive, HPA-style rule (scale on the demand "
-         "observed now) would have done:</p>\n<table>\n";
-  tableRow(out, {"System", "Reactive rule", "Predictive engine", "Differs", "Why"}, true);
-  for (const auto& name : stringsAt(doc, "systems")) {
-    const json& r = memberAt(reactive, name);
-    if (!r.is_object()) continue;
-    tableRow(out, {name, std::to_string(integerAt(r, "replicas")),
-                   std::to_string(integerAt(memberAt(rationale, name), "desired_replicas")),
-                   boolAt(r, "differs") ? "yes" : "no", textAt(r, "why")});
+void renderReactive(std::ostringstream& out, const Lesson& lesson) {
+  const bool any = std::any_of(lesson.systems.begin(), lesson.systems.end(),
+                               [](const LessonSystem& s) { return s.reactive.has_value(); });
+  if (!any) return;
+  out << "<h2>Reactive baseline</h2>\n<p>" << htmlEscape(kReactiveIntro) << "</p>\n<table>\n";
+  tableRow(out, {"System", "HPA rule", "Engine", "Differs", "Why"}, true);
+  for (const auto& sys : lesson.systems) {
+    if (!sys.reactive) continue;
+    tableRow(out, {sys.name, std::to_string(sys.reactive->replicas),
+                   sys.decision ? std::to_string(sys.decision->desired) : "n/a",
+                   sys.reactive->differs ? "yes" : "no", sys.reactive->comparison});
   }
   out << "</table>\n";
 }
 
-void renderDebrief(std::ostringstream& out, const json& doc) {
+void renderDebrief(std::ostringstream& out, const Lesson& lesson) {
   out << "<h2>Debrief</h2>\n";
-  const json& outcome = memberAt(doc, "outcome");
-  if (!outcome.is_object()) {
-    out << "<p>Outcome not known yet: the forecast horizon had not passed when this lesson was "
-           "exported.</p>\n";
+  if (!lesson.debrief) {
+    out << "<p>" << htmlEscape(kNoOutcomeYet) << "</p>\n";
     return;
   }
-  const json& window = memberAt(outcome, "window");
-  out << "<p>Observed from " << htmlEscape(textAt(window, "from")) << " to "
-      << htmlEscape(textAt(window, "to")) << ".</p>\n<p><strong>Verdict:</strong> "
-      << htmlEscape(textAt(outcome, "verdict")) << "</p>\n<table>\n";
-  tableRow(out,
-           {"System", "Samples", "MAE", "Inside interval", "Max demand", "Overload",
-            "Bottleneck avoided"},
-           true);
-  const json& systems = memberAt(outcome, "systems");
-  for (const auto& name : stringsAt(doc, "systems")) {
-    const json& s = memberAt(systems, name);
-    if (!s.is_object()) continue;
-    const json& avoided = memberAt(s, "bottleneck_avoided");
-    tableRow(
-        out,
-        {name, std::to_string(integerAt(s, "samples")), formatNumber(numberAt(s, "forecast_mae")),
-         formatPercent(numberAt(s, "inside_interval")), formatNumber(numberAt(s, "max_demand")),
-         boolAt(s, "overload") ? "yes, at " + textAt(s, "overload_at") : "no",
-         avoided.is_boolean() ? (avoided.get<bool>() ? "yes" : "no") : "n/a"});
+  const LessonDebrief& debrief = *lesson.debrief;
+  out << "<p>Observed from " << htmlEscape(debrief.from) << " to " << htmlEscape(debrief.to)
+      << ".</p>\n<p><strong>Verdict:</strong> " << htmlEscape(debrief.verdict)
+      << "</p>\n<table>\n";
+  tableRow(out, debriefColumns(), true);
+  for (const auto& sys : lesson.systems) {
+    if (sys.debrief) tableRow(out, debriefCells(sys));
   }
   out << "</table>\n<h3>What went well</h3>\n";
-  renderList(out, stringsAt(outcome, "went_well"), "well", "Nothing to note.");
+  renderList(out, debrief.went_well, "well", "Nothing to note.");
   out << "<h3>What went wrong</h3>\n";
-  renderList(out, stringsAt(outcome, "went_wrong"), "wrong", "Nothing to note.");
+  renderList(out, debrief.went_wrong, "wrong", "Nothing to note.");
   out << "<h3>Where it got lucky</h3>\n";
-  renderList(out, stringsAt(outcome, "got_lucky"), "lucky",
-             "Nothing to note: what went well was planned.");
+  renderList(out, debrief.got_lucky, "lucky", "Nothing to note: what went well was planned.");
 }
 
-void renderQuestions(std::ostringstream& out, const json& doc) {
-  const json& questions = memberAt(doc, "questions");
-  if (!questions.is_array() || questions.empty()) return;
+void renderQuestions(std::ostringstream& out, const Lesson& lesson) {
+  if (lesson.questions.empty()) return;
   out << "<h2>Questions</h2>\n<ol>\n";
-  for (const auto& q : questions) {
-    const std::string type = textAt(q, "type");
-    out << "<li id=\"" << htmlEscape(textAt(q, "id")) << "\">" << htmlEscape(textAt(q, "prompt"));
-    if (type == "numeric") out << " <em>(number)</em>";
-    if (type == "short_answer") out << " <em>(short answer)</em>";
-    const json& choices = memberAt(q, "choices");
-    if (type == "multiple_choice" && choices.is_array()) {
+  for (const auto& q : lesson.questions) {
+    out << "<li id=\"" << htmlEscape(q.id) << "\">" << htmlEscape(q.prompt);
+    if (!questionKind(q).empty()) out << " <em>(" << questionKind(q) << ")</em>";
+    if (!q.choices.empty()) {
       out << "<ol type=\"a\">";
-      for (const auto& c : choices) out << "<li>" << htmlEscape(textAt(c, "text")) << "</li>";
+      for (const auto& c : q.choices) out << "<li>" << htmlEscape(c.text) << "</li>";
       out << "</ol>";
     }
     out << "</li>\n";
   }
   out << "</ol>\n<details>\n<summary>Answer key</summary>\n<ol>\n";
-  for (const auto& q : questions) {
-    const std::string type = textAt(q, "type");
-    const json& answer = memberAt(q, "answer");
-    std::string key;
-    if (type == "numeric") {
-      const double tolerance = numberAt(q, "tolerance", 0.0);
-      key = formatNumber(asNumber(answer)) +
-            (tolerance > 0 ? " (accepted within +/- " + formatNumber(tolerance) + ")" : " (exact)");
-    } else {
-      key = answer.is_string() ? answer.get<std::string>() : answer.dump();
-    }
-    out << "<li><strong>" << htmlEscape(key) << "</strong>. " << htmlEscape(textAt(q, "feedback"));
-    const json& choices = memberAt(q, "choices");
-    if (type == "multiple_choice" && choices.is_array()) {
+  for (const auto& q : lesson.questions) {
+    out << "<li><strong>" << htmlEscape(answerKeyText(q)) << "</strong>. "
+        << htmlEscape(q.feedback);
+    if (!q.choices.empty()) {
       out << "<ul>";
-      for (const auto& c : choices) {
-        if (!boolAt(c, "correct")) {
-          out << "<li>" << htmlEscape(textAt(c, "text") + ": " + textAt(c, "feedback")) << "</li>";
-        }
+      for (const auto& c : q.choices) {
+        if (!c.correct) out << "<li>" << htmlEscape(c.text + ": " + c.feedback) << "</li>";
       }
       out << "</ul>";
     }
@@ -493,58 +414,87 @@ std::string page(const std::string& title, const std::string& body) {
          "</body>\n</html>\n";
 }
 
-std::string renderIndex(const std::vector<json>& lessons) {
+// The lesson without its page: `back` links to the curriculum.
+std::string lessonBody(const Lesson& lesson, const std::string& back) {
   std::ostringstream out;
-  out << "<h1>PSO-PRIME scenario lessons</h1>\n<p>" << lessons.size()
+  out << "<p><a href=\"" << htmlEscape(back) << "\">All lessons</a></p>\n<h1>"
+      << htmlEscape(lesson.title) << "</h1>\n<table>\n";
+  for (const auto& [label, value] : headerRows(lesson)) tableRow(out, {label, value});
+  out << "</table>\n";
+  renderSituation(out, lesson);
+  renderForecast(out, lesson);
+  renderDecision(out, lesson);
+  renderReactive(out, lesson);
+  renderDebrief(out, lesson);
+  renderQuestions(out, lesson);
+  return out.str();
+}
+
+// `link` turns a lesson's stem into the index's link target: a file in the
+// directory form, an anchor in the one-page form.
+std::string renderIndex(const std::vector<LessonSummary>& lessons,
+                        const std::function<std::string(const std::string&)>& link) {
+  std::ostringstream out;
+  out << "<h1 id=\"index\">PSO-PRIME scenario lessons</h1>\n<p>" << lessons.size()
       << " lessons, in curriculum order: learning levels from the simplest, lessons by time "
          "within a level.</p>\n";
-  std::map<std::string, std::vector<const json*>> by_level;
-  for (const auto& doc : lessons) by_level[textAt(doc, "level")].push_back(&doc);
-  for (const auto& level : curriculumOrder(by_level)) {
-    const auto& docs = by_level[level];
+  for (const auto& [level, entries] : curriculum(lessons)) {
     out << "<h2 id=\"" << htmlEscape(level) << "\">" << htmlEscape(levelTitle(level)) << " ("
-        << docs.size() << ")</h2>\n<ol>\n";
-    for (const json* doc : docs) {
-      const std::string id = textAt(*doc, "id");
-      const auto events = stringsAt(*doc, "events");
-      out << "<li><a href=\"" << htmlEscape(lessonFileStem(id)) << ".html\">"
-          << htmlEscape(lessonTitle(*doc)) << "</a> " << htmlEscape(textAt(*doc, "time"));
-      for (const auto& e : events) out << " <span class=\"tag\">" << htmlEscape(e) << "</span>";
-      if (memberAt(*doc, "outcome").is_object()) out << " (with debrief)";
+        << entries.size() << ")</h2>\n<ol>\n";
+    for (const LessonSummary* s : entries) {
+      out << "<li><a href=\"" << htmlEscape(link(s->stem)) << "\">" << htmlEscape(s->title)
+          << "</a> " << htmlEscape(s->time);
+      for (const auto& e : s->events) out << " <span class=\"tag\">" << htmlEscape(e) << "</span>";
+      if (s->debrief) out << " (with debrief)";
       out << "</li>\n";
     }
     out << "</ol>\n";
   }
-  return page("PSO-PRIME scenario lessons", out.str());
+  return out.str();
 }
 
 }  // namespace
 
-std::string renderHtmlLesson(const json& doc) {
-  std::ostringstream out;
-  const std::string title = lessonTitle(doc);
-  out << "<p><a href=\"index.html\">All lessons</a></p>\n<h1>" << htmlEscape(title) << "</h1>\n";
-  out << "<table>\n";
-  tableRow(out, {"Scenario", textAt(doc, "id")});
-  tableRow(out, {"Cycle", textAt(doc, "cycle_id")});
-  tableRow(out, {"Time", textAt(doc, "time")});
-  tableRow(out, {"Mode", textAt(doc, "mode", "act")});
-  tableRow(out, {"Level", levelTitle(textAt(doc, "level"))});
-  const auto events = stringsAt(doc, "events");
-  tableRow(out, {"Events", events.empty() ? "none" : join(events, ", ")});
-  out << "</table>\n";
-  renderSituation(out, doc);
-  renderForecast(out, doc);
-  renderDecision(out, doc);
-  renderReactive(out, doc);
-  renderDebrief(out, doc);
-  renderQuestions(out, doc);
-  return page(title, out.str());
+std::string renderHtmlLesson(const Lesson& lesson) {
+  return page(lesson.title, lessonBody(lesson, "index.html"));
+}
+
+std::string renderHtmlLesson(const nlohmann::json& scenario) {
+  return renderHtmlLesson(buildLesson(scenario));
+}
+
+Result<std::size_t> HtmlExporter::writeTo(const std::vector<store::ScenarioRecord>& scenarios,
+                                          std::ostream& out) const {
+  // Two passes: the curriculum comes first but lists every lesson.
+  std::vector<LessonSummary> lessons;
+  Status read = forEachLesson(scenarios, [&](const Lesson& lesson) -> Status {
+    lessons.push_back(summarize(lesson));
+    return {};
+  });
+  if (!read.ok()) return read.error();
+  const std::string title = "PSO-PRIME scenario lessons";
+  const std::string shell = page(title, "\n");
+  const auto body_at = shell.find("<body>\n") + 7;
+  out << shell.substr(0, body_at)
+      << renderIndex(lessons, [](const std::string& stem) { return "#" + stem; });
+  Status written = forEachLesson(scenarios, [&](const Lesson& lesson) -> Status {
+    out << "<section id=\"" << htmlEscape(lessonFileStem(lesson.id)) << "\">\n"
+        << lessonBody(lesson, "#index") << "</section>\n";
+    return {};
+  });
+  if (!written.ok()) return written.error();
+  out << shell.substr(body_at + 1);
+  return scenarios.size();
 }
 
 Result<std::size_t> HtmlExporter::write(const std::vector<store::ScenarioRecord>& scenarios,
                                         const std::string& out_path) const {
-  return writeLessonDirectory(scenarios, out_path, ".html", renderHtmlLesson, renderIndex);
+  return writeLessonDirectory(
+      scenarios, out_path, ".html", [](const Lesson& lesson) { return renderHtmlLesson(lesson); },
+      [](const std::vector<LessonSummary>& lessons) {
+        return page("PSO-PRIME scenario lessons",
+                    renderIndex(lessons, [](const std::string& stem) { return stem + ".html"; }));
+      });
 }
 
 }  // namespace pso::controller::scenarios

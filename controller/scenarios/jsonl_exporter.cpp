@@ -1,20 +1,11 @@
 #include "controller/scenarios/jsonl_exporter.h"
 
-#include <filesystem>
 #include <nlohmann/json.hpp>
-
-#include "controller/scenarios/atomic_file.h"
 
 namespace pso::controller::scenarios {
 
-Result<std::size_t> JsonlExporter::write(const std::vector<store::ScenarioRecord>& scenarios,
-                                         const std::string& out_path) const {
-  const auto parent = std::filesystem::path(out_path).parent_path();
-  if (!parent.empty()) {
-    if (auto st = ensureDirectory(parent.string()); !st.ok()) return st.error();
-  }
-  auto writer = AtomicFileWriter::create(out_path);
-  if (!writer.ok()) return writer.error();
+Result<std::size_t> JsonlExporter::writeTo(const std::vector<store::ScenarioRecord>& scenarios,
+                                           std::ostream& out) const {
   for (const auto& record : scenarios) {
     // Re-serialised rather than copied: a stored document with a stray newline
     // or invalid JSON must not break the one-document-per-line contract.
@@ -23,11 +14,8 @@ Result<std::size_t> JsonlExporter::write(const std::vector<store::ScenarioRecord
       return makeError("invalid",
                        "scenario '" + record.id + "': stored document is not valid JSON");
     }
-    std::string line = document.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    line += '\n';
-    if (auto st = writer->append(line); !st.ok()) return st.error();
+    out << document.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
   }
-  if (auto st = writer->commit(); !st.ok()) return st.error();
   return scenarios.size();
 }
 

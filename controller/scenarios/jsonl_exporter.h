@@ -4,13 +4,13 @@
 
 namespace pso::controller::scenarios {
 
-/// "jsonl": one scenario document per line, in the order given, written
-/// atomically to one file (its parent directory is created if missing).
+/// "jsonl": one scenario document per line, in the order given.
 class JsonlExporter : public ScenarioExporter {
  public:
   std::string format() const override { return "jsonl"; }
-  [[nodiscard]] Result<std::size_t> write(const std::vector<store::ScenarioRecord>& scenarios,
-                                          const std::string& out_path) const override;
+  std::string contentType() const override { return "application/x-ndjson"; }
+  [[nodiscard]] Result<std::size_t> writeTo(const std::vector<store::ScenarioRecord>& scenarios,
+                                            std::ostream& out) const override;
 };
 
 }  // namespace pso::controller::scenarios

@@ -8,6 +8,9 @@
 #include <string_view>
 
 #include "common/clock.h"
+#include "controller/engine/wording.h"
+#include "controller/scenarios/lesson.h"
+#include "controller/scenarios/questions.h"
 #include "controller/scenarios/scenario_text.h"
 
 namespace pso::controller::scenarios {
@@ -20,33 +23,9 @@ using store::DirectiveRecord;
 
 constexpr std::size_t kHistoryPointsFull = 360;
 constexpr std::size_t kHistoryPointsQuiet = 20;
-constexpr std::size_t kMaxQuestionSystems = 3;
-constexpr std::size_t kMaxDistractors = 3;
-constexpr double kDemandTolerance = 0.10;
 // Slack under the nominal coverage before an interval counts as broken: with a
 // few samples one miss should not condemn a 90% interval.
 constexpr double kCoverageSlack = 0.10;
-
-bool containsWord(const std::string& text, std::string_view word) {
-  auto it = std::search(text.begin(), text.end(), word.begin(), word.end(), [](char a, char b) {
-    return std::tolower(static_cast<unsigned char>(a)) ==
-           std::tolower(static_cast<unsigned char>(b));
-  });
-  return it != text.end();
-}
-
-bool ruleMentions(const SystemDecision& d, std::string_view word) {
-  return containsWord(d.rule, word);
-}
-
-bool guardrailsMention(const SystemDecision& d, std::string_view word) {
-  return std::any_of(d.guardrails.begin(), d.guardrails.end(),
-                     [&](const std::string& g) { return containsWord(g, word); });
-}
-
-bool decisionMentions(const SystemDecision& d, std::string_view word) {
-  return ruleMentions(d, word) || guardrailsMention(d, word);
-}
 
 bool changesCount(const SystemDecision& d) {
   return d.desired_replicas != d.current_replicas;
@@ -57,28 +36,32 @@ bool isDispatched(const DirectiveRecord& d) {
   return d.status == "pending" || d.status == "sent" || d.status == "applied";
 }
 
-// Forecast- and interval-driven, as opposed to holds, bounds or missing data.
+bool isPredictiveRule(engine::DecisionRule rule) {
+  return rule == engine::DecisionRule::kPredictive ||
+         rule == engine::DecisionRule::kPredictiveMinBound ||
+         rule == engine::DecisionRule::kPredictiveMaxBound;
+}
+
+bool heldByOperator(const SystemDecision& d) {
+  return std::any_of(d.facts.guardrails.begin(), d.facts.guardrails.end(),
+                     [](const engine::GuardrailEffect& g) {
+                       return g.kind == engine::GuardrailKind::kOperatorHold;
+                     });
+}
+
+// Planned from the forecast: a predictive rule set the recommendation and no
+// operator hold replaced it.
 bool isForecastDriven(const SystemDecision& d) {
-  if (d.rule == "hold" || d.rule == "no-data" || containsWord(d.rule, "reactive")) return false;
-  return containsWord(d.rule, "predict") || containsWord(d.rule, "forecast") ||
-         containsWord(d.rule, "quantile") || containsWord(d.rule, "interval") ||
-         d.bottleneck.has_value();
+  return isPredictiveRule(d.facts.rule) && !heldByOperator(d);
+}
+
+bool hasCoordination(const SystemDecision& d, engine::CoordinationKind kind) {
+  return std::any_of(d.facts.coordination.begin(), d.facts.coordination.end(),
+                     [&](const engine::CoordinationEffect& c) { return c.kind == kind; });
 }
 
 int64_t readyOf(const SystemDecision& d) {
   return d.ready_replicas >= 0 ? d.ready_replicas : d.current_replicas;
-}
-
-// Steps the allocation looks ahead: the warm-up plus the step it decides for.
-int64_t planningSteps(const SystemDecision& d) {
-  const auto available = static_cast<int64_t>(d.forecast.hi.size());
-  const int64_t steps = std::max<int64_t>(d.lead_steps, 0) + 1;
-  return available > 0 ? std::min(steps, available) : steps;
-}
-
-std::string planningText(const SystemDecision& d) {
-  return "the highest forecast upper bound over the next " + std::to_string(planningSteps(d)) +
-         " steps (warm-up plus one)";
 }
 
 // Everything the builder needs about one system, gathered once.
@@ -141,56 +124,11 @@ bool isQuiet(const CycleContext& ctx) {
 // ---------------------------------------------------------------------------
 // Sections of the document.
 
-std::string plannedSentence(const SystemView& v) {
-  const SystemDecision& d = *v.decision;
-  std::string text = v.name + ": ";
-  if (d.rule == "no-data") {
-    text += "no demand sample this step, so the engine keeps " +
-            std::to_string(d.desired_replicas) + " replicas.";
-    return text;
-  }
-  text += "planned demand " + formatNumber(d.planned_demand) + " (" + planningText(d) + ") at " +
-          formatNumber(v.capacityPerReplica()) + " per replica and a target utilisation of " +
-          formatPercent(v.targetUtilization()) + " needs " +
-          std::to_string(d.recommended_replicas) + " replicas; " +
-          (changesCount(d) ? "scaling from " + std::to_string(d.current_replicas) + " to " +
-                                 std::to_string(d.desired_replicas) + "."
-                           : "keeping " + std::to_string(d.desired_replicas) + ".");
-  return text;
-}
-
-std::string rationaleText(const SystemView& v) {
-  const SystemDecision& d = *v.decision;
-  return d.rationale.empty() ? plannedSentence(v) : d.rationale;
-}
-
-std::string reactiveWhy(const SystemView& v) {
-  const SystemDecision& d = *v.decision;
-  const std::string reactive = std::to_string(d.reactive_replicas);
-  const std::string chosen = std::to_string(d.desired_replicas);
-  if (d.reactive_replicas == d.desired_replicas) {
-    return "The reactive rule reaches the same count, " + chosen + " replicas.";
-  }
-  std::string why = "The reactive rule would set " + reactive +
-                    " replicas from the demand observed now (" + formatNumber(d.demand) +
-                    "); the predictive engine sets " + chosen + " because ";
-  if (d.rule == "hold") {
-    why += "an operator hold fixes the count.";
-  } else if (!d.guardrails.empty() && d.desired_replicas != d.recommended_replicas) {
-    why +=
-        "guardrails changed its recommendation of " + std::to_string(d.recommended_replicas) + ": ";
-    for (std::size_t i = 0; i < d.guardrails.size(); ++i) {
-      why += (i ? "; " : "") + d.guardrails[i];
-    }
-    why += ".";
-  } else if (d.desired_replicas > d.reactive_replicas) {
-    why += "it plans for " + formatNumber(d.planned_demand) + ", " + planningText(d) +
-           ", so new capacity is serving before the demand arrives.";
-  } else {
-    why += "it plans for " + formatNumber(d.planned_demand) + ", " + planningText(d) +
-           ", so the extra replicas would sit idle.";
-  }
-  return why;
+// The engine always writes a rationale; a decision assembled elsewhere may not.
+std::string rationaleText(const SystemDecision& d) {
+  if (!d.rationale.empty()) return d.rationale;
+  return d.system + ": " + scaleText(d.current_replicas, d.desired_replicas) + " (rule " + d.rule +
+         ").";
 }
 
 json historyJson(const std::vector<store::Sample>& samples, std::size_t keep) {
@@ -254,6 +192,13 @@ json bottleneckJson(const engine::Bottleneck& b) {
           {"probability", jsonNumber(b.probability)}};
 }
 
+json provenanceJson(const engine::ForecastProvenance& p) {
+  return {{"configured", p.configured},
+          {"model", p.model},
+          {"family", p.family},
+          {"selected_by_backtest", p.selected_by_backtest}};
+}
+
 json forecastJson(const SystemDecision& d) {
   const auto& f = d.forecast;
   return {{"model", f.model},
@@ -265,6 +210,9 @@ json forecastJson(const SystemDecision& d) {
           {"hi", seriesJson(f.hi)},
           {"lead_steps", d.lead_steps},
           {"planned_demand", jsonNumber(d.planned_demand)},
+          {"planning_quantile", jsonNumber(d.facts.planning_quantile)},
+          {"planned_steps", d.facts.planned_steps},
+          {"provenance", provenanceJson(d.facts.provenance)},
           {"bottleneck", d.bottleneck ? bottleneckJson(*d.bottleneck) : json(nullptr)}};
 }
 
@@ -292,23 +240,69 @@ json directiveJson(const DirectiveRecord& d) {
   return out;
 }
 
-json rationaleJson(const SystemView& v) {
-  const SystemDecision& d = *v.decision;
-  return {{"text", rationaleText(v)},
+json factsJson(const engine::DecisionFacts& f) {
+  json coordination = json::array();
+  for (const auto& c : f.coordination) {
+    json item = {{"kind", engine::coordinationCode(c.kind)},
+                 {"source", c.source},
+                 {"from", c.from},
+                 {"to", c.to}};
+    if (c.kind == engine::CoordinationKind::kDependency) {
+      item["rise"] = jsonNumber(c.rise);
+      item["planned_demand"] = jsonNumber(c.planned_demand);
+    } else {
+      item["pool_capacity"] = c.pool_capacity;
+      item["pool_wanted"] = c.pool_wanted;
+      item["below_minimum"] = c.below_minimum;
+    }
+    coordination.push_back(std::move(item));
+  }
+  json guardrails = json::array();
+  for (const auto& g : f.guardrails) {
+    guardrails.push_back({{"kind", engine::guardrailCode(g.kind)}, {"from", g.from}, {"to", g.to}});
+  }
+  return {{"rule", engine::ruleCode(f.rule)},
+          {"coordination", std::move(coordination)},
+          {"guardrails", std::move(guardrails)},
+          {"pools", f.pools},
+          {"observations", f.observations},
+          {"min_observations", f.min_observations}};
+}
+
+json rationaleJson(const SystemDecision& d) {
+  return {{"text", rationaleText(d)},
           {"rule", d.rule},
           {"guardrails", d.guardrails},
           {"current_replicas", d.current_replicas},
           {"recommended_replicas", d.recommended_replicas},
           {"desired_replicas", d.desired_replicas},
-          {"dispatch", d.dispatch}};
+          {"dispatch", d.dispatch},
+          {"facts", factsJson(d.facts)}};
 }
 
-json reactiveJson(const SystemView& v) {
-  const SystemDecision& d = *v.decision;
+json reactiveFactsJson(const engine::ReactiveFacts& f) {
+  return {{"reason", engine::reactiveReasonCode(f.reason)},
+          {"raw_replicas", f.raw_replicas},
+          {"utilization", jsonNumber(f.utilization)},
+          {"ratio", jsonNumber(f.ratio)},
+          {"tolerance", jsonNumber(f.tolerance)},
+          {"stabilized_replicas", f.stabilized_replicas},
+          {"stabilization_s", jsonNumber(f.stabilization_s)},
+          {"scale_up_limit", f.scale_up_limit},
+          {"limited_by_scale_up", f.limited_by_scale_up},
+          {"capped_at_max", f.capped_at_max},
+          {"raised_to_min", f.raised_to_min},
+          {"replicas", f.replicas}};
+}
+
+// "why" is written from the facts by the lesson (reactiveComparison) once the
+// document is complete.
+json reactiveJson(const SystemDecision& d) {
   return {{"replicas", d.reactive_replicas},
           {"rationale", d.reactive_rationale},
           {"differs", d.reactive_replicas != d.desired_replicas},
-          {"why", reactiveWhy(v)}};
+          {"why", ""},
+          {"facts", reactiveFactsJson(d.facts.reactive)}};
 }
 
 // ---------------------------------------------------------------------------
@@ -327,15 +321,10 @@ std::vector<std::string> classifyEvents(const CycleContext& ctx,
   }
   if (scaling) events.emplace_back(kEventScalingExecuted);
 
-  bool coordination = false;
-  for (const auto& d : ctx.decisions.systems) {
-    // A guardrail is listed only when it changed the decision; a rule naming a
-    // pool or dependency counts when the allocation moved.
-    if (guardrailsMention(d, "pool") || guardrailsMention(d, "depend") ||
-        ((ruleMentions(d, "pool") || ruleMentions(d, "depend")) && changesCount(d))) {
-      coordination = true;
-    }
-  }
+  // The engine records a coordination effect only when it changed a plan.
+  const bool coordination =
+      std::any_of(ctx.decisions.systems.begin(), ctx.decisions.systems.end(),
+                  [](const SystemDecision& d) { return !d.facts.coordination.empty(); });
   if (coordination) events.emplace_back(kEventCoordinationOptimized);
 
   const bool workflow =
@@ -360,10 +349,11 @@ std::string classifyLevel(const CycleContext& ctx, const std::vector<SystemView>
     if (v.acting) ++acting;
     if (v.decision) {
       const SystemDecision& d = *v.decision;
-      if (decisionMentions(d, "pool") || (d.bottleneck && d.bottleneck->kind == "pool")) {
+      if (hasCoordination(d, engine::CoordinationKind::kPool) ||
+          (d.bottleneck && d.bottleneck->kind == "pool")) {
         pools = true;
       }
-      if (decisionMentions(d, "depend")) dependencies = true;
+      if (hasCoordination(d, engine::CoordinationKind::kDependency)) dependencies = true;
       if (isForecastDriven(d) && d.desired_replicas != d.reactive_replicas) {
         predictive_differs = true;
       }
@@ -376,311 +366,6 @@ std::string classifyLevel(const CycleContext& ctx, const std::vector<SystemView>
   if (dependencies) return kLevelSystemIntegration;
   if (predictive_differs) return kLevelAdvancedOptimization;
   return kLevelFoundation;
-}
-
-// ---------------------------------------------------------------------------
-// Questions.
-
-class QuestionWriter {
- public:
-  explicit QuestionWriter(std::string scenario_id) : scenario_id_(std::move(scenario_id)) {}
-
-  json& add(const std::string& type, const std::string& topic, const std::string& system,
-            const std::string& prompt) {
-    json q = {{"id", scenario_id_ + "-q" + std::to_string(questions_.size() + 1)},
-              {"type", type},
-              {"topic", topic},
-              {"system", system},
-              {"prompt", prompt}};
-    questions_.push_back(std::move(q));
-    return questions_.back();
-  }
-  std::size_t size() const { return questions_.size(); }
-  json take() { return std::move(questions_); }
-
- private:
-  std::string scenario_id_;
-  json questions_ = json::array();
-};
-
-// Only when the textbook arithmetic reproduces the engine's recommendation:
-// rules that do not size for a planned demand (warming up, reactive fallback)
-// would make the question wrong.
-void addReplicasQuestion(QuestionWriter& writer, const SystemView& v) {
-  const SystemDecision& d = *v.decision;
-  const double cap = v.capacityPerReplica();
-  const double target = v.targetUtilization();
-  if (d.rule == "no-data" || d.rule == "warming-up" || containsWord(d.rule, "reactive")) return;
-  if (!(cap > 0) || !(target > 0) || !std::isfinite(d.planned_demand)) return;
-  const double raw = d.planned_demand / (cap * target);
-  // A tiny epsilon keeps 420 / (120 x 0.7) = 5.0000000001 at 5.
-  auto needed = static_cast<int64_t>(std::ceil(raw - 1e-9));
-  needed = std::clamp(needed, v.minReplicas(), std::max(v.minReplicas(), v.maxReplicas()));
-  if (needed != d.recommended_replicas) return;
-
-  std::string prompt = v.name + ": the engine plans for a demand of " +
-                       formatNumber(d.planned_demand) + ". One replica serves " +
-                       formatNumber(cap) + " at 100% and the target utilisation is " +
-                       formatPercent(target) + ".";
-  if (v.spec) {
-    prompt += " The system runs between " + std::to_string(v.spec->min_replicas) + " and " +
-              std::to_string(v.spec->max_replicas) + " replicas.";
-  }
-  prompt += " How many replicas does the planned demand need at the target utilisation?";
-  json& q = writer.add("numeric", "replicas_needed", v.name, prompt);
-  q["answer"] = d.recommended_replicas;
-  q["tolerance"] = 0;
-  q["feedback"] =
-      formatNumber(d.planned_demand) + " / (" + formatNumber(cap) + " x " + formatNumber(target) +
-      ") = " + formatNumber(raw) +
-      ", rounded up and kept within the bounds: " + std::to_string(d.recommended_replicas) +
-      " replicas. " + rationaleText(v);
-}
-
-// The planning horizon is the warm-up plus one step: the engine sizes for the
-// highest upper bound over it.
-void addDemandQuestion(QuestionWriter& writer, const SystemView& v, double step_s) {
-  const SystemDecision& d = *v.decision;
-  const auto& hi = d.forecast.hi;
-  if (hi.empty()) return;
-  const std::size_t steps =
-      std::min(hi.size(), static_cast<std::size_t>(std::max<int64_t>(d.lead_steps, 0)) + 1);
-  std::size_t peak = 0;
-  for (std::size_t i = 1; i < steps; ++i) {
-    if (hi[i] > hi[peak]) peak = i;
-  }
-  const double answer = hi[peak];
-  if (!std::isfinite(answer)) return;
-  const std::string prompt = v.name + ": replicas launched now serve after a warm-up of " +
-                             std::to_string(d.lead_steps) + " steps, so the engine looks " +
-                             std::to_string(steps) + " steps (" +
-                             formatNumber(static_cast<double>(steps) * step_s) +
-                             " s) ahead. What is the highest upper bound of the forecast's " +
-                             formatPercent(d.forecast.coverage) + " interval over those steps?";
-  const double point = peak < d.forecast.point.size() ? d.forecast.point[peak]
-                                                      : std::numeric_limits<double>::quiet_NaN();
-  json& q = writer.add("numeric", "demand_at_horizon", v.name, prompt);
-  q["answer"] = answer;
-  q["tolerance"] = std::fabs(answer) * kDemandTolerance;
-  q["feedback"] = "The " + d.forecast.model + " forecast peaks at step " +
-                  std::to_string(peak + 1) + ": point " + formatNumber(point) + ", upper bound " +
-                  formatNumber(answer) +
-                  ". Sizing for the upper bound keeps demand under capacity in most outcomes. " +
-                  rationaleText(v);
-}
-
-void addActionQuestion(QuestionWriter& writer, const SystemView& v) {
-  const SystemDecision& d = *v.decision;
-  struct Choice {
-    int64_t replicas;
-    std::string feedback;
-  };
-  std::vector<Choice> distractors;
-  auto offer = [&](int64_t replicas, const std::string& feedback) {
-    if (replicas < 0 || replicas == d.desired_replicas) return;
-    for (const auto& c : distractors) {
-      if (c.replicas == replicas) return;
-    }
-    distractors.push_back({replicas, feedback});
-  };
-  const double cap = v.capacityPerReplica();
-  auto utilisation_at = [&](int64_t replicas) {
-    return replicas > 0 && cap > 0 ? d.planned_demand / (static_cast<double>(replicas) * cap)
-                                   : std::numeric_limits<double>::quiet_NaN();
-  };
-  offer(d.reactive_replicas, "That is the reactive HPA rule's choice. " + reactiveWhy(v));
-  for (const auto& c : d.candidates) {
-    std::string feedback = std::to_string(c.replicas) + " replicas: predicted utilisation " +
-                           formatPercent(c.predicted_utilization) + " at the planned demand, " +
-                           "overload probability " + formatPercent(c.overload_probability);
-    if (!c.note.empty()) feedback += " (" + c.note + ")";
-    offer(c.replicas, feedback + ".");
-  }
-  offer(d.current_replicas, "Keeping " + std::to_string(d.current_replicas) +
-                                " replicas would run at " +
-                                formatPercent(utilisation_at(d.current_replicas)) +
-                                " of capacity at the planned demand.");
-  if (d.recommended_replicas != d.desired_replicas) {
-    offer(d.recommended_replicas, std::to_string(d.recommended_replicas) +
-                                      " was the recommendation before guardrails changed it.");
-  }
-  // Neighbouring counts when the candidates offer too few alternatives.
-  for (int64_t delta : {1, -1, 2, -2, 3}) {
-    if (distractors.size() >= kMaxDistractors) break;
-    const int64_t r = d.desired_replicas + delta;
-    if (r < std::max<int64_t>(v.minReplicas(), 0) || r > v.maxReplicas()) continue;
-    offer(r, std::to_string(r) + " replicas would run at " + formatPercent(utilisation_at(r)) +
-                 " of capacity at the planned demand, against a target of " +
-                 formatPercent(v.targetUtilization()) + ".");
-  }
-  if (distractors.size() > kMaxDistractors) distractors.resize(kMaxDistractors);
-  if (distractors.empty()) return;
-
-  std::vector<std::pair<int64_t, json>> choices;
-  choices.emplace_back(d.desired_replicas,
-                       json{{"text", scaleText(d.current_replicas, d.desired_replicas)},
-                            {"correct", true},
-                            {"feedback", rationaleText(v)}});
-  for (const auto& c : distractors) {
-    choices.emplace_back(c.replicas, json{{"text", scaleText(d.current_replicas, c.replicas)},
-                                          {"correct", false},
-                                          {"feedback", c.feedback}});
-  }
-  // Ordered by count so the correct answer's position carries no hint.
-  std::sort(choices.begin(), choices.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
-  json choice_array = json::array();
-  for (auto& [replicas, choice] : choices) choice_array.push_back(std::move(choice));
-
-  std::string prompt = v.name + ": demand now is " + formatNumber(d.demand) + " with " +
-                       std::to_string(d.current_replicas) + " replicas running";
-  if (!d.forecast.hi.empty()) {
-    prompt += "; the engine plans for " + formatNumber(d.planned_demand) + ", " + planningText(d);
-  }
-  prompt += ". The reactive HPA rule would set " + std::to_string(d.reactive_replicas) +
-            " replicas. Which action did the predictive engine take?";
-  json& q = writer.add("multiple_choice", "action", v.name, prompt);
-  q["choices"] = std::move(choice_array);
-  q["answer"] = scaleText(d.current_replicas, d.desired_replicas);
-  q["feedback"] = rationaleText(v) + " " + reactiveWhy(v);
-}
-
-// Multiple choice among the systems the engine decided for; distractors say
-// why each other system is not the first to run out.
-void addBottleneckQuestion(QuestionWriter& writer, const std::vector<SystemView>& views) {
-  const SystemView* first = nullptr;
-  std::vector<const SystemView*> decided;
-  for (const auto& v : views) {
-    if (!v.decision) continue;
-    decided.push_back(&v);
-    if (!v.decision->bottleneck) continue;
-    if (!first || v.decision->bottleneck->eta_ms < first->decision->bottleneck->eta_ms) first = &v;
-  }
-  if (!first || decided.size() < 2) return;
-  const auto& b = *first->decision->bottleneck;
-  const std::string why = first->name + ": the forecast upper bound reaches " +
-                          formatNumber(b.predicted_demand) + " against a capacity of " +
-                          formatNumber(b.capacity) + " in " + std::to_string(b.steps_ahead) +
-                          " steps (" + common::formatIso8601(b.eta_ms) + ").";
-  json choices = json::array();
-  for (const SystemView* v : decided) {
-    std::string feedback;
-    if (v == first) {
-      feedback = why;
-    } else if (v->decision->bottleneck) {
-      feedback = v->name + " breaches later, at " +
-                 common::formatIso8601(v->decision->bottleneck->eta_ms) + ".";
-    } else {
-      feedback = v->name + ": its forecast upper bound stays within capacity over the horizon.";
-    }
-    choices.push_back({{"text", v->name}, {"correct", v == first}, {"feedback", feedback}});
-  }
-  json& q = writer.add("multiple_choice", "bottleneck_system", first->name,
-                       "Which system does the forecast expect to run out of capacity first?");
-  q["choices"] = std::move(choices);
-  q["answer"] = first->name;
-  q["feedback"] = why;
-}
-
-// Why the reactive rule would be late: it sizes for the demand observed now,
-// and what it launches serves only after the warm-up, by which time the
-// forecast expects more. Asked only when the engine scaled above the rule.
-void addReactiveLateQuestion(QuestionWriter& writer, const SystemView& v) {
-  const SystemDecision& d = *v.decision;
-  if (!isForecastDriven(d) || d.desired_replicas <= d.reactive_replicas || d.lead_steps < 1) {
-    return;
-  }
-  if (!std::isfinite(d.demand) || !std::isfinite(d.planned_demand)) return;
-  const double cap = v.capacityPerReplica();
-  const double target = v.targetUtilization();
-  const double reactive_serves = static_cast<double>(d.reactive_replicas) * cap * target;
-  if (!(d.planned_demand > reactive_serves)) return;
-  const std::string lead = std::to_string(d.lead_steps);
-  const std::string correct =
-      "It sizes for the demand observed now (" + formatNumber(d.demand) + "); replicas it " +
-      "launches serve only after " + lead + " steps of warm-up, and by then the forecast " +
-      "upper bound reaches " + formatNumber(d.planned_demand) + ", more than " +
-      std::to_string(d.reactive_replicas) + " replicas serve at the target (" +
-      formatNumber(reactive_serves) + ").";
-  json choices = json::array();
-  choices.push_back({{"text", "It ignores the target utilisation and sizes for 100% load."},
-                     {"correct", false},
-                     {"feedback", "No: the HPA rule divides by the target utilisation too. " +
-                                      d.reactive_rationale}});
-  choices.push_back({{"text", "Its 300 s stabilisation window delays every scale-up."},
-                     {"correct", false},
-                     {"feedback",
-                      "No: the stabilisation window holds back scale-downs only; a scale-up "
-                      "happens on the next evaluation."}});
-  choices.push_back(
-      {{"text", "It may not go above " + std::to_string(d.reactive_replicas) + " replicas."},
-       {"correct", false},
-       {"feedback", "No: both policies obey the same bounds (" + std::to_string(v.minReplicas()) +
-                        " to " + std::to_string(v.maxReplicas()) + " replicas); the engine chose " +
-                        std::to_string(d.desired_replicas) + "."}});
-  // The correct answer's position varies with the numbers, so it carries no
-  // hint across a quiz.
-  const auto position = static_cast<std::size_t>(d.desired_replicas + d.reactive_replicas) % 4;
-  choices.insert(choices.begin() + static_cast<std::ptrdiff_t>(position),
-                 json{{"text", correct}, {"correct", true}, {"feedback", reactiveWhy(v)}});
-  json& q = writer.add(
-      "multiple_choice", "reactive_late", v.name,
-      v.name + ": the reactive HPA rule would keep or set " + std::to_string(d.reactive_replicas) +
-          " replicas, the predictive engine sets " + std::to_string(d.desired_replicas) +
-          ". Why would the reactive rule be late here?");
-  q["choices"] = std::move(choices);
-  q["answer"] = correct;
-  q["feedback"] = reactiveWhy(v);
-}
-
-// Provenance: which model the plan rests on, answered in one word.
-void addModelQuestion(QuestionWriter& writer, const SystemView& v) {
-  const SystemDecision& d = *v.decision;
-  if (d.forecast.model.empty() || d.forecast.point.empty()) return;
-  json& q = writer.add("short_answer", "forecast_model", v.name,
-                       v.name +
-                           ": which forecasting model produced the forecast the engine "
-                           "planned with? (one word, as named in the lesson)");
-  q["answer"] = d.forecast.model;
-  q["feedback"] =
-      "The " + d.forecast.model + " model, after " + std::to_string(d.forecast.observations) +
-      " observations, with a one-step backtest MAE of " + formatNumber(d.forecast.backtest_mae) +
-      "; the engine selects the model by rolling backtest error.";
-}
-
-json buildQuestions(const std::string& scenario_id, const std::vector<SystemView>& views,
-                    bool quiet, double step_s) {
-  QuestionWriter writer(scenario_id);
-  if (quiet) {
-    for (const auto& v : views) {
-      if (v.decision) addReplicasQuestion(writer, v);
-      if (writer.size() > 0) break;
-    }
-    return writer.take();
-  }
-  std::vector<const SystemView*> focus;
-  for (const auto& v : views) {
-    if (v.decision && v.acting && focus.size() < kMaxQuestionSystems) focus.push_back(&v);
-  }
-  if (focus.empty()) {
-    for (const auto& v : views) {
-      if (v.decision) {
-        focus.push_back(&v);
-        break;
-      }
-    }
-  }
-  for (const auto* v : focus) {
-    addReplicasQuestion(writer, *v);
-    addDemandQuestion(writer, *v, step_s);
-    if (v->acting) {
-      addActionQuestion(writer, *v);
-      addReactiveLateQuestion(writer, *v);
-    }
-  }
-  if (!focus.empty()) addModelQuestion(writer, *focus.front());
-  addBottleneckQuestion(writer, views);
-  return writer.take();
 }
 
 // ---------------------------------------------------------------------------
@@ -894,8 +579,8 @@ json buildScenario(const CycleContext& ctx) {
     if (!v.decision) continue;
     forecasts[v.name] = forecastJson(*v.decision);
     candidates[v.name] = candidatesJson(*v.decision);
-    rationale[v.name] = rationaleJson(v);
-    reactive[v.name] = reactiveJson(v);
+    rationale[v.name] = rationaleJson(*v.decision);
+    reactive[v.name] = reactiveJson(*v.decision);
   }
   doc["systems"] = std::move(systems);
   doc["situation"] = std::move(situation);
@@ -910,7 +595,18 @@ json buildScenario(const CycleContext& ctx) {
   doc["events"] = classifyEvents(ctx, views);
   doc["level"] = classifyLevel(ctx, views);
   doc["outcome"] = nullptr;
-  doc["questions"] = buildQuestions(id, views, quiet, ctx.step_s);
+  doc["questions"] = json::array();
+  // The comparison with the HPA rule and the questions are written from the
+  // lesson the document makes, so they say what the lesson shows.
+  const Lesson lesson = buildLesson(doc);
+  for (const auto& system : lesson.systems) {
+    if (system.reactive && doc["reactive_baseline"].contains(system.name)) {
+      doc["reactive_baseline"][system.name]["why"] = system.reactive->comparison;
+    }
+  }
+  json questions = json::array();
+  for (const auto& q : writeQuestions(lesson)) questions.push_back(questionJson(q));
+  doc["questions"] = std::move(questions);
   return doc;
 }
 

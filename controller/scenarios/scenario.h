@@ -24,7 +24,10 @@
 
 namespace pso::controller::scenarios {
 
-inline constexpr int kScenarioSchemaVersion = 1;
+/// 2: rationale[s].facts, reactive_baseline[s].facts and forecasts[s].provenance
+/// carry the engine's typed facts; questions' options carry their claims.
+/// Documents of version 1 still load (buildLesson()) for export.
+inline constexpr int kScenarioSchemaVersion = 2;
 
 /// Trigger events (ARCHITECTURE.md section 5).
 inline constexpr const char* kEventScalingExecuted = "scaling_executed";
@@ -63,41 +66,30 @@ inline std::string scenarioIdForCycle(const std::string& cycle_id) {
 }
 
 /// Builds the scenario document of one cycle, with events, level and questions.
+/// Events and level come from the decisions' typed facts (engine DecisionFacts),
+/// never from their sentences.
 ///
 /// Events: scaling_executed when a directive of the cycle is pending, sent or
 /// applied (or, without directive records, a decision is to be dispatched and
-/// changes the count); coordination_optimized when a decision's rule or
-/// guardrails name a pool or a dependency and the allocation changed;
+/// changes the count); coordination_optimized when a decision carries a
+/// dependency or pool effect (recorded only when it changed a plan);
 /// workflow_enhanced when there are workflow notes or an operator/alert
 /// directive. bottleneck_prevented is never set here (see fillOutcome).
 ///
-/// Level: enterprise_coordination with >= 3 acting systems or a pool decision;
-/// system_integration when an acting system has or is a declared dependency;
-/// advanced_optimization when a forecast-driven decision differs from the
-/// reactive rule; foundation otherwise. A system "acts" when its desired count
-/// differs from its current one or it has a directive in the cycle.
+/// Level: enterprise_coordination with >= 3 acting systems, a pool effect or a
+/// predicted pool shortage; system_integration with a dependency effect or
+/// when an acting system has or is a declared dependency;
+/// advanced_optimization when a decision planned by a predictive rule (not
+/// replaced by an operator hold) differs from the HPA rule's count;
+/// foundation otherwise. A system "acts" when its desired count differs from
+/// its current one or it has a directive in the cycle.
 ///
 /// A quiet cycle (no change, no directive, no note) gets a compact document:
 /// every key present, history trimmed, at most one question.
 ///
-/// Questions (each with id, type numeric | multiple_choice | short_answer,
-/// topic, system, prompt, answer, feedback; numeric ones a tolerance,
-/// multiple-choice ones choices {text, correct, feedback} with exactly one
-/// correct): per acting system (at most three; in a quiet cycle only the
-/// first system's first question) a numeric "replicas needed at the target
-/// utilisation" question (topic replicas_needed; answer = recommended
-/// replicas, tolerance 0; asked when ceil(planned / (capacity x target))
-/// within the bounds reproduces the recommendation), a numeric "highest upper
-/// bound over the planning horizon" question (demand_at_horizon; warm-up
-/// steps + 1; answer = max forecast hi over them, tolerance 10%), a
-/// multiple-choice "which action" question (action) whose distractors come
-/// from the candidates and the reactive baseline, and, when a forecast-driven
-/// decision scaled above the reactive rule, a multiple-choice "why would the
-/// reactive rule be late" question (reactive_late). Then a short-answer
-/// "which forecasting model" question (forecast_model) for the first system,
-/// and with a bottleneck among several systems a multiple-choice "which system
-/// runs out first" (bottleneck_system). Every question carries feedback drawn
-/// from the rationale.
+/// The reactive baseline's "why" and the questions are written from the
+/// lesson of the document (lesson.h, questions.h), so every key is computed
+/// from the numbers the lesson shows.
 nlohmann::json buildScenario(const CycleContext& context);
 
 /// The store row for a scenario document (indexes id, time, level, events, systems).

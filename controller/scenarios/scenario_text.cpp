@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "controller/engine/wording.h"
 #include "controller/scenarios/scenario.h"
 
 namespace pso::controller::scenarios {
@@ -125,8 +126,8 @@ std::string lessonTitle(const nlohmann::json& doc) {
 }
 
 std::string scaleText(int64_t from, int64_t to) {
-  if (from == to) return "Keep " + std::to_string(to) + " replicas";
-  return "Scale from " + std::to_string(from) + " to " + std::to_string(to) + " replicas";
+  if (from == to) return "Keep " + engine::formatReplicas(to);
+  return "Scale from " + std::to_string(from) + " to " + engine::formatReplicas(to);
 }
 
 }  // namespace pso::controller::scenarios

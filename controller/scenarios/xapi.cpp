@@ -97,7 +97,11 @@ json interactionDefinition(const json& q) {
     def["correctResponsesPattern"] = std::move(pattern);
   } else {
     def["interactionType"] = "fill-in";
-    def["correctResponsesPattern"] = json::array({"{case_matters=false}" + textAt(q, "answer")});
+    json pattern = json::array();
+    std::vector<std::string> accepted = stringsAt(q, "accept");
+    if (accepted.empty()) accepted.push_back(textAt(q, "answer"));
+    for (const auto& answer : accepted) pattern.push_back("{case_matters=false}" + answer);
+    def["correctResponsesPattern"] = std::move(pattern);
   }
   return def;
 }
@@ -165,6 +169,25 @@ std::string newStatementId() {
                 bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7], bytes[8],
                 bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]);
   return out;
+}
+
+json buildActivities(const json& scenario, const XapiContext& ctx) {
+  const std::string id = textAt(scenario, "id");
+  json activities = json::array();
+  activities.push_back(
+      {{"objectType", "Activity"},
+       {"id", scenarioActivityId(ctx, id)},
+       {"definition",
+        {{"type", kAssessmentType},
+         {"name", languageMap(lessonTitle(scenario))},
+         {"description", languageMap("PSO-PRIME scenario " + id + ", level " +
+                                     levelTitle(textAt(scenario, "level")))}}}});
+  for (const auto& q : memberAt(scenario, "questions")) {
+    activities.push_back({{"objectType", "Activity"},
+                          {"id", questionActivityId(ctx, id, textAt(q, "id"))},
+                          {"definition", interactionDefinition(q)}});
+  }
+  return activities;
 }
 
 json buildStatements(const GradeReport& report, const std::map<std::string, json>& scenarios,

@@ -35,6 +35,13 @@ struct XapiContext {
 /// A random (version 4) UUID, for statement ids.
 std::string newStatementId();
 
+/// The xAPI activities of one scenario document: the scenario as an
+/// assessment and each question as a cmi.interaction (numeric, choice or
+/// fill-in, with its correct response pattern), under the same ids
+/// buildStatements() uses, so an LMS or LRS can know the course's activities
+/// before anyone answers.
+nlohmann::json buildActivities(const nlohmann::json& scenario, const XapiContext& context);
+
 /// The statements of a graded report: one "answered" per answered question
 /// (as a cmi.interaction: numeric, choice or fill-in, with the correct
 /// response pattern and the learner's response), then one "passed" or

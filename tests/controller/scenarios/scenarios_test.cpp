@@ -96,6 +96,17 @@ engine::SystemDecision scalingDecision(const std::string& name = "web") {
       "Demand 250; upper 90% forecast peaks at 420 within the 30 s warm-up plus one step; "
       "scale from 3 to 5 replicas.";
   d.dispatch = true;
+  d.facts.rule = engine::DecisionRule::kPredictive;
+  d.facts.planning_quantile = 0.95;
+  d.facts.planned_steps = 3;
+  d.facts.provenance = {"holt", "holt", "holt", false};
+  d.facts.observations = 240;
+  d.facts.min_observations = 5;
+  d.facts.reactive.reason = engine::ReactiveReason::kWithinTolerance;
+  d.facts.reactive.raw_replicas = d.facts.reactive.stabilized_replicas = 3;
+  d.facts.reactive.scale_up_limit = 6;
+  d.facts.reactive.stabilization_s = 300;
+  d.facts.reactive.replicas = 3;
   return d;
 }
 
@@ -118,6 +129,14 @@ engine::SystemDecision steadyDecision(const std::string& name, int64_t replicas)
   d.desired_replicas = replicas;
   d.reactive_replicas = replicas;
   d.rationale = "Demand 100; keep " + std::to_string(replicas) + " replicas.";
+  d.facts.rule = engine::DecisionRule::kPredictive;
+  d.facts.planning_quantile = 0.95;
+  d.facts.planned_steps = 3;
+  d.facts.provenance = {"holt", "holt", "holt", false};
+  d.facts.reactive.reason = engine::ReactiveReason::kWithinTolerance;
+  d.facts.reactive.raw_replicas = d.facts.reactive.stabilized_replicas = replicas;
+  d.facts.reactive.scale_up_limit = std::max<int64_t>(2 * replicas, 4);
+  d.facts.reactive.replicas = replicas;
   return d;
 }
 
@@ -349,12 +368,37 @@ TEST(BuildScenario, ClassifiesLevelsAndEvents) {
   auto capped = scalingDecision("web");
   capped.desired_replicas = 4;
   capped.guardrails = {"Pool site-a: 60 of 64 replicas in use, web limited to 4."};
+  engine::CoordinationEffect cut;
+  cut.kind = engine::CoordinationKind::kPool;
+  cut.source = "site-a";
+  cut.from = 5;
+  cut.to = 4;
+  cut.pool_capacity = 64;
+  cut.pool_wanted = 65;
+  capped.facts.coordination = {cut};
+  capped.facts.pools = {"site-a"};
   pool.decisions.systems = {capped};
   pool.specs["web"] = spec("web");
   doc = buildScenario(pool);
   EXPECT_TRUE(hasEvent(doc, kEventCoordinationOptimized));
   EXPECT_EQ(doc["level"], kLevelEnterpriseCoordination);
+  EXPECT_EQ(doc["rationale"]["web"]["facts"]["coordination"][0]["kind"], "pool");
   EXPECT_FALSE(hasEvent(buildScenario(scalingContext()), kEventCoordinationOptimized));
+
+  // Words are not facts: a system named "carpool" whose sentences talk of
+  // pools and dependencies coordinates nothing.
+  CycleContext words;
+  words.cycle_id = "c-13";
+  words.ts_ms = kT0;
+  auto carpool = scalingDecision("carpool");
+  carpool.rule = "predictive-upper-quantile (pool, depends)";
+  carpool.guardrails = {"Step limit: carpool depends on the pool of drivers."};
+  carpool.rationale = "carpool: the pool is forecast to depend on a prediction.";
+  words.decisions.systems = {carpool};
+  words.specs["carpool"] = spec("carpool");
+  doc = buildScenario(words);
+  EXPECT_FALSE(hasEvent(doc, kEventCoordinationOptimized));
+  EXPECT_EQ(doc["level"], kLevelAdvancedOptimization);
 
   // Never set by the builder.
   EXPECT_FALSE(hasEvent(buildScenario(scalingContext()), kEventBottleneckPrevented));
@@ -725,8 +769,8 @@ TEST_F(ExportTest, GiftHasACategoryPerLevelAndEveryQuestionKind) {
   EXPECT_NE(text.find("=Scale from 3 to 5 replicas#"), std::string::npos);
   EXPECT_NE(text.find("~Keep 3 replicas#"), std::string::npos);
   EXPECT_NE(text.find("{=holt ####"), std::string::npos);
-  // Titles and stems are escaped: "web: the engine plans" has a colon.
-  EXPECT_NE(text.find("::s-c-7-q1 replicas_needed::web\\: the engine plans"), std::string::npos);
+  // Titles and stems are escaped: "web: the engine sizes" has a colon.
+  EXPECT_NE(text.find("::s-c-7-q1 replicas_needed::web\\: the engine sizes"), std::string::npos);
   // No blank line inside a question: each entry is one line.
   std::istringstream lines(text);
   std::string line;
