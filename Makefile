@@ -7,6 +7,8 @@
 #   make test-repeat    the suite 20 times in a row, then under faketime at
 #                       00:30, 06:30, 12:30 and 18:30 UTC (tests/tools/test-repeat.sh)
 #   make bench          every benchmark under tests/bench, printing its figures
+#   make package        the Debian packages pso-agent, pso-controller, psoctl (and
+#                       their -dbgsym) in build-package/ (docs/install.md)
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
@@ -23,9 +25,13 @@ LAUNCHER := $(if $(shell command -v ccache 2>/dev/null),-DCMAKE_CXX_COMPILER_LAU
 # Fatal sanitizer reports with stacks; leaks count as failures.
 SANITIZER_ENV = ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1 \
                 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+# Packages are built as Debian builds its own: optimised with debug info, which
+# CPack strips into the -dbgsym packages; warnings do not stop a packager.
+PKG_BUILD ?= build-package
+PKG_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr -DPSO_BUILD_TESTS=OFF
 CTEST_FLAGS ?= --output-on-failure -j$(JOBS) --timeout 600
 
-.PHONY: all deps configure build test test-sanitize test-repeat demo bench format clean
+.PHONY: all deps configure build test test-sanitize test-repeat demo bench package format clean
 
 all: build
 
@@ -55,8 +61,14 @@ demo: build
 bench: build
 	./tests/bench/run_all.sh $(BUILD)
 
+package: deps
+	cmake -S . -B $(PKG_BUILD) $(PKG_FLAGS) $(LAUNCHER)
+	cmake --build $(PKG_BUILD) -j$(JOBS)
+	cd $(PKG_BUILD) && cpack -G DEB
+	@ls -1 $(PKG_BUILD)/*.deb
+
 format:
 	find protocol common agent controller tests -name '*.h' -o -name '*.cpp' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) demo-out
+	rm -rf $(BUILD) $(ASAN_BUILD) $(PKG_BUILD) demo-out

@@ -10,6 +10,7 @@ packages=(
   libboost-dev libcurl4-openssl-dev libspdlog-dev libsqlite3-dev
   libgtest-dev libgmock-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
   sqlite3 python3 procps faketime
+  help2man systemd
 )
 
 missing=()
@@ -24,16 +25,20 @@ command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 
 # The LMS export tests validate GIFT and xAPI files with real third-party
-# validators (gift-pegjs, xapi-validation) pinned in tests/tools/node.
+# validators (gift-pegjs, xapi-validation) pinned in tests/tools/node; the
+# install-files check validates the Kubernetes manifests and Containerfiles
+# with the tools pinned in installers/validate.
 install_node_tools() {
-  local tools
-  tools="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/tools/node"
-  if [ -f "$tools/node_modules/.package-lock.json" ] &&
-     [ ! "$tools/package-lock.json" -nt "$tools/node_modules/.package-lock.json" ]; then
-    return 0
-  fi
-  echo "install-deps: installing the test validators in tests/tools/node (npm ci)"
-  npm ci --prefix "$tools" --no-audit --no-fund
+  local repo tools
+  repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  for tools in "$repo/tests/tools/node" "$repo/installers/validate"; do
+    if [ -f "$tools/node_modules/.package-lock.json" ] &&
+       [ ! "$tools/package-lock.json" -nt "$tools/node_modules/.package-lock.json" ]; then
+      continue
+    fi
+    echo "install-deps: installing the validators in ${tools#"$repo"/} (npm ci)"
+    npm ci --prefix "$tools" --no-audit --no-fund
+  done
 }
 
 if [ ${#missing[@]} -eq 0 ]; then
