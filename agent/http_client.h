@@ -4,12 +4,15 @@
 // and Kubernetes APIs).
 //
 // Plain http:// (over TCP or a unix socket) is spoken by a small built-in
-// HTTP/1.1 client, one connection per request. https:// goes through libcurl,
-// which is loaded with dlopen() on the first https request, not linked: with
-// the ~30 libraries and the TLS stack it pulls in it costs about 7 MB of
-// resident memory, which an agent that only probes or scrapes plain HTTP on
-// loopback should not pay (the budget is 10 MB, ARCHITECTURE.md section 3;
-// figures in docs/agent.md, "Footprint").
+// HTTP/1.1 client, one connection per request, assembled from the parts in
+// agent/http/: URL splitting (url.h), the socket and its deadline
+// (connection.h) and the response parser (response_parser.h, fuzzed in
+// tests/fuzz). https:// goes through libcurl, which is loaded with dlopen()
+// on the first https request, not linked (http/curl_loader.h): with the ~30
+// libraries and the TLS stack it pulls in it costs about 7 MB of resident
+// memory, which an agent that only probes or scrapes plain HTTP on loopback
+// should not pay (the budget is 10 MB, ARCHITECTURE.md section 3; figures in
+// docs/agent.md, "Footprint").
 
 #include <cstddef>
 #include <cstdint>

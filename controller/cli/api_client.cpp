@@ -1,76 +1,36 @@
 #include "controller/cli/api_client.h"
 
-#include <curl/curl.h>
-
-#include <memory>
-#include <mutex>
+#include "controller/cli/http_transfer.h"
 
 namespace pso::cli {
-namespace {
-
-std::size_t appendBody(char* data, std::size_t size, std::size_t count, void* user) {
-  static_cast<std::string*>(user)->append(data, size * count);
-  return size * count;
-}
-
-void initCurlOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-}  // namespace
 
 ApiClient::ApiClient(std::string base_url, std::string token, long timeout_ms)
     : base_url_(std::move(base_url)), token_(std::move(token)), timeout_ms_(timeout_ms) {
   while (!base_url_.empty() && base_url_.back() == '/') base_url_.pop_back();
-  initCurlOnce();
 }
 
 std::string ApiClient::escape(const std::string& value) {
-  initCurlOnce();
-  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
-  if (!curl) return value;
-  char* escaped = curl_easy_escape(curl.get(), value.c_str(), static_cast<int>(value.size()));
-  std::string out = escaped != nullptr ? escaped : value;
-  curl_free(escaped);
-  return out;
+  return escapeQueryValue(value);
 }
 
 Result<ApiClient::Response> ApiClient::request(const std::string& method, const std::string& path,
                                                const std::string* body) const {
-  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
-  if (!curl) return makeError("io", "cannot initialise libcurl");
-  const std::string url = base_url_ + path;
-  Response response;
-  curl_slist* headers = nullptr;
-  headers = curl_slist_append(headers, "Accept: application/json");
-  std::string auth;
-  if (!token_.empty()) {
-    auth = "Authorization: Bearer " + token_;
-    headers = curl_slist_append(headers, auth.c_str());
+  HttpTransfer transfer;
+  transfer.method = method;
+  transfer.url = base_url_ + path;
+  transfer.timeout_ms = timeout_ms_;
+  transfer.headers.push_back("Accept: application/json");
+  if (!token_.empty()) transfer.headers.push_back("Authorization: Bearer " + token_);
+  if (body != nullptr) {
+    transfer.headers.push_back("Content-Type: application/json");
+    transfer.body = *body;
   }
-  if (body != nullptr) headers = curl_slist_append(headers, "Content-Type: application/json");
-  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> header_guard(headers,
-                                                                           curl_slist_free_all);
-  curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl.get(), CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT_MS, timeout_ms_);
-  curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, appendBody);
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &response.body);
-  if (method == "POST") {
-    curl_easy_setopt(curl.get(), CURLOPT_POST, 1L);
-    curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDS, body != nullptr ? body->c_str() : "");
-    curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDSIZE,
-                     static_cast<long>(body != nullptr ? body->size() : 0));
+  Result<HttpReply> reply = performTransfer(transfer);
+  if (!reply) {
+    return makeError(reply.error().code,
+                     "cannot reach the controller at " + base_url_ + ": " + reply.error().message);
   }
-  const CURLcode code = curl_easy_perform(curl.get());
-  if (code != CURLE_OK) {
-    return makeError("unreachable", "cannot reach the controller at " + base_url_ + ": " +
-                                        curl_easy_strerror(code));
-  }
-  curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &response.status);
-  return response;
+  return Response{reply->status, std::move(reply->body)};
 }
 
 Result<nlohmann::json> ApiClient::parse(const Response& response) const {

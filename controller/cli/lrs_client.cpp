@@ -1,20 +1,12 @@
 #include "controller/cli/lrs_client.h"
 
-#include <curl/curl.h>
-
 #include <algorithm>
-#include <memory>
-#include <mutex>
 
+#include "controller/cli/http_transfer.h"
 #include "controller/scenarios/xapi.h"
 
 namespace pso::cli {
 namespace {
-
-std::size_t appendBody(char* data, std::size_t size, std::size_t count, void* user) {
-  static_cast<std::string*>(user)->append(data, size * count);
-  return size * count;
-}
 
 std::string statementsUrl(std::string endpoint) {
   while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
@@ -28,38 +20,23 @@ std::string statementsUrl(std::string endpoint) {
 
 Result<std::vector<std::string>> postBatch(const LrsOptions& options, const std::string& url,
                                            const std::string& body) {
-  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
-  if (!curl) return makeError("io", "cannot initialise libcurl");
-  curl_slist* headers = nullptr;
-  headers = curl_slist_append(headers, "Content-Type: application/json");
-  headers = curl_slist_append(headers, "Accept: application/json");
-  const std::string version =
-      std::string("X-Experience-API-Version: ") + controller::scenarios::kXapiVersion;
-  headers = curl_slist_append(headers, version.c_str());
-  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> header_guard(headers,
-                                                                           curl_slist_free_all);
-  std::string answer;
-  curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl.get(), CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT_MS, options.timeout_ms);
-  curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl.get(), CURLOPT_POST, 1L);
-  curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDS, body.c_str());
-  curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, appendBody);
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &answer);
-  if (!options.user.empty()) {
-    curl_easy_setopt(curl.get(), CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));
-    curl_easy_setopt(curl.get(), CURLOPT_USERNAME, options.user.c_str());
-    curl_easy_setopt(curl.get(), CURLOPT_PASSWORD, options.password.c_str());
+  HttpTransfer transfer;
+  transfer.method = "POST";
+  transfer.url = url;
+  transfer.body = body;
+  transfer.timeout_ms = options.timeout_ms;
+  transfer.headers = {
+      "Content-Type: application/json", "Accept: application/json",
+      std::string("X-Experience-API-Version: ") + controller::scenarios::kXapiVersion};
+  transfer.basic_user = options.user;
+  transfer.basic_password = options.password;
+  Result<HttpReply> reply = performTransfer(transfer);
+  if (!reply) {
+    return makeError(reply.error().code,
+                     "cannot reach the LRS at " + url + ": " + reply.error().message);
   }
-  const CURLcode code = curl_easy_perform(curl.get());
-  if (code != CURLE_OK) {
-    return makeError("unreachable",
-                     "cannot reach the LRS at " + url + ": " + curl_easy_strerror(code));
-  }
-  long status = 0;
-  curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);
+  const long status = reply->status;
+  const std::string& answer = reply->body;
   if (status >= 300 || status < 200) {
     return makeError(
         "http_" + std::to_string(status),
@@ -87,8 +64,6 @@ Result<std::vector<std::string>> postBatch(const LrsOptions& options, const std:
 
 Result<std::vector<std::string>> postStatements(const LrsOptions& options,
                                                 const nlohmann::json& statements) {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   if (!statements.is_array()) return makeError("invalid", "statements must be a JSON array");
   if (options.endpoint.empty()) return makeError("invalid", "no LRS endpoint given");
   const std::string url = statementsUrl(options.endpoint);

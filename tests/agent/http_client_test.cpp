@@ -1,20 +1,19 @@
-// The built-in plain-HTTP client of HttpClient against a real loopback socket
-// that answers with canned bytes: chunked and close-delimited bodies, interim
-// answers, oversize bodies, silence and refusal.
+// HttpClient against real loopback sockets: the built-in plain-HTTP client
+// with a server that answers canned bytes (chunked and close-delimited
+// bodies, interim answers, oversize bodies, silence and refusal), and the
+// libcurl path for https://.
 
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <arpa/inet.h>
 
 #include <chrono>
 #include <string>
 #include <thread>
 
 #include "agent/http_client.h"
+#include "http_loopback_port.h"
 #include "http_test_server.h"
 
 namespace pso::agent {
@@ -22,6 +21,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::HttpTestServer;
+using testing::LoopbackPort;
 
 // Accepts one connection on 127.0.0.1, reads the request head, writes
 // `answer` (unless empty) and closes; keeps the request for the test.
@@ -29,31 +29,17 @@ class CannedServer {
  public:
   explicit CannedServer(std::string answer, bool close_after = true)
       : answer_(std::move(answer)), close_after_(close_after) {
-    listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-    socklen_t len = sizeof addr;
-    ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-    EXPECT_EQ(::listen(listen_fd_, 4), 0);
     thread_ = std::thread([this] { serve(); });
   }
-  ~CannedServer() {
-    thread_.join();
-    ::close(listen_fd_);
-  }
-  std::string url(const std::string& path) const {
-    return "http://127.0.0.1:" + std::to_string(port_) + path;
-  }
+  ~CannedServer() { thread_.join(); }
+  std::string url(const std::string& path) const { return port_.url("http", path); }
   const std::string& request() const { return request_; }
 
  private:
   void serve() {
-    pollfd p{listen_fd_, POLLIN, 0};
+    pollfd p{port_.fd(), POLLIN, 0};
     if (::poll(&p, 1, 5000) <= 0) return;
-    int fd = ::accept(listen_fd_, nullptr, nullptr);
+    int fd = ::accept(port_.fd(), nullptr, nullptr);
     char buffer[4096];
     while (request_.find("\r\n\r\n") == std::string::npos) {
       pollfd q{fd, POLLIN, 0};
@@ -73,8 +59,7 @@ class CannedServer {
 
   std::string answer_;
   bool close_after_;
-  int listen_fd_ = -1;
-  int port_ = 0;
+  LoopbackPort port_{/*listening=*/true};
   std::string request_;
   std::thread thread_;
 };
@@ -177,6 +162,20 @@ TEST(HttpClient, SilenceTimesOutAndBadUrlsAreRefused) {
   Status bad = client.perform(get("gopher://127.0.0.1/"), response);
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().message.find("only http:// and https://"), std::string::npos);
+}
+
+TEST(HttpClient, HttpsGoesThroughLibcurlAndReportsItsReason) {
+  const LoopbackPort refusing(/*listening=*/false);
+  const std::string url = refusing.url("https", "/healthz");
+
+  ASSERT_TRUE(checkHttpSupport(url).ok());
+  HttpClient client;
+  HttpResponse response;
+  Status status = client.perform(get(url), response);
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().code, "http");
+  EXPECT_EQ(status.error().message.rfind("GET " + url + ": Couldn't connect to server", 0), 0u)
+      << status.error().message;
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Runs every seed of the agent's fuzz corpora (tests/fuzz/corpus/
-// prometheus_text, proc_text, sampler_files) through the same checks as the
-// libFuzzer harnesses, so every build exercises them without libFuzzer.
+// prometheus_text, proc_text, sampler_files, http_response, http_url) through
+// the same checks as the libFuzzer harnesses, so every build exercises them
+// without libFuzzer.
 
 #include <gtest/gtest.h>
 
@@ -13,6 +14,7 @@
 #include "agent/proc_text.h"
 #include "agent/prometheus_text.h"
 #include "tests/fuzz/agent_fuzz_targets.h"
+#include "tests/fuzz/http_fuzz_targets.h"
 
 namespace pso::agent::fuzz {
 namespace {
@@ -43,6 +45,14 @@ TEST(AgentFuzzCorpus, EveryProcTextSeedKeepsTheParserContract) {
 
 TEST(AgentFuzzCorpus, EverySamplerFilesSeedKeepsTheSamplerContract) {
   EXPECT_GE(runCorpus("sampler_files", checkSamplerFiles), 4);
+}
+
+TEST(AgentFuzzCorpus, EveryHttpResponseSeedKeepsTheParserContract) {
+  EXPECT_GE(runCorpus("http_response", checkHttpResponse), 16);
+}
+
+TEST(AgentFuzzCorpus, EveryHttpUrlSeedKeepsTheParserContract) {
+  EXPECT_GE(runCorpus("http_url", checkHttpUrl), 6);
 }
 
 // What the seeds guard, asserted directly: malformed content is refused with

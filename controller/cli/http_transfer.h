@@ -1,0 +1,43 @@
+#pragma once
+
+// psoctl's one use of libcurl: a single HTTP request, made the same way for
+// the controller's API (ApiClient) and for a learning record store
+// (postStatements).
+
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace pso::cli {
+
+/// One request to make.
+struct HttpTransfer {
+  std::string method = "GET";  ///< GET or POST (anything else is sent as is)
+  std::string url;
+  std::vector<std::string> headers;  ///< "Name: value", sent in this order
+  std::string body;                  ///< sent with POST
+  long timeout_ms = 10000;           ///< the whole transfer, connect included
+  std::string basic_user;            ///< basic auth when not empty
+  std::string basic_password;
+};
+
+/// What the server answered.
+struct HttpReply {
+  long status = 0;
+  std::string body;
+};
+
+/// Performs `transfer` on its own easy handle (libcurl is initialised once
+/// per process, on the first call). Any HTTP status is a reply; an Error is
+/// a transfer that did not complete: code "unreachable" with curl's reason
+/// ("Couldn't connect to server", "Timeout was reached"), or "io" when libcurl
+/// cannot make a handle. Callers prefix the message with what they tried to
+/// reach.
+[[nodiscard]] Result<HttpReply> performTransfer(const HttpTransfer& transfer);
+
+/// Percent-encodes `value` for a URL query (curl_easy_escape); `value`
+/// unchanged if libcurl cannot make a handle.
+std::string escapeQueryValue(const std::string& value);
+
+}  // namespace pso::cli

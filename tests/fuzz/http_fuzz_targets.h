@@ -1,0 +1,25 @@
+#pragma once
+
+// The checks behind the fuzz harnesses of the agent's built-in HTTP client
+// (agent/http/), shared by the libFuzzer executables (built with PSO_FUZZ)
+// and by agent_corpus_test, which runs every seed through them in each
+// build. Each returns true when the parser kept its contract on `input`.
+
+#include <string_view>
+
+namespace pso::agent::fuzz {
+
+/// ResponseParser over a response. The first line of `input` holds options
+/// ("HEAD" for the answer to a HEAD request, "max_body=N", "max_head=N"); the
+/// rest is the bytes the server sent before closing. The bytes are fed at
+/// once, one at a time and in uneven pieces: the three outcomes must be
+/// identical, a refusal must be one line with a known code, and a success
+/// must be consistent with its framing and limits.
+bool checkHttpResponse(std::string_view input);
+
+/// parsePlainUrl() over `input` as a URL: a refusal is one "URL ...: why"
+/// line; an accepted URL has a host, a port, a target starting with '/', no
+/// byte that could break a request line, and parses again to the same parts.
+bool checkHttpUrl(std::string_view input);
+
+}  // namespace pso::agent::fuzz
