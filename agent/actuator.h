@@ -1,17 +1,21 @@
 #pragma once
 
 // The actuator seam: how a directive becomes a change to a managed system
-// (ARCHITECTURE.md section 3). Implementations are registered by kind name in
-// actuator.cpp; every one built there is wrapped in a GuardedActuator, so local
-// bounds, cooldown, dry-run and deadlines behave the same for every kind.
+// (ARCHITECTURE.md section 3). Each implementation registers itself by kind
+// name, with the config keys it reads, from its own file
+// (register<Kind>Actuator); makeActuator wraps every one in a GuardedActuator,
+// so local bounds, cooldown, dry-run and deadlines behave the same for every
+// kind.
 
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "common/config.h"
+#include "agent/agent_config.h"
+#include "common/config_schema.h"
 #include "common/metrics.h"
+#include "common/registry.h"
 #include "common/result.h"
 #include "protocol/messages.h"
 
@@ -59,16 +63,48 @@ class Actuator {
   virtual void stop() = 0;
 };
 
-/// Builds the actuator named by `system.actuator.kind` (process-pool, exec,
-/// systemd, cgroup, docker, kubernetes), wrapped in a GuardedActuator with the
-/// system's bounds, cooldown and dry-run (kind cgroup also bounds cpu and
-/// memory: min_cpu..max_cpu, min_memory..max_memory, a max of 0 being the
-/// host's CPU count or memory). Unknown names and bad settings are code
-/// "invalid"; docker and kubernetes without a loadable libcurl are code
-/// "unsupported".
+struct GuardPolicy;
+
+/// What a factory may need beyond the system's own config.
+struct ActuatorContext {
+  int64_t initial_replicas = 0;  ///< resolved: never -1
+  common::MetricsRegistry* metrics = nullptr;
+  std::string cgroup_root;  ///< where the system's `cgroup` directory is
+};
+
+/// One actuator kind as it registers itself: its name, the keys of the
+/// `actuator:` section it reads (with their checks), and how it is built
+/// from a config those checks passed.
+struct ActuatorKind {
+  using Section = ActuatorConfig;
+  std::string name;
+  common::KeyList<ActuatorConfig> keys;
+  Result<std::unique_ptr<Actuator>> (*build)(const SystemConfig& system,
+                                             const ActuatorContext& context) = nullptr;
+  /// The system's `cgroup` must be set.
+  bool needs_cgroup = false;
+  /// Adds the kind's own bounds to the guard (kind cgroup: cpu and memory).
+  void (*bound)(const SystemConfig& system, GuardPolicy& policy) = nullptr;
+};
+
+using ActuatorRegistry = common::Registry<ActuatorKind>;
+
+/// The kinds this build has, in the order they are listed to users.
+const ActuatorRegistry& actuatorRegistry();
+
+/// The `actuator:` section: the keys every kind reads (kind, timeout,
+/// cooldown, dry_run) and each registered kind's.
+const common::ComponentSection<ActuatorKind>& actuatorSection();
+
+/// Builds the actuator named by `system.actuator.kind`, wrapped in a
+/// GuardedActuator with the system's bounds, cooldown and dry-run (and the
+/// kind's own bounds, e.g. cgroup's cpu and memory). Unknown names and
+/// settings the kind's declared checks refuse are code "invalid" ("system db:
+/// actuator 'docker' needs 'image'"); docker and kubernetes without a usable
+/// HTTP client are code "unsupported".
 /// @param cgroup_root where the system's `cgroup` directory is (kind cgroup)
 [[nodiscard]] Result<std::unique_ptr<Actuator>> makeActuator(
-    const common::SystemConfig& system, common::MetricsRegistry* metrics = nullptr,
+    const SystemConfig& system, common::MetricsRegistry* metrics = nullptr,
     const std::string& cgroup_root = "/sys/fs/cgroup");
 
 /// The actuator kinds this build can construct, in registry order.

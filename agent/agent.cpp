@@ -57,7 +57,7 @@ const char* agentVersion() {
   return PSO_AGENT_VERSION;
 }
 
-Agent::Agent(common::AgentConfig config) : config_(std::move(config)), context_(1) {
+Agent::Agent(AgentConfig config) : config_(std::move(config)), context_(1) {
   if (::pipe2(stop_pipe_, O_NONBLOCK | O_CLOEXEC) != 0) {
     stop_pipe_[0] = stop_pipe_[1] = -1;
   }
@@ -72,24 +72,17 @@ Agent::~Agent() {
   }
 }
 
-Result<std::unique_ptr<Agent>> Agent::create(common::AgentConfig config) {
+Result<std::unique_ptr<Agent>> Agent::create(AgentConfig config) {
   if (config.id.empty()) config.id = hostName();
-  if (config.sample_interval.count() <= 0) {
-    return makeError("invalid", "sample_interval must be positive");
-  }
-  if (config.heartbeat_interval.count() <= 0) {
-    return makeError("invalid", "heartbeat_interval must be positive");
-  }
-  if (config.batch_max_samples < 1) {
-    return makeError("invalid", "batch_max_samples must be at least 1");
-  }
+  // Flags may have changed what the config file's reader checked.
+  if (Status settings = checkAgentSettings(config); !settings) return settings.error();
   if (config.curve.enabled()) {
     return makeError("unsupported",
                      "curve: CurveZMQ encryption is not supported by this build; remove the "
                      "curve settings to use plain TCP on a trusted network");
   }
   std::set<std::string> names;
-  for (const common::SystemConfig& system : config.systems) {
+  for (const SystemConfig& system : config.systems) {
     if (system.name.empty()) return makeError("invalid", "a system has no name");
     if (!names.insert(system.name).second) {
       return makeError("invalid", "system " + system.name + " is configured twice");
@@ -101,7 +94,7 @@ Result<std::unique_ptr<Agent>> Agent::create(common::AgentConfig config) {
     return makeError(
         "io", std::string("cannot create the agent's wake-up pipe: ") + std::strerror(errno));
   }
-  const common::AgentConfig& cfg = agent->config_;
+  const AgentConfig& cfg = agent->config_;
   agent->host_ = std::make_unique<HostSampler>(cfg.proc_root, &agent->metrics_, cfg.filesystems);
   const std::string cgroup_root = cfg.sys_root + "/fs/cgroup";
   agent->metrics_.describe("pso_agent_demand_errors_total", "counter",
@@ -110,7 +103,7 @@ Result<std::unique_ptr<Agent>> Agent::create(common::AgentConfig config) {
                            "Telemetry batches that could not be written to the spool");
 
   const int64_t start_ms = common::wallMs();
-  for (const common::SystemConfig& system : cfg.systems) {
+  for (const SystemConfig& system : cfg.systems) {
     std::unique_ptr<CgroupSampler> cgroup;
     if (!system.cgroup.empty()) {
       cgroup = std::make_unique<CgroupSampler>(system.name, cgroup_root + "/" + system.cgroup,
@@ -335,7 +328,7 @@ protocol::Hello Agent::buildHello() {
   hello.version = agentVersion();
   hello.host_facts = hostFacts();
   for (const ManagedSystem& system : systems_) {
-    const common::SystemConfig& cfg = system.config;
+    const SystemConfig& cfg = system.config;
     protocol::SystemInfo info;
     info.name = cfg.name;
     info.actuator = system.actuator->kind();

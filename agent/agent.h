@@ -18,7 +18,7 @@
 #include "agent/host_sampler.h"
 #include "agent/session.h"
 #include "agent/spool.h"
-#include "common/config.h"
+#include "agent/agent_config.h"
 #include "common/metrics.h"
 #include "common/result.h"
 
@@ -52,7 +52,7 @@ class Agent {
   /// background demand source starts its worker at its first read). Errors
   /// name the offending system and setting (e.g. "system web: demand source
   /// 'prometheus' is not supported by this build").
-  [[nodiscard]] static Result<std::unique_ptr<Agent>> create(common::AgentConfig config);
+  [[nodiscard]] static Result<std::unique_ptr<Agent>> create(AgentConfig config);
   ~Agent();
   Agent(const Agent&) = delete;
   Agent& operator=(const Agent&) = delete;
@@ -69,7 +69,7 @@ class Agent {
   /// current batch, then the batch is spooled.
   void sampleOnce(int64_t wall_ms);
 
-  const common::AgentConfig& config() const { return config_; }
+  const AgentConfig& config() const { return config_; }
   common::MetricsRegistry& metrics() { return metrics_; }
   Spool& spool() { return *spool_; }
   Session& session() { return *session_; }
@@ -79,7 +79,7 @@ class Agent {
 
  private:
   struct ManagedSystem {
-    common::SystemConfig config;
+    SystemConfig config;
     std::unique_ptr<DemandSource> demand;
     std::unique_ptr<Actuator> actuator;
     std::unique_ptr<CgroupSampler> cgroup;  ///< nullptr without a configured cgroup
@@ -87,7 +87,7 @@ class Agent {
     std::string last_cgroup_error;
   };
 
-  explicit Agent(common::AgentConfig config);
+  explicit Agent(AgentConfig config);
   void flush();
   protocol::Hello buildHello();
   protocol::DirectiveResult execute(const protocol::Directive& directive);
@@ -96,7 +96,7 @@ class Agent {
   /// Sends queued health results, or every check's state after a new welcome.
   void forwardHealth();
 
-  common::AgentConfig config_;
+  AgentConfig config_;
   common::MetricsRegistry metrics_;
   std::unique_ptr<HostSampler> host_;
   std::vector<ManagedSystem> systems_;

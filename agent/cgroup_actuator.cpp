@@ -5,10 +5,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
 
+#include "agent/guarded_actuator.h"
 #include "agent/proc_text.h"
 
 namespace pso::agent {
@@ -115,6 +117,67 @@ ActuationResult CgroupActuator::apply(const protocol::Directive& directive) {
   }
   spdlog::info("{}limits applied: {}", origin, report);
   return {ActuationStatus::kApplied, 1, origin + "now " + report};
+}
+
+namespace {
+
+Result<std::unique_ptr<Actuator>> buildCgroup(const SystemConfig& system,
+                                              const ActuatorContext& context) {
+  return std::unique_ptr<Actuator>(std::make_unique<CgroupActuator>(
+      system.name, context.cgroup_root + "/" + system.cgroup, system.actuator.cpu_period_us));
+}
+
+// The guard refuses limits outside the configured bounds; a max of 0 means
+// "the whole host", since more than that cannot be meant.
+void boundLimits(const SystemConfig& system, GuardPolicy& policy) {
+  const ActuatorConfig& a = system.actuator;
+  policy.min_cpu = a.min_cpu;
+  policy.max_cpu = a.max_cpu;
+  policy.min_memory = a.min_memory;
+  policy.max_memory = a.max_memory;
+  if (policy.max_cpu <= 0) {
+    policy.max_cpu = static_cast<double>(std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN)));
+  }
+  if (policy.max_memory <= 0) {
+    const long pages = ::sysconf(_SC_PHYS_PAGES);
+    const long page_size = ::sysconf(_SC_PAGESIZE);
+    if (pages > 0 && page_size > 0) policy.max_memory = static_cast<int64_t>(pages) * page_size;
+  }
+}
+
+common::Finding checkMaxCpu(double max_cpu, const ActuatorConfig& config) {
+  if (max_cpu == 0 || max_cpu >= config.min_cpu) return std::nullopt;
+  return common::Problem::invalid("must be 0 (the host's CPU count) or at least min_cpu");
+}
+
+common::Finding checkMaxMemory(int64_t max_memory, const ActuatorConfig& config) {
+  if (max_memory == 0 || max_memory >= config.min_memory) return std::nullopt;
+  return common::Problem::invalid("must be 0 (the host's memory) or at least min_memory");
+}
+
+common::Finding checkCpuPeriod(int64_t period_us, const ActuatorConfig& /*config*/) {
+  if (period_us >= 1000 && period_us <= 1000000) return std::nullopt;
+  return common::Problem::invalid("must be between 1000 and 1000000 (the kernel's range)");
+}
+
+}  // namespace
+
+void registerCgroupActuator(ActuatorRegistry& registry) {
+  using A = ActuatorConfig;
+  namespace checks = common::checks;
+  registry.add(ActuatorKind{
+      .name = "cgroup",
+      .keys =
+          {{"min_cpu", &A::min_cpu, "least cpu (cores) a directive may set", checks::positive()},
+           {"max_cpu", &A::max_cpu, "most cpu (cores); 0 means the host's CPU count", &checkMaxCpu},
+           {"min_memory", &A::min_memory, "least memory.max (bytes)", checks::positive()},
+           {"max_memory", &A::max_memory, "most memory.max (bytes); 0 means the host's memory",
+            &checkMaxMemory},
+           {"cpu_period_us", &A::cpu_period_us, "the period written to cpu.max", &checkCpuPeriod}},
+      .build = &buildCgroup,
+      .needs_cgroup = true,
+      .bound = &boundLimits,
+  });
 }
 
 }  // namespace pso::agent

@@ -38,4 +38,8 @@ class CgroupActuator final : public Actuator {
   std::string buffer_;
 };
 
+/// Registers kind "cgroup" (keys min_cpu, max_cpu, min_memory, max_memory,
+/// cpu_period_us; it needs the system's `cgroup`).
+void registerCgroupActuator(ActuatorRegistry& registry);
+
 }  // namespace pso::agent

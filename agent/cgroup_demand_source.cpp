@@ -16,4 +16,34 @@ Result<double> CgroupDemandSource::read(int64_t /*now_ms*/) {
   return *value;
 }
 
+namespace {
+
+Result<std::unique_ptr<DemandSource>> buildCgroup(const DemandSourceConfig& config,
+                                                  const DemandSourceContext& context) {
+  if (context.cgroup == nullptr) {
+    return makeError("invalid", "system " + context.system +
+                                    ": demand source 'cgroup' needs the system's 'cgroup'");
+  }
+  return std::unique_ptr<DemandSource>(
+      std::make_unique<CgroupDemandSource>(*context.cgroup, config.metric));
+}
+
+common::Finding checkMetric(const std::string& metric, const DemandSourceConfig& /*config*/) {
+  if (metric.empty()) return common::Problem::required();
+  if (CgroupSampler::isKnownMetric(metric)) return std::nullopt;
+  return common::Problem::invalid("unknown metric '" + metric +
+                                  "' (known: " + CgroupSampler::knownMetricList() + ")");
+}
+
+}  // namespace
+
+void registerCgroupDemandSource(DemandSourceRegistry& registry) {
+  registry.add(DemandSourceKind{
+      .name = "cgroup",
+      .keys = {{"metric", &DemandSourceConfig::metric, "the metric's name", &checkMetric}},
+      .build = &buildCgroup,
+      .needs_cgroup = true,
+  });
+}
+
 }  // namespace pso::agent

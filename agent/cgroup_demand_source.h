@@ -22,4 +22,8 @@ class CgroupDemandSource final : public DemandSource {
   std::string metric_;
 };
 
+/// Registers source "cgroup" (key metric: one of the cgroup sampler's
+/// metrics; it needs the system's `cgroup`).
+void registerCgroupDemandSource(DemandSourceRegistry& registry);
+
 }  // namespace pso::agent

@@ -15,8 +15,7 @@ bool reservedMetric(std::string_view name) {
 
 }  // namespace
 
-CommandDemandSource::CommandDemandSource(std::string system,
-                                         const common::DemandSourceConfig& config)
+CommandDemandSource::CommandDemandSource(std::string system, const DemandSourceConfig& config)
     : system_(std::move(system)),
       command_(config.command),
       metric_(config.metric),
@@ -92,6 +91,30 @@ void CommandDemandSource::appendMetrics(std::vector<SamplePoint>& out) {
     if (reservedMetric(lines_[i].first)) continue;
     out.push_back(SamplePoint{{system_, lines_[i].first}, lines_[i].second});
   }
+}
+
+namespace {
+
+Result<std::unique_ptr<DemandSource>> buildCommand(const DemandSourceConfig& config,
+                                                   const DemandSourceContext& context) {
+  return std::unique_ptr<DemandSource>(
+      std::make_unique<CommandDemandSource>(context.system, config));
+}
+
+}  // namespace
+
+void registerCommandDemandSource(DemandSourceRegistry& registry) {
+  using D = DemandSourceConfig;
+  namespace checks = common::checks;
+  registry.add(DemandSourceKind{
+      .name = "command",
+      .keys = {{"command", &D::command, "argv printing one number or \"name value\" lines",
+                checks::required()},
+               {"metric", &D::metric, "which \"name value\" line is the demand"},
+               demandTimeoutKey(),
+               demandRateKey()},
+      .build = &buildCommand,
+  });
 }
 
 }  // namespace pso::agent

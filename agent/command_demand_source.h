@@ -6,7 +6,6 @@
 
 #include "agent/demand_source.h"
 #include "agent/prometheus_text.h"
-#include "common/config.h"
 
 namespace pso::agent {
 
@@ -22,7 +21,7 @@ namespace pso::agent {
 /// output that does not parse is an Error quoting the command and the line.
 class CommandDemandSource final : public DemandSource {
  public:
-  CommandDemandSource(std::string system, const common::DemandSourceConfig& config);
+  CommandDemandSource(std::string system, const DemandSourceConfig& config);
 
   const char* kind() const override { return "command"; }
   [[nodiscard]] Result<double> read(int64_t now_ms) override;
@@ -40,5 +39,8 @@ class CommandDemandSource final : public DemandSource {
   std::size_t line_count_ = 0;
   CounterRate rate_;
 };
+
+/// Registers source "command" (keys command, metric, timeout, rate).
+void registerCommandDemandSource(DemandSourceRegistry& registry);
 
 }  // namespace pso::agent

@@ -1,123 +1,76 @@
 #include "agent/demand_source.h"
 
-#include <array>
-
 #include "agent/cgroup_demand_source.h"
-#include "agent/cgroup_sampler.h"
 #include "agent/command_demand_source.h"
 #include "agent/host_demand_source.h"
-#include "agent/host_sampler.h"
-#include "agent/http_client.h"
 #include "agent/prometheus_demand_source.h"
 #include "agent/replay_demand_source.h"
-#include "common/trace.h"
 
 namespace pso::agent {
 namespace {
 
-using Factory = Result<std::unique_ptr<DemandSource>> (*)(const common::DemandSourceConfig&,
-                                                          const DemandSourceContext&);
-
-Result<std::unique_ptr<DemandSource>> makeReplay(const common::DemandSourceConfig& config,
-                                                 const DemandSourceContext& context) {
-  std::string origin = "system " + context.system;
-  if (config.file.empty()) {
-    return makeError("invalid", origin + ": demand source 'replay' needs 'file'");
-  }
-  Result<common::Trace> trace = common::readTrace(config.file);
-  if (!trace) return makeError(trace.error().code, origin + ": " + trace.error().message);
-  auto source =
-      ReplayDemandSource::create(std::move(trace).value(), config.speed, config.loop, config.scale,
-                                 context.start_ms, origin + ": " + config.file);
-  if (!source) return source.error();
-  return std::unique_ptr<DemandSource>(std::move(source).value());
+const common::KeyList<DemandSourceConfig>& sharedKeys() {
+  static const common::KeyList<DemandSourceConfig> keys = {
+      {"source", &DemandSourceConfig::source, "where the demand series comes from"},
+  };
+  return keys;
 }
-
-Result<std::unique_ptr<DemandSource>> makeHost(const common::DemandSourceConfig& config,
-                                               const DemandSourceContext& context) {
-  std::string origin = "system " + context.system;
-  if (context.host == nullptr) {
-    return makeError("invalid", origin + ": demand source 'host' needs the host sampler");
-  }
-  if (!HostSampler::isKnownMetric(config.metric)) {
-    return makeError("invalid", origin + ": demand source 'host' has unknown metric '" +
-                                    config.metric + "' (known: " + HostSampler::knownMetricList() +
-                                    ")");
-  }
-  return std::unique_ptr<DemandSource>(
-      std::make_unique<HostDemandSource>(*context.host, config.metric));
-}
-
-Result<std::unique_ptr<DemandSource>> makeCgroup(const common::DemandSourceConfig& config,
-                                                 const DemandSourceContext& context) {
-  std::string origin = "system " + context.system;
-  if (context.cgroup == nullptr) {
-    return makeError("invalid", origin + ": demand source 'cgroup' needs the system's 'cgroup'");
-  }
-  if (!CgroupSampler::isKnownMetric(config.metric)) {
-    return makeError("invalid", origin + ": demand source 'cgroup' has unknown metric '" +
-                                    config.metric +
-                                    "' (known: " + CgroupSampler::knownMetricList() + ")");
-  }
-  return std::unique_ptr<DemandSource>(
-      std::make_unique<CgroupDemandSource>(*context.cgroup, config.metric));
-}
-
-Result<std::unique_ptr<DemandSource>> makePrometheus(const common::DemandSourceConfig& config,
-                                                     const DemandSourceContext& context) {
-  std::string origin = "system " + context.system;
-  if (config.url.empty() || config.metric.empty()) {
-    return makeError("invalid", origin + ": demand source 'prometheus' needs 'url' and 'metric'");
-  }
-  if (Status http = checkHttpSupport(config.url); !http) {
-    return makeError(http.error().code,
-                     origin + ": demand source 'prometheus': " + http.error().message);
-  }
-  return std::unique_ptr<DemandSource>(std::make_unique<PrometheusDemandSource>(config));
-}
-
-Result<std::unique_ptr<DemandSource>> makeCommand(const common::DemandSourceConfig& config,
-                                                  const DemandSourceContext& context) {
-  if (config.command.empty()) {
-    return makeError("invalid",
-                     "system " + context.system + ": demand source 'command' needs 'command'");
-  }
-  return std::unique_ptr<DemandSource>(
-      std::make_unique<CommandDemandSource>(context.system, config));
-}
-
-struct Registration {
-  const char* name;
-  Factory factory;
-};
-
-// The one place a config name becomes a demand source class.
-constexpr std::array kRegistry = {
-    Registration{"replay", &makeReplay},   Registration{"host", &makeHost},
-    Registration{"cgroup", &makeCgroup},   Registration{"prometheus", &makePrometheus},
-    Registration{"command", &makeCommand},
-};
 
 }  // namespace
 
-Result<std::unique_ptr<DemandSource>> makeDemandSource(const common::DemandSourceConfig& config,
+const common::ConfigKey<DemandSourceConfig>& demandTimeoutKey() {
+  static const common::ConfigKey<DemandSourceConfig> key{
+      "timeout", &DemandSourceConfig::timeout, "give up after", common::checks::positive()};
+  return key;
+}
+
+const common::ConfigKey<DemandSourceConfig>& demandRateKey() {
+  // "auto": when the exposition declares the metric a counter (or, without a
+  // TYPE line, its name ends in _total).
+  static const common::ConfigKey<DemandSourceConfig> key{
+      "rate", &DemandSourceConfig::rate,
+      "use the per-second rate of the value: auto (when it is a counter) | true | false",
+      common::checks::oneOf({"auto", "true", "false"})};
+  return key;
+}
+
+const DemandSourceRegistry& demandSourceRegistry() {
+  // Each source registers itself from its own file; naming the registration
+  // functions here keeps every source linked into pso-agent (see
+  // common/registry.h) and fixes the order sources are listed in.
+  static const DemandSourceRegistry registry{
+      &registerReplayDemandSource,     &registerHostDemandSource,    &registerCgroupDemandSource,
+      &registerPrometheusDemandSource, &registerCommandDemandSource,
+  };
+  return registry;
+}
+
+const common::ComponentSection<DemandSourceKind>& demandSection() {
+  static const common::ComponentSection<DemandSourceKind> section{
+      &demandSourceRegistry(), &sharedKeys(), &DemandSourceConfig::source, "source", "source"};
+  return section;
+}
+
+Result<std::unique_ptr<DemandSource>> makeDemandSource(const DemandSourceConfig& config,
                                                        const DemandSourceContext& context) {
-  for (const Registration& entry : kRegistry) {
-    if (config.source == entry.name) return entry.factory(config, context);
+  const DemandSourceKind* kind = demandSourceRegistry().find(config.source);
+  if (kind == nullptr) {
+    return makeError("invalid", "system " + context.system + ": unknown demand source '" +
+                                    config.source +
+                                    "' (supported: " + demandSourceRegistry().nameList(", ") + ")");
   }
-  std::string supported;
-  for (const Registration& entry : kRegistry) {
-    supported += supported.empty() ? "" : ", ";
-    supported += entry.name;
+  // A config built in code has not been through the reader: the same
+  // declared checks refuse it here.
+  const std::string subject = "system " + context.system + ": demand source '" + kind->name + "'";
+  if (std::optional<std::string> refused =
+          common::refusal(config, {&sharedKeys(), &kind->keys}, subject)) {
+    return makeError("invalid", *refused);
   }
-  return makeError("invalid", "system " + context.system + ": unknown demand source '" +
-                                  config.source + "' (supported: " + supported + ")");
+  return kind->build(config, context);
 }
 
 std::vector<std::string> supportedDemandSources() {
-  std::vector<std::string> names;
-  for (const Registration& entry : kRegistry) names.emplace_back(entry.name);
-  return names;
+  return demandSourceRegistry().names();
 }
 
 }  // namespace pso::agent

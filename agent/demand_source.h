@@ -1,16 +1,18 @@
 #pragma once
 
 // The demand-source seam: where a system's "demand" series comes from
-// (ARCHITECTURE.md section 7). Implementations are registered by name in
-// demand_source.cpp, the one place config names are mapped to classes.
+// (ARCHITECTURE.md section 7). Each implementation registers itself by name,
+// with the config keys it reads, from its own file (register<Name>DemandSource).
 
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "agent/agent_config.h"
 #include "agent/sampler.h"
-#include "common/config.h"
+#include "common/config_schema.h"
+#include "common/registry.h"
 #include "common/result.h"
 
 namespace pso::agent {
@@ -51,11 +53,39 @@ struct DemandSourceContext {
   const CgroupSampler* cgroup = nullptr;
 };
 
+/// One demand source as it registers itself: its name, the keys of the
+/// `demand:` section it reads (with their checks), and how it is built from a
+/// config those checks passed.
+struct DemandSourceKind {
+  using Section = DemandSourceConfig;
+  std::string name;
+  common::KeyList<DemandSourceConfig> keys;
+  Result<std::unique_ptr<DemandSource>> (*build)(const DemandSourceConfig& config,
+                                                 const DemandSourceContext& context) = nullptr;
+  /// The system's `cgroup` must be set.
+  bool needs_cgroup = false;
+};
+
+using DemandSourceRegistry = common::Registry<DemandSourceKind>;
+
+/// The sources this build has, in the order they are listed to users.
+const DemandSourceRegistry& demandSourceRegistry();
+
+/// The `demand:` section: its `source` key and each registered source's keys.
+const common::ComponentSection<DemandSourceKind>& demandSection();
+
+/// Keys several sources read, declared once for them: `timeout` (give up
+/// after) and `rate` (auto | true | false: use the per-second rate of the value).
+const common::ConfigKey<DemandSourceConfig>& demandTimeoutKey();
+const common::ConfigKey<DemandSourceConfig>& demandRateKey();
+
 /// Builds the source named by `config.source` (replay, host, cgroup,
-/// prometheus, command). An unknown name or a bad setting is code "invalid";
-/// prometheus without a loadable libcurl is code "unsupported".
+/// prometheus, command). An unknown name or a setting the source's declared
+/// checks refuse is code "invalid" ("system web: demand source 'prometheus'
+/// needs 'url' and 'metric'"); prometheus without a loadable libcurl is code
+/// "unsupported".
 [[nodiscard]] Result<std::unique_ptr<DemandSource>> makeDemandSource(
-    const common::DemandSourceConfig& config, const DemandSourceContext& context);
+    const DemandSourceConfig& config, const DemandSourceContext& context);
 
 /// The source names this build can construct, in registry order.
 std::vector<std::string> supportedDemandSources();

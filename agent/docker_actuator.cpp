@@ -26,7 +26,7 @@ std::string containerNamePart(const std::string& text) {
 
 }  // namespace
 
-DockerActuator::DockerActuator(std::string system, const common::ActuatorConfig& config)
+DockerActuator::DockerActuator(std::string system, const ActuatorConfig& config)
     : system_(std::move(system)),
       socket_(config.socket),
       base_("http://localhost/" + config.api_version),
@@ -202,6 +202,32 @@ void DockerActuator::poll() {
     spdlog::warn("system {}: cannot list containers: {}", system_, error);
   }
   last_error_ = std::move(error);
+}
+
+namespace {
+
+Result<std::unique_ptr<Actuator>> buildDocker(const SystemConfig& system,
+                                              const ActuatorContext& /*context*/) {
+  // The Engine API is plain HTTP over its unix socket: the built-in client
+  // serves it, and libcurl (TLS and all) is never loaded.
+  return std::unique_ptr<Actuator>(std::make_unique<DockerActuator>(system.name, system.actuator));
+}
+
+}  // namespace
+
+void registerDockerActuator(ActuatorRegistry& registry) {
+  using A = ActuatorConfig;
+  namespace checks = common::checks;
+  registry.add(ActuatorKind{
+      .name = "docker",
+      .keys = {{"socket", &A::socket, "the Docker Engine API's unix socket", checks::notEmpty()},
+               {"image", &A::image, "image of the containers", checks::required()},
+               {"labels", &A::labels, "labels of the managed containers, beside pso.system"},
+               {"api_version", &A::api_version, "Engine API version in request paths"},
+               {"command", &A::command, "the container's Cmd; empty keeps the image's"},
+               {"stop_grace", &A::stop_grace, "the stop timeout before the daemon kills"}},
+      .build = &buildDocker,
+  });
 }
 
 }  // namespace pso::agent

@@ -7,7 +7,6 @@
 
 #include "agent/actuator.h"
 #include "agent/http_client.h"
-#include "common/config.h"
 
 namespace pso::agent {
 
@@ -25,7 +24,7 @@ namespace pso::agent {
 class DockerActuator final : public Actuator {
  public:
   /// @param command the container's Cmd; empty keeps the image's default
-  DockerActuator(std::string system, const common::ActuatorConfig& config);
+  DockerActuator(std::string system, const ActuatorConfig& config);
 
   const char* kind() const override { return "docker"; }
   /// Lists the managed containers once; an unreachable daemon is an Error.
@@ -64,5 +63,9 @@ class DockerActuator final : public Actuator {
   uint64_t created_ = 0;  ///< containers created by this process, for unique names
   std::string last_error_;
 };
+
+/// Registers kind "docker" (keys socket, image, labels, api_version, command,
+/// stop_grace).
+void registerDockerActuator(ActuatorRegistry& registry);
 
 }  // namespace pso::agent

@@ -117,4 +117,30 @@ void ExecActuator::poll() {
   last_status_error_ = std::move(error);
 }
 
+namespace {
+
+Result<std::unique_ptr<Actuator>> buildExec(const SystemConfig& system,
+                                            const ActuatorContext& context) {
+  const ActuatorConfig& config = system.actuator;
+  // Without a status command the count is only known once the agent has
+  // applied a scale itself, unless the config states where the system starts.
+  const int64_t known = system.initial_replicas >= 0 ? context.initial_replicas : -1;
+  return std::unique_ptr<Actuator>(std::make_unique<ExecActuator>(
+      system.name, config.command, config.status_command, config.timeout, known, context.metrics));
+}
+
+}  // namespace
+
+void registerExecActuator(ActuatorRegistry& registry) {
+  using A = ActuatorConfig;
+  registry.add(ActuatorKind{
+      .name = "exec",
+      .keys = {{"command", &A::command,
+                "argv run per directive with {replicas}, {cpu}, {memory}, {system}",
+                common::checks::required()},
+               {"status_command", &A::status_command, "argv printing the current replica count"}},
+      .build = &buildExec,
+  });
+}
+
 }  // namespace pso::agent

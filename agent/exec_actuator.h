@@ -5,7 +5,6 @@
 #include <vector>
 
 #include "agent/actuator.h"
-#include "common/config.h"
 #include "common/metrics.h"
 
 namespace pso::agent {
@@ -46,5 +45,8 @@ class ExecActuator final : public Actuator {
   int64_t last_status_ms_ = 0;
   std::string last_status_error_;
 };
+
+/// Registers kind "exec" (keys command, status_command).
+void registerExecActuator(ActuatorRegistry& registry);
 
 }  // namespace pso::agent

@@ -6,7 +6,6 @@
 #include <string>
 
 #include "agent/actuator.h"
-#include "common/config.h"
 
 namespace pso::agent {
 

@@ -6,14 +6,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <array>
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 
 #include "agent/http_client.h"
 #include "agent/subprocess.h"
 #include "common/clock.h"
+#include "common/text.h"
 
 namespace pso::agent {
 namespace {
@@ -23,7 +22,7 @@ namespace {
 // substring.
 class HttpHealthCheck final : public HealthCheck {
  public:
-  explicit HttpHealthCheck(const common::HealthCheckConfig& config)
+  explicit HttpHealthCheck(const HealthCheckConfig& config)
       : name_("http:" + config.target),
         status_min_(config.status_min),
         status_max_(config.status_max),
@@ -70,7 +69,7 @@ class HttpHealthCheck final : public HealthCheck {
 // the connection is closed at once.
 class TcpHealthCheck final : public HealthCheck {
  public:
-  TcpHealthCheck(const common::HealthCheckConfig& config, std::string host, std::string port)
+  TcpHealthCheck(const HealthCheckConfig& config, std::string host, std::string port)
       : name_("tcp:" + config.target),
         target_(config.target),
         host_(std::move(host)),
@@ -149,7 +148,7 @@ class TcpHealthCheck final : public HealthCheck {
 // killed at the timeout.
 class CommandHealthCheck final : public HealthCheck {
  public:
-  explicit CommandHealthCheck(const common::HealthCheckConfig& config)
+  explicit CommandHealthCheck(const HealthCheckConfig& config)
       : name_("command:" + config.target),
         target_(config.target),
         command_(config.command),
@@ -177,50 +176,127 @@ class CommandHealthCheck final : public HealthCheck {
   common::Duration timeout_;
 };
 
-// host:port or [v6]:port.
-bool splitHostPort(const std::string& target, std::string& host, std::string& port) {
-  const std::size_t colon = target.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == target.size()) return false;
-  host = target.substr(0, colon);
-  port = target.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
+namespace checks = common::checks;
+using H = HealthCheckConfig;
+
+Result<std::unique_ptr<HealthCheck>> buildHttp(const HealthCheckConfig& config) {
+  if (Status http = checkHttpSupport(config.target); !http) {
+    return makeError(http.error().code,
+                     "health check http:" + config.target + ": " + http.error().message);
   }
-  int value = 0;
-  auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-  return ec == std::errc() && ptr == port.data() + port.size() && value > 0 && value < 65536;
+  return std::unique_ptr<HealthCheck>(std::make_unique<HttpHealthCheck>(config));
+}
+
+common::Finding checkStatusMin(int64_t status_min, const HealthCheckConfig& /*config*/) {
+  if (status_min >= 100 && status_min <= 599) return std::nullopt;
+  return common::Problem::invalid("must be an HTTP status (100-599)");
+}
+
+common::Finding checkStatusMax(int64_t status_max, const HealthCheckConfig& config) {
+  if (status_max >= config.status_min && status_max <= 599) return std::nullopt;
+  return common::Problem::invalid("must be between status_min and 599");
+}
+
+void registerHttpHealthCheck(HealthCheckRegistry& registry) {
+  registry.add(HealthCheckKind{
+      .name = "http",
+      .keys = {{"http", &H::target, "GET this URL (http:// or https://)", checks::notEmpty()},
+               {"status_min", &H::status_min, "least accepted HTTP status", &checkStatusMin},
+               {"status_max", &H::status_max, "greatest accepted HTTP status", &checkStatusMax},
+               {"body_contains", &H::body_contains, "a substring the body must contain"}},
+      .build = &buildHttp,
+  });
+}
+
+Result<std::unique_ptr<HealthCheck>> buildTcp(const HealthCheckConfig& config) {
+  std::optional<common::HostPort> address = common::splitHostPort(config.target);
+  if (!address) {
+    return makeError("invalid",
+                     "health check tcp: expected host:port, got '" + config.target + "'");
+  }
+  return std::unique_ptr<HealthCheck>(
+      std::make_unique<TcpHealthCheck>(config, address->host, std::to_string(address->port)));
+}
+
+common::Finding checkTcpTarget(const std::string& target, const HealthCheckConfig& /*config*/) {
+  if (target.empty()) return common::Problem::invalid("must not be empty");
+  if (common::splitHostPort(target)) return std::nullopt;
+  return common::Problem::invalid("expected host:port, got '" + target + "'");
+}
+
+void registerTcpHealthCheck(HealthCheckRegistry& registry) {
+  registry.add(HealthCheckKind{
+      .name = "tcp",
+      .keys = {{"tcp", &H::target, "connect to host:port ([v6-address]:port)", &checkTcpTarget}},
+      .build = &buildTcp,
+  });
+}
+
+Result<std::unique_ptr<HealthCheck>> buildCommand(const HealthCheckConfig& config) {
+  return std::unique_ptr<HealthCheck>(std::make_unique<CommandHealthCheck>(config));
+}
+
+// The command line names the check in results and messages.
+void joinCommandLine(HealthCheckConfig& config) {
+  config.target.clear();
+  for (const std::string& arg : config.command) {
+    config.target += (config.target.empty() ? "" : " ") + arg;
+  }
+}
+
+void registerCommandHealthCheck(HealthCheckRegistry& registry) {
+  registry.add(HealthCheckKind{
+      .name = "command",
+      .keys = {{"command", &H::command, "run argv; exit status 0 is healthy", checks::notEmpty()}},
+      .build = &buildCommand,
+      .complete = &joinCommandLine,
+  });
+}
+
+common::Finding checkFailureThreshold(int64_t threshold, const HealthCheckConfig& /*config*/) {
+  if (threshold >= 1) return std::nullopt;
+  return common::Problem::invalid("must be at least 1");
+}
+
+const common::KeyList<HealthCheckConfig>& sharedKeys() {
+  static const common::KeyList<HealthCheckConfig> keys = {
+      {"interval", &H::interval, "how often the check runs", checks::positive()},
+      {"timeout", &H::timeout, "per attempt", checks::positive()},
+      {"failure_threshold", &H::failure_threshold,
+       "consecutive failures before the check is \"failing\"", &checkFailureThreshold},
+  };
+  return keys;
 }
 
 }  // namespace
 
-Result<std::unique_ptr<HealthCheck>> makeHealthCheck(const common::HealthCheckConfig& config) {
-  if (config.timeout.count() <= 0) {
-    return makeError("invalid", "health check " + config.target + ": timeout must be positive");
+const HealthCheckRegistry& healthCheckRegistry() {
+  // Naming each registration here keeps every kind linked into pso-agent
+  // (see common/registry.h) and fixes the order kinds are listed in.
+  static const HealthCheckRegistry registry{&registerHttpHealthCheck, &registerTcpHealthCheck,
+                                            &registerCommandHealthCheck};
+  return registry;
+}
+
+const common::ComponentSection<HealthCheckKind>& healthCheckSection() {
+  static const common::ComponentSection<HealthCheckKind> section{
+      &healthCheckRegistry(), &sharedKeys(), &HealthCheckConfig::kind, "", "kind"};
+  return section;
+}
+
+Result<std::unique_ptr<HealthCheck>> makeHealthCheck(const HealthCheckConfig& config) {
+  const HealthCheckKind* kind = healthCheckRegistry().find(config.kind);
+  if (kind == nullptr) {
+    return makeError("invalid", "unknown health check kind '" + config.kind + "' (expected " +
+                                    healthCheckRegistry().nameList(", ", " or ") + ")");
   }
-  if (config.kind == "http") {
-    if (Status http = checkHttpSupport(config.target); !http) {
-      return makeError(http.error().code,
-                       "health check http:" + config.target + ": " + http.error().message);
-    }
-    return std::unique_ptr<HealthCheck>(std::make_unique<HttpHealthCheck>(config));
+  // A config built in code has not been through the reader: the same
+  // declared checks refuse it here.
+  if (std::optional<std::string> refused = common::refusal(
+          config, {&sharedKeys(), &kind->keys}, "health check " + kind->name, kind->name)) {
+    return makeError("invalid", *refused);
   }
-  if (config.kind == "tcp") {
-    std::string host;
-    std::string port;
-    if (!splitHostPort(config.target, host, port)) {
-      return makeError("invalid",
-                       "health check tcp: expected host:port, got '" + config.target + "'");
-    }
-    return std::unique_ptr<HealthCheck>(std::make_unique<TcpHealthCheck>(config, host, port));
-  }
-  if (config.kind == "command") {
-    if (config.command.empty()) {
-      return makeError("invalid", "health check command: the command is empty");
-    }
-    return std::unique_ptr<HealthCheck>(std::make_unique<CommandHealthCheck>(config));
-  }
-  return makeError(
-      "invalid", "unknown health check kind '" + config.kind + "' (expected http, tcp or command)");
+  return kind->build(config);
 }
 
 }  // namespace pso::agent

@@ -1,13 +1,16 @@
 #pragma once
 
 // The health-check seam (ARCHITECTURE.md section 3): one probe of a managed
-// system's health. Implementations (http, tcp, command) are registered by kind
-// in health_check.cpp; HealthMonitor schedules them and applies thresholds.
+// system's health. Each implementation (http, tcp, command) registers itself
+// by kind, with the config keys it reads, beside its class in
+// health_check.cpp; HealthMonitor schedules them and applies thresholds.
 
 #include <memory>
 #include <string>
 
-#include "common/config.h"
+#include "agent/agent_config.h"
+#include "common/config_schema.h"
+#include "common/registry.h"
 #include "common/result.h"
 
 namespace pso::agent {
@@ -31,11 +34,31 @@ class HealthCheck {
   [[nodiscard]] virtual ProbeResult probe() = 0;
 };
 
-/// Builds the check `config.kind` names (http | tcp | command). An http check
-/// needs an http:// or https:// URL, and libcurl for https (Error code
-/// "unsupported" when it cannot be loaded); a tcp target must be host:port
-/// ([v6-address]:port for IPv6).
-[[nodiscard]] Result<std::unique_ptr<HealthCheck>> makeHealthCheck(
-    const common::HealthCheckConfig& config);
+/// One kind of check as it registers itself: its name (also the YAML key
+/// holding its target), the keys it reads (with their checks), and how it is
+/// built from a config those checks passed.
+struct HealthCheckKind {
+  using Section = HealthCheckConfig;
+  std::string name;
+  common::KeyList<HealthCheckConfig> keys;
+  Result<std::unique_ptr<HealthCheck>> (*build)(const HealthCheckConfig& config) = nullptr;
+  /// Fills what the reader derives from the keys (kind command: the target
+  /// is the command line); may be null.
+  void (*complete)(HealthCheckConfig& config) = nullptr;
+};
+
+using HealthCheckRegistry = common::Registry<HealthCheckKind>;
+
+/// The kinds this build has: http, tcp, command.
+const HealthCheckRegistry& healthCheckRegistry();
+
+/// A `health:` entry: exactly one kind's key, the keys every kind reads
+/// (interval, timeout, failure_threshold) and the kind's own.
+const common::ComponentSection<HealthCheckKind>& healthCheckSection();
+
+/// Builds the check `config.kind` names. Settings the kind's declared checks
+/// refuse are code "invalid" ("health check tcp: expected host:port, got
+/// 'db'"); an https check without a loadable libcurl is code "unsupported".
+[[nodiscard]] Result<std::unique_ptr<HealthCheck>> makeHealthCheck(const HealthCheckConfig& config);
 
 }  // namespace pso::agent

@@ -31,15 +31,15 @@ HealthMonitor::~HealthMonitor() {
 }
 
 Result<std::unique_ptr<HealthMonitor>> HealthMonitor::create(
-    const std::vector<common::SystemConfig>& systems, common::MetricsRegistry* metrics) {
+    const std::vector<SystemConfig>& systems, common::MetricsRegistry* metrics) {
   std::unique_ptr<HealthMonitor> monitor(new HealthMonitor(metrics));
   if (monitor->wake_[0] < 0) {
     return makeError("io", std::string("health monitor: cannot create its wake-up pipe: ") +
                                std::strerror(errno));
   }
   const auto now = Clock::now();
-  for (const common::SystemConfig& system : systems) {
-    for (const common::HealthCheckConfig& config : system.health) {
+  for (const SystemConfig& system : systems) {
+    for (const HealthCheckConfig& config : system.health) {
       Result<std::unique_ptr<HealthCheck>> check = makeHealthCheck(config);
       if (!check) {
         return makeError(check.error().code,

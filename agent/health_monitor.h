@@ -37,7 +37,7 @@ class HealthMonitor {
   /// Builds the checks of every system; an Error names the system and check
   /// that cannot be built.
   [[nodiscard]] static Result<std::unique_ptr<HealthMonitor>> create(
-      const std::vector<common::SystemConfig>& systems, common::MetricsRegistry* metrics = nullptr);
+      const std::vector<SystemConfig>& systems, common::MetricsRegistry* metrics = nullptr);
   ~HealthMonitor();
   HealthMonitor(const HealthMonitor&) = delete;
   HealthMonitor& operator=(const HealthMonitor&) = delete;
@@ -65,7 +65,7 @@ class HealthMonitor {
   using Clock = std::chrono::steady_clock;
   struct Entry {
     std::string system;
-    common::HealthCheckConfig config;
+    HealthCheckConfig config;
     std::unique_ptr<HealthCheck> check;
     Clock::time_point next_due;
     int64_t consecutive_failures = 0;

@@ -15,4 +15,33 @@ Result<double> HostDemandSource::read(int64_t /*now_ms*/) {
   return *value;
 }
 
+namespace {
+
+Result<std::unique_ptr<DemandSource>> buildHost(const DemandSourceConfig& config,
+                                                const DemandSourceContext& context) {
+  if (context.host == nullptr) {
+    return makeError("invalid",
+                     "system " + context.system + ": demand source 'host' needs the host sampler");
+  }
+  return std::unique_ptr<DemandSource>(
+      std::make_unique<HostDemandSource>(*context.host, config.metric));
+}
+
+common::Finding checkMetric(const std::string& metric, const DemandSourceConfig& /*config*/) {
+  if (metric.empty()) return common::Problem::required();
+  if (HostSampler::isKnownMetric(metric)) return std::nullopt;
+  return common::Problem::invalid("unknown metric '" + metric +
+                                  "' (known: " + HostSampler::knownMetricList() + ")");
+}
+
+}  // namespace
+
+void registerHostDemandSource(DemandSourceRegistry& registry) {
+  registry.add(DemandSourceKind{
+      .name = "host",
+      .keys = {{"metric", &DemandSourceConfig::metric, "the metric's name", &checkMetric}},
+      .build = &buildHost,
+  });
+}
+
 }  // namespace pso::agent

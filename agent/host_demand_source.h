@@ -22,4 +22,7 @@ class HostDemandSource final : public DemandSource {
   std::string metric_;
 };
 
+/// Registers source "host" (key metric: one of the host sampler's metrics).
+void registerHostDemandSource(DemandSourceRegistry& registry);
+
 }  // namespace pso::agent

@@ -34,13 +34,10 @@ Result<std::string> readTrimmed(const std::string& path, const std::string& what
 }  // namespace
 
 Result<KubernetesTarget> KubernetesTarget::resolve(const std::string& system,
-                                                   const common::ActuatorConfig& config,
+                                                   const ActuatorConfig& config,
                                                    const std::string& service_account_dir) {
   const std::string origin = "system " + system + ": actuator 'kubernetes'";
   KubernetesTarget target;
-  if (config.deployment.empty() == config.statefulset.empty()) {
-    return makeError("invalid", origin + " needs exactly one of deployment or statefulset");
-  }
   target.resource = config.deployment.empty() ? "statefulsets" : "deployments";
   target.name = config.deployment.empty() ? config.statefulset : config.deployment;
 
@@ -174,6 +171,47 @@ void KubernetesActuator::poll() {
     spdlog::warn("system {}: cannot read the scale: {}", system_, error);
   }
   last_error_ = std::move(error);
+}
+
+namespace {
+
+Result<std::unique_ptr<Actuator>> buildKubernetes(const SystemConfig& system,
+                                                  const ActuatorContext& /*context*/) {
+  Result<KubernetesTarget> target = KubernetesTarget::resolve(system.name, system.actuator);
+  if (!target) return target.error();
+  // In a cluster the API server speaks https, which needs libcurl.
+  if (Status http = checkHttpSupport(target.value().api_server); !http) {
+    return makeError(http.error().code,
+                     "system " + system.name + ": actuator 'kubernetes': " + http.error().message);
+  }
+  return std::unique_ptr<Actuator>(std::make_unique<KubernetesActuator>(
+      system.name, std::move(target).value(), system.actuator.timeout));
+}
+
+common::Finding checkWorkload(const std::string& /*deployment*/, const ActuatorConfig& config) {
+  if (config.deployment.empty() != config.statefulset.empty()) return std::nullopt;
+  return common::Problem::invalid("kind kubernetes needs exactly one of deployment or statefulset");
+}
+
+}  // namespace
+
+void registerKubernetesActuator(ActuatorRegistry& registry) {
+  using A = ActuatorConfig;
+  using Key = common::ConfigKey<A>;
+  registry.add(ActuatorKind{
+      .name = "kubernetes",
+      .keys = {Key("api_server", &A::api_server, "the API server's URL")
+                   .emptyMeans("https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT"),
+               Key("namespace", &A::namespace_, "the workload's namespace")
+                   .emptyMeans("the service account's namespace file"),
+               Key("deployment", &A::deployment, "the Deployment's name", &checkWorkload),
+               Key("statefulset", &A::statefulset, "the StatefulSet's name"),
+               Key("token_file", &A::token_file, "file holding the bearer token")
+                   .emptyMeans("/var/run/secrets/kubernetes.io/serviceaccount/token"),
+               Key("ca_file", &A::ca_file, "CA bundle for the API server")
+                   .emptyMeans("the service account's ca.crt")},
+      .build = &buildKubernetes,
+  });
 }
 
 }  // namespace pso::agent

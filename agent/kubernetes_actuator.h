@@ -5,7 +5,6 @@
 
 #include "agent/actuator.h"
 #include "agent/http_client.h"
-#include "common/config.h"
 #include "common/metrics.h"
 
 namespace pso::agent {
@@ -22,9 +21,10 @@ struct KubernetesTarget {
   /// Resolves `config` against the in-cluster service account: api_server
   /// from KUBERNETES_SERVICE_HOST/PORT, namespace, token and CA from
   /// `service_account_dir` (normally /var/run/secrets/kubernetes.io/serviceaccount).
-  /// An Error (code "invalid") says which setting is missing.
+  /// `config` has passed the kind's checks (exactly one of deployment or
+  /// statefulset). An Error (code "invalid") says which setting is missing.
   [[nodiscard]] static Result<KubernetesTarget> resolve(
-      const std::string& system, const common::ActuatorConfig& config,
+      const std::string& system, const ActuatorConfig& config,
       const std::string& service_account_dir = "/var/run/secrets/kubernetes.io/serviceaccount");
 };
 
@@ -67,5 +67,9 @@ class KubernetesActuator final : public Actuator {
   int64_t last_refresh_ms_ = 0;
   std::string last_error_;
 };
+
+/// Registers kind "kubernetes" (keys api_server, namespace, deployment,
+/// statefulset, token_file, ca_file).
+void registerKubernetesActuator(ActuatorRegistry& registry);
 
 }  // namespace pso::agent

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "agent/agent.h"
+#include "agent/agent_config.h"
 #include "common/config.h"
 #include "common/logging.h"
 
@@ -60,9 +61,9 @@ int main(int argc, char** argv) {
     return fail(error.what());
   }
 
-  pso::common::AgentConfig config;
+  pso::agent::AgentConfig config;
   if (!config_path.empty()) {
-    pso::Result<pso::common::AgentConfig> loaded = pso::common::loadAgentConfig(config_path);
+    pso::Result<pso::agent::AgentConfig> loaded = pso::agent::loadAgentConfig(config_path);
     if (!loaded) return fail(loaded.error().message);
     config = std::move(loaded).value();
   }

@@ -232,4 +232,26 @@ void ProcessPoolActuator::reap() {
   }
 }
 
+namespace {
+
+Result<std::unique_ptr<Actuator>> buildProcessPool(const SystemConfig& system,
+                                                   const ActuatorContext& context) {
+  return std::unique_ptr<Actuator>(std::make_unique<ProcessPoolActuator>(
+      system.name, system.actuator.command, system.actuator.stop_grace, context.initial_replicas,
+      context.metrics));
+}
+
+}  // namespace
+
+void registerProcessPoolActuator(ActuatorRegistry& registry) {
+  using A = ActuatorConfig;
+  registry.add(ActuatorKind{
+      .name = "process-pool",
+      .keys = {{"command", &A::command, "one worker's argv; {index} becomes the worker's index",
+                common::checks::required()},
+               {"stop_grace", &A::stop_grace, "SIGTERM, then SIGKILL this long after"}},
+      .build = &buildProcessPool,
+  });
+}
+
 }  // namespace pso::agent

@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "agent/actuator.h"
-#include "common/config.h"
 #include "common/metrics.h"
 
 namespace pso::agent {
@@ -87,5 +86,8 @@ class ProcessPoolActuator final : public Actuator {
   std::vector<StoppingWorker> stopping_;
   uint64_t restarts_ = 0;
 };
+
+/// Registers kind "process-pool" (keys command, stop_grace).
+void registerProcessPoolActuator(ActuatorRegistry& registry);
 
 }  // namespace pso::agent

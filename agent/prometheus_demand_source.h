@@ -18,7 +18,7 @@ namespace pso::agent {
 /// Error naming the URL; the agent then emits no demand point.
 class PrometheusDemandSource final : public DemandSource {
  public:
-  explicit PrometheusDemandSource(const common::DemandSourceConfig& config);
+  explicit PrometheusDemandSource(const DemandSourceConfig& config);
 
   const char* kind() const override { return "prometheus"; }
   [[nodiscard]] Result<double> read(int64_t now_ms) override;
@@ -34,5 +34,8 @@ class PrometheusDemandSource final : public DemandSource {
   HttpResponse response_;  ///< body buffer reused across scrapes
   CounterRate rate_;
 };
+
+/// Registers source "prometheus" (keys url, metric, labels, timeout, rate).
+void registerPrometheusDemandSource(DemandSourceRegistry& registry);
 
 }  // namespace pso::agent

@@ -58,4 +58,34 @@ Result<double> ReplayDemandSource::read(int64_t now_ms) {
   return std::prev(after)->value * scale_;
 }
 
+namespace {
+
+Result<std::unique_ptr<DemandSource>> buildReplay(const DemandSourceConfig& config,
+                                                  const DemandSourceContext& context) {
+  const std::string origin = "system " + context.system;
+  Result<common::Trace> trace = common::readTrace(config.file);
+  if (!trace) return makeError(trace.error().code, origin + ": " + trace.error().message);
+  auto source =
+      ReplayDemandSource::create(std::move(trace).value(), config.speed, config.loop, config.scale,
+                                 context.start_ms, origin + ": " + config.file);
+  if (!source) return source.error();
+  return std::unique_ptr<DemandSource>(std::move(source).value());
+}
+
+}  // namespace
+
+void registerReplayDemandSource(DemandSourceRegistry& registry) {
+  using D = DemandSourceConfig;
+  using Key = common::ConfigKey<D>;
+  namespace checks = common::checks;
+  registry.add(DemandSourceKind{
+      .name = "replay",
+      .keys = {Key::path("file", &D::file, "trace CSV \"timestamp,value\"", checks::required()),
+               Key("speed", &D::speed, "trace seconds played per wall second", checks::positive()),
+               Key("loop", &D::loop, "start again at the end of the trace"),
+               Key("scale", &D::scale, "multiply every value")},
+      .build = &buildReplay,
+  });
+}
+
 }  // namespace pso::agent

@@ -43,4 +43,7 @@ class ReplayDemandSource final : public DemandSource {
   int64_t span_s_ = 0;
 };
 
+/// Registers source "replay" (keys file, speed, loop, scale).
+void registerReplayDemandSource(DemandSourceRegistry& registry);
+
 }  // namespace pso::agent

@@ -127,4 +127,34 @@ void SystemdActuator::poll() {
   last_error_ = std::move(error);
 }
 
+namespace {
+
+Result<std::unique_ptr<Actuator>> buildSystemd(const SystemConfig& system,
+                                               const ActuatorContext& /*context*/) {
+  const ActuatorConfig& config = system.actuator;
+  return std::unique_ptr<Actuator>(std::make_unique<SystemdActuator>(
+      system.name, config.unit, config.systemctl, system.max_replicas, config.timeout));
+}
+
+// A template's name: replica i runs as <unit>@<i>.service.
+common::Finding checkUnit(const std::string& unit, const ActuatorConfig& /*config*/) {
+  if (unit.empty() || unit.find('@') != std::string::npos || unit.find('/') != std::string::npos) {
+    return common::Problem::required("the template's name without '@' (web for web@.service)");
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+void registerSystemdActuator(ActuatorRegistry& registry) {
+  using A = ActuatorConfig;
+  registry.add(ActuatorKind{
+      .name = "systemd",
+      .keys = {{"unit", &A::unit, "the template unit's name without \"@\"", &checkUnit},
+               {"systemctl", &A::systemctl, "the systemctl program (searched in PATH)",
+                common::checks::notEmpty()}},
+      .build = &buildSystemd,
+  });
+}
+
 }  // namespace pso::agent

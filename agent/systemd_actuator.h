@@ -5,7 +5,6 @@
 #include <vector>
 
 #include "agent/actuator.h"
-#include "common/config.h"
 
 namespace pso::agent {
 
@@ -46,5 +45,8 @@ class SystemdActuator final : public Actuator {
   int64_t last_refresh_ms_ = 0;
   std::string last_error_;
 };
+
+/// Registers kind "systemd" (keys unit, systemctl).
+void registerSystemdActuator(ActuatorRegistry& registry);
 
 }  // namespace pso::agent

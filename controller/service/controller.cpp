@@ -18,7 +18,7 @@ const char* controllerVersion() {
   return PSO_VERSION;
 }
 
-Controller::Controller(common::ControllerConfig config) : config_(std::move(config)) {}
+Controller::Controller(ControllerConfig config) : config_(std::move(config)) {}
 
 Controller::~Controller() {
   stop();

@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "common/config.h"
+#include "controller/config/controller_config.h"
 #include "common/metrics.h"
 #include "common/result.h"
 #include "controller/service/api.h"
@@ -26,7 +26,7 @@ const char* controllerVersion();
 /// saves the engine state and closes the database.
 class Controller {
  public:
-  explicit Controller(common::ControllerConfig config);
+  explicit Controller(ControllerConfig config);
   ~Controller();
   Controller(const Controller&) = delete;
   Controller& operator=(const Controller&) = delete;
@@ -46,13 +46,13 @@ class Controller {
   /// Runs one decision cycle now (see CycleRunner::runCycleOnce).
   [[nodiscard]] Result<CycleReport> runCycleOnce(int64_t now_ms);
 
-  const common::ControllerConfig& config() const { return config_; }
+  const ControllerConfig& config() const { return config_; }
   common::MetricsRegistry& metrics() { return metrics_; }
   /// The store (after start()).
   store::Store& store() { return *store_; }
 
  private:
-  common::ControllerConfig config_;
+  ControllerConfig config_;
   common::MetricsRegistry metrics_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<Ingest> ingest_;

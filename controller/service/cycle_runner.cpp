@@ -61,7 +61,7 @@ Error storeFailure(const std::string& what, const Error& error) {
 
 }  // namespace
 
-engine::EngineSettings engineSettingsFrom(const common::ControllerConfig& config) {
+engine::EngineSettings engineSettingsFrom(const ControllerConfig& config) {
   engine::EngineSettings settings;
   settings.step_s = static_cast<double>(config.cycle_interval.count()) / 1000.0;
   settings.policy = "predictive";
@@ -117,7 +117,7 @@ nlohmann::json decisionSummary(const engine::SystemDecision& decision) {
           {"bottleneck", bottleneck}};
 }
 
-CycleRunner::CycleRunner(const common::ControllerConfig& config, store::Store& store,
+CycleRunner::CycleRunner(const ControllerConfig& config, store::Store& store,
                          DirectiveDispatcher& dispatcher, common::MetricsRegistry& metrics)
     : config_(config),
       store_(store),

@@ -15,7 +15,7 @@
 #include <thread>
 #include <vector>
 
-#include "common/config.h"
+#include "controller/config/controller_config.h"
 #include "common/metrics.h"
 #include "common/result.h"
 #include "controller/engine/decision_engine.h"
@@ -46,7 +46,7 @@ struct OperatorDirectiveRequest {
 };
 
 /// The engine settings the controller's configuration implies.
-engine::EngineSettings engineSettingsFrom(const common::ControllerConfig& config);
+engine::EngineSettings engineSettingsFrom(const ControllerConfig& config);
 
 /// The per-system summary of a decision stored in CycleRecord::decisions_json
 /// and served by /api/v1/cycles:
@@ -62,7 +62,7 @@ nlohmann::json decisionSummary(const engine::SystemDecision& decision);
 /// to the store after every cycle and loaded at start. Thread-safe.
 class CycleRunner {
  public:
-  CycleRunner(const common::ControllerConfig& config, store::Store& store,
+  CycleRunner(const ControllerConfig& config, store::Store& store,
               DirectiveDispatcher& dispatcher, common::MetricsRegistry& metrics);
   ~CycleRunner();
   CycleRunner(const CycleRunner&) = delete;
@@ -109,7 +109,7 @@ class CycleRunner {
   /// the retention of samples and rollups. Failures are logged and counted.
   void rollUpAndPrune(int64_t now_ms);
 
-  common::ControllerConfig config_;
+  ControllerConfig config_;
   store::Store& store_;
   DirectiveDispatcher& dispatcher_;
   common::MetricsRegistry& metrics_;

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "common/config.h"
+#include "controller/config/controller_config.h"
 #include "common/logging.h"
 #include "controller/service/controller.h"
 
@@ -53,9 +54,9 @@ int main(int argc, char** argv) {
     return startupFailure(e.what());
   }
 
-  common::ControllerConfig config;
+  pso::controller::ControllerConfig config;
   if (!config_path.empty()) {
-    auto loaded = common::loadControllerConfig(config_path);
+    auto loaded = pso::controller::loadControllerConfig(config_path);
     if (!loaded) return startupFailure(loaded.error().message);
     config = std::move(loaded.value());
   }

@@ -115,8 +115,8 @@ class FakeApiServer {
   HttpTestServer server_;
 };
 
-common::SystemConfig kubernetesSystem(const std::string& api, const std::string& token_file) {
-  common::SystemConfig system;
+SystemConfig kubernetesSystem(const std::string& api, const std::string& token_file) {
+  SystemConfig system;
   system.name = "web";
   system.min_replicas = 1;
   system.max_replicas = 8;
@@ -167,7 +167,7 @@ TEST(KubernetesActuator, StatefulSetsAndRotatedTokensWork) {
   TempDir dir;
   writeFile(dir.file("token"), "old-token");
   FakeApiServer api("new-token", 3);
-  common::SystemConfig system = kubernetesSystem(api.url(), dir.file("token"));
+  SystemConfig system = kubernetesSystem(api.url(), dir.file("token"));
   system.actuator.deployment.clear();
   system.actuator.statefulset = "web";
   auto actuator = makeActuator(system);
@@ -212,7 +212,7 @@ TEST(KubernetesTarget, DefaultsComeFromTheInClusterServiceAccount) {
   writeFile(dir.file("sa/ca.crt"), "-----BEGIN CERTIFICATE-----\n");
   ::setenv("KUBERNETES_SERVICE_HOST", "10.96.0.1", 1);
   ::setenv("KUBERNETES_SERVICE_PORT", "443", 1);
-  common::ActuatorConfig config;
+  ActuatorConfig config;
   config.kind = "kubernetes";
   config.deployment = "api";
   auto target = KubernetesTarget::resolve("api", config, dir.file("sa"));
@@ -359,7 +359,7 @@ TEST(DockerActuator, GrowsAndShrinksItsContainersThroughTheEngineApi) {
   daemon.add({"original", "web-1", "shop/web:1.4", "running", 1'600'000'000, ours, {}});
   daemon.add({"stranger", "db", "postgres:16", "running", 1'600'000'001, {{"team", "shop"}}, {}});
 
-  common::SystemConfig system;
+  SystemConfig system;
   system.name = "web";
   system.min_replicas = 1;
   system.max_replicas = 5;
@@ -423,7 +423,7 @@ TEST(DockerActuator, RestartsStoppedContainersBeforeCreatingAndReportsDaemonErro
   FakeDockerDaemon daemon(socket);
   const std::map<std::string, std::string> ours{{"pso.system", "web"}};
   daemon.add({"sleeping", "web-old", "web:1", "exited", 1'600'000'000, ours, {}});
-  common::SystemConfig system;
+  SystemConfig system;
   system.name = "web";
   system.min_replicas = 0;
   system.max_replicas = 3;
@@ -458,7 +458,7 @@ TEST(CgroupActuator, WritesCpuMaxAndMemoryMaxAndReadsBackWhatHolds) {
   const std::string cg = root + "/app.slice/web.service";
   writeFile(cg + "/cpu.max", "max 100000\n");
   writeFile(cg + "/memory.max", "max\n");
-  common::SystemConfig system;
+  SystemConfig system;
   system.name = "web";
   system.cgroup = "app.slice/web.service";
   system.actuator.kind = "cgroup";
@@ -535,8 +535,8 @@ std::string writeSystemctl(const TempDir& dir, const std::string& fail_start = "
   return path;
 }
 
-common::SystemConfig systemdSystem(const std::string& systemctl) {
-  common::SystemConfig system;
+SystemConfig systemdSystem(const std::string& systemctl) {
+  SystemConfig system;
   system.name = "web";
   system.min_replicas = 0;
   system.max_replicas = 4;
@@ -588,7 +588,7 @@ TEST(SystemdActuator, AFailedStartIsReportedWithSystemctlsMessage) {
       << result.message;
   EXPECT_EQ(result.replicas, 1);  // web@0 started before the failure
 
-  common::SystemConfig missing = systemdSystem(dir.file("no-systemctl"));
+  SystemConfig missing = systemdSystem(dir.file("no-systemctl"));
   auto broken = makeActuator(missing);
   ASSERT_TRUE(broken.ok());
   Status start = (*broken)->start();

@@ -213,8 +213,8 @@ TEST(ExecActuator, TimeoutKillsTheCommand) {
 }
 
 // Guards come from the registry, as the agent builds them.
-common::SystemConfig execSystem(const std::string& marker) {
-  common::SystemConfig system;
+SystemConfig execSystem(const std::string& marker) {
+  SystemConfig system;
   system.name = "web";
   system.min_replicas = 1;
   system.max_replicas = 5;
@@ -245,7 +245,7 @@ TEST(GuardedActuator, OutOfBoundsIsRefusedNotClamped) {
 TEST(GuardedActuator, CooldownRefusesAChangeSoonAfterTheLast) {
   TempDir dir;
   const std::string marker = dir.file("runs");
-  common::SystemConfig system = execSystem(marker);
+  SystemConfig system = execSystem(marker);
   system.actuator.cooldown = std::chrono::hours(1);
   auto actuator = makeActuator(system);
   ASSERT_TRUE(actuator.ok());
@@ -274,7 +274,7 @@ TEST(GuardedActuator, CooldownRefusesAChangeSoonAfterTheLast) {
 TEST(GuardedActuator, DryRunChangesNothing) {
   TempDir dir;
   const std::string marker = dir.file("runs");
-  common::SystemConfig system = execSystem(marker);
+  SystemConfig system = execSystem(marker);
   system.actuator.dry_run = true;
   auto actuator = makeActuator(system);
   ASSERT_TRUE(actuator.ok());
@@ -304,7 +304,7 @@ TEST(GuardedActuator, DirectivePastItsDeadlineExpires) {
 }
 
 TEST(GuardedActuator, ProcessPoolThroughTheRegistryStartsInitialWorkers) {
-  common::SystemConfig system;
+  SystemConfig system;
   system.name = "web";
   system.min_replicas = 1;
   system.max_replicas = 3;
@@ -323,7 +323,7 @@ TEST(GuardedActuator, ProcessPoolThroughTheRegistryStartsInitialWorkers) {
 }
 
 TEST(ActuatorRegistry, RefusesUnknownKindsAndBadSettings) {
-  common::SystemConfig system;
+  SystemConfig system;
   system.name = "db";
   system.actuator.command = {"true"};
   system.actuator.kind = "dokcer";

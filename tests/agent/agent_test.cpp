@@ -34,16 +34,16 @@ std::optional<double> lastValue(const protocol::TelemetryBatch& batch, const std
   return std::nullopt;
 }
 
-common::AgentConfig agentConfig(const TempDir& dir, const std::string& controller) {
+AgentConfig agentConfig(const TempDir& dir, const std::string& controller) {
   testing::writeFile(dir.file("trace.csv"),
                      "timestamp,value\n1700000000,42\n1700000060,42\n1700000120,42\n");
-  common::AgentConfig config;
+  AgentConfig config;
   config.id = "edge-7";
   config.controller = controller;
   config.spool = dir.file("spool/agent.db");
   config.sample_interval = 100ms;
   config.heartbeat_interval = 1s;
-  common::SystemConfig web;
+  SystemConfig web;
   web.name = "web";
   web.min_replicas = 1;
   web.max_replicas = 4;
@@ -61,7 +61,7 @@ common::AgentConfig agentConfig(const TempDir& dir, const std::string& controlle
 
 TEST(Agent, RefusesADemandSourceItCannotBuildNamingTheSystem) {
   TempDir dir;
-  common::AgentConfig config = agentConfig(dir, "tcp://127.0.0.1:1");
+  AgentConfig config = agentConfig(dir, "tcp://127.0.0.1:1");
   config.systems[0].demand.source = "cgroup";
   config.systems[0].demand.metric = "cpu.usage";
   auto agent = Agent::create(config);
@@ -72,7 +72,7 @@ TEST(Agent, RefusesADemandSourceItCannotBuildNamingTheSystem) {
 
 TEST(Agent, RefusesDuplicateSystemsAndCurveItCannotHonour) {
   TempDir dir;
-  common::AgentConfig config = agentConfig(dir, "tcp://127.0.0.1:1");
+  AgentConfig config = agentConfig(dir, "tcp://127.0.0.1:1");
   config.systems.push_back(config.systems[0]);
   auto twice = Agent::create(config);
   ASSERT_FALSE(twice.ok());
@@ -87,7 +87,7 @@ TEST(Agent, RefusesDuplicateSystemsAndCurveItCannotHonour) {
 
 TEST(Agent, SplitsASampleLargerThanBatchMaxSamplesBySeries) {
   TempDir dir;
-  common::AgentConfig config = agentConfig(dir, "tcp://127.0.0.1:1");
+  AgentConfig config = agentConfig(dir, "tcp://127.0.0.1:1");
   config.batch_max_samples = 3;
   auto created = Agent::create(config);
   ASSERT_TRUE(created.ok()) << created.error().message;

@@ -25,8 +25,8 @@ using testing::HttpTestServer;
 using testing::TempDir;
 using testing::waitUntil;
 
-common::DemandSourceConfig commandConfig(std::vector<std::string> argv) {
-  common::DemandSourceConfig config;
+DemandSourceConfig commandConfig(std::vector<std::string> argv) {
+  DemandSourceConfig config;
   config.source = "command";
   config.command = std::move(argv);
   config.timeout = 30s;
@@ -40,7 +40,7 @@ std::vector<std::string> gatedCommand(const std::string& gate, const std::string
           "while [ ! -e '" + gate + "' ]; do sleep 0.02; done; printf '" + output + "'"};
 }
 
-std::unique_ptr<BackgroundDemandSource> background(const common::DemandSourceConfig& config,
+std::unique_ptr<BackgroundDemandSource> background(const DemandSourceConfig& config,
                                                    int64_t interval_ms, int64_t timeout_ms) {
   auto source = makeDemandSource(config, DemandSourceContext{"web", nullptr, 0});
   EXPECT_TRUE(source.ok()) << source.error().message;
@@ -53,7 +53,7 @@ std::unique_ptr<BackgroundDemandSource> background(const common::DemandSourceCon
 TEST(BackgroundDemandSource, ACommandSlowerThanTheIntervalDoesNotHoldUpRead) {
   TempDir dir;
   const std::string gate = dir.file("gate");
-  common::DemandSourceConfig config =
+  DemandSourceConfig config =
       commandConfig(gatedCommand(gate, "queue_depth 3\\ndemand 7\\n"));
   config.metric = "demand";
   auto source = background(config, 50, 30'000);
@@ -96,7 +96,7 @@ TEST(BackgroundDemandSource, AHangingReadMakesTheLastValueStaleThenRecovers) {
   const std::string value_file = dir.file("value");
   testing::writeFile(value_file, "5\n");
   // Prints the value file, after waiting for `hang` to go while it exists.
-  common::DemandSourceConfig config = commandConfig(
+  DemandSourceConfig config = commandConfig(
       {"sh", "-c", "while [ -e '" + hang + "' ]; do sleep 0.02; done; cat '" + value_file + "'"});
   // The wrapper is told a 0 ms timeout, so an outcome older than two
   // intervals (100 ms) is stale while the command still runs.
@@ -158,7 +158,7 @@ TEST(BackgroundDemandSource, APrometheusCounterStillBecomesARate) {
     return HttpTestServer::Response{
         200, "# TYPE jobs_total counter\njobs_total " + std::to_string(100000 + 10 * n) + "\n"};
   });
-  common::DemandSourceConfig config;
+  DemandSourceConfig config;
   config.source = "prometheus";
   config.url = exporter.url("/metrics");
   config.metric = "jobs_total";
@@ -182,13 +182,13 @@ TEST(BackgroundDemandSource, TheAgentSamplesOtherSeriesWhileACommandSourceIsSlow
   TempDir dir;
   const std::string gate = dir.file("gate");
   testing::writeFile(dir.file("trace.csv"), "timestamp,value\n1700000000,42\n1700000060,42\n");
-  common::AgentConfig config;
+  AgentConfig config;
   config.id = "edge-slow";
   config.controller = "tcp://127.0.0.1:1";
   config.spool = dir.file("spool.db");
   config.sample_interval = 100ms;
   for (const std::string name : {"slow", "fast"}) {
-    common::SystemConfig system;
+    SystemConfig system;
     system.name = name;
     system.min_replicas = 1;
     system.max_replicas = 2;

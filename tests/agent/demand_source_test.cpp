@@ -26,9 +26,9 @@ const char* kTrace =
     "2024-03-01 00:02:00,30\n"
     "2024-03-01 00:05:00,40\n";
 
-common::DemandSourceConfig replayConfig(const std::string& file, double speed, bool loop,
+DemandSourceConfig replayConfig(const std::string& file, double speed, bool loop,
                                         double scale) {
-  common::DemandSourceConfig config;
+  DemandSourceConfig config;
   config.source = "replay";
   config.file = file;
   config.speed = speed;
@@ -96,7 +96,7 @@ TEST(ReplayDemandSource, RefusesBadSettingsAndFiles) {
 }
 
 TEST(DemandSourceRegistry, BuildsEverySourceAndRefusesUnknownNamesAndBadSettings) {
-  common::DemandSourceConfig typo;
+  DemandSourceConfig typo;
   typo.source = "replya";
   auto source = makeDemandSource(typo, DemandSourceContext{"web", nullptr, kStart});
   ASSERT_FALSE(source.ok());
@@ -106,7 +106,7 @@ TEST(DemandSourceRegistry, BuildsEverySourceAndRefusesUnknownNamesAndBadSettings
             (std::vector<std::string>{"replay", "host", "cgroup", "prometheus", "command"}));
 
   // cgroup needs the system's cgroup sampler and one of its metrics.
-  common::DemandSourceConfig cgroup;
+  DemandSourceConfig cgroup;
   cgroup.source = "cgroup";
   cgroup.metric = "cpu.usage";
   auto no_sampler = makeDemandSource(cgroup, DemandSourceContext{"web", nullptr, kStart});
@@ -126,13 +126,13 @@ TEST(DemandSourceRegistry, BuildsEverySourceAndRefusesUnknownNamesAndBadSettings
   ASSERT_FALSE(none.ok());
   EXPECT_EQ(none.error().code, "no_data");
 
-  common::DemandSourceConfig command;
+  DemandSourceConfig command;
   command.source = "command";
   auto no_command = makeDemandSource(command, DemandSourceContext{"web", nullptr, kStart});
   ASSERT_FALSE(no_command.ok());
   EXPECT_NE(no_command.error().message.find("needs 'command'"), std::string::npos);
 
-  common::DemandSourceConfig prometheus;
+  DemandSourceConfig prometheus;
   prometheus.source = "prometheus";
   auto no_url = makeDemandSource(prometheus, DemandSourceContext{"web", nullptr, kStart});
   ASSERT_FALSE(no_url.ok());
@@ -143,7 +143,7 @@ TEST(HostDemandSource, ReadsTheHostSamplersLatestValue) {
   TempDir dir;
   writeFile(dir.file("proc/loadavg"), "1.25 0.50 0.25 2/100 999\n");
   HostSampler sampler(dir.file("proc"));
-  common::DemandSourceConfig config;
+  DemandSourceConfig config;
   config.source = "host";
   config.metric = "load.1";
   auto source = makeDemandSource(config, DemandSourceContext{"batch", &sampler, kStart});

@@ -37,8 +37,8 @@ int closedPort() {
   return ntohs(addr.sin_port);
 }
 
-common::HealthCheckConfig httpCheck(const std::string& url) {
-  common::HealthCheckConfig config;
+HealthCheckConfig httpCheck(const std::string& url) {
+  HealthCheckConfig config;
   config.kind = "http";
   config.target = url;
   config.timeout = 2s;
@@ -75,11 +75,11 @@ TEST(HttpHealthCheck, StatusOutsideTheRangeAndMissingBodyTextFail) {
   EXPECT_NE(result.error.find("HTTP status 503 outside 200-399"), std::string::npos)
       << result.error;
 
-  common::HealthCheckConfig wide = httpCheck(server.url("/degraded"));
+  HealthCheckConfig wide = httpCheck(server.url("/degraded"));
   wide.status_max = 503;
   EXPECT_TRUE((*makeHealthCheck(wide))->probe().ok);
 
-  common::HealthCheckConfig body = httpCheck(server.url("/healthz"));
+  HealthCheckConfig body = httpCheck(server.url("/healthz"));
   body.body_contains = "status: ok";
   EXPECT_TRUE((*makeHealthCheck(body))->probe().ok);
   body.body_contains = "status: ready";
@@ -100,7 +100,7 @@ TEST(HttpHealthCheck, ClosedPortFailsWithTheConnectionError) {
 
 TEST(TcpHealthCheck, ConnectsToAListenerAndFailsOnAClosedPort) {
   HttpTestServer server = healthyServer();
-  common::HealthCheckConfig config;
+  HealthCheckConfig config;
   config.kind = "tcp";
   config.target = "127.0.0.1:" + std::to_string(server.port());
   auto open = makeHealthCheck(config);
@@ -120,7 +120,7 @@ TEST(TcpHealthCheck, ConnectsToAListenerAndFailsOnAClosedPort) {
 }
 
 TEST(CommandHealthCheck, ExitStatusAndTimeoutDecide) {
-  common::HealthCheckConfig config;
+  HealthCheckConfig config;
   config.kind = "command";
   config.command = {"sh", "-c", "exit 0"};
   config.target = "sh -c exit 0";
@@ -138,9 +138,9 @@ TEST(CommandHealthCheck, ExitStatusAndTimeoutDecide) {
   EXPECT_NE(slow.error.find("timed out"), std::string::npos) << slow.error;
 }
 
-common::SystemConfig systemWithChecks(const std::string& name,
-                                      std::vector<common::HealthCheckConfig> checks) {
-  common::SystemConfig system;
+SystemConfig systemWithChecks(const std::string& name,
+                                      std::vector<HealthCheckConfig> checks) {
+  SystemConfig system;
   system.name = name;
   system.health = std::move(checks);
   return system;
@@ -148,9 +148,9 @@ common::SystemConfig systemWithChecks(const std::string& name,
 
 TEST(HealthMonitor, LiveCheckReadsOkAndClosedPortFailingWithinTwoIntervals) {
   HttpTestServer server = healthyServer();
-  common::HealthCheckConfig live = httpCheck(server.url("/healthz"));
+  HealthCheckConfig live = httpCheck(server.url("/healthz"));
   live.interval = 1s;
-  common::HealthCheckConfig dead =
+  HealthCheckConfig dead =
       httpCheck("http://127.0.0.1:" + std::to_string(closedPort()) + "/healthz");
   dead.interval = 1s;
   auto monitor = HealthMonitor::create({systemWithChecks("web", {live, dead})});
@@ -183,7 +183,7 @@ TEST(HealthMonitor, LiveCheckReadsOkAndClosedPortFailingWithinTwoIntervals) {
 TEST(HealthMonitor, FailingOnlyAfterTheThresholdAndOkAgainAfterRecovery) {
   TempDir dir;
   const std::string flag = dir.file("down");
-  common::HealthCheckConfig config;
+  HealthCheckConfig config;
   config.kind = "command";
   config.command = {"sh", "-c", "test ! -e " + flag};
   config.target = "flag";
@@ -213,7 +213,7 @@ TEST(HealthMonitor, FailingOnlyAfterTheThresholdAndOkAgainAfterRecovery) {
 }
 
 TEST(HealthMonitor, NamesTheSystemOfACheckItCannotBuild) {
-  common::HealthCheckConfig config;
+  HealthCheckConfig config;
   config.kind = "tcp";
   config.target = "localhost";
   auto monitor = HealthMonitor::create({systemWithChecks("cache", {config})});
@@ -230,7 +230,7 @@ TEST(AgentHealth, ResultsAndScoreReachTheController) {
   TestController controller(context);
   HttpTestServer server = healthyServer();
 
-  common::AgentConfig config;
+  AgentConfig config;
   config.id = "edge-health";
   config.controller = controller.endpoint();
   config.spool = dir.file("spool.db");
@@ -238,16 +238,16 @@ TEST(AgentHealth, ResultsAndScoreReachTheController) {
   config.heartbeat_interval = 1s;
   config.proc_root = dir.file("proc");  // no host files: the host sampler reports, not stops
   config.filesystems = {dir.path().string()};
-  common::SystemConfig web;
+  SystemConfig web;
   web.name = "web";
   web.demand.source = "command";
   web.demand.command = {"echo", "42"};
   web.actuator.kind = "exec";
   web.actuator.command = {"true"};
   web.initial_replicas = 1;
-  common::HealthCheckConfig live = httpCheck(server.url("/healthz"));
+  HealthCheckConfig live = httpCheck(server.url("/healthz"));
   live.interval = 1s;
-  common::HealthCheckConfig dead;
+  HealthCheckConfig dead;
   dead.kind = "tcp";
   dead.target = "127.0.0.1:" + std::to_string(closedPort());
   dead.interval = 1s;

@@ -96,8 +96,8 @@ TEST(CounterRate, NeedsTwoReadingsAndSkipsResets) {
   EXPECT_TRUE(useRate("true", "gauge", "x"));
 }
 
-common::DemandSourceConfig prometheusConfig(const std::string& url, const std::string& metric) {
-  common::DemandSourceConfig config;
+DemandSourceConfig prometheusConfig(const std::string& url, const std::string& metric) {
+  DemandSourceConfig config;
   config.source = "prometheus";
   config.url = url;
   config.metric = metric;
@@ -131,7 +131,7 @@ TEST(PrometheusDemandSource, ScrapesAGaugeAndTurnsACounterIntoARate) {
   EXPECT_EQ(exporter.requests()[0].method, "GET");
   EXPECT_NE(exporter.requests()[0].headers["accept"].find("text/plain"), std::string::npos);
 
-  common::DemandSourceConfig counter =
+  DemandSourceConfig counter =
       prometheusConfig(exporter.url("/metrics"), "app_requests_total");
   counter.labels = {{"job", "web"}};
   auto rate = makeDemandSource(counter, DemandSourceContext{"web", nullptr, 0});
@@ -160,7 +160,7 @@ TEST(PrometheusDemandSource, ReportsStatusMissingMetricAndUnreachableEndpoint) {
   ASSERT_FALSE(status.ok());
   EXPECT_NE(status.error().message.find("HTTP status 404"), std::string::npos);
 
-  common::DemandSourceConfig missing = prometheusConfig(exporter.url("/metrics"), "down");
+  DemandSourceConfig missing = prometheusConfig(exporter.url("/metrics"), "down");
   missing.labels = {{"job", "web"}};
   auto none = (*makeDemandSource(missing, DemandSourceContext{"web", nullptr, 0}))->read(1'000);
   ASSERT_FALSE(none.ok());
@@ -177,8 +177,8 @@ TEST(PrometheusDemandSource, ReportsStatusMissingMetricAndUnreachableEndpoint) {
   EXPECT_NE(gone.error().message.find("GET " + url), std::string::npos) << gone.error().message;
 }
 
-common::DemandSourceConfig commandConfig(std::vector<std::string> argv) {
-  common::DemandSourceConfig config;
+DemandSourceConfig commandConfig(std::vector<std::string> argv) {
+  DemandSourceConfig config;
   config.source = "command";
   config.command = std::move(argv);
   config.timeout = 2s;
@@ -189,7 +189,7 @@ TEST(CommandDemandSource, ReadsANumberOrNamedLines) {
   CommandDemandSource bare("web", commandConfig({"sh", "-c", "echo 42.5"}));
   EXPECT_DOUBLE_EQ(*bare.read(1'000), 42.5);
 
-  common::DemandSourceConfig lines =
+  DemandSourceConfig lines =
       commandConfig({"sh", "-c", "printf 'queue_depth 7\\nworkers_busy 3\\ndemand 99\\n'"});
   lines.metric = "queue_depth";
   CommandDemandSource named("web", lines);
@@ -226,7 +226,7 @@ TEST(CommandDemandSource, FailuresTimeoutsAndGarbageAreReported) {
             std::string::npos)
       << failed.error().message;
 
-  common::DemandSourceConfig slow = commandConfig({"sleep", "10"});
+  DemandSourceConfig slow = commandConfig({"sleep", "10"});
   slow.timeout = 200ms;
   auto timed_out = CommandDemandSource("web", slow).read(1'000);
   ASSERT_FALSE(timed_out.ok());
@@ -242,7 +242,7 @@ TEST(CommandDemandSource, FailuresTimeoutsAndGarbageAreReported) {
 TEST(CommandDemandSource, NonFiniteNumbersAreRefusedNotSent) {
   // A NaN or infinity in a series would make the controller refuse the whole
   // batch, again on every resend.
-  common::DemandSourceConfig lines =
+  DemandSourceConfig lines =
       commandConfig({"sh", "-c", "printf 'queue_depth nan\ndemand 4\n'"});
   lines.metric = "demand";
   auto nan_line = CommandDemandSource("web", lines).read(1'000);

@@ -1,499 +1,243 @@
 #include "common/config.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
-#include <map>
+#include <string>
+#include <vector>
 
-#include "common/trace.h"
+#include "common/config_schema.h"
+#include "common/registry.h"
 #include "tests/common/temp_dir.h"
 
 namespace pso::common {
 namespace {
 
-using std::chrono::milliseconds;
 using std::chrono::seconds;
 using testing::TempDir;
 
-constexpr const char* kFullAgent = R"(agent:
-  id: edge-07
-  controller: tcp://10.0.0.5:7450
-  spool: /var/lib/pso/test-spool.db
-  sample_interval: 500ms
-  heartbeat_interval: 2s
-  batch_max_samples: 100
-  spool_max_batches: 50
-  proc_root: /fixture/proc
-  sys_root: /fixture/sys
-  log_level: debug
-  curve: {server_public_key: "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7", secret_key_file: /etc/pso/agent.key}
-systems:
-  - name: web
-    capacity_per_replica: 120.5
-    target_utilization: 0.75
-    min_replicas: 2
-    max_replicas: 20
-    initial_replicas: 3
-    warmup: 1m
-    priority: 10
-    depends_on: [api, db]
-    demand:
-      source: prometheus
-      url: http://127.0.0.1:9100/metrics
-      metric: http_requests_per_second
-      labels: {job: web, env: prod}
-      timeout: 3s
-    health:
-      - {http: "http://127.0.0.1:8080/healthz", interval: 10s, timeout: 2s, failure_threshold: 3, status_min: 200, status_max: 299, body_contains: ok}
-      - {tcp: "127.0.0.1:5432", interval: 15s}
-      - {command: ["/bin/check", "--fast"], interval: 1m}
-    actuator:
-      kind: exec
-      command: ["/usr/local/bin/scale", "{system}", "{replicas}"]
-      status_command: ["/usr/local/bin/count", "{system}"]
-      timeout: 45s
-      cooldown: 2m
-      dry_run: true
-      stop_grace: 1s
-  - name: api
-    demand: {source: replay, file: traces/api.csv, speed: 300, loop: false, scale: 2.5}
-    actuator: {kind: process-pool, command: [sleep, "1000"]}
-)";
+// A small section of each kind of key, standing in for a product's schema.
+struct Pump {
+  std::string kind = "piston";
+  std::string name;
+  int64_t low = 1;
+  int64_t high = 10;
+  double rate = 0.5;
+  bool primed = true;
+  Duration every{seconds(5)};
+  std::vector<std::string> argv;
+  std::map<std::string, std::string> tags;
+  std::string log;
+  std::string valve;  // read by kind "valve" only
+  std::string hose;   // read by kind "hose" only
+};
 
-constexpr const char* kFullController = R"(controller:
-  id: ctl-1
-  bind: tcp://0.0.0.0:7450
-  http: 0.0.0.0:8080
-  db: /var/lib/pso/test-controller.db
-  cycle_interval: 30s
-  mode: forecast-only
-  actions_per_hour: 20
-  api_tokens_file: /etc/pso/tokens
-  heartbeat_interval: 3s
-  agent_timeout: 1m
-  directive_deadline: 90s
-  retention: 7d
-  log_level: warn
-  curve: {secret_key_file: /etc/pso/controller.key, authorized_keys_dir: /etc/pso/agents.d}
-  engine:
-    scale_down_stabilization: 10m
-    max_step_up: 4
-    max_step_down: 2
-    cooldown: 1m
-    interval_coverage: 0.8
-    risk: 0.1
-pools:
-  - {name: site-a, capacity_replicas: 64, systems: [web, api, db]}
-alerts:
-  - {when: "health_score < 95", notify: "http://127.0.0.1:9000/hook"}
-  - {when: "p95_latency_ms > 100", scale_up: web, system: web}
-)";
-
-Error agentError(const std::string& yaml) {
-  auto parsed = parseAgentConfig(yaml, "agent.yaml");
-  EXPECT_FALSE(parsed.ok()) << "config was accepted";
-  return parsed.ok() ? Error{"accepted", ""} : parsed.error();
+Finding checkHigh(int64_t high, const Pump& pump) {
+  if (high >= pump.low) return std::nullopt;
+  return Problem::invalid("must not be less than low");
 }
 
-Error controllerError(const std::string& yaml) {
-  auto parsed = parseControllerConfig(yaml, "controller.yaml");
-  EXPECT_FALSE(parsed.ok()) << "config was accepted";
-  return parsed.ok() ? Error{"accepted", ""} : parsed.error();
+const KeyList<Pump>& pumpKeys() {
+  static const KeyList<Pump> keys = {
+      {"name", &Pump::name, "the pump's name", checks::required()},
+      {"low", &Pump::low, "least flow", checks::notNegative()},
+      {"high", &Pump::high, "most flow", &checkHigh},
+      {"rate", &Pump::rate, "flow per second", checks::positive()},
+      {"primed", &Pump::primed, "primed at start"},
+      {"every", &Pump::every, "how often", checks::positive()},
+      {"argv", &Pump::argv, "command"},
+      {"tags", &Pump::tags, "labels"},
+      ConfigKey<Pump>::path("log", &Pump::log, "log file"),
+  };
+  return keys;
 }
 
-TEST(AgentConfig, ParsesEveryKey) {
-  auto parsed = parseAgentConfig(kFullAgent, "/etc/pso/agent.yaml");
-  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
-  const AgentConfig& c = *parsed;
-  EXPECT_EQ(c.id, "edge-07");
-  EXPECT_EQ(c.controller, "tcp://10.0.0.5:7450");
-  EXPECT_EQ(c.spool, "/var/lib/pso/test-spool.db");
-  EXPECT_EQ(c.sample_interval, milliseconds(500));
-  EXPECT_EQ(c.heartbeat_interval, seconds(2));
-  EXPECT_EQ(c.batch_max_samples, 100);
-  EXPECT_EQ(c.spool_max_batches, 50);
-  EXPECT_EQ(c.proc_root, "/fixture/proc");
-  EXPECT_EQ(c.sys_root, "/fixture/sys");
-  EXPECT_EQ(c.log_level, "debug");
-  EXPECT_EQ(c.curve.server_public_key, "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7");
-  EXPECT_EQ(c.curve.secret_key_file, "/etc/pso/agent.key");
-  EXPECT_TRUE(c.curve.enabled());
-  ASSERT_EQ(c.systems.size(), 2u);
-
-  const SystemConfig& web = c.systems[0];
-  EXPECT_EQ(web.name, "web");
-  EXPECT_DOUBLE_EQ(web.capacity_per_replica, 120.5);
-  EXPECT_DOUBLE_EQ(web.target_utilization, 0.75);
-  EXPECT_EQ(web.min_replicas, 2);
-  EXPECT_EQ(web.max_replicas, 20);
-  EXPECT_EQ(web.initial_replicas, 3);
-  EXPECT_EQ(web.warmup, seconds(60));
-  EXPECT_EQ(web.priority, 10);
-  EXPECT_EQ(web.depends_on, (std::vector<std::string>{"api", "db"}));
-  EXPECT_EQ(web.demand.source, "prometheus");
-  EXPECT_EQ(web.demand.url, "http://127.0.0.1:9100/metrics");
-  EXPECT_EQ(web.demand.metric, "http_requests_per_second");
-  EXPECT_EQ(web.demand.labels,
-            (std::map<std::string, std::string>{{"env", "prod"}, {"job", "web"}}));
-  EXPECT_EQ(web.demand.timeout, seconds(3));
-  ASSERT_EQ(web.health.size(), 3u);
-  EXPECT_EQ(web.health[0].kind, "http");
-  EXPECT_EQ(web.health[0].target, "http://127.0.0.1:8080/healthz");
-  EXPECT_EQ(web.health[0].interval, seconds(10));
-  EXPECT_EQ(web.health[0].timeout, seconds(2));
-  EXPECT_EQ(web.health[0].failure_threshold, 3);
-  EXPECT_EQ(web.health[0].status_min, 200);
-  EXPECT_EQ(web.health[0].status_max, 299);
-  EXPECT_EQ(web.health[0].body_contains, "ok");
-  EXPECT_EQ(web.health[1].kind, "tcp");
-  EXPECT_EQ(web.health[1].target, "127.0.0.1:5432");
-  EXPECT_EQ(web.health[1].interval, seconds(15));
-  EXPECT_EQ(web.health[1].timeout, seconds(2));  // default
-  EXPECT_EQ(web.health[2].kind, "command");
-  EXPECT_EQ(web.health[2].command, (std::vector<std::string>{"/bin/check", "--fast"}));
-  EXPECT_EQ(web.health[2].target, "/bin/check --fast");
-  EXPECT_EQ(web.actuator.kind, "exec");
-  EXPECT_EQ(web.actuator.command,
-            (std::vector<std::string>{"/usr/local/bin/scale", "{system}", "{replicas}"}));
-  EXPECT_EQ(web.actuator.status_command,
-            (std::vector<std::string>{"/usr/local/bin/count", "{system}"}));
-  EXPECT_EQ(web.actuator.timeout, seconds(45));
-  EXPECT_EQ(web.actuator.cooldown, seconds(120));
-  EXPECT_TRUE(web.actuator.dry_run);
-  EXPECT_EQ(web.actuator.stop_grace, seconds(1));
-
-  const SystemConfig& api = c.systems[1];
-  EXPECT_EQ(api.name, "api");
-  EXPECT_EQ(api.min_replicas, 1);  // defaults
-  EXPECT_EQ(api.max_replicas, 10);
-  EXPECT_EQ(api.initial_replicas, -1);
-  EXPECT_EQ(api.demand.source, "replay");
-  // A relative replay file is resolved against the config file's directory.
-  EXPECT_EQ(api.demand.file, "/etc/pso/traces/api.csv");
-  EXPECT_DOUBLE_EQ(api.demand.speed, 300);
-  EXPECT_FALSE(api.demand.loop);
-  EXPECT_DOUBLE_EQ(api.demand.scale, 2.5);
-  EXPECT_EQ(api.actuator.kind, "process-pool");
-  EXPECT_EQ(api.actuator.command, (std::vector<std::string>{"sleep", "1000"}));
+Result<Pump> readPump(const std::string& yaml, const std::string& origin = "pump.yaml") {
+  Pump pump;
+  Status read = readConfigDocument(yaml, origin, [&](ConfigReader& r, const YAML::Node& root) {
+    readSection(r, root, "pump", pumpKeys(), pump);
+  });
+  if (!read) return read.error();
+  return pump;
 }
 
-TEST(AgentConfig, ParsesSamplerActuatorAndDemandKeysOfEveryKind) {
-  auto parsed = parseAgentConfig(R"(agent:
-  sys_root: /fixture/sys
-  filesystems: [/, /var/lib/pso]
-systems:
-  - name: web
-    cgroup: system.slice/web.service
-    demand: {source: cgroup, metric: cpu.usage}
-    actuator: {kind: cgroup, min_cpu: 0.25, max_cpu: 4, min_memory: 67108864, max_memory: 8589934592, cpu_period_us: 50000}
-  - name: api
-    demand: {source: prometheus, url: "http://127.0.0.1:9100/metrics", metric: http_requests_total, rate: "true"}
-    actuator: {kind: kubernetes, api_server: "https://10.0.0.1:6443", namespace: shop, deployment: api, token_file: /etc/pso/k8s-token, ca_file: /etc/pso/k8s-ca.crt}
-  - name: worker
-    demand: {source: command, command: [/usr/local/bin/queue-depth], rate: "false"}
-    actuator: {kind: docker, socket: /run/docker.sock, image: "shop/worker:2", labels: {team: shop}, api_version: v1.43, command: [work, --fast], stop_grace: 20s}
-  - name: batch
-    demand: {source: command, command: [echo, "1"]}
-    actuator: {kind: systemd, unit: batch, systemctl: /usr/bin/systemctl}
-  - name: cache
-    demand: {source: command, command: [echo, "1"]}
-    actuator: {kind: kubernetes, statefulset: cache}
-)",
-                                 "agent.yaml");
-  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
-  const AgentConfig& c = *parsed;
-  EXPECT_EQ(c.filesystems, (std::vector<std::string>{"/", "/var/lib/pso"}));
-  ASSERT_EQ(c.systems.size(), 5u);
-  const ActuatorConfig& cg = c.systems[0].actuator;
-  EXPECT_EQ(c.systems[0].cgroup, "system.slice/web.service");
-  EXPECT_DOUBLE_EQ(cg.min_cpu, 0.25);
-  EXPECT_DOUBLE_EQ(cg.max_cpu, 4);
-  EXPECT_EQ(cg.min_memory, 67108864);
-  EXPECT_EQ(cg.max_memory, 8589934592);
-  EXPECT_EQ(cg.cpu_period_us, 50000);
-  EXPECT_EQ(c.systems[1].demand.rate, "true");
-  const ActuatorConfig& k8s = c.systems[1].actuator;
-  EXPECT_EQ(k8s.api_server, "https://10.0.0.1:6443");
-  EXPECT_EQ(k8s.namespace_, "shop");
-  EXPECT_EQ(k8s.deployment, "api");
-  EXPECT_EQ(k8s.token_file, "/etc/pso/k8s-token");
-  EXPECT_EQ(k8s.ca_file, "/etc/pso/k8s-ca.crt");
-  EXPECT_EQ(c.systems[2].demand.rate, "false");
-  const ActuatorConfig& docker = c.systems[2].actuator;
-  EXPECT_EQ(docker.socket, "/run/docker.sock");
-  EXPECT_EQ(docker.image, "shop/worker:2");
-  EXPECT_EQ(docker.labels, (std::map<std::string, std::string>{{"team", "shop"}}));
-  EXPECT_EQ(docker.api_version, "v1.43");
-  EXPECT_EQ(docker.command, (std::vector<std::string>{"work", "--fast"}));
-  EXPECT_EQ(c.systems[3].actuator.unit, "batch");
-  EXPECT_EQ(c.systems[3].actuator.systemctl, "/usr/bin/systemctl");
-  EXPECT_EQ(c.systems[3].demand.rate, "auto");  // default
-  EXPECT_EQ(c.systems[4].actuator.statefulset, "cache");
-  EXPECT_EQ(c.systems[4].actuator.socket, "/var/run/docker.sock");  // default
+std::string pumpError(const std::string& yaml) {
+  auto pump = readPump(yaml);
+  EXPECT_FALSE(pump.ok()) << "accepted";
+  return pump.ok() ? "" : pump.error().message;
 }
 
-TEST(AgentConfig, RefusesActuatorAndDemandSettingsThatCannotWork) {
-  EXPECT_EQ(agentError("systems:\n  - name: web\n    actuator: {kind: cgroup}\n").message,
-            "agent.yaml:2: systems[0].cgroup: required for actuator kind cgroup");
-  EXPECT_EQ(agentError("systems:\n  - name: web\n    actuator: {kind: kubernetes, deployment: a, "
-                       "statefulset: b}\n")
-                .message,
-            "agent.yaml:3: systems[0].actuator.deployment: kind kubernetes needs exactly one of "
-            "deployment or statefulset");
-  EXPECT_NE(
-      agentError("systems:\n  - name: web\n    actuator: {kind: systemd, unit: web@.service}\n")
-          .message.find("systems[0].actuator.unit: required for kind systemd"),
-      std::string::npos);
-  EXPECT_EQ(agentError("systems:\n  - name: web\n    actuator: {kind: docker}\n").message,
-            "agent.yaml:3: systems[0].actuator.image: required for kind docker");
-  EXPECT_NE(agentError("systems:\n  - name: web\n    actuator: {kind: cgroup, max_cpu: 0.001}\n"
-                       "    cgroup: web\n")
-                .message.find("systems[0].actuator.max_cpu: must be 0"),
-            std::string::npos);
-  EXPECT_NE(
-      agentError("systems:\n  - name: web\n    demand: {source: command, command: [x], "
-                 "rate: sometimes}\n")
-          .message.find("systems[0].demand.rate: 'sometimes' is not one of auto | true | false"),
-      std::string::npos);
-  EXPECT_NE(agentError("systems:\n  - name: web\n    cgroup: ../../etc\n")
-                .message.find("must not contain '..'"),
-            std::string::npos);
-  EXPECT_EQ(agentError("agent:\n  filesystems: /\n").message,
-            "agent.yaml:2: agent.filesystems: expected a list, got '/'");
+TEST(ConfigReader, ReadsEveryTypeAndKeepsDefaultsForAbsentKeys) {
+  auto pump = readPump(
+      "name: p1\nhigh: 12\nrate: 1.5\nprimed: off\nevery: 2m\nargv: [a, b]\ntags: {x: y}\n"
+      "low: ~\n");
+  ASSERT_TRUE(pump.ok()) << pump.error().message;
+  EXPECT_EQ(pump->name, "p1");
+  EXPECT_EQ(pump->low, 1);  // null keeps the default
+  EXPECT_EQ(pump->high, 12);
+  EXPECT_DOUBLE_EQ(pump->rate, 1.5);
+  EXPECT_FALSE(pump->primed);
+  EXPECT_EQ(pump->every, std::chrono::minutes(2));
+  EXPECT_EQ(pump->argv, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(pump->tags, (std::map<std::string, std::string>{{"x", "y"}}));
 }
 
-TEST(AgentConfig, EmptyDocumentGivesDefaultsAndHostNameAsId) {
-  auto parsed = parseAgentConfig("", "agent.yaml");
-  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
-  char host[256] = {};
-  ASSERT_EQ(gethostname(host, sizeof(host) - 1), 0);
-  EXPECT_EQ(parsed->id, host);
-  EXPECT_EQ(parsed->controller, "tcp://127.0.0.1:7450");
-  EXPECT_EQ(parsed->sample_interval, seconds(5));
-  EXPECT_TRUE(parsed->systems.empty());
-  EXPECT_FALSE(parsed->curve.enabled());
+TEST(ConfigReader, NamesFileLineAndKeyOfEveryProblem) {
+  EXPECT_EQ(pumpError("name: p\nhihg: 3\n"), "pump.yaml:2: pump.hihg: unknown key");
+  EXPECT_EQ(pumpError("name: p\nname: q\n"), "pump.yaml:2: pump.name: duplicate key");
+  EXPECT_EQ(pumpError("name: p\nhigh: ten\n"),
+            "pump.yaml:2: pump.high: expected an integer, got 'ten'");
+  EXPECT_EQ(pumpError("name: p\nrate: fast\n"),
+            "pump.yaml:2: pump.rate: expected a number, got 'fast'");
+  EXPECT_EQ(pumpError("name: p\nprimed: maybe\n"),
+            "pump.yaml:2: pump.primed: expected true or false, got 'maybe'");
+  EXPECT_EQ(pumpError("name: p\nargv: a\n"), "pump.yaml:2: pump.argv: expected a list, got 'a'");
+  EXPECT_EQ(pumpError("name: p\nargv: [a, ~]\n"),
+            "pump.yaml:2: pump.argv[1]: expected a string, got null");
+  EXPECT_EQ(pumpError("name: [p]\n"), "pump.yaml:1: pump.name: expected a string, got a list");
+  EXPECT_EQ(pumpError("name: p\nevery: soon\n"),
+            "pump.yaml:2: pump.every: bad duration 'soon' (expected e.g. 500ms, 5s, 2m, 1h, 1d)");
+  EXPECT_EQ(pumpError("- a\n"), "pump.yaml:1: pump: expected a mapping, got a list");
 }
 
-TEST(AgentConfig, UnknownKeyNamesFileLineAndKey) {
-  const Error e = agentError("agent:\n  id: a\n  sampel_interval: 5s\n");
-  EXPECT_EQ(e.code, "invalid");
-  EXPECT_EQ(e.message, "agent.yaml:3: agent.sampel_interval: unknown key");
+TEST(ConfigReader, RunsDeclaredChecksInOrderAfterReading) {
+  EXPECT_EQ(pumpError("low: 3\n"), "pump.yaml:1: pump.name: required");
+  EXPECT_EQ(pumpError("name: p\nlow: 5\nhigh: 2\n"),
+            "pump.yaml:3: pump.high: must not be less than low");
+  EXPECT_EQ(pumpError("name: p\nlow: -1\n"), "pump.yaml:2: pump.low: must not be negative");
+  EXPECT_EQ(pumpError("name: p\nevery: 0s\n"), "pump.yaml:2: pump.every: must be positive");
 }
 
-TEST(AgentConfig, UnknownNestedKeyNamesItsPath) {
-  const Error e = agentError(
-      "systems:\n  - name: web\n    actuator:\n      kind: exec\n      command: [x]\n"
-      "      retries: 3\n");
-  EXPECT_EQ(e.message, "agent.yaml:6: systems[0].actuator.retries: unknown key");
-  EXPECT_EQ(agentError("agnet:\n  id: a\n").message, "agent.yaml:1: agnet: unknown key");
+TEST(ConfigReader, ReportsYamlSyntaxErrorsWithTheirLine) {
+  auto pump = readPump("name: p\nargv: [unclosed\n");
+  ASSERT_FALSE(pump.ok());
+  EXPECT_EQ(pump.error().code, "invalid");
+  EXPECT_EQ(pump.error().message.rfind("pump.yaml:", 0), 0u) << pump.error().message;
+  EXPECT_NE(pump.error().message.find("YAML syntax error"), std::string::npos);
 }
 
-TEST(AgentConfig, WrongTypeNamesTheKey) {
-  const Error e = agentError("systems:\n  - name: web\n    max_replicas: ten\n");
-  EXPECT_EQ(e.code, "invalid");
-  EXPECT_EQ(e.message, "agent.yaml:3: systems[0].max_replicas: expected an integer, got 'ten'");
-  EXPECT_EQ(agentError("agent:\n  id: [a, b]\n").message,
-            "agent.yaml:2: agent.id: expected a string, got a list");
-  EXPECT_EQ(agentError("systems: {name: web}\n").message,
-            "agent.yaml:1: systems: expected a list, got a mapping");
-  EXPECT_EQ(agentError("systems:\n  - name: web\n    actuator: {kind: exec, command: [a], "
-                       "dry_run: maybe}\n")
-                .message,
-            "agent.yaml:3: systems[0].actuator.dry_run: expected true or false, got 'maybe'");
+TEST(ConfigReader, ResolvesRelativePathsAgainstTheConfigDirectory) {
+  auto pump = readPump("name: p\nlog: logs/pump.log\n", "/etc/pso/pump.yaml");
+  ASSERT_TRUE(pump.ok()) << pump.error().message;
+  EXPECT_EQ(pump->log, "/etc/pso/logs/pump.log");
+  auto absolute = readPump("name: p\nlog: /var/log/pump.log\n", "/etc/pso/pump.yaml");
+  EXPECT_EQ(absolute->log, "/var/log/pump.log");
 }
 
-TEST(AgentConfig, BadDurationNamesTheKey) {
-  const Error e = agentError("agent:\n  sample_interval: 5 minutes\n");
-  EXPECT_EQ(e.message,
-            "agent.yaml:2: agent.sample_interval: bad duration '5 minutes' (expected e.g. 500ms, "
-            "5s, 2m, 1h, 1d)");
-  EXPECT_EQ(agentError("agent:\n  sample_interval: 0s\n").message,
-            "agent.yaml:2: agent.sample_interval: must be positive");
-}
-
-TEST(AgentConfig, RefusesMinAboveMax) {
-  const Error e = agentError("systems:\n  - name: web\n    min_replicas: 5\n    max_replicas: 2\n");
-  EXPECT_EQ(e.message,
-            "agent.yaml:4: systems[0].max_replicas: must not be less than min_replicas (5)");
-}
-
-TEST(AgentConfig, RefusesBadValues) {
-  EXPECT_EQ(agentError("systems:\n  - name: web\n    target_utilization: 1.5\n").message,
-            "agent.yaml:3: systems[0].target_utilization: must be in (0, 1]");
-  EXPECT_EQ(agentError("systems:\n  - name: web\n    capacity_per_replica: 0\n").message,
-            "agent.yaml:3: systems[0].capacity_per_replica: must be positive");
-  EXPECT_EQ(agentError("systems:\n  - name: web\n    actuator: {kind: teleport}\n").message,
-            "agent.yaml:3: systems[0].actuator.kind: 'teleport' is not one of exec | "
-            "process-pool | systemd | cgroup | docker | kubernetes");
-  EXPECT_EQ(agentError("systems:\n  - name: web\n    demand: {source: oracle}\n").message,
-            "agent.yaml:3: systems[0].demand.source: 'oracle' is not one of prometheus | command "
-            "| replay | host | cgroup");
-  EXPECT_EQ(agentError("systems:\n  - name: web\n    demand:\n      source: prometheus\n"
-                       "      metric: rps\n")
-                .message,
-            "agent.yaml:4: systems[0].demand.url: required for source prometheus");
-  EXPECT_EQ(agentError("systems:\n  - name: web\n    health:\n      - {tcp: localhost}\n").message,
-            "agent.yaml:4: systems[0].health[0].tcp: expected host:port, got 'localhost'");
-  EXPECT_EQ(agentError("systems:\n  - name: web\n    health:\n      - {interval: 5s}\n").message,
-            "agent.yaml:4: systems[0].health[0]: exactly one of http, tcp or command is required");
-  EXPECT_EQ(agentError("agent:\n  log_level: loud\n").message,
-            "agent.yaml:2: agent.log_level: 'loud' is not one of trace | debug | info | warn | "
-            "warning | error | critical | off");
-  EXPECT_EQ(agentError("systems:\n  - max_replicas: 3\n").message,
-            "agent.yaml:2: systems[0].name: required");
-}
-
-TEST(AgentConfig, RefusesDuplicateSystem) {
-  const Error e = agentError("systems:\n  - name: web\n  - name: api\n  - name: web\n");
-  EXPECT_EQ(e.message,
-            "agent.yaml:4: systems[2].name: duplicate system name 'web' (also systems[0])");
-}
-
-TEST(AgentConfig, RefusesDuplicateKey) {
-  EXPECT_EQ(agentError("agent:\n  id: a\n  id: b\n").message,
-            "agent.yaml:3: agent.id: duplicate key");
-}
-
-TEST(AgentConfig, ReportsYamlSyntaxErrorWithLine) {
-  const Error e = agentError("agent:\n  id: a\n  controller: [unclosed\n");
-  EXPECT_EQ(e.code, "invalid");
-  EXPECT_EQ(e.message.rfind("agent.yaml:", 0), 0u) << e.message;
-  EXPECT_NE(e.message.find("YAML syntax error"), std::string::npos);
-}
-
-TEST(AgentConfig, MissingFileIsIo) {
+TEST(ConfigReader, MissingOrDirectoryFileIsIo) {
   TempDir dir;
-  auto loaded = loadAgentConfig(dir.file("absent.yaml"));
-  ASSERT_FALSE(loaded.ok());
-  EXPECT_EQ(loaded.error().code, "io");
-  EXPECT_NE(loaded.error().message.find("absent.yaml"), std::string::npos);
-  auto directory = loadAgentConfig(dir.path().string());
+  auto missing = readConfigFile(dir.file("absent.yaml"));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, "io");
+  EXPECT_NE(missing.error().message.find("absent.yaml"), std::string::npos);
+  auto directory = readConfigFile(dir.path().string());
   ASSERT_FALSE(directory.ok());
   EXPECT_EQ(directory.error().code, "io");
+  EXPECT_EQ(*readConfigFile(dir.write("a.yaml", "name: p\n")), "name: p\n");
 }
 
-TEST(AgentConfig, LoadNamesTheFileInErrors) {
-  TempDir dir;
-  const std::string path = dir.write("agent.yaml", "agent:\n  bogus: 1\n");
-  auto loaded = loadAgentConfig(path);
-  ASSERT_FALSE(loaded.ok());
-  EXPECT_EQ(loaded.error().message, path + ":2: agent.bogus: unknown key");
+TEST(ConfigKey, DerivesTypeAndDefaultFromTheMember) {
+  const KeyList<Pump>& keys = pumpKeys();
+  std::map<std::string, std::pair<std::string, std::string>> seen;
+  for (const auto& key : keys) seen[key.name()] = {valueTypeName(key.type()), key.defaultText()};
+  EXPECT_EQ(seen["name"], (std::pair<std::string, std::string>{"string", ""}));
+  EXPECT_EQ(seen["low"], (std::pair<std::string, std::string>{"integer", "1"}));
+  EXPECT_EQ(seen["rate"], (std::pair<std::string, std::string>{"number", "0.5"}));
+  EXPECT_EQ(seen["primed"], (std::pair<std::string, std::string>{"boolean", "true"}));
+  EXPECT_EQ(seen["every"], (std::pair<std::string, std::string>{"duration", "5s"}));
+  EXPECT_EQ(seen["argv"], (std::pair<std::string, std::string>{"list", ""}));
+  EXPECT_EQ(seen["tags"], (std::pair<std::string, std::string>{"mapping", ""}));
+  EXPECT_EQ(seen["log"], (std::pair<std::string, std::string>{"path", ""}));
+  const ConfigKey<Pump> named =
+      ConfigKey<Pump>("name", &Pump::name, "the pump's name").emptyMeans("the host name");
+  EXPECT_EQ(named.defaultText(), "the host name");
+  EXPECT_EQ(formatConfigValue(std::vector<std::string>{"/"}), "[/]");
+  EXPECT_EQ(formatConfigValue(Duration(90'000)), "90s");
 }
 
-TEST(ControllerConfig, ParsesEveryKey) {
-  auto parsed = parseControllerConfig(kFullController, "controller.yaml");
-  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
-  const ControllerConfig& c = *parsed;
-  EXPECT_EQ(c.id, "ctl-1");
-  EXPECT_EQ(c.bind, "tcp://0.0.0.0:7450");
-  EXPECT_EQ(c.http, "0.0.0.0:8080");
-  EXPECT_EQ(c.db, "/var/lib/pso/test-controller.db");
-  EXPECT_EQ(c.cycle_interval, seconds(30));
-  EXPECT_EQ(c.mode, "forecast-only");
-  EXPECT_EQ(c.actions_per_hour, 20);
-  EXPECT_EQ(c.api_tokens_file, "/etc/pso/tokens");
-  EXPECT_EQ(c.heartbeat_interval, seconds(3));
-  EXPECT_EQ(c.agent_timeout, seconds(60));
-  EXPECT_EQ(c.directive_deadline, seconds(90));
-  EXPECT_EQ(c.retention, std::chrono::hours(24 * 7));
-  EXPECT_EQ(c.log_level, "warn");
-  EXPECT_EQ(c.curve.secret_key_file, "/etc/pso/controller.key");
-  EXPECT_EQ(c.curve.authorized_keys_dir, "/etc/pso/agents.d");
-  EXPECT_EQ(c.engine.scale_down_stabilization, std::chrono::minutes(10));
-  EXPECT_EQ(c.engine.max_step_up, 4);
-  EXPECT_EQ(c.engine.max_step_down, 2);
-  EXPECT_EQ(c.engine.cooldown, seconds(60));
-  EXPECT_DOUBLE_EQ(c.engine.interval_coverage, 0.8);
-  EXPECT_DOUBLE_EQ(c.engine.risk, 0.1);
-  ASSERT_EQ(c.pools.size(), 1u);
-  EXPECT_EQ(c.pools[0].name, "site-a");
-  EXPECT_EQ(c.pools[0].capacity_replicas, 64);
-  EXPECT_EQ(c.pools[0].systems, (std::vector<std::string>{"web", "api", "db"}));
-  ASSERT_EQ(c.alerts.size(), 2u);
-  EXPECT_EQ(c.alerts[0].when, "health_score < 95");
-  EXPECT_EQ(c.alerts[0].notify, "http://127.0.0.1:9000/hook");
-  EXPECT_TRUE(c.alerts[0].scale_up.empty());
-  EXPECT_EQ(c.alerts[1].scale_up, "web");
-  EXPECT_EQ(c.alerts[1].system, "web");
+TEST(ConfigKey, RefusalSaysWhatAConfigBuiltInCodeLacks) {
+  Pump pump;
+  EXPECT_EQ(refusal(pump, {&pumpKeys()}, "pump p"), "pump p needs 'name'");
+  const KeyList<Pump> two = {{"name", &Pump::name, "", checks::required()},
+                             {"valve", &Pump::valve, "", checks::required("the valve's id")}};
+  EXPECT_EQ(refusal(pump, {&two}, "pump p"), "pump p needs 'name' and 'valve'");
+  pump.name = "p";
+  EXPECT_EQ(refusal(pump, {&two}, "pump p"), "pump p needs 'valve', the valve's id");
+  pump.valve = "v";
+  pump.low = 4;
+  pump.high = 3;
+  EXPECT_EQ(refusal(pump, {&two, &pumpKeys()}, "pump p"),
+            "pump p: high: must not be less than low");
+  EXPECT_EQ(refusal(pump, {&pumpKeys()}, "pump p", "high"), "pump p: must not be less than low");
+  pump.high = 5;
+  EXPECT_FALSE(refusal(pump, {&two, &pumpKeys()}, "pump p").has_value());
 }
 
-TEST(ControllerConfig, EmptyDocumentGivesDefaults) {
-  auto parsed = parseControllerConfig("# nothing\n", "controller.yaml");
-  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
-  EXPECT_EQ(parsed->bind, "tcp://127.0.0.1:7450");
-  EXPECT_EQ(parsed->cycle_interval, seconds(15));
-  EXPECT_EQ(parsed->mode, "act");
-  EXPECT_EQ(parsed->engine.scale_down_stabilization, std::chrono::minutes(5));
+// Components of a toy seam, registered the way actuators are.
+struct PumpKind {
+  using Section = Pump;
+  std::string name;
+  KeyList<Pump> keys;
+};
+
+Registry<PumpKind> pumpRegistry() {
+  Registry<PumpKind> registry;
+  registry.add({"valve", {{"valve", &Pump::valve, "the valve", checks::required()}}});
+  registry.add({"hose", {{"hose", &Pump::hose, "the hose", checks::notEmpty()}}});
+  registry.add({"piston", {}});
+  return registry;
 }
 
-TEST(ControllerConfig, RefusesBadValuesNamingTheKey) {
-  EXPECT_EQ(controllerError("controller:\n  mode: yolo\n").message,
-            "controller.yaml:2: controller.mode: 'yolo' is not one of act | forecast-only");
-  EXPECT_EQ(controllerError("controller:\n  engine:\n    interval_coverage: 1.2\n").message,
-            "controller.yaml:3: controller.engine.interval_coverage: must be in (0, 1)");
-  EXPECT_EQ(controllerError("controller:\n  engine:\n    risk: 0.7\n").message,
-            "controller.yaml:3: controller.engine.risk: must be in (0, 0.5)");
-  EXPECT_EQ(controllerError("controller:\n  cycle_interval: soon\n").code, "invalid");
-  EXPECT_EQ(controllerError("pools:\n  - {name: a, capacity_replicas: 4, systems: [x]}\n"
-                            "  - {name: a, capacity_replicas: 4, systems: [y]}\n")
-                .message,
-            "controller.yaml:3: pools[1].name: duplicate pool name 'a'");
-  EXPECT_EQ(controllerError("alerts:\n  - {when: \"latency is high\", notify: x}\n").message,
-            "controller.yaml:2: alerts[0].when: expected '<metric> <op> <number>' with op one of "
-            "< <= > >= == !=, got 'latency is high'");
-  EXPECT_EQ(controllerError("alerts:\n  - {when: \"x > 1\"}\n").message,
-            "controller.yaml:2: alerts[0].when: an alert needs notify or scale_up");
-  EXPECT_EQ(controllerError("controller:\n  curve: {server_public_key: k}\n").message,
-            "controller.yaml:2: controller.curve.server_public_key: unknown key");
+TEST(Registry, FindsEntriesByNameInRegistrationOrder) {
+  const Registry<PumpKind> registry = pumpRegistry();
+  EXPECT_EQ(registry.names(), (std::vector<std::string>{"valve", "hose", "piston"}));
+  EXPECT_EQ(registry.nameList(" | "), "valve | hose | piston");
+  EXPECT_EQ(registry.nameList(", ", " or "), "valve, hose or piston");
+  ASSERT_NE(registry.find("hose"), nullptr);
+  EXPECT_EQ(registry.find("hose")->name, "hose");
+  EXPECT_EQ(registry.find("pistol"), nullptr);
 }
 
-TEST(ControllerConfig, MissingFileIsIo) {
-  TempDir dir;
-  auto loaded = loadControllerConfig(dir.file("nope.yaml"));
-  ASSERT_FALSE(loaded.ok());
-  EXPECT_EQ(loaded.error().code, "io");
+const KeyList<Pump>& sharedPumpKeys() {
+  static const KeyList<Pump> keys = {{"kind", &Pump::kind, "which pump"},
+                                     {"rate", &Pump::rate, "flow", checks::positive()}};
+  return keys;
 }
 
-// The example files in config/ document every key; they must stay loadable.
-TEST(ExampleConfigs, AgentExampleLoads) {
-  const auto path = std::filesystem::path(PSO_SOURCE_DIR) / "config" / "agent.yaml";
-  auto loaded = loadAgentConfig(path.string());
-  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
-  ASSERT_EQ(loaded->systems.size(), 1u);
-  EXPECT_EQ(loaded->id, "edge-01");
-  EXPECT_EQ(loaded->systems[0].health.size(), 3u);
-  // Its replay trace is found relative to the example file.
-  auto trace = readTrace(loaded->systems[0].demand.file);
-  EXPECT_TRUE(trace.ok()) << trace.error().message;
+std::string componentError(const ComponentSection<PumpKind>& section, const std::string& yaml) {
+  Pump pump;
+  Status read = readConfigDocument(yaml, "pump.yaml", [&](ConfigReader& r, const YAML::Node& root) {
+    section.read(r, root, "pump", pump);
+  });
+  return read.ok() ? "accepted" : read.error().message;
 }
 
-TEST(ExampleConfigs, ControllerExampleLoads) {
-  const auto path = std::filesystem::path(PSO_SOURCE_DIR) / "config" / "controller.yaml";
-  auto loaded = loadControllerConfig(path.string());
-  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
-  EXPECT_EQ(loaded->pools.size(), 1u);
-  EXPECT_EQ(loaded->alerts.size(), 2u);
+TEST(ComponentSection, ChecksOnlyTheChosenComponentAndListsTheRegisteredOnes) {
+  const Registry<PumpKind> registry = pumpRegistry();
+  const ComponentSection<PumpKind> section{&registry, &sharedPumpKeys(), &Pump::kind, "kind",
+                                           "kind"};
+  EXPECT_EQ(componentError(section, "kind: hose\nhose: h\nvalve: \"\"\n"), "accepted");
+  EXPECT_EQ(componentError(section, "kind: valve\n"),
+            "pump.yaml:1: pump.valve: required for kind valve");
+  EXPECT_EQ(componentError(section, "kind: hose\nhose: \"\"\n"),
+            "pump.yaml:2: pump.hose: must not be empty");
+  EXPECT_EQ(componentError(section, "kind: piston\nrate: 0\n"),
+            "pump.yaml:2: pump.rate: must be positive");
+  EXPECT_EQ(componentError(section, "kind: pistol\n"),
+            "pump.yaml:1: pump.kind: 'pistol' is not one of valve | hose | piston");
+  EXPECT_EQ(componentError(section, "kind: hose\nhoes: h\n"),
+            "pump.yaml:2: pump.hoes: unknown key");
+
+  std::vector<std::string> names;
+  for (const KeyDoc& key : section.describe()) names.push_back(key.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"kind", "rate", "valve", "hose"}));
 }
 
-TEST(ExampleConfigs, DemoConfigsLoad) {
-  const auto dir = std::filesystem::path(PSO_SOURCE_DIR) / "config" / "demo";
-  ASSERT_TRUE(std::filesystem::is_directory(dir)) << dir;
-  int checked = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    const std::string name = entry.path().filename().string();
-    if (entry.path().extension() != ".yaml") continue;
-    if (name.rfind("agent", 0) == 0) {
-      auto loaded = loadAgentConfig(entry.path().string());
-      EXPECT_TRUE(loaded.ok()) << loaded.error().message;
-      ++checked;
-    } else if (name.rfind("controller", 0) == 0) {
-      auto loaded = loadControllerConfig(entry.path().string());
-      EXPECT_TRUE(loaded.ok()) << loaded.error().message;
-      ++checked;
-    }
-  }
-  EXPECT_GT(checked, 0);
+TEST(ComponentSection, CanChooseByWhichNameIsPresentAsAKey) {
+  const Registry<PumpKind> registry = pumpRegistry();
+  const ComponentSection<PumpKind> section{&registry, &sharedPumpKeys(), &Pump::kind, "", "kind"};
+  EXPECT_EQ(componentError(section, "hose: h\n"), "accepted");
+  EXPECT_EQ(componentError(section, "rate: 2\n"),
+            "pump.yaml:1: pump: exactly one of valve, hose or piston is required");
 }
 
 }  // namespace

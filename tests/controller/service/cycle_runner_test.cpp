@@ -7,7 +7,7 @@
 #include <algorithm>
 
 #include "common/clock.h"
-#include "common/config.h"
+#include "controller/config/controller_config.h"
 #include "controller/store/store.h"
 #include "tests/controller/service/service_test_support.h"
 
@@ -257,7 +257,7 @@ TEST_F(CycleRunnerTest, RestartResumesCycleNumbersAgentsAndEngineState) {
 }
 
 TEST(EngineSettingsFrom, MapsTheControllerConfiguration) {
-  common::ControllerConfig config;
+  ControllerConfig config;
   config.cycle_interval = std::chrono::seconds(30);
   config.mode = "forecast-only";
   config.actions_per_hour = 12;
@@ -324,12 +324,12 @@ TEST_F(CycleRunnerTest, CyclesRollUpSamplesAndApplyEachRetention) {
 }
 
 TEST(RollupRetentionConfig, KeysParseWithDefaultsAndStrictErrors) {
-  auto defaults = common::parseControllerConfig("controller: {}\n", "controller.yaml");
+  auto defaults = parseControllerConfig("controller: {}\n", "controller.yaml");
   ASSERT_TRUE(defaults.ok()) << defaults.error().message;
   EXPECT_EQ(defaults->rollup_retention_minute, std::chrono::hours(24 * 30));
   EXPECT_EQ(defaults->rollup_retention_hour, std::chrono::hours(24 * 400));
 
-  auto set = common::parseControllerConfig(
+  auto set = parseControllerConfig(
       "controller:\n  rollup_retention_minute: 7d\n  rollup_retention_hour: 90d\n",
       "controller.yaml");
   ASSERT_TRUE(set.ok()) << set.error().message;
@@ -338,7 +338,7 @@ TEST(RollupRetentionConfig, KeysParseWithDefaultsAndStrictErrors) {
 
   for (const char* bad : {"controller:\n  rollup_retention_minute: soon\n",
                           "controller:\n  rollup_retention_hour: 0s\n"}) {
-    auto refused = common::parseControllerConfig(bad, "controller.yaml");
+    auto refused = parseControllerConfig(bad, "controller.yaml");
     ASSERT_FALSE(refused.ok()) << bad;
     EXPECT_EQ(refused.error().code, "invalid");
     EXPECT_NE(refused.error().message.find("controller.yaml:2"), std::string::npos)

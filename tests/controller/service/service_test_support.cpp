@@ -175,7 +175,7 @@ protocol::TelemetryBatch demandHistory(const std::string& agent_id, uint64_t seq
 
 void ServiceTest::startController(const HarnessOptions& options) {
   controller_.reset();
-  common::ControllerConfig config;
+  ControllerConfig config;
   config.id = "test-controller";
   config.bind = "tcp://127.0.0.1:0";
   config.http = "127.0.0.1:0";

@@ -1,0 +1,214 @@
+#include "controller/config/controller_config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <set>
+#include <sstream>
+
+#include "common/text.h"
+
+namespace pso::controller {
+namespace {
+
+namespace checks = common::checks;
+using common::ConfigKey;
+using common::ConfigReader;
+using common::Finding;
+using common::KeyList;
+using common::Problem;
+
+Finding checkHttpAddress(const std::string& http, const ControllerConfig& /*config*/) {
+  if (http.rfind(':') != std::string::npos) return std::nullopt;
+  return Problem::invalid("expected address:port, got '" + http + "'");
+}
+
+const KeyList<ControllerConfig>& controllerKeys() {
+  using C = ControllerConfig;
+  static const KeyList<C> keys = {
+      {"id", &C::id, "name sent to agents in \"welcome\"", checks::notEmpty()},
+      {"bind", &C::bind, "ROUTER endpoint agents connect to", checks::notEmpty()},
+      {"http", &C::http, "HTTP API and dashboard, address:port", &checkHttpAddress},
+      {"db", &C::db, "SQLite database", checks::notEmpty()},
+      {"cycle_interval", &C::cycle_interval, "one decision cycle every", checks::positive()},
+      {"mode", &C::mode, "act | forecast-only (engine decisions recorded, not sent)",
+       checks::oneOf({"act", "forecast-only"})},
+      {"actions_per_hour", &C::actions_per_hour, "global limit on engine directives per hour",
+       checks::notNegative()},
+      {"api_tokens_file", &C::api_tokens_file,
+       "bearer tokens, one per line; empty disables the mutating API"},
+      {"heartbeat_interval", &C::heartbeat_interval, "told to agents in \"welcome\"",
+       checks::positive()},
+      {"agent_timeout", &C::agent_timeout, "an agent silent this long is considered down",
+       checks::positive()},
+      {"directive_deadline", &C::directive_deadline,
+       "agents must not act on a directive older than this", checks::positive()},
+      {"retention", &C::retention, "raw samples are kept this long", checks::positive()},
+      {"rollup_retention_minute", &C::rollup_retention_minute,
+       "1-minute rollups are kept this long", checks::positive()},
+      {"rollup_retention_hour", &C::rollup_retention_hour, "1-hour rollups are kept this long",
+       checks::positive()},
+      {"log_level", &C::log_level, "trace | debug | info | warn | error | critical | off",
+       checks::logLevel()},
+      ConfigKey<C>::section("curve", "CurveZMQ keys"),
+      ConfigKey<C>::section("engine", "decision engine tuning"),
+  };
+  return keys;
+}
+
+const KeyList<common::CurveConfig>& curveKeys() {
+  using C = common::CurveConfig;
+  static const KeyList<C> keys = {
+      {"secret_key_file", &C::secret_key_file,
+       "this controller's key pair file; empty disables CURVE"},
+      {"authorized_keys_dir", &C::authorized_keys_dir, "one authorised agent public key per file"},
+  };
+  return keys;
+}
+
+Finding checkCoverage(double coverage, const EngineConfig& /*engine*/) {
+  if (coverage > 0 && coverage < 1) return std::nullopt;
+  return Problem::invalid("must be in (0, 1)");
+}
+
+Finding checkRisk(double risk, const EngineConfig& /*engine*/) {
+  if (risk > 0 && risk < 0.5) return std::nullopt;
+  return Problem::invalid("must be in (0, 0.5)");
+}
+
+const KeyList<EngineConfig>& engineKeys() {
+  using E = EngineConfig;
+  static const KeyList<E> keys = {
+      {"scale_down_stabilization", &E::scale_down_stabilization,
+       "scale down only to the highest count wanted over this window"},
+      {"max_step_up", &E::max_step_up, "most replicas added per decision, 0 = unlimited",
+       checks::notNegative()},
+      {"max_step_down", &E::max_step_down, "most replicas removed per decision, 0 = unlimited",
+       checks::notNegative()},
+      {"cooldown", &E::cooldown, "least time between two engine actions on one system"},
+      {"interval_coverage", &E::interval_coverage,
+       "central prediction interval reported with forecasts", &checkCoverage},
+      {"risk", &E::risk, "chance per step the plan accepts demand above target", &checkRisk},
+  };
+  return keys;
+}
+
+Finding checkPoolSystems(const std::vector<std::string>& systems, const PoolConfig& /*pool*/) {
+  if (!systems.empty()) return std::nullopt;
+  return Problem::invalid("must list at least one system");
+}
+
+const KeyList<PoolConfig>& poolKeys() {
+  using P = PoolConfig;
+  static const KeyList<P> keys = {
+      {"name", &P::name, "unique pool name", checks::required()},
+      {"capacity_replicas", &P::capacity_replicas, "replicas the pool can hold in total",
+       checks::positive()},
+      {"systems", &P::systems, "members, divided by priority when capacity is short",
+       &checkPoolSystems},
+  };
+  return keys;
+}
+
+// "<metric> <op> <number>": checked when the config is read, so a typo fails
+// at start-up, not when the rule first fires.
+Finding checkWhen(const std::string& when, const AlertRuleConfig& alert) {
+  std::istringstream words(when);
+  std::string metric, op, number, rest;
+  words >> metric >> op >> number >> rest;
+  const bool op_ok = op == "<" || op == "<=" || op == ">" || op == ">=" || op == "==" || op == "!=";
+  if (metric.empty() || !op_ok || !common::parseDouble(number) || !rest.empty()) {
+    return Problem::invalid(
+        "expected '<metric> <op> <number>' with op one of < <= > >= == !=, got '" + when + "'");
+  }
+  if (alert.notify.empty() && alert.scale_up.empty()) {
+    return Problem::invalid("an alert needs notify or scale_up");
+  }
+  return std::nullopt;
+}
+
+const KeyList<AlertRuleConfig>& alertKeys() {
+  using A = AlertRuleConfig;
+  static const KeyList<A> keys = {
+      {"when", &A::when, "\"<metric> <op> <number>\"", &checkWhen},
+      {"notify", &A::notify, "webhook URL to POST to"},
+      {"scale_up", &A::scale_up, "issue a scale-up directive for this system"},
+      ConfigKey<A>("system", &A::system, "only for this system").emptyMeans("every system"),
+  };
+  return keys;
+}
+
+const KeyList<ControllerConfig>& rootKeys() {
+  using C = ControllerConfig;
+  static const KeyList<C> keys = {
+      ConfigKey<C>::section("controller", "this controller"),
+      ConfigKey<C>::section("pools", "shared capacity across systems", "none"),
+      ConfigKey<C>::section("alerts", "rules \"<metric> <op> <number>\" -> action", "none"),
+  };
+  return keys;
+}
+
+// Reads a list of sections of one shape; each entry must be a mapping.
+template <typename Section>
+void readList(ConfigReader& r, const YAML::Node& list, const std::string& path,
+              const KeyList<Section>& keys, std::vector<Section>& out) {
+  if (!r.sequence(list, path)) return;
+  for (std::size_t i = 0; i < list.size() && !r.failed(); ++i) {
+    const std::string item_path = ConfigReader::index(path, i);
+    if (!ConfigReader::present(list[i])) {
+      r.fail(list[i], item_path, "expected a mapping, got nothing");
+      return;
+    }
+    Section item;
+    common::readSection(r, list[i], item_path, keys, item);
+    out.push_back(std::move(item));
+  }
+}
+
+void readController(ConfigReader& r, const YAML::Node& root, ControllerConfig& c) {
+  if (!ConfigReader::present(root) || !r.map(root, "", common::keyNames(rootKeys()))) return;
+  const YAML::Node ctl = ConfigReader::at(root, "controller");
+  if (common::readSection(r, ctl, "controller", controllerKeys(), c)) {
+    common::readSection(r, ConfigReader::at(ctl, "curve"), "controller.curve", curveKeys(),
+                        c.curve);
+    common::readSection(r, ConfigReader::at(ctl, "engine"), "controller.engine", engineKeys(),
+                        c.engine);
+  }
+  const YAML::Node pools = ConfigReader::at(root, "pools");
+  readList(r, pools, "pools", poolKeys(), c.pools);
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < c.pools.size() && !r.failed(); ++i) {
+    r.check(names.insert(c.pools[i].name).second, pools[i], ConfigReader::index("pools", i), "name",
+            "duplicate pool name '" + c.pools[i].name + "'");
+  }
+  readList(r, ConfigReader::at(root, "alerts"), "alerts", alertKeys(), c.alerts);
+}
+
+}  // namespace
+
+Result<ControllerConfig> parseControllerConfig(const std::string& yaml, const std::string& origin) {
+  ControllerConfig config;
+  Status read = common::readConfigDocument(
+      yaml, origin,
+      [&](ConfigReader& r, const YAML::Node& root) { readController(r, root, config); });
+  if (!read) return read.error();
+  return config;
+}
+
+Result<ControllerConfig> loadControllerConfig(const std::string& path) {
+  Result<std::string> text = common::readConfigFile(path);
+  if (!text) return text.error();
+  return parseControllerConfig(*text, path);
+}
+
+std::vector<common::SectionDoc> describeControllerConfig() {
+  return {
+      common::sectionDoc("", rootKeys()),
+      common::sectionDoc("controller", controllerKeys()),
+      common::sectionDoc("controller.curve", curveKeys()),
+      common::sectionDoc("controller.engine", engineKeys()),
+      common::sectionDoc("pools", poolKeys()),
+      common::sectionDoc("alerts", alertKeys()),
+  };
+}
+
+}  // namespace pso::controller

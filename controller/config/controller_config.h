@@ -1,0 +1,80 @@
+#pragma once
+
+// pso-controller's configuration (config/controller.yaml documents every key),
+// declared key by key in controller_config.cpp (common/config_schema.h): a
+// struct member's initialiser is the key's default. The agent's schema is
+// separate (agent/agent_config.h): a change to either rebuilds only its owner.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/config.h"
+#include "common/config_schema.h"
+#include "common/result.h"
+
+namespace pso::controller {
+
+using common::Duration;
+
+struct PoolConfig {
+  std::string name;
+  int64_t capacity_replicas = 0;
+  std::vector<std::string> systems;
+};
+
+struct AlertRuleConfig {
+  std::string when;      ///< "<metric> <op> <number>", e.g. "health_score < 95"
+  std::string notify;    ///< webhook URL, or empty
+  std::string scale_up;  ///< system to scale up, or empty
+  std::string system;    ///< restrict to one system, or empty for all
+};
+
+/// Engine tuning the controller passes to the decision engine.
+struct EngineConfig {
+  Duration scale_down_stabilization{std::chrono::minutes(5)};
+  int64_t max_step_up = 0;    ///< most replicas added per decision, 0 = unlimited
+  int64_t max_step_down = 0;  ///< most replicas removed per decision, 0 = unlimited
+  Duration cooldown{std::chrono::seconds(0)};  ///< per system, between engine actions
+  double interval_coverage = 0.9;  ///< central prediction interval reported with forecasts
+  /// The predictive policy's cost/risk knob, in (0, 0.5): the chance per step
+  /// the planner accepts that demand rises above the target utilisation. Lower
+  /// buys more replicas and fewer overloads.
+  double risk = 0.2;
+};
+
+struct ControllerConfig {
+  std::string id = "pso-controller";
+  std::string bind = "tcp://127.0.0.1:7450";
+  std::string http = "127.0.0.1:7460";
+  std::string db = "/var/lib/pso/controller.db";
+  Duration cycle_interval{std::chrono::seconds(15)};
+  std::string mode = "act";  ///< act | forecast-only
+  int64_t actions_per_hour = 1000;
+  std::string api_tokens_file;  ///< one token per line; empty: mutating API disabled
+  Duration heartbeat_interval{std::chrono::seconds(5)};
+  Duration agent_timeout{std::chrono::seconds(30)};  ///< agent considered down after
+  Duration directive_deadline{std::chrono::seconds(60)};
+  Duration retention{std::chrono::hours(24 * 14)};  ///< raw samples kept this long
+  /// 1-minute rollups (min/mean/max/count per series) kept this long.
+  Duration rollup_retention_minute{std::chrono::hours(24 * 30)};
+  /// 1-hour rollups kept this long (the history of long-horizon forecasts).
+  Duration rollup_retention_hour{std::chrono::hours(24 * 400)};
+  std::string log_level = "info";
+  common::CurveConfig curve;
+  EngineConfig engine;
+  std::vector<PoolConfig> pools;
+  std::vector<AlertRuleConfig> alerts;
+};
+
+/// Loads a controller config file. A missing file is an Error (code "io").
+[[nodiscard]] Result<ControllerConfig> loadControllerConfig(const std::string& path);
+/// Parses controller config YAML text; `origin` names the source in messages.
+[[nodiscard]] Result<ControllerConfig> parseControllerConfig(const std::string& yaml,
+                                                             const std::string& origin);
+
+/// Every section of the controller's config file and the keys it accepts, for
+/// documentation and for checking the example file against the declarations.
+std::vector<common::SectionDoc> describeControllerConfig();
+
+}  // namespace pso::controller
