@@ -97,6 +97,11 @@ Status Statement::run() {
   }
 }
 
+Result<int64_t> Statement::runCountingChanges() {
+  if (auto st = run(); !st.ok()) return st.error();
+  return sqlite3_changes64(sqlite3_db_handle(stmt_));
+}
+
 void Statement::reset() {
   sqlite3_reset(stmt_);
   sqlite3_clear_bindings(stmt_);
@@ -176,6 +181,15 @@ Result<Statement> Database::prepare(std::string_view sql) {
     return sqliteError(db_, sql);
   }
   return Statement(stmt);
+}
+
+Status Database::prepareAll(std::initializer_list<StatementSql> statements) {
+  for (const auto& [target, sql] : statements) {
+    auto prepared = prepare(sql);
+    if (!prepared.ok()) return prepared.error();
+    *target = std::move(*prepared);
+  }
+  return {};
 }
 
 int64_t Database::userVersion() {

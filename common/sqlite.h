@@ -1,17 +1,20 @@
 #pragma once
 
 // A small RAII wrapper over SQLite: prepared statements, transactions, WAL,
-// versioned migrations through PRAGMA user_version. Not thread-safe: one
-// Database per thread, or a caller-held mutex.
+// versioned migrations through PRAGMA user_version, and the loops every
+// query repeats (every row, the first row, a cached statement's reset). Not
+// thread-safe: one Database per thread, or a caller-held mutex.
 
 #include <sqlite3.h>
 
 #include <concepts>
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/result.h"
@@ -46,6 +49,9 @@ class Statement {
   [[nodiscard]] Result<bool> step();
   /// Steps to completion, discarding rows (INSERT/UPDATE/DELETE).
   [[nodiscard]] Status run();
+  /// Steps to completion and returns how many rows the statement inserted,
+  /// updated or deleted (sqlite3_changes64 right after it finished).
+  [[nodiscard]] Result<int64_t> runCountingChanges();
   /// Resets the statement and clears its bindings so it can be reused.
   void reset();
 
@@ -59,6 +65,74 @@ class Statement {
 
  private:
   sqlite3_stmt* stmt_ = nullptr;
+};
+
+/// Resets a cached statement on entry and on exit of a scope: bindings never
+/// leak from one use to the next, and a SELECT stopped early does not keep a
+/// read transaction open (which would stall WAL checkpoints).
+class ScopedStatement {
+ public:
+  explicit ScopedStatement(Statement& statement) : statement_(statement) { statement_.reset(); }
+  ~ScopedStatement() { statement_.reset(); }
+  ScopedStatement(const ScopedStatement&) = delete;
+  ScopedStatement& operator=(const ScopedStatement&) = delete;
+  Statement& operator*() { return statement_; }
+  Statement* operator->() { return &statement_; }
+
+ private:
+  Statement& statement_;
+};
+
+/// Calls `on_row(statement)` for every row; stops at the first step error.
+template <typename OnRow>
+[[nodiscard]] Status forEachRow(Statement& statement, OnRow&& on_row) {
+  while (true) {
+    auto row = statement.step();
+    if (!row.ok()) return row.error();
+    if (!*row) return Status();
+    on_row(static_cast<const Statement&>(statement));
+  }
+}
+
+/// Every row of `statement`, each turned into a T by `read(const Statement&)`.
+template <typename T, typename Read>
+[[nodiscard]] Result<std::vector<T>> collectRows(Statement& statement, Read&& read) {
+  std::vector<T> out;
+  if (auto st = forEachRow(statement, [&](const Statement& row) { out.push_back(read(row)); });
+      !st.ok()) {
+    return st.error();
+  }
+  return out;
+}
+
+/// The first row of `statement` turned into a T by `read`, or nothing when
+/// there is no row.
+template <typename T, typename Read>
+[[nodiscard]] Result<std::optional<T>> firstRow(Statement& statement, Read&& read) {
+  auto row = statement.step();
+  if (!row.ok()) return row.error();
+  if (!*row) return std::optional<T>();
+  return std::optional<T>(read(static_cast<const Statement&>(statement)));
+}
+
+/// Row readers of one-column queries, for collectRows and firstRow.
+inline int64_t firstColumnInt64(const Statement& row) {
+  return row.columnInt64(0);
+}
+inline std::string firstColumnText(const Statement& row) {
+  return row.columnText(0);
+}
+
+/// The value to bind to a `LIMIT ?` for an API where limit <= 0 means "no
+/// limit": SQLite reads a negative LIMIT as none.
+constexpr int64_t sqlLimit(int64_t limit) {
+  return limit > 0 ? limit : -1;
+}
+
+/// One statement to prepare into `target`: see Database::prepareAll.
+struct StatementSql {
+  Statement* target;
+  std::string sql;
 };
 
 class Database {
@@ -77,6 +151,9 @@ class Database {
   /// Executes one or more statements without results.
   [[nodiscard]] Status exec(std::string_view sql);
   [[nodiscard]] Result<Statement> prepare(std::string_view sql);
+  /// Prepares each statement into its target, in order; stops at the first
+  /// that fails and returns its error (which names the statement's SQL).
+  [[nodiscard]] Status prepareAll(std::initializer_list<StatementSql> statements);
 
   /// Applies migrations[i] for every i >= PRAGMA user_version, each in its own
   /// transaction, bumping user_version after each. Refuses a database whose

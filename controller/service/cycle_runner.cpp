@@ -179,7 +179,7 @@ void CycleRunner::stop() {
     thread_.join();
   }
   std::lock_guard lock(mutex_);
-  if (auto status = store_.saveEngineState(engine_.saveState()); !status) {
+  if (auto status = store_.saveEngineState(engine_.saveState(), common::wallMs()); !status) {
     spdlog::error("saving engine state failed: {}", status.error().message);
   }
 }
@@ -376,7 +376,7 @@ Result<CycleReport> CycleRunner::runCycleOnce(int64_t now_ms) {
   }
   report.outcomes_filled = backfillOutcomes(now_ms, horizon_steps * interval_ms);
 
-  if (auto status = store_.saveEngineState(engine_.saveState()); !status) {
+  if (auto status = store_.saveEngineState(engine_.saveState(), now_ms); !status) {
     metrics_.increment("pso_cycle_errors_total");
     spdlog::error("cycle {}: saving engine state failed: {}", cycle.id, status.error().message);
   }

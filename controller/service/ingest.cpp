@@ -387,7 +387,8 @@ void Ingest::Impl::flushTelemetry() {
   plain.reserve(batches.size());
   for (const auto& q : batches) plain.push_back(q.batch);
 
-  auto outcomes = store_.ingestTelemetry(plain);
+  const int64_t now = common::wallMs();
+  auto outcomes = store_.ingestTelemetry(plain, now);
   if (outcomes) {
     metrics_.increment("pso_telemetry_transactions_total");
     ackOutcomes(batches, outcomes.value());
@@ -398,7 +399,7 @@ void Ingest::Impl::flushTelemetry() {
   // One bad batch must not hold back the others: store them one by one. Batches
   // that fail again get no ack, so their agents resend them.
   for (auto& q : batches) {
-    auto single = store_.ingestTelemetry(q.batch);
+    auto single = store_.ingestTelemetry(q.batch, now);
     if (!single) {
       storeError("ingest_telemetry", single.error());
       continue;

@@ -88,11 +88,12 @@ void benchIngest(bool quick) {
   double elapsed = 0;
   for (int r = 0; r < rounds; ++r) {
     for (int a = 0; a < agents; ++a) {
-      pending.push_back(makeBatch("agent-" + std::to_string(a), r + 1, series, points,
-                                  1700000000000 + r * points * 1000, rng));
+      const int64_t round_ms = 1700000000000 + r * points * 1000;
+      pending.push_back(
+          makeBatch("agent-" + std::to_string(a), r + 1, series, points, round_ms, rng));
       if (pending.size() == 64 || a == agents - 1) {
         const auto start = Clock::now();
-        auto outcome = (*store)->ingestTelemetry(pending);
+        auto outcome = (*store)->ingestTelemetry(pending, round_ms);
         elapsed += secondsSince(start);
         if (!outcome) {
           std::printf("ingest failed: %s\n", outcome.error().message.c_str());

@@ -81,7 +81,7 @@ bool ingestSamples(store::Store& db, int series, int minutes, int64_t start_ms,
       }
       pending.push_back(std::move(batch));
       if (pending.size() == 64) {
-        auto outcome = db.ingestTelemetry(pending);
+        auto outcome = db.ingestTelemetry(pending, start_ms + t * 1000);
         if (!outcome.ok()) {
           std::printf("ingest failed: %s\n", outcome.error().message.c_str());
           return false;
@@ -92,7 +92,7 @@ bool ingestSamples(store::Store& db, int series, int minutes, int64_t start_ms,
     }
   }
   if (!pending.empty()) {
-    auto outcome = db.ingestTelemetry(pending);
+    auto outcome = db.ingestTelemetry(pending, start_ms + static_cast<int64_t>(minutes) * 60'000);
     if (!outcome.ok()) return false;
     for (const auto& o : *outcome) written += o.samples;
   }

@@ -182,6 +182,143 @@ TEST(Sqlite, ErrorsCarryTheReasonAndTheStatement) {
   EXPECT_NE(run.error().message.find("INSERT INTO items(id,"), std::string::npos);
 }
 
+TEST(Sqlite, RowHelpersReadEveryRowOrTheFirst) {
+  TempDir dir;
+  auto db = openDb(dir.file("rows.db"));
+  ASSERT_TRUE(db);
+  ASSERT_TRUE(db->migrate(kMigrations).ok());
+  ASSERT_TRUE(db->exec("INSERT INTO items(id, name) VALUES (1, 'a'), (2, 'b'), (3, 'c')").ok());
+
+  auto select = db->prepare("SELECT id, name FROM items WHERE id >= ? ORDER BY id");
+  ASSERT_TRUE(select.ok());
+  select->bind(1, 2);
+  auto names = collectRows<std::string>(*select, [](const Statement& row) {
+    return std::to_string(row.columnInt64(0)) + row.columnText(1);
+  });
+  ASSERT_TRUE(names.ok());
+  EXPECT_EQ(*names, (std::vector<std::string>{"2b", "3c"}));
+
+  select->reset();
+  select->bind(1, 1);
+  auto first = firstRow<int64_t>(*select, firstColumnInt64);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(*first, std::optional<int64_t>(1));
+  select->reset();
+  select->bind(1, 9);
+  auto none = firstRow<int64_t>(*select, firstColumnInt64);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+
+  auto text = db->prepare("SELECT name FROM items ORDER BY id DESC");
+  ASSERT_TRUE(text.ok());
+  auto all = collectRows<std::string>(*text, firstColumnText);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(*all, (std::vector<std::string>{"c", "b", "a"}));
+
+  // A step error (here an integer overflow in the third row) stops the loop
+  // after the rows before it and is returned.
+  auto failing = db->prepare(
+      "SELECT CASE WHEN id < 3 THEN id ELSE abs(-9223372036854775805 - id) END FROM items "
+      "ORDER BY id");
+  ASSERT_TRUE(failing.ok());
+  int seen = 0;
+  auto st = forEachRow(*failing, [&](const Statement&) { ++seen; });
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(seen, 2);
+  EXPECT_EQ(st.error().code, "sqlite");
+  EXPECT_NE(st.error().message.find("overflow"), std::string::npos) << st.error().message;
+}
+
+TEST(Sqlite, ScopedStatementClearsBindingsOnEntryAndExit) {
+  TempDir dir;
+  auto db = openDb(dir.file("scoped.db"));
+  ASSERT_TRUE(db);
+  ASSERT_TRUE(db->migrate(kMigrations).ok());
+  ASSERT_TRUE(db->exec("INSERT INTO items(id, name) VALUES (1, 'a'), (2, 'b')").ok());
+  auto select = db->prepare("SELECT count(*) FROM items WHERE id = ?1 OR ?1 IS NULL");
+  ASSERT_TRUE(select.ok());
+  select->bind(1, 1);
+  {
+    // The binding made before the scope is gone: ?1 is NULL, every row counts.
+    ScopedStatement s(*select);
+    auto count = firstRow<int64_t>(*s, firstColumnInt64);
+    ASSERT_TRUE(count.ok());
+    EXPECT_EQ(**count, 2);
+    s->reset();
+    s->bind(1, 2);
+    count = firstRow<int64_t>(*s, firstColumnInt64);
+    ASSERT_TRUE(count.ok());
+    EXPECT_EQ(**count, 1);
+  }
+  // Leaving the scope reset the statement and cleared ?1 again.
+  auto after = firstRow<int64_t>(*select, firstColumnInt64);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(**after, 2);
+}
+
+TEST(Sqlite, RunCountingChangesReportsTheRowsWritten) {
+  TempDir dir;
+  auto db = openDb(dir.file("changes.db"));
+  ASSERT_TRUE(db);
+  ASSERT_TRUE(db->migrate(kMigrations).ok());
+  ASSERT_TRUE(db->exec("INSERT INTO items(id, name) VALUES (1, 'a'), (2, 'b'), (3, 'c')").ok());
+  auto remove = db->prepare("DELETE FROM items WHERE id < ?");
+  ASSERT_TRUE(remove.ok());
+  remove->bind(1, 3);
+  auto removed = remove->runCountingChanges();
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(*removed, 2);
+  remove->reset();
+  remove->bind(1, 3);
+  removed = remove->runCountingChanges();
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(*removed, 0);
+
+  Statement empty;
+  EXPECT_FALSE(empty.runCountingChanges().ok());
+}
+
+TEST(Sqlite, PrepareAllStopsAtTheFirstFailureAndNamesIt) {
+  TempDir dir;
+  auto db = openDb(dir.file("prepare.db"));
+  ASSERT_TRUE(db);
+  ASSERT_TRUE(db->migrate(kMigrations).ok());
+  Statement count;
+  Statement names;
+  Statement never;
+  ASSERT_TRUE(
+      db->prepareAll({{&count, "SELECT count(*) FROM items"}, {&names, "SELECT name FROM items"}})
+          .ok());
+  EXPECT_NE(count.raw(), nullptr);
+  EXPECT_NE(names.raw(), nullptr);
+
+  auto st = db->prepareAll({{&count, "SELECT count(*) FROM items"},
+                            {&names, "SELECT name FROM missing_table"},
+                            {&never, "SELECT 1"}});
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code, "sqlite");
+  EXPECT_NE(st.error().message.find("missing_table"), std::string::npos) << st.error().message;
+  EXPECT_EQ(never.raw(), nullptr);
+}
+
+TEST(Sqlite, SqlLimitReadsZeroOrLessAsNoLimit) {
+  EXPECT_EQ(sqlLimit(5), 5);
+  EXPECT_EQ(sqlLimit(0), -1);
+  EXPECT_EQ(sqlLimit(-3), -1);
+  TempDir dir;
+  auto db = openDb(dir.file("limit.db"));
+  ASSERT_TRUE(db);
+  ASSERT_TRUE(db->migrate(kMigrations).ok());
+  ASSERT_TRUE(db->exec("INSERT INTO items(name) VALUES ('a'), ('b'), ('c')").ok());
+  auto select = db->prepare("SELECT id FROM items LIMIT ?");
+  ASSERT_TRUE(select.ok());
+  select->bind(1, sqlLimit(0));
+  EXPECT_EQ(collectRows<int64_t>(*select, firstColumnInt64)->size(), 3u);
+  select->reset();
+  select->bind(1, sqlLimit(2));
+  EXPECT_EQ(collectRows<int64_t>(*select, firstColumnInt64)->size(), 2u);
+}
+
 TEST(Sqlite, IntegrityCheckPasses) {
   TempDir dir;
   auto db = openDb(dir.file("i.db"));

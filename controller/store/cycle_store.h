@@ -1,0 +1,37 @@
+#pragma once
+
+// The cycle aggregate of the controller's store: the numbered decision cycles
+// and the engine state saved between them.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "controller/store/records.h"
+
+namespace pso::controller::store {
+
+/// Decision cycles and the decision engine's saved state. Implementations are
+/// thread-safe.
+class CycleStore {
+ public:
+  virtual ~CycleStore() = default;
+
+  /// A new cycle number on every call (persisted, so it keeps increasing across
+  /// restarts), above every seq already in the cycles table.
+  [[nodiscard]] virtual Result<int64_t> nextCycleSeq() = 0;
+  /// An existing id or seq is code "exists".
+  [[nodiscard]] virtual Status insertCycle(const CycleRecord& cycle) = 0;
+  /// Cycles with ts_ms >= since_ms, newest first; limit <= 0 = no limit.
+  [[nodiscard]] virtual Result<std::vector<CycleRecord>> cycles(int64_t limit,
+                                                                int64_t since_ms = 0) = 0;
+
+  /// Replaces the engine state blob (DecisionEngine::saveState) kept for
+  /// restarts, stamped with now_ms.
+  [[nodiscard]] virtual Status saveEngineState(const std::string& state, int64_t now_ms) = 0;
+  /// The last saved engine state, empty when none was saved.
+  [[nodiscard]] virtual Result<std::string> loadEngineState() = 0;
+};
+
+}  // namespace pso::controller::store

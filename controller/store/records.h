@@ -1,0 +1,155 @@
+#pragma once
+
+// The records the controller's store reads and writes, shared by every
+// aggregate interface (fleet_store.h, telemetry_store.h, directive_store.h,
+// cycle_store.h, scenario_store.h) and every backend. Plain values: no
+// behaviour, no storage details.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "protocol/messages.h"
+
+namespace pso::controller::store {
+
+struct AgentRecord {
+  std::string id;
+  std::string version;
+  std::string host_facts_json;  ///< JSON object
+  int64_t first_seen_ms = 0;
+  int64_t last_seen_ms = 0;
+  uint64_t last_seq = 0;  ///< highest telemetry seq stored
+  bool connected = false;
+};
+
+struct SystemRecord {
+  std::string name;
+  std::string agent_id;
+  protocol::SystemInfo info;  ///< as announced in the last hello
+  int64_t replicas = -1;      ///< last reported running replicas, -1 unknown
+  int64_t updated_ms = 0;
+};
+
+struct HealthRecord {
+  std::string system;
+  std::string check;
+  std::string status;  ///< ok | failing | unknown
+  double latency_ms = 0;
+  std::string error;
+  int64_t ts_ms = 0;
+};
+
+struct Sample {
+  int64_t ts_ms = 0;
+  double value = 0.0;
+};
+
+/// What happened to one telemetry batch.
+struct IngestOutcome {
+  enum class Kind { kStored, kDuplicate, kOutOfOrder } kind = Kind::kStored;
+  uint64_t last_seq = 0;    ///< highest contiguous seq stored for the agent (the ack)
+  std::size_t samples = 0;  ///< samples written
+};
+
+/// Resolution of a rollup: one row per series per minute or per hour.
+enum class RollupResolution { kMinute, kHour };
+
+inline constexpr int64_t kMinuteMs = 60LL * 1000;
+inline constexpr int64_t kHourMs = 60LL * kMinuteMs;
+
+/// The bucket length of a resolution in milliseconds.
+constexpr int64_t rollupBucketMs(RollupResolution resolution) {
+  return resolution == RollupResolution::kMinute ? kMinuteMs : kHourMs;
+}
+
+/// One rollup row: the samples of one series in [start_ms, start_ms + bucket).
+/// A bucket without samples has no row (a gap, never a zero).
+struct RollupBucket {
+  int64_t start_ms = 0;
+  double min = 0.0;
+  double mean = 0.0;
+  double max = 0.0;
+  int64_t count = 0;  ///< raw samples aggregated
+};
+
+/// What one rollup pass did.
+struct RollupReport {
+  int64_t rolled_until_ms = 0;  ///< every minute bucket ending at or before this is written
+  int64_t minute_rows = 0;      ///< minute rows written (new or rewritten)
+  int64_t hour_rows = 0;        ///< hour rows written (new or rewritten)
+  int64_t series = 0;           ///< series visited by the regular pass
+  int64_t late_series = 0;      ///< series re-aggregated for samples that arrived late
+};
+
+struct CycleRecord {
+  std::string id;   ///< "c-<n>"
+  int64_t seq = 0;  ///< n
+  int64_t ts_ms = 0;
+  std::string mode;  ///< act | forecast-only
+  double duration_ms = 0;
+  std::string decisions_json;  ///< JSON array of per-system decision summaries
+};
+
+struct DirectiveRecord {
+  std::string id;
+  std::string cycle_id;  ///< empty for operator directives
+  std::string system;
+  std::string agent_id;
+  std::string action = "scale";
+  int64_t replicas = -1;
+  std::string reason;
+  std::string source;  ///< engine | operator | alert
+  std::string
+      status;  ///< pending | sent | applied | refused | failed | dry_run | expired | not_dispatched
+  int64_t created_ms = 0;
+  int64_t sent_ms = 0;
+  int64_t result_ms = 0;
+  int64_t deadline_ms = 0;
+  int64_t hold_until_ms = 0;  ///< operator holds: the engine keeps this count until then
+  std::string result_message;
+  int64_t result_replicas = -1;
+};
+
+struct ScenarioRecord {
+  std::string id;
+  std::string cycle_id;
+  int64_t ts_ms = 0;
+  std::string level;
+  std::vector<std::string> events;
+  std::vector<std::string> systems;
+  bool outcome_filled = false;
+  std::string json;  ///< the whole scenario document
+};
+
+struct ScenarioFilter {
+  std::optional<std::string> event;
+  std::optional<std::string> level;
+  std::optional<std::string> system;
+  std::optional<int64_t> since_ms;
+  std::optional<int64_t> until_ms;
+  int64_t limit = 0;  ///< 0 = no limit
+  bool newest_first = false;
+};
+
+/// One graded answer of a learner to one scenario question.
+struct AttemptRecord {
+  int64_t id = 0;  ///< assigned by the store
+  std::string learner_id;
+  std::string scenario_id;
+  std::string question_id;
+  std::string level;              ///< the scenario's learning level
+  std::string response = "null";  ///< the learner's answer as JSON
+  bool correct = false;
+  double score = 0.0;  ///< 0..1
+  int64_t ts_ms = 0;
+};
+
+struct LearnerRecord {
+  std::string id;
+  int64_t first_seen_ms = 0;
+  int64_t last_seen_ms = 0;
+};
+
+}  // namespace pso::controller::store

@@ -1,0 +1,55 @@
+#pragma once
+
+// The scenario aggregate of the controller's store: the training scenarios
+// built from decision cycles, and the learners who answer their questions
+// with their graded attempts.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "controller/store/records.h"
+
+namespace pso::controller::store {
+
+/// Scenarios (searchable by event, level, system and time), learners and
+/// graded attempts. Implementations are thread-safe.
+class ScenarioStore {
+ public:
+  virtual ~ScenarioStore() = default;
+
+  /// Inserts a scenario and its event/system indexes; an existing id is code "exists".
+  [[nodiscard]] virtual Status insertScenario(const ScenarioRecord& scenario) = 0;
+  /// Inserts many scenarios in one transaction (a replayed trace records
+  /// thousands); all or nothing: an existing id is code "exists" and nothing
+  /// of the call is stored.
+  [[nodiscard]] virtual Status insertScenarios(const std::vector<ScenarioRecord>& scenarios) = 0;
+  /// Replaces a stored scenario (e.g. after outcome backfill); unknown id: "not_found".
+  [[nodiscard]] virtual Status updateScenario(const ScenarioRecord& scenario) = 0;
+  [[nodiscard]] virtual Result<std::optional<ScenarioRecord>> scenario(const std::string& id) = 0;
+  /// Scenarios matching every set field of the filter (a whole event or
+  /// system name, not a part of one), ordered by time then id.
+  [[nodiscard]] virtual Result<std::vector<ScenarioRecord>> scenarios(
+      const ScenarioFilter& filter) = 0;
+  /// Scenarios whose outcome is not filled and whose time is before cutoff_ms,
+  /// oldest first; limit <= 0 = no limit.
+  [[nodiscard]] virtual Result<std::vector<ScenarioRecord>> scenariosAwaitingOutcome(
+      int64_t cutoff_ms, int64_t limit) = 0;
+
+  /// Stores a learner's attempts in one transaction, registering the learner
+  /// (or updating last_seen_ms) at now_ms; every attempt's learner_id must be
+  /// `learner_id` (code "invalid" otherwise), and an empty id is "invalid".
+  /// Returns the attempts with their assigned ids.
+  [[nodiscard]] virtual Result<std::vector<AttemptRecord>> recordAttempts(
+      const std::string& learner_id, const std::vector<AttemptRecord>& attempts,
+      int64_t now_ms) = 0;
+  /// A learner's attempts, oldest first (ties by id).
+  [[nodiscard]] virtual Result<std::vector<AttemptRecord>> attempts(
+      const std::string& learner_id) = 0;
+  [[nodiscard]] virtual Result<std::optional<LearnerRecord>> learner(
+      const std::string& learner_id) = 0;
+};
+
+}  // namespace pso::controller::store

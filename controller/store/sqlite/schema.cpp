@@ -1,0 +1,170 @@
+#include "controller/store/sqlite/schema.h"
+
+namespace pso::controller::store {
+
+// Schema history. Append a new string to change the schema; never edit an
+// applied one (databases in the field are at user_version = index reached).
+const std::vector<std::string>& sqliteMigrations() {
+  static const std::vector<std::string> kMigrations = {
+      R"sql(
+CREATE TABLE meta (
+  key   TEXT PRIMARY KEY,
+  value
+);
+CREATE TABLE agents (
+  id            TEXT PRIMARY KEY,
+  version       TEXT NOT NULL DEFAULT '',
+  host_facts    TEXT NOT NULL DEFAULT '{}',
+  first_seen_ms INTEGER NOT NULL,
+  last_seen_ms  INTEGER NOT NULL,
+  last_seq      INTEGER NOT NULL DEFAULT 0,
+  connected     INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE systems (
+  name                 TEXT PRIMARY KEY,
+  agent_id             TEXT NOT NULL,
+  actuator             TEXT NOT NULL DEFAULT '',
+  min_replicas         INTEGER NOT NULL DEFAULT 0,
+  max_replicas         INTEGER NOT NULL DEFAULT 0,
+  announced_replicas   INTEGER NOT NULL DEFAULT 0,
+  capacity_per_replica REAL NOT NULL DEFAULT 1.0,
+  target_utilization   REAL NOT NULL DEFAULT 0.7,
+  warmup_ms            INTEGER NOT NULL DEFAULT 0,
+  priority             INTEGER NOT NULL DEFAULT 0,
+  depends_on           TEXT NOT NULL DEFAULT '[]',
+  replicas             INTEGER NOT NULL DEFAULT -1,
+  updated_ms           INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE series (
+  id     INTEGER PRIMARY KEY,
+  system TEXT NOT NULL,
+  metric TEXT NOT NULL,
+  UNIQUE (system, metric)
+);
+CREATE TABLE samples (
+  series_id INTEGER NOT NULL,
+  ts_ms     INTEGER NOT NULL,
+  value     REAL NOT NULL,
+  PRIMARY KEY (series_id, ts_ms)
+) WITHOUT ROWID;
+CREATE TABLE health (
+  system     TEXT NOT NULL,
+  check_name TEXT NOT NULL,
+  status     TEXT NOT NULL,
+  latency_ms REAL NOT NULL DEFAULT 0,
+  error      TEXT NOT NULL DEFAULT '',
+  ts_ms      INTEGER NOT NULL,
+  PRIMARY KEY (system, check_name)
+) WITHOUT ROWID;
+CREATE TABLE cycles (
+  id          TEXT PRIMARY KEY,
+  seq         INTEGER NOT NULL UNIQUE,
+  ts_ms       INTEGER NOT NULL,
+  mode        TEXT NOT NULL,
+  duration_ms REAL NOT NULL DEFAULT 0,
+  decisions   TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX cycles_by_ts ON cycles (ts_ms);
+CREATE TABLE directives (
+  id              TEXT PRIMARY KEY,
+  cycle_id        TEXT NOT NULL DEFAULT '',
+  system          TEXT NOT NULL,
+  agent_id        TEXT NOT NULL DEFAULT '',
+  action          TEXT NOT NULL DEFAULT 'scale',
+  replicas        INTEGER NOT NULL DEFAULT -1,
+  reason          TEXT NOT NULL DEFAULT '',
+  source          TEXT NOT NULL DEFAULT '',
+  status          TEXT NOT NULL DEFAULT 'pending',
+  created_ms      INTEGER NOT NULL DEFAULT 0,
+  sent_ms         INTEGER NOT NULL DEFAULT 0,
+  result_ms       INTEGER NOT NULL DEFAULT 0,
+  deadline_ms     INTEGER NOT NULL DEFAULT 0,
+  hold_until_ms   INTEGER NOT NULL DEFAULT 0,
+  result_message  TEXT NOT NULL DEFAULT '',
+  result_replicas INTEGER NOT NULL DEFAULT -1
+);
+CREATE INDEX directives_by_system ON directives (system, created_ms);
+CREATE INDEX directives_by_status ON directives (status, created_ms);
+CREATE INDEX directives_by_created ON directives (created_ms);
+CREATE TABLE scenarios (
+  id             TEXT PRIMARY KEY,
+  cycle_id       TEXT NOT NULL DEFAULT '',
+  ts_ms          INTEGER NOT NULL,
+  level          TEXT NOT NULL DEFAULT '',
+  events         TEXT NOT NULL DEFAULT ',',
+  systems        TEXT NOT NULL DEFAULT ',',
+  outcome_filled INTEGER NOT NULL DEFAULT 0,
+  json           TEXT NOT NULL
+);
+CREATE INDEX scenarios_by_ts ON scenarios (ts_ms);
+CREATE INDEX scenarios_by_level ON scenarios (level, ts_ms);
+CREATE INDEX scenarios_by_outcome ON scenarios (outcome_filled, ts_ms);
+CREATE TABLE scenario_events (
+  event       TEXT NOT NULL,
+  scenario_id TEXT NOT NULL,
+  PRIMARY KEY (event, scenario_id)
+) WITHOUT ROWID;
+CREATE TABLE scenario_systems (
+  system      TEXT NOT NULL,
+  scenario_id TEXT NOT NULL,
+  PRIMARY KEY (system, scenario_id)
+) WITHOUT ROWID;
+CREATE TABLE engine_state (
+  id         INTEGER PRIMARY KEY CHECK (id = 1),
+  state      BLOB NOT NULL,
+  updated_ms INTEGER NOT NULL
+);
+)sql",
+      // 2: learners and their graded attempts (psoctl scenarios grade).
+      R"sql(
+CREATE TABLE learners (
+  id            TEXT PRIMARY KEY,
+  first_seen_ms INTEGER NOT NULL,
+  last_seen_ms  INTEGER NOT NULL
+);
+CREATE TABLE attempts (
+  id          INTEGER PRIMARY KEY,
+  learner_id  TEXT NOT NULL REFERENCES learners (id),
+  scenario_id TEXT NOT NULL,
+  question_id TEXT NOT NULL,
+  level       TEXT NOT NULL DEFAULT '',
+  response    TEXT NOT NULL DEFAULT 'null',
+  correct     INTEGER NOT NULL,
+  score       REAL NOT NULL,
+  ts_ms       INTEGER NOT NULL
+);
+CREATE INDEX attempts_by_learner ON attempts (learner_id, ts_ms);
+CREATE INDEX attempts_by_question ON attempts (question_id, ts_ms);
+)sql",
+      // 3: rollups (1-minute buckets of the samples, 1-hour buckets of the
+      // minutes) and the series whose samples arrived after their buckets
+      // were rolled up. Progress marks live in meta.
+      R"sql(
+CREATE TABLE rollups_minute (
+  series_id  INTEGER NOT NULL,
+  bucket_ms  INTEGER NOT NULL,
+  min_value  REAL NOT NULL,
+  mean_value REAL NOT NULL,
+  max_value  REAL NOT NULL,
+  count      INTEGER NOT NULL,
+  PRIMARY KEY (series_id, bucket_ms)
+) WITHOUT ROWID;
+CREATE TABLE rollups_hour (
+  series_id  INTEGER NOT NULL,
+  bucket_ms  INTEGER NOT NULL,
+  min_value  REAL NOT NULL,
+  mean_value REAL NOT NULL,
+  max_value  REAL NOT NULL,
+  count      INTEGER NOT NULL,
+  PRIMARY KEY (series_id, bucket_ms)
+) WITHOUT ROWID;
+CREATE TABLE rollup_late (
+  series_id INTEGER PRIMARY KEY,
+  from_ms   INTEGER NOT NULL
+);
+)sql",
+  };
+  return kMigrations;
+}
+
+}  // namespace pso::controller::store

@@ -1,0 +1,46 @@
+#include "controller/store/sqlite/sqlite_context.h"
+
+#include "controller/store/sqlite/schema.h"
+
+namespace pso::controller::store {
+
+Result<std::unique_ptr<SqliteContext>> SqliteContext::open(const std::string& path) {
+  auto db = common::Database::open(path);
+  if (!db.ok()) return db.error();
+  if (auto migrated = (*db)->migrate(sqliteMigrations()); !migrated.ok()) return migrated.error();
+  std::unique_ptr<SqliteContext> context(new SqliteContext(std::move(*db)));
+  if (auto st = context->db().prepareAll({
+          {&context->select_meta_, "SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?1"},
+          {&context->upsert_meta_,
+           "INSERT INTO meta (key, value) VALUES (?1, ?2) "
+           "ON CONFLICT (key) DO UPDATE SET value = excluded.value"},
+      });
+      !st.ok()) {
+    return st.error();
+  }
+  return context;
+}
+
+Result<int64_t> SqliteContext::metaIntLocked(const std::string& key, int64_t fallback) {
+  common::ScopedStatement s(select_meta_);
+  s->bind(1, key);
+  auto value = common::firstRow<int64_t>(*s, common::firstColumnInt64);
+  if (!value.ok()) return value.error();
+  return value->value_or(fallback);
+}
+
+Status SqliteContext::setMetaIntLocked(const std::string& key, int64_t value) {
+  common::ScopedStatement s(upsert_meta_);
+  s->bind(1, key).bind(2, value);
+  return s->run();
+}
+
+Error asExists(const Error& error, const std::string& what) {
+  if (error.message.find("UNIQUE") != std::string::npos ||
+      error.message.find("constraint") != std::string::npos) {
+    return makeError("exists", what + " already exists");
+  }
+  return error;
+}
+
+}  // namespace pso::controller::store

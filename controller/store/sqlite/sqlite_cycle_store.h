@@ -1,0 +1,41 @@
+#pragma once
+
+// The cycle aggregate on SQLite. Tables: cycles, engine_state; the meta key
+// cycle_seq.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/sqlite.h"
+#include "controller/store/cycle_store.h"
+#include "controller/store/sqlite/sqlite_context.h"
+
+namespace pso::controller::store {
+
+/// CycleStore over the shared SQLite connection.
+class SqliteCycleStore : public virtual CycleStore {
+ public:
+  explicit SqliteCycleStore(SqliteContext& context) : context_(context) {}
+
+  /// Prepares the statements; called once before any other method.
+  [[nodiscard]] Status prepare();
+
+  Result<int64_t> nextCycleSeq() override;
+  Status insertCycle(const CycleRecord& cycle) override;
+  Result<std::vector<CycleRecord>> cycles(int64_t limit, int64_t since_ms) override;
+  Status saveEngineState(const std::string& state, int64_t now_ms) override;
+  Result<std::string> loadEngineState() override;
+
+ private:
+  SqliteContext& context_;
+  common::Statement init_cycle_seq_;
+  common::Statement bump_cycle_seq_;
+  common::Statement select_cycle_seq_;
+  common::Statement insert_cycle_;
+  common::Statement select_cycles_;
+  common::Statement save_engine_state_;
+  common::Statement load_engine_state_;
+};
+
+}  // namespace pso::controller::store

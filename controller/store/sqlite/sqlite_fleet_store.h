@@ -1,0 +1,64 @@
+#pragma once
+
+// The fleet aggregate on SQLite. Tables: agents, systems, health.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/sqlite.h"
+#include "controller/store/fleet_store.h"
+#include "controller/store/sqlite/sqlite_context.h"
+
+namespace pso::controller::store {
+
+/// FleetStore over the shared SQLite connection. It is the only writer of
+/// the agents and systems tables: the telemetry and directive aggregates
+/// move an agent's seq or a system's replica count through the *Locked
+/// methods below, inside their own transactions.
+class SqliteFleetStore : public virtual FleetStore {
+ public:
+  explicit SqliteFleetStore(SqliteContext& context) : context_(context) {}
+
+  /// Prepares the statements; called once before any other method.
+  [[nodiscard]] Status prepare();
+
+  Status upsertAgent(const protocol::Hello& hello, int64_t now_ms) override;
+  Status setAgentConnected(const std::string& agent_id, bool connected, int64_t now_ms) override;
+  Result<std::vector<AgentRecord>> agents() override;
+  Result<std::optional<AgentRecord>> agent(const std::string& agent_id) override;
+  Result<std::vector<SystemRecord>> systems() override;
+  Result<std::optional<SystemRecord>> system(const std::string& name) override;
+  Status recordHealth(const protocol::Health& health) override;
+  Result<std::vector<HealthRecord>> health(const std::string& system) override;
+  Result<std::vector<HealthRecord>> allHealth() override;
+
+  /// The agent's stored telemetry seq; an agent not known yet (telemetry
+  /// before any hello) is registered at now_ms with seq 0.
+  [[nodiscard]] Result<uint64_t> agentSeqLocked(const std::string& agent_id, int64_t now_ms);
+  [[nodiscard]] Status setAgentSeqLocked(const std::string& agent_id, uint64_t seq);
+  /// Sets a system's running replica count as of ts_ms, unless the stored
+  /// count is newer (a replayed old report must not undo a fresher one).
+  [[nodiscard]] Status updateReplicasLocked(const std::string& system, int64_t replicas,
+                                            int64_t ts_ms);
+
+ private:
+  SqliteContext& context_;
+  common::Statement upsert_agent_;
+  common::Statement upsert_system_;
+  common::Statement set_agent_connected_;
+  common::Statement select_agents_;
+  common::Statement select_agent_;
+  common::Statement select_systems_;
+  common::Statement select_system_;
+  common::Statement select_agent_seq_;
+  common::Statement insert_agent_implicit_;
+  common::Statement update_agent_seq_;
+  common::Statement update_system_replicas_;
+  common::Statement upsert_health_;
+  common::Statement select_health_;
+  common::Statement select_all_health_;
+};
+
+}  // namespace pso::controller::store

@@ -1,0 +1,243 @@
+// The rollup half of SqliteTelemetryStore: the rollup pass, rollup reads and
+// rollup retention.
+
+#include <algorithm>
+#include <utility>
+
+#include "controller/store/sqlite/sqlite_telemetry_store.h"
+
+namespace pso::controller::store {
+namespace {
+
+using common::ScopedStatement;
+using common::Statement;
+
+// Series per rollup transaction: the store is released between groups.
+constexpr std::size_t kRollupSeriesPerTransaction = 256;
+
+int64_t floorTo(int64_t ms, int64_t bucket) {
+  const int64_t rem = ms % bucket;
+  return rem < 0 ? ms - rem - bucket : ms - rem;
+}
+
+int64_t ceilTo(int64_t ms, int64_t bucket) {
+  const int64_t floor = floorTo(ms, bucket);
+  return floor == ms ? ms : floor + bucket;
+}
+
+std::string selectRollups(const std::string& table) {
+  return "SELECT bucket_ms, min_value, mean_value, max_value, count FROM " + table +
+         " WHERE series_id = ?1 AND bucket_ms >= ?2 AND bucket_ms < ?3 ORDER BY bucket_ms "
+         "LIMIT ?4";
+}
+
+std::string pruneRollupsSql(const std::string& table) {
+  return "DELETE FROM " + table + " WHERE series_id = ?1 AND bucket_ms < ?2";
+}
+
+RollupBucket readBucket(const Statement& row) {
+  return RollupBucket{row.columnInt64(0), row.columnDouble(1), row.columnDouble(2),
+                      row.columnDouble(3), row.columnInt64(4)};
+}
+
+}  // namespace
+
+Status SqliteTelemetryStore::prepareRollups() {
+  if (auto st = context_.db().prepareAll({
+          {&mark_late_,
+           "INSERT INTO rollup_late (series_id, from_ms) VALUES (?1, ?2) "
+           "ON CONFLICT (series_id) DO UPDATE SET from_ms = MIN(from_ms, excluded.from_ms)"},
+          {&select_late_,
+           "SELECT series_id, from_ms FROM rollup_late WHERE series_id > ?1 ORDER BY series_id "
+           "LIMIT ?2"},
+          {&delete_late_, "DELETE FROM rollup_late WHERE series_id = ?1"},
+          {&select_first_sample_,
+           "SELECT ts_ms FROM samples WHERE series_id = ?1 ORDER BY ts_ms LIMIT 1"},
+          // A bucket's row is recomputed from what it aggregates and replaces
+          // the old one, so running a range twice never counts a sample twice.
+          {&roll_minutes_,
+           "INSERT OR REPLACE INTO rollups_minute "
+           "(series_id, bucket_ms, min_value, mean_value, max_value, count) "
+           "SELECT ?1, ts_ms - (ts_ms % 60000) AS bucket, MIN(value), AVG(value), MAX(value), "
+           "COUNT(*) FROM samples WHERE series_id = ?1 AND ts_ms >= ?2 AND ts_ms < ?3 "
+           "GROUP BY bucket"},
+          {&roll_hours_,
+           "INSERT OR REPLACE INTO rollups_hour "
+           "(series_id, bucket_ms, min_value, mean_value, max_value, count) "
+           "SELECT ?1, bucket_ms - (bucket_ms % 3600000) AS bucket, MIN(min_value), "
+           "SUM(mean_value * count) / SUM(count), MAX(max_value), SUM(count) "
+           "FROM rollups_minute WHERE series_id = ?1 AND bucket_ms >= ?2 AND bucket_ms < ?3 "
+           "GROUP BY bucket"},
+          {&select_minute_rollups_, selectRollups("rollups_minute")},
+          {&select_hour_rollups_, selectRollups("rollups_hour")},
+          {&prune_minute_rollups_, pruneRollupsSql("rollups_minute")},
+          {&prune_hour_rollups_, pruneRollupsSql("rollups_hour")},
+      });
+      !st.ok()) {
+    return st;
+  }
+  std::lock_guard lock(context_.mutex());
+  auto rolled = context_.metaIntLocked(kRolledUntilKey, 0);
+  if (!rolled.ok()) return rolled.error();
+  rolled_until_ms_ = *rolled;
+  rollup_claimed_ms_ = *rolled;
+  return Status();
+}
+
+Status SqliteTelemetryStore::rollSeriesLocked(int64_t series_id, int64_t minute_from,
+                                              int64_t minute_to, int64_t hour_from, int64_t hour_to,
+                                              RollupReport& report) {
+  auto roll = [&](Statement& statement, int64_t from, int64_t to, int64_t& rows) -> Status {
+    if (from >= to) return Status();
+    ScopedStatement s(statement);
+    s->bind(1, series_id).bind(2, from).bind(3, to);
+    auto written = s->runCountingChanges();
+    if (!written.ok()) return written.error();
+    rows += *written;
+    return Status();
+  };
+  if (auto st = roll(roll_minutes_, minute_from, minute_to, report.minute_rows); !st.ok()) {
+    return st;
+  }
+  return roll(roll_hours_, hour_from, hour_to, report.hour_rows);
+}
+
+Result<RollupReport> SqliteTelemetryStore::rollup(int64_t closed_before_ms) {
+  std::lock_guard pass(rollup_mutex_);
+  RollupReport report;
+  const int64_t target = floorTo(closed_before_ms, kMinuteMs);
+  int64_t previous = 0;
+  std::vector<int64_t> ids;
+  {
+    std::lock_guard lock(context_.mutex());
+    previous = rolled_until_ms_;
+    report.rolled_until_ms = std::max(previous, target);
+    // From here on, ingest marks samples older than the new mark as late, so a
+    // sample written between two groups of this pass is not missed.
+    rollup_claimed_ms_ = report.rolled_until_ms;
+    if (target > previous) {
+      auto all = seriesIdsLocked();
+      if (!all.ok()) return all.error();
+      ids = std::move(*all);
+    }
+  }
+
+  // The regular pass: buckets between the previous mark and the new one.
+  for (std::size_t begin = 0; begin < ids.size(); begin += kRollupSeriesPerTransaction) {
+    std::lock_guard lock(context_.mutex());
+    if (auto st = rollRegularLocked(ids, begin, previous, target, report); !st.ok()) {
+      return st.error();
+    }
+  }
+
+  // Late samples: recompute their series from the earliest late sample.
+  int64_t after_id = 0;
+  while (true) {
+    std::lock_guard lock(context_.mutex());
+    auto more = rollLateGroupLocked(after_id, report);
+    if (!more.ok()) return more.error();
+    if (!*more) break;
+  }
+
+  if (report.rolled_until_ms > previous) {
+    std::lock_guard lock(context_.mutex());
+    if (auto st = context_.setMetaIntLocked(kRolledUntilKey, report.rolled_until_ms); !st.ok()) {
+      return st.error();
+    }
+    rolled_until_ms_ = report.rolled_until_ms;
+  }
+  return report;
+}
+
+Status SqliteTelemetryStore::rollRegularLocked(const std::vector<int64_t>& ids, std::size_t begin,
+                                               int64_t previous, int64_t target,
+                                               RollupReport& report) {
+  common::Transaction tx(context_.db());
+  if (!tx.beginStatus().ok()) return tx.beginStatus();
+  const std::size_t end = std::min(ids.size(), begin + kRollupSeriesPerTransaction);
+  for (std::size_t i = begin; i < end; ++i) {
+    int64_t from = previous;
+    if (previous == 0) {
+      // The first pass starts at each series' first sample.
+      ScopedStatement s(select_first_sample_);
+      s->bind(1, ids[i]);
+      auto first = common::firstRow<int64_t>(*s, common::firstColumnInt64);
+      if (!first.ok()) return first.error();
+      if (!first->has_value()) continue;
+      from = floorTo(**first, kMinuteMs);
+    }
+    if (auto st = rollSeriesLocked(ids[i], from, target, floorTo(from, kHourMs),
+                                   floorTo(target, kHourMs), report);
+        !st.ok()) {
+      return st;
+    }
+    ++report.series;
+  }
+  return tx.commit();
+}
+
+Result<bool> SqliteTelemetryStore::rollLateGroupLocked(int64_t& after_id, RollupReport& report) {
+  // Only buckets whose inputs retention has not removed are recomputed.
+  auto samples_pruned = context_.metaIntLocked(kSamplesPrunedKey, 0);
+  if (!samples_pruned.ok()) return samples_pruned.error();
+  auto minutes_pruned = context_.metaIntLocked(kMinutesPrunedKey, 0);
+  if (!minutes_pruned.ok()) return minutes_pruned.error();
+  auto late = [&] {
+    ScopedStatement s(select_late_);
+    s->bind(1, after_id).bind(2, kRollupSeriesPerTransaction);
+    return common::collectRows<std::pair<int64_t, int64_t>>(*s, [](const Statement& row) {
+      return std::make_pair(row.columnInt64(0), row.columnInt64(1));
+    });
+  }();
+  if (!late.ok()) return late.error();
+  if (late->empty()) return false;
+
+  const int64_t minute_to = report.rolled_until_ms;
+  const int64_t hour_to = floorTo(minute_to, kHourMs);
+  common::Transaction tx(context_.db());
+  if (!tx.beginStatus().ok()) return tx.beginStatus().error();
+  for (const auto& [series_id, from_ms] : *late) {
+    const int64_t minute_from =
+        std::max(floorTo(from_ms, kMinuteMs), ceilTo(*samples_pruned, kMinuteMs));
+    const int64_t hour_from = std::max(floorTo(from_ms, kHourMs), ceilTo(*minutes_pruned, kHourMs));
+    if (auto st = rollSeriesLocked(series_id, minute_from, minute_to, hour_from, hour_to, report);
+        !st.ok()) {
+      return st.error();
+    }
+    ScopedStatement s(delete_late_);
+    s->bind(1, series_id);
+    if (auto st = s->run(); !st.ok()) return st.error();
+    ++report.late_series;
+    after_id = series_id;
+  }
+  if (auto st = tx.commit(); !st.ok()) return st.error();
+  return true;
+}
+
+Result<std::vector<RollupBucket>> SqliteTelemetryStore::rollups(const std::string& system,
+                                                                const std::string& metric,
+                                                                RollupResolution resolution,
+                                                                int64_t since_ms, int64_t until_ms,
+                                                                int64_t limit) {
+  std::lock_guard lock(context_.mutex());
+  return rangeLocked<RollupBucket>(
+      {system, metric},
+      resolution == RollupResolution::kMinute ? select_minute_rollups_ : select_hour_rollups_,
+      since_ms, until_ms, limit, readBucket);
+}
+
+int64_t SqliteTelemetryStore::rolledUntil(RollupResolution resolution) {
+  std::lock_guard lock(context_.mutex());
+  return floorTo(rolled_until_ms_, rollupBucketMs(resolution));
+}
+
+Result<int64_t> SqliteTelemetryStore::pruneRollups(RollupResolution resolution, int64_t cutoff_ms) {
+  std::lock_guard lock(context_.mutex());
+  if (resolution == RollupResolution::kMinute) {
+    // Hours are never recomputed from minutes that are gone.
+    return pruneEverySeriesLocked(prune_minute_rollups_, cutoff_ms, kMinutesPrunedKey);
+  }
+  return pruneEverySeriesLocked(prune_hour_rollups_, cutoff_ms, nullptr);
+}
+
+}  // namespace pso::controller::store

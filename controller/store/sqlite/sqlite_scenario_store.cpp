@@ -1,0 +1,273 @@
+#include "controller/store/sqlite/sqlite_scenario_store.h"
+
+#include <utility>
+
+namespace pso::controller::store {
+namespace {
+
+using common::ScopedStatement;
+using common::Statement;
+
+const std::string kScenarioColumns =
+    "id, cycle_id, ts_ms, level, events, systems, outcome_filled, json";
+
+// Comma-joined with a leading and trailing comma, so `LIKE '%,x,%'` matches
+// exactly one item for readers that do not use the index tables.
+std::string joinList(const std::vector<std::string>& items) {
+  std::string out = ",";
+  for (const auto& item : items) {
+    out += item;
+    out += ',';
+  }
+  return out;
+}
+
+std::vector<std::string> splitList(const std::string& text) {
+  std::vector<std::string> items;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find(',', start);
+    if (end == std::string::npos) end = text.size();
+    if (end > start) items.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return items;
+}
+
+ScenarioRecord readScenario(const Statement& s) {
+  ScenarioRecord r;
+  r.id = s.columnText(0);
+  r.cycle_id = s.columnText(1);
+  r.ts_ms = s.columnInt64(2);
+  r.level = s.columnText(3);
+  r.events = splitList(s.columnText(4));
+  r.systems = splitList(s.columnText(5));
+  r.outcome_filled = s.columnInt64(6) != 0;
+  r.json = s.columnText(7);
+  return r;
+}
+
+// Binds the columns of kScenarioColumns, in order, to ?1..?8.
+void bindScenario(Statement& s, const ScenarioRecord& scenario) {
+  s.bind(1, scenario.id)
+      .bind(2, scenario.cycle_id)
+      .bind(3, scenario.ts_ms)
+      .bind(4, scenario.level)
+      .bind(5, joinList(scenario.events))
+      .bind(6, joinList(scenario.systems))
+      .bind(7, scenario.outcome_filled)
+      .bind(8, scenario.json);
+}
+
+AttemptRecord readAttempt(const Statement& row) {
+  AttemptRecord a;
+  a.id = row.columnInt64(0);
+  a.learner_id = row.columnText(1);
+  a.scenario_id = row.columnText(2);
+  a.question_id = row.columnText(3);
+  a.level = row.columnText(4);
+  a.response = row.columnText(5);
+  a.correct = row.columnInt64(6) != 0;
+  a.score = row.columnDouble(7);
+  a.ts_ms = row.columnInt64(8);
+  return a;
+}
+
+}  // namespace
+
+Status SqliteScenarioStore::prepare() {
+  return context_.db().prepareAll({
+      {&insert_scenario_,
+       "INSERT INTO scenarios (" + kScenarioColumns + ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"},
+      {&update_scenario_,
+       "UPDATE scenarios SET cycle_id = ?2, ts_ms = ?3, level = ?4, events = ?5, systems = ?6, "
+       "outcome_filled = ?7, json = ?8 WHERE id = ?1"},
+      {&delete_events_, "DELETE FROM scenario_events WHERE scenario_id = ?1"},
+      {&insert_event_,
+       "INSERT OR IGNORE INTO scenario_events (event, scenario_id) VALUES (?1, ?2)"},
+      {&delete_systems_, "DELETE FROM scenario_systems WHERE scenario_id = ?1"},
+      {&insert_system_,
+       "INSERT OR IGNORE INTO scenario_systems (system, scenario_id) VALUES (?1, ?2)"},
+      {&select_scenario_, "SELECT " + kScenarioColumns + " FROM scenarios WHERE id = ?1"},
+      {&select_awaiting_outcome_,
+       "SELECT " + kScenarioColumns +
+           " FROM scenarios WHERE outcome_filled = 0 AND ts_ms < ?1 ORDER BY ts_ms LIMIT ?2"},
+      {&upsert_learner_,
+       "INSERT INTO learners (id, first_seen_ms, last_seen_ms) VALUES (?1, ?2, ?2) "
+       "ON CONFLICT (id) DO UPDATE SET last_seen_ms = max(last_seen_ms, excluded.last_seen_ms)"},
+      {&insert_attempt_,
+       "INSERT INTO attempts (learner_id, scenario_id, question_id, level, response, correct, "
+       "score, ts_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"},
+      {&select_attempts_,
+       "SELECT id, learner_id, scenario_id, question_id, level, response, correct, score, "
+       "ts_ms FROM attempts WHERE learner_id = ?1 ORDER BY ts_ms, id"},
+      {&select_learner_, "SELECT id, first_seen_ms, last_seen_ms FROM learners WHERE id = ?1"},
+  });
+}
+
+Status SqliteScenarioStore::writeIndexesLocked(const ScenarioRecord& scenario) {
+  auto replace = [&](Statement& remove, Statement& insert,
+                     const std::vector<std::string>& values) -> Status {
+    {
+      ScopedStatement s(remove);
+      s->bind(1, scenario.id);
+      if (auto st = s->run(); !st.ok()) return st;
+    }
+    for (const auto& value : values) {
+      ScopedStatement s(insert);
+      s->bind(1, value).bind(2, scenario.id);
+      if (auto st = s->run(); !st.ok()) return st;
+    }
+    return Status();
+  };
+  if (auto st = replace(delete_events_, insert_event_, scenario.events); !st.ok()) return st;
+  return replace(delete_systems_, insert_system_, scenario.systems);
+}
+
+Status SqliteScenarioStore::insertScenarioLocked(const ScenarioRecord& scenario) {
+  {
+    ScopedStatement s(insert_scenario_);
+    bindScenario(*s, scenario);
+    if (auto st = s->run(); !st.ok()) return asExists(st.error(), "scenario '" + scenario.id + "'");
+  }
+  return writeIndexesLocked(scenario);
+}
+
+Status SqliteScenarioStore::insertScenario(const ScenarioRecord& scenario) {
+  return insertScenarios({scenario});
+}
+
+Status SqliteScenarioStore::insertScenarios(const std::vector<ScenarioRecord>& scenarios) {
+  std::lock_guard lock(context_.mutex());
+  common::Transaction tx(context_.db());
+  if (!tx.beginStatus().ok()) return tx.beginStatus();
+  for (const auto& scenario : scenarios) {
+    if (auto st = insertScenarioLocked(scenario); !st.ok()) return st;
+  }
+  return tx.commit();
+}
+
+Status SqliteScenarioStore::updateScenario(const ScenarioRecord& scenario) {
+  std::lock_guard lock(context_.mutex());
+  common::Transaction tx(context_.db());
+  if (!tx.beginStatus().ok()) return tx.beginStatus();
+  {
+    ScopedStatement s(update_scenario_);
+    bindScenario(*s, scenario);
+    auto changed = s->runCountingChanges();
+    if (!changed.ok()) return changed.error();
+    if (*changed == 0) return makeError("not_found", "unknown scenario '" + scenario.id + "'");
+  }
+  if (auto st = writeIndexesLocked(scenario); !st.ok()) return st;
+  return tx.commit();
+}
+
+Result<std::optional<ScenarioRecord>> SqliteScenarioStore::scenario(const std::string& id) {
+  std::lock_guard lock(context_.mutex());
+  ScopedStatement s(select_scenario_);
+  s->bind(1, id);
+  return common::firstRow<ScenarioRecord>(*s, readScenario);
+}
+
+Result<std::vector<ScenarioRecord>> SqliteScenarioStore::scenarios(const ScenarioFilter& filter) {
+  std::lock_guard lock(context_.mutex());
+  // Filters vary per call, so this statement is built and prepared each time;
+  // listing scenarios is an operator action, not a hot path.
+  std::string sql = "SELECT " + kScenarioColumns + " FROM scenarios WHERE 1";
+  int index = 0;
+  std::vector<std::pair<int, std::string>> texts;
+  std::vector<std::pair<int, int64_t>> numbers;
+  if (filter.event) {
+    sql += " AND id IN (SELECT scenario_id FROM scenario_events WHERE event = ?" +
+           std::to_string(++index) + ")";
+    texts.emplace_back(index, *filter.event);
+  }
+  if (filter.system) {
+    sql += " AND id IN (SELECT scenario_id FROM scenario_systems WHERE system = ?" +
+           std::to_string(++index) + ")";
+    texts.emplace_back(index, *filter.system);
+  }
+  if (filter.level) {
+    sql += " AND level = ?" + std::to_string(++index);
+    texts.emplace_back(index, *filter.level);
+  }
+  if (filter.since_ms) {
+    sql += " AND ts_ms >= ?" + std::to_string(++index);
+    numbers.emplace_back(index, *filter.since_ms);
+  }
+  if (filter.until_ms) {
+    sql += " AND ts_ms < ?" + std::to_string(++index);
+    numbers.emplace_back(index, *filter.until_ms);
+  }
+  sql += filter.newest_first ? " ORDER BY ts_ms DESC, id DESC" : " ORDER BY ts_ms, id";
+  sql += " LIMIT ?" + std::to_string(++index);
+  numbers.emplace_back(index, common::sqlLimit(filter.limit));
+
+  auto statement = context_.db().prepare(sql);
+  if (!statement.ok()) return statement.error();
+  for (const auto& [i, text] : texts) statement->bind(i, text);
+  for (const auto& [i, number] : numbers) statement->bind(i, number);
+  return common::collectRows<ScenarioRecord>(*statement, readScenario);
+}
+
+Result<std::vector<ScenarioRecord>> SqliteScenarioStore::scenariosAwaitingOutcome(int64_t cutoff_ms,
+                                                                                  int64_t limit) {
+  std::lock_guard lock(context_.mutex());
+  ScopedStatement s(select_awaiting_outcome_);
+  s->bind(1, cutoff_ms).bind(2, common::sqlLimit(limit));
+  return common::collectRows<ScenarioRecord>(*s, readScenario);
+}
+
+Result<std::vector<AttemptRecord>> SqliteScenarioStore::recordAttempts(
+    const std::string& learner_id, const std::vector<AttemptRecord>& attempts, int64_t now_ms) {
+  if (learner_id.empty()) return makeError("invalid", "a learner id must not be empty");
+  for (const auto& a : attempts) {
+    if (a.learner_id != learner_id) {
+      return makeError("invalid", "attempt for question '" + a.question_id +
+                                      "' belongs to learner '" + a.learner_id + "', not '" +
+                                      learner_id + "'");
+    }
+  }
+  std::lock_guard lock(context_.mutex());
+  common::Transaction tx(context_.db());
+  if (!tx.beginStatus().ok()) return tx.beginStatus().error();
+  {
+    ScopedStatement s(upsert_learner_);
+    s->bind(1, learner_id).bind(2, now_ms);
+    if (auto st = s->run(); !st.ok()) return st.error();
+  }
+  std::vector<AttemptRecord> stored = attempts;
+  for (auto& a : stored) {
+    ScopedStatement s(insert_attempt_);
+    s->bind(1, a.learner_id)
+        .bind(2, a.scenario_id)
+        .bind(3, a.question_id)
+        .bind(4, a.level)
+        .bind(5, a.response)
+        .bind(6, a.correct)
+        .bind(7, a.score)
+        .bind(8, a.ts_ms);
+    if (auto st = s->run(); !st.ok()) return st.error();
+    a.id = context_.db().lastInsertRowid();
+  }
+  if (auto st = tx.commit(); !st.ok()) return st.error();
+  return stored;
+}
+
+Result<std::vector<AttemptRecord>> SqliteScenarioStore::attempts(const std::string& learner_id) {
+  std::lock_guard lock(context_.mutex());
+  ScopedStatement s(select_attempts_);
+  s->bind(1, learner_id);
+  return common::collectRows<AttemptRecord>(*s, readAttempt);
+}
+
+Result<std::optional<LearnerRecord>> SqliteScenarioStore::learner(const std::string& learner_id) {
+  std::lock_guard lock(context_.mutex());
+  ScopedStatement s(select_learner_);
+  s->bind(1, learner_id);
+  return common::firstRow<LearnerRecord>(*s, [](const Statement& row) {
+    return LearnerRecord{row.columnText(0), row.columnInt64(1), row.columnInt64(2)};
+  });
+}
+
+}  // namespace pso::controller::store

@@ -1,0 +1,58 @@
+#pragma once
+
+// The scenario aggregate on SQLite. Tables: scenarios, scenario_events,
+// scenario_systems (the event and system indexes), learners, attempts.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/sqlite.h"
+#include "controller/store/scenario_store.h"
+#include "controller/store/sqlite/sqlite_context.h"
+
+namespace pso::controller::store {
+
+/// ScenarioStore over the shared SQLite connection.
+class SqliteScenarioStore : public virtual ScenarioStore {
+ public:
+  explicit SqliteScenarioStore(SqliteContext& context) : context_(context) {}
+
+  /// Prepares the statements; called once before any other method.
+  [[nodiscard]] Status prepare();
+
+  Status insertScenario(const ScenarioRecord& scenario) override;
+  Status insertScenarios(const std::vector<ScenarioRecord>& scenarios) override;
+  Status updateScenario(const ScenarioRecord& scenario) override;
+  Result<std::optional<ScenarioRecord>> scenario(const std::string& id) override;
+  Result<std::vector<ScenarioRecord>> scenarios(const ScenarioFilter& filter) override;
+  Result<std::vector<ScenarioRecord>> scenariosAwaitingOutcome(int64_t cutoff_ms,
+                                                               int64_t limit) override;
+  Result<std::vector<AttemptRecord>> recordAttempts(const std::string& learner_id,
+                                                    const std::vector<AttemptRecord>& attempts,
+                                                    int64_t now_ms) override;
+  Result<std::vector<AttemptRecord>> attempts(const std::string& learner_id) override;
+  Result<std::optional<LearnerRecord>> learner(const std::string& learner_id) override;
+
+ private:
+  Status insertScenarioLocked(const ScenarioRecord& scenario);
+  /// Replaces the scenario's rows in the event and system index tables.
+  Status writeIndexesLocked(const ScenarioRecord& scenario);
+
+  SqliteContext& context_;
+  common::Statement insert_scenario_;
+  common::Statement update_scenario_;
+  common::Statement delete_events_;
+  common::Statement insert_event_;
+  common::Statement delete_systems_;
+  common::Statement insert_system_;
+  common::Statement select_scenario_;
+  common::Statement select_awaiting_outcome_;
+  common::Statement upsert_learner_;
+  common::Statement insert_attempt_;
+  common::Statement select_attempts_;
+  common::Statement select_learner_;
+};
+
+}  // namespace pso::controller::store

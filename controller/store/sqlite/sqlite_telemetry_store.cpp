@@ -1,0 +1,292 @@
+#include "controller/store/sqlite/sqlite_telemetry_store.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <set>
+#include <utility>
+
+namespace pso::controller::store {
+namespace {
+
+using common::ScopedStatement;
+using common::Statement;
+
+Sample readSample(const Statement& row) {
+  return Sample{row.columnInt64(0), row.columnDouble(1)};
+}
+
+// Refuses a malformed batch before anything touches the database, so one bad
+// batch cannot leave half a transaction behind.
+Status checkShape(const protocol::TelemetryBatch& batch) {
+  const std::string where =
+      "telemetry batch seq " + std::to_string(batch.seq) + " from agent '" + batch.agent_id + "'";
+  if (batch.agent_id.empty()) {
+    return makeError("invalid",
+                     "telemetry batch seq " + std::to_string(batch.seq) + " has an empty agent id");
+  }
+  if (batch.seq == 0) return makeError("invalid", where + ": seq must start at 1");
+  if (batch.values.size() != batch.series.size()) {
+    return makeError("invalid", where + ": " + std::to_string(batch.values.size()) +
+                                    " value rows for " + std::to_string(batch.series.size()) +
+                                    " series");
+  }
+  for (std::size_t i = 0; i < batch.values.size(); ++i) {
+    if (batch.values[i].size() != batch.timestamps_ms.size()) {
+      return makeError("invalid", where + ": series '" + batch.series[i].system + "/" +
+                                      batch.series[i].metric + "' has " +
+                                      std::to_string(batch.values[i].size()) + " values for " +
+                                      std::to_string(batch.timestamps_ms.size()) + " timestamps");
+    }
+  }
+  return Status();
+}
+
+}  // namespace
+
+Status SqliteTelemetryStore::prepare() {
+  if (auto st = context_.db().prepareAll({
+          {&select_series_, "SELECT id FROM series WHERE system = ?1 AND metric = ?2"},
+          {&insert_series_, "INSERT INTO series (system, metric) VALUES (?1, ?2)"},
+          {&insert_sample_,
+           "INSERT OR REPLACE INTO samples (series_id, ts_ms, value) VALUES (?1, ?2, ?3)"},
+          {&select_samples_,
+           "SELECT ts_ms, value FROM samples WHERE series_id = ?1 AND ts_ms >= ?2 AND ts_ms < ?3 "
+           "ORDER BY ts_ms LIMIT ?4"},
+          {&select_recent_samples_,
+           "SELECT ts_ms, value FROM samples WHERE series_id = ?1 AND ts_ms < ?2 "
+           "ORDER BY ts_ms DESC LIMIT ?3"},
+          {&select_latest_sample_,
+           "SELECT ts_ms, value FROM samples WHERE series_id = ?1 ORDER BY ts_ms DESC LIMIT 1"},
+          {&select_metrics_, "SELECT metric FROM series WHERE system = ?1 ORDER BY metric"},
+          {&select_series_ids_, "SELECT id FROM series ORDER BY id"},
+          {&prune_series_, "DELETE FROM samples WHERE series_id = ?1 AND ts_ms < ?2"},
+      });
+      !st.ok()) {
+    return st;
+  }
+  return prepareRollups();
+}
+
+Result<std::optional<int64_t>> SqliteTelemetryStore::seriesIdLocked(
+    const protocol::SeriesKey& key, bool create, std::vector<protocol::SeriesKey>* created) {
+  if (auto it = series_ids_.find(key); it != series_ids_.end()) {
+    return std::optional<int64_t>(it->second);
+  }
+  {
+    ScopedStatement s(select_series_);
+    s->bind(1, key.system).bind(2, key.metric);
+    auto id = common::firstRow<int64_t>(*s, common::firstColumnInt64);
+    if (!id.ok()) return id.error();
+    if (id->has_value()) {
+      series_ids_.emplace(key, **id);
+      return *id;
+    }
+  }
+  if (!create) return std::optional<int64_t>();
+  ScopedStatement s(insert_series_);
+  s->bind(1, key.system).bind(2, key.metric);
+  if (auto st = s->run(); !st.ok()) return st.error();
+  const int64_t id = context_.db().lastInsertRowid();
+  series_ids_.emplace(key, id);
+  if (created != nullptr) created->push_back(key);
+  return std::optional<int64_t>(id);
+}
+
+Result<std::vector<int64_t>> SqliteTelemetryStore::seriesIdsLocked() {
+  ScopedStatement s(select_series_ids_);
+  return common::collectRows<int64_t>(*s, common::firstColumnInt64);
+}
+
+Result<IngestOutcome> SqliteTelemetryStore::ingestTelemetry(const protocol::TelemetryBatch& batch,
+                                                            int64_t now_ms) {
+  std::lock_guard lock(context_.mutex());
+  auto outcomes = ingestLocked({&batch}, now_ms);
+  if (!outcomes.ok()) return outcomes.error();
+  return outcomes->front();
+}
+
+Result<std::vector<IngestOutcome>> SqliteTelemetryStore::ingestTelemetry(
+    const std::vector<protocol::TelemetryBatch>& batches, int64_t now_ms) {
+  std::lock_guard lock(context_.mutex());
+  std::vector<const protocol::TelemetryBatch*> pointers;
+  pointers.reserve(batches.size());
+  for (const auto& batch : batches) pointers.push_back(&batch);
+  return ingestLocked(pointers, now_ms);
+}
+
+Result<std::vector<IngestOutcome>> SqliteTelemetryStore::ingestLocked(
+    const std::vector<const protocol::TelemetryBatch*>& batches, int64_t now_ms) {
+  for (const auto* batch : batches) {
+    if (auto st = checkShape(*batch); !st.ok()) return st.error();
+  }
+
+  // Series ids cached during a transaction that rolls back must not outlive it.
+  std::vector<protocol::SeriesKey> created_series;
+  auto fail = [&](const Error& error) -> Result<std::vector<IngestOutcome>> {
+    for (const auto& key : created_series) series_ids_.erase(key);
+    return error;
+  };
+
+  common::Transaction tx(context_.db());
+  if (!tx.beginStatus().ok()) return tx.beginStatus().error();
+
+  std::map<std::string, uint64_t> last_seq;  // per agent, as of this transaction
+  std::set<std::string> advanced;
+  std::vector<IngestOutcome> outcomes;
+  outcomes.reserve(batches.size());
+
+  for (const auto* batch : batches) {
+    auto known = last_seq.find(batch->agent_id);
+    if (known == last_seq.end()) {
+      auto loaded = fleet_.agentSeqLocked(batch->agent_id, now_ms);
+      if (!loaded.ok()) return fail(loaded.error());
+      known = last_seq.emplace(batch->agent_id, *loaded).first;
+    }
+    const uint64_t last = known->second;
+    const uint64_t floor = batch->oldest_seq > 0 ? batch->oldest_seq - 1 : 0;
+    const uint64_t expected = std::max(last, floor) + 1;
+
+    IngestOutcome outcome;
+    outcome.last_seq = last;
+    if (batch->seq <= last) {
+      outcome.kind = IngestOutcome::Kind::kDuplicate;
+      outcomes.push_back(outcome);
+      continue;
+    }
+    if (batch->seq != expected) {
+      outcome.kind = IngestOutcome::Kind::kOutOfOrder;
+      outcomes.push_back(outcome);
+      continue;
+    }
+    for (std::size_t i = 0; i < batch->series.size(); ++i) {
+      if (auto st = storeSeriesLocked(*batch, i, created_series, outcome); !st.ok()) {
+        return fail(st.error());
+      }
+    }
+    known->second = batch->seq;
+    advanced.insert(batch->agent_id);
+    outcome.kind = IngestOutcome::Kind::kStored;
+    outcome.last_seq = batch->seq;
+    outcomes.push_back(outcome);
+  }
+
+  for (const auto& agent_id : advanced) {
+    if (auto st = fleet_.setAgentSeqLocked(agent_id, last_seq[agent_id]); !st.ok()) {
+      return fail(st.error());
+    }
+  }
+  if (auto st = tx.commit(); !st.ok()) return fail(st.error());
+  return outcomes;
+}
+
+Status SqliteTelemetryStore::storeSeriesLocked(const protocol::TelemetryBatch& batch,
+                                               std::size_t index,
+                                               std::vector<protocol::SeriesKey>& created,
+                                               IngestOutcome& outcome) {
+  const auto& key = batch.series[index];
+  auto id = seriesIdLocked(key, true, &created);
+  if (!id.ok()) return id.error();
+  const int64_t series_id = **id;
+  const auto& row = batch.values[index];
+  std::optional<std::pair<int64_t, double>> newest;
+  int64_t oldest_ts = std::numeric_limits<int64_t>::max();
+  for (std::size_t j = 0; j < row.size(); ++j) {
+    const double value = row[j];
+    if (!std::isfinite(value)) continue;
+    const int64_t ts = batch.timestamps_ms[j];
+    oldest_ts = std::min(oldest_ts, ts);
+    ScopedStatement s(insert_sample_);
+    s->bind(1, series_id).bind(2, ts).bind(3, value);
+    if (auto st = s->run(); !st.ok()) return st;
+    ++outcome.samples;
+    if (!newest || ts >= newest->first) newest = std::make_pair(ts, value);
+  }
+  // A sample for a bucket that is already rolled up: the next rollup pass
+  // recomputes this series from there.
+  if (oldest_ts < rollup_claimed_ms_) {
+    ScopedStatement s(mark_late_);
+    s->bind(1, series_id).bind(2, oldest_ts);
+    if (auto st = s->run(); !st.ok()) return st;
+  }
+  if (key.metric == "replicas" && !key.system.empty() && newest) {
+    return fleet_.updateReplicasLocked(key.system, std::llround(newest->second), newest->first);
+  }
+  return Status();
+}
+
+Result<std::vector<Sample>> SqliteTelemetryStore::samples(const std::string& system,
+                                                          const std::string& metric,
+                                                          int64_t since_ms, int64_t until_ms,
+                                                          int64_t limit) {
+  std::lock_guard lock(context_.mutex());
+  return rangeLocked<Sample>({system, metric}, select_samples_, since_ms, until_ms, limit,
+                             readSample);
+}
+
+Result<std::vector<Sample>> SqliteTelemetryStore::recentSamples(const std::string& system,
+                                                                const std::string& metric,
+                                                                int64_t until_ms, int64_t count) {
+  std::lock_guard lock(context_.mutex());
+  if (count <= 0) return std::vector<Sample>();
+  auto id = seriesIdLocked({system, metric}, false, nullptr);
+  if (!id.ok()) return id.error();
+  if (!*id) return std::vector<Sample>();
+  ScopedStatement s(select_recent_samples_);
+  s->bind(1, **id).bind(2, until_ms).bind(3, count);
+  auto newest_first = common::collectRows<Sample>(*s, readSample);
+  if (!newest_first.ok()) return newest_first.error();
+  std::reverse(newest_first->begin(), newest_first->end());
+  return newest_first;
+}
+
+Result<std::optional<Sample>> SqliteTelemetryStore::latestSample(const std::string& system,
+                                                                 const std::string& metric) {
+  std::lock_guard lock(context_.mutex());
+  auto id = seriesIdLocked({system, metric}, false, nullptr);
+  if (!id.ok()) return id.error();
+  if (!*id) return std::optional<Sample>();
+  ScopedStatement s(select_latest_sample_);
+  s->bind(1, **id);
+  return common::firstRow<Sample>(*s, readSample);
+}
+
+Result<std::vector<std::string>> SqliteTelemetryStore::metrics(const std::string& system) {
+  std::lock_guard lock(context_.mutex());
+  ScopedStatement s(select_metrics_);
+  s->bind(1, system);
+  return common::collectRows<std::string>(*s, common::firstColumnText);
+}
+
+Result<int64_t> SqliteTelemetryStore::pruneSamples(int64_t cutoff_ms) {
+  std::lock_guard lock(context_.mutex());
+  // Rollup recomputations must not start in a bucket whose samples are gone.
+  return pruneEverySeriesLocked(prune_series_, cutoff_ms, kSamplesPrunedKey);
+}
+
+Result<int64_t> SqliteTelemetryStore::pruneEverySeriesLocked(Statement& prune, int64_t cutoff_ms,
+                                                             const char* pruned_key) {
+  auto ids = seriesIdsLocked();
+  if (!ids.ok()) return ids.error();
+  common::Transaction tx(context_.db());
+  if (!tx.beginStatus().ok()) return tx.beginStatus().error();
+  int64_t removed = 0;
+  for (int64_t id : *ids) {
+    ScopedStatement s(prune);
+    s->bind(1, id).bind(2, cutoff_ms);
+    auto changed = s->runCountingChanges();
+    if (!changed.ok()) return changed.error();
+    removed += *changed;
+  }
+  if (pruned_key != nullptr) {
+    auto pruned_before = context_.metaIntLocked(pruned_key, 0);
+    if (!pruned_before.ok()) return pruned_before.error();
+    if (cutoff_ms > *pruned_before) {
+      if (auto st = context_.setMetaIntLocked(pruned_key, cutoff_ms); !st.ok()) return st.error();
+    }
+  }
+  if (auto st = tx.commit(); !st.ok()) return st.error();
+  return removed;
+}
+
+}  // namespace pso::controller::store

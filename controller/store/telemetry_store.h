@@ -1,0 +1,89 @@
+#pragma once
+
+// The telemetry aggregate of the controller's store: the samples agents send,
+// per (system, metric) series, and their minute and hour rollups for
+// long-horizon forecasts.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "controller/store/records.h"
+#include "protocol/messages.h"
+
+namespace pso::controller::store {
+
+/// Telemetry ingest under the per-agent sequence rule, sample reads, rollups
+/// and retention. Implementations are thread-safe.
+class TelemetryStore {
+ public:
+  virtual ~TelemetryStore() = default;
+
+  /// Stores a batch if its seq is the next one expected for the agent
+  /// (seq == max(last_seq, oldest_seq - 1) + 1), in one transaction together
+  /// with the agent's new last_seq; a seq at or below last_seq is a duplicate,
+  /// one beyond the next expected is out of order. Both are not stored. The
+  /// "replicas" metric also updates the system's replica count.
+  /// Non-finite values (NaN = no sample) are skipped. A re-stored (series, ts)
+  /// replaces the earlier value, so samples never duplicate. An agent not seen
+  /// before is registered with last_seq 0, first seen at now_ms. A batch whose
+  /// shape is inconsistent (values rows vs series, row lengths vs timestamps)
+  /// or whose seq is 0 is refused with code "invalid" and nothing of the call
+  /// is stored.
+  [[nodiscard]] virtual Result<IngestOutcome> ingestTelemetry(const protocol::TelemetryBatch& batch,
+                                                              int64_t now_ms) = 0;
+  /// Several batches in one transaction (the ingest loop's batching).
+  [[nodiscard]] virtual Result<std::vector<IngestOutcome>> ingestTelemetry(
+      const std::vector<protocol::TelemetryBatch>& batches, int64_t now_ms) = 0;
+
+  /// Samples of (system, metric) with since_ms <= ts < until_ms, oldest first;
+  /// with limit > 0, the oldest `limit` of them (page on with since = last ts + 1).
+  [[nodiscard]] virtual Result<std::vector<Sample>> samples(const std::string& system,
+                                                            const std::string& metric,
+                                                            int64_t since_ms, int64_t until_ms,
+                                                            int64_t limit = 0) = 0;
+  /// The newest `count` samples of (system, metric) with ts < until_ms, oldest
+  /// first (the history window a forecast or a scenario needs).
+  [[nodiscard]] virtual Result<std::vector<Sample>> recentSamples(const std::string& system,
+                                                                  const std::string& metric,
+                                                                  int64_t until_ms,
+                                                                  int64_t count) = 0;
+  [[nodiscard]] virtual Result<std::optional<Sample>> latestSample(const std::string& system,
+                                                                   const std::string& metric) = 0;
+  /// Names of the metrics stored for a system, ordered by name.
+  [[nodiscard]] virtual Result<std::vector<std::string>> metrics(const std::string& system) = 0;
+  /// Deletes samples older than cutoff_ms; returns how many. Rollups keep
+  /// their own, longer retention (pruneRollups).
+  [[nodiscard]] virtual Result<int64_t> pruneSamples(int64_t cutoff_ms) = 0;
+
+  // Rollups: 1-minute buckets of the raw samples and 1-hour buckets of the
+  // minute rows (min, mean, max, count), for long-horizon forecasts.
+  /// Writes every bucket that ends at or before floor(closed_before_ms, 1 min)
+  /// and is not written yet, for every series; the hour buckets whose minutes
+  /// are all written follow. Idempotent and restart-safe: a bucket's row is
+  /// computed from its samples and replaces any earlier row (never added to),
+  /// and the progress mark moves only after every series is done. Samples that
+  /// arrive later for a bucket already written (a drained agent spool, a
+  /// replaced value) mark their series, and the next pass recomputes its
+  /// buckets from that time on, as far back as the raw samples and minute rows
+  /// are still kept. Works in short transactions, releasing the store between
+  /// groups of series, so ingest is not held up for the whole pass.
+  [[nodiscard]] virtual Result<RollupReport> rollup(int64_t closed_before_ms) = 0;
+  /// Rollup rows of (system, metric) whose bucket starts in [since_ms,
+  /// until_ms), oldest first; with limit > 0, the oldest `limit` of them.
+  [[nodiscard]] virtual Result<std::vector<RollupBucket>> rollups(
+      const std::string& system, const std::string& metric, RollupResolution resolution,
+      int64_t since_ms, int64_t until_ms, int64_t limit = 0) = 0;
+  /// Where the last completed rollup pass stopped: every bucket of this
+  /// resolution ending at or before the returned time is written (0 before
+  /// the first pass). For hours, the minute mark floored to the hour.
+  virtual int64_t rolledUntil(RollupResolution resolution) = 0;
+  /// Deletes rollup rows of a resolution whose bucket starts before
+  /// cutoff_ms; returns how many.
+  [[nodiscard]] virtual Result<int64_t> pruneRollups(RollupResolution resolution,
+                                                     int64_t cutoff_ms) = 0;
+};
+
+}  // namespace pso::controller::store

@@ -1,0 +1,82 @@
+#include "tests/controller/store/store_fixture.h"
+
+#include <string>
+
+#include "common/sqlite.h"
+
+namespace pso::controller::store {
+namespace {
+
+class CycleStoreTest : public StoreTest {};
+
+TEST_F(CycleStoreTest, CyclesAreNumberedAndListedNewestFirst) {
+  for (int64_t expected = 1; expected <= 3; ++expected) {
+    auto seq = store_->nextCycleSeq();
+    ASSERT_TRUE(seq.ok());
+    EXPECT_EQ(*seq, expected);
+    CycleRecord c;
+    c.seq = *seq;
+    c.id = "c-" + std::to_string(*seq);
+    c.ts_ms = *seq * 15000;
+    c.mode = "act";
+    c.duration_ms = 1.5;
+    c.decisions_json = "[{\"system\":\"web\"}]";
+    ASSERT_TRUE(store_->insertCycle(c).ok());
+  }
+  // A cycle recorded with its own number (e.g. a replay) moves the counter past it.
+  CycleRecord replayed;
+  replayed.id = "c-10";
+  replayed.seq = 10;
+  replayed.ts_ms = 150000;
+  replayed.mode = "forecast-only";
+  ASSERT_TRUE(store_->insertCycle(replayed).ok());
+  auto seq = store_->nextCycleSeq();
+  ASSERT_TRUE(seq.ok());
+  EXPECT_EQ(*seq, 11);
+
+  auto duplicate = store_->insertCycle(replayed);
+  ASSERT_FALSE(duplicate.ok());
+  EXPECT_EQ(duplicate.error().code, "exists");
+
+  auto cycles = store_->cycles(2);
+  ASSERT_TRUE(cycles.ok());
+  ASSERT_EQ(cycles->size(), 2u);
+  EXPECT_EQ((*cycles)[0].id, "c-10");
+  EXPECT_EQ((*cycles)[1].id, "c-3");
+  EXPECT_EQ((*cycles)[1].decisions_json, "[{\"system\":\"web\"}]");
+  auto since = store_->cycles(0, 30000);
+  ASSERT_TRUE(since.ok());
+  EXPECT_EQ(since->size(), 3u);
+}
+
+TEST_F(CycleStoreTest, EngineStateIsEmptyUntilSaved) {
+  auto state = store_->loadEngineState();
+  ASSERT_TRUE(state.ok());
+  EXPECT_TRUE(state->empty());
+  ASSERT_TRUE(store_->saveEngineState("a", kNowMs).ok());
+  ASSERT_TRUE(store_->saveEngineState("b", kNowMs).ok());
+  state = store_->loadEngineState();
+  ASSERT_TRUE(state.ok());
+  EXPECT_EQ(*state, "b");
+}
+
+TEST_F(CycleStoreTest, SavedEngineStateIsStampedWithTheTimeGiven) {
+  auto stamp = [&]() -> int64_t {
+    auto db = common::Database::open(path_, true);
+    EXPECT_TRUE(db.ok());
+    if (!db.ok()) return -1;
+    auto stmt = (*db)->prepare("SELECT updated_ms FROM engine_state WHERE id = 1");
+    EXPECT_TRUE(stmt.ok());
+    if (!stmt.ok()) return -1;
+    auto row = stmt->step();
+    EXPECT_TRUE(row.ok() && *row);
+    return (row.ok() && *row) ? stmt->columnInt64(0) : -1;
+  };
+  ASSERT_TRUE(store_->saveEngineState("a", 1234).ok());
+  EXPECT_EQ(stamp(), 1234);
+  ASSERT_TRUE(store_->saveEngineState("b", 5678).ok());
+  EXPECT_EQ(stamp(), 5678);
+}
+
+}  // namespace
+}  // namespace pso::controller::store

@@ -1,0 +1,119 @@
+#include "tests/controller/store/store_fixture.h"
+
+#include <string>
+
+namespace pso::controller::store {
+namespace {
+
+class DirectiveStoreTest : public StoreTest {};
+
+TEST_F(DirectiveStoreTest, DirectiveLifecycle) {
+  ASSERT_TRUE(store_->upsertAgent(hello("edge-01", 2), 1000).ok());
+  ASSERT_TRUE(store_->insertDirective(directive("d-1", "engine", 5, 2000)).ok());
+  ASSERT_TRUE(store_->insertDirective(directive("d-2", "engine", 6, 3000)).ok());
+
+  auto again = store_->insertDirective(directive("d-1", "engine", 5, 2000));
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, "exists");
+
+  auto pending = store_->pendingDirectives();
+  ASSERT_TRUE(pending.ok());
+  ASSERT_EQ(pending->size(), 2u);
+  EXPECT_EQ((*pending)[0].id, "d-1");
+
+  ASSERT_TRUE(store_->markDirectiveSent("d-1", 2100).ok());
+  auto d1 = store_->directive("d-1");
+  ASSERT_TRUE(d1.ok() && d1->has_value());
+  EXPECT_EQ((*d1)->status, "sent");
+  EXPECT_EQ((*d1)->sent_ms, 2100);
+  pending = store_->pendingDirectives();
+  ASSERT_TRUE(pending.ok());
+  ASSERT_EQ(pending->size(), 1u);
+  EXPECT_EQ((*pending)[0].id, "d-2");
+
+  protocol::DirectiveResult result = appliedResult("d-1", 5, 2500);
+
+  protocol::DirectiveResult forged = result;
+  forged.agent_id = "edge-99";
+  auto refused = store_->recordDirectiveResult(forged);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, "forbidden");
+
+  ASSERT_TRUE(store_->recordDirectiveResult(result).ok());
+  d1 = store_->directive("d-1");
+  ASSERT_TRUE(d1.ok() && d1->has_value());
+  EXPECT_EQ((*d1)->status, "applied");
+  EXPECT_EQ((*d1)->result_replicas, 5);
+  EXPECT_EQ((*d1)->result_message, "scaled to 5");
+  EXPECT_EQ((*d1)->result_ms, 2500);
+  auto web = store_->system("web");
+  ASSERT_TRUE(web.ok() && web->has_value());
+  EXPECT_EQ((*web)->replicas, 5);
+
+  // A late "sent" mark does not undo the result.
+  ASSERT_TRUE(store_->markDirectiveSent("d-1", 2600).ok());
+  d1 = store_->directive("d-1");
+  ASSERT_TRUE(d1.ok() && d1->has_value());
+  EXPECT_EQ((*d1)->status, "applied");
+
+  result.directive_id = "d-404";
+  auto unknown = store_->recordDirectiveResult(result);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().code, "not_found");
+
+  ASSERT_TRUE(store_->setDirectiveStatus("d-2", "expired", "deadline passed", 9000).ok());
+  auto d2 = store_->directive("d-2");
+  ASSERT_TRUE(d2.ok() && d2->has_value());
+  EXPECT_EQ((*d2)->status, "expired");
+  EXPECT_EQ((*d2)->result_message, "deadline passed");
+  EXPECT_EQ((*d2)->result_ms, 9000);
+
+  auto bad_status = store_->setDirectiveStatus("d-2", "exploded", "", 9000);
+  ASSERT_FALSE(bad_status.ok());
+  EXPECT_EQ(bad_status.error().code, "invalid");
+  auto missing = store_->markDirectiveSent("d-404", 1);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, "not_found");
+
+  auto listed = store_->directives(10, "web");
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_EQ((*listed)[0].id, "d-2");
+  auto limited = store_->directives(1);
+  ASSERT_TRUE(limited.ok());
+  ASSERT_EQ(limited->size(), 1u);
+  auto other = store_->directives(10, "api");
+  ASSERT_TRUE(other.ok());
+  EXPECT_TRUE(other->empty());
+}
+
+TEST_F(DirectiveStoreTest, OperatorHoldsAreActiveUntilTheyExpire) {
+  ASSERT_TRUE(store_->insertDirective(directive("op-1", "operator", 5, 1000, 10000)).ok());
+  ASSERT_TRUE(store_->insertDirective(directive("eng-1", "engine", 9, 3000, 50000)).ok());
+
+  auto hold = store_->activeHold("web", 5000);
+  ASSERT_TRUE(hold.ok() && hold->has_value());
+  EXPECT_EQ((*hold)->id, "op-1");
+  EXPECT_EQ((*hold)->replicas, 5);
+
+  auto expired = store_->activeHold("web", 10000);
+  ASSERT_TRUE(expired.ok());
+  EXPECT_FALSE(expired->has_value());
+
+  // The latest operator directive wins; a refused one holds nothing.
+  ASSERT_TRUE(store_->insertDirective(directive("op-2", "operator", 7, 2000, 20000)).ok());
+  hold = store_->activeHold("web", 5000);
+  ASSERT_TRUE(hold.ok() && hold->has_value());
+  EXPECT_EQ((*hold)->id, "op-2");
+  ASSERT_TRUE(store_->setDirectiveStatus("op-2", "refused", "above max_replicas", 2100).ok());
+  hold = store_->activeHold("web", 5000);
+  ASSERT_TRUE(hold.ok() && hold->has_value());
+  EXPECT_EQ((*hold)->id, "op-1");
+
+  auto other = store_->activeHold("api", 5000);
+  ASSERT_TRUE(other.ok());
+  EXPECT_FALSE(other->has_value());
+}
+
+}  // namespace
+}  // namespace pso::controller::store

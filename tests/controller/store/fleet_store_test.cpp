@@ -1,0 +1,78 @@
+#include "tests/controller/store/store_fixture.h"
+
+#include <string>
+#include <vector>
+
+namespace pso::controller::store {
+namespace {
+
+class FleetStoreTest : public StoreTest {};
+
+TEST_F(FleetStoreTest, UpsertAgentStoresAgentAndSystems) {
+  ASSERT_TRUE(store_->upsertAgent(hello("edge-01", 3), 1000).ok());
+  auto agent = store_->agent("edge-01");
+  ASSERT_TRUE(agent.ok());
+  ASSERT_TRUE(agent->has_value());
+  EXPECT_EQ((*agent)->version, "1.2.3");
+  EXPECT_TRUE((*agent)->connected);
+  EXPECT_EQ((*agent)->first_seen_ms, 1000);
+  EXPECT_NE((*agent)->host_facts_json.find("\"hostname\":\"edge-01\""), std::string::npos);
+
+  auto systems = store_->systems();
+  ASSERT_TRUE(systems.ok());
+  ASSERT_EQ(systems->size(), 1u);
+  const auto& web = systems->front();
+  EXPECT_EQ(web.name, "web");
+  EXPECT_EQ(web.agent_id, "edge-01");
+  EXPECT_EQ(web.replicas, 3);
+  EXPECT_EQ(web.info.actuator, "process-pool");
+  EXPECT_EQ(web.info.max_replicas, 20);
+  EXPECT_DOUBLE_EQ(web.info.capacity_per_replica, 120);
+  EXPECT_EQ(web.info.warmup_ms, 30000);
+  EXPECT_EQ(web.info.depends_on, (std::vector<std::string>{"api", "db"}));
+
+  // A second hello keeps first_seen and the stored seq, updates the rest.
+  ASSERT_TRUE(store_->ingestTelemetry(batch("edge-01", 1, {1000}, {5}), kNowMs).ok());
+  ASSERT_TRUE(store_->setAgentConnected("edge-01", false, 2000).ok());
+  ASSERT_TRUE(store_->upsertAgent(hello("edge-01", 4), 3000).ok());
+  agent = store_->agent("edge-01");
+  ASSERT_TRUE(agent.ok() && agent->has_value());
+  EXPECT_EQ((*agent)->first_seen_ms, 1000);
+  EXPECT_EQ((*agent)->last_seen_ms, 3000);
+  EXPECT_EQ((*agent)->last_seq, 1u);
+  EXPECT_TRUE((*agent)->connected);
+  auto one = store_->system("web");
+  ASSERT_TRUE(one.ok() && one->has_value());
+  EXPECT_EQ((*one)->replicas, 4);
+
+  auto missing = store_->setAgentConnected("nobody", true, 1);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, "not_found");
+}
+
+TEST_F(FleetStoreTest, HealthKeepsTheLatestResultPerCheck) {
+  protocol::Health h;
+  h.agent_id = "edge-01";
+  h.checks = {{"web", "http:/healthz", "ok", 3.5, "", 1000},
+              {"web", "tcp:5432", "failing", 0, "connection refused", 1000},
+              {"api", "http:/ready", "ok", 1, "", 1000}};
+  ASSERT_TRUE(store_->recordHealth(h).ok());
+  h.checks = {{"web", "http:/healthz", "failing", 2000, "timeout", 2000}};
+  ASSERT_TRUE(store_->recordHealth(h).ok());
+
+  auto web = store_->health("web");
+  ASSERT_TRUE(web.ok());
+  ASSERT_EQ(web->size(), 2u);
+  EXPECT_EQ((*web)[0].check, "http:/healthz");
+  EXPECT_EQ((*web)[0].status, "failing");
+  EXPECT_EQ((*web)[0].error, "timeout");
+  EXPECT_EQ((*web)[0].ts_ms, 2000);
+  EXPECT_EQ((*web)[1].error, "connection refused");
+  auto all = store_->allHealth();
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[0].system, "api");
+}
+
+}  // namespace
+}  // namespace pso::controller::store

@@ -1,0 +1,199 @@
+#include "tests/controller/store/store_fixture.h"
+
+#include <string>
+#include <vector>
+
+#include "common/sqlite.h"
+
+namespace pso::controller::store {
+namespace {
+
+class ScenarioStoreTest : public StoreTest {};
+
+TEST_F(ScenarioStoreTest, ScenariosFilterByEventLevelSystemTimeAndLimit) {
+  ASSERT_TRUE(
+      store_
+          ->insertScenario(scenarioRecord("s-1", 1000, "foundation", {"scaling_executed"}, {"web"}))
+          .ok());
+  ASSERT_TRUE(store_
+                  ->insertScenario(scenarioRecord("s-2", 2000, "advanced_optimization",
+                                                  {"scaling_executed", "workflow_enhanced"},
+                                                  {"web", "api"}))
+                  .ok());
+  ASSERT_TRUE(store_->insertScenario(scenarioRecord("s-3", 3000, "foundation", {}, {"api"})).ok());
+  ASSERT_TRUE(store_
+                  ->insertScenario(scenarioRecord("s-4", 4000, "enterprise_coordination",
+                                                  {"coordination_optimized"}, {"web", "api", "db"}))
+                  .ok());
+
+  auto ids = [&](const ScenarioFilter& filter) {
+    std::vector<std::string> out;
+    auto rows = store_->scenarios(filter);
+    EXPECT_TRUE(rows.ok());
+    if (rows.ok()) {
+      for (const auto& r : *rows) out.push_back(r.id);
+    }
+    return out;
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(ids({}), (V{"s-1", "s-2", "s-3", "s-4"}));
+
+  ScenarioFilter f;
+  f.event = "scaling_executed";
+  EXPECT_EQ(ids(f), (V{"s-1", "s-2"}));
+  f = {};
+  f.event = "workflow";  // whole event names only
+  EXPECT_TRUE(ids(f).empty());
+  f = {};
+  f.level = "foundation";
+  EXPECT_EQ(ids(f), (V{"s-1", "s-3"}));
+  f = {};
+  f.system = "api";
+  EXPECT_EQ(ids(f), (V{"s-2", "s-3", "s-4"}));
+  f = {};
+  f.since_ms = 2000;
+  f.until_ms = 4000;
+  EXPECT_EQ(ids(f), (V{"s-2", "s-3"}));
+  f = {};
+  f.limit = 2;
+  f.newest_first = true;
+  EXPECT_EQ(ids(f), (V{"s-4", "s-3"}));
+  f = {};
+  f.system = "web";
+  f.event = "scaling_executed";
+  f.level = "advanced_optimization";
+  EXPECT_EQ(ids(f), (V{"s-2"}));
+
+  auto awaiting = store_->scenariosAwaitingOutcome(3500, 10);
+  ASSERT_TRUE(awaiting.ok());
+  ASSERT_EQ(awaiting->size(), 3u);
+
+  // Outcome backfill: the record is replaced, its indexes follow.
+  auto filled = scenarioRecord("s-1", 1000, "foundation",
+                               {"scaling_executed", "bottleneck_prevented"}, {"web"});
+  filled.outcome_filled = true;
+  filled.json = "{\"id\":\"s-1\",\"outcome\":{}}";
+  ASSERT_TRUE(store_->updateScenario(filled).ok());
+  f = {};
+  f.event = "bottleneck_prevented";
+  EXPECT_EQ(ids(f), (V{"s-1"}));
+  auto stored = store_->scenario("s-1");
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  EXPECT_TRUE((*stored)->outcome_filled);
+  EXPECT_EQ((*stored)->json, filled.json);
+  EXPECT_EQ((*stored)->systems, (std::vector<std::string>{"web"}));
+  awaiting = store_->scenariosAwaitingOutcome(3500, 10);
+  ASSERT_TRUE(awaiting.ok());
+  ASSERT_EQ(awaiting->size(), 2u);
+  EXPECT_EQ((*awaiting)[0].id, "s-2");
+
+  auto duplicate = store_->insertScenario(scenarioRecord("s-1", 1, "foundation", {}, {}));
+  ASSERT_FALSE(duplicate.ok());
+  EXPECT_EQ(duplicate.error().code, "exists");
+  auto unknown = store_->updateScenario(scenarioRecord("s-404", 1, "foundation", {}, {}));
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().code, "not_found");
+  auto absent = store_->scenario("s-404");
+  ASSERT_TRUE(absent.ok());
+  EXPECT_FALSE(absent->has_value());
+}
+
+TEST_F(ScenarioStoreTest, SchemaOneDatabaseGainsLearnersAndKeepsItsScenarios) {
+  ASSERT_TRUE(
+      store_->insertScenario(scenarioRecord("s-old", 1000, "foundation", {}, {"web"})).ok());
+  store_.reset();
+  {
+    // What a database written before learners existed looks like.
+    auto db = common::Database::open(path_);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(
+        (*db)
+            ->exec("DROP TABLE attempts; DROP TABLE learners; DROP TABLE rollups_minute; "
+                   "DROP TABLE rollups_hour; DROP TABLE rollup_late; PRAGMA user_version = 1")
+            .ok());
+  }
+  reopen();
+  EXPECT_EQ(store_->schemaVersion(), Store::latestSchemaVersion());
+  auto old = store_->scenario("s-old");
+  ASSERT_TRUE(old.ok());
+  ASSERT_TRUE(old->has_value());
+  AttemptRecord a;
+  a.learner_id = "learner-1";
+  a.scenario_id = "s-old";
+  a.question_id = "s-old-q1";
+  a.correct = true;
+  a.score = 1.0;
+  a.ts_ms = 5000;
+  EXPECT_TRUE(store_->recordAttempts("learner-1", {a}, 5000).ok());
+}
+
+TEST_F(ScenarioStoreTest, AttemptsAreStoredPerLearner) {
+  auto attempt = [](const std::string& learner, const std::string& q, bool correct, int64_t ts) {
+    AttemptRecord a;
+    a.learner_id = learner;
+    a.scenario_id = "s-1";
+    a.question_id = q;
+    a.level = "foundation";
+    a.response = "\"b\"";
+    a.correct = correct;
+    a.score = correct ? 1.0 : 0.0;
+    a.ts_ms = ts;
+    return a;
+  };
+  auto first = store_->recordAttempts(
+      "learner-1",
+      {attempt("learner-1", "s-1-q1", false, 100), attempt("learner-1", "s-1-q2", true, 100)}, 100);
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  ASSERT_EQ(first->size(), 2u);
+  EXPECT_GT((*first)[1].id, (*first)[0].id);
+  ASSERT_TRUE(
+      store_->recordAttempts("learner-1", {attempt("learner-1", "s-1-q1", true, 200)}, 200).ok());
+  ASSERT_TRUE(
+      store_->recordAttempts("learner-2", {attempt("learner-2", "s-1-q1", true, 150)}, 150).ok());
+
+  auto mine = store_->attempts("learner-1");
+  ASSERT_TRUE(mine.ok());
+  ASSERT_EQ(mine->size(), 3u);
+  EXPECT_EQ((*mine)[0].question_id, "s-1-q1");
+  EXPECT_FALSE((*mine)[0].correct);
+  EXPECT_EQ((*mine)[0].response, "\"b\"");
+  EXPECT_EQ((*mine)[2].ts_ms, 200);
+  EXPECT_TRUE((*mine)[2].correct);
+  auto learner = store_->learner("learner-1");
+  ASSERT_TRUE(learner.ok());
+  ASSERT_TRUE(learner->has_value());
+  EXPECT_EQ((*learner)->first_seen_ms, 100);
+  EXPECT_EQ((*learner)->last_seen_ms, 200);
+  auto nobody = store_->learner("learner-9");
+  ASSERT_TRUE(nobody.ok());
+  EXPECT_FALSE(nobody->has_value());
+
+  // Someone else's attempt, or no learner at all, stores nothing.
+  auto mixed =
+      store_->recordAttempts("learner-1", {attempt("learner-2", "s-1-q3", true, 300)}, 300);
+  ASSERT_FALSE(mixed.ok());
+  EXPECT_EQ(mixed.error().code, "invalid");
+  EXPECT_FALSE(store_->recordAttempts("", {}, 300).ok());
+  EXPECT_EQ(store_->attempts("learner-2")->size(), 1u);
+}
+
+TEST_F(ScenarioStoreTest, InsertScenariosIsAllOrNothing) {
+  ASSERT_TRUE(
+      store_
+          ->insertScenarios({scenarioRecord("s-1", 1, "foundation", {}, {"web"}),
+                             scenarioRecord("s-2", 2, "foundation", {"scaling_executed"}, {"web"})})
+          .ok());
+  auto clash = store_->insertScenarios({scenarioRecord("s-3", 3, "foundation", {}, {"web"}),
+                                        scenarioRecord("s-1", 4, "foundation", {}, {"web"})});
+  ASSERT_FALSE(clash.ok());
+  EXPECT_EQ(clash.error().code, "exists");
+  auto all = store_->scenarios({});
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 2u);
+  ScenarioFilter scaled;
+  scaled.event = "scaling_executed";
+  EXPECT_EQ(store_->scenarios(scaled)->size(), 1u);
+}
+
+}  // namespace
+}  // namespace pso::controller::store

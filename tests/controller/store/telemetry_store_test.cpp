@@ -1,0 +1,484 @@
+#include "tests/controller/store/store_fixture.h"
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/sqlite.h"
+
+namespace pso::controller::store {
+namespace {
+
+class TelemetryStoreTest : public StoreTest {};
+
+TEST_F(TelemetryStoreTest, ConcurrentIngestAndReadsStayConsistent) {
+  constexpr uint64_t kBatches = 200;
+  std::thread writer([&] {
+    for (uint64_t seq = 1; seq <= kBatches; ++seq) {
+      const auto ts = static_cast<int64_t>(seq) * 1000;
+      auto r =
+          store_->ingestTelemetry(batch("edge-01", seq, {ts}, {static_cast<double>(seq)}), kNowMs);
+      ASSERT_TRUE(r.ok()) << r.error().message;
+      ASSERT_EQ(r->kind, IngestOutcome::Kind::kStored);
+    }
+  });
+  std::size_t last_seen = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (last_seen < kBatches && std::chrono::steady_clock::now() < deadline) {
+    auto samples = store_->samples("web", "demand", 0, std::numeric_limits<int64_t>::max());
+    ASSERT_TRUE(samples.ok()) << samples.error().message;
+    // Each read sees a prefix of the writes: whole batches, in order.
+    ASSERT_GE(samples->size(), last_seen);
+    for (std::size_t i = 0; i < samples->size(); ++i) {
+      ASSERT_DOUBLE_EQ((*samples)[i].value, static_cast<double>(i + 1));
+    }
+    last_seen = samples->size();
+    if (last_seen < kBatches) std::this_thread::yield();
+  }
+  writer.join();
+  EXPECT_EQ(last_seen, kBatches);
+  auto agent = store_->agent("edge-01");
+  ASSERT_TRUE(agent.ok() && agent->has_value());
+  EXPECT_EQ((*agent)->last_seq, kBatches);
+}
+
+TEST_F(TelemetryStoreTest, IngestFollowsTheSequenceRule) {
+  ASSERT_TRUE(store_->upsertAgent(hello("edge-01"), 1000).ok());
+
+  auto first = store_->ingestTelemetry(batch("edge-01", 1, {1000, 2000}, {10, 20}), kNowMs);
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_EQ(first->kind, IngestOutcome::Kind::kStored);
+  EXPECT_EQ(first->last_seq, 1u);
+  EXPECT_EQ(first->samples, 2u);
+
+  // A replay of seq 1 with other values is a duplicate and changes nothing.
+  auto duplicate = store_->ingestTelemetry(batch("edge-01", 1, {1000, 2000}, {99, 99}), kNowMs);
+  ASSERT_TRUE(duplicate.ok());
+  EXPECT_EQ(duplicate->kind, IngestOutcome::Kind::kDuplicate);
+  EXPECT_EQ(duplicate->last_seq, 1u);
+  EXPECT_EQ(duplicate->samples, 0u);
+
+  auto ahead = store_->ingestTelemetry(batch("edge-01", 3, {4000}, {40}), kNowMs);
+  ASSERT_TRUE(ahead.ok());
+  EXPECT_EQ(ahead->kind, IngestOutcome::Kind::kOutOfOrder);
+  EXPECT_EQ(ahead->last_seq, 1u);
+
+  auto second = store_->ingestTelemetry(batch("edge-01", 2, {3000}, {30}), kNowMs);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->kind, IngestOutcome::Kind::kStored);
+  EXPECT_EQ(second->last_seq, 2u);
+
+  auto samples = webDemand();
+  ASSERT_EQ(samples.size(), 3u);
+  EXPECT_DOUBLE_EQ(samples[0].value, 10);
+  EXPECT_DOUBLE_EQ(samples[1].value, 20);
+  EXPECT_DOUBLE_EQ(samples[2].value, 30);
+  auto agent = store_->agent("edge-01");
+  ASSERT_TRUE(agent.ok() && agent->has_value());
+  EXPECT_EQ((*agent)->last_seq, 2u);
+}
+
+TEST_F(TelemetryStoreTest, OldestSeqLetsTheAgentSkipADroppedGap) {
+  ASSERT_TRUE(store_->upsertAgent(hello("edge-01"), 1000).ok());
+  ASSERT_TRUE(store_->ingestTelemetry(batch("edge-01", 1, {1000}, {1}), kNowMs).ok());
+  // The agent's spool dropped 2..9: its oldest batch is now 10.
+  auto skipped = store_->ingestTelemetry(batch("edge-01", 10, {10000}, {10}, 10), kNowMs);
+  ASSERT_TRUE(skipped.ok());
+  EXPECT_EQ(skipped->kind, IngestOutcome::Kind::kStored);
+  EXPECT_EQ(skipped->last_seq, 10u);
+  auto gap = store_->ingestTelemetry(batch("edge-01", 12, {12000}, {12}, 10), kNowMs);
+  ASSERT_TRUE(gap.ok());
+  EXPECT_EQ(gap->kind, IngestOutcome::Kind::kOutOfOrder);
+  EXPECT_EQ(gap->last_seq, 10u);
+  auto next = store_->ingestTelemetry(batch("edge-01", 11, {11000}, {11}, 10), kNowMs);
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next->kind, IngestOutcome::Kind::kStored);
+  EXPECT_EQ(webDemand().size(), 3u);
+}
+
+TEST_F(TelemetryStoreTest, BatchedIngestReportsEachBatchInOneTransaction) {
+  std::vector<protocol::TelemetryBatch> batches = {
+      batch("edge-01", 1, {1000}, {1}), batch("edge-01", 2, {2000}, {2}),
+      batch("edge-01", 2, {2000}, {7}), batch("edge-01", 4, {4000}, {4}),
+      batch("edge-02", 1, {1000}, {100})};
+  batches.back().series = {{"api", "demand"}};
+  auto outcomes = store_->ingestTelemetry(batches, kNowMs);
+  ASSERT_TRUE(outcomes.ok()) << outcomes.error().message;
+  ASSERT_EQ(outcomes->size(), 5u);
+  EXPECT_EQ((*outcomes)[0].kind, IngestOutcome::Kind::kStored);
+  EXPECT_EQ((*outcomes)[1].kind, IngestOutcome::Kind::kStored);
+  EXPECT_EQ((*outcomes)[1].last_seq, 2u);
+  EXPECT_EQ((*outcomes)[2].kind, IngestOutcome::Kind::kDuplicate);
+  EXPECT_EQ((*outcomes)[3].kind, IngestOutcome::Kind::kOutOfOrder);
+  EXPECT_EQ((*outcomes)[3].last_seq, 2u);
+  EXPECT_EQ((*outcomes)[4].kind, IngestOutcome::Kind::kStored);
+
+  // Telemetry before any hello registers the agent.
+  auto unknown = store_->agent("edge-02");
+  ASSERT_TRUE(unknown.ok() && unknown->has_value());
+  EXPECT_EQ((*unknown)->last_seq, 1u);
+  auto samples = webDemand();
+  ASSERT_EQ(samples.size(), 2u);
+  EXPECT_DOUBLE_EQ(samples[1].value, 2);
+}
+
+TEST_F(TelemetryStoreTest, TelemetryBeforeHelloRegistersTheAgentAtTheTimeGiven) {
+  ASSERT_TRUE(store_->ingestTelemetry(batch("edge-09", 1, {1000}, {1}), 4242).ok());
+  auto agent = store_->agent("edge-09");
+  ASSERT_TRUE(agent.ok() && agent->has_value());
+  EXPECT_EQ((*agent)->first_seen_ms, 4242);
+  EXPECT_EQ((*agent)->last_seen_ms, 4242);
+  EXPECT_EQ((*agent)->last_seq, 1u);
+  EXPECT_FALSE((*agent)->connected);
+
+  // Later batches move the seq, not the registration time.
+  ASSERT_TRUE(store_->ingestTelemetry(batch("edge-09", 2, {2000}, {2}), 9999).ok());
+  agent = store_->agent("edge-09");
+  ASSERT_TRUE(agent.ok() && agent->has_value());
+  EXPECT_EQ((*agent)->first_seen_ms, 4242);
+  EXPECT_EQ((*agent)->last_seq, 2u);
+}
+
+TEST_F(TelemetryStoreTest, MalformedBatchIsRefusedAndNothingOfTheCallIsStored) {
+  auto good = batch("edge-01", 1, {1000}, {1});
+  auto bad = batch("edge-01", 2, {2000, 3000}, {2});  // one value for two timestamps
+  auto result = store_->ingestTelemetry(std::vector<protocol::TelemetryBatch>{good, bad}, kNowMs);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().code, "invalid");
+  EXPECT_NE(result.error().message.find("web/demand"), std::string::npos);
+  EXPECT_TRUE(webDemand().empty());
+
+  auto zero = store_->ingestTelemetry(batch("edge-01", 0, {1000}, {1}), kNowMs);
+  ASSERT_FALSE(zero.ok());
+  EXPECT_EQ(zero.error().code, "invalid");
+
+  // The store still works afterwards, from seq 1.
+  auto ok = store_->ingestTelemetry(good, kNowMs);
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->kind, IngestOutcome::Kind::kStored);
+}
+
+TEST_F(TelemetryStoreTest, NaNValuesAreSkipped) {
+  auto result =
+      store_->ingestTelemetry(batch("edge-01", 1, {1000, 2000, 3000, 4000},
+                                    {1, kNaN, 3, std::numeric_limits<double>::infinity()}),
+                              kNowMs);
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->samples, 2u);
+  auto samples = webDemand();
+  ASSERT_EQ(samples.size(), 2u);
+  EXPECT_EQ(samples[0].ts_ms, 1000);
+  EXPECT_EQ(samples[1].ts_ms, 3000);
+}
+
+TEST_F(TelemetryStoreTest, SampleQueriesAreOrderedAndBounded) {
+  protocol::TelemetryBatch b;
+  b.agent_id = "edge-01";
+  b.seq = 1;
+  b.series = {{"web", "demand"}, {"web", "cpu.usage"}, {"", "load1"}};
+  b.timestamps_ms = {5000, 1000, 3000, 2000, 4000};
+  b.values = {{5, 1, 3, 2, 4}, {0.5, 0.1, 0.3, 0.2, 0.4}, {9, 9, 9, 9, 9}};
+  ASSERT_TRUE(store_->ingestTelemetry(b, kNowMs).ok());
+
+  auto all = webDemand();
+  ASSERT_EQ(all.size(), 5u);
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    EXPECT_EQ(all[i].ts_ms, static_cast<int64_t>(i + 1) * 1000);
+    EXPECT_DOUBLE_EQ(all[i].value, static_cast<double>(i + 1));
+  }
+  // since inclusive, until exclusive.
+  auto window = webDemand(2000, 4000);
+  ASSERT_EQ(window.size(), 2u);
+  EXPECT_EQ(window[0].ts_ms, 2000);
+  EXPECT_EQ(window[1].ts_ms, 3000);
+
+  auto limited = store_->samples("web", "demand", 0, 10000, 2);
+  ASSERT_TRUE(limited.ok());
+  ASSERT_EQ(limited->size(), 2u);
+  EXPECT_EQ((*limited)[0].ts_ms, 1000);
+  EXPECT_EQ((*limited)[1].ts_ms, 2000);
+
+  auto recent = store_->recentSamples("web", "demand", 5000, 3);
+  ASSERT_TRUE(recent.ok());
+  ASSERT_EQ(recent->size(), 3u);
+  EXPECT_EQ((*recent)[0].ts_ms, 2000);
+  EXPECT_EQ((*recent)[2].ts_ms, 4000);
+
+  auto latest = store_->latestSample("web", "cpu.usage");
+  ASSERT_TRUE(latest.ok() && latest->has_value());
+  EXPECT_EQ((*latest)->ts_ms, 5000);
+  EXPECT_DOUBLE_EQ((*latest)->value, 0.5);
+
+  auto none = store_->samples("web", "nothing", 0, 10000);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+  auto no_latest = store_->latestSample("api", "demand");
+  ASSERT_TRUE(no_latest.ok());
+  EXPECT_FALSE(no_latest->has_value());
+
+  auto metrics = store_->metrics("web");
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_EQ(*metrics, (std::vector<std::string>{"cpu.usage", "demand"}));
+  auto host = store_->metrics("");
+  ASSERT_TRUE(host.ok());
+  EXPECT_EQ(*host, (std::vector<std::string>{"load1"}));
+}
+
+TEST_F(TelemetryStoreTest, PruneRemovesOnlyOlderSamples) {
+  ASSERT_TRUE(
+      store_->ingestTelemetry(batch("edge-01", 1, {1000, 2000, 3000, 4000}, {1, 2, 3, 4}), kNowMs)
+          .ok());
+  auto removed = store_->pruneSamples(3000);
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(*removed, 2);
+  auto left = webDemand();
+  ASSERT_EQ(left.size(), 2u);
+  EXPECT_EQ(left[0].ts_ms, 3000);
+}
+
+TEST_F(TelemetryStoreTest, ReplicasMetricUpdatesTheSystemUnlessOlder) {
+  ASSERT_TRUE(store_->upsertAgent(hello("edge-01", 2), 10000).ok());
+  protocol::TelemetryBatch b;
+  b.agent_id = "edge-01";
+  b.seq = 1;
+  b.series = {{"web", "replicas"}};
+  b.timestamps_ms = {11000, 12000};
+  b.values = {{3, 4}};
+  ASSERT_TRUE(store_->ingestTelemetry(b, kNowMs).ok());
+  auto web = store_->system("web");
+  ASSERT_TRUE(web.ok() && web->has_value());
+  EXPECT_EQ((*web)->replicas, 4);
+  EXPECT_EQ((*web)->updated_ms, 12000);
+
+  // Spooled telemetry older than what the controller knows does not roll back.
+  b.seq = 2;
+  b.timestamps_ms = {5000};
+  b.values = {{1}};
+  ASSERT_TRUE(store_->ingestTelemetry(b, kNowMs).ok());
+  web = store_->system("web");
+  ASSERT_TRUE(web.ok() && web->has_value());
+  EXPECT_EQ((*web)->replicas, 4);
+}
+
+// ---------------------------------------------------------------------------
+// Rollups.
+
+class RollupTest : public StoreTest {
+ protected:
+  // An hour boundary, so minute and hour buckets line up with the arithmetic.
+  static constexpr int64_t kStart = 1'700'002'800'000LL;
+  static_assert(kStart % kHourMs == 0);
+
+  // Ingests `count` samples of web/demand, `step_ms` apart from `first_ms`,
+  // value = value0 + index.
+  void ingestRange(int64_t first_ms, int64_t step_ms, int count, double value0) {
+    std::vector<int64_t> ts;
+    std::vector<double> values;
+    for (int i = 0; i < count; ++i) {
+      ts.push_back(first_ms + i * step_ms);
+      values.push_back(value0 + i);
+    }
+    ASSERT_TRUE(store_->ingestTelemetry(batch("edge-01", ++seq_, ts, values), kNowMs).ok());
+  }
+
+  std::vector<RollupBucket> buckets(RollupResolution resolution) {
+    auto rows =
+        store_->rollups("web", "demand", resolution, 0, std::numeric_limits<int64_t>::max());
+    EXPECT_TRUE(rows.ok()) << rows.error().message;
+    return rows.ok() ? *rows : std::vector<RollupBucket>{};
+  }
+
+  RollupReport rollUp(int64_t closed_before_ms) {
+    auto report = store_->rollup(closed_before_ms);
+    EXPECT_TRUE(report.ok()) << report.error().message;
+    return report.ok() ? *report : RollupReport{};
+  }
+
+  uint64_t seq_ = 0;
+};
+
+TEST_F(RollupTest, MinuteAndHourBucketsHoldMinMeanMaxCount) {
+  // Two hours of samples every 10 s, values 0, 1, 2, ...
+  ingestRange(kStart, 10'000, 720, 0.0);
+  const RollupReport report = rollUp(kStart + 2 * kHourMs);
+  EXPECT_EQ(report.rolled_until_ms, kStart + 2 * kHourMs);
+  EXPECT_EQ(report.minute_rows, 120);
+  EXPECT_EQ(report.hour_rows, 2);
+
+  const auto minutes = buckets(RollupResolution::kMinute);
+  ASSERT_EQ(minutes.size(), 120u);
+  for (std::size_t m = 0; m < minutes.size(); ++m) {
+    const double first = static_cast<double>(m * 6);
+    EXPECT_EQ(minutes[m].start_ms, kStart + static_cast<int64_t>(m) * kMinuteMs);
+    EXPECT_EQ(minutes[m].count, 6);
+    EXPECT_DOUBLE_EQ(minutes[m].min, first);
+    EXPECT_DOUBLE_EQ(minutes[m].max, first + 5);
+    EXPECT_NEAR(minutes[m].mean, first + 2.5, 1e-9);
+  }
+  const auto hours = buckets(RollupResolution::kHour);
+  ASSERT_EQ(hours.size(), 2u);
+  EXPECT_EQ(hours[0].start_ms, kStart);
+  EXPECT_EQ(hours[0].count, 360);
+  EXPECT_DOUBLE_EQ(hours[0].min, 0.0);
+  EXPECT_DOUBLE_EQ(hours[0].max, 359.0);
+  EXPECT_NEAR(hours[0].mean, 179.5, 1e-9);
+  EXPECT_EQ(hours[1].start_ms, kStart + kHourMs);
+  EXPECT_NEAR(hours[1].mean, 539.5, 1e-9);
+
+  // Range reads are half-open on the bucket start.
+  auto second_hour_minutes = store_->rollups("web", "demand", RollupResolution::kMinute,
+                                             kStart + kHourMs, kStart + kHourMs + 3 * kMinuteMs);
+  ASSERT_TRUE(second_hour_minutes.ok());
+  ASSERT_EQ(second_hour_minutes->size(), 3u);
+  EXPECT_EQ(second_hour_minutes->front().start_ms, kStart + kHourMs);
+  auto unknown = store_->rollups("nope", "demand", RollupResolution::kHour, 0, kStart * 2);
+  ASSERT_TRUE(unknown.ok());
+  EXPECT_TRUE(unknown->empty());
+}
+
+TEST_F(RollupTest, OpenBucketsWaitAndRerunsNeverDoubleCount) {
+  ingestRange(kStart, 10'000, 9, 0.0);  // 0:00 .. 1:20
+  // Closed before 1:30: minute 0 is complete, minute 1 is still open.
+  RollupReport first = rollUp(kStart + 90'000);
+  EXPECT_EQ(first.rolled_until_ms, kStart + kMinuteMs);
+  auto minutes = buckets(RollupResolution::kMinute);
+  ASSERT_EQ(minutes.size(), 1u);
+  EXPECT_EQ(minutes[0].count, 6);
+  EXPECT_TRUE(buckets(RollupResolution::kHour).empty());
+
+  // The rest of minute 1 arrives before it closes: it joins the bucket.
+  ingestRange(kStart + 90'000, 10'000, 3, 100.0);
+  for (int run = 0; run < 3; ++run) {
+    RollupReport again = rollUp(kStart + 2 * kMinuteMs);
+    EXPECT_EQ(again.rolled_until_ms, kStart + 2 * kMinuteMs);
+  }
+  minutes = buckets(RollupResolution::kMinute);
+  ASSERT_EQ(minutes.size(), 2u);
+  EXPECT_EQ(minutes[0].count, 6);
+  EXPECT_EQ(minutes[1].count, 6);
+  EXPECT_DOUBLE_EQ(minutes[1].max, 102.0);
+  // A pass with nothing new writes nothing.
+  const RollupReport idle = rollUp(kStart + 2 * kMinuteMs + 30'000);
+  EXPECT_EQ(idle.minute_rows, 0);
+  EXPECT_EQ(idle.hour_rows, 0);
+  EXPECT_EQ(store_->rolledUntil(RollupResolution::kMinute), kStart + 2 * kMinuteMs);
+  EXPECT_EQ(store_->rolledUntil(RollupResolution::kHour), kStart);
+}
+
+TEST_F(RollupTest, ProgressSurvivesRestartAndTheHourCloses) {
+  ingestRange(kStart, 60'000, 30, 1.0);  // one sample a minute, 1..30
+  rollUp(kStart + 30 * kMinuteMs);
+  reopen();
+  EXPECT_EQ(store_->rolledUntil(RollupResolution::kMinute), kStart + 30 * kMinuteMs);
+  ingestRange(kStart + 30 * kMinuteMs, 60'000, 30, 31.0);  // 31..60
+  const RollupReport report = rollUp(kStart + kHourMs);
+  EXPECT_EQ(report.minute_rows, 30);  // only the new minutes
+  EXPECT_EQ(report.hour_rows, 1);
+  const auto hours = buckets(RollupResolution::kHour);
+  ASSERT_EQ(hours.size(), 1u);
+  EXPECT_EQ(hours[0].count, 60);
+  EXPECT_NEAR(hours[0].mean, 30.5, 1e-9);
+  EXPECT_DOUBLE_EQ(hours[0].min, 1.0);
+  EXPECT_DOUBLE_EQ(hours[0].max, 60.0);
+  EXPECT_EQ(buckets(RollupResolution::kMinute).size(), 60u);
+}
+
+TEST_F(RollupTest, GapsHaveNoRowsAndLateSamplesAreRecomputed) {
+  // Minutes 0-9 and 20-29 of the first hour, and minute 0 of the second.
+  ingestRange(kStart, 60'000, 10, 10.0);
+  ingestRange(kStart + 20 * kMinuteMs, 60'000, 10, 20.0);
+  ingestRange(kStart + kHourMs, 60'000, 1, 99.0);
+  rollUp(kStart + kHourMs + kMinuteMs);
+  auto minutes = buckets(RollupResolution::kMinute);
+  ASSERT_EQ(minutes.size(), 21u);
+  EXPECT_EQ(minutes[10].start_ms, kStart + 20 * kMinuteMs);  // no rows for the gap
+  auto hours = buckets(RollupResolution::kHour);
+  ASSERT_EQ(hours.size(), 1u);
+  EXPECT_EQ(hours[0].count, 20);
+
+  // A drained spool delivers minute 12 after the hour was rolled up.
+  ingestRange(kStart + 12 * kMinuteMs + 5'000, 10'000, 2, 500.0);
+  const RollupReport late = rollUp(kStart + kHourMs + kMinuteMs);
+  EXPECT_EQ(late.late_series, 1);
+  minutes = buckets(RollupResolution::kMinute);
+  ASSERT_EQ(minutes.size(), 22u);
+  EXPECT_EQ(minutes[10].start_ms, kStart + 12 * kMinuteMs);
+  EXPECT_EQ(minutes[10].count, 2);
+  hours = buckets(RollupResolution::kHour);
+  ASSERT_EQ(hours.size(), 1u);
+  EXPECT_EQ(hours[0].count, 22);
+  EXPECT_DOUBLE_EQ(hours[0].max, 501.0);
+  // Handled once: the next pass has nothing late.
+  EXPECT_EQ(rollUp(kStart + kHourMs + kMinuteMs).late_series, 0);
+  reopen();
+  EXPECT_EQ(rollUp(kStart + kHourMs + kMinuteMs).late_series, 0);
+  EXPECT_EQ(buckets(RollupResolution::kHour)[0].count, 22);
+}
+
+TEST_F(RollupTest, SchemaTwoDatabaseGainsRollupsOfItsSamples) {
+  ingestRange(kStart, 60'000, 90, 0.0);
+  store_.reset();
+  {
+    // What a database written before rollups existed looks like.
+    auto db = common::Database::open(path_);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)
+                    ->exec("DROP TABLE rollups_minute; DROP TABLE rollups_hour; "
+                           "DROP TABLE rollup_late; PRAGMA user_version = 2")
+                    .ok());
+  }
+  reopen();
+  EXPECT_EQ(store_->schemaVersion(), Store::latestSchemaVersion());
+  EXPECT_EQ(store_->rolledUntil(RollupResolution::kMinute), 0);
+  // The first pass starts at the first stored sample.
+  rollUp(kStart + 2 * kHourMs);
+  EXPECT_EQ(buckets(RollupResolution::kMinute).size(), 90u);
+  const auto hours = buckets(RollupResolution::kHour);
+  ASSERT_EQ(hours.size(), 2u);
+  EXPECT_EQ(hours[0].count, 60);
+  EXPECT_EQ(hours[1].count, 30);
+}
+
+TEST_F(RollupTest, RetentionPrunesSamplesAndRollupsSeparately) {
+  // Three hours, one sample a minute.
+  ingestRange(kStart, 60'000, 180, 0.0);
+  rollUp(kStart + 3 * kHourMs);
+  ASSERT_EQ(buckets(RollupResolution::kMinute).size(), 180u);
+
+  // Raw samples go after `retention`; the rollups stay.
+  auto removed = store_->pruneSamples(kStart + 2 * kHourMs);
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(*removed, 120);
+  EXPECT_EQ(webDemand().size(), 60u);
+  EXPECT_EQ(buckets(RollupResolution::kMinute).size(), 180u);
+  EXPECT_EQ(buckets(RollupResolution::kHour).size(), 3u);
+
+  // Minute rollups have their own retention; hours outlive them.
+  auto minutes_removed = store_->pruneRollups(RollupResolution::kMinute, kStart + kHourMs);
+  ASSERT_TRUE(minutes_removed.ok());
+  EXPECT_EQ(*minutes_removed, 60);
+  EXPECT_EQ(buckets(RollupResolution::kMinute).size(), 120u);
+  EXPECT_EQ(buckets(RollupResolution::kHour).size(), 3u);
+
+  // A late sample older than the raw retention does not rebuild buckets from
+  // samples that are gone: the hour of the first hour keeps its full count.
+  ingestRange(kStart + 5 * kMinuteMs + 1'000, 1'000, 1, 1000.0);
+  const RollupReport late = rollUp(kStart + 3 * kHourMs);
+  EXPECT_EQ(late.late_series, 1);
+  auto hours = buckets(RollupResolution::kHour);
+  ASSERT_EQ(hours.size(), 3u);
+  EXPECT_EQ(hours[0].count, 60);
+  EXPECT_DOUBLE_EQ(hours[0].max, 59.0);
+  EXPECT_EQ(hours[1].count, 60);
+
+  auto hours_removed = store_->pruneRollups(RollupResolution::kHour, kStart + kHourMs);
+  ASSERT_TRUE(hours_removed.ok());
+  EXPECT_EQ(*hours_removed, 1);
+  EXPECT_EQ(buckets(RollupResolution::kHour).size(), 2u);
+}
+
+}  // namespace
+}  // namespace pso::controller::store
