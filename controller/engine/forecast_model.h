@@ -95,9 +95,10 @@ class ForecastModel {
   /// Forecast for steps 1..horizon after the last step seen, with a central
   /// `coverage` prediction interval per step. Vectors are empty while the model
   /// has seen no value. Intervals come from the errors the model made at each
-  /// horizon on recent data (empirical quantiles); while fewer than
-  /// kMinErrorsForQuantiles are known they are the one-step error spread
-  /// scaled by sqrt(h), and zero-width before any error is known.
+  /// horizon on recent data (tracked quantiles per side, relative to its error
+  /// scale, horizon_errors.h); while fewer than kMinErrorsForQuantiles are
+  /// known they are the one-step error spread scaled by sqrt(h), and
+  /// zero-width before any error is known.
   virtual Forecast forecast(int horizon, double coverage) const = 0;
 
   /// The point forecast for steps 1..out.size() only (no intervals): what
@@ -107,6 +108,11 @@ class ForecastModel {
 
   /// Values learned from (missing steps excluded).
   virtual int64_t observations() const = 0;
+
+  /// The model's running one-step error scale (the robust mean absolute
+  /// error of its outlier screen, in the series' units); 0 while unknown.
+  /// Interval errors are tracked relative to it (horizon_errors.h).
+  virtual double errorScale() const = 0;
 
   /// Complete state (parameters included) as compact text.
   virtual std::string saveState() const = 0;

@@ -87,7 +87,7 @@ void HoltModel::update(double value) {
   if (errors_.wantsPath()) {
     path_.resize(static_cast<std::size_t>(errors_.maxHorizon()));
     pointForecast(path_);
-    errors_.remember(path_);
+    errors_.remember(path_, errorScale());
   }
 }
 
@@ -188,7 +188,7 @@ void HoltModel::pointForecast(std::vector<double>& out) const {
 }
 
 Forecast HoltModel::forecast(int horizon, double coverage) const {
-  return assembleForecast(name(), observations_, horizon, coverage, errors_,
+  return assembleForecast(name(), observations_, horizon, coverage, errors_, errorScale(),
                           [&](std::vector<double>& points) { points = pointPath(horizon); });
 }
 
@@ -246,7 +246,15 @@ Status HoltModel::loadState(const std::string& state) {
   if (version == 1) reader.getInt(-3, 3);
   const int64_t kept = reader.getInt(0, static_cast<int64_t>(loaded.history_.capacity()));
   for (int64_t i = 0; i < kept && reader.ok(); ++i) loaded.history_.push(reader.getDouble());
-  loaded.errors_.load(reader);
+  if (version >= 2) {
+    loaded.errors_.load(reader);
+  } else {
+    // The screen starts from the kept one-step errors, the quantiles from
+    // all kept errors relative to it.
+    loaded.errors_.loadWindows(reader, 0.0);
+    const double mae = loaded.errors_.oneStepMae();
+    if (std::isfinite(mae)) loaded.smoother_.screen.start(mae);
+  }
   const Smoother& sm = loaded.smoother_;
   auto unit = [](double v) { return v > 0.0 && v <= 1.0; };
   if (reader.ok() && (!unit(sm.alpha) || !unit(sm.beta) || !unit(sm.phi) ||

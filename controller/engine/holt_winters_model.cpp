@@ -482,6 +482,11 @@ void HoltWintersModel::searchNow() {
   searched_scale_ = state_.screen.scale();
 }
 
+double HoltWintersModel::errorScale() const {
+  if (!initialized_) return 0.0;
+  return multiplicativeNow() ? state_.raw_scale : state_.screen.scale();
+}
+
 double HoltWintersModel::seasonalAhead(int h) const {
   if (step_ < 0) return multiplicativeNow() ? 1.0 : 0.0;
   const int64_t at = step_ + h;
@@ -555,7 +560,7 @@ void HoltWintersModel::update(double value) {
   if (params_.track_errors && errors_.wantsPath()) {
     path_.resize(static_cast<std::size_t>(errors_.maxHorizon()));
     pointForecast(path_);
-    errors_.remember(path_);
+    errors_.remember(path_, errorScale());
   }
 }
 
@@ -579,7 +584,7 @@ Forecast HoltWintersModel::forecast(int horizon, double coverage) const {
   } else if (second_period_ > 0 && !two_active_) {
     label += " (one season until two of " + std::to_string(second_period_) + " steps are seen)";
   }
-  return assembleForecast(std::move(label), observations_, horizon, coverage, errors_,
+  return assembleForecast(std::move(label), observations_, horizon, coverage, errors_, errorScale(),
                           [&](std::vector<double>& points) { pointForecast(points); });
 }
 
@@ -695,7 +700,11 @@ Status HoltWintersModel::loadState(const std::string& state) {
   loaded.searched_scale_ = r.getDouble();
   const int64_t kept = r.getInt(0, static_cast<int64_t>(loaded.history_.capacity()));
   for (int64_t i = 0; i < kept && r.ok(); ++i) loaded.history_.push(r.getDouble());
-  loaded.errors_.load(r);
+  if (version >= 3) {
+    loaded.errors_.load(r);
+  } else {
+    loaded.errors_.loadWindows(r, loaded.errorScale());
+  }
   auto unit = [](double v) { return v >= 0.0 && v <= 1.0; };
   bool finite_state = std::isfinite(s.level) && std::isfinite(s.trend) &&
                       std::isfinite(s.reference) && std::isfinite(s.raw_scale) &&

@@ -9,8 +9,34 @@
 namespace pso::controller::engine {
 
 namespace {
+
 constexpr int64_t kMaxTrackedHorizon = 10000;
-constexpr int64_t kMaxErrorWindow = 100000;
+constexpr int64_t kMaxErrorWindow = 1000000;
+/// A quantile tracker's step, in running mean absolute scaled errors of its
+/// horizon: small enough that a level's estimate wanders by a few percent of
+/// the spread, large enough to follow a change of the spread within a few
+/// hundred errors. The first errors (often a model's worst, before its first
+/// fit) take larger steps, sqrt(kMinErrorsForQuantiles / n) at the n-th, so
+/// the trackers settle within a hundred errors of a poor start.
+constexpr double kQuantileStep = 0.1;
+/// sigma / mean absolute deviation of a normal distribution (sqrt(pi / 2)):
+/// the trackers start at normal quantiles of the first errors' spread.
+constexpr double kNormalSigmaPerMad = 1.2533141373155003;
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+/// Normal scores of the tracked levels, the scale quantiles are
+/// interpolated on.
+const std::array<double, HorizonErrorTracker::kQuantileLevels.size()>& levelScores() {
+  static const auto kScores = [] {
+    std::array<double, HorizonErrorTracker::kQuantileLevels.size()> out{};
+    for (std::size_t k = 0; k < out.size(); ++k) {
+      out[k] = normalQuantile(HorizonErrorTracker::kQuantileLevels[k]);
+    }
+    return out;
+  }();
+  return kScores;
+}
+
 }  // namespace
 
 HorizonErrorTracker::HorizonErrorTracker(int max_horizon, int window, int stride)
@@ -19,10 +45,9 @@ HorizonErrorTracker::HorizonErrorTracker(int max_horizon, int window, int stride
       stride_(std::max(1, stride)),
       origin_steps_(static_cast<std::size_t>(max_horizon_ / stride_ + 1), -1),
       origin_lengths_(origin_steps_.size(), 0),
+      origin_scales_(origin_steps_.size(), 0.0),
       origin_paths_(origin_steps_.size() * static_cast<std::size_t>(max_horizon_), 0.0),
-      errors_(static_cast<std::size_t>(max_horizon_) * static_cast<std::size_t>(window_), 0.0),
-      error_heads_(static_cast<std::size_t>(max_horizon_), 0),
-      error_sizes_(static_cast<std::size_t>(max_horizon_), 0) {}
+      horizons_(static_cast<std::size_t>(max_horizon_)) {}
 
 void HorizonErrorTracker::advance() {
   ++step_;
@@ -35,35 +60,41 @@ void HorizonErrorTracker::advance() {
   }
 }
 
-bool HorizonErrorTracker::pushError(int h, double error, double& evicted) {
-  const auto row = static_cast<std::size_t>(h - 1);
-  const auto window = static_cast<uint32_t>(window_);
-  double* ring = &errors_[row * static_cast<std::size_t>(window_)];
-  uint32_t& head = error_heads_[row];
-  uint32_t& size = error_sizes_[row];
-  if (size == window) {
-    evicted = ring[head];
-    ring[head] = error;
-    if (++head == window) head = 0;
-    return true;
+void HorizonErrorTracker::score(Horizon& horizon, double z) {
+  const double rate = 1.0 / static_cast<double>(window_);
+  const double magnitude = std::abs(z);
+  if (horizon.count < kMinErrorsForQuantiles) {
+    // The first errors only measure the spread and the centre; q[] holds
+    // their sum until the trackers start from them.
+    horizon.abs_sum += magnitude;
+    horizon.q[0] += z;
+    if (++horizon.count < kMinErrorsForQuantiles) return;
+    const double n = static_cast<double>(horizon.count);
+    const double centre = horizon.q[0] / n;
+    const double spread = kNormalSigmaPerMad * horizon.abs_sum / n;
+    for (std::size_t k = 0; k < kLevels; ++k) horizon.q[k] = centre + levelScores()[k] * spread;
+    horizon.abs_sum /= n;
+    horizon.abs_weight = 1.0;
+    return;
   }
-  const uint32_t at = head + size;
-  ring[at >= window ? at - window : at] = error;
-  ++size;
-  return false;
+  horizon.abs_sum = (1.0 - rate) * horizon.abs_sum + rate * magnitude;
+  horizon.abs_weight = (1.0 - rate) * horizon.abs_weight + rate;
+  const double settle =
+      std::sqrt(static_cast<double>(kMinErrorsForQuantiles) / static_cast<double>(horizon.count));
+  const double step = std::max(kQuantileStep, settle) * horizon.abs_sum / horizon.abs_weight;
+  for (std::size_t k = 0; k < kLevels; ++k) {
+    // Branch-free: which side an error falls on is a coin toss.
+    const double below = z < horizon.q[k] ? 1.0 : 0.0;
+    horizon.q[k] += step * (kQuantileLevels[k] - below);
+  }
+  if (horizon.count < std::numeric_limits<uint32_t>::max()) ++horizon.count;
 }
 
-double HorizonErrorTracker::errorAt(int h, std::size_t i) const {
-  const auto row = static_cast<std::size_t>(h - 1);
-  const auto window = static_cast<std::size_t>(window_);
-  const std::size_t at = error_heads_[row] + i;
-  return errors_[row * window + (at >= window ? at - window : at)];
-}
-
-std::vector<double> HorizonErrorTracker::errorsAt(int h) const {
-  std::vector<double> out(count(h));
-  for (std::size_t i = 0; i < out.size(); ++i) out[i] = errorAt(h, i);
-  return out;
+void HorizonErrorTracker::scoreOneStep(double error) {
+  const double rate = 1.0 / static_cast<double>(window_);
+  one_abs_ = (1.0 - rate) * one_abs_ + rate * std::abs(error);
+  one_sq_ = (1.0 - rate) * one_sq_ + rate * error * error;
+  one_weight_ = (1.0 - rate) * one_weight_ + rate;
 }
 
 void HorizonErrorTracker::observe(double actual) {
@@ -87,37 +118,22 @@ void HorizonErrorTracker::observe(double actual) {
     const double predicted = origin_paths_[at * width + static_cast<std::size_t>(h - 1)];
     if (!std::isfinite(predicted)) continue;
     const double error = actual - predicted;
-    double evicted = 0.0;
-    const bool full = pushError(h, error, evicted);
-    if (h == 1) {
-      one_abs_ += std::abs(error) - (full ? std::abs(evicted) : 0.0);
-      one_sq_ += error * error - (full ? evicted * evicted : 0.0);
-      // Running sums drift by rounding: recount them once per window.
-      if (++one_pushes_ >= static_cast<std::size_t>(window_)) recountOneStep();
-    }
+    if (h == 1) scoreOneStep(error);
+    const double scale = origin_scales_[at];
+    if (scale > 0.0) score(horizons_[static_cast<std::size_t>(h - 1)], error / scale);
   }
-}
-
-void HorizonErrorTracker::recountOneStep() {
-  one_abs_ = 0.0;
-  one_sq_ = 0.0;
-  for (std::size_t i = 0; i < error_sizes_[0]; ++i) {
-    const double e = errorAt(1, i);
-    one_abs_ += std::abs(e);
-    one_sq_ += e * e;
-  }
-  one_pushes_ = 0;
 }
 
 void HorizonErrorTracker::skip() {
   advance();
 }
 
-void HorizonErrorTracker::remember(const std::vector<double>& path) {
+void HorizonErrorTracker::remember(const std::vector<double>& path, double scale) {
   if (!wantsPath()) return;
   const std::size_t n = std::min(path.size(), static_cast<std::size_t>(max_horizon_));
   origin_steps_[slot_] = step_;
   origin_lengths_[slot_] = static_cast<int>(n);
+  origin_scales_[slot_] = std::isfinite(scale) && scale > 0.0 ? scale : 0.0;
   std::copy_n(path.begin(), n,
               origin_paths_.begin() +
                   static_cast<std::ptrdiff_t>(slot_ * static_cast<std::size_t>(max_horizon_)));
@@ -125,54 +141,77 @@ void HorizonErrorTracker::remember(const std::vector<double>& path) {
 
 std::size_t HorizonErrorTracker::count(int h) const {
   if (h < 1 || h > max_horizon_) return 0;
-  return error_sizes_[static_cast<std::size_t>(h - 1)];
+  return horizons_[static_cast<std::size_t>(h - 1)].count;
 }
 
 double HorizonErrorTracker::oneStepMae() const {
-  const std::size_t n = count(1);
-  if (n == 0) return std::numeric_limits<double>::quiet_NaN();
-  return std::max(0.0, one_abs_) / static_cast<double>(n);
+  if (!(one_weight_ > 0.0)) return kNaN;
+  return std::max(0.0, one_abs_) / one_weight_;
 }
 
 double HorizonErrorTracker::oneStepRms() const {
-  const std::size_t n = count(1);
-  if (n == 0) return 0.0;
-  return std::sqrt(std::max(0.0, one_sq_) / static_cast<double>(n));
+  if (!(one_weight_ > 0.0)) return 0.0;
+  return std::sqrt(std::max(0.0, one_sq_) / one_weight_);
 }
 
-std::pair<double, double> HorizonErrorTracker::offsets(int h, double coverage) const {
-  if (count(h) >= kMinErrorsForQuantiles) {
-    std::vector<double> scratch = errorsAt(h);
-    const double tail = (1.0 - std::clamp(coverage, 0.0, 1.0)) / 2.0;
-    const double lo = empiricalQuantile(scratch, tail);
-    const double hi = empiricalQuantile(scratch, 1.0 - tail);
-    // A biased model can have both quantiles on one side of zero; the interval
-    // still follows the errors, but never excludes the point forecast itself.
-    return {std::min(lo, 0.0), std::max(hi, 0.0)};
-  }
-  // Too few errors at this horizon: random-walk growth of the one-step spread.
-  const double half = centralZ(coverage) * oneStepRms() * std::sqrt(static_cast<double>(h));
-  return {-half, half};
+double HorizonErrorTracker::scaledQuantile(int h, double p) const {
+  if (count(h) < kMinErrorsForQuantiles) return kNaN;
+  const Horizon& horizon = horizons_[static_cast<std::size_t>(h - 1)];
+  // Trackers of neighbouring levels can cross by a step: read them as the
+  // smallest non-decreasing sequence above them.
+  std::array<double, kLevels> q = horizon.q;
+  for (std::size_t k = 1; k < kLevels; ++k) q[k] = std::max(q[k], q[k - 1]);
+  const auto& x = levelScores();
+  const double target = normalQuantile(std::clamp(p, 1e-9, 1.0 - 1e-9));
+  // Linear in the normal score between the two nearest levels, extended
+  // beyond the outermost ones along the last segment.
+  std::size_t upper = 1;
+  while (upper + 1 < kLevels && x[upper] < target) ++upper;
+  const std::size_t lower = upper - 1;
+  const double slope = (q[upper] - q[lower]) / (x[upper] - x[lower]);
+  const double value = q[lower] + slope * (target - x[lower]);
+  // Beyond the tracked levels, never inside them.
+  if (target < x[0]) return std::min(value, q[0]);
+  if (target > x[kLevels - 1]) return std::max(value, q[kLevels - 1]);
+  return value;
 }
 
-void HorizonErrorTracker::fillIntervals(Forecast& forecast, double coverage) const {
+std::pair<double, double> HorizonErrorTracker::scaledOffsets(int h, double coverage) const {
+  const double tail = (1.0 - std::clamp(coverage, 0.0, 1.0)) / 2.0;
+  return {scaledQuantile(h, tail), scaledQuantile(h, 1.0 - tail)};
+}
+
+void HorizonErrorTracker::fillIntervals(Forecast& forecast, double coverage, double scale) const {
   forecast.coverage = coverage;
   forecast.backtest_mae = oneStepMae();
   const std::size_t n = forecast.point.size();
   forecast.lo.resize(n);
   forecast.hi.resize(n);
+  const double at_scale = std::isfinite(scale) && scale > 0.0 ? scale : 0.0;
+  const double z = centralZ(coverage);
   std::vector<std::pair<double, double>> tracked;
   tracked.reserve(std::min<std::size_t>(n, static_cast<std::size_t>(max_horizon_)));
   for (std::size_t i = 0; i < n && i < static_cast<std::size_t>(max_horizon_); ++i) {
-    tracked.push_back(offsets(static_cast<int>(i) + 1, coverage));
+    const int h = static_cast<int>(i) + 1;
+    if (count(h) >= kMinErrorsForQuantiles) {
+      const auto [lo, hi] = scaledOffsets(h, coverage);
+      // A biased model can have both quantiles on one side of zero; the
+      // interval still follows the errors, but never excludes the point.
+      tracked.emplace_back(std::min(0.0, lo * at_scale), std::max(0.0, hi * at_scale));
+    } else {
+      // Too few errors at this horizon: random-walk growth of the one-step
+      // spread.
+      const double half = z * oneStepRms() * std::sqrt(static_cast<double>(h));
+      tracked.emplace_back(-half, half);
+    }
   }
   for (std::size_t i = 0; i < n; ++i) {
     std::pair<double, double> offset;
     if (i < tracked.size()) {
       offset = tracked[i];
     } else {
-      const double scale = std::sqrt(static_cast<double>(i + 1) / max_horizon_);
-      offset = {tracked.back().first * scale, tracked.back().second * scale};
+      const double grow = std::sqrt(static_cast<double>(i + 1) / max_horizon_);
+      offset = {tracked.back().first * grow, tracked.back().second * grow};
     }
     forecast.lo[i] = forecast.point[i] + offset.first;
     forecast.hi[i] = forecast.point[i] + offset.second;
@@ -184,57 +223,147 @@ void HorizonErrorTracker::save(StateWriter& writer) const {
   const auto width = static_cast<std::size_t>(max_horizon_);
   for (std::size_t slot = 0; slot < origin_steps_.size(); ++slot) {
     writer.putInt(origin_steps_[slot]).putInt(origin_lengths_[slot]);
+    writer.putDouble(origin_scales_[slot]);
     for (int i = 0; i < origin_lengths_[slot]; ++i) {
       writer.putDouble(origin_paths_[slot * width + static_cast<std::size_t>(i)]);
     }
   }
-  for (int h = 1; h <= max_horizon_; ++h) {
-    writer.putInt(static_cast<int64_t>(count(h)));
-    for (std::size_t i = 0; i < count(h); ++i) writer.putDouble(errorAt(h, i));
+  for (const Horizon& horizon : horizons_) {
+    writer.putInt(horizon.count).putDouble(horizon.abs_sum).putDouble(horizon.abs_weight);
+    for (double q : horizon.q) writer.putDouble(q);
   }
-  // The running one-step sums as they are, so a restored tracker reports the
-  // very same figures (a recount could differ in the last bits).
-  writer.putDouble(one_abs_).putDouble(one_sq_).putInt(static_cast<int64_t>(one_pushes_));
+  writer.putDouble(one_abs_).putDouble(one_sq_).putDouble(one_weight_);
 }
 
+namespace {
+
+/// The shape both formats share: sizes, the step, and the remembered paths.
+struct Header {
+  int max_horizon = 1;
+  int window = 2;
+  int stride = 1;
+  int64_t step = -1;
+};
+
+Header readHeader(StateReader& reader) {
+  Header h;
+  h.max_horizon = static_cast<int>(reader.getInt(1, kMaxTrackedHorizon));
+  h.window = static_cast<int>(reader.getInt(2, kMaxErrorWindow));
+  h.stride = static_cast<int>(reader.getInt(1, kMaxTrackedHorizon));
+  h.step = reader.getInt(-1, std::numeric_limits<int64_t>::max());
+  return h;
+}
+
+bool finite(double v) {
+  return std::isfinite(v);
+}
+
+}  // namespace
+
 void HorizonErrorTracker::load(StateReader& reader) {
-  const auto max_horizon = static_cast<int>(reader.getInt(1, kMaxTrackedHorizon));
-  const auto window = static_cast<int>(reader.getInt(2, kMaxErrorWindow));
-  const auto stride = static_cast<int>(reader.getInt(1, kMaxTrackedHorizon));
-  const int64_t step = reader.getInt(-1, std::numeric_limits<int64_t>::max());
+  const Header header = readHeader(reader);
   if (!reader.ok()) return;
-  HorizonErrorTracker loaded(max_horizon, window, stride);
-  loaded.step_ = step;
-  if (step >= 0) {
-    loaded.phase_ = static_cast<int>(step % stride);
-    loaded.slot_ = static_cast<std::size_t>((step / stride) %
+  HorizonErrorTracker loaded(header.max_horizon, header.window, header.stride);
+  loaded.step_ = header.step;
+  if (header.step >= 0) {
+    loaded.phase_ = static_cast<int>(header.step % header.stride);
+    loaded.slot_ = static_cast<std::size_t>((header.step / header.stride) %
                                             static_cast<int64_t>(loaded.origin_steps_.size()));
   }
-  const auto width = static_cast<std::size_t>(max_horizon);
+  const auto width = static_cast<std::size_t>(header.max_horizon);
   for (std::size_t slot = 0; slot < loaded.origin_steps_.size() && reader.ok(); ++slot) {
-    loaded.origin_steps_[slot] = reader.getInt(-1, step);
-    const int64_t n = reader.getInt(0, max_horizon);
+    loaded.origin_steps_[slot] = reader.getInt(-1, header.step);
+    const int64_t n = reader.getInt(0, header.max_horizon);
     loaded.origin_lengths_[slot] = static_cast<int>(n);
+    loaded.origin_scales_[slot] = reader.getDouble();
     for (int64_t i = 0; i < n && reader.ok(); ++i) {
       loaded.origin_paths_[slot * width + static_cast<std::size_t>(i)] = reader.getDouble();
     }
+    if (reader.ok() && !(finite(loaded.origin_scales_[slot]) && loaded.origin_scales_[slot] >= 0)) {
+      reader.fail("a negative or non-finite error scale");
+    }
   }
-  for (int h = 1; h <= max_horizon && reader.ok(); ++h) {
-    const int64_t n = reader.getInt(0, window);
-    double evicted = 0.0;
-    for (int64_t i = 0; i < n && reader.ok(); ++i) loaded.pushError(h, reader.getDouble(), evicted);
+  for (Horizon& horizon : loaded.horizons_) {
+    horizon.count = static_cast<uint32_t>(reader.getInt(0, std::numeric_limits<uint32_t>::max()));
+    horizon.abs_sum = reader.getDouble();
+    horizon.abs_weight = reader.getDouble();
+    bool ok = finite(horizon.abs_sum) && finite(horizon.abs_weight) && horizon.abs_weight >= 0;
+    for (double& q : horizon.q) {
+      q = reader.getDouble();
+      ok = ok && finite(q);
+    }
+    if (!reader.ok()) return;
+    if (!ok) {
+      reader.fail("non-finite error quantiles");
+      return;
+    }
   }
   loaded.one_abs_ = reader.getDouble();
   loaded.one_sq_ = reader.getDouble();
-  loaded.one_pushes_ = static_cast<std::size_t>(reader.getInt(0, window));
-  if (reader.ok() && !(std::isfinite(loaded.one_abs_) && std::isfinite(loaded.one_sq_))) {
+  loaded.one_weight_ = reader.getDouble();
+  if (reader.ok() && !(finite(loaded.one_abs_) && finite(loaded.one_sq_) &&
+                       finite(loaded.one_weight_) && loaded.one_weight_ >= 0.0)) {
     reader.fail("non-finite error sums");
   }
   if (reader.ok()) *this = std::move(loaded);
 }
 
+void HorizonErrorTracker::loadWindows(StateReader& reader, double scale) {
+  const Header header = readHeader(reader);
+  if (!reader.ok()) return;
+  const double unit = std::isfinite(scale) && scale > 0.0 ? scale : 1.0;
+  HorizonErrorTracker loaded(header.max_horizon, header.window, header.stride);
+  loaded.step_ = header.step;
+  if (header.step >= 0) {
+    loaded.phase_ = static_cast<int>(header.step % header.stride);
+    loaded.slot_ = static_cast<std::size_t>((header.step / header.stride) %
+                                            static_cast<int64_t>(loaded.origin_steps_.size()));
+  }
+  const auto width = static_cast<std::size_t>(header.max_horizon);
+  for (std::size_t slot = 0; slot < loaded.origin_steps_.size() && reader.ok(); ++slot) {
+    loaded.origin_steps_[slot] = reader.getInt(-1, header.step);
+    const int64_t n = reader.getInt(0, header.max_horizon);
+    loaded.origin_lengths_[slot] = static_cast<int>(n);
+    loaded.origin_scales_[slot] = unit;
+    for (int64_t i = 0; i < n && reader.ok(); ++i) {
+      loaded.origin_paths_[slot * width + static_cast<std::size_t>(i)] = reader.getDouble();
+    }
+  }
+  for (int h = 1; h <= header.max_horizon && reader.ok(); ++h) {
+    const int64_t n = reader.getInt(0, header.window);
+    std::vector<double> errors;
+    for (int64_t i = 0; i < n && reader.ok(); ++i) errors.push_back(reader.getDouble());
+    if (!reader.ok()) break;
+    Horizon& horizon = loaded.horizons_[static_cast<std::size_t>(h - 1)];
+    if (h == 1 && !errors.empty()) {
+      for (double e : errors) {
+        loaded.one_abs_ += std::abs(e);
+        loaded.one_sq_ += e * e;
+      }
+      loaded.one_abs_ /= static_cast<double>(errors.size());
+      loaded.one_sq_ /= static_cast<double>(errors.size());
+      loaded.one_weight_ = 1.0;
+    }
+    if (errors.size() < kMinErrorsForQuantiles) continue;
+    for (double& e : errors) e /= unit;
+    double magnitude = 0.0;
+    for (double e : errors) magnitude += std::abs(e);
+    horizon.abs_sum = magnitude / static_cast<double>(errors.size());
+    horizon.abs_weight = 1.0;
+    horizon.count = static_cast<uint32_t>(errors.size());
+    for (std::size_t k = 0; k < kLevels; ++k) {
+      horizon.q[k] = empiricalQuantile(errors, kQuantileLevels[k]);
+    }
+  }
+  // The old running sums, and how many errors they had taken since a recount.
+  reader.getDouble();
+  reader.getDouble();
+  reader.getInt(0, header.window);
+  if (reader.ok()) *this = std::move(loaded);
+}
+
 Forecast assembleForecast(std::string model, int64_t observations, int horizon, double coverage,
-                          const HorizonErrorTracker& errors,
+                          const HorizonErrorTracker& errors, double scale,
                           const std::function<void(std::vector<double>&)>& fill_points) {
   Forecast out;
   out.model = std::move(model);
@@ -243,7 +372,7 @@ Forecast assembleForecast(std::string model, int64_t observations, int horizon, 
   if (observations == 0 || horizon < 1) return out;
   out.point.resize(static_cast<std::size_t>(horizon));
   fill_points(out.point);
-  errors.fillIntervals(out, coverage);
+  errors.fillIntervals(out, coverage, scale);
   return out;
 }
 

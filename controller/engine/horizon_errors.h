@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -12,20 +13,39 @@
 
 namespace pso::controller::engine {
 
-/// Errors needed at a horizon before its interval uses empirical quantiles.
+/// Errors needed at a horizon before its interval uses the tracked quantiles.
 inline constexpr std::size_t kMinErrorsForQuantiles = 20;
 
-/// Measures how wrong a model's forecasts were, per horizon, to build honest
-/// prediction intervals. The model remembers the forecast path it made at each
-/// step; when a later step's actual value arrives, every remembered forecast
-/// that targeted that step is scored (actual - forecast) into the error window
-/// of its horizon. Memory is bounded: max_horizon remembered paths plus
-/// `window` errors per horizon; each step costs O(max_horizon).
+/// Measures how wrong a model's forecasts were, per horizon and per side, to
+/// build calibrated, asymmetric prediction intervals.
+///
+/// The model remembers the forecast path it made at each step, with its error
+/// scale at that moment (its running one-step mean absolute error); when a
+/// later step's actual value arrives, every remembered forecast that targeted
+/// it is scored: the error (actual - forecast) divided by that scale. Per
+/// horizon, a quantile tracker per level of kQuantileLevels follows those
+/// scaled errors online (conformal quantile tracking: a level-tau tracker
+/// moves up by step x (1 - tau) when an error lands above it and down by
+/// step x tau otherwise, so over any long run the share of errors above it
+/// is 1 - tau, whatever their distribution or drift). An interval is the
+/// point plus the tracked lower and upper quantiles times the model's scale
+/// now: it widens in a volatile spell and narrows in a calm one, and each
+/// tail misses as often as it should. The step is kQuantileStep times the
+/// horizon's running mean absolute scaled error.
+///
+/// Memory is bounded and small: max_horizon remembered paths plus the
+/// trackers; each step costs O(max_horizon / stride x levels), no sorting.
 class HorizonErrorTracker {
  public:
-  /// With `stride` > 1 only the forecasts made at every stride-th step are
-  /// scored: the window then spans stride times as many steps, and each step
-  /// costs O(max_horizon / stride).
+  /// Quantile levels tracked per horizon; others are interpolated on the
+  /// normal-score scale between them.
+  static constexpr std::array<double, 15> kQuantileLevels = {
+      0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.975, 0.99};
+
+  /// `window` sets the memory of the running error scales (a rate of
+  /// 1 / window per scored error). With `stride` > 1 only the forecasts made
+  /// at every stride-th step are scored: each step then costs
+  /// O(max_horizon / stride).
   HorizonErrorTracker(int max_horizon, int window, int stride = 1);
 
   int maxHorizon() const { return max_horizon_; }
@@ -35,41 +55,60 @@ class HorizonErrorTracker {
   /// A new step without a value: nothing is scored.
   void skip();
   /// The model's forecast made at the current step for steps 1..n ahead
-  /// (n <= max_horizon is used; extra points are ignored). Ignored at steps
-  /// that are not a multiple of the stride.
-  void remember(const std::vector<double>& path);
+  /// (n <= max_horizon is used; extra points are ignored), and its error
+  /// scale now (> 0; otherwise this path's errors count only towards the
+  /// one-step error, not the quantiles). Ignored at steps that are not a
+  /// multiple of the stride.
+  void remember(const std::vector<double>& path, double scale);
   /// Whether remember() would keep a path now (so callers can skip making it).
   bool wantsPath() const { return step_ >= 0 && phase_ == 0; }
 
-  /// Errors known at horizon h (1-based).
+  /// Scaled errors known at horizon h (1-based), saturating.
   std::size_t count(int h) const;
 
   /// Fills forecast.lo/hi around forecast.point for a central `coverage`
-  /// interval, plus coverage and backtest_mae (see ForecastModel::forecast).
-  void fillIntervals(Forecast& forecast, double coverage) const;
+  /// interval, at the model's error `scale` now, plus coverage and
+  /// backtest_mae (see ForecastModel::forecast). Horizons with fewer than
+  /// kMinErrorsForQuantiles errors get the one-step spread scaled by
+  /// sqrt(h); beyond max_horizon, the last tracked horizon's offsets grow
+  /// with sqrt(h / max_horizon). The interval never excludes the point.
+  void fillIntervals(Forecast& forecast, double coverage, double scale) const;
 
-  /// Mean absolute one-step error over the window; NaN before any.
+  /// The tracked p-quantile of the scaled errors at horizon h (interpolated
+  /// between tracked levels); NaN before kMinErrorsForQuantiles errors.
+  double scaledQuantile(int h, double p) const;
+
+  /// Running mean absolute one-step error; NaN before any.
   double oneStepMae() const;
-  /// Root mean square one-step error over the window; 0 before any.
+  /// Running root mean square one-step error; 0 before any.
   double oneStepRms() const;
 
   void save(StateWriter& writer) const;
   /// Reads what save() wrote into *this; check reader.ok() afterwards.
   void load(StateReader& reader);
+  /// Reads the format kept before quantile tracking (raw error windows per
+  /// horizon): their errors, divided by the model's `scale` now (1 when it
+  /// is not positive), start the trackers at their empirical quantiles.
+  void loadWindows(StateReader& reader, double scale);
 
  private:
-  /// Recomputes the one-step running sums from the window.
-  void recountOneStep();
+  static constexpr std::size_t kLevels = kQuantileLevels.size();
+
+  /// Per horizon: the quantile trackers and the running mean absolute scaled
+  /// error that sets their step.
+  struct Horizon {
+    std::array<double, kLevels> q{};
+    double abs_sum = 0.0;
+    double abs_weight = 0.0;
+    uint32_t count = 0;
+  };
+
   /// Moves to the next step, keeping phase_ and slot_ in step with step_.
   void advance();
-  /// Appends `error` to horizon h's window (h 1-based), evicting the oldest
-  /// when full; returns the evicted error through `evicted`.
-  bool pushError(int h, double error, double& evicted);
-  /// The i-th oldest error kept at horizon h.
-  double errorAt(int h, std::size_t i) const;
-  std::vector<double> errorsAt(int h) const;
-  /// Offsets to add to the point forecast at horizon h <= max_horizon.
-  std::pair<double, double> offsets(int h, double coverage) const;
+  void score(Horizon& horizon, double z);
+  /// Offsets (scaled) for the tracked lower and upper tails of `coverage`.
+  std::pair<double, double> scaledOffsets(int h, double coverage) const;
+  void scoreOneStep(double error);
 
   int max_horizon_;
   int window_;
@@ -80,28 +119,28 @@ class HorizonErrorTracker {
   // of its cost.
   int phase_ = 0;
   std::size_t slot_ = 0;
-  // Everything lives in a few flat arrays rather than a vector per origin and
-  // per horizon: an update of thousands of models is bound by cache misses,
-  // and independent misses overlap where chained ones wait for each other.
+  // Flat arrays rather than a vector per origin: an update of thousands of
+  // models is bound by cache misses, and independent misses overlap where
+  // chained ones wait for each other.
   std::vector<int64_t> origin_steps_;  ///< per slot: step forecast from; -1 = empty
   std::vector<int> origin_lengths_;    ///< per slot: points kept
+  std::vector<double> origin_scales_;  ///< per slot: the model's error scale then
   std::vector<double> origin_paths_;   ///< slots x max_horizon
-  std::vector<double> errors_;         ///< max_horizon x window rings
-  std::vector<uint32_t> error_heads_;  ///< per horizon: index of the oldest error
-  std::vector<uint32_t> error_sizes_;  ///< per horizon: errors kept
-  // Sums of |e| and e^2 over the one-step window, kept as errors arrive so
-  // oneStepMae()/oneStepRms() (read every update by the models) are O(1).
+  std::vector<Horizon> horizons_;
+  // Running means of |e| and e^2 of the one-step errors (rate 1 / window,
+  // bias-corrected by the weight), read every update by the models.
   double one_abs_ = 0.0;
   double one_sq_ = 0.0;
-  std::size_t one_pushes_ = 0;
+  double one_weight_ = 0.0;
 };
 
 /// The shape every model's forecast() shares: provenance (`model`,
 /// `observations`, `coverage`), then `horizon` points from `fill_points`
-/// (called with a vector already sized to the horizon), then intervals from the
-/// tracked `errors`. Empty while the model has seen nothing.
+/// (called with a vector already sized to the horizon), then intervals from
+/// the tracked `errors` at the model's error `scale`. Empty while the model
+/// has seen nothing.
 Forecast assembleForecast(std::string model, int64_t observations, int horizon, double coverage,
-                          const HorizonErrorTracker& errors,
+                          const HorizonErrorTracker& errors, double scale,
                           const std::function<void(std::vector<double>&)>& fill_points);
 
 }  // namespace pso::controller::engine

@@ -376,7 +376,7 @@ void AutoModel::step(double value, bool present) {
   // What this model issues is tracked for its intervals.
   if (errors_.wantsPath()) {
     candidatePath(best_, scratch_);
-    errors_.remember(scratch_);
+    errors_.remember(scratch_, errorScale());
   }
 }
 
@@ -404,18 +404,25 @@ std::vector<std::pair<std::string, double>> AutoModel::candidateErrors() const {
   return out;
 }
 
+double AutoModel::errorScale() const {
+  if (best_ < candidates_.size()) return candidates_[best_]->forecaster->errorScale();
+  return 0.5 * (candidates_[first_]->forecaster->errorScale() +
+                candidates_[second_]->forecaster->errorScale());
+}
+
 void AutoModel::pointForecast(std::vector<double>& out) const {
   candidatePath(best_, out);
 }
 
 Forecast AutoModel::forecast(int horizon, double coverage) const {
   return assembleForecast("auto: " + chosen(), observations_, horizon, coverage, errors_,
+                          errorScale(),
                           [&](std::vector<double>& points) { pointForecast(points); });
 }
 
 std::string AutoModel::saveState() const {
   StateWriter w;
-  w.putText("auto").putInt(2);
+  w.putText("auto").putInt(3);
   w.putInt(params_.max_horizon)
       .putInt(params_.error_window)
       .putInt(params_.fit_window)
@@ -454,9 +461,9 @@ std::string AutoModel::saveState() const {
 Status AutoModel::loadState(const std::string& state) {
   StateReader r(state, "auto model state");
   r.expectText("auto");
-  // Version 1 had no two-season or multiplicative candidates.
-  const int64_t version = r.getInt();
-  if (version != 1 && version != 2 && r.ok()) r.fail("unsupported version");
+  // Version 1 had no two-season or multiplicative candidates, 2 kept raw
+  // error windows for its intervals.
+  const int64_t version = r.getInt(1, 3);
   ForecastModelParams p;
   p.max_horizon = static_cast<int>(r.getInt(1, 10000));
   p.error_window = static_cast<int>(r.getInt(2, 1000000));
@@ -514,7 +521,11 @@ Status AutoModel::loadState(const std::string& state) {
   loaded.best_ = static_cast<std::size_t>(r.getInt(0, n));
   loaded.first_ = static_cast<std::size_t>(r.getInt(0, std::max<int64_t>(0, n - 1)));
   loaded.second_ = static_cast<std::size_t>(r.getInt(0, std::max<int64_t>(0, n - 1)));
-  loaded.errors_.load(r);
+  if (version >= 3) {
+    loaded.errors_.load(r);
+  } else {
+    loaded.errors_.loadWindows(r, loaded.errorScale());
+  }
   if (Status status = r.status(); !status.ok()) return status;
   *this = std::move(loaded);
   return {};

@@ -88,6 +88,8 @@ class AutoModel final : public ForecastModel {
   Forecast forecast(int horizon, double coverage) const override;
   void pointForecast(std::vector<double>& out) const override;
   int64_t observations() const override { return observations_; }
+  /// The chosen candidate's error scale (the mean of the two when combined).
+  double errorScale() const override;
   std::string saveState() const override;
   [[nodiscard]] Status loadState(const std::string& state) override;
 

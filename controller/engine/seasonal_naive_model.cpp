@@ -30,11 +30,12 @@ void SeasonalNaiveModel::update(double value) {
   ++step_;
   const auto phase = static_cast<std::size_t>(step_ % period());
   bool accept = true;
-  if (robust_ && observations_ > 0) {
+  if (observations_ > 0) {
+    // Screened either way: the screen's scale is the model's error scale.
     const double seasonal = by_phase_[phase];
     const OutlierScreen::Verdict verdict =
         screen_.screen(value - (std::isfinite(seasonal) ? seasonal : last_value_));
-    if (verdict.clipped) {
+    if (robust_ && verdict.clipped) {
       accept = false;
       // Only the current run (one side) can turn out to be a shift, and only
       // its last values confirm one.
@@ -43,7 +44,7 @@ void SeasonalNaiveModel::update(double value) {
         held_.erase(held_.begin());
       }
       held_.push_back({step_, value});
-    } else if (verdict.shift) {
+    } else if (robust_ && verdict.shift) {
       for (const Held& h : held_) by_phase_[static_cast<std::size_t>(h.step % period())] = h.value;
     }
     if (accept) held_.clear();
@@ -56,7 +57,7 @@ void SeasonalNaiveModel::update(double value) {
   if (track_errors_ && errors_.wantsPath()) {
     path_.resize(static_cast<std::size_t>(errors_.maxHorizon()));
     pointForecast(path_);
-    errors_.remember(path_);
+    errors_.remember(path_, errorScale());
   }
 }
 
@@ -83,7 +84,7 @@ void SeasonalNaiveModel::pointForecast(std::vector<double>& out) const {
 }
 
 Forecast SeasonalNaiveModel::forecast(int horizon, double coverage) const {
-  return assembleForecast(name(), observations_, horizon, coverage, errors_,
+  return assembleForecast(name(), observations_, horizon, coverage, errors_, errorScale(),
                           [&](std::vector<double>& points) { points = pointPath(horizon); });
 }
 
@@ -126,7 +127,13 @@ Status SeasonalNaiveModel::loadState(const std::string& state) {
       loaded.held_.push_back({step, reader.getDouble()});
     }
   }
-  loaded.errors_.load(reader);
+  if (version >= 2) {
+    loaded.errors_.load(reader);
+  } else {
+    loaded.errors_.loadWindows(reader, 0.0);
+    const double mae = loaded.errors_.oneStepMae();
+    if (std::isfinite(mae)) loaded.screen_.start(mae);
+  }
   if (Status status = reader.status(); !status.ok()) return status;
   *this = std::move(loaded);
   return {};
