@@ -363,23 +363,23 @@ std::string engineReasonText(const LessonSystem& sys) {
   const int64_t plan = d.recommended;
   switch (*d.rule) {
     case DecisionRule::kNoData:
-      text = "it has no forecast yet, so it keeps the current count: " +
+      text = "has no forecast yet, so keeps the current count: " +
              engine::formatReplicas(plan);
       break;
     case DecisionRule::kWarmingUp:
-      text = "its forecast is still warming up (" + samplesText(d) +
-             "), so it keeps the current count: " + engine::formatReplicas(plan);
+      text = "keeps the current count while its forecast warms up (" + samplesText(d) +
+             "): " + engine::formatReplicas(plan);
       break;
     case DecisionRule::kDemandAtTarget:
-      text = "its forecast is still warming up (" + samplesText(d) + ") and the demand now (" +
-             formatNumber(sys.demand) + ") exceeds the ready capacity of " +
-             formatNumber(sys.ready_capacity) +
-             ", so it sizes for the demand now at the target: " + engine::formatReplicas(plan);
+      text = "sizes for the demand now at the target, because its forecast is still warming up (" +
+             samplesText(d) + ") and the demand now (" + formatNumber(sys.demand) +
+             ") exceeds the ready capacity of " + formatNumber(sys.ready_capacity) + ": " +
+             engine::formatReplicas(plan);
       break;
     case DecisionRule::kPredictive:
     case DecisionRule::kPredictiveMinBound:
     case DecisionRule::kPredictiveMaxBound: {
-      text = "it sizes for the " + std::string(kPlannedDemandName);
+      text = "sizes for the " + std::string(kPlannedDemandName);
       if (sys.forecast) {
         text += " of " + formatNumber(sys.forecast->planned_demand) + ", " +
                 plannedDemandDefinition(*sys.forecast);
@@ -393,7 +393,7 @@ std::string engineReasonText(const LessonSystem& sys) {
       break;
     }
     case DecisionRule::kReactiveHpa:
-      text = "its policy is reactive, so the HPA rule decides: " + engine::formatReplicas(plan);
+      text = "follows the HPA rule (its policy is reactive): " + engine::formatReplicas(plan);
       break;
   }
   for (const auto& c : d.coordination) {
@@ -430,7 +430,7 @@ std::string reactiveComparison(const LessonSystem& sys) {
            reactiveReasonText(sys) + ".";
   }
   return "The HPA rule would set " + engine::formatReplicas(reactive) + ": " +
-         reactiveReasonText(sys) + ". The engine sets " + engine::formatReplicas(desired) + ": " +
+         reactiveReasonText(sys) + ". The engine sets " + engine::formatReplicas(desired) + ": it " +
          engineReasonText(sys) + ".";
 }
 

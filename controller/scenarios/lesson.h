@@ -239,7 +239,10 @@ std::string reactiveComparison(const LessonSystem& system);
 /// Why the HPA rule recommends its count, from its facts ("it sizes for the
 /// demand observed now (412); its scale-up limit holds it at 8").
 std::string reactiveReasonText(const LessonSystem& system);
-/// What set the engine's count, from the decision's facts.
+/// What set the engine's count, from the decision's facts, as a phrase
+/// whose subject is the engine ("sizes for the planned demand of 465.5, ...:
+/// 17 replicas; the step limit changes 17 to 16"); a schema-1 document's
+/// rationale.
 std::string engineReasonText(const LessonSystem& system);
 /// "the highest 80% quantile of the forecast over the next 3 steps (warm-up plus one)".
 std::string plannedDemandDefinition(const LessonForecast& forecast);

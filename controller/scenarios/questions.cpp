@@ -69,7 +69,7 @@ void addReplicasQuestion(QuestionWriter& writer, const LessonSystem& sys) {
   if (isPredictive(d) && sys.forecast) {
     demand = shownNumber(sys.forecast->planned_demand);
     what = "the engine sizes for a " + std::string(kPlannedDemandName) + " of " +
-           formatNumber(demand) + " (" + plannedDemandDefinition(*sys.forecast) + ")";
+           formatNumber(demand) + ", " + plannedDemandDefinition(*sys.forecast);
   } else if (*d.rule == DecisionRule::kDemandAtTarget) {
     demand = shownNumber(sys.demand);
     what = "the engine sizes for the demand observed now, " + formatNumber(demand);
@@ -122,9 +122,9 @@ void addIntervalQuestion(QuestionWriter& writer, const LessonSystem& sys, double
       sys.name + ": replicas launched now serve after a warm-up of " +
       engine::formatSteps(f.lead_steps) + ", so the engine looks " + engine::formatSteps(
                                                                           f.planned_steps) +
-      " (" + formatNumber(static_cast<double>(steps) * step_s) + " s) ahead. What is the highest " +
-      kIntervalTopName + " of the forecast's " + formatPercent(f.coverage) +
-      " interval over those steps?";
+      " (" + formatNumber(static_cast<double>(steps) * step_s) + " s) ahead. Over those steps, " +
+      "what is the highest " + kIntervalTopName + " (the forecast's " + formatPercent(f.coverage) +
+      " interval)?";
   LessonQuestion& q = writer.add(QuestionType::kNumeric, "demand_at_horizon", sys.name, prompt);
   q.answer_number = answer;
   q.tolerance = std::fabs(answer) * kDemandTolerance;
