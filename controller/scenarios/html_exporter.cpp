@@ -465,18 +465,14 @@ std::string renderHtmlLesson(const nlohmann::json& scenario) {
 
 Result<std::size_t> HtmlExporter::writeTo(const std::vector<store::ScenarioRecord>& scenarios,
                                           std::ostream& out) const {
-  // Two passes: the curriculum comes first but lists every lesson.
-  std::vector<LessonSummary> lessons;
-  Status read = forEachLesson(scenarios, [&](const Lesson& lesson) -> Status {
-    lessons.push_back(summarize(lesson));
-    return {};
-  });
-  if (!read.ok()) return read.error();
+  // The index comes first but lists every lesson: a first pass summarises them.
+  auto lessons = summarizeAll(scenarios);
+  if (!lessons) return lessons.error();
   const std::string title = "PSO-PRIME scenario lessons";
   const std::string shell = page(title, "\n");
   const auto body_at = shell.find("<body>\n") + 7;
   out << shell.substr(0, body_at)
-      << renderIndex(lessons, [](const std::string& stem) { return "#" + stem; });
+      << renderIndex(*lessons, [](const std::string& stem) { return "#" + stem; });
   Status written = forEachLesson(scenarios, [&](const Lesson& lesson) -> Status {
     out << "<section id=\"" << htmlEscape(lessonFileStem(lesson.id)) << "\">\n"
         << lessonBody(lesson, "#index") << "</section>\n";

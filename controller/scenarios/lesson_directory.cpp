@@ -47,6 +47,18 @@ Status forEachLesson(const std::vector<store::ScenarioRecord>& scenarios,
   return {};
 }
 
+Result<std::vector<LessonSummary>> summarizeAll(
+    const std::vector<store::ScenarioRecord>& scenarios) {
+  std::vector<LessonSummary> lessons;
+  lessons.reserve(scenarios.size());
+  Status read = forEachLesson(scenarios, [&](const Lesson& lesson) -> Status {
+    lessons.push_back(summarize(lesson));
+    return {};
+  });
+  if (!read.ok()) return read.error();
+  return lessons;
+}
+
 Result<std::size_t> writeLessonDirectory(const std::vector<store::ScenarioRecord>& scenarios,
                                          const std::string& out_path, const std::string& extension,
                                          const LessonRenderer& render_lesson,

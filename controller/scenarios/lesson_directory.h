@@ -38,6 +38,11 @@ std::vector<std::pair<std::string, std::vector<const LessonSummary*>>> curriculu
 [[nodiscard]] Status forEachLesson(const std::vector<store::ScenarioRecord>& scenarios,
                                    const std::function<Status(const Lesson&)>& visit);
 
+/// The summaries of every stored scenario, in order: the first pass of a
+/// one-document export, whose index comes before the lessons it lists.
+[[nodiscard]] Result<std::vector<LessonSummary>> summarizeAll(
+    const std::vector<store::ScenarioRecord>& scenarios);
+
 /// Renders one lesson file.
 using LessonRenderer = std::function<std::string(const Lesson& lesson)>;
 /// Renders the curriculum index file.

@@ -148,7 +148,11 @@ std::string answerKeyText(const LessonQuestion& q) {
                               : std::string(" (exact)"));
     case QuestionType::kMultipleChoice:
       for (std::size_t i = 0; i < q.choices.size(); ++i) {
-        if (q.choices[i].correct) return choiceLabel(i) + " " + q.choices[i].text;
+        if (!q.choices[i].correct) continue;
+        // The renderers end the key with a period of their own.
+        std::string text = q.choices[i].text;
+        if (!text.empty() && text.back() == '.') text.pop_back();
+        return choiceLabel(i) + " " + text;
       }
       return q.answer_text;
     case QuestionType::kShortAnswer: {

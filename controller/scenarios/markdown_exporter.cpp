@@ -270,14 +270,10 @@ std::string renderMarkdownLesson(const nlohmann::json& scenario) {
 
 Result<std::size_t> MarkdownExporter::writeTo(const std::vector<store::ScenarioRecord>& scenarios,
                                               std::ostream& out) const {
-  // Two passes: the index comes first but lists every lesson.
-  std::vector<LessonSummary> lessons;
-  Status read = forEachLesson(scenarios, [&](const Lesson& lesson) -> Status {
-    lessons.push_back(summarize(lesson));
-    return {};
-  });
-  if (!read.ok()) return read.error();
-  out << renderIndex(lessons, [](const std::string& stem) { return "#" + stem; });
+  // The index comes first but lists every lesson: a first pass summarises them.
+  auto lessons = summarizeAll(scenarios);
+  if (!lessons) return lessons.error();
+  out << renderIndex(*lessons, [](const std::string& stem) { return "#" + stem; });
   Status written = forEachLesson(scenarios, [&](const Lesson& lesson) -> Status {
     out << "\n---\n\n<a id=\"" << lessonFileStem(lesson.id) << "\"></a>\n\n"
         << renderMarkdownLesson(lesson);
