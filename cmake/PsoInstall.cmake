@@ -13,14 +13,17 @@
 
 include(GNUInstallDirs)
 
-# /lib/systemd/system on Debian (a /usr prefix), beside the prefix otherwise:
-# systemd also reads /usr/local/lib/systemd/system.
-if(CMAKE_INSTALL_PREFIX STREQUAL "/usr")
-  set(pso_default_unitdir "/lib/systemd/system")
+# /lib/systemd/system on Debian (a /usr prefix), beside the prefix otherwise
+# (systemd also reads /usr/local/lib/systemd/system). Empty follows the prefix,
+# also when it changes in an existing build directory.
+set(PSO_SYSTEMD_UNITDIR "" CACHE PATH "Where the systemd units are installed (empty: from the prefix)")
+if(PSO_SYSTEMD_UNITDIR)
+  set(pso_unitdir "${PSO_SYSTEMD_UNITDIR}")
+elseif(CMAKE_INSTALL_PREFIX STREQUAL "/usr")
+  set(pso_unitdir "/lib/systemd/system")
 else()
-  set(pso_default_unitdir "${CMAKE_INSTALL_PREFIX}/lib/systemd/system")
+  set(pso_unitdir "${CMAKE_INSTALL_PREFIX}/lib/systemd/system")
 endif()
-set(PSO_SYSTEMD_UNITDIR "${pso_default_unitdir}" CACHE PATH "Where the systemd units are installed")
 # Absolute: with a /usr prefix GNUInstallDirs puts the config in /etc. The
 # state is always /var/lib/pso: the units' StateDirectory= and the shipped
 # configs' paths name it whatever the prefix.
@@ -43,9 +46,9 @@ foreach(unit pso-agent pso-controller)
                  ${PROJECT_BINARY_DIR}/installers/systemd/${unit}.service @ONLY)
 endforeach()
 install(FILES ${PROJECT_BINARY_DIR}/installers/systemd/pso-agent.service
-        DESTINATION ${PSO_SYSTEMD_UNITDIR} COMPONENT agent)
+        DESTINATION ${pso_unitdir} COMPONENT agent)
 install(FILES ${PROJECT_BINARY_DIR}/installers/systemd/pso-controller.service
-        DESTINATION ${PSO_SYSTEMD_UNITDIR} COMPONENT controller)
+        DESTINATION ${pso_unitdir} COMPONENT controller)
 
 # Documentation and examples, per package as Debian lays them out.
 set(pso_docdir ${CMAKE_INSTALL_DATAROOTDIR}/doc)
@@ -79,11 +82,12 @@ if(PSO_HELP2MAN AND PSO_GZIP)
     list(GET entry 1 section)
     list(GET entry 2 component)
     set(page ${PROJECT_BINARY_DIR}/man/${binary}.${section})
-    # -n: the NAME line; SOURCE_DATE_EPOCH keeps the page's date reproducible.
+    # The page's date is the build's, or SOURCE_DATE_EPOCH's when the
+    # environment sets it (reproducible builds, as Debian's do).
     add_custom_command(
       OUTPUT ${page}.gz
       COMMAND ${CMAKE_COMMAND} -E make_directory ${PROJECT_BINARY_DIR}/man
-      COMMAND ${CMAKE_COMMAND} -E env SOURCE_DATE_EPOCH=0 ${PSO_HELP2MAN} --no-info
+      COMMAND ${PSO_HELP2MAN} --no-info
               --section=${section} --version-string=${PROJECT_VERSION}
               --include=${PROJECT_SOURCE_DIR}/installers/man/${binary}.h2m
               --output=${page} $<TARGET_FILE:${binary}>
@@ -153,10 +157,10 @@ set(CPACK_DEBIAN_AGENT_PACKAGE_RECOMMENDS "libcurl4")
 set(CPACK_DEBIAN_CONTROLLER_PACKAGE_DEPENDS "passwd")
 set(CPACK_DEBIAN_CONTROLLER_PACKAGE_RECOMMENDS "psoctl")
 set(CPACK_COMPONENT_AGENT_DESCRIPTION
-    "PSO-PRIME agent: samples a host and applies scaling directives\n The agent runs beside the systems it manages, samples host, cgroup and\n application metrics, sends them to a pso-controller over ZeroMQ and applies\n its directives through process-pool, exec, systemd, cgroup, docker or\n kubernetes actuators. As shipped it samples the host and manages nothing.")
+    "PSO-PRIME agent: samples a host and applies scaling directives\nThe agent runs beside the systems it manages, samples host, cgroup and\napplication metrics, sends them to a pso-controller over ZeroMQ and applies\nits directives through process-pool, exec, systemd, cgroup, docker or\nkubernetes actuators. As shipped it samples the host and manages nothing.")
 set(CPACK_COMPONENT_CONTROLLER_DESCRIPTION
-    "PSO-PRIME controller: forecasts demand and scales a fleet\n The controller collects the agents' telemetry, forecasts each system's demand,\n decides replica counts before the load arrives, sends directives back and\n records every decision cycle as an education scenario. As shipped it listens\n on loopback only.")
+    "PSO-PRIME controller: forecasts demand and scales a fleet\nThe controller collects the agents' telemetry, forecasts each system's demand,\ndecides replica counts before the load arrives, sends directives back and\nrecords every decision cycle as an education scenario. As shipped it listens\non loopback only.")
 set(CPACK_COMPONENT_PSOCTL_DESCRIPTION
-    "PSO-PRIME command-line client and offline tools\n psoctl drives a pso-controller through its HTTP API (status, systems,\n directives, scenarios) and runs the decision engine offline on traces\n (forecast, simulate).")
+    "PSO-PRIME command-line client and offline tools\npsoctl drives a pso-controller through its HTTP API (status, systems,\ndirectives, scenarios) and runs the decision engine offline on traces\n(forecast, simulate).")
 
 include(CPack)
