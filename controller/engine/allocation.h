@@ -35,7 +35,7 @@ struct Allocation {
   /// changed the count), or "no-data" for an empty forecast.
   std::string rule;
   DecisionRule rule_kind = DecisionRule::kNoData;  ///< `rule` as a typed fact
-  int64_t lead_steps = 0;       ///< K
+  int64_t lead_steps = 0;                          ///< K
   int64_t planned_steps = 0;    ///< steps planned for: K + 1 (fewer if the forecast is shorter)
   int64_t peak_step = 0;        ///< the step whose upper bound is planned_demand
   double planned_demand = 0.0;  ///< max of the upper bound over steps 1..K+1

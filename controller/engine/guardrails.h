@@ -71,9 +71,9 @@ struct GuardrailInput {
 
 struct GuardrailOutcome {
   int64_t desired = 0;
-  bool dispatch = false;           ///< desired != current, allowed, and not forecast-only
-  bool held = false;               ///< an operator hold decided the count
-  std::vector<std::string> notes;  ///< one sentence per guardrail that changed the decision
+  bool dispatch = false;                 ///< desired != current, allowed, and not forecast-only
+  bool held = false;                     ///< an operator hold decided the count
+  std::vector<std::string> notes;        ///< one sentence per guardrail that changed the decision
   std::vector<GuardrailEffect> effects;  ///< the same guardrails as typed effects, same order
 };
 

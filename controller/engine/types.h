@@ -110,10 +110,10 @@ struct Bottleneck {
 /// Which rule set a system's recommendation (before coordination and guardrails).
 /// ruleCode() in wording.h gives each its stable name in documents and the API.
 enum class DecisionRule {
-  kNoData,            ///< "no-data": no sample yet (or no forecast), the current count is kept
-  kWarmingUp,         ///< "warming-up": too few samples for a forecast, the current count is kept
-  kDemandAtTarget,    ///< "demand-at-target": warming up but overloaded, sized for the demand now
-  kPredictive,        ///< "predictive-upper-quantile": sized for the planning quantile
+  kNoData,              ///< "no-data": no sample yet (or no forecast), the current count is kept
+  kWarmingUp,           ///< "warming-up": too few samples for a forecast, the current count is kept
+  kDemandAtTarget,      ///< "demand-at-target": warming up but overloaded, sized for the demand now
+  kPredictive,          ///< "predictive-upper-quantile": sized for the planning quantile
   kPredictiveMinBound,  ///< "min-bound": the predictive plan, raised to the minimum
   kPredictiveMaxBound,  ///< "max-bound": the predictive plan, capped at the maximum
   kReactiveHpa,         ///< "reactive-hpa": policy reactive, the HPA rule decides
@@ -149,11 +149,11 @@ struct CoordinationEffect {
   std::string source;
   int64_t from = 0;
   int64_t to = 0;
-  double rise = 0.0;           ///< dependency: the factor passed down (1.3 = +30%)
-  double planned_demand = 0.0; ///< dependency: the demand planned for after the rise
-  int64_t pool_capacity = 0;   ///< pool: replicas it holds
-  int64_t pool_wanted = 0;     ///< pool: what its deciding systems wanted in total
-  bool below_minimum = false;  ///< pool: cut below the system's minimum (minimums do not fit)
+  double rise = 0.0;            ///< dependency: the factor passed down (1.3 = +30%)
+  double planned_demand = 0.0;  ///< dependency: the demand planned for after the rise
+  int64_t pool_capacity = 0;    ///< pool: replicas it holds
+  int64_t pool_wanted = 0;      ///< pool: what its deciding systems wanted in total
+  bool below_minimum = false;   ///< pool: cut below the system's minimum (minimums do not fit)
 };
 
 /// Why the HPA rule recommends what it does (reactive_policy.h).
@@ -171,7 +171,7 @@ enum class ReactiveReason {
 /// that shaped it.
 struct ReactiveFacts {
   ReactiveReason reason = ReactiveReason::kNoMetric;
-  int64_t raw_replicas = 0;  ///< from the ratio alone
+  int64_t raw_replicas = 0;                                       ///< from the ratio alone
   double utilization = std::numeric_limits<double>::quiet_NaN();  ///< demand / ready capacity
   double ratio = std::numeric_limits<double>::quiet_NaN();        ///< utilisation / target
   double tolerance = 0.1;

@@ -92,7 +92,8 @@ Result<std::size_t> ScenarioExporter::write(const std::vector<store::ScenarioRec
 Result<nlohmann::json> parseScenarioDocument(const store::ScenarioRecord& record) {
   auto document = nlohmann::json::parse(record.json, nullptr, false);
   if (!document.is_object()) {
-    return makeError("invalid", "scenario '" + record.id + "': stored document is not a JSON object");
+    return makeError("invalid",
+                     "scenario '" + record.id + "': stored document is not a JSON object");
   }
   if (textAt(document, "id").empty()) document["id"] = record.id;
   return document;

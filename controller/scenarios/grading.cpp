@@ -90,10 +90,10 @@ void gradeShortAnswer(const json& q, const json& response, QuestionGrade& g) {
   std::vector<std::string> accepted = stringsAt(q, "accept");
   accepted.push_back(answer);
   const std::string given = normalized(response.get<std::string>());
-  g.correct = !answer.empty() && std::any_of(accepted.begin(), accepted.end(),
-                                             [&](const std::string& a) {
-                                               return !a.empty() && normalized(a) == given;
-                                             });
+  g.correct =
+      !answer.empty() && std::any_of(accepted.begin(), accepted.end(), [&](const std::string& a) {
+        return !a.empty() && normalized(a) == given;
+      });
   g.feedback = (g.correct ? "Correct. " : "Not quite: the answer is " + answer + ". ") +
                textAt(q, "feedback");
 }

@@ -144,11 +144,10 @@ std::string renderSvgChart(const LessonSystem& sys) {
     return out;
   };
 
-  const std::string label = system + ": demand history, forecast with its " +
-                            formatPercent(c.coverage) +
-                            " interval, and capacity from now, before and after the decision (" +
-                            std::to_string(c.current) + " to " + engine::formatReplicas(c.desired) +
-                            ")";
+  const std::string label =
+      system + ": demand history, forecast with its " + formatPercent(c.coverage) +
+      " interval, and capacity from now, before and after the decision (" +
+      std::to_string(c.current) + " to " + engine::formatReplicas(c.desired) + ")";
   std::ostringstream svg;
   svg << "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 " << kChartWidth << " "
       << kChartHeight << "\" width=\"" << kChartWidth << "\" height=\"" << kChartHeight
@@ -294,7 +293,8 @@ void renderForecast(std::ostringstream& out, const Lesson& lesson) {
           << "</figcaption>\n</figure>\n";
     }
     out << "<table>\n";
-    tableRow(out, {"Time", "Demand", "Forecast", formatPercent(f.coverage) + " interval", "Capacity"},
+    tableRow(out,
+             {"Time", "Demand", "Forecast", formatPercent(f.coverage) + " interval", "Capacity"},
              true);
     for (const auto& row : timeline(sys, kHistoryRowsShown, kForecastRowsShown)) {
       const std::string interval = std::isfinite(row.lo) && std::isfinite(row.hi)
@@ -364,8 +364,7 @@ void renderDebrief(std::ostringstream& out, const Lesson& lesson) {
   }
   const LessonDebrief& debrief = *lesson.debrief;
   out << "<p>Observed from " << htmlEscape(debrief.from) << " to " << htmlEscape(debrief.to)
-      << ".</p>\n<p><strong>Verdict:</strong> " << htmlEscape(debrief.verdict)
-      << "</p>\n<table>\n";
+      << ".</p>\n<p><strong>Verdict:</strong> " << htmlEscape(debrief.verdict) << "</p>\n<table>\n";
   tableRow(out, debriefColumns(), true);
   for (const auto& sys : lesson.systems) {
     if (sys.debrief) tableRow(out, debriefCells(sys));

@@ -136,8 +136,7 @@ LessonDecision decisionFrom(const json& r, const json& candidates) {
 
 engine::ReactiveFacts reactiveFactsFrom(const json& f) {
   engine::ReactiveFacts out;
-  out.reason =
-      engine::parseReactiveReason(textAt(f, "reason")).value_or(ReactiveReason::kNoMetric);
+  out.reason = engine::parseReactiveReason(textAt(f, "reason")).value_or(ReactiveReason::kNoMetric);
   out.raw_replicas = integerAt(f, "raw_replicas");
   out.utilization = numberAt(f, "utilization");
   out.ratio = numberAt(f, "ratio");
@@ -291,9 +290,9 @@ const LessonSystem* Lesson::system(const std::string& name) const {
 
 std::string plannedDemandDefinition(const LessonForecast& f) {
   const std::string over =
-      f.planned_steps <= 1 ? std::string("over the next step")
-                           : "over the next " + std::to_string(f.planned_steps) +
-                                 " steps (warm-up plus one)";
+      f.planned_steps <= 1
+          ? std::string("over the next step")
+          : "over the next " + std::to_string(f.planned_steps) + " steps (warm-up plus one)";
   if (std::isfinite(f.planning_quantile)) {
     return "the highest " + formatPercent(f.planning_quantile) + " quantile of the forecast " +
            over;
@@ -314,12 +313,12 @@ std::string reactiveReasonText(const LessonSystem& sys) {
              engine::formatReplicas(current);
       break;
     case ReactiveReason::kNoneRunning:
-      text = "no replica is running, so it sizes for " + now + " at the target: " +
-             engine::formatReplicas(f.raw_replicas);
+      text = "no replica is running, so it sizes for " + now +
+             " at the target: " + engine::formatReplicas(f.raw_replicas);
       break;
     case ReactiveReason::kNoneReady:
-      text = "no replica is ready yet and demand is 0, so it keeps " +
-             engine::formatReplicas(current);
+      text =
+          "no replica is ready yet and demand is 0, so it keeps " + engine::formatReplicas(current);
       break;
     case ReactiveReason::kWarmingKeep:
       text = "counting the replicas still warming at zero, " + now +
@@ -327,8 +326,8 @@ std::string reactiveReasonText(const LessonSystem& sys) {
       break;
     case ReactiveReason::kWarmingScale:
       text = "counting the replicas still warming at zero, it sizes for " + now + " over all " +
-             engine::formatReplicas(current) + " launched: " +
-             engine::formatReplicas(f.raw_replicas);
+             engine::formatReplicas(current) +
+             " launched: " + engine::formatReplicas(f.raw_replicas);
       break;
     case ReactiveReason::kWithinTolerance:
       text = now + " is within its tolerance of the target, so it keeps " +
@@ -363,8 +362,7 @@ std::string engineReasonText(const LessonSystem& sys) {
   const int64_t plan = d.recommended;
   switch (*d.rule) {
     case DecisionRule::kNoData:
-      text = "has no forecast yet, so keeps the current count: " +
-             engine::formatReplicas(plan);
+      text = "has no forecast yet, so keeps the current count: " + engine::formatReplicas(plan);
       break;
     case DecisionRule::kWarmingUp:
       text = "keeps the current count while its forecast warms up (" + samplesText(d) +
@@ -430,8 +428,8 @@ std::string reactiveComparison(const LessonSystem& sys) {
            reactiveReasonText(sys) + ".";
   }
   return "The HPA rule would set " + engine::formatReplicas(reactive) + ": " +
-         reactiveReasonText(sys) + ". The engine sets " + engine::formatReplicas(desired) + ": it " +
-         engineReasonText(sys) + ".";
+         reactiveReasonText(sys) + ". The engine sets " + engine::formatReplicas(desired) +
+         ": it " + engineReasonText(sys) + ".";
 }
 
 std::vector<TimelineRow> timeline(const LessonSystem& sys, std::size_t history_rows,
@@ -483,7 +481,8 @@ Lesson buildLesson(const json& doc) {
   lesson.level = textAt(doc, "level");
   lesson.events = stringsAt(doc, "events");
   lesson.title = lessonTitle(doc);
-  for (const auto& name : stringsAt(doc, "systems")) lesson.systems.push_back(systemFrom(doc, name));
+  for (const auto& name : stringsAt(doc, "systems"))
+    lesson.systems.push_back(systemFrom(doc, name));
   for (const auto& d : memberAt(doc, "directives")) {
     lesson.directives.push_back({textAt(d, "id"), textAt(d, "system"), integerAt(d, "replicas", -1),
                                  textAt(d, "source"), textAt(d, "status"), textAt(d, "reason")});
@@ -591,7 +590,8 @@ LessonQuestion questionFromJson(const json& q) {
     choice.correct = boolAt(c, "correct");
     choice.feedback = textAt(c, "feedback");
     const json& claim = memberAt(c, "claim");
-    if (memberAt(claim, "replicas").is_number()) choice.claim.replicas = integerAt(claim, "replicas");
+    if (memberAt(claim, "replicas").is_number())
+      choice.claim.replicas = integerAt(claim, "replicas");
     choice.claim.reason = textAt(claim, "reason");
     choice.claim.system = textAt(claim, "system");
     out.choices.push_back(std::move(choice));

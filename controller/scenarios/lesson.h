@@ -127,15 +127,15 @@ struct LessonCandidate {
 };
 
 struct LessonDecision {
-  std::string rule_code;                    ///< as stored ("predictive-upper-quantile", "hold")
+  std::string rule_code;                     ///< as stored ("predictive-upper-quantile", "hold")
   std::optional<engine::DecisionRule> rule;  ///< schema 2 (or a schema-1 code that names one)
-  bool has_facts = false;                   ///< schema 2: the effects below are complete
+  bool has_facts = false;                    ///< schema 2: the effects below are complete
   int64_t current = 0;
   int64_t recommended = 0;
   int64_t desired = 0;
   bool dispatch = false;
-  std::string rationale;                       ///< the engine's own sentences
-  std::vector<std::string> notes;              ///< each coordination and guardrail note, in words
+  std::string rationale;           ///< the engine's own sentences
+  std::vector<std::string> notes;  ///< each coordination and guardrail note, in words
   std::vector<engine::CoordinationEffect> coordination;
   std::vector<engine::GuardrailEffect> guardrails;
   std::vector<std::string> pools;
@@ -151,7 +151,7 @@ struct LessonDecision {
 
 struct LessonReactive {
   int64_t replicas = 0;
-  std::string rationale;                      ///< the HPA rule's own sentence
+  std::string rationale;                       ///< the HPA rule's own sentence
   std::optional<engine::ReactiveFacts> facts;  ///< schema 2
   bool differs = false;
   /// Why the engine's count differs from the HPA rule's (or that it does not),

@@ -23,9 +23,8 @@ std::string lessonFileStem(const std::string& scenario_id) {
 }
 
 LessonSummary summarize(const Lesson& lesson) {
-  return {lesson.id,    lessonFileStem(lesson.id), lesson.time,
-          lesson.level, lesson.title,              lesson.events,
-          lesson.debrief.has_value()};
+  return {lesson.id,     lessonFileStem(lesson.id), lesson.time, lesson.level, lesson.title,
+          lesson.events, lesson.debrief.has_value()};
 }
 
 std::vector<std::pair<std::string, std::vector<const LessonSummary*>>> curriculum(

@@ -17,8 +17,13 @@ std::vector<std::pair<std::string, std::string>> headerRows(const Lesson& lesson
 }
 
 std::vector<std::string> situationColumns() {
-  return {"System",         "Demand now",  "Replicas (current / ready)", "Capacity per replica",
-          "Ready capacity", "Utilisation", "Target"};
+  return {"System",
+          "Demand now",
+          "Replicas (current / ready)",
+          "Capacity per replica",
+          "Ready capacity",
+          "Utilisation",
+          "Target"};
 }
 
 std::vector<std::string> situationCells(const LessonSystem& s) {
@@ -109,7 +114,7 @@ std::vector<std::string> candidateCells(const LessonCandidate& c) {
 }
 
 std::vector<std::string> debriefColumns() {
-  return {"System",     "Samples",  "MAE", "Inside interval", "Max demand",
+  return {"System",   "Samples",           "MAE", "Inside interval", "Max demand",
           "Overload", "Bottleneck avoided"};
 }
 

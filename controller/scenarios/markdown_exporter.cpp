@@ -93,8 +93,8 @@ void renderForecast(std::ostringstream& out, const Lesson& lesson) {
     any = true;
     const LessonForecast& f = *sys.forecast;
     out << "### " << sys.name << "\n\n";
-    out << modelSentence(f) << " " << intervalSentence(f, lesson.step_s) << " "
-        << planSentence(sys) << "\n\n";
+    out << modelSentence(f) << " " << intervalSentence(f, lesson.step_s) << " " << planSentence(sys)
+        << "\n\n";
     out << bottleneckSentence(f) << "\n\n";
 
     const auto rows = timeline(sys, kHistoryRowsShown, kForecastRowsShown);
@@ -179,8 +179,7 @@ void renderReactive(std::ostringstream& out, const Lesson& lesson) {
   out << "\n";
 }
 
-void renderList(std::ostringstream& out, const std::vector<std::string>& items,
-                const char* empty) {
+void renderList(std::ostringstream& out, const std::vector<std::string>& items, const char* empty) {
   if (items.empty()) out << "- " << empty << "\n";
   for (const auto& line : items) out << "- " << line << "\n";
 }

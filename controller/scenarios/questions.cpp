@@ -40,9 +40,9 @@ class QuestionWriter {
 };
 
 bool isPredictive(const LessonDecision& d) {
-  return d.rule && (*d.rule == DecisionRule::kPredictive ||
-                    *d.rule == DecisionRule::kPredictiveMinBound ||
-                    *d.rule == DecisionRule::kPredictiveMaxBound);
+  return d.rule &&
+         (*d.rule == DecisionRule::kPredictive || *d.rule == DecisionRule::kPredictiveMinBound ||
+          *d.rule == DecisionRule::kPredictiveMaxBound);
 }
 
 bool acting(const Lesson& lesson, const LessonSystem& sys) {
@@ -118,13 +118,13 @@ void addIntervalQuestion(QuestionWriter& writer, const LessonSystem& sys, double
     }
   }
   if (!std::isfinite(answer)) return;
-  const std::string prompt =
-      sys.name + ": replicas launched now serve after a warm-up of " +
-      engine::formatSteps(f.lead_steps) + ", so the engine looks " + engine::formatSteps(
-                                                                          f.planned_steps) +
-      " (" + formatNumber(static_cast<double>(steps) * step_s) + " s) ahead. Over those steps, " +
-      "what is the highest " + kIntervalTopName + " (the forecast's " + formatPercent(f.coverage) +
-      " interval)?";
+  const std::string prompt = sys.name + ": replicas launched now serve after a warm-up of " +
+                             engine::formatSteps(f.lead_steps) + ", so the engine looks " +
+                             engine::formatSteps(f.planned_steps) + " (" +
+                             formatNumber(static_cast<double>(steps) * step_s) +
+                             " s) ahead. Over those steps, " + "what is the highest " +
+                             kIntervalTopName + " (the forecast's " + formatPercent(f.coverage) +
+                             " interval)?";
   LessonQuestion& q = writer.add(QuestionType::kNumeric, "demand_at_horizon", sys.name, prompt);
   q.answer_number = answer;
   q.tolerance = std::fabs(answer) * kDemandTolerance;
@@ -165,8 +165,8 @@ void addActionQuestion(QuestionWriter& writer, const LessonSystem& sys) {
     if (!c.note.empty()) feedback += " (" + c.note + ")";
     offer(c.replicas, feedback + ". " + engine_reason);
   }
-  offer(d.current, "Keeping " + replicasText(d.current) + " is not what the engine decided. " +
-                       engine_reason);
+  offer(d.current,
+        "Keeping " + replicasText(d.current) + " is not what the engine decided. " + engine_reason);
   if (d.recommended != d.desired) {
     offer(d.recommended, replicasText(d.recommended) +
                              " was the engine's own plan before coordination or guardrails "
@@ -274,23 +274,21 @@ void addReactiveLateQuestion(QuestionWriter& writer, const LessonSystem& sys) {
   }
   if (correct_reason == kLateSizesForNow && rf.scale_up_limit >= d.desired) {
     add(kLateScaleUpLimit,
-        "Its scale-up limit lets it go no higher than " + replicasText(reactive) +
-            " in one step.",
+        "Its scale-up limit lets it go no higher than " + replicasText(reactive) + " in one step.",
         "No: its scale-up limit allows up to " + replicasText(rf.scale_up_limit) +
             " this step; it stops at " + std::to_string(reactive) + " because " +
             reactiveReasonText(sys) + ".");
   }
-  const auto position =
-      static_cast<std::size_t>(d.desired + reactive) % (choices.size() + 1);
+  const auto position = static_cast<std::size_t>(d.desired + reactive) % (choices.size() + 1);
   LessonChoice right{correct_text, true, reactiveComparison(sys), {}};
   right.claim.reason = correct_reason;
   choices.insert(choices.begin() + static_cast<std::ptrdiff_t>(position), right);
 
-  LessonQuestion& q = writer.add(
-      QuestionType::kMultipleChoice, "reactive_late", sys.name,
-      sys.name + ": the HPA rule would set " + replicasText(reactive) +
-          ", the engine scales from " + std::to_string(d.current) + " to " +
-          std::to_string(d.desired) + ". Why does the HPA rule fall short here?");
+  LessonQuestion& q =
+      writer.add(QuestionType::kMultipleChoice, "reactive_late", sys.name,
+                 sys.name + ": the HPA rule would set " + replicasText(reactive) +
+                     ", the engine scales from " + std::to_string(d.current) + " to " +
+                     std::to_string(d.desired) + ". Why does the HPA rule fall short here?");
   q.choices = std::move(choices);
   q.answer_text = correct_text;
   q.feedback = reactiveComparison(sys);
@@ -315,10 +313,9 @@ void addModelQuestion(QuestionWriter& writer, const LessonSystem& sys) {
     }
   }
   q.feedback = "The " + p.model + " model" +
-               (p.selected_by_backtest
-                    ? ", picked by the engine's " + p.configured +
-                          " setting for the lowest rolling backtest error"
-                    : ", the engine's configured model") +
+               (p.selected_by_backtest ? ", picked by the engine's " + p.configured +
+                                             " setting for the lowest rolling backtest error"
+                                       : ", the engine's configured model") +
                ", after " + std::to_string(f.observations) +
                " observations, with a one-step backtest MAE of " + formatNumber(f.backtest_mae) +
                ".";

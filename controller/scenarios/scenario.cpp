@@ -261,12 +261,9 @@ json factsJson(const engine::DecisionFacts& f) {
   for (const auto& g : f.guardrails) {
     guardrails.push_back({{"kind", engine::guardrailCode(g.kind)}, {"from", g.from}, {"to", g.to}});
   }
-  return {{"rule", engine::ruleCode(f.rule)},
-          {"coordination", std::move(coordination)},
-          {"guardrails", std::move(guardrails)},
-          {"pools", f.pools},
-          {"observations", f.observations},
-          {"min_observations", f.min_observations}};
+  return {{"rule", engine::ruleCode(f.rule)},    {"coordination", std::move(coordination)},
+          {"guardrails", std::move(guardrails)}, {"pools", f.pools},
+          {"observations", f.observations},      {"min_observations", f.min_observations}};
 }
 
 json rationaleJson(const SystemDecision& d) {

@@ -174,14 +174,13 @@ std::string newStatementId() {
 json buildActivities(const json& scenario, const XapiContext& ctx) {
   const std::string id = textAt(scenario, "id");
   json activities = json::array();
-  activities.push_back(
-      {{"objectType", "Activity"},
-       {"id", scenarioActivityId(ctx, id)},
-       {"definition",
-        {{"type", kAssessmentType},
-         {"name", languageMap(lessonTitle(scenario))},
-         {"description", languageMap("PSO-PRIME scenario " + id + ", level " +
-                                     levelTitle(textAt(scenario, "level")))}}}});
+  activities.push_back({{"objectType", "Activity"},
+                        {"id", scenarioActivityId(ctx, id)},
+                        {"definition",
+                         {{"type", kAssessmentType},
+                          {"name", languageMap(lessonTitle(scenario))},
+                          {"description", languageMap("PSO-PRIME scenario " + id + ", level " +
+                                                      levelTitle(textAt(scenario, "level")))}}}});
   for (const auto& q : memberAt(scenario, "questions")) {
     activities.push_back({{"objectType", "Activity"},
                           {"id", questionActivityId(ctx, id, textAt(q, "id"))},

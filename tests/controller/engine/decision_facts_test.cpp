@@ -214,16 +214,16 @@ TEST(DecisionFacts, CodesRoundTrip) {
                     DecisionRule::kPredictiveMaxBound, DecisionRule::kReactiveHpa}) {
     EXPECT_EQ(parseDecisionRule(ruleCode(rule)), rule);
   }
-  for (auto kind : {GuardrailKind::kOperatorHold, GuardrailKind::kScaleDownStabilization,
-                    GuardrailKind::kStepLimitUp, GuardrailKind::kStepLimitDown,
-                    GuardrailKind::kCooldown, GuardrailKind::kActionsPerHour,
-                    GuardrailKind::kForecastOnly}) {
+  for (auto kind :
+       {GuardrailKind::kOperatorHold, GuardrailKind::kScaleDownStabilization,
+        GuardrailKind::kStepLimitUp, GuardrailKind::kStepLimitDown, GuardrailKind::kCooldown,
+        GuardrailKind::kActionsPerHour, GuardrailKind::kForecastOnly}) {
     EXPECT_EQ(parseGuardrailKind(guardrailCode(kind)), kind);
   }
-  for (auto reason : {ReactiveReason::kNoMetric, ReactiveReason::kNoneRunning,
-                      ReactiveReason::kNoneReady, ReactiveReason::kWarmingKeep,
-                      ReactiveReason::kWarmingScale, ReactiveReason::kWithinTolerance,
-                      ReactiveReason::kRatio}) {
+  for (auto reason :
+       {ReactiveReason::kNoMetric, ReactiveReason::kNoneRunning, ReactiveReason::kNoneReady,
+        ReactiveReason::kWarmingKeep, ReactiveReason::kWarmingScale,
+        ReactiveReason::kWithinTolerance, ReactiveReason::kRatio}) {
     EXPECT_EQ(parseReactiveReason(reactiveReasonCode(reason)), reason);
   }
   EXPECT_EQ(parseCoordinationKind("pool"), CoordinationKind::kPool);

@@ -104,8 +104,8 @@ std::vector<store::Sample> historyOf(const std::vector<double>& trace, std::size
   std::vector<store::Sample> out;
   for (std::size_t i = t + 1 > kHistoryKept ? t + 1 - kHistoryKept : 0; i <= t; ++i) {
     if (std::isfinite(trace[i])) {
-      out.push_back({kStart + static_cast<int64_t>(static_cast<double>(i) * step_s * 1000.0),
-                     trace[i]});
+      out.push_back(
+          {kStart + static_cast<int64_t>(static_cast<double>(i) * step_s * 1000.0), trace[i]});
     }
   }
   return out;
@@ -157,7 +157,8 @@ void replayFleet(uint32_t seed, std::size_t steps, std::vector<json>& docs) {
   }
   std::map<std::string, std::vector<int64_t>> desired;
   for (std::size_t t = 0; t < steps; ++t) {
-    const int64_t now = kStart + static_cast<int64_t>(static_cast<double>(t) * settings.step_s * 1000);
+    const int64_t now =
+        kStart + static_cast<int64_t>(static_cast<double>(t) * settings.step_s * 1000);
     engine::CycleInput input;
     input.now_ms = now;
     for (const auto& [name, spec] : specs) {
@@ -181,7 +182,8 @@ void replayFleet(uint32_t seed, std::size_t steps, std::vector<json>& docs) {
     ctx.step_s = settings.step_s;
     ctx.decisions = eng.decide(input);
     ctx.specs = specs;
-    for (const auto& [name, trace] : traces) ctx.history[name] = historyOf(trace, t, settings.step_s);
+    for (const auto& [name, trace] : traces)
+      ctx.history[name] = historyOf(trace, t, settings.step_s);
     for (const auto& d : ctx.decisions.systems) desired[d.system].push_back(d.desired_replicas);
     docs.push_back(buildScenario(ctx));
   }
@@ -192,9 +194,9 @@ double ceilCount(double value) {
 }
 
 bool predictive(const LessonDecision& d) {
-  return d.rule && (*d.rule == DecisionRule::kPredictive ||
-                    *d.rule == DecisionRule::kPredictiveMinBound ||
-                    *d.rule == DecisionRule::kPredictiveMaxBound);
+  return d.rule &&
+         (*d.rule == DecisionRule::kPredictive || *d.rule == DecisionRule::kPredictiveMinBound ||
+          *d.rule == DecisionRule::kPredictiveMaxBound);
 }
 
 // Each check returns "" or what is wrong.
@@ -209,11 +211,12 @@ struct Checker {
     if (d.rule == DecisionRule::kDemandAtTarget) demand = shownNumber(s.demand);
     if (!std::isfinite(demand)) return "replicas_needed without a sized demand";
     if (q.prompt.find(formatNumber(demand)) == std::string::npos) return "prompt lacks the demand";
-    double needed = ceilCount(demand / (shownNumber(s.capacity_per_replica) *
-                                        shownFraction(s.target_utilization)));
+    double needed = ceilCount(
+        demand / (shownNumber(s.capacity_per_replica) * shownFraction(s.target_utilization)));
     needed = std::clamp(needed, static_cast<double>(*s.min_replicas),
                         static_cast<double>(std::max(*s.min_replicas, *s.max_replicas)));
-    if (q.answer_number != needed) return "key " + formatNumber(q.answer_number) + " != " + formatNumber(needed);
+    if (q.answer_number != needed)
+      return "key " + formatNumber(q.answer_number) + " != " + formatNumber(needed);
     if (needed != static_cast<double>(d.recommended)) return "key is not the engine's plan";
     return "";
   }
@@ -227,7 +230,8 @@ struct Checker {
       const double hi = shownNumber(f.steps[k].hi);
       if (std::isfinite(hi)) top = std::isfinite(top) ? std::max(top, hi) : hi;
     }
-    if (q.answer_number != top) return "key " + formatNumber(q.answer_number) + " != " + formatNumber(top);
+    if (q.answer_number != top)
+      return "key " + formatNumber(q.answer_number) + " != " + formatNumber(top);
     if (std::fabs(q.tolerance - 0.1 * std::fabs(top)) > 1e-9) return "tolerance is not 10%";
     return "";
   }
@@ -238,8 +242,10 @@ struct Checker {
     for (const auto& c : q.choices) {
       if (!c.claim.replicas) return "an option without a count";
       const bool truth = *c.claim.replicas == d.desired;
-      if (truth != c.correct) return "option '" + c.text + "' marked " + (c.correct ? "right" : "wrong");
-      if (c.text != scaleText(d.current, *c.claim.replicas)) return "option text differs from its count";
+      if (truth != c.correct)
+        return "option '" + c.text + "' marked " + (c.correct ? "right" : "wrong");
+      if (c.text != scaleText(d.current, *c.claim.replicas))
+        return "option text differs from its count";
       right += c.correct ? 1 : 0;
     }
     return right == 1 ? "" : "not exactly one right option";
@@ -249,7 +255,8 @@ struct Checker {
     const LessonDecision& d = *s.decision;
     const auto& rf = *s.reactive->facts;
     const int64_t r = s.reactive->replicas;
-    if (!(d.desired > d.current) || !(d.desired > r)) return "asked without a scale-up above the rule";
+    if (!(d.desired > d.current) || !(d.desired > r))
+      return "asked without a scale-up above the rule";
     const double planned = shownNumber(s.forecast->planned_demand);
     const double serves = shownNumber(static_cast<double>(r) * shownNumber(s.capacity_per_replica) *
                                       shownFraction(s.target_utilization));
@@ -257,19 +264,22 @@ struct Checker {
     for (const auto& c : q.choices) {
       bool truth = false;
       if (c.claim.reason == kLateSizesForNow) {
-        truth = (rf.reason == ReactiveReason::kRatio || rf.reason == ReactiveReason::kWithinTolerance) &&
+        truth = (rf.reason == ReactiveReason::kRatio ||
+                 rf.reason == ReactiveReason::kWithinTolerance) &&
                 !rf.limited_by_scale_up && rf.stabilized_replicas == rf.raw_replicas &&
                 planned > serves;
       } else if (c.claim.reason == kLateScaleUpLimit) {
         truth = rf.limited_by_scale_up && rf.scale_up_limit == r;
       } else if (c.claim.reason == kLateBoundedBelow) {
         truth = *s.max_replicas <= r;
-      } else if (c.claim.reason == kLateIgnoresTarget || c.claim.reason == kLateStabilizationDelays) {
+      } else if (c.claim.reason == kLateIgnoresTarget ||
+                 c.claim.reason == kLateStabilizationDelays) {
         truth = false;
       } else {
         return "unknown reason '" + c.claim.reason + "'";
       }
-      if (truth != c.correct) return "option '" + c.claim.reason + "' marked " + (c.correct ? "right" : "wrong");
+      if (truth != c.correct)
+        return "option '" + c.claim.reason + "' marked " + (c.correct ? "right" : "wrong");
       if (c.correct) ++late_reasons[c.claim.reason];
       right += c.correct ? 1 : 0;
     }
@@ -327,7 +337,8 @@ struct Checker {
       const auto rows = timeline(s, kHistoryRowsShown, kForecastRowsShown);
       for (const auto& row : rows) {
         if (row.offset_s < 0 && std::isfinite(row.capacity)) return "capacity drawn over the past";
-        if (row.offset_s == 0 && !(row.demand == s.demand || (std::isnan(row.demand) && std::isnan(s.demand)))) {
+        if (row.offset_s == 0 &&
+            !(row.demand == s.demand || (std::isnan(row.demand) && std::isnan(s.demand)))) {
           return "the table's now differs from the situation";
         }
       }
@@ -379,8 +390,8 @@ TEST(LessonKeys, EveryKeyReDerivesAndEveryDistractorIsFalse) {
     }
   }
   for (std::size_t i = 0; i < mismatches.size() && i < 20; ++i) ADD_FAILURE() << mismatches[i];
-  EXPECT_EQ(mismatches.size(), 0u) << "of " << questions << " questions in " << docs.size()
-                                   << " scenarios";
+  EXPECT_EQ(mismatches.size(), 0u)
+      << "of " << questions << " questions in " << docs.size() << " scenarios";
   // The set exercises every kind of question and both true reasons.
   for (const char* topic : {"replicas_needed", "demand_at_horizon", "action", "reactive_late",
                             "forecast_model", "bottleneck_system"}) {
