@@ -28,19 +28,13 @@ Result<std::unique_ptr<DemandSource>> buildCgroup(const DemandSourceConfig& conf
       std::make_unique<CgroupDemandSource>(*context.cgroup, config.metric));
 }
 
-common::Finding checkMetric(const std::string& metric, const DemandSourceConfig& /*config*/) {
-  if (metric.empty()) return common::Problem::required();
-  if (CgroupSampler::isKnownMetric(metric)) return std::nullopt;
-  return common::Problem::invalid("unknown metric '" + metric +
-                                  "' (known: " + CgroupSampler::knownMetricList() + ")");
-}
-
 }  // namespace
 
 void registerCgroupDemandSource(DemandSourceRegistry& registry) {
   registry.add(DemandSourceKind{
       .name = "cgroup",
-      .keys = {{"metric", &DemandSourceConfig::metric, "the metric's name", &checkMetric}},
+      .keys = {{"metric", &DemandSourceConfig::metric, "the metric's name",
+                &checkSamplerMetric<CgroupSampler>}},
       .build = &buildCgroup,
       .needs_cgroup = true,
   });

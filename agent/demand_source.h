@@ -79,6 +79,17 @@ const common::ComponentSection<DemandSourceKind>& demandSection();
 const common::ConfigKey<DemandSourceConfig>& demandTimeoutKey();
 const common::ConfigKey<DemandSourceConfig>& demandRateKey();
 
+/// The `metric` check of a source reading one of a sampler's metrics
+/// (HostSampler, CgroupSampler): required, and one the sampler knows.
+template <typename Sampler>
+common::Finding checkSamplerMetric(const std::string& metric,
+                                   const DemandSourceConfig& /*config*/) {
+  if (metric.empty()) return common::Problem::required();
+  if (Sampler::isKnownMetric(metric)) return std::nullopt;
+  return common::Problem::invalid("unknown metric '" + metric +
+                                  "' (known: " + Sampler::knownMetricList() + ")");
+}
+
 /// Builds the source named by `config.source` (replay, host, cgroup,
 /// prometheus, command). An unknown name or a setting the source's declared
 /// checks refuse is code "invalid" ("system web: demand source 'prometheus'

@@ -27,19 +27,13 @@ Result<std::unique_ptr<DemandSource>> buildHost(const DemandSourceConfig& config
       std::make_unique<HostDemandSource>(*context.host, config.metric));
 }
 
-common::Finding checkMetric(const std::string& metric, const DemandSourceConfig& /*config*/) {
-  if (metric.empty()) return common::Problem::required();
-  if (HostSampler::isKnownMetric(metric)) return std::nullopt;
-  return common::Problem::invalid("unknown metric '" + metric +
-                                  "' (known: " + HostSampler::knownMetricList() + ")");
-}
-
 }  // namespace
 
 void registerHostDemandSource(DemandSourceRegistry& registry) {
   registry.add(DemandSourceKind{
       .name = "host",
-      .keys = {{"metric", &DemandSourceConfig::metric, "the metric's name", &checkMetric}},
+      .keys = {{"metric", &DemandSourceConfig::metric, "the metric's name",
+                &checkSamplerMetric<HostSampler>}},
       .build = &buildHost,
   });
 }

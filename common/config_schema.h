@@ -413,9 +413,10 @@ struct ComponentSection {
   /// for every other section) or refused.
   const Entry* read(ConfigReader& r, const YAML::Node& map, const std::string& path,
                     Section& out) const {
-    if (!r.map(map, path, keyNames(keys()))) return nullptr;
+    const KeyList<Section> all = keys();
+    if (!r.map(map, path, keyNames(all))) return nullptr;
     if (selector.empty() && !choosePresent(r, map, path, out)) return nullptr;
-    readKeys(r, map, path, keys(), out);
+    readKeys(r, map, path, all, out);
     if (r.failed()) return nullptr;
     const Entry* entry = registry->find(out.*selected);
     if (entry == nullptr) {
