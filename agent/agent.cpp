@@ -15,6 +15,7 @@
 
 #include "agent/background_demand_source.h"
 #include "common/clock.h"
+#include "common/sd_notify.h"
 
 #ifndef PSO_AGENT_VERSION
 #define PSO_AGENT_VERSION "0.0.0"
@@ -26,6 +27,11 @@ namespace {
 // Actuator housekeeping (reaping, SIGKILL escalation, restarts) runs this
 // often; it bounds how long a dead worker goes unnoticed.
 constexpr int64_t kActuatorPollMs = 250;
+
+// A service manager that cannot be told is worth a warning, never a stop.
+void warnIfUnsent(const Status& status) {
+  if (!status) spdlog::warn("sd_notify: {}", status.error().message);
+}
 
 std::string hostName() {
   char name[256] = {};
@@ -164,7 +170,7 @@ void Agent::requestStop() {
   }
 }
 
-Status Agent::run() {
+Status Agent::run(common::ServiceNotifier* service) {
   for (ManagedSystem& system : systems_) {
     if (Status status = system.actuator->start(); !status) {
       stopActuators();
@@ -185,6 +191,7 @@ Status Agent::run() {
   spdlog::warn(
       "controller link is plain TCP without CurveZMQ: for loopback or a trusted "
       "network only");
+  if (service != nullptr) warnIfUnsent(service->ready());
 
   const int64_t interval = config_.sample_interval.count();
   int64_t next_sample = common::steadyMs();
@@ -193,6 +200,8 @@ Status Agent::run() {
   bool stopping = false;
   while (!stopping) {
     int64_t now = common::steadyMs();
+    // The loop wakes at least every kActuatorPollMs, well within any watchdog.
+    if (service != nullptr) warnIfUnsent(service->keepAlive(now));
     if (now >= next_actuator_poll) {
       pollActuators();
       next_actuator_poll = now + kActuatorPollMs;
@@ -231,6 +240,7 @@ Status Agent::run() {
     }
   }
 
+  if (service != nullptr) warnIfUnsent(service->stopping());
   spdlog::info("pso-agent stopping: stopping workers and closing the spool");
   health_->stop();
   flush();

@@ -22,6 +22,10 @@
 #include "common/metrics.h"
 #include "common/result.h"
 
+namespace pso::common {
+class ServiceNotifier;
+}
+
 namespace pso::agent {
 
 /// Version reported in hello.
@@ -59,7 +63,9 @@ class Agent {
 
   /// Starts the actuators (initial workers) and the session, then loops until
   /// requestStop(). An Error when starting fails; everything started is stopped.
-  [[nodiscard]] Status run();
+  /// @param service when given, told READY=1 once started, WATCHDOG=1 from
+  ///        the loop and STOPPING=1 when it ends (systemd Type=notify).
+  [[nodiscard]] Status run(common::ServiceNotifier* service = nullptr);
 
   /// Asks run() to return. Async-signal-safe (a write to a pipe), so a SIGTERM
   /// handler may call it.

@@ -13,6 +13,7 @@
 #include "agent/agent_config.h"
 #include "common/config.h"
 #include "common/logging.h"
+#include "common/sd_notify.h"
 
 namespace {
 
@@ -39,6 +40,9 @@ int main(int argc, char** argv) {
   // A write past a file-size limit (ulimit -f, systemd's LimitFSIZE=) fails
   // with EFBIG instead of killing the agent, so the spool can move to memory.
   signal(SIGXFSZ, SIG_IGN);
+  // Before any thread starts: it takes systemd's variables out of the
+  // environment the workers inherit.
+  pso::common::ServiceNotifier service = pso::common::ServiceNotifier::fromEnvironment();
   CLI::App app{"pso-agent: samples metrics and applies scaling directives for PSO-PRIME"};
   std::string config_path;
   std::string controller;
@@ -92,7 +96,7 @@ int main(int argc, char** argv) {
   sigaction(SIGINT, &action, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  pso::Status status = (*agent)->run();
+  pso::Status status = (*agent)->run(&service);
   g_agent = nullptr;
   if (!status) return fail(status.error().message);
   return 0;

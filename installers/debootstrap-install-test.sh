@@ -83,11 +83,11 @@ agent_size=$(stat -c %s "$target/usr/bin/pso-agent")
 # Both services as the units run them (User=pso, the shipped ExecStart),
 # in a network namespace of their own with only loopback.
 say "starting pso-controller and pso-agent with the shipped configs"
-unshare --net --fork -- bash -s "$target" >"$work/services.log" 2>&1 <<'SERVICES' || true
+cat >"$work/services.sh" <<'SERVICES'
 set -u
 target=$1
 ip link set lo up
-run() { chroot "$target" /usr/bin/env -i PATH=/usr/bin:/bin HOME=/var/lib/pso runuser -u pso -- "$@"; }
+run() { chroot "$target" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/var/lib/pso runuser -u pso -- "$@"; }
 run /usr/bin/pso-controller --config /etc/pso/controller.yaml >/dev/null 2>"$target/tmp/controller.log" &
 controller=$!
 for _ in $(seq 1 100); do
@@ -111,8 +111,9 @@ kill -TERM "$agent" "$controller" 2>/dev/null
 wait "$agent" "$controller" 2>/dev/null
 exit 0
 SERVICES
+unshare --net --fork -- bash "$work/services.sh" "$target" >"$work/services.log" 2>&1 || true
 grep -q "^agent: connected" "$work/services.log" ||
-  verdict_fail "the agent did not show up in psoctl: $(tail -2 "$target/tmp/controller.log" "$target/tmp/agent.log" 2>/dev/null | tr '\n' ' ')"
+  verdict_fail "the agent did not show up in psoctl: $(tail -n 3 "$work/services.log" "$target/tmp/controller.log" "$target/tmp/agent.log" 2>&1 | tr '\n' ' ')"
 status_line=$(tr -s ' \n' ' ' <"$target/tmp/status.txt" | cut -c1-120)
 [ -s "$target/var/lib/pso/controller.db" ] || verdict_fail "the controller made no database"
 

@@ -5,14 +5,19 @@
 
 #include <pthread.h>
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <ctime>
 #include <iostream>
 #include <string>
 
+#include "common/clock.h"
 #include "common/config.h"
-#include "controller/config/controller_config.h"
 #include "common/logging.h"
+#include "common/sd_notify.h"
+#include "controller/config/controller_config.h"
 #include "controller/service/controller.h"
 
 namespace {
@@ -24,9 +29,37 @@ int startupFailure(const std::string& message) {
   return kStartupFailure;
 }
 
+// A service manager that cannot be told is worth a warning, never a stop.
+void warnIfUnsent(const pso::Status& status) {
+  if (!status) spdlog::warn("sd_notify: {}", status.error().message);
+}
+
+// Waits for one of `signals` and returns it, feeding systemd's watchdog in the
+// meantime. The watchdog is fed from this thread: it shows that the process
+// is scheduled and handles signals, not that each of its loops turns.
+int awaitStopSignal(const sigset_t& signals, pso::common::ServiceNotifier& notifier) {
+  for (;;) {
+    warnIfUnsent(notifier.keepAlive(pso::common::steadyMs()));
+    if (!notifier.watchdogEnabled()) {
+      int received = 0;
+      return sigwait(&signals, &received) == 0 ? received : SIGTERM;
+    }
+    const int64_t wait_ms =
+        std::max<int64_t>(notifier.nextKeepAliveMs() - pso::common::steadyMs(), 1);
+    const timespec timeout{static_cast<time_t>(wait_ms / 1000),
+                           static_cast<long>(wait_ms % 1000) * 1000000};
+    const int received = sigtimedwait(&signals, nullptr, &timeout);
+    if (received > 0) return received;
+    if (errno != EAGAIN && errno != EINTR) return SIGTERM;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Before any thread starts: it takes systemd's variables out of the
+  // environment.
+  pso::common::ServiceNotifier notifier = pso::common::ServiceNotifier::fromEnvironment();
   namespace common = pso::common;
   namespace service = pso::controller::service;
 
@@ -88,9 +121,12 @@ int main(int argc, char** argv) {
   if (auto status = controller.start(); !status) return startupFailure(status.error().message);
   std::cout << "pso-controller listening zmq=" << controller.zmqEndpoint()
             << " http=" << controller.httpAddress() << std::endl;
+  warnIfUnsent(notifier.ready());
+  warnIfUnsent(notifier.status("agents on " + controller.zmqEndpoint() + ", API on " +
+                               controller.httpAddress()));
 
-  int received = 0;
-  if (sigwait(&signals, &received) != 0) received = SIGTERM;
+  const int received = awaitStopSignal(signals, notifier);
+  warnIfUnsent(notifier.stopping());
   spdlog::info("received {}, stopping", received == SIGINT ? "SIGINT" : "SIGTERM");
   controller.stop();
   return 0;
