@@ -72,10 +72,13 @@ install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/docs/operati
         DESTINATION ${pso_docdir}/psoctl COMPONENT psoctl)
 
 # Man pages from each binary's own --help (help2man), so they never drift from
-# the flags. Without help2man the build says so and installs none.
+# the flags. Without help2man the build says so and installs none; sanitizer
+# and fuzz builds, which nobody installs, skip them.
 find_program(PSO_HELP2MAN help2man)
 find_program(PSO_GZIP gzip)
-if(PSO_HELP2MAN AND PSO_GZIP)
+if(PSO_SANITIZE OR PSO_FUZZ)
+  message(STATUS "Sanitizer or fuzz build: no man pages")
+elseif(PSO_HELP2MAN AND PSO_GZIP)
   set(pso_man_pages "")
   foreach(entry "pso-agent;8;agent" "pso-controller;8;controller" "psoctl;1;psoctl")
     list(GET entry 0 binary)
