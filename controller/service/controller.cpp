@@ -18,7 +18,8 @@ const char* controllerVersion() {
   return PSO_VERSION;
 }
 
-Controller::Controller(ControllerConfig config) : config_(std::move(config)) {}
+Controller::Controller(ControllerConfig config, WallClock clock)
+    : config_(std::move(config)), clock_(std::move(clock)) {}
 
 Controller::~Controller() {
   stop();
@@ -79,6 +80,7 @@ Status Controller::start() {
   api_options.mode = config_.mode;
   api_options.tokens = std::move(tokens);
   api_options.started_steady_ms = started;
+  api_options.clock = clock_;
   api_ = std::make_unique<Api>(std::move(api_options), *store_, *cycles_, metrics_);
   http_ = std::make_unique<HttpServer>(
       [api = api_.get()](const HttpRequest& request) { return api->handle(request); }, metrics_);

@@ -6,9 +6,9 @@
 #include <memory>
 #include <string>
 
-#include "controller/config/controller_config.h"
 #include "common/metrics.h"
 #include "common/result.h"
+#include "controller/config/controller_config.h"
 #include "controller/service/api.h"
 #include "controller/service/cycle_runner.h"
 #include "controller/service/http_server.h"
@@ -26,7 +26,9 @@ const char* controllerVersion();
 /// saves the engine state and closes the database.
 class Controller {
  public:
-  explicit Controller(ControllerConfig config);
+  /// `clock` is the wall clock the HTTP API answers by (common::wallMs in
+  /// production, a fixed instant in tests).
+  Controller(ControllerConfig config, WallClock clock);
   ~Controller();
   Controller(const Controller&) = delete;
   Controller& operator=(const Controller&) = delete;
@@ -53,6 +55,7 @@ class Controller {
 
  private:
   ControllerConfig config_;
+  WallClock clock_;
   common::MetricsRegistry metrics_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<Ingest> ingest_;

@@ -8,11 +8,12 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <charconv>
 #include <chrono>
 #include <exception>
 #include <optional>
 #include <thread>
+
+#include "common/text.h"
 
 namespace pso::controller::service {
 
@@ -143,36 +144,6 @@ class Session : public std::enable_shared_from_this<Session> {
 
 }  // namespace
 
-Result<std::pair<std::string, uint16_t>> splitHostPort(const std::string& address) {
-  auto invalid = [&](const std::string& why) {
-    return makeError("invalid", "http address '" + address + "': " + why);
-  };
-  std::string host;
-  std::string port_text;
-  if (!address.empty() && address.front() == '[') {
-    const auto close = address.find(']');
-    if (close == std::string::npos || close + 1 >= address.size() || address[close + 1] != ':') {
-      return invalid("expected [v6-address]:port");
-    }
-    host = address.substr(1, close - 1);
-    port_text = address.substr(close + 2);
-  } else {
-    const auto colon = address.rfind(':');
-    if (colon == std::string::npos) return invalid("expected host:port");
-    host = address.substr(0, colon);
-    port_text = address.substr(colon + 1);
-  }
-  if (host.empty()) return invalid("missing host");
-  unsigned port = 0;
-  const auto [end, ec] =
-      std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (port_text.empty() || ec != std::errc() || end != port_text.data() + port_text.size() ||
-      port > 65535) {
-    return invalid("port must be a number from 0 to 65535");
-  }
-  return std::make_pair(host, static_cast<uint16_t>(port));
-}
-
 struct HttpServer::Impl {
   Impl(HttpHandler h, common::MetricsRegistry& m) : handler(std::move(h)), metrics(m) {}
 
@@ -207,9 +178,11 @@ HttpServer::~HttpServer() {
 }
 
 Status HttpServer::start(const std::string& address) {
-  auto split = splitHostPort(address);
-  if (!split) return makeError("bind", split.error().message);
-  const auto& [host, port] = split.value();
+  std::string why;
+  const std::optional<common::HostPort> split =
+      common::splitHostPort(address, /*allow_zero=*/true, &why);
+  if (!split) return makeError("bind", "http address '" + address + "': " + why);
+  const auto& [host, port] = *split;
   Impl& d = *impl_;
   beast::error_code ec;
   tcp::endpoint endpoint;

@@ -62,7 +62,4 @@ class HttpServer {
   std::unique_ptr<Impl> impl_;
 };
 
-/// Splits "host:port" / "[v6]:port". Error code "invalid" names the text.
-[[nodiscard]] Result<std::pair<std::string, uint16_t>> splitHostPort(const std::string& address);
-
 }  // namespace pso::controller::service

@@ -117,7 +117,7 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  service::Controller controller(config);
+  service::Controller controller(config, common::wallMs);
   if (auto status = controller.start(); !status) return startupFailure(status.error().message);
   std::cout << "pso-controller listening zmq=" << controller.zmqEndpoint()
             << " http=" << controller.httpAddress() << std::endl;

@@ -1,12 +1,24 @@
-// The HTTP API over a real socket: JSON shapes, auth, validation, errors.
+// The HTTP API over a real socket: JSON shapes, auth, validation, errors; the
+// router on its own; the long-horizon forecast at several hours of the day.
+// The API answers by a fixed clock, so no assertion depends on when it runs.
 
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <fstream>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
 
 #include "common/clock.h"
 #include "controller/service/api.h"
+#include "controller/service/api/access.h"
+#include "controller/service/api/query.h"
+#include "controller/service/api/response.h"
+#include "controller/service/api/router.h"
 #include "controller/service/http_server.h"
 #include "tests/controller/service/service_test_support.h"
 
@@ -16,10 +28,24 @@ namespace {
 using nlohmann::json;
 using std::chrono::seconds;
 
-class HttpApiTest : public ServiceTest {};
+constexpr int64_t kMinuteMs = 60LL * 1000;
+constexpr int64_t kHourMs = 60 * kMinuteMs;
+// 2026-01-01T00:00:00Z.
+constexpr int64_t kNewYear2026Ms = 1'767'225'600'000;
+// The instant the API tests run at.
+constexpr int64_t kNow = kNewYear2026Ms + 12 * kHourMs + 30 * kMinuteMs;
+
+class HttpApiTest : public ServiceTest {
+ protected:
+  /// Starts the controller with its API's clock fixed at `now_ms`.
+  void startAt(int64_t now_ms, HarnessOptions options = {}) {
+    options.clock = fixedClock(now_ms);
+    startController(options);
+  }
+};
 
 TEST_F(HttpApiTest, StatusAgentsAndSystemsDescribeTheFleet) {
-  ASSERT_NO_FATAL_FAILURE(startController());
+  ASSERT_NO_FATAL_FAILURE(startAt(kNow));
   const json empty = get("/api/v1/status").json();
   EXPECT_EQ(empty["controller_id"], "test-controller");
   EXPECT_EQ(empty["version"], controllerVersion());
@@ -33,7 +59,7 @@ TEST_F(HttpApiTest, StatusAgentsAndSystemsDescribeTheFleet) {
 
   auto agent = connectWebAgent("agent-1", {70, 70, 70}, 2);
   ASSERT_TRUE(agent);
-  auto report = controller().runCycleOnce(common::wallMs());
+  auto report = controller().runCycleOnce(kNow);
   ASSERT_TRUE(report.ok()) << report.error().message;
 
   const HttpReply status_reply = get("/api/v1/status");
@@ -73,7 +99,7 @@ TEST_F(HttpApiTest, StatusAgentsAndSystemsDescribeTheFleet) {
   EXPECT_EQ(s["priority"], 5);
   EXPECT_EQ(s["depends_on"], json::array({"db"}));
   EXPECT_DOUBLE_EQ(s["demand"]["value"].get<double>(), 70.0);
-  EXPECT_TRUE(s["demand"]["time"].is_string());
+  EXPECT_EQ(s["demand"]["time"], common::formatIso8601(kNow));
   EXPECT_EQ(s["desired"], report->decisions.systems[0].desired_replicas);
   EXPECT_EQ(s["last_rule"], report->decisions.systems[0].rule);
   EXPECT_TRUE(s["last_rationale"].is_string());
@@ -97,14 +123,15 @@ TEST_F(HttpApiTest, StatusAgentsAndSystemsDescribeTheFleet) {
   EXPECT_EQ(forecast["system"], "web");
   ASSERT_EQ(forecast["points"].size(), 4u) << forecast.dump();
   EXPECT_EQ(forecast["points"][0]["step"], 1);
+  EXPECT_EQ(forecast["origin"], common::formatIso8601(kNow));
   EXPECT_TRUE(forecast["points"][3]["time"].is_string());
 }
 
 TEST_F(HttpApiTest, SamplesAcceptEpochIsoAndRelativeTimes) {
-  ASSERT_NO_FATAL_FAILURE(startController());
+  ASSERT_NO_FATAL_FAILURE(startAt(kNow));
   TestAgent agent(endpoint(), "agent-1");
   ASSERT_TRUE(agent.sayHello({webSystem()}));
-  const int64_t now = common::wallMs();
+  const int64_t now = kNow;
   // Five samples, one second apart, the last one now.
   agent.send(telemetry("agent-1", 1, {1, 2, 3, 4, 5}, 2, now));
   ASSERT_TRUE(agent.receiveA<protocol::Ack>());
@@ -139,8 +166,19 @@ TEST_F(HttpApiTest, SamplesAcceptEpochIsoAndRelativeTimes) {
   EXPECT_EQ(bad.status, 400);
   EXPECT_NE(bad.json()["error"].get<std::string>().find("since"), std::string::npos);
   EXPECT_EQ(get("/api/v1/systems/web/samples?limit=0").status, 400);
+
+  // Relative times count back from the API's clock: 3.5 s before now leaves
+  // the samples 3, 2, 1 and 0 s before it; the default window is the last hour.
+  const json recent = get("/api/v1/systems/web/samples?since=3.5s").json();
+  ASSERT_EQ(recent["samples"].size(), 4u) << recent.dump();
+  EXPECT_EQ(recent["samples"][0][0], now - 3000);
+  EXPECT_EQ(get("/api/v1/systems/web/samples").json()["samples"].size(), 5u);
+  EXPECT_EQ(get("/api/v1/systems/web/samples?until=1s").json()["samples"].size(), 3u);
 }
 
+// The directive has to reach the agent, and Ingest expires a directive whose
+// deadline is behind the wall clock: the API runs on the wall clock here, and
+// nothing below depends on its hour.
 TEST_F(HttpApiTest, PostingADirectiveNeedsAValidBearerToken) {
   ASSERT_NO_FATAL_FAILURE(startController());
   auto agent = connectWebAgent("agent-1", {5, 5, 5}, 2);
@@ -189,7 +227,7 @@ TEST_F(HttpApiTest, PostingADirectiveNeedsAValidBearerToken) {
 TEST_F(HttpApiTest, MutatingApiIsDisabledWithoutATokensFile) {
   HarnessOptions options;
   options.tokens_file = false;
-  ASSERT_NO_FATAL_FAILURE(startController(options));
+  ASSERT_NO_FATAL_FAILURE(startAt(kNow, options));
   const HttpReply refused = post("/api/v1/directives", R"({"system":"web","replicas":2})", kToken);
   EXPECT_EQ(refused.status, 403);
   EXPECT_EQ(refused.json()["error"], "mutating API disabled: no api_tokens_file configured");
@@ -197,7 +235,7 @@ TEST_F(HttpApiTest, MutatingApiIsDisabledWithoutATokensFile) {
 }
 
 TEST_F(HttpApiTest, InvalidDirectivesAreRefusedWithAReason) {
-  ASSERT_NO_FATAL_FAILURE(startController());
+  ASSERT_NO_FATAL_FAILURE(startAt(kNow));
   auto agent = connectWebAgent("agent-1", {5, 5, 5}, 2);
   ASSERT_TRUE(agent);
   struct Case {
@@ -231,19 +269,20 @@ TEST_F(HttpApiTest, InvalidDirectivesAreRefusedWithAReason) {
   EXPECT_EQ(get("/api/v1/directives").json()["directives"], json::array());
   EXPECT_FALSE(agent->receive(std::chrono::milliseconds(200)).has_value());
 
-  // hold_s is accepted as a number of seconds.
+  // hold_s is accepted as a number of seconds, counted from the API's clock.
   const HttpReply held = post("/api/v1/directives", R"({"system":"web","replicas":2,"hold_s":90})");
   ASSERT_EQ(held.status, 201) << held.body;
-  EXPECT_TRUE(held.json()["directive"]["hold_until"].is_string());
+  EXPECT_EQ(held.json()["directive"]["created"], common::formatIso8601(kNow));
+  EXPECT_EQ(held.json()["directive"]["hold_until"], common::formatIso8601(kNow + 90 * 1000));
 }
 
 TEST_F(HttpApiTest, CyclesAndScenariosAreListedShownAndExported) {
-  ASSERT_NO_FATAL_FAILURE(startController());
+  ASSERT_NO_FATAL_FAILURE(startAt(kNow + 1000));
   auto agent = connectWebAgent("agent-1", {100, 100, 100}, 2);
   ASSERT_TRUE(agent);
-  auto first = controller().runCycleOnce(common::wallMs());
+  auto first = controller().runCycleOnce(kNow);
   ASSERT_TRUE(first.ok()) << first.error().message;
-  auto second = controller().runCycleOnce(common::wallMs() + 1000);
+  auto second = controller().runCycleOnce(kNow + 1000);
   ASSERT_TRUE(second.ok()) << second.error().message;
 
   const json cycles = get("/api/v1/cycles?limit=5").json();
@@ -278,6 +317,10 @@ TEST_F(HttpApiTest, CyclesAndScenariosAreListedShownAndExported) {
   const std::string level = newest["level"];
   EXPECT_GE(get("/api/v1/scenarios?level=" + level).json()["scenarios"].size(), 1u);
   EXPECT_EQ(get("/api/v1/scenarios?since=bad").status, 400);
+  // "since=500ms" is 500 ms before the API's clock: only the second cycle.
+  const json latest = get("/api/v1/scenarios?since=500ms").json();
+  ASSERT_EQ(latest["scenarios"].size(), 1u) << latest.dump();
+  EXPECT_EQ(latest["scenarios"][0]["id"], second->scenario_id);
 
   const json document = get("/api/v1/scenarios/" + first->scenario_id).json();
   EXPECT_EQ(document["id"], first->scenario_id);
@@ -306,10 +349,10 @@ TEST_F(HttpApiTest, CyclesAndScenariosAreListedShownAndExported) {
 }
 
 TEST_F(HttpApiTest, MetricsAreServedAsPrometheusText) {
-  ASSERT_NO_FATAL_FAILURE(startController());
+  ASSERT_NO_FATAL_FAILURE(startAt(kNow));
   auto agent = connectWebAgent("agent-1", {100, 100, 100}, 2);
   ASSERT_TRUE(agent);
-  ASSERT_TRUE(controller().runCycleOnce(common::wallMs()).ok());
+  ASSERT_TRUE(controller().runCycleOnce(kNow).ok());
   ASSERT_EQ(get("/api/v1/nothing-here").status, 404);
 
   const HttpReply metrics = get("/metrics");
@@ -325,7 +368,7 @@ TEST_F(HttpApiTest, MetricsAreServedAsPrometheusText) {
 }
 
 TEST_F(HttpApiTest, BadRequestsGetOneLineErrorsAndTheServerKeepsServing) {
-  ASSERT_NO_FATAL_FAILURE(startController());
+  ASSERT_NO_FATAL_FAILURE(startAt(kNow));
   const uint16_t port = controller().httpPort();
 
   const HttpReply unknown = get("/api/v2/status");
@@ -367,12 +410,16 @@ TEST(ApiHelpers, TimeParametersAcceptEpochMillisIsoAndDurations) {
   EXPECT_FALSE(parseTimeParameter("since", "", now).ok());
 }
 
-TEST(ApiHelpers, HostPortIsSplitAndValidated) {
-  EXPECT_EQ(splitHostPort("127.0.0.1:7460").value(),
-            std::make_pair(std::string("127.0.0.1"), uint16_t{7460}));
-  EXPECT_EQ(splitHostPort("[::1]:0").value(), std::make_pair(std::string("::1"), uint16_t{0}));
-  for (const char* bad : {"127.0.0.1", ":80", "host:", "host:65536", "host:http", "[::1]80"}) {
-    EXPECT_FALSE(splitHostPort(bad).ok()) << bad;
+TEST(HttpServerAddress, AMalformedAddressIsRefusedWithTheReason) {
+  common::MetricsRegistry metrics;
+  for (const char* bad :
+       {"127.0.0.1", ":80", "host:", "127.0.0.1:65536", "127.0.0.1:http", "[::1]80"}) {
+    HttpServer server([](const HttpRequest&) { return HttpResponse{}; }, metrics);
+    const Status started = server.start(bad);
+    ASSERT_FALSE(started.ok()) << bad;
+    EXPECT_EQ(started.error().code, "bind") << bad;
+    EXPECT_NE(started.error().message.find(std::string("'") + bad + "'"), std::string::npos)
+        << started.error().message;
   }
 }
 
@@ -389,94 +436,250 @@ TEST(ApiHelpers, TokensFileSkipsCommentsAndBlankLines) {
   EXPECT_NE(missing.error().message.find("missing"), std::string::npos);
 }
 
+// A route table whose handlers answer with what the router handed them.
+Router echoRouter(std::optional<std::vector<std::string>> tokens, Role anonymous) {
+  auto echo = [](const char* route) {
+    return [route](const ApiRequest& request) {
+      return jsonResponse(200, {{"route", route},
+                                {"path", request.path},
+                                {"query", request.query},
+                                {"now", request.now_ms}});
+    };
+  };
+  return Router({{"GET", "/metrics", Role::kNone, echo("metrics")},
+                 {"GET", "/api/v1/things", Role::kRead, echo("list")},
+                 {"POST", "/api/v1/things", Role::kOperate, echo("create")},
+                 {"GET", "/api/v1/things/special", Role::kRead, echo("special")},
+                 {"GET", "/api/v1/things/{id}", Role::kRead, echo("show")},
+                 {"GET", "/api/v1/things/{id}/parts/{part}", Role::kRead, echo("part")}},
+                AccessPolicy(std::move(tokens), anonymous));
+}
+
+HttpRequest httpRequestFor(const std::string& method, const std::string& target,
+                           const std::string& authorization = "") {
+  return HttpRequest{method, target, authorization, ""};
+}
+
+std::string header(const HttpResponse& response, const std::string& name) {
+  for (const auto& [key, value] : response.headers) {
+    if (key == name) return value;
+  }
+  return "";
+}
+
+TEST(ApiRouter, MatchesLiteralsBeforeNamedSegmentsAndDecodesBoth) {
+  const Router router = echoRouter(std::nullopt, Role::kRead);
+  auto answer = [&](const std::string& target) {
+    const HttpResponse response = router.handle(httpRequestFor("GET", target), kNow);
+    EXPECT_EQ(response.status, 200) << target << ": " << response.body;
+    return json::parse(response.body, nullptr, false);
+  };
+  EXPECT_EQ(answer("/api/v1/things")["route"], "list");
+  EXPECT_EQ(answer("/api/v1/things/")["route"], "list");
+  EXPECT_EQ(answer("/api/v1/things/special")["route"], "special");
+  const json show = answer("/api/v1/things/a%2Fb");
+  EXPECT_EQ(show["route"], "show");
+  EXPECT_EQ(show["path"], json::object({{"id", "a/b"}}));
+  EXPECT_EQ(show["now"], kNow);
+  const json part = answer("/api/v1/things/x/parts/y%20z?q=a+b&r=%41&q2");
+  EXPECT_EQ(part["route"], "part");
+  EXPECT_EQ(part["path"], json::object({{"id", "x"}, {"part", "y z"}}));
+  EXPECT_EQ(part["query"], json::object({{"q", "a b"}, {"r", "A"}, {"q2", ""}}));
+  // A named segment is never empty.
+  EXPECT_EQ(router.handle(httpRequestFor("GET", "/api/v1/things//parts/y"), kNow).status, 404);
+}
+
+TEST(ApiRouter, AnswersUnknownPathsAndMethodsAndMalformedTargetsItself) {
+  const Router router = echoRouter(std::vector<std::string>{"t1"}, Role::kRead);
+  const HttpResponse unknown = router.handle(httpRequestFor("GET", "/api/v1/nothing"), kNow);
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_EQ(json::parse(unknown.body)["error"], "no such endpoint: /api/v1/nothing");
+
+  // 405 comes before any token check, with every method the path takes.
+  const HttpResponse wrong = router.handle(httpRequestFor("DELETE", "/api/v1/things"), kNow);
+  EXPECT_EQ(wrong.status, 405);
+  EXPECT_EQ(header(wrong, "Allow"), "GET, POST");
+  EXPECT_EQ(json::parse(wrong.body)["error"], "method not allowed; use GET, POST");
+  const HttpResponse scrape = router.handle(httpRequestFor("POST", "/metrics"), kNow);
+  EXPECT_EQ(scrape.status, 405);
+  EXPECT_EQ(header(scrape, "Allow"), "GET");
+
+  for (const char* bad : {"/api/v1/things/%zz", "/api/v1/things?x=%4", "things", ""}) {
+    EXPECT_EQ(router.handle(httpRequestFor("GET", bad), kNow).status, 400) << bad;
+  }
+}
+
+TEST(ApiRouter, AppliesTheRouteRoleBeforeTheHandler) {
+  const Router open_reads = echoRouter(std::vector<std::string>{"t1", "t2"}, Role::kRead);
+  EXPECT_EQ(open_reads.handle(httpRequestFor("GET", "/api/v1/things"), kNow).status, 200);
+  // A token on an open route is not checked.
+  EXPECT_EQ(open_reads.handle(httpRequestFor("GET", "/api/v1/things", "Bearer nope"), kNow).status,
+            200);
+  const HttpResponse anonymous = open_reads.handle(httpRequestFor("POST", "/api/v1/things"), kNow);
+  EXPECT_EQ(anonymous.status, 401);
+  EXPECT_EQ(header(anonymous, "WWW-Authenticate"), "Bearer");
+  EXPECT_EQ(open_reads.handle(httpRequestFor("POST", "/api/v1/things", "Bearer t3"), kNow).status,
+            401);
+  EXPECT_EQ(open_reads.handle(httpRequestFor("POST", "/api/v1/things", "Basic t1"), kNow).status,
+            401);
+  const HttpResponse created =
+      open_reads.handle(httpRequestFor("POST", "/api/v1/things", "  bearer  t2 "), kNow);
+  EXPECT_EQ(created.status, 200) << created.body;
+  EXPECT_EQ(json::parse(created.body)["route"], "create");
+
+  const Router no_tokens = echoRouter(std::nullopt, Role::kRead);
+  const HttpResponse disabled =
+      no_tokens.handle(httpRequestFor("POST", "/api/v1/things", "Bearer t1"), kNow);
+  EXPECT_EQ(disabled.status, 403);
+  EXPECT_EQ(json::parse(disabled.body)["error"],
+            "mutating API disabled: no api_tokens_file configured");
+
+  // Closing reads is a matter of the anonymous role; scraping stays open.
+  const Router closed_reads = echoRouter(std::vector<std::string>{"t1"}, Role::kNone);
+  EXPECT_EQ(closed_reads.handle(httpRequestFor("GET", "/api/v1/things/1"), kNow).status, 401);
+  EXPECT_EQ(
+      closed_reads.handle(httpRequestFor("GET", "/api/v1/things/1", "Bearer t1"), kNow).status,
+      200);
+  EXPECT_EQ(closed_reads.handle(httpRequestFor("GET", "/metrics"), kNow).status, 200);
+}
+
 // A daily cycle around 100 (amplitude 40) by UTC hour of day.
 double dailyDemand(int64_t ts_ms) {
-  constexpr int64_t kHour = 3600LL * 1000;
-  const double hour = static_cast<double>((ts_ms / kHour) % 24);
+  const double hour = static_cast<double>((ts_ms / kHourMs) % 24);
   return 100.0 + 40.0 * std::sin(2.0 * 3.14159265358979323846 * hour / 24.0);
 }
 
-TEST_F(HttpApiTest, LongHorizonForecastIsServedFromHourlyRollups) {
-  ASSERT_NO_FATAL_FAILURE(startController());
-  auto agent = connectWebAgent("agent-1", {100, 100, 100}, 2);
-  ASSERT_TRUE(agent);
+struct TimeOfDay {
+  int hour = 0;
+  int minute = 0;
+};
 
-  // Three weeks of demand every 10 minutes up to now, with six hours missing.
-  constexpr int64_t kHour = 3600LL * 1000;
-  constexpr int64_t kStep = 10LL * 60 * 1000;
-  const int64_t now = common::wallMs();
-  const int64_t start = now / kHour * kHour - 21 * 24 * kHour;
-  const int64_t gap_from = start + 10 * 24 * kHour;
-  const int64_t gap_to = gap_from + 6 * kHour;
-  std::vector<double> values;
-  for (int64_t t = start; t < now - 3 * 60 * 1000; t += kStep) {
-    values.push_back(t >= gap_from && t < gap_to ? std::nan("") : dailyDemand(t));
+std::string formatTimeOfDay(const TimeOfDay& t, const char* pattern) {
+  char text[16];
+  std::snprintf(text, sizeof text, pattern, t.hour, t.minute);
+  return text;
+}
+
+std::string timeOfDayName(const ::testing::TestParamInfo<TimeOfDay>& info) {
+  return formatTimeOfDay(info.param, "At%02d%02dUTC");
+}
+
+void PrintTo(const TimeOfDay& t, std::ostream* out) {
+  *out << formatTimeOfDay(t, "%02d:%02d UTC");
+}
+
+/// The long-horizon forecast with the controller's "now" at a fixed time of
+/// day on 2026-01-01: where the history ends in the daily cycle changes the
+/// model's history, so every assertion is checked at several hours.
+class LongHorizonForecastTest : public ServiceTest,
+                                public ::testing::WithParamInterface<TimeOfDay> {
+ protected:
+  void SetUp() override {
+    now_ = kNewYear2026Ms + GetParam().hour * kHourMs + GetParam().minute * kMinuteMs;
+    start_ = now_ / kHourMs * kHourMs - 21 * 24 * kHourMs;
+    // The cycle rolls up the hours that ended two minutes before it.
+    origin_ = (now_ - 2 * kMinuteMs) / kHourMs * kHourMs;
   }
-  agent->send(demandHistory("agent-1", 2, start, kStep, values));
-  auto ack = agent->receiveA<protocol::Ack>();
-  ASSERT_TRUE(ack.has_value());
-  ASSERT_EQ(ack->seq, 2u);
 
+  /// Starts the controller at now_ and sends three weeks of demand every 10
+  /// minutes up to now_, with six hours missing.
+  void feedHistory() {
+    HarnessOptions options;
+    options.clock = fixedClock(now_);
+    ASSERT_NO_FATAL_FAILURE(startController(options));
+    agent_ = connectWebAgent("agent-1", {100, 100, 100}, 2);
+    ASSERT_TRUE(agent_);
+    constexpr int64_t kStep = 10 * kMinuteMs;
+    const int64_t gap_from = start_ + 10 * 24 * kHourMs;
+    const int64_t gap_to = gap_from + 6 * kHourMs;
+    std::vector<double> values;
+    for (int64_t t = start_; t < now_ - 3 * kMinuteMs; t += kStep) {
+      values.push_back(t >= gap_from && t < gap_to ? std::nan("") : dailyDemand(t));
+    }
+    agent_->send(demandHistory("agent-1", 2, start_, kStep, values));
+    auto ack = agent_->receiveA<protocol::Ack>();
+    ASSERT_TRUE(ack.has_value());
+    ASSERT_EQ(ack->seq, 2u);
+  }
+
+  /// The cycle at now_, which rolls the samples up.
+  void runCycle() {
+    auto report = controller().runCycleOnce(now_);
+    ASSERT_TRUE(report.ok()) << report.error().message;
+  }
+
+  json forecast(const std::string& query) {
+    const HttpReply reply = get("/api/v1/systems/web/forecast?" + query);
+    EXPECT_EQ(reply.status, 200) << query << ": " << reply.body;
+    return reply.json();
+  }
+
+  pso::testing::CommandOutput psoctl(std::vector<std::string> args) {
+    args.insert(args.begin(), {PSO_PSOCTL_BIN, "--api",
+                               "http://127.0.0.1:" + std::to_string(controller().httpPort())});
+    return pso::testing::runCommand(args);
+  }
+
+  int64_t now_ = 0;
+  int64_t start_ = 0;
+  int64_t origin_ = 0;
+  std::unique_ptr<TestAgent> agent_;
+};
+
+TEST_P(LongHorizonForecastTest, IsServedFromHourlyRollups) {
+  ASSERT_NO_FATAL_FAILURE(feedHistory());
   // Nothing is rolled up before the first cycle.
   const HttpReply early = get("/api/v1/systems/web/forecast?horizon=168h");
   EXPECT_EQ(early.status, 404) << early.body;
   EXPECT_NE(early.json()["error"].get<std::string>().find("hourly"), std::string::npos);
+  ASSERT_NO_FATAL_FAILURE(runCycle());
 
-  // The cycle runner rolls the samples up.
-  auto report = controller().runCycleOnce(now);
-  ASSERT_TRUE(report.ok()) << report.error().message;
-  const int64_t origin = (now - 2 * 60 * 1000) / kHour * kHour;
-
-  const HttpReply reply = get("/api/v1/systems/web/forecast?horizon=168h");
-  ASSERT_EQ(reply.status, 200) << reply.body;
-  const json f = reply.json();
+  const json f = forecast("horizon=168h");
   EXPECT_EQ(f["system"], "web");
   EXPECT_EQ(f["resolution"], "1h");
   EXPECT_EQ(f["step_s"], 3600.0);
   ASSERT_TRUE(f["model"].is_string());
   EXPECT_FALSE(f["model"].get<std::string>().empty());
-  EXPECT_EQ(f["origin"], common::formatIso8601(origin));
-  EXPECT_EQ(f["history"]["since"], common::formatIso8601(start));
-  EXPECT_EQ(f["history"]["hours"], (origin - start) / kHour);
+  EXPECT_EQ(f["origin"], common::formatIso8601(origin_));
+  EXPECT_EQ(f["history"]["since"], common::formatIso8601(start_));
+  EXPECT_EQ(f["history"]["hours"], (origin_ - start_) / kHourMs);
   EXPECT_EQ(f["history"]["missing_hours"], 6);
   // Capacity planning asks about the most the system can serve: 20 x 10.
   EXPECT_EQ(f["capacity"], 200.0);
-  EXPECT_TRUE(f["breach"].is_null()) << f["breach"].dump();
   ASSERT_EQ(f["points"].size(), 168u);
   double abs_error = 0.0;
   for (std::size_t i = 0; i < 168; ++i) {
     const json& p = f["points"][i];
     const int64_t step = static_cast<int64_t>(i) + 1;
     EXPECT_EQ(p["step"], step);
-    EXPECT_EQ(p["time"], common::formatIso8601(origin + step * kHour));
+    EXPECT_EQ(p["time"], common::formatIso8601(origin_ + step * kHourMs));
     ASSERT_TRUE(p["point"].is_number() && p["lo"].is_number() && p["hi"].is_number()) << p.dump();
     EXPECT_LE(p["lo"].get<double>(), p["point"].get<double>());
     EXPECT_GE(p["hi"].get<double>(), p["point"].get<double>());
     // Each point is the mean over the hour ending at its time.
-    abs_error += std::abs(p["point"].get<double>() - dailyDemand(origin + (step - 1) * kHour));
+    abs_error += std::abs(p["point"].get<double>() - dailyDemand(origin_ + (step - 1) * kHourMs));
   }
   EXPECT_LT(abs_error / 168.0, 5.0) << f["model"];
 
   // A capacity the daily peaks exceed: the breach is the first peak hour.
-  const json tight = get("/api/v1/systems/web/forecast?horizon=168h&capacity=120").json();
+  const json tight = forecast("horizon=168h&capacity=120");
   ASSERT_TRUE(tight["breach"].is_object()) << tight.dump();
   const int64_t steps_ahead = tight["breach"]["steps_ahead"].get<int64_t>();
   EXPECT_GE(steps_ahead, 1);
   EXPECT_LE(steps_ahead, 24);
-  EXPECT_EQ(tight["breach"]["eta"], common::formatIso8601(origin + steps_ahead * kHour));
+  EXPECT_EQ(tight["breach"]["eta"], common::formatIso8601(origin_ + steps_ahead * kHourMs));
   EXPECT_GT(tight["breach"]["predicted_demand"].get<double>(), 120.0);
 
   // resolution=1h with a step count; a duration up to an hour stays on the
   // operational cycle-step forecast.
-  const json day = get("/api/v1/systems/web/forecast?resolution=1h&horizon=24").json();
+  const json day = forecast("resolution=1h&horizon=24");
   EXPECT_EQ(day["resolution"], "1h");
   EXPECT_EQ(day["points"].size(), 24u);
-  const json hourly_default = get("/api/v1/systems/web/forecast?resolution=1h").json();
-  EXPECT_EQ(hourly_default["points"].size(), 168u);
-  const json short_term = get("/api/v1/systems/web/forecast?horizon=4").json();
+  EXPECT_EQ(forecast("resolution=1h")["points"].size(), 168u);
+  const json short_term = forecast("horizon=4");
   EXPECT_EQ(short_term["resolution"], "cycle");
   EXPECT_EQ(short_term["points"].size(), 4u);
-  const json half_hour = get("/api/v1/systems/web/forecast?horizon=30m").json();
+  const json half_hour = forecast("horizon=30m");
   EXPECT_EQ(half_hour["resolution"], "cycle") << half_hour.dump();
 
   for (const char* bad : {"horizon=169h", "resolution=1h&horizon=169", "resolution=5m",
@@ -487,25 +690,52 @@ TEST_F(HttpApiTest, LongHorizonForecastIsServedFromHourlyRollups) {
   }
   EXPECT_EQ(get("/api/v1/systems/nope/forecast?horizon=168h").status, 404);
 
-  // psoctl's online form asks the same endpoint.
-  const std::string api = "http://127.0.0.1:" + std::to_string(controller().httpPort());
-  const auto cli = pso::testing::runCommand({PSO_PSOCTL_BIN, "--api", api, "--json", "forecast",
-                                             "web", "--horizon", "48h", "--capacity", "120"});
+  // psoctl's online form asks the same endpoint and prints its answer.
+  const auto cli = psoctl({"--json", "forecast", "web", "--horizon", "48h", "--capacity", "120"});
   ASSERT_EQ(cli.exit_code, 0) << cli.err;
   const json printed = json::parse(cli.out);
   EXPECT_EQ(printed["resolution"], "1h");
   EXPECT_EQ(printed["points"].size(), 48u);
-  EXPECT_EQ(printed["breach"], tight["breach"]);
-  const auto table = pso::testing::runCommand(
-      {PSO_PSOCTL_BIN, "--api", api, "forecast", "web", "--horizon", "168h"});
+  EXPECT_EQ(printed["breach"], forecast("horizon=48h&capacity=120")["breach"]);
+  const auto table = psoctl({"forecast", "web", "--horizon", "168h"});
   ASSERT_EQ(table.exit_code, 0) << table.err;
   EXPECT_NE(table.out.find("168 steps of 1h (1h)"), std::string::npos) << table.out;
-  EXPECT_NE(table.out.find("no breach within the horizon"), std::string::npos) << table.out;
-  const auto refused = pso::testing::runCommand(
-      {PSO_PSOCTL_BIN, "--api", api, "forecast", "web", "--horizon", "200h"});
+  const auto refused = psoctl({"forecast", "web", "--horizon", "200h"});
   EXPECT_EQ(refused.exit_code, 1);
   EXPECT_NE(refused.err.find("168h"), std::string::npos) << refused.err;
 }
+
+// Demand never left 60..140 and the forecast follows it: the system's most,
+// 200, is not at risk within the week.
+TEST_P(LongHorizonForecastTest, NoBreachOfACapacityFarAboveEveryHourSeen) {
+  ASSERT_NO_FATAL_FAILURE(feedHistory());
+  ASSERT_NO_FATAL_FAILURE(runCycle());
+  const json f = forecast("horizon=168h");
+  EXPECT_EQ(f["capacity"], 200.0);
+  EXPECT_TRUE(f["breach"].is_null()) << f["model"] << " breach " << f["breach"].dump();
+  const auto table = psoctl({"forecast", "web", "--horizon", "168h"});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("no breach within the horizon"), std::string::npos) << table.out;
+}
+
+// The first breach lies within a day: a 48-hour and a 168-hour forecast of
+// the same history report the same one.
+TEST_P(LongHorizonForecastTest, TheBreachDoesNotDependOnTheHorizonAsked) {
+  ASSERT_NO_FATAL_FAILURE(feedHistory());
+  ASSERT_NO_FATAL_FAILURE(runCycle());
+  const json week = forecast("horizon=168h&capacity=120");
+  const json two_days = forecast("horizon=48h&capacity=120");
+  ASSERT_TRUE(week["breach"].is_object()) << week.dump();
+  EXPECT_EQ(two_days["breach"], week["breach"]) << week["model"] << " / " << two_days["model"];
+  const auto cli = psoctl({"--json", "forecast", "web", "--horizon", "48h", "--capacity", "120"});
+  ASSERT_EQ(cli.exit_code, 0) << cli.err;
+  EXPECT_EQ(json::parse(cli.out)["breach"], week["breach"]);
+}
+
+INSTANTIATE_TEST_SUITE_P(HoursOfTheDay, LongHorizonForecastTest,
+                         ::testing::Values(TimeOfDay{0, 30}, TimeOfDay{6, 30}, TimeOfDay{12, 30},
+                                           TimeOfDay{16, 0}, TimeOfDay{18, 30}),
+                         timeOfDayName);
 
 }  // namespace
 }  // namespace pso::controller::service::testing

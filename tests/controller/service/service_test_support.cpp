@@ -173,8 +173,13 @@ protocol::TelemetryBatch demandHistory(const std::string& agent_id, uint64_t seq
   return batch;
 }
 
+WallClock fixedClock(int64_t epoch_ms) {
+  return [epoch_ms] { return epoch_ms; };
+}
+
 void ServiceTest::startController(const HarnessOptions& options) {
   controller_.reset();
+  clock_ = options.clock;
   ControllerConfig config;
   config.id = "test-controller";
   config.bind = "tcp://127.0.0.1:0";
@@ -190,7 +195,7 @@ void ServiceTest::startController(const HarnessOptions& options) {
     std::ofstream(config.api_tokens_file)
         << "# operators of the test\n\n  " << kToken << "  \nsecond-token\n";
   }
-  controller_ = std::make_unique<Controller>(config);
+  controller_ = std::make_unique<Controller>(config, clock_);
   auto status = controller_->start();
   ASSERT_TRUE(status.ok()) << status.error().message;
   ASSERT_NE(controller_->httpPort(), 0);
@@ -204,7 +209,7 @@ std::unique_ptr<TestAgent> ServiceTest::connectWebAgent(const std::string& id,
   auto welcome = agent->sayHello({webSystem(replicas)});
   EXPECT_TRUE(welcome.has_value()) << "no welcome";
   if (!welcome) return nullptr;
-  agent->send(telemetry(id, welcome->last_seq + 1, demand, replicas, common::wallMs()));
+  agent->send(telemetry(id, welcome->last_seq + 1, demand, replicas, now()));
   auto ack = agent->receiveA<protocol::Ack>();
   EXPECT_TRUE(ack.has_value()) << "no ack";
   if (!ack) return nullptr;

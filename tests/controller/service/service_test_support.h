@@ -14,6 +14,7 @@
 #include <vector>
 #include <zmq.hpp>
 
+#include "common/clock.h"
 #include "controller/service/controller.h"
 #include "protocol/messages.h"
 #include "tests/support/process.h"
@@ -97,7 +98,12 @@ struct HarnessOptions {
   std::string mode = "act";
   bool tokens_file = true;
   common::Duration agent_timeout{std::chrono::seconds(30)};
+  /// The wall clock the controller's HTTP API answers by; fixedClock() pins it.
+  WallClock clock = common::wallMs;
 };
+
+/// A clock that always reads `epoch_ms`.
+WallClock fixedClock(int64_t epoch_ms);
 
 /// A fixture with a real Controller. The cycle interval is an hour, so cycles
 /// run only when a test calls runCycleOnce().
@@ -122,13 +128,16 @@ class ServiceTest : public ::testing::Test {
   double metric(const std::string& name, const common::Labels& labels = {}) {
     return controller_->metrics().value(name, labels);
   }
+  /// Now on the clock the controller was started with.
+  int64_t now() const { return clock_(); }
   /// Registers agent `id` with webSystem() and feeds `demand` samples ending
-  /// now; returns the connected agent.
+  /// now(); returns the connected agent.
   std::unique_ptr<TestAgent> connectWebAgent(const std::string& id,
                                              const std::vector<double>& demand,
                                              int64_t replicas = 2);
 
   TempDir dir_;
+  WallClock clock_ = common::wallMs;
   std::unique_ptr<Controller> controller_;
 };
 

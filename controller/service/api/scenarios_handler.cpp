@@ -1,0 +1,123 @@
+#include "controller/service/api/scenarios_handler.h"
+
+#include <unistd.h>
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+#include <string>
+#include <system_error>
+
+#include "controller/scenarios/exporter.h"
+#include "controller/service/api/query.h"
+#include "controller/service/api/response.h"
+
+namespace pso::controller::service {
+
+using nlohmann::json;
+
+namespace {
+
+Result<store::ScenarioFilter> scenarioFilter(const ApiRequest& request, int64_t default_limit) {
+  store::ScenarioFilter filter;
+  filter.event = param(request.query, "event");
+  filter.level = param(request.query, "level");
+  filter.system = param(request.query, "system");
+  auto range = parseTimeRange(request.query, request.now_ms);
+  if (!range) return range.error();
+  filter.since_ms = range->since_ms;
+  filter.until_ms = range->until_ms;
+  auto limit = parseLimit(request.query, default_limit, 1000000);
+  if (!limit) return limit.error();
+  filter.limit = limit.value();
+  return filter;
+}
+
+std::string uniqueTempName(const std::string& extension) {
+  static std::atomic<uint64_t> counter{0};
+  std::random_device random;
+  return "pso-export-" + std::to_string(::getpid()) + "-" + std::to_string(random()) + "-" +
+         std::to_string(counter++) + "." + extension;
+}
+
+std::string exportContentType(const std::string& format) {
+  if (format == "jsonl") return "application/x-ndjson";
+  if (format == "xapi") return "application/json";
+  if (format == "html") return "text/html; charset=utf-8";
+  return "text/plain; charset=utf-8";
+}
+
+}  // namespace
+
+ScenariosHandler::ScenariosHandler(store::Store& store) : store_(store) {}
+
+HttpResponse ScenariosHandler::list(const ApiRequest& request) {
+  auto filter = scenarioFilter(request, 100);
+  if (!filter) return errorResponse(400, filter.error().message);
+  filter->newest_first = true;
+  auto scenarios = store_.scenarios(filter.value());
+  if (!scenarios) return storeFailure(scenarios.error());
+  json list = json::array();
+  for (const auto& scenario : scenarios.value()) {
+    list.push_back({{"id", scenario.id},
+                    {"cycle_id", scenario.cycle_id},
+                    {"time", isoOrNull(scenario.ts_ms)},
+                    {"level", scenario.level},
+                    {"events", scenario.events},
+                    {"systems", scenario.systems},
+                    {"outcome_filled", scenario.outcome_filled}});
+  }
+  return jsonResponse(200, {{"scenarios", list}});
+}
+
+HttpResponse ScenariosHandler::show(const ApiRequest& request) {
+  const std::string& id = request.segment("id");
+  auto scenario = store_.scenario(id);
+  if (!scenario) return storeFailure(scenario.error());
+  if (!scenario.value()) return errorResponse(404, "unknown scenario '" + id + "'");
+  json document = json::parse(scenario.value()->json, nullptr, false);
+  if (document.is_discarded()) {
+    return errorResponse(500, "scenario '" + id + "' is stored as invalid JSON");
+  }
+  return jsonResponse(200, document);
+}
+
+HttpResponse ScenariosHandler::exportAll(const ApiRequest& request) {
+  const std::string format = param(request.query, "format").value_or("jsonl");
+  auto exporter = scenarios::makeExporter(format);
+  if (!exporter) return errorResponse(400, "format: " + exporter.error().message);
+  auto filter = scenarioFilter(request, 1000000);
+  if (!filter) return errorResponse(400, filter.error().message);
+  filter->newest_first = false;
+  auto records = store_.scenarios(filter.value());
+  if (!records) return storeFailure(records.error());
+
+  // Exporters write files (psoctl's use); serve the file they write.
+  std::error_code ec;
+  const auto path = std::filesystem::temp_directory_path(ec) / uniqueTempName(format);
+  if (ec) return errorResponse(500, "export: no temporary directory: " + ec.message());
+  auto written = exporter.value()->write(records.value(), path.string());
+  struct Cleanup {
+    std::filesystem::path path;
+    ~Cleanup() {
+      std::error_code ignored;
+      std::filesystem::remove_all(path, ignored);
+    }
+  } cleanup{path};
+  if (!written) return errorResponse(500, "export: " + written.error().message);
+  if (std::filesystem::is_directory(path, ec)) {
+    return errorResponse(
+        400, "format '" + format + "' writes one file per lesson; use psoctl scenarios export");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return errorResponse(500, "export: cannot read the exported file");
+  std::ostringstream body;
+  body << in.rdbuf();
+  HttpResponse response{200, exportContentType(format), body.str(), {}};
+  response.headers.emplace_back("X-Scenario-Count", std::to_string(written.value()));
+  return response;
+}
+
+}  // namespace pso::controller::service
