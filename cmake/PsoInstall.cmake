@@ -99,8 +99,9 @@ elseif(PSO_HELP2MAN AND PSO_GZIP)
       COMMENT "Generating the ${binary}(${section}) man page"
       VERBATIM)
     list(APPEND pso_man_pages ${page}.gz)
+    # OPTIONAL: a build of only the binaries' targets still installs.
     install(FILES ${page}.gz DESTINATION ${CMAKE_INSTALL_MANDIR}/man${section}
-            COMPONENT ${component})
+            COMPONENT ${component} OPTIONAL)
   endforeach()
   add_custom_target(pso_man_pages ALL DEPENDS ${pso_man_pages})
 else()
