@@ -3,6 +3,7 @@
 #include <functional>
 #include <utility>
 
+#include "controller/engine/ets_model.h"
 #include "controller/engine/holt_model.h"
 #include "controller/engine/holt_winters_model.h"
 #include "controller/engine/model_selector.h"
@@ -42,6 +43,7 @@ const std::vector<Registered>& registry() {
            p.second_season_period = 7 * p.season_period;
          }
        }},
+      {"ets", [](const ForecastModelParams& p) { return std::make_unique<EtsModel>(p); }, {}},
       {"auto", [](const ForecastModelParams& p) { return std::make_unique<AutoModel>(p); }, {}},
       {"seasonal-naive",
        [](const ForecastModelParams& p) { return std::make_unique<SeasonalNaiveModel>(p); },

@@ -44,10 +44,8 @@ struct ForecastModelParams {
   /// false gives the textbook model. The fitted models always screen.
   bool robust = true;
   /// Whether the model scores its own forecasts for intervals and
-  /// backtest_mae (seasonal-naive, holt-winters). Without it the intervals are
-  /// zero-width and backtest_mae is NaN; "auto" turns it off for its
-  /// candidates, which it scores itself. Holt always tracks its one-step
-  /// errors (its level-shift check needs them).
+  /// backtest_mae. Without it the intervals are zero-width and backtest_mae
+  /// is NaN; "auto" turns it off for its candidates, which it scores itself.
   bool track_errors = true;
   /// Season length in steps (seasonal-naive, holt-winters; 1 makes
   /// seasonal-naive the naive model). For "auto" a value above 1 is the

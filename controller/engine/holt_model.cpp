@@ -74,7 +74,7 @@ void HoltModel::update(double value) {
     observeMissing();
     return;
   }
-  errors_.observe(value);
+  if (params_.track_errors) errors_.observe(value);
   smoother_.shifted = false;
   smoother_.learn(value);
   history_.push(value);
@@ -84,7 +84,7 @@ void HoltModel::update(double value) {
   // suited the old regime may not suit the new one.
   const bool due = fitted_ ? since_refit_ >= params_.refit_every : observations_ >= params_.warmup;
   if (due || smoother_.shifted) refit();
-  if (errors_.wantsPath()) {
+  if (params_.track_errors && errors_.wantsPath()) {
     path_.resize(static_cast<std::size_t>(errors_.maxHorizon()));
     pointForecast(path_);
     errors_.remember(path_, errorScale());
@@ -92,7 +92,7 @@ void HoltModel::update(double value) {
 }
 
 void HoltModel::observeMissing() {
-  errors_.skip();
+  if (params_.track_errors) errors_.skip();
   smoother_.advance();
   history_.push(kNaN);
 }
@@ -210,6 +210,7 @@ std::string HoltModel::saveState() const {
       .putInt(smoother_.since_seen);
   smoother_.screen.save(writer);
   writer.putInt(observations_).putInt(since_refit_).putInt(fitted_ ? 1 : 0);
+  writer.putInt(params_.track_errors ? 1 : 0);
   writer.putInt(static_cast<int64_t>(history_.size()));
   for (std::size_t i = 0; i < history_.size(); ++i) writer.putDouble(history_[i]);
   errors_.save(writer);
@@ -243,7 +244,12 @@ Status HoltModel::loadState(const std::string& state) {
   loaded.observations_ = reader.getInt(0, std::numeric_limits<int64_t>::max());
   loaded.since_refit_ = reader.getInt(0, std::numeric_limits<int64_t>::max());
   loaded.fitted_ = reader.getInt(0, 1) == 1;
-  if (version == 1) reader.getInt(-3, 3);
+  if (version == 1) {
+    reader.getInt(-3, 3);
+  } else {
+    // Without its own tracking (a candidate of "auto") the tracker stays idle.
+    loaded.params_.track_errors = reader.getInt(0, 1) == 1;
+  }
   const int64_t kept = reader.getInt(0, static_cast<int64_t>(loaded.history_.capacity()));
   for (int64_t i = 0; i < kept && reader.ok(); ++i) loaded.history_.push(reader.getDouble());
   if (version >= 2) {

@@ -43,11 +43,21 @@ HorizonErrorTracker::HorizonErrorTracker(int max_horizon, int window, int stride
     : max_horizon_(std::max(1, max_horizon)),
       window_(std::max(2, window)),
       stride_(std::max(1, stride)),
-      origin_steps_(static_cast<std::size_t>(max_horizon_ / stride_ + 1), -1),
-      origin_lengths_(origin_steps_.size(), 0),
-      origin_scales_(origin_steps_.size(), 0.0),
-      origin_paths_(origin_steps_.size() * static_cast<std::size_t>(max_horizon_), 0.0),
-      horizons_(static_cast<std::size_t>(max_horizon_)) {}
+      slots_(static_cast<std::size_t>(max_horizon_ / stride_ + 1)),
+      origins_(slots_ * (kSlotHeader + static_cast<std::size_t>(max_horizon_)), kNaN),
+      horizons_(static_cast<std::size_t>(max_horizon_)) {
+  for (std::size_t slot = 0; slot < slots_; ++slot) {
+    origins_[slot * width()] = -1.0;
+    origins_[slot * width() + 1] = 0.0;
+  }
+}
+
+void HorizonErrorTracker::seek(int64_t step) {
+  step_ = step;
+  if (step < 0) return;
+  phase_ = static_cast<int>(step % stride_);
+  slot_ = static_cast<std::size_t>((step / stride_) % static_cast<int64_t>(slots_));
+}
 
 void HorizonErrorTracker::advance() {
   ++step_;
@@ -56,7 +66,7 @@ void HorizonErrorTracker::advance() {
     slot_ = 0;
   } else if (++phase_ == stride_) {
     phase_ = 0;
-    if (++slot_ == origin_steps_.size()) slot_ = 0;
+    if (++slot_ == slots_) slot_ = 0;
   }
 }
 
@@ -79,9 +89,14 @@ void HorizonErrorTracker::score(Horizon& horizon, double z) {
   }
   horizon.abs_sum = (1.0 - rate) * horizon.abs_sum + rate * magnitude;
   horizon.abs_weight = (1.0 - rate) * horizon.abs_weight + rate;
-  const double settle =
-      std::sqrt(static_cast<double>(kMinErrorsForQuantiles) / static_cast<double>(horizon.count));
-  const double step = std::max(kQuantileStep, settle) * horizon.abs_sum / horizon.abs_weight;
+  // sqrt(kMinErrorsForQuantiles / count) falls below kQuantileStep for good
+  // at kSettled errors.
+  constexpr double kSettled =
+      static_cast<double>(kMinErrorsForQuantiles) / (kQuantileStep * kQuantileStep);
+  const auto n = static_cast<double>(horizon.count);
+  const double rate_of_step =
+      n >= kSettled ? kQuantileStep : std::sqrt(static_cast<double>(kMinErrorsForQuantiles) / n);
+  const double step = rate_of_step * horizon.abs_sum / horizon.abs_weight;
   for (std::size_t k = 0; k < kLevels; ++k) {
     // Branch-free: which side an error falls on is a coin toss.
     const double below = z < horizon.q[k] ? 1.0 : 0.0;
@@ -102,25 +117,40 @@ void HorizonErrorTracker::observe(double actual) {
   if (step_ == 0) return;
   // The kept origins (multiples of the stride) among step_ - max_horizon ..
   // step_ - 1, newest first, with their slots walking down.
-  const std::size_t slots = origin_steps_.size();
-  const auto width = static_cast<std::size_t>(max_horizon_);
   int64_t newest = step_ - phase_;
   std::size_t slot = slot_;
   if (phase_ == 0) {
     newest -= stride_;
-    slot = slot == 0 ? slots - 1 : slot - 1;
+    slot = slot == 0 ? slots_ - 1 : slot - 1;
   }
   for (int64_t origin = newest; origin >= 0 && origin >= step_ - max_horizon_; origin -= stride_) {
     const auto h = static_cast<int>(step_ - origin);
-    const std::size_t at = slot;
-    slot = slot == 0 ? slots - 1 : slot - 1;
-    if (origin_steps_[at] != origin || origin_lengths_[at] < h) continue;
-    const double predicted = origin_paths_[at * width + static_cast<std::size_t>(h - 1)];
+    const double* record = &origins_[slot * width()];
+    slot = slot == 0 ? slots_ - 1 : slot - 1;
+    if (record[0] != static_cast<double>(origin)) continue;
+    const double predicted = record[kSlotHeader + static_cast<std::size_t>(h - 1)];
     if (!std::isfinite(predicted)) continue;
     const double error = actual - predicted;
     if (h == 1) scoreOneStep(error);
-    const double scale = origin_scales_[at];
+    const double scale = record[1];
     if (scale > 0.0) score(horizons_[static_cast<std::size_t>(h - 1)], error / scale);
+  }
+}
+
+void HorizonErrorTracker::prefetch() const {
+  // The origins the next observe() scores, as it walks them: after its
+  // advance(), the newest kept origin's slot is the current one.
+  const int64_t next = step_ + 1;
+  int next_phase = step_ < 0 ? 0 : phase_ + 1;
+  if (next_phase == stride_) next_phase = 0;
+  int64_t newest = next - next_phase;
+  if (next_phase == 0) newest -= stride_;
+  std::size_t slot = slot_;
+  for (int64_t origin = newest; origin >= 0 && origin >= next - max_horizon_; origin -= stride_) {
+    const auto h = static_cast<std::size_t>(next - origin);
+    __builtin_prefetch(&origins_[slot * width() + kSlotHeader + h - 1]);
+    __builtin_prefetch(&horizons_[h - 1]);
+    slot = slot == 0 ? slots_ - 1 : slot - 1;
   }
 }
 
@@ -131,12 +161,11 @@ void HorizonErrorTracker::skip() {
 void HorizonErrorTracker::remember(const std::vector<double>& path, double scale) {
   if (!wantsPath()) return;
   const std::size_t n = std::min(path.size(), static_cast<std::size_t>(max_horizon_));
-  origin_steps_[slot_] = step_;
-  origin_lengths_[slot_] = static_cast<int>(n);
-  origin_scales_[slot_] = std::isfinite(scale) && scale > 0.0 ? scale : 0.0;
-  std::copy_n(path.begin(), n,
-              origin_paths_.begin() +
-                  static_cast<std::ptrdiff_t>(slot_ * static_cast<std::size_t>(max_horizon_)));
+  double* record = &origins_[slot_ * width()];
+  record[0] = static_cast<double>(step_);
+  record[1] = std::isfinite(scale) && scale > 0.0 ? scale : 0.0;
+  std::copy_n(path.begin(), n, record + kSlotHeader);
+  std::fill(record + kSlotHeader + n, record + width(), kNaN);
 }
 
 std::size_t HorizonErrorTracker::count(int h) const {
@@ -194,10 +223,11 @@ void HorizonErrorTracker::fillIntervals(Forecast& forecast, double coverage, dou
   for (std::size_t i = 0; i < n && i < static_cast<std::size_t>(max_horizon_); ++i) {
     const int h = static_cast<int>(i) + 1;
     if (count(h) >= kMinErrorsForQuantiles) {
+      // A biased model has both quantiles on one side of zero; the interval
+      // follows the errors (each tail then misses at its rate) and may lie
+      // to one side of the point.
       const auto [lo, hi] = scaledOffsets(h, coverage);
-      // A biased model can have both quantiles on one side of zero; the
-      // interval still follows the errors, but never excludes the point.
-      tracked.emplace_back(std::min(0.0, lo * at_scale), std::max(0.0, hi * at_scale));
+      tracked.emplace_back(lo * at_scale, hi * at_scale);
     } else {
       // Too few errors at this horizon: random-walk growth of the one-step
       // spread.
@@ -220,13 +250,15 @@ void HorizonErrorTracker::fillIntervals(Forecast& forecast, double coverage, dou
 
 void HorizonErrorTracker::save(StateWriter& writer) const {
   writer.putInt(max_horizon_).putInt(window_).putInt(stride_).putInt(step_);
-  const auto width = static_cast<std::size_t>(max_horizon_);
-  for (std::size_t slot = 0; slot < origin_steps_.size(); ++slot) {
-    writer.putInt(origin_steps_[slot]).putInt(origin_lengths_[slot]);
-    writer.putDouble(origin_scales_[slot]);
-    for (int i = 0; i < origin_lengths_[slot]; ++i) {
-      writer.putDouble(origin_paths_[slot * width + static_cast<std::size_t>(i)]);
-    }
+  for (std::size_t slot = 0; slot < slots_; ++slot) {
+    const double* record = &origins_[slot * width()];
+    // Points up to the last finite one (a path shorter than max_horizon
+    // ends in NaN).
+    std::size_t n = static_cast<std::size_t>(max_horizon_);
+    while (n > 0 && !std::isfinite(record[kSlotHeader + n - 1])) --n;
+    writer.putInt(static_cast<int64_t>(record[0])).putDouble(record[1]);
+    writer.putInt(static_cast<int64_t>(n));
+    for (std::size_t i = 0; i < n; ++i) writer.putDouble(record[kSlotHeader + i]);
   }
   for (const Horizon& horizon : horizons_) {
     writer.putInt(horizon.count).putDouble(horizon.abs_sum).putDouble(horizon.abs_weight);
@@ -264,22 +296,16 @@ void HorizonErrorTracker::load(StateReader& reader) {
   const Header header = readHeader(reader);
   if (!reader.ok()) return;
   HorizonErrorTracker loaded(header.max_horizon, header.window, header.stride);
-  loaded.step_ = header.step;
-  if (header.step >= 0) {
-    loaded.phase_ = static_cast<int>(header.step % header.stride);
-    loaded.slot_ = static_cast<std::size_t>((header.step / header.stride) %
-                                            static_cast<int64_t>(loaded.origin_steps_.size()));
-  }
-  const auto width = static_cast<std::size_t>(header.max_horizon);
-  for (std::size_t slot = 0; slot < loaded.origin_steps_.size() && reader.ok(); ++slot) {
-    loaded.origin_steps_[slot] = reader.getInt(-1, header.step);
+  loaded.seek(header.step);
+  for (std::size_t slot = 0; slot < loaded.slots_ && reader.ok(); ++slot) {
+    double* record = &loaded.origins_[slot * loaded.width()];
+    record[0] = static_cast<double>(reader.getInt(-1, header.step));
+    record[1] = reader.getDouble();
     const int64_t n = reader.getInt(0, header.max_horizon);
-    loaded.origin_lengths_[slot] = static_cast<int>(n);
-    loaded.origin_scales_[slot] = reader.getDouble();
     for (int64_t i = 0; i < n && reader.ok(); ++i) {
-      loaded.origin_paths_[slot * width + static_cast<std::size_t>(i)] = reader.getDouble();
+      record[kSlotHeader + static_cast<std::size_t>(i)] = reader.getDouble();
     }
-    if (reader.ok() && !(finite(loaded.origin_scales_[slot]) && loaded.origin_scales_[slot] >= 0)) {
+    if (reader.ok() && !(finite(record[1]) && record[1] >= 0)) {
       reader.fail("a negative or non-finite error scale");
     }
   }
@@ -313,20 +339,14 @@ void HorizonErrorTracker::loadWindows(StateReader& reader, double scale) {
   if (!reader.ok()) return;
   const double unit = std::isfinite(scale) && scale > 0.0 ? scale : 1.0;
   HorizonErrorTracker loaded(header.max_horizon, header.window, header.stride);
-  loaded.step_ = header.step;
-  if (header.step >= 0) {
-    loaded.phase_ = static_cast<int>(header.step % header.stride);
-    loaded.slot_ = static_cast<std::size_t>((header.step / header.stride) %
-                                            static_cast<int64_t>(loaded.origin_steps_.size()));
-  }
-  const auto width = static_cast<std::size_t>(header.max_horizon);
-  for (std::size_t slot = 0; slot < loaded.origin_steps_.size() && reader.ok(); ++slot) {
-    loaded.origin_steps_[slot] = reader.getInt(-1, header.step);
+  loaded.seek(header.step);
+  for (std::size_t slot = 0; slot < loaded.slots_ && reader.ok(); ++slot) {
+    double* record = &loaded.origins_[slot * loaded.width()];
+    record[0] = static_cast<double>(reader.getInt(-1, header.step));
     const int64_t n = reader.getInt(0, header.max_horizon);
-    loaded.origin_lengths_[slot] = static_cast<int>(n);
-    loaded.origin_scales_[slot] = unit;
+    record[1] = unit;
     for (int64_t i = 0; i < n && reader.ok(); ++i) {
-      loaded.origin_paths_[slot * width + static_cast<std::size_t>(i)] = reader.getDouble();
+      record[kSlotHeader + static_cast<std::size_t>(i)] = reader.getDouble();
     }
   }
   for (int h = 1; h <= header.max_horizon && reader.ok(); ++h) {

@@ -39,8 +39,8 @@ class HorizonErrorTracker {
  public:
   /// Quantile levels tracked per horizon; others are interpolated on the
   /// normal-score scale between them.
-  static constexpr std::array<double, 15> kQuantileLevels = {
-      0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.975, 0.99};
+  static constexpr std::array<double, 13> kQuantileLevels = {
+      0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.975, 0.99};
 
   /// `window` sets the memory of the running error scales (a rate of
   /// 1 / window per scored error). With `stride` > 1 only the forecasts made
@@ -52,6 +52,8 @@ class HorizonErrorTracker {
 
   /// A new step with an actual value: scores the remembered forecasts for it.
   void observe(double actual);
+  /// Starts loading the memory the next observe() reads (a hint only).
+  void prefetch() const;
   /// A new step without a value: nothing is scored.
   void skip();
   /// The model's forecast made at the current step for steps 1..n ahead
@@ -71,7 +73,8 @@ class HorizonErrorTracker {
   /// backtest_mae (see ForecastModel::forecast). Horizons with fewer than
   /// kMinErrorsForQuantiles errors get the one-step spread scaled by
   /// sqrt(h); beyond max_horizon, the last tracked horizon's offsets grow
-  /// with sqrt(h / max_horizon). The interval never excludes the point.
+  /// with sqrt(h / max_horizon). The interval follows the errors: for a
+  /// biased model it may lie to one side of the point.
   void fillIntervals(Forecast& forecast, double coverage, double scale) const;
 
   /// The tracked p-quantile of the scaled errors at horizon h (interpolated
@@ -105,6 +108,9 @@ class HorizonErrorTracker {
 
   /// Moves to the next step, keeping phase_ and slot_ in step with step_.
   void advance();
+  /// Sets step_ (a loaded state), and phase_ and slot_ to match.
+  void seek(int64_t step);
+  std::size_t width() const { return kSlotHeader + static_cast<std::size_t>(max_horizon_); }
   void score(Horizon& horizon, double z);
   /// Offsets (scaled) for the tracked lower and upper tails of `coverage`.
   std::pair<double, double> scaledOffsets(int h, double coverage) const;
@@ -119,13 +125,14 @@ class HorizonErrorTracker {
   // of its cost.
   int phase_ = 0;
   std::size_t slot_ = 0;
-  // Flat arrays rather than a vector per origin: an update of thousands of
-  // models is bound by cache misses, and independent misses overlap where
-  // chained ones wait for each other.
-  std::vector<int64_t> origin_steps_;  ///< per slot: step forecast from; -1 = empty
-  std::vector<int> origin_lengths_;    ///< per slot: points kept
-  std::vector<double> origin_scales_;  ///< per slot: the model's error scale then
-  std::vector<double> origin_paths_;   ///< slots x max_horizon
+  /// Slots of remembered forecasts: per slot kSlotHeader values (the step
+  /// forecast from, -1 = empty; the model's error scale then) and the path
+  /// (max_horizon points, NaN past its end), one flat array: an update of
+  /// thousands of models is bound by cache misses, and a slot read together
+  /// costs one or two of them.
+  static constexpr std::size_t kSlotHeader = 2;
+  std::size_t slots_;
+  std::vector<double> origins_;
   std::vector<Horizon> horizons_;
   // Running means of |e| and e^2 of the one-step errors (rate 1 / window,
   // bias-corrected by the weight), read every update by the models.

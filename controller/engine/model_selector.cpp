@@ -260,6 +260,12 @@ std::vector<AutoModel::CandidateKey> AutoModel::seasonalCandidates(const std::ve
   // Where the strongest season's amplitude grows with the level, a
   // multiplicative model competes too; the backtest decides whether it wins.
   if (multiplicative && !seasons.empty()) out.push_back({"holt-winters-mult", seasons[0], 0});
+  // ETS with Fourier seasons: every season at once, each as a few harmonics.
+  if (!seasons.empty()) {
+    const auto [shortest, longest] = std::minmax_element(seasons.begin(), seasons.end());
+    const bool nested = *longest % *shortest == 0 && *longest >= 2 * *shortest;
+    out.push_back({"ets", *shortest, nested ? *longest : 0});
+  }
   return out;
 }
 
@@ -345,6 +351,7 @@ void AutoModel::candidatePath(std::size_t index, std::vector<double>& out) const
 
 void AutoModel::step(double value, bool present) {
   combination_score_.prefetch();
+  errors_.prefetch();
   ++steps_;
   if (present) {
     ++observations_;

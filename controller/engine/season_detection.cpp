@@ -3,13 +3,21 @@
 #include <algorithm>
 #include <cmath>
 #include <complex>
+#include <limits>
 #include <numbers>
+
+#include "controller/engine/statistics.h"
 
 namespace pso::controller::engine {
 
 namespace {
 
 using Complex = std::complex<double>;
+
+/// Values beyond this many MADs of the median are clipped before season
+/// detection.
+constexpr double kBurstClip = 5.0;
+constexpr double kInf = std::numeric_limits<double>::infinity();
 
 /// In-place iterative radix-2 FFT; data.size() is a power of two.
 void fft(std::vector<Complex>& data, bool inverse) {
@@ -120,11 +128,29 @@ std::vector<int> detectSeasonPeriods(const std::vector<double>& values,
   const int min_period = std::max(2, options.min_period);
   if (max_period < min_period) return {};
   const int reach = max_period + max_period / 20 + 1;
+  // Bursts pulled in to kBurstClip MADs of the median first: a few values
+  // ten times the rest would otherwise swamp the variance, and with it every
+  // lag's correlation (a daily cycle under heavy bursts reads as noise).
+  std::vector<double> clipped = values;
+  {
+    std::vector<double> present;
+    for (double v : values) {
+      if (std::isfinite(v)) present.push_back(v);
+    }
+    const double median = empiricalQuantile(present, 0.5);
+    for (double& v : present) v = std::abs(v - median);
+    const double bound = kBurstClip * 1.4826 * empiricalQuantile(present, 0.5);
+    if (bound > 0.0) {
+      for (double& v : clipped) {
+        if (std::isfinite(v)) v = std::clamp(v, median - bound, median + bound);
+      }
+    }
+  }
   // Lags up to twice the longest season, so every season can show that it
   // repeats (below); those lags still rest on a third of the values or more.
   std::vector<double> pairs;
   const std::vector<double> acf =
-      autocorrelationWithPairs(values, std::min({2 * reach, n - 1, 2 * n / 3}), pairs);
+      autocorrelationWithPairs(clipped, std::min({2 * reach, n - 1, 2 * n / 3}), pairs);
   const int last = static_cast<int>(acf.size()) - 1;
   auto lowest = [&](int from, int to) {  // over lags from..to, both included
     double low = acf[static_cast<std::size_t>(std::max(1, from))];
@@ -194,7 +220,29 @@ std::vector<int> detectSeasonPeriods(const std::vector<double>& values,
     if (!is_max) continue;
     if (r - lowest(k / 2, k - 1) < options.min_prominence) continue;
     if (!repeats(k)) continue;
-    peaks.push_back({k, r});
+    // A broad peak (a smooth daily wave) tops out a few lags off the period
+    // by noise alone; its multiples pin the period down (an error of d at k
+    // is j x d at j x k), so the lag whose multiples (all that were
+    // computed) correlate best on average, within 5% of the peak, is the
+    // season.
+    int refined = k;
+    double refined_score = -kInf;
+    for (int q = std::max(min_period, k - k / 20); q <= std::min(last, k + k / 20); ++q) {
+      double sum = 0.0;
+      int count = 0;
+      for (int j = 1; j * q <= last; ++j, ++count) {
+        sum += acf[static_cast<std::size_t>(j * q)];
+      }
+      const double score = sum / count;
+      // Ties go to the peak itself, then to the shorter lag.
+      if (score > refined_score || (score == refined_score && q == k)) {
+        refined_score = score;
+        refined = q;
+      }
+    }
+    if (std::none_of(peaks.begin(), peaks.end(), [&](const Peak& p) { return p.lag == refined; })) {
+      peaks.push_back({refined, acf[static_cast<std::size_t>(refined)]});
+    }
   }
   // Near-multiples within 2% of the longer lag, or one step.
   auto multipleOf = [](int longer, int shorter) {
@@ -203,6 +251,7 @@ std::vector<int> detectSeasonPeriods(const std::vector<double>& values,
     return nearest >= 2 && off <= std::max(1.0, 0.02 * longer);
   };
   // Shorter seasons first, so a multiple can be checked against them.
+  std::sort(peaks.begin(), peaks.end(), [](const Peak& a, const Peak& b) { return a.lag < b.lag; });
   std::vector<Peak> kept;
   for (const Peak& p : peaks) {
     bool echo = false;

@@ -26,8 +26,9 @@ struct SeasonDetectionOptions {
 /// is removed first. Lags without any pair are 0.
 std::vector<double> autocorrelation(const std::vector<double>& values, int max_lag);
 
-/// Season lengths found in `values`, strongest first. A lag k is a season
-/// when its autocorrelation:
+/// Season lengths found in `values`, strongest first. Values beyond five
+/// MADs of the median are clipped first (bursts would swamp the variance).
+/// A lag k is a season when its autocorrelation:
 ///  - reaches min_correlation and two standard errors of a no-correlation
 ///    estimate (2 / sqrt(pairs at lag k), Bartlett), so noise is not read
 ///    as a season in a short or gappy window;
@@ -37,6 +38,9 @@ std::vector<double> autocorrelation(const std::vector<double>& values, int max_l
 ///    the computed lags, it peaks again (at least half the floor and half
 ///    the prominence), as the autocorrelation of anything that repeats every
 ///    k steps does; a lone bump at a short lag is noise.
+/// A season's lag is then refined within 5% of the peak to the lag whose
+/// multiples (within the computed lags) correlate best on average (a broad
+/// peak tops out off the period by noise; its multiples do not).
 /// A multiple of a stronger or similar shorter season (within 0.05 of its
 /// correlation) is dropped as its echo, so a pure daily cycle yields only
 /// the day, while a weekly cycle whose correlation clearly exceeds the daily

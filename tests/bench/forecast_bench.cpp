@@ -34,10 +34,12 @@
 //   [--traces DIR] [--horizon H] [--python PATH] [--rscript PATH] [--cache DIR]
 //   [--part all|accuracy|throughput] [--models auto,holt-winters,holt]
 //   [--only NAME,...] [--references sm-hw,ets,stlf,arima] [--no-synthetic]
-//   [--quick]
+//   [--model NAME] [--model-season daily|N] [--quick]
 // --cache DIR keeps the reference forecasts between runs (they take many
 // minutes); without it they are recomputed in a temporary directory. --only
-// keeps the series whose name contains one of the given parts. Without python3
+// keeps the series whose name contains one of the given parts; --model scores
+// another registered model in place of "auto" (--model-season daily gives it
+// the series' daily season). Without python3
 // + statsmodels or Rscript + forecast, the affected columns are skipped with a
 // note.
 
@@ -103,6 +105,8 @@ struct Options {
   std::string part = "all";  ///< all | accuracy | throughput
   std::vector<std::string> models = {"auto", "holt-winters", "holt"};  ///< throughput
   std::vector<std::string> only;                                       ///< name parts
+  std::string model = "auto";  ///< the engine model scored in the accuracy table
+  int model_season = 1;        ///< its season_period; 0 = the series' daily season
   std::set<std::string> references = {kReferences.begin(), kReferences.end()};
 };
 
@@ -390,11 +394,13 @@ std::optional<SeriesResult> benchSeries(const Options& opt, const Series& series
     return std::move(engine::rollingForecast(series.values, ro)).value();
   };
   const auto start = Clock::now();
-  const auto ours = run("auto", 1);
+  const auto ours = run(opt.model, opt.model_season == 0 ? res.period : opt.model_season);
   res.seconds = secondsSince(start);
   const auto snaive = run("seasonal-naive", res.period);
   {
-    auto model = std::move(engine::makeForecastModel("auto")).value();
+    engine::ForecastModelParams params;
+    params.season_period = opt.model_season == 0 ? res.period : opt.model_season;
+    auto model = std::move(engine::makeForecastModel(opt.model, params)).value();
     for (const auto& v : series.values) v ? model->update(*v) : model->observeMissing();
     res.chosen = model->forecast(1, 0.9).model;
   }
@@ -508,8 +514,8 @@ void benchAccuracy(const Options& opt) {
       columns.push_back(m);
     }
   }
-  std::printf("  %-38s %6s %4s %4s %10s %10s", "series", "points", "seas", "orig", "auto",
-              "snaive");
+  std::printf("  %-38s %6s %4s %4s %10s %10s", "series", "points", "seas", "orig",
+              opt.model.substr(0, 10).c_str(), "snaive");
   for (const std::string& m : columns) std::printf(" %10s", m.c_str());
   std::printf(" %7s %6s %6s %6s %6s  %s\n", "/best", "cov90", "below", "above", "time s",
               "chosen at the end");
@@ -653,6 +659,11 @@ int main(int argc, char** argv) {
       opt.cache = next();
     } else if (arg == "--models") {
       opt.models = splitList(next());
+    } else if (arg == "--model") {
+      opt.model = next();
+    } else if (arg == "--model-season") {
+      const std::string season = next();
+      opt.model_season = season == "daily" ? 0 : std::max(1, std::atoi(season.c_str()));
     } else if (arg == "--only") {
       opt.only = splitList(next());
     } else if (arg == "--references") {
@@ -667,7 +678,7 @@ int main(int argc, char** argv) {
                    "usage: forecast_bench [--traces DIR] [--horizon H] [--python PATH] "
                    "[--rscript PATH] [--cache DIR] [--part all|accuracy|throughput] "
                    "[--models a,b] [--only NAME,...] [--references sm-hw,ets,stlf,arima] "
-                   "[--no-synthetic] [--quick]\n");
+                   "[--no-synthetic] [--model NAME] [--model-season daily|N] [--quick]\n");
       return 2;
     }
   }
