@@ -4,8 +4,8 @@
 #   apt install ./pso-*.deb ./psoctl_*.deb
 # then starts the controller and an agent with the configs exactly as shipped,
 # as the pso user the packages made, and checks that `psoctl status` shows the
-# agent; then that `apt remove` leaves the controller's database and
-# `apt purge` deletes it. Prints one line: "debootstrap-install: PASS ..." or
+# agent; runs `systemd-analyze verify` on the installed units; then checks that
+# `apt remove` leaves the controller's database and `apt purge` deletes it. Prints one line: "debootstrap-install: PASS ..." or
 # "debootstrap-install: FAIL ...".
 #
 #   sudo installers/debootstrap-install-test.sh [PACKAGE_DIR]   (default: build-package)
@@ -117,6 +117,16 @@ grep -q "^agent: connected" "$work/services.log" ||
 status_line=$(tr -s ' \n' ' ' <"$target/tmp/status.txt" | cut -c1-120)
 [ -s "$target/var/lib/pso/controller.db" ] || verdict_fail "the controller made no database"
 
+# The units as installed, with their man pages: systemd-analyze verify checks
+# the Documentation= man: links too. systemd and man-db come only now, so the
+# packages above were installed into the base system alone.
+say "systemd-analyze verify on the installed units (adds systemd and man-db to the root)"
+in_root apt-get install -y -q --no-install-recommends systemd man-db >>"$work/apt.log" 2>&1 ||
+  verdict_fail "apt install systemd man-db failed"
+verify_out=$(in_root systemd-analyze verify /lib/systemd/system/pso-controller.service \
+  /lib/systemd/system/pso-agent.service 2>&1) || verdict_fail "systemd-analyze verify: $verify_out"
+[ -z "$verify_out" ] || verdict_fail "systemd-analyze verify: $(tr '\n' ' ' <<<"$verify_out")"
+
 say "apt remove, then apt purge"
 in_root apt-get remove -y -q pso-agent pso-controller psoctl >>"$work/apt.log" 2>&1 || verdict_fail "apt remove failed"
 [ -s "$target/var/lib/pso/controller.db" ] || verdict_fail "apt remove deleted the controller database"
@@ -126,4 +136,4 @@ for f in /var/lib/pso/controller.db /var/lib/pso/agent-spool.db /etc/pso/api-tok
   [ ! -e "$target$f" ] || verdict_fail "apt purge left $f"
 done
 
-echo "debootstrap-install: PASS: Debian 12 base + apt install ./pso-*.deb ./psoctl_*.deb; shipped configs: controller up, agent connected, psoctl status: $status_line; pso-agent $((agent_size / 1024)) KiB; remove kept controller.db, purge deleted it"
+echo "debootstrap-install: PASS: Debian 12 base + apt install ./pso-*.deb ./psoctl_*.deb; shipped configs: controller up, agent connected, psoctl status: $status_line; systemd-analyze verify clean on both units; pso-agent $((agent_size / 1024)) KiB; remove kept controller.db, purge deleted it"
