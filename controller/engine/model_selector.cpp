@@ -147,7 +147,8 @@ void BacktestScore::load(StateReader& r) {
   if (loaded.step_ >= 0) {
     loaded.phase_ = static_cast<int>(loaded.step_ % kScoreStride);
     loaded.row_ = static_cast<std::size_t>((loaded.step_ / kScoreStride) % loaded.rows_);
-    loaded.target_phase_ = static_cast<int>(loaded.step_ % kTargetStride);
+    // advance() counts it from step -1, where it is 0.
+    loaded.target_phase_ = static_cast<int>((loaded.step_ + 1) % kTargetStride);
   }
   if (r.ok()) *this = std::move(loaded);
 }
@@ -200,7 +201,9 @@ AutoModel::AutoModel(const ForecastModelParams& params)
       errors_(params.max_horizon, params.error_window, kIntervalStride) {
   candidates_.push_back(makeCandidate({"naive", 1, 0}));
   candidates_.push_back(makeCandidate({"holt", 1, 0}));
-  if (params_.season_period > 1) setSeasons({params_.season_period}, false);
+  setSeasons(
+      params_.season_period > 1 ? std::vector<int>{params_.season_period} : std::vector<int>{},
+      false);
 }
 
 AutoModel::~AutoModel() = default;
@@ -240,8 +243,8 @@ std::unique_ptr<AutoModel::Candidate> AutoModel::makeCandidate(const CandidateKe
   return std::make_unique<Candidate>(key, std::move(made).value(), horizon_);
 }
 
-std::vector<AutoModel::CandidateKey> AutoModel::seasonalCandidates(const std::vector<int>& seasons,
-                                                                   bool multiplicative) {
+std::vector<AutoModel::CandidateKey> AutoModel::candidatesFor(const std::vector<int>& seasons,
+                                                              bool multiplicative) {
   std::vector<CandidateKey> out;
   for (int period : seasons) {
     // A longer season that repeats a shorter one (weekly on daily) gets the
@@ -260,8 +263,13 @@ std::vector<AutoModel::CandidateKey> AutoModel::seasonalCandidates(const std::ve
   // Where the strongest season's amplitude grows with the level, a
   // multiplicative model competes too; the backtest decides whether it wins.
   if (multiplicative && !seasons.empty()) out.push_back({"holt-winters-mult", seasons[0], 0});
-  // ETS with Fourier seasons: every season at once, each as a few harmonics.
-  if (!seasons.empty()) {
+  // ETS with Fourier seasons: every season at once, each as a few harmonics;
+  // without a season, ETS of the level (and trend) alone, which differs from
+  // holt in what it fits (errors one and max_horizon steps ahead, error type
+  // and trend by an information criterion).
+  if (seasons.empty()) {
+    out.push_back({"ets", 1, 0});
+  } else {
     const auto [shortest, longest] = std::minmax_element(seasons.begin(), seasons.end());
     const bool nested = *longest % *shortest == 0 && *longest >= 2 * *shortest;
     out.push_back({"ets", *shortest, nested ? *longest : 0});
@@ -270,9 +278,11 @@ std::vector<AutoModel::CandidateKey> AutoModel::seasonalCandidates(const std::ve
 }
 
 void AutoModel::setSeasons(const std::vector<int>& seasons, bool multiplicative) {
-  const std::vector<CandidateKey> wanted = seasonalCandidates(seasons, multiplicative);
+  const std::vector<CandidateKey> wanted = candidatesFor(seasons, multiplicative);
+  // naive and holt stay; the others follow the seasons.
   std::erase_if(candidates_, [&](const std::unique_ptr<Candidate>& c) {
-    return c->key.period > 1 && std::find(wanted.begin(), wanted.end(), c->key) == wanted.end();
+    const bool fixed = c->key.model == "naive" || c->key.model == "holt";
+    return !fixed && std::find(wanted.begin(), wanted.end(), c->key) == wanted.end();
   });
   for (const CandidateKey& key : wanted) {
     const bool known = std::any_of(candidates_.begin(), candidates_.end(),

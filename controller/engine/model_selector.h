@@ -65,16 +65,18 @@ class BacktestScore {
 /// holt-winters, where a season that repeats a shorter one gets the
 /// two-season holt-winters-2s (both seasons at once) instead; when the
 /// strongest season's amplitude grows with the level
-/// (seasonalAmplitudeScales()), holt-winters-mult too. Each is started by
-/// replaying the kept values as soon as the season
-/// is known; and the mean of the two best candidates. Each candidate's
-/// forecasts for steps 1..max_horizon are scored as values arrive
+/// (seasonalAmplitudeScales()), holt-winters-mult too; and ets (ets_model.h)
+/// with every season as Fourier harmonics, or without a season its level
+/// and trend alone. Each is started by replaying the kept values as soon as
+/// the season is known; and the mean of the two best candidates. Every
+/// candidate learns through the shared outlier screen (robust_level.h). Each
+/// candidate's forecasts for steps 1..max_horizon are scored as values arrive
 /// (BacktestScore), and the forecast comes from the candidate with the lowest
 /// rolling error (a new one must be 2% better to take over). Forecast.model
 /// names the choice ("auto: holt-winters/288"); intervals come from the errors
-/// of the forecasts this model itself issued, per horizon step (from every
-/// 4th step; 2 x error_window of them per horizon, spanning 8 x error_window
-/// steps, so a quiet spell does not narrow the intervals before a busy one).
+/// of the forecasts this model itself issued (from every 4th step), relative
+/// to the chosen candidate's error scale, as quantiles per horizon step and
+/// side (horizon_errors.h).
 class AutoModel final : public ForecastModel {
  public:
   explicit AutoModel(const ForecastModelParams& params);
@@ -111,9 +113,10 @@ class AutoModel final : public ForecastModel {
   };
   struct Candidate;
 
-  /// The seasonal candidates for `seasons` (strongest first).
-  static std::vector<CandidateKey> seasonalCandidates(const std::vector<int>& seasons,
-                                                      bool multiplicative);
+  /// The candidates besides naive and holt for `seasons` (strongest first;
+  /// none is a season too).
+  static std::vector<CandidateKey> candidatesFor(const std::vector<int>& seasons,
+                                                 bool multiplicative);
   void step(double value, bool present);
   void detectSeasons();
   void setSeasons(const std::vector<int>& seasons, bool multiplicative);

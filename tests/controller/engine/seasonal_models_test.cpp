@@ -760,6 +760,10 @@ TEST(AutoModel, SavedStateForecastsIdentically) {
     ASSERT_EQ(a.point, b.point) << "t=" << t;
     ASSERT_EQ(a.hi, b.hi);
     ASSERT_EQ(a.model, b.model);
+    // The backtest scores too (each candidate's, scored every third value).
+    ASSERT_EQ(dynamic_cast<const AutoModel&>(*original).candidateErrors(),
+              dynamic_cast<const AutoModel&>(*restored).candidateErrors())
+        << "t=" << t;
     const double v = season(t) + noise(rng);
     original->update(v);
     restored->update(v);
