@@ -1,14 +1,8 @@
 #include "controller/service/api/scenarios_handler.h"
 
-#include <unistd.h>
-#include <atomic>
-#include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <random>
 #include <sstream>
 #include <string>
-#include <system_error>
 
 #include "controller/scenarios/exporter.h"
 #include "controller/service/api/query.h"
@@ -33,20 +27,6 @@ Result<store::ScenarioFilter> scenarioFilter(const ApiRequest& request, int64_t 
   if (!limit) return limit.error();
   filter.limit = limit.value();
   return filter;
-}
-
-std::string uniqueTempName(const std::string& extension) {
-  static std::atomic<uint64_t> counter{0};
-  std::random_device random;
-  return "pso-export-" + std::to_string(::getpid()) + "-" + std::to_string(random()) + "-" +
-         std::to_string(counter++) + "." + extension;
-}
-
-std::string exportContentType(const std::string& format) {
-  if (format == "jsonl") return "application/x-ndjson";
-  if (format == "xapi") return "application/json";
-  if (format == "html") return "text/html; charset=utf-8";
-  return "text/plain; charset=utf-8";
 }
 
 }  // namespace
@@ -94,28 +74,11 @@ HttpResponse ScenariosHandler::exportAll(const ApiRequest& request) {
   auto records = store_.scenarios(filter.value());
   if (!records) return storeFailure(records.error());
 
-  // Exporters write files (psoctl's use); serve the file they write.
-  std::error_code ec;
-  const auto path = std::filesystem::temp_directory_path(ec) / uniqueTempName(format);
-  if (ec) return errorResponse(500, "export: no temporary directory: " + ec.message());
-  auto written = exporter.value()->write(records.value(), path.string());
-  struct Cleanup {
-    std::filesystem::path path;
-    ~Cleanup() {
-      std::error_code ignored;
-      std::filesystem::remove_all(path, ignored);
-    }
-  } cleanup{path};
-  if (!written) return errorResponse(500, "export: " + written.error().message);
-  if (std::filesystem::is_directory(path, ec)) {
-    return errorResponse(
-        400, "format '" + format + "' writes one file per lesson; use psoctl scenarios export");
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return errorResponse(500, "export: cannot read the exported file");
+  // Every format streams: the Markdown and HTML lessons as one document each.
   std::ostringstream body;
-  body << in.rdbuf();
-  HttpResponse response{200, exportContentType(format), body.str(), {}};
+  auto written = exporter.value()->writeTo(records.value(), body);
+  if (!written) return errorResponse(500, "export: " + written.error().message);
+  HttpResponse response{200, exporter.value()->contentType(), std::move(body).str(), {}};
   response.headers.emplace_back("X-Scenario-Count", std::to_string(written.value()));
   return response;
 }

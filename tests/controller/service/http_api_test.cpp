@@ -343,6 +343,17 @@ TEST_F(HttpApiTest, CyclesAndScenariosAreListedShownAndExported) {
     ids.push_back(doc["id"]);
   }
   EXPECT_EQ(ids, (std::vector<std::string>{first->scenario_id, second->scenario_id}));
+  // Every format streams over HTTP, the lessons as one document each.
+  const std::vector<std::pair<std::string, std::string>> formats = {
+      {"markdown", "text/markdown"}, {"html", "text/html"}, {"gift", "text/plain"},
+      {"xapi", "application/json"}};
+  for (const auto& [format, type] : formats) {
+    const HttpReply reply = get("/api/v1/scenarios/export?format=" + format);
+    ASSERT_EQ(reply.status, 200) << format << ": " << reply.body;
+    EXPECT_EQ(reply.content_type.rfind(type, 0), 0u) << format << ": " << reply.content_type;
+    EXPECT_FALSE(reply.body.empty()) << format;
+    EXPECT_NE(reply.body.find(first->scenario_id), std::string::npos) << format;
+  }
   const HttpReply unknown = get("/api/v1/scenarios/export?format=pdf");
   EXPECT_EQ(unknown.status, 400);
   EXPECT_NE(unknown.json()["error"].get<std::string>().find("jsonl"), std::string::npos);
