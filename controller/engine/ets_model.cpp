@@ -133,13 +133,17 @@ std::size_t EtsModel::windowLength() const {
 }
 
 std::string EtsModel::describe() const {
-  std::string season = "N";
+  // Built by appending: "literal" + std::string trips GCC 12's -Wrestrict
+  // false positive at -O3 (a Release build).
+  std::string out = "ETS(";
+  out.append(shape_.multiplicative ? "M," : "A,").append(shape_.trend ? "Ad," : "N,");
   if (shape_.k1 > 0 || shape_.k2 > 0) {
-    season = "F" + std::to_string(shape_.k1);
-    if (shape_.k2 > 0) season += "+" + std::to_string(shape_.k2);
+    out.append("F").append(std::to_string(shape_.k1));
+    if (shape_.k2 > 0) out.append("+").append(std::to_string(shape_.k2));
+  } else {
+    out.append("N");
   }
-  return std::string("ETS(") + (shape_.multiplicative ? "M" : "A") + "," +
-         (shape_.trend ? "Ad" : "N") + "," + season + ")";
+  return out.append(")");
 }
 
 EtsModel::Harmonics EtsModel::harmonicsOf(const Shape& shape, const Smoothing& p) const {

@@ -165,8 +165,11 @@ struct AutoModel::Candidate {
 
   std::string label() const {
     if (key.period <= 1) return key.model;
-    std::string out = key.model + "/" + std::to_string(key.period);
-    if (key.second > 0) out += "+" + std::to_string(key.second);
+    // Appended piece by piece: "literal" + std::string trips GCC 12's
+    // -Wrestrict false positive at -O3 (a Release build).
+    std::string out = key.model;
+    out.append("/").append(std::to_string(key.period));
+    if (key.second > 0) out.append("+").append(std::to_string(key.second));
     return out;
   }
 
