@@ -1,7 +1,7 @@
 #pragma once
 
 // The actuator seam: how a directive becomes a change to a managed system
-// (ARCHITECTURE.md section 3). Each implementation registers itself by kind
+// (docs/architecture.md section 3). Each implementation registers itself by kind
 // name, with the config keys it reads, from its own file
 // (register<Kind>Actuator); makeActuator wraps every one in a GuardedActuator,
 // so local bounds, cooldown, dry-run and deadlines behave the same for every

@@ -1,7 +1,7 @@
 #pragma once
 
 // The demand-source seam: where a system's "demand" series comes from
-// (ARCHITECTURE.md section 7). Each implementation registers itself by name,
+// (docs/architecture.md section 7). Each implementation registers itself by name,
 // with the config keys it reads, from its own file (register<Name>DemandSource).
 
 #include <cstdint>

@@ -1,6 +1,6 @@
 #pragma once
 
-// The health-check seam (ARCHITECTURE.md section 3): one probe of a managed
+// The health-check seam (docs/architecture.md section 3): one probe of a managed
 // system's health. Each implementation (http, tcp, command) registers itself
 // by kind, with the config keys it reads, beside its class in
 // health_check.cpp; HealthMonitor schedules them and applies thresholds.

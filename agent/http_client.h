@@ -11,7 +11,7 @@
 // on the first https request, not linked (http/curl_loader.h): with the ~30
 // libraries and the TLS stack it pulls in it costs about 7 MB of resident
 // memory, which an agent that only probes or scrapes plain HTTP on loopback
-// should not pay (the budget is 10 MB, ARCHITECTURE.md section 3; figures in
+// should not pay (the budget is 10 MB, docs/architecture.md section 3; figures in
 // docs/agent.md, "Footprint").
 
 #include <cstddef>

@@ -1,6 +1,6 @@
 #pragma once
 
-// The agent's connection to the controller (ARCHITECTURE.md section 2): one
+// The agent's connection to the controller (docs/architecture.md section 2): one
 // DEALER socket, hello/welcome, acks, heartbeats, directive execution.
 
 #include <cstdint>

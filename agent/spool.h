@@ -1,6 +1,6 @@
 #pragma once
 
-// Store-and-forward for the agent (ARCHITECTURE.md section 2, "Delivery"):
+// Store-and-forward for the agent (docs/architecture.md section 2, "Delivery"):
 // telemetry batches wait in SQLite until the controller acks them, and
 // directive results are kept so a repeated directive is answered, not re-run.
 

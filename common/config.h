@@ -1,6 +1,6 @@
 #pragma once
 
-// What both products read their YAML configuration with (ARCHITECTURE.md
+// What both products read their YAML configuration with (docs/architecture.md
 // section 7): durations, a reader that walks a document and keeps the first
 // problem, and file loading. What a file may contain is declared beside its
 // owner, key by key (common/config_schema.h): the agent's schema in

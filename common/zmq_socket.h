@@ -1,6 +1,6 @@
 #pragma once
 
-// ZeroMQ socket construction with the options of ARCHITECTURE.md section 2, so
+// ZeroMQ socket construction with the options of docs/architecture.md section 2, so
 // every ROUTER and DEALER in the product is set up the same way.
 
 #include <chrono>

@@ -1,6 +1,6 @@
 #pragma once
 
-// psoctl's offline tools (ARCHITECTURE.md section 6): `forecast` and `simulate`
+// psoctl's offline tools (docs/architecture.md section 6): `forecast` and `simulate`
 // read a trace CSV, run the engine's replay functions (the same code the live
 // controller decides with) and write CSV.
 

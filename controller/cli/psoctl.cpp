@@ -321,7 +321,7 @@ int cmdForecastOnline(const GlobalOptions& g, const OnlineForecastArgs& a) {
 }
 
 /// Gives `psoctl forecast` its online form beside the offline one of
-/// ARCHITECTURE.md section 6: a SYSTEM argument asks the controller, --trace
+/// docs/architecture.md section 6: a SYSTEM argument asks the controller, --trace
 /// runs offline as before (--trace, --horizon as steps and --out required).
 void addOnlineForecastOptions(CLI::App* cmd, OnlineForecastArgs& online) {
   CLI::Option* trace = cmd->get_option("--trace");

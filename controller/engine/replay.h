@@ -1,7 +1,7 @@
 #pragma once
 
 // Offline replays of a trace through the engine's own code, for `psoctl
-// forecast` and `psoctl simulate` (ARCHITECTURE.md section 6). Pure: values in,
+// forecast` and `psoctl simulate` (docs/architecture.md section 6). Pure: values in,
 // rows out; the caller reads and writes files.
 
 #include <cstdint>

@@ -1,7 +1,7 @@
 #pragma once
 
 // Education scenarios: every decision cycle becomes a versioned JSON document
-// (ARCHITECTURE.md section 5) with the keys
+// (docs/architecture.md section 5) with the keys
 //   id, schema_version, cycle_id, time, systems, situation, forecasts,
 //   candidates, directives, rationale, reactive_baseline, events, level,
 //   outcome, questions
@@ -29,7 +29,7 @@ namespace pso::controller::scenarios {
 /// Documents of version 1 still load (buildLesson()) for export.
 inline constexpr int kScenarioSchemaVersion = 2;
 
-/// Trigger events (ARCHITECTURE.md section 5).
+/// Trigger events (docs/architecture.md section 5).
 inline constexpr const char* kEventScalingExecuted = "scaling_executed";
 inline constexpr const char* kEventBottleneckPrevented = "bottleneck_prevented";
 inline constexpr const char* kEventCoordinationOptimized = "coordination_optimized";

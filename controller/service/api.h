@@ -40,7 +40,7 @@ struct ApiOptions {
   WallClock clock;
 };
 
-/// Answers every endpoint of ARCHITECTURE.md's ops surface. Errors are
+/// Answers every endpoint of docs/architecture.md's ops surface. Errors are
 /// {"error":"one line"} with 400 (malformed request), 401 (missing or wrong
 /// token), 403 (the route's role is not open and no tokens file is
 /// configured), 404 (unknown path or object), 405 (known path, other method;

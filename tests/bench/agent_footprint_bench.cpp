@@ -1,4 +1,4 @@
-// Footprint of pso-agent against prometheus-node-exporter (ARCHITECTURE.md
+// Footprint of pso-agent against prometheus-node-exporter (docs/architecture.md
 // section 3, "Budget"): the agent samples the host plus ten cgroup systems
 // every second for a minute while a ROUTER on loopback plays the controller
 // (welcome, acks); node_exporter, when installed, runs alongside and is
