@@ -17,9 +17,11 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPSO_WERROR=ON
 # The sanitizer build skips the benchmarks (figures from an instrumented binary
 # mean nothing) and optimises lightly: -O1 keeps ASan's reports exact and the
-# suite fast enough for CI.
+# suite fast enough for CI. Warnings are not errors there: GCC 12's flow
+# analysis under -fsanitize reports false maybe-uninitialized warnings inside
+# libstdc++ (std::regex's std::function); the normal build keeps -Werror.
 ASAN_FLAGS ?= -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
-              -DPSO_SANITIZE=address,undefined -DPSO_BUILD_BENCH=OFF -DPSO_WERROR=ON
+              -DPSO_SANITIZE=address,undefined -DPSO_BUILD_BENCH=OFF -DPSO_WERROR=OFF
 # A compiler cache, where one is installed, makes rebuilds after a checkout cheap.
 LAUNCHER := $(if $(shell command -v ccache 2>/dev/null),-DCMAKE_CXX_COMPILER_LAUNCHER=ccache,)
 # Fatal sanitizer reports with stacks; leaks count as failures.
