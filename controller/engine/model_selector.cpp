@@ -316,17 +316,23 @@ void AutoModel::choose() {
   const std::size_t n = candidates_.size();
   std::size_t a = n;
   std::size_t b = n;
+  std::size_t c3 = n;
   for (std::size_t i = 0; i < n; ++i) {
     const Candidate& c = *candidates_[i];
     if (c.score.scored() < kMinScored) continue;
     const double e = c.score.error();
     if (a == n || e < candidates_[a]->score.error()) {
+      c3 = b;
       b = a;
       a = i;
     } else if (b == n || e < candidates_[b]->score.error()) {
+      c3 = b;
       b = i;
+    } else if (c3 == n || e < candidates_[c3]->score.error()) {
+      c3 = i;
     }
   }
+  third_ = c3 == n ? kNone : c3;
   if (a == n) {
     // Nothing scored yet: the last value.
     best_ = 0;
@@ -359,6 +365,16 @@ void AutoModel::candidatePath(std::size_t index, std::vector<double>& out) const
   candidates_[first_]->forecaster->pointForecast(out);
   std::vector<double> other(out.size());
   candidates_[second_]->forecaster->pointForecast(other);
+  if (third_ != kNone) {
+    std::vector<double> third(out.size());
+    candidates_[third_]->forecaster->pointForecast(third);
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      // The median of three.
+      const double a = out[i], b = other[i], c = third[i];
+      out[i] = std::max(std::min(a, b), std::min(std::max(a, b), c));
+    }
+    return;
+  }
   for (std::size_t i = 0; i < out.size(); ++i) out[i] = 0.5 * (out[i] + other[i]);
 }
 
@@ -414,20 +430,25 @@ void AutoModel::observeMissing() {
 
 std::string AutoModel::chosen() const {
   if (best_ < candidates_.size()) return candidates_[best_]->label();
-  return "mean(" + candidates_[first_]->label() + "+" + candidates_[second_]->label() + ")";
+  std::string out = third_ != kNone ? "median(" : "mean(";
+  out.append(candidates_[first_]->label()).append("+").append(candidates_[second_]->label());
+  if (third_ != kNone) out.append("+").append(candidates_[third_]->label());
+  return out.append(")");
 }
 
 std::vector<std::pair<std::string, double>> AutoModel::candidateErrors() const {
   std::vector<std::pair<std::string, double>> out;
   for (const auto& c : candidates_) out.emplace_back(c->label(), c->score.error());
-  out.emplace_back("mean of the best two", combination_score_.error());
+  out.emplace_back("median of the best three", combination_score_.error());
   return out;
 }
 
 double AutoModel::errorScale() const {
   if (best_ < candidates_.size()) return candidates_[best_]->forecaster->errorScale();
-  return 0.5 * (candidates_[first_]->forecaster->errorScale() +
-                candidates_[second_]->forecaster->errorScale());
+  double sum = candidates_[first_]->forecaster->errorScale() +
+               candidates_[second_]->forecaster->errorScale();
+  if (third_ == kNone) return 0.5 * sum;
+  return (sum + candidates_[third_]->forecaster->errorScale()) / 3.0;
 }
 
 void AutoModel::pointForecast(std::vector<double>& out) const {
@@ -473,7 +494,8 @@ std::string AutoModel::saveState() const {
   combination_score_.save(w);
   w.putInt(static_cast<int64_t>(best_))
       .putInt(static_cast<int64_t>(first_))
-      .putInt(static_cast<int64_t>(second_));
+      .putInt(static_cast<int64_t>(second_))
+      .putInt(third_ == kNone ? -1 : static_cast<int64_t>(third_));
   errors_.save(w);
   return w.str();
 }
@@ -541,6 +563,10 @@ Status AutoModel::loadState(const std::string& state) {
   loaded.best_ = static_cast<std::size_t>(r.getInt(0, n));
   loaded.first_ = static_cast<std::size_t>(r.getInt(0, std::max<int64_t>(0, n - 1)));
   loaded.second_ = static_cast<std::size_t>(r.getInt(0, std::max<int64_t>(0, n - 1)));
+  if (version >= 3) {
+    const int64_t third = r.getInt(-1, std::max<int64_t>(0, n - 1));
+    loaded.third_ = third < 0 ? kNone : static_cast<std::size_t>(third);
+  }
   if (version >= 3) {
     loaded.errors_.load(r);
   } else {

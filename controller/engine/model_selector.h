@@ -68,7 +68,9 @@ class BacktestScore {
 /// (seasonalAmplitudeScales()), holt-winters-mult too; and ets (ets_model.h)
 /// with every season as Fourier harmonics, or without a season its level
 /// and trend alone. Each is started by replaying the kept values as soon as
-/// the season is known; and the mean of the two best candidates. Every
+/// the season is known; and the combination of the best three (per step the
+/// median of their forecasts; the mean of two while only two are scored),
+/// which is robust to one of them going astray. Every
 /// candidate learns through the shared outlier screen (robust_level.h). Each
 /// candidate's forecasts for steps 1..max_horizon are scored as values arrive
 /// (BacktestScore), and the forecast comes from the candidate with the lowest
@@ -134,9 +136,12 @@ class AutoModel final : public ForecastModel {
   RingBuffer<double> history_;   ///< NaN for missing steps
   std::vector<std::unique_ptr<Candidate>> candidates_;
   BacktestScore combination_score_;
-  std::size_t best_ = 0;   ///< chosen candidate; == candidates_.size() for the combination
-  std::size_t first_ = 0;  ///< the two best single candidates, combined
+  std::size_t best_ = 0;  ///< chosen candidate; == candidates_.size() for the combination
+  /// The three best single candidates, combined (kNone: fewer are scored).
+  std::size_t first_ = 0;
   std::size_t second_ = 0;
+  std::size_t third_ = kNone;
+  static constexpr std::size_t kNone = static_cast<std::size_t>(-1);
   std::vector<double> scratch_;
   HorizonErrorTracker errors_;
 };
