@@ -18,13 +18,15 @@ constexpr double kPhiGrid[] = {0.8, 0.9, 0.95, 0.98};
 constexpr double kSeasonGainGrid[] = {0.0, 0.05, 0.1, 0.2, 0.4};
 /// The structure (error, trend, harmonics) is re-chosen at every this many
 /// parameter searches.
-constexpr int kRestructureEvery = 4;
+constexpr int kRestructureEvery = 8;
 /// The running error scale must exceed the searched one by this factor to
 /// bring the next search forward.
 constexpr double kDriftFactor = 1.5;
 /// Residuals beyond this many MADs are clipped before the regression that
 /// chooses the harmonics and starts the state.
 constexpr double kRegressionClip = 3.5;
+/// Cycles of the longer season in the kept window, at most.
+constexpr int kMaxFitCycles = 3;
 /// Share of a window's values that must be present to start from it.
 constexpr double kMinPresent = 0.5;
 
@@ -127,7 +129,9 @@ std::size_t EtsModel::windowLength() const {
   if (period_ <= 1 && second_period_ == 0) {
     return static_cast<std::size_t>(std::max(4, params_.fit_window));
   }
-  const auto cycles = static_cast<std::size_t>(std::max(3, params_.fit_seasons));
+  // Three cycles at most: the regression and a replay after its first cycle
+  // need no more, and every search replays the whole window.
+  const auto cycles = static_cast<std::size_t>(std::clamp(params_.fit_seasons, 3, kMaxFitCycles));
   return std::max(cycles * static_cast<std::size_t>(period_),
                   2 * static_cast<std::size_t>(second_period_));
 }
@@ -376,11 +380,13 @@ bool EtsModel::regress(Shape& shape, Regression& out) const {
   std::size_t counted = 0;
   bool positive = true;
   for (std::size_t i = 0; i < n; ++i) {
-    if (!std::isfinite(y[i])) continue;
-    const double f = fitted(fit.beta, i);
-    spread += std::abs(y[i] - f);
-    if (f > 0.0) {
-      relative += std::abs(y[i] - f) / f;
+    const double v = history_[i];
+    if (!std::isfinite(v)) continue;
+    // Relative to the value: a multiplicative error needs positive data.
+    const double miss = std::abs(y[i] - fitted(fit.beta, i));
+    spread += miss;
+    if (v > 0.0) {
+      relative += miss / v;
     } else {
       positive = false;
     }
@@ -525,8 +531,7 @@ bool EtsModel::restructure(bool full) {
   const Regression kept = regression_;
   regression_ = regression;
   const int64_t first = windowStart();
-  // Simpler variants first: a richer one must be clearly better. A
-  // multiplicative error needs a positive fit. A full choice tunes every
+  // A multiplicative error needs positive data. A full choice tunes every
   // variant; a later check compares them at the parameters in use, and
   // tunes only a newly chosen one.
   Shape best_shape;
@@ -666,6 +671,10 @@ void EtsModel::update(double value) {
     pointForecast(path_);
     errors_.remember(path_, errorScale());
   }
+}
+
+void EtsModel::prefetch() const {
+  prefetchBytes(this, sizeof(*this));
 }
 
 void EtsModel::observeMissing() {

@@ -30,13 +30,14 @@ namespace pso::controller::engine {
 /// per phase). A confirmed level shift re-anchors the level on the value.
 ///
 /// Structure, chosen per series from the kept window (the last fit_seasons
-/// cycles of the longer season, or refit_every values without one):
+/// cycles of the longer season, three at most, or fit_window values without
+/// one):
 ///  - harmonics per season: a robust least-squares regression of the window
 ///    on a line and the harmonics (values beyond 3.5 residual MADs clipped),
 ///    K chosen by AICc among 1..kMaxHarmonics (fewer for short periods); the
 ///    regression also starts the state;
-///  - error (additive or multiplicative; multiplicative only for a positive
-///    fit) and trend (none or damped), with the smoothing parameters (alpha,
+///  - error (additive or multiplicative; multiplicative only for positive
+///    data) and trend (none or damped), with the smoothing parameters (alpha,
 ///    beta, g per season, phi) by coordinate descent over small grids,
 ///    scoring a replay of the window by the mean absolute error at one step
 ///    and at fit_horizon steps (relative errors for a multiplicative error);
@@ -45,7 +46,7 @@ namespace pso::controller::engine {
 ///    Jacobian), counting alpha, the gains and, with a trend, beta, phi and
 ///    the initial slope.
 /// The structure is chosen (every variant tuned) when two cycles have been
-/// seen, and checked at every fourth search (the variants compared at the
+/// seen, and checked at every eighth search (the variants compared at the
 /// parameters in use); the other searches, every refit_seasons cycles (sooner
 /// when the running error scale rises 50% above its value at the last
 /// search), each tune one parameter in turn, which keeps their cost a fifth
@@ -67,6 +68,7 @@ class EtsModel final : public ForecastModel {
   Forecast forecast(int horizon, double coverage) const override;
   void pointForecast(std::vector<double>& out) const override;
   int64_t observations() const override { return observations_; }
+  void prefetch() const override;
   double errorScale() const override;
   std::string saveState() const override;
   [[nodiscard]] Status loadState(const std::string& state) override;
@@ -119,7 +121,7 @@ class EtsModel final : public ForecastModel {
     std::vector<double> re;
     std::vector<double> im;
     double spread = 0.0;           ///< mean absolute residual
-    double relative_spread = 0.0;  ///< ... relative to the fit; NaN unless the fit is positive
+    double relative_spread = 0.0;  ///< ... relative to the value; NaN unless all are positive
   };
 
   Harmonics harmonicsOf(const Shape& shape, const Smoothing& p) const;

@@ -6,6 +6,7 @@
 // seasonal_naive_model.h) are registered by name in makeForecastModel(), so
 // settings and command lines can pick them.
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -104,6 +105,11 @@ class ForecastModel {
   /// selection, which scores every candidate at every step.
   virtual void pointForecast(std::vector<double>& out) const;
 
+  /// Starts loading the memory the next update() touches (a hint only, no
+  /// effect on results): an update of thousands of models in turn finds
+  /// none of them in cache, and loads asked for together overlap.
+  virtual void prefetch() const {}
+
   /// Values learned from (missing steps excluded).
   virtual int64_t observations() const = 0;
 
@@ -117,6 +123,12 @@ class ForecastModel {
   /// Restores what saveState() wrote; on error the model is unchanged.
   [[nodiscard]] virtual Status loadState(const std::string& state) = 0;
 };
+
+/// Asks for the cache lines of [p, p + bytes) (a hint; for prefetch()).
+inline void prefetchBytes(const void* p, std::size_t bytes) {
+  const auto* at = static_cast<const char*>(p);
+  for (std::size_t i = 0; i < bytes; i += 64) __builtin_prefetch(at + i);
+}
 
 /// The model registered under `name` with `params`. Errors: code "invalid"
 /// for an unknown name (the message lists the known ones) or bad params.

@@ -91,6 +91,10 @@ void HoltModel::update(double value) {
   }
 }
 
+void HoltModel::prefetch() const {
+  prefetchBytes(this, sizeof(*this));
+}
+
 void HoltModel::observeMissing() {
   if (params_.track_errors) errors_.skip();
   smoother_.advance();

@@ -35,6 +35,7 @@ class HoltModel final : public ForecastModel {
   Forecast forecast(int horizon, double coverage) const override;
   void pointForecast(std::vector<double>& out) const override;
   int64_t observations() const override { return observations_; }
+  void prefetch() const override;
   double errorScale() const override { return smoother_.screen.scale(); }
   std::string saveState() const override;
   [[nodiscard]] Status loadState(const std::string& state) override;

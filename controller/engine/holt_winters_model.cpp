@@ -564,6 +564,10 @@ void HoltWintersModel::update(double value) {
   }
 }
 
+void HoltWintersModel::prefetch() const {
+  prefetchBytes(this, sizeof(*this));
+}
+
 void HoltWintersModel::observeMissing() {
   if (params_.track_errors) errors_.skip();
   ++step_;

@@ -76,6 +76,7 @@ class HoltWintersModel final : public ForecastModel {
   Forecast forecast(int horizon, double coverage) const override;
   void pointForecast(std::vector<double>& out) const override;
   int64_t observations() const override { return observations_; }
+  void prefetch() const override;
   /// The running one-step mean absolute error once the state has started
   /// (value units, also when multiplicative); 0 before.
   double errorScale() const override;

@@ -23,8 +23,8 @@ constexpr int kTargetStride = 3;
 /// steps: days of 5-minute data, so one burst does not flip the choice).
 constexpr double kScoreRate = static_cast<double>(kTargetStride) / 720.0;
 /// The interval errors come from every kIntervalStride-th forecast issued, so
-/// the error window spans that many times more steps (steadier quantiles
-/// across quiet and busy periods) at a quarter of the cost per step.
+/// the quantile trackers span that many times more steps (steadier across
+/// quiet and busy spells) at a quarter of the cost per step.
 constexpr int kIntervalStride = 4;
 /// Values a candidate must have scored before it can be chosen (about 24
 /// steps' worth).
@@ -64,9 +64,9 @@ void BacktestScore::advance() {
   }
 }
 
-void BacktestScore::observe(double actual) {
+bool BacktestScore::observe(double actual) {
   advance();
-  if (step_ == 0 || target_phase_ != 0) return;
+  if (step_ == 0 || target_phase_ != 0) return false;
   double sum = 0.0;
   int n = 0;
   const auto width = static_cast<std::size_t>(horizon_);
@@ -88,10 +88,11 @@ void BacktestScore::observe(double actual) {
     sum += std::abs(actual - predicted);
     ++n;
   }
-  if (n == 0) return;
+  if (n == 0) return false;
   sum_ = (1.0 - kScoreRate) * sum_ + kScoreRate * (sum / n);
   weight_ = (1.0 - kScoreRate) * weight_ + kScoreRate;
   ++scored_;
+  return true;
 }
 
 void BacktestScore::skip() {
@@ -117,6 +118,11 @@ void BacktestScore::remember(const std::vector<double>& path) {
   for (int h = 0; h < horizon_; ++h) {
     out[h] = static_cast<std::size_t>(h) < path.size() ? path[static_cast<std::size_t>(h)] : kNaN;
   }
+}
+
+const double* BacktestScore::rememberedNow() const {
+  if (!wantsPath() || stamps_[row_] != step_) return nullptr;
+  return &paths_[row_ * static_cast<std::size_t>(horizon_)];
 }
 
 double BacktestScore::error() const {
@@ -179,10 +185,12 @@ struct AutoModel::Candidate {
     score.prefetch();
   }
 
-  /// Learns the step; `path` is scratch of the model's horizon.
-  void learn(double value, bool present, std::vector<double>& path) {
+  /// Learns the step; `path` is scratch of the model's horizon. Returns
+  /// whether the rolling error changed.
+  bool learn(double value, bool present, std::vector<double>& path) {
+    bool rescored = false;
     if (present) {
-      score.observe(value);
+      rescored = score.observe(value);
       forecaster->update(value);
     } else {
       score.skip();
@@ -192,6 +200,7 @@ struct AutoModel::Candidate {
       forecaster->pointForecast(path);
       score.remember(path);
     }
+    return rescored;
   }
 };
 
@@ -357,35 +366,45 @@ void AutoModel::choose() {
   if (challenger_error < kSwitchMargin * current_error) best_ = challenger;
 }
 
-void AutoModel::candidatePath(std::size_t index, std::vector<double>& out) const {
-  if (index < candidates_.size()) {
-    candidates_[index]->forecaster->pointForecast(out);
-    return;
-  }
-  candidates_[first_]->forecaster->pointForecast(out);
-  std::vector<double> other(out.size());
-  candidates_[second_]->forecaster->pointForecast(other);
-  if (third_ != kNone) {
-    std::vector<double> third(out.size());
-    candidates_[third_]->forecaster->pointForecast(third);
-    for (std::size_t i = 0; i < out.size(); ++i) {
-      // The median of three.
-      const double a = out[i], b = other[i], c = third[i];
-      out[i] = std::max(std::min(a, b), std::min(std::max(a, b), c));
+void AutoModel::candidatePath(std::size_t index, std::vector<double>& out, bool now) const {
+  auto single = [&](std::size_t i, std::vector<double>& into) {
+    const double* kept = now ? candidates_[i]->score.rememberedNow() : nullptr;
+    if (kept != nullptr) {
+      std::copy_n(kept, into.size(), into.begin());
+    } else {
+      candidates_[i]->forecaster->pointForecast(into);
     }
+  };
+  if (index < candidates_.size()) {
+    single(index, out);
     return;
   }
-  for (std::size_t i = 0; i < out.size(); ++i) out[i] = 0.5 * (out[i] + other[i]);
+  single(first_, out);
+  std::vector<double> other(out.size());
+  single(second_, other);
+  if (third_ == kNone) {
+    for (std::size_t i = 0; i < out.size(); ++i) out[i] = 0.5 * (out[i] + other[i]);
+    return;
+  }
+  std::vector<double> third(out.size());
+  single(third_, third);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    // The median of three.
+    const double a = out[i], b = other[i], c = third[i];
+    out[i] = std::max(std::min(a, b), std::min(std::max(a, b), c));
+  }
 }
 
 void AutoModel::step(double value, bool present) {
   combination_score_.prefetch();
   errors_.prefetch();
   ++steps_;
+  // Only a changed rolling error can change the choice.
+  bool rescored = false;
   if (present) {
     ++observations_;
     errors_.observe(value);
-    combination_score_.observe(value);
+    rescored = combination_score_.observe(value);
   } else {
     errors_.skip();
     combination_score_.skip();
@@ -396,22 +415,23 @@ void AutoModel::step(double value, bool present) {
   // the loads overlap instead of waiting one after another.
   for (const auto& c : candidates_) __builtin_prefetch(c.get());
   for (const auto& c : candidates_) c->prefetch();
-  for (auto& c : candidates_) c->learn(value, present, scratch_);
+  for (const auto& c : candidates_) c->forecaster->prefetch();
+  for (auto& c : candidates_) rescored = c->learn(value, present, scratch_) || rescored;
   if (params_.season_period <= 1 && steps_ >= next_detection_) {
     detectSeasons();
     const auto window = static_cast<int64_t>(history_.capacity());
     next_detection_ = next_detection_ < window ? std::min(2 * next_detection_, window)
                                                : next_detection_ + kRedetectWindows * window;
   }
-  choose();
+  if (rescored) choose();
   // The combination's forecast is scored like the candidates', chosen or not.
   if (combination_score_.wantsPath()) {
-    candidatePath(candidates_.size(), scratch_);
+    candidatePath(candidates_.size(), scratch_, true);
     combination_score_.remember(scratch_);
   }
   // What this model issues is tracked for its intervals.
   if (errors_.wantsPath()) {
-    candidatePath(best_, scratch_);
+    candidatePath(best_, scratch_, true);
     errors_.remember(scratch_, errorScale());
   }
 }

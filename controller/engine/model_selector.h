@@ -19,8 +19,9 @@ namespace pso::controller::engine {
 class BacktestScore {
  public:
   explicit BacktestScore(int horizon);
-  /// A value arrived: scores the remembered forecasts that targeted it.
-  void observe(double actual);
+  /// A value arrived: scores the remembered forecasts that targeted it;
+  /// whether the rolling error changed.
+  bool observe(double actual);
   /// A step without a value.
   void skip();
   /// Starts loading the memory the next observe() reads (a hint only).
@@ -30,6 +31,9 @@ class BacktestScore {
   /// The forecast for steps 1..H made now, after the current step; ignored
   /// unless wantsPath().
   void remember(const std::vector<double>& path);
+  /// The H points remember() kept at the current step; nullptr when it kept
+  /// none now.
+  const double* rememberedNow() const;
   /// The rolling mean absolute error; +inf before any forecast was scored.
   double error() const;
   /// Values scored so far.
@@ -124,7 +128,11 @@ class AutoModel final : public ForecastModel {
   void setSeasons(const std::vector<int>& seasons, bool multiplicative);
   std::unique_ptr<Candidate> makeCandidate(const CandidateKey& key) const;
   void choose();
-  void candidatePath(std::size_t index, std::vector<double>& out) const;
+  /// The point forecast of candidate `index` (the combination at
+  /// candidates_.size()) into `out`; with `now` (horizon_ points, inside
+  /// step()), from what the candidates' scores kept at this step where they
+  /// did, so no forecast is made twice.
+  void candidatePath(std::size_t index, std::vector<double>& out, bool now = false) const;
 
   ForecastModelParams params_;
   int horizon_;

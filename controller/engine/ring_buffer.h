@@ -35,6 +35,8 @@ class RingBuffer {
   const T& operator[](std::size_t i) const { return data_[wrap(head_ + i)]; }
   /// The most recent value; size() must be > 0.
   const T& back() const { return (*this)[size_ - 1]; }
+  /// Where the next push() writes (for a prefetch).
+  const T* nextSlot() const { return &data_[full() ? head_ : wrap(head_ + size_)]; }
 
   void clear() {
     head_ = 0;

@@ -61,6 +61,10 @@ void SeasonalNaiveModel::update(double value) {
   }
 }
 
+void SeasonalNaiveModel::prefetch() const {
+  prefetchBytes(this, sizeof(*this));
+}
+
 void SeasonalNaiveModel::observeMissing() {
   if (track_errors_) errors_.skip();
   ++step_;
