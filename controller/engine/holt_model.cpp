@@ -93,6 +93,7 @@ void HoltModel::update(double value) {
 
 void HoltModel::prefetch() const {
   prefetchBytes(this, sizeof(*this));
+  __builtin_prefetch(history_.nextSlot());
 }
 
 void HoltModel::observeMissing() {

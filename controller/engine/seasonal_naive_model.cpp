@@ -63,6 +63,8 @@ void SeasonalNaiveModel::update(double value) {
 
 void SeasonalNaiveModel::prefetch() const {
   prefetchBytes(this, sizeof(*this));
+  // The phase update() reads (its error is against last season's value).
+  __builtin_prefetch(&by_phase_[static_cast<std::size_t>((step_ + 1) % period())]);
 }
 
 void SeasonalNaiveModel::observeMissing() {
