@@ -686,7 +686,8 @@ TEST(BuildScenario, AsksWhyTheReactiveRuleWouldBeLate) {
   // No such question when the engine did not scale above the reactive rule.
   auto ctx = scalingContext();
   ctx.decisions.systems[0].reactive_replicas = 5;
-  for (const auto& q : buildScenario(ctx)["questions"]) EXPECT_NE(q["topic"], "reactive_late");
+  const json quiet = buildScenario(ctx);  // range-for would not keep a temporary alive
+  for (const auto& q : quiet["questions"]) EXPECT_NE(q["topic"], "reactive_late");
 }
 
 TEST(BuildScenario, AsksWhichSystemRunsOutFirstAsMultipleChoice) {
