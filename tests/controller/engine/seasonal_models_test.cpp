@@ -174,6 +174,23 @@ TEST(SeasonDetection, ScatteredGapsDoNotHideOrMakeASeason) {
   EXPECT_TRUE(detectSeasonPeriods(flat).empty());
 }
 
+TEST(SeasonDetection, FindsADailyCycleUnderHeavyBursts) {
+  // A daily wave (48 steps) with bursts of up to 40 times its swing on 3% of
+  // the steps, as a social-volume series has: the bursts would swamp the
+  // variance and every lag's correlation; clipped, the day stands out, and
+  // its multiples place it to the step.
+  std::mt19937 rng(27);
+  std::normal_distribution<double> noise(0.0, 4.0);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  std::vector<double> values;
+  for (int t = 0; t < 48 * 40; ++t) {
+    double v = 100.0 + 20.0 * std::sin(2.0 * std::numbers::pi * t / 48.0) + noise(rng);
+    if (u(rng) < 0.03) v += 800.0 * u(rng);
+    values.push_back(v);
+  }
+  EXPECT_EQ(detectSeasonPeriods(values), std::vector<int>{48});
+}
+
 // ---- does the season scale with the level? ----
 
 /// Cycles of kPeriod whose level steps through `levels` (kPeriod * 2 steps
