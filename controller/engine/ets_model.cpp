@@ -119,7 +119,7 @@ EtsModel::EtsModel(const ForecastModelParams& params)
                          ? params.second_season_period
                          : 0),
       history_(1),
-      errors_(params.max_horizon, params.error_window) {
+      errors_(params.max_horizon, params.error_window, params.error_stride) {
   params_.second_season_period = second_period_;
   if (!params_.damped) smoothing_.phi = 1.0;
   history_ = RingBuffer<double>(windowLength());
@@ -198,6 +198,7 @@ double EtsModel::learn(const Smoothing& p, const Shape& shape, const Harmonics& 
   const double error = value - forecast;
   double used = 0.0;
   bool shift = false;
+  bool clipped = false;
   if (shape.multiplicative) {
     // Relative to the forecast; a forecast at or below zero (only in a
     // replay of poor parameters on positive data) counts as a tiny one.
@@ -206,11 +207,13 @@ double EtsModel::learn(const Smoothing& p, const Shape& shape, const Harmonics& 
     const OutlierScreen::Verdict v = s.screen.screen(error / base);
     used = v.used * base;
     shift = v.shift;
+    clipped = v.clipped;
     if (scored != nullptr) *scored = v.scored;
   } else {
     const OutlierScreen::Verdict v = s.screen.screen(error);
     used = v.used;
     shift = v.shift;
+    clipped = v.clipped;
     if (scored != nullptr) *scored = v.scored;
   }
   if (shift) {
@@ -220,7 +223,8 @@ double EtsModel::learn(const Smoothing& p, const Shape& shape, const Harmonics& 
     used = 0.0;
   } else {
     s.level += phi * s.trend + p.alpha * used;
-    s.trend = shape.trend ? phi * s.trend + p.alpha * p.beta * used : 0.0;
+    // A clipped error (a suspected outlier) says nothing about the slope.
+    s.trend = shape.trend ? phi * s.trend + (clipped ? 0.0 : p.alpha * p.beta * used) : 0.0;
   }
   rotate(h.rot, s.z, used);
   return error;

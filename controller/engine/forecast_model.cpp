@@ -68,6 +68,7 @@ Status checkParams(const ForecastModelParams& p) {
   };
   for (Status s : {out_of_range("max_horizon", p.max_horizon, 1, 10000),
                    out_of_range("error_window", p.error_window, 2, 1000000),
+                   out_of_range("error_stride", p.error_stride, 1, 10000),
                    out_of_range("fit_window", p.fit_window, 4, 1000000),
                    out_of_range("warmup", p.warmup, 1, 1000000),
                    out_of_range("refit_every", p.refit_every, 1, 1000000),

@@ -27,8 +27,14 @@ struct ForecastModelParams {
   /// Horizons (steps ahead) whose forecast errors are tracked for intervals;
   /// forecasts further out widen the last tracked horizon's interval by sqrt(h).
   int max_horizon = 16;
-  /// Errors kept per horizon for the empirical interval quantiles.
+  /// Memory, in scored errors per horizon, of the running error scales the
+  /// interval quantiles step by (horizon_errors.h).
   int error_window = 128;
+  /// Forecasts are scored for intervals from every error_stride-th step
+  /// only (each horizon is still scored, from a quarter of the origins by
+  /// default): neighbouring origins' errors are nearly the same, and scoring
+  /// every one at every horizon would be most of a lone model's update cost.
+  int error_stride = 4;
   /// Recent values kept for refitting smoothing parameters (holt).
   int fit_window = 240;
   /// Observations before the first parameter search (holt).

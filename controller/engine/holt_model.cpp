@@ -39,9 +39,10 @@ double HoltModel::Smoother::learn(double value) {
       trend *= phi;
       shifted = true;
     } else {
-      // Error-correction form of Holt's update, with the screened error.
+      // Error-correction form of Holt's update, with the screened error; a
+      // clipped one (a suspected outlier) says nothing about the slope.
       level = predicted + alpha * verdict.used;
-      trend = phi * trend + alpha * beta * verdict.used;
+      trend = phi * trend + (verdict.clipped ? 0.0 : alpha * beta * verdict.used);
     }
   }
   ++seen;
@@ -67,7 +68,7 @@ double HoltModel::Smoother::pointAt(int h) const {
 HoltModel::HoltModel(const ForecastModelParams& params)
     : params_(params),
       history_(static_cast<std::size_t>(std::max(4, params.fit_window))),
-      errors_(params.max_horizon, params.error_window) {}
+      errors_(params.max_horizon, params.error_window, params.error_stride) {}
 
 void HoltModel::update(double value) {
   if (!std::isfinite(value)) {
@@ -83,7 +84,7 @@ void HoltModel::update(double value) {
   // A confirmed level shift also brings the parameter search forward: what
   // suited the old regime may not suit the new one.
   const bool due = fitted_ ? since_refit_ >= params_.refit_every : observations_ >= params_.warmup;
-  if (due || smoother_.shifted) refit();
+  if (due || smoother_.shifted) refit(smoother_.shifted);
   if (params_.track_errors && errors_.wantsPath()) {
     path_.resize(static_cast<std::size_t>(errors_.maxHorizon()));
     pointForecast(path_);
@@ -102,7 +103,7 @@ void HoltModel::observeMissing() {
   history_.push(kNaN);
 }
 
-void HoltModel::refit() {
+void HoltModel::refit(bool shift) {
   std::size_t finite_values = 0;
   for (std::size_t i = 0; i < history_.size(); ++i) {
     if (std::isfinite(history_[i])) ++finite_values;
@@ -156,9 +157,18 @@ void HoltModel::refit() {
     // (coordinate descent): a tenth of the replays of the full grid, which
     // keeps the amortised cost per update small for thousands of series.
     consider(smoother_.alpha, smoother_.beta, smoother_.phi);
-    for (double alpha : kAlphaGrid) consider(alpha, best.beta, best.phi);
-    for (double beta : kBetaGrid) consider(best.alpha, beta, best.phi);
-    for (std::size_t p = 0; p < phi_count; ++p) consider(best.alpha, best.beta, phis[p]);
+    // A periodic search moves one parameter, each in turn (a third of the
+    // replays); a level shift moves all three.
+    const int which = shift ? -1 : static_cast<int>(refits_ % 3);
+    if (which < 0 || which == 0) {
+      for (double alpha : kAlphaGrid) consider(alpha, best.beta, best.phi);
+    }
+    if (which < 0 || which == 1) {
+      for (double beta : kBetaGrid) consider(best.alpha, beta, best.phi);
+    }
+    if (which < 0 || which == 2) {
+      for (std::size_t p = 0; p < phi_count; ++p) consider(best.alpha, best.beta, phis[p]);
+    }
   }
   // The replay ends at the present, so its final state is the current state
   // under the chosen parameters, learned from the window only.
@@ -168,6 +178,7 @@ void HoltModel::refit() {
   // same cycle afterwards.
   since_refit_ = fitted_ ? 0 : params_.refit_phase % std::max(1, params_.refit_every);
   fitted_ = true;
+  ++refits_;
 }
 
 std::vector<double> HoltModel::pointPath(int horizon) const {
@@ -215,7 +226,7 @@ std::string HoltModel::saveState() const {
       .putInt(smoother_.since_seen);
   smoother_.screen.save(writer);
   writer.putInt(observations_).putInt(since_refit_).putInt(fitted_ ? 1 : 0);
-  writer.putInt(params_.track_errors ? 1 : 0);
+  writer.putInt(params_.track_errors ? 1 : 0).putInt(refits_);
   writer.putInt(static_cast<int64_t>(history_.size()));
   for (std::size_t i = 0; i < history_.size(); ++i) writer.putDouble(history_[i]);
   errors_.save(writer);
@@ -254,6 +265,7 @@ Status HoltModel::loadState(const std::string& state) {
   } else {
     // Without its own tracking (a candidate of "auto") the tracker stays idle.
     loaded.params_.track_errors = reader.getInt(0, 1) == 1;
+    loaded.refits_ = reader.getInt(0, std::numeric_limits<int64_t>::max());
   }
   const int64_t kept = reader.getInt(0, static_cast<int64_t>(loaded.history_.capacity()));
   for (int64_t i = 0; i < kept && reader.ok(); ++i) loaded.history_.push(reader.getDouble());

@@ -20,10 +20,10 @@ namespace pso::controller::engine {
 /// level shift, on which the level re-anchors on the value.
 ///
 /// The smoothing parameters (alpha, beta, phi) are chosen from a small grid by
-/// the one-step squared error (clipped by the screen) on the first `warmup` values, then re-chosen
-/// every `refit_every` values on the last `fit_window` values (a ring buffer;
-/// later searches move one parameter at a time from the current ones), and
-/// at once after a level shift. A refit replays only that bounded window, so
+/// the one-step squared error (clipped by the screen) on the first `warmup`
+/// values, then every `refit_every` values one of them in turn is re-chosen
+/// on the last `fit_window` values (a ring buffer), and all three at once
+/// after a level shift. A refit replays only that bounded window, so
 /// updates stay O(1) amortised; nothing is ever refit on the whole history.
 class HoltModel final : public ForecastModel {
  public:
@@ -65,7 +65,9 @@ class HoltModel final : public ForecastModel {
     double pointAt(int h) const;
   };
 
-  void refit();
+  /// A parameter search on the kept window: the whole grid at the first,
+  /// then one parameter in turn, or all three after a level `shift`.
+  void refit(bool shift);
   std::vector<double> pointPath(int horizon) const;
 
   ForecastModelParams params_;
@@ -73,6 +75,7 @@ class HoltModel final : public ForecastModel {
   int64_t observations_ = 0;
   int64_t since_refit_ = 0;
   bool fitted_ = false;
+  int64_t refits_ = 0;          ///< searches so far (which parameter moves next)
   RingBuffer<double> history_;  ///< recent values, NaN for missing steps
   HorizonErrorTracker errors_;
   std::vector<double> path_;  ///< scratch for the path the tracker keeps

@@ -75,7 +75,7 @@ HoltWintersModel::HoltWintersModel(const ForecastModelParams& params)
       second_period_(secondPeriodOf(params)),
       multiplicative_(params.seasonality == Seasonality::kMultiplicative),
       history_(historyCapacity(params)),
-      errors_(params.max_horizon, params.error_window) {
+      errors_(params.max_horizon, params.error_window, params.error_stride) {
   params_.second_season_period = second_period_;
   if (!params_.damped) params_hw_.phi = 1.0;
   state_.season.assign(static_cast<std::size_t>(period_), multiplicative_ ? 1.0 : 0.0);
@@ -130,7 +130,8 @@ double HoltWintersModel::learn(const Smoothing& p, State& s, const Shape& shape,
   }
   const double used = verdict.used;
   s.level += p.phi * s.trend + p.alpha * used;
-  s.trend = p.phi * s.trend + p.alpha * p.beta * used;
+  // A clipped error (a suspected outlier) says nothing about the slope.
+  s.trend = p.phi * s.trend + (verdict.clipped ? 0.0 : p.alpha * p.beta * used);
   if (shape.multiplicative) {
     // The factor moves by the error relative to the level it multiplies; a
     // non-positive base (only in a replay of poor parameters) teaches nothing.

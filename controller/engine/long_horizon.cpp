@@ -59,6 +59,9 @@ Result<LongHorizonForecast> forecastLongHorizon(const LongHorizonRequest& reques
   // Intervals come from the errors tracked at each horizon step, so track
   // every step asked for instead of widening the last tracked one by sqrt(h).
   params.max_horizon = request.horizon;
+  // A one-off replay of a few weeks of hours: every origin is scored, so the
+  // longest horizons still see enough errors.
+  params.error_stride = 1;
   const bool seasonal_model = model == "holt-winters" || model == "seasonal-naive";
   if (seasonal_model) {
     params.season_period = request.season_period > 0 ? request.season_period : kDailySeasonHours;

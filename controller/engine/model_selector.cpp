@@ -22,10 +22,6 @@ constexpr int kTargetStride = 3;
 /// Forgetting rate of the rolling backtest error per scored value (about 720
 /// steps: days of 5-minute data, so one burst does not flip the choice).
 constexpr double kScoreRate = static_cast<double>(kTargetStride) / 720.0;
-/// The interval errors come from every kIntervalStride-th forecast issued, so
-/// the quantile trackers span that many times more steps (steadier across
-/// quiet and busy spells) at a quarter of the cost per step.
-constexpr int kIntervalStride = 4;
 /// Values a candidate must have scored before it can be chosen (about 24
 /// steps' worth).
 constexpr int64_t kMinScored = 24 / kTargetStride;
@@ -210,7 +206,7 @@ AutoModel::AutoModel(const ForecastModelParams& params)
       history_(static_cast<std::size_t>(std::max(64, params.detection_window))),
       combination_score_(horizon_),
       scratch_(static_cast<std::size_t>(horizon_), 0.0),
-      errors_(params.max_horizon, params.error_window, kIntervalStride) {
+      errors_(params.max_horizon, params.error_window, params.error_stride) {
   candidates_.push_back(makeCandidate({"naive", 1, 0}));
   candidates_.push_back(makeCandidate({"holt", 1, 0}));
   setSeasons(

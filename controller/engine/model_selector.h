@@ -80,7 +80,7 @@ class BacktestScore {
 /// (BacktestScore), and the forecast comes from the candidate with the lowest
 /// rolling error (a new one must be 2% better to take over). Forecast.model
 /// names the choice ("auto: holt-winters/288"); intervals come from the errors
-/// of the forecasts this model itself issued (from every 4th step), relative
+/// of the forecasts this model itself issued (every error_stride-th), relative
 /// to the chosen candidate's error scale, as quantiles per horizon step and
 /// side (horizon_errors.h).
 class AutoModel final : public ForecastModel {

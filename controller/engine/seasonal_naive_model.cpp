@@ -15,7 +15,7 @@ SeasonalNaiveModel::SeasonalNaiveModel(const ForecastModelParams& params)
                 std::numeric_limits<double>::quiet_NaN()),
       track_errors_(params.track_errors),
       robust_(params.robust),
-      errors_(params.max_horizon, params.error_window) {}
+      errors_(params.max_horizon, params.error_window, params.error_stride) {}
 
 std::string SeasonalNaiveModel::name() const {
   return by_phase_.size() == 1 ? "naive" : "seasonal-naive";
