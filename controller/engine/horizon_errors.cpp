@@ -97,10 +97,13 @@ void HorizonErrorTracker::score(Horizon& horizon, double z) {
   const double rate_of_step =
       n >= kSettled ? kQuantileStep : std::sqrt(static_cast<double>(kMinErrorsForQuantiles) / n);
   const double step = rate_of_step * horizon.abs_sum / horizon.abs_weight;
+  // Without a branch (which side an error falls on is a coin toss, and a
+  // mispredicted branch per level would be most of the cost): the comparison
+  // as a 0/1 value, over every level at once.
+  std::array<double, kLevels> below;
+  for (std::size_t k = 0; k < kLevels; ++k) below[k] = static_cast<double>(z < horizon.q[k]);
   for (std::size_t k = 0; k < kLevels; ++k) {
-    // Branch-free: which side an error falls on is a coin toss.
-    const double below = z < horizon.q[k] ? 1.0 : 0.0;
-    horizon.q[k] += step * (kQuantileLevels[k] - below);
+    horizon.q[k] += step * (kQuantileLevels[k] - below[k]);
   }
   if (horizon.count < std::numeric_limits<uint32_t>::max()) ++horizon.count;
 }
