@@ -4,8 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <numbers>
-
-#include "controller/engine/statistics.h"
+#include <optional>
 
 namespace pso::controller::engine {
 
@@ -22,14 +21,8 @@ constexpr int kRestructureEvery = 8;
 /// The running error scale must exceed the searched one by this factor to
 /// bring the next search forward.
 constexpr double kDriftFactor = 1.5;
-/// Residuals beyond this many MADs are clipped before the regression that
-/// chooses the harmonics and starts the state.
-constexpr double kRegressionClip = 3.5;
 /// Cycles of the longer season in the kept window, at most.
 constexpr int kMaxFitCycles = 3;
-/// Share of a window's values that must be present to start from it.
-constexpr double kMinPresent = 0.5;
-
 constexpr int64_t kMaxInt = std::numeric_limits<int64_t>::max();
 constexpr int64_t kMaxPeriod = 10000000;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
@@ -39,75 +32,6 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 double dampedSum(double phi, int h) {
   if (phi == 1.0) return h;
   return phi * (1.0 - std::pow(phi, h)) / (1.0 - phi);
-}
-
-/// Harmonics a season of `period` steps can carry (strictly below the
-/// Nyquist frequency, so every harmonic has both a cosine and a sine).
-int maxHarmonics(int period) {
-  if (period < 4) return 0;
-  return std::min(EtsModel::kMaxHarmonics, (period - 1) / 2);
-}
-
-/// Solves the symmetric positive definite system a x = b (n x n, row-major)
-/// by Cholesky; false when it is not positive definite.
-bool solveSpd(std::vector<double> a, std::vector<double> b, std::size_t n, std::vector<double>& x) {
-  for (std::size_t j = 0; j < n; ++j) {
-    double d = a[j * n + j];
-    for (std::size_t k = 0; k < j; ++k) d -= a[j * n + k] * a[j * n + k];
-    if (!(d > 1e-12 * std::max(1.0, std::abs(a[j * n + j])))) return false;
-    d = std::sqrt(d);
-    a[j * n + j] = d;
-    for (std::size_t i = j + 1; i < n; ++i) {
-      double v = a[i * n + j];
-      for (std::size_t k = 0; k < j; ++k) v -= a[i * n + k] * a[j * n + k];
-      a[i * n + j] = v / d;
-    }
-  }
-  for (std::size_t i = 0; i < n; ++i) {
-    double v = b[i];
-    for (std::size_t k = 0; k < i; ++k) v -= a[i * n + k] * b[k];
-    b[i] = v / a[i * n + i];
-  }
-  for (std::size_t i = n; i-- > 0;) {
-    double v = b[i];
-    for (std::size_t k = i + 1; k < n; ++k) v -= a[k * n + i] * b[k];
-    b[i] = v / a[i * n + i];
-  }
-  x = std::move(b);
-  return true;
-}
-
-/// Least squares on the normal equations restricted to `columns`: the
-/// coefficients (by column) and the residual sum of squares.
-struct SubFit {
-  std::vector<double> beta;
-  double rss = kInf;
-};
-
-SubFit fitColumns(const std::vector<double>& xtx, const std::vector<double>& xty, double yty,
-                  std::size_t p, const std::vector<std::size_t>& columns) {
-  const std::size_t n = columns.size();
-  std::vector<double> a(n * n), b(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    b[i] = xty[columns[i]];
-    for (std::size_t j = 0; j < n; ++j) a[i * n + j] = xtx[columns[i] * p + columns[j]];
-  }
-  SubFit fit;
-  std::vector<double> x;
-  if (!solveSpd(a, b, n, x)) return fit;
-  fit.beta.assign(p, 0.0);
-  double explained = 0.0;
-  for (std::size_t i = 0; i < n; ++i) {
-    fit.beta[columns[i]] = x[i];
-    explained += x[i] * b[i];
-  }
-  fit.rss = std::max(0.0, yty - explained);
-  return fit;
-}
-
-double aicc(double rss, double n, double k) {
-  if (n - k - 1.0 <= 0.0) return kInf;
-  return n * std::log(std::max(rss, 1e-300) / n) + 2.0 * k + 2.0 * k * (k + 1.0) / (n - k - 1.0);
 }
 
 }  // namespace
@@ -236,173 +160,8 @@ void EtsModel::advance(const Smoothing& p, const Harmonics& h, State& s) {
   rotate(h.rot, s.z, 0.0);
 }
 
-bool EtsModel::regress(Shape& shape, Regression& out) const {
-  const std::size_t n = history_.size();
-  const int kmax1 = maxHarmonics(period_);
-  int kmax2 = second_period_ > 0 ? maxHarmonics(second_period_) / 2 : 0;
-  // A harmonic of the second season at a frequency of the first would make
-  // the regression singular (the seventh of a week is the first of a day).
-  if (kmax2 > 0 && period_ > 1 && second_period_ % period_ == 0) {
-    kmax2 = std::min(kmax2, second_period_ / period_ - 1);
-  }
-  const std::size_t p = 2 + 2 * static_cast<std::size_t>(kmax1 + kmax2);
-  std::size_t present = 0;
-  for (std::size_t i = 0; i < n; ++i) present += std::isfinite(history_[i]) ? 1 : 0;
-  if (static_cast<double>(present) < kMinPresent * static_cast<double>(n) || present < 2 * p + 10) {
-    return false;
-  }
-  // Row i: 1, a centred time, then cos/sin of each harmonic at step i.
-  const double centre = 0.5 * static_cast<double>(n - 1);
-  const double width = static_cast<double>(n);
-  const int64_t first = windowStart();
-  std::vector<double> row(p);
-  auto fillRow = [&](std::size_t i) {
-    row[0] = 1.0;
-    row[1] = (static_cast<double>(i) - centre) / width;
-    std::size_t c = 2;
-    auto add = [&](int count, int period) {
-      const int64_t phase = (first + static_cast<int64_t>(i)) % period;
-      const double angle = 2.0 * std::numbers::pi * static_cast<double>(phase) / period;
-      const double c1 = std::cos(angle), s1 = std::sin(angle);
-      double cj = 1.0, sj = 0.0;
-      for (int j = 1; j <= count; ++j) {
-        const double next_c = cj * c1 - sj * s1;
-        sj = sj * c1 + cj * s1;
-        cj = next_c;
-        row[c++] = cj;
-        row[c++] = sj;
-      }
-    };
-    add(kmax1, period_);
-    add(kmax2, std::max(1, second_period_));
-  };
-  std::vector<double> xtx(p * p), xty(p);
-  double yty = 0.0;
-  auto accumulate = [&](const std::vector<double>& y) {
-    std::fill(xtx.begin(), xtx.end(), 0.0);
-    std::fill(xty.begin(), xty.end(), 0.0);
-    yty = 0.0;
-    for (std::size_t i = 0; i < n; ++i) {
-      if (!std::isfinite(y[i])) continue;
-      fillRow(i);
-      for (std::size_t a = 0; a < p; ++a) {
-        xty[a] += row[a] * y[i];
-        for (std::size_t b = 0; b <= a; ++b) xtx[a * p + b] += row[a] * row[b];
-      }
-      yty += y[i] * y[i];
-    }
-    for (std::size_t a = 0; a < p; ++a) {
-      for (std::size_t b = a + 1; b < p; ++b) xtx[a * p + b] = xtx[b * p + a];
-    }
-  };
-  std::vector<std::size_t> all(p);
-  for (std::size_t i = 0; i < p; ++i) all[i] = i;
-  auto fitted = [&](const std::vector<double>& beta, std::size_t i) {
-    fillRow(i);
-    double v = 0.0;
-    for (std::size_t a = 0; a < p; ++a) v += beta[a] * row[a];
-    return v;
-  };
-
-  // A first fit with every harmonic; values beyond kRegressionClip MADs of
-  // its residuals are pulled to that bound, so a burst in the window neither
-  // chooses the harmonics nor starts the state.
-  std::vector<double> y = history_.toVector();
-  accumulate(y);
-  const SubFit first_fit = fitColumns(xtx, xty, yty, p, all);
-  if (first_fit.beta.empty()) return false;
-  std::vector<double> residuals;
-  for (std::size_t i = 0; i < n; ++i) {
-    if (std::isfinite(y[i])) residuals.push_back(y[i] - fitted(first_fit.beta, i));
-  }
-  const double median = empiricalQuantile(residuals, 0.5);
-  std::vector<double> magnitudes;
-  for (double r : residuals) magnitudes.push_back(std::abs(r - median));
-  const double bound = kRegressionClip * 1.4826 * empiricalQuantile(magnitudes, 0.5);
-  if (bound > 0.0) {
-    for (std::size_t i = 0; i < n; ++i) {
-      if (!std::isfinite(y[i])) continue;
-      const double f = fitted(first_fit.beta, i);
-      y[i] = std::clamp(y[i], f - bound, f + bound);
-    }
-    accumulate(y);
-  }
-
-  auto columnsFor = [&](int k1, int k2) {
-    std::vector<std::size_t> cols = {0, 1};
-    for (int j = 0; j < 2 * k1; ++j) cols.push_back(2 + static_cast<std::size_t>(j));
-    for (int j = 0; j < 2 * k2; ++j) cols.push_back(2 + 2 * kmax1 + static_cast<std::size_t>(j));
-    return cols;
-  };
-  // The first season's harmonics by AICc, then the second's on top.
-  const auto m = static_cast<double>(present);
-  double best = kInf;
-  int k1 = 0;
-  for (int k = 0; k <= kmax1; ++k) {
-    const SubFit fit = fitColumns(xtx, xty, yty, p, columnsFor(k, 0));
-    const double score = aicc(fit.rss, m, 2.0 + 2.0 * k);
-    if (score < best) {
-      best = score;
-      k1 = k;
-    }
-  }
-  int k2 = 0;
-  for (int k = 1; k <= kmax2; ++k) {
-    const SubFit fit = fitColumns(xtx, xty, yty, p, columnsFor(k1, k));
-    const double score = aicc(fit.rss, m, 2.0 + 2.0 * (k1 + k));
-    if (score < best) {
-      best = score;
-      k2 = k;
-    }
-  }
-  const SubFit fit = fitColumns(xtx, xty, yty, p, columnsFor(k1, k2));
-  if (fit.beta.empty()) return false;
-  shape.k1 = k1;
-  shape.k2 = k2;
-
-  // The regression as of the window's first step; each harmonic as (cos
-  // coefficient, sin coefficient) at that step's phase, which the rotation
-  // carries along.
-  out.first_step = first;
-  out.slope = fit.beta[1] / width;
-  out.line = fit.beta[0] - centre * out.slope;
-  out.re.clear();
-  out.im.clear();
-  for (int j = 0; j < k1 + k2; ++j) {
-    const std::size_t c = 2 + 2 * static_cast<std::size_t>(j < k1 ? j : kmax1 + (j - k1));
-    const int period = j < k1 ? period_ : second_period_;
-    const int harmonic = j < k1 ? j + 1 : j - k1 + 1;
-    // At phase q the part is a cos(q x) + b sin(q x) with x = 2 pi j / m:
-    // as a rotating state, (a cos(q x) + b sin(q x), b cos(q x) - a sin(q x)).
-    const double angle =
-        2.0 * std::numbers::pi * harmonic * static_cast<double>(first % period) / period;
-    const double a = fit.beta[c], b = fit.beta[c + 1];
-    out.re.push_back(a * std::cos(angle) + b * std::sin(angle));
-    out.im.push_back(b * std::cos(angle) - a * std::sin(angle));
-  }
-  double spread = 0.0, relative = 0.0;
-  std::size_t counted = 0;
-  bool positive = true;
-  for (std::size_t i = 0; i < n; ++i) {
-    const double v = history_[i];
-    if (!std::isfinite(v)) continue;
-    // Relative to the value: a multiplicative error needs positive data.
-    const double miss = std::abs(y[i] - fitted(fit.beta, i));
-    spread += miss;
-    if (v > 0.0) {
-      relative += miss / v;
-    } else {
-      positive = false;
-    }
-    ++counted;
-  }
-  out.spread = spread / static_cast<double>(counted);
-  out.relative_spread = positive ? relative / static_cast<double>(counted) : kNaN;
-  return true;
-}
-
 EtsModel::State EtsModel::startFor(const Shape& shape, int64_t step) const {
-  const Regression& g = regression_;
+  const HarmonicFit& g = regression_;
   State s;
   const auto moved = static_cast<double>(step - g.first_step);
   const double line = g.line + g.slope * moved;
@@ -529,11 +288,14 @@ double EtsModel::tune(const Shape& shape, const State& start, Smoothing& p, Tuni
 }
 
 bool EtsModel::restructure(bool full) {
+  std::optional<HarmonicFit> regression =
+      fitHarmonics(history_.toVector(), windowStart(), period_, second_period_);
+  if (!regression) return false;
   Shape base = shape_;
-  Regression regression;
-  if (!regress(base, regression)) return false;
-  const Regression kept = regression_;
-  regression_ = regression;
+  base.k1 = regression->k1;
+  base.k2 = regression->k2;
+  const HarmonicFit kept = regression_;
+  regression_ = *regression;
   const int64_t first = windowStart();
   // A multiplicative error needs positive data. A full choice tunes every
   // variant; a later check compares them at the parameters in use, and
@@ -544,7 +306,7 @@ bool EtsModel::restructure(bool full) {
   Smoothing tuned_trend = smoothing_;
   double best_score = kInf;
   for (const bool multiplicative : {false, true}) {
-    if (multiplicative && !std::isfinite(regression.relative_spread)) continue;
+    if (multiplicative && !std::isfinite(regression->relative_spread)) continue;
     for (const bool trend : {false, true}) {
       Shape shape = base;
       shape.multiplicative = multiplicative;
@@ -722,7 +484,7 @@ std::string EtsModel::saveState() const {
   w.putDouble(state_.level).putDouble(state_.trend);
   for (double v : state_.z) w.putDouble(v);
   state_.screen.save(w);
-  const Regression& g = regression_;
+  const HarmonicFit& g = regression_;
   w.putInt(g.first_step).putDouble(g.line).putDouble(g.slope);
   w.putInt(static_cast<int64_t>(g.re.size()));
   for (std::size_t j = 0; j < g.re.size(); ++j) w.putDouble(g.re[j]).putDouble(g.im[j]);
@@ -781,7 +543,9 @@ Status EtsModel::loadState(const std::string& state) {
     finite = finite && std::isfinite(s.z[s.z.size() - 2]) && std::isfinite(s.z.back());
   }
   s.screen.load(r);
-  Regression& g = loaded.regression_;
+  HarmonicFit& g = loaded.regression_;
+  g.k1 = shape.k1;
+  g.k2 = shape.k2;
   g.first_step = r.getInt(0, kMaxInt);
   g.line = r.getDouble();
   g.slope = r.getDouble();

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "controller/engine/forecast_model.h"
+#include "controller/engine/harmonic_regression.h"
 #include "controller/engine/horizon_errors.h"
 #include "controller/engine/ring_buffer.h"
 #include "controller/engine/robust_level.h"
@@ -33,9 +34,9 @@ namespace pso::controller::engine {
 /// cycles of the longer season, three at most, or fit_window values without
 /// one):
 ///  - harmonics per season: a robust least-squares regression of the window
-///    on a line and the harmonics (values beyond 3.5 residual MADs clipped),
-///    K chosen by AICc among 1..kMaxHarmonics (fewer for short periods); the
-///    regression also starts the state;
+///    on a line and the harmonics (harmonic_regression.h: values beyond 3.5
+///    residual MADs clipped, K by AICc up to kMaxHarmonics, fewer for short
+///    periods); the regression also starts the state;
 ///  - error (additive or multiplicative; multiplicative only for positive
 ///    data) and trend (none or damped), with the smoothing parameters (alpha,
 ///    beta, g per season, phi) by coordinate descent over small grids,
@@ -55,9 +56,6 @@ namespace pso::controller::engine {
 /// (trend and harmonics) without learning.
 class EtsModel final : public ForecastModel {
  public:
-  /// Harmonics per season at most.
-  static constexpr int kMaxHarmonics = 10;
-
   /// Seasons are params.season_period (> 1) and
   /// params.second_season_period (> season_period, or 0 = none).
   explicit EtsModel(const ForecastModelParams& params);
@@ -112,17 +110,6 @@ class EtsModel final : public ForecastModel {
     std::vector<double> rot;
     std::size_t size() const { return rot.size() / 3; }
   };
-  /// The robust regression of the window the structure was chosen on: a line
-  /// and the harmonics as of `first_step`, and the residual spread.
-  struct Regression {
-    int64_t first_step = 0;
-    double line = 0.0;   ///< the line's value at first_step
-    double slope = 0.0;  ///< per step
-    std::vector<double> re;
-    std::vector<double> im;
-    double spread = 0.0;           ///< mean absolute residual
-    double relative_spread = 0.0;  ///< ... relative to the value; NaN unless all are positive
-  };
 
   Harmonics harmonicsOf(const Shape& shape, const Smoothing& p) const;
   double seasonal(const State& s) const;
@@ -132,9 +119,6 @@ class EtsModel final : public ForecastModel {
   static double learn(const Smoothing& p, const Shape& shape, const Harmonics& h, State& s,
                       double value, double* scored, double* base = nullptr);
   static void advance(const Smoothing& p, const Harmonics& h, State& s);
-  /// Robust regression of the window on a line and the harmonics, chosen by
-  /// AICc into `shape`; false when the window is too sparse.
-  bool regress(Shape& shape, Regression& out) const;
   /// The state the replay of `shape` starts from at absolute step `step`:
   /// the regression's line and harmonics carried there.
   State startFor(const Shape& shape, int64_t step) const;
@@ -175,7 +159,7 @@ class EtsModel final : public ForecastModel {
   Smoothing smoothing_;
   Harmonics harmonics_;
   State state_;
-  Regression regression_;
+  HarmonicFit regression_;  ///< of the window the structure was chosen on
   bool started_ = false;
   int64_t step_ = -1;         ///< index of the last step seen (values and gaps)
   int64_t next_attempt_ = 0;  ///< step of the next start attempt
