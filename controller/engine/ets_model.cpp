@@ -414,8 +414,11 @@ void EtsModel::update(double value) {
   if (started_) {
     learn(smoothing_, shape_, harmonics_, state_, value, nullptr);
     ++since_search_;
+    // Every refit_seasons cycles of the first season (at least one of the
+    // second), or refit_every values without a season.
     const int64_t every =
-        longest() > 1 ? int64_t{params_.refit_seasons} * longest() : int64_t{params_.refit_every};
+        period_ > 1 ? std::max<int64_t>(int64_t{params_.refit_seasons} * period_, second_period_)
+                    : int64_t{params_.refit_every};
     const bool due = since_search_ >= every;
     const bool drifted = since_search_ >= std::max<int64_t>(every / 16, 1) &&
                          searched_scale_ > 0.0 &&

@@ -48,7 +48,8 @@ namespace pso::controller::engine {
 ///    the initial slope.
 /// The structure is chosen (every variant tuned) when two cycles have been
 /// seen, and checked at every eighth search (the variants compared at the
-/// parameters in use); the other searches, every refit_seasons cycles (sooner
+/// parameters in use); the other searches, every refit_seasons cycles of the
+/// first season (at least one of the second; sooner
 /// when the running error scale rises 50% above its value at the last
 /// search), each tune one parameter in turn, which keeps their cost a fifth
 /// of a full search. Before
