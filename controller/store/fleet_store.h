@@ -22,7 +22,18 @@ class FleetStore {
   /// Registers the agent (or refreshes its version, facts and last_seen_ms)
   /// as connected, and upserts every system of the hello, in one transaction.
   /// first_seen_ms and the stored telemetry seq of a known agent are kept.
-  [[nodiscard]] virtual Status upsertAgent(const protocol::Hello& hello, int64_t now_ms) = 0;
+  /// A system name is owned by the first agent that declared it: a system of
+  /// the hello owned by another agent is left as it is (its info, bounds and
+  /// replica count stay the owner's) and returned as a conflict, in the
+  /// order of the hello. The returned conflicts replace the agent's stored
+  /// ones (AgentRecord::conflicts).
+  [[nodiscard]] virtual Result<std::vector<SystemConflict>> upsertAgent(
+      const protocol::Hello& hello, int64_t now_ms) = 0;
+  /// Sets the agent's stored telemetry position (the ack) to `last_seq`,
+  /// backwards or forwards: for an agent whose own sequence restarted or
+  /// legitimately skipped past the ingest window. Unknown agent: code
+  /// "not_found".
+  [[nodiscard]] virtual Status resetAgentSeq(const std::string& agent_id, uint64_t last_seq) = 0;
   /// Unknown agent: code "not_found". last_seen_ms never moves back.
   [[nodiscard]] virtual Status setAgentConnected(const std::string& agent_id, bool connected,
                                                  int64_t now_ms) = 0;

@@ -14,6 +14,14 @@
 
 namespace pso::controller::store {
 
+/// A system of an agent's hello that another agent already owns. A system
+/// name is owned fleet-wide by the first agent that declared it.
+struct SystemConflict {
+  std::string system;
+  std::string owner;  ///< the agent that owns it
+  bool operator==(const SystemConflict&) const = default;
+};
+
 struct AgentRecord {
   std::string id;
   std::string version;
@@ -22,6 +30,9 @@ struct AgentRecord {
   int64_t last_seen_ms = 0;
   uint64_t last_seq = 0;  ///< highest telemetry seq stored
   bool connected = false;
+  /// Systems of the agent's last hello owned by another agent (replaced on
+  /// every hello), ordered as in the hello.
+  std::vector<SystemConflict> conflicts;
 };
 
 struct SystemRecord {
@@ -46,18 +57,40 @@ struct Sample {
   double value = 0.0;
 };
 
+inline constexpr int64_t kMinuteMs = 60LL * 1000;
+inline constexpr int64_t kHourMs = 60LL * kMinuteMs;
+
+/// What telemetry an agent may write (TelemetryStore::setIngestLimits).
+struct IngestLimits {
+  /// Most a batch may move the agent's position past its last stored seq
+  /// (through oldest_seq), and the most batches a spool may span
+  /// (seq - oldest_seq < max_seq_advance).
+  uint64_t max_seq_advance = 1000000;
+  /// Samples older than now - max_age_ms are refused.
+  int64_t max_age_ms = 24 * kHourMs;
+  /// Samples newer than now + max_ahead_ms are refused.
+  int64_t max_ahead_ms = 5 * kMinuteMs;
+};
+
 /// What happened to one telemetry batch.
 struct IngestOutcome {
-  enum class Kind { kStored, kDuplicate, kOutOfOrder } kind = Kind::kStored;
+  /// kRefused: the batch's sequence fields are outside the window
+  /// (IngestLimits::max_seq_advance); nothing is stored, last_seq is unchanged.
+  enum class Kind { kStored, kDuplicate, kOutOfOrder, kRefused } kind = Kind::kStored;
   uint64_t last_seq = 0;    ///< highest contiguous seq stored for the agent (the ack)
   std::size_t samples = 0;  ///< samples written
+  /// kRefused: one line naming what was wrong; empty otherwise.
+  std::string refusal;
+  /// Samples of a stored batch that were not written (the rest of the batch
+  /// is): older than the age window, newer than the ahead window, or of a
+  /// system owned by another agent.
+  std::size_t samples_too_old = 0;
+  std::size_t samples_too_new = 0;
+  std::size_t samples_not_owned = 0;
 };
 
 /// Resolution of a rollup: one row per series per minute or per hour.
 enum class RollupResolution { kMinute, kHour };
-
-inline constexpr int64_t kMinuteMs = 60LL * 1000;
-inline constexpr int64_t kHourMs = 60LL * kMinuteMs;
 
 /// The bucket length of a resolution in milliseconds.
 constexpr int64_t rollupBucketMs(RollupResolution resolution) {

@@ -15,17 +15,40 @@
 
 namespace pso::controller::store {
 
+/// The name an agent's host metrics (series sent with an empty system) are
+/// stored and read under: "@host:<agent_id>". System names start with a
+/// letter or digit (protocol/names.h), so it never collides with one.
+std::string hostSeriesSystem(const std::string& agent_id);
+
 /// Telemetry ingest under the per-agent sequence rule, sample reads, rollups
 /// and retention. Implementations are thread-safe.
 class TelemetryStore {
  public:
   virtual ~TelemetryStore() = default;
 
+  /// Sets the windows ingest applies from the next call on; IngestLimits'
+  /// defaults apply until it is called.
+  virtual void setIngestLimits(const IngestLimits& limits) = 0;
+
   /// Stores a batch if its seq is the next one expected for the agent
   /// (seq == max(last_seq, oldest_seq - 1) + 1), in one transaction together
   /// with the agent's new last_seq; a seq at or below last_seq is a duplicate,
-  /// one beyond the next expected is out of order. Both are not stored. The
-  /// "replicas" metric also updates the system's replica count.
+  /// one beyond the next expected is out of order. Both are not stored. A
+  /// batch whose oldest_seq is outside [1, seq], spans max_seq_advance
+  /// batches or more (seq - oldest_seq), or would move the agent's position
+  /// more than max_seq_advance past last_seq (oldest_seq - 1 > last_seq +
+  /// max_seq_advance) is refused (kRefused, with the reason): nothing is
+  /// stored and last_seq stays (resetAgentSeq moves it on purpose).
+  ///
+  /// In a stored batch, each sample is checked on its own and refused (and
+  /// counted in the outcome) when its ts is before now_ms - max_age_ms or
+  /// after now_ms + max_ahead_ms, or when its system is owned by another
+  /// agent (FleetStore::upsertAgent); the rest of the batch is stored. A
+  /// system no agent declared yet takes anyone's samples. The "replicas"
+  /// metric also updates the system's replica count, from stored samples
+  /// only. Host metrics (empty system) are stored per agent, under
+  /// hostSeriesSystem(agent_id).
+  ///
   /// Non-finite values (NaN = no sample) are skipped. A re-stored (series, ts)
   /// replaces the earlier value, so samples never duplicate. An agent not seen
   /// before is registered with last_seq 0, first seen at now_ms. A batch whose
@@ -37,6 +60,9 @@ class TelemetryStore {
   /// Several batches in one transaction (the ingest loop's batching).
   [[nodiscard]] virtual Result<std::vector<IngestOutcome>> ingestTelemetry(
       const std::vector<protocol::TelemetryBatch>& batches, int64_t now_ms) = 0;
+
+  /// Every read below takes a system name, or hostSeriesSystem(agent_id) for
+  /// an agent's host metrics.
 
   /// Samples of (system, metric) with since_ms <= ts < until_ms, oldest first;
   /// with limit > 0, the oldest `limit` of them (page on with since = last ts + 1).

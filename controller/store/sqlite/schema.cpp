@@ -163,6 +163,22 @@ CREATE TABLE rollup_late (
   from_ms   INTEGER NOT NULL
 );
 )sql",
+      // 4: system ownership and host series per agent.
+      // - agents.conflicts: the systems of the agent's last hello that another
+      //   agent owns, as a JSON array of {"system", "owner"}.
+      // - Host metrics (series with an empty system) were stored as one
+      //   series per metric, every agent's samples interleaved in it; they
+      //   cannot be attributed to an agent, so they are deleted here with
+      //   their rollups and late marks. From now on each agent's host series
+      //   are stored under the system "@host:<agent>" (hostSeriesSystem).
+      R"sql(
+ALTER TABLE agents ADD COLUMN conflicts TEXT NOT NULL DEFAULT '[]';
+DELETE FROM samples WHERE series_id IN (SELECT id FROM series WHERE system = '');
+DELETE FROM rollups_minute WHERE series_id IN (SELECT id FROM series WHERE system = '');
+DELETE FROM rollups_hour WHERE series_id IN (SELECT id FROM series WHERE system = '');
+DELETE FROM rollup_late WHERE series_id IN (SELECT id FROM series WHERE system = '');
+DELETE FROM series WHERE system = '';
+)sql",
   };
   return kMigrations;
 }

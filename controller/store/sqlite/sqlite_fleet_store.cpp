@@ -10,7 +10,7 @@ using common::ScopedStatement;
 using common::Statement;
 
 const std::string kAgentColumns =
-    "id, version, host_facts, first_seen_ms, last_seen_ms, last_seq, connected";
+    "id, version, host_facts, first_seen_ms, last_seen_ms, last_seq, connected, conflicts";
 const std::string kSystemColumns =
     "name, agent_id, actuator, min_replicas, max_replicas, announced_replicas, "
     "capacity_per_replica, target_utilization, warmup_ms, priority, depends_on, replicas, "
@@ -31,6 +31,29 @@ std::vector<std::string> parseStringArray(const std::string& text) {
   return items;
 }
 
+std::string conflictsJson(const std::vector<SystemConflict>& conflicts) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& c : conflicts) list.push_back({{"system", c.system}, {"owner", c.owner}});
+  return dumpJson(list);
+}
+
+std::vector<SystemConflict> parseConflicts(const std::string& text) {
+  std::vector<SystemConflict> conflicts;
+  auto parsed = nlohmann::json::parse(text, nullptr, false);
+  if (!parsed.is_array()) return conflicts;
+  for (const auto& item : parsed) {
+    if (!item.is_object()) continue;
+    auto system = item.find("system");
+    auto owner = item.find("owner");
+    if (system == item.end() || owner == item.end() || !system->is_string() ||
+        !owner->is_string()) {
+      continue;
+    }
+    conflicts.push_back({system->get<std::string>(), owner->get<std::string>()});
+  }
+  return conflicts;
+}
+
 AgentRecord readAgent(const Statement& s) {
   AgentRecord a;
   a.id = s.columnText(0);
@@ -40,6 +63,7 @@ AgentRecord readAgent(const Statement& s) {
   a.last_seen_ms = s.columnInt64(4);
   a.last_seq = static_cast<uint64_t>(s.columnInt64(5));
   a.connected = s.columnInt64(6) != 0;
+  a.conflicts = parseConflicts(s.columnText(7));
   return a;
 }
 
@@ -92,7 +116,11 @@ Status SqliteFleetStore::prepare() {
                             "target_utilization = excluded.target_utilization, "
                             "warmup_ms = excluded.warmup_ms, priority = excluded.priority, "
                             "depends_on = excluded.depends_on, replicas = excluded.replicas, "
-                            "updated_ms = excluded.updated_ms"},
+                            "updated_ms = excluded.updated_ms "
+                            // Never take over another agent's system.
+                            "WHERE systems.agent_id = excluded.agent_id"},
+      {&select_system_owner_, "SELECT agent_id FROM systems WHERE name = ?1"},
+      {&update_agent_conflicts_, "UPDATE agents SET conflicts = ?2 WHERE id = ?1"},
       {&set_agent_connected_,
        "UPDATE agents SET connected = ?2, last_seen_ms = MAX(last_seen_ms, ?3) WHERE id = ?1"},
       {&select_agents_, "SELECT " + kAgentColumns + " FROM agents ORDER BY id"},
@@ -114,19 +142,27 @@ Status SqliteFleetStore::prepare() {
   });
 }
 
-Status SqliteFleetStore::upsertAgent(const protocol::Hello& hello, int64_t now_ms) {
+Result<std::vector<SystemConflict>> SqliteFleetStore::upsertAgent(const protocol::Hello& hello,
+                                                                  int64_t now_ms) {
   std::lock_guard lock(context_.mutex());
   common::Transaction tx(context_.db());
-  if (!tx.beginStatus().ok()) return tx.beginStatus();
+  if (!tx.beginStatus().ok()) return tx.beginStatus().error();
 
   nlohmann::json facts = nlohmann::json::object();
   for (const auto& [key, value] : hello.host_facts) facts[key] = value;
   {
     ScopedStatement s(upsert_agent_);
     s->bind(1, hello.agent_id).bind(2, hello.version).bind(3, dumpJson(facts)).bind(4, now_ms);
-    if (auto st = s->run(); !st.ok()) return st;
+    if (auto st = s->run(); !st.ok()) return st.error();
   }
+  std::vector<SystemConflict> conflicts;
   for (const auto& info : hello.systems) {
+    auto owner = systemOwnerLocked(info.name);
+    if (!owner.ok()) return owner.error();
+    if (owner->has_value() && **owner != hello.agent_id) {
+      conflicts.push_back({info.name, **owner});
+      continue;
+    }
     nlohmann::json depends = nlohmann::json::array();
     for (const auto& dep : info.depends_on) depends.push_back(dep);
     ScopedStatement s(upsert_system_);
@@ -143,9 +179,25 @@ Status SqliteFleetStore::upsertAgent(const protocol::Hello& hello, int64_t now_m
         .bind(11, dumpJson(depends))
         .bind(12, info.replicas)
         .bind(13, now_ms);
-    if (auto st = s->run(); !st.ok()) return st;
+    if (auto st = s->run(); !st.ok()) return st.error();
   }
-  return tx.commit();
+  {
+    ScopedStatement s(update_agent_conflicts_);
+    s->bind(1, hello.agent_id).bind(2, conflictsJson(conflicts));
+    if (auto st = s->run(); !st.ok()) return st.error();
+  }
+  if (auto st = tx.commit(); !st.ok()) return st.error();
+  return conflicts;
+}
+
+Status SqliteFleetStore::resetAgentSeq(const std::string& agent_id, uint64_t last_seq) {
+  std::lock_guard lock(context_.mutex());
+  ScopedStatement s(update_agent_seq_);
+  s->bind(1, agent_id).bind(2, last_seq);
+  auto changed = s->runCountingChanges();
+  if (!changed.ok()) return changed.error();
+  if (*changed == 0) return makeError("not_found", "unknown agent '" + agent_id + "'");
+  return Status();
 }
 
 Status SqliteFleetStore::setAgentConnected(const std::string& agent_id, bool connected,
@@ -235,6 +287,12 @@ Status SqliteFleetStore::setAgentSeqLocked(const std::string& agent_id, uint64_t
   ScopedStatement s(update_agent_seq_);
   s->bind(1, agent_id).bind(2, seq);
   return s->run();
+}
+
+Result<std::optional<std::string>> SqliteFleetStore::systemOwnerLocked(const std::string& system) {
+  ScopedStatement s(select_system_owner_);
+  s->bind(1, system);
+  return common::firstRow<std::string>(*s, common::firstColumnText);
 }
 
 Status SqliteFleetStore::updateReplicasLocked(const std::string& system, int64_t replicas,

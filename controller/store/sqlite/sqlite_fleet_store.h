@@ -24,7 +24,9 @@ class SqliteFleetStore : public virtual FleetStore {
   /// Prepares the statements; called once before any other method.
   [[nodiscard]] Status prepare();
 
-  Status upsertAgent(const protocol::Hello& hello, int64_t now_ms) override;
+  Result<std::vector<SystemConflict>> upsertAgent(const protocol::Hello& hello,
+                                                  int64_t now_ms) override;
+  Status resetAgentSeq(const std::string& agent_id, uint64_t last_seq) override;
   Status setAgentConnected(const std::string& agent_id, bool connected, int64_t now_ms) override;
   Result<std::vector<AgentRecord>> agents() override;
   Result<std::optional<AgentRecord>> agent(const std::string& agent_id) override;
@@ -38,6 +40,9 @@ class SqliteFleetStore : public virtual FleetStore {
   /// before any hello) is registered at now_ms with seq 0.
   [[nodiscard]] Result<uint64_t> agentSeqLocked(const std::string& agent_id, int64_t now_ms);
   [[nodiscard]] Status setAgentSeqLocked(const std::string& agent_id, uint64_t seq);
+  /// The agent that owns a system (declared it first); nullopt when no agent
+  /// declared it.
+  [[nodiscard]] Result<std::optional<std::string>> systemOwnerLocked(const std::string& system);
   /// Sets a system's running replica count as of ts_ms, unless the stored
   /// count is newer (a replayed old report must not undo a fresher one).
   [[nodiscard]] Status updateReplicasLocked(const std::string& system, int64_t replicas,
@@ -47,6 +52,8 @@ class SqliteFleetStore : public virtual FleetStore {
   SqliteContext& context_;
   common::Statement upsert_agent_;
   common::Statement upsert_system_;
+  common::Statement select_system_owner_;
+  common::Statement update_agent_conflicts_;
   common::Statement set_agent_connected_;
   common::Statement select_agents_;
   common::Statement select_agent_;

@@ -42,7 +42,25 @@ Status checkShape(const protocol::TelemetryBatch& batch) {
   return Status();
 }
 
+int64_t saturatingAdd(int64_t a, int64_t b) {
+  int64_t sum = 0;
+  if (__builtin_add_overflow(a, b, &sum)) {
+    return b > 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
+  }
+  return sum;
+}
+
+// A system name as batches carry it: an empty one means the agent's host.
+bool isHostSeries(const protocol::SeriesKey& key) {
+  return key.system.empty();
+}
+
 }  // namespace
+
+void SqliteTelemetryStore::setIngestLimits(const IngestLimits& limits) {
+  std::lock_guard lock(context_.mutex());
+  limits_ = limits;
+}
 
 Status SqliteTelemetryStore::prepare() {
   if (auto st = context_.db().prepareAll({
@@ -133,6 +151,8 @@ Result<std::vector<IngestOutcome>> SqliteTelemetryStore::ingestLocked(
 
   std::map<std::string, uint64_t> last_seq;  // per agent, as of this transaction
   std::set<std::string> advanced;
+  // System owners as of this transaction (only upsertAgent changes them).
+  std::map<std::string, std::optional<std::string>> owners;
   std::vector<IngestOutcome> outcomes;
   outcomes.reserve(batches.size());
 
@@ -144,23 +164,38 @@ Result<std::vector<IngestOutcome>> SqliteTelemetryStore::ingestLocked(
       known = last_seq.emplace(batch->agent_id, *loaded).first;
     }
     const uint64_t last = known->second;
-    const uint64_t floor = batch->oldest_seq > 0 ? batch->oldest_seq - 1 : 0;
-    const uint64_t expected = std::max(last, floor) + 1;
 
     IngestOutcome outcome;
     outcome.last_seq = last;
+    if (std::string refusal = seqRefusalLocked(*batch, last); !refusal.empty()) {
+      outcome.kind = IngestOutcome::Kind::kRefused;
+      outcome.refusal = std::move(refusal);
+      outcomes.push_back(outcome);
+      continue;
+    }
     if (batch->seq <= last) {
       outcome.kind = IngestOutcome::Kind::kDuplicate;
       outcomes.push_back(outcome);
       continue;
     }
-    if (batch->seq != expected) {
+    if (batch->seq != std::max(last, batch->oldest_seq - 1) + 1) {
       outcome.kind = IngestOutcome::Kind::kOutOfOrder;
       outcomes.push_back(outcome);
       continue;
     }
     for (std::size_t i = 0; i < batch->series.size(); ++i) {
-      if (auto st = storeSeriesLocked(*batch, i, created_series, outcome); !st.ok()) {
+      const auto& key = batch->series[i];
+      if (!isHostSeries(key)) {
+        auto may = mayWriteLocked(batch->agent_id, key.system, owners);
+        if (!may.ok()) return fail(may.error());
+        if (!*may) {
+          for (double value : batch->values[i]) {
+            if (std::isfinite(value)) ++outcome.samples_not_owned;
+          }
+          continue;
+        }
+      }
+      if (auto st = storeSeriesLocked(*batch, i, now_ms, created_series, outcome); !st.ok()) {
         return fail(st.error());
       }
     }
@@ -180,36 +215,90 @@ Result<std::vector<IngestOutcome>> SqliteTelemetryStore::ingestLocked(
   return outcomes;
 }
 
+std::string SqliteTelemetryStore::seqRefusalLocked(const protocol::TelemetryBatch& batch,
+                                                   uint64_t last) const {
+  const uint64_t window = limits_.max_seq_advance;
+  const std::string seq = "seq " + std::to_string(batch.seq);
+  const std::string oldest = "oldest_seq " + std::to_string(batch.oldest_seq);
+  if (batch.oldest_seq == 0 || batch.oldest_seq > batch.seq) {
+    return seq + ": " + oldest + " is outside [1, seq]";
+  }
+  if (batch.seq - batch.oldest_seq >= window) {
+    return seq + ": " + oldest + " spans " + std::to_string(batch.seq - batch.oldest_seq + 1) +
+           " batches, max_seq_advance is " + std::to_string(window);
+  }
+  // The position the batch would move the agent to is oldest_seq - 1.
+  const uint64_t floor = batch.oldest_seq - 1;
+  if (floor > last && floor - last > window) {
+    return seq + ": " + oldest + " would skip the agent from stored seq " + std::to_string(last) +
+           " to " + std::to_string(floor) + ", more than max_seq_advance " + std::to_string(window);
+  }
+  return std::string();
+}
+
+Result<bool> SqliteTelemetryStore::mayWriteLocked(
+    const std::string& agent_id, const std::string& system,
+    std::map<std::string, std::optional<std::string>>& owners) {
+  // Host series are stored under names no system can take; a batch naming
+  // one directly is someone else's.
+  if (system.rfind('@', 0) == 0) return false;
+  auto known = owners.find(system);
+  if (known == owners.end()) {
+    auto owner = fleet_.systemOwnerLocked(system);
+    if (!owner.ok()) return owner.error();
+    known = owners.emplace(system, *owner).first;
+  }
+  return !known->second.has_value() || *known->second == agent_id;
+}
+
 Status SqliteTelemetryStore::storeSeriesLocked(const protocol::TelemetryBatch& batch,
-                                               std::size_t index,
+                                               std::size_t index, int64_t now_ms,
                                                std::vector<protocol::SeriesKey>& created,
                                                IngestOutcome& outcome) {
-  const auto& key = batch.series[index];
-  auto id = seriesIdLocked(key, true, &created);
-  if (!id.ok()) return id.error();
-  const int64_t series_id = **id;
+  const auto& sent = batch.series[index];
+  const protocol::SeriesKey key =
+      isHostSeries(sent) ? protocol::SeriesKey{hostSeriesSystem(batch.agent_id), sent.metric}
+                         : sent;
+  const int64_t oldest_allowed = saturatingAdd(now_ms, -limits_.max_age_ms);
+  const int64_t newest_allowed = saturatingAdd(now_ms, limits_.max_ahead_ms);
   const auto& row = batch.values[index];
+  std::optional<int64_t> series_id;
   std::optional<std::pair<int64_t, double>> newest;
   int64_t oldest_ts = std::numeric_limits<int64_t>::max();
   for (std::size_t j = 0; j < row.size(); ++j) {
     const double value = row[j];
     if (!std::isfinite(value)) continue;
     const int64_t ts = batch.timestamps_ms[j];
+    if (ts < oldest_allowed) {
+      ++outcome.samples_too_old;
+      continue;
+    }
+    if (ts > newest_allowed) {
+      ++outcome.samples_too_new;
+      continue;
+    }
+    // A series is created only for a sample that is stored.
+    if (!series_id) {
+      auto id = seriesIdLocked(key, true, &created);
+      if (!id.ok()) return id.error();
+      series_id = **id;
+    }
     oldest_ts = std::min(oldest_ts, ts);
     ScopedStatement s(insert_sample_);
-    s->bind(1, series_id).bind(2, ts).bind(3, value);
+    s->bind(1, *series_id).bind(2, ts).bind(3, value);
     if (auto st = s->run(); !st.ok()) return st;
     ++outcome.samples;
     if (!newest || ts >= newest->first) newest = std::make_pair(ts, value);
   }
+  if (!series_id) return Status();
   // A sample for a bucket that is already rolled up: the next rollup pass
   // recomputes this series from there.
   if (oldest_ts < rollup_claimed_ms_) {
     ScopedStatement s(mark_late_);
-    s->bind(1, series_id).bind(2, oldest_ts);
+    s->bind(1, *series_id).bind(2, oldest_ts);
     if (auto st = s->run(); !st.ok()) return st;
   }
-  if (key.metric == "replicas" && !key.system.empty() && newest) {
+  if (key.metric == "replicas" && !isHostSeries(sent) && newest) {
     return fleet_.updateReplicasLocked(key.system, std::llround(newest->second), newest->first);
   }
   return Status();

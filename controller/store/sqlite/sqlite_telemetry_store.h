@@ -32,6 +32,7 @@ class SqliteTelemetryStore : public virtual TelemetryStore {
   /// before any other method.
   [[nodiscard]] Status prepare();
 
+  void setIngestLimits(const IngestLimits& limits) override;
   Result<IngestOutcome> ingestTelemetry(const protocol::TelemetryBatch& batch,
                                         int64_t now_ms) override;
   Result<std::vector<IngestOutcome>> ingestTelemetry(
@@ -62,9 +63,17 @@ class SqliteTelemetryStore : public virtual TelemetryStore {
   Status prepareRollups();
   Result<std::vector<IngestOutcome>> ingestLocked(
       const std::vector<const protocol::TelemetryBatch*>& batches, int64_t now_ms);
-  /// Stores one series row of a batch that is next in sequence; adds to the
-  /// outcome's sample count.
-  Status storeSeriesLocked(const protocol::TelemetryBatch& batch, std::size_t index,
+  /// Why a batch's sequence fields put it outside the window; empty when
+  /// they do not.
+  std::string seqRefusalLocked(const protocol::TelemetryBatch& batch, uint64_t last) const;
+  /// Whether `agent_id` may write samples of `system` (it owns it, or no
+  /// agent declared it); `owners` caches the owners looked up in this call.
+  Result<bool> mayWriteLocked(const std::string& agent_id, const std::string& system,
+                              std::map<std::string, std::optional<std::string>>& owners);
+  /// Stores the samples of one series row of a batch that is next in
+  /// sequence and inside the time window [now_ms - max_age_ms, now_ms +
+  /// max_ahead_ms]; adds to the outcome's counts.
+  Status storeSeriesLocked(const protocol::TelemetryBatch& batch, std::size_t index, int64_t now_ms,
                            std::vector<protocol::SeriesKey>& created, IngestOutcome& outcome);
   /// The series id of (system, metric); with create, inserts a missing series
   /// and reports it in `created` so a rolled-back transaction can forget it.
@@ -106,6 +115,8 @@ class SqliteTelemetryStore : public virtual TelemetryStore {
 
   SqliteContext& context_;
   SqliteFleetStore& fleet_;
+  /// Read and written under the context's mutex.
+  IngestLimits limits_;
 
   common::Statement select_series_;
   common::Statement insert_series_;

@@ -50,6 +50,52 @@ TEST_F(FleetStoreTest, UpsertAgentStoresAgentAndSystems) {
   EXPECT_EQ(missing.error().code, "not_found");
 }
 
+TEST_F(FleetStoreTest, ASystemBelongsToTheFirstAgentThatDeclaredIt) {
+  auto first = store_->upsertAgent(hello("edge-01", 3), 1000);
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_TRUE(first->empty());
+
+  // edge-02 declares web too, with other bounds, and api, which is free.
+  protocol::Hello second = hello("edge-02", 9);
+  second.systems.front().max_replicas = 99;
+  second.systems.push_back(second.systems.front());
+  second.systems.back().name = "api";
+  auto conflicts = store_->upsertAgent(second, 2000);
+  ASSERT_TRUE(conflicts.ok()) << conflicts.error().message;
+  EXPECT_EQ(*conflicts, (std::vector<SystemConflict>{{"web", "edge-01"}}));
+
+  auto web = store_->system("web");
+  ASSERT_TRUE(web.ok() && web->has_value());
+  EXPECT_EQ((*web)->agent_id, "edge-01");
+  EXPECT_EQ((*web)->info.max_replicas, 20);
+  EXPECT_EQ((*web)->replicas, 3);
+  EXPECT_EQ((*web)->updated_ms, 1000);
+  auto api = store_->system("api");
+  ASSERT_TRUE(api.ok() && api->has_value());
+  EXPECT_EQ((*api)->agent_id, "edge-02");
+
+  // The conflicts are kept with the agent, across a restart.
+  reopen();
+  auto agents = store_->agents();
+  ASSERT_TRUE(agents.ok());
+  ASSERT_EQ(agents->size(), 2u);
+  EXPECT_TRUE((*agents)[0].conflicts.empty());
+  EXPECT_EQ((*agents)[1].conflicts, (std::vector<SystemConflict>{{"web", "edge-01"}}));
+
+  // The owner still updates its system; each hello replaces the conflicts.
+  ASSERT_TRUE(store_->upsertAgent(hello("edge-01", 5), 3000).ok());
+  web = store_->system("web");
+  ASSERT_TRUE(web.ok() && web->has_value());
+  EXPECT_EQ((*web)->replicas, 5);
+  second.systems.erase(second.systems.begin());
+  auto cleared = store_->upsertAgent(second, 4000);
+  ASSERT_TRUE(cleared.ok());
+  EXPECT_TRUE(cleared->empty());
+  auto agent = store_->agent("edge-02");
+  ASSERT_TRUE(agent.ok() && agent->has_value());
+  EXPECT_TRUE((*agent)->conflicts.empty());
+}
+
 TEST_F(FleetStoreTest, HealthKeepsTheLatestResultPerCheck) {
   protocol::Health h;
   h.agent_id = "edge-01";

@@ -106,11 +106,11 @@ TEST_F(ScenarioStoreTest, SchemaOneDatabaseGainsLearnersAndKeepsItsScenarios) {
     // What a database written before learners existed looks like.
     auto db = common::Database::open(path_);
     ASSERT_TRUE(db.ok());
-    ASSERT_TRUE(
-        (*db)
-            ->exec("DROP TABLE attempts; DROP TABLE learners; DROP TABLE rollups_minute; "
-                   "DROP TABLE rollups_hour; DROP TABLE rollup_late; PRAGMA user_version = 1")
-            .ok());
+    ASSERT_TRUE((*db)
+                    ->exec("DROP TABLE attempts; DROP TABLE learners; DROP TABLE rollups_minute; "
+                           "DROP TABLE rollups_hour; DROP TABLE rollup_late; "
+                           "ALTER TABLE agents DROP COLUMN conflicts; PRAGMA user_version = 1")
+                    .ok());
   }
   reopen();
   EXPECT_EQ(store_->schemaVersion(), Store::latestSchemaVersion());

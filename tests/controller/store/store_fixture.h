@@ -45,11 +45,23 @@ class StoreTest : public ::testing::Test {
     fs::remove_all(dir_);
   }
 
+  /// Reopens the store. Most tests write samples at small timestamps and
+  /// tell the store it is kNowMs, so the time window is opened wide here;
+  /// the tests of the window set their own limits (or restore the defaults).
   void reopen() {
     store_.reset();
     auto opened = Store::open(path_);
     ASSERT_TRUE(opened.ok()) << opened.error().message;
     store_ = std::move(*opened);
+    store_->setIngestLimits(anyTimeLimits());
+  }
+
+  /// The default limits, except that samples of any time are taken.
+  static IngestLimits anyTimeLimits() {
+    IngestLimits limits;
+    limits.max_age_ms = std::numeric_limits<int64_t>::max();
+    limits.max_ahead_ms = std::numeric_limits<int64_t>::max();
+    return limits;
   }
 
   static protocol::Hello hello(const std::string& agent, int64_t replicas = 2) {
@@ -72,10 +84,11 @@ class StoreTest : public ::testing::Test {
     return h;
   }
 
-  // One "demand" series of web with the given timestamps and values.
+  // One "demand" series of web with the given timestamps and values, from an
+  // agent whose spool still holds everything from `oldest` on.
   static protocol::TelemetryBatch batch(const std::string& agent, uint64_t seq,
                                         std::vector<int64_t> ts, std::vector<double> values,
-                                        uint64_t oldest = 0) {
+                                        uint64_t oldest = 1) {
     protocol::TelemetryBatch b;
     b.agent_id = agent;
     b.seq = seq;

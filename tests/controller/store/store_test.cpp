@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/sqlite.h"
+#include "controller/store/sqlite/schema.h"
 
 namespace pso::controller::store {
 namespace {
@@ -40,6 +41,52 @@ TEST_F(StoreTest, MigrationsCreateEveryTableAndReopenIsIdempotent) {
   auto integrity = store_->integrityCheck();
   ASSERT_TRUE(integrity.ok());
   EXPECT_TRUE(*integrity);
+}
+
+// Migration 4: host samples stored before it under the empty system mix
+// every agent's and cannot be attributed, so they are deleted; the rest stays.
+TEST_F(StoreTest, MigrationFourDeletesTheInterleavedHostSeries) {
+  store_.reset();
+  fs::remove(path_);
+  {
+    auto db = common::Database::open(path_);
+    ASSERT_TRUE(db.ok()) << db.error().message;
+    auto migrations = sqliteMigrations();
+    migrations.resize(3);
+    ASSERT_TRUE((*db)->migrate(migrations).ok());
+    ASSERT_TRUE((*db)
+                    ->exec("INSERT INTO agents (id, first_seen_ms, last_seen_ms, last_seq) "
+                           "VALUES ('edge-01', 1, 1, 7);"
+                           "INSERT INTO series (id, system, metric) VALUES (1, '', 'cpu.usage'), "
+                           "(2, 'web', 'demand');"
+                           "INSERT INTO samples VALUES (1, 1000, 0.5), (2, 1000, 10);"
+                           "INSERT INTO rollups_minute VALUES (1, 0, 0.5, 0.5, 0.5, 1), "
+                           "(2, 0, 10, 10, 10, 1);"
+                           "INSERT INTO rollups_hour VALUES (1, 0, 0.5, 0.5, 0.5, 1);"
+                           "INSERT INTO rollup_late VALUES (1, 0);")
+                    .ok());
+  }
+  reopen();
+  EXPECT_EQ(store_->schemaVersion(), Store::latestSchemaVersion());
+  EXPECT_TRUE(store_->metrics("")->empty());
+  EXPECT_TRUE(store_->rollups("", "cpu.usage", RollupResolution::kMinute, 0, 60000)->empty());
+  EXPECT_EQ(webDemand().size(), 1u);
+  EXPECT_EQ(store_->rollups("web", "demand", RollupResolution::kMinute, 0, 60000)->size(), 1u);
+  auto agent = store_->agent("edge-01");
+  ASSERT_TRUE(agent.ok() && agent->has_value());
+  EXPECT_EQ((*agent)->last_seq, 7u);
+  EXPECT_TRUE((*agent)->conflicts.empty());
+  {
+    auto db = common::Database::open(path_, true);
+    ASSERT_TRUE(db.ok());
+    auto count = (*db)->prepare(
+        "SELECT (SELECT COUNT(*) FROM series WHERE system = '') + "
+        "(SELECT COUNT(*) FROM rollups_hour) + (SELECT COUNT(*) FROM rollup_late)");
+    ASSERT_TRUE(count.ok());
+    auto row = count->step();
+    ASSERT_TRUE(row.ok() && *row);
+    EXPECT_EQ(count->columnInt64(0), 0);
+  }
 }
 
 TEST_F(StoreTest, RefusesDatabaseFromNewerSchema) {

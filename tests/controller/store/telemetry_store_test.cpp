@@ -178,6 +178,7 @@ TEST_F(TelemetryStoreTest, SampleQueriesAreOrderedAndBounded) {
   protocol::TelemetryBatch b;
   b.agent_id = "edge-01";
   b.seq = 1;
+  b.oldest_seq = 1;
   b.series = {{"web", "demand"}, {"web", "cpu.usage"}, {"", "load1"}};
   b.timestamps_ms = {5000, 1000, 3000, 2000, 4000};
   b.values = {{5, 1, 3, 2, 4}, {0.5, 0.1, 0.3, 0.2, 0.4}, {9, 9, 9, 9, 9}};
@@ -222,9 +223,13 @@ TEST_F(TelemetryStoreTest, SampleQueriesAreOrderedAndBounded) {
   auto metrics = store_->metrics("web");
   ASSERT_TRUE(metrics.ok());
   EXPECT_EQ(*metrics, (std::vector<std::string>{"cpu.usage", "demand"}));
-  auto host = store_->metrics("");
+  // Host metrics are the agent's own series, not a system's.
+  auto host = store_->metrics(hostSeriesSystem("edge-01"));
   ASSERT_TRUE(host.ok());
   EXPECT_EQ(*host, (std::vector<std::string>{"load1"}));
+  auto unnamed = store_->metrics("");
+  ASSERT_TRUE(unnamed.ok());
+  EXPECT_TRUE(unnamed->empty());
 }
 
 TEST_F(TelemetryStoreTest, PruneRemovesOnlyOlderSamples) {
@@ -244,6 +249,7 @@ TEST_F(TelemetryStoreTest, ReplicasMetricUpdatesTheSystemUnlessOlder) {
   protocol::TelemetryBatch b;
   b.agent_id = "edge-01";
   b.seq = 1;
+  b.oldest_seq = 1;
   b.series = {{"web", "replicas"}};
   b.timestamps_ms = {11000, 12000};
   b.values = {{3, 4}};
@@ -261,6 +267,285 @@ TEST_F(TelemetryStoreTest, ReplicasMetricUpdatesTheSystemUnlessOlder) {
   web = store_->system("web");
   ASSERT_TRUE(web.ok() && web->has_value());
   EXPECT_EQ((*web)->replicas, 4);
+}
+
+// ---------------------------------------------------------------------------
+// What one agent sends cannot freeze, corrupt or hide another's state:
+// the sequence window, the time window, system ownership, host series.
+
+constexpr uint64_t kTwoTo63 = uint64_t{1} << 63;
+
+TEST_F(TelemetryStoreTest, ForgedSeqFarAheadIsRefusedAndTheAgentKeepsItsPosition) {
+  ASSERT_TRUE(store_->upsertAgent(hello("edge-01"), 1000).ok());
+  ASSERT_TRUE(store_->ingestTelemetry(batch("edge-01", 1, {1000}, {1}), kNowMs).ok());
+
+  auto forged =
+      store_->ingestTelemetry(batch("edge-01", kTwoTo63, {2000}, {666}, kTwoTo63), kNowMs);
+  ASSERT_TRUE(forged.ok()) << forged.error().message;
+  EXPECT_EQ(forged->kind, IngestOutcome::Kind::kRefused);
+  EXPECT_EQ(forged->last_seq, 1u);
+  EXPECT_EQ(forged->samples, 0u);
+  EXPECT_NE(forged->refusal.find("max_seq_advance"), std::string::npos) << forged->refusal;
+  EXPECT_EQ(forged->refusal.find('\n'), std::string::npos);
+  EXPECT_EQ(store_->agent("edge-01")->value().last_seq, 1u);
+
+  // The real agent's next batch is still the one expected.
+  auto next = store_->ingestTelemetry(batch("edge-01", 2, {3000}, {2}), kNowMs);
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next->kind, IngestOutcome::Kind::kStored);
+  EXPECT_EQ(next->last_seq, 2u);
+  auto samples = webDemand();
+  ASSERT_EQ(samples.size(), 2u);
+  EXPECT_DOUBLE_EQ(samples[1].value, 2);
+}
+
+TEST_F(TelemetryStoreTest, OldestSeqOutsideOneToSeqIsRefused) {
+  auto above = store_->ingestTelemetry(batch("edge-01", 1, {1000}, {1}, 2), kNowMs);
+  ASSERT_TRUE(above.ok());
+  EXPECT_EQ(above->kind, IngestOutcome::Kind::kRefused);
+  EXPECT_NE(above->refusal.find("oldest_seq 2 is outside [1, seq]"), std::string::npos)
+      << above->refusal;
+  auto zero = store_->ingestTelemetry(batch("edge-01", 1, {1000}, {1}, 0), kNowMs);
+  ASSERT_TRUE(zero.ok());
+  EXPECT_EQ(zero->kind, IngestOutcome::Kind::kRefused);
+  EXPECT_TRUE(webDemand().empty());
+  EXPECT_EQ(store_->agent("edge-01")->value().last_seq, 0u);
+
+  // In a call with other batches, only the refused one is left out.
+  auto outcomes = store_->ingestTelemetry(
+      std::vector<protocol::TelemetryBatch>{batch("edge-01", 1, {1000}, {1}),
+                                            batch("edge-01", 3, {3000}, {3}, 4),
+                                            batch("edge-01", 2, {2000}, {2})},
+      kNowMs);
+  ASSERT_TRUE(outcomes.ok()) << outcomes.error().message;
+  EXPECT_EQ((*outcomes)[0].kind, IngestOutcome::Kind::kStored);
+  EXPECT_EQ((*outcomes)[1].kind, IngestOutcome::Kind::kRefused);
+  EXPECT_EQ((*outcomes)[1].last_seq, 1u);
+  EXPECT_EQ((*outcomes)[2].kind, IngestOutcome::Kind::kStored);
+  EXPECT_EQ(webDemand().size(), 2u);
+}
+
+TEST_F(TelemetryStoreTest, SeqWindowTakesLegitimateGapsAndRefusesWiderOnes) {
+  IngestLimits limits = anyTimeLimits();
+  limits.max_seq_advance = 10;
+  store_->setIngestLimits(limits);
+  ASSERT_TRUE(store_->ingestTelemetry(batch("edge-01", 1, {1000}, {1}), kNowMs).ok());
+
+  // The spool dropped 2..10: oldest 11 moves the position from 1 to 10, 9 on.
+  auto gap = store_->ingestTelemetry(batch("edge-01", 11, {11000}, {11}, 11), kNowMs);
+  ASSERT_TRUE(gap.ok());
+  EXPECT_EQ(gap->kind, IngestOutcome::Kind::kStored);
+  EXPECT_EQ(gap->last_seq, 11u);
+  // Exactly max_seq_advance past the stored seq is still inside the window.
+  auto edge = store_->ingestTelemetry(batch("edge-01", 22, {22000}, {22}, 22), kNowMs);
+  ASSERT_TRUE(edge.ok());
+  EXPECT_EQ(edge->kind, IngestOutcome::Kind::kStored);
+  EXPECT_EQ(edge->last_seq, 22u);
+  // One more is not.
+  auto skip = store_->ingestTelemetry(batch("edge-01", 34, {34000}, {34}, 34), kNowMs);
+  ASSERT_TRUE(skip.ok());
+  EXPECT_EQ(skip->kind, IngestOutcome::Kind::kRefused);
+  EXPECT_EQ(skip->last_seq, 22u);
+  EXPECT_NE(skip->refusal.find("from stored seq 22 to 33"), std::string::npos) << skip->refusal;
+  // Nor is a spool spanning max_seq_advance batches.
+  auto span = store_->ingestTelemetry(batch("edge-01", 33, {33000}, {33}, 23), kNowMs);
+  ASSERT_TRUE(span.ok());
+  EXPECT_EQ(span->kind, IngestOutcome::Kind::kRefused);
+  EXPECT_NE(span->refusal.find("spans 11 batches"), std::string::npos) << span->refusal;
+  // A seq ahead with an old oldest_seq stays out of order, as before.
+  auto ahead = store_->ingestTelemetry(batch("edge-01", 30, {30000}, {30}, 23), kNowMs);
+  ASSERT_TRUE(ahead.ok());
+  EXPECT_EQ(ahead->kind, IngestOutcome::Kind::kOutOfOrder);
+  EXPECT_EQ(webDemand().size(), 3u);
+  EXPECT_EQ(store_->agent("edge-01")->value().last_seq, 22u);
+}
+
+TEST_F(TelemetryStoreTest, ResetAgentSeqMovesThePositionBothWays) {
+  ASSERT_TRUE(store_->upsertAgent(hello("edge-01"), 1000).ok());
+  ASSERT_TRUE(store_->ingestTelemetry(batch("edge-01", 1, {1000}, {1}), kNowMs).ok());
+  // The agent's hello says it legitimately moved on to 5'000'000.
+  ASSERT_TRUE(store_->resetAgentSeq("edge-01", 4'999'999).ok());
+  EXPECT_EQ(store_->agent("edge-01")->value().last_seq, 4'999'999u);
+  auto far = store_->ingestTelemetry(batch("edge-01", 5'000'000, {2000}, {2}, 5'000'000), kNowMs);
+  ASSERT_TRUE(far.ok());
+  EXPECT_EQ(far->kind, IngestOutcome::Kind::kStored);
+
+  // Its sequence restarted (a new spool): back to 0, and 1 is stored again.
+  ASSERT_TRUE(store_->resetAgentSeq("edge-01", 0).ok());
+  auto restarted = store_->ingestTelemetry(batch("edge-01", 1, {3000}, {3}), kNowMs);
+  ASSERT_TRUE(restarted.ok());
+  EXPECT_EQ(restarted->kind, IngestOutcome::Kind::kStored);
+  EXPECT_EQ(restarted->last_seq, 1u);
+  EXPECT_EQ(webDemand().size(), 3u);
+
+  auto unknown = store_->resetAgentSeq("nobody", 1);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().code, "not_found");
+}
+
+TEST_F(TelemetryStoreTest, SamplesOutsideTheTimeWindowAreRefusedOneByOne) {
+  // A store nobody set limits on: the defaults (24 h back, 5 min ahead).
+  auto opened = Store::open((dir_ / "defaults.db").string());
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  Store& store = **opened;
+  ASSERT_TRUE(store.upsertAgent(hello("edge-01", 2), kNowMs - 60'000).ok());
+
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  protocol::TelemetryBatch b;
+  b.agent_id = "edge-01";
+  b.seq = 1;
+  b.oldest_seq = 1;
+  b.series = {{"web", "demand"}, {"web", "replicas"}};
+  b.timestamps_ms = {0, kNowMs - 1000, kMax, kNowMs};
+  b.values = {{1, 2, 3, 4}, {50, 3, 99, 4}};
+  auto outcome = store.ingestTelemetry(b, kNowMs);
+  ASSERT_TRUE(outcome.ok()) << outcome.error().message;
+  EXPECT_EQ(outcome->kind, IngestOutcome::Kind::kStored);
+  EXPECT_EQ(outcome->last_seq, 1u);
+  EXPECT_EQ(outcome->samples, 4u);
+  EXPECT_EQ(outcome->samples_too_old, 2u);
+  EXPECT_EQ(outcome->samples_too_new, 2u);
+  auto demand = store.samples("web", "demand", std::numeric_limits<int64_t>::min(), kMax);
+  ASSERT_TRUE(demand.ok());
+  ASSERT_EQ(demand->size(), 2u);
+  EXPECT_EQ((*demand)[0].ts_ms, kNowMs - 1000);
+  EXPECT_EQ((*demand)[1].ts_ms, kNowMs);
+  // The replica count comes from the newest sample in the window, not 99 at
+  // the end of time...
+  auto web = store.system("web");
+  ASSERT_TRUE(web.ok() && web->has_value());
+  EXPECT_EQ((*web)->replicas, 4);
+  EXPECT_EQ((*web)->updated_ms, kNowMs);
+  // ...so the next report still moves it.
+  b.seq = 2;
+  b.timestamps_ms = {kNowMs + 1000};
+  b.values = {{5}, {6}};
+  ASSERT_TRUE(store.ingestTelemetry(b, kNowMs + 1000).ok());
+  web = store.system("web");
+  ASSERT_TRUE(web.ok() && web->has_value());
+  EXPECT_EQ((*web)->replicas, 6);
+
+  // The window's edges are inside it.
+  b.seq = 3;
+  b.series = {{"web", "demand"}};
+  b.timestamps_ms = {kNowMs - 24 * kHourMs - 1, kNowMs - 24 * kHourMs, kNowMs + 5 * kMinuteMs,
+                     kNowMs + 5 * kMinuteMs + 1};
+  b.values = {{7, 8, 9, 10}};
+  auto edges = store.ingestTelemetry(b, kNowMs);
+  ASSERT_TRUE(edges.ok());
+  EXPECT_EQ(edges->samples, 2u);
+  EXPECT_EQ(edges->samples_too_old, 1u);
+  EXPECT_EQ(edges->samples_too_new, 1u);
+
+  // A batch whose samples are all refused is still stored: the seq moves on.
+  b.seq = 4;
+  b.timestamps_ms = {kMax};
+  b.values = {{11}};
+  auto none = store.ingestTelemetry(b, kNowMs);
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->kind, IngestOutcome::Kind::kStored);
+  EXPECT_EQ(none->last_seq, 4u);
+  EXPECT_EQ(none->samples, 0u);
+  EXPECT_EQ(none->samples_too_new, 1u);
+}
+
+TEST_F(TelemetryStoreTest, SetIngestLimitsNarrowsTheTimeWindow) {
+  IngestLimits limits;
+  limits.max_age_ms = 1000;
+  limits.max_ahead_ms = 0;
+  store_->setIngestLimits(limits);
+  auto outcome = store_->ingestTelemetry(
+      batch("edge-01", 1, {kNowMs - 1001, kNowMs - 1000, kNowMs, kNowMs + 1}, {1, 2, 3, 4}),
+      kNowMs);
+  ASSERT_TRUE(outcome.ok());
+  EXPECT_EQ(outcome->samples, 2u);
+  EXPECT_EQ(outcome->samples_too_old, 1u);
+  EXPECT_EQ(outcome->samples_too_new, 1u);
+}
+
+TEST_F(TelemetryStoreTest, SamplesOfASystemOwnedByAnotherAgentAreRefused) {
+  ASSERT_TRUE(store_->upsertAgent(hello("edge-01", 2), 1000).ok());
+  protocol::Hello intruder = hello("edge-02", 9);
+  intruder.systems.push_back(intruder.systems.front());
+  intruder.systems.back().name = "api";
+  auto conflicts = store_->upsertAgent(intruder, 2000);
+  ASSERT_TRUE(conflicts.ok()) << conflicts.error().message;
+  ASSERT_EQ(conflicts->size(), 1u);
+
+  protocol::TelemetryBatch b;
+  b.agent_id = "edge-02";
+  b.seq = 1;
+  b.oldest_seq = 1;
+  b.series = {{"web", "demand"}, {"web", "replicas"}, {"api", "demand"}, {"ghost", "demand"}};
+  b.timestamps_ms = {3000, 4000};
+  b.values = {{900, 900}, {1, kNaN}, {5, 6}, {7, 8}};
+  auto outcome = store_->ingestTelemetry(b, kNowMs);
+  ASSERT_TRUE(outcome.ok()) << outcome.error().message;
+  EXPECT_EQ(outcome->kind, IngestOutcome::Kind::kStored);
+  EXPECT_EQ(outcome->samples_not_owned, 3u);
+  // Its own system and one nobody declared are written.
+  EXPECT_EQ(outcome->samples, 4u);
+  EXPECT_TRUE(webDemand().empty());
+  auto web = store_->system("web");
+  ASSERT_TRUE(web.ok() && web->has_value());
+  EXPECT_EQ((*web)->agent_id, "edge-01");
+  EXPECT_EQ((*web)->replicas, 2);
+  EXPECT_EQ(store_->samples("api", "demand", 0, kNowMs)->size(), 2u);
+
+  // The owner's own samples are stored.
+  auto own = store_->ingestTelemetry(batch("edge-01", 1, {3000}, {30}), kNowMs);
+  ASSERT_TRUE(own.ok());
+  EXPECT_EQ(own->samples, 1u);
+  EXPECT_EQ(own->samples_not_owned, 0u);
+  EXPECT_EQ(webDemand().size(), 1u);
+}
+
+TEST_F(TelemetryStoreTest, HostSeriesAreStoredPerAgentAndRolledUp) {
+  auto host = [](const std::string& agent, uint64_t seq, double value) {
+    protocol::TelemetryBatch b;
+    b.agent_id = agent;
+    b.seq = seq;
+    b.oldest_seq = 1;
+    b.series = {{"", "cpu.usage"}};
+    b.timestamps_ms = {kNowMs + static_cast<int64_t>(seq) * 1000};
+    b.values = {{value}};
+    return b;
+  };
+  ASSERT_TRUE(store_->ingestTelemetry(host("edge-01", 1, 0.25), kNowMs).ok());
+  ASSERT_TRUE(store_->ingestTelemetry(host("edge-02", 1, 0.75), kNowMs).ok());
+  ASSERT_TRUE(store_->ingestTelemetry(host("edge-01", 2, 0.5), kNowMs).ok());
+
+  auto one = store_->samples(hostSeriesSystem("edge-01"), "cpu.usage", 0, kNowMs + kHourMs);
+  auto two = store_->samples(hostSeriesSystem("edge-02"), "cpu.usage", 0, kNowMs + kHourMs);
+  ASSERT_TRUE(one.ok() && two.ok());
+  ASSERT_EQ(one->size(), 2u);
+  EXPECT_DOUBLE_EQ((*one)[0].value, 0.25);
+  EXPECT_DOUBLE_EQ((*one)[1].value, 0.5);
+  ASSERT_EQ(two->size(), 1u);
+  EXPECT_DOUBLE_EQ((*two)[0].value, 0.75);
+  EXPECT_TRUE(store_->samples("", "cpu.usage", 0, kNowMs + kHourMs)->empty());
+  EXPECT_EQ(*store_->metrics(hostSeriesSystem("edge-02")), std::vector<std::string>{"cpu.usage"});
+  // The key is not a system name: no system can be called that.
+  EXPECT_EQ(hostSeriesSystem("edge-01"), "@host:edge-01");
+
+  // A batch naming a host key as its system writes nothing there.
+  protocol::TelemetryBatch forged = host("edge-02", 2, 99);
+  forged.series = {{hostSeriesSystem("edge-01"), "cpu.usage"}};
+  auto refused = store_->ingestTelemetry(forged, kNowMs);
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused->samples_not_owned, 1u);
+  EXPECT_EQ(store_->samples(hostSeriesSystem("edge-01"), "cpu.usage", 0, kNowMs + kHourMs)->size(),
+            2u);
+
+  // Rollups cover host series like any other.
+  auto report = store_->rollup(kNowMs + kHourMs);
+  ASSERT_TRUE(report.ok()) << report.error().message;
+  auto minutes = store_->rollups(hostSeriesSystem("edge-01"), "cpu.usage",
+                                 RollupResolution::kMinute, 0, kNowMs + kHourMs);
+  ASSERT_TRUE(minutes.ok());
+  ASSERT_EQ(minutes->size(), 1u);
+  EXPECT_EQ((*minutes)[0].count, 2);
+  EXPECT_DOUBLE_EQ((*minutes)[0].mean, 0.375);
 }
 
 // ---------------------------------------------------------------------------
@@ -427,7 +712,8 @@ TEST_F(RollupTest, SchemaTwoDatabaseGainsRollupsOfItsSamples) {
     ASSERT_TRUE(db.ok());
     ASSERT_TRUE((*db)
                     ->exec("DROP TABLE rollups_minute; DROP TABLE rollups_hour; "
-                           "DROP TABLE rollup_late; PRAGMA user_version = 2")
+                           "DROP TABLE rollup_late; ALTER TABLE agents DROP COLUMN conflicts; "
+                           "PRAGMA user_version = 2")
                     .ok());
   }
   reopen();
