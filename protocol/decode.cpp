@@ -284,6 +284,10 @@ class Fields {
     const auto* o = need(key);
     return o ? readArray(c_, *o, name(key), limit) : nullptr;
   }
+  const msgpack::object_array* optArray(std::string_view key, std::size_t limit) {
+    const auto* o = maybe(key);
+    return o ? readArray(c_, *o, name(key), limit) : nullptr;
+  }
 
   // Semantic checks, reported as "invalid" against a field of this map.
   void nonEmpty(std::string_view key, const std::string& value) {
@@ -363,6 +367,10 @@ Hello decodeHello(Context& c, Fields& f) {
       s.check(info.warmup_ms >= 0, "warmup_ms", "must not be negative");
     });
   }
+  f.optU64("next_seq", m.next_seq);
+  f.optU64("oldest_seq", m.oldest_seq);
+  f.check(m.oldest_seq <= m.next_seq, "oldest_seq", "must not exceed next_seq");
+  f.check(m.next_seq == 0 || m.oldest_seq > 0, "oldest_seq", "is required with next_seq");
   return m;
 }
 
@@ -496,13 +504,31 @@ Heartbeat decodeHeartbeat(Context&, Fields& f) {
   return m;
 }
 
-Welcome decodeWelcome(Context&, Fields& f) {
+Welcome decodeWelcome(Context& c, Fields& f) {
   Welcome m;
   f.str("controller_id", m.controller_id);
   f.i64("ts_ms", m.ts_ms);
   f.u64("last_seq", m.last_seq);
   f.optI64("heartbeat_interval_ms", m.heartbeat_interval_ms);
   f.check(m.heartbeat_interval_ms > 0, "heartbeat_interval_ms", "must be positive");
+  if (const auto* conflicts = f.optArray("conflicts", kMaxSystems)) {
+    m.conflicts.resize(conflicts->size);
+    forEachMap(c, *conflicts, "conflicts", [&](Fields& s, uint32_t i) {
+      SystemConflict& conflict = m.conflicts[i];
+      s.str("system", conflict.system);
+      s.validName("system", conflict.system, NameKind::kSystem);
+      s.str("owner", conflict.owner);
+      s.validName("owner", conflict.owner, NameKind::kAgentId);
+    });
+  }
+  return m;
+}
+
+Refused decodeRefused(Context&, Fields& f) {
+  Refused m;
+  f.str("reason", m.reason);
+  f.nonEmpty("reason", m.reason);
+  f.optStr("message", m.message);
   return m;
 }
 
@@ -579,6 +605,7 @@ Result<Message> decodeObject(const msgpack::object& root) {
   if (type == "welcome") return finish(decodeWelcome(c, f));
   if (type == "ack") return finish(decodeAck(c, f));
   if (type == "directive") return finish(decodeDirective(c, f));
+  if (type == "refused") return finish(decodeRefused(c, f));
   std::string shown = type.size() > 64 ? type.substr(0, 64) + "..." : type;
   return makeError("unknown_type", "message: unknown type '" + shown + "'");
 }

@@ -86,7 +86,8 @@ void packSystem(Packer& p, const SystemInfo& s) {
 }
 
 void packBody(Packer& p, const Hello& m) {
-  packHeader(p, "hello", 4);
+  const bool position = m.next_seq > 0;
+  packHeader(p, "hello", position ? 6 : 4);
   packKey(p, "agent_id");
   packStr(p, m.agent_id);
   packKey(p, "version");
@@ -100,6 +101,12 @@ void packBody(Packer& p, const Hello& m) {
   packKey(p, "systems");
   p.pack_array(static_cast<uint32_t>(m.systems.size()));
   for (const auto& s : m.systems) packSystem(p, s);
+  if (position) {
+    packKey(p, "next_seq");
+    p.pack_uint64(m.next_seq);
+    packKey(p, "oldest_seq");
+    p.pack_uint64(m.oldest_seq);
+  }
 }
 
 void packBody(Packer& p, const TelemetryBatch& m) {
@@ -191,7 +198,7 @@ void packBody(Packer& p, const Heartbeat& m) {
 }
 
 void packBody(Packer& p, const Welcome& m) {
-  packHeader(p, "welcome", 4);
+  packHeader(p, "welcome", m.conflicts.empty() ? 4 : 5);
   packKey(p, "controller_id");
   packStr(p, m.controller_id);
   packKey(p, "ts_ms");
@@ -200,6 +207,24 @@ void packBody(Packer& p, const Welcome& m) {
   p.pack_uint64(m.last_seq);
   packKey(p, "heartbeat_interval_ms");
   p.pack_int64(m.heartbeat_interval_ms);
+  if (m.conflicts.empty()) return;
+  packKey(p, "conflicts");
+  p.pack_array(static_cast<uint32_t>(m.conflicts.size()));
+  for (const auto& conflict : m.conflicts) {
+    p.pack_map(2);
+    packKey(p, "system");
+    packStr(p, conflict.system);
+    packKey(p, "owner");
+    packStr(p, conflict.owner);
+  }
+}
+
+void packBody(Packer& p, const Refused& m) {
+  packHeader(p, "refused", 2);
+  packKey(p, "reason");
+  packStr(p, m.reason);
+  packKey(p, "message");
+  packStr(p, m.message);
 }
 
 void packBody(Packer& p, const Ack& m) {

@@ -27,6 +27,9 @@ const char* nameOf(const Ack&) {
 const char* nameOf(const Directive&) {
   return "directive";
 }
+const char* nameOf(const Refused&) {
+  return "refused";
+}
 
 }  // namespace
 

@@ -46,6 +46,12 @@ struct Hello {
   std::string version;                            ///< agent software version
   std::map<std::string, std::string> host_facts;  ///< hostname, os, cpus, memory_bytes, ...
   std::vector<SystemInfo> systems;
+  /// The agent's own sequence position: the seq its next telemetry batch gets
+  /// and the oldest seq its spool still holds (== next_seq when empty). 0 =
+  /// not sent (agents before this field); then the controller cannot tell a
+  /// restarted sequence from a replay and keeps its stored position.
+  uint64_t next_seq = 0;
+  uint64_t oldest_seq = 0;
 };
 
 /// Identifies one series inside a telemetry batch. `system` is empty for host
@@ -107,12 +113,30 @@ struct Heartbeat {
   uint64_t spool_dropped = 0;  ///< batches dropped by the spool bound since start
 };
 
+/// A system of a hello that another agent already owns (system names are
+/// owned fleet-wide by the first agent that declared them).
+struct SystemConflict {
+  std::string system;
+  std::string owner;  ///< the agent that owns it
+};
+
 /// controller -> agent: answer to hello.
 struct Welcome {
   std::string controller_id;
   int64_t ts_ms = 0;
   uint64_t last_seq = 0;  ///< highest telemetry seq of this agent already stored
   int64_t heartbeat_interval_ms = 5000;
+  /// Systems of the hello the controller refused because another agent owns
+  /// them: no telemetry of theirs is stored and no directive is sent for them.
+  std::vector<SystemConflict> conflicts;
+};
+
+/// controller -> agent: the controller will not take this connection's
+/// messages (no welcome follows). `reason` is a stable code ("id_in_use",
+/// "identity", "no_session"), `message` one line for the agent's log.
+struct Refused {
+  std::string reason;
+  std::string message;
 };
 
 /// controller -> agent: every telemetry batch up to and including `seq` is
@@ -135,10 +159,10 @@ struct Directive {
 };
 
 using Message = std::variant<Hello, TelemetryBatch, Health, DirectiveResult, Heartbeat, Welcome,
-                             Ack, Directive>;
+                             Ack, Directive, Refused>;
 
 /// The wire name of a message ("hello", "telemetry", "health", "result",
-/// "heartbeat", "welcome", "ack", "directive").
+/// "heartbeat", "welcome", "ack", "directive", "refused").
 const char* messageTypeName(const Message& message);
 
 }  // namespace pso::protocol

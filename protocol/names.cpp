@@ -29,7 +29,8 @@ std::string nameProblem(std::string_view name, NameKind kind) {
     const char c = name[i];
     if (allowed(c, kind) && (i > 0 || allowedFirst(c, kind))) continue;
     char shown[8];
-    std::snprintf(shown, sizeof shown, "0x%02x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+    std::snprintf(shown, sizeof shown, "0x%02x",
+                  static_cast<unsigned>(static_cast<unsigned char>(c)));
     if (i == 0 && allowed(c, kind)) {
       return std::string("must start with a letter or digit") +
              (kind == NameKind::kMetric ? " or '_'" : "") + ", got " + shown;
@@ -41,6 +42,8 @@ std::string nameProblem(std::string_view name, NameKind kind) {
   return {};
 }
 
-bool isValidName(std::string_view name, NameKind kind) { return nameProblem(name, kind).empty(); }
+bool isValidName(std::string_view name, NameKind kind) {
+  return nameProblem(name, kind).empty();
+}
 
 }  // namespace pso::protocol

@@ -132,6 +132,7 @@ TEST(ProtocolCodec, MessageTypeNamesMatchTheWire) {
   EXPECT_STREQ(messageTypeName(sampleWelcome()), "welcome");
   EXPECT_STREQ(messageTypeName(sampleAck()), "ack");
   EXPECT_STREQ(messageTypeName(sampleScaleDirective()), "directive");
+  EXPECT_STREQ(messageTypeName(sampleRefused()), "refused");
 }
 
 TEST(ProtocolCodec, HelloRoundTripsEveryField) {
@@ -155,6 +156,42 @@ TEST(ProtocolCodec, HelloRoundTripsEveryField) {
     EXPECT_EQ(b.priority, a.priority);
     EXPECT_EQ(b.depends_on, a.depends_on);
   }
+  EXPECT_EQ(out.next_seq, 43u);
+  EXPECT_EQ(out.oldest_seq, 40u);
+}
+
+// An agent that does not say its spool position (older agents) is still
+// understood, and a position that contradicts itself is refused.
+TEST(ProtocolCodec, HelloPositionIsOptionalButConsistent) {
+  Hello plain = sampleHello();
+  plain.next_seq = 0;
+  plain.oldest_seq = 0;
+  const Hello out = decodeAs<Hello>(encode(plain));
+  EXPECT_EQ(out.next_seq, 0u);
+  EXPECT_EQ(out.oldest_seq, 0u);
+
+  Hello backwards = sampleHello();
+  backwards.oldest_seq = backwards.next_seq + 1;
+  Error error = refusal(encode(backwards));
+  EXPECT_EQ(error.code, "invalid");
+  EXPECT_NE(error.message.find("oldest_seq"), std::string::npos) << error.message;
+
+  Hello no_oldest = sampleHello();
+  no_oldest.oldest_seq = 0;
+  EXPECT_EQ(refusal(encode(no_oldest)).code, "invalid");
+}
+
+TEST(ProtocolCodec, RefusedRoundTripsAndNeedsAReason) {
+  const Refused out = decodeAs<Refused>(encode(sampleRefused()));
+  EXPECT_EQ(out.reason, "id_in_use");
+  EXPECT_EQ(out.message, sampleRefused().message);
+  EXPECT_EQ(refusal(encode(Refused{"", "why"})).code, "invalid");
+}
+
+TEST(ProtocolCodec, WelcomeConflictNamesAreChecked) {
+  Welcome bad = sampleWelcome();
+  bad.conflicts = {{"web\r\nX-Injected: 1", "edge-02"}};
+  EXPECT_EQ(refusal(encode(bad)).code, "invalid_name");
 }
 
 TEST(ProtocolCodec, TelemetryRoundTripsWithNanAsNil) {
@@ -250,6 +287,9 @@ TEST(ProtocolCodec, HeartbeatWelcomeAndAckRoundTrip) {
   EXPECT_EQ(w.ts_ms, 1700000000500);
   EXPECT_EQ(w.last_seq, 39u);
   EXPECT_EQ(w.heartbeat_interval_ms, 2500);
+  ASSERT_EQ(w.conflicts.size(), 1u);
+  EXPECT_EQ(w.conflicts[0].system, "db");
+  EXPECT_EQ(w.conflicts[0].owner, "edge-02");
 
   EXPECT_EQ(decodeAs<Ack>(encode(sampleAck())).seq, 41u);
   EXPECT_EQ(decodeAs<Ack>(encode(Ack{0})).seq, 0u);

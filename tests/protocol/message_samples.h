@@ -34,6 +34,8 @@ inline Hello sampleHello() {
   api.actuator = "systemd";
   api.depends_on.clear();
   m.systems = {web, api};
+  m.next_seq = 43;
+  m.oldest_seq = 40;
   return m;
 }
 
@@ -85,7 +87,12 @@ inline Welcome sampleWelcome() {
   m.ts_ms = 1700000000500;
   m.last_seq = 39;
   m.heartbeat_interval_ms = 2500;
+  m.conflicts = {{"db", "edge-02"}};
   return m;
+}
+
+inline Refused sampleRefused() {
+  return Refused{"id_in_use", "agent id 'edge-01' is in use by another live connection"};
 }
 
 inline Ack sampleAck() {
@@ -125,7 +132,8 @@ inline std::vector<std::pair<std::string, Message>> allSamples() {
           {"welcome", sampleWelcome()},
           {"ack", sampleAck()},
           {"directive_scale", sampleScaleDirective()},
-          {"directive_limits", sampleLimitsDirective()}};
+          {"directive_limits", sampleLimitsDirective()},
+          {"refused", sampleRefused()}};
 }
 
 }  // namespace pso::protocol::testing

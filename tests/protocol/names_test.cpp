@@ -26,8 +26,8 @@ TEST(Names, IdsAndSystemsTakeHostNameCharacters) {
 }
 
 TEST(Names, MetricsAlsoTakeColonsSlashesAndALeadingUnderscore) {
-  for (const char* name : {"cpu.usage", "http_requests_total", "job:rate5m", "_private",
-                           "fs.used_bytes:/var/lib"}) {
+  for (const char* name :
+       {"cpu.usage", "http_requests_total", "job:rate5m", "_private", "fs.used_bytes:/var/lib"}) {
     EXPECT_TRUE(isValidName(name, NameKind::kMetric)) << name;
   }
   EXPECT_TRUE(isValidName(std::string(128, 'm'), NameKind::kMetric));
