@@ -206,10 +206,17 @@ int cmdAgents(const GlobalOptions& g) {
     printJson(*doc);
     return 0;
   }
-  Table t({"AGENT", "CONNECTED", "VERSION", "LAST SEEN", "LAST SEQ", "SYSTEMS"});
+  Table t({"AGENT", "CONNECTED", "VERSION", "LAST SEEN", "LAST SEQ", "SYSTEMS", "CONFLICTS"});
   for (const auto& a : doc->value("agents", json::array())) {
+    // A system of the agent's hello that another agent owns: "web (owner edge-02)".
+    std::string conflicts;
+    for (const auto& c : a.value("conflicts", json::array())) {
+      if (!conflicts.empty()) conflicts += ",";
+      conflicts += str(c, "system") + " (owner " + str(c, "owner") + ")";
+    }
     t.addRow({str(a, "id"), str(a, "connected"), str(a, "version"), str(a, "last_seen"),
-              str(a, "last_seq"), joined(a.value("systems", json::array()))});
+              str(a, "last_seq"), joined(a.value("systems", json::array())),
+              conflicts.empty() ? "-" : conflicts});
   }
   t.print(std::cout);
   return 0;
@@ -243,6 +250,7 @@ int cmdSystems(const GlobalOptions& g) {
 
 struct SamplesArgs {
   std::string system;
+  std::string agent;  ///< an agent's host metrics instead of a system's
   std::string metric = "demand";
   std::string since;
   std::string until;
@@ -250,8 +258,9 @@ struct SamplesArgs {
 };
 
 int cmdSamples(const GlobalOptions& g, const SamplesArgs& a) {
-  std::string path = "/api/v1/systems/" + ApiClient::escape(a.system) +
-                     "/samples?metric=" + ApiClient::escape(a.metric);
+  std::string path = a.agent.empty() ? "/api/v1/systems/" + ApiClient::escape(a.system)
+                                     : "/api/v1/agents/" + ApiClient::escape(a.agent);
+  path += "/samples?metric=" + ApiClient::escape(a.metric);
   for (const auto& [key, text] : {std::pair{"since", a.since}, std::pair{"until", a.until}}) {
     if (text.empty()) continue;
     auto ms = parseTimeArg(text);
@@ -575,13 +584,26 @@ int runPsoctl(int argc, char** argv) {
   });
 
   SamplesArgs samples;
-  auto* samples_cmd = app.add_subcommand("samples", "Stored samples of one system's metric");
-  samples_cmd->add_option("system", samples.system, "System name")->required();
-  samples_cmd->add_option("--metric", samples.metric, "Metric name")->capture_default_str();
+  auto* samples_cmd = app.add_subcommand(
+      "samples",
+      "Stored samples of one system's metric (SYSTEM) or one agent's host metric "
+      "(--agent ID --metric M)");
+  samples_cmd->add_option("system", samples.system, "System name");
+  samples_cmd->add_option("--agent", samples.agent, "Agent id: its host metrics (e.g. cpu.usage)");
+  auto* samples_metric =
+      samples_cmd->add_option("--metric", samples.metric, "Metric name")->capture_default_str();
   samples_cmd->add_option("--since", samples.since, "From (timestamp, or a duration ago: 10m)");
   samples_cmd->add_option("--until", samples.until, "Up to (timestamp, or a duration ago)");
   samples_cmd->add_option("--limit", samples.limit, "At most this many samples");
-  samples_cmd->callback([&] { action = [&] { return cmdSamples(g, samples); }; });
+  samples_cmd->callback([&] {
+    if (samples.system.empty() == samples.agent.empty()) {
+      throw CLI::ValidationError("samples", "give either a SYSTEM or --agent ID (exactly one)");
+    }
+    if (!samples.agent.empty() && samples_metric->count() == 0) {
+      throw CLI::RequiredError("--metric (with --agent)");
+    }
+    action = [&] { return cmdSamples(g, samples); };
+  });
 
   int64_t cycles_limit = 10;
   auto* cycles_cmd = app.add_subcommand("cycles", "Recent decision cycles, one row per system");

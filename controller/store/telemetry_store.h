@@ -27,7 +27,7 @@ class TelemetryStore {
   virtual ~TelemetryStore() = default;
 
   /// Sets the windows ingest applies from the next call on; IngestLimits'
-  /// defaults apply until it is called.
+  /// defaults apply until it is called. A negative time window counts as 0.
   virtual void setIngestLimits(const IngestLimits& limits) = 0;
 
   /// Stores a batch if its seq is the next one expected for the agent

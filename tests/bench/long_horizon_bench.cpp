@@ -68,6 +68,7 @@ bool ingestSamples(store::Store& db, int series, int minutes, int64_t start_ms,
       pso::protocol::TelemetryBatch batch;
       batch.agent_id = "agent-" + std::to_string(a);
       batch.seq = ++seqs[batch.agent_id];
+      batch.oldest_seq = batch.seq;
       for (int s = 0; s < kSecondsPerBatch; ++s) {
         batch.timestamps_ms.push_back(start_ms + (t + s) * 1000);
       }

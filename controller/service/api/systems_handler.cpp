@@ -142,6 +142,29 @@ HttpResponse SystemsHandler::describe(const std::optional<std::string>& name, in
   return jsonResponse(200, {{"systems", list}});
 }
 
+HttpResponse seriesSamples(store::TelemetryStore& store, const ApiRequest& request,
+                           const std::string& series_system, const std::string& owner_key,
+                           const std::string& owner, const std::string& default_metric) {
+  const auto asked = param(request.query, "metric");
+  if (!asked && default_metric.empty()) return errorResponse(400, "metric: required");
+  const std::string metric = asked.value_or(default_metric);
+  if (metric.empty()) return errorResponse(400, "metric: must not be empty");
+  auto range = parseTimeRange(request.query, request.now_ms);
+  if (!range) return errorResponse(400, range.error().message);
+  auto limit = parseLimit(request.query, 10000, 1000000);
+  if (!limit) return errorResponse(400, limit.error().message);
+
+  auto samples = store.samples(series_system, metric,
+                               range->since_ms.value_or(request.now_ms - kDefaultSamplesWindowMs),
+                               range->until_ms.value_or(request.now_ms + 1), limit.value());
+  if (!samples) return storeFailure(samples.error());
+  json rows = json::array();
+  for (const auto& sample : samples.value()) {
+    rows.push_back(json::array({sample.ts_ms, numberOrNull(sample.value)}));
+  }
+  return jsonResponse(200, {{owner_key, owner}, {"metric", metric}, {"samples", rows}});
+}
+
 HttpResponse SystemsHandler::samples(const ApiRequest& request) {
   const std::string& name = request.segment("name");
   auto systems = store_.systems();
@@ -149,23 +172,7 @@ HttpResponse SystemsHandler::samples(const ApiRequest& request) {
   const bool known = std::any_of(systems->begin(), systems->end(),
                                  [&](const store::SystemRecord& s) { return s.name == name; });
   if (!known) return errorResponse(404, "unknown system '" + name + "'");
-
-  const std::string metric = param(request.query, "metric").value_or("demand");
-  if (metric.empty()) return errorResponse(400, "metric: must not be empty");
-  auto range = parseTimeRange(request.query, request.now_ms);
-  if (!range) return errorResponse(400, range.error().message);
-  auto limit = parseLimit(request.query, 10000, 1000000);
-  if (!limit) return errorResponse(400, limit.error().message);
-
-  auto samples = store_.samples(name, metric,
-                                range->since_ms.value_or(request.now_ms - kDefaultSamplesWindowMs),
-                                range->until_ms.value_or(request.now_ms + 1), limit.value());
-  if (!samples) return storeFailure(samples.error());
-  json rows = json::array();
-  for (const auto& sample : samples.value()) {
-    rows.push_back(json::array({sample.ts_ms, numberOrNull(sample.value)}));
-  }
-  return jsonResponse(200, {{"system", name}, {"metric", metric}, {"samples", rows}});
+  return seriesSamples(store_, request, name, "system", name, "demand");
 }
 
 }  // namespace pso::controller::service

@@ -12,6 +12,16 @@
 
 namespace pso::controller::service {
 
+/// The samples of one stored series as the samples routes answer them:
+/// {"<owner_key>": owner, "metric": M, "samples": [[ts_ms, value], ...]},
+/// oldest first. Reads "metric" (`default_metric` when absent; required when
+/// that is empty), "since" (default an hour ago), "until" (exclusive, default
+/// now) and "limit" (default 10000). `series_system` is the name the series
+/// is stored under (a system, or store::hostSeriesSystem(agent)).
+HttpResponse seriesSamples(store::TelemetryStore& store, const ApiRequest& request,
+                           const std::string& series_system, const std::string& owner_key,
+                           const std::string& owner, const std::string& default_metric);
+
 /// Each system's bounds and capacity, latest demand, active hold, newest
 /// health results, and what the last cycle decided for it; and a system's
 /// samples of one metric in a time range.

@@ -60,6 +60,9 @@ bool isHostSeries(const protocol::SeriesKey& key) {
 void SqliteTelemetryStore::setIngestLimits(const IngestLimits& limits) {
   std::lock_guard lock(context_.mutex());
   limits_ = limits;
+  // A negative window would be no window at all, and could overflow below.
+  limits_.max_age_ms = std::max<int64_t>(limits_.max_age_ms, 0);
+  limits_.max_ahead_ms = std::max<int64_t>(limits_.max_ahead_ms, 0);
 }
 
 Status SqliteTelemetryStore::prepare() {

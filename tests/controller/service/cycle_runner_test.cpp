@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <limits>
 
 #include "common/clock.h"
 #include "controller/config/controller_config.h"
@@ -19,6 +20,15 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 class CycleRunnerTest : public ServiceTest {};
+
+// For the tests whose samples are stamped outside ingest's time window; the
+// window itself is tested in tests/controller/store/telemetry_store_test.cpp.
+void acceptSamplesOfAnyTime(store::Store& store) {
+  store::IngestLimits limits;
+  limits.max_age_ms = std::numeric_limits<int64_t>::max();
+  limits.max_ahead_ms = std::numeric_limits<int64_t>::max();
+  store.setIngestLimits(limits);
+}
 
 const engine::SystemDecision* decisionFor(const CycleReport& report, const std::string& system) {
   for (const auto& d : report.decisions.systems) {
@@ -136,6 +146,9 @@ TEST_F(CycleRunnerTest, ForecastOnlyModeRecordsTheCycleAndScenarioButSendsNothin
 
 TEST_F(CycleRunnerTest, OperatorHoldKeepsTheEngineFromChangingTheCount) {
   ASSERT_NO_FATAL_FAILURE(startController());
+  // The test steps 11 minutes past the wall clock, which ingest compares
+  // sample times with (5 minutes ahead at most by default).
+  acceptSamplesOfAnyTime(controller().store());
   auto agent = connectWebAgent("agent-1", {100, 100, 100}, 2);
   ASSERT_TRUE(agent);
 
@@ -279,6 +292,8 @@ TEST(EngineSettingsFrom, MapsTheControllerConfiguration) {
 
 TEST_F(CycleRunnerTest, CyclesRollUpSamplesAndApplyEachRetention) {
   ASSERT_NO_FATAL_FAILURE(startController());
+  // The history below is sent in one batch, far older than ingest's 24 h.
+  acceptSamplesOfAnyTime(controller().store());
   auto agent = connectWebAgent("agent-1", {50, 50, 50}, 2);
   ASSERT_TRUE(agent);
   // 40 days of demand, one sample every 10 minutes, ending an hour ago. The

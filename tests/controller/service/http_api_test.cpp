@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <ostream>
@@ -35,12 +36,30 @@ constexpr int64_t kNewYear2026Ms = 1'767'225'600'000;
 // The instant the API tests run at.
 constexpr int64_t kNow = kNewYear2026Ms + 12 * kHourMs + 30 * kMinuteMs;
 
+/// The test agents stamp samples by the API's fixed clock (or send weeks of
+/// history at once) while ingest compares them with the wall clock: the
+/// store takes samples of any time here. The windows are tested in
+/// tests/controller/store/telemetry_store_test.cpp.
+void acceptSamplesOfAnyTime(store::Store& store) {
+  store::IngestLimits limits;
+  limits.max_age_ms = std::numeric_limits<int64_t>::max();
+  limits.max_ahead_ms = std::numeric_limits<int64_t>::max();
+  store.setIngestLimits(limits);
+}
+
 class HttpApiTest : public ServiceTest {
  protected:
   /// Starts the controller with its API's clock fixed at `now_ms`.
   void startAt(int64_t now_ms, HarnessOptions options = {}) {
     options.clock = fixedClock(now_ms);
-    startController(options);
+    ASSERT_NO_FATAL_FAILURE(startController(options));
+    acceptSamplesOfAnyTime(controller().store());
+  }
+
+  pso::testing::CommandOutput psoctl(std::vector<std::string> args) {
+    args.insert(args.begin(), {PSO_PSOCTL_BIN, "--api",
+                               "http://127.0.0.1:" + std::to_string(controller().httpPort())});
+    return pso::testing::runCommand(args);
   }
 };
 
@@ -174,6 +193,101 @@ TEST_F(HttpApiTest, SamplesAcceptEpochIsoAndRelativeTimes) {
   EXPECT_EQ(recent["samples"][0][0], now - 3000);
   EXPECT_EQ(get("/api/v1/systems/web/samples").json()["samples"].size(), 5u);
   EXPECT_EQ(get("/api/v1/systems/web/samples?until=1s").json()["samples"].size(), 3u);
+}
+
+// Host metrics are kept per agent and served per agent; a system belongs to
+// the first agent that declared it, and the others' conflicts are listed.
+TEST_F(HttpApiTest, AgentsListTheirConflictsAndServeTheirOwnHostSamples) {
+  ASSERT_NO_FATAL_FAILURE(startAt(kNow));
+  auto owner = connectWebAgent("agent-1", {70, 70, 70}, 2);
+  ASSERT_TRUE(owner);
+  TestAgent other(endpoint(), "agent-2");
+  ASSERT_TRUE(other.sayHello({webSystem(9)}));
+
+  auto host = [](const std::string& agent, uint64_t seq, double cpu, double demand) {
+    protocol::TelemetryBatch b;
+    b.agent_id = agent;
+    b.seq = seq;
+    b.oldest_seq = seq;
+    b.series = {{"", "cpu.usage"}, {"web", "demand"}};
+    b.timestamps_ms = {kNow - 1000, kNow};
+    b.values = {{cpu, cpu}, {demand, demand}};
+    return b;
+  };
+  owner->send(host("agent-1", 2, 0.25, 71));
+  auto owner_ack = owner->receiveA<protocol::Ack>();
+  ASSERT_TRUE(owner_ack.has_value());
+  EXPECT_EQ(owner_ack->seq, 2u);
+  other.send(host("agent-2", 1, 0.75, 999));
+  auto other_ack = other.receiveA<protocol::Ack>();
+  ASSERT_TRUE(other_ack.has_value());
+  EXPECT_EQ(other_ack->seq, 1u);
+
+  const json agents = get("/api/v1/agents").json();
+  ASSERT_EQ(agents["agents"].size(), 2u) << agents.dump();
+  EXPECT_EQ(agents["agents"][0]["conflicts"], json::array());
+  EXPECT_EQ(agents["agents"][0]["systems"], json::array({"web"}));
+  EXPECT_EQ(agents["agents"][1]["conflicts"],
+            json::parse(R"([{"system": "web", "owner": "agent-1"}])"));
+  EXPECT_EQ(agents["agents"][1]["systems"], json::array());
+  // The owner's bounds and samples stand; agent-2's demand for web is refused.
+  const json web = get("/api/v1/systems/web").json();
+  EXPECT_EQ(web["agent"], "agent-1");
+  EXPECT_EQ(web["replicas"], 2);
+  const json demand = get("/api/v1/systems/web/samples?since=1h").json();
+  for (const auto& sample : demand["samples"]) EXPECT_NE(sample[1], 999.0) << demand.dump();
+
+  const json one = get("/api/v1/agents/agent-1/samples?metric=cpu.usage").json();
+  EXPECT_EQ(one, json::parse("{\"agent\": \"agent-1\", \"metric\": \"cpu.usage\", "
+                             "\"samples\": [[" +
+                             std::to_string(kNow - 1000) + ", 0.25], [" + std::to_string(kNow) +
+                             ", 0.25]]}"));
+  const json two = get("/api/v1/agents/agent-2/samples?metric=cpu.usage&limit=1").json();
+  EXPECT_EQ(two["agent"], "agent-2");
+  ASSERT_EQ(two["samples"].size(), 1u) << two.dump();
+  EXPECT_DOUBLE_EQ(two["samples"][0][1].get<double>(), 0.75);
+  EXPECT_EQ(get("/api/v1/agents/agent-2/samples?metric=cpu.usage&since=" + std::to_string(kNow + 1))
+                .json()["samples"],
+            json::array());
+
+  const HttpReply unknown = get("/api/v1/agents/nobody/samples?metric=cpu.usage");
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_EQ(unknown.json()["error"], "unknown agent 'nobody'");
+  const HttpReply no_metric = get("/api/v1/agents/agent-1/samples");
+  EXPECT_EQ(no_metric.status, 400);
+  EXPECT_EQ(no_metric.json()["error"], "metric: required");
+  EXPECT_EQ(get("/api/v1/agents/agent-1/samples?metric=cpu.usage&until=soon").status, 400);
+
+  // psoctl reads the same, and lists the conflicts.
+  const auto cli = psoctl({"--json", "samples", "--agent", "agent-2", "--metric", "cpu.usage"});
+  ASSERT_EQ(cli.exit_code, 0) << cli.err;
+  const json cli_doc = json::parse(cli.out);
+  EXPECT_EQ(cli_doc["agent"], "agent-2");
+  ASSERT_EQ(cli_doc["samples"].size(), 2u);
+  EXPECT_DOUBLE_EQ(cli_doc["samples"][1][1].get<double>(), 0.75);
+  const auto table = psoctl({"samples", "--agent", "agent-1", "--metric", "cpu.usage"});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find(common::formatTimestamp(kNow)), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("0.25"), std::string::npos) << table.out;
+  EXPECT_EQ(table.out.find("0.75"), std::string::npos) << table.out;
+  const auto system = psoctl({"samples", "web", "--metric", "demand"});
+  ASSERT_EQ(system.exit_code, 0) << system.err;
+  EXPECT_NE(system.out.find("71"), std::string::npos) << system.out;
+  const auto listed = psoctl({"agents"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_NE(listed.out.find("CONFLICTS"), std::string::npos) << listed.out;
+  EXPECT_NE(listed.out.find("web (owner agent-1)"), std::string::npos) << listed.out;
+
+  // Exactly one of SYSTEM and --agent; --agent needs --metric.
+  const auto neither = psoctl({"samples", "--metric", "cpu.usage"});
+  EXPECT_NE(neither.exit_code, 0);
+  EXPECT_NE(neither.err.find("exactly one"), std::string::npos) << neither.err;
+  const auto both = psoctl({"samples", "web", "--agent", "agent-1", "--metric", "cpu.usage"});
+  EXPECT_NE(both.exit_code, 0);
+  EXPECT_NE(both.err.find("exactly one"), std::string::npos) << both.err;
+  const auto metricless = psoctl({"samples", "--agent", "agent-1"});
+  EXPECT_NE(metricless.exit_code, 0);
+  EXPECT_NE(metricless.err.find("--metric"), std::string::npos) << metricless.err;
 }
 
 // The directive has to reach the agent, and Ingest expires a directive whose
@@ -598,6 +712,7 @@ class LongHorizonForecastTest : public ServiceTest,
     HarnessOptions options;
     options.clock = fixedClock(now_);
     ASSERT_NO_FATAL_FAILURE(startController(options));
+    acceptSamplesOfAnyTime(controller().store());
     agent_ = connectWebAgent("agent-1", {100, 100, 100}, 2);
     ASSERT_TRUE(agent_);
     constexpr int64_t kStep = 10 * kMinuteMs;
