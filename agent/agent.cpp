@@ -15,6 +15,7 @@
 
 #include "agent/background_demand_source.h"
 #include "common/clock.h"
+#include "common/curve_keys.h"
 #include "common/sd_notify.h"
 
 #ifndef PSO_AGENT_VERSION
@@ -23,6 +24,30 @@
 
 namespace pso::agent {
 namespace {
+
+// The agent's CurveZMQ client keys (docs/security.md): the controller's public
+// key is pinned, and the agent's own pair comes from its secret key file.
+Result<common::DealerOptions> curveDealerOptions(const common::CurveConfig& curve) {
+  if (curve.secret_key_file.empty() || curve.server_public_key.empty()) {
+    return makeError("invalid",
+                     "curve: server_public_key and secret_key_file are both needed for "
+                     "CurveZMQ (psoctl keygen writes the key files)");
+  }
+  if (!common::isCurveKey(curve.server_public_key)) {
+    return makeError("invalid",
+                     "curve.server_public_key: not a Z85 key (40 characters, the controller's "
+                     ".pub file)");
+  }
+  Result<common::CurveKeyPair> pair = common::readCurveSecretKeyFile(curve.secret_key_file);
+  if (!pair) {
+    return makeError(pair.error().code, "curve.secret_key_file: " + pair.error().message);
+  }
+  common::DealerOptions options;
+  options.curve_server_key = curve.server_public_key;
+  options.curve_public_key = pair->public_key;
+  options.curve_secret_key = pair->secret_key;
+  return options;
+}
 
 // Actuator housekeeping (reaping, SIGKILL escalation, restarts) runs this
 // often; it bounds how long a dead worker goes unnoticed.
@@ -82,10 +107,11 @@ Result<std::unique_ptr<Agent>> Agent::create(AgentConfig config) {
   if (config.id.empty()) config.id = hostName();
   // Flags may have changed what the config file's reader checked.
   if (Status settings = checkAgentSettings(config); !settings) return settings.error();
-  if (config.curve.enabled()) {
-    return makeError("unsupported",
-                     "curve: CurveZMQ encryption is not supported by this build; remove the "
-                     "curve settings to use plain TCP on a trusted network");
+  common::DealerOptions dealer;
+  if (config.curve.enabled() || !config.curve.server_public_key.empty()) {
+    Result<common::DealerOptions> keys = curveDealerOptions(config.curve);
+    if (!keys) return keys.error();
+    dealer = std::move(keys).value();
   }
   std::set<std::string> names;
   for (const SystemConfig& system : config.systems) {
@@ -141,6 +167,7 @@ Result<std::unique_ptr<Agent>> Agent::create(AgentConfig config) {
   agent->spool_ = std::move(spool).value();
 
   SessionOptions options;
+  options.dealer = std::move(dealer);
   options.agent_id = cfg.id;
   options.endpoint = cfg.controller;
   options.heartbeat_interval_ms = cfg.heartbeat_interval.count();
@@ -188,9 +215,14 @@ Status Agent::run(common::ServiceNotifier* service) {
   spdlog::info("pso-agent {} as '{}': {} system(s), controller {}, spool {}{} ({} pending)",
                agentVersion(), config_.id, systems_.size(), config_.controller, config_.spool,
                spool_->inMemory() ? " (held in memory)" : "", spool_->pendingCount());
-  spdlog::warn(
-      "controller link is plain TCP without CurveZMQ: for loopback or a trusted "
-      "network only");
+  if (config_.curve.enabled()) {
+    spdlog::info("controller link: CurveZMQ, controller key pinned to {}",
+                 config_.curve.server_public_key);
+  } else {
+    spdlog::warn(
+        "controller link is plain TCP without CurveZMQ: for loopback or a trusted "
+        "network only");
+  }
   if (service != nullptr) warnIfUnsent(service->ready());
 
   const int64_t interval = config_.sample_interval.count();

@@ -20,8 +20,10 @@ using common::Problem;
 const KeyList<common::CurveConfig>& curveKeys() {
   using C = common::CurveConfig;
   static const KeyList<C> keys = {
-      {"server_public_key", &C::server_public_key, "the controller's public key (Z85)"},
-      {"secret_key_file", &C::secret_key_file, "this agent's key pair file; empty disables CURVE"},
+      {"server_public_key", &C::server_public_key,
+       "the controller's public key (Z85, its .pub file's text), pinned"},
+      {"secret_key_file", &C::secret_key_file,
+       "this agent's key file from psoctl keygen (mode 0600); empty: plain TCP"},
   };
   return keys;
 }
@@ -29,7 +31,7 @@ const KeyList<common::CurveConfig>& curveKeys() {
 const KeyList<AgentConfig>& agentKeys() {
   using A = AgentConfig;
   static const KeyList<A> keys = {
-      ConfigKey<A>("id", &A::id, "this agent's id and ZeroMQ routing id")
+      ConfigKey<A>("id", &A::id, "this agent's id, unique in the fleet")
           .emptyMeans("the host name"),
       {"controller", &A::controller, "the controller's ROUTER endpoint", checks::notEmpty()},
       {"spool", &A::spool, "SQLite store-and-forward of telemetry", checks::notEmpty()},
@@ -45,7 +47,9 @@ const KeyList<AgentConfig>& agentKeys() {
       {"filesystems", &A::filesystems, "mount points whose usage is sampled"},
       {"log_level", &A::log_level, "trace | debug | info | warn | error | critical | off",
        checks::logLevel()},
-      ConfigKey<A>::section("curve", "CurveZMQ keys"),
+      ConfigKey<A>::section(
+          "curve",
+          "CurveZMQ encryption and authentication of the controller link (docs/security.md)"),
   };
   return keys;
 }

@@ -45,6 +45,10 @@ Session::Session(zmq::context_t& context, SessionOptions options, Spool& spool, 
     metrics_->describe("pso_agent_resends_total", "counter",
                        "Times unacked telemetry was sent again");
     metrics_->describe("pso_agent_hellos_total", "counter", "Hello messages sent");
+    metrics_->describe("pso_agent_refused_by_controller_total", "counter",
+                       "Hellos the controller refused, by reason");
+    metrics_->describe("pso_agent_system_conflicts", "gauge",
+                       "Systems of this agent the controller refused: another agent owns them");
     metrics_->describe("pso_agent_health_sent_total", "counter", "Health messages sent");
     metrics_->describe("pso_agent_directives_total", "counter",
                        "Directives executed, by result status");
@@ -58,8 +62,7 @@ Session::~Session() {
 }
 
 Status Session::start() {
-  Result<zmq::socket_t> dealer =
-      common::makeDealer(context_, options_.endpoint, options_.agent_id, options_.dealer);
+  Result<zmq::socket_t> dealer = common::makeDealer(context_, options_.endpoint, options_.dealer);
   if (!dealer) return dealer.error();
   dealer_ = std::move(dealer).value();
 
@@ -135,7 +138,12 @@ bool Session::send(const std::string& frame) {
 void Session::sendHello() {
   protocol::Hello hello = hello_();
   hello.agent_id = options_.agent_id;
+  // The spool's position lets the controller tell a sequence that restarted
+  // (a new spool file) from a replay, so its welcome is one this agent can use.
+  hello.next_seq = spool_.nextSeq();
+  hello.oldest_seq = spool_.oldestSeq();
   welcomed_ = false;
+  refused_by_controller_ = false;
   hello_sent_ms_ = common::steadyMs();
   hello_unsent_ = !send(protocol::encode(hello));
   if (!hello_unsent_) {
@@ -161,6 +169,11 @@ void Session::sendHeartbeat(int64_t now) {
   heartbeat.spool_dropped = spool_.droppedCount();
   last_heartbeat_ms_ = now;
   (void)send(protocol::encode(heartbeat));
+}
+
+int64_t Session::helloWaitMs() const {
+  if (hello_unsent_) return kBlockedRetryMs;
+  return refused_by_controller_ ? options_.refused_retry_ms : options_.hello_retry_ms;
 }
 
 uint64_t Session::firstUnacked() const {
@@ -200,8 +213,7 @@ void Session::tick() {
   if (!dealer_) return;
   const int64_t now = common::steadyMs();
   if (!welcomed_) {
-    int64_t wait = hello_unsent_ ? kBlockedRetryMs : options_.hello_retry_ms;
-    if (now - hello_sent_ms_ >= wait) sendHello();
+    if (now - hello_sent_ms_ >= helloWaitMs()) sendHello();
     return;
   }
   if (spool_.pendingCount() > 0 && now - last_rx_ms_ >= options_.rehello_after_ms) {
@@ -228,9 +240,7 @@ void Session::tick() {
 
 int64_t Session::nextWakeMs() const {
   if (!dealer_) return common::steadyMs() + 1000;
-  if (!welcomed_) {
-    return hello_sent_ms_ + (hello_unsent_ ? kBlockedRetryMs : options_.hello_retry_ms);
-  }
+  if (!welcomed_) return hello_sent_ms_ + helloWaitMs();
   int64_t next = last_heartbeat_ms_ + heartbeat_interval_ms_;
   if (send_blocked_) next = std::min(next, common::steadyMs() + kBlockedRetryMs);
   if (inFlight() > 0) next = std::min(next, progress_ms_ + options_.resend_after_ms);
@@ -305,7 +315,8 @@ void Session::receiveAll() {
         [this](const auto& m) {
           using T = std::decay_t<decltype(m)>;
           if constexpr (std::is_same_v<T, protocol::Welcome> || std::is_same_v<T, protocol::Ack> ||
-                        std::is_same_v<T, protocol::Directive>) {
+                        std::is_same_v<T, protocol::Directive> ||
+                        std::is_same_v<T, protocol::Refused>) {
             handle(m);
           } else {
             refuse("unexpected", std::string("a '") + protocol::messageTypeName(m) +
@@ -337,8 +348,34 @@ void Session::handle(const protocol::Welcome& welcome) {
   progress_ms_ = common::steadyMs();
   spdlog::info("session: welcomed by {} (last_seq {}); sending from seq {}", welcome.controller_id,
                welcome.last_seq, cursor_);
+  for (const auto& conflict : welcome.conflicts) {
+    spdlog::error(
+        "session: the controller refused system {}: agent {} owns that name; rename the "
+        "system in this agent's config (its telemetry is not stored and it gets no directives)",
+        conflict.system, conflict.owner);
+  }
+  if (metrics_ != nullptr) {
+    metrics_->set("pso_agent_system_conflicts", {}, static_cast<double>(welcome.conflicts.size()));
+  }
   sendHeartbeat(progress_ms_);
   pump();
+}
+
+void Session::handle(const protocol::Refused& refused) {
+  // Only an answer to a hello counts: a refusal after a welcome means the
+  // controller no longer takes this connection (another took the id over).
+  welcomed_ = false;
+  refused_by_controller_ = true;
+  ++refusals_;
+  hello_sent_ms_ = common::steadyMs();
+  if (metrics_ != nullptr) {
+    metrics_->increment("pso_agent_refused_by_controller_total", {{"reason", refused.reason}});
+  }
+  if (refusals_ <= kRefusedLogFirst || refusals_ % kRefusedLogEvery == 0) {
+    spdlog::error("session: controller {} refused agent '{}' ({}): {}; hello again in {} ms",
+                  options_.endpoint, options_.agent_id, refused.reason, refused.message,
+                  options_.refused_retry_ms);
+  }
 }
 
 void Session::handle(const protocol::Ack& ack) {

@@ -19,10 +19,13 @@
 namespace pso::agent {
 
 struct SessionOptions {
-  std::string agent_id;                  ///< also the DEALER routing id
+  std::string agent_id;                  ///< sent in every message; the controller checks it
   std::string endpoint;                  ///< controller ROUTER, e.g. "tcp://127.0.0.1:7450"
   int64_t heartbeat_interval_ms = 5000;  ///< until a welcome says otherwise
   int64_t hello_retry_ms = 5000;         ///< hello again while no welcome came
+  /// Hello again after the controller refused one (the id is in use by a live
+  /// connection, the key does not match the id): slower, the cause is config.
+  int64_t refused_retry_ms = 15000;
   /// Batches in flight and no ack progress for this long: send again from the
   /// oldest unacked batch.
   int64_t resend_after_ms = 10000;
@@ -40,8 +43,10 @@ struct SessionOptions {
 /// `welcome` (answer to hello) deletes batches <= its last_seq and rewinds the
 /// send cursor to last_seq + 1, so whatever the controller lacks is sent again.
 /// Hello is sent at start, on every completed (re)connection (the socket is
-/// monitored), after hello_retry_ms without welcome, and after
-/// rehello_after_ms of silence from the controller.
+/// monitored), after hello_retry_ms without welcome (refused_retry_ms after a
+/// `refused`), and after rehello_after_ms of silence from the controller. It
+/// carries the spool's position (next_seq, oldest_seq). A welcome's conflicts
+/// (systems another agent owns) are logged as errors and counted.
 ///
 /// Directives are executed at most once per id: the result (and, before
 /// execution, a provisional "failed" result in case the agent dies meanwhile)
@@ -100,6 +105,8 @@ class Session {
   /// Welcomes received since start; a change means a new (or renewed) session.
   uint64_t welcomes() const { return welcomes_; }
   uint64_t refusedFrames() const { return refused_; }
+  /// Hellos the controller answered with `refused`.
+  uint64_t refusals() const { return refusals_; }
   uint64_t directivesExecuted() const { return executed_; }
   uint64_t directivesRepeated() const { return repeated_; }
   uint64_t resends() const { return resends_; }
@@ -113,6 +120,8 @@ class Session {
   void handle(const protocol::Welcome& welcome);
   void handle(const protocol::Ack& ack);
   void handle(const protocol::Directive& directive);
+  void handle(const protocol::Refused& refused);
+  int64_t helloWaitMs() const;
   void refuse(const std::string& reason, const std::string& message);
   uint64_t firstUnacked() const;
   uint64_t inFlight() const;
@@ -129,8 +138,9 @@ class Session {
   std::string monitor_endpoint_;
 
   bool welcomed_ = false;
-  bool hello_unsent_ = false;  ///< the last hello could not be queued (no connection)
-  bool send_blocked_ = false;  ///< a batch could not be queued; retry soon
+  bool hello_unsent_ = false;           ///< the last hello could not be queued (no connection)
+  bool refused_by_controller_ = false;  ///< the last hello was answered with `refused`
+  bool send_blocked_ = false;           ///< a batch could not be queued; retry soon
   protocol::Welcome welcome_;
   uint64_t cursor_ = 1;
   uint64_t acked_ = 0;
@@ -143,6 +153,7 @@ class Session {
   uint64_t hellos_ = 0;
   uint64_t welcomes_ = 0;
   uint64_t refused_ = 0;
+  uint64_t refusals_ = 0;
   uint64_t executed_ = 0;
   uint64_t repeated_ = 0;
   uint64_t resends_ = 0;

@@ -26,8 +26,10 @@ Result<zmq::socket_t> makeRouter(zmq::context_t& ctx, const std::string& endpoin
     // Sending to a routing id that is not connected fails (EHOSTUNREACH)
     // instead of being dropped silently, so dispatch can tell an offline agent.
     socket.set(zmq::sockopt::router_mandatory, 1);
-    // A reconnecting agent with the same id takes over its old connection.
-    socket.set(zmq::sockopt::router_handover, 1);
+    // No ROUTER_HANDOVER and no peer-chosen ids: with handover, a second peer
+    // presenting a routing id in use took the first one's pipe, and libzmq
+    // asserted in its stream engine when one of them later disconnected.
+    // Ingest decides which connection speaks for an agent (docs/security.md).
     socket.set(zmq::sockopt::heartbeat_ivl, options.heartbeat_ivl_ms);
     socket.set(zmq::sockopt::heartbeat_timeout, options.heartbeat_timeout_ms);
     socket.set(zmq::sockopt::heartbeat_ttl, options.heartbeat_ttl_ms);
@@ -56,14 +58,9 @@ Result<zmq::socket_t> makeRouter(zmq::context_t& ctx, const std::string& endpoin
 }
 
 Result<zmq::socket_t> makeDealer(zmq::context_t& ctx, const std::string& endpoint,
-                                 const std::string& identity, const DealerOptions& options) {
-  if (identity.empty() || identity.size() > 255 || identity.front() == '\0') {
-    // libzmq reserves ids starting with a zero byte and caps them at 255 bytes.
-    return makeError("invalid", "routing id must be 1-255 bytes and not start with a zero byte");
-  }
+                                 const DealerOptions& options) {
   try {
     zmq::socket_t socket(ctx, zmq::socket_type::dealer);
-    socket.set(zmq::sockopt::routing_id, zmq::const_buffer(identity.data(), identity.size()));
     socket.set(zmq::sockopt::reconnect_ivl, jitteredInterval(options.reconnect_ivl_ms));
     socket.set(zmq::sockopt::reconnect_ivl_max, options.reconnect_ivl_max_ms);
     // Queue nothing until the connection is up: telemetry waits in the spool,

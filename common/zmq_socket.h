@@ -42,25 +42,27 @@ struct DealerOptions {
   std::string curve_secret_key;
 };
 
-/// Creates and binds the controller's ROUTER socket (ROUTER_MANDATORY,
-/// ROUTER_HANDOVER, ZMTP heartbeats, MAXMSGSIZE, BACKLOG, HWMs, LINGER, and
-/// CURVE_SERVER when options.curve_secret_key is set). Error code "bind" names
-/// the endpoint; "invalid" a key that is not Z85; "zmq" is any other ZeroMQ
-/// failure. `bound_endpoint` receives the actual endpoint (port 0
-/// resolves to the real one, e.g. "tcp://127.0.0.1:41234").
+/// Creates and binds the controller's ROUTER socket (ROUTER_MANDATORY, ZMTP
+/// heartbeats, MAXMSGSIZE, BACKLOG, HWMs, LINGER, and CURVE_SERVER when
+/// options.curve_secret_key is set). The ROUTER assigns every connection its
+/// own routing id: peers cannot choose one, so two agents that claim the same
+/// agent id are two connections the controller tells apart (ingest binds an
+/// agent id to a connection at its hello). Error code "bind" names the
+/// endpoint; "invalid" a key that is not Z85; "zmq" is any other ZeroMQ
+/// failure. `bound_endpoint` receives the actual endpoint (port 0 resolves to
+/// the real one, e.g. "tcp://127.0.0.1:41234").
 [[nodiscard]] Result<zmq::socket_t> makeRouter(zmq::context_t& ctx, const std::string& endpoint,
                                                const RouterOptions& options,
                                                std::string* bound_endpoint = nullptr);
 
-/// Creates and connects an agent DEALER socket with routing id `identity`
-/// (1-255 bytes, code "invalid" otherwise), reconnect interval jittered per
-/// socket by +0..50%, RECONNECT_IVL_MAX, IMMEDIATE=1, bounded LINGER, HWMs and
-/// heartbeats, and CurveZMQ client keys when options.curve_server_key is set.
-/// Connecting is asynchronous: success means the endpoint was accepted, not
-/// that the controller is up. Error code "connect" for a bad endpoint,
-/// "invalid" for a key that is not Z85.
+/// Creates and connects an agent DEALER socket: reconnect interval jittered
+/// per socket by +0..50%, RECONNECT_IVL_MAX, IMMEDIATE=1, bounded LINGER, HWMs
+/// and heartbeats, and CurveZMQ client keys when options.curve_server_key is
+/// set. It sets no routing id (the controller's ROUTER assigns one per
+/// connection). Connecting is asynchronous: success means the endpoint was
+/// accepted, not that the controller is up. Error code "connect" for a bad
+/// endpoint, "invalid" for a key that is not Z85.
 [[nodiscard]] Result<zmq::socket_t> makeDealer(zmq::context_t& ctx, const std::string& endpoint,
-                                               const std::string& identity,
                                                const DealerOptions& options);
 
 }  // namespace pso::common

@@ -118,6 +118,7 @@ struct Heartbeat {
 struct SystemConflict {
   std::string system;
   std::string owner;  ///< the agent that owns it
+  bool operator==(const SystemConflict&) const = default;
 };
 
 /// controller -> agent: answer to hello.

@@ -17,6 +17,7 @@
 
 #include "common/clock.h"
 #include "common/zmq_socket.h"
+#include "controller/service/zap_handler.h"
 #include "protocol/codec.h"
 #include "protocol/messages.h"
 
@@ -59,17 +60,20 @@ struct Ingest::Impl {
   Impl(IngestOptions opts, store::Store& st, common::MetricsRegistry& reg)
       : options_(std::move(opts)), store_(st), metrics_(reg) {}
 
-  // What the loop knows of an agent's connection; touched by the loop thread only.
+  // What the loop knows of an agent; touched by the loop thread only.
   struct Session {
     int64_t last_seen_steady_ms = 0;
     int64_t last_seen_wall_ms = 0;
     int64_t persisted_seen_wall_ms = 0;  // last_seen as last written to the store
     bool connected = false;
     bool delimiter = false;  // the agent frames messages REQ-style with an empty frame
+    // The connection (ROUTER-assigned routing id) that speaks for the agent:
+    // bound by a welcomed hello, replaced only by the next welcomed hello.
+    std::string routing_id;
   };
 
   struct QueuedBatch {
-    std::string identity;
+    std::string agent_id;
     protocol::TelemetryBatch batch;
   };
 
@@ -95,7 +99,9 @@ struct Ingest::Impl {
   zmq::socket_t wake_tx_;
   std::deque<store::DirectiveRecord> outbox_;
 
-  std::map<std::string, Session> sessions_;
+  std::map<std::string, Session> sessions_;         // agent id -> what the loop knows
+  std::map<std::string, std::string> connections_;  // routing id -> the agent it speaks for
+  std::unique_ptr<ZapHandler> zap_;                 // set when the link is CurveZMQ
   std::vector<QueuedBatch> queued_;
   std::map<std::string, RefusalLogState> refusal_log_;
   int64_t last_housekeeping_ms_ = 0;
@@ -105,19 +111,28 @@ struct Ingest::Impl {
   void drainWake();
   void drainRouter();
   void handleFrames(std::vector<zmq::message_t>& parts);
-  void refuse(const std::string& reason, const std::string& identity, const std::string& message);
-  bool checkIdentity(const std::string& claimed, const std::string& identity, const char* type);
-  void markSeen(const std::string& identity, bool delimiter);
+  /// `from` names the sender: an agent id, or the routing id of a connection
+  /// that speaks for no agent.
+  void refuse(const std::string& reason, const std::string& from, const std::string& message);
+  void markSeen(const std::string& agent_id, bool delimiter);
 
-  void onHello(const std::string& identity, bool delimiter, const protocol::Hello& hello);
-  void onHealth(const protocol::Health& health);
-  void onResult(const std::string& identity, const protocol::DirectiveResult& result);
-  void onHeartbeat(const std::string& identity, const protocol::Heartbeat& heartbeat);
+  void onHello(const std::string& routing_id, bool delimiter, const std::string& key_agent,
+               const protocol::Hello& hello);
+  bool bindConnection(const std::string& routing_id, bool delimiter, const protocol::Hello& hello);
+  bool connectionAlive(const std::string& agent_id, const Session& session);
+  void sendRefused(const std::string& routing_id, bool delimiter, const std::string& reason,
+                   const std::string& message);
+  uint64_t welcomePosition(const protocol::Hello& hello, uint64_t stored);
+  void onHealth(const std::string& agent_id, protocol::Health& health);
+  void onResult(const std::string& agent_id, const protocol::DirectiveResult& result);
+  void onHeartbeat(const std::string& agent_id, const protocol::Heartbeat& heartbeat);
   void flushTelemetry();
   void ackOutcomes(const std::vector<QueuedBatch>& batches,
                    const std::vector<store::IngestOutcome>& outcomes);
 
-  bool sendTo(const std::string& identity, const protocol::Message& message);
+  bool sendTo(const std::string& agent_id, const protocol::Message& message);
+  bool sendOnConnection(const std::string& routing_id, bool delimiter,
+                        const protocol::Message& message);
   void sendDirective(const store::DirectiveRecord& directive);
   void sendPendingFor(const std::string& agent_id);
   void sendOutbox();
@@ -132,8 +147,13 @@ void Ingest::Impl::describeMetrics() {
   metrics_.describe("pso_messages_received_total", "counter",
                     "Valid messages received from agents, by type");
   metrics_.describe("pso_telemetry_batches_total", "counter",
-                    "Telemetry batches by outcome (stored, duplicate, out_of_order)");
+                    "Telemetry batches by outcome (stored, duplicate, out_of_order, refused)");
   metrics_.describe("pso_telemetry_samples_total", "counter", "Telemetry samples stored");
+  metrics_.describe("pso_telemetry_samples_refused_total", "counter",
+                    "Telemetry samples refused: outside the time window, or of a system another "
+                    "agent owns");
+  metrics_.describe("pso_agent_position_resets_total", "counter",
+                    "Hellos whose spool position moved an agent's stored telemetry position");
   metrics_.describe("pso_telemetry_transactions_total", "counter",
                     "Store transactions written by the ingest loop");
   metrics_.describe("pso_agents_connected", "gauge", "Agents heard from within agent_timeout");
@@ -151,7 +171,7 @@ void Ingest::Impl::storeError(const char* operation, const Error& error) {
   spdlog::error("store: {} failed: {}", operation, error.message);
 }
 
-void Ingest::Impl::refuse(const std::string& reason, const std::string& identity,
+void Ingest::Impl::refuse(const std::string& reason, const std::string& from,
                           const std::string& message) {
   metrics_.increment("pso_rejected_messages_total", {{"reason", reason}});
   auto& state = refusal_log_[reason];
@@ -162,9 +182,9 @@ void Ingest::Impl::refuse(const std::string& reason, const std::string& identity
   }
   if (state.suppressed > 0) {
     spdlog::warn("refused message from {} ({}): {} [{} more refusals of this kind not logged]",
-                 printable(identity), reason, message, state.suppressed);
+                 printable(from), reason, message, state.suppressed);
   } else {
-    spdlog::warn("refused message from {} ({}): {}", printable(identity), reason, message);
+    spdlog::warn("refused message from {} ({}): {}", printable(from), reason, message);
   }
   state.last_logged_ms = now;
   state.suppressed = 0;
@@ -226,8 +246,35 @@ void Ingest::Impl::drainRouter() {
   flushTelemetry();
 }
 
+namespace {
+
+// The agent id a message claims, for the messages agents send.
+const std::string* claimedAgent(const protocol::Message& message) {
+  return std::visit(
+      [](const auto& m) -> const std::string* {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, protocol::TelemetryBatch> ||
+                      std::is_same_v<T, protocol::Health> ||
+                      std::is_same_v<T, protocol::DirectiveResult> ||
+                      std::is_same_v<T, protocol::Heartbeat>) {
+          return &m.agent_id;
+        } else {
+          return nullptr;
+        }
+      },
+      message);
+}
+
+const char* sampleRefusalText(std::string_view reason) {
+  if (reason == "too_old") return "older than the accepted window (ingest.max_sample_age)";
+  if (reason == "too_new") return "ahead of the controller's clock (ingest.max_sample_ahead)";
+  return "of a system another agent owns";
+}
+
+}  // namespace
+
 void Ingest::Impl::handleFrames(std::vector<zmq::message_t>& parts) {
-  const std::string identity = parts.empty() ? std::string() : parts[0].to_string();
+  const std::string routing_id = parts.empty() ? std::string() : parts[0].to_string();
   std::string_view payload;
   bool delimiter = false;
   if (parts.size() == 2) {
@@ -236,76 +283,82 @@ void Ingest::Impl::handleFrames(std::vector<zmq::message_t>& parts) {
     delimiter = true;
     payload = parts[2].to_string_view();
   } else {
-    refuse("malformed", identity,
+    refuse("malformed", routing_id,
            "expected one message frame after the routing id, got " +
                std::to_string(parts.empty() ? 0 : parts.size() - 1) + " frames");
     return;
   }
+  // Under CurveZMQ the ZAP handler named the agent the connection's key
+  // belongs to; libzmq attaches it to every message as "User-Id".
+  std::string key_agent;
+  if (zap_) {
+    if (const char* user_id = zmq_msg_gets(parts.back().handle(), "User-Id")) key_agent = user_id;
+  }
 
   auto decoded = protocol::decode(payload);
   if (!decoded) {
-    refuse(decoded.error().code, identity, decoded.error().message);
+    refuse(decoded.error().code, routing_id, decoded.error().message);
     return;
   }
   protocol::Message& message = decoded.value();
+  const char* type = protocol::messageTypeName(message);
 
   if (auto* hello = std::get_if<protocol::Hello>(&message)) {
-    if (!checkIdentity(hello->agent_id, identity, "hello")) return;
-    metrics_.increment("pso_messages_received_total", {{"type", "hello"}});
-    onHello(identity, delimiter, *hello);
+    onHello(routing_id, delimiter, key_agent, *hello);
     return;
   }
+  const std::string* claimed = claimedAgent(message);
+  if (claimed == nullptr) {
+    refuse("unexpected_type", routing_id,
+           std::string("'") + type + "' is sent by the controller, not to it");
+    return;
+  }
+  // Only a connection bound by a welcomed hello speaks for an agent, and only
+  // for that agent.
+  auto bound = connections_.find(routing_id);
+  if (bound == connections_.end()) {
+    refuse("no_session", routing_id,
+           std::string(type) + " from agent '" + printable(*claimed) +
+               "' on a connection that was not welcomed (no hello, or a refused one)");
+    sendRefused(routing_id, delimiter, "no_session",
+                "say hello first: this connection was not welcomed");
+    return;
+  }
+  const std::string agent_id = bound->second;
+  if (*claimed != agent_id) {
+    refuse("identity", routing_id,
+           std::string(type) + ": agent_id '" + printable(*claimed) +
+               "' on the connection of agent '" + printable(agent_id) + "'");
+    return;
+  }
+  if (sessions_[agent_id].routing_id != routing_id) {
+    refuse("replaced", routing_id,
+           std::string(type) + " from agent '" + printable(agent_id) +
+               "' on a connection another hello of that agent replaced");
+    return;
+  }
+  markSeen(agent_id, delimiter);
+  metrics_.increment("pso_messages_received_total", {{"type", type}});
   if (auto* batch = std::get_if<protocol::TelemetryBatch>(&message)) {
-    if (!checkIdentity(batch->agent_id, identity, "telemetry")) return;
-    markSeen(identity, delimiter);
-    metrics_.increment("pso_messages_received_total", {{"type", "telemetry"}});
-    queued_.push_back({identity, std::move(*batch)});
-    return;
+    queued_.push_back({agent_id, std::move(*batch)});
+  } else if (auto* health = std::get_if<protocol::Health>(&message)) {
+    onHealth(agent_id, *health);
+  } else if (auto* result = std::get_if<protocol::DirectiveResult>(&message)) {
+    onResult(agent_id, *result);
+  } else if (auto* heartbeat = std::get_if<protocol::Heartbeat>(&message)) {
+    onHeartbeat(agent_id, *heartbeat);
   }
-  if (auto* health = std::get_if<protocol::Health>(&message)) {
-    if (!checkIdentity(health->agent_id, identity, "health")) return;
-    markSeen(identity, delimiter);
-    metrics_.increment("pso_messages_received_total", {{"type", "health"}});
-    onHealth(*health);
-    return;
-  }
-  if (auto* result = std::get_if<protocol::DirectiveResult>(&message)) {
-    if (!checkIdentity(result->agent_id, identity, "result")) return;
-    markSeen(identity, delimiter);
-    metrics_.increment("pso_messages_received_total", {{"type", "result"}});
-    onResult(identity, *result);
-    return;
-  }
-  if (auto* heartbeat = std::get_if<protocol::Heartbeat>(&message)) {
-    if (!checkIdentity(heartbeat->agent_id, identity, "heartbeat")) return;
-    markSeen(identity, delimiter);
-    metrics_.increment("pso_messages_received_total", {{"type", "heartbeat"}});
-    onHeartbeat(identity, *heartbeat);
-    return;
-  }
-  refuse("unexpected_type", identity,
-         std::string("'") + protocol::messageTypeName(message) +
-             "' is sent by the controller, not to it");
 }
 
-bool Ingest::Impl::checkIdentity(const std::string& claimed, const std::string& identity,
-                                 const char* type) {
-  if (claimed == identity) return true;
-  refuse("identity", identity,
-         std::string(type) + ": agent_id '" + printable(claimed) +
-             "' differs from the connection's routing id");
-  return false;
-}
-
-void Ingest::Impl::markSeen(const std::string& identity, bool delimiter) {
-  Session& session = sessions_[identity];
+void Ingest::Impl::markSeen(const std::string& agent_id, bool delimiter) {
+  Session& session = sessions_[agent_id];
   session.last_seen_steady_ms = common::steadyMs();
   session.last_seen_wall_ms = common::wallMs();
   session.delimiter = delimiter;
   if (session.connected) return;
   // The agent was silent past agent_timeout (or this controller restarted) and
   // is talking again without a new hello: it is connected, so deliver what waits.
-  if (auto status = store_.setAgentConnected(identity, true, session.last_seen_wall_ms); !status) {
+  if (auto status = store_.setAgentConnected(agent_id, true, session.last_seen_wall_ms); !status) {
     // Not registered yet: its first telemetry batch registers it, and the next
     // message lands here again.
     if (status.error().code != "not_found") storeError("set_agent_connected", status.error());
@@ -314,24 +367,84 @@ void Ingest::Impl::markSeen(const std::string& identity, bool delimiter) {
   session.connected = true;
   session.persisted_seen_wall_ms = session.last_seen_wall_ms;
   updateConnectedGauge();
-  spdlog::info("agent {} is talking again", printable(identity));
-  sendPendingFor(identity);
+  spdlog::info("agent {} is talking again", printable(agent_id));
+  sendPendingFor(agent_id);
 }
 
-void Ingest::Impl::onHello(const std::string& identity, bool delimiter,
-                           const protocol::Hello& hello) {
+void Ingest::Impl::sendRefused(const std::string& routing_id, bool delimiter,
+                               const std::string& reason, const std::string& message) {
+  (void)sendOnConnection(routing_id, delimiter, protocol::Refused{reason, message});
+}
+
+// Whether the connection bound to an agent is still there: ROUTER_MANDATORY
+// fails a send to a routing id whose connection closed. The probe is an ack
+// of what is stored, which a live agent takes as a no-op.
+bool Ingest::Impl::connectionAlive(const std::string& agent_id, const Session& session) {
+  if (session.routing_id.empty()) return false;
+  auto record = store_.agent(agent_id);
+  const uint64_t stored = record && record.value() ? record.value()->last_seq : 0;
+  return sendOnConnection(session.routing_id, session.delimiter, protocol::Ack{stored});
+}
+
+// One live connection per agent id (docs/security.md). A hello on a new
+// connection takes the id over when the old connection is gone; while it is
+// alive, a plain-TCP hello is refused (two agents configured with one id),
+// and a CurveZMQ hello, whose key proves the id, replaces it.
+bool Ingest::Impl::bindConnection(const std::string& routing_id, bool delimiter,
+                                  const protocol::Hello& hello) {
+  auto existing = sessions_.find(hello.agent_id);
+  if (existing != sessions_.end() && !existing->second.routing_id.empty() &&
+      existing->second.routing_id != routing_id) {
+    Session& session = existing->second;
+    if (connectionAlive(hello.agent_id, session)) {
+      if (!zap_) {
+        refuse("id_in_use", routing_id,
+               "hello as '" + printable(hello.agent_id) +
+                   "' while another live connection speaks for that agent");
+        sendRefused(routing_id, delimiter, "id_in_use",
+                    "agent id '" + hello.agent_id +
+                        "' is in use by another live connection; give every agent its own id");
+        return false;
+      }
+      spdlog::warn("agent {} said hello on a new connection with its key; the old one is dropped",
+                   printable(hello.agent_id));
+      sendRefused(session.routing_id, session.delimiter, "replaced",
+                  "a newer connection of agent '" + hello.agent_id + "' replaced this one");
+    }
+    connections_.erase(session.routing_id);
+  }
+  Session& session = sessions_[hello.agent_id];
+  session.routing_id = routing_id;
+  connections_[routing_id] = hello.agent_id;
+  return true;
+}
+
+void Ingest::Impl::onHello(const std::string& routing_id, bool delimiter,
+                           const std::string& key_agent, const protocol::Hello& hello) {
+  if (zap_ && hello.agent_id != key_agent) {
+    refuse("identity", routing_id,
+           "hello as '" + printable(hello.agent_id) + "' with the key of agent '" +
+               printable(key_agent) + "'");
+    sendRefused(
+        routing_id, delimiter, "identity",
+        "this connection's key belongs to agent '" + key_agent + "', not '" + hello.agent_id + "'");
+    return;
+  }
+  if (!bindConnection(routing_id, delimiter, hello)) return;
+  metrics_.increment("pso_messages_received_total", {{"type", "hello"}});
   // Earlier telemetry of this agent must be committed before the welcome tells
   // it which sequence number the controller holds.
   flushTelemetry();
   const int64_t now = common::wallMs();
-  if (auto status = store_.upsertAgent(hello, now); !status) {
-    storeError("upsert_agent", status.error());
+  auto conflicts = store_.upsertAgent(hello, now);
+  if (!conflicts) {
+    storeError("upsert_agent", conflicts.error());
     return;
   }
-  if (auto status = store_.setAgentConnected(identity, true, now); !status) {
+  if (auto status = store_.setAgentConnected(hello.agent_id, true, now); !status) {
     storeError("set_agent_connected", status.error());
   }
-  Session& session = sessions_[identity];
+  Session& session = sessions_[hello.agent_id];
   const bool was_connected = session.connected;
   session.connected = true;
   session.delimiter = delimiter;
@@ -344,38 +457,91 @@ void Ingest::Impl::onHello(const std::string& identity, bool delimiter,
   welcome.controller_id = options_.controller_id;
   welcome.ts_ms = now;
   welcome.heartbeat_interval_ms = options_.heartbeat_interval.count();
-  auto record = store_.agent(identity);
+  welcome.conflicts = conflicts.value();
+  for (const auto& conflict : welcome.conflicts) {
+    refuse("system_owned", routing_id,
+           "agent '" + printable(hello.agent_id) + "' declared system '" +
+               printable(conflict.system) + "', which agent '" + printable(conflict.owner) +
+               "' owns");
+  }
+  auto record = store_.agent(hello.agent_id);
   if (!record) {
     storeError("agent", record.error());
     return;
   }
-  if (record.value()) welcome.last_seq = record.value()->last_seq;
-  sendTo(identity, welcome);
-  spdlog::info("agent {} {} (version {}, {} systems, last_seq {})", printable(identity),
+  welcome.last_seq = welcomePosition(hello, record.value() ? record.value()->last_seq : 0);
+  sendTo(hello.agent_id, welcome);
+  spdlog::info("agent {} {} (version {}, {} systems, last_seq {})", printable(hello.agent_id),
                was_connected ? "said hello again" : "connected", printable(hello.version),
                hello.systems.size(), welcome.last_seq);
-  sendPendingFor(identity);
+  sendPendingFor(hello.agent_id);
 }
 
-void Ingest::Impl::onHealth(const protocol::Health& health) {
+// The position a welcome hands an agent must be one it can use: never at or
+// past the seq its next batch gets. A stored position the agent's own spool
+// contradicts (its sequence restarted with a new spool file, or the position
+// was forged) is moved back to just before the oldest batch the agent holds;
+// one behind a gap the agent's spool bound dropped moves up to the gap.
+uint64_t Ingest::Impl::welcomePosition(const protocol::Hello& hello, uint64_t stored) {
+  if (hello.next_seq == 0) return stored;  // an agent that does not say its position
+  const uint64_t held_from = hello.oldest_seq - 1;
+  uint64_t position = stored;
+  if (stored >= hello.next_seq) {
+    position = held_from;
+    spdlog::warn(
+        "agent {}: stored telemetry position {} is not behind its next seq {} (a new spool?); "
+        "continuing from {}",
+        printable(hello.agent_id), stored, hello.next_seq, position);
+  } else if (held_from > stored) {
+    position = held_from;
+    spdlog::warn("agent {}: batches {}..{} were dropped by its spool bound; continuing from {}",
+                 printable(hello.agent_id), stored + 1, held_from, position);
+  }
+  if (position == stored) return stored;
+  if (auto status = store_.resetAgentSeq(hello.agent_id, position); !status) {
+    storeError("reset_agent_seq", status.error());
+    return stored >= hello.next_seq ? held_from : stored;
+  }
+  metrics_.increment("pso_agent_position_resets_total");
+  return position;
+}
+
+void Ingest::Impl::onHealth(const std::string& agent_id, protocol::Health& health) {
+  // An agent reports health only of the systems it owns.
+  std::erase_if(health.checks, [&](const protocol::HealthCheckResult& result) {
+    if (result.system.empty()) return false;
+    auto system = store_.system(result.system);
+    if (!system || !system.value() || system.value()->agent_id == agent_id) return false;
+    refuse("system_owned", agent_id,
+           "health of system '" + printable(result.system) + "' from agent '" +
+               printable(agent_id) + "'; agent '" + printable(system.value()->agent_id) +
+               "' owns it");
+    return true;
+  });
+  if (health.checks.empty()) return;
   if (auto status = store_.recordHealth(health); !status) {
     storeError("record_health", status.error());
   }
 }
 
-void Ingest::Impl::onResult(const std::string& identity, const protocol::DirectiveResult& result) {
+void Ingest::Impl::onResult(const std::string& agent_id, const protocol::DirectiveResult& result) {
   if (auto status = store_.recordDirectiveResult(result); !status) {
-    storeError("record_directive_result", status.error());
+    // A result for a directive that is not this agent's is a lie, not a fault.
+    if (status.error().code == "forbidden" || status.error().code == "not_found") {
+      refuse("result_" + status.error().code, agent_id, status.error().message);
+    } else {
+      storeError("record_directive_result", status.error());
+    }
     return;
   }
   metrics_.increment("pso_directives_total", {{"status", result.status}});
   spdlog::info("directive {} on {}/{}: {} (replicas {}) {}", printable(result.directive_id),
-               printable(identity), printable(result.system), result.status, result.replicas,
-               result.message);
+               printable(agent_id), printable(result.system), result.status, result.replicas,
+               printable(result.message));
 }
 
-void Ingest::Impl::onHeartbeat(const std::string& identity, const protocol::Heartbeat& heartbeat) {
-  metrics_.set("pso_agent_spool_pending", {{"agent", identity}},
+void Ingest::Impl::onHeartbeat(const std::string& agent_id, const protocol::Heartbeat& heartbeat) {
+  metrics_.set("pso_agent_spool_pending", {{"agent", agent_id}},
                static_cast<double>(heartbeat.spool_pending));
 }
 
@@ -413,27 +579,47 @@ void Ingest::Impl::ackOutcomes(const std::vector<QueuedBatch>& batches,
                                const std::vector<store::IngestOutcome>& outcomes) {
   for (std::size_t i = 0; i < batches.size() && i < outcomes.size(); ++i) {
     const auto& outcome = outcomes[i];
+    const std::string& agent_id = batches[i].agent_id;
     const char* kind = "stored";
     if (outcome.kind == store::IngestOutcome::Kind::kDuplicate) kind = "duplicate";
     if (outcome.kind == store::IngestOutcome::Kind::kOutOfOrder) kind = "out_of_order";
+    if (outcome.kind == store::IngestOutcome::Kind::kRefused) {
+      kind = "refused";
+      refuse("seq_window", agent_id, outcome.refusal);
+    }
     metrics_.increment("pso_telemetry_batches_total", {{"outcome", kind}});
+    for (const auto& [reason, count] : {std::pair{"too_old", outcome.samples_too_old},
+                                        std::pair{"too_new", outcome.samples_too_new},
+                                        std::pair{"not_owned", outcome.samples_not_owned}}) {
+      if (count == 0) continue;
+      metrics_.increment("pso_telemetry_samples_refused_total", {{"reason", reason}},
+                         static_cast<double>(count));
+      refuse(std::string("sample_") + reason, agent_id,
+             "telemetry seq " + std::to_string(batches[i].batch.seq) + ": " +
+                 std::to_string(count) + " sample(s) " + sampleRefusalText(reason));
+    }
     if (outcome.samples > 0) {
       metrics_.increment("pso_telemetry_samples_total", {}, static_cast<double>(outcome.samples));
     }
     if (outcome.kind == store::IngestOutcome::Kind::kOutOfOrder) {
       spdlog::debug("agent {}: telemetry seq {} out of order (stored up to {})",
-                    printable(batches[i].identity), batches[i].batch.seq, outcome.last_seq);
+                    printable(agent_id), batches[i].batch.seq, outcome.last_seq);
     }
-    sendTo(batches[i].identity, protocol::Ack{outcome.last_seq});
+    sendTo(agent_id, protocol::Ack{outcome.last_seq});
   }
 }
 
-bool Ingest::Impl::sendTo(const std::string& identity, const protocol::Message& message) {
+bool Ingest::Impl::sendTo(const std::string& agent_id, const protocol::Message& message) {
+  auto it = sessions_.find(agent_id);
+  if (it == sessions_.end() || it->second.routing_id.empty()) return false;  // no hello yet
+  return sendOnConnection(it->second.routing_id, it->second.delimiter, message);
+}
+
+bool Ingest::Impl::sendOnConnection(const std::string& routing_id, bool delimiter,
+                                    const protocol::Message& message) {
   const std::string payload = protocol::encode(message);
-  auto it = sessions_.find(identity);
-  const bool delimiter = it != sessions_.end() && it->second.delimiter;
   try {
-    if (!router_.send(zmq::buffer(identity),
+    if (!router_.send(zmq::buffer(routing_id),
                       zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
       return false;  // high-water mark reached: the peer is not reading
     }
@@ -444,7 +630,7 @@ bool Ingest::Impl::sendTo(const std::string& identity, const protocol::Message& 
     // EHOSTUNREACH is ROUTER_MANDATORY's "no such peer connected".
     if (e.num() != EHOSTUNREACH) {
       spdlog::error("ingest: sending {} to {} failed: {}", protocol::messageTypeName(message),
-                    printable(identity), e.what());
+                    printable(routing_id), e.what());
     }
     return false;
   }
@@ -486,13 +672,16 @@ void Ingest::Impl::sendDirective(const store::DirectiveRecord& directive) {
                directive.replicas, directive.reason);
 }
 
+// On a hello (or an agent talking again): what waits for the agent goes out,
+// and what was sent without a result yet goes again while its deadline
+// allows (the agent answers a repeated id from its spool without acting twice).
 void Ingest::Impl::sendPendingFor(const std::string& agent_id) {
-  auto pending = store_.pendingDirectives();
-  if (!pending) {
-    storeError("pending_directives", pending.error());
+  auto waiting = store_.awaitingResult();
+  if (!waiting) {
+    storeError("awaiting_result", waiting.error());
     return;
   }
-  for (const auto& directive : pending.value()) {
+  for (const auto& directive : waiting.value()) {
     if (directive.agent_id == agent_id) sendDirective(directive);
   }
 }
@@ -541,13 +730,30 @@ void Ingest::Impl::housekeeping() {
   }
   if (changed) updateConnectedGauge();
 
-  auto pending = store_.pendingDirectives();
-  if (!pending) {
-    storeError("pending_directives", pending.error());
+  auto waiting = store_.awaitingResult();
+  if (!waiting) {
+    storeError("awaiting_result", waiting.error());
     return;
   }
-  for (const auto& directive : pending.value()) {
-    if (directive.deadline_ms > 0 && directive.deadline_ms < now) sendDirective(directive);
+  for (const auto& directive : waiting.value()) {
+    if (directive.deadline_ms <= 0 || directive.deadline_ms >= now) continue;
+    if (directive.status == "pending") {
+      sendDirective(directive);  // expires it: the agent was never reachable
+      continue;
+    }
+    // Delivered, but no result came by the deadline (the agent died, or the
+    // result was lost): after the deadline the agent must not act on it.
+    if (auto status = store_.setDirectiveStatus(
+            directive.id, "expired",
+            "no result from agent " + directive.agent_id + " by the deadline (sent, not answered)",
+            now);
+        !status) {
+      storeError("set_directive_status", status.error());
+      continue;
+    }
+    metrics_.increment("pso_directives_total", {{"status", "expired"}});
+    spdlog::warn("directive {} for {} expired: agent {} sent no result by its deadline",
+                 directive.id, directive.system, printable(directive.agent_id));
   }
 }
 
@@ -563,6 +769,13 @@ Ingest::~Ingest() {
 Status Ingest::start() {
   Impl& d = *impl_;
   common::RouterOptions router_options;
+  if (!d.options_.curve_secret_key.empty()) {
+    // The ZAP handler first: a CURVE socket with no handler lets every key in.
+    auto zap = ZapHandler::start(d.context_, d.options_.authorized_keys_dir, d.metrics_);
+    if (!zap) return zap.error();
+    d.zap_ = std::move(zap).value();
+    router_options.curve_secret_key = d.options_.curve_secret_key;
+  }
   router_options.heartbeat_ivl_ms = static_cast<int>(d.options_.heartbeat_interval.count());
   router_options.heartbeat_timeout_ms = router_options.heartbeat_ivl_ms * 3;
   router_options.heartbeat_ttl_ms = router_options.heartbeat_ivl_ms * 6;
@@ -618,6 +831,7 @@ void Ingest::stop() {
   }
   d.wake_rx_.close();
   d.router_.close();
+  d.zap_.reset();
 }
 
 const std::string& Ingest::endpoint() const {

@@ -33,24 +33,41 @@ struct IngestOptions {
   common::Duration agent_timeout{std::chrono::seconds(30)};
   /// Most telemetry batches written in one store transaction.
   std::size_t max_batches_per_transaction = 64;
+  /// CurveZMQ: this controller's Z85 secret key, and the directory of agent
+  /// public keys (`<agent-id>.pub`) the ZAP handler admits. Empty: plain TCP.
+  std::string curve_secret_key;
+  std::string authorized_keys_dir;
 };
 
 /// Owns the ROUTER socket on its own thread (ZeroMQ sockets are not
 /// thread-safe). Every incoming frame is decoded and validated; refusals are
 /// logged (rate-limited) and counted in pso_rejected_messages_total{reason}.
 ///
-/// - hello: upserts the agent, answers welcome with the agent's stored last_seq,
-///   then sends the agent's pending directives.
+/// Identity (docs/security.md): the ROUTER gives every connection its own
+/// routing id; a welcomed hello binds that connection to the hello's agent id,
+/// and every later message on it must carry that id ("identity" otherwise) and
+/// come from the connection currently bound ("replaced"); a message on a
+/// connection no hello bound is refused ("no_session") and answered with
+/// `refused`, so the agent says hello again. One live connection per agent id:
+/// a hello on a second connection while the first is alive is refused
+/// ("id_in_use") on plain TCP; under CurveZMQ, where the ZAP handler admitted
+/// the key and named its agent, a hello must claim that agent ("identity"
+/// otherwise) and then replaces the old connection.
+///
+/// - hello: upserts the agent and its systems (systems another agent owns are
+///   refused and listed in the welcome), answers welcome with the position the
+///   agent should continue from, then sends the agent's directives that wait.
 /// - telemetry: batches available in the socket are written in one store
 ///   transaction; each agent gets ack(last_seq) only after the commit, also for
-///   duplicates and out-of-order batches (which are not stored).
+///   duplicates, out-of-order and refused batches (which are not stored).
 /// - health, result, heartbeat: stored / counted; every message marks the agent
-///   as seen. The routing id is the agent id: a message whose agent_id differs
-///   is refused with reason "identity".
+///   as seen.
 ///
 /// Directives handed to dispatch() are sent with ROUTER_MANDATORY; when the
 /// agent is not connected the directive stays pending and is sent when the
-/// agent says hello again (or expires at its deadline).
+/// agent says hello again. One sent without a result is sent again on the
+/// agent's next hello while its deadline allows; past the deadline, pending
+/// or sent, it is expired with the reason.
 class Ingest : public DirectiveDispatcher {
  public:
   Ingest(IngestOptions options, store::Store& store, common::MetricsRegistry& metrics);

@@ -42,6 +42,10 @@ class DirectiveStore {
       int64_t limit, const std::string& system = "") = 0;
   /// Directives with status pending (to dispatch, e.g. after a restart), oldest first.
   [[nodiscard]] virtual Result<std::vector<DirectiveRecord>> pendingDirectives() = 0;
+  /// Directives still waiting for their agent: pending or sent (delivered
+  /// but no result yet), oldest first. What expires at a deadline, and what
+  /// is sent again when the agent reconnects.
+  [[nodiscard]] virtual Result<std::vector<DirectiveRecord>> awaitingResult() = 0;
   /// The operator hold in force for a system at now_ms, if any: the latest
   /// operator directive with hold_until_ms > now_ms that the agent did not
   /// refuse and that did not fail or expire.

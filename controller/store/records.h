@@ -14,13 +14,9 @@
 
 namespace pso::controller::store {
 
-/// A system of an agent's hello that another agent already owns. A system
-/// name is owned fleet-wide by the first agent that declared it.
-struct SystemConflict {
-  std::string system;
-  std::string owner;  ///< the agent that owns it
-  bool operator==(const SystemConflict&) const = default;
-};
+/// A system of an agent's hello that another agent already owns (the wire's
+/// type: the welcome carries these back to the agent).
+using SystemConflict = protocol::SystemConflict;
 
 struct AgentRecord {
   std::string id;

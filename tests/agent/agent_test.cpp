@@ -12,6 +12,7 @@
 #include "agent/subprocess.h"
 #include "agent_test_util.h"
 #include "common/clock.h"
+#include "common/curve_keys.h"
 
 namespace pso::agent {
 namespace {
@@ -70,7 +71,7 @@ TEST(Agent, RefusesADemandSourceItCannotBuildNamingTheSystem) {
             "system web: demand source 'cgroup' needs the system's 'cgroup'");
 }
 
-TEST(Agent, RefusesDuplicateSystemsAndCurveItCannotHonour) {
+TEST(Agent, RefusesDuplicateSystemsAndIncompleteCurveKeys) {
   TempDir dir;
   AgentConfig config = agentConfig(dir, "tcp://127.0.0.1:1");
   config.systems.push_back(config.systems[0]);
@@ -78,11 +79,31 @@ TEST(Agent, RefusesDuplicateSystemsAndCurveItCannotHonour) {
   ASSERT_FALSE(twice.ok());
   EXPECT_EQ(twice.error().message, "system web is configured twice");
 
+  // CurveZMQ needs the controller's key and a key file only this user reads.
   config.systems.pop_back();
   config.curve.secret_key_file = dir.file("agent.key");
+  auto no_server_key = Agent::create(config);
+  ASSERT_FALSE(no_server_key.ok());
+  EXPECT_NE(no_server_key.error().message.find("server_public_key"), std::string::npos)
+      << no_server_key.error().message;
+
+  const auto server = common::generateCurveKeyPair();
+  ASSERT_TRUE(server.ok());
+  config.curve.server_public_key = server->public_key;
+  auto missing_file = Agent::create(config);
+  ASSERT_FALSE(missing_file.ok());
+  EXPECT_NE(missing_file.error().message.find("curve.secret_key_file"), std::string::npos)
+      << missing_file.error().message;
+
+  ASSERT_TRUE(common::writeCurveKeyFiles(dir.file("agent"), *common::generateCurveKeyPair()).ok());
+  config.curve.server_public_key = "not-a-key";
+  auto bad_server_key = Agent::create(config);
+  ASSERT_FALSE(bad_server_key.ok());
+  EXPECT_NE(bad_server_key.error().message.find("Z85"), std::string::npos);
+
+  config.curve.server_public_key = server->public_key;
   auto curve = Agent::create(config);
-  ASSERT_FALSE(curve.ok());
-  EXPECT_NE(curve.error().message.find("CurveZMQ"), std::string::npos);
+  EXPECT_TRUE(curve.ok()) << curve.error().message;
 }
 
 TEST(Agent, SplitsASampleLargerThanBatchMaxSamplesBySeries) {
@@ -223,7 +244,7 @@ TEST(AgentBinary, FlagsConfigureItAndSigtermStopsItCleanly) {
   ASSERT_TRUE(pid.ok()) << pid.error().message;
   ASSERT_TRUE(waitUntil([&] { return controller.count<protocol::Hello>() > 0; }, 15s,
                         [&] { controller.drain(20); }));
-  EXPECT_EQ(controller.received().front().identity, "bin-agent");
+  EXPECT_EQ(std::get<protocol::Hello>(controller.received().front().message).agent_id, "bin-agent");
   protocol::Welcome welcome;
   welcome.controller_id = "test";
   controller.send("bin-agent", welcome);

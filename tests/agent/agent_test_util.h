@@ -84,7 +84,7 @@ inline bool processExists(pid_t pid) {
 class TestController {
  public:
   struct Received {
-    std::string identity;
+    std::string identity;  ///< the routing id this ROUTER gave the connection
     protocol::Message message;
   };
 
@@ -115,19 +115,28 @@ class TestController {
         ++undecodable_;
         continue;
       }
+      if (const auto* hello = std::get_if<protocol::Hello>(&*message)) {
+        routes_[hello->agent_id] = identity.to_string();
+      }
       received_.push_back(Received{identity.to_string(), std::move(message).value()});
     }
   }
 
-  void send(const std::string& identity, const protocol::Message& message) {
-    sendRaw(identity, protocol::encode(message));
+  /// Sends to the connection of the agent's latest hello.
+  void send(const std::string& agent_id, const protocol::Message& message) {
+    sendRaw(agent_id, protocol::encode(message));
   }
-  void sendRaw(const std::string& identity, const std::string& frame) {
-    router_.send(zmq::buffer(identity), zmq::send_flags::sndmore);
+  void sendRaw(const std::string& agent_id, const std::string& frame) {
+    router_.send(zmq::buffer(routingIdOf(agent_id)), zmq::send_flags::sndmore);
     router_.send(zmq::buffer(frame), zmq::send_flags::none);
   }
 
   std::vector<Received>& received() { return received_; }
+  /// The routing id of the agent's latest hello (the agent id itself before one).
+  std::string routingIdOf(const std::string& agent_id) const {
+    auto it = routes_.find(agent_id);
+    return it == routes_.end() ? agent_id : it->second;
+  }
   int undecodable() const { return undecodable_; }
 
   /// Every received message of type T, in arrival order.
@@ -150,6 +159,7 @@ class TestController {
   std::string endpoint_;
   zmq::socket_t router_;
   std::vector<Received> received_;
+  std::map<std::string, std::string> routes_;  // agent id -> routing id of its latest hello
   int undecodable_ = 0;
 };
 

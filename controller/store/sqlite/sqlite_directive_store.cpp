@@ -74,6 +74,8 @@ Status SqliteDirectiveStore::prepare() {
       {&select_for_system_,
        select + " WHERE system = ?2 ORDER BY created_ms DESC, rowid DESC LIMIT ?1"},
       {&select_pending_, select + " WHERE status = 'pending' ORDER BY created_ms, rowid"},
+      {&select_awaiting_,
+       select + " WHERE status IN ('pending', 'sent') ORDER BY created_ms, rowid"},
       // A refused, failed or expired directive never took effect, so it holds nothing.
       {&select_active_hold_,
        select + " WHERE system = ?1 AND source = 'operator' AND hold_until_ms > ?2 "
@@ -187,6 +189,12 @@ Result<std::vector<DirectiveRecord>> SqliteDirectiveStore::directives(int64_t li
 Result<std::vector<DirectiveRecord>> SqliteDirectiveStore::pendingDirectives() {
   std::lock_guard lock(context_.mutex());
   ScopedStatement s(select_pending_);
+  return common::collectRows<DirectiveRecord>(*s, readDirective);
+}
+
+Result<std::vector<DirectiveRecord>> SqliteDirectiveStore::awaitingResult() {
+  std::lock_guard lock(context_.mutex());
+  ScopedStatement s(select_awaiting_);
   return common::collectRows<DirectiveRecord>(*s, readDirective);
 }
 

@@ -34,6 +34,7 @@ class SqliteDirectiveStore : public virtual DirectiveStore {
   Result<std::vector<DirectiveRecord>> directives(int64_t limit,
                                                   const std::string& system) override;
   Result<std::vector<DirectiveRecord>> pendingDirectives() override;
+  Result<std::vector<DirectiveRecord>> awaitingResult() override;
   Result<std::optional<DirectiveRecord>> activeHold(const std::string& system,
                                                     int64_t now_ms) override;
 
@@ -48,6 +49,7 @@ class SqliteDirectiveStore : public virtual DirectiveStore {
   common::Statement select_all_;
   common::Statement select_for_system_;
   common::Statement select_pending_;
+  common::Statement select_awaiting_;
   common::Statement select_active_hold_;
 };
 

@@ -149,28 +149,222 @@ TEST_F(IngestTest, RequestStyleEnvelopeWithAnEmptyDelimiterIsAnsweredInKind) {
   EXPECT_EQ(controller().metrics().total("pso_rejected_messages_total"), 0.0);
 }
 
+// A connection speaks for the agent of its welcomed hello and no other; a
+// connection without one speaks for nobody and is told so.
 TEST_F(IngestTest, MessageClaimingAnotherAgentIdIsRefused) {
   ASSERT_NO_FATAL_FAILURE(startController());
   TestAgent agent(endpoint(), "agent-1");
-  protocol::Hello impostor;
-  impostor.agent_id = "agent-2";
-  impostor.version = "1";
-  agent.send(impostor);
+  ASSERT_TRUE(agent.sayHello({webSystem()}));
   agent.send(telemetry("agent-2", 1, {1}, 1, common::wallMs()));
   ASSERT_TRUE(waitFor(
       [&] {
-        return metric("pso_rejected_messages_total", {{"reason", "identity"}}) == 2.0;
+        return metric("pso_rejected_messages_total", {{"reason", "identity"}}) == 1.0;
       },
       seconds(10)));
   auto other = controller().store().agent("agent-2");
   ASSERT_TRUE(other.ok());
   EXPECT_FALSE(other.value().has_value());
-  // The refused hello got no welcome: the first reply is the one to this hello,
-  // which sees an unknown agent-1 (last_seq 0) and nothing else queued before it.
-  auto welcome = agent.sayHello({});
+
+  // Its own telemetry still counts.
+  agent.send(telemetry("agent-1", 1, {5}, 1, common::wallMs()));
+  auto ack = agent.receiveA<protocol::Ack>();
+  ASSERT_TRUE(ack);
+  EXPECT_EQ(ack->seq, 1u);
+
+  // Telemetry on a connection no hello bound: refused and answered `refused`.
+  TestAgent stranger(endpoint(), "agent-1");
+  stranger.send(telemetry("agent-1", 2, {1e9}, 1, common::wallMs()));
+  auto refused = stranger.receiveA<protocol::Refused>();
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->reason, "no_session");
+  EXPECT_EQ(metric("pso_rejected_messages_total", {{"reason", "no_session"}}), 1.0);
+  auto samples = controller().store().samples("web", "demand", 0, INT64_MAX);
+  ASSERT_TRUE(samples.ok());
+  ASSERT_EQ(samples->size(), 1u);
+  EXPECT_EQ(samples->front().value, 5.0);
+}
+
+// Two agents configured with one id (a copied config): the second connection
+// is refused while the first lives, the first keeps its stream, and once the
+// first is gone the second takes over. Repeated: nothing crashes.
+TEST_F(IngestTest, OnlyOneLiveConnectionPerAgentIdOnPlainTcp) {
+  ASSERT_NO_FATAL_FAILURE(startController());
+  for (int round = 0; round < 3; ++round) {
+    auto first = std::make_unique<TestAgent>(endpoint(), "twin");
+    ASSERT_TRUE(first->sayHello({webSystem()})) << "round " << round;
+
+    TestAgent second(endpoint(), "twin");
+    protocol::Hello hello;
+    hello.agent_id = "twin";
+    hello.version = "1";
+    second.send(hello);
+    auto refused = second.receiveA<protocol::Refused>();
+    ASSERT_TRUE(refused) << "round " << round;
+    EXPECT_EQ(refused->reason, "id_in_use");
+
+    // The first keeps its stream. (The controller checked the first was alive
+    // with an ack of what it had stored, which a real agent takes as a no-op.)
+    const uint64_t seq = static_cast<uint64_t>(round) + 1;
+    first->send(telemetry("twin", seq, {static_cast<double>(seq)}, 1, common::wallMs()));
+    std::optional<protocol::Ack> ack;
+    while ((ack = first->receiveA<protocol::Ack>()) && ack->seq < seq) {
+      EXPECT_EQ(ack->seq, seq - 1);
+    }
+    ASSERT_TRUE(ack) << "round " << round;
+    EXPECT_EQ(ack->seq, seq);
+
+    // Gone: the next hello of the second takes the id over.
+    first.reset();
+    std::optional<protocol::Welcome> welcome;
+    ASSERT_TRUE(waitFor(
+        [&] {
+          second.send(hello);
+          auto reply = second.receive(milliseconds(500));
+          if (reply && std::holds_alternative<protocol::Welcome>(*reply)) {
+            welcome = std::get<protocol::Welcome>(*reply);
+          }
+          return welcome.has_value();
+        },
+        seconds(20)))
+        << "round " << round;
+    EXPECT_EQ(welcome->last_seq, seq);
+  }
+  EXPECT_GE(metric("pso_rejected_messages_total", {{"reason", "id_in_use"}}), 3.0);
+}
+
+// A directive delivered but never answered expires at its deadline, with the
+// reason; one still within its deadline is sent again when the agent returns.
+TEST_F(IngestTest, SentDirectiveIsResentOnReconnectAndExpiresUnanswered) {
+  HarnessOptions options;
+  options.directive_deadline = std::chrono::seconds(4);
+  ASSERT_NO_FATAL_FAILURE(startController(options));
+  auto agent = std::make_unique<TestAgent>(endpoint(), "agent-1");
+  ASSERT_TRUE(agent->sayHello({webSystem()}));
+  const HttpReply created =
+      post("/api/v1/directives", R"({"system":"web","replicas":4,"reason":"lost on the way"})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string id = created.json()["directive"]["id"];
+  auto first = agent->receiveA<protocol::Directive>();
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->id, id);
+
+  // The agent goes away without answering, and a new connection says hello.
+  agent = std::make_unique<TestAgent>(endpoint(), "agent-1");
+  ASSERT_TRUE(waitFor([&] { return agent->sayHello({webSystem()}).has_value(); }, seconds(20)));
+  auto again = agent->receiveA<protocol::Directive>();
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->id, id);
+
+  // Still no result: expired at the deadline, and the store says why.
+  std::optional<store::DirectiveRecord> record;
+  ASSERT_TRUE(waitFor(
+      [&] {
+        auto current = controller().store().directive(id);
+        if (current.ok() && current.value()) record = current.value();
+        return record && record->status == "expired";
+      },
+      seconds(15)));
+  EXPECT_NE(record->result_message.find("no result"), std::string::npos) << record->result_message;
+  EXPECT_GE(metric("pso_directives_total", {{"status", "expired"}}), 1.0);
+}
+
+// A hello whose spool position contradicts the stored one (a new spool file
+// restarted the agent's sequence, or a forged batch moved the position) gets a
+// welcome the agent can use, and its batches are stored again.
+TEST_F(IngestTest, WelcomeHandsOutAPositionTheAgentCanUse) {
+  ASSERT_NO_FATAL_FAILURE(startController());
+  TestAgent agent(endpoint(), "agent-1");
+  ASSERT_TRUE(agent.sayHello({webSystem()}));
+  const int64_t now = common::wallMs();
+  for (uint64_t seq = 1; seq <= 5; ++seq) {
+    agent.send(telemetry("agent-1", seq, {1.0}, 1, now - 10'000 + static_cast<int64_t>(seq)));
+  }
+  ASSERT_TRUE(waitFor(
+      [&] {
+        auto record = controller().store().agent("agent-1");
+        return record.ok() && record.value() && record.value()->last_seq == 5;
+      },
+      seconds(10)));
+
+  protocol::Hello restarted;
+  restarted.agent_id = "agent-1";
+  restarted.version = "1";
+  restarted.systems = {webSystem()};
+  restarted.next_seq = 3;  // holds batches 1 and 2 of a new sequence
+  restarted.oldest_seq = 1;
+  agent.send(restarted);
+  auto welcome = agent.receiveA<protocol::Welcome>();
   ASSERT_TRUE(welcome);
-  auto extra = agent.receive(milliseconds(200));
-  EXPECT_FALSE(extra.has_value());
+  EXPECT_EQ(welcome->last_seq, 0u);
+  agent.send(telemetry("agent-1", 1, {7.0}, 1, now));
+  auto ack = agent.receiveA<protocol::Ack>();
+  ASSERT_TRUE(ack);
+  EXPECT_EQ(ack->seq, 1u);
+  EXPECT_EQ(metric("pso_agent_position_resets_total"), 1.0);
+}
+
+// A forged sequence number far ahead is refused and counted, and the real
+// stream carries on; samples outside the time window are refused one by one.
+TEST_F(IngestTest, ForgedSequenceAndTimestampsAreRefusedAndCounted) {
+  ASSERT_NO_FATAL_FAILURE(startController());
+  TestAgent agent(endpoint(), "agent-1");
+  ASSERT_TRUE(agent.sayHello({webSystem()}));
+  const int64_t now = common::wallMs();
+  protocol::TelemetryBatch forged = telemetry("agent-1", uint64_t{1} << 63, {1e9}, 500, now);
+  forged.oldest_seq = forged.seq;
+  agent.send(forged);
+  auto ack = agent.receiveA<protocol::Ack>();
+  ASSERT_TRUE(ack);
+  EXPECT_EQ(ack->seq, 0u);
+  EXPECT_EQ(metric("pso_telemetry_batches_total", {{"outcome", "refused"}}), 1.0);
+  EXPECT_EQ(metric("pso_rejected_messages_total", {{"reason", "seq_window"}}), 1.0);
+
+  protocol::TelemetryBatch batch = telemetry("agent-1", 1, {10.0, 11.0, 12.0}, 2, now);
+  batch.timestamps_ms = {INT64_MAX, now, 0};
+  agent.send(batch);
+  ack = agent.receiveA<protocol::Ack>();
+  ASSERT_TRUE(ack);
+  EXPECT_EQ(ack->seq, 1u);
+  EXPECT_EQ(metric("pso_telemetry_samples_refused_total", {{"reason", "too_new"}}), 2.0);
+  EXPECT_EQ(metric("pso_telemetry_samples_refused_total", {{"reason", "too_old"}}), 2.0);
+  auto samples = controller().store().samples("web", "demand", 0, INT64_MAX);
+  ASSERT_TRUE(samples.ok());
+  ASSERT_EQ(samples->size(), 1u);
+  EXPECT_EQ(samples->front().value, 11.0);
+}
+
+// A system name belongs to the first agent that declared it: another agent's
+// declaration is refused in its welcome, its telemetry for that system is not
+// stored, and the owner's bounds stay.
+TEST_F(IngestTest, ASystemAnotherAgentOwnsIsRefusedOnBothSides) {
+  ASSERT_NO_FATAL_FAILURE(startController());
+  TestAgent owner(endpoint(), "owner");
+  auto welcome = owner.sayHello({webSystem()});
+  ASSERT_TRUE(welcome);
+  EXPECT_TRUE(welcome->conflicts.empty());
+
+  TestAgent hijacker(endpoint(), "hijacker");
+  protocol::SystemInfo big = webSystem();
+  big.max_replicas = 500;
+  auto refused = hijacker.sayHello({big});
+  ASSERT_TRUE(refused);
+  ASSERT_EQ(refused->conflicts.size(), 1u);
+  EXPECT_EQ(refused->conflicts[0].system, "web");
+  EXPECT_EQ(refused->conflicts[0].owner, "owner");
+  hijacker.send(telemetry("hijacker", 1, {1e6}, 400, common::wallMs()));
+  ASSERT_TRUE(hijacker.receiveA<protocol::Ack>());
+  EXPECT_GE(metric("pso_telemetry_samples_refused_total", {{"reason", "not_owned"}}), 2.0);
+
+  auto system = controller().store().system("web");
+  ASSERT_TRUE(system.ok() && system.value());
+  EXPECT_EQ(system.value()->agent_id, "owner");
+  EXPECT_EQ(system.value()->info.max_replicas, webSystem().max_replicas);
+  const json agents = get("/api/v1/agents").json();
+  bool shown = false;
+  for (const auto& a : agents["agents"]) {
+    if (a["id"] == "hijacker") shown = a.dump().find("owner") != std::string::npos;
+  }
+  EXPECT_TRUE(shown) << agents.dump();
 }
 
 TEST_F(IngestTest, HealthAndDirectiveResultsAreStored) {

@@ -72,8 +72,10 @@ std::string rawHttp(uint16_t port, const std::string& bytes) {
   return answer;
 }
 
-TestAgent::TestAgent(const std::string& endpoint, const std::string& id) : id_(id), context_(1) {
-  auto dealer = common::makeDealer(context_, endpoint, id, common::DealerOptions{});
+TestAgent::TestAgent(const std::string& endpoint, const std::string& id,
+                     const common::DealerOptions& options)
+    : id_(id), context_(1) {
+  auto dealer = common::makeDealer(context_, endpoint, options);
   if (!dealer) throw std::runtime_error("makeDealer: " + dealer.error().message);
   socket_ = std::move(dealer.value());
   socket_.set(zmq::sockopt::linger, 0);
@@ -189,7 +191,8 @@ void ServiceTest::startController(const HarnessOptions& options) {
   config.mode = options.mode;
   config.agent_timeout = options.agent_timeout;
   config.heartbeat_interval = std::chrono::seconds(1);
-  config.directive_deadline = std::chrono::minutes(5);
+  config.directive_deadline = options.directive_deadline;
+  config.curve = options.curve;
   if (options.tokens_file) {
     config.api_tokens_file = dir_.file("api-tokens");
     std::ofstream(config.api_tokens_file)

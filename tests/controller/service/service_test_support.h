@@ -15,6 +15,7 @@
 #include <zmq.hpp>
 
 #include "common/clock.h"
+#include "common/zmq_socket.h"
 #include "controller/service/controller.h"
 #include "protocol/messages.h"
 #include "tests/support/process.h"
@@ -43,10 +44,12 @@ HttpReply httpRequest(uint16_t port, const std::string& method, const std::strin
 /// until it closes the connection.
 std::string rawHttp(uint16_t port, const std::string& bytes);
 
-/// A DEALER socket playing an agent with routing id `id`.
+/// A DEALER socket playing agent `id` (the ROUTER assigns the connection's
+/// routing id; `dealer` may carry CurveZMQ keys).
 class TestAgent {
  public:
-  TestAgent(const std::string& endpoint, const std::string& id);
+  TestAgent(const std::string& endpoint, const std::string& id,
+            const common::DealerOptions& dealer = {});
   void send(const protocol::Message& message);
   /// Sends the frames as one multipart message.
   void sendFrames(const std::vector<std::string>& frames);
@@ -98,6 +101,9 @@ struct HarnessOptions {
   std::string mode = "act";
   bool tokens_file = true;
   common::Duration agent_timeout{std::chrono::seconds(30)};
+  common::Duration directive_deadline{std::chrono::minutes(5)};
+  /// CurveZMQ on the agent link (key files and the authorized-keys directory).
+  common::CurveConfig curve;
   /// The wall clock the controller's HTTP API answers by; fixedClock() pins it.
   WallClock clock = common::wallMs;
 };
