@@ -4,8 +4,11 @@
 
 namespace pso::cli {
 
-ApiClient::ApiClient(std::string base_url, std::string token, long timeout_ms)
-    : base_url_(std::move(base_url)), token_(std::move(token)), timeout_ms_(timeout_ms) {
+ApiClient::ApiClient(std::string base_url, std::string token, long timeout_ms, std::string ca_file)
+    : base_url_(std::move(base_url)),
+      token_(std::move(token)),
+      timeout_ms_(timeout_ms),
+      ca_file_(std::move(ca_file)) {
   while (!base_url_.empty() && base_url_.back() == '/') base_url_.pop_back();
 }
 
@@ -19,6 +22,7 @@ Result<ApiClient::Response> ApiClient::request(const std::string& method, const 
   transfer.method = method;
   transfer.url = base_url_ + path;
   transfer.timeout_ms = timeout_ms_;
+  transfer.ca_file = ca_file_;
   transfer.headers.push_back("Accept: application/json");
   if (!token_.empty()) transfer.headers.push_back("Authorization: Bearer " + token_);
   if (body != nullptr) {

@@ -11,9 +11,12 @@ namespace pso::cli {
 /// connection failure, or the API's {"error": ...} with the status code.
 class ApiClient {
  public:
-  /// `base_url` like "http://127.0.0.1:7460"; `token` is sent as a bearer token
-  /// when not empty.
-  ApiClient(std::string base_url, std::string token, long timeout_ms = 10000);
+  /// `base_url` like "http://127.0.0.1:7460" or "https://ctl.example:7460";
+  /// `token` is sent as a bearer token when not empty; `ca_file` (PEM) holds
+  /// the certificates to trust for https:// besides the system's (empty:
+  /// the system's only).
+  ApiClient(std::string base_url, std::string token, long timeout_ms = 10000,
+            std::string ca_file = {});
 
   [[nodiscard]] Result<nlohmann::json> getJson(const std::string& path) const;
   [[nodiscard]] Result<std::string> getText(const std::string& path) const;
@@ -37,6 +40,7 @@ class ApiClient {
   std::string base_url_;
   std::string token_;
   long timeout_ms_;
+  std::string ca_file_;
 };
 
 }  // namespace pso::cli

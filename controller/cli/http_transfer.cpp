@@ -49,13 +49,27 @@ Result<HttpReply> performTransfer(const HttpTransfer& transfer) {
   } else if (transfer.method != "GET") {
     curl_easy_setopt(curl.get(), CURLOPT_CUSTOMREQUEST, transfer.method.c_str());
   }
+  // Only these two: a redirect or an environment variable must not send the
+  // token over another protocol.
+  curl_easy_setopt(curl.get(), CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(curl.get(), CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(curl.get(), CURLOPT_SSL_VERIFYHOST, 2L);
+  if (!transfer.ca_file.empty()) {
+    curl_easy_setopt(curl.get(), CURLOPT_CAINFO, transfer.ca_file.c_str());
+  }
+  char detail[CURL_ERROR_SIZE] = {};
+  curl_easy_setopt(curl.get(), CURLOPT_ERRORBUFFER, detail);
   if (!transfer.basic_user.empty()) {
     curl_easy_setopt(curl.get(), CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));
     curl_easy_setopt(curl.get(), CURLOPT_USERNAME, transfer.basic_user.c_str());
     curl_easy_setopt(curl.get(), CURLOPT_PASSWORD, transfer.basic_password.c_str());
   }
   const CURLcode code = curl_easy_perform(curl.get());
-  if (code != CURLE_OK) return makeError("unreachable", curl_easy_strerror(code));
+  if (code != CURLE_OK) {
+    std::string reason = curl_easy_strerror(code);
+    if (detail[0] != '\0') reason += std::string(" (") + detail + ")";
+    return makeError("unreachable", reason);
+  }
   curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &reply.status);
   return reply;
 }

@@ -20,6 +20,10 @@ struct HttpTransfer {
   long timeout_ms = 10000;           ///< the whole transfer, connect included
   std::string basic_user;            ///< basic auth when not empty
   std::string basic_password;
+  /// PEM file of the certificates to trust for an https:// URL (a private CA
+  /// or a self-signed server certificate); empty: the system's CA store.
+  /// The server's name is always verified.
+  std::string ca_file;
 };
 
 /// What the server answered.
@@ -31,8 +35,10 @@ struct HttpReply {
 /// Performs `transfer` on its own easy handle (libcurl is initialised once
 /// per process, on the first call). Any HTTP status is a reply; an Error is
 /// a transfer that did not complete: code "unreachable" with curl's reason
-/// ("Couldn't connect to server", "Timeout was reached"), or "io" when libcurl
-/// cannot make a handle. Callers prefix the message with what they tried to
+/// and its detail ("Couldn't connect to server (Failed to connect to ...)",
+/// "SSL peer certificate or SSH remote key was not OK (SSL certificate
+/// problem: self-signed certificate)"), or "io" when libcurl cannot make a
+/// handle. Callers prefix the message with what they tried to
 /// reach.
 [[nodiscard]] Result<HttpReply> performTransfer(const HttpTransfer& transfer);
 

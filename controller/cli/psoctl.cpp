@@ -33,8 +33,13 @@ using nlohmann::json;
 struct GlobalOptions {
   std::string api;
   std::string token;
+  std::string ca_file;  ///< certificates to trust for an https:// API
   bool json_output = false;
 };
+
+ApiClient apiClient(const GlobalOptions& g, long timeout_ms = 10000) {
+  return ApiClient(g.api, g.token, timeout_ms, g.ca_file);
+}
 
 /// Reports a failure the way every psoctl command does: one line, exit 1.
 int fail(const std::string& reason) {
@@ -142,7 +147,7 @@ Result<std::vector<controller::store::ScenarioRecord>> loadScenarios(const Globa
   }
   auto query = scenarioQueryString(q);
   if (!query) return query.error();
-  ApiClient client(g.api, g.token, 120000);
+  ApiClient client = apiClient(g, 120000);
   const std::string sep = query->empty() ? "?" : "&";
   auto body = client.getText("/api/v1/scenarios/export" + *query + sep + "format=jsonl");
   if (!body) return body.error();
@@ -177,7 +182,7 @@ void addScenarioFilters(CLI::App* cmd, ScenarioQuery& q) {
 }
 
 int cmdStatus(const GlobalOptions& g) {
-  auto doc = ApiClient(g.api, g.token).getJson("/api/v1/status");
+  auto doc = apiClient(g).getJson("/api/v1/status");
   if (!doc) return fail(doc.error().message);
   if (g.json_output) {
     printJson(*doc);
@@ -200,7 +205,7 @@ int cmdStatus(const GlobalOptions& g) {
 }
 
 int cmdAgents(const GlobalOptions& g) {
-  auto doc = ApiClient(g.api, g.token).getJson("/api/v1/agents");
+  auto doc = apiClient(g).getJson("/api/v1/agents");
   if (!doc) return fail(doc.error().message);
   if (g.json_output) {
     printJson(*doc);
@@ -223,7 +228,7 @@ int cmdAgents(const GlobalOptions& g) {
 }
 
 int cmdSystems(const GlobalOptions& g) {
-  auto doc = ApiClient(g.api, g.token).getJson("/api/v1/systems");
+  auto doc = apiClient(g).getJson("/api/v1/systems");
   if (!doc) return fail(doc.error().message);
   if (g.json_output) {
     printJson(*doc);
@@ -268,7 +273,7 @@ int cmdSamples(const GlobalOptions& g, const SamplesArgs& a) {
     path += "&" + std::string(key) + "=" + std::to_string(*ms);
   }
   if (a.limit > 0) path += "&limit=" + std::to_string(a.limit);
-  auto doc = ApiClient(g.api, g.token).getJson(path);
+  auto doc = apiClient(g).getJson(path);
   if (!doc) return fail(doc.error().message);
   if (g.json_output) {
     printJson(*doc);
@@ -299,7 +304,7 @@ int cmdForecastOnline(const GlobalOptions& g, const OnlineForecastArgs& a) {
                                   std::pair{"capacity", a.capacity}, std::pair{"model", a.model}}) {
     if (!text.empty()) path += "&" + std::string(key) + "=" + ApiClient::escape(text);
   }
-  auto doc = ApiClient(g.api, g.token).getJson(path);
+  auto doc = apiClient(g).getJson(path);
   if (!doc) return fail(doc.error().message);
   if (g.json_output) {
     printJson(*doc);
@@ -377,7 +382,7 @@ void checkOfflineForecast(const OnlineForecastArgs& online, ForecastArgs& offlin
 }
 
 int cmdCycles(const GlobalOptions& g, int64_t limit) {
-  auto doc = ApiClient(g.api, g.token).getJson("/api/v1/cycles?limit=" + std::to_string(limit));
+  auto doc = apiClient(g).getJson("/api/v1/cycles?limit=" + std::to_string(limit));
   if (!doc) return fail(doc.error().message);
   if (g.json_output) {
     printJson(*doc);
@@ -412,7 +417,7 @@ int cmdDirectiveScale(const GlobalOptions& g, const ScaleArgs& a) {
     if (!hold) return fail("--hold: " + hold.error().message);
     body["hold"] = a.hold;
   }
-  auto doc = ApiClient(g.api, g.token).postJson("/api/v1/directives", body);
+  auto doc = apiClient(g).postJson("/api/v1/directives", body);
   if (!doc) return fail(doc.error().message);
   if (g.json_output) {
     printJson(*doc);
@@ -431,7 +436,7 @@ int cmdDirectiveScale(const GlobalOptions& g, const ScaleArgs& a) {
 int cmdDirectives(const GlobalOptions& g, const std::string& system, int64_t limit) {
   std::string path = "/api/v1/directives?limit=" + std::to_string(limit);
   if (!system.empty()) path += "&system=" + ApiClient::escape(system);
-  auto doc = ApiClient(g.api, g.token).getJson(path);
+  auto doc = apiClient(g).getJson(path);
   if (!doc) return fail(doc.error().message);
   if (g.json_output) {
     printJson(*doc);
@@ -452,7 +457,7 @@ int cmdScenariosList(const GlobalOptions& g, const ScenarioQuery& q) {
   if (q.db.empty()) {
     auto query = scenarioQueryString(q);
     if (!query) return fail(query.error().message);
-    auto doc = ApiClient(g.api, g.token).getJson("/api/v1/scenarios" + *query);
+    auto doc = apiClient(g).getJson("/api/v1/scenarios" + *query);
     if (!doc) return fail(doc.error().message);
     list = doc->value("scenarios", json::array());
   } else {
@@ -485,7 +490,7 @@ int cmdScenariosList(const GlobalOptions& g, const ScenarioQuery& q) {
 int cmdScenariosShow(const GlobalOptions& g, const std::string& id, const std::string& db) {
   json doc;
   if (db.empty()) {
-    auto fetched = ApiClient(g.api, g.token).getJson("/api/v1/scenarios/" + ApiClient::escape(id));
+    auto fetched = apiClient(g).getJson("/api/v1/scenarios/" + ApiClient::escape(id));
     if (!fetched) return fail(fetched.error().message);
     doc = std::move(*fetched);
   } else {
@@ -561,12 +566,17 @@ int runPsoctl(int argc, char** argv) {
   GlobalOptions g;
   const char* env_api = std::getenv("PSO_API");
   const char* env_token = std::getenv("PSO_TOKEN");
+  const char* env_ca_file = std::getenv("PSO_CA_FILE");
   g.api = env_api != nullptr && *env_api != '\0' ? env_api : "http://127.0.0.1:7460";
   g.token = env_token != nullptr ? env_token : "";
+  g.ca_file = env_ca_file != nullptr ? env_ca_file : "";
   std::string token_file;
   app.add_option("--api", g.api, "Controller HTTP API (env PSO_API)")->capture_default_str();
   app.add_option("--token", g.token, "Bearer token for changes (env PSO_TOKEN)");
   app.add_option("--token-file", token_file, "File whose first line is the bearer token");
+  app.add_option("--ca-file", g.ca_file,
+                 "PEM certificates to trust for an https:// API, e.g. the controller's "
+                 "self-signed certificate (env PSO_CA_FILE)");
   app.add_flag("--json", g.json_output, "Print JSON for scripts instead of a table");
   app.fallthrough();
 

@@ -22,6 +22,29 @@ Finding checkHttpAddress(const std::string& http, const ControllerConfig& /*conf
   return Problem::invalid("expected address:port, got '" + http + "'");
 }
 
+Finding checkReadRequiresToken(bool required, const ControllerConfig& config) {
+  if (!required || !config.api_tokens_file.empty()) return std::nullopt;
+  return Problem::invalid("true needs api_tokens_file: nobody could read the API");
+}
+
+// Both files or neither: a certificate without its key (or the reverse)
+// cannot serve HTTPS, and silently serving plain HTTP instead would be worse.
+Finding checkTlsPair(const std::string& /*cert_file*/, const HttpTlsConfig& tls) {
+  if (tls.cert_file.empty() == tls.key_file.empty()) return std::nullopt;
+  return Problem::invalid("give both cert_file and key_file, or neither");
+}
+
+const KeyList<HttpTlsConfig>& httpTlsKeys() {
+  using T = HttpTlsConfig;
+  static const KeyList<T> keys = {
+      ConfigKey<T>::path("cert_file", &T::cert_file,
+                         "PEM certificate chain, the server's first; empty: plain HTTP",
+                         &checkTlsPair),
+      ConfigKey<T>::path("key_file", &T::key_file, "PEM private key of cert_file", &checkTlsPair),
+  };
+  return keys;
+}
+
 const KeyList<ControllerConfig>& controllerKeys() {
   using C = ControllerConfig;
   static const KeyList<C> keys = {
@@ -35,7 +58,11 @@ const KeyList<ControllerConfig>& controllerKeys() {
       {"actions_per_hour", &C::actions_per_hour, "global limit on engine directives per hour",
        checks::notNegative()},
       {"api_tokens_file", &C::api_tokens_file,
-       "bearer tokens, one per line; empty disables the mutating API"},
+       "bearer tokens, one \"TOKEN [read|operate]\" per line; empty disables the API that needs "
+       "a token"},
+      {"api_read_requires_token", &C::api_read_requires_token,
+       "true: reading the API needs a read or operate token (/metrics and status stay open)",
+       &checkReadRequiresToken},
       {"heartbeat_interval", &C::heartbeat_interval, "told to agents in \"welcome\"",
        checks::positive()},
       {"agent_timeout", &C::agent_timeout, "an agent silent this long is considered down",
@@ -50,6 +77,7 @@ const KeyList<ControllerConfig>& controllerKeys() {
       {"log_level", &C::log_level, "trace | debug | info | warn | error | critical | off",
        checks::logLevel()},
       ConfigKey<C>::section("curve", "CurveZMQ keys"),
+      ConfigKey<C>::section("http_tls", "HTTPS for the HTTP API", "plain HTTP"),
       ConfigKey<C>::section("engine", "decision engine tuning"),
   };
   return keys;
@@ -170,6 +198,8 @@ void readController(ConfigReader& r, const YAML::Node& root, ControllerConfig& c
   if (common::readSection(r, ctl, "controller", controllerKeys(), c)) {
     common::readSection(r, ConfigReader::at(ctl, "curve"), "controller.curve", curveKeys(),
                         c.curve);
+    common::readSection(r, ConfigReader::at(ctl, "http_tls"), "controller.http_tls", httpTlsKeys(),
+                        c.http_tls);
     common::readSection(r, ConfigReader::at(ctl, "engine"), "controller.engine", engineKeys(),
                         c.engine);
   }
@@ -205,6 +235,7 @@ std::vector<common::SectionDoc> describeControllerConfig() {
       common::sectionDoc("", rootKeys()),
       common::sectionDoc("controller", controllerKeys()),
       common::sectionDoc("controller.curve", curveKeys()),
+      common::sectionDoc("controller.http_tls", httpTlsKeys()),
       common::sectionDoc("controller.engine", engineKeys()),
       common::sectionDoc("pools", poolKeys()),
       common::sectionDoc("alerts", alertKeys()),

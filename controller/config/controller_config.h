@@ -43,6 +43,13 @@ struct EngineConfig {
   double risk = 0.2;
 };
 
+/// HTTPS for the HTTP API: both files or neither (then the API speaks plain HTTP).
+struct HttpTlsConfig {
+  std::string cert_file;  ///< PEM certificate chain, the server's certificate first
+  std::string key_file;   ///< PEM private key of that certificate
+  bool enabled() const { return !cert_file.empty() || !key_file.empty(); }
+};
+
 struct ControllerConfig {
   std::string id = "pso-controller";
   std::string bind = "tcp://127.0.0.1:7450";
@@ -51,7 +58,10 @@ struct ControllerConfig {
   Duration cycle_interval{std::chrono::seconds(15)};
   std::string mode = "act";  ///< act | forecast-only
   int64_t actions_per_hour = 1000;
-  std::string api_tokens_file;  ///< one token per line; empty: mutating API disabled
+  /// One "TOKEN [read|operate]" per line; empty: only the anonymous role.
+  std::string api_tokens_file;
+  /// When true, anonymous callers hold no role: reading the API needs a token.
+  bool api_read_requires_token = false;
   Duration heartbeat_interval{std::chrono::seconds(5)};
   Duration agent_timeout{std::chrono::seconds(30)};  ///< agent considered down after
   Duration directive_deadline{std::chrono::seconds(60)};
@@ -62,6 +72,7 @@ struct ControllerConfig {
   Duration rollup_retention_hour{std::chrono::hours(24 * 400)};
   std::string log_level = "info";
   common::CurveConfig curve;
+  HttpTlsConfig http_tls;
   EngineConfig engine;
   std::vector<PoolConfig> pools;
   std::vector<AlertRuleConfig> alerts;

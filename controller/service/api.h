@@ -29,10 +29,11 @@ struct ApiOptions {
   std::string controller_id = "pso-controller";
   std::string version;
   std::string mode = "act";
-  /// Bearer tokens that grant every role; nullopt = no api_tokens_file
+  /// Bearer tokens and the role each grants; nullopt = no api_tokens_file
   /// configured, so a route needing more than `anonymous_role` is refused 403.
-  std::optional<std::vector<std::string>> tokens;
-  /// What a caller holds without a token: reads are open, changes need a token.
+  std::optional<std::vector<ApiToken>> tokens;
+  /// What a caller holds without a token: by default reads are open and
+  /// changes need a token; kNone when api_read_requires_token is set.
   Role anonymous_role = Role::kRead;
   int64_t started_steady_ms = 0;
   /// The instant each request is answered at (relative times such as
@@ -43,9 +44,9 @@ struct ApiOptions {
 /// Answers every endpoint of docs/architecture.md's ops surface. Errors are
 /// {"error":"one line"} with 400 (malformed request), 401 (missing or wrong
 /// token), 403 (the route's role is not open and no tokens file is
-/// configured), 404 (unknown path or object), 405 (known path, other method;
-/// with Allow), 422 (a well-formed request the controller refuses), 500
-/// (store failure). Times are ISO 8601 strings; absent ones are null.
+/// configured, or the token's role is too low), 404 (unknown path or object), 405 (known path,
+/// other method; with Allow), 422 (a well-formed request the controller refuses), 500 (store
+/// failure). Times are ISO 8601 strings; absent ones are null.
 class Api {
  public:
   Api(ApiOptions options, store::Store& store, CycleRunner& cycles,

@@ -41,12 +41,12 @@ Status Controller::start() {
                      "curve: CurveZMQ is not supported by this pso-controller build; remove the "
                      "curve settings to run plain TCP on loopback");
   }
-  std::optional<std::vector<std::string>> tokens;
+  std::optional<std::vector<ApiToken>> tokens;
   if (!config_.api_tokens_file.empty()) {
     auto loaded = loadApiTokens(config_.api_tokens_file);
     if (!loaded) return loaded.error();
     if (loaded->empty()) {
-      spdlog::warn("api_tokens_file {} holds no token: every POST will be refused",
+      spdlog::warn("api_tokens_file {} holds no token: every request that needs one is refused",
                    config_.api_tokens_file);
     }
     tokens = std::move(loaded.value());
@@ -79,11 +79,16 @@ Status Controller::start() {
   api_options.version = controllerVersion();
   api_options.mode = config_.mode;
   api_options.tokens = std::move(tokens);
+  api_options.anonymous_role = config_.api_read_requires_token ? Role::kNone : Role::kRead;
   api_options.started_steady_ms = started;
   api_options.clock = clock_;
   api_ = std::make_unique<Api>(std::move(api_options), *store_, *cycles_, metrics_);
+  HttpServerOptions http_options;
+  http_options.tls_cert_file = config_.http_tls.cert_file;
+  http_options.tls_key_file = config_.http_tls.key_file;
   http_ = std::make_unique<HttpServer>(
-      [api = api_.get()](const HttpRequest& request) { return api->handle(request); }, metrics_);
+      [api = api_.get()](const HttpRequest& request) { return api->handle(request); }, metrics_,
+      http_options);
   if (auto status = http_->start(config_.http); !status) {
     stop();
     return status;
@@ -97,6 +102,10 @@ Status Controller::start() {
     spdlog::info("mutating API enabled with tokens from {}", config_.api_tokens_file);
   } else {
     spdlog::info("mutating API disabled: no api_tokens_file configured");
+  }
+  if (!http_->tls()) {
+    spdlog::warn("HTTP API {} speaks plain HTTP: keep it on loopback, or set http_tls",
+                 http_->address());
   }
   if (!config_.pools.empty() || !config_.alerts.empty()) {
     spdlog::warn("pools and alerts in the configuration are not applied by this version");

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cerrno>
 #include <fstream>
+#include <sstream>
 #include <string_view>
 #include <system_error>
 #include <utility>
@@ -48,24 +49,53 @@ HttpResponse unauthorized(const std::string& message) {
 
 }  // namespace
 
-Result<std::vector<std::string>> loadApiTokens(const std::string& path) {
+const char* roleName(Role role) {
+  switch (role) {
+    case Role::kNone:
+      return "none";
+    case Role::kRead:
+      return "read";
+    case Role::kOperate:
+      break;
+  }
+  return "operate";
+}
+
+Result<std::vector<ApiToken>> loadApiTokens(const std::string& path) {
   std::ifstream in(path);
   if (!in) {
     return makeError("io", "api_tokens_file " + path +
                                ": cannot open: " + std::generic_category().message(errno));
   }
-  std::vector<std::string> tokens;
+  std::vector<ApiToken> tokens;
   std::string line;
-  while (std::getline(in, line)) {
-    const std::string_view token = common::trim(line);
-    if (token.empty() || token.front() == '#') continue;
-    tokens.emplace_back(token);
+  for (int number = 1; std::getline(in, line); ++number) {
+    const std::string_view text = common::trim(line);
+    if (text.empty() || text.front() == '#') continue;
+    const auto at = [&] { return "api_tokens_file " + path + ":" + std::to_string(number) + ": "; };
+    std::istringstream words{std::string(text)};
+    std::string secret, role, extra;
+    words >> secret >> role >> extra;
+    if (!extra.empty()) {
+      return makeError("config", at() + "expected 'TOKEN' or 'TOKEN ROLE', got more words");
+    }
+    ApiToken token{secret, Role::kOperate};
+    if (role == "read") {
+      token.role = Role::kRead;
+    } else if (!role.empty() && role != "operate") {
+      // Neither word is quoted: the message goes to logs, and a line that is
+      // a token with a blank in it would show half the secret.
+      return makeError("config", at() +
+                                     "the word after the token is not a role: expected read or "
+                                     "operate (a token cannot contain blanks)");
+    }
+    tokens.push_back(std::move(token));
   }
   if (in.bad()) return makeError("io", "api_tokens_file " + path + ": read error");
   return tokens;
 }
 
-AccessPolicy::AccessPolicy(std::optional<std::vector<std::string>> tokens, Role anonymous)
+AccessPolicy::AccessPolicy(std::optional<std::vector<ApiToken>> tokens, Role anonymous)
     : tokens_(std::move(tokens)), anonymous_(anonymous) {}
 
 std::optional<HttpResponse> AccessPolicy::check(Role required, const HttpRequest& request) const {
@@ -83,10 +113,25 @@ std::optional<HttpResponse> AccessPolicy::check(Role required, const HttpRequest
     return unauthorized("missing bearer token: send 'Authorization: Bearer <token>'");
   }
   const std::string_view presented = common::trim(header.substr(kScheme.size()));
-  // Every token is compared, so the time taken does not tell which one matched.
-  bool accepted = false;
-  for (const auto& token : *tokens_) accepted |= constantTimeEquals(token, presented);
-  if (!accepted) return unauthorized("invalid bearer token");
+  // Every token is compared and the roles of matches are collected as bits,
+  // so the time taken does not tell which token matched.
+  unsigned granted = 0;
+  for (const auto& token : *tokens_) {
+    const unsigned match = constantTimeEquals(token.secret, presented) ? ~0u : 0u;
+    granted |= match & (1u << static_cast<unsigned>(token.role));
+  }
+  if (granted == 0) return unauthorized("invalid bearer token");
+  const unsigned needed = ~0u << static_cast<unsigned>(required);
+  if ((granted & needed) == 0) {
+    const Role held = (granted & (1u << static_cast<unsigned>(Role::kOperate))) != 0
+                          ? Role::kOperate
+                          : Role::kRead;
+    HttpResponse response = errorResponse(
+        403, std::string("a ") + roleName(held) + " token may not use the " +
+                 roleDescription(required) + ": it needs an " + roleName(required) + " token");
+    response.headers.emplace_back("WWW-Authenticate", "Bearer error=\"insufficient_scope\"");
+    return response;
+  }
   return std::nullopt;
 }
 

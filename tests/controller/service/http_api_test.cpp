@@ -554,14 +554,24 @@ TEST(ApiHelpers, TokensFileSkipsCommentsAndBlankLines) {
   std::ofstream(path) << "# comment\n\n  alpha  \n\t# indented comment\nbeta\n";
   auto tokens = loadApiTokens(path);
   ASSERT_TRUE(tokens.ok());
-  EXPECT_EQ(tokens.value(), (std::vector<std::string>{"alpha", "beta"}));
+  EXPECT_EQ(tokens.value(),
+            (std::vector<ApiToken>{{"alpha", Role::kOperate}, {"beta", Role::kOperate}}));
   auto missing = loadApiTokens(dir.file("missing"));
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.error().code, "io");
   EXPECT_NE(missing.error().message.find("missing"), std::string::npos);
 }
 
+std::optional<std::vector<ApiToken>> operateTokens(
+    const std::optional<std::vector<std::string>>& secrets) {
+  if (!secrets) return std::nullopt;
+  std::vector<ApiToken> tokens;
+  for (const std::string& secret : *secrets) tokens.push_back({secret, Role::kOperate});
+  return tokens;
+}
+
 // A route table whose handlers answer with what the router handed them.
+// `tokens` grant operate, as a line with a token alone does.
 Router echoRouter(std::optional<std::vector<std::string>> tokens, Role anonymous) {
   auto echo = [](const char* route) {
     return [route](const ApiRequest& request) {
@@ -577,7 +587,7 @@ Router echoRouter(std::optional<std::vector<std::string>> tokens, Role anonymous
                  {"GET", "/api/v1/things/special", Role::kRead, echo("special")},
                  {"GET", "/api/v1/things/{id}", Role::kRead, echo("show")},
                  {"GET", "/api/v1/things/{id}/parts/{part}", Role::kRead, echo("part")}},
-                AccessPolicy(std::move(tokens), anonymous));
+                AccessPolicy(operateTokens(tokens), anonymous));
 }
 
 HttpRequest httpRequestFor(const std::string& method, const std::string& target,
