@@ -158,7 +158,9 @@ set(CPACK_DEBIAN_PSOCTL_PACKAGE_NAME psoctl)
 # so shlibdeps cannot see it.
 set(CPACK_DEBIAN_AGENT_PACKAGE_DEPENDS "passwd")
 set(CPACK_DEBIAN_AGENT_PACKAGE_RECOMMENDS "libcurl4")
-set(CPACK_DEBIAN_CONTROLLER_PACKAGE_DEPENDS "passwd")
+# libssl3 serves the HTTP API over TLS (http_tls); dpkg-shlibdeps finds it
+# too, it is named so a package built without shlibdeps still pulls it in.
+set(CPACK_DEBIAN_CONTROLLER_PACKAGE_DEPENDS "passwd, libssl3")
 set(CPACK_DEBIAN_CONTROLLER_PACKAGE_RECOMMENDS "psoctl")
 set(CPACK_COMPONENT_AGENT_DESCRIPTION
     "PSO-PRIME agent: samples a host and applies scaling directives\nThe agent runs beside the systems it manages, samples host, cgroup and\napplication metrics, sends them to a pso-controller over ZeroMQ and applies\nits directives through process-pool, exec, systemd, cgroup, docker or\nkubernetes actuators. As shipped it samples the host and manages nothing.")

@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libzmq3-dev cppzmq-dev libmsgpack-cxx-dev
-  libboost-dev libcurl4-openssl-dev libspdlog-dev libsqlite3-dev
+  libboost-dev libcurl4-openssl-dev libssl-dev libspdlog-dev libsqlite3-dev
   libgtest-dev libgmock-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
   sqlite3 python3 procps faketime
   help2man systemd
