@@ -174,6 +174,7 @@ Result<std::unique_ptr<Agent>> Agent::create(AgentConfig config) {
   options.hello_retry_ms = std::max<int64_t>(1000, cfg.heartbeat_interval.count());
   options.resend_after_ms = 2 * cfg.heartbeat_interval.count();
   options.rehello_after_ms = 6 * cfg.heartbeat_interval.count();
+  options.refused_retry_ms = std::max<int64_t>(1000, 3 * cfg.heartbeat_interval.count());
   Agent* self = agent.get();
   agent->session_ = std::make_unique<Session>(
       agent->context_, std::move(options), *agent->spool_, [self] { return self->buildHello(); },

@@ -47,6 +47,8 @@ Session::Session(zmq::context_t& context, SessionOptions options, Spool& spool, 
     metrics_->describe("pso_agent_hellos_total", "counter", "Hello messages sent");
     metrics_->describe("pso_agent_refused_by_controller_total", "counter",
                        "Hellos the controller refused, by reason");
+    metrics_->describe("pso_agent_handshake_failures_total", "counter",
+                       "CurveZMQ handshakes the controller refused (key not authorized)");
     metrics_->describe("pso_agent_system_conflicts", "gauge",
                        "Systems of this agent the controller refused: another agent owns them");
     metrics_->describe("pso_agent_health_sent_total", "counter", "Health messages sent");
@@ -61,16 +63,20 @@ Session::~Session() {
   close();
 }
 
-Status Session::start() {
+Status Session::openSocket() {
   Result<zmq::socket_t> dealer = common::makeDealer(context_, options_.endpoint, options_.dealer);
   if (!dealer) return dealer.error();
   dealer_ = std::move(dealer).value();
 
   // The monitor reports each completed handshake: after a controller restart
-  // or network cut the first thing the new connection carries is a hello.
+  // or network cut the first thing the new connection carries is a hello. It
+  // also reports a handshake the controller refused (an unknown key), after
+  // which libzmq does not reconnect by itself.
   monitor_endpoint_ = uniqueMonitorEndpoint();
   if (zmq_socket_monitor(dealer_.handle(), monitor_endpoint_.c_str(),
-                         ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED) != 0) {
+                         ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
+                             ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                             ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) != 0) {
     return makeError("socket", std::string("cannot monitor the controller connection: ") +
                                    zmq_strerror(zmq_errno()));
   }
@@ -82,6 +88,11 @@ Status Session::start() {
     return makeError("socket",
                      std::string("cannot monitor the controller connection: ") + error.what());
   }
+  return {};
+}
+
+Status Session::start() {
+  if (Status opened = openSocket(); !opened) return opened;
   const int64_t now = common::steadyMs();
   last_rx_ms_ = now;
   progress_ms_ = now;
@@ -100,6 +111,8 @@ void Session::close() {
 }
 
 void Session::addPollItems(std::vector<zmq::pollitem_t>& items) {
+  // A closed socket's handle is null, which poll would read as file descriptor 0.
+  if (!dealer_ || !monitor_) return;
   items.push_back(zmq::pollitem_t{dealer_.handle(), 0, ZMQ_POLLIN, 0});
   items.push_back(zmq::pollitem_t{monitor_.handle(), 0, ZMQ_POLLIN, 0});
 }
@@ -210,8 +223,19 @@ void Session::pump() {
 }
 
 void Session::tick() {
-  if (!dealer_) return;
   const int64_t now = common::steadyMs();
+  if (reopen_at_ms_ != 0 && now >= reopen_at_ms_) {
+    // A refused handshake ended the connection for good: start a new one.
+    reopen_at_ms_ = 0;
+    close();
+    if (Status opened = openSocket(); !opened) {
+      spdlog::error("session: cannot reconnect to {}: {}", options_.endpoint,
+                    opened.error().message);
+      reopen_at_ms_ = now + options_.refused_retry_ms;
+      return;
+    }
+  }
+  if (!dealer_) return;
   if (!welcomed_) {
     if (now - hello_sent_ms_ >= helloWaitMs()) sendHello();
     return;
@@ -239,6 +263,7 @@ void Session::tick() {
 }
 
 int64_t Session::nextWakeMs() const {
+  if (reopen_at_ms_ != 0) return reopen_at_ms_;
   if (!dealer_) return common::steadyMs() + 1000;
   if (!welcomed_) return hello_sent_ms_ + helloWaitMs();
   int64_t next = last_heartbeat_ms_ + heartbeat_interval_ms_;
@@ -269,6 +294,18 @@ void Session::receiveMonitorEvents() {
     if (id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
       spdlog::info("session: connected to {}", options_.endpoint);
       sendHello();
+    } else if (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH || id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
+      welcomed_ = false;
+      ++handshake_failures_;
+      if (metrics_ != nullptr) metrics_->increment("pso_agent_handshake_failures_total");
+      if (handshake_failures_ <= kRefusedLogFirst || handshake_failures_ % kRefusedLogEvery == 0) {
+        spdlog::error(
+            "session: {} refused the CurveZMQ handshake: is this agent's public key in the "
+            "controller's authorized_keys_dir as {}.pub, and is curve.server_public_key the "
+            "controller's? Trying again in {} ms",
+            options_.endpoint, options_.agent_id, options_.refused_retry_ms);
+      }
+      if (reopen_at_ms_ == 0) reopen_at_ms_ = common::steadyMs() + options_.refused_retry_ms;
     } else if (id == ZMQ_EVENT_DISCONNECTED) {
       spdlog::warn("session: disconnected from {}; telemetry stays in the spool",
                    options_.endpoint);

@@ -107,11 +107,15 @@ class Session {
   uint64_t refusedFrames() const { return refused_; }
   /// Hellos the controller answered with `refused`.
   uint64_t refusals() const { return refusals_; }
+  /// CurveZMQ handshakes the controller refused; each one is retried on a new
+  /// socket refused_retry_ms later (libzmq itself gives such a connection up).
+  uint64_t handshakeFailures() const { return handshake_failures_; }
   uint64_t directivesExecuted() const { return executed_; }
   uint64_t directivesRepeated() const { return repeated_; }
   uint64_t resends() const { return resends_; }
 
  private:
+  [[nodiscard]] Status openSocket();
   bool send(const std::string& frame);
   void sendHello();
   void sendHeartbeat(int64_t now);
@@ -154,6 +158,8 @@ class Session {
   uint64_t welcomes_ = 0;
   uint64_t refused_ = 0;
   uint64_t refusals_ = 0;
+  uint64_t handshake_failures_ = 0;
+  int64_t reopen_at_ms_ = 0;  ///< when to replace a socket whose handshake was refused
   uint64_t executed_ = 0;
   uint64_t repeated_ = 0;
   uint64_t resends_ = 0;

@@ -14,6 +14,7 @@
 
 #include "common/sqlite.h"
 #include "protocol/codec.h"
+#include "tests/support/agent_process.h"
 #include "tests/support/controller_process.h"
 #include "tests/support/process.h"
 
@@ -24,67 +25,23 @@ using nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-/// Writes a trace of `points` one-minute steps with a constant value.
-void writeConstantTrace(const std::string& path, int points, double value) {
-  std::ofstream out(path);
-  out << "timestamp,value\n";
-  for (int i = 0; i < points; ++i) out << 1700000000 + 60 * i << ',' << value << '\n';
-}
-
 /// The binaries under test, as CMake gives them.
 const ControllerBinaries kBinaries{PSO_CONTROLLER_BIN, PSOCTL_BIN};
 
 /// An agent process managing one process-pool system of `sleep` workers whose
 /// demand replays a constant trace.
-class AgentProcess {
- public:
-  AgentProcess(const TempDir& dir, const std::string& id, const std::string& system,
-               const std::string& controller, double demand,
-               const std::string& sample_interval = "250ms") {
-    const std::string trace = dir.file(system + ".csv");
-    writeConstantTrace(trace, 2000, demand);
-    const std::string config = dir.file(id + ".yaml");
-    std::ofstream(config) << "agent:\n"
-                          << "  id: " << id << "\n"
-                          << "  sample_interval: " << sample_interval << "\n"
-                          << "  heartbeat_interval: 1s\n"
-                          << "systems:\n"
-                          << "  - name: " << system << "\n"
-                          << "    capacity_per_replica: 100\n"
-                          << "    target_utilization: 0.7\n"
-                          << "    min_replicas: 1\n"
-                          << "    max_replicas: 10\n"
-                          << "    warmup: 1s\n"
-                          << "    demand: {source: replay, file: " << trace
-                          << ", speed: 60, loop: true}\n"
-                          << "    actuator:\n"
-                          << "      kind: process-pool\n"
-                          << "      command: [\"/bin/sleep\", \"3600\"]\n"
-                          << "      stop_grace: 1s\n";
-    process_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{PSO_AGENT_BIN, "--config", config, "--controller", controller,
-                                 "--spool", dir.file(id + "-spool.db")},
-        dir.file(id + ".out"), dir.file(id + ".log"));
-  }
-  ~AgentProcess() {
-    // A clean stop lets the agent stop its workers; fall back to SIGKILL.
-    process_->signal(SIGTERM);
-    process_->wait(seconds(10));
-  }
-
-  ChildProcess& process() { return *process_; }
-  std::size_t workers() const { return childPids(process_->pid()).size(); }
-
- private:
-  std::unique_ptr<ChildProcess> process_;
-};
+AgentProcessOptions agentOptions(const std::string& id, const std::string& system,
+                                 const std::string& controller, double demand,
+                                 const std::string& sample_interval = "250ms") {
+  return {PSO_AGENT_BIN, id, system, controller, demand, sample_interval, ""};
+}
 
 TEST(Fleet, TwoAgentsAreListedAndTheEngineScalesRealWorkers) {
   TempDir dir;
   ControllerProcess controller(dir, kBinaries);
   // 500 demand units at 100 per replica and 70% target need 8 replicas.
-  AgentProcess web(dir, "agent-web", "web", controller.zmqEndpoint(), 500);
-  AgentProcess api(dir, "agent-api", "api", controller.zmqEndpoint(), 50);
+  AgentProcess web(dir, agentOptions("agent-web", "web", controller.zmqEndpoint(), 500));
+  AgentProcess api(dir, agentOptions("agent-api", "api", controller.zmqEndpoint(), 50));
 
   json agents;
   ASSERT_TRUE(waitFor(
@@ -116,7 +73,7 @@ TEST(Fleet, TwoAgentsAreListedAndTheEngineScalesRealWorkers) {
 TEST(Fleet, OperatorHoldSetsThePoolAndTheEngineLeavesIt) {
   TempDir dir;
   ControllerProcess controller(dir, kBinaries);
-  AgentProcess web(dir, "agent-web", "web", controller.zmqEndpoint(), 500);
+  AgentProcess web(dir, agentOptions("agent-web", "web", controller.zmqEndpoint(), 500));
   ASSERT_TRUE(waitFor([&] { return web.workers() >= 8; }, seconds(40)));
 
   auto refused = controller.psoctl(
@@ -145,7 +102,7 @@ TEST(Fleet, ControllerKilledAndRestartedLosesNoTelemetry) {
   TempDir dir;
   ControllerProcess controller(dir, kBinaries);
   const std::string endpoint = controller.zmqEndpoint();
-  AgentProcess web(dir, "agent-web", "web", endpoint, 50, "200ms");
+  AgentProcess web(dir, agentOptions("agent-web", "web", endpoint, 50, "200ms"));
   ASSERT_TRUE(waitFor(
       [&] {
         json s = controller.tryPsoctlJson({"samples", "web", "--limit", "1000"});
