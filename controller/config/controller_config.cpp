@@ -76,8 +76,10 @@ const KeyList<ControllerConfig>& controllerKeys() {
        checks::positive()},
       {"log_level", &C::log_level, "trace | debug | info | warn | error | critical | off",
        checks::logLevel()},
-      ConfigKey<C>::section("curve", "CurveZMQ keys"),
+      ConfigKey<C>::section("curve",
+                            "CurveZMQ encryption and agent authentication (docs/security.md)"),
       ConfigKey<C>::section("http_tls", "HTTPS for the HTTP API", "plain HTTP"),
+      ConfigKey<C>::section("ingest", "what is accepted from agents (docs/security.md)"),
       ConfigKey<C>::section("engine", "decision engine tuning"),
   };
   return keys;
@@ -87,8 +89,9 @@ const KeyList<common::CurveConfig>& curveKeys() {
   using C = common::CurveConfig;
   static const KeyList<C> keys = {
       {"secret_key_file", &C::secret_key_file,
-       "this controller's key pair file; empty disables CURVE"},
-      {"authorized_keys_dir", &C::authorized_keys_dir, "one authorised agent public key per file"},
+       "this controller's key file from psoctl keygen (mode 0600); empty: plain TCP"},
+      {"authorized_keys_dir", &C::authorized_keys_dir,
+       "one <agent-id>.pub per agent allowed in; re-read without a restart"},
   };
   return keys;
 }
@@ -101,6 +104,20 @@ Finding checkCoverage(double coverage, const EngineConfig& /*engine*/) {
 Finding checkRisk(double risk, const EngineConfig& /*engine*/) {
   if (risk > 0 && risk < 0.5) return std::nullopt;
   return Problem::invalid("must be in (0, 0.5)");
+}
+
+const KeyList<IngestConfig>& ingestKeys() {
+  using I = IngestConfig;
+  static const KeyList<I> keys = {
+      {"max_sample_age", &I::max_sample_age,
+       "samples older than this are refused; raise it to take a longer agent backlog",
+       checks::positive()},
+      {"max_sample_ahead", &I::max_sample_ahead,
+       "samples this far ahead of the controller's clock are refused", checks::positive()},
+      {"max_seq_advance", &I::max_seq_advance,
+       "most batches one telemetry batch may move an agent's position forward", checks::positive()},
+  };
+  return keys;
 }
 
 const KeyList<EngineConfig>& engineKeys() {
@@ -200,6 +217,8 @@ void readController(ConfigReader& r, const YAML::Node& root, ControllerConfig& c
                         c.curve);
     common::readSection(r, ConfigReader::at(ctl, "http_tls"), "controller.http_tls", httpTlsKeys(),
                         c.http_tls);
+    common::readSection(r, ConfigReader::at(ctl, "ingest"), "controller.ingest", ingestKeys(),
+                        c.ingest);
     common::readSection(r, ConfigReader::at(ctl, "engine"), "controller.engine", engineKeys(),
                         c.engine);
   }
@@ -236,6 +255,7 @@ std::vector<common::SectionDoc> describeControllerConfig() {
       common::sectionDoc("controller", controllerKeys()),
       common::sectionDoc("controller.curve", curveKeys()),
       common::sectionDoc("controller.http_tls", httpTlsKeys()),
+      common::sectionDoc("controller.ingest", ingestKeys()),
       common::sectionDoc("controller.engine", engineKeys()),
       common::sectionDoc("pools", poolKeys()),
       common::sectionDoc("alerts", alertKeys()),

@@ -50,6 +50,18 @@ struct HttpTlsConfig {
   bool enabled() const { return !cert_file.empty() || !key_file.empty(); }
 };
 
+/// What the controller accepts from agents (docs/security.md): telemetry
+/// outside these windows is refused and counted, never stored.
+struct IngestConfig {
+  /// Samples older than this (by the controller's clock) are refused. Raise it
+  /// to take the backlog of agents that were cut off for longer.
+  Duration max_sample_age{std::chrono::hours(24)};
+  Duration max_sample_ahead{std::chrono::minutes(5)};  ///< samples this far ahead are refused
+  /// Most batches one telemetry batch may move an agent's position forward
+  /// (and span from its oldest_seq); a hello's spool position may move it further.
+  int64_t max_seq_advance = 1000000;
+};
+
 struct ControllerConfig {
   std::string id = "pso-controller";
   std::string bind = "tcp://127.0.0.1:7450";
@@ -73,6 +85,7 @@ struct ControllerConfig {
   std::string log_level = "info";
   common::CurveConfig curve;
   HttpTlsConfig http_tls;
+  IngestConfig ingest;
   EngineConfig engine;
   std::vector<PoolConfig> pools;
   std::vector<AlertRuleConfig> alerts;

@@ -2,17 +2,46 @@
 
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
 #include <optional>
 #include <utility>
 #include <vector>
 
 #include "common/clock.h"
+#include "common/curve_keys.h"
 
 #ifndef PSO_VERSION
 #error "PSO_VERSION must be defined by the build"
 #endif
 
 namespace pso::controller::service {
+namespace {
+
+// The controller's CurveZMQ secret key, after checking the agent-key
+// directory can be read (an unreadable one would admit nobody, silently).
+Result<std::string> curveServerKey(const common::CurveConfig& curve) {
+  if (curve.secret_key_file.empty() || curve.authorized_keys_dir.empty()) {
+    return makeError("config",
+                     "curve: secret_key_file and authorized_keys_dir are both needed for "
+                     "CurveZMQ (psoctl keygen writes the key files)");
+  }
+  auto pair = common::readCurveSecretKeyFile(curve.secret_key_file);
+  if (!pair) {
+    return makeError(pair.error().code, "curve.secret_key_file: " + pair.error().message);
+  }
+  std::error_code error;
+  if (!std::filesystem::is_directory(curve.authorized_keys_dir, error)) {
+    return makeError("config", "curve.authorized_keys_dir: " + curve.authorized_keys_dir +
+                                   " is not a readable directory");
+  }
+  spdlog::info(
+      "CurveZMQ: this controller's public key is {} (agents pin it as "
+      "curve.server_public_key)",
+      pair->public_key);
+  return pair->secret_key;
+}
+
+}  // namespace
 
 const char* controllerVersion() {
   return PSO_VERSION;
@@ -36,10 +65,11 @@ Status Controller::start() {
   if (auto valid = engine::DecisionEngine::validateSettings(engineSettingsFrom(config_)); !valid) {
     return makeError("config", "engine: " + valid.error().message);
   }
-  if (config_.curve.enabled()) {
-    return makeError("config",
-                     "curve: CurveZMQ is not supported by this pso-controller build; remove the "
-                     "curve settings to run plain TCP on loopback");
+  std::string curve_secret_key;
+  if (config_.curve.enabled() || !config_.curve.authorized_keys_dir.empty()) {
+    auto key = curveServerKey(config_.curve);
+    if (!key) return key.error();
+    curve_secret_key = std::move(key).value();
   }
   std::optional<std::vector<ApiToken>> tokens;
   if (!config_.api_tokens_file.empty()) {
@@ -56,12 +86,19 @@ Status Controller::start() {
   auto opened = store::Store::open(config_.db);
   if (!opened) return opened.error();
   store_ = std::move(opened.value());
+  store::IngestLimits limits;
+  limits.max_seq_advance = static_cast<uint64_t>(config_.ingest.max_seq_advance);
+  limits.max_age_ms = config_.ingest.max_sample_age.count();
+  limits.max_ahead_ms = config_.ingest.max_sample_ahead.count();
+  store_->setIngestLimits(limits);
 
   IngestOptions ingest_options;
   ingest_options.controller_id = config_.id;
   ingest_options.bind = config_.bind;
   ingest_options.heartbeat_interval = config_.heartbeat_interval;
   ingest_options.agent_timeout = config_.agent_timeout;
+  ingest_options.curve_secret_key = curve_secret_key;
+  ingest_options.authorized_keys_dir = config_.curve.authorized_keys_dir;
   ingest_ = std::make_unique<Ingest>(ingest_options, *store_, metrics_);
   if (auto status = ingest_->start(); !status) {
     stop();
@@ -97,7 +134,14 @@ Status Controller::start() {
   spdlog::info("pso-controller {} ({}) bound zmq {} http {}, db {}, cycle every {}, mode {}",
                controllerVersion(), config_.id, ingest_->endpoint(), http_->address(), config_.db,
                common::formatDuration(config_.cycle_interval), config_.mode);
-  spdlog::warn("plain TCP: for loopback development only");
+  if (curve_secret_key.empty()) {
+    spdlog::warn(
+        "agent link is plain TCP without CurveZMQ: any process that reaches {} can speak for "
+        "any agent; for loopback or a trusted network only (docs/security.md)",
+        ingest_->endpoint());
+  } else {
+    spdlog::info("agent link: CurveZMQ with agent keys from {}", config_.curve.authorized_keys_dir);
+  }
   if (!config_.api_tokens_file.empty()) {
     spdlog::info("mutating API enabled with tokens from {}", config_.api_tokens_file);
   } else {
