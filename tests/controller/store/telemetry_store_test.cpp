@@ -461,6 +461,17 @@ TEST_F(TelemetryStoreTest, SetIngestLimitsNarrowsTheTimeWindow) {
   EXPECT_EQ(outcome->samples, 2u);
   EXPECT_EQ(outcome->samples_too_old, 1u);
   EXPECT_EQ(outcome->samples_too_new, 1u);
+
+  // A negative window counts as none: only samples stamped now are taken.
+  limits.max_age_ms = std::numeric_limits<int64_t>::min();
+  limits.max_ahead_ms = -1;
+  store_->setIngestLimits(limits);
+  auto negative = store_->ingestTelemetry(
+      batch("edge-01", 2, {kNowMs - 1, kNowMs, kNowMs + 1}, {5, 6, 7}), kNowMs);
+  ASSERT_TRUE(negative.ok());
+  EXPECT_EQ(negative->samples, 1u);
+  EXPECT_EQ(negative->samples_too_old, 1u);
+  EXPECT_EQ(negative->samples_too_new, 1u);
 }
 
 TEST_F(TelemetryStoreTest, SamplesOfASystemOwnedByAnotherAgentAreRefused) {
