@@ -53,7 +53,7 @@ TEST(ControllerProcess, PrintsWhereItListensServesAndStopsCleanlyOnSigterm) {
   EXPECT_TRUE(agent.sayHello({webSystem()}).has_value());
 
   const std::string log = readFile(dir.file("err"));
-  EXPECT_NE(log.find("plain TCP: for loopback development only"), std::string::npos) << log;
+  EXPECT_NE(log.find("agent link is plain TCP without CurveZMQ"), std::string::npos) << log;
   EXPECT_NE(log.find(match[1].str()), std::string::npos) << log;
   EXPECT_NE(log.find(match[2].str()), std::string::npos) << log;
 
