@@ -1,5 +1,7 @@
 #include "controller/service/ingest.h"
 
+#include "controller/service/ingest_impl.h"
+
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -30,15 +32,13 @@ namespace {
 constexpr std::size_t kMaxDrain = 512;
 constexpr auto kPollTimeout = std::chrono::milliseconds(200);
 constexpr int64_t kHousekeepingIntervalMs = 1000;
-// How stale an agent's last_seen in the store may get while it keeps talking:
-// one small write per agent per interval instead of one per message.
-constexpr int64_t kSeenPersistIntervalMs = 5000;
 // One log line per refusal reason per interval; the rest are only counted.
 constexpr int64_t kRefusalLogIntervalMs = 5000;
 constexpr const char* kWakeEndpoint = "inproc://pso-ingest-wake";
 
-// Routing ids come from the network: keep log lines printable and short.
-std::string printable(std::string_view raw) {
+}  // namespace
+
+std::string printableName(std::string_view raw) {
   std::string out;
   for (unsigned char c : raw.substr(0, 64)) {
     if (c >= 0x20 && c < 0x7f) {
@@ -53,93 +53,6 @@ std::string printable(std::string_view raw) {
   if (raw.size() > 64) out += "...";
   return out.empty() ? std::string("<empty>") : out;
 }
-
-}  // namespace
-
-struct Ingest::Impl {
-  Impl(IngestOptions opts, store::Store& st, common::MetricsRegistry& reg)
-      : options_(std::move(opts)), store_(st), metrics_(reg) {}
-
-  // What the loop knows of an agent; touched by the loop thread only.
-  struct Session {
-    int64_t last_seen_steady_ms = 0;
-    int64_t last_seen_wall_ms = 0;
-    int64_t persisted_seen_wall_ms = 0;  // last_seen as last written to the store
-    bool connected = false;
-    bool delimiter = false;  // the agent frames messages REQ-style with an empty frame
-    // The connection (ROUTER-assigned routing id) that speaks for the agent:
-    // bound by a welcomed hello, replaced only by the next welcomed hello.
-    std::string routing_id;
-  };
-
-  struct QueuedBatch {
-    std::string agent_id;
-    protocol::TelemetryBatch batch;
-  };
-
-  struct RefusalLogState {
-    int64_t last_logged_ms = 0;
-    uint64_t suppressed = 0;
-  };
-
-  IngestOptions options_;
-  store::Store& store_;
-  common::MetricsRegistry& metrics_;
-
-  zmq::context_t context_{1};
-  zmq::socket_t router_;
-  zmq::socket_t wake_rx_;
-  std::string endpoint_;
-  std::thread thread_;
-  std::atomic<bool> stopping_{false};
-  std::atomic<std::size_t> connected_count_{0};
-
-  // Outbox shared with other threads; the PUSH socket is only used under the mutex.
-  std::mutex outbox_mutex_;
-  zmq::socket_t wake_tx_;
-  std::deque<store::DirectiveRecord> outbox_;
-
-  std::map<std::string, Session> sessions_;         // agent id -> what the loop knows
-  std::map<std::string, std::string> connections_;  // routing id -> the agent it speaks for
-  std::unique_ptr<ZapHandler> zap_;                 // set when the link is CurveZMQ
-  std::vector<QueuedBatch> queued_;
-  std::map<std::string, RefusalLogState> refusal_log_;
-  int64_t last_housekeeping_ms_ = 0;
-
-  void describeMetrics();
-  void run();
-  void drainWake();
-  void drainRouter();
-  void handleFrames(std::vector<zmq::message_t>& parts);
-  /// `from` names the sender: an agent id, or the routing id of a connection
-  /// that speaks for no agent.
-  void refuse(const std::string& reason, const std::string& from, const std::string& message);
-  void markSeen(const std::string& agent_id, bool delimiter);
-
-  void onHello(const std::string& routing_id, bool delimiter, const std::string& key_agent,
-               const protocol::Hello& hello);
-  bool bindConnection(const std::string& routing_id, bool delimiter, const protocol::Hello& hello);
-  bool connectionAlive(const std::string& agent_id, const Session& session);
-  void sendRefused(const std::string& routing_id, bool delimiter, const std::string& reason,
-                   const std::string& message);
-  uint64_t welcomePosition(const protocol::Hello& hello, uint64_t stored);
-  void onHealth(const std::string& agent_id, protocol::Health& health);
-  void onResult(const std::string& agent_id, const protocol::DirectiveResult& result);
-  void onHeartbeat(const std::string& agent_id, const protocol::Heartbeat& heartbeat);
-  void flushTelemetry();
-  void ackOutcomes(const std::vector<QueuedBatch>& batches,
-                   const std::vector<store::IngestOutcome>& outcomes);
-
-  bool sendTo(const std::string& agent_id, const protocol::Message& message);
-  bool sendOnConnection(const std::string& routing_id, bool delimiter,
-                        const protocol::Message& message);
-  void sendDirective(const store::DirectiveRecord& directive);
-  void sendPendingFor(const std::string& agent_id);
-  void sendOutbox();
-  void housekeeping();
-  void updateConnectedGauge();
-  void storeError(const char* operation, const Error& error);
-};
 
 void Ingest::Impl::describeMetrics() {
   metrics_.describe("pso_rejected_messages_total", "counter",
@@ -182,9 +95,9 @@ void Ingest::Impl::refuse(const std::string& reason, const std::string& from,
   }
   if (state.suppressed > 0) {
     spdlog::warn("refused message from {} ({}): {} [{} more refusals of this kind not logged]",
-                 printable(from), reason, message, state.suppressed);
+                 printableName(from), reason, message, state.suppressed);
   } else {
-    spdlog::warn("refused message from {} ({}): {}", printable(from), reason, message);
+    spdlog::warn("refused message from {} ({}): {}", printableName(from), reason, message);
   }
   state.last_logged_ms = now;
   state.suppressed = 0;
@@ -318,7 +231,7 @@ void Ingest::Impl::handleFrames(std::vector<zmq::message_t>& parts) {
   auto bound = connections_.find(routing_id);
   if (bound == connections_.end()) {
     refuse("no_session", routing_id,
-           std::string(type) + " from agent '" + printable(*claimed) +
+           std::string(type) + " from agent '" + printableName(*claimed) +
                "' on a connection that was not welcomed (no hello, or a refused one)");
     sendRefused(routing_id, delimiter, "no_session",
                 "say hello first: this connection was not welcomed");
@@ -327,13 +240,13 @@ void Ingest::Impl::handleFrames(std::vector<zmq::message_t>& parts) {
   const std::string agent_id = bound->second;
   if (*claimed != agent_id) {
     refuse("identity", routing_id,
-           std::string(type) + ": agent_id '" + printable(*claimed) +
-               "' on the connection of agent '" + printable(agent_id) + "'");
+           std::string(type) + ": agent_id '" + printableName(*claimed) +
+               "' on the connection of agent '" + printableName(agent_id) + "'");
     return;
   }
   if (sessions_[agent_id].routing_id != routing_id) {
     refuse("replaced", routing_id,
-           std::string(type) + " from agent '" + printable(agent_id) +
+           std::string(type) + " from agent '" + printableName(agent_id) +
                "' on a connection another hello of that agent replaced");
     return;
   }
@@ -367,143 +280,8 @@ void Ingest::Impl::markSeen(const std::string& agent_id, bool delimiter) {
   session.connected = true;
   session.persisted_seen_wall_ms = session.last_seen_wall_ms;
   updateConnectedGauge();
-  spdlog::info("agent {} is talking again", printable(agent_id));
+  spdlog::info("agent {} is talking again", printableName(agent_id));
   sendPendingFor(agent_id);
-}
-
-void Ingest::Impl::sendRefused(const std::string& routing_id, bool delimiter,
-                               const std::string& reason, const std::string& message) {
-  (void)sendOnConnection(routing_id, delimiter, protocol::Refused{reason, message});
-}
-
-// Whether the connection bound to an agent is still there: ROUTER_MANDATORY
-// fails a send to a routing id whose connection closed. The probe is an ack
-// of what is stored, which a live agent takes as a no-op.
-bool Ingest::Impl::connectionAlive(const std::string& agent_id, const Session& session) {
-  if (session.routing_id.empty()) return false;
-  auto record = store_.agent(agent_id);
-  const uint64_t stored = record && record.value() ? record.value()->last_seq : 0;
-  return sendOnConnection(session.routing_id, session.delimiter, protocol::Ack{stored});
-}
-
-// One live connection per agent id (docs/security.md). A hello on a new
-// connection takes the id over when the old connection is gone; while it is
-// alive, a plain-TCP hello is refused (two agents configured with one id),
-// and a CurveZMQ hello, whose key proves the id, replaces it.
-bool Ingest::Impl::bindConnection(const std::string& routing_id, bool delimiter,
-                                  const protocol::Hello& hello) {
-  auto existing = sessions_.find(hello.agent_id);
-  if (existing != sessions_.end() && !existing->second.routing_id.empty() &&
-      existing->second.routing_id != routing_id) {
-    Session& session = existing->second;
-    if (connectionAlive(hello.agent_id, session)) {
-      if (!zap_) {
-        refuse("id_in_use", routing_id,
-               "hello as '" + printable(hello.agent_id) +
-                   "' while another live connection speaks for that agent");
-        sendRefused(routing_id, delimiter, "id_in_use",
-                    "agent id '" + hello.agent_id +
-                        "' is in use by another live connection; give every agent its own id");
-        return false;
-      }
-      spdlog::warn("agent {} said hello on a new connection with its key; the old one is dropped",
-                   printable(hello.agent_id));
-      sendRefused(session.routing_id, session.delimiter, "replaced",
-                  "a newer connection of agent '" + hello.agent_id + "' replaced this one");
-    }
-    connections_.erase(session.routing_id);
-  }
-  Session& session = sessions_[hello.agent_id];
-  session.routing_id = routing_id;
-  connections_[routing_id] = hello.agent_id;
-  return true;
-}
-
-void Ingest::Impl::onHello(const std::string& routing_id, bool delimiter,
-                           const std::string& key_agent, const protocol::Hello& hello) {
-  if (zap_ && hello.agent_id != key_agent) {
-    refuse("identity", routing_id,
-           "hello as '" + printable(hello.agent_id) + "' with the key of agent '" +
-               printable(key_agent) + "'");
-    sendRefused(
-        routing_id, delimiter, "identity",
-        "this connection's key belongs to agent '" + key_agent + "', not '" + hello.agent_id + "'");
-    return;
-  }
-  if (!bindConnection(routing_id, delimiter, hello)) return;
-  metrics_.increment("pso_messages_received_total", {{"type", "hello"}});
-  // Earlier telemetry of this agent must be committed before the welcome tells
-  // it which sequence number the controller holds.
-  flushTelemetry();
-  const int64_t now = common::wallMs();
-  auto conflicts = store_.upsertAgent(hello, now);
-  if (!conflicts) {
-    storeError("upsert_agent", conflicts.error());
-    return;
-  }
-  if (auto status = store_.setAgentConnected(hello.agent_id, true, now); !status) {
-    storeError("set_agent_connected", status.error());
-  }
-  Session& session = sessions_[hello.agent_id];
-  const bool was_connected = session.connected;
-  session.connected = true;
-  session.delimiter = delimiter;
-  session.last_seen_steady_ms = common::steadyMs();
-  session.last_seen_wall_ms = now;
-  session.persisted_seen_wall_ms = now;
-  updateConnectedGauge();
-
-  protocol::Welcome welcome;
-  welcome.controller_id = options_.controller_id;
-  welcome.ts_ms = now;
-  welcome.heartbeat_interval_ms = options_.heartbeat_interval.count();
-  welcome.conflicts = conflicts.value();
-  for (const auto& conflict : welcome.conflicts) {
-    refuse("system_owned", routing_id,
-           "agent '" + printable(hello.agent_id) + "' declared system '" +
-               printable(conflict.system) + "', which agent '" + printable(conflict.owner) +
-               "' owns");
-  }
-  auto record = store_.agent(hello.agent_id);
-  if (!record) {
-    storeError("agent", record.error());
-    return;
-  }
-  welcome.last_seq = welcomePosition(hello, record.value() ? record.value()->last_seq : 0);
-  sendTo(hello.agent_id, welcome);
-  spdlog::info("agent {} {} (version {}, {} systems, last_seq {})", printable(hello.agent_id),
-               was_connected ? "said hello again" : "connected", printable(hello.version),
-               hello.systems.size(), welcome.last_seq);
-  sendPendingFor(hello.agent_id);
-}
-
-// The position a welcome hands an agent must be one it can use: never at or
-// past the seq its next batch gets. A stored position the agent's own spool
-// contradicts (its sequence restarted with a new spool file, or the position
-// was forged) is moved back to just before the oldest batch the agent holds;
-// one behind a gap the agent's spool bound dropped moves up to the gap.
-uint64_t Ingest::Impl::welcomePosition(const protocol::Hello& hello, uint64_t stored) {
-  if (hello.next_seq == 0) return stored;  // an agent that does not say its position
-  const uint64_t held_from = hello.oldest_seq - 1;
-  uint64_t position = stored;
-  if (stored >= hello.next_seq) {
-    position = held_from;
-    spdlog::warn(
-        "agent {}: stored telemetry position {} is not behind its next seq {} (a new spool?); "
-        "continuing from {}",
-        printable(hello.agent_id), stored, hello.next_seq, position);
-  } else if (held_from > stored) {
-    position = held_from;
-    spdlog::warn("agent {}: batches {}..{} were dropped by its spool bound; continuing from {}",
-                 printable(hello.agent_id), stored + 1, held_from, position);
-  }
-  if (position == stored) return stored;
-  if (auto status = store_.resetAgentSeq(hello.agent_id, position); !status) {
-    storeError("reset_agent_seq", status.error());
-    return stored >= hello.next_seq ? held_from : stored;
-  }
-  metrics_.increment("pso_agent_position_resets_total");
-  return position;
 }
 
 void Ingest::Impl::onHealth(const std::string& agent_id, protocol::Health& health) {
@@ -513,8 +291,8 @@ void Ingest::Impl::onHealth(const std::string& agent_id, protocol::Health& healt
     auto system = store_.system(result.system);
     if (!system || !system.value() || system.value()->agent_id == agent_id) return false;
     refuse("system_owned", agent_id,
-           "health of system '" + printable(result.system) + "' from agent '" +
-               printable(agent_id) + "'; agent '" + printable(system.value()->agent_id) +
+           "health of system '" + printableName(result.system) + "' from agent '" +
+               printableName(agent_id) + "'; agent '" + printableName(system.value()->agent_id) +
                "' owns it");
     return true;
   });
@@ -535,9 +313,9 @@ void Ingest::Impl::onResult(const std::string& agent_id, const protocol::Directi
     return;
   }
   metrics_.increment("pso_directives_total", {{"status", result.status}});
-  spdlog::info("directive {} on {}/{}: {} (replicas {}) {}", printable(result.directive_id),
-               printable(agent_id), printable(result.system), result.status, result.replicas,
-               printable(result.message));
+  spdlog::info("directive {} on {}/{}: {} (replicas {}) {}", printableName(result.directive_id),
+               printableName(agent_id), printableName(result.system), result.status,
+               result.replicas, printableName(result.message));
 }
 
 void Ingest::Impl::onHeartbeat(const std::string& agent_id, const protocol::Heartbeat& heartbeat) {
@@ -603,7 +381,7 @@ void Ingest::Impl::ackOutcomes(const std::vector<QueuedBatch>& batches,
     }
     if (outcome.kind == store::IngestOutcome::Kind::kOutOfOrder) {
       spdlog::debug("agent {}: telemetry seq {} out of order (stored up to {})",
-                    printable(agent_id), batches[i].batch.seq, outcome.last_seq);
+                    printableName(agent_id), batches[i].batch.seq, outcome.last_seq);
     }
     sendTo(agent_id, protocol::Ack{outcome.last_seq});
   }
@@ -630,130 +408,9 @@ bool Ingest::Impl::sendOnConnection(const std::string& routing_id, bool delimite
     // EHOSTUNREACH is ROUTER_MANDATORY's "no such peer connected".
     if (e.num() != EHOSTUNREACH) {
       spdlog::error("ingest: sending {} to {} failed: {}", protocol::messageTypeName(message),
-                    printable(routing_id), e.what());
+                    printableName(routing_id), e.what());
     }
     return false;
-  }
-}
-
-void Ingest::Impl::sendDirective(const store::DirectiveRecord& directive) {
-  const int64_t now = common::wallMs();
-  if (directive.deadline_ms > 0 && directive.deadline_ms < now) {
-    if (auto status = store_.setDirectiveStatus(
-            directive.id, "expired", "deadline passed before the agent was reachable", now);
-        !status) {
-      storeError("set_directive_status", status.error());
-    }
-    metrics_.increment("pso_directives_total", {{"status", "expired"}});
-    spdlog::warn("directive {} for {} expired before agent {} was reachable", directive.id,
-                 directive.system, printable(directive.agent_id));
-    return;
-  }
-  protocol::Directive wire;
-  wire.id = directive.id;
-  wire.system = directive.system;
-  wire.action = directive.action;
-  if (directive.replicas >= 0) wire.replicas = directive.replicas;
-  wire.reason = directive.reason;
-  wire.cycle_id = directive.cycle_id;
-  wire.deadline_ms = directive.deadline_ms;
-  if (!sendTo(directive.agent_id, wire)) {
-    metrics_.increment("pso_directive_send_deferred_total");
-    spdlog::info("directive {} for {}: agent {} not connected; kept pending until its hello",
-                 directive.id, directive.system, printable(directive.agent_id));
-    return;
-  }
-  if (auto status = store_.markDirectiveSent(directive.id, now); !status) {
-    storeError("mark_directive_sent", status.error());
-  }
-  metrics_.increment("pso_directives_total", {{"status", "sent"}});
-  spdlog::info("directive {} sent to {}: {} {} -> {} ({})", directive.id,
-               printable(directive.agent_id), directive.action, directive.system,
-               directive.replicas, directive.reason);
-}
-
-// On a hello (or an agent talking again): what waits for the agent goes out,
-// and what was sent without a result yet goes again while its deadline
-// allows (the agent answers a repeated id from its spool without acting twice).
-void Ingest::Impl::sendPendingFor(const std::string& agent_id) {
-  auto waiting = store_.awaitingResult();
-  if (!waiting) {
-    storeError("awaiting_result", waiting.error());
-    return;
-  }
-  for (const auto& directive : waiting.value()) {
-    if (directive.agent_id == agent_id) sendDirective(directive);
-  }
-}
-
-void Ingest::Impl::sendOutbox() {
-  std::deque<store::DirectiveRecord> work;
-  {
-    std::lock_guard lock(outbox_mutex_);
-    work.swap(outbox_);
-  }
-  for (const auto& directive : work) {
-    // A hello may already have delivered it from the pending list.
-    auto current = store_.directive(directive.id);
-    if (!current) {
-      storeError("directive", current.error());
-      continue;
-    }
-    if (!current.value() || current.value()->status != "pending") continue;
-    sendDirective(*current.value());
-  }
-}
-
-void Ingest::Impl::housekeeping() {
-  const int64_t now_steady = common::steadyMs();
-  const int64_t now = common::wallMs();
-  bool changed = false;
-  for (auto& [id, session] : sessions_) {
-    if (!session.connected) continue;
-    if (now_steady - session.last_seen_steady_ms <= options_.agent_timeout.count()) {
-      if (session.last_seen_wall_ms - session.persisted_seen_wall_ms >= kSeenPersistIntervalMs) {
-        session.persisted_seen_wall_ms = session.last_seen_wall_ms;
-        if (auto status = store_.setAgentConnected(id, true, session.last_seen_wall_ms);
-            !status && status.error().code != "not_found") {
-          storeError("set_agent_connected", status.error());
-        }
-      }
-      continue;
-    }
-    session.connected = false;
-    changed = true;
-    if (auto status = store_.setAgentConnected(id, false, session.last_seen_wall_ms); !status) {
-      storeError("set_agent_connected", status.error());
-    }
-    spdlog::warn("agent {} disconnected: nothing heard for {}", printable(id),
-                 common::formatDuration(options_.agent_timeout));
-  }
-  if (changed) updateConnectedGauge();
-
-  auto waiting = store_.awaitingResult();
-  if (!waiting) {
-    storeError("awaiting_result", waiting.error());
-    return;
-  }
-  for (const auto& directive : waiting.value()) {
-    if (directive.deadline_ms <= 0 || directive.deadline_ms >= now) continue;
-    if (directive.status == "pending") {
-      sendDirective(directive);  // expires it: the agent was never reachable
-      continue;
-    }
-    // Delivered, but no result came by the deadline (the agent died, or the
-    // result was lost): after the deadline the agent must not act on it.
-    if (auto status = store_.setDirectiveStatus(
-            directive.id, "expired",
-            "no result from agent " + directive.agent_id + " by the deadline (sent, not answered)",
-            now);
-        !status) {
-      storeError("set_directive_status", status.error());
-      continue;
-    }
-    metrics_.increment("pso_directives_total", {{"status", "expired"}});
-    spdlog::warn("directive {} for {} expired: agent {} sent no result by its deadline",
-                 directive.id, directive.system, printable(directive.agent_id));
   }
 }
 
