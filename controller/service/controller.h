@@ -33,8 +33,10 @@ class Controller {
   Controller(const Controller&) = delete;
   Controller& operator=(const Controller&) = delete;
 
-  /// Error codes: "config" (bad mode, unsupported curve settings), "io"
-  /// (api_tokens_file), the store's errors, "bind" (ZeroMQ or HTTP address).
+  /// Error codes: "config" (bad mode, incomplete curve settings, a bad tokens
+  /// file line), "io" (api_tokens_file), "permissions" and "invalid" (a curve
+  /// key file), "tls" (http_tls files), the store's errors, "bind" (ZeroMQ or
+  /// HTTP address).
   /// On error everything started so far is stopped again.
   [[nodiscard]] Status start();
   void stop();
