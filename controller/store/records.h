@@ -112,6 +112,14 @@ struct RollupReport {
   int64_t late_series = 0;      ///< series re-aggregated for samples that arrived late
 };
 
+/// What TelemetryStore::importSamples did.
+struct ImportReport {
+  std::size_t samples = 0;       ///< samples written (new, or replacing a stored value)
+  std::size_t non_finite = 0;    ///< NaN or infinite values skipped
+  int64_t first_ts_ms = 0;       ///< oldest sample written (0 when none)
+  int64_t last_ts_ms = 0;        ///< newest sample written (0 when none)
+};
+
 struct CycleRecord {
   std::string id;   ///< "c-<n>"
   int64_t seq = 0;  ///< n

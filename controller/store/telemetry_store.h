@@ -61,6 +61,23 @@ class TelemetryStore {
   [[nodiscard]] virtual Result<std::vector<IngestOutcome>> ingestTelemetry(
       const std::vector<protocol::TelemetryBatch>& batches, int64_t now_ms) = 0;
 
+  /// Writes past samples of one system's series, as an operator's import of
+  /// history (psoctl import): no agent, no sequence, no age or ownership
+  /// window. A system or metric name outside protocol/names.h's rules is
+  /// refused with code "invalid" and nothing is written. Non-finite values are
+  /// skipped and counted; a (series, ts) already stored is replaced; the
+  /// order of `samples` does not matter (the last of two equal ts wins). The
+  /// "replicas" metric does not change the system's replica count. Written in
+  /// transactions of bounded size, releasing the store between them. The
+  /// series is marked for the next rollup pass to recompute its buckets from
+  /// the oldest sample written; buckets before the raw-sample and minute-row
+  /// retention marks, which that pass no longer recomputes, are rolled up
+  /// here from what is left of their inputs (the imported samples, and the
+  /// minute rows for hours), replacing the rows they had.
+  [[nodiscard]] virtual Result<ImportReport> importSamples(const std::string& system,
+                                                           const std::string& metric,
+                                                           const std::vector<Sample>& samples) = 0;
+
   /// Every read below takes a system name, or hostSeriesSystem(agent_id) for
   /// an agent's host metrics.
 

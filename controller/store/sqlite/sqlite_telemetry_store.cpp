@@ -6,6 +6,8 @@
 #include <set>
 #include <utility>
 
+#include "protocol/names.h"
+
 namespace pso::controller::store {
 namespace {
 
@@ -53,6 +55,19 @@ int64_t saturatingAdd(int64_t a, int64_t b) {
 // A system name as batches carry it: an empty one means the agent's host.
 bool isHostSeries(const protocol::SeriesKey& key) {
   return key.system.empty();
+}
+
+// Samples per importSamples transaction: the store is released between them.
+constexpr std::size_t kImportSamplesPerTransaction = 10000;
+
+int64_t floorToBucket(int64_t ms, int64_t bucket) {
+  const int64_t rem = ms % bucket;
+  return rem < 0 ? ms - rem - bucket : ms - rem;
+}
+
+int64_t ceilToBucket(int64_t ms, int64_t bucket) {
+  const int64_t floor = floorToBucket(ms, bucket);
+  return floor == ms ? ms : floor + bucket;
 }
 
 }  // namespace
@@ -379,6 +394,93 @@ Result<int64_t> SqliteTelemetryStore::pruneEverySeriesLocked(Statement& prune, i
   }
   if (auto st = tx.commit(); !st.ok()) return st.error();
   return removed;
+}
+
+Result<ImportReport> SqliteTelemetryStore::importSamples(const std::string& system,
+                                                         const std::string& metric,
+                                                         const std::vector<Sample>& samples) {
+  if (auto problem = protocol::nameProblem(system, protocol::NameKind::kSystem); !problem.empty()) {
+    return makeError("invalid", "system name '" + system + "': " + problem);
+  }
+  if (auto problem = protocol::nameProblem(metric, protocol::NameKind::kMetric); !problem.empty()) {
+    return makeError("invalid", "metric name '" + metric + "': " + problem);
+  }
+  const protocol::SeriesKey key{system, metric};
+  ImportReport report;
+  int64_t oldest = std::numeric_limits<int64_t>::max();
+  int64_t newest = std::numeric_limits<int64_t>::min();
+  std::optional<int64_t> series_id;
+  std::size_t next = 0;
+  while (next < samples.size()) {
+    std::lock_guard lock(context_.mutex());
+    std::vector<protocol::SeriesKey> created;
+    auto fail = [&](const Error& error) -> Result<ImportReport> {
+      for (const auto& k : created) series_ids_.erase(k);
+      return error;
+    };
+    common::Transaction tx(context_.db());
+    if (!tx.beginStatus().ok()) return tx.beginStatus().error();
+    const std::size_t end = std::min(samples.size(), next + kImportSamplesPerTransaction);
+    int64_t batch_oldest = std::numeric_limits<int64_t>::max();
+    std::size_t written = 0;
+    for (; next < end; ++next) {
+      const Sample& sample = samples[next];
+      if (!std::isfinite(sample.value)) {
+        ++report.non_finite;
+        continue;
+      }
+      if (!series_id) {
+        auto id = seriesIdLocked(key, true, &created);
+        if (!id.ok()) return fail(id.error());
+        series_id = **id;
+      }
+      ScopedStatement s(insert_sample_);
+      s->bind(1, *series_id).bind(2, sample.ts_ms).bind(3, sample.value);
+      if (auto st = s->run(); !st.ok()) return fail(st.error());
+      ++written;
+      batch_oldest = std::min(batch_oldest, sample.ts_ms);
+      newest = std::max(newest, sample.ts_ms);
+    }
+    if (written > 0) {
+      // The next rollup pass recomputes the series from its oldest new sample,
+      // whether it runs here (psoctl import) or in a running controller.
+      ScopedStatement s(mark_late_);
+      s->bind(1, *series_id).bind(2, batch_oldest);
+      if (auto st = s->run(); !st.ok()) return fail(st.error());
+    }
+    if (auto st = tx.commit(); !st.ok()) return fail(st.error());
+    report.samples += written;
+    oldest = std::min(oldest, batch_oldest);
+  }
+  if (report.samples == 0) return report;
+  report.first_ts_ms = oldest;
+  report.last_ts_ms = newest;
+
+  // The rollup pass recomputes nothing before the retention marks (the inputs
+  // of those buckets are gone); the imported samples are, so those buckets
+  // are rolled up from them here.
+  std::lock_guard lock(context_.mutex());
+  auto samples_pruned = context_.metaIntLocked(kSamplesPrunedKey, 0);
+  if (!samples_pruned.ok()) return samples_pruned.error();
+  auto minutes_pruned = context_.metaIntLocked(kMinutesPrunedKey, 0);
+  if (!minutes_pruned.ok()) return minutes_pruned.error();
+  const int64_t minute_to = std::min(ceilToBucket(*samples_pruned, kMinuteMs),
+                                     ceilToBucket(saturatingAdd(newest, 1), kMinuteMs));
+  const int64_t hour_to = std::min(ceilToBucket(*minutes_pruned, kHourMs),
+                                   ceilToBucket(saturatingAdd(newest, 1), kHourMs));
+  const int64_t minute_from = floorToBucket(oldest, kMinuteMs);
+  const int64_t hour_from = floorToBucket(oldest, kHourMs);
+  if (minute_from < minute_to || hour_from < hour_to) {
+    common::Transaction tx(context_.db());
+    if (!tx.beginStatus().ok()) return tx.beginStatus().error();
+    RollupReport rolled;
+    if (auto st = rollSeriesLocked(*series_id, minute_from, minute_to, hour_from, hour_to, rolled);
+        !st.ok()) {
+      return st.error();
+    }
+    if (auto st = tx.commit(); !st.ok()) return st.error();
+  }
+  return report;
 }
 
 }  // namespace pso::controller::store

@@ -37,6 +37,8 @@ class SqliteTelemetryStore : public virtual TelemetryStore {
                                         int64_t now_ms) override;
   Result<std::vector<IngestOutcome>> ingestTelemetry(
       const std::vector<protocol::TelemetryBatch>& batches, int64_t now_ms) override;
+  Result<ImportReport> importSamples(const std::string& system, const std::string& metric,
+                                     const std::vector<Sample>& samples) override;
   Result<std::vector<Sample>> samples(const std::string& system, const std::string& metric,
                                       int64_t since_ms, int64_t until_ms, int64_t limit) override;
   Result<std::vector<Sample>> recentSamples(const std::string& system, const std::string& metric,

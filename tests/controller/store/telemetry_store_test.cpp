@@ -777,5 +777,102 @@ TEST_F(RollupTest, RetentionPrunesSamplesAndRollupsSeparately) {
   EXPECT_EQ(buckets(RollupResolution::kHour).size(), 2u);
 }
 
+// ---------------------------------------------------------------------------
+// Imported history (psoctl import).
+
+TEST_F(RollupTest, ImportWritesSamplesReplacesAndSkipsNonFinite) {
+  std::vector<Sample> history;
+  for (int i = 0; i < 25000; ++i) history.push_back({kStart + i * 1'000LL, double(i)});
+  history[7].value = kNaN;
+  history[8].value = std::numeric_limits<double>::infinity();
+  auto report = store_->importSamples("web", "demand", history);
+  ASSERT_TRUE(report.ok()) << report.error().message;
+  EXPECT_EQ(report->samples, 24998u);
+  EXPECT_EQ(report->non_finite, 2u);
+  EXPECT_EQ(report->first_ts_ms, kStart);
+  EXPECT_EQ(report->last_ts_ms, kStart + 24999'000LL);
+
+  auto stored = store_->samples("web", "demand", 0, std::numeric_limits<int64_t>::max());
+  ASSERT_TRUE(stored.ok());
+  ASSERT_EQ(stored->size(), 24998u);
+  EXPECT_EQ((*stored)[7].ts_ms, kStart + 9'000);
+  EXPECT_DOUBLE_EQ((*stored)[7].value, 9.0);
+
+  // A second import of the same times replaces the values, never adds rows;
+  // an agent's own sample at that time is replaced as well.
+  ingestRange(kStart + 30'000'000, 1'000, 1, 5.0);
+  auto again = store_->importSamples(
+      "web", "demand", {{kStart, -1.0}, {kStart + 30'000'000, 42.0}, {kStart, -2.0}});
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(again->samples, 3u);
+  auto first = store_->samples("web", "demand", kStart, kStart + 1);
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->size(), 1u);
+  EXPECT_DOUBLE_EQ(first->front().value, -2.0);
+  auto latest = store_->latestSample("web", "demand");
+  ASSERT_TRUE(latest.ok());
+  ASSERT_TRUE(latest->has_value());
+  EXPECT_DOUBLE_EQ((*latest)->value, 42.0);
+}
+
+TEST_F(RollupTest, ImportRefusesNamesOutsideTheRulesAndWritesNothing) {
+  for (const auto& [system, metric] : {std::pair<std::string, std::string>{"", "demand"},
+                                      {"@host:edge-01", "demand"},
+                                      {"web site", "demand"},
+                                      {"web", ""},
+                                      {"web", "de\nmand"}}) {
+    auto report = store_->importSamples(system, metric, {{kStart, 1.0}});
+    ASSERT_FALSE(report.ok()) << system << "/" << metric;
+    EXPECT_EQ(report.error().code, "invalid");
+  }
+  auto metrics = store_->metrics("web");
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_TRUE(metrics->empty());
+}
+
+TEST_F(RollupTest, ImportBeforeTheRolledMarkIsRecomputedByTheNextPass) {
+  // The controller has rolled up two hours past the history to come.
+  ingestRange(kStart + 10 * kHourMs, 10'000, 6, 0.0);
+  rollUp(kStart + 12 * kHourMs);
+  ASSERT_TRUE(buckets(RollupResolution::kHour).size() == 1u);
+
+  // Two hours of history, one sample a minute, value = minute index.
+  std::vector<Sample> history;
+  for (int i = 0; i < 120; ++i) history.push_back({kStart + i * kMinuteMs, double(i)});
+  ASSERT_TRUE(store_->importSamples("web", "demand", history).ok());
+  const RollupReport report = rollUp(kStart + 12 * kHourMs);
+  EXPECT_EQ(report.late_series, 1);
+  auto hours = buckets(RollupResolution::kHour);
+  ASSERT_EQ(hours.size(), 3u);
+  EXPECT_EQ(hours[0].start_ms, kStart);
+  EXPECT_EQ(hours[0].count, 60);
+  EXPECT_NEAR(hours[0].mean, 29.5, 1e-9);
+  EXPECT_NEAR(hours[1].mean, 89.5, 1e-9);
+  EXPECT_EQ(buckets(RollupResolution::kMinute).size(), 121u);
+}
+
+TEST_F(RollupTest, ImportOlderThanRetentionIsRolledUpAtOnce) {
+  // Retention has run: raw samples before kStart + 20 h and minute rows
+  // before kStart + 10 h are gone, so the rollup pass recomputes nothing there.
+  ingestRange(kStart + 30 * kHourMs, 10'000, 6, 0.0);
+  rollUp(kStart + 31 * kHourMs);
+  ASSERT_TRUE(store_->pruneSamples(kStart + 20 * kHourMs).ok());
+  ASSERT_TRUE(store_->pruneRollups(RollupResolution::kMinute, kStart + 10 * kHourMs).ok());
+
+  // A day of history, one sample a minute, value = hour index.
+  std::vector<Sample> history;
+  for (int i = 0; i < 24 * 60; ++i) history.push_back({kStart + i * kMinuteMs, double(i / 60)});
+  ASSERT_TRUE(store_->importSamples("web", "demand", history).ok());
+  rollUp(kStart + 31 * kHourMs);
+  auto hours = buckets(RollupResolution::kHour);
+  ASSERT_EQ(hours.size(), 25u);
+  for (int h = 0; h < 24; ++h) {
+    EXPECT_EQ(hours[h].start_ms, kStart + h * kHourMs) << h;
+    EXPECT_EQ(hours[h].count, 60) << h;
+    EXPECT_DOUBLE_EQ(hours[h].mean, double(h)) << h;
+  }
+  EXPECT_EQ(buckets(RollupResolution::kMinute).size(), 24u * 60 + 1);
+}
+
 }  // namespace
 }  // namespace pso::controller::store
