@@ -19,6 +19,7 @@
 #include "common/trace.h"
 #include "controller/cli/api_client.h"
 #include "controller/cli/grade.h"
+#include "controller/cli/import.h"
 #include "controller/cli/offline.h"
 #include "controller/cli/table.h"
 #include "controller/scenarios/exporter.h"
@@ -708,6 +709,22 @@ int runPsoctl(int argc, char** argv) {
   addSimulateOptions(simulate_cmd, simulate);
   simulate_cmd->callback(
       [&] { action = [&] { return runSimulateCommand(simulate, g.json_output); }; });
+
+  ImportArgs import_args;
+  auto* import_cmd = app.add_subcommand(
+      "import",
+      "Load a system's past demand into the controller's database, so forecasts are seasonal\n"
+      "from the first cycle: from a trace CSV (--trace FILE [--shift-to-now]) or from\n"
+      "Prometheus (--prometheus URL --query PROMQL --since 14d [--step 1m]). Writes the\n"
+      "samples and their minute and hour rollups. Stop the controller first, or see\n"
+      "docs/operations.md (\"Importing history\") for importing while it runs.\n"
+      "Example: psoctl import --db /var/lib/pso/controller.db --system web --trace web.csv "
+      "--shift-to-now");
+  addImportOptions(import_cmd, import_args);
+  import_cmd->callback([&] {
+    checkImportArgs(import_cmd, import_args);
+    action = [&] { return runImportCommand(import_args, g.json_output); };
+  });
 
   try {
     app.parse(argc, argv);
