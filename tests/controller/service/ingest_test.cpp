@@ -434,8 +434,12 @@ TEST_F(IngestTest, SilentAgentIsMarkedDisconnectedAndReconnectsWhenItTalks) {
   heartbeat.ts_ms = common::wallMs();
   heartbeat.spool_pending = 7;
   agent.send(heartbeat);
-  ASSERT_TRUE(waitFor(connected, seconds(10)));
-  EXPECT_EQ(metric("pso_agent_spool_pending", {{"agent", "agent-1"}}), 7.0);
+  // The agent is marked connected just before its heartbeat is counted: await both.
+  ASSERT_TRUE(waitFor(
+      [&] {
+        return connected() && metric("pso_agent_spool_pending", {{"agent", "agent-1"}}) == 7.0;
+      },
+      seconds(10)));
 }
 
 TEST_F(IngestTest, DirectiveForAnAbsentAgentStaysPendingUntilItsHello) {
