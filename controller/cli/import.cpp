@@ -46,8 +46,8 @@ Result<Loaded> loadTrace(const ImportArgs& args, int64_t now_ms) {
   return loaded;
 }
 
-std::string queryUrl(const std::string& base, const std::string& query,
-                     const RangeChunk& chunk, int64_t step_ms) {
+std::string queryUrl(const std::string& base, const std::string& query, const RangeChunk& chunk,
+                     int64_t step_ms) {
   std::string url = base;
   while (!url.empty() && url.back() == '/') url.pop_back();
   return url + "/api/v1/query_range?query=" + escapeQueryValue(query) +
@@ -75,9 +75,11 @@ Result<Loaded> loadPrometheus(const ImportArgs& args, int64_t now_ms) {
     transfer.url = queryUrl(args.prometheus, args.query, chunk, step_ms);
     transfer.headers = {"Accept: application/json"};
     transfer.timeout_ms = args.timeout_ms;
+    transfer.ca_file = args.ca_file;
     auto reply = performTransfer(transfer);
     ++loaded.requests;
-    if (!reply) return makeError(reply.error().code, args.prometheus + ": " + reply.error().message);
+    if (!reply)
+      return makeError(reply.error().code, args.prometheus + ": " + reply.error().message);
     auto series = parseRangeAnswer(reply->body);
     if (reply->status != 200) {
       // Prometheus explains a refused query in an error answer; say it when it does.
@@ -115,20 +117,20 @@ void addImportOptions(CLI::App* cmd, ImportArgs& args) {
   cmd->add_option("--db", args.db, "The controller's database file (controller.yaml: db)")
       ->required();
   cmd->add_option("--system", args.system, "System whose history this is")->required();
-  cmd->add_option("--metric", args.metric, "Metric to store the samples as")
-      ->capture_default_str();
+  cmd->add_option("--metric", args.metric, "Metric to store the samples as")->capture_default_str();
   auto* trace = cmd->add_option("--trace", args.trace, "Trace CSV (timestamp,value) to import");
   cmd->add_flag("--shift-to-now", args.shift_to_now,
                 "Move the trace in time so its last sample lands at now");
-  auto* prometheus = cmd->add_option(
-      "--prometheus", args.prometheus,
-      "Prometheus base URL (http://prometheus:9090) to read the history from");
+  auto* prometheus =
+      cmd->add_option("--prometheus", args.prometheus,
+                      "Prometheus base URL (http://prometheus:9090) to read the history from");
   cmd->add_option("--query", args.query, "PromQL answering exactly one series (with --prometheus)");
   cmd->add_option("--since", args.since, "How far back to read (with --prometheus), e.g. 14d");
   cmd->add_option("--step", args.step, "Resolution of the samples read (with --prometheus)")
       ->capture_default_str();
-  cmd->add_option("--now", args.now,
-                  "The time taken as now (timestamp; default: the clock), for reproducible imports");
+  cmd->add_option(
+      "--now", args.now,
+      "The time taken as now (timestamp; default: the clock), for reproducible imports");
   trace->excludes(prometheus);
 }
 
@@ -193,8 +195,9 @@ int runImportCommand(const ImportArgs& args, bool json_output) {
   if (!args.prometheus.empty()) {
     std::cout << " from " << loaded->labels << " in " << loaded->requests << " requests";
   }
-  std::cout << "; " << non_finite << " NaN/Inf values skipped; rollups written: "
-            << rolled->minute_rows << " minute, " << rolled->hour_rows << " hour\n";
+  std::cout << "; " << non_finite
+            << " NaN/Inf values skipped; rollups written: " << rolled->minute_rows << " minute, "
+            << rolled->hour_rows << " hour\n";
   return 0;
 }
 

@@ -22,8 +22,9 @@ struct ImportArgs {
   std::string query;       ///< PromQL, answering exactly one series
   std::string since;       ///< how far back (a duration: 14d)
   std::string step = "1m";
-  std::string now;  ///< the time taken as now (timestamp); empty: the clock
+  std::string now;          ///< the time taken as now (timestamp); empty: the clock
   long timeout_ms = 30000;  ///< per Prometheus request
+  std::string ca_file;      ///< certificates to trust for an https:// Prometheus (global --ca-file)
 };
 
 void addImportOptions(CLI::App* cmd, ImportArgs& args);

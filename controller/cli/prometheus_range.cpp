@@ -29,9 +29,10 @@ std::string labelSet(const json& metric) {
   std::string out = "{";
   for (const auto& [name, value] : metric.items()) {
     if (out.size() > 1) out += ",";
-    out += oneLine(name, 100) + "=\"" + (value.is_string() ? oneLine(value.get<std::string>(), 100)
-                                                           : oneLine(value.dump(), 100)) +
-           "\"";
+    out +=
+        oneLine(name, 100) + "=\"" +
+        (value.is_string() ? oneLine(value.get<std::string>(), 100) : oneLine(value.dump(), 100)) +
+        "\"";
   }
   return out + "}";
 }

@@ -723,6 +723,7 @@ int runPsoctl(int argc, char** argv) {
   addImportOptions(import_cmd, import_args);
   import_cmd->callback([&] {
     checkImportArgs(import_cmd, import_args);
+    import_args.ca_file = g.ca_file;
     action = [&] { return runImportCommand(import_args, g.json_output); };
   });
 

@@ -114,10 +114,10 @@ struct RollupReport {
 
 /// What TelemetryStore::importSamples did.
 struct ImportReport {
-  std::size_t samples = 0;       ///< samples written (new, or replacing a stored value)
-  std::size_t non_finite = 0;    ///< NaN or infinite values skipped
-  int64_t first_ts_ms = 0;       ///< oldest sample written (0 when none)
-  int64_t last_ts_ms = 0;        ///< newest sample written (0 when none)
+  std::size_t samples = 0;     ///< samples written (new, or replacing a stored value)
+  std::size_t non_finite = 0;  ///< NaN or infinite values skipped
+  int64_t first_ts_ms = 0;     ///< oldest sample written (0 when none)
+  int64_t last_ts_ms = 0;      ///< newest sample written (0 when none)
 };
 
 struct CycleRecord {

@@ -21,8 +21,7 @@ bool checkPrometheusRangeAnswer(std::string_view input) {
       return true;
     }
     for (const auto& series : *parsed) {
-      if (series.labels.size() < 2 || series.labels.front() != '{' ||
-          series.labels.back() != '}') {
+      if (series.labels.size() < 2 || series.labels.front() != '{' || series.labels.back() != '}') {
         return false;
       }
       if (series.ts_ms.size() != series.values.size()) return false;

@@ -112,11 +112,10 @@ void LoopbackPrometheus::handle(int client) {
     requests_.push_back(request);
   }
   const Answer answer = handler_(request);
-  const std::string reply = "HTTP/1.1 " + std::to_string(answer.status) +
-                            (answer.status == 200 ? " OK" : " Error") +
-                            "\r\nContent-Type: application/json\r\nContent-Length: " +
-                            std::to_string(answer.body.size()) + "\r\nConnection: close\r\n\r\n" +
-                            answer.body;
+  const std::string reply =
+      "HTTP/1.1 " + std::to_string(answer.status) + (answer.status == 200 ? " OK" : " Error") +
+      "\r\nContent-Type: application/json\r\nContent-Length: " +
+      std::to_string(answer.body.size()) + "\r\nConnection: close\r\n\r\n" + answer.body;
   std::size_t sent = 0;
   while (sent < reply.size()) {
     const ssize_t n = ::send(client, reply.data() + sent, reply.size() - sent, MSG_NOSIGNAL);

@@ -201,7 +201,7 @@ TEST(PsoctlImport, PrometheusRangeIsFetchedInChunksAndImported) {
   const auto samples = storedSamples(*store);
   ASSERT_EQ(samples.size(), 20161u - 15);
   EXPECT_EQ(samples.front().ts_ms, (start + 60) * 1000);  // the first point was a NaN
-  EXPECT_EQ(samples.back().ts_ms, (end - 60) * 1000);  // and so was the last
+  EXPECT_EQ(samples.back().ts_ms, (end - 60) * 1000);     // and so was the last
   const auto hours = storedRollups(*store, RollupResolution::kHour);
   ASSERT_EQ(hours.size(), 14u * 24);
   for (const auto& hour : hours) {
@@ -216,9 +216,8 @@ TEST(PsoctlImport, PrometheusAnswerWithTwoSeriesIsRefusedNamingThem) {
         200, prometheusMatrix({{R"({"instance":"a:9100"})", {{1764720000, "1"}}},
                                {R"({"instance":"b:9100"})", {{1764720000, "2"}}}})};
   });
-  auto r = psoctl({"import", "--db", dir.file("controller.db"), "--system", "web",
-                   "--prometheus", prometheus.url(), "--query", "up", "--since", "1h", "--now",
-                   "1764720000"});
+  auto r = psoctl({"import", "--db", dir.file("controller.db"), "--system", "web", "--prometheus",
+                   prometheus.url(), "--query", "up", "--since", "1h", "--now", "1764720000"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("exactly one series, it answered 2 series: {instance=\"a:9100\"} "
                        "{instance=\"b:9100\"}"),
@@ -236,9 +235,8 @@ TEST(PsoctlImport, PrometheusWithNoSeriesIsRefused) {
   LoopbackPrometheus prometheus([](const LoopbackPrometheus::Request&) {
     return LoopbackPrometheus::Answer{200, prometheusMatrix({})};
   });
-  auto r = psoctl({"import", "--db", dir.file("controller.db"), "--system", "web",
-                   "--prometheus", prometheus.url(), "--query", "nothing", "--since", "1h",
-                   "--now", "1764720000"});
+  auto r = psoctl({"import", "--db", dir.file("controller.db"), "--system", "web", "--prometheus",
+                   prometheus.url(), "--query", "nothing", "--since", "1h", "--now", "1764720000"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("it answered 0 series"), std::string::npos) << r.err;
 }
@@ -248,12 +246,14 @@ TEST(PsoctlImport, PrometheusErrorAnswersAndMalformedJsonGetOneLine) {
   LoopbackPrometheus::Answer answer;
   LoopbackPrometheus prometheus([&answer](const LoopbackPrometheus::Request&) { return answer; });
   auto run = [&] {
-    return psoctl({"import", "--db", dir.file("controller.db"), "--system", "web",
-                   "--prometheus", prometheus.url(), "--query", "rate(x[5m]", "--since", "1h",
-                   "--now", "1764720000"});
+    return psoctl({"import", "--db", dir.file("controller.db"), "--system", "web", "--prometheus",
+                   prometheus.url(), "--query", "rate(x[5m]", "--since", "1h", "--now",
+                   "1764720000"});
   };
 
-  answer = {400, R"({"status":"error","errorType":"bad_data","error":"1:11: parse error: unclosed left parenthesis"})"};
+  answer = {
+      400,
+      R"({"status":"error","errorType":"bad_data","error":"1:11: parse error: unclosed left parenthesis"})"};
   auto bad_query = run();
   EXPECT_EQ(bad_query.exit_code, 1);
   EXPECT_NE(bad_query.err.find(
@@ -325,12 +325,13 @@ TEST(PrometheusRange, ValuesParseAndNonFiniteOnesAreCounted) {
   EXPECT_EQ(series.ts_ms[0], 1'700'000'000'500LL);
   EXPECT_DOUBLE_EQ(series.values[1], 2000.0);
 
-  for (const char* bad :
-       {R"([])", R"({"status":"success"})", R"({"status":"success","data":{"resultType":"matrix"}})",
-        R"({"status":"success","data":{"resultType":"matrix","result":[{"values":[[1,2]]}]}})",
-        R"({"status":"success","data":{"resultType":"matrix","result":[{"values":[["1","2"]]}]}})",
-        R"({"status":"success","data":{"resultType":"matrix","result":[{"values":[[1,"x"]]}]}})",
-        R"({"status":"success","data":{"resultType":"matrix","result":[{"values":[[1e300,"1"]]}]}})"}) {
+  for (
+      const char* bad :
+      {R"([])", R"({"status":"success"})", R"({"status":"success","data":{"resultType":"matrix"}})",
+       R"({"status":"success","data":{"resultType":"matrix","result":[{"values":[[1,2]]}]}})",
+       R"({"status":"success","data":{"resultType":"matrix","result":[{"values":[["1","2"]]}]}})",
+       R"({"status":"success","data":{"resultType":"matrix","result":[{"values":[[1,"x"]]}]}})",
+       R"({"status":"success","data":{"resultType":"matrix","result":[{"values":[[1e300,"1"]]}]}})"}) {
     auto refused = cli::parseRangeAnswer(bad);
     ASSERT_FALSE(refused.ok()) << bad;
     EXPECT_EQ(refused.error().code, "malformed") << bad;

@@ -801,8 +801,8 @@ TEST_F(RollupTest, ImportWritesSamplesReplacesAndSkipsNonFinite) {
   // A second import of the same times replaces the values, never adds rows;
   // an agent's own sample at that time is replaced as well.
   ingestRange(kStart + 30'000'000, 1'000, 1, 5.0);
-  auto again = store_->importSamples(
-      "web", "demand", {{kStart, -1.0}, {kStart + 30'000'000, 42.0}, {kStart, -2.0}});
+  auto again = store_->importSamples("web", "demand",
+                                     {{kStart, -1.0}, {kStart + 30'000'000, 42.0}, {kStart, -2.0}});
   ASSERT_TRUE(again.ok()) << again.error().message;
   EXPECT_EQ(again->samples, 3u);
   auto first = store_->samples("web", "demand", kStart, kStart + 1);
@@ -817,10 +817,10 @@ TEST_F(RollupTest, ImportWritesSamplesReplacesAndSkipsNonFinite) {
 
 TEST_F(RollupTest, ImportRefusesNamesOutsideTheRulesAndWritesNothing) {
   for (const auto& [system, metric] : {std::pair<std::string, std::string>{"", "demand"},
-                                      {"@host:edge-01", "demand"},
-                                      {"web site", "demand"},
-                                      {"web", ""},
-                                      {"web", "de\nmand"}}) {
+                                       {"@host:edge-01", "demand"},
+                                       {"web site", "demand"},
+                                       {"web", ""},
+                                       {"web", "de\nmand"}}) {
     auto report = store_->importSamples(system, metric, {{kStart, 1.0}});
     ASSERT_FALSE(report.ok()) << system << "/" << metric;
     EXPECT_EQ(report.error().code, "invalid");
