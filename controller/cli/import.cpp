@@ -19,6 +19,9 @@ namespace {
 using controller::store::Sample;
 using nlohmann::json;
 
+// Most points one import reads from Prometheus (a year at a 5 s step).
+constexpr int64_t kMaxImportPoints = 6'500'000;
+
 int fail(const std::string& reason) {
   std::cerr << "psoctl: import: " << reason << '\n';
   return 1;
@@ -68,6 +71,11 @@ Result<Loaded> loadPrometheus(const ImportArgs& args, int64_t now_ms) {
   // Whole steps, ending at the last step boundary at or before now.
   const int64_t end_ms = now_ms - (((now_ms % step_ms) + step_ms) % step_ms);
   const int64_t start_ms = end_ms - since->count() / step_ms * step_ms;
+  if (const int64_t points = (end_ms - start_ms) / step_ms + 1; points > kMaxImportPoints) {
+    return makeError("invalid", "--since " + args.since + " at --step " + args.step + " is " +
+                                    std::to_string(points) + " points, more than " +
+                                    std::to_string(kMaxImportPoints) + ": use a longer step");
+  }
   Loaded loaded;
   std::map<std::string, std::size_t> label_sets;  // every label set seen, and in how many answers
   for (const RangeChunk& chunk : planRangeChunks(start_ms, end_ms, step_ms)) {
@@ -78,8 +86,9 @@ Result<Loaded> loadPrometheus(const ImportArgs& args, int64_t now_ms) {
     transfer.ca_file = args.ca_file;
     auto reply = performTransfer(transfer);
     ++loaded.requests;
-    if (!reply)
+    if (!reply) {
       return makeError(reply.error().code, args.prometheus + ": " + reply.error().message);
+    }
     auto series = parseRangeAnswer(reply->body);
     if (reply->status != 200) {
       // Prometheus explains a refused query in an error answer; say it when it does.

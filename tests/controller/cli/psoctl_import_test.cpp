@@ -289,6 +289,19 @@ TEST(PsoctlImport, PrometheusErrorAnswersAndMalformedJsonGetOneLine) {
   EXPECT_TRUE(storedSamples(*store).empty());
 }
 
+TEST(PsoctlImport, PrometheusRangeTooLongForItsStepIsRefusedBeforeAnyRequest) {
+  TempDir dir;
+  LoopbackPrometheus prometheus(oneSeries);
+  auto r = psoctl({"import", "--db", dir.file("controller.db"), "--system", "web", "--prometheus",
+                   prometheus.url(), "--query", "up", "--since", "400d", "--step", "1s", "--now",
+                   "1764720000"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("is 34560001 points, more than 6500000: use a longer step"),
+            std::string::npos)
+      << r.err;
+  EXPECT_TRUE(prometheus.requests().empty());
+}
+
 // --- The parser and the plan, directly ---------------------------------------
 
 TEST(PrometheusRange, ChunksNeverExceedTheLimitAndCoverTheRange) {
