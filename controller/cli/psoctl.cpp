@@ -716,8 +716,8 @@ int runPsoctl(int argc, char** argv) {
       "Load a system's past demand into the controller's database, so forecasts are seasonal\n"
       "from the first cycle: from a trace CSV (--trace FILE [--shift-to-now]) or from\n"
       "Prometheus (--prometheus URL --query PROMQL --since 14d [--step 1m]). Writes the\n"
-      "samples and their minute and hour rollups. Stop the controller first, or see\n"
-      "docs/operations.md (\"Importing history\") for importing while it runs.\n"
+      "samples and their minute and hour rollups. Stop the controller first\n"
+      "(docs/operations.md, \"Importing history\", says why).\n"
       "Example: psoctl import --db /var/lib/pso/controller.db --system web --trace web.csv "
       "--shift-to-now");
   addImportOptions(import_cmd, import_args);
