@@ -93,6 +93,18 @@ constexpr int64_t rollupBucketMs(RollupResolution resolution) {
   return resolution == RollupResolution::kMinute ? kMinuteMs : kHourMs;
 }
 
+/// The start of the bucket holding `ms` (also for times before the epoch).
+constexpr int64_t floorToBucket(int64_t ms, int64_t bucket) {
+  const int64_t rem = ms % bucket;
+  return rem < 0 ? ms - rem - bucket : ms - rem;
+}
+
+/// `ms` itself on a bucket boundary, else the start of the next bucket.
+constexpr int64_t ceilToBucket(int64_t ms, int64_t bucket) {
+  const int64_t floor = floorToBucket(ms, bucket);
+  return floor == ms ? ms : floor + bucket;
+}
+
 /// One rollup row: the samples of one series in [start_ms, start_ms + bucket).
 /// A bucket without samples has no row (a gap, never a zero).
 struct RollupBucket {

@@ -15,16 +15,6 @@ using common::Statement;
 // Series per rollup transaction: the store is released between groups.
 constexpr std::size_t kRollupSeriesPerTransaction = 256;
 
-int64_t floorTo(int64_t ms, int64_t bucket) {
-  const int64_t rem = ms % bucket;
-  return rem < 0 ? ms - rem - bucket : ms - rem;
-}
-
-int64_t ceilTo(int64_t ms, int64_t bucket) {
-  const int64_t floor = floorTo(ms, bucket);
-  return floor == ms ? ms : floor + bucket;
-}
-
 std::string selectRollups(const std::string& table) {
   return "SELECT bucket_ms, min_value, mean_value, max_value, count FROM " + table +
          " WHERE series_id = ?1 AND bucket_ms >= ?2 AND bucket_ms < ?3 ORDER BY bucket_ms "
@@ -105,7 +95,7 @@ Status SqliteTelemetryStore::rollSeriesLocked(int64_t series_id, int64_t minute_
 Result<RollupReport> SqliteTelemetryStore::rollup(int64_t closed_before_ms) {
   std::lock_guard pass(rollup_mutex_);
   RollupReport report;
-  const int64_t target = floorTo(closed_before_ms, kMinuteMs);
+  const int64_t target = floorToBucket(closed_before_ms, kMinuteMs);
   int64_t previous = 0;
   std::vector<int64_t> ids;
   {
@@ -164,10 +154,10 @@ Status SqliteTelemetryStore::rollRegularLocked(const std::vector<int64_t>& ids, 
       auto first = common::firstRow<int64_t>(*s, common::firstColumnInt64);
       if (!first.ok()) return first.error();
       if (!first->has_value()) continue;
-      from = floorTo(**first, kMinuteMs);
+      from = floorToBucket(**first, kMinuteMs);
     }
-    if (auto st = rollSeriesLocked(ids[i], from, target, floorTo(from, kHourMs),
-                                   floorTo(target, kHourMs), report);
+    if (auto st = rollSeriesLocked(ids[i], from, target, floorToBucket(from, kHourMs),
+                                   floorToBucket(target, kHourMs), report);
         !st.ok()) {
       return st;
     }
@@ -193,13 +183,14 @@ Result<bool> SqliteTelemetryStore::rollLateGroupLocked(int64_t& after_id, Rollup
   if (late->empty()) return false;
 
   const int64_t minute_to = report.rolled_until_ms;
-  const int64_t hour_to = floorTo(minute_to, kHourMs);
+  const int64_t hour_to = floorToBucket(minute_to, kHourMs);
   common::Transaction tx(context_.db());
   if (!tx.beginStatus().ok()) return tx.beginStatus().error();
   for (const auto& [series_id, from_ms] : *late) {
     const int64_t minute_from =
-        std::max(floorTo(from_ms, kMinuteMs), ceilTo(*samples_pruned, kMinuteMs));
-    const int64_t hour_from = std::max(floorTo(from_ms, kHourMs), ceilTo(*minutes_pruned, kHourMs));
+        std::max(floorToBucket(from_ms, kMinuteMs), ceilToBucket(*samples_pruned, kMinuteMs));
+    const int64_t hour_from =
+        std::max(floorToBucket(from_ms, kHourMs), ceilToBucket(*minutes_pruned, kHourMs));
     if (auto st = rollSeriesLocked(series_id, minute_from, minute_to, hour_from, hour_to, report);
         !st.ok()) {
       return st.error();
@@ -228,7 +219,7 @@ Result<std::vector<RollupBucket>> SqliteTelemetryStore::rollups(const std::strin
 
 int64_t SqliteTelemetryStore::rolledUntil(RollupResolution resolution) {
   std::lock_guard lock(context_.mutex());
-  return floorTo(rolled_until_ms_, rollupBucketMs(resolution));
+  return floorToBucket(rolled_until_ms_, rollupBucketMs(resolution));
 }
 
 Result<int64_t> SqliteTelemetryStore::pruneRollups(RollupResolution resolution, int64_t cutoff_ms) {

@@ -60,16 +60,6 @@ bool isHostSeries(const protocol::SeriesKey& key) {
 // Samples per importSamples transaction: the store is released between them.
 constexpr std::size_t kImportSamplesPerTransaction = 10000;
 
-int64_t floorToBucket(int64_t ms, int64_t bucket) {
-  const int64_t rem = ms % bucket;
-  return rem < 0 ? ms - rem - bucket : ms - rem;
-}
-
-int64_t ceilToBucket(int64_t ms, int64_t bucket) {
-  const int64_t floor = floorToBucket(ms, bucket);
-  return floor == ms ? ms : floor + bucket;
-}
-
 }  // namespace
 
 void SqliteTelemetryStore::setIngestLimits(const IngestLimits& limits) {
