@@ -5,34 +5,24 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <fstream>
 #include <functional>
-#include <sstream>
 #include <string>
 
 #include "agent/proc_text.h"
 #include "agent/prometheus_text.h"
 #include "tests/fuzz/agent_fuzz_targets.h"
 #include "tests/fuzz/http_fuzz_targets.h"
+#include "tests/support/fuzz_corpus.h"
 
 namespace pso::agent::fuzz {
 namespace {
 
 int runCorpus(const std::string& name, const std::function<bool(std::string_view)>& check) {
-  const std::filesystem::path dir =
-      std::filesystem::path(PSO_SOURCE_DIR) / "tests" / "fuzz" / "corpus" / name;
-  EXPECT_TRUE(std::filesystem::is_directory(dir)) << dir;
-  int files = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    if (!entry.is_regular_file()) continue;
-    std::ifstream in(entry.path(), std::ios::binary);
-    std::ostringstream bytes;
-    bytes << in.rdbuf();
-    EXPECT_TRUE(check(bytes.str())) << entry.path().filename();
-    ++files;
-  }
-  return files;
+  const auto seeds = pso::testing::readFuzzCorpus(PSO_SOURCE_DIR, name);
+  EXPECT_TRUE(seeds.has_value()) << "no tests/fuzz/corpus/" << name;
+  if (!seeds) return 0;
+  for (const auto& seed : *seeds) EXPECT_TRUE(check(seed.bytes)) << seed.name;
+  return static_cast<int>(seeds->size());
 }
 
 TEST(AgentFuzzCorpus, EveryPrometheusTextSeedKeepsTheParserContract) {

@@ -4,30 +4,19 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <fstream>
-#include <sstream>
-#include <string>
-
 #include "tests/fuzz/cli_fuzz_targets.h"
+#include "tests/support/fuzz_corpus.h"
 
 namespace pso::cli::fuzz {
 namespace {
 
 TEST(CliFuzzCorpus, EveryPrometheusRangeSeedKeepsTheParserContract) {
-  const std::filesystem::path dir =
-      std::filesystem::path(PSO_SOURCE_DIR) / "tests" / "fuzz" / "corpus" / "prometheus_range";
-  ASSERT_TRUE(std::filesystem::is_directory(dir)) << dir;
-  int files = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    if (!entry.is_regular_file()) continue;
-    std::ifstream in(entry.path(), std::ios::binary);
-    std::ostringstream bytes;
-    bytes << in.rdbuf();
-    EXPECT_TRUE(checkPrometheusRangeAnswer(bytes.str())) << entry.path().filename();
-    ++files;
+  const auto seeds = pso::testing::readFuzzCorpus(PSO_SOURCE_DIR, "prometheus_range");
+  ASSERT_TRUE(seeds.has_value()) << "no tests/fuzz/corpus/prometheus_range";
+  for (const auto& seed : *seeds) {
+    EXPECT_TRUE(checkPrometheusRangeAnswer(seed.bytes)) << seed.name;
   }
-  EXPECT_GE(files, 10);
+  EXPECT_GE(seeds->size(), 10u);
 }
 
 }  // namespace
