@@ -14,14 +14,7 @@ namespace pso::controller::service {
 void Ingest::Impl::sendDirective(const store::DirectiveRecord& directive) {
   const int64_t now = common::wallMs();
   if (directive.deadline_ms > 0 && directive.deadline_ms < now) {
-    if (auto status = store_.setDirectiveStatus(
-            directive.id, "expired", "deadline passed before the agent was reachable", now);
-        !status) {
-      storeError("set_directive_status", status.error());
-    }
-    metrics_.increment("pso_directives_total", {{"status", "expired"}});
-    spdlog::warn("directive {} for {} expired before agent {} was reachable", directive.id,
-                 directive.system, printableName(directive.agent_id));
+    expireDirective(directive, "deadline passed before the agent was reachable", now);
     return;
   }
   protocol::Directive wire;
@@ -112,24 +105,26 @@ void Ingest::Impl::housekeeping() {
   }
   for (const auto& directive : waiting.value()) {
     if (directive.deadline_ms <= 0 || directive.deadline_ms >= now) continue;
-    if (directive.status == "pending") {
-      sendDirective(directive);  // expires it: the agent was never reachable
-      continue;
-    }
-    // Delivered, but no result came by the deadline (the agent died, or the
-    // result was lost): after the deadline the agent must not act on it.
-    if (auto status = store_.setDirectiveStatus(
-            directive.id, "expired",
-            "no result from agent " + directive.agent_id + " by the deadline (sent, not answered)",
-            now);
-        !status) {
-      storeError("set_directive_status", status.error());
-      continue;
-    }
-    metrics_.increment("pso_directives_total", {{"status", "expired"}});
-    spdlog::warn("directive {} for {} expired: agent {} sent no result by its deadline",
-                 directive.id, directive.system, printableName(directive.agent_id));
+    // Pending: the agent was never reachable. Sent: no result came by the
+    // deadline (the agent died, or the result was lost), and after the
+    // deadline the agent must not act on it.
+    expireDirective(directive,
+                    directive.status == "pending" ? "deadline passed before the agent was reachable"
+                                                  : "no result from agent " + directive.agent_id +
+                                                        " by the deadline (sent, not answered)",
+                    now);
   }
+}
+
+void Ingest::Impl::expireDirective(const store::DirectiveRecord& directive, const std::string& why,
+                                   int64_t now_ms) {
+  if (auto status = store_.setDirectiveStatus(directive.id, "expired", why, now_ms); !status) {
+    storeError("set_directive_status", status.error());
+    return;
+  }
+  metrics_.increment("pso_directives_total", {{"status", "expired"}});
+  spdlog::warn("directive {} for {} on agent {} expired: {}", directive.id, directive.system,
+               printableName(directive.agent_id), why);
 }
 
 }  // namespace pso::controller::service

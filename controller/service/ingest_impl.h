@@ -109,6 +109,9 @@ struct Ingest::Impl {
   bool sendOnConnection(const std::string& routing_id, bool delimiter,
                         const protocol::Message& message);
   void sendDirective(const store::DirectiveRecord& directive);
+  /// Marks a directive expired with the reason (stored, counted, logged).
+  void expireDirective(const store::DirectiveRecord& directive, const std::string& why,
+                       int64_t now_ms);
   void sendPendingFor(const std::string& agent_id);
   void sendOutbox();
   void housekeeping();
