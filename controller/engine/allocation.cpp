@@ -111,6 +111,47 @@ std::optional<Bottleneck> detectBottleneck(const Forecast& forecast, double capa
   return std::nullopt;
 }
 
+SettledPlan settlePlan(const SystemSpec& spec, const Allocation& plan, int64_t current_replicas,
+                       std::optional<double> observed_demand, double tolerance) {
+  SettledPlan out;
+  out.replicas = plan.replicas;
+  out.rule = plan.rule_kind;
+  const int64_t lower = spec.min_replicas;
+  const int64_t upper = std::max(spec.min_replicas, spec.max_replicas);
+  const double per_replica = spec.capacity_per_replica * spec.target_utilization;
+  if (!(per_replica > 0.0)) return out;
+  const bool current_in_bounds = current_replicas >= lower && current_replicas <= upper;
+  if (plan.rule_kind == DecisionRule::kPredictive && current_replicas > 0 && current_in_bounds &&
+      plan.replicas != current_replicas) {
+    const double served = static_cast<double>(current_replicas) * per_replica;
+    const double ratio = plan.planned_demand / served;
+    if (std::abs(ratio - 1.0) <= tolerance) {
+      out.replicas = current_replicas;
+      out.rule = DecisionRule::kPredictiveWithinTolerance;
+      out.reason = "the planned demand is " + formatPercent(ratio) + " of what " +
+                   formatReplicas(current_replicas) + " serve at the target (" +
+                   formatQuantity(served) + "), within the " + formatPercent(tolerance) +
+                   " tolerance, so keep " + formatReplicas(current_replicas);
+    }
+  }
+  if (observed_demand && std::isfinite(*observed_demand)) {
+    const double demand = std::max(0.0, *observed_demand);
+    const int64_t floor =
+        std::clamp(ceilCount(demand / (per_replica * (1.0 + tolerance))), lower, upper);
+    out.floor = floor;
+    if (floor > out.replicas) {
+      out.reason = "the demand observed now needs at least " + formatReplicas(floor) +
+                   " (fewer would run it more than " + formatPercent(tolerance) +
+                   " above the target, where the HPA rule scales up), and a plan never provides "
+                   "less than the demand already observed needs, so " +
+                   formatReplicas(floor);
+      out.replicas = floor;
+      out.rule = DecisionRule::kObservedDemandFloor;
+    }
+  }
+  return out;
+}
+
 Allocation allocate(const SystemSpec& spec, const Forecast& forecast, int64_t current_replicas,
                     int64_t reactive_replicas, int64_t now_ms, double step_s) {
   Allocation out;

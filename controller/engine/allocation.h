@@ -58,6 +58,33 @@ struct Allocation {
 Allocation allocate(const SystemSpec& spec, const Forecast& forecast, int64_t current_replicas,
                     int64_t reactive_replicas, int64_t now_ms, double step_s);
 
+/// A predictive plan tied to what is known now.
+struct SettledPlan {
+  int64_t replicas = 0;
+  DecisionRule rule = DecisionRule::kNoData;
+  /// The floor (within the bounds) when a demand was observed.
+  std::optional<int64_t> floor;
+  /// The sentence that says why the count differs from the plan's; empty
+  /// when the plan stands.
+  std::string reason;
+};
+
+/// Applies, in order, to a plan made by allocate():
+/// - calm: a plan of kind kPredictive whose planned demand lies within
+///   `tolerance` of what `current` replicas serve at the target
+///   (|planned / (current x capacity x target) - 1| <= tolerance) keeps
+///   `current` (rule kPredictiveWithinTolerance): the HPA rule's tolerance,
+///   applied to the forecast, so that a plan hovering at a replica boundary
+///   does not start and stop a replica every step;
+/// - the floor: with a demand observed now, the count is at least
+///   ceil(demand / (capacity x target x (1 + tolerance))) within the bounds
+///   (rule kObservedDemandFloor): the fewest replicas the HPA rule would not
+///   scale up from at that demand. A plan never provides less for the next
+///   ready moment than the demand already observed needs, so a step change
+///   moves the plan at the first observation, as it moves the HPA rule.
+SettledPlan settlePlan(const SystemSpec& spec, const Allocation& plan, int64_t current_replicas,
+                       std::optional<double> observed_demand, double tolerance);
+
 /// The candidates of a decision: `chosen`, `current`, `reactive`, the
 /// allocation's own plan (`plan.replicas`), and chosen - 1 / chosen + 1 within
 /// the bounds; equal counts are merged into one candidate whose note names

@@ -265,11 +265,17 @@ DecisionEngine::Impl::Pending DecisionEngine::Impl::plan(SystemState& state,
       sentences.push_back(sentence + ".");
     }
   } else {
-    d.recommended_replicas = plan.replicas;
-    setRule(d, plan.rule_kind);
     d.facts.planned_steps = plan.planned_steps;
     p.predictive = plan.rule_kind != DecisionRule::kNoData;
-    sentences.push_back(situation + "; " + plan.rationale + ".");
+    const SettledPlan settled = settlePlan(
+        spec, plan, current, p.predictive ? demand : std::nullopt, settings.hpa_tolerance);
+    d.recommended_replicas = settled.replicas;
+    setRule(d, settled.rule);
+    if (p.predictive) d.facts.plan_replicas = plan.replicas;
+    d.facts.floor_replicas = settled.floor.value_or(0);
+    std::string sentence = situation + "; " + plan.rationale;
+    if (!settled.reason.empty()) sentence += "; " + settled.reason;
+    sentences.push_back(sentence + ".");
   }
   p.coordinated = d.recommended_replicas;
 

@@ -40,11 +40,11 @@ struct EngineSettings {
   /// forecast over the lead time (warm-up plus one step) at the target; the
   /// headroom between target and full capacity then absorbs most of those
   /// excursions. Lower: more replicas, fewer overloads; higher: cheaper.
-  /// (tests/bench/replay_bench: at 0.2 and target 0.7, with the "auto" model,
-  /// the development traces cost 1.6-2.6 times the oracle (3.3 on one bursty
-  /// trace) and, at equal cost, overload about a third as often as the HPA
-  /// rule; a longer scale-down look-ahead on the upper forecast was measured
-  /// there and did worse at equal cost.)
+  /// (tests/bench/replay_bench: at 0.2 and target 0.7, with the "auto" model
+  /// and the plan's floor and tolerance (allocation.h settlePlan), the
+  /// development traces cost 1.5-2.9 times the oracle and, at equal cost,
+  /// overload about a quarter as often as the HPA rule, with no trace worse;
+  /// docs/design-notes.md has the figures.)
   double risk = 0.2;
   bool forecast_only = false;  ///< decide and record, dispatch nothing
   /// Registry name, see forecast_model.h. "auto" picks per system among
@@ -116,8 +116,23 @@ enum class DecisionRule {
   kPredictive,          ///< "predictive-upper-quantile": sized for the planning quantile
   kPredictiveMinBound,  ///< "min-bound": the predictive plan, raised to the minimum
   kPredictiveMaxBound,  ///< "max-bound": the predictive plan, capped at the maximum
-  kReactiveHpa,         ///< "reactive-hpa": policy reactive, the HPA rule decides
+  /// "within-tolerance": the planned demand is within the HPA tolerance of
+  /// what the current count serves at the target, so the count is kept
+  kPredictiveWithinTolerance,
+  /// "observed-demand-floor": the forecast planned fewer replicas than the
+  /// demand observed now needs (fewer than the HPA rule would scale up
+  /// from), so the plan is raised to that floor
+  kObservedDemandFloor,
+  kReactiveHpa,  ///< "reactive-hpa": policy reactive, the HPA rule decides
 };
+
+/// True for the rules under which the forecast sized the recommendation (the
+/// upper-quantile plan, its bounds, and the tolerance that kept the count).
+constexpr bool sizedByForecast(DecisionRule rule) {
+  return rule == DecisionRule::kPredictive || rule == DecisionRule::kPredictiveMinBound ||
+         rule == DecisionRule::kPredictiveMaxBound ||
+         rule == DecisionRule::kPredictiveWithinTolerance;
+}
 
 /// A guardrail that changed a decision (guardrails.h, in the order applied).
 enum class GuardrailKind {
@@ -211,6 +226,14 @@ struct DecisionFacts {
   /// steps it looks at (warm-up plus one, fewer when the forecast is shorter).
   double planning_quantile = 0.8;
   int64_t planned_steps = 0;
+  /// The forecast's own count (the allocation within the bounds), before the
+  /// tolerance and the observed-demand floor; 0 when no plan was made.
+  int64_t plan_replicas = 0;
+  /// The floor under a predictive plan: the fewest replicas, within the
+  /// bounds, the HPA rule would not scale up from at the demand observed now
+  /// (allocation.h settlePlan); 0 when no demand was observed or no plan was
+  /// made.
+  int64_t floor_replicas = 0;
   int64_t observations = 0;      ///< samples the forecast model has seen
   int64_t min_observations = 0;  ///< samples a forecast needs before predictive decisions
 };

@@ -35,6 +35,8 @@ constexpr Named<DecisionRule> kRules[] = {
     {DecisionRule::kPredictive, "predictive-upper-quantile"},
     {DecisionRule::kPredictiveMinBound, "min-bound"},
     {DecisionRule::kPredictiveMaxBound, "max-bound"},
+    {DecisionRule::kPredictiveWithinTolerance, "within-tolerance"},
+    {DecisionRule::kObservedDemandFloor, "observed-demand-floor"},
     {DecisionRule::kReactiveHpa, "reactive-hpa"},
 };
 constexpr Named<GuardrailKind> kGuardrails[] = {

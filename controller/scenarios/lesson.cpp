@@ -102,6 +102,8 @@ void readFacts(const json& facts, LessonDecision& d) {
   d.pools = stringsAt(facts, "pools");
   d.observations = integerAt(facts, "observations");
   d.min_observations = integerAt(facts, "min_observations");
+  d.plan_replicas = integerAt(facts, "plan_replicas");
+  d.floor_replicas = integerAt(facts, "floor_replicas");
 }
 
 LessonDecision decisionFrom(const json& r, const json& candidates) {
@@ -226,11 +228,6 @@ LessonSystem systemFrom(const json& doc, const std::string& name) {
   return sys;
 }
 
-bool isPredictive(DecisionRule rule) {
-  return rule == DecisionRule::kPredictive || rule == DecisionRule::kPredictiveMinBound ||
-         rule == DecisionRule::kPredictiveMaxBound;
-}
-
 std::string guardrailName(GuardrailKind kind) {
   switch (kind) {
     case GuardrailKind::kOperatorHold:
@@ -275,7 +272,7 @@ bool LessonDecision::held() const {
 }
 
 bool LessonDecision::plannedByForecast() const {
-  if (!has_facts || !rule || !isPredictive(*rule) || !coordination.empty()) return false;
+  if (!has_facts || !rule || !engine::sizedByForecast(*rule) || !coordination.empty()) return false;
   return std::all_of(guardrails.begin(), guardrails.end(), [](const engine::GuardrailEffect& g) {
     return g.kind == GuardrailKind::kForecastOnly;
   });
@@ -390,6 +387,27 @@ std::string engineReasonText(const LessonSystem& sys) {
       text += ": " + engine::formatReplicas(plan);
       break;
     }
+    case DecisionRule::kPredictiveWithinTolerance: {
+      text = "keeps the current count because the " + std::string(kPlannedDemandName);
+      if (sys.forecast) text += " of " + formatNumber(sys.forecast->planned_demand);
+      text += " is within the HPA rule's tolerance";
+      if (sys.reactive && sys.reactive->facts) {
+        text += " (" + formatPercent(sys.reactive->facts->tolerance) + ")";
+      }
+      text +=
+          " of what the current count serves at the target, where changing the count would "
+          "start or stop a replica for a difference the tolerance ignores: " +
+          engine::formatReplicas(plan);
+      break;
+    }
+    case DecisionRule::kObservedDemandFloor:
+      text = "raises its forecast's plan";
+      if (d.plan_replicas > 0) text += " of " + engine::formatReplicas(d.plan_replicas);
+      text += " to what the demand observed now (" + formatNumber(sys.demand) +
+              ") needs, because a plan never provides less than the demand already observed "
+              "needs: " +
+              engine::formatReplicas(plan);
+      break;
     case DecisionRule::kReactiveHpa:
       text = "follows the HPA rule (its policy is reactive): " + engine::formatReplicas(plan);
       break;

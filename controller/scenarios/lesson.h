@@ -141,11 +141,13 @@ struct LessonDecision {
   std::vector<std::string> pools;
   int64_t observations = 0;
   int64_t min_observations = 0;
+  int64_t plan_replicas = 0;   ///< the forecast's own count (0 in documents before it was kept)
+  int64_t floor_replicas = 0;  ///< the observed-demand floor (0: none)
   std::vector<LessonCandidate> candidates;
 
   bool held() const;  ///< an operator hold set the count
-  /// The rule is the predictive plan (possibly at a bound) and nothing after
-  /// it changed the count.
+  /// The forecast sized the count (engine::sizedByForecast: the plan, at a
+  /// bound, or kept within the tolerance) and nothing after it changed it.
   bool plannedByForecast() const;
 };
 

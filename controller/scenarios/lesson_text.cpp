@@ -71,10 +71,8 @@ std::string planSentence(const LessonSystem& sys) {
   if (!sys.forecast) return "";
   const LessonForecast& f = *sys.forecast;
   const bool legacy = !sys.decision || !sys.decision->has_facts;
-  const bool predictive = sys.decision && sys.decision->rule &&
-                          (*sys.decision->rule == engine::DecisionRule::kPredictive ||
-                           *sys.decision->rule == engine::DecisionRule::kPredictiveMinBound ||
-                           *sys.decision->rule == engine::DecisionRule::kPredictiveMaxBound);
+  const bool predictive =
+      sys.decision && sys.decision->rule && engine::sizedByForecast(*sys.decision->rule);
   if (legacy || predictive) {
     return "The engine's " + std::string(kPlannedDemandName) + " is " +
            formatNumber(f.planned_demand) + ", " + plannedDemandDefinition(f) + ".";

@@ -40,9 +40,7 @@ class QuestionWriter {
 };
 
 bool isPredictive(const LessonDecision& d) {
-  return d.rule &&
-         (*d.rule == DecisionRule::kPredictive || *d.rule == DecisionRule::kPredictiveMinBound ||
-          *d.rule == DecisionRule::kPredictiveMaxBound);
+  return d.rule && engine::sizedByForecast(*d.rule);
 }
 
 bool acting(const Lesson& lesson, const LessonSystem& sys) {
@@ -66,7 +64,8 @@ void addReplicasQuestion(QuestionWriter& writer, const LessonSystem& sys) {
   if (!d.has_facts || !d.rule || !d.coordination.empty()) return;
   double demand = kUnknown;
   std::string what;
-  if (isPredictive(d) && sys.forecast) {
+  // A count kept within the tolerance is not the one the planned demand needs.
+  if (isPredictive(d) && *d.rule != DecisionRule::kPredictiveWithinTolerance && sys.forecast) {
     demand = shownNumber(sys.forecast->planned_demand);
     what = "the engine sizes for a " + std::string(kPlannedDemandName) + " of " +
            formatNumber(demand) + ", " + plannedDemandDefinition(*sys.forecast);

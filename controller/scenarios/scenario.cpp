@@ -36,12 +36,6 @@ bool isDispatched(const DirectiveRecord& d) {
   return d.status == "pending" || d.status == "sent" || d.status == "applied";
 }
 
-bool isPredictiveRule(engine::DecisionRule rule) {
-  return rule == engine::DecisionRule::kPredictive ||
-         rule == engine::DecisionRule::kPredictiveMinBound ||
-         rule == engine::DecisionRule::kPredictiveMaxBound;
-}
-
 bool heldByOperator(const SystemDecision& d) {
   return std::any_of(d.facts.guardrails.begin(), d.facts.guardrails.end(),
                      [](const engine::GuardrailEffect& g) {
@@ -52,7 +46,7 @@ bool heldByOperator(const SystemDecision& d) {
 // Planned from the forecast: a predictive rule set the recommendation and no
 // operator hold replaced it.
 bool isForecastDriven(const SystemDecision& d) {
-  return isPredictiveRule(d.facts.rule) && !heldByOperator(d);
+  return engine::sizedByForecast(d.facts.rule) && !heldByOperator(d);
 }
 
 bool hasCoordination(const SystemDecision& d, engine::CoordinationKind kind) {
@@ -263,7 +257,8 @@ json factsJson(const engine::DecisionFacts& f) {
   }
   return {{"rule", engine::ruleCode(f.rule)},    {"coordination", std::move(coordination)},
           {"guardrails", std::move(guardrails)}, {"pools", f.pools},
-          {"observations", f.observations},      {"min_observations", f.min_observations}};
+          {"observations", f.observations},      {"min_observations", f.min_observations},
+          {"plan_replicas", f.plan_replicas},    {"floor_replicas", f.floor_replicas}};
 }
 
 json rationaleJson(const SystemDecision& d) {

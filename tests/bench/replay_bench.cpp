@@ -1,15 +1,18 @@
 // Replay benchmark, printed as figures (not a timed test):
-//  - per trace: the predictive policy and the HPA rule (reactive) replayed
+//  - per series (the development traces and the synthetic hard cases of
+//    bench_series.h): the predictive policy and the HPA rule (reactive) replayed
 //    through the engine (psoctl simulate semantics) with capacity =
 //    p95(demand) / 15, target 0.7 and a 10-minute warm-up; overload % and cost
 //    relative to the oracle (sum of ceil(demand / capacity));
 //  - the HPA's frontier (targets 0.30 .. 0.95) and its overload interpolated
 //    at the predictive policy's cost, so the two compare at equal cost;
+//  - scale events of both, the HPA's taken at its frontier point nearest the
+//    predictive policy's cost;
 //  - the predictive policy's own frontier along its risk knob;
 //  - replay speed (steps/s) and one decision cycle over 50 systems sharing a pool.
 // Run: build/tests/bench/replay_bench [--traces DIR] [--model NAME] [--quick]
 // (--model: the predictive policy's forecast model, default the engine's).
-// Without a trace directory (or with no CSV in it) the trace part is skipped.
+// Without a trace directory (or with no CSV in it) only the synthetic cases run.
 
 #include <algorithm>
 #include <chrono>
@@ -22,9 +25,9 @@
 #include <string>
 #include <vector>
 
-#include "common/trace.h"
 #include "controller/engine/decision_engine.h"
 #include "controller/engine/replay.h"
+#include "tests/bench/bench_series.h"
 
 #ifndef PSO_BENCH_TRACE_DIR
 #define PSO_BENCH_TRACE_DIR ""
@@ -50,27 +53,17 @@ struct Series {
   double capacity = 0.0;
 };
 
-/// Lays a trace on its fixed step (gaps become NaN), like psoctl simulate.
-std::optional<Series> loadSeries(const std::filesystem::path& path) {
-  auto trace = pso::common::readTrace(path.string());
-  if (!trace || trace->points.size() < 2 || trace->step_s <= 0) {
-    std::printf("  skipped %s: %s\n", path.filename().c_str(),
-                trace ? "fewer than two points" : trace.error().message.c_str());
-    return std::nullopt;
-  }
+/// A benchmark series as demand, with capacity per replica p95 / 15.
+std::optional<Series> toDemand(pso::bench::BenchSeries in) {
   Series s;
-  s.name = path.stem().string();
-  s.step_s = static_cast<double>(trace->step_s);
-  const int64_t t0 = trace->points.front().ts_s;
-  const auto slots = static_cast<std::size_t>((trace->points.back().ts_s - t0) / trace->step_s) + 1;
-  s.demand.assign(slots, std::nan(""));
+  s.name = std::move(in.name);
+  s.step_s = static_cast<double>(in.step_s);
+  s.demand = std::move(in.values);
   std::vector<double> values;
-  for (const auto& p : trace->points) {
-    const auto slot =
-        static_cast<std::size_t>(std::llround(static_cast<double>(p.ts_s - t0) / s.step_s));
-    if (slot < slots) s.demand[slot] = p.value;
-    values.push_back(p.value);
+  for (double v : s.demand) {
+    if (!std::isnan(v)) values.push_back(v);
   }
+  if (values.size() < 2) return std::nullopt;
   std::sort(values.begin(), values.end());
   const double p95 =
       values[static_cast<std::size_t>(0.95 * static_cast<double>(values.size() - 1))];
@@ -134,100 +127,140 @@ double interpolate(std::vector<Point> frontier, double cost, bool& outside) {
   return frontier.back().overload_pct;
 }
 
-void benchTraces(const std::filesystem::path& dir, bool quick) {
-  std::vector<std::filesystem::path> files;
-  std::error_code ec;
-  if (!dir.empty() && std::filesystem::is_directory(dir, ec)) {
-    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-      if (entry.path().extension() == ".csv") files.push_back(entry.path());
+/// The development traces of `dir` (skipped with a note when there are none)
+/// and the synthetic hard cases.
+std::vector<Series> collectSeries(const std::filesystem::path& dir) {
+  std::vector<Series> out;
+  const auto files = pso::bench::traceFiles(dir);
+  if (files.empty()) {
+    std::printf("development traces: skipped (no trace CSV in '%s'; pass --traces DIR)\n",
+                dir.string().c_str());
+  }
+  for (const auto& file : files) {
+    auto loaded = pso::bench::loadTraceSeries(file);
+    std::optional<Series> series;
+    if (loaded) series = toDemand(std::move(*loaded));
+    if (series) {
+      out.push_back(std::move(*series));
+    } else {
+      std::printf("  skipped %s: not a readable trace with positive demand\n",
+                  file.filename().c_str());
     }
   }
-  if (files.empty()) {
-    std::printf("trace replay: skipped (no trace CSV in '%s'; pass --traces DIR)\n",
-                dir.string().c_str());
-    return;
+  for (auto& synthetic : pso::bench::syntheticHardCases()) {
+    if (auto series = toDemand(std::move(synthetic))) out.push_back(std::move(*series));
   }
-  std::sort(files.begin(), files.end());
+  return out;
+}
+
+/// Geometric mean of a group's predictive / HPA overload ratios at equal cost.
+struct RatioSummary {
+  double log_sum = 0.0;
+  int counted = 0;
+  int worse = 0;
+  int more_events = 0;  ///< series where predictive changed the count more often
+
+  void add(double ratio, bool is_worse, bool has_more_events) {
+    log_sum += std::log(ratio);
+    ++counted;
+    if (is_worse) ++worse;
+    if (has_more_events) ++more_events;
+  }
+  void print(const char* group) const {
+    if (counted == 0) return;
+    std::printf(
+        "%-22s geometric mean of predictive / HPA overload at equal cost: %.3f over %d; worse "
+        "than the HPA: %d; more scale events than the HPA: %d\n",
+        group, std::exp(log_sum / counted), counted, worse, more_events);
+  }
+};
+
+void benchTraces(const std::filesystem::path& dir, bool quick) {
+  const std::vector<Series> all = collectSeries(dir);
+  if (all.empty()) return;
   std::printf(
       "trace replay: capacity = p95/%.0f, target %.2f, warm-up %.0f s; cost = replica-hours / "
       "oracle\n",
       kCapacityDivisor, kTarget, kWarmupS);
-  std::printf("%-38s %6s | %7s %8s %6s | %7s %8s %6s | %9s %6s\n", "trace", "steps", "pred$",
+  std::printf("%-38s %6s | %7s %8s %6s | %7s %8s %6s | %9s %6s\n", "series", "steps", "pred$",
               "pred ov%", "events", "hpa$", "hpa ov%", "events", "hpa@pred$", "ratio");
 
   std::vector<double> targets;
   for (int i = 30; i <= 95; i += 5) targets.push_back(i / 100.0);
   const std::vector<double> risks = {0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4};
-  double log_sum = 0.0;
-  int counted = 0;
-  int worse = 0;
-  std::vector<double> risk_log_sum(risks.size(), 0.0);
-  std::vector<int> risk_worse(risks.size(), 0);
+  RatioSummary development, synthetic, overall;
+  std::vector<RatioSummary> along_risk(risks.size());
   std::vector<std::string> frontier_lines;
-  for (const auto& file : files) {
-    auto series = loadSeries(file);
-    if (!series) continue;
-    const Point pred = run(*series, "predictive", kTarget, std::nullopt);
-    const Point hpa = run(*series, "reactive", kTarget, std::nullopt);
+  for (const Series& series : all) {
+    const Point pred = run(series, "predictive", kTarget, std::nullopt);
+    const Point hpa = run(series, "reactive", kTarget, std::nullopt);
     std::vector<Point> frontier;
     if (!quick) {
-      for (double t : targets) frontier.push_back(run(*series, "reactive", t, std::nullopt));
+      for (double t : targets) frontier.push_back(run(series, "reactive", t, std::nullopt));
     } else {
-      frontier = {run(*series, "reactive", 0.4, std::nullopt), hpa,
-                  run(*series, "reactive", 0.9, std::nullopt)};
+      frontier = {run(series, "reactive", 0.4, std::nullopt), hpa,
+                  run(series, "reactive", 0.9, std::nullopt)};
     }
     bool outside = false;
     const double hpa_at = interpolate(frontier, pred.cost, outside);
     // A small floor keeps a zero on either side from making the ratio 0 or infinite.
     const double ratio = (pred.overload_pct + 0.01) / (hpa_at + 0.01);
-    log_sum += std::log(ratio);
-    ++counted;
-    if (pred.overload_pct > hpa_at) ++worse;
-    const double steps_per_s = static_cast<double>(series->demand.size()) / pred.seconds;
+    // Scale events against the HPA's at the same cost: the frontier point
+    // nearest in cost.
+    const Point& nearest = *std::min_element(
+        frontier.begin(), frontier.end(), [&](const Point& a, const Point& b) {
+          return std::abs(a.cost - pred.cost) < std::abs(b.cost - pred.cost);
+        });
+    const bool worse = pred.overload_pct > hpa_at;
+    const bool more_events = pred.scale_events > nearest.scale_events;
+    (series.name.rfind("syn_", 0) == 0 ? synthetic : development).add(ratio, worse, more_events);
+    overall.add(ratio, worse, more_events);
+    const double steps_per_s = static_cast<double>(series.demand.size()) / pred.seconds;
     std::printf(
-        "%-38s %6zu | %7.2f %8.2f %6lld | %7.2f %8.2f %6lld | %8.2f%s %6.2f   (%.0f steps/s)\n",
-        series->name.c_str(), series->demand.size(), pred.cost, pred.overload_pct,
+        "%-38s %6zu | %7.2f %8.2f %6lld | %7.2f %8.2f %6lld | %8.2f%s %6.2f   (%.0f steps/s; hpa "
+        "events at that cost %lld)\n",
+        series.name.c_str(), series.demand.size(), pred.cost, pred.overload_pct,
         static_cast<long long>(pred.scale_events), hpa.cost, hpa.overload_pct,
-        static_cast<long long>(hpa.scale_events), hpa_at, outside ? "*" : " ", ratio, steps_per_s);
-    std::string line = "  " + series->name + "\n    hpa  (target: cost/ov%):";
-    char buf[64];
+        static_cast<long long>(hpa.scale_events), hpa_at, outside ? "*" : " ", ratio, steps_per_s,
+        static_cast<long long>(nearest.scale_events));
+    std::string line = "  " + series.name + "\n    hpa  (target: cost/ov%/events):";
+    char buf[80];
     for (const Point& p : frontier) {
-      std::snprintf(buf, sizeof buf, " %.2f:%.2f/%.2f", p.knob, p.cost, p.overload_pct);
+      std::snprintf(buf, sizeof buf, " %.2f:%.2f/%.2f/%lld", p.knob, p.cost, p.overload_pct,
+                    static_cast<long long>(p.scale_events));
       line += buf;
     }
     if (!quick) {
-      line += "\n    pred (risk:   cost/ov%):";
+      line += "\n    pred (risk:   cost/ov%/events):";
       for (std::size_t i = 0; i < risks.size(); ++i) {
-        const Point p = run(*series, "predictive", kTarget, risks[i]);
+        const Point p = run(series, "predictive", kTarget, risks[i]);
         bool out = false;
         const double at = interpolate(frontier, p.cost, out);
-        risk_log_sum[i] += std::log((p.overload_pct + 0.01) / (at + 0.01));
-        if (p.overload_pct > at) ++risk_worse[i];
-        std::snprintf(buf, sizeof buf, " %.2f:%.2f/%.2f%s", risks[i], p.cost, p.overload_pct,
-                      out ? "*" : "");
+        along_risk[i].add((p.overload_pct + 0.01) / (at + 0.01), p.overload_pct > at, false);
+        std::snprintf(buf, sizeof buf, " %.2f:%.2f/%.2f/%lld%s", risks[i], p.cost, p.overload_pct,
+                      static_cast<long long>(p.scale_events), out ? "*" : "");
         line += buf;
       }
     }
     frontier_lines.push_back(line);
   }
-  if (counted > 0) {
+  development.print("development traces");
+  synthetic.print("synthetic hard cases");
+  overall.print("all");
+  std::printf("(* = outside the HPA frontier)\n");
+  if (!quick) {
     std::printf(
-        "geometric mean of predictive / HPA overload at equal cost: %.3f over %d traces; "
-        "traces where predictive is worse: %d   (* = outside the HPA frontier)\n",
-        std::exp(log_sum / counted), counted, worse);
-  }
-  if (!quick && counted > 0) {
-    std::printf(
-        "predictive along its risk knob, geometric mean ratio at equal cost (traces worse):");
+        "predictive along its risk knob, geometric mean ratio at equal cost (series worse):");
     for (std::size_t i = 0; i < risks.size(); ++i) {
-      std::printf(" %.2f: %.3f (%d)", risks[i], std::exp(risk_log_sum[i] / counted), risk_worse[i]);
+      std::printf(" %.2f: %.3f (%d)", risks[i],
+                  std::exp(along_risk[i].log_sum / std::max(1, along_risk[i].counted)),
+                  along_risk[i].worse);
     }
     std::printf("\n");
   }
   std::printf("frontiers:\n");
   for (const auto& line : frontier_lines) std::printf("%s\n", line.c_str());
 }
-
 void benchPool(bool quick) {
   EngineSettings settings;
   settings.step_s = 15;

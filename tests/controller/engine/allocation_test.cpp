@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "controller/engine/statistics.h"
+#include "controller/engine/wording.h"
 
 namespace pso::controller::engine {
 namespace {
@@ -134,6 +135,83 @@ TEST(Allocation, EmptyForecastKeepsTheCurrentCount) {
   EXPECT_EQ(a.rule, "no-data");
   EXPECT_TRUE(a.candidates.empty());
   EXPECT_FALSE(a.bottleneck.has_value());
+}
+
+// A plan of `replicas` for `planned` demand, as allocate() makes it.
+Allocation planOf(int64_t replicas, double planned, DecisionRule rule = DecisionRule::kPredictive) {
+  Allocation a;
+  a.replicas = a.unbounded_replicas = replicas;
+  a.planned_demand = planned;
+  a.rule_kind = rule;
+  return a;
+}
+
+TEST(SettlePlan, KeepsTheCountWhenThePlannedDemandIsWithinTheTolerance) {
+  // 10 per replica at target: 7 replicas serve 70.
+  const SystemSpec s = spec(20);
+  for (double planned : {63.5, 70.5, 76.9}) {
+    const int64_t wanted = ceilCount(planned / 10.0);
+    const SettledPlan kept = settlePlan(s, planOf(wanted, planned), 7, std::nullopt, 0.1);
+    EXPECT_EQ(kept.replicas, 7) << planned;
+    if (wanted != 7) {
+      EXPECT_EQ(kept.rule, DecisionRule::kPredictiveWithinTolerance) << planned;
+      EXPECT_NE(kept.reason.find("within the 10% tolerance, so keep 7 replicas"), std::string::npos)
+          << kept.reason;
+    }
+  }
+  // Beyond the tolerance on either side the plan stands.
+  for (double planned : {62.0, 77.5}) {
+    const int64_t wanted = ceilCount(planned / 10.0);
+    const SettledPlan moved = settlePlan(s, planOf(wanted, planned), 7, std::nullopt, 0.1);
+    EXPECT_EQ(moved.replicas, wanted) << planned;
+    EXPECT_EQ(moved.rule, DecisionRule::kPredictive) << planned;
+    EXPECT_TRUE(moved.reason.empty());
+  }
+  // With no tolerance every change the plan wants is made.
+  EXPECT_EQ(settlePlan(s, planOf(8, 70.5), 7, std::nullopt, 0.0).replicas, 8);
+}
+
+TEST(SettlePlan, LeavesABoundDecisionAndACountOutsideTheBoundsAlone) {
+  const SystemSpec s = spec(6);
+  // The plan is at its maximum of 6; keeping 7 would break the bound.
+  const SettledPlan capped =
+      settlePlan(s, planOf(6, 65.0, DecisionRule::kPredictiveMaxBound), 7, std::nullopt, 0.1);
+  EXPECT_EQ(capped.replicas, 6);
+  EXPECT_EQ(capped.rule, DecisionRule::kPredictiveMaxBound);
+  // A current count above the maximum is not kept either.
+  const SettledPlan above = settlePlan(s, planOf(6, 59.0), 7, std::nullopt, 0.1);
+  EXPECT_EQ(above.replicas, 6);
+}
+
+TEST(SettlePlan, NeverPlansBelowWhatTheObservedDemandNeeds) {
+  const SystemSpec s = spec(20);
+  // The forecast still says 33 (4 replicas); 99 was just observed. Fewer
+  // than ceil(99 / (10 x 1.1)) = 9 replicas would run it more than 10%
+  // above the target, where the HPA rule scales up.
+  const SettledPlan raised = settlePlan(s, planOf(4, 33.0), 4, 99.0, 0.1);
+  EXPECT_EQ(raised.replicas, 9);
+  EXPECT_EQ(raised.rule, DecisionRule::kObservedDemandFloor);
+  ASSERT_TRUE(raised.floor.has_value());
+  EXPECT_EQ(*raised.floor, 9);
+  EXPECT_NE(raised.reason.find("the demand observed now needs at least 9 replicas"),
+            std::string::npos)
+      << raised.reason;
+  // At the boundary: 8 replicas at 1.1 x target serve exactly 88.
+  EXPECT_EQ(settlePlan(s, planOf(4, 33.0), 4, 88.0, 0.1).replicas, 8);
+  EXPECT_EQ(settlePlan(s, planOf(4, 33.0), 4, 88.5, 0.1).replicas, 9);
+  // The floor also overrides the tolerance's "keep".
+  const SettledPlan over_keep = settlePlan(s, planOf(8, 70.5), 7, 99.0, 0.1);
+  EXPECT_EQ(over_keep.replicas, 9);
+  EXPECT_EQ(over_keep.rule, DecisionRule::kObservedDemandFloor);
+  // The floor is held within the bounds.
+  EXPECT_EQ(settlePlan(spec(6), planOf(4, 33.0), 4, 99.0, 0.1).replicas, 6);
+  // A plan above the floor stands; the floor is still reported.
+  const SettledPlan above = settlePlan(s, planOf(12, 115.0), 4, 99.0, 0.1);
+  EXPECT_EQ(above.replicas, 12);
+  EXPECT_EQ(above.rule, DecisionRule::kPredictive);
+  EXPECT_EQ(above.floor.value_or(0), 9);
+  // No observation, no floor.
+  EXPECT_FALSE(settlePlan(s, planOf(4, 33.0), 4, std::nullopt, 0.1).floor.has_value());
 }
 
 TEST(Statistics, NormalQuantileInvertsTheCdf) {

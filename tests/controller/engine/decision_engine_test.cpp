@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <random>
+
+#include "controller/engine/robust_level.h"
 
 namespace pso::controller::engine {
 namespace {
@@ -109,6 +112,86 @@ TEST(DecisionEngine, PredictiveDecisionCarriesItsNumbersAndExplainsThem) {
       "step) peaks at 412; at 120 per replica and 70% target that needs 5 replicas; "
       "5 running, so keep 5.");
   EXPECT_FALSE(kept.dispatch);
+}
+
+// A CPU-like series that steps from 33 to 99: the first decision that sees
+// 99 plans for it, as the HPA rule does, instead of letting the forecast
+// climb towards it over many steps; and once the series steps back down and
+// the model has confirmed the shift, the plan follows it down.
+TEST(DecisionEngine, AStepChangeMovesThePlanAtOnce) {
+  SystemSpec spec = web();
+  spec.capacity_per_replica = 10.0;  // 7 per replica at target
+  DecisionEngine engine(settings());
+  engine.upsertSystem(spec);
+  std::mt19937 rng(7);
+  std::normal_distribution<double> noise(0.0, 0.6);
+  int64_t now = 0;
+  int64_t current = 5;
+  for (int i = 0; i < 200; ++i, now += 15'000) {
+    current = step(engine, 33.0 + noise(rng), current, now).desired_replicas;
+  }
+  const SystemDecision up = step(engine, 99.0, current, now);
+  now += 15'000;
+  // ceil(99 / (7 x 1.1)) = 13: fewer would run above the HPA rule's tolerance.
+  EXPECT_EQ(up.facts.floor_replicas, 13);
+  EXPECT_GE(up.recommended_replicas, 13);
+  EXPECT_GE(up.desired_replicas, 13);
+  EXPECT_EQ(up.facts.rule, DecisionRule::kObservedDemandFloor) << up.rationale;
+  EXPECT_LT(up.facts.plan_replicas, 13);
+  EXPECT_NE(up.rationale.find("the demand observed now needs at least 13 replicas"),
+            std::string::npos)
+      << up.rationale;
+  current = up.desired_replicas;
+
+  // Back down: after the screen confirms the new level (three agreeing
+  // errors), the plan drops to what 33 needs within a few steps (the
+  // recommendation is taken before the scale-down stabilisation).
+  for (int i = 0; i < 30; ++i, now += 15'000)
+    current = step(engine, 99.0, current, now).desired_replicas;
+  int64_t recommended = current;
+  int steps_down = 0;
+  for (; steps_down < 10 && recommended > 7; ++steps_down, now += 15'000) {
+    recommended = step(engine, 33.0, current, now).recommended_replicas;
+  }
+  EXPECT_LE(recommended, 7) << "after " << steps_down << " steps at 33";
+  EXPECT_LE(steps_down, 6);
+}
+
+// Demand whose planned quantile hovers at a replica boundary (7 replicas
+// serve 588 at the target):
+// the forecast's plan alternates between 7 and 8, and the tolerance keeps
+// the count where a zero tolerance starts and stops a replica again and again.
+TEST(DecisionEngine, APlanAtAReplicaBoundaryDoesNotFlap) {
+  auto changes = [](double tolerance, std::string* said) {
+    // The 80% quantile of this demand sits at 7 x 84 = 588.
+    constexpr double kMean = 582.0;
+    EngineSettings s = settings();
+    s.hpa_tolerance = tolerance;
+    s.scale_down_stabilization_s = 0.0;
+    DecisionEngine engine(s);
+    engine.upsertSystem(web());
+    int64_t current = 7;
+    int changed = 0;
+    int64_t now = 0;
+    std::mt19937 rng(11);
+    std::normal_distribution<double> noise(0.0, 4.0);
+    for (int i = 0; i < 300; ++i, now += 15'000) {
+      const double demand = kMean + noise(rng);
+      const SystemDecision d = step(engine, demand, current, now);
+      if (i >= 100 && d.desired_replicas != current) ++changed;
+      if (d.facts.rule == DecisionRule::kPredictiveWithinTolerance && said->empty()) {
+        *said = d.rationale;
+      }
+      current = d.desired_replicas;
+    }
+    return changed;
+  };
+  std::string calm_said, strict_said;
+  const int calm = changes(0.1, &calm_said);
+  const int strict = changes(0.0, &strict_said);
+  EXPECT_LE(calm, 2);
+  EXPECT_GT(strict, calm + 10) << "a zero tolerance should flap on this series";
+  EXPECT_NE(calm_said.find("within the 10% tolerance, so keep"), std::string::npos) << calm_said;
 }
 
 TEST(DecisionEngine, ReportsAPredictedBottleneck) {

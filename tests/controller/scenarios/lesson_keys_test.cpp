@@ -193,10 +193,11 @@ double ceilCount(double value) {
   return std::ceil(value - 1e-9 * std::max(1.0, std::fabs(value)));
 }
 
-bool predictive(const LessonDecision& d) {
-  return d.rule &&
-         (*d.rule == DecisionRule::kPredictive || *d.rule == DecisionRule::kPredictiveMinBound ||
-          *d.rule == DecisionRule::kPredictiveMaxBound);
+// The forecast's planned demand set the count (a count kept within the
+// tolerance is not what that demand needs).
+bool sizedForPlannedDemand(const LessonDecision& d) {
+  return d.rule && pso::controller::engine::sizedByForecast(*d.rule) &&
+         *d.rule != DecisionRule::kPredictiveWithinTolerance;
 }
 
 // Each check returns "" or what is wrong.
@@ -207,7 +208,7 @@ struct Checker {
   std::string replicasNeeded(const LessonSystem& s, const LessonQuestion& q) const {
     const LessonDecision& d = *s.decision;
     double demand = NAN;
-    if (predictive(d)) demand = shownNumber(s.forecast->planned_demand);
+    if (sizedForPlannedDemand(d)) demand = shownNumber(s.forecast->planned_demand);
     if (d.rule == DecisionRule::kDemandAtTarget) demand = shownNumber(s.demand);
     if (!std::isfinite(demand)) return "replicas_needed without a sized demand";
     if (q.prompt.find(formatNumber(demand)) == std::string::npos) return "prompt lacks the demand";

@@ -14,6 +14,7 @@
 #include "controller/scenarios/exporter.h"
 #include "controller/scenarios/gift_exporter.h"
 #include "controller/scenarios/html_exporter.h"
+#include "controller/scenarios/markdown_exporter.h"
 #include "controller/scenarios/scenario.h"
 #include "controller/store/store.h"
 
@@ -402,6 +403,56 @@ TEST(BuildScenario, ClassifiesLevelsAndEvents) {
 
   // Never set by the builder.
   EXPECT_FALSE(hasEvent(buildScenario(scalingContext()), kEventBottleneckPrevented));
+}
+
+// The lesson names the rule that set the count from its facts: the floor of
+// the demand observed now over the forecast's plan, and the tolerance that
+// kept the count.
+TEST(BuildScenario, LessonSaysWhenTheFloorOrTheToleranceDecided) {
+  CycleContext floor_ctx = scalingContext();
+  engine::SystemDecision& f = floor_ctx.decisions.systems.at(0);
+  // 700 observed; the forecast planned 5 (420); fewer than
+  // ceil(700 / (84 x 1.1)) = 8 would run it above the HPA rule's tolerance.
+  f.demand = 700;
+  f.recommended_replicas = f.desired_replicas = 8;
+  f.rule = "observed-demand-floor";
+  f.facts.rule = engine::DecisionRule::kObservedDemandFloor;
+  f.facts.plan_replicas = 5;
+  f.facts.floor_replicas = 8;
+  floor_ctx.directives = {directiveFor("d-1", "web", 8, "engine", "sent")};
+  const std::string floor_lesson = renderMarkdownLesson(buildScenario(floor_ctx));
+  EXPECT_NE(floor_lesson.find("raises its forecast's plan of 5 replicas to what the demand "
+                              "observed now (700) needs"),
+            std::string::npos)
+      << floor_lesson;
+
+  CycleContext kept_ctx = scalingContext();
+  engine::SystemDecision& k = kept_ctx.decisions.systems.at(0);
+  // 5 replicas serve 420 at the target; the planned 430 is 2% above it.
+  k.current_replicas = k.ready_replicas = 5;
+  k.planned_demand = 430;
+  k.forecast.hi = {300, 380, 430, 410, 405, 400};
+  k.recommended_replicas = k.desired_replicas = 5;
+  k.dispatch = false;
+  k.rule = "within-tolerance";
+  k.facts.rule = engine::DecisionRule::kPredictiveWithinTolerance;
+  k.facts.plan_replicas = 6;
+  k.facts.reactive.tolerance = 0.1;
+  kept_ctx.directives.clear();
+  const json kept = buildScenario(kept_ctx);
+  const std::string kept_lesson = renderMarkdownLesson(kept);
+  EXPECT_NE(kept_lesson.find("keeps the current count because the planned demand of 430 is "
+                             "within the HPA rule's tolerance (10%)"),
+            std::string::npos)
+      << kept_lesson;
+  // No question asks how many replicas the planned demand needs: the count
+  // kept is not that number.
+  for (const auto& q : kept.at("questions")) EXPECT_NE(q.at("topic"), "replicas_needed");
+  // The floor's lesson does not ask it either: 8 is not what 700 needs at
+  // the target (ceil(700 / 84) = 9).
+  for (const auto& q : buildScenario(floor_ctx).at("questions")) {
+    EXPECT_NE(q.at("topic"), "replicas_needed");
+  }
 }
 
 TEST(ToRecord, ExtractsTheIndexes) {
