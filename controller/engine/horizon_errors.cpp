@@ -19,6 +19,13 @@ constexpr int64_t kMaxErrorWindow = 1000000;
 /// fit) take larger steps, sqrt(kMinErrorsForQuantiles / n) at the n-th, so
 /// the trackers settle within a hundred errors of a poor start.
 constexpr double kQuantileStep = 0.1;
+/// An error counts at most this many running mean absolute scaled errors into
+/// the step (as OutlierScreen::kScaleCap does for a model's error scale).
+constexpr double kStepErrorCap = 5.0;
+/// Scaled errors are clipped to this many scales before they are tracked:
+/// far beyond any quantile the intervals use (a normal error's 99.5%
+/// quantile is 3.2 mean absolute errors; a heavy-tailed series' a few tens).
+constexpr double kMaxScaledError = 50.0;
 /// sigma / mean absolute deviation of a normal distribution (sqrt(pi / 2)):
 /// the trackers start at normal quantiles of the first errors' spread.
 constexpr double kNormalSigmaPerMad = 1.2533141373155003;
@@ -71,6 +78,11 @@ void HorizonErrorTracker::advance() {
 }
 
 void HorizonErrorTracker::score(Horizon& horizon, double z) {
+  // A scale near zero (a model that was exact for a while: a flat or
+  // piecewise-linear stretch) makes the next error thousands of scales wide.
+  // The trackers compare errors with their quantiles, so clipping changes no
+  // update's direction; it keeps such an error from setting the spread.
+  z = std::clamp(z, -kMaxScaledError, kMaxScaledError);
   const double rate = 1.0 / static_cast<double>(window_);
   const double magnitude = std::abs(z);
   if (horizon.count < kMinErrorsForQuantiles) {
@@ -87,7 +99,13 @@ void HorizonErrorTracker::score(Horizon& horizon, double z) {
     horizon.abs_weight = 1.0;
     return;
   }
-  horizon.abs_sum = (1.0 - rate) * horizon.abs_sum + rate * magnitude;
+  // The step follows the typical error; one error counts at most
+  // kStepErrorCap typical errors into it, so the errors of a level shift
+  // (often hundreds of scales when the model before it was nearly exact) do
+  // not blow the steps up and throw the trackers far out.
+  const double typical = horizon.abs_sum / horizon.abs_weight;
+  const double counted = typical > 0.0 ? std::min(magnitude, kStepErrorCap * typical) : magnitude;
+  horizon.abs_sum = (1.0 - rate) * horizon.abs_sum + rate * counted;
   horizon.abs_weight = (1.0 - rate) * horizon.abs_weight + rate;
   // sqrt(kMinErrorsForQuantiles / count) falls below kQuantileStep for good
   // at kSettled errors.

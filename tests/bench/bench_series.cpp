@@ -138,4 +138,23 @@ std::vector<BenchSeries> syntheticHardCases() {
   return {levelAlternation(), stepChanges(), isolatedSpikes(), noisyCounts(), nightlySpikes()};
 }
 
+BenchSeries resampleLinear(const BenchSeries& series, int64_t step_s) {
+  const int64_t factor = step_s > 0 ? std::max<int64_t>(1, series.step_s / step_s) : 1;
+  BenchSeries out;
+  out.step_s = series.step_s / factor;
+  out.name = series.name + "@" + std::to_string(out.step_s) + "s";
+  if (series.values.empty()) return out;
+  out.values.reserve(series.values.size() * static_cast<std::size_t>(factor));
+  for (std::size_t i = 0; i + 1 < series.values.size(); ++i) {
+    const double a = series.values[i];
+    const double b = series.values[i + 1];
+    for (int64_t k = 0; k < factor; ++k) {
+      const double w = static_cast<double>(k) / static_cast<double>(factor);
+      out.values.push_back(k == 0 ? a : a + w * (b - a));
+    }
+  }
+  out.values.push_back(series.values.back());
+  return out;
+}
+
 }  // namespace pso::bench

@@ -31,4 +31,9 @@ std::vector<std::filesystem::path> traceFiles(const std::filesystem::path& dir);
 /// The synthetic hard cases, 14 days at 5-minute steps each, named "syn_*".
 std::vector<BenchSeries> syntheticHardCases();
 
+/// `series` on a finer step, linear between neighbouring values (a gap's
+/// neighbourhood stays a gap); the name gets "@<step>s". A step that does not
+/// divide the series' own step is rounded to one that does.
+BenchSeries resampleLinear(const BenchSeries& series, int64_t step_s);
+
 }  // namespace pso::bench

@@ -10,14 +10,17 @@
 //    predictive policy's cost;
 //  - the predictive policy's own frontier along its risk knob;
 //  - replay speed (steps/s) and one decision cycle over 50 systems sharing a pool.
-// Run: build/tests/bench/replay_bench [--traces DIR] [--model NAME] [--quick]
-// (--model: the predictive policy's forecast model, default the engine's).
+// Run: build/tests/bench/replay_bench [--traces DIR] [--model NAME] [--step S] [--quick]
+// (--model: the predictive policy's forecast model, default the engine's;
+// --step: replay every series resampled to S-second steps, linear between
+// its values, as a controller cycling every S seconds sees it).
 // Without a trace directory (or with no CSV in it) only the synthetic cases run.
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <optional>
@@ -82,6 +85,10 @@ struct Point {
 
 /// The predictive policy's forecast model (--model).
 std::string g_forecast_model = EngineSettings{}.forecast_model;
+/// Replay at this step instead of each series' own (--step): the series are
+/// resampled, linear between their values, as a controller cycling at that
+/// interval would see them; 0 keeps their own step.
+int64_t g_step_s = 0;
 
 Point run(const Series& s, const std::string& policy, double target, std::optional<double> risk) {
   SystemSpec spec;
@@ -139,6 +146,7 @@ std::vector<Series> collectSeries(const std::filesystem::path& dir) {
   for (const auto& file : files) {
     auto loaded = pso::bench::loadTraceSeries(file);
     std::optional<Series> series;
+    if (loaded && g_step_s > 0) loaded = pso::bench::resampleLinear(*loaded, g_step_s);
     if (loaded) series = toDemand(std::move(*loaded));
     if (series) {
       out.push_back(std::move(*series));
@@ -148,6 +156,7 @@ std::vector<Series> collectSeries(const std::filesystem::path& dir) {
     }
   }
   for (auto& synthetic : pso::bench::syntheticHardCases()) {
+    if (g_step_s > 0) synthetic = pso::bench::resampleLinear(synthetic, g_step_s);
     if (auto series = toDemand(std::move(synthetic))) out.push_back(std::move(*series));
   }
   return out;
@@ -207,8 +216,8 @@ void benchTraces(const std::filesystem::path& dir, bool quick) {
     const double ratio = (pred.overload_pct + 0.01) / (hpa_at + 0.01);
     // Scale events against the HPA's at the same cost: the frontier point
     // nearest in cost.
-    const Point& nearest = *std::min_element(
-        frontier.begin(), frontier.end(), [&](const Point& a, const Point& b) {
+    const Point& nearest =
+        *std::min_element(frontier.begin(), frontier.end(), [&](const Point& a, const Point& b) {
           return std::abs(a.cost - pred.cost) < std::abs(b.cost - pred.cost);
         });
     const bool worse = pred.overload_pct > hpa_at;
@@ -326,10 +335,14 @@ int main(int argc, char** argv) {
       dir = argv[++i];
     } else if (std::strcmp(argv[i], "--model") == 0 && i + 1 < argc) {
       g_forecast_model = argv[++i];
+    } else if (std::strcmp(argv[i], "--step") == 0 && i + 1 < argc) {
+      g_step_s = std::atoll(argv[++i]);
     }
   }
-  std::printf("PSO-PRIME replay benchmark%s, forecast model %s\n", quick ? " (quick)" : "",
-              g_forecast_model.c_str());
+  std::printf("PSO-PRIME replay benchmark%s, forecast model %s, %s\n", quick ? " (quick)" : "",
+              g_forecast_model.c_str(),
+              g_step_s > 0 ? ("resampled to " + std::to_string(g_step_s) + " s steps").c_str()
+                           : "each series at its own step");
   benchTraces(dir, quick);
   benchPool(quick);
   return 0;

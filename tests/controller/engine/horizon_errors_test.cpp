@@ -69,6 +69,38 @@ TEST(HorizonErrorTracker, IntervalsFollowTheModelsScaleThroughAVolatileSpell) {
   EXPECT_NEAR(tails.above, 0.05, 0.012);
 }
 
+// A model that was exact for a while (a flat or piecewise-linear stretch)
+// has a scale near zero; the first errors after it are then billions of
+// scales wide. The intervals must stay in proportion to the errors, not to
+// their ratio to that scale.
+TEST(HorizonErrorTracker, AScaleNearZeroDoesNotBlowTheIntervalsUp) {
+  HorizonErrorTracker tracker(2, 128);
+  std::mt19937 rng(3);
+  std::normal_distribution<double> noise(0.0, 1.0);
+  // Standard normal errors throughout; the model claims a scale of 1e-9 for
+  // its first 40 forecasts, then 0.8 (the mean absolute error of N(0, 1)).
+  for (int t = 0; t < 800; ++t) {
+    tracker.observe(noise(rng));
+    tracker.remember({0.0, 0.0}, t < 40 ? 1e-9 : 0.8);
+    if (t == 100 || t == 799) {
+      Forecast f;
+      f.point = {0.0, 0.0};
+      tracker.fillIntervals(f, 0.9, 0.8);
+      // At most 50 scales of 0.8 are ever tracked.
+      EXPECT_LT(f.hi[0], 40.0) << "t " << t;
+      EXPECT_GT(f.lo[0], -40.0) << "t " << t;
+    }
+    if (t == 799) {
+      // By then the 5% and 95% quantiles of N(0, 1), +-1.64.
+      Forecast f;
+      f.point = {0.0, 0.0};
+      tracker.fillIntervals(f, 0.9, 0.8);
+      EXPECT_NEAR(f.hi[0], 1.64, 0.6);
+      EXPECT_NEAR(f.lo[0], -1.64, 0.6);
+    }
+  }
+}
+
 TEST(HorizonErrorTracker, IntervalsNestAsTheCoverageGrows) {
   std::mt19937 rng(3);
   std::student_t_distribution<double> heavy(3.0);
