@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "controller/scenarios/course_exporter.h"
 #include "controller/scenarios/html_exporter.h"
 #include "controller/scenarios/lesson_directory.h"
 #include "controller/scenarios/lesson_text.h"
@@ -47,6 +48,8 @@ std::string objectiveId(const std::string& course_id, const std::string& level) 
 std::string auId(const std::string& course_id, const Lesson& lesson) {
   return course_id + "/aus/" + xapiIriSegment(lesson.id);
 }
+constexpr const char* kOverviewPath = "au/course-overview.html";
+
 std::string auPath(const Lesson& lesson) {
   return "au/" + lessonFileStem(lesson.id) + ".html";
 }
@@ -122,14 +125,29 @@ void renderQuizForm(std::ostringstream& out, const Lesson& lesson) {
       << "<p id=\"pso-result\"></p>\n</section>\n";
 }
 
+std::string auShell(const std::string& title, const std::string& body, const json& data) {
+  return htmlPage(title, body + "<script type=\"application/json\" id=\"pso-au-data\">" +
+                             scriptJson(data) + "</script>\n<script src=\"cmi5-au.js\"></script>\n");
+}
+
 std::string auPage(const CourseLesson& l, const Cmi5Options& options, double mastery_score) {
   std::ostringstream body;
   body << htmlLessonBody(l.lesson, "", false);
   renderQuizForm(body, l.lesson);
-  body << "<script type=\"application/json\" id=\"pso-au-data\">"
-       << scriptJson(auData(l, options, mastery_score)) << "</script>\n"
-       << "<script src=\"cmi5-au.js\"></script>\n";
-  return htmlPage(l.lesson.title, body.str());
+  return auShell(l.lesson.title, body.str(), auData(l, options, mastery_score));
+}
+
+// The course's first AU: the learning path, the quiet cycles and the
+// question mix; it asks nothing and does not count toward completion.
+std::string overviewPage(const Course& course) {
+  std::ostringstream body;
+  body << renderCourseOverviewHtml(course, false);
+  renderQuizForm(body, Lesson{});
+  return auShell(course.title, body.str(),
+                 {{"lesson", "course-overview"},
+                  {"title", course.title},
+                  {"masteryScore", nullptr},
+                  {"questions", json::array()}});
 }
 
 }  // namespace
@@ -145,14 +163,21 @@ std::string cmi5CourseStructure(const Course& course, const Cmi5Options& options
        "foundation to enterprise coordination. " +
            quietSentence(course.quiet),
        "    ");
-  out << "  </course>\n  <objectives>\n";
+  out << "  </course>\n";
+  if (!course.levels.empty()) out << "  <objectives>\n";
   for (const auto& level : course.levels) {
     out << "    <objective id=\"" << htmlEscape(objectiveId(id, level.level)) << "\">\n";
     text(out, "title", "Master " + level.title, "      ");
     text(out, "description", levelGoal(level.level), "      ");
     out << "    </objective>\n";
   }
-  out << "  </objectives>\n";
+  if (!course.levels.empty()) out << "  </objectives>\n";
+  out << "  <au id=\"" << htmlEscape(id + "/aus/course-overview")
+      << "\" moveOn=\"NotApplicable\" launchMethod=\"AnyWindow\">\n";
+  text(out, "title", "About this course", "    ");
+  text(out, "description",
+       "The learning path, its prerequisites and the question mix; counts toward nothing.", "    ");
+  out << "    <url>" << kOverviewPath << "</url>\n  </au>\n";
   for (const auto& level : course.levels) {
     std::string description = levelGoal(level.level);
     if (!level.prerequisites.empty()) {
@@ -200,6 +225,7 @@ std::vector<PackageFile> cmi5PackageFiles(const Course& course, const Cmi5Option
   std::vector<PackageFile> files;
   files.emplace_back("cmi5.xml", cmi5CourseStructure(course, options));
   files.emplace_back("au/cmi5-au.js", std::string(cmi5AuScript()));
+  files.emplace_back(kOverviewPath, overviewPage(course));
   for (const auto& level : course.levels) {
     for (const auto& l : level.lessons) {
       files.emplace_back(auPath(l.lesson), auPage(l, options, course.mastery_score));
@@ -212,9 +238,6 @@ Result<std::size_t> Cmi5Exporter::writeTo(const std::vector<store::ScenarioRecor
                                           std::ostream& out) const {
   auto course = buildCourse(scenarios, options_.course);
   if (!course) return course.error();
-  if (course->levels.empty()) {
-    return makeError("invalid", "no lesson to package: every scenario read was a quiet cycle");
-  }
   ZipWriter zip;
   for (const auto& [name, content] : cmi5PackageFiles(*course, options_)) {
     if (Status st = zip.add(name, content); !st.ok()) return st.error();

@@ -11,6 +11,11 @@
 //                       a block names the level it requires in a
 //                       <pso:prerequisites> element (cmi5 has no sequencing of
 //                       its own, so the LMS shows it; the description says it too)
+//   au/course-overview.html
+//                       the first AU, at the course's top level: the learning
+//                       path, the quiet cycles and the question mix
+//                       (moveOn="NotApplicable"; the only AU of a course whose
+//                       scenarios were all quiet)
 //   au/<lesson>.html    one assignable unit per lesson: the lesson (situation,
 //                       chart, forecast, decision, debrief) and its questions
 //                       as a form, the keys and xAPI interaction definitions

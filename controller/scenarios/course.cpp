@@ -59,6 +59,13 @@ std::string changeBucket(int64_t delta) {
 std::string signature(const Lesson& lesson, const std::string& kind) {
   std::vector<std::string> systems;
   for (const auto& sys : lesson.systems) {
+    // A system that kept its count untouched and saw no bottleneck is the
+    // background of the lesson, not what it teaches.
+    const bool background =
+        sys.decision && sys.decision->desired == sys.decision->current &&
+        sys.decision->guardrails.empty() && sys.decision->coordination.empty() &&
+        !(sys.forecast && sys.forecast->bottleneck);
+    if (background) continue;
     std::ostringstream s;
     if (sys.decision) {
       const LessonDecision& d = *sys.decision;

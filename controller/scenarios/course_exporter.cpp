@@ -49,13 +49,15 @@ std::string shareText(std::size_t part, std::size_t total) {
 
 }  // namespace
 
-std::string renderCourseHtml(const Course& course) {
+std::string renderCourseOverviewHtml(const Course& course, bool link_lessons) {
   std::ostringstream out;
   out << "<h1 id=\"path\">" << htmlEscape(course.title) << "</h1>\n<p>"
       << htmlEscape(overviewSentence(course)) << "</p>\n<h2>Learning path</h2>\n<ol>\n";
   for (const auto& level : course.levels) {
-    out << "<li><a href=\"#level-" << htmlEscape(level.level) << "\"><strong>"
-        << htmlEscape(level.title) << "</strong></a> (" << level.lessons.size()
+    out << "<li>";
+    if (link_lessons) out << "<a href=\"#level-" << htmlEscape(level.level) << "\">";
+    out << "<strong>" << htmlEscape(level.title) << "</strong>" << (link_lessons ? "</a>" : "")
+        << " (" << level.lessons.size()
         << " lessons): " << htmlEscape(levelGoal(level.level));
     if (!level.prerequisites.empty()) {
       std::vector<std::string> titles;
@@ -64,8 +66,9 @@ std::string renderCourseHtml(const Course& course) {
     }
     out << "\n<ol>\n";
     for (const auto& l : level.lessons) {
-      out << "<li><a href=\"#" << htmlEscape(lessonFileStem(l.lesson.id)) << "\">"
-          << htmlEscape(l.lesson.title) << "</a> <span class=\"tag\">"
+      out << "<li>";
+      if (link_lessons) out << "<a href=\"#" << htmlEscape(lessonFileStem(l.lesson.id)) << "\">";
+      out << htmlEscape(l.lesson.title) << (link_lessons ? "</a>" : "") << " <span class=\"tag\">"
           << htmlEscape(kindTitle(l.kind)) << "</span>";
       if (!l.merged.empty()) out << " (and " << l.merged.size() << " similar)";
       out << "</li>\n";
@@ -80,6 +83,12 @@ std::string renderCourseHtml(const Course& course) {
         << shareText(n, course.questionCount()) << "</td></tr>\n";
   }
   out << "</table>\n";
+  return out.str();
+}
+
+std::string renderCourseHtml(const Course& course) {
+  std::ostringstream out;
+  out << renderCourseOverviewHtml(course, true);
   for (const auto& level : course.levels) {
     out << "<section id=\"level-" << htmlEscape(level.level) << "\">\n<h1>"
         << htmlEscape(level.title) << "</h1>\n<p>" << htmlEscape(levelGoal(level.level))

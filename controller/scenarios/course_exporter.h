@@ -30,6 +30,10 @@ class CourseMarkdownExporter : public ScenarioExporter {
                                             std::ostream& out) const override;
 };
 
+/// The course's overview as HTML (a page's body): the learning path with
+/// prerequisites and goals, the quiet cycles, the question mix; lesson titles
+/// link to their sections when `link_lessons`.
+std::string renderCourseOverviewHtml(const Course& course, bool link_lessons);
 /// The course as one HTML page / one Markdown document.
 std::string renderCourseHtml(const Course& course);
 std::string renderCourseMarkdown(const Course& course);
