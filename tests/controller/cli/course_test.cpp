@@ -1,6 +1,7 @@
 // A course and its cmi5 package from recorded scenarios, with the real
-// binaries: psoctl simulate --record replays a repository trace
-// (config/demo/web.csv, one system), and the repository's demo traces of
+// binaries: psoctl simulate --record replays a development trace
+// (tests/fixtures/traces: an AWS load balancer's request count, one system,
+// 14 days at 5-minute steps), and the repository's demo traces of
 // web, api and batch (plus db) are replayed as one fleet with dependencies
 // and a shared pool through the real DecisionEngine into the same database
 // (psoctl simulate replays one system; levels above advanced_optimization
@@ -159,8 +160,9 @@ class CourseTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir();
-    record_ = psoctl({"--json", "simulate", "--trace", sourceFile("config/demo/web.csv"),
-                      "--capacity", "40", "--warmup-steps", "2", "--out", dir_->file("sim.csv"),
+    record_ = psoctl({"--json", "simulate", "--trace",
+                      sourceFile("tests/fixtures/traces/elb_request_count_8c0756.csv"),
+                      "--capacity", "20", "--warmup-steps", "2", "--out", dir_->file("sim.csv"),
                       "--record", db()});
     if (record_.exit_code == 0) fleet_ = recordFleet(db());
   }
