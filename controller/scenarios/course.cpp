@@ -187,19 +187,28 @@ std::vector<CourseLesson> orderLevel(std::vector<CourseLesson> lessons, std::siz
 // The most questions of one topic the course keeps: the largest cap with
 // every topic at most `share` of what is kept. Each pass keeps min(count,
 // cap) per topic and recomputes the cap from the new total; the total only
-// falls, so this ends. 0 when no mix within the share exists.
-std::size_t topicCap(const std::map<std::string, std::size_t>& counts, double share) {
+// falls, so this ends. When no mix is within the share (too few topics), the
+// last cap above zero: as even a mix as the topics allow, and `within` false.
+struct TopicCap {
+  std::size_t cap = 0;  ///< 0: no questions
+  bool within = true;
+};
+
+TopicCap topicCap(const std::map<std::string, std::size_t>& counts, double share) {
   std::size_t total = 0;
   for (const auto& [topic, n] : counts) total += n;
+  std::size_t last = total;
   while (total > 0) {
-    const auto cap = static_cast<std::size_t>(std::floor(share * static_cast<double>(total) + 1e-9));
-    if (cap == 0) return 0;
+    const auto cap =
+        static_cast<std::size_t>(std::floor(share * static_cast<double>(total) + 1e-9));
+    if (cap == 0) return {std::max<std::size_t>(last, 1), false};
     std::size_t kept = 0;
     for (const auto& [topic, n] : counts) kept += std::min(n, cap);
-    if (kept == total) return cap;
+    if (kept == total) return {cap, true};
     total = kept;
+    last = cap;
   }
-  return 0;
+  return {};
 }
 
 void balanceQuestions(Course& course, double share) {
@@ -219,8 +228,8 @@ void balanceQuestions(Course& course, double share) {
   }
   std::map<std::string, std::size_t> counts;
   for (const auto& [topic, refs] : by_topic) counts[topic] = refs.size();
-  const std::size_t cap = topicCap(counts, share);
-  course.question_mix_within_share = cap > 0 || counts.empty();
+  const TopicCap cap = topicCap(counts, share);
+  course.question_mix_within_share = cap.within;
 
   std::set<std::pair<const CourseLesson*, std::size_t>> kept;
   for (auto& [topic, refs] : by_topic) {
@@ -229,7 +238,7 @@ void balanceQuestions(Course& course, double share) {
       return a.lesson->score != b.lesson->score ? a.lesson->score > b.lesson->score
                                                 : a.order < b.order;
     });
-    const std::size_t keep = cap > 0 ? std::min(cap, refs.size()) : refs.size();
+    const std::size_t keep = std::min(cap.cap, refs.size());
     for (std::size_t i = 0; i < keep; ++i) kept.insert({refs[i].lesson, refs[i].question});
     course.questions_by_kind[topic] = keep;
   }

@@ -87,7 +87,8 @@ struct Course {
   std::size_t not_selected = 0;  ///< distinct lessons beyond max_lessons_per_level
   /// Questions kept per topic, and whether every topic is within the share
   /// (false only when fewer topics exist than the share allows, e.g. three
-  /// topics under a 30% cap).
+  /// topics under a 30% cap: then each topic keeps as many as the smallest
+  /// cap reached before none fitted, as even a mix as the topics allow).
   std::map<std::string, std::size_t> questions_by_kind;
   bool question_mix_within_share = true;
 
