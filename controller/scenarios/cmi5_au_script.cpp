@@ -8,7 +8,8 @@
 namespace pso::controller::scenarios {
 namespace {
 
-constexpr std::string_view kScript = R"js(// PSO-PRIME cmi5 assignable unit: launch, LaunchData, statements.
+constexpr std::string_view kScript =
+    R"js(// PSO-PRIME cmi5 assignable unit: launch, LaunchData, statements.
 (function () {
   "use strict";
   var XAPI_VERSION = "1.0.3";

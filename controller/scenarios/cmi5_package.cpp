@@ -127,7 +127,8 @@ void renderQuizForm(std::ostringstream& out, const Lesson& lesson) {
 
 std::string auShell(const std::string& title, const std::string& body, const json& data) {
   return htmlPage(title, body + "<script type=\"application/json\" id=\"pso-au-data\">" +
-                             scriptJson(data) + "</script>\n<script src=\"cmi5-au.js\"></script>\n");
+                             scriptJson(data) +
+                             "</script>\n<script src=\"cmi5-au.js\"></script>\n");
 }
 
 std::string auPage(const CourseLesson& l, const Cmi5Options& options, double mastery_score) {
@@ -200,8 +201,9 @@ std::string cmi5CourseStructure(const Course& course, const Cmi5Options& options
       text(out, "description",
            kindTitle(l.kind) + ", " + l.lesson.time + ": " +
                std::to_string(l.lesson.questions.size()) + " questions" +
-               (l.merged.empty() ? "" : ", standing for " + std::to_string(l.merged.size()) +
-                                            " similar cycles") +
+               (l.merged.empty()
+                    ? ""
+                    : ", standing for " + std::to_string(l.merged.size()) + " similar cycles") +
                ".",
            "      ");
       out << "      <objectives><objective idref=\"" << htmlEscape(objectiveId(id, level.level))

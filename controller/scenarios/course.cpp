@@ -61,10 +61,10 @@ std::string signature(const Lesson& lesson, const std::string& kind) {
   for (const auto& sys : lesson.systems) {
     // A system that kept its count untouched and saw no bottleneck is the
     // background of the lesson, not what it teaches.
-    const bool background =
-        sys.decision && sys.decision->desired == sys.decision->current &&
-        sys.decision->guardrails.empty() && sys.decision->coordination.empty() &&
-        !(sys.forecast && sys.forecast->bottleneck);
+    const bool background = sys.decision && sys.decision->desired == sys.decision->current &&
+                            sys.decision->guardrails.empty() &&
+                            sys.decision->coordination.empty() &&
+                            !(sys.forecast && sys.forecast->bottleneck);
     if (background) continue;
     std::ostringstream s;
     if (sys.decision) {
@@ -77,7 +77,8 @@ std::string signature(const Lesson& lesson, const std::string& kind) {
       s << " hpa:" << (sys.reactive->differs ? "differs" : "agrees");
       if (sys.reactive->facts) s << ':' << engine::reactiveReasonCode(sys.reactive->facts->reason);
     }
-    if (sys.forecast && sys.forecast->bottleneck) s << " bottleneck:" << sys.forecast->bottleneck->kind;
+    if (sys.forecast && sys.forecast->bottleneck)
+      s << " bottleneck:" << sys.forecast->bottleneck->kind;
     if (sys.debrief) {
       s << " overload:" << sys.debrief->overload;
       if (sys.debrief->bottleneck_avoided) s << " avoided:" << *sys.debrief->bottleneck_avoided;
@@ -141,10 +142,10 @@ void addQuiet(QuietSummary& quiet, const Lesson& lesson, int64_t& first_ms, int6
       quiet.systems.push_back(sys.name);
     }
     if (std::isfinite(sys.demand)) {
-      quiet.min_demand = std::isfinite(quiet.min_demand) ? std::min(quiet.min_demand, sys.demand)
-                                                         : sys.demand;
-      quiet.max_demand = std::isfinite(quiet.max_demand) ? std::max(quiet.max_demand, sys.demand)
-                                                         : sys.demand;
+      quiet.min_demand =
+          std::isfinite(quiet.min_demand) ? std::min(quiet.min_demand, sys.demand) : sys.demand;
+      quiet.max_demand =
+          std::isfinite(quiet.max_demand) ? std::max(quiet.max_demand, sys.demand) : sys.demand;
     }
     if (sys.current) {
       auto [it, fresh] = quiet.replicas.try_emplace(sys.name, *sys.current, *sys.current);
@@ -318,8 +319,8 @@ Result<Course> buildCourse(const std::vector<store::ScenarioRecord>& scenarios,
     entry.level = level;
     entry.title = levelTitle(level);
     if (!course.levels.empty()) entry.prerequisites = {course.levels.back().level};
-    entry.lessons = orderLevel(std::move(by_level[level]), options.max_lessons_per_level,
-                               course.not_selected);
+    entry.lessons =
+        orderLevel(std::move(by_level[level]), options.max_lessons_per_level, course.not_selected);
     course.levels.push_back(std::move(entry));
   }
   balanceQuestions(course, options.max_question_kind_share);
@@ -372,12 +373,12 @@ std::string quietSentence(const QuietSummary& quiet) {
   std::vector<std::string> held;
   for (const auto& [system, range] : quiet.replicas) {
     held.push_back(system + " " +
-                   (range.first == range.second
-                        ? engine::formatReplicas(range.first)
-                        : std::to_string(range.first) + " to " + std::to_string(range.second) +
-                              " replicas"));
+                   (range.first == range.second ? engine::formatReplicas(range.first)
+                                                : std::to_string(range.first) + " to " +
+                                                      std::to_string(range.second) + " replicas"));
   }
-  out << (held.empty() ? "and the counts held." : "and the counts held (" + join(held, ", ") + ").");
+  out << (held.empty() ? "and the counts held."
+                       : "and the counts held (" + join(held, ", ") + ").");
   out << " Keeping the count is a decision too: the forecast's planned demand fitted the ready "
          "capacity at the target.";
   return out.str();

@@ -31,8 +31,8 @@ std::string overviewSentence(const Course& course) {
 std::string mergedSentence(const CourseLesson& l) {
   if (l.merged.empty()) return "";
   std::vector<std::string> listed(
-      l.merged.begin(), l.merged.begin() + static_cast<std::ptrdiff_t>(
-                                                std::min(kMergedListed, l.merged.size())));
+      l.merged.begin(),
+      l.merged.begin() + static_cast<std::ptrdiff_t>(std::min(kMergedListed, l.merged.size())));
   std::string text = "This lesson stands for " + std::to_string(l.merged.size()) +
                      (l.merged.size() == 1 ? " similar cycle: " : " similar cycles: ") +
                      join(listed, ", ");
@@ -43,8 +43,7 @@ std::string mergedSentence(const CourseLesson& l) {
 }
 
 std::string shareText(std::size_t part, std::size_t total) {
-  return total == 0 ? "n/a"
-                    : formatPercent(static_cast<double>(part) / static_cast<double>(total));
+  return total == 0 ? "n/a" : formatPercent(static_cast<double>(part) / static_cast<double>(total));
 }
 
 }  // namespace
@@ -57,8 +56,7 @@ std::string renderCourseOverviewHtml(const Course& course, bool link_lessons) {
     out << "<li>";
     if (link_lessons) out << "<a href=\"#level-" << htmlEscape(level.level) << "\">";
     out << "<strong>" << htmlEscape(level.title) << "</strong>" << (link_lessons ? "</a>" : "")
-        << " (" << level.lessons.size()
-        << " lessons): " << htmlEscape(levelGoal(level.level));
+        << " (" << level.lessons.size() << " lessons): " << htmlEscape(levelGoal(level.level));
     if (!level.prerequisites.empty()) {
       std::vector<std::string> titles;
       for (const auto& p : level.prerequisites) titles.push_back(levelTitle(p));
@@ -121,13 +119,13 @@ std::string renderCourseMarkdown(const Course& course) {
     out << "\n";
     for (const auto& l : level.lessons) {
       out << "   - [" << l.lesson.title << "](#" << lessonFileStem(l.lesson.id) << ") ("
-          << kindTitle(l.kind) << (l.merged.empty() ? "" : ", and " +
-                                                              std::to_string(l.merged.size()) +
-                                                              " similar")
+          << kindTitle(l.kind)
+          << (l.merged.empty() ? "" : ", and " + std::to_string(l.merged.size()) + " similar")
           << ")\n";
     }
   }
-  out << "\n## Quiet cycles\n\n" << quietSentence(course.quiet)
+  out << "\n## Quiet cycles\n\n"
+      << quietSentence(course.quiet)
       << "\n\n## Question mix\n\n| topic | questions | share |\n| --- | --- | --- |\n";
   for (const auto& [topic, count] : course.questions_by_kind) {
     out << "| " << topic << " | " << count << " | " << shareText(count, course.questionCount())

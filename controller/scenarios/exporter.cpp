@@ -32,8 +32,10 @@ struct Registration {
 // The one place formats are registered: a new exporter adds its header above
 // and one line here.
 constexpr Registration kExporters[] = {
-    {"jsonl", &make<JsonlExporter>}, {"markdown", &make<MarkdownExporter>},
-    {"html", &make<HtmlExporter>},   {"gift", &make<GiftExporter>},
+    {"jsonl", &make<JsonlExporter>},
+    {"markdown", &make<MarkdownExporter>},
+    {"html", &make<HtmlExporter>},
+    {"gift", &make<GiftExporter>},
     {"xapi", &make<XapiExporter>},
     {"course-html", &make<CourseHtmlExporter>},
     {"course-markdown", &make<CourseMarkdownExporter>},

@@ -418,8 +418,7 @@ std::string htmlPage(const std::string& title, const std::string& body) {
 std::string htmlLessonBody(const Lesson& lesson, const std::string& back, bool with_questions) {
   std::ostringstream out;
   if (!back.empty()) out << "<p><a href=\"" << htmlEscape(back) << "\">All lessons</a></p>\n";
-  out << "<h1>"
-      << htmlEscape(lesson.title) << "</h1>\n<table>\n";
+  out << "<h1>" << htmlEscape(lesson.title) << "</h1>\n<table>\n";
   for (const auto& [label, value] : headerRows(lesson)) tableRow(out, {label, value});
   out << "</table>\n";
   renderSituation(out, lesson);
@@ -491,8 +490,9 @@ Result<std::size_t> HtmlExporter::write(const std::vector<store::ScenarioRecord>
   return writeLessonDirectory(
       scenarios, out_path, ".html", [](const Lesson& lesson) { return renderHtmlLesson(lesson); },
       [](const std::vector<LessonSummary>& lessons) {
-        return htmlPage("PSO-PRIME scenario lessons",
-                    renderIndex(lessons, [](const std::string& stem) { return stem + ".html"; }));
+        return htmlPage(
+            "PSO-PRIME scenario lessons",
+            renderIndex(lessons, [](const std::string& stem) { return stem + ".html"; }));
       });
 }
 

@@ -13,7 +13,7 @@ constexpr uint16_t kVersionNeeded = 10;             // 1.0: stored entries
 constexpr uint16_t kVersionMadeBy = (3 << 8) | 20;  // Unix, 2.0
 constexpr uint16_t kUtf8Names = 1 << 11;
 constexpr uint16_t kStored = 0;
-constexpr uint16_t kDosTime = 0;                         // 00:00:00
+constexpr uint16_t kDosTime = 0;                        // 00:00:00
 constexpr uint16_t kDosDate = (0 << 9) | (1 << 5) | 1;  // 1980-01-01
 constexpr uint32_t kFileMode = 0100644u << 16;          // regular file, rw-r--r--
 

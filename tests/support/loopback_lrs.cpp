@@ -174,7 +174,8 @@ void LoopbackLrs::handle(int client) {
       first >> request.method >> request.path;
       const auto question = request.path.find('?');
       request.route = request.path.substr(0, question);
-      if (question != std::string::npos) request.query = parseQuery(request.path.substr(question + 1));
+      if (question != std::string::npos)
+        request.query = parseQuery(request.path.substr(question + 1));
       while (std::getline(head, line)) {
         if (!line.empty() && line.back() == '\r') line.pop_back();
         const auto colon = line.find(':');

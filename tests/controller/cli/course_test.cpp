@@ -160,10 +160,10 @@ class CourseTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir();
-    record_ = psoctl({"--json", "simulate", "--trace",
-                      sourceFile("tests/fixtures/traces/elb_request_count_8c0756.csv"),
-                      "--capacity", "20", "--warmup-steps", "2", "--out", dir_->file("sim.csv"),
-                      "--record", db()});
+    record_ =
+        psoctl({"--json", "simulate", "--trace",
+                sourceFile("tests/fixtures/traces/elb_request_count_8c0756.csv"), "--capacity",
+                "20", "--warmup-steps", "2", "--out", dir_->file("sim.csv"), "--record", db()});
     if (record_.exit_code == 0) fleet_ = recordFleet(db());
   }
   static void TearDownTestSuite() {
@@ -263,8 +263,8 @@ TEST_F(CourseTest, ARecordedReplayMakesACourseAtEveryLevelWithAVariedQuiz) {
     EXPECT_EQ(level.lessons.front().score, best) << level.level;
   }
   std::cout << "course: " << lessons << " lessons from " << records.size() << " scenarios ("
-            << quiet_recorded << " quiet, " << course.merged << " merged, "
-            << course.not_selected << " beyond the limit); per level:";
+            << quiet_recorded << " quiet, " << course.merged << " merged, " << course.not_selected
+            << " beyond the limit); per level:";
   for (const auto& level : course.levels) {
     std::cout << ' ' << level.level << '=' << level.lessons.size();
   }
@@ -350,7 +350,8 @@ TEST_F(CourseTest, Cmi5PackageValidatesAgainstTheCourseStructureSchema) {
   EXPECT_TRUE(fs::exists(file("pkg/au/cmi5-au.js")));
 
   // The check can fail: the same document without an AU's url does not validate.
-  const std::string broken = std::regex_replace(xml, url_re, "", std::regex_constants::format_first_only);
+  const std::string broken =
+      std::regex_replace(xml, url_re, "", std::regex_constants::format_first_only);
   { std::ofstream(file("broken-cmi5.xml")) << broken; }
   const auto refused = xmllint(file("broken-cmi5.xml"));
   EXPECT_NE(refused.exit_code, 0) << refused.err;
@@ -368,11 +369,10 @@ class LoopbackLms {
 
   std::string launchUrl(const std::string& au_path, const std::string& activity_id,
                         const json& actor) const {
-    return server_.base() + "/content/" + au_path +
-           "?endpoint=" + urlEncode(server_.endpoint()) +
+    return server_.base() + "/content/" + au_path + "?endpoint=" + urlEncode(server_.endpoint()) +
            "&fetch=" + urlEncode(server_.base() + "/fetch?session=s1") +
-           "&registration=" + urlEncode(registration_) +
-           "&activityId=" + urlEncode(activity_id) + "&actor=" + urlEncode(actor.dump());
+           "&registration=" + urlEncode(registration_) + "&activityId=" + urlEncode(activity_id) +
+           "&actor=" + urlEncode(actor.dump());
   }
   std::vector<LoopbackLrs::Request> requests() { return server_.requests(); }
   static constexpr const char* kToken = "cG9ydGFsOnNlY3JldA==";
@@ -403,15 +403,15 @@ class LoopbackLms {
       if (r.query.count("stateId") == 0 || r.query.at("stateId") != "LMS.LaunchData") {
         return {404, "{}"};
       }
-      return {200, json{{"contextTemplate",
-                         {{"contextActivities", {{"grouping", {{{"id", kPublisher}}}}}},
-                          {"extensions",
-                           {{"https://w3id.org/xapi/cmi5/context/extensions/sessionid",
-                             kSession}}}}},
-                        {"launchMode", "Normal"},
-                        {"moveOn", "CompletedAndPassed"},
-                        {"masteryScore", kMasteryScore}}
-                       .dump()};
+      return {200,
+              json{{"contextTemplate",
+                    {{"contextActivities", {{"grouping", {{{"id", kPublisher}}}}}},
+                     {"extensions",
+                      {{"https://w3id.org/xapi/cmi5/context/extensions/sessionid", kSession}}}}},
+                   {"launchMode", "Normal"},
+                   {"moveOn", "CompletedAndPassed"},
+                   {"masteryScore", kMasteryScore}}
+                  .dump()};
     }
     if ((r.method == "POST" || r.method == "PUT") && r.route == "/xapi/statements") {
       return LoopbackLrs::statementIds(r);
@@ -445,19 +445,19 @@ TEST_F(CourseTest, Cmi5UnitLaunchedInABrowserReportsInCmi5Order) {
                  "<url>([^<]+)</url>")));
   const std::string activity_id = au[1];
   const std::string au_path = au[2];
-  const json actor = {{"objectType", "Agent"},
-                      {"account", {{"homePage", "https://lms.example.org"}, {"name", "learner-5"}}}};
+  const json actor = {
+      {"objectType", "Agent"},
+      {"account", {{"homePage", "https://lms.example.org"}, {"name", "learner-5"}}}};
 
   for (const std::string mode : {"right", "wrong"}) {
     SCOPED_TRACE(mode);
     const std::string registration = mode == "right" ? "6f1d2c3b-4a59-4e6f-8a7b-9c0d1e2f3a4b"
                                                      : "0a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d";
     LoopbackLms lms(file("si"), registration);
-    const auto run = runCommand({PSO_NODE_BIN,
-                                 (fs::path(PSO_NODE_TOOLS_DIR) / "run_cmi5_au.js").string(),
-                                 lms.launchUrl(au_path, activity_id, actor), mode,
-                                 PSO_CHROMIUM_BIN},
-                                {}, std::chrono::seconds(120));
+    const auto run =
+        runCommand({PSO_NODE_BIN, (fs::path(PSO_NODE_TOOLS_DIR) / "run_cmi5_au.js").string(),
+                    lms.launchUrl(au_path, activity_id, actor), mode, PSO_CHROMIUM_BIN},
+                   {}, std::chrono::seconds(120));
     ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
     const json summary = json::parse(run.out);
     const std::size_t questions = summary["questions"];
@@ -493,15 +493,15 @@ TEST_F(CourseTest, Cmi5UnitLaunchedInABrowserReportsInCmi5Order) {
       verbs.push_back(id.substr(id.rfind('/') + 1));
       EXPECT_EQ(s["context"]["registration"], registration);
       EXPECT_EQ(s["actor"], actor);
-      EXPECT_EQ(s["context"]["extensions"]
-                 ["https://w3id.org/xapi/cmi5/context/extensions/sessionid"],
-                LoopbackLms::kSession);
+      EXPECT_EQ(
+          s["context"]["extensions"]["https://w3id.org/xapi/cmi5/context/extensions/sessionid"],
+          LoopbackLms::kSession);
       EXPECT_EQ(s["context"]["contextActivities"]["grouping"][0]["id"], LoopbackLms::kPublisher);
     }
     std::vector<std::string> expected{"initialized"};
     expected.insert(expected.end(), questions, "answered");
-    expected.insert(expected.end(), {mode == "right" ? "passed" : "failed", "completed",
-                                     "terminated"});
+    expected.insert(expected.end(),
+                    {mode == "right" ? "passed" : "failed", "completed", "terminated"});
     EXPECT_EQ(verbs, expected);
 
     // cmi5 defined statements: the AU as object and the cmi5 category;
@@ -539,10 +539,10 @@ TEST_F(CourseTest, Cmi5UnitLaunchedInABrowserReportsInCmi5Order) {
     // And every statement is valid xAPI for a third-party validator.
     { std::ofstream(file("au-" + mode + ".json")) << json(statements).dump(); }
     if (fs::exists(fs::path(PSO_NODE_TOOLS_DIR) / "node_modules" / "xapi-validation")) {
-      const auto valid = runCommand({PSO_NODE_BIN,
-                                     (fs::path(PSO_NODE_TOOLS_DIR) / "validate_xapi.js").string(),
-                                     file("au-" + mode + ".json")},
-                                    {}, std::chrono::seconds(60));
+      const auto valid =
+          runCommand({PSO_NODE_BIN, (fs::path(PSO_NODE_TOOLS_DIR) / "validate_xapi.js").string(),
+                      file("au-" + mode + ".json")},
+                     {}, std::chrono::seconds(60));
       EXPECT_EQ(valid.exit_code, 0) << valid.err;
     }
   }

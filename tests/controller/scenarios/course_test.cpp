@@ -139,8 +139,8 @@ TEST(Course, LevelsFollowTeachingOrderEachRequiringThePrevious) {
   std::size_t last = 0;
   for (std::size_t i = 0; i < course->levels.size(); ++i) {
     const auto& level = course->levels[i];
-    const auto rank = static_cast<std::size_t>(
-        std::find(order.begin(), order.end(), level.level) - order.begin());
+    const auto rank = static_cast<std::size_t>(std::find(order.begin(), order.end(), level.level) -
+                                               order.begin());
     ASSERT_LT(rank, order.size()) << level.level;
     if (i > 0) {
       EXPECT_GT(rank, last);
