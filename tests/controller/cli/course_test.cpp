@@ -362,9 +362,10 @@ TEST_F(CourseTest, Cmi5PackageValidatesAgainstTheCourseStructureSchema) {
 // document, and an LRS that stores statements.
 class LoopbackLms {
  public:
-  LoopbackLms(std::string content_dir, std::string registration)
+  LoopbackLms(std::string content_dir, std::string registration, std::string launch_mode = "Normal")
       : content_dir_(std::move(content_dir)),
         registration_(std::move(registration)),
+        launch_mode_(std::move(launch_mode)),
         server_([this](const LoopbackLrs::Request& r) { return answer(r); }) {}
 
   std::string launchUrl(const std::string& au_path, const std::string& activity_id,
@@ -408,7 +409,7 @@ class LoopbackLms {
                     {{"contextActivities", {{"grouping", {{{"id", kPublisher}}}}}},
                      {"extensions",
                       {{"https://w3id.org/xapi/cmi5/context/extensions/sessionid", kSession}}}}},
-                   {"launchMode", "Normal"},
+                   {"launchMode", launch_mode_},
                    {"moveOn", "CompletedAndPassed"},
                    {"masteryScore", kMasteryScore}}
                   .dump()};
@@ -421,17 +422,42 @@ class LoopbackLms {
 
   std::string content_dir_;
   std::string registration_;
+  std::string launch_mode_;
   int fetched_ = 0;
   LoopbackLrs server_;
 };
 
-TEST_F(CourseTest, Cmi5UnitLaunchedInABrowserReportsInCmi5Order) {
-  if (!toolPresent(PSO_NODE_BIN)) GTEST_SKIP() << "node is not installed";
-  if (!toolPresent(PSO_CHROMIUM_BIN)) {
-    GTEST_SKIP() << "chromium is not installed (installers/install-deps.sh installs it)";
+#define REQUIRE_BROWSER()                                                                      \
+  do {                                                                                         \
+    if (!toolPresent(PSO_NODE_BIN)) GTEST_SKIP() << "node is not installed";                   \
+    if (!toolPresent(PSO_CHROMIUM_BIN)) {                                                      \
+      GTEST_SKIP() << "chromium is not installed (installers/install-deps.sh installs it)";    \
+    }                                                                                          \
+    ASSERT_TRUE(fs::exists(fs::path(PSO_NODE_TOOLS_DIR) / "node_modules" / "playwright-core")) \
+        << "run npm ci --prefix tests/tools/node (installers/install-deps.sh does)";           \
+  } while (0)
+
+const json kActor = {{"objectType", "Agent"},
+                     {"account", {{"homePage", "https://lms.example.org"}, {"name", "learner-5"}}}};
+
+CommandOutput launchInBrowser(const std::string& url, const std::string& answers) {
+  return runCommand({PSO_NODE_BIN, (fs::path(PSO_NODE_TOOLS_DIR) / "run_cmi5_au.js").string(), url,
+                     answers, PSO_CHROMIUM_BIN},
+                    {}, std::chrono::seconds(120));
+}
+
+std::vector<std::string> statementVerbs(const std::vector<LoopbackLrs::Request>& requests) {
+  std::vector<std::string> verbs;
+  for (const auto& req : requests) {
+    if (req.route != "/xapi/statements") continue;
+    const std::string id = json::parse(req.body)["verb"]["id"];
+    verbs.push_back(id.substr(id.rfind('/') + 1));
   }
-  ASSERT_TRUE(fs::exists(fs::path(PSO_NODE_TOOLS_DIR) / "node_modules" / "playwright-core"))
-      << "run npm ci --prefix tests/tools/node (installers/install-deps.sh does)";
+  return verbs;
+}
+
+TEST_F(CourseTest, Cmi5UnitLaunchedInABrowserReportsInCmi5Order) {
+  REQUIRE_BROWSER();
   auto r = psoctl({"scenarios", "export", "--db", db(), "--format", "cmi5", "--level",
                    "system_integration", "--out", file("si.zip")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -445,19 +471,14 @@ TEST_F(CourseTest, Cmi5UnitLaunchedInABrowserReportsInCmi5Order) {
                  "<url>([^<]+)</url>")));
   const std::string activity_id = au[1];
   const std::string au_path = au[2];
-  const json actor = {
-      {"objectType", "Agent"},
-      {"account", {{"homePage", "https://lms.example.org"}, {"name", "learner-5"}}}};
+  const json& actor = kActor;
 
   for (const std::string mode : {"right", "wrong"}) {
     SCOPED_TRACE(mode);
     const std::string registration = mode == "right" ? "6f1d2c3b-4a59-4e6f-8a7b-9c0d1e2f3a4b"
                                                      : "0a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d";
     LoopbackLms lms(file("si"), registration);
-    const auto run =
-        runCommand({PSO_NODE_BIN, (fs::path(PSO_NODE_TOOLS_DIR) / "run_cmi5_au.js").string(),
-                    lms.launchUrl(au_path, activity_id, actor), mode, PSO_CHROMIUM_BIN},
-                   {}, std::chrono::seconds(120));
+    const auto run = launchInBrowser(lms.launchUrl(au_path, activity_id, actor), mode);
     ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
     const json summary = json::parse(run.out);
     const std::size_t questions = summary["questions"];
@@ -546,6 +567,25 @@ TEST_F(CourseTest, Cmi5UnitLaunchedInABrowserReportsInCmi5Order) {
       EXPECT_EQ(valid.exit_code, 0) << valid.err;
     }
   }
+}
+
+TEST_F(CourseTest, Cmi5UnitInBrowseModeRecordsNoResult) {
+  REQUIRE_BROWSER();
+  auto r = psoctl({"scenarios", "export", "--db", db(), "--format", "cmi5", "--level",
+                   "enterprise_coordination", "--out", file("ec.zip")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_NO_FATAL_FAILURE(extractZip(file("ec.zip"), file("ec")));
+  const std::string xml = readFile(file("ec/cmi5.xml"));
+  std::smatch au;
+  ASSERT_TRUE(std::regex_search(
+      xml, au,
+      std::regex("<au id=\"([^\"]+/aus/s-[^\"]+)\" moveOn=\"CompletedAndPassed\"[^>]*>[\\s\\S]*?"
+                 "<url>([^<]+)</url>")));
+  LoopbackLms lms(file("ec"), "5b0e8a52-7d3c-4f1e-9a6b-2c4d6e8f0a1c", "Browse");
+  const auto run = launchInBrowser(lms.launchUrl(au[2], au[1], kActor), "right");
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  EXPECT_EQ(statementVerbs(lms.requests()),
+            (std::vector<std::string>{"initialized", "terminated"}));
 }
 
 }  // namespace
