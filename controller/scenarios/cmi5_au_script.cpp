@@ -180,8 +180,10 @@ constexpr std::string_view kScript =
       });
       if (normal) {
         for (var k = 0; k < answered.length; k += 1) await send(answered[k]);
-        var scaled = data.questions.length ? correct / data.questions.length : 1;
-        if (session.masteryScore !== null && session.masteryScore !== undefined) {
+        // Nothing asked, nothing judged: a unit without questions only completes.
+        var scaled = data.questions.length ? correct / data.questions.length : 0;
+        if (data.questions.length > 0 && session.masteryScore !== null &&
+            session.masteryScore !== undefined) {
           var passed = scaled >= session.masteryScore;
           var s = statement(passed ? "passed" : "failed", null, "moveon", {
             score: { scaled: scaled, raw: correct, min: 0, max: data.questions.length },

@@ -588,5 +588,26 @@ TEST_F(CourseTest, Cmi5UnitInBrowseModeRecordsNoResult) {
             (std::vector<std::string>{"initialized", "terminated"}));
 }
 
+// The overview AU asks nothing: it completes and is never judged, even when
+// the LMS's LaunchData carries a mastery score.
+TEST_F(CourseTest, Cmi5OverviewUnitCompletesWithoutAJudgement) {
+  REQUIRE_BROWSER();
+  auto r = psoctl({"scenarios", "export", "--db", db(), "--format", "cmi5", "--level", "foundation",
+                   "--out", file("fo.zip")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_NO_FATAL_FAILURE(extractZip(file("fo.zip"), file("fo")));
+  const std::string xml = readFile(file("fo/cmi5.xml"));
+  std::smatch au;
+  ASSERT_TRUE(std::regex_search(xml, au,
+                                std::regex("<au id=\"([^\"]+/aus/course-overview)\" "
+                                           "moveOn=\"NotApplicable\"[^>]*>[\\s\\S]*?"
+                                           "<url>([^<]+)</url>")));
+  LoopbackLms lms(file("fo"), "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a");
+  const auto run = launchInBrowser(lms.launchUrl(au[2], au[1], kActor), "right");
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  EXPECT_EQ(statementVerbs(lms.requests()),
+            (std::vector<std::string>{"initialized", "completed", "terminated"}));
+}
+
 }  // namespace
 }  // namespace pso::testing
