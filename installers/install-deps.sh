@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
   sqlite3 python3 procps faketime
   help2man systemd
+  libxml2-utils chromium
 )
 
 missing=()
@@ -25,7 +26,11 @@ command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 
 # The LMS export tests validate GIFT and xAPI files with real third-party
-# validators (gift-pegjs, xapi-validation) pinned in tests/tools/node; the
+# validators (gift-pegjs, xapi-validation) pinned in tests/tools/node, check
+# cmi5.xml against the cmi5 schema with xmllint (libxml2-utils) and launch a
+# cmi5 AU in Debian's chromium driven by playwright-core (pinned there too;
+# it drives /usr/bin/chromium over CDP, so no browser download and no
+# chromedriver); the
 # install-files check validates the Kubernetes manifests and Containerfiles
 # with the tools pinned in installers/validate.
 install_node_tools() {

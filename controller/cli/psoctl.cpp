@@ -664,8 +664,8 @@ int runPsoctl(int argc, char** argv) {
       ->check(CLI::IsMember(controller::scenarios::exporterFormats()));
   export_cmd
       ->add_option("--out", export_out,
-                   "Output file (jsonl, gift) or directory (markdown, html: one lesson per "
-                   "scenario plus an index)")
+                   "Output file (jsonl, gift, xapi, course-html, course-markdown, cmi5: a zip) "
+                   "or directory (markdown, html: one lesson per scenario plus an index)")
       ->required();
   addScenarioFilters(export_cmd, export_query);
   export_cmd->callback([&] {

@@ -5,6 +5,8 @@
 #include <streambuf>
 
 #include "controller/scenarios/atomic_file.h"
+#include "controller/scenarios/cmi5_package.h"
+#include "controller/scenarios/course_exporter.h"
 #include "controller/scenarios/gift_exporter.h"
 #include "controller/scenarios/html_exporter.h"
 #include "controller/scenarios/jsonl_exporter.h"
@@ -30,9 +32,14 @@ struct Registration {
 // The one place formats are registered: a new exporter adds its header above
 // and one line here.
 constexpr Registration kExporters[] = {
-    {"jsonl", &make<JsonlExporter>}, {"markdown", &make<MarkdownExporter>},
-    {"html", &make<HtmlExporter>},   {"gift", &make<GiftExporter>},
+    {"jsonl", &make<JsonlExporter>},
+    {"markdown", &make<MarkdownExporter>},
+    {"html", &make<HtmlExporter>},
+    {"gift", &make<GiftExporter>},
     {"xapi", &make<XapiExporter>},
+    {"course-html", &make<CourseHtmlExporter>},
+    {"course-markdown", &make<CourseMarkdownExporter>},
+    {"cmi5", &make<Cmi5Exporter>},
 };
 
 // A stream buffer over an AtomicFileWriter: an export streams into the

@@ -406,18 +406,19 @@ void renderQuestions(std::ostringstream& out, const Lesson& lesson) {
   out << "</ol>\n</details>\n";
 }
 
-std::string page(const std::string& title, const std::string& body) {
+}  // namespace
+
+std::string htmlPage(const std::string& title, const std::string& body) {
   return "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>" +
          htmlEscape(title) + "</title>\n<style>" + kStyle + "</style>\n</head>\n<body>\n" + body +
          "</body>\n</html>\n";
 }
 
-// The lesson without its page: `back` links to the curriculum.
-std::string lessonBody(const Lesson& lesson, const std::string& back) {
+std::string htmlLessonBody(const Lesson& lesson, const std::string& back, bool with_questions) {
   std::ostringstream out;
-  out << "<p><a href=\"" << htmlEscape(back) << "\">All lessons</a></p>\n<h1>"
-      << htmlEscape(lesson.title) << "</h1>\n<table>\n";
+  if (!back.empty()) out << "<p><a href=\"" << htmlEscape(back) << "\">All lessons</a></p>\n";
+  out << "<h1>" << htmlEscape(lesson.title) << "</h1>\n<table>\n";
   for (const auto& [label, value] : headerRows(lesson)) tableRow(out, {label, value});
   out << "</table>\n";
   renderSituation(out, lesson);
@@ -425,9 +426,11 @@ std::string lessonBody(const Lesson& lesson, const std::string& back) {
   renderDecision(out, lesson);
   renderReactive(out, lesson);
   renderDebrief(out, lesson);
-  renderQuestions(out, lesson);
+  if (with_questions) renderQuestions(out, lesson);
   return out.str();
 }
+
+namespace {
 
 // `link` turns a lesson's stem into the index's link target: a file in the
 // directory form, an anchor in the one-page form.
@@ -455,7 +458,7 @@ std::string renderIndex(const std::vector<LessonSummary>& lessons,
 }  // namespace
 
 std::string renderHtmlLesson(const Lesson& lesson) {
-  return page(lesson.title, lessonBody(lesson, "index.html"));
+  return htmlPage(lesson.title, htmlLessonBody(lesson, "index.html"));
 }
 
 std::string renderHtmlLesson(const nlohmann::json& scenario) {
@@ -468,13 +471,13 @@ Result<std::size_t> HtmlExporter::writeTo(const std::vector<store::ScenarioRecor
   auto lessons = summarizeAll(scenarios);
   if (!lessons) return lessons.error();
   const std::string title = "PSO-PRIME scenario lessons";
-  const std::string shell = page(title, "\n");
+  const std::string shell = htmlPage(title, "\n");
   const auto body_at = shell.find("<body>\n") + 7;
   out << shell.substr(0, body_at)
       << renderIndex(*lessons, [](const std::string& stem) { return "#" + stem; });
   Status written = forEachLesson(scenarios, [&](const Lesson& lesson) -> Status {
     out << "<section id=\"" << htmlEscape(lessonFileStem(lesson.id)) << "\">\n"
-        << lessonBody(lesson, "#index") << "</section>\n";
+        << htmlLessonBody(lesson, "#index") << "</section>\n";
     return {};
   });
   if (!written.ok()) return written.error();
@@ -487,8 +490,9 @@ Result<std::size_t> HtmlExporter::write(const std::vector<store::ScenarioRecord>
   return writeLessonDirectory(
       scenarios, out_path, ".html", [](const Lesson& lesson) { return renderHtmlLesson(lesson); },
       [](const std::vector<LessonSummary>& lessons) {
-        return page("PSO-PRIME scenario lessons",
-                    renderIndex(lessons, [](const std::string& stem) { return stem + ".html"; }));
+        return htmlPage(
+            "PSO-PRIME scenario lessons",
+            renderIndex(lessons, [](const std::string& stem) { return stem + ".html"; }));
       });
 }
 

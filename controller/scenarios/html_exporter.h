@@ -34,6 +34,13 @@ std::string renderHtmlLesson(const Lesson& lesson);
 /// The lesson of one scenario document as an HTML page.
 std::string renderHtmlLesson(const nlohmann::json& scenario);
 
+/// A whole page around `body`: the lessons' style sheet, no scripts.
+std::string htmlPage(const std::string& title, const std::string& body);
+/// The lesson as a page's body: `back` is the link to the curriculum;
+/// without questions it ends at the debrief (a cmi5 unit asks them itself).
+std::string htmlLessonBody(const Lesson& lesson, const std::string& back,
+                           bool with_questions = true);
+
 /// The SVG chart of one system of a lesson ("" when there is nothing to draw).
 std::string renderSvgChart(const LessonSystem& system);
 

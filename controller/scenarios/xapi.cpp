@@ -171,6 +171,10 @@ std::string newStatementId() {
   return out;
 }
 
+std::string xapiIriSegment(const std::string& text) {
+  return iriSegment(text);
+}
+
 json buildActivities(const json& scenario, const XapiContext& ctx) {
   const std::string id = textAt(scenario, "id");
   json activities = json::array();

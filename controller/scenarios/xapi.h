@@ -32,6 +32,10 @@ struct XapiContext {
 /// bytes. Error code "invalid" says which rule failed.
 [[nodiscard]] Status validateLearnerId(const std::string& learner);
 
+/// Text made safe as one path step of an activity id (an IRI): anything
+/// but unreserved characters percent-encoded.
+std::string xapiIriSegment(const std::string& text);
+
 /// A random (version 4) UUID, for statement ids.
 std::string newStatementId();
 

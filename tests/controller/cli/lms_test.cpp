@@ -3,24 +3,17 @@
 // to a loopback learning record store. GIFT and xAPI files are checked by real
 // third-party validators (gift-pegjs, xapi-validation) run with node.
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "tests/support/loopback_lrs.h"
 #include "tests/support/process.h"
 
 namespace pso::testing {
@@ -56,132 +49,6 @@ std::vector<json> readJsonl(const std::string& path) {
   while (std::getline(in, line)) docs.push_back(json::parse(line));
   return docs;
 }
-
-/// A real HTTP server on 127.0.0.1 that plays a learning record store: it
-/// records every request and answers POST /xapi/statements with the ids of
-/// the posted statements (or with a configured error status).
-class LoopbackLrs {
- public:
-  struct Request {
-    std::string method;
-    std::string path;
-    std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
-    std::string body;
-
-    std::string header(const std::string& name) const {
-      for (const auto& [k, v] : headers) {
-        if (k == name) return v;
-      }
-      return "";
-    }
-  };
-
-  explicit LoopbackLrs(int status = 200) : status_(status) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::listen(fd_, 8) != 0) {
-      throw std::runtime_error("loopback LRS: cannot listen");
-    }
-    socklen_t len = sizeof addr;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-    thread_ = std::thread([this] { serve(); });
-  }
-  ~LoopbackLrs() {
-    stop_ = true;
-    thread_.join();
-    ::close(fd_);
-  }
-
-  std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_) + "/xapi"; }
-  std::vector<Request> requests() {
-    std::lock_guard lock(mutex_);
-    return requests_;
-  }
-
- private:
-  void serve() {
-    while (!stop_) {
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, 50) <= 0) continue;
-      const int client = ::accept(fd_, nullptr, nullptr);
-      if (client < 0) continue;
-      handle(client);
-      ::close(client);
-    }
-  }
-
-  void handle(int client) {
-    std::string data;
-    char buffer[65536];
-    std::size_t header_end = std::string::npos;
-    std::size_t content_length = 0;
-    Request request;
-    while (true) {
-      pollfd p{client, POLLIN, 0};
-      if (::poll(&p, 1, 5000) <= 0) return;
-      const ssize_t n = ::recv(client, buffer, sizeof buffer, 0);
-      if (n <= 0) return;
-      data.append(buffer, static_cast<std::size_t>(n));
-      if (header_end == std::string::npos) {
-        header_end = data.find("\r\n\r\n");
-        if (header_end == std::string::npos) continue;
-        std::istringstream head(data.substr(0, header_end));
-        std::string line;
-        std::getline(head, line);
-        std::istringstream first(line);
-        first >> request.method >> request.path;
-        while (std::getline(head, line)) {
-          if (!line.empty() && line.back() == '\r') line.pop_back();
-          const auto colon = line.find(':');
-          if (colon == std::string::npos) continue;
-          std::string name = line.substr(0, colon);
-          for (char& ch : name)
-            ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-          std::string value = line.substr(colon + 1);
-          value.erase(0, value.find_first_not_of(' '));
-          if (name == "content-length") content_length = std::stoul(value);
-          request.headers.emplace_back(name, value);
-        }
-      }
-      if (data.size() >= header_end + 4 + content_length) break;
-    }
-    request.body = data.substr(header_end + 4, content_length);
-    std::string body;
-    if (status_ == 200) {
-      json ids = json::array();
-      const json posted = json::parse(request.body, nullptr, false);
-      if (posted.is_array()) {
-        for (const auto& s : posted) ids.push_back(s.value("id", ""));
-      }
-      body = ids.dump();
-    } else {
-      body = R"({"error":"statement rejected by the test LRS"})";
-    }
-    {
-      std::lock_guard lock(mutex_);
-      requests_.push_back(request);
-    }
-    const std::string reply = "HTTP/1.1 " + std::to_string(status_) +
-                              (status_ == 200 ? " OK" : " Bad Request") +
-                              "\r\nContent-Type: application/json\r\nX-Experience-API-Version: "
-                              "1.0.3\r\nContent-Length: " +
-                              std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
-    ::send(client, reply.data(), reply.size(), MSG_NOSIGNAL);
-  }
-
-  int status_;
-  int fd_ = -1;
-  int port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-  std::mutex mutex_;
-  std::vector<Request> requests_;
-};
 
 /// node and the validators in tests/tools/node (installed by
 /// installers/install-deps.sh with `npm ci`).

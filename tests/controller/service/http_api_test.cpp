@@ -468,6 +468,24 @@ TEST_F(HttpApiTest, CyclesAndScenariosAreListedShownAndExported) {
     EXPECT_FALSE(reply.body.empty()) << format;
     EXPECT_NE(reply.body.find(first->scenario_id), std::string::npos) << format;
   }
+  // The course formats summarise and choose: the course page and document
+  // over two cycles, and the cmi5 package as a zip (stored entries, so its
+  // file names are readable in the body).
+  for (const auto& [format, type] : std::vector<std::pair<std::string, std::string>>{
+           {"course-html", "text/html"}, {"course-markdown", "text/markdown"}}) {
+    const HttpReply reply = get("/api/v1/scenarios/export?format=" + format);
+    ASSERT_EQ(reply.status, 200) << format << ": " << reply.body;
+    EXPECT_EQ(reply.content_type.rfind(type, 0), 0u) << format << ": " << reply.content_type;
+    EXPECT_NE(reply.body.find("Learning path"), std::string::npos) << format;
+  }
+  const HttpReply package = get("/api/v1/scenarios/export?format=cmi5");
+  ASSERT_EQ(package.status, 200) << package.body;
+  EXPECT_EQ(package.content_type, "application/zip");
+  EXPECT_EQ(package.body.substr(0, 4), std::string("PK\x03\x04", 4));
+  EXPECT_NE(package.body.find("cmi5.xml"), std::string::npos);
+  EXPECT_NE(package.body.find("au/course-overview.html"), std::string::npos);
+  ASSERT_GE(package.body.size(), 22u);
+  EXPECT_EQ(package.body.substr(package.body.size() - 22, 4), std::string("PK\x05\x06", 4));
   const HttpReply unknown = get("/api/v1/scenarios/export?format=pdf");
   EXPECT_EQ(unknown.status, 400);
   EXPECT_NE(unknown.json()["error"].get<std::string>().find("jsonl"), std::string::npos);
