@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/clock.h"
+#include "common/text.h"
 
 namespace pso::agent {
 namespace {
@@ -38,7 +39,7 @@ DockerActuator::DockerActuator(std::string system, const ActuatorConfig& config)
   labels_["pso.system"] = system_;
   nlohmann::json label_filter = nlohmann::json::array();
   for (const auto& [key, value] : labels_) label_filter.push_back(key + "=" + value);
-  filters_ = urlEncode(nlohmann::json{{"label", label_filter}}.dump());
+  filters_ = common::percentEncode(nlohmann::json{{"label", label_filter}}.dump());
   request_.unix_socket = socket_;
 }
 
@@ -146,8 +147,8 @@ ActuationResult DockerActuator::apply(const protocol::Directive& directive) {
       if (!command_.empty()) spec["Cmd"] = command_;
       const std::string name = "pso-" + containerNamePart(system_) + "-" +
                                std::to_string(common::wallMs()) + "-" + std::to_string(++created_);
-      if (Status status =
-              call("POST", "/containers/create?name=" + urlEncode(name), spec.dump(), deadline);
+      if (Status status = call("POST", "/containers/create?name=" + common::percentEncode(name),
+                               spec.dump(), deadline);
           !status) {
         return failed(status);
       }

@@ -81,7 +81,4 @@ class HttpClient {
 /// Kubernetes APIs both answer errors that way) or the body's first line.
 std::string describeHttpError(const HttpRequest& request, const HttpResponse& response);
 
-/// Percent-encodes `text` for a URL query value.
-std::string urlEncode(const std::string& text);
-
 }  // namespace pso::agent

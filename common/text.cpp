@@ -27,9 +27,13 @@ std::string_view trim(std::string_view text) {
   return text;
 }
 
-std::optional<int64_t> parseInt64(std::string_view text) { return parseWhole<int64_t>(text); }
+std::optional<int64_t> parseInt64(std::string_view text) {
+  return parseWhole<int64_t>(text);
+}
 
-std::optional<uint64_t> parseUint64(std::string_view text) { return parseWhole<uint64_t>(text); }
+std::optional<uint64_t> parseUint64(std::string_view text) {
+  return parseWhole<uint64_t>(text);
+}
 
 std::optional<double> parseDouble(std::string_view text) {
   const std::optional<double> value = parseWhole<double>(text);
@@ -53,7 +57,8 @@ std::optional<HostPort> splitHostPort(std::string_view text, bool allow_zero, st
   if (!text.empty() && text.front() == '[') {
     const std::size_t close = text.find(']');
     if (close == std::string_view::npos) return fail("unclosed '['");
-    if (close + 1 >= text.size() || text[close + 1] != ':') return fail("expected [v6-address]:port");
+    if (close + 1 >= text.size() || text[close + 1] != ':')
+      return fail("expected [v6-address]:port");
     host = text.substr(1, close - 1);
     port = text.substr(close + 2);
   } else {
@@ -69,6 +74,23 @@ std::optional<HostPort> splitHostPort(std::string_view text, bool allow_zero, st
                            : "port must be a number from 1 to 65535");
   }
   return HostPort{std::string(host), *number};
+}
+
+std::string percentEncode(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(text.size() * 3);
+  for (unsigned char c : text) {
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
 }
 
 }  // namespace pso::common

@@ -44,4 +44,9 @@ struct HostPort {
 std::optional<HostPort> splitHostPort(std::string_view text, bool allow_zero = false,
                                       std::string* why = nullptr);
 
+/// `text` percent-encoded: every byte but the unreserved characters of RFC
+/// 3986 (letters, digits, '-', '.', '_', '~') as %XX, upper-case hex. Safe as
+/// a URL query value or an IRI path segment.
+std::string percentEncode(std::string_view text);
+
 }  // namespace pso::common

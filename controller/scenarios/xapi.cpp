@@ -6,6 +6,7 @@
 #include <random>
 
 #include "common/clock.h"
+#include "common/text.h"
 #include "controller/scenarios/scenario_text.h"
 
 namespace pso::controller::scenarios {
@@ -19,18 +20,7 @@ constexpr const char* kAssessmentType = "http://adlnet.gov/expapi/activities/ass
 
 // Activity ids are IRIs: anything but unreserved characters is percent-encoded.
 std::string iriSegment(const std::string& text) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char ch : text) {
-    if (std::isalnum(ch) || ch == '-' || ch == '.' || ch == '_' || ch == '~') {
-      out += static_cast<char>(ch);
-    } else {
-      out += '%';
-      out += kHex[ch >> 4];
-      out += kHex[ch & 15];
-    }
-  }
-  return out;
+  return common::percentEncode(text);
 }
 
 std::string trimmedBase(std::string base) {

@@ -5,6 +5,16 @@
 namespace pso::common {
 namespace {
 
+TEST(Text, PercentEncodingKeepsOnlyUnreservedCharacters) {
+  EXPECT_EQ(percentEncode("AZaz09-._~"), "AZaz09-._~");
+  EXPECT_EQ(percentEncode("a b/c?d=e&f"), "a%20b%2Fc%3Fd%3De%26f");
+  EXPECT_EQ(percentEncode("{\"label\":[\"x\"]}"), "%7B%22label%22%3A%5B%22x%22%5D%7D");
+  // Bytes above 0x7F (UTF-8) and control bytes, in upper-case hex.
+  EXPECT_EQ(percentEncode("\xc3\xa9\r\n"), "%C3%A9%0D%0A");
+  EXPECT_EQ(percentEncode(std::string("\0", 1)), "%00");
+  EXPECT_EQ(percentEncode(""), "");
+}
+
 TEST(Text, TrimRemovesAsciiWhiteSpaceOnBothEnds) {
   EXPECT_EQ(trim("  a b \r\n"), "a b");
   EXPECT_EQ(trim("\t\v\f"), "");

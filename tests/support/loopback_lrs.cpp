@@ -74,21 +74,6 @@ std::string LoopbackLrs::Request::header(const std::string& name) const {
   return "";
 }
 
-std::string urlEncode(const std::string& text) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char ch : text) {
-    if (std::isalnum(ch) || ch == '-' || ch == '.' || ch == '_' || ch == '~') {
-      out += static_cast<char>(ch);
-    } else {
-      out += '%';
-      out += kHex[ch >> 4];
-      out += kHex[ch & 15];
-    }
-  }
-  return out;
-}
-
 LoopbackLrs::Answer LoopbackLrs::statementIds(const Request& request) {
   json ids = json::array();
   const json posted = json::parse(request.body, nullptr, false);

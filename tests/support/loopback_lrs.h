@@ -67,7 +67,4 @@ class LoopbackLrs {
   std::vector<std::thread> clients_;
 };
 
-/// Percent-encodes everything but unreserved characters (for query values).
-std::string urlEncode(const std::string& text);
-
 }  // namespace pso::testing

@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "common/text.h"
 #include "common/trace.h"
 #include "controller/engine/decision_engine.h"
 #include "controller/scenarios/course.h"
@@ -370,10 +371,12 @@ class LoopbackLms {
 
   std::string launchUrl(const std::string& au_path, const std::string& activity_id,
                         const json& actor) const {
-    return server_.base() + "/content/" + au_path + "?endpoint=" + urlEncode(server_.endpoint()) +
-           "&fetch=" + urlEncode(server_.base() + "/fetch?session=s1") +
-           "&registration=" + urlEncode(registration_) + "&activityId=" + urlEncode(activity_id) +
-           "&actor=" + urlEncode(actor.dump());
+    return server_.base() + "/content/" + au_path +
+           "?endpoint=" + common::percentEncode(server_.endpoint()) +
+           "&fetch=" + common::percentEncode(server_.base() + "/fetch?session=s1") +
+           "&registration=" + common::percentEncode(registration_) +
+           "&activityId=" + common::percentEncode(activity_id) +
+           "&actor=" + common::percentEncode(actor.dump());
   }
   std::vector<LoopbackLrs::Request> requests() { return server_.requests(); }
   static constexpr const char* kToken = "cG9ydGFsOnNlY3JldA==";
