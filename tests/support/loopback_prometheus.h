@@ -1,55 +1,26 @@
 #pragma once
 
-// A real HTTP server on 127.0.0.1 that speaks the Prometheus HTTP API's
-// GET /api/v1/query_range: it records the query parameters of every request
-// and answers with what the test's handler returns (canned JSON, an error
-// status). One request per connection (Connection: close).
+// A Prometheus server for tests: the HTTP API's GET /api/v1/query_range on
+// a real loopback server, answering with what the test's handler returns
+// (canned JSON, an error status).
 
-#include <atomic>
-#include <functional>
-#include <map>
-#include <mutex>
 #include <string>
-#include <thread>
+#include <utility>
 #include <vector>
+
+#include "tests/support/loopback_http_server.h"
 
 namespace pso::testing {
 
-class LoopbackPrometheus {
+/// GET /api/v1/query_range on a LoopbackHttpServer: the test's handler
+/// reads the request's query parameters (Request::query) and answers.
+class LoopbackPrometheus : public LoopbackHttpServer {
  public:
-  /// The query parameters of one request, percent-decoded, and its path.
-  struct Request {
-    std::string path;
-    std::map<std::string, std::string> params;
-  };
-  struct Answer {
-    int status = 200;
-    std::string body;
-  };
-  using Handler = std::function<Answer(const Request&)>;
-
-  /// Listens on an ephemeral loopback port; throws std::runtime_error when
-  /// it cannot.
-  explicit LoopbackPrometheus(Handler handler);
-  ~LoopbackPrometheus();
-  LoopbackPrometheus(const LoopbackPrometheus&) = delete;
-  LoopbackPrometheus& operator=(const LoopbackPrometheus&) = delete;
+  explicit LoopbackPrometheus(Handler handler)
+      : LoopbackHttpServer(std::move(handler), "Prometheus") {}
 
   /// http://127.0.0.1:<port>
-  std::string url() const;
-  std::vector<Request> requests();
-
- private:
-  void serve();
-  void handle(int client);
-
-  Handler handler_;
-  int fd_ = -1;
-  int port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::mutex mutex_;
-  std::vector<Request> requests_;
-  std::thread thread_;
+  std::string url() const { return base(); }
 };
 
 /// A matrix answer with one series per label set, each with the given

@@ -154,9 +154,9 @@ std::string hourOfDay(int64_t ts_s) {
 /// Answers every query_range with one series over the requested range,
 /// value hourOfDay(t), NaN at every t divisible by 86400.
 LoopbackPrometheus::Answer oneSeries(const LoopbackPrometheus::Request& request) {
-  const int64_t start = std::stoll(request.params.at("start"));
-  const int64_t end = std::stoll(request.params.at("end"));
-  const int64_t step = std::stoll(request.params.at("step"));
+  const int64_t start = std::stoll(request.query.at("start"));
+  const int64_t end = std::stoll(request.query.at("end"));
+  const int64_t step = std::stoll(request.query.at("step"));
   std::vector<std::pair<double, std::string>> values;
   for (int64_t t = start; t <= end; t += step) {
     values.emplace_back(static_cast<double>(t), t % 86400 == 0 ? "NaN" : hourOfDay(t));
@@ -181,14 +181,14 @@ TEST(PsoctlImport, PrometheusRangeIsFetchedInChunksAndImported) {
   const auto requests = prometheus.requests();
   ASSERT_EQ(requests.size(), 2u);
   for (const auto& request : requests) {
-    EXPECT_EQ(request.path, "/api/v1/query_range");
-    EXPECT_EQ(request.params.at("query"), query);
-    EXPECT_EQ(request.params.at("step"), "60");
+    EXPECT_EQ(request.route, "/api/v1/query_range");
+    EXPECT_EQ(request.query.at("query"), query);
+    EXPECT_EQ(request.query.at("step"), "60");
   }
-  EXPECT_EQ(requests[0].params.at("start"), std::to_string(start));
-  EXPECT_EQ(requests[0].params.at("end"), std::to_string(start + 10999 * 60));
-  EXPECT_EQ(requests[1].params.at("start"), std::to_string(start + 11000 * 60));
-  EXPECT_EQ(requests[1].params.at("end"), std::to_string(end));
+  EXPECT_EQ(requests[0].query.at("start"), std::to_string(start));
+  EXPECT_EQ(requests[0].query.at("end"), std::to_string(start + 10999 * 60));
+  EXPECT_EQ(requests[1].query.at("start"), std::to_string(start + 11000 * 60));
+  EXPECT_EQ(requests[1].query.at("end"), std::to_string(end));
 
   const auto report = nlohmann::json::parse(r.out);
   EXPECT_EQ(report["requests"], 2);
