@@ -20,12 +20,6 @@ using nlohmann::json;
 constexpr const char* kCmi5Namespace = "https://w3id.org/xapi/profiles/cmi5/v1/CourseStructure.xsd";
 // Our extension elements (cmi5 allows elements of other namespaces).
 constexpr const char* kPsoNamespace = "https://pso-prime.example.org/xmlns/cmi5";
-constexpr const char* kLanguage = "en-US";
-
-std::string trimmedBase(std::string base) {
-  while (!base.empty() && base.back() == '/') base.pop_back();
-  return base;
-}
 
 // The course id names its lessons, so a course of other lessons is another
 // course to the LMS, and the same one exported again is the same.
@@ -36,7 +30,7 @@ std::string courseId(const Course& course, const Cmi5Options& options) {
   }
   char hex[16];
   std::snprintf(hex, sizeof hex, "%08x", crc32(key));
-  return trimmedBase(options.activity_base) + "/courses/pso-" + hex;
+  return activityBase(options.activity_base) + "/courses/pso-" + hex;
 }
 
 std::string blockId(const std::string& course_id, const std::string& level) {
@@ -56,7 +50,7 @@ std::string auPath(const Lesson& lesson) {
 
 void text(std::ostringstream& out, const char* element, const std::string& value,
           const std::string& indent) {
-  out << indent << '<' << element << "><langstring lang=\"" << kLanguage << "\">"
+  out << indent << '<' << element << "><langstring lang=\"" << kXapiLanguage << "\">"
       << htmlEscape(value) << "</langstring></" << element << ">\n";
 }
 

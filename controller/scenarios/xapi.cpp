@@ -14,7 +14,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr const char* kLanguage = "en-US";
 constexpr const char* kInteractionType = "http://adlnet.gov/expapi/activities/cmi.interaction";
 constexpr const char* kAssessmentType = "http://adlnet.gov/expapi/activities/assessment";
 
@@ -23,13 +22,8 @@ std::string iriSegment(const std::string& text) {
   return common::percentEncode(text);
 }
 
-std::string trimmedBase(std::string base) {
-  while (!base.empty() && base.back() == '/') base.pop_back();
-  return base;
-}
-
 std::string scenarioActivityId(const XapiContext& ctx, const std::string& scenario_id) {
-  return trimmedBase(ctx.activity_base) + "/scenarios/" + iriSegment(scenario_id);
+  return activityBase(ctx.activity_base) + "/scenarios/" + iriSegment(scenario_id);
 }
 
 std::string questionActivityId(const XapiContext& ctx, const std::string& scenario_id,
@@ -38,7 +32,7 @@ std::string questionActivityId(const XapiContext& ctx, const std::string& scenar
 }
 
 json languageMap(const std::string& text) {
-  return json{{kLanguage, text}};
+  return json{{kXapiLanguage, text}};
 }
 
 json actor(const XapiContext& ctx) {
@@ -123,8 +117,9 @@ json context(const XapiContext& ctx, const std::string& scenario_id, const std::
   }
   activities["category"] =
       json::array({{{"objectType", "Activity"},
-                    {"id", trimmedBase(ctx.activity_base) + "/levels/" + iriSegment(level)}}});
-  return {{"platform", "PSO-PRIME"}, {"language", kLanguage}, {"contextActivities", activities}};
+                    {"id", activityBase(ctx.activity_base) + "/levels/" + iriSegment(level)}}});
+  return {
+      {"platform", "PSO-PRIME"}, {"language", kXapiLanguage}, {"contextActivities", activities}};
 }
 
 }  // namespace
@@ -159,6 +154,11 @@ std::string newStatementId() {
                 bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7], bytes[8],
                 bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]);
   return out;
+}
+
+std::string activityBase(std::string base) {
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  return base;
 }
 
 std::string xapiIriSegment(const std::string& text) {

@@ -36,6 +36,14 @@ struct XapiContext {
 /// but unreserved characters percent-encoded.
 std::string xapiIriSegment(const std::string& text);
 
+/// The language tag of every text the xAPI statements and the cmi5 course
+/// structure carry.
+inline constexpr const char* kXapiLanguage = "en-US";
+
+/// An activity id prefix without trailing slashes, so "<base>/" + path
+/// never doubles one.
+std::string activityBase(std::string base);
+
 /// A random (version 4) UUID, for statement ids.
 std::string newStatementId();
 
