@@ -23,7 +23,10 @@ CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPSO_WERROR=ON
 ASAN_FLAGS ?= -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
               -DPSO_SANITIZE=address,undefined -DPSO_BUILD_BENCH=OFF -DPSO_WERROR=OFF
 # A compiler cache, where one is installed, makes rebuilds after a checkout cheap.
-LAUNCHER := $(if $(shell command -v ccache 2>/dev/null),-DCMAKE_CXX_COMPILER_LAUNCHER=ccache,)
+# The build precompiles headers (PSO_PCH, cmake/PsoPch.cmake); ccache caches
+# such compiles only with these two sloppiness settings.
+CCACHE_LAUNCHER = -DCMAKE_CXX_COMPILER_LAUNCHER='env;CCACHE_SLOPPINESS=pch_defines,time_macros;ccache'
+LAUNCHER := $(if $(shell command -v ccache 2>/dev/null),$(CCACHE_LAUNCHER),)
 # Fatal sanitizer reports with stacks; leaks count as failures.
 SANITIZER_ENV = ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1 \
                 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
