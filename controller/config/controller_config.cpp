@@ -180,23 +180,32 @@ Finding checkAlertActions(const std::string& /*notify*/, const AlertRuleConfig& 
 }
 
 // Agent figures have agents for subjects, the others systems: a filter of the
-// other kind would never match anything.
-Finding checkAlertScope(const std::string& /*scope*/, const AlertRuleConfig& alert) {
+// other kind would never match anything, and "$subject" would name an agent
+// where a system is needed.
+std::optional<bool> agentFigure(const AlertRuleConfig& alert) {
   auto condition = engine::AlertCondition::parse(alert.when);
   if (!condition) return std::nullopt;  // reported on `when`
-  const bool agent_figure = engine::isAgentFigure(condition->metric);
-  if (agent_figure && !alert.system.empty()) {
-    return Problem::invalid(condition->metric + " is an agent figure: filter with agent, not system");
-  }
-  if (!agent_figure && !alert.agent.empty()) {
-    return Problem::invalid(condition->metric + " is a system figure: filter with system, not agent");
-  }
-  if (agent_figure && (alert.scale_up == "$subject" || alert.scale_down == "$subject" ||
-                       alert.hold == "$subject")) {
-    return Problem::invalid("$subject names a system, and " + condition->metric +
-                            " is an agent figure: name the system to scale");
-  }
-  return std::nullopt;
+  return engine::isAgentFigure(condition->metric);
+}
+
+std::string figureName(const AlertRuleConfig& alert) {
+  return engine::AlertCondition::parse(alert.when)->metric;
+}
+
+Finding checkSystemFilter(const std::string& system, const AlertRuleConfig& alert) {
+  if (system.empty() || agentFigure(alert) != true) return std::nullopt;
+  return Problem::invalid(figureName(alert) + " is an agent figure: filter with agent, not system");
+}
+
+Finding checkAgentFilter(const std::string& agent, const AlertRuleConfig& alert) {
+  if (agent.empty() || agentFigure(alert) != false) return std::nullopt;
+  return Problem::invalid(figureName(alert) + " is a system figure: filter with system, not agent");
+}
+
+Finding checkScaleTarget(const std::string& target, const AlertRuleConfig& alert) {
+  if (target != "$subject" || agentFigure(alert) != true) return std::nullopt;
+  return Problem::invalid("$subject names a system, and " + figureName(alert) +
+                          " is an agent figure: name the system to scale");
 }
 
 const KeyList<AlertRuleConfig>& alertKeys() {
@@ -208,17 +217,18 @@ const KeyList<AlertRuleConfig>& alertKeys() {
       {"hysteresis", &A::hysteresis,
        "a firing alert resolves once the figure is this far past the threshold",
        checks::notNegative()},
-      ConfigKey<A>("system", &A::system, "only for this system", &checkAlertScope)
+      ConfigKey<A>("system", &A::system, "only for this system", &checkSystemFilter)
           .emptyMeans("every system"),
-      ConfigKey<A>("agent", &A::agent, "only for this agent (agent figures)", &checkAlertScope)
+      ConfigKey<A>("agent", &A::agent, "only for this agent (agent figures)", &checkAgentFilter)
           .emptyMeans("every agent"),
       {"notify", &A::notify, "webhook URL to POST to (http or https)", &checkAlertActions},
       {"format", &A::format, "webhook payload: pso | alertmanager (Alertmanager's webhook JSON)",
        checks::oneOf({"pso", "alertmanager"})},
       {"send_resolved", &A::send_resolved, "notify when the alert resolves too"},
-      {"scale_up", &A::scale_up, "system to scale up while firing ($subject: the alert's system)"},
-      {"scale_down", &A::scale_down, "system to scale down while firing"},
-      {"hold", &A::hold, "system whose count is held while firing"},
+      {"scale_up", &A::scale_up, "system to scale up while firing ($subject: the alert's system)",
+       &checkScaleTarget},
+      {"scale_down", &A::scale_down, "system to scale down while firing", &checkScaleTarget},
+      {"hold", &A::hold, "system whose count is held while firing", &checkScaleTarget},
       {"step", &A::step, "replicas per scale_up / scale_down", checks::positive()},
   };
   return keys;
