@@ -1,8 +1,10 @@
 #include "common/metrics.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <numeric>
+#include <utility>
 
 namespace pso::common {
 namespace {
@@ -56,10 +58,37 @@ void MetricsRegistry::set(const std::string& name, const Labels& labels, double 
   families_[name].values[labels] = value;
 }
 
+void MetricsRegistry::describeHistogram(const std::string& name, const std::string& help,
+                                        std::vector<double> bounds) {
+  std::lock_guard lock(mutex_);
+  Family& family = families_[name];
+  family.type = "histogram";
+  family.help = help;
+  family.bounds = std::move(bounds);
+}
+
+void MetricsRegistry::observe(const std::string& name, const Labels& labels, double value) {
+  std::lock_guard lock(mutex_);
+  auto family = families_.find(name);
+  if (family == families_.end() || family->second.type != "histogram") return;
+  const auto& bounds = family->second.bounds;
+  Histogram& h = family->second.histograms[labels];
+  if (h.counts.empty()) h.counts.assign(bounds.size() + 1, 0);
+  const auto bucket = static_cast<std::size_t>(
+      std::lower_bound(bounds.begin(), bounds.end(), value) - bounds.begin());
+  ++h.counts[bucket];
+  h.sum += value;
+  ++h.count;
+}
+
 double MetricsRegistry::value(const std::string& name, const Labels& labels) const {
   std::lock_guard lock(mutex_);
   const auto family = families_.find(name);
   if (family == families_.end()) return 0.0;
+  if (family->second.type == "histogram") {
+    const auto h = family->second.histograms.find(labels);
+    return h == family->second.histograms.end() ? 0.0 : static_cast<double>(h->second.count);
+  }
   const auto it = family->second.values.find(labels);
   return it == family->second.values.end() ? 0.0 : it->second;
 }
@@ -75,22 +104,34 @@ double MetricsRegistry::total(const std::string& name) const {
 std::string MetricsRegistry::renderPrometheus() const {
   std::lock_guard lock(mutex_);
   std::string out;
+  auto line = [&out](const std::string& name, const Labels& labels, double value) {
+    out += name;
+    if (!labels.empty()) {
+      out += '{';
+      bool first = true;
+      for (const auto& [key, label_value] : labels) {
+        if (!first) out += ',';
+        first = false;
+        out += key + "=\"" + escape(label_value, true) + "\"";
+      }
+      out += '}';
+    }
+    out += ' ' + formatValue(value) + '\n';
+  };
   for (const auto& [name, family] : families_) {
     if (!family.help.empty()) out += "# HELP " + name + " " + escape(family.help, false) + "\n";
     out += "# TYPE " + name + " " + family.type + "\n";
-    for (const auto& [labels, value] : family.values) {
-      out += name;
-      if (!labels.empty()) {
-        out += '{';
-        bool first = true;
-        for (const auto& [key, label_value] : labels) {
-          if (!first) out += ',';
-          first = false;
-          out += key + "=\"" + escape(label_value, true) + "\"";
-        }
-        out += '}';
+    for (const auto& [labels, value] : family.values) line(name, labels, value);
+    for (const auto& [labels, h] : family.histograms) {
+      uint64_t cumulative = 0;
+      for (std::size_t i = 0; i < h.counts.size(); ++i) {
+        cumulative += h.counts[i];
+        Labels with_le = labels;
+        with_le["le"] = i < family.bounds.size() ? formatValue(family.bounds[i]) : "+Inf";
+        line(name + "_bucket", with_le, static_cast<double>(cumulative));
       }
-      out += ' ' + formatValue(value) + '\n';
+      line(name + "_sum", labels, h.sum);
+      line(name + "_count", labels, static_cast<double>(h.count));
     }
   }
   return out;

@@ -1,12 +1,14 @@
 #pragma once
 
-// In-process counters and gauges rendered as Prometheus text exposition
+// In-process counters, gauges and histograms rendered as Prometheus text exposition
 // (version 0.0.4) for /metrics. Thread-safe. Counting refusals here is how bad
 // input becomes visible to operators.
 
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace pso::common {
 
@@ -21,7 +23,14 @@ class MetricsRegistry {
   void increment(const std::string& name, const Labels& labels = {}, double by = 1.0);
   /// Sets a gauge.
   void set(const std::string& name, const Labels& labels, double value);
-  /// Current value, 0 when absent.
+  /// Declares a histogram family with these bucket upper bounds (ascending;
+  /// the +Inf bucket is implied).
+  void describeHistogram(const std::string& name, const std::string& help,
+                         std::vector<double> bounds);
+  /// Counts `value` into a histogram declared with describeHistogram (an
+  /// undeclared name is ignored).
+  void observe(const std::string& name, const Labels& labels, double value);
+  /// Current value, 0 when absent; for a histogram, its count of observations.
   double value(const std::string& name, const Labels& labels = {}) const;
   /// Sum over every label set of a family.
   double total(const std::string& name) const;
@@ -30,10 +39,17 @@ class MetricsRegistry {
   std::string renderPrometheus() const;
 
  private:
+  struct Histogram {
+    std::vector<uint64_t> counts;  ///< per bucket, not cumulative; the last is +Inf
+    double sum = 0.0;
+    uint64_t count = 0;
+  };
   struct Family {
     std::string type = "untyped";
     std::string help;
     std::map<Labels, double> values;
+    std::vector<double> bounds;  ///< histograms only
+    std::map<Labels, Histogram> histograms;
   };
   mutable std::mutex mutex_;
   std::map<std::string, Family> families_;

@@ -7,6 +7,7 @@
 #include "controller/service/api/cycles_handler.h"
 #include "controller/service/api/directives_handler.h"
 #include "controller/service/api/forecast_handler.h"
+#include "controller/service/api/health_handler.h"
 #include "controller/service/api/metrics_handler.h"
 #include "controller/service/api/router.h"
 #include "controller/service/api/scenarios_handler.h"
@@ -27,8 +28,9 @@ RouteHandler call(Handler& handler, HttpResponse (Handler::*method)(const ApiReq
 /// One object per resource; the routes call into them.
 struct Api::Handlers {
   Handlers(const ControllerIdentity& identity, store::Store& store, CycleRunner& cycles,
-           common::MetricsRegistry& metrics)
+           common::MetricsRegistry& metrics, int64_t cycle_interval_ms)
       : status(identity, store, metrics),
+        health(identity, store, cycles, cycle_interval_ms),
         metrics(identity, metrics),
         agents(store),
         systems(store),
@@ -39,6 +41,7 @@ struct Api::Handlers {
         alerts(store) {}
 
   StatusHandler status;
+  HealthHandler health;
   MetricsHandler metrics;
   AgentsHandler agents;
   SystemsHandler systems;
@@ -54,12 +57,15 @@ Api::Api(ApiOptions options, store::Store& store, CycleRunner& cycles,
     : clock_(std::move(options.clock)) {
   const ControllerIdentity identity{options.controller_id, options.version, options.mode,
                                     options.started_steady_ms};
-  handlers_ = std::make_unique<Handlers>(identity, store, cycles, metrics);
+  handlers_ =
+      std::make_unique<Handlers>(identity, store, cycles, metrics, options.cycle_interval_ms);
   Handlers& h = *handlers_;
   // Liveness and scraping stay open whatever the anonymous role; every route
   // that changes what the controller does needs kOperate.
   std::vector<Route> routes = {
       {"GET", "/metrics", Role::kNone, call(h.metrics, &MetricsHandler::render)},
+      {"GET", "/healthz", Role::kNone, call(h.health, &HealthHandler::live)},
+      {"GET", "/readyz", Role::kNone, call(h.health, &HealthHandler::ready)},
       {"GET", "/api/v1/status", Role::kNone, call(h.status, &StatusHandler::show)},
       {"GET", "/api/v1/agents", Role::kRead, call(h.agents, &AgentsHandler::list)},
       {"GET", "/api/v1/agents/{id}/samples", Role::kRead, call(h.agents, &AgentsHandler::samples)},

@@ -36,6 +36,8 @@ struct ApiOptions {
   /// changes need a token; kNone when api_read_requires_token is set.
   Role anonymous_role = Role::kRead;
   int64_t started_steady_ms = 0;
+  /// The decision cycle's interval: /readyz calls a cycle three intervals late stuck.
+  int64_t cycle_interval_ms = 15000;
   /// The instant each request is answered at (relative times such as
   /// since=10m, active holds, an operator directive's creation). Required.
   WallClock clock;

@@ -151,6 +151,7 @@ Status Controller::start() {
   api_options.tokens = std::move(tokens);
   api_options.anonymous_role = config_.api_read_requires_token ? Role::kNone : Role::kRead;
   api_options.started_steady_ms = started;
+  api_options.cycle_interval_ms = config_.cycle_interval.count();
   api_options.clock = clock_;
   api_ = std::make_unique<Api>(std::move(api_options), *store_, *cycles_, metrics_);
   HttpServerOptions http_options;

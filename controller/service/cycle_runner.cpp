@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cmath>
 #include <exception>
+#include <limits>
+#include <set>
 #include <utility>
 
 #include "common/clock.h"
@@ -18,6 +20,26 @@ namespace pso::controller::service {
 namespace {
 
 constexpr const char* kDemandMetric = "demand";
+constexpr const char* kHealthScoreMetric = "health_score";
+// Per-system gauges in /metrics, each from the figure of the same meaning
+// (alerting.h), and the agents' last-seen age.
+constexpr std::pair<const char*, const char*> kFleetGauges[] = {
+    {"pso_system_replicas", "Replicas the system's agent last reported running"},
+    {"pso_system_desired_replicas", "The count the last decision asked for"},
+    {"pso_system_demand", "Mean demand over the last cycle"},
+    {"pso_system_forecast", "Forecast demand at the decision's lead time"},
+    {"pso_system_forecast_upper", "Upper bound of the forecast interval at the lead time"},
+    {"pso_system_health_score", "The system's latest health score (0-100)"},
+    {"pso_agent_last_seen_seconds", "Seconds since the agent was last heard from"},
+};
+constexpr std::pair<const char*, const char*> kSystemGaugeFigures[] = {
+    {"pso_system_replicas", "replicas"},
+    {"pso_system_desired_replicas", "desired"},
+    {"pso_system_demand", "demand"},
+    {"pso_system_forecast", "forecast"},
+    {"pso_system_forecast_upper", "forecast_hi"},
+    {"pso_system_health_score", kHealthScoreMetric},
+};
 constexpr const char* kReplicasMetric = "replicas";
 // The recent demand window recorded in each scenario (and the longest window
 // one observation averages over).
@@ -152,6 +174,9 @@ CycleRunner::CycleRunner(const ControllerConfig& config, store::Store& store,
   metrics_.describe("pso_scenarios_total", "counter", "Scenarios recorded");
   metrics_.describe("pso_scenario_outcomes_total", "counter", "Scenario outcomes filled in");
   metrics_.describe("pso_rollup_errors_total", "counter", "Rollup passes that failed");
+  metrics_.describeHistogram("pso_cycle_duration_seconds", "Durations of decision cycles",
+                             {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30});
+  for (const auto& [name, help] : kFleetGauges) metrics_.describe(name, "gauge", help);
   metrics_.describe("pso_rollup_duration_ms", "gauge",
                     "Duration of the last rollup pass that wrote rows");
 }
@@ -405,13 +430,17 @@ Result<CycleReport> CycleRunner::runCycleOnce(int64_t now_ms) {
   }
   report.outcomes_filled = backfillOutcomes(now_ms, horizon_steps * interval_ms);
 
+  // The figures the alert rules read are also the fleet's gauges in /metrics.
+  // A stored metric older than a few cycles (or than an agent's silence
+  // allowance) is no figure: an alert keeps its state, a gauge reads NaN.
+  const int64_t fresh_ms = std::max(3 * interval_ms, config_.agent_timeout.count());
+  std::set<std::string> stored_metrics = alerts_.storedMetrics();
+  stored_metrics.insert(kHealthScoreMetric);
+  const AlertFigures figures =
+      collectAlertFigures(report.decisions, systems.value(), store_, stored_metrics,
+                          alerts_.needsDirectiveFailures(), now_ms, fresh_ms, settings_.step_s);
+  publishFleetGauges(figures);
   if (!alerts_.empty()) {
-    // A stored metric older than a few cycles (or than an agent's silence
-    // allowance) is no figure: the alert keeps its state.
-    const int64_t fresh_ms = std::max(3 * interval_ms, config_.agent_timeout.count());
-    const AlertFigures figures = collectAlertFigures(
-        report.decisions, systems.value(), store_, alerts_.storedMetrics(),
-        alerts_.needsDirectiveFailures(), now_ms, fresh_ms, settings_.step_s);
     report.notifications_queued = alerts_.evaluate(figures, now_ms);
     if (report.notifications_queued > 0 && on_notifications_) on_notifications_();
   }
@@ -426,10 +455,26 @@ Result<CycleReport> CycleRunner::runCycleOnce(int64_t now_ms) {
   const double duration_ms = static_cast<double>(common::steadyMs() - started);
   metrics_.increment("pso_cycles_total");
   metrics_.set("pso_cycle_duration_ms", {}, duration_ms);
+  metrics_.observe("pso_cycle_duration_seconds", {}, duration_ms / 1000.0);
   spdlog::info("cycle {}: {} systems, {} directives ({}), {:.0f} ms", cycle.id,
                report.decisions.systems.size(), report.directives.size(), context.mode,
                duration_ms);
   return report;
+}
+
+void CycleRunner::publishFleetGauges(const AlertFigures& figures) {
+  constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+  for (const auto& [system, subject] : figures.systems) {
+    for (const auto& [gauge, figure] : kSystemGaugeFigures) {
+      const auto it = subject.values.find(figure);
+      metrics_.set(gauge, {{"system", system}}, it == subject.values.end() ? kNaN : it->second);
+    }
+  }
+  for (const auto& [agent, subject] : figures.agents) {
+    const auto it = subject.values.find("agent_last_seen_s");
+    metrics_.set("pso_agent_last_seen_seconds", {{"agent", agent}},
+                 it == subject.values.end() ? kNaN : it->second);
+  }
 }
 
 void CycleRunner::rollUpAndPrune(int64_t now_ms) {

@@ -120,6 +120,8 @@ class CycleRunner {
   /// Writes the rollup buckets completed by now_ms and, once an hour, applies
   /// the retention of samples and rollups. Failures are logged and counted.
   void rollUpAndPrune(int64_t now_ms);
+  /// Sets the per-system and per-agent gauges of /metrics from a cycle's figures.
+  void publishFleetGauges(const AlertFigures& figures);
 
   ControllerConfig config_;
   store::Store& store_;

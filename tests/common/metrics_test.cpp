@@ -28,6 +28,22 @@ TEST(MetricsRegistry, RendersPrometheusTextExactly) {
             "pso_rejected_messages_total{reason=\"oversize\"} 1\n");
 }
 
+TEST(MetricsRegistry, RendersAHistogramWithCumulativeBuckets) {
+  MetricsRegistry r;
+  r.describeHistogram("pso_cycle_duration_seconds", "Cycle durations.", {0.1, 1});
+  for (double v : {0.05, 0.1, 0.5, 3.0}) r.observe("pso_cycle_duration_seconds", {}, v);
+  r.observe("pso_not_declared", {}, 1.0);  // ignored
+  EXPECT_EQ(r.value("pso_cycle_duration_seconds"), 4.0);
+  EXPECT_EQ(r.renderPrometheus(),
+            "# HELP pso_cycle_duration_seconds Cycle durations.\n"
+            "# TYPE pso_cycle_duration_seconds histogram\n"
+            "pso_cycle_duration_seconds_bucket{le=\"0.1\"} 2\n"
+            "pso_cycle_duration_seconds_bucket{le=\"1\"} 3\n"
+            "pso_cycle_duration_seconds_bucket{le=\"+Inf\"} 4\n"
+            "pso_cycle_duration_seconds_sum 3.65\n"
+            "pso_cycle_duration_seconds_count 4\n");
+}
+
 TEST(MetricsRegistry, EscapesLabelValuesAndHelp) {
   MetricsRegistry r;
   r.describe("m", "counter", "line one\nback\\slash \"quoted\"");

@@ -356,5 +356,40 @@ TEST_F(AlertingServiceTest, AScaleUpRuleDispatchesThroughTheGuardrailsAndIsAWork
             std::string::npos);
 }
 
+TEST_F(AlertingServiceTest, TheCycleSetsTheFleetGaugesAndReadinessFollowsTheCycle) {
+  startController();
+  EXPECT_EQ(get("/healthz").status, 200);
+  EXPECT_EQ(get("/readyz").json()["ready"], true);  // just started: no cycle due yet
+  auto agent = connectWebAgent("edge-1", {50, 50, 50}, 3);
+  ASSERT_TRUE(agent);
+  const int64_t t = now() - 60'000;
+  sendHealth(*agent, 2, {75}, t);
+  // Four intervals (of an hour) ago: the cycle loop looks stuck.
+  auto cycle = controller().runCycleOnce(now() - 4 * 3'600'000LL);
+  ASSERT_TRUE(cycle) << cycle.error().message;
+  const HttpReply stale = get("/readyz");
+  EXPECT_EQ(stale.status, 503);
+  EXPECT_NE(stale.json()["reason"].get<std::string>().find("the last decision cycle ran 14400 s ago"),
+            std::string::npos)
+      << stale.body;
+  EXPECT_EQ(get("/healthz").status, 200);
+
+  cycle = controller().runCycleOnce(now());
+  ASSERT_TRUE(cycle);
+  EXPECT_EQ(get("/readyz").status, 200);
+  const auto& decision = cycle->decisions.systems.at(0);
+  const common::Labels web = {{"system", "web"}};
+  EXPECT_EQ(metric("pso_system_desired_replicas", web),
+            static_cast<double>(decision.desired_replicas));
+  EXPECT_EQ(metric("pso_system_replicas", web), 3.0);
+  EXPECT_EQ(metric("pso_system_health_score", web), 75.0);
+  EXPECT_EQ(metric("pso_system_demand", web), decision.demand);
+  EXPECT_GE(metric("pso_agent_last_seen_seconds", {{"agent", "edge-1"}}), 0.0);
+  EXPECT_EQ(metric("pso_cycle_duration_seconds"), 2.0);  // two cycles observed
+  const std::string text = get("/metrics").body;
+  EXPECT_NE(text.find("pso_cycle_duration_seconds_bucket{le=\"+Inf\"} 2"), std::string::npos);
+  EXPECT_NE(text.find("pso_system_health_score{system=\"web\"} 75"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace pso::controller::service::testing
