@@ -105,7 +105,8 @@ void addGradeOptions(CLI::App* cmd, GradeArgs& args) {
   cmd->add_option("--pass", args.pass, "Share of a scenario's questions needed to pass it")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--xapi-out", args.xapi_out, "Write the xAPI statements (JSON array) here");
+  cmd->add_option("--xapi-out", args.xapi_out,
+                  "Write the xAPI statements (JSON array) here; - for stdout");
   cmd->add_option("--lrs", args.lrs, "Post the xAPI statements to this LRS endpoint");
   cmd->add_option("--lrs-user", args.lrs_user, "LRS basic-auth user (key)");
   cmd->add_option("--lrs-password", args.lrs_password,
@@ -172,7 +173,11 @@ int runGradeCommand(const GradeArgs& args, bool json_output) {
   xapi.activity_base = args.activity_base;
   xapi.timestamp_ms = now_ms;
   const json statements = scenarios::buildStatements(*report, documents, xapi);
-  if (!args.xapi_out.empty()) {
+  // "-" puts the statements on stdout; the report then goes to stderr.
+  const bool statements_to_stdout = args.xapi_out == "-";
+  if (statements_to_stdout) {
+    std::cout << statements.dump(2) << '\n';
+  } else if (!args.xapi_out.empty()) {
     if (auto st = scenarios::writeFileAtomic(args.xapi_out, statements.dump(2) + "\n"); !st.ok()) {
       return fail("--xapi-out: " + st.error().message);
     }
@@ -195,9 +200,10 @@ int runGradeCommand(const GradeArgs& args, bool json_output) {
     lrs_stored = posted->size();
   }
 
+  // With --xapi-out - the statements own stdout; the report goes to stderr.
+  std::ostream& shown = statements_to_stdout ? std::cerr : std::cout;
   if (json_output) {
-    std::cout << reportJson(args, *report, competency, statements.size(), lrs_stored).dump(2)
-              << '\n';
+    shown << reportJson(args, *report, competency, statements.size(), lrs_stored).dump(2) << '\n';
     return 0;
   }
   Table questions({"QUESTION", "TYPE", "ANSWER", "RESULT", "FEEDBACK"});
@@ -206,27 +212,27 @@ int runGradeCommand(const GradeArgs& args, bool json_output) {
                       !g.answered ? "unanswered" : (g.correct ? "correct" : "wrong"),
                       shortText(g.feedback, 70)});
   }
-  questions.print(std::cout);
-  std::cout << '\n';
+  questions.print(shown);
+  shown << '\n';
   Table graded({"SCENARIO", "LEVEL", "CORRECT", "SCORE", "RESULT"});
   for (const auto& s : report->scenarios) {
     graded.addRow({s.scenario_id, s.level,
                    std::to_string(s.correct) + "/" + std::to_string(s.questions),
                    formatNumber(s.score * 100.0) + "%", s.passed ? "passed" : "failed"});
   }
-  graded.print(std::cout);
-  std::cout << '\n';
+  graded.print(shown);
+  shown << '\n';
   Table levels({"LEVEL", "QUESTIONS", "CORRECT", "SCORE", "COMPETENT"});
   for (const auto& c : competency) {
     levels.addRow({c.level, std::to_string(c.questions), std::to_string(c.correct),
                    formatNumber(c.score * 100.0) + "%", c.competent ? "yes" : "not yet"});
   }
-  levels.print(std::cout);
-  std::cout << "learner " << args.learner << ": " << attempts.size() << " attempts stored in "
-            << args.db << ", " << statements.size() << " xAPI statements"
-            << (args.xapi_out.empty() ? "" : " written to " + args.xapi_out)
-            << (args.lrs.empty() ? "" : ", " + std::to_string(lrs_stored) + " stored by the LRS")
-            << '\n';
+  levels.print(shown);
+  shown << "learner " << args.learner << ": " << attempts.size() << " attempts stored in "
+        << args.db << ", " << statements.size() << " xAPI statements"
+        << (args.xapi_out.empty() ? "" : " written to " + args.xapi_out)
+        << (args.lrs.empty() ? "" : ", " + std::to_string(lrs_stored) + " stored by the LRS")
+        << '\n';
   return 0;
 }
 
