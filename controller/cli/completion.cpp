@@ -1,5 +1,6 @@
 #include "controller/cli/completion.h"
 
+#include <algorithm>
 #include <cctype>
 #include <map>
 #include <sstream>
@@ -18,6 +19,46 @@ std::string shellIdentifier(const std::string& name) {
   std::string out;
   for (char c : name) out += (std::isalnum(static_cast<unsigned char>(c)) != 0) ? c : '_';
   return out;
+}
+
+/// The values an option's type name lists, as CLI11 prints a CLI::IsMember
+/// check ("TEXT:{json,wide,name}"); none for a free value.
+std::vector<std::string> listedValues(const CLI::Option& option) {
+  const std::string type = option.get_type_name();
+  const std::size_t open = type.find(":{");
+  const std::size_t close = type.rfind('}');
+  std::vector<std::string> values;
+  if (open == std::string::npos || close == std::string::npos || close < open) return values;
+  std::string value;
+  for (std::size_t i = open + 2; i < close; ++i) {
+    if (type[i] == ',') {
+      if (!value.empty()) values.push_back(value);
+      value.clear();
+    } else if (std::isspace(static_cast<unsigned char>(type[i])) == 0) {
+      value += type[i];
+    }
+  }
+  if (!value.empty()) values.push_back(value);
+  return values;
+}
+
+// Every option of the tree that lists its values, by its spellings
+// ("-o|--output"); the same spelling in two commands merges their values.
+void collectValues(const CLI::App& app, std::map<std::string, std::vector<std::string>>& out) {
+  for (const CLI::Option* option : app.get_options()) {
+    const auto values = listedValues(*option);
+    if (values.empty() || option->get_positional()) continue;
+    std::string names;
+    for (const auto& name : option->get_snames()) names += (names.empty() ? "-" : "|-") + name;
+    for (const auto& name : option->get_lnames()) names += (names.empty() ? "--" : "|--") + name;
+    auto& known = out[names];
+    for (const auto& value : values) {
+      if (std::find(known.begin(), known.end(), value) == known.end()) known.push_back(value);
+    }
+  }
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+    collectValues(*sub, out);
+  }
 }
 
 void addOptionNames(const CLI::App& app, std::vector<std::string>& words) {
@@ -71,9 +112,13 @@ std::string bashCompletion(const CLI::App& app) {
   }
   out << "  esac\n}\n\n";
   // Values of options that take one of a fixed set (they are not commands).
-  out << fn << "_values() {\n  case \"$1\" in\n"
-      << "    -o|--output) echo \"json wide name\" ;;\n"
-      << "  esac\n}\n\n";
+  std::map<std::string, std::vector<std::string>> values;
+  collectValues(app, values);
+  out << fn << "_values() {\n  case \"$1\" in\n";
+  for (const auto& [names, listed] : values) {
+    out << "    " << names << ") echo \"" << joinWords(listed) << "\" ;;\n";
+  }
+  out << "  esac\n}\n\n";
   out << fn << "() {\n"
       << "  local cur=\"${COMP_WORDS[COMP_CWORD]}\" prev=\"\" path=\"\" word i\n"
       << "  (( COMP_CWORD > 0 )) && prev=\"${COMP_WORDS[COMP_CWORD-1]}\"\n"

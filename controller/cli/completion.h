@@ -11,7 +11,9 @@ namespace pso::cli {
 /// A bash completion script for `app` (named by its name, e.g. psoctl): a
 /// table of each command path's subcommands and options, and a function that
 /// walks the words typed so far to the deepest command named and offers what
-/// that command takes; -o also completes its values. Load it with
+/// that command takes. An option whose type name lists its values (as
+/// CLI::IsMember prints them, "TEXT:{json,wide,name}") also completes them.
+/// Load it with
 /// `source <(psoctl completion bash)`.
 std::string bashCompletion(const CLI::App& app);
 

@@ -263,14 +263,17 @@ Result<std::vector<controller::store::ScenarioRecord>> loadScenarios(const Globa
 
 void addScenarioFilters(CLI::App* cmd, ScenarioQuery& q) {
   cmd->add_option("--db", q.db, "Read a controller database file instead of the API");
-  std::string events;
-  for (const auto& name : scenarioEvents()) events += (events.empty() ? "" : ", ") + name;
-  std::string levels;
-  for (const auto& name : controller::scenarios::scenarioLevels()) {
-    levels += (levels.empty() ? "" : ", ") + name;
-  }
-  cmd->add_option("--event", q.event, "Only scenarios with this event: " + events);
-  cmd->add_option("--level", q.level, "Only scenarios of this learning level: " + levels);
+  // The accepted names are checked after parsing (checkScenarioQuery, one
+  // line naming them); the type name lists them in --help and for completion.
+  const auto listed = [](const std::vector<std::string>& names) {
+    std::string text;
+    for (const auto& name : names) text += (text.empty() ? "" : ",") + name;
+    return "TEXT:{" + text + "}";
+  };
+  cmd->add_option("--event", q.event, "Only scenarios with this event")
+      ->type_name(listed(scenarioEvents()));
+  cmd->add_option("--level", q.level, "Only scenarios of this learning level")
+      ->type_name(listed(controller::scenarios::scenarioLevels()));
   cmd->add_option("--system", q.system, "Only scenarios involving this system");
   cmd->add_option("--since", q.since, "From this time (timestamp, or a duration ago: 1h)");
   cmd->add_option("--until", q.until, "Up to this time");
@@ -323,17 +326,18 @@ int cmdAgents(const GlobalOptions& g) {
       if (!conflicts.empty()) conflicts += ",";
       conflicts += str(c, "system") + " (owner " + str(c, "owner") + ")";
     }
-    t.addRow({str(a, "id"), str(a, "connected"), str(a, "version"), str(a, "last_seen"),
-              str(a, "last_seq"), joined(a.value("systems", json::array())),
-              conflicts.empty() ? "-" : conflicts});
+    t.addRow({str(a, "id"), str(a, "connected"), str(a, "version"),
+              tableTime(g, str(a, "last_seen")), str(a, "last_seq"),
+              joined(a.value("systems", json::array())), conflicts.empty() ? "-" : conflicts});
   }
-  t.shrinkable("CONFLICTS");
+  t.shrinkable("SYSTEMS").shrinkable("CONFLICTS");
   printTable(g, t);
   return 0;
 }
 
-std::string holdText(const json& hold) {
-  return hold.is_object() ? str(hold, "replicas") + " until " + str(hold, "until") : "-";
+std::string holdText(const GlobalOptions& g, const json& hold) {
+  return hold.is_object() ? str(hold, "replicas") + " until " + tableTime(g, str(hold, "until"))
+                          : "-";
 }
 
 std::string forecastText(const json& forecast) {
@@ -370,7 +374,7 @@ int cmdSystem(const GlobalOptions& g, const std::string& name) {
   t.addRow(
       {"demand", demand.is_object() ? str(demand, "value") + " at " + str(demand, "time") : "-"});
   t.addRow({"forecast", forecastText(s.value("forecast", json()))});
-  t.addRow({"hold", hold.is_object() ? holdText(hold) + " (" + str(hold, "reason") + ", " +
+  t.addRow({"hold", hold.is_object() ? holdText(g, hold) + " (" + str(hold, "reason") + ", " +
                                            str(hold, "directive") + ")"
                                      : "-"});
   std::string checks;
@@ -405,7 +409,7 @@ int cmdSystems(const GlobalOptions& g, const std::string& name) {
               str(s, "desired"), str(s, "min_replicas") + "-" + str(s, "max_replicas"),
               demand.is_object() ? str(demand, "value") : "-",
               forecastText(s.value("forecast", json())), str(s, "health_score"),
-              holdText(s.value("hold", json())), str(s, "last_rule")});
+              holdText(g, s.value("hold", json())), str(s, "last_rule")});
   }
   t.shrinkable("HOLD");
   printTable(g, t);

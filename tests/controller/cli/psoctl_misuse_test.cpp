@@ -224,6 +224,10 @@ TEST(PsoctlCompletion, BashScriptIsValidAndOffersCommandsOptionsAndValues) {
   const auto release = offered("psoctl directive release web --r", 4);
   EXPECT_EQ(release, std::vector<std::string>{"--reason"});
   EXPECT_EQ(offered("psoctl -o ''", 2), (std::vector<std::string>{"json", "wide", "name"}));
+  // Values come from the options' own lists, wherever the option is.
+  EXPECT_EQ(offered("psoctl scenarios list --level f", 4), std::vector<std::string>{"foundation"});
+  EXPECT_EQ(offered("psoctl simulate --policy r", 3), std::vector<std::string>{"reactive"});
+  EXPECT_TRUE(has(offered("psoctl scenarios export --format ''", 4), "gift"));
 }
 
 TEST(PsoctlVersion, PrintsTheClientsVersionEvenWithoutAController) {
