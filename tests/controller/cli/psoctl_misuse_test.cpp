@@ -343,6 +343,33 @@ TEST_F(PsoctlTest, ScenariosExportToADashWritesTheExportToStdout) {
   EXPECT_NE(markdown.out.find(cycle->scenario_id), std::string::npos);
 }
 
+TEST_F(PsoctlTest, GradeWithXapiOutADashPrintsTheStatementsAndReportsOnStderr) {
+  auto agent = connectWebAgent("agent-1", {70, 70, 70}, 2);
+  ASSERT_TRUE(agent);
+  auto cycle = controller().runCycleOnce(kNow);
+  ASSERT_TRUE(cycle.ok()) << cycle.error().message;
+  const auto exported = psoctl({"scenarios", "export", "--format", "jsonl", "--out", "-"});
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  const json doc = json::parse(linesOf(exported.out).at(0));
+  ASSERT_FALSE(doc["questions"].empty());
+  json answers = json::object();
+  for (const auto& q : doc["questions"]) {
+    answers[q["id"].get<std::string>()] =
+        q["type"] == "multiple_choice" ? json("a") : q.value("answer", json(0));
+  }
+  TempDir work;
+  { std::ofstream(work.file("answers.json")) << answers.dump(); }
+  const auto graded =
+      psoctl({"scenarios", "grade", "--learner", "learner-3", "--answers",
+              work.file("answers.json"), "--db", dir_.file("controller.db"), "--xapi-out", "-"});
+  ASSERT_EQ(graded.exit_code, 0) << graded.err;
+  const json statements = json::parse(graded.out);
+  ASSERT_TRUE(statements.is_array()) << graded.out;
+  EXPECT_FALSE(statements.empty());
+  EXPECT_EQ(statements[0]["actor"]["account"]["name"], "learner-3");
+  EXPECT_NE(graded.err.find("learner learner-3: "), std::string::npos) << graded.err;
+}
+
 TEST_F(PsoctlTest, OutputOptionsLikeKubectl) {
   auto agent = connectWebAgent("agent-1", {70, 70, 70}, 2);
   ASSERT_TRUE(agent);
@@ -510,6 +537,42 @@ TEST_F(PsoctlTest, ExplainNamesEveryGuardrailThatChangedTheDecisionWithItsNumber
   EXPECT_EQ(doc["cycle"], cycle->cycle.id);
   EXPECT_EQ(doc["decision"], summary);
   expectRefused(psoctl({"explain", "nope"}), "unknown system 'nope'");
+}
+
+TEST_F(PsoctlTest, ExplainShowsAStepLimitOfTheEnginesConfiguration) {
+  // A controller whose engine adds at most one replica per decision (the
+  // configuration's engine.max_step_up), on the wall clock.
+  controller_.reset();
+  ControllerConfig config;
+  config.id = "step-limited";
+  config.bind = "tcp://127.0.0.1:0";
+  config.http = "127.0.0.1:0";
+  config.db = dir_.file("step-limited.db");
+  config.cycle_interval = std::chrono::hours(1);
+  config.engine.max_step_up = 1;
+  config.api_tokens_file = dir_.file("step-limited-tokens");
+  std::ofstream(config.api_tokens_file) << kToken << '\n';
+  clock_ = common::wallMs;
+  controller_ = std::make_unique<Controller>(config, clock_);
+  ASSERT_TRUE(controller_->start().ok());
+
+  auto agent = connectWebAgent("agent-1", {70, 70, 70}, 2);
+  ASSERT_TRUE(agent);
+  auto cycle = controller().runCycleOnce(now() + 1000);
+  ASSERT_TRUE(cycle.ok()) << cycle.error().message;
+  ASSERT_EQ(cycle->decisions.systems.size(), 1u);
+  const auto& decision = cycle->decisions.systems[0];
+  ASSERT_EQ(decision.facts.guardrails.size(), 1u);
+  EXPECT_EQ(decision.facts.guardrails[0].kind, engine::GuardrailKind::kStepLimitUp);
+  EXPECT_EQ(decision.desired_replicas, 3);
+
+  const auto r = psoctl({"explain", "web"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("guardrails       step_limit_up: " +
+                       std::to_string(decision.recommended_replicas) + " -> 3\n"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("desired          3 replicas (current 2"), std::string::npos) << r.out;
 }
 
 }  // namespace
