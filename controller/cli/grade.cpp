@@ -10,6 +10,7 @@
 
 #include "common/clock.h"
 #include "controller/cli/lrs_client.h"
+#include "controller/cli/option_checks.h"
 #include "controller/cli/table.h"
 #include "controller/scenarios/atomic_file.h"
 #include "controller/scenarios/grading.h"
@@ -102,9 +103,8 @@ void addGradeOptions(CLI::App* cmd, GradeArgs& args) {
       ->required();
   cmd->add_option("--db", args.db, "Controller database holding the scenarios; attempts go here")
       ->required();
-  cmd->add_option("--pass", args.pass, "Share of a scenario's questions needed to pass it")
-      ->capture_default_str()
-      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--pass", args.pass, "Share of a scenario's questions needed to pass it (0 to 1)")
+      ->capture_default_str();
   cmd->add_option("--xapi-out", args.xapi_out,
                   "Write the xAPI statements (JSON array) here; - for stdout");
   cmd->add_option("--lrs", args.lrs, "Post the xAPI statements to this LRS endpoint");
@@ -118,6 +118,9 @@ void addGradeOptions(CLI::App* cmd, GradeArgs& args) {
 }
 
 int runGradeCommand(const GradeArgs& args, bool json_output) {
+  if (auto pass = checkBetween("--pass", args.pass, 0, 1); !pass) {
+    return fail(pass.error().message);
+  }
   if (auto st = scenarios::validateLearnerId(args.learner); !st.ok()) {
     return fail("--learner: " + st.error().message);
   }

@@ -16,7 +16,12 @@ std::string shortNumber(double value) {
   if (std::isnan(value)) return "nan";
   if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", value);
+  // Whole numbers of an ordinary size read as written (1000000, not 1e+06).
+  if (value == std::floor(value) && std::fabs(value) < 1e15) {
+    std::snprintf(buf, sizeof buf, "%.0f", value);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.6g", value);
+  }
   return buf;
 }
 

@@ -24,8 +24,8 @@ namespace pso::cli {
 [[nodiscard]] Status checkOrdered(const std::string& low_option, double low,
                                   const std::string& high_option, double high);
 
-/// A number for a message: short (%g, at most 6 significant digits), never
-/// hundreds of digits.
+/// A number for a message: a whole number as written, others with at most 6
+/// significant digits; never hundreds of digits.
 std::string shortNumber(double value);
 
 }  // namespace pso::cli

@@ -126,6 +126,12 @@ TEST(PsoctlMisuse, NumericOptionsOutOfRangeAreRefusedInWords) {
   expectRefused(psoctlOffline({"forecast", "--trace", dir.file("t.csv"), "--horizon", "2",
                                "--coverage", "2", "--out", "-"}),
                 "--coverage must be from 0.5 to 0.999, got 2");
+  expectRefused(psoctlOffline({"forecast", "--trace", dir.file("t.csv"), "--horizon", "2",
+                               "--every", "0", "--out", "-"}),
+                "--every must be from 1 to 1000000, got 0");
+  expectRefused(psoctlOffline({"scenarios", "grade", "--learner", "l-1", "--answers", "a.json",
+                               "--db", dir.file("none.db"), "--pass", "2"}),
+                "--pass must be from 0 to 1, got 2");
   // Limits are checked before any request is made.
   expectRefused(psoctlOffline({"--api", "http://127.0.0.1:1", "samples", "web", "--limit", "-3"}),
                 "--limit must be at least 1, got -3");
