@@ -411,7 +411,9 @@ int cmdSystems(const GlobalOptions& g, const std::string& name) {
               forecastText(s.value("forecast", json())), str(s, "health_score"),
               holdText(g, s.value("hold", json())), str(s, "last_rule")});
   }
-  t.shrinkable("HOLD");
+  // A hold's time and a rule's name give way first: systems NAME and -o wide
+  // have them whole.
+  t.shrinkable("HOLD").shrinkable("RULE");
   printTable(g, t);
   return 0;
 }
@@ -646,7 +648,13 @@ int cmdExplain(const GlobalOptions& g, const std::string& system) {
   line("recommended",
        replicas("recommended") + " before guardrails (rule " + str(decision, "rule") + ")");
   const json effects = decision.value("guardrail_effects", json::array());
-  if (effects.empty()) line("guardrails", "none changed it");
+  if (!decision.contains("guardrail_effects")) {
+    // A controller from before the typed effects: its sentences, as they are.
+    line("guardrails", "numbers not reported by this controller: " +
+                           joined(decision.value("guardrails", json::array())));
+  } else if (effects.empty()) {
+    line("guardrails", "none changed it");
+  }
   std::string label = "guardrails";
   for (const auto& effect : effects) {
     line(label, str(effect, "kind") + ": " + str(effect, "from") + " -> " + str(effect, "to"));
@@ -774,7 +782,7 @@ int cmdScenariosList(const GlobalOptions& g, const ScenarioQuery& q) {
   }
   Table t({"SCENARIO", "TIME", "LEVEL", "EVENTS", "SYSTEMS", "OUTCOME"});
   for (const auto& s : list) {
-    t.addRow({str(s, "id"), str(s, "time"), str(s, "level"),
+    t.addRow({str(s, "id"), tableTime(g, str(s, "time")), str(s, "level"),
               joined(s.value("events", json::array())), joined(s.value("systems", json::array())),
               s.value("outcome_filled", false) ? "filled" : "pending"});
   }

@@ -413,6 +413,14 @@ TEST_F(PsoctlTest, OutputOptionsLikeKubectl) {
   EXPECT_EQ(psoctl({"-o", "json", "directives"}).out, psoctl({"--json", "directives"}).out);
   EXPECT_EQ(psoctl({"-o", "json", "systems"}).out, psoctl({"--json", "systems"}).out);
   expectRefused(psoctl({"--json", "-o", "wide", "systems"}), "disagree");
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"systems"}, {"agents"}, {"scenarios", "list"}, {"status"}}) {
+    const auto listed_table = psoctl(args);
+    ASSERT_EQ(listed_table.exit_code, 0) << listed_table.err;
+    for (const auto& line : linesOf(listed_table.out)) {
+      EXPECT_LE(columns(line), 120u) << args[0] << ": " << line;
+    }
+  }
   // The cycles table fits too; wide adds the dispatch and the rationale, whole.
   const auto cycles = psoctl({"cycles"});
   ASSERT_EQ(cycles.exit_code, 0) << cycles.err;
