@@ -10,6 +10,7 @@
 
 #include "common/clock.h"
 #include "controller/cli/lrs_client.h"
+#include "controller/cli/option_checks.h"
 #include "controller/cli/table.h"
 #include "controller/scenarios/atomic_file.h"
 #include "controller/scenarios/grading.h"
@@ -102,10 +103,10 @@ void addGradeOptions(CLI::App* cmd, GradeArgs& args) {
       ->required();
   cmd->add_option("--db", args.db, "Controller database holding the scenarios; attempts go here")
       ->required();
-  cmd->add_option("--pass", args.pass, "Share of a scenario's questions needed to pass it")
-      ->capture_default_str()
-      ->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--xapi-out", args.xapi_out, "Write the xAPI statements (JSON array) here");
+  cmd->add_option("--pass", args.pass, "Share of a scenario's questions needed to pass it (0 to 1)")
+      ->capture_default_str();
+  cmd->add_option("--xapi-out", args.xapi_out,
+                  "Write the xAPI statements (JSON array) here; - for stdout");
   cmd->add_option("--lrs", args.lrs, "Post the xAPI statements to this LRS endpoint");
   cmd->add_option("--lrs-user", args.lrs_user, "LRS basic-auth user (key)");
   cmd->add_option("--lrs-password", args.lrs_password,
@@ -117,6 +118,9 @@ void addGradeOptions(CLI::App* cmd, GradeArgs& args) {
 }
 
 int runGradeCommand(const GradeArgs& args, bool json_output) {
+  if (auto pass = checkBetween("--pass", args.pass, 0, 1); !pass) {
+    return fail(pass.error().message);
+  }
   if (auto st = scenarios::validateLearnerId(args.learner); !st.ok()) {
     return fail("--learner: " + st.error().message);
   }
@@ -172,7 +176,11 @@ int runGradeCommand(const GradeArgs& args, bool json_output) {
   xapi.activity_base = args.activity_base;
   xapi.timestamp_ms = now_ms;
   const json statements = scenarios::buildStatements(*report, documents, xapi);
-  if (!args.xapi_out.empty()) {
+  // "-" puts the statements on stdout; the report then goes to stderr.
+  const bool statements_to_stdout = args.xapi_out == "-";
+  if (statements_to_stdout) {
+    std::cout << statements.dump(2) << '\n';
+  } else if (!args.xapi_out.empty()) {
     if (auto st = scenarios::writeFileAtomic(args.xapi_out, statements.dump(2) + "\n"); !st.ok()) {
       return fail("--xapi-out: " + st.error().message);
     }
@@ -195,9 +203,10 @@ int runGradeCommand(const GradeArgs& args, bool json_output) {
     lrs_stored = posted->size();
   }
 
+  // With --xapi-out - the statements own stdout; the report goes to stderr.
+  std::ostream& shown = statements_to_stdout ? std::cerr : std::cout;
   if (json_output) {
-    std::cout << reportJson(args, *report, competency, statements.size(), lrs_stored).dump(2)
-              << '\n';
+    shown << reportJson(args, *report, competency, statements.size(), lrs_stored).dump(2) << '\n';
     return 0;
   }
   Table questions({"QUESTION", "TYPE", "ANSWER", "RESULT", "FEEDBACK"});
@@ -206,27 +215,27 @@ int runGradeCommand(const GradeArgs& args, bool json_output) {
                       !g.answered ? "unanswered" : (g.correct ? "correct" : "wrong"),
                       shortText(g.feedback, 70)});
   }
-  questions.print(std::cout);
-  std::cout << '\n';
+  questions.print(shown);
+  shown << '\n';
   Table graded({"SCENARIO", "LEVEL", "CORRECT", "SCORE", "RESULT"});
   for (const auto& s : report->scenarios) {
     graded.addRow({s.scenario_id, s.level,
                    std::to_string(s.correct) + "/" + std::to_string(s.questions),
                    formatNumber(s.score * 100.0) + "%", s.passed ? "passed" : "failed"});
   }
-  graded.print(std::cout);
-  std::cout << '\n';
+  graded.print(shown);
+  shown << '\n';
   Table levels({"LEVEL", "QUESTIONS", "CORRECT", "SCORE", "COMPETENT"});
   for (const auto& c : competency) {
     levels.addRow({c.level, std::to_string(c.questions), std::to_string(c.correct),
                    formatNumber(c.score * 100.0) + "%", c.competent ? "yes" : "not yet"});
   }
-  levels.print(std::cout);
-  std::cout << "learner " << args.learner << ": " << attempts.size() << " attempts stored in "
-            << args.db << ", " << statements.size() << " xAPI statements"
-            << (args.xapi_out.empty() ? "" : " written to " + args.xapi_out)
-            << (args.lrs.empty() ? "" : ", " + std::to_string(lrs_stored) + " stored by the LRS")
-            << '\n';
+  levels.print(shown);
+  shown << "learner " << args.learner << ": " << attempts.size() << " attempts stored in "
+        << args.db << ", " << statements.size() << " xAPI statements"
+        << (args.xapi_out.empty() ? "" : " written to " + args.xapi_out)
+        << (args.lrs.empty() ? "" : ", " + std::to_string(lrs_stored) + " stored by the LRS")
+        << '\n';
   return 0;
 }
 

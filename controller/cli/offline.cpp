@@ -10,6 +10,7 @@
 
 #include "common/clock.h"
 #include "common/trace.h"
+#include "controller/cli/option_checks.h"
 #include "controller/cli/record.h"
 #include "controller/engine/replay.h"
 
@@ -76,51 +77,72 @@ void addForecastOptions(CLI::App* cmd, ForecastArgs& args) {
   cmd->add_option("--horizon", args.horizon, "Steps ahead to forecast")
       ->required()
       ->check(CLI::Range(1, 10000));
-  cmd->add_option("--every", args.every, "Forecast from every N-th origin")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 1000000));
+  cmd->add_option("--every", args.every, "Forecast from every N-th origin (1 to 1000000)")
+      ->capture_default_str();
   cmd->add_option("--season", args.season,
                   "auto (detect the season from the data), a season length in steps (the "
                   "configured season, overriding detection), or none (non-seasonal holt)")
       ->capture_default_str();
-  cmd->add_option("--coverage", args.coverage, "Central prediction interval")
-      ->capture_default_str()
-      ->check(CLI::Range(0.5, 0.999));
+  cmd->add_option("--coverage", args.coverage, "Central prediction interval (0.5 to 0.999)")
+      ->capture_default_str();
   cmd->add_option("--out", args.out, "Output CSV (- for stdout)")->required();
 }
 
 void addSimulateOptions(CLI::App* cmd, SimulateArgs& args) {
   cmd->add_option("--trace", args.trace, "Trace CSV (timestamp,value) replayed as demand")
       ->required();
-  cmd->add_option("--capacity", args.capacity, "Demand one replica serves at 100%")
-      ->required()
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--target-util", args.target_util, "Target utilisation")
-      ->capture_default_str()
-      ->check(CLI::Range(0.01, 1.0));
-  cmd->add_option("--warmup-steps", args.warmup_steps, "Steps from launch to serving (K)")
-      ->capture_default_str()
-      ->check(CLI::Range(int64_t{1}, int64_t{10000}));
-  cmd->add_option("--min", args.min_replicas, "Fewest replicas")
-      ->capture_default_str()
-      ->check(CLI::Range(int64_t{0}, int64_t{1000000}));
-  cmd->add_option("--max", args.max_replicas, "Most replicas")
-      ->capture_default_str()
-      ->check(CLI::Range(int64_t{1}, int64_t{1000000}));
+  // Ranges are checked after parsing (checkSimulateArgs), so a refusal is one
+  // sentence naming the bound, not CLI11's range with the type's limits.
+  cmd->add_option("--capacity", args.capacity, "Demand one replica serves at 100% (above 0)")
+      ->required();
+  cmd->add_option("--target-util", args.target_util, "Target utilisation, in (0, 1]")
+      ->capture_default_str();
+  cmd->add_option("--warmup-steps", args.warmup_steps,
+                  "Steps from launch to serving (K, 1 to 10000)")
+      ->capture_default_str();
+  cmd->add_option("--min", args.min_replicas, "Fewest replicas (0 to 1000000)")
+      ->capture_default_str();
+  cmd->add_option("--max", args.max_replicas, "Most replicas (1 to 1000000, at least --min)")
+      ->capture_default_str();
   cmd->add_option("--policy", args.policy, "predictive | reactive")
       ->capture_default_str()
       ->check(CLI::IsMember({"predictive", "reactive"}));
   cmd->add_option("--risk", args.risk,
                   "Predictive policy: accepted chance per step of demand above the target "
-                  "(lower: more replicas, fewer overloads)")
-      ->capture_default_str()
-      ->check(CLI::Range(0.001, 0.499));
+                  "(lower: more replicas, fewer overloads; 0.001 to 0.499)")
+      ->capture_default_str();
   cmd->add_option("--out", args.out, "Output CSV (- for stdout)")->required();
   cmd->add_option("--record", args.record,
                   "Also record every simulated cycle as a scenario in this controller database");
 }
 
+Status checkForecastArgs(const ForecastArgs& args) {
+  const Status checks[] = {checkBetween("--every", static_cast<double>(args.every), 1, 1000000),
+                           checkBetween("--coverage", args.coverage, 0.5, 0.999)};
+  for (const auto& check : checks) {
+    if (!check) return check;
+  }
+  return Status();
+}
+
+Status checkSimulateArgs(const SimulateArgs& args) {
+  const Status checks[] = {
+      checkAbove("--capacity", args.capacity, 0),
+      checkAboveAtMost("--target-util", args.target_util, 0, 1),
+      checkBetween("--warmup-steps", static_cast<double>(args.warmup_steps), 1, 10000),
+      checkBetween("--min", static_cast<double>(args.min_replicas), 0, 1000000),
+      checkBetween("--max", static_cast<double>(args.max_replicas), 1, 1000000),
+      checkOrdered("--min", static_cast<double>(args.min_replicas), "--max",
+                   static_cast<double>(args.max_replicas)),
+      checkBetween("--risk", args.risk, 0.001, 0.499)};
+  for (const auto& check : checks) {
+    if (!check) return check;
+  }
+  return Status();
+}
+
 int runForecastCommand(const ForecastArgs& args, bool json_output) {
+  if (auto checked = checkForecastArgs(args); !checked) return fail(checked.error().message);
   auto grid = loadGrid(args.trace);
   if (!grid) return fail(grid.error().message);
 
@@ -178,7 +200,7 @@ int runForecastCommand(const ForecastArgs& args, bool json_output) {
 }
 
 int runSimulateCommand(const SimulateArgs& args, bool json_output) {
-  if (args.min_replicas > args.max_replicas) return fail("--min is larger than --max");
+  if (auto checked = checkSimulateArgs(args); !checked) return fail(checked.error().message);
   auto grid = loadGrid(args.trace);
   if (!grid) return fail(grid.error().message);
 

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <string>
 
+#include "common/result.h"
+
 namespace pso::cli {
 
 struct ForecastArgs {
@@ -34,6 +36,11 @@ struct SimulateArgs {
 
 void addForecastOptions(CLI::App* cmd, ForecastArgs& args);
 void addSimulateOptions(CLI::App* cmd, SimulateArgs& args);
+
+/// The ranges of the numeric options, checked after parsing; the error is one
+/// sentence naming the option, its bounds and the value given.
+[[nodiscard]] Status checkForecastArgs(const ForecastArgs& args);
+[[nodiscard]] Status checkSimulateArgs(const SimulateArgs& args);
 
 /// Runs `psoctl forecast`; returns the process exit code.
 int runForecastCommand(const ForecastArgs& args, bool json_output);

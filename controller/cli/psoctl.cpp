@@ -5,8 +5,10 @@
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
+#include <initializer_list>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -18,6 +20,7 @@
 #include "common/text.h"
 #include "common/trace.h"
 #include "controller/cli/api_client.h"
+#include "controller/cli/completion.h"
 #include "controller/cli/grade.h"
 #include "controller/cli/import.h"
 #include "controller/cli/offline.h"
@@ -31,11 +34,25 @@ namespace {
 
 using nlohmann::json;
 
+/// What a command prints on stdout (-o): a table that fits kTableWidth
+/// columns, the same table uncut, the API's JSON, or one name per line.
+enum class OutputFormat { kTable, kWide, kJson, kName };
+
+// Tables fit a classic wide terminal unless -o wide asks for every character.
+constexpr std::size_t kTableWidth = 120;
+
 struct GlobalOptions {
   std::string api;
   std::string token;
-  std::string ca_file;  ///< certificates to trust for an https:// API
-  bool json_output = false;
+  std::string ca_file;       ///< certificates to trust for an https:// API
+  bool json_output = false;  ///< --json or -o json
+  std::string output_flag;   ///< -o as given
+  bool no_headers = false;
+  OutputFormat output = OutputFormat::kTable;
+
+  TableStyle tableStyle() const {
+    return {!no_headers, output == OutputFormat::kWide ? 0 : kTableWidth};
+  }
 };
 
 ApiClient apiClient(const GlobalOptions& g, long timeout_ms = 10000) {
@@ -84,14 +101,67 @@ Result<int64_t> parseTimeArg(const std::string& text) {
   return *ts * 1000;
 }
 
-/// Shortens long free text for a table cell; --json keeps the whole text.
-std::string clip(const std::string& text, std::size_t max_chars = 60) {
-  if (text.size() <= max_chars) return text;
-  return text.substr(0, max_chars - 3) + "...";
-}
-
 void printJson(const json& doc) {
   std::cout << doc.dump(2) << '\n';
+}
+
+/// A table's time cell: "YYYY-MM-DD HH:MM:SS" (UTC) to save columns; -o wide
+/// and JSON keep the API's ISO 8601 with milliseconds.
+std::string tableTime(const GlobalOptions& g, const std::string& iso) {
+  if (g.output == OutputFormat::kWide) return iso;
+  const auto seconds = common::parseTimestamp(iso);
+  return seconds ? common::formatTimestamp(*seconds * 1000) : iso;
+}
+
+void printTable(const GlobalOptions& g, const Table& table) {
+  table.print(std::cout, g.tableStyle());
+}
+
+/// -o name: the `key` of each item, one per line, each once (a cycle has a
+/// row per system but one id).
+void printNames(const json& items, const char* key) {
+  std::vector<std::string> seen;
+  for (const auto& item : items) {
+    const std::string name = str(item, key);
+    if (std::find(seen.begin(), seen.end(), name) != seen.end()) continue;
+    seen.push_back(name);
+    std::cout << name << '\n';
+  }
+}
+
+/// A refusal of -o name by a command that prints no list of named things.
+int noNames(const std::string& command) {
+  return fail("-o name does not apply to " + command + ": it prints no list of names");
+}
+
+/// The scenario events and levels a filter may name (controller/scenarios).
+const std::vector<std::string>& scenarioEvents() {
+  static const std::vector<std::string> kEvents = {
+      controller::scenarios::kEventScalingExecuted,
+      controller::scenarios::kEventBottleneckPrevented,
+      controller::scenarios::kEventCoordinationOptimized,
+      controller::scenarios::kEventWorkflowEnhanced};
+  return kEvents;
+}
+
+/// `value` of `option` is one of `accepted`, or the one-line error names it
+/// and lists them.
+Status checkOneOf(const std::string& option, const std::string& value,
+                  const std::vector<std::string>& accepted) {
+  if (std::find(accepted.begin(), accepted.end(), value) != accepted.end()) return Status();
+  std::string listed;
+  for (const auto& one : accepted) listed += (listed.empty() ? "" : ", ") + one;
+  return makeError("invalid", option + ": unknown '" + value + "'; accepted: " + listed);
+}
+
+/// A --db must name an existing database: psoctl only reads it, and opening a
+/// missing path would create an empty database and answer "no scenarios".
+Status checkDatabaseExists(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return makeError("not_found", "--db: no database at " + path);
+  }
+  return Status();
 }
 
 struct ScenarioQuery {
@@ -121,6 +191,25 @@ Result<std::string> scenarioQueryString(const ScenarioQuery& q) {
   }
   if (q.limit > 0) add("limit", std::to_string(q.limit));
   return query;
+}
+
+/// The filter's own mistakes, refused before anything is read: an unknown
+/// event or level would match nothing and look like "no such scenarios".
+Status checkScenarioQuery(const ScenarioQuery& q) {
+  if (!q.event.empty()) {
+    if (auto known = checkOneOf("--event", q.event, scenarioEvents()); !known) return known;
+  }
+  if (!q.level.empty()) {
+    if (auto known = checkOneOf("--level", q.level, controller::scenarios::scenarioLevels());
+        !known) {
+      return known;
+    }
+  }
+  if (q.limit < 0) {
+    return makeError("invalid", "--limit must be at least 1, got " + std::to_string(q.limit));
+  }
+  if (!q.db.empty()) return checkDatabaseExists(q.db);
+  return Status();
 }
 
 /// Scenarios matching the query, read from a database file (--db) or the API.
@@ -174,8 +263,17 @@ Result<std::vector<controller::store::ScenarioRecord>> loadScenarios(const Globa
 
 void addScenarioFilters(CLI::App* cmd, ScenarioQuery& q) {
   cmd->add_option("--db", q.db, "Read a controller database file instead of the API");
-  cmd->add_option("--event", q.event, "Only scenarios with this event");
-  cmd->add_option("--level", q.level, "Only scenarios of this learning level");
+  // The accepted names are checked after parsing (checkScenarioQuery, one
+  // line naming them); the type name lists them in --help and for completion.
+  const auto listed = [](const std::vector<std::string>& names) {
+    std::string text;
+    for (const auto& name : names) text += (text.empty() ? "" : ",") + name;
+    return "TEXT:{" + text + "}";
+  };
+  cmd->add_option("--event", q.event, "Only scenarios with this event")
+      ->type_name(listed(scenarioEvents()));
+  cmd->add_option("--level", q.level, "Only scenarios of this learning level")
+      ->type_name(listed(controller::scenarios::scenarioLevels()));
   cmd->add_option("--system", q.system, "Only scenarios involving this system");
   cmd->add_option("--since", q.since, "From this time (timestamp, or a duration ago: 1h)");
   cmd->add_option("--until", q.until, "Up to this time");
@@ -187,6 +285,10 @@ int cmdStatus(const GlobalOptions& g) {
   if (!doc) return fail(doc.error().message);
   if (g.json_output) {
     printJson(*doc);
+    return 0;
+  }
+  if (g.output == OutputFormat::kName) {
+    std::cout << str(*doc, "controller_id") << '\n';
     return 0;
   }
   const json& agents = doc->value("agents", json::object());
@@ -201,7 +303,7 @@ int cmdStatus(const GlobalOptions& g) {
   const json& last = doc->value("last_cycle", json());
   t.addRow({"last cycle", last.is_object() ? str(last, "id") + " at " + str(last, "time") : "-"});
   t.addRow({"rejected messages", str(*doc, "rejected_messages")});
-  t.print(std::cout);
+  printTable(g, t);
   return 0;
 }
 
@@ -212,6 +314,10 @@ int cmdAgents(const GlobalOptions& g) {
     printJson(*doc);
     return 0;
   }
+  if (g.output == OutputFormat::kName) {
+    printNames(doc->value("agents", json::array()), "id");
+    return 0;
+  }
   Table t({"AGENT", "CONNECTED", "VERSION", "LAST SEEN", "LAST SEQ", "SYSTEMS", "CONFLICTS"});
   for (const auto& a : doc->value("agents", json::array())) {
     // A system of the agent's hello that another agent owns: "web (owner edge-02)".
@@ -220,37 +326,95 @@ int cmdAgents(const GlobalOptions& g) {
       if (!conflicts.empty()) conflicts += ",";
       conflicts += str(c, "system") + " (owner " + str(c, "owner") + ")";
     }
-    t.addRow({str(a, "id"), str(a, "connected"), str(a, "version"), str(a, "last_seen"),
-              str(a, "last_seq"), joined(a.value("systems", json::array())),
-              conflicts.empty() ? "-" : conflicts});
+    t.addRow({str(a, "id"), str(a, "connected"), str(a, "version"),
+              tableTime(g, str(a, "last_seen")), str(a, "last_seq"),
+              joined(a.value("systems", json::array())), conflicts.empty() ? "-" : conflicts});
   }
-  t.print(std::cout);
+  t.shrinkable("SYSTEMS").shrinkable("CONFLICTS");
+  printTable(g, t);
   return 0;
 }
 
-int cmdSystems(const GlobalOptions& g) {
+std::string holdText(const GlobalOptions& g, const json& hold) {
+  return hold.is_object() ? str(hold, "replicas") + " until " + tableTime(g, str(hold, "until"))
+                          : "-";
+}
+
+std::string forecastText(const json& forecast) {
+  return forecast.is_object() ? str(forecast, "point") + " (hi " + str(forecast, "hi") + ")" : "-";
+}
+
+/// `psoctl systems NAME`: one system in full, one field a line.
+int cmdSystem(const GlobalOptions& g, const std::string& name) {
+  auto doc = apiClient(g).getJson("/api/v1/systems/" + ApiClient::escape(name));
+  if (!doc) return fail(doc.error().message);
+  if (g.json_output) {
+    printJson(*doc);
+    return 0;
+  }
+  if (g.output == OutputFormat::kName) {
+    std::cout << str(*doc, "name") << '\n';
+    return 0;
+  }
+  const json& s = *doc;
+  const json& demand = s.value("demand", json());
+  const json& hold = s.value("hold", json());
+  Table t({"FIELD", "VALUE"});
+  t.addRow({"system", str(s, "name")});
+  t.addRow({"agent", str(s, "agent")});
+  t.addRow({"actuator", str(s, "actuator")});
+  t.addRow({"replicas", str(s, "replicas")});
+  t.addRow({"desired", str(s, "desired")});
+  t.addRow({"bounds", str(s, "min_replicas") + "-" + str(s, "max_replicas")});
+  t.addRow({"capacity per replica", str(s, "capacity_per_replica")});
+  t.addRow({"target utilization", str(s, "target_utilization")});
+  t.addRow({"warm-up", str(s, "warmup_s") + " s"});
+  t.addRow({"priority", str(s, "priority")});
+  t.addRow({"depends on", joined(s.value("depends_on", json::array()))});
+  t.addRow(
+      {"demand", demand.is_object() ? str(demand, "value") + " at " + str(demand, "time") : "-"});
+  t.addRow({"forecast", forecastText(s.value("forecast", json()))});
+  t.addRow({"hold", hold.is_object() ? holdText(g, hold) + " (" + str(hold, "reason") + ", " +
+                                           str(hold, "directive") + ")"
+                                     : "-"});
+  std::string checks;
+  for (const auto& c : s.value("health", json::array())) {
+    checks += (checks.empty() ? "" : ", ") + str(c, "check") + " " + str(c, "status");
+  }
+  t.addRow({"health", str(s, "health_score") + (checks.empty() ? "" : " (" + checks + ")")});
+  t.addRow({"last rule", str(s, "last_rule")});
+  t.addRow({"last rationale", str(s, "last_rationale")});
+  // One system's view, like kubectl describe, is never cut: it is read, not scanned.
+  t.print(std::cout, {!g.no_headers, 0});
+  return 0;
+}
+
+int cmdSystems(const GlobalOptions& g, const std::string& name) {
+  if (!name.empty()) return cmdSystem(g, name);
   auto doc = apiClient(g).getJson("/api/v1/systems");
   if (!doc) return fail(doc.error().message);
   if (g.json_output) {
     printJson(*doc);
     return 0;
   }
+  if (g.output == OutputFormat::kName) {
+    printNames(doc->value("systems", json::array()), "name");
+    return 0;
+  }
   Table t({"SYSTEM", "AGENT", "ACTUATOR", "REPLICAS", "DESIRED", "MIN-MAX", "DEMAND", "FORECAST",
            "HEALTH", "HOLD", "RULE"});
   for (const auto& s : doc->value("systems", json::array())) {
     const json& demand = s.value("demand", json());
-    const json& forecast = s.value("forecast", json());
-    const json& hold = s.value("hold", json());
-    t.addRow(
-        {str(s, "name"), str(s, "agent"), str(s, "actuator"), str(s, "replicas"), str(s, "desired"),
-         str(s, "min_replicas") + "-" + str(s, "max_replicas"),
-         demand.is_object() ? str(demand, "value") : "-",
-         forecast.is_object() ? str(forecast, "point") + " (hi " + str(forecast, "hi") + ")" : "-",
-         str(s, "health_score"),
-         hold.is_object() ? str(hold, "replicas") + " until " + str(hold, "until") : "-",
-         str(s, "last_rule")});
+    t.addRow({str(s, "name"), str(s, "agent"), str(s, "actuator"), str(s, "replicas"),
+              str(s, "desired"), str(s, "min_replicas") + "-" + str(s, "max_replicas"),
+              demand.is_object() ? str(demand, "value") : "-",
+              forecastText(s.value("forecast", json())), str(s, "health_score"),
+              holdText(g, s.value("hold", json())), str(s, "last_rule")});
   }
-  t.print(std::cout);
+  // A hold's time and a rule's name give way first: systems NAME and -o wide
+  // have them whole.
+  t.shrinkable("HOLD").shrinkable("RULE");
+  printTable(g, t);
   return 0;
 }
 
@@ -273,7 +437,9 @@ int cmdSamples(const GlobalOptions& g, const SamplesArgs& a) {
     if (!ms) return fail("--" + std::string(key) + ": " + ms.error().message);
     path += "&" + std::string(key) + "=" + std::to_string(*ms);
   }
+  if (a.limit < 0) return fail("--limit must be at least 1, got " + std::to_string(a.limit));
   if (a.limit > 0) path += "&limit=" + std::to_string(a.limit);
+  if (g.output == OutputFormat::kName) return noNames("samples");
   auto doc = apiClient(g).getJson(path);
   if (!doc) return fail(doc.error().message);
   if (g.json_output) {
@@ -285,7 +451,7 @@ int cmdSamples(const GlobalOptions& g, const SamplesArgs& a) {
     if (!s.is_array() || s.size() != 2 || !s[0].is_number() || !s[1].is_number()) continue;
     t.addRow({common::formatTimestamp(s[0].get<int64_t>()), formatNumber(s[1].get<double>(), 3)});
   }
-  t.print(std::cout);
+  printTable(g, t);
   return 0;
 }
 
@@ -305,6 +471,7 @@ int cmdForecastOnline(const GlobalOptions& g, const OnlineForecastArgs& a) {
                                   std::pair{"capacity", a.capacity}, std::pair{"model", a.model}}) {
     if (!text.empty()) path += "&" + std::string(key) + "=" + ApiClient::escape(text);
   }
+  if (g.output == OutputFormat::kName) return noNames("forecast");
   auto doc = apiClient(g).getJson(path);
   if (!doc) return fail(doc.error().message);
   if (g.json_output) {
@@ -331,7 +498,7 @@ int cmdForecastOnline(const GlobalOptions& g, const OnlineForecastArgs& a) {
   for (const auto& p : points) {
     t.addRow({str(p, "step"), str(p, "time"), str(p, "point"), str(p, "lo"), str(p, "hi")});
   }
-  t.print(std::cout);
+  printTable(g, t);
   return 0;
 }
 
@@ -383,23 +550,120 @@ void checkOfflineForecast(const OnlineForecastArgs& online, ForecastArgs& offlin
 }
 
 int cmdCycles(const GlobalOptions& g, int64_t limit) {
+  if (limit < 1) return fail("--limit must be at least 1, got " + std::to_string(limit));
   auto doc = apiClient(g).getJson("/api/v1/cycles?limit=" + std::to_string(limit));
   if (!doc) return fail(doc.error().message);
   if (g.json_output) {
     printJson(*doc);
     return 0;
   }
-  Table t({"CYCLE", "TIME", "SYSTEM", "DEMAND", "FORECAST (HI)", "CURRENT", "DESIRED", "REACTIVE",
-           "RULE", "DISPATCH", "EVENTS"});
+  if (g.output == OutputFormat::kName) {
+    printNames(doc->value("cycles", json::array()), "id");
+    return 0;
+  }
+  // -o wide adds what does not fit 120 columns: the dispatch and the rationale.
+  const bool wide = g.output == OutputFormat::kWide;
+  std::vector<std::string> header = {"CYCLE",   "TIME",    "SYSTEM", "DEMAND", "FORECAST (HI)",
+                                     "CURRENT", "DESIRED", "HPA",    "RULE",   "EVENTS"};
+  if (wide) header.insert(header.end(), {"DISPATCH", "RATIONALE"});
+  Table t(header);
   for (const auto& c : doc->value("cycles", json::array())) {
     const std::string events = joined(c.value("events", json::array()));
     for (const auto& d : c.value("decisions", json::array())) {
-      t.addRow({str(c, "id"), str(c, "time"), str(d, "system"), str(d, "demand"),
-                str(d, "forecast_point") + " (" + str(d, "forecast_hi") + ")", str(d, "current"),
-                str(d, "desired"), str(d, "reactive"), str(d, "rule"), str(d, "dispatch"), events});
+      std::vector<std::string> row = {str(c, "id"),
+                                      tableTime(g, str(c, "time")),
+                                      str(d, "system"),
+                                      str(d, "demand"),
+                                      str(d, "forecast_point") + " (" + str(d, "forecast_hi") + ")",
+                                      str(d, "current"),
+                                      str(d, "desired"),
+                                      str(d, "reactive"),
+                                      str(d, "rule"),
+                                      events};
+      if (wide) row.insert(row.end(), {str(d, "dispatch"), str(d, "rationale")});
+      t.addRow(std::move(row));
     }
   }
-  t.print(std::cout);
+  t.shrinkable("EVENTS");
+  printTable(g, t);
+  return 0;
+}
+
+/// `psoctl explain SYSTEM`: the numbers of the system's last decision, in the
+/// order the engine made it, from the cycles API's typed fields.
+int cmdExplain(const GlobalOptions& g, const std::string& system) {
+  // The newest decisions first; a system missing from the last few cycles
+  // (its agent away) is still explained from the cycle that last included it.
+  constexpr int64_t kCyclesSearched = 50;
+  ApiClient client = apiClient(g);
+  auto known = client.getJson("/api/v1/systems/" + ApiClient::escape(system));
+  if (!known) return fail(known.error().message);
+  auto doc = client.getJson("/api/v1/cycles?limit=" + std::to_string(kCyclesSearched));
+  if (!doc) return fail(doc.error().message);
+  json cycle;
+  json decision;
+  for (const auto& c : doc->value("cycles", json::array())) {
+    for (const auto& d : c.value("decisions", json::array())) {
+      if (d.is_object() && d.value("system", "") == system) {
+        cycle = c;
+        decision = d;
+        break;
+      }
+    }
+    if (!decision.is_null()) break;
+  }
+  if (decision.is_null()) {
+    return fail("no decision for " + system + " in the last " + std::to_string(kCyclesSearched) +
+                " cycles");
+  }
+  if (g.json_output) {
+    printJson(json{{"cycle", str(cycle, "id")},
+                   {"time", cycle.value("time", json())},
+                   {"mode", cycle.value("mode", json())},
+                   {"decision", decision}});
+    return 0;
+  }
+  if (g.output == OutputFormat::kName) return noNames("explain");
+
+  const auto replicas = [&](const char* key) {
+    const std::string n = str(decision, key);
+    return n == "-" ? n : n + (n == "1" ? " replica" : " replicas");
+  };
+  // A fixed label column, like kubectl describe: the guardrails' lines line
+  // up under one label and the rationale is never cut.
+  const auto line = [](const std::string& label, const std::string& value) {
+    std::cout << label << std::string(label.size() < 17 ? 17 - label.size() : 1, ' ') << value
+              << '\n';
+  };
+  line("system", system);
+  line("cycle", str(cycle, "id") + " at " + str(cycle, "time") + " (" + str(cycle, "mode") + ")");
+  line("demand observed", str(decision, "demand"));
+  std::string forecast = str(decision, "forecast_point");
+  if (forecast != "-") {
+    forecast += " (interval " + str(decision, "forecast_lo") + " to " +
+                str(decision, "forecast_hi") + ") at " + str(decision, "lead_steps") +
+                " steps ahead, model " + str(decision, "forecast_model");
+  }
+  line("forecast", forecast);
+  line("recommended",
+       replicas("recommended") + " before guardrails (rule " + str(decision, "rule") + ")");
+  const json effects = decision.value("guardrail_effects", json::array());
+  if (!decision.contains("guardrail_effects")) {
+    // A controller from before the typed effects: its sentences, as they are.
+    line("guardrails", "numbers not reported by this controller: " +
+                           joined(decision.value("guardrails", json::array())));
+  } else if (effects.empty()) {
+    line("guardrails", "none changed it");
+  }
+  std::string label = "guardrails";
+  for (const auto& effect : effects) {
+    line(label, str(effect, "kind") + ": " + str(effect, "from") + " -> " + str(effect, "to"));
+    label.clear();
+  }
+  line("HPA rule", replicas("reactive"));
+  line("desired", replicas("desired") + " (current " + str(decision, "current") + ", dispatch " +
+                      str(decision, "dispatch") + ")");
+  line("rationale", str(decision, "rationale"));
   return 0;
 }
 
@@ -410,21 +674,22 @@ struct ScaleArgs {
   std::string hold;
 };
 
-int cmdDirectiveScale(const GlobalOptions& g, const ScaleArgs& a) {
-  json body = {
-      {"system", a.system}, {"action", "scale"}, {"replicas", a.replicas}, {"reason", a.reason}};
-  if (!a.hold.empty()) {
-    auto hold = common::parseDuration(a.hold);
-    if (!hold) return fail("--hold: " + hold.error().message);
-    body["hold"] = a.hold;
-  }
-  auto doc = apiClient(g).postJson("/api/v1/directives", body);
-  if (!doc) return fail(doc.error().message);
+/// What a directive command prints: the stored directive.
+int printDirective(const GlobalOptions& g, const json& doc) {
   if (g.json_output) {
-    printJson(*doc);
+    printJson(doc);
     return 0;
   }
-  const json& d = doc->value("directive", json::object());
+  const json& d = doc.value("directive", json::object());
+  if (g.output == OutputFormat::kName) {
+    std::cout << str(d, "id") << '\n';
+    return 0;
+  }
+  if (str(d, "action") == "release") {
+    std::cout << "directive " << str(d, "id") << ": released the hold on " << str(d, "system")
+              << " (" << str(d, "result_message") << ")\n";
+    return 0;
+  }
   std::cout << "directive " << str(d, "id") << ": scale " << str(d, "system") << " to "
             << str(d, "replicas") << " (" << str(d, "status") << ")";
   if (d.contains("hold_until") && !d["hold_until"].is_null()) {
@@ -434,7 +699,33 @@ int cmdDirectiveScale(const GlobalOptions& g, const ScaleArgs& a) {
   return 0;
 }
 
+int cmdDirectiveScale(const GlobalOptions& g, const ScaleArgs& a) {
+  if (a.replicas < 0)
+    return fail("--replicas must be at least 0, got " + std::to_string(a.replicas));
+  json body = {
+      {"system", a.system}, {"action", "scale"}, {"replicas", a.replicas}, {"reason", a.reason}};
+  if (!a.hold.empty()) {
+    auto hold = common::parseDuration(a.hold);
+    if (!hold) return fail("--hold: " + hold.error().message);
+    body["hold"] = a.hold;
+  }
+  auto doc = apiClient(g).postJson("/api/v1/directives", body);
+  if (!doc) return fail(doc.error().message);
+  return printDirective(g, *doc);
+}
+
+/// `psoctl directive release SYSTEM`: ends the operator hold in force.
+int cmdDirectiveRelease(const GlobalOptions& g, const std::string& system,
+                        const std::string& reason) {
+  json body = {{"system", system}, {"action", "release"}};
+  if (!reason.empty()) body["reason"] = reason;
+  auto doc = apiClient(g).postJson("/api/v1/directives", body);
+  if (!doc) return fail(doc.error().message);
+  return printDirective(g, *doc);
+}
+
 int cmdDirectives(const GlobalOptions& g, const std::string& system, int64_t limit) {
+  if (limit < 1) return fail("--limit must be at least 1, got " + std::to_string(limit));
   std::string path = "/api/v1/directives?limit=" + std::to_string(limit);
   if (!system.empty()) path += "&system=" + ApiClient::escape(system);
   auto doc = apiClient(g).getJson(path);
@@ -443,17 +734,24 @@ int cmdDirectives(const GlobalOptions& g, const std::string& system, int64_t lim
     printJson(*doc);
     return 0;
   }
-  Table t({"DIRECTIVE", "SYSTEM", "REPLICAS", "SOURCE", "STATUS", "CREATED", "RESULT", "REASON"});
-  for (const auto& d : doc->value("directives", json::array())) {
-    t.addRow({str(d, "id"), str(d, "system"), str(d, "replicas"), str(d, "source"),
-              str(d, "status"), str(d, "created"), clip(str(d, "result_message")),
-              clip(str(d, "reason"))});
+  if (g.output == OutputFormat::kName) {
+    printNames(doc->value("directives", json::array()), "id");
+    return 0;
   }
-  t.print(std::cout);
+  Table t({"DIRECTIVE", "SYSTEM", "ACTION", "REPLICAS", "SOURCE", "STATUS", "CREATED", "RESULT",
+           "REASON"});
+  for (const auto& d : doc->value("directives", json::array())) {
+    t.addRow({str(d, "id"), str(d, "system"), str(d, "action"), str(d, "replicas"),
+              str(d, "source"), str(d, "status"), tableTime(g, str(d, "created")),
+              str(d, "result_message"), str(d, "reason")});
+  }
+  t.shrinkable("RESULT").shrinkable("REASON");
+  printTable(g, t);
   return 0;
 }
 
 int cmdScenariosList(const GlobalOptions& g, const ScenarioQuery& q) {
+  if (auto checked = checkScenarioQuery(q); !checked) return fail(checked.error().message);
   json list = json::array();
   if (q.db.empty()) {
     auto query = scenarioQueryString(q);
@@ -478,13 +776,18 @@ int cmdScenariosList(const GlobalOptions& g, const ScenarioQuery& q) {
     printJson(json{{"scenarios", list}});
     return 0;
   }
+  if (g.output == OutputFormat::kName) {
+    printNames(list, "id");
+    return 0;
+  }
   Table t({"SCENARIO", "TIME", "LEVEL", "EVENTS", "SYSTEMS", "OUTCOME"});
   for (const auto& s : list) {
-    t.addRow({str(s, "id"), str(s, "time"), str(s, "level"),
+    t.addRow({str(s, "id"), tableTime(g, str(s, "time")), str(s, "level"),
               joined(s.value("events", json::array())), joined(s.value("systems", json::array())),
               s.value("outcome_filled", false) ? "filled" : "pending"});
   }
-  t.print(std::cout);
+  t.shrinkable("EVENTS").shrinkable("SYSTEMS");
+  printTable(g, t);
   return 0;
 }
 
@@ -495,6 +798,7 @@ int cmdScenariosShow(const GlobalOptions& g, const std::string& id, const std::s
     if (!fetched) return fail(fetched.error().message);
     doc = std::move(*fetched);
   } else {
+    if (auto exists = checkDatabaseExists(db); !exists) return fail(exists.error().message);
     auto store = controller::store::Store::open(db);
     if (!store) return fail(store.error().message);
     auto record = (*store)->scenario(id);
@@ -505,6 +809,10 @@ int cmdScenariosShow(const GlobalOptions& g, const std::string& id, const std::s
   }
   if (g.json_output) {
     printJson(doc);
+    return 0;
+  }
+  if (g.output == OutputFormat::kName) {
+    std::cout << str(doc, "id") << '\n';
     return 0;
   }
   std::cout << "scenario " << str(doc, "id") << " (cycle " << str(doc, "cycle_id") << ", "
@@ -526,16 +834,27 @@ int cmdScenariosShow(const GlobalOptions& g, const std::string& id, const std::s
 
 int cmdScenariosExport(const GlobalOptions& g, const ScenarioQuery& q, const std::string& format,
                        const std::string& out) {
+  if (auto checked = checkScenarioQuery(q); !checked) return fail(checked.error().message);
+  if (g.output == OutputFormat::kName) return noNames("scenarios export");
   auto exporter = controller::scenarios::makeExporter(format);
   if (!exporter) return fail(exporter.error().message);
   auto records = loadScenarios(g, q);
   if (!records) return fail(records.error().message);
-  auto written = (*exporter)->write(*records, out);
+  // "-" streams the export to stdout (the per-lesson formats as one
+  // document, as the API serves them); the summary then goes to stderr so
+  // stdout stays the export alone.
+  const bool to_stdout = out == "-";
+  auto written =
+      to_stdout ? (*exporter)->writeTo(*records, std::cout) : (*exporter)->write(*records, out);
   if (!written) return fail(written.error().message);
+  std::cout.flush();
+  if (!std::cout) return fail("error writing the export to stdout");
+  std::ostream& summary = to_stdout ? std::cerr : std::cout;
   if (g.json_output) {
-    printJson(json{{"format", format}, {"out", out}, {"scenarios", *written}});
+    summary << json{{"format", format}, {"out", out}, {"scenarios", *written}}.dump(2) << '\n';
   } else {
-    std::cout << "exported " << *written << " scenarios as " << format << " to " << out << '\n';
+    summary << "exported " << *written << " scenarios as " << format << " to "
+            << (to_stdout ? std::string("stdout") : out) << '\n';
   }
   return 0;
 }
@@ -543,6 +862,9 @@ int cmdScenariosExport(const GlobalOptions& g, const ScenarioQuery& q, const std
 // `psoctl keygen --out PREFIX`: a CurveZMQ key pair for an agent or the
 // controller (docs/security.md says where each file goes).
 int cmdKeygen(const std::string& prefix, bool json_output) {
+  // Two files are written, so "-" (stdout elsewhere) cannot stand for them.
+  if (prefix == "-")
+    return fail("--out: keygen writes two files (PREFIX.key, PREFIX.pub); - is not a prefix");
   auto pair = common::generateCurveKeyPair();
   if (!pair) return fail(pair.error().message);
   if (Status written = common::writeCurveKeyFiles(prefix, *pair); !written) {
@@ -559,11 +881,57 @@ int cmdKeygen(const std::string& prefix, bool json_output) {
   return 0;
 }
 
+/// `psoctl version`: this client's version and, when the API answers, the
+/// controller's. An unreachable controller is a note on stderr, not a
+/// failure: the client's version is still the answer asked for.
+int cmdVersion(const GlobalOptions& g) {
+  // A short timeout: the version must not wait on a controller that is down.
+  constexpr long kVersionTimeoutMs = 3000;
+  auto status = apiClient(g, kVersionTimeoutMs).getJson("/api/v1/status");
+  json controller = nullptr;
+  if (status) {
+    controller = {{"version", status->value("version", json())},
+                  {"id", status->value("controller_id", json())},
+                  {"api", g.api}};
+  } else {
+    std::cerr << "psoctl: controller unreachable, its version unknown: " << status.error().message
+              << '\n';
+  }
+  if (g.json_output) {
+    printJson(json{{"client", {{"version", PSO_VERSION}}}, {"controller", controller}});
+    return 0;
+  }
+  if (g.output == OutputFormat::kName) return noNames("version");
+  std::cout << "client: psoctl " << PSO_VERSION << '\n';
+  if (controller.is_object()) {
+    std::cout << "controller: " << str(controller, "version") << " (" << str(controller, "id")
+              << " at " << g.api << ")\n";
+  }
+  return 0;
+}
+
+/// Every command's help ends with examples; one place builds the footer.
+std::string examples(std::initializer_list<const char*> lines) {
+  std::string text = "Examples:";
+  for (const char* line : lines) text += std::string("\n  ") + line;
+  return text;
+}
+
 }  // namespace
 
 int runPsoctl(int argc, char** argv) {
-  CLI::App app{"psoctl: operate a PSO-PRIME controller and replay traces through its engine"};
+  CLI::App app{"psoctl: operate a PSO-PRIME controller and replay traces through its engine",
+               "psoctl"};
   app.require_subcommand(1);
+  app.footer(examples({"psoctl systems", "psoctl explain web", "psoctl -o wide cycles --limit 5",
+                       "source <(psoctl completion bash)"}) +
+             "\nRun psoctl COMMAND --help for a command's options and examples.");
+  // Every refusal is one line on stderr; --help says the rest.
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    std::string what = e.what();
+    std::replace(what.begin(), what.end(), '\n', ' ');
+    return "psoctl: " + what + " (see --help)\n";
+  });
   GlobalOptions g;
   const char* env_api = std::getenv("PSO_API");
   const char* env_token = std::getenv("PSO_TOKEN");
@@ -576,36 +944,44 @@ int runPsoctl(int argc, char** argv) {
   app.add_option("--token", g.token, "Bearer token for changes (env PSO_TOKEN)");
   app.add_option("--token-file", token_file, "File whose first line is the bearer token");
   app.add_option("--ca-file", g.ca_file,
-                 "PEM certificates to trust for an https:// API, e.g. the controller's "
-                 "self-signed certificate (env PSO_CA_FILE)");
-  app.add_flag("--json", g.json_output, "Print JSON for scripts instead of a table");
+                 "PEM certificates to trust for an https:// API (env PSO_CA_FILE)");
+  app.add_flag("--json", g.json_output, "Print JSON for scripts instead of a table (= -o json)");
+  app.add_option("-o,--output", g.output_flag,
+                 "json (as --json), wide (tables uncut) or name (one name or id per line)")
+      ->check(CLI::IsMember({"json", "wide", "name"}));
+  app.add_flag("--no-headers", g.no_headers, "Tables without their header row");
   app.fallthrough();
 
   // Each subcommand's callback picks the action; it runs after parsing, once the
   // token file (if any) has been read.
   std::function<int()> action;
-  app.add_subcommand("status", "Controller status")->callback([&] {
-    action = [&] { return cmdStatus(g); };
-  });
-  app.add_subcommand("agents", "Connected and known agents")->callback([&] {
-    action = [&] { return cmdAgents(g); };
-  });
-  app.add_subcommand("systems", "Managed systems, replicas, forecast, health")->callback([&] {
-    action = [&] { return cmdSystems(g); };
-  });
+  app.add_subcommand("status", "Controller status")
+      ->footer(examples({"psoctl status", "psoctl --api https://ctl:7460 --ca-file ctl.pem status",
+                         "psoctl -o json status"}))
+      ->callback([&] { action = [&] { return cmdStatus(g); }; });
+  app.add_subcommand("agents", "Connected and known agents")
+      ->footer(examples({"psoctl agents", "psoctl -o name agents"}))
+      ->callback([&] { action = [&] { return cmdAgents(g); }; });
+  std::string system_name;
+  auto* systems_cmd = app.add_subcommand("systems", "Managed systems; one in full with NAME");
+  systems_cmd->add_option("name", system_name, "Show only this system, every field");
+  systems_cmd->footer(examples({"psoctl systems", "psoctl systems web", "psoctl -o name systems"}));
+  systems_cmd->callback([&] { action = [&] { return cmdSystems(g, system_name); }; });
 
   SamplesArgs samples;
   auto* samples_cmd = app.add_subcommand(
-      "samples",
-      "Stored samples of one system's metric (SYSTEM) or one agent's host metric "
-      "(--agent ID --metric M)");
+      "samples", "Stored samples of a system's metric (SYSTEM) or an agent's (--agent ID)");
   samples_cmd->add_option("system", samples.system, "System name");
   samples_cmd->add_option("--agent", samples.agent, "Agent id: its host metrics (e.g. cpu.usage)");
   auto* samples_metric =
       samples_cmd->add_option("--metric", samples.metric, "Metric name")->capture_default_str();
   samples_cmd->add_option("--since", samples.since, "From (timestamp, or a duration ago: 10m)");
   samples_cmd->add_option("--until", samples.until, "Up to (timestamp, or a duration ago)");
-  samples_cmd->add_option("--limit", samples.limit, "At most this many samples");
+  samples_cmd->add_option("--limit", samples.limit,
+                          "Only the newest N samples of the range (still oldest first)");
+  samples_cmd->footer(
+      examples({"psoctl samples web --since 10m", "psoctl samples web --metric replicas --limit 3",
+                "psoctl samples --agent edge-01 --metric cpu.usage"}));
   samples_cmd->callback([&] {
     if (samples.system.empty() == samples.agent.empty()) {
       throw CLI::ValidationError("samples", "give either a SYSTEM or --agent ID (exactly one)");
@@ -619,37 +995,71 @@ int runPsoctl(int argc, char** argv) {
   int64_t cycles_limit = 10;
   auto* cycles_cmd = app.add_subcommand("cycles", "Recent decision cycles, one row per system");
   cycles_cmd->add_option("--limit", cycles_limit, "Cycles to show")->capture_default_str();
+  cycles_cmd->footer(examples({"psoctl cycles", "psoctl -o wide cycles --limit 3"}));
   cycles_cmd->callback([&] { action = [&] { return cmdCycles(g, cycles_limit); }; });
+
+  std::string explain_system;
+  auto* explain_cmd =
+      app.add_subcommand("explain", "Why a system's last decision is what it is, number by number");
+  explain_cmd->add_option("system", explain_system, "System name")->required();
+  explain_cmd->footer(
+      "Shows the demand observed, the forecast at the lead time (interval, model), the\n"
+      "recommendation before guardrails, each guardrail that changed it (from -> to, in the\n"
+      "order applied), the HPA rule's answer, the desired count and the rationale.\n" +
+      examples({"psoctl explain web", "psoctl -o json explain web"}));
+  explain_cmd->callback([&] { action = [&] { return cmdExplain(g, explain_system); }; });
 
   auto* directive_cmd = app.add_subcommand("directive", "Issue a directive");
   directive_cmd->require_subcommand(1);
+  directive_cmd->footer(examples({"psoctl directive scale web --replicas 6 --reason 'launch'",
+                                  "psoctl directive release web --reason 'launch over'"}));
   ScaleArgs scale;
   auto* scale_cmd = directive_cmd->add_subcommand("scale", "Scale a system to N replicas");
   scale_cmd->add_option("system", scale.system, "System name")->required();
   scale_cmd->add_option("--replicas", scale.replicas, "Replica count")->required();
   scale_cmd->add_option("--reason", scale.reason, "Why (recorded with the directive)")->required();
   scale_cmd->add_option("--hold", scale.hold, "Keep this count against the engine for (e.g. 10m)");
+  scale_cmd->footer(
+      examples({"psoctl --token-file ops.token directive scale web --replicas 6 --reason 'sale'",
+                "psoctl directive scale web --replicas 8 --hold 30m --reason 'load test'"}));
   scale_cmd->callback([&] { action = [&] { return cmdDirectiveScale(g, scale); }; });
+  std::string release_system;
+  std::string release_reason;
+  auto* release_cmd = directive_cmd->add_subcommand(
+      "release", "End the operator hold on a system: the next cycle decides as the engine would");
+  release_cmd->add_option("system", release_system, "System name")->required();
+  release_cmd->add_option("--reason", release_reason, "Why (recorded with the release)");
+  release_cmd->footer(examples({"psoctl directive release web --reason 'load test done'"}));
+  release_cmd->callback(
+      [&] { action = [&] { return cmdDirectiveRelease(g, release_system, release_reason); }; });
 
   std::string directives_system;
   int64_t directives_limit = 20;
   auto* directives_cmd = app.add_subcommand("directives", "Recent directives and their results");
   directives_cmd->add_option("--system", directives_system, "Only this system");
   directives_cmd->add_option("--limit", directives_limit, "At most")->capture_default_str();
+  directives_cmd->footer(
+      examples({"psoctl directives --system web", "psoctl -o wide directives --limit 5"}));
   directives_cmd->callback(
       [&] { action = [&] { return cmdDirectives(g, directives_system, directives_limit); }; });
 
   auto* scenarios_cmd = app.add_subcommand("scenarios", "Education scenarios");
   scenarios_cmd->require_subcommand(1);
+  scenarios_cmd->footer(examples({"psoctl scenarios list --event scaling_executed",
+                                  "psoctl scenarios export --format gift --out -"}));
   ScenarioQuery list_query;
   auto* list_cmd = scenarios_cmd->add_subcommand("list", "List scenarios");
   addScenarioFilters(list_cmd, list_query);
+  list_cmd->footer(examples({"psoctl scenarios list --level foundation --since 1h",
+                             "psoctl scenarios list --db /var/lib/pso/controller.db --limit 5"}));
   list_cmd->callback([&] { action = [&] { return cmdScenariosList(g, list_query); }; });
   std::string show_id;
   std::string show_db;
   auto* show_cmd = scenarios_cmd->add_subcommand("show", "Show one scenario");
   show_cmd->add_option("id", show_id, "Scenario id")->required();
   show_cmd->add_option("--db", show_db, "Read a controller database file instead of the API");
+  show_cmd->footer(
+      examples({"psoctl scenarios show s-c-42", "psoctl -o json scenarios show s-c-42"}));
   show_cmd->callback([&] { action = [&] { return cmdScenariosShow(g, show_id, show_db); }; });
   ScenarioQuery export_query;
   std::string export_format;
@@ -665,9 +1075,12 @@ int runPsoctl(int argc, char** argv) {
   export_cmd
       ->add_option("--out", export_out,
                    "Output file (jsonl, gift, xapi, course-html, course-markdown, cmi5: a zip) "
-                   "or directory (markdown, html: one lesson per scenario plus an index)")
+                   "or directory (markdown, html: one lesson per scenario plus an index); "
+                   "- for stdout (one document)")
       ->required();
   addScenarioFilters(export_cmd, export_query);
+  export_cmd->footer(examples({"psoctl scenarios export --format markdown --out lessons/",
+                               "psoctl scenarios export --format jsonl --out - | jq .level"}));
   export_cmd->callback([&] {
     action = [&] { return cmdScenariosExport(g, export_query, export_format, export_out); };
   });
@@ -676,16 +1089,23 @@ int runPsoctl(int argc, char** argv) {
   auto* grade_cmd = scenarios_cmd->add_subcommand(
       "grade", "Grade a learner's answers, store the attempts, emit xAPI statements");
   addGradeOptions(grade_cmd, grade);
+  grade_cmd->footer(
+      examples({"psoctl scenarios grade --db controller.db --learner lrn-7 "
+                "--answers answers.json --xapi-out -"}));
   grade_cmd->callback([&] { action = [&] { return runGradeCommand(grade, g.json_output); }; });
 
   ForecastArgs forecast;
   OnlineForecastArgs online_forecast;
   auto* forecast_cmd = app.add_subcommand(
-      "forecast",
-      "A system's forecast from the controller (SYSTEM --horizon 168h), or rolling-origin "
-      "forecasts of a trace (--trace FILE --horizon STEPS --out FILE)");
+      "forecast", "A system's forecast (SYSTEM), or rolling-origin forecasts of a trace (--trace)");
   addForecastOptions(forecast_cmd, forecast);
   addOnlineForecastOptions(forecast_cmd, online_forecast);
+  forecast_cmd->footer(
+      "SYSTEM --horizon 168h asks the controller; --trace FILE --horizon STEPS --out FILE\n"
+      "replays a trace offline (docs/architecture.md section 6).\n" +
+      examples({"psoctl forecast web --horizon 30m",
+                "psoctl forecast web --horizon 168h --model holt-winters",
+                "psoctl forecast --trace web.csv --horizon 12 --out -"}));
   forecast_cmd->callback([&] {
     if (!online_forecast.system.empty()) {
       action = [&] { return cmdForecastOnline(g, online_forecast); };
@@ -697,34 +1117,59 @@ int runPsoctl(int argc, char** argv) {
 
   std::string keygen_prefix;
   auto* keygen_cmd = app.add_subcommand(
-      "keygen",
-      "Make a CurveZMQ key pair: PREFIX.key (secret, 0600) and PREFIX.pub.\n"
-      "Example: psoctl keygen --out edge-01, then install edge-01.key on the agent's host\n"
-      "(curve.secret_key_file) and edge-01.pub in the controller's authorized_keys_dir");
+      "keygen", "Make a CurveZMQ key pair: PREFIX.key (secret, 0600) and PREFIX.pub");
   keygen_cmd->add_option("--out", keygen_prefix, "Path prefix of the two files")->required();
+  keygen_cmd->footer(
+      examples({"psoctl keygen --out edge-01   # then install edge-01.key on the agent's host",
+                "                              # (curve.secret_key_file) and edge-01.pub in the",
+                "                              # controller's authorized_keys_dir"}));
   keygen_cmd->callback([&] { action = [&] { return cmdKeygen(keygen_prefix, g.json_output); }; });
 
   SimulateArgs simulate;
   auto* simulate_cmd = app.add_subcommand("simulate", "Replay a trace through the engine");
   addSimulateOptions(simulate_cmd, simulate);
+  simulate_cmd->footer(
+      examples({"psoctl simulate --trace web.csv --capacity 40 --out sim.csv",
+                "psoctl simulate --trace web.csv --capacity 40 --policy reactive --out - | head"}));
   simulate_cmd->callback(
       [&] { action = [&] { return runSimulateCommand(simulate, g.json_output); }; });
 
   ImportArgs import_args;
   auto* import_cmd = app.add_subcommand(
-      "import",
-      "Load a system's past demand into the controller's database, so forecasts are seasonal\n"
-      "from the first cycle: from a trace CSV (--trace FILE [--shift-to-now]) or from\n"
-      "Prometheus (--prometheus URL --query PROMQL --since 14d [--step 1m]). Writes the\n"
-      "samples and their minute and hour rollups. Stop the controller first\n"
-      "(docs/operations.md, \"Importing history\", says why).\n"
-      "Example: psoctl import --db /var/lib/pso/controller.db --system web --trace web.csv "
-      "--shift-to-now");
+      "import", "Load a system's past demand (trace CSV or Prometheus) into a controller database");
   addImportOptions(import_cmd, import_args);
+  import_cmd->footer(
+      "Loads past demand so forecasts are seasonal from the first cycle: from a trace CSV\n"
+      "(--trace FILE [--shift-to-now]) or from Prometheus (--prometheus URL --query PROMQL\n"
+      "--since 14d [--step 1m]). Writes the samples and their minute and hour rollups. Stop\n"
+      "the controller first (docs/operations.md, \"Importing history\", says why).\n" +
+      examples({"psoctl import --db /var/lib/pso/controller.db --system web --trace web.csv "
+                "--shift-to-now",
+                "psoctl import --db controller.db --system web --prometheus http://prom:9090 "
+                "--query 'sum(rate(http_requests_total[1m]))' --since 14d"}));
   import_cmd->callback([&] {
     checkImportArgs(import_cmd, import_args);
     import_args.ca_file = g.ca_file;
     action = [&] { return runImportCommand(import_args, g.json_output); };
+  });
+
+  app.add_subcommand("version", "This client's version and the controller's (when it answers)")
+      ->footer(examples({"psoctl version", "psoctl --api http://ctl:7460 -o json version"}))
+      ->callback([&] { action = [&] { return cmdVersion(g); }; });
+
+  std::string completion_shell;
+  auto* completion_cmd = app.add_subcommand(
+      "completion", "Print a shell completion script for psoctl's commands and options");
+  completion_cmd->add_option("shell", completion_shell, "The shell: bash")
+      ->required()
+      ->check(CLI::IsMember({"bash"}));
+  completion_cmd->footer(examples({"source <(psoctl completion bash)",
+                                   "psoctl completion bash > /etc/bash_completion.d/psoctl"}));
+  completion_cmd->callback([&] {
+    action = [&] {
+      std::cout << bashCompletion(app);
+      return 0;
+    };
   });
 
   try {
@@ -732,6 +1177,25 @@ int runPsoctl(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
     return code == 0 ? 0 : 2;
+  }
+  if (!g.output_flag.empty()) {
+    if (g.json_output && g.output_flag != "json") {
+      return fail("--json and -o " + g.output_flag + " disagree: give one of them");
+    }
+    g.output = g.output_flag == "json"   ? OutputFormat::kJson
+               : g.output_flag == "wide" ? OutputFormat::kWide
+                                         : OutputFormat::kName;
+  }
+  if (g.json_output || g.output == OutputFormat::kJson) {
+    g.json_output = true;
+    g.output = OutputFormat::kJson;
+  }
+  // The offline commands print reports and files, not lists of names.
+  for (const auto* command :
+       {forecast_cmd, simulate_cmd, import_cmd, keygen_cmd, grade_cmd, completion_cmd}) {
+    if (command->parsed() && g.output == OutputFormat::kName) {
+      return noNames(command->get_name());
+    }
   }
   if (!token_file.empty() && g.token.empty()) {
     std::ifstream in(token_file);

@@ -134,6 +134,14 @@ nlohmann::json decisionSummary(const engine::SystemDecision& decision) {
                   {"predicted_demand", numberOrNull(decision.bottleneck->predicted_demand)},
                   {"capacity", numberOrNull(decision.bottleneck->capacity)}};
   }
+  // The typed effects beside the sentences, so clients (psoctl explain) read
+  // the numbers instead of parsing the prose; in the order applied.
+  nlohmann::json guardrail_effects = nlohmann::json::array();
+  for (const auto& effect : decision.facts.guardrails) {
+    guardrail_effects.push_back({{"kind", std::string(engine::guardrailCode(effect.kind))},
+                                 {"from", effect.from},
+                                 {"to", effect.to}});
+  }
   return {{"system", decision.system},
           {"demand", numberOrNull(decision.demand)},
           {"forecast_point", point},
@@ -147,6 +155,7 @@ nlohmann::json decisionSummary(const engine::SystemDecision& decision) {
           {"reactive", decision.reactive_replicas},
           {"rule", decision.rule},
           {"guardrails", decision.guardrails},
+          {"guardrail_effects", guardrail_effects},
           {"dispatch", decision.dispatch},
           {"rationale", decision.rationale},
           {"bottleneck", bottleneck}};
@@ -577,8 +586,10 @@ int64_t CycleRunner::lastCycleMs() {
 Result<store::DirectiveRecord> CycleRunner::submitOperatorDirective(
     const OperatorDirectiveRequest& request, int64_t now_ms) {
   std::lock_guard lock(mutex_);
-  if (request.action != "scale") {
-    return makeError("invalid", "action '" + request.action + "' is not supported: use scale");
+  const bool release = request.action == "release";
+  if (request.action != "scale" && !release) {
+    return makeError("invalid",
+                     "action '" + request.action + "' is not supported: use scale or release");
   }
   if (request.reason.size() > kMaxReasonBytes) {
     return makeError("invalid",
@@ -594,6 +605,40 @@ Result<store::DirectiveRecord> CycleRunner::submitOperatorDirective(
     return makeError("unknown_system",
                      "system '" + request.system + "' is not known: no agent has announced it");
   }
+
+  store::DirectiveRecord directive;
+  directive.id = "op-" + std::to_string(now_ms) + "-" + std::to_string(++operator_seq_);
+  directive.system = request.system;
+  directive.agent_id = it->agent_id;
+  directive.action = request.action;
+  directive.source = "operator";
+  directive.created_ms = now_ms;
+
+  if (release) {
+    // A release changes no replica count: the controller records it, which
+    // ends the hold for the store's activeHold() from now on, and the next
+    // cycle decides as the engine would. Nothing goes to the agent.
+    auto hold = store_.activeHold(request.system, now_ms);
+    if (!hold) return storeFailure("reading holds of " + request.system, hold.error());
+    if (!hold.value()) return makeError("no_hold", "no hold in force on " + request.system);
+    directive.replicas = -1;
+    directive.reason = request.reason.empty() ? "operator released the hold" : request.reason;
+    directive.status = "applied";
+    directive.deadline_ms = now_ms;
+    directive.hold_until_ms = now_ms;
+    directive.result_ms = now_ms;
+    directive.result_message = "ended hold " + hold.value()->id + " (" +
+                               std::to_string(hold.value()->replicas) + " replicas until " +
+                               common::formatIso8601(hold.value()->hold_until_ms) + ")";
+    if (auto status = store_.insertDirective(directive); !status) {
+      return storeFailure("recording directive " + directive.id, status.error());
+    }
+    metrics_.increment("pso_directives_total", {{"status", directive.status}});
+    spdlog::info("operator directive {}: release the hold on {}: {} ({})", directive.id,
+                 directive.system, directive.result_message, directive.reason);
+    return directive;
+  }
+
   const auto& info = it->info;
   if (request.replicas < info.min_replicas || request.replicas > info.max_replicas) {
     return makeError("out_of_bounds", "replicas " + std::to_string(request.replicas) +
@@ -601,17 +646,9 @@ Result<store::DirectiveRecord> CycleRunner::submitOperatorDirective(
                                           std::to_string(info.min_replicas) + ", " +
                                           std::to_string(info.max_replicas) + "]");
   }
-
-  store::DirectiveRecord directive;
-  directive.id = "op-" + std::to_string(now_ms) + "-" + std::to_string(++operator_seq_);
-  directive.system = request.system;
-  directive.agent_id = it->agent_id;
-  directive.action = request.action;
   directive.replicas = request.replicas;
   directive.reason = request.reason.empty() ? "operator directive" : request.reason;
-  directive.source = "operator";
   directive.status = "pending";
-  directive.created_ms = now_ms;
   directive.deadline_ms = now_ms + config_.directive_deadline.count();
   directive.hold_until_ms = request.hold_ms > 0 ? now_ms + request.hold_ms : 0;
   if (auto status = store_.insertDirective(directive); !status) {

@@ -16,9 +16,9 @@
 #include <thread>
 #include <vector>
 
-#include "controller/config/controller_config.h"
 #include "common/metrics.h"
 #include "common/result.h"
+#include "controller/config/controller_config.h"
 #include "controller/engine/decision_engine.h"
 #include "controller/service/alerting.h"
 #include "controller/service/ingest.h"
@@ -56,7 +56,8 @@ engine::EngineSettings engineSettingsFrom(const ControllerConfig& config);
 /// and served by /api/v1/cycles:
 /// {"system","demand","forecast_point","forecast_hi","forecast_lo","forecast_model",
 ///  "lead_steps","current","recommended","desired","reactive","rule","guardrails",
-///  "dispatch","rationale","bottleneck":{"kind","eta","steps_ahead",
+///  "guardrail_effects":[{"kind","from","to"}] (engine::guardrailCode, in the
+///  order applied),"dispatch","rationale","bottleneck":{"kind","eta","steps_ahead",
 ///  "predicted_demand","capacity"}|null}. Forecast values are those at the
 /// decision's lead time; absent numbers are null.
 nlohmann::json decisionSummary(const engine::SystemDecision& decision);
@@ -66,8 +67,8 @@ nlohmann::json decisionSummary(const engine::SystemDecision& decision);
 /// to the store after every cycle and loaded at start. Thread-safe.
 class CycleRunner {
  public:
-  CycleRunner(const ControllerConfig& config, store::Store& store,
-              DirectiveDispatcher& dispatcher, common::MetricsRegistry& metrics);
+  CycleRunner(const ControllerConfig& config, store::Store& store, DirectiveDispatcher& dispatcher,
+              common::MetricsRegistry& metrics);
   ~CycleRunner();
   CycleRunner(const CycleRunner&) = delete;
   CycleRunner& operator=(const CycleRunner&) = delete;
@@ -87,9 +88,11 @@ class CycleRunner {
   [[nodiscard]] Result<CycleReport> runCycleOnce(int64_t now_ms);
 
   /// Validates and stores an operator directive, hands it to the dispatcher
-  /// (also in forecast-only mode) and returns the stored record. Error codes:
-  /// "unknown_system", "out_of_bounds", "invalid" (bad action or reason),
-  /// "store".
+  /// (also in forecast-only mode) and returns the stored record. Action
+  /// "release" instead ends the system's hold in force: it is recorded
+  /// (status applied, hold_until now), never dispatched. Error codes:
+  /// "unknown_system", "out_of_bounds", "no_hold" (a release without a
+  /// hold), "invalid" (bad action or reason), "store".
   [[nodiscard]] Result<store::DirectiveRecord> submitOperatorDirective(
       const OperatorDirectiveRequest& request, int64_t now_ms);
 

@@ -48,7 +48,8 @@ class DirectiveStore {
   [[nodiscard]] virtual Result<std::vector<DirectiveRecord>> awaitingResult() = 0;
   /// The operator hold in force for a system at now_ms, if any: the latest
   /// operator directive with hold_until_ms > now_ms that the agent did not
-  /// refuse and that did not fail or expire.
+  /// refuse, that did not fail or expire, and that no later operator
+  /// directive with action "release" for the same system ended.
   [[nodiscard]] virtual Result<std::optional<DirectiveRecord>> activeHold(const std::string& system,
                                                                           int64_t now_ms) = 0;
 };

@@ -53,10 +53,16 @@ Result<OperatorDirectiveRequest> readDirective(const std::string& text) {
     if (!body["action"].is_string()) return makeError("invalid", "action: expected a string");
     directive.action = body["action"].get<std::string>();
   }
-  if (!body.contains("replicas") || !body["replicas"].is_number_integer()) {
+  // A release ends a hold and sets no count; a scale needs one.
+  if (directive.action == "release") {
+    if (body.contains("replicas") || body.contains("hold") || body.contains("hold_s")) {
+      return makeError("invalid", "release: takes no replicas and no hold");
+    }
+  } else if (!body.contains("replicas") || !body["replicas"].is_number_integer()) {
     return makeError("invalid", "replicas: required, an integer");
+  } else {
+    directive.replicas = body["replicas"].get<int64_t>();
   }
-  directive.replicas = body["replicas"].get<int64_t>();
   if (body.contains("reason")) {
     if (!body["reason"].is_string()) return makeError("invalid", "reason: expected a string");
     directive.reason = body["reason"].get<std::string>();

@@ -8,6 +8,7 @@
 
 #include "common/config.h"
 #include "common/text.h"
+#include "controller/engine/forecast_model.h"
 #include "controller/engine/long_horizon.h"
 #include "controller/service/api/query.h"
 #include "controller/service/api/response.h"
@@ -42,6 +43,13 @@ Result<ForecastQuery> parseForecastQuery(const QueryParams& query, double step_s
     return makeError("invalid", "resolution: expected 1h or cycle, got '" + *resolution + "'");
   }
   out.hourly = resolution && *resolution == "1h";
+  if (const std::optional<std::string> model = param(query, "model")) {
+    // Checked before any data is read, so a misspelt model is a 400 even
+    // while no hour of demand has been rolled up.
+    std::vector<std::string> models = {"auto-select"};
+    for (auto& name : engine::forecastModelNames()) models.push_back(std::move(name));
+    if (auto known = checkOneOf("model", *model, models); !known) return known.error();
+  }
   const std::optional<std::string> text = param(query, "horizon");
   if (!text) {
     out.steps = out.hourly ? engine::kMaxLongHorizonSteps : kDefaultCycleSteps;

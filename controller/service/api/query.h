@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.h"
 #include "controller/service/api/router.h"
@@ -41,5 +42,10 @@ struct TimeRange {
 /// A finite number above zero; nullopt when the parameter is absent.
 [[nodiscard]] Result<std::optional<double>> parsePositiveNumber(const QueryParams& query,
                                                                 const std::string& name);
+
+/// Checks that parameter `name`'s `value` is one of `accepted`; the error
+/// names the value and lists the accepted ones, so one line says how to fix it.
+[[nodiscard]] Status checkOneOf(const std::string& name, const std::string& value,
+                                const std::vector<std::string>& accepted);
 
 }  // namespace pso::controller::service

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "controller/scenarios/exporter.h"
+#include "controller/scenarios/scenario.h"
 #include "controller/service/api/query.h"
 #include "controller/service/api/response.h"
 
@@ -14,10 +15,30 @@ using nlohmann::json;
 
 namespace {
 
+// The trigger events a scenario can carry (scenario.h).
+const std::vector<std::string>& scenarioEvents() {
+  static const std::vector<std::string> kEvents = {
+      scenarios::kEventScalingExecuted, scenarios::kEventBottleneckPrevented,
+      scenarios::kEventCoordinationOptimized, scenarios::kEventWorkflowEnhanced};
+  return kEvents;
+}
+
 Result<store::ScenarioFilter> scenarioFilter(const ApiRequest& request, int64_t default_limit) {
   store::ScenarioFilter filter;
   filter.event = param(request.query, "event");
   filter.level = param(request.query, "level");
+  // A misspelt event or level would match nothing: refuse it instead of
+  // answering an empty list that looks like "no such scenarios".
+  if (filter.event) {
+    if (auto known = checkOneOf("event", *filter.event, scenarioEvents()); !known) {
+      return known.error();
+    }
+  }
+  if (filter.level) {
+    if (auto known = checkOneOf("level", *filter.level, scenarios::scenarioLevels()); !known) {
+      return known.error();
+    }
+  }
   filter.system = param(request.query, "system");
   auto range = parseTimeRange(request.query, request.now_ms);
   if (!range) return range.error();

@@ -50,6 +50,22 @@ std::pair<json, json> healthJson(const std::vector<store::HealthRecord>& records
   return {health, score};
 }
 
+// Whether `metric` is stored for the series' owner; the error names the
+// metric and lists the stored ones. A system's default metric ("demand") is
+// always known: the engine reads it for every system, stored or not yet.
+Status knownMetric(store::TelemetryStore& store, const std::string& series_system,
+                   const std::string& metric, const std::string& owner_key,
+                   const std::string& owner, const std::string& default_metric) {
+  if (!default_metric.empty() && metric == default_metric) return Status();
+  auto stored = store.metrics(series_system);
+  if (!stored) return stored.error();
+  if (std::find(stored->begin(), stored->end(), metric) != stored->end()) return Status();
+  std::string listed;
+  for (const auto& name : *stored) listed += (listed.empty() ? "" : ", ") + name;
+  return makeError("not_found", "unknown metric '" + metric + "' for " + owner_key + " " + owner +
+                                    "; stored metrics: " + (listed.empty() ? "none" : listed));
+}
+
 }  // namespace
 
 SystemsHandler::SystemsHandler(store::Store& store) : store_(store) {}
@@ -153,13 +169,22 @@ HttpResponse seriesSamples(store::TelemetryStore& store, const ApiRequest& reque
   if (!range) return errorResponse(400, range.error().message);
   auto limit = parseLimit(request.query, 10000, 1000000);
   if (!limit) return errorResponse(400, limit.error().message);
+  if (auto known = knownMetric(store, series_system, metric, owner_key, owner, default_metric);
+      !known) {
+    if (known.error().code != "not_found") return storeFailure(known.error());
+    return errorResponse(404, known.error().message);
+  }
 
-  auto samples = store.samples(series_system, metric,
-                               range->since_ms.value_or(request.now_ms - kDefaultSamplesWindowMs),
-                               range->until_ms.value_or(request.now_ms + 1), limit.value());
+  // A limit keeps the newest samples of the range (what an operator looking
+  // at "the last N" means), still served oldest first: the newest `limit`
+  // before `until`, less those before `since`, are the newest of the range.
+  const int64_t since_ms = range->since_ms.value_or(request.now_ms - kDefaultSamplesWindowMs);
+  auto samples = store.recentSamples(series_system, metric,
+                                     range->until_ms.value_or(request.now_ms + 1), limit.value());
   if (!samples) return storeFailure(samples.error());
   json rows = json::array();
   for (const auto& sample : samples.value()) {
+    if (sample.ts_ms < since_ms) continue;
     rows.push_back(json::array({sample.ts_ms, numberOrNull(sample.value)}));
   }
   return jsonResponse(200, {{owner_key, owner}, {"metric", metric}, {"samples", rows}});

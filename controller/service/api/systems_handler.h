@@ -16,8 +16,11 @@ namespace pso::controller::service {
 /// {"<owner_key>": owner, "metric": M, "samples": [[ts_ms, value], ...]},
 /// oldest first. Reads "metric" (`default_metric` when absent; required when
 /// that is empty), "since" (default an hour ago), "until" (exclusive, default
-/// now) and "limit" (default 10000). `series_system` is the name the series
-/// is stored under (a system, or store::hostSeriesSystem(agent)).
+/// now) and "limit" (default 10000: the newest that many of the range).
+/// A metric not stored for the owner is a 404 naming the stored ones (the
+/// default metric always answers, empty before its first sample).
+/// `series_system` is the name the series is stored under (a system, or
+/// store::hostSeriesSystem(agent)).
 HttpResponse seriesSamples(store::TelemetryStore& store, const ApiRequest& request,
                            const std::string& series_system, const std::string& owner_key,
                            const std::string& owner, const std::string& default_metric);

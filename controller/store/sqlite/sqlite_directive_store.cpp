@@ -76,11 +76,17 @@ Status SqliteDirectiveStore::prepare() {
       {&select_pending_, select + " WHERE status = 'pending' ORDER BY created_ms, rowid"},
       {&select_awaiting_,
        select + " WHERE status IN ('pending', 'sent') ORDER BY created_ms, rowid"},
-      // A refused, failed or expired directive never took effect, so it holds nothing.
+      // A refused, failed or expired directive never took effect, so it holds
+      // nothing; an operator's release ends every hold of the system made
+      // before it (a later hold is in force again).
       {&select_active_hold_,
-       select + " WHERE system = ?1 AND source = 'operator' AND hold_until_ms > ?2 "
-                "AND status NOT IN ('refused', 'failed', 'expired') "
-                "ORDER BY created_ms DESC, rowid DESC LIMIT 1"},
+       select + " AS d WHERE d.system = ?1 AND d.source = 'operator' AND d.action <> 'release' "
+                "AND d.hold_until_ms > ?2 AND d.status NOT IN ('refused', 'failed', 'expired') "
+                "AND NOT EXISTS (SELECT 1 FROM directives AS r WHERE r.system = d.system "
+                "AND r.source = 'operator' AND r.action = 'release' "
+                "AND (r.created_ms > d.created_ms OR "
+                "(r.created_ms = d.created_ms AND r.rowid > d.rowid))) "
+                "ORDER BY d.created_ms DESC, d.rowid DESC LIMIT 1"},
   });
 }
 

@@ -173,8 +173,10 @@ TEST_F(HttpApiTest, SamplesAcceptEpochIsoAndRelativeTimes) {
   const json iso =
       get("/api/v1/systems/web/samples?since=" + since_iso + "&until=" + until_iso + "&limit=3")
           .json();
+  // A limit keeps the newest samples of the range, oldest first.
   ASSERT_EQ(iso["samples"].size(), 3u) << iso.dump();
-  EXPECT_DOUBLE_EQ(iso["samples"][2][1].get<double>(), 3.0);
+  EXPECT_DOUBLE_EQ(iso["samples"][0][1].get<double>(), 3.0);
+  EXPECT_DOUBLE_EQ(iso["samples"][2][1].get<double>(), 5.0);
 
   const json replicas = get("/api/v1/systems/web/samples?metric=replicas&since=1h").json();
   ASSERT_EQ(replicas["samples"].size(), 5u);
