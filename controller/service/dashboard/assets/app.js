@@ -32,7 +32,7 @@
       node.setAttribute(name, value === true ? "" : String(value));
     }
   }
-  function append(node, children) {
+  function append(node, ...children) {
     for (const child of children.flat(Infinity)) {
       if (child === null || child === undefined || child === false) continue;
       node.append(child instanceof Node ? child : document.createTextNode(String(child)));
@@ -478,16 +478,22 @@
     if (decisions.length) now = Math.max(now, decisions[decisions.length - 1].ms);
     if (forecast && forecast.origin) now = Math.max(now, Date.parse(forecast.origin));
     if (!now) now = Date.now();
-    const t0 = now - windowMs;
+    // A system younger than the window gets the width its history has (at
+    // least a minute), not a mostly empty chart.
+    let first = now;
+    if (samples.length) first = Math.min(first, samples[0][0]);
+    if (decisions.length) first = Math.min(first, decisions[0].ms);
+    const t0 = Math.max(now - windowMs, Math.min(first, now - 60e3));
+    const span = now - t0;
     const inWindow = decisions.filter((x) => x.ms >= t0);
     // The forecast ahead gets at most a third of the window's width.
     const future = forecast ? (forecast.points || []).filter((p) => p.time)
       .map((p) => ({ ms: Date.parse(p.time), point: p.point, lo: p.lo, hi: p.hi }))
-      .filter((p) => p.ms <= now + windowMs / 3) : [];
+      .filter((p) => p.ms <= now + span / 3) : [];
     const past = inWindow.filter((x) => isNum(x.d.forecast_point)).map((x) => ({
       ms: x.ms + Math.max(1, x.d.lead_steps || 0) * step, point: x.d.forecast_point,
-      lo: x.d.forecast_lo, hi: x.d.forecast_hi })).filter((p) => p.ms <= now + windowMs / 3);
-    const t1 = Math.max(now + windowMs * 0.04, ...future.map((p) => p.ms),
+      lo: x.d.forecast_lo, hi: x.d.forecast_hi })).filter((p) => p.ms <= now + span / 3);
+    const t1 = Math.max(now + span * 0.04, ...future.map((p) => p.ms),
       ...past.map((p) => p.ms));
     const shown = downsample(samples.filter(([t]) => t >= t0), 480, t0, now);
     // Capacity as a step line of the replicas each cycle saw; a cycle before
@@ -516,7 +522,7 @@
     chart.append(svg("title", { id: "chart-svg-title" },
       `Demand, forecast and capacity of ${system.name}`));
     chart.append(svg("desc", { id: "chart-svg-desc" },
-      chartSummary(system, shown, future, inWindow, windowMs)));
+      chartSummary(system, shown, future, inWindow, span)));
 
     const grid = svg("g", { "aria-hidden": "true" });
     for (let v = 0; v <= yMax + 1e-9; v += yStep) {
@@ -587,9 +593,10 @@
   }
 
   // The chart in words, for screen readers and anyone who cannot see it.
-  function chartSummary(system, shown, future, decisions, windowMs) {
+  function chartSummary(system, shown, future, decisions, span) {
     const values = shown.map(([, v]) => v).filter(isNum);
-    const parts = [`Last ${Math.round(windowMs / 60e3)} minutes.`];
+    const parts = [span < 120e3 ? `Last ${Math.round(span / 1e3)} seconds.`
+      : `Last ${Math.round(span / 60e3)} minutes.`];
     if (values.length) {
       parts.push(`Demand ranged from ${fmtNum(Math.min(...values))} to ` +
         `${fmtNum(Math.max(...values))}, latest ${fmtNum(values[values.length - 1])}.`);
@@ -727,13 +734,17 @@
     clearTimeout(timer);
     const gen = generation;
     const view = current;
+    // Status needs no token, so the header names the controller even while
+    // the page waits for one.
+    const status = optional("/api/v1/status").then((s) => {
+      if (!s || gen !== generation) return;
+      $("controller-id").textContent = s.controller_id;
+      $("version").textContent = `pso-controller ${s.version}`;
+    }).catch(() => {});
     try {
-      const [status, data] = await Promise.all([optional("/api/v1/status"), view.load()]);
+      const data = await view.load();
+      await status;
       if (gen !== generation) return;
-      if (status) {
-        $("controller-id").textContent = status.controller_id;
-        $("version").textContent = `pso-controller ${status.version}`;
-      }
       hideAuth();
       $("error").hidden = true;
       view.render(data);
