@@ -246,7 +246,8 @@ TEST(Dashboard, BrowserShowsTheFleetAChartAndTheEnginesScaleDecision) {
   ASSERT_EQ(posted.status, 201) << posted.body;
 
   const fs::path out = screenshotDir();
-  for (const char* name : {"fleet.png", "system.png", "scenarios.png"}) fs::remove(out / name);
+  for (const char* name : {"fleet.png", "fleet-alerts.png", "system.png", "scenarios.png"})
+    fs::remove(out / name);
   const CommandOutput run = driveDashboard({{"url", controller.api()},
                                             {"chromium", PSO_CHROMIUM_BIN},
                                             {"out", out.string()},
@@ -268,6 +269,15 @@ TEST(Dashboard, BrowserShowsTheFleetAChartAndTheEnginesScaleDecision) {
               alerts.find("No firing or pending alerts") != std::string::npos ||
               alerts.find("State") != std::string::npos)
       << alerts;
+
+  // Alerts in the documented shape (answered by the script): firing and
+  // pending listed, resolved not, the subject as text.
+  EXPECT_EQ(shown["alerts"]["rules"], json::array({"web-unhealthy", "edge-quiet"}))
+      << shown["alerts"];
+  EXPECT_EQ(shown["alerts"]["elements"], 0);
+  EXPECT_EQ(shown["alerts"]["text"].get<std::string>().find("No firing"), std::string::npos);
+  EXPECT_NE(shown["alerts"]["text"].get<std::string>().find("<i>edge-1</i>"), std::string::npos)
+      << shown["alerts"];
 
   // The system page: a chart with its text alternative, and decision rows
   // that changed the desired count, each as /api/v1/cycles reports it.
@@ -319,7 +329,8 @@ TEST(Dashboard, BrowserShowsTheFleetAChartAndTheEnginesScaleDecision) {
       << lesson;
   EXPECT_EQ(httpRequest(port, "GET", links[2]).status, 200) << links[2];
 
-  for (const char* name : {"fleet.png", "system.png", "scenarios.png"}) expectPng(out / name);
+  for (const char* name : {"fleet.png", "fleet-alerts.png", "system.png", "scenarios.png"})
+    expectPng(out / name);
 }
 
 TEST(Dashboard, BrowserAsksForATokenWhenReadsNeedOne) {

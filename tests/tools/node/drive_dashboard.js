@@ -9,8 +9,10 @@
 //
 // mode "fleet": the fleet page lists the agent and the system; the system page
 // draws its chart and, within the deadline, a decision row that changed the
-// desired count; the scenarios page lists scenarios. Screenshots fleet.png,
-// system.png and scenarios.png go to DIR.
+// desired count; the scenarios page lists scenarios. The script also answers
+// GET /api/v1/alerts itself, in its documented shape, to see the alerts
+// table. Screenshots fleet.png, fleet-alerts.png, system.png and
+// scenarios.png go to DIR.
 // mode "token": the page asks for a token, refuses a wrong one, then shows the
 // fleet with the right one. Screenshots token.png and fleet-with-token.png.
 //
@@ -101,6 +103,26 @@ async function fleetFlow(page, summary) {
   }, options.system, { timeout: kPageDeadline });
   summary.alerts_text = (await page.locator("#alerts").innerText()).replace(/\s+/g, " ").trim();
   await shot(page, "fleet.png");
+
+  // GET /api/v1/alerts in its documented shape (whether or not this
+  // controller has the route yet): firing and pending ones are listed,
+  // resolved ones are not, and a subject is text.
+  const alert = (rule, state, extra) => ({ rule, condition: "health_score < 95", subject: "web",
+    system: "web", agent: null, state, value: 12.5, since: "2026-01-01T00:00:00.000Z",
+    fired_at: null, resolved_at: null, ...extra });
+  await page.route("**/api/v1/alerts", (r) => r.fulfill({ status: 200,
+    contentType: "application/json", body: JSON.stringify({ alerts: [
+      alert("web-unhealthy", "firing", { fired_at: "2026-01-01T00:01:00.000Z" }),
+      alert("edge-quiet", "pending", { system: null, agent: "edge-1", subject: "<i>edge-1</i>" }),
+      alert("web-slow", "resolved", { resolved_at: "2026-01-01T00:02:00.000Z" })] }) }));
+  await page.waitForSelector('#alerts tr[data-alert="edge-quiet"]', { timeout: kPageDeadline });
+  summary.alerts = await page.evaluate(() => ({
+    rules: Array.from(document.querySelectorAll("#alerts tr[data-alert]")).map((r) => r.dataset.alert),
+    elements: document.querySelectorAll("#alerts i").length,
+    text: document.getElementById("alerts").innerText.replace(/\s+/g, " ").trim(),
+  }));
+  await shot(page, "fleet-alerts.png");
+  await page.unroute("**/api/v1/alerts");
 
   // The system page through the fleet's own link.
   await page.click(`#fleet tr[data-system="${options.system}"] a`);

@@ -232,7 +232,7 @@
           td(a.system ? systemLink(a.system) : a.subject || a.agent || "–"),
           td(el("code", {}, a.condition || "")),
           tdNum(fmtNum(a.value)),
-          td(timeEl(a.fired_at || a.since))))), "No firing or pending alerts.");
+          td(timeEl(a.fired_at || a.since)))), "No firing or pending alerts."));
     }
 
     const systemRows = systems.map((s) => {
