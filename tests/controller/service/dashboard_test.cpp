@@ -260,8 +260,9 @@ TEST(Dashboard, BrowserShowsTheFleetAChartAndTheEnginesScaleDecision) {
   EXPECT_EQ(shown["foreign_requests"], json::array()) << run.out;
 
   // Fleet: the agent connected, its system linked to its page.
-  EXPECT_NE(shown["agent_row"].get<std::string>().find("connected"), std::string::npos)
-      << shown["agent_row"];
+  const std::string agent_row = shown["agent_row"];
+  EXPECT_NE(agent_row.find("connected"), std::string::npos) << agent_row;
+  EXPECT_EQ(agent_row.find("disconnected"), std::string::npos) << agent_row;
   EXPECT_NE(shown["system_row"].get<std::string>().find(kAgentId), std::string::npos);
   EXPECT_EQ(shown["system_link"], "#/systems/web");
   const std::string alerts = shown["alerts_text"];

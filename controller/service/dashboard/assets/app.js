@@ -405,7 +405,7 @@
           ? el("ul", { class: "muted" }, d.guardrails.map((g) => el("li", {}, g))) : null)));
       return [table(changesOnly
         ? `Decisions that changed the desired count, newest first (from the last ${kCycleLimit} cycles).`
-        : "Every decision for this system, newest first.",
+        : `The last ${kDecisionRows} decisions for this system, newest first.`,
       ["Time", "#Demand", "#Forecast (band)", "#Replicas", "#Desired", "Rule", "Rationale"], rows,
       changesOnly ? `No change of the desired count in the last ${kCycleLimit} cycles.`
         : "No decision cycle has included this system yet.")];
