@@ -1,6 +1,6 @@
 #include "controller/cli/api_client.h"
 
-#include "controller/cli/http_transfer.h"
+#include "common/http_transfer.h"
 
 namespace pso::cli {
 
@@ -13,12 +13,12 @@ ApiClient::ApiClient(std::string base_url, std::string token, long timeout_ms, s
 }
 
 std::string ApiClient::escape(const std::string& value) {
-  return escapeQueryValue(value);
+  return common::escapeQueryValue(value);
 }
 
 Result<ApiClient::Response> ApiClient::request(const std::string& method, const std::string& path,
                                                const std::string* body) const {
-  HttpTransfer transfer;
+  common::HttpTransfer transfer;
   transfer.method = method;
   transfer.url = base_url_ + path;
   transfer.timeout_ms = timeout_ms_;
@@ -29,7 +29,7 @@ Result<ApiClient::Response> ApiClient::request(const std::string& method, const 
     transfer.headers.push_back("Content-Type: application/json");
     transfer.body = *body;
   }
-  Result<HttpReply> reply = performTransfer(transfer);
+  Result<common::HttpReply> reply = common::performTransfer(transfer);
   if (!reply) {
     return makeError(reply.error().code,
                      "cannot reach the controller at " + base_url_ + ": " + reply.error().message);

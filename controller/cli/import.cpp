@@ -9,7 +9,7 @@
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/trace.h"
-#include "controller/cli/http_transfer.h"
+#include "common/http_transfer.h"
 #include "controller/cli/prometheus_range.h"
 #include "controller/store/store.h"
 
@@ -53,7 +53,7 @@ std::string queryUrl(const std::string& base, const std::string& query, const Ra
                      int64_t step_ms) {
   std::string url = base;
   while (!url.empty() && url.back() == '/') url.pop_back();
-  return url + "/api/v1/query_range?query=" + escapeQueryValue(query) +
+  return url + "/api/v1/query_range?query=" + common::escapeQueryValue(query) +
          "&start=" + prometheusTime(chunk.start_ms) + "&end=" + prometheusTime(chunk.end_ms) +
          "&step=" + prometheusTime(step_ms);
 }
@@ -79,12 +79,12 @@ Result<Loaded> loadPrometheus(const ImportArgs& args, int64_t now_ms) {
   Loaded loaded;
   std::map<std::string, std::size_t> label_sets;  // every label set seen, and in how many answers
   for (const RangeChunk& chunk : planRangeChunks(start_ms, end_ms, step_ms)) {
-    HttpTransfer transfer;
+    common::HttpTransfer transfer;
     transfer.url = queryUrl(args.prometheus, args.query, chunk, step_ms);
     transfer.headers = {"Accept: application/json"};
     transfer.timeout_ms = args.timeout_ms;
     transfer.ca_file = args.ca_file;
-    auto reply = performTransfer(transfer);
+    auto reply = common::performTransfer(transfer);
     ++loaded.requests;
     if (!reply) {
       return makeError(reply.error().code, args.prometheus + ": " + reply.error().message);

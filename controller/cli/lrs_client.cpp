@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "controller/cli/http_transfer.h"
+#include "common/http_transfer.h"
 #include "controller/scenarios/xapi.h"
 
 namespace pso::cli {
@@ -20,7 +20,7 @@ std::string statementsUrl(std::string endpoint) {
 
 Result<std::vector<std::string>> postBatch(const LrsOptions& options, const std::string& url,
                                            const std::string& body) {
-  HttpTransfer transfer;
+  common::HttpTransfer transfer;
   transfer.method = "POST";
   transfer.url = url;
   transfer.body = body;
@@ -30,7 +30,7 @@ Result<std::vector<std::string>> postBatch(const LrsOptions& options, const std:
       std::string("X-Experience-API-Version: ") + controller::scenarios::kXapiVersion};
   transfer.basic_user = options.user;
   transfer.basic_password = options.password;
-  Result<HttpReply> reply = performTransfer(transfer);
+  Result<common::HttpReply> reply = common::performTransfer(transfer);
   if (!reply) {
     return makeError(reply.error().code,
                      "cannot reach the LRS at " + url + ": " + reply.error().message);

@@ -3,9 +3,9 @@
 #include <yaml-cpp/yaml.h>
 
 #include <set>
-#include <sstream>
 
 #include "common/text.h"
+#include "controller/engine/alert_rules.h"
 
 namespace pso::controller {
 namespace {
@@ -81,6 +81,7 @@ const KeyList<ControllerConfig>& controllerKeys() {
       ConfigKey<C>::section("http_tls", "HTTPS for the HTTP API", "plain HTTP"),
       ConfigKey<C>::section("ingest", "what is accepted from agents (docs/security.md)"),
       ConfigKey<C>::section("engine", "decision engine tuning"),
+      ConfigKey<C>::section("webhooks", "delivery of alert notifications"),
   };
   return keys;
 }
@@ -154,30 +155,98 @@ const KeyList<PoolConfig>& poolKeys() {
   return keys;
 }
 
-// "<metric> <op> <number>": checked when the config is read, so a typo fails
-// at start-up, not when the rule first fires.
-Finding checkWhen(const std::string& when, const AlertRuleConfig& alert) {
-  std::istringstream words(when);
-  std::string metric, op, number, rest;
-  words >> metric >> op >> number >> rest;
-  const bool op_ok = op == "<" || op == "<=" || op == ">" || op == ">=" || op == "==" || op == "!=";
-  if (metric.empty() || !op_ok || !common::parseDouble(number) || !rest.empty()) {
-    return Problem::invalid(
-        "expected '<metric> <op> <number>' with op one of < <= > >= == !=, got '" + when + "'");
+// The condition is parsed by the same code that evaluates it, when the config
+// is read: a typo fails at start-up, not when the rule first fires.
+Finding checkWhen(const std::string& when, const AlertRuleConfig& /*alert*/) {
+  auto condition = engine::AlertCondition::parse(when);
+  if (!condition) return Problem::invalid(condition.error().message);
+  return std::nullopt;
+}
+
+Finding checkAlertActions(const std::string& /*notify*/, const AlertRuleConfig& alert) {
+  const int scale_actions = static_cast<int>(!alert.scale_up.empty()) +
+                            static_cast<int>(!alert.scale_down.empty()) +
+                            static_cast<int>(!alert.hold.empty());
+  if (alert.notify.empty() && scale_actions == 0) {
+    return Problem::invalid("an alert needs notify, scale_up, scale_down or hold");
   }
-  if (alert.notify.empty() && alert.scale_up.empty()) {
-    return Problem::invalid("an alert needs notify or scale_up");
+  if (scale_actions > 1) return Problem::invalid("give one of scale_up, scale_down and hold");
+  if (!alert.notify.empty() && alert.notify.rfind("http://", 0) != 0 &&
+      alert.notify.rfind("https://", 0) != 0) {
+    return Problem::invalid("notify must be an http:// or https:// URL, got '" + alert.notify +
+                            "'");
   }
   return std::nullopt;
+}
+
+// Agent figures have agents for subjects, the others systems: a filter of the
+// other kind would never match anything, and "$subject" would name an agent
+// where a system is needed.
+std::optional<bool> agentFigure(const AlertRuleConfig& alert) {
+  auto condition = engine::AlertCondition::parse(alert.when);
+  if (!condition) return std::nullopt;  // reported on `when`
+  return engine::isAgentFigure(condition->metric);
+}
+
+std::string figureName(const AlertRuleConfig& alert) {
+  return engine::AlertCondition::parse(alert.when)->metric;
+}
+
+Finding checkSystemFilter(const std::string& system, const AlertRuleConfig& alert) {
+  if (system.empty() || agentFigure(alert) != true) return std::nullopt;
+  return Problem::invalid(figureName(alert) + " is an agent figure: filter with agent, not system");
+}
+
+Finding checkAgentFilter(const std::string& agent, const AlertRuleConfig& alert) {
+  if (agent.empty() || agentFigure(alert) != false) return std::nullopt;
+  return Problem::invalid(figureName(alert) + " is a system figure: filter with system, not agent");
+}
+
+Finding checkScaleTarget(const std::string& target, const AlertRuleConfig& alert) {
+  if (target != "$subject" || agentFigure(alert) != true) return std::nullopt;
+  return Problem::invalid("$subject names a system, and " + figureName(alert) +
+                          " is an agent figure: name the system to scale");
 }
 
 const KeyList<AlertRuleConfig>& alertKeys() {
   using A = AlertRuleConfig;
   static const KeyList<A> keys = {
-      {"when", &A::when, "\"<metric> <op> <number>\"", &checkWhen},
-      {"notify", &A::notify, "webhook URL to POST to"},
-      {"scale_up", &A::scale_up, "issue a scale-up directive for this system"},
-      ConfigKey<A>("system", &A::system, "only for this system").emptyMeans("every system"),
+      ConfigKey<A>("name", &A::name, "unique rule name").emptyMeans("the condition's text"),
+      {"when", &A::when, "\"<metric> <op> <number>\", op one of < <= > >= == !=", &checkWhen},
+      {"for", &A::for_duration, "the condition must hold this long before the alert fires"},
+      {"hysteresis", &A::hysteresis,
+       "a firing alert resolves once the figure is this far past the threshold",
+       checks::notNegative()},
+      ConfigKey<A>("system", &A::system, "only for this system", &checkSystemFilter)
+          .emptyMeans("every system"),
+      ConfigKey<A>("agent", &A::agent, "only for this agent (agent figures)", &checkAgentFilter)
+          .emptyMeans("every agent"),
+      {"notify", &A::notify, "webhook URL to POST to (http or https)", &checkAlertActions},
+      {"format", &A::format, "webhook payload: pso | alertmanager (Alertmanager's webhook JSON)",
+       checks::oneOf({"pso", "alertmanager"})},
+      {"send_resolved", &A::send_resolved, "notify when the alert resolves too"},
+      {"scale_up", &A::scale_up, "system to scale up while firing ($subject: the alert's system)",
+       &checkScaleTarget},
+      {"scale_down", &A::scale_down, "system to scale down while firing", &checkScaleTarget},
+      {"hold", &A::hold, "system whose count is held while firing", &checkScaleTarget},
+      {"step", &A::step, "replicas per scale_up / scale_down", checks::positive()},
+  };
+  return keys;
+}
+
+const KeyList<WebhookConfig>& webhookKeys() {
+  using W = WebhookConfig;
+  static const KeyList<W> keys = {
+      ConfigKey<W>::path("secret_file", &W::secret_file,
+                         "HMAC-SHA256 key (first line) for the X-PSO-Signature header")
+          .emptyMeans("no signature"),
+      {"timeout", &W::timeout, "one delivery attempt", checks::positive()},
+      {"max_backoff", &W::max_backoff, "longest wait between delivery attempts",
+       checks::positive()},
+      {"give_up_after", &W::give_up_after,
+       "a notification not delivered after this long is dropped and counted", checks::positive()},
+      ConfigKey<W>("dashboard_url", &W::dashboard_url, "dashboard base URL in links")
+          .emptyMeans("http://<controller.http>"),
   };
   return keys;
 }
@@ -187,7 +256,8 @@ const KeyList<ControllerConfig>& rootKeys() {
   static const KeyList<C> keys = {
       ConfigKey<C>::section("controller", "this controller"),
       ConfigKey<C>::section("pools", "shared capacity across systems", "none"),
-      ConfigKey<C>::section("alerts", "rules \"<metric> <op> <number>\" -> action", "none"),
+      ConfigKey<C>::section("alerts", "rules: a condition over a figure -> notify or scale",
+                            "none"),
   };
   return keys;
 }
@@ -221,6 +291,8 @@ void readController(ConfigReader& r, const YAML::Node& root, ControllerConfig& c
                         c.ingest);
     common::readSection(r, ConfigReader::at(ctl, "engine"), "controller.engine", engineKeys(),
                         c.engine);
+    common::readSection(r, ConfigReader::at(ctl, "webhooks"), "controller.webhooks",
+                        webhookKeys(), c.webhooks);
   }
   const YAML::Node pools = ConfigReader::at(root, "pools");
   readList(r, pools, "pools", poolKeys(), c.pools);
@@ -229,7 +301,14 @@ void readController(ConfigReader& r, const YAML::Node& root, ControllerConfig& c
     r.check(names.insert(c.pools[i].name).second, pools[i], ConfigReader::index("pools", i), "name",
             "duplicate pool name '" + c.pools[i].name + "'");
   }
-  readList(r, ConfigReader::at(root, "alerts"), "alerts", alertKeys(), c.alerts);
+  const YAML::Node alerts = ConfigReader::at(root, "alerts");
+  readList(r, alerts, "alerts", alertKeys(), c.alerts);
+  names.clear();
+  for (std::size_t i = 0; i < c.alerts.size() && !r.failed(); ++i) {
+    if (c.alerts[i].name.empty()) c.alerts[i].name = c.alerts[i].when;
+    r.check(names.insert(c.alerts[i].name).second, alerts[i], ConfigReader::index("alerts", i),
+            "name", "duplicate alert name '" + c.alerts[i].name + "'");
+  }
 }
 
 }  // namespace
@@ -257,6 +336,7 @@ std::vector<common::SectionDoc> describeControllerConfig() {
       common::sectionDoc("controller.http_tls", httpTlsKeys()),
       common::sectionDoc("controller.ingest", ingestKeys()),
       common::sectionDoc("controller.engine", engineKeys()),
+      common::sectionDoc("controller.webhooks", webhookKeys()),
       common::sectionDoc("pools", poolKeys()),
       common::sectionDoc("alerts", alertKeys()),
   };

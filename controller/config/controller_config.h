@@ -23,11 +23,38 @@ struct PoolConfig {
   std::vector<std::string> systems;
 };
 
+/// One alert rule (docs/operations.md "Alerts"): a condition over a figure of
+/// a system or an agent, how long it must hold, and what to do when it fires.
 struct AlertRuleConfig {
-  std::string when;      ///< "<metric> <op> <number>", e.g. "health_score < 95"
-  std::string notify;    ///< webhook URL, or empty
-  std::string scale_up;  ///< system to scale up, or empty
-  std::string system;    ///< restrict to one system, or empty for all
+  std::string name;  ///< unique; empty: the condition's text
+  std::string when;  ///< "<metric> <op> <number>", e.g. "health_score < 95"
+  /// The condition must hold this long before the alert fires.
+  Duration for_duration{std::chrono::seconds(0)};
+  /// A firing alert resolves once the figure is this far past the threshold.
+  double hysteresis = 0.0;
+  std::string system;  ///< only this system (system figures), or empty for all
+  std::string agent;   ///< only this agent (agent figures), or empty for all
+  std::string notify;  ///< webhook URL (http or https), or empty
+  std::string format = "pso";  ///< the webhook's payload: pso | alertmanager
+  bool send_resolved = true;   ///< notify when the alert resolves too
+  /// At most one scale action: the system to scale up, scale down or hold
+  /// while the alert fires ("$subject": the system the alert fires for).
+  std::string scale_up;
+  std::string scale_down;
+  std::string hold;
+  int64_t step = 1;  ///< replicas per scale_up / scale_down
+};
+
+/// How the controller delivers webhook notifications (an outbox in the store:
+/// a receiver that is down gets them once it is back).
+struct WebhookConfig {
+  /// A file whose first line is the HMAC-SHA256 key; empty: no signature header.
+  std::string secret_file;
+  Duration timeout{std::chrono::seconds(5)};         ///< one delivery attempt
+  Duration max_backoff{std::chrono::minutes(5)};     ///< longest wait between attempts
+  Duration give_up_after{std::chrono::hours(24)};    ///< a notification older is dropped, counted
+  /// The dashboard's base URL in notifications' links; empty: http://<controller.http>.
+  std::string dashboard_url;
 };
 
 /// Engine tuning the controller passes to the decision engine.
@@ -87,6 +114,7 @@ struct ControllerConfig {
   HttpTlsConfig http_tls;
   IngestConfig ingest;
   EngineConfig engine;
+  WebhookConfig webhooks;
   std::vector<PoolConfig> pools;
   std::vector<AlertRuleConfig> alerts;
 };

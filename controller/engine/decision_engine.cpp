@@ -159,6 +159,7 @@ struct DecisionEngine::Impl {
   Pending plan(SystemState& state, const SystemObservation& obs, int64_t now_ms);
   void propagateDependencies(std::vector<Pending>& pending) const;
   std::vector<PoolStatus> dividePools(std::vector<Pending>& pending, int64_t now_ms) const;
+  void applyAlertRequests(Pending& p) const;
   SystemDecision finish(Pending& p, int64_t now_ms);
 };
 
@@ -437,6 +438,59 @@ std::vector<PoolStatus> DecisionEngine::Impl::dividePools(std::vector<Pending>& 
   return statuses;
 }
 
+namespace {
+
+// Capacity first: a scale-up outranks a hold, a hold a scale-down.
+int alertActionRank(AlertAction action) {
+  switch (action) {
+    case AlertAction::kScaleUp: return 2;
+    case AlertAction::kHold: return 1;
+    case AlertAction::kScaleDown: return 0;
+  }
+  return 0;
+}
+
+std::string alertActionWords(const AlertRequest& request) {
+  switch (request.action) {
+    case AlertAction::kScaleUp: return "to scale up by " + formatReplicas(request.step);
+    case AlertAction::kScaleDown: return "to scale down by " + formatReplicas(request.step);
+    case AlertAction::kHold: return "to hold the launched count";
+  }
+  return "";
+}
+
+}  // namespace
+
+void DecisionEngine::Impl::applyAlertRequests(Pending& p) const {
+  const auto& requests = p.obs->alert_requests;
+  if (requests.empty()) return;
+  const AlertRequest* chosen = &requests.front();
+  for (const AlertRequest& r : requests) {
+    const int rank = alertActionRank(r.action);
+    const int chosen_rank = alertActionRank(chosen->action);
+    if (rank > chosen_rank || (rank == chosen_rank && r.step > chosen->step)) chosen = &r;
+  }
+  const SystemSpec& spec = p.state->spec;
+  const int64_t current = p.d.current_replicas;
+  const int64_t step = std::max<int64_t>(chosen->step, 1);
+  int64_t target = p.coordinated;
+  switch (chosen->action) {
+    case AlertAction::kScaleUp: target = std::max(p.coordinated, current + step); break;
+    case AlertAction::kScaleDown: target = std::min(p.coordinated, current - step); break;
+    case AlertAction::kHold: target = current; break;
+  }
+  target = std::clamp(target, spec.min_replicas, spec.max_replicas);
+  // A pool's grant is capacity that does not exist elsewhere: no rule asks past it.
+  if (p.ceiling) target = std::min(target, *p.ceiling);
+  if (target == p.coordinated) return;
+  p.coordination.push_back("Alert rule " + chosen->rule + " (" + chosen->condition +
+                           ") is firing and asks " + alertActionWords(*chosen) + ": " +
+                           formatReplicas(target) + " instead of " +
+                           std::to_string(p.coordinated) + ".");
+  p.d.facts.alerts.push_back({chosen->rule, chosen->condition, chosen->action, p.coordinated, target});
+  p.coordinated = target;
+}
+
 SystemDecision DecisionEngine::Impl::finish(Pending& p, int64_t now_ms) {
   SystemDecision& d = p.d;
   const SystemSpec& spec = p.state->spec;
@@ -528,6 +582,7 @@ CycleDecisions DecisionEngine::decide(const CycleInput& input) {
   }
   impl_->propagateDependencies(pending);
   out.pools = impl_->dividePools(pending, input.now_ms);
+  for (Impl::Pending& p : pending) impl_->applyAlertRequests(p);
   out.systems.reserve(pending.size());
   for (Impl::Pending& p : pending) out.systems.push_back(impl_->finish(p, input.now_ms));
   out.actions_last_hour = impl_->limiter.countLastHour(input.now_ms);

@@ -4,6 +4,8 @@
 // come out; it reads no clock, file or socket, so the live controller and
 // `psoctl simulate` run the same decisions on the same inputs.
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -62,6 +64,23 @@ struct OperatorHold {
   std::string reason;
 };
 
+/// What a firing alert rule asks of a system (controller config `alerts`:
+/// scale_up, scale_down, hold).
+enum class AlertAction {
+  kScaleUp,    ///< at least `step` replicas more than launched now
+  kScaleDown,  ///< at most the launched count less `step`
+  kHold,       ///< keep the launched count
+};
+
+/// One firing rule's request. The engine applies it after dependencies and
+/// pools and before the guardrails, which apply to it as to any plan.
+struct AlertRequest {
+  std::string rule;  ///< the rule's name, for the rationale
+  std::string condition;  ///< the rule's condition, e.g. "p95_latency_ms > 100"
+  AlertAction action = AlertAction::kScaleUp;
+  int64_t step = 1;  ///< replicas per scale action (>= 1)
+};
+
 /// What was observed of one system during the last step.
 struct SystemObservation {
   std::string system;
@@ -69,6 +88,9 @@ struct SystemObservation {
   int64_t current_replicas = 0;  ///< replicas launched (running or starting)
   int64_t ready_replicas = -1;   ///< replicas serving; -1 = same as current
   std::optional<OperatorHold> hold;
+  /// Requests of the alert rules firing for this system. Several: a scale-up
+  /// wins over a hold, a hold over a scale-down (capacity first).
+  std::vector<AlertRequest> alert_requests;
 };
 
 struct CycleInput {
@@ -182,6 +204,15 @@ enum class ReactiveReason {
   kRatio,            ///< ceil(ready x ratio): sized for the demand observed now
 };
 
+/// A firing alert rule's request that changed a recommendation (before guardrails).
+struct AlertEffect {
+  std::string rule;
+  std::string condition;
+  AlertAction action = AlertAction::kScaleUp;
+  int64_t from = 0;
+  int64_t to = 0;
+};
+
 /// The HPA rule's recommendation for one step, with every number and limit
 /// that shaped it.
 struct ReactiveFacts {
@@ -219,6 +250,9 @@ struct DecisionFacts {
   DecisionRule rule = DecisionRule::kNoData;
   std::vector<CoordinationEffect> coordination;  ///< in the order applied
   std::vector<GuardrailEffect> guardrails;       ///< in the order applied
+  /// The alert request that changed the recommendation, if one did (at most
+  /// one: the request that won, see SystemObservation::alert_requests).
+  std::vector<AlertEffect> alerts;
   std::vector<std::string> pools;                ///< pools the system shares this cycle
   ForecastProvenance provenance;
   ReactiveFacts reactive;
@@ -263,6 +297,15 @@ struct SystemDecision {
   bool dispatch = false;  ///< a directive should be sent (changed, allowed, not forecast-only)
   DecisionFacts facts;    ///< the same decision as typed facts
 };
+
+/// Index into a decision's forecast of the step at its lead time (when
+/// capacity launched now starts serving); nullopt when there is no forecast.
+inline std::optional<std::size_t> leadStepIndex(const SystemDecision& decision) {
+  const std::size_t size = decision.forecast.point.size();
+  if (size == 0) return std::nullopt;
+  const int64_t lead = decision.lead_steps < 1 ? 1 : decision.lead_steps;
+  return static_cast<std::size_t>(std::min<int64_t>(lead, static_cast<int64_t>(size)) - 1);
+}
 
 /// Shared capacity across systems (controller config `pools`).
 struct PoolSpec {

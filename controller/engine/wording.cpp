@@ -52,6 +52,11 @@ constexpr Named<CoordinationKind> kCoordination[] = {
     {CoordinationKind::kDependency, "dependency"},
     {CoordinationKind::kPool, "pool"},
 };
+constexpr Named<AlertAction> kAlertActions[] = {
+    {AlertAction::kScaleUp, "scale_up"},
+    {AlertAction::kScaleDown, "scale_down"},
+    {AlertAction::kHold, "hold"},
+};
 constexpr Named<ReactiveReason> kReactiveReasons[] = {
     {ReactiveReason::kNoMetric, "no_metric"},
     {ReactiveReason::kNoneRunning, "none_running"},
@@ -97,6 +102,12 @@ std::string_view coordinationCode(CoordinationKind kind) {
 }
 std::optional<CoordinationKind> parseCoordinationKind(std::string_view code) {
   return parseCode(kCoordination, code);
+}
+std::string_view alertActionCode(AlertAction action) {
+  return codeOf(kAlertActions, action);
+}
+std::optional<AlertAction> parseAlertAction(std::string_view code) {
+  return parseCode(kAlertActions, code);
 }
 std::string_view reactiveReasonCode(ReactiveReason reason) {
   return codeOf(kReactiveReasons, reason);

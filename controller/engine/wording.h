@@ -31,6 +31,8 @@ std::string_view guardrailCode(GuardrailKind kind);
 std::optional<GuardrailKind> parseGuardrailKind(std::string_view code);
 std::string_view coordinationCode(CoordinationKind kind);
 std::optional<CoordinationKind> parseCoordinationKind(std::string_view code);
+std::string_view alertActionCode(AlertAction action);
+std::optional<AlertAction> parseAlertAction(std::string_view code);
 std::string_view reactiveReasonCode(ReactiveReason reason);
 std::optional<ReactiveReason> parseReactiveReason(std::string_view code);
 

@@ -255,8 +255,17 @@ json factsJson(const engine::DecisionFacts& f) {
   for (const auto& g : f.guardrails) {
     guardrails.push_back({{"kind", engine::guardrailCode(g.kind)}, {"from", g.from}, {"to", g.to}});
   }
+  json alerts = json::array();
+  for (const auto& a : f.alerts) {
+    alerts.push_back({{"rule", a.rule},
+                      {"condition", a.condition},
+                      {"action", engine::alertActionCode(a.action)},
+                      {"from", a.from},
+                      {"to", a.to}});
+  }
   return {{"rule", engine::ruleCode(f.rule)},    {"coordination", std::move(coordination)},
-          {"guardrails", std::move(guardrails)}, {"pools", f.pools},
+          {"guardrails", std::move(guardrails)}, {"alerts", std::move(alerts)},
+          {"pools", f.pools},
           {"observations", f.observations},      {"min_observations", f.min_observations},
           {"plan_replicas", f.plan_replicas},    {"floor_replicas", f.floor_replicas}};
 }

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "controller/service/api/agents_handler.h"
+#include "controller/service/api/alerts_handler.h"
 #include "controller/service/api/cycles_handler.h"
 #include "controller/service/api/directives_handler.h"
 #include "controller/service/api/forecast_handler.h"
@@ -35,7 +36,8 @@ struct Api::Handlers {
         forecast(store, cycles),
         directives(store, cycles),
         cycles(store),
-        scenarios(store) {}
+        scenarios(store),
+        alerts(store) {}
 
   StatusHandler status;
   MetricsHandler metrics;
@@ -45,6 +47,7 @@ struct Api::Handlers {
   DirectivesHandler directives;
   CyclesHandler cycles;
   ScenariosHandler scenarios;
+  AlertsHandler alerts;
 };
 
 Api::Api(ApiOptions options, store::Store& store, CycleRunner& cycles,
@@ -75,6 +78,9 @@ Api::Api(ApiOptions options, store::Store& store, CycleRunner& cycles,
       {"GET", "/api/v1/scenarios/export", Role::kRead,
        call(h.scenarios, &ScenariosHandler::exportAll)},
       {"GET", "/api/v1/scenarios/{id}", Role::kRead, call(h.scenarios, &ScenariosHandler::show)},
+      {"GET", "/api/v1/alerts", Role::kRead, call(h.alerts, &AlertsHandler::list)},
+      {"GET", "/api/v1/notifications", Role::kRead,
+       call(h.alerts, &AlertsHandler::notifications)},
       // The dashboard's page and assets hold no data: its script reads the
       // routes above with the caller's token.
       {"GET", "/", Role::kNone, serveDashboardPage},

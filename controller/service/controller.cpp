@@ -2,7 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -39,6 +41,27 @@ Result<std::string> curveServerKey(const common::CurveConfig& curve) {
       "curve.server_public_key)",
       pair->public_key);
   return pair->secret_key;
+}
+
+// The webhook signing key: the first line of secret_file, which must hold one.
+Result<std::string> webhookSecret(const std::string& path) {
+  std::ifstream file(path);
+  if (!file) return makeError("io", "webhooks.secret_file: cannot read " + path);
+  std::string line;
+  std::getline(file, line);
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+  if (line.empty()) return makeError("config", "webhooks.secret_file: " + path + " holds no key");
+  return line;
+}
+
+WebhookDeliverySettings webhookSettings(const WebhookConfig& config, std::string secret) {
+  WebhookDeliverySettings settings;
+  settings.timeout_ms = config.timeout.count();
+  settings.max_backoff_ms = config.max_backoff.count();
+  settings.first_backoff_ms = std::min<int64_t>(settings.first_backoff_ms, settings.max_backoff_ms);
+  settings.give_up_after_ms = config.give_up_after.count();
+  settings.secret = std::move(secret);
+  return settings;
 }
 
 }  // namespace
@@ -81,6 +104,12 @@ Status Controller::start() {
     }
     tokens = std::move(loaded.value());
   }
+  std::string webhook_secret;
+  if (!config_.webhooks.secret_file.empty()) {
+    auto secret = webhookSecret(config_.webhooks.secret_file);
+    if (!secret) return secret.error();
+    webhook_secret = std::move(secret).value();
+  }
   const int64_t started = common::steadyMs();
 
   auto opened = store::Store::open(config_.db);
@@ -105,7 +134,11 @@ Status Controller::start() {
     return status;
   }
 
+  webhooks_ = std::make_unique<WebhookOutbox>(
+      webhookSettings(config_.webhooks, std::move(webhook_secret)), *store_, metrics_);
+  webhooks_->start();
   cycles_ = std::make_unique<CycleRunner>(config_, *store_, *ingest_, metrics_);
+  cycles_->onNotificationsQueued([outbox = webhooks_.get()] { outbox->wake(); });
   if (auto status = cycles_->start(); !status) {
     stop();
     return status;
@@ -151,8 +184,18 @@ Status Controller::start() {
     spdlog::warn("HTTP API {} speaks plain HTTP: keep it on loopback, or set http_tls",
                  http_->address());
   }
-  if (!config_.pools.empty() || !config_.alerts.empty()) {
-    spdlog::warn("pools and alerts in the configuration are not applied by this version");
+  for (const auto& pool : config_.pools) {
+    spdlog::info("pool {}: {} replicas shared by {} systems", pool.name, pool.capacity_replicas,
+                 pool.systems.size());
+  }
+  for (const auto& alert : config_.alerts) {
+    std::string actions;
+    if (!alert.notify.empty()) actions += " notify " + alert.notify + " (" + alert.format + ")";
+    if (!alert.scale_up.empty()) actions += " scale_up " + alert.scale_up;
+    if (!alert.scale_down.empty()) actions += " scale_down " + alert.scale_down;
+    if (!alert.hold.empty()) actions += " hold " + alert.hold;
+    spdlog::info("alert rule {}: {} for {} ->{}", alert.name, alert.when,
+                 common::formatDuration(alert.for_duration), actions);
   }
   return {};
 }
@@ -160,10 +203,12 @@ Status Controller::start() {
 void Controller::stop() {
   if (http_) http_->stop();
   if (cycles_) cycles_->stop();
+  if (webhooks_) webhooks_->stop();
   if (ingest_) ingest_->stop();
   http_.reset();
   api_.reset();
   cycles_.reset();
+  webhooks_.reset();
   ingest_.reset();
   if (store_) {
     store_.reset();

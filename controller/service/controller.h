@@ -13,6 +13,7 @@
 #include "controller/service/cycle_runner.h"
 #include "controller/service/http_server.h"
 #include "controller/service/ingest.h"
+#include "controller/service/webhook_outbox.h"
 #include "controller/store/store.h"
 
 namespace pso::controller::service {
@@ -21,7 +22,7 @@ namespace pso::controller::service {
 const char* controllerVersion();
 
 /// The whole controller service. start() opens the store, binds the ROUTER and
-/// the HTTP listener and starts the cycle loop; stop() (also run by the
+/// the HTTP listener and starts the cycle loop and the webhook outbox; stop() (also run by the
 /// destructor) stops them in reverse order, writes telemetry already received,
 /// saves the engine state and closes the database.
 class Controller {
@@ -34,7 +35,8 @@ class Controller {
   Controller& operator=(const Controller&) = delete;
 
   /// Error codes: "config" (bad mode, incomplete curve settings, a bad tokens
-  /// file line), "io" (api_tokens_file), "permissions" and "invalid" (a curve
+  /// file line, an empty webhooks.secret_file), "io" (api_tokens_file,
+  /// webhooks.secret_file), "permissions" and "invalid" (a curve
   /// key file), "tls" (http_tls files), the store's errors, "bind" (ZeroMQ or
   /// HTTP address).
   /// On error everything started so far is stopped again.
@@ -61,6 +63,7 @@ class Controller {
   common::MetricsRegistry metrics_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<Ingest> ingest_;
+  std::unique_ptr<WebhookOutbox> webhooks_;
   std::unique_ptr<CycleRunner> cycles_;
   std::unique_ptr<Api> api_;
   std::unique_ptr<HttpServer> http_;

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "common/clock.h"
+#include "controller/engine/wording.h"
 #include "controller/scenarios/scenario.h"
 #include "protocol/messages.h"
 
@@ -59,6 +60,19 @@ Error storeFailure(const std::string& what, const Error& error) {
   return makeError("store", what + ": " + error.message);
 }
 
+AlertNotifyContext alertContext(const ControllerConfig& config) {
+  AlertNotifyContext context;
+  context.controller_id = config.id;
+  context.dashboard_url = config.webhooks.dashboard_url;
+  if (context.dashboard_url.empty()) {
+    context.dashboard_url = (config.http_tls.enabled() ? "https://" : "http://") + config.http;
+  }
+  while (!context.dashboard_url.empty() && context.dashboard_url.back() == '/') {
+    context.dashboard_url.pop_back();
+  }
+  return context;
+}
+
 }  // namespace
 
 engine::EngineSettings engineSettingsFrom(const ControllerConfig& config) {
@@ -82,11 +96,10 @@ nlohmann::json decisionSummary(const engine::SystemDecision& decision) {
   nlohmann::json hi = nullptr;
   nlohmann::json lo = nullptr;
   const auto& f = decision.forecast;
-  if (!f.point.empty()) {
-    // The value that matters is the one at the lead time: when capacity launched
-    // now starts serving.
-    const auto at = static_cast<std::size_t>(
-        std::clamp<int64_t>(decision.lead_steps, 1, static_cast<int64_t>(f.point.size())) - 1);
+  // The value that matters is the one at the lead time: when capacity launched
+  // now starts serving.
+  if (const auto lead = engine::leadStepIndex(decision)) {
+    const std::size_t at = *lead;
     point = numberOrNull(f.point[at]);
     if (at < f.hi.size()) hi = numberOrNull(f.hi[at]);
     if (at < f.lo.size()) lo = numberOrNull(f.lo[at]);
@@ -124,7 +137,8 @@ CycleRunner::CycleRunner(const ControllerConfig& config, store::Store& store,
       dispatcher_(dispatcher),
       metrics_(metrics),
       settings_(engineSettingsFrom(config)),
-      engine_(settings_) {
+      engine_(settings_),
+      alerts_(config.alerts, alertContext(config), store, metrics) {
   // Shared capacity from the config; dependencies come with each system's spec.
   std::vector<engine::PoolSpec> pools;
   for (const auto& pool : config.pools) {
@@ -156,6 +170,9 @@ Status CycleRunner::start() {
         spdlog::warn("engine state in the store does not load ({}); starting with fresh models",
                      loaded.error().message);
       }
+    }
+    if (auto restored = alerts_.restore(); !restored) {
+      return storeFailure("loading alert states", restored.error());
     }
     auto last = store_.cycles(1);
     if (!last) return storeFailure("reading the last cycle", last.error());
@@ -236,6 +253,7 @@ Result<CycleReport> CycleRunner::runCycleOnce(int64_t now_ms) {
 
   engine::CycleInput input;
   input.now_ms = now_ms;
+  auto alert_requests = alerts_.requests();
   for (const auto& system : systems.value()) {
     const engine::SystemSpec spec = specFrom(system.name, system.info);
     engine_.upsertSystem(spec);
@@ -266,6 +284,9 @@ Result<CycleReport> CycleRunner::runCycleOnce(int64_t now_ms) {
       const auto& held = *hold.value();
       observation.hold = engine::OperatorHold{held.replicas, held.hold_until_ms, held.reason};
     }
+    if (auto requested = alert_requests.find(system.name); requested != alert_requests.end()) {
+      observation.alert_requests = std::move(requested->second);
+    }
     input.systems.push_back(std::move(observation));
   }
 
@@ -288,6 +309,14 @@ Result<CycleReport> CycleRunner::runCycleOnce(int64_t now_ms) {
         std::to_string(decision.desired_replicas) + " replicas where the engine recommends " +
         std::to_string(decision.recommended_replicas) + ", until " +
         common::formatIso8601(observed->hold->until_ms) + " (" + observed->hold->reason + ")");
+  }
+  for (const auto& decision : report.decisions.systems) {
+    for (const auto& effect : decision.facts.alerts) {
+      context.workflow_notes.push_back(
+          "alert rule " + effect.rule + " (" + effect.condition + ") asks " +
+          std::string(engine::alertActionCode(effect.action)) + " of " + decision.system + ": " +
+          std::to_string(effect.to) + " replicas instead of " + std::to_string(effect.from));
+    }
   }
 
   auto seq = store_.nextCycleSeq();
@@ -327,7 +356,7 @@ Result<CycleReport> CycleRunner::runCycleOnce(int64_t now_ms) {
     directive.replicas = decision.desired_replicas;
     directive.reason =
         truncated(decision.rationale.empty() ? decision.rule : decision.rationale, kMaxReasonBytes);
-    directive.source = "engine";
+    directive.source = decision.facts.alerts.empty() ? "engine" : "alert";
     directive.status = status;
     directive.created_ms = now_ms;
     directive.deadline_ms = now_ms + config_.directive_deadline.count();
@@ -375,6 +404,17 @@ Result<CycleReport> CycleRunner::runCycleOnce(int64_t now_ms) {
         std::max<int64_t>(horizon_steps, static_cast<int64_t>(decision.forecast.point.size()));
   }
   report.outcomes_filled = backfillOutcomes(now_ms, horizon_steps * interval_ms);
+
+  if (!alerts_.empty()) {
+    // A stored metric older than a few cycles (or than an agent's silence
+    // allowance) is no figure: the alert keeps its state.
+    const int64_t fresh_ms = std::max(3 * interval_ms, config_.agent_timeout.count());
+    const AlertFigures figures = collectAlertFigures(
+        report.decisions, systems.value(), store_, alerts_.storedMetrics(),
+        alerts_.needsDirectiveFailures(), now_ms, fresh_ms, settings_.step_s);
+    report.notifications_queued = alerts_.evaluate(figures, now_ms);
+    if (report.notifications_queued > 0 && on_notifications_) on_notifications_();
+  }
 
   if (auto status = store_.saveEngineState(engine_.saveState(), now_ms); !status) {
     metrics_.increment("pso_cycle_errors_total");

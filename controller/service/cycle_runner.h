@@ -7,6 +7,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -19,6 +20,7 @@
 #include "common/metrics.h"
 #include "common/result.h"
 #include "controller/engine/decision_engine.h"
+#include "controller/service/alerting.h"
 #include "controller/service/ingest.h"
 #include "controller/store/store.h"
 
@@ -34,6 +36,8 @@ struct CycleReport {
   std::string scenario_id;
   /// Earlier scenarios whose outcome this cycle filled in.
   std::size_t outcomes_filled = 0;
+  /// Webhook notifications the alert rules queued after this cycle.
+  std::size_t notifications_queued = 0;
 };
 
 /// An operator's request, as POST /api/v1/directives carries it.
@@ -69,15 +73,17 @@ class CycleRunner {
   CycleRunner& operator=(const CycleRunner&) = delete;
 
   /// Loads the saved engine state (a state that does not load is logged and the
-  /// engine starts fresh) and starts the timer thread; the first cycle runs one
-  /// interval after start.
+  /// engine starts fresh) and the alert states, and starts the timer thread;
+  /// the first cycle runs one interval after start.
   [[nodiscard]] Status start();
   /// Stops the timer thread and saves the engine state. Idempotent.
   void stop();
 
   /// Runs one full cycle as of `now_ms` (wall-clock epoch ms). Observed demand
   /// is the mean of the "demand" samples since the previous cycle (or one
-  /// interval back for the first). Errors are store failures.
+  /// interval back for the first). The scale requests of the alert rules
+  /// firing after the previous cycle join the engine's input; after the
+  /// decisions, the alert rules are evaluated. Errors are store failures.
   [[nodiscard]] Result<CycleReport> runCycleOnce(int64_t now_ms);
 
   /// Validates and stores an operator directive, hands it to the dispatcher
@@ -95,6 +101,12 @@ class CycleRunner {
   int64_t lastCycleMs();
 
   const engine::EngineSettings& settings() const { return settings_; }
+
+  /// Called (on the cycle's thread) after a cycle that queued notifications:
+  /// the webhook outbox's wake-up. Set before start().
+  void onNotificationsQueued(std::function<void()> callback) {
+    on_notifications_ = std::move(callback);
+  }
 
  private:
   struct Desired {
@@ -124,6 +136,8 @@ class CycleRunner {
   // Operator directives since the last cycle, recorded in its scenario.
   std::vector<store::DirectiveRecord> operator_since_last_;
   int64_t last_prune_ms_ = 0;
+  AlertRuleSet alerts_;
+  std::function<void()> on_notifications_;
 
   std::mutex loop_mutex_;
   std::condition_variable loop_cv_;

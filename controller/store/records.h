@@ -201,4 +201,36 @@ struct LearnerRecord {
   int64_t last_seen_ms = 0;
 };
 
+/// One alert rule's state for one subject (a system or an agent).
+struct AlertRecord {
+  std::string rule;
+  std::string subject;    ///< the system's name or the agent's id
+  std::string condition;  ///< the rule's condition, e.g. "health_score < 95"
+  std::string system;     ///< the subject when it is a system, else empty
+  std::string agent;      ///< the subject's agent (the system's owner, or the agent)
+  std::string state;      ///< inactive | pending | firing | resolved
+  std::optional<double> value;  ///< the figure at the last evaluation that had one
+  int64_t since_ms = 0;         ///< when the condition started holding
+  int64_t fired_ms = 0;         ///< 0: has not fired
+  int64_t resolved_ms = 0;      ///< 0: has not resolved
+  int64_t updated_ms = 0;       ///< the last state change
+};
+
+/// A webhook notification in the outbox: pending until a receiver took it
+/// (delivered) or it was given up (failed).
+struct NotificationRecord {
+  int64_t id = 0;  ///< assigned by the store, increasing
+  std::string rule;
+  std::string subject;
+  std::string event;  ///< firing | resolved
+  std::string url;
+  std::string body;  ///< the JSON payload, as sent
+  std::string status = "pending";  ///< pending | delivered | failed
+  int64_t created_ms = 0;
+  int64_t attempts = 0;
+  int64_t next_attempt_ms = 0;
+  int64_t delivered_ms = 0;  ///< delivered, or given up; 0 while pending
+  std::string last_error;    ///< why the last attempt failed; empty when none did
+};
+
 }  // namespace pso::controller::store

@@ -2,7 +2,7 @@
 
 // The controller's store: one object that is every aggregate interface
 // (fleet_store.h, telemetry_store.h, directive_store.h, cycle_store.h,
-// scenario_store.h) over one database, plus what belongs to the database as
+// scenario_store.h, alert_store.h) over one database, plus what belongs to the database as
 // a whole (schema version, integrity, path).
 //
 // Store inherits the aggregate interfaces as virtual bases, so callers keep
@@ -19,6 +19,7 @@
 #include <string>
 
 #include "common/result.h"
+#include "controller/store/alert_store.h"
 #include "controller/store/cycle_store.h"
 #include "controller/store/directive_store.h"
 #include "controller/store/fleet_store.h"
@@ -35,7 +36,8 @@ class Store : public virtual FleetStore,
               public virtual TelemetryStore,
               public virtual DirectiveStore,
               public virtual CycleStore,
-              public virtual ScenarioStore {
+              public virtual ScenarioStore,
+              public virtual AlertStore {
  public:
   /// Opens or creates the SQLite database at `path` and applies migrations. A
   /// database written by a newer build (higher schema version) is refused,

@@ -179,6 +179,38 @@ DELETE FROM rollups_hour WHERE series_id IN (SELECT id FROM series WHERE system 
 DELETE FROM rollup_late WHERE series_id IN (SELECT id FROM series WHERE system = '');
 DELETE FROM series WHERE system = '';
 )sql",
+      // 5: alert rules' states per subject, and the webhook outbox.
+      R"sql(
+CREATE TABLE alerts (
+  rule        TEXT NOT NULL,
+  subject     TEXT NOT NULL,
+  condition   TEXT NOT NULL,
+  system      TEXT NOT NULL DEFAULT '',
+  agent       TEXT NOT NULL DEFAULT '',
+  state       TEXT NOT NULL,
+  value       REAL,
+  since_ms    INTEGER NOT NULL,
+  fired_ms    INTEGER NOT NULL DEFAULT 0,
+  resolved_ms INTEGER NOT NULL DEFAULT 0,
+  updated_ms  INTEGER NOT NULL,
+  PRIMARY KEY (rule, subject)
+) WITHOUT ROWID;
+CREATE TABLE notifications (
+  id              INTEGER PRIMARY KEY AUTOINCREMENT,
+  rule            TEXT NOT NULL,
+  subject         TEXT NOT NULL,
+  event           TEXT NOT NULL,
+  url             TEXT NOT NULL,
+  body            TEXT NOT NULL,
+  status          TEXT NOT NULL DEFAULT 'pending',
+  created_ms      INTEGER NOT NULL,
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  next_attempt_ms INTEGER NOT NULL,
+  delivered_ms    INTEGER NOT NULL DEFAULT 0,
+  last_error      TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX notifications_pending ON notifications (status, next_attempt_ms, id);
+)sql",
   };
   return kMigrations;
 }

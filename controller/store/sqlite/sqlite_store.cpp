@@ -12,6 +12,7 @@ SqliteStore::SqliteStore(std::unique_ptr<SqliteContext> context)
       SqliteDirectiveStore(*context, *this),
       SqliteCycleStore(*context),
       SqliteScenarioStore(*context),
+      SqliteAlertStore(*context),
       context_(std::move(context)) {}
 
 Result<std::unique_ptr<Store>> SqliteStore::open(const std::string& path) {
@@ -21,7 +22,7 @@ Result<std::unique_ptr<Store>> SqliteStore::open(const std::string& path) {
   for (Status prepared :
        {store->SqliteFleetStore::prepare(), store->SqliteTelemetryStore::prepare(),
         store->SqliteDirectiveStore::prepare(), store->SqliteCycleStore::prepare(),
-        store->SqliteScenarioStore::prepare()}) {
+        store->SqliteScenarioStore::prepare(), store->SqliteAlertStore::prepare()}) {
     if (!prepared.ok()) return prepared.error();
   }
   return std::unique_ptr<Store>(std::move(store));

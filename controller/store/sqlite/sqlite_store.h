@@ -8,6 +8,7 @@
 //   SqliteDirectiveStore  directives (and operator holds)
 //   SqliteCycleStore      cycles, engine state
 //   SqliteScenarioStore   scenarios, learners, attempts
+//   SqliteAlertStore      alerts, notifications
 // The schema history (one ordered list of migrations) is schema.cpp.
 
 #include <cstdint>
@@ -15,6 +16,7 @@
 #include <string>
 
 #include "common/result.h"
+#include "controller/store/sqlite/sqlite_alert_store.h"
 #include "controller/store/sqlite/sqlite_context.h"
 #include "controller/store/sqlite/sqlite_cycle_store.h"
 #include "controller/store/sqlite/sqlite_directive_store.h"
@@ -33,7 +35,8 @@ class SqliteStore final : public Store,
                           public SqliteTelemetryStore,
                           public SqliteDirectiveStore,
                           public SqliteCycleStore,
-                          public SqliteScenarioStore {
+                          public SqliteScenarioStore,
+                          public SqliteAlertStore {
  public:
   /// Opens or creates the database at `path`, applies migrations and
   /// prepares every aggregate's statements (the contract of Store::open).

@@ -108,9 +108,10 @@ TEST(ControllerConfig, RefusesBadValuesNamingTheKey) {
             "controller.yaml:3: pools[1].name: duplicate pool name 'a'");
   EXPECT_EQ(controllerError("alerts:\n  - {when: \"latency is high\", notify: x}\n").message,
             "controller.yaml:2: alerts[0].when: expected '<metric> <op> <number>' with op one of "
-            "< <= > >= == !=, got 'latency is high'");
+            "< <= > >= == != and a finite number, got 'latency is high'");
   EXPECT_EQ(controllerError("alerts:\n  - {when: \"x > 1\"}\n").message,
-            "controller.yaml:2: alerts[0].when: an alert needs notify or scale_up");
+            "controller.yaml:2: alerts[0].notify: an alert needs notify, scale_up, scale_down or "
+            "hold");
   EXPECT_EQ(controllerError("controller:\n  curve: {server_public_key: k}\n").message,
             "controller.yaml:2: controller.curve.server_public_key: unknown key");
 }
@@ -120,6 +121,66 @@ TEST(ControllerConfig, MissingFileIsIo) {
   auto loaded = loadControllerConfig(dir.file("nope.yaml"));
   ASSERT_FALSE(loaded.ok());
   EXPECT_EQ(loaded.error().code, "io");
+}
+
+TEST(ControllerConfig, ReadsAlertRulesAndWebhookSettings) {
+  auto parsed = parseControllerConfig(
+      "controller:\n"
+      "  webhooks: {max_backoff: 1m, give_up_after: 2h, dashboard_url: https://pso.example}\n"
+      "alerts:\n"
+      "  - {when: \"health_score < 95\", for: 2m, hysteresis: 2, notify: http://h/hook,\n"
+      "     format: alertmanager, send_resolved: false}\n"
+      "  - {name: slow, when: \"p95_latency_ms > 100\", scale_up: $subject, step: 2}\n",
+      "controller.yaml");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  ASSERT_EQ(parsed->alerts.size(), 2u);
+  const AlertRuleConfig& health = parsed->alerts[0];
+  EXPECT_EQ(health.name, "health_score < 95");  // the condition names an unnamed rule
+  EXPECT_EQ(health.for_duration, std::chrono::minutes(2));
+  EXPECT_EQ(health.hysteresis, 2.0);
+  EXPECT_EQ(health.format, "alertmanager");
+  EXPECT_FALSE(health.send_resolved);
+  EXPECT_EQ(parsed->alerts[1].scale_up, "$subject");
+  EXPECT_EQ(parsed->alerts[1].step, 2);
+  EXPECT_EQ(parsed->webhooks.max_backoff, std::chrono::minutes(1));
+  EXPECT_EQ(parsed->webhooks.give_up_after, std::chrono::hours(2));
+  EXPECT_EQ(parsed->webhooks.timeout, std::chrono::seconds(5));
+  EXPECT_EQ(parsed->webhooks.dashboard_url, "https://pso.example");
+}
+
+TEST(ControllerConfig, RefusesAlertRulesThatCannotWork) {
+  EXPECT_EQ(controllerError("alerts:\n  - {when: \"x > 1\", scale_up: a, hold: a}\n").message,
+            "controller.yaml:2: alerts[0].notify: give one of scale_up, scale_down and hold");
+  EXPECT_EQ(controllerError("alerts:\n  - {when: \"x > 1\", notify: ftp://h/}\n").message,
+            "controller.yaml:2: alerts[0].notify: notify must be an http:// or https:// URL, got "
+            "'ftp://h/'");
+  EXPECT_EQ(
+      controllerError("alerts:\n  - {when: \"agent_last_seen_s > 60\", system: web, notify: "
+                      "http://h/}\n")
+          .message,
+      "controller.yaml:2: alerts[0].system: agent_last_seen_s is an agent figure: filter with "
+      "agent, not system");
+  EXPECT_EQ(
+      controllerError("alerts:\n  - {when: \"demand > 1\", agent: edge, notify: http://h/}\n")
+          .message,
+      "controller.yaml:2: alerts[0].agent: demand is a system figure: filter with system, not "
+      "agent");
+  EXPECT_EQ(
+      controllerError("alerts:\n  - {when: \"agent_connected == 0\", scale_up: $subject}\n")
+          .message,
+      "controller.yaml:2: alerts[0].scale_up: $subject names a system, and agent_connected is an "
+      "agent figure: name the system to scale");
+  EXPECT_EQ(controllerError("alerts:\n  - {when: \"x > 1\", hold: web}\n"
+                            "  - {when: \"x > 1\", hold: api}\n")
+                .message,
+            "controller.yaml:3: alerts[1].name: duplicate alert name 'x > 1'");
+  EXPECT_EQ(controllerError("alerts:\n  - {when: \"x > 1\", hold: web, step: 0}\n").code,
+            "invalid");
+  EXPECT_EQ(controllerError("alerts:\n  - {when: \"x > 1\", notify: http://h/, format: xml}\n")
+                .code,
+            "invalid");
+  EXPECT_EQ(controllerError("controller:\n  webhooks: {timeout: 0s}\n").message,
+            "controller.yaml:2: controller.webhooks.timeout: must be positive");
 }
 
 TEST(ControllerConfig, RefusesPoolsAndAlertsThatCannotWork) {

@@ -281,9 +281,9 @@ TEST(DecisionEngine, GlobalActionLimitSpansSystems) {
   engine.upsertSystem(b);
   CycleInput input;
   input.now_ms = 0;
-  input.systems.push_back({"web", 300.0, 2, -1, std::nullopt});
-  input.systems.push_back({"api", 300.0, 2, -1, std::nullopt});
-  input.systems.push_back({"unknown", 300.0, 2, -1, std::nullopt});
+  input.systems.push_back({"web", 300.0, 2, -1, std::nullopt, {}});
+  input.systems.push_back({"api", 300.0, 2, -1, std::nullopt, {}});
+  input.systems.push_back({"unknown", 300.0, 2, -1, std::nullopt, {}});
   const CycleDecisions out = engine.decide(input);
   ASSERT_EQ(out.systems.size(), 2u);  // unknown systems are skipped
   EXPECT_TRUE(out.systems[0].dispatch);

@@ -16,7 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/metrics.h"
-#include "controller/cli/http_transfer.h"
+#include "common/http_transfer.h"
 #include "controller/service/http_server.h"
 #include "tests/controller/service/service_test_support.h"
 #include "tests/controller/service/tls_test_support.h"
@@ -51,11 +51,11 @@ class HttpsServerTest : public ::testing::Test {
   std::string url(const std::string& path) const {
     return "https://127.0.0.1:" + std::to_string(server_->port()) + path;
   }
-  Result<cli::HttpReply> get(const std::string& path, const std::string& ca_file) const {
-    cli::HttpTransfer transfer;
+  Result<common::HttpReply> get(const std::string& path, const std::string& ca_file) const {
+    common::HttpTransfer transfer;
     transfer.url = url(path);
     transfer.ca_file = ca_file;
-    return cli::performTransfer(transfer);
+    return common::performTransfer(transfer);
   }
   double failures(const std::string& reason) const {
     return metrics_.value("pso_http_tls_handshake_failures_total", {{"reason", reason}});
@@ -85,12 +85,12 @@ TEST_F(HttpsServerTest, ServesAClientThatTrustsTheCertificate) {
   EXPECT_EQ(reply->status, 200);
   EXPECT_EQ(reply->body, "hello /api/v1/status?x=1");
 
-  cli::HttpTransfer post;
+  common::HttpTransfer post;
   post.method = "POST";
   post.url = url("/api/v1/directives");
   post.body = R"({"system":"web"})";
   post.ca_file = cert();
-  auto posted = cli::performTransfer(post);
+  auto posted = common::performTransfer(post);
   ASSERT_TRUE(posted.ok()) << posted.error().message;
   EXPECT_EQ(posted->status, 200);
   EXPECT_EQ(handled_.load(), 2);

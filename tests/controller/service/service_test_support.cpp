@@ -193,6 +193,8 @@ void ServiceTest::startController(const HarnessOptions& options) {
   config.heartbeat_interval = std::chrono::seconds(1);
   config.directive_deadline = options.directive_deadline;
   config.curve = options.curve;
+  config.alerts = options.alerts;
+  config.webhooks = options.webhooks;
   if (options.tokens_file) {
     config.api_tokens_file = dir_.file("api-tokens");
     std::ofstream(config.api_tokens_file)

@@ -106,6 +106,8 @@ struct HarnessOptions {
   common::CurveConfig curve;
   /// The wall clock the controller's HTTP API answers by; fixedClock() pins it.
   WallClock clock = common::wallMs;
+  std::vector<AlertRuleConfig> alerts;
+  WebhookConfig webhooks;
 };
 
 /// A clock that always reads `epoch_ms`.

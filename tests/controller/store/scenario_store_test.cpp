@@ -109,7 +109,8 @@ TEST_F(ScenarioStoreTest, SchemaOneDatabaseGainsLearnersAndKeepsItsScenarios) {
     ASSERT_TRUE((*db)
                     ->exec("DROP TABLE attempts; DROP TABLE learners; DROP TABLE rollups_minute; "
                            "DROP TABLE rollups_hour; DROP TABLE rollup_late; "
-                           "ALTER TABLE agents DROP COLUMN conflicts; PRAGMA user_version = 1")
+                           "ALTER TABLE agents DROP COLUMN conflicts; DROP TABLE alerts; "
+                           "DROP TABLE notifications; PRAGMA user_version = 1")
                     .ok());
   }
   reopen();

@@ -724,6 +724,7 @@ TEST_F(RollupTest, SchemaTwoDatabaseGainsRollupsOfItsSamples) {
     ASSERT_TRUE((*db)
                     ->exec("DROP TABLE rollups_minute; DROP TABLE rollups_hour; "
                            "DROP TABLE rollup_late; ALTER TABLE agents DROP COLUMN conflicts; "
+                           "DROP TABLE alerts; DROP TABLE notifications; "
                            "PRAGMA user_version = 2")
                     .ok());
   }

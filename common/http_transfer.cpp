@@ -1,11 +1,11 @@
-#include "controller/cli/http_transfer.h"
+#include "common/http_transfer.h"
 
 #include <curl/curl.h>
 
 #include <memory>
 #include <mutex>
 
-namespace pso::cli {
+namespace pso::common {
 namespace {
 
 using EasyHandle = std::unique_ptr<CURL, decltype(&curl_easy_cleanup)>;
@@ -18,8 +18,20 @@ EasyHandle makeHandle() {
   return EasyHandle(curl_easy_init(), curl_easy_cleanup);
 }
 
+struct ReplySink {
+  std::string* body = nullptr;
+  std::size_t limit = 0;  // 0: no limit
+  bool overflowed = false;
+};
+
+// Returning less than it was given makes libcurl abort the transfer.
 std::size_t appendBody(char* data, std::size_t size, std::size_t count, void* user) {
-  static_cast<std::string*>(user)->append(data, size * count);
+  auto* sink = static_cast<ReplySink*>(user);
+  if (sink->limit > 0 && sink->body->size() + size * count > sink->limit) {
+    sink->overflowed = true;
+    return 0;
+  }
+  sink->body->append(data, size * count);
   return size * count;
 }
 
@@ -41,7 +53,8 @@ Result<HttpReply> performTransfer(const HttpTransfer& transfer) {
   curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT_MS, transfer.timeout_ms);
   curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, appendBody);
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &reply.body);
+  ReplySink sink{&reply.body, transfer.max_reply_bytes};
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &sink);
   if (transfer.method == "POST") {
     curl_easy_setopt(curl.get(), CURLOPT_POST, 1L);
     curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDS, transfer.body.c_str());
@@ -66,6 +79,10 @@ Result<HttpReply> performTransfer(const HttpTransfer& transfer) {
   }
   const CURLcode code = curl_easy_perform(curl.get());
   if (code != CURLE_OK) {
+    if (sink.overflowed) {
+      return makeError("unreachable", "reply body larger than " +
+                                          std::to_string(transfer.max_reply_bytes) + " bytes");
+    }
     std::string reason = curl_easy_strerror(code);
     if (detail[0] != '\0') reason += std::string(" (") + detail + ")";
     return makeError("unreachable", reason);
@@ -83,4 +100,4 @@ std::string escapeQueryValue(const std::string& value) {
   return out;
 }
 
-}  // namespace pso::cli
+}  // namespace pso::common

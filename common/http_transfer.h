@@ -1,15 +1,16 @@
 #pragma once
 
-// psoctl's one use of libcurl: a single HTTP request, made the same way for
-// the controller's API (ApiClient) and for a learning record store
-// (postStatements).
+// One HTTP request through libcurl, made the same way for psoctl's calls (the
+// controller's API, a learning record store, a Prometheus server) and the
+// controller's webhook notifications.
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
 #include "common/result.h"
 
-namespace pso::cli {
+namespace pso::common {
 
 /// One request to make.
 struct HttpTransfer {
@@ -24,6 +25,9 @@ struct HttpTransfer {
   /// or a self-signed server certificate); empty: the system's CA store.
   /// The server's name is always verified.
   std::string ca_file;
+  /// The most reply body bytes kept; a longer reply fails the transfer
+  /// ("unreachable", "reply body larger than N bytes"). 0: no limit.
+  std::size_t max_reply_bytes = 0;
 };
 
 /// What the server answered.
@@ -46,4 +50,4 @@ struct HttpReply {
 /// unchanged if libcurl cannot make a handle.
 std::string escapeQueryValue(const std::string& value);
 
-}  // namespace pso::cli
+}  // namespace pso::common
