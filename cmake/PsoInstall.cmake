@@ -62,7 +62,7 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/installers/systemd/actuators/
         DESTINATION ${pso_docdir}/pso-agent/examples/systemd COMPONENT agent)
 install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/docs/install.md
               ${PROJECT_SOURCE_DIR}/docs/operations.md ${PROJECT_SOURCE_DIR}/docs/protocol.md
-              ${PROJECT_SOURCE_DIR}/docs/design-notes.md
+              ${PROJECT_SOURCE_DIR}/docs/design-notes.md ${PROJECT_SOURCE_DIR}/docs/dashboard.md
         DESTINATION ${pso_docdir}/pso-controller COMPONENT controller)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/config/examples/
         DESTINATION ${pso_docdir}/pso-controller/examples COMPONENT controller

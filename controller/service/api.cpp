@@ -13,6 +13,7 @@
 #include "controller/service/api/scenarios_handler.h"
 #include "controller/service/api/status_handler.h"
 #include "controller/service/api/systems_handler.h"
+#include "controller/service/dashboard/dashboard_handler.h"
 
 namespace pso::controller::service {
 
@@ -86,6 +87,10 @@ Api::Api(ApiOptions options, store::Store& store, CycleRunner& cycles,
       {"GET", "/api/v1/alerts", Role::kRead, call(h.alerts, &AlertsHandler::list)},
       {"GET", "/api/v1/notifications", Role::kRead,
        call(h.alerts, &AlertsHandler::notifications)},
+      // The dashboard's page and assets hold no data: its script reads the
+      // routes above with the caller's token.
+      {"GET", "/", Role::kNone, serveDashboardPage},
+      {"GET", "/ui/{asset}", Role::kNone, serveDashboardAsset},
   };
   router_ = std::make_unique<Router>(
       std::move(routes), AccessPolicy(std::move(options.tokens), options.anonymous_role));
