@@ -67,6 +67,9 @@ install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/docs/install
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/config/examples/
         DESTINATION ${pso_docdir}/pso-controller/examples COMPONENT controller
         FILES_MATCHING PATTERN "controller-*.yaml")
+install(FILES ${PROJECT_SOURCE_DIR}/installers/grafana/pso-prime-fleet.json
+              ${PROJECT_SOURCE_DIR}/installers/grafana/README.md
+        DESTINATION ${pso_docdir}/pso-controller/grafana COMPONENT controller)
 install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/docs/operations.md
               ${PROJECT_SOURCE_DIR}/docs/trainer-guide.md
         DESTINATION ${pso_docdir}/psoctl COMPONENT psoctl)

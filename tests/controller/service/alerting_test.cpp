@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <fstream>
 #include <map>
+#include <regex>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -389,6 +391,49 @@ TEST_F(AlertingServiceTest, TheCycleSetsTheFleetGaugesAndReadinessFollowsTheCycl
   const std::string text = get("/metrics").body;
   EXPECT_NE(text.find("pso_cycle_duration_seconds_bucket{le=\"+Inf\"} 2"), std::string::npos);
   EXPECT_NE(text.find("pso_system_health_score{system=\"web\"} 75"), std::string::npos);
+}
+
+// installers/grafana/pso-prime-fleet.json reads only series the controller
+// exports: every pso_* name in its queries is a family of /metrics.
+TEST_F(AlertingServiceTest, GrafanaDashboardReadsOnlySeriesTheControllerExports) {
+  HarnessOptions options;
+  AlertRuleConfig rule;
+  rule.when = "health_score < 95";
+  rule.notify = "http://127.0.0.1:1/hook";
+  options.alerts = {rule};
+  startController(options);
+  auto agent = connectWebAgent("edge-1", {50, 50}, 2);
+  ASSERT_TRUE(agent);
+  ASSERT_TRUE(controller().runCycleOnce(now()));
+  const std::string metrics = get("/metrics").body;
+
+  std::ifstream file(std::string(PSO_SOURCE_DIR) + "/installers/grafana/pso-prime-fleet.json");
+  ASSERT_TRUE(file) << "no installers/grafana/pso-prime-fleet.json";
+  const json dashboard = json::parse(file);
+  std::set<std::string> names;
+  const std::regex name_pattern("pso_[a-z_]+");
+  for (const json& panel : dashboard.at("panels")) {
+    for (const json& target : panel.at("targets")) {
+      const std::string expr = target.at("expr");
+      for (std::sregex_iterator it(expr.begin(), expr.end(), name_pattern), end; it != end; ++it) {
+        names.insert(it->str());
+      }
+    }
+  }
+  EXPECT_GE(names.size(), 15u);
+  for (std::string name : names) {
+    // A histogram's series carry suffixes its family does not.
+    for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+      const std::string s = suffix;
+      if (name.size() > s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0 &&
+          metrics.find("# TYPE " + name.substr(0, name.size() - s.size()) + " histogram") !=
+              std::string::npos) {
+        name.resize(name.size() - s.size());
+      }
+    }
+    EXPECT_NE(metrics.find("# TYPE " + name + " "), std::string::npos)
+        << name << " is not in /metrics";
+  }
 }
 
 }  // namespace
