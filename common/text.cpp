@@ -1,5 +1,6 @@
 #include "common/text.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 
@@ -91,6 +92,14 @@ std::string percentEncode(std::string_view text) {
     }
   }
   return out;
+}
+
+Status checkOneOf(const std::string& name, const std::string& value,
+                  const std::vector<std::string>& accepted) {
+  if (std::find(accepted.begin(), accepted.end(), value) != accepted.end()) return Status();
+  std::string listed;
+  for (const auto& one : accepted) listed += (listed.empty() ? "" : ", ") + one;
+  return makeError("invalid", name + ": unknown '" + value + "'; accepted: " + listed);
 }
 
 }  // namespace pso::common

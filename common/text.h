@@ -8,6 +8,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "common/result.h"
 
 namespace pso::common {
 
@@ -48,5 +51,11 @@ std::optional<HostPort> splitHostPort(std::string_view text, bool allow_zero = f
 /// 3986 (letters, digits, '-', '.', '_', '~') as %XX, upper-case hex. Safe as
 /// a URL query value or an IRI path segment.
 std::string percentEncode(std::string_view text);
+
+/// Checks that `value` of `name` (a parameter, an option) is one of
+/// `accepted`; the error (code "invalid") names the value and lists the
+/// accepted ones, so one line says how to fix it.
+[[nodiscard]] Status checkOneOf(const std::string& name, const std::string& value,
+                                const std::vector<std::string>& accepted);
 
 }  // namespace pso::common

@@ -134,26 +134,6 @@ int noNames(const std::string& command) {
   return fail("-o name does not apply to " + command + ": it prints no list of names");
 }
 
-/// The scenario events and levels a filter may name (controller/scenarios).
-const std::vector<std::string>& scenarioEvents() {
-  static const std::vector<std::string> kEvents = {
-      controller::scenarios::kEventScalingExecuted,
-      controller::scenarios::kEventBottleneckPrevented,
-      controller::scenarios::kEventCoordinationOptimized,
-      controller::scenarios::kEventWorkflowEnhanced};
-  return kEvents;
-}
-
-/// `value` of `option` is one of `accepted`, or the one-line error names it
-/// and lists them.
-Status checkOneOf(const std::string& option, const std::string& value,
-                  const std::vector<std::string>& accepted) {
-  if (std::find(accepted.begin(), accepted.end(), value) != accepted.end()) return Status();
-  std::string listed;
-  for (const auto& one : accepted) listed += (listed.empty() ? "" : ", ") + one;
-  return makeError("invalid", option + ": unknown '" + value + "'; accepted: " + listed);
-}
-
 /// A --db must name an existing database: psoctl only reads it, and opening a
 /// missing path would create an empty database and answer "no scenarios".
 Status checkDatabaseExists(const std::string& path) {
@@ -197,10 +177,14 @@ Result<std::string> scenarioQueryString(const ScenarioQuery& q) {
 /// event or level would match nothing and look like "no such scenarios".
 Status checkScenarioQuery(const ScenarioQuery& q) {
   if (!q.event.empty()) {
-    if (auto known = checkOneOf("--event", q.event, scenarioEvents()); !known) return known;
+    if (auto known =
+            common::checkOneOf("--event", q.event, controller::scenarios::scenarioEvents());
+        !known)
+      return known;
   }
   if (!q.level.empty()) {
-    if (auto known = checkOneOf("--level", q.level, controller::scenarios::scenarioLevels());
+    if (auto known =
+            common::checkOneOf("--level", q.level, controller::scenarios::scenarioLevels());
         !known) {
       return known;
     }
@@ -271,7 +255,7 @@ void addScenarioFilters(CLI::App* cmd, ScenarioQuery& q) {
     return "TEXT:{" + text + "}";
   };
   cmd->add_option("--event", q.event, "Only scenarios with this event")
-      ->type_name(listed(scenarioEvents()));
+      ->type_name(listed(controller::scenarios::scenarioEvents()));
   cmd->add_option("--level", q.level, "Only scenarios of this learning level")
       ->type_name(listed(controller::scenarios::scenarioLevels()));
   cmd->add_option("--system", q.system, "Only scenarios involving this system");

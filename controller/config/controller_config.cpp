@@ -291,8 +291,8 @@ void readController(ConfigReader& r, const YAML::Node& root, ControllerConfig& c
                         c.ingest);
     common::readSection(r, ConfigReader::at(ctl, "engine"), "controller.engine", engineKeys(),
                         c.engine);
-    common::readSection(r, ConfigReader::at(ctl, "webhooks"), "controller.webhooks",
-                        webhookKeys(), c.webhooks);
+    common::readSection(r, ConfigReader::at(ctl, "webhooks"), "controller.webhooks", webhookKeys(),
+                        c.webhooks);
   }
   const YAML::Node pools = ConfigReader::at(root, "pools");
   readList(r, pools, "pools", poolKeys(), c.pools);

@@ -32,9 +32,9 @@ struct AlertRuleConfig {
   Duration for_duration{std::chrono::seconds(0)};
   /// A firing alert resolves once the figure is this far past the threshold.
   double hysteresis = 0.0;
-  std::string system;  ///< only this system (system figures), or empty for all
-  std::string agent;   ///< only this agent (agent figures), or empty for all
-  std::string notify;  ///< webhook URL (http or https), or empty
+  std::string system;          ///< only this system (system figures), or empty for all
+  std::string agent;           ///< only this agent (agent figures), or empty for all
+  std::string notify;          ///< webhook URL (http or https), or empty
   std::string format = "pso";  ///< the webhook's payload: pso | alertmanager
   bool send_resolved = true;   ///< notify when the alert resolves too
   /// At most one scale action: the system to scale up, scale down or hold
@@ -50,9 +50,9 @@ struct AlertRuleConfig {
 struct WebhookConfig {
   /// A file whose first line is the HMAC-SHA256 key; empty: no signature header.
   std::string secret_file;
-  Duration timeout{std::chrono::seconds(5)};         ///< one delivery attempt
-  Duration max_backoff{std::chrono::minutes(5)};     ///< longest wait between attempts
-  Duration give_up_after{std::chrono::hours(24)};    ///< a notification older is dropped, counted
+  Duration timeout{std::chrono::seconds(5)};       ///< one delivery attempt
+  Duration max_backoff{std::chrono::minutes(5)};   ///< longest wait between attempts
+  Duration give_up_after{std::chrono::hours(24)};  ///< a notification older is dropped, counted
   /// The dashboard's base URL in notifications' links; empty: http://<controller.http>.
   std::string dashboard_url;
 };

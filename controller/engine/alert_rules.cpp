@@ -60,8 +60,8 @@ Result<AlertCondition> AlertCondition::parse(const std::string& text) {
   std::string metric, op, number, rest;
   words >> metric >> op >> number >> rest;
   AlertCondition condition;
-  const auto* found = std::find_if(kOps.begin(), kOps.end(),
-                                   [&](const OpName& o) { return op == o.text; });
+  const auto* found =
+      std::find_if(kOps.begin(), kOps.end(), [&](const OpName& o) { return op == o.text; });
   const auto threshold = parseNumber(number);
   if (!validMetric(metric) || found == kOps.end() || !threshold || !rest.empty()) {
     return makeError("invalid",
@@ -78,12 +78,18 @@ Result<AlertCondition> AlertCondition::parse(const std::string& text) {
 bool AlertCondition::holds(double value) const {
   if (std::isnan(value)) return false;
   switch (op) {
-    case AlertOp::kLess: return value < threshold;
-    case AlertOp::kLessEqual: return value <= threshold;
-    case AlertOp::kGreater: return value > threshold;
-    case AlertOp::kGreaterEqual: return value >= threshold;
-    case AlertOp::kEqual: return value == threshold;
-    case AlertOp::kNotEqual: return value != threshold;
+    case AlertOp::kLess:
+      return value < threshold;
+    case AlertOp::kLessEqual:
+      return value <= threshold;
+    case AlertOp::kGreater:
+      return value > threshold;
+    case AlertOp::kGreaterEqual:
+      return value >= threshold;
+    case AlertOp::kEqual:
+      return value == threshold;
+    case AlertOp::kNotEqual:
+      return value != threshold;
   }
   return false;
 }
@@ -91,11 +97,16 @@ bool AlertCondition::holds(double value) const {
 bool AlertCondition::clears(double value, double margin) const {
   if (std::isnan(value)) return false;
   switch (op) {
-    case AlertOp::kLess: return value >= threshold + margin;
-    case AlertOp::kLessEqual: return value > threshold + margin;
-    case AlertOp::kGreater: return value <= threshold - margin;
-    case AlertOp::kGreaterEqual: return value < threshold - margin;
-    case AlertOp::kEqual: return std::fabs(value - threshold) > margin;
+    case AlertOp::kLess:
+      return value >= threshold + margin;
+    case AlertOp::kLessEqual:
+      return value > threshold + margin;
+    case AlertOp::kGreater:
+      return value <= threshold - margin;
+    case AlertOp::kGreaterEqual:
+      return value < threshold - margin;
+    case AlertOp::kEqual:
+      return std::fabs(value - threshold) > margin;
     case AlertOp::kNotEqual:
       return margin > 0 ? std::fabs(value - threshold) <= margin : value == threshold;
   }

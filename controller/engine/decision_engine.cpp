@@ -443,18 +443,24 @@ namespace {
 // Capacity first: a scale-up outranks a hold, a hold a scale-down.
 int alertActionRank(AlertAction action) {
   switch (action) {
-    case AlertAction::kScaleUp: return 2;
-    case AlertAction::kHold: return 1;
-    case AlertAction::kScaleDown: return 0;
+    case AlertAction::kScaleUp:
+      return 2;
+    case AlertAction::kHold:
+      return 1;
+    case AlertAction::kScaleDown:
+      return 0;
   }
   return 0;
 }
 
 std::string alertActionWords(const AlertRequest& request) {
   switch (request.action) {
-    case AlertAction::kScaleUp: return "to scale up by " + formatReplicas(request.step);
-    case AlertAction::kScaleDown: return "to scale down by " + formatReplicas(request.step);
-    case AlertAction::kHold: return "to hold the launched count";
+    case AlertAction::kScaleUp:
+      return "to scale up by " + formatReplicas(request.step);
+    case AlertAction::kScaleDown:
+      return "to scale down by " + formatReplicas(request.step);
+    case AlertAction::kHold:
+      return "to hold the launched count";
   }
   return "";
 }
@@ -475,9 +481,15 @@ void DecisionEngine::Impl::applyAlertRequests(Pending& p) const {
   const int64_t step = std::max<int64_t>(chosen->step, 1);
   int64_t target = p.coordinated;
   switch (chosen->action) {
-    case AlertAction::kScaleUp: target = std::max(p.coordinated, current + step); break;
-    case AlertAction::kScaleDown: target = std::min(p.coordinated, current - step); break;
-    case AlertAction::kHold: target = current; break;
+    case AlertAction::kScaleUp:
+      target = std::max(p.coordinated, current + step);
+      break;
+    case AlertAction::kScaleDown:
+      target = std::min(p.coordinated, current - step);
+      break;
+    case AlertAction::kHold:
+      target = current;
+      break;
   }
   target = std::clamp(target, spec.min_replicas, spec.max_replicas);
   // A pool's grant is capacity that does not exist elsewhere: no rule asks past it.
@@ -485,9 +497,10 @@ void DecisionEngine::Impl::applyAlertRequests(Pending& p) const {
   if (target == p.coordinated) return;
   p.coordination.push_back("Alert rule " + chosen->rule + " (" + chosen->condition +
                            ") is firing and asks " + alertActionWords(*chosen) + ": " +
-                           formatReplicas(target) + " instead of " +
-                           std::to_string(p.coordinated) + ".");
-  p.d.facts.alerts.push_back({chosen->rule, chosen->condition, chosen->action, p.coordinated, target});
+                           formatReplicas(target) + " instead of " + std::to_string(p.coordinated) +
+                           ".");
+  p.d.facts.alerts.push_back(
+      {chosen->rule, chosen->condition, chosen->action, p.coordinated, target});
   p.coordinated = target;
 }
 

@@ -75,7 +75,7 @@ enum class AlertAction {
 /// One firing rule's request. The engine applies it after dependencies and
 /// pools and before the guardrails, which apply to it as to any plan.
 struct AlertRequest {
-  std::string rule;  ///< the rule's name, for the rationale
+  std::string rule;       ///< the rule's name, for the rationale
   std::string condition;  ///< the rule's condition, e.g. "p95_latency_ms > 100"
   AlertAction action = AlertAction::kScaleUp;
   int64_t step = 1;  ///< replicas per scale action (>= 1)
@@ -253,7 +253,7 @@ struct DecisionFacts {
   /// The alert request that changed the recommendation, if one did (at most
   /// one: the request that won, see SystemObservation::alert_requests).
   std::vector<AlertEffect> alerts;
-  std::vector<std::string> pools;                ///< pools the system shares this cycle
+  std::vector<std::string> pools;  ///< pools the system shares this cycle
   ForecastProvenance provenance;
   ReactiveFacts reactive;
   /// The forecast quantile the predictive plan sizes for (1 - risk), and the

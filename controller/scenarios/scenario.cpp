@@ -553,6 +553,13 @@ const std::vector<std::string>& scenarioLevels() {
   return kLevels;
 }
 
+const std::vector<std::string>& scenarioEvents() {
+  static const std::vector<std::string> kEvents = {kEventScalingExecuted, kEventBottleneckPrevented,
+                                                   kEventCoordinationOptimized,
+                                                   kEventWorkflowEnhanced};
+  return kEvents;
+}
+
 json buildScenario(const CycleContext& ctx) {
   const auto views = gatherSystems(ctx);
   const bool quiet = isQuiet(ctx);

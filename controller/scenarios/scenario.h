@@ -42,6 +42,8 @@ inline constexpr const char* kLevelSystemIntegration = "system_integration";
 inline constexpr const char* kLevelEnterpriseCoordination = "enterprise_coordination";
 /// The four levels in teaching order.
 const std::vector<std::string>& scenarioLevels();
+/// The four trigger events (kEvent*), in the order above.
+const std::vector<std::string>& scenarioEvents();
 
 /// What a cycle saw and did, as the scenario builder needs it.
 struct CycleContext {

@@ -161,16 +161,16 @@ std::string notificationBody(const std::string& format, const AlertRuleConfig& r
     const json annotations = {{"summary", summaryLine(rule, alert)},
                               {"condition", alert.condition}};
     // Alertmanager's zero time marks an alert that has not ended.
-    const std::string ends = resolved ? common::formatIso8601(alert.resolved_ms)
-                                      : std::string("0001-01-01T00:00:00Z");
-    json item = {{"status", status},
-                 {"labels", labels},
-                 {"annotations", annotations},
-                 {"startsAt", common::formatIso8601(alert.fired_ms > 0 ? alert.fired_ms
-                                                                       : alert.since_ms)},
-                 {"endsAt", ends},
-                 {"generatorURL", link},
-                 {"fingerprint", fingerprint(alert.rule, alert.subject)}};
+    const std::string ends =
+        resolved ? common::formatIso8601(alert.resolved_ms) : std::string("0001-01-01T00:00:00Z");
+    json item = {
+        {"status", status},
+        {"labels", labels},
+        {"annotations", annotations},
+        {"startsAt", common::formatIso8601(alert.fired_ms > 0 ? alert.fired_ms : alert.since_ms)},
+        {"endsAt", ends},
+        {"generatorURL", link},
+        {"fingerprint", fingerprint(alert.rule, alert.subject)}};
     json body = {{"version", "4"},
                  {"groupKey", "{}:{alertname=\"" + rule.name + "\"}"},
                  {"truncatedAlerts", 0},
@@ -229,13 +229,14 @@ AlertRuleSet::AlertRuleSet(std::vector<AlertRuleConfig> rules, AlertNotifyContex
     const bool agent_figure = engine::isAgentFigure(condition->metric);
     const std::string& metric = condition->metric;
     if (!agent_figure) {
-      const bool built_in = std::any_of(std::begin(engine::kSystemFigures),
-                                        std::end(engine::kSystemFigures),
-                                        [&](const char* name) { return metric == name; });
+      const bool built_in =
+          std::any_of(std::begin(engine::kSystemFigures), std::end(engine::kSystemFigures),
+                      [&](const char* name) { return metric == name; });
       if (metric == "directive_failures") needs_directive_failures_ = true;
       if (!built_in) stored_metrics_.insert(metric);
     }
-    rules_.push_back(Rule{std::move(config), engine::AlertRuleState(std::move(rule)), agent_figure});
+    rules_.push_back(
+        Rule{std::move(config), engine::AlertRuleState(std::move(rule)), agent_figure});
   }
   metrics_.describe("pso_alert_transitions_total", "counter",
                     "Alert state changes, by rule and new state");

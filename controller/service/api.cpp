@@ -85,8 +85,7 @@ Api::Api(ApiOptions options, store::Store& store, CycleRunner& cycles,
        call(h.scenarios, &ScenariosHandler::exportAll)},
       {"GET", "/api/v1/scenarios/{id}", Role::kRead, call(h.scenarios, &ScenariosHandler::show)},
       {"GET", "/api/v1/alerts", Role::kRead, call(h.alerts, &AlertsHandler::list)},
-      {"GET", "/api/v1/notifications", Role::kRead,
-       call(h.alerts, &AlertsHandler::notifications)},
+      {"GET", "/api/v1/notifications", Role::kRead, call(h.alerts, &AlertsHandler::notifications)},
       // The dashboard's page and assets hold no data: its script reads the
       // routes above with the caller's token.
       {"GET", "/", Role::kNone, serveDashboardPage},

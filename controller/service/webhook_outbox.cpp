@@ -53,8 +53,7 @@ WebhookOutbox::WebhookOutbox(WebhookDeliverySettings settings, store::AlertStore
     : settings_(std::move(settings)), store_(store), metrics_(metrics) {
   metrics_.describe("pso_webhook_deliveries_total", "counter",
                     "Webhook delivery attempts, by outcome (delivered, retry, failed)");
-  metrics_.describe("pso_webhook_outbox_pending", "gauge",
-                    "Notifications waiting in the outbox");
+  metrics_.describe("pso_webhook_outbox_pending", "gauge", "Notifications waiting in the outbox");
 }
 
 WebhookOutbox::~WebhookOutbox() {

@@ -18,9 +18,9 @@
 namespace pso::controller::service {
 
 struct WebhookDeliverySettings {
-  int64_t timeout_ms = 5000;                  ///< one attempt, connect included
-  int64_t first_backoff_ms = 1000;            ///< wait after the first failed attempt
-  int64_t max_backoff_ms = 5 * 60 * 1000;     ///< the wait doubles up to this
+  int64_t timeout_ms = 5000;                      ///< one attempt, connect included
+  int64_t first_backoff_ms = 1000;                ///< wait after the first failed attempt
+  int64_t max_backoff_ms = 5 * 60 * 1000;         ///< the wait doubles up to this
   int64_t give_up_after_ms = 24 * 3600 * 1000LL;  ///< since the notification was queued
   /// HMAC-SHA256 key; empty: no signature header.
   std::string secret;
@@ -31,8 +31,8 @@ struct WebhookDeliverySettings {
 /// What one delivery pass did.
 struct DeliveryPass {
   std::size_t delivered = 0;
-  std::size_t retried = 0;  ///< failed, tried again later
-  std::size_t failed = 0;   ///< given up (too old, or refused by the receiver)
+  std::size_t retried = 0;   ///< failed, tried again later
+  std::size_t failed = 0;    ///< given up (too old, or refused by the receiver)
   std::size_t deferred = 0;  ///< not tried: an earlier one to the same receiver failed
 };
 

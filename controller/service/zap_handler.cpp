@@ -19,7 +19,7 @@ constexpr int64_t kRefusalLogIntervalMs = 60'000;
 constexpr int kPollMs = 100;
 
 int64_t mtimeNs(const std::string& path) {
-  struct stat st{};
+  struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return -1;
   return static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
 }
@@ -91,8 +91,7 @@ std::vector<std::string> AuthorizedKeys::problems() const {
   return problems_;
 }
 
-Result<std::unique_ptr<ZapHandler>> ZapHandler::start(zmq::context_t& context,
-                                                      std::string keys_dir,
+Result<std::unique_ptr<ZapHandler>> ZapHandler::start(zmq::context_t& context, std::string keys_dir,
                                                       common::MetricsRegistry& metrics) {
   try {
     zmq::socket_t socket(context, zmq::socket_type::rep);
@@ -105,8 +104,7 @@ Result<std::unique_ptr<ZapHandler>> ZapHandler::start(zmq::context_t& context,
   }
 }
 
-ZapHandler::ZapHandler(zmq::socket_t socket, std::string keys_dir,
-                       common::MetricsRegistry& metrics)
+ZapHandler::ZapHandler(zmq::socket_t socket, std::string keys_dir, common::MetricsRegistry& metrics)
     : socket_(std::move(socket)), keys_(std::move(keys_dir)), metrics_(metrics) {
   metrics_.describe("pso_zap_requests_total", "counter",
                     "CurveZMQ handshakes judged by the ZAP handler, by result");
@@ -159,8 +157,7 @@ std::vector<std::string> ZapHandler::answer(const std::vector<std::string>& requ
   }
   const std::string& address = request[3];
   const std::string& mechanism = request[5];
-  if (mechanism != "CURVE" || request.size() < 7 ||
-      request[6].size() != common::kCurveKeyBytes) {
+  if (mechanism != "CURVE" || request.size() < 7 || request[6].size() != common::kCurveKeyBytes) {
     metrics_.increment("pso_zap_requests_total", {{"result", "mechanism"}});
     spdlog::warn("curve: refused a {} handshake from {}: only CURVE is accepted", mechanism,
                  address);

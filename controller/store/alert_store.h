@@ -22,8 +22,8 @@ class AlertStore {
   /// Writes `alert` (keyed by rule and subject, replacing the stored state)
   /// and appends `notifications` to the outbox (their ids are assigned
   /// here), in one transaction.
-  [[nodiscard]] virtual Status recordAlert(const AlertRecord& alert,
-                                           const std::vector<NotificationRecord>& notifications) = 0;
+  [[nodiscard]] virtual Status recordAlert(
+      const AlertRecord& alert, const std::vector<NotificationRecord>& notifications) = 0;
   /// Every stored alert state (inactive ones included), ordered by rule and subject.
   [[nodiscard]] virtual Result<std::vector<AlertRecord>> alerts() = 0;
   /// Pending notifications due at now_ms (next_attempt_ms <= now_ms), oldest

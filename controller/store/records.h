@@ -204,11 +204,11 @@ struct LearnerRecord {
 /// One alert rule's state for one subject (a system or an agent).
 struct AlertRecord {
   std::string rule;
-  std::string subject;    ///< the system's name or the agent's id
-  std::string condition;  ///< the rule's condition, e.g. "health_score < 95"
-  std::string system;     ///< the subject when it is a system, else empty
-  std::string agent;      ///< the subject's agent (the system's owner, or the agent)
-  std::string state;      ///< inactive | pending | firing | resolved
+  std::string subject;          ///< the system's name or the agent's id
+  std::string condition;        ///< the rule's condition, e.g. "health_score < 95"
+  std::string system;           ///< the subject when it is a system, else empty
+  std::string agent;            ///< the subject's agent (the system's owner, or the agent)
+  std::string state;            ///< inactive | pending | firing | resolved
   std::optional<double> value;  ///< the figure at the last evaluation that had one
   int64_t since_ms = 0;         ///< when the condition started holding
   int64_t fired_ms = 0;         ///< 0: has not fired
@@ -224,7 +224,7 @@ struct NotificationRecord {
   std::string subject;
   std::string event;  ///< firing | resolved
   std::string url;
-  std::string body;  ///< the JSON payload, as sent
+  std::string body;                ///< the JSON payload, as sent
   std::string status = "pending";  ///< pending | delivered | failed
   int64_t created_ms = 0;
   int64_t attempts = 0;

@@ -1,5 +1,6 @@
 // libFuzzer harness: see checkAlertCondition() in controller_fuzz_targets.h
-// for what is fed and what must hold. Run: alert_condition_fuzz <repo>/tests/fuzz/corpus/alert_condition
+// for what is fed and what must hold. Run: alert_condition_fuzz
+// <repo>/tests/fuzz/corpus/alert_condition
 
 #include <cstddef>
 #include <cstdint>

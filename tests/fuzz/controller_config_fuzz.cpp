@@ -1,5 +1,6 @@
 // libFuzzer harness: see checkControllerConfig() in controller_fuzz_targets.h
-// for what is fed and what must hold. Run: controller_config_fuzz <repo>/tests/fuzz/corpus/controller_config
+// for what is fed and what must hold. Run: controller_config_fuzz
+// <repo>/tests/fuzz/corpus/controller_config
 
 #include <cstddef>
 #include <cstdint>

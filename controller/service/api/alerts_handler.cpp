@@ -35,8 +35,8 @@ HttpResponse AlertsHandler::list(const ApiRequest& request) {
   const bool known = wanted.empty() || wanted == "all" || wanted == "pending" ||
                      wanted == "firing" || wanted == "resolved" || wanted == "inactive";
   if (!known) {
-    return errorResponse(400, "state: expected pending, firing, resolved, inactive or all, got '" +
-                                  wanted + "'");
+    return errorResponse(
+        400, "state: expected pending, firing, resolved, inactive or all, got '" + wanted + "'");
   }
   auto alerts = store_.alerts();
   if (!alerts) return storeFailure(alerts.error());
@@ -69,18 +69,18 @@ HttpResponse AlertsHandler::notifications(const ApiRequest& request) {
   if (!notifications) return storeFailure(notifications.error());
   json list = json::array();
   for (const auto& n : notifications.value()) {
-    list.push_back({{"id", n.id},
-                    {"rule", n.rule},
-                    {"subject", n.subject},
-                    {"event", n.event},
-                    {"url", n.url},
-                    {"status", n.status},
-                    {"attempts", n.attempts},
-                    {"created_at", isoOrNull(n.created_ms)},
-                    {"next_attempt_at", n.status == "pending" ? isoOrNull(n.next_attempt_ms)
-                                                              : json(nullptr)},
-                    {"delivered_at", isoOrNull(n.delivered_ms)},
-                    {"last_error", nullIfEmpty(n.last_error)}});
+    list.push_back(
+        {{"id", n.id},
+         {"rule", n.rule},
+         {"subject", n.subject},
+         {"event", n.event},
+         {"url", n.url},
+         {"status", n.status},
+         {"attempts", n.attempts},
+         {"created_at", isoOrNull(n.created_ms)},
+         {"next_attempt_at", n.status == "pending" ? isoOrNull(n.next_attempt_ms) : json(nullptr)},
+         {"delivered_at", isoOrNull(n.delivered_ms)},
+         {"last_error", nullIfEmpty(n.last_error)}});
   }
   return jsonResponse(200, {{"notifications", list}});
 }

@@ -48,7 +48,7 @@ Result<ForecastQuery> parseForecastQuery(const QueryParams& query, double step_s
     // while no hour of demand has been rolled up.
     std::vector<std::string> models = {"auto-select"};
     for (auto& name : engine::forecastModelNames()) models.push_back(std::move(name));
-    if (auto known = checkOneOf("model", *model, models); !known) return known.error();
+    if (auto known = common::checkOneOf("model", *model, models); !known) return known.error();
   }
   const std::optional<std::string> text = param(query, "horizon");
   if (!text) {

@@ -21,8 +21,8 @@ HttpResponse notReady(const std::string& reason) {
 
 }  // namespace
 
-HealthHandler::HealthHandler(ControllerIdentity identity, store::Store& store,
-                             CycleRunner& cycles, int64_t cycle_interval_ms)
+HealthHandler::HealthHandler(ControllerIdentity identity, store::Store& store, CycleRunner& cycles,
+                             int64_t cycle_interval_ms)
     : identity_(std::move(identity)),
       store_(store),
       cycles_(cycles),

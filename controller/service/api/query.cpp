@@ -70,12 +70,4 @@ Result<std::optional<double>> parsePositiveNumber(const QueryParams& query,
   return value;
 }
 
-Status checkOneOf(const std::string& name, const std::string& value,
-                  const std::vector<std::string>& accepted) {
-  if (std::find(accepted.begin(), accepted.end(), value) != accepted.end()) return Status();
-  std::string listed;
-  for (const auto& one : accepted) listed += (listed.empty() ? "" : ", ") + one;
-  return makeError("invalid", name + ": unknown '" + value + "'; accepted: " + listed);
-}
-
 }  // namespace pso::controller::service

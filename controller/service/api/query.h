@@ -43,9 +43,5 @@ struct TimeRange {
 [[nodiscard]] Result<std::optional<double>> parsePositiveNumber(const QueryParams& query,
                                                                 const std::string& name);
 
-/// Checks that parameter `name`'s `value` is one of `accepted`; the error
-/// names the value and lists the accepted ones, so one line says how to fix it.
-[[nodiscard]] Status checkOneOf(const std::string& name, const std::string& value,
-                                const std::vector<std::string>& accepted);
 
 }  // namespace pso::controller::service

@@ -4,6 +4,7 @@
 #include <sstream>
 #include <string>
 
+#include "common/text.h"
 #include "controller/scenarios/exporter.h"
 #include "controller/scenarios/scenario.h"
 #include "controller/service/api/query.h"
@@ -16,13 +17,6 @@ using nlohmann::json;
 namespace {
 
 // The trigger events a scenario can carry (scenario.h).
-const std::vector<std::string>& scenarioEvents() {
-  static const std::vector<std::string> kEvents = {
-      scenarios::kEventScalingExecuted, scenarios::kEventBottleneckPrevented,
-      scenarios::kEventCoordinationOptimized, scenarios::kEventWorkflowEnhanced};
-  return kEvents;
-}
-
 Result<store::ScenarioFilter> scenarioFilter(const ApiRequest& request, int64_t default_limit) {
   store::ScenarioFilter filter;
   filter.event = param(request.query, "event");
@@ -30,12 +24,14 @@ Result<store::ScenarioFilter> scenarioFilter(const ApiRequest& request, int64_t 
   // A misspelt event or level would match nothing: refuse it instead of
   // answering an empty list that looks like "no such scenarios".
   if (filter.event) {
-    if (auto known = checkOneOf("event", *filter.event, scenarioEvents()); !known) {
+    if (auto known = common::checkOneOf("event", *filter.event, scenarios::scenarioEvents());
+        !known) {
       return known.error();
     }
   }
   if (filter.level) {
-    if (auto known = checkOneOf("level", *filter.level, scenarios::scenarioLevels()); !known) {
+    if (auto known = common::checkOneOf("level", *filter.level, scenarios::scenarioLevels());
+        !known) {
       return known.error();
     }
   }

@@ -31,6 +31,7 @@
 #include "controller/scenarios/course.h"
 #include "controller/scenarios/scenario.h"
 #include "controller/store/store.h"
+#include "tests/support/browser_test.h"
 #include "tests/support/loopback_lrs.h"
 #include "tests/support/process.h"
 
@@ -151,10 +152,6 @@ std::vector<controller::store::ScenarioRecord> storedScenarios(const std::string
   auto records = (*store)->scenarios(controller::store::ScenarioFilter{});
   EXPECT_TRUE(records.ok());
   return records.ok() ? *records : std::vector<controller::store::ScenarioRecord>{};
-}
-
-bool toolPresent(const char* path) {
-  return std::string(path).size() > 0;
 }
 
 class CourseTest : public ::testing::Test {
@@ -322,9 +319,10 @@ CommandOutput xmllint(const std::string& xml) {
 }
 
 TEST_F(CourseTest, Cmi5PackageValidatesAgainstTheCourseStructureSchema) {
-  ASSERT_TRUE(toolPresent(PSO_XMLLINT_BIN)) << "xmllint is missing (installers/install-deps.sh "
-                                               "installs libxml2-utils)";
-  ASSERT_TRUE(toolPresent(PSO_PYTHON_BIN)) << "python3 is missing";
+  ASSERT_TRUE(pso::testing::toolPresent(PSO_XMLLINT_BIN))
+      << "xmllint is missing (installers/install-deps.sh "
+         "installs libxml2-utils)";
+  ASSERT_TRUE(pso::testing::toolPresent(PSO_PYTHON_BIN)) << "python3 is missing";
   auto r = psoctl(
       {"scenarios", "export", "--db", db(), "--format", "cmi5", "--out", file("course.zip")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -430,16 +428,6 @@ class LoopbackLms {
   LoopbackLrs server_;
 };
 
-#define REQUIRE_BROWSER()                                                                      \
-  do {                                                                                         \
-    if (!toolPresent(PSO_NODE_BIN)) GTEST_SKIP() << "node is not installed";                   \
-    if (!toolPresent(PSO_CHROMIUM_BIN)) {                                                      \
-      GTEST_SKIP() << "chromium is not installed (installers/install-deps.sh installs it)";    \
-    }                                                                                          \
-    ASSERT_TRUE(fs::exists(fs::path(PSO_NODE_TOOLS_DIR) / "node_modules" / "playwright-core")) \
-        << "run npm ci --prefix tests/tools/node (installers/install-deps.sh does)";           \
-  } while (0)
-
 const json kActor = {{"objectType", "Agent"},
                      {"account", {{"homePage", "https://lms.example.org"}, {"name", "learner-5"}}}};
 
@@ -460,7 +448,7 @@ std::vector<std::string> statementVerbs(const std::vector<LoopbackLrs::Request>&
 }
 
 TEST_F(CourseTest, Cmi5UnitLaunchedInABrowserReportsInCmi5Order) {
-  REQUIRE_BROWSER();
+  PSO_REQUIRE_BROWSER();
   auto r = psoctl({"scenarios", "export", "--db", db(), "--format", "cmi5", "--level",
                    "system_integration", "--out", file("si.zip")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -573,7 +561,7 @@ TEST_F(CourseTest, Cmi5UnitLaunchedInABrowserReportsInCmi5Order) {
 }
 
 TEST_F(CourseTest, Cmi5UnitInBrowseModeRecordsNoResult) {
-  REQUIRE_BROWSER();
+  PSO_REQUIRE_BROWSER();
   auto r = psoctl({"scenarios", "export", "--db", db(), "--format", "cmi5", "--level",
                    "enterprise_coordination", "--out", file("ec.zip")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -594,7 +582,7 @@ TEST_F(CourseTest, Cmi5UnitInBrowseModeRecordsNoResult) {
 // The overview AU asks nothing: it completes and is never judged, even when
 // the LMS's LaunchData carries a mastery score.
 TEST_F(CourseTest, Cmi5OverviewUnitCompletesWithoutAJudgement) {
-  REQUIRE_BROWSER();
+  PSO_REQUIRE_BROWSER();
   auto r = psoctl({"scenarios", "export", "--db", db(), "--format", "cmi5", "--level", "foundation",
                    "--out", file("fo.zip")});
   ASSERT_EQ(r.exit_code, 0) << r.err;

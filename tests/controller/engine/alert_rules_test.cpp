@@ -140,8 +140,8 @@ TEST(AlertRuleState, ARestoredFiringAlertIsNotReported) {
 }
 
 TEST(AlertStateNames, RoundTrip) {
-  for (auto state : {AlertState::kInactive, AlertState::kPending, AlertState::kFiring,
-                     AlertState::kResolved}) {
+  for (auto state :
+       {AlertState::kInactive, AlertState::kPending, AlertState::kFiring, AlertState::kResolved}) {
     EXPECT_EQ(alertStateFromName(alertStateName(state)), state);
   }
   EXPECT_FALSE(alertStateFromName("burning"));
@@ -177,8 +177,8 @@ TEST(AlertRequests, AScaleUpRaisesThePlanAndSaysWhy) {
   settings.step_s = 15.0;
   DecisionEngine engine(settings);
   engine.upsertSystem(web());
-  const SystemDecision d = decideWith(
-      engine, 3, 0, {{"slow", "p95_latency_ms > 100", AlertAction::kScaleUp, 2}});
+  const SystemDecision d =
+      decideWith(engine, 3, 0, {{"slow", "p95_latency_ms > 100", AlertAction::kScaleUp, 2}});
   // Too little history for a forecast: the plan keeps 3, the rule asks for 5.
   EXPECT_EQ(d.recommended_replicas, 3);
   EXPECT_EQ(d.desired_replicas, 5);
@@ -223,7 +223,8 @@ TEST(AlertRequests, AScaleUpWinsOverAHoldAndAHoldOverAScaleDown) {
   settings.scale_down_stabilization_s = 0;
   DecisionEngine engine(settings);
   engine.upsertSystem(web());
-  SystemDecision d = decideWith(engine, 5, 0, {{"quiet", "demand < 10", AlertAction::kScaleDown, 1}});
+  SystemDecision d =
+      decideWith(engine, 5, 0, {{"quiet", "demand < 10", AlertAction::kScaleDown, 1}});
   EXPECT_EQ(d.desired_replicas, 4);
   ASSERT_EQ(d.facts.alerts.size(), 1u);
   EXPECT_EQ(d.facts.alerts[0].action, AlertAction::kScaleDown);

@@ -8,8 +8,8 @@
 #include <atomic>
 #include <fstream>
 #include <map>
-#include <regex>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <set>
 
 #include "controller/service/alerting.h"
@@ -140,7 +140,8 @@ TEST_F(WebhookOutboxTest, EveryNotificationArrivesOnceWhenTheReceiverIsBackAfter
   // In the order they were queued, each once, signed.
   std::vector<json> accepted;
   const auto all = receiver.requests();
-  for (std::size_t i = while_down; i < all.size(); ++i) accepted.push_back(json::parse(all[i].body));
+  for (std::size_t i = while_down; i < all.size(); ++i)
+    accepted.push_back(json::parse(all[i].body));
   ASSERT_EQ(accepted.size(), 3u);
   EXPECT_EQ(accepted[0]["subject"], "web");
   EXPECT_EQ(accepted[0]["status"], "firing");
@@ -371,8 +372,9 @@ TEST_F(AlertingServiceTest, TheCycleSetsTheFleetGaugesAndReadinessFollowsTheCycl
   ASSERT_TRUE(cycle) << cycle.error().message;
   const HttpReply stale = get("/readyz");
   EXPECT_EQ(stale.status, 503);
-  EXPECT_NE(stale.json()["reason"].get<std::string>().find("the last decision cycle ran 14400 s ago"),
-            std::string::npos)
+  EXPECT_NE(
+      stale.json()["reason"].get<std::string>().find("the last decision cycle ran 14400 s ago"),
+      std::string::npos)
       << stale.body;
   EXPECT_EQ(get("/healthz").status, 200);
 

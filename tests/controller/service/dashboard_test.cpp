@@ -17,6 +17,7 @@
 #include "controller/service/dashboard/dashboard_assets.h"
 #include "controller/service/dashboard/dashboard_handler.h"
 #include "tests/controller/service/service_test_support.h"
+#include "tests/support/browser_test.h"
 #include "tests/support/controller_process.h"
 
 namespace pso::controller::service::testing {
@@ -34,20 +35,6 @@ using std::chrono::seconds;
 const pso::testing::ControllerBinaries kBinaries{PSO_CONTROLLER_BIN, PSO_PSOCTL_BIN};
 constexpr const char* kAgentId = "edge-1";
 constexpr const char* kSystem = "web";
-
-bool toolPresent(const char* path) {
-  return path[0] != '\0' && fs::exists(path);
-}
-
-#define REQUIRE_BROWSER()                                                                      \
-  do {                                                                                         \
-    if (!toolPresent(PSO_NODE_BIN)) GTEST_SKIP() << "node is not installed";                   \
-    if (!toolPresent(PSO_CHROMIUM_BIN)) {                                                      \
-      GTEST_SKIP() << "chromium is not installed (installers/install-deps.sh installs it)";    \
-    }                                                                                          \
-    ASSERT_TRUE(fs::exists(fs::path(PSO_NODE_TOOLS_DIR) / "node_modules" / "playwright-core")) \
-        << "run npm ci --prefix tests/tools/node (installers/install-deps.sh does)";           \
-  } while (0)
 
 uint16_t portOf(const ControllerProcess& controller) {
   return static_cast<uint16_t>(std::stoi(controller.api().substr(controller.api().rfind(':') + 1)));
@@ -227,7 +214,7 @@ TEST(Dashboard, PageAndAssetsAreServedWithTypePolicyAndCaching) {
 }
 
 TEST(Dashboard, BrowserShowsTheFleetAChartAndTheEnginesScaleDecision) {
-  REQUIRE_BROWSER();
+  PSO_REQUIRE_BROWSER();
   TempDir dir;
   ControllerProcess controller(dir, kBinaries);
   ASSERT_TRUE(controller.started());
@@ -335,7 +322,7 @@ TEST(Dashboard, BrowserShowsTheFleetAChartAndTheEnginesScaleDecision) {
 }
 
 TEST(Dashboard, BrowserAsksForATokenWhenReadsNeedOne) {
-  REQUIRE_BROWSER();
+  PSO_REQUIRE_BROWSER();
   TempDir dir;
   ControllerProcess controller(dir, kBinaries, "tcp://127.0.0.1:0",
                                "  api_read_requires_token: true\n");
