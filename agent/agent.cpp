@@ -95,6 +95,8 @@ Agent::Agent(AgentConfig config) : config_(std::move(config)), context_(1) {
 }
 
 Agent::~Agent() {
+  // Its thread reads the registry and the liveness figures: stopped first.
+  metrics_server_.reset();
   if (health_) health_->stop();
   session_.reset();
   stopActuators();
@@ -133,6 +135,10 @@ Result<std::unique_ptr<Agent>> Agent::create(AgentConfig config) {
                            "Demand reads that produced no value, by system and reason");
   agent->metrics_.describe("pso_agent_spool_errors_total", "counter",
                            "Telemetry batches that could not be written to the spool");
+  agent->metrics_.describe("pso_agent_samples_total", "counter", "Sampling steps taken");
+  agent->metrics_.describe("pso_agent_sample_points_total", "counter",
+                           "Points sampled (host and systems), before spooling");
+  agent->liveness_rule_ = livenessRule(cfg);
 
   const int64_t start_ms = common::wallMs();
   for (const SystemConfig& system : cfg.systems) {
@@ -213,6 +219,12 @@ Status Agent::run(common::ServiceNotifier* service) {
     stopActuators();
     return status;
   }
+  publishLiveness(common::steadyMs());
+  if (Status status = startMetricsServer(); !status) {
+    health_->stop();
+    stopActuators();
+    return status;
+  }
   spdlog::info("pso-agent {} as '{}': {} system(s), controller {}, spool {}{} ({} pending)",
                agentVersion(), config_.id, systems_.size(), config_.controller, config_.spool,
                spool_->inMemory() ? " (held in memory)" : "", spool_->pendingCount());
@@ -271,9 +283,11 @@ Status Agent::run(common::ServiceNotifier* service) {
     if ((items[1].revents & ZMQ_POLLIN) != 0 || session_->welcomes() != health_welcomes_) {
       forwardHealth();
     }
+    publishLiveness(common::steadyMs());
   }
 
   if (service != nullptr) warnIfUnsent(service->stopping());
+  metrics_server_.reset();
   spdlog::info("pso-agent stopping: stopping workers and closing the spool");
   health_->stop();
   flush();
@@ -332,6 +346,8 @@ void Agent::sampleOnce(int64_t wall_ms) {
       points_.push_back(SamplePoint{{system.config.name, "health_score"}, *score});
     }
   }
+  metrics_.increment("pso_agent_samples_total");
+  metrics_.increment("pso_agent_sample_points_total", {}, static_cast<double>(points_.size()));
   batch_.add(wall_ms, points_);
   flush();
 }
@@ -426,6 +442,74 @@ void Agent::forwardHealth() {
     // Not welcomed (yet): dropped here; the state is sent whole after the welcome.
     (void)session_->sendHealth(std::move(message));
   }
+}
+
+void Agent::publishLiveness(int64_t now_ms) {
+  const uint64_t pending = spool_->pendingCount();
+  const uint64_t acked = session_->ackedSeq();
+  // Waiting starts when a batch is pending and restarts at each ack progress,
+  // so a long sample_interval between two acked batches is not a stall.
+  if (pending == 0) {
+    liveness_.unacked_since = 0;
+  } else if (liveness_.unacked_since.load() == 0 || acked != liveness_acked_) {
+    liveness_.unacked_since = now_ms;
+  }
+  liveness_acked_ = acked;
+  liveness_.pending = pending;
+  liveness_.last_contact = session_->lastContactMs();
+  liveness_.welcomed = session_->welcomed();
+  liveness_.loop_ms = now_ms;
+}
+
+Status Agent::startMetricsServer() {
+  if (config_.metrics_listen.empty()) return {};
+  metrics_.describe("pso_agent_controller_last_contact_age_seconds", "gauge",
+                    "Seconds since the last message from the controller (absent before the first)");
+  metrics_.describe("pso_agent_controller_welcomed", "gauge",
+                    "1 while the controller has welcomed this agent's session");
+  metrics_.describe("pso_agent_telemetry_unacked_seconds", "gauge",
+                    "Seconds pending telemetry has waited without ack progress (0: none waits)");
+  metrics_.describe("pso_agent_healthy", "gauge", "1 while GET /healthz answers 200");
+  // Counters a scrape should see at 0 rather than missing before their first event.
+  for (const char* name : {"pso_agent_batches_sent_total", "pso_agent_batches_acked_total",
+                           "pso_agent_spool_dropped_total", "pso_agent_samples_total"}) {
+    metrics_.increment(name, {}, 0.0);
+  }
+  std::vector<HttpRoute> routes;
+  routes.push_back({"/metrics", [this] { return answerMetrics(); }});
+  routes.push_back({"/healthz", [this] { return answerHealth(); }});
+  Result<std::unique_ptr<MetricsServer>> server = MetricsServer::start(
+      MetricsServerOptions{.address = config_.metrics_listen}, std::move(routes), &metrics_);
+  if (!server)
+    return makeError(server.error().code, "agent.metrics_listen: " + server.error().message);
+  metrics_server_ = std::move(server).value();
+  spdlog::info("serving /metrics and /healthz on http://{}", config_.metrics_listen);
+  return {};
+}
+
+// Runs on the listener's thread: reads only atomics and the (locked) registry.
+HttpAnswer Agent::answerMetrics() {
+  const int64_t now = common::steadyMs();
+  if (const int64_t contact = liveness_.last_contact.load(); contact != 0) {
+    metrics_.set("pso_agent_controller_last_contact_age_seconds", {},
+                 static_cast<double>(now - contact) / 1000.0);
+  }
+  metrics_.set("pso_agent_controller_welcomed", {}, liveness_.welcomed.load() ? 1.0 : 0.0);
+  const int64_t since = liveness_.unacked_since.load();
+  metrics_.set("pso_agent_telemetry_unacked_seconds", {},
+               since == 0 ? 0.0 : static_cast<double>(now - since) / 1000.0);
+  metrics_.set("pso_agent_healthy", {},
+               unhealthyReason(liveness_, liveness_rule_, now) ? 0.0 : 1.0);
+  return HttpAnswer{200, "text/plain; version=0.0.4; charset=utf-8", metrics_.renderPrometheus()};
+}
+
+HttpAnswer Agent::answerHealth() {
+  const std::optional<std::string> reason =
+      unhealthyReason(liveness_, liveness_rule_, common::steadyMs());
+  if (!reason) return HttpAnswer{200, "application/json", "{\"status\":\"ok\"}\n"};
+  // The reasons are built from numbers and fixed words: nothing to escape.
+  return HttpAnswer{503, "application/json",
+                    "{\"status\":\"unhealthy\",\"reason\":\"" + *reason + "\"}\n"};
 }
 
 void Agent::pollActuators() {

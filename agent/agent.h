@@ -11,14 +11,16 @@
 #include <zmq.hpp>
 
 #include "agent/actuator.h"
+#include "agent/agent_config.h"
+#include "agent/agent_liveness.h"
 #include "agent/batch_builder.h"
 #include "agent/cgroup_sampler.h"
 #include "agent/demand_source.h"
 #include "agent/health_monitor.h"
 #include "agent/host_sampler.h"
+#include "agent/metrics_server.h"
 #include "agent/session.h"
 #include "agent/spool.h"
-#include "agent/agent_config.h"
 #include "common/metrics.h"
 #include "common/result.h"
 
@@ -101,6 +103,12 @@ class Agent {
   void stopActuators();
   /// Sends queued health results, or every check's state after a new welcome.
   void forwardHealth();
+  /// After each loop turn: what the listener's thread reads for /healthz.
+  void publishLiveness(int64_t now_ms);
+  /// Starts the /metrics and /healthz listener when configured.
+  [[nodiscard]] Status startMetricsServer();
+  HttpAnswer answerMetrics();
+  HttpAnswer answerHealth();
 
   AgentConfig config_;
   common::MetricsRegistry metrics_;
@@ -117,6 +125,11 @@ class Agent {
   std::vector<SamplePoint> points_;  ///< reused by every sample
   std::string last_host_error_;
   int stop_pipe_[2] = {-1, -1};
+
+  LoopLiveness liveness_;
+  LivenessRule liveness_rule_;
+  uint64_t liveness_acked_ = 0;                    ///< the session's acked seq at the previous turn
+  std::unique_ptr<MetricsServer> metrics_server_;  ///< nullptr unless metrics_listen is set
 };
 
 }  // namespace pso::agent

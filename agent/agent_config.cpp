@@ -1,11 +1,13 @@
 #include "agent/agent_config.h"
 
+#include <arpa/inet.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include "agent/actuator.h"
 #include "agent/demand_source.h"
 #include "agent/health_check.h"
+#include "common/text.h"
 
 namespace pso::agent {
 namespace {
@@ -28,6 +30,24 @@ const KeyList<common::CurveConfig>& curveKeys() {
   return keys;
 }
 
+// The listener serves unauthenticated figures, so only this host may reach it:
+// an IPv4 loopback address (127.0.0.0/8) or ::1, with a fixed port.
+Finding checkMetricsListen(const std::string& listen, const AgentConfig& /*c*/) {
+  if (listen.empty()) return std::nullopt;
+  const std::string expected =
+      "must be a loopback address and port (127.0.0.0/8 or [::1]), e.g. 127.0.0.1:9465";
+  std::optional<common::HostPort> where = common::splitHostPort(listen);
+  if (!where) return Problem::invalid(expected + ", got '" + listen + "'");
+  in_addr v4{};
+  in6_addr v6{};
+  if (::inet_pton(AF_INET, where->host.c_str(), &v4) == 1) {
+    if ((ntohl(v4.s_addr) >> 24) == 127) return std::nullopt;
+  } else if (::inet_pton(AF_INET6, where->host.c_str(), &v6) == 1) {
+    if (IN6_IS_ADDR_LOOPBACK(&v6)) return std::nullopt;
+  }
+  return Problem::invalid(expected + ", got '" + listen + "'");
+}
+
 const KeyList<AgentConfig>& agentKeys() {
   using A = AgentConfig;
   static const KeyList<A> keys = {
@@ -47,6 +67,9 @@ const KeyList<AgentConfig>& agentKeys() {
       {"filesystems", &A::filesystems, "mount points whose usage is sampled"},
       {"log_level", &A::log_level, "trace | debug | info | warn | error | critical | off",
        checks::logLevel()},
+      ConfigKey<A>("metrics_listen", &A::metrics_listen,
+                   "loopback address:port serving GET /metrics and /healthz", &checkMetricsListen)
+          .emptyMeans("off"),
       ConfigKey<A>::section(
           "curve",
           "CurveZMQ encryption and authentication of the controller link (docs/security.md)"),

@@ -118,6 +118,9 @@ struct AgentConfig {
   std::string sys_root = "/sys";  ///< the cgroup v2 tree is <sys_root>/fs/cgroup
   std::vector<std::string> filesystems = {"/"};
   std::string log_level = "info";
+  /// Loopback address and port of the /metrics and /healthz listener
+  /// ("127.0.0.1:9465", "[::1]:9465"); empty: no listener at all.
+  std::string metrics_listen;
   common::CurveConfig curve;
   std::vector<SystemConfig> systems;
 };

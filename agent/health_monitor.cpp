@@ -20,6 +20,8 @@ HealthMonitor::HealthMonitor(common::MetricsRegistry* metrics) : metrics_(metric
                        "Health probes run, by system and result (ok, fail)");
     metrics_->describe("pso_agent_health_results_dropped_total", "counter",
                        "Health results dropped because nobody took them in time");
+    metrics_->describe("pso_agent_health_check_ok", "gauge",
+                       "State of each health check: 1 ok, 0 failing (absent until probed)");
   }
 }
 
@@ -130,6 +132,11 @@ void HealthMonitor::record(Entry& entry, const ProbeResult& probe) {
   if (metrics_ != nullptr) {
     metrics_->increment("pso_agent_health_probes_total",
                         {{"system", entry.system}, {"result", probe.ok ? "ok" : "fail"}});
+    // A failure below the threshold keeps the state, so this follows the state.
+    if (state.status == "ok" || state.status == "failing") {
+      metrics_->set("pso_agent_health_check_ok", {{"system", entry.system}, {"check", state.check}},
+                    state.status == "ok" ? 1.0 : 0.0);
+    }
   }
   if (queued_.size() >= kMaxQueued) {
     queued_.erase(queued_.begin());

@@ -42,6 +42,8 @@ Session::Session(zmq::context_t& context, SessionOptions options, Spool& spool, 
                        "Frames from the controller refused, by reason");
     metrics_->describe("pso_agent_batches_sent_total", "counter",
                        "Telemetry batches sent, including resends");
+    metrics_->describe("pso_agent_batches_acked_total", "counter",
+                       "Telemetry batches the controller acknowledged (by ack or welcome)");
     metrics_->describe("pso_agent_resends_total", "counter",
                        "Times unacked telemetry was sent again");
     metrics_->describe("pso_agent_hellos_total", "counter", "Hello messages sent");
@@ -348,6 +350,7 @@ void Session::receiveAll() {
       continue;
     }
     last_rx_ms_ = common::steadyMs();
+    last_contact_ms_ = last_rx_ms_;
     std::visit(
         [this](const auto& m) {
           using T = std::decay_t<decltype(m)>;
@@ -361,6 +364,12 @@ void Session::receiveAll() {
           }
         },
         *message);
+  }
+}
+
+void Session::countAcked(uint64_t seq) {
+  if (seq > acked_ && metrics_ != nullptr) {
+    metrics_->increment("pso_agent_batches_acked_total", {}, static_cast<double>(seq - acked_));
   }
 }
 
@@ -380,6 +389,7 @@ void Session::handle(const protocol::Welcome& welcome) {
   }
   // The controller's word is the truth after a restart: resend everything past
   // what it has, even batches this process already sent once.
+  countAcked(welcome.last_seq);
   acked_ = welcome.last_seq;
   cursor_ = std::max(welcome.last_seq + 1, spool_.oldestSeq());
   progress_ms_ = common::steadyMs();
@@ -417,6 +427,7 @@ void Session::handle(const protocol::Refused& refused) {
 
 void Session::handle(const protocol::Ack& ack) {
   if (ack.seq > acked_) {
+    countAcked(ack.seq);
     acked_ = ack.seq;
     progress_ms_ = common::steadyMs();
   }

@@ -113,6 +113,9 @@ class Session {
   uint64_t directivesExecuted() const { return executed_; }
   uint64_t directivesRepeated() const { return repeated_; }
   uint64_t resends() const { return resends_; }
+  /// Steady-clock ms of the last message decoded from the controller; 0 when
+  /// none came yet.
+  int64_t lastContactMs() const { return last_contact_ms_; }
 
  private:
   [[nodiscard]] Status openSocket();
@@ -127,6 +130,8 @@ class Session {
   void handle(const protocol::Refused& refused);
   int64_t helloWaitMs() const;
   void refuse(const std::string& reason, const std::string& message);
+  /// Counts the batches an ack or welcome covers past acked_.
+  void countAcked(uint64_t seq);
   uint64_t firstUnacked() const;
   uint64_t inFlight() const;
 
@@ -152,7 +157,8 @@ class Session {
   int64_t hello_sent_ms_ = 0;
   int64_t last_heartbeat_ms_ = 0;
   int64_t last_rx_ms_ = 0;
-  int64_t progress_ms_ = 0;  ///< last ack progress, or when the window went from empty to busy
+  int64_t last_contact_ms_ = 0;  ///< unlike last_rx_ms_, never set but by a message
+  int64_t progress_ms_ = 0;      ///< last ack progress, or when the window went from empty to busy
 
   uint64_t hellos_ = 0;
   uint64_t welcomes_ = 0;

@@ -314,6 +314,32 @@ TEST(AgentConfig, RefusesBadValues) {
             "agent.yaml:2: systems[0].name: required");
 }
 
+TEST(AgentConfig, MetricsListenIsOffByDefaultAndAcceptsOnlyLoopback) {
+  auto defaults = parseAgentConfig("", "agent.yaml");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->metrics_listen, "");
+  for (const char* address : {"127.0.0.1:9465", "127.1.2.3:9465", "[::1]:9465"}) {
+    auto parsed =
+        parseAgentConfig(std::string("agent:\n  metrics_listen: \"") + address + "\"\n", "a.yaml");
+    ASSERT_TRUE(parsed.ok()) << address << ": " << parsed.error().message;
+    EXPECT_EQ(parsed->metrics_listen, address);
+  }
+  for (const char* address : {"0.0.0.0:9465", "10.0.0.1:9465", "[::]:9465", "localhost:9465",
+                              "127.0.0.1", "127.0.0.1:0", "[::ffff:127.0.0.1]:9465"}) {
+    EXPECT_EQ(agentError(std::string("agent:\n  metrics_listen: \"") + address + "\"\n").message,
+              std::string("agent.yaml:2: agent.metrics_listen: must be a loopback address and port "
+                          "(127.0.0.0/8 or [::1]), e.g. 127.0.0.1:9465, got '") +
+                  address + "'");
+  }
+  // Set in code (as flags do), it is checked the same way.
+  AgentConfig config;
+  config.metrics_listen = "192.168.1.1:9465";
+  Status checked = checkAgentSettings(config);
+  ASSERT_FALSE(checked.ok());
+  EXPECT_EQ(checked.error().message.rfind("agent: metrics_listen: must be a loopback", 0), 0u)
+      << checked.error().message;
+}
+
 TEST(AgentConfig, RefusesDuplicateSystem) {
   const Error e = agentError("systems:\n  - name: web\n  - name: api\n  - name: web\n");
   EXPECT_EQ(e.message,

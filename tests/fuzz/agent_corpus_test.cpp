@@ -1,5 +1,6 @@
 // Runs every seed of the agent's fuzz corpora (tests/fuzz/corpus/
-// prometheus_text, proc_text, sampler_files, http_response, http_url) through
+// prometheus_text, proc_text, sampler_files, http_response, http_url,
+// http_request) through
 // the same checks as the libFuzzer harnesses, so every build exercises them
 // without libFuzzer.
 
@@ -43,6 +44,10 @@ TEST(AgentFuzzCorpus, EveryHttpResponseSeedKeepsTheParserContract) {
 
 TEST(AgentFuzzCorpus, EveryHttpUrlSeedKeepsTheParserContract) {
   EXPECT_GE(runCorpus("http_url", checkHttpUrl), 8);
+}
+
+TEST(AgentFuzzCorpus, EveryHttpRequestSeedKeepsTheParserContract) {
+  EXPECT_GE(runCorpus("http_request", checkHttpRequest), 12);
 }
 
 // What the seeds guard, asserted directly: malformed content is refused with

@@ -1,9 +1,11 @@
 #include "tests/fuzz/http_fuzz_targets.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
 
+#include "agent/http/request_parser.h"
 #include "agent/http/response_parser.h"
 #include "agent/http/url.h"
 #include "common/text.h"
@@ -157,6 +159,84 @@ bool checkHttpUrl(std::string_view input) {
   Result<http::PlainUrl> again = http::parsePlainUrl("http://" + url->authority + url->target);
   return again && again->host == url->host && again->port == url->port &&
          again->authority == url->authority && again->target == url->target;
+}
+
+namespace {
+
+bool isToken(std::string_view text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+  });
+}
+
+bool sameHead(const http::RequestHead& a, const http::RequestHead& b) {
+  return a.method == b.method && a.target == b.target && a.path == b.path &&
+         a.minor_version == b.minor_version && a.headers == b.headers &&
+         a.head_bytes == b.head_bytes;
+}
+
+}  // namespace
+
+bool checkHttpRequest(std::string_view input) {
+  const std::size_t newline = input.find('\n');
+  http::RequestLimits limits;
+  for (std::string_view word = common::trim(input.substr(0, newline)); !word.empty();) {
+    const std::size_t space = word.find(' ');
+    const std::string_view option = word.substr(0, space);
+    word = space == std::string_view::npos ? std::string_view() : common::trim(word.substr(space));
+    const std::size_t eq = option.find('=');
+    if (eq == std::string_view::npos) continue;
+    const uint64_t value = common::parseUint64(option.substr(eq + 1)).value_or(0);
+    if (value == 0 || value > 64 * 1024) continue;
+    if (option.substr(0, eq) == "max_head") limits.max_head_bytes = value;
+    if (option.substr(0, eq) == "max_headers") limits.max_headers = value;
+  }
+  const std::string_view bytes =
+      newline == std::string_view::npos ? std::string_view() : input.substr(newline + 1);
+
+  Result<std::optional<http::RequestHead>> parsed = http::parseRequestHead(bytes, limits);
+  if (!parsed) {
+    const Error& error = parsed.error();
+    return (error.code == "malformed" || error.code == "too_large") && oneLine(error.message, 512);
+  }
+  if (!parsed->has_value()) {
+    const std::string_view window = bytes.substr(0, limits.max_head_bytes);
+    return bytes.size() < limits.max_head_bytes && window.find("\n\n") == std::string_view::npos &&
+           window.find("\n\r\n") == std::string_view::npos;
+  }
+  const http::RequestHead& head = **parsed;
+  if (head.head_bytes == 0 || head.head_bytes > limits.max_head_bytes ||
+      head.head_bytes > bytes.size() || head.headers.size() > limits.max_headers) {
+    return false;
+  }
+  if (!isToken(head.method) || head.minor_version < 0 || head.minor_version > 1) return false;
+  if (head.target.empty() || head.target.front() != '/' ||
+      head.target.compare(0, head.path.size(), head.path) != 0 ||
+      head.path.find('?') != std::string::npos) {
+    return false;
+  }
+  for (char c : head.target) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7f) return false;
+  }
+  for (const auto& [name, value] : head.headers) {
+    if (!isToken(name)) return false;
+    for (char c : name) {
+      if (c >= 'A' && c <= 'Z') return false;
+    }
+    if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) return false;
+  }
+  // The head alone parses to the same; each shorter prefix is still incomplete.
+  const std::string_view own = bytes.substr(0, head.head_bytes);
+  Result<std::optional<http::RequestHead>> again = http::parseRequestHead(own, limits);
+  if (!again || !again->has_value() || !sameHead(**again, head)) return false;
+  for (std::size_t n = 0; n < own.size(); n += 1 + own.size() / 64) {
+    Result<std::optional<http::RequestHead>> prefix =
+        http::parseRequestHead(own.substr(0, n), limits);
+    if (!prefix || prefix->has_value()) return false;
+  }
+  return true;
 }
 
 }  // namespace pso::agent::fuzz

@@ -22,4 +22,15 @@ bool checkHttpResponse(std::string_view input);
 /// byte that could break a request line, and parses again to the same parts.
 bool checkHttpUrl(std::string_view input);
 
+/// parseRequestHead() (the metrics listener's request parser) over a
+/// request. The first line of `input` holds options ("max_head=N",
+/// "max_headers=N"); the rest is the bytes a client sent. A refusal must be
+/// one line with code malformed or too_large; an incomplete head must be
+/// within the limit and hold no empty line; a complete head must be within
+/// the limit, have a token method, a path starting with '/' without spaces or
+/// control bytes, HTTP/1.0 or 1.1, lower-case token header names and values
+/// without CR, LF or NUL, and parse to the same head from its own bytes,
+/// while every shorter prefix of them is incomplete.
+bool checkHttpRequest(std::string_view input);
+
 }  // namespace pso::agent::fuzz
