@@ -219,7 +219,7 @@ const std::vector<std::string>& runbookFigures() {
 }
 
 Result<Runbook> parseRunbook(const std::string& text, const std::string& file) {
-  const Place top{file};
+  const Place top{file, 0, ""};
   Runbook runbook;
   try {
     const YAML::Node root = YAML::Load(text);
