@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <csignal>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -269,6 +270,19 @@ TEST_F(RunbookTest, WatchPrintsATableOnlyWhenItChangesAndJsonLinesEachRefresh) {
   const auto bad = psoctl({"systems", "-w", "--interval", "0s"});
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_TRUE(contains(bad.err, "--interval must be longer than 0")) << bad.err;
+}
+
+TEST_F(RunbookTest, WatchEndsWithExitZeroOnSigint) {
+  auto agent = connectWebAgent("agent-1", {70, 70, 70}, 2);
+  ASSERT_TRUE(agent);
+  const std::string out = dir_.file("watch.out");
+  pso::testing::ChildProcess watch(
+      {PSOCTL_BIN, "--api", api(), "systems", "--watch", "--interval", "100ms"}, out,
+      dir_.file("watch.err"));
+  ASSERT_TRUE(waitFor([&] { return contains(pso::testing::readFile(out), "SYSTEM"); },
+                      std::chrono::seconds(10)));
+  watch.signal(SIGINT);
+  EXPECT_EQ(watch.wait(std::chrono::seconds(5)), 0);
 }
 
 }  // namespace
