@@ -202,8 +202,16 @@ TEST_F(RunbookTest, EveryMistakeIsRefusedBeforeAnythingRuns) {
 }
 
 TEST_F(RunbookTest, ModeSwitchesAtRunTimeAndTheApiRefusesOtherModes) {
+  auto agent = connectWebAgent("agent-1", {70, 70, 70}, 2);
+  ASSERT_TRUE(agent);
   EXPECT_EQ(post("/api/v1/mode", R"({"mode":"forecast-only"})").status, 200);
   EXPECT_EQ(get("/api/v1/status").json()["mode"], "forecast-only");
+  // The next cycle decides in the new mode: recorded, nothing dispatched.
+  auto cycle = controller().runCycleOnce(now() + 1000);
+  ASSERT_TRUE(cycle.ok()) << cycle.error().message;
+  EXPECT_EQ(cycle->cycle.mode, "forecast-only");
+  for (const auto& d : cycle->directives) EXPECT_EQ(d.status, "not_dispatched") << d.id;
+  EXPECT_EQ(get("/api/v1/cycles?limit=1").json()["cycles"][0]["mode"], "forecast-only");
   EXPECT_EQ(post("/api/v1/mode", R"({"mode":"sleep"})").status, 400);
   EXPECT_EQ(post("/api/v1/mode", "not json").status, 400);
   EXPECT_EQ(post("/api/v1/mode", R"({"mode":"act"})", "").status, 401);
