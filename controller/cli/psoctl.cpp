@@ -1,9 +1,14 @@
 #include "controller/cli/psoctl.h"
 
+#include <unistd.h>
 #include <CLI/CLI.hpp>
+
 #include <algorithm>
+#include <atomic>
 #include <cctype>
+#include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -12,7 +17,9 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <sstream>
 #include <string>
+#include <thread>
 
 #include "common/clock.h"
 #include "common/config.h"
@@ -21,10 +28,14 @@
 #include "common/trace.h"
 #include "controller/cli/api_client.h"
 #include "controller/cli/completion.h"
+#include "controller/cli/directive_request.h"
 #include "controller/cli/grade.h"
 #include "controller/cli/import.h"
 #include "controller/cli/offline.h"
+#include "controller/cli/runbook.h"
+#include "controller/cli/runbook_parser.h"
 #include "controller/cli/table.h"
+#include "controller/engine/alert_rules.h"
 #include "controller/scenarios/exporter.h"
 #include "controller/scenarios/scenario.h"
 #include "controller/store/store.h"
@@ -664,36 +675,18 @@ int printDirective(const GlobalOptions& g, const json& doc) {
     printJson(doc);
     return 0;
   }
-  const json& d = doc.value("directive", json::object());
   if (g.output == OutputFormat::kName) {
-    std::cout << str(d, "id") << '\n';
+    std::cout << str(doc.value("directive", json::object()), "id") << '\n';
     return 0;
   }
-  if (str(d, "action") == "release") {
-    std::cout << "directive " << str(d, "id") << ": released the hold on " << str(d, "system")
-              << " (" << str(d, "result_message") << ")\n";
-    return 0;
-  }
-  std::cout << "directive " << str(d, "id") << ": scale " << str(d, "system") << " to "
-            << str(d, "replicas") << " (" << str(d, "status") << ")";
-  if (d.contains("hold_until") && !d["hold_until"].is_null()) {
-    std::cout << ", held until " << str(d, "hold_until");
-  }
-  std::cout << '\n';
+  std::cout << directiveSummary(doc) << '\n';
   return 0;
 }
 
 int cmdDirectiveScale(const GlobalOptions& g, const ScaleArgs& a) {
-  if (a.replicas < 0)
-    return fail("--replicas must be at least 0, got " + std::to_string(a.replicas));
-  json body = {
-      {"system", a.system}, {"action", "scale"}, {"replicas", a.replicas}, {"reason", a.reason}};
-  if (!a.hold.empty()) {
-    auto hold = common::parseDuration(a.hold);
-    if (!hold) return fail("--hold: " + hold.error().message);
-    body["hold"] = a.hold;
-  }
-  auto doc = apiClient(g).postJson("/api/v1/directives", body);
+  auto body = scaleDirectiveBody(a.system, a.replicas, a.reason, a.hold);
+  if (!body) return fail(body.error().message);
+  auto doc = apiClient(g).postJson("/api/v1/directives", *body);
   if (!doc) return fail(doc.error().message);
   return printDirective(g, *doc);
 }
@@ -701,9 +694,7 @@ int cmdDirectiveScale(const GlobalOptions& g, const ScaleArgs& a) {
 /// `psoctl directive release SYSTEM`: ends the operator hold in force.
 int cmdDirectiveRelease(const GlobalOptions& g, const std::string& system,
                         const std::string& reason) {
-  json body = {{"system", system}, {"action", "release"}};
-  if (!reason.empty()) body["reason"] = reason;
-  auto doc = apiClient(g).postJson("/api/v1/directives", body);
+  auto doc = apiClient(g).postJson("/api/v1/directives", releaseDirectiveBody(system, reason));
   if (!doc) return fail(doc.error().message);
   return printDirective(g, *doc);
 }
@@ -894,6 +885,196 @@ int cmdVersion(const GlobalOptions& g) {
   return 0;
 }
 
+/// The alert states `alerts --state` accepts (GET /api/v1/alerts?state=).
+/// `psoctl alerts`: the alert rules' states per subject, firing first.
+int cmdAlerts(const GlobalOptions& g, const std::string& state) {
+  std::string path = "/api/v1/alerts";
+  if (!state.empty()) {
+    if (auto known = common::checkOneOf("--state", state, controller::engine::alertStateFilters());
+        !known) {
+      return fail(known.error().message);
+    }
+    path += "?state=" + ApiClient::escape(state);
+  }
+  auto doc = apiClient(g).getJson(path);
+  if (!doc) return fail(doc.error().message);
+  if (g.json_output) {
+    printJson(*doc);
+    return 0;
+  }
+  const json alerts = doc->value("alerts", json::array());
+  if (g.output == OutputFormat::kName) {
+    // An alert is a rule's state for one subject: "rule/subject".
+    for (const auto& a : alerts) std::cout << str(a, "rule") << '/' << str(a, "subject") << '\n';
+    return 0;
+  }
+  Table t({"RULE", "SUBJECT", "STATE", "VALUE", "SINCE", "FIRED", "RESOLVED", "CONDITION"});
+  for (const auto& a : alerts) {
+    t.addRow({str(a, "rule"), str(a, "subject"), str(a, "state"), str(a, "value"),
+              tableTime(g, str(a, "since")), tableTime(g, str(a, "fired_at")),
+              tableTime(g, str(a, "resolved_at")), str(a, "condition")});
+  }
+  t.shrinkable("CONDITION").shrinkable("RULE");
+  printTable(g, t);
+  return 0;
+}
+
+/// `psoctl notifications`: the webhook outbox, newest first.
+int cmdNotifications(const GlobalOptions& g, int64_t limit) {
+  if (limit < 1) return fail("--limit must be at least 1, got " + std::to_string(limit));
+  auto doc = apiClient(g).getJson("/api/v1/notifications?limit=" + std::to_string(limit));
+  if (!doc) return fail(doc.error().message);
+  if (g.json_output) {
+    printJson(*doc);
+    return 0;
+  }
+  const json list = doc->value("notifications", json::array());
+  if (g.output == OutputFormat::kName) {
+    printNames(list, "id");
+    return 0;
+  }
+  Table t({"ID", "RULE", "SUBJECT", "EVENT", "STATUS", "ATTEMPTS", "CREATED", "DELIVERED", "URL",
+           "LAST ERROR"});
+  for (const auto& n : list) {
+    t.addRow({str(n, "id"), str(n, "rule"), str(n, "subject"), str(n, "event"), str(n, "status"),
+              str(n, "attempts"), tableTime(g, str(n, "created_at")),
+              tableTime(g, str(n, "delivered_at")), str(n, "url"), str(n, "last_error")});
+  }
+  t.shrinkable("LAST ERROR").shrinkable("URL").shrinkable("RULE");
+  printTable(g, t);
+  return 0;
+}
+
+/// --watch of a listing command: how often, and how many refreshes at most.
+struct WatchArgs {
+  bool watch = false;
+  std::string interval = "2s";
+  int64_t count = 0;  ///< stop after this many refreshes; 0: until interrupted
+};
+
+std::atomic<bool> g_interrupted{false};
+
+extern "C" void onInterrupt(int) {
+  g_interrupted.store(true);
+}
+
+/// Runs `once` (a listing command that prints to stdout) every interval, like
+/// `kubectl get -w`: a table (or names) is printed only when it changed, under
+/// a timestamp line; -o json prints each refresh as one line (JSON Lines). A
+/// failed refresh is reported on stderr and the watch goes on: a controller
+/// restarting is what one watches for. SIGINT ends the watch with exit 0;
+/// --watch-count N ends it after N refreshes with the last refresh's code.
+int watchCommand(const GlobalOptions& g, const WatchArgs& w, const std::function<int()>& once) {
+  auto interval = common::parseDuration(w.interval);
+  if (!interval) return fail("--interval: " + interval.error().message);
+  if (interval->count() <= 0) return fail("--interval must be longer than 0, got " + w.interval);
+  if (w.count < 0) return fail("--watch-count must be at least 1, got " + std::to_string(w.count));
+  std::signal(SIGINT, onInterrupt);
+  std::signal(SIGTERM, onInterrupt);
+  std::string previous;
+  int code = 0;
+  for (int64_t refresh = 1; !g_interrupted.load(); ++refresh) {
+    // The command prints to stdout; its output is caught to compare and reshape.
+    std::ostringstream caught;
+    std::streambuf* const saved = std::cout.rdbuf(caught.rdbuf());
+    code = once();
+    std::cout.rdbuf(saved);
+    const std::string text = caught.str();
+    if (code == 0 && g.json_output) {
+      const json doc = json::parse(text, nullptr, false);
+      std::cout << (doc.is_discarded() ? text : doc.dump() + "\n") << std::flush;
+    } else if (code == 0 && text != previous) {
+      std::cout << (previous.empty() ? "" : "\n") << "# "
+                << common::formatTimestamp(common::wallMs()) << " UTC\n"
+                << text << std::flush;
+      previous = text;
+    }
+    if (w.count > 0 && refresh >= w.count) return code;
+    // Short sleeps so an interrupt ends the watch promptly.
+    const auto until = std::chrono::steady_clock::now() + *interval;
+    while (!g_interrupted.load() && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+          std::chrono::milliseconds(100), until - std::chrono::steady_clock::now()));
+    }
+  }
+  return 0;
+}
+
+void addWatchOptions(CLI::App* cmd, WatchArgs& w) {
+  cmd->add_flag("-w,--watch", w.watch,
+                "Print again every --interval until interrupted (tables: only when changed)");
+  cmd->add_option("--interval", w.interval, "Time between refreshes of --watch")
+      ->capture_default_str();
+  cmd->add_option("--watch-count", w.count,
+                  "Stop after N refreshes (implies --watch; for scripts and tests)");
+}
+
+/// A listing command, once or under --watch.
+int maybeWatch(const GlobalOptions& g, const WatchArgs& w, const std::function<int()>& once) {
+  if (!w.watch && w.count == 0) return once();
+  return watchCommand(g, w, once);
+}
+
+struct RunbookArgs {
+  std::string file;
+  bool dry_run = false;
+  bool yes = false;
+};
+
+/// `psoctl runbook run FILE`: every step checked (the file, then the systems
+/// and bounds with the controller) before anything runs; the plan printed;
+/// then the steps in order. Exit codes: runbook.h.
+int cmdRunbookRun(const GlobalOptions& g, const RunbookArgs& a) {
+  if (g.output == OutputFormat::kName || g.json_output) {
+    std::cerr << "psoctl: runbook run prints its plan and outcomes as text: -o does not apply\n";
+    return kRunbookExitRefused;
+  }
+  std::ifstream in(a.file, std::ios::binary);
+  if (!in) {
+    std::cerr << "psoctl: " << a.file << ": cannot read the runbook\n";
+    return kRunbookExitRefused;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  auto runbook = parseRunbook(text.str(), a.file);
+  if (!runbook) {
+    std::cerr << "psoctl: " << runbook.error().message << '\n';
+    return kRunbookExitRefused;
+  }
+  // Directives and waits may take a while; a step's own timeout bounds a wait.
+  ApiClient client = apiClient(g, 30000);
+  if (Status checked = checkRunbookWithController(*runbook, a.file, client); !checked) {
+    std::cerr << "psoctl: " << checked.error().message << '\n';
+    return checked.error().code == "invalid" ? kRunbookExitRefused : 1;
+  }
+  const std::size_t total = runbook->steps.size();
+  std::cout << "runbook " << (runbook->name.empty() ? a.file : "'" + runbook->name + "'") << ": "
+            << total << (total == 1 ? " step" : " steps") << " against " << g.api << '\n';
+  for (const auto& step : runbook->steps) {
+    std::cout << "  " << step.number << ". " << describeRunbookStep(step) << '\n';
+  }
+  if (a.dry_run) {
+    std::cout << "dry run: nothing was changed\n";
+    return 0;
+  }
+  if (!a.yes) {
+    // A run changes the fleet: it is confirmed by a person, or by --yes in scripts.
+    if (isatty(STDIN_FILENO) == 0) {
+      std::cerr << "psoctl: " << a.file
+                << ": a run changes the controller; give --yes (or --dry-run to see the plan)\n";
+      return kRunbookExitRefused;
+    }
+    std::cout << "run these " << total << " steps? [y/N] " << std::flush;
+    std::string answer;
+    if (!std::getline(std::cin, answer) || (answer != "y" && answer != "yes")) {
+      std::cerr << "psoctl: not confirmed: nothing was changed\n";
+      return kRunbookExitRefused;
+    }
+  }
+  std::cout << std::flush;
+  return runRunbookSteps(*runbook, a.file, client, std::cout, std::cerr);
+}
+
 /// Every command's help ends with examples; one place builds the footer.
 std::string examples(std::initializer_list<const char*> lines) {
   std::string text = "Examples:";
@@ -949,8 +1130,16 @@ int runPsoctl(int argc, char** argv) {
   std::string system_name;
   auto* systems_cmd = app.add_subcommand("systems", "Managed systems; one in full with NAME");
   systems_cmd->add_option("name", system_name, "Show only this system, every field");
-  systems_cmd->footer(examples({"psoctl systems", "psoctl systems web", "psoctl -o name systems"}));
-  systems_cmd->callback([&] { action = [&] { return cmdSystems(g, system_name); }; });
+  WatchArgs systems_watch;
+  addWatchOptions(systems_cmd, systems_watch);
+  systems_cmd->footer(examples({"psoctl systems", "psoctl systems web", "psoctl -o name systems",
+                                "psoctl systems --watch --interval 5s",
+                                "psoctl -o json systems --watch-count 3 | jq -c .systems"}));
+  systems_cmd->callback([&] {
+    action = [&] {
+      return maybeWatch(g, systems_watch, [&] { return cmdSystems(g, system_name); });
+    };
+  });
 
   SamplesArgs samples;
   auto* samples_cmd = app.add_subcommand(
@@ -979,8 +1168,60 @@ int runPsoctl(int argc, char** argv) {
   int64_t cycles_limit = 10;
   auto* cycles_cmd = app.add_subcommand("cycles", "Recent decision cycles, one row per system");
   cycles_cmd->add_option("--limit", cycles_limit, "Cycles to show")->capture_default_str();
-  cycles_cmd->footer(examples({"psoctl cycles", "psoctl -o wide cycles --limit 3"}));
-  cycles_cmd->callback([&] { action = [&] { return cmdCycles(g, cycles_limit); }; });
+  WatchArgs cycles_watch;
+  addWatchOptions(cycles_cmd, cycles_watch);
+  cycles_cmd->footer(
+      examples({"psoctl cycles", "psoctl -o wide cycles --limit 3", "psoctl cycles --limit 1 -w"}));
+  cycles_cmd->callback([&] {
+    action = [&] {
+      return maybeWatch(g, cycles_watch, [&] { return cmdCycles(g, cycles_limit); });
+    };
+  });
+
+  std::string alerts_state;
+  WatchArgs alerts_watch;
+  auto* alerts_cmd =
+      app.add_subcommand("alerts", "Alert rules' states per system or agent, firing first");
+  alerts_cmd
+      ->add_option("--state", alerts_state,
+                   "Only alerts in this state (default: every state but inactive)")
+      ->type_name("TEXT:{pending,firing,resolved,inactive,all}");
+  addWatchOptions(alerts_cmd, alerts_watch);
+  alerts_cmd->footer(examples({"psoctl alerts", "psoctl alerts --state firing",
+                               "psoctl -o name alerts --state all", "psoctl alerts -w"}));
+  alerts_cmd->callback([&] {
+    action = [&] {
+      return maybeWatch(g, alerts_watch, [&] { return cmdAlerts(g, alerts_state); });
+    };
+  });
+
+  int64_t notifications_limit = 50;
+  auto* notifications_cmd = app.add_subcommand(
+      "notifications", "Webhook notifications of the alerts (the outbox), newest first");
+  notifications_cmd->add_option("--limit", notifications_limit, "At most")->capture_default_str();
+  notifications_cmd->footer(
+      examples({"psoctl notifications", "psoctl -o wide notifications --limit 5"}));
+  notifications_cmd->callback(
+      [&] { action = [&] { return cmdNotifications(g, notifications_limit); }; });
+
+  auto* runbook_cmd = app.add_subcommand("runbook", "Run a runbook: directives, waits, mode");
+  runbook_cmd->require_subcommand(1);
+  runbook_cmd->footer(examples({"psoctl runbook run evening-peak.yaml --dry-run",
+                                "psoctl runbook run evening-peak.yaml --yes"}));
+  RunbookArgs runbook_args;
+  auto* runbook_run_cmd = runbook_cmd->add_subcommand(
+      "run", "Check every step, print the plan, then run the steps in order");
+  runbook_run_cmd->add_option("file", runbook_args.file, "Runbook YAML file")->required();
+  runbook_run_cmd->add_flag("--dry-run", runbook_args.dry_run,
+                            "Check and print what each step would do; change nothing");
+  runbook_run_cmd->add_flag("--yes", runbook_args.yes, "Run without asking for confirmation");
+  runbook_run_cmd->footer(
+      "Steps: scale, wait_for, forecast_only, hold, release, wait (docs/operations.md\n"
+      "\"Runbooks\"). Exit codes: 0 done (or dry run), 1 controller unreachable, 2 runbook\n"
+      "refused before anything ran, 10+N step N failed (at most 255).\n" +
+      examples({"psoctl runbook run evening-peak.yaml --dry-run",
+                "psoctl --token-file ops.token runbook run evening-peak.yaml --yes"}));
+  runbook_run_cmd->callback([&] { action = [&] { return cmdRunbookRun(g, runbook_args); }; });
 
   std::string explain_system;
   auto* explain_cmd =

@@ -127,6 +127,12 @@ const char* alertStateName(AlertState state) {
   return kStateNames[static_cast<std::size_t>(state)];
 }
 
+const std::vector<std::string>& alertStateFilters() {
+  static const std::vector<std::string> kFilters = {kStateNames[0], kStateNames[1], kStateNames[2],
+                                                    kStateNames[3], "all"};
+  return kFilters;
+}
+
 std::optional<AlertState> alertStateFromName(const std::string& name) {
   for (std::size_t i = 0; i < kStateNames.size(); ++i) {
     if (name == kStateNames[i]) return static_cast<AlertState>(i);

@@ -71,6 +71,9 @@ enum class AlertState {
 
 /// "inactive", "pending", "firing", "resolved".
 const char* alertStateName(AlertState state);
+/// Every state's name, in the enum's order, then "all": what a filter over
+/// alert states accepts (the API's and psoctl's --state).
+const std::vector<std::string>& alertStateFilters();
 /// The state of a name written by alertStateName; nullopt for anything else.
 std::optional<AlertState> alertStateFromName(const std::string& name);
 

@@ -9,6 +9,7 @@
 #include "controller/service/api/forecast_handler.h"
 #include "controller/service/api/health_handler.h"
 #include "controller/service/api/metrics_handler.h"
+#include "controller/service/api/mode_handler.h"
 #include "controller/service/api/router.h"
 #include "controller/service/api/scenarios_handler.h"
 #include "controller/service/api/status_handler.h"
@@ -30,7 +31,7 @@ RouteHandler call(Handler& handler, HttpResponse (Handler::*method)(const ApiReq
 struct Api::Handlers {
   Handlers(const ControllerIdentity& identity, store::Store& store, CycleRunner& cycles,
            common::MetricsRegistry& metrics, int64_t cycle_interval_ms)
-      : status(identity, store, metrics),
+      : status(identity, store, metrics, [&cycles] { return cycles.mode(); }),
         health(identity, store, cycles, cycle_interval_ms),
         metrics(identity, metrics),
         agents(store),
@@ -39,7 +40,8 @@ struct Api::Handlers {
         directives(store, cycles),
         cycles(store),
         scenarios(store),
-        alerts(store) {}
+        alerts(store),
+        mode(cycles) {}
 
   StatusHandler status;
   HealthHandler health;
@@ -51,6 +53,7 @@ struct Api::Handlers {
   CyclesHandler cycles;
   ScenariosHandler scenarios;
   AlertsHandler alerts;
+  ModeHandler mode;
 };
 
 Api::Api(ApiOptions options, store::Store& store, CycleRunner& cycles,
@@ -86,6 +89,7 @@ Api::Api(ApiOptions options, store::Store& store, CycleRunner& cycles,
       {"GET", "/api/v1/scenarios/{id}", Role::kRead, call(h.scenarios, &ScenariosHandler::show)},
       {"GET", "/api/v1/alerts", Role::kRead, call(h.alerts, &AlertsHandler::list)},
       {"GET", "/api/v1/notifications", Role::kRead, call(h.alerts, &AlertsHandler::notifications)},
+      {"POST", "/api/v1/mode", Role::kOperate, call(h.mode, &ModeHandler::set)},
       // The dashboard's page and assets hold no data: its script reads the
       // routes above with the caller's token.
       {"GET", "/", Role::kNone, serveDashboardPage},

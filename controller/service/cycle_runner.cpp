@@ -578,6 +578,18 @@ std::optional<engine::Forecast> CycleRunner::forecast(const std::string& system,
   return engine_.forecast(system, horizon);
 }
 
+void CycleRunner::setForecastOnly(bool forecast_only) {
+  // Under the cycle's lock: a cycle in progress finishes in the mode it began.
+  std::lock_guard lock(mutex_);
+  settings_.forecast_only = forecast_only;
+  engine_.setForecastOnly(forecast_only);
+}
+
+std::string CycleRunner::mode() {
+  std::lock_guard lock(mutex_);
+  return settings_.forecast_only ? "forecast-only" : "act";
+}
+
 int64_t CycleRunner::lastCycleMs() {
   std::lock_guard lock(mutex_);
   return last_cycle_ms_.value_or(0);

@@ -105,6 +105,13 @@ class CycleRunner {
 
   const engine::EngineSettings& settings() const { return settings_; }
 
+  /// Switches between forecast-only (decide and record, dispatch nothing) and
+  /// act at run time (POST /api/v1/mode); the next cycle decides in the new
+  /// mode. The configured mode is what a restart comes back to.
+  void setForecastOnly(bool forecast_only);
+  /// "forecast-only" or "act", as now in force.
+  std::string mode();
+
   /// Called (on the cycle's thread) after a cycle that queued notifications:
   /// the webhook outbox's wake-up. Set before start().
   void onNotificationsQueued(std::function<void()> callback) {

@@ -1,4 +1,5 @@
-// Runs every seed of psoctl's fuzz corpora (tests/fuzz/corpus/prometheus_range)
+// Runs every seed of psoctl's fuzz corpora (tests/fuzz/corpus/prometheus_range,
+// tests/fuzz/corpus/runbook)
 // through the same checks as the libFuzzer harnesses, so every build
 // exercises them without libFuzzer.
 
@@ -15,6 +16,15 @@ TEST(CliFuzzCorpus, EveryPrometheusRangeSeedKeepsTheParserContract) {
   ASSERT_TRUE(seeds.has_value()) << "no tests/fuzz/corpus/prometheus_range";
   for (const auto& seed : *seeds) {
     EXPECT_TRUE(checkPrometheusRangeAnswer(seed.bytes)) << seed.name;
+  }
+  EXPECT_GE(seeds->size(), 10u);
+}
+
+TEST(CliFuzzCorpus, EveryRunbookSeedKeepsTheParserContract) {
+  const auto seeds = pso::testing::readFuzzCorpus(PSO_SOURCE_DIR, "runbook");
+  ASSERT_TRUE(seeds.has_value()) << "no tests/fuzz/corpus/runbook";
+  for (const auto& seed : *seeds) {
+    EXPECT_TRUE(checkRunbook(seed.bytes)) << seed.name;
   }
   EXPECT_GE(seeds->size(), 10u);
 }

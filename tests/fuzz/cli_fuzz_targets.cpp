@@ -5,6 +5,7 @@
 #include <string>
 
 #include "controller/cli/prometheus_range.h"
+#include "controller/cli/runbook_parser.h"
 
 namespace pso::cli::fuzz {
 
@@ -31,6 +32,47 @@ bool checkPrometheusRangeAnswer(std::string_view input) {
     }
     return true;
   } catch (const std::exception&) {
+    return false;
+  }
+}
+
+bool checkRunbook(std::string_view input) {
+  try {
+    auto parsed = parseRunbook(std::string(input), "fuzz.yaml");
+    if (!parsed.ok()) {
+      const auto& error = parsed.error();
+      if (error.code != "invalid" || error.message.rfind("fuzz.yaml: ", 0) != 0) return false;
+      for (char ch : error.message) {
+        if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) return false;
+      }
+      return true;
+    }
+    if (parsed->steps.empty()) return false;
+    int number = 0;
+    for (const auto& step : parsed->steps) {
+      if (step.number != ++number) return false;
+      switch (step.kind) {
+        case RunbookStepKind::kScale:
+          if (step.system.empty() || step.replicas < 0 || step.reason.empty()) return false;
+          break;
+        case RunbookStepKind::kHold:
+          if (step.system.empty() || step.reason.empty() || step.duration_ms <= 0) return false;
+          break;
+        case RunbookStepKind::kRelease:
+          if (step.system.empty()) return false;
+          break;
+        case RunbookStepKind::kWaitFor:
+          if (step.system.empty() || step.duration_ms <= 0) return false;
+          break;
+        case RunbookStepKind::kWait:
+          if (step.duration_ms <= 0) return false;
+          break;
+        case RunbookStepKind::kForecastOnly:
+          break;
+      }
+    }
+    return true;
+  } catch (...) {
     return false;
   }
 }

@@ -15,4 +15,11 @@ namespace pso::cli::fuzz {
 /// values.
 bool checkPrometheusRangeAnswer(std::string_view input);
 
+/// parseRunbook() (controller/cli/runbook_parser.h) over `input` as a runbook
+/// file. Holds when nothing throws, a refusal is one line with code "invalid"
+/// that names the file first, and a success has steps numbered 1..n, each
+/// with what its kind needs (a system, a positive wait or timeout, a count of
+/// at least 0, a reason for a scale or hold).
+bool checkRunbook(std::string_view input);
+
 }  // namespace pso::cli::fuzz

@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "common/text.h"
+#include "controller/engine/alert_rules.h"
 #include "controller/service/api/query.h"
 #include "controller/service/api/response.h"
 
@@ -32,11 +34,10 @@ AlertsHandler::AlertsHandler(store::Store& store) : store_(store) {}
 HttpResponse AlertsHandler::list(const ApiRequest& request) {
   std::string wanted;
   if (auto it = request.query.find("state"); it != request.query.end()) wanted = it->second;
-  const bool known = wanted.empty() || wanted == "all" || wanted == "pending" ||
-                     wanted == "firing" || wanted == "resolved" || wanted == "inactive";
-  if (!known) {
-    return errorResponse(
-        400, "state: expected pending, firing, resolved, inactive or all, got '" + wanted + "'");
+  if (!wanted.empty()) {
+    if (auto known = common::checkOneOf("state", wanted, engine::alertStateFilters()); !known) {
+      return errorResponse(400, known.error().message);
+    }
   }
   auto alerts = store_.alerts();
   if (!alerts) return storeFailure(alerts.error());

@@ -17,8 +17,8 @@ double ControllerIdentity::uptimeSeconds() const {
 }
 
 StatusHandler::StatusHandler(ControllerIdentity identity, store::Store& store,
-                             common::MetricsRegistry& metrics)
-    : identity_(std::move(identity)), store_(store), metrics_(metrics) {}
+                             common::MetricsRegistry& metrics, std::function<std::string()> mode)
+    : identity_(std::move(identity)), store_(store), metrics_(metrics), mode_(std::move(mode)) {}
 
 HttpResponse StatusHandler::show(const ApiRequest&) {
   auto agents = store_.agents();
@@ -40,7 +40,7 @@ HttpResponse StatusHandler::show(const ApiRequest&) {
   return jsonResponse(
       200, {{"controller_id", identity_.controller_id},
             {"version", identity_.version},
-            {"mode", identity_.mode},
+            {"mode", mode_ ? mode_() : identity_.mode},
             {"uptime_s", identity_.uptimeSeconds()},
             {"agents", {{"total", agents->size()}, {"connected", connected}}},
             {"systems", systems->size()},

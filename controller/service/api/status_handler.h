@@ -3,6 +3,7 @@
 // GET /api/v1/status: who this controller is and how its fleet stands.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "common/metrics.h"
@@ -26,7 +27,10 @@ struct ControllerIdentity {
 /// last cycle and how many messages were refused.
 class StatusHandler {
  public:
-  StatusHandler(ControllerIdentity identity, store::Store& store, common::MetricsRegistry& metrics);
+  /// `mode`, when set, is the mode in force (it may change at run time,
+  /// POST /api/v1/mode); otherwise the identity's.
+  StatusHandler(ControllerIdentity identity, store::Store& store, common::MetricsRegistry& metrics,
+                std::function<std::string()> mode = {});
 
   HttpResponse show(const ApiRequest& request);
 
@@ -34,6 +38,7 @@ class StatusHandler {
   ControllerIdentity identity_;
   store::Store& store_;
   common::MetricsRegistry& metrics_;
+  std::function<std::string()> mode_;
 };
 
 }  // namespace pso::controller::service

@@ -167,6 +167,10 @@ TEST(PsoctlHelp, EveryCommandHasAnExampleAndTheOverviewFitsATerminal) {
                                                           {"systems"},
                                                           {"samples"},
                                                           {"cycles"},
+                                                          {"alerts"},
+                                                          {"notifications"},
+                                                          {"runbook"},
+                                                          {"runbook", "run"},
                                                           {"explain"},
                                                           {"directive"},
                                                           {"directive", "scale"},
@@ -233,6 +237,7 @@ TEST(PsoctlCompletion, BashScriptIsValidAndOffersCommandsOptionsAndValues) {
   // Values come from the options' own lists, wherever the option is.
   EXPECT_EQ(offered("psoctl scenarios list --level f", 4), std::vector<std::string>{"foundation"});
   EXPECT_EQ(offered("psoctl simulate --policy r", 3), std::vector<std::string>{"reactive"});
+  EXPECT_EQ(offered("psoctl alerts --state f", 3), std::vector<std::string>{"firing"});
   EXPECT_TRUE(has(offered("psoctl scenarios export --format ''", 4), "gift"));
 }
 
