@@ -23,20 +23,6 @@ namespace {
 
 using std::chrono::seconds;
 
-// A loopback port with nothing listening: bound, then closed. The agent's
-// config needs a fixed port, so the kernel picks a free one first.
-int freePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 struct HttpReply {
   int status = 0;
   std::string body;
@@ -86,7 +72,7 @@ TEST(AgentMetricsEndpoint, ShowsAckedBatchesAndIsHealthyWithALiveController) {
   TempDir dir;
   ControllerProcess controller(dir, {PSO_CONTROLLER_BIN, PSOCTL_BIN});
   ASSERT_TRUE(controller.started());
-  const int port = freePort();
+  const int port = unusedLoopbackPort();
   AgentProcess agent(
       dir, {.binary = PSO_AGENT_BIN,
             .id = "agent-metrics",

@@ -33,19 +33,6 @@ constexpr milliseconds kInterval{500};
 // machine).
 constexpr milliseconds kSlack{1500};
 
-// A loopback port with nothing listening: bound, then closed.
-int closedPort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 // The newest state of each check of `system` in `psoctl systems --json`,
 // keyed by check name; empty while the controller does not know the system.
 std::map<std::string, json> checksOf(const json& systems, const std::string& system) {
@@ -123,7 +110,7 @@ TEST_F(HealthEndToEnd, LiveServerIsOkClosedPortIsFailingAndScoreIsHalf) {
     if (request.target == "/healthz") return HttpTestServer::Response{200, "ok\n"};
     return HttpTestServer::Response{404, "no such page\n"};
   });
-  const int dead_port = closedPort();
+  const int dead_port = unusedLoopbackPort();
   const std::string live = server.url("/healthz");
   const std::string dead = "http://127.0.0.1:" + std::to_string(dead_port) + "/healthz";
   const std::string live_check = "http:" + live;

@@ -51,6 +51,10 @@ std::vector<int> childPids(int pid);
 /// Polls `condition` every 50 ms until it holds or `timeout` passes.
 bool waitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
 
+/// A loopback TCP port with nothing listening: one the kernel picked, bound,
+/// then closed. For a config that needs a fixed port, or a peer that refuses.
+int unusedLoopbackPort();
+
 /// Reads a whole file ("" when missing).
 std::string readFile(const std::string& path);
 
