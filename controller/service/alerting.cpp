@@ -11,6 +11,7 @@
 
 #include "common/clock.h"
 #include "common/text.h"
+#include "controller/service/api/response.h"
 
 namespace pso::controller::service {
 namespace {
@@ -23,12 +24,8 @@ constexpr int64_t kDirectiveFailureWindowMs = 60LL * 60 * 1000;
 constexpr int64_t kDirectivesRead = 200;
 constexpr const char* kSubjectPlaceholder = "$subject";
 
-json numberOrNull(std::optional<double> value) {
-  return value && std::isfinite(*value) ? json(*value) : json(nullptr);
-}
-
-json isoOrNull(int64_t ms) {
-  return ms > 0 ? json(common::formatIso8601(ms)) : json(nullptr);
+json optionalNumber(std::optional<double> value) {
+  return value ? numberOrNull(*value) : json(nullptr);
 }
 
 // Alertmanager identifies an alert by a hash of its labels; ours are the rule
@@ -197,7 +194,7 @@ std::string notificationBody(const std::string& format, const AlertRuleConfig& r
                {"subject", alert.subject},
                {"system", alert.system.empty() ? json(nullptr) : json(alert.system)},
                {"agent", alert.agent.empty() ? json(nullptr) : json(alert.agent)},
-               {"value", numberOrNull(alert.value)},
+               {"value", optionalNumber(alert.value)},
                {"since", isoOrNull(alert.since_ms)},
                {"fired_at", isoOrNull(alert.fired_ms)},
                {"resolved_at", isoOrNull(alert.resolved_ms)},

@@ -23,10 +23,6 @@ int stateOrder(const std::string& state) {
   return 3;
 }
 
-json nullIfEmpty(const std::string& text) {
-  return text.empty() ? json(nullptr) : json(text);
-}
-
 }  // namespace
 
 AlertsHandler::AlertsHandler(store::Store& store) : store_(store) {}
@@ -51,10 +47,10 @@ HttpResponse AlertsHandler::list(const ApiRequest& request) {
     list.push_back({{"rule", a.rule},
                     {"condition", a.condition},
                     {"subject", a.subject},
-                    {"system", nullIfEmpty(a.system)},
-                    {"agent", nullIfEmpty(a.agent)},
+                    {"system", stringOrNull(a.system)},
+                    {"agent", stringOrNull(a.agent)},
                     {"state", a.state},
-                    {"value", a.value && std::isfinite(*a.value) ? json(*a.value) : json(nullptr)},
+                    {"value", a.value ? numberOrNull(*a.value) : json(nullptr)},
                     {"since", isoOrNull(a.since_ms)},
                     {"fired_at", isoOrNull(a.fired_ms)},
                     {"resolved_at", isoOrNull(a.resolved_ms)},
@@ -81,7 +77,7 @@ HttpResponse AlertsHandler::notifications(const ApiRequest& request) {
          {"created_at", isoOrNull(n.created_ms)},
          {"next_attempt_at", n.status == "pending" ? isoOrNull(n.next_attempt_ms) : json(nullptr)},
          {"delivered_at", isoOrNull(n.delivered_ms)},
-         {"last_error", nullIfEmpty(n.last_error)}});
+         {"last_error", stringOrNull(n.last_error)}});
   }
   return jsonResponse(200, {{"notifications", list}});
 }
