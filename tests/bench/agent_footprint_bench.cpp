@@ -40,6 +40,7 @@
 #include "common/zmq_socket.h"
 #include "protocol/codec.h"
 #include "protocol/messages.h"
+#include "tests/bench/process_usage.h"
 #include "tests/agent/http_test_server.h"
 
 namespace fs = std::filesystem;
@@ -49,35 +50,8 @@ namespace {
 constexpr int kSystems = 10;
 constexpr double kAgentRssBudgetKb = 10 * 1024;
 
-struct Usage {
-  long peak_rss_kb = -1;
-  double cpu_s = -1;
-};
-
-// VmHWM from /proc/<pid>/status and utime+stime from /proc/<pid>/stat.
-std::optional<Usage> readUsage(pid_t pid) {
-  Usage usage;
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) usage.peak_rss_kb = std::stol(line.substr(6));
-  }
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-  const std::size_t close = text.rfind(')');
-  if (close == std::string::npos || usage.peak_rss_kb < 0) return std::nullopt;
-  std::istringstream fields(text.substr(close + 2));
-  std::string field;
-  unsigned long long utime = 0;
-  unsigned long long stime = 0;
-  // After ") ": state is field 3; utime and stime are fields 14 and 15.
-  for (int i = 3; i <= 15 && fields >> field; ++i) {
-    if (i == 14) utime = std::stoull(field);
-    if (i == 15) stime = std::stoull(field);
-  }
-  usage.cpu_s = static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
-  return usage;
-}
+using Usage = pso::bench::ProcessUsage;
+using pso::bench::readUsage;
 
 void write(const fs::path& path, const std::string& text) {
   fs::create_directories(path.parent_path());

@@ -8,3 +8,6 @@ build=${1:-build}
 "$build/tests/bench/replay_bench"
 # A minute of 1 s sampling, compared with prometheus-node-exporter when installed.
 "$build/tests/bench/agent_footprint_bench" --seconds "${PSO_FOOTPRINT_SECONDS:-60}"
+# A thousand agents for a minute, then a restart's reconnect storm
+# (docs/scale.md has the 10,000-agent runs and their commands).
+"$build/tests/bench/fleet_bench" --agents "${PSO_FLEET_AGENTS:-1000}" --seconds 60 --restart

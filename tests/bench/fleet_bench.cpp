@@ -1,0 +1,670 @@
+// The fleet at scale: N simulated agents from this one process speaking the
+// real protocol (hello, telemetry with sequence numbers that honour acks,
+// heartbeats) to a real pso-controller on loopback, and what the controller
+// makes of it.
+//
+// Each simulated agent declares one system and sends 10 series (8 of its
+// system, 2 of its host) every interval: one batch per interval with `points`
+// timestamps per series. A batch is generated on schedule whether or not the
+// controller keeps up; it is sent while fewer than `window` batches of the
+// agent wait for their ack (as pso-agent's spool holds them), and sent again
+// after a reconnect from the position the controller's welcome names. The ack
+// lag of a batch runs from its generation to the ack that covers it, so a
+// controller that falls behind shows as lag, not as a lower offered rate.
+//
+// Printed: offered and acked samples/s, the samples the controller persisted
+// per second (its pso_telemetry_samples_total), ack lag p50/p99/max, the
+// controller's CPU (share of one core) and RSS, decision cycle time, and the
+// database's growth per system per day. With --restart, the controller is
+// killed (SIGKILL) and started again on the same database and endpoint: the
+// reconnect storm is timed until every agent is welcomed and every batch
+// generated before the kill is acked.
+//
+// Usage: fleet_bench [--agents N] [--interval-ms MS] [--points K]
+//                    [--seconds S] [--window W] [--threads T] [--restart]
+//                    [--cycle-interval D] [--controller PATH]
+//
+// The generator shares the machine with the controller: on a 2-core machine
+// it takes part of the CPU it measures against. 10,000 agents need about
+// 20,000 file descriptors here (a TCP socket and a ZeroMQ mailbox each); the
+// benchmark raises its limit as far as the hard limit allows, and says so when
+// that is not enough.
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+#include <zmq.hpp>
+
+#include "common/http_transfer.h"
+#include "common/zmq_socket.h"
+#include "protocol/codec.h"
+#include "protocol/messages.h"
+#include "tests/bench/process_usage.h"
+#include "tests/support/process.h"
+
+#ifndef PSO_CONTROLLER_BINARY
+#define PSO_CONTROLLER_BINARY "pso-controller"
+#endif
+
+namespace fs = std::filesystem;
+namespace common = pso::common;
+namespace protocol = pso::protocol;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Options {
+  int agents = 1000;
+  int interval_ms = 1000;
+  int points = 1;
+  int seconds = 60;
+  int window = 64;
+  int threads = 2;
+  bool restart = false;
+  std::string cycle_interval = "15s";
+  std::string controller = PSO_CONTROLLER_BINARY;
+};
+
+constexpr int kSystemSeries = 8;
+constexpr int kHostSeries = 2;
+constexpr int kSeries = kSystemSeries + kHostSeries;
+constexpr int64_t kHelloRetryMs = 5000;
+constexpr int64_t kHeartbeatMs = 5000;
+
+int64_t steadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t wallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Lags in milliseconds, bucketed by the millisecond up to a minute and by the
+// second beyond, so percentiles stay exact enough at millions of batches.
+class LagHistogram {
+ public:
+  void add(int64_t lag_ms) {
+    lag_ms = std::max<int64_t>(lag_ms, 0);
+    if (lag_ms < kFine) {
+      ++fine_[static_cast<std::size_t>(lag_ms)];
+    } else {
+      ++coarse_[static_cast<std::size_t>(std::min<int64_t>((lag_ms - kFine) / 1000, kCoarse - 1))];
+    }
+    max_ = std::max(max_, lag_ms);
+    ++count_;
+  }
+  void merge(const LagHistogram& o) {
+    for (std::size_t i = 0; i < fine_.size(); ++i) fine_[i] += o.fine_[i];
+    for (std::size_t i = 0; i < coarse_.size(); ++i) coarse_[i] += o.coarse_[i];
+    max_ = std::max(max_, o.max_);
+    count_ += o.count_;
+  }
+  int64_t percentile(double q) const {
+    if (count_ == 0) return -1;
+    const auto rank = static_cast<uint64_t>(std::ceil(q * static_cast<double>(count_)));
+    uint64_t seen = 0;
+    for (std::size_t i = 0; i < fine_.size(); ++i) {
+      seen += fine_[i];
+      if (seen >= rank) return static_cast<int64_t>(i);
+    }
+    for (std::size_t i = 0; i < coarse_.size(); ++i) {
+      seen += coarse_[i];
+      if (seen >= rank) return kFine + static_cast<int64_t>(i + 1) * 1000;
+    }
+    return max_;
+  }
+  int64_t max() const { return max_; }
+  uint64_t count() const { return count_; }
+
+ private:
+  static constexpr int64_t kFine = 60000;
+  static constexpr int64_t kCoarse = 3600;
+  std::vector<uint64_t> fine_ = std::vector<uint64_t>(kFine, 0);
+  std::vector<uint64_t> coarse_ = std::vector<uint64_t>(kCoarse, 0);
+  int64_t max_ = 0;
+  uint64_t count_ = 0;
+};
+
+struct SimAgent {
+  std::string id;
+  std::string system;
+  zmq::socket_t socket;
+  bool welcomed = false;
+  int64_t hello_sent_ms = -1;
+  int64_t first_batch_ms = 0;  // steady time batch 1 was generated
+  int64_t wall_origin_ms = 0;  // wall time of batch 1's first point
+  uint64_t generated = 0;      // batches generated so far: seqs 1..generated
+  uint64_t sent = 0;           // highest seq sent on this connection
+  uint64_t acked = 0;
+  int64_t next_heartbeat_ms = 0;
+};
+
+struct Totals {
+  uint64_t batches_sent = 0;
+  uint64_t batches_acked = 0;
+  uint64_t samples_acked = 0;
+  uint64_t welcomes = 0;
+  uint64_t refusals = 0;
+  LagHistogram lag;
+};
+
+// One generator thread: a slice of the agents, their sockets and their counts.
+class Generator {
+ public:
+  Generator(zmq::context_t& context, const std::string& endpoint, const Options& options,
+            int first, int count)
+      : options_(options), endpoint_(endpoint) {
+    common::DealerOptions dealer;
+    dealer.sndhwm = options.window + 8;
+    dealer.rcvhwm = options.window + 8;
+    dealer.linger_ms = 0;
+    for (int i = first; i < first + count; ++i) {
+      auto socket = common::makeDealer(context, endpoint, dealer);
+      if (!socket) {
+        std::fprintf(stderr, "fleet_bench: agent %d: %s\n", i, socket.error().message.c_str());
+        std::exit(1);
+      }
+      SimAgent agent;
+      char id[32];
+      std::snprintf(id, sizeof id, "load-%05d", i);
+      agent.id = id;
+      std::snprintf(id, sizeof id, "sys-%05d", i);
+      agent.system = id;
+      agent.socket = std::move(socket).value();
+      // Agents start their schedules spread over one interval, as a fleet does.
+      agent.first_batch_ms = steadyMs() + (options.interval_ms * static_cast<int64_t>(i - first)) /
+                                              std::max(count, 1);
+      agent.wall_origin_ms = wallMs() + (agent.first_batch_ms - steadyMs());
+      agents_.push_back(std::move(agent));
+    }
+  }
+
+  void run(const std::atomic<bool>& stop) {
+    while (!stop) {
+      bool busy = false;
+      const int64_t now = steadyMs();
+      for (auto& agent : agents_) busy |= step(agent, now);
+      if (!busy) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+
+  // Reconnects every agent's socket (after the controller was restarted, the
+  // DEALERs reconnect by themselves; only the session has to start over).
+  void forgetSessions() {
+    std::lock_guard lock(mutex_);
+    for (auto& agent : agents_) {
+      agent.welcomed = false;
+      agent.hello_sent_ms = -1;
+    }
+  }
+
+  Totals totals() {
+    std::lock_guard lock(mutex_);
+    return totals_;
+  }
+  void resetTotals() {
+    std::lock_guard lock(mutex_);
+    totals_ = Totals();
+  }
+  // Agents welcomed, and of them those whose every batch up to `seq_before`
+  // (the batch count generated by then) is acked.
+  std::pair<int, int> caughtUp(const std::vector<uint64_t>& generated_before) {
+    std::lock_guard lock(mutex_);
+    int welcomed = 0;
+    int caught = 0;
+    for (std::size_t i = 0; i < agents_.size(); ++i) {
+      welcomed += agents_[i].welcomed ? 1 : 0;
+      caught += agents_[i].welcomed && agents_[i].acked >= generated_before[i] ? 1 : 0;
+    }
+    return {welcomed, caught};
+  }
+  std::vector<uint64_t> generatedCounts() {
+    std::lock_guard lock(mutex_);
+    std::vector<uint64_t> out;
+    for (const auto& agent : agents_) out.push_back(agent.generated);
+    return out;
+  }
+  std::size_t size() const { return agents_.size(); }
+
+ private:
+  bool send(SimAgent& agent, const protocol::Message& message) {
+    const std::string payload = protocol::encode(message);
+    try {
+      return agent.socket.send(zmq::buffer(payload), zmq::send_flags::dontwait).has_value();
+    } catch (const zmq::error_t&) {
+      return false;
+    }
+  }
+
+  protocol::Hello hello(const SimAgent& agent) const {
+    protocol::Hello h;
+    h.agent_id = agent.id;
+    h.version = "fleet-bench";
+    h.host_facts = {{"hostname", agent.id}};
+    protocol::SystemInfo system;
+    system.name = agent.system;
+    system.actuator = "exec";
+    system.min_replicas = 1;
+    system.max_replicas = 20;
+    system.replicas = 2;
+    system.capacity_per_replica = 100;
+    h.systems.push_back(system);
+    h.next_seq = agent.generated + 1;
+    h.oldest_seq = agent.acked + 1;
+    return h;
+  }
+
+  // The batch of one seq, the same whenever it is (re)generated.
+  protocol::TelemetryBatch batch(const SimAgent& agent, uint64_t seq) const {
+    protocol::TelemetryBatch b;
+    b.agent_id = agent.id;
+    b.seq = seq;
+    b.oldest_seq = agent.acked + 1;
+    static const char* kSystemMetrics[kSystemSeries] = {
+        "demand", "replicas", "cpu.usage", "memory.current", "io.read_bytes", "io.write_bytes",
+        "latency_ms", "errors"};
+    static const char* kHostMetrics[kHostSeries] = {"host.cpu", "host.memory"};
+    for (const char* m : kSystemMetrics) b.series.push_back({agent.system, m});
+    for (const char* m : kHostMetrics) b.series.push_back({"", m});
+    const int64_t step = options_.interval_ms / options_.points;
+    const int64_t start =
+        agent.wall_origin_ms + static_cast<int64_t>(seq - 1) * options_.interval_ms;
+    for (int p = 0; p < options_.points; ++p) b.timestamps_ms.push_back(start + p * step);
+    b.values.resize(kSeries);
+    for (int s = 0; s < kSeries; ++s) {
+      for (int p = 0; p < options_.points; ++p) {
+        const double t = static_cast<double>((seq - 1) * options_.points + p);
+        double v = 0;
+        if (s == 1) {
+          v = 2;  // replicas
+        } else {
+          // A daily-ish wave plus a little deterministic noise, at two decimals.
+          const double noise = std::sin(t * 12.9898 + s * 78.233) * 43758.5453;
+          v = 100 + 40 * std::sin(t / 600.0 + s) + 5 * (noise - std::floor(noise));
+          v = std::round(v * 100) / 100;
+        }
+        b.values[s].push_back(v);
+      }
+    }
+    return b;
+  }
+
+  // One pass over an agent: read what arrived, say hello, generate and send.
+  bool step(SimAgent& agent, int64_t now) {
+    bool busy = false;
+    zmq::message_t message;
+    std::lock_guard lock(mutex_);
+    for (;;) {
+      try {
+        if (!agent.socket.recv(message, zmq::recv_flags::dontwait)) break;
+      } catch (const zmq::error_t&) {
+        break;
+      }
+      busy = true;
+      auto decoded = protocol::decode(message.to_string_view());
+      if (!decoded) continue;
+      if (auto* welcome = std::get_if<protocol::Welcome>(&decoded.value())) {
+        agent.welcomed = true;
+        agent.acked = std::max(agent.acked, welcome->last_seq);
+        agent.sent = agent.acked;  // resend what is not stored
+        ++totals_.welcomes;
+      } else if (auto* ack = std::get_if<protocol::Ack>(&decoded.value())) {
+        const uint64_t upto = std::min(ack->seq, agent.generated);
+        for (uint64_t s = agent.acked + 1; s <= upto; ++s) {
+          const int64_t generated_at =
+              agent.first_batch_ms + static_cast<int64_t>(s - 1) * options_.interval_ms;
+          totals_.lag.add(now - generated_at);
+          ++totals_.batches_acked;
+          totals_.samples_acked += static_cast<uint64_t>(kSeries * options_.points);
+        }
+        agent.acked = std::max(agent.acked, upto);
+      } else if (std::holds_alternative<protocol::Refused>(decoded.value())) {
+        ++totals_.refusals;
+        agent.welcomed = false;
+        agent.hello_sent_ms = -1;
+      }
+    }
+    // Batches are due on schedule, welcomed or not: a spool fills meanwhile.
+    while (agent.first_batch_ms + static_cast<int64_t>(agent.generated) * options_.interval_ms <=
+           now) {
+      ++agent.generated;
+    }
+    if (!agent.welcomed) {
+      if (agent.hello_sent_ms < 0 || now - agent.hello_sent_ms >= kHelloRetryMs) {
+        if (send(agent, hello(agent))) agent.hello_sent_ms = now;
+        busy = true;
+      }
+      return busy;
+    }
+    while (agent.sent < agent.generated &&
+           agent.sent - agent.acked < static_cast<uint64_t>(options_.window)) {
+      if (!send(agent, batch(agent, agent.sent + 1))) break;
+      ++agent.sent;
+      ++totals_.batches_sent;
+      busy = true;
+    }
+    if (now >= agent.next_heartbeat_ms) {
+      protocol::Heartbeat heartbeat{agent.id, wallMs(), agent.generated - agent.acked, 0};
+      if (send(agent, heartbeat)) agent.next_heartbeat_ms = now + kHeartbeatMs;
+    }
+    return busy;
+  }
+
+  const Options& options_;
+  std::string endpoint_;
+  std::vector<SimAgent> agents_;
+  std::mutex mutex_;
+  Totals totals_;
+};
+
+// The value of one unlabelled series in Prometheus text ("" when absent).
+double metricValue(const std::string& text, const std::string& name) {
+  const std::regex line("(^|\n)" + name + " ([-0-9.e+]+)");
+  std::smatch m;
+  if (!std::regex_search(text, m, line)) return NAN;
+  return std::stod(m[2]);
+}
+
+std::string scrape(const std::string& api) {
+  common::HttpTransfer transfer;
+  transfer.url = api + "/metrics";
+  transfer.timeout_ms = 5000;
+  auto reply = common::performTransfer(transfer);
+  return reply && reply->status == 200 ? reply->body : std::string();
+}
+
+uintmax_t databaseBytes(const std::string& db) {
+  uintmax_t total = 0;
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::error_code ec;
+    const auto size = fs::file_size(db + suffix, ec);
+    if (!ec) total += size;
+  }
+  return total;
+}
+
+class Controller {
+ public:
+  Controller(const pso::testing::TempDir& dir, const Options& options)
+      : dir_(dir), options_(options) {
+    port_ = pso::testing::unusedLoopbackPort();
+    std::ofstream(dir.file("controller.yaml"))
+        << "controller:\n"
+        << "  id: fleet-bench\n"
+        << "  cycle_interval: " << options.cycle_interval << "\n"
+        << "  mode: forecast-only\n"
+        << "  agent_timeout: 60s\n";
+  }
+  bool start() {
+    std::remove(dir_.file("controller.out").c_str());
+    process_ = std::make_unique<pso::testing::ChildProcess>(
+        std::vector<std::string>{options_.controller, "--config", dir_.file("controller.yaml"),
+                                 "--db", dir_.file("controller.db"), "--bind", endpoint(),
+                                 "--http", "127.0.0.1:0"},
+        dir_.file("controller.out"), dir_.file("controller.log"));
+    const std::regex line(R"(pso-controller listening zmq=(\S+) http=(\S+))");
+    std::smatch m;
+    std::string out;
+    const bool listening = pso::testing::waitFor(
+        [&] {
+          out = pso::testing::readFile(dir_.file("controller.out"));
+          return std::regex_search(out, m, line);
+        },
+        std::chrono::seconds(60));
+    if (listening) api_ = "http://" + m[2].str();
+    return listening;
+  }
+  void kill() {
+    process_->signal(SIGKILL);
+    process_->wait(std::chrono::seconds(30));
+  }
+  void stop() {
+    process_->signal(SIGTERM);
+    process_->wait(std::chrono::seconds(60));
+  }
+  std::string endpoint() const { return "tcp://127.0.0.1:" + std::to_string(port_); }
+  const std::string& api() const { return api_; }
+  int pid() { return process_->pid(); }
+  std::string db() const { return dir_.file("controller.db"); }
+  std::string log() const { return pso::testing::readFile(dir_.file("controller.log")); }
+
+ private:
+  const pso::testing::TempDir& dir_;
+  const Options& options_;
+  int port_ = 0;
+  std::string api_;
+  std::unique_ptr<pso::testing::ChildProcess> process_;
+};
+
+void raiseFileLimit(int agents) {
+  rlimit limit{};
+  ::getrlimit(RLIMIT_NOFILE, &limit);
+  const rlim_t wanted = static_cast<rlim_t>(agents) * 2 + 1024;
+  if (limit.rlim_max < wanted) {
+    // Root may raise the hard limit too.
+    rlimit raised{wanted, wanted};
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) return;
+  }
+  limit.rlim_cur = std::min(limit.rlim_max, std::max(limit.rlim_cur, wanted));
+  ::setrlimit(RLIMIT_NOFILE, &limit);
+  ::getrlimit(RLIMIT_NOFILE, &limit);
+  if (limit.rlim_cur < wanted) {
+    std::fprintf(stderr,
+                 "fleet_bench: %d agents need about %llu file descriptors; the limit is %llu\n",
+                 agents, static_cast<unsigned long long>(wanted),
+                 static_cast<unsigned long long>(limit.rlim_cur));
+    std::exit(1);
+  }
+}
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "fleet_bench: %s needs a value\n", a.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--agents") o.agents = std::stoi(next());
+    else if (a == "--interval-ms") o.interval_ms = std::stoi(next());
+    else if (a == "--points") o.points = std::stoi(next());
+    else if (a == "--seconds") o.seconds = std::stoi(next());
+    else if (a == "--window") o.window = std::stoi(next());
+    else if (a == "--threads") o.threads = std::stoi(next());
+    else if (a == "--restart") o.restart = true;
+    else if (a == "--cycle-interval") o.cycle_interval = next();
+    else if (a == "--controller") o.controller = next();
+    else {
+      std::fprintf(stderr, "fleet_bench: unknown option %s\n", a.c_str());
+      std::exit(2);
+    }
+  }
+  if (o.agents < 1 || o.interval_ms < 1 || o.points < 1 || o.seconds < 1 || o.window < 1 ||
+      o.threads < 1) {
+    std::fprintf(stderr, "fleet_bench: every count must be at least 1\n");
+    std::exit(2);
+  }
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options options = parse(argc, argv);
+  raiseFileLimit(options.agents);
+  pso::testing::TempDir dir;
+  Controller controller(dir, options);
+  if (!controller.start()) {
+    std::fprintf(stderr, "fleet_bench: controller did not start:\n%s\n", controller.log().c_str());
+    return 1;
+  }
+
+  zmq::context_t context(1);
+  context.set(zmq::ctxopt::max_sockets, options.agents + 64);
+  std::vector<std::unique_ptr<Generator>> generators;
+  const int threads = std::min(options.threads, options.agents);
+  for (int t = 0, first = 0; t < threads; ++t) {
+    const int count = options.agents / threads + (t < options.agents % threads ? 1 : 0);
+    generators.push_back(
+        std::make_unique<Generator>(context, controller.endpoint(), options, first, count));
+    first += count;
+  }
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> workers;
+  for (auto& g : generators) workers.emplace_back([&g, &stop] { g->run(stop); });
+
+  auto sum = [&] {
+    Totals all;
+    for (auto& g : generators) {
+      Totals t = g->totals();
+      all.batches_sent += t.batches_sent;
+      all.batches_acked += t.batches_acked;
+      all.samples_acked += t.samples_acked;
+      all.welcomes += t.welcomes;
+      all.refusals += t.refusals;
+      all.lag.merge(t.lag);
+    }
+    return all;
+  };
+  auto caughtUp = [&](const std::vector<std::vector<uint64_t>>& before) {
+    std::pair<int, int> all{0, 0};
+    for (std::size_t i = 0; i < generators.size(); ++i) {
+      auto [w, c] = generators[i]->caughtUp(before[i]);
+      all.first += w;
+      all.second += c;
+    }
+    return all;
+  };
+  auto generatedCounts = [&] {
+    std::vector<std::vector<uint64_t>> out;
+    for (auto& g : generators) out.push_back(g->generatedCounts());
+    return out;
+  };
+
+  std::printf("fleet_bench: %d agents x %d series, one batch of %d point(s) every %d ms, "
+              "window %d, %d generator thread(s), cycle interval %s\n",
+              options.agents, kSeries, options.points, options.interval_ms, options.window,
+              threads, options.cycle_interval.c_str());
+  // Warm-up: every agent welcomed (the hello storm of a fleet starting).
+  const auto hello_start = Clock::now();
+  const bool all_welcomed = pso::testing::waitFor(
+      [&] { return caughtUp(generatedCounts()).first == options.agents; },
+      std::chrono::seconds(120));
+  const double hello_s = std::chrono::duration<double>(Clock::now() - hello_start).count();
+  std::printf("hello storm: %d of %d agents welcomed in %.1f s\n",
+              caughtUp(generatedCounts()).first, options.agents, hello_s);
+  if (!all_welcomed) std::printf("  (not every agent was welcomed within 120 s)\n");
+
+  // Measured window.
+  for (auto& g : generators) g->resetTotals();
+  auto usage_start = pso::bench::readUsage(controller.pid());
+  const std::string metrics_start = scrape(controller.api());
+  const uintmax_t bytes_start = databaseBytes(controller.db());
+  const auto t0 = Clock::now();
+  double cycle_max_ms = 0;
+  double cycle_sum_ms = 0;
+  int cycle_samples = 0;
+  double last_cycles = metricValue(metrics_start, "pso_cycles_total");
+  while (Clock::now() - t0 < std::chrono::seconds(options.seconds)) {
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    const std::string text = scrape(controller.api());
+    const double cycles = metricValue(text, "pso_cycles_total");
+    if (!std::isnan(cycles) && cycles != last_cycles) {
+      const double ms = metricValue(text, "pso_cycle_duration_ms");
+      if (!std::isnan(ms)) {
+        cycle_max_ms = std::max(cycle_max_ms, ms);
+        cycle_sum_ms += ms;
+        ++cycle_samples;
+      }
+      last_cycles = cycles;
+    }
+  }
+  const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  auto usage_end = pso::bench::readUsage(controller.pid());
+  const std::string metrics_end = scrape(controller.api());
+  const uintmax_t bytes_end = databaseBytes(controller.db());
+  const Totals totals = sum();
+
+  const double offered =
+      static_cast<double>(options.agents) * kSeries * options.points * 1000.0 / options.interval_ms;
+  const double persisted = (metricValue(metrics_end, "pso_telemetry_samples_total") -
+                            metricValue(metrics_start, "pso_telemetry_samples_total")) /
+                           seconds;
+  std::printf("\nover %.0f s:\n", seconds);
+  std::printf("  offered          %12.0f samples/s\n", offered);
+  std::printf("  acked            %12.0f samples/s  (%llu batches acked, %llu sent)\n",
+              static_cast<double>(totals.samples_acked) / seconds,
+              static_cast<unsigned long long>(totals.batches_acked),
+              static_cast<unsigned long long>(totals.batches_sent));
+  std::printf("  persisted        %12.0f samples/s  (pso_telemetry_samples_total)\n", persisted);
+  std::printf("  ack lag          p50 %lld ms, p99 %lld ms, max %lld ms\n",
+              static_cast<long long>(totals.lag.percentile(0.5)),
+              static_cast<long long>(totals.lag.percentile(0.99)),
+              static_cast<long long>(totals.lag.max()));
+  if (usage_start && usage_end) {
+    std::printf("  controller CPU   %12.1f %% of one core\n",
+                100.0 * (usage_end->cpu_s - usage_start->cpu_s) / seconds);
+    std::printf("  controller RSS   %12.1f MB now, %.1f MB peak (%.1f KB per agent)\n",
+                usage_end->rss_kb / 1024.0, usage_end->peak_rss_kb / 1024.0,
+                static_cast<double>(usage_end->peak_rss_kb) / options.agents);
+  }
+  if (cycle_samples > 0) {
+    std::printf("  cycle time       mean %.0f ms, max %.0f ms over %d cycles of %d systems\n",
+                cycle_sum_ms / cycle_samples, cycle_max_ms, cycle_samples, options.agents);
+  } else {
+    std::printf("  cycle time       no cycle completed in the window\n");
+  }
+  const double growth = static_cast<double>(bytes_end) - static_cast<double>(bytes_start);
+  std::printf("  database         %+.1f MB: %.0f bytes per system per day\n", growth / 1e6,
+              growth / options.agents * 86400.0 / seconds);
+
+  if (options.restart) {
+    const auto before = generatedCounts();
+    controller.kill();
+    for (auto& g : generators) g->forgetSessions();
+    const auto restart_start = Clock::now();
+    if (!controller.start()) {
+      std::fprintf(stderr, "fleet_bench: controller did not restart:\n%s\n",
+                   controller.log().c_str());
+      stop = true;
+      for (auto& w : workers) w.join();
+      return 1;
+    }
+    const bool caught = pso::testing::waitFor(
+        [&] { return caughtUp(before).second == options.agents; }, std::chrono::seconds(300));
+    const double restart_s = std::chrono::duration<double>(Clock::now() - restart_start).count();
+    const auto [welcomed, caught_up] = caughtUp(before);
+    std::printf("\nrestart (SIGKILL, same database and endpoint): %d welcomed, %d of %d caught "
+                "up in %.1f s%s\n",
+                welcomed, caught_up, options.agents, restart_s,
+                caught ? "" : " (gave up after 300 s)");
+  }
+
+  stop = true;
+  for (auto& w : workers) w.join();
+  generators.clear();
+  controller.stop();
+  return 0;
+}
