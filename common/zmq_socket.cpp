@@ -33,6 +33,12 @@ Result<zmq::socket_t> makeRouter(zmq::context_t& ctx, const std::string& endpoin
     socket.set(zmq::sockopt::heartbeat_ivl, options.heartbeat_ivl_ms);
     socket.set(zmq::sockopt::heartbeat_timeout, options.heartbeat_timeout_ms);
     socket.set(zmq::sockopt::heartbeat_ttl, options.heartbeat_ttl_ms);
+    if (options.keepalive_idle_s > 0) {
+      socket.set(zmq::sockopt::tcp_keepalive, 1);
+      socket.set(zmq::sockopt::tcp_keepalive_idle, options.keepalive_idle_s);
+      socket.set(zmq::sockopt::tcp_keepalive_intvl, options.keepalive_interval_s);
+      socket.set(zmq::sockopt::tcp_keepalive_cnt, options.keepalive_count);
+    }
     socket.set(zmq::sockopt::maxmsgsize, options.max_msg_size);
     socket.set(zmq::sockopt::backlog, options.backlog);
     socket.set(zmq::sockopt::sndhwm, options.sndhwm);
@@ -69,6 +75,9 @@ Result<zmq::socket_t> makeDealer(zmq::context_t& ctx, const std::string& endpoin
     socket.set(zmq::sockopt::linger, options.linger_ms);
     socket.set(zmq::sockopt::heartbeat_ivl, options.heartbeat_ivl_ms);
     socket.set(zmq::sockopt::heartbeat_timeout, options.heartbeat_timeout_ms);
+    // PINGs without a TTL: a TTL would make the controller's ROUTER arm and
+    // cancel a timer per connection on every message (RouterOptions).
+    socket.set(zmq::sockopt::heartbeat_ttl, 0);
     socket.set(zmq::sockopt::sndhwm, options.sndhwm);
     socket.set(zmq::sockopt::rcvhwm, options.rcvhwm);
     if (!options.curve_server_key.empty()) {

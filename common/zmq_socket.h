@@ -13,11 +13,27 @@
 namespace pso::common {
 
 struct RouterOptions {
-  int heartbeat_ivl_ms = 5000;
-  int heartbeat_timeout_ms = 15000;
-  int heartbeat_ttl_ms = 30000;
+  /// ZMTP heartbeats from the ROUTER: off (0) for the controller. libzmq keeps
+  /// every connection's heartbeat timers of an I/O thread in one map and
+  /// cancels a timer by walking that map (poller_base_t::cancel_timer, O(n)),
+  /// so a ROUTER that pings N peers spends O(N^2) per heartbeat interval: 81%
+  /// of a core at 8,000 idle agents. Agents ping the controller instead (their
+  /// PINGs carry no TTL, so the ROUTER sets no timer to answer them), and TCP
+  /// keepalive below closes connections whose host vanished.
+  int heartbeat_ivl_ms = 0;
+  int heartbeat_timeout_ms = 0;
+  int heartbeat_ttl_ms = 0;
+  /// TCP keepalive on every accepted connection: probes after this idle time,
+  /// every keepalive_interval_s, closed after keepalive_count unanswered
+  /// ones (the kernel's timers, O(1) per connection). 0 idle: keepalive off.
+  int keepalive_idle_s = 60;
+  int keepalive_interval_s = 10;
+  int keepalive_count = 3;
   int64_t max_msg_size = 8 * 1024 * 1024;
-  int backlog = 1024;
+  /// The listen backlog: a fleet reconnecting after a controller restart
+  /// connects at once. The kernel caps it at net.core.somaxconn (4096 by
+  /// default on Debian 12; docs/scale.md).
+  int backlog = 16384;
   int sndhwm = 10000;
   int rcvhwm = 10000;
   int linger_ms = 1000;  ///< bounded, so closing the context never hangs on a gone agent
@@ -43,7 +59,8 @@ struct DealerOptions {
 };
 
 /// Creates and binds the controller's ROUTER socket (ROUTER_MANDATORY, ZMTP
-/// heartbeats, MAXMSGSIZE, BACKLOG, HWMs, LINGER, and CURVE_SERVER when
+/// heartbeats when asked for, TCP keepalive, MAXMSGSIZE, BACKLOG, HWMs,
+/// LINGER, and CURVE_SERVER when
 /// options.curve_secret_key is set). The ROUTER assigns every connection its
 /// own routing id: peers cannot choose one, so two agents that claim the same
 /// agent id are two connections the controller tells apart (ingest binds an

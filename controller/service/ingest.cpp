@@ -103,11 +103,17 @@ void Ingest::Impl::refuse(const std::string& reason, const std::string& from,
   state.suppressed = 0;
 }
 
-void Ingest::Impl::updateConnectedGauge() {
-  std::size_t count = 0;
-  for (const auto& [id, session] : sessions_) count += session.connected ? 1 : 0;
-  connected_count_ = count;
-  metrics_.set("pso_agents_connected", {}, static_cast<double>(count));
+void Ingest::Impl::setConnected(Session& session, bool connected) {
+  if (session.connected == connected) return;
+  session.connected = connected;
+  // Counted as sessions change, not by walking them: a hello storm of N
+  // agents would otherwise walk N sessions N times.
+  if (connected) {
+    ++connected_count_;
+  } else {
+    --connected_count_;
+  }
+  metrics_.set("pso_agents_connected", {}, static_cast<double>(connected_count_.load()));
 }
 
 void Ingest::Impl::run() {
@@ -277,9 +283,8 @@ void Ingest::Impl::markSeen(const std::string& agent_id, bool delimiter) {
     if (status.error().code != "not_found") storeError("set_agent_connected", status.error());
     return;
   }
-  session.connected = true;
+  setConnected(session, true);
   session.persisted_seen_wall_ms = session.last_seen_wall_ms;
-  updateConnectedGauge();
   spdlog::info("agent {} is talking again", printableName(agent_id));
   sendPendingFor(agent_id);
 }
@@ -433,9 +438,6 @@ Status Ingest::start() {
     d.zap_ = std::move(zap).value();
     router_options.curve_secret_key = d.options_.curve_secret_key;
   }
-  router_options.heartbeat_ivl_ms = static_cast<int>(d.options_.heartbeat_interval.count());
-  router_options.heartbeat_timeout_ms = router_options.heartbeat_ivl_ms * 3;
-  router_options.heartbeat_ttl_ms = router_options.heartbeat_ivl_ms * 6;
   auto router = common::makeRouter(d.context_, d.options_.bind, router_options, &d.endpoint_);
   if (!router) return router.error();
   d.router_ = std::move(router.value());
@@ -458,10 +460,10 @@ Status Ingest::start() {
   for (const auto& agent : agents.value()) {
     if (!agent.connected) continue;
     auto& session = d.sessions_[agent.id];
-    session.connected = true;
+    d.setConnected(session, true);
     session.last_seen_steady_ms = common::steadyMs();
   }
-  d.updateConnectedGauge();
+  d.metrics_.set("pso_agents_connected", {}, static_cast<double>(d.connected_count_.load()));
   d.last_housekeeping_ms_ = common::steadyMs();
 
   d.stopping_ = false;

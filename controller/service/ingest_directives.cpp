@@ -75,7 +75,6 @@ void Ingest::Impl::sendOutbox() {
 void Ingest::Impl::housekeeping() {
   const int64_t now_steady = common::steadyMs();
   const int64_t now = common::wallMs();
-  bool changed = false;
   for (auto& [id, session] : sessions_) {
     if (!session.connected) continue;
     if (now_steady - session.last_seen_steady_ms <= options_.agent_timeout.count()) {
@@ -88,15 +87,13 @@ void Ingest::Impl::housekeeping() {
       }
       continue;
     }
-    session.connected = false;
-    changed = true;
+    setConnected(session, false);
     if (auto status = store_.setAgentConnected(id, false, session.last_seen_wall_ms); !status) {
       storeError("set_agent_connected", status.error());
     }
     spdlog::warn("agent {} disconnected: nothing heard for {}", printableName(id),
                  common::formatDuration(options_.agent_timeout));
   }
-  if (changed) updateConnectedGauge();
 
   auto waiting = store_.awaitingResult();
   if (!waiting) {

@@ -115,7 +115,9 @@ struct Ingest::Impl {
   void sendPendingFor(const std::string& agent_id);
   void sendOutbox();
   void housekeeping();
-  void updateConnectedGauge();
+  /// Marks a session (dis)connected, keeping connected_count_ and the
+  /// pso_agents_connected gauge in step.
+  void setConnected(Session& session, bool connected);
   void storeError(const char* operation, const Error& error);
 };
 

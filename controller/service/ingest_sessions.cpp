@@ -86,12 +86,11 @@ void Ingest::Impl::onHello(const std::string& routing_id, bool delimiter,
   }
   Session& session = sessions_[hello.agent_id];
   const bool was_connected = session.connected;
-  session.connected = true;
+  setConnected(session, true);
   session.delimiter = delimiter;
   session.last_seen_steady_ms = common::steadyMs();
   session.last_seen_wall_ms = now;
   session.persisted_seen_wall_ms = now;
-  updateConnectedGauge();
 
   protocol::Welcome welcome;
   welcome.controller_id = options_.controller_id;

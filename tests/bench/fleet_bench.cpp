@@ -458,7 +458,7 @@ class Controller {
 void raiseFileLimit(int agents) {
   rlimit limit{};
   ::getrlimit(RLIMIT_NOFILE, &limit);
-  const rlim_t wanted = static_cast<rlim_t>(agents) * 2 + 1024;
+  const rlim_t wanted = static_cast<rlim_t>(agents) * 2 + 256;
   if (limit.rlim_max < wanted) {
     // Root may raise the hard limit too.
     rlimit raised{wanted, wanted};

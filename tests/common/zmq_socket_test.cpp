@@ -75,6 +75,13 @@ TEST(ZmqSocket, SocketOptionsAreApplied) {
   EXPECT_EQ(router->get(zmq::sockopt::sndhwm), 77);
   EXPECT_EQ(router->get(zmq::sockopt::backlog), ro.backlog);
   EXPECT_EQ(router->get(zmq::sockopt::linger), ro.linger_ms);
+  EXPECT_GE(router->get(zmq::sockopt::backlog), 10000);  // a fleet reconnecting at once
+  // No ZMTP heartbeat timers on the ROUTER (their cost grows with the square
+  // of the connections); the kernel's keepalive finds vanished peers.
+  EXPECT_EQ(router->get(zmq::sockopt::heartbeat_ivl), 0);
+  EXPECT_EQ(router->get(zmq::sockopt::tcp_keepalive), 1);
+  EXPECT_EQ(router->get(zmq::sockopt::tcp_keepalive_idle), ro.keepalive_idle_s);
+  EXPECT_EQ(router->get(zmq::sockopt::tcp_keepalive_cnt), ro.keepalive_count);
 
   DealerOptions d;
   d.reconnect_ivl_ms = 1000;
@@ -86,6 +93,8 @@ TEST(ZmqSocket, SocketOptionsAreApplied) {
   EXPECT_EQ(dealer->get(zmq::sockopt::reconnect_ivl_max), d.reconnect_ivl_max_ms);
   EXPECT_EQ(dealer->get(zmq::sockopt::immediate), 1);
   EXPECT_EQ(dealer->get(zmq::sockopt::linger), d.linger_ms);
+  EXPECT_EQ(dealer->get(zmq::sockopt::heartbeat_ivl), d.heartbeat_ivl_ms);
+  EXPECT_EQ(dealer->get(zmq::sockopt::heartbeat_ttl), 0);
   EXPECT_EQ(dealer->get(zmq::sockopt::routing_id), "");  // the ROUTER assigns one
 }
 
