@@ -179,6 +179,8 @@ CycleRunner::CycleRunner(const ControllerConfig& config, store::Store& store,
   metrics_.describe("pso_cycles_total", "counter", "Decision cycles completed");
   metrics_.describe("pso_cycle_errors_total", "counter", "Decision cycles that failed");
   metrics_.describe("pso_cycle_duration_ms", "gauge", "Duration of the last decision cycle");
+  metrics_.describe("pso_cycle_phase_duration_ms", "gauge",
+                    "Duration of each phase of the last decision cycle, by phase");
   metrics_.describe("pso_directives_total", "counter", "Directive status transitions, by status");
   metrics_.describe("pso_scenarios_total", "counter", "Scenarios recorded");
   metrics_.describe("pso_scenario_outcomes_total", "counter", "Scenario outcomes filled in");
@@ -275,6 +277,13 @@ Result<CycleReport> CycleRunner::runCycleOnce(int64_t now_ms) {
     metrics_.increment("pso_cycle_errors_total");
     return storeFailure(what, error);
   };
+  CycleReport report;
+  int64_t phase_started = started;
+  auto endPhase = [&](const char* phase) {
+    const int64_t now = common::steadyMs();
+    report.phases_ms.emplace_back(phase, static_cast<double>(now - phase_started));
+    phase_started = now;
+  };
 
   auto systems = store_.systems();
   if (!systems) return fail("listing systems", systems.error());
@@ -324,8 +333,9 @@ Result<CycleReport> CycleRunner::runCycleOnce(int64_t now_ms) {
     input.systems.push_back(std::move(observation));
   }
 
-  CycleReport report;
+  endPhase("snapshot");
   report.decisions = engine_.decide(input);
+  endPhase("decide");
   for (const auto& pool : report.decisions.pools) {
     if (!pool.alert.empty()) spdlog::error("alert: {}", pool.alert);
   }
@@ -408,6 +418,7 @@ Result<CycleReport> CycleRunner::runCycleOnce(int64_t now_ms) {
     report.directives.push_back(std::move(directive));
   }
 
+  endPhase("record");
   context.cycle_id = cycle.id;
   context.decisions = report.decisions;
   context.directives = report.directives;
@@ -430,6 +441,7 @@ Result<CycleReport> CycleRunner::runCycleOnce(int64_t now_ms) {
     spdlog::error("cycle {}: building its scenario failed: {}", cycle.id, e.what());
   }
   operator_since_last_.clear();
+  endPhase("scenario");
 
   // The outcome of a scenario is known once its forecast horizon has passed.
   int64_t horizon_steps = 1;
@@ -438,6 +450,7 @@ Result<CycleReport> CycleRunner::runCycleOnce(int64_t now_ms) {
         std::max<int64_t>(horizon_steps, static_cast<int64_t>(decision.forecast.point.size()));
   }
   report.outcomes_filled = backfillOutcomes(now_ms, horizon_steps * interval_ms);
+  endPhase("outcomes");
 
   // The figures the alert rules read are also the fleet's gauges in /metrics.
   // A stored metric older than a few cycles (or than an agent's silence
@@ -453,18 +466,24 @@ Result<CycleReport> CycleRunner::runCycleOnce(int64_t now_ms) {
     report.notifications_queued = alerts_.evaluate(figures, now_ms);
     if (report.notifications_queued > 0 && on_notifications_) on_notifications_();
   }
+  endPhase("alerts");
 
   if (auto status = store_.saveEngineState(engine_.saveState(), now_ms); !status) {
     metrics_.increment("pso_cycle_errors_total");
     spdlog::error("cycle {}: saving engine state failed: {}", cycle.id, status.error().message);
   }
+  endPhase("state");
   rollUpAndPrune(now_ms);
+  endPhase("rollup");
 
   last_cycle_ms_ = now_ms;
   const double duration_ms = static_cast<double>(common::steadyMs() - started);
   metrics_.increment("pso_cycles_total");
   metrics_.set("pso_cycle_duration_ms", {}, duration_ms);
   metrics_.observe("pso_cycle_duration_seconds", {}, duration_ms / 1000.0);
+  for (const auto& [phase, ms] : report.phases_ms) {
+    metrics_.set("pso_cycle_phase_duration_ms", {{"phase", phase}}, ms);
+  }
   spdlog::info("cycle {}: {} systems, {} directives ({}), {:.0f} ms", cycle.id,
                report.decisions.systems.size(), report.directives.size(), context.mode,
                duration_ms);

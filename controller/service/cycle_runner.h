@@ -38,6 +38,10 @@ struct CycleReport {
   std::size_t outcomes_filled = 0;
   /// Webhook notifications the alert rules queued after this cycle.
   std::size_t notifications_queued = 0;
+  /// Where the cycle's time went, phase by phase in the order run ("snapshot",
+  /// "decide", "record", "scenario", "outcomes", "alerts", "state", "rollup"),
+  /// in ms; also published as pso_cycle_phase_duration_ms{phase}.
+  std::vector<std::pair<std::string, double>> phases_ms;
 };
 
 /// An operator's request, as POST /api/v1/directives carries it.
