@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 
 #include "controller/engine/wording.h"
 #include "controller/scenarios/lesson_text.h"
@@ -231,8 +232,8 @@ bool isNotable(const Lesson& lesson) {
 Result<Exercise> buildExercise(const Lesson& lesson) {
   if (!hasTriggerEvent(lesson)) {
     return makeError("not_notable", "scenario " + lesson.id +
-                                        " is a quiet cycle (no " + join(scenarioEvents(), ", ") +
-                                        " event): it has no exercise");
+                                        " is a quiet cycle (none of the events " +
+                                        join(scenarioEvents(), ", ") + "): it has no exercise");
   }
   const LessonSystem* sys = focusSystem(lesson);
   if (sys == nullptr) {
@@ -318,8 +319,9 @@ ExerciseScore scoreDecision(const Exercise& ex, int64_t replicas) {
   if (s.vs_engine == 0) {
     cost = "The same count as the engine";
   } else {
-    cost = std::string(s.vs_engine > 0 ? "+" : "") + std::to_string(s.vs_engine) +
-           " replicas against the engine's " + std::to_string(ex.debrief.engine_replicas);
+    cost = engine::formatReplicas(std::llabs(s.vs_engine)) +
+           (s.vs_engine > 0 ? " more" : " fewer") + " than the engine's " +
+           std::to_string(ex.debrief.engine_replicas);
     if (std::isfinite(s.replica_hours_vs_engine)) {
       cost += " (" + std::string(s.vs_engine > 0 ? "+" : "") +
               formatNumber(s.replica_hours_vs_engine) + " replica-hours over the " +
