@@ -112,7 +112,8 @@ Result<std::optional<Candidate>> pickScenario(store::Store& db, const std::strin
     if (c.system.empty()) continue;
     c.demand = recordedDemand(*doc, c.system);
     if (c.demand.size() < 2) continue;
-    const bool better = !best || (notable && !best_notable) || c.demand.size() > best->demand.size();
+    const bool better =
+        !best || (notable && !best_notable) || c.demand.size() > best->demand.size();
     if (better) {
       best = std::move(c);
       best_notable = notable;
@@ -139,12 +140,23 @@ Replay replayOf(const std::string& trace, const std::string& out, double capacit
   Replay r;
   const std::string capacity_text = exactText(capacity);
   const std::string target_text = exactText(target);
-  r.argv = {"simulate",      "--trace", trace,         "--capacity",
-            capacity_text,   "--target-util",          target_text,
-            "--warmup-steps", std::to_string(warmup_steps),
-            "--min",         std::to_string(min),      "--max",
-            std::to_string(max),       "--policy",      "predictive",
-            "--out",         out};
+  r.argv = {"simulate",
+            "--trace",
+            trace,
+            "--capacity",
+            capacity_text,
+            "--target-util",
+            target_text,
+            "--warmup-steps",
+            std::to_string(warmup_steps),
+            "--min",
+            std::to_string(min),
+            "--max",
+            std::to_string(max),
+            "--policy",
+            "predictive",
+            "--out",
+            out};
   r.args.trace = trace;
   r.args.out = out;
   r.args.capacity = std::stod(capacity_text);
@@ -190,9 +202,8 @@ Result<json> buildAssignment(const std::string& learner, const scn::Competency& 
   const int64_t warmup_steps =
       std::max<int64_t>(1, static_cast<int64_t>(std::llround(warmup_s / std::max(step_s, 1.0))));
   const int64_t min = std::max<int64_t>(0, scn::integerAt(situation, "min_replicas", 1));
-  const int64_t max =
-      std::clamp<int64_t>(scn::integerAt(situation, "max_replicas", 1000000), std::max<int64_t>(min, 1),
-                          1000000);
+  const int64_t max = std::clamp<int64_t>(scn::integerAt(situation, "max_replicas", 1000000),
+                                          std::max<int64_t>(min, 1), 1000000);
   if (!(capacity > 0)) {
     return makeError("invalid", "scenario " + scn::textAt(c.document, "id") +
                                     " records no capacity per replica for " + c.system);
@@ -200,8 +211,8 @@ Result<json> buildAssignment(const std::string& learner, const scn::Competency& 
 
   // Fewer or more replicas per unit of demand for the levels about sizing;
   // later-serving replicas for the levels about timing and coordination.
-  const bool change_target = competency.level == scn::kLevelFoundation ||
-                             competency.level == scn::kLevelSystemIntegration;
+  const bool change_target =
+      competency.level == scn::kLevelFoundation || competency.level == scn::kLevelSystemIntegration;
   double changed_target = target;
   int64_t changed_warmup = warmup_steps;
   json setting;
@@ -217,7 +228,8 @@ Result<json> buildAssignment(const std::string& learner, const scn::Competency& 
              ", what is the highest replica count the engine decides over this replay?";
   } else {
     changed_warmup = warmup_steps + kExtraWarmupSteps;
-    setting = {{"option", "--warmup-steps"}, {"recorded", warmup_steps}, {"changed", changed_warmup}};
+    setting = {
+        {"option", "--warmup-steps"}, {"recorded", warmup_steps}, {"changed", changed_warmup}};
     topic = kTopicOverloadSteps;
     prompt = "With a warm-up of " + std::to_string(changed_warmup) + " steps instead of " +
              std::to_string(warmup_steps) +
@@ -253,8 +265,7 @@ Result<json> buildAssignment(const std::string& learner, const scn::Competency& 
         {"overload_steps", baseline->overload_steps}}},
       {"argv", changed.argv},
       {"command", commandLine(changed.argv)},
-      {"question",
-       {{"id", stem}, {"topic", topic}, {"prompt", prompt}, {"type", "numeric"}}},
+      {"question", {{"id", stem}, {"topic", topic}, {"prompt", prompt}, {"type", "numeric"}}},
       {"key", {{"answer", key}, {"tolerance", 0}}}};
 }
 
@@ -264,8 +275,8 @@ std::string assignmentText(const json& a, const std::string& file) {
   out << scn::levelTitle(a.value("level", "")) << ": " << c.value("correct", 0) << " of "
       << c.value("questions", 0) << " correct (" << scn::formatPercent(c.value("score", 0.0))
       << ", below " << scn::formatPercent(c.value("threshold", 0.0)) << ")\n"
-      << "  scenario " << a.value("scenario_id", "") << ", system " << a.value("system", "")
-      << ", " << a.value("trace_points", 0) << " steps of recorded demand\n"
+      << "  scenario " << a.value("scenario_id", "") << ", system " << a.value("system", "") << ", "
+      << a.value("trace_points", 0) << " steps of recorded demand\n"
       << "  with the recorded settings: " << a["baseline"].value("command", "") << "\n"
       << "    peaks at " << a["baseline"].value("peak_replicas", 0) << " replicas, "
       << a["baseline"].value("overload_steps", 0) << " overloaded steps\n"
@@ -283,8 +294,9 @@ Result<json> readAssignment(const std::string& path) {
   json doc = json::parse(buffer.str(), nullptr, false);
   const json& answer = scn::memberAt(scn::memberAt(doc, "key"), "answer");
   if (!doc.is_object() || !answer.is_number_integer()) {
-    return makeError("invalid", path + " is not an assignment written by psoctl scenarios "
-                                       "assignments (no integer key.answer)");
+    return makeError("invalid", path +
+                                    " is not an assignment written by psoctl scenarios "
+                                    "assignments (no integer key.answer)");
   }
   return doc;
 }
@@ -344,12 +356,13 @@ int runAssignmentsCommand(const AssignmentArgs& args, bool json_output) {
     if (!picked) return fail(picked.error().message);
     if (!*picked) {
       unavailable.push_back(c.level);
-      text += scn::levelTitle(c.level) + ": weak, but no stored scenario of this level has a "
+      text += scn::levelTitle(c.level) +
+              ": weak, but no stored scenario of this level has a "
               "recorded demand history to replay\n";
       continue;
     }
-    auto assignment = buildAssignment(args.learner, c, args.threshold, **picked,
-                                      fs::path(args.out_dir));
+    auto assignment =
+        buildAssignment(args.learner, c, args.threshold, **picked, fs::path(args.out_dir));
     if (!assignment) return fail(assignment.error().message);
     const std::string file =
         (fs::path(args.out_dir) / (scn::lessonFileStem(args.learner + "-" + c.level) + ".json"))

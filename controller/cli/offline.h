@@ -47,8 +47,8 @@ void addSimulateOptions(CLI::App* cmd, SimulateArgs& args);
 
 /// One replay of a trace, set up exactly as `psoctl simulate` sets it up.
 struct SimulationRun {
-  int64_t t0_s = 0;    ///< time of the first step (epoch seconds)
-  int64_t step_s = 0;  ///< the trace's step
+  int64_t t0_s = 0;            ///< time of the first step (epoch seconds)
+  int64_t step_s = 0;          ///< the trace's step
   std::vector<double> demand;  ///< one value per step, NaN for a gap
   controller::engine::SystemSpec spec;
   controller::engine::EngineSettings settings;

@@ -1318,11 +1318,12 @@ int runPsoctl(int argc, char** argv) {
       ->required()
       ->check(CLI::IsMember(controller::scenarios::exporterFormats()));
   export_cmd
-      ->add_option("--out", export_out,
-                   "Output file (jsonl, gift, xapi, course-html, course-markdown, cmi5: a zip) "
-                   "or directory (markdown, html: one lesson per scenario plus an index; exercise-html: one "
-                   "exercise per notable scenario plus an index); "
-                   "- for stdout (one document)")
+      ->add_option(
+          "--out", export_out,
+          "Output file (jsonl, gift, xapi, course-html, course-markdown, cmi5: a zip) "
+          "or directory (markdown, html: one lesson per scenario plus an index; exercise-html: one "
+          "exercise per notable scenario plus an index); "
+          "- for stdout (one document)")
       ->required();
   addScenarioFilters(export_cmd, export_query);
   export_cmd->footer(examples({"psoctl scenarios export --format markdown --out lessons/",
@@ -1359,9 +1360,8 @@ int runPsoctl(int argc, char** argv) {
   addCheckAssignmentOptions(check_assignment_cmd, check_assignment);
   check_assignment_cmd->footer(
       examples({"psoctl scenarios check-assignment handouts/lrn-7-foundation.json --answer 14"}));
-  check_assignment_cmd->callback([&] {
-    action = [&] { return runCheckAssignmentCommand(check_assignment, g.json_output); };
-  });
+  check_assignment_cmd->callback(
+      [&] { action = [&] { return runCheckAssignmentCommand(check_assignment, g.json_output); }; });
 
   GradeArgs grade;
   auto* grade_cmd = scenarios_cmd->add_subcommand(

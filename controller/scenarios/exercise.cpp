@@ -58,7 +58,8 @@ ExerciseStep systemStep(const Lesson& lesson, const LessonSystem& sys) {
   step.lines.push_back("Bounds: " + min + " to " + max + " replicas");
   std::string warmup = "Warm-up: " + formatNumber(sys.warmup_s) + " s";
   if (sys.forecast) {
-    warmup += ": replicas launched now serve after " + engine::formatSteps(sys.forecast->lead_steps);
+    warmup +=
+        ": replicas launched now serve after " + engine::formatSteps(sys.forecast->lead_steps);
   }
   step.lines.push_back(warmup);
   step.lines.push_back("Decision step: " + formatNumber(lesson.step_s) + " s; mode " + lesson.mode);
@@ -131,8 +132,9 @@ ExerciseStep constraintsStep(const Lesson& lesson, const LessonSystem& sys) {
   }
   const LessonDecision& d = *sys.decision;
   if (!d.pools.empty()) {
-    step.lines.push_back(sys.name + " shares the replica pool" + (d.pools.size() == 1 ? " " : "s ") +
-                         join(d.pools, ", ") + " with other systems.");
+    step.lines.push_back(sys.name + " shares the replica pool" +
+                         (d.pools.size() == 1 ? " " : "s ") + join(d.pools, ", ") +
+                         " with other systems.");
   } else if (d.has_facts) {
     step.lines.push_back(sys.name + " is in no shared replica pool.");
   }
@@ -290,14 +292,14 @@ ExerciseScore scoreDecision(const Exercise& ex, int64_t replicas) {
     s.serves_peak = static_cast<double>(replicas) * ex.capacity_per_replica >= peak;
     s.engine_serves_at_target = ex.debrief.engine_replicas >= needed;
     if (ex.debrief.hpa_replicas) s.hpa_serves_at_target = *ex.debrief.hpa_replicas >= needed;
-    s.lines.push_back(
-        "At the " + formatPercent(ex.target_utilization) + " target, " +
-        engine::formatReplicas(replicas) + " serve " +
-        formatNumber(static_cast<double>(replicas) * ex.capacity_per_replica *
-                     ex.target_utilization) +
-        "; the highest demand was " + formatNumber(peak) + ", which needed " +
-        engine::formatReplicas(needed) + ": " +
-        (*s.serves_at_target ? "served at the target" : "not served at the target") + ".");
+    s.lines.push_back("At the " + formatPercent(ex.target_utilization) + " target, " +
+                      engine::formatReplicas(replicas) + " serve " +
+                      formatNumber(static_cast<double>(replicas) * ex.capacity_per_replica *
+                                   ex.target_utilization) +
+                      "; the highest demand was " + formatNumber(peak) + ", which needed " +
+                      engine::formatReplicas(needed) + ": " +
+                      (*s.serves_at_target ? "served at the target" : "not served at the target") +
+                      ".");
     s.lines.push_back("At 100% utilisation they serve " +
                       formatNumber(static_cast<double>(replicas) * ex.capacity_per_replica) + ": " +
                       (*s.serves_peak ? "no overload" : "overload") + ".");
@@ -374,9 +376,8 @@ json exerciseJson(const Exercise& ex, const std::optional<ExerciseScore>& score)
           {"rule", d.engine_rule},
           {"action", d.engine_action},
           {"reason", d.engine_reason}}},
-        {"hpa",
-         d.hpa_replicas ? json{{"replicas", *d.hpa_replicas}, {"reason", d.hpa_reason}}
-                        : json(nullptr)},
+        {"hpa", d.hpa_replicas ? json{{"replicas", *d.hpa_replicas}, {"reason", d.hpa_reason}}
+                               : json(nullptr)},
         {"outcome", std::move(outcome)},
         {"lines", d.lines}}}};
   if (score) {

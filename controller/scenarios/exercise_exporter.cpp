@@ -47,10 +47,10 @@ void scoreTable(std::ostringstream& out, const Exercise& ex) {
   lo = std::max(ex.min_replicas, lo - kScoreMargin);
   hi = std::min({ex.max_replicas, hi + kScoreMargin, lo + kScoreRowsMax - 1});
   out << "<h3>Score your decision</h3>\n<table>\n";
-  cellRow(out,
-          {"Your replicas", "Served the peak at the target", "Overload at 100%",
-           "Against the engine"},
-          true);
+  cellRow(
+      out,
+      {"Your replicas", "Served the peak at the target", "Overload at 100%", "Against the engine"},
+      true);
   for (int64_t n = lo; n <= hi; ++n) {
     const ExerciseScore s = scoreDecision(ex, n);
     std::string marks;
