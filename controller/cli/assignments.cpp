@@ -1,6 +1,7 @@
 #include "controller/cli/assignments.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <filesystem>
@@ -10,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
+#include <string_view>
 #include <vector>
 
 #include "controller/cli/offline.h"
@@ -410,11 +412,11 @@ int runCheckAssignmentCommand(const CheckAssignmentArgs& args, bool json_output)
   if (text.empty() || parse_ec != std::errc() || end != text.data() + text.size()) {
     return fail("--answer: expected a whole number, got '" + args.answer + "'");
   }
-  const int64_t key = (*assignment)["key"]["answer"].get<int64_t>();
+  const int64_t key = scn::integerAt(scn::memberAt(*assignment, "key"), "answer");
   const bool correct = answer == key;
   if (json_output) {
     std::cout << json{{"file", args.file},
-                      {"question", (*assignment)["question"]},
+                      {"question", scn::memberAt(*assignment, "question")},
                       {"answer", answer},
                       {"key", key},
                       {"correct", correct}}
@@ -426,7 +428,7 @@ int runCheckAssignmentCommand(const CheckAssignmentArgs& args, bool json_output)
     std::cout << "correct: the replay gives " << key << "\n";
   } else {
     std::cout << "not correct: you predicted " << answer << ", the replay gives " << key
-              << " (run: " << assignment->value("command", "") << ")\n";
+              << " (run: " << scn::textAt(*assignment, "command") << ")\n";
   }
   return 0;
 }
