@@ -72,8 +72,8 @@ int runTabletop(const nlohmann::json& scenario, const TabletopOptions& options, 
   }
 
   out << "Tabletop exercise: " << ex.title << '\n'
-      << "Scenario " << ex.scenario_id << " (" << ex.time << "), level "
-      << scn::levelTitle(ex.level) << "; you decide for " << ex.system << ".\n";
+      << "Scenario " << ex.scenario_id << ", level " << scn::levelTitle(ex.level)
+      << "; you decide for " << ex.system << ".\n";
   const bool interactive = !options.answer;
   for (std::size_t i = 0; i < ex.steps.size(); ++i) {
     if (i > 0 && interactive) {

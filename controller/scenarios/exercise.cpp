@@ -244,7 +244,7 @@ Result<Exercise> buildExercise(const Lesson& lesson) {
   }
   Exercise ex;
   ex.scenario_id = lesson.id;
-  ex.title = lesson.title;
+  ex.title = sys->name + " at " + lesson.time;
   ex.time = lesson.time;
   ex.level = lesson.level;
   ex.events = lesson.events;

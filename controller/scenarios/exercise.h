@@ -45,7 +45,9 @@ struct ExerciseDebrief {
 /// A tabletop exercise for the acting system of a notable scenario.
 struct Exercise {
   std::string scenario_id;
-  std::string title;  ///< the lesson's title
+  /// "api at 2026-01-05T10:00:00.000Z": unlike the lesson's title, it does
+  /// not tell the decision.
+  std::string title;
   std::string time;
   std::string level;
   std::vector<std::string> events;

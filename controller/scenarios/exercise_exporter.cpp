@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <sstream>
 
 #include "controller/scenarios/html_exporter.h"
@@ -68,19 +69,30 @@ std::string pageTitle(const Exercise& ex) {
   return "Exercise: " + ex.title;
 }
 
+struct NotableScenarios {
+  std::vector<store::ScenarioRecord> records;
+  /// Exercise titles by file stem: the index names exercises by them, not by
+  /// the lessons' titles, which tell the decision.
+  std::map<std::string, std::string> titles;
+};
+
 // The notable scenarios only: a quiet cycle has no exercise.
-Result<std::vector<store::ScenarioRecord>> notableRecords(
-    const std::vector<store::ScenarioRecord>& scenarios) {
-  std::vector<store::ScenarioRecord> out;
+Result<NotableScenarios> notableRecords(const std::vector<store::ScenarioRecord>& scenarios) {
+  NotableScenarios out;
   for (const auto& record : scenarios) {
     auto document = parseScenarioDocument(record);
     if (!document) return document.error();
-    if (isNotable(buildLesson(*document))) out.push_back(record);
+    const Lesson lesson = buildLesson(*document);
+    auto ex = buildExercise(lesson);
+    if (!ex) continue;
+    out.records.push_back(record);
+    out.titles[lessonFileStem(lesson.id)] = ex->title;
   }
   return out;
 }
 
 std::string renderIndex(const std::vector<LessonSummary>& lessons,
+                        const std::map<std::string, std::string>& titles,
                         const std::function<std::string(const std::string&)>& link) {
   std::ostringstream out;
   out << "<h1 id=\"index\">" << kIndexTitle << "</h1>\n<p>" << lessons.size()
@@ -90,10 +102,10 @@ std::string renderIndex(const std::vector<LessonSummary>& lessons,
   for (const auto& [level, entries] : curriculum(lessons)) {
     out << "<h2>" << htmlEscape(levelTitle(level)) << " (" << entries.size() << ")</h2>\n<ol>\n";
     for (const LessonSummary* s : entries) {
-      out << "<li><a href=\"" << htmlEscape(link(s->stem)) << "\">" << htmlEscape(s->title)
-          << "</a> " << htmlEscape(s->time);
-      for (const auto& e : s->events) out << " <span class=\"tag\">" << htmlEscape(e) << "</span>";
-      out << "</li>\n";
+      const auto title = titles.find(s->stem);
+      out << "<li><a href=\"" << htmlEscape(link(s->stem)) << "\">"
+          << htmlEscape(title != titles.end() ? title->second : s->id) << "</a> ("
+          << htmlEscape(s->id) << ")</li>\n";
     }
     out << "</ol>\n";
   }
@@ -106,8 +118,15 @@ std::string htmlExerciseBody(const Lesson& lesson, const Exercise& ex, const std
   std::ostringstream out;
   if (!back.empty()) out << "<p><a href=\"" << htmlEscape(back) << "\">All exercises</a></p>\n";
   out << "<h1>" << htmlEscape(pageTitle(ex)) << "</h1>\n<table>\n";
-  for (const auto& [label, value] : headerRows(lesson)) cellRow(out, {label, value});
-  cellRow(out, {"Decide for", ex.system});
+  // The lesson's header without its events, which tell what happened.
+  for (const auto& [label, value] :
+       std::vector<std::pair<std::string, std::string>>{{"Scenario", lesson.id},
+                                                        {"Time", lesson.time},
+                                                        {"Mode", lesson.mode},
+                                                        {"Level", levelTitle(lesson.level)},
+                                                        {"Decide for", ex.system}}) {
+    cellRow(out, {label, value});
+  }
   out << "</table>\n<p>Open the steps one at a time, as the engine saw the situation; decide "
          "before opening the debrief.</p>\n";
   for (std::size_t i = 0; i < ex.steps.size(); ++i) {
@@ -140,13 +159,13 @@ Result<std::size_t> ExerciseHtmlExporter::writeTo(
     const std::vector<store::ScenarioRecord>& scenarios, std::ostream& out) const {
   auto notable = notableRecords(scenarios);
   if (!notable) return notable.error();
-  auto lessons = summarizeAll(*notable);
+  auto lessons = summarizeAll(notable->records);
   if (!lessons) return lessons.error();
   const std::string shell = htmlPage(kIndexTitle, "\n");
   const auto body_at = shell.find("<body>\n") + 7;
   out << shell.substr(0, body_at)
-      << renderIndex(*lessons, [](const std::string& stem) { return "#" + stem; });
-  Status written = forEachLesson(*notable, [&](const Lesson& lesson) -> Status {
+      << renderIndex(*lessons, notable->titles, [](const std::string& stem) { return "#" + stem; });
+  Status written = forEachLesson(notable->records, [&](const Lesson& lesson) -> Status {
     auto ex = buildExercise(lesson);
     if (!ex) return ex.error();
     out << "<section id=\"" << htmlEscape(lessonFileStem(lesson.id)) << "\">\n"
@@ -155,7 +174,7 @@ Result<std::size_t> ExerciseHtmlExporter::writeTo(
   });
   if (!written.ok()) return written.error();
   out << shell.substr(body_at + 1);
-  return notable->size();
+  return notable->records.size();
 }
 
 Result<std::size_t> ExerciseHtmlExporter::write(const std::vector<store::ScenarioRecord>& scenarios,
@@ -163,17 +182,17 @@ Result<std::size_t> ExerciseHtmlExporter::write(const std::vector<store::Scenari
   auto notable = notableRecords(scenarios);
   if (!notable) return notable.error();
   return writeLessonDirectory(
-      *notable, out_path, ".html",
+      notable->records, out_path, ".html",
       [](const Lesson& lesson) {
         // notableRecords kept only lessons with an exercise.
         auto ex = buildExercise(lesson);
         if (!ex) return htmlPage(lesson.title, "<p>" + htmlEscape(ex.error().message) + "</p>\n");
         return htmlPage(pageTitle(*ex), htmlExerciseBody(lesson, *ex, "index.html"));
       },
-      [](const std::vector<LessonSummary>& lessons) {
-        return htmlPage(kIndexTitle, renderIndex(lessons, [](const std::string& stem) {
-                          return stem + ".html";
-                        }));
+      [&](const std::vector<LessonSummary>& lessons) {
+        return htmlPage(kIndexTitle,
+                        renderIndex(lessons, notable->titles,
+                                    [](const std::string& stem) { return stem + ".html"; }));
       });
 }
 

@@ -427,9 +427,19 @@ TEST_F(ExerciseTest, TheHtmlExportIsWellFormedAndEscapesTheSystemName) {
   std::size_t notable = 0;
   std::string html_page_id;
   for (const auto& doc : *documents_) {
-    if (!scn::isNotable(scn::buildLesson(doc))) continue;
+    const scn::Lesson lesson = scn::buildLesson(doc);
+    if (!scn::isNotable(lesson)) continue;
     ++notable;
     if (doc["systems"][0] == kHtmlSystem && html_page_id.empty()) html_page_id = doc["id"];
+    // Before the debrief, nothing tells the decision or what happened: not
+    // the lesson's title ("Scaling web 3 -> 5") nor the events.
+    const std::string page = readFile(file("exercises/" + lesson.id + ".html"));
+    const std::string before = page.substr(0, page.find("<details class=\"debrief\">"));
+    ASSERT_LT(before.size(), page.size()) << lesson.id;
+    EXPECT_EQ(before.find(scn::htmlEscape(lesson.title)), std::string::npos) << lesson.id;
+    for (const auto& event : lesson.events) {
+      EXPECT_EQ(before.find(event), std::string::npos) << lesson.id << ": " << event;
+    }
   }
   ASSERT_FALSE(html_page_id.empty()) << "the HTML-named system should have a notable cycle";
   std::size_t pages = 0;
