@@ -1,6 +1,7 @@
 #include "controller/scenarios/exercise.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 
