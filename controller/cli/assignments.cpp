@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "controller/cli/assignment_file.h"
 #include "controller/cli/offline.h"
 #include "controller/cli/option_checks.h"
 #include "controller/scenarios/atomic_file.h"
@@ -288,19 +289,12 @@ std::string assignmentText(const json& a, const std::string& file) {
   return out.str();
 }
 
-Result<json> readAssignment(const std::string& path) {
-  std::ifstream in(path);
+Result<std::string> readText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
   if (!in) return makeError("not_found", "no assignment file at " + path);
   std::stringstream buffer;
   buffer << in.rdbuf();
-  json doc = json::parse(buffer.str(), nullptr, false);
-  const json& answer = scn::memberAt(scn::memberAt(doc, "key"), "answer");
-  if (!doc.is_object() || !answer.is_number_integer()) {
-    return makeError("invalid", path +
-                                    " is not an assignment written by psoctl scenarios "
-                                    "assignments (no integer key.answer)");
-  }
-  return doc;
+  return buffer.str();
 }
 
 }  // namespace
@@ -399,25 +393,18 @@ int runAssignmentsCommand(const AssignmentArgs& args, bool json_output) {
 }
 
 int runCheckAssignmentCommand(const CheckAssignmentArgs& args, bool json_output) {
-  auto assignment = readAssignment(args.file);
+  auto text = readText(args.file);
+  if (!text) return fail(text.error().message);
+  auto assignment = parseAssignmentKey(*text, args.file);
   if (!assignment) return fail(assignment.error().message);
-  const std::string text = [&] {
-    std::string t = args.answer;
-    t.erase(0, t.find_first_not_of(" \t"));
-    t.erase(t.find_last_not_of(" \t") + 1);
-    return t;
-  }();
-  int64_t answer = 0;
-  const auto [end, parse_ec] = std::from_chars(text.data(), text.data() + text.size(), answer);
-  if (text.empty() || parse_ec != std::errc() || end != text.data() + text.size()) {
-    return fail("--answer: expected a whole number, got '" + args.answer + "'");
-  }
-  const int64_t key = scn::integerAt(scn::memberAt(*assignment, "key"), "answer");
-  const bool correct = answer == key;
+  const auto answer = parsePrediction(args.answer);
+  if (!answer) return fail("--answer: expected a whole number, got '" + args.answer + "'");
+  const int64_t key = assignment->answer;
+  const bool correct = *answer == key;
   if (json_output) {
     std::cout << json{{"file", args.file},
-                      {"question", scn::memberAt(*assignment, "question")},
-                      {"answer", answer},
+                      {"question", assignment->question},
+                      {"answer", *answer},
                       {"key", key},
                       {"correct", correct}}
                      .dump(2)
@@ -427,8 +414,8 @@ int runCheckAssignmentCommand(const CheckAssignmentArgs& args, bool json_output)
   if (correct) {
     std::cout << "correct: the replay gives " << key << "\n";
   } else {
-    std::cout << "not correct: you predicted " << answer << ", the replay gives " << key
-              << " (run: " << scn::textAt(*assignment, "command") << ")\n";
+    std::cout << "not correct: you predicted " << *answer << ", the replay gives " << key
+              << " (run: " << assignment->command << ")\n";
   }
   return 0;
 }

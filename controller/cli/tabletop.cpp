@@ -1,10 +1,10 @@
 #include "controller/cli/tabletop.h"
 
 #include <cctype>
-#include <charconv>
 #include <iostream>
 #include <string>
 
+#include "controller/cli/assignment_file.h"
 #include "controller/scenarios/exercise.h"
 #include "controller/scenarios/scenario_text.h"
 
@@ -24,15 +24,6 @@ std::string trimmed(const std::string& text) {
   while (begin < end && std::isspace(static_cast<unsigned char>(text[begin])) != 0) ++begin;
   while (end > begin && std::isspace(static_cast<unsigned char>(text[end - 1])) != 0) --end;
   return text.substr(begin, end - begin);
-}
-
-/// A whole number and nothing else ("7", " 7 "); nullopt otherwise.
-std::optional<int64_t> parseCount(const std::string& line) {
-  const std::string text = trimmed(line);
-  int64_t value = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return value;
 }
 
 void printStep(std::ostream& out, const scn::Exercise& ex, std::size_t i) {
@@ -100,7 +91,7 @@ int runTabletop(const nlohmann::json& scenario, const TabletopOptions& options, 
         out << '\n' << kEndedEarly << '\n';
         return 0;
       }
-      const auto count = parseCount(line);
+      const auto count = parsePrediction(line);
       if (!count) {
         out << "'" << trimmed(line) << "' is not a whole number of replicas.\n";
         continue;
