@@ -199,30 +199,45 @@ int runForecastCommand(const ForecastArgs& args, bool json_output) {
   return 0;
 }
 
-int runSimulateCommand(const SimulateArgs& args, bool json_output) {
-  if (auto checked = checkSimulateArgs(args); !checked) return fail(checked.error().message);
+Result<SimulationRun> simulateTrace(const SimulateArgs& args) {
+  if (auto checked = checkSimulateArgs(args); !checked) return checked.error();
   auto grid = loadGrid(args.trace);
-  if (!grid) return fail(grid.error().message);
+  if (!grid) return grid.error();
 
-  std::vector<double> demand;
-  demand.reserve(grid->values.size());
-  for (const auto& v : grid->values) demand.push_back(v.value_or(std::nan("")));
+  SimulationRun run;
+  run.t0_s = grid->t0_s;
+  run.step_s = grid->step_s;
+  run.demand.reserve(grid->values.size());
+  for (const auto& v : grid->values) run.demand.push_back(v.value_or(std::nan("")));
 
   const double step_s = static_cast<double>(grid->step_s);
-  controller::engine::SystemSpec spec;
-  spec.name = "trace";
-  spec.capacity_per_replica = args.capacity;
-  spec.target_utilization = args.target_util;
-  spec.min_replicas = args.min_replicas;
-  spec.max_replicas = args.max_replicas;
-  spec.warmup_s = static_cast<double>(args.warmup_steps) * step_s;
-  controller::engine::EngineSettings settings;
-  settings.step_s = step_s;
-  settings.policy = args.policy;
-  settings.risk = args.risk;
-  const int64_t initial = std::max<int64_t>(args.min_replicas, 1);
-  const auto result =
-      controller::engine::simulate(demand, step_s, spec, settings, initial, {}, grid->t0_s * 1000);
+  run.spec.name = "trace";
+  run.spec.capacity_per_replica = args.capacity;
+  run.spec.target_utilization = args.target_util;
+  run.spec.min_replicas = args.min_replicas;
+  run.spec.max_replicas = args.max_replicas;
+  run.spec.warmup_s = static_cast<double>(args.warmup_steps) * step_s;
+  run.settings.step_s = step_s;
+  run.settings.policy = args.policy;
+  run.settings.risk = args.risk;
+  run.initial_replicas = std::max<int64_t>(args.min_replicas, 1);
+  run.result = controller::engine::simulate(run.demand, step_s, run.spec, run.settings,
+                                            run.initial_replicas, {}, grid->t0_s * 1000);
+  return run;
+}
+
+int64_t peakReplicas(const controller::engine::SimulationResult& result) {
+  int64_t peak = 0;
+  for (const auto& r : result.rows) peak = std::max(peak, r.desired);
+  return peak;
+}
+
+int runSimulateCommand(const SimulateArgs& args, bool json_output) {
+  auto run = simulateTrace(args);
+  if (!run) return fail(run.error().message);
+  const TraceGrid grid{run->t0_s, run->step_s, {}, 0};
+  const auto& result = run->result;
+  const double step_s = static_cast<double>(run->step_s);
 
   auto out = openOut(args.out);
   if (!out) return fail(out.error().message);
@@ -230,7 +245,7 @@ int runSimulateCommand(const SimulateArgs& args, bool json_output) {
   std::fputs("timestamp,demand,desired,ready,planned\n", f);
   for (const auto& r : result.rows) {
     const std::string value = std::isfinite(r.demand) ? std::to_string(r.demand) : "";
-    std::fprintf(f, "%s,%s,%lld,%lld,%.6g\n", slotTime(*grid, r.t).c_str(), value.c_str(),
+    std::fprintf(f, "%s,%s,%lld,%lld,%.6g\n", slotTime(grid, r.t).c_str(), value.c_str(),
                  static_cast<long long>(r.desired), static_cast<long long>(r.ready),
                  r.planned_demand);
   }
@@ -238,7 +253,8 @@ int runSimulateCommand(const SimulateArgs& args, bool json_output) {
   if (!args.record.empty()) {
     // stdout stays one document: the CSV (--out -) or the JSON summary own it.
     std::ostream& note = args.out == "-" || json_output ? std::cerr : std::cout;
-    const ReplayInput replay{demand, step_s, grid->t0_s * 1000, spec, settings, initial};
+    const ReplayInput replay{run->demand, step_s,        run->t0_s * 1000,
+                             run->spec,   run->settings, run->initial_replicas};
     const int code = runRecordCommand(args.record, args.trace, replay, json_output, note);
     if (code != 0) return code;
   }

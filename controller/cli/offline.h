@@ -7,8 +7,11 @@
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
+#include "controller/engine/replay.h"
+#include "controller/engine/types.h"
 
 namespace pso::cli {
 
@@ -41,6 +44,26 @@ void addSimulateOptions(CLI::App* cmd, SimulateArgs& args);
 /// sentence naming the option, its bounds and the value given.
 [[nodiscard]] Status checkForecastArgs(const ForecastArgs& args);
 [[nodiscard]] Status checkSimulateArgs(const SimulateArgs& args);
+
+/// One replay of a trace, set up exactly as `psoctl simulate` sets it up.
+struct SimulationRun {
+  int64_t t0_s = 0;            ///< time of the first step (epoch seconds)
+  int64_t step_s = 0;          ///< the trace's step
+  std::vector<double> demand;  ///< one value per step, NaN for a gap
+  controller::engine::SystemSpec spec;
+  controller::engine::EngineSettings settings;
+  int64_t initial_replicas = 1;
+  controller::engine::SimulationResult result;
+};
+
+/// Checks the arguments, reads the trace and replays it through the engine:
+/// what `psoctl simulate` prints is this run's result (its rows as the CSV,
+/// its summary as the last line or the JSON object). Errors: the range
+/// checks' sentence, or the trace's.
+[[nodiscard]] Result<SimulationRun> simulateTrace(const SimulateArgs& args);
+
+/// The highest replica count a replay decided: the CSV's largest "desired".
+int64_t peakReplicas(const controller::engine::SimulationResult& result);
 
 /// Runs `psoctl forecast`; returns the process exit code.
 int runForecastCommand(const ForecastArgs& args, bool json_output);

@@ -27,6 +27,7 @@
 #include "common/text.h"
 #include "common/trace.h"
 #include "controller/cli/api_client.h"
+#include "controller/cli/assignments.h"
 #include "controller/cli/completion.h"
 #include "controller/cli/directive_request.h"
 #include "controller/cli/grade.h"
@@ -35,6 +36,7 @@
 #include "controller/cli/runbook.h"
 #include "controller/cli/runbook_parser.h"
 #include "controller/cli/table.h"
+#include "controller/cli/tabletop.h"
 #include "controller/engine/alert_rules.h"
 #include "controller/scenarios/exporter.h"
 #include "controller/scenarios/scenario.h"
@@ -766,22 +768,27 @@ int cmdScenariosList(const GlobalOptions& g, const ScenarioQuery& q) {
   return 0;
 }
 
-int cmdScenariosShow(const GlobalOptions& g, const std::string& id, const std::string& db) {
-  json doc;
-  if (db.empty()) {
-    auto fetched = apiClient(g).getJson("/api/v1/scenarios/" + ApiClient::escape(id));
-    if (!fetched) return fail(fetched.error().message);
-    doc = std::move(*fetched);
-  } else {
-    if (auto exists = checkDatabaseExists(db); !exists) return fail(exists.error().message);
-    auto store = controller::store::Store::open(db);
-    if (!store) return fail(store.error().message);
-    auto record = (*store)->scenario(id);
-    if (!record) return fail(record.error().message);
-    if (!record->has_value()) return fail("no scenario '" + id + "' in " + db);
-    doc = json::parse((*record)->json, nullptr, false);
-    if (doc.is_discarded()) return fail("scenario '" + id + "' in " + db + " is not valid JSON");
+/// One scenario's document, from a database file (--db) or the API.
+Result<json> loadScenarioDocument(const GlobalOptions& g, const std::string& id,
+                                  const std::string& db) {
+  if (db.empty()) return apiClient(g).getJson("/api/v1/scenarios/" + ApiClient::escape(id));
+  if (auto exists = checkDatabaseExists(db); !exists) return exists.error();
+  auto store = controller::store::Store::open(db);
+  if (!store) return store.error();
+  auto record = (*store)->scenario(id);
+  if (!record) return record.error();
+  if (!record->has_value()) return makeError("not_found", "no scenario '" + id + "' in " + db);
+  json doc = json::parse((*record)->json, nullptr, false);
+  if (doc.is_discarded()) {
+    return makeError("invalid", "scenario '" + id + "' in " + db + " is not valid JSON");
   }
+  return doc;
+}
+
+int cmdScenariosShow(const GlobalOptions& g, const std::string& id, const std::string& db) {
+  auto loaded = loadScenarioDocument(g, id, db);
+  if (!loaded) return fail(loaded.error().message);
+  const json doc = std::move(*loaded);
   if (g.json_output) {
     printJson(doc);
     return 0;
@@ -805,6 +812,19 @@ int cmdScenariosShow(const GlobalOptions& g, const std::string& id, const std::s
   }
   std::cout << "questions: " << doc.value("questions", json::array()).size() << '\n';
   return 0;
+}
+
+struct ExerciseArgs {
+  std::string id;
+  std::string db;
+  std::optional<int64_t> answer;
+};
+
+int cmdScenariosExercise(const GlobalOptions& g, const ExerciseArgs& a) {
+  if (g.output == OutputFormat::kName) return noNames("scenarios exercise");
+  auto doc = loadScenarioDocument(g, a.id, a.db);
+  if (!doc) return fail(doc.error().message);
+  return runTabletop(*doc, {a.answer, g.json_output}, std::cin, std::cout);
 }
 
 int cmdScenariosExport(const GlobalOptions& g, const ScenarioQuery& q, const std::string& format,
@@ -1298,10 +1318,12 @@ int runPsoctl(int argc, char** argv) {
       ->required()
       ->check(CLI::IsMember(controller::scenarios::exporterFormats()));
   export_cmd
-      ->add_option("--out", export_out,
-                   "Output file (jsonl, gift, xapi, course-html, course-markdown, cmi5: a zip) "
-                   "or directory (markdown, html: one lesson per scenario plus an index); "
-                   "- for stdout (one document)")
+      ->add_option(
+          "--out", export_out,
+          "Output file (jsonl, gift, xapi, course-html, course-markdown, cmi5: a zip) "
+          "or directory (markdown, html: one lesson per scenario plus an index; exercise-html: one "
+          "exercise per notable scenario plus an index); "
+          "- for stdout (one document)")
       ->required();
   addScenarioFilters(export_cmd, export_query);
   export_cmd->footer(examples({"psoctl scenarios export --format markdown --out lessons/",
@@ -1309,6 +1331,37 @@ int runPsoctl(int argc, char** argv) {
   export_cmd->callback([&] {
     action = [&] { return cmdScenariosExport(g, export_query, export_format, export_out); };
   });
+
+  ExerciseArgs exercise;
+  auto* exercise_cmd = scenarios_cmd->add_subcommand(
+      "exercise", "A tabletop exercise: the situation step by step, your decision, the debrief");
+  exercise_cmd->add_option("id", exercise.id, "Scenario id (a notable one: not a quiet cycle)")
+      ->required();
+  exercise_cmd->add_option("--db", exercise.db,
+                           "Read a controller database file instead of the API");
+  exercise_cmd->add_option("--answer", exercise.answer,
+                           "Decide this replica count without prompting (scripts)");
+  exercise_cmd->footer(examples({"psoctl scenarios exercise s-c-42",
+                                 "psoctl scenarios exercise s-sim1-7 --db lessons.db --answer 9",
+                                 "psoctl -o json scenarios exercise s-sim1-7 --db lessons.db"}));
+  exercise_cmd->callback([&] { action = [&] { return cmdScenariosExercise(g, exercise); }; });
+
+  AssignmentArgs assignments;
+  auto* assignments_cmd = scenarios_cmd->add_subcommand(
+      "assignments", "Hands-on replay assignments for a learner's weak levels");
+  addAssignmentOptions(assignments_cmd, assignments);
+  assignments_cmd->footer(examples(
+      {"psoctl scenarios assignments --db lessons.db --learner lrn-7 --out-dir handouts/"}));
+  assignments_cmd->callback(
+      [&] { action = [&] { return runAssignmentsCommand(assignments, g.json_output); }; });
+  CheckAssignmentArgs check_assignment;
+  auto* check_assignment_cmd = scenarios_cmd->add_subcommand(
+      "check-assignment", "Grade a prediction against an assignment's key");
+  addCheckAssignmentOptions(check_assignment_cmd, check_assignment);
+  check_assignment_cmd->footer(
+      examples({"psoctl scenarios check-assignment handouts/lrn-7-foundation.json --answer 14"}));
+  check_assignment_cmd->callback(
+      [&] { action = [&] { return runCheckAssignmentCommand(check_assignment, g.json_output); }; });
 
   GradeArgs grade;
   auto* grade_cmd = scenarios_cmd->add_subcommand(

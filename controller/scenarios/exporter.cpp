@@ -7,6 +7,7 @@
 #include "controller/scenarios/atomic_file.h"
 #include "controller/scenarios/cmi5_package.h"
 #include "controller/scenarios/course_exporter.h"
+#include "controller/scenarios/exercise_exporter.h"
 #include "controller/scenarios/gift_exporter.h"
 #include "controller/scenarios/html_exporter.h"
 #include "controller/scenarios/jsonl_exporter.h"
@@ -40,6 +41,7 @@ constexpr Registration kExporters[] = {
     {"course-html", &make<CourseHtmlExporter>},
     {"course-markdown", &make<CourseMarkdownExporter>},
     {"cmi5", &make<Cmi5Exporter>},
+    {"exercise-html", &make<ExerciseHtmlExporter>},
 };
 
 // A stream buffer over an AtomicFileWriter: an export streams into the

@@ -228,6 +228,23 @@ LessonSystem systemFrom(const json& doc, const std::string& name) {
   return sys;
 }
 
+std::string samplesText(const LessonDecision& d) {
+  return std::to_string(d.observations) + " of the " + std::to_string(d.min_observations) +
+         " samples it needs";
+}
+
+}  // namespace
+
+double shownNumber(double value) {
+  if (!std::isfinite(value)) return value;
+  return std::strtod(formatNumber(value).c_str(), nullptr);
+}
+
+double shownFraction(double fraction) {
+  if (!std::isfinite(fraction)) return fraction;
+  return std::strtod(formatPercent(fraction).c_str(), nullptr) / 100.0;
+}
+
 std::string guardrailName(GuardrailKind kind) {
   switch (kind) {
     case GuardrailKind::kOperatorHold:
@@ -245,23 +262,6 @@ std::string guardrailName(GuardrailKind kind) {
       return "forecast-only mode";
   }
   return "a guardrail";
-}
-
-std::string samplesText(const LessonDecision& d) {
-  return std::to_string(d.observations) + " of the " + std::to_string(d.min_observations) +
-         " samples it needs";
-}
-
-}  // namespace
-
-double shownNumber(double value) {
-  if (!std::isfinite(value)) return value;
-  return std::strtod(formatNumber(value).c_str(), nullptr);
-}
-
-double shownFraction(double fraction) {
-  if (!std::isfinite(fraction)) return fraction;
-  return std::strtod(formatPercent(fraction).c_str(), nullptr) / 100.0;
 }
 
 bool LessonDecision::held() const {

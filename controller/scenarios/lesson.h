@@ -246,6 +246,8 @@ std::string reactiveReasonText(const LessonSystem& system);
 /// 17 replicas; the step limit changes 17 to 16"); a schema-1 document's
 /// rationale.
 std::string engineReasonText(const LessonSystem& system);
+/// A guardrail as the lessons name it ("the step limit", "an operator hold").
+std::string guardrailName(engine::GuardrailKind kind);
 /// "the highest 80% quantile of the forecast over the next 3 steps (warm-up plus one)".
 std::string plannedDemandDefinition(const LessonForecast& forecast);
 

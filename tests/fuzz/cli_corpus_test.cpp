@@ -1,5 +1,5 @@
 // Runs every seed of psoctl's fuzz corpora (tests/fuzz/corpus/prometheus_range,
-// tests/fuzz/corpus/runbook)
+// tests/fuzz/corpus/runbook, tests/fuzz/corpus/assignment_file)
 // through the same checks as the libFuzzer harnesses, so every build
 // exercises them without libFuzzer.
 
@@ -25,6 +25,15 @@ TEST(CliFuzzCorpus, EveryRunbookSeedKeepsTheParserContract) {
   ASSERT_TRUE(seeds.has_value()) << "no tests/fuzz/corpus/runbook";
   for (const auto& seed : *seeds) {
     EXPECT_TRUE(checkRunbook(seed.bytes)) << seed.name;
+  }
+  EXPECT_GE(seeds->size(), 10u);
+}
+
+TEST(CliFuzzCorpus, EveryAssignmentFileSeedKeepsTheParserContract) {
+  const auto seeds = pso::testing::readFuzzCorpus(PSO_SOURCE_DIR, "assignment_file");
+  ASSERT_TRUE(seeds.has_value()) << "no tests/fuzz/corpus/assignment_file";
+  for (const auto& seed : *seeds) {
+    EXPECT_TRUE(checkAssignmentFile(seed.bytes)) << seed.name;
   }
   EXPECT_GE(seeds->size(), 10u);
 }

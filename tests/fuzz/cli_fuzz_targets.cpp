@@ -4,6 +4,7 @@
 #include <exception>
 #include <string>
 
+#include "controller/cli/assignment_file.h"
 #include "controller/cli/prometheus_range.h"
 #include "controller/cli/runbook_parser.h"
 
@@ -73,6 +74,29 @@ bool checkRunbook(std::string_view input) {
     }
     return true;
   } catch (...) {
+    return false;
+  }
+}
+
+bool checkAssignmentFile(std::string_view input) {
+  try {
+    auto parsed = parseAssignmentKey(input, "fuzz.json");
+    if (!parsed.ok()) {
+      const auto& error = parsed.error();
+      if (error.code != "invalid" || error.message.rfind("fuzz.json ", 0) != 0) return false;
+      for (char ch : error.message) {
+        if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) return false;
+      }
+    } else if (!parsed->question.is_null() && !parsed->question.is_object()) {
+      return false;
+    }
+    if (const auto prediction = parsePrediction(input)) {
+      // What was read is the input's number, blanks aside.
+      const std::string digits = std::to_string(*prediction);
+      if (input.find(digits) == std::string_view::npos) return false;
+    }
+    return true;
+  } catch (const std::exception&) {
     return false;
   }
 }

@@ -22,4 +22,11 @@ bool checkPrometheusRangeAnswer(std::string_view input);
 /// at least 0, a reason for a scale or hold).
 bool checkRunbook(std::string_view input);
 
+/// parseAssignmentKey() and parsePrediction() (controller/cli/assignment_file.h)
+/// over `input` as an assignment file and as a typed answer. Holds when nothing
+/// throws, a refusal is one line with code "invalid" that names the file
+/// first, a success's question is null or an object, and a prediction read
+/// back prints as the input's digits.
+bool checkAssignmentFile(std::string_view input);
+
 }  // namespace pso::cli::fuzz

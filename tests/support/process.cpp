@@ -32,10 +32,11 @@ std::vector<char*> cArgs(const std::vector<std::string>& args) {
 }
 
 int spawnWithFiles(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-                   const std::string& out_path, const std::string& err_path) {
+                   const std::string& out_path, const std::string& err_path,
+                   const std::string& in_path = "/dev/null") {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, in_path.c_str(), O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(),
                                    O_WRONLY | O_CREAT | O_APPEND, 0644);
   posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(),
@@ -84,12 +85,14 @@ int ChildProcess::wait(std::chrono::milliseconds timeout) {
   return INT_MIN;
 }
 
-CommandOutput runCommand(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-                         std::chrono::milliseconds timeout) {
-  TempDir dir;
+namespace {
+
+CommandOutput runToCompletion(const std::vector<std::string>& argv,
+                              const std::vector<std::string>& env, const std::string& in_path,
+                              std::chrono::milliseconds timeout, const TempDir& dir) {
   const std::string out_path = dir.file("out");
   const std::string err_path = dir.file("err");
-  const int pid = spawnWithFiles(argv, env, out_path, err_path);
+  const int pid = spawnWithFiles(argv, env, out_path, err_path, in_path);
   CommandOutput result;
   int status = 0;
   const bool exited = waitFor([&] { return ::waitpid(pid, &status, WNOHANG) == pid; }, timeout);
@@ -103,6 +106,22 @@ CommandOutput runCommand(const std::vector<std::string>& argv, const std::vector
   result.out = readFile(out_path);
   result.err = readFile(err_path);
   return result;
+}
+
+}  // namespace
+
+CommandOutput runCommand(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                         std::chrono::milliseconds timeout) {
+  TempDir dir;
+  return runToCompletion(argv, env, "/dev/null", timeout, dir);
+}
+
+CommandOutput runCommandWithInput(const std::vector<std::string>& argv, const std::string& input,
+                                  std::chrono::milliseconds timeout) {
+  TempDir dir;
+  const std::string in_path = dir.file("in");
+  std::ofstream(in_path, std::ios::binary) << input;
+  return runToCompletion(argv, {}, in_path, timeout, dir);
 }
 
 std::vector<int> childPids(int pid) {

@@ -45,6 +45,11 @@ CommandOutput runCommand(const std::vector<std::string>& argv,
                          const std::vector<std::string>& env = {},
                          std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
+/// Runs a command to completion as runCommand() does, with `input` as its
+/// whole stdin: the command reads end of input after the last byte.
+CommandOutput runCommandWithInput(const std::vector<std::string>& argv, const std::string& input,
+                                  std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
 /// PIDs of the live (not zombie) children of `pid`.
 std::vector<int> childPids(int pid);
 

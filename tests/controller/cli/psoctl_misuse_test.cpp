@@ -94,6 +94,11 @@ TEST(PsoctlMisuse, ScenariosFromAMissingDatabaseFailWithoutCreatingIt) {
   expectRefused(psoctlOffline({"scenarios", "export", "--format", "jsonl", "--out",
                                dir.file("out.jsonl"), "--db", missing}),
                 "no database at " + missing);
+  expectRefused(psoctlOffline({"scenarios", "exercise", "s-1", "--db", missing}),
+                "no database at " + missing);
+  expectRefused(psoctlOffline({"scenarios", "assignments", "--learner", "l-1", "--db", missing,
+                               "--out-dir", dir.file("handouts")}),
+                "no database at " + missing);
   EXPECT_FALSE(std::filesystem::exists(missing));
   EXPECT_FALSE(std::filesystem::exists(dir.file("out.jsonl")));
 }
@@ -181,6 +186,9 @@ TEST(PsoctlHelp, EveryCommandHasAnExampleAndTheOverviewFitsATerminal) {
                                                           {"scenarios", "show"},
                                                           {"scenarios", "export"},
                                                           {"scenarios", "grade"},
+                                                          {"scenarios", "exercise"},
+                                                          {"scenarios", "assignments"},
+                                                          {"scenarios", "check-assignment"},
                                                           {"forecast"},
                                                           {"keygen"},
                                                           {"simulate"},
@@ -229,7 +237,8 @@ TEST(PsoctlCompletion, BashScriptIsValidAndOffersCommandsOptionsAndValues) {
   }
   EXPECT_EQ(offered("psoctl sc", 1), std::vector<std::string>{"scenarios"});
   const auto scenarios = offered("psoctl --api http://x:1 scenarios ''", 4);
-  for (const char* sub : {"list", "show", "export", "grade"})
+  for (const char* sub :
+       {"list", "show", "export", "grade", "exercise", "assignments", "check-assignment"})
     EXPECT_TRUE(has(scenarios, sub)) << sub;
   const auto release = offered("psoctl directive release web --r", 4);
   EXPECT_EQ(release, std::vector<std::string>{"--reason"});
@@ -352,6 +361,30 @@ TEST_F(PsoctlTest, ScenariosExportToADashWritesTheExportToStdout) {
   const auto markdown = psoctl({"scenarios", "export", "--format", "markdown", "--out", "-"});
   ASSERT_EQ(markdown.exit_code, 0) << markdown.err;
   EXPECT_NE(markdown.out.find(cycle->scenario_id), std::string::npos);
+}
+
+TEST_F(PsoctlTest, AnExerciseIsReadFromTheControllerOverHttp) {
+  // Demand far above what 2 replicas serve: the cycle scales and is notable.
+  auto agent = connectWebAgent("agent-1", {900, 900, 900}, 2);
+  ASSERT_TRUE(agent);
+  auto cycle = controller().runCycleOnce(kNow);
+  ASSERT_TRUE(cycle.ok()) << cycle.error().message;
+  const json doc = get("/api/v1/scenarios/" + cycle->scenario_id).json();
+  ASSERT_NE(doc["events"].dump().find("scaling_executed"), std::string::npos) << doc.dump();
+  const std::string sys = doc["systems"][0];
+  const int64_t desired = doc["rationale"][sys]["desired_replicas"];
+  const auto r = psoctl({"-o", "json", "scenarios", "exercise", cycle->scenario_id, "--answer",
+                         std::to_string(desired)});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json ex = json::parse(r.out);
+  EXPECT_EQ(ex["scenario_id"], cycle->scenario_id);
+  EXPECT_EQ(ex["debrief"]["engine"]["replicas"], desired);
+  EXPECT_EQ(ex["score"]["vs_engine"], 0);
+  // Not recorded yet: the outcome is unknown and the score says so.
+  EXPECT_TRUE(ex["debrief"]["outcome"].is_null());
+  EXPECT_TRUE(ex["score"]["serves_at_target"].is_null());
+  expectRefused(psoctl({"scenarios", "exercise", "no-such-scenario", "--answer", "1"}),
+                "no-such-scenario");
 }
 
 TEST_F(PsoctlTest, GradeWithXapiOutADashPrintsTheStatementsAndReportsOnStderr) {
