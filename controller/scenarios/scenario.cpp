@@ -6,6 +6,7 @@
 #include <optional>
 #include <set>
 #include <string_view>
+#include <unordered_map>
 
 #include "common/clock.h"
 #include "controller/engine/wording.h"
@@ -23,6 +24,11 @@ using store::DirectiveRecord;
 
 constexpr std::size_t kHistoryPointsFull = 360;
 constexpr std::size_t kHistoryPointsQuiet = 20;
+// How many systems a scenario document describes in full, of those that
+// teach something in the cycle and of the quiet ones; the others are only
+// counted (buildScenario).
+constexpr std::size_t kNotableSystemsInFull = 32;
+constexpr std::size_t kQuietSystemsInFull = 8;
 // Slack under the nominal coverage before an interval counts as broken: with a
 // few samples one miss should not condemn a 90% interval.
 constexpr double kCoverageSlack = 0.10;
@@ -61,6 +67,7 @@ int64_t readyOf(const SystemDecision& d) {
 // Everything the builder needs about one system, gathered once.
 struct SystemView {
   std::string name;
+  std::size_t order = 0;  // position in the cycle's decisions, then directives
   const SystemDecision* decision = nullptr;
   const SystemSpec* spec = nullptr;
   std::vector<const DirectiveRecord*> directives;
@@ -82,33 +89,45 @@ struct SystemView {
 
 std::vector<SystemView> gatherSystems(const CycleContext& ctx) {
   std::vector<SystemView> views;
-  auto find = [&](const std::string& name) -> SystemView* {
-    for (auto& v : views) {
-      if (v.name == name) return &v;
+  views.reserve(ctx.decisions.systems.size());
+  std::unordered_map<std::string, std::size_t> index;  // name -> position in views
+  auto add = [&](const std::string& name) -> SystemView& {
+    auto [it, added] = index.emplace(name, views.size());
+    if (added) {
+      SystemView& v = views.emplace_back();
+      v.name = name;
+      v.order = it->second;
     }
-    return nullptr;
+    return views[it->second];
   };
   for (const auto& d : ctx.decisions.systems) {
-    if (find(d.system)) continue;
-    SystemView v;
-    v.name = d.system;
-    v.decision = &d;
-    views.push_back(v);
+    SystemView& v = add(d.system);
+    if (!v.decision) v.decision = &d;
   }
-  for (const auto& d : ctx.directives) {
-    if (!find(d.system)) {
-      SystemView v;
-      v.name = d.system;
-      views.push_back(v);
-    }
-    find(d.system)->directives.push_back(&d);
-  }
+  for (const auto& d : ctx.directives) add(d.system).directives.push_back(&d);
   for (auto& v : views) {
     if (auto it = ctx.specs.find(v.name); it != ctx.specs.end()) v.spec = &it->second;
     v.acting = !v.directives.empty() || (v.decision && changesCount(*v.decision));
   }
   return views;
 }
+
+// How much a system teaches in this cycle, most first: a pool or a
+// dependency shaped its decision (0); it acts, by a change or a directive
+// (1); an alert rule or an operator's hold shaped its decision (2); a
+// bottleneck is predicted for it (3); the forecast sized it otherwise than
+// the HPA rule would have (4); nothing (5, quiet).
+int teachingRank(const SystemView& v) {
+  const SystemDecision* d = v.decision;
+  if (d && !d->facts.coordination.empty()) return 0;
+  if (v.acting) return 1;
+  if (!d) return 5;
+  if (!d->facts.alerts.empty() || heldByOperator(*d)) return 2;
+  if (d->bottleneck) return 3;
+  if (isForecastDriven(*d) && d->desired_replicas != d->reactive_replicas) return 4;
+  return 5;
+}
+constexpr int kQuietRank = 5;
 
 bool isQuiet(const CycleContext& ctx) {
   if (!ctx.directives.empty() || !ctx.workflow_notes.empty()) return false;
@@ -561,8 +580,36 @@ const std::vector<std::string>& scenarioEvents() {
 }
 
 json buildScenario(const CycleContext& ctx) {
-  const auto views = gatherSystems(ctx);
+  auto views = gatherSystems(ctx);
   const bool quiet = isQuiet(ctx);
+  // A lesson teaches from a few systems, and a large fleet's cycle holds
+  // thousands, most with nothing to teach: the document describes the
+  // kNotableSystemsInFull systems that teach most (by teachingRank, then in
+  // fleet order) and the first kQuietSystemsInFull quiet ones, and counts the
+  // others; their numbers stay in the cycle's own record
+  // (CycleRecord::decisions_json). A small fleet's document is whole. The
+  // events and the level come from the systems described: every rank that
+  // decides them sorts before the ones left out.
+  std::stable_sort(views.begin(), views.end(), [](const SystemView& a, const SystemView& b) {
+    return teachingRank(a) < teachingRank(b);
+  });
+  std::size_t notable_kept = 0;
+  std::size_t quiet_kept = 0;
+  std::size_t notable_left_out = 0;
+  std::size_t quiet_left_out = 0;
+  std::erase_if(views, [&](const SystemView& v) {
+    const bool quiet_system = teachingRank(v) == kQuietRank;
+    std::size_t& kept = quiet_system ? quiet_kept : notable_kept;
+    if (kept < (quiet_system ? kQuietSystemsInFull : kNotableSystemsInFull)) {
+      ++kept;
+      return false;
+    }
+    ++(quiet_system ? quiet_left_out : notable_left_out);
+    return true;
+  });
+  // The systems described keep the fleet's order.
+  std::sort(views.begin(), views.end(),
+            [&](const SystemView& a, const SystemView& b) { return a.order < b.order; });
   const std::string id = scenarioIdForCycle(ctx.cycle_id);
 
   json doc = json::object();
@@ -574,6 +621,9 @@ json buildScenario(const CycleContext& ctx) {
   doc["mode"] = ctx.mode;
   doc["step_s"] = jsonNumber(ctx.step_s);
   doc["quiet"] = quiet;
+  if (notable_left_out + quiet_left_out > 0) {
+    doc["systems_left_out"] = {{"notable", notable_left_out}, {"quiet", quiet_left_out}};
+  }
 
   json systems = json::array();
   json situation = json::object();

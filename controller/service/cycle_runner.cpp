@@ -49,6 +49,8 @@ constexpr std::size_t kHistorySamples = 60;
 // outage is worked off over several cycles instead of stalling one.
 constexpr int64_t kBackfillPerCycle = 20;
 constexpr int64_t kPruneIntervalMs = 60LL * 60 * 1000;
+// Cycle time between two saves of the engine state (CycleRunner).
+constexpr int64_t kStateSaveIntervalMs = 60LL * 1000;
 // A rollup bucket is written once it ended this long ago: agents send their
 // samples in batches a little after taking them. Later samples still reach
 // the rollups (the store recomputes their buckets), at some extra cost.
@@ -468,9 +470,13 @@ Result<CycleReport> CycleRunner::runCycleOnce(int64_t now_ms) {
   }
   endPhase("alerts");
 
-  if (auto status = store_.saveEngineState(engine_.saveState(), now_ms); !status) {
-    metrics_.increment("pso_cycle_errors_total");
-    spdlog::error("cycle {}: saving engine state failed: {}", cycle.id, status.error().message);
+  if (!last_state_saved_ms_ || now_ms - *last_state_saved_ms_ >= kStateSaveIntervalMs) {
+    if (auto status = store_.saveEngineState(engine_.saveState(), now_ms); !status) {
+      metrics_.increment("pso_cycle_errors_total");
+      spdlog::error("cycle {}: saving engine state failed: {}", cycle.id, status.error().message);
+    } else {
+      last_state_saved_ms_ = now_ms;
+    }
   }
   endPhase("state");
   rollUpAndPrune(now_ms);

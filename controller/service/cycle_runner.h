@@ -68,7 +68,10 @@ nlohmann::json decisionSummary(const engine::SystemDecision& decision);
 
 /// Runs the decision cycle every cycle_interval on its own thread, and on demand
 /// through runCycleOnce(). Owns the long-lived DecisionEngine; its state is saved
-/// to the store after every cycle and loaded at start. Thread-safe.
+/// to the store after the first cycle, then after a cycle at least a minute
+/// (of cycle time) after the last save, and at stop(), and loaded at start: a
+/// crash loses at most a minute of what the models learned (at 10,000 systems
+/// a save takes about 400 ms, too much for every 15 s cycle). Thread-safe.
 class CycleRunner {
  public:
   CycleRunner(const ControllerConfig& config, store::Store& store, DirectiveDispatcher& dispatcher,
@@ -152,6 +155,7 @@ class CycleRunner {
   // Operator directives since the last cycle, recorded in its scenario.
   std::vector<store::DirectiveRecord> operator_since_last_;
   int64_t last_prune_ms_ = 0;
+  std::optional<int64_t> last_state_saved_ms_;
   AlertRuleSet alerts_;
   std::function<void()> on_notifications_;
 

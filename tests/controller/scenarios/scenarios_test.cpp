@@ -892,5 +892,67 @@ TEST(HtmlLesson, EscapesWhatTheDocumentSays) {
   EXPECT_EQ(htmlEscape("a<b>&'\""), "a&lt;b&gt;&amp;&#39;&quot;");
 }
 
+
+// A large fleet's cycle: the document describes the 32 systems that teach
+// most and 8 quiet ones, counts the others, and keeps the fleet's order. A
+// dependency decision last in the fleet is kept although 40 systems act
+// before it; events and level are those of the whole cycle.
+TEST(BuildScenario, ALargeFleetsDocumentDescribesTheSystemsThatTeachAndCountsTheRest) {
+  CycleContext ctx;
+  ctx.cycle_id = "c-30";
+  ctx.ts_ms = kT0;
+  std::vector<std::string> fleet;
+  for (int i = 0; i < 40; ++i) fleet.push_back("act-" + std::to_string(100 + i));
+  for (int i = 0; i < 20; ++i) fleet.push_back("calm-" + std::to_string(100 + i));
+  fleet.push_back("follower");
+  for (const auto& name : fleet) {
+    engine::SystemDecision d =
+        name.rfind("act-", 0) == 0 ? scalingDecision(name) : steadyDecision(name, 2);
+    if (name == "follower") {
+      engine::CoordinationEffect effect;
+      effect.kind = engine::CoordinationKind::kDependency;
+      effect.source = "act-100";
+      effect.from = 2;
+      effect.to = 3;
+      effect.rise = 1.3;
+      effect.planned_demand = 260;
+      d.facts.coordination.push_back(effect);
+    }
+    ctx.decisions.systems.push_back(d);
+    ctx.specs[name] = spec(name);
+    ctx.history[name] = history(40, 200);
+  }
+  const json doc = buildScenario(ctx);
+
+  std::vector<std::string> described = doc.at("systems").get<std::vector<std::string>>();
+  ASSERT_EQ(described.size(), 40u);
+  // follower (rank 0), the first 31 acting systems, then the first 8 calm ones.
+  std::vector<std::string> expected;
+  for (int i = 0; i < 31; ++i) expected.push_back("act-" + std::to_string(100 + i));
+  for (int i = 0; i < 8; ++i) expected.push_back("calm-" + std::to_string(100 + i));
+  expected.push_back("follower");
+  EXPECT_EQ(described, expected);
+  EXPECT_EQ(doc.at("systems_left_out"), (json{{"notable", 9}, {"quiet", 12}}));
+  for (const auto& name : described) {
+    EXPECT_TRUE(doc.at("situation").contains(name)) << name;
+    EXPECT_TRUE(doc.at("rationale").contains(name)) << name;
+  }
+  EXPECT_FALSE(doc.at("situation").contains("act-139"));
+  EXPECT_FALSE(doc.at("situation").contains("calm-119"));
+  EXPECT_TRUE(hasEvent(doc, kEventScalingExecuted));
+  EXPECT_TRUE(hasEvent(doc, kEventCoordinationOptimized));
+  EXPECT_EQ(doc.at("level"), kLevelEnterpriseCoordination);
+  // Every question is about a system the document describes.
+  for (const auto& q : doc.at("questions")) {
+    if (!q.contains("system")) continue;
+    EXPECT_NE(std::find(described.begin(), described.end(), q.at("system").get<std::string>()),
+              described.end())
+        << q.dump();
+  }
+
+  // A small fleet's document is whole and says nothing was left out.
+  EXPECT_FALSE(buildScenario(scalingContext()).contains("systems_left_out"));
+}
+
 }  // namespace
 }  // namespace pso::controller::scenarios
