@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "common/clock.h"
+#include "common/trace.h"
 #include "controller/cli/lrs_client.h"
 #include "controller/cli/option_checks.h"
 #include "controller/cli/table.h"
@@ -115,6 +116,11 @@ void addGradeOptions(CLI::App* cmd, GradeArgs& args) {
       ->capture_default_str();
   cmd->add_option("--activity-base", args.activity_base, "Prefix of xAPI activity ids")
       ->capture_default_str();
+  cmd->add_option("--team", args.team,
+                  "Put the learner in this team (one team at a time) for team progress");
+  cmd->add_option("--at", args.at,
+                  "When the answers were given (ISO 8601 or epoch seconds; default now): "
+                  "progress over time counts attempts by this time");
 }
 
 int runGradeCommand(const GradeArgs& args, bool json_output) {
@@ -123,6 +129,12 @@ int runGradeCommand(const GradeArgs& args, bool json_output) {
   }
   if (auto st = scenarios::validateLearnerId(args.learner); !st.ok()) {
     return fail("--learner: " + st.error().message);
+  }
+  int64_t now_ms = common::wallMs();
+  if (!args.at.empty()) {
+    auto seconds = common::parseTimestamp(args.at);
+    if (!seconds) return fail("--at: '" + args.at + "' is not a timestamp");
+    now_ms = *seconds * 1000;
   }
   auto answers = readAnswers(args.answers);
   if (!answers) return fail(answers.error().message);
@@ -149,7 +161,6 @@ int runGradeCommand(const GradeArgs& args, bool json_output) {
   auto report = scenarios::gradeAnswers(documents, *answers, args.pass);
   if (!report) return fail("--answers " + args.answers + ": " + report.error().message);
 
-  const int64_t now_ms = common::wallMs();
   std::vector<store::AttemptRecord> attempts;
   for (const auto& g : report->questions) {
     store::AttemptRecord a;
@@ -165,6 +176,11 @@ int runGradeCommand(const GradeArgs& args, bool json_output) {
   }
   if (auto stored = db.recordAttempts(args.learner, attempts, now_ms); !stored) {
     return fail("storing the attempts: " + stored.error().message);
+  }
+  if (!args.team.empty()) {
+    if (auto st = db.setLearnerTeam(args.learner, args.team); !st.ok()) {
+      return fail("--team: " + st.error().message);
+    }
   }
   auto history = db.attempts(args.learner);
   if (!history) return fail("reading the learner's attempts: " + history.error().message);

@@ -102,6 +102,9 @@ struct VerifiedBadge {
 /// L is "urn:pso-prime:achievement:L".
 inline constexpr const char* kAchievementIdPrefix = "urn:pso-prime:achievement:";
 
+/// A fresh credential id: "urn:uuid:" and a random (version 4) UUID.
+[[nodiscard]] Result<std::string> randomCredentialId();
+
 /// XML Schema dateTimeStamp of epoch milliseconds, to the second: "2026-12-03T15:04:05Z".
 std::string badgeTime(int64_t epoch_ms);
 
