@@ -181,8 +181,12 @@ TEST(PsoctlHelp, EveryCommandHasAnExampleAndTheOverviewFitsATerminal) {
                                                           {"scenarios", "show"},
                                                           {"scenarios", "export"},
                                                           {"scenarios", "grade"},
+                                                          {"scenarios", "progress"},
+                                                          {"scenarios", "badge"},
+                                                          {"scenarios", "verify-badge"},
                                                           {"forecast"},
                                                           {"keygen"},
+                                                          {"badge-keygen"},
                                                           {"simulate"},
                                                           {"import"},
                                                           {"version"},
@@ -229,7 +233,7 @@ TEST(PsoctlCompletion, BashScriptIsValidAndOffersCommandsOptionsAndValues) {
   }
   EXPECT_EQ(offered("psoctl sc", 1), std::vector<std::string>{"scenarios"});
   const auto scenarios = offered("psoctl --api http://x:1 scenarios ''", 4);
-  for (const char* sub : {"list", "show", "export", "grade"})
+  for (const char* sub : {"list", "show", "export", "grade", "progress", "badge", "verify-badge"})
     EXPECT_TRUE(has(scenarios, sub)) << sub;
   const auto release = offered("psoctl directive release web --r", 4);
   EXPECT_EQ(release, std::vector<std::string>{"--reason"});
