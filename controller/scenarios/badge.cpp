@@ -96,6 +96,23 @@ Error invalid(const std::string& reason) {
   return Error{"invalid", reason};
 }
 
+// Text from the badge quoted in a one-line message: control characters
+// shown as '?', and at most 80 characters of it.
+std::string quoted(const std::string& text) {
+  std::string out = text.substr(0, 80);
+  for (char& ch : out) {
+    if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ch = '?';
+  }
+  return out + (text.size() > 80 ? "..." : "");
+}
+
+bool hasControlCharacters(const std::string& text) {
+  for (char ch : text) {
+    if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::string badgeTime(int64_t epoch_ms) {
@@ -333,10 +350,10 @@ Result<VerifiedBadge> verifyBadge(std::string_view text, const std::string& expe
                                                         : stringMember(*issuer, "id");
   if (issuer_id.empty()) return invalid("no issuer id");
   if (issuer_id != method_did) {
-    return invalid("the issuer " + issuer_id + " is not the signer " + method_did);
+    return invalid("the issuer " + quoted(issuer_id) + " is not the signer " + method_did);
   }
   if (!expected_issuer.empty() && issuer_id != expected_issuer) {
-    return invalid("issued by " + issuer_id + ", not by " + expected_issuer);
+    return invalid("issued by " + issuer_id + ", not by " + quoted(expected_issuer));
   }
   if (auto st = verifyEddsaJcsProof(badge, *key); !st.ok()) return st.error();
 
@@ -360,6 +377,11 @@ Result<VerifiedBadge> verifyBadge(std::string_view text, const std::string& expe
     return invalid("the achievement is not a PSO-PRIME learning level");
   }
   out.level = achievement_id.substr(prefix.size());
+  // What a verifier prints must stay one line, whatever a signer wrote.
+  if (hasControlCharacters(out.learner) || hasControlCharacters(out.level) ||
+      hasControlCharacters(out.valid_from)) {
+    return invalid("the learner, level or validFrom holds control characters");
+  }
   return out;
 }
 

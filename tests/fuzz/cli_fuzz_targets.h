@@ -22,4 +22,11 @@ bool checkPrometheusRangeAnswer(std::string_view input);
 /// at least 0, a reason for a scale or hold).
 bool checkRunbook(std::string_view input);
 
+/// verifyBadge() (controller/scenarios/badge.h) over `input` as a badge file,
+/// as psoctl scenarios verify-badge reads it. Holds when nothing throws, a
+/// refusal is one line with code "invalid", and a badge that verifies names a
+/// learner, a level and a validFrom without control characters, issued by a
+/// did:key that verifies its own signature again.
+bool checkBadge(std::string_view input);
+
 }  // namespace pso::cli::fuzz
