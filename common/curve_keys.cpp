@@ -125,7 +125,8 @@ Result<std::string> readCurvePublicKeyFile(const std::string& path) {
 }
 
 Status writeNewFile(const std::string& path, const std::string& text, unsigned mode) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, static_cast<mode_t>(mode));
+  const int fd =
+      ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, static_cast<mode_t>(mode));
   if (fd < 0) {
     if (errno == EEXIST) return makeError("exists", path + ": already exists; not overwritten");
     return makeError("io", path + ": cannot create: " + std::strerror(errno));

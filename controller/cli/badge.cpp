@@ -42,7 +42,8 @@ std::string percent(double share) {
 
 Result<std::string> readSmallFile(const std::string& path, const std::string& what) {
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) return makeError("io", what + ": no file " + path);
+  if (!std::filesystem::is_regular_file(path, ec))
+    return makeError("io", what + ": no file " + path);
   if (std::filesystem::file_size(path, ec) > kMaxFileBytes) {
     return makeError("invalid", what + " " + path + ": larger than 1 MiB");
   }
@@ -56,7 +57,7 @@ Result<std::string> readSmallFile(const std::string& path, const std::string& wh
 // The issuer's key, refused when others may read it (as ssh refuses a loose
 // private key, and psoctl's CurveZMQ secret keys are refused).
 Result<scenarios::BadgeSigningKey> readSigningKey(const std::string& path) {
-  struct stat st{};
+  struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
     return makeError("io", "--key " + path + ": cannot open: " + std::strerror(errno));
   }
@@ -80,8 +81,7 @@ void addBadgeOptions(CLI::App* cmd, BadgeArgs& args) {
       ->required();
   cmd->add_option("--learner", args.learner, "The learner's LMS account id")->required();
   cmd->add_option("--level", args.level, "The learning level mastered")->required();
-  cmd->add_option("--key", args.key, "The issuer's Ed25519 key (psoctl badge-keygen)")
-      ->required();
+  cmd->add_option("--key", args.key, "The issuer's Ed25519 key (psoctl badge-keygen)")->required();
   cmd->add_option("--issuer-name", args.issuer_name, "The issuer's name, as the badge shows it")
       ->required();
   cmd->add_option("--issuer-url", args.issuer_url, "The issuer's home page");
@@ -114,7 +114,8 @@ int runBadgeCommand(const BadgeArgs& args, bool json_output) {
   auto key = readSigningKey(args.key);
   if (!key) return fail(key.error().message);
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(args.db, ec)) return fail("--db: no database at " + args.db);
+  if (!std::filesystem::is_regular_file(args.db, ec))
+    return fail("--db: no database at " + args.db);
   auto opened = store::Store::open(args.db);
   if (!opened) return fail("--db " + args.db + ": " + opened.error().message);
   auto attempts = (*opened)->attempts(args.learner);
@@ -131,8 +132,7 @@ int runBadgeCommand(const BadgeArgs& args, bool json_output) {
   if (!level->competent) {
     return fail("no badge: " + args.learner + " has not mastered " + args.level + ": " +
                 std::to_string(level->correct) + " of " + std::to_string(level->questions) +
-                " correct (" + percent(level->score) + "), " + percent(args.threshold) +
-                " needed");
+                " correct (" + percent(level->score) + "), " + percent(args.threshold) + " needed");
   }
   auto credential_id = scenarios::randomCredentialId();
   if (!credential_id) return fail(credential_id.error().message);
@@ -158,17 +158,14 @@ int runBadgeCommand(const BadgeArgs& args, bool json_output) {
     return fail("--out: " + st.error().message);
   }
   if (json_output) {
-    std::cout << json{{"out", args.out},
-                      {"learner", args.learner},
-                      {"level", args.level},
-                      {"score", level->score},
-                      {"issuer", key->did()},
-                      {"valid_from", (*badge)["validFrom"]}}
+    std::cout << json{{"out", args.out},      {"learner", args.learner},
+                      {"level", args.level},  {"score", level->score},
+                      {"issuer", key->did()}, {"valid_from", (*badge)["validFrom"]}}
                      .dump(2)
               << '\n';
   } else {
-    std::cout << "wrote " << args.out << ": " << args.learner << " mastered " << args.level
-              << " (" << percent(level->score) << "), issued by " << key->did() << '\n';
+    std::cout << "wrote " << args.out << ": " << args.learner << " mastered " << args.level << " ("
+              << percent(level->score) << "), issued by " << key->did() << '\n';
   }
   return 0;
 }
@@ -211,8 +208,9 @@ int runBadgeKeygenCommand(const std::string& out, bool json_output) {
   if (json_output) {
     std::cout << json{{"secret_key_file", out}, {"issuer", key->did()}}.dump(2) << '\n';
   } else {
-    std::cout << "wrote " << out << " (Ed25519 secret key, mode 0600); badges it signs are issued by "
-              << key->did() << '\n';
+    std::cout << "wrote " << out
+              << " (Ed25519 secret key, mode 0600); badges it signs are issued by " << key->did()
+              << '\n';
   }
   return 0;
 }

@@ -76,7 +76,8 @@ void printHistory(const std::vector<std::string>& levels, const std::vector<Poin
 int learnerReport(store::Store& db, const ProgressArgs& args, bool json_output) {
   auto learner = db.learner(args.learner);
   if (!learner) return fail("--db " + args.db + ": " + learner.error().message);
-  if (!learner->has_value()) return fail("--learner: no learner '" + args.learner + "' in " + args.db);
+  if (!learner->has_value())
+    return fail("--learner: no learner '" + args.learner + "' in " + args.db);
   auto attempts = db.attempts(args.learner);
   if (!attempts) return fail("--db " + args.db + ": " + attempts.error().message);
   const auto progress = scenarios::learnerProgress(args.learner, *attempts, args.threshold);
@@ -116,7 +117,8 @@ int learnerReport(store::Store& db, const ProgressArgs& args, bool json_output) 
 int teamReport(store::Store& db, const ProgressArgs& args, bool json_output) {
   auto members = db.teamLearners(args.team);
   if (!members) return fail("--db " + args.db + ": " + members.error().message);
-  if (members->empty()) return fail("--team: no learners in team '" + args.team + "' in " + args.db);
+  if (members->empty())
+    return fail("--team: no learners in team '" + args.team + "' in " + args.db);
   std::map<std::string, std::vector<store::AttemptRecord>> attempts;
   for (const auto& member : *members) {
     auto theirs = db.attempts(member.id);
@@ -145,8 +147,8 @@ int teamReport(store::Store& db, const ProgressArgs& args, bool json_output) {
   std::vector<std::string> names;
   for (const auto& t : progress.levels) {
     names.push_back(t.level);
-    levels.addRow({t.level, std::to_string(t.learners), std::to_string(t.mastered),
-                   percent(t.mean_score)});
+    levels.addRow(
+        {t.level, std::to_string(t.learners), std::to_string(t.mastered), percent(t.mean_score)});
   }
   levels.print(std::cout);
   std::cout << "\nlearners who mastered each level / who tried it, at the end of each day:\n";
@@ -162,7 +164,8 @@ int teamReport(store::Store& db, const ProgressArgs& args, bool json_output) {
 void addProgressOptions(CLI::App* cmd, ProgressArgs& args) {
   cmd->add_option("--db", args.db, "Controller database holding the graded attempts")->required();
   auto* learner = cmd->add_option("--learner", args.learner, "One learner's progress (LMS id)");
-  auto* team = cmd->add_option("--team", args.team, "A team's progress (psoctl scenarios grade --team)");
+  auto* team =
+      cmd->add_option("--team", args.team, "A team's progress (psoctl scenarios grade --team)");
   learner->excludes(team);
   cmd->add_option("--threshold", args.threshold,
                   "Share of a level's questions correct (latest attempt of each) to master it")
@@ -177,7 +180,8 @@ int runProgressCommand(const ProgressArgs& args, bool json_output) {
     return fail(st.error().message);
   }
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(args.db, ec)) return fail("--db: no database at " + args.db);
+  if (!std::filesystem::is_regular_file(args.db, ec))
+    return fail("--db: no database at " + args.db);
   auto opened = store::Store::open(args.db);
   if (!opened) return fail("--db " + args.db + ": " + opened.error().message);
   return args.learner.empty() ? teamReport(**opened, args, json_output)

@@ -273,8 +273,7 @@ Status verifyEddsaJcsProof(const json& secured, const Ed25519PublicKey& key) {
   auto data = hashData(options, unsecured);
   if (!data) return invalid(data.error().message);
 
-  Pkey public_key(
-      EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, key.data(), key.size()));
+  Pkey public_key(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, key.data(), key.size()));
   std::unique_ptr<EVP_MD_CTX, MdCtxDeleter> ctx(EVP_MD_CTX_new());
   if (!public_key || !ctx ||
       EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, public_key.get()) != 1) {
@@ -291,38 +290,39 @@ Result<json> issueBadge(const BadgeClaim& claim, const BadgeSigningKey& key) {
   if (claim.learner.empty()) return makeError("invalid", "a badge needs the learner's id");
   if (claim.level.empty()) return makeError("invalid", "a badge needs the level mastered");
   if (claim.issuer_name.empty()) return makeError("invalid", "a badge needs the issuer's name");
-  json issuer = {{"id", key.did()}, {"type", json::array({"Profile"})}, {"name", claim.issuer_name}};
+  json issuer = {
+      {"id", key.did()}, {"type", json::array({"Profile"})}, {"name", claim.issuer_name}};
   if (!claim.issuer_url.empty()) issuer["url"] = claim.issuer_url;
   const std::string issued = badgeTime(claim.issued_ms);
   const std::string narrative =
       "Answered at least " + percent(claim.threshold) + " of the questions of the " + claim.level +
       " level correctly, counting the latest attempt of each question, in PSO-PRIME's scenarios "
-      "of recorded scaling decisions. " + claim.learner + " scored " + percent(claim.score) +
-      " (" + std::to_string(claim.correct) + " of " + std::to_string(claim.questions) +
-      " questions) by " + issued + ".";
+      "of recorded scaling decisions. " +
+      claim.learner + " scored " + percent(claim.score) + " (" + std::to_string(claim.correct) +
+      " of " + std::to_string(claim.questions) + " questions) by " + issued + ".";
   json achievement = {
       {"id", std::string(kAchievementIdPrefix) + claim.level},
       {"type", json::array({"Achievement"})},
       {"achievementType", "Competency"},
       {"name", "PSO-PRIME predictive scaling: " + claim.level + " level"},
       {"description", "Reads and explains the predictive orchestrator's scaling decisions at the " +
-                          claim.level + " learning level: forecasts, guardrails and the reactive "
+                          claim.level +
+                          " learning level: forecasts, guardrails and the reactive "
                           "HPA baseline beside them."},
       {"criteria", {{"narrative", narrative}}}};
-  json credential = {
-      {"@context", json::array({kCredentialsContext, kOpenBadgesContext})},
-      {"id", claim.credential_id},
-      {"type", json::array({"VerifiableCredential", "OpenBadgeCredential"})},
-      {"name", "PSO-PRIME " + claim.level + " level"},
-      {"issuer", issuer},
-      {"validFrom", issued},
-      {"credentialSubject",
-       {{"type", json::array({"AchievementSubject"})},
-        {"identifier", json::array({{{"type", "IdentityObject"},
-                                     {"identityHash", claim.learner},
-                                     {"identityType", "identifier"},
-                                     {"hashed", false}}})},
-        {"achievement", achievement}}}};
+  json credential = {{"@context", json::array({kCredentialsContext, kOpenBadgesContext})},
+                     {"id", claim.credential_id},
+                     {"type", json::array({"VerifiableCredential", "OpenBadgeCredential"})},
+                     {"name", "PSO-PRIME " + claim.level + " level"},
+                     {"issuer", issuer},
+                     {"validFrom", issued},
+                     {"credentialSubject",
+                      {{"type", json::array({"AchievementSubject"})},
+                       {"identifier", json::array({{{"type", "IdentityObject"},
+                                                    {"identityHash", claim.learner},
+                                                    {"identityType", "identifier"},
+                                                    {"hashed", false}}})},
+                       {"achievement", achievement}}}};
   if (claim.credential_id.empty()) credential.erase("id");
   return addEddsaJcsProof(credential, key, issued);
 }
@@ -345,9 +345,9 @@ Result<VerifiedBadge> verifyBadge(std::string_view text, const std::string& expe
   const std::string method_did = method.substr(0, hash);
 
   const json* issuer = member(badge, "issuer");
-  const std::string issuer_id = issuer == nullptr       ? ""
-                                : issuer->is_string()   ? issuer->get<std::string>()
-                                                        : stringMember(*issuer, "id");
+  const std::string issuer_id = issuer == nullptr     ? ""
+                                : issuer->is_string() ? issuer->get<std::string>()
+                                                      : stringMember(*issuer, "id");
   if (issuer_id.empty()) return invalid("no issuer id");
   if (issuer_id != method_did) {
     return invalid("the issuer " + quoted(issuer_id) + " is not the signer " + method_did);
@@ -370,8 +370,7 @@ Result<VerifiedBadge> verifyBadge(std::string_view text, const std::string& expe
   if (out.learner.empty()) out.learner = stringMember(*subject, "id");
   if (out.learner.empty()) return invalid("the credentialSubject names no learner");
   const json* achievement = member(*subject, "achievement");
-  const std::string achievement_id =
-      achievement == nullptr ? "" : stringMember(*achievement, "id");
+  const std::string achievement_id = achievement == nullptr ? "" : stringMember(*achievement, "id");
   const std::string prefix = kAchievementIdPrefix;
   if (achievement_id.size() <= prefix.size() || achievement_id.compare(0, prefix.size(), prefix)) {
     return invalid("the achievement is not a PSO-PRIME learning level");

@@ -59,8 +59,8 @@ struct BadgeClaim {
   std::size_t correct = 0;
   std::size_t questions = 0;
   std::string issuer_name;
-  std::string issuer_url;  ///< optional: the issuer's home page
-  int64_t issued_ms = 0;   ///< validFrom and the proof's created time
+  std::string issuer_url;     ///< optional: the issuer's home page
+  int64_t issued_ms = 0;      ///< validFrom and the proof's created time
   std::string credential_id;  ///< e.g. "urn:uuid:..."
 };
 

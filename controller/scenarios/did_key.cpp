@@ -5,8 +5,7 @@
 namespace pso::controller::scenarios {
 namespace {
 
-constexpr std::string_view kAlphabet =
-    "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+constexpr std::string_view kAlphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
 constexpr std::string_view kDidKeyPrefix = "did:key:";
 constexpr uint8_t kEd25519PubCodec[2] = {0xed, 0x01};
 // A did:key of an Ed25519 key is 48 base58 characters; anything much longer

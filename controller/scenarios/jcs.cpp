@@ -69,13 +69,27 @@ Status appendString(const std::string& text, std::string& out) {
   for (char ch : text) {
     const auto byte = static_cast<unsigned char>(ch);
     switch (ch) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\t': out += "\\t"; break;
-      case '\n': out += "\\n"; break;
-      case '\f': out += "\\f"; break;
-      case '\r': out += "\\r"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
       default:
         if (byte < 0x20) {
           out += "\\u00";
@@ -112,12 +126,18 @@ constexpr int kMaxDepth = 64;
 Status append(const json& value, std::string& out, int depth) {
   if (depth > kMaxDepth) return makeError("invalid", "nested deeper than 64 levels");
   switch (value.type()) {
-    case json::value_t::null: out += "null"; return Status();
-    case json::value_t::boolean: out += value.get<bool>() ? "true" : "false"; return Status();
-    case json::value_t::string: return appendString(value.get_ref<const std::string&>(), out);
+    case json::value_t::null:
+      out += "null";
+      return Status();
+    case json::value_t::boolean:
+      out += value.get<bool>() ? "true" : "false";
+      return Status();
+    case json::value_t::string:
+      return appendString(value.get_ref<const std::string&>(), out);
     case json::value_t::number_integer:
     case json::value_t::number_unsigned:
-    case json::value_t::number_float: return appendNumber(value, out);
+    case json::value_t::number_float:
+      return appendNumber(value, out);
     case json::value_t::array: {
       out += '[';
       bool first = true;
@@ -151,7 +171,8 @@ Status append(const json& value, std::string& out, int depth) {
       return Status();
     }
     case json::value_t::binary:
-    case json::value_t::discarded: break;
+    case json::value_t::discarded:
+      break;
   }
   return makeError("invalid", "not a JSON value");
 }

@@ -70,8 +70,8 @@ LearnerProgress learnerProgress(const std::string& learner,
   p.learner = learner;
   p.levels = competencyByLevel(attempts, threshold);
   for (int64_t until : dayEnds(attempts)) {
-    p.history.push_back(ProgressPoint{utcDate(until - 1), until,
-                                      competencyByLevel(attemptsBefore(attempts, until), threshold)});
+    p.history.push_back(ProgressPoint{
+        utcDate(until - 1), until, competencyByLevel(attemptsBefore(attempts, until), threshold)});
   }
   return p;
 }
@@ -90,7 +90,8 @@ TeamProgress teamProgress(const std::string& team,
   constexpr int64_t kEverything = INT64_MAX;
   p.levels = teamLevels(attempts, kEverything, threshold);
   for (int64_t until : ends) {
-    p.history.push_back(TeamPoint{utcDate(until - 1), until, teamLevels(attempts, until, threshold)});
+    p.history.push_back(
+        TeamPoint{utcDate(until - 1), until, teamLevels(attempts, until, threshold)});
   }
   return p;
 }

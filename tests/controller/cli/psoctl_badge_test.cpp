@@ -66,13 +66,13 @@ void storeAttempts(const std::string& path) {
                                  attempt("lrn-1", "s-2-q1", f, true, d1)},
                                 d1)
                   .ok());
-  ASSERT_TRUE(db.recordAttempts("lrn-1", {attempt("lrn-1", "s-9-q1", a, false, d1_late)}, d1_late)
-                  .ok());
-  ASSERT_TRUE(db.recordAttempts("lrn-2",
-                                {attempt("lrn-2", "s-1-q1", f, true, d2),
-                                 attempt("lrn-2", "s-1-q2", f, false, d2)},
-                                d2)
-                  .ok());
+  ASSERT_TRUE(
+      db.recordAttempts("lrn-1", {attempt("lrn-1", "s-9-q1", a, false, d1_late)}, d1_late).ok());
+  ASSERT_TRUE(
+      db.recordAttempts(
+            "lrn-2",
+            {attempt("lrn-2", "s-1-q1", f, true, d2), attempt("lrn-2", "s-1-q2", f, false, d2)}, d2)
+          .ok());
   ASSERT_TRUE(db.recordAttempts("lrn-1",
                                 {attempt("lrn-1", "s-1-q1", f, true, d3),
                                  attempt("lrn-1", "s-9-q1", a, true, d3),
@@ -100,12 +100,15 @@ class PsoctlBadgeTest : public ::testing::Test {
     return json::parse(made.out)["issuer"].get<std::string>();
   }
 
-  CommandOutput issue(const std::string& learner, const std::string& level,
-                      const std::string& out, const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> args{"scenarios",     "badge",        "--db",          db(),
-                                  "--learner",     learner,        "--level",       level,
-                                  "--key",         file("issuer.pem"), "--issuer-name",
-                                  "PSO-PRIME Academy", "--issued-at", "2026-12-03T15:00:00Z",
+  CommandOutput issue(const std::string& learner, const std::string& level, const std::string& out,
+                      const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args{"scenarios",     "badge",
+                                  "--db",          db(),
+                                  "--learner",     learner,
+                                  "--level",       level,
+                                  "--key",         file("issuer.pem"),
+                                  "--issuer-name", "PSO-PRIME Academy",
+                                  "--issued-at",   "2026-12-03T15:00:00Z",
                                   "--out",         file(out)};
     args.insert(args.end(), extra.begin(), extra.end());
     return psoctl(args);
@@ -140,8 +143,8 @@ TEST_F(PsoctlBadgeTest, LearnerProgressMatchesTheStoredAttempts) {
   EXPECT_EQ(p["history"][1]["levels"][1]["score"], 0.5);
 
   // At 0.6, 2 of 3 already masters foundation on day 1.
-  auto lenient = psoctl({"-o", "json", "scenarios", "progress", "--db", db(), "--learner",
-                         "lrn-1", "--threshold", "0.6"});
+  auto lenient = psoctl({"-o", "json", "scenarios", "progress", "--db", db(), "--learner", "lrn-1",
+                         "--threshold", "0.6"});
   ASSERT_EQ(lenient.exit_code, 0) << lenient.err;
   EXPECT_EQ(json::parse(lenient.out)["history"][0]["levels"][0]["mastered"], true);
 
@@ -186,8 +189,8 @@ TEST_F(PsoctlBadgeTest, TeamProgressAggregatesItsLearners) {
   EXPECT_NE(nobody.err.find("no learners in team 'sre'"), std::string::npos) << nobody.err;
   auto both = psoctl({"scenarios", "progress", "--db", db(), "--team", "ops", "--learner", "x"});
   EXPECT_NE(both.exit_code, 0);
-  auto threshold = psoctl(
-      {"scenarios", "progress", "--db", db(), "--learner", "lrn-1", "--threshold", "1.5"});
+  auto threshold =
+      psoctl({"scenarios", "progress", "--db", db(), "--learner", "lrn-1", "--threshold", "1.5"});
   EXPECT_EQ(threshold.exit_code, 1);
 }
 
@@ -200,7 +203,7 @@ std::string replacedAt(std::string text, std::size_t at, char with) {
 TEST_F(PsoctlBadgeTest, BadgeForAMasteredLevelVerifiesAndAnyChangeBreaksIt) {
   const std::string did = makeKey("issuer.pem");
   ASSERT_EQ(did.rfind("did:key:z6Mk", 0), 0u) << did;
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat(file("issuer.pem").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
 
@@ -211,15 +214,17 @@ TEST_F(PsoctlBadgeTest, BadgeForAMasteredLevelVerifiesAndAnyChangeBreaksIt) {
   const json doc = json::parse(badge);
   EXPECT_EQ(doc["issuer"]["id"], did);
   EXPECT_EQ(doc["proof"]["cryptosuite"], "eddsa-jcs-2022");
-  EXPECT_NE(doc["credentialSubject"]["achievement"]["criteria"]["narrative"].get<std::string>().find(
-                "lrn-1 scored 100% (3 of 3 questions)"),
-            std::string::npos);
+  EXPECT_NE(
+      doc["credentialSubject"]["achievement"]["criteria"]["narrative"].get<std::string>().find(
+          "lrn-1 scored 100% (3 of 3 questions)"),
+      std::string::npos);
 
   auto valid = psoctl({"scenarios", "verify-badge", file("badge.json")});
   EXPECT_EQ(valid.exit_code, 0) << valid.out << valid.err;
   EXPECT_EQ(valid.out, "badge valid: lrn-1 mastered foundation, issued by " + did +
                            " at 2026-12-03T15:00:00Z\n");
-  EXPECT_EQ(psoctl({"scenarios", "verify-badge", file("badge.json"), "--issuer", did}).exit_code, 0);
+  EXPECT_EQ(psoctl({"scenarios", "verify-badge", file("badge.json"), "--issuer", did}).exit_code,
+            0);
   const std::string other = makeKey("other.pem");
   auto foreign = psoctl({"scenarios", "verify-badge", file("badge.json"), "--issuer", other});
   EXPECT_EQ(foreign.exit_code, 1);
@@ -281,9 +286,13 @@ TEST_F(PsoctlBadgeTest, BadgeIsRefusedForALevelNotMastered) {
 }
 
 TEST_F(PsoctlBadgeTest, MalformedBadgesAreOneLineRefusals) {
-  const std::vector<std::string> bodies = {"", "{", "[1,2]", "\x00\xff\xfe garbage",
-                                           R"({"type":"VerifiableCredential"})",
-                                           R"({"type":["VerifiableCredential","OpenBadgeCredential"],
+  const std::vector<std::string> bodies = {
+      "",
+      "{",
+      "[1,2]",
+      "\x00\xff\xfe garbage",
+      R"({"type":"VerifiableCredential"})",
+      R"({"type":["VerifiableCredential","OpenBadgeCredential"],
                                                "proof":{"verificationMethod":"did:web:x#k"}})"};
   for (const auto& body : bodies) {
     { std::ofstream(file("bad.json"), std::ios::binary) << body; }
@@ -338,9 +347,9 @@ TEST(PsoctlGradeTeam, GradeRecordsTheTeamAndTheTimeGiven) {
     }
   }
   { std::ofstream(dir.file("answers.json")) << answers.dump(); }
-  auto graded = psoctl({"scenarios", "grade", "--db", dir.file("lessons.db"), "--learner",
-                        "lrn-7", "--answers", dir.file("answers.json"), "--team", "ops-emea",
-                        "--at", "2026-12-01T10:00:00Z"});
+  auto graded = psoctl({"scenarios", "grade", "--db", dir.file("lessons.db"), "--learner", "lrn-7",
+                        "--answers", dir.file("answers.json"), "--team", "ops-emea", "--at",
+                        "2026-12-01T10:00:00Z"});
   ASSERT_EQ(graded.exit_code, 0) << graded.err;
 
   auto progress = psoctl({"-o", "json", "scenarios", "progress", "--db", dir.file("lessons.db"),

@@ -47,7 +47,9 @@ TEST(CanonicalJson, MatchesRfc8785ExampleForStringsAndLiterals) {
   })");
   auto canonical = canonicalJson(input);
   ASSERT_TRUE(canonical.ok()) << canonical.error().message;
-  EXPECT_EQ(*canonical, "{\"literals\":[null,true,false],\"string\":\"\xE2\x82\xAC$\\u000f\\nA'B\\\"\\\\\\\\\\\"/\"}");
+  EXPECT_EQ(*canonical,
+            "{\"literals\":[null,true,false],\"string\":\"\xE2\x82\xAC$\\u000f\\nA'"
+            "B\\\"\\\\\\\\\\\"/\"}");
 }
 
 // RFC 8785 section 3.2.3: names sort by UTF-16 code units, so the emoji
@@ -111,7 +113,8 @@ TEST(DidKey, EncodesTheDidKeySpecEd25519TestVector) {
   EXPECT_TRUE(ed25519KeyOfDid(key->did() + "#" + ed25519Multikey(key->publicKey())).ok());
 
   EXPECT_FALSE(ed25519KeyOfDid("did:web:example.org").ok());
-  EXPECT_FALSE(ed25519KeyOfDid("did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp#z6Mkx").ok());
+  EXPECT_FALSE(
+      ed25519KeyOfDid("did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp#z6Mkx").ok());
   // A P-256 key (multicodec 0x1200) is not an Ed25519 key.
   EXPECT_FALSE(ed25519KeyOfDid("did:key:zDnaerDaTF5BXEavCrfRZEk316dpbLsfPDZ3WJ5hRTPFU2169").ok());
 }
@@ -235,7 +238,8 @@ TEST(Badge, AlteredOrForeignBadgesAreRefused) {
   altered["credentialSubject"]["identifier"][0]["identityHash"] = "lrn-8";
   EXPECT_NE(refused(altered).find("signature does not match"), std::string::npos);
   altered = badge;
-  altered["credentialSubject"]["achievement"]["id"] = "urn:pso-prime:achievement:system_integration";
+  altered["credentialSubject"]["achievement"]["id"] =
+      "urn:pso-prime:achievement:system_integration";
   refused(altered);
   altered = badge;
   altered["validFrom"] = "2020-01-01T00:00:00Z";
