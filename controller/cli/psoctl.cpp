@@ -28,6 +28,7 @@
 #include "common/trace.h"
 #include "controller/cli/api_client.h"
 #include "controller/cli/badge.h"
+#include "controller/cli/business_case.h"
 #include "controller/cli/completion.h"
 #include "controller/cli/directive_request.h"
 #include "controller/cli/grade.h"
@@ -1364,6 +1365,22 @@ int runPsoctl(int argc, char** argv) {
   verify_badge_cmd->callback(
       [&] { action = [&] { return runVerifyBadgeCommand(verify_badge, g.json_output); }; });
 
+  BusinessCaseArgs business_case;
+  auto* business_case_cmd = scenarios_cmd->add_subcommand(
+      "business-case", "The business case per day or week: replica-hours and cost against the HPA");
+  addBusinessCaseOptions(business_case_cmd, business_case);
+  business_case_cmd->footer(
+      "From the recorded scenarios: the replica-hours of the engine's decisions against those\n"
+      "of the HPA rule recorded beside each, the difference in --currency at\n"
+      "--cost-per-replica-hour, and how often each count was short of the demand that came\n"
+      "(docs/trainer-guide.md, \"The business case\"). -o json prints the figures.\n" +
+      examples({"psoctl scenarios business-case --db controller.db --period week "
+                "--cost-per-replica-hour 0.12 --currency EUR",
+                "psoctl scenarios business-case --db controller.db --period day --format html "
+                "--out case.html"}));
+  business_case_cmd->callback(
+      [&] { action = [&] { return runBusinessCaseCommand(business_case, g.json_output); }; });
+
   ForecastArgs forecast;
   OnlineForecastArgs online_forecast;
   auto* forecast_cmd = app.add_subcommand(
@@ -1471,7 +1488,7 @@ int runPsoctl(int argc, char** argv) {
   // The offline commands print reports and files, not lists of names.
   for (const auto* command :
        {forecast_cmd, simulate_cmd, import_cmd, keygen_cmd, badge_keygen_cmd, grade_cmd,
-        progress_cmd, badge_cmd, verify_badge_cmd, completion_cmd}) {
+        progress_cmd, badge_cmd, verify_badge_cmd, business_case_cmd, completion_cmd}) {
     if (command->parsed() && g.output == OutputFormat::kName) {
       return noNames(command->get_name());
     }

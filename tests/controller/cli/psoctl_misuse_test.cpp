@@ -184,6 +184,7 @@ TEST(PsoctlHelp, EveryCommandHasAnExampleAndTheOverviewFitsATerminal) {
                                                           {"scenarios", "progress"},
                                                           {"scenarios", "badge"},
                                                           {"scenarios", "verify-badge"},
+                                                          {"scenarios", "business-case"},
                                                           {"forecast"},
                                                           {"keygen"},
                                                           {"badge-keygen"},
