@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <ctime>
 #include <memory>
+#include <set>
 
 #include "controller/scenarios/jcs.h"
 
@@ -330,8 +331,24 @@ Result<json> issueBadge(const BadgeClaim& claim, const BadgeSigningKey& key) {
 
 Result<VerifiedBadge> verifyBadge(std::string_view text, const std::string& expected_issuer) {
   if (text.size() > kMaxBadgeBytes) return invalid("larger than 1 MiB: not a badge");
-  const json badge = json::parse(text.begin(), text.end(), nullptr, false);
+  // A name twice in one object is refused: verifiers that keep the first and
+  // those that keep the last would read two different badges.
+  std::vector<std::set<std::string>> names_by_depth;
+  bool duplicate = false;
+  const json::parser_callback_t track_names = [&](int depth, json::parse_event_t event,
+                                                  json& parsed) {
+    const auto level = static_cast<std::size_t>(depth);
+    if (event == json::parse_event_t::object_start) {
+      if (names_by_depth.size() <= level) names_by_depth.resize(level + 1);
+      names_by_depth[level].clear();
+    } else if (event == json::parse_event_t::key && level >= 1 && level <= names_by_depth.size()) {
+      duplicate = !names_by_depth[level - 1].insert(parsed.get<std::string>()).second || duplicate;
+    }
+    return true;
+  };
+  const json badge = json::parse(text.begin(), text.end(), track_names, false);
   if (badge.is_discarded()) return invalid("not valid JSON");
+  if (duplicate) return invalid("a member name appears twice in one object");
   if (!badge.is_object()) return invalid("not a JSON object");
   if (!listsType(badge, "VerifiableCredential") || !listsType(badge, "OpenBadgeCredential")) {
     return invalid("not an OpenBadgeCredential");

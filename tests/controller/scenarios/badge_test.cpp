@@ -265,6 +265,15 @@ TEST(Badge, AlteredOrForeignBadgesAreRefused) {
   json other_suite = badge;
   other_suite["proof"]["cryptosuite"] = "eddsa-rdfc-2022";
   refused(other_suite);
+  // The same name twice: a verifier keeping the first and one keeping the
+  // last would read different badges, so neither reading is accepted.
+  std::string twice = badge.dump();
+  const std::string valid_from = "\"validFrom\":\"2026-12-03T15:00:00Z\"";
+  ASSERT_NE(twice.find(valid_from), std::string::npos);
+  twice.insert(twice.find(valid_from), "\"validFrom\":\"2020-01-01T00:00:00Z\",");
+  auto duplicate = verifyBadge(twice);
+  ASSERT_FALSE(duplicate.ok());
+  EXPECT_NE(duplicate.error().message.find("appears twice"), std::string::npos);
   json fraction = badge;
   fraction["credentialSubject"]["score"] = 0.83;
   EXPECT_NE(refused(fraction).find("not an integer"), std::string::npos);
