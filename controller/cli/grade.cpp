@@ -54,7 +54,8 @@ std::string responseCell(const json& response) {
   return shortText(response.is_string() ? response.get<std::string>() : response.dump(), 24);
 }
 
-json reportJson(const GradeArgs& args, const scenarios::GradeReport& report,
+json reportJson(const GradeArgs& args, const std::string& team,
+                const scenarios::GradeReport& report,
                 const std::vector<scenarios::Competency>& competency, std::size_t statements,
                 std::size_t lrs_stored) {
   json questions = json::array();
@@ -89,8 +90,9 @@ json reportJson(const GradeArgs& args, const scenarios::GradeReport& report,
                       {"score", c.score},
                       {"competent", c.competent}});
   }
-  return {{"learner", args.learner}, {"questions", questions},        {"scenarios", graded},
-          {"competency", levels},    {"xapi_statements", statements}, {"lrs_stored", lrs_stored}};
+  return {{"learner", args.learner}, {"team", team},         {"questions", questions},
+          {"scenarios", graded},     {"competency", levels}, {"xapi_statements", statements},
+          {"lrs_stored", lrs_stored}};
 }
 
 }  // namespace
@@ -182,6 +184,10 @@ int runGradeCommand(const GradeArgs& args, bool json_output) {
       return fail("--team: " + st.error().message);
     }
   }
+  // The learner's team as stored (this --team, or one given before).
+  auto learner = db.learner(args.learner);
+  if (!learner) return fail("reading the learner: " + learner.error().message);
+  const std::string team = learner->has_value() ? (*learner)->team : "";
   auto history = db.attempts(args.learner);
   if (!history) return fail("reading the learner's attempts: " + history.error().message);
   const auto competency = scenarios::competencyByLevel(*history, args.pass);
@@ -222,7 +228,8 @@ int runGradeCommand(const GradeArgs& args, bool json_output) {
   // With --xapi-out - the statements own stdout; the report goes to stderr.
   std::ostream& shown = statements_to_stdout ? std::cerr : std::cout;
   if (json_output) {
-    shown << reportJson(args, *report, competency, statements.size(), lrs_stored).dump(2) << '\n';
+    shown << reportJson(args, team, *report, competency, statements.size(), lrs_stored).dump(2)
+          << '\n';
     return 0;
   }
   Table questions({"QUESTION", "TYPE", "ANSWER", "RESULT", "FEEDBACK"});
@@ -247,9 +254,9 @@ int runGradeCommand(const GradeArgs& args, bool json_output) {
                    formatNumber(c.score * 100.0) + "%", c.competent ? "yes" : "not yet"});
   }
   levels.print(shown);
-  shown << "learner " << args.learner << ": " << attempts.size() << " attempts stored in "
-        << args.db << ", " << statements.size() << " xAPI statements"
-        << (args.xapi_out.empty() ? "" : " written to " + args.xapi_out)
+  shown << "learner " << args.learner << (team.empty() ? "" : " (team " + team + ")") << ": "
+        << attempts.size() << " attempts stored in " << args.db << ", " << statements.size()
+        << " xAPI statements" << (args.xapi_out.empty() ? "" : " written to " + args.xapi_out)
         << (args.lrs.empty() ? "" : ", " + std::to_string(lrs_stored) + " stored by the LRS")
         << '\n';
   return 0;

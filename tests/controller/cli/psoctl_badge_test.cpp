@@ -347,10 +347,11 @@ TEST(PsoctlGradeTeam, GradeRecordsTheTeamAndTheTimeGiven) {
     }
   }
   { std::ofstream(dir.file("answers.json")) << answers.dump(); }
-  auto graded = psoctl({"scenarios", "grade", "--db", dir.file("lessons.db"), "--learner", "lrn-7",
-                        "--answers", dir.file("answers.json"), "--team", "ops-emea", "--at",
-                        "2026-12-01T10:00:00Z"});
+  auto graded = psoctl({"-o", "json", "scenarios", "grade", "--db", dir.file("lessons.db"),
+                        "--learner", "lrn-7", "--answers", dir.file("answers.json"), "--team",
+                        "ops-emea", "--at", "2026-12-01T10:00:00Z"});
   ASSERT_EQ(graded.exit_code, 0) << graded.err;
+  EXPECT_EQ(json::parse(graded.out)["team"], "ops-emea");
 
   auto progress = psoctl({"-o", "json", "scenarios", "progress", "--db", dir.file("lessons.db"),
                           "--team", "ops-emea"});
