@@ -1,6 +1,6 @@
 #include "controller/scenarios/progress.h"
 
-#include <algorithm>
+#include <limits>
 #include <set>
 
 #include "common/clock.h"
@@ -87,8 +87,7 @@ TeamProgress teamProgress(const std::string& team,
     const auto days = dayEnds(theirs);
     ends.insert(days.begin(), days.end());
   }
-  constexpr int64_t kEverything = INT64_MAX;
-  p.levels = teamLevels(attempts, kEverything, threshold);
+  p.levels = teamLevels(attempts, std::numeric_limits<int64_t>::max(), threshold);
   for (int64_t until : ends) {
     p.history.push_back(
         TeamPoint{utcDate(until - 1), until, teamLevels(attempts, until, threshold)});
