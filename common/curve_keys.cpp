@@ -36,31 +36,6 @@ Result<std::string> readKeyText(const std::string& path, const char* what) {
   return key;
 }
 
-Status writeNew(const std::string& path, const std::string& text, mode_t mode) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  if (fd < 0) {
-    if (errno == EEXIST) return makeError("exists", path + ": already exists; not overwritten");
-    return makeError("io", path + ": cannot create: " + std::strerror(errno));
-  }
-  // The umask may have narrowed the mode; a secret key must end up exactly 0600.
-  bool ok = ::fchmod(fd, mode) == 0;
-  std::size_t written = 0;
-  while (ok && written < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    ok = n > 0;
-    if (ok) written += static_cast<std::size_t>(n);
-  }
-  ok = ::fsync(fd) == 0 && ok;
-  const int saved = errno;
-  ::close(fd);
-  if (!ok) {
-    ::unlink(path.c_str());
-    return makeError("io", path + ": write failed: " + std::strerror(saved));
-  }
-  return {};
-}
-
 }  // namespace
 
 Result<CurveKeyPair> generateCurveKeyPair() {
@@ -111,14 +86,14 @@ Status writeCurveKeyFiles(const std::string& prefix, const CurveKeyPair& pair) {
       return makeError("exists", path + ": already exists; not overwritten");
     }
   }
-  if (Status s = writeNew(secret_path,
+  if (Status s = writeNewFile(secret_path,
                           "# PSO-PRIME CurveZMQ secret key: keep this file private (mode 0600)\n" +
                               pair.secret_key + "\n",
                           0600);
       !s) {
     return s;
   }
-  if (Status s = writeNew(public_path, pair.public_key + "\n", 0644); !s) {
+  if (Status s = writeNewFile(public_path, pair.public_key + "\n", 0644); !s) {
     ::unlink(secret_path.c_str());
     return s;
   }
@@ -147,6 +122,32 @@ Result<CurveKeyPair> readCurveSecretKeyFile(const std::string& path) {
 
 Result<std::string> readCurvePublicKeyFile(const std::string& path) {
   return readKeyText(path, "public key file");
+}
+
+Status writeNewFile(const std::string& path, const std::string& text, unsigned mode) {
+  const int fd =
+      ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, static_cast<mode_t>(mode));
+  if (fd < 0) {
+    if (errno == EEXIST) return makeError("exists", path + ": already exists; not overwritten");
+    return makeError("io", path + ": cannot create: " + std::strerror(errno));
+  }
+  // The umask may have narrowed the mode; a secret key must end up exactly 0600.
+  bool ok = ::fchmod(fd, static_cast<mode_t>(mode)) == 0;
+  std::size_t written = 0;
+  while (ok && written < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    ok = n > 0;
+    if (ok) written += static_cast<std::size_t>(n);
+  }
+  ok = ::fsync(fd) == 0 && ok;
+  const int saved = errno;
+  ::close(fd);
+  if (!ok) {
+    ::unlink(path.c_str());
+    return makeError("io", path + ": write failed: " + std::strerror(saved));
+  }
+  return {};
 }
 
 }  // namespace pso::common

@@ -44,6 +44,13 @@ bool isCurveKey(std::string_view text);
 /// blank lines and lines starting with '#' are ignored).
 [[nodiscard]] Result<CurveKeyPair> readCurveSecretKeyFile(const std::string& path);
 
+/// Creates `path` holding `text` with exactly `mode` (whatever the umask),
+/// flushed to disk. Never overwrites: an existing file is code "exists"; any
+/// other failure is "io" and leaves no file. For secret keys of any kind
+/// (psoctl keygen and psoctl badge-keygen write theirs with it).
+[[nodiscard]] Status writeNewFile(const std::string& path, const std::string& text,
+                                  unsigned mode);
+
 /// Reads a public key file (one Z85 key; '#' comment lines ignored).
 [[nodiscard]] Result<std::string> readCurvePublicKeyFile(const std::string& path);
 

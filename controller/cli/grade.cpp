@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "common/clock.h"
+#include "common/trace.h"
 #include "controller/cli/lrs_client.h"
 #include "controller/cli/option_checks.h"
 #include "controller/cli/table.h"
@@ -53,7 +54,8 @@ std::string responseCell(const json& response) {
   return shortText(response.is_string() ? response.get<std::string>() : response.dump(), 24);
 }
 
-json reportJson(const GradeArgs& args, const scenarios::GradeReport& report,
+json reportJson(const GradeArgs& args, const std::string& team,
+                const scenarios::GradeReport& report,
                 const std::vector<scenarios::Competency>& competency, std::size_t statements,
                 std::size_t lrs_stored) {
   json questions = json::array();
@@ -88,8 +90,9 @@ json reportJson(const GradeArgs& args, const scenarios::GradeReport& report,
                       {"score", c.score},
                       {"competent", c.competent}});
   }
-  return {{"learner", args.learner}, {"questions", questions},        {"scenarios", graded},
-          {"competency", levels},    {"xapi_statements", statements}, {"lrs_stored", lrs_stored}};
+  return {{"learner", args.learner}, {"team", team},         {"questions", questions},
+          {"scenarios", graded},     {"competency", levels}, {"xapi_statements", statements},
+          {"lrs_stored", lrs_stored}};
 }
 
 }  // namespace
@@ -115,6 +118,11 @@ void addGradeOptions(CLI::App* cmd, GradeArgs& args) {
       ->capture_default_str();
   cmd->add_option("--activity-base", args.activity_base, "Prefix of xAPI activity ids")
       ->capture_default_str();
+  cmd->add_option("--team", args.team,
+                  "Put the learner in this team (one team at a time) for team progress");
+  cmd->add_option("--at", args.at,
+                  "When the answers were given (ISO 8601 or epoch seconds; default now): "
+                  "progress over time counts attempts by this time");
 }
 
 int runGradeCommand(const GradeArgs& args, bool json_output) {
@@ -123,6 +131,12 @@ int runGradeCommand(const GradeArgs& args, bool json_output) {
   }
   if (auto st = scenarios::validateLearnerId(args.learner); !st.ok()) {
     return fail("--learner: " + st.error().message);
+  }
+  int64_t now_ms = common::wallMs();
+  if (!args.at.empty()) {
+    auto seconds = common::parseTimestamp(args.at);
+    if (!seconds) return fail("--at: '" + args.at + "' is not a timestamp");
+    now_ms = *seconds * 1000;
   }
   auto answers = readAnswers(args.answers);
   if (!answers) return fail(answers.error().message);
@@ -149,7 +163,6 @@ int runGradeCommand(const GradeArgs& args, bool json_output) {
   auto report = scenarios::gradeAnswers(documents, *answers, args.pass);
   if (!report) return fail("--answers " + args.answers + ": " + report.error().message);
 
-  const int64_t now_ms = common::wallMs();
   std::vector<store::AttemptRecord> attempts;
   for (const auto& g : report->questions) {
     store::AttemptRecord a;
@@ -166,6 +179,15 @@ int runGradeCommand(const GradeArgs& args, bool json_output) {
   if (auto stored = db.recordAttempts(args.learner, attempts, now_ms); !stored) {
     return fail("storing the attempts: " + stored.error().message);
   }
+  if (!args.team.empty()) {
+    if (auto st = db.setLearnerTeam(args.learner, args.team); !st.ok()) {
+      return fail("--team: " + st.error().message);
+    }
+  }
+  // The learner's team as stored (this --team, or one given before).
+  auto learner = db.learner(args.learner);
+  if (!learner) return fail("reading the learner: " + learner.error().message);
+  const std::string team = learner->has_value() ? (*learner)->team : "";
   auto history = db.attempts(args.learner);
   if (!history) return fail("reading the learner's attempts: " + history.error().message);
   const auto competency = scenarios::competencyByLevel(*history, args.pass);
@@ -206,7 +228,8 @@ int runGradeCommand(const GradeArgs& args, bool json_output) {
   // With --xapi-out - the statements own stdout; the report goes to stderr.
   std::ostream& shown = statements_to_stdout ? std::cerr : std::cout;
   if (json_output) {
-    shown << reportJson(args, *report, competency, statements.size(), lrs_stored).dump(2) << '\n';
+    shown << reportJson(args, team, *report, competency, statements.size(), lrs_stored).dump(2)
+          << '\n';
     return 0;
   }
   Table questions({"QUESTION", "TYPE", "ANSWER", "RESULT", "FEEDBACK"});
@@ -231,9 +254,9 @@ int runGradeCommand(const GradeArgs& args, bool json_output) {
                    formatNumber(c.score * 100.0) + "%", c.competent ? "yes" : "not yet"});
   }
   levels.print(shown);
-  shown << "learner " << args.learner << ": " << attempts.size() << " attempts stored in "
-        << args.db << ", " << statements.size() << " xAPI statements"
-        << (args.xapi_out.empty() ? "" : " written to " + args.xapi_out)
+  shown << "learner " << args.learner << (team.empty() ? "" : " (team " + team + ")") << ": "
+        << attempts.size() << " attempts stored in " << args.db << ", " << statements.size()
+        << " xAPI statements" << (args.xapi_out.empty() ? "" : " written to " + args.xapi_out)
         << (args.lrs.empty() ? "" : ", " + std::to_string(lrs_stored) + " stored by the LRS")
         << '\n';
   return 0;

@@ -21,6 +21,8 @@ struct GradeArgs {
   std::string lrs_password;                          ///< or env PSO_LRS_PASSWORD
   std::string homepage = "https://lms.example.org";  ///< the learner account's homePage
   std::string activity_base = "https://pso-prime.example.org/xapi";
+  std::string team;  ///< put the learner in this team (psoctl scenarios progress --team)
+  std::string at;    ///< when the answers were given (a timestamp); empty = now
 };
 
 void addGradeOptions(CLI::App* cmd, GradeArgs& args);

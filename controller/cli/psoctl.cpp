@@ -28,11 +28,14 @@
 #include "common/trace.h"
 #include "controller/cli/api_client.h"
 #include "controller/cli/assignments.h"
+#include "controller/cli/badge.h"
+#include "controller/cli/business_case.h"
 #include "controller/cli/completion.h"
 #include "controller/cli/directive_request.h"
 #include "controller/cli/grade.h"
 #include "controller/cli/import.h"
 #include "controller/cli/offline.h"
+#include "controller/cli/progress.h"
 #include "controller/cli/runbook.h"
 #include "controller/cli/runbook_parser.h"
 #include "controller/cli/table.h"
@@ -1369,8 +1372,67 @@ int runPsoctl(int argc, char** argv) {
   addGradeOptions(grade_cmd, grade);
   grade_cmd->footer(
       examples({"psoctl scenarios grade --db controller.db --learner lrn-7 "
-                "--answers answers.json --xapi-out -"}));
+                "--answers answers.json --xapi-out -",
+                "psoctl scenarios grade --db controller.db --learner lrn-7 --team ops-emea "
+                "--answers answers.json"}));
   grade_cmd->callback([&] { action = [&] { return runGradeCommand(grade, g.json_output); }; });
+
+  ProgressArgs progress;
+  auto* progress_cmd = scenarios_cmd->add_subcommand(
+      "progress", "Mastery per learning level and its growth day by day, of a learner or a team");
+  addProgressOptions(progress_cmd, progress);
+  progress_cmd->footer(
+      "From the graded attempts in the database: per level the questions attempted, those\n"
+      "correct at their latest attempt, the score and whether it reaches --threshold; then the\n"
+      "score per level at the end of each day with attempts. A team (grade --team) shows how\n"
+      "many of its learners mastered each level and their mean score.\n" +
+      examples({"psoctl scenarios progress --db controller.db --learner lrn-7",
+                "psoctl -o json scenarios progress --db controller.db --team ops-emea "
+                "--threshold 0.8"}));
+  progress_cmd->callback(
+      [&] { action = [&] { return runProgressCommand(progress, g.json_output); }; });
+
+  BadgeArgs badge;
+  auto* badge_cmd = scenarios_cmd->add_subcommand(
+      "badge", "Issue a signed Open Badges 3.0 credential to a learner who mastered a level");
+  addBadgeOptions(badge_cmd, badge);
+  badge_cmd->footer(
+      "Refused unless the learner's score at the level reaches --threshold. The badge is a W3C\n"
+      "Verifiable Credential (OpenBadgeCredential) with an eddsa-jcs-2022 proof; its issuer is\n"
+      "the did:key of --key (docs/trainer-guide.md, \"Badges\").\n" +
+      examples({"psoctl badge-keygen --out issuer.pem",
+                "psoctl scenarios badge --db controller.db --learner lrn-7 --level foundation "
+                "--key issuer.pem --issuer-name 'PSO-PRIME Academy' --out lrn-7-foundation.json"}));
+  badge_cmd->callback([&] { action = [&] { return runBadgeCommand(badge, g.json_output); }; });
+
+  VerifyBadgeArgs verify_badge;
+  auto* verify_badge_cmd = scenarios_cmd->add_subcommand(
+      "verify-badge", "Verify a badge offline: its signature, its issuer and what it states");
+  addVerifyBadgeOptions(verify_badge_cmd, verify_badge);
+  verify_badge_cmd->footer(
+      "Exit 0 and \"badge valid: ...\" when the signature holds over the badge as written and\n"
+      "the issuer is the signer (and --issuer, when given); exit 1 and \"badge invalid: ...\"\n"
+      "otherwise.\n" +
+      examples({"psoctl scenarios verify-badge lrn-7-foundation.json",
+                "psoctl scenarios verify-badge lrn-7-foundation.json --issuer did:key:z6Mk..."}));
+  verify_badge_cmd->callback(
+      [&] { action = [&] { return runVerifyBadgeCommand(verify_badge, g.json_output); }; });
+
+  BusinessCaseArgs business_case;
+  auto* business_case_cmd = scenarios_cmd->add_subcommand(
+      "business-case", "The business case per day or week: replica-hours and cost against the HPA");
+  addBusinessCaseOptions(business_case_cmd, business_case);
+  business_case_cmd->footer(
+      "From the recorded scenarios: the replica-hours of the engine's decisions against those\n"
+      "of the HPA rule recorded beside each, the difference in --currency at\n"
+      "--cost-per-replica-hour, and how often each count was short of the demand that came\n"
+      "(docs/trainer-guide.md, \"The business case\"). -o json prints the figures.\n" +
+      examples({"psoctl scenarios business-case --db controller.db --period week "
+                "--cost-per-replica-hour 0.12 --currency EUR",
+                "psoctl scenarios business-case --db controller.db --period day --format html "
+                "--out case.html"}));
+  business_case_cmd->callback(
+      [&] { action = [&] { return runBusinessCaseCommand(business_case, g.json_output); }; });
 
   ForecastArgs forecast;
   OnlineForecastArgs online_forecast;
@@ -1402,6 +1464,14 @@ int runPsoctl(int argc, char** argv) {
                 "                              # (curve.secret_key_file) and edge-01.pub in the",
                 "                              # controller's authorized_keys_dir"}));
   keygen_cmd->callback([&] { action = [&] { return cmdKeygen(keygen_prefix, g.json_output); }; });
+
+  std::string badge_keygen_out;
+  auto* badge_keygen_cmd = app.add_subcommand(
+      "badge-keygen", "Make an Ed25519 key that signs badges (PEM, mode 0600); prints its did:key");
+  badge_keygen_cmd->add_option("--out", badge_keygen_out, "The key file")->required();
+  badge_keygen_cmd->footer(examples({"psoctl badge-keygen --out issuer.pem"}));
+  badge_keygen_cmd->callback(
+      [&] { action = [&] { return runBadgeKeygenCommand(badge_keygen_out, g.json_output); }; });
 
   SimulateArgs simulate;
   auto* simulate_cmd = app.add_subcommand("simulate", "Replay a trace through the engine");
@@ -1470,7 +1540,8 @@ int runPsoctl(int argc, char** argv) {
   }
   // The offline commands print reports and files, not lists of names.
   for (const auto* command :
-       {forecast_cmd, simulate_cmd, import_cmd, keygen_cmd, grade_cmd, completion_cmd}) {
+       {forecast_cmd, simulate_cmd, import_cmd, keygen_cmd, badge_keygen_cmd, grade_cmd,
+        progress_cmd, badge_cmd, verify_badge_cmd, business_case_cmd, completion_cmd}) {
     if (command->parsed() && g.output == OutputFormat::kName) {
       return noNames(command->get_name());
     }

@@ -199,6 +199,7 @@ struct LearnerRecord {
   std::string id;
   int64_t first_seen_ms = 0;
   int64_t last_seen_ms = 0;
+  std::string team;  ///< "" when the learner is in no team
 };
 
 /// One alert rule's state for one subject (a system or an agent).

@@ -50,6 +50,13 @@ class ScenarioStore {
       const std::string& learner_id) = 0;
   [[nodiscard]] virtual Result<std::optional<LearnerRecord>> learner(
       const std::string& learner_id) = 0;
+  /// Puts a registered learner in `team` ("" takes them out of any team); a
+  /// learner belongs to one team at a time. An unknown learner is "not_found".
+  [[nodiscard]] virtual Status setLearnerTeam(const std::string& learner_id,
+                                              const std::string& team) = 0;
+  /// The learners of a team, by id; none for an unknown team or "".
+  [[nodiscard]] virtual Result<std::vector<LearnerRecord>> teamLearners(
+      const std::string& team) = 0;
 };
 
 }  // namespace pso::controller::store

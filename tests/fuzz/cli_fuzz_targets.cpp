@@ -7,6 +7,7 @@
 #include "controller/cli/assignment_file.h"
 #include "controller/cli/prometheus_range.h"
 #include "controller/cli/runbook_parser.h"
+#include "controller/scenarios/badge.h"
 
 namespace pso::cli::fuzz {
 
@@ -97,6 +98,36 @@ bool checkAssignmentFile(std::string_view input) {
     }
     return true;
   } catch (const std::exception&) {
+    return false;
+  }
+}
+
+namespace {
+
+bool oneLine(const std::string& text) {
+  if (text.empty()) return false;
+  for (char ch : text) {
+    if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool checkBadge(std::string_view input) {
+  namespace scenarios = controller::scenarios;
+  try {
+    auto verified = scenarios::verifyBadge(input);
+    if (!verified.ok()) {
+      return verified.error().code == "invalid" && oneLine(verified.error().message);
+    }
+    if (!oneLine(verified->learner) || !oneLine(verified->level) ||
+        !oneLine(verified->valid_from) || verified->issuer.rfind("did:key:z", 0) != 0) {
+      return false;
+    }
+    // The issuer the badge named must be the one it verifies against.
+    return scenarios::verifyBadge(input, verified->issuer).ok();
+  } catch (...) {
     return false;
   }
 }

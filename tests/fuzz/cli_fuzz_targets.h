@@ -28,5 +28,11 @@ bool checkRunbook(std::string_view input);
 /// first, a success's question is null or an object, and a prediction read
 /// back prints as the input's digits.
 bool checkAssignmentFile(std::string_view input);
+/// verifyBadge() (controller/scenarios/badge.h) over `input` as a badge file,
+/// as psoctl scenarios verify-badge reads it. Holds when nothing throws, a
+/// refusal is one line with code "invalid", and a badge that verifies names a
+/// learner, a level and a validFrom without control characters, issued by a
+/// did:key that verifies its own signature again.
+bool checkBadge(std::string_view input);
 
 }  // namespace pso::cli::fuzz

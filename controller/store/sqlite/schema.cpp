@@ -211,6 +211,12 @@ CREATE TABLE notifications (
 );
 CREATE INDEX notifications_pending ON notifications (status, next_attempt_ms, id);
 )sql",
+      // 6: a learner's team (psoctl scenarios grade --team), for team progress;
+      // '' for a learner in no team.
+      R"sql(
+ALTER TABLE learners ADD COLUMN team TEXT NOT NULL DEFAULT '';
+CREATE INDEX learners_by_team ON learners (team, id);
+)sql",
   };
   return kMigrations;
 }

@@ -59,6 +59,11 @@ void bindScenario(Statement& s, const ScenarioRecord& scenario) {
       .bind(8, scenario.json);
 }
 
+LearnerRecord readLearner(const Statement& row) {
+  return LearnerRecord{row.columnText(0), row.columnInt64(1), row.columnInt64(2),
+                       row.columnText(3)};
+}
+
 AttemptRecord readAttempt(const Statement& row) {
   AttemptRecord a;
   a.id = row.columnInt64(0);
@@ -101,7 +106,12 @@ Status SqliteScenarioStore::prepare() {
       {&select_attempts_,
        "SELECT id, learner_id, scenario_id, question_id, level, response, correct, score, "
        "ts_ms FROM attempts WHERE learner_id = ?1 ORDER BY ts_ms, id"},
-      {&select_learner_, "SELECT id, first_seen_ms, last_seen_ms FROM learners WHERE id = ?1"},
+      {&select_learner_,
+       "SELECT id, first_seen_ms, last_seen_ms, team FROM learners WHERE id = ?1"},
+      {&update_learner_team_, "UPDATE learners SET team = ?2 WHERE id = ?1"},
+      {&select_team_learners_,
+       "SELECT id, first_seen_ms, last_seen_ms, team FROM learners WHERE team = ?1 AND team != '' "
+       "ORDER BY id"},
   });
 }
 
@@ -265,9 +275,25 @@ Result<std::optional<LearnerRecord>> SqliteScenarioStore::learner(const std::str
   std::lock_guard lock(context_.mutex());
   ScopedStatement s(select_learner_);
   s->bind(1, learner_id);
-  return common::firstRow<LearnerRecord>(*s, [](const Statement& row) {
-    return LearnerRecord{row.columnText(0), row.columnInt64(1), row.columnInt64(2)};
-  });
+  return common::firstRow<LearnerRecord>(*s, readLearner);
+}
+
+Status SqliteScenarioStore::setLearnerTeam(const std::string& learner_id,
+                                           const std::string& team) {
+  std::lock_guard lock(context_.mutex());
+  ScopedStatement s(update_learner_team_);
+  s->bind(1, learner_id).bind(2, team);
+  auto changed = s->runCountingChanges();
+  if (!changed.ok()) return changed.error();
+  if (*changed == 0) return makeError("not_found", "no learner '" + learner_id + "'");
+  return Status();
+}
+
+Result<std::vector<LearnerRecord>> SqliteScenarioStore::teamLearners(const std::string& team) {
+  std::lock_guard lock(context_.mutex());
+  ScopedStatement s(select_team_learners_);
+  s->bind(1, team);
+  return common::collectRows<LearnerRecord>(*s, readLearner);
 }
 
 }  // namespace pso::controller::store

@@ -1,7 +1,8 @@
 #pragma once
 
 // The scenario aggregate on SQLite. Tables: scenarios, scenario_events,
-// scenario_systems (the event and system indexes), learners, attempts.
+// scenario_systems (the event and system indexes), learners (with their
+// team), attempts.
 
 #include <cstdint>
 #include <optional>
@@ -34,6 +35,8 @@ class SqliteScenarioStore : public virtual ScenarioStore {
                                                     int64_t now_ms) override;
   Result<std::vector<AttemptRecord>> attempts(const std::string& learner_id) override;
   Result<std::optional<LearnerRecord>> learner(const std::string& learner_id) override;
+  Status setLearnerTeam(const std::string& learner_id, const std::string& team) override;
+  Result<std::vector<LearnerRecord>> teamLearners(const std::string& team) override;
 
  private:
   Status insertScenarioLocked(const ScenarioRecord& scenario);
@@ -53,6 +56,8 @@ class SqliteScenarioStore : public virtual ScenarioStore {
   common::Statement insert_attempt_;
   common::Statement select_attempts_;
   common::Statement select_learner_;
+  common::Statement update_learner_team_;
+  common::Statement select_team_learners_;
 };
 
 }  // namespace pso::controller::store

@@ -189,8 +189,13 @@ TEST(PsoctlHelp, EveryCommandHasAnExampleAndTheOverviewFitsATerminal) {
                                                           {"scenarios", "exercise"},
                                                           {"scenarios", "assignments"},
                                                           {"scenarios", "check-assignment"},
+                                                          {"scenarios", "progress"},
+                                                          {"scenarios", "badge"},
+                                                          {"scenarios", "verify-badge"},
+                                                          {"scenarios", "business-case"},
                                                           {"forecast"},
                                                           {"keygen"},
+                                                          {"badge-keygen"},
                                                           {"simulate"},
                                                           {"import"},
                                                           {"version"},
@@ -237,8 +242,8 @@ TEST(PsoctlCompletion, BashScriptIsValidAndOffersCommandsOptionsAndValues) {
   }
   EXPECT_EQ(offered("psoctl sc", 1), std::vector<std::string>{"scenarios"});
   const auto scenarios = offered("psoctl --api http://x:1 scenarios ''", 4);
-  for (const char* sub :
-       {"list", "show", "export", "grade", "exercise", "assignments", "check-assignment"})
+  for (const char* sub : {"list", "show", "export", "grade", "exercise", "assignments",
+                          "check-assignment", "progress", "badge", "verify-badge", "business-case"})
     EXPECT_TRUE(has(scenarios, sub)) << sub;
   const auto release = offered("psoctl directive release web --r", 4);
   EXPECT_EQ(release, std::vector<std::string>{"--reason"});

@@ -178,6 +178,71 @@ TEST_F(ScenarioStoreTest, AttemptsAreStoredPerLearner) {
   EXPECT_EQ(store_->attempts("learner-2")->size(), 1u);
 }
 
+TEST_F(ScenarioStoreTest, SchemaFiveDatabaseGainsTeamsAndKeepsItsLearners) {
+  AttemptRecord a;
+  a.learner_id = "learner-1";
+  a.scenario_id = "s-1";
+  a.question_id = "s-1-q1";
+  a.level = "foundation";
+  a.ts_ms = 100;
+  ASSERT_TRUE(store_->recordAttempts("learner-1", {a}, 100).ok());
+  store_.reset();
+  {
+    // What a database written before teams existed looks like.
+    auto db = common::Database::open(path_);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)
+                    ->exec("DROP INDEX learners_by_team; ALTER TABLE learners DROP COLUMN team; "
+                           "PRAGMA user_version = 5")
+                    .ok());
+  }
+  reopen();
+  EXPECT_EQ(store_->schemaVersion(), Store::latestSchemaVersion());
+  auto learner = store_->learner("learner-1");
+  ASSERT_TRUE(learner.ok() && learner->has_value());
+  EXPECT_EQ((*learner)->team, "");
+  EXPECT_EQ((*learner)->first_seen_ms, 100);
+  EXPECT_TRUE(store_->setLearnerTeam("learner-1", "ops-emea").ok());
+}
+
+TEST_F(ScenarioStoreTest, LearnersBelongToOneTeamAtATime) {
+  auto attempt = [](const std::string& learner) {
+    AttemptRecord a;
+    a.learner_id = learner;
+    a.scenario_id = "s-1";
+    a.question_id = "s-1-q1";
+    a.level = "foundation";
+    a.ts_ms = 100;
+    return a;
+  };
+  for (const char* learner : {"learner-2", "learner-1", "learner-3"}) {
+    ASSERT_TRUE(store_->recordAttempts(learner, {attempt(learner)}, 100).ok());
+  }
+  ASSERT_TRUE(store_->setLearnerTeam("learner-2", "ops-emea").ok());
+  ASSERT_TRUE(store_->setLearnerTeam("learner-1", "ops-emea").ok());
+  ASSERT_TRUE(store_->setLearnerTeam("learner-3", "sre").ok());
+
+  auto emea = store_->teamLearners("ops-emea");
+  ASSERT_TRUE(emea.ok());
+  ASSERT_EQ(emea->size(), 2u);
+  EXPECT_EQ((*emea)[0].id, "learner-1");
+  EXPECT_EQ((*emea)[1].id, "learner-2");
+  EXPECT_EQ((*emea)[1].team, "ops-emea");
+
+  // Moving a learner takes them out of their old team; "" is no team.
+  ASSERT_TRUE(store_->setLearnerTeam("learner-2", "sre").ok());
+  EXPECT_EQ(store_->teamLearners("ops-emea")->size(), 1u);
+  EXPECT_EQ(store_->teamLearners("sre")->size(), 2u);
+  ASSERT_TRUE(store_->setLearnerTeam("learner-3", "").ok());
+  EXPECT_EQ(store_->teamLearners("sre")->size(), 1u);
+  EXPECT_TRUE(store_->teamLearners("")->empty());
+  EXPECT_TRUE(store_->teamLearners("nobody")->empty());
+
+  auto unknown = store_->setLearnerTeam("learner-9", "sre");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().code, "not_found");
+}
+
 TEST_F(ScenarioStoreTest, InsertScenariosIsAllOrNothing) {
   ASSERT_TRUE(
       store_

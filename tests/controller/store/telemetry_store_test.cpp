@@ -725,6 +725,7 @@ TEST_F(RollupTest, SchemaTwoDatabaseGainsRollupsOfItsSamples) {
                     ->exec("DROP TABLE rollups_minute; DROP TABLE rollups_hour; "
                            "DROP TABLE rollup_late; ALTER TABLE agents DROP COLUMN conflicts; "
                            "DROP TABLE alerts; DROP TABLE notifications; "
+                           "DROP INDEX learners_by_team; ALTER TABLE learners DROP COLUMN team; "
                            "PRAGMA user_version = 2")
                     .ok());
   }

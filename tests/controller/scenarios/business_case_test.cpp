@@ -1,0 +1,82 @@
+#include "controller/scenarios/business_case.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace pso::controller::scenarios {
+namespace {
+
+using nlohmann::json;
+
+// 2026-11-29T12:00:00Z, a Sunday; the next day starts ISO week 2026-11-30.
+constexpr int64_t kSundayNoon = 1'795'953'600'000LL;
+constexpr int64_t kDayMs = 86'400'000;
+
+// One scenario of system "web" as the recorder writes the fields the case reads.
+json scenario(int64_t ts_ms, double step_s, int engine, int hpa, double max_demand) {
+  json doc = {{"ts_ms", ts_ms},
+              {"step_s", step_s},
+              {"systems", {"web"}},
+              {"situation", {{"web", {{"capacity_per_replica", 40.0}}}}},
+              {"rationale", {{"web", {{"desired_replicas", engine}}}}},
+              {"reactive_baseline", {{"web", {{"replicas", hpa}}}}},
+              {"outcome", {{"systems", {{"web", {{"max_demand", max_demand}}}}}}}};
+  if (max_demand < 0) doc["outcome"] = {{"filled", false}};
+  return doc;
+}
+
+TEST(BusinessCase, FiguresPerDayAndWeekFromTheRecordedCounts) {
+  const std::vector<json> docs = {
+      // Sunday: 10 vs 12 replicas for 1 h; 450 demand: engine short (400), HPA not (480).
+      scenario(kSundayNoon, 3600, 10, 12, 450),
+      // Monday: 6 vs 4 replicas for 30 min; 200 demand: HPA short (160).
+      scenario(kSundayNoon + kDayMs, 1800, 6, 4, 200),
+      // Monday again, no outcome yet: counted in replica-hours only.
+      scenario(kSundayNoon + kDayMs + 1000, 1800, 2, 2, -1),
+      // Not an object: skipped.
+      json("noise")};
+  const auto days = businessCase(docs, BusinessPeriod::kDay);
+  ASSERT_EQ(days.size(), 3u);
+  EXPECT_EQ(days[0].label, "2026-11-29");
+  EXPECT_EQ(days[0].cycles, 1u);
+  EXPECT_DOUBLE_EQ(days[0].predictive_replica_hours, 10.0);
+  EXPECT_DOUBLE_EQ(days[0].baseline_replica_hours, 12.0);
+  EXPECT_DOUBLE_EQ(days[0].savedReplicaHours(), 2.0);
+  EXPECT_EQ(days[0].predictive_short, 1u);
+  EXPECT_EQ(days[0].baseline_short, 0u);
+  EXPECT_EQ(days[1].label, "2026-11-30");
+  EXPECT_EQ(days[1].cycles, 2u);
+  EXPECT_DOUBLE_EQ(days[1].predictive_replica_hours, 3.0 + 1.0);
+  EXPECT_DOUBLE_EQ(days[1].baseline_replica_hours, 2.0 + 1.0);
+  EXPECT_EQ(days[1].with_outcome, 1u);
+  EXPECT_EQ(days[1].baseline_short, 1u);
+  EXPECT_EQ(days[2].label, "total");
+  EXPECT_DOUBLE_EQ(days[2].savedReplicaHours(), 1.0);
+
+  const auto weeks = businessCase(docs, BusinessPeriod::kWeek);
+  ASSERT_EQ(weeks.size(), 3u);
+  EXPECT_EQ(weeks[0].label, "week of 2026-11-23");
+  EXPECT_EQ(weeks[1].label, "week of 2026-11-30");
+  EXPECT_EQ(weeks[1].start_ms, kSundayNoon + 12 * 3'600'000LL);
+
+  const std::string md = businessCaseMarkdown(days, {0.5, "EUR"});
+  EXPECT_NE(md.find("ran 10 replica-hours where the HPA rule recorded beside them would have "
+                    "run 12: 2 fewer (16.7% of the HPA rule's), EUR 1.00 saved at EUR 0.50 per "
+                    "replica-hour."),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("ran 4 replica-hours where the HPA rule recorded beside them would have run 3: "
+                    "1 more (33.3% of the HPA rule's)"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| 2026-11-30 | 2 | 4 | 3 | -1 | -0.50 | 0/1 | 1/1 |"), std::string::npos)
+      << md;
+  EXPECT_EQ(businessCaseMarkdown(days, {}).find("EUR"), std::string::npos);
+  EXPECT_FALSE(parseBusinessPeriod("month").ok());
+}
+
+}  // namespace
+}  // namespace pso::controller::scenarios
