@@ -609,7 +609,7 @@ CycleDecisions DecisionEngine::decide(const CycleInput& input) {
 void DecisionEngine::setSeasonalProfile(const std::string& system,
                                         std::optional<SeasonalProfile> profile) {
   auto it = impl_->systems.find(system);
-  if (it == impl_->systems.end()) return;
+  if (it == impl_->systems.end() || !impl_->settings.seasonal_profiles) return;
   if (auto* selector = dynamic_cast<AutoModel*>(it->second.model.get())) {
     selector->setSeasonalProfile(std::move(profile));
   }

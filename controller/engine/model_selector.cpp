@@ -490,20 +490,20 @@ void AutoModel::setStepTime(int64_t end_ms, int64_t step_ms) {
 }
 
 void AutoModel::shapeAhead(int64_t end_ms, std::vector<double>& out) const {
-  out.resize(static_cast<std::size_t>(horizon_));
-  for (int h = 0; h < horizon_; ++h) {
-    out[static_cast<std::size_t>(h)] = profile_->at(end_ms + (h + 1) * step_ms_ - step_ms_ / 2);
+  for (std::size_t h = 0; h < out.size(); ++h) {
+    out[h] = profile_->at(end_ms + static_cast<int64_t>(h + 1) * step_ms_ - step_ms_ / 2);
   }
 }
 
 void AutoModel::restoreShape(int64_t end_ms, std::vector<double>& path) const {
   // Both profile candidates restore at the same step: the shape is computed once.
-  if (shape_end_ms_ != end_ms || shape_.size() != static_cast<std::size_t>(horizon_)) {
+  if (shape_end_ms_ != end_ms || shape_.size() < path.size()) {
+    shape_.resize(std::max(path.size(), static_cast<std::size_t>(horizon_)));
     shapeAhead(end_ms, shape_);
     shape_end_ms_ = end_ms;
   }
   const bool multiplicative = profile_->multiplicative();
-  for (std::size_t h = 0; h < path.size() && h < shape_.size(); ++h) {
+  for (std::size_t h = 0; h < path.size(); ++h) {
     path[h] = multiplicative ? path[h] * shape_[h] : path[h] + shape_[h];
   }
 }

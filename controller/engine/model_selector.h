@@ -157,8 +157,8 @@ class AutoModel final : public ForecastModel {
   /// step()), from what the candidates' scores kept at this step where they
   /// did, so no forecast is made twice.
   void candidatePath(std::size_t index, std::vector<double>& out, bool now = false) const;
-  /// The shape at the centres of steps 1..horizon_ after the step ending at
-  /// `end_ms` (profile_ set).
+  /// The shape at the centres of steps 1..out.size() after the step ending
+  /// at `end_ms` (profile_ set).
   void shapeAhead(int64_t end_ms, std::vector<double>& out) const;
   /// Puts the shape back on a profile candidate's forecast made after the
   /// step ending at `end_ms`.

@@ -75,7 +75,8 @@ SimulationResult simulate(const std::vector<double>& demand, double step_s, cons
   // the hourly means of the demand replayed so far, as the controller's comes
   // from its hourly rollups, refitted every hour: never from a later value.
   // Only the "auto" model reads a profile.
-  const bool learn_profile = profileNeeded(step_s) && settings.forecast_model == "auto";
+  const bool learn_profile =
+      profileNeeded(step_s) && settings.forecast_model == "auto" && settings.seasonal_profiles;
   const auto step_ms = static_cast<int64_t>(std::llround(step_s * 1000.0));
   BucketMeans hourly(kProfileRefitMs);
   int64_t next_fit_ms = start_ms + kProfileRefitMs;

@@ -16,7 +16,9 @@
 // its values, as a controller cycling every S seconds sees it).
 // build/tests/bench/replay_bench --compare-step S [--traces DIR]: only the
 // development traces, each at its own step and resampled to S seconds, the
-// predictive policy against the HPA at equal cost at both, as a markdown table.
+// predictive policy against the HPA at equal cost at both, as a markdown table
+// (--only NAME: the traces whose file name contains NAME; --no-profiles: the
+// engine without seasonal profiles).
 // Without a trace directory (or with no CSV in it) only the synthetic cases run.
 
 #include <algorithm>
@@ -92,6 +94,10 @@ std::string g_forecast_model = EngineSettings{}.forecast_model;
 /// resampled, linear between their values, as a controller cycling at that
 /// interval would see them; 0 keeps their own step.
 int64_t g_step_s = 0;
+/// --no-profiles: the engine without seasonal profiles (the figures before them).
+bool g_seasonal_profiles = true;
+/// --only NAME: only the development traces whose name contains NAME.
+std::string g_only;
 
 Point run(const Series& s, const std::string& policy, double target, std::optional<double> risk,
           const std::string& model = g_forecast_model) {
@@ -105,6 +111,7 @@ Point run(const Series& s, const std::string& policy, double target, std::option
   EngineSettings settings;
   settings.policy = policy;
   settings.forecast_model = model;
+  settings.seasonal_profiles = g_seasonal_profiles;
   if (risk) settings.risk = *risk;
   const auto start = Clock::now();
   const SimulationResult r = simulate(s.demand, s.step_s, spec, settings, 1);
@@ -332,6 +339,7 @@ void benchCompareSteps(const std::filesystem::path& dir, int64_t step_s) {
   std::printf("|---|---|---|---|---|---|---|---|---|\n");
   RatioSummary own, fine;
   for (const auto& file : files) {
+    if (file.filename().string().find(g_only) == std::string::npos) continue;
     auto loaded = pso::bench::loadTraceSeries(file);
     if (!loaded) continue;
     auto resampled = pso::bench::resampleLinear(*loaded, step_s);
@@ -428,6 +436,10 @@ int main(int argc, char** argv) {
       g_forecast_model = argv[++i];
     } else if (std::strcmp(argv[i], "--step") == 0 && i + 1 < argc) {
       g_step_s = std::atoll(argv[++i]);
+    } else if (std::strcmp(argv[i], "--no-profiles") == 0) {
+      g_seasonal_profiles = false;
+    } else if (std::strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
+      g_only = argv[++i];
     } else if (std::strcmp(argv[i], "--compare-step") == 0 && i + 1 < argc) {
       compare_step_s = std::atoll(argv[++i]);
     }

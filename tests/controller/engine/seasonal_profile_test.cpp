@@ -296,6 +296,15 @@ TEST(DecisionEngineWithProfile, ProfileReachesTheAutoModelOfTheSystem) {
     model = engine.decide(input).systems.front().forecast.model;
   }
   EXPECT_NE(model.find("/profile"), std::string::npos) << model;
+  // Beyond the tracked horizon too, every step carries the shape at its time.
+  const auto hour_ahead = engine.forecast("web", 240);
+  ASSERT_TRUE(hour_ahead.has_value());
+  const auto last_end = static_cast<int64_t>(series.size()) * kStepMs;
+  for (int h : {60, 150, 240}) {
+    EXPECT_NEAR(hour_ahead->point[static_cast<std::size_t>(h - 1)],
+                dailyShape(last_end + h * kStepMs - kStepMs / 2), 8.0)
+        << h << " steps ahead";
+  }
   engine.setSeasonalProfile("unknown", profile);
   // The engine's state carries the profile: a restored engine forecasts the same.
   DecisionEngine restored(settings);
