@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include "controller/engine/seasonal_profile.h"
 
 namespace pso::controller::service {
@@ -11,11 +14,20 @@ void SeasonalProfiles::refresh(store::TelemetryStore& store, engine::DecisionEng
                                const std::string& metric, int64_t now_ms) {
   if (!engine::profileNeeded(engine.settings().step_s)) return;
   const int64_t bucket_ms = store::rollupBucketMs(store::RollupResolution::kHour);
+  // Fits are spread over the cycles of the refit period (twice the even
+  // share per cycle), so a fleet started together does not fit every system
+  // in one cycle each hour.
+  const double cycles_per_refit =
+      static_cast<double>(engine::kProfileRefitMs) / (engine.settings().step_s * 1000.0);
+  auto budget = static_cast<int64_t>(
+      std::ceil(2.0 * static_cast<double>(systems.size()) / std::max(1.0, cycles_per_refit)));
   for (const engine::SystemObservation& system : systems) {
+    if (budget <= 0) break;
     auto fitted = fitted_at_ms_.find(system.system);
     if (fitted != fitted_at_ms_.end() && now_ms - fitted->second < engine::kProfileRefitMs) {
       continue;
     }
+    --budget;
     fitted_at_ms_[system.system] = now_ms;
     // Completed hours only: the bucket in progress is a partial mean.
     const int64_t until_ms = store::floorToBucket(now_ms, bucket_ms);

@@ -24,7 +24,9 @@ class SeasonalProfiles {
   /// `metric` hourly rollups of the last kProfileMaxDays completed by now_ms,
   /// fits the profile and gives it to the engine. A system without enough
   /// history or without a daily shape keeps what it had; a failed read is
-  /// logged and retried at the next refit.
+  /// logged and retried at the next refit. At most twice the even share of
+  /// systems per cycle (systems x cycle / refit period) are fitted in one
+  /// call, the rest in the next cycles.
   void refresh(store::TelemetryStore& store, engine::DecisionEngine& engine,
                const std::vector<engine::SystemObservation>& systems, const std::string& metric,
                int64_t now_ms);
