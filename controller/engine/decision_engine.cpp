@@ -182,6 +182,10 @@ DecisionEngine::Impl::Pending DecisionEngine::Impl::plan(SystemState& state,
 
   std::optional<double> demand;
   if (obs.demand && std::isfinite(*obs.demand)) demand = std::max(0.0, *obs.demand);
+  // The profile candidates of "auto" read the shape at each step's time.
+  if (auto* selector = dynamic_cast<AutoModel*>(state.model.get())) {
+    selector->setStepTime(now_ms, std::llround(settings.step_s * 1000.0));
+  }
   if (demand) {
     d.demand = *demand;
     state.model->update(*demand);
@@ -600,6 +604,15 @@ CycleDecisions DecisionEngine::decide(const CycleInput& input) {
   for (Impl::Pending& p : pending) out.systems.push_back(impl_->finish(p, input.now_ms));
   out.actions_last_hour = impl_->limiter.countLastHour(input.now_ms);
   return out;
+}
+
+void DecisionEngine::setSeasonalProfile(const std::string& system,
+                                        std::optional<SeasonalProfile> profile) {
+  auto it = impl_->systems.find(system);
+  if (it == impl_->systems.end() || !impl_->settings.seasonal_profiles) return;
+  if (auto* selector = dynamic_cast<AutoModel*>(it->second.model.get())) {
+    selector->setSeasonalProfile(std::move(profile));
+  }
 }
 
 std::optional<Forecast> DecisionEngine::forecast(const std::string& system, int horizon) const {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "controller/engine/seasonal_profile.h"
 #include "controller/engine/types.h"
 
 namespace pso::controller::engine {
@@ -62,6 +63,14 @@ class DecisionEngine {
   /// holds a count above its pool grant); dispatch = desired != current,
   /// allowed, not forecast-only.
   CycleDecisions decide(const CycleInput& input);
+
+  /// The daily (and weekly) shape of a system's demand learned at a coarse
+  /// resolution (seasonal_profile.h), or nullopt to drop it. The "auto"
+  /// model then also runs candidates on the demand with the shape taken out
+  /// and chooses them only where their rolling backtest error wins; other
+  /// models ignore it. Call again to refit (e.g. hourly). Unknown system:
+  /// ignored.
+  void setSeasonalProfile(const std::string& system, std::optional<SeasonalProfile> profile);
 
   /// The system's current forecast for steps 1..horizon without learning
   /// anything; nullopt for an unknown system. For the API and `explain`.

@@ -166,6 +166,7 @@ struct AutoModel::Candidate {
       : key(std::move(k)), forecaster(std::move(f)), score(horizon) {}
 
   std::string label() const {
+    if (key.profile) return key.model + "/profile";
     if (key.period <= 1) return key.model;
     // Appended piece by piece: "literal" + std::string trips GCC 12's
     // -Wrestrict false positive at -O3 (a Release build).
@@ -181,22 +182,34 @@ struct AutoModel::Candidate {
     score.prefetch();
   }
 
-  /// Learns the step; `path` is scratch of the model's horizon. Returns
-  /// whether the rolling error changed.
-  bool learn(double value, bool present, std::vector<double>& path) {
+  /// Learns the step ending at `end_ms`; `path` is scratch of the model's
+  /// horizon. A profile candidate learns the value with the shape taken out
+  /// and is scored on its forecast with the shape put back. Returns whether
+  /// the rolling error changed.
+  bool learn(double value, bool present, std::vector<double>& path, const AutoModel& owner,
+             int64_t end_ms) {
     bool rescored = false;
     if (present) {
       rescored = score.observe(value);
-      forecaster->update(value);
+      forecaster->update(key.profile ? owner.profile_->remove(value, end_ms - owner.step_ms_ / 2)
+                                     : value);
     } else {
       score.skip();
       forecaster->observeMissing();
     }
     if (score.wantsPath()) {
       forecaster->pointForecast(path);
+      if (key.profile) owner.restoreShape(end_ms, path);
       score.remember(path);
     }
     return rescored;
+  }
+
+  /// The one-step error scale in the series' units.
+  double errorScale(const AutoModel& owner) const {
+    const double scale = forecaster->errorScale();
+    if (!key.profile || !owner.profile_->multiplicative()) return scale;
+    return scale * owner.profile_->at(owner.last_ms_ - owner.step_ms_ / 2);
   }
 };
 
@@ -289,7 +302,7 @@ void AutoModel::setSeasons(const std::vector<int>& seasons, bool multiplicative)
   const std::vector<CandidateKey> wanted = candidatesFor(seasons, multiplicative);
   // naive and holt stay; the others follow the seasons.
   std::erase_if(candidates_, [&](const std::unique_ptr<Candidate>& c) {
-    const bool fixed = c->key.model == "naive" || c->key.model == "holt";
+    const bool fixed = c->key.profile || c->key.model == "naive" || c->key.model == "holt";
     return !fixed && std::find(wanted.begin(), wanted.end(), c->key) == wanted.end();
   });
   for (const CandidateKey& key : wanted) {
@@ -299,7 +312,7 @@ void AutoModel::setSeasons(const std::vector<int>& seasons, bool multiplicative)
     auto candidate = makeCandidate(key);
     // Catch up on the kept history, scored like the others were.
     for (std::size_t i = 0; i < history_.size(); ++i) {
-      candidate->learn(history_[i], std::isfinite(history_[i]), scratch_);
+      candidate->learn(history_[i], std::isfinite(history_[i]), scratch_, *this, 0);
     }
     candidates_.push_back(std::move(candidate));
   }
@@ -369,6 +382,7 @@ void AutoModel::candidatePath(std::size_t index, std::vector<double>& out, bool 
       std::copy_n(kept, into.size(), into.begin());
     } else {
       candidates_[i]->forecaster->pointForecast(into);
+      if (candidates_[i]->key.profile) restoreShape(last_ms_, into);
     }
   };
   if (index < candidates_.size()) {
@@ -406,13 +420,17 @@ void AutoModel::step(double value, bool present) {
     combination_score_.skip();
   }
   history_.push(present ? value : kNaN);
+  last_ms_ = next_ms_ >= 0 ? next_ms_ : last_ms_ + step_ms_;
+  next_ms_ = -1;
   // The candidates' states are far apart in memory, and an update of many
   // series in turn finds none of them in cache: ask for them all at once, so
   // the loads overlap instead of waiting one after another.
   for (const auto& c : candidates_) __builtin_prefetch(c.get());
   for (const auto& c : candidates_) c->prefetch();
   for (const auto& c : candidates_) c->forecaster->prefetch();
-  for (auto& c : candidates_) rescored = c->learn(value, present, scratch_) || rescored;
+  for (auto& c : candidates_) {
+    rescored = c->learn(value, present, scratch_, *this, last_ms_) || rescored;
+  }
   if (params_.season_period <= 1 && steps_ >= next_detection_) {
     detectSeasons();
     const auto window = static_cast<int64_t>(history_.capacity());
@@ -460,11 +478,66 @@ std::vector<std::pair<std::string, double>> AutoModel::candidateErrors() const {
 }
 
 double AutoModel::errorScale() const {
-  if (best_ < candidates_.size()) return candidates_[best_]->forecaster->errorScale();
-  double sum = candidates_[first_]->forecaster->errorScale() +
-               candidates_[second_]->forecaster->errorScale();
+  if (best_ < candidates_.size()) return candidates_[best_]->errorScale(*this);
+  double sum = candidates_[first_]->errorScale(*this) + candidates_[second_]->errorScale(*this);
   if (third_ == kNone) return 0.5 * sum;
-  return (sum + candidates_[third_]->forecaster->errorScale()) / 3.0;
+  return (sum + candidates_[third_]->errorScale(*this)) / 3.0;
+}
+
+void AutoModel::setStepTime(int64_t end_ms, int64_t step_ms) {
+  next_ms_ = end_ms;
+  if (step_ms > 0) step_ms_ = step_ms;
+}
+
+void AutoModel::shapeAhead(int64_t end_ms, std::vector<double>& out) const {
+  for (std::size_t h = 0; h < out.size(); ++h) {
+    out[h] = profile_->at(end_ms + static_cast<int64_t>(h + 1) * step_ms_ - step_ms_ / 2);
+  }
+}
+
+void AutoModel::restoreShape(int64_t end_ms, std::vector<double>& path) const {
+  // Both profile candidates restore at the same step: the shape is computed once.
+  if (shape_end_ms_ != end_ms || shape_.size() < path.size()) {
+    shape_.resize(std::max(path.size(), static_cast<std::size_t>(horizon_)));
+    shapeAhead(end_ms, shape_);
+    shape_end_ms_ = end_ms;
+  }
+  const bool multiplicative = profile_->multiplicative();
+  for (std::size_t h = 0; h < path.size(); ++h) {
+    path[h] = multiplicative ? path[h] * shape_[h] : path[h] + shape_[h];
+  }
+}
+
+void AutoModel::setSeasonalProfile(std::optional<SeasonalProfile> profile) {
+  shape_end_ms_ = std::numeric_limits<int64_t>::min();
+  if (!profile) {
+    if (!profile_) return;
+    profile_.reset();
+    std::erase_if(candidates_, [](const std::unique_ptr<Candidate>& c) { return c->key.profile; });
+    best_ = candidates_.size() + 1;
+    choose();
+    return;
+  }
+  const bool fresh = !profile_;
+  profile_ = std::move(profile);
+  if (!fresh) return;
+  if (step_ms_ <= 0) {
+    // The kept history has no times yet: nothing to start the candidates on.
+    profile_.reset();
+    return;
+  }
+  for (const char* model : {"holt", "ets"}) {
+    auto candidate = makeCandidate({model, 1, 0, true});
+    // Catch up on the kept history at its steps' times, scored like the others.
+    const auto n = static_cast<int64_t>(history_.size());
+    for (int64_t i = 0; i < n; ++i) {
+      const double v = history_[static_cast<std::size_t>(i)];
+      candidate->learn(v, std::isfinite(v), scratch_, *this, last_ms_ - (n - 1 - i) * step_ms_);
+    }
+    candidates_.push_back(std::move(candidate));
+  }
+  best_ = candidates_.size() + 1;
+  choose();
 }
 
 void AutoModel::pointForecast(std::vector<double>& out) const {
@@ -479,7 +552,8 @@ Forecast AutoModel::forecast(int horizon, double coverage) const {
 
 std::string AutoModel::saveState() const {
   StateWriter w;
-  w.putText("auto").putInt(3);
+  // Version 4 adds the seasonal profile; without one the state is version 3's.
+  w.putText("auto").putInt(profile_ ? 4 : 3);
   w.putInt(params_.max_horizon)
       .putInt(params_.error_window)
       .putInt(params_.fit_window)
@@ -497,6 +571,10 @@ std::string AutoModel::saveState() const {
   w.putInt(static_cast<int64_t>(seasons_.size()));
   for (int s : seasons_) w.putInt(s);
   w.putInt(multiplicative_ ? 1 : 0);
+  if (profile_) {
+    w.putInt(last_ms_).putInt(step_ms_);
+    profile_->save(w);
+  }
   w.putInt(static_cast<int64_t>(history_.size()));
   for (std::size_t i = 0; i < history_.size(); ++i) w.putDouble(history_[i]);
   w.putInt(static_cast<int64_t>(candidates_.size()));
@@ -505,6 +583,7 @@ std::string AutoModel::saveState() const {
         .putInt(c->key.period)
         .putInt(c->key.second)
         .putText(c->forecaster->saveState());
+    if (profile_) w.putInt(c->key.profile ? 1 : 0);
     c->score.save(w);
   }
   combination_score_.save(w);
@@ -520,8 +599,8 @@ Status AutoModel::loadState(const std::string& state) {
   StateReader r(state, "auto model state");
   r.expectText("auto");
   // Version 1 had no two-season or multiplicative candidates, 2 kept raw
-  // error windows for its intervals.
-  const int64_t version = r.getInt(1, 3);
+  // error windows for its intervals; 4 adds the seasonal profile.
+  const int64_t version = r.getInt(1, 4);
   ForecastModelParams p;
   p.max_horizon = static_cast<int>(r.getInt(1, 10000));
   p.error_window = static_cast<int>(r.getInt(2, 1000000));
@@ -551,6 +630,11 @@ Status AutoModel::loadState(const std::string& state) {
     loaded.seasons_.push_back(static_cast<int>(r.getInt(2, 10000000)));
   }
   if (version >= 2) loaded.multiplicative_ = r.getInt(0, 1) == 1;
+  if (version >= 4) {
+    loaded.last_ms_ = r.getInt();
+    loaded.step_ms_ = r.getInt(1, kMaxInt);
+    loaded.profile_ = SeasonalProfile::load(r);
+  }
   const int64_t kept = r.getInt(0, static_cast<int64_t>(loaded.history_.capacity()));
   for (int64_t i = 0; i < kept && r.ok(); ++i) loaded.history_.push(r.getDouble());
   const int64_t count = r.getInt(1, kMaxCandidates);
@@ -559,6 +643,7 @@ Status AutoModel::loadState(const std::string& state) {
     const auto period = static_cast<int>(r.getInt(1, 10000000));
     const auto second = version >= 2 ? static_cast<int>(r.getInt(0, 10000000)) : 0;
     const std::string text = r.getText();
+    const bool profile = version >= 4 && r.getInt(0, 1) == 1;
     if (!r.ok()) break;
     auto made = makeForecastModel(model, candidateParams(p, period, second));
     if (model == "auto" || !made.ok()) {
@@ -569,7 +654,7 @@ Status AutoModel::loadState(const std::string& state) {
       r.fail("candidate " + model + ": " + st.error().message);
       break;
     }
-    auto c = std::make_unique<Candidate>(CandidateKey{model, period, second},
+    auto c = std::make_unique<Candidate>(CandidateKey{model, period, second, profile},
                                          std::move(made).value(), p.max_horizon);
     c->score.load(r);
     loaded.candidates_.push_back(std::move(c));

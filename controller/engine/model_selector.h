@@ -2,12 +2,14 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "controller/engine/forecast_model.h"
 #include "controller/engine/horizon_errors.h"
 #include "controller/engine/ring_buffer.h"
+#include "controller/engine/seasonal_profile.h"
 
 namespace pso::controller::engine {
 
@@ -83,6 +85,15 @@ class BacktestScore {
 /// of the forecasts this model itself issued (every error_stride-th), relative
 /// to the chosen candidate's error scale, as quantiles per horizon step and
 /// side (horizon_errors.h).
+///
+/// With a seasonal profile (setSeasonalProfile(): the daily and weekly shape
+/// learned from coarse bucket means, for a step too fine for the detector),
+/// two more candidates run: holt and ets on the series with the shape taken
+/// out at each step's time, their forecasts with the shape put back at each
+/// future step's time ("holt/profile", "ets/profile"). They are scored and
+/// chosen like any other, so the shape is used only where it wins, and the
+/// intervals of a chosen one come from the errors of that combined forecast.
+/// Without a profile nothing differs from a model that never had one.
 class AutoModel final : public ForecastModel {
  public:
   explicit AutoModel(const ForecastModelParams& params);
@@ -108,6 +119,18 @@ class AutoModel final : public ForecastModel {
   /// Every candidate's label and rolling backtest error (+inf if unscored).
   std::vector<std::pair<std::string, double>> candidateErrors() const;
 
+  /// The time (epoch ms, the end of the step) of the step the next update()
+  /// or observeMissing() learns, and the step length in ms. The profile
+  /// candidates read the shape at each step's centre; without a call the
+  /// clock advances by the last step length. Changes nothing by itself.
+  void setStepTime(int64_t end_ms, int64_t step_ms);
+  /// Sets (or with nullopt removes) the seasonal profile. The first profile
+  /// starts the profile candidates by replaying the kept history (only once
+  /// setStepTime() has given the steps a time); a later one replaces the
+  /// shape under the running candidates (a refit).
+  void setSeasonalProfile(std::optional<SeasonalProfile> profile);
+  const std::optional<SeasonalProfile>& seasonalProfile() const { return profile_; }
+
  private:
   /// Which model a candidate is: registry name, season (1 = none) and second
   /// season (0 = none, for "holt-winters-2s").
@@ -115,6 +138,7 @@ class AutoModel final : public ForecastModel {
     std::string model;
     int period = 1;
     int second = 0;
+    bool profile = false;  ///< runs on the deseasonalised series
     bool operator==(const CandidateKey&) const = default;
   };
   struct Candidate;
@@ -133,6 +157,12 @@ class AutoModel final : public ForecastModel {
   /// step()), from what the candidates' scores kept at this step where they
   /// did, so no forecast is made twice.
   void candidatePath(std::size_t index, std::vector<double>& out, bool now = false) const;
+  /// The shape at the centres of steps 1..out.size() after the step ending
+  /// at `end_ms` (profile_ set).
+  void shapeAhead(int64_t end_ms, std::vector<double>& out) const;
+  /// Puts the shape back on a profile candidate's forecast made after the
+  /// step ending at `end_ms`.
+  void restoreShape(int64_t end_ms, std::vector<double>& path) const;
 
   ForecastModelParams params_;
   int horizon_;
@@ -152,6 +182,12 @@ class AutoModel final : public ForecastModel {
   static constexpr std::size_t kNone = static_cast<std::size_t>(-1);
   std::vector<double> scratch_;
   HorizonErrorTracker errors_;
+  std::optional<SeasonalProfile> profile_;
+  int64_t last_ms_ = 0;                ///< end of the last step learned
+  int64_t next_ms_ = -1;               ///< end of the next step, when set; -1 = last_ms_ + step_ms_
+  int64_t step_ms_ = 0;                ///< 0 until setStepTime()
+  mutable std::vector<double> shape_;  ///< the shape ahead of shape_end_ms_ (a cache)
+  mutable int64_t shape_end_ms_ = 0;
 };
 
 }  // namespace pso::controller::engine

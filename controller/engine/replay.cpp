@@ -7,6 +7,7 @@
 
 #include "controller/engine/allocation.h"
 #include "controller/engine/decision_engine.h"
+#include "controller/engine/seasonal_profile.h"
 #include "controller/engine/wording.h"
 
 namespace pso::controller::engine {
@@ -70,6 +71,16 @@ SimulationResult simulate(const std::vector<double>& demand, double step_s, cons
   // The last `lead` decisions, oldest first; before the first, the initial count.
   std::deque<int64_t> recent(static_cast<std::size_t>(lead), initial_replicas);
 
+  // At a step too fine for the season detector, the daily shape comes from
+  // the hourly means of the demand replayed so far, as the controller's comes
+  // from its hourly rollups, refitted every hour: never from a later value.
+  // Only the "auto" model reads a profile.
+  const bool learn_profile =
+      profileNeeded(step_s) && settings.forecast_model == "auto" && settings.seasonal_profiles;
+  const auto step_ms = static_cast<int64_t>(std::llround(step_s * 1000.0));
+  BucketMeans hourly(kProfileRefitMs);
+  int64_t next_fit_ms = start_ms + kProfileRefitMs;
+
   SimulationResult result;
   SimulationSummary& summary = result.summary;
   result.rows.reserve(demand.size());
@@ -84,6 +95,15 @@ SimulationResult simulate(const std::vector<double>& demand, double step_s, cons
     row.ready = *std::min_element(recent.begin(), recent.end());
     const bool observed = std::isfinite(row.demand);
     if (!observed) row.demand = std::numeric_limits<double>::quiet_NaN();
+
+    if (learn_profile) {
+      if (observed) hourly.add(row.now_ms - step_ms / 2, row.demand);
+      if (row.now_ms >= next_fit_ms) {
+        auto profile = SeasonalProfile::fit(hourly.completed(row.now_ms), kProfileRefitMs);
+        if (profile) engine.setSeasonalProfile(spec.name, std::move(profile));
+        next_fit_ms = row.now_ms + kProfileRefitMs;
+      }
+    }
 
     CycleInput input;
     input.now_ms = row.now_ms;

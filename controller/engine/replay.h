@@ -87,7 +87,11 @@ using SimulationObserver = std::function<void(const SimulationRow&, const System
 /// initial_replicas. Overloaded when demand(t) > ready(t) x capacity. A
 /// non-finite demand is a missing sample: the engine sees a gap, the step is
 /// neither overloaded nor counted by the oracle. settings.step_s is replaced by
-/// step_s; `now_ms` is start_ms + t x step_s x 1000.
+/// step_s; `now_ms` is start_ms + t x step_s x 1000. With the "auto" model at
+/// a step too fine for season detection (profileNeeded()), the system's
+/// seasonal profile is fitted every hour of replay time from the hourly means
+/// of the demand up to that step (completed hours only, no later value) and
+/// given to the engine, as the controller does from its hourly rollups.
 SimulationResult simulate(const std::vector<double>& demand, double step_s, const SystemSpec& spec,
                           const EngineSettings& settings, int64_t initial_replicas,
                           const SimulationObserver& observer = {}, int64_t start_ms = 0);

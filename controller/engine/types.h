@@ -55,6 +55,9 @@ struct EngineSettings {
   int64_t bottleneck_horizon_steps = 0;  ///< bottleneck look-ahead (0: warm-up + 1 step)
   double hpa_tolerance = 0.1;            ///< reactive rule: |ratio - 1| within this keeps the count
   int64_t min_observations = 5;          ///< samples a system needs before predictive decisions
+  /// Whether the "auto" model uses seasonal profiles given to the engine
+  /// (DecisionEngine::setSeasonalProfile(); simulate() fits its own).
+  bool seasonal_profiles = true;
 };
 
 /// An operator's scale that overrides the engine until `until_ms`.

@@ -336,6 +336,7 @@ Result<CycleReport> CycleRunner::runCycleOnce(int64_t now_ms) {
   }
 
   endPhase("snapshot");
+  seasonal_profiles_.refresh(store_, engine_, input.systems, kDemandMetric, now_ms);
   report.decisions = engine_.decide(input);
   endPhase("decide");
   for (const auto& pool : report.decisions.pools) {

@@ -22,6 +22,7 @@
 #include "controller/engine/decision_engine.h"
 #include "controller/service/alerting.h"
 #include "controller/service/ingest.h"
+#include "controller/service/seasonal_profiles.h"
 #include "controller/store/store.h"
 
 namespace pso::controller::service {
@@ -157,6 +158,8 @@ class CycleRunner {
   int64_t last_prune_ms_ = 0;
   std::optional<int64_t> last_state_saved_ms_;
   AlertRuleSet alerts_;
+  // Each system's daily and weekly shape from its hourly rollups, refitted hourly.
+  SeasonalProfiles seasonal_profiles_;
   std::function<void()> on_notifications_;
 
   std::mutex loop_mutex_;

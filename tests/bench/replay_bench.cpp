@@ -14,6 +14,11 @@
 // (--model: the predictive policy's forecast model, default the engine's;
 // --step: replay every series resampled to S-second steps, linear between
 // its values, as a controller cycling every S seconds sees it).
+// build/tests/bench/replay_bench --compare-step S [--traces DIR]: only the
+// development traces, each at its own step and resampled to S seconds, the
+// predictive policy against the HPA at equal cost at both, as a markdown table
+// (--only NAME: the traces whose file name contains NAME; --no-profiles: the
+// engine without seasonal profiles).
 // Without a trace directory (or with no CSV in it) only the synthetic cases run.
 
 #include <algorithm>
@@ -89,8 +94,13 @@ std::string g_forecast_model = EngineSettings{}.forecast_model;
 /// resampled, linear between their values, as a controller cycling at that
 /// interval would see them; 0 keeps their own step.
 int64_t g_step_s = 0;
+/// --no-profiles: the engine without seasonal profiles (the figures before them).
+bool g_seasonal_profiles = true;
+/// --only NAME: only the development traces whose name contains NAME.
+std::string g_only;
 
-Point run(const Series& s, const std::string& policy, double target, std::optional<double> risk) {
+Point run(const Series& s, const std::string& policy, double target, std::optional<double> risk,
+          const std::string& model = g_forecast_model) {
   SystemSpec spec;
   spec.name = s.name;
   spec.capacity_per_replica = s.capacity;
@@ -100,7 +110,8 @@ Point run(const Series& s, const std::string& policy, double target, std::option
   spec.warmup_s = kWarmupS;
   EngineSettings settings;
   settings.policy = policy;
-  settings.forecast_model = g_forecast_model;
+  settings.forecast_model = model;
+  settings.seasonal_profiles = g_seasonal_profiles;
   if (risk) settings.risk = *risk;
   const auto start = Clock::now();
   const SimulationResult r = simulate(s.demand, s.step_s, spec, settings, 1);
@@ -270,6 +281,93 @@ void benchTraces(const std::filesystem::path& dir, bool quick) {
   std::printf("frontiers:\n");
   for (const auto& line : frontier_lines) std::printf("%s\n", line.c_str());
 }
+/// One series' predictive policy against the HPA at equal cost (the HPA's
+/// frontier over targets 0.30 .. 0.95).
+struct Comparison {
+  double ratio = 0.0;  ///< predictive / HPA overload at the predictive cost
+  double pred_cost = 0.0;
+  double pred_overload = 0.0;
+  double hpa_overload = 0.0;  ///< the HPA's at that cost
+  int64_t pred_events = 0;
+  int64_t hpa_events = 0;  ///< at the HPA's frontier point nearest in cost
+  std::string model;       ///< the forecast model of the last decision
+  double seconds = 0.0;
+};
+
+Comparison compare(const Series& series) {
+  Comparison c;
+  const Point pred = run(series, "predictive", kTarget, std::nullopt);
+  std::vector<Point> frontier;
+  // The HPA rule's decisions do not read the forecast: the cheapest model
+  // serves its runs (the same counts, a fraction of the replay time).
+  for (int i = 30; i <= 95; i += 5) {
+    frontier.push_back(run(series, "reactive", i / 100.0, std::nullopt, "naive"));
+  }
+  bool outside = false;
+  c.hpa_overload = interpolate(frontier, pred.cost, outside);
+  c.ratio = (pred.overload_pct + 0.01) / (c.hpa_overload + 0.01);
+  c.pred_cost = pred.cost;
+  c.pred_overload = pred.overload_pct;
+  c.pred_events = pred.scale_events;
+  c.hpa_events =
+      std::min_element(frontier.begin(), frontier.end(), [&](const Point& a, const Point& b) {
+        return std::abs(a.cost - pred.cost) < std::abs(b.cost - pred.cost);
+      })->scale_events;
+  c.seconds = pred.seconds;
+  return c;
+}
+
+/// --compare-step S: every development trace at its own step and resampled
+/// to S-second steps (linear between its points), the predictive policy
+/// against the HPA at equal cost at both.
+void benchCompareSteps(const std::filesystem::path& dir, int64_t step_s) {
+  const auto files = pso::bench::traceFiles(dir);
+  if (files.empty()) {
+    std::printf("development traces: skipped (no trace CSV in '%s'; pass --traces DIR)\n",
+                dir.string().c_str());
+    return;
+  }
+  std::printf(
+      "capacity = p95/%.0f, target %.2f, warm-up %.0f s; ratio = predictive / HPA overload at "
+      "equal cost; events = predictive / HPA (at its frontier point nearest in cost)\n",
+      kCapacityDivisor, kTarget, kWarmupS);
+  std::printf(
+      "| trace | own step | ratio | events | %lld s ratio | events | %lld s / own | "
+      "pred cost, ov%% at %lld s | steps/s |\n",
+      static_cast<long long>(step_s), static_cast<long long>(step_s),
+      static_cast<long long>(step_s));
+  std::printf("|---|---|---|---|---|---|---|---|---|\n");
+  RatioSummary own, fine;
+  for (const auto& file : files) {
+    if (file.filename().string().find(g_only) == std::string::npos) continue;
+    auto loaded = pso::bench::loadTraceSeries(file);
+    if (!loaded) continue;
+    auto resampled = pso::bench::resampleLinear(*loaded, step_s);
+    const int64_t own_step = loaded->step_s;
+    auto at_own = toDemand(std::move(*loaded));
+    auto at_fine = toDemand(std::move(resampled));
+    if (!at_own || !at_fine) continue;
+    const Comparison a = compare(*at_own);
+    const Comparison b = compare(*at_fine);
+    own.add(a.ratio, a.pred_overload > a.hpa_overload, a.pred_events > a.hpa_events);
+    fine.add(b.ratio, b.pred_overload > b.hpa_overload, b.pred_events > b.hpa_events);
+    std::printf(
+        "| %s | %lld s | %.3f | %lld / %lld | %.3f | %lld / %lld | %.2f | %.2f, %.2f | %.0f |\n",
+        at_own->name.c_str(), static_cast<long long>(own_step), a.ratio,
+        static_cast<long long>(a.pred_events), static_cast<long long>(a.hpa_events), b.ratio,
+        static_cast<long long>(b.pred_events), static_cast<long long>(b.hpa_events),
+        b.ratio / a.ratio, b.pred_cost, b.pred_overload,
+        static_cast<double>(at_fine->demand.size()) / b.seconds);
+    std::fflush(stdout);
+  }
+  own.print("own step");
+  fine.print((std::to_string(step_s) + " s steps").c_str());
+  if (own.counted > 0 && fine.counted > 0) {
+    std::printf("%lld s / own step, geometric means: %.3f\n", static_cast<long long>(step_s),
+                std::exp(fine.log_sum / fine.counted - own.log_sum / own.counted));
+  }
+}
+
 void benchPool(bool quick) {
   EngineSettings settings;
   settings.step_s = 15;
@@ -327,6 +425,7 @@ void benchPool(bool quick) {
 
 int main(int argc, char** argv) {
   bool quick = false;
+  int64_t compare_step_s = 0;
   std::filesystem::path dir = PSO_BENCH_TRACE_DIR;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--quick") == 0) {
@@ -337,7 +436,21 @@ int main(int argc, char** argv) {
       g_forecast_model = argv[++i];
     } else if (std::strcmp(argv[i], "--step") == 0 && i + 1 < argc) {
       g_step_s = std::atoll(argv[++i]);
+    } else if (std::strcmp(argv[i], "--no-profiles") == 0) {
+      g_seasonal_profiles = false;
+    } else if (std::strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
+      g_only = argv[++i];
+    } else if (std::strcmp(argv[i], "--compare-step") == 0 && i + 1 < argc) {
+      compare_step_s = std::atoll(argv[++i]);
     }
+  }
+  if (compare_step_s > 0) {
+    std::printf(
+        "PSO-PRIME replay benchmark, forecast model %s, development traces at their own "
+        "step and at %lld s\n",
+        g_forecast_model.c_str(), static_cast<long long>(compare_step_s));
+    benchCompareSteps(dir, compare_step_s);
+    return 0;
   }
   std::printf("PSO-PRIME replay benchmark%s, forecast model %s, %s\n", quick ? " (quick)" : "",
               g_forecast_model.c_str(),

@@ -1,0 +1,124 @@
+#pragma once
+
+// A series' daily (and weekly) shape learned at a coarse resolution, from
+// bucket means such as the store's hourly rollups, and evaluable at any
+// instant. The decision cycle's own step is often far too fine for its
+// season detector (a day at a 15 s cycle is 5,760 steps): with a profile the
+// "auto" model (model_selector.h) runs short-term models on the series with
+// the shape taken out and puts the shape back at each forecast step's time.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "controller/engine/state_codec.h"
+
+namespace pso::controller::engine {
+
+/// One coarse bucket: the mean of the series over [start_ms, start_ms + width).
+struct CoarseBucket {
+  int64_t start_ms = 0;
+  double mean = 0.0;
+};
+
+inline constexpr int64_t kDayMs = 86'400'000;
+inline constexpr int64_t kWeekMs = 7 * kDayMs;
+/// Buckets of history a profile needs at least: two days of present buckets.
+inline constexpr int64_t kProfileMinDays = 2;
+/// Weekly harmonics need at least two weeks of history.
+inline constexpr int64_t kProfileWeeklyDays = 14;
+/// A fit reads at most the last four weeks: older shape is forgotten.
+inline constexpr int64_t kProfileMaxDays = 28;
+/// How often a profile is fitted again from the newer buckets.
+inline constexpr int64_t kProfileRefitMs = 3'600'000;
+
+/// The daily (and weekly) shape of a series, as Fourier harmonics of the day
+/// and the week fitted by robust least squares (harmonic_regression.h) to
+/// coarse bucket means, with each harmonic corrected for the averaging over
+/// a bucket (a bucket mean damps a harmonic of frequency f by sinc(f x width)).
+/// Additive (an offset around zero) or multiplicative (a factor around one),
+/// chosen on evidence: multiplicative when the daily swing grows with the
+/// daily level over at least four days (seasonScaling() in
+/// season_detection.h), otherwise additive.
+class SeasonalProfile {
+ public:
+  /// One harmonic: part(t) = re cos(theta) + im sin(theta), theta =
+  /// 2 pi harmonic (t - origin_ms) / period_ms.
+  struct Harmonic {
+    int64_t period_ms = kDayMs;
+    int harmonic = 1;
+    double re = 0.0;
+    double im = 0.0;
+    bool operator==(const Harmonic&) const = default;
+  };
+
+  /// Fits a profile to `buckets` (any order; one width, `bucket_ms`, which
+  /// must divide a day; non-finite means are missing). nullopt when under
+  /// kProfileMinDays of present buckets (or fewer than the regression needs
+  /// for its columns: 54 hourly buckets), when a day is not a whole number
+  /// of buckets, or when the series has no daily shape: the AICc of the
+  /// regression keeps no daily harmonic, or the kept harmonics do not stand
+  /// out of the residual noise (an F statistic under 5). Only the last
+  /// kProfileMaxDays are read; O(n x p^2) for n buckets, p <= 32 columns.
+  static std::optional<SeasonalProfile> fit(const std::vector<CoarseBucket>& buckets,
+                                            int64_t bucket_ms);
+
+  /// The shape at `ms`: an offset (additive) or a factor (multiplicative).
+  double at(int64_t ms) const;
+  /// The value with the shape taken out (value - offset, value / factor).
+  double remove(double value, int64_t ms) const;
+  /// The shape put back on a deseasonalised value.
+  double restore(double value, int64_t ms) const;
+
+  bool multiplicative() const { return multiplicative_; }
+  int dailyHarmonics() const { return daily_; }
+  int weeklyHarmonics() const { return weekly_; }
+  /// Peak-to-trough of the shape over a week (in units, or as a factor span).
+  double swing() const;
+  /// e.g. "daily/4+weekly/2 additive".
+  std::string describe() const;
+
+  void save(StateWriter& writer) const;
+  /// Reads what save() wrote; nullopt (and the reader failed) on bad input.
+  static std::optional<SeasonalProfile> load(StateReader& reader);
+
+  bool operator==(const SeasonalProfile&) const = default;
+
+ private:
+  int64_t origin_ms_ = 0;
+  bool multiplicative_ = false;
+  int daily_ = 0;
+  int weekly_ = 0;
+  std::vector<Harmonic> harmonics_;
+};
+
+/// Means per bucket of a series observed at a finer step, for a replay that
+/// learns its profile from its own past (the controller reads the store's
+/// rollups instead). Keeps kProfileMaxDays of buckets.
+class BucketMeans {
+ public:
+  explicit BucketMeans(int64_t bucket_ms = kProfileRefitMs) : bucket_ms_(bucket_ms) {}
+  /// A value observed at `ms` (non-finite values are ignored).
+  void add(int64_t ms, double value);
+  /// The completed buckets: those that end at or before `until_ms`.
+  std::vector<CoarseBucket> completed(int64_t until_ms) const;
+  int64_t bucketMs() const { return bucket_ms_; }
+
+ private:
+  struct Sum {
+    int64_t start_ms = 0;
+    double sum = 0.0;
+    int64_t count = 0;
+  };
+  int64_t bucket_ms_;
+  std::vector<Sum> sums_;  ///< oldest first
+};
+
+/// Whether a controller deciding every `step_s` seconds needs a profile for
+/// daily seasons: when a day is more steps than the "auto" model's season
+/// detection can see in its window (a third of 4,096 steps, so a step under
+/// about 63 s). At a coarser step the detector finds the day itself.
+bool profileNeeded(double step_s);
+
+}  // namespace pso::controller::engine

@@ -1,0 +1,38 @@
+#pragma once
+
+// The controller's seasonal profiles: each system's daily and weekly demand
+// shape, fitted from the store's hourly rollups and handed to the decision
+// engine (engine/seasonal_profile.h), so a controller cycling every 15 s
+// forecasts with the seasons its rollups hold.
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "controller/engine/decision_engine.h"
+#include "controller/store/telemetry_store.h"
+
+namespace pso::controller::service {
+
+/// Refits systems' profiles at most once per kProfileRefitMs each.
+class SeasonalProfiles {
+ public:
+  /// For each of `systems` whose profile is due (never fitted, or fitted
+  /// kProfileRefitMs or more before now_ms), when the engine's step is too
+  /// fine for its season detection (engine::profileNeeded()): reads the
+  /// `metric` hourly rollups of the last kProfileMaxDays completed by now_ms,
+  /// fits the profile and gives it to the engine. A system without enough
+  /// history or without a daily shape keeps what it had; a failed read is
+  /// logged and retried at the next refit. At most twice the even share of
+  /// systems per cycle (systems x cycle / refit period) are fitted in one
+  /// call, the rest in the next cycles.
+  void refresh(store::TelemetryStore& store, engine::DecisionEngine& engine,
+               const std::vector<engine::SystemObservation>& systems, const std::string& metric,
+               int64_t now_ms);
+
+ private:
+  std::map<std::string, int64_t> fitted_at_ms_;
+};
+
+}  // namespace pso::controller::service
