@@ -109,6 +109,12 @@ struct ControllerConfig {
   Duration rollup_retention_minute{std::chrono::hours(24 * 30)};
   /// 1-hour rollups kept this long (the history of long-horizon forecasts).
   Duration rollup_retention_hour{std::chrono::hours(24 * 400)};
+  /// Cycle records (every system's decision) kept this long.
+  Duration cycle_retention{std::chrono::hours(24 * 30)};
+  /// Directives kept this long (not those awaiting their agent, nor holds in force).
+  Duration directive_retention{std::chrono::hours(24 * 90)};
+  /// Scenarios kept this long (not those a learner's attempt refers to).
+  Duration scenario_retention{std::chrono::hours(24 * 90)};
   std::string log_level = "info";
   common::CurveConfig curve;
   HttpTlsConfig http_tls;

@@ -97,6 +97,18 @@ AlertNotifyContext alertContext(const ControllerConfig& config) {
   return context;
 }
 
+// Logs a retention pass over one table; the rows removed, 0 when it failed.
+int64_t logPruned(const char* table, common::Duration keep, const Result<int64_t>& pruned) {
+  if (!pruned) {
+    spdlog::error("pruning {} failed: {}", table, pruned.error().message);
+    return 0;
+  }
+  if (pruned.value() > 0) {
+    spdlog::info("pruned {} {} older than {}", pruned.value(), table, common::formatDuration(keep));
+  }
+  return pruned.value();
+}
+
 }  // namespace
 
 engine::EngineSettings engineSettingsFrom(const ControllerConfig& config) {
@@ -187,6 +199,8 @@ CycleRunner::CycleRunner(const ControllerConfig& config, store::Store& store,
   metrics_.describe("pso_scenarios_total", "counter", "Scenarios recorded");
   metrics_.describe("pso_scenario_outcomes_total", "counter", "Scenario outcomes filled in");
   metrics_.describe("pso_rollup_errors_total", "counter", "Rollup passes that failed");
+  metrics_.describe("pso_retention_pruned_total", "counter",
+                    "Cycles, directives and scenarios removed by retention, by table");
   metrics_.describeHistogram("pso_cycle_duration_seconds", "Durations of decision cycles",
                              {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30});
   for (const auto& [name, help] : kFleetGauges) metrics_.describe(name, "gauge", help);
@@ -536,6 +550,21 @@ void CycleRunner::rollUpAndPrune(int64_t now_ms) {
   const std::pair<store::RollupResolution, common::Duration> rollup_retention[] = {
       {store::RollupResolution::kMinute, config_.rollup_retention_minute},
       {store::RollupResolution::kHour, config_.rollup_retention_hour}};
+  const int64_t cycles_pruned =
+      logPruned("cycles", config_.cycle_retention,
+                store_.pruneCycles(now_ms - config_.cycle_retention.count()));
+  const int64_t directives_pruned =
+      logPruned("directives", config_.directive_retention,
+                store_.pruneDirectives(now_ms - config_.directive_retention.count(), now_ms));
+  const int64_t scenarios_pruned =
+      logPruned("scenarios", config_.scenario_retention,
+                store_.pruneScenarios(now_ms - config_.scenario_retention.count()));
+  metrics_.increment("pso_retention_pruned_total", {{"table", "cycles"}},
+                     static_cast<double>(cycles_pruned));
+  metrics_.increment("pso_retention_pruned_total", {{"table", "directives"}},
+                     static_cast<double>(directives_pruned));
+  metrics_.increment("pso_retention_pruned_total", {{"table", "scenarios"}},
+                     static_cast<double>(scenarios_pruned));
   for (const auto& [resolution, keep] : rollup_retention) {
     auto removed = store_.pruneRollups(resolution, now_ms - keep.count());
     if (!removed) {

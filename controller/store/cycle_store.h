@@ -27,6 +27,10 @@ class CycleStore {
   [[nodiscard]] virtual Result<std::vector<CycleRecord>> cycles(int64_t limit,
                                                                 int64_t since_ms = 0) = 0;
 
+  /// Deletes the cycles recorded before cutoff_ms (retention); returns how
+  /// many. The scenarios and directives of those cycles are not touched.
+  [[nodiscard]] virtual Result<int64_t> pruneCycles(int64_t cutoff_ms) = 0;
+
   /// Replaces the engine state blob (DecisionEngine::saveState) kept for
   /// restarts, stamped with now_ms.
   [[nodiscard]] virtual Status saveEngineState(const std::string& state, int64_t now_ms) = 0;

@@ -46,6 +46,10 @@ class DirectiveStore {
   /// but no result yet), oldest first. What expires at a deadline, and what
   /// is sent again when the agent reconnects.
   [[nodiscard]] virtual Result<std::vector<DirectiveRecord>> awaitingResult() = 0;
+  /// Deletes the directives created before cutoff_ms (retention) except
+  /// those still waiting for their agent (pending, sent) and holds still in
+  /// force at now_ms; returns how many.
+  [[nodiscard]] virtual Result<int64_t> pruneDirectives(int64_t cutoff_ms, int64_t now_ms) = 0;
   /// The operator hold in force for a system at now_ms, if any: the latest
   /// operator directive with hold_until_ms > now_ms that the agent did not
   /// refuse, that did not fail or expire, and that no later operator

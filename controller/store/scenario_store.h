@@ -38,6 +38,11 @@ class ScenarioStore {
   [[nodiscard]] virtual Result<std::vector<ScenarioRecord>> scenariosAwaitingOutcome(
       int64_t cutoff_ms, int64_t limit) = 0;
 
+  /// Deletes the scenarios recorded before cutoff_ms (retention) that no
+  /// learner's attempt refers to, with their event and system index rows;
+  /// returns how many scenarios.
+  [[nodiscard]] virtual Result<int64_t> pruneScenarios(int64_t cutoff_ms) = 0;
+
   /// Stores a learner's attempts in one transaction, registering the learner
   /// (or updating last_seen_ms) at now_ms; every attempt's learner_id must be
   /// `learner_id` (code "invalid" otherwise), and an empty id is "invalid".

@@ -47,4 +47,26 @@ Error asExists(const Error& error, const std::string& what) {
   return error;
 }
 
+Result<int64_t> SqliteContext::deleteInBatches(
+    const std::vector<common::Statement*>& steps,
+    const std::function<void(common::Statement&)>& bind) {
+  int64_t removed = 0;
+  for (;;) {
+    std::lock_guard lock(mutex_);
+    common::Transaction tx(*db_);
+    if (!tx.beginStatus().ok()) return tx.beginStatus().error();
+    int64_t changed = 0;
+    for (common::Statement* step : steps) {
+      common::ScopedStatement s(*step);
+      bind(*s);
+      auto count = s->runCountingChanges();
+      if (!count.ok()) return count.error();
+      changed = *count;
+    }
+    if (auto st = tx.commit(); !st.ok()) return st.error();
+    removed += changed;
+    if (changed < kPruneBatchRows) return removed;
+  }
+}
+
 }  // namespace pso::controller::store

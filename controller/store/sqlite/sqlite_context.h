@@ -8,9 +8,11 @@
 // they write, to have a transaction open when the write must join one).
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 #include "common/sqlite.h"
@@ -28,6 +30,18 @@ class SqliteContext {
   /// The integer stored under `key` in meta, `fallback` when there is none.
   [[nodiscard]] Result<int64_t> metaIntLocked(const std::string& key, int64_t fallback);
   [[nodiscard]] Status setMetaIntLocked(const std::string& key, int64_t value);
+
+  /// Runs `steps` (DELETEs of at most kPruneBatchRows rows each, whose
+  /// parameters `bind` sets; the last one removes the rows counted, the
+  /// ones before it what refers to them) again and again, each run in one
+  /// transaction under mutex(), which is released between runs so ingest
+  /// and the API are not stopped behind a long retention pass. Stops when a
+  /// run's last step removes fewer than kPruneBatchRows rows; returns the
+  /// rows it removed in all. Takes mutex() itself.
+  [[nodiscard]] Result<int64_t> deleteInBatches(
+      const std::vector<common::Statement*>& steps,
+      const std::function<void(common::Statement&)>& bind);
+  static constexpr int64_t kPruneBatchRows = 500;
 
  private:
   explicit SqliteContext(std::unique_ptr<common::Database> db) : db_(std::move(db)) {}

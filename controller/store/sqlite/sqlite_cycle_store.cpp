@@ -34,6 +34,8 @@ Status SqliteCycleStore::prepare() {
       {&select_cycles_,
        "SELECT id, seq, ts_ms, mode, duration_ms, decisions FROM cycles WHERE ts_ms >= ?1 "
        "ORDER BY seq DESC LIMIT ?2"},
+      {&prune_cycles_,
+       "DELETE FROM cycles WHERE rowid IN (SELECT rowid FROM cycles WHERE ts_ms < ?1 LIMIT ?2)"},
       {&save_engine_state_,
        "INSERT INTO engine_state (id, state, updated_ms) VALUES (1, ?1, ?2) "
        "ON CONFLICT (id) DO UPDATE SET state = excluded.state, updated_ms = excluded.updated_ms"},
@@ -70,6 +72,12 @@ Status SqliteCycleStore::insertCycle(const CycleRecord& cycle) {
       .bind(6, cycle.decisions_json.empty() ? std::string("[]") : cycle.decisions_json);
   if (auto st = s->run(); !st.ok()) return asExists(st.error(), "cycle '" + cycle.id + "'");
   return Status();
+}
+
+Result<int64_t> SqliteCycleStore::pruneCycles(int64_t cutoff_ms) {
+  return context_.deleteInBatches({&prune_cycles_}, [&](Statement& s) {
+    s.bind(1, cutoff_ms).bind(2, SqliteContext::kPruneBatchRows);
+  });
 }
 
 Result<std::vector<CycleRecord>> SqliteCycleStore::cycles(int64_t limit, int64_t since_ms) {

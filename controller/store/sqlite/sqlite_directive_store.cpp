@@ -56,6 +56,9 @@ Status updateOne(Statement& update, const std::string& id) {
 Status SqliteDirectiveStore::prepare() {
   const std::string select = "SELECT " + kDirectiveColumns + " FROM directives";
   return context_.db().prepareAll({
+      {&prune_,
+       "DELETE FROM directives WHERE rowid IN (SELECT rowid FROM directives WHERE created_ms < ?1 "
+       "AND status NOT IN ('pending', 'sent') AND hold_until_ms <= ?2 LIMIT ?3)"},
       {&insert_, "INSERT INTO directives (" + kDirectiveColumns +
                      ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
                      "?16)"},
@@ -210,6 +213,12 @@ Result<std::optional<DirectiveRecord>> SqliteDirectiveStore::activeHold(const st
   ScopedStatement s(select_active_hold_);
   s->bind(1, system).bind(2, now_ms);
   return common::firstRow<DirectiveRecord>(*s, readDirective);
+}
+
+Result<int64_t> SqliteDirectiveStore::pruneDirectives(int64_t cutoff_ms, int64_t now_ms) {
+  return context_.deleteInBatches({&prune_}, [&](Statement& s) {
+    s.bind(1, cutoff_ms).bind(2, now_ms).bind(3, SqliteContext::kPruneBatchRows);
+  });
 }
 
 }  // namespace pso::controller::store

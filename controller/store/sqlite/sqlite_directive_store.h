@@ -37,6 +37,7 @@ class SqliteDirectiveStore : public virtual DirectiveStore {
   Result<std::vector<DirectiveRecord>> awaitingResult() override;
   Result<std::optional<DirectiveRecord>> activeHold(const std::string& system,
                                                     int64_t now_ms) override;
+  Result<int64_t> pruneDirectives(int64_t cutoff_ms, int64_t now_ms) override;
 
  private:
   SqliteContext& context_;
@@ -51,6 +52,7 @@ class SqliteDirectiveStore : public virtual DirectiveStore {
   common::Statement select_pending_;
   common::Statement select_awaiting_;
   common::Statement select_active_hold_;
+  common::Statement prune_;
 };
 
 }  // namespace pso::controller::store

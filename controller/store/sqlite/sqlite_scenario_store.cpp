@@ -81,7 +81,15 @@ AttemptRecord readAttempt(const Statement& row) {
 }  // namespace
 
 Status SqliteScenarioStore::prepare() {
+  // The same first rows of the same ordered query, in one transaction: the
+  // index rows of a batch of scenarios, then the scenarios themselves.
+  const std::string prunable =
+      "(SELECT id FROM scenarios WHERE ts_ms < ?1 AND id NOT IN (SELECT scenario_id FROM "
+      "attempts) ORDER BY ts_ms, id LIMIT ?2)";
   return context_.db().prepareAll({
+      {&prune_events_, "DELETE FROM scenario_events WHERE scenario_id IN " + prunable},
+      {&prune_systems_, "DELETE FROM scenario_systems WHERE scenario_id IN " + prunable},
+      {&prune_scenarios_, "DELETE FROM scenarios WHERE id IN " + prunable},
       {&insert_scenario_,
        "INSERT INTO scenarios (" + kScenarioColumns + ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"},
       {&update_scenario_,
@@ -278,8 +286,7 @@ Result<std::optional<LearnerRecord>> SqliteScenarioStore::learner(const std::str
   return common::firstRow<LearnerRecord>(*s, readLearner);
 }
 
-Status SqliteScenarioStore::setLearnerTeam(const std::string& learner_id,
-                                           const std::string& team) {
+Status SqliteScenarioStore::setLearnerTeam(const std::string& learner_id, const std::string& team) {
   std::lock_guard lock(context_.mutex());
   ScopedStatement s(update_learner_team_);
   s->bind(1, learner_id).bind(2, team);
@@ -294,6 +301,12 @@ Result<std::vector<LearnerRecord>> SqliteScenarioStore::teamLearners(const std::
   ScopedStatement s(select_team_learners_);
   s->bind(1, team);
   return common::collectRows<LearnerRecord>(*s, readLearner);
+}
+
+Result<int64_t> SqliteScenarioStore::pruneScenarios(int64_t cutoff_ms) {
+  return context_.deleteInBatches(
+      {&prune_events_, &prune_systems_, &prune_scenarios_},
+      [&](Statement& s) { s.bind(1, cutoff_ms).bind(2, SqliteContext::kPruneBatchRows); });
 }
 
 }  // namespace pso::controller::store

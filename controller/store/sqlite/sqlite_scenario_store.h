@@ -30,6 +30,7 @@ class SqliteScenarioStore : public virtual ScenarioStore {
   Result<std::vector<ScenarioRecord>> scenarios(const ScenarioFilter& filter) override;
   Result<std::vector<ScenarioRecord>> scenariosAwaitingOutcome(int64_t cutoff_ms,
                                                                int64_t limit) override;
+  Result<int64_t> pruneScenarios(int64_t cutoff_ms) override;
   Result<std::vector<AttemptRecord>> recordAttempts(const std::string& learner_id,
                                                     const std::vector<AttemptRecord>& attempts,
                                                     int64_t now_ms) override;
@@ -58,6 +59,9 @@ class SqliteScenarioStore : public virtual ScenarioStore {
   common::Statement select_learner_;
   common::Statement update_learner_team_;
   common::Statement select_team_learners_;
+  common::Statement prune_events_;
+  common::Statement prune_systems_;
+  common::Statement prune_scenarios_;
 };
 
 }  // namespace pso::controller::store

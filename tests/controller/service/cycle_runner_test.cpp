@@ -338,6 +338,28 @@ TEST_F(CycleRunnerTest, CyclesRollUpSamplesAndApplyEachRetention) {
   EXPECT_EQ(static_cast<int64_t>(hours->size()), (last_hour - start) / kHour + 1);
 }
 
+TEST(RecordRetentionConfig, CycleDirectiveAndScenarioRetentionParseWithDefaults) {
+  auto defaults = parseControllerConfig("controller: {}\n", "controller.yaml");
+  ASSERT_TRUE(defaults.ok()) << defaults.error().message;
+  EXPECT_EQ(defaults->cycle_retention, std::chrono::hours(24 * 30));
+  EXPECT_EQ(defaults->directive_retention, std::chrono::hours(24 * 90));
+  EXPECT_EQ(defaults->scenario_retention, std::chrono::hours(24 * 90));
+  auto set = parseControllerConfig(
+      "controller:\n  cycle_retention: 2d\n  directive_retention: 7d\n  scenario_retention: 365d\n",
+      "controller.yaml");
+  ASSERT_TRUE(set.ok()) << set.error().message;
+  EXPECT_EQ(set->cycle_retention, std::chrono::hours(24 * 2));
+  EXPECT_EQ(set->directive_retention, std::chrono::hours(24 * 7));
+  EXPECT_EQ(set->scenario_retention, std::chrono::hours(24 * 365));
+  auto refused =
+      parseControllerConfig("controller:\n  scenario_retention: 0s\n", "controller.yaml");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("controller.yaml:2"), std::string::npos)
+      << refused.error().message;
+  EXPECT_NE(refused.error().message.find("scenario_retention"), std::string::npos)
+      << refused.error().message;
+}
+
 TEST(RollupRetentionConfig, KeysParseWithDefaultsAndStrictErrors) {
   auto defaults = parseControllerConfig("controller: {}\n", "controller.yaml");
   ASSERT_TRUE(defaults.ok()) << defaults.error().message;
@@ -362,7 +384,6 @@ TEST(RollupRetentionConfig, KeysParseWithDefaultsAndStrictErrors) {
         << refused.error().message;
   }
 }
-
 
 // The engine state is saved after the first cycle, then only after a cycle a
 // minute of cycle time later (at 10,000 systems a save costs about 400 ms),
@@ -396,6 +417,34 @@ TEST_F(CycleRunnerTest, EngineStateIsSavedAtMostOnceAMinuteOfCycleTime) {
   // A minute after the first save, the state is saved again.
   ASSERT_TRUE(controller().runCycleOnce(t0 + 60'000).ok());
   EXPECT_NE(savedState(), after_first);
+}
+
+TEST_F(CycleRunnerTest, CyclesRemoveTheirOwnRecordsPastCycleRetention) {
+  ASSERT_NO_FATAL_FAILURE(startController());
+  auto agent = connectWebAgent("agent-1", {96, 100, 104}, 2);
+  ASSERT_TRUE(agent);
+  constexpr int64_t kDay = 24LL * 3600 * 1000;
+  const int64_t t0 = common::wallMs();
+  ASSERT_TRUE(controller().runCycleOnce(t0).ok());
+  ASSERT_TRUE(controller().runCycleOnce(t0 + 2 * kDay).ok());
+  auto& store = controller().store();
+  auto before = store.cycles(0);
+  ASSERT_TRUE(before.ok());
+  ASSERT_EQ(before->size(), 2u);
+  auto scenarios_before = store.scenarios({});
+  ASSERT_TRUE(scenarios_before.ok());
+
+  // 31 days after the first: past the default cycle retention (30 days), not
+  // the scenario retention (90).
+  ASSERT_TRUE(controller().runCycleOnce(t0 + 31 * kDay).ok());
+  auto after = store.cycles(0);
+  ASSERT_TRUE(after.ok());
+  ASSERT_EQ(after->size(), 2u);
+  EXPECT_EQ(after->back().ts_ms, t0 + 2 * kDay);
+  EXPECT_EQ(controller().metrics().value("pso_retention_pruned_total", {{"table", "cycles"}}), 1.0);
+  auto scenarios_after = store.scenarios({});
+  ASSERT_TRUE(scenarios_after.ok());
+  EXPECT_EQ(scenarios_after->size(), scenarios_before->size() + 1);
 }
 
 }  // namespace

@@ -78,5 +78,34 @@ TEST_F(CycleStoreTest, SavedEngineStateIsStampedWithTheTimeGiven) {
   EXPECT_EQ(stamp(), 5678);
 }
 
+TEST_F(CycleStoreTest, RetentionRemovesTheCyclesBeforeTheCutoffAcrossBatches) {
+  // More than two batches of the retention pass, so its loop is exercised.
+  constexpr int64_t kCycles = 2 * 500 + 203;
+  for (int64_t seq = 1; seq <= kCycles; ++seq) {
+    CycleRecord c;
+    c.seq = seq;
+    c.id = "c-" + std::to_string(seq);
+    c.ts_ms = seq * 15000;
+    c.mode = "act";
+    ASSERT_TRUE(store_->insertCycle(c).ok());
+  }
+  // Cycles 1..1100 are before the cutoff; 1101..1203 stay.
+  auto pruned = store_->pruneCycles(1101 * 15000);
+  ASSERT_TRUE(pruned.ok()) << pruned.error().message;
+  EXPECT_EQ(*pruned, 1100);
+  auto left = store_->cycles(0);
+  ASSERT_TRUE(left.ok());
+  ASSERT_EQ(left->size(), 103u);
+  EXPECT_EQ(left->back().seq, 1101);
+  EXPECT_EQ(left->front().seq, kCycles);
+  auto again = store_->pruneCycles(1101 * 15000);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, 0);
+  // The counter still moves on past the cycles that are gone.
+  auto next = store_->nextCycleSeq();
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(*next, kCycles + 1);
+}
+
 }  // namespace
 }  // namespace pso::controller::store

@@ -1,6 +1,8 @@
 #include "tests/controller/store/store_fixture.h"
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 namespace pso::controller::store {
 namespace {
@@ -113,6 +115,36 @@ TEST_F(DirectiveStoreTest, OperatorHoldsAreActiveUntilTheyExpire) {
   auto other = store_->activeHold("api", 5000);
   ASSERT_TRUE(other.ok());
   EXPECT_FALSE(other->has_value());
+}
+
+TEST_F(DirectiveStoreTest, RetentionKeepsDirectivesAwaitingTheirAgentAndHoldsInForce) {
+  ASSERT_TRUE(store_->upsertAgent(hello("edge-01", 2), 1000).ok());
+  // All created before the cutoff (10,000); now is 100,000.
+  ASSERT_TRUE(store_->insertDirective(directive("done", "engine", 5, 1000)).ok());
+  ASSERT_TRUE(store_->recordDirectiveResult(appliedResult("done", 5, 1500)).ok());
+  ASSERT_TRUE(store_->insertDirective(directive("waiting", "engine", 6, 2000)).ok());
+  ASSERT_TRUE(store_->insertDirective(directive("sent", "engine", 6, 2500)).ok());
+  ASSERT_TRUE(store_->markDirectiveSent("sent", 2600).ok());
+  ASSERT_TRUE(store_->insertDirective(directive("holding", "operator", 4, 3000, 200000)).ok());
+  ASSERT_TRUE(store_->recordDirectiveResult(appliedResult("holding", 4, 3100)).ok());
+  ASSERT_TRUE(store_->insertDirective(directive("held", "operator", 4, 4000, 50000)).ok());
+  ASSERT_TRUE(store_->recordDirectiveResult(appliedResult("held", 4, 4100)).ok());
+  // After the cutoff.
+  ASSERT_TRUE(store_->insertDirective(directive("recent", "engine", 7, 20000)).ok());
+  ASSERT_TRUE(store_->recordDirectiveResult(appliedResult("recent", 7, 20100)).ok());
+
+  auto pruned = store_->pruneDirectives(10000, 100000);
+  ASSERT_TRUE(pruned.ok()) << pruned.error().message;
+  EXPECT_EQ(*pruned, 2);  // done, and the hold that ended at 50,000
+  std::vector<std::string> left;
+  auto all = store_->directives(0);
+  ASSERT_TRUE(all.ok());
+  for (const auto& d : *all) left.push_back(d.id);
+  std::sort(left.begin(), left.end());
+  EXPECT_EQ(left, (std::vector<std::string>{"holding", "recent", "sent", "waiting"}));
+  auto hold = store_->activeHold("web", 100000);
+  ASSERT_TRUE(hold.ok() && hold->has_value());
+  EXPECT_EQ((*hold)->id, "holding");
 }
 
 }  // namespace

@@ -261,5 +261,52 @@ TEST_F(ScenarioStoreTest, InsertScenariosIsAllOrNothing) {
   EXPECT_EQ(store_->scenarios(scaled)->size(), 1u);
 }
 
+TEST_F(ScenarioStoreTest, RetentionKeepsScenariosALearnerAnsweredAndDropsTheirIndexRows) {
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(store_
+                    ->insertScenario(scenarioRecord("s-" + std::to_string(i), 1000 * (i + 1),
+                                                    "foundation", {"scaling_executed"}, {"web"}))
+                    .ok());
+  }
+  AttemptRecord a;
+  a.learner_id = "learner-1";
+  a.scenario_id = "s-1";
+  a.question_id = "s-1-q1";
+  a.level = "foundation";
+  a.response = "\"b\"";
+  a.ts_ms = 9000;
+  ASSERT_TRUE(store_->recordAttempts("learner-1", {a}, 9000).ok());
+
+  // Before 3,500: s-0 goes, s-1 stays (answered), s-2 goes; s-3 is newer.
+  auto pruned = store_->pruneScenarios(3500);
+  ASSERT_TRUE(pruned.ok()) << pruned.error().message;
+  EXPECT_EQ(*pruned, 2);
+  std::vector<std::string> ids;
+  auto all = store_->scenarios({});
+  ASSERT_TRUE(all.ok());
+  for (const auto& r : *all) ids.push_back(r.id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"s-1", "s-3"}));
+  ScenarioFilter by_event;
+  by_event.event = "scaling_executed";
+  auto by = store_->scenarios(by_event);
+  ASSERT_TRUE(by.ok());
+  EXPECT_EQ(by->size(), 2u);
+
+  store_.reset();
+  {
+    auto db = common::Database::open(path_, true);
+    ASSERT_TRUE(db.ok());
+    for (const char* table : {"scenario_events", "scenario_systems"}) {
+      auto stmt = (*db)->prepare(std::string("SELECT COUNT(*) FROM ") + table +
+                                 " WHERE scenario_id IN ('s-0', 's-2')");
+      ASSERT_TRUE(stmt.ok());
+      auto row = stmt->step();
+      ASSERT_TRUE(row.ok() && *row);
+      EXPECT_EQ(stmt->columnInt64(0), 0) << table;
+    }
+  }
+  reopen();
+}
+
 }  // namespace
 }  // namespace pso::controller::store
