@@ -4,6 +4,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "controller/cli/failure.h"
 #include "controller/cli/option_checks.h"
 #include "controller/scenarios/atomic_file.h"
 #include "controller/scenarios/business_case.h"
@@ -15,11 +16,6 @@ namespace {
 namespace scenarios = controller::scenarios;
 namespace store = controller::store;
 using nlohmann::json;
-
-int fail(const std::string& reason) {
-  std::cerr << "psoctl: " << reason << '\n';
-  return 1;
-}
 
 json figuresJson(const std::vector<scenarios::BusinessPeriodFigures>& figures,
                  const BusinessCaseArgs& args) {
@@ -35,7 +31,8 @@ json figuresJson(const std::vector<scenarios::BusinessPeriodFigures>& figures,
               {"saved_replica_hours", f.savedReplicaHours()},
               {"with_outcome", f.with_outcome},
               {"predictive_short", f.predictive_short},
-              {"baseline_short", f.baseline_short}};
+              {"baseline_short", f.baseline_short},
+              {"system_cycles_left_out", f.left_out}};
     if (args.cost_per_replica_hour > 0) {
       p["predictive_cost"] = f.predictive_replica_hours * args.cost_per_replica_hour;
       p["baseline_cost"] = f.baseline_replica_hours * args.cost_per_replica_hour;

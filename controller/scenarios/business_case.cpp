@@ -1,5 +1,6 @@
 #include "controller/scenarios/business_case.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -39,6 +40,7 @@ void addTo(BusinessPeriodFigures& total, const BusinessPeriodFigures& f) {
   total.with_outcome += f.with_outcome;
   total.predictive_short += f.predictive_short;
   total.baseline_short += f.baseline_short;
+  total.left_out += f.left_out;
 }
 
 // One system-cycle of a scenario, when the document records both counts.
@@ -95,6 +97,12 @@ std::vector<std::string> sentences(const BusinessPeriodFigures& f, const Busines
     spend += ".";
   }
   out.push_back(spend);
+  if (f.left_out > 0) {
+    out.push_back("These figures leave out " + std::to_string(f.left_out) +
+                  " system-cycles that the scenarios counted but did not describe (a scenario "
+                  "of a large fleet describes the systems that teach most); they cover only the "
+                  "system-cycles described.");
+  }
   if (cost.cost_per_replica_hour > 0) {
     out.push_back("The engine's replicas cost " +
                   money(f.predictive_replica_hours * cost.cost_per_replica_hour, cost) +
@@ -168,6 +176,10 @@ std::vector<BusinessPeriodFigures> businessCase(const std::vector<json>& scenari
     ++f.cycles;
     const double step_h = numberAt(doc, "step_s", 15.0) / 3600.0;
     for (const auto& system : stringsAt(doc, "systems")) addSystemCycle(doc, system, step_h, f);
+    const json& left_out = memberAt(doc, "systems_left_out");
+    for (const char* kind : {"notable", "quiet"}) {
+      f.left_out += static_cast<std::size_t>(std::max<int64_t>(0, integerAt(left_out, kind)));
+    }
   }
   std::vector<BusinessPeriodFigures> out;
   BusinessPeriodFigures total;

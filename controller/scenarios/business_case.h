@@ -41,6 +41,10 @@ struct BusinessPeriodFigures {
   std::size_t predictive_short = 0;
   /// ... and above the capacity of the HPA rule's count.
   std::size_t baseline_short = 0;
+  /// System-cycles a scenario counted but did not describe (a scenario of a
+  /// large fleet describes the systems that teach most and counts the rest,
+  /// systems_left_out): not in any figure above, and said so in the lesson.
+  std::size_t left_out = 0;
   /// Replica-hours the engine saved against the HPA rule (negative: spent more).
   double savedReplicaHours() const { return baseline_replica_hours - predictive_replica_hours; }
 };

@@ -78,5 +78,25 @@ TEST(BusinessCase, FiguresPerDayAndWeekFromTheRecordedCounts) {
   EXPECT_FALSE(parseBusinessPeriod("month").ok());
 }
 
+TEST(BusinessCase, SystemCyclesAScenarioCountedButLeftOutAreNamedNotCounted) {
+  // A large fleet's scenario describes "web" and counts 37 notable and 12 quiet
+  // systems it left out; a second day describes all its systems.
+  json large = scenario(kSundayNoon, 3600, 10, 12, 450);
+  large["systems_left_out"] = {{"notable", 37}, {"quiet", 12}};
+  const std::vector<json> docs = {large, scenario(kSundayNoon + kDayMs, 3600, 3, 3, 10)};
+  const auto days = businessCase(docs, BusinessPeriod::kDay);
+  ASSERT_EQ(days.size(), 3u);
+  EXPECT_EQ(days[0].left_out, 49u);
+  EXPECT_EQ(days[0].system_cycles, 1u);
+  EXPECT_DOUBLE_EQ(days[0].predictive_replica_hours, 10.0);
+  EXPECT_EQ(days[1].left_out, 0u);
+  EXPECT_EQ(days[2].left_out, 49u);
+  const std::string md = businessCaseMarkdown(days, {});
+  EXPECT_NE(md.find("These figures leave out 49 system-cycles"), std::string::npos) << md;
+  // Said once for the day and once for the total, not for the day without any.
+  EXPECT_EQ(md.find("leave out", md.find("## 2026-11-30")),
+            md.find("leave out", md.find("## All")));
+}
+
 }  // namespace
 }  // namespace pso::controller::scenarios
