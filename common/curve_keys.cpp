@@ -4,11 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <zmq.h>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <sstream>
-#include <zmq.h>
 
 #include "common/text.h"
 
@@ -18,7 +18,9 @@ namespace {
 // The one key a key file holds: its only line that is neither blank nor a comment.
 Result<std::string> readKeyText(const std::string& path, const char* what) {
   std::ifstream in(path);
-  if (!in) return makeError("io", std::string(what) + " " + path + ": cannot open: " + std::strerror(errno));
+  if (!in)
+    return makeError("io",
+                     std::string(what) + " " + path + ": cannot open: " + std::strerror(errno));
   std::string line;
   std::string key;
   int keys = 0;
@@ -30,8 +32,8 @@ Result<std::string> readKeyText(const std::string& path, const char* what) {
   }
   if (in.bad()) return makeError("io", std::string(what) + " " + path + ": read error");
   if (keys != 1 || !isCurveKey(key)) {
-    return makeError("invalid", std::string(what) + " " + path +
-                                    ": expected one 40-character Z85 CurveZMQ key");
+    return makeError(
+        "invalid", std::string(what) + " " + path + ": expected one 40-character Z85 CurveZMQ key");
   }
   return key;
 }
@@ -42,17 +44,20 @@ Result<CurveKeyPair> generateCurveKeyPair() {
   char public_key[kCurveKeyZ85Length + 1] = {};
   char secret_key[kCurveKeyZ85Length + 1] = {};
   if (zmq_curve_keypair(public_key, secret_key) != 0) {
-    return makeError("zmq", std::string("cannot make a CurveZMQ key pair: ") + zmq_strerror(zmq_errno()));
+    return makeError("zmq",
+                     std::string("cannot make a CurveZMQ key pair: ") + zmq_strerror(zmq_errno()));
   }
   return CurveKeyPair{public_key, secret_key};
 }
 
-bool isCurveKey(std::string_view text) { return decodeCurveKey(text).ok(); }
+bool isCurveKey(std::string_view text) {
+  return decodeCurveKey(text).ok();
+}
 
 Result<std::string> decodeCurveKey(std::string_view z85) {
   if (z85.size() != kCurveKeyZ85Length) {
-    return makeError("invalid", "a CurveZMQ key is 40 Z85 characters, got " +
-                                    std::to_string(z85.size()));
+    return makeError("invalid",
+                     "a CurveZMQ key is 40 Z85 characters, got " + std::to_string(z85.size()));
   }
   const std::string text(z85);
   std::string raw(kCurveKeyBytes, '\0');
@@ -81,15 +86,16 @@ Status writeCurveKeyFiles(const std::string& prefix, const CurveKeyPair& pair) {
   const std::string public_path = prefix + ".pub";
   // Check both names before writing either, so a refusal leaves no half pair.
   for (const std::string& path : {secret_path, public_path}) {
-    struct stat st{};
+    struct stat st {};
     if (::stat(path.c_str(), &st) == 0) {
       return makeError("exists", path + ": already exists; not overwritten");
     }
   }
-  if (Status s = writeNewFile(secret_path,
-                          "# PSO-PRIME CurveZMQ secret key: keep this file private (mode 0600)\n" +
-                              pair.secret_key + "\n",
-                          0600);
+  if (Status s =
+          writeNewFile(secret_path,
+                       "# PSO-PRIME CurveZMQ secret key: keep this file private (mode 0600)\n" +
+                           pair.secret_key + "\n",
+                       0600);
       !s) {
     return s;
   }
@@ -100,16 +106,23 @@ Status writeCurveKeyFiles(const std::string& prefix, const CurveKeyPair& pair) {
   return {};
 }
 
-Result<CurveKeyPair> readCurveSecretKeyFile(const std::string& path) {
-  struct stat st{};
+Status checkOwnerOnlyFile(const std::string& path, const std::string& label) {
+  struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
-    return makeError("io", "secret key file " + path + ": cannot open: " + std::strerror(errno));
+    return makeError("io", label + ": cannot open: " + std::strerror(errno));
   }
   if ((st.st_mode & 077) != 0) {
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    return makeError("permissions", "secret key file " + path + ": mode " + mode +
-                                        " lets other users read it; chmod 600 it");
+    return makeError("permissions",
+                     label + ": mode " + mode + " lets other users read it; chmod 600 it");
+  }
+  return Status();
+}
+
+Result<CurveKeyPair> readCurveSecretKeyFile(const std::string& path) {
+  if (auto mode = checkOwnerOnlyFile(path, "secret key file " + path); !mode.ok()) {
+    return mode.error();
   }
   auto secret = readKeyText(path, "secret key file");
   if (!secret) return secret.error();

@@ -44,12 +44,17 @@ bool isCurveKey(std::string_view text);
 /// blank lines and lines starting with '#' are ignored).
 [[nodiscard]] Result<CurveKeyPair> readCurveSecretKeyFile(const std::string& path);
 
+/// A private key's file must be readable by its owner only, as ssh requires
+/// of a private key: "io" when it cannot be stat()ed, "permissions" (with
+/// the mode and `chmod 600 it`) when group or others have any access. The
+/// message starts with `label` (e.g. "secret key file PATH").
+[[nodiscard]] Status checkOwnerOnlyFile(const std::string& path, const std::string& label);
+
 /// Creates `path` holding `text` with exactly `mode` (whatever the umask),
 /// flushed to disk. Never overwrites: an existing file is code "exists"; any
 /// other failure is "io" and leaves no file. For secret keys of any kind
 /// (psoctl keygen and psoctl badge-keygen write theirs with it).
-[[nodiscard]] Status writeNewFile(const std::string& path, const std::string& text,
-                                  unsigned mode);
+[[nodiscard]] Status writeNewFile(const std::string& path, const std::string& text, unsigned mode);
 
 /// Reads a public key file (one Z85 key; '#' comment lines ignored).
 [[nodiscard]] Result<std::string> readCurvePublicKeyFile(const std::string& path);

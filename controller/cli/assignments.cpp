@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "controller/cli/assignment_file.h"
+#include "controller/cli/failure.h"
 #include "controller/cli/offline.h"
 #include "controller/cli/option_checks.h"
 #include "controller/scenarios/atomic_file.h"
@@ -42,11 +43,6 @@ constexpr const char* kTopicOverloadSteps = "overload_steps";
 constexpr double kTargetShift = 0.2;
 // Extra warm-up steps: launched replicas serve this much later.
 constexpr int64_t kExtraWarmupSteps = 2;
-
-int fail(const std::string& reason) {
-  std::cerr << "psoctl: " << reason << '\n';
-  return 1;
-}
 
 /// The shortest text that reads back as the same double: the command line
 /// and the in-process run carry one value.

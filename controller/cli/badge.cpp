@@ -1,10 +1,5 @@
 #include "controller/cli/badge.h"
 
-#include <sys/stat.h>
-
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -14,6 +9,7 @@
 #include "common/clock.h"
 #include "common/curve_keys.h"
 #include "common/trace.h"
+#include "controller/cli/failure.h"
 #include "controller/cli/option_checks.h"
 #include "controller/scenarios/atomic_file.h"
 #include "controller/scenarios/badge.h"
@@ -30,11 +26,6 @@ using nlohmann::json;
 
 // A key file or a badge is a few kilobytes; psoctl reads no more than this.
 constexpr std::uintmax_t kMaxFileBytes = 1 << 20;
-
-int fail(const std::string& reason) {
-  std::cerr << "psoctl: " << reason << '\n';
-  return 1;
-}
 
 std::string percent(double share) {
   return scenarios::formatNumber(share * 100.0) + "%";
@@ -57,15 +48,8 @@ Result<std::string> readSmallFile(const std::string& path, const std::string& wh
 // The issuer's key, refused when others may read it (as ssh refuses a loose
 // private key, and psoctl's CurveZMQ secret keys are refused).
 Result<scenarios::BadgeSigningKey> readSigningKey(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
-    return makeError("io", "--key " + path + ": cannot open: " + std::strerror(errno));
-  }
-  if ((st.st_mode & 077) != 0) {
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    return makeError("permissions", "--key " + path + ": mode " + mode +
-                                        " lets other users read it; chmod 600 it");
+  if (auto mode = common::checkOwnerOnlyFile(path, "--key " + path); !mode.ok()) {
+    return mode.error();
   }
   auto pem = readSmallFile(path, "--key");
   if (!pem) return pem.error();

@@ -10,6 +10,7 @@
 
 #include "common/clock.h"
 #include "common/trace.h"
+#include "controller/cli/failure.h"
 #include "controller/cli/lrs_client.h"
 #include "controller/cli/option_checks.h"
 #include "controller/cli/table.h"
@@ -24,11 +25,6 @@ namespace {
 namespace scenarios = controller::scenarios;
 namespace store = controller::store;
 using nlohmann::json;
-
-int fail(const std::string& reason) {
-  std::cerr << "psoctl: " << reason << '\n';
-  return 1;
-}
 
 Result<json> readAnswers(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

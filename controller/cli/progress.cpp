@@ -5,6 +5,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "controller/cli/failure.h"
 #include "controller/cli/option_checks.h"
 #include "controller/cli/table.h"
 #include "controller/scenarios/grading.h"
@@ -18,11 +19,6 @@ namespace {
 namespace scenarios = controller::scenarios;
 namespace store = controller::store;
 using nlohmann::json;
-
-int fail(const std::string& reason) {
-  std::cerr << "psoctl: " << reason << '\n';
-  return 1;
-}
 
 std::string percent(double share) {
   return scenarios::formatNumber(share * 100.0) + "%";

@@ -32,6 +32,7 @@
 #include "controller/cli/business_case.h"
 #include "controller/cli/completion.h"
 #include "controller/cli/directive_request.h"
+#include "controller/cli/failure.h"
 #include "controller/cli/grade.h"
 #include "controller/cli/import.h"
 #include "controller/cli/offline.h"
@@ -76,11 +77,6 @@ ApiClient apiClient(const GlobalOptions& g, long timeout_ms = 10000) {
 }
 
 /// Reports a failure the way every psoctl command does: one line, exit 1.
-int fail(const std::string& reason) {
-  std::cerr << "psoctl: " << reason << '\n';
-  return 1;
-}
-
 std::string str(const json& doc, const char* key) {
   if (!doc.is_object() || !doc.contains(key)) return "-";
   const json& v = doc.at(key);

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "controller/cli/assignment_file.h"
+#include "controller/cli/failure.h"
 #include "controller/scenarios/exercise.h"
 #include "controller/scenarios/scenario_text.h"
 
@@ -12,11 +13,6 @@ namespace pso::cli {
 namespace {
 
 namespace scn = controller::scenarios;
-
-int fail(const std::string& reason) {
-  std::cerr << "psoctl: " << reason << '\n';
-  return 1;
-}
 
 std::string trimmed(const std::string& text) {
   std::size_t begin = 0;
