@@ -24,6 +24,8 @@ class SqliteCycleStore : public virtual CycleStore {
   Result<int64_t> nextCycleSeq() override;
   Status insertCycle(const CycleRecord& cycle) override;
   Result<std::vector<CycleRecord>> cycles(int64_t limit, int64_t since_ms) override;
+  Result<std::vector<CycleRecord>> cyclesBetween(int64_t since_ms, int64_t until_ms,
+                                                 int64_t limit) override;
   Status saveEngineState(const std::string& state, int64_t now_ms) override;
   Result<std::string> loadEngineState() override;
 
@@ -34,6 +36,7 @@ class SqliteCycleStore : public virtual CycleStore {
   common::Statement select_cycle_seq_;
   common::Statement insert_cycle_;
   common::Statement select_cycles_;
+  common::Statement select_cycles_between_;
   common::Statement save_engine_state_;
   common::Statement load_engine_state_;
 };
