@@ -163,12 +163,16 @@ int main(int argc, char** argv) {
     return 1;
   }
   const auto& r = *report;
+  // The machine may be shared (a build beside): the load says how much.
+  std::string load = "?";
+  if (std::ifstream loadavg("/proc/loadavg"); loadavg) std::getline(loadavg, load);
   std::printf(
       "fleet replay: %zu systems x %lld steps = %lld decisions: %.1f s in all "
-      "(engine %.1f s, reading and accounting %.1f s), budget 60 s: %s\n",
+      "(engine %.1f s, reading and accounting %.1f s), budget 60 s: %s (load %s)\n",
       r.systems.size(), static_cast<long long>(r.steps),
       static_cast<long long>(r.steps * static_cast<int64_t>(r.systems.size())), total_s,
-      r.replay_seconds, total_s - r.replay_seconds, total_s <= 60.0 ? "within" : "OVER");
+      r.replay_seconds, total_s - r.replay_seconds, total_s <= 60.0 ? "within" : "OVER",
+      load.c_str());
   std::printf(
       "  replay: overload %.2f%%, %.0f replica-hours, %lld scale events; actual: overload "
       "%.2f%%, %.0f replica-hours, %lld scale events (%lld cycles)\n",
