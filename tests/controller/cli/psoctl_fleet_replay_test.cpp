@@ -306,6 +306,9 @@ TEST(PsoctlFleetReplay, HostileInputIsAOneLineRefusal) {
                 "no demand samples");
   expectRefused(psoctl({"simulate", "--db", dir.file("c.db"), "--since", until, "--until", until}),
                 "shorter than one step");
+  // A mistyped window is refused before anything is read.
+  expectRefused(psoctl({"simulate", "--db", dir.file("c.db"), "--since", "100000d"}),
+                "system-steps");
   // The other database was only read: no controller tables were added to it.
   auto other = common::Database::open(dir.file("other.db"), true);
   ASSERT_TRUE(other.ok());
