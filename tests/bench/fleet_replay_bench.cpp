@@ -7,8 +7,11 @@
 // reading the window, laying it on the grid, the replay through one engine,
 // the actual figures from the cycles) and prints where the time went.
 //
-// Usage: fleet_replay_bench [--systems N] [--days D] [--no-cycles]
+// Usage: fleet_replay_bench [--systems N] [--days D] [--no-cycles] [--keep DIR]
+// (--keep: write controller.db and controller.yaml into DIR, a new directory,
+// and leave them there for `psoctl simulate --db` by hand).
 
+#include <sys/stat.h>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -56,6 +59,7 @@ int main(int argc, char** argv) {
   int systems = 100;
   int days = 7;
   bool with_cycles = true;
+  std::string keep;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--systems" && i + 1 < argc) {
@@ -64,14 +68,24 @@ int main(int argc, char** argv) {
       days = std::stoi(argv[++i]);
     } else if (a == "--no-cycles") {
       with_cycles = false;
+    } else if (a == "--keep" && i + 1 < argc) {
+      keep = argv[++i];
     } else {
-      std::fprintf(stderr, "usage: fleet_replay_bench [--systems N] [--days D] [--no-cycles]\n");
+      std::fprintf(
+          stderr,
+          "usage: fleet_replay_bench [--systems N] [--days D] [--no-cycles] [--keep DIR]\n");
       return 2;
     }
   }
   const int64_t steps = days * kStepsPerDay;
-  pso::testing::TempDir dir;
-  const std::string db_path = dir.file("controller.db");
+  pso::testing::TempDir temp;
+  if (!keep.empty() && mkdir(keep.c_str(), 0755) != 0) {
+    std::fprintf(stderr, "fleet_replay_bench: --keep %s: cannot create a new directory\n",
+                 keep.c_str());
+    return 1;
+  }
+  const std::string dir = keep.empty() ? temp.path() : keep;
+  const std::string db_path = dir + "/controller.db";
 
   const auto setup_start = std::chrono::steady_clock::now();
   {
@@ -134,7 +148,7 @@ int main(int argc, char** argv) {
     }
   }
   {
-    std::ofstream config(dir.file("controller.yaml"));
+    std::ofstream config(dir + "/controller.yaml");
     config << "pools:\n";
     for (int p = 0; p * 10 < systems; ++p) {
       config << "  - name: pool-" << p << "\n    capacity_replicas: 120\n    systems: [";
@@ -152,7 +166,7 @@ int main(int argc, char** argv) {
 
   pso::cli::FleetReplayArgs args;
   args.db = db_path;
-  args.config = dir.file("controller.yaml");
+  args.config = dir + "/controller.yaml";
   args.until = std::to_string((kT0Ms + steps * kStepMs) / 1000);
   args.since = std::to_string(days) + "d";
   const auto replay_start = std::chrono::steady_clock::now();
@@ -180,5 +194,9 @@ int main(int argc, char** argv) {
       static_cast<long long>(r.replay_total.scale_events), r.actual_total.overload_pct,
       r.actual_total.replica_hours, static_cast<long long>(r.actual_total.scale_events),
       static_cast<long long>(r.cycles));
+  if (!keep.empty()) {
+    std::printf("kept: psoctl simulate --db %s --config %s --since %s --until %s\n",
+                db_path.c_str(), args.config.c_str(), args.since.c_str(), args.until.c_str());
+  }
   return total_s <= 60.0 ? 0 : 1;
 }
