@@ -105,6 +105,35 @@ TEST(SimulateFleet, APoolLimitsTheReplayedAllocation) {
   EXPECT_GT(pooled.total.overload_steps, free.total.overload_steps);
 }
 
+TEST(SimulateFleet, ACallersRisePassesDownItsDependencyAsInTheController) {
+  // A caller whose demand climbs steeply and a dependency with flat demand:
+  // replayed together, the dependency plans for the caller's rise and pays
+  // for more replicas than it does alone.
+  const double step_s = 15.0;
+  std::vector<double> rising;
+  std::vector<double> flat;
+  for (int i = 0; i < 600; ++i) {
+    rising.push_back(100.0 + (i % 200) * 4.0);
+    flat.push_back(200.0);
+  }
+  SystemSpec caller = specNamed("web", 20);
+  caller.depends_on = {"db"};
+  const SystemSpec dependency = specNamed("db", 20);
+  FleetReplay fleet;
+  fleet.step_s = step_s;
+  fleet.settings.actions_per_hour = 1000000;
+  fleet.systems.push_back({caller, rising, 5});
+  fleet.systems.push_back({dependency, flat, 15});
+  const FleetReplayResult together = simulateFleet(fleet);
+  const SimulationResult alone =
+      simulate(flat, step_s, dependency, fleet.settings, 15, {}, fleet.start_ms);
+  EXPECT_GT(together.systems[1].summary.replica_hours, alone.summary.replica_hours);
+  // The caller itself decides as it would alone: nothing passes up the chain.
+  const SimulationResult caller_alone =
+      simulate(rising, step_s, caller, fleet.settings, 5, {}, fleet.start_ms);
+  expectSameRows(together.systems[0], caller_alone);
+}
+
 TEST(SimulateFleet, KeepRowsFalseGivesTheSameSummaries) {
   FleetReplay fleet;
   fleet.step_s = 60.0;
