@@ -10,17 +10,13 @@
 
 #include "common/clock.h"
 #include "common/trace.h"
+#include "controller/cli/failure.h"
 #include "controller/cli/option_checks.h"
 #include "controller/cli/record.h"
 #include "controller/engine/replay.h"
 
 namespace pso::cli {
 namespace {
-
-int fail(const std::string& reason) {
-  std::cerr << "psoctl: " << reason << '\n';
-  return 1;
-}
 
 /// A trace laid on its regular step: slot i is t0 + i x step; a slot without
 /// a point is a gap (nullopt), never a zero.
@@ -89,31 +85,60 @@ void addForecastOptions(CLI::App* cmd, ForecastArgs& args) {
 }
 
 void addSimulateOptions(CLI::App* cmd, SimulateArgs& args) {
-  cmd->add_option("--trace", args.trace, "Trace CSV (timestamp,value) replayed as demand")
-      ->required();
+  auto* trace = cmd->add_option("--trace", args.trace,
+                                "Trace CSV (timestamp,value) replayed as demand (or --db)");
   // Ranges are checked after parsing (checkSimulateArgs), so a refusal is one
   // sentence naming the bound, not CLI11's range with the type's limits.
-  cmd->add_option("--capacity", args.capacity, "Demand one replica serves at 100% (above 0)")
-      ->required();
-  cmd->add_option("--target-util", args.target_util, "Target utilisation, in (0, 1]")
-      ->capture_default_str();
-  cmd->add_option("--warmup-steps", args.warmup_steps,
-                  "Steps from launch to serving (K, 1 to 10000)")
-      ->capture_default_str();
-  cmd->add_option("--min", args.min_replicas, "Fewest replicas (0 to 1000000)")
-      ->capture_default_str();
-  cmd->add_option("--max", args.max_replicas, "Most replicas (1 to 1000000, at least --min)")
-      ->capture_default_str();
+  auto* capacity =
+      cmd->add_option("--capacity", args.capacity, "Demand one replica serves at 100% (above 0)");
+  auto* target = cmd->add_option("--target-util", args.target_util, "Target utilisation, in (0, 1]")
+                     ->capture_default_str();
+  auto* warmup = cmd->add_option("--warmup-steps", args.warmup_steps,
+                                 "Steps from launch to serving (K, 1 to 10000)")
+                     ->capture_default_str();
+  auto* min = cmd->add_option("--min", args.min_replicas, "Fewest replicas (0 to 1000000)")
+                  ->capture_default_str();
+  auto* max =
+      cmd->add_option("--max", args.max_replicas, "Most replicas (1 to 1000000, at least --min)")
+          ->capture_default_str();
   cmd->add_option("--policy", args.policy, "predictive | reactive")
       ->capture_default_str()
       ->check(CLI::IsMember({"predictive", "reactive"}));
-  cmd->add_option("--risk", args.risk,
-                  "Predictive policy: accepted chance per step of demand above the target "
-                  "(lower: more replicas, fewer overloads; 0.001 to 0.499)")
-      ->capture_default_str();
-  cmd->add_option("--out", args.out, "Output CSV (- for stdout)")->required();
-  cmd->add_option("--record", args.record,
-                  "Also record every simulated cycle as a scenario in this controller database");
+  auto* risk = cmd->add_option("--risk", args.risk,
+                               "Predictive policy: accepted chance per step of demand above the "
+                               "target (lower: more replicas, fewer overloads; 0.001 to 0.499)")
+                   ->capture_default_str();
+  auto* out = cmd->add_option("--out", args.out, "Output CSV (- for stdout)");
+  auto* record = cmd->add_option(
+      "--record", args.record,
+      "Also record every simulated cycle as a scenario in this controller database");
+  trace->needs(capacity)->needs(out);
+
+  // The fleet replay (fleet_replay.h): the database's systems, not a trace.
+  auto& fleet = args.fleet;
+  auto* db = cmd->add_option("--db", fleet.db,
+                             "Replay every system of this controller database (fleet replay)");
+  auto* since = cmd->add_option("--since", fleet.since,
+                                "--db: from this long before --until (7d) or a timestamp");
+  auto* until = cmd->add_option("--until", fleet.until, "--db: to this timestamp (default: now)");
+  auto* step = cmd->add_option("--step", fleet.step,
+                               "--db: replay step (default: the config's cycle interval, 15s)");
+  auto* config = cmd->add_option(
+      "--config", fleet.config, "--db: controller.yaml for pools, engine settings, cycle interval");
+  auto* set = cmd->add_option("--set", fleet.sets,
+                              "--db: what-if, repeatable: systems.<name>.<field>=v (target_"
+                              "utilization, capacity_per_replica, min_replicas, max_replicas, "
+                              "warmup, priority; * for every system) or engine.<setting>=v");
+  db->needs(since)->excludes(trace);
+  for (auto* option : {capacity, target, warmup, min, max, risk, out, record}) {
+    db->excludes(option);
+  }
+  for (auto* option : {since, until, step, config, set}) option->needs(db);
+  cmd->parse_complete_callback([cmd, &args] {
+    if (args.trace.empty() && args.fleet.db.empty()) {
+      throw CLI::RequiredError(cmd->get_name() + ": --trace or --db");
+    }
+  });
 }
 
 Status checkForecastArgs(const ForecastArgs& args) {
@@ -233,6 +258,11 @@ int64_t peakReplicas(const controller::engine::SimulationResult& result) {
 }
 
 int runSimulateCommand(const SimulateArgs& args, bool json_output) {
+  if (!args.fleet.db.empty()) {
+    FleetReplayArgs fleet = args.fleet;
+    fleet.policy = args.policy;
+    return runFleetReplayCommand(fleet, json_output);
+  }
   auto run = simulateTrace(args);
   if (!run) return fail(run.error().message);
   const TraceGrid grid{run->t0_s, run->step_s, {}, 0};

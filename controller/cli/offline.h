@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "controller/cli/fleet_replay.h"
 #include "controller/engine/replay.h"
 #include "controller/engine/types.h"
 
@@ -35,6 +36,9 @@ struct SimulateArgs {
   double risk = 0.2;  ///< the predictive policy's cost/risk knob (EngineSettings::risk)
   std::string out;
   std::string record;  ///< --record DB: also record every cycle as a scenario (record.h)
+  /// --db: replay the controller database's fleet instead of a trace
+  /// (fleet_replay.h); its policy is `policy` above.
+  FleetReplayArgs fleet;
 };
 
 void addForecastOptions(CLI::App* cmd, ForecastArgs& args);
@@ -67,7 +71,8 @@ int64_t peakReplicas(const controller::engine::SimulationResult& result);
 
 /// Runs `psoctl forecast`; returns the process exit code.
 int runForecastCommand(const ForecastArgs& args, bool json_output);
-/// Runs `psoctl simulate`; returns the process exit code.
+/// Runs `psoctl simulate`: a trace, or with --db the fleet replay; returns
+/// the process exit code.
 int runSimulateCommand(const SimulateArgs& args, bool json_output);
 
 }  // namespace pso::cli

@@ -1470,11 +1470,15 @@ int runPsoctl(int argc, char** argv) {
       [&] { action = [&] { return runBadgeKeygenCommand(badge_keygen_out, g.json_output); }; });
 
   SimulateArgs simulate;
-  auto* simulate_cmd = app.add_subcommand("simulate", "Replay a trace through the engine");
+  auto* simulate_cmd =
+      app.add_subcommand("simulate", "Replay a trace, or a database's fleet, through the engine");
   addSimulateOptions(simulate_cmd, simulate);
   simulate_cmd->footer(
       examples({"psoctl simulate --trace web.csv --capacity 40 --out sim.csv",
-                "psoctl simulate --trace web.csv --capacity 40 --policy reactive --out - | head"}));
+                "psoctl simulate --trace web.csv --capacity 40 --policy reactive --out - | head",
+                "psoctl simulate --db controller.db --since 7d --config controller.yaml",
+                "psoctl simulate --db controller.db --since 7d --set "
+                "systems.web.target_utilization=0.6 --set engine.risk=0.1"}));
   simulate_cmd->callback(
       [&] { action = [&] { return runSimulateCommand(simulate, g.json_output); }; });
 

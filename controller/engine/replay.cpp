@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <deque>
 #include <limits>
 
 #include "controller/engine/allocation.h"
@@ -59,88 +58,168 @@ std::vector<ForecastRow> rollingForecast(const std::vector<std::optional<double>
   return std::move(rollingForecast(values, options)).value();
 }
 
-SimulationResult simulate(const std::vector<double>& demand, double step_s, const SystemSpec& spec,
-                          const EngineSettings& settings, int64_t initial_replicas,
-                          const SimulationObserver& observer, int64_t start_ms) {
-  EngineSettings engine_settings = settings;
+ReplicaLedger::ReplicaLedger(const SystemSpec& spec, double step_s, int64_t initial_replicas)
+    : capacity_(spec.capacity_per_replica),
+      step_s_(step_s),
+      recent_(static_cast<std::size_t>(std::max<int64_t>(1, leadSteps(spec.warmup_s, step_s))),
+              initial_replicas),
+      previous_(initial_replicas) {}
+
+int64_t ReplicaLedger::ready() const {
+  return *std::min_element(recent_.begin(), recent_.end());
+}
+
+void ReplicaLedger::record(double demand, int64_t desired, SimulationRow* row) {
+  const bool observed = std::isfinite(demand);
+  const int64_t ready_now = ready();
+  const bool overloaded = observed && demand > static_cast<double>(ready_now) * capacity_;
+  ++summary_.steps;
+  if (overloaded) ++summary_.overload_steps;
+  summary_.replica_hours += static_cast<double>(previous_) * step_s_ / 3600.0;
+  if (desired != previous_) ++summary_.scale_events;
+  if (observed && capacity_ > 0.0) {
+    summary_.oracle_replica_hours +=
+        static_cast<double>(ceilCount(demand / capacity_)) * step_s_ / 3600.0;
+  }
+  if (row != nullptr) {
+    row->demand = observed ? demand : std::numeric_limits<double>::quiet_NaN();
+    row->desired = desired;
+    row->ready = ready_now;
+    row->launched = previous_;
+    row->overloaded = overloaded;
+  }
+  recent_[next_] = desired;
+  next_ = (next_ + 1) % recent_.size();
+  previous_ = desired;
+}
+
+SimulationSummary ReplicaLedger::summary() const {
+  SimulationSummary out = summary_;
+  if (out.steps > 0) {
+    out.overload_pct =
+        100.0 * static_cast<double>(out.overload_steps) / static_cast<double>(out.steps);
+  }
+  return out;
+}
+
+SimulationSummary addSummaries(const std::vector<SimulationSummary>& parts) {
+  SimulationSummary total;
+  for (const auto& part : parts) {
+    total.steps += part.steps;
+    total.overload_steps += part.overload_steps;
+    total.replica_hours += part.replica_hours;
+    total.scale_events += part.scale_events;
+    total.oracle_replica_hours += part.oracle_replica_hours;
+  }
+  if (total.steps > 0) {
+    total.overload_pct =
+        100.0 * static_cast<double>(total.overload_steps) / static_cast<double>(total.steps);
+  }
+  return total;
+}
+
+FleetReplayResult simulateFleet(const FleetReplay& fleet, const FleetObserver& observer) {
+  const double step_s = fleet.step_s;
+  EngineSettings engine_settings = fleet.settings;
   engine_settings.step_s = step_s;
   DecisionEngine engine(engine_settings);
-  engine.upsertSystem(spec);
+  for (const auto& system : fleet.systems) engine.upsertSystem(system.spec);
+  engine.setPools(fleet.pools);
 
-  const int64_t lead = std::max<int64_t>(1, leadSteps(spec.warmup_s, step_s));
-  // The last `lead` decisions, oldest first; before the first, the initial count.
-  std::deque<int64_t> recent(static_cast<std::size_t>(lead), initial_replicas);
+  const std::size_t count = fleet.systems.size();
+  std::size_t steps = 0;
+  std::vector<ReplicaLedger> ledgers;
+  ledgers.reserve(count);
+  for (const auto& system : fleet.systems) {
+    steps = std::max(steps, system.demand.size());
+    ledgers.emplace_back(system.spec, step_s, system.initial_replicas);
+  }
 
-  // At a step too fine for the season detector, the daily shape comes from
-  // the hourly means of the demand replayed so far, as the controller's comes
-  // from its hourly rollups, refitted every hour: never from a later value.
-  // Only the "auto" model reads a profile.
-  const bool learn_profile =
-      profileNeeded(step_s) && settings.forecast_model == "auto" && settings.seasonal_profiles;
+  // At a step too fine for the season detector, each system's daily shape
+  // comes from the hourly means of its demand replayed so far, as the
+  // controller's comes from its hourly rollups, refitted every hour: never
+  // from a later value. Only the "auto" model reads a profile.
+  const bool learn_profile = profileNeeded(step_s) && fleet.settings.forecast_model == "auto" &&
+                             fleet.settings.seasonal_profiles;
   const auto step_ms = static_cast<int64_t>(std::llround(step_s * 1000.0));
-  BucketMeans hourly(kProfileRefitMs);
-  int64_t next_fit_ms = start_ms + kProfileRefitMs;
+  std::vector<BucketMeans> hourly(learn_profile ? count : 0, BucketMeans(kProfileRefitMs));
+  int64_t next_fit_ms = fleet.start_ms + kProfileRefitMs;
 
-  SimulationResult result;
-  SimulationSummary& summary = result.summary;
-  result.rows.reserve(demand.size());
-  int64_t previous = initial_replicas;
-  for (std::size_t i = 0; i < demand.size(); ++i) {
-    SimulationRow row;
-    row.t = static_cast<int64_t>(i);
-    row.now_ms =
-        start_ms + static_cast<int64_t>(std::llround(static_cast<double>(i) * step_s * 1000.0));
-    row.demand = demand[i];
-    row.launched = previous;
-    row.ready = *std::min_element(recent.begin(), recent.end());
-    const bool observed = std::isfinite(row.demand);
-    if (!observed) row.demand = std::numeric_limits<double>::quiet_NaN();
+  FleetReplayResult result;
+  result.systems.resize(count);
+  if (fleet.keep_rows) {
+    for (auto& system : result.systems) system.rows.reserve(steps);
+  }
+  CycleInput input;
+  input.systems.resize(count);
+  for (std::size_t s = 0; s < count; ++s) input.systems[s].system = fleet.systems[s].spec.name;
+  std::vector<double> demand(count);
+  for (std::size_t i = 0; i < steps; ++i) {
+    const int64_t now_ms =
+        fleet.start_ms +
+        static_cast<int64_t>(std::llround(static_cast<double>(i) * step_s * 1000.0));
+    for (std::size_t s = 0; s < count; ++s) {
+      const auto& series = fleet.systems[s].demand;
+      demand[s] = i < series.size() ? series[i] : std::numeric_limits<double>::quiet_NaN();
+      SystemObservation& obs = input.systems[s];
+      obs.demand.reset();
+      if (std::isfinite(demand[s])) obs.demand = demand[s];
+      obs.current_replicas = ledgers[s].launched();
+      obs.ready_replicas = ledgers[s].ready();
+    }
 
     if (learn_profile) {
-      if (observed) hourly.add(row.now_ms - step_ms / 2, row.demand);
-      if (row.now_ms >= next_fit_ms) {
-        auto profile = SeasonalProfile::fit(hourly.completed(row.now_ms), kProfileRefitMs);
-        if (profile) engine.setSeasonalProfile(spec.name, std::move(profile));
-        next_fit_ms = row.now_ms + kProfileRefitMs;
+      for (std::size_t s = 0; s < count; ++s) {
+        if (std::isfinite(demand[s])) hourly[s].add(now_ms - step_ms / 2, demand[s]);
+      }
+      if (now_ms >= next_fit_ms) {
+        for (std::size_t s = 0; s < count; ++s) {
+          auto profile = SeasonalProfile::fit(hourly[s].completed(now_ms), kProfileRefitMs);
+          if (profile) engine.setSeasonalProfile(fleet.systems[s].spec.name, std::move(profile));
+        }
+        next_fit_ms = now_ms + kProfileRefitMs;
       }
     }
 
-    CycleInput input;
-    input.now_ms = row.now_ms;
-    SystemObservation obs;
-    obs.system = spec.name;
-    if (observed) obs.demand = row.demand;
-    obs.current_replicas = previous;
-    obs.ready_replicas = row.ready;
-    input.systems.push_back(obs);
+    input.now_ms = now_ms;
     const CycleDecisions decisions = engine.decide(input);
-    const SystemDecision& decision = decisions.systems.front();
-
-    row.desired = decision.desired_replicas;
-    row.planned_demand = decision.planned_demand;
-    row.overloaded =
-        observed && row.demand > static_cast<double>(row.ready) * spec.capacity_per_replica;
-
-    ++summary.steps;
-    if (row.overloaded) ++summary.overload_steps;
-    summary.replica_hours += static_cast<double>(previous) * step_s / 3600.0;
-    if (row.desired != previous) ++summary.scale_events;
-    if (observed && spec.capacity_per_replica > 0.0) {
-      summary.oracle_replica_hours +=
-          static_cast<double>(ceilCount(row.demand / spec.capacity_per_replica)) * step_s / 3600.0;
+    // Every system is known to the engine, so decisions come in input order.
+    for (std::size_t s = 0; s < count; ++s) {
+      const SystemDecision& decision = decisions.systems[s];
+      SimulationRow row;
+      row.t = static_cast<int64_t>(i);
+      row.now_ms = now_ms;
+      row.planned_demand = decision.planned_demand;
+      ledgers[s].record(demand[s], decision.desired_replicas, &row);
+      if (observer) observer(s, row, decision);
+      if (fleet.keep_rows) result.systems[s].rows.push_back(row);
     }
-
-    if (observer) observer(row, decision);
-    result.rows.push_back(row);
-    recent.pop_front();
-    recent.push_back(row.desired);
-    previous = row.desired;
   }
-  if (summary.steps > 0) {
-    summary.overload_pct =
-        100.0 * static_cast<double>(summary.overload_steps) / static_cast<double>(summary.steps);
+  std::vector<SimulationSummary> summaries;
+  summaries.reserve(count);
+  for (std::size_t s = 0; s < count; ++s) {
+    result.systems[s].summary = ledgers[s].summary();
+    summaries.push_back(result.systems[s].summary);
   }
+  result.total = addSummaries(summaries);
   return result;
+}
+
+SimulationResult simulate(const std::vector<double>& demand, double step_s, const SystemSpec& spec,
+                          const EngineSettings& settings, int64_t initial_replicas,
+                          const SimulationObserver& observer, int64_t start_ms) {
+  FleetReplay fleet;
+  fleet.step_s = step_s;
+  fleet.start_ms = start_ms;
+  fleet.systems.push_back({spec, demand, initial_replicas});
+  fleet.settings = settings;
+  FleetObserver each;
+  if (observer) {
+    each = [&observer](std::size_t, const SimulationRow& row, const SystemDecision& decision) {
+      observer(row, decision);
+    };
+  }
+  return std::move(simulateFleet(fleet, each).systems.front());
 }
 
 }  // namespace pso::controller::engine

@@ -79,7 +79,83 @@ struct SimulationResult {
 /// (for `--record`: building scenarios from a trace).
 using SimulationObserver = std::function<void(const SimulationRow&, const SystemDecision&)>;
 
-/// Replays `demand` through a real DecisionEngine, one decision per step:
+/// The accounting of a replay, one system: what serves and what is paid for
+/// at each step, given the counts decided. The replay and the figures of what
+/// a fleet actually did (psoctl simulate --db) both count with it, so the two
+/// columns mean the same thing. ready(t) = min(desired(t-K) .. desired(t-1)),
+/// K = ceil(warmup_s / step_s) taken as at least 1, decisions before the first
+/// counting as the initial count; launched(t) = desired(t-1); overloaded when
+/// demand(t) > ready(t) x capacity; a non-finite demand is a gap, neither
+/// overloaded nor counted by the oracle.
+class ReplicaLedger {
+ public:
+  ReplicaLedger(const SystemSpec& spec, double step_s, int64_t initial_replicas);
+
+  /// Serving during the next step: min of the last K decisions.
+  int64_t ready() const;
+  /// Launched during the next step: the last decision.
+  int64_t launched() const { return previous_; }
+  /// Counts the next step: its demand (NaN for a gap) and the count decided
+  /// at its end. Fills `row` (all but t, now_ms and planned_demand) when given.
+  void record(double demand, int64_t desired, SimulationRow* row = nullptr);
+  /// The figures so far (overload_pct computed).
+  SimulationSummary summary() const;
+
+ private:
+  double capacity_ = 0.0;
+  double step_s_ = 0.0;
+  std::vector<int64_t> recent_;  ///< the last K decisions, a ring from next_
+  std::size_t next_ = 0;
+  int64_t previous_ = 0;
+  SimulationSummary summary_;
+};
+
+/// Several summaries as one: steps, overload steps, replica-hours and scale
+/// events added up; overload_pct of all the steps.
+SimulationSummary addSummaries(const std::vector<SimulationSummary>& parts);
+
+/// One system of a fleet replay.
+struct FleetSystem {
+  SystemSpec spec;
+  /// One value per step of the grid (FleetReplay::start_ms + t x step_s), NaN
+  /// for a step without a sample; shorter series count as gaps at the end.
+  std::vector<double> demand;
+  int64_t initial_replicas = 1;
+};
+
+/// A fleet replayed as the live controller decides it: every system in one
+/// engine, so pools divide shared capacity and rises pass down depends_on.
+struct FleetReplay {
+  double step_s = 15.0;
+  int64_t start_ms = 0;
+  std::vector<FleetSystem> systems;
+  std::vector<PoolSpec> pools;
+  EngineSettings settings;  ///< step_s is replaced by the replay's
+  bool keep_rows = true;    ///< false: summaries only (long replays of many systems)
+};
+
+struct FleetReplayResult {
+  /// In the order of FleetReplay::systems; rows empty unless keep_rows.
+  std::vector<SimulationResult> systems;
+  SimulationSummary total;  ///< addSummaries() of the systems'
+};
+
+/// Called once per system per step, with the system's index in the replay.
+using FleetObserver =
+    std::function<void(std::size_t system, const SimulationRow&, const SystemDecision&)>;
+
+/// Replays every system's demand through one DecisionEngine, one decide() per
+/// step holding every system's observation (demand(t), current =
+/// desired(t-1), ready = ready(t)), counted by a ReplicaLedger per system.
+/// With the "auto" model at a step too fine for season detection
+/// (profileNeeded()), each system's seasonal profile is fitted every hour of
+/// replay time from the hourly means of its own demand up to that step
+/// (completed hours only) and given to the engine, as the controller does
+/// from its hourly rollups. A fleet of one is simulate().
+FleetReplayResult simulateFleet(const FleetReplay& fleet, const FleetObserver& observer = {});
+
+/// simulateFleet() of one system: replays `demand` through a real
+/// DecisionEngine, one decision per step:
 /// observation demand(t) with current = desired(t-1) (initial_replicas before
 /// the first decision) and ready = ready(t); desired(t) is the decision.
 /// ready(t) = min(desired(t-K) .. desired(t-1)), K = ceil(warmup_s / step_s)

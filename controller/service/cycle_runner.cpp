@@ -58,19 +58,6 @@ constexpr int64_t kRollupDelayMs = 2LL * 60 * 1000;
 // Directive reasons travel on the wire, whose strings are bounded.
 constexpr std::size_t kMaxReasonBytes = 1024;
 
-engine::SystemSpec specFrom(const std::string& name, const protocol::SystemInfo& info) {
-  engine::SystemSpec spec;
-  spec.name = name;
-  spec.capacity_per_replica = info.capacity_per_replica;
-  spec.target_utilization = info.target_utilization;
-  spec.min_replicas = info.min_replicas;
-  spec.max_replicas = info.max_replicas;
-  spec.warmup_s = static_cast<double>(info.warmup_ms) / 1000.0;
-  spec.priority = info.priority;
-  spec.depends_on = info.depends_on;
-  return spec;
-}
-
 std::string truncated(std::string text, std::size_t limit) {
   if (text.size() > limit) text.resize(limit);
   return text;
@@ -110,22 +97,6 @@ int64_t logPruned(const char* table, common::Duration keep, const Result<int64_t
 }
 
 }  // namespace
-
-engine::EngineSettings engineSettingsFrom(const ControllerConfig& config) {
-  engine::EngineSettings settings;
-  settings.step_s = static_cast<double>(config.cycle_interval.count()) / 1000.0;
-  settings.policy = "predictive";
-  settings.scale_down_stabilization_s =
-      static_cast<double>(config.engine.scale_down_stabilization.count()) / 1000.0;
-  settings.max_step_up = config.engine.max_step_up;
-  settings.max_step_down = config.engine.max_step_down;
-  settings.cooldown_s = static_cast<double>(config.engine.cooldown.count()) / 1000.0;
-  settings.actions_per_hour = config.actions_per_hour;
-  settings.coverage = config.engine.interval_coverage;
-  settings.risk = config.engine.risk;
-  settings.forecast_only = config.mode == "forecast-only";
-  return settings;
-}
 
 nlohmann::json decisionSummary(const engine::SystemDecision& decision) {
   nlohmann::json point = nullptr;
@@ -185,11 +156,7 @@ CycleRunner::CycleRunner(const ControllerConfig& config, store::Store& store,
       engine_(settings_),
       alerts_(config.alerts, alertContext(config), store, metrics) {
   // Shared capacity from the config; dependencies come with each system's spec.
-  std::vector<engine::PoolSpec> pools;
-  for (const auto& pool : config.pools) {
-    pools.push_back({pool.name, pool.capacity_replicas, pool.systems});
-  }
-  engine_.setPools(std::move(pools));
+  engine_.setPools(poolsFrom(config));
   metrics_.describe("pso_cycles_total", "counter", "Decision cycles completed");
   metrics_.describe("pso_cycle_errors_total", "counter", "Decision cycles that failed");
   metrics_.describe("pso_cycle_duration_ms", "gauge", "Duration of the last decision cycle");

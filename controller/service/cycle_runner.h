@@ -19,6 +19,7 @@
 #include "common/metrics.h"
 #include "common/result.h"
 #include "controller/config/controller_config.h"
+#include "controller/config/engine_inputs.h"
 #include "controller/engine/decision_engine.h"
 #include "controller/service/alerting.h"
 #include "controller/service/ingest.h"
@@ -54,8 +55,9 @@ struct OperatorDirectiveRequest {
   int64_t hold_ms = 0;  ///< keep this count for so long; 0 = no hold
 };
 
-/// The engine settings the controller's configuration implies.
-engine::EngineSettings engineSettingsFrom(const ControllerConfig& config);
+/// The engine settings the controller's configuration implies
+/// (config/engine_inputs.h).
+using controller::engineSettingsFrom;
 
 /// The per-system summary of a decision stored in CycleRecord::decisions_json
 /// and served by /api/v1/cycles:

@@ -26,6 +26,12 @@ class CycleStore {
   /// Cycles with ts_ms >= since_ms, newest first; limit <= 0 = no limit.
   [[nodiscard]] virtual Result<std::vector<CycleRecord>> cycles(int64_t limit,
                                                                 int64_t since_ms = 0) = 0;
+  /// Cycles with since_ms <= ts_ms < until_ms, oldest first (by ts, then
+  /// seq); with limit > 0, the oldest `limit` of them (page on with since =
+  /// last ts + 1). For reading a long window without holding all of it.
+  [[nodiscard]] virtual Result<std::vector<CycleRecord>> cyclesBetween(int64_t since_ms,
+                                                                       int64_t until_ms,
+                                                                       int64_t limit = 0) = 0;
 
   /// Deletes the cycles recorded before cutoff_ms (retention); returns how
   /// many. The scenarios and directives of those cycles are not touched.

@@ -6,6 +6,8 @@ build=${1:-build}
 "$build/tests/bench/export_bench"
 "$build/tests/bench/forecast_bench" "${@:2}"
 "$build/tests/bench/replay_bench"
+# A week of 100 systems at 15 s replayed from a controller database (budget 60 s).
+"$build/tests/bench/fleet_replay_bench"
 # A minute of 1 s sampling, compared with prometheus-node-exporter when installed.
 "$build/tests/bench/agent_footprint_bench" --seconds "${PSO_FOOTPRINT_SECONDS:-60}"
 # A thousand agents for a minute, then a restart's reconnect storm

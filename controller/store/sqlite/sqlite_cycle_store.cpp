@@ -36,6 +36,9 @@ Status SqliteCycleStore::prepare() {
        "ORDER BY seq DESC LIMIT ?2"},
       {&prune_cycles_,
        "DELETE FROM cycles WHERE rowid IN (SELECT rowid FROM cycles WHERE ts_ms < ?1 LIMIT ?2)"},
+      {&select_cycles_between_,
+       "SELECT id, seq, ts_ms, mode, duration_ms, decisions FROM cycles "
+       "WHERE ts_ms >= ?1 AND ts_ms < ?2 ORDER BY ts_ms, seq LIMIT ?3"},
       {&save_engine_state_,
        "INSERT INTO engine_state (id, state, updated_ms) VALUES (1, ?1, ?2) "
        "ON CONFLICT (id) DO UPDATE SET state = excluded.state, updated_ms = excluded.updated_ms"},
@@ -84,6 +87,14 @@ Result<std::vector<CycleRecord>> SqliteCycleStore::cycles(int64_t limit, int64_t
   std::lock_guard lock(context_.mutex());
   ScopedStatement s(select_cycles_);
   s->bind(1, since_ms).bind(2, common::sqlLimit(limit));
+  return common::collectRows<CycleRecord>(*s, readCycle);
+}
+
+Result<std::vector<CycleRecord>> SqliteCycleStore::cyclesBetween(int64_t since_ms, int64_t until_ms,
+                                                                 int64_t limit) {
+  std::lock_guard lock(context_.mutex());
+  ScopedStatement s(select_cycles_between_);
+  s->bind(1, since_ms).bind(2, until_ms).bind(3, common::sqlLimit(limit));
   return common::collectRows<CycleRecord>(*s, readCycle);
 }
 

@@ -25,6 +25,8 @@ class SqliteCycleStore : public virtual CycleStore {
   Status insertCycle(const CycleRecord& cycle) override;
   Result<std::vector<CycleRecord>> cycles(int64_t limit, int64_t since_ms) override;
   Result<int64_t> pruneCycles(int64_t cutoff_ms) override;
+  Result<std::vector<CycleRecord>> cyclesBetween(int64_t since_ms, int64_t until_ms,
+                                                 int64_t limit) override;
   Status saveEngineState(const std::string& state, int64_t now_ms) override;
   Result<std::string> loadEngineState() override;
 
@@ -36,6 +38,7 @@ class SqliteCycleStore : public virtual CycleStore {
   common::Statement insert_cycle_;
   common::Statement select_cycles_;
   common::Statement prune_cycles_;
+  common::Statement select_cycles_between_;
   common::Statement save_engine_state_;
   common::Statement load_engine_state_;
 };

@@ -49,6 +49,31 @@ TEST_F(CycleStoreTest, CyclesAreNumberedAndListedNewestFirst) {
   EXPECT_EQ(since->size(), 3u);
 }
 
+TEST_F(CycleStoreTest, CyclesBetweenAreOldestFirstWithinTheWindowAndPage) {
+  for (int64_t n = 1; n <= 6; ++n) {
+    CycleRecord c;
+    c.seq = n;
+    c.id = "c-" + std::to_string(n);
+    c.ts_ms = n * 15000;
+    c.mode = "act";
+    ASSERT_TRUE(store_->insertCycle(c).ok());
+  }
+  // [30000, 75000): cycles 2 to 4, the bound at the end left out.
+  auto window = store_->cyclesBetween(30000, 75000);
+  ASSERT_TRUE(window.ok());
+  ASSERT_EQ(window->size(), 3u);
+  EXPECT_EQ((*window)[0].id, "c-2");
+  EXPECT_EQ((*window)[2].id, "c-4");
+  EXPECT_EQ((*window)[0].decisions_json, "[]");
+  auto page = store_->cyclesBetween(0, 1000000, 4);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->size(), 4u);
+  auto rest = store_->cyclesBetween(page->back().ts_ms + 1, 1000000, 4);
+  ASSERT_TRUE(rest.ok());
+  ASSERT_EQ(rest->size(), 2u);
+  EXPECT_EQ((*rest)[0].id, "c-5");
+}
+
 TEST_F(CycleStoreTest, EngineStateIsEmptyUntilSaved) {
   auto state = store_->loadEngineState();
   ASSERT_TRUE(state.ok());
