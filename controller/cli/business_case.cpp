@@ -35,7 +35,9 @@ json figuresJson(const std::vector<scenarios::BusinessPeriodFigures>& figures,
               {"saved_replica_hours", f.savedReplicaHours()},
               {"with_outcome", f.with_outcome},
               {"predictive_short", f.predictive_short},
-              {"baseline_short", f.baseline_short}};
+              {"baseline_short", f.baseline_short},
+              {"predictive_scale_events", f.predictive_scale_events},
+              {"baseline_scale_events", f.baseline_scale_events}};
     if (args.cost_per_replica_hour > 0) {
       p["predictive_cost"] = f.predictive_replica_hours * args.cost_per_replica_hour;
       p["baseline_cost"] = f.baseline_replica_hours * args.cost_per_replica_hour;

@@ -41,6 +41,11 @@ struct BusinessPeriodFigures {
   std::size_t predictive_short = 0;
   /// ... and above the capacity of the HPA rule's count.
   std::size_t baseline_short = 0;
+  /// System-cycles whose engine count differs from the same system's in its
+  /// previous scenario (by time; the first of each system is no event) ...
+  std::size_t predictive_scale_events = 0;
+  /// ... and whose HPA rule's count differs from its previous one.
+  std::size_t baseline_scale_events = 0;
   /// Replica-hours the engine saved against the HPA rule (negative: spent more).
   double savedReplicaHours() const { return baseline_replica_hours - predictive_replica_hours; }
 };
