@@ -65,7 +65,7 @@ void addBusinessCaseOptions(CLI::App* cmd, BusinessCaseArgs& args) {
   cmd->add_option("--format", args.format, "markdown | html")
       ->check(CLI::IsMember({"markdown", "html"}))
       ->capture_default_str();
-  cmd->add_option("--system", args.system, "Only the scenarios of this system");
+  cmd->add_option("--system", args.system, "Only this system's figures, from the scenarios that include it");
   cmd->add_option("--out", args.out, "The lesson file; - for stdout")->capture_default_str();
 }
 
@@ -95,7 +95,7 @@ int runBusinessCaseCommand(const BusinessCaseArgs& args, bool json_output) {
     if (!doc.is_object()) return fail("scenario '" + record.id + "' is stored as invalid JSON");
     documents.push_back(std::move(doc));
   }
-  const auto figures = scenarios::businessCase(documents, *period);
+  const auto figures = scenarios::businessCase(documents, *period, args.system);
   if (json_output) {
     std::cout << figuresJson(figures, args).dump(2) << '\n';
     return 0;

@@ -178,7 +178,7 @@ Result<BusinessPeriod> parseBusinessPeriod(const std::string& text) {
 }
 
 std::vector<BusinessPeriodFigures> businessCase(const std::vector<json>& scenarios,
-                                                BusinessPeriod period) {
+                                                BusinessPeriod period, const std::string& system) {
   // In time order, so each system-cycle is compared with the one before it.
   std::vector<const json*> ordered;
   ordered.reserve(scenarios.size());
@@ -202,8 +202,8 @@ std::vector<BusinessPeriodFigures> businessCase(const std::vector<json>& scenari
     }
     ++f.cycles;
     const double step_h = numberAt(doc, "step_s", 15.0) / 3600.0;
-    for (const auto& system : stringsAt(doc, "systems")) {
-      addSystemCycle(doc, system, step_h, previous, f);
+    for (const auto& name : stringsAt(doc, "systems")) {
+      if (system.empty() || name == system) addSystemCycle(doc, name, step_h, previous, f);
     }
   }
   std::vector<BusinessPeriodFigures> out;

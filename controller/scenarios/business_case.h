@@ -52,9 +52,12 @@ struct BusinessPeriodFigures {
 
 /// The figures per period, oldest first (periods without scenarios left out),
 /// and their total as the last element labelled "total" when there is more
-/// than one period. Documents that are not objects are skipped.
+/// than one period. Documents that are not objects are skipped. With
+/// `system`, only that system's system-cycles are counted (cycles still
+/// counts every scenario given).
 std::vector<BusinessPeriodFigures> businessCase(const std::vector<nlohmann::json>& scenarios,
-                                                BusinessPeriod period);
+                                                BusinessPeriod period,
+                                                const std::string& system = "");
 
 /// How money is shown: replica-hours x cost_per_replica_hour in `currency`
 /// (e.g. "EUR"). A cost of 0 leaves money out: figures in replica-hours only.

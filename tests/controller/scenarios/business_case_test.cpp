@@ -106,6 +106,15 @@ TEST(BusinessCase, ScaleEventsCountChangesOfEachCountFromOneCycleToTheNext) {
             std::string::npos)
       << md;
   EXPECT_NE(md.find("| 0/6 | 0/6 | 2 | 4 |"), std::string::npos) << md;
+
+  // One system's figures only.
+  const auto api_only = businessCase(docs, BusinessPeriod::kDay, "api");
+  ASSERT_EQ(api_only.size(), 1u);
+  EXPECT_EQ(api_only[0].cycles, 6u);
+  EXPECT_EQ(api_only[0].system_cycles, 2u);
+  EXPECT_EQ(api_only[0].predictive_scale_events, 1u);
+  EXPECT_EQ(api_only[0].baseline_scale_events, 1u);
+  EXPECT_DOUBLE_EQ(api_only[0].predictive_replica_hours, (5.0 + 4.0) / 60.0);
 }
 
 }  // namespace
