@@ -57,7 +57,7 @@ class ForecasterWarmStartTest : public ::testing::Test {
     info.min_replicas = 1;
     info.max_replicas = 20;
     info.replicas = 2;
-    info.capacity_per_replica = 20.0;
+    info.capacity_per_replica = 100.0;  // 2 replicas serve the peak: no rush to plan
     hello.systems.push_back(info);
     EXPECT_TRUE(store->upsertAgent(hello, kNowMs - kHistorySteps * kStepMs).ok());
     // The history (kHistorySteps steps before the current one), then the
