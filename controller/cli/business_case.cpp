@@ -65,7 +65,8 @@ void addBusinessCaseOptions(CLI::App* cmd, BusinessCaseArgs& args) {
   cmd->add_option("--format", args.format, "markdown | html")
       ->check(CLI::IsMember({"markdown", "html"}))
       ->capture_default_str();
-  cmd->add_option("--system", args.system, "Only this system's figures, from the scenarios that include it");
+  cmd->add_option("--system", args.system,
+                  "Only this system's figures, from the scenarios that include it");
   cmd->add_option("--out", args.out, "The lesson file; - for stdout")->capture_default_str();
 }
 

@@ -93,9 +93,10 @@ class CycleRunner {
   /// is the mean of the "demand" samples since the previous cycle (or one
   /// interval back for the first). A system met for the first time whose
   /// model has learned nothing (no saved state) first learns its stored
-  /// demand before that, per cycle interval (ForecasterWarmStart). The scale requests of the alert rules
-  /// firing after the previous cycle join the engine's input; after the
-  /// decisions, the alert rules are evaluated. Errors are store failures.
+  /// demand before that, per cycle interval (ForecasterWarmStart). The scale
+  /// requests of the alert rules firing after the previous cycle join the
+  /// engine's input; after the decisions, the alert rules are evaluated.
+  /// Errors are store failures.
   [[nodiscard]] Result<CycleReport> runCycleOnce(int64_t now_ms);
 
   /// Validates and stores an operator directive, hands it to the dispatcher

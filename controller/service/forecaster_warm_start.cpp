@@ -51,9 +51,10 @@ std::size_t ForecasterWarmStart::warm(store::TelemetryStore& store, engine::Deci
     auto samples = store.samples(system.system, metric, since_ms, end_ms + 1);
     reading += Clock::now() - read_started;
     if (!samples) {
-      spdlog::warn("warm start of {}: reading its stored {} failed ({}); its forecaster starts "
-                   "empty",
-                   system.system, metric, samples.error().message);
+      spdlog::warn(
+          "warm start of {}: reading its stored {} failed ({}); its forecaster starts "
+          "empty",
+          system.system, metric, samples.error().message);
       continue;
     }
     if (samples.value().empty()) continue;
@@ -64,8 +65,8 @@ std::size_t ForecasterWarmStart::warm(store::TelemetryStore& store, engine::Deci
     if (steps_learned == 0) continue;
     ++warmed;
     learned += steps_learned;
-    spdlog::debug("warm start of {}: {} steps from {} stored samples", system.system,
-                  steps_learned, samples.value().size());
+    spdlog::debug("warm start of {}: {} steps from {} stored samples", system.system, steps_learned,
+                  samples.value().size());
   }
   if (warmed > 0) {
     using Ms = std::chrono::duration<double, std::milli>;

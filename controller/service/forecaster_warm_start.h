@@ -39,8 +39,8 @@ class ForecasterWarmStart {
   /// model starts empty, as it did before warm starts. Returns the systems
   /// warm-started in this call.
   std::size_t warm(store::TelemetryStore& store, engine::DecisionEngine& engine,
-                   const std::vector<engine::SystemObservation>& systems,
-                   const std::string& metric, int64_t now_ms);
+                   const std::vector<engine::SystemObservation>& systems, const std::string& metric,
+                   int64_t now_ms);
 
  private:
   std::set<std::string> met_;

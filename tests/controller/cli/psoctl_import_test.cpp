@@ -129,9 +129,9 @@ TEST(PsoctlImport, TimeScaleCompressesTheSpacingTowardsTheLastSampleAtNow) {
   TempDir dir;
   const auto points = writeTrace(dir.file("web.csv"));  // a sample a minute
   const int64_t now_s = 1'764'720'000;
-  auto r = psoctl({"--json", "import", "--db", dir.file("controller.db"), "--system", "web",
-                   "--trace", dir.file("web.csv"), "--time-scale", "300", "--now",
-                   std::to_string(now_s)});
+  auto r =
+      psoctl({"--json", "import", "--db", dir.file("controller.db"), "--system", "web", "--trace",
+              dir.file("web.csv"), "--time-scale", "300", "--now", std::to_string(now_s)});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto report = nlohmann::json::parse(r.out);
   EXPECT_EQ(report["samples"], 180);
@@ -150,14 +150,14 @@ TEST(PsoctlImport, TimeScaleCompressesTheSpacingTowardsTheLastSampleAtNow) {
 
   // A positive number, and for a trace only.
   for (const char* bad : {"0", "-2", "abc"}) {
-    auto refused = psoctl({"import", "--db", dir.file("controller.db"), "--system", "web",
-                           "--trace", dir.file("web.csv"), "--time-scale", bad, "--now",
-                           std::to_string(now_s)});
+    auto refused =
+        psoctl({"import", "--db", dir.file("controller.db"), "--system", "web", "--trace",
+                dir.file("web.csv"), "--time-scale", bad, "--now", std::to_string(now_s)});
     EXPECT_EQ(refused.exit_code, 2) << bad << ": " << refused.err;
   }
-  auto prometheus = psoctl({"import", "--db", dir.file("controller.db"), "--system", "web",
-                            "--prometheus", "http://127.0.0.1:9", "--query", "up", "--since",
-                            "1h", "--time-scale", "300"});
+  auto prometheus =
+      psoctl({"import", "--db", dir.file("controller.db"), "--system", "web", "--prometheus",
+              "http://127.0.0.1:9", "--query", "up", "--since", "1h", "--time-scale", "300"});
   EXPECT_EQ(prometheus.exit_code, 2);
   EXPECT_NE(prometheus.err.find("--time-scale applies to --trace only"), std::string::npos)
       << prometheus.err;

@@ -81,10 +81,9 @@ TEST(BusinessCase, FiguresPerDayAndWeekFromTheRecordedCounts) {
 TEST(BusinessCase, ScaleEventsCountChangesOfEachCountFromOneCycleToTheNext) {
   // Given out of time order; per system in time order the engine's counts are
   // 2, 2, 3, 3 (one change) and the HPA rule's 2, 3, 2, 3 (three).
-  std::vector<json> docs = {scenario(kSundayNoon + 3000, 60, 3, 3, 10),
-                            scenario(kSundayNoon, 60, 2, 2, 10),
-                            scenario(kSundayNoon + 2000, 60, 3, 2, 10),
-                            scenario(kSundayNoon + 1000, 60, 2, 3, 10)};
+  std::vector<json> docs = {
+      scenario(kSundayNoon + 3000, 60, 3, 3, 10), scenario(kSundayNoon, 60, 2, 2, 10),
+      scenario(kSundayNoon + 2000, 60, 3, 2, 10), scenario(kSundayNoon + 1000, 60, 2, 3, 10)};
   // A second system changes both counts once.
   json api = scenario(kSundayNoon + 1500, 60, 5, 5, 10);
   api["systems"] = {"api"};

@@ -63,7 +63,8 @@ class ForecasterWarmStartTest : public ::testing::Test {
     // The history (kHistorySteps steps before the current one), then the
     // samples of the step the first cycle observes itself.
     std::vector<store::Sample> samples;
-    const int64_t first_ms = with_history ? kNowMs - (kHistorySteps + 1) * kStepMs : kNowMs - kStepMs;
+    const int64_t first_ms =
+        with_history ? kNowMs - (kHistorySteps + 1) * kStepMs : kNowMs - kStepMs;
     int k = 0;
     for (int64_t ts = first_ms + kStepMs / kSamplesPerStep; ts <= kNowMs;
          ts += kStepMs / kSamplesPerStep) {
@@ -98,11 +99,11 @@ const engine::SystemDecision& webDecision(const CycleReport& report) {
 TEST(StepMeans, AveragesEachCycleIntervalAndLeavesGapsAsGaps) {
   // Steps (0, 10], (10, 20], (20, 30] ending at 30.
   const std::vector<store::Sample> samples = {
-      {0, 99.0},    // before the first step: ignored
-      {5, 1.0},     {10, 3.0},  // step 0: mean 2
-      {25, NAN},    // step 1 has no finite sample: a gap
-      {21, 7.0},    // step 2 (out of order is fine for the means)
-      {30, 9.0},  {31, 50.0}};  // 31 is after the end: ignored
+      {0, 99.0},               // before the first step: ignored
+      {5, 1.0},  {10, 3.0},    // step 0: mean 2
+      {25, NAN},               // step 1 has no finite sample: a gap
+      {21, 7.0},               // step 2 (out of order is fine for the means)
+      {30, 9.0}, {31, 50.0}};  // 31 is after the end: ignored
   const auto means = stepMeans(samples, 30, 10, 3);
   ASSERT_EQ(means.size(), 3u);
   EXPECT_DOUBLE_EQ(means[0], 2.0);
