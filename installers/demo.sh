@@ -83,7 +83,7 @@ done
 workers() { pgrep -c -P "${agent_pid[$1]}" 2>/dev/null || echo 0; }
 
 # The first cycle that decides every system: their forecasters learned the
-# imported history, so its forecasts already come from seasonal models.
+# imported history before it, and the models it names were chosen on it.
 for _ in $(seq 1 50); do
   first=$("$psoctl_bin" --json cycles --limit 1 2>/dev/null || true)
   [ "$(python3 -c 'import json,sys; print(len(json.load(sys.stdin)["cycles"][0]["decisions"]))' \
@@ -122,7 +122,7 @@ echo
 mkdir -p "$out/business-case"
 for s in "${systems[@]}"; do
   "$psoctl_bin" --json scenarios business-case --db "$run/controller.db" --system "$s" \
-    --period week >"$out/business-case/$s.json"
+    --period week >"$out/business-case/$s.json" || rm -f "$out/business-case/$s.json"
 done
 trace_start=$(sed -n 2p "$root/config/demo/web.csv" | cut -d, -f1)
 python3 "$root/installers/demo_report.py" "$out/scenarios.jsonl" "$out/business-case" \
