@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The demo behind `make demo`: one pso-controller and three pso-agents on
 # loopback, each agent running a real process-pool whose demand replays a
-# trace from config/demo/ at 300x. Before the controller starts, the five days
+# trace from config/demo/ at 300x. Before the controller starts, the eight days
 # before each trace (config/demo/<system>-history.csv) are imported, compressed
 # by the same 300x so they end where the live replay begins; the controller's
 # forecasters learn them at their first cycle. Prints the decisions as they

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes config/demo/<system>-history.csv: the five days before each demo
+"""Writes config/demo/<system>-history.csv: the eight days before each demo
 trace, which installers/demo.sh imports (psoctl import --time-scale 300) so the
 controller's forecasters start the live replay knowing the daily shape.
 
@@ -7,7 +7,12 @@ The demo traces hold one day (2023-11-14). Each earlier day repeats that day's
 shape (a running median over 35 minutes, which keeps the batch jobs' edges)
 at a level of its own (within +-8%) with fresh noise of the spread the trace
 has around its shape, so the history teaches the shape, not the live day's
-noise. Deterministic: run it again and the files do not change."""
+noise. Deterministic: run it again and the files do not change.
+
+Why eight days: at the demo's 2 s cycle (10 trace minutes) a day is 144
+steps, and the "auto" model looks for seasons at 128, 256, 512 and 1,024
+values; in this history the day is first found at 1,024 (with five days, 720
+steps, web and api started without it)."""
 
 import csv
 import datetime
@@ -15,7 +20,7 @@ import os
 import random
 import statistics
 
-DAYS = 5
+DAYS = 8
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
