@@ -11,12 +11,13 @@ S.json. REPLAY_START_MS and SPEED place a wall-clock time on the trace
 (TRACE_START, the first row of the replayed traces).
 
 A decision is pre-emptive when the engine raised a system's count on its
-forecast (a predictive rule) while the demand observed then still fitted the
-count it had at the target utilisation, its point forecast rose above that,
-the HPA rule recorded in the same cycle did not raise it, and a later demand
-sample exceeded what that count serves at the target within the decision's
-forecast horizon: the load it scaled for arrived. The lead time runs from the
-decision to that sample."""
+forecast (a predictive plan, perhaps capped by the bounds) while the demand
+observed then still fitted the count it had at the target utilisation, its
+point forecast rose above that, the HPA rule recorded in the same cycle did
+not raise it, and a later demand sample exceeded what that count serves at
+the target within the decision's forecast horizon, at least a warm-up later:
+the load it scaled for arrived after its new replicas were serving. The lead
+time runs from the decision to that sample."""
 
 import datetime
 import json
@@ -63,7 +64,12 @@ def main():
             if not (r and sit and fc and hpa) or sit.get("demand") is None:
                 continue
             current, desired = r["current_replicas"], r["desired_replicas"]
-            if desired <= current or not r["rule"].startswith("predictive") or hpa["replicas"] > current:
+            # Planned from the forecast (bounds may cap the plan), not held by
+            # an operator, raised to the observed demand or asked by an alert.
+            facts = r.get("facts", {})
+            planned = facts.get("plan_replicas") is not None and not facts.get("alerts") \
+                and r["rule"] not in ("hold", "observed-demand-floor")
+            if desired <= current or not planned or hpa["replicas"] > current:
                 continue
             served = current * sit["capacity_per_replica"] * sit["target_utilization"]
             if sit["demand"] > served:
@@ -74,14 +80,15 @@ def main():
             horizon_ms = (len(fc["point"]) + 1) * d["step_s"] * 1000
             arrival = next(((ts, v) for ts, v in ordered
                             if d["ts_ms"] < ts <= d["ts_ms"] + horizon_ms and v > served), None)
-            if arrival:
+            # The replicas it launched were serving when the load came.
+            if arrival and arrival[0] - d["ts_ms"] >= sit["warmup_s"] * 1000:
                 found.append((d, s, served, arrival))
 
     print()
     print("== Scaled before the load arrived")
     if not found:
         print("  none in this run: no predictive scale-up was followed by its load within the"
-              " forecast horizon (a longer DEMO_SECONDS reaches the batch system's next job).")
+              " forecast horizon (DEMO_SECONDS of 60 or more reach the batch system's 03:00 job).")
     # The biggest step first; one per system.
     shown = set()
     for d, s, served, (arrival_ms, arrival_value) in sorted(
@@ -104,8 +111,8 @@ def main():
               % (r["current_replicas"], r["desired_replicas"], r["rule"]))
         print("  load arrived   %s (trace time %s): demand %s > %s"
               % (clock(arrival_ms), trace_time(arrival_ms), fmt(arrival_value), fmt(served)))
-        print("  lead time      %.1f s before the load (%d trace minutes); a new replica serves after"
-              " its %s s warm-up" % (lead_s, round(lead_s * speed / 60), fmt(sit["warmup_s"])))
+        print("  lead time      %.1f s before the load (%d trace minutes); the new replicas served"
+              " after their %s s warm-up" % (lead_s, round(lead_s * speed / 60), fmt(sit["warmup_s"])))
         print("  HPA rule then  %d replicas: %s" % (hpa["replicas"], hpa.get("rationale", "")))
 
     print()
