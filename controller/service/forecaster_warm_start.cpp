@@ -52,8 +52,7 @@ std::size_t ForecasterWarmStart::warm(store::TelemetryStore& store, engine::Deci
     reading += Clock::now() - read_started;
     if (!samples) {
       spdlog::warn(
-          "warm start of {}: reading its stored {} failed ({}); its forecaster starts "
-          "empty",
+          "warm start of {}: reading its stored {} failed ({}); its forecaster starts empty",
           system.system, metric, samples.error().message);
       continue;
     }
