@@ -32,7 +32,9 @@ json figuresJson(const std::vector<scenarios::BusinessPeriodFigures>& figures,
               {"with_outcome", f.with_outcome},
               {"predictive_short", f.predictive_short},
               {"baseline_short", f.baseline_short},
-              {"system_cycles_left_out", f.left_out}};
+              {"system_cycles_left_out", f.left_out},
+              {"predictive_scale_events", f.predictive_scale_events},
+              {"baseline_scale_events", f.baseline_scale_events}};
     if (args.cost_per_replica_hour > 0) {
       p["predictive_cost"] = f.predictive_replica_hours * args.cost_per_replica_hour;
       p["baseline_cost"] = f.baseline_replica_hours * args.cost_per_replica_hour;
@@ -60,7 +62,8 @@ void addBusinessCaseOptions(CLI::App* cmd, BusinessCaseArgs& args) {
   cmd->add_option("--format", args.format, "markdown | html")
       ->check(CLI::IsMember({"markdown", "html"}))
       ->capture_default_str();
-  cmd->add_option("--system", args.system, "Only the scenarios of this system");
+  cmd->add_option("--system", args.system,
+                  "Only this system's figures, from the scenarios that include it");
   cmd->add_option("--out", args.out, "The lesson file; - for stdout")->capture_default_str();
 }
 
@@ -90,7 +93,7 @@ int runBusinessCaseCommand(const BusinessCaseArgs& args, bool json_output) {
     if (!doc.is_object()) return fail("scenario '" + record.id + "' is stored as invalid JSON");
     documents.push_back(std::move(doc));
   }
-  const auto figures = scenarios::businessCase(documents, *period);
+  const auto figures = scenarios::businessCase(documents, *period, args.system);
   if (json_output) {
     std::cout << figuresJson(figures, args).dump(2) << '\n';
     return 0;

@@ -1,6 +1,7 @@
 #include "controller/cli/import.h"
 
 #include <algorithm>
+#include <cmath>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -39,10 +40,20 @@ Result<Loaded> loadTrace(const ImportArgs& args, int64_t now_ms) {
   auto trace = common::readTrace(args.trace);
   if (!trace) return trace.error();
   if (trace->points.empty()) return makeError("invalid", args.trace + ": the trace has no samples");
-  // The trace moves as a whole, so its last sample lands at now.
-  const int64_t shift_ms = args.shift_to_now ? now_ms - trace->points.back().ts_s * 1000 : 0;
   Loaded loaded;
   loaded.samples.reserve(trace->points.size());
+  const int64_t last_ms = trace->points.back().ts_s * 1000;
+  if (args.time_scale != 1.0) {
+    // Compressed towards its last sample, which lands at now: a replay at
+    // time_scale x continues where this history ends.
+    for (const auto& point : trace->points) {
+      const double before_last = static_cast<double>(last_ms - point.ts_s * 1000);
+      loaded.samples.push_back({now_ms - std::llround(before_last / args.time_scale), point.value});
+    }
+    return loaded;
+  }
+  // The trace moves as a whole, so its last sample lands at now.
+  const int64_t shift_ms = args.shift_to_now ? now_ms - last_ms : 0;
   for (const auto& point : trace->points) {
     loaded.samples.push_back({point.ts_s * 1000 + shift_ms, point.value});
   }
@@ -130,6 +141,10 @@ void addImportOptions(CLI::App* cmd, ImportArgs& args) {
   auto* trace = cmd->add_option("--trace", args.trace, "Trace CSV (timestamp,value) to import");
   cmd->add_flag("--shift-to-now", args.shift_to_now,
                 "Move the trace in time so its last sample lands at now");
+  cmd->add_option("--time-scale", args.time_scale,
+                  "Divide the time between the trace's samples by N, its last sample at now "
+                  "(history for a replay at N x; implies --shift-to-now)")
+      ->capture_default_str();
   auto* prometheus =
       cmd->add_option("--prometheus", args.prometheus,
                       "Prometheus base URL (http://prometheus:9090) to read the history from");
@@ -145,6 +160,9 @@ void addImportOptions(CLI::App* cmd, ImportArgs& args) {
 
 void checkImportArgs(const CLI::App* cmd, const ImportArgs& args) {
   {
+    if (!(args.time_scale > 0.0) || !std::isfinite(args.time_scale)) {
+      throw CLI::ValidationError("import", "--time-scale must be a positive number (300)");
+    }
     if (args.trace.empty() == args.prometheus.empty()) {
       throw CLI::ValidationError("import", "give either --trace FILE or --prometheus URL");
     }
@@ -153,6 +171,9 @@ void checkImportArgs(const CLI::App* cmd, const ImportArgs& args) {
       if (args.since.empty()) throw CLI::RequiredError("--since (with --prometheus)");
       if (args.shift_to_now) {
         throw CLI::ValidationError("import", "--shift-to-now applies to --trace only");
+      }
+      if (cmd->count("--time-scale") > 0) {
+        throw CLI::ValidationError("import", "--time-scale applies to --trace only");
       }
     } else if (cmd->count("--query") + cmd->count("--since") > 0) {
       throw CLI::ValidationError("import", "--query and --since apply to --prometheus only");

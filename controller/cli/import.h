@@ -18,6 +18,10 @@ struct ImportArgs {
   std::string metric = "demand";
   std::string trace;
   bool shift_to_now = false;
+  /// With --trace: divides the time between samples by this, the last sample
+  /// at now (so history replayed N times as fast lines up with the past it
+  /// compresses); 1 leaves the spacing as it is.
+  double time_scale = 1.0;
   std::string prometheus;  ///< base URL of a Prometheus server
   std::string query;       ///< PromQL, answering exactly one series
   std::string since;       ///< how far back (a duration: 14d)

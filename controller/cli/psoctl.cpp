@@ -1488,11 +1488,12 @@ int runPsoctl(int argc, char** argv) {
   addImportOptions(import_cmd, import_args);
   import_cmd->footer(
       "Loads past demand so forecasts are seasonal from the first cycle: from a trace CSV\n"
-      "(--trace FILE [--shift-to-now]) or from Prometheus (--prometheus URL --query PROMQL\n"
-      "--since 14d [--step 1m]). Writes the samples and their minute and hour rollups. Stop\n"
-      "the controller first (docs/operations.md, \"Importing history\", says why).\n" +
+      "(--trace FILE [--shift-to-now | --time-scale N]) or from Prometheus (--prometheus URL\n"
+      "--query PROMQL --since 14d [--step 1m]). Writes the samples and their minute and hour\n"
+      "rollups. Stop the controller first (docs/operations.md, \"Importing history\").\n" +
       examples({"psoctl import --db /var/lib/pso/controller.db --system web --trace web.csv "
                 "--shift-to-now",
+                "psoctl import --db demo.db --system web --trace web-history.csv --time-scale 300",
                 "psoctl import --db controller.db --system web --prometheus http://prom:9090 "
                 "--query 'sum(rate(http_requests_total[1m]))' --since 14d"}));
   import_cmd->callback([&] {

@@ -615,6 +615,41 @@ void DecisionEngine::setSeasonalProfile(const std::string& system,
   }
 }
 
+int64_t DecisionEngine::warmStartSteps() {
+  return ForecastModelParams{}.detection_window;
+}
+
+bool DecisionEngine::needsHistory(const std::string& system) const {
+  auto it = impl_->systems.find(system);
+  return it != impl_->systems.end() && it->second.model->observations() == 0;
+}
+
+std::size_t DecisionEngine::warmStart(const std::string& system, const std::vector<double>& demand,
+                                      int64_t last_end_ms) {
+  if (!needsHistory(system)) return 0;
+  ForecastModel& model = *impl_->systems.at(system).model;
+  const auto kept = static_cast<std::size_t>(warmStartSteps());
+  std::size_t first = demand.size() > kept ? demand.size() - kept : 0;
+  while (first < demand.size() && !std::isfinite(demand[first])) ++first;
+  const int64_t step_ms = std::llround(impl_->settings.step_s * 1000.0);
+  auto* selector = dynamic_cast<AutoModel*>(&model);
+  for (std::size_t i = first; i < demand.size(); ++i) {
+    // The profile candidates of "auto" read the shape at each step's time,
+    // as in a live step (plan()).
+    if (selector) {
+      const auto steps_before_last = static_cast<int64_t>(demand.size() - 1 - i);
+      selector->setStepTime(last_end_ms - steps_before_last * step_ms, step_ms);
+    }
+    // Demand is never negative (plan()).
+    if (std::isfinite(demand[i])) {
+      model.update(std::max(0.0, demand[i]));
+    } else {
+      model.observeMissing();
+    }
+  }
+  return demand.size() - first;
+}
+
 std::optional<Forecast> DecisionEngine::forecast(const std::string& system, int horizon) const {
   auto it = impl_->systems.find(system);
   if (it == impl_->systems.end()) return std::nullopt;

@@ -72,6 +72,29 @@ class DecisionEngine {
   /// ignored.
   void setSeasonalProfile(const std::string& system, std::optional<SeasonalProfile> profile);
 
+  /// Steps of past demand a warm start can use: what the "auto" model keeps
+  /// for season detection (ForecastModelParams::detection_window, 4,096),
+  /// the longest window any model keeps; older steps teach no model anything.
+  static int64_t warmStartSteps();
+
+  /// Whether the system's forecast model has learned no value yet (a system
+  /// new to the engine, or whose saved state had none): what warmStart()
+  /// fills. False for an unknown system.
+  bool needsHistory(const std::string& system) const;
+
+  /// Teaches a system's forecast model its past demand before its first
+  /// decision, so forecasts carry the seasons the history holds from the
+  /// first cycle. `demand` holds one value per engine step, oldest first, the
+  /// mean demand of that step, NaN for a step without any (a gap, learned as
+  /// missing, never as zero); its last step ends at `last_end_ms` and the
+  /// steps are settings().step_s apart. Leading gaps are skipped; at most
+  /// warmStartSteps() of the newest steps are learned. Only the forecast
+  /// model learns: the HPA rule, stabilisation and action windows start as
+  /// before. Does nothing unless needsHistory(system). Returns the steps
+  /// learned (values and gaps). Pure: no clock, no I/O.
+  std::size_t warmStart(const std::string& system, const std::vector<double>& demand,
+                        int64_t last_end_ms);
+
   /// The system's current forecast for steps 1..horizon without learning
   /// anything; nullopt for an unknown system. For the API and `explain`.
   std::optional<Forecast> forecast(const std::string& system, int horizon) const;

@@ -41,16 +41,30 @@ void addTo(BusinessPeriodFigures& total, const BusinessPeriodFigures& f) {
   total.predictive_short += f.predictive_short;
   total.baseline_short += f.baseline_short;
   total.left_out += f.left_out;
+  total.predictive_scale_events += f.predictive_scale_events;
+  total.baseline_scale_events += f.baseline_scale_events;
 }
+
+// The two counts of a system's previous system-cycle, for scale events.
+struct PreviousCounts {
+  double desired = 0.0;
+  double baseline = 0.0;
+};
 
 // One system-cycle of a scenario, when the document records both counts.
 void addSystemCycle(const json& doc, const std::string& system, double step_h,
-                    BusinessPeriodFigures& f) {
+                    std::map<std::string, PreviousCounts>& previous, BusinessPeriodFigures& f) {
   const double desired = numberAt(memberAt(memberAt(doc, "rationale"), system), "desired_replicas");
   const double baseline =
       numberAt(memberAt(memberAt(doc, "reactive_baseline"), system), "replicas");
   if (!std::isfinite(desired) || !std::isfinite(baseline)) return;
   ++f.system_cycles;
+  if (auto [last, first] = previous.try_emplace(system, PreviousCounts{desired, baseline});
+      !first) {
+    f.predictive_scale_events += desired != last->second.desired ? 1 : 0;
+    f.baseline_scale_events += baseline != last->second.baseline ? 1 : 0;
+    last->second = {desired, baseline};
+  }
   f.predictive_replica_hours += desired * step_h;
   f.baseline_replica_hours += baseline * step_h;
   const json& outcome = memberAt(memberAt(memberAt(doc, "outcome"), "systems"), system);
@@ -121,6 +135,12 @@ std::vector<std::string> sentences(const BusinessPeriodFigures& f, const Busines
         ") and above that of the HPA rule's count in " + std::to_string(f.baseline_short) + " (" +
         share(static_cast<double>(f.baseline_short), static_cast<double>(f.with_outcome)) + ").");
   }
+  if (f.system_cycles > 0) {
+    out.push_back("The engine changed a system's count " +
+                  std::to_string(f.predictive_scale_events) +
+                  " times from one cycle to the next; the HPA rule's count changed " +
+                  std::to_string(f.baseline_scale_events) + " times.");
+  }
   return out;
 }
 
@@ -128,7 +148,8 @@ std::vector<std::string> tableHeader(const BusinessCaseCost& cost) {
   std::vector<std::string> header = {"Period", "Cycles", "Engine replica-hours",
                                      "HPA replica-hours", "Saved replica-hours"};
   if (cost.cost_per_replica_hour > 0) header.push_back("Saved (" + cost.currency + ")");
-  header.insert(header.end(), {"Engine short", "HPA short"});
+  header.insert(header.end(),
+                {"Engine short", "HPA short", "Engine scale events", "HPA scale events"});
   return header;
 }
 
@@ -143,6 +164,8 @@ std::vector<std::string> tableRow(const BusinessPeriodFigures& f, const Business
   }
   row.push_back(std::to_string(f.predictive_short) + "/" + std::to_string(f.with_outcome));
   row.push_back(std::to_string(f.baseline_short) + "/" + std::to_string(f.with_outcome));
+  row.push_back(std::to_string(f.predictive_scale_events));
+  row.push_back(std::to_string(f.baseline_scale_events));
   return row;
 }
 
@@ -150,7 +173,8 @@ const char* kMethod =
     "Each decision holds for one cycle step. The engine's count is the desired replicas of its "
     "decision; the HPA rule's is the count the Kubernetes HPA algorithm would have set on the "
     "same observation, recorded in the same scenario. A count is short when the highest demand "
-    "observed after the decision exceeds replicas x capacity per replica.";
+    "observed after the decision exceeds replicas x capacity per replica. A scale event is a "
+    "change of a system's count from one cycle to the next.";
 
 }  // namespace
 
@@ -161,10 +185,20 @@ Result<BusinessPeriod> parseBusinessPeriod(const std::string& text) {
 }
 
 std::vector<BusinessPeriodFigures> businessCase(const std::vector<json>& scenarios,
-                                                BusinessPeriod period) {
-  std::map<int64_t, BusinessPeriodFigures> by_start;
+                                                BusinessPeriod period, const std::string& system) {
+  // In time order, so each system-cycle is compared with the one before it.
+  std::vector<const json*> ordered;
+  ordered.reserve(scenarios.size());
   for (const auto& doc : scenarios) {
-    if (!doc.is_object()) continue;
+    if (doc.is_object()) ordered.push_back(&doc);
+  }
+  std::stable_sort(ordered.begin(), ordered.end(), [](const json* a, const json* b) {
+    return integerAt(*a, "ts_ms") < integerAt(*b, "ts_ms");
+  });
+  std::map<int64_t, BusinessPeriodFigures> by_start;
+  std::map<std::string, PreviousCounts> previous;
+  for (const json* ordered_doc : ordered) {
+    const json& doc = *ordered_doc;
     const int64_t ts_ms = integerAt(doc, "ts_ms");
     const int64_t start = periodStart(ts_ms, period);
     BusinessPeriodFigures& f = by_start[start];
@@ -175,10 +209,15 @@ std::vector<BusinessPeriodFigures> businessCase(const std::vector<json>& scenari
     }
     ++f.cycles;
     const double step_h = numberAt(doc, "step_s", 15.0) / 3600.0;
-    for (const auto& system : stringsAt(doc, "systems")) addSystemCycle(doc, system, step_h, f);
-    const json& left_out = memberAt(doc, "systems_left_out");
-    for (const char* kind : {"notable", "quiet"}) {
-      f.left_out += static_cast<std::size_t>(std::max<int64_t>(0, integerAt(left_out, kind)));
+    for (const auto& name : stringsAt(doc, "systems")) {
+      if (system.empty() || name == system) addSystemCycle(doc, name, step_h, previous, f);
+    }
+    // The whole fleet's case says what the documents counted and left out.
+    if (system.empty()) {
+      const json& left_out = memberAt(doc, "systems_left_out");
+      for (const char* kind : {"notable", "quiet"}) {
+        f.left_out += static_cast<std::size_t>(std::max<int64_t>(0, integerAt(left_out, kind)));
+      }
     }
   }
   std::vector<BusinessPeriodFigures> out;

@@ -45,15 +45,23 @@ struct BusinessPeriodFigures {
   /// large fleet describes the systems that teach most and counts the rest,
   /// systems_left_out): not in any figure above, and said so in the lesson.
   std::size_t left_out = 0;
+  /// System-cycles whose engine count differs from the same system's in its
+  /// previous scenario (by time; the first of each system is no event) ...
+  std::size_t predictive_scale_events = 0;
+  /// ... and whose HPA rule's count differs from its previous one.
+  std::size_t baseline_scale_events = 0;
   /// Replica-hours the engine saved against the HPA rule (negative: spent more).
   double savedReplicaHours() const { return baseline_replica_hours - predictive_replica_hours; }
 };
 
 /// The figures per period, oldest first (periods without scenarios left out),
 /// and their total as the last element labelled "total" when there is more
-/// than one period. Documents that are not objects are skipped.
+/// than one period. Documents that are not objects are skipped. With
+/// `system`, only that system's system-cycles are counted (cycles still
+/// counts every scenario given).
 std::vector<BusinessPeriodFigures> businessCase(const std::vector<nlohmann::json>& scenarios,
-                                                BusinessPeriod period);
+                                                BusinessPeriod period,
+                                                const std::string& system = "");
 
 /// How money is shown: replica-hours x cost_per_replica_hour in `currency`
 /// (e.g. "EUR"). A cost of 0 leaves money out: figures in replica-hours only.

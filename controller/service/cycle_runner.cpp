@@ -317,6 +317,8 @@ Result<CycleReport> CycleRunner::runCycleOnce(int64_t now_ms) {
   }
 
   endPhase("snapshot");
+  // Before the profiles: a first profile replays the history a model keeps.
+  warm_start_.warm(store_, engine_, input.systems, kDemandMetric, now_ms);
   seasonal_profiles_.refresh(store_, engine_, input.systems, kDemandMetric, now_ms);
   report.decisions = engine_.decide(input);
   endPhase("decide");

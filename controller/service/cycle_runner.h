@@ -22,6 +22,7 @@
 #include "controller/config/engine_inputs.h"
 #include "controller/engine/decision_engine.h"
 #include "controller/service/alerting.h"
+#include "controller/service/forecaster_warm_start.h"
 #include "controller/service/ingest.h"
 #include "controller/service/seasonal_profiles.h"
 #include "controller/store/store.h"
@@ -92,9 +93,12 @@ class CycleRunner {
 
   /// Runs one full cycle as of `now_ms` (wall-clock epoch ms). Observed demand
   /// is the mean of the "demand" samples since the previous cycle (or one
-  /// interval back for the first). The scale requests of the alert rules
-  /// firing after the previous cycle join the engine's input; after the
-  /// decisions, the alert rules are evaluated. Errors are store failures.
+  /// interval back for the first). A system met for the first time whose
+  /// model has learned nothing (no saved state) first learns its stored
+  /// demand before that, per cycle interval (ForecasterWarmStart). The scale
+  /// requests of the alert rules firing after the previous cycle join the
+  /// engine's input; after the decisions, the alert rules are evaluated.
+  /// Errors are store failures.
   [[nodiscard]] Result<CycleReport> runCycleOnce(int64_t now_ms);
 
   /// Validates and stores an operator directive, hands it to the dispatcher
@@ -160,6 +164,8 @@ class CycleRunner {
   int64_t last_prune_ms_ = 0;
   std::optional<int64_t> last_state_saved_ms_;
   AlertRuleSet alerts_;
+  // Models that learned nothing learn the store's history before their first decision.
+  ForecasterWarmStart warm_start_;
   // Each system's daily and weekly shape from its hourly rollups, refitted hourly.
   SeasonalProfiles seasonal_profiles_;
   std::function<void()> on_notifications_;

@@ -125,6 +125,44 @@ TEST(PsoctlImport, ShiftToNowMovesTheLastSampleToNowAndKeepsTheSpacing) {
   EXPECT_EQ(minutes->size(), 179u);
 }
 
+TEST(PsoctlImport, TimeScaleCompressesTheSpacingTowardsTheLastSampleAtNow) {
+  TempDir dir;
+  const auto points = writeTrace(dir.file("web.csv"));  // a sample a minute
+  const int64_t now_s = 1'764'720'000;
+  auto r =
+      psoctl({"--json", "import", "--db", dir.file("controller.db"), "--system", "web", "--trace",
+              dir.file("web.csv"), "--time-scale", "300", "--now", std::to_string(now_s)});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto report = nlohmann::json::parse(r.out);
+  EXPECT_EQ(report["samples"], 180);
+  EXPECT_EQ(report["last_ts_ms"], now_s * 1000);
+  // Three hours of trace replayed at 300x are 36 s: 60 s / 300 = 200 ms apart.
+  EXPECT_EQ(report["first_ts_ms"], now_s * 1000 - 179 * 200);
+
+  auto store = openStore(dir.file("controller.db"));
+  ASSERT_NE(store, nullptr);
+  const auto samples = storedSamples(*store);
+  ASSERT_EQ(samples.size(), points.size());
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    EXPECT_EQ(samples[i].ts_ms, now_s * 1000 - static_cast<int64_t>(179 - i) * 200) << i;
+    EXPECT_DOUBLE_EQ(samples[i].value, points[i].second) << i;
+  }
+
+  // A positive number, and for a trace only.
+  for (const char* bad : {"0", "-2", "abc"}) {
+    auto refused =
+        psoctl({"import", "--db", dir.file("controller.db"), "--system", "web", "--trace",
+                dir.file("web.csv"), "--time-scale", bad, "--now", std::to_string(now_s)});
+    EXPECT_EQ(refused.exit_code, 2) << bad << ": " << refused.err;
+  }
+  auto prometheus =
+      psoctl({"import", "--db", dir.file("controller.db"), "--system", "web", "--prometheus",
+              "http://127.0.0.1:9", "--query", "up", "--since", "1h", "--time-scale", "300"});
+  EXPECT_EQ(prometheus.exit_code, 2);
+  EXPECT_NE(prometheus.err.find("--time-scale applies to --trace only"), std::string::npos)
+      << prometheus.err;
+}
+
 TEST(PsoctlImport, RefusesABadTraceAndABadName) {
   TempDir dir;
   {

@@ -98,5 +98,43 @@ TEST(BusinessCase, SystemCyclesAScenarioCountedButLeftOutAreNamedNotCounted) {
             md.find("leave out", md.find("## All")));
 }
 
+TEST(BusinessCase, ScaleEventsCountChangesOfEachCountFromOneCycleToTheNext) {
+  // Given out of time order; per system in time order the engine's counts are
+  // 2, 2, 3, 3 (one change) and the HPA rule's 2, 3, 2, 3 (three).
+  std::vector<json> docs = {
+      scenario(kSundayNoon + 3000, 60, 3, 3, 10), scenario(kSundayNoon, 60, 2, 2, 10),
+      scenario(kSundayNoon + 2000, 60, 3, 2, 10), scenario(kSundayNoon + 1000, 60, 2, 3, 10)};
+  // A second system changes both counts once.
+  json api = scenario(kSundayNoon + 1500, 60, 5, 5, 10);
+  api["systems"] = {"api"};
+  api["rationale"] = {{"api", {{"desired_replicas", 5}}}};
+  api["reactive_baseline"] = {{"api", {{"replicas", 5}}}};
+  docs.push_back(api);
+  api["ts_ms"] = kSundayNoon + 2500;
+  api["rationale"]["api"]["desired_replicas"] = 4;
+  api["reactive_baseline"]["api"]["replicas"] = 6;
+  docs.push_back(api);
+  const auto days = businessCase(docs, BusinessPeriod::kDay);
+  ASSERT_EQ(days.size(), 1u);
+  EXPECT_EQ(days[0].system_cycles, 6u);
+  EXPECT_EQ(days[0].predictive_scale_events, 2u);
+  EXPECT_EQ(days[0].baseline_scale_events, 4u);
+  const std::string md = businessCaseMarkdown(days, {});
+  EXPECT_NE(md.find("The engine changed a system's count 2 times from one cycle to the next; the "
+                    "HPA rule's count changed 4 times."),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| 0/4 | 0/4 | 2 | 4 |"), std::string::npos) << md;  // api has no outcome
+
+  // One system's figures only.
+  const auto api_only = businessCase(docs, BusinessPeriod::kDay, "api");
+  ASSERT_EQ(api_only.size(), 1u);
+  EXPECT_EQ(api_only[0].cycles, 6u);
+  EXPECT_EQ(api_only[0].system_cycles, 2u);
+  EXPECT_EQ(api_only[0].predictive_scale_events, 1u);
+  EXPECT_EQ(api_only[0].baseline_scale_events, 1u);
+  EXPECT_DOUBLE_EQ(api_only[0].predictive_replica_hours, (5.0 + 4.0) / 60.0);
+}
+
 }  // namespace
 }  // namespace pso::controller::scenarios

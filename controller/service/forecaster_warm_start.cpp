@@ -1,0 +1,80 @@
+#include "controller/service/forecaster_warm_start.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+
+namespace pso::controller::service {
+
+std::vector<double> stepMeans(const std::vector<store::Sample>& samples, int64_t end_ms,
+                              int64_t step_ms, std::size_t steps) {
+  std::vector<double> means(steps, std::numeric_limits<double>::quiet_NaN());
+  if (step_ms <= 0) return means;
+  std::vector<double> sums(steps, 0.0);
+  std::vector<std::size_t> counts(steps, 0);
+  const int64_t start_ms = end_ms - static_cast<int64_t>(steps) * step_ms;
+  for (const store::Sample& sample : samples) {
+    if (sample.ts_ms <= start_ms || sample.ts_ms > end_ms || !std::isfinite(sample.value)) {
+      continue;
+    }
+    // (start + i x step, start + (i + 1) x step] is step i.
+    const auto i = static_cast<std::size_t>((sample.ts_ms - start_ms - 1) / step_ms);
+    sums[i] += sample.value;
+    ++counts[i];
+  }
+  for (std::size_t i = 0; i < steps; ++i) {
+    if (counts[i] > 0) means[i] = sums[i] / static_cast<double>(counts[i]);
+  }
+  return means;
+}
+
+std::size_t ForecasterWarmStart::warm(store::TelemetryStore& store, engine::DecisionEngine& engine,
+                                      const std::vector<engine::SystemObservation>& systems,
+                                      const std::string& metric, int64_t now_ms) {
+  const int64_t step_ms = std::llround(engine.settings().step_s * 1000.0);
+  if (step_ms <= 0) return 0;
+  const auto steps = static_cast<std::size_t>(engine::DecisionEngine::warmStartSteps());
+  // The cycle itself observes the step ending at now_ms; the history ends
+  // where that step begins.
+  const int64_t end_ms = now_ms - step_ms;
+  const int64_t since_ms = end_ms - static_cast<int64_t>(steps) * step_ms + 1;
+  using Clock = std::chrono::steady_clock;
+  Clock::duration reading{};
+  Clock::duration learning{};
+  std::size_t warmed = 0;
+  std::size_t learned = 0;
+  for (const engine::SystemObservation& system : systems) {
+    if (!met_.insert(system.system).second || !engine.needsHistory(system.system)) continue;
+    const auto read_started = Clock::now();
+    auto samples = store.samples(system.system, metric, since_ms, end_ms + 1);
+    reading += Clock::now() - read_started;
+    if (!samples) {
+      spdlog::warn(
+          "warm start of {}: reading its stored {} failed ({}); its forecaster starts empty",
+          system.system, metric, samples.error().message);
+      continue;
+    }
+    if (samples.value().empty()) continue;
+    const auto learn_started = Clock::now();
+    const std::size_t steps_learned =
+        engine.warmStart(system.system, stepMeans(samples.value(), end_ms, step_ms, steps), end_ms);
+    learning += Clock::now() - learn_started;
+    if (steps_learned == 0) continue;
+    ++warmed;
+    learned += steps_learned;
+    spdlog::debug("warm start of {}: {} steps from {} stored samples", system.system, steps_learned,
+                  samples.value().size());
+  }
+  if (warmed > 0) {
+    using Ms = std::chrono::duration<double, std::milli>;
+    spdlog::info(
+        "warm start: {} forecasters learned {} steps of stored {} (reading {:.0f} ms, learning "
+        "{:.0f} ms)",
+        warmed, learned, metric, Ms(reading).count(), Ms(learning).count());
+  }
+  return warmed;
+}
+
+}  // namespace pso::controller::service

@@ -1,0 +1,49 @@
+#pragma once
+
+// Warm starts of the forecast models from the store: a system whose model
+// has learned nothing (new to the controller, or with no saved state) learns
+// its stored demand at the cycle step before its first decision, so history
+// imported with `psoctl import` or kept from an earlier run makes its
+// forecasts seasonal from the first cycle (docs/design-notes.md, "Warm start
+// from stored history").
+
+#include <cstddef>
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "controller/engine/decision_engine.h"
+#include "controller/store/records.h"
+#include "controller/store/telemetry_store.h"
+
+namespace pso::controller::service {
+
+/// The mean of `samples` per step for `steps` steps of `step_ms` ending at
+/// `end_ms`, oldest first: step i covers (end_ms - (steps - i) x step_ms,
+/// end_ms - (steps - 1 - i) x step_ms], as a cycle observes the interval since
+/// the previous cycle. A step without a finite sample is NaN (a gap, never a
+/// zero). `samples` in time order; those outside the steps are ignored.
+std::vector<double> stepMeans(const std::vector<store::Sample>& samples, int64_t end_ms,
+                              int64_t step_ms, std::size_t steps);
+
+/// Gives each system's forecast model its stored history once per process.
+class ForecasterWarmStart {
+ public:
+  /// For each of `systems` this object has not met before and whose model
+  /// has learned no value (engine.needsHistory()): reads its `metric`
+  /// samples of the engine::DecisionEngine::warmStartSteps() steps before the
+  /// step ending at now_ms (the step the cycle observes itself), one read per
+  /// system, and hands their per-step means to engine.warmStart(). A system
+  /// is considered once, whatever it finds: a failed read is logged and the
+  /// model starts empty, as it did before warm starts. Returns the systems
+  /// warm-started in this call.
+  std::size_t warm(store::TelemetryStore& store, engine::DecisionEngine& engine,
+                   const std::vector<engine::SystemObservation>& systems, const std::string& metric,
+                   int64_t now_ms);
+
+ private:
+  std::set<std::string> met_;
+};
+
+}  // namespace pso::controller::service
