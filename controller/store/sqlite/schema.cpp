@@ -217,6 +217,15 @@ CREATE INDEX notifications_pending ON notifications (status, next_attempt_ms, id
 ALTER TABLE learners ADD COLUMN team TEXT NOT NULL DEFAULT '';
 CREATE INDEX learners_by_team ON learners (team, id);
 )sql",
+      // 7: a scenario's event and system rows found by scenario: replacing
+      // them on every outcome backfill, and deleting them with the scenario
+      // (retention), read only that scenario's rows instead of the table.
+      // IF NOT EXISTS: a database taken back to an earlier version by hand
+      // keeps its indexes.
+      R"sql(
+CREATE INDEX IF NOT EXISTS scenario_events_by_scenario ON scenario_events (scenario_id);
+CREATE INDEX IF NOT EXISTS scenario_systems_by_scenario ON scenario_systems (scenario_id);
+)sql",
   };
   return kMigrations;
 }

@@ -308,5 +308,28 @@ TEST_F(ScenarioStoreTest, RetentionKeepsScenariosALearnerAnsweredAndDropsTheirIn
   reopen();
 }
 
+TEST_F(ScenarioStoreTest, AScenariosIndexRowsAreFoundByScenarioNotByScanningTheTable) {
+  store_.reset();
+  auto db = common::Database::open(path_, true);
+  ASSERT_TRUE(db.ok());
+  for (const char* table : {"scenario_events", "scenario_systems"}) {
+    auto plan = (*db)->prepare(std::string("EXPLAIN QUERY PLAN DELETE FROM ") + table +
+                               " WHERE scenario_id = 's-1'");
+    ASSERT_TRUE(plan.ok()) << table;
+    std::string details;
+    for (;;) {
+      auto row = plan->step();
+      ASSERT_TRUE(row.ok());
+      if (!*row) break;
+      details += plan->columnText(3) + "\n";
+    }
+    EXPECT_NE(details.find(std::string("INDEX ") + table + "_by_scenario"), std::string::npos)
+        << table << ":\n"
+        << details;
+  }
+  db->reset();
+  reopen();
+}
+
 }  // namespace
 }  // namespace pso::controller::store
