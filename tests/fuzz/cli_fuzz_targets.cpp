@@ -8,6 +8,7 @@
 #include "controller/cli/prometheus_range.h"
 #include "controller/cli/runbook_parser.h"
 #include "controller/scenarios/badge.h"
+#include "tests/fuzz/one_line.h"
 
 namespace pso::cli::fuzz {
 
@@ -102,27 +103,17 @@ bool checkAssignmentFile(std::string_view input) {
   }
 }
 
-namespace {
-
-bool oneLine(const std::string& text) {
-  if (text.empty()) return false;
-  for (char ch : text) {
-    if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) return false;
-  }
-  return true;
-}
-
-}  // namespace
+using pso::fuzz::isOneLine;
 
 bool checkBadge(std::string_view input) {
   namespace scenarios = controller::scenarios;
   try {
     auto verified = scenarios::verifyBadge(input);
     if (!verified.ok()) {
-      return verified.error().code == "invalid" && oneLine(verified.error().message);
+      return verified.error().code == "invalid" && isOneLine(verified.error().message);
     }
-    if (!oneLine(verified->learner) || !oneLine(verified->level) ||
-        !oneLine(verified->valid_from) || verified->issuer.rfind("did:key:z", 0) != 0) {
+    if (!isOneLine(verified->learner) || !isOneLine(verified->level) ||
+        !isOneLine(verified->valid_from) || verified->issuer.rfind("did:key:z", 0) != 0) {
       return false;
     }
     // The issuer the badge named must be the one it verifies against.

@@ -6,19 +6,11 @@
 
 #include "controller/config/controller_config.h"
 #include "controller/engine/alert_rules.h"
+#include "tests/fuzz/one_line.h"
 
 namespace pso::controller::fuzz {
-namespace {
 
-bool oneLine(const std::string& text) {
-  if (text.empty()) return false;
-  for (char ch : text) {
-    if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) return false;
-  }
-  return true;
-}
-
-}  // namespace
+using pso::fuzz::isOneLine;
 
 bool checkAlertCondition(std::string_view input) {
   try {
@@ -38,7 +30,7 @@ bool checkControllerConfig(std::string_view input) {
   try {
     auto parsed = parseControllerConfig(std::string(input), "fuzz.yaml");
     if (!parsed) {
-      return oneLine(parsed.error().message) &&
+      return isOneLine(parsed.error().message) &&
              parsed.error().message.find("fuzz.yaml") != std::string::npos;
     }
     if (parsed->cycle_interval.count() <= 0) return false;
