@@ -110,6 +110,13 @@ CommandOutput runToCompletion(const std::vector<std::string>& argv,
 
 }  // namespace
 
+std::vector<std::string> linesOf(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
 CommandOutput runCommand(const std::vector<std::string>& argv, const std::vector<std::string>& env,
                          std::chrono::milliseconds timeout) {
   TempDir dir;

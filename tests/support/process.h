@@ -39,6 +39,9 @@ struct CommandOutput {
   std::string err;
 };
 
+/// `text` split at newlines, without them (a last line without one counts).
+std::vector<std::string> linesOf(const std::string& text);
+
 /// Runs a command to completion (bounded by `timeout`), capturing stdout and
 /// stderr. `env` entries "K=V" are added to the environment.
 CommandOutput runCommand(const std::vector<std::string>& argv,

@@ -32,13 +32,6 @@ CommandOutput psoctl(const std::vector<std::string>& args) {
   return runCommand(argv);
 }
 
-std::vector<std::string> linesOf(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
 void expectRefused(const CommandOutput& r, const std::string& mentions) {
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_NE(r.err.find(mentions), std::string::npos) << r.err;

@@ -27,6 +27,7 @@ namespace {
 
 using nlohmann::json;
 using pso::testing::CommandOutput;
+using pso::testing::linesOf;
 using pso::testing::runCommand;
 
 // 2026-01-01T12:30:00Z: the instant the API answers by.
@@ -36,13 +37,6 @@ CommandOutput psoctlOffline(const std::vector<std::string>& args) {
   std::vector<std::string> argv{PSOCTL_BIN};
   argv.insert(argv.end(), args.begin(), args.end());
   return runCommand(argv);
-}
-
-std::vector<std::string> linesOf(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
 }
 
 /// Columns a line takes: UTF-8 code points (the ellipsis is one).

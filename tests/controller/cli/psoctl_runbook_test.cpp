@@ -23,6 +23,7 @@ namespace {
 
 using nlohmann::json;
 using pso::testing::CommandOutput;
+using pso::testing::linesOf;
 using pso::testing::runCommand;
 
 // Terminal columns of a line of psoctl's tables: its UTF-8 code points (a
@@ -31,13 +32,6 @@ std::size_t columns(const std::string& line) {
   std::size_t n = 0;
   for (unsigned char ch : line) n += (ch & 0xC0) != 0x80 ? 1 : 0;
   return n;
-}
-
-std::vector<std::string> linesOf(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
 }
 
 bool contains(const std::string& text, const std::string& part) {
