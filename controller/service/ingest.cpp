@@ -118,7 +118,11 @@ void Ingest::Impl::setConnected(Session& session, bool connected) {
 
 void Ingest::Impl::run() {
   while (!stopping_) {
-    zmq::pollitem_t items[] = {{router_.handle(), 0, ZMQ_POLLIN, 0},
+    // A writer that fell behind stops the reading: agents' batches wait in
+    // ZeroMQ's queues and their spools, and the loop still sends acks and
+    // directives.
+    const short router_events = writer_.full() ? 0 : ZMQ_POLLIN;
+    zmq::pollitem_t items[] = {{router_.handle(), 0, router_events, 0},
                                {wake_rx_.handle(), 0, ZMQ_POLLIN, 0}};
     try {
       zmq::poll(items, 2, kPollTimeout);
@@ -128,6 +132,7 @@ void Ingest::Impl::run() {
       continue;
     }
     if (items[1].revents & ZMQ_POLLIN) drainWake();
+    ackWritten();
     sendOutbox();
     if (items[0].revents & ZMQ_POLLIN) drainRouter();
     const int64_t now = common::steadyMs();
@@ -136,7 +141,19 @@ void Ingest::Impl::run() {
       housekeeping();
     }
   }
-  flushTelemetry();
+  writer_.stop();
+  ackWritten();
+}
+
+void Ingest::Impl::wake() {
+  std::lock_guard lock(outbox_mutex_);
+  if (!wake_tx_) return;
+  try {
+    // A full pipe means a wake-up is already pending.
+    (void)wake_tx_.send(zmq::str_buffer("x"), zmq::send_flags::dontwait);
+  } catch (const zmq::error_t& e) {
+    spdlog::error("ingest: wake-up failed: {}", e.what());
+  }
 }
 
 void Ingest::Impl::drainWake() {
@@ -160,9 +177,8 @@ void Ingest::Impl::drainRouter() {
       break;
     }
     handleFrames(parts);
-    if (queued_.size() >= options_.max_batches_per_transaction) flushTelemetry();
+    if (writer_.full()) break;
   }
-  flushTelemetry();
 }
 
 namespace {
@@ -259,7 +275,7 @@ void Ingest::Impl::handleFrames(std::vector<zmq::message_t>& parts) {
   markSeen(agent_id, delimiter);
   metrics_.increment("pso_messages_received_total", {{"type", type}});
   if (auto* batch = std::get_if<protocol::TelemetryBatch>(&message)) {
-    queued_.push_back({agent_id, std::move(*batch)});
+    writer_.push(std::move(*batch));
   } else if (auto* health = std::get_if<protocol::Health>(&message)) {
     onHealth(agent_id, *health);
   } else if (auto* result = std::get_if<protocol::DirectiveResult>(&message)) {
@@ -328,41 +344,12 @@ void Ingest::Impl::onHeartbeat(const std::string& agent_id, const protocol::Hear
                static_cast<double>(heartbeat.spool_pending));
 }
 
-void Ingest::Impl::flushTelemetry() {
-  if (queued_.empty()) return;
-  std::vector<QueuedBatch> batches;
-  batches.swap(queued_);
-  std::vector<protocol::TelemetryBatch> plain;
-  plain.reserve(batches.size());
-  for (const auto& q : batches) plain.push_back(q.batch);
-
-  const int64_t now = common::wallMs();
-  auto outcomes = store_.ingestTelemetry(plain, now);
-  if (outcomes) {
-    metrics_.increment("pso_telemetry_transactions_total");
-    ackOutcomes(batches, outcomes.value());
-    return;
-  }
-  storeError("ingest_telemetry", outcomes.error());
-  if (batches.size() == 1) return;
-  // One bad batch must not hold back the others: store them one by one. Batches
-  // that fail again get no ack, so their agents resend them.
-  for (auto& q : batches) {
-    auto single = store_.ingestTelemetry(q.batch, now);
-    if (!single) {
-      storeError("ingest_telemetry", single.error());
-      continue;
-    }
-    metrics_.increment("pso_telemetry_transactions_total");
-    ackOutcomes({q}, {single.value()});
-  }
-}
-
-void Ingest::Impl::ackOutcomes(const std::vector<QueuedBatch>& batches,
-                               const std::vector<store::IngestOutcome>& outcomes) {
-  for (std::size_t i = 0; i < batches.size() && i < outcomes.size(); ++i) {
-    const auto& outcome = outcomes[i];
-    const std::string& agent_id = batches[i].agent_id;
+void Ingest::Impl::ackWritten() {
+  for (const auto& written : writer_.takeWritten()) {
+    // A batch the store failed to write gets no ack: its agent sends it again.
+    if (!written.outcome) continue;
+    const auto& outcome = *written.outcome;
+    const std::string& agent_id = written.batch.agent_id;
     const char* kind = "stored";
     if (outcome.kind == store::IngestOutcome::Kind::kDuplicate) kind = "duplicate";
     if (outcome.kind == store::IngestOutcome::Kind::kOutOfOrder) kind = "out_of_order";
@@ -378,15 +365,15 @@ void Ingest::Impl::ackOutcomes(const std::vector<QueuedBatch>& batches,
       metrics_.increment("pso_telemetry_samples_refused_total", {{"reason", reason}},
                          static_cast<double>(count));
       refuse(std::string("sample_") + reason, agent_id,
-             "telemetry seq " + std::to_string(batches[i].batch.seq) + ": " +
-                 std::to_string(count) + " sample(s) " + sampleRefusalText(reason));
+             "telemetry seq " + std::to_string(written.batch.seq) + ": " + std::to_string(count) +
+                 " sample(s) " + sampleRefusalText(reason));
     }
     if (outcome.samples > 0) {
       metrics_.increment("pso_telemetry_samples_total", {}, static_cast<double>(outcome.samples));
     }
     if (outcome.kind == store::IngestOutcome::Kind::kOutOfOrder) {
       spdlog::debug("agent {}: telemetry seq {} out of order (stored up to {})",
-                    printableName(agent_id), batches[i].batch.seq, outcome.last_seq);
+                    printableName(agent_id), written.batch.seq, outcome.last_seq);
     }
     sendTo(agent_id, protocol::Ack{outcome.last_seq});
   }
@@ -467,6 +454,7 @@ Status Ingest::start() {
   d.last_housekeeping_ms_ = common::steadyMs();
 
   d.stopping_ = false;
+  d.writer_.start();
   d.thread_ = std::thread([&d] { d.run(); });
   return {};
 }
@@ -503,15 +491,12 @@ std::size_t Ingest::connectedAgents() const {
 
 void Ingest::dispatch(const store::DirectiveRecord& directive) {
   Impl& d = *impl_;
-  std::lock_guard lock(d.outbox_mutex_);
-  d.outbox_.push_back(directive);
-  if (!d.wake_tx_) return;
-  try {
-    // A full pipe means a wake-up is already pending: the loop drains the whole outbox.
-    (void)d.wake_tx_.send(zmq::str_buffer("x"), zmq::send_flags::dontwait);
-  } catch (const zmq::error_t& e) {
-    spdlog::error("ingest: wake-up failed: {}", e.what());
+  {
+    std::lock_guard lock(d.outbox_mutex_);
+    d.outbox_.push_back(directive);
   }
+  // The loop drains the whole outbox when it wakes.
+  d.wake();
 }
 
 }  // namespace pso::controller::service

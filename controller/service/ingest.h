@@ -1,7 +1,8 @@
 #pragma once
 
-// The controller's side of the wire: one thread owns the ROUTER socket, stores
-// what agents send and sends them welcomes, acks and directives.
+// The controller's side of the wire: one thread owns the ROUTER socket, reads
+// what agents send and sends them welcomes, acks and directives; telemetry is
+// committed by a TelemetryWriter on a second thread.
 
 #include <cstddef>
 #include <memory>
@@ -10,6 +11,7 @@
 #include "common/config.h"
 #include "common/metrics.h"
 #include "common/result.h"
+#include "controller/service/telemetry_writer.h"
 #include "controller/store/store.h"
 
 namespace pso::controller::service {
@@ -31,8 +33,8 @@ struct IngestOptions {
   common::Duration heartbeat_interval{std::chrono::seconds(5)};
   /// An agent not heard from for this long is marked disconnected.
   common::Duration agent_timeout{std::chrono::seconds(30)};
-  /// Most telemetry batches written in one store transaction.
-  std::size_t max_batches_per_transaction = 64;
+  /// Transaction size and queue bound of the telemetry writer.
+  TelemetryWriterLimits telemetry;
   /// CurveZMQ: this controller's Z85 secret key, and the directory of agent
   /// public keys (`<agent-id>.pub`) the ZAP handler admits. Empty: plain TCP.
   std::string curve_secret_key;
@@ -57,9 +59,12 @@ struct IngestOptions {
 /// - hello: upserts the agent and its systems (systems another agent owns are
 ///   refused and listed in the welcome), answers welcome with the position the
 ///   agent should continue from, then sends the agent's directives that wait.
-/// - telemetry: batches available in the socket are written in one store
-///   transaction; each agent gets ack(last_seq) only after the commit, also for
+/// - telemetry: batches are handed to the TelemetryWriter, which commits
+///   whatever waits in one store transaction while the loop goes on reading;
+///   each agent gets ack(last_seq) only after the commit, also for
 ///   duplicates, out-of-order and refused batches (which are not stored).
+///   While the writer's queue is full the loop stops reading the socket, so a
+///   flood waits in ZeroMQ's queues and the agents' spools.
 /// - health, result, heartbeat: stored / counted; every message marks the agent
 ///   as seen.
 ///

@@ -18,7 +18,9 @@
 #include <vector>
 #include <zmq.hpp>
 
+#include "common/clock.h"
 #include "controller/service/ingest.h"
+#include "controller/service/telemetry_writer.h"
 #include "controller/service/zap_handler.h"
 #include "protocol/messages.h"
 
@@ -33,7 +35,11 @@ std::string printableName(std::string_view raw);
 
 struct Ingest::Impl {
   Impl(IngestOptions opts, store::Store& st, common::MetricsRegistry& reg)
-      : options_(std::move(opts)), store_(st), metrics_(reg) {}
+      : options_(std::move(opts)),
+        store_(st),
+        metrics_(reg),
+        writer_(
+            st, reg, options_.telemetry, [this] { wake(); }, [] { return common::wallMs(); }) {}
 
   // What the loop knows of an agent; touched by the loop thread only.
   struct Session {
@@ -45,11 +51,6 @@ struct Ingest::Impl {
     // The connection (ROUTER-assigned routing id) that speaks for the agent:
     // bound by a welcomed hello, replaced only by the next welcomed hello.
     std::string routing_id;
-  };
-
-  struct QueuedBatch {
-    std::string agent_id;
-    protocol::TelemetryBatch batch;
   };
 
   struct RefusalLogState {
@@ -77,7 +78,8 @@ struct Ingest::Impl {
   std::map<std::string, Session> sessions_;         // agent id -> what the loop knows
   std::map<std::string, std::string> connections_;  // routing id -> the agent it speaks for
   std::unique_ptr<ZapHandler> zap_;                 // set when the link is CurveZMQ
-  std::vector<QueuedBatch> queued_;
+  // Commits telemetry on its own thread; the loop acks what it wrote.
+  TelemetryWriter writer_;
   std::map<std::string, RefusalLogState> refusal_log_;
   int64_t last_housekeeping_ms_ = 0;
 
@@ -101,9 +103,10 @@ struct Ingest::Impl {
   void onHealth(const std::string& agent_id, protocol::Health& health);
   void onResult(const std::string& agent_id, const protocol::DirectiveResult& result);
   void onHeartbeat(const std::string& agent_id, const protocol::Heartbeat& heartbeat);
-  void flushTelemetry();
-  void ackOutcomes(const std::vector<QueuedBatch>& batches,
-                   const std::vector<store::IngestOutcome>& outcomes);
+  /// Acks the batches the writer committed since the last call.
+  void ackWritten();
+  /// Wakes the loop from another thread (a directive queued, telemetry written).
+  void wake();
 
   bool sendTo(const std::string& agent_id, const protocol::Message& message);
   bool sendOnConnection(const std::string& routing_id, bool delimiter,

@@ -74,7 +74,8 @@ void Ingest::Impl::onHello(const std::string& routing_id, bool delimiter,
   metrics_.increment("pso_messages_received_total", {{"type", "hello"}});
   // Earlier telemetry of this agent must be committed before the welcome tells
   // it which sequence number the controller holds.
-  flushTelemetry();
+  writer_.awaitAgent(hello.agent_id);
+  ackWritten();
   const int64_t now = common::wallMs();
   auto conflicts = store_.upsertAgent(hello, now);
   if (!conflicts) {

@@ -1,0 +1,154 @@
+#include "controller/service/telemetry_writer.h"
+
+#include <spdlog/spdlog.h>
+
+#include <utility>
+
+namespace pso::controller::service {
+
+std::size_t batchSamples(const protocol::TelemetryBatch& batch) {
+  return batch.timestamps_ms.size() * batch.series.size();
+}
+
+TelemetryWriter::TelemetryWriter(store::TelemetryStore& store, common::MetricsRegistry& metrics,
+                                 TelemetryWriterLimits limits, std::function<void()> on_written,
+                                 std::function<int64_t()> now_ms)
+    : store_(store),
+      metrics_(metrics),
+      limits_(limits),
+      on_written_(std::move(on_written)),
+      now_ms_(std::move(now_ms)) {
+  metrics_.describe("pso_telemetry_queued_samples", "gauge",
+                    "Telemetry samples received and waiting for the store");
+}
+
+TelemetryWriter::~TelemetryWriter() {
+  stop();
+}
+
+void TelemetryWriter::start() {
+  std::lock_guard lock(mutex_);
+  if (thread_.joinable()) return;
+  stopping_ = false;
+  running_ = true;
+  thread_ = std::thread([this] { run(); });
+}
+
+void TelemetryWriter::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (!thread_.joinable()) return;
+    stopping_ = true;
+  }
+  work_.notify_all();
+  thread_.join();
+}
+
+void TelemetryWriter::push(protocol::TelemetryBatch batch) {
+  std::size_t queued = 0;
+  {
+    std::lock_guard lock(mutex_);
+    queued_samples_ += batchSamples(batch);
+    ++in_flight_[batch.agent_id];
+    queued_.push_back(std::move(batch));
+    queued = queued_samples_;
+  }
+  work_.notify_one();
+  metrics_.set("pso_telemetry_queued_samples", {}, static_cast<double>(queued));
+}
+
+bool TelemetryWriter::full() const {
+  std::lock_guard lock(mutex_);
+  return queued_samples_ >= limits_.max_queued_samples;
+}
+
+std::vector<TelemetryWriter::Written> TelemetryWriter::takeWritten() {
+  std::lock_guard lock(mutex_);
+  std::vector<Written> out;
+  out.swap(written_);
+  return out;
+}
+
+void TelemetryWriter::awaitAgent(const std::string& agent_id) {
+  std::unique_lock lock(mutex_);
+  progress_.wait(lock, [&] { return !in_flight_.contains(agent_id) || !running_; });
+}
+
+void TelemetryWriter::run() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    work_.wait(lock, [&] { return stopping_ || !queued_.empty(); });
+    if (queued_.empty()) break;  // stopping, and everything is written
+
+    // Everything that waits, up to the transaction's bound; a batch larger
+    // than the bound goes alone.
+    std::vector<protocol::TelemetryBatch> group;
+    std::size_t samples = 0;
+    while (!queued_.empty()) {
+      const std::size_t next = batchSamples(queued_.front());
+      if (!group.empty() && samples + next > limits_.max_samples_per_transaction) break;
+      samples += next;
+      group.push_back(std::move(queued_.front()));
+      queued_.pop_front();
+    }
+    queued_samples_ -= samples;
+    const std::size_t queued = queued_samples_;
+    lock.unlock();
+
+    metrics_.set("pso_telemetry_queued_samples", {}, static_cast<double>(queued));
+    std::vector<Written> done = write(std::move(group));
+
+    lock.lock();
+    for (auto& item : done) {
+      auto agent = in_flight_.find(item.batch.agent_id);
+      if (agent != in_flight_.end() && --agent->second == 0) in_flight_.erase(agent);
+      written_.push_back(std::move(item));
+    }
+    progress_.notify_all();
+    lock.unlock();
+    on_written_();
+    lock.lock();
+  }
+  running_ = false;
+  progress_.notify_all();
+}
+
+std::vector<TelemetryWriter::Written> TelemetryWriter::write(
+    std::vector<protocol::TelemetryBatch> group) {
+  std::vector<Written> done;
+  done.reserve(group.size());
+  const int64_t now = now_ms_();
+  auto failed = [&](const Error& error) {
+    metrics_.increment("pso_store_errors_total", {{"operation", "ingest_telemetry"}});
+    spdlog::error("store: ingest_telemetry failed: {}", error.message);
+  };
+
+  auto outcomes = store_.ingestTelemetry(group, now);
+  if (outcomes) {
+    metrics_.increment("pso_telemetry_transactions_total");
+    for (std::size_t i = 0; i < group.size(); ++i) {
+      std::optional<store::IngestOutcome> outcome;
+      if (i < outcomes->size()) outcome = (*outcomes)[i];
+      done.push_back({std::move(group[i]), outcome});
+    }
+    return done;
+  }
+  failed(outcomes.error());
+  if (group.size() == 1) {
+    done.push_back({std::move(group.front()), std::nullopt});
+    return done;
+  }
+  for (auto& batch : group) {
+    auto single = store_.ingestTelemetry(batch, now);
+    if (!single) {
+      failed(single.error());
+      done.push_back({std::move(batch), std::nullopt});
+      continue;
+    }
+    metrics_.increment("pso_telemetry_transactions_total");
+    done.push_back({std::move(batch), single.value()});
+  }
+  return done;
+}
+
+}  // namespace pso::controller::service

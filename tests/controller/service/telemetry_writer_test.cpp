@@ -1,0 +1,144 @@
+// The telemetry writer on a real SQLite store: order, transactions sized by
+// what waits, the queue bound, and a failing batch that holds back no other.
+
+#include "controller/service/telemetry_writer.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <memory>
+
+#include "controller/store/store.h"
+#include "tests/controller/service/service_test_support.h"
+
+namespace pso::controller::service::testing {
+namespace {
+
+constexpr int64_t kNow = 1'800'000'000'000;
+
+class TelemetryWriterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto opened = store::Store::open(dir_.path() + "/controller.db");
+    ASSERT_TRUE(opened.ok()) << opened.error().message;
+    store_ = std::move(opened).value();
+  }
+
+  std::unique_ptr<TelemetryWriter> makeWriter(TelemetryWriterLimits limits) {
+    return std::make_unique<TelemetryWriter>(
+        *store_, metrics_, limits, [this] { ++wakes_; }, [] { return kNow; });
+  }
+
+  uint64_t storedSeq(const std::string& agent_id) {
+    auto record = store_->agent(agent_id);
+    EXPECT_TRUE(record.ok());
+    if (!record.ok() || !record.value()) return 0;
+    return record.value()->last_seq;
+  }
+
+  pso::testing::TempDir dir_;
+  std::unique_ptr<store::Store> store_;
+  common::MetricsRegistry metrics_;
+  std::atomic<int> wakes_{0};
+};
+
+// Three demand samples and three replica samples: six per batch.
+protocol::TelemetryBatch batchOf(const std::string& agent, uint64_t seq) {
+  return telemetry(agent, seq, {1.0 * static_cast<double>(seq), 2.0, 3.0}, 2,
+                   kNow - 60'000 + static_cast<int64_t>(seq) * 3'000, "sys-" + agent);
+}
+
+TEST_F(TelemetryWriterTest, WaitingBatchesAreCommittedTogetherUpToTheTransactionBound) {
+  // Pushed before the thread starts, so all 10 wait when it takes its first group.
+  auto writer = makeWriter({.max_samples_per_transaction = 24, .max_queued_samples = 1000});
+  for (uint64_t seq = 1; seq <= 10; ++seq) writer->push(batchOf("a", seq));
+  EXPECT_EQ(metrics_.value("pso_telemetry_queued_samples"), 60.0);
+  writer->start();
+  writer->awaitAgent("a");
+
+  auto written = writer->takeWritten();
+  ASSERT_EQ(written.size(), 10u);
+  for (uint64_t i = 0; i < written.size(); ++i) {
+    EXPECT_EQ(written[i].batch.seq, i + 1) << "written out of order";
+    ASSERT_TRUE(written[i].outcome.has_value());
+    EXPECT_EQ(written[i].outcome->kind, store::IngestOutcome::Kind::kStored);
+    EXPECT_EQ(written[i].outcome->last_seq, i + 1);
+  }
+  // Four batches of six samples fill a transaction of 24: 4 + 4 + 2.
+  EXPECT_EQ(metrics_.value("pso_telemetry_transactions_total"), 3.0);
+  EXPECT_EQ(metrics_.value("pso_telemetry_queued_samples"), 0.0);
+  EXPECT_EQ(storedSeq("a"), 10u);
+  EXPECT_GE(wakes_.load(), 1);
+  writer->stop();
+}
+
+TEST_F(TelemetryWriterTest, ABatchLargerThanTheBoundIsWrittenAlone) {
+  auto writer = makeWriter({.max_samples_per_transaction = 4, .max_queued_samples = 1000});
+  writer->push(batchOf("a", 1));
+  writer->push(batchOf("a", 2));
+  writer->start();
+  writer->awaitAgent("a");
+  EXPECT_EQ(writer->takeWritten().size(), 2u);
+  EXPECT_EQ(metrics_.value("pso_telemetry_transactions_total"), 2.0);
+  auto samples = store_->samples("sys-a", "demand", 0, kNow + 1);
+  ASSERT_TRUE(samples.ok());
+  EXPECT_EQ(samples->size(), 6u);
+}
+
+TEST_F(TelemetryWriterTest, FullWhileTheQueuedSamplesReachTheBoundAndNotOnceWritten) {
+  auto writer = makeWriter({.max_samples_per_transaction = 1000, .max_queued_samples = 12});
+  writer->push(batchOf("a", 1));
+  EXPECT_FALSE(writer->full());
+  writer->push(batchOf("a", 2));
+  EXPECT_TRUE(writer->full());
+  writer->start();
+  writer->awaitAgent("a");
+  EXPECT_FALSE(writer->full());
+}
+
+TEST_F(TelemetryWriterTest, AwaitAgentWaitsForThatAgentsBatchesOnly) {
+  auto writer = makeWriter({});
+  writer->push(batchOf("a", 1));
+  writer->push(batchOf("b", 1));
+  writer->push(batchOf("a", 2));
+  // No batch of "c": returns at once, before the thread even runs.
+  writer->awaitAgent("c");
+  EXPECT_EQ(storedSeq("a"), 0u);
+  writer->start();
+  writer->awaitAgent("a");
+  EXPECT_EQ(storedSeq("a"), 2u);
+}
+
+TEST_F(TelemetryWriterTest, StopWritesEverythingQueued) {
+  auto writer = makeWriter({.max_samples_per_transaction = 6, .max_queued_samples = 1000});
+  for (uint64_t seq = 1; seq <= 5; ++seq) writer->push(batchOf("a", seq));
+  writer->start();
+  writer->stop();
+  EXPECT_EQ(storedSeq("a"), 5u);
+  EXPECT_EQ(writer->takeWritten().size(), 5u);
+}
+
+TEST_F(TelemetryWriterTest, AMalformedBatchIsLeftUnackedAndTheOthersOfItsGroupAreStored) {
+  auto writer = makeWriter({});
+  auto broken = batchOf("b", 1);
+  broken.values.pop_back();  // fewer value rows than series: the store refuses the batch
+  writer->push(batchOf("a", 1));
+  writer->push(broken);
+  writer->push(batchOf("a", 2));
+  writer->start();
+  writer->awaitAgent("a");
+  writer->awaitAgent("b");
+
+  auto written = writer->takeWritten();
+  ASSERT_EQ(written.size(), 3u);
+  EXPECT_TRUE(written[0].outcome.has_value());
+  EXPECT_FALSE(written[1].outcome.has_value()) << "a batch the store refused has nothing to ack";
+  EXPECT_TRUE(written[2].outcome.has_value());
+  EXPECT_EQ(storedSeq("a"), 2u);
+  EXPECT_EQ(metrics_.value("pso_store_errors_total", {{"operation", "ingest_telemetry"}}), 2.0);
+  // The group failed as a whole, then every batch was tried on its own.
+  EXPECT_EQ(metrics_.value("pso_telemetry_transactions_total"), 2.0);
+}
+
+}  // namespace
+}  // namespace pso::controller::service::testing
