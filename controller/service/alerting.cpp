@@ -77,6 +77,19 @@ AlertFigures collectAlertFigures(const engine::CycleDecisions& decisions,
   AlertFigures figures;
   std::map<std::string, const engine::SystemDecision*> decided;
   for (const auto& d : decisions.systems) decided[d.system] = &d;
+  // Each stored metric of the whole fleet in one read.
+  std::vector<std::string> names;
+  names.reserve(systems.size());
+  for (const auto& system : systems) names.push_back(system.name);
+  std::map<std::string, std::map<std::string, store::Sample>> latest_of;
+  for (const std::string& metric : stored_metrics) {
+    auto latest = store.latestSamples(names, metric);
+    if (!latest) {
+      spdlog::warn("alerts: reading {} failed: {}", metric, latest.error().message);
+      continue;
+    }
+    latest_of[metric] = std::move(latest).value();
+  }
   for (const auto& system : systems) {
     auto& subject = figures.systems[system.name];
     subject.agent = system.agent_id;
@@ -101,15 +114,10 @@ AlertFigures collectAlertFigures(const engine::CycleDecisions& decisions,
         if (*at < d.forecast.hi.size()) v["forecast_hi"] = d.forecast.hi[*at];
       }
     }
-    for (const std::string& metric : stored_metrics) {
-      auto latest = store.latestSample(system.name, metric);
-      if (!latest) {
-        spdlog::warn("alerts: reading {} of {} failed: {}", metric, system.name,
-                     latest.error().message);
-        continue;
-      }
-      if (latest.value() && latest.value()->ts_ms >= now_ms - fresh_ms) {
-        v[metric] = latest.value()->value;
+    for (const auto& [metric, latest] : latest_of) {
+      auto sample = latest.find(system.name);
+      if (sample != latest.end() && sample->second.ts_ms >= now_ms - fresh_ms) {
+        v[metric] = sample->second.value;
       }
     }
     if (directive_failures) {

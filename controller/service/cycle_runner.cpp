@@ -280,34 +280,37 @@ Result<CycleReport> CycleRunner::runCycleOnce(int64_t now_ms) {
   engine::CycleInput input;
   input.now_ms = now_ms;
   auto alert_requests = alerts_.requests();
+  // The fleet's demand and holds in one read each: ingest waits for two reads
+  // of the store, not for two per system.
+  std::vector<std::string> names;
+  names.reserve(systems->size());
+  for (const auto& system : systems.value()) names.push_back(system.name);
+  auto reads = store_.cycleReads(names, kDemandMetric, history_start, window_start, now_ms + 1,
+                                 static_cast<int64_t>(kHistorySamples));
+  if (!reads) return fail("reading demand", reads.error());
+  auto holds = store_.activeHolds(names, now_ms);
+  if (!holds) return fail("reading holds", holds.error());
   for (const auto& system : systems.value()) {
     const engine::SystemSpec spec = specFrom(system.name, system.info);
     engine_.upsertSystem(spec);
     context.specs[system.name] = spec;
     agent_of[system.name] = system.agent_id;
 
-    auto recent = store_.samples(system.name, kDemandMetric, history_start, now_ms + 1);
-    if (!recent) return fail("reading demand of " + system.name, recent.error());
     engine::SystemObservation observation;
     observation.system = system.name;
-    double sum = 0.0;
-    std::size_t count = 0;
-    for (const auto& sample : recent.value()) {
-      if (sample.ts_ms <= window_start || !std::isfinite(sample.value)) continue;
-      sum += sample.value;
-      ++count;
-    }
-    if (count > 0) observation.demand = sum / static_cast<double>(count);
     auto& history = context.history[system.name];
-    const auto& all = recent.value();
-    history.assign(all.end() - static_cast<std::ptrdiff_t>(std::min(all.size(), kHistorySamples)),
-                   all.end());
+    if (auto read = reads->find(system.name); read != reads->end()) {
+      // The step's value is the mean of the samples since the previous cycle.
+      if (read->second.window_count > 0) {
+        observation.demand =
+            read->second.window_sum / static_cast<double>(read->second.window_count);
+      }
+      history = std::move(read->second.recent);
+    }
 
     observation.current_replicas = currentReplicas(system);
-    auto hold = store_.activeHold(system.name, now_ms);
-    if (!hold) return fail("reading holds of " + system.name, hold.error());
-    if (hold.value() && hold.value()->replicas >= 0) {
-      const auto& held = *hold.value();
+    if (auto hold = holds->find(system.name); hold != holds->end() && hold->second.replicas >= 0) {
+      const auto& held = hold->second;
       observation.hold = engine::OperatorHold{held.replicas, held.hold_until_ms, held.reason};
     }
     if (auto requested = alert_requests.find(system.name); requested != alert_requests.end()) {
@@ -366,6 +369,8 @@ Result<CycleReport> CycleRunner::runCycleOnce(int64_t now_ms) {
     return fail("recording cycle " + cycle.id, status.error());
   }
 
+  // The fleet's directives in one transaction.
+  std::vector<store::DirectiveRecord> directives;
   for (const auto& decision : report.decisions.systems) {
     std::string status;
     if (decision.dispatch) {
@@ -390,16 +395,26 @@ Result<CycleReport> CycleRunner::runCycleOnce(int64_t now_ms) {
     directive.status = status;
     directive.created_ms = now_ms;
     directive.deadline_ms = now_ms + config_.directive_deadline.count();
-    if (auto inserted = store_.insertDirective(directive); !inserted) {
+    directives.push_back(std::move(directive));
+  }
+  auto inserted = store_.insertDirectives(directives);
+  if (!inserted) {
+    metrics_.increment("pso_cycle_errors_total");
+    spdlog::error("cycle {}: recording {} directive(s) failed: {}", cycle.id, directives.size(),
+                  inserted.error().message);
+  }
+  for (std::size_t i = 0; inserted && i < directives.size(); ++i) {
+    auto& directive = directives[i];
+    if (const Status& status = (*inserted)[i]; !status.ok()) {
       metrics_.increment("pso_cycle_errors_total");
       spdlog::error("cycle {}: recording directive {} failed: {}", cycle.id, directive.id,
-                    inserted.error().message);
+                    status.error().message);
       continue;
     }
-    metrics_.increment("pso_directives_total", {{"status", status}});
-    if (status == "pending") {
+    metrics_.increment("pso_directives_total", {{"status", directive.status}});
+    if (directive.status == "pending") {
       dispatcher_.dispatch(directive);
-      last_desired_[decision.system] = Desired{directive.replicas, now_ms};
+      last_desired_[directive.system] = Desired{directive.replicas, now_ms};
     }
     report.directives.push_back(std::move(directive));
   }

@@ -5,6 +5,7 @@
 // operator holds they carry.
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,6 +25,12 @@ class DirectiveStore {
   /// Inserts a new directive; an existing id is code "exists", an unknown
   /// status "invalid".
   [[nodiscard]] virtual Status insertDirective(const DirectiveRecord& directive) = 0;
+  /// insertDirective for each, in one transaction (a cycle's directives for a
+  /// whole fleet): one status per directive, in order; a refused directive
+  /// does not keep the others out. An error only when the transaction failed,
+  /// and then none is stored.
+  [[nodiscard]] virtual Result<std::vector<Status>> insertDirectives(
+      const std::vector<DirectiveRecord>& directives) = 0;
   /// Records the send time; the status moves pending -> sent (a result that
   /// already arrived is kept). Unknown id: code "not_found".
   [[nodiscard]] virtual Status markDirectiveSent(const std::string& id, int64_t sent_ms) = 0;
@@ -56,6 +63,10 @@ class DirectiveStore {
   /// directive with action "release" for the same system ended.
   [[nodiscard]] virtual Result<std::optional<DirectiveRecord>> activeHold(const std::string& system,
                                                                           int64_t now_ms) = 0;
+  /// activeHold for each of `systems` in one read; a system without a hold
+  /// in force is absent.
+  [[nodiscard]] virtual Result<std::map<std::string, DirectiveRecord>> activeHolds(
+      const std::vector<std::string>& systems, int64_t now_ms) = 0;
 };
 
 }  // namespace pso::controller::store

@@ -5,6 +5,7 @@
 // long-horizon forecasts.
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,6 +20,17 @@ namespace pso::controller::store {
 /// stored and read under: "@host:<agent_id>". System names start with a
 /// letter or digit (protocol/names.h), so it never collides with one.
 std::string hostSeriesSystem(const std::string& agent_id);
+
+/// What a decision cycle reads of one system's series (TelemetryStore::cycleReads).
+struct CycleSeriesRead {
+  /// The newest samples with since_ms <= ts < until_ms, at most recent_count
+  /// of them, oldest first.
+  std::vector<Sample> recent;
+  /// Sum and number of the samples with window_after_ms < ts < until_ms: the
+  /// step the cycle observes, however many samples it holds.
+  double window_sum = 0.0;
+  int64_t window_count = 0;
+};
 
 /// Telemetry ingest under the per-agent sequence rule, sample reads, rollups
 /// and retention. Implementations are thread-safe.
@@ -95,6 +107,18 @@ class TelemetryStore {
                                                                   int64_t count) = 0;
   [[nodiscard]] virtual Result<std::optional<Sample>> latestSample(const std::string& system,
                                                                    const std::string& metric) = 0;
+
+  // Reads of a whole fleet in one call: the store is taken once, so ingest
+  // waits for one read of the fleet, not for one read per system.
+  /// For each of `systems`, the cycle's read of (system, metric); a system
+  /// without a sample in [since_ms, until_ms) is absent.
+  [[nodiscard]] virtual Result<std::map<std::string, CycleSeriesRead>> cycleReads(
+      const std::vector<std::string>& systems, const std::string& metric, int64_t since_ms,
+      int64_t window_after_ms, int64_t until_ms, int64_t recent_count) = 0;
+  /// latestSample of (system, metric) for each of `systems`; a system without
+  /// a sample is absent.
+  [[nodiscard]] virtual Result<std::map<std::string, Sample>> latestSamples(
+      const std::vector<std::string>& systems, const std::string& metric) = 0;
   /// Names of the metrics stored for a system, ordered by name.
   [[nodiscard]] virtual Result<std::vector<std::string>> metrics(const std::string& system) = 0;
   /// Deletes samples older than cutoff_ms; returns how many. Rollups keep

@@ -170,8 +170,8 @@ struct Totals {
 // One generator thread: a slice of the agents, their sockets and their counts.
 class Generator {
  public:
-  Generator(zmq::context_t& context, const std::string& endpoint, const Options& options,
-            int first, int count)
+  Generator(zmq::context_t& context, const std::string& endpoint, const Options& options, int first,
+            int count)
       : options_(options), endpoint_(endpoint) {
     common::DealerOptions dealer;
     dealer.sndhwm = options.window + 8;
@@ -191,8 +191,8 @@ class Generator {
       agent.system = id;
       agent.socket = std::move(socket).value();
       // Agents start their schedules spread over one interval, as a fleet does.
-      agent.first_batch_ms = steadyMs() + (options.interval_ms * static_cast<int64_t>(i - first)) /
-                                              std::max(count, 1);
+      agent.first_batch_ms =
+          steadyMs() + (options.interval_ms * static_cast<int64_t>(i - first)) / std::max(count, 1);
       agent.wall_origin_ms = wallMs() + (agent.first_batch_ms - steadyMs());
       agents_.push_back(std::move(agent));
     }
@@ -280,8 +280,8 @@ class Generator {
     b.seq = seq;
     b.oldest_seq = agent.acked + 1;
     static const char* kSystemMetrics[kSystemSeries] = {
-        "demand", "replicas", "cpu.usage", "memory.current", "io.read_bytes", "io.write_bytes",
-        "latency_ms", "errors"};
+        "demand",        "replicas",       "cpu.usage",  "memory.current",
+        "io.read_bytes", "io.write_bytes", "latency_ms", "errors"};
     static const char* kHostMetrics[kHostSeries] = {"host.cpu", "host.memory"};
     for (const char* m : kSystemMetrics) b.series.push_back({agent.system, m});
     for (const char* m : kHostMetrics) b.series.push_back({"", m});
@@ -384,6 +384,19 @@ double metricValue(const std::string& text, const std::string& name) {
   return std::stod(m[2]);
 }
 
+// The phases of the last cycle, "phase ms, ..." in the order exposed.
+std::string cyclePhases(const std::string& text) {
+  static const std::regex line(
+      R"re(pso_cycle_phase_duration_ms\{phase="([a-z_]+)"\} ([-0-9.e+]+))re");
+  std::string out;
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), line); it != std::sregex_iterator();
+       ++it) {
+    if (!out.empty()) out += ", ";
+    out += (*it)[1].str() + " " + std::to_string(std::lround(std::stod((*it)[2].str())));
+  }
+  return out;
+}
+
 std::string scrape(const std::string& api) {
   common::HttpTransfer transfer;
   transfer.url = api + "/metrics";
@@ -418,8 +431,8 @@ class Controller {
     std::remove(dir_.file("controller.out").c_str());
     process_ = std::make_unique<pso::testing::ChildProcess>(
         std::vector<std::string>{options_.controller, "--config", dir_.file("controller.yaml"),
-                                 "--db", dir_.file("controller.db"), "--bind", endpoint(),
-                                 "--http", "127.0.0.1:0"},
+                                 "--db", dir_.file("controller.db"), "--bind", endpoint(), "--http",
+                                 "127.0.0.1:0"},
         dir_.file("controller.out"), dir_.file("controller.log"));
     const std::regex line(R"(pso-controller listening zmq=(\S+) http=(\S+))");
     std::smatch m;
@@ -487,15 +500,24 @@ Options parse(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (a == "--agents") o.agents = std::stoi(next());
-    else if (a == "--interval-ms") o.interval_ms = std::stoi(next());
-    else if (a == "--points") o.points = std::stoi(next());
-    else if (a == "--seconds") o.seconds = std::stoi(next());
-    else if (a == "--window") o.window = std::stoi(next());
-    else if (a == "--threads") o.threads = std::stoi(next());
-    else if (a == "--restart") o.restart = true;
-    else if (a == "--cycle-interval") o.cycle_interval = next();
-    else if (a == "--controller") o.controller = next();
+    if (a == "--agents")
+      o.agents = std::stoi(next());
+    else if (a == "--interval-ms")
+      o.interval_ms = std::stoi(next());
+    else if (a == "--points")
+      o.points = std::stoi(next());
+    else if (a == "--seconds")
+      o.seconds = std::stoi(next());
+    else if (a == "--window")
+      o.window = std::stoi(next());
+    else if (a == "--threads")
+      o.threads = std::stoi(next());
+    else if (a == "--restart")
+      o.restart = true;
+    else if (a == "--cycle-interval")
+      o.cycle_interval = next();
+    else if (a == "--controller")
+      o.controller = next();
     else {
       std::fprintf(stderr, "fleet_bench: unknown option %s\n", a.c_str());
       std::exit(2);
@@ -563,15 +585,16 @@ int main(int argc, char** argv) {
     return out;
   };
 
-  std::printf("fleet_bench: %d agents x %d series, one batch of %d point(s) every %d ms, "
-              "window %d, %d generator thread(s), cycle interval %s\n",
-              options.agents, kSeries, options.points, options.interval_ms, options.window,
-              threads, options.cycle_interval.c_str());
+  std::printf(
+      "fleet_bench: %d agents x %d series, one batch of %d point(s) every %d ms, "
+      "window %d, %d generator thread(s), cycle interval %s\n",
+      options.agents, kSeries, options.points, options.interval_ms, options.window, threads,
+      options.cycle_interval.c_str());
   // Warm-up: every agent welcomed (the hello storm of a fleet starting).
   const auto hello_start = Clock::now();
-  const bool all_welcomed = pso::testing::waitFor(
-      [&] { return caughtUp(generatedCounts()).first == options.agents; },
-      std::chrono::seconds(120));
+  const bool all_welcomed =
+      pso::testing::waitFor([&] { return caughtUp(generatedCounts()).first == options.agents; },
+                            std::chrono::seconds(120));
   const double hello_s = std::chrono::duration<double>(Clock::now() - hello_start).count();
   std::printf("hello storm: %d of %d agents welcomed in %.1f s\n",
               caughtUp(generatedCounts()).first, options.agents, hello_s);
@@ -586,6 +609,7 @@ int main(int argc, char** argv) {
   double cycle_max_ms = 0;
   double cycle_sum_ms = 0;
   int cycle_samples = 0;
+  std::string slowest_phases;
   double last_cycles = metricValue(metrics_start, "pso_cycles_total");
   while (Clock::now() - t0 < std::chrono::seconds(options.seconds)) {
     std::this_thread::sleep_for(std::chrono::seconds(1));
@@ -594,6 +618,7 @@ int main(int argc, char** argv) {
     if (!std::isnan(cycles) && cycles != last_cycles) {
       const double ms = metricValue(text, "pso_cycle_duration_ms");
       if (!std::isnan(ms)) {
+        if (ms >= cycle_max_ms) slowest_phases = cyclePhases(text);
         cycle_max_ms = std::max(cycle_max_ms, ms);
         cycle_sum_ms += ms;
         ++cycle_samples;
@@ -633,6 +658,7 @@ int main(int argc, char** argv) {
   if (cycle_samples > 0) {
     std::printf("  cycle time       mean %.0f ms, max %.0f ms over %d cycles of %d systems\n",
                 cycle_sum_ms / cycle_samples, cycle_max_ms, cycle_samples, options.agents);
+    std::printf("  slowest cycle    %s (ms)\n", slowest_phases.c_str());
   } else {
     std::printf("  cycle time       no cycle completed in the window\n");
   }
@@ -656,10 +682,10 @@ int main(int argc, char** argv) {
         [&] { return caughtUp(before).second == options.agents; }, std::chrono::seconds(300));
     const double restart_s = std::chrono::duration<double>(Clock::now() - restart_start).count();
     const auto [welcomed, caught_up] = caughtUp(before);
-    std::printf("\nrestart (SIGKILL, same database and endpoint): %d welcomed, %d of %d caught "
-                "up in %.1f s%s\n",
-                welcomed, caught_up, options.agents, restart_s,
-                caught ? "" : " (gave up after 300 s)");
+    std::printf(
+        "\nrestart (SIGKILL, same database and endpoint): %d welcomed, %d of %d caught "
+        "up in %.1f s%s\n",
+        welcomed, caught_up, options.agents, restart_s, caught ? "" : " (gave up after 300 s)");
   }
 
   stop = true;

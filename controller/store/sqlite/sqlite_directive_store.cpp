@@ -95,6 +95,29 @@ Status SqliteDirectiveStore::prepare() {
 
 Status SqliteDirectiveStore::insertDirective(const DirectiveRecord& d) {
   std::lock_guard lock(context_.mutex());
+  return insertLocked(d);
+}
+
+Result<std::vector<Status>> SqliteDirectiveStore::insertDirectives(
+    const std::vector<DirectiveRecord>& directives) {
+  std::lock_guard lock(context_.mutex());
+  common::Transaction tx(context_.db());
+  if (!tx.beginStatus().ok()) return tx.beginStatus().error();
+  std::vector<Status> statuses;
+  statuses.reserve(directives.size());
+  for (const auto& d : directives) {
+    Status st = insertLocked(d);
+    // A refused directive (a known id, an unknown status) is undone by itself
+    // and the transaction goes on; any other failure (a full disk) may have
+    // ended the transaction, so nothing is kept.
+    if (!st.ok() && st.error().code != "exists" && st.error().code != "invalid") return st.error();
+    statuses.push_back(std::move(st));
+  }
+  if (auto st = tx.commit(); !st.ok()) return st.error();
+  return statuses;
+}
+
+Status SqliteDirectiveStore::insertLocked(const DirectiveRecord& d) {
   if (!knownDirectiveStatuses().count(d.status)) {
     return makeError("invalid", "directive '" + d.id + "': unknown status '" + d.status + "'");
   }
@@ -213,6 +236,20 @@ Result<std::optional<DirectiveRecord>> SqliteDirectiveStore::activeHold(const st
   ScopedStatement s(select_active_hold_);
   s->bind(1, system).bind(2, now_ms);
   return common::firstRow<DirectiveRecord>(*s, readDirective);
+}
+
+Result<std::map<std::string, DirectiveRecord>> SqliteDirectiveStore::activeHolds(
+    const std::vector<std::string>& systems, int64_t now_ms) {
+  std::lock_guard lock(context_.mutex());
+  std::map<std::string, DirectiveRecord> holds;
+  for (const auto& system : systems) {
+    ScopedStatement s(select_active_hold_);
+    s->bind(1, system).bind(2, now_ms);
+    auto hold = common::firstRow<DirectiveRecord>(*s, readDirective);
+    if (!hold.ok()) return hold.error();
+    if (*hold) holds.emplace(system, std::move(**hold));
+  }
+  return holds;
 }
 
 Result<int64_t> SqliteDirectiveStore::pruneDirectives(int64_t cutoff_ms, int64_t now_ms) {

@@ -26,6 +26,8 @@ class SqliteDirectiveStore : public virtual DirectiveStore {
   [[nodiscard]] Status prepare();
 
   Status insertDirective(const DirectiveRecord& directive) override;
+  Result<std::vector<Status>> insertDirectives(
+      const std::vector<DirectiveRecord>& directives) override;
   Status markDirectiveSent(const std::string& id, int64_t sent_ms) override;
   Status recordDirectiveResult(const protocol::DirectiveResult& result) override;
   Status setDirectiveStatus(const std::string& id, const std::string& status,
@@ -35,11 +37,15 @@ class SqliteDirectiveStore : public virtual DirectiveStore {
                                                   const std::string& system) override;
   Result<std::vector<DirectiveRecord>> pendingDirectives() override;
   Result<std::vector<DirectiveRecord>> awaitingResult() override;
+  Result<std::map<std::string, DirectiveRecord>> activeHolds(
+      const std::vector<std::string>& systems, int64_t now_ms) override;
   Result<std::optional<DirectiveRecord>> activeHold(const std::string& system,
                                                     int64_t now_ms) override;
   Result<int64_t> pruneDirectives(int64_t cutoff_ms, int64_t now_ms) override;
 
  private:
+  Status insertLocked(const DirectiveRecord& directive);
+
   SqliteContext& context_;
   SqliteFleetStore& fleet_;
   common::Statement insert_;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <set>
+#include <tuple>
 #include <utility>
 
 #include "protocol/names.h"
@@ -84,6 +85,12 @@ Status SqliteTelemetryStore::prepare() {
            "ORDER BY ts_ms DESC LIMIT ?3"},
           {&select_latest_sample_,
            "SELECT ts_ms, value FROM samples WHERE series_id = ?1 ORDER BY ts_ms DESC LIMIT 1"},
+          {&select_recent_since_,
+           "SELECT ts_ms, value FROM samples WHERE series_id = ?1 AND ts_ms >= ?2 AND ts_ms < ?3 "
+           "ORDER BY ts_ms DESC LIMIT ?4"},
+          {&select_window_sum_,
+           "SELECT COALESCE(SUM(value), 0), COUNT(*) FROM samples "
+           "WHERE series_id = ?1 AND ts_ms > ?2 AND ts_ms < ?3"},
           {&select_metrics_, "SELECT metric FROM series WHERE system = ?1 ORDER BY metric"},
           {&select_series_ids_, "SELECT id FROM series ORDER BY id"},
           {&prune_series_, "DELETE FROM samples WHERE series_id = ?1 AND ts_ms < ?2"},
@@ -346,6 +353,55 @@ Result<std::optional<Sample>> SqliteTelemetryStore::latestSample(const std::stri
   ScopedStatement s(select_latest_sample_);
   s->bind(1, **id);
   return common::firstRow<Sample>(*s, readSample);
+}
+
+Result<std::map<std::string, CycleSeriesRead>> SqliteTelemetryStore::cycleReads(
+    const std::vector<std::string>& systems, const std::string& metric, int64_t since_ms,
+    int64_t window_after_ms, int64_t until_ms, int64_t recent_count) {
+  std::lock_guard lock(context_.mutex());
+  std::map<std::string, CycleSeriesRead> reads;
+  for (const auto& system : systems) {
+    auto id = seriesIdLocked({system, metric}, false, nullptr);
+    if (!id.ok()) return id.error();
+    if (!*id) continue;
+    CycleSeriesRead read;
+    {
+      ScopedStatement s(select_recent_since_);
+      s->bind(1, **id).bind(2, since_ms).bind(3, until_ms).bind(4, common::sqlLimit(recent_count));
+      auto newest_first = common::collectRows<Sample>(*s, readSample);
+      if (!newest_first.ok()) return newest_first.error();
+      read.recent.assign(newest_first->rbegin(), newest_first->rend());
+    }
+    if (read.recent.empty()) continue;
+    {
+      ScopedStatement s(select_window_sum_);
+      s->bind(1, **id).bind(2, window_after_ms).bind(3, until_ms);
+      auto row = common::firstRow<std::pair<double, int64_t>>(*s, [](const Statement& r) {
+        return std::pair{r.columnDouble(0), r.columnInt64(1)};
+      });
+      if (!row.ok()) return row.error();
+      if (*row) std::tie(read.window_sum, read.window_count) = **row;
+    }
+    reads.emplace(system, std::move(read));
+  }
+  return reads;
+}
+
+Result<std::map<std::string, Sample>> SqliteTelemetryStore::latestSamples(
+    const std::vector<std::string>& systems, const std::string& metric) {
+  std::lock_guard lock(context_.mutex());
+  std::map<std::string, Sample> latest;
+  for (const auto& system : systems) {
+    auto id = seriesIdLocked({system, metric}, false, nullptr);
+    if (!id.ok()) return id.error();
+    if (!*id) continue;
+    ScopedStatement s(select_latest_sample_);
+    s->bind(1, **id);
+    auto sample = common::firstRow<Sample>(*s, readSample);
+    if (!sample.ok()) return sample.error();
+    if (*sample) latest.emplace(system, **sample);
+  }
+  return latest;
 }
 
 Result<std::vector<std::string>> SqliteTelemetryStore::metrics(const std::string& system) {

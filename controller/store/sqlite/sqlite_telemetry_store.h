@@ -45,6 +45,11 @@ class SqliteTelemetryStore : public virtual TelemetryStore {
                                             int64_t until_ms, int64_t count) override;
   Result<std::optional<Sample>> latestSample(const std::string& system,
                                              const std::string& metric) override;
+  Result<std::map<std::string, CycleSeriesRead>> cycleReads(
+      const std::vector<std::string>& systems, const std::string& metric, int64_t since_ms,
+      int64_t window_after_ms, int64_t until_ms, int64_t recent_count) override;
+  Result<std::map<std::string, Sample>> latestSamples(const std::vector<std::string>& systems,
+                                                      const std::string& metric) override;
   Result<std::vector<std::string>> metrics(const std::string& system) override;
   Result<int64_t> pruneSamples(int64_t cutoff_ms) override;
 
@@ -126,6 +131,8 @@ class SqliteTelemetryStore : public virtual TelemetryStore {
   common::Statement select_samples_;
   common::Statement select_recent_samples_;
   common::Statement select_latest_sample_;
+  common::Statement select_recent_since_;
+  common::Statement select_window_sum_;
   common::Statement select_metrics_;
   common::Statement select_series_ids_;
   common::Statement prune_series_;

@@ -117,6 +117,60 @@ TEST_F(DirectiveStoreTest, OperatorHoldsAreActiveUntilTheyExpire) {
   EXPECT_FALSE(other->has_value());
 }
 
+TEST_F(DirectiveStoreTest, HoldsOfAFleetMatchTheHoldOfEachSystem) {
+  auto api_hold = directive("op-api", "operator", 3, 1000, 9000);
+  api_hold.system = "api";
+  ASSERT_TRUE(store_->insertDirective(directive("op-1", "operator", 5, 1000, 10000)).ok());
+  ASSERT_TRUE(store_->insertDirective(directive("op-2", "operator", 7, 2000, 20000)).ok());
+  ASSERT_TRUE(store_->insertDirective(api_hold).ok());
+  ASSERT_TRUE(store_->insertDirective(directive("eng-1", "engine", 9, 3000, 50000)).ok());
+
+  for (int64_t now : {5000, 9500, 15000, 25000}) {
+    auto holds = store_->activeHolds({"web", "api", "db"}, now);
+    ASSERT_TRUE(holds.ok()) << holds.error().message;
+    for (const std::string system : {"web", "api", "db"}) {
+      auto one = store_->activeHold(system, now);
+      ASSERT_TRUE(one.ok());
+      ASSERT_EQ(holds->contains(system), one->has_value()) << system << " at " << now;
+      if (one->has_value()) {
+        EXPECT_EQ(holds->at(system).id, (*one)->id) << system << " at " << now;
+      }
+    }
+  }
+  auto at_9500 = store_->activeHolds({"web", "api"}, 9500);
+  ASSERT_TRUE(at_9500.ok());
+  EXPECT_EQ(at_9500->at("web").id, "op-2");
+  EXPECT_FALSE(at_9500->contains("api")) << "api's hold ended at 9 s";
+}
+
+TEST_F(DirectiveStoreTest, ADirectiveRefusedInAFleetsInsertKeepsNoOtherOut) {
+  ASSERT_TRUE(store_->insertDirective(directive("d-1", "engine", 5, 1000)).ok());
+  auto unknown = directive("d-3", "engine", 4, 1000);
+  unknown.status = "bogus";
+  auto statuses = store_->insertDirectives({directive("d-1", "engine", 6, 2000),
+                                            directive("d-2", "engine", 6, 2000), unknown,
+                                            directive("d-4", "engine", 7, 2000)});
+  ASSERT_TRUE(statuses.ok()) << statuses.error().message;
+  ASSERT_EQ(statuses->size(), 4u);
+  ASSERT_FALSE((*statuses)[0].ok());
+  EXPECT_EQ((*statuses)[0].error().code, "exists");
+  EXPECT_TRUE((*statuses)[1].ok());
+  ASSERT_FALSE((*statuses)[2].ok());
+  EXPECT_EQ((*statuses)[2].error().code, "invalid");
+  EXPECT_TRUE((*statuses)[3].ok());
+
+  auto d1 = store_->directive("d-1");
+  ASSERT_TRUE(d1.ok() && d1->has_value());
+  EXPECT_EQ((*d1)->replicas, 5) << "the stored directive is not replaced";
+  for (const char* id : {"d-2", "d-4"}) {
+    auto stored = store_->directive(id);
+    ASSERT_TRUE(stored.ok() && stored->has_value()) << id;
+  }
+  auto d3 = store_->directive("d-3");
+  ASSERT_TRUE(d3.ok());
+  EXPECT_FALSE(d3->has_value());
+}
+
 TEST_F(DirectiveStoreTest, RetentionKeepsDirectivesAwaitingTheirAgentAndHoldsInForce) {
   ASSERT_TRUE(store_->upsertAgent(hello("edge-01", 2), 1000).ok());
   // All created before the cutoff (10,000); now is 100,000.

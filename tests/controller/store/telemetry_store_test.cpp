@@ -45,6 +45,46 @@ TEST_F(TelemetryStoreTest, ConcurrentIngestAndReadsStayConsistent) {
   EXPECT_EQ((*agent)->last_seq, kBatches);
 }
 
+TEST_F(TelemetryStoreTest, CycleReadsOfAFleetMatchTheReadsOfEachSystem) {
+  // web: a sample every second from 1 s to 30 s; api: three samples; db: none.
+  std::vector<Sample> web;
+  for (int64_t t = 1; t <= 30; ++t) web.push_back({t * 1000, static_cast<double>(t) * 1.5});
+  ASSERT_TRUE(store_->importSamples("web", "demand", web).ok());
+  ASSERT_TRUE(store_->importSamples("api", "demand", {{2000, 4}, {21000, 8}, {40000, 99}}).ok());
+
+  // History from 5 s, the step after 20 s, up to (not including) 31 s; 8 recent.
+  auto reads = store_->cycleReads({"web", "api", "db"}, "demand", 5000, 20000, 31000, 8);
+  ASSERT_TRUE(reads.ok()) << reads.error().message;
+  ASSERT_EQ(reads->size(), 2u) << "a system without samples is absent";
+  ASSERT_FALSE(reads->contains("db"));
+
+  const CycleSeriesRead& w = reads->at("web");
+  auto expected = store_->samples("web", "demand", 23000, 31000);
+  ASSERT_TRUE(expected.ok());
+  ASSERT_EQ(w.recent.size(), 8u);
+  for (std::size_t i = 0; i < w.recent.size(); ++i) {
+    EXPECT_EQ(w.recent[i].ts_ms, (*expected)[i].ts_ms);
+    EXPECT_EQ(w.recent[i].value, (*expected)[i].value);
+  }
+  // 21 s ... 30 s: ten samples, 1.5 x (21 + ... + 30) = 382.5.
+  EXPECT_EQ(w.window_count, 10);
+  EXPECT_DOUBLE_EQ(w.window_sum, 382.5);
+
+  // api: 2 s is before the history, 40 s after the read.
+  const CycleSeriesRead& a = reads->at("api");
+  ASSERT_EQ(a.recent.size(), 1u);
+  EXPECT_EQ(a.recent[0].ts_ms, 21000);
+  EXPECT_EQ(a.window_count, 1);
+  EXPECT_DOUBLE_EQ(a.window_sum, 8.0);
+
+  auto latest = store_->latestSamples({"web", "api", "db"}, "demand");
+  ASSERT_TRUE(latest.ok());
+  ASSERT_EQ(latest->size(), 2u);
+  EXPECT_EQ(latest->at("web").ts_ms, 30000);
+  EXPECT_EQ(latest->at("api").ts_ms, 40000);
+  EXPECT_EQ(latest->at("api").value, 99.0);
+}
+
 TEST_F(TelemetryStoreTest, IngestFollowsTheSequenceRule) {
   ASSERT_TRUE(store_->upsertAgent(hello("edge-01"), 1000).ok());
 
