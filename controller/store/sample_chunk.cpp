@@ -9,6 +9,11 @@
 namespace pso::controller::store {
 namespace {
 
+// The encoding byte: the value encoding in the low two bits, then flags.
+constexpr uint8_t kValueEncodingMask = 0x03;
+constexpr uint8_t kResidualsFlag = 0x04;
+constexpr uint8_t kStepOffsetsFlag = 0x08;
+
 constexpr unsigned kWidthBits = 6;
 constexpr unsigned kWidthFor64 = 63;  // the width code that stands for 64 bits
 constexpr double kTwoTo53 = 9007199254740992.0;
@@ -194,122 +199,131 @@ bool scaledAt(double v, int k, int64_t& n) {
   return true;
 }
 
-/// The scaled integers of every value at the smallest common scale, or false
-/// when some value has none within kMaxChunkScale.
-bool decimalIntegers(std::span<const Sample> samples, int& scale, std::vector<int64_t>& ints) {
-  ints.resize(samples.size());
-  int k = 0;
-  for (std::size_t i = 0; i < samples.size(); ++i) {
-    if (scaledAt(samples[i].value, k, ints[i])) continue;
-    int wider = k + 1;
-    while (wider <= kMaxChunkScale && !scaledAt(samples[i].value, wider, ints[i])) ++wider;
-    if (wider > kMaxChunkScale) return false;
-    // The earlier integers at the wider scale: the same rational, so the same
-    // double, as long as they stay below 2^53.
-    const auto factor = static_cast<int64_t>(kPow10[wider - k]);
-    const int64_t limit = static_cast<int64_t>(kTwoTo53) / factor;
-    for (std::size_t j = 0; j < i; ++j) {
-      if (ints[j] >= limit || ints[j] <= -limit) return false;
-      ints[j] *= factor;
-    }
-    k = wider;
+/// The values as scaled integers at one scale, with the residual (in units
+/// in the last place) of each value that is not exactly its integer.
+struct DecimalValues {
+  int scale = 0;
+  std::vector<int64_t> ints;
+  std::vector<uint64_t> residuals;  ///< zigzag; empty when every value is exact
+  std::vector<int64_t> deltas;      ///< deltas of the integers over the step (planDecimal)
+};
+
+constexpr int kNoScale = kMaxChunkScale + 1;
+
+/// The smallest scale at which `v` is exact, trying `hint` (the scale of the
+/// value before) first; kNoScale when there is none.
+int exactScale(double v, int hint) {
+  int64_t n = 0;
+  // Exact at the hint and not one below: the smallest (exactness holds
+  // upwards while the integer stays below 2^53).
+  if (hint < kNoScale && scaledAt(v, hint, n) && (hint == 0 || !scaledAt(v, hint - 1, n))) {
+    return hint;
   }
-  scale = k;
+  for (int k = 0; k <= kMaxChunkScale; ++k) {
+    if (scaledAt(v, k, n)) return k;
+  }
+  return kNoScale;
+}
+
+/// The values at scale k: the nearest integers, and residuals when some value
+/// is not exact there. False when an integer would reach 2^53 (or a value is
+/// not finite).
+bool decimalAt(std::span<const Sample> samples, int k, DecimalValues& d) {
+  const std::size_t n = samples.size();
+  d.scale = k;
+  d.ints.resize(n);
+  d.residuals.clear();
+  for (std::size_t i = 0; i < n; ++i) {
+    const double v = samples[i].value;
+    const double s = v * kPow10[k];
+    if (!(std::fabs(s) < kTwoTo53)) return false;
+    d.ints[i] = static_cast<int64_t>(std::nearbyint(s));
+    const uint64_t residual = bitsOf(v) - bitsOf(static_cast<double>(d.ints[i]) / kPow10[k]);
+    if (residual != 0 && d.residuals.empty()) d.residuals.assign(n, 0);
+    if (residual != 0) d.residuals[i] = zigzag(static_cast<int64_t>(residual));
+  }
   return true;
 }
 
-void encodeTimestamps(std::span<const Sample> samples, std::string& out) {
+/// The scales worth trying for the values: the smallest at which at least
+/// half of them are exact (the rest get residuals), and the smallest at which
+/// all that have an exact form are. Empty when most values have no exact
+/// form within kMaxChunkScale (arbitrary doubles: XOR is the encoding).
+std::vector<int> candidateScales(std::span<const Sample> samples) {
   const std::size_t n = samples.size();
-  if (n >= 1) putVarint(out, zigzag(samples[0].ts_ms));
-  if (n >= 2) {
-    putVarint(out,
-              static_cast<uint64_t>(samples[1].ts_ms) - static_cast<uint64_t>(samples[0].ts_ms));
+  std::size_t at_scale[kNoScale + 1] = {};
+  int hint = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    hint = exactScale(samples[i].value, hint);
+    ++at_scale[hint];
+    // Give up early: every value without an exact form costs kNoScale tries.
+    if (at_scale[kNoScale] > (i + 1 - at_scale[kNoScale]) + 8) return {};
   }
+  if (at_scale[kNoScale] * 2 > n) return {};
+  std::vector<int> scales;
+  std::size_t covered = 0;
+  int widest = 0;
+  for (int k = 0; k < kNoScale; ++k) {
+    covered += at_scale[k];
+    if (at_scale[k] > 0) widest = k;
+    if (scales.empty() && covered * 2 >= n) scales.push_back(k);
+  }
+  if (scales.empty()) scales.push_back(0);  // n == 0
+  if (widest != scales.front()) scales.push_back(widest);
+  return scales;
 }
 
-void putTimestampStream(std::span<const Sample> samples, BitWriter& w) {
-  const std::size_t n = samples.size();
-  if (n < 3) return;
+uint64_t timestampDelta(std::span<const Sample> samples, std::size_t i) {
   // Wrapping arithmetic: a delta of two int64 timestamps may not fit an int64,
   // and the decoder wraps the same way.
-  uint64_t prev_delta =
-      static_cast<uint64_t>(samples[1].ts_ms) - static_cast<uint64_t>(samples[0].ts_ms);
+  return static_cast<uint64_t>(samples[i].ts_ms) - static_cast<uint64_t>(samples[i - 1].ts_ms);
+}
+
+/// The packed number of timestamp i >= 2: its delta-of-delta, or with step
+/// offsets its delta minus the first delta.
+uint64_t timestampNumber(std::span<const Sample> samples, std::size_t i, bool step_offsets) {
+  const uint64_t base = step_offsets ? timestampDelta(samples, 1) : timestampDelta(samples, i - 1);
+  return zigzag(static_cast<int64_t>(timestampDelta(samples, i) - base));
+}
+
+/// Step offsets when they pack smaller than delta-of-deltas: timestamps late
+/// by a few milliseconds on a fixed step (the second difference of the
+/// lateness spans twice its range).
+bool stepOffsetsPackSmaller(std::span<const Sample> samples) {
+  const std::size_t n = samples.size();
+  if (n < 3) return false;
   std::size_t i = 2;
-  putPacked(w, n - 2, [&] {
-    const uint64_t delta =
-        static_cast<uint64_t>(samples[i].ts_ms) - static_cast<uint64_t>(samples[i - 1].ts_ms);
-    const uint64_t dod = delta - prev_delta;
-    prev_delta = delta;
-    ++i;
-    return zigzag(static_cast<int64_t>(dod));
-  });
+  const uint64_t dod = packedBits(n - 2, [&] { return timestampNumber(samples, i++, false); });
+  std::size_t j = 2;
+  const uint64_t offsets = packedBits(n - 2, [&] { return timestampNumber(samples, j++, true); });
+  return offsets < dod;
 }
 
-void encodeDecimal(std::span<const Sample> samples, int scale, const std::vector<int64_t>& ints,
-                   std::string& out) {
-  const std::size_t n = ints.size();
-  // Integers below 2^53 in magnitude: their deltas and delta-of-deltas fit an int64.
-  uint64_t step = 0;
-  for (std::size_t i = 1; i < n; ++i) {
-    step = std::gcd(step, static_cast<uint64_t>(std::abs(ints[i] - ints[i - 1])));
-  }
-  const auto g = static_cast<int64_t>(std::max<uint64_t>(step, 1));
-  const auto delta = [&](std::size_t i) { return (ints[i] - ints[i - 1]) / g; };
-
-  uint64_t delta_bits = 0;
-  uint64_t dod_bits = 0;
-  if (n >= 2) {
-    std::size_t i = 1;
-    delta_bits = packedBits(n - 1, [&] { return zigzag(delta(i++)); });
-    std::size_t j = 2;
-    dod_bits = varintBits(zigzag(delta(1))) + packedBits(n - 2, [&] {
-                 const int64_t dod = delta(j) - delta(j - 1);
-                 ++j;
-                 return zigzag(dod);
-               });
-  }
-  const bool dod = n >= 2 && dod_bits < delta_bits;
-  out.push_back(static_cast<char>(dod ? ChunkValueEncoding::kDecimalDeltaOfDelta
-                                      : ChunkValueEncoding::kDecimalDelta));
-  putVarint(out, n);
-  encodeTimestamps(samples, out);
-  if (n >= 1) {
-    out.push_back(static_cast<char>(scale));
-    putVarint(out, static_cast<uint64_t>(g));
-    putVarint(out, zigzag(ints[0]));
-  }
-  if (dod) putVarint(out, zigzag(delta(1)));
-
-  BitWriter w(out);
-  putTimestampStream(samples, w);
-  if (dod) {
-    std::size_t j = 2;
-    putPacked(w, n - 2, [&] {
-      const int64_t d = delta(j) - delta(j - 1);
-      ++j;
-      return zigzag(d);
-    });
-  } else if (n >= 2) {
-    std::size_t i = 1;
-    putPacked(w, n - 1, [&] { return zigzag(delta(i++)); });
-  }
-  w.finish();
+void putTimestampHeader(std::span<const Sample> samples, std::string& out) {
+  const std::size_t n = samples.size();
+  if (n >= 1) putVarint(out, zigzag(samples[0].ts_ms));
+  if (n >= 2) putVarint(out, timestampDelta(samples, 1));
 }
+
+void putTimestampStream(std::span<const Sample> samples, bool step_offsets, BitWriter& w) {
+  const std::size_t n = samples.size();
+  if (n < 3) return;
+  std::size_t i = 2;
+  putPacked(w, n - 2, [&] { return timestampNumber(samples, i++, step_offsets); });
+}
+
+/// Counts the bits BitWriter would write.
+struct BitCounter {
+  uint64_t bits = 0;
+  void put(uint64_t, unsigned n) { bits += n; }
+};
 
 // Gorilla's value records: '0' for the same bits; '1','0' then the XOR's
 // meaningful bits inside the previous window; '1','1', 5 bits of leading
 // zeros, 6 bits of length (0 for 64), then the meaningful bits.
-void encodeXor(std::span<const Sample> samples, std::string& out) {
+template <typename Writer>
+void putXorRecords(std::span<const Sample> samples, Writer& w) {
   const std::size_t n = samples.size();
-  out.push_back(static_cast<char>(ChunkValueEncoding::kXor));
-  putVarint(out, n);
-  encodeTimestamps(samples, out);
-  if (n >= 1) {
-    const uint64_t first = bitsOf(samples[0].value);
-    for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(first >> (8 * i)));
-  }
-  BitWriter w(out);
-  putTimestampStream(samples, w);
   uint64_t prev = n >= 1 ? bitsOf(samples[0].value) : 0;
   unsigned lead = 0;
   unsigned trail = 0;
@@ -338,6 +352,104 @@ void encodeXor(std::span<const Sample> samples, std::string& out) {
     w.put(length & 63, 6);
     w.put(x >> trail, length);
   }
+}
+
+/// How the integers of decimal values are packed.
+struct DecimalPacking {
+  int64_t step = 1;  ///< gcd of the deltas
+  bool dod = false;
+  uint64_t bits = 0;  ///< header fields and streams of the values, residuals included
+};
+
+DecimalPacking planDecimal(DecimalValues& d) {
+  const std::size_t n = d.ints.size();
+  DecimalPacking p;
+  // Integers below 2^53 in magnitude: their deltas and delta-of-deltas fit an int64.
+  d.deltas.assign(n, 0);
+  uint64_t g = 0;
+  for (std::size_t i = 1; i < n; ++i) {
+    d.deltas[i] = d.ints[i] - d.ints[i - 1];
+    if (g != 1) g = std::gcd(g, static_cast<uint64_t>(std::abs(d.deltas[i])));
+  }
+  p.step = static_cast<int64_t>(std::max<uint64_t>(g, 1));
+  if (p.step > 1) {
+    for (std::size_t i = 1; i < n; ++i) d.deltas[i] /= p.step;
+  }
+  const auto delta = [&](std::size_t i) { return d.deltas[i]; };
+  uint64_t delta_bits = 0;
+  uint64_t dod_bits = 0;
+  if (n >= 2) {
+    std::size_t i = 1;
+    delta_bits = packedBits(n - 1, [&] { return zigzag(delta(i++)); });
+    std::size_t j = 2;
+    dod_bits = varintBits(zigzag(delta(1))) + packedBits(n - 2, [&] {
+                 const int64_t dod = delta(j) - delta(j - 1);
+                 ++j;
+                 return zigzag(dod);
+               });
+  }
+  p.dod = n >= 2 && dod_bits < delta_bits;
+  p.bits = 8 + varintBits(static_cast<uint64_t>(p.step)) + (p.dod ? dod_bits : delta_bits);
+  if (n >= 1) p.bits += varintBits(zigzag(d.ints[0]));
+  if (!d.residuals.empty()) {
+    std::size_t i = 0;
+    p.bits += packedBits(n, [&] { return d.residuals[i++]; });
+  }
+  return p;
+}
+
+void encodeDecimal(std::span<const Sample> samples, const DecimalValues& d, const DecimalPacking& p,
+                   bool step_offsets, std::string& out) {
+  const std::size_t n = d.ints.size();
+  const auto delta = [&](std::size_t i) { return d.deltas[i]; };
+  uint8_t encoding = static_cast<uint8_t>(p.dod ? ChunkValueEncoding::kDecimalDeltaOfDelta
+                                                : ChunkValueEncoding::kDecimalDelta);
+  if (!d.residuals.empty()) encoding |= kResidualsFlag;
+  if (step_offsets) encoding |= kStepOffsetsFlag;
+  out.push_back(static_cast<char>(encoding));
+  putVarint(out, n);
+  putTimestampHeader(samples, out);
+  if (n >= 1) {
+    out.push_back(static_cast<char>(d.scale));
+    putVarint(out, static_cast<uint64_t>(p.step));
+    putVarint(out, zigzag(d.ints[0]));
+  }
+  if (p.dod) putVarint(out, zigzag(delta(1)));
+
+  BitWriter w(out);
+  putTimestampStream(samples, step_offsets, w);
+  if (p.dod) {
+    std::size_t j = 2;
+    putPacked(w, n - 2, [&] {
+      const int64_t dod = delta(j) - delta(j - 1);
+      ++j;
+      return zigzag(dod);
+    });
+  } else if (n >= 2) {
+    std::size_t i = 1;
+    putPacked(w, n - 1, [&] { return zigzag(delta(i++)); });
+  }
+  if (!d.residuals.empty()) {
+    std::size_t i = 0;
+    putPacked(w, n, [&] { return d.residuals[i++]; });
+  }
+  w.finish();
+}
+
+void encodeXor(std::span<const Sample> samples, bool step_offsets, std::string& out) {
+  const std::size_t n = samples.size();
+  uint8_t encoding = static_cast<uint8_t>(ChunkValueEncoding::kXor);
+  if (step_offsets) encoding |= kStepOffsetsFlag;
+  out.push_back(static_cast<char>(encoding));
+  putVarint(out, n);
+  putTimestampHeader(samples, out);
+  if (n >= 1) {
+    const uint64_t first = bitsOf(samples[0].value);
+    for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(first >> (8 * i)));
+  }
+  BitWriter w(out);
+  putTimestampStream(samples, step_offsets, w);
+  putXorRecords(samples, w);
   w.finish();
 }
 
@@ -406,11 +518,19 @@ Result<ParsedHeader> parseHeader(std::string_view blob) {
     return corrupt("unknown version " + std::to_string(version));
   }
   uint8_t encoding = 0;
-  if (!r.byte(encoding)) return corrupt("truncated before the value encoding");
-  if (encoding > static_cast<uint8_t>(ChunkValueEncoding::kXor)) {
-    return corrupt("unknown value encoding " + std::to_string(encoding));
+  if (!r.byte(encoding)) return corrupt("truncated before the encoding");
+  const uint8_t values = encoding & kValueEncodingMask;
+  if (values > static_cast<uint8_t>(ChunkValueEncoding::kXor) ||
+      (encoding & ~(kValueEncodingMask | kResidualsFlag | kStepOffsetsFlag)) != 0) {
+    return corrupt("unknown encoding " + std::to_string(encoding));
   }
-  p.header.encoding = static_cast<ChunkValueEncoding>(encoding);
+  p.header.encoding = static_cast<ChunkValueEncoding>(values);
+  p.header.residuals = (encoding & kResidualsFlag) != 0;
+  p.header.timestamps = (encoding & kStepOffsetsFlag) != 0 ? ChunkTimestampEncoding::kStepOffsets
+                                                           : ChunkTimestampEncoding::kDeltaOfDelta;
+  if (p.header.residuals && p.header.encoding == ChunkValueEncoding::kXor) {
+    return corrupt("residuals with xor values");
+  }
   uint64_t count = 0;
   if (!r.varint(count)) return corrupt("truncated or overlong sample count");
   if (count > kMaxChunkSamples) {
@@ -463,6 +583,7 @@ Result<ParsedHeader> parseHeader(std::string_view blob) {
   } else {
     min_bits += n >= 2 ? minPackedBits(n - 1) : 0;
   }
+  if (p.header.residuals) min_bits += minPackedBits(n);
   if (min_bits > static_cast<uint64_t>(p.stream.size()) * 8) {
     return corrupt("count " + std::to_string(n) + " too large for a blob of " +
                    std::to_string(blob.size()) + " bytes");
@@ -495,11 +616,12 @@ Status decodeTimestamps(const ParsedHeader& p, BitReader& r, Sample* out) {
   if (n >= 1) out[0].ts_ms = p.first_ts;
   if (n < 2) return {};
   out[1].ts_ms = static_cast<int64_t>(static_cast<uint64_t>(p.first_ts) + p.first_delta);
+  const bool step_offsets = p.header.timestamps == ChunkTimestampEncoding::kStepOffsets;
   uint64_t delta = p.first_delta;
   std::size_t i = 2;
   bool increasing = true;
   const bool read = getPacked(r, n - 2, [&](uint64_t zz) {
-    delta += static_cast<uint64_t>(unzigzag(zz));
+    delta = (step_offsets ? p.first_delta : delta) + static_cast<uint64_t>(unzigzag(zz));
     const auto ts = static_cast<int64_t>(static_cast<uint64_t>(out[i - 1].ts_ms) + delta);
     if (ts <= out[i - 1].ts_ms) {
       increasing = false;
@@ -543,6 +665,17 @@ Status decodeDecimal(const ParsedHeader& p, BitReader& r, Sample* out) {
     });
   }
   if (!read) return corrupt("truncated in the values");
+  if (p.header.residuals) {
+    std::size_t j = 0;
+    if (!getPacked(r, n, [&](uint64_t zz) {
+          out[j].value =
+              std::bit_cast<double>(bitsOf(out[j].value) + static_cast<uint64_t>(unzigzag(zz)));
+          ++j;
+          return true;
+        })) {
+      return corrupt("truncated in the residuals");
+    }
+  }
   return {};
 }
 
@@ -601,13 +734,33 @@ Result<std::string> encodeChunk(std::span<const Sample> samples) {
   std::string out;
   out.reserve(32 + samples.size() * 2);
   out.push_back(static_cast<char>(kSampleChunkVersion));
-  int scale = 0;
-  std::vector<int64_t> ints;
-  if (decimalIntegers(samples, scale, ints)) {
-    encodeDecimal(samples, scale, ints, out);
-  } else {
-    encodeXor(samples, out);
+  const bool step_offsets = stepOffsetsPackSmaller(samples);
+  const std::vector<int> scales = candidateScales(samples);
+  DecimalValues best;
+  DecimalPacking best_packing;
+  bool found = false;
+  for (int k : scales) {
+    DecimalValues candidate;
+    if (!decimalAt(samples, k, candidate)) continue;
+    const DecimalPacking packing = planDecimal(candidate);
+    if (!found || packing.bits < best_packing.bits) {
+      best = std::move(candidate);
+      best_packing = packing;
+      found = true;
+    }
   }
+  // With residuals or a choice of scales, decimal can cost more than XOR.
+  bool decimal = found;
+  if (found && (scales.size() > 1 || !best.residuals.empty())) {
+    BitCounter xor_bits{64};
+    putXorRecords(samples, xor_bits);
+    decimal = best_packing.bits <= xor_bits.bits;
+  }
+  if (decimal) {
+    encodeDecimal(samples, best, best_packing, step_offsets, out);
+    return out;
+  }
+  encodeXor(samples, step_offsets, out);
   return out;
 }
 

@@ -8,7 +8,9 @@
 // maps signed to unsigned as 0,-1,1,-2,... -> 0,1,2,3,...):
 //
 //   byte     version (1)
-//   byte     value encoding (ChunkValueEncoding)
+//   byte     encoding: bits 0-1 the value encoding (ChunkValueEncoding), bit 2
+//            residuals follow the decimal values, bit 3 timestamps as step
+//            offsets (ChunkTimestampEncoding); other bits zero
 //   varint   sample count n (at most kMaxChunkSamples)
 //   n >= 1:  zigzag varint  first timestamp (ms)
 //   n >= 2:  varint         first timestamp delta (ms, > 0)
@@ -19,18 +21,25 @@
 //            kDecimalDeltaOfDelta and n >= 2: zigzag varint first delta / g
 //   xor, n >= 1: 8 bytes    the first value's bits
 //   bit stream (least significant bit first, zero-padded to a whole byte):
-//     timestamps: the n - 2 delta-of-deltas, zigzag, in packed groups
+//     timestamps: for samples 2.. n-1, the delta-of-delta (or the delta minus
+//                 the first delta), zigzag, in packed groups
 //     values:     decimal: the n - 1 deltas (or n - 2 delta-of-deltas) / g,
 //                 zigzag, in packed groups; xor: n - 1 Gorilla XOR records
+//     residuals:  decimal with bit 2 only: for each of the n values, its bits
+//                 minus the bits of its scaled integer's double, zigzag, in
+//                 packed groups
 //
 // A packed group holds up to kChunkGroupSize numbers: a 6-bit width w (63
 // stands for 64) then each number in w bits, so a run of identical steps or
 // values costs 6 bits per group.
 //
-// The encoder picks the value encoding per chunk: decimal when every value is
-// exactly (bit for bit, after conversion back) an integer below 2^53 times
-// 10^-k for some k <= kMaxChunkScale, with delta or delta-of-delta whichever
-// packs smaller; otherwise Gorilla XOR, which keeps any double exactly.
+// The encoder picks per chunk whatever packs smaller: for the timestamps,
+// delta-of-deltas or step offsets; for the values, Gorilla XOR (keeps any
+// double) or decimal: integers below 2^53 times 10^-k (k <= kMaxChunkScale)
+// that convert back to exactly the same bits, packed as deltas or
+// delta-of-deltas. A value not exact at the chunk's scale (float noise such
+// as 51.846000000000004 among three-decimal values) is kept by its residual.
+// Chunks where most values have no decimal form go straight to XOR.
 
 #include <cstddef>
 #include <cstdint>
@@ -59,11 +68,19 @@ enum class ChunkValueEncoding : uint8_t {
   kXor = 2,                  ///< Gorilla XOR of the doubles' bits
 };
 
+/// How a chunk stores its timestamps after the first two.
+enum class ChunkTimestampEncoding : uint8_t {
+  kDeltaOfDelta,  ///< each delta minus the delta before it
+  kStepOffsets,   ///< each delta minus the first delta (a fixed step with jitter)
+};
+
 /// What the header of a chunk says, read without decoding the samples.
 struct ChunkHeader {
   std::size_t count = 0;
   ChunkValueEncoding encoding = ChunkValueEncoding::kDecimalDelta;
-  int scale = 0;  ///< decimals k of a decimal encoding; 0 for XOR
+  int scale = 0;           ///< decimals k of a decimal encoding; 0 for XOR
+  bool residuals = false;  ///< decimal values corrected by residuals
+  ChunkTimestampEncoding timestamps = ChunkTimestampEncoding::kDeltaOfDelta;
 };
 
 /// Encodes `samples` into one chunk.

@@ -1,8 +1,10 @@
 // Writes the sample-chunk fuzz seed corpus into the directory given as
-// argument: small valid blobs of every value encoding, and broken ones of
-// every kind the decoder refuses.
+// argument: small valid blobs of every value and timestamp encoding (the
+// jittered series use step offsets), and broken ones of every kind the
+// decoder refuses.
 // Usage: store_corpus_gen tests/fuzz/corpus/sample_chunk
 
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
@@ -22,11 +24,21 @@ using pso::controller::store::Sample;
 
 constexpr int64_t kStartMs = 1767225600000;
 
-/// `n` samples at a 1 s step with a few milliseconds of jitter.
+/// A fixed pseudo-random number for `i` (splitmix64), the same on every platform.
+uint64_t mix(uint64_t i) {
+  uint64_t z = i * 0x9e3779b97f4a7c15ULL + 0x9e3779b97f4a7c15ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+/// `n` samples at a 1 s step, each 0-4 ms late.
 template <typename Value>
 std::vector<Sample> series(int n, Value value) {
   std::vector<Sample> samples;
-  for (int i = 0; i < n; ++i) samples.push_back({kStartMs + i * 1000 + (i * 7) % 5, value(i)});
+  for (int i = 0; i < n; ++i) {
+    samples.push_back({kStartMs + i * 1000 + static_cast<int64_t>(mix(i) % 5), value(i)});
+  }
   return samples;
 }
 
@@ -40,13 +52,20 @@ std::vector<std::pair<std::string, std::string>> seeds() {
   const std::string percent =
       encoded(series(40, [](int i) { return (2000 + (i * 7919) % 613) / 100.0; }));
   const std::string counter = encoded(series(40, [](int i) { return 1e6 + 512.0 * i * i; }));
-  const std::string rate = encoded(series(40, [](int i) { return std::sqrt(2.0 + i) * 13.7; }));
+  // Doubles between 1 and 2 with random mantissas.
+  const std::string rate = encoded(series(
+      40, [](int i) { return std::bit_cast<double>(0x3ff0000000000000ULL | (mix(i) >> 12)); }));
   out.emplace_back("valid_empty.bin", encoded({}));
   out.emplace_back("valid_one_sample.bin", encoded({{kStartMs, 42.0}}));
   out.emplace_back("valid_decimal_delta_percent.bin", percent);
   out.emplace_back("valid_decimal_dod_counter.bin", counter);
   out.emplace_back("valid_decimal_constant.bin", encoded(series(40, [](int) { return 7.0; })));
   out.emplace_back("valid_xor_rate.bin", rate);
+  // Three decimals, every third value one unit in the last place above.
+  out.emplace_back("valid_decimal_residuals.bin", encoded(series(40, [](int i) {
+                     const double v = (40000 + (i * 7919) % 20000) / 1000.0;
+                     return i % 3 == 0 ? std::nextafter(v, 100.0) : v;
+                   })));
   out.emplace_back("valid_xor_specials.bin",
                    encoded({{-1000, -0.0},
                             {0, std::numeric_limits<double>::denorm_min()},

@@ -130,6 +130,48 @@ TEST(SampleChunk, PercentWithTwoDecimalsIsDecimalAtScaleTwoUnderTwoBytesPerSampl
   EXPECT_LT(static_cast<double>(blob.size()) / 720.0, 2.0);
 }
 
+TEST(SampleChunk, FloatNoiseAroundDecimalsIsDecimalWithResiduals) {
+  // A third of the values one or two units in the last place off their
+  // three-decimal form, as in series computed in floating point and printed
+  // in full (51.846000000000004).
+  std::mt19937 rng(17);
+  std::uniform_int_distribution<int> milli(40000, 60000);
+  const auto samples = series(720, 1000, [&](std::size_t i) {
+    double v = milli(rng) / 1000.0;
+    if (i % 3 == 0) v = std::nextafter(v, 100.0);
+    if (i % 9 == 0) v = std::nextafter(std::nextafter(v, 0.0), 0.0);
+    return v;
+  });
+  const std::string blob = expectRoundTrip(samples);
+  const ChunkHeader header = headerOf(blob);
+  EXPECT_NE(header.encoding, ChunkValueEncoding::kXor);
+  EXPECT_TRUE(header.residuals);
+  EXPECT_EQ(header.scale, 3);
+  // 15 bits of integer delta and 3 of residual, against about 7 bytes with XOR.
+  EXPECT_LT(static_cast<double>(blob.size()) / 720.0, 2.5);
+}
+
+TEST(SampleChunk, MostlyArbitraryDoublesAreNotForcedIntoResiduals) {
+  std::mt19937_64 rng(19);
+  std::uniform_real_distribution<double> ratio(0.0, 1.0);
+  const auto samples = series(720, 1000, [&](std::size_t i) {
+    return i % 4 == 0 ? static_cast<double>(i % 10) / 10.0 : ratio(rng);
+  });
+  const std::string blob = expectRoundTrip(samples);
+  EXPECT_EQ(headerOf(blob).encoding, ChunkValueEncoding::kXor);
+}
+
+TEST(SampleChunk, JitteredTimestampsOnAFixedStepAreStoredAsStepOffsets) {
+  std::mt19937 rng(23);
+  std::uniform_int_distribution<int> late(0, 4);
+  std::vector<Sample> samples;
+  for (int64_t i = 0; i < 720; ++i) samples.push_back({kStartMs + i * 1000 + late(rng), 1.0});
+  const std::string blob = expectRoundTrip(samples);
+  EXPECT_EQ(headerOf(blob).timestamps, ChunkTimestampEncoding::kStepOffsets);
+  // Offsets within -4..4 take 4 bits (delta-of-deltas within -8..8 would take 5).
+  EXPECT_LT(static_cast<double>(blob.size()) / 720.0, 0.6);
+}
+
 TEST(SampleChunk, ValuesOfDifferentDecimalsShareTheWidestScale) {
   const std::string blob = expectRoundTrip({{1000, 1.0}, {2000, 1.5}, {3000, 0.125}, {4000, -7.0}});
   EXPECT_EQ(headerOf(blob).scale, 3);
@@ -265,7 +307,7 @@ TEST(SampleChunk, DecodeAppendsAndLeavesTheVectorUnchangedOnRefusal) {
   EXPECT_EQ(out.size(), 3u);
 }
 
-/// A valid blob of each value encoding, with gaps and jitter.
+/// A valid blob of each value and timestamp encoding.
 std::vector<std::string> blobsOfEveryEncoding() {
   std::mt19937 rng(13);
   std::uniform_real_distribution<double> u(0.0, 100.0);
@@ -275,11 +317,23 @@ std::vector<std::string> blobsOfEveryEncoding() {
       encoded(series(40, 1000, [](std::size_t i) { return 7.0 * static_cast<double>(i * i); })));
   blobs.push_back(encoded(series(40, 1000, [&](std::size_t) { return u(rng); })));
   blobs.push_back(encoded({{5, 1.0}, {20, -0.0}, {9000, 1e-310}}));
+  // Decimal with residuals, timestamps as step offsets.
+  std::uniform_int_distribution<int> late(0, 4);
+  blobs.push_back(encoded(series(40, 1000, [&](std::size_t i) {
+    const double v = std::round(u(rng) * 100) / 100;
+    return i % 3 == 0 ? std::nextafter(v, 200.0) : v;
+  })));
+  std::vector<Sample> jittered;
+  for (int64_t i = 0; i < 40; ++i) jittered.push_back({i * 1000 + late(rng), 2.0});
+  blobs.push_back(encoded(jittered));
   return blobs;
 }
 
 TEST(SampleChunk, EveryTruncatedPrefixIsRefusedAsCorrupt) {
-  for (const std::string& blob : blobsOfEveryEncoding()) {
+  const auto blobs = blobsOfEveryEncoding();
+  EXPECT_TRUE(headerOf(blobs[4]).residuals);
+  EXPECT_EQ(headerOf(blobs[5]).timestamps, ChunkTimestampEncoding::kStepOffsets);
+  for (const std::string& blob : blobs) {
     for (std::size_t len = 0; len < blob.size(); ++len) {
       const Error error = refusal(std::string_view(blob).substr(0, len));
       EXPECT_EQ(error.code, "corrupt") << "prefix of " << len << " bytes";
@@ -319,8 +373,11 @@ TEST(SampleChunk, RefusesAnEmptyBlobAndAnUnknownVersion) {
   EXPECT_EQ(refusal(blob).message, "sample chunk: unknown version 2");
 }
 
-TEST(SampleChunk, RefusesAnUnknownValueEncoding) {
-  EXPECT_EQ(refusal(bytes({1, 3, 0})).message, "sample chunk: unknown value encoding 3");
+TEST(SampleChunk, RefusesAnUnknownEncodingOrFlag) {
+  EXPECT_EQ(refusal(bytes({1, 3, 0})).message, "sample chunk: unknown encoding 3");
+  EXPECT_EQ(refusal(bytes({1, 0x10, 0})).message, "sample chunk: unknown encoding 16");
+  // Residuals correct decimal values only.
+  EXPECT_EQ(refusal(bytes({1, 0x06, 0})).message, "sample chunk: residuals with xor values");
 }
 
 TEST(SampleChunk, RefusesACountAboveTheLimit) {
