@@ -147,15 +147,17 @@ struct Figures {
   double bytes_per_sample = 0;
   double encode_msps = 0;  ///< million samples per second
   double decode_msps = 0;
-  std::string encoding;  ///< the most common encoding of the chunks; "+" when mixed
+  std::string encoding;  ///< the most common encoding of the chunks; "+" when some differ
 };
 
+/// "delta k=2", "dod k=0", "xor"; " r" when residuals correct the decimals.
 std::string encodingName(const store::ChunkHeader& header) {
+  const std::string residuals = header.residuals ? " r" : "";
   switch (header.encoding) {
     case ChunkValueEncoding::kDecimalDelta:
-      return "delta k=" + std::to_string(header.scale);
+      return "delta k=" + std::to_string(header.scale) + residuals;
     case ChunkValueEncoding::kDecimalDeltaOfDelta:
-      return "dod k=" + std::to_string(header.scale);
+      return "dod k=" + std::to_string(header.scale) + residuals;
     case ChunkValueEncoding::kXor:
       return "xor";
   }
@@ -258,12 +260,12 @@ int main(int argc, char** argv) {
   }
 
   std::printf("Sample chunks: bytes per sample (raw: 16) and million samples/s of one core\n");
-  std::printf("%-40s %8s | %-12s %6s %7s %7s | %-12s %6s %7s %7s\n", "series", "samples",
+  std::printf("%-40s %8s | %-14s %6s %7s %7s | %-14s %6s %7s %7s\n", "series", "samples",
               "mode@120", "B/smp", "enc M/s", "dec M/s", "mode@720", "B/smp", "enc M/s", "dec M/s");
   for (const auto& s : all) {
     const Figures small = measure(s, 120);
     const Figures large = measure(s, 720);
-    std::printf("%-40s %8zu | %-12s %6.3f %7.1f %7.1f | %-12s %6.3f %7.1f %7.1f\n", s.name.c_str(),
+    std::printf("%-40s %8zu | %-14s %6.3f %7.1f %7.1f | %-14s %6.3f %7.1f %7.1f\n", s.name.c_str(),
                 s.samples.size(), small.encoding.c_str(), small.bytes_per_sample, small.encode_msps,
                 small.decode_msps, large.encoding.c_str(), large.bytes_per_sample,
                 large.encode_msps, large.decode_msps);
