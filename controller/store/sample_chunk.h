@@ -54,7 +54,7 @@
 namespace pso::controller::store {
 
 inline constexpr uint8_t kSampleChunkVersion = 1;
-/// Most samples one chunk holds (a day at 1 s steps fits twice over).
+/// Most samples one chunk holds (three days at 1 s steps).
 inline constexpr std::size_t kMaxChunkSamples = 1u << 18;
 /// Largest decimal scale: values with more than this many decimals are XOR-encoded.
 inline constexpr int kMaxChunkScale = 15;
