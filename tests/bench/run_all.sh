@@ -6,6 +6,8 @@ build=${1:-build}
 "$build/tests/bench/export_bench"
 "$build/tests/bench/forecast_bench" "${@:2}"
 "$build/tests/bench/replay_bench"
+# Sample chunks: bytes per sample and codec throughput (PSO_TRACES_DIR adds the traces).
+"$build/tests/bench/chunk_codec_bench" ${PSO_TRACES_DIR:+--traces "$PSO_TRACES_DIR"}
 # A week of 100 systems at 15 s replayed from a controller database (budget 60 s).
 "$build/tests/bench/fleet_replay_bench"
 # A minute of 1 s sampling, compared with prometheus-node-exporter when installed.

@@ -1,0 +1,124 @@
+// Writes the sample-chunk fuzz seed corpus into the directory given as
+// argument: small valid blobs of every value and timestamp encoding (the
+// jittered series use step offsets), and broken ones of every kind the
+// decoder refuses.
+// Usage: store_corpus_gen tests/fuzz/corpus/sample_chunk
+
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <limits>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "controller/store/sample_chunk.h"
+
+namespace {
+
+using pso::controller::store::encodeChunk;
+using pso::controller::store::Sample;
+
+constexpr int64_t kStartMs = 1767225600000;
+
+/// A fixed pseudo-random number for `i` (splitmix64), the same on every platform.
+uint64_t mix(uint64_t i) {
+  uint64_t z = i * 0x9e3779b97f4a7c15ULL + 0x9e3779b97f4a7c15ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+/// `n` samples at a 1 s step, each 0-4 ms late.
+template <typename Value>
+std::vector<Sample> series(int n, Value value) {
+  std::vector<Sample> samples;
+  for (int i = 0; i < n; ++i) {
+    samples.push_back({kStartMs + i * 1000 + static_cast<int64_t>(mix(i) % 5), value(i)});
+  }
+  return samples;
+}
+
+std::string encoded(const std::vector<Sample>& samples) {
+  auto blob = encodeChunk(samples);
+  return blob.ok() ? *blob : std::string();
+}
+
+std::vector<std::pair<std::string, std::string>> seeds() {
+  std::vector<std::pair<std::string, std::string>> out;
+  const std::string percent =
+      encoded(series(40, [](int i) { return (2000 + (i * 7919) % 613) / 100.0; }));
+  const std::string counter = encoded(series(40, [](int i) { return 1e6 + 512.0 * i * i; }));
+  // Doubles between 1 and 2 with random mantissas.
+  const std::string rate = encoded(series(
+      40, [](int i) { return std::bit_cast<double>(0x3ff0000000000000ULL | (mix(i) >> 12)); }));
+  out.emplace_back("valid_empty.bin", encoded({}));
+  out.emplace_back("valid_one_sample.bin", encoded({{kStartMs, 42.0}}));
+  out.emplace_back("valid_decimal_delta_percent.bin", percent);
+  out.emplace_back("valid_decimal_dod_counter.bin", counter);
+  out.emplace_back("valid_decimal_constant.bin", encoded(series(40, [](int) { return 7.0; })));
+  out.emplace_back("valid_xor_rate.bin", rate);
+  // Three decimals, every third value one unit in the last place above.
+  out.emplace_back("valid_decimal_residuals.bin", encoded(series(40, [](int i) {
+                     const double v = (40000 + (i * 7919) % 20000) / 1000.0;
+                     return i % 3 == 0 ? std::nextafter(v, 100.0) : v;
+                   })));
+  out.emplace_back("valid_xor_specials.bin",
+                   encoded({{-1000, -0.0},
+                            {0, std::numeric_limits<double>::denorm_min()},
+                            {1, std::numeric_limits<double>::max()},
+                            {3600000, 1e-300}}));
+  out.emplace_back("valid_gaps.bin",
+                   encoded({{0, 1.0}, {1000, 2.0}, {3601000, 3.0}, {3601001, 2.5}}));
+  out.emplace_back("valid_int64_range.bin", encoded({{std::numeric_limits<int64_t>::min(), 1.0},
+                                                     {0, 2.0},
+                                                     {std::numeric_limits<int64_t>::max(), 3.0}}));
+
+  out.emplace_back("broken_truncated_header.bin", percent.substr(0, 6));
+  out.emplace_back("broken_truncated_stream.bin", rate.substr(0, rate.size() - 3));
+  std::string version = counter;
+  version[0] = 9;
+  out.emplace_back("broken_version.bin", version);
+  std::string encoding = percent;
+  encoding[1] = 5;
+  out.emplace_back("broken_encoding.bin", encoding);
+  out.emplace_back("broken_trailing_byte.bin", percent + std::string(1, '\0'));
+  std::string count = counter;
+  count[2] = static_cast<char>(0x7f);  // 127 samples in a blob of 40
+  out.emplace_back("broken_count_above_samples.bin", count);
+  // 200000 samples claimed by a blob of 14 bytes.
+  out.emplace_back("broken_count_too_large.bin",
+                   std::string("\x01\x00\xc0\x9a\x0c\x00\x02\x00\x01\x00\x00\x00\x00\x00", 14));
+  out.emplace_back("broken_timestamps_not_increasing.bin",
+                   std::string("\x01\x00\x02\x00\x00\x00\x01\x00", 8));
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::cerr << "usage: store_corpus_gen DIR\n";
+    return 2;
+  }
+  const std::filesystem::path dir(argv[1]);
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    std::cerr << "store_corpus_gen: cannot create " << dir << ": " << ec.message() << "\n";
+    return 1;
+  }
+  for (const auto& [name, bytes] : seeds()) {
+    const std::filesystem::path file = dir / name;
+    std::ofstream out(file, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!out) {
+      std::cerr << "store_corpus_gen: cannot write " << file << "\n";
+      return 1;
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,19 @@
+#pragma once
+
+// The checks behind the fuzz harnesses of the controller store's decoders of
+// stored bytes (the sample-chunk codec), shared by the libFuzzer executables
+// (built with PSO_FUZZ) and by store_fuzz_corpus_test, which runs every seed
+// through them in each build.
+
+#include <string_view>
+
+namespace pso::controller::store::fuzz {
+
+/// decodeChunk() over `input` as a sample-chunk blob. Holds when nothing
+/// throws or crashes, a refusal has code "corrupt" and a one-line message
+/// starting with "sample chunk: ", readChunkHeader() accepts every blob
+/// decodeChunk() accepts and agrees on its count, and decoded samples encode
+/// again and decode to the same timestamps and value bits.
+bool checkSampleChunk(std::string_view input);
+
+}  // namespace pso::controller::store::fuzz
