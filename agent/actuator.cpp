@@ -15,7 +15,7 @@ using A = ActuatorConfig;
 namespace checks = common::checks;
 
 // The keys every kind reads: which kind, and the guard's settings.
-const common::KeyList<A>& sharedKeys() {
+const common::KeyList<A>& actuatorSharedKeys() {
   static const common::KeyList<A> keys = {
       {"kind", &A::kind, "which registered actuator acts"},
       {"timeout", &A::timeout, "an action taking longer fails", checks::positive()},
@@ -39,8 +39,8 @@ const ActuatorRegistry& actuatorRegistry() {
 }
 
 const common::ComponentSection<ActuatorKind>& actuatorSection() {
-  static const common::ComponentSection<ActuatorKind> section{&actuatorRegistry(), &sharedKeys(),
-                                                              &A::kind, "kind", "kind"};
+  static const common::ComponentSection<ActuatorKind> section{
+      &actuatorRegistry(), &actuatorSharedKeys(), &A::kind, "kind", "kind"};
   return section;
 }
 
@@ -72,7 +72,7 @@ Result<std::unique_ptr<Actuator>> makeActuator(const SystemConfig& system,
   // A config built in code has not been through the reader: the same
   // declared checks refuse it here.
   if (std::optional<std::string> refused =
-          common::refusal(system.actuator, {&sharedKeys(), &found->keys}, subject)) {
+          common::refusal(system.actuator, {&actuatorSharedKeys(), &found->keys}, subject)) {
     return makeError("invalid", *refused);
   }
   Result<std::unique_ptr<Actuator>> inner =

@@ -58,7 +58,7 @@ void warnIfUnsent(const Status& status) {
   if (!status) spdlog::warn("sd_notify: {}", status.error().message);
 }
 
-std::string hostName() {
+std::string systemHostName() {
   char name[256] = {};
   if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "localhost";
   return name;
@@ -66,7 +66,7 @@ std::string hostName() {
 
 std::map<std::string, std::string> hostFacts() {
   std::map<std::string, std::string> facts;
-  facts["hostname"] = hostName();
+  facts["hostname"] = systemHostName();
   struct utsname uts {};
   if (::uname(&uts) == 0) {
     facts["os"] = std::string(uts.sysname) + " " + uts.release;
@@ -106,7 +106,7 @@ Agent::~Agent() {
 }
 
 Result<std::unique_ptr<Agent>> Agent::create(AgentConfig config) {
-  if (config.id.empty()) config.id = hostName();
+  if (config.id.empty()) config.id = systemHostName();
   // Flags may have changed what the config file's reader checked.
   if (Status settings = checkAgentSettings(config); !settings) return settings.error();
   common::DealerOptions dealer;

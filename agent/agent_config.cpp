@@ -140,7 +140,7 @@ const KeyList<AgentConfig>& rootKeys() {
   return keys;
 }
 
-std::string hostName() {
+std::string defaultAgentId() {
   char buf[256] = {};
   if (gethostname(buf, sizeof(buf) - 1) != 0 || buf[0] == '\0') return "pso-agent";
   return buf;
@@ -214,7 +214,7 @@ Result<AgentConfig> parseAgentConfig(const std::string& yaml, const std::string&
   Status read = common::readConfigDocument(
       yaml, origin, [&](ConfigReader& r, const YAML::Node& root) { readAgent(r, root, config); });
   if (!read) return read.error();
-  if (config.id.empty()) config.id = hostName();
+  if (config.id.empty()) config.id = defaultAgentId();
   return config;
 }
 

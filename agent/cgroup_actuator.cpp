@@ -121,8 +121,8 @@ ActuationResult CgroupActuator::apply(const protocol::Directive& directive) {
 
 namespace {
 
-Result<std::unique_ptr<Actuator>> buildCgroup(const SystemConfig& system,
-                                              const ActuatorContext& context) {
+Result<std::unique_ptr<Actuator>> buildCgroupActuator(const SystemConfig& system,
+                                                      const ActuatorContext& context) {
   return std::unique_ptr<Actuator>(std::make_unique<CgroupActuator>(
       system.name, context.cgroup_root + "/" + system.cgroup, system.actuator.cpu_period_us));
 }
@@ -174,7 +174,7 @@ void registerCgroupActuator(ActuatorRegistry& registry) {
            {"max_memory", &A::max_memory, "most memory.max (bytes); 0 means the host's memory",
             &checkMaxMemory},
            {"cpu_period_us", &A::cpu_period_us, "the period written to cpu.max", &checkCpuPeriod}},
-      .build = &buildCgroup,
+      .build = &buildCgroupActuator,
       .needs_cgroup = true,
       .bound = &boundLimits,
   });

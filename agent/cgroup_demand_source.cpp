@@ -18,8 +18,8 @@ Result<double> CgroupDemandSource::read(int64_t /*now_ms*/) {
 
 namespace {
 
-Result<std::unique_ptr<DemandSource>> buildCgroup(const DemandSourceConfig& config,
-                                                  const DemandSourceContext& context) {
+Result<std::unique_ptr<DemandSource>> buildCgroupDemandSource(const DemandSourceConfig& config,
+                                                              const DemandSourceContext& context) {
   if (context.cgroup == nullptr) {
     return makeError("invalid", "system " + context.system +
                                     ": demand source 'cgroup' needs the system's 'cgroup'");
@@ -35,7 +35,7 @@ void registerCgroupDemandSource(DemandSourceRegistry& registry) {
       .name = "cgroup",
       .keys = {{"metric", &DemandSourceConfig::metric, "the metric's name",
                 &checkSamplerMetric<CgroupSampler>}},
-      .build = &buildCgroup,
+      .build = &buildCgroupDemandSource,
       .needs_cgroup = true,
   });
 }

@@ -7,14 +7,15 @@
 namespace pso::agent {
 namespace {
 
-constexpr std::array<const char*, 16> kMetricNames = {"cpu.usage",           "cpu.user",
-                                                      "cpu.system",          "cpu.throttled_ratio",
-                                                      "cpu.limit",           "memory.current",
-                                                      "memory.max",          "memory.oom_kills",
-                                                      "io.read_bytes_per_s", "io.write_bytes_per_s",
-                                                      "psi.cpu.some",        "psi.cpu.full",
-                                                      "psi.memory.some",     "psi.memory.full",
-                                                      "psi.io.some",         "psi.io.full"};
+constexpr std::array<const char*, 16> kCgroupMetricNames = {
+    "cpu.usage",           "cpu.user",
+    "cpu.system",          "cpu.throttled_ratio",
+    "cpu.limit",           "memory.current",
+    "memory.max",          "memory.oom_kills",
+    "io.read_bytes_per_s", "io.write_bytes_per_s",
+    "psi.cpu.some",        "psi.cpu.full",
+    "psi.memory.some",     "psi.memory.full",
+    "psi.io.some",         "psi.io.full"};
 
 // "<key> <value>" lines (cpu.stat, memory.events): finds `key`'s value.
 std::optional<uint64_t> keyedValue(std::string_view text, std::string_view key) {
@@ -47,7 +48,7 @@ std::optional<Error> checkKeyedLines(const std::string& path, std::string_view t
   return std::nullopt;
 }
 
-std::string_view trimmed(std::string_view text) {
+std::string_view trimmedLine(std::string_view text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
   return text;
 }
@@ -61,7 +62,7 @@ CgroupSampler::CgroupSampler(std::string system, std::string directory,
       name_("cgroup:" + system_),
       metrics_(metrics) {
   while (directory_.size() > 1 && directory_.back() == '/') directory_.pop_back();
-  for (std::size_t i = 0; i < kMetricCount; ++i) keys_[i] = {system_, kMetricNames[i]};
+  for (std::size_t i = 0; i < kMetricCount; ++i) keys_[i] = {system_, kCgroupMetricNames[i]};
   buffer_.reserve(4096);
   path_.reserve(directory_.size() + 32);
   if (metrics_ != nullptr) {
@@ -72,18 +73,19 @@ CgroupSampler::CgroupSampler(std::string system, std::string directory,
 
 std::optional<double> CgroupSampler::latest(std::string_view metric) const {
   for (std::size_t i = 0; i < kMetricCount; ++i) {
-    if (metric == kMetricNames[i]) return latest_[i];
+    if (metric == kCgroupMetricNames[i]) return latest_[i];
   }
   return std::nullopt;
 }
 
 bool CgroupSampler::isKnownMetric(std::string_view metric) {
-  return std::find(kMetricNames.begin(), kMetricNames.end(), metric) != kMetricNames.end();
+  return std::find(kCgroupMetricNames.begin(), kCgroupMetricNames.end(), metric) !=
+         kCgroupMetricNames.end();
 }
 
 std::string CgroupSampler::knownMetricList() {
   std::string list;
-  for (const char* name : kMetricNames) {
+  for (const char* name : kCgroupMetricNames) {
     if (!list.empty()) list += ", ";
     list += name;
   }
@@ -168,7 +170,7 @@ Status CgroupSampler::sampleCpuMax(std::vector<SamplePoint>& out) {
   if (!parseU64(period_text, period) || period == 0 || (!unlimited && !parseU64(quota, limit)) ||
       !nextToken(rest).empty()) {
     return fail("cpu.max",
-                lineError(path_, 1, "'max <period>' or '<quota> <period>'", trimmed(buffer_)));
+                lineError(path_, 1, "'max <period>' or '<quota> <period>'", trimmedLine(buffer_)));
   }
   if (!unlimited) {
     emit(kCpuLimit, static_cast<double>(limit) / static_cast<double>(period), out);
@@ -189,7 +191,7 @@ Status CgroupSampler::sampleMemory(std::vector<SamplePoint>& out) {
       if (!not_found_) note(fail(file, status.error()).error());
       continue;
     }
-    std::string_view text = trimmed(buffer_);
+    std::string_view text = trimmedLine(buffer_);
     uint64_t value = 0;
     if (allow_max && text == "max") continue;
     if (!parseU64(text, value)) {

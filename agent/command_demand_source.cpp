@@ -95,8 +95,8 @@ void CommandDemandSource::appendMetrics(std::vector<SamplePoint>& out) {
 
 namespace {
 
-Result<std::unique_ptr<DemandSource>> buildCommand(const DemandSourceConfig& config,
-                                                   const DemandSourceContext& context) {
+Result<std::unique_ptr<DemandSource>> buildCommandDemandSource(const DemandSourceConfig& config,
+                                                               const DemandSourceContext& context) {
   return std::unique_ptr<DemandSource>(
       std::make_unique<CommandDemandSource>(context.system, config));
 }
@@ -113,7 +113,7 @@ void registerCommandDemandSource(DemandSourceRegistry& registry) {
                {"metric", &D::metric, "which \"name value\" line is the demand"},
                demandTimeoutKey(),
                demandRateKey()},
-      .build = &buildCommand,
+      .build = &buildCommandDemandSource,
   });
 }
 

@@ -9,7 +9,7 @@
 namespace pso::agent {
 namespace {
 
-const common::KeyList<DemandSourceConfig>& sharedKeys() {
+const common::KeyList<DemandSourceConfig>& demandSourceSharedKeys() {
   static const common::KeyList<DemandSourceConfig> keys = {
       {"source", &DemandSourceConfig::source, "where the demand series comes from"},
   };
@@ -47,7 +47,8 @@ const DemandSourceRegistry& demandSourceRegistry() {
 
 const common::ComponentSection<DemandSourceKind>& demandSection() {
   static const common::ComponentSection<DemandSourceKind> section{
-      &demandSourceRegistry(), &sharedKeys(), &DemandSourceConfig::source, "source", "source"};
+      &demandSourceRegistry(), &demandSourceSharedKeys(), &DemandSourceConfig::source, "source",
+      "source"};
   return section;
 }
 
@@ -63,7 +64,7 @@ Result<std::unique_ptr<DemandSource>> makeDemandSource(const DemandSourceConfig&
   // declared checks refuse it here.
   const std::string subject = "system " + context.system + ": demand source '" + kind->name + "'";
   if (std::optional<std::string> refused =
-          common::refusal(config, {&sharedKeys(), &kind->keys}, subject)) {
+          common::refusal(config, {&demandSourceSharedKeys(), &kind->keys}, subject)) {
     return makeError("invalid", *refused);
   }
   return kind->build(config, context);

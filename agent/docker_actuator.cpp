@@ -11,7 +11,7 @@
 namespace pso::agent {
 namespace {
 
-constexpr int64_t kRefreshMs = 10000;
+constexpr int64_t kDockerRefreshMs = 10000;
 constexpr int64_t kMaxReadTimeoutMs = 5000;
 
 // Container names allow [a-zA-Z0-9][a-zA-Z0-9_.-]*.
@@ -193,7 +193,7 @@ ActuationResult DockerActuator::apply(const protocol::Directive& directive) {
 }
 
 void DockerActuator::poll() {
-  if (common::steadyMs() - last_refresh_ms_ < kRefreshMs) return;
+  if (common::steadyMs() - last_refresh_ms_ < kDockerRefreshMs) return;
   std::vector<Container> containers;
   Status status =
       list(common::steadyMs() + std::min(timeout_.count(), kMaxReadTimeoutMs), containers);

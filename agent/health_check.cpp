@@ -232,7 +232,7 @@ void registerTcpHealthCheck(HealthCheckRegistry& registry) {
   });
 }
 
-Result<std::unique_ptr<HealthCheck>> buildCommand(const HealthCheckConfig& config) {
+Result<std::unique_ptr<HealthCheck>> buildCommandHealthCheck(const HealthCheckConfig& config) {
   return std::unique_ptr<HealthCheck>(std::make_unique<CommandHealthCheck>(config));
 }
 
@@ -248,7 +248,7 @@ void registerCommandHealthCheck(HealthCheckRegistry& registry) {
   registry.add(HealthCheckKind{
       .name = "command",
       .keys = {{"command", &H::command, "run argv; exit status 0 is healthy", checks::notEmpty()}},
-      .build = &buildCommand,
+      .build = &buildCommandHealthCheck,
       .complete = &joinCommandLine,
   });
 }
@@ -258,7 +258,7 @@ common::Finding checkFailureThreshold(int64_t threshold, const HealthCheckConfig
   return common::Problem::invalid("must be at least 1");
 }
 
-const common::KeyList<HealthCheckConfig>& sharedKeys() {
+const common::KeyList<HealthCheckConfig>& healthCheckSharedKeys() {
   static const common::KeyList<HealthCheckConfig> keys = {
       {"interval", &H::interval, "how often the check runs", checks::positive()},
       {"timeout", &H::timeout, "per attempt", checks::positive()},
@@ -280,7 +280,7 @@ const HealthCheckRegistry& healthCheckRegistry() {
 
 const common::ComponentSection<HealthCheckKind>& healthCheckSection() {
   static const common::ComponentSection<HealthCheckKind> section{
-      &healthCheckRegistry(), &sharedKeys(), &HealthCheckConfig::kind, "", "kind"};
+      &healthCheckRegistry(), &healthCheckSharedKeys(), &HealthCheckConfig::kind, "", "kind"};
   return section;
 }
 
@@ -292,8 +292,9 @@ Result<std::unique_ptr<HealthCheck>> makeHealthCheck(const HealthCheckConfig& co
   }
   // A config built in code has not been through the reader: the same
   // declared checks refuse it here.
-  if (std::optional<std::string> refused = common::refusal(
-          config, {&sharedKeys(), &kind->keys}, "health check " + kind->name, kind->name)) {
+  if (std::optional<std::string> refused =
+          common::refusal(config, {&healthCheckSharedKeys(), &kind->keys},
+                          "health check " + kind->name, kind->name)) {
     return makeError("invalid", *refused);
   }
   return kind->build(config);

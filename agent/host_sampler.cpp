@@ -14,25 +14,25 @@
 namespace pso::agent {
 namespace {
 
-constexpr std::array<const char*, 19> kMetricNames = {"cpu.usage",
-                                                      "cpu.user",
-                                                      "cpu.system",
-                                                      "cpu.iowait",
-                                                      "memory.total",
-                                                      "memory.available",
-                                                      "memory.used_ratio",
-                                                      "load.1",
-                                                      "load.5",
-                                                      "load.15",
-                                                      "net.rx_bytes_per_s",
-                                                      "net.tx_bytes_per_s",
-                                                      "disk.read_bytes_per_s",
-                                                      "disk.write_bytes_per_s",
-                                                      "psi.cpu.some",
-                                                      "psi.memory.some",
-                                                      "psi.memory.full",
-                                                      "psi.io.some",
-                                                      "psi.io.full"};
+constexpr std::array<const char*, 19> kHostMetricNames = {"cpu.usage",
+                                                          "cpu.user",
+                                                          "cpu.system",
+                                                          "cpu.iowait",
+                                                          "memory.total",
+                                                          "memory.available",
+                                                          "memory.used_ratio",
+                                                          "load.1",
+                                                          "load.5",
+                                                          "load.15",
+                                                          "net.rx_bytes_per_s",
+                                                          "net.tx_bytes_per_s",
+                                                          "disk.read_bytes_per_s",
+                                                          "disk.write_bytes_per_s",
+                                                          "psi.cpu.some",
+                                                          "psi.memory.some",
+                                                          "psi.memory.full",
+                                                          "psi.io.some",
+                                                          "psi.io.full"};
 
 // Sectors in /proc/diskstats are always 512 bytes, whatever the device's own size.
 constexpr double kSectorBytes = 512.0;
@@ -117,7 +117,7 @@ HostSampler::HostSampler(std::string proc_root, common::MetricsRegistry* metrics
     fs.path = std::move(path);
     filesystems_.push_back(std::move(fs));
   }
-  for (std::size_t i = 0; i < kMetricCount; ++i) keys_[i] = {"", kMetricNames[i]};
+  for (std::size_t i = 0; i < kMetricCount; ++i) keys_[i] = {"", kHostMetricNames[i]};
   buffer_.reserve(16 * 1024);
   if (metrics_ != nullptr) {
     metrics_->describe("pso_agent_sampler_errors_total", "counter",
@@ -127,13 +127,13 @@ HostSampler::HostSampler(std::string proc_root, common::MetricsRegistry* metrics
 
 std::optional<double> HostSampler::latest(std::string_view metric) const {
   for (std::size_t i = 0; i < kMetricCount; ++i) {
-    if (metric == kMetricNames[i]) return latest_[i];
+    if (metric == kHostMetricNames[i]) return latest_[i];
   }
   return std::nullopt;
 }
 
 bool HostSampler::isKnownMetric(std::string_view metric) {
-  for (const char* name : kMetricNames) {
+  for (const char* name : kHostMetricNames) {
     if (metric == name) return true;
   }
   return false;
@@ -141,7 +141,7 @@ bool HostSampler::isKnownMetric(std::string_view metric) {
 
 std::string HostSampler::knownMetricList() {
   std::string list;
-  for (const char* name : kMetricNames) {
+  for (const char* name : kHostMetricNames) {
     if (!list.empty()) list += ", ";
     list += name;
   }

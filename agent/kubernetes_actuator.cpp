@@ -13,7 +13,7 @@
 namespace pso::agent {
 namespace {
 
-constexpr int64_t kRefreshMs = 15000;
+constexpr int64_t kKubernetesRefreshMs = 15000;
 // Reads in poll() block the agent loop, so they get a shorter leash than an
 // action does.
 constexpr common::Duration kMaxReadTimeout{5000};
@@ -164,7 +164,7 @@ ActuationResult KubernetesActuator::apply(const protocol::Directive& directive) 
 }
 
 void KubernetesActuator::poll() {
-  if (common::steadyMs() - last_refresh_ms_ < kRefreshMs) return;
+  if (common::steadyMs() - last_refresh_ms_ < kKubernetesRefreshMs) return;
   Status status = refresh(std::min(timeout_, kMaxReadTimeout));
   std::string error = status.ok() ? std::string() : status.error().message;
   if (!error.empty() && error != last_error_) {

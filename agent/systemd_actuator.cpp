@@ -11,7 +11,7 @@
 namespace pso::agent {
 namespace {
 
-constexpr int64_t kRefreshMs = 10000;
+constexpr int64_t kSystemdRefreshMs = 10000;
 
 }  // namespace
 
@@ -120,7 +120,7 @@ ActuationResult SystemdActuator::apply(const protocol::Directive& directive) {
 }
 
 void SystemdActuator::poll() {
-  if (common::steadyMs() - last_refresh_ms_ < kRefreshMs) return;
+  if (common::steadyMs() - last_refresh_ms_ < kSystemdRefreshMs) return;
   Status status = refresh();
   std::string error = status.ok() ? std::string() : status.error().message;
   if (!error.empty() && error != last_error_) spdlog::warn("{}", error);

@@ -7,7 +7,7 @@
 namespace pso::agent::http {
 namespace {
 
-Error malformed(const std::string& why) {
+Error malformedRequest(const std::string& why) {
   return makeError("malformed", "malformed HTTP request: " + why);
 }
 
@@ -61,20 +61,20 @@ Status parseRequestLine(std::string_view line, RequestHead& head) {
   const std::size_t first = line.find(' ');
   const std::size_t second = first == std::string_view::npos ? first : line.find(' ', first + 1);
   if (second == std::string_view::npos || line.find(' ', second + 1) != std::string_view::npos) {
-    return malformed("expected 'METHOD /path HTTP/1.1', got '" + printable(line) + "'");
+    return malformedRequest("expected 'METHOD /path HTTP/1.1', got '" + printable(line) + "'");
   }
   const std::string_view method = line.substr(0, first);
   const std::string_view target = line.substr(first + 1, second - first - 1);
   const std::string_view version = line.substr(second + 1);
-  if (!isToken(method)) return malformed("bad method '" + printable(method) + "'");
+  if (!isToken(method)) return malformedRequest("bad method '" + printable(method) + "'");
   if (target.empty() || target.front() != '/') {
-    return malformed("the target must be a path starting with '/', got '" + printable(target) +
-                     "'");
+    return malformedRequest("the target must be a path starting with '/', got '" +
+                            printable(target) + "'");
   }
   for (char c : target) {
     const auto u = static_cast<unsigned char>(c);
     if (u <= 0x20 || u >= 0x7f) {
-      return malformed("bad byte in the target '" + printable(target) + "'");
+      return malformedRequest("bad byte in the target '" + printable(target) + "'");
     }
   }
   if (version == "HTTP/1.1") {
@@ -82,7 +82,8 @@ Status parseRequestLine(std::string_view line, RequestHead& head) {
   } else if (version == "HTTP/1.0") {
     head.minor_version = 0;
   } else {
-    return malformed("unsupported version '" + printable(version) + "' (HTTP/1.0 or HTTP/1.1)");
+    return malformedRequest("unsupported version '" + printable(version) +
+                            "' (HTTP/1.0 or HTTP/1.1)");
   }
   head.method = method;
   head.target = target;
@@ -92,14 +93,15 @@ Status parseRequestLine(std::string_view line, RequestHead& head) {
 
 Status parseHeaderLine(std::string_view line, RequestHead& head) {
   if (line.front() == ' ' || line.front() == '\t') {
-    return malformed("obsolete line folding in '" + printable(line) + "'");
+    return malformedRequest("obsolete line folding in '" + printable(line) + "'");
   }
   const std::size_t colon = line.find(':');
   if (colon == std::string_view::npos || !isToken(line.substr(0, colon))) {
-    return malformed("bad header line '" + printable(line) + "'");
+    return malformedRequest("bad header line '" + printable(line) + "'");
   }
   const std::string_view value = trimOws(line.substr(colon + 1));
-  if (hasControl(value)) return malformed("control byte in header '" + printable(line) + "'");
+  if (hasControl(value))
+    return malformedRequest("control byte in header '" + printable(line) + "'");
   head.headers.emplace_back(lowerCase(line.substr(0, colon)), std::string(value));
   return {};
 }
@@ -132,7 +134,7 @@ Result<std::optional<RequestHead>> parseRequestHead(std::string_view bytes, Requ
   if (end == std::string_view::npos) {
     // An empty first line can never start a request: refused at once.
     if (!window.empty() && (window.front() == '\n' || window.substr(0, 2) == "\r\n")) {
-      return malformed("empty request line");
+      return malformedRequest("empty request line");
     }
     if (bytes.size() >= limits.max_head_bytes) {
       return makeError("too_large", "request head longer than " +
@@ -146,7 +148,7 @@ Result<std::optional<RequestHead>> parseRequestHead(std::string_view bytes, Requ
   std::vector<std::string_view> lines = splitLines(window.substr(0, end));
   // The last line is the empty one that ends the head.
   lines.pop_back();
-  if (lines.empty() || lines.front().empty()) return malformed("empty request line");
+  if (lines.empty() || lines.front().empty()) return malformedRequest("empty request line");
   if (lines.size() - 1 > limits.max_headers) {
     return makeError("too_large", "more than " + std::to_string(limits.max_headers) + " headers");
   }
@@ -159,7 +161,7 @@ Result<std::optional<RequestHead>> parseRequestHead(std::string_view bytes, Requ
   const auto hosts = std::count_if(head.headers.begin(), head.headers.end(),
                                    [](const auto& field) { return field.first == "host"; });
   if (head.minor_version == 1 && hosts != 1) {
-    return malformed(hosts == 0 ? "no Host header" : "more than one Host header");
+    return malformedRequest(hosts == 0 ? "no Host header" : "more than one Host header");
   }
   return std::optional<RequestHead>(std::move(head));
 }

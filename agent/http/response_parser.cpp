@@ -9,7 +9,7 @@
 namespace pso::agent::http {
 namespace {
 
-Error malformed(const std::string& why) {
+Error malformedResponse(const std::string& why) {
   return makeError("malformed", "malformed HTTP response: " + why);
 }
 
@@ -26,21 +26,21 @@ bool isHexDigit(char c) {
 }
 
 // RFC 9110 section 5.6.2: the characters of a header name.
-bool isTokenChar(char c) {
+bool isHeaderNameChar(char c) {
   if (isDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
   return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
 // Control characters other than HTAB may not appear in a header value, a
 // reason phrase or a chunk extension (a bare CR among them).
-bool hasControl(std::string_view text) {
+bool hasForbiddenControl(std::string_view text) {
   return std::any_of(text.begin(), text.end(), [](char c) {
     const auto u = static_cast<unsigned char>(c);
     return (u < 0x20 && u != '\t') || u == 0x7f;
   });
 }
 
-std::string lowerCase(std::string_view text) {
+std::string asciiLower(std::string_view text) {
   std::string out(text);
   for (char& c : out) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
@@ -55,7 +55,7 @@ std::vector<std::string> listElements(std::string_view value) {
   while (!value.empty()) {
     const std::size_t comma = value.find(',');
     const std::string_view element = common::trim(value.substr(0, comma));
-    if (!element.empty()) out.push_back(lowerCase(element));
+    if (!element.empty()) out.push_back(asciiLower(element));
     value = comma == std::string_view::npos ? std::string_view() : value.substr(comma + 1);
   }
   return out;
@@ -176,8 +176,8 @@ Status ResponseParser::step(std::string_view& input) {
       const std::optional<std::string_view> line = nextLine(input, kMaxChunkLineBytes, used);
       if (!line) {
         if (used <= kMaxChunkLineBytes) return {};
-        return fail(malformed("chunk size line longer than " + std::to_string(kMaxChunkLineBytes) +
-                              " bytes"));
+        return fail(malformedResponse("chunk size line longer than " +
+                                      std::to_string(kMaxChunkLineBytes) + " bytes"));
       }
       Status status = onChunkSize(*line);
       line_.clear();
@@ -190,7 +190,8 @@ Status ResponseParser::step(std::string_view& input) {
       const std::optional<std::string_view> line = nextLine(input, 2, used);
       if (!line && used <= 2) return {};
       line_.clear();
-      if (!line || !line->empty()) return fail(malformed("chunk data not followed by CRLF"));
+      if (!line || !line->empty())
+        return fail(malformedResponse("chunk data not followed by CRLF"));
       state_ = State::kChunkSize;
       return {};
     }
@@ -230,8 +231,8 @@ Status ResponseParser::onStatusLine(std::string_view line) {
   const bool well_formed = line.size() >= 12 && line.substr(0, 7) == "HTTP/1." &&
                            isDigit(line[7]) && line[8] == ' ' && line[9] >= '1' && line[9] <= '5' &&
                            isDigit(line[10]) && isDigit(line[11]) &&
-                           (line.size() == 12 || line[12] == ' ') && !hasControl(line);
-  if (!well_formed) return malformed("bad status line '" + printable(line) + "'");
+                           (line.size() == 12 || line[12] == ' ') && !hasForbiddenControl(line);
+  if (!well_formed) return malformedResponse("bad status line '" + printable(line) + "'");
   const long status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
   interim_ = status < 200;
   if (!interim_) {
@@ -244,28 +245,28 @@ Status ResponseParser::onStatusLine(std::string_view line) {
 
 Status ResponseParser::onHeaderLine(std::string_view line) {
   if (line.front() == ' ' || line.front() == '\t') {
-    return malformed("obsolete line folding in the headers");
+    return malformedResponse("obsolete line folding in the headers");
   }
   const std::size_t colon = line.find(':');
   if (colon == std::string_view::npos) {
-    return malformed("header line without ':' '" + printable(line) + "'");
+    return malformedResponse("header line without ':' '" + printable(line) + "'");
   }
   const std::string_view name = line.substr(0, colon);
-  if (name.empty() || !std::all_of(name.begin(), name.end(), isTokenChar)) {
-    return malformed("bad header name '" + printable(name) + "'");
+  if (name.empty() || !std::all_of(name.begin(), name.end(), isHeaderNameChar)) {
+    return malformedResponse("bad header name '" + printable(name) + "'");
   }
   const std::string_view raw_value = line.substr(colon + 1);
-  if (hasControl(raw_value)) {
-    return malformed("control character in header '" + std::string(name) + "'");
+  if (hasForbiddenControl(raw_value)) {
+    return malformedResponse("control character in header '" + std::string(name) + "'");
   }
   if (interim_) return {};
   const std::string_view value = common::trim(raw_value);
-  const std::string key = lowerCase(name);
+  const std::string key = asciiLower(name);
   if (key == "content-length") {
     const std::optional<uint64_t> length = common::parseUint64(value);
-    if (!length) return malformed("bad Content-Length '" + printable(value) + "'");
+    if (!length) return malformedResponse("bad Content-Length '" + printable(value) + "'");
     if (head_.content_length && *head_.content_length != *length) {
-      return malformed("conflicting Content-Length headers");
+      return malformedResponse("conflicting Content-Length headers");
     }
     head_.content_length = length;
   } else if (key == "transfer-encoding") {
@@ -297,7 +298,7 @@ Status ResponseParser::onHeadEnd() {
     if (codings_.size() != 1 || codings_.front() != "chunked") {
       std::string list;
       for (const std::string& coding : codings_) list += (list.empty() ? "" : ", ") + coding;
-      return malformed("unsupported Transfer-Encoding '" + printable(list) + "'");
+      return malformedResponse("unsupported Transfer-Encoding '" + printable(list) + "'");
     }
     head_.framing = BodyFraming::kChunked;
     state_ = State::kChunkSize;
@@ -326,9 +327,9 @@ Status ResponseParser::onChunkSize(std::string_view line) {
     digits.remove_suffix(1);
   }
   const bool extensions_ok =
-      semicolon == std::string_view::npos || !hasControl(line.substr(semicolon));
+      semicolon == std::string_view::npos || !hasForbiddenControl(line.substr(semicolon));
   if (digits.empty() || !std::all_of(digits.begin(), digits.end(), isHexDigit) || !extensions_ok) {
-    return malformed("bad chunk size '" + printable(line) + "'");
+    return malformedResponse("bad chunk size '" + printable(line) + "'");
   }
   uint64_t size = 0;
   const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), size, 16);
