@@ -6,12 +6,14 @@
 #include <numbers>
 #include <optional>
 
+#include "controller/engine/statistics.h"
+
 namespace pso::controller::engine {
 
 namespace {
 
-constexpr double kAlphaGrid[] = {0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 0.7, 1.0};
-constexpr double kBetaGrid[] = {0.0, 0.02, 0.1};
+constexpr double kEtsAlphaGrid[] = {0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 0.7, 1.0};
+constexpr double kEtsBetaGrid[] = {0.0, 0.02, 0.1};
 constexpr double kPhiGrid[] = {0.8, 0.9, 0.95, 0.98};
 /// Per-season gains of the harmonics (0 keeps the regression's profile).
 constexpr double kSeasonGainGrid[] = {0.0, 0.05, 0.1, 0.2, 0.4};
@@ -20,19 +22,9 @@ constexpr double kSeasonGainGrid[] = {0.0, 0.05, 0.1, 0.2, 0.4};
 constexpr int kRestructureEvery = 8;
 /// The running error scale must exceed the searched one by this factor to
 /// bring the next search forward.
-constexpr double kDriftFactor = 1.5;
+constexpr double kEtsDriftFactor = 1.5;
 /// Cycles of the longer season in the kept window, at most.
 constexpr int kMaxFitCycles = 3;
-constexpr int64_t kMaxInt = std::numeric_limits<int64_t>::max();
-constexpr int64_t kMaxPeriod = 10000000;
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-constexpr double kInf = std::numeric_limits<double>::infinity();
-
-/// phi + phi^2 + ... + phi^h
-double dampedSum(double phi, int h) {
-  if (phi == 1.0) return h;
-  return phi * (1.0 - std::pow(phi, h)) / (1.0 - phi);
-}
 
 }  // namespace
 
@@ -261,12 +253,12 @@ double EtsModel::tune(const Shape& shape, const State& start, Smoothing& p, Tuni
     std::size_t count;
   };
   // The parameters this shape has, in the order searches take them.
-  std::vector<Grid> grids = {{&Smoothing::alpha, kAlphaGrid, std::size(kAlphaGrid)}};
+  std::vector<Grid> grids = {{&Smoothing::alpha, kEtsAlphaGrid, std::size(kEtsAlphaGrid)}};
   if (shape.k1 > 0) grids.push_back({&Smoothing::g1, kSeasonGainGrid, std::size(kSeasonGainGrid)});
   if (shape.k2 > 0) grids.push_back({&Smoothing::g2, kSeasonGainGrid, std::size(kSeasonGainGrid)});
   if (shape.trend && params_.damped)
     grids.push_back({&Smoothing::phi, kPhiGrid, std::size(kPhiGrid)});
-  if (shape.trend) grids.push_back({&Smoothing::beta, kBetaGrid, std::size(kBetaGrid)});
+  if (shape.trend) grids.push_back({&Smoothing::beta, kEtsBetaGrid, std::size(kEtsBetaGrid)});
   // The trend's parameters come last.
   const std::size_t trend_from = grids.size() - (shape.trend ? (params_.damped ? 2 : 1) : 0);
   double best = replay(p, shape, start, nullptr).own;
@@ -422,7 +414,7 @@ void EtsModel::update(double value) {
     const bool due = since_search_ >= every;
     const bool drifted = since_search_ >= std::max<int64_t>(every / 16, 1) &&
                          searched_scale_ > 0.0 &&
-                         state_.screen.scale() > kDriftFactor * searched_scale_;
+                         state_.screen.scale() > kEtsDriftFactor * searched_scale_;
     if (due || drifted) searchNow();
   } else if (step_ >= next_attempt_) {
     // Two cycles of the longer season (or `warmup` values without one), then
@@ -521,8 +513,8 @@ Status EtsModel::loadState(const std::string& state) {
   params.fit_horizon = static_cast<int>(r.getInt(0, 10000));
   params.damped = r.getInt(0, 1) == 1;
   params.track_errors = r.getInt(0, 1) == 1;
-  params.season_period = static_cast<int>(r.getInt(1, kMaxPeriod));
-  params.second_season_period = static_cast<int>(r.getInt(0, kMaxPeriod));
+  params.season_period = static_cast<int>(r.getInt(1, kMaxSeasonPeriod));
+  params.second_season_period = static_cast<int>(r.getInt(0, kMaxSeasonPeriod));
   if (!r.ok()) return r.status();
   EtsModel loaded(params);
   Shape& shape = loaded.shape_;

@@ -22,6 +22,10 @@ namespace pso::controller::engine {
 /// grows and shrinks with the level; needs a clearly positive level).
 enum class Seasonality { kAdditive, kMultiplicative };
 
+/// The longest season, in steps, a saved model state may carry: a larger one
+/// is refused as corrupt when the state is loaded.
+inline constexpr int64_t kMaxSeasonPeriod = 10000000;
+
 /// Tuning shared by the models; each uses the fields that apply to it.
 struct ForecastModelParams {
   /// Horizons (steps ahead) whose forecast errors are tracked for intervals;

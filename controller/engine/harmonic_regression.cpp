@@ -16,11 +16,9 @@ namespace {
 constexpr double kRegressionClip = 3.5;
 /// Values beyond this many MADs of the window's median are clipped before
 /// the first fit.
-constexpr double kBurstClip = 5.0;
+constexpr double kRegressionBurstClip = 5.0;
 /// Share of a window's values that must be present to fit it.
 constexpr double kMinPresent = 0.5;
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-constexpr double kInf = std::numeric_limits<double>::infinity();
 
 /// Solves the symmetric positive definite system a x = b (n x n, row-major)
 /// by Cholesky; false when it is not positive definite.
@@ -203,7 +201,7 @@ std::optional<HarmonicFit> fitHarmonics(const std::vector<double>& window, int64
     }
     const double median = empiricalQuantile(present_values, 0.5);
     for (double& v : present_values) v = std::abs(v - median);
-    const double bound = kBurstClip * 1.4826 * empiricalQuantile(present_values, 0.5);
+    const double bound = kRegressionBurstClip * 1.4826 * empiricalQuantile(present_values, 0.5);
     if (bound > 0.0) {
       for (double& v : y) {
         if (std::isfinite(v)) v = std::clamp(v, median - bound, median + bound);

@@ -3,18 +3,19 @@
 #include <cmath>
 #include <limits>
 
+#include "controller/engine/statistics.h"
+
 namespace pso::controller::engine {
 
 namespace {
 
-constexpr double kAlphaGrid[] = {0.05, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8, 1.0};
-constexpr double kBetaGrid[] = {0.01, 0.05, 0.1, 0.2, 0.4};
+constexpr double kHoltAlphaGrid[] = {0.05, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8, 1.0};
+constexpr double kHoltBetaGrid[] = {0.01, 0.05, 0.1, 0.2, 0.4};
 // Undamped first: on a tie (an exact line) the plain trend wins.
-constexpr double kDampedPhiGrid[] = {1.0, 0.98, 0.9, 0.8};
-constexpr double kUndampedPhiGrid[] = {1.0};
+constexpr double kHoltDampedPhiGrid[] = {1.0, 0.98, 0.9, 0.8};
+constexpr double kHoltUndampedPhiGrid[] = {1.0};
 
 constexpr int64_t kMaxParam = 1000000;
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 }  // namespace
 
@@ -111,8 +112,9 @@ void HoltModel::refit(bool shift) {
   if (finite_values < 3) return;
 
   const bool damped = params_.damped;
-  const double* phis = damped ? kDampedPhiGrid : kUndampedPhiGrid;
-  const std::size_t phi_count = damped ? std::size(kDampedPhiGrid) : std::size(kUndampedPhiGrid);
+  const double* phis = damped ? kHoltDampedPhiGrid : kHoltUndampedPhiGrid;
+  const std::size_t phi_count =
+      damped ? std::size(kHoltDampedPhiGrid) : std::size(kHoltUndampedPhiGrid);
 
   auto replay = [&](double alpha, double beta, double phi, double& sse) {
     Smoother candidate;
@@ -147,8 +149,8 @@ void HoltModel::refit(bool shift) {
   };
   if (!fitted_) {
     // The first search (on `warmup` values, cheap) covers the whole grid.
-    for (double alpha : kAlphaGrid) {
-      for (double beta : kBetaGrid) {
+    for (double alpha : kHoltAlphaGrid) {
+      for (double beta : kHoltBetaGrid) {
         for (std::size_t p = 0; p < phi_count; ++p) consider(alpha, beta, phis[p]);
       }
     }
@@ -161,10 +163,10 @@ void HoltModel::refit(bool shift) {
     // replays); a level shift moves all three.
     const int which = shift ? -1 : static_cast<int>(refits_ % 3);
     if (which < 0 || which == 0) {
-      for (double alpha : kAlphaGrid) consider(alpha, best.beta, best.phi);
+      for (double alpha : kHoltAlphaGrid) consider(alpha, best.beta, best.phi);
     }
     if (which < 0 || which == 1) {
-      for (double beta : kBetaGrid) consider(best.alpha, beta, best.phi);
+      for (double beta : kHoltBetaGrid) consider(best.alpha, beta, best.phi);
     }
     if (which < 0 || which == 2) {
       for (std::size_t p = 0; p < phi_count; ++p) consider(best.alpha, best.beta, phis[p]);

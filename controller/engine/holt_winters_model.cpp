@@ -4,19 +4,21 @@
 #include <cmath>
 #include <limits>
 
+#include "controller/engine/statistics.h"
+
 namespace pso::controller::engine {
 
 namespace {
 
-constexpr double kAlphaGrid[] = {0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9};
+constexpr double kHoltWintersAlphaGrid[] = {0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9};
 constexpr double kGammaGrid[] = {0.0, 0.02, 0.05, 0.1, 0.2, 0.4};
-constexpr double kDampedPhiGrid[] = {0.8, 0.9, 0.95, 0.98};
-constexpr double kUndampedPhiGrid[] = {1.0};
-constexpr double kBetaGrid[] = {0.0, 0.02, 0.1};
+constexpr double kHoltWintersDampedPhiGrid[] = {0.8, 0.9, 0.95, 0.98};
+constexpr double kHoltWintersUndampedPhiGrid[] = {1.0};
+constexpr double kHoltWintersBetaGrid[] = {0.0, 0.02, 0.1};
 
 /// The recent error must exceed the searched one by this factor to force an
 /// early search.
-constexpr double kDriftFactor = 1.5;
+constexpr double kHoltWintersDriftFactor = 1.5;
 /// A multiplicative season needs the level to stand this many running mean
 /// absolute errors (of the values) above zero: below that, value / level
 /// swings by more than half its size from noise alone, and factors
@@ -33,16 +35,6 @@ constexpr double kMaxFactor = 1e3;
 /// Why a multiplicative model runs additively (saved as these codes).
 constexpr int kFallbackStart = 1;
 constexpr int kFallbackLevel = 2;
-
-constexpr int64_t kMaxInt = std::numeric_limits<int64_t>::max();
-constexpr int64_t kMaxPeriod = 10000000;
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-/// phi + phi^2 + ... + phi^h
-double dampedSum(double phi, int h) {
-  if (phi == 1.0) return h;
-  return phi * (1.0 - std::pow(phi, h)) / (1.0 - phi);
-}
 
 /// The second season params ask for, when they describe a usable one: a
 /// multiple (at least twice) of a first season of 2 or more steps, with an
@@ -368,15 +360,15 @@ void HoltWintersModel::search(const Shape& shape) {
       }
     }
   };
-  tryGrid(&Smoothing::alpha, kAlphaGrid, std::size(kAlphaGrid));
+  tryGrid(&Smoothing::alpha, kHoltWintersAlphaGrid, std::size(kHoltWintersAlphaGrid));
   tryGrid(&Smoothing::gamma, kGammaGrid, std::size(kGammaGrid));
   if (shape.two) tryGrid(&Smoothing::gamma2, kGammaGrid, std::size(kGammaGrid));
   if (params_.damped) {
-    tryGrid(&Smoothing::phi, kDampedPhiGrid, std::size(kDampedPhiGrid));
+    tryGrid(&Smoothing::phi, kHoltWintersDampedPhiGrid, std::size(kHoltWintersDampedPhiGrid));
   } else {
-    tryGrid(&Smoothing::phi, kUndampedPhiGrid, std::size(kUndampedPhiGrid));
+    tryGrid(&Smoothing::phi, kHoltWintersUndampedPhiGrid, std::size(kHoltWintersUndampedPhiGrid));
   }
-  tryGrid(&Smoothing::beta, kBetaGrid, std::size(kBetaGrid));
+  tryGrid(&Smoothing::beta, kHoltWintersBetaGrid, std::size(kHoltWintersBetaGrid));
   params_hw_ = best;
   searched_error_ = best_score;
   since_search_ = 0;
@@ -553,7 +545,7 @@ void HoltWintersModel::update(double value) {
     const int64_t gap = two_active_ ? period_ : std::max<int64_t>(period_ / 4, 1);
     const bool due = since_search_ >= every;
     const bool drifted = since_search_ >= gap && searched_scale_ > 0.0 &&
-                         state_.screen.scale() > kDriftFactor * searched_scale_;
+                         state_.screen.scale() > kHoltWintersDriftFactor * searched_scale_;
     if (due || drifted) searchNow();
   } else if (step_ + 1 >= 2 * static_cast<int64_t>(period_)) {
     initialise();
@@ -647,13 +639,13 @@ Status HoltWintersModel::loadState(const std::string& state) {
   params.fit_horizon = static_cast<int>(r.getInt(0, 10000));
   params.damped = r.getInt(0, 1) == 1;
   params.track_errors = r.getInt(0, 1) == 1;
-  params.season_period = static_cast<int>(r.getInt(1, kMaxPeriod));
+  params.season_period = static_cast<int>(r.getInt(1, kMaxSeasonPeriod));
   params.seasonality = Seasonality::kAdditive;
   params.second_season_period = 0;
   if (version >= 2) {
     params.seasonality =
         r.getInt(0, 1) == 1 ? Seasonality::kMultiplicative : Seasonality::kAdditive;
-    params.second_season_period = static_cast<int>(r.getInt(0, kMaxPeriod));
+    params.second_season_period = static_cast<int>(r.getInt(0, kMaxSeasonPeriod));
   }
   if (!r.ok()) return r.status();
   if (secondPeriodOf(params) != params.second_season_period) {

@@ -29,7 +29,6 @@ constexpr double kMaxScaledError = 50.0;
 /// sigma / mean absolute deviation of a normal distribution (sqrt(pi / 2)):
 /// the trackers start at normal quantiles of the first errors' spread.
 constexpr double kNormalSigmaPerMad = 1.2533141373155003;
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 /// Normal scores of the tracked levels, the scale quantiles are
 /// interpolated on.

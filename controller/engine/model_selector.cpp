@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "controller/engine/season_detection.h"
+#include "controller/engine/statistics.h"
 
 namespace pso::controller::engine {
 
@@ -33,9 +34,6 @@ constexpr std::size_t kMaxSeasons = 2;
 constexpr int64_t kRedetectWindows = 4;
 /// First detection, in steps; it doubles up to the detection window.
 constexpr int64_t kFirstDetection = 128;
-constexpr double kInf = std::numeric_limits<double>::infinity();
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-constexpr int64_t kMaxInt = std::numeric_limits<int64_t>::max();
 constexpr int64_t kMaxCandidates = 64;
 
 }  // namespace

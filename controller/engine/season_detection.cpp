@@ -17,7 +17,6 @@ using Complex = std::complex<double>;
 /// Values beyond this many MADs of the median are clipped before season
 /// detection.
 constexpr double kBurstClip = 5.0;
-constexpr double kInf = std::numeric_limits<double>::infinity();
 
 /// In-place iterative radix-2 FFT; data.size() is a power of two.
 void fft(std::vector<Complex>& data, bool inverse) {

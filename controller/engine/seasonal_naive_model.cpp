@@ -6,10 +6,6 @@
 
 namespace pso::controller::engine {
 
-namespace {
-constexpr int64_t kMaxPeriod = 10000000;
-}
-
 SeasonalNaiveModel::SeasonalNaiveModel(const ForecastModelParams& params)
     : by_phase_(static_cast<std::size_t>(std::max(1, params.season_period)),
                 std::numeric_limits<double>::quiet_NaN()),
@@ -112,7 +108,7 @@ Status SeasonalNaiveModel::loadState(const std::string& state) {
   reader.expectText("seasonal-naive");
   // Version 1 had no outlier screen: it loads robust, the screen cold.
   const int64_t version = reader.getInt(1, 2);
-  const int64_t period = reader.getInt(1, kMaxPeriod);
+  const int64_t period = reader.getInt(1, kMaxSeasonPeriod);
   const bool track_errors = reader.getInt(0, 1) == 1;
   if (!reader.ok()) return reader.status();
   ForecastModelParams params;

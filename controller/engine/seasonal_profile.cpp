@@ -7,15 +7,15 @@
 
 #include "controller/engine/harmonic_regression.h"
 #include "controller/engine/season_detection.h"
+#include "controller/engine/statistics.h"
 
 namespace pso::controller::engine {
 
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 /// A multiplicative factor never falls below this (a trough of nearly
 /// nothing would blow a deseasonalised value up).
-constexpr double kMinFactor = 0.05;
+constexpr double kMinProfileFactor = 0.05;
 /// The "auto" model's detection window and the detector's longest season
 /// (a third of it), in steps.
 constexpr double kDetectableSteps = 4096.0 / 3.0;
@@ -155,7 +155,7 @@ double SeasonalProfile::at(int64_t ms) const {
                          static_cast<double>(h.period_ms);
     sum += h.re * std::cos(theta) + h.im * std::sin(theta);
   }
-  return multiplicative_ ? std::max(kMinFactor, 1.0 + sum) : sum;
+  return multiplicative_ ? std::max(kMinProfileFactor, 1.0 + sum) : sum;
 }
 
 double SeasonalProfile::remove(double value, int64_t ms) const {

@@ -6,12 +6,17 @@
 // component's state can nest inside another's.
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <string_view>
 
 #include "common/result.h"
 
 namespace pso::controller::engine {
+
+/// The upper bound StateReader::getInt(min, max) reads a step or a count with
+/// that has no smaller limit.
+inline constexpr int64_t kMaxInt = std::numeric_limits<int64_t>::max();
 
 class StateWriter {
  public:

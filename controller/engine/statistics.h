@@ -3,9 +3,22 @@
 // Small numeric helpers shared by the forecast models and the allocation:
 // the normal distribution and empirical quantiles.
 
+#include <cmath>
+#include <limits>
 #include <vector>
 
 namespace pso::controller::engine {
+
+/// A missing or undefined value (a gap is never read as a zero).
+inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+/// Worse than any finite score or error.
+inline constexpr double kInf = std::numeric_limits<double>::infinity();
+
+/// phi + phi^2 + ... + phi^h: the steps a damped trend adds over h steps.
+inline double dampedSum(double phi, int h) {
+  if (phi == 1.0) return h;
+  return phi * (1.0 - std::pow(phi, h)) / (1.0 - phi);
+}
 
 /// P(Z <= z) for a standard normal Z.
 double normalCdf(double z);
