@@ -27,7 +27,7 @@ using nlohmann::json;
 // A key file or a badge is a few kilobytes; psoctl reads no more than this.
 constexpr std::uintmax_t kMaxFileBytes = 1 << 20;
 
-std::string percent(double share) {
+std::string badgePercent(double share) {
   return scenarios::formatNumber(share * 100.0) + "%";
 }
 
@@ -116,7 +116,8 @@ int runBadgeCommand(const BadgeArgs& args, bool json_output) {
   if (!level->competent) {
     return fail("no badge: " + args.learner + " has not mastered " + args.level + ": " +
                 std::to_string(level->correct) + " of " + std::to_string(level->questions) +
-                " correct (" + percent(level->score) + "), " + percent(args.threshold) + " needed");
+                " correct (" + badgePercent(level->score) + "), " + badgePercent(args.threshold) +
+                " needed");
   }
   auto credential_id = scenarios::randomCredentialId();
   if (!credential_id) return fail(credential_id.error().message);
@@ -149,7 +150,7 @@ int runBadgeCommand(const BadgeArgs& args, bool json_output) {
               << '\n';
   } else {
     std::cout << "wrote " << args.out << ": " << args.learner << " mastered " << args.level << " ("
-              << percent(level->score) << "), issued by " << key->did() << '\n';
+              << badgePercent(level->score) << "), issued by " << key->did() << '\n';
   }
   return 0;
 }

@@ -125,7 +125,7 @@ std::vector<std::string> engineKeys() {
   return keys;
 }
 
-std::string joined(const std::vector<std::string>& items) {
+std::string commaSeparated(const std::vector<std::string>& items) {
   std::string out;
   for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
   return out;
@@ -376,7 +376,7 @@ Result<FleetReplayReport> replayFleet(const FleetReplayArgs& args) {
       if (std::find(known_engine_keys.begin(), known_engine_keys.end(), name) ==
           known_engine_keys.end()) {
         return makeError("invalid", "--set " + key + ": unknown engine setting; one of " +
-                                        joined(known_engine_keys));
+                                        commaSeparated(known_engine_keys));
       }
       engine_sets.emplace_back(name, value);
     } else if (key.rfind("systems.", 0) == 0 && key.rfind('.') > 8) {

@@ -9,8 +9,8 @@
 
 #include "common/clock.h"
 #include "common/config.h"
-#include "common/trace.h"
 #include "common/http_transfer.h"
+#include "common/trace.h"
 #include "controller/cli/prometheus_range.h"
 #include "controller/store/store.h"
 
@@ -23,7 +23,7 @@ using nlohmann::json;
 // Most points one import reads from Prometheus (a year at a 5 s step).
 constexpr int64_t kMaxImportPoints = 6'500'000;
 
-int fail(const std::string& reason) {
+int failImport(const std::string& reason) {
   std::cerr << "psoctl: import: " << reason << '\n';
   return 1;
 }
@@ -185,19 +185,19 @@ int runImportCommand(const ImportArgs& args, bool json_output) {
   int64_t now_ms = common::wallMs();
   if (!args.now.empty()) {
     auto now = common::parseTimestamp(args.now);
-    if (!now) return fail("--now: " + now.error().message);
+    if (!now) return failImport("--now: " + now.error().message);
     now_ms = *now * 1000;
   }
   auto loaded = args.trace.empty() ? loadPrometheus(args, now_ms) : loadTrace(args, now_ms);
-  if (!loaded) return fail(loaded.error().message);
+  if (!loaded) return failImport(loaded.error().message);
 
   auto store = controller::store::Store::open(args.db);
-  if (!store) return fail(store.error().message);
+  if (!store) return failImport(store.error().message);
   auto imported = (*store)->importSamples(args.system, args.metric, loaded->samples);
-  if (!imported) return fail(imported.error().message);
+  if (!imported) return failImport(imported.error().message);
   // The pass rebuilds the rollups of the series importSamples marked.
   auto rolled = (*store)->rollup(now_ms);
-  if (!rolled) return fail("rolling up: " + rolled.error().message);
+  if (!rolled) return failImport("rolling up: " + rolled.error().message);
 
   const std::size_t non_finite = loaded->non_finite + imported->non_finite;
   if (json_output) {

@@ -50,19 +50,19 @@ std::string durationText(int64_t ms) {
 }
 
 /// What a step did, or why it failed.
-struct Outcome {
+struct StepOutcome {
   bool ok = true;
   std::string text;
 };
 
-Outcome postDirective(const ApiClient& client, const Result<json>& body) {
+StepOutcome postDirective(const ApiClient& client, const Result<json>& body) {
   if (!body) return {false, body.error().message};
   auto answer = client.postJson("/api/v1/directives", *body);
   if (!answer) return {false, answer.error().message};
   return {true, directiveSummary(*answer)};
 }
 
-Outcome waitFor(const ApiClient& client, const RunbookStep& step, const RunbookTiming& timing) {
+StepOutcome waitFor(const ApiClient& client, const RunbookStep& step, const RunbookTiming& timing) {
   const auto start = std::chrono::steady_clock::now();
   const auto deadline = start + std::chrono::milliseconds(step.duration_ms);
   const std::string figure = step.condition.metric;
@@ -86,7 +86,7 @@ Outcome waitFor(const ApiClient& client, const RunbookStep& step, const RunbookT
                      number(last) + ", wanted " + step.condition.text()};
 }
 
-Outcome runStep(const ApiClient& client, const RunbookStep& step, const RunbookTiming& timing) {
+StepOutcome runStep(const ApiClient& client, const RunbookStep& step, const RunbookTiming& timing) {
   switch (step.kind) {
     case RunbookStepKind::kScale:
       return postDirective(client,
@@ -182,7 +182,7 @@ int runRunbookSteps(const Runbook& runbook, const std::string& file, const ApiCl
   for (const auto& step : runbook.steps) {
     const std::string label = "step " + std::to_string(step.number) + "/" + std::to_string(total) +
                               " " + runbookStepName(step.kind);
-    const Outcome outcome = runStep(client, step, timing);
+    const StepOutcome outcome = runStep(client, step, timing);
     out << label << ": " << (outcome.ok ? "ok: " : "FAILED: ") << outcome.text << '\n'
         << std::flush;
     if (!outcome.ok) {

@@ -15,7 +15,7 @@ namespace {
 
 using nlohmann::json;
 
-constexpr int64_t kDayMs = 86'400'000;
+constexpr int64_t kMsPerDay = 86'400'000;
 
 int64_t floorDiv(int64_t a, int64_t b) {
   int64_t q = a / b;
@@ -26,10 +26,10 @@ int64_t floorDiv(int64_t a, int64_t b) {
 // The first instant of the period holding ts_ms: a UTC day, or the Monday of
 // an ISO week (1970-01-01, day 0, was a Thursday).
 int64_t periodStart(int64_t ts_ms, BusinessPeriod period) {
-  const int64_t day = floorDiv(ts_ms, kDayMs);
-  if (period == BusinessPeriod::kDay) return day * kDayMs;
+  const int64_t day = floorDiv(ts_ms, kMsPerDay);
+  if (period == BusinessPeriod::kDay) return day * kMsPerDay;
   const int64_t monday = day - ((day + 3) % 7 + 7) % 7;
-  return monday * kDayMs;
+  return monday * kMsPerDay;
 }
 
 void addTo(BusinessPeriodFigures& total, const BusinessPeriodFigures& f) {
@@ -153,7 +153,7 @@ std::vector<std::string> tableHeader(const BusinessCaseCost& cost) {
   return header;
 }
 
-std::vector<std::string> tableRow(const BusinessPeriodFigures& f, const BusinessCaseCost& cost) {
+std::vector<std::string> figuresRow(const BusinessPeriodFigures& f, const BusinessCaseCost& cost) {
   std::vector<std::string> row = {
       f.label, std::to_string(f.cycles), formatNumber(f.predictive_replica_hours),
       formatNumber(f.baseline_replica_hours), formatNumber(f.savedReplicaHours())};
@@ -204,7 +204,7 @@ std::vector<BusinessPeriodFigures> businessCase(const std::vector<json>& scenari
     BusinessPeriodFigures& f = by_start[start];
     if (f.cycles == 0) {
       f.start_ms = start;
-      f.end_ms = start + (period == BusinessPeriod::kDay ? kDayMs : 7 * kDayMs);
+      f.end_ms = start + (period == BusinessPeriod::kDay ? kMsPerDay : 7 * kMsPerDay);
       f.label = period == BusinessPeriod::kDay ? utcDate(start) : "week of " + utcDate(start);
     }
     ++f.cycles;
@@ -250,7 +250,7 @@ std::string businessCaseMarkdown(const std::vector<BusinessPeriodFigures>& figur
   out << "\n";
   for (const auto& f : figures) {
     out << "|";
-    for (const auto& cell : tableRow(f, cost)) out << " " << cell << " |";
+    for (const auto& cell : figuresRow(f, cost)) out << " " << cell << " |";
     out << "\n";
   }
   return out.str();
@@ -272,7 +272,7 @@ std::string businessCaseHtml(const std::vector<BusinessPeriodFigures>& figures,
   out << "</tr>\n";
   for (const auto& f : figures) {
     out << "<tr>";
-    for (const auto& cell : tableRow(f, cost)) out << "<td>" << htmlEscape(cell) << "</td>";
+    for (const auto& cell : figuresRow(f, cost)) out << "<td>" << htmlEscape(cell) << "</td>";
     out << "</tr>\n";
   }
   out << "</table>\n</body>\n</html>\n";

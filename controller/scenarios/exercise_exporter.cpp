@@ -33,7 +33,7 @@ void lineList(std::ostringstream& out, const std::vector<std::string>& lines) {
   out << "</ul>\n";
 }
 
-std::string yesNo(const std::optional<bool>& v) {
+std::string yesNoOrNa(const std::optional<bool>& v) {
   return v ? (*v ? "yes" : "no") : "n/a";
 }
 
@@ -59,7 +59,7 @@ void scoreTable(std::ostringstream& out, const Exercise& ex) {
     if (ex.debrief.hpa_replicas && n == *ex.debrief.hpa_replicas) marks += " (HPA rule)";
     if (ex.needed_at_target && n == *ex.needed_at_target) marks += " (needed)";
     const std::string overload = s.serves_peak ? (*s.serves_peak ? "no" : "yes") : "n/a";
-    cellRow(out, {std::to_string(n) + marks, yesNo(s.serves_at_target), overload,
+    cellRow(out, {std::to_string(n) + marks, yesNoOrNa(s.serves_at_target), overload,
                   (s.vs_engine > 0 ? "+" : "") + std::to_string(s.vs_engine)});
   }
   out << "</table>\n";
@@ -91,9 +91,9 @@ Result<NotableScenarios> notableRecords(const std::vector<store::ScenarioRecord>
   return out;
 }
 
-std::string renderIndex(const std::vector<LessonSummary>& lessons,
-                        const std::map<std::string, std::string>& titles,
-                        const std::function<std::string(const std::string&)>& link) {
+std::string renderExerciseIndex(const std::vector<LessonSummary>& lessons,
+                                const std::map<std::string, std::string>& titles,
+                                const std::function<std::string(const std::string&)>& link) {
   std::ostringstream out;
   out << "<h1 id=\"index\">" << kIndexTitle << "</h1>\n<p>" << lessons.size()
       << " exercises, one per notable scenario, by learning level. Run one with a team: reveal "
@@ -164,7 +164,8 @@ Result<std::size_t> ExerciseHtmlExporter::writeTo(
   const std::string shell = htmlPage(kIndexTitle, "\n");
   const auto body_at = shell.find("<body>\n") + 7;
   out << shell.substr(0, body_at)
-      << renderIndex(*lessons, notable->titles, [](const std::string& stem) { return "#" + stem; });
+      << renderExerciseIndex(*lessons, notable->titles,
+                             [](const std::string& stem) { return "#" + stem; });
   Status written = forEachLesson(notable->records, [&](const Lesson& lesson) -> Status {
     auto ex = buildExercise(lesson);
     if (!ex) return ex.error();
@@ -191,8 +192,9 @@ Result<std::size_t> ExerciseHtmlExporter::write(const std::vector<store::Scenari
       },
       [&](const std::vector<LessonSummary>& lessons) {
         return htmlPage(kIndexTitle,
-                        renderIndex(lessons, notable->titles,
-                                    [](const std::string& stem) { return stem + ".html"; }));
+                        renderExerciseIndex(lessons, notable->titles, [](const std::string& stem) {
+                          return stem + ".html";
+                        }));
       });
 }
 

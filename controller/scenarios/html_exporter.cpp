@@ -243,8 +243,8 @@ void tableRow(std::ostringstream& out, const std::vector<std::string>& cells, bo
   out << "</tr>\n";
 }
 
-void renderList(std::ostringstream& out, const std::vector<std::string>& items,
-                const std::string& css, const std::string& empty) {
+void renderHtmlList(std::ostringstream& out, const std::vector<std::string>& items,
+                    const std::string& css, const std::string& empty) {
   out << "<ul class=\"" << css << "\">\n";
   if (items.empty()) out << "<li>" << htmlEscape(empty) << "</li>\n";
   for (const auto& item : items) out << "<li>" << htmlEscape(item) << "</li>\n";
@@ -255,7 +255,7 @@ std::string cellNumber(double value) {
   return std::isfinite(value) ? formatNumber(value) : "";
 }
 
-void renderSituation(std::ostringstream& out, const Lesson& lesson) {
+void renderHtmlSituation(std::ostringstream& out, const Lesson& lesson) {
   out << "<h2>Situation</h2>\n<table>\n";
   tableRow(out, situationColumns(), true);
   for (const auto& sys : lesson.systems) tableRow(out, situationCells(sys));
@@ -268,11 +268,11 @@ void renderSituation(std::ostringstream& out, const Lesson& lesson) {
   }
   if (!lesson.workflow_notes.empty()) {
     out << "<p>Operator and rule actions this cycle:</p>\n";
-    renderList(out, lesson.workflow_notes, "notes", "");
+    renderHtmlList(out, lesson.workflow_notes, "notes", "");
   }
 }
 
-void renderForecast(std::ostringstream& out, const Lesson& lesson) {
+void renderHtmlForecast(std::ostringstream& out, const Lesson& lesson) {
   out << "<h2>Forecast</h2>\n";
   bool any = false;
   for (const auto& sys : lesson.systems) {
@@ -308,7 +308,7 @@ void renderForecast(std::ostringstream& out, const Lesson& lesson) {
   if (!any) out << "<p>No forecast was made in this cycle.</p>\n";
 }
 
-void renderDecision(std::ostringstream& out, const Lesson& lesson) {
+void renderHtmlDecision(std::ostringstream& out, const Lesson& lesson) {
   out << "<h2>Decision</h2>\n";
   for (const auto& sys : lesson.systems) {
     if (!sys.decision) continue;
@@ -322,7 +322,7 @@ void renderDecision(std::ostringstream& out, const Lesson& lesson) {
     }
     if (!d.notes.empty()) {
       out << "<p>Coordination and guardrails that changed the decision:</p>\n";
-      renderList(out, d.notes, "guardrails", "");
+      renderHtmlList(out, d.notes, "guardrails", "");
     }
     if (!d.candidates.empty()) {
       out << "<table>\n";
@@ -341,7 +341,7 @@ void renderDecision(std::ostringstream& out, const Lesson& lesson) {
   }
 }
 
-void renderReactive(std::ostringstream& out, const Lesson& lesson) {
+void renderHtmlReactive(std::ostringstream& out, const Lesson& lesson) {
   const bool any = std::any_of(lesson.systems.begin(), lesson.systems.end(),
                                [](const LessonSystem& s) { return s.reactive.has_value(); });
   if (!any) return;
@@ -356,7 +356,7 @@ void renderReactive(std::ostringstream& out, const Lesson& lesson) {
   out << "</table>\n";
 }
 
-void renderDebrief(std::ostringstream& out, const Lesson& lesson) {
+void renderHtmlDebrief(std::ostringstream& out, const Lesson& lesson) {
   out << "<h2>Debrief</h2>\n";
   if (!lesson.debrief) {
     out << "<p>" << htmlEscape(kNoOutcomeYet) << "</p>\n";
@@ -370,14 +370,14 @@ void renderDebrief(std::ostringstream& out, const Lesson& lesson) {
     if (sys.debrief) tableRow(out, debriefCells(sys));
   }
   out << "</table>\n<h3>What went well</h3>\n";
-  renderList(out, debrief.went_well, "well", "Nothing to note.");
+  renderHtmlList(out, debrief.went_well, "well", "Nothing to note.");
   out << "<h3>What went wrong</h3>\n";
-  renderList(out, debrief.went_wrong, "wrong", "Nothing to note.");
+  renderHtmlList(out, debrief.went_wrong, "wrong", "Nothing to note.");
   out << "<h3>Where it got lucky</h3>\n";
-  renderList(out, debrief.got_lucky, "lucky", "Nothing to note: what went well was planned.");
+  renderHtmlList(out, debrief.got_lucky, "lucky", "Nothing to note: what went well was planned.");
 }
 
-void renderQuestions(std::ostringstream& out, const Lesson& lesson) {
+void renderHtmlQuestions(std::ostringstream& out, const Lesson& lesson) {
   if (lesson.questions.empty()) return;
   out << "<h2>Questions</h2>\n<ol>\n";
   for (const auto& q : lesson.questions) {
@@ -421,12 +421,12 @@ std::string htmlLessonBody(const Lesson& lesson, const std::string& back, bool w
   out << "<h1>" << htmlEscape(lesson.title) << "</h1>\n<table>\n";
   for (const auto& [label, value] : headerRows(lesson)) tableRow(out, {label, value});
   out << "</table>\n";
-  renderSituation(out, lesson);
-  renderForecast(out, lesson);
-  renderDecision(out, lesson);
-  renderReactive(out, lesson);
-  renderDebrief(out, lesson);
-  if (with_questions) renderQuestions(out, lesson);
+  renderHtmlSituation(out, lesson);
+  renderHtmlForecast(out, lesson);
+  renderHtmlDecision(out, lesson);
+  renderHtmlReactive(out, lesson);
+  renderHtmlDebrief(out, lesson);
+  if (with_questions) renderHtmlQuestions(out, lesson);
   return out.str();
 }
 
@@ -434,8 +434,8 @@ namespace {
 
 // `link` turns a lesson's stem into the index's link target: a file in the
 // directory form, an anchor in the one-page form.
-std::string renderIndex(const std::vector<LessonSummary>& lessons,
-                        const std::function<std::string(const std::string&)>& link) {
+std::string renderHtmlIndex(const std::vector<LessonSummary>& lessons,
+                            const std::function<std::string(const std::string&)>& link) {
   std::ostringstream out;
   out << "<h1 id=\"index\">PSO-PRIME scenario lessons</h1>\n<p>" << lessons.size()
       << " lessons, in curriculum order: learning levels from the simplest, lessons by time "
@@ -474,7 +474,7 @@ Result<std::size_t> HtmlExporter::writeTo(const std::vector<store::ScenarioRecor
   const std::string shell = htmlPage(title, "\n");
   const auto body_at = shell.find("<body>\n") + 7;
   out << shell.substr(0, body_at)
-      << renderIndex(*lessons, [](const std::string& stem) { return "#" + stem; });
+      << renderHtmlIndex(*lessons, [](const std::string& stem) { return "#" + stem; });
   Status written = forEachLesson(scenarios, [&](const Lesson& lesson) -> Status {
     out << "<section id=\"" << htmlEscape(lessonFileStem(lesson.id)) << "\">\n"
         << htmlLessonBody(lesson, "#index") << "</section>\n";
@@ -492,7 +492,7 @@ Result<std::size_t> HtmlExporter::write(const std::vector<store::ScenarioRecord>
       [](const std::vector<LessonSummary>& lessons) {
         return htmlPage(
             "PSO-PRIME scenario lessons",
-            renderIndex(lessons, [](const std::string& stem) { return stem + ".html"; }));
+            renderHtmlIndex(lessons, [](const std::string& stem) { return stem + ".html"; }));
       });
 }
 

@@ -10,7 +10,7 @@
 namespace pso::controller::scenarios {
 namespace {
 
-constexpr int kChartWidth = 48;
+constexpr int kTextBarWidth = 48;
 
 // A table cell: pipes would split the cell and newlines would end the row.
 std::string cell(const std::string& text) {
@@ -41,7 +41,7 @@ void renderHeader(std::ostringstream& out, const Lesson& lesson) {
   out << "\n";
 }
 
-void renderSituation(std::ostringstream& out, const Lesson& lesson) {
+void renderMarkdownSituation(std::ostringstream& out, const Lesson& lesson) {
   out << "## Situation\n\n| " << join(situationColumns(), " | ") << " |\n";
   out << "|---|---|---|---|---|---|---|\n";
   for (const auto& sys : lesson.systems) out << "| " << join(situationCells(sys), " | ") << " |\n";
@@ -61,9 +61,9 @@ void renderSituation(std::ostringstream& out, const Lesson& lesson) {
 }
 
 std::string chartLine(const TimelineRow& row, double scale) {
-  std::string bar(kChartWidth + 1, ' ');
+  std::string bar(kTextBarWidth + 1, ' ');
   auto column = [&](double v) {
-    return std::clamp(static_cast<int>(std::lround(v / scale * kChartWidth)), 0, kChartWidth);
+    return std::clamp(static_cast<int>(std::lround(v / scale * kTextBarWidth)), 0, kTextBarWidth);
   };
   if (std::isfinite(row.demand)) {
     for (int i = 0; i < column(row.demand); ++i) bar[static_cast<std::size_t>(i)] = '#';
@@ -85,7 +85,7 @@ std::string chartLine(const TimelineRow& row, double scale) {
   return label + " " + bar;
 }
 
-void renderForecast(std::ostringstream& out, const Lesson& lesson) {
+void renderMarkdownForecast(std::ostringstream& out, const Lesson& lesson) {
   out << "## Forecast\n\n";
   bool any = false;
   for (const auto& sys : lesson.systems) {
@@ -126,7 +126,7 @@ void renderForecast(std::ostringstream& out, const Lesson& lesson) {
   if (!any) out << "No forecast was made in this cycle.\n\n";
 }
 
-void renderDecision(std::ostringstream& out, const Lesson& lesson) {
+void renderMarkdownDecision(std::ostringstream& out, const Lesson& lesson) {
   out << "## Decision\n\n";
   for (const auto& sys : lesson.systems) {
     if (!sys.decision) continue;
@@ -157,7 +157,7 @@ void renderDecision(std::ostringstream& out, const Lesson& lesson) {
   }
 }
 
-void renderReactive(std::ostringstream& out, const Lesson& lesson) {
+void renderMarkdownReactive(std::ostringstream& out, const Lesson& lesson) {
   const bool any = std::any_of(lesson.systems.begin(), lesson.systems.end(),
                                [](const LessonSystem& s) { return s.reactive.has_value(); });
   if (!any) return;
@@ -179,12 +179,13 @@ void renderReactive(std::ostringstream& out, const Lesson& lesson) {
   out << "\n";
 }
 
-void renderList(std::ostringstream& out, const std::vector<std::string>& items, const char* empty) {
+void renderMarkdownList(std::ostringstream& out, const std::vector<std::string>& items,
+                        const char* empty) {
   if (items.empty()) out << "- " << empty << "\n";
   for (const auto& line : items) out << "- " << line << "\n";
 }
 
-void renderDebrief(std::ostringstream& out, const Lesson& lesson) {
+void renderMarkdownDebrief(std::ostringstream& out, const Lesson& lesson) {
   out << "## Debrief\n\n";
   if (!lesson.debrief) {
     out << kNoOutcomeYet << "\n\n";
@@ -198,15 +199,15 @@ void renderDebrief(std::ostringstream& out, const Lesson& lesson) {
     if (sys.debrief) out << "| " << join(debriefCells(sys), " | ") << " |\n";
   }
   out << "\n### What went well\n\n";
-  renderList(out, debrief.went_well, "Nothing to note.");
+  renderMarkdownList(out, debrief.went_well, "Nothing to note.");
   out << "\n### What went wrong\n\n";
-  renderList(out, debrief.went_wrong, "Nothing to note.");
+  renderMarkdownList(out, debrief.went_wrong, "Nothing to note.");
   out << "\n### Where it got lucky\n\n";
-  renderList(out, debrief.got_lucky, "Nothing to note: what went well was planned.");
+  renderMarkdownList(out, debrief.got_lucky, "Nothing to note: what went well was planned.");
   out << "\n";
 }
 
-void renderQuestions(std::ostringstream& out, const Lesson& lesson) {
+void renderMarkdownQuestions(std::ostringstream& out, const Lesson& lesson) {
   if (lesson.questions.empty()) return;
   out << "## Questions\n\n";
   std::size_t number = 0;
@@ -232,8 +233,8 @@ void renderQuestions(std::ostringstream& out, const Lesson& lesson) {
 
 // `link` turns a lesson's stem into the index's link target: a file in the
 // directory form, an anchor in the one-document form.
-std::string renderIndex(const std::vector<LessonSummary>& lessons,
-                        const std::function<std::string(const std::string&)>& link) {
+std::string renderMarkdownIndex(const std::vector<LessonSummary>& lessons,
+                                const std::function<std::string(const std::string&)>& link) {
   std::ostringstream out;
   out << "# PSO-PRIME scenario lessons\n\n"
       << lessons.size() << " lessons, grouped by learning level from the simplest.\n\n";
@@ -254,12 +255,12 @@ std::string renderIndex(const std::vector<LessonSummary>& lessons,
 std::string renderMarkdownLesson(const Lesson& lesson) {
   std::ostringstream out;
   renderHeader(out, lesson);
-  renderSituation(out, lesson);
-  renderForecast(out, lesson);
-  renderDecision(out, lesson);
-  renderReactive(out, lesson);
-  renderDebrief(out, lesson);
-  renderQuestions(out, lesson);
+  renderMarkdownSituation(out, lesson);
+  renderMarkdownForecast(out, lesson);
+  renderMarkdownDecision(out, lesson);
+  renderMarkdownReactive(out, lesson);
+  renderMarkdownDebrief(out, lesson);
+  renderMarkdownQuestions(out, lesson);
   return out.str();
 }
 
@@ -272,7 +273,7 @@ Result<std::size_t> MarkdownExporter::writeTo(const std::vector<store::ScenarioR
   // The index comes first but lists every lesson: a first pass summarises them.
   auto lessons = summarizeAll(scenarios);
   if (!lessons) return lessons.error();
-  out << renderIndex(*lessons, [](const std::string& stem) { return "#" + stem; });
+  out << renderMarkdownIndex(*lessons, [](const std::string& stem) { return "#" + stem; });
   Status written = forEachLesson(scenarios, [&](const Lesson& lesson) -> Status {
     out << "\n---\n\n<a id=\"" << lessonFileStem(lesson.id) << "\"></a>\n\n"
         << renderMarkdownLesson(lesson);
@@ -287,7 +288,7 @@ Result<std::size_t> MarkdownExporter::write(const std::vector<store::ScenarioRec
   return writeLessonDirectory(
       scenarios, out_path, ".md", [](const Lesson& lesson) { return renderMarkdownLesson(lesson); },
       [](const std::vector<LessonSummary>& lessons) {
-        return renderIndex(lessons, [](const std::string& stem) { return stem + ".md"; });
+        return renderMarkdownIndex(lessons, [](const std::string& stem) { return stem + ".md"; });
       });
 }
 

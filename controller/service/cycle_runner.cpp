@@ -63,11 +63,11 @@ std::string truncated(std::string text, std::size_t limit) {
   return text;
 }
 
-nlohmann::json numberOrNull(double value) {
+nlohmann::json finiteOrNull(double value) {
   return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(nullptr);
 }
 
-Error storeFailure(const std::string& what, const Error& error) {
+Error storeError(const std::string& what, const Error& error) {
   return makeError("store", what + ": " + error.message);
 }
 
@@ -107,17 +107,17 @@ nlohmann::json decisionSummary(const engine::SystemDecision& decision) {
   // now starts serving.
   if (const auto lead = engine::leadStepIndex(decision)) {
     const std::size_t at = *lead;
-    point = numberOrNull(f.point[at]);
-    if (at < f.hi.size()) hi = numberOrNull(f.hi[at]);
-    if (at < f.lo.size()) lo = numberOrNull(f.lo[at]);
+    point = finiteOrNull(f.point[at]);
+    if (at < f.hi.size()) hi = finiteOrNull(f.hi[at]);
+    if (at < f.lo.size()) lo = finiteOrNull(f.lo[at]);
   }
   nlohmann::json bottleneck = nullptr;
   if (decision.bottleneck) {
     bottleneck = {{"kind", decision.bottleneck->kind},
                   {"eta", common::formatIso8601(decision.bottleneck->eta_ms)},
                   {"steps_ahead", decision.bottleneck->steps_ahead},
-                  {"predicted_demand", numberOrNull(decision.bottleneck->predicted_demand)},
-                  {"capacity", numberOrNull(decision.bottleneck->capacity)}};
+                  {"predicted_demand", finiteOrNull(decision.bottleneck->predicted_demand)},
+                  {"capacity", finiteOrNull(decision.bottleneck->capacity)}};
   }
   // The typed effects beside the sentences, so clients (psoctl explain) read
   // the numbers instead of parsing the prose; in the order applied.
@@ -128,7 +128,7 @@ nlohmann::json decisionSummary(const engine::SystemDecision& decision) {
                                  {"to", effect.to}});
   }
   return {{"system", decision.system},
-          {"demand", numberOrNull(decision.demand)},
+          {"demand", finiteOrNull(decision.demand)},
           {"forecast_point", point},
           {"forecast_hi", hi},
           {"forecast_lo", lo},
@@ -183,7 +183,7 @@ Status CycleRunner::start() {
   {
     std::lock_guard lock(mutex_);
     auto state = store_.loadEngineState();
-    if (!state) return storeFailure("loading engine state", state.error());
+    if (!state) return storeError("loading engine state", state.error());
     if (!state.value().empty()) {
       if (auto loaded = engine_.loadState(state.value()); !loaded) {
         spdlog::warn("engine state in the store does not load ({}); starting with fresh models",
@@ -191,10 +191,10 @@ Status CycleRunner::start() {
       }
     }
     if (auto restored = alerts_.restore(); !restored) {
-      return storeFailure("loading alert states", restored.error());
+      return storeError("loading alert states", restored.error());
     }
     auto last = store_.cycles(1);
-    if (!last) return storeFailure("reading the last cycle", last.error());
+    if (!last) return storeError("reading the last cycle", last.error());
     if (!last.value().empty()) last_cycle_ms_ = last.value().front().ts_ms;
   }
   {
@@ -258,7 +258,7 @@ Result<CycleReport> CycleRunner::runCycleOnce(int64_t now_ms) {
 
   auto fail = [this](const std::string& what, const Error& error) -> Error {
     metrics_.increment("pso_cycle_errors_total");
-    return storeFailure(what, error);
+    return storeError(what, error);
   };
   CycleReport report;
   int64_t phase_started = started;
@@ -648,7 +648,7 @@ Result<store::DirectiveRecord> CycleRunner::submitOperatorDirective(
   }
   if (request.hold_ms < 0) return makeError("invalid", "hold must not be negative");
   auto systems = store_.systems();
-  if (!systems) return storeFailure("listing systems", systems.error());
+  if (!systems) return storeError("listing systems", systems.error());
   const auto it =
       std::find_if(systems.value().begin(), systems.value().end(),
                    [&](const store::SystemRecord& s) { return s.name == request.system; });
@@ -670,7 +670,7 @@ Result<store::DirectiveRecord> CycleRunner::submitOperatorDirective(
     // ends the hold for the store's activeHold() from now on, and the next
     // cycle decides as the engine would. Nothing goes to the agent.
     auto hold = store_.activeHold(request.system, now_ms);
-    if (!hold) return storeFailure("reading holds of " + request.system, hold.error());
+    if (!hold) return storeError("reading holds of " + request.system, hold.error());
     if (!hold.value()) return makeError("no_hold", "no hold in force on " + request.system);
     directive.replicas = -1;
     directive.reason = request.reason.empty() ? "operator released the hold" : request.reason;
@@ -682,7 +682,7 @@ Result<store::DirectiveRecord> CycleRunner::submitOperatorDirective(
                                std::to_string(hold.value()->replicas) + " replicas until " +
                                common::formatIso8601(hold.value()->hold_until_ms) + ")";
     if (auto status = store_.insertDirective(directive); !status) {
-      return storeFailure("recording directive " + directive.id, status.error());
+      return storeError("recording directive " + directive.id, status.error());
     }
     metrics_.increment("pso_directives_total", {{"status", directive.status}});
     spdlog::info("operator directive {}: release the hold on {}: {} ({})", directive.id,
@@ -703,7 +703,7 @@ Result<store::DirectiveRecord> CycleRunner::submitOperatorDirective(
   directive.deadline_ms = now_ms + config_.directive_deadline.count();
   directive.hold_until_ms = request.hold_ms > 0 ? now_ms + request.hold_ms : 0;
   if (auto status = store_.insertDirective(directive); !status) {
-    return storeFailure("recording directive " + directive.id, status.error());
+    return storeError("recording directive " + directive.id, status.error());
   }
   metrics_.increment("pso_directives_total", {{"status", "pending"}});
   dispatcher_.dispatch(directive);

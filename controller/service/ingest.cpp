@@ -33,7 +33,7 @@ constexpr std::size_t kMaxDrain = 512;
 constexpr auto kPollTimeout = std::chrono::milliseconds(200);
 constexpr int64_t kHousekeepingIntervalMs = 1000;
 // One log line per refusal reason per interval; the rest are only counted.
-constexpr int64_t kRefusalLogIntervalMs = 5000;
+constexpr int64_t kIngestRefusalLogIntervalMs = 5000;
 constexpr const char* kWakeEndpoint = "inproc://pso-ingest-wake";
 
 }  // namespace
@@ -89,7 +89,7 @@ void Ingest::Impl::refuse(const std::string& reason, const std::string& from,
   metrics_.increment("pso_rejected_messages_total", {{"reason", reason}});
   auto& state = refusal_log_[reason];
   const int64_t now = common::steadyMs();
-  if (state.last_logged_ms != 0 && now - state.last_logged_ms < kRefusalLogIntervalMs) {
+  if (state.last_logged_ms != 0 && now - state.last_logged_ms < kIngestRefusalLogIntervalMs) {
     ++state.suppressed;
     return;
   }

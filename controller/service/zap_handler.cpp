@@ -15,7 +15,7 @@ namespace pso::controller::service {
 namespace {
 
 constexpr const char* kZapEndpoint = "inproc://zeromq.zap.01";
-constexpr int64_t kRefusalLogIntervalMs = 60'000;
+constexpr int64_t kZapRefusalLogIntervalMs = 60'000;
 constexpr int kPollMs = 100;
 
 int64_t mtimeNs(const std::string& path) {
@@ -171,7 +171,7 @@ std::vector<std::string> ZapHandler::answer(const std::vector<std::string>& requ
   }
   metrics_.increment("pso_zap_requests_total", {{"result", "unknown_key"}});
   int64_t& last = last_logged_ms_[raw_key];
-  if (last == 0 || now_ms - last >= kRefusalLogIntervalMs) {
+  if (last == 0 || now_ms - last >= kZapRefusalLogIntervalMs) {
     last = now_ms;
     spdlog::warn("curve: refused key {} from {}: not in the authorized keys directory",
                  common::encodeCurveKey(raw_key).value(), address);
