@@ -28,7 +28,7 @@ using testing::readFile;
 using testing::TempDir;
 using testing::writeFile;
 
-protocol::Directive scaleTo(int64_t replicas, const std::string& id = "d-scale") {
+protocol::Directive scaleDirective(int64_t replicas, const std::string& id = "d-scale") {
   protocol::Directive directive;
   directive.id = id;
   directive.system = "web";
@@ -139,7 +139,7 @@ TEST(KubernetesActuator, ScaleArrivesAsAPatchOfSpecReplicasWithTheBearerToken) {
   ASSERT_TRUE((*actuator)->start().ok());
   EXPECT_EQ((*actuator)->currentReplicas(), 2);
 
-  ActuationResult result = (*actuator)->apply(scaleTo(5));
+  ActuationResult result = (*actuator)->apply(scaleDirective(5));
   EXPECT_EQ(result.status, ActuationStatus::kApplied) << result.message;
   EXPECT_EQ(result.replicas, 5);
   EXPECT_EQ((*actuator)->currentReplicas(), 5);
@@ -156,7 +156,7 @@ TEST(KubernetesActuator, ScaleArrivesAsAPatchOfSpecReplicasWithTheBearerToken) {
   EXPECT_EQ(json::parse(patch.body), (json{{"spec", {{"replicas", 5}}}}));
 
   // Outside the local bounds: refused, and nothing reaches the API server.
-  ActuationResult refused = (*actuator)->apply(scaleTo(12, "d-2"));
+  ActuationResult refused = (*actuator)->apply(scaleDirective(12, "d-2"));
   EXPECT_EQ(refused.status, ActuationStatus::kRefused);
   EXPECT_EQ(refused.message, "system web: 12 replicas is above max_replicas 8");
   EXPECT_EQ(api.requests().size(), 2u);
@@ -180,7 +180,7 @@ TEST(KubernetesActuator, StatefulSetsAndRotatedTokensWork) {
   // The token file is read at every request, so a rotated token is used.
   writeFile(dir.file("token"), "new-token");
   ASSERT_TRUE((*actuator)->start().ok());
-  ActuationResult result = (*actuator)->apply(scaleTo(1));
+  ActuationResult result = (*actuator)->apply(scaleDirective(1));
   EXPECT_EQ(result.status, ActuationStatus::kApplied) << result.message;
   EXPECT_EQ(api.requests().back().target, "/apis/apps/v1/namespaces/shop/statefulsets/web/scale");
 }
@@ -197,7 +197,7 @@ TEST(KubernetesActuator, AnUnreachableApiServerFailsTheDirectiveWithTheReason) {
   ASSERT_TRUE(actuator.ok());
   EXPECT_TRUE((*actuator)->start().ok());  // the cluster may come up later
   EXPECT_EQ((*actuator)->currentReplicas(), -1);
-  ActuationResult result = (*actuator)->apply(scaleTo(2));
+  ActuationResult result = (*actuator)->apply(scaleDirective(2));
   EXPECT_EQ(result.status, ActuationStatus::kFailed);
   EXPECT_NE(
       result.message.find("PATCH " + url + "/apis/apps/v1/namespaces/shop/deployments/web/scale"),
@@ -374,7 +374,7 @@ TEST(DockerActuator, GrowsAndShrinksItsContainersThroughTheEngineApi) {
   ASSERT_TRUE((*actuator)->start().ok());
   EXPECT_EQ((*actuator)->currentReplicas(), 1);
 
-  ActuationResult grown = (*actuator)->apply(scaleTo(3));
+  ActuationResult grown = (*actuator)->apply(scaleDirective(3));
   ASSERT_EQ(grown.status, ActuationStatus::kApplied) << grown.message;
   EXPECT_EQ(grown.replicas, 3);
   std::vector<std::string> created;
@@ -402,7 +402,7 @@ TEST(DockerActuator, GrowsAndShrinksItsContainersThroughTheEngineApi) {
 
   // Shrinking stops and removes the newest; the original and the other
   // system's container stay.
-  ActuationResult shrunk = (*actuator)->apply(scaleTo(1, "d-2"));
+  ActuationResult shrunk = (*actuator)->apply(scaleDirective(1, "d-2"));
   ASSERT_EQ(shrunk.status, ActuationStatus::kApplied) << shrunk.message;
   EXPECT_EQ(shrunk.replicas, 1);
   std::vector<std::string> left;
@@ -434,7 +434,7 @@ TEST(DockerActuator, RestartsStoppedContainersBeforeCreatingAndReportsDaemonErro
   ASSERT_TRUE(actuator.ok());
   ASSERT_TRUE((*actuator)->start().ok());
   EXPECT_EQ((*actuator)->currentReplicas(), 0);
-  ActuationResult one = (*actuator)->apply(scaleTo(1));
+  ActuationResult one = (*actuator)->apply(scaleDirective(1));
   ASSERT_EQ(one.status, ActuationStatus::kApplied) << one.message;
   ASSERT_EQ(daemon.containers().size(), 1u);
   EXPECT_EQ(daemon.containers()[0].state, "running");
@@ -482,7 +482,7 @@ TEST(CgroupActuator, WritesCpuMaxAndMemoryMaxAndReadsBackWhatHolds) {
   EXPECT_EQ(refused.message, "system web: cpu 6 is above max_cpu 4");
   EXPECT_EQ((*actuator)->apply(limits(std::nullopt, 1024)).status, ActuationStatus::kRefused);
   EXPECT_EQ(readFile(cg + "/cpu.max"), "50000 100000");
-  EXPECT_EQ((*actuator)->apply(scaleTo(1)).status, ActuationStatus::kRefused);
+  EXPECT_EQ((*actuator)->apply(scaleDirective(1)).status, ActuationStatus::kRefused);
 }
 
 TEST(CgroupActuator, AFileTheKernelRefusesFailsTheDirectiveNamingIt) {
@@ -556,11 +556,11 @@ TEST(SystemdActuator, StartsAndStopsTemplateInstancesWithSystemctl) {
   ASSERT_TRUE((*actuator)->start().ok());
   EXPECT_EQ((*actuator)->currentReplicas(), 1);
 
-  ActuationResult up = (*actuator)->apply(scaleTo(3));
+  ActuationResult up = (*actuator)->apply(scaleDirective(3));
   ASSERT_EQ(up.status, ActuationStatus::kApplied) << up.message;
   EXPECT_EQ(up.replicas, 3);
   EXPECT_TRUE(std::filesystem::exists(dir.file("units/web@2.service")));
-  ActuationResult down = (*actuator)->apply(scaleTo(1, "d-2"));
+  ActuationResult down = (*actuator)->apply(scaleDirective(1, "d-2"));
   ASSERT_EQ(down.status, ActuationStatus::kApplied) << down.message;
   EXPECT_EQ(down.replicas, 1);
   EXPECT_TRUE(std::filesystem::exists(dir.file("units/web@0.service")));
@@ -572,7 +572,7 @@ TEST(SystemdActuator, StartsAndStopsTemplateInstancesWithSystemctl) {
       << calls;
   EXPECT_NE(calls.find("start web@1.service web@2.service\n"), std::string::npos) << calls;
   EXPECT_NE(calls.find("stop web@1.service web@2.service\n"), std::string::npos) << calls;
-  EXPECT_EQ((*actuator)->apply(scaleTo(9, "d-3")).status, ActuationStatus::kRefused);
+  EXPECT_EQ((*actuator)->apply(scaleDirective(9, "d-3")).status, ActuationStatus::kRefused);
 }
 
 TEST(SystemdActuator, AFailedStartIsReportedWithSystemctlsMessage) {
@@ -581,7 +581,7 @@ TEST(SystemdActuator, AFailedStartIsReportedWithSystemctlsMessage) {
   auto actuator = makeActuator(systemdSystem(systemctl));
   ASSERT_TRUE(actuator.ok());
   ASSERT_TRUE((*actuator)->start().ok());
-  ActuationResult result = (*actuator)->apply(scaleTo(2));
+  ActuationResult result = (*actuator)->apply(scaleDirective(2));
   EXPECT_EQ(result.status, ActuationStatus::kFailed);
   EXPECT_NE(result.message.find("systemctl start exit 1: Job for web@1.service failed"),
             std::string::npos)

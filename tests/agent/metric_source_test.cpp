@@ -131,8 +131,7 @@ TEST(PrometheusDemandSource, ScrapesAGaugeAndTurnsACounterIntoARate) {
   EXPECT_EQ(exporter.requests()[0].method, "GET");
   EXPECT_NE(exporter.requests()[0].headers["accept"].find("text/plain"), std::string::npos);
 
-  DemandSourceConfig counter =
-      prometheusConfig(exporter.url("/metrics"), "app_requests_total");
+  DemandSourceConfig counter = prometheusConfig(exporter.url("/metrics"), "app_requests_total");
   counter.labels = {{"job", "web"}};
   auto rate = makeDemandSource(counter, DemandSourceContext{"web", nullptr, 0});
   ASSERT_TRUE(rate.ok());
@@ -177,7 +176,7 @@ TEST(PrometheusDemandSource, ReportsStatusMissingMetricAndUnreachableEndpoint) {
   EXPECT_NE(gone.error().message.find("GET " + url), std::string::npos) << gone.error().message;
 }
 
-DemandSourceConfig commandConfig(std::vector<std::string> argv) {
+DemandSourceConfig commandSourceConfig(std::vector<std::string> argv) {
   DemandSourceConfig config;
   config.source = "command";
   config.command = std::move(argv);
@@ -186,11 +185,11 @@ DemandSourceConfig commandConfig(std::vector<std::string> argv) {
 }
 
 TEST(CommandDemandSource, ReadsANumberOrNamedLines) {
-  CommandDemandSource bare("web", commandConfig({"sh", "-c", "echo 42.5"}));
+  CommandDemandSource bare("web", commandSourceConfig({"sh", "-c", "echo 42.5"}));
   EXPECT_DOUBLE_EQ(*bare.read(1'000), 42.5);
 
   DemandSourceConfig lines =
-      commandConfig({"sh", "-c", "printf 'queue_depth 7\\nworkers_busy 3\\ndemand 99\\n'"});
+      commandSourceConfig({"sh", "-c", "printf 'queue_depth 7\\nworkers_busy 3\\ndemand 99\\n'"});
   lines.metric = "queue_depth";
   CommandDemandSource named("web", lines);
   EXPECT_DOUBLE_EQ(*named.read(1'000), 7.0);
@@ -212,28 +211,29 @@ TEST(CommandDemandSource, CounterLinesBecomeRates) {
   TempDir dir;
   const std::string file = dir.file("count");
   testing::writeFile(file, "jobs_done_total 100\n");
-  CommandDemandSource source("batch", commandConfig({"cat", file}));
+  CommandDemandSource source("batch", commandSourceConfig({"cat", file}));
   EXPECT_EQ(source.read(1'000).error().code, "no_data");
   testing::writeFile(file, "jobs_done_total 160\n");
   EXPECT_DOUBLE_EQ(*source.read(4'000), 20.0);
 }
 
 TEST(CommandDemandSource, FailuresTimeoutsAndGarbageAreReported) {
-  auto failed =
-      CommandDemandSource("web", commandConfig({"sh", "-c", "echo boom; exit 3"})).read(1'000);
+  auto failed = CommandDemandSource("web", commandSourceConfig({"sh", "-c", "echo boom; exit 3"}))
+                    .read(1'000);
   ASSERT_FALSE(failed.ok());
   EXPECT_NE(failed.error().message.find("command 'sh -c echo boom; exit 3': exit 3: boom"),
             std::string::npos)
       << failed.error().message;
 
-  DemandSourceConfig slow = commandConfig({"sleep", "10"});
+  DemandSourceConfig slow = commandSourceConfig({"sleep", "10"});
   slow.timeout = 200ms;
   auto timed_out = CommandDemandSource("web", slow).read(1'000);
   ASSERT_FALSE(timed_out.ok());
   EXPECT_EQ(timed_out.error().code, "timeout");
 
   auto garbage =
-      CommandDemandSource("web", commandConfig({"sh", "-c", "echo 'load is high'"})).read(1'000);
+      CommandDemandSource("web", commandSourceConfig({"sh", "-c", "echo 'load is high'"}))
+          .read(1'000);
   ASSERT_FALSE(garbage.ok());
   EXPECT_EQ(garbage.error().code, "malformed");
   EXPECT_NE(garbage.error().message.find("output line 1"), std::string::npos);
@@ -243,14 +243,15 @@ TEST(CommandDemandSource, NonFiniteNumbersAreRefusedNotSent) {
   // A NaN or infinity in a series would make the controller refuse the whole
   // batch, again on every resend.
   DemandSourceConfig lines =
-      commandConfig({"sh", "-c", "printf 'queue_depth nan\ndemand 4\n'"});
+      commandSourceConfig({"sh", "-c", "printf 'queue_depth nan\ndemand 4\n'"});
   lines.metric = "demand";
   auto nan_line = CommandDemandSource("web", lines).read(1'000);
   ASSERT_FALSE(nan_line.ok());
   EXPECT_EQ(nan_line.error().code, "malformed");
   EXPECT_NE(nan_line.error().message.find("'queue_depth nan'"), std::string::npos)
       << nan_line.error().message;
-  auto infinite = CommandDemandSource("web", commandConfig({"sh", "-c", "echo inf"})).read(1'000);
+  auto infinite =
+      CommandDemandSource("web", commandSourceConfig({"sh", "-c", "echo inf"})).read(1'000);
   ASSERT_FALSE(infinite.ok());
   EXPECT_EQ(infinite.error().code, "malformed");
   double value = 0.0;

@@ -90,7 +90,7 @@ std::string bodyOf(const std::string& response) {
   return end == std::string::npos ? "" : response.substr(end + 4);
 }
 
-std::string get(const std::string& path) {
+std::string getPath(const std::string& path) {
   return "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
 }
 
@@ -121,7 +121,7 @@ TEST_F(MetricsServerTest, AnswersGetOnItsRoutesAndClosesTheConnection) {
   registry_.describe("pso_agent_samples_total", "counter", "Sampling steps taken");
   registry_.increment("pso_agent_samples_total", {}, 3);
   start();
-  const std::string metrics = exchange(port(), get("/metrics?x=1"));
+  const std::string metrics = exchange(port(), getPath("/metrics?x=1"));
   EXPECT_EQ(statusOf(metrics), 200) << metrics;
   EXPECT_NE(metrics.find("Content-Type: text/plain; version=0.0.4\r\n"), std::string::npos);
   EXPECT_NE(metrics.find("Connection: close\r\n"), std::string::npos);
@@ -129,7 +129,7 @@ TEST_F(MetricsServerTest, AnswersGetOnItsRoutesAndClosesTheConnection) {
                                  "pso_agent_samples_total 3\n"),
             std::string::npos)
       << metrics;
-  const std::string health = exchange(port(), get("/healthz"));
+  const std::string health = exchange(port(), getPath("/healthz"));
   EXPECT_EQ(statusOf(health), 200);
   EXPECT_EQ(bodyOf(health), "{\"status\":\"ok\"}\n");
   EXPECT_NE(health.find("Content-Length: 16\r\n"), std::string::npos) << health;
@@ -138,8 +138,8 @@ TEST_F(MetricsServerTest, AnswersGetOnItsRoutesAndClosesTheConnection) {
 
 TEST_F(MetricsServerTest, UnknownPathIs404AndAnotherMethodIs405) {
   start();
-  EXPECT_EQ(statusOf(exchange(port(), get("/nope"))), 404);
-  EXPECT_EQ(statusOf(exchange(port(), get("/metrics/"))), 404);
+  EXPECT_EQ(statusOf(exchange(port(), getPath("/nope"))), 404);
+  EXPECT_EQ(statusOf(exchange(port(), getPath("/metrics/"))), 404);
   const std::string post =
       exchange(port(), "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi");
   EXPECT_EQ(statusOf(post), 405) << post;
@@ -158,7 +158,7 @@ TEST_F(MetricsServerTest, MalformedRequestIs400AndCounted) {
             400);
   EXPECT_EQ(registry_.value("pso_agent_metrics_http_refused_total", {{"reason", "malformed"}}), 2);
   // The listener is still serving.
-  EXPECT_EQ(statusOf(exchange(port(), get("/healthz"))), 200);
+  EXPECT_EQ(statusOf(exchange(port(), getPath("/healthz"))), 200);
 }
 
 TEST_F(MetricsServerTest, OversizeHeadIs400AndCounted) {
@@ -169,7 +169,7 @@ TEST_F(MetricsServerTest, OversizeHeadIs400AndCounted) {
   EXPECT_EQ(statusOf(response), 400) << response.substr(0, 200);
   EXPECT_NE(bodyOf(response).find("request head longer than 1024 bytes"), std::string::npos);
   EXPECT_EQ(registry_.value("pso_agent_metrics_http_refused_total", {{"reason", "too_large"}}), 1);
-  EXPECT_EQ(statusOf(exchange(port(), get("/healthz"))), 200);
+  EXPECT_EQ(statusOf(exchange(port(), getPath("/healthz"))), 200);
 }
 
 TEST_F(MetricsServerTest, SlowClientDoesNotBlockOthers) {
@@ -177,7 +177,7 @@ TEST_F(MetricsServerTest, SlowClientDoesNotBlockOthers) {
   Client slow(port());
   slow.send("GET /metrics HTTP/1.1\r\nHo");
   // Served while the slow client's head is still incomplete.
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(statusOf(exchange(port(), get("/healthz"))), 200);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(statusOf(exchange(port(), getPath("/healthz"))), 200);
   EXPECT_FALSE(slow.readable());
   slow.send("st: x\r\n\r\n");
   EXPECT_EQ(statusOf(slow.readAll()), 200);
@@ -197,7 +197,7 @@ TEST_F(MetricsServerTest, ConnectionsPastTheLimitWaitForAFreeSlot) {
   Client idle1(port());
   Client idle2(port());
   // Accepted once an idle connection times out (408), then answered.
-  EXPECT_EQ(statusOf(exchange(port(), get("/healthz"))), 200);
+  EXPECT_EQ(statusOf(exchange(port(), getPath("/healthz"))), 200);
   EXPECT_EQ(statusOf(idle1.readAll()), 408);
   EXPECT_EQ(statusOf(idle2.readAll()), 408);
 }
@@ -226,7 +226,7 @@ TEST(MetricsServerIpv6, ServesOnTheIpv6Loopback) {
   addr.sin6_addr = in6addr_loopback;
   addr.sin6_port = htons((*server)->port());
   ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  const std::string request = get("/healthz");
+  const std::string request = getPath("/healthz");
   ASSERT_EQ(::send(fd, request.data(), request.size(), MSG_NOSIGNAL),
             static_cast<ssize_t>(request.size()));
   std::string response;

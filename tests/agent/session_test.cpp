@@ -18,7 +18,7 @@ using testing::TempDir;
 using testing::TestController;
 using testing::waitUntil;
 
-protocol::TelemetryBatch makeBatch(double value) {
+protocol::TelemetryBatch makeSessionBatch(double value) {
   protocol::TelemetryBatch batch;
   batch.agent_id = "edge-1";
   batch.series = {{"web", "demand"}, {"web", "replicas"}};
@@ -99,7 +99,7 @@ class SessionTest : public ::testing::Test {
 
   void appendBatches(int count) {
     for (int i = 0; i < count; ++i) {
-      protocol::TelemetryBatch batch = makeBatch(i);
+      protocol::TelemetryBatch batch = makeSessionBatch(i);
       ASSERT_TRUE(spool_->append(batch).ok());
     }
     if (session_) session_->pump();

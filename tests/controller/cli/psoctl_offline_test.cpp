@@ -45,7 +45,7 @@ std::vector<std::vector<std::string>> readCsv(const std::string& path, std::stri
   return rows;
 }
 
-CommandOutput psoctl(const std::vector<std::string>& args) {
+CommandOutput runPsoctl(const std::vector<std::string>& args) {
   std::vector<std::string> argv{PSOCTL_BIN};
   argv.insert(argv.end(), args.begin(), args.end());
   return runCommand(argv);
@@ -54,8 +54,8 @@ CommandOutput psoctl(const std::vector<std::string>& args) {
 TEST(PsoctlForecast, WritesEveryOriginAndStepWithOrderedIntervals) {
   TempDir dir;
   writeTrace(dir.file("t.csv"), 200, /*gap_at=*/100);
-  auto r = psoctl({"forecast", "--trace", dir.file("t.csv"), "--horizon", "6", "--every", "4",
-                   "--out", dir.file("f.csv")});
+  auto r = runPsoctl({"forecast", "--trace", dir.file("t.csv"), "--horizon", "6", "--every", "4",
+                      "--out", dir.file("f.csv")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::string header;
   auto rows = readCsv(dir.file("f.csv"), &header);
@@ -93,8 +93,8 @@ TEST(PsoctlForecast, ChangingLaterDataChangesNoEarlierForecast) {
   writeTrace(dir.file("a.csv"), 150);
   writeTrace(dir.file("b.csv"), 150, -1, /*bump_after=*/500, /*bump_from=*/100);
   for (const char* name : {"a", "b"}) {
-    auto r = psoctl({"forecast", "--trace", dir.file(std::string(name) + ".csv"), "--horizon", "4",
-                     "--out", dir.file(std::string(name) + "-f.csv")});
+    auto r = runPsoctl({"forecast", "--trace", dir.file(std::string(name) + ".csv"), "--horizon",
+                        "4", "--out", dir.file(std::string(name) + "-f.csv")});
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
   std::string header;
@@ -116,8 +116,9 @@ TEST(PsoctlSimulate, ReadyIsTheMinimumOfTheLastKDecisionsAndOverloadFollows) {
   TempDir dir;
   writeTrace(dir.file("t.csv"), 300);
   const int k = 3;
-  auto r = psoctl({"--json", "simulate", "--trace", dir.file("t.csv"), "--capacity", "40",
-                   "--warmup-steps", std::to_string(k), "--min", "2", "--out", dir.file("s.csv")});
+  auto r =
+      runPsoctl({"--json", "simulate", "--trace", dir.file("t.csv"), "--capacity", "40",
+                 "--warmup-steps", std::to_string(k), "--min", "2", "--out", dir.file("s.csv")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto summary = nlohmann::json::parse(r.out);
   std::string header;
@@ -150,8 +151,8 @@ TEST(PsoctlSimulate, ReactivePolicyDiffersFromPredictive) {
   std::string outputs[2];
   int i = 0;
   for (const char* policy : {"predictive", "reactive"}) {
-    auto r = psoctl({"simulate", "--trace", dir.file("t.csv"), "--capacity", "40", "--policy",
-                     policy, "--out", dir.file(std::string(policy) + ".csv")});
+    auto r = runPsoctl({"simulate", "--trace", dir.file("t.csv"), "--capacity", "40", "--policy",
+                        policy, "--out", dir.file(std::string(policy) + ".csv")});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_NE(r.out.find(std::string(policy) + ": 300 steps"), std::string::npos) << r.out;
     outputs[i++] = readFile(dir.file(std::string(policy) + ".csv"));
@@ -161,19 +162,19 @@ TEST(PsoctlSimulate, ReactivePolicyDiffersFromPredictive) {
 
 TEST(PsoctlOffline, BadInputGetsOneLineAndNonZeroExit) {
   TempDir dir;
-  auto missing = psoctl(
+  auto missing = runPsoctl(
       {"simulate", "--trace", dir.file("nope.csv"), "--capacity", "1", "--out", dir.file("o.csv")});
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_NE(missing.err.find("nope.csv"), std::string::npos) << missing.err;
   EXPECT_EQ(std::count(missing.err.begin(), missing.err.end(), '\n'), 1);
 
   std::ofstream(dir.file("bad.csv")) << "timestamp,value\n1600000000,1\n1600000300,abc\n";
-  auto bad = psoctl(
+  auto bad = runPsoctl(
       {"forecast", "--trace", dir.file("bad.csv"), "--horizon", "2", "--out", dir.file("o.csv")});
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.err.find("bad.csv:3"), std::string::npos) << bad.err;
 
-  auto usage = psoctl({"simulate", "--trace", dir.file("bad.csv")});
+  auto usage = runPsoctl({"simulate", "--trace", dir.file("bad.csv")});
   EXPECT_EQ(usage.exit_code, 2);
 }
 

@@ -10,7 +10,7 @@
 namespace pso::controller::engine {
 namespace {
 
-SystemSpec web() {
+SystemSpec webSystem() {
   SystemSpec s;
   s.name = "web";
   s.capacity_per_replica = 120.0;
@@ -21,7 +21,7 @@ SystemSpec web() {
   return s;
 }
 
-EngineSettings settings() {
+EngineSettings engineSettings() {
   EngineSettings s;
   s.step_s = 15.0;
   return s;
@@ -43,8 +43,8 @@ SystemDecision step(DecisionEngine& engine, std::optional<double> demand, int64_
 }
 
 TEST(DecisionEngine, HoldsTheCountUntilThereIsEnoughHistory) {
-  DecisionEngine engine(settings());
-  engine.upsertSystem(web());
+  DecisionEngine engine(engineSettings());
+  engine.upsertSystem(webSystem());
   const SystemDecision none = step(engine, std::nullopt, 3, 0);
   EXPECT_EQ(none.rule, "no-data");
   EXPECT_EQ(none.desired_replicas, 3);
@@ -59,8 +59,8 @@ TEST(DecisionEngine, HoldsTheCountUntilThereIsEnoughHistory) {
 }
 
 TEST(DecisionEngine, WarmingUpPlansForTheObservedDemandUnderOverload) {
-  DecisionEngine engine(settings());
-  engine.upsertSystem(web());
+  DecisionEngine engine(engineSettings());
+  engine.upsertSystem(webSystem());
   // 500 on one replica of 120: 500 / 84 = 5.95 needs 6; the HPA's own limit
   // (4) does not hold the engine back.
   const SystemDecision d = step(engine, 500.0, 1, 0);
@@ -74,8 +74,8 @@ TEST(DecisionEngine, WarmingUpPlansForTheObservedDemandUnderOverload) {
 }
 
 TEST(DecisionEngine, PredictiveDecisionCarriesItsNumbersAndExplainsThem) {
-  DecisionEngine engine(settings());
-  engine.upsertSystem(web());
+  DecisionEngine engine(engineSettings());
+  engine.upsertSystem(webSystem());
   SystemDecision d;
   for (int t = 0; t < 10; ++t) d = step(engine, 412.0, 3, t * 15'000);
   // A flat series has no forecast error, so the upper bound is 412 and
@@ -119,9 +119,9 @@ TEST(DecisionEngine, PredictiveDecisionCarriesItsNumbersAndExplainsThem) {
 // climb towards it over many steps; and once the series steps back down and
 // the model has confirmed the shift, the plan follows it down.
 TEST(DecisionEngine, AStepChangeMovesThePlanAtOnce) {
-  SystemSpec spec = web();
+  SystemSpec spec = webSystem();
   spec.capacity_per_replica = 10.0;  // 7 per replica at target
-  DecisionEngine engine(settings());
+  DecisionEngine engine(engineSettings());
   engine.upsertSystem(spec);
   std::mt19937 rng(7);
   std::normal_distribution<double> noise(0.0, 0.6);
@@ -165,11 +165,11 @@ TEST(DecisionEngine, APlanAtAReplicaBoundaryDoesNotFlap) {
   auto changes = [](double tolerance, std::string* said) {
     // The 80% quantile of this demand sits at 7 x 84 = 588.
     constexpr double kMean = 582.0;
-    EngineSettings s = settings();
+    EngineSettings s = engineSettings();
     s.hpa_tolerance = tolerance;
     s.scale_down_stabilization_s = 0.0;
     DecisionEngine engine(s);
-    engine.upsertSystem(web());
+    engine.upsertSystem(webSystem());
     int64_t current = 7;
     int changed = 0;
     int64_t now = 0;
@@ -195,8 +195,8 @@ TEST(DecisionEngine, APlanAtAReplicaBoundaryDoesNotFlap) {
 }
 
 TEST(DecisionEngine, ReportsAPredictedBottleneck) {
-  DecisionEngine engine(settings());
-  engine.upsertSystem(web());
+  DecisionEngine engine(engineSettings());
+  engine.upsertSystem(webSystem());
   SystemDecision d;
   for (int t = 0; t < 40; ++t) d = step(engine, 100.0 + 10.0 * t, 4, t * 15'000);
   // Demand is 490 and rising by 10 a step; 4 x 120 = 480 is breached at once.
@@ -210,10 +210,10 @@ TEST(DecisionEngine, ReportsAPredictedBottleneck) {
 }
 
 TEST(DecisionEngine, GuardrailChangesAppearInTheDecisionAndRationale) {
-  EngineSettings s = settings();
+  EngineSettings s = engineSettings();
   s.max_step_up = 1;
   DecisionEngine engine(s);
-  engine.upsertSystem(web());
+  engine.upsertSystem(webSystem());
   SystemDecision d;
   for (int t = 0; t < 10; ++t) d = step(engine, 412.0, 3, t * 15'000);
   EXPECT_EQ(d.recommended_replicas, 5);
@@ -224,8 +224,8 @@ TEST(DecisionEngine, GuardrailChangesAppearInTheDecisionAndRationale) {
 }
 
 TEST(DecisionEngine, ForecastOnlyDecidesWithoutDispatching) {
-  DecisionEngine engine(settings());
-  engine.upsertSystem(web());
+  DecisionEngine engine(engineSettings());
+  engine.upsertSystem(webSystem());
   engine.setForecastOnly(true);
   EXPECT_TRUE(engine.settings().forecast_only);
   SystemDecision d;
@@ -239,10 +239,10 @@ TEST(DecisionEngine, ForecastOnlyDecidesWithoutDispatching) {
 }
 
 TEST(DecisionEngine, OperatorHoldWins) {
-  EngineSettings s = settings();
+  EngineSettings s = engineSettings();
   s.max_step_down = 1;
   DecisionEngine engine(s);
-  engine.upsertSystem(web());
+  engine.upsertSystem(webSystem());
   for (int t = 0; t < 9; ++t) step(engine, 412.0, 3, t * 15'000);
   const SystemDecision d = step(engine, 412.0, 3, 135'000, OperatorHold{12, 200'000, "launch"});
   EXPECT_EQ(d.rule, "hold");
@@ -256,10 +256,10 @@ TEST(DecisionEngine, OperatorHoldWins) {
 }
 
 TEST(DecisionEngine, ReactivePolicyUsesTheHpaRuleFromTheStart) {
-  EngineSettings s = settings();
+  EngineSettings s = engineSettings();
   s.policy = "reactive";
   DecisionEngine engine(s);
-  engine.upsertSystem(web());
+  engine.upsertSystem(webSystem());
   const SystemDecision d = step(engine, 300.0, 2, 0);
   EXPECT_EQ(d.rule, "reactive-hpa");
   EXPECT_EQ(d.desired_replicas, 4);  // ceil(300 / 84) = 4
@@ -270,12 +270,12 @@ TEST(DecisionEngine, ReactivePolicyUsesTheHpaRuleFromTheStart) {
 }
 
 TEST(DecisionEngine, GlobalActionLimitSpansSystems) {
-  EngineSettings s = settings();
+  EngineSettings s = engineSettings();
   s.policy = "reactive";
   s.actions_per_hour = 1;
   DecisionEngine engine(s);
-  SystemSpec a = web();
-  SystemSpec b = web();
+  SystemSpec a = webSystem();
+  SystemSpec b = webSystem();
   b.name = "api";
   engine.upsertSystem(a);
   engine.upsertSystem(b);
@@ -293,10 +293,10 @@ TEST(DecisionEngine, GlobalActionLimitSpansSystems) {
 }
 
 TEST(DecisionEngine, SavedStateResumesIdentically) {
-  EngineSettings s = settings();
+  EngineSettings s = engineSettings();
   s.cooldown_s = 60.0;
   DecisionEngine original(s);
-  original.upsertSystem(web());
+  original.upsertSystem(webSystem());
   int64_t current = 2;
   for (int t = 0; t < 80; ++t) {
     const double demand = 300.0 + 80.0 * std::sin(t / 6.0);
@@ -324,11 +324,11 @@ TEST(DecisionEngine, SavedStateResumesIdentically) {
 }
 
 TEST(DecisionEngine, LoadKeepsTheSpecOfAKnownSystem) {
-  DecisionEngine original(settings());
-  original.upsertSystem(web());
+  DecisionEngine original(engineSettings());
+  original.upsertSystem(webSystem());
   for (int t = 0; t < 10; ++t) step(original, 200.0, 3, t * 15'000);
-  DecisionEngine restarted(settings());
-  SystemSpec bigger = web();
+  DecisionEngine restarted(engineSettings());
+  SystemSpec bigger = webSystem();
   bigger.capacity_per_replica = 240.0;
   restarted.upsertSystem(bigger);
   ASSERT_TRUE(restarted.loadState(original.saveState()).ok());
@@ -338,8 +338,8 @@ TEST(DecisionEngine, LoadKeepsTheSpecOfAKnownSystem) {
 }
 
 TEST(DecisionEngine, MalformedStateIsRefusedAndChangesNothing) {
-  DecisionEngine engine(settings());
-  engine.upsertSystem(web());
+  DecisionEngine engine(engineSettings());
+  engine.upsertSystem(webSystem());
   step(engine, 100.0, 1, 0);
   const std::string before = engine.saveState();
   Status status = engine.loadState("10:pso-engine 1 0 1 3:web");
@@ -351,10 +351,10 @@ TEST(DecisionEngine, MalformedStateIsRefusedAndChangesNothing) {
 }
 
 TEST(DecisionEngine, SystemsCanBeUpdatedAndRemoved) {
-  DecisionEngine engine(settings());
-  engine.upsertSystem(web());
+  DecisionEngine engine(engineSettings());
+  engine.upsertSystem(webSystem());
   for (int t = 0; t < 6; ++t) step(engine, 100.0, 2, t * 15'000);
-  SystemSpec changed = web();
+  SystemSpec changed = webSystem();
   changed.max_replicas = 3;
   engine.upsertSystem(changed);
   EXPECT_EQ(engine.systems().at(0).max_replicas, 3);
@@ -367,18 +367,18 @@ TEST(DecisionEngine, SystemsCanBeUpdatedAndRemoved) {
 }
 
 TEST(DecisionEngine, ValidatesSettings) {
-  EXPECT_TRUE(DecisionEngine::validateSettings(settings()).ok());
-  EngineSettings bad_policy = settings();
+  EXPECT_TRUE(DecisionEngine::validateSettings(engineSettings()).ok());
+  EngineSettings bad_policy = engineSettings();
   bad_policy.policy = "psychic";
   EXPECT_NE(DecisionEngine::validateSettings(bad_policy).error().message.find("psychic"),
             std::string::npos);
-  EngineSettings bad_model = settings();
+  EngineSettings bad_model = engineSettings();
   bad_model.forecast_model = "lstm";
   EXPECT_FALSE(DecisionEngine::validateSettings(bad_model).ok());
-  EngineSettings bad_coverage = settings();
+  EngineSettings bad_coverage = engineSettings();
   bad_coverage.coverage = 1.5;
   EXPECT_FALSE(DecisionEngine::validateSettings(bad_coverage).ok());
-  EngineSettings bad_step = settings();
+  EngineSettings bad_step = engineSettings();
   bad_step.step_s = 0.0;
   EXPECT_FALSE(DecisionEngine::validateSettings(bad_step).ok());
 }

@@ -12,7 +12,7 @@
 namespace pso::controller::engine {
 namespace {
 
-SystemSpec spec(const std::string& name, int64_t max_replicas = 20) {
+SystemSpec systemSpec(const std::string& name, int64_t max_replicas = 20) {
   SystemSpec s;
   s.name = name;
   s.capacity_per_replica = 100.0;
@@ -23,7 +23,7 @@ SystemSpec spec(const std::string& name, int64_t max_replicas = 20) {
   return s;
 }
 
-EngineSettings settings() {
+EngineSettings factsSettings() {
   EngineSettings s;
   s.step_s = 15.0;
   s.forecast_model = "holt";
@@ -40,7 +40,7 @@ SystemObservation observe(const std::string& name, double demand, int64_t curren
   return obs;
 }
 
-const SystemDecision& decisionOf(const CycleDecisions& c, const std::string& name) {
+const SystemDecision& decisionFor(const CycleDecisions& c, const std::string& name) {
   for (const auto& d : c.systems) {
     if (d.system == name) return d;
   }
@@ -61,8 +61,8 @@ int64_t warm(DecisionEngine& engine, const std::vector<std::string>& names, doub
 }
 
 TEST(DecisionFacts, RecordWhichRuleSetTheRecommendation) {
-  DecisionEngine engine(settings());
-  engine.upsertSystem(spec("web"));
+  DecisionEngine engine(factsSettings());
+  engine.upsertSystem(systemSpec("web"));
   CycleInput first{0, {observe("web", 100, 3)}};
   first.systems[0].demand.reset();
   const SystemDecision none = engine.decide(first).systems.at(0);
@@ -75,22 +75,22 @@ TEST(DecisionFacts, RecordWhichRuleSetTheRecommendation) {
   EXPECT_EQ(overload.facts.rule, DecisionRule::kDemandAtTarget);
   EXPECT_EQ(overload.rule, ruleCode(overload.facts.rule));
 
-  DecisionEngine steady(settings());
-  steady.upsertSystem(spec("web"));
+  DecisionEngine steady(factsSettings());
+  steady.upsertSystem(systemSpec("web"));
   const int64_t now = warm(steady, {"web"}, 100, 3, 10);
   const SystemDecision planned = steady.decide({now, {observe("web", 100, 3)}}).systems.at(0);
   EXPECT_EQ(planned.facts.rule, DecisionRule::kPredictive);
   EXPECT_EQ(planned.rule, "predictive-upper-quantile");
-  EXPECT_DOUBLE_EQ(planned.facts.planning_quantile, 1.0 - settings().risk);
+  EXPECT_DOUBLE_EQ(planned.facts.planning_quantile, 1.0 - factsSettings().risk);
   EXPECT_EQ(planned.facts.planned_steps, 3);  // 2 steps of warm-up plus one
   EXPECT_TRUE(planned.facts.coordination.empty());
 }
 
 TEST(DecisionFacts, RecordEachGuardrailWithItsEffect) {
-  EngineSettings s = settings();
+  EngineSettings s = factsSettings();
   s.max_step_up = 1;
   DecisionEngine engine(s);
-  engine.upsertSystem(spec("web"));
+  engine.upsertSystem(systemSpec("web"));
   int64_t now = warm(engine, {"web"}, 100, 3, 10);
   const SystemDecision limited = engine.decide({now, {observe("web", 600, 3)}}).systems.at(0);
   ASSERT_EQ(limited.facts.guardrails.size(), 1u);
@@ -118,16 +118,17 @@ TEST(DecisionFacts, RecordEachGuardrailWithItsEffect) {
 }
 
 TEST(DecisionFacts, RecordPoolCutsAndDependencyRises) {
-  DecisionEngine engine(settings());
-  SystemSpec high = spec("carpool");  // a name with "pool" in it coordinates nothing by itself
+  DecisionEngine engine(factsSettings());
+  SystemSpec high =
+      systemSpec("carpool");  // a name with "pool" in it coordinates nothing by itself
   high.priority = 2;
   engine.upsertSystem(high);
-  engine.upsertSystem(spec("low"));
+  engine.upsertSystem(systemSpec("low"));
   engine.setPools({{"site-a", 8, {"carpool", "low"}}});
   const int64_t now = warm(engine, {"carpool", "low"}, 300, 6, 10);
   CycleInput input{now, {observe("carpool", 300, 6), observe("low", 300, 6)}};
   const CycleDecisions c = engine.decide(input);
-  const SystemDecision& low = decisionOf(c, "low");
+  const SystemDecision& low = decisionFor(c, "low");
   ASSERT_EQ(low.facts.coordination.size(), 1u);
   const CoordinationEffect& cut = low.facts.coordination[0];
   EXPECT_EQ(cut.kind, CoordinationKind::kPool);
@@ -135,20 +136,20 @@ TEST(DecisionFacts, RecordPoolCutsAndDependencyRises) {
   EXPECT_GT(cut.from, cut.to);
   EXPECT_EQ(cut.pool_capacity, 8);
   EXPECT_EQ(low.facts.pools, std::vector<std::string>{"site-a"});
-  EXPECT_TRUE(decisionOf(c, "carpool").facts.coordination.empty());
+  EXPECT_TRUE(decisionFor(c, "carpool").facts.coordination.empty());
 
-  DecisionEngine chain(settings());
-  SystemSpec front = spec("front");
+  DecisionEngine chain(factsSettings());
+  SystemSpec front = systemSpec("front");
   front.depends_on = {"back"};
   chain.upsertSystem(front);
-  chain.upsertSystem(spec("back"));
+  chain.upsertSystem(systemSpec("back"));
   int64_t t = 0;
   // The caller rises steadily; the callee stays flat until it is told.
   for (int i = 0; i < 12; ++i, t += 15'000) {
     chain.decide({t, {observe("front", 100.0 + 40.0 * i, 10), observe("back", 100, 3)}});
   }
   const CycleDecisions d = chain.decide({t, {observe("front", 580, 12), observe("back", 100, 3)}});
-  const SystemDecision& back = decisionOf(d, "back");
+  const SystemDecision& back = decisionFor(d, "back");
   ASSERT_FALSE(back.facts.coordination.empty());
   EXPECT_EQ(back.facts.coordination[0].kind, CoordinationKind::kDependency);
   EXPECT_EQ(back.facts.coordination[0].source, "front");
@@ -158,7 +159,7 @@ TEST(DecisionFacts, RecordPoolCutsAndDependencyRises) {
 
 TEST(DecisionFacts, RecordTheHpaRulesReasonAndItsScaleUpLimit) {
   ReactivePolicy policy;
-  const SystemSpec s = spec("web");
+  const SystemSpec s = systemSpec("web");
   const ReactiveRecommendation ratio = policy.recommend(s, {200.0, 2, 2, 0});
   EXPECT_EQ(ratio.facts.reason, ReactiveReason::kRatio);
   EXPECT_EQ(ratio.facts.raw_replicas, 4);
@@ -187,10 +188,10 @@ TEST(DecisionFacts, RecordTheHpaRulesReasonAndItsScaleUpLimit) {
 }
 
 TEST(DecisionFacts, RecordWhichModelProducedTheForecast) {
-  EngineSettings s = settings();
+  EngineSettings s = factsSettings();
   s.forecast_model = "auto";
   DecisionEngine engine(s);
-  engine.upsertSystem(spec("web"));
+  engine.upsertSystem(systemSpec("web"));
   const int64_t now = warm(engine, {"web"}, 100, 3, 30);
   const SystemDecision d = engine.decide({now, {observe("web", 100, 3)}}).systems.at(0);
   const ForecastProvenance& p = d.facts.provenance;
@@ -199,8 +200,8 @@ TEST(DecisionFacts, RecordWhichModelProducedTheForecast) {
   ASSERT_FALSE(p.model.empty());
   EXPECT_EQ(d.forecast.model, "auto: " + p.model);
 
-  DecisionEngine fixed(settings());
-  fixed.upsertSystem(spec("web"));
+  DecisionEngine fixed(factsSettings());
+  fixed.upsertSystem(systemSpec("web"));
   warm(fixed, {"web"}, 100, 3, 6);
   const SystemDecision h = fixed.decide({90'000, {observe("web", 100, 3)}}).systems.at(0);
   EXPECT_EQ(h.facts.provenance.model, "holt");

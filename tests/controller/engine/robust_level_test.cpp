@@ -98,7 +98,7 @@ double daily(int t) {
   return 100.0 + 20.0 * std::sin(2.0 * std::numbers::pi * (t % kPeriod) / kPeriod);
 }
 
-std::unique_ptr<ForecastModel> made(const std::string& name) {
+std::unique_ptr<ForecastModel> robustModel(const std::string& name) {
   ForecastModelParams params;
   params.season_period = name == "holt" || name == "naive" || name == "auto" ? 1 : kPeriod;
   auto m = makeForecastModel(name, params);
@@ -122,8 +122,8 @@ TEST_P(EveryModel, AnIsolatedSpikeIsNeitherTheLevelNorCarriedForward) {
   // would move them by up to 5,000.
   std::mt19937 rng(7);
   std::normal_distribution<double> noise(0.0, 2.0);
-  auto model = made(GetParam());
-  auto twin = made(GetParam());
+  auto model = robustModel(GetParam());
+  auto twin = robustModel(GetParam());
   int t = 0;
   for (; t < 12 * kPeriod; ++t) {
     const double v = daily(t) + noise(rng);
@@ -149,7 +149,7 @@ class EveryLevelModel : public ::testing::TestWithParam<std::string> {};
 TEST_P(EveryLevelModel, ALastingShiftIsFollowedWithinAFewSteps) {
   std::mt19937 rng(8);
   std::normal_distribution<double> noise(0.0, 2.0);
-  auto model = made(GetParam());
+  auto model = robustModel(GetParam());
   int t = 0;
   for (; t < 12 * kPeriod; ++t) model->update(daily(t) + noise(rng));
   // The level rises by 200 (100 noise spreads) and stays.

@@ -18,15 +18,15 @@
 namespace pso::controller::engine {
 namespace {
 
-constexpr int kPeriod = 24;
+constexpr int kSeasonPeriod = 24;
 
 /// level + a period-24 wave with a sharp peak, the shape of a daily load.
 double season(int t, double level = 200.0, double amplitude = 50.0) {
-  const double phase = 2.0 * std::numbers::pi * (t % kPeriod) / kPeriod;
+  const double phase = 2.0 * std::numbers::pi * (t % kSeasonPeriod) / kSeasonPeriod;
   return level + amplitude * (std::sin(phase) + 0.5 * std::cos(2.0 * phase));
 }
 
-ForecastModelParams seasonal(int period = kPeriod) {
+ForecastModelParams seasonal(int period = kSeasonPeriod) {
   ForecastModelParams p;
   p.season_period = period;
   return p;
@@ -51,10 +51,10 @@ TEST(SeasonDetection, FindsThePeriodOfANoisySeason) {
   std::normal_distribution<double> noise(0.0, 10.0);
   std::vector<double> values;
   for (int t = 0; t < 600; ++t) values.push_back(season(t) + noise(rng));
-  EXPECT_EQ(detectSeasonPeriod(values), kPeriod);
+  EXPECT_EQ(detectSeasonPeriod(values), kSeasonPeriod);
   const std::vector<double> acf = autocorrelation(values, 30);
   EXPECT_NEAR(acf[0], 1.0, 1e-9);
-  EXPECT_GT(acf[kPeriod], 0.7);
+  EXPECT_GT(acf[kSeasonPeriod], 0.7);
 }
 
 TEST(SeasonDetection, NoiseTrendsAndRandomWalksHaveNoSeason) {
@@ -85,7 +85,7 @@ TEST(SeasonDetection, GapsAreNotZeros) {
   // A season with 20% of its points missing (in runs) is still found.
   std::vector<double> holed;
   for (int t = 0; t < 800; ++t) holed.push_back((t / 5) % 5 == 0 ? std::nan("") : season(t));
-  EXPECT_EQ(detectSeasonPeriod(holed), kPeriod);
+  EXPECT_EQ(detectSeasonPeriod(holed), kSeasonPeriod);
 }
 
 TEST(SeasonDetection, FindsAWeeklySeasonBesideTheDailyOne) {
@@ -167,7 +167,7 @@ TEST(SeasonDetection, ScatteredGapsDoNotHideOrMakeASeason) {
   std::vector<double> holed;
   for (int t = 0; t < 800; ++t)
     holed.push_back(u(rng) < 0.3 ? std::nan("") : season(t) + noise(rng));
-  EXPECT_EQ(detectSeasonPeriod(holed), kPeriod);
+  EXPECT_EQ(detectSeasonPeriod(holed), kSeasonPeriod);
   // Noise with a gap every 12 steps: zeros there would be a period-12 season.
   std::vector<double> flat;
   for (int t = 0; t < 2000; ++t) flat.push_back(t % 12 == 5 ? std::nan("") : 80.0 + noise(rng));
@@ -193,7 +193,7 @@ TEST(SeasonDetection, FindsADailyCycleUnderHeavyBursts) {
 
 // ---- does the season scale with the level? ----
 
-/// Cycles of kPeriod whose level steps through `levels` (kPeriod * 2 steps
+/// Cycles of kSeasonPeriod whose level steps through `levels` (kSeasonPeriod * 2 steps
 /// each); the season's amplitude is `relative` x level plus `absolute`.
 std::vector<double> scaledSeason(const std::vector<double>& levels, double relative,
                                  double absolute, double noise_sd, unsigned seed) {
@@ -202,8 +202,8 @@ std::vector<double> scaledSeason(const std::vector<double>& levels, double relat
   std::vector<double> out;
   int t = 0;
   for (double level : levels) {
-    for (int k = 0; k < 2 * kPeriod; ++k, ++t) {
-      const double phase = 2.0 * std::numbers::pi * (t % kPeriod) / kPeriod;
+    for (int k = 0; k < 2 * kSeasonPeriod; ++k, ++t) {
+      const double phase = 2.0 * std::numbers::pi * (t % kSeasonPeriod) / kSeasonPeriod;
       const double wave = std::sin(phase) + 0.5 * std::cos(2.0 * phase);
       out.push_back(level + (relative * level + absolute) * wave + noise(rng));
     }
@@ -215,7 +215,7 @@ const std::vector<double> kLevels = {100, 140, 220, 300, 260, 180, 120, 90, 150,
 
 TEST(SeasonScaling, AnAmplitudeProportionalToTheLevelIsMultiplicative) {
   const std::vector<double> values = scaledSeason(kLevels, 0.4, 0.0, 3.0, 30);
-  const SeasonScaling s = seasonScaling(values, kPeriod);
+  const SeasonScaling s = seasonScaling(values, kSeasonPeriod);
   EXPECT_EQ(s.cycles, 20);
   EXPECT_GT(s.rank_correlation, 0.9);
   EXPECT_NEAR(s.elasticity, 1.0, 0.15);
@@ -225,38 +225,38 @@ TEST(SeasonScaling, AnAmplitudeProportionalToTheLevelIsMultiplicative) {
   for (std::size_t i = 0; i < holed.size(); ++i) {
     if ((i / 3) % 5 == 0) holed[i] = std::nan("");
   }
-  EXPECT_TRUE(seasonalAmplitudeScales(holed, kPeriod));
+  EXPECT_TRUE(seasonalAmplitudeScales(holed, kSeasonPeriod));
 }
 
 TEST(SeasonScaling, AConstantAmplitudeIsNotMultiplicative) {
   // Same levels, the swing fixed at 50, with noise of 3 and of 15.
   for (double sd : {3.0, 15.0}) {
-    const SeasonScaling s = seasonScaling(scaledSeason(kLevels, 0.0, 50.0, sd, 31), kPeriod);
+    const SeasonScaling s = seasonScaling(scaledSeason(kLevels, 0.0, 50.0, sd, 31), kSeasonPeriod);
     EXPECT_FALSE(s.multiplicative) << "sd " << sd;
     EXPECT_LT(std::abs(s.elasticity), 0.3) << "sd " << sd;
   }
   // A steady level says nothing either way: additive (the safe default).
   const std::vector<double> steady(10, 200.0);
-  EXPECT_FALSE(seasonalAmplitudeScales(scaledSeason(steady, 0.4, 0.0, 3.0, 32), kPeriod));
+  EXPECT_FALSE(seasonalAmplitudeScales(scaledSeason(steady, 0.4, 0.0, 3.0, 32), kSeasonPeriod));
   // Too few cycles, or a level that is not positive: no verdict.
   std::vector<double> three_cycles = scaledSeason({100, 300}, 0.4, 0.0, 1.0, 33);
-  EXPECT_TRUE(seasonalAmplitudeScales(three_cycles, kPeriod));  // four cycles suffice
-  three_cycles.resize(3 * kPeriod);
-  EXPECT_FALSE(seasonalAmplitudeScales(three_cycles, kPeriod));
+  EXPECT_TRUE(seasonalAmplitudeScales(three_cycles, kSeasonPeriod));  // four cycles suffice
+  three_cycles.resize(3 * kSeasonPeriod);
+  EXPECT_FALSE(seasonalAmplitudeScales(three_cycles, kSeasonPeriod));
   EXPECT_FALSE(seasonalAmplitudeScales(
-      scaledSeason({-100, -300, -200, -50, -400}, 0.4, 0.0, 1.0, 34), kPeriod));
+      scaledSeason({-100, -300, -200, -50, -400}, 0.4, 0.0, 1.0, 34), kSeasonPeriod));
 }
 
 // ---- Holt-Winters ----
 
 TEST(HoltWintersModel, LearnsAPureSeasonExactly) {
   HoltWintersModel model(seasonal());
-  for (int t = 0; t < 10 * kPeriod; ++t) model.update(season(t));
+  for (int t = 0; t < 10 * kSeasonPeriod; ++t) model.update(season(t));
   ASSERT_TRUE(model.initialized());
-  const Forecast f = model.forecast(2 * kPeriod, 0.9);
+  const Forecast f = model.forecast(2 * kSeasonPeriod, 0.9);
   // Two seasons ahead, within 0.1% of the amplitude.
-  for (int h = 1; h <= 2 * kPeriod; ++h) {
-    EXPECT_NEAR(f.point[static_cast<std::size_t>(h - 1)], season(10 * kPeriod - 1 + h), 0.05)
+  for (int h = 1; h <= 2 * kSeasonPeriod; ++h) {
+    EXPECT_NEAR(f.point[static_cast<std::size_t>(h - 1)], season(10 * kSeasonPeriod - 1 + h), 0.05)
         << "h=" << h;
   }
   EXPECT_EQ(f.model, "holt-winters");
@@ -272,8 +272,8 @@ TEST(HoltWintersModel, LearnsANoisySeasonWithTrendWithinTheNoise) {
   std::vector<double> pending;
   double abs_error = 0.0;
   int scored = 0;
-  for (int t = 0; t < 25 * kPeriod; ++t) {
-    if (t >= 20 * kPeriod + 12) {
+  for (int t = 0; t < 25 * kSeasonPeriod; ++t) {
+    if (t >= 20 * kSeasonPeriod + 12) {
       abs_error += std::abs(pending[static_cast<std::size_t>(t - 12)] - truth(t));
       ++scored;
     }
@@ -287,9 +287,9 @@ TEST(HoltWintersModel, AbsorbsALevelShiftWithinFiveSteps) {
   std::mt19937 rng(6);
   std::normal_distribution<double> noise(0.0, 2.0);
   HoltWintersModel model(seasonal());
-  const int shift_at = 12 * kPeriod + 5;
+  const int shift_at = 12 * kSeasonPeriod + 5;
   for (int t = 0; t < shift_at; ++t) model.update(season(t) + noise(rng));
-  for (int t = shift_at; t < shift_at + 3 * kPeriod; ++t) {
+  for (int t = shift_at; t < shift_at + 3 * kSeasonPeriod; ++t) {
     model.update(season(t) + 80.0 + noise(rng));
     if (t >= shift_at + 4) {
       // From the fifth step after the shift on, one step ahead within 4 sigma.
@@ -303,9 +303,9 @@ TEST(HoltWintersModel, BurstsAndAHolidayDoNotWreckTheSeason) {
   std::normal_distribution<double> noise(0.0, 2.0);
   HoltWintersModel model(seasonal());
   int t = 0;
-  for (; t < 12 * kPeriod; ++t) model.update(season(t) + noise(rng));
+  for (; t < 12 * kSeasonPeriod; ++t) model.update(season(t) + noise(rng));
   std::vector<double> profile_before;
-  for (int h = 1; h <= kPeriod; ++h) profile_before.push_back(model.seasonalAhead(h));
+  for (int h = 1; h <= kSeasonPeriod; ++h) profile_before.push_back(model.seasonalAhead(h));
   // Two isolated bursts of ten times the amplitude...
   model.update(season(t) + 500.0);
   ++t;
@@ -313,22 +313,24 @@ TEST(HoltWintersModel, BurstsAndAHolidayDoNotWreckTheSeason) {
   model.update(season(t) + 700.0);
   ++t;
   // ...and a holiday: a whole season at half the level, flat.
-  for (int k = 0; k < kPeriod; ++k, ++t) model.update(100.0 + noise(rng));
+  for (int k = 0; k < kSeasonPeriod; ++k, ++t) model.update(100.0 + noise(rng));
   // One season after the holiday: the seasonal profile is still within 15%
   // of the amplitude of what it was, and the forecasts are back.
-  for (int k = 0; k < kPeriod; ++k, ++t) model.update(season(t) + noise(rng));
-  const int offset = (t - 12 * kPeriod) % kPeriod;
-  for (int h = 1; h <= kPeriod; ++h) {
-    const double before = profile_before[static_cast<std::size_t>((h - 1 + offset) % kPeriod)];
+  for (int k = 0; k < kSeasonPeriod; ++k, ++t) model.update(season(t) + noise(rng));
+  const int offset = (t - 12 * kSeasonPeriod) % kSeasonPeriod;
+  for (int h = 1; h <= kSeasonPeriod; ++h) {
+    const double before =
+        profile_before[static_cast<std::size_t>((h - 1 + offset) % kSeasonPeriod)];
     EXPECT_NEAR(model.seasonalAhead(h), before, 7.5) << "h=" << h;
   }
-  EXPECT_LT(meanAbs(model.forecast(kPeriod, 0.9).point, truthAhead(t - 1, kPeriod)), 6.0);
+  EXPECT_LT(meanAbs(model.forecast(kSeasonPeriod, 0.9).point, truthAhead(t - 1, kSeasonPeriod)),
+            6.0);
 }
 
 TEST(HoltWintersModel, GapsAdvanceTheSeasonWithoutZeros) {
   HoltWintersModel model(seasonal());
   int t = 0;
-  for (; t < 6 * kPeriod; ++t) model.update(season(t));
+  for (; t < 6 * kSeasonPeriod; ++t) model.update(season(t));
   const int64_t seen = model.observations();
   // Ten missing steps: the forecast made across the gap follows the season.
   for (int k = 0; k < 10; ++k, ++t) {
@@ -345,10 +347,10 @@ TEST(HoltWintersModel, GapsAdvanceTheSeasonWithoutZeros) {
 
 TEST(HoltWintersModel, ForecastsTheLastValueUntilTwoSeasonsHavePassed) {
   HoltWintersModel model(seasonal());
-  for (int t = 0; t < 2 * kPeriod - 1; ++t) model.update(season(t));
+  for (int t = 0; t < 2 * kSeasonPeriod - 1; ++t) model.update(season(t));
   EXPECT_FALSE(model.initialized());
-  EXPECT_EQ(model.forecast(3, 0.9).point, std::vector<double>(3, season(2 * kPeriod - 2)));
-  model.update(season(2 * kPeriod - 1));
+  EXPECT_EQ(model.forecast(3, 0.9).point, std::vector<double>(3, season(2 * kSeasonPeriod - 2)));
+  model.update(season(2 * kSeasonPeriod - 1));
   EXPECT_TRUE(model.initialized());
 }
 
@@ -359,7 +361,7 @@ TEST(HoltWintersModel, SavedStateForecastsIdenticallyAndBadStateIsRefused) {
   ASSERT_TRUE(made.ok());
   auto& original = *made.value();
   int t = 0;
-  for (; t < 9 * kPeriod; ++t) {
+  for (; t < 9 * kSeasonPeriod; ++t) {
     if (t % 31 == 0) {
       original.observeMissing();
     } else {
@@ -370,7 +372,7 @@ TEST(HoltWintersModel, SavedStateForecastsIdenticallyAndBadStateIsRefused) {
   auto restored = std::move(makeForecastModel("holt-winters")).value();
   ASSERT_TRUE(restored->loadState(original.saveState()).ok());
   EXPECT_EQ(restored->saveState(), original.saveState());
-  for (int k = 0; k < 3 * kPeriod; ++k, ++t) {  // parameter searches included
+  for (int k = 0; k < 3 * kSeasonPeriod; ++k, ++t) {  // parameter searches included
     const Forecast a = original.forecast(12, 0.9);
     const Forecast b = restored->forecast(12, 0.9);
     ASSERT_EQ(a.point, b.point);
@@ -388,7 +390,7 @@ TEST(HoltWintersModel, SavedStateForecastsIdenticallyAndBadStateIsRefused) {
 
 // ---- Holt-Winters: multiplicative season ----
 
-std::unique_ptr<ForecastModel> made(const std::string& name, ForecastModelParams params) {
+std::unique_ptr<ForecastModel> madeModel(const std::string& name, ForecastModelParams params) {
   auto m = makeForecastModel(name, params);
   EXPECT_TRUE(m.ok()) << name << ": " << (m.ok() ? "" : m.error().message);
   return std::move(m).value();
@@ -396,8 +398,9 @@ std::unique_ptr<ForecastModel> made(const std::string& name, ForecastModelParams
 
 /// Mean absolute error of each model's `h`-step forecasts over values
 /// [score_from, values.size()).
-std::vector<double> rollingErrors(const std::vector<ForecastModel*>& models,
-                                  const std::vector<double>& values, int h, int score_from) {
+std::vector<double> seasonalRollingErrors(const std::vector<ForecastModel*>& models,
+                                          const std::vector<double>& values, int h,
+                                          int score_from) {
   std::vector<double> errors(models.size(), 0.0);
   std::vector<std::vector<double>> pending(models.size());
   int scored = 0;
@@ -423,15 +426,17 @@ TEST(HoltWintersMultiplicative, LearnsASeasonThatScalesWithTheLevelAndBeatsAddit
   std::mt19937 rng(40);
   std::normal_distribution<double> noise(0.0, 1.0);
   std::vector<double> values;
-  for (int t = 0; t < 40 * kPeriod; ++t) {
-    const double level = 200.0 + 100.0 * std::sin(2.0 * std::numbers::pi * t / (16 * kPeriod));
-    const double phase = 2.0 * std::numbers::pi * (t % kPeriod) / kPeriod;
+  for (int t = 0; t < 40 * kSeasonPeriod; ++t) {
+    const double level =
+        200.0 + 100.0 * std::sin(2.0 * std::numbers::pi * t / (16 * kSeasonPeriod));
+    const double phase = 2.0 * std::numbers::pi * (t % kSeasonPeriod) / kSeasonPeriod;
     values.push_back(level * (1.0 + 0.4 * (std::sin(phase) + 0.5 * std::cos(2.0 * phase))) +
                      0.01 * level * noise(rng));
   }
-  auto mult = made("holt-winters-mult", seasonal());
-  auto add = made("holt-winters", seasonal());
-  const std::vector<double> e = rollingErrors({mult.get(), add.get()}, values, 12, 12 * kPeriod);
+  auto mult = madeModel("holt-winters-mult", seasonal());
+  auto add = madeModel("holt-winters", seasonal());
+  const std::vector<double> e =
+      seasonalRollingErrors({mult.get(), add.get()}, values, 12, 12 * kSeasonPeriod);
   auto* hw = dynamic_cast<HoltWintersModel*>(mult.get());
   ASSERT_NE(hw, nullptr);
   EXPECT_TRUE(hw->multiplicativeNow());
@@ -440,54 +445,55 @@ TEST(HoltWintersMultiplicative, LearnsASeasonThatScalesWithTheLevelAndBeatsAddit
   EXPECT_LT(e[0], 0.6 * e[1]) << "multiplicative " << e[0] << " additive " << e[1];
   // The factors are centred on 1 and follow the wave's shape.
   double sum = 0.0;
-  for (int h = 1; h <= kPeriod; ++h) sum += hw->seasonalAhead(h);
-  EXPECT_NEAR(sum / kPeriod, 1.0, 1e-9);
+  for (int h = 1; h <= kSeasonPeriod; ++h) sum += hw->seasonalAhead(h);
+  EXPECT_NEAR(sum / kSeasonPeriod, 1.0, 1e-9);
 }
 
 TEST(HoltWintersMultiplicative, NonPositiveDataGivesFiniteForecastsAndSaysSo) {
   // Zero-centred data from the start: the level is not clearly positive, so
   // the model runs additively, and says why.
-  auto centred = made("holt-winters-mult", seasonal());
-  for (int t = 0; t < 8 * kPeriod; ++t) centred->update(season(t) - 200.0);
-  Forecast f = centred->forecast(kPeriod, 0.9);
+  auto centred = madeModel("holt-winters-mult", seasonal());
+  for (int t = 0; t < 8 * kSeasonPeriod; ++t) centred->update(season(t) - 200.0);
+  Forecast f = centred->forecast(kSeasonPeriod, 0.9);
   for (double v : f.point) ASSERT_TRUE(std::isfinite(v));
   EXPECT_NE(f.model.find("additive"), std::string::npos) << f.model;
   EXPECT_LT(meanAbs(f.point,
                     [] {
                       std::vector<double> out;
-                      for (int h = 1; h <= kPeriod; ++h)
-                        out.push_back(season(8 * kPeriod - 1 + h) - 200.0);
+                      for (int h = 1; h <= kSeasonPeriod; ++h)
+                        out.push_back(season(8 * kSeasonPeriod - 1 + h) - 200.0);
                       return out;
                     }()),
             1.0);
   // Positive data, then an outage to zero (and negative glitches) for two
   // seasons: finite throughout, additive while the level is gone...
-  auto outage = made("holt-winters-mult", seasonal());
+  auto outage = madeModel("holt-winters-mult", seasonal());
   auto* hw = dynamic_cast<HoltWintersModel*>(outage.get());
   int t = 0;
-  for (; t < 8 * kPeriod; ++t) outage->update(season(t));
+  for (; t < 8 * kSeasonPeriod; ++t) outage->update(season(t));
   EXPECT_TRUE(hw->multiplicativeNow());
-  for (int k = 0; k < 2 * kPeriod; ++k, ++t) {
+  for (int k = 0; k < 2 * kSeasonPeriod; ++k, ++t) {
     outage->update(k % 7 == 3 ? -5.0 : 0.0);
-    for (double v : outage->forecast(2 * kPeriod, 0.9).point) ASSERT_TRUE(std::isfinite(v));
+    for (double v : outage->forecast(2 * kSeasonPeriod, 0.9).point) ASSERT_TRUE(std::isfinite(v));
   }
   EXPECT_FALSE(hw->multiplicativeNow());
   EXPECT_NE(outage->forecast(1, 0.9).model.find("additive"), std::string::npos);
   // ...and multiplicative again once the kept window is positive again.
-  for (int k = 0; k < 12 * kPeriod; ++k, ++t) {
+  for (int k = 0; k < 12 * kSeasonPeriod; ++k, ++t) {
     outage->update(season(t));
     for (double v : outage->forecast(4, 0.9).point) ASSERT_TRUE(std::isfinite(v));
   }
   EXPECT_TRUE(hw->multiplicativeNow());
-  EXPECT_LT(meanAbs(outage->forecast(kPeriod, 0.9).point, truthAhead(t - 1, kPeriod)), 3.0);
+  EXPECT_LT(meanAbs(outage->forecast(kSeasonPeriod, 0.9).point, truthAhead(t - 1, kSeasonPeriod)),
+            3.0);
 }
 
 TEST(HoltWintersMultiplicative, SavedStateForecastsIdentically) {
   std::mt19937 rng(41);
   std::normal_distribution<double> noise(0.0, 3.0);
-  auto original = made("holt-winters-mult", seasonal());
+  auto original = madeModel("holt-winters-mult", seasonal());
   int t = 0;
-  for (; t < 9 * kPeriod; ++t) {
+  for (; t < 9 * kSeasonPeriod; ++t) {
     if (t % 31 == 0) {
       original->observeMissing();
     } else {
@@ -495,10 +501,10 @@ TEST(HoltWintersMultiplicative, SavedStateForecastsIdentically) {
     }
   }
   // Restored through the registry with default params, as the engine does.
-  auto restored = made(original->name(), {});
+  auto restored = madeModel(original->name(), {});
   ASSERT_TRUE(restored->loadState(original->saveState()).ok());
   EXPECT_EQ(restored->saveState(), original->saveState());
-  for (int k = 0; k < 5 * kPeriod; ++k, ++t) {  // renormalisations and searches included
+  for (int k = 0; k < 5 * kSeasonPeriod; ++k, ++t) {  // renormalisations and searches included
     const Forecast a = original->forecast(12, 0.9);
     const Forecast b = restored->forecast(12, 0.9);
     ASSERT_EQ(a.point, b.point) << "t=" << t;
@@ -511,13 +517,13 @@ TEST(HoltWintersMultiplicative, SavedStateForecastsIdentically) {
 
 // ---- Holt-Winters: two seasons ----
 
-constexpr int kWeek = 7 * kPeriod;
+constexpr int kWeek = 7 * kSeasonPeriod;
 
 /// Daily wave, plus a per-day-of-week offset and a weekend with a flatter
 /// day: a weekly season that one daily profile cannot express.
 double dailyWeekly(int t) {
   static const double kDayOffset[7] = {20, 25, 22, 18, 10, -45, -50};
-  const int day = (t / kPeriod) % 7;
+  const int day = (t / kSeasonPeriod) % 7;
   const double daily = season(t) - 200.0;
   return 200.0 + (day >= 5 ? 0.3 : 1.0) * daily + kDayOffset[day];
 }
@@ -536,9 +542,10 @@ TEST(HoltWintersTwoSeasons, LearnsDailyAndWeeklySeasonsAndBeatsOneSeason) {
   std::normal_distribution<double> noise(0.0, 4.0);
   std::vector<double> values;
   for (int t = 0; t < 10 * kWeek; ++t) values.push_back(dailyWeekly(t) + noise(rng));
-  auto two = made("holt-winters-2s", seasonal());
-  auto one = made("holt-winters", seasonal());
-  const std::vector<double> e = rollingErrors({two.get(), one.get()}, values, 12, 8 * kWeek);
+  auto two = madeModel("holt-winters-2s", seasonal());
+  auto one = madeModel("holt-winters", seasonal());
+  const std::vector<double> e =
+      seasonalRollingErrors({two.get(), one.get()}, values, 12, 8 * kWeek);
   auto* hw = dynamic_cast<HoltWintersModel*>(two.get());
   ASSERT_NE(hw, nullptr);
   EXPECT_EQ(hw->secondPeriod(), kWeek);
@@ -566,9 +573,9 @@ TEST(HoltWintersTwoSeasons, IsSingleSeasonUntilTwoLongSeasonsAreSeen) {
 TEST(HoltWintersTwoSeasons, GapsAreSkippedAndSavedStateForecastsIdentically) {
   std::mt19937 rng(43);
   std::normal_distribution<double> noise(0.0, 3.0);
-  auto original = made("holt-winters-2s", twoSeasons());
+  auto original = madeModel("holt-winters-2s", twoSeasons());
   int t = 0;
-  for (; t < 2 * kWeek + 3 * kPeriod; ++t) {
+  for (; t < 2 * kWeek + 3 * kSeasonPeriod; ++t) {
     if (t % 37 == 0 || (t > 400 && t < 412)) {
       original->observeMissing();
     } else {
@@ -577,10 +584,10 @@ TEST(HoltWintersTwoSeasons, GapsAreSkippedAndSavedStateForecastsIdentically) {
   }
   auto* hw = dynamic_cast<HoltWintersModel*>(original.get());
   ASSERT_TRUE(hw->twoSeasonsActive());
-  auto restored = made("holt-winters-2s", {});
+  auto restored = madeModel("holt-winters-2s", {});
   ASSERT_TRUE(restored->loadState(original->saveState()).ok());
   EXPECT_EQ(restored->saveState(), original->saveState());
-  for (int k = 0; k < kWeek + kPeriod; ++k, ++t) {  // a search and renormalisations
+  for (int k = 0; k < kWeek + kSeasonPeriod; ++k, ++t) {  // a search and renormalisations
     const Forecast a = original->forecast(12, 0.9);
     const Forecast b = restored->forecast(12, 0.9);
     ASSERT_EQ(a.point, b.point) << "t=" << t;
@@ -629,9 +636,9 @@ TEST(AutoModel, DetectsTheSeasonAndChoosesASeasonalModel) {
   auto holt = std::move(makeForecastModel("holt")).value();
   double auto_error = 0.0, holt_error = 0.0;
   std::vector<double> auto_pending, holt_pending;
-  for (int t = 0; t < 40 * kPeriod; ++t) {
+  for (int t = 0; t < 40 * kSeasonPeriod; ++t) {
     const double truth = season(t);
-    if (t >= 30 * kPeriod) {
+    if (t >= 30 * kSeasonPeriod) {
       auto_error += std::abs(auto_pending[static_cast<std::size_t>(t - 6)] - truth);
       holt_error += std::abs(holt_pending[static_cast<std::size_t>(t - 6)] - truth);
     }
@@ -641,7 +648,7 @@ TEST(AutoModel, DetectsTheSeasonAndChoosesASeasonalModel) {
     auto_pending.push_back(model.forecast(6, 0.9).point[5]);
     holt_pending.push_back(holt->forecast(6, 0.9).point[5]);
   }
-  EXPECT_EQ(model.seasons(), std::vector<int>{kPeriod});
+  EXPECT_EQ(model.seasons(), std::vector<int>{kSeasonPeriod});
   const Forecast f = model.forecast(6, 0.9);
   EXPECT_NE(f.model.find("auto: "), std::string::npos);
   EXPECT_NE(f.model.find("/24"), std::string::npos) << f.model;
@@ -668,7 +675,7 @@ TEST(AutoModel, AWeeklySeasonOnADailyOneGetsTheTwoSeasonModel) {
   for (int t = 0; t < 14 * kWeek; ++t) model.update(dailyWeekly(t) + noise(rng));
   std::vector<int> seasons = model.seasons();
   std::sort(seasons.begin(), seasons.end());
-  ASSERT_EQ(seasons, (std::vector<int>{kPeriod, kWeek}));
+  ASSERT_EQ(seasons, (std::vector<int>{kSeasonPeriod, kWeek}));
   // Both seasons at once, in place of a single-season model of the week.
   EXPECT_TRUE(hasCandidate(model, "holt-winters-2s/24+168"));
   EXPECT_FALSE(hasCandidate(model, "holt-winters/168"));
@@ -698,7 +705,7 @@ TEST(AutoModel, AnAmplitudeThatGrowsWithTheLevelAddsAMultiplicativeCandidate) {
   AutoModel model{ForecastModelParams{}};
   for (double v : values) model.update(v);
   ASSERT_FALSE(model.seasons().empty());
-  EXPECT_EQ(model.seasons()[0], kPeriod);
+  EXPECT_EQ(model.seasons()[0], kSeasonPeriod);
   EXPECT_TRUE(hasCandidate(model, "holt-winters-mult/24"));
   EXPECT_TRUE(hasCandidate(model, "holt-winters/24"));
 }
@@ -734,14 +741,14 @@ TEST(AutoModel, NinetyPercentIntervalsHoldAboutNinetyPercent) {
   std::normal_distribution<double> noise(0.0, 6.0);
   AutoModel model{ForecastModelParams{}};
   std::vector<Forecast> issued;
-  const int n = 60 * kPeriod;
+  const int n = 60 * kSeasonPeriod;
   std::vector<double> values;
   for (int t = 0; t < n; ++t) values.push_back(season(t) + (t > n / 2 ? 40.0 : 0.0) + noise(rng));
   int inside = 0, scored = 0;
   for (int t = 0; t < n; ++t) {
     model.update(values[static_cast<std::size_t>(t)]);
     issued.push_back(model.forecast(12, 0.9));
-    if (t < 10 * kPeriod) continue;
+    if (t < 10 * kSeasonPeriod) continue;
     for (int h = 1; h <= 12 && t + h < n; ++h) {
       const double v = values[static_cast<std::size_t>(t + h)];
       const Forecast& f = issued.back();
@@ -845,7 +852,7 @@ TEST(AutoModel, TheEngineRunsItByNameAndResumesFromSavedState) {
     return e.decide(input).systems.at(0);
   };
   int t = 0;
-  for (; t < 20 * kPeriod; ++t) observe(engine, t);
+  for (; t < 20 * kSeasonPeriod; ++t) observe(engine, t);
   const auto f = engine.forecast("web", 6);
   ASSERT_TRUE(f.has_value());
   EXPECT_NE(f->model.find("auto: "), std::string::npos);
@@ -853,7 +860,7 @@ TEST(AutoModel, TheEngineRunsItByNameAndResumesFromSavedState) {
 
   DecisionEngine restored(settings);
   ASSERT_TRUE(restored.loadState(engine.saveState()).ok());
-  for (int k = 0; k < kPeriod; ++k, ++t) {
+  for (int k = 0; k < kSeasonPeriod; ++k, ++t) {
     const SystemDecision a = observe(engine, t);
     const SystemDecision b = observe(restored, t);
     ASSERT_EQ(a.forecast.point, b.forecast.point) << "t=" << t;

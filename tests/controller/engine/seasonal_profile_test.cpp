@@ -16,7 +16,7 @@
 namespace pso::controller::engine {
 namespace {
 
-constexpr int64_t kHourMs = 3'600'000;
+constexpr int64_t kProfileHourMs = 3'600'000;
 constexpr int64_t kStepMs = 15'000;
 constexpr int64_t kStepsPerDay = kDayMs / kStepMs;
 
@@ -40,7 +40,7 @@ std::vector<double> dailySeries(int64_t days, uint32_t seed) {
 }
 
 std::vector<CoarseBucket> hourlyMeans(const std::vector<double>& values, int64_t steps) {
-  BucketMeans means(kHourMs);
+  BucketMeans means(kProfileHourMs);
   for (int64_t i = 0; i < steps; ++i) {
     means.add(i * kStepMs + kStepMs / 2, values[static_cast<std::size_t>(i)]);
   }
@@ -55,7 +55,7 @@ ForecastModelParams autoParams(int horizon) {
 
 TEST(SeasonalProfile, RecoversTheDailyShapeFromHourlyMeans) {
   const auto series = dailySeries(3, 1);
-  const auto profile = SeasonalProfile::fit(hourlyMeans(series, 3 * kStepsPerDay), kHourMs);
+  const auto profile = SeasonalProfile::fit(hourlyMeans(series, 3 * kStepsPerDay), kProfileHourMs);
   ASSERT_TRUE(profile.has_value());
   EXPECT_FALSE(profile->multiplicative());
   EXPECT_GE(profile->dailyHarmonics(), 8);
@@ -72,12 +72,13 @@ TEST(SeasonalProfile, RecoversTheDailyShapeFromHourlyMeans) {
 
 TEST(SeasonalProfile, NeedsTwoDaysAndADailyShape) {
   const auto series = dailySeries(3, 2);
-  EXPECT_FALSE(SeasonalProfile::fit(hourlyMeans(series, kStepsPerDay + kStepsPerDay / 2), kHourMs));
+  EXPECT_FALSE(
+      SeasonalProfile::fit(hourlyMeans(series, kStepsPerDay + kStepsPerDay / 2), kProfileHourMs));
   std::mt19937 rng(3);
   std::normal_distribution<double> noise(100.0, 5.0);
   std::vector<CoarseBucket> flat;
-  for (int64_t h = 0; h < 96; ++h) flat.push_back({h * kHourMs, noise(rng)});
-  EXPECT_FALSE(SeasonalProfile::fit(flat, kHourMs));
+  for (int64_t h = 0; h < 96; ++h) flat.push_back({h * kProfileHourMs, noise(rng)});
+  EXPECT_FALSE(SeasonalProfile::fit(flat, kProfileHourMs));
   // A bucket width that does not divide a day.
   EXPECT_FALSE(SeasonalProfile::fit(hourlyMeans(series, 3 * kStepsPerDay), 7 * 60'000));
 }
@@ -87,15 +88,15 @@ TEST(SeasonalProfile, MultiplicativeWhenTheSwingGrowsWithTheLevel) {
   for (int64_t h = 0; h < 8 * 24; ++h) {
     const double level = 100.0 * std::pow(1.25, static_cast<double>(h) / 24.0);
     const double phase = 2.0 * std::numbers::pi * static_cast<double>(h % 24) / 24.0;
-    growing.push_back({h * kHourMs, level * (1.0 + 0.4 * std::sin(phase))});
-    steady.push_back({h * kHourMs, level + 40.0 * std::sin(phase)});
+    growing.push_back({h * kProfileHourMs, level * (1.0 + 0.4 * std::sin(phase))});
+    steady.push_back({h * kProfileHourMs, level + 40.0 * std::sin(phase)});
   }
-  const auto scaled = SeasonalProfile::fit(growing, kHourMs);
+  const auto scaled = SeasonalProfile::fit(growing, kProfileHourMs);
   ASSERT_TRUE(scaled.has_value());
   EXPECT_TRUE(scaled->multiplicative());
   // A factor around one: 1.4 at the daily peak (6 h into the day).
-  EXPECT_NEAR(scaled->at(6 * kHourMs), 1.4, 0.05);
-  const auto added = SeasonalProfile::fit(steady, kHourMs);
+  EXPECT_NEAR(scaled->at(6 * kProfileHourMs), 1.4, 0.05);
+  const auto added = SeasonalProfile::fit(steady, kProfileHourMs);
   ASSERT_TRUE(added.has_value());
   EXPECT_FALSE(added->multiplicative());
 }
@@ -105,18 +106,19 @@ TEST(SeasonalProfile, WeeklyHarmonicsWithTwoWeeksOfHistory) {
   for (int64_t h = 0; h < 15 * 24; ++h) {
     const double day = 2.0 * std::numbers::pi * static_cast<double>(h % 24) / 24.0;
     const double weekend = (h / 24) % 7 >= 5 ? -30.0 : 0.0;
-    buckets.push_back({h * kHourMs, 100.0 + 30.0 * std::sin(day) + weekend});
+    buckets.push_back({h * kProfileHourMs, 100.0 + 30.0 * std::sin(day) + weekend});
   }
-  const auto profile = SeasonalProfile::fit(buckets, kHourMs);
+  const auto profile = SeasonalProfile::fit(buckets, kProfileHourMs);
   ASSERT_TRUE(profile.has_value());
   EXPECT_GT(profile->weeklyHarmonics(), 0);
   // A weekday noon sits above a weekend noon.
-  EXPECT_GT(profile->at(8 * kDayMs + 6 * kHourMs), profile->at(12 * kDayMs + 6 * kHourMs) + 15.0);
+  EXPECT_GT(profile->at(8 * kDayMs + 6 * kProfileHourMs),
+            profile->at(12 * kDayMs + 6 * kProfileHourMs) + 15.0);
 }
 
 TEST(SeasonalProfile, SurvivesTheStateCodec) {
   const auto profile =
-      SeasonalProfile::fit(hourlyMeans(dailySeries(3, 4), 3 * kStepsPerDay), kHourMs);
+      SeasonalProfile::fit(hourlyMeans(dailySeries(3, 4), 3 * kStepsPerDay), kProfileHourMs);
   ASSERT_TRUE(profile.has_value());
   StateWriter w;
   profile->save(w);
@@ -143,7 +145,7 @@ TEST(AutoModelWithProfile, FollowsTheDailyShapeThirtyMinutesAhead) {
   constexpr int kAhead = 120;  // 30 minutes of 15 s steps
   AutoModel plain(autoParams(kAhead));
   AutoModel shaped(autoParams(kAhead));
-  const auto profile = SeasonalProfile::fit(hourlyMeans(series, learn_steps), kHourMs);
+  const auto profile = SeasonalProfile::fit(hourlyMeans(series, learn_steps), kProfileHourMs);
   ASSERT_TRUE(profile.has_value());
 
   double plain_error = 0.0, shaped_error = 0.0;
@@ -214,7 +216,7 @@ TEST(AutoModelWithProfile, StateRoundTripKeepsTheProfileCandidates) {
   const auto series = dailySeries(3, 7);
   AutoModel model(autoParams(41));
   const int64_t learn_steps = 5 * kStepsPerDay / 2;
-  const auto profile = SeasonalProfile::fit(hourlyMeans(series, learn_steps), kHourMs);
+  const auto profile = SeasonalProfile::fit(hourlyMeans(series, learn_steps), kProfileHourMs);
   ASSERT_TRUE(profile.has_value());
   for (std::size_t i = 0; i < static_cast<std::size_t>(learn_steps) + 2000; ++i) {
     model.setStepTime(static_cast<int64_t>(i + 1) * kStepMs, kStepMs);
@@ -281,7 +283,7 @@ TEST(DecisionEngineWithProfile, ProfileReachesTheAutoModelOfTheSystem) {
   engine.upsertSystem(spec);
   const auto series = dailySeries(3, 9);
   const int64_t learn_steps = 5 * kStepsPerDay / 2;
-  const auto profile = SeasonalProfile::fit(hourlyMeans(series, learn_steps), kHourMs);
+  const auto profile = SeasonalProfile::fit(hourlyMeans(series, learn_steps), kProfileHourMs);
   ASSERT_TRUE(profile.has_value());
   std::string model;
   for (std::size_t i = 0; i < series.size(); ++i) {

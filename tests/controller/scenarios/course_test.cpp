@@ -24,7 +24,7 @@ namespace {
 
 using nlohmann::json;
 
-constexpr int64_t kStart = 1700000000000;
+constexpr int64_t kCourseStart = 1700000000000;
 
 // A day-shaped demand with a few bursts, one value per 60 s step.
 std::vector<double> dayTrace(std::size_t steps) {
@@ -60,12 +60,12 @@ std::vector<store::ScenarioRecord> replay(std::size_t steps) {
         ctx.decisions.systems = {decision};
         ctx.specs["web"] = spec;
         for (std::size_t i = t >= 48 ? t - 48 : 0; i <= t; ++i) {
-          ctx.history["web"].push_back({kStart + static_cast<int64_t>(i) * 60000, trace[i]});
+          ctx.history["web"].push_back({kCourseStart + static_cast<int64_t>(i) * 60000, trace[i]});
         }
         records.push_back(toRecord(buildScenario(ctx)));
         ++t;
       },
-      kStart);
+      kCourseStart);
   return records;
 }
 

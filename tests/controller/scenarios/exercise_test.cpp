@@ -21,9 +21,9 @@ namespace {
 
 using nlohmann::json;
 
-constexpr int64_t kT0 = 1700000000000;
-constexpr double kStepS = 15.0;
-constexpr int64_t kStepMs = 15000;
+constexpr int64_t kExerciseT0 = 1700000000000;
+constexpr double kExerciseStepS = 15.0;
+constexpr int64_t kExerciseStepMs = 15000;
 
 engine::SystemSpec systemSpec(const std::string& name, std::vector<std::string> depends_on = {}) {
   engine::SystemSpec s;
@@ -73,9 +73,9 @@ engine::SystemDecision decision(const std::string& name, int64_t current, int64_
   return d;
 }
 
-std::vector<store::Sample> history(double value) {
+std::vector<store::Sample> exerciseHistory(double value) {
   std::vector<store::Sample> out;
-  for (int64_t i = 20; i > 0; --i) out.push_back({kT0 - i * kStepMs, value});
+  for (int64_t i = 20; i > 0; --i) out.push_back({kExerciseT0 - i * kExerciseStepMs, value});
   return out;
 }
 
@@ -84,9 +84,9 @@ std::vector<store::Sample> history(double value) {
 CycleContext coordinatedCycle() {
   CycleContext ctx;
   ctx.cycle_id = "c-9";
-  ctx.ts_ms = kT0;
-  ctx.step_s = kStepS;
-  ctx.decisions.now_ms = kT0;
+  ctx.ts_ms = kExerciseT0;
+  ctx.step_s = kExerciseStepS;
+  ctx.decisions.now_ms = kExerciseT0;
   engine::SystemDecision api = decision("api", 4, 6, 400);
   api.recommended_replicas = 7;
   api.facts.pools = {"site-a"};
@@ -106,7 +106,7 @@ CycleContext coordinatedCycle() {
   ctx.specs["web"] = systemSpec("web", {"api"});
   ctx.specs["api"] = systemSpec("api");
   ctx.specs["batch"] = systemSpec("batch");
-  for (const auto& name : {"web", "api", "batch"}) ctx.history[name] = history(300);
+  for (const auto& name : {"web", "api", "batch"}) ctx.history[name] = exerciseHistory(300);
   return ctx;
 }
 
@@ -159,7 +159,7 @@ TEST(Exercise, TheScoreComparesTheCountWithTheObservedPeakAtTheTarget) {
   // 500 at 120 per replica and 70% needs ceil(500 / 84) = 6 replicas.
   ObservedOutcome observed;
   for (const auto& name : {"web", "api", "batch"}) {
-    for (int64_t t = kT0 + 5000; t <= kT0 + 3 * kStepMs; t += 5000) {
+    for (int64_t t = kExerciseT0 + 5000; t <= kExerciseT0 + 3 * kExerciseStepMs; t += 5000) {
       observed.demand[name].push_back({t, std::string(name) == "api" ? 500.0 : 100.0});
       observed.replicas[name].push_back({t, 6});
     }
@@ -188,7 +188,8 @@ TEST(Exercise, TheScoreComparesTheCountWithTheObservedPeakAtTheTarget) {
   EXPECT_EQ(under.serves_peak, true);  // 5 x 120 = 600 >= 500
   EXPECT_TRUE(has(under.lines, "Under-provisioned by 1 replica."));
   // One fewer replica over the observed samples at 15 s each.
-  const double hours = -1.0 * static_cast<double>(ex.debrief.outcome->samples) * kStepS / 3600.0;
+  const double hours =
+      -1.0 * static_cast<double>(ex.debrief.outcome->samples) * kExerciseStepS / 3600.0;
   EXPECT_DOUBLE_EQ(under.replica_hours_vs_engine, hours);
 
   EXPECT_FALSE(checkAnswer(ex, 0).ok());
@@ -202,12 +203,12 @@ TEST(Exercise, TheScoreComparesTheCountWithTheObservedPeakAtTheTarget) {
 TEST(Exercise, AQuietCycleHasNone) {
   CycleContext ctx;
   ctx.cycle_id = "c-quiet";
-  ctx.ts_ms = kT0;
-  ctx.step_s = kStepS;
-  ctx.decisions.now_ms = kT0;
+  ctx.ts_ms = kExerciseT0;
+  ctx.step_s = kExerciseStepS;
+  ctx.decisions.now_ms = kExerciseT0;
   ctx.decisions.systems = {decision("web", 5, 5, 300)};
   ctx.specs["web"] = systemSpec("web");
-  ctx.history["web"] = history(300);
+  ctx.history["web"] = exerciseHistory(300);
   const json doc = buildScenario(ctx);
   ASSERT_TRUE(doc.value("events", json::array()).empty());
   const Lesson lesson = buildLesson(doc);

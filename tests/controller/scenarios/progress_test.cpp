@@ -10,7 +10,7 @@ namespace {
 
 // 2026-12-01T00:00:00Z; days of the tests are counted from it.
 constexpr int64_t kDay1 = 1'796'083'200'000LL;
-constexpr int64_t kDayMs = 86'400'000;
+constexpr int64_t kMsPerDay = 86'400'000;
 constexpr int64_t kHourMs = 3'600'000;
 
 store::AttemptRecord attempt(const std::string& learner, const std::string& question,
@@ -34,7 +34,7 @@ store::AttemptRecord attempt(const std::string& learner, const std::string& ques
 std::vector<store::AttemptRecord> learnerOneAttempts() {
   const int64_t day1 = kDay1 + 10 * kHourMs;
   const int64_t day1_late = kDay1 + 23 * kHourMs;
-  const int64_t day3 = kDay1 + 2 * kDayMs + 9 * kHourMs;
+  const int64_t day3 = kDay1 + 2 * kMsPerDay + 9 * kHourMs;
   return {attempt("lrn-1", "s-1-q1", "foundation", false, day1),
           attempt("lrn-1", "s-1-q2", "foundation", true, day1),
           attempt("lrn-1", "s-2-q1", "foundation", true, day1),
@@ -62,7 +62,7 @@ TEST(LearnerProgress, LevelsAndDailyHistoryFromTheAttemptsTimes) {
   // Two days with attempts (day 2 had none): one point each.
   ASSERT_EQ(p.history.size(), 2u);
   EXPECT_EQ(p.history[0].date, "2026-12-01");
-  EXPECT_EQ(p.history[0].until_ms, kDay1 + kDayMs);
+  EXPECT_EQ(p.history[0].until_ms, kDay1 + kMsPerDay);
   ASSERT_EQ(p.history[0].levels.size(), 2u);
   EXPECT_EQ(p.history[0].levels[0].correct, 2u);
   EXPECT_DOUBLE_EQ(p.history[0].levels[0].score, 2.0 / 3.0);
@@ -83,9 +83,9 @@ TEST(TeamProgress, CountsMasteryAndMeansScoresOfTheMembersWhoTriedALevel) {
   attempts["lrn-1"] = learnerOneAttempts();
   // lrn-2, day 2: foundation 1 of 2 right; day 3: the other right too -> 2/2.
   attempts["lrn-2"] = {
-      attempt("lrn-2", "s-1-q1", "foundation", true, kDay1 + kDayMs + kHourMs),
-      attempt("lrn-2", "s-1-q2", "foundation", false, kDay1 + kDayMs + kHourMs),
-      attempt("lrn-2", "s-1-q2", "foundation", true, kDay1 + 2 * kDayMs + 20 * kHourMs)};
+      attempt("lrn-2", "s-1-q1", "foundation", true, kDay1 + kMsPerDay + kHourMs),
+      attempt("lrn-2", "s-1-q2", "foundation", false, kDay1 + kMsPerDay + kHourMs),
+      attempt("lrn-2", "s-1-q2", "foundation", true, kDay1 + 2 * kMsPerDay + 20 * kHourMs)};
   attempts["lrn-3"] = {};  // a member who has not started
 
   const auto t = teamProgress("ops", attempts, 0.7);

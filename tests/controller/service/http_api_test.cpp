@@ -40,7 +40,7 @@ constexpr int64_t kNow = kNewYear2026Ms + 12 * kHourMs + 30 * kMinuteMs;
 /// history at once) while ingest compares them with the wall clock: the
 /// store takes samples of any time here. The windows are tested in
 /// tests/controller/store/telemetry_store_test.cpp.
-void acceptSamplesOfAnyTime(store::Store& store) {
+void disableIngestWindow(store::Store& store) {
   store::IngestLimits limits;
   limits.max_age_ms = std::numeric_limits<int64_t>::max();
   limits.max_ahead_ms = std::numeric_limits<int64_t>::max();
@@ -53,7 +53,7 @@ class HttpApiTest : public ServiceTest {
   void startAt(int64_t now_ms, HarnessOptions options = {}) {
     options.clock = fixedClock(now_ms);
     ASSERT_NO_FATAL_FAILURE(startController(options));
-    acceptSamplesOfAnyTime(controller().store());
+    disableIngestWindow(controller().store());
   }
 
   pso::testing::CommandOutput psoctl(std::vector<std::string> args) {
@@ -460,9 +460,10 @@ TEST_F(HttpApiTest, CyclesAndScenariosAreListedShownAndExported) {
   }
   EXPECT_EQ(ids, (std::vector<std::string>{first->scenario_id, second->scenario_id}));
   // Every format streams over HTTP, the lessons as one document each.
-  const std::vector<std::pair<std::string, std::string>> formats = {
-      {"markdown", "text/markdown"}, {"html", "text/html"}, {"gift", "text/plain"},
-      {"xapi", "application/json"}};
+  const std::vector<std::pair<std::string, std::string>> formats = {{"markdown", "text/markdown"},
+                                                                    {"html", "text/html"},
+                                                                    {"gift", "text/plain"},
+                                                                    {"xapi", "application/json"}};
   for (const auto& [format, type] : formats) {
     const HttpReply reply = get("/api/v1/scenarios/export?format=" + format);
     ASSERT_EQ(reply.status, 200) << format << ": " << reply.body;
@@ -742,7 +743,7 @@ class LongHorizonForecastTest : public ServiceTest,
     HarnessOptions options;
     options.clock = fixedClock(now_);
     ASSERT_NO_FATAL_FAILURE(startController(options));
-    acceptSamplesOfAnyTime(controller().store());
+    disableIngestWindow(controller().store());
     agent_ = connectWebAgent("agent-1", {100, 100, 100}, 2);
     ASSERT_TRUE(agent_);
     constexpr int64_t kStep = 10 * kMinuteMs;

@@ -14,7 +14,7 @@
 namespace pso::controller::service::testing {
 namespace {
 
-constexpr int64_t kNow = 1'800'000'000'000;
+constexpr int64_t kWriterNow = 1'800'000'000'000;
 
 class TelemetryWriterTest : public ::testing::Test {
  protected:
@@ -26,7 +26,7 @@ class TelemetryWriterTest : public ::testing::Test {
 
   std::unique_ptr<TelemetryWriter> makeWriter(TelemetryWriterLimits limits) {
     return std::make_unique<TelemetryWriter>(
-        *store_, metrics_, limits, [this] { ++wakes_; }, [] { return kNow; });
+        *store_, metrics_, limits, [this] { ++wakes_; }, [] { return kWriterNow; });
   }
 
   uint64_t storedSeq(const std::string& agent_id) {
@@ -45,7 +45,7 @@ class TelemetryWriterTest : public ::testing::Test {
 // Three demand samples and three replica samples: six per batch.
 protocol::TelemetryBatch batchOf(const std::string& agent, uint64_t seq) {
   return telemetry(agent, seq, {1.0 * static_cast<double>(seq), 2.0, 3.0}, 2,
-                   kNow - 60'000 + static_cast<int64_t>(seq) * 3'000, "sys-" + agent);
+                   kWriterNow - 60'000 + static_cast<int64_t>(seq) * 3'000, "sys-" + agent);
 }
 
 TEST_F(TelemetryWriterTest, WaitingBatchesAreCommittedTogetherUpToTheTransactionBound) {
@@ -80,7 +80,7 @@ TEST_F(TelemetryWriterTest, ABatchLargerThanTheBoundIsWrittenAlone) {
   writer->awaitAgent("a");
   EXPECT_EQ(writer->takeWritten().size(), 2u);
   EXPECT_EQ(metrics_.value("pso_telemetry_transactions_total"), 2.0);
-  auto samples = store_->samples("sys-a", "demand", 0, kNow + 1);
+  auto samples = store_->samples("sys-a", "demand", 0, kWriterNow + 1);
   ASSERT_TRUE(samples.ok());
   EXPECT_EQ(samples->size(), 6u);
 }
