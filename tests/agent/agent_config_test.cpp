@@ -17,7 +17,6 @@
 namespace pso::agent {
 namespace {
 
-using common::testing::TempDir;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
@@ -359,7 +358,7 @@ TEST(AgentConfig, ReportsYamlSyntaxErrorWithLine) {
 }
 
 TEST(AgentConfig, MissingFileIsIo) {
-  TempDir dir;
+  common::testing::TempDir dir;
   auto loaded = loadAgentConfig(dir.file("absent.yaml"));
   ASSERT_FALSE(loaded.ok());
   EXPECT_EQ(loaded.error().code, "io");
@@ -370,7 +369,7 @@ TEST(AgentConfig, MissingFileIsIo) {
 }
 
 TEST(AgentConfig, LoadNamesTheFileInErrors) {
-  TempDir dir;
+  common::testing::TempDir dir;
   const std::string path = dir.write("agent.yaml", "agent:\n  bogus: 1\n");
   auto loaded = loadAgentConfig(path);
   ASSERT_FALSE(loaded.ok());
@@ -486,7 +485,7 @@ TEST(ExampleConfigs, AgentExampleLoads) {
 
 TEST(ExampleConfigs, AgentExampleDocumentsEveryDeclaredKeyWithItsDefault) {
   const auto path = std::filesystem::path(PSO_SOURCE_DIR) / "config" / "agent.yaml";
-  testing::DocumentedKeys example(path.string(), describeAgentConfig());
+  pso::testing::DocumentedKeys example(path.string(), describeAgentConfig());
   for (const std::string& problem : example.problems()) ADD_FAILURE() << problem;
 }
 
