@@ -221,7 +221,7 @@ const char* RemoteWriter::post(const std::string& body, std::string& detail) {
   if (status >= 200 && status < 300) return "sent";
   detail = "HTTP " + std::to_string(status) + ": " + reply->body.substr(0, 200);
   while (!detail.empty() && (detail.back() == '\n' || detail.back() == '\r')) detail.pop_back();
-  return (status == 429 || status >= 500) ? "retry" : "refused";
+  return common::isRetryableHttpStatus(status) ? "retry" : "refused";
 }
 
 void RemoteWriter::run() {

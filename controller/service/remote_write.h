@@ -53,7 +53,7 @@ struct RemoteWriteSettings {
 
 /// Sends stored telemetry to a remote_write receiver on its own thread, in
 /// the order it was stored. A 2xx answer delivers a request; a transfer
-/// error, 429 or 5xx is retried with the same request after a backoff
+/// error, 408, 429 or 5xx is retried with the same request after a backoff
 /// (doubling up to max_backoff_ms) while newer samples wait behind it; any
 /// other status is a refusal (a receiver that will not take those samples,
 /// e.g. out of order): the request is dropped, logged and counted. Counted in
