@@ -66,7 +66,7 @@ struct RemoteWriteConfig {
   Duration timeout{std::chrono::seconds(10)};  ///< one request, connect included
   int64_t max_samples_per_send = 2000;
   /// Samples waiting for the receiver beyond this are dropped, oldest first, and counted.
-  int64_t max_queued_samples = 1000000;
+  int64_t max_queued_samples = 200000;
   Duration max_backoff{std::chrono::seconds(30)};  ///< longest wait between attempts
 };
 

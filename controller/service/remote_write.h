@@ -46,7 +46,7 @@ struct RemoteWriteSettings {
   std::size_t max_samples_per_send = 2000;
   /// Samples waiting beyond this: the oldest are dropped and counted, so a
   /// receiver that is down for long never takes the controller's memory.
-  std::size_t max_queued_samples = 1000000;
+  std::size_t max_queued_samples = 200000;
   int64_t first_backoff_ms = 500;  ///< wait after the first failed attempt
   int64_t max_backoff_ms = 30000;  ///< the wait doubles up to this
 };
