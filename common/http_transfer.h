@@ -30,6 +30,12 @@ struct HttpTransfer {
   std::size_t max_reply_bytes = 0;
 };
 
+/// Whether a POST answered with `status` is worth sending again later: 408,
+/// 429 and 5xx (the receiver is busy or broken, not refusing the request).
+inline bool isRetryableHttpStatus(long status) {
+  return status == 408 || status == 429 || status >= 500;
+}
+
 /// What the server answered.
 struct HttpReply {
   long status = 0;

@@ -8,10 +8,10 @@ packages=(
   build-essential cmake pkg-config
   libzmq3-dev cppzmq-dev libmsgpack-cxx-dev
   libboost-dev libcurl4-openssl-dev libssl-dev libspdlog-dev libsqlite3-dev
-  libgtest-dev libgmock-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
+  libgtest-dev libgmock-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libsnappy-dev
   sqlite3 python3 procps faketime
   help2man systemd
-  libxml2-utils chromium
+  libxml2-utils chromium prometheus
 )
 
 missing=()
@@ -32,7 +32,9 @@ command -v npm >/dev/null 2>&1 || missing+=(npm)
 # it drives /usr/bin/chromium over CDP, so no browser download and no
 # chromedriver); the
 # install-files check validates the Kubernetes manifests and Containerfiles
-# with the tools pinned in installers/validate.
+# with the tools pinned in installers/validate. The remote_write tests send
+# to a real Prometheus (Debian's prometheus, started by the test on loopback
+# with its remote-write receiver on).
 install_node_tools() {
   local repo tools
   repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -90,6 +90,9 @@ const KeyList<ControllerConfig>& controllerKeys() {
       ConfigKey<C>::section("ingest", "what is accepted from agents (docs/security.md)"),
       ConfigKey<C>::section("engine", "decision engine tuning"),
       ConfigKey<C>::section("webhooks", "delivery of alert notifications"),
+      ConfigKey<C>::section("remote_write",
+                            "forwarding of stored telemetry to a Prometheus remote_write receiver",
+                            "off"),
   };
   return keys;
 }
@@ -259,6 +262,32 @@ const KeyList<WebhookConfig>& webhookKeys() {
   return keys;
 }
 
+Finding checkRemoteWriteUrl(const std::string& url, const RemoteWriteConfig& /*section*/) {
+  if (url.empty() || url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0) {
+    return std::nullopt;
+  }
+  return Problem::invalid("must be an http:// or https:// URL, got '" + url + "'");
+}
+
+const KeyList<RemoteWriteConfig>& remoteWriteKeys() {
+  using W = RemoteWriteConfig;
+  static const KeyList<W> keys = {
+      ConfigKey<W>("url", &W::url, "the receiver's write endpoint (http or https)",
+                   checkRemoteWriteUrl)
+          .emptyMeans("off"),
+      ConfigKey<W>::path("bearer_token_file", &W::bearer_token_file,
+                         "bearer token (first line) for the Authorization header")
+          .emptyMeans("no Authorization header"),
+      {"timeout", &W::timeout, "one request, connect included", checks::positive()},
+      {"max_samples_per_send", &W::max_samples_per_send, "most samples in one request",
+       checks::positive()},
+      {"max_queued_samples", &W::max_queued_samples,
+       "samples waiting beyond this are dropped, oldest first, and counted", checks::positive()},
+      {"max_backoff", &W::max_backoff, "longest wait between attempts", checks::positive()},
+  };
+  return keys;
+}
+
 const KeyList<ControllerConfig>& rootKeys() {
   using C = ControllerConfig;
   static const KeyList<C> keys = {
@@ -301,6 +330,8 @@ void readController(ConfigReader& r, const YAML::Node& root, ControllerConfig& c
                         c.engine);
     common::readSection(r, ConfigReader::at(ctl, "webhooks"), "controller.webhooks", webhookKeys(),
                         c.webhooks);
+    common::readSection(r, ConfigReader::at(ctl, "remote_write"), "controller.remote_write",
+                        remoteWriteKeys(), c.remote_write);
   }
   const YAML::Node pools = ConfigReader::at(root, "pools");
   readList(r, pools, "pools", poolKeys(), c.pools);
@@ -345,6 +376,7 @@ std::vector<common::SectionDoc> describeControllerConfig() {
       common::sectionDoc("controller.ingest", ingestKeys()),
       common::sectionDoc("controller.engine", engineKeys()),
       common::sectionDoc("controller.webhooks", webhookKeys()),
+      common::sectionDoc("controller.remote_write", remoteWriteKeys()),
       common::sectionDoc("pools", poolKeys()),
       common::sectionDoc("alerts", alertKeys()),
   };

@@ -57,6 +57,19 @@ struct WebhookConfig {
   std::string dashboard_url;
 };
 
+/// Forwarding of the stored telemetry to a Prometheus remote_write receiver
+/// (docs/operations.md "Remote write"); off while url is empty.
+struct RemoteWriteConfig {
+  std::string url;  ///< e.g. http://127.0.0.1:9090/api/v1/write
+  /// A file whose first line is the bearer token; empty: no Authorization header.
+  std::string bearer_token_file;
+  Duration timeout{std::chrono::seconds(10)};  ///< one request, connect included
+  int64_t max_samples_per_send = 2000;
+  /// Samples waiting for the receiver beyond this are dropped, oldest first, and counted.
+  int64_t max_queued_samples = 200000;
+  Duration max_backoff{std::chrono::seconds(30)};  ///< longest wait between attempts
+};
+
 /// Engine tuning the controller passes to the decision engine.
 struct EngineConfig {
   Duration scale_down_stabilization{std::chrono::minutes(5)};
@@ -121,6 +134,7 @@ struct ControllerConfig {
   IngestConfig ingest;
   EngineConfig engine;
   WebhookConfig webhooks;
+  RemoteWriteConfig remote_write;
   std::vector<PoolConfig> pools;
   std::vector<AlertRuleConfig> alerts;
 };

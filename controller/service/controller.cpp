@@ -43,14 +43,15 @@ Result<std::string> curveServerKey(const common::CurveConfig& curve) {
   return pair->secret_key;
 }
 
-// The webhook signing key: the first line of secret_file, which must hold one.
-Result<std::string> webhookSecret(const std::string& path) {
+// The first line of a key or token file (`key` names the setting), which
+// must hold one.
+Result<std::string> firstLineOf(const std::string& key, const std::string& path) {
   std::ifstream file(path);
-  if (!file) return makeError("io", "webhooks.secret_file: cannot read " + path);
+  if (!file) return makeError("io", key + ": cannot read " + path);
   std::string line;
   std::getline(file, line);
   while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-  if (line.empty()) return makeError("config", "webhooks.secret_file: " + path + " holds no key");
+  if (line.empty()) return makeError("config", key + ": " + path + " holds no key");
   return line;
 }
 
@@ -106,9 +107,23 @@ Status Controller::start() {
   }
   std::string webhook_secret;
   if (!config_.webhooks.secret_file.empty()) {
-    auto secret = webhookSecret(config_.webhooks.secret_file);
+    auto secret = firstLineOf("webhooks.secret_file", config_.webhooks.secret_file);
     if (!secret) return secret.error();
     webhook_secret = std::move(secret).value();
+  }
+  RemoteWriteSettings remote_write;
+  remote_write.url = config_.remote_write.url;
+  remote_write.timeout_ms = config_.remote_write.timeout.count();
+  remote_write.max_samples_per_send =
+      static_cast<std::size_t>(config_.remote_write.max_samples_per_send);
+  remote_write.max_queued_samples =
+      static_cast<std::size_t>(config_.remote_write.max_queued_samples);
+  remote_write.max_backoff_ms = config_.remote_write.max_backoff.count();
+  if (!config_.remote_write.bearer_token_file.empty()) {
+    auto token =
+        firstLineOf("remote_write.bearer_token_file", config_.remote_write.bearer_token_file);
+    if (!token) return token.error();
+    remote_write.bearer_token = std::move(token).value();
   }
   const int64_t started = common::steadyMs();
 
@@ -128,6 +143,15 @@ Status Controller::start() {
   ingest_options.agent_timeout = config_.agent_timeout;
   ingest_options.curve_secret_key = curve_secret_key;
   ingest_options.authorized_keys_dir = config_.curve.authorized_keys_dir;
+  if (!remote_write.url.empty()) {
+    remote_writer_ = std::make_unique<RemoteWriter>(std::move(remote_write), metrics_);
+    remote_writer_->start();
+    ingest_options.forward_stored =
+        [writer = remote_writer_.get()](std::vector<store::StoredSeries> stored) {
+          writer->enqueue(std::move(stored));
+        };
+    spdlog::info("remote_write: forwarding stored telemetry to {}", config_.remote_write.url);
+  }
   ingest_ = std::make_unique<Ingest>(ingest_options, *store_, metrics_);
   if (auto status = ingest_->start(); !status) {
     stop();
@@ -206,11 +230,14 @@ void Controller::stop() {
   if (cycles_) cycles_->stop();
   if (webhooks_) webhooks_->stop();
   if (ingest_) ingest_->stop();
+  // After ingest: it forwards to the remote writer until it stops.
+  if (remote_writer_) remote_writer_->stop();
   http_.reset();
   api_.reset();
   cycles_.reset();
   webhooks_.reset();
   ingest_.reset();
+  remote_writer_.reset();
   if (store_) {
     store_.reset();
     spdlog::info("pso-controller stopped");

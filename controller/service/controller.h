@@ -13,6 +13,7 @@
 #include "controller/service/cycle_runner.h"
 #include "controller/service/http_server.h"
 #include "controller/service/ingest.h"
+#include "controller/service/remote_write.h"
 #include "controller/service/webhook_outbox.h"
 #include "controller/store/store.h"
 
@@ -62,6 +63,7 @@ class Controller {
   WallClock clock_;
   common::MetricsRegistry metrics_;
   std::unique_ptr<store::Store> store_;
+  std::unique_ptr<RemoteWriter> remote_writer_;  ///< set while remote_write.url is
   std::unique_ptr<Ingest> ingest_;
   std::unique_ptr<WebhookOutbox> webhooks_;
   std::unique_ptr<CycleRunner> cycles_;

@@ -5,6 +5,7 @@
 // committed by a TelemetryWriter on a second thread.
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -35,6 +36,9 @@ struct IngestOptions {
   common::Duration agent_timeout{std::chrono::seconds(30)};
   /// Transaction size and queue bound of the telemetry writer.
   TelemetryWriterLimits telemetry;
+  /// Gets what each telemetry transaction stored, after the commit (remote
+  /// write); none: nothing is forwarded.
+  std::function<void(std::vector<store::StoredSeries>)> forward_stored;
   /// CurveZMQ: this controller's Z85 secret key, and the directory of agent
   /// public keys (`<agent-id>.pub`) the ZAP handler admits. Empty: plain TCP.
   std::string curve_secret_key;

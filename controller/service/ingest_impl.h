@@ -39,7 +39,9 @@ struct Ingest::Impl {
         store_(st),
         metrics_(reg),
         writer_(
-            st, reg, options_.telemetry, [this] { wake(); }, [] { return common::wallMs(); }) {}
+            st, reg, options_.telemetry, [this] { wake(); }, [] { return common::wallMs(); }) {
+    if (options_.forward_stored) writer_.setForwarder(options_.forward_stored);
+  }
 
   // What the loop knows of an agent; touched by the loop thread only.
   struct Session {

@@ -26,6 +26,10 @@ TelemetryWriter::~TelemetryWriter() {
   stop();
 }
 
+void TelemetryWriter::setForwarder(std::function<void(std::vector<store::StoredSeries>)> forward) {
+  forward_ = std::move(forward);
+}
+
 void TelemetryWriter::start() {
   std::lock_guard lock(mutex_);
   if (thread_.joinable()) return;
@@ -123,7 +127,9 @@ std::vector<TelemetryWriter::Written> TelemetryWriter::write(
     spdlog::error("store: ingest_telemetry failed: {}", error.message);
   };
 
-  auto outcomes = store_.ingestTelemetry(group, now);
+  std::vector<store::StoredSeries> stored;
+  std::vector<store::StoredSeries>* report = forward_ ? &stored : nullptr;
+  auto outcomes = store_.ingestTelemetry(group, now, report);
   if (outcomes) {
     metrics_.increment("pso_telemetry_transactions_total");
     for (std::size_t i = 0; i < group.size(); ++i) {
@@ -131,6 +137,7 @@ std::vector<TelemetryWriter::Written> TelemetryWriter::write(
       if (i < outcomes->size()) outcome = (*outcomes)[i];
       done.push_back({std::move(group[i]), outcome});
     }
+    if (forward_ && !stored.empty()) forward_(std::move(stored));
     return done;
   }
   failed(outcomes.error());
@@ -139,15 +146,17 @@ std::vector<TelemetryWriter::Written> TelemetryWriter::write(
     return done;
   }
   for (auto& batch : group) {
-    auto single = store_.ingestTelemetry(batch, now);
-    if (!single) {
-      failed(single.error());
-      done.push_back({std::move(batch), std::nullopt});
+    std::vector<protocol::TelemetryBatch> one{std::move(batch)};
+    auto single = store_.ingestTelemetry(one, now, report);
+    if (!single || single->empty()) {
+      if (!single) failed(single.error());
+      done.push_back({std::move(one.front()), std::nullopt});
       continue;
     }
     metrics_.increment("pso_telemetry_transactions_total");
-    done.push_back({std::move(batch), single.value()});
+    done.push_back({std::move(one.front()), single->front()});
   }
+  if (forward_ && !stored.empty()) forward_(std::move(stored));
   return done;
 }
 

@@ -56,6 +56,11 @@ class TelemetryWriter {
   TelemetryWriter(const TelemetryWriter&) = delete;
   TelemetryWriter& operator=(const TelemetryWriter&) = delete;
 
+  /// Hands what each successful transaction wrote to `forward` (on the
+  /// writer's thread, after the commit), e.g. to a RemoteWriter. Called
+  /// before start().
+  void setForwarder(std::function<void(std::vector<store::StoredSeries>)> forward);
+
   void start();
   /// Writes every batch pushed so far, then stops the thread. Idempotent.
   void stop();
@@ -82,6 +87,7 @@ class TelemetryWriter {
   const TelemetryWriterLimits limits_;
   const std::function<void()> on_written_;
   const std::function<int64_t()> now_ms_;
+  std::function<void(std::vector<store::StoredSeries>)> forward_;
 
   mutable std::mutex mutex_;
   std::condition_variable work_;      // something queued, or stopping

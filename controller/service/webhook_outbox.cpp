@@ -20,10 +20,6 @@ namespace {
 constexpr std::size_t kMaxReplyBytes = 64 * 1024;
 constexpr std::size_t kMaxErrorBytes = 300;
 
-bool retryable(long status) {
-  return status == 408 || status == 429 || status >= 500;
-}
-
 int64_t backoffMs(const WebhookDeliverySettings& settings, int64_t attempts) {
   int64_t wait = settings.first_backoff_ms;
   for (int64_t i = 1; i < attempts && wait < settings.max_backoff_ms; ++i) wait *= 2;
@@ -143,7 +139,7 @@ DeliveryPass WebhookOutbox::deliverDue(int64_t now_ms) {
         n.delivered_ms = now_ms;
         n.last_error.clear();
         outcome = "delivered";
-      } else if (reply && !retryable(reply->status)) {
+      } else if (reply && !common::isRetryableHttpStatus(reply->status)) {
         n.status = "failed";
         n.delivered_ms = now_ms;
         n.last_error = "refused with HTTP " + std::to_string(reply->status);

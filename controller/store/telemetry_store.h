@@ -32,6 +32,15 @@ struct CycleSeriesRead {
   int64_t window_count = 0;
 };
 
+/// One series row of an ingested batch as the store wrote it: the samples
+/// that passed every check, under the key they are stored by (host series
+/// under hostSeriesSystem(agent_id)).
+struct StoredSeries {
+  std::string agent_id;
+  protocol::SeriesKey key;
+  std::vector<Sample> samples;
+};
+
 /// Telemetry ingest under the per-agent sequence rule, sample reads, rollups
 /// and retention. Implementations are thread-safe.
 class TelemetryStore {
@@ -69,9 +78,12 @@ class TelemetryStore {
   /// is stored.
   [[nodiscard]] virtual Result<IngestOutcome> ingestTelemetry(const protocol::TelemetryBatch& batch,
                                                               int64_t now_ms) = 0;
-  /// Several batches in one transaction (the ingest loop's batching).
+  /// Several batches in one transaction (the ingest loop's batching). With
+  /// `stored`, also appends there what was written (to forward it once the
+  /// call succeeded; on an error nothing of the call is stored).
   [[nodiscard]] virtual Result<std::vector<IngestOutcome>> ingestTelemetry(
-      const std::vector<protocol::TelemetryBatch>& batches, int64_t now_ms) = 0;
+      const std::vector<protocol::TelemetryBatch>& batches, int64_t now_ms,
+      std::vector<StoredSeries>* stored = nullptr) = 0;
 
   /// Writes past samples of one system's series, as an operator's import of
   /// history (psoctl import): no agent, no sequence, no age or ownership

@@ -134,22 +134,28 @@ Result<std::vector<int64_t>> SqliteTelemetryStore::seriesIdsLocked() {
 Result<IngestOutcome> SqliteTelemetryStore::ingestTelemetry(const protocol::TelemetryBatch& batch,
                                                             int64_t now_ms) {
   std::lock_guard lock(context_.mutex());
-  auto outcomes = ingestLocked({&batch}, now_ms);
+  auto outcomes = ingestLocked({&batch}, now_ms, nullptr);
   if (!outcomes.ok()) return outcomes.error();
   return outcomes->front();
 }
 
 Result<std::vector<IngestOutcome>> SqliteTelemetryStore::ingestTelemetry(
-    const std::vector<protocol::TelemetryBatch>& batches, int64_t now_ms) {
+    const std::vector<protocol::TelemetryBatch>& batches, int64_t now_ms,
+    std::vector<StoredSeries>* stored) {
   std::lock_guard lock(context_.mutex());
   std::vector<const protocol::TelemetryBatch*> pointers;
   pointers.reserve(batches.size());
   for (const auto& batch : batches) pointers.push_back(&batch);
-  return ingestLocked(pointers, now_ms);
+  const std::size_t stored_before = stored != nullptr ? stored->size() : 0;
+  auto outcomes = ingestLocked(pointers, now_ms, stored);
+  // Nothing of a failed call is stored, so nothing of it is reported.
+  if (!outcomes.ok() && stored != nullptr) stored->resize(stored_before);
+  return outcomes;
 }
 
 Result<std::vector<IngestOutcome>> SqliteTelemetryStore::ingestLocked(
-    const std::vector<const protocol::TelemetryBatch*>& batches, int64_t now_ms) {
+    const std::vector<const protocol::TelemetryBatch*>& batches, int64_t now_ms,
+    std::vector<StoredSeries>* stored) {
   for (const auto* batch : batches) {
     if (auto st = checkShape(*batch); !st.ok()) return st.error();
   }
@@ -210,7 +216,8 @@ Result<std::vector<IngestOutcome>> SqliteTelemetryStore::ingestLocked(
           continue;
         }
       }
-      if (auto st = storeSeriesLocked(*batch, i, now_ms, created_series, outcome); !st.ok()) {
+      if (auto st = storeSeriesLocked(*batch, i, now_ms, created_series, outcome, stored);
+          !st.ok()) {
         return fail(st.error());
       }
     }
@@ -269,7 +276,8 @@ Result<bool> SqliteTelemetryStore::mayWriteLocked(
 Status SqliteTelemetryStore::storeSeriesLocked(const protocol::TelemetryBatch& batch,
                                                std::size_t index, int64_t now_ms,
                                                std::vector<protocol::SeriesKey>& created,
-                                               IngestOutcome& outcome) {
+                                               IngestOutcome& outcome,
+                                               std::vector<StoredSeries>* stored) {
   const auto& sent = batch.series[index];
   const protocol::SeriesKey key =
       isHostSeries(sent) ? protocol::SeriesKey{hostSeriesSystem(batch.agent_id), sent.metric}
@@ -280,6 +288,11 @@ Status SqliteTelemetryStore::storeSeriesLocked(const protocol::TelemetryBatch& b
   std::optional<int64_t> series_id;
   std::optional<std::pair<int64_t, double>> newest;
   int64_t oldest_ts = std::numeric_limits<int64_t>::max();
+  std::vector<Sample>* reported = nullptr;
+  if (stored != nullptr) {
+    stored->push_back({batch.agent_id, key, {}});
+    reported = &stored->back().samples;
+  }
   for (std::size_t j = 0; j < row.size(); ++j) {
     const double value = row[j];
     if (!std::isfinite(value)) continue;
@@ -303,8 +316,10 @@ Status SqliteTelemetryStore::storeSeriesLocked(const protocol::TelemetryBatch& b
     s->bind(1, *series_id).bind(2, ts).bind(3, value);
     if (auto st = s->run(); !st.ok()) return st;
     ++outcome.samples;
+    if (reported != nullptr) reported->push_back({ts, value});
     if (!newest || ts >= newest->first) newest = std::make_pair(ts, value);
   }
+  if (stored != nullptr && stored->back().samples.empty()) stored->pop_back();
   if (!series_id) return Status();
   // A sample for a bucket that is already rolled up: the next rollup pass
   // recomputes this series from there.

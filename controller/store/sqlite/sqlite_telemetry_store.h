@@ -36,7 +36,8 @@ class SqliteTelemetryStore : public virtual TelemetryStore {
   Result<IngestOutcome> ingestTelemetry(const protocol::TelemetryBatch& batch,
                                         int64_t now_ms) override;
   Result<std::vector<IngestOutcome>> ingestTelemetry(
-      const std::vector<protocol::TelemetryBatch>& batches, int64_t now_ms) override;
+      const std::vector<protocol::TelemetryBatch>& batches, int64_t now_ms,
+      std::vector<StoredSeries>* stored = nullptr) override;
   Result<ImportReport> importSamples(const std::string& system, const std::string& metric,
                                      const std::vector<Sample>& samples) override;
   Result<std::vector<Sample>> samples(const std::string& system, const std::string& metric,
@@ -69,7 +70,8 @@ class SqliteTelemetryStore : public virtual TelemetryStore {
 
   Status prepareRollups();
   Result<std::vector<IngestOutcome>> ingestLocked(
-      const std::vector<const protocol::TelemetryBatch*>& batches, int64_t now_ms);
+      const std::vector<const protocol::TelemetryBatch*>& batches, int64_t now_ms,
+      std::vector<StoredSeries>* stored);
   /// Why a batch's sequence fields put it outside the window; empty when
   /// they do not.
   std::string seqRefusalLocked(const protocol::TelemetryBatch& batch, uint64_t last) const;
@@ -81,7 +83,8 @@ class SqliteTelemetryStore : public virtual TelemetryStore {
   /// sequence and inside the time window [now_ms - max_age_ms, now_ms +
   /// max_ahead_ms]; adds to the outcome's counts.
   Status storeSeriesLocked(const protocol::TelemetryBatch& batch, std::size_t index, int64_t now_ms,
-                           std::vector<protocol::SeriesKey>& created, IngestOutcome& outcome);
+                           std::vector<protocol::SeriesKey>& created, IngestOutcome& outcome,
+                           std::vector<StoredSeries>* stored);
   /// The series id of (system, metric); with create, inserts a missing series
   /// and reports it in `created` so a rolled-back transaction can forget it.
   Result<std::optional<int64_t>> seriesIdLocked(const protocol::SeriesKey& key, bool create,

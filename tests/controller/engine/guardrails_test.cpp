@@ -54,6 +54,29 @@ TEST(Guardrails, ScaleDownStabilisationKeepsTheWindowsHighest) {
   EXPECT_EQ(applyGuardrails(input(12, 8, 360'002), settings, state, limiter).desired, 12);
 }
 
+TEST(Guardrails, AStepDownWithinTheToleranceWaitsUntilItIsWorthAChange) {
+  EngineSettings settings;
+  settings.scale_down_stabilization_s = 300.0;
+  settings.hpa_tolerance = 0.1;
+  GuardState state;
+  ActionRateLimiter limiter;
+  applyGuardrails(input(20, 20, 0), settings, state, limiter);
+  // Past the window, 19 would free 5% of 20: kept, and said why.
+  const GuardrailOutcome small = applyGuardrails(input(19, 20, 400'000), settings, state, limiter);
+  EXPECT_EQ(small.desired, 20);
+  EXPECT_FALSE(small.dispatch);
+  EXPECT_TRUE(mentions(small, "frees less than the 10% tolerance")) << small.notes.front();
+  ASSERT_EQ(small.effects.size(), 1u);
+  EXPECT_EQ(small.effects.front().kind, GuardrailKind::kScaleDownStabilization);
+  // 18 frees exactly 10%: still kept; 17 frees 15%: one change of three replicas.
+  EXPECT_EQ(applyGuardrails(input(18, 20, 800'000), settings, state, limiter).desired, 20);
+  EXPECT_EQ(applyGuardrails(input(17, 20, 1'200'000), settings, state, limiter).desired, 17);
+  // At small counts one replica is more than the tolerance: it goes at once.
+  GuardState few;
+  applyGuardrails(input(5, 5, 0), settings, few, limiter);
+  EXPECT_EQ(applyGuardrails(input(4, 5, 400'000), settings, few, limiter).desired, 4);
+}
+
 TEST(Guardrails, StabilisationIsSkippedWhenThePolicyStabilisesItself) {
   GuardState state;
   ActionRateLimiter limiter;

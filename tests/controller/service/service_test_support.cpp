@@ -195,6 +195,7 @@ void ServiceTest::startController(const HarnessOptions& options) {
   config.curve = options.curve;
   config.alerts = options.alerts;
   config.webhooks = options.webhooks;
+  config.remote_write = options.remote_write;
   if (options.tokens_file) {
     config.api_tokens_file = dir_.file("api-tokens");
     std::ofstream(config.api_tokens_file)

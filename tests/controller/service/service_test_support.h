@@ -108,6 +108,7 @@ struct HarnessOptions {
   WallClock clock = common::wallMs;
   std::vector<AlertRuleConfig> alerts;
   WebhookConfig webhooks;
+  RemoteWriteConfig remote_write;
 };
 
 /// A clock that always reads `epoch_ms`.
