@@ -14,7 +14,7 @@
 namespace pso::controller::service::testing {
 namespace {
 
-constexpr int64_t kNow = 1'800'000'000'000;
+constexpr int64_t kWriterNow = 1'800'000'000'000;
 
 class TelemetryWriterTest : public ::testing::Test {
  protected:
@@ -26,7 +26,7 @@ class TelemetryWriterTest : public ::testing::Test {
 
   std::unique_ptr<TelemetryWriter> makeWriter(TelemetryWriterLimits limits) {
     return std::make_unique<TelemetryWriter>(
-        *store_, metrics_, limits, [this] { ++wakes_; }, [] { return kNow; });
+        *store_, metrics_, limits, [this] { ++wakes_; }, [] { return kWriterNow; });
   }
 
   uint64_t storedSeq(const std::string& agent_id) {
@@ -43,15 +43,15 @@ class TelemetryWriterTest : public ::testing::Test {
 };
 
 // Three demand samples and three replica samples: six per batch.
-protocol::TelemetryBatch batchOf(const std::string& agent, uint64_t seq) {
+protocol::TelemetryBatch writerBatch(const std::string& agent, uint64_t seq) {
   return telemetry(agent, seq, {1.0 * static_cast<double>(seq), 2.0, 3.0}, 2,
-                   kNow - 60'000 + static_cast<int64_t>(seq) * 3'000, "sys-" + agent);
+                   kWriterNow - 60'000 + static_cast<int64_t>(seq) * 3'000, "sys-" + agent);
 }
 
 TEST_F(TelemetryWriterTest, WaitingBatchesAreCommittedTogetherUpToTheTransactionBound) {
   // Pushed before the thread starts, so all 10 wait when it takes its first group.
   auto writer = makeWriter({.max_samples_per_transaction = 24, .max_queued_samples = 1000});
-  for (uint64_t seq = 1; seq <= 10; ++seq) writer->push(batchOf("a", seq));
+  for (uint64_t seq = 1; seq <= 10; ++seq) writer->push(writerBatch("a", seq));
   EXPECT_EQ(metrics_.value("pso_telemetry_queued_samples"), 60.0);
   writer->start();
   writer->awaitAgent("a");
@@ -74,22 +74,22 @@ TEST_F(TelemetryWriterTest, WaitingBatchesAreCommittedTogetherUpToTheTransaction
 
 TEST_F(TelemetryWriterTest, ABatchLargerThanTheBoundIsWrittenAlone) {
   auto writer = makeWriter({.max_samples_per_transaction = 4, .max_queued_samples = 1000});
-  writer->push(batchOf("a", 1));
-  writer->push(batchOf("a", 2));
+  writer->push(writerBatch("a", 1));
+  writer->push(writerBatch("a", 2));
   writer->start();
   writer->awaitAgent("a");
   EXPECT_EQ(writer->takeWritten().size(), 2u);
   EXPECT_EQ(metrics_.value("pso_telemetry_transactions_total"), 2.0);
-  auto samples = store_->samples("sys-a", "demand", 0, kNow + 1);
+  auto samples = store_->samples("sys-a", "demand", 0, kWriterNow + 1);
   ASSERT_TRUE(samples.ok());
   EXPECT_EQ(samples->size(), 6u);
 }
 
 TEST_F(TelemetryWriterTest, FullWhileTheQueuedSamplesReachTheBoundAndNotOnceWritten) {
   auto writer = makeWriter({.max_samples_per_transaction = 1000, .max_queued_samples = 12});
-  writer->push(batchOf("a", 1));
+  writer->push(writerBatch("a", 1));
   EXPECT_FALSE(writer->full());
-  writer->push(batchOf("a", 2));
+  writer->push(writerBatch("a", 2));
   EXPECT_TRUE(writer->full());
   writer->start();
   writer->awaitAgent("a");
@@ -98,9 +98,9 @@ TEST_F(TelemetryWriterTest, FullWhileTheQueuedSamplesReachTheBoundAndNotOnceWrit
 
 TEST_F(TelemetryWriterTest, AwaitAgentWaitsForThatAgentsBatchesOnly) {
   auto writer = makeWriter({});
-  writer->push(batchOf("a", 1));
-  writer->push(batchOf("b", 1));
-  writer->push(batchOf("a", 2));
+  writer->push(writerBatch("a", 1));
+  writer->push(writerBatch("b", 1));
+  writer->push(writerBatch("a", 2));
   // No batch of "c": returns at once, before the thread even runs.
   writer->awaitAgent("c");
   EXPECT_EQ(storedSeq("a"), 0u);
@@ -111,7 +111,7 @@ TEST_F(TelemetryWriterTest, AwaitAgentWaitsForThatAgentsBatchesOnly) {
 
 TEST_F(TelemetryWriterTest, StopWritesEverythingQueued) {
   auto writer = makeWriter({.max_samples_per_transaction = 6, .max_queued_samples = 1000});
-  for (uint64_t seq = 1; seq <= 5; ++seq) writer->push(batchOf("a", seq));
+  for (uint64_t seq = 1; seq <= 5; ++seq) writer->push(writerBatch("a", seq));
   writer->start();
   writer->stop();
   EXPECT_EQ(storedSeq("a"), 5u);
@@ -120,11 +120,11 @@ TEST_F(TelemetryWriterTest, StopWritesEverythingQueued) {
 
 TEST_F(TelemetryWriterTest, AMalformedBatchIsLeftUnackedAndTheOthersOfItsGroupAreStored) {
   auto writer = makeWriter({});
-  auto broken = batchOf("b", 1);
+  auto broken = writerBatch("b", 1);
   broken.values.pop_back();  // fewer value rows than series: the store refuses the batch
-  writer->push(batchOf("a", 1));
+  writer->push(writerBatch("a", 1));
   writer->push(broken);
-  writer->push(batchOf("a", 2));
+  writer->push(writerBatch("a", 2));
   writer->start();
   writer->awaitAgent("a");
   writer->awaitAgent("b");
