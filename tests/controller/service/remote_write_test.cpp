@@ -25,8 +25,8 @@ using nlohmann::json;
 using pso::testing::ChildProcess;
 using pso::testing::TempDir;
 
-constexpr int64_t kT0 = 1'800'000'000'000;  // 2027-01-15, fixed: no wall clock in the samples
-constexpr auto kDeadline = std::chrono::seconds(30);
+constexpr int64_t kSampleT0 = 1'800'000'000'000;  // 2027-01-15, fixed: no wall clock in the samples
+constexpr auto kPrometheusDeadline = std::chrono::seconds(30);
 
 /// Prometheus on a loopback port with the remote-write receiver on.
 class PrometheusServer {
@@ -47,7 +47,8 @@ class PrometheusServer {
   }
   bool ready() {
     return pso::testing::waitFor(
-        [&] { return get("/-/ready").value_or(common::HttpReply{}).status == 200; }, kDeadline);
+        [&] { return get("/-/ready").value_or(common::HttpReply{}).status == 200; },
+        kPrometheusDeadline);
   }
   std::string log() { return pso::testing::readFile(dir_.file("stderr")); }
 
@@ -100,12 +101,12 @@ class PrometheusServer {
   std::unique_ptr<ChildProcess> process_;
 };
 
-store::StoredSeries stored(const std::string& agent, const std::string& system,
-                           const std::string& metric, std::vector<store::Sample> samples) {
+store::StoredSeries storedSeries(const std::string& agent, const std::string& system,
+                                 const std::string& metric, std::vector<store::Sample> samples) {
   return {agent, {system, metric}, std::move(samples)};
 }
 
-RemoteWriteSettings settingsFor(const std::string& url) {
+RemoteWriteSettings remoteSettings(const std::string& url) {
   RemoteWriteSettings settings;
   settings.url = url;
   settings.timeout_ms = 2000;
@@ -133,12 +134,13 @@ TEST(RemoteWriteEncoding, ARequestIsTheProtobufOfRemoteProto) {
 TEST(RemoteWriteEncoding, LabelsNameTheSeriesAndSortByName) {
   using Labels = std::vector<std::pair<std::string, std::string>>;
   EXPECT_EQ(
-      remoteLabels(stored("edge-01", "web", "demand", {})),
+      remoteLabels(storedSeries("edge-01", "web", "demand", {})),
       (Labels{
           {"__name__", "pso_demand"}, {"agent", "edge-01"}, {"job", "pso"}, {"system", "web"}}));
   // An agent's host series: no system label; a dotted metric becomes a valid name.
-  EXPECT_EQ(remoteLabels(stored("edge-01", store::hostSeriesSystem("edge-01"), "cpu.usage", {})),
-            (Labels{{"__name__", "pso_cpu_usage"}, {"agent", "edge-01"}, {"job", "pso"}}));
+  EXPECT_EQ(
+      remoteLabels(storedSeries("edge-01", store::hostSeriesSystem("edge-01"), "cpu.usage", {})),
+      (Labels{{"__name__", "pso_cpu_usage"}, {"agent", "edge-01"}, {"job", "pso"}}));
 }
 
 class RemoteWriteTest : public ::testing::Test {
@@ -149,35 +151,37 @@ class RemoteWriteTest : public ::testing::Test {
 TEST_F(RemoteWriteTest, StoredSamplesArriveInARealPrometheusWithTheirLabels) {
   PrometheusServer prometheus(pso::testing::unusedLoopbackPort());
   ASSERT_TRUE(prometheus.ready()) << prometheus.log();
-  RemoteWriter writer(settingsFor(prometheus.writeUrl()), metrics_);
+  RemoteWriter writer(remoteSettings(prometheus.writeUrl()), metrics_);
   writer.start();
   // Two transactions' worth; the second repeats 3 s with a new value, as a
   // re-stored sample replaces the first in the store.
   writer.enqueue(
-      {stored("edge-01", "web", "demand", {{kT0, 10}, {kT0 + 1000, 11.5}}),
-       stored("edge-01", store::hostSeriesSystem("edge-01"), "cpu.usage", {{kT0, 0.25}})});
+      {storedSeries("edge-01", "web", "demand", {{kSampleT0, 10}, {kSampleT0 + 1000, 11.5}}),
+       storedSeries("edge-01", store::hostSeriesSystem("edge-01"), "cpu.usage",
+                    {{kSampleT0, 0.25}})});
   writer.enqueue(
-      {stored("edge-01", "web", "demand", {{kT0 + 2000, 12}, {kT0 + 3000, 13}, {kT0 + 3000, 14}})});
+      {storedSeries("edge-01", "web", "demand",
+                    {{kSampleT0 + 2000, 12}, {kSampleT0 + 3000, 13}, {kSampleT0 + 3000, 14}})});
 
   std::vector<std::pair<json, std::vector<store::Sample>>> demand;
   ASSERT_TRUE(pso::testing::waitFor(
       [&] {
-        demand = prometheus.rawSamples("pso_demand", kT0 + 10'000);
+        demand = prometheus.rawSamples("pso_demand", kSampleT0 + 10'000);
         return !demand.empty() && demand.front().second.size() == 4;
       },
-      kDeadline))
+      kPrometheusDeadline))
       << prometheus.log();
   ASSERT_EQ(demand.size(), 1u);
   EXPECT_EQ(
       demand.front().first,
       json({{"__name__", "pso_demand"}, {"agent", "edge-01"}, {"job", "pso"}, {"system", "web"}}));
   const std::vector<store::Sample> expected = {
-      {kT0, 10}, {kT0 + 1000, 11.5}, {kT0 + 2000, 12}, {kT0 + 3000, 14}};
+      {kSampleT0, 10}, {kSampleT0 + 1000, 11.5}, {kSampleT0 + 2000, 12}, {kSampleT0 + 3000, 14}};
   for (std::size_t i = 0; i < expected.size(); ++i) {
     EXPECT_EQ(demand.front().second[i].ts_ms, expected[i].ts_ms);
     EXPECT_EQ(demand.front().second[i].value, expected[i].value);
   }
-  auto host = prometheus.rawSamples("pso_cpu_usage", kT0 + 10'000);
+  auto host = prometheus.rawSamples("pso_cpu_usage", kSampleT0 + 10'000);
   ASSERT_EQ(host.size(), 1u);
   EXPECT_FALSE(host.front().first.contains("system"));
   EXPECT_EQ(host.front().second.front().value, 0.25);
@@ -185,35 +189,35 @@ TEST_F(RemoteWriteTest, StoredSamplesArriveInARealPrometheusWithTheirLabels) {
       [&] {
         return metrics_.value("pso_remote_write_samples_total", {{"outcome", "sent"}}) == 6;
       },
-      kDeadline));
+      kPrometheusDeadline));
   EXPECT_EQ(metrics_.value("pso_remote_write_queued_samples"), 0.0);
 }
 
 TEST_F(RemoteWriteTest, ARequestTheReceiverRefusesIsDroppedAndTheNextOnesStillArrive) {
   PrometheusServer prometheus(pso::testing::unusedLoopbackPort());
   ASSERT_TRUE(prometheus.ready()) << prometheus.log();
-  RemoteWriter writer(settingsFor(prometheus.writeUrl()), metrics_);
+  RemoteWriter writer(remoteSettings(prometheus.writeUrl()), metrics_);
   writer.start();
-  writer.enqueue({stored("edge-01", "web", "demand", {{kT0 + 10'000, 1}})});
+  writer.enqueue({storedSeries("edge-01", "web", "demand", {{kSampleT0 + 10'000, 1}})});
   ASSERT_TRUE(pso::testing::waitFor(
       [&] {
         return metrics_.value("pso_remote_write_samples_total", {{"outcome", "sent"}}) == 1;
       },
-      kDeadline));
+      kPrometheusDeadline));
   // Older than what Prometheus holds for the series: out of order, refused.
-  writer.enqueue({stored("edge-01", "web", "demand", {{kT0 + 5'000, 2}})});
+  writer.enqueue({storedSeries("edge-01", "web", "demand", {{kSampleT0 + 5'000, 2}})});
   ASSERT_TRUE(pso::testing::waitFor(
       [&] {
         return metrics_.value("pso_remote_write_samples_total", {{"outcome", "refused"}}) == 1;
       },
-      kDeadline));
-  writer.enqueue({stored("edge-01", "web", "demand", {{kT0 + 20'000, 3}})});
+      kPrometheusDeadline));
+  writer.enqueue({storedSeries("edge-01", "web", "demand", {{kSampleT0 + 20'000, 3}})});
   ASSERT_TRUE(pso::testing::waitFor(
       [&] {
         return metrics_.value("pso_remote_write_samples_total", {{"outcome", "sent"}}) == 2;
       },
-      kDeadline));
-  auto demand = prometheus.rawSamples("pso_demand", kT0 + 30'000);
+      kPrometheusDeadline));
+  auto demand = prometheus.rawSamples("pso_demand", kSampleT0 + 30'000);
   ASSERT_EQ(demand.size(), 1u);
   ASSERT_EQ(demand.front().second.size(), 2u);
   EXPECT_EQ(demand.front().second.back().value, 3.0);
@@ -221,28 +225,30 @@ TEST_F(RemoteWriteTest, ARequestTheReceiverRefusesIsDroppedAndTheNextOnesStillAr
 
 TEST_F(RemoteWriteTest, AReceiverThatIsDownGetsTheSamplesOnceItIsUp) {
   const int port = pso::testing::unusedLoopbackPort();
-  RemoteWriter writer(settingsFor("http://127.0.0.1:" + std::to_string(port) + "/api/v1/write"),
+  RemoteWriter writer(remoteSettings("http://127.0.0.1:" + std::to_string(port) + "/api/v1/write"),
                       metrics_);
   writer.start();
-  writer.enqueue({stored("edge-01", "web", "demand", {{kT0, 7}, {kT0 + 1000, 8}})});
+  writer.enqueue(
+      {storedSeries("edge-01", "web", "demand", {{kSampleT0, 7}, {kSampleT0 + 1000, 8}})});
   ASSERT_TRUE(pso::testing::waitFor(
       [&] {
         return metrics_.value("pso_remote_write_requests_total", {{"outcome", "retried"}}) >= 2;
       },
-      kDeadline));
+      kPrometheusDeadline));
   EXPECT_EQ(metrics_.value("pso_remote_write_samples_total", {{"outcome", "sent"}}), 0.0);
 
   PrometheusServer prometheus(port);
   ASSERT_TRUE(prometheus.ready()) << prometheus.log();
   ASSERT_TRUE(pso::testing::waitFor(
-      [&] { return prometheus.rawSamples("pso_demand", kT0 + 5000).size() == 1; }, kDeadline));
+      [&] { return prometheus.rawSamples("pso_demand", kSampleT0 + 5000).size() == 1; },
+      kPrometheusDeadline));
   EXPECT_EQ(metrics_.value("pso_remote_write_samples_total", {{"outcome", "sent"}}), 2.0);
 }
 
 TEST_F(RemoteWriteTest, AFullQueueDropsTheOldestSamplesAndCountsThem) {
   PrometheusServer prometheus(pso::testing::unusedLoopbackPort());
   ASSERT_TRUE(prometheus.ready()) << prometheus.log();
-  RemoteWriteSettings settings = settingsFor(prometheus.writeUrl());
+  RemoteWriteSettings settings = remoteSettings(prometheus.writeUrl());
   settings.max_queued_samples = 10;
   RemoteWriter writer(settings, metrics_);
   // Queued before the thread starts: five series rows of five samples each.
@@ -250,9 +256,9 @@ TEST_F(RemoteWriteTest, AFullQueueDropsTheOldestSamplesAndCountsThem) {
     std::vector<store::Sample> samples;
     for (int i = 0; i < 5; ++i) {
       const int64_t n = row * 5 + i;
-      samples.push_back({kT0 + n * 1000, static_cast<double>(n)});
+      samples.push_back({kSampleT0 + n * 1000, static_cast<double>(n)});
     }
-    writer.enqueue({stored("edge-01", "web", "demand", samples)});
+    writer.enqueue({storedSeries("edge-01", "web", "demand", samples)});
   }
   EXPECT_EQ(metrics_.value("pso_remote_write_samples_total", {{"outcome", "dropped"}}), 15.0);
   EXPECT_EQ(metrics_.value("pso_remote_write_queued_samples"), 10.0);
@@ -260,10 +266,10 @@ TEST_F(RemoteWriteTest, AFullQueueDropsTheOldestSamplesAndCountsThem) {
   std::vector<std::pair<json, std::vector<store::Sample>>> demand;
   ASSERT_TRUE(pso::testing::waitFor(
       [&] {
-        demand = prometheus.rawSamples("pso_demand", kT0 + 60'000);
+        demand = prometheus.rawSamples("pso_demand", kSampleT0 + 60'000);
         return !demand.empty() && demand.front().second.size() == 10;
       },
-      kDeadline));
+      kPrometheusDeadline));
   EXPECT_EQ(demand.front().second.front().value, 15.0) << "the newest ten are kept";
   EXPECT_EQ(demand.front().second.back().value, 24.0);
 }
@@ -288,7 +294,7 @@ TEST_F(ControllerRemoteWriteTest, WhatAnAgentSendsIsStoredAndForwarded) {
         demand = prometheus.rawSamples("pso_demand", end + 1000);
         return !demand.empty() && demand.front().second.size() == 3;
       },
-      kDeadline))
+      kPrometheusDeadline))
       << prometheus.log();
   EXPECT_EQ(demand.front().first["system"], "web");
   EXPECT_EQ(demand.front().first["agent"], "agent-1");

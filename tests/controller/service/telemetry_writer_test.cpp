@@ -43,7 +43,7 @@ class TelemetryWriterTest : public ::testing::Test {
 };
 
 // Three demand samples and three replica samples: six per batch.
-protocol::TelemetryBatch batchOf(const std::string& agent, uint64_t seq) {
+protocol::TelemetryBatch writerBatch(const std::string& agent, uint64_t seq) {
   return telemetry(agent, seq, {1.0 * static_cast<double>(seq), 2.0, 3.0}, 2,
                    kWriterNow - 60'000 + static_cast<int64_t>(seq) * 3'000, "sys-" + agent);
 }
@@ -51,7 +51,7 @@ protocol::TelemetryBatch batchOf(const std::string& agent, uint64_t seq) {
 TEST_F(TelemetryWriterTest, WaitingBatchesAreCommittedTogetherUpToTheTransactionBound) {
   // Pushed before the thread starts, so all 10 wait when it takes its first group.
   auto writer = makeWriter({.max_samples_per_transaction = 24, .max_queued_samples = 1000});
-  for (uint64_t seq = 1; seq <= 10; ++seq) writer->push(batchOf("a", seq));
+  for (uint64_t seq = 1; seq <= 10; ++seq) writer->push(writerBatch("a", seq));
   EXPECT_EQ(metrics_.value("pso_telemetry_queued_samples"), 60.0);
   writer->start();
   writer->awaitAgent("a");
@@ -74,8 +74,8 @@ TEST_F(TelemetryWriterTest, WaitingBatchesAreCommittedTogetherUpToTheTransaction
 
 TEST_F(TelemetryWriterTest, ABatchLargerThanTheBoundIsWrittenAlone) {
   auto writer = makeWriter({.max_samples_per_transaction = 4, .max_queued_samples = 1000});
-  writer->push(batchOf("a", 1));
-  writer->push(batchOf("a", 2));
+  writer->push(writerBatch("a", 1));
+  writer->push(writerBatch("a", 2));
   writer->start();
   writer->awaitAgent("a");
   EXPECT_EQ(writer->takeWritten().size(), 2u);
@@ -87,9 +87,9 @@ TEST_F(TelemetryWriterTest, ABatchLargerThanTheBoundIsWrittenAlone) {
 
 TEST_F(TelemetryWriterTest, FullWhileTheQueuedSamplesReachTheBoundAndNotOnceWritten) {
   auto writer = makeWriter({.max_samples_per_transaction = 1000, .max_queued_samples = 12});
-  writer->push(batchOf("a", 1));
+  writer->push(writerBatch("a", 1));
   EXPECT_FALSE(writer->full());
-  writer->push(batchOf("a", 2));
+  writer->push(writerBatch("a", 2));
   EXPECT_TRUE(writer->full());
   writer->start();
   writer->awaitAgent("a");
@@ -98,9 +98,9 @@ TEST_F(TelemetryWriterTest, FullWhileTheQueuedSamplesReachTheBoundAndNotOnceWrit
 
 TEST_F(TelemetryWriterTest, AwaitAgentWaitsForThatAgentsBatchesOnly) {
   auto writer = makeWriter({});
-  writer->push(batchOf("a", 1));
-  writer->push(batchOf("b", 1));
-  writer->push(batchOf("a", 2));
+  writer->push(writerBatch("a", 1));
+  writer->push(writerBatch("b", 1));
+  writer->push(writerBatch("a", 2));
   // No batch of "c": returns at once, before the thread even runs.
   writer->awaitAgent("c");
   EXPECT_EQ(storedSeq("a"), 0u);
@@ -111,7 +111,7 @@ TEST_F(TelemetryWriterTest, AwaitAgentWaitsForThatAgentsBatchesOnly) {
 
 TEST_F(TelemetryWriterTest, StopWritesEverythingQueued) {
   auto writer = makeWriter({.max_samples_per_transaction = 6, .max_queued_samples = 1000});
-  for (uint64_t seq = 1; seq <= 5; ++seq) writer->push(batchOf("a", seq));
+  for (uint64_t seq = 1; seq <= 5; ++seq) writer->push(writerBatch("a", seq));
   writer->start();
   writer->stop();
   EXPECT_EQ(storedSeq("a"), 5u);
@@ -120,11 +120,11 @@ TEST_F(TelemetryWriterTest, StopWritesEverythingQueued) {
 
 TEST_F(TelemetryWriterTest, AMalformedBatchIsLeftUnackedAndTheOthersOfItsGroupAreStored) {
   auto writer = makeWriter({});
-  auto broken = batchOf("b", 1);
+  auto broken = writerBatch("b", 1);
   broken.values.pop_back();  // fewer value rows than series: the store refuses the batch
-  writer->push(batchOf("a", 1));
+  writer->push(writerBatch("a", 1));
   writer->push(broken);
-  writer->push(batchOf("a", 2));
+  writer->push(writerBatch("a", 2));
   writer->start();
   writer->awaitAgent("a");
   writer->awaitAgent("b");
