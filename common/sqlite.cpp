@@ -123,10 +123,14 @@ std::string Statement::columnText(int index) const {
 }
 
 std::string Statement::columnBlob(int index) const {
+  return std::string(columnBlobView(index));
+}
+
+std::string_view Statement::columnBlobView(int index) const {
   const void* blob = sqlite3_column_blob(stmt_, index);
   if (!blob) return {};
-  return std::string(static_cast<const char*>(blob),
-                     static_cast<std::size_t>(sqlite3_column_bytes(stmt_, index)));
+  return std::string_view(static_cast<const char*>(blob),
+                          static_cast<std::size_t>(sqlite3_column_bytes(stmt_, index)));
 }
 
 bool Statement::columnIsNull(int index) const {

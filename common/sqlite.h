@@ -59,6 +59,9 @@ class Statement {
   double columnDouble(int index) const;
   std::string columnText(int index) const;
   std::string columnBlob(int index) const;
+  /// The blob without a copy: valid until the next step(), reset() or
+  /// column call on the same column.
+  std::string_view columnBlobView(int index) const;
   bool columnIsNull(int index) const;
 
   sqlite3_stmt* raw() const { return stmt_; }

@@ -1,5 +1,7 @@
 #include "controller/store/sample_chunk.h"
 
+#include "controller/store/byte_codec.h"
+
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -23,24 +25,8 @@ constexpr double kTwoTo53 = 9007199254740992.0;
 constexpr double kPow10[kMaxChunkScale + 1] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                                1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
 
-uint64_t zigzag(int64_t v) {
-  return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
-}
-
-int64_t unzigzag(uint64_t u) {
-  return static_cast<int64_t>((u >> 1) ^ (0 - (u & 1)));
-}
-
 uint64_t bitsOf(double v) {
   return std::bit_cast<uint64_t>(v);
-}
-
-void putVarint(std::string& out, uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<char>(v));
 }
 
 unsigned varintBits(uint64_t v) {
@@ -444,8 +430,7 @@ void encodeXor(std::span<const Sample> samples, bool step_offsets, std::string& 
   putVarint(out, n);
   putTimestampHeader(samples, out);
   if (n >= 1) {
-    const uint64_t first = bitsOf(samples[0].value);
-    for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(first >> (8 * i)));
+    putWord(out, bitsOf(samples[0].value));
   }
   BitWriter w(out);
   putTimestampStream(samples, step_offsets, w);
@@ -458,44 +443,6 @@ void encodeXor(std::span<const Sample> samples, bool step_offsets, std::string& 
 Error corrupt(const std::string& what) {
   return makeError("corrupt", "sample chunk: " + what);
 }
-
-/// Reads the byte-aligned header fields, naming the field a truncation cut.
-class HeaderReader {
- public:
-  explicit HeaderReader(std::string_view blob) : blob_(blob) {}
-
-  bool byte(uint8_t& v) {
-    if (pos_ >= blob_.size()) return false;
-    v = static_cast<uint8_t>(blob_[pos_++]);
-    return true;
-  }
-
-  bool varint(uint64_t& v) {
-    v = 0;
-    for (unsigned shift = 0; shift < 64; shift += 7) {
-      uint8_t b = 0;
-      if (!byte(b)) return false;
-      if (shift == 63 && b > 1) return false;
-      v |= static_cast<uint64_t>(b & 0x7f) << shift;
-      if ((b & 0x80) == 0) return true;
-    }
-    return false;
-  }
-
-  bool word(uint64_t& v) {
-    if (blob_.size() - pos_ < 8) return false;
-    v = 0;
-    for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(blob_[pos_ + i]);
-    pos_ += 8;
-    return true;
-  }
-
-  std::string_view rest() const { return blob_.substr(pos_); }
-
- private:
-  std::string_view blob_;
-  std::size_t pos_ = 0;
-};
 
 /// Everything before the bit stream.
 struct ParsedHeader {
@@ -510,7 +457,7 @@ struct ParsedHeader {
 };
 
 Result<ParsedHeader> parseHeader(std::string_view blob) {
-  HeaderReader r(blob);
+  ByteReader r(blob);
   ParsedHeader p;
   uint8_t version = 0;
   if (!r.byte(version)) return corrupt("empty blob");

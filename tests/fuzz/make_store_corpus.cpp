@@ -1,8 +1,8 @@
-// Writes the sample-chunk fuzz seed corpus into the directory given as
-// argument: small valid blobs of every value and timestamp encoding (the
-// jittered series use step offsets), and broken ones of every kind the
-// decoder refuses.
-// Usage: store_corpus_gen tests/fuzz/corpus/sample_chunk
+// Writes the store's fuzz seed corpora under the directory given as
+// argument: sample_chunk/ holds small valid blobs of every value and
+// timestamp encoding (the jittered series use step offsets) and broken ones
+// of every kind the decoder refuses; sample_log/ the same for log records.
+// Usage: store_corpus_gen tests/fuzz/corpus
 
 #include <bit>
 #include <cmath>
@@ -16,11 +16,13 @@
 #include <vector>
 
 #include "controller/store/sample_chunk.h"
+#include "controller/store/sample_log.h"
 
 namespace {
 
 using pso::controller::store::encodeChunk;
 using pso::controller::store::Sample;
+using pso::controller::store::SampleLogEntry;
 
 constexpr int64_t kStartMs = 1767225600000;
 
@@ -47,7 +49,7 @@ std::string encoded(const std::vector<Sample>& samples) {
   return blob.ok() ? *blob : std::string();
 }
 
-std::vector<std::pair<std::string, std::string>> seeds() {
+std::vector<std::pair<std::string, std::string>> chunkSeeds() {
   std::vector<std::pair<std::string, std::string>> out;
   const std::string percent =
       encoded(series(40, [](int i) { return (2000 + (i * 7919) % 613) / 100.0; }));
@@ -97,28 +99,69 @@ std::vector<std::pair<std::string, std::string>> seeds() {
   return out;
 }
 
-}  // namespace
+std::string logRecord(const std::vector<SampleLogEntry>& entries) {
+  auto blob = pso::controller::store::encodeSampleLog(entries);
+  return blob.ok() ? *blob : std::string();
+}
 
-int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::cerr << "usage: store_corpus_gen DIR\n";
-    return 2;
-  }
-  const std::filesystem::path dir(argv[1]);
+std::vector<std::pair<std::string, std::string>> logSeeds() {
+  std::vector<std::pair<std::string, std::string>> out;
+  const std::string fleet = logRecord({
+      {1, series(3, [](int i) { return 10.0 + i; })},
+      {2, series(1, [](int) { return 0.25; })},
+      {70000, series(5, [](int i) { return std::bit_cast<double>(mix(i)); })},
+  });
+  out.emplace_back("valid_empty.bin", logRecord({}));
+  out.emplace_back("valid_one_entry.bin", logRecord({{7, {{kStartMs, 42.0}}}}));
+  out.emplace_back("valid_fleet.bin", fleet);
+  out.emplace_back("valid_int64_range.bin",
+                   logRecord({{1,
+                               {{std::numeric_limits<int64_t>::min(), 1.0},
+                                {std::numeric_limits<int64_t>::max(), -0.0}}}}));
+  out.emplace_back("broken_truncated.bin", fleet.substr(0, fleet.size() - 5));
+  out.emplace_back("broken_trailing_byte.bin", fleet + std::string(1, '\0'));
+  std::string version = fleet;
+  version[0] = 9;
+  out.emplace_back("broken_version.bin", version);
+  // Series id 0, and a count of samples the blob cannot hold.
+  out.emplace_back("broken_series_zero.bin",
+                   std::string("\x01\x01\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00", 13));
+  out.emplace_back("broken_count_too_large.bin", std::string("\x01\x01\x01\xff\xff\x03\x00", 7));
+  // Two samples whose second timestamp delta is 0.
+  out.emplace_back("broken_timestamps_not_increasing.bin",
+                   std::string("\x01\x01\x01\x02\x00\x00", 6) + std::string(16, '\0'));
+  return out;
+}
+
+bool writeSeeds(const std::filesystem::path& dir,
+                const std::vector<std::pair<std::string, std::string>>& seeds) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) {
     std::cerr << "store_corpus_gen: cannot create " << dir << ": " << ec.message() << "\n";
-    return 1;
+    return false;
   }
-  for (const auto& [name, bytes] : seeds()) {
+  for (const auto& [name, bytes] : seeds) {
     const std::filesystem::path file = dir / name;
     std::ofstream out(file, std::ios::binary | std::ios::trunc);
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     if (!out) {
       std::cerr << "store_corpus_gen: cannot write " << file << "\n";
-      return 1;
+      return false;
     }
   }
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::cerr << "usage: store_corpus_gen CORPUS_DIR\n";
+    return 2;
+  }
+  const std::filesystem::path dir(argv[1]);
+  if (!writeSeeds(dir / "sample_chunk", chunkSeeds())) return 1;
+  if (!writeSeeds(dir / "sample_log", logSeeds())) return 1;
   return 0;
 }

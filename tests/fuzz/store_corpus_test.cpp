@@ -1,4 +1,4 @@
-// Runs every seed of the store's fuzz corpus (tests/fuzz/corpus/sample_chunk)
+// Runs every seed of the store's fuzz corpus (tests/fuzz/corpus/sample_chunk, sample_log)
 // through the same check as the libFuzzer harness, so every build exercises
 // it without libFuzzer.
 
@@ -15,6 +15,13 @@ TEST(StoreFuzzCorpus, EverySampleChunkSeedKeepsTheDecoderContract) {
   ASSERT_TRUE(seeds.has_value()) << "no tests/fuzz/corpus/sample_chunk";
   for (const auto& seed : *seeds) EXPECT_TRUE(checkSampleChunk(seed.bytes)) << seed.name;
   EXPECT_GE(seeds->size(), 10u);
+}
+
+TEST(StoreFuzzCorpus, EverySampleLogSeedKeepsTheDecoderContract) {
+  const auto seeds = pso::testing::readFuzzCorpus(PSO_SOURCE_DIR, "sample_log");
+  ASSERT_TRUE(seeds.has_value()) << "no tests/fuzz/corpus/sample_log";
+  for (const auto& seed : *seeds) EXPECT_TRUE(checkSampleLog(seed.bytes)) << seed.name;
+  EXPECT_GE(seeds->size(), 8u);
 }
 
 }  // namespace

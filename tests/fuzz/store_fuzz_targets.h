@@ -1,7 +1,7 @@
 #pragma once
 
 // The checks behind the fuzz harnesses of the controller store's decoders of
-// stored bytes (the sample-chunk codec), shared by the libFuzzer executables
+// stored bytes (the sample-chunk codec, the sample log), shared by the libFuzzer executables
 // (built with PSO_FUZZ) and by store_fuzz_corpus_test, which runs every seed
 // through them in each build.
 
@@ -15,5 +15,11 @@ namespace pso::controller::store::fuzz {
 /// decodeChunk() accepts and agrees on its count, and decoded samples encode
 /// again and decode to the same timestamps and value bits.
 bool checkSampleChunk(std::string_view input);
+
+/// decodeSampleLog() over `input` as a sample-log record. Holds when nothing
+/// throws or crashes, a refusal has code "corrupt" and a one-line message
+/// starting with "sample log: ", and decoded entries encode again to the
+/// same bytes.
+bool checkSampleLog(std::string_view input);
 
 }  // namespace pso::controller::store::fuzz

@@ -226,6 +226,30 @@ CREATE INDEX learners_by_team ON learners (team, id);
 CREATE INDEX IF NOT EXISTS scenario_events_by_scenario ON scenario_events (scenario_id);
 CREATE INDEX IF NOT EXISTS scenario_systems_by_scenario ON scenario_systems (scenario_id);
 )sql",
+      // 8: samples in compressed chunks (sample_chunk.h), one row per series
+      // and block of time, and the log of samples not in a chunk yet
+      // (sample_log.h; AUTOINCREMENT: an id is never reused once the log is
+      // emptied, so flushed_log_id stays meaningful). series.flushed_log_id:
+      // every logged sample of the series up to that log row is in its
+      // chunks. Rows left in the old samples table are moved into chunks
+      // when the store opens (SqliteTelemetryStore::prepareSamples); the
+      // empty table stays, as migrations 1-7 refer to it.
+      R"sql(
+CREATE TABLE sample_chunks (
+  id        INTEGER PRIMARY KEY,
+  series_id INTEGER NOT NULL,
+  start_ms  INTEGER NOT NULL,
+  end_ms    INTEGER NOT NULL,
+  count     INTEGER NOT NULL,
+  data      BLOB NOT NULL
+);
+CREATE INDEX sample_chunks_by_series ON sample_chunks (series_id, end_ms, start_ms);
+CREATE TABLE sample_log (
+  id   INTEGER PRIMARY KEY AUTOINCREMENT,
+  data BLOB NOT NULL
+);
+ALTER TABLE series ADD COLUMN flushed_log_id INTEGER NOT NULL DEFAULT 0;
+)sql",
   };
   return kMigrations;
 }

@@ -41,16 +41,12 @@ Status SqliteTelemetryStore::prepareRollups() {
            "SELECT series_id, from_ms FROM rollup_late WHERE series_id > ?1 ORDER BY series_id "
            "LIMIT ?2"},
           {&delete_late_, "DELETE FROM rollup_late WHERE series_id = ?1"},
-          {&select_first_sample_,
-           "SELECT ts_ms FROM samples WHERE series_id = ?1 ORDER BY ts_ms LIMIT 1"},
           // A bucket's row is recomputed from what it aggregates and replaces
           // the old one, so running a range twice never counts a sample twice.
           {&roll_minutes_,
            "INSERT OR REPLACE INTO rollups_minute "
            "(series_id, bucket_ms, min_value, mean_value, max_value, count) "
-           "SELECT ?1, ts_ms - (ts_ms % 60000) AS bucket, MIN(value), AVG(value), MAX(value), "
-           "COUNT(*) FROM samples WHERE series_id = ?1 AND ts_ms >= ?2 AND ts_ms < ?3 "
-           "GROUP BY bucket"},
+           "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"},
           {&roll_hours_,
            "INSERT OR REPLACE INTO rollups_hour "
            "(series_id, bucket_ms, min_value, mean_value, max_value, count) "
@@ -77,19 +73,40 @@ Status SqliteTelemetryStore::prepareRollups() {
 Status SqliteTelemetryStore::rollSeriesLocked(int64_t series_id, int64_t minute_from,
                                               int64_t minute_to, int64_t hour_from, int64_t hour_to,
                                               RollupReport& report) {
-  auto roll = [&](Statement& statement, int64_t from, int64_t to, int64_t& rows) -> Status {
-    if (from >= to) return Status();
-    ScopedStatement s(statement);
-    s->bind(1, series_id).bind(2, from).bind(3, to);
-    auto written = s->runCountingChanges();
-    if (!written.ok()) return written.error();
-    rows += *written;
-    return Status();
-  };
-  if (auto st = roll(roll_minutes_, minute_from, minute_to, report.minute_rows); !st.ok()) {
-    return st;
+  if (minute_from < minute_to) {
+    auto samples = readSamplesLocked(series_id, minute_from, minute_to);
+    if (!samples.ok()) return samples.error();
+    // One row per minute that has samples: min, mean (summed in time order),
+    // max, count.
+    for (std::size_t i = 0; i < samples->size();) {
+      const int64_t bucket = floorToBucket((*samples)[i].ts_ms, kMinuteMs);
+      double low = (*samples)[i].value, high = low, sum = 0.0;
+      int64_t count = 0;
+      for (; i < samples->size() && floorToBucket((*samples)[i].ts_ms, kMinuteMs) == bucket; ++i) {
+        const double v = (*samples)[i].value;
+        low = std::min(low, v);
+        high = std::max(high, v);
+        sum += v;
+        ++count;
+      }
+      ScopedStatement s(roll_minutes_);
+      s->bind(1, series_id)
+          .bind(2, bucket)
+          .bind(3, low)
+          .bind(4, sum / static_cast<double>(count))
+          .bind(5, high)
+          .bind(6, count);
+      if (auto st = s->run(); !st.ok()) return st;
+      ++report.minute_rows;
+    }
   }
-  return roll(roll_hours_, hour_from, hour_to, report.hour_rows);
+  if (hour_from >= hour_to) return Status();
+  ScopedStatement s(roll_hours_);
+  s->bind(1, series_id).bind(2, hour_from).bind(3, hour_to);
+  auto written = s->runCountingChanges();
+  if (!written.ok()) return written.error();
+  report.hour_rows += *written;
+  return Status();
 }
 
 Result<RollupReport> SqliteTelemetryStore::rollup(int64_t closed_before_ms) {
@@ -149,9 +166,7 @@ Status SqliteTelemetryStore::rollRegularLocked(const std::vector<int64_t>& ids, 
     int64_t from = previous;
     if (previous == 0) {
       // The first pass starts at each series' first sample.
-      ScopedStatement s(select_first_sample_);
-      s->bind(1, ids[i]);
-      auto first = common::firstRow<int64_t>(*s, common::firstColumnInt64);
+      auto first = firstSampleTsLocked(ids[i]);
       if (!first.ok()) return first.error();
       if (!first->has_value()) continue;
       from = floorToBucket(**first, kMinuteMs);
@@ -226,9 +241,19 @@ Result<int64_t> SqliteTelemetryStore::pruneRollups(RollupResolution resolution, 
   std::lock_guard lock(context_.mutex());
   if (resolution == RollupResolution::kMinute) {
     // Hours are never recomputed from minutes that are gone.
-    return pruneEverySeriesLocked(prune_minute_rollups_, cutoff_ms, kMinutesPrunedKey);
+    return pruneEverySeriesLocked(deleteBefore(prune_minute_rollups_, cutoff_ms), cutoff_ms,
+                                  kMinutesPrunedKey);
   }
-  return pruneEverySeriesLocked(prune_hour_rollups_, cutoff_ms, nullptr);
+  return pruneEverySeriesLocked(deleteBefore(prune_hour_rollups_, cutoff_ms), cutoff_ms, nullptr);
+}
+
+std::function<Result<int64_t>(int64_t)> SqliteTelemetryStore::deleteBefore(Statement& prune,
+                                                                           int64_t cutoff_ms) {
+  return [&prune, cutoff_ms](int64_t series_id) -> Result<int64_t> {
+    ScopedStatement s(prune);
+    s->bind(1, series_id).bind(2, cutoff_ms);
+    return s->runCountingChanges();
+  };
 }
 
 }  // namespace pso::controller::store

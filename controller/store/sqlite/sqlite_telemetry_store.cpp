@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <set>
 #include <tuple>
@@ -14,10 +15,6 @@ namespace {
 
 using common::ScopedStatement;
 using common::Statement;
-
-Sample readSample(const Statement& row) {
-  return Sample{row.columnInt64(0), row.columnDouble(1)};
-}
 
 // Refuses a malformed batch before anything touches the database, so one bad
 // batch cannot leave half a transaction behind.
@@ -75,29 +72,13 @@ Status SqliteTelemetryStore::prepare() {
   if (auto st = context_.db().prepareAll({
           {&select_series_, "SELECT id FROM series WHERE system = ?1 AND metric = ?2"},
           {&insert_series_, "INSERT INTO series (system, metric) VALUES (?1, ?2)"},
-          {&insert_sample_,
-           "INSERT OR REPLACE INTO samples (series_id, ts_ms, value) VALUES (?1, ?2, ?3)"},
-          {&select_samples_,
-           "SELECT ts_ms, value FROM samples WHERE series_id = ?1 AND ts_ms >= ?2 AND ts_ms < ?3 "
-           "ORDER BY ts_ms LIMIT ?4"},
-          {&select_recent_samples_,
-           "SELECT ts_ms, value FROM samples WHERE series_id = ?1 AND ts_ms < ?2 "
-           "ORDER BY ts_ms DESC LIMIT ?3"},
-          {&select_latest_sample_,
-           "SELECT ts_ms, value FROM samples WHERE series_id = ?1 ORDER BY ts_ms DESC LIMIT 1"},
-          {&select_recent_since_,
-           "SELECT ts_ms, value FROM samples WHERE series_id = ?1 AND ts_ms >= ?2 AND ts_ms < ?3 "
-           "ORDER BY ts_ms DESC LIMIT ?4"},
-          {&select_window_sum_,
-           "SELECT COALESCE(SUM(value), 0), COUNT(*) FROM samples "
-           "WHERE series_id = ?1 AND ts_ms > ?2 AND ts_ms < ?3"},
           {&select_metrics_, "SELECT metric FROM series WHERE system = ?1 ORDER BY metric"},
           {&select_series_ids_, "SELECT id FROM series ORDER BY id"},
-          {&prune_series_, "DELETE FROM samples WHERE series_id = ?1 AND ts_ms < ?2"},
       });
       !st.ok()) {
     return st;
   }
+  if (auto st = prepareSamples(); !st.ok()) return st;
   return prepareRollups();
 }
 
@@ -164,6 +145,7 @@ Result<std::vector<IngestOutcome>> SqliteTelemetryStore::ingestLocked(
   std::vector<protocol::SeriesKey> created_series;
   auto fail = [&](const Error& error) -> Result<std::vector<IngestOutcome>> {
     for (const auto& key : created_series) series_ids_.erase(key);
+    dropStagedLocked();
     return error;
   };
 
@@ -233,7 +215,9 @@ Result<std::vector<IngestOutcome>> SqliteTelemetryStore::ingestLocked(
       return fail(st.error());
     }
   }
+  if (auto st = writeStagedLocked(now_ms); !st.ok()) return fail(st.error());
   if (auto st = tx.commit(); !st.ok()) return fail(st.error());
+  applyStagedLocked();
   return outcomes;
 }
 
@@ -312,9 +296,7 @@ Status SqliteTelemetryStore::storeSeriesLocked(const protocol::TelemetryBatch& b
       series_id = **id;
     }
     oldest_ts = std::min(oldest_ts, ts);
-    ScopedStatement s(insert_sample_);
-    s->bind(1, *series_id).bind(2, ts).bind(3, value);
-    if (auto st = s->run(); !st.ok()) return st;
+    staged_.push_back({*series_id, {ts, value}});
     ++outcome.samples;
     if (reported != nullptr) reported->push_back({ts, value});
     if (!newest || ts >= newest->first) newest = std::make_pair(ts, value);
@@ -339,24 +321,20 @@ Result<std::vector<Sample>> SqliteTelemetryStore::samples(const std::string& sys
                                                           int64_t since_ms, int64_t until_ms,
                                                           int64_t limit) {
   std::lock_guard lock(context_.mutex());
-  return rangeLocked<Sample>({system, metric}, select_samples_, since_ms, until_ms, limit,
-                             readSample);
+  auto id = seriesIdLocked({system, metric}, false, nullptr);
+  if (!id.ok()) return id.error();
+  if (!*id) return std::vector<Sample>();
+  return readSamplesLocked(**id, since_ms, until_ms, limit);
 }
 
 Result<std::vector<Sample>> SqliteTelemetryStore::recentSamples(const std::string& system,
                                                                 const std::string& metric,
                                                                 int64_t until_ms, int64_t count) {
   std::lock_guard lock(context_.mutex());
-  if (count <= 0) return std::vector<Sample>();
   auto id = seriesIdLocked({system, metric}, false, nullptr);
   if (!id.ok()) return id.error();
   if (!*id) return std::vector<Sample>();
-  ScopedStatement s(select_recent_samples_);
-  s->bind(1, **id).bind(2, until_ms).bind(3, count);
-  auto newest_first = common::collectRows<Sample>(*s, readSample);
-  if (!newest_first.ok()) return newest_first.error();
-  std::reverse(newest_first->begin(), newest_first->end());
-  return newest_first;
+  return readRecentLocked(**id, std::numeric_limits<int64_t>::min(), until_ms, count);
 }
 
 Result<std::optional<Sample>> SqliteTelemetryStore::latestSample(const std::string& system,
@@ -365,9 +343,11 @@ Result<std::optional<Sample>> SqliteTelemetryStore::latestSample(const std::stri
   auto id = seriesIdLocked({system, metric}, false, nullptr);
   if (!id.ok()) return id.error();
   if (!*id) return std::optional<Sample>();
-  ScopedStatement s(select_latest_sample_);
-  s->bind(1, **id);
-  return common::firstRow<Sample>(*s, readSample);
+  auto newest = readRecentLocked(**id, std::numeric_limits<int64_t>::min(),
+                                 std::numeric_limits<int64_t>::max(), 1);
+  if (!newest.ok()) return newest.error();
+  if (newest->empty()) return std::optional<Sample>();
+  return std::optional<Sample>(newest->back());
 }
 
 Result<std::map<std::string, CycleSeriesRead>> SqliteTelemetryStore::cycleReads(
@@ -380,23 +360,15 @@ Result<std::map<std::string, CycleSeriesRead>> SqliteTelemetryStore::cycleReads(
     if (!id.ok()) return id.error();
     if (!*id) continue;
     CycleSeriesRead read;
-    {
-      ScopedStatement s(select_recent_since_);
-      s->bind(1, **id).bind(2, since_ms).bind(3, until_ms).bind(4, common::sqlLimit(recent_count));
-      auto newest_first = common::collectRows<Sample>(*s, readSample);
-      if (!newest_first.ok()) return newest_first.error();
-      read.recent.assign(newest_first->rbegin(), newest_first->rend());
-    }
-    if (read.recent.empty()) continue;
-    {
-      ScopedStatement s(select_window_sum_);
-      s->bind(1, **id).bind(2, window_after_ms).bind(3, until_ms);
-      auto row = common::firstRow<std::pair<double, int64_t>>(*s, [](const Statement& r) {
-        return std::pair{r.columnDouble(0), r.columnInt64(1)};
-      });
-      if (!row.ok()) return row.error();
-      if (*row) std::tie(read.window_sum, read.window_count) = **row;
-    }
+    auto recent = recent_count > 0 ? readRecentLocked(**id, since_ms, until_ms, recent_count)
+                                   : readSamplesLocked(**id, since_ms, until_ms);
+    if (!recent.ok()) return recent.error();
+    if (recent->empty()) continue;
+    read.recent = std::move(*recent);
+    auto window = readSamplesLocked(**id, saturatingAdd(window_after_ms, 1), until_ms);
+    if (!window.ok()) return window.error();
+    for (const auto& sample : *window) read.window_sum += sample.value;
+    read.window_count = static_cast<int64_t>(window->size());
     reads.emplace(system, std::move(read));
   }
   return reads;
@@ -410,11 +382,10 @@ Result<std::map<std::string, Sample>> SqliteTelemetryStore::latestSamples(
     auto id = seriesIdLocked({system, metric}, false, nullptr);
     if (!id.ok()) return id.error();
     if (!*id) continue;
-    ScopedStatement s(select_latest_sample_);
-    s->bind(1, **id);
-    auto sample = common::firstRow<Sample>(*s, readSample);
-    if (!sample.ok()) return sample.error();
-    if (*sample) latest.emplace(system, **sample);
+    auto newest = readRecentLocked(**id, std::numeric_limits<int64_t>::min(),
+                                   std::numeric_limits<int64_t>::max(), 1);
+    if (!newest.ok()) return newest.error();
+    if (!newest->empty()) latest.emplace(system, newest->back());
   }
   return latest;
 }
@@ -428,21 +399,29 @@ Result<std::vector<std::string>> SqliteTelemetryStore::metrics(const std::string
 
 Result<int64_t> SqliteTelemetryStore::pruneSamples(int64_t cutoff_ms) {
   std::lock_guard lock(context_.mutex());
+  pruned_heads_.clear();
   // Rollup recomputations must not start in a bucket whose samples are gone.
-  return pruneEverySeriesLocked(prune_series_, cutoff_ms, kSamplesPrunedKey);
+  auto removed =
+      pruneEverySeriesLocked([&](int64_t id) { return pruneSeriesSamplesLocked(id, cutoff_ms); },
+                             cutoff_ms, kSamplesPrunedKey);
+  // The heads whose samples the committed transaction moved or removed.
+  if (removed.ok()) {
+    for (int64_t id : pruned_heads_) forgetHeadLocked(id);
+  }
+  pruned_heads_.clear();
+  return removed;
 }
 
-Result<int64_t> SqliteTelemetryStore::pruneEverySeriesLocked(Statement& prune, int64_t cutoff_ms,
-                                                             const char* pruned_key) {
+Result<int64_t> SqliteTelemetryStore::pruneEverySeriesLocked(
+    const std::function<Result<int64_t>(int64_t series_id)>& prune, int64_t cutoff_ms,
+    const char* pruned_key) {
   auto ids = seriesIdsLocked();
   if (!ids.ok()) return ids.error();
   common::Transaction tx(context_.db());
   if (!tx.beginStatus().ok()) return tx.beginStatus().error();
   int64_t removed = 0;
   for (int64_t id : *ids) {
-    ScopedStatement s(prune);
-    s->bind(1, id).bind(2, cutoff_ms);
-    auto changed = s->runCountingChanges();
+    auto changed = prune(id);
     if (!changed.ok()) return changed.error();
     removed += *changed;
   }
@@ -482,36 +461,41 @@ Result<ImportReport> SqliteTelemetryStore::importSamples(const std::string& syst
     common::Transaction tx(context_.db());
     if (!tx.beginStatus().ok()) return tx.beginStatus().error();
     const std::size_t end = std::min(samples.size(), next + kImportSamplesPerTransaction);
-    int64_t batch_oldest = std::numeric_limits<int64_t>::max();
-    std::size_t written = 0;
+    std::vector<Sample> written;
+    written.reserve(end - next);
     for (; next < end; ++next) {
       const Sample& sample = samples[next];
       if (!std::isfinite(sample.value)) {
         ++report.non_finite;
         continue;
       }
+      written.push_back(sample);
+    }
+    if (!written.empty()) {
       if (!series_id) {
         auto id = seriesIdLocked(key, true, &created);
         if (!id.ok()) return fail(id.error());
         series_id = **id;
       }
-      ScopedStatement s(insert_sample_);
-      s->bind(1, *series_id).bind(2, sample.ts_ms).bind(3, sample.value);
-      if (auto st = s->run(); !st.ok()) return fail(st.error());
-      ++written;
-      batch_oldest = std::min(batch_oldest, sample.ts_ms);
-      newest = std::max(newest, sample.ts_ms);
-    }
-    if (written > 0) {
+      const std::size_t count = written.size();
+      sortSamplesLastWins(written);
+      // The head's samples go to chunks first, so the imported ones, written
+      // after them, replace them where both have a timestamp.
+      if (auto st = flushHeadNowLocked(*series_id); !st.ok()) return fail(st.error());
+      if (auto st = writeChunksLocked(*series_id, written); !st.ok()) return fail(st.error());
       // The next rollup pass recomputes the series from its oldest new sample,
       // whether it runs here (psoctl import) or in a running controller.
       ScopedStatement s(mark_late_);
-      s->bind(1, *series_id).bind(2, batch_oldest);
+      s->bind(1, *series_id).bind(2, written.front().ts_ms);
       if (auto st = s->run(); !st.ok()) return fail(st.error());
+      if (auto st = tx.commit(); !st.ok()) return fail(st.error());
+      forgetHeadLocked(*series_id);
+      report.samples += count;
+      oldest = std::min(oldest, written.front().ts_ms);
+      newest = std::max(newest, written.back().ts_ms);
+    } else if (auto st = tx.commit(); !st.ok()) {
+      return fail(st.error());
     }
-    if (auto st = tx.commit(); !st.ok()) return fail(st.error());
-    report.samples += written;
-    oldest = std::min(oldest, batch_oldest);
   }
   if (report.samples == 0) return report;
   report.first_ts_ms = oldest;

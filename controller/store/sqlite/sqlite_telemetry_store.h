@@ -1,19 +1,34 @@
 #pragma once
 
-// The telemetry aggregate on SQLite. Tables: series, samples,
-// rollups_minute, rollups_hour, rollup_late; meta keys of the rollup
-// progress and of retention. Ingest and sample reads are in
-// sqlite_telemetry_store.cpp, the rollup pass and rollup reads in
-// sqlite_rollups.cpp.
+// The telemetry aggregate on SQLite. Tables: series, sample_chunks,
+// sample_log, rollups_minute, rollups_hour, rollup_late; meta keys of the
+// rollup progress and of retention. Ingest, import and the sample rules are
+// in sqlite_telemetry_store.cpp; how samples are laid out (in-memory heads,
+// the log, compressed chunks) and read back in sqlite_samples.cpp; the
+// rollup pass and rollup reads in sqlite_rollups.cpp.
+//
+// Sample layout: an ingest transaction appends one sample_log row holding
+// every sample it stored (sample_log.h) and, once committed, adds them to
+// the series' heads in memory. A head that holds kHeadFlushSamples samples,
+// or whose first sample arrived kHeadMaxAgeMs ago, is cut into a chunk
+// (sample_chunk.h) in a later ingest transaction, which also deletes the log
+// rows no head needs. A read merges a series' chunks (in the order they were
+// written) and its head: the later write of a timestamp wins. At open the
+// log is replayed into the heads, skipping what series.flushed_log_id says
+// is in chunks already.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "common/sqlite.h"
+#include "controller/store/sample_log.h"
 #include "controller/store/sqlite/sqlite_context.h"
 #include "controller/store/sqlite/sqlite_fleet_store.h"
 #include "controller/store/telemetry_store.h"
@@ -68,7 +83,73 @@ class SqliteTelemetryStore : public virtual TelemetryStore {
   static constexpr const char* kSamplesPrunedKey = "samples_pruned_before";
   static constexpr const char* kMinutesPrunedKey = "rollup_minute_pruned_before";
 
+  /// A head is cut into a chunk once it holds this many samples...
+  static constexpr std::size_t kHeadFlushSamples = 120;
+  /// ... or once its first sample arrived this long ago (by ingest's now_ms).
+  static constexpr int64_t kHeadMaxAgeMs = 2 * 60 * 1000;
+  /// How often (by ingest's now_ms) the heads are checked for age.
+  static constexpr int64_t kHeadAgeCheckMs = 5 * 1000;
+  /// Most samples one chunk row holds when a long run is written at once
+  /// (an import, a legacy table moved into chunks).
+  static constexpr std::size_t kChunkRowSamples = 1024;
+
+  /// A series' samples not in a chunk yet, oldest first, one per timestamp.
+  struct SeriesHead {
+    std::vector<Sample> samples;
+    /// The oldest log row holding one of them.
+    int64_t first_log_id = 0;
+    /// ingest's now_ms when the first of them arrived (0 after a replay).
+    int64_t started_ms = 0;
+  };
+  /// A sample an open ingest transaction stored, applied to the heads once it
+  /// commits.
+  struct StagedSample {
+    int64_t series_id = 0;
+    Sample sample;
+  };
+
   Status prepareRollups();
+  /// Prepares the sample statements, moves the rows of a pre-chunk samples
+  /// table into chunks, and replays the log into the heads (sqlite_samples.cpp).
+  Status prepareSamples();
+  Status moveLegacySamplesLocked();
+  Status replayLogLocked();
+  /// In the open ingest transaction: writes the staged samples' log row,
+  /// cuts the heads that are full or old into chunks, and deletes the log
+  /// rows no head needs any more. The heads change only in applyStagedLocked.
+  Status writeStagedLocked(int64_t now_ms);
+  /// Whether the open transaction cut the series' head, among the first
+  /// `among_first` (sorted) entries of staged_flushed_.
+  bool wasCut(int64_t series_id, std::size_t among_first) const;
+  /// After the commit: the staged samples join their heads, cut heads empty.
+  void applyStagedLocked();
+  /// After a rollback: forgets what the transaction staged.
+  void dropStagedLocked();
+  /// Writes `samples` (sorted, unique) of a series as chunk rows of at most
+  /// kChunkRowSamples each.
+  Status writeChunksLocked(int64_t series_id, std::span<const Sample> samples);
+  Status setFlushedLocked(int64_t series_id, int64_t log_id);
+  /// Writes a series' head into chunks now (import), in the open transaction;
+  /// the head is dropped by forgetHeadLocked after the commit.
+  Status flushHeadNowLocked(int64_t series_id);
+  /// Drops a series' head (after its samples were committed to chunks).
+  void forgetHeadLocked(int64_t series_id);
+  /// In the open retention transaction: writes the samples of a head with
+  /// samples older than cutoff_ms that are newer than it to a chunk, marks
+  /// the series flushed, and lists it in pruned_heads_ (forgotten after the
+  /// commit); returns how many samples it removed.
+  Result<int64_t> pruneHeadLocked(int64_t series_id, int64_t cutoff_ms);
+  /// The samples of a series with since_ms <= ts < until_ms, oldest first; with
+  /// limit > 0 the oldest `limit`.
+  Result<std::vector<Sample>> readSamplesLocked(int64_t series_id, int64_t since_ms,
+                                                int64_t until_ms, int64_t limit = 0);
+  /// The newest `count` samples with since_ms <= ts < until_ms, oldest first.
+  Result<std::vector<Sample>> readRecentLocked(int64_t series_id, int64_t since_ms,
+                                               int64_t until_ms, int64_t count);
+  /// The timestamp of a series' oldest sample, none when it has none.
+  Result<std::optional<int64_t>> firstSampleTsLocked(int64_t series_id);
+  /// Deletes a series' samples older than cutoff_ms; returns how many.
+  Result<int64_t> pruneSeriesSamplesLocked(int64_t series_id, int64_t cutoff_ms);
   Result<std::vector<IngestOutcome>> ingestLocked(
       const std::vector<const protocol::TelemetryBatch*>& batches, int64_t now_ms,
       std::vector<StoredSeries>* stored);
@@ -103,13 +184,17 @@ class SqliteTelemetryStore : public virtual TelemetryStore {
     s->bind(1, **id).bind(2, since_ms).bind(3, until_ms).bind(4, common::sqlLimit(limit));
     return common::collectRows<T>(*s, read);
   }
-  /// Runs a per-series range delete (?1 series id, ?2 cutoff) for every
-  /// series, in one transaction; returns the rows removed. The per-series
-  /// deletes follow the (series_id, time) keys, where one "time < cutoff"
-  /// delete would scan the whole table. When the cutoff passes the meta key
-  /// `pruned_key`, it moves there, in the same transaction.
-  Result<int64_t> pruneEverySeriesLocked(common::Statement& prune, int64_t cutoff_ms,
-                                         const char* pruned_key);
+  /// Runs `prune` (a per-series delete, returning the rows or samples it
+  /// removed) for every series, in one transaction; returns the sum. The
+  /// per-series deletes follow the (series_id, time) keys, where one "time <
+  /// cutoff" delete would scan the whole table. When the cutoff passes the
+  /// meta key `pruned_key`, it moves there, in the same transaction.
+  Result<int64_t> pruneEverySeriesLocked(
+      const std::function<Result<int64_t>(int64_t series_id)>& prune, int64_t cutoff_ms,
+      const char* pruned_key);
+  /// A per-series range delete statement (?1 series id, ?2 cutoff) as a
+  /// pruneEverySeriesLocked step.
+  std::function<Result<int64_t>(int64_t)> deleteBefore(common::Statement& prune, int64_t cutoff_ms);
   /// Recomputes series_id's minute rows over [minute_from, minute_to) from the
   /// samples and its hour rows over [hour_from, hour_to) from the minute rows;
   /// adds the rows written to the report.
@@ -130,25 +215,56 @@ class SqliteTelemetryStore : public virtual TelemetryStore {
 
   common::Statement select_series_;
   common::Statement insert_series_;
-  common::Statement insert_sample_;
-  common::Statement select_samples_;
-  common::Statement select_recent_samples_;
-  common::Statement select_latest_sample_;
-  common::Statement select_recent_since_;
-  common::Statement select_window_sum_;
+  common::Statement insert_chunk_;
+  common::Statement update_chunk_;
+  common::Statement delete_chunk_;
+  common::Statement select_chunks_;
+  common::Statement select_chunks_newest_;
+  common::Statement select_chunks_before_;
+  common::Statement select_first_chunk_;
+  common::Statement select_chunk_ends_;
+  common::Statement insert_log_;
+  common::Statement delete_log_before_;
+  common::Statement select_log_;
+  common::Statement set_flushed_;
+  common::Statement select_flushed_;
   common::Statement select_metrics_;
   common::Statement select_series_ids_;
-  common::Statement prune_series_;
   common::Statement mark_late_;
   common::Statement select_late_;
   common::Statement delete_late_;
-  common::Statement select_first_sample_;
   common::Statement roll_minutes_;
   common::Statement roll_hours_;
   common::Statement select_minute_rollups_;
   common::Statement select_hour_rollups_;
   common::Statement prune_minute_rollups_;
   common::Statement prune_hour_rollups_;
+
+  /// Samples not in a chunk yet, per series id.
+  std::unordered_map<int64_t, SeriesHead> heads_;
+  /// How many heads have each first_log_id: the oldest log row still needed
+  /// is the first key.
+  std::map<int64_t, int64_t> head_log_ids_;
+  /// Per series id, the newest end_ms of its chunks (an upper bound after
+  /// retention): a read of times after it is served by the head alone.
+  std::unordered_map<int64_t, int64_t> chunk_end_ms_;
+  /// The id of the newest log row written (never reused).
+  int64_t last_log_id_ = 0;
+  /// Log rows below this id are deleted.
+  int64_t log_kept_from_ = 0;
+  /// ingest's now_ms at which the heads are next checked for age.
+  int64_t next_age_check_ms_ = 0;
+  /// What the open ingest transaction staged (writeStagedLocked).
+  std::vector<StagedSample> staged_;
+  std::vector<SampleLogEntry> staged_entries_;
+  /// Series cut into chunks by the open transaction, with their heads'
+  /// first_log_id (0 for a series that had no head), ordered by series id.
+  std::vector<std::pair<int64_t, int64_t>> staged_flushed_;
+  int64_t staged_log_id_ = 0;
+  int64_t staged_kept_from_ = 0;
+  int64_t staged_now_ms_ = 0;
+  /// Heads the open retention transaction emptied (pruneHeadLocked).
+  std::vector<int64_t> pruned_heads_;
 
   /// (system, metric) -> series id; ingest looks up every series of every batch.
   std::map<protocol::SeriesKey, int64_t> series_ids_;

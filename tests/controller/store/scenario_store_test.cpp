@@ -107,7 +107,8 @@ TEST_F(ScenarioStoreTest, SchemaOneDatabaseGainsLearnersAndKeepsItsScenarios) {
     auto db = common::Database::open(path_);
     ASSERT_TRUE(db.ok());
     ASSERT_TRUE((*db)
-                    ->exec("DROP TABLE attempts; DROP TABLE learners; DROP TABLE rollups_minute; "
+                    ->exec(std::string(kUndoMigrationEightSql) +
+                           "DROP TABLE attempts; DROP TABLE learners; DROP TABLE rollups_minute; "
                            "DROP TABLE rollups_hour; DROP TABLE rollup_late; "
                            "ALTER TABLE agents DROP COLUMN conflicts; DROP TABLE alerts; "
                            "DROP TABLE notifications; PRAGMA user_version = 1")
@@ -192,7 +193,8 @@ TEST_F(ScenarioStoreTest, SchemaFiveDatabaseGainsTeamsAndKeepsItsLearners) {
     auto db = common::Database::open(path_);
     ASSERT_TRUE(db.ok());
     ASSERT_TRUE((*db)
-                    ->exec("DROP INDEX learners_by_team; ALTER TABLE learners DROP COLUMN team; "
+                    ->exec(std::string(kUndoMigrationEightSql) +
+                           "DROP INDEX learners_by_team; ALTER TABLE learners DROP COLUMN team; "
                            "PRAGMA user_version = 5")
                     .ok());
   }

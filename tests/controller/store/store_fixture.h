@@ -24,6 +24,12 @@ namespace fs = std::filesystem;
 
 inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
+/// What migration 8 (sample chunks) added, removed: part of turning a
+/// current database back into an earlier version's.
+inline constexpr const char* kUndoMigrationEightSql =
+    "DROP TABLE sample_chunks; DROP TABLE sample_log; "
+    "ALTER TABLE series DROP COLUMN flushed_log_id; ";
+
 /// A fresh store in its own temporary directory, reopened at will, with
 /// builders for the records the tests write.
 class StoreTest : public ::testing::Test {

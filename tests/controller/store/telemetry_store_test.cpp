@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/sqlite.h"
+#include "controller/store/sqlite/schema.h"
 
 namespace pso::controller::store {
 namespace {
@@ -755,18 +756,21 @@ TEST_F(RollupTest, GapsHaveNoRowsAndLateSamplesAreRecomputed) {
 }
 
 TEST_F(RollupTest, SchemaTwoDatabaseGainsRollupsOfItsSamples) {
-  ingestRange(kStart, 60'000, 90, 0.0);
   store_.reset();
+  fs::remove(path_);
   {
-    // What a database written before rollups existed looks like.
+    // What a database written before rollups existed looks like: one row
+    // per sample, 90 minutes of them.
     auto db = common::Database::open(path_);
     ASSERT_TRUE(db.ok());
+    auto migrations = sqliteMigrations();
+    migrations.resize(2);
+    ASSERT_TRUE((*db)->migrate(migrations).ok());
     ASSERT_TRUE((*db)
-                    ->exec("DROP TABLE rollups_minute; DROP TABLE rollups_hour; "
-                           "DROP TABLE rollup_late; ALTER TABLE agents DROP COLUMN conflicts; "
-                           "DROP TABLE alerts; DROP TABLE notifications; "
-                           "DROP INDEX learners_by_team; ALTER TABLE learners DROP COLUMN team; "
-                           "PRAGMA user_version = 2")
+                    ->exec("INSERT INTO series (id, system, metric) VALUES (1, 'web', 'demand');"
+                           "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n "
+                           "WHERE i < 89) INSERT INTO samples SELECT 1, " +
+                           std::to_string(kStart) + " + i * 60000, i FROM n;")
                     .ok());
   }
   reopen();

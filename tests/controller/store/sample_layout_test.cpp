@@ -1,0 +1,390 @@
+// The telemetry store's sample layout (in-memory heads, the sample log,
+// compressed chunks): what is acked survives a restart whether or not it
+// reached a chunk, later writes of a timestamp win across heads, chunks and
+// imports, and every read agrees with a plain map of what was written.
+
+#include <gtest/gtest.h>
+
+#include <bit>
+
+#include <cstdint>
+#include <cstdlib>
+#include <limits>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "common/sqlite.h"
+#include "controller/store/sample_log.h"
+#include "tests/controller/store/store_fixture.h"
+
+namespace pso::controller::store {
+namespace {
+
+constexpr int64_t kLayoutStartMs = 1'600'000'000'000LL;
+
+class SampleLayoutTest : public StoreTest {
+ protected:
+  /// Sends web/demand samples as the next batch of edge-01, at `now_ms`.
+  void send(const std::vector<int64_t>& ts, const std::vector<double>& values,
+            int64_t now_ms = kNowMs) {
+    auto outcome = store_->ingestTelemetry(batch("edge-01", ++seq_, ts, values), now_ms);
+    ASSERT_TRUE(outcome.ok()) << outcome.error().message;
+    ASSERT_EQ(outcome->kind, IngestOutcome::Kind::kStored);
+    for (std::size_t i = 0; i < ts.size(); ++i) model_[ts[i]] = values[i];
+  }
+
+  /// `count` samples one second apart from `first_ms`, value = base + i.
+  void sendRun(int64_t first_ms, int count, double base, int64_t now_ms = kNowMs) {
+    std::vector<int64_t> ts;
+    std::vector<double> values;
+    for (int i = 0; i < count; ++i) {
+      ts.push_back(first_ms + i * 1000);
+      values.push_back(base + i);
+    }
+    send(ts, values, now_ms);
+  }
+
+  /// A count of rows in the database file, read beside the open store.
+  int64_t rows(const std::string& table) {
+    auto db = common::Database::open(path_, true);
+    EXPECT_TRUE(db.ok());
+    if (!db.ok()) return -1;
+    auto count = (*db)->prepare("SELECT COUNT(*) FROM " + table);
+    EXPECT_TRUE(count.ok());
+    auto row = count->step();
+    EXPECT_TRUE(row.ok() && *row);
+    return count->columnInt64(0);
+  }
+
+  /// Every read of the store agrees with the model over [since, until).
+  void expectReadsMatch(int64_t since, int64_t until, const std::string& when) {
+    std::vector<Sample> expected;
+    for (auto it = model_.lower_bound(since); it != model_.end() && it->first < until; ++it) {
+      expected.push_back({it->first, it->second});
+    }
+    auto all = store_->samples("web", "demand", since, until);
+    ASSERT_TRUE(all.ok()) << all.error().message;
+    for (std::size_t i = 0; i < std::min(all->size(), expected.size()); ++i) {
+      ASSERT_EQ((*all)[i].ts_ms, expected[i].ts_ms) << when << " sample " << i;
+      ASSERT_EQ((*all)[i].value, expected[i].value) << when << " at ts " << expected[i].ts_ms;
+    }
+    ASSERT_EQ(all->size(), expected.size()) << when;
+    for (int64_t limit : {1, 7, 150}) {
+      auto page = store_->samples("web", "demand", since, until, limit);
+      ASSERT_TRUE(page.ok());
+      const std::size_t n = std::min<std::size_t>(expected.size(), static_cast<std::size_t>(limit));
+      ASSERT_EQ(page->size(), n) << when << " limit " << limit;
+      for (std::size_t i = 0; i < n; ++i) {
+        ASSERT_EQ((*page)[i].ts_ms, expected[i].ts_ms) << when << " limit " << limit;
+        ASSERT_EQ((*page)[i].value, expected[i].value) << when << " limit " << limit;
+      }
+    }
+    for (int64_t count : {1, 5, 130}) {
+      auto recent = store_->recentSamples("web", "demand", until, count);
+      ASSERT_TRUE(recent.ok());
+      std::vector<Sample> want;
+      for (auto it = model_.lower_bound(until);
+           it != model_.begin() && want.size() < static_cast<std::size_t>(count);) {
+        --it;
+        want.insert(want.begin(), Sample{it->first, it->second});
+      }
+      ASSERT_EQ(recent->size(), want.size()) << when << " recent " << count;
+      for (std::size_t i = 0; i < want.size(); ++i) {
+        ASSERT_EQ((*recent)[i].ts_ms, want[i].ts_ms) << when << " recent " << count;
+        ASSERT_EQ((*recent)[i].value, want[i].value) << when << " recent " << count;
+      }
+    }
+    auto latest = store_->latestSample("web", "demand");
+    ASSERT_TRUE(latest.ok());
+    ASSERT_EQ(latest->has_value(), !model_.empty()) << when;
+    if (!model_.empty()) {
+      EXPECT_EQ((*latest)->ts_ms, model_.rbegin()->first) << when;
+      EXPECT_EQ((*latest)->value, model_.rbegin()->second) << when;
+    }
+    // The cycle's read: the newest 10 samples from `since`, and the window
+    // after since + 20 s.
+    auto reads = store_->cycleReads({"web"}, "demand", since, since + 20'000, until, 10);
+    ASSERT_TRUE(reads.ok());
+    if (expected.empty()) {
+      EXPECT_TRUE(reads->empty()) << when;
+      return;
+    }
+    ASSERT_EQ(reads->count("web"), 1u) << when;
+    const auto& read = reads->at("web");
+    const std::size_t n = std::min<std::size_t>(10, expected.size());
+    ASSERT_EQ(read.recent.size(), n) << when;
+    EXPECT_EQ(read.recent.back().ts_ms, expected.back().ts_ms) << when;
+    EXPECT_EQ(read.recent.front().ts_ms, expected[expected.size() - n].ts_ms) << when;
+    double sum = 0;
+    int64_t in_window = 0;
+    for (const auto& s : expected) {
+      if (s.ts_ms > since + 20'000) {
+        sum += s.value;
+        ++in_window;
+      }
+    }
+    EXPECT_EQ(read.window_count, in_window) << when;
+    EXPECT_DOUBLE_EQ(read.window_sum, sum) << when;
+  }
+
+  uint64_t seq_ = 0;
+  std::map<int64_t, double> model_;
+};
+
+TEST_F(SampleLayoutTest, AckedSamplesInTheHeadSurviveARestartThroughTheLog) {
+  sendRun(kLayoutStartMs, 50, 0.0);
+  // Fewer than a chunk's worth: nothing is cut yet, the log holds them.
+  EXPECT_EQ(rows("sample_chunks"), 0);
+  EXPECT_EQ(rows("sample_log"), 1);
+  reopen();
+  expectReadsMatch(0, std::numeric_limits<int64_t>::max(), "after a restart");
+  EXPECT_EQ(webDemand().size(), 50u);
+}
+
+TEST_F(SampleLayoutTest, AFullHeadBecomesAChunkAndTheLogItNoLongerNeedsIsDeleted) {
+  // One sample a batch, as a 1 s agent sends them.
+  for (int i = 0; i < 130; ++i) {
+    send({kLayoutStartMs + i * 1000}, {100.0 + i * 0.5});
+  }
+  // The first 120 were cut into one chunk; ten wait in the head.
+  EXPECT_EQ(rows("sample_chunks"), 1);
+  EXPECT_EQ(rows("sample_log"), 10);
+  expectReadsMatch(0, std::numeric_limits<int64_t>::max(), "live");
+  expectReadsMatch(kLayoutStartMs + 115'000, kLayoutStartMs + 125'000, "across the cut");
+  reopen();
+  expectReadsMatch(0, std::numeric_limits<int64_t>::max(), "after a restart");
+}
+
+TEST_F(SampleLayoutTest, AQuietSeriesIsCutByAgeSoTheLogDoesNotGrowBehindIt) {
+  sendRun(kLayoutStartMs, 3, 1.0, kNowMs);
+  EXPECT_EQ(rows("sample_log"), 1);
+  // Three minutes later a batch of another series arrives: the quiet head is
+  // cut into a chunk, and the log keeps only the row the new head needs.
+  protocol::TelemetryBatch cpu = batch("edge-01", ++seq_, {kLayoutStartMs + 180'000}, {0.5});
+  cpu.series = {{"web", "cpu"}};
+  ASSERT_TRUE(store_->ingestTelemetry(cpu, kNowMs + 180'000).ok());
+  EXPECT_EQ(rows("sample_chunks"), 1);
+  EXPECT_EQ(rows("sample_log"), 1);
+  reopen();
+  expectReadsMatch(0, std::numeric_limits<int64_t>::max(), "after a restart");
+  auto cpu_samples = store_->samples("web", "cpu", 0, std::numeric_limits<int64_t>::max());
+  ASSERT_TRUE(cpu_samples.ok());
+  ASSERT_EQ(cpu_samples->size(), 1u);
+  EXPECT_EQ(cpu_samples->front().value, 0.5);
+}
+
+TEST_F(SampleLayoutTest, ALaterWriteOfATimestampWinsAcrossHeadChunksAndImport) {
+  sendRun(kLayoutStartMs, 125, 0.0);  // cut: 125 samples in one chunk
+  ASSERT_EQ(rows("sample_chunks"), 1);
+  // A re-sent sample inside the chunk's time: the head's value wins...
+  send({kLayoutStartMs + 5000}, {-5.0});
+  expectReadsMatch(0, std::numeric_limits<int64_t>::max(), "re-sent into the head");
+  // ... and still wins once that head is cut into an overlapping chunk.
+  sendRun(kLayoutStartMs + 200'000, 125, 1000.0);
+  ASSERT_EQ(rows("sample_chunks"), 2);
+  expectReadsMatch(0, std::numeric_limits<int64_t>::max(), "overlapping chunks");
+  expectReadsMatch(kLayoutStartMs + 4000, kLayoutStartMs + 7000, "overlapping chunks, narrow");
+
+  // An import replaces what it covers, in chunks and in the head.
+  send({kLayoutStartMs + 400'000}, {7.0});
+  std::vector<Sample> imported;
+  for (int64_t ts : {kLayoutStartMs + 5000, kLayoutStartMs + 250'000, kLayoutStartMs + 400'000}) {
+    imported.push_back({ts, 0.25});
+    model_[ts] = 0.25;
+  }
+  auto report = store_->importSamples("web", "demand", imported);
+  ASSERT_TRUE(report.ok()) << report.error().message;
+  EXPECT_EQ(report->samples, 3u);
+  expectReadsMatch(0, std::numeric_limits<int64_t>::max(), "after the import");
+  // Live samples after the import win over it.
+  send({kLayoutStartMs + 250'000}, {42.0});
+  expectReadsMatch(0, std::numeric_limits<int64_t>::max(), "live after the import");
+  reopen();
+  expectReadsMatch(0, std::numeric_limits<int64_t>::max(), "after a restart");
+}
+
+TEST_F(SampleLayoutTest, RetentionCutsAcrossAChunkAndWhatItRemovedStaysRemoved) {
+  sendRun(kLayoutStartMs, 200, 0.0);             // 200 samples in one chunk
+  sendRun(kLayoutStartMs + 200'000, 20, 200.0);  // in the head
+  const int64_t cutoff = kLayoutStartMs + 150'000;
+  auto removed = store_->pruneSamples(cutoff);
+  ASSERT_TRUE(removed.ok()) << removed.error().message;
+  EXPECT_EQ(*removed, 150);
+  model_.erase(model_.begin(), model_.lower_bound(cutoff));
+  expectReadsMatch(0, std::numeric_limits<int64_t>::max(), "after retention");
+  // Past the head's samples too: the log still holds them, but a restart
+  // does not bring them back.
+  const int64_t later = kLayoutStartMs + 210'000;
+  removed = store_->pruneSamples(later);
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(*removed, 60);
+  model_.erase(model_.begin(), model_.lower_bound(later));
+  reopen();
+  expectReadsMatch(0, std::numeric_limits<int64_t>::max(), "after a restart");
+  EXPECT_EQ(webDemand().size(), 10u);
+}
+
+TEST_F(SampleLayoutTest, RandomWritesRestartsAndRetentionAlwaysReadAsThePlainMap) {
+  const char* seed_env = std::getenv("PSO_LAYOUT_SEED");
+  std::mt19937_64 rng(seed_env != nullptr ? std::strtoull(seed_env, nullptr, 10) : 20261204);
+  int64_t now = kNowMs;
+  int64_t next_ts = kLayoutStartMs;
+  std::vector<std::string> done;  // the steps since the last check, for a failure's message
+  for (int step = 0; step < 400; ++step) {
+    const int what = static_cast<int>(rng() % 100);
+    done.push_back(what < 70   ? "send"
+                   : what < 80 ? "import"
+                   : what < 90 ? "restart"
+                   : what < 93 ? "prune"
+                               : "-");
+    if (what < 70) {
+      // The next 1-30 samples, sometimes with re-sent older timestamps.
+      const int n = 1 + static_cast<int>(rng() % 30);
+      std::vector<int64_t> ts;
+      std::vector<double> values;
+      for (int i = 0; i < n; ++i) {
+        if (rng() % 10 == 0 && next_ts > kLayoutStartMs) {
+          ts.push_back(
+              kLayoutStartMs +
+              static_cast<int64_t>(rng() % static_cast<uint64_t>(next_ts - kLayoutStartMs)));
+        } else {
+          next_ts += 1000 + static_cast<int64_t>(rng() % 5);
+          ts.push_back(next_ts);
+        }
+        values.push_back(static_cast<double>(rng() % 100000) / 100.0);
+      }
+      now += static_cast<int64_t>(rng() % 20'000);
+      send(ts, values, now);
+    } else if (what < 80) {
+      std::vector<Sample> imported;
+      const int n = 1 + static_cast<int>(rng() % 50);
+      for (int i = 0; i < n; ++i) {
+        const int64_t ts =
+            kLayoutStartMs +
+            static_cast<int64_t>(rng() % static_cast<uint64_t>(next_ts - kLayoutStartMs + 1));
+        imported.push_back({ts, -static_cast<double>(rng() % 1000)});
+      }
+      auto report = store_->importSamples("web", "demand", imported);
+      ASSERT_TRUE(report.ok()) << report.error().message;
+      for (const auto& s : imported) model_[s.ts_ms] = s.value;
+    } else if (what < 90) {
+      reopen();
+    } else if (what < 93) {
+      const int64_t cutoff =
+          kLayoutStartMs +
+          static_cast<int64_t>(rng() % static_cast<uint64_t>((next_ts - kLayoutStartMs) / 4 + 1));
+      auto removed = store_->pruneSamples(cutoff);
+      ASSERT_TRUE(removed.ok()) << removed.error().message;
+      model_.erase(model_.begin(), model_.lower_bound(cutoff));
+    }
+    if (step % 5 == 0 || step == 399) {
+      std::string when = "step " + std::to_string(step) + " after";
+      for (const auto& d : done) when += " " + d;
+      done.clear();
+      expectReadsMatch(0, std::numeric_limits<int64_t>::max(), when);
+      const int64_t a =
+          kLayoutStartMs +
+          static_cast<int64_t>(rng() % static_cast<uint64_t>(next_ts - kLayoutStartMs + 1));
+      expectReadsMatch(a, a + 1 + static_cast<int64_t>(rng() % 200'000), when + " (a window)");
+      if (HasFatalFailure()) return;
+    }
+  }
+  EXPECT_GT(rows("sample_chunks"), 10);
+}
+
+TEST_F(SampleLayoutTest, ACorruptChunkIsAnErrorNamingTheRowNotACrash) {
+  sendRun(kLayoutStartMs, 120, 0.0);           // one chunk
+  sendRun(kLayoutStartMs + 120'000, 10, 0.0);  // in the head
+  {
+    auto db = common::Database::open(path_);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->exec("UPDATE sample_chunks SET data = x'01ff'").ok());
+  }
+  auto read = store_->samples("web", "demand", 0, std::numeric_limits<int64_t>::max());
+  ASSERT_FALSE(read.ok());
+  EXPECT_EQ(read.error().code, "corrupt");
+  EXPECT_NE(read.error().message.find("sample_chunks row 1: sample chunk: "), std::string::npos)
+      << read.error().message;
+  // The head's samples, after the chunk, still read.
+  auto recent = store_->recentSamples("web", "demand", std::numeric_limits<int64_t>::max(), 5);
+  ASSERT_TRUE(recent.ok());
+  EXPECT_EQ(recent->size(), 5u);
+}
+
+TEST_F(SampleLayoutTest, ACorruptLogRowStopsTheOpenWithItsIdRatherThanLosingIt) {
+  sendRun(kLayoutStartMs, 10, 0.0);
+  store_.reset();
+  {
+    auto db = common::Database::open(path_);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->exec("UPDATE sample_log SET data = x'0105'").ok());
+  }
+  auto opened = Store::open(path_);
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(opened.error().code, "corrupt");
+  EXPECT_NE(opened.error().message.find("sample_log row 1: sample log: "), std::string::npos)
+      << opened.error().message;
+}
+
+// The log codec on its own.
+TEST(SampleLogCodec, EntriesRoundTripBitForBit) {
+  std::vector<SampleLogEntry> entries = {
+      {1, {{-5, 0.1}, {7, -0.0}, {1'700'000'000'000LL, 1e300}}},
+      {123456789, {{std::numeric_limits<int64_t>::min(), 5e-324}}},
+      {2, {{0, std::numeric_limits<double>::max()}, {std::numeric_limits<int64_t>::max(), 1.5}}},
+  };
+  auto blob = encodeSampleLog(entries);
+  ASSERT_TRUE(blob.ok()) << blob.error().message;
+  auto decoded = decodeSampleLog(*blob);
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+  ASSERT_EQ(decoded->size(), entries.size());
+  for (std::size_t e = 0; e < entries.size(); ++e) {
+    EXPECT_EQ((*decoded)[e].series_id, entries[e].series_id);
+    ASSERT_EQ((*decoded)[e].samples.size(), entries[e].samples.size());
+    for (std::size_t i = 0; i < entries[e].samples.size(); ++i) {
+      EXPECT_EQ((*decoded)[e].samples[i].ts_ms, entries[e].samples[i].ts_ms);
+      EXPECT_EQ(std::bit_cast<uint64_t>((*decoded)[e].samples[i].value),
+                std::bit_cast<uint64_t>(entries[e].samples[i].value));
+    }
+  }
+}
+
+TEST(SampleLogCodec, RefusesWhatItCannotWriteAndEveryTruncation) {
+  EXPECT_EQ(encodeSampleLog(std::vector<SampleLogEntry>{{0, {{1, 1.0}}}}).error().code, "invalid");
+  EXPECT_EQ(encodeSampleLog(std::vector<SampleLogEntry>{{1, {}}}).error().code, "invalid");
+  EXPECT_EQ(encodeSampleLog(std::vector<SampleLogEntry>{{1, {{2, 1.0}, {2, 2.0}}}}).error().code,
+            "invalid");
+  auto blob = encodeSampleLog(std::vector<SampleLogEntry>{{3, {{1, 1.0}, {2, 2.0}}}});
+  ASSERT_TRUE(blob.ok());
+  for (std::size_t cut = 0; cut < blob->size(); ++cut) {
+    auto decoded = decodeSampleLog(std::string_view(*blob).substr(0, cut));
+    ASSERT_FALSE(decoded.ok()) << "cut at " << cut;
+    EXPECT_EQ(decoded.error().code, "corrupt");
+    EXPECT_EQ(decoded.error().message.rfind("sample log: ", 0), 0u) << decoded.error().message;
+  }
+  EXPECT_FALSE(decodeSampleLog(*blob + "x").ok());
+  std::string wrong_version = *blob;
+  wrong_version[0] = 2;
+  EXPECT_NE(decodeSampleLog(wrong_version).error().message.find("unknown version 2"),
+            std::string::npos);
+}
+
+TEST(SampleLogCodec, MergesKeepTheLaterWriteOfATimestamp) {
+  std::vector<Sample> staged = {{5, 1.0}, {3, 2.0}, {5, 3.0}, {1, 4.0}};
+  sortSamplesLastWins(staged);
+  ASSERT_EQ(staged.size(), 3u);
+  EXPECT_EQ(staged[0].ts_ms, 1);
+  EXPECT_EQ(staged[2].value, 3.0);
+  std::vector<Sample> base = {{1, 10.0}, {2, 20.0}, {6, 60.0}};
+  mergeNewerSamples(base, staged);
+  ASSERT_EQ(base.size(), 5u);
+  EXPECT_EQ(base[0].value, 4.0);   // newer wins
+  EXPECT_EQ(base[1].value, 20.0);  // only in base
+  EXPECT_EQ(base[3].value, 3.0);
+  EXPECT_EQ(base[4].ts_ms, 6);
+}
+
+}  // namespace
+}  // namespace pso::controller::store
