@@ -8,6 +8,8 @@ build=${1:-build}
 "$build/tests/bench/replay_bench"
 # Sample chunks: bytes per sample and codec throughput (PSO_TRACES_DIR adds the traces).
 "$build/tests/bench/chunk_codec_bench" ${PSO_TRACES_DIR:+--traces "$PSO_TRACES_DIR"}
+# The telemetry store alone: 1,000 agents x 10 series for 10 minutes of samples.
+"$build/tests/bench/sample_store_bench" --agents 1000 --seconds 600
 # A week of 100 systems at 15 s replayed from a controller database (budget 60 s).
 "$build/tests/bench/fleet_replay_bench"
 # A minute of 1 s sampling, compared with prometheus-node-exporter when installed.

@@ -176,6 +176,12 @@ Status SqliteTelemetryStore::rollRegularLocked(const std::vector<int64_t>& ids, 
         !st.ok()) {
       return st;
     }
+    // The compaction blocks this pass closed: their chunks become one row each.
+    if (auto st = compactBlocksLocked(ids[i], floorToBucket(from, kCompactBlockMs),
+                                      floorToBucket(target, kCompactBlockMs));
+        !st.ok()) {
+      return st;
+    }
     ++report.series;
   }
   return tx.commit();

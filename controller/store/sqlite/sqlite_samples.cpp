@@ -56,6 +56,15 @@ Status SqliteTelemetryStore::prepareSamples() {
            "SELECT id, start_ms, end_ms, count, data FROM sample_chunks "
            "WHERE series_id = ?1 AND start_ms < ?2"},
           {&select_first_chunk_, "SELECT MIN(start_ms) FROM sample_chunks WHERE series_id = ?1"},
+          {&select_chunk_spans_,
+           "SELECT start_ms, end_ms FROM sample_chunks "
+           "WHERE series_id = ?1 AND end_ms >= ?2 AND end_ms < ?3 ORDER BY end_ms"},
+          {&select_block_chunks_,
+           "SELECT id, data FROM sample_chunks "
+           "WHERE series_id = ?1 AND end_ms >= ?2 AND end_ms < ?3 AND start_ms >= ?2"},
+          {&count_chunks_between_,
+           "SELECT COUNT(*) FROM sample_chunks "
+           "WHERE series_id = ?1 AND end_ms >= ?2 AND start_ms <= ?3"},
           {&select_chunk_ends_,
            "SELECT series_id, MAX(end_ms) FROM sample_chunks GROUP BY series_id"},
           {&insert_log_, "INSERT INTO sample_log (data) VALUES (?1)"},
@@ -162,9 +171,10 @@ Status SqliteTelemetryStore::replayLogLocked() {
   return Status();
 }
 
-Status SqliteTelemetryStore::writeChunksLocked(int64_t series_id, std::span<const Sample> samples) {
-  for (std::size_t begin = 0; begin < samples.size(); begin += kChunkRowSamples) {
-    const auto piece = samples.subspan(begin, std::min(kChunkRowSamples, samples.size() - begin));
+Status SqliteTelemetryStore::writeChunksLocked(int64_t series_id, std::span<const Sample> samples,
+                                               std::size_t per_row) {
+  for (std::size_t begin = 0; begin < samples.size(); begin += per_row) {
+    const auto piece = samples.subspan(begin, std::min(per_row, samples.size() - begin));
     auto blob = encodeChunk(piece);
     if (!blob.ok()) return blob.error();
     ScopedStatement s(insert_chunk_);
@@ -188,7 +198,7 @@ Status SqliteTelemetryStore::setFlushedLocked(int64_t series_id, int64_t log_id)
 }
 
 Status SqliteTelemetryStore::writeStagedLocked(int64_t now_ms) {
-  staged_entries_.clear();
+  staged_entries_ = {};
   staged_flushed_.clear();
   staged_log_id_ = 0;
   staged_kept_from_ = log_kept_from_;
@@ -199,15 +209,20 @@ Status SqliteTelemetryStore::writeStagedLocked(int64_t now_ms) {
   std::stable_sort(
       staged_.begin(), staged_.end(),
       [](const StagedSample& a, const StagedSample& b) { return a.series_id < b.series_id; });
+  // The entries' vectors are kept from call to call (entry_pool_), so a
+  // steady load allocates nothing here.
+  std::size_t used = 0;
   for (std::size_t i = 0; i < staged_.size();) {
-    SampleLogEntry entry;
+    if (used == entry_pool_.size()) entry_pool_.emplace_back();
+    SampleLogEntry& entry = entry_pool_[used++];
     entry.series_id = staged_[i].series_id;
+    entry.samples.clear();
     for (; i < staged_.size() && staged_[i].series_id == entry.series_id; ++i) {
       entry.samples.push_back(staged_[i].sample);
     }
-    sortSamplesLastWins(entry.samples);
-    staged_entries_.push_back(std::move(entry));
+    if (entry.samples.size() > 1) sortSamplesLastWins(entry.samples);
   }
+  staged_entries_ = std::span<SampleLogEntry>(entry_pool_.data(), used);
   if (!staged_entries_.empty()) {
     auto blob = encodeSampleLog(staged_entries_);
     if (!blob.ok()) return blob.error();
@@ -310,7 +325,7 @@ void SqliteTelemetryStore::applyStagedLocked() {
 
 void SqliteTelemetryStore::dropStagedLocked() {
   staged_.clear();
-  staged_entries_.clear();
+  staged_entries_ = {};
   staged_flushed_.clear();
   staged_log_id_ = 0;
 }
@@ -457,6 +472,81 @@ Result<std::vector<Sample>> SqliteTelemetryStore::readRecentLocked(int64_t serie
   if (read->size() > wanted)
     read->erase(read->begin(), read->end() - static_cast<std::ptrdiff_t>(wanted));
   return read;
+}
+
+Status SqliteTelemetryStore::compactBlocksLocked(int64_t series_id, int64_t from_ms,
+                                                 int64_t to_ms) {
+  // The blocks with two or more chunk rows inside them.
+  std::vector<int64_t> blocks;
+  {
+    ScopedStatement s(select_chunk_spans_);
+    s->bind(1, series_id).bind(2, from_ms).bind(3, to_ms);
+    int64_t block = kMinTs;
+    int64_t rows_in_block = 0;
+    while (true) {
+      auto row = s->step();
+      if (!row.ok()) return row.error();
+      if (!*row) break;
+      const int64_t start_block = floorToBucket(s->columnInt64(0), kCompactBlockMs);
+      if (start_block != floorToBucket(s->columnInt64(1), kCompactBlockMs)) continue;
+      if (start_block != block) {
+        block = start_block;
+        rows_in_block = 0;
+      }
+      if (++rows_in_block == 2) blocks.push_back(block);
+    }
+  }
+  for (int64_t start : blocks) {
+    if (auto st = compactBlockLocked(series_id, start); !st.ok()) return st;
+  }
+  return Status();
+}
+
+Status SqliteTelemetryStore::compactBlockLocked(int64_t series_id, int64_t block_ms) {
+  struct Row {
+    int64_t id;
+    std::string data;
+  };
+  std::vector<Row> rows;
+  {
+    ScopedStatement s(select_block_chunks_);
+    s->bind(1, series_id).bind(2, block_ms).bind(3, block_ms + kCompactBlockMs);
+    while (true) {
+      auto row = s->step();
+      if (!row.ok()) return row.error();
+      if (!*row) break;
+      rows.push_back({s->columnInt64(0), s->columnBlob(1)});
+    }
+  }
+  if (rows.size() < 2) return Status();
+  // Merged in the order they were written, so the later write of a
+  // timestamp still wins.
+  std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.id < b.id; });
+  std::vector<Sample> merged;
+  for (const auto& row : rows) {
+    auto samples = decodeChunk(row.data);
+    if (!samples.ok()) {
+      return makeError("corrupt", "sample_chunks row " + std::to_string(row.id) + ": " +
+                                      samples.error().message);
+    }
+    mergeNewerSamples(merged, *samples);
+  }
+  // A chunk outside the block's rows that overlaps their time (a late write
+  // across the block's edge) keeps them apart: the merged chunk, written
+  // last, would otherwise win over a later write there.
+  {
+    ScopedStatement s(count_chunks_between_);
+    s->bind(1, series_id).bind(2, merged.front().ts_ms).bind(3, merged.back().ts_ms);
+    auto count = common::firstRow<int64_t>(*s, common::firstColumnInt64);
+    if (!count.ok()) return count.error();
+    if (!count->has_value() || **count != static_cast<int64_t>(rows.size())) return Status();
+  }
+  for (const auto& row : rows) {
+    ScopedStatement s(delete_chunk_);
+    s->bind(1, row.id);
+    if (auto st = s->run(); !st.ok()) return st;
+  }
+  return writeChunksLocked(series_id, merged, kMaxChunkSamples);
 }
 
 Result<std::optional<int64_t>> SqliteTelemetryStore::firstSampleTsLocked(int64_t series_id) {

@@ -6,6 +6,7 @@
 #include <limits>
 #include <set>
 #include <tuple>
+#include <unordered_map>
 #include <utility>
 
 #include "protocol/names.h"
@@ -152,10 +153,10 @@ Result<std::vector<IngestOutcome>> SqliteTelemetryStore::ingestLocked(
   common::Transaction tx(context_.db());
   if (!tx.beginStatus().ok()) return tx.beginStatus().error();
 
-  std::map<std::string, uint64_t> last_seq;  // per agent, as of this transaction
+  std::unordered_map<std::string, uint64_t> last_seq;  // per agent, as of this transaction
   std::set<std::string> advanced;
   // System owners as of this transaction (only upsertAgent changes them).
-  std::map<std::string, std::optional<std::string>> owners;
+  SystemOwners owners;
   std::vector<IngestOutcome> outcomes;
   outcomes.reserve(batches.size());
 
@@ -242,9 +243,8 @@ std::string SqliteTelemetryStore::seqRefusalLocked(const protocol::TelemetryBatc
   return std::string();
 }
 
-Result<bool> SqliteTelemetryStore::mayWriteLocked(
-    const std::string& agent_id, const std::string& system,
-    std::map<std::string, std::optional<std::string>>& owners) {
+Result<bool> SqliteTelemetryStore::mayWriteLocked(const std::string& agent_id,
+                                                  const std::string& system, SystemOwners& owners) {
   // Host series are stored under names no system can take; a batch naming
   // one directly is someone else's.
   if (system.rfind('@', 0) == 0) return false;

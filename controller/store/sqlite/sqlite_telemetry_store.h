@@ -12,10 +12,10 @@
 // the series' heads in memory. A head that holds kHeadFlushSamples samples,
 // or whose first sample arrived kHeadMaxAgeMs ago, is cut into a chunk
 // (sample_chunk.h) in a later ingest transaction, which also deletes the log
-// rows no head needs. A read merges a series' chunks (in the order they were
-// written) and its head: the later write of a timestamp wins. At open the
-// log is replayed into the heads, skipping what series.flushed_log_id says
-// is in chunks already.
+// rows no head needs; once a six-hour block is rolled up, the rollup pass
+// merges each series' chunks of that block into one. A read merges a series' chunks (in the order
+// they were written) and its head: the later write of a timestamp wins. At open the log is replayed
+// into the heads, skipping what series.flushed_log_id says is in chunks already.
 
 #include <cstdint>
 #include <functional>
@@ -83,6 +83,15 @@ class SqliteTelemetryStore : public virtual TelemetryStore {
   static constexpr const char* kSamplesPrunedKey = "samples_pruned_before";
   static constexpr const char* kMinutesPrunedKey = "rollup_minute_pruned_before";
 
+  /// System owners as one ingest call found them (only upsertAgent changes them).
+  using SystemOwners = std::unordered_map<std::string, std::optional<std::string>>;
+  struct SeriesKeyHash {
+    std::size_t operator()(const protocol::SeriesKey& key) const {
+      const std::hash<std::string> hash;
+      return hash(key.system) * 31 + hash(key.metric);
+    }
+  };
+
   /// A head is cut into a chunk once it holds this many samples...
   static constexpr std::size_t kHeadFlushSamples = 120;
   /// ... or once its first sample arrived this long ago (by ingest's now_ms).
@@ -92,6 +101,11 @@ class SqliteTelemetryStore : public virtual TelemetryStore {
   /// Most samples one chunk row holds when a long run is written at once
   /// (an import, a legacy table moved into chunks).
   static constexpr std::size_t kChunkRowSamples = 1024;
+  /// The span of time whose chunks the rollup pass merges into one row once
+  /// it is closed. Six hours of 1 s samples is a row of about 50 KB: the
+  /// leaf page SQLite keeps of an overflowing row wastes up to 4 KB, which
+  /// over an hour's row was 0.4 bytes per sample (sample_store_bench).
+  static constexpr int64_t kCompactBlockMs = 6 * kHourMs;
 
   /// A series' samples not in a chunk yet, oldest first, one per timestamp.
   struct SeriesHead {
@@ -126,8 +140,17 @@ class SqliteTelemetryStore : public virtual TelemetryStore {
   /// After a rollback: forgets what the transaction staged.
   void dropStagedLocked();
   /// Writes `samples` (sorted, unique) of a series as chunk rows of at most
-  /// kChunkRowSamples each.
-  Status writeChunksLocked(int64_t series_id, std::span<const Sample> samples);
+  /// `per_row` samples each.
+  Status writeChunksLocked(int64_t series_id, std::span<const Sample> samples,
+                           std::size_t per_row = kChunkRowSamples);
+  /// Merges a series' chunk rows that lie within the compaction block
+  /// starting at block_ms into one (the rollup pass, once the block is
+  /// closed): fewer rows, and values packed over the whole block. Leaves
+  /// them as they are when a chunk outside them overlaps their time.
+  Status compactBlockLocked(int64_t series_id, int64_t block_ms);
+  /// compactBlockLocked for every block in [from_ms, to_ms) holding two or
+  /// more of the series' chunk rows.
+  Status compactBlocksLocked(int64_t series_id, int64_t from_ms, int64_t to_ms);
   Status setFlushedLocked(int64_t series_id, int64_t log_id);
   /// Writes a series' head into chunks now (import), in the open transaction;
   /// the head is dropped by forgetHeadLocked after the commit.
@@ -159,7 +182,7 @@ class SqliteTelemetryStore : public virtual TelemetryStore {
   /// Whether `agent_id` may write samples of `system` (it owns it, or no
   /// agent declared it); `owners` caches the owners looked up in this call.
   Result<bool> mayWriteLocked(const std::string& agent_id, const std::string& system,
-                              std::map<std::string, std::optional<std::string>>& owners);
+                              SystemOwners& owners);
   /// Stores the samples of one series row of a batch that is next in
   /// sequence and inside the time window [now_ms - max_age_ms, now_ms +
   /// max_ahead_ms]; adds to the outcome's counts.
@@ -223,6 +246,9 @@ class SqliteTelemetryStore : public virtual TelemetryStore {
   common::Statement select_chunks_before_;
   common::Statement select_first_chunk_;
   common::Statement select_chunk_ends_;
+  common::Statement select_chunk_spans_;
+  common::Statement select_block_chunks_;
+  common::Statement count_chunks_between_;
   common::Statement insert_log_;
   common::Statement delete_log_before_;
   common::Statement select_log_;
@@ -256,7 +282,8 @@ class SqliteTelemetryStore : public virtual TelemetryStore {
   int64_t next_age_check_ms_ = 0;
   /// What the open ingest transaction staged (writeStagedLocked).
   std::vector<StagedSample> staged_;
-  std::vector<SampleLogEntry> staged_entries_;
+  std::span<SampleLogEntry> staged_entries_;
+  std::vector<SampleLogEntry> entry_pool_;
   /// Series cut into chunks by the open transaction, with their heads'
   /// first_log_id (0 for a series that had no head), ordered by series id.
   std::vector<std::pair<int64_t, int64_t>> staged_flushed_;
@@ -267,7 +294,7 @@ class SqliteTelemetryStore : public virtual TelemetryStore {
   std::vector<int64_t> pruned_heads_;
 
   /// (system, metric) -> series id; ingest looks up every series of every batch.
-  std::map<protocol::SeriesKey, int64_t> series_ids_;
+  std::unordered_map<protocol::SeriesKey, int64_t, SeriesKeyHash> series_ids_;
   /// Samples older than this arriving at ingest mark their series for a
   /// rollup recomputation: the end of the buckets a running or completed
   /// rollup pass covers.

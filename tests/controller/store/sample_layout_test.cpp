@@ -7,6 +7,7 @@
 
 #include <bit>
 
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <limits>
@@ -250,7 +251,8 @@ TEST_F(SampleLayoutTest, RandomWritesRestartsAndRetentionAlwaysReadAsThePlainMap
               kLayoutStartMs +
               static_cast<int64_t>(rng() % static_cast<uint64_t>(next_ts - kLayoutStartMs)));
         } else {
-          next_ts += 1000 + static_cast<int64_t>(rng() % 5);
+          // 20 s apart, so the run spans several compaction blocks.
+          next_ts += 20'000 + static_cast<int64_t>(rng() % 5);
           ts.push_back(next_ts);
         }
         values.push_back(static_cast<double>(rng() % 100000) / 100.0);
@@ -278,6 +280,10 @@ TEST_F(SampleLayoutTest, RandomWritesRestartsAndRetentionAlwaysReadAsThePlainMap
       auto removed = store_->pruneSamples(cutoff);
       ASSERT_TRUE(removed.ok()) << removed.error().message;
       model_.erase(model_.begin(), model_.lower_bound(cutoff));
+    } else if (what < 97) {
+      // Closes the hours before the newest sample: their chunks merge.
+      auto report = store_->rollup(next_ts);
+      ASSERT_TRUE(report.ok()) << report.error().message;
     }
     if (step % 5 == 0 || step == 399) {
       std::string when = "step " + std::to_string(step) + " after";
@@ -287,11 +293,58 @@ TEST_F(SampleLayoutTest, RandomWritesRestartsAndRetentionAlwaysReadAsThePlainMap
       const int64_t a =
           kLayoutStartMs +
           static_cast<int64_t>(rng() % static_cast<uint64_t>(next_ts - kLayoutStartMs + 1));
-      expectReadsMatch(a, a + 1 + static_cast<int64_t>(rng() % 200'000), when + " (a window)");
+      expectReadsMatch(a, a + 1 + static_cast<int64_t>(rng() % 4'000'000), when + " (a window)");
       if (HasFatalFailure()) return;
     }
   }
   EXPECT_GT(rows("sample_chunks"), 10);
+}
+
+TEST_F(SampleLayoutTest, AClosedBlocksChunksMergeIntoOneRowThatReadsTheSame) {
+  // Six hours and five minutes of 1 s samples, 100 a batch: rows of 200.
+  constexpr int64_t kBlockMs = 6 * kHourMs;
+  const int64_t block = floorToBucket(kLayoutStartMs, kBlockMs) + kBlockMs;
+  for (int i = 0; i < 21'900; i += 100) {
+    std::vector<int64_t> ts;
+    std::vector<double> values;
+    for (int j = i; j < i + 100; ++j) {
+      ts.push_back(block + j * 1000);
+      values.push_back(std::round(100 * std::sin(j / 300.0)) / 100 + 50);
+    }
+    send(ts, values);
+  }
+  const std::string in_block = "sample_chunks WHERE end_ms < " + std::to_string(block + kBlockMs);
+  EXPECT_EQ(rows(in_block), 108);
+  const int64_t after = rows("sample_chunks") - rows(in_block);
+  auto report = store_->rollup(block + kBlockMs + 2 * kMinuteMs);
+  ASSERT_TRUE(report.ok());
+  // The closed block's rows are one; the row across its edge and the ones
+  // after it stay.
+  EXPECT_EQ(rows(in_block), 1);
+  EXPECT_EQ(rows("sample_chunks"), 1 + after);
+  expectReadsMatch(0, std::numeric_limits<int64_t>::max(), "after compaction");
+  expectReadsMatch(block + kBlockMs - 1000, block + kBlockMs + 1000, "across the block's edge");
+  reopen();
+  expectReadsMatch(0, std::numeric_limits<int64_t>::max(), "after a restart");
+}
+
+TEST_F(SampleLayoutTest, ABlockOverlappedByALaterChunkIsLeftApartSoTheLaterWriteStillWins) {
+  constexpr int64_t kBlockMs = 6 * kHourMs;
+  const int64_t block = floorToBucket(kLayoutStartMs, kBlockMs) + kBlockMs;
+  sendRun(block, 120, 0.0);              // chunk 1, inside the block
+  sendRun(block + 200'000, 120, 500.0);  // chunk 2, inside the block
+  // A later write across chunk 1's time and past the block's end: chunk 3.
+  std::vector<int64_t> ts;
+  std::vector<double> values;
+  for (int i = 0; i < 120; ++i) {
+    ts.push_back(block + 60'000 + i * 200'000);
+    values.push_back(-1.0 - i);
+  }
+  send(ts, values);
+  ASSERT_EQ(rows("sample_chunks"), 3);
+  ASSERT_TRUE(store_->rollup(block + 2 * kBlockMs).ok());
+  EXPECT_EQ(rows("sample_chunks"), 3);
+  expectReadsMatch(0, std::numeric_limits<int64_t>::max(), "after the rollup pass");
 }
 
 TEST_F(SampleLayoutTest, ACorruptChunkIsAnErrorNamingTheRowNotACrash) {
