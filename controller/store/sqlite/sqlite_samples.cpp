@@ -172,7 +172,9 @@ Status SqliteTelemetryStore::replayLogLocked() {
 }
 
 Status SqliteTelemetryStore::writeChunksLocked(int64_t series_id, std::span<const Sample> samples,
-                                               std::size_t per_row) {
+                                               std::size_t per_row, NewestChunk* newest) {
+  newest_chunks_.erase(series_id);
+  int64_t& end = chunk_end_ms_.try_emplace(series_id, kMinTs).first->second;
   for (std::size_t begin = 0; begin < samples.size(); begin += per_row) {
     const auto piece = samples.subspan(begin, std::min(per_row, samples.size() - begin));
     auto blob = encodeChunk(piece);
@@ -184,11 +186,22 @@ Status SqliteTelemetryStore::writeChunksLocked(int64_t series_id, std::span<cons
         .bind(4, static_cast<int64_t>(piece.size()))
         .bindBlob(5, blob->data(), blob->size());
     if (auto st = s->run(); !st.ok()) return st;
+    if (newest != nullptr && begin + piece.size() == samples.size()) {
+      *newest = NewestChunk{piece.back().ts_ms, end, std::move(*blob)};
+    }
     // An upper bound even if the transaction rolls back: reads stay right.
-    int64_t& end = chunk_end_ms_[series_id];
     end = std::max(end, piece.back().ts_ms);
   }
   return Status();
+}
+
+const SqliteTelemetryStore::NewestChunk* SqliteTelemetryStore::newestChunkLocked(
+    int64_t series_id, int64_t since_ms) const {
+  auto newest = newest_chunks_.find(series_id);
+  if (newest == newest_chunks_.end() || newest->second.others_end_ms >= since_ms) return nullptr;
+  auto end = chunk_end_ms_.find(series_id);
+  if (end == chunk_end_ms_.end() || end->second != newest->second.end_ms) return nullptr;
+  return &newest->second;
 }
 
 Status SqliteTelemetryStore::setFlushedLocked(int64_t series_id, int64_t log_id) {
@@ -200,6 +213,7 @@ Status SqliteTelemetryStore::setFlushedLocked(int64_t series_id, int64_t log_id)
 Status SqliteTelemetryStore::writeStagedLocked(int64_t now_ms) {
   staged_entries_ = {};
   staged_flushed_.clear();
+  staged_newest_.clear();
   staged_log_id_ = 0;
   staged_kept_from_ = log_kept_from_;
   staged_now_ms_ = now_ms;
@@ -242,7 +256,11 @@ Status SqliteTelemetryStore::writeStagedLocked(int64_t now_ms) {
   auto cut = [&](int64_t series_id, const SeriesHead* head, const SampleLogEntry* entry) -> Status {
     std::vector<Sample> merged = head != nullptr ? head->samples : std::vector<Sample>();
     if (entry != nullptr) mergeNewerSamples(merged, entry->samples);
-    if (auto st = writeChunksLocked(series_id, merged); !st.ok()) return st;
+    NewestChunk newest;
+    if (auto st = writeChunksLocked(series_id, merged, kChunkRowSamples, &newest); !st.ok()) {
+      return st;
+    }
+    staged_newest_.emplace_back(series_id, std::move(newest));
     if (auto st = setFlushedLocked(series_id, mark); !st.ok()) return st;
     staged_flushed_.push_back({series_id, head != nullptr ? head->first_log_id : 0});
     return Status();
@@ -319,6 +337,9 @@ void SqliteTelemetryStore::applyStagedLocked() {
     }
     mergeNewerSamples(head.samples, entry.samples);
   }
+  for (auto& [series_id, newest] : staged_newest_) {
+    newest_chunks_[series_id] = std::move(newest);
+  }
   log_kept_from_ = staged_kept_from_;
   dropStagedLocked();
 }
@@ -327,6 +348,7 @@ void SqliteTelemetryStore::dropStagedLocked() {
   staged_.clear();
   staged_entries_ = {};
   staged_flushed_.clear();
+  staged_newest_.clear();
   staged_log_id_ = 0;
 }
 
@@ -373,7 +395,14 @@ Result<std::vector<Sample>> SqliteTelemetryStore::readSamplesLocked(int64_t seri
   std::vector<Sample> out;
   if (since_ms >= until_ms) return out;
   auto end = chunk_end_ms_.find(series_id);
-  if (end != chunk_end_ms_.end() && end->second >= since_ms) {
+  if (end == chunk_end_ms_.end() || end->second < since_ms) {
+    // No chunk reaches the range: the head alone.
+  } else if (const NewestChunk* newest = newestChunkLocked(series_id, since_ms)) {
+    // Only the newest chunk reaches the range, and it is in memory.
+    if (auto st = decodeChunkInto(newest->blob, out); !st.ok()) return st.error();
+    const auto in_range = samplesBetween(out, since_ms, until_ms);
+    out = std::vector<Sample>(in_range.begin(), in_range.end());
+  } else {
     std::vector<ChunkRead> reads;
     bool disjoint = true;
     int64_t previous_end = kMinTs;
@@ -447,6 +476,23 @@ Result<std::vector<Sample>> SqliteTelemetryStore::readRecentLocked(int64_t serie
     const auto newest = in_head.last(std::min(wanted, in_head.size()));
     return std::vector<Sample>(newest.begin(), newest.end());
   }
+  // The newest chunk in memory and the head may hold them all.
+  if (auto newest = newest_chunks_.find(series_id);
+      newest != newest_chunks_.end() && newest->second.end_ms == end->second) {
+    std::vector<Sample> held;
+    if (auto st = decodeChunkInto(newest->second.blob, held); !st.ok()) return st.error();
+    const auto in_range = samplesBetween(held, since_ms, until_ms);
+    std::vector<Sample> merged(in_range.begin(), in_range.end());
+    mergeNewerSamples(merged, in_head);
+    if (merged.size() >= wanted
+            ? merged[merged.size() - wanted].ts_ms > newest->second.others_end_ms
+            : newest->second.others_end_ms < since_ms) {
+      if (merged.size() > wanted) {
+        merged.erase(merged.begin(), merged.end() - static_cast<std::ptrdiff_t>(wanted));
+      }
+      return merged;
+    }
+  }
   // How far back the newest chunks reach `count` samples.
   int64_t lower = since_ms;
   {
@@ -519,6 +565,7 @@ Status SqliteTelemetryStore::compactBlockLocked(int64_t series_id, int64_t block
     }
   }
   if (rows.size() < 2) return Status();
+  newest_chunks_.erase(series_id);
   // Merged in the order they were written, so the later write of a
   // timestamp still wins.
   std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.id < b.id; });
@@ -569,6 +616,7 @@ Result<int64_t> SqliteTelemetryStore::pruneSeriesSamplesLocked(int64_t series_id
                                                                int64_t cutoff_ms) {
   auto removed = pruneHeadLocked(series_id, cutoff_ms);
   if (!removed.ok()) return removed;
+  newest_chunks_.erase(series_id);
   struct Row {
     int64_t id, start, end, count;
     std::string data;

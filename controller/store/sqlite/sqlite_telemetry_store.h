@@ -115,6 +115,14 @@ class SqliteTelemetryStore : public virtual TelemetryStore {
     /// ingest's now_ms when the first of them arrived (0 after a replay).
     int64_t started_ms = 0;
   };
+  /// The blob of a series' newest chunk, kept in memory from the cut that
+  /// wrote it, so the cycle's read of the newest samples needs no query.
+  struct NewestChunk {
+    int64_t end_ms = 0;
+    /// The newest end of the series' other chunks (kept as an upper bound).
+    int64_t others_end_ms = 0;
+    std::string blob;
+  };
   /// A sample an open ingest transaction stored, applied to the heads once it
   /// commits.
   struct StagedSample {
@@ -141,8 +149,13 @@ class SqliteTelemetryStore : public virtual TelemetryStore {
   void dropStagedLocked();
   /// Writes `samples` (sorted, unique) of a series as chunk rows of at most
   /// `per_row` samples each.
+  /// Drops the series' NewestChunk (any write of its chunks does); with
+  /// `newest`, describes the last row written there.
   Status writeChunksLocked(int64_t series_id, std::span<const Sample> samples,
-                           std::size_t per_row = kChunkRowSamples);
+                           std::size_t per_row = kChunkRowSamples, NewestChunk* newest = nullptr);
+  /// The series' NewestChunk when it is still its newest chunk and no other
+  /// chunk holds samples at or after since_ms; null otherwise.
+  const NewestChunk* newestChunkLocked(int64_t series_id, int64_t since_ms) const;
   /// Merges a series' chunk rows that lie within the compaction block
   /// starting at block_ms into one (the rollup pass, once the block is
   /// closed): fewer rows, and values packed over the whole block. Leaves
@@ -290,6 +303,10 @@ class SqliteTelemetryStore : public virtual TelemetryStore {
   int64_t staged_log_id_ = 0;
   int64_t staged_kept_from_ = 0;
   int64_t staged_now_ms_ = 0;
+  /// Per series id, its newest chunk's blob (see NewestChunk); the ones the
+  /// open ingest transaction wrote join once it commits.
+  std::unordered_map<int64_t, NewestChunk> newest_chunks_;
+  std::vector<std::pair<int64_t, NewestChunk>> staged_newest_;
   /// Heads the open retention transaction emptied (pruneHeadLocked).
   std::vector<int64_t> pruned_heads_;
 

@@ -347,6 +347,35 @@ TEST_F(SampleLayoutTest, ABlockOverlappedByALaterChunkIsLeftApartSoTheLaterWrite
   expectReadsMatch(0, std::numeric_limits<int64_t>::max(), "after the rollup pass");
 }
 
+TEST_F(SampleLayoutTest, TheCyclesReadOfTheNewestSamplesIsServedFromMemory) {
+  sendRun(kLayoutStartMs, 120, 0.0);             // cut: one chunk
+  sendRun(kLayoutStartMs + 120'000, 10, 120.0);  // in the head
+  // The file's chunk is made unreadable: a read that went to the file would
+  // fail, so these come from the head and the newest chunk kept in memory.
+  {
+    auto db = common::Database::open(path_);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->exec("UPDATE sample_chunks SET data = x'01ff'").ok());
+  }
+  const int64_t until = kLayoutStartMs + 130'000;
+  auto reads = store_->cycleReads({"web"}, "demand", kLayoutStartMs, until - 15'000, until, 60);
+  ASSERT_TRUE(reads.ok()) << reads.error().message;
+  const auto& read = reads->at("web");
+  ASSERT_EQ(read.recent.size(), 60u);
+  EXPECT_EQ(read.recent.front().ts_ms, kLayoutStartMs + 70'000);
+  EXPECT_EQ(read.recent.front().value, 70.0);
+  EXPECT_EQ(read.recent.back().value, 129.0);
+  EXPECT_EQ(read.window_count, 14);
+  auto latest = store_->latestSample("web", "demand");
+  ASSERT_TRUE(latest.ok() && latest->has_value());
+  EXPECT_EQ((*latest)->value, 129.0);
+  // Reopened, the store has only the file: the same read names the bad row.
+  reopen();
+  reads = store_->cycleReads({"web"}, "demand", kLayoutStartMs, until - 15'000, until, 60);
+  ASSERT_FALSE(reads.ok());
+  EXPECT_EQ(reads.error().code, "corrupt");
+}
+
 TEST_F(SampleLayoutTest, ACorruptChunkIsAnErrorNamingTheRowNotACrash) {
   sendRun(kLayoutStartMs, 120, 0.0);           // one chunk
   sendRun(kLayoutStartMs + 120'000, 10, 0.0);  // in the head
@@ -355,6 +384,8 @@ TEST_F(SampleLayoutTest, ACorruptChunkIsAnErrorNamingTheRowNotACrash) {
     ASSERT_TRUE(db.ok());
     ASSERT_TRUE((*db)->exec("UPDATE sample_chunks SET data = x'01ff'").ok());
   }
+  // Read from the file (the store keeps the newest chunk it wrote in memory).
+  reopen();
   auto read = store_->samples("web", "demand", 0, std::numeric_limits<int64_t>::max());
   ASSERT_FALSE(read.ok());
   EXPECT_EQ(read.error().code, "corrupt");
