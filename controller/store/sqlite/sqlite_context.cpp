@@ -12,7 +12,12 @@ Result<std::unique_ptr<SqliteContext>> SqliteContext::open(const std::string& pa
   // sample and series indexes' hot pages were re-read from the OS page cache
   // on every batch. Pages are allocated as used, so a small database stays small.
   if (auto st = (*db)->exec("PRAGMA cache_size = -32768"); !st.ok()) return st.error();
+  if (auto st = (*db)->exec("PRAGMA wal_autocheckpoint = 0"); !st.ok()) return st.error();
+  auto checkpoint_db = common::Database::open(path);
+  if (!checkpoint_db.ok()) return checkpoint_db.error();
   std::unique_ptr<SqliteContext> context(new SqliteContext(std::move(*db)));
+  context->checkpoint_db_ = std::move(*checkpoint_db);
+  context->checkpointer_ = std::thread([raw = context.get()] { raw->checkpointLoop(); });
   if (auto st = context->db().prepareAll({
           {&context->select_meta_, "SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?1"},
           {&context->upsert_meta_,
@@ -23,6 +28,24 @@ Result<std::unique_ptr<SqliteContext>> SqliteContext::open(const std::string& pa
     return st.error();
   }
   return context;
+}
+
+SqliteContext::~SqliteContext() {
+  {
+    std::lock_guard lock(checkpoint_mutex_);
+    stopping_ = true;
+  }
+  checkpoint_wake_.notify_all();
+  if (checkpointer_.joinable()) checkpointer_.join();
+}
+
+void SqliteContext::checkpointLoop() {
+  std::unique_lock lock(checkpoint_mutex_);
+  while (!checkpoint_wake_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; })) {
+    // A failed or partial checkpoint is retried a second later; the last
+    // connection to close checkpoints what is left.
+    (void)checkpoint_db_->exec("PRAGMA wal_checkpoint(PASSIVE)");
+  }
 }
 
 Result<int64_t> SqliteContext::metaIntLocked(const std::string& key, int64_t fallback) {

@@ -3,15 +3,23 @@
 // What every aggregate of the SQLite store shares: the one connection, the
 // one mutex that serialises it, and the meta table of named integers.
 //
+// Checkpoints: the connection does not checkpoint the WAL on commit (SQLite's
+// default, every 1,000 pages, copies pages and syncs the file inside the
+// committing call, which is the telemetry writer's); a thread of the
+// context's own, on a second connection, runs a passive checkpoint every
+// second instead, which never blocks a writer.
+//
 // Locking: each public method of an aggregate takes mutex() for its whole
 // call; methods named *Locked expect the caller to hold it already (and, when
 // they write, to have a transaction open when the write must join one).
 
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/result.h"
@@ -23,6 +31,10 @@ class SqliteContext {
  public:
   /// Opens the database at `path` and applies sqliteMigrations().
   [[nodiscard]] static Result<std::unique_ptr<SqliteContext>> open(const std::string& path);
+
+  ~SqliteContext();
+  SqliteContext(const SqliteContext&) = delete;
+  SqliteContext& operator=(const SqliteContext&) = delete;
 
   common::Database& db() { return *db_; }
   std::mutex& mutex() { return mutex_; }
@@ -45,9 +57,16 @@ class SqliteContext {
 
  private:
   explicit SqliteContext(std::unique_ptr<common::Database> db) : db_(std::move(db)) {}
+  /// The checkpointer thread: a passive checkpoint a second until stopped.
+  void checkpointLoop();
 
   std::mutex mutex_;
   std::unique_ptr<common::Database> db_;
+  std::unique_ptr<common::Database> checkpoint_db_;
+  std::mutex checkpoint_mutex_;
+  std::condition_variable checkpoint_wake_;
+  bool stopping_ = false;
+  std::thread checkpointer_;
   common::Statement select_meta_;
   common::Statement upsert_meta_;
 };
