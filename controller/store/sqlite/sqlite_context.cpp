@@ -1,5 +1,7 @@
 #include "controller/store/sqlite/sqlite_context.h"
 
+#include <chrono>
+
 #include "controller/store/sqlite/schema.h"
 
 namespace pso::controller::store {

@@ -7,13 +7,16 @@
 
 #include <bit>
 
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <filesystem>
 #include <limits>
 #include <map>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/sqlite.h"
@@ -410,6 +413,23 @@ TEST_F(SampleLayoutTest, ACorruptLogRowStopsTheOpenWithItsIdRatherThanLosingIt) 
   EXPECT_EQ(opened.error().code, "corrupt");
   EXPECT_NE(opened.error().message.find("sample_log row 1: sample log: "), std::string::npos)
       << opened.error().message;
+}
+
+TEST_F(SampleLayoutTest, TheWalIsCheckpointedInTheBackgroundNotInTheWritersCommit) {
+  const auto file_size = [&] { return std::filesystem::file_size(path_); };
+  const auto before = file_size();
+  // About 300 KB of chunks: well under the 1,000 pages after which a
+  // connection's own automatic checkpoint would copy them into the file.
+  std::vector<Sample> history;
+  for (int i = 0; i < 100'000; ++i) history.push_back({kLayoutStartMs + i * 1000LL, i * 0.37});
+  ASSERT_TRUE(store_->importSamples("web", "demand", history).ok());
+  EXPECT_EQ(file_size(), before) << "the commit itself checkpointed";
+  // The store's checkpointer copies the pages into the file, a second or so later.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (file_size() == before && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_GT(file_size(), before);
 }
 
 // The log codec on its own.
