@@ -1,5 +1,7 @@
 #include "agent/cgroup_sampler.h"
 
+#include "agent/sample_resolution.h"
+
 #include <algorithm>
 
 #include "agent/proc_text.h"
@@ -116,6 +118,26 @@ Status CgroupSampler::read(const char* file) {
 }
 
 void CgroupSampler::emit(Metric metric, double value, std::vector<SamplePoint>& out) {
+  // Shares and rates computed here go out at the resolution that means
+  // something (sample_resolution.h); what the kernel prints is kept as is.
+  static constexpr std::array<int, kMetricCount> kDecimals = {
+      kRatioDecimals,
+      kRatioDecimals,
+      kRatioDecimals,
+      kRatioDecimals,  // cpu.* (cores), throttled
+      kRatioDecimals,  // cpu.limit
+      -1,
+      -1,
+      -1,  // memory.*
+      kRateDecimals,
+      kRateDecimals,  // io.*
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1};  // psi.*
+  value = atDecimals(value, kDecimals[metric]);
   latest_[metric] = value;
   out.push_back(SamplePoint{keys_[metric], value});
 }

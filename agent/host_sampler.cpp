@@ -1,5 +1,7 @@
 #include "agent/host_sampler.h"
 
+#include "agent/sample_resolution.h"
+
 #include <sys/statvfs.h>
 
 #include <fcntl.h>
@@ -171,6 +173,28 @@ Status HostSampler::readFile(const std::string& path) {
 }
 
 void HostSampler::emit(Metric metric, double value, std::vector<SamplePoint>& out) {
+  // Shares and rates computed here go out at the resolution that means
+  // something (sample_resolution.h); what the kernel prints is kept as is.
+  static constexpr std::array<int, kMetricCount> kDecimals = {kRatioDecimals,
+                                                              kRatioDecimals,
+                                                              kRatioDecimals,
+                                                              kRatioDecimals,  // cpu.*
+                                                              -1,
+                                                              -1,
+                                                              kRatioDecimals,  // memory.*
+                                                              -1,
+                                                              -1,
+                                                              -1,  // load.*
+                                                              kRateDecimals,
+                                                              kRateDecimals,
+                                                              kRateDecimals,
+                                                              kRateDecimals,  // net.*, disk.*
+                                                              -1,
+                                                              -1,
+                                                              -1,
+                                                              -1,
+                                                              -1};  // psi.*
+  value = atDecimals(value, kDecimals[metric]);
   latest_[metric] = value;
   out.push_back(SamplePoint{keys_[metric], value});
 }
@@ -419,7 +443,9 @@ Status HostSampler::sampleFilesystems(std::vector<SamplePoint>& out) {
     const double reachable = used + static_cast<double>(st.f_bavail) * unit;
     out.push_back(SamplePoint{fs.size, size});
     out.push_back(SamplePoint{fs.used, used});
-    if (reachable > 0) out.push_back(SamplePoint{fs.ratio, used / reachable});
+    if (reachable > 0) {
+      out.push_back(SamplePoint{fs.ratio, atDecimals(used / reachable, kRatioDecimals)});
+    }
   }
   if (errors.empty()) return {};
   return makeError("io", std::move(errors));

@@ -2,10 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "agent/sample_resolution.h"
 #include "agent_test_util.h"
 
 namespace pso::agent {
@@ -120,7 +122,9 @@ TEST_F(HostSamplerTest, TwoSamplesGiveRatesAndGauges) {
   EXPECT_NEAR(values.at("cpu.usage"), 0.6, 1e-12);
   EXPECT_NEAR(values.at("cpu.user"), 0.4, 1e-12);
   EXPECT_NEAR(values.at("cpu.system"), 0.2, 1e-12);
-  EXPECT_NEAR(values.at("cpu.iowait"), 200.0 / 1500.0, 1e-12);
+  // 200 / 1500 goes out at four decimals, the double nearest 0.1333
+  // (agent/sample_resolution.h), not as 0.13333333333333333.
+  EXPECT_EQ(values.at("cpu.iowait"), 0.1333);
   // eth0 +2000 and wlan0 +1000 bytes received, +1000 and +600 sent, over 2 s;
   // lo's million bytes are not counted.
   EXPECT_DOUBLE_EQ(values.at("net.rx_bytes_per_s"), 1500.0);
@@ -221,6 +225,15 @@ TEST_F(HostSamplerTest, SamplesTheRealProcTree) {
   EXPECT_TRUE(first.ok()) << first.error().message;
   EXPECT_TRUE(sampler.latest("memory.total").has_value());
   EXPECT_GT(*sampler.latest("memory.total"), 0.0);
+}
+
+TEST(SampleResolution, ValuesGoOutAsTheDoubleNearestTheirDecimal) {
+  EXPECT_EQ(atDecimals(2.0 / 3.0, kRatioDecimals), 0.6667);
+  EXPECT_EQ(atDecimals(1000.0 / 3.0, kRateDecimals), 333.0);
+  EXPECT_EQ(atDecimals(0.99995, kRatioDecimals), 1.0);
+  EXPECT_EQ(atDecimals(-0.00004, kRatioDecimals), -0.0);
+  EXPECT_EQ(atDecimals(0.1 + 0.2, -1), 0.1 + 0.2);  // left as it is
+  EXPECT_TRUE(std::isnan(atDecimals(std::nan(""), kRatioDecimals)));
 }
 
 }  // namespace

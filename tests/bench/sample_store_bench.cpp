@@ -14,13 +14,15 @@
 //  - reads after the run: a cycle's read of every system (the newest 10
 //    samples and the last 15 s) and a 24-hour page of one series.
 // Values: 8 system series at two decimals (a wave plus noise, as
-// fleet_bench sends), a replica count, and a host CPU ratio as an arbitrary
-// double (1 - idle/total, as the agent's host sampler computes it).
+// fleet_bench sends), a replica count, and a host CPU ratio (1 - idle/total)
+// at the four decimals pso-agent sends, or with --raw-ratio as the
+// division's arbitrary double.
 //
 // With --points K each agent sends its samples every K seconds, K to a
 // series in a batch (fewer, larger rows per transaction).
 //
-// Usage: sample_store_bench [--agents N] [--seconds S] [--points K] [--dir DIR]
+// Usage: sample_store_bench [--agents N] [--seconds S] [--points K] [--raw-ratio]
+//                           [--dir DIR]
 
 #include <sys/resource.h>
 #include <time.h>
@@ -36,6 +38,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/sample_resolution.h"
 #include "common/sqlite.h"
 #include "controller/store/store.h"
 
@@ -61,12 +64,16 @@ double processCpuSeconds() {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
+bool raw_ratio = false;
+
 double value(int agent, int series, int64_t t) {
   if (series == 1) return 2;  // replicas
   if (series == 9) {
-    // 1 - idle/total over a second of jiffies: an arbitrary double.
+    // 1 - idle/total over a second of jiffies, at the agent's four decimals
+    // (agent/sample_resolution.h); --raw-ratio sends the division's double.
     const double busy = 37 + 11 * std::sin(t / 300.0 + agent) + std::fmod(t * 7.31 + agent, 5.0);
-    return busy / 400.0;
+    return raw_ratio ? busy / 400.0
+                     : pso::agent::atDecimals(busy / 400.0, pso::agent::kRatioDecimals);
   }
   const double noise = std::sin(t * 12.9898 + series * 78.233 + agent) * 43758.5453;
   const double v = 100 + 40 * std::sin(t / 600.0 + series) + 5 * (noise - std::floor(noise));
@@ -111,12 +118,15 @@ int main(int argc, char** argv) {
       options.seconds = std::atoi(argv[++i]);
     } else if (a == "--points" && i + 1 < argc) {
       options.points = std::max(1, std::atoi(argv[++i]));
+    } else if (a == "--raw-ratio") {
+      raw_ratio = true;
     } else if (a == "--dir" && i + 1 < argc) {
       options.dir = argv[++i];
     } else {
       std::fprintf(
           stderr,
-          "usage: sample_store_bench [--agents N] [--seconds S] [--points K] [--dir DIR]\n");
+          "usage: sample_store_bench [--agents N] [--seconds S] [--points K] [--raw-ratio] "
+          "[--dir DIR]\n");
       return 2;
     }
   }

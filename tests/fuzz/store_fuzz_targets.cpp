@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <exception>
 #include <string>
+#include <vector>
 
 #include "controller/store/sample_chunk.h"
 #include "controller/store/sample_log.h"
@@ -13,27 +14,35 @@ namespace pso::controller::store::fuzz {
 
 using pso::fuzz::isOneLine;
 
+namespace {
+
+// A refusal as the decoders promise it: code "corrupt", one line, the prefix.
+bool isCorruptRefusal(const Error& error, const char* prefix) {
+  return error.code == "corrupt" && isOneLine(error.message) && error.message.rfind(prefix, 0) == 0;
+}
+
+// The same timestamps and the same value bits, in the same order.
+bool sameSamples(const std::vector<Sample>& a, const std::vector<Sample>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a[i].ts_ms != b[i].ts_ms) return false;
+    if (std::bit_cast<uint64_t>(a[i].value) != std::bit_cast<uint64_t>(b[i].value)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 bool checkSampleChunk(std::string_view input) {
   try {
     auto decoded = decodeChunk(input);
     auto header = readChunkHeader(input);
-    if (!decoded) {
-      const Error& error = decoded.error();
-      return error.code == "corrupt" && isOneLine(error.message) &&
-             error.message.rfind("sample chunk: ", 0) == 0;
-    }
+    if (!decoded) return isCorruptRefusal(decoded.error(), "sample chunk: ");
     if (!header || header->count != decoded->size()) return false;
     auto again = encodeChunk(*decoded);
     if (!again) return false;
     auto twice = decodeChunk(*again);
-    if (!twice || twice->size() != decoded->size()) return false;
-    for (std::size_t i = 0; i < decoded->size(); ++i) {
-      const Sample& a = (*decoded)[i];
-      const Sample& b = (*twice)[i];
-      if (a.ts_ms != b.ts_ms) return false;
-      if (std::bit_cast<uint64_t>(a.value) != std::bit_cast<uint64_t>(b.value)) return false;
-    }
-    return true;
+    return twice && sameSamples(*decoded, *twice);
   } catch (const std::exception&) {
     return false;
   }
@@ -42,28 +51,16 @@ bool checkSampleChunk(std::string_view input) {
 bool checkSampleLog(std::string_view input) {
   try {
     auto decoded = decodeSampleLog(input);
-    if (!decoded) {
-      const Error& error = decoded.error();
-      return error.code == "corrupt" && isOneLine(error.message) &&
-             error.message.rfind("sample log: ", 0) == 0;
-    }
+    if (!decoded) return isCorruptRefusal(decoded.error(), "sample log: ");
+    // LEB128 admits padded encodings of a number, so the check is that what
+    // decodes encodes to a record that decodes the same.
     auto again = encodeSampleLog(*decoded);
-    // LEB128 admits padded encodings of a number; what decodes must encode
-    // to a record that decodes the same, and a canonical input to itself.
     if (!again) return false;
     auto twice = decodeSampleLog(*again);
     if (!twice || twice->size() != decoded->size()) return false;
     for (std::size_t e = 0; e < decoded->size(); ++e) {
-      const auto& a = (*decoded)[e];
-      const auto& b = (*twice)[e];
-      if (a.series_id != b.series_id || a.samples.size() != b.samples.size()) return false;
-      for (std::size_t i = 0; i < a.samples.size(); ++i) {
-        if (a.samples[i].ts_ms != b.samples[i].ts_ms) return false;
-        if (std::bit_cast<uint64_t>(a.samples[i].value) !=
-            std::bit_cast<uint64_t>(b.samples[i].value)) {
-          return false;
-        }
-      }
+      if ((*decoded)[e].series_id != (*twice)[e].series_id) return false;
+      if (!sameSamples((*decoded)[e].samples, (*twice)[e].samples)) return false;
     }
     return true;
   } catch (const std::exception&) {

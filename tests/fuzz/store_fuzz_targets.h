@@ -18,8 +18,8 @@ bool checkSampleChunk(std::string_view input);
 
 /// decodeSampleLog() over `input` as a sample-log record. Holds when nothing
 /// throws or crashes, a refusal has code "corrupt" and a one-line message
-/// starting with "sample log: ", and decoded entries encode again to the
-/// same bytes.
+/// starting with "sample log: ", and decoded entries encode again to a
+/// record that decodes to the same series, timestamps and value bits.
 bool checkSampleLog(std::string_view input);
 
 }  // namespace pso::controller::store::fuzz
