@@ -19,6 +19,7 @@
 
 #include "common/clock.h"
 #include "common/zmq_socket.h"
+#include "controller/service/store_errors.h"
 #include "controller/service/zap_handler.h"
 #include "protocol/codec.h"
 #include "protocol/messages.h"
@@ -80,8 +81,7 @@ void Ingest::Impl::describeMetrics() {
 }
 
 void Ingest::Impl::storeError(const char* operation, const Error& error) {
-  metrics_.increment("pso_store_errors_total", {{"operation", operation}});
-  spdlog::error("store: {} failed: {}", operation, error.message);
+  reportStoreError(metrics_, operation, error);
 }
 
 void Ingest::Impl::refuse(const std::string& reason, const std::string& from,

@@ -1,5 +1,7 @@
 #include "controller/service/telemetry_writer.h"
 
+#include "controller/service/store_errors.h"
+
 #include <spdlog/spdlog.h>
 
 #include <utility>
@@ -122,10 +124,7 @@ std::vector<TelemetryWriter::Written> TelemetryWriter::write(
   std::vector<Written> done;
   done.reserve(group.size());
   const int64_t now = now_ms_();
-  auto failed = [&](const Error& error) {
-    metrics_.increment("pso_store_errors_total", {{"operation", "ingest_telemetry"}});
-    spdlog::error("store: ingest_telemetry failed: {}", error.message);
-  };
+  auto failed = [&](const Error& error) { reportStoreError(metrics_, "ingest_telemetry", error); };
 
   std::vector<store::StoredSeries> stored;
   std::vector<store::StoredSeries>* report = forward_ ? &stored : nullptr;
