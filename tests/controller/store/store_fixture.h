@@ -24,6 +24,15 @@ namespace fs = std::filesystem;
 
 inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
+/// SQL that takes out what the compaction migration (cycle and scenario
+/// blocks) adds, for the tests that rebuild an older database: they run it
+/// before setting an older user_version.
+inline constexpr const char* kUndoCompactionSchema =
+    "DROP INDEX cycles_by_block; DROP INDEX cycles_loose_by_ts; DROP TABLE cycle_blocks; "
+    "ALTER TABLE cycles DROP COLUMN block_id; ALTER TABLE cycles DROP COLUMN block_pos; "
+    "DROP INDEX scenarios_by_block; DROP INDEX scenarios_loose_by_ts; DROP TABLE scenario_blocks; "
+    "ALTER TABLE scenarios DROP COLUMN block_id; ALTER TABLE scenarios DROP COLUMN block_pos; ";
+
 /// A fresh store in its own temporary directory, reopened at will, with
 /// builders for the records the tests write.
 class StoreTest : public ::testing::Test {

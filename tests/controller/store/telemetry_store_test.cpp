@@ -762,7 +762,8 @@ TEST_F(RollupTest, SchemaTwoDatabaseGainsRollupsOfItsSamples) {
     auto db = common::Database::open(path_);
     ASSERT_TRUE(db.ok());
     ASSERT_TRUE((*db)
-                    ->exec("DROP TABLE rollups_minute; DROP TABLE rollups_hour; "
+                    ->exec(std::string(kUndoCompactionSchema) +
+                           "DROP TABLE rollups_minute; DROP TABLE rollups_hour; "
                            "DROP TABLE rollup_late; ALTER TABLE agents DROP COLUMN conflicts; "
                            "DROP TABLE alerts; DROP TABLE notifications; "
                            "DROP INDEX learners_by_team; ALTER TABLE learners DROP COLUMN team; "
