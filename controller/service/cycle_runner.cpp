@@ -173,6 +173,12 @@ CycleRunner::CycleRunner(const ControllerConfig& config, store::Store& store,
   for (const auto& [name, help] : kFleetGauges) metrics_.describe(name, "gauge", help);
   metrics_.describe("pso_rollup_duration_ms", "gauge",
                     "Duration of the last rollup pass that wrote rows");
+  metrics_.describe("pso_compacted_records_total", "counter",
+                    "Cycles and scenarios rewritten into compact blocks, by table");
+  metrics_.describe("pso_compacted_bytes_total", "counter",
+                    "Bytes of the records compacted (stage=before) and of the blocks written "
+                    "(stage=after), by table");
+  metrics_.describe("pso_compaction_errors_total", "counter", "Compaction passes that failed");
 }
 
 CycleRunner::~CycleRunner() {
@@ -480,6 +486,8 @@ Result<CycleReport> CycleRunner::runCycleOnce(int64_t now_ms) {
   endPhase("state");
   rollUpAndPrune(now_ms);
   endPhase("rollup");
+  compactRecords(now_ms);
+  endPhase("compact");
 
   last_cycle_ms_ = now_ms;
   const double duration_ms = static_cast<double>(common::steadyMs() - started);
@@ -559,6 +567,31 @@ void CycleRunner::rollUpAndPrune(int64_t now_ms) {
                    common::formatDuration(keep));
     }
   }
+}
+
+void CycleRunner::compactRecords(int64_t now_ms) {
+  // Whole hours: the records of one hour go into one block (or a few, for a
+  // large fleet), not a small block per cycle.
+  const int64_t before_ms =
+      store::floorToBucket(now_ms - config_.compact_after.count(), store::kHourMs);
+  auto count = [&](const char* table, const Result<store::CompactionReport>& done) {
+    if (!done) {
+      metrics_.increment("pso_compaction_errors_total");
+      spdlog::error("compacting {} failed: {}", table, done.error().message);
+      return;
+    }
+    if (done->records == 0) return;
+    metrics_.increment("pso_compacted_records_total", {{"table", table}},
+                       static_cast<double>(done->records));
+    metrics_.increment("pso_compacted_bytes_total", {{"table", table}, {"stage", "before"}},
+                       static_cast<double>(done->bytes_before));
+    metrics_.increment("pso_compacted_bytes_total", {{"table", table}, {"stage", "after"}},
+                       static_cast<double>(done->bytes_after));
+    spdlog::debug("compacted {} {} ({} bytes into {})", done->records, table, done->bytes_before,
+                  done->bytes_after);
+  };
+  count("cycles", store_.compactCycles(before_ms, 1));
+  count("scenarios", store_.compactScenarios(before_ms, 1));
 }
 
 std::size_t CycleRunner::backfillOutcomes(int64_t now_ms, int64_t horizon_ms) {

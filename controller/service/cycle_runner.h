@@ -42,7 +42,8 @@ struct CycleReport {
   /// Webhook notifications the alert rules queued after this cycle.
   std::size_t notifications_queued = 0;
   /// Where the cycle's time went, phase by phase in the order run ("snapshot",
-  /// "decide", "record", "scenario", "outcomes", "alerts", "state", "rollup"),
+  /// "decide", "record", "scenario", "outcomes", "alerts", "state", "rollup",
+  /// "compact"),
   /// in ms; also published as pso_cycle_phase_duration_ms{phase}.
   std::vector<std::pair<std::string, double>> phases_ms;
 };
@@ -144,6 +145,10 @@ class CycleRunner {
   /// Writes the rollup buckets completed by now_ms and, once an hour, applies
   /// the retention of samples and rollups. Failures are logged and counted.
   void rollUpAndPrune(int64_t now_ms);
+  /// Rewrites cycles and scenarios older than compact_after into compact
+  /// blocks, whole hours at a time, at most one block of each per call so a
+  /// cycle is held up by a second or two at most. Failures are logged and counted.
+  void compactRecords(int64_t now_ms);
   /// Sets the per-system and per-agent gauges of /metrics from a cycle's figures.
   void publishFleetGauges(const AlertFigures& figures);
 

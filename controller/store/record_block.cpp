@@ -340,6 +340,15 @@ Result<std::string> decompressPayload(std::string_view compressed, int dict_log2
 
 }  // namespace
 
+Result<std::string> encodeDecisionColumns(std::span<const std::string> texts) {
+  try {
+    auto payload = encodeDecisionColumnsPayload(texts);
+    if (payload) return std::move(*payload);
+  } catch (const json::exception&) {
+  }
+  return makeError("invalid", "record block: the texts are not per-system decision arrays");
+}
+
 Result<std::vector<std::string>> decodeDecisionColumns(std::string_view payload,
                                                        std::size_t count) {
   try {

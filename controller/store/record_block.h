@@ -82,6 +82,12 @@ enum class RecordBlockLayout : uint8_t {
 /// The layout a blob of encodeRecordBlock() uses, checked as far as its header.
 [[nodiscard]] Result<RecordBlockLayout> readRecordBlockLayout(std::string_view blob);
 
+/// The uncompressed kDecisionColumns payload of `texts` (the part of
+/// encodeRecordBlock() before compression; for the fuzz corpus and tests).
+/// Error "invalid" when a text is not an array of objects with distinct
+/// string "system"s; it is not checked that the texts come back byte for byte.
+[[nodiscard]] Result<std::string> encodeDecisionColumns(std::span<const std::string> texts);
+
 /// Decodes an uncompressed kDecisionColumns payload holding `count` records
 /// (the part of decodeRecordBlock() after decompression; for the fuzz harness
 /// and tests). Errors as decodeRecordBlock().

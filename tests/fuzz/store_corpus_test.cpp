@@ -1,4 +1,5 @@
-// Runs every seed of the store's fuzz corpus (tests/fuzz/corpus/sample_chunk)
+// Runs every seed of the store's fuzz corpora (tests/fuzz/corpus/sample_chunk,
+// tests/fuzz/corpus/record_block)
 // through the same check as the libFuzzer harness, so every build exercises
 // it without libFuzzer.
 
@@ -14,6 +15,13 @@ TEST(StoreFuzzCorpus, EverySampleChunkSeedKeepsTheDecoderContract) {
   const auto seeds = pso::testing::readFuzzCorpus(PSO_SOURCE_DIR, "sample_chunk");
   ASSERT_TRUE(seeds.has_value()) << "no tests/fuzz/corpus/sample_chunk";
   for (const auto& seed : *seeds) EXPECT_TRUE(checkSampleChunk(seed.bytes)) << seed.name;
+  EXPECT_GE(seeds->size(), 10u);
+}
+
+TEST(StoreFuzzCorpus, EveryRecordBlockSeedKeepsTheDecoderContract) {
+  const auto seeds = pso::testing::readFuzzCorpus(PSO_SOURCE_DIR, "record_block");
+  ASSERT_TRUE(seeds.has_value()) << "no tests/fuzz/corpus/record_block";
+  for (const auto& seed : *seeds) EXPECT_TRUE(checkRecordBlock(seed.bytes)) << seed.name;
   EXPECT_GE(seeds->size(), 10u);
 }
 
