@@ -480,7 +480,9 @@ Result<std::vector<std::string>> decodeDecisionColumns(std::string_view payload,
           const uint8_t tag = column.tags[i];
           const uint64_t operand = column.operands[i];
           auto where = [&] {
-            return "column " + std::string(key) + " of record " + std::to_string(r);
+            // Not the key itself: it is stored bytes, and a message is one line.
+            return "a column of system " + std::to_string(system) + " in record " +
+                   std::to_string(r);
           };
           switch (tag) {
             case kCellAbsent:
@@ -544,7 +546,8 @@ Result<std::vector<std::string>> decodeDecisionColumns(std::string_view payload,
     }
     return texts;
   } catch (const json::exception& e) {
-    return blockCorrupt(std::string("a record does not rebuild: ") + e.what());
+    // e.what() may quote stored bytes; the id says which JSON error it was.
+    return blockCorrupt("a record does not rebuild (JSON error " + std::to_string(e.id) + ")");
   }
 }
 
