@@ -18,7 +18,7 @@ using nlohmann::json;
 
 constexpr char kBlockMagic[4] = {'P', 'S', 'R', 'B'};
 constexpr int kMinBlockDictLog2 = 12;
-constexpr int kMaxBlockDictLog2 = 24;
+constexpr int kMaxBlockDictLog2 = 23;
 constexpr uint32_t kBlockLzmaPreset = 6;
 // Output grows by at most this much at a time while decompressing, so a blob
 // claiming a large payload costs memory only as far as it really decodes.
@@ -30,6 +30,7 @@ constexpr uint8_t kCellRepeat = 1;
 constexpr uint8_t kCellText = 2;
 constexpr uint8_t kCellDoubleXorPrevious = 3;
 constexpr uint8_t kCellDoubleXorMirror = 4;
+constexpr uint8_t kCellDoubleXorWidth = 5;
 const char* const kMirroredKey = "forecast_lo";
 const char* const kMirrorCentreKey = "forecast_point";
 const char* const kMirrorEdgeKey = "forecast_hi";
@@ -143,14 +144,34 @@ class BlockStrings {
   std::vector<std::string> strings_;
 };
 
+// The prediction of an interval bound from the bound before: this object's
+// point plus the bound's distance from the point it had then (the interval's
+// width changes little from one cycle to the next).
+uint64_t widthBits(double point, double last_bound, double last_point) {
+  return doubleBits(point + (last_bound - last_point));
+}
+
+bool isIntervalBound(std::string_view key) {
+  return key == kMirrorEdgeKey || key == kMirroredKey;
+}
+
+// The object's point, when it has one as a double.
+std::optional<double> pointOf(const json& object) {
+  auto point = object.find(kMirrorCentreKey);
+  if (point == object.end() || !point->is_number_float()) return std::nullopt;
+  return point->get<double>();
+}
+
 // Whether `value` repeats the column's previous value: doubles by their bits
-// (0.0 is not -0.0), the rest by their text.
+// (0.0 is not -0.0), the rest by their text. The last double and the point
+// of its object feed the XOR predictions.
 struct ColumnMemory {
   bool present = false;
   bool is_double = false;
   uint64_t bits = 0;
   std::string text;
   uint64_t last_double_bits = 0;
+  std::optional<double> last_point;
 };
 
 // One column of the encoder: its cells so far and what they repeat.
@@ -167,24 +188,37 @@ void encodeCell(EncodedColumn& column, const std::string& key, const json& value
   ColumnMemory& memory = column.memory;
   if (value.is_number_float()) {
     const uint64_t bits = doubleBits(value.get<double>());
+    const std::optional<double> point = pointOf(object);
     if (memory.present && memory.is_double && memory.bits == bits) {
       out.push_back(static_cast<char>(kCellRepeat));
     } else {
-      auto point = object.find(kMirrorCentreKey);
-      auto hi = object.find(kMirrorEdgeKey);
-      if (key == kMirroredKey && point != object.end() && point->is_number_float() &&
-          hi != object.end() && hi->is_number_float()) {
-        out.push_back(static_cast<char>(kCellDoubleXorMirror));
-        putBlockBits(out, bits ^ mirroredBits(point->get<double>(), hi->get<double>()));
-      } else {
-        out.push_back(static_cast<char>(kCellDoubleXorPrevious));
-        putBlockBits(out, bits ^ memory.last_double_bits);
+      // The prediction leaving the fewest bits: the bound before shifted
+      // with the point, the upper bound mirrored, or the value before.
+      uint8_t tag = kCellDoubleXorPrevious;
+      uint64_t residual = bits ^ memory.last_double_bits;
+      auto consider = [&](uint8_t candidate, uint64_t predicted) {
+        if (std::countl_zero(bits ^ predicted) > std::countl_zero(residual)) {
+          tag = candidate;
+          residual = bits ^ predicted;
+        }
+      };
+      if (isIntervalBound(key) && point && memory.last_point) {
+        consider(
+            kCellDoubleXorWidth,
+            widthBits(*point, std::bit_cast<double>(memory.last_double_bits), *memory.last_point));
       }
+      auto hi = object.find(kMirrorEdgeKey);
+      if (key == kMirroredKey && point && hi != object.end() && hi->is_number_float()) {
+        consider(kCellDoubleXorMirror, mirroredBits(*point, hi->get<double>()));
+      }
+      out.push_back(static_cast<char>(tag));
+      putBlockBits(out, residual);
     }
     memory.present = true;
     memory.is_double = true;
     memory.bits = bits;
     memory.last_double_bits = bits;
+    memory.last_point = point;
     return;
   }
   std::string text = value.dump(-1, ' ', false, json::error_handler_t::strict);
@@ -440,6 +474,7 @@ Result<std::vector<std::string>> decodeDecisionColumns(std::string_view payload,
             break;
           case kCellDoubleXorPrevious:
           case kCellDoubleXorMirror:
+          case kCellDoubleXorWidth:
             if (!in.bits(operand)) return blockCorrupt(where + " is truncated");
             break;
           default:
@@ -451,13 +486,15 @@ Result<std::vector<std::string>> decodeDecisionColumns(std::string_view payload,
     }
     if (in.remaining() != 0) return blockCorrupt("bytes after the last column");
 
-    // Rebuild record by record, each column's cells in order. The mirrored
-    // key is resolved after the others of its object.
+    // Rebuild record by record, each column's cells in order. The interval's
+    // bounds are resolved after the other keys of their object (they are
+    // predicted from its point), the upper before the lower.
     struct ColumnState {
       std::size_t next = 0;
       bool present = false;
       json value;
       uint64_t last_double_bits = 0;
+      std::optional<double> last_point;
     };
     std::map<uint64_t, std::map<std::string_view, ColumnState>> states;
     std::unordered_map<uint64_t, json> parsed;  // string id -> its JSON value
@@ -506,14 +543,24 @@ Result<std::vector<std::string>> decodeDecisionColumns(std::string_view payload,
               state.present = true;
               break;
             case kCellDoubleXorMirror: {
-              auto point = object.find(kMirrorCentreKey);
+              const std::optional<double> point = pointOf(object);
               auto hi = object.find(kMirrorEdgeKey);
-              if (point == object.end() || !point->is_number_float() || hi == object.end() ||
-                  !hi->is_number_float()) {
+              if (key != kMirroredKey || !point || hi == object.end() || !hi->is_number_float()) {
                 return blockCorrupt(where() + " mirrors no interval");
               }
+              state.value =
+                  std::bit_cast<double>(operand ^ mirroredBits(*point, hi->get<double>()));
+              state.present = true;
+              break;
+            }
+            case kCellDoubleXorWidth: {
+              const std::optional<double> point = pointOf(object);
+              if (!isIntervalBound(key) || !point || !state.last_point) {
+                return blockCorrupt(where() + " shifts no interval bound");
+              }
               state.value = std::bit_cast<double>(
-                  operand ^ mirroredBits(point->get<double>(), hi->get<double>()));
+                  operand ^ widthBits(*point, std::bit_cast<double>(state.last_double_bits),
+                                      *state.last_point));
               state.present = true;
               break;
             }
@@ -522,20 +569,27 @@ Result<std::vector<std::string>> decodeDecisionColumns(std::string_view payload,
           }
           if (state.value.is_number_float()) {
             state.last_double_bits = doubleBits(state.value.get<double>());
+            state.last_point = pointOf(object);
           }
           object[std::string(key)] = state.value;
           return Status();
         };
-        DecodedColumn* mirrored = nullptr;
+        DecodedColumn* upper = nullptr;
+        DecodedColumn* lower = nullptr;
         for (auto& [key, column] : found->second) {
-          if (key == kMirroredKey) {
-            mirrored = &column;
-            continue;
+          if (key == kMirrorEdgeKey) {
+            upper = &column;
+          } else if (key == kMirroredKey) {
+            lower = &column;
+          } else if (auto st = resolve(key, column); !st.ok()) {
+            return st.error();
           }
-          if (auto st = resolve(key, column); !st.ok()) return st.error();
         }
-        if (mirrored) {
-          if (auto st = resolve(kMirroredKey, *mirrored); !st.ok()) return st.error();
+        if (upper) {
+          if (auto st = resolve(kMirrorEdgeKey, *upper); !st.ok()) return st.error();
+        }
+        if (lower) {
+          if (auto st = resolve(kMirroredKey, *lower); !st.ok()) return st.error();
         }
         record.push_back(std::move(object));
       }

@@ -9,7 +9,8 @@
 //   4 bytes  magic "PSRB"
 //   byte     version (1)
 //   byte     layout (RecordBlockLayout)
-//   byte     log2 of the LZMA2 dictionary size (12..24)
+//   byte     log2 of the LZMA2 dictionary size (12..23: at most 8 MiB, so
+//            writing a block takes at most about 100 MB of encoder memory)
 //   varint   record count n (at most kMaxBlockRecords)
 //   varint   payload size p (at most kMaxBlockPayload)
 //   4 bytes  CRC-32 of the payload, little-endian
@@ -31,11 +32,18 @@
 //              byte 2  varint string id: a JSON value (not a double)
 //              byte 3  8 bytes: the double's bits XOR the bits of this
 //                      column's double before (0 for the first), big-endian
-//              byte 4  8 bytes: the double's bits XOR the bits of
-//                      p - (h - p), p and h this object's "forecast_point"
-//                      and "forecast_hi" (both doubles), big-endian
+//              byte 4  8 bytes, "forecast_lo" only: the double's bits XOR
+//                      the bits of p - (h - p), p and h this object's
+//                      "forecast_point" and "forecast_hi" (both doubles)
+//              byte 5  8 bytes, "forecast_hi" and "forecast_lo" only: the
+//                      double's bits XOR the bits of p + (b - q), p this
+//                      object's "forecast_point", b this column's double
+//                      before and q the "forecast_point" (a double) of b's
+//                      object
+//            (XOR operands big-endian)
 // Every (system, key) pair is one column; a record's object is rebuilt from
-// its system's columns and dumped as nlohmann::json dumps it. The encoder
+// its system's columns (the other keys first, then "forecast_hi", then
+// "forecast_lo") and dumped as nlohmann::json dumps it. The encoder
 // keeps this layout only when every text comes back byte for byte, and else
 // writes kTexts.
 

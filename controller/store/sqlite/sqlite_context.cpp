@@ -69,10 +69,6 @@ Result<int64_t> SqliteContext::deleteInBatches(
   }
 }
 
-}  // namespace pso::controller::store
-
-namespace pso::controller::store {
-
 Result<CompactionReport> SqliteContext::compactInBlocks(const BlockCompaction& how,
                                                         int64_t before_ms, int64_t max_blocks) {
   CompactionReport report;

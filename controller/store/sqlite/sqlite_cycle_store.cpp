@@ -30,11 +30,11 @@ StoredCycle readStoredCycle(const Statement& s) {
   return stored;
 }
 
-// Blocks of an hour of cycles at the default 15 s, and at most 32 MiB of
-// decisions (a few cycles of a 10,000-system fleet): measured in
+// Blocks of an hour of cycles at the default 15 s, and at most 64 MiB of
+// decisions (eight cycles of a 10,000-system fleet): measured in
 // docs/design-notes.md "Compact cycle records and scenarios".
 constexpr std::size_t kCycleBlockRecords = 240;
-constexpr std::size_t kCycleBlockBytes = 32u << 20;
+constexpr std::size_t kCycleBlockBytes = 64u << 20;
 
 }  // namespace
 

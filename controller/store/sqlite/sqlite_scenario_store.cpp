@@ -14,11 +14,11 @@ const std::string kScenarioColumns =
 // (block 0: in the row).
 const std::string kScenarioReadColumns = kScenarioColumns + ", COALESCE(block_id, 0), block_pos";
 
-// Blocks of at most 64 documents and 8 MiB of them, so reading one old
-// scenario decodes a few megabytes at most: measured in docs/design-notes.md
-// "Compact cycle records and scenarios".
+// Blocks of at most 64 documents and 32 MiB of them (ten documents of a
+// 10,000-system fleet), so reading one old scenario decodes at most that:
+// measured in docs/design-notes.md "Compact cycle records and scenarios".
 constexpr std::size_t kScenarioBlockRecords = 64;
-constexpr std::size_t kScenarioBlockBytes = 8u << 20;
+constexpr std::size_t kScenarioBlockBytes = 32u << 20;
 
 // Comma-joined with a leading and trailing comma, so `LIKE '%,x,%'` matches
 // exactly one item for readers that do not use the index tables.
