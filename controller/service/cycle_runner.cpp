@@ -179,6 +179,8 @@ CycleRunner::CycleRunner(const ControllerConfig& config, store::Store& store,
                     "Bytes of the records compacted (stage=before) and of the blocks written "
                     "(stage=after), by table");
   metrics_.describe("pso_compaction_errors_total", "counter", "Compaction passes that failed");
+  metrics_.describe("pso_compaction_duration_ms", "gauge",
+                    "Duration of the last compaction pass (on its own thread)");
 }
 
 CycleRunner::~CycleRunner() {
@@ -208,6 +210,7 @@ Status CycleRunner::start() {
     stopping_ = false;
   }
   thread_ = std::thread([this] { loop(); });
+  compaction_thread_ = std::thread([this] { compactionLoop(); });
   return {};
 }
 
@@ -220,6 +223,7 @@ void CycleRunner::stop() {
     loop_cv_.notify_all();
     thread_.join();
   }
+  if (compaction_thread_.joinable()) compaction_thread_.join();
   std::lock_guard lock(mutex_);
   if (auto status = store_.saveEngineState(engine_.saveState(), common::wallMs()); !status) {
     spdlog::error("saving engine state failed: {}", status.error().message);
@@ -486,8 +490,17 @@ Result<CycleReport> CycleRunner::runCycleOnce(int64_t now_ms) {
   endPhase("state");
   rollUpAndPrune(now_ms);
   endPhase("rollup");
-  compactRecords(now_ms);
-  endPhase("compact");
+  {
+    std::unique_lock lock(loop_mutex_);
+    if (compaction_thread_.joinable()) {
+      compact_as_of_ms_ = now_ms;
+      lock.unlock();
+      loop_cv_.notify_all();
+    } else {
+      lock.unlock();
+      compactRecords(now_ms, 1);
+    }
+  }
 
   last_cycle_ms_ = now_ms;
   const double duration_ms = static_cast<double>(common::steadyMs() - started);
@@ -569,11 +582,25 @@ void CycleRunner::rollUpAndPrune(int64_t now_ms) {
   }
 }
 
-void CycleRunner::compactRecords(int64_t now_ms) {
+void CycleRunner::compactionLoop() {
+  std::unique_lock lock(loop_mutex_);
+  for (;;) {
+    loop_cv_.wait(lock, [this] { return stopping_ || compact_as_of_ms_.has_value(); });
+    if (stopping_) return;
+    const int64_t as_of_ms = *compact_as_of_ms_;
+    compact_as_of_ms_.reset();
+    lock.unlock();
+    compactRecords(as_of_ms, 0);
+    lock.lock();
+  }
+}
+
+void CycleRunner::compactRecords(int64_t now_ms, int64_t max_blocks) {
   // Whole hours: the records of one hour go into one block (or a few, for a
   // large fleet), not a small block per cycle.
   const int64_t before_ms =
       store::floorToBucket(now_ms - config_.compact_after.count(), store::kHourMs);
+  const int64_t started = common::steadyMs();
   auto count = [&](const char* table, const Result<store::CompactionReport>& done) {
     if (!done) {
       metrics_.increment("pso_compaction_errors_total");
@@ -590,8 +617,21 @@ void CycleRunner::compactRecords(int64_t now_ms) {
     spdlog::debug("compacted {} {} ({} bytes into {})", done->records, table, done->bytes_before,
                   done->bytes_after);
   };
-  count("cycles", store_.compactCycles(before_ms, 1));
-  count("scenarios", store_.compactScenarios(before_ms, 1));
+  auto stopping = [this] {
+    std::lock_guard lock(loop_mutex_);
+    return stopping_;
+  };
+  // One block of each at a time, so stop() waits for one block at most.
+  for (int64_t done = 0; max_blocks <= 0 || done < max_blocks; ++done) {
+    if (stopping()) break;
+    auto cycles = store_.compactCycles(before_ms, 1);
+    count("cycles", cycles);
+    auto scenarios = store_.compactScenarios(before_ms, 1);
+    count("scenarios", scenarios);
+    const bool more = (cycles && cycles->blocks > 0) || (scenarios && scenarios->blocks > 0);
+    if (!more) break;
+  }
+  metrics_.set("pso_compaction_duration_ms", {}, static_cast<double>(common::steadyMs() - started));
 }
 
 std::size_t CycleRunner::backfillOutcomes(int64_t now_ms, int64_t horizon_ms) {

@@ -238,8 +238,8 @@ int main(int argc, char** argv) {
   pso::common::MetricsRegistry metrics;
   pso::controller::service::CycleRunner runner(config, store, dispatcher, metrics);
   std::printf("%-6s %10s %12s %10s", "cycle", "total ms", "scenario KB", "cycle KB");
-  const char* kPhases[] = {"snapshot", "decide", "record", "scenario", "outcomes",
-                           "alerts",   "state",  "rollup", "compact"};
+  const char* kPhases[] = {"snapshot", "decide", "record", "scenario",
+                           "outcomes", "alerts", "state",  "rollup"};
   for (const char* p : kPhases) std::printf(" %9s", p);
   std::printf("\n");
   for (int c = 0; c < cycles; ++c) {

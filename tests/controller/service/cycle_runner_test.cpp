@@ -409,7 +409,7 @@ TEST_F(CycleRunnerTest, EngineStateIsSavedAtMostOnceAMinuteOfCycleTime) {
     EXPECT_GE(ms, 0.0) << phase;
   }
   EXPECT_EQ(phases, (std::vector<std::string>{"snapshot", "decide", "record", "scenario",
-                                              "outcomes", "alerts", "state", "rollup", "compact"}));
+                                              "outcomes", "alerts", "state", "rollup"}));
 
   // 30 s later the models have learned a cycle more, but nothing is saved.
   ASSERT_TRUE(controller().runCycleOnce(t0 + 30'000).ok());
@@ -465,8 +465,15 @@ TEST_F(CycleRunnerTest, CyclesCompactTheRecordsOfWholeHoursPastCompactAfter) {
             0.0);
 
   // Two hours on, the default compact_after (1h) has passed the first hour:
-  // its two cycles and their scenarios go into blocks, the rest stays.
+  // its two cycles and their scenarios go into blocks (on the compaction
+  // thread), the rest stays.
   ASSERT_TRUE(controller().runCycleOnce(t0 + 2 * kHour + 30'000).ok());
+  ASSERT_TRUE(waitFor(
+      [&] {
+        return controller().metrics().value("pso_compacted_records_total",
+                                            {{"table", "scenarios"}}) == 2.0;
+      },
+      seconds(10)));
   EXPECT_EQ(controller().metrics().value("pso_compacted_records_total", {{"table", "cycles"}}),
             2.0);
   EXPECT_EQ(controller().metrics().value("pso_compacted_records_total", {{"table", "scenarios"}}),
