@@ -8,7 +8,7 @@ packages=(
   build-essential cmake pkg-config
   libzmq3-dev cppzmq-dev libmsgpack-cxx-dev
   libboost-dev libcurl4-openssl-dev libssl-dev libspdlog-dev libsqlite3-dev
-  libgtest-dev libgmock-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libsnappy-dev
+  libgtest-dev libgmock-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libsnappy-dev liblzma-dev
   sqlite3 python3 procps faketime
   help2man systemd
   libxml2-utils chromium prometheus

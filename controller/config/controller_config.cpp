@@ -82,6 +82,10 @@ const KeyList<ControllerConfig>& controllerKeys() {
       {"scenario_retention", &C::scenario_retention,
        "scenarios are kept this long (not those a learner's attempt refers to)",
        checks::positive()},
+      {"compact_after", &C::compact_after,
+       "cycles and scenarios older than this are rewritten into compact blocks, an hour of them "
+       "at a time (reads return them unchanged)",
+       checks::positive()},
       {"log_level", &C::log_level, "trace | debug | info | warn | error | critical | off",
        checks::logLevel()},
       ConfigKey<C>::section("curve",

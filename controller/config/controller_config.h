@@ -128,6 +128,9 @@ struct ControllerConfig {
   Duration directive_retention{std::chrono::hours(24 * 90)};
   /// Scenarios kept this long (not those a learner's attempt refers to).
   Duration scenario_retention{std::chrono::hours(24 * 90)};
+  /// Cycles and scenarios older than this are rewritten into compact blocks,
+  /// an hour of them at a time (reads return them unchanged).
+  Duration compact_after{std::chrono::hours(1)};
   std::string log_level = "info";
   common::CurveConfig curve;
   HttpTlsConfig http_tls;

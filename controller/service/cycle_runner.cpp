@@ -173,6 +173,14 @@ CycleRunner::CycleRunner(const ControllerConfig& config, store::Store& store,
   for (const auto& [name, help] : kFleetGauges) metrics_.describe(name, "gauge", help);
   metrics_.describe("pso_rollup_duration_ms", "gauge",
                     "Duration of the last rollup pass that wrote rows");
+  metrics_.describe("pso_compacted_records_total", "counter",
+                    "Cycles and scenarios rewritten into compact blocks, by table");
+  metrics_.describe("pso_compacted_bytes_total", "counter",
+                    "Bytes of the records compacted (stage=before) and of the blocks written "
+                    "(stage=after), by table");
+  metrics_.describe("pso_compaction_errors_total", "counter", "Compaction passes that failed");
+  metrics_.describe("pso_compaction_duration_ms", "gauge",
+                    "Duration of the last compaction pass (on its own thread)");
 }
 
 CycleRunner::~CycleRunner() {
@@ -202,6 +210,7 @@ Status CycleRunner::start() {
     stopping_ = false;
   }
   thread_ = std::thread([this] { loop(); });
+  compaction_thread_ = std::thread([this] { compactionLoop(); });
   return {};
 }
 
@@ -214,6 +223,7 @@ void CycleRunner::stop() {
     loop_cv_.notify_all();
     thread_.join();
   }
+  if (compaction_thread_.joinable()) compaction_thread_.join();
   std::lock_guard lock(mutex_);
   if (auto status = store_.saveEngineState(engine_.saveState(), common::wallMs()); !status) {
     spdlog::error("saving engine state failed: {}", status.error().message);
@@ -480,6 +490,17 @@ Result<CycleReport> CycleRunner::runCycleOnce(int64_t now_ms) {
   endPhase("state");
   rollUpAndPrune(now_ms);
   endPhase("rollup");
+  {
+    std::unique_lock lock(loop_mutex_);
+    if (compaction_thread_.joinable()) {
+      compact_as_of_ms_ = now_ms;
+      lock.unlock();
+      loop_cv_.notify_all();
+    } else {
+      lock.unlock();
+      compactRecords(now_ms, 1);
+    }
+  }
 
   last_cycle_ms_ = now_ms;
   const double duration_ms = static_cast<double>(common::steadyMs() - started);
@@ -559,6 +580,58 @@ void CycleRunner::rollUpAndPrune(int64_t now_ms) {
                    common::formatDuration(keep));
     }
   }
+}
+
+void CycleRunner::compactionLoop() {
+  std::unique_lock lock(loop_mutex_);
+  for (;;) {
+    loop_cv_.wait(lock, [this] { return stopping_ || compact_as_of_ms_.has_value(); });
+    if (stopping_) return;
+    const int64_t as_of_ms = *compact_as_of_ms_;
+    compact_as_of_ms_.reset();
+    lock.unlock();
+    compactRecords(as_of_ms, 0);
+    lock.lock();
+  }
+}
+
+void CycleRunner::compactRecords(int64_t now_ms, int64_t max_blocks) {
+  // Whole hours: the records of one hour go into one block (or a few, for a
+  // large fleet), not a small block per cycle.
+  const int64_t before_ms =
+      store::floorToBucket(now_ms - config_.compact_after.count(), store::kHourMs);
+  const int64_t started = common::steadyMs();
+  auto count = [&](const char* table, const Result<store::CompactionReport>& done) {
+    if (!done) {
+      metrics_.increment("pso_compaction_errors_total");
+      spdlog::error("compacting {} failed: {}", table, done.error().message);
+      return;
+    }
+    if (done->records == 0) return;
+    metrics_.increment("pso_compacted_records_total", {{"table", table}},
+                       static_cast<double>(done->records));
+    metrics_.increment("pso_compacted_bytes_total", {{"table", table}, {"stage", "before"}},
+                       static_cast<double>(done->bytes_before));
+    metrics_.increment("pso_compacted_bytes_total", {{"table", table}, {"stage", "after"}},
+                       static_cast<double>(done->bytes_after));
+    spdlog::debug("compacted {} {} ({} bytes into {})", done->records, table, done->bytes_before,
+                  done->bytes_after);
+  };
+  auto stopping = [this] {
+    std::lock_guard lock(loop_mutex_);
+    return stopping_;
+  };
+  // One block of each at a time, so stop() waits for one block at most.
+  for (int64_t done = 0; max_blocks <= 0 || done < max_blocks; ++done) {
+    if (stopping()) break;
+    auto cycles = store_.compactCycles(before_ms, 1);
+    count("cycles", cycles);
+    auto scenarios = store_.compactScenarios(before_ms, 1);
+    count("scenarios", scenarios);
+    const bool more = (cycles && cycles->blocks > 0) || (scenarios && scenarios->blocks > 0);
+    if (!more) break;
+  }
+  metrics_.set("pso_compaction_duration_ms", {}, static_cast<double>(common::steadyMs() - started));
 }
 
 std::size_t CycleRunner::backfillOutcomes(int64_t now_ms, int64_t horizon_ms) {

@@ -75,7 +75,10 @@ nlohmann::json decisionSummary(const engine::SystemDecision& decision);
 /// to the store after the first cycle, then after a cycle at least a minute
 /// (of cycle time) after the last save, and at stop(), and loaded at start: a
 /// crash loses at most a minute of what the models learned (at 10,000 systems
-/// a save takes about 400 ms, too much for every 15 s cycle). Thread-safe.
+/// a save takes about 400 ms, too much for every 15 s cycle). After each
+/// cycle, records older than compact_after are compacted on a thread of its
+/// own once started (a block of a large fleet takes longer than a cycle
+/// interval), in the cycle without start(). Thread-safe.
 class CycleRunner {
  public:
   CycleRunner(const ControllerConfig& config, store::Store& store, DirectiveDispatcher& dispatcher,
@@ -86,9 +89,11 @@ class CycleRunner {
 
   /// Loads the saved engine state (a state that does not load is logged and the
   /// engine starts fresh) and the alert states, and starts the timer thread;
-  /// the first cycle runs one interval after start.
+  /// the first cycle runs one interval after start; starts the compaction
+  /// thread.
   [[nodiscard]] Status start();
-  /// Stops the timer thread and saves the engine state. Idempotent.
+  /// Stops the timer and compaction threads (a block being written is
+  /// finished first) and saves the engine state. Idempotent.
   void stop();
 
   /// Runs one full cycle as of `now_ms` (wall-clock epoch ms). Observed demand
@@ -144,6 +149,13 @@ class CycleRunner {
   /// Writes the rollup buckets completed by now_ms and, once an hour, applies
   /// the retention of samples and rollups. Failures are logged and counted.
   void rollUpAndPrune(int64_t now_ms);
+  /// Rewrites cycles and scenarios older than compact_after (as of now_ms)
+  /// into compact blocks, whole hours at a time, at most max_blocks of each
+  /// (<= 0: all), stopping early when stop() is asked. Failures are logged
+  /// and counted.
+  void compactRecords(int64_t now_ms, int64_t max_blocks);
+  /// The compaction thread: compacts as of the time each cycle hands it.
+  void compactionLoop();
   /// Sets the per-system and per-agent gauges of /metrics from a cycle's figures.
   void publishFleetGauges(const AlertFigures& figures);
 
@@ -174,6 +186,9 @@ class CycleRunner {
   std::condition_variable loop_cv_;
   bool stopping_ = false;
   std::thread thread_;
+  // The last cycle's time, handed to the compaction thread (under loop_mutex_).
+  std::optional<int64_t> compact_as_of_ms_;
+  std::thread compaction_thread_;
 };
 
 }  // namespace pso::controller::service

@@ -37,6 +37,20 @@ class CycleStore {
   /// many. The scenarios and directives of those cycles are not touched.
   [[nodiscard]] virtual Result<int64_t> pruneCycles(int64_t cutoff_ms) = 0;
 
+  /// Rewrites the cycles recorded before before_ms that are not compact yet
+  /// into compact blocks (oldest first; at most max_blocks blocks, <= 0 = no
+  /// limit), each block in its own transaction so other callers are not held
+  /// up. cycles() and cyclesBetween() return exactly what they returned
+  /// before, byte for byte. Compaction is storage only: a backend without a
+  /// compact form keeps its rows as written and reports nothing done (this
+  /// default).
+  [[nodiscard]] virtual Result<CompactionReport> compactCycles(int64_t before_ms,
+                                                               int64_t max_blocks) {
+    (void)before_ms;
+    (void)max_blocks;
+    return CompactionReport{};
+  }
+
   /// Replaces the engine state blob (DecisionEngine::saveState) kept for
   /// restarts, stamped with now_ms.
   [[nodiscard]] virtual Status saveEngineState(const std::string& state, int64_t now_ms) = 0;

@@ -141,6 +141,15 @@ struct CycleRecord {
   std::string decisions_json;  ///< JSON array of per-system decision summaries
 };
 
+/// What one compaction call did (CycleStore::compactCycles,
+/// ScenarioStore::compactScenarios).
+struct CompactionReport {
+  int64_t records = 0;       ///< records rewritten into blocks
+  int64_t blocks = 0;        ///< blocks written
+  int64_t bytes_before = 0;  ///< the records' texts as they were stored
+  int64_t bytes_after = 0;   ///< the blocks written
+};
+
 struct DirectiveRecord {
   std::string id;
   std::string cycle_id;  ///< empty for operator directives

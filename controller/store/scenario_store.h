@@ -43,6 +43,20 @@ class ScenarioStore {
   /// returns how many scenarios.
   [[nodiscard]] virtual Result<int64_t> pruneScenarios(int64_t cutoff_ms) = 0;
 
+  /// Rewrites the scenarios recorded before before_ms that are not compact
+  /// yet into compact blocks (oldest first; at most max_blocks blocks, <= 0 =
+  /// no limit), each block in its own transaction. Every read returns exactly
+  /// what it returned before, byte for byte; updateScenario() on a compacted
+  /// scenario stores it whole again. Storage only: a backend without a
+  /// compact form keeps its rows as written and reports nothing done (this
+  /// default).
+  [[nodiscard]] virtual Result<CompactionReport> compactScenarios(int64_t before_ms,
+                                                                  int64_t max_blocks) {
+    (void)before_ms;
+    (void)max_blocks;
+    return CompactionReport{};
+  }
+
   /// Stores a learner's attempts in one transaction, registering the learner
   /// (or updating last_seen_ms) at now_ms; every attempt's learner_id must be
   /// `learner_id` (code "invalid" otherwise), and an empty id is "invalid".

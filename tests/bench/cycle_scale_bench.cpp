@@ -3,9 +3,15 @@
 // replica samples, and the real CycleRunner running cycles over them, one
 // cycle interval apart, with a new sample per system before each. Printed:
 // each cycle's time and where it went (CycleReport::phases_ms), and the size
-// of what it recorded: the scenario document and the cycle's decisions.
+// of what it recorded: the scenario document and the cycle's decisions. Then
+// the storage the cycles and scenarios take in the database file (SQLite's
+// dbstat, after VACUUM: tables, their indexes and blocks) as written and after
+// compaction (CycleStore::compactCycles, ScenarioStore::compactScenarios), in
+// bytes per system per day at one cycle every 15 s, and a check that every
+// cycle and scenario reads back byte for byte.
 //
 // Usage: cycle_scale_bench [--systems N] [--history K] [--cycles C] [--mode act|forecast-only]
+//                          [--db PATH]
 //
 // The live controller runs the same code on its cycle thread while ingest
 // writes beside it; fleet_bench measures that whole process.
@@ -14,10 +20,12 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/metrics.h"
+#include "common/sqlite.h"
 #include "controller/config/controller_config.h"
 #include "controller/service/cycle_runner.h"
 #include "controller/service/ingest.h"
@@ -40,10 +48,105 @@ class CountingDispatcher : public pso::controller::service::DirectiveDispatcher 
 
 // A daily wave (5,760 steps of 15 s) at a phase of its own per system, with a
 // little noise: most systems hold their count in a given cycle, some scale.
+// No two systems share a series (a fleet of copies would flatter compaction).
 double demandAt(int system, int64_t step) {
-  const double phase = static_cast<double>(system % 97) / 97.0 * 6.2832;
+  const double phase = std::fmod(static_cast<double>(system) * 0.6180339887, 1.0) * 6.2832;
   const double t = static_cast<double>(step);
   return 300 + 150 * std::sin(t * 6.2832 / 5760 + phase) + 8 * std::sin(t * 1.7 + phase * 3.1);
+}
+
+// The pages (bytes) of the cycle and scenario tables, their indexes and
+// blocks, after VACUUM so free space inside pages is not counted.
+struct StoredBytes {
+  double cycles = 0;
+  double scenarios = 0;
+};
+
+std::optional<StoredBytes> storedBytes(const std::string& path) {
+  auto db = pso::common::Database::open(path);
+  if (!db) return std::nullopt;
+  if (!(*db)->exec("VACUUM").ok()) return std::nullopt;
+  auto s = (*db)->prepare(
+      "SELECT d.name, COALESCE(m.tbl_name, d.name), SUM(d.pgsize) FROM dbstat d "
+      "LEFT JOIN sqlite_schema m ON m.name = d.name GROUP BY d.name");
+  if (!s) return std::nullopt;
+  StoredBytes bytes;
+  auto st = pso::common::forEachRow(*s, [&](const pso::common::Statement& row) {
+    const std::string table = row.columnText(1);
+    const double size = static_cast<double>(row.columnInt64(2));
+    if (table == "cycles" || table == "cycle_blocks") bytes.cycles += size;
+    if (table == "scenarios" || table == "scenario_blocks" || table == "scenario_events" ||
+        table == "scenario_systems") {
+      bytes.scenarios += size;
+    }
+  });
+  if (!st.ok()) return std::nullopt;
+  return bytes;
+}
+
+bool sameCycles(const std::vector<pso::controller::store::CycleRecord>& a,
+                const std::vector<pso::controller::store::CycleRecord>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a[i].id != b[i].id || a[i].decisions_json != b[i].decisions_json) return false;
+  }
+  return true;
+}
+
+bool sameScenarios(const std::vector<pso::controller::store::ScenarioRecord>& a,
+                   const std::vector<pso::controller::store::ScenarioRecord>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a[i].id != b[i].id || a[i].json != b[i].json) return false;
+  }
+  return true;
+}
+
+bool reportStorage(Store& store, const std::string& path, int systems, int cycles, int64_t end_ms) {
+  const auto before_cycles = store.cycles(0);
+  const auto before_scenarios = store.scenarios({});
+  const auto written = storedBytes(path);
+  if (!before_cycles || !before_scenarios || !written) {
+    std::fprintf(stderr, "cycle_scale_bench: reading the records failed\n");
+    return false;
+  }
+  const auto started = std::chrono::steady_clock::now();
+  auto compacted_cycles = store.compactCycles(end_ms, 0);
+  auto compacted_scenarios = store.compactScenarios(end_ms, 0);
+  const double compact_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (!compacted_cycles || !compacted_scenarios) {
+    std::fprintf(stderr, "cycle_scale_bench: compaction failed\n");
+    return false;
+  }
+  const auto read_started = std::chrono::steady_clock::now();
+  const auto after_cycles = store.cycles(0);
+  const auto after_scenarios = store.scenarios({});
+  const double read_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - read_started).count();
+  const auto compacted = storedBytes(path);
+  if (!after_cycles || !after_scenarios || !compacted) {
+    std::fprintf(stderr, "cycle_scale_bench: reading the compacted records failed\n");
+    return false;
+  }
+  const bool same = sameCycles(*before_cycles, *after_cycles) &&
+                    sameScenarios(*before_scenarios, *after_scenarios);
+  // Bytes per system per day at 5,760 cycles a day.
+  const double per_day = 5760.0 / cycles / systems;
+  std::printf(
+      "compaction: %lld cycles into %lld blocks, %lld scenarios into %lld blocks in %.2f s; "
+      "all read back in %.2f s\n",
+      static_cast<long long>(compacted_cycles->records),
+      static_cast<long long>(compacted_cycles->blocks),
+      static_cast<long long>(compacted_scenarios->records),
+      static_cast<long long>(compacted_scenarios->blocks), compact_s, read_s);
+  std::printf("%-22s %14s %14s %14s\n", "bytes/system/day", "cycles", "scenarios", "both");
+  std::printf("%-22s %14.0f %14.0f %14.0f\n", "as written", written->cycles * per_day,
+              written->scenarios * per_day, (written->cycles + written->scenarios) * per_day);
+  std::printf("%-22s %14.0f %14.0f %14.0f\n", "compacted", compacted->cycles * per_day,
+              compacted->scenarios * per_day, (compacted->cycles + compacted->scenarios) * per_day);
+  std::printf("read back byte for byte: %s\n", same ? "yes" : "NO");
+  return same;
 }
 
 }  // namespace
@@ -53,19 +156,26 @@ int main(int argc, char** argv) {
   int history = 40;
   int cycles = 5;
   std::string mode = "forecast-only";
+  std::string db_path;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
-    if (a == "--systems") systems = std::stoi(argv[i + 1]);
-    else if (a == "--history") history = std::stoi(argv[i + 1]);
-    else if (a == "--cycles") cycles = std::stoi(argv[i + 1]);
-    else if (a == "--mode") mode = argv[i + 1];
+    if (a == "--systems")
+      systems = std::stoi(argv[i + 1]);
+    else if (a == "--history")
+      history = std::stoi(argv[i + 1]);
+    else if (a == "--cycles")
+      cycles = std::stoi(argv[i + 1]);
+    else if (a == "--mode")
+      mode = argv[i + 1];
+    else if (a == "--db")
+      db_path = argv[i + 1];
     else {
       std::fprintf(stderr, "cycle_scale_bench: unknown option %s\n", a.c_str());
       return 2;
     }
   }
   pso::testing::TempDir dir;
-  const std::string db = dir.file("controller.db");
+  const std::string db = db_path.empty() ? dir.file("controller.db") : db_path;
   auto opened = Store::open(db);
   if (!opened) {
     std::fprintf(stderr, "cycle_scale_bench: %s\n", opened.error().message.c_str());
@@ -117,9 +227,10 @@ int main(int argc, char** argv) {
       batches.clear();
     }
   }
-  std::printf("cycle_scale_bench: %d systems, %d samples of history each, set up in %.1f s\n",
-              systems, history,
-              std::chrono::duration<double>(std::chrono::steady_clock::now() - setup_start).count());
+  std::printf(
+      "cycle_scale_bench: %d systems, %d samples of history each, set up in %.1f s\n", systems,
+      history,
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - setup_start).count());
 
   pso::controller::ControllerConfig config;
   config.mode = mode;
@@ -157,19 +268,19 @@ int main(int argc, char** argv) {
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
             .count();
     if (!report) {
-      std::fprintf(stderr, "cycle_scale_bench: cycle failed: %s\n",
-                   report.error().message.c_str());
+      std::fprintf(stderr, "cycle_scale_bench: cycle failed: %s\n", report.error().message.c_str());
       return 1;
     }
     std::map<std::string, double> phases(report->phases_ms.begin(), report->phases_ms.end());
     auto scenario = store.scenario(report->scenario_id);
-    const double scenario_kb =
-        scenario && scenario.value() ? static_cast<double>(scenario.value()->json.size()) / 1024 : -1;
+    const double scenario_kb = scenario && scenario.value()
+                                   ? static_cast<double>(scenario.value()->json.size()) / 1024
+                                   : -1;
     std::printf("%-6d %10.0f %12.0f %10.0f", c + 1, ms, scenario_kb,
                 static_cast<double>(report->cycle.decisions_json.size()) / 1024);
     for (const char* p : kPhases) std::printf(" %9.0f", phases[p]);
     std::printf("\n");
   }
   std::printf("directives dispatched: %zu\n", dispatcher.count);
-  return 0;
+  return reportStorage(store, db, systems, cycles, t0 + (history + cycles) * kStepMs) ? 0 : 1;
 }

@@ -1,7 +1,10 @@
 // Writes the store's fuzz seed corpora under the directory given as
 // argument: sample_chunk/ holds small valid blobs of every value and
 // timestamp encoding (the jittered series use step offsets) and broken ones
-// of every kind the decoder refuses; sample_log/ the same for log records.
+// of every kind the decoder refuses; sample_log/ the same for log records;
+// record_block/ valid blocks of both layouts, broken ones, and uncompressed
+// column payloads behind a count byte (what checkRecordBlock() feeds
+// decodeDecisionColumns()).
 // Usage: store_corpus_gen tests/fuzz/corpus
 
 #include <bit>
@@ -11,10 +14,12 @@
 #include <fstream>
 #include <iostream>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "controller/store/record_block.h"
 #include "controller/store/sample_chunk.h"
 #include "controller/store/sample_log.h"
 
@@ -133,6 +138,87 @@ std::vector<std::pair<std::string, std::string>> logSeeds() {
   return out;
 }
 
+std::string recordBlock(const std::vector<std::string>& texts,
+                        pso::controller::store::RecordBlockLayout layout) {
+  auto blob = pso::controller::store::encodeRecordBlock(texts, layout);
+  return blob.ok() ? *blob : std::string();
+}
+
+// Cycle decisions of three systems over `cycles` cycles, as the cycle runner
+// writes them (the lower bound mirrors the upper one for two of them).
+std::vector<std::string> decisionTexts(int cycles) {
+  std::vector<std::string> texts;
+  for (int c = 0; c < cycles; ++c) {
+    nlohmann::json record = nlohmann::json::array();
+    for (int s = 0; s < 3; ++s) {
+      const double demand = 100 + static_cast<double>(mix(c * 3 + s) % 10000) / 64.0;
+      record.push_back({{"system", "sys-" + std::to_string(s)},
+                        {"current", 4},
+                        {"demand", demand},
+                        {"forecast_point", demand},
+                        {"forecast_hi", demand + 10.5},
+                        {"forecast_lo", s == 2 ? demand - 9.25 : demand - 10.5},
+                        {"rule", c % 4 ? "hold" : "predictive-upper-quantile"},
+                        {"bottleneck", nullptr}});
+    }
+    texts.push_back(record.dump());
+  }
+  return texts;
+}
+
+std::vector<std::pair<std::string, std::string>> recordBlockSeeds() {
+  using pso::controller::store::RecordBlockLayout;
+  std::vector<std::pair<std::string, std::string>> out;
+  const auto decisions = decisionTexts(12);
+  const std::string columns = recordBlock(decisions, RecordBlockLayout::kDecisionColumns);
+  const std::string texts =
+      recordBlock({"{\"id\":\"s-c-1\"}", "", "{\"id\":\"s-c-2\"}"}, RecordBlockLayout::kTexts);
+  out.emplace_back("valid_decision_columns.bin", columns);
+  out.emplace_back("valid_texts.bin", texts);
+  out.emplace_back("valid_empty.bin", recordBlock({}, RecordBlockLayout::kTexts));
+  out.emplace_back("valid_fallback_to_texts.bin",
+                   recordBlock({"[ {\"system\": \"a\"} ]"}, RecordBlockLayout::kDecisionColumns));
+  out.emplace_back("broken_magic.bin", "PSRX" + columns.substr(4));
+  std::string version = columns;
+  version[4] = 9;
+  out.emplace_back("broken_version.bin", version);
+  std::string layout = texts;
+  layout[5] = 7;
+  out.emplace_back("broken_layout.bin", layout);
+  std::string dictionary = columns;
+  dictionary[6] = 40;
+  out.emplace_back("broken_dictionary_size.bin", dictionary);
+  out.emplace_back("broken_truncated_header.bin", columns.substr(0, 9));
+  out.emplace_back("broken_truncated_stream.bin", columns.substr(0, columns.size() - 5));
+  out.emplace_back("broken_trailing_byte.bin", texts + std::string(1, '\0'));
+  std::string crc = texts;
+  crc[crc.size() - 1] = static_cast<char>(crc[crc.size() - 1] ^ 1);
+  out.emplace_back("broken_stream_byte.bin", crc);
+  // Uncompressed column payloads behind their count byte.
+  auto payload = pso::controller::store::encodeDecisionColumns(decisions);
+  if (payload.ok()) {
+    out.emplace_back("payload_decision_columns.bin", std::string(1, '\x0c') + *payload);
+    out.emplace_back("payload_truncated.bin",
+                     std::string(1, '\x0c') + payload->substr(0, payload->size() / 2));
+  }
+  out.emplace_back("payload_one_number.bin", std::string("\x01\x01\x01"
+                                                         "1"
+                                                         "\x02\x00"
+                                                         "\x01\x00\x00\x02\x00",
+                                                         11));
+  out.emplace_back("payload_repeat_first.bin", std::string("\x01\x01\x01"
+                                                           "1"
+                                                           "\x02\x00"
+                                                           "\x01\x00\x00\x01",
+                                                           10));
+  out.emplace_back("payload_unknown_tag.bin", std::string("\x01\x01\x01"
+                                                          "1"
+                                                          "\x02\x00"
+                                                          "\x01\x00\x00\x09",
+                                                          10));
+  return out;
+}
+
 bool writeSeeds(const std::filesystem::path& dir,
                 const std::vector<std::pair<std::string, std::string>>& seeds) {
   std::error_code ec;
@@ -163,5 +249,6 @@ int main(int argc, char** argv) {
   const std::filesystem::path dir(argv[1]);
   if (!writeSeeds(dir / "sample_chunk", chunkSeeds())) return 1;
   if (!writeSeeds(dir / "sample_log", logSeeds())) return 1;
+  if (!writeSeeds(dir / "record_block", recordBlockSeeds())) return 1;
   return 0;
 }

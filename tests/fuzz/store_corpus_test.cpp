@@ -1,4 +1,5 @@
-// Runs every seed of the store's fuzz corpus (tests/fuzz/corpus/sample_chunk, sample_log)
+// Runs every seed of the store's fuzz corpora (tests/fuzz/corpus/sample_chunk,
+// sample_log, record_block)
 // through the same check as the libFuzzer harness, so every build exercises
 // it without libFuzzer.
 
@@ -22,6 +23,13 @@ TEST(StoreFuzzCorpus, EverySampleLogSeedKeepsTheDecoderContract) {
   ASSERT_TRUE(seeds.has_value()) << "no tests/fuzz/corpus/sample_log";
   for (const auto& seed : *seeds) EXPECT_TRUE(checkSampleLog(seed.bytes)) << seed.name;
   EXPECT_GE(seeds->size(), 8u);
+}
+
+TEST(StoreFuzzCorpus, EveryRecordBlockSeedKeepsTheDecoderContract) {
+  const auto seeds = pso::testing::readFuzzCorpus(PSO_SOURCE_DIR, "record_block");
+  ASSERT_TRUE(seeds.has_value()) << "no tests/fuzz/corpus/record_block";
+  for (const auto& seed : *seeds) EXPECT_TRUE(checkRecordBlock(seed.bytes)) << seed.name;
+  EXPECT_GE(seeds->size(), 10u);
 }
 
 }  // namespace

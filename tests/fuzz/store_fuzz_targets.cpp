@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "controller/store/record_block.h"
 #include "controller/store/sample_chunk.h"
 #include "controller/store/sample_log.h"
 #include "tests/fuzz/one_line.h"
@@ -63,6 +64,41 @@ bool checkSampleLog(std::string_view input) {
       if (!sameSamples((*decoded)[e].samples, (*twice)[e].samples)) return false;
     }
     return true;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+namespace {
+
+bool isRecordBlockRefusal(const Error& error) {
+  return error.code == "corrupt" && isOneLine(error.message) &&
+         error.message.rfind("record block: ", 0) == 0;
+}
+
+// Texts that decoded once come back the same from another round.
+bool roundTrips(const std::vector<std::string>& texts, RecordBlockLayout layout) {
+  auto again = encodeRecordBlock(texts, layout);
+  if (!again) return false;
+  auto twice = decodeRecordBlock(*again);
+  return twice && *twice == texts;
+}
+
+}  // namespace
+
+bool checkRecordBlock(std::string_view input) {
+  try {
+    auto decoded = decodeRecordBlock(input);
+    auto layout = readRecordBlockLayout(input);
+    if (!decoded) {
+      if (!isRecordBlockRefusal(decoded.error())) return false;
+    } else if (!layout || !roundTrips(*decoded, *layout)) {
+      return false;
+    }
+    const std::size_t count = input.empty() ? 0 : static_cast<uint8_t>(input[0]) % 16;
+    auto columns = decodeDecisionColumns(input.empty() ? input : input.substr(1), count);
+    if (!columns) return isRecordBlockRefusal(columns.error());
+    return columns->size() == count && roundTrips(*columns, RecordBlockLayout::kDecisionColumns);
   } catch (const std::exception&) {
     return false;
   }

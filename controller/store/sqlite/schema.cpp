@@ -250,6 +250,31 @@ CREATE TABLE sample_log (
 );
 ALTER TABLE series ADD COLUMN flushed_log_id INTEGER NOT NULL DEFAULT 0;
 )sql",
+      // 9: compaction (record_block.h): old cycles' decisions and old scenario
+      // documents move into compressed blocks; a compacted row keeps its
+      // indexed columns, an empty text and where its text is (block, position).
+      // The partial indexes find the rows not compacted yet and the rows of a
+      // block.
+      R"sql(
+CREATE TABLE cycle_blocks (
+  id      INTEGER PRIMARY KEY,
+  records INTEGER NOT NULL,
+  body    BLOB NOT NULL
+);
+ALTER TABLE cycles ADD COLUMN block_id INTEGER;
+ALTER TABLE cycles ADD COLUMN block_pos INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX cycles_by_block ON cycles (block_id) WHERE block_id IS NOT NULL;
+CREATE INDEX cycles_loose_by_ts ON cycles (ts_ms, seq) WHERE block_id IS NULL;
+CREATE TABLE scenario_blocks (
+  id      INTEGER PRIMARY KEY,
+  records INTEGER NOT NULL,
+  body    BLOB NOT NULL
+);
+ALTER TABLE scenarios ADD COLUMN block_id INTEGER;
+ALTER TABLE scenarios ADD COLUMN block_pos INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX scenarios_by_block ON scenarios (block_id) WHERE block_id IS NOT NULL;
+CREATE INDEX scenarios_loose_by_ts ON scenarios (ts_ms, id) WHERE block_id IS NULL;
+)sql",
   };
   return kMigrations;
 }

@@ -94,4 +94,79 @@ Result<int64_t> SqliteContext::deleteInBatches(
   }
 }
 
+Result<CompactionReport> SqliteContext::compactInBlocks(const BlockCompaction& how,
+                                                        int64_t before_ms, int64_t max_blocks) {
+  CompactionReport report;
+  while (max_blocks <= 0 || report.blocks < max_blocks) {
+    std::vector<std::string> keys;
+    std::vector<std::string> texts;
+    std::size_t bytes = 0;
+    {
+      std::lock_guard lock(mutex_);
+      common::ScopedStatement s(*how.select_loose);
+      s->bind(1, before_ms).bind(2, static_cast<int64_t>(how.max_records));
+      for (;;) {
+        auto row = s->step();
+        if (!row.ok()) return row.error();
+        if (!*row) break;
+        std::string text = s->columnText(1);
+        if (!texts.empty() && bytes + text.size() > how.max_bytes) break;
+        bytes += text.size();
+        keys.push_back(s->columnText(0));
+        texts.push_back(std::move(text));
+      }
+    }
+    if (texts.empty()) break;
+    auto body = encodeRecordBlock(texts, how.layout);
+    if (!body.ok()) return body.error();
+    std::lock_guard lock(mutex_);
+    common::Transaction tx(*db_);
+    if (!tx.beginStatus().ok()) return tx.beginStatus().error();
+    {
+      common::ScopedStatement s(*how.insert_block);
+      s->bind(1, static_cast<int64_t>(texts.size())).bindBlob(2, body->data(), body->size());
+      if (auto st = s->run(); !st.ok()) return st.error();
+    }
+    const int64_t block_id = db_->lastInsertRowid();
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      common::ScopedStatement s(*how.mark_row);
+      s->bind(1, keys[i]).bind(2, block_id).bind(3, static_cast<int64_t>(i)).bind(4, texts[i]);
+      auto changed = s->runCountingChanges();
+      if (!changed.ok()) return changed.error();
+      if (*changed != 1) return report;  // changed meanwhile: rolled back, taken next time
+    }
+    if (auto st = tx.commit(); !st.ok()) return st.error();
+    report.records += static_cast<int64_t>(texts.size());
+    report.blocks += 1;
+    report.bytes_before += static_cast<int64_t>(bytes);
+    report.bytes_after += static_cast<int64_t>(body->size());
+  }
+  return report;
+}
+
+Result<std::string> SqliteContext::takeBlockTextLocked(common::Statement& select_block, int64_t id,
+                                                       int64_t position, BlockCache& cache) {
+  auto it = cache.find(id);
+  if (it == cache.end()) {
+    common::ScopedStatement s(select_block);
+    s->bind(1, id);
+    auto body = common::firstRow<std::string>(
+        *s, [](const common::Statement& row) { return row.columnBlob(0); });
+    if (!body.ok()) return body.error();
+    if (!body->has_value()) {
+      return makeError("corrupt", "block " + std::to_string(id) + " is missing");
+    }
+    auto texts = decodeRecordBlock(**body);
+    if (!texts.ok()) {
+      return makeError("corrupt", "block " + std::to_string(id) + ": " + texts.error().message);
+    }
+    it = cache.emplace(id, std::move(*texts)).first;
+  }
+  if (position < 0 || static_cast<std::size_t>(position) >= it->second.size()) {
+    return makeError("corrupt",
+                     "block " + std::to_string(id) + " has no record " + std::to_string(position));
+  }
+  return std::move(it->second[static_cast<std::size_t>(position)]);
+}
+
 }  // namespace pso::controller::store

@@ -20,10 +20,13 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "common/result.h"
 #include "common/sqlite.h"
+#include "controller/store/record_block.h"
+#include "controller/store/records.h"
 
 namespace pso::controller::store {
 
@@ -54,6 +57,39 @@ class SqliteContext {
       const std::vector<common::Statement*>& steps,
       const std::function<void(common::Statement&)>& bind);
   static constexpr int64_t kPruneBatchRows = 500;
+
+  /// How compactInBlocks() reads, writes and marks the rows of one table.
+  struct BlockCompaction {
+    /// ?1 before_ms, ?2 limit: (key, text) of the rows not compact yet, oldest first.
+    common::Statement* select_loose = nullptr;
+    /// ?1 record count, ?2 body: inserts a block.
+    common::Statement* insert_block = nullptr;
+    /// ?1 key, ?2 block id, ?3 position, ?4 text: marks a row compact (and
+    /// empties its text), changing it only while it is not compact and its
+    /// text is still ?4.
+    common::Statement* mark_row = nullptr;
+    RecordBlockLayout layout = RecordBlockLayout::kTexts;
+    std::size_t max_records = 1;  ///< rows per block at most
+    std::size_t max_bytes = 0;    ///< texts per block at most (a longer single text is a block)
+  };
+
+  /// Rewrites the rows before before_ms into blocks of the oldest rows, at
+  /// most max_blocks (<= 0: until none is left). Reads a block's rows under
+  /// mutex(), encodes them without it, then writes the block and marks its
+  /// rows in one transaction under mutex(); a row changed in between leaves
+  /// the block unwritten and ends the call (the next call takes it again).
+  /// Takes mutex() itself.
+  [[nodiscard]] Result<CompactionReport> compactInBlocks(const BlockCompaction& how,
+                                                         int64_t before_ms, int64_t max_blocks);
+
+  /// Decoded blocks of one read, by block id.
+  using BlockCache = std::unordered_map<int64_t, std::vector<std::string>>;
+  /// Moves the text at `position` of block `id` (read by `select_block`: ?1
+  /// id, one column: the body) out of `cache`, decoding the block into the
+  /// cache the first time. A missing block, a position outside it or a blob
+  /// that does not decode is code "corrupt". Expects mutex() held.
+  [[nodiscard]] Result<std::string> takeBlockTextLocked(common::Statement& select_block, int64_t id,
+                                                        int64_t position, BlockCache& cache);
 
  private:
   explicit SqliteContext(std::unique_ptr<common::Database> db) : db_(std::move(db)) {}

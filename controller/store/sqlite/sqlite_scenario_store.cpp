@@ -10,6 +10,15 @@ using common::Statement;
 
 const std::string kScenarioColumns =
     "id, cycle_id, ts_ms, level, events, systems, outcome_filled, json";
+// What reads select: kScenarioColumns, then where a compacted document is
+// (block 0: in the row).
+const std::string kScenarioReadColumns = kScenarioColumns + ", COALESCE(block_id, 0), block_pos";
+
+// Blocks of at most 64 documents and 32 MiB of them (ten documents of a
+// 10,000-system fleet), so reading one old scenario decodes at most that:
+// measured in docs/design-notes.md "Compact cycle records and scenarios".
+constexpr std::size_t kScenarioBlockRecords = 64;
+constexpr std::size_t kScenarioBlockBytes = 32u << 20;
 
 // Comma-joined with a leading and trailing comma, so `LIKE '%,x,%'` matches
 // exactly one item for readers that do not use the index tables.
@@ -34,8 +43,15 @@ std::vector<std::string> splitList(const std::string& text) {
   return items;
 }
 
-ScenarioRecord readScenario(const Statement& s) {
-  ScenarioRecord r;
+struct StoredScenario {
+  ScenarioRecord record;
+  int64_t block_id = 0;
+  int64_t block_pos = 0;
+};
+
+StoredScenario readStoredScenario(const Statement& s) {
+  StoredScenario stored;
+  ScenarioRecord& r = stored.record;
   r.id = s.columnText(0);
   r.cycle_id = s.columnText(1);
   r.ts_ms = s.columnInt64(2);
@@ -44,7 +60,9 @@ ScenarioRecord readScenario(const Statement& s) {
   r.systems = splitList(s.columnText(5));
   r.outcome_filled = s.columnInt64(6) != 0;
   r.json = s.columnText(7);
-  return r;
+  stored.block_id = s.columnInt64(8);
+  stored.block_pos = s.columnInt64(9);
+  return stored;
 }
 
 // Binds the columns of kScenarioColumns, in order, to ?1..?8.
@@ -90,20 +108,33 @@ Status SqliteScenarioStore::prepare() {
       {&prune_events_, "DELETE FROM scenario_events WHERE scenario_id IN " + prunable},
       {&prune_systems_, "DELETE FROM scenario_systems WHERE scenario_id IN " + prunable},
       {&prune_scenarios_, "DELETE FROM scenarios WHERE id IN " + prunable},
+      // A block goes when no scenario refers to it any more (retention, or
+      // every document in it stored whole again by updateScenario).
+      {&prune_scenario_blocks_,
+       "DELETE FROM scenario_blocks WHERE id IN (SELECT b.id FROM scenario_blocks b WHERE NOT "
+       "EXISTS (SELECT 1 FROM scenarios s WHERE s.block_id = b.id) LIMIT ?1)"},
+      {&select_loose_scenarios_,
+       "SELECT id, json FROM scenarios WHERE block_id IS NULL AND ts_ms < ?1 "
+       "ORDER BY ts_ms, id LIMIT ?2"},
+      {&insert_scenario_block_, "INSERT INTO scenario_blocks (records, body) VALUES (?1, ?2)"},
+      {&mark_scenario_compact_,
+       "UPDATE scenarios SET json = '', block_id = ?2, block_pos = ?3 "
+       "WHERE id = ?1 AND block_id IS NULL AND json = ?4"},
+      {&select_scenario_block_, "SELECT body FROM scenario_blocks WHERE id = ?1"},
       {&insert_scenario_,
        "INSERT INTO scenarios (" + kScenarioColumns + ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"},
       {&update_scenario_,
        "UPDATE scenarios SET cycle_id = ?2, ts_ms = ?3, level = ?4, events = ?5, systems = ?6, "
-       "outcome_filled = ?7, json = ?8 WHERE id = ?1"},
+       "outcome_filled = ?7, json = ?8, block_id = NULL, block_pos = 0 WHERE id = ?1"},
       {&delete_events_, "DELETE FROM scenario_events WHERE scenario_id = ?1"},
       {&insert_event_,
        "INSERT OR IGNORE INTO scenario_events (event, scenario_id) VALUES (?1, ?2)"},
       {&delete_systems_, "DELETE FROM scenario_systems WHERE scenario_id = ?1"},
       {&insert_system_,
        "INSERT OR IGNORE INTO scenario_systems (system, scenario_id) VALUES (?1, ?2)"},
-      {&select_scenario_, "SELECT " + kScenarioColumns + " FROM scenarios WHERE id = ?1"},
+      {&select_scenario_, "SELECT " + kScenarioReadColumns + " FROM scenarios WHERE id = ?1"},
       {&select_awaiting_outcome_,
-       "SELECT " + kScenarioColumns +
+       "SELECT " + kScenarioReadColumns +
            " FROM scenarios WHERE outcome_filled = 0 AND ts_ms < ?1 ORDER BY ts_ms LIMIT ?2"},
       {&upsert_learner_,
        "INSERT INTO learners (id, first_seen_ms, last_seen_ms) VALUES (?1, ?2, ?2) "
@@ -180,18 +211,53 @@ Status SqliteScenarioStore::updateScenario(const ScenarioRecord& scenario) {
   return tx.commit();
 }
 
+Result<std::vector<ScenarioRecord>> SqliteScenarioStore::readScenariosLocked(Statement& select) {
+  auto rows = common::collectRows<StoredScenario>(select, readStoredScenario);
+  if (!rows.ok()) return rows.error();
+  SqliteContext::BlockCache blocks;
+  std::vector<ScenarioRecord> out;
+  out.reserve(rows->size());
+  for (auto& row : *rows) {
+    if (row.block_id != 0) {
+      auto text =
+          context_.takeBlockTextLocked(select_scenario_block_, row.block_id, row.block_pos, blocks);
+      if (!text.ok()) {
+        return makeError("corrupt", "scenario '" + row.record.id + "': " + text.error().message);
+      }
+      row.record.json = std::move(*text);
+    }
+    out.push_back(std::move(row.record));
+  }
+  return out;
+}
+
 Result<std::optional<ScenarioRecord>> SqliteScenarioStore::scenario(const std::string& id) {
   std::lock_guard lock(context_.mutex());
   ScopedStatement s(select_scenario_);
   s->bind(1, id);
-  return common::firstRow<ScenarioRecord>(*s, readScenario);
+  auto found = readScenariosLocked(*s);
+  if (!found.ok()) return found.error();
+  if (found->empty()) return std::optional<ScenarioRecord>();
+  return std::optional<ScenarioRecord>(std::move(found->front()));
+}
+
+Result<CompactionReport> SqliteScenarioStore::compactScenarios(int64_t before_ms,
+                                                               int64_t max_blocks) {
+  SqliteContext::BlockCompaction how;
+  how.select_loose = &select_loose_scenarios_;
+  how.insert_block = &insert_scenario_block_;
+  how.mark_row = &mark_scenario_compact_;
+  how.layout = RecordBlockLayout::kTexts;
+  how.max_records = kScenarioBlockRecords;
+  how.max_bytes = kScenarioBlockBytes;
+  return context_.compactInBlocks(how, before_ms, max_blocks);
 }
 
 Result<std::vector<ScenarioRecord>> SqliteScenarioStore::scenarios(const ScenarioFilter& filter) {
   std::lock_guard lock(context_.mutex());
   // Filters vary per call, so this statement is built and prepared each time;
   // listing scenarios is an operator action, not a hot path.
-  std::string sql = "SELECT " + kScenarioColumns + " FROM scenarios WHERE 1";
+  std::string sql = "SELECT " + kScenarioReadColumns + " FROM scenarios WHERE 1";
   int index = 0;
   std::vector<std::pair<int, std::string>> texts;
   std::vector<std::pair<int, int64_t>> numbers;
@@ -225,7 +291,7 @@ Result<std::vector<ScenarioRecord>> SqliteScenarioStore::scenarios(const Scenari
   if (!statement.ok()) return statement.error();
   for (const auto& [i, text] : texts) statement->bind(i, text);
   for (const auto& [i, number] : numbers) statement->bind(i, number);
-  return common::collectRows<ScenarioRecord>(*statement, readScenario);
+  return readScenariosLocked(*statement);
 }
 
 Result<std::vector<ScenarioRecord>> SqliteScenarioStore::scenariosAwaitingOutcome(int64_t cutoff_ms,
@@ -233,7 +299,7 @@ Result<std::vector<ScenarioRecord>> SqliteScenarioStore::scenariosAwaitingOutcom
   std::lock_guard lock(context_.mutex());
   ScopedStatement s(select_awaiting_outcome_);
   s->bind(1, cutoff_ms).bind(2, common::sqlLimit(limit));
-  return common::collectRows<ScenarioRecord>(*s, readScenario);
+  return readScenariosLocked(*s);
 }
 
 Result<std::vector<AttemptRecord>> SqliteScenarioStore::recordAttempts(
@@ -304,9 +370,14 @@ Result<std::vector<LearnerRecord>> SqliteScenarioStore::teamLearners(const std::
 }
 
 Result<int64_t> SqliteScenarioStore::pruneScenarios(int64_t cutoff_ms) {
-  return context_.deleteInBatches(
+  auto pruned = context_.deleteInBatches(
       {&prune_events_, &prune_systems_, &prune_scenarios_},
       [&](Statement& s) { s.bind(1, cutoff_ms).bind(2, SqliteContext::kPruneBatchRows); });
+  if (!pruned.ok()) return pruned;
+  auto blocks = context_.deleteInBatches(
+      {&prune_scenario_blocks_}, [&](Statement& s) { s.bind(1, SqliteContext::kPruneBatchRows); });
+  if (!blocks.ok()) return blocks.error();
+  return pruned;
 }
 
 }  // namespace pso::controller::store

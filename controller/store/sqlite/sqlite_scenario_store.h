@@ -1,7 +1,8 @@
 #pragma once
 
 // The scenario aggregate on SQLite. Tables: scenarios, scenario_events,
-// scenario_systems (the event and system indexes), learners (with their
+// scenario_systems (the event and system indexes), scenario_blocks (the
+// documents of compacted scenarios, record_block.h), learners (with their
 // team), attempts.
 
 #include <cstdint>
@@ -31,6 +32,7 @@ class SqliteScenarioStore : public virtual ScenarioStore {
   Result<std::vector<ScenarioRecord>> scenariosAwaitingOutcome(int64_t cutoff_ms,
                                                                int64_t limit) override;
   Result<int64_t> pruneScenarios(int64_t cutoff_ms) override;
+  Result<CompactionReport> compactScenarios(int64_t before_ms, int64_t max_blocks) override;
   Result<std::vector<AttemptRecord>> recordAttempts(const std::string& learner_id,
                                                     const std::vector<AttemptRecord>& attempts,
                                                     int64_t now_ms) override;
@@ -43,6 +45,9 @@ class SqliteScenarioStore : public virtual ScenarioStore {
   Status insertScenarioLocked(const ScenarioRecord& scenario);
   /// Replaces the scenario's rows in the event and system index tables.
   Status writeIndexesLocked(const ScenarioRecord& scenario);
+  /// The rows of `select` (the read columns), with compacted documents read
+  /// back from their blocks.
+  Result<std::vector<ScenarioRecord>> readScenariosLocked(common::Statement& select);
 
   SqliteContext& context_;
   common::Statement insert_scenario_;
@@ -62,6 +67,11 @@ class SqliteScenarioStore : public virtual ScenarioStore {
   common::Statement prune_events_;
   common::Statement prune_systems_;
   common::Statement prune_scenarios_;
+  common::Statement prune_scenario_blocks_;
+  common::Statement select_loose_scenarios_;
+  common::Statement insert_scenario_block_;
+  common::Statement mark_scenario_compact_;
+  common::Statement select_scenario_block_;
 };
 
 }  // namespace pso::controller::store

@@ -447,5 +447,61 @@ TEST_F(CycleRunnerTest, CyclesRemoveTheirOwnRecordsPastCycleRetention) {
   EXPECT_EQ(scenarios_after->size(), scenarios_before->size() + 1);
 }
 
+TEST_F(CycleRunnerTest, CyclesCompactTheRecordsOfWholeHoursPastCompactAfter) {
+  ASSERT_NO_FATAL_FAILURE(startController());
+  auto agent = connectWebAgent("agent-1", {96, 100, 104}, 2);
+  ASSERT_TRUE(agent);
+  constexpr int64_t kHour = 3600LL * 1000;
+  // On an hour boundary, so which hours are whole does not depend on the clock.
+  const int64_t t0 = (common::wallMs() / kHour) * kHour;
+  ASSERT_TRUE(controller().runCycleOnce(t0).ok());
+  ASSERT_TRUE(controller().runCycleOnce(t0 + 15'000).ok());
+  ASSERT_TRUE(controller().runCycleOnce(t0 + kHour + 15'000).ok());
+  auto& store = controller().store();
+  const auto cycles_before = store.cycles(0);
+  const auto scenarios_before = store.scenarios({});
+  ASSERT_TRUE(cycles_before.ok() && scenarios_before.ok());
+  EXPECT_EQ(controller().metrics().value("pso_compacted_records_total", {{"table", "cycles"}}),
+            0.0);
+
+  // Two hours on, the default compact_after (1h) has passed the first hour:
+  // its two cycles and their scenarios go into blocks (on the compaction
+  // thread), the rest stays.
+  ASSERT_TRUE(controller().runCycleOnce(t0 + 2 * kHour + 30'000).ok());
+  ASSERT_TRUE(waitFor(
+      [&] {
+        return controller().metrics().value("pso_compacted_records_total",
+                                            {{"table", "scenarios"}}) == 2.0;
+      },
+      seconds(10)));
+  EXPECT_EQ(controller().metrics().value("pso_compacted_records_total", {{"table", "cycles"}}),
+            2.0);
+  EXPECT_EQ(controller().metrics().value("pso_compacted_records_total", {{"table", "scenarios"}}),
+            2.0);
+  EXPECT_GT(controller().metrics().value("pso_compacted_bytes_total",
+                                         {{"table", "cycles"}, {"stage", "before"}}),
+            0.0);
+  EXPECT_EQ(controller().metrics().value("pso_compaction_errors_total"), 0.0);
+  const auto cycles_after = store.cycles(0);
+  const auto scenarios_after = store.scenarios({});
+  ASSERT_TRUE(cycles_after.ok() && scenarios_after.ok());
+  ASSERT_EQ(cycles_after->size(), cycles_before->size() + 1);
+  for (std::size_t i = 0; i < cycles_before->size(); ++i) {
+    EXPECT_EQ((*cycles_after)[i + 1].decisions_json, (*cycles_before)[i].decisions_json);
+  }
+  // The last cycle filled in the earlier scenarios' outcomes, so their
+  // documents changed before compaction took them (the store's tests compare
+  // compacted documents byte for byte); each is still whole.
+  ASSERT_EQ(scenarios_after->size(), scenarios_before->size() + 1);
+  for (std::size_t i = 0; i < scenarios_before->size(); ++i) {
+    const auto& scenario = (*scenarios_after)[i];
+    EXPECT_EQ(scenario.id, (*scenarios_before)[i].id);
+    const json doc = json::parse(scenario.json, nullptr, false);
+    ASSERT_TRUE(doc.is_object()) << scenario.id;
+    EXPECT_EQ(doc.value("id", ""), scenario.id);
+    EXPECT_TRUE(doc.contains("questions"));
+  }
+}
+
 }  // namespace
 }  // namespace pso::controller::service::testing

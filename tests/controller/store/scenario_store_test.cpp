@@ -107,7 +107,7 @@ TEST_F(ScenarioStoreTest, SchemaOneDatabaseGainsLearnersAndKeepsItsScenarios) {
     auto db = common::Database::open(path_);
     ASSERT_TRUE(db.ok());
     ASSERT_TRUE((*db)
-                    ->exec(std::string(kUndoMigrationEightSql) +
+                    ->exec(std::string(kUndoMigrationsEightAndNineSql) +
                            "DROP TABLE attempts; DROP TABLE learners; DROP TABLE rollups_minute; "
                            "DROP TABLE rollups_hour; DROP TABLE rollup_late; "
                            "ALTER TABLE agents DROP COLUMN conflicts; DROP TABLE alerts; "
@@ -193,7 +193,7 @@ TEST_F(ScenarioStoreTest, SchemaFiveDatabaseGainsTeamsAndKeepsItsLearners) {
     auto db = common::Database::open(path_);
     ASSERT_TRUE(db.ok());
     ASSERT_TRUE((*db)
-                    ->exec(std::string(kUndoMigrationEightSql) +
+                    ->exec(std::string(kUndoMigrationsEightAndNineSql) +
                            "DROP INDEX learners_by_team; ALTER TABLE learners DROP COLUMN team; "
                            "PRAGMA user_version = 5")
                     .ok());
@@ -331,6 +331,93 @@ TEST_F(ScenarioStoreTest, AScenariosIndexRowsAreFoundByScenarioNotByScanningTheT
   }
   db->reset();
   reopen();
+}
+
+TEST_F(ScenarioStoreTest, CompactedScenariosReadBackByteForByteThroughEveryRead) {
+  std::vector<ScenarioRecord> written;
+  for (int n = 0; n < 150; ++n) {
+    ScenarioRecord r = scenarioRecord(
+        "s-" + std::to_string(1000 + n), 1000 + n, n % 3 ? "foundation" : "system_integration",
+        {n % 2 ? "scaling_executed" : "workflow_enhanced"}, {"web", n % 5 ? "db" : "cache"});
+    r.json = R"({"history": [)" + std::to_string(n) + ", " + std::to_string(n * 0.1) +
+             R"(], "id": ")" + r.id + R"("})";
+    r.outcome_filled = n < 140;
+    written.push_back(r);
+  }
+  ASSERT_TRUE(store_->insertScenarios(written).ok());
+  ScenarioFilter all;
+  ScenarioFilter by_system;
+  by_system.system = "cache";
+  ScenarioFilter by_event;
+  by_event.event = "scaling_executed";
+  by_event.newest_first = true;
+  by_event.limit = 7;
+  auto read = [&](const ScenarioFilter& f) {
+    auto r = store_->scenarios(f);
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    return r.ok() ? *r : std::vector<ScenarioRecord>{};
+  };
+  auto same = [](const std::vector<ScenarioRecord>& a, const std::vector<ScenarioRecord>& b) {
+    ASSERT_EQ(a.size(), b.size());
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      EXPECT_EQ(a[i].id, b[i].id);
+      EXPECT_EQ(a[i].json, b[i].json) << a[i].id;
+      EXPECT_EQ(a[i].systems, b[i].systems);
+      EXPECT_EQ(a[i].events, b[i].events);
+      EXPECT_EQ(a[i].level, b[i].level);
+      EXPECT_EQ(a[i].outcome_filled, b[i].outcome_filled);
+      EXPECT_EQ(a[i].cycle_id, b[i].cycle_id);
+      EXPECT_EQ(a[i].ts_ms, b[i].ts_ms);
+    }
+  };
+  const auto all_before = read(all);
+  const auto system_before = read(by_system);
+  const auto event_before = read(by_event);
+  auto awaiting_before = store_->scenariosAwaitingOutcome(2000, 0);
+  ASSERT_TRUE(awaiting_before.ok());
+
+  auto report = store_->compactScenarios(1145, 0);
+  ASSERT_TRUE(report.ok()) << report.error().message;
+  EXPECT_EQ(report->records, 145);
+  EXPECT_EQ(report->blocks, 3);  // 64 + 64 + 17
+
+  same(all_before, read(all));
+  same(system_before, read(by_system));
+  same(event_before, read(by_event));
+  same(*awaiting_before, store_->scenariosAwaitingOutcome(2000, 0).value());
+  auto one = store_->scenario("s-1070");
+  ASSERT_TRUE(one.ok() && one->has_value());
+  EXPECT_EQ((*one)->json, written[70].json);
+
+  // An outcome filled in later stores the document whole again.
+  ScenarioRecord updated = written[141];
+  updated.json = R"({"id":"s-1141","outcome":{"filled":true}})";
+  updated.outcome_filled = true;
+  ASSERT_TRUE(store_->updateScenario(updated).ok());
+  EXPECT_EQ(store_->scenario("s-1141").value()->json, updated.json);
+  EXPECT_EQ(store_->scenario("s-1140").value()->json, written[140].json);
+}
+
+TEST_F(ScenarioStoreTest, ACompactedScenarioALearnerAnsweredOutlivesRetention) {
+  std::vector<ScenarioRecord> written;
+  for (int n = 0; n < 10; ++n) {
+    written.push_back(scenarioRecord("s-" + std::to_string(n), 100 + n, "foundation", {}, {"web"}));
+  }
+  ASSERT_TRUE(store_->insertScenarios(written).ok());
+  AttemptRecord a;
+  a.learner_id = "learner-1";
+  a.scenario_id = "s-4";
+  a.question_id = "s-4-q1";
+  a.ts_ms = 500;
+  ASSERT_TRUE(store_->recordAttempts("learner-1", {a}, 500).ok());
+  ASSERT_EQ(store_->compactScenarios(1000, 0).value().records, 10);
+  ASSERT_EQ(store_->pruneScenarios(1000).value(), 9);
+  reopen();
+  auto kept = store_->scenario("s-4");
+  ASSERT_TRUE(kept.ok()) << kept.error().message;
+  ASSERT_TRUE(kept->has_value());
+  EXPECT_EQ((*kept)->json, written[4].json);
+  EXPECT_FALSE(store_->scenario("s-3").value().has_value());
 }
 
 }  // namespace

@@ -24,11 +24,16 @@ namespace fs = std::filesystem;
 
 inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-/// What migration 8 (sample chunks) added, removed: part of turning a
-/// current database back into an earlier version's.
-inline constexpr const char* kUndoMigrationEightSql =
+/// What migrations 8 (sample chunks) and 9 (cycle and scenario blocks)
+/// added, removed: for the tests that turn a current database back into an
+/// earlier version's, before they set its user_version.
+inline constexpr const char* kUndoMigrationsEightAndNineSql =
     "DROP TABLE sample_chunks; DROP TABLE sample_log; "
-    "ALTER TABLE series DROP COLUMN flushed_log_id; ";
+    "ALTER TABLE series DROP COLUMN flushed_log_id; "
+    "DROP INDEX cycles_by_block; DROP INDEX cycles_loose_by_ts; DROP TABLE cycle_blocks; "
+    "ALTER TABLE cycles DROP COLUMN block_id; ALTER TABLE cycles DROP COLUMN block_pos; "
+    "DROP INDEX scenarios_by_block; DROP INDEX scenarios_loose_by_ts; DROP TABLE scenario_blocks; "
+    "ALTER TABLE scenarios DROP COLUMN block_id; ALTER TABLE scenarios DROP COLUMN block_pos; ";
 
 /// A fresh store in its own temporary directory, reopened at will, with
 /// builders for the records the tests write.
