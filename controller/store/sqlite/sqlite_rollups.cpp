@@ -74,8 +74,7 @@ Status SqliteTelemetryStore::prepareRollups() {
   return Status();
 }
 
-Status SqliteTelemetryStore::rollSeriesLocked(int64_t series_id, int64_t minute_from,
-                                              int64_t minute_to, int64_t hour_from, int64_t hour_to,
+Status SqliteTelemetryStore::rollSeriesLocked(int64_t series_id, const RollupRanges& ranges,
                                               RollupReport& report) {
   auto roll = [&](Statement& statement, int64_t from, int64_t to, int64_t& rows) -> Status {
     if (from >= to) return Status();
@@ -86,10 +85,11 @@ Status SqliteTelemetryStore::rollSeriesLocked(int64_t series_id, int64_t minute_
     rows += *written;
     return Status();
   };
-  if (auto st = roll(roll_minutes_, minute_from, minute_to, report.minute_rows); !st.ok()) {
+  if (auto st = roll(roll_minutes_, ranges.minute_from, ranges.minute_to, report.minute_rows);
+      !st.ok()) {
     return st;
   }
-  return roll(roll_hours_, hour_from, hour_to, report.hour_rows);
+  return roll(roll_hours_, ranges.hour_from, ranges.hour_to, report.hour_rows);
 }
 
 Result<RollupReport> SqliteTelemetryStore::rollup(int64_t closed_before_ms) {
@@ -156,9 +156,9 @@ Status SqliteTelemetryStore::rollRegularLocked(const std::vector<int64_t>& ids, 
       if (!first->has_value()) continue;
       from = floorToBucket(**first, kMinuteMs);
     }
-    if (auto st = rollSeriesLocked(ids[i], from, target, floorToBucket(from, kHourMs),
-                                   floorToBucket(target, kHourMs), report);
-        !st.ok()) {
+    const RollupRanges ranges{from, target, floorToBucket(from, kHourMs),
+                              floorToBucket(target, kHourMs)};
+    if (auto st = rollSeriesLocked(ids[i], ranges, report); !st.ok()) {
       return st;
     }
     ++report.series;
@@ -182,17 +182,12 @@ Result<bool> SqliteTelemetryStore::rollLateGroupLocked(int64_t& after_id, Rollup
   if (!late.ok()) return late.error();
   if (late->empty()) return false;
 
-  const int64_t minute_to = report.rolled_until_ms;
-  const int64_t hour_to = floorToBucket(minute_to, kHourMs);
   common::Transaction tx(context_.db());
   if (!tx.beginStatus().ok()) return tx.beginStatus().error();
   for (const auto& [series_id, from_ms] : *late) {
-    const int64_t minute_from =
-        std::max(floorToBucket(from_ms, kMinuteMs), ceilToBucket(*samples_pruned, kMinuteMs));
-    const int64_t hour_from =
-        std::max(floorToBucket(from_ms, kHourMs), ceilToBucket(*minutes_pruned, kHourMs));
-    if (auto st = rollSeriesLocked(series_id, minute_from, minute_to, hour_from, hour_to, report);
-        !st.ok()) {
+    const RollupRanges ranges =
+        lateRollupRanges(from_ms, report.rolled_until_ms, *samples_pruned, *minutes_pruned);
+    if (auto st = rollSeriesLocked(series_id, ranges, report); !st.ok()) {
       return st.error();
     }
     ScopedStatement s(delete_late_);

@@ -9,7 +9,7 @@ namespace {
 
 class CycleStoreTest : public StoreTest {};
 
-TEST_F(CycleStoreTest, CyclesAreNumberedAndListedNewestFirst) {
+TEST_P(CycleStoreTest, CyclesAreNumberedAndListedNewestFirst) {
   for (int64_t expected = 1; expected <= 3; ++expected) {
     auto seq = store_->nextCycleSeq();
     ASSERT_TRUE(seq.ok());
@@ -49,7 +49,7 @@ TEST_F(CycleStoreTest, CyclesAreNumberedAndListedNewestFirst) {
   EXPECT_EQ(since->size(), 3u);
 }
 
-TEST_F(CycleStoreTest, CyclesBetweenAreOldestFirstWithinTheWindowAndPage) {
+TEST_P(CycleStoreTest, CyclesBetweenAreOldestFirstWithinTheWindowAndPage) {
   for (int64_t n = 1; n <= 6; ++n) {
     CycleRecord c;
     c.seq = n;
@@ -74,7 +74,7 @@ TEST_F(CycleStoreTest, CyclesBetweenAreOldestFirstWithinTheWindowAndPage) {
   EXPECT_EQ((*rest)[0].id, "c-5");
 }
 
-TEST_F(CycleStoreTest, EngineStateIsEmptyUntilSaved) {
+TEST_P(CycleStoreTest, EngineStateIsEmptyUntilSaved) {
   auto state = store_->loadEngineState();
   ASSERT_TRUE(state.ok());
   EXPECT_TRUE(state->empty());
@@ -85,25 +85,15 @@ TEST_F(CycleStoreTest, EngineStateIsEmptyUntilSaved) {
   EXPECT_EQ(*state, "b");
 }
 
-TEST_F(CycleStoreTest, SavedEngineStateIsStampedWithTheTimeGiven) {
-  auto stamp = [&]() -> int64_t {
-    auto db = common::Database::open(path_, true);
-    EXPECT_TRUE(db.ok());
-    if (!db.ok()) return -1;
-    auto stmt = (*db)->prepare("SELECT updated_ms FROM engine_state WHERE id = 1");
-    EXPECT_TRUE(stmt.ok());
-    if (!stmt.ok()) return -1;
-    auto row = stmt->step();
-    EXPECT_TRUE(row.ok() && *row);
-    return (row.ok() && *row) ? stmt->columnInt64(0) : -1;
-  };
+TEST_P(CycleStoreTest, SavedEngineStateIsStampedWithTheTimeGiven) {
+  auto stamp = [&] { return rawInt("SELECT updated_ms FROM engine_state WHERE id = 1"); };
   ASSERT_TRUE(store_->saveEngineState("a", 1234).ok());
   EXPECT_EQ(stamp(), 1234);
   ASSERT_TRUE(store_->saveEngineState("b", 5678).ok());
   EXPECT_EQ(stamp(), 5678);
 }
 
-TEST_F(CycleStoreTest, RetentionRemovesTheCyclesBeforeTheCutoffAcrossBatches) {
+TEST_P(CycleStoreTest, RetentionRemovesTheCyclesBeforeTheCutoffAcrossBatches) {
   // More than two batches of the retention pass, so its loop is exercised.
   constexpr int64_t kCycles = 2 * 500 + 203;
   for (int64_t seq = 1; seq <= kCycles; ++seq) {
@@ -131,6 +121,8 @@ TEST_F(CycleStoreTest, RetentionRemovesTheCyclesBeforeTheCutoffAcrossBatches) {
   ASSERT_TRUE(next.ok());
   EXPECT_EQ(*next, kCycles + 1);
 }
+
+PSO_STORE_TEST_ON_EVERY_BACKEND(CycleStoreTest);
 
 }  // namespace
 }  // namespace pso::controller::store
