@@ -194,6 +194,14 @@ CREATE TABLE notifications (
 );
 CREATE INDEX notifications_pending ON notifications (status, next_attempt_ms, id);
 )sql",
+      // 2: leader leases (leader_lease.h), judged by the database's clock.
+      R"sql(
+CREATE TABLE controller_lease (
+  name    text COLLATE "C" PRIMARY KEY,
+  holder  text COLLATE "C" NOT NULL,
+  expires timestamptz NOT NULL
+);
+)sql",
   };
   return kMigrations;
 }
