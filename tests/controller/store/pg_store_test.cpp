@@ -95,8 +95,10 @@ TEST_P(PgStoreTest, TimesAtTheEdgesOfInt64HaveTheirPartitions) {
   constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
   ASSERT_TRUE(store_->ingestTelemetry(batch("edge-01", 1, {-1, 0, kMax}, {2, 3, 4}), kNowMs).ok());
-  // Ingest's age window starts above int64's minimum; an import has none.
-  auto imported = store_->importSamples("web", "demand", {{kMin, 1}});
+  // Ingest's age window starts above int64's minimum; an import has none. Two
+  // hours in, the sample is still in the first day (its partition starts at
+  // MINVALUE) and its rollup buckets start after int64's minimum.
+  auto imported = store_->importSamples("web", "demand", {{kMin + 2 * kHourMs, 1}});
   ASSERT_TRUE(imported.ok()) << imported.error().message;
   EXPECT_EQ(partitions(), 4);
   const auto all = store_->samples("web", "demand", kMin, kMax);
