@@ -7,11 +7,10 @@
 // the SQLite file itself (schema history, what a row holds on disk) open the
 // database directly and are instantiated with PSO_STORE_TEST_ON_SQLITE only.
 //
-// PostgreSQL: each test gets a database of its own (CREATE DATABASE, dropped
-// after it) on the server named by the DSN in the file PSO_TEST_PG_DSN_FILE
-// names (written by tests/tools/pg-cluster.sh, which CTest runs as the
-// pg_cluster fixture), or in PSO_TEST_PG_DSN itself. Without a server the
-// PostgreSQL tests fail, saying so; they are never skipped.
+// PostgreSQL: each test gets a database of its own (PgTestDatabase, dropped
+// after it) on the test run's server (tests/support/pg_test_server.h).
+// Without a server the PostgreSQL tests fail, saying so; they are never
+// skipped.
 
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
@@ -30,59 +29,13 @@
 
 #include "common/sqlite.h"
 #include "controller/store/store.h"
+#include "tests/support/pg_test_server.h"
 
 namespace pso::controller::store {
 
 namespace fs = std::filesystem;
 
 inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-/// The PostgreSQL server the tests use: its DSN (the maintenance database),
-/// and the databases created on it for tests. Any failure is a message
-/// naming what to do.
-class PgTestServer {
- public:
-  /// The DSN of the test server, or an empty string with `error` set.
-  static std::string dsn(std::string& error) {
-    if (const char* direct = std::getenv("PSO_TEST_PG_DSN"); direct != nullptr && *direct) {
-      return direct;
-    }
-    const char* file = std::getenv("PSO_TEST_PG_DSN_FILE");
-    if (file == nullptr || *file == '\0') {
-      error =
-          "no PostgreSQL server for the store tests: run them with ctest (its pg_cluster "
-          "fixture starts one with tests/tools/pg-cluster.sh), or set PSO_TEST_PG_DSN";
-      return std::string();
-    }
-    std::ifstream in(file);
-    std::string line;
-    if (!in || !std::getline(in, line) || line.empty()) {
-      error = std::string("no PostgreSQL server for the store tests: ") + file +
-              " holds no DSN (did tests/tools/pg-cluster.sh start fail? see the pg_cluster_start "
-              "test's output)";
-      return std::string();
-    }
-    return line;
-  }
-
-  /// Runs one SQL command on the maintenance database; false with `error`.
-  static bool command(const std::string& sql, std::string& error) {
-    const std::string server = dsn(error);
-    if (server.empty()) return false;
-    PGconn* conn = PQconnectdb(server.c_str());
-    bool ok = PQstatus(conn) == CONNECTION_OK;
-    if (!ok) {
-      error = "cannot reach the test PostgreSQL server (" + server + "): " + PQerrorMessage(conn);
-    } else {
-      PGresult* result = PQexec(conn, sql.c_str());
-      ok = PQresultStatus(result) == PGRES_COMMAND_OK;
-      if (!ok) error = sql + ": " + PQerrorMessage(conn);
-      PQclear(result);
-    }
-    PQfinish(conn);
-    return ok;
-  }
-};
 
 /// How GoogleTest prints a backend in its messages.
 inline void PrintTo(StoreBackend backend, std::ostream* out) {
@@ -114,12 +67,7 @@ class StoreTest : public ::testing::TestWithParam<StoreBackend> {
   }
   void TearDown() override {
     store_.reset();
-    for (const auto& database : databases_) {
-      std::string error;
-      EXPECT_TRUE(
-          PgTestServer::command("DROP DATABASE IF EXISTS " + database + " WITH (FORCE)", error))
-          << error;
-    }
+    databases_.clear();
     fs::remove_all(dir_);
   }
 
@@ -133,15 +81,13 @@ class StoreTest : public ::testing::TestWithParam<StoreBackend> {
     location.backend = backend();
     location.path = (dir_ / (name + ".db")).string();
     if (backend() != StoreBackend::kPostgresql) return location;
-    std::string error;
-    const std::string server = PgTestServer::dsn(error);
-    const std::string database = "pso_test_" + tag_ + "_" + name;
-    if (server.empty() || !PgTestServer::command("CREATE DATABASE " + database, error)) {
-      ADD_FAILURE() << error;
+    auto database = std::make_unique<pso::testing::PgTestDatabase>(name);
+    if (!database->ok()) {
+      ADD_FAILURE() << database->error();
       return location;
     }
-    databases_.push_back(database);
-    location.dsn = server + " dbname=" + database;
+    location.dsn = database->dsn();
+    databases_.push_back(std::move(database));
     return location;
   }
 
@@ -282,7 +228,7 @@ class StoreTest : public ::testing::TestWithParam<StoreBackend> {
   /// The SQLite file (what location_ names on SQLite).
   std::string path_;
   StoreLocation location_;
-  std::vector<std::string> databases_;
+  std::vector<std::unique_ptr<pso::testing::PgTestDatabase>> databases_;
   std::unique_ptr<Store> store_;
 };
 
