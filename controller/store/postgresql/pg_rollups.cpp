@@ -41,7 +41,8 @@ Status PgTelemetryStore::prepareRollups() {
   std::lock_guard lock(context_.mutex());
   if (auto st = context_.prepareAll({
           {"tele_mark_late",
-           "INSERT INTO rollup_late (series_id, from_ms) VALUES ($1, $2) "
+           "INSERT INTO rollup_late (series_id, from_ms) "
+           "SELECT * FROM unnest($1::bigint[], $2::bigint[]) "
            "ON CONFLICT (series_id) DO UPDATE SET "
            "from_ms = LEAST(rollup_late.from_ms, EXCLUDED.from_ms)"},
           {"tele_select_late",

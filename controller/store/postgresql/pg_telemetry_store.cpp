@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <tuple>
 #include <utility>
 
 namespace pso::controller::store {
@@ -54,24 +55,6 @@ std::optional<int64_t> pgPartitionDayOf(const std::string& name) {
   return negative ? -day : day;
 }
 
-// The samples in the order to write them, one per ts: the last of equal ts
-// wins (one INSERT .. ON CONFLICT may not touch a row twice).
-std::vector<Sample> pgLastPerTs(const std::vector<Sample>& samples) {
-  std::vector<Sample> sorted = samples;
-  std::stable_sort(sorted.begin(), sorted.end(),
-                   [](const Sample& a, const Sample& b) { return a.ts_ms < b.ts_ms; });
-  std::vector<Sample> out;
-  out.reserve(sorted.size());
-  for (const Sample& s : sorted) {
-    if (!out.empty() && out.back().ts_ms == s.ts_ms) {
-      out.back() = s;
-    } else {
-      out.push_back(s);
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 void PgTelemetryStore::setIngestLimits(const IngestLimits& limits) {
@@ -89,7 +72,7 @@ Status PgTelemetryStore::prepare() {
              "DO UPDATE SET metric = EXCLUDED.metric RETURNING id"},
             {"tele_insert_samples",
              "INSERT INTO samples (series_id, ts_ms, value) "
-             "SELECT $1, t, v FROM unnest($2::bigint[], $3::double precision[]) AS u (t, v) "
+             "SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::double precision[]) "
              "ON CONFLICT (series_id, ts_ms) DO UPDATE SET value = EXCLUDED.value"},
             {"tele_samples",
              "SELECT ts_ms, value FROM samples WHERE series_id = $1 AND ts_ms >= $2 "
@@ -159,20 +142,68 @@ Status PgTelemetryStore::ensurePartitionsLocked(const std::vector<Sample>& sampl
   return Status();
 }
 
-Status PgTelemetryStore::insertSamplesLocked(int64_t series_id,
-                                             const std::vector<Sample>& samples) {
-  const std::vector<Sample> rows = pgLastPerTs(samples);
-  if (auto st = ensurePartitionsLocked(rows); !st.ok()) return st;
+Status PgTelemetryStore::queueSamplesLocked(int64_t series_id, const std::vector<Sample>& samples,
+                                            std::optional<int64_t> late_from_ms) {
+  if (auto st = ensurePartitionsLocked(samples); !st.ok()) return st;
+  for (const Sample& s : samples) {
+    queued_series_.push_back(series_id);
+    queued_ts_.push_back(s.ts_ms);
+    queued_values_.push_back(s.value);
+  }
+  if (late_from_ms) {
+    auto [it, inserted] = queued_late_.emplace(series_id, *late_from_ms);
+    if (!inserted) it->second = std::min(it->second, *late_from_ms);
+  }
+  return Status();
+}
+
+void PgTelemetryStore::dropQueuedSamplesLocked() {
+  queued_series_.clear();
+  queued_ts_.clear();
+  queued_values_.clear();
+  queued_late_.clear();
+}
+
+Status PgTelemetryStore::flushSamplesLocked() {
+  // One row per (series, ts), the last queued: one INSERT .. ON CONFLICT may
+  // not touch a row twice.
+  std::vector<std::size_t> order(queued_ts_.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return std::tie(queued_series_[a], queued_ts_[a]) < std::tie(queued_series_[b], queued_ts_[b]);
+  });
+  std::vector<int64_t> series;
   std::vector<int64_t> ts;
   std::vector<double> values;
-  ts.reserve(rows.size());
-  values.reserve(rows.size());
-  for (const Sample& s : rows) {
-    ts.push_back(s.ts_ms);
-    values.push_back(s.value);
+  series.reserve(order.size());
+  ts.reserve(order.size());
+  values.reserve(order.size());
+  for (std::size_t i : order) {
+    if (!series.empty() && series.back() == queued_series_[i] && ts.back() == queued_ts_[i]) {
+      values.back() = queued_values_[i];
+      continue;
+    }
+    series.push_back(queued_series_[i]);
+    ts.push_back(queued_ts_[i]);
+    values.push_back(queued_values_[i]);
   }
-  return pgDone(context_.runLocked("tele_insert_samples",
-                                   PgParams().add(series_id).addArray(ts).addArray(values)));
+  std::vector<int64_t> late_series;
+  std::vector<int64_t> late_from;
+  for (const auto& [id, from] : queued_late_) {
+    late_series.push_back(id);
+    late_from.push_back(from);
+  }
+  dropQueuedSamplesLocked();
+  if (!series.empty()) {
+    if (auto st = pgDone(context_.runLocked(
+            "tele_insert_samples", PgParams().addArray(series).addArray(ts).addArray(values)));
+        !st.ok()) {
+      return st;
+    }
+  }
+  if (late_series.empty()) return Status();
+  return pgDone(
+      context_.runLocked("tele_mark_late", PgParams().addArray(late_series).addArray(late_from)));
 }
 
 Result<IngestOutcome> PgTelemetryStore::ingestTelemetry(const protocol::TelemetryBatch& batch,
@@ -204,12 +235,16 @@ Result<std::vector<IngestOutcome>> PgTelemetryStore::ingestLocked(
   created_days_in_call_.clear();
   auto fail = [&](const Error& error) -> Result<std::vector<IngestOutcome>> {
     forgetCallLocked();
+    dropQueuedSamplesLocked();
     return error;
   };
+  dropQueuedSamplesLocked();
   PgTransaction tx(context_);
   if (!tx.beginStatus().ok()) return tx.beginStatus().error();
   auto outcomes = ingestBatches(batches, now_ms, limits_, *this, stored);
   if (!outcomes.ok()) return fail(outcomes.error());
+  // The samples of every batch of the call go in together, before the commit.
+  if (auto st = flushSamplesLocked(); !st.ok()) return fail(st.error());
   if (auto st = tx.commit(); !st.ok()) return fail(st.error());
   return outcomes;
 }
@@ -235,13 +270,11 @@ Status PgTelemetryStore::writeSamples(const protocol::SeriesKey& key,
                                       const std::vector<Sample>& samples, int64_t oldest_ts_ms) {
   auto id = seriesIdLocked(key, true);
   if (!id.ok()) return id.error();
-  if (auto st = insertSamplesLocked(**id, samples); !st.ok()) return st;
   // A sample for a bucket that is already rolled up: the next rollup pass
   // recomputes this series from there.
-  if (oldest_ts_ms < rollup_claimed_ms_) {
-    return pgDone(context_.runLocked("tele_mark_late", PgParams().add(**id).add(oldest_ts_ms)));
-  }
-  return Status();
+  return queueSamplesLocked(
+      **id, samples,
+      oldest_ts_ms < rollup_claimed_ms_ ? std::optional<int64_t>(oldest_ts_ms) : std::nullopt);
 }
 
 Result<std::vector<Sample>> PgTelemetryStore::samples(const std::string& system,
@@ -412,6 +445,7 @@ Result<ImportReport> PgTelemetryStore::importSamples(const std::string& system,
     created_days_in_call_.clear();
     auto fail = [&](const Error& error) -> Result<ImportReport> {
       forgetCallLocked();
+      dropQueuedSamplesLocked();
       return error;
     };
     PgTransaction tx(context_);
@@ -433,7 +467,6 @@ Result<ImportReport> PgTelemetryStore::importSamples(const std::string& system,
         if (!id.ok()) return fail(id.error());
         series_id = **id;
       }
-      if (auto st = insertSamplesLocked(*series_id, chunk); !st.ok()) return fail(st.error());
       int64_t chunk_oldest = std::numeric_limits<int64_t>::max();
       for (const Sample& s : chunk) {
         chunk_oldest = std::min(chunk_oldest, s.ts_ms);
@@ -441,11 +474,10 @@ Result<ImportReport> PgTelemetryStore::importSamples(const std::string& system,
       }
       // The next rollup pass recomputes the series from its oldest new sample,
       // whether it runs here (psoctl import) or in a running controller.
-      if (auto st = pgDone(
-              context_.runLocked("tele_mark_late", PgParams().add(*series_id).add(chunk_oldest)));
-          !st.ok()) {
+      if (auto st = queueSamplesLocked(*series_id, chunk, chunk_oldest); !st.ok()) {
         return fail(st.error());
       }
+      if (auto st = flushSamplesLocked(); !st.ok()) return fail(st.error());
       oldest = std::min(oldest, chunk_oldest);
     }
     if (auto st = tx.commit(); !st.ok()) return fail(st.error());

@@ -91,9 +91,16 @@ class PgTelemetryStore : public virtual TelemetryStore, private IngestTarget {
                       int64_t oldest_ts_ms) override;
   Status updateReplicas(const std::string& system, int64_t replicas, int64_t ts_ms) override;
 
-  /// Writes samples of a series (the last of equal ts wins) in one
-  /// statement, creating the partitions they need.
-  Status insertSamplesLocked(int64_t series_id, const std::vector<Sample>& samples);
+  /// Queues samples of a series (and, with a late_from_ms, its late mark)
+  /// for flushSamplesLocked, creating the partitions they need.
+  Status queueSamplesLocked(int64_t series_id, const std::vector<Sample>& samples,
+                            std::optional<int64_t> late_from_ms);
+  /// Writes what is queued, every series in one statement (the last of equal
+  /// (series, ts) wins) and the late marks in another: a statement per
+  /// series would make ingest wait on a network round trip per series.
+  Status flushSamplesLocked();
+  /// Drops what is queued (a call that failed).
+  void dropQueuedSamplesLocked();
   /// Creates the partitions of the days of `samples` not created yet; they
   /// are remembered in created_days_in_call_ until the transaction commits.
   Status ensurePartitionsLocked(const std::vector<Sample>& samples);
@@ -128,6 +135,12 @@ class PgTelemetryStore : public virtual TelemetryStore, private IngestTarget {
   /// Days (ts_ms / kPartitionMs, floored) whose samples partition exists.
   std::set<int64_t> partition_days_;
   std::vector<int64_t> created_days_in_call_;
+  /// Samples queued in this call, in the order written, as three columns.
+  std::vector<int64_t> queued_series_;
+  std::vector<int64_t> queued_ts_;
+  std::vector<double> queued_values_;
+  /// Series id -> the oldest late sample queued in this call.
+  std::map<int64_t, int64_t> queued_late_;
   /// Samples older than this arriving at ingest mark their series for a
   /// rollup recomputation.
   int64_t rollup_claimed_ms_ = 0;
