@@ -9,9 +9,10 @@ packages=(
   libzmq3-dev cppzmq-dev libmsgpack-cxx-dev
   libboost-dev libcurl4-openssl-dev libssl-dev libspdlog-dev libsqlite3-dev
   libgtest-dev libgmock-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libsnappy-dev liblzma-dev
+  libpq-dev
   sqlite3 python3 procps faketime
   help2man systemd
-  libxml2-utils chromium prometheus
+  libxml2-utils chromium prometheus postgresql-15
 )
 
 missing=()
@@ -34,7 +35,10 @@ command -v npm >/dev/null 2>&1 || missing+=(npm)
 # install-files check validates the Kubernetes manifests and Containerfiles
 # with the tools pinned in installers/validate. The remote_write tests send
 # to a real Prometheus (Debian's prometheus, started by the test on loopback
-# with its remote-write receiver on).
+# with its remote-write receiver on). The store tests run on PostgreSQL too
+# (Debian's postgresql-15 binaries; tests/tools/pg-cluster.sh starts a
+# throw-away cluster on loopback for the run) and the controller links libpq
+# (libpq-dev) for its PostgreSQL store backend.
 install_node_tools() {
   local repo tools
   repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -49,7 +53,12 @@ install_node_tools() {
 }
 
 if [ ${#missing[@]} -eq 0 ]; then
-  install_node_tools
+  # Likewise the store tests start their own PostgreSQL cluster; the
+# package's default cluster (15/main on port 5432) is not wanted.
+if [[ " ${missing[*]} " == *" postgresql-15 "* ]] && command -v systemctl >/dev/null 2>&1; then
+  "${sudo_cmd[@]}" systemctl disable --now postgresql >/dev/null 2>&1 || true
+fi
+install_node_tools
   exit 0
 fi
 
@@ -70,5 +79,10 @@ export DEBIAN_FRONTEND=noninteractive
 # package's own service (on 0.0.0.0:9090, enabled at install) is not wanted.
 if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null 2>&1; then
   "${sudo_cmd[@]}" systemctl disable --now prometheus >/dev/null 2>&1 || true
+fi
+# Likewise the store tests start their own PostgreSQL cluster; the
+# package's default cluster (15/main on port 5432) is not wanted.
+if [[ " ${missing[*]} " == *" postgresql-15 "* ]] && command -v systemctl >/dev/null 2>&1; then
+  "${sudo_cmd[@]}" systemctl disable --now postgresql >/dev/null 2>&1 || true
 fi
 install_node_tools

@@ -45,13 +45,34 @@ const KeyList<HttpTlsConfig>& httpTlsKeys() {
   return keys;
 }
 
+// A PostgreSQL store needs somewhere to connect to; libpq's own defaults
+// (a local socket, the login's name) would rarely be what was meant.
+Finding checkStoreDsn(const std::string& dsn, const StoreConfig& store) {
+  if (store.backend != "postgresql" || !dsn.empty()) return std::nullopt;
+  return Problem::invalid("backend postgresql needs a dsn (a libpq connection string)");
+}
+
+const KeyList<StoreConfig>& storeKeys() {
+  using S = StoreConfig;
+  static const KeyList<S> keys = {
+      {"backend", &S::backend, "sqlite (the file controller.db) | postgresql (dsn)",
+       checks::oneOf({"sqlite", "postgresql"})},
+      ConfigKey<S>("dsn", &S::dsn,
+                   "libpq connection string of the PostgreSQL database, e.g. \"host=db.internal "
+                   "dbname=pso user=pso\"",
+                   &checkStoreDsn)
+          .emptyMeans("none (sqlite)"),
+  };
+  return keys;
+}
+
 const KeyList<ControllerConfig>& controllerKeys() {
   using C = ControllerConfig;
   static const KeyList<C> keys = {
       {"id", &C::id, "name sent to agents in \"welcome\"", checks::notEmpty()},
       {"bind", &C::bind, "ROUTER endpoint agents connect to", checks::notEmpty()},
       {"http", &C::http, "HTTP API and dashboard, address:port", &checkHttpAddress},
-      {"db", &C::db, "SQLite database", checks::notEmpty()},
+      {"db", &C::db, "SQLite database (store.backend sqlite)", checks::notEmpty()},
       {"cycle_interval", &C::cycle_interval, "one decision cycle every", checks::positive()},
       {"mode", &C::mode, "act | forecast-only (engine decisions recorded, not sent)",
        checks::oneOf({"act", "forecast-only"})},
@@ -90,6 +111,8 @@ const KeyList<ControllerConfig>& controllerKeys() {
        checks::logLevel()},
       ConfigKey<C>::section("curve",
                             "CurveZMQ encryption and agent authentication (docs/security.md)"),
+      ConfigKey<C>::section("store", "where the store lives (docs/operations.md \"PostgreSQL\")",
+                            "SQLite in db"),
       ConfigKey<C>::section("http_tls", "HTTPS for the HTTP API", "plain HTTP"),
       ConfigKey<C>::section("ingest", "what is accepted from agents (docs/security.md)"),
       ConfigKey<C>::section("engine", "decision engine tuning"),
@@ -326,6 +349,8 @@ void readController(ConfigReader& r, const YAML::Node& root, ControllerConfig& c
   if (common::readSection(r, ctl, "controller", controllerKeys(), c)) {
     common::readSection(r, ConfigReader::at(ctl, "curve"), "controller.curve", curveKeys(),
                         c.curve);
+    common::readSection(r, ConfigReader::at(ctl, "store"), "controller.store", storeKeys(),
+                        c.store);
     common::readSection(r, ConfigReader::at(ctl, "http_tls"), "controller.http_tls", httpTlsKeys(),
                         c.http_tls);
     common::readSection(r, ConfigReader::at(ctl, "ingest"), "controller.ingest", ingestKeys(),
@@ -376,6 +401,7 @@ std::vector<common::SectionDoc> describeControllerConfig() {
       common::sectionDoc("", rootKeys()),
       common::sectionDoc("controller", controllerKeys()),
       common::sectionDoc("controller.curve", curveKeys()),
+      common::sectionDoc("controller.store", storeKeys()),
       common::sectionDoc("controller.http_tls", httpTlsKeys()),
       common::sectionDoc("controller.ingest", ingestKeys()),
       common::sectionDoc("controller.engine", engineKeys()),

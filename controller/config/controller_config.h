@@ -102,11 +102,21 @@ struct IngestConfig {
   int64_t max_seq_advance = 1000000;
 };
 
+/// Where the controller's store lives (docs/operations.md "PostgreSQL"):
+/// SQLite in the file `controller.db` (the default), or a PostgreSQL
+/// database reached with a libpq connection string.
+struct StoreConfig {
+  std::string backend = "sqlite";  ///< sqlite | postgresql
+  /// libpq connection string, e.g. "host=db.internal dbname=pso user=pso";
+  /// required with backend postgresql, unused with sqlite.
+  std::string dsn;
+};
+
 struct ControllerConfig {
   std::string id = "pso-controller";
   std::string bind = "tcp://127.0.0.1:7450";
   std::string http = "127.0.0.1:7460";
-  std::string db = "/var/lib/pso/controller.db";
+  std::string db = "/var/lib/pso/controller.db";  ///< the SQLite store's file
   Duration cycle_interval{std::chrono::seconds(15)};
   std::string mode = "act";  ///< act | forecast-only
   int64_t actions_per_hour = 1000;
@@ -133,6 +143,7 @@ struct ControllerConfig {
   Duration compact_after{std::chrono::hours(1)};
   std::string log_level = "info";
   common::CurveConfig curve;
+  StoreConfig store;
   HttpTlsConfig http_tls;
   IngestConfig ingest;
   EngineConfig engine;

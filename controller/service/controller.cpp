@@ -127,7 +127,13 @@ Status Controller::start() {
   }
   const int64_t started = common::steadyMs();
 
-  auto opened = store::Store::open(config_.db);
+  store::StoreLocation location;
+  // The config's check admits only the two names, so an unknown one is SQLite.
+  location.backend =
+      store::parseStoreBackend(config_.store.backend).value_or(store::StoreBackend::kSqlite);
+  location.path = config_.db;
+  location.dsn = config_.store.dsn;
+  auto opened = store::Store::open(location);
   if (!opened) return opened.error();
   store_ = std::move(opened.value());
   store::IngestLimits limits;
@@ -190,8 +196,8 @@ Status Controller::start() {
   }
 
   spdlog::info("pso-controller {} ({}) bound zmq {} http {}, db {}, cycle every {}, mode {}",
-               controllerVersion(), config_.id, ingest_->endpoint(), http_->address(), config_.db,
-               common::formatDuration(config_.cycle_interval), config_.mode);
+               controllerVersion(), config_.id, ingest_->endpoint(), http_->address(),
+               store_->path(), common::formatDuration(config_.cycle_interval), config_.mode);
   if (curve_secret_key.empty()) {
     spdlog::warn(
         "agent link is plain TCP without CurveZMQ: any process that reaches {} can speak for "

@@ -11,11 +11,14 @@
 // same virtual base: in the backend's final class, each aggregate class's
 // overrides are the ones that count, and no method is written a third time
 // to forward. Code that needs one aggregate only can take that interface
-// (e.g. `FleetStore&`). The SQLite backend is controller/store/sqlite/; a
-// second backend (e.g. PostgreSQL) implements the same interfaces.
+// (e.g. `FleetStore&`). The SQLite backend is controller/store/sqlite/, the
+// PostgreSQL backend controller/store/postgresql/; what does not depend on
+// the backend (checks, ingest rules, record encodings) is shared, in
+// record_rules.h and ingest_rules.h.
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/result.h"
@@ -28,6 +31,21 @@
 #include "controller/store/telemetry_store.h"
 
 namespace pso::controller::store {
+
+/// The database a store lives in (controller.store in the controller's
+/// config): SQLite, a file; PostgreSQL, a libpq connection string.
+enum class StoreBackend { kSqlite, kPostgresql };
+
+/// "sqlite" or "postgresql".
+const char* storeBackendName(StoreBackend backend);
+/// The backend of a name ("sqlite", "postgresql"); nullopt for any other.
+std::optional<StoreBackend> parseStoreBackend(const std::string& name);
+
+struct StoreLocation {
+  StoreBackend backend = StoreBackend::kSqlite;
+  std::string path;  ///< SQLite: the database file
+  std::string dsn;   ///< PostgreSQL: e.g. "host=db.internal dbname=pso user=pso"
+};
 
 /// The whole store. Thread-safe: a backend serialises the calls that share
 /// its connection (the SQLite backend uses WAL, so external readers such as
@@ -43,14 +61,23 @@ class Store : public virtual FleetStore,
   /// database written by a newer build (higher schema version) is refused,
   /// code "schema"; a path that cannot be opened or is not a database, "io".
   [[nodiscard]] static Result<std::unique_ptr<Store>> open(const std::string& path);
+  /// Opens the store at `location` with its backend. PostgreSQL: connects
+  /// with the DSN and applies that backend's migrations; a server that
+  /// cannot be reached or refuses the login is code "io", a database of a
+  /// newer schema "schema". The tables are created in the connection's
+  /// current schema (search_path), so one database can hold several stores.
+  [[nodiscard]] static Result<std::unique_ptr<Store>> open(const StoreLocation& location);
 
-  /// The schema version this build creates (the number of migrations).
+  /// The SQLite schema version this build creates (the number of migrations).
   static int64_t latestSchemaVersion();
+  /// The schema version this build creates for a backend.
+  static int64_t latestSchemaVersion(StoreBackend backend);
   /// The schema version of the open database.
   virtual int64_t schemaVersion() = 0;
   /// True when the database's own consistency check passes.
   [[nodiscard]] virtual Result<bool> integrityCheck() = 0;
-  /// Where the database lives (a file path for SQLite).
+  /// Where the database lives (a file path for SQLite; for PostgreSQL
+  /// "postgresql://user@host:port/database", without the password).
   virtual const std::string& path() const = 0;
 };
 

@@ -1,10 +1,13 @@
 // Core budgets, printed as figures (not a timed test):
 //  - MessagePack encode/decode of telemetry batches (samples/s);
-//  - store ingest through Store::ingestTelemetry (samples/s) across many series;
+//  - store ingest through Store::ingestTelemetry (samples/s) across many series,
+//    on SQLite and, when PSO_BENCH_PG_DSN names a PostgreSQL database (an empty
+//    one: the bench writes its tables there), on PostgreSQL too;
 //  - one decision cycle of the engine over 1,000 systems (ms);
 //  - the agent link end to end (agents' DEALERs -> ingest -> store -> ack over
 //    loopback TCP), plain and with CurveZMQ, to show what encryption costs.
 // Run: build/tests/bench/core_bench [--quick]
+//      PSO_BENCH_PG_DSN="host=127.0.0.1 port=5432 dbname=bench" build/tests/bench/core_bench
 
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -13,6 +16,7 @@
 #include <climits>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <random>
@@ -75,11 +79,16 @@ void benchCodec(bool quick) {
               rounds * samples_per_batch / dec, ok, rounds);
 }
 
-void benchIngest(bool quick) {
+void benchIngest(bool quick, controller::store::StoreBackend backend, const std::string& dsn) {
   const auto dir =
       std::filesystem::temp_directory_path() / ("pso-bench-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
-  auto store = controller::store::Store::open((dir / "bench.db").string());
+  controller::store::StoreLocation location;
+  location.backend = backend;
+  location.path = (dir / "bench.db").string();
+  location.dsn = dsn;
+  const std::string name = controller::store::storeBackendName(backend);
+  auto store = controller::store::Store::open(location);
   if (!store) {
     std::printf("ingest: cannot open store: %s\n", store.error().message.c_str());
     return;
@@ -113,15 +122,16 @@ void benchIngest(bool quick) {
     }
   }
   std::printf("%-44s %14.0f samples/s  (%zu samples, %d series)\n",
-              "store ingest (10,000 series, 64 batches/tx)", samples / elapsed, samples,
-              agents * series);
+              ("store ingest " + name + " (10,000 series, 64 batches/tx)").c_str(),
+              samples / elapsed, samples, agents * series);
   const auto start = Clock::now();
   int reads = 0;
   for (int i = 0; i < 200; ++i) {
     auto s = (*store)->samples("sys-" + std::to_string(i % 5), "metric.3", 0, INT64_MAX);
     reads += s.ok() ? 1 : 0;
   }
-  std::printf("%-44s %14.3f ms/query\n", "store per-series read (all samples)",
+  std::printf("%-44s %14.3f ms/query\n",
+              ("store " + name + " per-series read (all samples)").c_str(),
               secondsSince(start) * 1000 / 200);
   store->reset();
   std::filesystem::remove_all(dir);
@@ -315,7 +325,10 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::warn);  // the link bench's ingest logs every hello
   std::printf("PSO-PRIME core benchmark%s\n", quick ? " (quick)" : "");
   benchCodec(quick);
-  benchIngest(quick);
+  benchIngest(quick, controller::store::StoreBackend::kSqlite, "");
+  if (const char* dsn = std::getenv("PSO_BENCH_PG_DSN"); dsn != nullptr && *dsn != '\0') {
+    benchIngest(quick, controller::store::StoreBackend::kPostgresql, dsn);
+  }
   benchCycle(quick);
   benchLink(quick, false);
   benchLink(quick, true);

@@ -1,5 +1,7 @@
 #include "controller/store/sqlite/sqlite_alert_store.h"
 
+#include "controller/store/record_rules.h"
+
 namespace pso::controller::store {
 namespace {
 
@@ -44,10 +46,6 @@ NotificationRecord readNotification(const Statement& s) {
   n.delivered_ms = s.columnInt64(10);
   n.last_error = s.columnText(11);
   return n;
-}
-
-bool knownNotificationStatus(const std::string& status) {
-  return status == "pending" || status == "delivered" || status == "failed";
 }
 
 }  // namespace
@@ -143,7 +141,7 @@ Result<int64_t> SqliteAlertStore::pendingNotificationCount() {
 }
 
 Status SqliteAlertStore::updateNotification(const NotificationRecord& n) {
-  if (!knownNotificationStatus(n.status)) {
+  if (!isKnownNotificationStatus(n.status)) {
     return makeError("invalid", "unknown notification status '" + n.status + "'");
   }
   std::lock_guard lock(context_.mutex());

@@ -1,6 +1,6 @@
 #include "controller/store/sqlite/sqlite_directive_store.h"
 
-#include <set>
+#include "controller/store/record_rules.h"
 
 namespace pso::controller::store {
 namespace {
@@ -11,16 +11,6 @@ using common::Statement;
 const std::string kDirectiveColumns =
     "id, cycle_id, system, agent_id, action, replicas, reason, source, status, created_ms, "
     "sent_ms, result_ms, deadline_ms, hold_until_ms, result_message, result_replicas";
-
-const std::set<std::string>& knownDirectiveStatuses() {
-  static const std::set<std::string> kStatuses = {
-      "pending", "sent", "applied", "refused", "failed", "dry_run", "expired", "not_dispatched"};
-  return kStatuses;
-}
-
-bool isTerminalStatus(const std::string& status) {
-  return status != "pending" && status != "sent";
-}
 
 DirectiveRecord readDirective(const Statement& s) {
   DirectiveRecord d;
@@ -118,7 +108,7 @@ Result<std::vector<Status>> SqliteDirectiveStore::insertDirectives(
 }
 
 Status SqliteDirectiveStore::insertLocked(const DirectiveRecord& d) {
-  if (!knownDirectiveStatuses().count(d.status)) {
+  if (!isKnownDirectiveStatus(d.status)) {
     return makeError("invalid", "directive '" + d.id + "': unknown status '" + d.status + "'");
   }
   ScopedStatement s(insert_);
@@ -151,7 +141,7 @@ Status SqliteDirectiveStore::markDirectiveSent(const std::string& id, int64_t se
 
 Status SqliteDirectiveStore::recordDirectiveResult(const protocol::DirectiveResult& result) {
   std::lock_guard lock(context_.mutex());
-  if (!knownDirectiveStatuses().count(result.status) || !isTerminalStatus(result.status)) {
+  if (!isKnownDirectiveStatus(result.status) || !isTerminalDirectiveStatus(result.status)) {
     return makeError("invalid", "result for directive '" + result.directive_id +
                                     "': unknown status '" + result.status + "'");
   }
@@ -194,11 +184,15 @@ Status SqliteDirectiveStore::recordDirectiveResult(const protocol::DirectiveResu
 Status SqliteDirectiveStore::setDirectiveStatus(const std::string& id, const std::string& status,
                                                 const std::string& message, int64_t now_ms) {
   std::lock_guard lock(context_.mutex());
-  if (!knownDirectiveStatuses().count(status)) {
+  if (!isKnownDirectiveStatus(status)) {
     return makeError("invalid", "directive '" + id + "': unknown status '" + status + "'");
   }
   ScopedStatement s(set_status_);
-  s->bind(1, id).bind(2, status).bind(3, message).bind(4, now_ms).bind(5, isTerminalStatus(status));
+  s->bind(1, id)
+      .bind(2, status)
+      .bind(3, message)
+      .bind(4, now_ms)
+      .bind(5, isTerminalDirectiveStatus(status));
   return updateOne(*s, id);
 }
 

@@ -1,7 +1,8 @@
 #include "controller/store/sqlite/sqlite_fleet_store.h"
 
 #include <cmath>
-#include <nlohmann/json.hpp>
+
+#include "controller/store/record_rules.h"
 
 namespace pso::controller::store {
 namespace {
@@ -17,43 +18,6 @@ const std::string kSystemColumns =
     "updated_ms";
 const std::string kHealthColumns = "system, check_name, status, latency_ms, error, ts_ms";
 
-std::string dumpJson(const nlohmann::json& value) {
-  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-std::vector<std::string> parseStringArray(const std::string& text) {
-  std::vector<std::string> items;
-  auto parsed = nlohmann::json::parse(text, nullptr, false);
-  if (!parsed.is_array()) return items;
-  for (const auto& item : parsed) {
-    if (item.is_string()) items.push_back(item.get<std::string>());
-  }
-  return items;
-}
-
-std::string conflictsJson(const std::vector<SystemConflict>& conflicts) {
-  nlohmann::json list = nlohmann::json::array();
-  for (const auto& c : conflicts) list.push_back({{"system", c.system}, {"owner", c.owner}});
-  return dumpJson(list);
-}
-
-std::vector<SystemConflict> parseConflicts(const std::string& text) {
-  std::vector<SystemConflict> conflicts;
-  auto parsed = nlohmann::json::parse(text, nullptr, false);
-  if (!parsed.is_array()) return conflicts;
-  for (const auto& item : parsed) {
-    if (!item.is_object()) continue;
-    auto system = item.find("system");
-    auto owner = item.find("owner");
-    if (system == item.end() || owner == item.end() || !system->is_string() ||
-        !owner->is_string()) {
-      continue;
-    }
-    conflicts.push_back({system->get<std::string>(), owner->get<std::string>()});
-  }
-  return conflicts;
-}
-
 AgentRecord readAgent(const Statement& s) {
   AgentRecord a;
   a.id = s.columnText(0);
@@ -63,7 +27,7 @@ AgentRecord readAgent(const Statement& s) {
   a.last_seen_ms = s.columnInt64(4);
   a.last_seq = static_cast<uint64_t>(s.columnInt64(5));
   a.connected = s.columnInt64(6) != 0;
-  a.conflicts = parseConflicts(s.columnText(7));
+  a.conflicts = parseConflictsJson(s.columnText(7));
   return a;
 }
 
@@ -80,7 +44,7 @@ SystemRecord readSystem(const Statement& s) {
   r.info.target_utilization = s.columnDouble(7);
   r.info.warmup_ms = s.columnInt64(8);
   r.info.priority = s.columnInt64(9);
-  r.info.depends_on = parseStringArray(s.columnText(10));
+  r.info.depends_on = parseStringArrayJson(s.columnText(10));
   r.replicas = s.columnInt64(11);
   r.updated_ms = s.columnInt64(12);
   return r;
@@ -148,11 +112,9 @@ Result<std::vector<SystemConflict>> SqliteFleetStore::upsertAgent(const protocol
   common::Transaction tx(context_.db());
   if (!tx.beginStatus().ok()) return tx.beginStatus().error();
 
-  nlohmann::json facts = nlohmann::json::object();
-  for (const auto& [key, value] : hello.host_facts) facts[key] = value;
   {
     ScopedStatement s(upsert_agent_);
-    s->bind(1, hello.agent_id).bind(2, hello.version).bind(3, dumpJson(facts)).bind(4, now_ms);
+    s->bind(1, hello.agent_id).bind(2, hello.version).bind(3, hostFactsJson(hello)).bind(4, now_ms);
     if (auto st = s->run(); !st.ok()) return st.error();
   }
   std::vector<SystemConflict> conflicts;
@@ -163,8 +125,6 @@ Result<std::vector<SystemConflict>> SqliteFleetStore::upsertAgent(const protocol
       conflicts.push_back({info.name, **owner});
       continue;
     }
-    nlohmann::json depends = nlohmann::json::array();
-    for (const auto& dep : info.depends_on) depends.push_back(dep);
     ScopedStatement s(upsert_system_);
     s->bind(1, info.name)
         .bind(2, hello.agent_id)
@@ -176,7 +136,7 @@ Result<std::vector<SystemConflict>> SqliteFleetStore::upsertAgent(const protocol
         .bind(8, info.target_utilization)
         .bind(9, info.warmup_ms)
         .bind(10, info.priority)
-        .bind(11, dumpJson(depends))
+        .bind(11, stringArrayJson(info.depends_on))
         .bind(12, info.replicas)
         .bind(13, now_ms);
     if (auto st = s->run(); !st.ok()) return st.error();

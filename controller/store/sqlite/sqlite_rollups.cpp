@@ -70,11 +70,10 @@ Status SqliteTelemetryStore::prepareRollups() {
   return Status();
 }
 
-Status SqliteTelemetryStore::rollSeriesLocked(int64_t series_id, int64_t minute_from,
-                                              int64_t minute_to, int64_t hour_from, int64_t hour_to,
+Status SqliteTelemetryStore::rollSeriesLocked(int64_t series_id, const RollupRanges& ranges,
                                               RollupReport& report) {
-  if (minute_from < minute_to) {
-    auto samples = readSamplesLocked(series_id, minute_from, minute_to);
+  if (ranges.minute_from < ranges.minute_to) {
+    auto samples = readSamplesLocked(series_id, ranges.minute_from, ranges.minute_to);
     if (!samples.ok()) return samples.error();
     // One row per minute that has samples: min, mean (summed in time order),
     // max, count.
@@ -100,9 +99,9 @@ Status SqliteTelemetryStore::rollSeriesLocked(int64_t series_id, int64_t minute_
       ++report.minute_rows;
     }
   }
-  if (hour_from >= hour_to) return Status();
+  if (ranges.hour_from >= ranges.hour_to) return Status();
   ScopedStatement s(roll_hours_);
-  s->bind(1, series_id).bind(2, hour_from).bind(3, hour_to);
+  s->bind(1, series_id).bind(2, ranges.hour_from).bind(3, ranges.hour_to);
   auto written = s->runCountingChanges();
   if (!written.ok()) return written.error();
   report.hour_rows += *written;
@@ -171,9 +170,9 @@ Status SqliteTelemetryStore::rollRegularLocked(const std::vector<int64_t>& ids, 
       if (!first->has_value()) continue;
       from = floorToBucket(**first, kMinuteMs);
     }
-    if (auto st = rollSeriesLocked(ids[i], from, target, floorToBucket(from, kHourMs),
-                                   floorToBucket(target, kHourMs), report);
-        !st.ok()) {
+    const RollupRanges ranges{from, target, floorToBucket(from, kHourMs),
+                              floorToBucket(target, kHourMs)};
+    if (auto st = rollSeriesLocked(ids[i], ranges, report); !st.ok()) {
       return st;
     }
     // The compaction blocks this pass closed: their chunks become one row each.
@@ -203,17 +202,12 @@ Result<bool> SqliteTelemetryStore::rollLateGroupLocked(int64_t& after_id, Rollup
   if (!late.ok()) return late.error();
   if (late->empty()) return false;
 
-  const int64_t minute_to = report.rolled_until_ms;
-  const int64_t hour_to = floorToBucket(minute_to, kHourMs);
   common::Transaction tx(context_.db());
   if (!tx.beginStatus().ok()) return tx.beginStatus().error();
   for (const auto& [series_id, from_ms] : *late) {
-    const int64_t minute_from =
-        std::max(floorToBucket(from_ms, kMinuteMs), ceilToBucket(*samples_pruned, kMinuteMs));
-    const int64_t hour_from =
-        std::max(floorToBucket(from_ms, kHourMs), ceilToBucket(*minutes_pruned, kHourMs));
-    if (auto st = rollSeriesLocked(series_id, minute_from, minute_to, hour_from, hour_to, report);
-        !st.ok()) {
+    const RollupRanges ranges =
+        lateRollupRanges(from_ms, report.rolled_until_ms, *samples_pruned, *minutes_pruned);
+    if (auto st = rollSeriesLocked(series_id, ranges, report); !st.ok()) {
       return st.error();
     }
     ScopedStatement s(delete_late_);

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "controller/store/record_rules.h"
+
 namespace pso::controller::store {
 namespace {
 
@@ -20,29 +22,6 @@ const std::string kScenarioReadColumns = kScenarioColumns + ", COALESCE(block_id
 constexpr std::size_t kScenarioBlockRecords = 64;
 constexpr std::size_t kScenarioBlockBytes = 32u << 20;
 
-// Comma-joined with a leading and trailing comma, so `LIKE '%,x,%'` matches
-// exactly one item for readers that do not use the index tables.
-std::string joinList(const std::vector<std::string>& items) {
-  std::string out = ",";
-  for (const auto& item : items) {
-    out += item;
-    out += ',';
-  }
-  return out;
-}
-
-std::vector<std::string> splitList(const std::string& text) {
-  std::vector<std::string> items;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    std::size_t end = text.find(',', start);
-    if (end == std::string::npos) end = text.size();
-    if (end > start) items.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return items;
-}
-
 struct StoredScenario {
   ScenarioRecord record;
   int64_t block_id = 0;
@@ -56,8 +35,8 @@ StoredScenario readStoredScenario(const Statement& s) {
   r.cycle_id = s.columnText(1);
   r.ts_ms = s.columnInt64(2);
   r.level = s.columnText(3);
-  r.events = splitList(s.columnText(4));
-  r.systems = splitList(s.columnText(5));
+  r.events = splitScenarioList(s.columnText(4));
+  r.systems = splitScenarioList(s.columnText(5));
   r.outcome_filled = s.columnInt64(6) != 0;
   r.json = s.columnText(7);
   stored.block_id = s.columnInt64(8);
@@ -71,8 +50,8 @@ void bindScenario(Statement& s, const ScenarioRecord& scenario) {
       .bind(2, scenario.cycle_id)
       .bind(3, scenario.ts_ms)
       .bind(4, scenario.level)
-      .bind(5, joinList(scenario.events))
-      .bind(6, joinList(scenario.systems))
+      .bind(5, joinScenarioList(scenario.events))
+      .bind(6, joinScenarioList(scenario.systems))
       .bind(7, scenario.outcome_filled)
       .bind(8, scenario.json);
 }
@@ -304,14 +283,7 @@ Result<std::vector<ScenarioRecord>> SqliteScenarioStore::scenariosAwaitingOutcom
 
 Result<std::vector<AttemptRecord>> SqliteScenarioStore::recordAttempts(
     const std::string& learner_id, const std::vector<AttemptRecord>& attempts, int64_t now_ms) {
-  if (learner_id.empty()) return makeError("invalid", "a learner id must not be empty");
-  for (const auto& a : attempts) {
-    if (a.learner_id != learner_id) {
-      return makeError("invalid", "attempt for question '" + a.question_id +
-                                      "' belongs to learner '" + a.learner_id + "', not '" +
-                                      learner_id + "'");
-    }
-  }
+  if (auto st = checkAttempts(learner_id, attempts); !st.ok()) return st.error();
   std::lock_guard lock(context_.mutex());
   common::Transaction tx(context_.db());
   if (!tx.beginStatus().ok()) return tx.beginStatus().error();

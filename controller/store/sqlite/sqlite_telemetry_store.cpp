@@ -4,57 +4,16 @@
 #include <cmath>
 #include <functional>
 #include <limits>
-#include <set>
 #include <tuple>
-#include <unordered_map>
 #include <utility>
 
-#include "protocol/names.h"
+#include "controller/store/record_rules.h"
 
 namespace pso::controller::store {
 namespace {
 
 using common::ScopedStatement;
 using common::Statement;
-
-// Refuses a malformed batch before anything touches the database, so one bad
-// batch cannot leave half a transaction behind.
-Status checkShape(const protocol::TelemetryBatch& batch) {
-  const std::string where =
-      "telemetry batch seq " + std::to_string(batch.seq) + " from agent '" + batch.agent_id + "'";
-  if (batch.agent_id.empty()) {
-    return makeError("invalid",
-                     "telemetry batch seq " + std::to_string(batch.seq) + " has an empty agent id");
-  }
-  if (batch.seq == 0) return makeError("invalid", where + ": seq must start at 1");
-  if (batch.values.size() != batch.series.size()) {
-    return makeError("invalid", where + ": " + std::to_string(batch.values.size()) +
-                                    " value rows for " + std::to_string(batch.series.size()) +
-                                    " series");
-  }
-  for (std::size_t i = 0; i < batch.values.size(); ++i) {
-    if (batch.values[i].size() != batch.timestamps_ms.size()) {
-      return makeError("invalid", where + ": series '" + batch.series[i].system + "/" +
-                                      batch.series[i].metric + "' has " +
-                                      std::to_string(batch.values[i].size()) + " values for " +
-                                      std::to_string(batch.timestamps_ms.size()) + " timestamps");
-    }
-  }
-  return Status();
-}
-
-int64_t saturatingAdd(int64_t a, int64_t b) {
-  int64_t sum = 0;
-  if (__builtin_add_overflow(a, b, &sum)) {
-    return b > 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
-  }
-  return sum;
-}
-
-// A system name as batches carry it: an empty one means the agent's host.
-bool isHostSeries(const protocol::SeriesKey& key) {
-  return key.system.empty();
-}
 
 // Samples per importSamples transaction: the store is released between them.
 constexpr std::size_t kImportSamplesPerTransaction = 10000;
@@ -63,10 +22,7 @@ constexpr std::size_t kImportSamplesPerTransaction = 10000;
 
 void SqliteTelemetryStore::setIngestLimits(const IngestLimits& limits) {
   std::lock_guard lock(context_.mutex());
-  limits_ = limits;
-  // A negative window would be no window at all, and could overflow below.
-  limits_.max_age_ms = std::max<int64_t>(limits_.max_age_ms, 0);
-  limits_.max_ahead_ms = std::max<int64_t>(limits_.max_ahead_ms, 0);
+  limits_ = normalizedIngestLimits(limits);
 }
 
 Status SqliteTelemetryStore::prepare() {
@@ -138,180 +94,55 @@ Result<std::vector<IngestOutcome>> SqliteTelemetryStore::ingestTelemetry(
 Result<std::vector<IngestOutcome>> SqliteTelemetryStore::ingestLocked(
     const std::vector<const protocol::TelemetryBatch*>& batches, int64_t now_ms,
     std::vector<StoredSeries>* stored) {
-  for (const auto* batch : batches) {
-    if (auto st = checkShape(*batch); !st.ok()) return st.error();
-  }
-
   // Series ids cached during a transaction that rolls back must not outlive it.
-  std::vector<protocol::SeriesKey> created_series;
+  created_in_call_.clear();
   auto fail = [&](const Error& error) -> Result<std::vector<IngestOutcome>> {
-    for (const auto& key : created_series) series_ids_.erase(key);
+    for (const auto& key : created_in_call_) series_ids_.erase(key);
     dropStagedLocked();
     return error;
   };
-
   common::Transaction tx(context_.db());
   if (!tx.beginStatus().ok()) return tx.beginStatus().error();
-
-  std::unordered_map<std::string, uint64_t> last_seq;  // per agent, as of this transaction
-  std::set<std::string> advanced;
-  // System owners as of this transaction (only upsertAgent changes them).
-  SystemOwners owners;
-  std::vector<IngestOutcome> outcomes;
-  outcomes.reserve(batches.size());
-
-  for (const auto* batch : batches) {
-    auto known = last_seq.find(batch->agent_id);
-    if (known == last_seq.end()) {
-      auto loaded = fleet_.agentSeqLocked(batch->agent_id, now_ms);
-      if (!loaded.ok()) return fail(loaded.error());
-      known = last_seq.emplace(batch->agent_id, *loaded).first;
-    }
-    const uint64_t last = known->second;
-
-    IngestOutcome outcome;
-    outcome.last_seq = last;
-    if (std::string refusal = seqRefusalLocked(*batch, last); !refusal.empty()) {
-      outcome.kind = IngestOutcome::Kind::kRefused;
-      outcome.refusal = std::move(refusal);
-      outcomes.push_back(outcome);
-      continue;
-    }
-    if (batch->seq <= last) {
-      outcome.kind = IngestOutcome::Kind::kDuplicate;
-      outcomes.push_back(outcome);
-      continue;
-    }
-    if (batch->seq != std::max(last, batch->oldest_seq - 1) + 1) {
-      outcome.kind = IngestOutcome::Kind::kOutOfOrder;
-      outcomes.push_back(outcome);
-      continue;
-    }
-    for (std::size_t i = 0; i < batch->series.size(); ++i) {
-      const auto& key = batch->series[i];
-      if (!isHostSeries(key)) {
-        auto may = mayWriteLocked(batch->agent_id, key.system, owners);
-        if (!may.ok()) return fail(may.error());
-        if (!*may) {
-          for (double value : batch->values[i]) {
-            if (std::isfinite(value)) ++outcome.samples_not_owned;
-          }
-          continue;
-        }
-      }
-      if (auto st = storeSeriesLocked(*batch, i, now_ms, created_series, outcome, stored);
-          !st.ok()) {
-        return fail(st.error());
-      }
-    }
-    known->second = batch->seq;
-    advanced.insert(batch->agent_id);
-    outcome.kind = IngestOutcome::Kind::kStored;
-    outcome.last_seq = batch->seq;
-    outcomes.push_back(outcome);
-  }
-
-  for (const auto& agent_id : advanced) {
-    if (auto st = fleet_.setAgentSeqLocked(agent_id, last_seq[agent_id]); !st.ok()) {
-      return fail(st.error());
-    }
-  }
+  auto outcomes = ingestBatches(batches, now_ms, limits_, *this, stored);
+  if (!outcomes.ok()) return fail(outcomes.error());
+  // The samples written are staged: one log row, and the cuts of full or
+  // old heads, join the transaction; the heads change once it commits.
   if (auto st = writeStagedLocked(now_ms); !st.ok()) return fail(st.error());
   if (auto st = tx.commit(); !st.ok()) return fail(st.error());
   applyStagedLocked();
   return outcomes;
 }
 
-std::string SqliteTelemetryStore::seqRefusalLocked(const protocol::TelemetryBatch& batch,
-                                                   uint64_t last) const {
-  const uint64_t window = limits_.max_seq_advance;
-  const std::string seq = "seq " + std::to_string(batch.seq);
-  const std::string oldest = "oldest_seq " + std::to_string(batch.oldest_seq);
-  if (batch.oldest_seq == 0 || batch.oldest_seq > batch.seq) {
-    return seq + ": " + oldest + " is outside [1, seq]";
-  }
-  if (batch.seq - batch.oldest_seq >= window) {
-    return seq + ": " + oldest + " spans " + std::to_string(batch.seq - batch.oldest_seq + 1) +
-           " batches, max_seq_advance is " + std::to_string(window);
-  }
-  // The position the batch would move the agent to is oldest_seq - 1.
-  const uint64_t floor = batch.oldest_seq - 1;
-  if (floor > last && floor - last > window) {
-    return seq + ": " + oldest + " would skip the agent from stored seq " + std::to_string(last) +
-           " to " + std::to_string(floor) + ", more than max_seq_advance " + std::to_string(window);
-  }
-  return std::string();
+Result<uint64_t> SqliteTelemetryStore::agentSeq(const std::string& agent_id, int64_t now_ms) {
+  return fleet_.agentSeqLocked(agent_id, now_ms);
 }
 
-Result<bool> SqliteTelemetryStore::mayWriteLocked(const std::string& agent_id,
-                                                  const std::string& system, SystemOwners& owners) {
-  // Host series are stored under names no system can take; a batch naming
-  // one directly is someone else's.
-  if (system.rfind('@', 0) == 0) return false;
-  auto known = owners.find(system);
-  if (known == owners.end()) {
-    auto owner = fleet_.systemOwnerLocked(system);
-    if (!owner.ok()) return owner.error();
-    known = owners.emplace(system, *owner).first;
-  }
-  return !known->second.has_value() || *known->second == agent_id;
+Status SqliteTelemetryStore::setAgentSeq(const std::string& agent_id, uint64_t seq) {
+  return fleet_.setAgentSeqLocked(agent_id, seq);
 }
 
-Status SqliteTelemetryStore::storeSeriesLocked(const protocol::TelemetryBatch& batch,
-                                               std::size_t index, int64_t now_ms,
-                                               std::vector<protocol::SeriesKey>& created,
-                                               IngestOutcome& outcome,
-                                               std::vector<StoredSeries>* stored) {
-  const auto& sent = batch.series[index];
-  const protocol::SeriesKey key =
-      isHostSeries(sent) ? protocol::SeriesKey{hostSeriesSystem(batch.agent_id), sent.metric}
-                         : sent;
-  const int64_t oldest_allowed = saturatingAdd(now_ms, -limits_.max_age_ms);
-  const int64_t newest_allowed = saturatingAdd(now_ms, limits_.max_ahead_ms);
-  const auto& row = batch.values[index];
-  std::optional<int64_t> series_id;
-  std::optional<std::pair<int64_t, double>> newest;
-  int64_t oldest_ts = std::numeric_limits<int64_t>::max();
-  std::vector<Sample>* reported = nullptr;
-  if (stored != nullptr) {
-    stored->push_back({batch.agent_id, key, {}});
-    reported = &stored->back().samples;
-  }
-  for (std::size_t j = 0; j < row.size(); ++j) {
-    const double value = row[j];
-    if (!std::isfinite(value)) continue;
-    const int64_t ts = batch.timestamps_ms[j];
-    if (ts < oldest_allowed) {
-      ++outcome.samples_too_old;
-      continue;
-    }
-    if (ts > newest_allowed) {
-      ++outcome.samples_too_new;
-      continue;
-    }
-    // A series is created only for a sample that is stored.
-    if (!series_id) {
-      auto id = seriesIdLocked(key, true, &created);
-      if (!id.ok()) return id.error();
-      series_id = **id;
-    }
-    oldest_ts = std::min(oldest_ts, ts);
-    staged_.push_back({*series_id, {ts, value}});
-    ++outcome.samples;
-    if (reported != nullptr) reported->push_back({ts, value});
-    if (!newest || ts >= newest->first) newest = std::make_pair(ts, value);
-  }
-  if (stored != nullptr && stored->back().samples.empty()) stored->pop_back();
-  if (!series_id) return Status();
+Result<std::optional<std::string>> SqliteTelemetryStore::systemOwner(const std::string& system) {
+  return fleet_.systemOwnerLocked(system);
+}
+
+Status SqliteTelemetryStore::updateReplicas(const std::string& system, int64_t replicas,
+                                            int64_t ts_ms) {
+  return fleet_.updateReplicasLocked(system, replicas, ts_ms);
+}
+
+Status SqliteTelemetryStore::writeSamples(const protocol::SeriesKey& key,
+                                          const std::vector<Sample>& samples,
+                                          int64_t oldest_ts_ms) {
+  auto id = seriesIdLocked(key, true, &created_in_call_);
+  if (!id.ok()) return id.error();
+  const int64_t series_id = **id;
+  for (const Sample& sample : samples) staged_.push_back({series_id, sample});
   // A sample for a bucket that is already rolled up: the next rollup pass
   // recomputes this series from there.
-  if (oldest_ts < rollup_claimed_ms_) {
+  if (oldest_ts_ms < rollup_claimed_ms_) {
     ScopedStatement s(mark_late_);
-    s->bind(1, *series_id).bind(2, oldest_ts);
+    s->bind(1, series_id).bind(2, oldest_ts_ms);
     if (auto st = s->run(); !st.ok()) return st;
-  }
-  if (key.metric == "replicas" && !isHostSeries(sent) && newest) {
-    return fleet_.updateReplicasLocked(key.system, std::llround(newest->second), newest->first);
   }
   return Status();
 }
@@ -439,12 +270,7 @@ Result<int64_t> SqliteTelemetryStore::pruneEverySeriesLocked(
 Result<ImportReport> SqliteTelemetryStore::importSamples(const std::string& system,
                                                          const std::string& metric,
                                                          const std::vector<Sample>& samples) {
-  if (auto problem = protocol::nameProblem(system, protocol::NameKind::kSystem); !problem.empty()) {
-    return makeError("invalid", "system name '" + system + "': " + problem);
-  }
-  if (auto problem = protocol::nameProblem(metric, protocol::NameKind::kMetric); !problem.empty()) {
-    return makeError("invalid", "metric name '" + metric + "': " + problem);
-  }
+  if (auto st = checkImportNames(system, metric); !st.ok()) return st.error();
   const protocol::SeriesKey key{system, metric};
   ImportReport report;
   int64_t oldest = std::numeric_limits<int64_t>::max();
@@ -509,18 +335,12 @@ Result<ImportReport> SqliteTelemetryStore::importSamples(const std::string& syst
   if (!samples_pruned.ok()) return samples_pruned.error();
   auto minutes_pruned = context_.metaIntLocked(kMinutesPrunedKey, 0);
   if (!minutes_pruned.ok()) return minutes_pruned.error();
-  const int64_t minute_to = std::min(ceilToBucket(*samples_pruned, kMinuteMs),
-                                     ceilToBucket(saturatingAdd(newest, 1), kMinuteMs));
-  const int64_t hour_to = std::min(ceilToBucket(*minutes_pruned, kHourMs),
-                                   ceilToBucket(saturatingAdd(newest, 1), kHourMs));
-  const int64_t minute_from = floorToBucket(oldest, kMinuteMs);
-  const int64_t hour_from = floorToBucket(oldest, kHourMs);
-  if (minute_from < minute_to || hour_from < hour_to) {
+  const RollupRanges ranges = importRollupRanges(oldest, newest, *samples_pruned, *minutes_pruned);
+  if (ranges.minute_from < ranges.minute_to || ranges.hour_from < ranges.hour_to) {
     common::Transaction tx(context_.db());
     if (!tx.beginStatus().ok()) return tx.beginStatus().error();
     RollupReport rolled;
-    if (auto st = rollSeriesLocked(*series_id, minute_from, minute_to, hour_from, hour_to, rolled);
-        !st.ok()) {
+    if (auto st = rollSeriesLocked(*series_id, ranges, rolled); !st.ok()) {
       return st.error();
     }
     if (auto st = tx.commit(); !st.ok()) return st.error();

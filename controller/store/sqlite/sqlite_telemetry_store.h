@@ -28,6 +28,8 @@
 #include <vector>
 
 #include "common/sqlite.h"
+#include "controller/store/ingest_rules.h"
+#include "controller/store/record_rules.h"
 #include "controller/store/sample_log.h"
 #include "controller/store/sqlite/sqlite_context.h"
 #include "controller/store/sqlite/sqlite_fleet_store.h"
@@ -35,10 +37,11 @@
 
 namespace pso::controller::store {
 
-/// TelemetryStore over the shared SQLite connection. Ingest moves the
-/// agent's seq and the systems' replica counts through the fleet aggregate,
-/// in the ingest transaction.
-class SqliteTelemetryStore : public virtual TelemetryStore {
+/// TelemetryStore over the shared SQLite connection. Ingest applies the
+/// shared rules (ingest_rules.h) with this class as their target; it moves
+/// the agent's seq and the systems' replica counts through the fleet
+/// aggregate, in the ingest transaction.
+class SqliteTelemetryStore : public virtual TelemetryStore, private IngestTarget {
  public:
   SqliteTelemetryStore(SqliteContext& context, SqliteFleetStore& fleet)
       : context_(context), fleet_(fleet) {}
@@ -83,8 +86,6 @@ class SqliteTelemetryStore : public virtual TelemetryStore {
   static constexpr const char* kSamplesPrunedKey = "samples_pruned_before";
   static constexpr const char* kMinutesPrunedKey = "rollup_minute_pruned_before";
 
-  /// System owners as one ingest call found them (only upsertAgent changes them).
-  using SystemOwners = std::unordered_map<std::string, std::optional<std::string>>;
   struct SeriesKeyHash {
     std::size_t operator()(const protocol::SeriesKey& key) const {
       const std::hash<std::string> hash;
@@ -189,19 +190,14 @@ class SqliteTelemetryStore : public virtual TelemetryStore {
   Result<std::vector<IngestOutcome>> ingestLocked(
       const std::vector<const protocol::TelemetryBatch*>& batches, int64_t now_ms,
       std::vector<StoredSeries>* stored);
-  /// Why a batch's sequence fields put it outside the window; empty when
-  /// they do not.
-  std::string seqRefusalLocked(const protocol::TelemetryBatch& batch, uint64_t last) const;
-  /// Whether `agent_id` may write samples of `system` (it owns it, or no
-  /// agent declared it); `owners` caches the owners looked up in this call.
-  Result<bool> mayWriteLocked(const std::string& agent_id, const std::string& system,
-                              SystemOwners& owners);
-  /// Stores the samples of one series row of a batch that is next in
-  /// sequence and inside the time window [now_ms - max_age_ms, now_ms +
-  /// max_ahead_ms]; adds to the outcome's counts.
-  Status storeSeriesLocked(const protocol::TelemetryBatch& batch, std::size_t index, int64_t now_ms,
-                           std::vector<protocol::SeriesKey>& created, IngestOutcome& outcome,
-                           std::vector<StoredSeries>* stored);
+  // IngestTarget, called by ingestBatches under the mutex in the ingest
+  // transaction.
+  Result<uint64_t> agentSeq(const std::string& agent_id, int64_t now_ms) override;
+  Status setAgentSeq(const std::string& agent_id, uint64_t seq) override;
+  Result<std::optional<std::string>> systemOwner(const std::string& system) override;
+  Status writeSamples(const protocol::SeriesKey& key, const std::vector<Sample>& samples,
+                      int64_t oldest_ts_ms) override;
+  Status updateReplicas(const std::string& system, int64_t replicas, int64_t ts_ms) override;
   /// The series id of (system, metric); with create, inserts a missing series
   /// and reports it in `created` so a rolled-back transaction can forget it.
   Result<std::optional<int64_t>> seriesIdLocked(const protocol::SeriesKey& key, bool create,
@@ -231,11 +227,10 @@ class SqliteTelemetryStore : public virtual TelemetryStore {
   /// A per-series range delete statement (?1 series id, ?2 cutoff) as a
   /// pruneEverySeriesLocked step.
   std::function<Result<int64_t>(int64_t)> deleteBefore(common::Statement& prune, int64_t cutoff_ms);
-  /// Recomputes series_id's minute rows over [minute_from, minute_to) from the
-  /// samples and its hour rows over [hour_from, hour_to) from the minute rows;
-  /// adds the rows written to the report.
-  Status rollSeriesLocked(int64_t series_id, int64_t minute_from, int64_t minute_to,
-                          int64_t hour_from, int64_t hour_to, RollupReport& report);
+  /// Recomputes series_id's minute rows over the ranges' minutes from the
+  /// samples and its hour rows over their hours from the minute rows; adds
+  /// the rows written to the report.
+  Status rollSeriesLocked(int64_t series_id, const RollupRanges& ranges, RollupReport& report);
   /// The regular pass over one group of series, ids[begin, begin + group), in
   /// one transaction: buckets in [previous, target), or from each series'
   /// first sample on the first pass (previous == 0).
@@ -312,6 +307,8 @@ class SqliteTelemetryStore : public virtual TelemetryStore {
 
   /// (system, metric) -> series id; ingest looks up every series of every batch.
   std::unordered_map<protocol::SeriesKey, int64_t, SeriesKeyHash> series_ids_;
+  /// Series the running ingest call created, forgotten if it rolls back.
+  std::vector<protocol::SeriesKey> created_in_call_;
   /// Samples older than this arriving at ingest mark their series for a
   /// rollup recomputation: the end of the buckets a running or completed
   /// rollup pass covers.

@@ -116,6 +116,27 @@ TEST(ControllerConfig, RefusesBadValuesNamingTheKey) {
             "controller.yaml:2: controller.curve.server_public_key: unknown key");
 }
 
+TEST(ControllerConfig, TheStoreIsSqliteUnlessPostgresqlIsChosenWithADsn) {
+  auto defaults = parseControllerConfig("# nothing\n", "controller.yaml");
+  ASSERT_TRUE(defaults.ok()) << defaults.error().message;
+  EXPECT_EQ(defaults->store.backend, "sqlite");
+  EXPECT_EQ(defaults->store.dsn, "");
+
+  auto pg = parseControllerConfig(
+      "controller:\n  store: {backend: postgresql, dsn: \"host=db.internal dbname=pso\"}\n",
+      "controller.yaml");
+  ASSERT_TRUE(pg.ok()) << pg.error().message;
+  EXPECT_EQ(pg->store.backend, "postgresql");
+  EXPECT_EQ(pg->store.dsn, "host=db.internal dbname=pso");
+
+  EXPECT_EQ(controllerError("controller:\n  store: {backend: postgresql}\n").message,
+            "controller.yaml:2: controller.store.dsn: backend postgresql needs a dsn (a libpq "
+            "connection string)");
+  EXPECT_EQ(controllerError("controller:\n  store: {backend: mysql}\n").message,
+            "controller.yaml:2: controller.store.backend: 'mysql' is not one of sqlite | "
+            "postgresql");
+}
+
 TEST(ControllerConfig, MissingFileIsIo) {
   TempDir dir;
   auto loaded = loadControllerConfig(dir.file("nope.yaml"));

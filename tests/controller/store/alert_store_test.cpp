@@ -35,7 +35,7 @@ class AlertStoreTest : public StoreTest {
   }
 };
 
-TEST_F(AlertStoreTest, AStateIsReplacedPerRuleAndSubjectAndSurvivesARestart) {
+TEST_P(AlertStoreTest, AStateIsReplacedPerRuleAndSubjectAndSurvivesARestart) {
   ASSERT_TRUE(store_->recordAlert(alert("pending", 1000), {}));
   ASSERT_TRUE(store_->recordAlert(alert("firing", 2000), {notification("http://a/hook", 2000)}));
   AlertRecord api = alert("pending", 2000);
@@ -62,7 +62,7 @@ TEST_F(AlertStoreTest, AStateIsReplacedPerRuleAndSubjectAndSurvivesARestart) {
   EXPECT_EQ((*notifications)[0].body, R"({"status":"firing"})");
 }
 
-TEST_F(AlertStoreTest, NotificationsComeDueInOrderAndWaitBehindAnOlderOneToTheirReceiver) {
+TEST_P(AlertStoreTest, NotificationsComeDueInOrderAndWaitBehindAnOlderOneToTheirReceiver) {
   ASSERT_TRUE(store_->recordAlert(alert("firing", 1000), {notification("http://a/hook", 1000),
                                                           notification("http://b/hook", 1000)}));
   ASSERT_TRUE(store_->recordAlert(alert("resolved", 3000), {notification("http://a/hook", 3000)}));
@@ -103,7 +103,7 @@ TEST_F(AlertStoreTest, NotificationsComeDueInOrderAndWaitBehindAnOlderOneToTheir
   EXPECT_EQ(store_->notifications(1)->at(0).status, "delivered");
 }
 
-TEST_F(AlertStoreTest, AnUnknownNotificationOrStatusIsRefused) {
+TEST_P(AlertStoreTest, AnUnknownNotificationOrStatusIsRefused) {
   NotificationRecord ghost = notification("http://a/hook", 1000);
   ghost.id = 42;
   auto missing = store_->updateNotification(ghost);
@@ -114,6 +114,8 @@ TEST_F(AlertStoreTest, AnUnknownNotificationOrStatusIsRefused) {
   ASSERT_FALSE(invalid);
   EXPECT_EQ(invalid.error().code, "invalid");
 }
+
+PSO_STORE_TEST_ON_EVERY_BACKEND(AlertStoreTest);
 
 }  // namespace
 }  // namespace pso::controller::store

@@ -9,7 +9,7 @@ namespace {
 
 class DirectiveStoreTest : public StoreTest {};
 
-TEST_F(DirectiveStoreTest, DirectiveLifecycle) {
+TEST_P(DirectiveStoreTest, DirectiveLifecycle) {
   ASSERT_TRUE(store_->upsertAgent(hello("edge-01", 2), 1000).ok());
   ASSERT_TRUE(store_->insertDirective(directive("d-1", "engine", 5, 2000)).ok());
   ASSERT_TRUE(store_->insertDirective(directive("d-2", "engine", 6, 3000)).ok());
@@ -89,7 +89,7 @@ TEST_F(DirectiveStoreTest, DirectiveLifecycle) {
   EXPECT_TRUE(other->empty());
 }
 
-TEST_F(DirectiveStoreTest, OperatorHoldsAreActiveUntilTheyExpire) {
+TEST_P(DirectiveStoreTest, OperatorHoldsAreActiveUntilTheyExpire) {
   ASSERT_TRUE(store_->insertDirective(directive("op-1", "operator", 5, 1000, 10000)).ok());
   ASSERT_TRUE(store_->insertDirective(directive("eng-1", "engine", 9, 3000, 50000)).ok());
 
@@ -117,7 +117,7 @@ TEST_F(DirectiveStoreTest, OperatorHoldsAreActiveUntilTheyExpire) {
   EXPECT_FALSE(other->has_value());
 }
 
-TEST_F(DirectiveStoreTest, HoldsOfAFleetMatchTheHoldOfEachSystem) {
+TEST_P(DirectiveStoreTest, HoldsOfAFleetMatchTheHoldOfEachSystem) {
   auto api_hold = directive("op-api", "operator", 3, 1000, 9000);
   api_hold.system = "api";
   ASSERT_TRUE(store_->insertDirective(directive("op-1", "operator", 5, 1000, 10000)).ok());
@@ -143,7 +143,7 @@ TEST_F(DirectiveStoreTest, HoldsOfAFleetMatchTheHoldOfEachSystem) {
   EXPECT_FALSE(at_9500->contains("api")) << "api's hold ended at 9 s";
 }
 
-TEST_F(DirectiveStoreTest, ADirectiveRefusedInAFleetsInsertKeepsNoOtherOut) {
+TEST_P(DirectiveStoreTest, ADirectiveRefusedInAFleetsInsertKeepsNoOtherOut) {
   ASSERT_TRUE(store_->insertDirective(directive("d-1", "engine", 5, 1000)).ok());
   auto unknown = directive("d-3", "engine", 4, 1000);
   unknown.status = "bogus";
@@ -171,7 +171,7 @@ TEST_F(DirectiveStoreTest, ADirectiveRefusedInAFleetsInsertKeepsNoOtherOut) {
   EXPECT_FALSE(d3->has_value());
 }
 
-TEST_F(DirectiveStoreTest, RetentionKeepsDirectivesAwaitingTheirAgentAndHoldsInForce) {
+TEST_P(DirectiveStoreTest, RetentionKeepsDirectivesAwaitingTheirAgentAndHoldsInForce) {
   ASSERT_TRUE(store_->upsertAgent(hello("edge-01", 2), 1000).ok());
   // All created before the cutoff (10,000); now is 100,000.
   ASSERT_TRUE(store_->insertDirective(directive("done", "engine", 5, 1000)).ok());
@@ -200,6 +200,8 @@ TEST_F(DirectiveStoreTest, RetentionKeepsDirectivesAwaitingTheirAgentAndHoldsInF
   ASSERT_TRUE(hold.ok() && hold->has_value());
   EXPECT_EQ((*hold)->id, "holding");
 }
+
+PSO_STORE_TEST_ON_EVERY_BACKEND(DirectiveStoreTest);
 
 }  // namespace
 }  // namespace pso::controller::store

@@ -8,7 +8,7 @@ namespace {
 
 class FleetStoreTest : public StoreTest {};
 
-TEST_F(FleetStoreTest, UpsertAgentStoresAgentAndSystems) {
+TEST_P(FleetStoreTest, UpsertAgentStoresAgentAndSystems) {
   ASSERT_TRUE(store_->upsertAgent(hello("edge-01", 3), 1000).ok());
   auto agent = store_->agent("edge-01");
   ASSERT_TRUE(agent.ok());
@@ -50,7 +50,7 @@ TEST_F(FleetStoreTest, UpsertAgentStoresAgentAndSystems) {
   EXPECT_EQ(missing.error().code, "not_found");
 }
 
-TEST_F(FleetStoreTest, ASystemBelongsToTheFirstAgentThatDeclaredIt) {
+TEST_P(FleetStoreTest, ASystemBelongsToTheFirstAgentThatDeclaredIt) {
   auto first = store_->upsertAgent(hello("edge-01", 3), 1000);
   ASSERT_TRUE(first.ok()) << first.error().message;
   EXPECT_TRUE(first->empty());
@@ -96,7 +96,7 @@ TEST_F(FleetStoreTest, ASystemBelongsToTheFirstAgentThatDeclaredIt) {
   EXPECT_TRUE((*agent)->conflicts.empty());
 }
 
-TEST_F(FleetStoreTest, HealthKeepsTheLatestResultPerCheck) {
+TEST_P(FleetStoreTest, HealthKeepsTheLatestResultPerCheck) {
   protocol::Health h;
   h.agent_id = "edge-01";
   h.checks = {{"web", "http:/healthz", "ok", 3.5, "", 1000},
@@ -119,6 +119,8 @@ TEST_F(FleetStoreTest, HealthKeepsTheLatestResultPerCheck) {
   ASSERT_EQ(all->size(), 3u);
   EXPECT_EQ((*all)[0].system, "api");
 }
+
+PSO_STORE_TEST_ON_EVERY_BACKEND(FleetStoreTest);
 
 }  // namespace
 }  // namespace pso::controller::store

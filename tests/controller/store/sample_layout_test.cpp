@@ -137,7 +137,7 @@ class SampleLayoutTest : public StoreTest {
   std::map<int64_t, double> model_;
 };
 
-TEST_F(SampleLayoutTest, AckedSamplesInTheHeadSurviveARestartThroughTheLog) {
+TEST_P(SampleLayoutTest, AckedSamplesInTheHeadSurviveARestartThroughTheLog) {
   sendRun(kLayoutStartMs, 50, 0.0);
   // Fewer than a chunk's worth: nothing is cut yet, the log holds them.
   EXPECT_EQ(rows("sample_chunks"), 0);
@@ -147,7 +147,7 @@ TEST_F(SampleLayoutTest, AckedSamplesInTheHeadSurviveARestartThroughTheLog) {
   EXPECT_EQ(webDemand().size(), 50u);
 }
 
-TEST_F(SampleLayoutTest, AFullHeadBecomesAChunkAndTheLogItNoLongerNeedsIsDeleted) {
+TEST_P(SampleLayoutTest, AFullHeadBecomesAChunkAndTheLogItNoLongerNeedsIsDeleted) {
   // One sample a batch, as a 1 s agent sends them.
   for (int i = 0; i < 130; ++i) {
     send({kLayoutStartMs + i * 1000}, {100.0 + i * 0.5});
@@ -161,7 +161,7 @@ TEST_F(SampleLayoutTest, AFullHeadBecomesAChunkAndTheLogItNoLongerNeedsIsDeleted
   expectReadsMatch(0, std::numeric_limits<int64_t>::max(), "after a restart");
 }
 
-TEST_F(SampleLayoutTest, AQuietSeriesIsCutByAgeSoTheLogDoesNotGrowBehindIt) {
+TEST_P(SampleLayoutTest, AQuietSeriesIsCutByAgeSoTheLogDoesNotGrowBehindIt) {
   sendRun(kLayoutStartMs, 3, 1.0, kNowMs);
   EXPECT_EQ(rows("sample_log"), 1);
   // Three minutes later a batch of another series arrives: the quiet head is
@@ -179,7 +179,7 @@ TEST_F(SampleLayoutTest, AQuietSeriesIsCutByAgeSoTheLogDoesNotGrowBehindIt) {
   EXPECT_EQ(cpu_samples->front().value, 0.5);
 }
 
-TEST_F(SampleLayoutTest, ALaterWriteOfATimestampWinsAcrossHeadChunksAndImport) {
+TEST_P(SampleLayoutTest, ALaterWriteOfATimestampWinsAcrossHeadChunksAndImport) {
   sendRun(kLayoutStartMs, 125, 0.0);  // cut: 125 samples in one chunk
   ASSERT_EQ(rows("sample_chunks"), 1);
   // A re-sent sample inside the chunk's time: the head's value wins...
@@ -209,7 +209,7 @@ TEST_F(SampleLayoutTest, ALaterWriteOfATimestampWinsAcrossHeadChunksAndImport) {
   expectReadsMatch(0, std::numeric_limits<int64_t>::max(), "after a restart");
 }
 
-TEST_F(SampleLayoutTest, RetentionCutsAcrossAChunkAndWhatItRemovedStaysRemoved) {
+TEST_P(SampleLayoutTest, RetentionCutsAcrossAChunkAndWhatItRemovedStaysRemoved) {
   sendRun(kLayoutStartMs, 200, 0.0);             // 200 samples in one chunk
   sendRun(kLayoutStartMs + 200'000, 20, 200.0);  // in the head
   const int64_t cutoff = kLayoutStartMs + 150'000;
@@ -230,7 +230,7 @@ TEST_F(SampleLayoutTest, RetentionCutsAcrossAChunkAndWhatItRemovedStaysRemoved) 
   EXPECT_EQ(webDemand().size(), 10u);
 }
 
-TEST_F(SampleLayoutTest, RandomWritesRestartsAndRetentionAlwaysReadAsThePlainMap) {
+TEST_P(SampleLayoutTest, RandomWritesRestartsAndRetentionAlwaysReadAsThePlainMap) {
   const char* seed_env = std::getenv("PSO_LAYOUT_SEED");
   std::mt19937_64 rng(seed_env != nullptr ? std::strtoull(seed_env, nullptr, 10) : 20261204);
   int64_t now = kNowMs;
@@ -303,7 +303,7 @@ TEST_F(SampleLayoutTest, RandomWritesRestartsAndRetentionAlwaysReadAsThePlainMap
   EXPECT_GT(rows("sample_chunks"), 10);
 }
 
-TEST_F(SampleLayoutTest, AClosedBlocksChunksMergeIntoOneRowThatReadsTheSame) {
+TEST_P(SampleLayoutTest, AClosedBlocksChunksMergeIntoOneRowThatReadsTheSame) {
   // Six hours and five minutes of 1 s samples, 100 a batch: rows of 200.
   constexpr int64_t kBlockMs = 6 * kHourMs;
   const int64_t block = floorToBucket(kLayoutStartMs, kBlockMs) + kBlockMs;
@@ -331,7 +331,7 @@ TEST_F(SampleLayoutTest, AClosedBlocksChunksMergeIntoOneRowThatReadsTheSame) {
   expectReadsMatch(0, std::numeric_limits<int64_t>::max(), "after a restart");
 }
 
-TEST_F(SampleLayoutTest, ABlockOverlappedByALaterChunkIsLeftApartSoTheLaterWriteStillWins) {
+TEST_P(SampleLayoutTest, ABlockOverlappedByALaterChunkIsLeftApartSoTheLaterWriteStillWins) {
   constexpr int64_t kBlockMs = 6 * kHourMs;
   const int64_t block = floorToBucket(kLayoutStartMs, kBlockMs) + kBlockMs;
   sendRun(block, 120, 0.0);              // chunk 1, inside the block
@@ -350,7 +350,7 @@ TEST_F(SampleLayoutTest, ABlockOverlappedByALaterChunkIsLeftApartSoTheLaterWrite
   expectReadsMatch(0, std::numeric_limits<int64_t>::max(), "after the rollup pass");
 }
 
-TEST_F(SampleLayoutTest, TheCyclesReadOfTheNewestSamplesIsServedFromMemory) {
+TEST_P(SampleLayoutTest, TheCyclesReadOfTheNewestSamplesIsServedFromMemory) {
   sendRun(kLayoutStartMs, 120, 0.0);             // cut: one chunk
   sendRun(kLayoutStartMs + 120'000, 10, 120.0);  // in the head
   // The file's chunk is made unreadable: a read that went to the file would
@@ -379,7 +379,7 @@ TEST_F(SampleLayoutTest, TheCyclesReadOfTheNewestSamplesIsServedFromMemory) {
   EXPECT_EQ(reads.error().code, "corrupt");
 }
 
-TEST_F(SampleLayoutTest, ACorruptChunkIsAnErrorNamingTheRowNotACrash) {
+TEST_P(SampleLayoutTest, ACorruptChunkIsAnErrorNamingTheRowNotACrash) {
   sendRun(kLayoutStartMs, 120, 0.0);           // one chunk
   sendRun(kLayoutStartMs + 120'000, 10, 0.0);  // in the head
   {
@@ -400,7 +400,7 @@ TEST_F(SampleLayoutTest, ACorruptChunkIsAnErrorNamingTheRowNotACrash) {
   EXPECT_EQ(recent->size(), 5u);
 }
 
-TEST_F(SampleLayoutTest, ACorruptLogRowStopsTheOpenWithItsIdRatherThanLosingIt) {
+TEST_P(SampleLayoutTest, ACorruptLogRowStopsTheOpenWithItsIdRatherThanLosingIt) {
   sendRun(kLayoutStartMs, 10, 0.0);
   store_.reset();
   {
@@ -415,7 +415,7 @@ TEST_F(SampleLayoutTest, ACorruptLogRowStopsTheOpenWithItsIdRatherThanLosingIt) 
       << opened.error().message;
 }
 
-TEST_F(SampleLayoutTest, TheWalIsCheckpointedInTheBackgroundNotInTheWritersCommit) {
+TEST_P(SampleLayoutTest, TheWalIsCheckpointedInTheBackgroundNotInTheWritersCommit) {
   const auto file_size = [&] { return std::filesystem::file_size(path_); };
   const auto before = file_size();
   // About 300 KB of chunks: well under the 1,000 pages after which a
@@ -431,6 +431,8 @@ TEST_F(SampleLayoutTest, TheWalIsCheckpointedInTheBackgroundNotInTheWritersCommi
   }
   EXPECT_GT(file_size(), before);
 }
+
+PSO_STORE_TEST_ON_SQLITE(SampleLayoutTest);
 
 // The log codec on its own.
 TEST(SampleLogCodec, EntriesRoundTripBitForBit) {

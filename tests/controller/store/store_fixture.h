@@ -1,22 +1,35 @@
 #pragma once
 
 // The fixture every store test starts from (tests/controller/store/*_test.cpp).
-// Tests reach the store through Store::open and the aggregate interfaces;
-// only the ones about the SQLite file itself (schema history, what a row
-// holds on disk) open the database directly.
+// Tests reach the store through Store::open and the aggregate interfaces, and
+// run once per backend: each suite is instantiated with
+// PSO_STORE_TEST_ON_EVERY_BACKEND (SQLite, then PostgreSQL). The ones about
+// the SQLite file itself (schema history, what a row holds on disk) open the
+// database directly and are instantiated with PSO_STORE_TEST_ON_SQLITE only.
+//
+// PostgreSQL: each test gets a database of its own (PgTestDatabase, dropped
+// after it) on the test run's server (tests/support/pg_test_server.h).
+// Without a server the PostgreSQL tests fail, saying so; they are never
+// skipped.
 
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
+#include "common/sqlite.h"
 #include "controller/store/store.h"
+#include "tests/support/pg_test_server.h"
 
 namespace pso::controller::store {
 
@@ -35,25 +48,84 @@ inline constexpr const char* kUndoMigrationsEightAndNineSql =
     "DROP INDEX scenarios_by_block; DROP INDEX scenarios_loose_by_ts; DROP TABLE scenario_blocks; "
     "ALTER TABLE scenarios DROP COLUMN block_id; ALTER TABLE scenarios DROP COLUMN block_pos; ";
 
-/// A fresh store in its own temporary directory, reopened at will, with
-/// builders for the records the tests write.
-class StoreTest : public ::testing::Test {
+/// How GoogleTest prints a backend in its messages.
+inline void PrintTo(StoreBackend backend, std::ostream* out) {
+  *out << storeBackendName(backend);
+}
+
+/// "sqlite" or "postgresql", for the names of the instantiated tests.
+inline std::string storeBackendParamName(const ::testing::TestParamInfo<StoreBackend>& info) {
+  return storeBackendName(info.param);
+}
+
+/// A fresh store (a temporary directory, or a database of its own), reopened
+/// at will, with builders for the records the tests write.
+class StoreTest : public ::testing::TestWithParam<StoreBackend> {
  protected:
   /// The time the store is told it is, for the writes that stamp one.
   static constexpr int64_t kNowMs = 1'700'000'000'000LL;
 
   void SetUp() override {
     static std::atomic<int> counter{0};
-    dir_ = fs::temp_directory_path() /
-           ("pso-store-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+    tag_ = std::to_string(::getpid()) + "_" + std::to_string(counter++);
+    dir_ = fs::temp_directory_path() / ("pso-store-test-" + tag_);
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     path_ = (dir_ / "controller.db").string();
+    location_ = freshLocation("controller");
+    if (HasFailure()) return;
     reopen();
   }
   void TearDown() override {
     store_.reset();
+    databases_.clear();
     fs::remove_all(dir_);
+  }
+
+  StoreBackend backend() const { return GetParam(); }
+
+  /// A new, empty store location of this test's backend: a file in the
+  /// test's directory, or a new database. Fails the test when the
+  /// PostgreSQL server cannot be reached.
+  StoreLocation freshLocation(const std::string& name) {
+    StoreLocation location;
+    location.backend = backend();
+    location.path = (dir_ / (name + ".db")).string();
+    if (backend() != StoreBackend::kPostgresql) return location;
+    auto database = std::make_unique<pso::testing::PgTestDatabase>(name);
+    if (!database->ok()) {
+      ADD_FAILURE() << database->error();
+      return location;
+    }
+    location.dsn = database->dsn();
+    databases_.push_back(std::move(database));
+    return location;
+  }
+
+  /// The first column of the first row of `sql` read straight from the
+  /// database, beside the store (-1 when there is no row); for what the
+  /// interfaces do not show, such as index rows and stamps.
+  int64_t rawInt(const std::string& sql) {
+    if (backend() == StoreBackend::kPostgresql) {
+      PGconn* conn = PQconnectdb(location_.dsn.c_str());
+      int64_t value = -1;
+      PGresult* result = PQexec(conn, sql.c_str());
+      EXPECT_EQ(PQresultStatus(result), PGRES_TUPLES_OK) << sql << ": " << PQerrorMessage(conn);
+      if (PQresultStatus(result) == PGRES_TUPLES_OK && PQntuples(result) > 0) {
+        value = std::stoll(PQgetvalue(result, 0, 0));
+      }
+      PQclear(result);
+      PQfinish(conn);
+      return value;
+    }
+    auto db = common::Database::open(path_, true);
+    EXPECT_TRUE(db.ok());
+    if (!db.ok()) return -1;
+    auto stmt = (*db)->prepare(sql);
+    EXPECT_TRUE(stmt.ok()) << sql;
+    if (!stmt.ok()) return -1;
+    auto row = stmt->step();
+    return (row.ok() && *row) ? stmt->columnInt64(0) : -1;
   }
 
   /// Reopens the store. Most tests write samples at small timestamps and
@@ -61,7 +133,7 @@ class StoreTest : public ::testing::Test {
   /// the tests of the window set their own limits (or restore the defaults).
   void reopen() {
     store_.reset();
-    auto opened = Store::open(path_);
+    auto opened = Store::open(location_);
     ASSERT_TRUE(opened.ok()) << opened.error().message;
     store_ = std::move(*opened);
     store_->setIngestLimits(anyTimeLimits());
@@ -162,9 +234,32 @@ class StoreTest : public ::testing::Test {
     return samples.ok() ? *samples : std::vector<Sample>{};
   }
 
+  std::string tag_;
   fs::path dir_;
+  /// The SQLite file (what location_ names on SQLite).
   std::string path_;
+  StoreLocation location_;
+  std::vector<std::unique_ptr<pso::testing::PgTestDatabase>> databases_;
   std::unique_ptr<Store> store_;
 };
 
 }  // namespace pso::controller::store
+
+/// Runs every TEST_P of `suite` once per backend.
+#define PSO_STORE_TEST_ON_EVERY_BACKEND(suite)                                                     \
+  INSTANTIATE_TEST_SUITE_P(Backends, suite,                                                        \
+                           ::testing::Values(::pso::controller::store::StoreBackend::kSqlite,      \
+                                             ::pso::controller::store::StoreBackend::kPostgresql), \
+                           ::pso::controller::store::storeBackendParamName)
+
+/// Runs every TEST_P of `suite` on SQLite only (tests of the SQLite file).
+#define PSO_STORE_TEST_ON_SQLITE(suite)                                                        \
+  INSTANTIATE_TEST_SUITE_P(Sqlite, suite,                                                      \
+                           ::testing::Values(::pso::controller::store::StoreBackend::kSqlite), \
+                           ::pso::controller::store::storeBackendParamName)
+
+/// Runs every TEST_P of `suite` on PostgreSQL only (tests of partitions).
+#define PSO_STORE_TEST_ON_POSTGRESQL(suite)                                                        \
+  INSTANTIATE_TEST_SUITE_P(Postgresql, suite,                                                      \
+                           ::testing::Values(::pso::controller::store::StoreBackend::kPostgresql), \
+                           ::pso::controller::store::storeBackendParamName)

@@ -11,7 +11,10 @@
 namespace pso::controller::store {
 namespace {
 
-TEST_F(StoreTest, MigrationsCreateEveryTableAndReopenIsIdempotent) {
+// Tests of the SQLite file itself: its schema history and what it refuses.
+class SqliteFileTest : public StoreTest {};
+
+TEST_P(SqliteFileTest, MigrationsCreateEveryTableAndReopenIsIdempotent) {
   EXPECT_GE(Store::latestSchemaVersion(), 1);
   EXPECT_EQ(store_->schemaVersion(), Store::latestSchemaVersion());
   {
@@ -45,7 +48,7 @@ TEST_F(StoreTest, MigrationsCreateEveryTableAndReopenIsIdempotent) {
 
 // Migration 4: host samples stored before it under the empty system mix
 // every agent's and cannot be attributed, so they are deleted; the rest stays.
-TEST_F(StoreTest, MigrationFourDeletesTheInterleavedHostSeries) {
+TEST_P(SqliteFileTest, MigrationFourDeletesTheInterleavedHostSeries) {
   store_.reset();
   fs::remove(path_);
   {
@@ -89,7 +92,7 @@ TEST_F(StoreTest, MigrationFourDeletesTheInterleavedHostSeries) {
   }
 }
 
-TEST_F(StoreTest, RefusesDatabaseFromNewerSchema) {
+TEST_P(SqliteFileTest, RefusesDatabaseFromNewerSchema) {
   store_.reset();
   {
     auto db = common::Database::open(path_);
@@ -104,7 +107,7 @@ TEST_F(StoreTest, RefusesDatabaseFromNewerSchema) {
   EXPECT_EQ(opened.error().code, "schema");
 }
 
-TEST_F(StoreTest, MissingDirectoryOrForeignFileIsAClearError) {
+TEST_P(SqliteFileTest, MissingDirectoryOrForeignFileIsAClearError) {
   auto missing = Store::open((dir_ / "no-such-dir" / "controller.db").string());
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.error().code, "io");
@@ -117,7 +120,7 @@ TEST_F(StoreTest, MissingDirectoryOrForeignFileIsAClearError) {
   EXPECT_NE(foreign.error().message.find("garbage.db"), std::string::npos);
 }
 
-TEST_F(StoreTest, ReopenAfterCloseKeepsEverything) {
+TEST_P(StoreTest, ReopenAfterCloseKeepsEverything) {
   ASSERT_TRUE(store_->upsertAgent(hello("edge-01"), 1000).ok());
   ASSERT_TRUE(store_->ingestTelemetry(batch("edge-01", 1, {1000, 2000}, {10, 20}), kNowMs).ok());
   ASSERT_TRUE(store_->insertDirective(directive("d-1", "engine", 5, 1500)).ok());
@@ -158,7 +161,7 @@ TEST_F(StoreTest, ReopenAfterCloseKeepsEverything) {
 
 // Each aggregate interface reaches the same database: what one writes through
 // its own interface, the others and the Store read.
-TEST_F(StoreTest, EachAggregateInterfaceServesTheOneDatabase) {
+TEST_P(StoreTest, EachAggregateInterfaceServesTheOneDatabase) {
   FleetStore& fleet = *store_;
   TelemetryStore& telemetry = *store_;
   DirectiveStore& directives = *store_;
@@ -180,6 +183,9 @@ TEST_F(StoreTest, EachAggregateInterfaceServesTheOneDatabase) {
       scenarios.insertScenario(scenarioRecord("s-1", 3000, "foundation", {}, {"web"})).ok());
   EXPECT_EQ(store_->scenarios({})->size(), 1u);
 }
+
+PSO_STORE_TEST_ON_EVERY_BACKEND(StoreTest);
+PSO_STORE_TEST_ON_SQLITE(SqliteFileTest);
 
 }  // namespace
 }  // namespace pso::controller::store

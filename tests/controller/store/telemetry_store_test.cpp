@@ -15,7 +15,7 @@ namespace {
 
 class TelemetryStoreTest : public StoreTest {};
 
-TEST_F(TelemetryStoreTest, ConcurrentIngestAndReadsStayConsistent) {
+TEST_P(TelemetryStoreTest, ConcurrentIngestAndReadsStayConsistent) {
   constexpr uint64_t kBatches = 200;
   std::thread writer([&] {
     for (uint64_t seq = 1; seq <= kBatches; ++seq) {
@@ -46,7 +46,7 @@ TEST_F(TelemetryStoreTest, ConcurrentIngestAndReadsStayConsistent) {
   EXPECT_EQ((*agent)->last_seq, kBatches);
 }
 
-TEST_F(TelemetryStoreTest, CycleReadsOfAFleetMatchTheReadsOfEachSystem) {
+TEST_P(TelemetryStoreTest, CycleReadsOfAFleetMatchTheReadsOfEachSystem) {
   // web: a sample every second from 1 s to 30 s; api: three samples; db: none.
   std::vector<Sample> web;
   for (int64_t t = 1; t <= 30; ++t) web.push_back({t * 1000, static_cast<double>(t) * 1.5});
@@ -86,7 +86,7 @@ TEST_F(TelemetryStoreTest, CycleReadsOfAFleetMatchTheReadsOfEachSystem) {
   EXPECT_EQ(latest->at("api").value, 99.0);
 }
 
-TEST_F(TelemetryStoreTest, IngestFollowsTheSequenceRule) {
+TEST_P(TelemetryStoreTest, IngestFollowsTheSequenceRule) {
   ASSERT_TRUE(store_->upsertAgent(hello("edge-01"), 1000).ok());
 
   auto first = store_->ingestTelemetry(batch("edge-01", 1, {1000, 2000}, {10, 20}), kNowMs);
@@ -122,7 +122,7 @@ TEST_F(TelemetryStoreTest, IngestFollowsTheSequenceRule) {
   EXPECT_EQ((*agent)->last_seq, 2u);
 }
 
-TEST_F(TelemetryStoreTest, OldestSeqLetsTheAgentSkipADroppedGap) {
+TEST_P(TelemetryStoreTest, OldestSeqLetsTheAgentSkipADroppedGap) {
   ASSERT_TRUE(store_->upsertAgent(hello("edge-01"), 1000).ok());
   ASSERT_TRUE(store_->ingestTelemetry(batch("edge-01", 1, {1000}, {1}), kNowMs).ok());
   // The agent's spool dropped 2..9: its oldest batch is now 10.
@@ -140,7 +140,7 @@ TEST_F(TelemetryStoreTest, OldestSeqLetsTheAgentSkipADroppedGap) {
   EXPECT_EQ(webDemand().size(), 3u);
 }
 
-TEST_F(TelemetryStoreTest, BatchedIngestReportsEachBatchInOneTransaction) {
+TEST_P(TelemetryStoreTest, BatchedIngestReportsEachBatchInOneTransaction) {
   std::vector<protocol::TelemetryBatch> batches = {
       batch("edge-01", 1, {1000}, {1}), batch("edge-01", 2, {2000}, {2}),
       batch("edge-01", 2, {2000}, {7}), batch("edge-01", 4, {4000}, {4}),
@@ -166,7 +166,7 @@ TEST_F(TelemetryStoreTest, BatchedIngestReportsEachBatchInOneTransaction) {
   EXPECT_DOUBLE_EQ(samples[1].value, 2);
 }
 
-TEST_F(TelemetryStoreTest, TelemetryBeforeHelloRegistersTheAgentAtTheTimeGiven) {
+TEST_P(TelemetryStoreTest, TelemetryBeforeHelloRegistersTheAgentAtTheTimeGiven) {
   ASSERT_TRUE(store_->ingestTelemetry(batch("edge-09", 1, {1000}, {1}), 4242).ok());
   auto agent = store_->agent("edge-09");
   ASSERT_TRUE(agent.ok() && agent->has_value());
@@ -183,7 +183,7 @@ TEST_F(TelemetryStoreTest, TelemetryBeforeHelloRegistersTheAgentAtTheTimeGiven) 
   EXPECT_EQ((*agent)->last_seq, 2u);
 }
 
-TEST_F(TelemetryStoreTest, MalformedBatchIsRefusedAndNothingOfTheCallIsStored) {
+TEST_P(TelemetryStoreTest, MalformedBatchIsRefusedAndNothingOfTheCallIsStored) {
   auto good = batch("edge-01", 1, {1000}, {1});
   auto bad = batch("edge-01", 2, {2000, 3000}, {2});  // one value for two timestamps
   auto result = store_->ingestTelemetry(std::vector<protocol::TelemetryBatch>{good, bad}, kNowMs);
@@ -202,7 +202,7 @@ TEST_F(TelemetryStoreTest, MalformedBatchIsRefusedAndNothingOfTheCallIsStored) {
   EXPECT_EQ(ok->kind, IngestOutcome::Kind::kStored);
 }
 
-TEST_F(TelemetryStoreTest, NaNValuesAreSkipped) {
+TEST_P(TelemetryStoreTest, NaNValuesAreSkipped) {
   auto result =
       store_->ingestTelemetry(batch("edge-01", 1, {1000, 2000, 3000, 4000},
                                     {1, kNaN, 3, std::numeric_limits<double>::infinity()}),
@@ -215,7 +215,7 @@ TEST_F(TelemetryStoreTest, NaNValuesAreSkipped) {
   EXPECT_EQ(samples[1].ts_ms, 3000);
 }
 
-TEST_F(TelemetryStoreTest, SampleQueriesAreOrderedAndBounded) {
+TEST_P(TelemetryStoreTest, SampleQueriesAreOrderedAndBounded) {
   protocol::TelemetryBatch b;
   b.agent_id = "edge-01";
   b.seq = 1;
@@ -273,7 +273,7 @@ TEST_F(TelemetryStoreTest, SampleQueriesAreOrderedAndBounded) {
   EXPECT_TRUE(unnamed->empty());
 }
 
-TEST_F(TelemetryStoreTest, PruneRemovesOnlyOlderSamples) {
+TEST_P(TelemetryStoreTest, PruneRemovesOnlyOlderSamples) {
   ASSERT_TRUE(
       store_->ingestTelemetry(batch("edge-01", 1, {1000, 2000, 3000, 4000}, {1, 2, 3, 4}), kNowMs)
           .ok());
@@ -285,7 +285,7 @@ TEST_F(TelemetryStoreTest, PruneRemovesOnlyOlderSamples) {
   EXPECT_EQ(left[0].ts_ms, 3000);
 }
 
-TEST_F(TelemetryStoreTest, ReplicasMetricUpdatesTheSystemUnlessOlder) {
+TEST_P(TelemetryStoreTest, ReplicasMetricUpdatesTheSystemUnlessOlder) {
   ASSERT_TRUE(store_->upsertAgent(hello("edge-01", 2), 10000).ok());
   protocol::TelemetryBatch b;
   b.agent_id = "edge-01";
@@ -316,7 +316,7 @@ TEST_F(TelemetryStoreTest, ReplicasMetricUpdatesTheSystemUnlessOlder) {
 
 constexpr uint64_t kTwoTo63 = uint64_t{1} << 63;
 
-TEST_F(TelemetryStoreTest, ForgedSeqFarAheadIsRefusedAndTheAgentKeepsItsPosition) {
+TEST_P(TelemetryStoreTest, ForgedSeqFarAheadIsRefusedAndTheAgentKeepsItsPosition) {
   ASSERT_TRUE(store_->upsertAgent(hello("edge-01"), 1000).ok());
   ASSERT_TRUE(store_->ingestTelemetry(batch("edge-01", 1, {1000}, {1}), kNowMs).ok());
 
@@ -340,7 +340,7 @@ TEST_F(TelemetryStoreTest, ForgedSeqFarAheadIsRefusedAndTheAgentKeepsItsPosition
   EXPECT_DOUBLE_EQ(samples[1].value, 2);
 }
 
-TEST_F(TelemetryStoreTest, OldestSeqOutsideOneToSeqIsRefused) {
+TEST_P(TelemetryStoreTest, OldestSeqOutsideOneToSeqIsRefused) {
   auto above = store_->ingestTelemetry(batch("edge-01", 1, {1000}, {1}, 2), kNowMs);
   ASSERT_TRUE(above.ok());
   EXPECT_EQ(above->kind, IngestOutcome::Kind::kRefused);
@@ -366,7 +366,7 @@ TEST_F(TelemetryStoreTest, OldestSeqOutsideOneToSeqIsRefused) {
   EXPECT_EQ(webDemand().size(), 2u);
 }
 
-TEST_F(TelemetryStoreTest, SeqWindowTakesLegitimateGapsAndRefusesWiderOnes) {
+TEST_P(TelemetryStoreTest, SeqWindowTakesLegitimateGapsAndRefusesWiderOnes) {
   IngestLimits limits = anyTimeLimits();
   limits.max_seq_advance = 10;
   store_->setIngestLimits(limits);
@@ -401,7 +401,7 @@ TEST_F(TelemetryStoreTest, SeqWindowTakesLegitimateGapsAndRefusesWiderOnes) {
   EXPECT_EQ(store_->agent("edge-01")->value().last_seq, 22u);
 }
 
-TEST_F(TelemetryStoreTest, ResetAgentSeqMovesThePositionBothWays) {
+TEST_P(TelemetryStoreTest, ResetAgentSeqMovesThePositionBothWays) {
   ASSERT_TRUE(store_->upsertAgent(hello("edge-01"), 1000).ok());
   ASSERT_TRUE(store_->ingestTelemetry(batch("edge-01", 1, {1000}, {1}), kNowMs).ok());
   // The agent's hello says it legitimately moved on to 5'000'000.
@@ -424,9 +424,9 @@ TEST_F(TelemetryStoreTest, ResetAgentSeqMovesThePositionBothWays) {
   EXPECT_EQ(unknown.error().code, "not_found");
 }
 
-TEST_F(TelemetryStoreTest, SamplesOutsideTheTimeWindowAreRefusedOneByOne) {
+TEST_P(TelemetryStoreTest, SamplesOutsideTheTimeWindowAreRefusedOneByOne) {
   // A store nobody set limits on: the defaults (24 h back, 5 min ahead).
-  auto opened = Store::open((dir_ / "defaults.db").string());
+  auto opened = Store::open(freshLocation("defaults"));
   ASSERT_TRUE(opened.ok()) << opened.error().message;
   Store& store = **opened;
   ASSERT_TRUE(store.upsertAgent(hello("edge-01", 2), kNowMs - 60'000).ok());
@@ -490,7 +490,7 @@ TEST_F(TelemetryStoreTest, SamplesOutsideTheTimeWindowAreRefusedOneByOne) {
   EXPECT_EQ(none->samples_too_new, 1u);
 }
 
-TEST_F(TelemetryStoreTest, SetIngestLimitsNarrowsTheTimeWindow) {
+TEST_P(TelemetryStoreTest, SetIngestLimitsNarrowsTheTimeWindow) {
   IngestLimits limits;
   limits.max_age_ms = 1000;
   limits.max_ahead_ms = 0;
@@ -515,7 +515,7 @@ TEST_F(TelemetryStoreTest, SetIngestLimitsNarrowsTheTimeWindow) {
   EXPECT_EQ(negative->samples_too_new, 1u);
 }
 
-TEST_F(TelemetryStoreTest, SamplesOfASystemOwnedByAnotherAgentAreRefused) {
+TEST_P(TelemetryStoreTest, SamplesOfASystemOwnedByAnotherAgentAreRefused) {
   ASSERT_TRUE(store_->upsertAgent(hello("edge-01", 2), 1000).ok());
   protocol::Hello intruder = hello("edge-02", 9);
   intruder.systems.push_back(intruder.systems.front());
@@ -552,7 +552,7 @@ TEST_F(TelemetryStoreTest, SamplesOfASystemOwnedByAnotherAgentAreRefused) {
   EXPECT_EQ(webDemand().size(), 1u);
 }
 
-TEST_F(TelemetryStoreTest, HostSeriesAreStoredPerAgentAndRolledUp) {
+TEST_P(TelemetryStoreTest, HostSeriesAreStoredPerAgentAndRolledUp) {
   auto host = [](const std::string& agent, uint64_t seq, double value) {
     protocol::TelemetryBatch b;
     b.agent_id = agent;
@@ -637,7 +637,10 @@ class RollupTest : public StoreTest {
   uint64_t seq_ = 0;
 };
 
-TEST_F(RollupTest, MinuteAndHourBucketsHoldMinMeanMaxCount) {
+// A database written by an earlier SQLite schema.
+class SqliteRollupTest : public RollupTest {};
+
+TEST_P(RollupTest, MinuteAndHourBucketsHoldMinMeanMaxCount) {
   // Two hours of samples every 10 s, values 0, 1, 2, ...
   ingestRange(kStart, 10'000, 720, 0.0);
   const RollupReport report = rollUp(kStart + 2 * kHourMs);
@@ -676,7 +679,7 @@ TEST_F(RollupTest, MinuteAndHourBucketsHoldMinMeanMaxCount) {
   EXPECT_TRUE(unknown->empty());
 }
 
-TEST_F(RollupTest, OpenBucketsWaitAndRerunsNeverDoubleCount) {
+TEST_P(RollupTest, OpenBucketsWaitAndRerunsNeverDoubleCount) {
   ingestRange(kStart, 10'000, 9, 0.0);  // 0:00 .. 1:20
   // Closed before 1:30: minute 0 is complete, minute 1 is still open.
   RollupReport first = rollUp(kStart + 90'000);
@@ -705,7 +708,7 @@ TEST_F(RollupTest, OpenBucketsWaitAndRerunsNeverDoubleCount) {
   EXPECT_EQ(store_->rolledUntil(RollupResolution::kHour), kStart);
 }
 
-TEST_F(RollupTest, ProgressSurvivesRestartAndTheHourCloses) {
+TEST_P(RollupTest, ProgressSurvivesRestartAndTheHourCloses) {
   ingestRange(kStart, 60'000, 30, 1.0);  // one sample a minute, 1..30
   rollUp(kStart + 30 * kMinuteMs);
   reopen();
@@ -723,7 +726,7 @@ TEST_F(RollupTest, ProgressSurvivesRestartAndTheHourCloses) {
   EXPECT_EQ(buckets(RollupResolution::kMinute).size(), 60u);
 }
 
-TEST_F(RollupTest, GapsHaveNoRowsAndLateSamplesAreRecomputed) {
+TEST_P(RollupTest, GapsHaveNoRowsAndLateSamplesAreRecomputed) {
   // Minutes 0-9 and 20-29 of the first hour, and minute 0 of the second.
   ingestRange(kStart, 60'000, 10, 10.0);
   ingestRange(kStart + 20 * kMinuteMs, 60'000, 10, 20.0);
@@ -755,7 +758,7 @@ TEST_F(RollupTest, GapsHaveNoRowsAndLateSamplesAreRecomputed) {
   EXPECT_EQ(buckets(RollupResolution::kHour)[0].count, 22);
 }
 
-TEST_F(RollupTest, SchemaTwoDatabaseGainsRollupsOfItsSamples) {
+TEST_P(SqliteRollupTest, SchemaTwoDatabaseGainsRollupsOfItsSamples) {
   store_.reset();
   fs::remove(path_);
   {
@@ -785,7 +788,7 @@ TEST_F(RollupTest, SchemaTwoDatabaseGainsRollupsOfItsSamples) {
   EXPECT_EQ(hours[1].count, 30);
 }
 
-TEST_F(RollupTest, RetentionPrunesSamplesAndRollupsSeparately) {
+TEST_P(RollupTest, RetentionPrunesSamplesAndRollupsSeparately) {
   // Three hours, one sample a minute.
   ingestRange(kStart, 60'000, 180, 0.0);
   rollUp(kStart + 3 * kHourMs);
@@ -826,7 +829,7 @@ TEST_F(RollupTest, RetentionPrunesSamplesAndRollupsSeparately) {
 // ---------------------------------------------------------------------------
 // Imported history (psoctl import).
 
-TEST_F(RollupTest, ImportWritesSamplesReplacesAndSkipsNonFinite) {
+TEST_P(RollupTest, ImportWritesSamplesReplacesAndSkipsNonFinite) {
   std::vector<Sample> history;
   for (int i = 0; i < 25000; ++i) history.push_back({kStart + i * 1'000LL, double(i)});
   history[7].value = kNaN;
@@ -861,7 +864,7 @@ TEST_F(RollupTest, ImportWritesSamplesReplacesAndSkipsNonFinite) {
   EXPECT_DOUBLE_EQ((*latest)->value, 42.0);
 }
 
-TEST_F(RollupTest, ImportRefusesNamesOutsideTheRulesAndWritesNothing) {
+TEST_P(RollupTest, ImportRefusesNamesOutsideTheRulesAndWritesNothing) {
   for (const auto& [system, metric] : {std::pair<std::string, std::string>{"", "demand"},
                                        {"@host:edge-01", "demand"},
                                        {"web site", "demand"},
@@ -876,7 +879,7 @@ TEST_F(RollupTest, ImportRefusesNamesOutsideTheRulesAndWritesNothing) {
   EXPECT_TRUE(metrics->empty());
 }
 
-TEST_F(RollupTest, ImportBeforeTheRolledMarkIsRecomputedByTheNextPass) {
+TEST_P(RollupTest, ImportBeforeTheRolledMarkIsRecomputedByTheNextPass) {
   // The controller has rolled up two hours past the history to come.
   ingestRange(kStart + 10 * kHourMs, 10'000, 6, 0.0);
   rollUp(kStart + 12 * kHourMs);
@@ -897,7 +900,7 @@ TEST_F(RollupTest, ImportBeforeTheRolledMarkIsRecomputedByTheNextPass) {
   EXPECT_EQ(buckets(RollupResolution::kMinute).size(), 121u);
 }
 
-TEST_F(RollupTest, ImportOlderThanRetentionIsRolledUpAtOnce) {
+TEST_P(RollupTest, ImportOlderThanRetentionIsRolledUpAtOnce) {
   // Retention has run: raw samples before kStart + 20 h and minute rows
   // before kStart + 10 h are gone, so the rollup pass recomputes nothing there.
   ingestRange(kStart + 30 * kHourMs, 10'000, 6, 0.0);
@@ -919,6 +922,10 @@ TEST_F(RollupTest, ImportOlderThanRetentionIsRolledUpAtOnce) {
   }
   EXPECT_EQ(buckets(RollupResolution::kMinute).size(), 24u * 60 + 1);
 }
+
+PSO_STORE_TEST_ON_EVERY_BACKEND(TelemetryStoreTest);
+PSO_STORE_TEST_ON_EVERY_BACKEND(RollupTest);
+PSO_STORE_TEST_ON_SQLITE(SqliteRollupTest);
 
 }  // namespace
 }  // namespace pso::controller::store

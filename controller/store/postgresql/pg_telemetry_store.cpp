@@ -1,0 +1,509 @@
+#include "controller/store/postgresql/pg_telemetry_store.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <tuple>
+#include <utility>
+
+namespace pso::controller::store {
+namespace {
+
+// Samples per importSamples transaction: the store is released between them.
+constexpr std::size_t kPgImportSamplesPerTransaction = 10000;
+// Rows per DELETE when retention trims the partition the cutoff falls in.
+constexpr int64_t kPgTrimRowsPerTransaction = 10000;
+
+Sample pgSampleAt(const PgRows& rows, int i) {
+  return Sample{rows.int64(i, 0), rows.real(i, 1)};
+}
+
+// The day a time falls in, floored (also before the epoch).
+int64_t pgPartitionDay(int64_t ts_ms) {
+  const int64_t day = ts_ms / PgTelemetryStore::kPartitionMs;
+  return (ts_ms % PgTelemetryStore::kPartitionMs < 0) ? day - 1 : day;
+}
+
+std::string pgPartitionName(int64_t day) {
+  return day >= 0 ? "samples_d" + std::to_string(day) : "samples_dm" + std::to_string(-day);
+}
+
+// A partition bound: the day's first millisecond, or MINVALUE / MAXVALUE
+// where that is beyond int64 (the days holding the int64 limits).
+std::string pgPartitionBound(int64_t day) {
+  int64_t ms = 0;
+  if (__builtin_mul_overflow(day, PgTelemetryStore::kPartitionMs, &ms)) {
+    return day < 0 ? "MINVALUE" : "MAXVALUE";
+  }
+  return std::to_string(ms);
+}
+
+// The day of a partition from its name; nullopt for a name not ours.
+std::optional<int64_t> pgPartitionDayOf(const std::string& name) {
+  const std::string prefix = "samples_d";
+  if (name.rfind(prefix, 0) != 0) return std::nullopt;
+  std::string digits = name.substr(prefix.size());
+  bool negative = false;
+  if (!digits.empty() && digits[0] == 'm') {
+    negative = true;
+    digits.erase(0, 1);
+  }
+  if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) {
+    return std::nullopt;
+  }
+  const int64_t day = std::stoll(digits);
+  return negative ? -day : day;
+}
+
+}  // namespace
+
+void PgTelemetryStore::setIngestLimits(const IngestLimits& limits) {
+  std::lock_guard lock(context_.mutex());
+  limits_ = normalizedIngestLimits(limits);
+}
+
+Status PgTelemetryStore::prepare() {
+  {
+    std::lock_guard lock(context_.mutex());
+    if (auto st = context_.prepareAll({
+            {"tele_select_series", "SELECT id FROM series WHERE system = $1 AND metric = $2"},
+            {"tele_insert_series",
+             "INSERT INTO series (system, metric) VALUES ($1, $2) ON CONFLICT (system, metric) "
+             "DO UPDATE SET metric = EXCLUDED.metric RETURNING id"},
+            {"tele_insert_samples",
+             "INSERT INTO samples (series_id, ts_ms, value) "
+             "SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::double precision[]) "
+             "ON CONFLICT (series_id, ts_ms) DO UPDATE SET value = EXCLUDED.value"},
+            {"tele_samples",
+             "SELECT ts_ms, value FROM samples WHERE series_id = $1 AND ts_ms >= $2 "
+             "AND ts_ms < $3 ORDER BY ts_ms LIMIT $4"},
+            {"tele_recent",
+             "SELECT ts_ms, value FROM samples WHERE series_id = $1 AND ts_ms < $2 "
+             "ORDER BY ts_ms DESC LIMIT $3"},
+            {"tele_latest",
+             "SELECT ts_ms, value FROM samples WHERE series_id = $1 ORDER BY ts_ms DESC LIMIT 1"},
+            {"tele_recent_since",
+             "SELECT ts_ms, value FROM samples WHERE series_id = $1 AND ts_ms >= $2 "
+             "AND ts_ms < $3 ORDER BY ts_ms DESC LIMIT $4"},
+            {"tele_window_sum",
+             "SELECT COALESCE(SUM(value), 0), COUNT(*) FROM samples "
+             "WHERE series_id = $1 AND ts_ms > $2 AND ts_ms < $3"},
+            {"tele_metrics", "SELECT metric FROM series WHERE system = $1 ORDER BY metric"},
+            {"tele_partitions",
+             "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+             "WHERE i.inhparent = 'samples'::regclass"},
+        });
+        !st.ok()) {
+      return st;
+    }
+    auto partitions = context_.runLocked("tele_partitions");
+    if (!partitions.ok()) return partitions.error();
+    for (int i = 0; i < partitions->size(); ++i) {
+      if (auto day = pgPartitionDayOf(partitions->text(i, 0))) partition_days_.insert(*day);
+    }
+  }
+  return prepareRollups();
+}
+
+void PgTelemetryStore::forgetCallLocked() {
+  for (const auto& key : created_in_call_) series_ids_.erase(key);
+  for (int64_t day : created_days_in_call_) partition_days_.erase(day);
+  created_in_call_.clear();
+  created_days_in_call_.clear();
+}
+
+Result<std::optional<int64_t>> PgTelemetryStore::seriesIdLocked(const protocol::SeriesKey& key,
+                                                                bool create) {
+  if (auto it = series_ids_.find(key); it != series_ids_.end()) {
+    return std::optional<int64_t>(it->second);
+  }
+  auto found = context_.runLocked(create ? "tele_insert_series" : "tele_select_series",
+                                  PgParams().add(key.system).add(key.metric));
+  if (!found.ok()) return found.error();
+  if (found->empty()) return std::optional<int64_t>();
+  const int64_t id = found->int64(0, 0);
+  series_ids_.emplace(key, id);
+  if (create) created_in_call_.push_back(key);
+  return std::optional<int64_t>(id);
+}
+
+Status PgTelemetryStore::ensurePartitionsLocked(const std::vector<Sample>& samples) {
+  std::set<int64_t> days;
+  for (const Sample& s : samples) days.insert(pgPartitionDay(s.ts_ms));
+  for (int64_t day : days) {
+    if (partition_days_.count(day) > 0) continue;
+    const std::string sql = "CREATE TABLE IF NOT EXISTS " + pgPartitionName(day) +
+                            " PARTITION OF samples FOR VALUES FROM (" + pgPartitionBound(day) +
+                            ") TO (" + pgPartitionBound(day + 1) + ")";
+    if (auto st = context_.execLocked(sql); !st.ok()) return st;
+    partition_days_.insert(day);
+    created_days_in_call_.push_back(day);
+  }
+  return Status();
+}
+
+Status PgTelemetryStore::queueSamplesLocked(int64_t series_id, const std::vector<Sample>& samples,
+                                            std::optional<int64_t> late_from_ms) {
+  if (auto st = ensurePartitionsLocked(samples); !st.ok()) return st;
+  for (const Sample& s : samples) {
+    queued_series_.push_back(series_id);
+    queued_ts_.push_back(s.ts_ms);
+    queued_values_.push_back(s.value);
+  }
+  if (late_from_ms) {
+    auto [it, inserted] = queued_late_.emplace(series_id, *late_from_ms);
+    if (!inserted) it->second = std::min(it->second, *late_from_ms);
+  }
+  return Status();
+}
+
+void PgTelemetryStore::dropQueuedSamplesLocked() {
+  queued_series_.clear();
+  queued_ts_.clear();
+  queued_values_.clear();
+  queued_late_.clear();
+}
+
+Status PgTelemetryStore::flushSamplesLocked() {
+  // One row per (series, ts), the last queued: one INSERT .. ON CONFLICT may
+  // not touch a row twice.
+  std::vector<std::size_t> order(queued_ts_.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return std::tie(queued_series_[a], queued_ts_[a]) < std::tie(queued_series_[b], queued_ts_[b]);
+  });
+  std::vector<int64_t> series;
+  std::vector<int64_t> ts;
+  std::vector<double> values;
+  series.reserve(order.size());
+  ts.reserve(order.size());
+  values.reserve(order.size());
+  for (std::size_t i : order) {
+    if (!series.empty() && series.back() == queued_series_[i] && ts.back() == queued_ts_[i]) {
+      values.back() = queued_values_[i];
+      continue;
+    }
+    series.push_back(queued_series_[i]);
+    ts.push_back(queued_ts_[i]);
+    values.push_back(queued_values_[i]);
+  }
+  std::vector<int64_t> late_series;
+  std::vector<int64_t> late_from;
+  for (const auto& [id, from] : queued_late_) {
+    late_series.push_back(id);
+    late_from.push_back(from);
+  }
+  dropQueuedSamplesLocked();
+  if (!series.empty()) {
+    if (auto st = pgDone(context_.runLocked(
+            "tele_insert_samples", PgParams().addArray(series).addArray(ts).addArray(values)));
+        !st.ok()) {
+      return st;
+    }
+  }
+  if (late_series.empty()) return Status();
+  return pgDone(
+      context_.runLocked("tele_mark_late", PgParams().addArray(late_series).addArray(late_from)));
+}
+
+Result<IngestOutcome> PgTelemetryStore::ingestTelemetry(const protocol::TelemetryBatch& batch,
+                                                        int64_t now_ms) {
+  std::lock_guard lock(context_.mutex());
+  auto outcomes = ingestLocked({&batch}, now_ms, nullptr);
+  if (!outcomes.ok()) return outcomes.error();
+  return outcomes->front();
+}
+
+Result<std::vector<IngestOutcome>> PgTelemetryStore::ingestTelemetry(
+    const std::vector<protocol::TelemetryBatch>& batches, int64_t now_ms,
+    std::vector<StoredSeries>* stored) {
+  std::lock_guard lock(context_.mutex());
+  std::vector<const protocol::TelemetryBatch*> pointers;
+  pointers.reserve(batches.size());
+  for (const auto& batch : batches) pointers.push_back(&batch);
+  const std::size_t stored_before = stored != nullptr ? stored->size() : 0;
+  auto outcomes = ingestLocked(pointers, now_ms, stored);
+  // Nothing of a failed call is stored, so nothing of it is reported.
+  if (!outcomes.ok() && stored != nullptr) stored->resize(stored_before);
+  return outcomes;
+}
+
+Result<std::vector<IngestOutcome>> PgTelemetryStore::ingestLocked(
+    const std::vector<const protocol::TelemetryBatch*>& batches, int64_t now_ms,
+    std::vector<StoredSeries>* stored) {
+  created_in_call_.clear();
+  created_days_in_call_.clear();
+  auto fail = [&](const Error& error) -> Result<std::vector<IngestOutcome>> {
+    forgetCallLocked();
+    dropQueuedSamplesLocked();
+    return error;
+  };
+  dropQueuedSamplesLocked();
+  PgTransaction tx(context_);
+  if (!tx.beginStatus().ok()) return tx.beginStatus().error();
+  auto outcomes = ingestBatches(batches, now_ms, limits_, *this, stored);
+  if (!outcomes.ok()) return fail(outcomes.error());
+  // The samples of every batch of the call go in together, before the commit.
+  if (auto st = flushSamplesLocked(); !st.ok()) return fail(st.error());
+  if (auto st = tx.commit(); !st.ok()) return fail(st.error());
+  return outcomes;
+}
+
+Result<uint64_t> PgTelemetryStore::agentSeq(const std::string& agent_id, int64_t now_ms) {
+  return fleet_.agentSeqLocked(agent_id, now_ms);
+}
+
+Status PgTelemetryStore::setAgentSeq(const std::string& agent_id, uint64_t seq) {
+  return fleet_.setAgentSeqLocked(agent_id, seq);
+}
+
+Result<std::optional<std::string>> PgTelemetryStore::systemOwner(const std::string& system) {
+  return fleet_.systemOwnerLocked(system);
+}
+
+Status PgTelemetryStore::updateReplicas(const std::string& system, int64_t replicas,
+                                        int64_t ts_ms) {
+  return fleet_.updateReplicasLocked(system, replicas, ts_ms);
+}
+
+Status PgTelemetryStore::writeSamples(const protocol::SeriesKey& key,
+                                      const std::vector<Sample>& samples, int64_t oldest_ts_ms) {
+  auto id = seriesIdLocked(key, true);
+  if (!id.ok()) return id.error();
+  // A sample for a bucket that is already rolled up: the next rollup pass
+  // recomputes this series from there.
+  return queueSamplesLocked(
+      **id, samples,
+      oldest_ts_ms < rollup_claimed_ms_ ? std::optional<int64_t>(oldest_ts_ms) : std::nullopt);
+}
+
+Result<std::vector<Sample>> PgTelemetryStore::samples(const std::string& system,
+                                                      const std::string& metric, int64_t since_ms,
+                                                      int64_t until_ms, int64_t limit) {
+  std::lock_guard lock(context_.mutex());
+  auto id = seriesIdLocked({system, metric}, false);
+  if (!id.ok()) return id.error();
+  if (!*id) return std::vector<Sample>();
+  return pgAllRows<Sample>(
+      context_.runLocked("tele_samples",
+                         PgParams().add(**id).add(since_ms).add(until_ms).addLimit(limit)),
+      pgSampleAt);
+}
+
+Result<std::vector<Sample>> PgTelemetryStore::recentSamples(const std::string& system,
+                                                            const std::string& metric,
+                                                            int64_t until_ms, int64_t count) {
+  std::lock_guard lock(context_.mutex());
+  if (count <= 0) return std::vector<Sample>();
+  auto id = seriesIdLocked({system, metric}, false);
+  if (!id.ok()) return id.error();
+  if (!*id) return std::vector<Sample>();
+  auto newest_first = pgAllRows<Sample>(
+      context_.runLocked("tele_recent", PgParams().add(**id).add(until_ms).add(count)), pgSampleAt);
+  if (!newest_first.ok()) return newest_first.error();
+  std::reverse(newest_first->begin(), newest_first->end());
+  return newest_first;
+}
+
+Result<std::optional<Sample>> PgTelemetryStore::latestSample(const std::string& system,
+                                                             const std::string& metric) {
+  std::lock_guard lock(context_.mutex());
+  auto id = seriesIdLocked({system, metric}, false);
+  if (!id.ok()) return id.error();
+  if (!*id) return std::optional<Sample>();
+  return pgFirstRow<Sample>(context_.runLocked("tele_latest", PgParams().add(**id)), pgSampleAt);
+}
+
+Result<std::map<std::string, CycleSeriesRead>> PgTelemetryStore::cycleReads(
+    const std::vector<std::string>& systems, const std::string& metric, int64_t since_ms,
+    int64_t window_after_ms, int64_t until_ms, int64_t recent_count) {
+  std::lock_guard lock(context_.mutex());
+  std::map<std::string, CycleSeriesRead> reads;
+  for (const auto& system : systems) {
+    auto id = seriesIdLocked({system, metric}, false);
+    if (!id.ok()) return id.error();
+    if (!*id) continue;
+    CycleSeriesRead read;
+    auto newest_first = pgAllRows<Sample>(
+        context_.runLocked("tele_recent_since",
+                           PgParams().add(**id).add(since_ms).add(until_ms).addLimit(recent_count)),
+        pgSampleAt);
+    if (!newest_first.ok()) return newest_first.error();
+    read.recent.assign(newest_first->rbegin(), newest_first->rend());
+    if (read.recent.empty()) continue;
+    auto sum = context_.runLocked("tele_window_sum",
+                                  PgParams().add(**id).add(window_after_ms).add(until_ms));
+    if (!sum.ok()) return sum.error();
+    if (!sum->empty()) {
+      read.window_sum = sum->real(0, 0);
+      read.window_count = sum->int64(0, 1);
+    }
+    reads.emplace(system, std::move(read));
+  }
+  return reads;
+}
+
+Result<std::map<std::string, Sample>> PgTelemetryStore::latestSamples(
+    const std::vector<std::string>& systems, const std::string& metric) {
+  std::lock_guard lock(context_.mutex());
+  std::map<std::string, Sample> latest;
+  for (const auto& system : systems) {
+    auto id = seriesIdLocked({system, metric}, false);
+    if (!id.ok()) return id.error();
+    if (!*id) continue;
+    auto sample =
+        pgFirstRow<Sample>(context_.runLocked("tele_latest", PgParams().add(**id)), pgSampleAt);
+    if (!sample.ok()) return sample.error();
+    if (*sample) latest.emplace(system, **sample);
+  }
+  return latest;
+}
+
+Result<std::vector<std::string>> PgTelemetryStore::metrics(const std::string& system) {
+  std::lock_guard lock(context_.mutex());
+  return pgAllRows<std::string>(context_.runLocked("tele_metrics", PgParams().add(system)),
+                                [](const PgRows& rows, int i) { return rows.text(i, 0); });
+}
+
+Status PgTelemetryStore::advancePrunedMarkLocked(const char* pruned_key, int64_t cutoff_ms) {
+  auto pruned_before = context_.metaIntLocked(pruned_key, 0);
+  if (!pruned_before.ok()) return pruned_before.error();
+  if (cutoff_ms <= *pruned_before) return Status();
+  return context_.setMetaIntLocked(pruned_key, cutoff_ms);
+}
+
+Result<int64_t> PgTelemetryStore::pruneSamples(int64_t cutoff_ms) {
+  // The mark moves first: rollup recomputations must not start in a bucket
+  // whose samples are going.
+  std::vector<int64_t> days;
+  {
+    std::lock_guard lock(context_.mutex());
+    if (auto st = advancePrunedMarkLocked(kSamplesPrunedKey, cutoff_ms); !st.ok()) {
+      return st.error();
+    }
+    days.assign(partition_days_.begin(), partition_days_.end());
+  }
+  int64_t removed = 0;
+  for (int64_t day : days) {
+    const std::string bound = pgPartitionBound(day + 1);
+    const bool whole = bound != "MAXVALUE" && std::stoll(bound) <= cutoff_ms;
+    const std::string lower = pgPartitionBound(day);
+    if (!whole &&
+        (lower == "MAXVALUE" || (lower != "MINVALUE" && std::stoll(lower) >= cutoff_ms))) {
+      break;  // this day and every later one is newer than the cutoff
+    }
+    const std::string table = pgPartitionName(day);
+    if (whole) {
+      // A whole day older than the cutoff: counted, then dropped at once.
+      std::lock_guard lock(context_.mutex());
+      PgTransaction tx(context_);
+      if (!tx.beginStatus().ok()) return tx.beginStatus().error();
+      auto count = context_.queryLocked("SELECT COUNT(*) FROM " + table);
+      if (!count.ok()) return count.error();
+      if (auto st = context_.execLocked("DROP TABLE " + table); !st.ok()) return st.error();
+      if (auto st = tx.commit(); !st.ok()) return st.error();
+      partition_days_.erase(day);
+      removed += count->int64(0, 0);
+      continue;
+    }
+    // The day the cutoff falls in: its older rows, in batches.
+    auto trimmed = deleteOlderRows(table, "ts_ms", cutoff_ms, kPgTrimRowsPerTransaction);
+    if (!trimmed.ok()) return trimmed.error();
+    removed += *trimmed;
+  }
+  return removed;
+}
+
+Result<int64_t> PgTelemetryStore::deleteOlderRows(const std::string& table,
+                                                  const std::string& column, int64_t cutoff_ms,
+                                                  int64_t batch_rows) {
+  const std::string sql = "DELETE FROM " + table + " WHERE ctid IN (SELECT ctid FROM " + table +
+                          " WHERE " + column + " < $1 LIMIT $2)";
+  int64_t removed = 0;
+  for (;;) {
+    std::lock_guard lock(context_.mutex());
+    auto deleted = context_.queryLocked(sql, PgParams().add(cutoff_ms).add(batch_rows));
+    if (!deleted.ok()) return deleted.error();
+    removed += deleted->affected();
+    if (deleted->affected() < batch_rows) return removed;
+  }
+}
+
+Result<ImportReport> PgTelemetryStore::importSamples(const std::string& system,
+                                                     const std::string& metric,
+                                                     const std::vector<Sample>& samples) {
+  if (auto st = checkImportNames(system, metric); !st.ok()) return st.error();
+  const protocol::SeriesKey key{system, metric};
+  ImportReport report;
+  int64_t oldest = std::numeric_limits<int64_t>::max();
+  int64_t newest = std::numeric_limits<int64_t>::min();
+  std::optional<int64_t> series_id;
+  std::size_t next = 0;
+  while (next < samples.size()) {
+    std::lock_guard lock(context_.mutex());
+    created_in_call_.clear();
+    created_days_in_call_.clear();
+    auto fail = [&](const Error& error) -> Result<ImportReport> {
+      forgetCallLocked();
+      dropQueuedSamplesLocked();
+      return error;
+    };
+    PgTransaction tx(context_);
+    if (!tx.beginStatus().ok()) return tx.beginStatus().error();
+    const std::size_t end = std::min(samples.size(), next + kPgImportSamplesPerTransaction);
+    std::vector<Sample> chunk;
+    chunk.reserve(end - next);
+    for (; next < end; ++next) {
+      const Sample& sample = samples[next];
+      if (!std::isfinite(sample.value)) {
+        ++report.non_finite;
+        continue;
+      }
+      chunk.push_back(sample);
+    }
+    if (!chunk.empty()) {
+      if (!series_id) {
+        auto id = seriesIdLocked(key, true);
+        if (!id.ok()) return fail(id.error());
+        series_id = **id;
+      }
+      int64_t chunk_oldest = std::numeric_limits<int64_t>::max();
+      for (const Sample& s : chunk) {
+        chunk_oldest = std::min(chunk_oldest, s.ts_ms);
+        newest = std::max(newest, s.ts_ms);
+      }
+      // The next rollup pass recomputes the series from its oldest new sample,
+      // whether it runs here (psoctl import) or in a running controller.
+      if (auto st = queueSamplesLocked(*series_id, chunk, chunk_oldest); !st.ok()) {
+        return fail(st.error());
+      }
+      if (auto st = flushSamplesLocked(); !st.ok()) return fail(st.error());
+      oldest = std::min(oldest, chunk_oldest);
+    }
+    if (auto st = tx.commit(); !st.ok()) return fail(st.error());
+    report.samples += chunk.size();
+  }
+  if (report.samples == 0) return report;
+  report.first_ts_ms = oldest;
+  report.last_ts_ms = newest;
+
+  // The rollup pass recomputes nothing before the retention marks (the inputs
+  // of those buckets are gone); the imported samples are, so those buckets
+  // are rolled up from them here.
+  std::lock_guard lock(context_.mutex());
+  auto samples_pruned = context_.metaIntLocked(kSamplesPrunedKey, 0);
+  if (!samples_pruned.ok()) return samples_pruned.error();
+  auto minutes_pruned = context_.metaIntLocked(kMinutesPrunedKey, 0);
+  if (!minutes_pruned.ok()) return minutes_pruned.error();
+  const RollupRanges ranges = importRollupRanges(oldest, newest, *samples_pruned, *minutes_pruned);
+  if (ranges.minute_from < ranges.minute_to || ranges.hour_from < ranges.hour_to) {
+    PgTransaction tx(context_);
+    if (!tx.beginStatus().ok()) return tx.beginStatus().error();
+    RollupReport rolled;
+    if (auto st = rollSeriesLocked({*series_id}, ranges, rolled); !st.ok()) return st.error();
+    if (auto st = tx.commit(); !st.ok()) return st.error();
+  }
+  return report;
+}
+
+}  // namespace pso::controller::store
