@@ -3,9 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <map>
-#include <set>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
+#include <vector>
 
 #include "controller/store/record_rules.h"
 
@@ -146,7 +147,10 @@ class IngestRun {
     const int64_t oldest_allowed = saturatingAdd(now_ms_, -limits_.max_age_ms);
     const int64_t newest_allowed = saturatingAdd(now_ms_, limits_.max_ahead_ms);
     const auto& row = batch.values[index];
-    std::vector<Sample> samples;
+    // One buffer for every row of the call (its samples are copied by the
+    // target); a row handed on in `stored_` takes its own.
+    std::vector<Sample>& samples = scratch_;
+    samples.clear();
     samples.reserve(row.size());
     std::optional<Sample> newest;
     int64_t oldest_ts = std::numeric_limits<int64_t>::max();
@@ -176,7 +180,7 @@ class IngestRun {
         return st;
       }
     }
-    if (stored_ != nullptr) stored_->push_back({batch.agent_id, key, std::move(samples)});
+    if (stored_ != nullptr) stored_->push_back({batch.agent_id, key, samples});
     return Status();
   }
 
@@ -184,10 +188,11 @@ class IngestRun {
   const IngestLimits& limits_;
   IngestTarget& target_;
   std::vector<StoredSeries>* stored_;
-  std::map<std::string, uint64_t> last_seq_;  // per agent, as of this transaction
-  std::set<std::string> advanced_;
+  std::unordered_map<std::string, uint64_t> last_seq_;  // per agent, as of this transaction
+  std::unordered_set<std::string> advanced_;
   // System owners as of this transaction (only upsertAgent changes them).
-  std::map<std::string, std::optional<std::string>> owners_;
+  std::unordered_map<std::string, std::optional<std::string>> owners_;
+  std::vector<Sample> scratch_;
 };
 
 }  // namespace
