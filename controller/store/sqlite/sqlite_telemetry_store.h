@@ -2,7 +2,8 @@
 
 // The telemetry aggregate on SQLite. Tables: series, sample_chunks,
 // sample_log, rollups_minute, rollups_hour, rollup_late; meta keys of the
-// rollup progress and of retention. Ingest, import and the sample rules are
+// rollup progress and of retention. Ingest (the shared rules of
+// ingest_rules.h applied with this class as their target) and import are
 // in sqlite_telemetry_store.cpp; how samples are laid out (in-memory heads,
 // the log, compressed chunks) and read back in sqlite_samples.cpp; the
 // rollup pass and rollup reads in sqlite_rollups.cpp.
