@@ -51,4 +51,21 @@ IngestLimits normalizedIngestLimits(const IngestLimits& limits);
     const std::vector<const protocol::TelemetryBatch*>& batches, int64_t now_ms,
     const IngestLimits& limits, IngestTarget& target, std::vector<StoredSeries>* stored);
 
+/// The batch-list overload of TelemetryStore::ingestTelemetry on top of a
+/// backend's `ingest_locked(pointers)` (called with the backend's mutex
+/// held): the batches as pointers, and what `stored` gained dropped again
+/// when the call fails, as nothing of it was stored.
+template <typename IngestLocked>
+Result<std::vector<IngestOutcome>> ingestBatchList(
+    const std::vector<protocol::TelemetryBatch>& batches, std::vector<StoredSeries>* stored,
+    IngestLocked&& ingest_locked) {
+  std::vector<const protocol::TelemetryBatch*> pointers;
+  pointers.reserve(batches.size());
+  for (const auto& batch : batches) pointers.push_back(&batch);
+  const std::size_t stored_before = stored != nullptr ? stored->size() : 0;
+  auto outcomes = ingest_locked(pointers);
+  if (!outcomes.ok() && stored != nullptr) stored->resize(stored_before);
+  return outcomes;
+}
+
 }  // namespace pso::controller::store

@@ -81,14 +81,9 @@ Result<std::vector<IngestOutcome>> SqliteTelemetryStore::ingestTelemetry(
     const std::vector<protocol::TelemetryBatch>& batches, int64_t now_ms,
     std::vector<StoredSeries>* stored) {
   std::lock_guard lock(context_.mutex());
-  std::vector<const protocol::TelemetryBatch*> pointers;
-  pointers.reserve(batches.size());
-  for (const auto& batch : batches) pointers.push_back(&batch);
-  const std::size_t stored_before = stored != nullptr ? stored->size() : 0;
-  auto outcomes = ingestLocked(pointers, now_ms, stored);
-  // Nothing of a failed call is stored, so nothing of it is reported.
-  if (!outcomes.ok() && stored != nullptr) stored->resize(stored_before);
-  return outcomes;
+  return ingestBatchList(batches, stored, [&](const auto& pointers) {
+    return ingestLocked(pointers, now_ms, stored);
+  });
 }
 
 Result<std::vector<IngestOutcome>> SqliteTelemetryStore::ingestLocked(
