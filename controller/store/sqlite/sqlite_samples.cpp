@@ -32,6 +32,24 @@ std::span<const Sample> samplesBetween(const std::vector<Sample>& sorted, int64_
   return {first, last};
 }
 
+// Keeps the samples of `sorted` with since_ms <= ts < until_ms, in place.
+void keepBetween(std::vector<Sample>& sorted, int64_t since_ms, int64_t until_ms) {
+  const auto in_range = samplesBetween(sorted, since_ms, until_ms);
+  const auto first = in_range.data() - sorted.data();
+  sorted.erase(sorted.begin() + first + static_cast<std::ptrdiff_t>(in_range.size()), sorted.end());
+  sorted.erase(sorted.begin(), sorted.begin() + first);
+}
+
+// Decodes the blob of sample_chunks row `id`, appending to `out`; a refusal
+// names the row.
+Status decodeChunkRow(int64_t id, std::string_view blob, std::vector<Sample>& out) {
+  if (auto st = decodeChunkInto(blob, out); !st.ok()) {
+    return makeError("corrupt",
+                     "sample_chunks row " + std::to_string(id) + ": " + st.error().message);
+  }
+  return Status();
+}
+
 }  // namespace
 
 Status SqliteTelemetryStore::prepareSamples() {
@@ -400,8 +418,7 @@ Result<std::vector<Sample>> SqliteTelemetryStore::readSamplesLocked(int64_t seri
   } else if (const NewestChunk* newest = newestChunkLocked(series_id, since_ms)) {
     // Only the newest chunk reaches the range, and it is in memory.
     if (auto st = decodeChunkInto(newest->blob, out); !st.ok()) return st.error();
-    const auto in_range = samplesBetween(out, since_ms, until_ms);
-    out = std::vector<Sample>(in_range.begin(), in_range.end());
+    keepBetween(out, since_ms, until_ms);
   } else {
     std::vector<ChunkRead> reads;
     bool disjoint = true;
@@ -422,16 +439,10 @@ Result<std::vector<Sample>> SqliteTelemetryStore::readSamplesLocked(int64_t seri
       if (limit_ts && start > *limit_ts) continue;
       previous_end = std::max(previous_end, s->columnInt64(2));
       ChunkRead read{s->columnInt64(0), {}};
-      if (auto st = decodeChunkInto(s->columnBlobView(3), read.samples); !st.ok()) {
-        return makeError(
-            "corrupt", "sample_chunks row " + std::to_string(read.id) + ": " + st.error().message);
+      if (auto st = decodeChunkRow(read.id, s->columnBlobView(3), read.samples); !st.ok()) {
+        return st.error();
       }
-      const auto in_range = samplesBetween(read.samples, since_ms, until_ms);
-      const auto first = in_range.data() - read.samples.data();
-      read.samples.erase(
-          read.samples.begin() + first + static_cast<std::ptrdiff_t>(in_range.size()),
-          read.samples.end());
-      read.samples.erase(read.samples.begin(), read.samples.begin() + first);
+      keepBetween(read.samples, since_ms, until_ms);
       collected += read.samples.size();
       if (limit > 0 && disjoint && !limit_ts && collected >= static_cast<std::size_t>(limit)) {
         limit_ts = read.samples[read.samples.size() - (collected - limit) - 1].ts_ms;
@@ -571,12 +582,9 @@ Status SqliteTelemetryStore::compactBlockLocked(int64_t series_id, int64_t block
   std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.id < b.id; });
   std::vector<Sample> merged;
   for (const auto& row : rows) {
-    auto samples = decodeChunk(row.data);
-    if (!samples.ok()) {
-      return makeError("corrupt", "sample_chunks row " + std::to_string(row.id) + ": " +
-                                      samples.error().message);
-    }
-    mergeNewerSamples(merged, *samples);
+    std::vector<Sample> samples;
+    if (auto st = decodeChunkRow(row.id, row.data, samples); !st.ok()) return st;
+    mergeNewerSamples(merged, samples);
   }
   // A chunk outside the block's rows that overlaps their time (a late write
   // across the block's edge) keeps them apart: the merged chunk, written
@@ -644,12 +652,9 @@ Result<int64_t> SqliteTelemetryStore::pruneSeriesSamplesLocked(int64_t series_id
     }
     // A chunk across the cutoff keeps its newer samples, and its id (its
     // place in the order of writes).
-    auto samples = decodeChunk(r.data);
-    if (!samples.ok()) {
-      return makeError(
-          "corrupt", "sample_chunks row " + std::to_string(r.id) + ": " + samples.error().message);
-    }
-    const auto kept = samplesBetween(*samples, cutoff_ms, std::numeric_limits<int64_t>::max());
+    std::vector<Sample> samples;
+    if (auto st = decodeChunkRow(r.id, r.data, samples); !st.ok()) return st.error();
+    const auto kept = samplesBetween(samples, cutoff_ms, std::numeric_limits<int64_t>::max());
     auto blob = encodeChunk(kept);
     if (!blob.ok()) return blob.error();
     ScopedStatement s(update_chunk_);
@@ -659,7 +664,7 @@ Result<int64_t> SqliteTelemetryStore::pruneSeriesSamplesLocked(int64_t series_id
         .bind(4, static_cast<int64_t>(kept.size()))
         .bindBlob(5, blob->data(), blob->size());
     if (auto st = s->run(); !st.ok()) return st.error();
-    *removed += static_cast<int64_t>(samples->size() - kept.size());
+    *removed += static_cast<int64_t>(samples.size() - kept.size());
   }
   return removed;
 }
