@@ -119,6 +119,24 @@ void sortSamplesLastWins(std::vector<Sample>& samples) {
   samples.resize(kept);
 }
 
+void sortSeriesSamplesLastWins(std::vector<SeriesSample>& samples) {
+  std::stable_sort(samples.begin(), samples.end(),
+                   [](const SeriesSample& a, const SeriesSample& b) {
+                     return a.series_id != b.series_id ? a.series_id < b.series_id
+                                                       : a.sample.ts_ms < b.sample.ts_ms;
+                   });
+  // Of a run of equal (series, timestamp), the last one stays.
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    if (i + 1 < samples.size() && samples[i + 1].series_id == samples[i].series_id &&
+        samples[i + 1].sample.ts_ms == samples[i].sample.ts_ms) {
+      continue;
+    }
+    samples[kept++] = samples[i];
+  }
+  samples.resize(kept);
+}
+
 void mergeNewerSamples(std::vector<Sample>& base, std::span<const Sample> newer) {
   if (newer.empty()) return;
   if (base.empty() || newer.front().ts_ms > base.back().ts_ms) {

@@ -57,6 +57,17 @@ struct SampleLogEntry {
 /// many samples as the blob's size can hold.
 [[nodiscard]] Result<std::vector<SampleLogEntry>> decodeSampleLog(std::string_view blob);
 
+/// A sample of one series, as an ingest call queues them.
+struct SeriesSample {
+  int64_t series_id = 0;
+  Sample sample;
+};
+
+/// Orders `samples` by series, then timestamp, and keeps, of samples with an
+/// equal (series, timestamp), the one queued last: the rule every backend
+/// applies to what one ingest call wrote before it stores it.
+void sortSeriesSamplesLastWins(std::vector<SeriesSample>& samples);
+
 /// Sorts `samples` by timestamp and keeps, of samples with equal timestamps,
 /// the one that came last (a re-stored sample replaces the earlier one).
 void sortSamplesLastWins(std::vector<Sample>& samples);

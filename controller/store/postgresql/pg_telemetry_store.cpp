@@ -146,9 +146,7 @@ Status PgTelemetryStore::queueSamplesLocked(int64_t series_id, const std::vector
                                             std::optional<int64_t> late_from_ms) {
   if (auto st = ensurePartitionsLocked(samples); !st.ok()) return st;
   for (const Sample& s : samples) {
-    queued_series_.push_back(series_id);
-    queued_ts_.push_back(s.ts_ms);
-    queued_values_.push_back(s.value);
+    queued_.push_back({series_id, s});
   }
   if (late_from_ms) {
     auto [it, inserted] = queued_late_.emplace(series_id, *late_from_ms);
@@ -158,34 +156,24 @@ Status PgTelemetryStore::queueSamplesLocked(int64_t series_id, const std::vector
 }
 
 void PgTelemetryStore::dropQueuedSamplesLocked() {
-  queued_series_.clear();
-  queued_ts_.clear();
-  queued_values_.clear();
+  queued_.clear();
   queued_late_.clear();
 }
 
 Status PgTelemetryStore::flushSamplesLocked() {
   // One row per (series, ts), the last queued: one INSERT .. ON CONFLICT may
   // not touch a row twice.
-  std::vector<std::size_t> order(queued_ts_.size());
-  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-    return std::tie(queued_series_[a], queued_ts_[a]) < std::tie(queued_series_[b], queued_ts_[b]);
-  });
+  sortSeriesSamplesLastWins(queued_);
   std::vector<int64_t> series;
   std::vector<int64_t> ts;
   std::vector<double> values;
-  series.reserve(order.size());
-  ts.reserve(order.size());
-  values.reserve(order.size());
-  for (std::size_t i : order) {
-    if (!series.empty() && series.back() == queued_series_[i] && ts.back() == queued_ts_[i]) {
-      values.back() = queued_values_[i];
-      continue;
-    }
-    series.push_back(queued_series_[i]);
-    ts.push_back(queued_ts_[i]);
-    values.push_back(queued_values_[i]);
+  series.reserve(queued_.size());
+  ts.reserve(queued_.size());
+  values.reserve(queued_.size());
+  for (const auto& queued : queued_) {
+    series.push_back(queued.series_id);
+    ts.push_back(queued.sample.ts_ms);
+    values.push_back(queued.sample.value);
   }
   std::vector<int64_t> late_series;
   std::vector<int64_t> late_from;

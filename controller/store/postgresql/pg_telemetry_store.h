@@ -18,6 +18,7 @@
 #include "controller/store/postgresql/pg_context.h"
 #include "controller/store/postgresql/pg_fleet_store.h"
 #include "controller/store/record_rules.h"
+#include "controller/store/sample_log.h"
 #include "controller/store/telemetry_store.h"
 
 namespace pso::controller::store {
@@ -135,10 +136,8 @@ class PgTelemetryStore : public virtual TelemetryStore, private IngestTarget {
   /// Days (ts_ms / kPartitionMs, floored) whose samples partition exists.
   std::set<int64_t> partition_days_;
   std::vector<int64_t> created_days_in_call_;
-  /// Samples queued in this call, in the order written, as three columns.
-  std::vector<int64_t> queued_series_;
-  std::vector<int64_t> queued_ts_;
-  std::vector<double> queued_values_;
+  /// Samples queued in this call, in the order written.
+  std::vector<SeriesSample> queued_;
   /// Series id -> the oldest late sample queued in this call.
   std::map<int64_t, int64_t> queued_late_;
   /// Samples older than this arriving at ingest mark their series for a

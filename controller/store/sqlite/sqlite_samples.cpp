@@ -236,11 +236,9 @@ Status SqliteTelemetryStore::writeStagedLocked(int64_t now_ms) {
   staged_kept_from_ = log_kept_from_;
   staged_now_ms_ = now_ms;
 
-  // One log entry per series, in arrival order within it (a re-stored
-  // timestamp keeps the last value).
-  std::stable_sort(
-      staged_.begin(), staged_.end(),
-      [](const StagedSample& a, const StagedSample& b) { return a.series_id < b.series_id; });
+  // One log entry per series, its timestamps in order (a re-stored timestamp
+  // keeps the last value).
+  sortSeriesSamplesLastWins(staged_);
   // The entries' vectors are kept from call to call (entry_pool_), so a
   // steady load allocates nothing here.
   std::size_t used = 0;
@@ -252,7 +250,6 @@ Status SqliteTelemetryStore::writeStagedLocked(int64_t now_ms) {
     for (; i < staged_.size() && staged_[i].series_id == entry.series_id; ++i) {
       entry.samples.push_back(staged_[i].sample);
     }
-    if (entry.samples.size() > 1) sortSamplesLastWins(entry.samples);
   }
   staged_entries_ = std::span<SampleLogEntry>(entry_pool_.data(), used);
   if (!staged_entries_.empty()) {

@@ -125,12 +125,6 @@ class SqliteTelemetryStore : public virtual TelemetryStore, private IngestTarget
     int64_t others_end_ms = 0;
     std::string blob;
   };
-  /// A sample an open ingest transaction stored, applied to the heads once it
-  /// commits.
-  struct StagedSample {
-    int64_t series_id = 0;
-    Sample sample;
-  };
 
   Status prepareRollups();
   /// Prepares the sample statements, moves the rows of a pre-chunk samples
@@ -290,7 +284,7 @@ class SqliteTelemetryStore : public virtual TelemetryStore, private IngestTarget
   /// ingest's now_ms at which the heads are next checked for age.
   int64_t next_age_check_ms_ = 0;
   /// What the open ingest transaction staged (writeStagedLocked).
-  std::vector<StagedSample> staged_;
+  std::vector<SeriesSample> staged_;
   std::span<SampleLogEntry> staged_entries_;
   std::vector<SampleLogEntry> entry_pool_;
   /// Series cut into chunks by the open transaction, with their heads'

@@ -479,6 +479,19 @@ TEST(SampleLogCodec, RefusesWhatItCannotWriteAndEveryTruncation) {
             std::string::npos);
 }
 
+TEST(SampleLogCodec, AnIngestCallsSamplesSortBySeriesThenTimeAndTheLastQueuedWins) {
+  std::vector<SeriesSample> queued = {
+      {2, {5, 1.0}}, {1, {7, 2.0}}, {2, {3, 3.0}}, {2, {5, 4.0}}, {1, {7, 5.0}}, {1, {1, 6.0}}};
+  sortSeriesSamplesLastWins(queued);
+  ASSERT_EQ(queued.size(), 4u);
+  EXPECT_EQ(queued[0].series_id, 1);
+  EXPECT_EQ(queued[0].sample.ts_ms, 1);
+  EXPECT_EQ(queued[1].sample.value, 5.0);  // (1, 7): the later of two
+  EXPECT_EQ(queued[2].series_id, 2);
+  EXPECT_EQ(queued[2].sample.ts_ms, 3);
+  EXPECT_EQ(queued[3].sample.value, 4.0);  // (2, 5): the later of two
+}
+
 TEST(SampleLogCodec, MergesKeepTheLaterWriteOfATimestamp) {
   std::vector<Sample> staged = {{5, 1.0}, {3, 2.0}, {5, 3.0}, {1, 4.0}};
   sortSamplesLastWins(staged);
