@@ -17,6 +17,7 @@
 #include "common/clock.h"
 #include "common/curve_keys.h"
 #include "common/sd_notify.h"
+#include "common/zmq_socket.h"
 
 #ifndef PSO_AGENT_VERSION
 #define PSO_AGENT_VERSION "0.0.0"
@@ -24,6 +25,10 @@
 
 namespace pso::agent {
 namespace {
+
+// The longest wait between connection attempts to one endpoint of a
+// controller pair (Agent::create).
+constexpr int kControllerPairReconnectMaxMs = 2000;
 
 // The agent's CurveZMQ client keys (docs/security.md): the controller's public
 // key is pinned, and the agent's own pair comes from its secret key file.
@@ -114,6 +119,13 @@ Result<std::unique_ptr<Agent>> Agent::create(AgentConfig config) {
     Result<common::DealerOptions> keys = curveDealerOptions(config.curve);
     if (!keys) return keys.error();
     dealer = std::move(keys).value();
+  }
+  // A standby binds no port, so its endpoint refuses connections until it
+  // takes over; libzmq then waits the maximum interval between attempts.
+  // Kept short, an agent reaches the new acting controller soon after it
+  // binds (docs/scale.md "Beyond one controller").
+  if (common::splitEndpoints(config.controller).size() > 1) {
+    dealer.reconnect_ivl_max_ms = kControllerPairReconnectMaxMs;
   }
   std::set<std::string> names;
   for (const SystemConfig& system : config.systems) {

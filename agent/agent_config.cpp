@@ -8,6 +8,7 @@
 #include "agent/demand_source.h"
 #include "agent/health_check.h"
 #include "common/text.h"
+#include "common/zmq_socket.h"
 
 namespace pso::agent {
 namespace {
@@ -48,12 +49,26 @@ Finding checkMetricsListen(const std::string& listen, const AgentConfig& /*c*/) 
   return Problem::invalid(expected + ", got '" + listen + "'");
 }
 
+// One endpoint, or the endpoints of a controller pair separated by commas.
+Finding checkControllerEndpoints(const std::string& controller, const AgentConfig& /*a*/) {
+  for (const std::string& endpoint : common::splitEndpoints(controller)) {
+    if (endpoint.empty()) {
+      return Problem::invalid("expected an endpoint, or endpoints separated by commas, got '" +
+                              controller + "'");
+    }
+  }
+  return std::nullopt;
+}
+
 const KeyList<AgentConfig>& agentKeys() {
   using A = AgentConfig;
   static const KeyList<A> keys = {
       ConfigKey<A>("id", &A::id, "this agent's id, unique in the fleet")
           .emptyMeans("the host name"),
-      {"controller", &A::controller, "the controller's ROUTER endpoint", checks::notEmpty()},
+      {"controller", &A::controller,
+       "the controller's ROUTER endpoint; for a controller pair on PostgreSQL, each one's, "
+       "separated by commas (the agent follows the one that acts)",
+       &checkControllerEndpoints},
       {"spool", &A::spool, "SQLite store-and-forward of telemetry", checks::notEmpty()},
       {"sample_interval", &A::sample_interval, "how often samplers run", checks::positive()},
       {"heartbeat_interval", &A::heartbeat_interval, "how often a heartbeat is sent",

@@ -63,6 +63,22 @@ Result<zmq::socket_t> makeRouter(zmq::context_t& ctx, const std::string& endpoin
   }
 }
 
+std::vector<std::string> splitEndpoints(const std::string& endpoints) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t comma = endpoints.find(',', start);
+    std::string part =
+        endpoints.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    const std::size_t first = part.find_first_not_of(" \t");
+    const std::size_t last = part.find_last_not_of(" \t");
+    out.push_back(first == std::string::npos ? std::string()
+                                             : part.substr(first, last - first + 1));
+    if (comma == std::string::npos) return out;
+    start = comma + 1;
+  }
+}
+
 Result<zmq::socket_t> makeDealer(zmq::context_t& ctx, const std::string& endpoint,
                                  const DealerOptions& options) {
   try {
@@ -92,10 +108,12 @@ Result<zmq::socket_t> makeDealer(zmq::context_t& ctx, const std::string& endpoin
       socket.set(zmq::sockopt::curve_publickey, options.curve_public_key);
       socket.set(zmq::sockopt::curve_secretkey, options.curve_secret_key);
     }
-    try {
-      socket.connect(endpoint);
-    } catch (const zmq::error_t& e) {
-      return makeError("connect", "cannot connect to " + endpoint + ": " + e.what());
+    for (const std::string& one : splitEndpoints(endpoint)) {
+      try {
+        socket.connect(one);
+      } catch (const zmq::error_t& e) {
+        return makeError("connect", "cannot connect to " + one + ": " + e.what());
+      }
     }
     return socket;
   } catch (const zmq::error_t& e) {

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 #include <zmq.hpp>
 
 #include "common/config.h"
@@ -72,12 +73,20 @@ struct DealerOptions {
                                                const RouterOptions& options,
                                                std::string* bound_endpoint = nullptr);
 
+/// The endpoints of a controller list "tcp://a:7450,tcp://b:7450" (one or
+/// more, separated by commas, blanks around them ignored; an empty entry is
+/// kept as an empty string, for the caller to refuse).
+std::vector<std::string> splitEndpoints(const std::string& endpoints);
+
 /// Creates and connects an agent DEALER socket: reconnect interval jittered
 /// per socket by +0..50%, RECONNECT_IVL_MAX, IMMEDIATE=1, bounded LINGER, HWMs
 /// and heartbeats, and CurveZMQ client keys when options.curve_server_key is
 /// set. It sets no routing id (the controller's ROUTER assigns one per
-/// connection). Connecting is asynchronous: success means the endpoint was
-/// accepted, not that the controller is up. Error code "connect" for a bad
+/// connection). `endpoint` may list several (splitEndpoints): the socket
+/// connects to each, and ZeroMQ sends only over the connections that are up,
+/// so an agent follows whichever of a controller pair is bound, the acting
+/// one (a standby binds nothing). Connecting is asynchronous: success means
+/// the endpoint was accepted, not that the controller is up. Error code "connect" for a bad
 /// endpoint, "invalid" for a key that is not Z85.
 [[nodiscard]] Result<zmq::socket_t> makeDealer(zmq::context_t& ctx, const std::string& endpoint,
                                                const DealerOptions& options);

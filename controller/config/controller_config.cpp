@@ -52,6 +52,13 @@ Finding checkStoreDsn(const std::string& dsn, const StoreConfig& store) {
   return Problem::invalid("backend postgresql needs a dsn (a libpq connection string)");
 }
 
+// Below a second, a renewal every third of the term would be a busy loop
+// against the database, and a pause of the process a takeover.
+Finding checkLeaseTtl(Duration ttl, const StoreConfig& /*store*/) {
+  if (ttl >= std::chrono::seconds(1)) return std::nullopt;
+  return Problem::invalid("must be at least 1s");
+}
+
 const KeyList<StoreConfig>& storeKeys() {
   using S = StoreConfig;
   static const KeyList<S> keys = {
@@ -62,6 +69,10 @@ const KeyList<StoreConfig>& storeKeys() {
                    "dbname=pso user=pso\"",
                    &checkStoreDsn)
           .emptyMeans("none (sqlite)"),
+      {"lease_ttl", &S::lease_ttl,
+       "postgresql: term of the acting controller's leader lease; a standby takes over at most "
+       "this long after the acting one died",
+       &checkLeaseTtl},
   };
   return keys;
 }

@@ -110,6 +110,10 @@ struct StoreConfig {
   /// libpq connection string, e.g. "host=db.internal dbname=pso user=pso";
   /// required with backend postgresql, unused with sqlite.
   std::string dsn;
+  /// With postgresql: the term of the leader lease the acting controller
+  /// renews. A standby takes over at most this long (plus a poll of at most
+  /// 1 s) after the acting controller died or lost the database.
+  Duration lease_ttl{std::chrono::seconds(6)};
 };
 
 struct ControllerConfig {

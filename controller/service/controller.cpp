@@ -79,7 +79,7 @@ Controller::~Controller() {
 }
 
 Status Controller::start() {
-  if (store_) return makeError("config", "controller already started");
+  if (started_) return makeError("config", "controller already started");
   if (config_.mode != "act" && config_.mode != "forecast-only") {
     return makeError("config", "mode: expected act or forecast-only, got '" + config_.mode + "'");
   }
@@ -89,13 +89,13 @@ Status Controller::start() {
   if (auto valid = engine::DecisionEngine::validateSettings(engineSettingsFrom(config_)); !valid) {
     return makeError("config", "engine: " + valid.error().message);
   }
-  std::string curve_secret_key;
+  curve_secret_key_.clear();
   if (config_.curve.enabled() || !config_.curve.authorized_keys_dir.empty()) {
     auto key = curveServerKey(config_.curve);
     if (!key) return key.error();
-    curve_secret_key = std::move(key).value();
+    curve_secret_key_ = std::move(key).value();
   }
-  std::optional<std::vector<ApiToken>> tokens;
+  tokens_.reset();
   if (!config_.api_tokens_file.empty()) {
     auto loaded = loadApiTokens(config_.api_tokens_file);
     if (!loaded) return loaded.error();
@@ -103,15 +103,16 @@ Status Controller::start() {
       spdlog::warn("api_tokens_file {} holds no token: every request that needs one is refused",
                    config_.api_tokens_file);
     }
-    tokens = std::move(loaded.value());
+    tokens_ = std::move(loaded.value());
   }
-  std::string webhook_secret;
+  webhook_secret_.clear();
   if (!config_.webhooks.secret_file.empty()) {
     auto secret = firstLineOf("webhooks.secret_file", config_.webhooks.secret_file);
     if (!secret) return secret.error();
-    webhook_secret = std::move(secret).value();
+    webhook_secret_ = std::move(secret).value();
   }
-  RemoteWriteSettings remote_write;
+  RemoteWriteSettings& remote_write = remote_write_settings_;
+  remote_write = RemoteWriteSettings();
   remote_write.url = config_.remote_write.url;
   remote_write.timeout_ms = config_.remote_write.timeout.count();
   remote_write.max_samples_per_send =
@@ -125,10 +126,47 @@ Status Controller::start() {
     if (!token) return token.error();
     remote_write.bearer_token = std::move(token).value();
   }
-  const int64_t started = common::steadyMs();
-
-  store::StoreLocation location;
+  started_ = true;
   // The config's check admits only the two names, so an unknown one is SQLite.
+  const store::StoreBackend backend =
+      store::parseStoreBackend(config_.store.backend).value_or(store::StoreBackend::kSqlite);
+  if (backend != store::StoreBackend::kPostgresql) {
+    auto status = startActive();
+    if (!status) started_ = false;
+    return status;
+  }
+  // Controllers sharing one database act one at a time (leadership.h).
+  auto lease = store::openPostgresqlLeaderLease(config_.store.dsn, "controller");
+  if (!lease) {
+    started_ = false;
+    return lease.error();
+  }
+  LeadershipSettings settings;
+  settings.holder = Leadership::uniqueHolder(config_.id);
+  settings.ttl_ms = config_.store.lease_ttl.count();
+  leadership_ = std::make_unique<Leadership>(std::move(lease).value(), settings, metrics_);
+  auto status = leadership_->start([this] { return startActive(); },
+                                   [this](const std::string& /*reason*/) {
+                                     stopActive();
+                                     notifyRole(false);
+                                   });
+  if (!status) {
+    leadership_.reset();
+    started_ = false;
+    return status;
+  }
+  if (!leadership_->active()) {
+    spdlog::info("pso-controller {} ({}) stands by: '{}' holds the leader lease",
+                 controllerVersion(), config_.id, leadership_->observedHolder());
+    notifyRole(false);
+  }
+  return {};
+}
+
+Status Controller::startActive() {
+  std::unique_lock lock(parts_mutex_);
+  const int64_t started = common::steadyMs();
+  store::StoreLocation location;
   location.backend =
       store::parseStoreBackend(config_.store.backend).value_or(store::StoreBackend::kSqlite);
   location.path = config_.db;
@@ -147,10 +185,10 @@ Status Controller::start() {
   ingest_options.bind = config_.bind;
   ingest_options.heartbeat_interval = config_.heartbeat_interval;
   ingest_options.agent_timeout = config_.agent_timeout;
-  ingest_options.curve_secret_key = curve_secret_key;
+  ingest_options.curve_secret_key = curve_secret_key_;
   ingest_options.authorized_keys_dir = config_.curve.authorized_keys_dir;
-  if (!remote_write.url.empty()) {
-    remote_writer_ = std::make_unique<RemoteWriter>(std::move(remote_write), metrics_);
+  if (!remote_write_settings_.url.empty()) {
+    remote_writer_ = std::make_unique<RemoteWriter>(remote_write_settings_, metrics_);
     remote_writer_->start();
     ingest_options.forward_stored =
         [writer = remote_writer_.get()](std::vector<store::StoredSeries> stored) {
@@ -160,17 +198,17 @@ Status Controller::start() {
   }
   ingest_ = std::make_unique<Ingest>(ingest_options, *store_, metrics_);
   if (auto status = ingest_->start(); !status) {
-    stop();
+    stopActiveLocked();
     return status;
   }
 
-  webhooks_ = std::make_unique<WebhookOutbox>(
-      webhookSettings(config_.webhooks, std::move(webhook_secret)), *store_, metrics_);
+  webhooks_ = std::make_unique<WebhookOutbox>(webhookSettings(config_.webhooks, webhook_secret_),
+                                              *store_, metrics_);
   webhooks_->start();
   cycles_ = std::make_unique<CycleRunner>(config_, *store_, *ingest_, metrics_);
   cycles_->onNotificationsQueued([outbox = webhooks_.get()] { outbox->wake(); });
   if (auto status = cycles_->start(); !status) {
-    stop();
+    stopActiveLocked();
     return status;
   }
 
@@ -178,7 +216,7 @@ Status Controller::start() {
   api_options.controller_id = config_.id;
   api_options.version = controllerVersion();
   api_options.mode = config_.mode;
-  api_options.tokens = std::move(tokens);
+  api_options.tokens = tokens_;
   api_options.anonymous_role = config_.api_read_requires_token ? Role::kNone : Role::kRead;
   api_options.started_steady_ms = started;
   api_options.cycle_interval_ms = config_.cycle_interval.count();
@@ -191,14 +229,14 @@ Status Controller::start() {
       [api = api_.get()](const HttpRequest& request) { return api->handle(request); }, metrics_,
       http_options);
   if (auto status = http_->start(config_.http); !status) {
-    stop();
+    stopActiveLocked();
     return status;
   }
 
   spdlog::info("pso-controller {} ({}) bound zmq {} http {}, db {}, cycle every {}, mode {}",
                controllerVersion(), config_.id, ingest_->endpoint(), http_->address(),
                store_->path(), common::formatDuration(config_.cycle_interval), config_.mode);
-  if (curve_secret_key.empty()) {
+  if (curve_secret_key_.empty()) {
     spdlog::warn(
         "agent link is plain TCP without CurveZMQ: any process that reaches {} can speak for "
         "any agent; for loopback or a trusted network only (docs/security.md)",
@@ -228,10 +266,28 @@ Status Controller::start() {
     spdlog::info("alert rule {}: {} for {} ->{}", alert.name, alert.when,
                  common::formatDuration(alert.for_duration), actions);
   }
+  lock.unlock();
+  notifyRole(true);
   return {};
 }
 
 void Controller::stop() {
+  if (leadership_) {
+    // Stops the parts first (if this controller acts), then gives the lease up.
+    leadership_->stop();
+    leadership_.reset();
+  } else {
+    stopActive();
+  }
+  started_ = false;
+}
+
+void Controller::stopActive() {
+  std::lock_guard lock(parts_mutex_);
+  stopActiveLocked();
+}
+
+void Controller::stopActiveLocked() {
   if (http_) http_->stop();
   if (cycles_) cycles_->stop();
   if (webhooks_) webhooks_->stop();
@@ -246,24 +302,46 @@ void Controller::stop() {
   remote_writer_.reset();
   if (store_) {
     store_.reset();
-    spdlog::info("pso-controller stopped");
+    spdlog::info("pso-controller stopped acting");
   }
 }
 
-const std::string& Controller::zmqEndpoint() const {
-  return ingest_->endpoint();
+void Controller::notifyRole(bool active) {
+  std::function<void(bool)> listener;
+  {
+    std::lock_guard lock(parts_mutex_);
+    listener = role_listener_;
+  }
+  if (listener) listener(active);
+}
+
+void Controller::onRoleChange(std::function<void(bool active)> listener) {
+  std::lock_guard lock(parts_mutex_);
+  role_listener_ = std::move(listener);
+}
+
+bool Controller::active() const {
+  std::lock_guard lock(parts_mutex_);
+  return ingest_ != nullptr;
+}
+
+std::string Controller::zmqEndpoint() const {
+  std::lock_guard lock(parts_mutex_);
+  return ingest_ ? ingest_->endpoint() : std::string();
 }
 
 uint16_t Controller::httpPort() const {
+  std::lock_guard lock(parts_mutex_);
   return http_ ? http_->port() : 0;
 }
 
 std::string Controller::httpAddress() const {
+  std::lock_guard lock(parts_mutex_);
   return http_ ? http_->address() : std::string();
 }
 
 Result<CycleReport> Controller::runCycleOnce(int64_t now_ms) {
-  if (!cycles_) return makeError("config", "controller not started");
+  if (!cycles_) return makeError("config", "controller not started or standing by");
   return cycles_->runCycleOnce(now_ms);
 }
 

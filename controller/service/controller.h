@@ -3,8 +3,12 @@
 // pso-controller assembled: store, ingest, decision cycle loop and HTTP API.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "common/metrics.h"
 #include "common/result.h"
@@ -13,6 +17,7 @@
 #include "controller/service/cycle_runner.h"
 #include "controller/service/http_server.h"
 #include "controller/service/ingest.h"
+#include "controller/service/leadership.h"
 #include "controller/service/remote_write.h"
 #include "controller/service/webhook_outbox.h"
 #include "controller/store/store.h"
@@ -26,6 +31,12 @@ const char* controllerVersion();
 /// the HTTP listener and starts the cycle loop and the webhook outbox; stop() (also run by the
 /// destructor) stops them in reverse order, writes telemetry already received,
 /// saves the engine state and closes the database.
+///
+/// On PostgreSQL those parts run only while this controller holds the leader
+/// lease (leadership.h): start() may return with the controller standing by,
+/// and it starts acting, or stops and stands by again, later, on a thread of
+/// its own (onRoleChange tells). Each time it starts acting it opens the
+/// store afresh, so it reads what the controller before it wrote.
 class Controller {
  public:
   /// `clock` is the wall clock the HTTP API answers by (common::wallMs in
@@ -44,9 +55,16 @@ class Controller {
   [[nodiscard]] Status start();
   void stop();
 
-  /// The bound ZeroMQ endpoint ("tcp://127.0.0.1:41523"), after start().
-  const std::string& zmqEndpoint() const;
-  /// The bound HTTP port and "host:port", after start().
+  /// Called with true each time the controller starts acting and false each
+  /// time it stops acting while it goes on standing by; from start() itself
+  /// or from the leadership thread. Set it before start().
+  void onRoleChange(std::function<void(bool active)> listener);
+  /// True while the controller acts (always after a start() on SQLite).
+  bool active() const;
+
+  /// The bound ZeroMQ endpoint ("tcp://127.0.0.1:41523") while acting, else "".
+  std::string zmqEndpoint() const;
+  /// The bound HTTP port and "host:port" while acting, else 0 and "".
   uint16_t httpPort() const;
   std::string httpAddress() const;
 
@@ -59,9 +77,24 @@ class Controller {
   store::Store& store() { return *store_; }
 
  private:
+  [[nodiscard]] Status startActive();
+  void stopActive();
+  void stopActiveLocked();
+  void notifyRole(bool active);
+
   ControllerConfig config_;
   WallClock clock_;
   common::MetricsRegistry metrics_;
+  bool started_ = false;
+  // Read once by start(), used by every startActive().
+  std::string curve_secret_key_;
+  std::optional<std::vector<ApiToken>> tokens_;
+  std::string webhook_secret_;
+  RemoteWriteSettings remote_write_settings_;
+  std::unique_ptr<Leadership> leadership_;  ///< on PostgreSQL only
+  /// Guards the parts below, which the leadership thread starts and stops.
+  mutable std::mutex parts_mutex_;
+  std::function<void(bool)> role_listener_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<RemoteWriter> remote_writer_;  ///< set while remote_write.url is
   std::unique_ptr<Ingest> ingest_;

@@ -118,12 +118,22 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   service::Controller controller(config, common::wallMs);
+  // One line each time the role changes (on PostgreSQL a standby starts
+  // acting later, from the controller's leadership thread): scripts and
+  // tests wait for it.
+  controller.onRoleChange([&controller](bool active) {
+    if (active) {
+      std::cout << "pso-controller listening zmq=" << controller.zmqEndpoint()
+                << " http=" << controller.httpAddress() << std::endl;
+    } else {
+      std::cout << "pso-controller standing by" << std::endl;
+    }
+  });
   if (auto status = controller.start(); !status) return startupFailure(status.error().message);
-  std::cout << "pso-controller listening zmq=" << controller.zmqEndpoint()
-            << " http=" << controller.httpAddress() << std::endl;
   warnIfUnsent(notifier.ready());
-  warnIfUnsent(notifier.status("agents on " + controller.zmqEndpoint() + ", API on " +
-                               controller.httpAddress()));
+  warnIfUnsent(notifier.status(controller.active() ? "agents on " + controller.zmqEndpoint() +
+                                                         ", API on " + controller.httpAddress()
+                                                   : "standing by for the leader lease"));
 
   const int received = awaitStopSignal(signals, notifier);
   warnIfUnsent(notifier.stopping());
