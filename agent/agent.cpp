@@ -28,7 +28,7 @@ namespace {
 
 // The longest wait between connection attempts to one endpoint of a
 // controller pair (Agent::create).
-constexpr int kControllerPairReconnectMaxMs = 2000;
+constexpr int kControllerPairReconnectMaxMs = 1000;
 
 // The agent's CurveZMQ client keys (docs/security.md): the controller's public
 // key is pinned, and the agent's own pair comes from its secret key file.

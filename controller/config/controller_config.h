@@ -113,7 +113,7 @@ struct StoreConfig {
   /// With postgresql: the term of the leader lease the acting controller
   /// renews. A standby takes over at most this long (plus a poll of at most
   /// 1 s) after the acting controller died or lost the database.
-  Duration lease_ttl{std::chrono::seconds(6)};
+  Duration lease_ttl{std::chrono::seconds(5)};
 };
 
 struct ControllerConfig {

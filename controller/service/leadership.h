@@ -27,7 +27,7 @@ struct LeadershipSettings {
   /// The lease's term: a controller that stops renewing it (dead, cut off
   /// from the database) is replaced this long after its last renewal at most,
   /// plus one standby poll.
-  int64_t ttl_ms = 6000;
+  int64_t ttl_ms = 5000;
 };
 
 /// Keeps this controller's claim on the leader lease and starts or stops the

@@ -1,25 +1,39 @@
 // pso-controller on a PostgreSQL store, as a real process: the store section
 // of its config, the store it logs, agents and their systems kept across a
-// restart, and a server that cannot be reached stopping the start.
+// restart, a server that cannot be reached stopping the start, and a pair of
+// controllers on one database, one acting and one standing by, with the
+// acting one killed.
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <climits>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <regex>
 #include <string>
 
+#include "common/clock.h"
+#include "controller/store/store.h"
 #include "tests/controller/service/service_test_support.h"
+#include "tests/support/agent_process.h"
 #include "tests/support/pg_test_server.h"
 
 namespace pso::controller::service::testing {
 namespace {
 
 using nlohmann::json;
+using pso::testing::AgentProcess;
+using pso::testing::AgentProcessOptions;
 using pso::testing::ChildProcess;
 using pso::testing::PgTestDatabase;
 using pso::testing::readFile;
+using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 // Starts pso-controller with `config` and waits for its listening line;
@@ -89,6 +103,224 @@ TEST(ControllerPostgresql, KeepsItsAgentsAndSystemsInPostgresqlAcrossARestart) {
   EXPECT_EQ(systems["systems"][0]["name"], "web");
   again.signal(SIGTERM);
   EXPECT_EQ(again.wait(seconds(20)), 0);
+}
+
+// A loopback TCP port nothing listens on now: the standby's endpoint, which
+// the agents must know before the standby binds it.
+int unusedLoopbackPort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  int port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
+    port = ntohs(address.sin_port);
+  }
+  ::close(fd);
+  return port;
+}
+
+// Waits until `file` holds a line matching `pattern`; its first group, or ""
+// after `timeout`.
+std::string awaitLine(const std::string& file, const std::string& pattern, seconds timeout) {
+  const std::regex line(pattern);
+  std::string group;
+  (void)waitFor(
+      [&] {
+        std::smatch match;
+        const std::string text = readFile(file);
+        if (!std::regex_search(text, match, line)) return false;
+        group = match.size() > 1 ? match[1].str() : match[0].str();
+        return true;
+      },
+      timeout);
+  return group;
+}
+
+// The agent's position in the store, through a controller's HTTP API.
+uint64_t lastSeqOf(uint16_t http_port, const std::string& agent_id) {
+  const json agents = httpRequest(http_port, "GET", "/api/v1/agents").json();
+  if (!agents.contains("agents")) return 0;
+  for (const json& agent : agents["agents"]) {
+    if (agent.value("id", "") == agent_id) return agent.value("last_seq", uint64_t{0});
+  }
+  return 0;
+}
+
+TEST(ControllerPostgresql,
+     AStandbyTakesOverWithinTenSecondsOfTheActingOneDyingAndLosesNoAckedBatch) {
+  PgTestDatabase database("pair");
+  ASSERT_TRUE(database.ok()) << database.error();
+  TempDir dir;
+  // The default lease term (5 s): what a pair gets without tuning.
+  std::ofstream(dir.file("controller.yaml")) << "controller:\n"
+                                             << "  cycle_interval: 1h\n"
+                                             << "  heartbeat_interval: 1s\n"
+                                             << "  store:\n"
+                                             << "    backend: postgresql\n"
+                                             << "    dsn: \"" << database.dsn() << "\"\n";
+  auto command = [&](const std::string& bind) {
+    return std::vector<std::string>{PSO_CONTROLLER_BIN, "--config", dir.file("controller.yaml"),
+                                    "--bind",           bind,       "--http",
+                                    "127.0.0.1:0"};
+  };
+  const std::string listening =
+      R"(pso-controller listening zmq=(tcp://127\.0\.0\.1:\d+) http=127\.0\.0\.1:\d+\n)";
+  ChildProcess first(command("tcp://127.0.0.1:0"), dir.file("a.out"), dir.file("a.err"));
+  const std::string endpoint_a = awaitLine(dir.file("a.out"), listening, seconds(30));
+  ASSERT_FALSE(endpoint_a.empty()) << readFile(dir.file("a.out")) << readFile(dir.file("a.err"));
+  const int port_b = unusedLoopbackPort();
+  ASSERT_GT(port_b, 0);
+  const std::string endpoint_b = "tcp://127.0.0.1:" + std::to_string(port_b);
+  ChildProcess second(command(endpoint_b), dir.file("b.out"), dir.file("b.err"));
+  ASSERT_FALSE(awaitLine(dir.file("b.out"), "pso-controller standing by\n", seconds(30)).empty())
+      << readFile(dir.file("b.out")) << readFile(dir.file("b.err"));
+  // The standby binds nothing while it stands by.
+  EXPECT_EQ(readFile(dir.file("b.out")).find("listening"), std::string::npos);
+
+  // A real agent given both endpoints, and a protocol-level one whose acks
+  // the test sees, with the agent's reconnect bound for a pair.
+  AgentProcessOptions options;
+  options.binary = PSO_AGENT_BIN;
+  options.id = "pair-agent";
+  options.system = "api";
+  options.controller = endpoint_a + "," + endpoint_b;
+  AgentProcess agent(dir, options);
+  common::DealerOptions dealer;
+  dealer.reconnect_ivl_max_ms = 1000;
+  TestAgent probe(endpoint_a + "," + endpoint_b, "probe", dealer);
+  ASSERT_TRUE(probe.sayHello({webSystem()}).has_value());
+
+  // Batches of one sample each, seq s at base + s seconds with value s; the
+  // acting controller is killed while they stream.
+  const int64_t base_ms = common::wallMs() - 120'000;
+  auto batch = [&](uint64_t seq) {
+    return demandHistory("probe", seq, base_ms + static_cast<int64_t>(seq) * 1000, 1000,
+                         {static_cast<double>(seq)});
+  };
+  uint64_t acked = 0;
+  uint64_t next = 1;
+  auto drainAcks = [&](milliseconds wait) {
+    while (auto message = probe.receive(wait)) {
+      if (auto* ack = std::get_if<protocol::Ack>(&*message)) acked = std::max(acked, ack->seq);
+      wait = milliseconds(0);
+    }
+  };
+  while (acked < 30) {
+    if (next <= acked + 8) probe.send(batch(next++));
+    drainAcks(milliseconds(20));
+  }
+  // The real agent is stored too before the kill.
+  const auto http_a = static_cast<uint16_t>(
+      std::stoi(awaitLine(dir.file("a.out"), R"(http=127\.0\.0\.1:(\d+)\n)", seconds(5))));
+  ASSERT_TRUE(waitFor([&] { return lastSeqOf(http_a, "pair-agent") > 0; }, seconds(30)));
+  const uint64_t agent_seq_at_kill = lastSeqOf(http_a, "pair-agent");
+
+  // Batches beyond the last ack are in flight when the acting controller dies.
+  for (int i = 0; i < 4; ++i) probe.send(batch(next++));
+  const int64_t killed_ms = common::steadyMs();
+  first.signal(SIGKILL);
+  EXPECT_NE(first.wait(seconds(10)), INT_MIN);
+  drainAcks(milliseconds(0));
+  const uint64_t acked_before_kill = acked;
+
+  // Hello until the standby, now acting, answers.
+  std::optional<protocol::Welcome> welcome;
+  int64_t hello_sent_ms = 0;
+  while (!welcome && common::steadyMs() - killed_ms < 20'000) {
+    if (common::steadyMs() - hello_sent_ms >= 250) {
+      protocol::Hello hello;
+      hello.agent_id = "probe";
+      hello.version = "test-agent 1.0";
+      hello.systems = {webSystem()};
+      hello.next_seq = next;
+      hello.oldest_seq = acked + 1;
+      if (probe.trySend(hello)) hello_sent_ms = common::steadyMs();
+    }
+    welcome = probe.receiveA<protocol::Welcome>(milliseconds(50));
+  }
+  const int64_t takeover_ms = common::steadyMs() - killed_ms;
+  ASSERT_TRUE(welcome.has_value()) << readFile(dir.file("b.out")) << readFile(dir.file("b.err"));
+  std::cout << "takeover: the standby welcomed the agent " << takeover_ms
+            << " ms after the acting controller was killed\n";
+  EXPECT_LT(takeover_ms, 10'000);
+  EXPECT_NE(readFile(dir.file("b.out")).find("listening zmq=" + endpoint_b), std::string::npos);
+  // Everything acked by the controller that died is in the store the
+  // standby reads: it answers with a position at least that far.
+  EXPECT_GE(welcome->last_seq, acked_before_kill);
+
+  // The rest, from where the standby's store stands, as an agent's spool would.
+  const uint64_t total = next + 10;
+  next = welcome->last_seq + 1;
+  const int64_t resend_deadline = common::steadyMs() + 20'000;
+  while (acked < total && common::steadyMs() < resend_deadline) {
+    if (next <= total && next <= acked + 8) probe.send(batch(next++));
+    drainAcks(milliseconds(20));
+  }
+  ASSERT_EQ(acked, total);
+
+  // The real agent followed the endpoint that binds now: the new acting
+  // controller stores its batches past those stored before the kill.
+  const auto http_b = static_cast<uint16_t>(
+      std::stoi(awaitLine(dir.file("b.out"), R"(http=127\.0\.0\.1:(\d+)\n)", seconds(5))));
+  EXPECT_TRUE(
+      waitFor([&] { return lastSeqOf(http_b, "pair-agent") > agent_seq_at_kill + 2; }, seconds(20)))
+      << "agent at " << lastSeqOf(http_b, "pair-agent") << ", " << agent_seq_at_kill
+      << " before the kill\n"
+      << agent.log();
+
+  second.signal(SIGTERM);
+  EXPECT_EQ(second.wait(seconds(20)), 0);
+  // Every sample, read back from the database: one per seq, none lost or moved.
+  store::StoreLocation location;
+  location.backend = store::StoreBackend::kPostgresql;
+  location.dsn = database.dsn();
+  auto opened = store::Store::open(location);
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  auto samples = (*opened)->samples("web", "demand", base_ms, base_ms + 1000 * (total + 1));
+  ASSERT_TRUE(samples.ok()) << samples.error().message;
+  ASSERT_EQ(samples->size(), total);
+  for (uint64_t seq = 1; seq <= total; ++seq) {
+    const store::Sample& sample = (*samples)[seq - 1];
+    EXPECT_EQ(sample.ts_ms, base_ms + static_cast<int64_t>(seq) * 1000) << "seq " << seq;
+    EXPECT_EQ(sample.value, static_cast<double>(seq)) << "seq " << seq;
+  }
+}
+
+TEST(ControllerPostgresql, AControllerThatStopsGivesTheLeaseUpAndTheStandbyActsAtOnce) {
+  PgTestDatabase database("handover");
+  ASSERT_TRUE(database.ok()) << database.error();
+  TempDir dir;
+  // A term far longer than the wait below: only the release lets the
+  // standby act in time.
+  std::ofstream(dir.file("controller.yaml")) << "controller:\n"
+                                             << "  cycle_interval: 1h\n"
+                                             << "  store:\n"
+                                             << "    backend: postgresql\n"
+                                             << "    dsn: \"" << database.dsn() << "\"\n"
+                                             << "    lease_ttl: 60s\n";
+  auto command = [&] {
+    return std::vector<std::string>{
+        PSO_CONTROLLER_BIN, "--config",          dir.file("controller.yaml"),
+        "--bind",           "tcp://127.0.0.1:0", "--http",
+        "127.0.0.1:0"};
+  };
+  ChildProcess first(command(), dir.file("a.out"), dir.file("a.err"));
+  ASSERT_FALSE(awaitLine(dir.file("a.out"), "listening", seconds(30)).empty())
+      << readFile(dir.file("a.err"));
+  ChildProcess second(command(), dir.file("b.out"), dir.file("b.err"));
+  ASSERT_FALSE(awaitLine(dir.file("b.out"), "standing by", seconds(30)).empty())
+      << readFile(dir.file("b.err"));
+  first.signal(SIGTERM);
+  EXPECT_EQ(first.wait(seconds(20)), 0);
+  // The standby polls the lease every second at most.
+  EXPECT_FALSE(awaitLine(dir.file("b.out"), "listening", seconds(5)).empty())
+      << readFile(dir.file("b.err"));
+  EXPECT_NE(readFile(dir.file("a.err")).find("gave the leader lease up"), std::string::npos);
+  second.signal(SIGTERM);
+  EXPECT_EQ(second.wait(seconds(20)), 0);
 }
 
 TEST(ControllerPostgresql, AServerThatCannotBeReachedStopsTheStartWithOneLine) {

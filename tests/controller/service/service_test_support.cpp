@@ -86,6 +86,11 @@ void TestAgent::send(const protocol::Message& message) {
   socket_.send(zmq::buffer(payload), zmq::send_flags::none);
 }
 
+bool TestAgent::trySend(const protocol::Message& message) {
+  const std::string payload = protocol::encode(message);
+  return socket_.send(zmq::buffer(payload), zmq::send_flags::dontwait).has_value();
+}
+
 void TestAgent::sendFrames(const std::vector<std::string>& frames) {
   for (std::size_t i = 0; i < frames.size(); ++i) {
     socket_.send(zmq::buffer(frames[i]),

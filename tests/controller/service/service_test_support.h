@@ -51,6 +51,9 @@ class TestAgent {
   TestAgent(const std::string& endpoint, const std::string& id,
             const common::DealerOptions& dealer = {});
   void send(const protocol::Message& message);
+  /// Sends without waiting: false when no connection is up to take it (the
+  /// DEALER queues nothing without one).
+  bool trySend(const protocol::Message& message);
   /// Sends the frames as one multipart message.
   void sendFrames(const std::vector<std::string>& frames);
   /// The frames of the next message, undecoded; empty after `timeout`.
