@@ -165,6 +165,9 @@ struct Totals {
   uint64_t welcomes = 0;
   uint64_t refusals = 0;
   LagHistogram lag;
+  int64_t pass_max_ms = 0;  // longest pass of a generator thread over its agents
+  int64_t pass_sum_ms = 0;
+  uint64_t passes = 0;
 };
 
 // One generator thread: a slice of the agents, their sockets and their counts.
@@ -203,6 +206,15 @@ class Generator {
       bool busy = false;
       const int64_t now = steadyMs();
       for (auto& agent : agents_) busy |= step(agent, now);
+      // A pass's length delays every ack it reads: the generator's own share
+      // of the lag it reports.
+      const int64_t pass_ms = steadyMs() - now;
+      {
+        std::lock_guard lock(mutex_);
+        totals_.pass_max_ms = std::max(totals_.pass_max_ms, pass_ms);
+        totals_.pass_sum_ms += pass_ms;
+        ++totals_.passes;
+      }
       if (!busy) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
   }
@@ -567,6 +579,9 @@ int main(int argc, char** argv) {
       all.welcomes += t.welcomes;
       all.refusals += t.refusals;
       all.lag.merge(t.lag);
+      all.pass_max_ms = std::max(all.pass_max_ms, t.pass_max_ms);
+      all.pass_sum_ms += t.pass_sum_ms;
+      all.passes += t.passes;
     }
     return all;
   };
@@ -611,9 +626,20 @@ int main(int argc, char** argv) {
   int cycle_samples = 0;
   std::string slowest_phases;
   double last_cycles = metricValue(metrics_start, "pso_cycles_total");
+  // The writer's queue, once a second: near its bound (200,000 samples) the
+  // store is what the acks wait for; near zero, they wait elsewhere.
+  double queued_max = 0;
+  double queued_sum = 0;
+  int queued_samples = 0;
   while (Clock::now() - t0 < std::chrono::seconds(options.seconds)) {
     std::this_thread::sleep_for(std::chrono::seconds(1));
     const std::string text = scrape(controller.api());
+    if (const double queued = metricValue(text, "pso_telemetry_queued_samples");
+        !std::isnan(queued)) {
+      queued_max = std::max(queued_max, queued);
+      queued_sum += queued;
+      ++queued_samples;
+    }
     const double cycles = metricValue(text, "pso_cycles_total");
     if (!std::isnan(cycles) && cycles != last_cycles) {
       const double ms = metricValue(text, "pso_cycle_duration_ms");
@@ -648,6 +674,15 @@ int main(int argc, char** argv) {
               static_cast<long long>(totals.lag.percentile(0.5)),
               static_cast<long long>(totals.lag.percentile(0.99)),
               static_cast<long long>(totals.lag.max()));
+  if (queued_samples > 0) {
+    std::printf("  writer queue     mean %.0f, max %.0f samples (sampled once a second)\n",
+                queued_sum / queued_samples, queued_max);
+  }
+  if (totals.passes > 0) {
+    std::printf("  generator pass   mean %.1f ms, max %lld ms over its agents\n",
+                static_cast<double>(totals.pass_sum_ms) / static_cast<double>(totals.passes),
+                static_cast<long long>(totals.pass_max_ms));
+  }
   if (usage_start && usage_end) {
     std::printf("  controller CPU   %12.1f %% of one core\n",
                 100.0 * (usage_end->cpu_s - usage_start->cpu_s) / seconds);

@@ -236,7 +236,9 @@ TEST_F(IngestTest, OnlyOneLiveConnectionPerAgentIdOnPlainTcp) {
 // reason; one still within its deadline is sent again when the agent returns.
 TEST_F(IngestTest, SentDirectiveIsResentOnReconnectAndExpiresUnanswered) {
   HarnessOptions options;
-  options.directive_deadline = std::chrono::seconds(4);
+  // Long enough for the reconnect below on a loaded machine (the resend must
+  // come before the deadline), short enough to await the expiry.
+  options.directive_deadline = std::chrono::seconds(8);
   ASSERT_NO_FATAL_FAILURE(startController(options));
   auto agent = std::make_unique<TestAgent>(endpoint(), "agent-1");
   ASSERT_TRUE(agent->sayHello({webSystem()}));
@@ -263,7 +265,7 @@ TEST_F(IngestTest, SentDirectiveIsResentOnReconnectAndExpiresUnanswered) {
         if (current.ok() && current.value()) record = current.value();
         return record && record->status == "expired";
       },
-      seconds(15)));
+      seconds(20)));
   EXPECT_NE(record->result_message.find("no result"), std::string::npos) << record->result_message;
   EXPECT_GE(metric("pso_directives_total", {{"status", "expired"}}), 1.0);
 }
