@@ -5,6 +5,13 @@
 #include "controller/store/sqlite/schema.h"
 
 namespace pso::controller::store {
+namespace {
+
+// WAL frames past which the checkpointer truncates the WAL: 32 MiB of 4 KiB
+// pages, a second or less of writing at fleet scale.
+constexpr int64_t kWalTruncateFrames = 8192;
+
+}  // namespace
 
 Result<std::unique_ptr<SqliteContext>> SqliteContext::open(const std::string& path) {
   auto db = common::Database::open(path);
@@ -42,11 +49,27 @@ SqliteContext::~SqliteContext() {
 }
 
 void SqliteContext::checkpointLoop() {
+  auto passive = checkpoint_db_->prepare("PRAGMA wal_checkpoint(PASSIVE)");
   std::unique_lock lock(checkpoint_mutex_);
   while (!checkpoint_wake_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; })) {
     // A failed or partial checkpoint is retried a second later; the last
     // connection to close checkpoints what is left.
-    (void)checkpoint_db_->exec("PRAGMA wal_checkpoint(PASSIVE)");
+    if (!passive.ok()) {
+      (void)checkpoint_db_->exec("PRAGMA wal_checkpoint(PASSIVE)");
+      continue;
+    }
+    // Its row: busy, frames in the WAL, frames copied into the file.
+    common::ScopedStatement s(*passive);
+    auto row = s->step();
+    const int64_t frames = row.ok() && *row ? s->columnInt64(1) : 0;
+    if (frames < kWalTruncateFrames) continue;
+    // A writer that commits without pause never lets the WAL be reset: each
+    // passive checkpoint finds new frames past those it copied, so the file
+    // grew by the whole write rate (about 40 MB/s at 100,000 samples/s). A
+    // truncating checkpoint holds the writers off (their busy timeout)
+    // while it copies the few frames the passive one left and empties the
+    // file.
+    (void)checkpoint_db_->exec("PRAGMA wal_checkpoint(TRUNCATE)");
   }
 }
 

@@ -7,7 +7,10 @@
 // default, every 1,000 pages, copies pages and syncs the file inside the
 // committing call, which is the telemetry writer's); a thread of the
 // context's own, on a second connection, runs a passive checkpoint every
-// second instead, which never blocks a writer.
+// second instead, which never blocks a writer. When the WAL still holds more
+// than 8,192 frames (32 MiB of 4 KiB pages) after it, a truncating checkpoint
+// follows: under a writer that never pauses, passive checkpoints alone let
+// the WAL grow without bound.
 //
 // Locking: each public method of an aggregate takes mutex() for its whole
 // call; methods named *Locked expect the caller to hold it already (and, when
@@ -93,7 +96,8 @@ class SqliteContext {
 
  private:
   explicit SqliteContext(std::unique_ptr<common::Database> db) : db_(std::move(db)) {}
-  /// The checkpointer thread: a passive checkpoint a second until stopped.
+  /// The checkpointer thread: a passive checkpoint a second until stopped,
+  /// and a truncating one when the WAL is still long after it.
   void checkpointLoop();
 
   std::mutex mutex_;
