@@ -1,4 +1,5 @@
 #include "controller/cli/assignments.h"
+#include "controller/cli/store_argument.h"
 
 #include <algorithm>
 #include <cctype>
@@ -319,10 +320,8 @@ int runAssignmentsCommand(const AssignmentArgs& args, bool json_output) {
   if (auto st = scn::validateLearnerId(args.learner); !st.ok()) {
     return fail("--learner: " + st.error().message);
   }
-  std::error_code ec;
-  if (!fs::is_regular_file(args.db, ec)) return fail("--db: no database at " + args.db);
-  auto opened = store::Store::open(args.db);
-  if (!opened) return fail("--db " + args.db + ": " + opened.error().message);
+  auto opened = openExistingStore(args.db);
+  if (!opened) return fail(opened.error().message);
   store::Store& db = **opened;
   auto attempts = db.attempts(args.learner);
   if (!attempts) return fail("reading the learner's attempts: " + attempts.error().message);

@@ -1,4 +1,5 @@
 #include "controller/cli/badge.h"
+#include "controller/cli/store_argument.h"
 
 #include <filesystem>
 #include <fstream>
@@ -97,11 +98,8 @@ int runBadgeCommand(const BadgeArgs& args, bool json_output) {
   }
   auto key = readSigningKey(args.key);
   if (!key) return fail(key.error().message);
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(args.db, ec))
-    return fail("--db: no database at " + args.db);
-  auto opened = store::Store::open(args.db);
-  if (!opened) return fail("--db " + args.db + ": " + opened.error().message);
+  auto opened = openExistingStore(args.db);
+  if (!opened) return fail(opened.error().message);
   auto attempts = (*opened)->attempts(args.learner);
   if (!attempts) return fail("--db " + args.db + ": " + attempts.error().message);
 

@@ -1,4 +1,5 @@
 #include "controller/cli/business_case.h"
+#include "controller/cli/store_argument.h"
 
 #include <filesystem>
 #include <iostream>
@@ -76,11 +77,8 @@ int runBusinessCaseCommand(const BusinessCaseArgs& args, bool json_output) {
   if (args.cost_per_replica_hour > 0 && args.currency.empty()) {
     return fail("--currency: say the unit of --cost-per-replica-hour (e.g. --currency EUR)");
   }
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(args.db, ec))
-    return fail("--db: no database at " + args.db);
-  auto opened = store::Store::open(args.db);
-  if (!opened) return fail("--db " + args.db + ": " + opened.error().message);
+  auto opened = openExistingStore(args.db);
+  if (!opened) return fail(opened.error().message);
   store::ScenarioFilter filter;
   if (!args.system.empty()) filter.system = args.system;
   auto records = (*opened)->scenarios(filter);

@@ -201,6 +201,8 @@ Result<int64_t> parseWindowTime(const std::string& option, const std::string& te
 /// A database psoctl only reads: it must exist and hold the controller's
 /// tables, or Store::open would create them in someone else's file.
 Status checkControllerDatabase(const std::string& path) {
+  // A PostgreSQL database is opened as the controller opens it.
+  if (store::isPostgresqlUri(path)) return Status();
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) {
     return makeError("not_found", "--db: no database at " + path);

@@ -1,4 +1,5 @@
 #include "controller/cli/grade.h"
+#include "controller/cli/store_argument.h"
 
 #include <cstdlib>
 #include <filesystem>
@@ -136,12 +137,8 @@ int runGradeCommand(const GradeArgs& args, bool json_output) {
   }
   auto answers = readAnswers(args.answers);
   if (!answers) return fail(answers.error().message);
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(args.db, ec)) {
-    return fail("--db: no database at " + args.db);
-  }
-  auto opened = store::Store::open(args.db);
-  if (!opened) return fail("--db " + args.db + ": " + opened.error().message);
+  auto opened = openExistingStore(args.db);
+  if (!opened) return fail(opened.error().message);
   store::Store& db = **opened;
 
   // The documents of every scenario the answers refer to.

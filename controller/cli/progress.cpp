@@ -1,4 +1,5 @@
 #include "controller/cli/progress.h"
+#include "controller/cli/store_argument.h"
 
 #include <filesystem>
 #include <iostream>
@@ -175,11 +176,8 @@ int runProgressCommand(const ProgressArgs& args, bool json_output) {
   if (auto st = checkBetween("--threshold", args.threshold, 0, 1); !st.ok()) {
     return fail(st.error().message);
   }
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(args.db, ec))
-    return fail("--db: no database at " + args.db);
-  auto opened = store::Store::open(args.db);
-  if (!opened) return fail("--db " + args.db + ": " + opened.error().message);
+  auto opened = openExistingStore(args.db);
+  if (!opened) return fail(opened.error().message);
   return args.learner.empty() ? teamReport(**opened, args, json_output)
                               : learnerReport(**opened, args, json_output);
 }

@@ -149,6 +149,7 @@ int noNames(const std::string& command) {
 /// A --db must name an existing database: psoctl only reads it, and opening a
 /// missing path would create an empty database and answer "no scenarios".
 Status checkDatabaseExists(const std::string& path) {
+  if (controller::store::isPostgresqlUri(path)) return Status();
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) {
     return makeError("not_found", "--db: no database at " + path);

@@ -12,7 +12,12 @@ std::string hostSeriesSystem(const std::string& agent_id) {
   return "@host:" + agent_id;
 }
 
+bool isPostgresqlUri(const std::string& text) {
+  return text.rfind("postgresql://", 0) == 0 || text.rfind("postgres://", 0) == 0;
+}
+
 Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
+  if (isPostgresqlUri(path)) return PgStore::open(path);
   return SqliteStore::open(path);
 }
 

@@ -41,6 +41,10 @@ const char* storeBackendName(StoreBackend backend);
 /// The backend of a name ("sqlite", "postgresql"); nullopt for any other.
 std::optional<StoreBackend> parseStoreBackend(const std::string& name);
 
+/// True for a libpq connection URI, "postgresql://..." or "postgres://...":
+/// where a path to an SQLite file is expected, it names a PostgreSQL store.
+bool isPostgresqlUri(const std::string& text);
+
 struct StoreLocation {
   StoreBackend backend = StoreBackend::kSqlite;
   std::string path;  ///< SQLite: the database file
@@ -60,6 +64,8 @@ class Store : public virtual FleetStore,
   /// Opens or creates the SQLite database at `path` and applies migrations. A
   /// database written by a newer build (higher schema version) is refused,
   /// code "schema"; a path that cannot be opened or is not a database, "io".
+  /// A postgresql:// URI (isPostgresqlUri) opens that PostgreSQL database
+  /// instead, as open(StoreLocation) does: psoctl's --db takes either.
   [[nodiscard]] static Result<std::unique_ptr<Store>> open(const std::string& path);
   /// Opens the store at `location` with its backend. PostgreSQL: connects
   /// with the DSN and applies that backend's migrations; a server that

@@ -11,11 +11,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
+#include <map>
 #include <regex>
+#include <sstream>
 #include <string>
 
 #include "common/clock.h"
@@ -321,6 +325,62 @@ TEST(ControllerPostgresql, AControllerThatStopsGivesTheLeaseUpAndTheStandbyActsA
   EXPECT_NE(readFile(dir.file("a.err")).find("gave the leader lease up"), std::string::npos);
   second.signal(SIGTERM);
   EXPECT_EQ(second.wait(seconds(20)), 0);
+}
+
+// The libpq URI of a test database whose DSN is "host=H port=P user=U
+// dbname=D" (the form pg_test_server.h hands out), for psoctl's --db.
+std::string uriOf(const std::string& dsn) {
+  std::map<std::string, std::string> fields;
+  std::istringstream words(dsn);
+  std::string word;
+  while (words >> word) {
+    const auto eq = word.find('=');
+    if (eq != std::string::npos) fields[word.substr(0, eq)] = word.substr(eq + 1);
+  }
+  return "postgresql://" + fields["user"] + "@" + fields["host"] + ":" + fields["port"] + "/" +
+         fields["dbname"];
+}
+
+TEST(ControllerPostgresql, PsoctlTakesThePostgresqlStoreAsAUriWhereItTakesADatabaseFile) {
+  PgTestDatabase database("psoctl");
+  ASSERT_TRUE(database.ok()) << database.error();
+  const std::string uri = uriOf(database.dsn());
+  TempDir dir;
+  // An hour of a sample a minute, value i at minute i.
+  const int64_t start_s = 1'764'000'000;
+  {
+    std::ofstream trace(dir.file("web.csv"));
+    trace << "timestamp,value\n";
+    for (int i = 0; i < 60; ++i) trace << start_s + 60 * i << ',' << i << '\n';
+  }
+  auto imported = pso::testing::runCommand({PSO_PSOCTL_BIN, "--json", "import", "--db", uri,
+                                            "--system", "web", "--trace", dir.file("web.csv"),
+                                            "--now", std::to_string(start_s + 7200)});
+  ASSERT_EQ(imported.exit_code, 0) << imported.err;
+  EXPECT_EQ(json::parse(imported.out)["samples"], 60) << imported.out;
+
+  // In the database, as the controller reads it.
+  auto store = store::Store::open(uri);
+  ASSERT_TRUE(store.ok()) << store.error().message;
+  auto samples = (*store)->samples("web", "demand", 0, std::numeric_limits<int64_t>::max());
+  ASSERT_TRUE(samples.ok()) << samples.error().message;
+  ASSERT_EQ(samples->size(), 60u);
+  for (int i = 0; i < 60; ++i) {
+    EXPECT_EQ((*samples)[i].ts_ms, (start_s + 60 * i) * 1000) << i;
+    EXPECT_EQ((*samples)[i].value, i) << i;
+  }
+  store->reset();
+
+  // A reading command on the same URI, and one on a database that is not there.
+  auto listed =
+      pso::testing::runCommand({PSO_PSOCTL_BIN, "--json", "scenarios", "list", "--db", uri});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_TRUE(json::parse(listed.out)["scenarios"].is_array()) << listed.out;
+  const std::string missing = uri.substr(0, uri.rfind('/')) + "/no_such_database";
+  auto refused = pso::testing::runCommand({PSO_PSOCTL_BIN, "scenarios", "list", "--db", missing});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("no_such_database"), std::string::npos) << refused.err;
+  EXPECT_EQ(std::count(refused.err.begin(), refused.err.end(), '\n'), 1) << refused.err;
 }
 
 TEST(ControllerPostgresql, AServerThatCannotBeReachedStopsTheStartWithOneLine) {
