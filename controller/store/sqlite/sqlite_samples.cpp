@@ -281,23 +281,36 @@ Status SqliteTelemetryStore::writeStagedLocked(int64_t now_ms) {
     return Status();
   };
 
+  // At most kMaxCutsPerTransaction cuts: a fleet that started together fills
+  // (or ages) every head at once, and cutting them all in one transaction
+  // held the telemetry writer for seconds every two minutes. The heads left
+  // over are cut by the next transactions, which spreads the cuts for good.
+  std::size_t budget = kMaxCutsPerTransaction;
   // Full heads (staged_entries_ is ordered by series id, so is this list).
   for (const auto& entry : staged_entries_) {
+    if (budget == 0) break;
     auto it = heads_.find(entry.series_id);
     const SeriesHead* head = it != heads_.end() ? &it->second : nullptr;
     const std::size_t held = head != nullptr ? head->samples.size() : 0;
     if (held + entry.samples.size() >= kHeadFlushSamples) {
       if (auto st = cut(entry.series_id, head, &entry); !st.ok()) return st;
+      --budget;
     }
   }
   // Old heads: a quiet series' samples do not hold the log back for long.
-  if (now_ms >= next_age_check_ms_) {
+  if (now_ms >= next_age_check_ms_ && budget > 0) {
     next_age_check_ms_ = now_ms + kHeadAgeCheckMs;
     const std::size_t full = staged_flushed_.size();
     for (const auto& [series_id, head] : heads_) {
       if (head.samples.empty() || head.started_ms > now_ms - kHeadMaxAgeMs) continue;
       if (wasCut(series_id, full)) continue;
+      if (budget == 0) {
+        // The rest at the next transaction, not kHeadAgeCheckMs later.
+        next_age_check_ms_ = now_ms;
+        break;
+      }
       if (auto st = cut(series_id, &head, staged_of(series_id)); !st.ok()) return st;
+      --budget;
     }
   }
   std::sort(staged_flushed_.begin(), staged_flushed_.end());
