@@ -25,7 +25,7 @@
 //
 // Usage: fleet_bench [--agents N] [--interval-ms MS] [--points K]
 //                    [--seconds S] [--window W] [--threads T] [--restart]
-//                    [--cycle-interval D] [--controller PATH]
+//                    [--cycle-interval D] [--controller PATH] [--log FILE]
 //
 // The generator shares the machine with the controller: on a 2-core machine
 // it takes part of the CPU it measures against. 10,000 agents need about
@@ -82,6 +82,7 @@ struct Options {
   int window = 64;
   int threads = 2;
   bool restart = false;
+  std::string keep_log;  ///< --log FILE: the controller's log is copied there at the end
   std::string cycle_interval = "15s";
   std::string controller = PSO_CONTROLLER_BINARY;
 };
@@ -625,6 +626,8 @@ Options parse(int argc, char** argv) {
       o.threads = std::stoi(next());
     else if (a == "--restart")
       o.restart = true;
+    else if (a == "--log")
+      o.keep_log = next();
     else if (a == "--cycle-interval")
       o.cycle_interval = next();
     else if (a == "--controller")
@@ -846,5 +849,6 @@ int main(int argc, char** argv) {
   for (auto& w : workers) w.join();
   generators.clear();
   controller.stop();
+  if (!options.keep_log.empty()) std::ofstream(options.keep_log) << controller.log();
   return 0;
 }

@@ -335,6 +335,12 @@ Status SqliteTelemetryStore::writeStagedLocked(int64_t now_ms) {
       kept_from = std::min(kept_from, staged_log_id_);
     }
   }
+  // At most kMaxLogRowsDeletedPerTransaction log rows go per transaction:
+  // heads that started together release two minutes of log at once (some
+  // 120,000 rows at 9,800 agents), and deleting them in one statement held
+  // the telemetry writer for a second. The log rows come about one per
+  // transaction, so the deletion still outruns them.
+  kept_from = std::min(kept_from, log_kept_from_ + kMaxLogRowsDeletedPerTransaction);
   if (kept_from > log_kept_from_) {
     ScopedStatement s(delete_log_before_);
     s->bind(1, kept_from);

@@ -102,6 +102,9 @@ class SqliteTelemetryStore : public virtual TelemetryStore, private IngestTarget
   static constexpr int64_t kHeadAgeCheckMs = 5 * 1000;
   /// Most heads one ingest transaction cuts; the others wait for the next.
   static constexpr std::size_t kMaxCutsPerTransaction = 2000;
+  /// Most log rows (by id) one ingest transaction deletes; the rest go with
+  /// the next ones.
+  static constexpr int64_t kMaxLogRowsDeletedPerTransaction = 2000;
   /// Most samples one chunk row holds when a long run is written at once
   /// (an import, a legacy table moved into chunks).
   static constexpr std::size_t kChunkRowSamples = 1024;

@@ -479,6 +479,46 @@ TEST_P(SampleLayoutTest, HeadsThatFillTogetherAreCutOverSeveralTransactions) {
   }
 }
 
+TEST_P(SampleLayoutTest, AReleasedRunOfLogRowsIsDeletedOverSeveralTransactions) {
+  auto sendTo = [&](const std::string& metric, int64_t ts, int count) {
+    std::vector<int64_t> stamps;
+    std::vector<double> values;
+    for (int i = 0; i < count; ++i) {
+      stamps.push_back(ts + i * 1000);
+      values.push_back(static_cast<double>(i));
+    }
+    auto outcome = store_->ingestTelemetry(
+        [&] {
+          auto b = batch("edge-01", ++seq_, stamps, values);
+          b.series[0].metric = metric;
+          return b;
+        }(),
+        kNowMs);
+    ASSERT_TRUE(outcome.ok()) << outcome.error().message;
+  };
+  // A quiet series' head holds the first log row while 2,499 transactions
+  // of a busy one add theirs.
+  ASSERT_NO_FATAL_FAILURE(sendTo("quiet", kLayoutStartMs, 1));
+  for (int i = 0; i < 2499; ++i)
+    ASSERT_NO_FATAL_FAILURE(sendTo("busy", kLayoutStartMs + i * 1000, 1));
+  EXPECT_EQ(rows("sample_log"), 2500);
+  // The quiet head fills and is cut: some 2,400 rows are no longer needed,
+  // 2,000 go with this transaction and the rest with the next.
+  ASSERT_NO_FATAL_FAILURE(sendTo("quiet", kLayoutStartMs + 1000, 119));
+  const int64_t after_cut = rows("sample_log");
+  EXPECT_GE(after_cut, 2501 - 2000);
+  EXPECT_LE(after_cut, 2501 - 2000 + 1);
+  ASSERT_NO_FATAL_FAILURE(sendTo("busy", kLayoutStartMs + 2499 * 1000, 1));
+  EXPECT_LE(rows("sample_log"), 121);
+  // Both series read whole after a restart that replays what is left.
+  ASSERT_NO_FATAL_FAILURE(reopen());
+  auto quiet = store_->samples("web", "quiet", 0, std::numeric_limits<int64_t>::max());
+  auto busy = store_->samples("web", "busy", 0, std::numeric_limits<int64_t>::max());
+  ASSERT_TRUE(quiet.ok() && busy.ok());
+  EXPECT_EQ(quiet->size(), 120u);
+  EXPECT_EQ(busy->size(), 2500u);
+}
+
 TEST_P(SampleLayoutTest, TheWalStaysBoundedUnderAWriterThatNeverPauses) {
   const std::string wal = path_ + "-wal";
   const auto wal_size = [&] {
