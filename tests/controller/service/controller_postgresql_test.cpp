@@ -53,24 +53,32 @@ bool awaitListening(const TempDir& dir, std::smatch& match, std::string& out) {
       seconds(30));
 }
 
+// controller.yaml in `dir` for a controller on `database`: hour-long cycles
+// (none runs during a test), plus `controller_lines` and `store_lines`
+// (each "  key: value\n" at its level).
+void writePgConfig(const TempDir& dir, const PgTestDatabase& database,
+                   const std::string& controller_lines = "", const std::string& store_lines = "") {
+  std::ofstream(dir.file("controller.yaml")) << "controller:\n"
+                                             << "  cycle_interval: 1h\n"
+                                             << controller_lines << "  store:\n"
+                                             << "    backend: postgresql\n"
+                                             << "    dsn: \"" << database.dsn() << "\"\n"
+                                             << store_lines;
+}
+
+// pso-controller on that config, bound to `bind`, its API on a free port.
+std::vector<std::string> controllerCommand(const TempDir& dir, const std::string& bind) {
+  return {PSO_CONTROLLER_BIN, "--config",   dir.file("controller.yaml"), "--bind", bind,
+          "--http",           "127.0.0.1:0"};
+}
+
 TEST(ControllerPostgresql, KeepsItsAgentsAndSystemsInPostgresqlAcrossARestart) {
   PgTestDatabase database("controller");
   ASSERT_TRUE(database.ok()) << database.error();
   TempDir dir;
-  std::ofstream(dir.file("controller.yaml")) << "controller:\n"
-                                             << "  cycle_interval: 1h\n"
-                                             << "  store:\n"
-                                             << "    backend: postgresql\n"
-                                             << "    dsn: \"" << database.dsn() << "\"\n";
-  const std::vector<std::string> command = {PSO_CONTROLLER_BIN,
-                                            "--config",
-                                            dir.file("controller.yaml"),
-                                            "--bind",
-                                            "tcp://127.0.0.1:0",
-                                            "--http",
-                                            "127.0.0.1:0",
-                                            "--db",
-                                            dir.file("unused.db")};
+  writePgConfig(dir, database);
+  std::vector<std::string> command = controllerCommand(dir, "tcp://127.0.0.1:0");
+  command.insert(command.end(), {"--db", dir.file("unused.db")});
   {
     ChildProcess process(command, dir.file("out"), dir.file("err"));
     std::smatch match;
@@ -159,26 +167,17 @@ TEST(ControllerPostgresql,
   ASSERT_TRUE(database.ok()) << database.error();
   TempDir dir;
   // The default lease term (5 s): what a pair gets without tuning.
-  std::ofstream(dir.file("controller.yaml")) << "controller:\n"
-                                             << "  cycle_interval: 1h\n"
-                                             << "  heartbeat_interval: 1s\n"
-                                             << "  store:\n"
-                                             << "    backend: postgresql\n"
-                                             << "    dsn: \"" << database.dsn() << "\"\n";
-  auto command = [&](const std::string& bind) {
-    return std::vector<std::string>{PSO_CONTROLLER_BIN, "--config", dir.file("controller.yaml"),
-                                    "--bind",           bind,       "--http",
-                                    "127.0.0.1:0"};
-  };
+  writePgConfig(dir, database, "  heartbeat_interval: 1s\n");
   const std::string listening =
       R"(pso-controller listening zmq=(tcp://127\.0\.0\.1:\d+) http=127\.0\.0\.1:\d+\n)";
-  ChildProcess first(command("tcp://127.0.0.1:0"), dir.file("a.out"), dir.file("a.err"));
+  ChildProcess first(controllerCommand(dir, "tcp://127.0.0.1:0"), dir.file("a.out"),
+                     dir.file("a.err"));
   const std::string endpoint_a = awaitLine(dir.file("a.out"), listening, seconds(30));
   ASSERT_FALSE(endpoint_a.empty()) << readFile(dir.file("a.out")) << readFile(dir.file("a.err"));
   const int port_b = unusedLoopbackPort();
   ASSERT_GT(port_b, 0);
   const std::string endpoint_b = "tcp://127.0.0.1:" + std::to_string(port_b);
-  ChildProcess second(command(endpoint_b), dir.file("b.out"), dir.file("b.err"));
+  ChildProcess second(controllerCommand(dir, endpoint_b), dir.file("b.out"), dir.file("b.err"));
   ASSERT_FALSE(awaitLine(dir.file("b.out"), "pso-controller standing by\n", seconds(30)).empty())
       << readFile(dir.file("b.out")) << readFile(dir.file("b.err"));
   // The standby binds nothing while it stands by.
@@ -299,22 +298,13 @@ TEST(ControllerPostgresql, AControllerThatStopsGivesTheLeaseUpAndTheStandbyActsA
   TempDir dir;
   // A term far longer than the wait below: only the release lets the
   // standby act in time.
-  std::ofstream(dir.file("controller.yaml")) << "controller:\n"
-                                             << "  cycle_interval: 1h\n"
-                                             << "  store:\n"
-                                             << "    backend: postgresql\n"
-                                             << "    dsn: \"" << database.dsn() << "\"\n"
-                                             << "    lease_ttl: 60s\n";
-  auto command = [&] {
-    return std::vector<std::string>{
-        PSO_CONTROLLER_BIN, "--config",          dir.file("controller.yaml"),
-        "--bind",           "tcp://127.0.0.1:0", "--http",
-        "127.0.0.1:0"};
-  };
-  ChildProcess first(command(), dir.file("a.out"), dir.file("a.err"));
+  writePgConfig(dir, database, "", "    lease_ttl: 60s\n");
+  ChildProcess first(controllerCommand(dir, "tcp://127.0.0.1:0"), dir.file("a.out"),
+                     dir.file("a.err"));
   ASSERT_FALSE(awaitLine(dir.file("a.out"), "listening", seconds(30)).empty())
       << readFile(dir.file("a.err"));
-  ChildProcess second(command(), dir.file("b.out"), dir.file("b.err"));
+  ChildProcess second(controllerCommand(dir, "tcp://127.0.0.1:0"), dir.file("b.out"),
+                      dir.file("b.err"));
   ASSERT_FALSE(awaitLine(dir.file("b.out"), "standing by", seconds(30)).empty())
       << readFile(dir.file("b.err"));
   first.signal(SIGTERM);
