@@ -148,7 +148,8 @@ Status Controller::start() {
   auto status = leadership_->start([this] { return startActive(); },
                                    [this](const std::string& /*reason*/) {
                                      stopActive();
-                                     notifyRole(false);
+                                     // A controller that stops does not stand by.
+                                     if (!stopping_) notifyRole(false);
                                    });
   if (!status) {
     leadership_.reset();
@@ -272,6 +273,7 @@ Status Controller::startActive() {
 }
 
 void Controller::stop() {
+  stopping_ = true;
   if (leadership_) {
     // Stops the parts first (if this controller acts), then gives the lease up.
     leadership_->stop();
@@ -280,6 +282,7 @@ void Controller::stop() {
     stopActive();
   }
   started_ = false;
+  stopping_ = false;
 }
 
 void Controller::stopActive() {
@@ -302,7 +305,7 @@ void Controller::stopActiveLocked() {
   remote_writer_.reset();
   if (store_) {
     store_.reset();
-    spdlog::info("pso-controller stopped acting");
+    spdlog::info("pso-controller stopped");
   }
 }
 

@@ -2,6 +2,7 @@
 
 // pso-controller assembled: store, ingest, decision cycle loop and HTTP API.
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -86,6 +87,7 @@ class Controller {
   WallClock clock_;
   common::MetricsRegistry metrics_;
   bool started_ = false;
+  std::atomic<bool> stopping_{false};  ///< within stop(): the last fence is no standby
   // Read once by start(), used by every startActive().
   std::string curve_secret_key_;
   std::optional<std::vector<ApiToken>> tokens_;

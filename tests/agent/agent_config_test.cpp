@@ -250,6 +250,17 @@ TEST(AgentConfig, UnknownKeyNamesFileLineAndKey) {
   EXPECT_EQ(e.message, "agent.yaml:3: agent.sampel_interval: unknown key");
 }
 
+TEST(AgentConfig, TakesAControllerPairAndRefusesAnEmptyEntryInTheList) {
+  auto pair = parseAgentConfig("agent:\n  controller: tcp://10.0.0.5:7450, tcp://10.0.0.6:7450\n",
+                               "agent.yaml");
+  ASSERT_TRUE(pair.ok()) << pair.error().message;
+  EXPECT_EQ(pair->controller, "tcp://10.0.0.5:7450, tcp://10.0.0.6:7450");
+  const Error e = agentError("agent:\n  controller: \"tcp://10.0.0.5:7450,\"\n");
+  EXPECT_EQ(e.code, "invalid");
+  EXPECT_NE(e.message.find("agent.yaml:2: agent.controller"), std::string::npos) << e.message;
+  EXPECT_NE(e.message.find("separated by commas"), std::string::npos) << e.message;
+}
+
 TEST(AgentConfig, UnknownNestedKeyNamesItsPath) {
   const Error e = agentError(
       "systems:\n  - name: web\n    actuator:\n      kind: exec\n      command: [x]\n"

@@ -50,6 +50,45 @@ TEST(ZmqSocket, RouterAndDealerExchangeFramesBothWays) {
   EXPECT_EQ(out[0], "welcome");
 }
 
+TEST(ZmqSocket, AnEndpointListIsSplitAtCommasAndTrimmed) {
+  EXPECT_EQ(splitEndpoints("tcp://a:1"), std::vector<std::string>{"tcp://a:1"});
+  EXPECT_EQ(splitEndpoints(" tcp://a:1 ,\ttcp://b:2"),
+            (std::vector<std::string>{"tcp://a:1", "tcp://b:2"}));
+  // Empty entries stay, for the config check to refuse.
+  EXPECT_EQ(splitEndpoints("tcp://a:1,,"), (std::vector<std::string>{"tcp://a:1", "", ""}));
+  EXPECT_EQ(splitEndpoints(""), std::vector<std::string>{""});
+}
+
+TEST(ZmqSocket, ADealerGivenAPairSendsToTheOneThatIsBound) {
+  zmq::context_t ctx;
+  // A port nothing binds: the standby of the pair.
+  std::string spare;
+  {
+    auto probe = makeRouter(ctx, "tcp://127.0.0.1:0", RouterOptions{}, &spare);
+    ASSERT_TRUE(probe.ok());
+  }
+  std::string endpoint;
+  auto router = makeRouter(ctx, "tcp://127.0.0.1:0", RouterOptions{}, &endpoint);
+  ASSERT_TRUE(router.ok()) << router.error().message;
+  auto dealer = makeDealer(ctx, spare + "," + endpoint, DealerOptions{});
+  ASSERT_TRUE(dealer.ok()) << dealer.error().message;
+  dealer->set(zmq::sockopt::sndtimeo, 5000);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(dealer->send(zmq::buffer("m" + std::to_string(i)), zmq::send_flags::none));
+  }
+  // Every message arrives at the bound one, none waits for the other.
+  for (int i = 0; i < 3; ++i) {
+    const auto in = receive(*router);
+    ASSERT_EQ(in.size(), 2u);
+    EXPECT_EQ(in[1], "m" + std::to_string(i));
+  }
+  // A bad entry in the list is refused, naming it.
+  auto bad = makeDealer(ctx, endpoint + ",nonsense", DealerOptions{});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, "connect");
+  EXPECT_NE(bad.error().message.find("nonsense"), std::string::npos) << bad.error().message;
+}
+
 TEST(ZmqSocket, RouterRefusesToSendToAnUnknownId) {
   zmq::context_t ctx;
   auto router = makeRouter(ctx, "tcp://127.0.0.1:0", RouterOptions{});

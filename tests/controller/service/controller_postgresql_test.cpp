@@ -313,6 +313,9 @@ TEST(ControllerPostgresql, AControllerThatStopsGivesTheLeaseUpAndTheStandbyActsA
   EXPECT_FALSE(awaitLine(dir.file("b.out"), "listening", seconds(5)).empty())
       << readFile(dir.file("b.err"));
   EXPECT_NE(readFile(dir.file("a.err")).find("gave the leader lease up"), std::string::npos);
+  // A controller that stops says so once, and never that it stands by.
+  EXPECT_EQ(readFile(dir.file("a.out")).find("standing by"), std::string::npos)
+      << readFile(dir.file("a.out"));
   second.signal(SIGTERM);
   EXPECT_EQ(second.wait(seconds(20)), 0);
 }
