@@ -3,11 +3,26 @@
 #include <algorithm>
 #include <bit>
 #include <iterator>
+#include <utility>
 
 #include "controller/store/byte_codec.h"
 
 namespace pso::controller::store {
 namespace {
+
+// Sorts `items` by key(item), stably, and keeps, of a run of equal keys, the
+// item that came last.
+template <typename T, typename Key>
+void sortKeepingLast(std::vector<T>& items, Key key) {
+  std::stable_sort(items.begin(), items.end(),
+                   [&](const T& a, const T& b) { return key(a) < key(b); });
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i + 1 < items.size() && key(items[i + 1]) == key(items[i])) continue;
+    items[kept++] = items[i];
+  }
+  items.resize(kept);
+}
 
 Error corruptLog(const std::string& what) {
   return makeError("corrupt", "sample log: " + what);
@@ -108,33 +123,12 @@ Result<std::vector<SampleLogEntry>> decodeSampleLog(std::string_view blob) {
 }
 
 void sortSamplesLastWins(std::vector<Sample>& samples) {
-  std::stable_sort(samples.begin(), samples.end(),
-                   [](const Sample& a, const Sample& b) { return a.ts_ms < b.ts_ms; });
-  // Of a run of equal timestamps, the last one stays.
-  std::size_t kept = 0;
-  for (std::size_t i = 0; i < samples.size(); ++i) {
-    if (i + 1 < samples.size() && samples[i + 1].ts_ms == samples[i].ts_ms) continue;
-    samples[kept++] = samples[i];
-  }
-  samples.resize(kept);
+  sortKeepingLast(samples, [](const Sample& s) { return s.ts_ms; });
 }
 
 void sortSeriesSamplesLastWins(std::vector<SeriesSample>& samples) {
-  std::stable_sort(samples.begin(), samples.end(),
-                   [](const SeriesSample& a, const SeriesSample& b) {
-                     return a.series_id != b.series_id ? a.series_id < b.series_id
-                                                       : a.sample.ts_ms < b.sample.ts_ms;
-                   });
-  // Of a run of equal (series, timestamp), the last one stays.
-  std::size_t kept = 0;
-  for (std::size_t i = 0; i < samples.size(); ++i) {
-    if (i + 1 < samples.size() && samples[i + 1].series_id == samples[i].series_id &&
-        samples[i + 1].sample.ts_ms == samples[i].sample.ts_ms) {
-      continue;
-    }
-    samples[kept++] = samples[i];
-  }
-  samples.resize(kept);
+  sortKeepingLast(samples,
+                  [](const SeriesSample& s) { return std::pair(s.series_id, s.sample.ts_ms); });
 }
 
 void mergeNewerSamples(std::vector<Sample>& base, std::span<const Sample> newer) {

@@ -4,12 +4,8 @@
 // controllers on one database, one acting and one standing by, with the
 // acting one killed.
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <climits>
@@ -117,23 +113,6 @@ TEST(ControllerPostgresql, KeepsItsAgentsAndSystemsInPostgresqlAcrossARestart) {
   EXPECT_EQ(again.wait(seconds(20)), 0);
 }
 
-// A loopback TCP port nothing listens on now: the standby's endpoint, which
-// the agents must know before the standby binds it.
-int unusedLoopbackPort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  int port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
-    port = ntohs(address.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
-
 // Waits until `file` holds a line matching `pattern`; its first group, or ""
 // after `timeout`.
 std::string awaitLine(const std::string& file, const std::string& pattern, seconds timeout) {
@@ -174,7 +153,8 @@ TEST(ControllerPostgresql,
                      dir.file("a.err"));
   const std::string endpoint_a = awaitLine(dir.file("a.out"), listening, seconds(30));
   ASSERT_FALSE(endpoint_a.empty()) << readFile(dir.file("a.out")) << readFile(dir.file("a.err"));
-  const int port_b = unusedLoopbackPort();
+  // The standby's endpoint, which the agents must know before it binds.
+  const int port_b = pso::testing::unusedLoopbackPort();
   ASSERT_GT(port_b, 0);
   const std::string endpoint_b = "tcp://127.0.0.1:" + std::to_string(port_b);
   ChildProcess second(controllerCommand(dir, endpoint_b), dir.file("b.out"), dir.file("b.err"));
