@@ -18,7 +18,8 @@ namespace pso::controller::engine {
 
 namespace {
 
-constexpr int64_t kStateVersion = 1;
+// 2 adds each system's last step time.
+constexpr int64_t kStateVersion = 2;
 constexpr int64_t kMaxSystems = 1000000;
 constexpr int64_t kMaxDependencies = 100000;
 constexpr int64_t kMinTrackedHorizon = 8;
@@ -125,6 +126,8 @@ struct DecisionEngine::Impl {
     std::unique_ptr<ForecastModel> model;
     ReactivePolicy reactive;
     GuardState guard;
+    /// End (epoch ms) of the last step the model learned; unset until one.
+    std::optional<int64_t> last_step_ms;
   };
 
   /// One system's decision between planning and guardrails.
@@ -142,6 +145,19 @@ struct DecisionEngine::Impl {
     std::optional<int64_t> ceiling;
     std::vector<std::string> coordination;  ///< notes of dependency and pool changes
   };
+
+  /// One system's state into `w`, and back (nullopt and `r` failed when it
+  /// does not read); adopt() installs a loaded one, keeping the spec of a
+  /// system already known.
+  /// `version` 1: the whole-engine state of earlier versions, without
+  /// last_step_ms.
+  static void saveSystem(StateWriter& w, const SystemState& state);
+  std::optional<SystemState> loadSystem(StateReader& r, int64_t version) const;
+  /// The model learns demand[first..] (at most warmStartSteps() of the
+  /// newest), whose last step ends at last_end_ms.
+  std::size_t learnSteps(SystemState& state, const std::vector<double>& demand, std::size_t first,
+                         int64_t last_end_ms);
+  void adopt(SystemState loaded);
 
   EngineSettings settings;
   std::map<std::string, SystemState> systems;
@@ -192,6 +208,7 @@ DecisionEngine::Impl::Pending DecisionEngine::Impl::plan(SystemState& state,
   } else {
     state.model->observeMissing();
   }
+  state.last_step_ms = now_ms;
 
   const double step_s = settings.step_s;
   d.lead_steps = leadSteps(spec.warmup_s, step_s);
@@ -627,11 +644,37 @@ bool DecisionEngine::needsHistory(const std::string& system) const {
 std::size_t DecisionEngine::warmStart(const std::string& system, const std::vector<double>& demand,
                                       int64_t last_end_ms) {
   if (!needsHistory(system)) return 0;
-  ForecastModel& model = *impl_->systems.at(system).model;
   const auto kept = static_cast<std::size_t>(warmStartSteps());
   std::size_t first = demand.size() > kept ? demand.size() - kept : 0;
   while (first < demand.size() && !std::isfinite(demand[first])) ++first;
+  return impl_->learnSteps(impl_->systems.at(system), demand, first, last_end_ms);
+}
+
+std::optional<int64_t> DecisionEngine::lastStepMs(const std::string& system) const {
+  auto it = impl_->systems.find(system);
+  if (it == impl_->systems.end()) return std::nullopt;
+  return it->second.last_step_ms;
+}
+
+std::size_t DecisionEngine::catchUp(const std::string& system, const std::vector<double>& demand,
+                                    int64_t last_end_ms) {
+  auto it = impl_->systems.find(system);
+  if (it == impl_->systems.end() || !it->second.last_step_ms || needsHistory(system)) return 0;
   const int64_t step_ms = std::llround(impl_->settings.step_s * 1000.0);
+  if (step_ms <= 0 || last_end_ms <= *it->second.last_step_ms) return 0;
+  // Only the steps that end after the last one learned.
+  const int64_t newer = (last_end_ms - *it->second.last_step_ms + step_ms / 2) / step_ms;
+  const std::size_t count = std::min<std::size_t>(demand.size(), static_cast<std::size_t>(newer));
+  return impl_->learnSteps(it->second, demand, demand.size() - count, last_end_ms);
+}
+
+std::size_t DecisionEngine::Impl::learnSteps(SystemState& state, const std::vector<double>& demand,
+                                             std::size_t first, int64_t last_end_ms) {
+  ForecastModel& model = *state.model;
+  const auto kept = static_cast<std::size_t>(warmStartSteps());
+  first = std::max(first, demand.size() > kept ? demand.size() - kept : std::size_t{0});
+  if (first >= demand.size()) return 0;
+  const int64_t step_ms = std::llround(settings.step_s * 1000.0);
   auto* selector = dynamic_cast<AutoModel*>(&model);
   for (std::size_t i = first; i < demand.size(); ++i) {
     // The profile candidates of "auto" read the shape at each step's time,
@@ -647,6 +690,7 @@ std::size_t DecisionEngine::warmStart(const std::string& system, const std::vect
       model.observeMissing();
     }
   }
+  state.last_step_ms = last_end_ms;
   return demand.size() - first;
 }
 
@@ -656,61 +700,127 @@ std::optional<Forecast> DecisionEngine::forecast(const std::string& system, int 
   return demandForecast(*it->second.model, horizon, impl_->settings.coverage);
 }
 
+namespace {
+
+// The system fields are those of the whole-engine state's version kStateVersion.
+constexpr int64_t kSystemStateVersion = 1;
+constexpr int64_t kFleetStateVersion = 1;
+
+}  // namespace
+
+// One system's fields, in the same order in the whole-engine state and in a
+// system's own.
+void DecisionEngine::Impl::saveSystem(StateWriter& w, const SystemState& state) {
+  saveSpec(w, state.spec);
+  w.putText(state.model->name()).putText(state.model->saveState());
+  state.reactive.save(w);
+  state.guard.stabilization.save(w);
+  w.putInt(state.guard.last_change_ms ? 1 : 0).putInt(state.guard.last_change_ms.value_or(0));
+  w.putInt(state.last_step_ms ? 1 : 0).putInt(state.last_step_ms.value_or(0));
+}
+
+std::optional<DecisionEngine::Impl::SystemState> DecisionEngine::Impl::loadSystem(
+    StateReader& r, int64_t version) const {
+  SystemState s;
+  s.spec = loadSpec(r);
+  const std::string model_name = r.getText();
+  const std::string model_state = r.getText();
+  if (!r.ok()) return std::nullopt;
+  auto model = makeForecastModel(model_name);
+  if (!model.ok()) {
+    r.fail("system '" + s.spec.name + "': " + model.error().message);
+    return std::nullopt;
+  }
+  if (Status st = model.value()->loadState(model_state); !st.ok()) {
+    r.fail("system '" + s.spec.name + "': " + st.error().message);
+    return std::nullopt;
+  }
+  s.model = std::move(model).value();
+  s.reactive = ReactivePolicy(reactiveSettings(settings));
+  s.reactive.load(r);
+  s.guard.stabilization.load(r);
+  const bool has_change = r.getInt(0, 1) == 1;
+  const int64_t change_ms = r.getInt();
+  if (has_change) s.guard.last_change_ms = change_ms;
+  if (version >= 2) {
+    const bool has_step = r.getInt(0, 1) == 1;
+    const int64_t step_ms = r.getInt();
+    if (has_step) s.last_step_ms = step_ms;
+  }
+  if (!r.ok()) return std::nullopt;
+  return s;
+}
+
+void DecisionEngine::Impl::adopt(SystemState loaded) {
+  auto it = systems.find(loaded.spec.name);
+  if (it != systems.end()) loaded.spec = it->second.spec;
+  const std::string name = loaded.spec.name;
+  systems.insert_or_assign(name, std::move(loaded));
+}
+
 std::string DecisionEngine::saveState() const {
   StateWriter w;
   w.putText("pso-engine").putInt(kStateVersion);
   impl_->limiter.save(w);
   w.putInt(static_cast<int64_t>(impl_->systems.size()));
-  for (const auto& [name, state] : impl_->systems) {
-    saveSpec(w, state.spec);
-    w.putText(state.model->name()).putText(state.model->saveState());
-    state.reactive.save(w);
-    state.guard.stabilization.save(w);
-    w.putInt(state.guard.last_change_ms ? 1 : 0).putInt(state.guard.last_change_ms.value_or(0));
-  }
-  return w.str();
+  for (const auto& [name, state] : impl_->systems) Impl::saveSystem(w, state);
+  return w.take();
 }
 
 Status DecisionEngine::loadState(const std::string& state) {
   StateReader r(state, "engine state");
   r.expectText("pso-engine");
-  if (r.getInt() != kStateVersion && r.ok()) r.fail("unsupported version");
+  const int64_t version = r.getInt(1, kStateVersion);
   ActionRateLimiter limiter;
   limiter.load(r);
   const int64_t count = r.getInt(0, kMaxSystems);
-  std::map<std::string, Impl::SystemState> loaded;
+  std::vector<Impl::SystemState> loaded;
   for (int64_t i = 0; i < count && r.ok(); ++i) {
-    Impl::SystemState s;
-    s.spec = loadSpec(r);
-    const std::string model_name = r.getText();
-    const std::string model_state = r.getText();
-    if (!r.ok()) break;
-    auto model = makeForecastModel(model_name);
-    if (!model.ok())
-      return makeError("invalid_state",
-                       "engine state: system '" + s.spec.name + "': " + model.error().message);
-    if (Status st = model.value()->loadState(model_state); !st.ok()) {
-      return makeError("invalid_state",
-                       "engine state: system '" + s.spec.name + "': " + st.error().message);
-    }
-    s.model = std::move(model).value();
-    s.reactive = ReactivePolicy(reactiveSettings(impl_->settings));
-    s.reactive.load(r);
-    s.guard.stabilization.load(r);
-    const bool has_change = r.getInt(0, 1) == 1;
-    const int64_t change_ms = r.getInt();
-    if (has_change) s.guard.last_change_ms = change_ms;
-    const std::string name = s.spec.name;
-    loaded.insert_or_assign(name, std::move(s));
+    auto system = impl_->loadSystem(r, version);
+    if (system) loaded.push_back(std::move(*system));
   }
   if (Status st = r.status(); !st.ok()) return st;
 
   impl_->limiter = std::move(limiter);
-  for (auto& [name, s] : loaded) {
-    auto it = impl_->systems.find(name);
-    if (it != impl_->systems.end()) s.spec = it->second.spec;
-    impl_->systems.insert_or_assign(name, std::move(s));
-  }
+  for (auto& s : loaded) impl_->adopt(std::move(s));
+  return {};
+}
+
+std::string DecisionEngine::saveFleetState() const {
+  StateWriter w;
+  w.putText("pso-engine-fleet").putInt(kFleetStateVersion);
+  impl_->limiter.save(w);
+  return w.take();
+}
+
+Status DecisionEngine::loadFleetState(const std::string& state) {
+  StateReader r(state, "engine fleet state");
+  r.expectText("pso-engine-fleet");
+  if (r.getInt() != kFleetStateVersion && r.ok()) r.fail("unsupported version");
+  ActionRateLimiter limiter;
+  limiter.load(r);
+  if (Status st = r.status(); !st.ok()) return st;
+  impl_->limiter = std::move(limiter);
+  return {};
+}
+
+std::string DecisionEngine::saveSystemState(const std::string& system) const {
+  const auto it = impl_->systems.find(system);
+  if (it == impl_->systems.end()) return {};
+  StateWriter w;
+  w.putText("pso-engine-system").putInt(kSystemStateVersion);
+  Impl::saveSystem(w, it->second);
+  return w.take();
+}
+
+Status DecisionEngine::loadSystemState(const std::string& system, const std::string& state) {
+  StateReader r(state, "engine state of system '" + system + "'");
+  r.expectText("pso-engine-system");
+  if (r.getInt() != kSystemStateVersion && r.ok()) r.fail("unsupported version");
+  auto loaded = impl_->loadSystem(r, kStateVersion);
+  if (loaded && loaded->spec.name != system) r.fail("it is the state of '" + loaded->spec.name + "'");
+  if (Status st = r.status(); !st.ok()) return st;
+  impl_->adopt(std::move(*loaded));
   return {};
 }
 

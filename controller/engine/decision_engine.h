@@ -95,6 +95,22 @@ class DecisionEngine {
   std::size_t warmStart(const std::string& system, const std::vector<double>& demand,
                         int64_t last_end_ms);
 
+  /// End (epoch ms) of the last step the system's model learned (a decision,
+  /// a warm start or a catch-up), saved with its state; nullopt for an
+  /// unknown system or one that learned no step in this or a saved state.
+  std::optional<int64_t> lastStepMs(const std::string& system) const;
+
+  /// Teaches a model loaded from a saved state the steps since that state,
+  /// so a state saved some cycles before a stop or crash loses nothing the
+  /// store kept: `demand` as for warmStart() (one value per step, NaN for a
+  /// step without any, so the model's seasons keep their phase), its last
+  /// step ending at `last_end_ms`; only the steps ending after lastStepMs()
+  /// are learned, at most warmStartSteps(). Does nothing for a model that
+  /// learned nothing (warmStart() is for those) or without lastStepMs().
+  /// Returns the steps learned.
+  std::size_t catchUp(const std::string& system, const std::vector<double>& demand,
+                      int64_t last_end_ms);
+
   /// The system's current forecast for steps 1..horizon without learning
   /// anything; nullopt for an unknown system. For the API and `explain`.
   std::optional<Forecast> forecast(const std::string& system, int horizon) const;
@@ -107,6 +123,19 @@ class DecisionEngine {
   /// spec and take the saved learned state; others are added with their saved
   /// spec. On error (code "invalid_state") nothing changes.
   [[nodiscard]] Status loadState(const std::string& state);
+
+  /// The same state in pieces a store can write a few at a time: the
+  /// fleet-wide part (the global action window) and each system's part
+  /// (saveState() is the sum of these). saveSystemState() of an unknown
+  /// system is empty.
+  std::string saveFleetState() const;
+  std::string saveSystemState(const std::string& system) const;
+  /// Restore those pieces, each on its own: a piece that does not read
+  /// (code "invalid_state", naming the system) changes nothing, and the rest
+  /// load as usual. A system's piece must be the state of `system`; a system
+  /// already known keeps its current spec, as with loadState().
+  [[nodiscard]] Status loadFleetState(const std::string& state);
+  [[nodiscard]] Status loadSystemState(const std::string& system, const std::string& state);
 
   /// Ok when `settings` are usable: a known policy and forecast model, a
   /// positive step, coverage in (0, 1), non-negative limits. The engine itself

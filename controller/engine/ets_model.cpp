@@ -495,7 +495,7 @@ std::string EtsModel::saveState() const {
   w.putInt(static_cast<int64_t>(history_.size()));
   for (std::size_t i = 0; i < history_.size(); ++i) w.putDouble(history_[i]);
   errors_.save(w);
-  return w.str();
+  return w.take();
 }
 
 Status EtsModel::loadState(const std::string& state) {

@@ -232,7 +232,7 @@ std::string HoltModel::saveState() const {
   writer.putInt(static_cast<int64_t>(history_.size()));
   for (std::size_t i = 0; i < history_.size(); ++i) writer.putDouble(history_[i]);
   errors_.save(writer);
-  return writer.str();
+  return writer.take();
 }
 
 Status HoltModel::loadState(const std::string& state) {

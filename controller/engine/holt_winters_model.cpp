@@ -622,7 +622,7 @@ std::string HoltWintersModel::saveState() const {
   w.putInt(static_cast<int64_t>(history_.size()));
   for (std::size_t i = 0; i < history_.size(); ++i) w.putDouble(history_[i]);
   errors_.save(w);
-  return w.str();
+  return w.take();
 }
 
 Status HoltWintersModel::loadState(const std::string& state) {

@@ -590,7 +590,7 @@ std::string AutoModel::saveState() const {
       .putInt(static_cast<int64_t>(second_))
       .putInt(third_ == kNone ? -1 : static_cast<int64_t>(third_));
   errors_.save(w);
-  return w.str();
+  return w.take();
 }
 
 Status AutoModel::loadState(const std::string& state) {

@@ -100,7 +100,7 @@ std::string SeasonalNaiveModel::saveState() const {
   writer.putInt(static_cast<int64_t>(held_.size()));
   for (const Held& h : held_) writer.putInt(h.step).putDouble(h.value);
   errors_.save(writer);
-  return writer.str();
+  return writer.take();
 }
 
 Status SeasonalNaiveModel::loadState(const std::string& state) {

@@ -1,42 +1,91 @@
 #include "controller/engine/state_codec.h"
 
+#include <bit>
 #include <charconv>
 #include <system_error>
 
 namespace pso::controller::engine {
 
-void StateWriter::separate() {
-  if (!out_.empty()) out_.push_back(' ');
+namespace {
+
+constexpr char kIntToken = 'i';
+constexpr char kDoubleToken = 'd';
+constexpr char kTextToken = 's';
+
+}  // namespace
+
+StateWriter::StateWriter() {
+  out_.push_back(kBinaryStateMarker);
+}
+
+void StateWriter::putVarint(uint64_t value) {
+  while (value >= 0x80) {
+    out_.push_back(static_cast<char>((value & 0x7F) | 0x80));
+    value >>= 7;
+  }
+  out_.push_back(static_cast<char>(value));
 }
 
 StateWriter& StateWriter::putInt(int64_t value) {
-  separate();
-  char buffer[32];
-  const auto result = std::to_chars(buffer, buffer + sizeof(buffer), value);
-  out_.append(buffer, result.ptr);
+  out_.push_back(kIntToken);
+  // Zigzag: small negative numbers stay short.
+  putVarint((static_cast<uint64_t>(value) << 1) ^ static_cast<uint64_t>(value >> 63));
   return *this;
 }
 
 StateWriter& StateWriter::putDouble(double value) {
-  separate();
-  char buffer[64];
-  const auto result = std::to_chars(buffer, buffer + sizeof(buffer), value);
-  out_.append(buffer, result.ptr);
+  out_.push_back(kDoubleToken);
+  const auto bits = std::bit_cast<uint64_t>(value);
+  char bytes[8];
+  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>((bits >> (8 * i)) & 0xFF);
+  out_.append(bytes, sizeof(bytes));
   return *this;
 }
 
 StateWriter& StateWriter::putText(std::string_view text) {
-  separate();
-  char buffer[32];
-  const auto result = std::to_chars(buffer, buffer + sizeof(buffer), text.size());
-  out_.append(buffer, result.ptr);
-  out_.push_back(':');
+  out_.push_back(kTextToken);
+  putVarint(text.size());
   out_.append(text);
   return *this;
 }
 
 StateReader::StateReader(std::string_view input, std::string what)
-    : input_(input), what_(std::move(what)) {}
+    : input_(input), what_(std::move(what)) {
+  if (!input_.empty() && input_.front() == kBinaryStateMarker) {
+    binary_ = true;
+    pos_ = 1;
+  }
+}
+
+bool StateReader::binaryToken(char type, const char* expected) {
+  if (!ok_) return false;
+  if (pos_ >= input_.size()) {
+    fail("ends early at token " + std::to_string(token_index_));
+    return false;
+  }
+  ++token_index_;
+  if (input_[pos_] != type) {
+    fail("token " + std::to_string(token_index_) + " is not " + expected);
+    return false;
+  }
+  ++pos_;
+  return true;
+}
+
+bool StateReader::getVarint(uint64_t& value) {
+  value = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (pos_ >= input_.size()) {
+      fail("token " + std::to_string(token_index_) + " ends early");
+      return false;
+    }
+    const auto byte = static_cast<unsigned char>(input_[pos_++]);
+    value |= static_cast<uint64_t>(byte & 0x7F) << shift;
+    if ((byte & 0x80) == 0) return true;
+  }
+  fail("token " + std::to_string(token_index_) + " has an overlong number");
+  return false;
+}
 
 void StateReader::fail(const std::string& reason) {
   if (!ok_) return;
@@ -60,6 +109,11 @@ std::string_view StateReader::nextToken() {
 }
 
 int64_t StateReader::getInt() {
+  if (binary_) {
+    uint64_t zigzag = 0;
+    if (!binaryToken(kIntToken, "an integer") || !getVarint(zigzag)) return 0;
+    return static_cast<int64_t>(zigzag >> 1) ^ -static_cast<int64_t>(zigzag & 1);
+  }
   const std::string_view token = nextToken();
   if (!ok_) return 0;
   int64_t value = 0;
@@ -83,6 +137,19 @@ int64_t StateReader::getInt(int64_t min, int64_t max) {
 }
 
 double StateReader::getDouble() {
+  if (binary_) {
+    if (!binaryToken(kDoubleToken, "a number")) return 0.0;
+    if (input_.size() - pos_ < 8) {
+      fail("token " + std::to_string(token_index_) + " ends early");
+      return 0.0;
+    }
+    uint64_t bits = 0;
+    for (int i = 0; i < 8; ++i) {
+      bits |= static_cast<uint64_t>(static_cast<unsigned char>(input_[pos_ + i])) << (8 * i);
+    }
+    pos_ += 8;
+    return std::bit_cast<double>(bits);
+  }
   const std::string_view token = nextToken();
   if (!ok_) return 0.0;
   double value = 0.0;
@@ -97,6 +164,17 @@ double StateReader::getDouble() {
 
 std::string StateReader::getText() {
   if (!ok_) return {};
+  if (binary_) {
+    uint64_t length = 0;
+    if (!binaryToken(kTextToken, "a length-prefixed string") || !getVarint(length)) return {};
+    if (length > input_.size() - pos_) {
+      fail("token " + std::to_string(token_index_) + " has a bad string length");
+      return {};
+    }
+    std::string text(input_.substr(pos_, length));
+    pos_ += length;
+    return text;
+  }
   if (pos_ < input_.size() && input_[pos_] == ' ' && token_index_ > 0) ++pos_;
   const std::size_t colon = input_.find(':', pos_);
   if (colon == std::string_view::npos) {
@@ -129,18 +207,27 @@ void StateReader::expectText(std::string_view expected) {
 }
 
 bool StateReader::atEnd() const {
+  if (binary_) return pos_ >= input_.size();
   std::size_t p = pos_;
   if (p < input_.size() && input_[p] == ' ') ++p;
   return p >= input_.size();
 }
 
 Status StateReader::status(bool require_end) const {
-  if (!ok_) return makeError("invalid_state", what_ + ": " + reason_);
-  if (require_end && !atEnd()) {
-    return makeError("invalid_state",
-                     what_ + ": unexpected data after token " + std::to_string(token_index_));
+  std::string message;
+  if (!ok_) {
+    message = what_ + ": " + reason_;
+  } else if (require_end && !atEnd()) {
+    message = what_ + ": unexpected data after token " + std::to_string(token_index_);
+  } else {
+    return {};
   }
-  return {};
+  // Messages quote the input (a token, a system's name): they stay one
+  // printable line whatever its bytes.
+  for (char& ch : message) {
+    if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ch = '?';
+  }
+  return makeError("invalid_state", message);
 }
 
 }  // namespace pso::controller::engine

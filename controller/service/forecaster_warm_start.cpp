@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -39,33 +40,62 @@ std::size_t ForecasterWarmStart::warm(store::TelemetryStore& store, engine::Deci
   // The cycle itself observes the step ending at now_ms; the history ends
   // where that step begins.
   const int64_t end_ms = now_ms - step_ms;
-  const int64_t since_ms = end_ms - static_cast<int64_t>(steps) * step_ms + 1;
   using Clock = std::chrono::steady_clock;
   Clock::duration reading{};
   Clock::duration learning{};
   std::size_t warmed = 0;
   std::size_t learned = 0;
+  std::size_t caught_up = 0;
+  std::size_t caught_up_steps = 0;
   for (const engine::SystemObservation& system : systems) {
-    if (!met_.insert(system.system).second || !engine.needsHistory(system.system)) continue;
+    if (!met_.insert(system.system).second) continue;
+    // A model that learned nothing learns the whole kept history; one loaded
+    // from a saved state learns the steps since that state (catchUp()).
+    const bool empty = engine.needsHistory(system.system);
+    const auto last_step = engine.lastStepMs(system.system);
+    std::size_t wanted = steps;
+    if (!empty) {
+      if (!last_step || end_ms - *last_step < step_ms / 2) continue;
+      wanted = std::min<std::size_t>(
+          steps, static_cast<std::size_t>((end_ms - *last_step + step_ms / 2) / step_ms));
+    }
+    const int64_t from_ms = end_ms - static_cast<int64_t>(wanted) * step_ms + 1;
     const auto read_started = Clock::now();
-    auto samples = store.samples(system.system, metric, since_ms, end_ms + 1);
+    auto samples = store.samples(system.system, metric, from_ms, end_ms + 1);
     reading += Clock::now() - read_started;
     if (!samples) {
       spdlog::warn(
-          "warm start of {}: reading its stored {} failed ({}); its forecaster starts empty",
-          system.system, metric, samples.error().message);
+          "{} of {}: reading its stored {} failed ({}); its forecaster goes on from where it was",
+          empty ? "warm start" : "catch-up", system.system, metric, samples.error().message);
+      continue;
+    }
+    const auto learn_started = Clock::now();
+    const std::vector<double> means = stepMeans(samples.value(), end_ms, step_ms, wanted);
+    if (!empty) {
+      // Steps without samples are learned as gaps, so seasons keep their phase.
+      const std::size_t learned_now = engine.catchUp(system.system, means, end_ms);
+      learning += Clock::now() - learn_started;
+      if (learned_now > 0) {
+        ++caught_up;
+        caught_up_steps += learned_now;
+      }
       continue;
     }
     if (samples.value().empty()) continue;
-    const auto learn_started = Clock::now();
-    const std::size_t steps_learned =
-        engine.warmStart(system.system, stepMeans(samples.value(), end_ms, step_ms, steps), end_ms);
+    const std::size_t steps_learned = engine.warmStart(system.system, means, end_ms);
     learning += Clock::now() - learn_started;
     if (steps_learned == 0) continue;
     ++warmed;
     learned += steps_learned;
     spdlog::debug("warm start of {}: {} steps from {} stored samples", system.system, steps_learned,
                   samples.value().size());
+  }
+  if (caught_up > 0) {
+    using Ms = std::chrono::duration<double, std::milli>;
+    spdlog::info(
+        "catch-up: {} forecasters learned the {} steps of stored {} since their saved state "
+        "(reading {:.0f} ms, learning {:.0f} ms)",
+        caught_up, caught_up_steps, metric, Ms(reading).count(), Ms(learning).count());
   }
   if (warmed > 0) {
     using Ms = std::chrono::duration<double, std::milli>;
@@ -74,7 +104,7 @@ std::size_t ForecasterWarmStart::warm(store::TelemetryStore& store, engine::Deci
         "{:.0f} ms)",
         warmed, learned, metric, Ms(reading).count(), Ms(learning).count());
   }
-  return warmed;
+  return warmed + caught_up;
 }
 
 }  // namespace pso::controller::service

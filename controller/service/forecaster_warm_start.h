@@ -5,7 +5,10 @@
 // its stored demand at the cycle step before its first decision, so history
 // imported with `psoctl import` or kept from an earlier run makes its
 // forecasts seasonal from the first cycle (docs/design-notes.md, "Warm start
-// from stored history").
+// from stored history"); and catch-ups: a model loaded from a state saved
+// some cycles before the stop learns the stored steps since, so the state is
+// a checkpoint and the stored samples its log (docs/design-notes.md, "Engine
+// state by system").
 
 #include <cstddef>
 #include <cstdint>
@@ -30,14 +33,16 @@ std::vector<double> stepMeans(const std::vector<store::Sample>& samples, int64_t
 /// Gives each system's forecast model its stored history once per process.
 class ForecasterWarmStart {
  public:
-  /// For each of `systems` this object has not met before and whose model
-  /// has learned no value (engine.needsHistory()): reads its `metric`
-  /// samples of the engine::DecisionEngine::warmStartSteps() steps before the
-  /// step ending at now_ms (the step the cycle observes itself), one read per
-  /// system, and hands their per-step means to engine.warmStart(). A system
-  /// is considered once, whatever it finds: a failed read is logged and the
-  /// model starts empty, as it did before warm starts. Returns the systems
-  /// warm-started in this call.
+  /// For each of `systems` this object has not met before: a model that has
+  /// learned no value (engine.needsHistory()) gets its `metric` samples of
+  /// the engine::DecisionEngine::warmStartSteps() steps before the step
+  /// ending at now_ms (the step the cycle observes itself) as per-step means
+  /// through engine.warmStart(); a model loaded from a saved state older
+  /// than a step gets the steps since (engine.lastStepMs()) through
+  /// engine.catchUp(), steps without samples as gaps. One read per system.
+  /// A system is considered once, whatever it finds: a failed read is logged
+  /// and the model goes on from where it was. Returns the systems that
+  /// learned in this call.
   std::size_t warm(store::TelemetryStore& store, engine::DecisionEngine& engine,
                    const std::vector<engine::SystemObservation>& systems, const std::string& metric,
                    int64_t now_ms);

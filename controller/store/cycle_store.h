@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/result.h"
@@ -51,11 +52,21 @@ class CycleStore {
     return CompactionReport{};
   }
 
-  /// Replaces the engine state blob (DecisionEngine::saveState) kept for
-  /// restarts, stamped with now_ms.
+  /// Replaces the engine state blob kept for restarts (the fleet-wide part,
+  /// DecisionEngine::saveFleetState; a whole DecisionEngine::saveState in
+  /// databases written before states were kept by system), stamped with now_ms.
   [[nodiscard]] virtual Status saveEngineState(const std::string& state, int64_t now_ms) = 0;
   /// The last saved engine state, empty when none was saved.
   [[nodiscard]] virtual Result<std::string> loadEngineState() = 0;
+
+  /// Replaces the saved state of each system in `states` (system name,
+  /// DecisionEngine::saveSystemState), all in one transaction, stamped with
+  /// now_ms; other systems' states stay as they are.
+  [[nodiscard]] virtual Status saveSystemStates(
+      const std::vector<std::pair<std::string, std::string>>& states, int64_t now_ms) = 0;
+  /// Every saved system state, by system name in byte order.
+  [[nodiscard]] virtual Result<std::vector<std::pair<std::string, std::string>>>
+  loadSystemStates() = 0;
 };
 
 }  // namespace pso::controller::store

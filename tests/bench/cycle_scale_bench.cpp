@@ -8,7 +8,9 @@
 // dbstat, after VACUUM: tables, their indexes and blocks) as written and after
 // compaction (CycleStore::compactCycles, ScenarioStore::compactScenarios), in
 // bytes per system per day at one cycle every 15 s, and a check that every
-// cycle and scenario reads back byte for byte.
+// cycle and scenario reads back byte for byte; and the engine state saved by
+// system (a cycle saves a slice of the fleet, in its "state" phase; a stop
+// saves all): its bytes per system and the time of a whole save.
 //
 // Usage: cycle_scale_bench [--systems N] [--history K] [--cycles C] [--mode act|forecast-only]
 //                          [--db PATH]
@@ -282,5 +284,19 @@ int main(int argc, char** argv) {
     std::printf("\n");
   }
   std::printf("directives dispatched: %zu\n", dispatcher.count);
+  // A stop saves every system's engine state at once (a cycle saves a slice).
+  const auto stop_started = std::chrono::steady_clock::now();
+  runner.stop();
+  const double stop_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - stop_started)
+          .count();
+  if (auto states = store.loadSystemStates(); states && !states->empty()) {
+    double bytes = 0;
+    for (const auto& [system, state] : *states) bytes += static_cast<double>(state.size());
+    std::printf(
+        "engine state: %zu systems, %.0f bytes a system, %.1f MB in all; a stop saved all in "
+        "%.0f ms\n",
+        states->size(), bytes / static_cast<double>(states->size()), bytes / 1e6, stop_ms);
+  }
   return reportStorage(store, db, systems, cycles, t0 + (history + cycles) * kStepMs) ? 0 : 1;
 }

@@ -41,6 +41,10 @@ Status PgCycleStore::prepare() {
        "INSERT INTO engine_state (id, state, updated_ms) VALUES (1, $1, $2) "
        "ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, updated_ms = EXCLUDED.updated_ms"},
       {"cycle_load_state", "SELECT state FROM engine_state WHERE id = 1"},
+      {"cycle_save_system_state",
+       "INSERT INTO engine_system_states (system, state, updated_ms) VALUES ($1, $2, $3) "
+       "ON CONFLICT (system) DO UPDATE SET state = EXCLUDED.state, updated_ms = EXCLUDED.updated_ms"},
+      {"cycle_load_system_states", "SELECT system, state FROM engine_system_states ORDER BY system"},
   });
 }
 
@@ -100,6 +104,27 @@ Result<std::string> PgCycleStore::loadEngineState() {
                                        [](const PgRows& rows, int i) { return rows.bytes(i, 0); });
   if (!state.ok()) return state.error();
   return state->value_or(std::string());
+}
+
+Status PgCycleStore::saveSystemStates(
+    const std::vector<std::pair<std::string, std::string>>& states, int64_t now_ms) {
+  std::lock_guard lock(context_.mutex());
+  PgTransaction tx(context_);
+  if (!tx.beginStatus().ok()) return tx.beginStatus();
+  for (const auto& [system, state] : states) {
+    auto saved = context_.runLocked("cycle_save_system_state",
+                                    PgParams().add(system).addBytes(state).add(now_ms));
+    if (Status st = pgDone(std::move(saved)); !st.ok()) return st;
+  }
+  return tx.commit();
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> PgCycleStore::loadSystemStates() {
+  std::lock_guard lock(context_.mutex());
+  return pgAllRows<std::pair<std::string, std::string>>(
+      context_.runLocked("cycle_load_system_states"), [](const PgRows& rows, int i) {
+        return std::make_pair(rows.text(i, 0), rows.bytes(i, 1));
+      });
 }
 
 }  // namespace pso::controller::store

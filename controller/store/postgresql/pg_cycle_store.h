@@ -1,6 +1,6 @@
 #pragma once
 
-// The cycle aggregate on PostgreSQL. Tables: cycles, engine_state; the meta
+// The cycle aggregate on PostgreSQL. Tables: cycles, engine_state, engine_system_states; the meta
 // key "cycle_seq".
 
 #include <cstdint>
@@ -28,6 +28,9 @@ class PgCycleStore : public virtual CycleStore {
                                                  int64_t limit) override;
   Status saveEngineState(const std::string& state, int64_t now_ms) override;
   Result<std::string> loadEngineState() override;
+  Status saveSystemStates(const std::vector<std::pair<std::string, std::string>>& states,
+                          int64_t now_ms) override;
+  Result<std::vector<std::pair<std::string, std::string>>> loadSystemStates() override;
 
  private:
   PgContext& context_;

@@ -202,6 +202,15 @@ CREATE TABLE controller_lease (
   expires timestamptz NOT NULL
 );
 )sql",
+      // 3: the engine's state by system (DecisionEngine::saveSystemState);
+      // engine_state keeps the fleet-wide part.
+      R"sql(
+CREATE TABLE engine_system_states (
+  system     text COLLATE "C" PRIMARY KEY,
+  state      bytea NOT NULL,
+  updated_ms bigint NOT NULL
+);
+)sql",
   };
   return kMigrations;
 }

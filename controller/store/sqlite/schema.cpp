@@ -275,6 +275,16 @@ ALTER TABLE scenarios ADD COLUMN block_pos INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX scenarios_by_block ON scenarios (block_id) WHERE block_id IS NOT NULL;
 CREATE INDEX scenarios_loose_by_ts ON scenarios (ts_ms, id) WHERE block_id IS NULL;
 )sql",
+      // 10: the engine's state by system (DecisionEngine::saveSystemState), so
+      // a cycle saves a few systems' parts instead of the whole fleet's at once;
+      // engine_state keeps the fleet-wide part.
+      R"sql(
+CREATE TABLE engine_system_states (
+  system     TEXT PRIMARY KEY,
+  state      BLOB NOT NULL,
+  updated_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql",
   };
   return kMigrations;
 }

@@ -73,6 +73,10 @@ Status SqliteCycleStore::prepare() {
        "INSERT INTO engine_state (id, state, updated_ms) VALUES (1, ?1, ?2) "
        "ON CONFLICT (id) DO UPDATE SET state = excluded.state, updated_ms = excluded.updated_ms"},
       {&load_engine_state_, "SELECT state FROM engine_state WHERE id = 1"},
+      {&save_system_state_,
+       "INSERT INTO engine_system_states (system, state, updated_ms) VALUES (?1, ?2, ?3) "
+       "ON CONFLICT (system) DO UPDATE SET state = excluded.state, updated_ms = excluded.updated_ms"},
+      {&load_system_states_, "SELECT system, state FROM engine_system_states ORDER BY system"},
   });
 }
 
@@ -178,6 +182,30 @@ Result<std::string> SqliteCycleStore::loadEngineState() {
       common::firstRow<std::string>(*s, [](const Statement& row) { return row.columnBlob(0); });
   if (!state.ok()) return state.error();
   return state->value_or(std::string());
+}
+
+Status SqliteCycleStore::saveSystemStates(
+    const std::vector<std::pair<std::string, std::string>>& states, int64_t now_ms) {
+  std::lock_guard lock(context_.mutex());
+  common::Transaction tx(context_.db());
+  if (!tx.beginStatus().ok()) return tx.beginStatus();
+  for (const auto& [system, state] : states) {
+    ScopedStatement s(save_system_state_);
+    s->bind(1, system).bindBlob(2, state.data(), state.size()).bind(3, now_ms);
+    if (Status st = s->run(); !st.ok()) return st;
+  }
+  return tx.commit();
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> SqliteCycleStore::loadSystemStates() {
+  std::lock_guard lock(context_.mutex());
+  ScopedStatement s(load_system_states_);
+  std::vector<std::pair<std::string, std::string>> states;
+  Status st = common::forEachRow(*s, [&](const Statement& row) {
+    states.emplace_back(row.columnText(0), row.columnBlob(1));
+  });
+  if (!st.ok()) return st.error();
+  return states;
 }
 
 }  // namespace pso::controller::store

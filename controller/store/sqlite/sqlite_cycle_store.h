@@ -1,7 +1,7 @@
 #pragma once
 
 // The cycle aggregate on SQLite. Tables: cycles, cycle_blocks (the decisions
-// of compacted cycles, record_block.h), engine_state; the meta key cycle_seq.
+// of compacted cycles, record_block.h), engine_state, engine_system_states; the meta key cycle_seq.
 
 #include <cstdint>
 #include <string>
@@ -30,6 +30,9 @@ class SqliteCycleStore : public virtual CycleStore {
                                                  int64_t limit) override;
   Status saveEngineState(const std::string& state, int64_t now_ms) override;
   Result<std::string> loadEngineState() override;
+  Status saveSystemStates(const std::vector<std::pair<std::string, std::string>>& states,
+                          int64_t now_ms) override;
+  Result<std::vector<std::pair<std::string, std::string>>> loadSystemStates() override;
 
  private:
   // The rows of `select` (kCycleColumns), with compacted decisions read back
@@ -51,6 +54,8 @@ class SqliteCycleStore : public virtual CycleStore {
   common::Statement select_cycle_block_;
   common::Statement save_engine_state_;
   common::Statement load_engine_state_;
+  common::Statement save_system_state_;
+  common::Statement load_system_states_;
 };
 
 }  // namespace pso::controller::store

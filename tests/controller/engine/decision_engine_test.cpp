@@ -350,6 +350,82 @@ TEST(DecisionEngine, MalformedStateIsRefusedAndChangesNothing) {
   EXPECT_EQ(engine.saveState(), before);
 }
 
+// The state in pieces: each system's part and the fleet-wide part restore
+// what the whole state does, and a part refuses to load as another system's.
+TEST(DecisionEngine, SystemPartsRestoreEachModelAndRefuseAnotherSystemsName) {
+  DecisionEngine original(engineSettings());
+  original.upsertSystem(webSystem());
+  SystemSpec api = webSystem();
+  api.name = "api";
+  original.upsertSystem(api);
+  for (int t = 0; t < 40; ++t) {
+    CycleInput input;
+    input.now_ms = t * 15'000;
+    for (const char* name : {"web", "api"}) {
+      SystemObservation o;
+      o.system = name;
+      o.demand = 200.0 + 40.0 * std::sin(t * 0.4) + (name[0] == 'a' ? 30.0 : 0.0);
+      o.current_replicas = 3;
+      input.systems.push_back(o);
+    }
+    original.decide(input);
+  }
+  EXPECT_TRUE(original.saveSystemState("db").empty());
+
+  DecisionEngine restarted(engineSettings());
+  ASSERT_TRUE(restarted.loadFleetState(original.saveFleetState()).ok());
+  ASSERT_TRUE(restarted.loadSystemState("web", original.saveSystemState("web")).ok());
+  ASSERT_TRUE(restarted.loadSystemState("api", original.saveSystemState("api")).ok());
+  EXPECT_EQ(restarted.saveState(), original.saveState());
+  EXPECT_EQ(restarted.forecast("api", 6)->point, original.forecast("api", 6)->point);
+
+  DecisionEngine other(engineSettings());
+  Status refused = other.loadSystemState("api", original.saveSystemState("web"));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, "invalid_state");
+  EXPECT_NE(refused.error().message.find("system 'api'"), std::string::npos)
+      << refused.error().message;
+  EXPECT_NE(refused.error().message.find("'web'"), std::string::npos) << refused.error().message;
+  EXPECT_TRUE(other.systems().empty());
+  const std::string web = original.saveSystemState("web");
+  for (std::size_t cut : {std::size_t{0}, std::size_t{1}, web.size() / 2, web.size() - 1}) {
+    EXPECT_FALSE(other.loadSystemState("web", web.substr(0, cut)).ok()) << cut;
+  }
+  EXPECT_FALSE(other.loadFleetState(original.saveSystemState("web")).ok());
+  EXPECT_TRUE(other.systems().empty());
+}
+
+// A catch-up learns exactly what the cycles it missed would have: the
+// steps after the last one learned, none before, a step without demand as
+// a gap.
+TEST(DecisionEngine, ACatchUpLearnsTheMissedStepsAsTheCyclesWouldHave) {
+  auto demandAt = [](int t) { return 300.0 + 80.0 * std::sin(t * 0.25); };
+  DecisionEngine live(engineSettings());
+  live.upsertSystem(webSystem());
+  for (int t = 0; t < 30; ++t) step(live, demandAt(t), 3, t * 15'000);
+  const std::string saved = live.saveSystemState("web");
+  EXPECT_EQ(live.lastStepMs("web"), 29 * 15'000);
+  auto stored_at = [&](int t) -> std::optional<double> {
+    if (t == 33) return std::nullopt;
+    return demandAt(t);
+  };
+  for (int t = 30; t < 40; ++t) step(live, stored_at(t), 3, t * 15'000);
+
+  DecisionEngine restarted(engineSettings());
+  ASSERT_TRUE(restarted.loadSystemState("web", saved).ok());
+  EXPECT_EQ(restarted.lastStepMs("web"), 29 * 15'000);
+  // Steps 25..39: the five already learned are skipped.
+  std::vector<double> stored;
+  for (int t = 25; t < 40; ++t) stored.push_back(stored_at(t).value_or(std::nan("")));
+  EXPECT_EQ(restarted.catchUp("web", stored, 39 * 15'000), 10u);
+  EXPECT_EQ(restarted.lastStepMs("web"), 39 * 15'000);
+  EXPECT_EQ(restarted.forecast("web", 6)->point, live.forecast("web", 6)->point);
+  EXPECT_EQ(restarted.forecast("web", 6)->observations, 39);
+  // Nothing newer: nothing learned.
+  EXPECT_EQ(restarted.catchUp("web", stored, 39 * 15'000), 0u);
+  EXPECT_EQ(restarted.catchUp("db", stored, 45 * 15'000), 0u);
+}
+
 TEST(DecisionEngine, SystemsCanBeUpdatedAndRemoved) {
   DecisionEngine engine(engineSettings());
   engine.upsertSystem(webSystem());

@@ -7,6 +7,7 @@
 
 #include "controller/engine/holt_model.h"
 #include "controller/engine/seasonal_naive_model.h"
+#include "controller/engine/state_codec.h"
 
 namespace pso::controller::engine {
 namespace {
@@ -224,6 +225,32 @@ TEST(HoltModel, SavedStateForecastsIdentically) {
   }
 }
 
+// The tokens of a binary state (state_codec.h), each with its type byte.
+std::vector<std::string> binaryStateTokens(const std::string& state) {
+  std::vector<std::string> tokens;
+  std::size_t pos = 1;
+  auto varintEnd = [&](std::size_t p, uint64_t& value) {
+    value = 0;
+    for (int shift = 0; p < state.size(); shift += 7) {
+      const auto byte = static_cast<unsigned char>(state[p++]);
+      value |= static_cast<uint64_t>(byte & 0x7F) << shift;
+      if ((byte & 0x80) == 0) break;
+    }
+    return p;
+  };
+  while (pos < state.size()) {
+    const char type = state[pos];
+    std::size_t end = pos + 1;
+    uint64_t value = 0;
+    if (type == 'd') end += 8;
+    if (type == 'i') end = varintEnd(end, value);
+    if (type == 's') end = varintEnd(end, value) + value;
+    tokens.push_back(state.substr(pos, end - pos));
+    pos = end;
+  }
+  return tokens;
+}
+
 TEST(HoltModel, MalformedStateIsRefusedAndLeavesTheModelUnchanged) {
   auto model = holt();
   for (int t = 0; t < 30; ++t) model->update(t);
@@ -237,16 +264,12 @@ TEST(HoltModel, MalformedStateIsRefusedAndLeavesTheModelUnchanged) {
                                "999999999")
                    .ok());
   // Well-formed but impossible: alpha (the 9th token) of 7.
-  std::vector<std::string> tokens;
-  std::size_t start = 0;
-  while (start <= before.size()) {
-    const std::size_t end = std::min(before.find(' ', start), before.size());
-    tokens.push_back(before.substr(start, end - start));
-    start = end + 1;
-  }
-  tokens[8] = "7";
-  std::string impossible;
-  for (const std::string& t : tokens) impossible += (impossible.empty() ? "" : " ") + t;
+  std::vector<std::string> tokens = binaryStateTokens(before);
+  ASSERT_GE(tokens.size(), 9u);
+  ASSERT_EQ(tokens[8].front(), 'd');
+  tokens[8] = StateWriter().putDouble(7.0).str().substr(1);
+  std::string impossible(1, kBinaryStateMarker);
+  for (const std::string& t : tokens) impossible += t;
   Status refused = model->loadState(impossible);
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(refused.error().message.find("smoothing parameters"), std::string::npos);

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <limits>
+#include <string>
 
 namespace pso::controller::engine {
 namespace {
@@ -26,6 +27,57 @@ TEST(StateCodec, RoundTripsNumbersExactlyAndTextWithSpaces) {
   EXPECT_TRUE(r.status().ok());
 }
 
+TEST(StateCodec, WritesTheBinaryFormAndRoundTripsIntegersAtTheirLimits) {
+  StateWriter w;
+  const int64_t values[] = {0, 1, -1, 63, -64, 64, 1LL << 40, std::numeric_limits<int64_t>::max(),
+                            std::numeric_limits<int64_t>::min()};
+  for (int64_t v : values) w.putInt(v);
+  w.putText(std::string("a\0b c", 5));
+  ASSERT_FALSE(w.str().empty());
+  EXPECT_EQ(w.str().front(), kBinaryStateMarker);
+  // A small integer takes its type byte and one byte; a double nine bytes.
+  EXPECT_EQ(StateWriter().putInt(-64).str().size(), 3u);
+  EXPECT_EQ(StateWriter().putDouble(0.1).str().size(), 10u);
+  StateReader r(w.str(), "test state");
+  for (int64_t v : values) EXPECT_EQ(r.getInt(), v);
+  EXPECT_EQ(r.getText(), std::string("a\0b c", 5));
+  EXPECT_TRUE(r.status().ok());
+}
+
+// Every cut of a binary state, and a token of the wrong type, is refused
+// with the token's position; nothing reads past the input.
+TEST(StateCodec, RefusesATruncatedBinaryStateAndATokenOfTheWrongType) {
+  StateWriter w;
+  w.putInt(300).putDouble(2.5).putText("web");
+  const std::string state = w.str();
+  for (std::size_t cut = 1; cut < state.size(); ++cut) {
+    StateReader r(state.substr(0, cut), "s");
+    r.getInt();
+    r.getDouble();
+    r.getText();
+    EXPECT_FALSE(r.status().ok()) << cut;
+  }
+  StateReader wrong(state, "holt model state");
+  wrong.getInt();
+  wrong.getInt();
+  Status status = wrong.status(false);
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.error().message.find("holt model state: token 2 is not an integer"),
+            std::string::npos)
+      << status.error().message;
+  // A length beyond the input.
+  std::string long_text = StateWriter().putText("abc").str();
+  long_text[2] = 100;
+  StateReader text(long_text, "s");
+  text.getText();
+  EXPECT_FALSE(text.status().ok());
+  // An integer that never ends its varint.
+  StateReader endless(std::string(1, kBinaryStateMarker) + "i" + std::string(11, '\xFF'), "s");
+  endless.getInt();
+  EXPECT_FALSE(endless.status().ok());
+}
+
+// States saved before the binary form are text; they still read.
 TEST(StateCodec, MalformedInputNamesTheComponentAndToken) {
   StateReader r("1 x 3", "holt model state");
   EXPECT_EQ(r.getInt(), 1);

@@ -96,6 +96,26 @@ TEST_P(CycleStoreTest, SavedEngineStateIsStampedWithTheTimeGiven) {
   EXPECT_EQ(stamp(), 5678);
 }
 
+// Each system's part of the engine state is replaced on its own, bytes as
+// given (a binary state holds NUL and high bytes), and survives a reopen.
+TEST_P(CycleStoreTest, SystemStatesAreReplacedOneByOneAndSurviveAReopen) {
+  auto none = store_->loadSystemStates();
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+  const std::string binary("\xB5s\x00web\xFF", 7);
+  ASSERT_TRUE(store_->saveSystemStates({{"web", binary}, {"api", "a1"}}, 1000).ok());
+  ASSERT_TRUE(store_->saveSystemStates({{"api", "a2"}}, 2000).ok());
+  ASSERT_TRUE(store_->saveSystemStates({}, 3000).ok());
+  reopen();
+  auto states = store_->loadSystemStates();
+  ASSERT_TRUE(states.ok());
+  const std::vector<std::pair<std::string, std::string>> expected = {{"api", "a2"},
+                                                                     {"web", binary}};
+  EXPECT_EQ(*states, expected);
+  EXPECT_EQ(rawInt("SELECT updated_ms FROM engine_system_states WHERE system = 'api'"), 2000);
+  EXPECT_EQ(rawInt("SELECT updated_ms FROM engine_system_states WHERE system = 'web'"), 1000);
+}
+
 TEST_P(CycleStoreTest, RetentionRemovesTheCyclesBeforeTheCutoffAcrossBatches) {
   // More than two batches of the retention pass, so its loop is exercised.
   constexpr int64_t kCycles = 2 * 500 + 203;

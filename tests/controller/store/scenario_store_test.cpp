@@ -109,7 +109,7 @@ TEST_P(SqliteScenarioStoreTest, SchemaOneDatabaseGainsLearnersAndKeepsItsScenari
     auto db = common::Database::open(path_);
     ASSERT_TRUE(db.ok());
     ASSERT_TRUE((*db)
-                    ->exec(std::string(kUndoMigrationsEightAndNineSql) +
+                    ->exec(std::string(kUndoMigrationsEightToTenSql) +
                            "DROP TABLE attempts; DROP TABLE learners; DROP TABLE rollups_minute; "
                            "DROP TABLE rollups_hour; DROP TABLE rollup_late; "
                            "ALTER TABLE agents DROP COLUMN conflicts; DROP TABLE alerts; "
@@ -195,7 +195,7 @@ TEST_P(SqliteScenarioStoreTest, SchemaFiveDatabaseGainsTeamsAndKeepsItsLearners)
     auto db = common::Database::open(path_);
     ASSERT_TRUE(db.ok());
     ASSERT_TRUE((*db)
-                    ->exec(std::string(kUndoMigrationsEightAndNineSql) +
+                    ->exec(std::string(kUndoMigrationsEightToTenSql) +
                            "DROP INDEX learners_by_team; ALTER TABLE learners DROP COLUMN team; "
                            "PRAGMA user_version = 5")
                     .ok());

@@ -37,16 +37,18 @@ namespace fs = std::filesystem;
 
 inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-/// What migrations 8 (sample chunks) and 9 (cycle and scenario blocks)
+/// What migrations 8 (sample chunks), 9 (cycle and scenario blocks) and 10
+/// (engine states by system)
 /// added, removed: for the tests that turn a current database back into an
 /// earlier version's, before they set its user_version.
-inline constexpr const char* kUndoMigrationsEightAndNineSql =
+inline constexpr const char* kUndoMigrationsEightToTenSql =
     "DROP TABLE sample_chunks; DROP TABLE sample_log; "
     "ALTER TABLE series DROP COLUMN flushed_log_id; "
     "DROP INDEX cycles_by_block; DROP INDEX cycles_loose_by_ts; DROP TABLE cycle_blocks; "
     "ALTER TABLE cycles DROP COLUMN block_id; ALTER TABLE cycles DROP COLUMN block_pos; "
     "DROP INDEX scenarios_by_block; DROP INDEX scenarios_loose_by_ts; DROP TABLE scenario_blocks; "
-    "ALTER TABLE scenarios DROP COLUMN block_id; ALTER TABLE scenarios DROP COLUMN block_pos; ";
+    "ALTER TABLE scenarios DROP COLUMN block_id; ALTER TABLE scenarios DROP COLUMN block_pos; "
+    "DROP TABLE engine_system_states; ";
 
 /// How GoogleTest prints a backend in its messages.
 inline void PrintTo(StoreBackend backend, std::ostream* out) {
