@@ -277,13 +277,15 @@ CREATE INDEX scenarios_loose_by_ts ON scenarios (ts_ms, id) WHERE block_id IS NU
 )sql",
       // 10: the engine's state by system (DecisionEngine::saveSystemState), so
       // a cycle saves a few systems' parts instead of the whole fleet's at once;
-      // engine_state keeps the fleet-wide part.
+      // engine_state keeps the fleet-wide part. Operators' holds by their end,
+      // so the cycle finds the fleet's in one statement.
       R"sql(
 CREATE TABLE engine_system_states (
   system     TEXT PRIMARY KEY,
   state      BLOB NOT NULL,
   updated_ms INTEGER NOT NULL
 ) WITHOUT ROWID;
+CREATE INDEX directives_operator_holds ON directives (hold_until_ms) WHERE source = 'operator';
 )sql",
   };
   return kMigrations;

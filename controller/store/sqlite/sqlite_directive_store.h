@@ -58,6 +58,7 @@ class SqliteDirectiveStore : public virtual DirectiveStore {
   common::Statement select_pending_;
   common::Statement select_awaiting_;
   common::Statement select_active_hold_;
+  common::Statement select_active_holds_;
   common::Statement prune_;
 };
 

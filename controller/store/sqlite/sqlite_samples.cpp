@@ -191,7 +191,9 @@ Status SqliteTelemetryStore::replayLogLocked() {
 
 Status SqliteTelemetryStore::writeChunksLocked(int64_t series_id, std::span<const Sample> samples,
                                                std::size_t per_row, NewestChunk* newest) {
-  newest_chunks_.erase(series_id);
+  // A cut's chunk joins the held ones once its transaction commits
+  // (holdNewestLocked); any other write makes them unknown.
+  if (newest == nullptr) newest_chunks_.erase(series_id);
   int64_t& end = chunk_end_ms_.try_emplace(series_id, kMinTs).first->second;
   for (std::size_t begin = 0; begin < samples.size(); begin += per_row) {
     const auto piece = samples.subspan(begin, std::min(per_row, samples.size() - begin));
@@ -205,7 +207,10 @@ Status SqliteTelemetryStore::writeChunksLocked(int64_t series_id, std::span<cons
         .bindBlob(5, blob->data(), blob->size());
     if (auto st = s->run(); !st.ok()) return st;
     if (newest != nullptr && begin + piece.size() == samples.size()) {
-      *newest = NewestChunk{piece.back().ts_ms, end, std::move(*blob)};
+      newest->end_ms = piece.back().ts_ms;
+      newest->others_end_ms = end;
+      newest->held.clear();
+      newest->held.push_back({piece.back().ts_ms, piece.size(), std::move(*blob)});
     }
     // An upper bound even if the transaction rolls back: reads stay right.
     end = std::max(end, piece.back().ts_ms);
@@ -220,6 +225,42 @@ const SqliteTelemetryStore::NewestChunk* SqliteTelemetryStore::newestChunkLocked
   auto end = chunk_end_ms_.find(series_id);
   if (end == chunk_end_ms_.end() || end->second != newest->second.end_ms) return nullptr;
   return &newest->second;
+}
+
+Status SqliteTelemetryStore::decodeNewest(const NewestChunk& newest, std::vector<Sample>& out) {
+  std::vector<Sample> later;
+  for (const auto& held : newest.held) {
+    if (out.empty()) {
+      if (auto st = decodeChunkInto(held.blob, out); !st.ok()) return st;
+      continue;
+    }
+    later.clear();
+    if (auto st = decodeChunkInto(held.blob, later); !st.ok()) return st;
+    mergeNewerSamples(out, later);
+  }
+  return Status();
+}
+
+void SqliteTelemetryStore::holdNewestLocked(int64_t series_id, NewestChunk cut) {
+  auto& kept = newest_chunks_[series_id];
+  // The chunks held before are still the series' newest others when the cut
+  // found nothing newer than them.
+  if (!kept.held.empty() && kept.end_ms == cut.others_end_ms) {
+    std::size_t samples = 0;
+    for (const auto& held : kept.held) samples += held.count;
+    for (auto& held : cut.held) samples += held.count;
+    cut.others_end_ms = kept.others_end_ms;
+    std::size_t drop = 0;
+    while (drop < kept.held.size() && samples - kept.held[drop].count >= kNewestSamplesKept) {
+      samples -= kept.held[drop].count;
+      cut.others_end_ms = std::max(cut.others_end_ms, kept.held[drop].end_ms);
+      ++drop;
+    }
+    cut.held.insert(cut.held.begin(),
+                    std::make_move_iterator(kept.held.begin() + static_cast<std::ptrdiff_t>(drop)),
+                    std::make_move_iterator(kept.held.end()));
+  }
+  kept = std::move(cut);
 }
 
 Status SqliteTelemetryStore::setFlushedLocked(int64_t series_id, int64_t log_id) {
@@ -371,9 +412,7 @@ void SqliteTelemetryStore::applyStagedLocked() {
     }
     mergeNewerSamples(head.samples, entry.samples);
   }
-  for (auto& [series_id, newest] : staged_newest_) {
-    newest_chunks_[series_id] = std::move(newest);
-  }
+  for (auto& [series_id, newest] : staged_newest_) holdNewestLocked(series_id, std::move(newest));
   log_kept_from_ = staged_kept_from_;
   dropStagedLocked();
 }
@@ -432,8 +471,8 @@ Result<std::vector<Sample>> SqliteTelemetryStore::readSamplesLocked(int64_t seri
   if (end == chunk_end_ms_.end() || end->second < since_ms) {
     // No chunk reaches the range: the head alone.
   } else if (const NewestChunk* newest = newestChunkLocked(series_id, since_ms)) {
-    // Only the newest chunk reaches the range, and it is in memory.
-    if (auto st = decodeChunkInto(newest->blob, out); !st.ok()) return st.error();
+    // Only the newest chunks reach the range, and they are in memory.
+    if (auto st = decodeNewest(*newest, out); !st.ok()) return st.error();
     keepBetween(out, since_ms, until_ms);
   } else {
     std::vector<ChunkRead> reads;
@@ -503,11 +542,11 @@ Result<std::vector<Sample>> SqliteTelemetryStore::readRecentLocked(int64_t serie
     const auto newest = in_head.last(std::min(wanted, in_head.size()));
     return std::vector<Sample>(newest.begin(), newest.end());
   }
-  // The newest chunk in memory and the head may hold them all.
+  // The newest chunks in memory and the head may hold them all.
   if (auto newest = newest_chunks_.find(series_id);
       newest != newest_chunks_.end() && newest->second.end_ms == end->second) {
     std::vector<Sample> held;
-    if (auto st = decodeChunkInto(newest->second.blob, held); !st.ok()) return st.error();
+    if (auto st = decodeNewest(newest->second, held); !st.ok()) return st.error();
     const auto in_range = samplesBetween(held, since_ms, until_ms);
     std::vector<Sample> merged(in_range.begin(), in_range.end());
     mergeNewerSamples(merged, in_head);

@@ -122,14 +122,27 @@ class SqliteTelemetryStore : public virtual TelemetryStore, private IngestTarget
     /// ingest's now_ms when the first of them arrived (0 after a replay).
     int64_t started_ms = 0;
   };
-  /// The blob of a series' newest chunk, kept in memory from the cut that
-  /// wrote it, so the cycle's read of the newest samples needs no query.
+  /// The blobs of a series' newest chunks, kept in memory from the cuts that
+  /// wrote them, so the cycle's read of the newest samples needs no query: as
+  /// many of the newest as hold kNewestSamplesKept samples (one chunk at a
+  /// sample a second; eight at one every 15 s, a head being cut every two
+  /// minutes).
   struct NewestChunk {
+    struct Held {
+      int64_t end_ms = 0;
+      std::size_t count = 0;
+      std::string blob;
+    };
+    /// End of the newest held chunk.
     int64_t end_ms = 0;
-    /// The newest end of the series' other chunks (kept as an upper bound).
+    /// The newest end of the series' chunks not held (kept as an upper bound).
     int64_t others_end_ms = 0;
-    std::string blob;
+    /// Oldest first, in the order they were written.
+    std::vector<Held> held;
   };
+  /// Samples the newest chunks held in memory reach, where the series has
+  /// them: the cycle reads its last 60 samples of demand.
+  static constexpr std::size_t kNewestSamplesKept = 64;
 
   Status prepareRollups();
   /// Prepares the sample statements, moves the rows of a pre-chunk samples
@@ -150,13 +163,21 @@ class SqliteTelemetryStore : public virtual TelemetryStore, private IngestTarget
   void dropStagedLocked();
   /// Writes `samples` (sorted, unique) of a series as chunk rows of at most
   /// `per_row` samples each.
-  /// Drops the series' NewestChunk (any write of its chunks does); with
-  /// `newest`, describes the last row written there.
+  /// Without `newest`, drops the series' NewestChunk (any write of its
+  /// chunks but a cut's does); with it (a cut), describes the last row
+  /// written there, for holdNewestLocked() once the transaction commits.
   Status writeChunksLocked(int64_t series_id, std::span<const Sample> samples,
                            std::size_t per_row = kChunkRowSamples, NewestChunk* newest = nullptr);
-  /// The series' NewestChunk when it is still its newest chunk and no other
-  /// chunk holds samples at or after since_ms; null otherwise.
+  /// The series' NewestChunk when its held chunks are still its newest and no
+  /// other chunk holds samples at or after since_ms; null otherwise.
   const NewestChunk* newestChunkLocked(int64_t series_id, int64_t since_ms) const;
+  /// The samples of the held chunks, merged in the order they were written
+  /// (a later write of a timestamp wins), appended to an empty `out`.
+  static Status decodeNewest(const NewestChunk& newest, std::vector<Sample>& out);
+  /// Installs a cut's newest chunk: appended to the chunks held before when
+  /// those are still the series' newest, then the oldest dropped while the
+  /// rest hold kNewestSamplesKept samples.
+  void holdNewestLocked(int64_t series_id, NewestChunk cut);
   /// Merges a series' chunk rows that lie within the compaction block
   /// starting at block_ms into one (the rollup pass, once the block is
   /// closed): fewer rows, and values packed over the whole block. Leaves

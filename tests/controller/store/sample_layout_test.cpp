@@ -381,6 +381,36 @@ TEST_P(SampleLayoutTest, TheCyclesReadOfTheNewestSamplesIsServedFromMemory) {
   EXPECT_EQ(reads.error().code, "corrupt");
 }
 
+// A sample every 15 s: a head is cut every two minutes with eight samples,
+// so the last 60 span eight chunks, and the store keeps as many of the
+// newest in memory as hold 64 samples.
+TEST_P(SampleLayoutTest, TheCyclesReadSpanningSeveralNewestChunksIsServedFromMemory) {
+  constexpr int64_t kStep = 15'000;
+  for (int i = 0; i < 200; ++i) {
+    const int64_t ts = kLayoutStartMs + i * kStep;
+    send({ts}, {static_cast<double>(i)}, ts);
+    ASSERT_TRUE(store_->rollup(ts - 120'000).ok());
+  }
+  ASSERT_GT(rows("sample_chunks"), 20);
+  {
+    auto db = common::Database::open(path_);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->exec("UPDATE sample_chunks SET data = x'01ff'").ok());
+  }
+  const int64_t until = kLayoutStartMs + 200 * kStep;
+  auto reads = store_->cycleReads({"web"}, "demand", until - 60 * kStep, until - kStep - 1, until, 60);
+  ASSERT_TRUE(reads.ok()) << reads.error().message;
+  const auto& read = reads->at("web");
+  ASSERT_EQ(read.recent.size(), 60u);
+  EXPECT_EQ(read.recent.front().value, 140.0);
+  EXPECT_EQ(read.recent.back().value, 199.0);
+  EXPECT_EQ(read.window_count, 1);
+  // Older samples than the held chunks reach are in the file alone.
+  auto older = store_->samples("web", "demand", kLayoutStartMs, kLayoutStartMs + 60 * kStep);
+  ASSERT_FALSE(older.ok());
+  EXPECT_EQ(older.error().code, "corrupt");
+}
+
 TEST_P(SampleLayoutTest, ACorruptChunkIsAnErrorNamingTheRowNotACrash) {
   sendRun(kLayoutStartMs, 120, 0.0);           // one chunk
   sendRun(kLayoutStartMs + 120'000, 10, 0.0);  // in the head

@@ -48,7 +48,7 @@ inline constexpr const char* kUndoMigrationsEightToTenSql =
     "ALTER TABLE cycles DROP COLUMN block_id; ALTER TABLE cycles DROP COLUMN block_pos; "
     "DROP INDEX scenarios_by_block; DROP INDEX scenarios_loose_by_ts; DROP TABLE scenario_blocks; "
     "ALTER TABLE scenarios DROP COLUMN block_id; ALTER TABLE scenarios DROP COLUMN block_pos; "
-    "DROP TABLE engine_system_states; ";
+    "DROP TABLE engine_system_states; DROP INDEX directives_operator_holds; ";
 
 /// How GoogleTest prints a backend in its messages.
 inline void PrintTo(StoreBackend backend, std::ostream* out) {
