@@ -95,11 +95,39 @@ Error asExists(const Error& error, const std::string& what) {
   return error;
 }
 
+SqliteContext::IngestLock::IngestLock(SqliteContext& context) : context_(context) {
+  {
+    std::lock_guard wait(context_.ingest_wait_mutex_);
+    ++context_.ingest_waiting_;
+  }
+  context_.mutex_.lock();
+  {
+    std::lock_guard wait(context_.ingest_wait_mutex_);
+    --context_.ingest_waiting_;
+  }
+  context_.ingest_taken_.notify_all();
+}
+
+SqliteContext::IngestLock::~IngestLock() {
+  context_.mutex_.unlock();
+}
+
+bool SqliteContext::yieldToIngest() {
+  std::unique_lock wait(ingest_wait_mutex_);
+  return ingest_taken_.wait_for(wait, std::chrono::milliseconds(200),
+                                [this] { return ingest_waiting_ == 0; });
+}
+
+int SqliteContext::ingestWaiting() {
+  std::lock_guard wait(ingest_wait_mutex_);
+  return ingest_waiting_;
+}
+
 Result<int64_t> SqliteContext::deleteInBatches(
     const std::vector<common::Statement*>& steps,
     const std::function<void(common::Statement&)>& bind) {
   int64_t removed = 0;
-  for (;;) {
+  for (;; yieldToIngest()) {
     std::lock_guard lock(mutex_);
     common::Transaction tx(*db_);
     if (!tx.beginStatus().ok()) return tx.beginStatus().error();
@@ -124,6 +152,7 @@ Result<CompactionReport> SqliteContext::compactInBlocks(const BlockCompaction& h
     std::vector<std::string> keys;
     std::vector<std::string> texts;
     std::size_t bytes = 0;
+    yieldToIngest();
     {
       std::lock_guard lock(mutex_);
       common::ScopedStatement s(*how.select_loose);

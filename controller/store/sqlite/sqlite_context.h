@@ -15,6 +15,12 @@
 // Locking: each public method of an aggregate takes mutex() for its whole
 // call; methods named *Locked expect the caller to hold it already (and, when
 // they write, to have a transaction open when the write must join one).
+// Ingest goes first: std::mutex is not fair, and a background pass that
+// releases it between groups (rollups, retention, compaction) took it back
+// before the waiting telemetry writer woke, so at 98,000 series a
+// four-second rollup pass left the writer's queue full. Ingest takes the
+// mutex through IngestLock, and such passes call yieldToIngest() between
+// their groups.
 
 #include <condition_variable>
 #include <cstdint>
@@ -44,6 +50,25 @@ class SqliteContext {
 
   common::Database& db() { return *db_; }
   std::mutex& mutex() { return mutex_; }
+
+  /// mutex(), taken for ingest: while it waits, yieldToIngest() waits too.
+  class IngestLock {
+   public:
+    explicit IngestLock(SqliteContext& context);
+    ~IngestLock();
+    IngestLock(const IngestLock&) = delete;
+    IngestLock& operator=(const IngestLock&) = delete;
+
+   private:
+    SqliteContext& context_;
+  };
+  /// Called without mutex() held, between the groups of a long background
+  /// pass: returns once no IngestLock is waiting for mutex() (true), or
+  /// after 200 ms (false), so a pass still ends under ingest that never
+  /// pauses.
+  bool yieldToIngest();
+  /// IngestLocks waiting for mutex() now.
+  int ingestWaiting();
 
   /// The integer stored under `key` in meta, `fallback` when there is none.
   [[nodiscard]] Result<int64_t> metaIntLocked(const std::string& key, int64_t fallback);
@@ -101,6 +126,9 @@ class SqliteContext {
   void checkpointLoop();
 
   std::mutex mutex_;
+  std::mutex ingest_wait_mutex_;
+  std::condition_variable ingest_taken_;
+  int ingest_waiting_ = 0;  // IngestLocks waiting for mutex_, under ingest_wait_mutex_
   std::unique_ptr<common::Database> db_;
   std::unique_ptr<common::Database> checkpoint_db_;
   std::mutex checkpoint_mutex_;

@@ -130,6 +130,7 @@ Result<RollupReport> SqliteTelemetryStore::rollup(int64_t closed_before_ms) {
 
   // The regular pass: buckets between the previous mark and the new one.
   for (std::size_t begin = 0; begin < ids.size(); begin += kRollupSeriesPerTransaction) {
+    if (begin > 0) context_.yieldToIngest();
     std::lock_guard lock(context_.mutex());
     if (auto st = rollRegularLocked(ids, begin, previous, target, report); !st.ok()) {
       return st.error();
@@ -138,7 +139,7 @@ Result<RollupReport> SqliteTelemetryStore::rollup(int64_t closed_before_ms) {
 
   // Late samples: recompute their series from the earliest late sample.
   int64_t after_id = 0;
-  while (true) {
+  for (;; context_.yieldToIngest()) {
     std::lock_guard lock(context_.mutex());
     auto more = rollLateGroupLocked(after_id, report);
     if (!more.ok()) return more.error();

@@ -71,7 +71,7 @@ Result<std::vector<int64_t>> SqliteTelemetryStore::seriesIdsLocked() {
 
 Result<IngestOutcome> SqliteTelemetryStore::ingestTelemetry(const protocol::TelemetryBatch& batch,
                                                             int64_t now_ms) {
-  std::lock_guard lock(context_.mutex());
+  SqliteContext::IngestLock lock(context_);
   auto outcomes = ingestLocked({&batch}, now_ms, nullptr);
   if (!outcomes.ok()) return outcomes.error();
   return outcomes->front();
@@ -80,7 +80,7 @@ Result<IngestOutcome> SqliteTelemetryStore::ingestTelemetry(const protocol::Tele
 Result<std::vector<IngestOutcome>> SqliteTelemetryStore::ingestTelemetry(
     const std::vector<protocol::TelemetryBatch>& batches, int64_t now_ms,
     std::vector<StoredSeries>* stored) {
-  std::lock_guard lock(context_.mutex());
+  SqliteContext::IngestLock lock(context_);
   return ingestBatchList(batches, stored, [&](const auto& pointers) {
     return ingestLocked(pointers, now_ms, stored);
   });

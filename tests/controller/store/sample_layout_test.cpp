@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <future>
 #include <limits>
 #include <map>
 #include <random>
@@ -21,6 +22,7 @@
 
 #include "common/sqlite.h"
 #include "controller/store/sample_log.h"
+#include "controller/store/sqlite/sqlite_context.h"
 #include "tests/controller/store/store_fixture.h"
 
 namespace pso::controller::store {
@@ -409,6 +411,47 @@ TEST_P(SampleLayoutTest, TheCyclesReadSpanningSeveralNewestChunksIsServedFromMem
   auto older = store_->samples("web", "demand", kLayoutStartMs, kLayoutStartMs + 60 * kStep);
   ASSERT_FALSE(older.ok());
   EXPECT_EQ(older.error().code, "corrupt");
+}
+
+// A background pass that yields between its groups lets a waiting ingest
+// take the store first: yieldToIngest() returns true only once the waiting
+// IngestLock holds the mutex, and at once when none waits.
+TEST(SqliteContextLocking, ABackgroundPassYieldsToWaitingIngest) {
+  const fs::path dir = fs::temp_directory_path() / ("pso-context-test-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  auto context = SqliteContext::open((dir / "controller.db").string());
+  ASSERT_TRUE(context.ok()) << context.error().message;
+  SqliteContext& store = **context;
+  EXPECT_TRUE(store.yieldToIngest());  // nobody waits
+
+  std::unique_lock group(store.mutex());  // a background pass's group
+  std::promise<void> release;
+  std::thread ingest([&] {
+    SqliteContext::IngestLock lock(store);
+    release.get_future().wait();
+  });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (store.ingestWaiting() == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_EQ(store.ingestWaiting(), 1);
+  // While the group holds the mutex, the ingest cannot go first.
+  EXPECT_FALSE(store.yieldToIngest());
+  group.unlock();
+  bool went_first = false;
+  while (!went_first && std::chrono::steady_clock::now() < deadline) {
+    went_first = store.yieldToIngest();
+  }
+  ASSERT_TRUE(went_first);
+  // The pass's next group would wait: the ingest holds the store.
+  EXPECT_FALSE(store.mutex().try_lock());
+  release.set_value();
+  ingest.join();
+  EXPECT_TRUE(store.mutex().try_lock());
+  store.mutex().unlock();
+  context->reset();
+  fs::remove_all(dir);
 }
 
 TEST_P(SampleLayoutTest, ACorruptChunkIsAnErrorNamingTheRowNotACrash) {
