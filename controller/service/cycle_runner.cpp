@@ -235,8 +235,10 @@ Status CycleRunner::loadEngineState() {
     // engine's state in this one row.
     if (auto loaded = engine_.loadFleetState(fleet.value()); !loaded) {
       if (auto whole = engine_.loadState(fleet.value()); !whole) {
-        spdlog::warn("engine state in the store does not load ({}); starting with fresh models",
-                     loaded.error().message);
+        spdlog::warn(
+            "engine state in the store does not load (as the fleet's part: {}; as a whole "
+            "engine's: {}); what it held starts afresh",
+            loaded.error().message, whole.error().message);
       }
     }
   }

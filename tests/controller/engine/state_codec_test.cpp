@@ -51,7 +51,8 @@ TEST(StateCodec, RefusesATruncatedBinaryStateAndATokenOfTheWrongType) {
   w.putInt(300).putDouble(2.5).putText("web");
   const std::string state = w.str();
   for (std::size_t cut = 1; cut < state.size(); ++cut) {
-    StateReader r(state.substr(0, cut), "s");
+    const std::string truncated = state.substr(0, cut);
+    StateReader r(truncated, "s");
     r.getInt();
     r.getDouble();
     r.getText();
@@ -72,7 +73,8 @@ TEST(StateCodec, RefusesATruncatedBinaryStateAndATokenOfTheWrongType) {
   text.getText();
   EXPECT_FALSE(text.status().ok());
   // An integer that never ends its varint.
-  StateReader endless(std::string(1, kBinaryStateMarker) + "i" + std::string(11, '\xFF'), "s");
+  const std::string overlong = std::string(1, kBinaryStateMarker) + "i" + std::string(11, '\xFF');
+  StateReader endless(overlong, "s");
   endless.getInt();
   EXPECT_FALSE(endless.status().ok());
 }
