@@ -818,7 +818,9 @@ Status DecisionEngine::loadSystemState(const std::string& system, const std::str
   r.expectText("pso-engine-system");
   if (r.getInt() != kSystemStateVersion && r.ok()) r.fail("unsupported version");
   auto loaded = impl_->loadSystem(r, kStateVersion);
-  if (loaded && loaded->spec.name != system) r.fail("it is the state of '" + loaded->spec.name + "'");
+  if (loaded && loaded->spec.name != system) {
+    r.fail("it is the state of '" + loaded->spec.name + "'");
+  }
   if (Status st = r.status(); !st.ok()) return st;
   impl_->adopt(std::move(*loaded));
   return {};

@@ -264,16 +264,14 @@ void CycleRunner::saveEngineState(const std::vector<std::string>& systems, int64
   // A slice sized so that the fleet is saved once per save interval.
   const std::size_t slice =
       everything ? systems.size()
-                 : static_cast<std::size_t>(
-                       (static_cast<int64_t>(systems.size()) * interval_ms + kStateSaveIntervalMs -
-                        1) /
-                       kStateSaveIntervalMs);
+                 : static_cast<std::size_t>((static_cast<int64_t>(systems.size()) * interval_ms +
+                                             kStateSaveIntervalMs - 1) /
+                                            kStateSaveIntervalMs);
   std::vector<std::pair<int64_t, const std::string*>> due;
   for (const std::string& system : systems) {
     const auto saved = system_state_saved_ms_.find(system);
-    const int64_t saved_ms = saved == system_state_saved_ms_.end()
-                                 ? std::numeric_limits<int64_t>::min()
-                                 : saved->second;
+    const int64_t saved_ms =
+        saved == system_state_saved_ms_.end() ? std::numeric_limits<int64_t>::min() : saved->second;
     if (everything || saved_ms == std::numeric_limits<int64_t>::min() ||
         now_ms - saved_ms >= kStateSaveIntervalMs) {
       due.emplace_back(saved_ms, &system);
@@ -296,7 +294,8 @@ void CycleRunner::saveEngineState(const std::vector<std::string>& systems, int64
       for (const auto& [system, state] : states) system_state_saved_ms_[system] = now_ms;
     }
   }
-  if (everything || !last_state_saved_ms_ || now_ms - *last_state_saved_ms_ >= kStateSaveIntervalMs) {
+  if (everything || !last_state_saved_ms_ ||
+      now_ms - *last_state_saved_ms_ >= kStateSaveIntervalMs) {
     if (auto status = store_.saveEngineState(engine_.saveFleetState(), now_ms); !status) {
       metrics_.increment("pso_cycle_errors_total");
       spdlog::error("saving engine state failed: {}", status.error().message);

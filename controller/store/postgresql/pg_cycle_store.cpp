@@ -43,8 +43,10 @@ Status PgCycleStore::prepare() {
       {"cycle_load_state", "SELECT state FROM engine_state WHERE id = 1"},
       {"cycle_save_system_state",
        "INSERT INTO engine_system_states (system, state, updated_ms) VALUES ($1, $2, $3) "
-       "ON CONFLICT (system) DO UPDATE SET state = EXCLUDED.state, updated_ms = EXCLUDED.updated_ms"},
-      {"cycle_load_system_states", "SELECT system, state FROM engine_system_states ORDER BY system"},
+       "ON CONFLICT (system) DO UPDATE SET state = EXCLUDED.state, updated_ms = "
+       "EXCLUDED.updated_ms"},
+      {"cycle_load_system_states",
+       "SELECT system, state FROM engine_system_states ORDER BY system"},
   });
 }
 
@@ -122,9 +124,8 @@ Status PgCycleStore::saveSystemStates(
 Result<std::vector<std::pair<std::string, std::string>>> PgCycleStore::loadSystemStates() {
   std::lock_guard lock(context_.mutex());
   return pgAllRows<std::pair<std::string, std::string>>(
-      context_.runLocked("cycle_load_system_states"), [](const PgRows& rows, int i) {
-        return std::make_pair(rows.text(i, 0), rows.bytes(i, 1));
-      });
+      context_.runLocked("cycle_load_system_states"),
+      [](const PgRows& rows, int i) { return std::make_pair(rows.text(i, 0), rows.bytes(i, 1)); });
 }
 
 }  // namespace pso::controller::store

@@ -75,7 +75,8 @@ Status SqliteCycleStore::prepare() {
       {&load_engine_state_, "SELECT state FROM engine_state WHERE id = 1"},
       {&save_system_state_,
        "INSERT INTO engine_system_states (system, state, updated_ms) VALUES (?1, ?2, ?3) "
-       "ON CONFLICT (system) DO UPDATE SET state = excluded.state, updated_ms = excluded.updated_ms"},
+       "ON CONFLICT (system) DO UPDATE SET state = excluded.state, updated_ms = "
+       "excluded.updated_ms"},
       {&load_system_states_, "SELECT system, state FROM engine_system_states ORDER BY system"},
   });
 }
@@ -201,9 +202,8 @@ Result<std::vector<std::pair<std::string, std::string>>> SqliteCycleStore::loadS
   std::lock_guard lock(context_.mutex());
   ScopedStatement s(load_system_states_);
   std::vector<std::pair<std::string, std::string>> states;
-  Status st = common::forEachRow(*s, [&](const Statement& row) {
-    states.emplace_back(row.columnText(0), row.columnBlob(1));
-  });
+  Status st = common::forEachRow(
+      *s, [&](const Statement& row) { states.emplace_back(row.columnText(0), row.columnBlob(1)); });
   if (!st.ok()) return st.error();
   return states;
 }

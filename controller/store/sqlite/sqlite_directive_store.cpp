@@ -87,7 +87,8 @@ Status SqliteDirectiveStore::prepare() {
       {&select_awaiting_,
        select + " WHERE status IN ('pending', 'sent') ORDER BY created_ms, rowid"},
       {&select_active_hold_,
-       select + " AS d WHERE d.system = ?1 AND d.source = 'operator' AND d.hold_until_ms > ?2 AND " +
+       select +
+           " AS d WHERE d.system = ?1 AND d.source = 'operator' AND d.hold_until_ms > ?2 AND " +
            kActiveHold + " ORDER BY d.created_ms DESC, d.rowid DESC LIMIT 1"},
       // Every system's, for the cycle: one statement instead of one a system
       // (65 ms at 10,000 systems), through the partial index of operator

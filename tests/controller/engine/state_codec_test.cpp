@@ -29,7 +29,14 @@ TEST(StateCodec, RoundTripsNumbersExactlyAndTextWithSpaces) {
 
 TEST(StateCodec, WritesTheBinaryFormAndRoundTripsIntegersAtTheirLimits) {
   StateWriter w;
-  const int64_t values[] = {0, 1, -1, 63, -64, 64, 1LL << 40, std::numeric_limits<int64_t>::max(),
+  const int64_t values[] = {0,
+                            1,
+                            -1,
+                            63,
+                            -64,
+                            64,
+                            1LL << 40,
+                            std::numeric_limits<int64_t>::max(),
                             std::numeric_limits<int64_t>::min()};
   for (int64_t v : values) w.putInt(v);
   w.putText(std::string("a\0b c", 5));

@@ -136,7 +136,8 @@ TEST_F(EngineStateTest, ARestartLoadsEverySystemAndABadPartCostsOnlyItsOwnModel)
   std::map<std::string, int64_t> learned;
   {
     auto cycles = runner();
-    for (int c = 1; c <= 3; ++c) ASSERT_TRUE(cycles->runCycleOnce(kStateT0 + c * kCycleStepMs).ok());
+    for (int c = 1; c <= 3; ++c)
+      ASSERT_TRUE(cycles->runCycleOnce(kStateT0 + c * kCycleStepMs).ok());
     for (const char* system : {"sys-0", "sys-1", "sys-2"}) {
       auto forecast = cycles->forecast(system, 4);
       ASSERT_TRUE(forecast.has_value()) << system;
@@ -167,7 +168,8 @@ TEST_F(EngineStateTest, ARestartTeachesEachModelTheStoredStepsSinceItsSavedState
   int64_t saved_observations = 0;
   {
     auto cycles = runner();
-    for (int c = 1; c <= 3; ++c) ASSERT_TRUE(cycles->runCycleOnce(kStateT0 + c * kCycleStepMs).ok());
+    for (int c = 1; c <= 3; ++c)
+      ASSERT_TRUE(cycles->runCycleOnce(kStateT0 + c * kCycleStepMs).ok());
     saved_observations = cycles->forecast("sys-0", 4)->observations;
   }
   // Samples are stored through step 40; the next cycle is at step 20, so

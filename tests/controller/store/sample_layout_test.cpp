@@ -400,7 +400,8 @@ TEST_P(SampleLayoutTest, TheCyclesReadSpanningSeveralNewestChunksIsServedFromMem
     ASSERT_TRUE((*db)->exec("UPDATE sample_chunks SET data = x'01ff'").ok());
   }
   const int64_t until = kLayoutStartMs + 200 * kStep;
-  auto reads = store_->cycleReads({"web"}, "demand", until - 60 * kStep, until - kStep - 1, until, 60);
+  auto reads =
+      store_->cycleReads({"web"}, "demand", until - 60 * kStep, until - kStep - 1, until, 60);
   ASSERT_TRUE(reads.ok()) << reads.error().message;
   const auto& read = reads->at("web");
   ASSERT_EQ(read.recent.size(), 60u);
@@ -417,7 +418,8 @@ TEST_P(SampleLayoutTest, TheCyclesReadSpanningSeveralNewestChunksIsServedFromMem
 // take the store first: yieldToIngest() returns true only once the waiting
 // IngestLock holds the mutex, and at once when none waits.
 TEST(SqliteContextLocking, ABackgroundPassYieldsToWaitingIngest) {
-  const fs::path dir = fs::temp_directory_path() / ("pso-context-test-" + std::to_string(::getpid()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("pso-context-test-" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   auto context = SqliteContext::open((dir / "controller.db").string());
