@@ -656,16 +656,21 @@ std::optional<int64_t> DecisionEngine::lastStepMs(const std::string& system) con
   return it->second.last_step_ms;
 }
 
-std::size_t DecisionEngine::catchUp(const std::string& system, const std::vector<double>& demand,
-                                    int64_t last_end_ms) {
+std::size_t DecisionEngine::catchUpSteps(const std::string& system, int64_t last_end_ms) const {
   auto it = impl_->systems.find(system);
   if (it == impl_->systems.end() || !it->second.last_step_ms || needsHistory(system)) return 0;
   const int64_t step_ms = std::llround(impl_->settings.step_s * 1000.0);
   if (step_ms <= 0 || last_end_ms <= *it->second.last_step_ms) return 0;
-  // Only the steps that end after the last one learned.
+  // The steps that end after the last one learned, to the nearest step.
   const int64_t newer = (last_end_ms - *it->second.last_step_ms + step_ms / 2) / step_ms;
-  const std::size_t count = std::min<std::size_t>(demand.size(), static_cast<std::size_t>(newer));
-  return impl_->learnSteps(it->second, demand, demand.size() - count, last_end_ms);
+  return static_cast<std::size_t>(std::min(newer, warmStartSteps()));
+}
+
+std::size_t DecisionEngine::catchUp(const std::string& system, const std::vector<double>& demand,
+                                    int64_t last_end_ms) {
+  const std::size_t count = std::min(demand.size(), catchUpSteps(system, last_end_ms));
+  if (count == 0) return 0;
+  return impl_->learnSteps(impl_->systems.at(system), demand, demand.size() - count, last_end_ms);
 }
 
 std::size_t DecisionEngine::Impl::learnSteps(SystemState& state, const std::vector<double>& demand,

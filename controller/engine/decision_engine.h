@@ -100,14 +100,19 @@ class DecisionEngine {
   /// unknown system or one that learned no step in this or a saved state.
   std::optional<int64_t> lastStepMs(const std::string& system) const;
 
+  /// How many steps a catchUp() to a last step ending at `last_end_ms`
+  /// learns: those ending after lastStepMs(), to the nearest step, at most
+  /// warmStartSteps(); 0 for an unknown system, a model that learned
+  /// nothing, or one without lastStepMs().
+  std::size_t catchUpSteps(const std::string& system, int64_t last_end_ms) const;
+
   /// Teaches a model loaded from a saved state the steps since that state,
   /// so a state saved some cycles before a stop or crash loses nothing the
   /// store kept: `demand` as for warmStart() (one value per step, NaN for a
   /// step without any, so the model's seasons keep their phase), its last
-  /// step ending at `last_end_ms`; only the steps ending after lastStepMs()
-  /// are learned, at most warmStartSteps(). Does nothing for a model that
-  /// learned nothing (warmStart() is for those) or without lastStepMs().
-  /// Returns the steps learned.
+  /// step ending at `last_end_ms`; only the newest catchUpSteps() of them
+  /// are learned (none for a model that learned nothing: warmStart() is for
+  /// those). Returns the steps learned.
   std::size_t catchUp(const std::string& system, const std::vector<double>& demand,
                       int64_t last_end_ms);
 

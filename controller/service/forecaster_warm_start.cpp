@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -52,13 +51,8 @@ std::size_t ForecasterWarmStart::warm(store::TelemetryStore& store, engine::Deci
     // A model that learned nothing learns the whole kept history; one loaded
     // from a saved state learns the steps since that state (catchUp()).
     const bool empty = engine.needsHistory(system.system);
-    const auto last_step = engine.lastStepMs(system.system);
-    std::size_t wanted = steps;
-    if (!empty) {
-      if (!last_step || end_ms - *last_step < step_ms / 2) continue;
-      wanted = std::min<std::size_t>(
-          steps, static_cast<std::size_t>((end_ms - *last_step + step_ms / 2) / step_ms));
-    }
+    const std::size_t wanted = empty ? steps : engine.catchUpSteps(system.system, end_ms);
+    if (wanted == 0) continue;
     const int64_t from_ms = end_ms - static_cast<int64_t>(wanted) * step_ms + 1;
     const auto read_started = Clock::now();
     auto samples = store.samples(system.system, metric, from_ms, end_ms + 1);

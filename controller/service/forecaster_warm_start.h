@@ -38,7 +38,7 @@ class ForecasterWarmStart {
   /// the engine::DecisionEngine::warmStartSteps() steps before the step
   /// ending at now_ms (the step the cycle observes itself) as per-step means
   /// through engine.warmStart(); a model loaded from a saved state older
-  /// than a step gets the steps since (engine.lastStepMs()) through
+  /// than a step gets the steps since (engine.catchUpSteps()) through
   /// engine.catchUp(), steps without samples as gaps. One read per system.
   /// A system is considered once, whatever it finds: a failed read is logged
   /// and the model goes on from where it was. Returns the systems that

@@ -417,6 +417,7 @@ TEST(DecisionEngine, ACatchUpLearnsTheMissedStepsAsTheCyclesWouldHave) {
   // Steps 25..39: the five already learned are skipped.
   std::vector<double> stored;
   for (int t = 25; t < 40; ++t) stored.push_back(stored_at(t).value_or(std::nan("")));
+  EXPECT_EQ(restarted.catchUpSteps("web", 39 * 15'000), 10u);
   EXPECT_EQ(restarted.catchUp("web", stored, 39 * 15'000), 10u);
   EXPECT_EQ(restarted.lastStepMs("web"), 39 * 15'000);
   EXPECT_EQ(restarted.forecast("web", 6)->point, live.forecast("web", 6)->point);
