@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <string>
 #include <vector>
@@ -61,12 +66,23 @@ TEST(ZmqSocket, AnEndpointListIsSplitAtCommasAndTrimmed) {
 
 TEST(ZmqSocket, ADealerGivenAPairSendsToTheOneThatIsBound) {
   zmq::context_t ctx;
-  // A port nothing binds: the standby of the pair.
-  std::string spare;
-  {
-    auto probe = makeRouter(ctx, "tcp://127.0.0.1:0", RouterOptions{}, &spare);
-    ASSERT_TRUE(probe.ok());
-  }
+  // The standby of the pair: a port held bound but not listening, so every
+  // connect to it is refused for the whole test. (A ZeroMQ listener bound and
+  // closed again is closed by the I/O thread later, and the dealer could
+  // connect to it in between and lose a message there.)
+  const int held = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(held, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(held, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  socklen_t addr_len = sizeof addr;
+  ASSERT_EQ(::getsockname(held, reinterpret_cast<sockaddr*>(&addr), &addr_len), 0);
+  const std::string spare = "tcp://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{held};
   std::string endpoint;
   auto router = makeRouter(ctx, "tcp://127.0.0.1:0", RouterOptions{}, &endpoint);
   ASSERT_TRUE(router.ok()) << router.error().message;
