@@ -178,12 +178,18 @@ void HorizonErrorTracker::skip() {
   advance();
 }
 
+double HorizonErrorTracker::intervalScale(double model_scale) const {
+  const double own = oneStepMae();
+  if (std::isfinite(own) && own > 0.0) return own;
+  return std::isfinite(model_scale) && model_scale > 0.0 ? model_scale : 0.0;
+}
+
 void HorizonErrorTracker::remember(const std::vector<double>& path, double scale) {
   if (!wantsPath()) return;
   const std::size_t n = std::min(path.size(), static_cast<std::size_t>(max_horizon_));
   double* record = &origins_[slot_ * width()];
   record[0] = static_cast<double>(step_);
-  record[1] = std::isfinite(scale) && scale > 0.0 ? scale : 0.0;
+  record[1] = intervalScale(scale);
   std::copy_n(path.begin(), n, record + kSlotHeader);
   std::fill(record + kSlotHeader + n, record + width(), kNaN);
 }
@@ -236,7 +242,7 @@ void HorizonErrorTracker::fillIntervals(Forecast& forecast, double coverage, dou
   const std::size_t n = forecast.point.size();
   forecast.lo.resize(n);
   forecast.hi.resize(n);
-  const double at_scale = std::isfinite(scale) && scale > 0.0 ? scale : 0.0;
+  const double at_scale = intervalScale(scale);
   const double z = centralZ(coverage);
   std::vector<std::pair<double, double>> tracked;
   tracked.reserve(std::min<std::size_t>(n, static_cast<std::size_t>(max_horizon_)));

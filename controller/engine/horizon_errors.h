@@ -19,18 +19,24 @@ inline constexpr std::size_t kMinErrorsForQuantiles = 20;
 /// Measures how wrong a model's forecasts were, per horizon and per side, to
 /// build calibrated, asymmetric prediction intervals.
 ///
-/// The model remembers the forecast path it made at each step, with its error
-/// scale at that moment (its running one-step mean absolute error); when a
-/// later step's actual value arrives, every remembered forecast that targeted
-/// it is scored: the error (actual - forecast) divided by that scale. Per
+/// The model remembers the forecast path it made at each step, with the
+/// error scale at that moment; when a later step's actual value arrives,
+/// every remembered forecast that targeted it is scored: the error (actual -
+/// forecast) divided by that scale. The scale is the tracker's own running
+/// mean absolute one-step error (memory: `window` scored one-step errors, at
+/// the stride's origins), and the model's scale only until the tracker has
+/// one: a model's outlier screen follows its errors over about 50 steps,
+/// which at a step much finer than the horizon is less than two horizons,
+/// and an interval 40 steps ahead scaled by it swings with every ramp's
+/// onset (docs/design-notes.md "Interval scale at a fine step"). Per
 /// horizon, a quantile tracker per level of kQuantileLevels follows those
 /// scaled errors online (conformal quantile tracking: a level-tau tracker
 /// moves up by step x (1 - tau) when an error lands above it and down by
 /// step x tau otherwise, so over any long run the share of errors above it
 /// is 1 - tau, whatever their distribution or drift). An interval is the
-/// point plus the tracked lower and upper quantiles times the model's scale
-/// now: it widens in a volatile spell and narrows in a calm one, and each
-/// tail misses as often as it should. The step is kQuantileStep times the
+/// point plus the tracked lower and upper quantiles times the scale now: it
+/// widens in a volatile spell and narrows in a calm one, and each tail
+/// misses as often as it should. The step is kQuantileStep times the
 /// horizon's running mean absolute scaled error.
 ///
 /// Memory is bounded and small: max_horizon remembered paths plus the
@@ -112,6 +118,10 @@ class HorizonErrorTracker {
   void seek(int64_t step);
   std::size_t width() const { return kSlotHeader + static_cast<std::size_t>(max_horizon_); }
   void score(Horizon& horizon, double z);
+  /// The scale errors are divided by and intervals multiplied by: the
+  /// running one-step mean absolute error once known, else `model_scale`;
+  /// 0 when neither is positive.
+  double intervalScale(double model_scale) const;
   /// Offsets (scaled) for the tracked lower and upper tails of `coverage`.
   std::pair<double, double> scaledOffsets(int h, double coverage) const;
   void scoreOneStep(double error);

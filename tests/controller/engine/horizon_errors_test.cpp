@@ -101,6 +101,40 @@ TEST(HorizonErrorTracker, AScaleNearZeroDoesNotBlowTheIntervalsUp) {
   }
 }
 
+// At a step much finer than the horizon (15 s steps, 41 ahead), a model's
+// outlier screen can multiply its scale within a few steps at a ramp's
+// onset. An interval 41 steps ahead must not swing with it: it is at the
+// tracker's own one-step error scale, which moves over its window.
+TEST(HorizonErrorTracker, AModelsScaleJumpingAtARampDoesNotSwingFarIntervals) {
+  constexpr int kHorizon = 41;
+  HorizonErrorTracker tracker(kHorizon, 128, 4);
+  std::mt19937 rng(4);
+  std::normal_distribution<double> noise(0.0, 1.0);
+  const std::vector<double> path(kHorizon, 0.0);
+  auto hiFarAhead = [&](double model_scale) {
+    Forecast f;
+    f.point = path;
+    tracker.fillIntervals(f, 0.9, model_scale);
+    return f.hi.back();
+  };
+  for (int t = 0; t < 4000; ++t) {
+    tracker.observe(3.0 * noise(rng));
+    tracker.remember(path, 2.4);
+  }
+  const double calm = hiFarAhead(2.4);
+  // The 95% quantile of N(0, 9): 4.9.
+  EXPECT_NEAR(calm, 4.93, 1.0);
+  // Five steps of a ramp: the values leave the noise, and the model's scale
+  // jumps twentyfold.
+  for (int t = 0; t < 5; ++t) {
+    tracker.observe(30.0 * (t + 1));
+    tracker.remember(path, 48.0);
+  }
+  const double at_ramp = hiFarAhead(48.0);
+  EXPECT_LT(at_ramp, 2.0 * calm) << "calm " << calm;
+  EXPECT_GT(at_ramp, 0.9 * calm);
+}
+
 TEST(HorizonErrorTracker, IntervalsNestAsTheCoverageGrows) {
   std::mt19937 rng(3);
   std::student_t_distribution<double> heavy(3.0);
@@ -109,7 +143,11 @@ TEST(HorizonErrorTracker, IntervalsNestAsTheCoverageGrows) {
     tracker.observe(heavy(rng) + 0.5);
     tracker.remember({0.0, 0.0, 0.0, 0.0}, 1.0);
   }
-  double last_lo = 2.0 * tracker.scaledQuantile(4, 0.5);
+  // Intervals are at the tracker's own one-step error scale, whatever scale
+  // the model passes.
+  const double scale = tracker.oneStepMae();
+  ASSERT_GT(scale, 0.0);
+  double last_lo = scale * tracker.scaledQuantile(4, 0.5);
   double last_hi = last_lo;
   for (double coverage : {0.1, 0.5, 0.8, 0.9, 0.95, 0.99, 0.999}) {
     Forecast f;
@@ -123,7 +161,7 @@ TEST(HorizonErrorTracker, IntervalsNestAsTheCoverageGrows) {
   }
   // The errors are centred on 0.5: the median sits there, and a narrow
   // interval around it lies above the point.
-  EXPECT_NEAR(tracker.scaledQuantile(2, 0.5), 0.5, 0.15);
+  EXPECT_NEAR(scale * tracker.scaledQuantile(2, 0.5), 0.5, 0.15);
   Forecast narrow;
   narrow.point = {0.0, 0.0, 0.0, 0.0};
   tracker.fillIntervals(narrow, 0.1, 1.0);
