@@ -156,6 +156,11 @@ Finding checkRisk(double risk, const EngineConfig& /*engine*/) {
   return Problem::invalid("must be in (0, 0.5)");
 }
 
+Finding checkShare(double share, const EngineConfig& /*engine*/) {
+  if (share >= 0 && share < 1) return std::nullopt;
+  return Problem::invalid("must be in [0, 1)");
+}
+
 const KeyList<IngestConfig>& ingestKeys() {
   using I = IngestConfig;
   static const KeyList<I> keys = {
@@ -183,6 +188,9 @@ const KeyList<EngineConfig>& engineKeys() {
       {"interval_coverage", &E::interval_coverage,
        "central prediction interval reported with forecasts", &checkCoverage},
       {"risk", &E::risk, "chance per step the plan accepts demand above target", &checkRisk},
+      {"scale_down_min_share", &E::scale_down_min_share,
+       "a step down frees more than this share of the running replicas, or the count stays",
+       &checkShare},
   };
   return keys;
 }

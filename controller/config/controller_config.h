@@ -81,6 +81,10 @@ struct EngineConfig {
   /// the planner accepts that demand rises above the target utilisation. Lower
   /// buys more replicas and fewer overloads.
   double risk = 0.2;
+  /// A step down of the predictive policy frees more than this share of the
+  /// running replicas, or the count stays: it comes down in fewer, larger
+  /// steps. In [0, 1).
+  double scale_down_min_share = 0.25;
 };
 
 /// HTTPS for the HTTP API: both files or neither (then the API speaks plain HTTP).

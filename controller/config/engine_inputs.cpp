@@ -14,6 +14,7 @@ engine::EngineSettings engineSettingsFrom(const ControllerConfig& config) {
   settings.actions_per_hour = config.actions_per_hour;
   settings.coverage = config.engine.interval_coverage;
   settings.risk = config.engine.risk;
+  settings.scale_down_min_share = config.engine.scale_down_min_share;
   settings.forecast_only = config.mode == "forecast-only";
   return settings;
 }

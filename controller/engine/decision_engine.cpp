@@ -537,6 +537,8 @@ SystemDecision DecisionEngine::Impl::finish(Pending& p, int64_t now_ms) {
   guard_input.now_ms = now_ms;
   guard_input.hold = p.obs->hold;
   guard_input.stabilize_scale_down = p.stabilize;
+  // An alert rule that changed the plan asked for its step exactly.
+  guard_input.calm_steps_down = d.facts.alerts.empty();
   guard_input.ceiling = p.ceiling;
   const GuardrailOutcome guard = applyGuardrails(guard_input, settings, p.state->guard, limiter);
   d.desired_replicas = guard.desired;
@@ -848,6 +850,10 @@ Status DecisionEngine::validateSettings(const EngineSettings& s) {
   if (!(s.coverage > 0.0 && s.coverage < 1.0)) {
     return makeError(
         "invalid", "interval coverage must be between 0 and 1, got " + formatQuantity(s.coverage));
+  }
+  if (!(s.scale_down_min_share >= 0.0 && s.scale_down_min_share < 1.0)) {
+    return makeError("invalid", "the least share a scale-down frees must be in [0, 1), got " +
+                                    formatQuantity(s.scale_down_min_share));
   }
   if (s.scale_down_stabilization_s < 0.0 || s.cooldown_s < 0.0 || s.max_step_up < 0 ||
       s.max_step_down < 0 || s.actions_per_hour < 0 || s.bottleneck_horizon_steps < 0 ||

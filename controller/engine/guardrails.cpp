@@ -124,14 +124,20 @@ GuardrailOutcome applyGuardrails(const GuardrailInput& input, const EngineSettin
         out.effects.push_back({GuardrailKind::kScaleDownStabilization, desired, stabilized});
         desired = stabilized;
       }
-      // A step down that frees less than the tolerance of what runs is not
-      // worth a change: the count comes down in fewer, larger steps.
-      if (desired < current && static_cast<double>(current - desired) <=
-                                   settings.hpa_tolerance * static_cast<double>(current)) {
-        out.notes.push_back("Scale-down stabilisation: going from " + std::to_string(current) +
-                            " to " + std::to_string(desired) + " frees less than the " +
-                            std::to_string(static_cast<int>(settings.hpa_tolerance * 100)) +
-                            "% tolerance, so " + instead(current, current, desired) + ".");
+      // A step down that frees no more than scale_down_min_share of what
+      // runs is not worth a change: the count comes down in fewer, larger
+      // steps.
+      const bool pool_needs_them = input.ceiling && *input.ceiling < current;
+      if (input.calm_steps_down && !pool_needs_them && desired < current &&
+          static_cast<double>(current - desired) <=
+              settings.scale_down_min_share * static_cast<double>(current)) {
+        out.notes.push_back(
+            "Scale-down stabilisation: going from " + std::to_string(current) + " to " +
+            std::to_string(desired) + " frees " +
+            formatPercent(static_cast<double>(current - desired) / static_cast<double>(current)) +
+            " of the running replicas, not more than " +
+            formatPercent(settings.scale_down_min_share) + ", so " +
+            instead(current, current, desired) + ".");
         out.effects.push_back({GuardrailKind::kScaleDownStabilization, desired, current});
         desired = current;
       }

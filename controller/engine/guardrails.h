@@ -64,6 +64,11 @@ struct GuardrailInput {
   /// Apply scale-down stabilisation here; false when the policy (the HPA
   /// rule) already stabilises its own recommendations.
   bool stabilize_scale_down = true;
+  /// Hold back a step down that frees no more than
+  /// EngineSettings::scale_down_min_share of the running replicas (with
+  /// stabilize_scale_down); false for an alert rule's step, which asks for
+  /// exactly that step. Never holds the count above `ceiling`.
+  bool calm_steps_down = true;
   /// A shared pool's grant: scale-down stabilisation does not hold the count
   /// above it (the pool needs those replicas elsewhere now).
   std::optional<int64_t> ceiling;
@@ -81,9 +86,11 @@ struct GuardrailOutcome {
 /// until; the engine's own limits do not apply to an operator's count, but
 /// forecast-only still withholds dispatch), scale-down stabilisation (a
 /// decrease goes no lower than the highest recommendation of the last
-/// scale_down_stabilization_s), max step up/down, per-system cooldown (no
-/// change within cooldown_s of the last dispatched change), the global
-/// actions-per-hour limit, forecast-only (decide, do not dispatch).
+/// scale_down_stabilization_s, and a step down that frees no more than
+/// scale_down_min_share of the running replicas waits), max step up/down,
+/// per-system cooldown (no change within cooldown_s of the last dispatched
+/// change), the global actions-per-hour limit, forecast-only (decide, do not
+/// dispatch).
 /// Records the recommendation in the window and, when the change is
 /// dispatched, its time in `state` and `limiter`.
 GuardrailOutcome applyGuardrails(const GuardrailInput& input, const EngineSettings& settings,

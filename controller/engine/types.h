@@ -54,7 +54,15 @@ struct EngineSettings {
   std::string forecast_model = "auto";
   int64_t bottleneck_horizon_steps = 0;  ///< bottleneck look-ahead (0: warm-up + 1 step)
   double hpa_tolerance = 0.1;            ///< reactive rule: |ratio - 1| within this keeps the count
-  int64_t min_observations = 5;          ///< samples a system needs before predictive decisions
+  /// Calm scale-downs of the predictive policy: a step down that frees this
+  /// share of the running replicas or less is held back (guardrails.h), so
+  /// the count comes down in fewer, larger steps. In [0, 1); 0 holds none
+  /// back. (tests/bench/replay_bench: 0.25 against the HPA tolerance of 0.1
+  /// it was before cut scale events by a third to a half on the bursty
+  /// traces, and overload at equal cost fell too; docs/design-notes.md
+  /// "Calm scale-downs".)
+  double scale_down_min_share = 0.25;
+  int64_t min_observations = 5;  ///< samples a system needs before predictive decisions
   /// Whether the "auto" model uses seasonal profiles given to the engine
   /// (DecisionEngine::setSeasonalProfile(); simulate() fits its own).
   bool seasonal_profiles = true;

@@ -35,6 +35,7 @@ constexpr const char* kFullController = R"(controller:
     cooldown: 1m
     interval_coverage: 0.8
     risk: 0.1
+    scale_down_min_share: 0.1
 pools:
   - {name: site-a, capacity_replicas: 64, systems: [web, api, db]}
 alerts:
@@ -73,6 +74,7 @@ TEST(ControllerConfig, ParsesEveryKey) {
   EXPECT_EQ(c.engine.cooldown, seconds(60));
   EXPECT_DOUBLE_EQ(c.engine.interval_coverage, 0.8);
   EXPECT_DOUBLE_EQ(c.engine.risk, 0.1);
+  EXPECT_DOUBLE_EQ(c.engine.scale_down_min_share, 0.1);
   ASSERT_EQ(c.pools.size(), 1u);
   EXPECT_EQ(c.pools[0].name, "site-a");
   EXPECT_EQ(c.pools[0].capacity_replicas, 64);
@@ -101,6 +103,8 @@ TEST(ControllerConfig, RefusesBadValuesNamingTheKey) {
             "controller.yaml:3: controller.engine.interval_coverage: must be in (0, 1)");
   EXPECT_EQ(controllerError("controller:\n  engine:\n    risk: 0.7\n").message,
             "controller.yaml:3: controller.engine.risk: must be in (0, 0.5)");
+  EXPECT_EQ(controllerError("controller:\n  engine:\n    scale_down_min_share: 1\n").message,
+            "controller.yaml:3: controller.engine.scale_down_min_share: must be in [0, 1)");
   EXPECT_EQ(controllerError("controller:\n  cycle_interval: soon\n").code, "invalid");
   EXPECT_EQ(controllerError("pools:\n  - {name: a, capacity_replicas: 4, systems: [x]}\n"
                             "  - {name: a, capacity_replicas: 4, systems: [y]}\n")
@@ -197,9 +201,9 @@ TEST(ControllerConfig, RefusesAlertRulesThatCannotWork) {
             "controller.yaml:3: alerts[1].name: duplicate alert name 'x > 1'");
   EXPECT_EQ(controllerError("alerts:\n  - {when: \"x > 1\", hold: web, step: 0}\n").code,
             "invalid");
-  EXPECT_EQ(controllerError("alerts:\n  - {when: \"x > 1\", notify: http://h/, format: xml}\n")
-                .code,
-            "invalid");
+  EXPECT_EQ(
+      controllerError("alerts:\n  - {when: \"x > 1\", notify: http://h/, format: xml}\n").code,
+      "invalid");
   EXPECT_EQ(controllerError("controller:\n  webhooks: {timeout: 0s}\n").message,
             "controller.yaml:2: controller.webhooks.timeout: must be positive");
 }

@@ -168,6 +168,7 @@ TEST(DecisionEngine, APlanAtAReplicaBoundaryDoesNotFlap) {
     EngineSettings s = engineSettings();
     s.hpa_tolerance = tolerance;
     s.scale_down_stabilization_s = 0.0;
+    s.scale_down_min_share = 0.0;  // the plan's tolerance alone (7 -> 6 frees 14%)
     DecisionEngine engine(s);
     engine.upsertSystem(webSystem());
     int64_t current = 7;

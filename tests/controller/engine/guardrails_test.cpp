@@ -34,6 +34,7 @@ TEST(Guardrails, NoneChangesAnUnconstrainedDecision) {
 TEST(Guardrails, ScaleDownStabilisationKeepsTheWindowsHighest) {
   EngineSettings settings;
   settings.scale_down_stabilization_s = 300.0;
+  settings.scale_down_min_share = 0.0;  // the window alone
   GuardState state;
   ActionRateLimiter limiter;
   EXPECT_EQ(applyGuardrails(input(8, 8, 0), settings, state, limiter).desired, 8);
@@ -54,10 +55,10 @@ TEST(Guardrails, ScaleDownStabilisationKeepsTheWindowsHighest) {
   EXPECT_EQ(applyGuardrails(input(12, 8, 360'002), settings, state, limiter).desired, 12);
 }
 
-TEST(Guardrails, AStepDownWithinTheToleranceWaitsUntilItIsWorthAChange) {
+TEST(Guardrails, AStepDownFreeingTooSmallAShareWaitsUntilItIsWorthAChange) {
   EngineSettings settings;
   settings.scale_down_stabilization_s = 300.0;
-  settings.hpa_tolerance = 0.1;
+  settings.scale_down_min_share = 0.1;
   GuardState state;
   ActionRateLimiter limiter;
   applyGuardrails(input(20, 20, 0), settings, state, limiter);
@@ -65,16 +66,47 @@ TEST(Guardrails, AStepDownWithinTheToleranceWaitsUntilItIsWorthAChange) {
   const GuardrailOutcome small = applyGuardrails(input(19, 20, 400'000), settings, state, limiter);
   EXPECT_EQ(small.desired, 20);
   EXPECT_FALSE(small.dispatch);
-  EXPECT_TRUE(mentions(small, "frees less than the 10% tolerance")) << small.notes.front();
+  EXPECT_TRUE(mentions(small, "frees 5% of the running replicas, not more than 10%"))
+      << small.notes.front();
   ASSERT_EQ(small.effects.size(), 1u);
   EXPECT_EQ(small.effects.front().kind, GuardrailKind::kScaleDownStabilization);
   // 18 frees exactly 10%: still kept; 17 frees 15%: one change of three replicas.
   EXPECT_EQ(applyGuardrails(input(18, 20, 800'000), settings, state, limiter).desired, 20);
   EXPECT_EQ(applyGuardrails(input(17, 20, 1'200'000), settings, state, limiter).desired, 17);
-  // At small counts one replica is more than the tolerance: it goes at once.
+  // At small counts one replica is more than the share: it goes at once.
   GuardState few;
   applyGuardrails(input(5, 5, 0), settings, few, limiter);
   EXPECT_EQ(applyGuardrails(input(4, 5, 400'000), settings, few, limiter).desired, 4);
+
+  // The default share, a quarter: 20 -> 15 is held, 20 -> 14 goes; at three
+  // replicas or fewer one replica is more than a quarter and goes at once.
+  const EngineSettings defaults;
+  EXPECT_DOUBLE_EQ(defaults.scale_down_min_share, 0.25);
+  GuardState quarter;
+  applyGuardrails(input(20, 20, 0), defaults, quarter, limiter);
+  EXPECT_EQ(applyGuardrails(input(15, 20, 400'000), defaults, quarter, limiter).desired, 20);
+  EXPECT_EQ(applyGuardrails(input(14, 20, 800'000), defaults, quarter, limiter).desired, 14);
+  GuardState three;
+  applyGuardrails(input(3, 3, 0), defaults, three, limiter);
+  EXPECT_EQ(applyGuardrails(input(2, 3, 400'000), defaults, three, limiter).desired, 2);
+  // Nor above a pool's grant: the pool needs those replicas now.
+  GuardState pooled;
+  applyGuardrails(input(8, 8, 0), defaults, pooled, limiter);
+  GuardrailInput granted = input(7, 8, 400'000);
+  granted.ceiling = 7;
+  EXPECT_EQ(applyGuardrails(granted, defaults, pooled, limiter).desired, 7);
+  // Nor an alert rule's step, which asks for exactly that step.
+  GuardState asked;
+  applyGuardrails(input(5, 5, 0), defaults, asked, limiter);
+  GuardrailInput rule = input(4, 5, 400'000);
+  rule.calm_steps_down = false;
+  EXPECT_EQ(applyGuardrails(rule, defaults, asked, limiter).desired, 4);
+  // None is held back at a share of 0.
+  EngineSettings none = defaults;
+  none.scale_down_min_share = 0.0;
+  GuardState any;
+  applyGuardrails(input(20, 20, 0), none, any, limiter);
+  EXPECT_EQ(applyGuardrails(input(19, 20, 400'000), none, any, limiter).desired, 19);
 }
 
 TEST(Guardrails, StabilisationIsSkippedWhenThePolicyStabilisesItself) {
