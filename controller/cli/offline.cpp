@@ -236,7 +236,10 @@ Result<SimulationRun> simulateTrace(const SimulateArgs& args) {
   for (const auto& v : grid->values) run.demand.push_back(v.value_or(std::nan("")));
 
   const double step_s = static_cast<double>(grid->step_s);
-  run.spec.name = "trace";
+  // Named as --record names it, and as a fleet replay names the system the
+  // trace is of: the engine spreads each system's periodic work by its name,
+  // so the same name makes the same decisions.
+  run.spec.name = systemNameForTrace(args.trace);
   run.spec.capacity_per_replica = args.capacity;
   run.spec.target_utilization = args.target_util;
   run.spec.min_replicas = args.min_replicas;

@@ -23,6 +23,8 @@ constexpr int64_t kStateVersion = 2;
 constexpr int64_t kMaxSystems = 1000000;
 constexpr int64_t kMaxDependencies = 100000;
 constexpr int64_t kMinTrackedHorizon = 8;
+/// Largest refit phase a saved model state takes.
+constexpr std::size_t kMaxRefitPhase = 1000000;
 
 ReactiveSettings reactiveSettings(const EngineSettings& settings) {
   ReactiveSettings reactive;
@@ -46,9 +48,12 @@ std::unique_ptr<ForecastModel> newModel(const EngineSettings& settings, const Sy
   params.max_horizon = static_cast<int>(std::clamp<int64_t>(
       planningHorizon(leadSteps(spec.warmup_s, settings.step_s), settings.bottleneck_horizon_steps),
       kMinTrackedHorizon, 10000));
-  // Spread the systems' periodic refits over the refit period.
+  // Spread the systems' periodic refits over the refit period, and their
+  // season re-detections over a detection window ("auto"). A multiple of the
+  // refit period keeps each refit phase what it was (hash modulo the period).
+  const auto refit_every = static_cast<std::size_t>(std::max(1, params.refit_every));
   params.refit_phase = static_cast<int>(std::hash<std::string>{}(spec.name) %
-                                        static_cast<std::size_t>(std::max(1, params.refit_every)));
+                                        (refit_every * (kMaxRefitPhase / refit_every)));
   auto model = makeForecastModel(settings.forecast_model, params);
   if (model.ok()) return std::move(model).value();
   // validateSettings() reports an unknown model; the engine still decides.

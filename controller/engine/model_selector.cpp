@@ -30,7 +30,8 @@ constexpr int64_t kMinScored = 24 / kTargetStride;
 constexpr double kSwitchMargin = 0.98;
 /// Seasons followed at most (e.g. daily and weekly).
 constexpr std::size_t kMaxSeasons = 2;
-/// Once the window is full, seasons are re-detected every this many windows.
+/// Once the window is full, seasons are re-detected about every this many
+/// windows (AutoModel::nextDetectionAfter()).
 constexpr int64_t kRedetectWindows = 4;
 /// First detection, in steps; it doubles up to the detection window.
 constexpr int64_t kFirstDetection = 128;
@@ -220,6 +221,7 @@ AutoModel::AutoModel(const ForecastModelParams& params)
       errors_(params.max_horizon, params.error_window, params.error_stride) {
   candidates_.push_back(makeCandidate({"naive", 1, 0}));
   candidates_.push_back(makeCandidate({"holt", 1, 0}));
+  next_detection_ = nextDetectionAfter(0);
   setSeasons(
       params_.season_period > 1 ? std::vector<int>{params_.season_period} : std::vector<int>{},
       false);
@@ -431,9 +433,7 @@ void AutoModel::step(double value, bool present) {
   }
   if (params_.season_period <= 1 && steps_ >= next_detection_) {
     detectSeasons();
-    const auto window = static_cast<int64_t>(history_.capacity());
-    next_detection_ = next_detection_ < window ? std::min(2 * next_detection_, window)
-                                               : next_detection_ + kRedetectWindows * window;
+    next_detection_ = nextDetectionAfter(steps_);
   }
   if (rescored) choose();
   // The combination's forecast is scored like the candidates', chosen or not.
@@ -446,6 +446,24 @@ void AutoModel::step(double value, bool present) {
     candidatePath(best_, scratch_, true);
     errors_.remember(scratch_, errorScale());
   }
+}
+
+int64_t AutoModel::redetectionPeriod() const {
+  const auto window = static_cast<int64_t>(history_.capacity());
+  return kRedetectWindows * window - params_.refit_phase % window;
+}
+
+int64_t AutoModel::nextDetectionAfter(int64_t step) const {
+  // Each level L (128, 256, ... the window) is detected at L less this
+  // model's phase modulo L / 2: in (L / 2, L], so the levels stay in order
+  // and a fleet started together spreads each level over L / 2 steps.
+  const auto window = static_cast<int64_t>(history_.capacity());
+  for (int64_t level = kFirstDetection;; level = std::min(2 * level, window)) {
+    const int64_t at = level - params_.refit_phase % std::max<int64_t>(1, level / 2);
+    if (at > step) return at;
+    if (level == window) break;
+  }
+  return step + redetectionPeriod();
 }
 
 void AutoModel::update(double value) {

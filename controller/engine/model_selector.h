@@ -116,6 +116,17 @@ class AutoModel final : public ForecastModel {
   std::string chosen() const;
   /// Seasons in use (configured or detected), strongest first.
   const std::vector<int>& seasons() const { return seasons_; }
+  /// The step count at which seasons are detected next
+  /// (nextDetectionAfter() of the last detection's).
+  int64_t nextDetectionStep() const { return next_detection_; }
+  /// Between re-detections once the window is full: four windows less this
+  /// model's share of one (params.refit_phase modulo the window), so that the
+  /// models of a fleet started together detect in different steps.
+  int64_t redetectionPeriod() const;
+  /// The detection after one at `step`: at 128, 256, ... up to the window,
+  /// each level L less this model's phase modulo L / 2 (so within (L / 2,
+  /// L]), then every redetectionPeriod() steps.
+  int64_t nextDetectionAfter(int64_t step) const;
   /// Every candidate's label and rolling backtest error (+inf if unscored).
   std::vector<std::pair<std::string, double>> candidateErrors() const;
 

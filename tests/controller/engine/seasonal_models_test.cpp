@@ -629,6 +629,49 @@ std::unique_ptr<ForecastModel> autoModel(ForecastModelParams params = {}) {
   return std::move(made).value();
 }
 
+// Models warm-started together (a fleet after a restart) must not all
+// detect their seasons in the same cycle: once the window is full, each
+// model's re-detection period is four windows less its own phase.
+TEST(AutoModel, ReDetectionIsSpreadByTheModelsPhase) {
+  constexpr int kWindow = 256;
+  auto modelWithPhase = [](int phase) {
+    ForecastModelParams params;
+    params.detection_window = kWindow;
+    params.refit_phase = phase;
+    return AutoModel(params);
+  };
+  AutoModel a = modelWithPhase(0);
+  AutoModel b = modelWithPhase(100);
+  AutoModel c = modelWithPhase(100 + 5 * kWindow);  // the phase counts modulo the window
+  EXPECT_EQ(a.redetectionPeriod(), 4 * kWindow);
+  EXPECT_EQ(b.redetectionPeriod(), 4 * kWindow - 100);
+  EXPECT_EQ(c.redetectionPeriod(), b.redetectionPeriod());
+  std::mt19937 rng(21);
+  std::normal_distribution<double> noise(100.0, 5.0);
+  std::vector<int64_t> a_at, b_at;
+  for (int t = 1; t <= 12 * kWindow; ++t) {
+    const double value = noise(rng);
+    const int64_t a_next = a.nextDetectionStep();
+    const int64_t b_next = b.nextDetectionStep();
+    a.update(value);
+    b.update(value);
+    if (a.nextDetectionStep() != a_next) a_at.push_back(t);
+    if (b.nextDetectionStep() != b_next) b_at.push_back(t);
+  }
+  // Phase 0 detects at 128 and 256 (the window), then every four windows.
+  // Phase 100 detects at 128 - 100 % 64 and 256 - 100 % 128, then every four
+  // windows less 100.
+  const std::vector<int64_t> a_expected = {128, 256, 256 + 1024, 256 + 2048};
+  const std::vector<int64_t> b_expected = {92, 156, 156 + 924, 156 + 1848, 156 + 2772};
+  EXPECT_EQ(a_at, a_expected);
+  EXPECT_EQ(b_at, b_expected);
+  // A saved state keeps the schedule.
+  AutoModel restored = modelWithPhase(0);
+  ASSERT_TRUE(restored.loadState(b.saveState()).ok());
+  EXPECT_EQ(restored.nextDetectionStep(), b.nextDetectionStep());
+  EXPECT_EQ(restored.redetectionPeriod(), b.redetectionPeriod());
+}
+
 TEST(AutoModel, DetectsTheSeasonAndChoosesASeasonalModel) {
   std::mt19937 rng(9);
   std::normal_distribution<double> noise(0.0, 5.0);
