@@ -52,8 +52,9 @@ std::unique_ptr<ForecastModel> newModel(const EngineSettings& settings, const Sy
   // season re-detections over a detection window ("auto"). A multiple of the
   // refit period keeps each refit phase what it was (hash modulo the period).
   const auto refit_every = static_cast<std::size_t>(std::max(1, params.refit_every));
-  params.refit_phase = static_cast<int>(std::hash<std::string>{}(spec.name) %
-                                        (refit_every * (kMaxRefitPhase / refit_every)));
+  params.refit_phase =
+      static_cast<int>(std::hash<std::string>{}(spec.name) %
+                       (refit_every * std::max<std::size_t>(1, kMaxRefitPhase / refit_every)));
   auto model = makeForecastModel(settings.forecast_model, params);
   if (model.ok()) return std::move(model).value();
   // validateSettings() reports an unknown model; the engine still decides.

@@ -60,7 +60,7 @@ struct EngineSettings {
   /// back. (tests/bench/replay_bench: 0.25 against the HPA tolerance of 0.1
   /// it was before cut scale events by a third to a half on the bursty
   /// traces, and overload at equal cost fell too; docs/design-notes.md
-  /// "Calm scale-downs".)
+  /// "How much a step down must free".)
   double scale_down_min_share = 0.25;
   int64_t min_observations = 5;  ///< samples a system needs before predictive decisions
   /// Whether the "auto" model uses seasonal profiles given to the engine
