@@ -108,7 +108,11 @@ bool parseValue(std::string_view s, double& out) {
 Result<int64_t> parseTimestamp(const std::string& text) {
   const std::string_view s = trim(text);
   int64_t out = 0;
-  if (parseCalendar(s, out) || parseEpoch(s, out)) return out;
+  if (parseCalendar(s, out) || parseEpoch(s, out)) {
+    if (out >= kMinTimestampS && out <= kMaxTimestampS) return out;
+    return makeError("invalid",
+                     "timestamp '" + std::string(s) + "' is outside 0000-01-01 .. 9999-12-31");
+  }
   return makeError("invalid", "bad timestamp '" + std::string(s) +
                                   "' (expected 'YYYY-MM-DD HH:MM:SS', ISO 8601 or epoch seconds)");
 }

@@ -22,7 +22,14 @@ struct Trace {
   int64_t step_s = 0;              ///< the most common positive gap between points
 };
 
-/// Parses one timestamp in any of the accepted forms; Error code "invalid".
+/// The timestamps parseTimestamp() takes, in epoch seconds: those the
+/// calendar forms can write, 0000-01-01 00:00:00 to 9999-12-31 23:59:59 UTC.
+/// In milliseconds they are far from int64's limits.
+inline constexpr int64_t kMinTimestampS = -62167219200;
+inline constexpr int64_t kMaxTimestampS = 253402300799;
+
+/// Parses one timestamp in any of the accepted forms, epoch seconds within
+/// [kMinTimestampS, kMaxTimestampS]; Error code "invalid".
 [[nodiscard]] Result<int64_t> parseTimestamp(const std::string& text);
 
 /// Reads a trace. A missing file is code "io"; a bad header, a bad line, or

@@ -22,6 +22,9 @@ using nlohmann::json;
 
 // Most points one import reads from Prometheus (a year at a 5 s step).
 constexpr int64_t kMaxImportPoints = 6'500'000;
+// An import is past demand: a sample may lie this far after now (the ingest's
+// default max_sample_ahead), no further.
+constexpr int64_t kImportAheadMs = 5 * 60 * 1000;
 
 int failImport(const std::string& reason) {
   std::cerr << "psoctl: import: " << reason << '\n';
@@ -46,6 +49,14 @@ Result<Loaded> loadTrace(const ImportArgs& args, int64_t now_ms) {
   if (args.time_scale != 1.0) {
     // Compressed towards its last sample, which lands at now: a replay at
     // time_scale x continues where this history ends.
+    const double first_before_last =
+        static_cast<double>(last_ms - trace->points.front().ts_s * 1000) / args.time_scale;
+    // Beyond this the samples would lie before 1970 anyway (checkImportTimes).
+    if (first_before_last > static_cast<double>(now_ms)) {
+      return makeError("invalid", args.trace + ": at --time-scale " +
+                                      std::to_string(args.time_scale) +
+                                      " the trace would start before 1970-01-01");
+    }
     for (const auto& point : trace->points) {
       const double before_last = static_cast<double>(last_ms - point.ts_s * 1000);
       loaded.samples.push_back({now_ms - std::llround(before_last / args.time_scale), point.value});
@@ -131,6 +142,26 @@ Result<Loaded> loadPrometheus(const ImportArgs& args, int64_t now_ms) {
   return loaded;
 }
 
+/// Refuses samples the store must not take from an import: after now (past
+/// demand only; a trace of another time moves with --shift-to-now) or
+/// before 1970 (a trace longer than the time since, moved to now).
+Status checkImportTimes(const std::vector<Sample>& samples, int64_t now_ms,
+                        const std::string& source) {
+  for (const Sample& s : samples) {
+    if (s.ts_ms > now_ms + kImportAheadMs) {
+      return makeError("invalid", source + ": a sample at " + common::formatIso8601(s.ts_ms) +
+                                      " is after now (" + common::formatIso8601(now_ms) +
+                                      "): import past demand, or move the trace with "
+                                      "--shift-to-now");
+    }
+    if (s.ts_ms < 0) {
+      return makeError("invalid", source + ": a sample at " + common::formatIso8601(s.ts_ms) +
+                                      " is before 1970-01-01");
+    }
+  }
+  return Status();
+}
+
 }  // namespace
 
 void addImportOptions(CLI::App* cmd, ImportArgs& args) {
@@ -190,6 +221,11 @@ int runImportCommand(const ImportArgs& args, bool json_output) {
   }
   auto loaded = args.trace.empty() ? loadPrometheus(args, now_ms) : loadTrace(args, now_ms);
   if (!loaded) return failImport(loaded.error().message);
+  if (auto times = checkImportTimes(loaded->samples, now_ms,
+                                    args.trace.empty() ? args.prometheus : args.trace);
+      !times) {
+    return failImport(times.error().message);
+  }
 
   auto store = controller::store::Store::open(args.db);
   if (!store) return failImport(store.error().message);

@@ -45,6 +45,22 @@ TEST(Trace, RefusesBadTimestamps) {
   }
 }
 
+// Epoch seconds reach only as far as the calendar forms can write, so a
+// timestamp in milliseconds never nears int64's limits.
+TEST(Trace, EpochSecondsOutsideTheCalendarAreRefused) {
+  EXPECT_EQ(ts("253402300799"), kMaxTimestampS);  // 9999-12-31 23:59:59
+  EXPECT_EQ(ts("9999-12-31 23:59:59"), kMaxTimestampS);
+  EXPECT_EQ(ts("-62167219200"), kMinTimestampS);  // 0000-01-01 00:00:00
+  EXPECT_EQ(ts("0000-01-01 00:00:00"), kMinTimestampS);
+  for (const char* absurd : {"253402300800", "-62167219201", "99999999999999999",
+                             "-9223372036854775808", "9223372036854775807"}) {
+    auto parsed = parseTimestamp(absurd);
+    ASSERT_FALSE(parsed.ok()) << absurd;
+    EXPECT_EQ(parsed.error().message,
+              std::string("timestamp '") + absurd + "' is outside 0000-01-01 .. 9999-12-31");
+  }
+}
+
 TEST(Trace, ReadsMixedFormatsInFileOrder) {
   auto trace = parseTrace(
       "timestamp,value\n"

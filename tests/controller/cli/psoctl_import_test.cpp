@@ -175,11 +175,58 @@ TEST(PsoctlImport, RefusesABadTraceAndABadName) {
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.err.find("bad.csv:3"), std::string::npos) << bad.err;
   auto name = psoctl({"import", "--db", dir.file("controller.db"), "--system", "web site",
-                      "--trace", dir.file("web.csv"), "--now", "1700000000"});
+                      "--trace", dir.file("web.csv"), "--now", std::to_string(kT0 + 4 * kHourS)});
   EXPECT_EQ(name.exit_code, 1);
   EXPECT_NE(name.err.find("system name 'web site'"), std::string::npos) << name.err;
   auto both = psoctl({"import", "--db", dir.file("controller.db"), "--system", "web"});
   EXPECT_EQ(both.exit_code, 2);
+}
+
+// An import is past demand within the times a store holds: an absurd
+// timestamp, a sample after now or before 1970 is refused in one line and
+// nothing is stored; a trace of another time moves with --shift-to-now.
+TEST(PsoctlImport, RefusesTimesOutsidePastDemand) {
+  TempDir dir;
+  auto write = [&](const std::string& name, const std::string& rows) {
+    std::ofstream(dir.file(name)) << "timestamp,value\n" << rows;
+    return dir.file(name);
+  };
+  const std::string db = dir.file("controller.db");
+  auto import = [&](const std::string& trace, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args{"import",  "--db", db,      "--system",  "web",
+                                  "--trace", trace,  "--now", "1700000000"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return psoctl(args);
+  };
+  const auto absurd = import(write("absurd.csv", "99999999999999999,5\n"));
+  EXPECT_EQ(absurd.exit_code, 1);
+  EXPECT_NE(absurd.err.find("absurd.csv:2: timestamp '99999999999999999' is outside "
+                            "0000-01-01 .. 9999-12-31"),
+            std::string::npos)
+      << absurd.err;
+  const auto future = import(write("future.csv", "4102444800,5\n4102448400,6\n"));
+  EXPECT_EQ(future.exit_code, 1);
+  EXPECT_NE(future.err.find("a sample at 2100-01-01T00:00:00"), std::string::npos) << future.err;
+  EXPECT_NE(future.err.find("--shift-to-now"), std::string::npos) << future.err;
+  const auto old = import(write("old.csv", "-3600,5\n0,6\n"));
+  EXPECT_EQ(old.exit_code, 1);
+  EXPECT_NE(old.err.find("before 1970-01-01"), std::string::npos) << old.err;
+  const auto stretched = import(write("long.csv", "0,5\n1600000000,6\n"), {"--time-scale", "0.5"});
+  EXPECT_EQ(stretched.exit_code, 1);
+  EXPECT_NE(stretched.err.find("would start before 1970-01-01"), std::string::npos)
+      << stretched.err;
+  for (const auto* refused : {&absurd, &future, &old, &stretched}) {
+    EXPECT_EQ(std::count(refused->err.begin(), refused->err.end(), '\n'), 1) << refused->err;
+  }
+  // The future trace, moved so its last sample is now, is imported, and
+  // only its two samples are stored.
+  const auto moved = import(dir.file("future.csv"), {"--shift-to-now"});
+  EXPECT_EQ(moved.exit_code, 0) << moved.err;
+  auto store = openStore(db);
+  ASSERT_NE(store, nullptr);
+  const auto samples = storedSamples(*store);
+  ASSERT_EQ(samples.size(), 2u);
+  EXPECT_EQ(samples.back().ts_ms, 1700000000LL * 1000);
 }
 
 // --- Prometheus -------------------------------------------------------------
