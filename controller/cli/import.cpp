@@ -12,6 +12,7 @@
 #include "common/http_transfer.h"
 #include "common/trace.h"
 #include "controller/cli/prometheus_range.h"
+#include "controller/config/controller_config.h"
 #include "controller/store/store.h"
 
 namespace pso::cli {
@@ -22,9 +23,9 @@ using nlohmann::json;
 
 // Most points one import reads from Prometheus (a year at a 5 s step).
 constexpr int64_t kMaxImportPoints = 6'500'000;
-// An import is past demand: a sample may lie this far after now (the ingest's
-// default max_sample_ahead), no further.
-constexpr int64_t kImportAheadMs = 5 * 60 * 1000;
+// An import is past demand: a sample may lie after now by as much as the
+// ingest takes from an agent by default (controller.ingest.max_sample_ahead).
+const int64_t kImportAheadMs = controller::IngestConfig{}.max_sample_ahead.count();
 
 int failImport(const std::string& reason) {
   std::cerr << "psoctl: import: " << reason << '\n';
