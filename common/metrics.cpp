@@ -81,10 +81,34 @@ void MetricsRegistry::observe(const std::string& name, const Labels& labels, dou
   ++h.count;
 }
 
+void MetricsRegistry::setGaugeTable(const std::string& name, const std::string& label,
+                                    std::vector<std::pair<std::string, double>> rows) {
+  // Sorted (and one row per label value, the last given) outside the lock.
+  std::stable_sort(rows.begin(), rows.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  auto last = std::unique(rows.rbegin(), rows.rend(),
+                          [](const auto& a, const auto& b) { return a.first == b.first; });
+  rows.erase(rows.begin(), last.base());
+  std::lock_guard lock(mutex_);
+  Family& family = families_[name];
+  family.values.clear();
+  family.table_label = label;
+  family.table = std::move(rows);
+}
+
 double MetricsRegistry::value(const std::string& name, const Labels& labels) const {
   std::lock_guard lock(mutex_);
   const auto family = families_.find(name);
   if (family == families_.end()) return 0.0;
+  if (!family->second.table_label.empty()) {
+    const auto& table = family->second.table;
+    const auto label = labels.find(family->second.table_label);
+    if (labels.size() != 1 || label == labels.end()) return 0.0;
+    const auto row = std::lower_bound(
+        table.begin(), table.end(), label->second,
+        [](const auto& entry, const std::string& key) { return entry.first < key; });
+    return row == table.end() || row->first != label->second ? 0.0 : row->second;
+  }
   if (family->second.type == "histogram") {
     const auto h = family->second.histograms.find(labels);
     return h == family->second.histograms.end() ? 0.0 : static_cast<double>(h->second.count);
@@ -97,8 +121,11 @@ double MetricsRegistry::total(const std::string& name) const {
   std::lock_guard lock(mutex_);
   const auto family = families_.find(name);
   if (family == families_.end()) return 0.0;
-  return std::accumulate(family->second.values.begin(), family->second.values.end(), 0.0,
-                         [](double sum, const auto& entry) { return sum + entry.second; });
+  const auto add = [](double sum, const auto& entry) { return sum + entry.second; };
+  return std::accumulate(family->second.values.begin(), family->second.values.end(),
+                         std::accumulate(family->second.table.begin(),
+                                         family->second.table.end(), 0.0, add),
+                         add);
 }
 
 std::string MetricsRegistry::renderPrometheus() const {
@@ -122,6 +149,10 @@ std::string MetricsRegistry::renderPrometheus() const {
     if (!family.help.empty()) out += "# HELP " + name + " " + escape(family.help, false) + "\n";
     out += "# TYPE " + name + " " + family.type + "\n";
     for (const auto& [labels, value] : family.values) line(name, labels, value);
+    for (const auto& [label_value, value] : family.table) {
+      out += name + '{' + family.table_label + "=\"" + escape(label_value, true) + "\"} " +
+             formatValue(value) + '\n';
+    }
     for (const auto& [labels, h] : family.histograms) {
       uint64_t cumulative = 0;
       for (std::size_t i = 0; i < h.counts.size(); ++i) {

@@ -8,6 +8,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace pso::common {
@@ -23,6 +24,13 @@ class MetricsRegistry {
   void increment(const std::string& name, const Labels& labels = {}, double by = 1.0);
   /// Sets a gauge.
   void set(const std::string& name, const Labels& labels, double value);
+  /// Replaces every value of a gauge family with one label by `rows`
+  /// (label value, gauge value): a value per system of a 10,000-system
+  /// fleet, published each cycle in one call instead of one set() each.
+  /// Label values absent from `rows` are gone from the family afterwards.
+  /// value() and renderPrometheus() read the rows as if set() one by one.
+  void setGaugeTable(const std::string& name, const std::string& label,
+                     std::vector<std::pair<std::string, double>> rows);
   /// Declares a histogram family with these bucket upper bounds (ascending;
   /// the +Inf bucket is implied).
   void describeHistogram(const std::string& name, const std::string& help,
@@ -50,6 +58,9 @@ class MetricsRegistry {
     std::map<Labels, double> values;
     std::vector<double> bounds;  ///< histograms only
     std::map<Labels, Histogram> histograms;
+    /// setGaugeTable's rows, sorted by label value, under table_label.
+    std::string table_label;
+    std::vector<std::pair<std::string, double>> table;
   };
   mutable std::mutex mutex_;
   std::map<std::string, Family> families_;

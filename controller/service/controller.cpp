@@ -19,6 +19,10 @@
 namespace pso::controller::service {
 namespace {
 
+// How long runCycleOnce waits for the upkeep its cycle handed over: a rollup
+// pass of 10,000 agents' series takes seconds.
+constexpr std::chrono::milliseconds kCycleUpkeepWait{60'000};
+
 // The controller's CurveZMQ secret key, after checking the agent-key
 // directory can be read (an unreadable one would admit nobody, silently).
 Result<std::string> curveServerKey(const common::CurveConfig& curve) {
@@ -345,7 +349,13 @@ std::string Controller::httpAddress() const {
 
 Result<CycleReport> Controller::runCycleOnce(int64_t now_ms) {
   if (!cycles_) return makeError("config", "controller not started or standing by");
-  return cycles_->runCycleOnce(now_ms);
+  auto report = cycles_->runCycleOnce(now_ms);
+  if (report && !cycles_->awaitMaintenance(kCycleUpkeepWait)) {
+    return makeError("store", "the store's upkeep after cycle " + report->cycle.id +
+                                  " was still running after " +
+                                  common::formatDuration(kCycleUpkeepWait));
+  }
+  return report;
 }
 
 }  // namespace pso::controller::service

@@ -69,7 +69,9 @@ class Controller {
   uint16_t httpPort() const;
   std::string httpAddress() const;
 
-  /// Runs one decision cycle now (see CycleRunner::runCycleOnce).
+  /// Runs one decision cycle now (see CycleRunner::runCycleOnce) and returns
+  /// once the store's upkeep it handed to the maintenance thread (rollups,
+  /// retention, compaction) is done, so the caller sees all of its effects.
   [[nodiscard]] Result<CycleReport> runCycleOnce(int64_t now_ms);
 
   const ControllerConfig& config() const { return config_; }

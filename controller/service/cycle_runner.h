@@ -42,8 +42,9 @@ struct CycleReport {
   /// Webhook notifications the alert rules queued after this cycle.
   std::size_t notifications_queued = 0;
   /// Where the cycle's time went, phase by phase in the order run ("snapshot",
-  /// "decide", "record", "scenario", "outcomes", "alerts", "state", "rollup"),
-  /// in ms; also published as pso_cycle_phase_duration_ms{phase}.
+  /// "decide", "record", "scenario", "outcomes", "alerts", "state", and
+  /// "rollup" when the store's upkeep runs in the cycle: without start()), in
+  /// ms; also published as pso_cycle_phase_duration_ms{phase}.
   std::vector<std::pair<std::string, double>> phases_ms;
 };
 
@@ -67,8 +68,9 @@ using controller::engineSettingsFrom;
 ///  "guardrail_effects":[{"kind","from","to"}] (engine::guardrailCode, in the
 ///  order applied),"dispatch","rationale","bottleneck":{"kind","eta","steps_ahead",
 ///  "predicted_demand","capacity"}|null}. Forecast values are those at the
-/// decision's lead time; absent numbers are null.
-nlohmann::json decisionSummary(const engine::SystemDecision& decision);
+/// decision's lead time; absent numbers are null. Appends the document to
+/// `out` as nlohmann::json's dump() would write it, keys sorted.
+void appendDecisionSummary(std::string& out, const engine::SystemDecision& decision);
 
 /// Runs the decision cycle every cycle_interval on its own thread, and on demand
 /// through runCycleOnce(). Owns the long-lived DecisionEngine; its state is saved
@@ -76,9 +78,12 @@ nlohmann::json decisionSummary(const engine::SystemDecision& decision);
 /// (of cycle time) after the last save, and at stop(), and loaded at start: a
 /// crash loses at most a minute of what the models learned (at 10,000 systems
 /// a save takes about 400 ms, too much for every 15 s cycle). After each
-/// cycle, records older than compact_after are compacted on a thread of its
-/// own once started (a block of a large fleet takes longer than a cycle
-/// interval), in the cycle without start(). Thread-safe.
+/// cycle, the store's upkeep (rollups, retention, then compaction of records
+/// older than compact_after) runs on a maintenance thread of its own once
+/// started, at a lower CPU priority than ingest and the cycle: at 10,000
+/// agents a rollup pass takes a core for seconds and a compaction block
+/// longer than a cycle interval. Without start() it runs in the cycle, whose
+/// report then has a "rollup" phase. Thread-safe.
 class CycleRunner {
  public:
   CycleRunner(const ControllerConfig& config, store::Store& store, DirectiveDispatcher& dispatcher,
@@ -89,10 +94,10 @@ class CycleRunner {
 
   /// Loads the saved engine state (a state that does not load is logged and the
   /// engine starts fresh) and the alert states, and starts the timer thread;
-  /// the first cycle runs one interval after start; starts the compaction
+  /// the first cycle runs one interval after start; starts the maintenance
   /// thread.
   [[nodiscard]] Status start();
-  /// Stops the timer and compaction threads (a block being written is
+  /// Stops the timer and maintenance threads (a block being written is
   /// finished first) and saves the engine state. Idempotent.
   void stop();
 
@@ -114,6 +119,11 @@ class CycleRunner {
   /// hold), "invalid" (bad action or reason), "store".
   [[nodiscard]] Result<store::DirectiveRecord> submitOperatorDirective(
       const OperatorDirectiveRequest& request, int64_t now_ms);
+
+  /// Waits until the maintenance thread has done the upkeep of every cycle
+  /// run so far; true at once without a running thread. False when it is
+  /// still busy after `timeout`.
+  [[nodiscard]] bool awaitMaintenance(std::chrono::milliseconds timeout);
 
   /// The engine's current forecast of a system for steps 1..horizon (one step =
   /// one cycle interval after the last cycle), learning nothing; nullopt for a
@@ -154,8 +164,9 @@ class CycleRunner {
   /// (<= 0: all), stopping early when stop() is asked. Failures are logged
   /// and counted.
   void compactRecords(int64_t now_ms, int64_t max_blocks);
-  /// The compaction thread: compacts as of the time each cycle hands it.
-  void compactionLoop();
+  /// The maintenance thread: rolls up, prunes and compacts as of the time
+  /// each cycle hands it (the latest, when cycles outrun it).
+  void maintenanceLoop();
   /// Sets the per-system and per-agent gauges of /metrics from a cycle's figures.
   void publishFleetGauges(const AlertFigures& figures);
   /// Loads the saved engine state: the fleet-wide part, then each system's
@@ -196,9 +207,11 @@ class CycleRunner {
   std::condition_variable loop_cv_;
   bool stopping_ = false;
   std::thread thread_;
-  // The last cycle's time, handed to the compaction thread (under loop_mutex_).
-  std::optional<int64_t> compact_as_of_ms_;
-  std::thread compaction_thread_;
+  // The last cycle's time, handed to the maintenance thread (under loop_mutex_).
+  std::optional<int64_t> maintain_as_of_ms_;
+  // True while the maintenance thread works on a cycle's upkeep (under loop_mutex_).
+  bool maintaining_ = false;
+  std::thread maintenance_thread_;
 };
 
 }  // namespace pso::controller::service

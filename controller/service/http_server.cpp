@@ -30,6 +30,7 @@
 #include <type_traits>
 
 #include "common/text.h"
+#include "common/threads.h"
 
 namespace pso::controller::service {
 
@@ -546,6 +547,7 @@ Status HttpServer::start(const std::string& address) {
   d.host = host;
   d.accept();
   d.thread = std::thread([&d] {
+    common::nameThisThread("pso-http");
     // A handler escaping with an exception would end the server thread; keep serving.
     for (;;) {
       try {

@@ -1,5 +1,6 @@
 #include "controller/service/ingest.h"
 
+#include "common/threads.h"
 #include "controller/service/ingest_impl.h"
 
 #include <spdlog/spdlog.h>
@@ -455,7 +456,10 @@ Status Ingest::start() {
 
   d.stopping_ = false;
   d.writer_.start();
-  d.thread_ = std::thread([&d] { d.run(); });
+  d.thread_ = std::thread([&d] {
+    common::nameThisThread("pso-ingest");
+    d.run();
+  });
   return {};
 }
 

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "common/clock.h"
+#include "common/threads.h"
 
 namespace pso::controller::service {
 namespace {
@@ -75,8 +76,14 @@ Status Leadership::start(Activate activate, Fence fence) {
     metrics_.set("pso_controller_leader", {}, 1);
     spdlog::info("leadership: {} holds the leader lease and acts", settings_.holder);
   }
-  lease_thread_ = std::thread([this] { leaseLoop(); });
-  role_thread_ = std::thread([this] { roleLoop(); });
+  lease_thread_ = std::thread([this] {
+    common::nameThisThread("pso-lease");
+    leaseLoop();
+  });
+  role_thread_ = std::thread([this] {
+    common::nameThisThread("pso-role");
+    roleLoop();
+  });
   return {};
 }
 

@@ -10,6 +10,7 @@
 #include <tuple>
 
 #include "common/http_transfer.h"
+#include "common/threads.h"
 
 namespace pso::controller::service {
 namespace {
@@ -117,7 +118,10 @@ void RemoteWriter::start() {
   std::lock_guard lock(mutex_);
   if (thread_.joinable()) return;
   stopping_ = false;
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    common::nameThisThread("pso-remotewrite");
+    run();
+  });
 }
 
 void RemoteWriter::stop() {

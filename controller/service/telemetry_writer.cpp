@@ -1,5 +1,6 @@
 #include "controller/service/telemetry_writer.h"
 
+#include "common/threads.h"
 #include "controller/service/store_errors.h"
 
 #include <spdlog/spdlog.h>
@@ -37,7 +38,10 @@ void TelemetryWriter::start() {
   if (thread_.joinable()) return;
   stopping_ = false;
   running_ = true;
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    common::nameThisThread("pso-writer");
+    run();
+  });
 }
 
 void TelemetryWriter::stop() {

@@ -12,6 +12,7 @@
 
 #include "common/clock.h"
 #include "common/http_transfer.h"
+#include "common/threads.h"
 
 namespace pso::controller::service {
 namespace {
@@ -62,7 +63,10 @@ void WebhookOutbox::start() {
     std::lock_guard lock(mutex_);
     stopping_ = false;
   }
-  thread_ = std::thread([this] { loop(); });
+  thread_ = std::thread([this] {
+    common::nameThisThread("pso-webhooks");
+    loop();
+  });
 }
 
 void WebhookOutbox::stop() {

@@ -9,6 +9,7 @@
 
 #include "common/clock.h"
 #include "common/curve_keys.h"
+#include "common/threads.h"
 #include "protocol/names.h"
 
 namespace pso::controller::service {
@@ -111,7 +112,10 @@ ZapHandler::ZapHandler(zmq::socket_t socket, std::string keys_dir, common::Metri
   keys_.refresh(common::steadyMs(), 0);
   for (const std::string& problem : keys_.problems()) spdlog::warn("curve: {}", problem);
   spdlog::info("curve: {} authorized agent key(s)", keys_.size());
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    common::nameThisThread("pso-zap");
+    run();
+  });
 }
 
 ZapHandler::~ZapHandler() {

@@ -496,15 +496,24 @@ double metricValue(const std::string& text, const std::string& name) {
   return std::stod(m[2]);
 }
 
-// The phases of the last cycle, "phase ms, ..." in the order exposed.
-std::string cyclePhases(const std::string& text) {
+// The phases of the last cycle, (phase, ms) in the order exposed.
+std::vector<std::pair<std::string, double>> cyclePhases(const std::string& text) {
   static const std::regex line(
       R"re(pso_cycle_phase_duration_ms\{phase="([a-z_]+)"\} ([-0-9.e+]+))re");
-  std::string out;
+  std::vector<std::pair<std::string, double>> phases;
   for (auto it = std::sregex_iterator(text.begin(), text.end(), line); it != std::sregex_iterator();
        ++it) {
+    phases.emplace_back((*it)[1].str(), std::stod((*it)[2].str()));
+  }
+  return phases;
+}
+
+// "phase ms, ..." of phases whose times were summed over `cycles` cycles.
+std::string phaseList(const std::vector<std::pair<std::string, double>>& phases, int cycles) {
+  std::string out;
+  for (const auto& [name, ms] : phases) {
     if (!out.empty()) out += ", ";
-    out += (*it)[1].str() + " " + std::to_string(std::lround(std::stod((*it)[2].str())));
+    out += name + " " + std::to_string(std::lround(ms / std::max(cycles, 1)));
   }
   return out;
 }
@@ -730,7 +739,11 @@ int main(int argc, char** argv) {
   double cycle_max_ms = 0;
   double cycle_sum_ms = 0;
   int cycle_samples = 0;
-  std::string slowest_phases;
+  std::vector<std::pair<std::string, double>> slowest_phases;
+  // Per phase, the sum over the cycles after the window's first: the first
+  // may still carry the hello storm's warm start.
+  std::vector<std::pair<std::string, double>> phase_sums;
+  int phase_cycles = 0;
   double last_cycles = metricValue(metrics_start, "pso_cycles_total");
   // The writer's queue, once a second: near its bound (200,000 samples) the
   // store is what the acks wait for; near zero, they wait elsewhere.
@@ -750,7 +763,20 @@ int main(int argc, char** argv) {
     if (!std::isnan(cycles) && cycles != last_cycles) {
       const double ms = metricValue(text, "pso_cycle_duration_ms");
       if (!std::isnan(ms)) {
-        if (ms >= cycle_max_ms) slowest_phases = cyclePhases(text);
+        const auto phases = cyclePhases(text);
+        if (ms >= cycle_max_ms) slowest_phases = phases;
+        if (cycle_samples > 0) {
+          for (const auto& [name, phase_ms] : phases) {
+            auto it = std::find_if(phase_sums.begin(), phase_sums.end(),
+                                   [&](const auto& p) { return p.first == name; });
+            if (it == phase_sums.end()) {
+              phase_sums.emplace_back(name, phase_ms);
+            } else {
+              it->second += phase_ms;
+            }
+          }
+          ++phase_cycles;
+        }
         cycle_max_ms = std::max(cycle_max_ms, ms);
         cycle_sum_ms += ms;
         ++cycle_samples;
@@ -815,7 +841,11 @@ int main(int argc, char** argv) {
   if (cycle_samples > 0) {
     std::printf("  cycle time       mean %.0f ms, max %.0f ms over %d cycles of %d systems\n",
                 cycle_sum_ms / cycle_samples, cycle_max_ms, cycle_samples, options.agents);
-    std::printf("  slowest cycle    %s (ms)\n", slowest_phases.c_str());
+    std::printf("  slowest cycle    %s (ms)\n", phaseList(slowest_phases, 1).c_str());
+    if (phase_cycles > 0) {
+      std::printf("  mean cycle       %s (ms, over the %d cycles after the first)\n",
+                  phaseList(phase_sums, phase_cycles).c_str(), phase_cycles);
+    }
   } else {
     std::printf("  cycle time       no cycle completed in the window\n");
   }

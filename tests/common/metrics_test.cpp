@@ -81,5 +81,29 @@ TEST(MetricsRegistry, ConcurrentIncrementsAreNotLost) {
   EXPECT_DOUBLE_EQ(r.value("n", {{"reason", "x"}}), 40000.0);
 }
 
+TEST(MetricsRegistry, AGaugeTableReplacesTheFamilyAndReadsAsSetValues) {
+  MetricsRegistry r;
+  r.describe("pso_system_demand", "gauge", "Demand");
+  r.set("pso_system_demand", {{"system", "old"}}, 1.0);
+  r.setGaugeTable("pso_system_demand", "system",
+                  {{"web", 12.5}, {"api", 3.0}, {"db\"x", 7.0}, {"api", 4.0}});
+  // Rows come out sorted by label value, the last of a repeated one kept,
+  // and the value set before the table is gone.
+  EXPECT_EQ(r.renderPrometheus(),
+            "# HELP pso_system_demand Demand\n"
+            "# TYPE pso_system_demand gauge\n"
+            "pso_system_demand{system=\"api\"} 4\n"
+            "pso_system_demand{system=\"db\\\"x\"} 7\n"
+            "pso_system_demand{system=\"web\"} 12.5\n");
+  EXPECT_DOUBLE_EQ(r.value("pso_system_demand", {{"system", "web"}}), 12.5);
+  EXPECT_DOUBLE_EQ(r.value("pso_system_demand", {{"system", "old"}}), 0.0);
+  EXPECT_DOUBLE_EQ(r.value("pso_system_demand", {{"agent", "web"}}), 0.0);
+  EXPECT_DOUBLE_EQ(r.total("pso_system_demand"), 23.5);
+  // The next table replaces this one whole.
+  r.setGaugeTable("pso_system_demand", "system", {{"web", 2.0}});
+  EXPECT_DOUBLE_EQ(r.value("pso_system_demand", {{"system", "api"}}), 0.0);
+  EXPECT_DOUBLE_EQ(r.total("pso_system_demand"), 2.0);
+}
+
 }  // namespace
 }  // namespace pso::common

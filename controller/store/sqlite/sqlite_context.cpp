@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "common/threads.h"
 #include "controller/store/sqlite/schema.h"
 
 namespace pso::controller::store {
@@ -26,7 +27,10 @@ Result<std::unique_ptr<SqliteContext>> SqliteContext::open(const std::string& pa
   if (!checkpoint_db.ok()) return checkpoint_db.error();
   std::unique_ptr<SqliteContext> context(new SqliteContext(std::move(*db)));
   context->checkpoint_db_ = std::move(*checkpoint_db);
-  context->checkpointer_ = std::thread([raw = context.get()] { raw->checkpointLoop(); });
+  context->checkpointer_ = std::thread([raw = context.get()] {
+    common::nameThisThread("pso-checkpoint");
+    raw->checkpointLoop();
+  });
   if (auto st = context->db().prepareAll({
           {&context->select_meta_, "SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?1"},
           {&context->upsert_meta_,

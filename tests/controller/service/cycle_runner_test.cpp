@@ -4,13 +4,22 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <filesystem>
 #include <limits>
+#include <optional>
+#include <string>
 
 #include "common/clock.h"
 #include "controller/config/controller_config.h"
+#include "controller/engine/wording.h"
 #include "controller/store/store.h"
 #include "tests/controller/service/service_test_support.h"
+#include "tests/support/process.h"
 
 namespace pso::controller::service::testing {
 namespace {
@@ -269,6 +278,83 @@ TEST_F(CycleRunnerTest, RestartResumesCycleNumbersAgentsAndEngineState) {
   EXPECT_GT(decision->forecast.observations, first_observations);
 }
 
+// The summary as a document tree, the way nlohmann::json would build it from
+// the decision: the oracle appendDecisionSummary's bytes are checked against.
+json summaryTree(const engine::SystemDecision& d) {
+  auto number = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
+  const auto lead = engine::leadStepIndex(d);
+  auto at = [&](const std::vector<double>& v) {
+    return lead && *lead < v.size() ? number(v[*lead]) : json(nullptr);
+  };
+  json effects = json::array();
+  for (const auto& e : d.facts.guardrails) {
+    effects.push_back(
+        {{"kind", std::string(engine::guardrailCode(e.kind))}, {"from", e.from}, {"to", e.to}});
+  }
+  json bottleneck = nullptr;
+  if (d.bottleneck) {
+    bottleneck = {{"kind", d.bottleneck->kind},
+                  {"eta", common::formatIso8601(d.bottleneck->eta_ms)},
+                  {"steps_ahead", d.bottleneck->steps_ahead},
+                  {"predicted_demand", number(d.bottleneck->predicted_demand)},
+                  {"capacity", number(d.bottleneck->capacity)}};
+  }
+  return {{"system", d.system},
+          {"demand", number(d.demand)},
+          {"forecast_point", at(d.forecast.point)},
+          {"forecast_hi", at(d.forecast.hi)},
+          {"forecast_lo", at(d.forecast.lo)},
+          {"forecast_model", d.forecast.model.empty() ? json(nullptr) : json(d.forecast.model)},
+          {"lead_steps", d.lead_steps},
+          {"current", d.current_replicas},
+          {"recommended", d.recommended_replicas},
+          {"desired", d.desired_replicas},
+          {"reactive", d.reactive_replicas},
+          {"rule", d.rule},
+          {"guardrails", d.guardrails},
+          {"guardrail_effects", effects},
+          {"dispatch", d.dispatch},
+          {"rationale", d.rationale},
+          {"bottleneck", bottleneck}};
+}
+
+TEST(DecisionSummary, IsWrittenAsTheDocumentTreeWouldDumpIt) {
+  engine::SystemDecision full;
+  full.system = "web-1";
+  full.demand = 1234.5678901234;
+  full.forecast.point = {10.0, 0.1, 1e21, 3.0};
+  full.forecast.hi = {11.0, 0.30000000000000004, 2e21};
+  full.forecast.lo = {9.0, -0.0};
+  full.forecast.model = "auto: holt-winters(96)";
+  full.lead_steps = 2;
+  full.current_replicas = 3;
+  full.recommended_replicas = 7;
+  full.desired_replicas = 5;
+  full.reactive_replicas = -1;
+  full.rule = "predictive-upper-quantile";
+  full.guardrails = {"step limit: 7 -> 5", "quote \" back\\slash\nnew line \u00e9"};
+  full.facts.guardrails = {{engine::GuardrailKind::kStepLimitUp, 7, 5},
+                           {engine::GuardrailKind::kOperatorHold, 5, 5}};
+  full.dispatch = true;
+  full.rationale = "Demand rises to 1,234.6 by 10:15 \t(tab) and \x01 a control byte.";
+  full.bottleneck = engine::Bottleneck{"pool", 1700000000123, 4, 987.25, 900.0, 0.4};
+
+  engine::SystemDecision empty;  // no forecast, no bottleneck, nothing applied
+  empty.system = "idle";
+  empty.demand = std::nan("");
+  empty.rule = "no-data";
+
+  engine::SystemDecision lead_past_end = full;  // the lead beyond the horizon: its last step
+  lead_past_end.lead_steps = 40;
+  lead_past_end.bottleneck->predicted_demand = std::numeric_limits<double>::infinity();
+
+  for (const auto* d : {&full, &empty, &lead_past_end}) {
+    std::string written;
+    appendDecisionSummary(written, *d);
+    EXPECT_EQ(written, summaryTree(*d).dump()) << d->system;
+  }
+}
+
 TEST(EngineSettingsFrom, MapsTheControllerConfiguration) {
   ControllerConfig config;
   config.cycle_interval = std::chrono::seconds(30);
@@ -412,8 +498,10 @@ TEST_F(CycleRunnerTest, EngineStateIsSavedAtMostOnceInTenMinutesOfCycleTime) {
     phases.push_back(phase);
     EXPECT_GE(ms, 0.0) << phase;
   }
+  // The store's upkeep (rollups, retention, compaction) runs on the started
+  // controller's maintenance thread, not in the cycle.
   EXPECT_EQ(phases, (std::vector<std::string>{"snapshot", "decide", "record", "scenario",
-                                              "outcomes", "alerts", "state", "rollup"}));
+                                              "outcomes", "alerts", "state"}));
 
   // 9 minutes later the models have learned a cycle more, but nothing is saved.
   ASSERT_TRUE(controller().runCycleOnce(t0 + 540'000).ok());
@@ -505,6 +593,50 @@ TEST_F(CycleRunnerTest, CyclesCompactTheRecordsOfWholeHoursPastCompactAfter) {
     EXPECT_EQ(doc.value("id", ""), scenario.id);
     EXPECT_TRUE(doc.contains("questions"));
   }
+}
+
+// The nice value of this process's thread named `name`; nullopt without one.
+std::optional<int> niceOfThread(const std::string& name) {
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::string comm = pso::testing::readFile((task.path() / "comm").string());
+    while (!comm.empty() && comm.back() == '\n') comm.pop_back();
+    if (comm != name) continue;
+    errno = 0;
+    const int nice =
+        ::getpriority(PRIO_PROCESS, static_cast<id_t>(std::stol(task.path().filename().string())));
+    if (errno == 0) return nice;
+  }
+  return std::nullopt;
+}
+
+TEST_F(CycleRunnerTest, TheStoresUpkeepRunsOnAMaintenanceThreadThatGivesWayToIngest) {
+  errno = 0;
+  const int process_nice = ::getpriority(PRIO_PROCESS, 0);
+  ASSERT_EQ(errno, 0);
+  ASSERT_NO_FATAL_FAILURE(startController());
+  acceptSamplesOfAnyTime(controller().store());
+  auto agent = connectWebAgent("agent-1", {50, 50, 50}, 2);
+  ASSERT_TRUE(agent);
+  // Three hours of demand a minute apart, ending ten minutes ago.
+  constexpr int64_t kMinute = 60LL * 1000;
+  const int64_t now = common::wallMs() / kMinute * kMinute;
+  const int64_t start = now - 190 * kMinute;
+  agent->send(demandHistory("agent-1", 2, start, kMinute, std::vector<double>(180, 9.0)));
+  ASSERT_TRUE(agent->receiveA<protocol::Ack>().has_value());
+
+  ASSERT_TRUE(controller().runCycleOnce(now).ok());
+  // Controller::runCycleOnce returned after the upkeep: every minute that
+  // ended two minutes ago is rolled up, by the maintenance thread.
+  auto& store = controller().store();
+  EXPECT_EQ(store.rolledUntil(store::RollupResolution::kMinute), now - 2 * kMinute);
+  auto minutes = store.rollups("web", "demand", store::RollupResolution::kMinute, 0, now);
+  ASSERT_TRUE(minutes.ok());
+  EXPECT_EQ(minutes->size(), 180u);
+  const auto nice = niceOfThread("pso-maintain");
+  ASSERT_TRUE(nice.has_value()) << "no thread named pso-maintain";
+  EXPECT_EQ(*nice, std::max(process_nice, 10));
+  EXPECT_EQ(niceOfThread("pso-cycle"), process_nice);
+  EXPECT_EQ(niceOfThread("pso-writer"), process_nice);
 }
 
 }  // namespace
