@@ -205,12 +205,28 @@ IngestLimits normalizedIngestLimits(const IngestLimits& limits) {
   return normalized;
 }
 
+BatchNames batchNames(const std::vector<const protocol::TelemetryBatch*>& batches) {
+  BatchNames names;
+  for (const auto* batch : batches) {
+    names.agent_ids.push_back(batch->agent_id);
+    for (const auto& key : batch->series) {
+      if (!isHostSeriesKey(key)) names.systems.push_back(key.system);
+    }
+  }
+  for (auto* list : {&names.agent_ids, &names.systems}) {
+    std::sort(list->begin(), list->end());
+    list->erase(std::unique(list->begin(), list->end()), list->end());
+  }
+  return names;
+}
+
 Result<std::vector<IngestOutcome>> ingestBatches(
     const std::vector<const protocol::TelemetryBatch*>& batches, int64_t now_ms,
     const IngestLimits& limits, IngestTarget& target, std::vector<StoredSeries>* stored) {
   for (const auto* batch : batches) {
     if (auto st = checkBatchShape(*batch); !st.ok()) return st.error();
   }
+  if (auto st = target.prefetch(batches); !st.ok()) return st.error();
   IngestRun run(now_ms, limits, target, stored);
   std::vector<IngestOutcome> outcomes;
   outcomes.reserve(batches.size());

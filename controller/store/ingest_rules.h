@@ -38,7 +38,23 @@ class IngestTarget {
   /// Sets a system's replica count as of ts_ms unless the stored one is newer.
   [[nodiscard]] virtual Status updateReplicas(const std::string& system, int64_t replicas,
                                               int64_t ts_ms) = 0;
+  /// Called once before a call's batches (their shape checked): a backend
+  /// whose reads are network round trips reads what agentSeq and
+  /// systemOwner will be asked (batchNames()) in one statement each, and
+  /// answers from that. Nothing by default.
+  [[nodiscard]] virtual Status prefetch(const std::vector<const protocol::TelemetryBatch*>& batches) {
+    (void)batches;
+    return Status();
+  }
 };
+
+/// The agents and systems (host series aside) a call's batches name, each
+/// once, sorted.
+struct BatchNames {
+  std::vector<std::string> agent_ids;
+  std::vector<std::string> systems;
+};
+BatchNames batchNames(const std::vector<const protocol::TelemetryBatch*>& batches);
 
 /// IngestLimits with negative time windows taken as 0.
 IngestLimits normalizedIngestLimits(const IngestLimits& limits);

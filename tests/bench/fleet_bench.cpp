@@ -21,11 +21,15 @@
 // database's growth per system per day. With --restart, the controller is
 // killed (SIGKILL) and started again on the same database and endpoint: the
 // reconnect storm is timed until every agent is welcomed and every batch
-// generated before the kill is acked.
+// generated before the kill is acked. With --pg-dsn the controller's store
+// is that PostgreSQL database (empty at the start; tests/tools/pg-cluster.sh
+// makes a throw-away one) and the growth is the database's
+// pg_database_size, read with psql.
 //
 // Usage: fleet_bench [--agents N] [--interval-ms MS] [--points K]
 //                    [--seconds S] [--window W] [--threads T] [--restart]
 //                    [--cycle-interval D] [--controller PATH] [--log FILE]
+//                    [--pg-dsn DSN]
 //
 // The generator shares the machine with the controller: on a 2-core machine
 // it takes part of the CPU it measures against. 10,000 agents need about
@@ -85,6 +89,10 @@ struct Options {
   std::string keep_log;  ///< --log FILE: the controller's log is copied there at the end
   std::string cycle_interval = "15s";
   std::string controller = PSO_CONTROLLER_BINARY;
+  /// --pg-dsn DSN: the controller's store is the PostgreSQL database DSN
+  /// names (an empty one: the controller writes its tables there) instead of
+  /// an SQLite file.
+  std::string pg_dsn;
 };
 
 constexpr int kSystemSeries = 8;
@@ -165,6 +173,10 @@ struct SimAgent {
   int64_t wake_ms = -1;  // when the generator visits it next; -1: not scheduled
 };
 
+// The lag is also printed without the batches of the window's first seconds,
+// which wait behind what the fleet sent while it was being welcomed.
+constexpr int64_t kSettleSeconds = 30;
+
 struct Totals {
   uint64_t batches_sent = 0;
   uint64_t batches_acked = 0;
@@ -175,6 +187,10 @@ struct Totals {
   /// generated while the fleet was being welcomed is acked in the window too
   /// and counted above, and its catch-up shows as backlog_acked_ms.
   LagHistogram lag;
+  /// The same, of the batches generated after the window's first
+  /// kSettleSeconds: the steady state once the storm's backlog had time to
+  /// drain, printed beside the whole window's.
+  LagHistogram settled_lag;
   int64_t backlog_acked_ms = 0;  ///< last ack of a batch generated before the window
   /// The largest lag of the batches generated in each second of the window:
   /// where the slow acks bunch, to set beside the cycles' times.
@@ -414,6 +430,9 @@ class Generator {
               agent.first_batch_ms + static_cast<int64_t>(s - 1) * options_.interval_ms;
           if (generated_at >= window_start_ms_) {
             totals_.lag.add(now - generated_at);
+            if (generated_at >= window_start_ms_ + kSettleSeconds * 1000) {
+              totals_.settled_lag.add(now - generated_at);
+            }
             const auto second = static_cast<std::size_t>((generated_at - window_start_ms_) / 1000);
             if (second < totals_.worst_by_second.size()) {
               auto& worst = totals_.worst_by_second[second];
@@ -522,8 +541,25 @@ std::string scrape(const std::string& api) {
   common::HttpTransfer transfer;
   transfer.url = api + "/metrics";
   transfer.timeout_ms = 5000;
-  auto reply = common::performTransfer(transfer);
-  return reply && reply->status == 200 ? reply->body : std::string();
+  // A busy controller can miss one request's timeout; the figures that
+  // compare a first and a last scrape need both.
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    auto reply = common::performTransfer(transfer);
+    if (reply && reply->status == 200) return reply->body;
+  }
+  return std::string();
+}
+
+// The size of the PostgreSQL database `dsn` names (pg_database_size, through
+// psql); 0 when psql cannot tell.
+uintmax_t postgresqlBytes(const std::string& dsn) {
+  const std::string command =
+      "psql '" + dsn + "' -Atc 'SELECT pg_database_size(current_database())' 2>/dev/null";
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command.c_str(), "r"), ::pclose);
+  if (!pipe) return 0;
+  char line[64] = {};
+  if (std::fgets(line, sizeof line, pipe.get()) == nullptr) return 0;
+  return std::strtoull(line, nullptr, 10);
 }
 
 uintmax_t databaseBytes(const std::string& db) {
@@ -546,7 +582,10 @@ class Controller {
         << "  id: fleet-bench\n"
         << "  cycle_interval: " << options.cycle_interval << "\n"
         << "  mode: forecast-only\n"
-        << "  agent_timeout: 60s\n";
+        << "  agent_timeout: 60s\n"
+        << (options.pg_dsn.empty()
+                ? std::string()
+                : "  store: {backend: postgresql, dsn: \"" + options.pg_dsn + "\"}\n");
   }
   bool start() {
     std::remove(dir_.file("controller.out").c_str());
@@ -641,6 +680,8 @@ Options parse(int argc, char** argv) {
       o.cycle_interval = next();
     else if (a == "--controller")
       o.controller = next();
+    else if (a == "--pg-dsn")
+      o.pg_dsn = next();
     else {
       std::fprintf(stderr, "fleet_bench: unknown option %s\n", a.c_str());
       std::exit(2);
@@ -690,6 +731,7 @@ int main(int argc, char** argv) {
       all.welcomes += t.welcomes;
       all.refusals += t.refusals;
       all.lag.merge(t.lag);
+      all.settled_lag.merge(t.settled_lag);
       all.pass_max_ms = std::max(all.pass_max_ms, t.pass_max_ms);
       all.backlog_acked_ms = std::max(all.backlog_acked_ms, t.backlog_acked_ms);
       for (std::size_t k = 0; k < all.worst_by_second.size(); ++k) {
@@ -717,9 +759,9 @@ int main(int argc, char** argv) {
 
   std::printf(
       "fleet_bench: %d agents x %d series, one batch of %d point(s) every %d ms, "
-      "window %d, %d generator thread(s), cycle interval %s\n",
+      "window %d, %d generator thread(s), cycle interval %s, store %s\n",
       options.agents, kSeries, options.points, options.interval_ms, options.window, threads,
-      options.cycle_interval.c_str());
+      options.cycle_interval.c_str(), options.pg_dsn.empty() ? "SQLite" : "PostgreSQL");
   // Warm-up: every agent welcomed (the hello storm of a fleet starting).
   const auto hello_start = Clock::now();
   const bool all_welcomed =
@@ -734,7 +776,10 @@ int main(int argc, char** argv) {
   for (auto& g : generators) g->resetTotals();
   auto usage_start = pso::bench::readUsage(controller.pid());
   const std::string metrics_start = scrape(controller.api());
-  const uintmax_t bytes_start = databaseBytes(controller.db());
+  auto storeBytes = [&] {
+    return options.pg_dsn.empty() ? databaseBytes(controller.db()) : postgresqlBytes(options.pg_dsn);
+  };
+  const uintmax_t bytes_start = storeBytes();
   const auto t0 = Clock::now();
   double cycle_max_ms = 0;
   double cycle_sum_ms = 0;
@@ -787,7 +832,7 @@ int main(int argc, char** argv) {
   const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   auto usage_end = pso::bench::readUsage(controller.pid());
   const std::string metrics_end = scrape(controller.api());
-  const uintmax_t bytes_end = databaseBytes(controller.db());
+  const uintmax_t bytes_end = storeBytes();
   const Totals totals = sum();
 
   const double offered =
@@ -806,6 +851,13 @@ int main(int argc, char** argv) {
               static_cast<long long>(totals.lag.percentile(0.5)),
               static_cast<long long>(totals.lag.percentile(0.99)),
               static_cast<long long>(totals.lag.max()));
+  if (totals.settled_lag.count() > 0) {
+    std::printf("  ack lag after %llds p50 %lld ms, p99 %lld ms, max %lld ms\n",
+                static_cast<long long>(kSettleSeconds),
+                static_cast<long long>(totals.settled_lag.percentile(0.5)),
+                static_cast<long long>(totals.settled_lag.percentile(0.99)),
+                static_cast<long long>(totals.settled_lag.max()));
+  }
   if (queued_samples > 0) {
     std::printf("  writer queue     mean %.0f, max %.0f samples (sampled once a second)\n",
                 queued_sum / queued_samples, queued_max);

@@ -70,6 +70,16 @@ Status PgTelemetryStore::prepare() {
             {"tele_insert_series",
              "INSERT INTO series (system, metric) VALUES ($1, $2) ON CONFLICT (system, metric) "
              "DO UPDATE SET metric = EXCLUDED.metric RETURNING id"},
+            {"tele_agent_seqs", "SELECT id, last_seq FROM agents WHERE id = ANY($1::text[])"},
+            {"tele_system_owners",
+             "SELECT name, agent_id FROM systems WHERE name = ANY($1::text[])"},
+            {"tele_update_seqs",
+             "UPDATE agents SET last_seq = u.seq FROM unnest($1::text[], $2::bigint[]) "
+             "AS u(id, seq) WHERE agents.id = u.id"},
+            {"tele_update_replicas",
+             "UPDATE systems SET replicas = u.replicas, updated_ms = u.ts FROM "
+             "unnest($1::text[], $2::bigint[], $3::bigint[]) AS u(name, replicas, ts) "
+             "WHERE systems.name = u.name AND systems.updated_ms <= u.ts"},
             {"tele_insert_samples",
              "INSERT INTO samples (series_id, ts_ms, value) "
              "SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::double precision[]) "
@@ -160,6 +170,57 @@ void PgTelemetryStore::dropQueuedSamplesLocked() {
   queued_late_.clear();
 }
 
+void PgTelemetryStore::dropCallLocked() {
+  dropQueuedSamplesLocked();
+  call_seqs_.clear();
+  call_owners_.clear();
+  queued_seqs_.clear();
+  queued_replicas_.clear();
+}
+
+Status PgTelemetryStore::prefetch(const std::vector<const protocol::TelemetryBatch*>& batches) {
+  const BatchNames names = batchNames(batches);
+  auto seqs = context_.runLocked("tele_agent_seqs", PgParams().addArray(names.agent_ids));
+  if (!seqs.ok()) return seqs.error();
+  for (int row = 0; row < static_cast<int>(seqs->size()); ++row) {
+    call_seqs_[seqs->text(row, 0)] = static_cast<uint64_t>(seqs->int64(row, 1));
+  }
+  for (const auto& system : names.systems) call_owners_[system] = std::nullopt;
+  auto owners = context_.runLocked("tele_system_owners", PgParams().addArray(names.systems));
+  if (!owners.ok()) return owners.error();
+  for (int row = 0; row < static_cast<int>(owners->size()); ++row) {
+    if (!owners->isNull(row, 1)) call_owners_[owners->text(row, 0)] = owners->text(row, 1);
+  }
+  return Status();
+}
+
+Status PgTelemetryStore::flushPositionsLocked() {
+  if (!queued_seqs_.empty()) {
+    std::vector<std::string> agents;
+    std::vector<int64_t> seqs;
+    for (const auto& [agent, seq] : queued_seqs_) {
+      agents.push_back(agent);
+      seqs.push_back(static_cast<int64_t>(seq));
+    }
+    if (auto st = pgDone(context_.runLocked("tele_update_seqs",
+                                            PgParams().addArray(agents).addArray(seqs)));
+        !st.ok()) {
+      return st;
+    }
+  }
+  if (queued_replicas_.empty()) return Status();
+  std::vector<std::string> systems;
+  std::vector<int64_t> replicas;
+  std::vector<int64_t> ts;
+  for (const auto& [system, report] : queued_replicas_) {
+    systems.push_back(system);
+    replicas.push_back(report.first);
+    ts.push_back(report.second);
+  }
+  return pgDone(context_.runLocked(
+      "tele_update_replicas", PgParams().addArray(systems).addArray(replicas).addArray(ts)));
+}
+
 Status PgTelemetryStore::flushSamplesLocked() {
   // One row per (series, ts), the last queued: one INSERT .. ON CONFLICT may
   // not touch a row twice.
@@ -218,35 +279,46 @@ Result<std::vector<IngestOutcome>> PgTelemetryStore::ingestLocked(
   created_days_in_call_.clear();
   auto fail = [&](const Error& error) -> Result<std::vector<IngestOutcome>> {
     forgetCallLocked();
-    dropQueuedSamplesLocked();
+    dropCallLocked();
     return error;
   };
-  dropQueuedSamplesLocked();
+  dropCallLocked();
   PgTransaction tx(context_);
   if (!tx.beginStatus().ok()) return tx.beginStatus().error();
   auto outcomes = ingestBatches(batches, now_ms, limits_, *this, stored);
   if (!outcomes.ok()) return fail(outcomes.error());
-  // The samples of every batch of the call go in together, before the commit.
+  // The samples of every batch of the call go in together, before the commit,
+  // and so do the agents' positions and the systems' replica counts.
   if (auto st = flushSamplesLocked(); !st.ok()) return fail(st.error());
+  if (auto st = flushPositionsLocked(); !st.ok()) return fail(st.error());
+  dropCallLocked();
   if (auto st = tx.commit(); !st.ok()) return fail(st.error());
   return outcomes;
 }
 
 Result<uint64_t> PgTelemetryStore::agentSeq(const std::string& agent_id, int64_t now_ms) {
+  if (auto known = call_seqs_.find(agent_id); known != call_seqs_.end()) return known->second;
+  // Not prefetched: an agent without a row, registered here.
   return fleet_.agentSeqLocked(agent_id, now_ms);
 }
 
 Status PgTelemetryStore::setAgentSeq(const std::string& agent_id, uint64_t seq) {
-  return fleet_.setAgentSeqLocked(agent_id, seq);
+  queued_seqs_[agent_id] = seq;
+  return Status();
 }
 
 Result<std::optional<std::string>> PgTelemetryStore::systemOwner(const std::string& system) {
+  if (auto known = call_owners_.find(system); known != call_owners_.end()) return known->second;
   return fleet_.systemOwnerLocked(system);
 }
 
 Status PgTelemetryStore::updateReplicas(const std::string& system, int64_t replicas,
                                         int64_t ts_ms) {
-  return fleet_.updateReplicasLocked(system, replicas, ts_ms);
+  // The newest report of the call (the last of equal times), as the stored
+  // row would end up after one update each.
+  auto [it, inserted] = queued_replicas_.emplace(system, std::make_pair(replicas, ts_ms));
+  if (!inserted && ts_ms >= it->second.second) it->second = {replicas, ts_ms};
+  return Status();
 }
 
 Status PgTelemetryStore::writeSamples(const protocol::SeriesKey& key,

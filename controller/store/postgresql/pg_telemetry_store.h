@@ -12,6 +12,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "controller/store/ingest_rules.h"
@@ -91,6 +92,14 @@ class PgTelemetryStore : public virtual TelemetryStore, private IngestTarget {
   Status writeSamples(const protocol::SeriesKey& key, const std::vector<Sample>& samples,
                       int64_t oldest_ts_ms) override;
   Status updateReplicas(const std::string& system, int64_t replicas, int64_t ts_ms) override;
+  /// Reads the stored seq of every agent and the owner of every system the
+  /// batches name, in one statement each; agentSeq and systemOwner answer
+  /// from them for the rest of the call (a call of 2,000 one-second batches
+  /// made 6,000 round trips before).
+  Status prefetch(const std::vector<const protocol::TelemetryBatch*>& batches) override;
+  /// Writes the agents' seqs and the systems' replica counts queued by
+  /// setAgentSeq and updateReplicas, one statement each.
+  Status flushPositionsLocked();
 
   /// Queues samples of a series (and, with a late_from_ms, its late mark)
   /// for flushSamplesLocked, creating the partitions they need.
@@ -100,8 +109,11 @@ class PgTelemetryStore : public virtual TelemetryStore, private IngestTarget {
   /// (series, ts) wins) and the late marks in another: a statement per
   /// series would make ingest wait on a network round trip per series.
   Status flushSamplesLocked();
-  /// Drops what is queued (a call that failed).
+  /// Drops the queued samples and late marks (written, or a call that failed).
   void dropQueuedSamplesLocked();
+  /// Drops everything of the call: queued samples, prefetched seqs and
+  /// owners, queued positions.
+  void dropCallLocked();
   /// Creates the partitions of the days of `samples` not created yet; they
   /// are remembered in created_days_in_call_ until the transaction commits.
   Status ensurePartitionsLocked(const std::vector<Sample>& samples);
@@ -140,6 +152,14 @@ class PgTelemetryStore : public virtual TelemetryStore, private IngestTarget {
   std::vector<SeriesSample> queued_;
   /// Series id -> the oldest late sample queued in this call.
   std::map<int64_t, int64_t> queued_late_;
+  /// This call's prefetched seqs (agents that have a row) and owners (every
+  /// system named, nullopt for one without an owner).
+  std::unordered_map<std::string, uint64_t> call_seqs_;
+  std::unordered_map<std::string, std::optional<std::string>> call_owners_;
+  /// Agent -> seq, and system -> (replicas, ts_ms) of the newest report,
+  /// queued in this call for flushPositionsLocked.
+  std::map<std::string, uint64_t> queued_seqs_;
+  std::map<std::string, std::pair<int64_t, int64_t>> queued_replicas_;
   /// Samples older than this arriving at ingest mark their series for a
   /// rollup recomputation.
   int64_t rollup_claimed_ms_ = 0;

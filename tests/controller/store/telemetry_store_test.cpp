@@ -310,6 +310,60 @@ TEST_P(TelemetryStoreTest, ReplicasMetricUpdatesTheSystemUnlessOlder) {
   EXPECT_EQ((*web)->replicas, 4);
 }
 
+TEST_P(TelemetryStoreTest, OneCallOfManyAgentsKeepsEachPositionOwnerAndNewestReplicaCount) {
+  // Two agents declared, one agent only sending: every position, owner and
+  // replica count of the call is decided as if its batches came one by one.
+  ASSERT_TRUE(store_->upsertAgent(hello("edge-01", 2), 10000).ok());
+  auto api_hello = hello("edge-02", 2);
+  api_hello.systems.front().name = "api";
+  ASSERT_TRUE(store_->upsertAgent(api_hello, 10000).ok());
+  auto report = [](const std::string& agent, uint64_t seq, const std::string& system,
+                   std::vector<int64_t> ts, std::vector<double> replicas) {
+    protocol::TelemetryBatch b;
+    b.agent_id = agent;
+    b.seq = seq;
+    b.oldest_seq = seq;
+    b.series = {{system, "replicas"}};
+    b.timestamps_ms = std::move(ts);
+    b.values = {std::move(replicas)};
+    return b;
+  };
+  const std::vector<protocol::TelemetryBatch> batches = {
+      report("edge-01", 1, "web", {13000}, {5}),
+      report("edge-02", 1, "api", {12000}, {7}),
+      // Older than the first report of web: no roll back.
+      report("edge-01", 2, "web", {11000}, {3}),
+      // Equal times: the later report wins.
+      report("edge-02", 2, "api", {12000}, {8}),
+      // Another agent's system: refused, its position still moves.
+      report("edge-03", 1, "web", {14000}, {99}),
+      report("edge-01", 3, "web", {12500}, {4})};
+  auto outcomes = store_->ingestTelemetry(batches, kNowMs);
+  ASSERT_TRUE(outcomes.ok()) << outcomes.error().message;
+  ASSERT_EQ(outcomes->size(), batches.size());
+  EXPECT_EQ((*outcomes)[4].samples_not_owned, 1u);
+  for (const auto& [agent, seq] :
+       std::vector<std::pair<std::string, uint64_t>>{{"edge-01", 3}, {"edge-02", 2}, {"edge-03", 1}}) {
+    auto stored = store_->agent(agent);
+    ASSERT_TRUE(stored.ok() && stored->has_value()) << agent;
+    EXPECT_EQ((*stored)->last_seq, seq) << agent;
+  }
+  auto web = store_->system("web");
+  ASSERT_TRUE(web.ok() && web->has_value());
+  EXPECT_EQ((*web)->replicas, 5);
+  EXPECT_EQ((*web)->updated_ms, 13000);
+  EXPECT_EQ((*web)->agent_id, "edge-01");
+  auto api = store_->system("api");
+  ASSERT_TRUE(api.ok() && api->has_value());
+  EXPECT_EQ((*api)->replicas, 8);
+  EXPECT_EQ((*api)->updated_ms, 12000);
+
+  // The next call starts from the stored positions: a repeat is a duplicate.
+  auto again = store_->ingestTelemetry(report("edge-02", 2, "api", {15000}, {1}), kNowMs);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->kind, IngestOutcome::Kind::kDuplicate);
+}
+
 // ---------------------------------------------------------------------------
 // What one agent sends cannot freeze, corrupt or hide another's state:
 // the sequence window, the time window, system ownership, host series.
