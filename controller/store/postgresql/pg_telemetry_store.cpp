@@ -92,12 +92,20 @@ Status PgTelemetryStore::prepare() {
              "ORDER BY ts_ms DESC LIMIT $3"},
             {"tele_latest",
              "SELECT ts_ms, value FROM samples WHERE series_id = $1 ORDER BY ts_ms DESC LIMIT 1"},
-            {"tele_recent_since",
-             "SELECT ts_ms, value FROM samples WHERE series_id = $1 AND ts_ms >= $2 "
-             "AND ts_ms < $3 ORDER BY ts_ms DESC LIMIT $4"},
-            {"tele_window_sum",
-             "SELECT COALESCE(SUM(value), 0), COUNT(*) FROM samples "
-             "WHERE series_id = $1 AND ts_ms > $2 AND ts_ms < $3"},
+            // The fleet's reads of one cycle: each series' newest samples (in
+            // time order), sums since the last cycle, newest sample.
+            {"tele_recent_since_many",
+             "SELECT q.id, r.ts_ms, r.value FROM unnest($1::bigint[]) AS q(id) CROSS JOIN LATERAL "
+             "(SELECT ts_ms, value FROM samples WHERE series_id = q.id AND ts_ms >= $2 "
+             "AND ts_ms < $3 ORDER BY ts_ms DESC LIMIT $4) AS r ORDER BY q.id, r.ts_ms"},
+            {"tele_window_sums",
+             "SELECT series_id, SUM(value), COUNT(*) FROM samples "
+             "WHERE series_id = ANY($1::bigint[]) AND ts_ms > $2 AND ts_ms < $3 "
+             "GROUP BY series_id"},
+            {"tele_latest_many",
+             "SELECT q.id, r.ts_ms, r.value FROM unnest($1::bigint[]) AS q(id) CROSS JOIN LATERAL "
+             "(SELECT ts_ms, value FROM samples WHERE series_id = q.id ORDER BY ts_ms DESC "
+             "LIMIT 1) AS r"},
             {"tele_metrics", "SELECT metric FROM series WHERE system = $1 ORDER BY metric"},
             {"tele_partitions",
              "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
@@ -369,31 +377,57 @@ Result<std::optional<Sample>> PgTelemetryStore::latestSample(const std::string& 
   return pgFirstRow<Sample>(context_.runLocked("tele_latest", PgParams().add(**id)), pgSampleAt);
 }
 
-Result<std::map<std::string, CycleSeriesRead>> PgTelemetryStore::cycleReads(
-    const std::vector<std::string>& systems, const std::string& metric, int64_t since_ms,
-    int64_t window_after_ms, int64_t until_ms, int64_t recent_count) {
-  std::lock_guard lock(context_.mutex());
-  std::map<std::string, CycleSeriesRead> reads;
+Result<std::vector<std::pair<const std::string*, int64_t>>>
+PgTelemetryStore::seriesOfSystemsLocked(const std::vector<std::string>& systems,
+                                        const std::string& metric, std::vector<int64_t>& ids) {
+  std::vector<std::pair<const std::string*, int64_t>> found;
+  ids.clear();
   for (const auto& system : systems) {
     auto id = seriesIdLocked({system, metric}, false);
     if (!id.ok()) return id.error();
     if (!*id) continue;
+    found.emplace_back(&system, **id);
+    ids.push_back(**id);
+  }
+  return found;
+}
+
+Result<std::map<std::string, CycleSeriesRead>> PgTelemetryStore::cycleReads(
+    const std::vector<std::string>& systems, const std::string& metric, int64_t since_ms,
+    int64_t window_after_ms, int64_t until_ms, int64_t recent_count) {
+  std::lock_guard lock(context_.mutex());
+  // The fleet's reads in two statements, not two per system: over a network
+  // each is a round trip (840 ms of a 3,000-system cycle's snapshot).
+  std::vector<int64_t> ids;
+  auto series = seriesOfSystemsLocked(systems, metric, ids);
+  if (!series.ok()) return series.error();
+  std::map<std::string, CycleSeriesRead> reads;
+  if (ids.empty()) return reads;
+  auto recent = context_.runLocked(
+      "tele_recent_since_many",
+      PgParams().addArray(ids).add(since_ms).add(until_ms).addLimit(recent_count));
+  if (!recent.ok()) return recent.error();
+  std::unordered_map<int64_t, std::vector<Sample>> recent_of;
+  for (int row = 0; row < static_cast<int>(recent->size()); ++row) {
+    recent_of[recent->int64(row, 0)].push_back({recent->int64(row, 1), recent->real(row, 2)});
+  }
+  auto sums = context_.runLocked("tele_window_sums",
+                                 PgParams().addArray(ids).add(window_after_ms).add(until_ms));
+  if (!sums.ok()) return sums.error();
+  std::unordered_map<int64_t, std::pair<double, int64_t>> sum_of;
+  for (int row = 0; row < static_cast<int>(sums->size()); ++row) {
+    sum_of[sums->int64(row, 0)] = {sums->real(row, 1), sums->int64(row, 2)};
+  }
+  for (const auto& [system, id] : *series) {
+    auto samples = recent_of.find(id);
+    if (samples == recent_of.end() || samples->second.empty()) continue;
     CycleSeriesRead read;
-    auto newest_first = pgAllRows<Sample>(
-        context_.runLocked("tele_recent_since",
-                           PgParams().add(**id).add(since_ms).add(until_ms).addLimit(recent_count)),
-        pgSampleAt);
-    if (!newest_first.ok()) return newest_first.error();
-    read.recent.assign(newest_first->rbegin(), newest_first->rend());
-    if (read.recent.empty()) continue;
-    auto sum = context_.runLocked("tele_window_sum",
-                                  PgParams().add(**id).add(window_after_ms).add(until_ms));
-    if (!sum.ok()) return sum.error();
-    if (!sum->empty()) {
-      read.window_sum = sum->real(0, 0);
-      read.window_count = sum->int64(0, 1);
+    read.recent = std::move(samples->second);
+    if (auto sum = sum_of.find(id); sum != sum_of.end()) {
+      read.window_sum = sum->second.first;
+      read.window_count = sum->second.second;
     }
-    reads.emplace(system, std::move(read));
+    reads.emplace(*system, std::move(read));
   }
   return reads;
 }
@@ -401,15 +435,21 @@ Result<std::map<std::string, CycleSeriesRead>> PgTelemetryStore::cycleReads(
 Result<std::map<std::string, Sample>> PgTelemetryStore::latestSamples(
     const std::vector<std::string>& systems, const std::string& metric) {
   std::lock_guard lock(context_.mutex());
+  std::vector<int64_t> ids;
+  auto series = seriesOfSystemsLocked(systems, metric, ids);
+  if (!series.ok()) return series.error();
   std::map<std::string, Sample> latest;
-  for (const auto& system : systems) {
-    auto id = seriesIdLocked({system, metric}, false);
-    if (!id.ok()) return id.error();
-    if (!*id) continue;
-    auto sample =
-        pgFirstRow<Sample>(context_.runLocked("tele_latest", PgParams().add(**id)), pgSampleAt);
-    if (!sample.ok()) return sample.error();
-    if (*sample) latest.emplace(system, **sample);
+  if (ids.empty()) return latest;
+  auto rows = context_.runLocked("tele_latest_many", PgParams().addArray(ids));
+  if (!rows.ok()) return rows.error();
+  std::unordered_map<int64_t, Sample> latest_of;
+  for (int row = 0; row < static_cast<int>(rows->size()); ++row) {
+    latest_of[rows->int64(row, 0)] = {rows->int64(row, 1), rows->real(row, 2)};
+  }
+  for (const auto& [system, id] : *series) {
+    if (auto sample = latest_of.find(id); sample != latest_of.end()) {
+      latest.emplace(*system, sample->second);
+    }
   }
   return latest;
 }
