@@ -242,9 +242,10 @@ Status CycleRunner::start() {
   {
     std::lock_guard lock(loop_mutex_);
     stopping_ = false;
+    maintenance_running_ = true;
   }
-  thread_ = std::thread([this] { loop(); });
   maintenance_thread_ = std::thread([this] { maintenanceLoop(); });
+  thread_ = std::thread([this] { loop(); });
   return {};
 }
 
@@ -258,6 +259,10 @@ void CycleRunner::stop() {
     thread_.join();
   }
   if (maintenance_thread_.joinable()) maintenance_thread_.join();
+  {
+    std::lock_guard lock(loop_mutex_);
+    maintenance_running_ = false;
+  }
   std::lock_guard lock(mutex_);
   std::vector<std::string> names;
   for (const auto& spec : engine_.systems()) names.push_back(spec.name);
@@ -597,7 +602,7 @@ Result<CycleReport> CycleRunner::runCycleOnce(int64_t now_ms) {
   endPhase("state");
   {
     std::unique_lock lock(loop_mutex_);
-    if (maintenance_thread_.joinable()) {
+    if (maintenance_running_) {
       maintain_as_of_ms_ = now_ms;
       lock.unlock();
       loop_cv_.notify_all();
@@ -717,7 +722,7 @@ void CycleRunner::maintenanceLoop() {
 bool CycleRunner::awaitMaintenance(std::chrono::milliseconds timeout) {
   std::unique_lock lock(loop_mutex_);
   return loop_cv_.wait_for(lock, timeout, [this] {
-    return stopping_ || !maintenance_thread_.joinable() ||
+    return stopping_ || !maintenance_running_ ||
            (!maintaining_ && !maintain_as_of_ms_.has_value());
   });
 }

@@ -211,6 +211,9 @@ class CycleRunner {
   std::optional<int64_t> maintain_as_of_ms_;
   // True while the maintenance thread works on a cycle's upkeep (under loop_mutex_).
   bool maintaining_ = false;
+  // From start() to stop(): cycles hand their upkeep to the thread (under
+  // loop_mutex_); otherwise they run it themselves.
+  bool maintenance_running_ = false;
   std::thread maintenance_thread_;
 };
 
