@@ -101,11 +101,7 @@ int64_t logPruned(const char* table, common::Duration keep, const Result<int64_t
   return pruned.value();
 }
 
-}  // namespace
-
-namespace {
-
-// The writers of decisionSummaryJson: each appends what nlohmann::json's
+// The writers of appendDecisionSummary: each appends what nlohmann::json's
 // dump() writes for the value (numbers through it, so every double reads as
 // it always has).
 void appendJsonString(std::string& out, const std::string& text) {

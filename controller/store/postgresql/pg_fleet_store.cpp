@@ -225,10 +225,6 @@ Result<uint64_t> PgFleetStore::agentSeqLocked(const std::string& agent_id, int64
   return uint64_t{0};
 }
 
-Status PgFleetStore::setAgentSeqLocked(const std::string& agent_id, uint64_t seq) {
-  return pgDone(context_.runLocked("fleet_update_seq", PgParams().add(agent_id).add(seq)));
-}
-
 Result<std::optional<std::string>> PgFleetStore::systemOwnerLocked(const std::string& system) {
   auto rows = context_.runLocked("fleet_system_owner", PgParams().add(system));
   if (!rows.ok()) return rows.error();

@@ -38,7 +38,6 @@ class PgFleetStore : public virtual FleetStore {
   /// The agent's stored telemetry seq; an agent not known yet (telemetry
   /// before any hello) is registered at now_ms with seq 0.
   [[nodiscard]] Result<uint64_t> agentSeqLocked(const std::string& agent_id, int64_t now_ms);
-  [[nodiscard]] Status setAgentSeqLocked(const std::string& agent_id, uint64_t seq);
   /// The agent that owns a system (declared it first); nullopt when none did.
   [[nodiscard]] Result<std::optional<std::string>> systemOwnerLocked(const std::string& system);
   /// Sets a system's running replica count as of ts_ms, unless the stored
