@@ -122,10 +122,9 @@ double MetricsRegistry::total(const std::string& name) const {
   const auto family = families_.find(name);
   if (family == families_.end()) return 0.0;
   const auto add = [](double sum, const auto& entry) { return sum + entry.second; };
-  return std::accumulate(family->second.values.begin(), family->second.values.end(),
-                         std::accumulate(family->second.table.begin(),
-                                         family->second.table.end(), 0.0, add),
-                         add);
+  return std::accumulate(
+      family->second.values.begin(), family->second.values.end(),
+      std::accumulate(family->second.table.begin(), family->second.table.end(), 0.0, add), add);
 }
 
 std::string MetricsRegistry::renderPrometheus() const {

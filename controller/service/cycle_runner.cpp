@@ -718,8 +718,7 @@ void CycleRunner::maintenanceLoop() {
 bool CycleRunner::awaitMaintenance(std::chrono::milliseconds timeout) {
   std::unique_lock lock(loop_mutex_);
   return loop_cv_.wait_for(lock, timeout, [this] {
-    return stopping_ || !maintenance_running_ ||
-           (!maintaining_ && !maintain_as_of_ms_.has_value());
+    return stopping_ || !maintenance_running_ || (!maintaining_ && !maintain_as_of_ms_.has_value());
   });
 }
 

@@ -42,7 +42,8 @@ class IngestTarget {
   /// whose reads are network round trips reads what agentSeq and
   /// systemOwner will be asked (batchNames()) in one statement each, and
   /// answers from that. Nothing by default.
-  [[nodiscard]] virtual Status prefetch(const std::vector<const protocol::TelemetryBatch*>& batches) {
+  [[nodiscard]] virtual Status prefetch(
+      const std::vector<const protocol::TelemetryBatch*>& batches) {
     (void)batches;
     return Status();
   }

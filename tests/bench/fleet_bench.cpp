@@ -777,7 +777,8 @@ int main(int argc, char** argv) {
   auto usage_start = pso::bench::readUsage(controller.pid());
   const std::string metrics_start = scrape(controller.api());
   auto storeBytes = [&] {
-    return options.pg_dsn.empty() ? databaseBytes(controller.db()) : postgresqlBytes(options.pg_dsn);
+    return options.pg_dsn.empty() ? databaseBytes(controller.db())
+                                  : postgresqlBytes(options.pg_dsn);
   };
   const uintmax_t bytes_start = storeBytes();
   const auto t0 = Clock::now();

@@ -210,8 +210,8 @@ Status PgTelemetryStore::flushPositionsLocked() {
       agents.push_back(agent);
       seqs.push_back(static_cast<int64_t>(seq));
     }
-    if (auto st = pgDone(context_.runLocked("tele_update_seqs",
-                                            PgParams().addArray(agents).addArray(seqs)));
+    if (auto st = pgDone(
+            context_.runLocked("tele_update_seqs", PgParams().addArray(agents).addArray(seqs)));
         !st.ok()) {
       return st;
     }
@@ -225,8 +225,8 @@ Status PgTelemetryStore::flushPositionsLocked() {
     replicas.push_back(report.first);
     ts.push_back(report.second);
   }
-  return pgDone(context_.runLocked(
-      "tele_update_replicas", PgParams().addArray(systems).addArray(replicas).addArray(ts)));
+  return pgDone(context_.runLocked("tele_update_replicas",
+                                   PgParams().addArray(systems).addArray(replicas).addArray(ts)));
 }
 
 Status PgTelemetryStore::flushSamplesLocked() {
@@ -377,9 +377,8 @@ Result<std::optional<Sample>> PgTelemetryStore::latestSample(const std::string& 
   return pgFirstRow<Sample>(context_.runLocked("tele_latest", PgParams().add(**id)), pgSampleAt);
 }
 
-Result<std::vector<std::pair<const std::string*, int64_t>>>
-PgTelemetryStore::seriesOfSystemsLocked(const std::vector<std::string>& systems,
-                                        const std::string& metric, std::vector<int64_t>& ids) {
+Result<std::vector<std::pair<const std::string*, int64_t>>> PgTelemetryStore::seriesOfSystemsLocked(
+    const std::vector<std::string>& systems, const std::string& metric, std::vector<int64_t>& ids) {
   std::vector<std::pair<const std::string*, int64_t>> found;
   ids.clear();
   for (const auto& system : systems) {

@@ -329,21 +329,19 @@ TEST_P(TelemetryStoreTest, OneCallOfManyAgentsKeepsEachPositionOwnerAndNewestRep
     return b;
   };
   const std::vector<protocol::TelemetryBatch> batches = {
-      report("edge-01", 1, "web", {13000}, {5}),
-      report("edge-02", 1, "api", {12000}, {7}),
+      report("edge-01", 1, "web", {13000}, {5}), report("edge-02", 1, "api", {12000}, {7}),
       // Older than the first report of web: no roll back.
       report("edge-01", 2, "web", {11000}, {3}),
       // Equal times: the later report wins.
       report("edge-02", 2, "api", {12000}, {8}),
       // Another agent's system: refused, its position still moves.
-      report("edge-03", 1, "web", {14000}, {99}),
-      report("edge-01", 3, "web", {12500}, {4})};
+      report("edge-03", 1, "web", {14000}, {99}), report("edge-01", 3, "web", {12500}, {4})};
   auto outcomes = store_->ingestTelemetry(batches, kNowMs);
   ASSERT_TRUE(outcomes.ok()) << outcomes.error().message;
   ASSERT_EQ(outcomes->size(), batches.size());
   EXPECT_EQ((*outcomes)[4].samples_not_owned, 1u);
-  for (const auto& [agent, seq] :
-       std::vector<std::pair<std::string, uint64_t>>{{"edge-01", 3}, {"edge-02", 2}, {"edge-03", 1}}) {
+  for (const auto& [agent, seq] : std::vector<std::pair<std::string, uint64_t>>{
+           {"edge-01", 3}, {"edge-02", 2}, {"edge-03", 1}}) {
     auto stored = store_->agent(agent);
     ASSERT_TRUE(stored.ok() && stored->has_value()) << agent;
     EXPECT_EQ((*stored)->last_seq, seq) << agent;
