@@ -329,13 +329,17 @@ TEST_P(TelemetryStoreTest, OneCallOfManyAgentsKeepsEachPositionOwnerAndNewestRep
     return b;
   };
   const std::vector<protocol::TelemetryBatch> batches = {
-      report("edge-01", 1, "web", {13000}, {5}), report("edge-02", 1, "api", {12000}, {7}),
+      // The first reports of web and api.
+      report("edge-01", 1, "web", {13000}, {5}),
+      report("edge-02", 1, "api", {12000}, {7}),
       // Older than the first report of web: no roll back.
       report("edge-01", 2, "web", {11000}, {3}),
       // Equal times: the later report wins.
       report("edge-02", 2, "api", {12000}, {8}),
       // Another agent's system: refused, its position still moves.
-      report("edge-03", 1, "web", {14000}, {99}), report("edge-01", 3, "web", {12500}, {4})};
+      report("edge-03", 1, "web", {14000}, {99}),
+      // Older than web's first report again.
+      report("edge-01", 3, "web", {12500}, {4})};
   auto outcomes = store_->ingestTelemetry(batches, kNowMs);
   ASSERT_TRUE(outcomes.ok()) << outcomes.error().message;
   ASSERT_EQ(outcomes->size(), batches.size());
