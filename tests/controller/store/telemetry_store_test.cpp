@@ -329,8 +329,9 @@ TEST_P(TelemetryStoreTest, OneCallOfManyAgentsKeepsEachPositionOwnerAndNewestRep
     return b;
   };
   const std::vector<protocol::TelemetryBatch> batches = {
-      // The first reports of web and api.
+      // The first report of web.
       report("edge-01", 1, "web", {13000}, {5}),
+      // The first report of api.
       report("edge-02", 1, "api", {12000}, {7}),
       // Older than the first report of web: no roll back.
       report("edge-01", 2, "web", {11000}, {3}),
