@@ -17,6 +17,9 @@ using common::Statement;
 
 // Samples per importSamples transaction: the store is released between them.
 constexpr std::size_t kImportSamplesPerTransaction = 10000;
+// Keys remembered as missing: several times what a 10,000-system fleet's
+// cycle asks for and does not find (a health_score for each system).
+constexpr std::size_t kMaxKnownMissingSeries = 65536;
 
 }  // namespace
 
@@ -31,6 +34,7 @@ Status SqliteTelemetryStore::prepare() {
           {&insert_series_, "INSERT INTO series (system, metric) VALUES (?1, ?2)"},
           {&select_metrics_, "SELECT metric FROM series WHERE system = ?1 ORDER BY metric"},
           {&select_series_ids_, "SELECT id FROM series ORDER BY id"},
+          {&data_version_, "PRAGMA data_version"},
       });
       !st.ok()) {
     return st;
@@ -40,9 +44,19 @@ Status SqliteTelemetryStore::prepare() {
 }
 
 Result<std::optional<int64_t>> SqliteTelemetryStore::seriesIdLocked(
-    const protocol::SeriesKey& key, bool create, std::vector<protocol::SeriesKey>* created) {
+    const protocol::SeriesKey& key, bool create, std::vector<protocol::SeriesKey>* created,
+    bool missing_checked) {
   if (auto it = series_ids_.find(key); it != series_ids_.end()) {
     return std::optional<int64_t>(it->second);
+  }
+  // A key this connection found missing stays missing until it creates the
+  // series itself or another connection (psoctl import) commits a change:
+  // the cycle asks for every system's health_score, which most do not send.
+  if (!create) {
+    if (!missing_checked) {
+      if (auto st = checkKnownMissingLocked(); !st.ok()) return st.error();
+    }
+    if (missing_series_.contains(key)) return std::optional<int64_t>();
   }
   {
     ScopedStatement s(select_series_);
@@ -51,17 +65,36 @@ Result<std::optional<int64_t>> SqliteTelemetryStore::seriesIdLocked(
     if (!id.ok()) return id.error();
     if (id->has_value()) {
       series_ids_.emplace(key, **id);
+      missing_series_.erase(key);
       return *id;
     }
   }
-  if (!create) return std::optional<int64_t>();
+  if (!create) {
+    // Bounded: API callers can ask for any number of names that do not exist.
+    if (missing_series_.size() >= kMaxKnownMissingSeries) missing_series_.clear();
+    missing_series_.insert(key);
+    return std::optional<int64_t>();
+  }
   ScopedStatement s(insert_series_);
   s->bind(1, key.system).bind(2, key.metric);
   if (auto st = s->run(); !st.ok()) return st.error();
   const int64_t id = context_.db().lastInsertRowid();
   series_ids_.emplace(key, id);
+  missing_series_.erase(key);
   if (created != nullptr) created->push_back(key);
   return std::optional<int64_t>(id);
+}
+
+Status SqliteTelemetryStore::checkKnownMissingLocked() {
+  ScopedStatement s(data_version_);
+  auto version = common::firstRow<int64_t>(*s, common::firstColumnInt64);
+  if (!version.ok()) return version.error();
+  const int64_t now = version->value_or(-1);
+  if (now != missing_version_) {
+    missing_series_.clear();
+    missing_version_ = now;
+  }
+  return Status();
 }
 
 Result<std::vector<int64_t>> SqliteTelemetryStore::seriesIdsLocked() {
@@ -180,9 +213,11 @@ Result<std::map<std::string, CycleSeriesRead>> SqliteTelemetryStore::cycleReads(
     const std::vector<std::string>& systems, const std::string& metric, int64_t since_ms,
     int64_t window_after_ms, int64_t until_ms, int64_t recent_count) {
   std::lock_guard lock(context_.mutex());
+  // One check of the missing keys for the whole fleet's lookups.
+  if (auto st = checkKnownMissingLocked(); !st.ok()) return st.error();
   std::map<std::string, CycleSeriesRead> reads;
   for (const auto& system : systems) {
-    auto id = seriesIdLocked({system, metric}, false, nullptr);
+    auto id = seriesIdLocked({system, metric}, false, nullptr, true);
     if (!id.ok()) return id.error();
     if (!*id) continue;
     CycleSeriesRead read;
@@ -203,9 +238,11 @@ Result<std::map<std::string, CycleSeriesRead>> SqliteTelemetryStore::cycleReads(
 Result<std::map<std::string, Sample>> SqliteTelemetryStore::latestSamples(
     const std::vector<std::string>& systems, const std::string& metric) {
   std::lock_guard lock(context_.mutex());
+  // One check of the missing keys for the whole fleet's lookups.
+  if (auto st = checkKnownMissingLocked(); !st.ok()) return st.error();
   std::map<std::string, Sample> latest;
   for (const auto& system : systems) {
-    auto id = seriesIdLocked({system, metric}, false, nullptr);
+    auto id = seriesIdLocked({system, metric}, false, nullptr, true);
     if (!id.ok()) return id.error();
     if (!*id) continue;
     auto newest = readRecentLocked(**id, std::numeric_limits<int64_t>::min(),

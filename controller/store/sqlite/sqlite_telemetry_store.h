@@ -26,6 +26,7 @@
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "common/sqlite.h"
@@ -221,8 +222,15 @@ class SqliteTelemetryStore : public virtual TelemetryStore, private IngestTarget
   Status updateReplicas(const std::string& system, int64_t replicas, int64_t ts_ms) override;
   /// The series id of (system, metric); with create, inserts a missing series
   /// and reports it in `created` so a rolled-back transaction can forget it.
+  /// Without create, a key found missing before is answered from
+  /// missing_series_; missing_checked says the caller has just run
+  /// checkKnownMissingLocked() (a read of many series checks once).
   Result<std::optional<int64_t>> seriesIdLocked(const protocol::SeriesKey& key, bool create,
-                                                std::vector<protocol::SeriesKey>* created);
+                                                std::vector<protocol::SeriesKey>* created,
+                                                bool missing_checked = false);
+  /// Empties missing_series_ when another connection has committed since it
+  /// was filled (SQLite's data_version moved), so its series are seen.
+  Status checkKnownMissingLocked();
   Result<std::vector<int64_t>> seriesIdsLocked();
   /// The rows of `range` (?1 series id, ?2 since, ?3 until, ?4 limit) for a
   /// series, each turned into a T by `read`; none for an unknown series.
@@ -285,6 +293,7 @@ class SqliteTelemetryStore : public virtual TelemetryStore, private IngestTarget
   common::Statement select_flushed_;
   common::Statement select_metrics_;
   common::Statement select_series_ids_;
+  common::Statement data_version_;
   common::Statement mark_late_;
   common::Statement select_late_;
   common::Statement delete_late_;
@@ -328,6 +337,10 @@ class SqliteTelemetryStore : public virtual TelemetryStore, private IngestTarget
 
   /// (system, metric) -> series id; ingest looks up every series of every batch.
   std::unordered_map<protocol::SeriesKey, int64_t, SeriesKeyHash> series_ids_;
+  /// Keys looked up without create and found missing, valid while
+  /// data_version is missing_version_ (checkKnownMissingLocked).
+  std::unordered_set<protocol::SeriesKey, SeriesKeyHash> missing_series_;
+  int64_t missing_version_ = -1;
   /// Series the running ingest call created, forgotten if it rolls back.
   std::vector<protocol::SeriesKey> created_in_call_;
   /// Samples older than this arriving at ingest mark their series for a

@@ -86,6 +86,41 @@ TEST_P(TelemetryStoreTest, CycleReadsOfAFleetMatchTheReadsOfEachSystem) {
   EXPECT_EQ(latest->at("api").value, 99.0);
 }
 
+// The cycle asks every cycle for series most systems never send (their
+// health_score); a series found missing must still appear as soon as this
+// store creates it, and a series another connection creates (psoctl import
+// on the same file, then that connection's rollup pass) must show its rollups.
+TEST_P(TelemetryStoreTest, ASeriesFoundMissingIsSeenOnceThisOrAnotherConnectionCreatesIt) {
+  for (int round = 0; round < 2; ++round) {
+    auto none = store_->latestSamples({"web", "api"}, "health_score");
+    ASSERT_TRUE(none.ok()) << none.error().message;
+    ASSERT_TRUE(none->empty()) << "round " << round;
+  }
+  ASSERT_TRUE(store_->importSamples("api", "health_score", {{2000, 88}}).ok());
+  auto api = store_->latestSamples({"web", "api"}, "health_score");
+  ASSERT_TRUE(api.ok());
+  ASSERT_EQ(api->size(), 1u) << "this store's own series is seen";
+  EXPECT_EQ(api->at("api").ts_ms, 2000);
+  EXPECT_EQ(api->at("api").value, 88.0);
+
+  constexpr int64_t kHourMs = 3'600'000;
+  auto hours = [&] {
+    auto rows = store_->rollups("web", "demand", RollupResolution::kHour, 0,
+                                std::numeric_limits<int64_t>::max());
+    EXPECT_TRUE(rows.ok());
+    return rows.ok() ? rows->size() : 0u;
+  };
+  ASSERT_EQ(hours(), 0u);
+  ASSERT_EQ(hours(), 0u);
+  auto other = Store::open(location_);
+  ASSERT_TRUE(other.ok()) << other.error().message;
+  std::vector<Sample> two_hours;
+  for (int64_t t = 0; t < 2 * kHourMs; t += 60'000) two_hours.push_back({t, 10.0});
+  ASSERT_TRUE((*other)->importSamples("web", "demand", two_hours).ok());
+  ASSERT_TRUE((*other)->rollup(2 * kHourMs).ok());
+  EXPECT_EQ(hours(), 2u) << "the other connection's series and rollups are seen";
+}
+
 TEST_P(TelemetryStoreTest, IngestFollowsTheSequenceRule) {
   ASSERT_TRUE(store_->upsertAgent(hello("edge-01"), 1000).ok());
 
