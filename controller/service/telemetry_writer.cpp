@@ -1,5 +1,6 @@
 #include "controller/service/telemetry_writer.h"
 
+#include "common/clock.h"
 #include "common/threads.h"
 #include "controller/service/store_errors.h"
 
@@ -8,6 +9,13 @@
 #include <utility>
 
 namespace pso::controller::service {
+namespace {
+
+// A store call slower than this is logged with its size: the acks of every
+// batch in it, and of all that queued behind it, waited that long.
+constexpr int64_t kSlowTransactionMs = 1000;
+
+}  // namespace
 
 std::size_t batchSamples(const protocol::TelemetryBatch& batch) {
   return batch.timestamps_ms.size() * batch.series.size();
@@ -23,6 +31,11 @@ TelemetryWriter::TelemetryWriter(store::TelemetryStore& store, common::MetricsRe
       now_ms_(std::move(now_ms)) {
   metrics_.describe("pso_telemetry_queued_samples", "gauge",
                     "Telemetry samples received and waiting for the store");
+  metrics_.describeHistogram(
+      "pso_telemetry_transaction_duration_seconds",
+      "Durations of the writer's store calls (one transaction each), waiting for the store "
+      "included",
+      {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10});
 }
 
 TelemetryWriter::~TelemetryWriter() {
@@ -132,7 +145,21 @@ std::vector<TelemetryWriter::Written> TelemetryWriter::write(
 
   std::vector<store::StoredSeries> stored;
   std::vector<store::StoredSeries>* report = forward_ ? &stored : nullptr;
-  auto outcomes = store_.ingestTelemetry(group, now, report);
+  auto ingest = [&](const std::vector<protocol::TelemetryBatch>& batches) {
+    const int64_t started = common::steadyMs();
+    auto result = store_.ingestTelemetry(batches, now, report);
+    const int64_t took = common::steadyMs() - started;
+    metrics_.observe("pso_telemetry_transaction_duration_seconds", {},
+                     static_cast<double>(took) / 1000.0);
+    if (took >= kSlowTransactionMs) {
+      std::size_t samples = 0;
+      for (const auto& batch : batches) samples += batchSamples(batch);
+      spdlog::warn("telemetry: a store transaction of {} batches ({} samples) took {} ms",
+                   batches.size(), samples, took);
+    }
+    return result;
+  };
+  auto outcomes = ingest(group);
   if (outcomes) {
     metrics_.increment("pso_telemetry_transactions_total");
     for (std::size_t i = 0; i < group.size(); ++i) {
@@ -150,7 +177,7 @@ std::vector<TelemetryWriter::Written> TelemetryWriter::write(
   }
   for (auto& batch : group) {
     std::vector<protocol::TelemetryBatch> one{std::move(batch)};
-    auto single = store_.ingestTelemetry(one, now, report);
+    auto single = ingest(one);
     if (!single || single->empty()) {
       if (!single) failed(single.error());
       done.push_back({std::move(one.front()), std::nullopt});

@@ -515,6 +515,17 @@ double metricValue(const std::string& text, const std::string& name) {
   return std::stod(m[2]);
 }
 
+// The cumulative count of a histogram's bucket `le` in Prometheus text (0
+// when absent).
+double bucketCount(const std::string& text, const std::string& family, const std::string& le) {
+  std::string bound;
+  for (char c : le) bound += c == '+' || c == '.' ? std::string("\\") + c : std::string(1, c);
+  const std::regex line("(^|\n)" + family + "_bucket\\{le=\"" + bound + "\"\\} ([0-9.e+]+)");
+  std::smatch m;
+  if (!std::regex_search(text, m, line)) return 0;
+  return std::stod(m[2]);
+}
+
 // The phases of the last cycle, (phase, ms) in the order exposed.
 std::vector<std::pair<std::string, double>> cyclePhases(const std::string& text) {
   static const std::regex line(
@@ -862,6 +873,17 @@ int main(int argc, char** argv) {
   if (queued_samples > 0) {
     std::printf("  writer queue     mean %.0f, max %.0f samples (sampled once a second)\n",
                 queued_sum / queued_samples, queued_max);
+  }
+  {
+    // The writer's store calls in the window, and how many took longer than
+    // a second (their batches' acks waited as long).
+    const std::string family = "pso_telemetry_transaction_duration_seconds";
+    auto inWindow = [&](const std::string& le) {
+      return bucketCount(metrics_end, family, le) - bucketCount(metrics_start, family, le);
+    };
+    const double all = inWindow("+Inf");
+    std::printf("  transactions     %.0f; over 1 s: %.0f, over 2.5 s: %.0f, over 5 s: %.0f\n", all,
+                all - inWindow("1"), all - inWindow("2.5"), all - inWindow("5"));
   }
   {
     std::vector<std::pair<int64_t, std::size_t>> worst;

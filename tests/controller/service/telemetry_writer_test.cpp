@@ -6,8 +6,11 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <memory>
+#include <thread>
 
+#include "common/sqlite.h"
 #include "controller/store/store.h"
 #include "tests/controller/service/service_test_support.h"
 
@@ -66,10 +69,36 @@ TEST_F(TelemetryWriterTest, WaitingBatchesAreCommittedTogetherUpToTheTransaction
   }
   // Four batches of six samples fill a transaction of 24: 4 + 4 + 2.
   EXPECT_EQ(metrics_.value("pso_telemetry_transactions_total"), 3.0);
+  EXPECT_EQ(metrics_.value("pso_telemetry_transaction_duration_seconds"), 3.0)
+      << "each transaction's duration is observed";
   EXPECT_EQ(metrics_.value("pso_telemetry_queued_samples"), 0.0);
   EXPECT_EQ(storedSeq("a"), 10u);
   EXPECT_GE(wakes_.load(), 1);
   writer->stop();
+}
+
+// Another connection (a psoctl import, say) holds the database's write lock
+// for two seconds after the writer took its batch: that transaction's
+// duration, its wait included, lands in the histogram's 2.5 s bucket.
+TEST_F(TelemetryWriterTest, ATransactionThatWaitsForTheDatabaseIsObservedAsSlow) {
+  auto other = common::Database::open(dir_.path() + "/controller.db");
+  ASSERT_TRUE(other.ok()) << other.error().message;
+  ASSERT_TRUE((*other)->exec("BEGIN IMMEDIATE").ok());
+  auto writer = makeWriter({});
+  writer->push(writerBatch("a", 1));
+  writer->start();
+  ASSERT_TRUE(
+      pso::testing::waitFor([&] { return metrics_.value("pso_telemetry_queued_samples") == 0.0; },
+                            std::chrono::seconds(10)));
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  ASSERT_TRUE((*other)->exec("ROLLBACK").ok());
+  writer->awaitAgent("a");
+  EXPECT_EQ(storedSeq("a"), 1u);
+
+  const std::string text = metrics_.renderPrometheus();
+  const std::string family = "pso_telemetry_transaction_duration_seconds_bucket";
+  EXPECT_NE(text.find(family + "{le=\"1\"} 0"), std::string::npos) << text;
+  EXPECT_NE(text.find(family + "{le=\"2.5\"} 1"), std::string::npos) << text;
 }
 
 TEST_F(TelemetryWriterTest, ABatchLargerThanTheBoundIsWrittenAlone) {
