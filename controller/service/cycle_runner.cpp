@@ -698,7 +698,13 @@ void CycleRunner::rollUpAndPrune(int64_t now_ms) {
 
 void CycleRunner::maintenanceLoop() {
   common::nameThisThread("pso-maintain");
-  common::lowerThisThreadsPriority(kMaintenanceNice);
+  if (!common::lowerThisThreadsPriority(kMaintenanceNice)) {
+    // A seccomp filter without setpriority (an older unit file) refuses it.
+    spdlog::warn(
+        "maintenance thread: could not lower its priority to nice {}; the rollup pass and "
+        "compaction compete with ingest and the cycle at the process's priority",
+        kMaintenanceNice);
+  }
   std::unique_lock lock(loop_mutex_);
   for (;;) {
     loop_cv_.wait(lock, [this] { return stopping_ || maintain_as_of_ms_.has_value(); });
