@@ -897,6 +897,27 @@ int main(int argc, char** argv) {
               " s: " + std::to_string(worst[k].first) + " ms";
     }
     std::printf("  slowest seconds %s (batches generated then, their largest lag)\n", list.c_str());
+    // Whether the slow acks come from a few stalls or from all along: the
+    // seconds whose batches waited over a second, as runs of consecutive
+    // seconds ("+100-103 s").
+    std::string runs;
+    std::size_t slow = 0;
+    std::size_t shown = 0;
+    for (std::size_t k = 0; k < totals.worst_by_second.size(); ++k) {
+      if (totals.worst_by_second[k] <= 1000) continue;
+      ++slow;
+      std::size_t end = k;
+      while (end + 1 < totals.worst_by_second.size() && totals.worst_by_second[end + 1] > 1000) {
+        ++end;
+      }
+      slow += end - k;
+      if (shown++ < 12) {
+        runs += (runs.empty() ? " +" : ", +") + std::to_string(k) +
+                (end > k ? "-" + std::to_string(end) : std::string()) + " s";
+      }
+      k = end;
+    }
+    std::printf("  seconds over 1 s %zu%s%s\n", slow, runs.empty() ? "" : ":", runs.c_str());
   }
   std::printf(
       "  storm backlog    the last batch generated before the window acked %.1f s into it\n",
