@@ -79,7 +79,7 @@ TEST_F(TelemetryWriterTest, WaitingBatchesAreCommittedTogetherUpToTheTransaction
 
 // Another connection (a psoctl import, say) holds the database's write lock
 // for two seconds after the writer took its batch: that transaction's
-// duration, its wait included, lands in the histogram's 2.5 s bucket.
+// duration, its wait included, lands above the histogram's 1 s bucket.
 TEST_F(TelemetryWriterTest, ATransactionThatWaitsForTheDatabaseIsObservedAsSlow) {
   auto other = common::Database::open(dir_.path() + "/controller.db");
   ASSERT_TRUE(other.ok()) << other.error().message;
@@ -98,7 +98,7 @@ TEST_F(TelemetryWriterTest, ATransactionThatWaitsForTheDatabaseIsObservedAsSlow)
   const std::string text = metrics_.renderPrometheus();
   const std::string family = "pso_telemetry_transaction_duration_seconds_bucket";
   EXPECT_NE(text.find(family + "{le=\"1\"} 0"), std::string::npos) << text;
-  EXPECT_NE(text.find(family + "{le=\"2.5\"} 1"), std::string::npos) << text;
+  EXPECT_NE(text.find(family + "{le=\"+Inf\"} 1"), std::string::npos) << text;
 }
 
 TEST_F(TelemetryWriterTest, ABatchLargerThanTheBoundIsWrittenAlone) {

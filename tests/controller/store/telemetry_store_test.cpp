@@ -110,6 +110,7 @@ TEST_P(TelemetryStoreTest, ASeriesFoundMissingIsSeenOnceThisOrAnotherConnectionC
     EXPECT_TRUE(rows.ok());
     return rows.ok() ? rows->size() : 0u;
   };
+  // Asked twice: the second answer is the remembered miss.
   ASSERT_EQ(hours(), 0u);
   ASSERT_EQ(hours(), 0u);
   auto other = Store::open(location_);
