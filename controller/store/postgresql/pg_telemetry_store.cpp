@@ -67,6 +67,8 @@ Status PgTelemetryStore::prepare() {
     std::lock_guard lock(context_.mutex());
     if (auto st = context_.prepareAll({
             {"tele_select_series", "SELECT id FROM series WHERE system = $1 AND metric = $2"},
+            {"tele_select_series_many",
+             "SELECT system, id FROM series WHERE system = ANY($1::text[]) AND metric = $2"},
             {"tele_insert_series",
              "INSERT INTO series (system, metric) VALUES ($1, $2) ON CONFLICT (system, metric) "
              "DO UPDATE SET metric = EXCLUDED.metric RETURNING id"},
@@ -377,16 +379,29 @@ Result<std::optional<Sample>> PgTelemetryStore::latestSample(const std::string& 
   return pgFirstRow<Sample>(context_.runLocked("tele_latest", PgParams().add(**id)), pgSampleAt);
 }
 
-Result<std::vector<std::pair<const std::string*, int64_t>>> PgTelemetryStore::seriesOfSystemsLocked(
-    const std::vector<std::string>& systems, const std::string& metric, std::vector<int64_t>& ids) {
-  std::vector<std::pair<const std::string*, int64_t>> found;
-  ids.clear();
+Result<PgTelemetryStore::SeriesOfSystems> PgTelemetryStore::seriesOfSystemsLocked(
+    const std::vector<std::string>& systems, const std::string& metric) {
+  // The ids not cached yet in one statement: most systems have no series of
+  // some metrics (a health_score), and a lookup each would be a round trip
+  // each, every cycle.
+  std::vector<std::string> uncached;
   for (const auto& system : systems) {
-    auto id = seriesIdLocked({system, metric}, false);
-    if (!id.ok()) return id.error();
-    if (!*id) continue;
-    found.emplace_back(&system, **id);
-    ids.push_back(**id);
+    if (!series_ids_.contains({system, metric})) uncached.push_back(system);
+  }
+  if (!uncached.empty()) {
+    auto rows =
+        context_.runLocked("tele_select_series_many", PgParams().addArray(uncached).add(metric));
+    if (!rows.ok()) return rows.error();
+    for (int row = 0; row < static_cast<int>(rows->size()); ++row) {
+      series_ids_.emplace(protocol::SeriesKey{rows->text(row, 0), metric}, rows->int64(row, 1));
+    }
+  }
+  SeriesOfSystems found;
+  for (const auto& system : systems) {
+    if (auto it = series_ids_.find({system, metric}); it != series_ids_.end()) {
+      found.systems.push_back(&system);
+      found.ids.push_back(it->second);
+    }
   }
   return found;
 }
@@ -397,27 +412,27 @@ Result<std::map<std::string, CycleSeriesRead>> PgTelemetryStore::cycleReads(
   std::lock_guard lock(context_.mutex());
   // The fleet's reads in two statements, not two per system: over a network
   // each is a round trip (840 ms of a 3,000-system cycle's snapshot).
-  std::vector<int64_t> ids;
-  auto series = seriesOfSystemsLocked(systems, metric, ids);
+  auto series = seriesOfSystemsLocked(systems, metric);
   if (!series.ok()) return series.error();
   std::map<std::string, CycleSeriesRead> reads;
-  if (ids.empty()) return reads;
+  if (series->ids.empty()) return reads;
   auto recent = context_.runLocked(
       "tele_recent_since_many",
-      PgParams().addArray(ids).add(since_ms).add(until_ms).addLimit(recent_count));
+      PgParams().addArray(series->ids).add(since_ms).add(until_ms).addLimit(recent_count));
   if (!recent.ok()) return recent.error();
   std::unordered_map<int64_t, std::vector<Sample>> recent_of;
   for (int row = 0; row < static_cast<int>(recent->size()); ++row) {
     recent_of[recent->int64(row, 0)].push_back({recent->int64(row, 1), recent->real(row, 2)});
   }
-  auto sums = context_.runLocked("tele_window_sums",
-                                 PgParams().addArray(ids).add(window_after_ms).add(until_ms));
+  auto sums = context_.runLocked(
+      "tele_window_sums", PgParams().addArray(series->ids).add(window_after_ms).add(until_ms));
   if (!sums.ok()) return sums.error();
   std::unordered_map<int64_t, std::pair<double, int64_t>> sum_of;
   for (int row = 0; row < static_cast<int>(sums->size()); ++row) {
     sum_of[sums->int64(row, 0)] = {sums->real(row, 1), sums->int64(row, 2)};
   }
-  for (const auto& [system, id] : *series) {
+  for (std::size_t i = 0; i < series->ids.size(); ++i) {
+    const int64_t id = series->ids[i];
     auto samples = recent_of.find(id);
     if (samples == recent_of.end() || samples->second.empty()) continue;
     CycleSeriesRead read;
@@ -426,7 +441,7 @@ Result<std::map<std::string, CycleSeriesRead>> PgTelemetryStore::cycleReads(
       read.window_sum = sum->second.first;
       read.window_count = sum->second.second;
     }
-    reads.emplace(*system, std::move(read));
+    reads.emplace(*series->systems[i], std::move(read));
   }
   return reads;
 }
@@ -434,20 +449,19 @@ Result<std::map<std::string, CycleSeriesRead>> PgTelemetryStore::cycleReads(
 Result<std::map<std::string, Sample>> PgTelemetryStore::latestSamples(
     const std::vector<std::string>& systems, const std::string& metric) {
   std::lock_guard lock(context_.mutex());
-  std::vector<int64_t> ids;
-  auto series = seriesOfSystemsLocked(systems, metric, ids);
+  auto series = seriesOfSystemsLocked(systems, metric);
   if (!series.ok()) return series.error();
   std::map<std::string, Sample> latest;
-  if (ids.empty()) return latest;
-  auto rows = context_.runLocked("tele_latest_many", PgParams().addArray(ids));
+  if (series->ids.empty()) return latest;
+  auto rows = context_.runLocked("tele_latest_many", PgParams().addArray(series->ids));
   if (!rows.ok()) return rows.error();
   std::unordered_map<int64_t, Sample> latest_of;
   for (int row = 0; row < static_cast<int>(rows->size()); ++row) {
     latest_of[rows->int64(row, 0)] = {rows->int64(row, 1), rows->real(row, 2)};
   }
-  for (const auto& [system, id] : *series) {
-    if (auto sample = latest_of.find(id); sample != latest_of.end()) {
-      latest.emplace(*system, sample->second);
+  for (std::size_t i = 0; i < series->ids.size(); ++i) {
+    if (auto sample = latest_of.find(series->ids[i]); sample != latest_of.end()) {
+      latest.emplace(*series->systems[i], sample->second);
     }
   }
   return latest;

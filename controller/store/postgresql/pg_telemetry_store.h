@@ -119,11 +119,15 @@ class PgTelemetryStore : public virtual TelemetryStore, private IngestTarget {
   Status ensurePartitionsLocked(const std::vector<Sample>& samples);
   /// Forgets the series ids and partitions cached by a call that rolled back.
   void forgetCallLocked();
-  /// (system, series id) of each of `systems` whose (system, metric) series
-  /// exists, in the order given; `ids` gets the ids alone.
-  Result<std::vector<std::pair<const std::string*, int64_t>>> seriesOfSystemsLocked(
-      const std::vector<std::string>& systems, const std::string& metric,
-      std::vector<int64_t>& ids);
+  /// Each of `systems` whose (system, metric) series exists, in the order
+  /// given, beside its series id (parallel, so the ids go to one array
+  /// parameter); the ids not cached are looked up in one statement.
+  struct SeriesOfSystems {
+    std::vector<const std::string*> systems;
+    std::vector<int64_t> ids;
+  };
+  Result<SeriesOfSystems> seriesOfSystemsLocked(const std::vector<std::string>& systems,
+                                                const std::string& metric);
   /// The series id of (system, metric); with create, inserts a missing one.
   Result<std::optional<int64_t>> seriesIdLocked(const protocol::SeriesKey& key, bool create);
   /// Recomputes the rollup rows of the series over `ranges` (the same for
