@@ -417,9 +417,9 @@ void EtsModel::update(double value) {
                          state_.screen.scale() > kEtsDriftFactor * searched_scale_;
     if (due || drifted) searchNow();
   } else if (step_ >= next_attempt_) {
-    // Two cycles of the longer season (or `warmup` values without one), then
-    // a try every quarter cycle until the window allows a start.
-    const int64_t needed = longest() > 1 ? 2 * int64_t{longest()} : int64_t{params_.warmup};
+    // Two cycles of the longer season (or firstFitAt() values without one),
+    // then a try every quarter cycle until the window allows a start.
+    const int64_t needed = longest() > 1 ? 2 * int64_t{longest()} : firstFitAt(params_);
     if (step_ + 1 >= needed) {
       started_ = restructure(true);
       since_search_ = 0;

@@ -1,5 +1,6 @@
 #include "controller/engine/forecast_model.h"
 
+#include <algorithm>
 #include <functional>
 #include <utility>
 
@@ -97,6 +98,11 @@ Status checkParams(const ForecastModelParams& p) {
 }
 
 }  // namespace
+
+int64_t firstFitAt(const ForecastModelParams& params) {
+  const int64_t warmup = std::max(1, params.warmup);
+  return warmup + std::max(0, params.refit_phase) % warmup;
+}
 
 void ForecastModel::pointForecast(std::vector<double>& out) const {
   const Forecast f = forecast(static_cast<int>(out.size()), 0.9);

@@ -41,13 +41,15 @@ struct ForecastModelParams {
   int error_stride = 4;
   /// Recent values kept for refitting smoothing parameters (holt).
   int fit_window = 240;
-  /// Observations before the first parameter search (holt).
+  /// Observations before the first parameter search (holt, and ets without
+  /// a season), delayed by refit_phase modulo warmup: firstFitAt().
   int warmup = 24;
   /// Observations between parameter searches (holt).
   int refit_every = 48;
   /// Offset into the refit period after the first fit (holt, modulo
   /// refit_every), so that many models started together spread their refits
-  /// over different steps; "auto" shortens its season re-detection period by
+  /// over different steps; it delays the first fit likewise (firstFitAt());
+  /// "auto" shortens its season re-detection period by
   /// it modulo its detection window, likewise. At most 1,000,000.
   int refit_phase = 0;
   /// Whether the parameter search may damp the trend (holt).
@@ -84,6 +86,12 @@ struct ForecastModelParams {
   /// seasonal model once a season is found (bounds the longest season).
   int detection_window = 4096;
 };
+
+/// The observation count at which a model with `params` makes its first
+/// parameter search: `warmup`, plus refit_phase modulo `warmup`. The first
+/// search covers a whole grid, the dearest a model makes; without the delay
+/// every system of a fleet started together would make it in the same cycle.
+int64_t firstFitAt(const ForecastModelParams& params);
 
 /// An online forecaster of one series with a fixed step. Every method is O(1)
 /// amortised in the length of the series (bounded by the params), so the

@@ -84,7 +84,8 @@ void HoltModel::update(double value) {
   ++since_refit_;
   // A confirmed level shift also brings the parameter search forward: what
   // suited the old regime may not suit the new one.
-  const bool due = fitted_ ? since_refit_ >= params_.refit_every : observations_ >= params_.warmup;
+  const bool due =
+      fitted_ ? since_refit_ >= params_.refit_every : observations_ >= firstFitAt(params_);
   if (due || smoother_.shifted) refit(smoother_.shifted);
   if (params_.track_errors && errors_.wantsPath()) {
     path_.resize(static_cast<std::size_t>(errors_.maxHorizon()));
@@ -148,7 +149,7 @@ void HoltModel::refit(bool shift) {
     }
   };
   if (!fitted_) {
-    // The first search (on `warmup` values, cheap) covers the whole grid.
+    // The first search (on firstFitAt() values, cheap) covers the whole grid.
     for (double alpha : kHoltAlphaGrid) {
       for (double beta : kHoltBetaGrid) {
         for (std::size_t p = 0; p < phi_count; ++p) consider(alpha, beta, phis[p]);

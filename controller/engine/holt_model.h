@@ -20,7 +20,7 @@ namespace pso::controller::engine {
 /// level shift, on which the level re-anchors on the value.
 ///
 /// The smoothing parameters (alpha, beta, phi) are chosen from a small grid by
-/// the one-step squared error (clipped by the screen) on the first `warmup`
+/// the one-step squared error (clipped by the screen) on the first firstFitAt()
 /// values, then every `refit_every` values one of them in turn is re-chosen
 /// on the last `fit_window` values (a ring buffer), and all three at once
 /// after a level shift. A refit replays only that bounded window, so

@@ -198,7 +198,8 @@ TEST(EngineDependencies, ACallersForecastRisePropagatesToItsDependency) {
   engine.upsertSystem(system("db", 0));
   std::map<std::string, int64_t> replicas = {{"web", 1}, {"api", 1}, {"db", 1}};
   int64_t now = 0;
-  run(engine, {{"web", 100.0}, {"api", 200.0}, {"db", 200.0}}, replicas, 30, now);
+  // Twice the warmup: each model has made its first fit, whatever its phase.
+  run(engine, {{"web", 100.0}, {"api", 200.0}, {"db", 200.0}}, replicas, 48, now);
   // web ramps steeply while api and db have not moved yet.
   CycleDecisions c;
   for (double v = 140.0; v <= 400.0; v += 40.0) {
@@ -222,7 +223,7 @@ TEST(EngineDependencies, ACallersForecastRisePropagatesToItsDependency) {
   plain.upsertSystem(system("api", 0));
   std::map<std::string, int64_t> plain_replicas = {{"web", 1}, {"api", 1}};
   int64_t plain_now = 0;
-  run(plain, {{"web", 100.0}, {"api", 200.0}}, plain_replicas, 30, plain_now);
+  run(plain, {{"web", 100.0}, {"api", 200.0}}, plain_replicas, 48, plain_now);
   CycleDecisions p;
   for (double v = 140.0; v <= 400.0; v += 40.0) {
     p = run(plain, {{"web", v}, {"api", 200.0}}, plain_replicas, 1, plain_now);

@@ -150,6 +150,18 @@ TEST(EtsModel, GapsAdvanceTheSeasonAndTheLastValueLeadsUntilTheStart) {
   EXPECT_EQ(model.observations(), seen);
 }
 
+TEST(EtsModel, WithoutASeasonItStartsAtTheWarmupPlusThePhase) {
+  ForecastModelParams params;
+  params.refit_phase = 10;  // 24 + 10 % 24
+  EtsModel model(params);
+  std::mt19937 rng(8);
+  std::normal_distribution<double> noise(0.0, 1.0);
+  for (int t = 1; t < 34; ++t) model.update(50.0 + 0.5 * t + noise(rng));
+  EXPECT_FALSE(model.started());
+  model.update(50.0 + 0.5 * 34 + noise(rng));
+  EXPECT_TRUE(model.started());
+}
+
 TEST(EtsModel, SavedStateForecastsIdenticallyAndBadStateIsRefused) {
   std::mt19937 rng(5);
   std::normal_distribution<double> noise(0.0, 3.0);

@@ -188,6 +188,28 @@ TEST(HoltModel, RefitsOnTheRecentWindowWhenTheSeriesChangesCharacter) {
   EXPECT_GE(model.alpha(), 0.6);
 }
 
+TEST(HoltModel, TheFirstFitWaitsForTheWarmupPlusThePhaseModuloTheWarmup) {
+  // Systems started together must not all make their first (whole-grid)
+  // search in the same cycle. The grid has no alpha of 0.5, the value before
+  // any fit, so a changed alpha shows the search.
+  struct Case {
+    int phase;
+    int64_t first_fit;
+  };
+  for (const Case c : {Case{0, 24}, Case{5, 29}, Case{23, 47}, Case{35, 35}}) {
+    ForecastModelParams params;
+    params.refit_phase = c.phase;
+    EXPECT_EQ(firstFitAt(params), c.first_fit) << "phase " << c.phase;
+    std::mt19937 rng(5);
+    std::normal_distribution<double> noise(0.0, 1.0);
+    HoltModel model{params};
+    for (int64_t t = 1; t < c.first_fit; ++t) model.update(100.0 + noise(rng));
+    EXPECT_EQ(model.alpha(), 0.5) << "phase " << c.phase << ": fitted before its step";
+    model.update(100.0 + noise(rng));
+    EXPECT_NE(model.alpha(), 0.5) << "phase " << c.phase << ": not fitted at its step";
+  }
+}
+
 TEST(HoltModel, BacktestMaeIsTheRollingOneStepError) {
   auto model = holt();
   for (int t = 0; t < 100; ++t) model->update(t % 2 == 0 ? 10.0 : 20.0);
