@@ -33,6 +33,16 @@ namespace {
 // flood from one agent cannot starve directive delivery.
 constexpr std::size_t kMaxDrain = 512;
 constexpr auto kPollTimeout = std::chrono::milliseconds(200);
+// Messages libzmq queues per agent connection before it stops reading that
+// connection's socket (the rest wait in the kernel's socket buffer and the
+// agent's spool). Each queued message pins the 8 KiB buffer libzmq decoded it
+// from (its zero-copy receive; Debian's libzmq has no option to turn it off),
+// so a queue costs about 9 KB a message, not the message's few hundred
+// bytes. When the writer fell behind and this thread stopped reading, the
+// default queue of 10,000 took every agent's window of unacked batches
+// (up to 64) into the controller's memory: 370 MB in a 12 s stall at 3,000
+// agents, 5 GB at 10,000 in a long one. Four bound it to about 36 KB an agent.
+constexpr int kAgentReceiveQueue = 4;
 constexpr int64_t kHousekeepingIntervalMs = 1000;
 // One log line per refusal reason per interval; the rest are only counted.
 constexpr int64_t kIngestRefusalLogIntervalMs = 5000;
@@ -419,6 +429,7 @@ Ingest::~Ingest() {
 Status Ingest::start() {
   Impl& d = *impl_;
   common::RouterOptions router_options;
+  router_options.rcvhwm = kAgentReceiveQueue;
   if (!d.options_.curve_secret_key.empty()) {
     // The ZAP handler first: a CURVE socket with no handler lets every key in.
     auto zap = ZapHandler::start(d.context_, d.options_.authorized_keys_dir, d.metrics_);

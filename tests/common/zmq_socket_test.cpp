@@ -55,6 +55,33 @@ TEST(ZmqSocket, RouterAndDealerExchangeFramesBothWays) {
   EXPECT_EQ(out[0], "welcome");
 }
 
+// The controller's ROUTER queues only a few messages per connection (its
+// rcvhwm, controller/service/ingest.cpp): what an agent sends beyond them
+// while the controller is not reading waits in the socket, and arrives
+// whole and in order once it reads again.
+TEST(ZmqSocket, AShortReceiveQueueHoldsBackAPeersBurstWithoutLosingAny) {
+  zmq::context_t ctx;
+  RouterOptions ro;
+  ro.rcvhwm = 4;
+  std::string endpoint;
+  auto router = makeRouter(ctx, "tcp://127.0.0.1:0", ro, &endpoint);
+  ASSERT_TRUE(router.ok()) << router.error().message;
+  EXPECT_EQ(router->get(zmq::sockopt::rcvhwm), 4);
+  auto dealer = makeDealer(ctx, endpoint, DealerOptions{});
+  ASSERT_TRUE(dealer.ok()) << dealer.error().message;
+  dealer->set(zmq::sockopt::sndtimeo, 5000);
+  constexpr int kBurst = 300;
+  for (int i = 0; i < kBurst; ++i) {
+    const std::string body = std::to_string(i) + std::string(1000, 'x');
+    ASSERT_TRUE(dealer->send(zmq::buffer(body), zmq::send_flags::none)) << "message " << i;
+  }
+  for (int i = 0; i < kBurst; ++i) {
+    const auto in = receive(*router);
+    ASSERT_EQ(in.size(), 2u) << "message " << i << " did not arrive";
+    EXPECT_EQ(in[1], std::to_string(i) + std::string(1000, 'x'));
+  }
+}
+
 TEST(ZmqSocket, AnEndpointListIsSplitAtCommasAndTrimmed) {
   EXPECT_EQ(splitEndpoints("tcp://a:1"), std::vector<std::string>{"tcp://a:1"});
   EXPECT_EQ(splitEndpoints(" tcp://a:1 ,\ttcp://b:2"),
