@@ -11,7 +11,6 @@
 #include <utility>
 
 #include "common/clock.h"
-#include "common/process_memory.h"
 #include "common/threads.h"
 #include "controller/engine/wording.h"
 #include "controller/scenarios/scenario.h"
@@ -65,14 +64,6 @@ constexpr int64_t kRollupDelayMs = 2LL * 60 * 1000;
 // give way to ingest and the cycle when the cores are busy (at 10,000 agents
 // a rollup pass took a core of two for seconds and delayed acks behind it).
 constexpr int kMaintenanceNice = 10;
-// How often the maintenance thread hands the heap's free pages back to the
-// kernel (common::releaseFreeHeap): a backlog of telemetry that waited in
-// ZeroMQ's queues while the store was slow left 300 MB resident at 3,000
-// agents, and every later burst added to it, until RSS was twice what the
-// controller holds.
-constexpr int64_t kHeapReleaseEveryMs = 60'000;
-// A release worth an info line in the log.
-constexpr int64_t kNotableHeapRelease = int64_t{64} << 20;
 // Directive reasons travel on the wire, whose strings are bounded.
 constexpr std::size_t kMaxReasonBytes = 1024;
 
@@ -227,10 +218,6 @@ CycleRunner::CycleRunner(const ControllerConfig& config, store::Store& store,
   metrics_.describe("pso_compaction_errors_total", "counter", "Compaction passes that failed");
   metrics_.describe("pso_compaction_duration_ms", "gauge",
                     "Duration of the last compaction pass (on its own thread)");
-  metrics_.describe("pso_heap_released_bytes_total", "counter",
-                    "Free heap pages handed back to the kernel by the maintenance thread");
-  metrics_.describe("pso_heap_release_duration_ms", "gauge",
-                    "Duration of the last hand-back of free heap pages");
 }
 
 CycleRunner::~CycleRunner() {
@@ -728,25 +715,9 @@ void CycleRunner::maintenanceLoop() {
     lock.unlock();
     rollUpAndPrune(as_of_ms);
     compactRecords(as_of_ms, 0);
-    releaseFreeHeap();
     lock.lock();
     maintaining_ = false;
     loop_cv_.notify_all();
-  }
-}
-
-void CycleRunner::releaseFreeHeap() {
-  const int64_t now = common::steadyMs();
-  if (last_heap_release_ms_ && now - *last_heap_release_ms_ < kHeapReleaseEveryMs) return;
-  last_heap_release_ms_ = now;
-  const common::HeapRelease release = common::releaseFreeHeap();
-  metrics_.increment("pso_heap_released_bytes_total", {}, static_cast<double>(release.released()));
-  metrics_.set("pso_heap_release_duration_ms", {},
-               static_cast<double>(release.duration_us) / 1000.0);
-  if (release.released() >= kNotableHeapRelease) {
-    spdlog::info("handed {} MB of free heap back to the kernel in {} ms (resident: {} MB)",
-                 release.released() >> 20, release.duration_us / 1000,
-                 release.resident_after >> 20);
   }
 }
 

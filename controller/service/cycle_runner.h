@@ -82,10 +82,8 @@ void appendDecisionSummary(std::string& out, const engine::SystemDecision& decis
 /// older than compact_after) runs on a maintenance thread of its own once
 /// started, at a lower CPU priority than ingest and the cycle: at 10,000
 /// agents a rollup pass takes a core for seconds and a compaction block
-/// longer than a cycle interval. The same thread hands the heap's free pages
-/// back to the kernel once a minute (common/process_memory.h). Without
-/// start() the upkeep runs in the cycle, whose report then has a "rollup"
-/// phase, and the heap is left alone. Thread-safe.
+/// longer than a cycle interval. Without start() it runs in the cycle, whose
+/// report then has a "rollup" phase. Thread-safe.
 class CycleRunner {
  public:
   CycleRunner(const ControllerConfig& config, store::Store& store, DirectiveDispatcher& dispatcher,
@@ -167,12 +165,8 @@ class CycleRunner {
   /// and counted.
   void compactRecords(int64_t now_ms, int64_t max_blocks);
   /// The maintenance thread: rolls up, prunes and compacts as of the time
-  /// each cycle hands it (the latest, when cycles outrun it), and hands the
-  /// heap's free pages back to the kernel about once a minute.
+  /// each cycle hands it (the latest, when cycles outrun it).
   void maintenanceLoop();
-  /// common::releaseFreeHeap() unless one ran in the last kHeapReleaseEveryMs
-  /// (steady time); counted in /metrics. Maintenance thread only.
-  void releaseFreeHeap();
   /// Sets the per-system and per-agent gauges of /metrics from a cycle's figures.
   void publishFleetGauges(const AlertFigures& figures);
   /// Loads the saved engine state: the fleet-wide part, then each system's
@@ -221,8 +215,6 @@ class CycleRunner {
   // loop_mutex_); otherwise they run it themselves.
   bool maintenance_running_ = false;
   std::thread maintenance_thread_;
-  // Steady time of the last heap release (maintenance thread only).
-  std::optional<int64_t> last_heap_release_ms_;
 };
 
 }  // namespace pso::controller::service

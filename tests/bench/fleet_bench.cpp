@@ -24,12 +24,15 @@
 // generated before the kill is acked. With --pg-dsn the controller's store
 // is that PostgreSQL database (empty at the start; tests/tools/pg-cluster.sh
 // makes a throw-away one) and the growth is the database's
-// pg_database_size, read with psql.
+// pg_database_size, read with psql. With --stall-store AT:SECONDS another
+// connection holds the SQLite database's write lock for SECONDS from AT
+// seconds into the window (a slow disk, a `psoctl import` on the same file):
+// what the controller holds meanwhile, and gives back, shows in its RSS.
 //
 // Usage: fleet_bench [--agents N] [--interval-ms MS] [--points K]
 //                    [--seconds S] [--window W] [--threads T] [--restart]
 //                    [--cycle-interval D] [--controller PATH] [--log FILE]
-//                    [--pg-dsn DSN]
+//                    [--pg-dsn DSN] [--stall-store AT:SECONDS]
 //
 // The generator shares the machine with the controller: on a 2-core machine
 // it takes part of the CPU it measures against. 10,000 agents need about
@@ -61,6 +64,7 @@
 #include <zmq.hpp>
 
 #include "common/http_transfer.h"
+#include "common/sqlite.h"
 #include "common/zmq_socket.h"
 #include "protocol/codec.h"
 #include "protocol/messages.h"
@@ -93,6 +97,12 @@ struct Options {
   /// names (an empty one: the controller writes its tables there) instead of
   /// an SQLite file.
   std::string pg_dsn;
+  /// --stall-store AT:SECONDS: AT seconds into the measured window another
+  /// connection takes the SQLite database's write lock and holds it for
+  /// SECONDS, as a slow disk or a `psoctl import` on the same file would
+  /// stall the writer; the RSS around it is printed.
+  int stall_at_s = -1;
+  int stall_s = 0;
 };
 
 constexpr int kSystemSeries = 8;
@@ -639,6 +649,21 @@ class Controller {
   std::unique_ptr<pso::testing::ChildProcess> process_;
 };
 
+// Holds the write lock of the SQLite database at `path` for `seconds`, from
+// another connection (the controller's writer waits for it); false when the
+// lock could not be taken within about 20 s.
+bool holdWriteLock(const std::string& path, int seconds) {
+  auto db = pso::common::Database::open(path);
+  if (!db) return false;
+  bool locked = false;
+  for (int attempt = 0; attempt < 4 && !locked; ++attempt) {
+    locked = db.value()->exec("BEGIN IMMEDIATE").ok();  // waits up to the busy timeout
+  }
+  if (!locked) return false;
+  std::this_thread::sleep_for(std::chrono::seconds(seconds));
+  return db.value()->exec("COMMIT").ok();
+}
+
 void raiseFileLimit(int agents) {
   rlimit limit{};
   ::getrlimit(RLIMIT_NOFILE, &limit);
@@ -693,7 +718,16 @@ Options parse(int argc, char** argv) {
       o.controller = next();
     else if (a == "--pg-dsn")
       o.pg_dsn = next();
-    else {
+    else if (a == "--stall-store") {
+      const std::string v = next();
+      const auto colon = v.find(':');
+      if (colon == std::string::npos) {
+        std::fprintf(stderr, "fleet_bench: --stall-store wants AT:SECONDS, not %s\n", v.c_str());
+        std::exit(2);
+      }
+      o.stall_at_s = std::stoi(v.substr(0, colon));
+      o.stall_s = std::stoi(v.substr(colon + 1));
+    } else {
       std::fprintf(stderr, "fleet_bench: unknown option %s\n", a.c_str());
       std::exit(2);
     }
@@ -701,6 +735,10 @@ Options parse(int argc, char** argv) {
   if (o.agents < 1 || o.interval_ms < 1 || o.points < 1 || o.seconds < 1 || o.window < 1 ||
       o.threads < 1) {
     std::fprintf(stderr, "fleet_bench: every count must be at least 1\n");
+    std::exit(2);
+  }
+  if (o.stall_at_s >= 0 && (o.stall_s < 1 || !o.pg_dsn.empty())) {
+    std::fprintf(stderr, "fleet_bench: --stall-store needs SECONDS >= 1 and the SQLite store\n");
     std::exit(2);
   }
   return o;
@@ -807,8 +845,35 @@ int main(int argc, char** argv) {
   double queued_max = 0;
   double queued_sum = 0;
   int queued_samples = 0;
+  // The controller's RSS, once a second: the largest of each minute, and
+  // around the store stall (--stall-store).
+  std::vector<long> rss_by_minute_kb;
+  std::thread stall;
+  std::atomic<bool> stall_held{false};
+  long rss_before_stall_kb = -1;
+  long rss_during_stall_kb = -1;  // the largest until 5 s after it
+  long rss_after_stall_kb = -1;   // 70 s after it
   while (Clock::now() - t0 < std::chrono::seconds(options.seconds)) {
     std::this_thread::sleep_for(std::chrono::seconds(1));
+    const auto elapsed_s = static_cast<int>(
+        std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - t0).count());
+    if (const auto usage = pso::bench::readUsage(controller.pid())) {
+      const auto minute = static_cast<std::size_t>(elapsed_s / 60);
+      if (rss_by_minute_kb.size() <= minute) rss_by_minute_kb.resize(minute + 1, 0);
+      rss_by_minute_kb[minute] = std::max(rss_by_minute_kb[minute], usage->rss_kb);
+      if (options.stall_at_s >= 0) {
+        const int end_s = options.stall_at_s + options.stall_s;
+        if (elapsed_s >= options.stall_at_s && !stall.joinable()) {
+          rss_before_stall_kb = usage->rss_kb;
+          stall =
+              std::thread([&] { stall_held = holdWriteLock(controller.db(), options.stall_s); });
+        }
+        if (elapsed_s >= options.stall_at_s && elapsed_s <= end_s + 5) {
+          rss_during_stall_kb = std::max(rss_during_stall_kb, usage->rss_kb);
+        }
+        if (elapsed_s >= end_s + 70 && rss_after_stall_kb < 0) rss_after_stall_kb = usage->rss_kb;
+      }
+    }
     const std::string text = scrape(controller.api());
     if (const double queued = metricValue(text, "pso_telemetry_queued_samples");
         !std::isnan(queued)) {
@@ -842,6 +907,7 @@ int main(int argc, char** argv) {
     }
   }
   const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  if (stall.joinable()) stall.join();
   auto usage_end = pso::bench::readUsage(controller.pid());
   const std::string metrics_end = scrape(controller.api());
   const uintmax_t bytes_end = storeBytes();
@@ -933,6 +999,22 @@ int main(int argc, char** argv) {
     std::printf("  controller RSS   %12.1f MB now, %.1f MB peak (%.1f KB per agent)\n",
                 usage_end->rss_kb / 1024.0, usage_end->peak_rss_kb / 1024.0,
                 static_cast<double>(usage_end->peak_rss_kb) / options.agents);
+  }
+  if (!rss_by_minute_kb.empty()) {
+    std::string list;
+    for (long kb : rss_by_minute_kb) {
+      list += (list.empty() ? " " : ", ") + std::to_string(kb / 1024);
+    }
+    std::printf("  RSS by minute    %s MB (the largest of each minute)\n", list.c_str());
+  }
+  if (options.stall_at_s >= 0) {
+    auto mb = [](long kb) { return kb < 0 ? std::string("-") : std::to_string(kb / 1024); };
+    std::printf(
+        "  store stall      write lock %s at +%d s for %d s: RSS %s MB before, %s MB at most "
+        "until 5 s after, %s MB 70 s after\n",
+        stall_held ? "held" : "NOT taken", options.stall_at_s, options.stall_s,
+        mb(rss_before_stall_kb).c_str(), mb(rss_during_stall_kb).c_str(),
+        mb(rss_after_stall_kb).c_str());
   }
   if (cycle_samples > 0) {
     std::printf("  cycle time       mean %.0f ms, max %.0f ms over %d cycles of %d systems\n",

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/process_memory.h"
 #include "controller/service/api.h"
 #include "controller/service/api/access.h"
 #include "controller/service/api/query.h"
@@ -511,6 +512,15 @@ TEST_F(HttpApiTest, MetricsAreServedAsPrometheusText) {
         "pso_messages_received_total{type=\"hello\"} 1", "pso_uptime_seconds"}) {
     EXPECT_NE(metrics.body.find(expected), std::string::npos) << expected << "\n" << metrics.body;
   }
+  // This process's resident memory, as read when the page was served.
+  const std::string rss_key = "\nprocess_resident_memory_bytes ";
+  const auto at = metrics.body.find(rss_key);
+  ASSERT_NE(at, std::string::npos) << metrics.body;
+  const double served = std::stod(metrics.body.substr(at + rss_key.size()));
+  const auto now = static_cast<double>(common::residentBytes());
+  EXPECT_GT(served, 4e6);
+  EXPECT_GT(served, 0.5 * now);
+  EXPECT_LT(served, 2.0 * now);
 }
 
 TEST_F(HttpApiTest, BadRequestsGetOneLineErrorsAndTheServerKeepsServing) {
