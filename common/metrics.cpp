@@ -89,19 +89,20 @@ void MetricsRegistry::setGaugeTable(const std::string& name, const std::string& 
   auto last = std::unique(rows.rbegin(), rows.rend(),
                           [](const auto& a, const auto& b) { return a.first == b.first; });
   rows.erase(rows.begin(), last.base());
+  auto table = std::make_shared<const std::vector<std::pair<std::string, double>>>(std::move(rows));
   std::lock_guard lock(mutex_);
   Family& family = families_[name];
   family.values.clear();
   family.table_label = label;
-  family.table = std::move(rows);
+  family.table = std::move(table);
 }
 
 double MetricsRegistry::value(const std::string& name, const Labels& labels) const {
   std::lock_guard lock(mutex_);
   const auto family = families_.find(name);
   if (family == families_.end()) return 0.0;
-  if (!family->second.table_label.empty()) {
-    const auto& table = family->second.table;
+  if (family->second.table) {
+    const auto& table = *family->second.table;
     const auto label = labels.find(family->second.table_label);
     if (labels.size() != 1 || label == labels.end()) return 0.0;
     const auto row = std::lower_bound(
@@ -122,13 +123,21 @@ double MetricsRegistry::total(const std::string& name) const {
   const auto family = families_.find(name);
   if (family == families_.end()) return 0.0;
   const auto add = [](double sum, const auto& entry) { return sum + entry.second; };
-  return std::accumulate(
-      family->second.values.begin(), family->second.values.end(),
-      std::accumulate(family->second.table.begin(), family->second.table.end(), 0.0, add), add);
+  const double tabled =
+      family->second.table
+          ? std::accumulate(family->second.table->begin(), family->second.table->end(), 0.0, add)
+          : 0.0;
+  return std::accumulate(family->second.values.begin(), family->second.values.end(), tabled, add);
 }
 
 std::string MetricsRegistry::renderPrometheus() const {
-  std::lock_guard lock(mutex_);
+  // A copy of the families, the gauge tables shared: the lock is held for
+  // the copy, not for writing tens of thousands of lines.
+  std::vector<std::pair<std::string, Family>> families;
+  {
+    std::lock_guard lock(mutex_);
+    families.assign(families_.begin(), families_.end());
+  }
   std::string out;
   auto line = [&out](const std::string& name, const Labels& labels, double value) {
     out += name;
@@ -144,13 +153,15 @@ std::string MetricsRegistry::renderPrometheus() const {
     }
     out += ' ' + formatValue(value) + '\n';
   };
-  for (const auto& [name, family] : families_) {
+  for (const auto& [name, family] : families) {
     if (!family.help.empty()) out += "# HELP " + name + " " + escape(family.help, false) + "\n";
     out += "# TYPE " + name + " " + family.type + "\n";
     for (const auto& [labels, value] : family.values) line(name, labels, value);
-    for (const auto& [label_value, value] : family.table) {
-      out += name + '{' + family.table_label + "=\"" + escape(label_value, true) + "\"} " +
-             formatValue(value) + '\n';
+    if (family.table) {
+      for (const auto& [label_value, value] : *family.table) {
+        out += name + '{' + family.table_label + "=\"" + escape(label_value, true) + "\"} " +
+               formatValue(value) + '\n';
+      }
     }
     for (const auto& [labels, h] : family.histograms) {
       uint64_t cumulative = 0;
