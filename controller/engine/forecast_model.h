@@ -48,9 +48,9 @@ struct ForecastModelParams {
   int refit_every = 48;
   /// Offset into the refit period after the first fit (holt, modulo
   /// refit_every), so that many models started together spread their refits
-  /// over different steps; it delays the first fit likewise (firstFitAt());
-  /// "auto" shortens its season re-detection period by
-  /// it modulo its detection window, likewise. At most 1,000,000.
+  /// over different steps; it delays the first fit likewise (firstFitAt()),
+  /// and "auto" shortens its season re-detection period by it modulo its
+  /// detection window. At most 1,000,000.
   int refit_phase = 0;
   /// Whether the parameter search may damp the trend (holt).
   bool damped = true;

@@ -40,8 +40,9 @@ constexpr auto kPollTimeout = std::chrono::milliseconds(200);
 // so a queue costs about 9 KB a message, not the message's few hundred
 // bytes. When the writer fell behind and this thread stopped reading, the
 // default queue of 10,000 took every agent's window of unacked batches
-// (up to 64) into the controller's memory: 370 MB in a 12 s stall at 3,000
-// agents, 5 GB at 10,000 in a long one. Four bound it to about 36 KB an agent.
+// (up to 64) into the controller's memory: RSS 348 -> 727 MB in a 12 s stall
+// at 3,000 agents, 5 GB at 10,000 in a long one. Four bound it to about 36 KB
+// an agent (docs/scale.md, Memory).
 constexpr int kAgentReceiveQueue = 4;
 constexpr int64_t kHousekeepingIntervalMs = 1000;
 // One log line per refusal reason per interval; the rest are only counted.
