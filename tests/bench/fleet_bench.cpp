@@ -27,7 +27,7 @@
 // pg_database_size, read with psql. With --stall-store AT:SECONDS another
 // connection holds the SQLite database's write lock for SECONDS from AT
 // seconds into the window (a slow disk, a `psoctl import` on the same file):
-// what the controller holds meanwhile, and gives back, shows in its RSS.
+// what the controller holds meanwhile, and keeps after it, shows in its RSS.
 //
 // Usage: fleet_bench [--agents N] [--interval-ms MS] [--points K]
 //                    [--seconds S] [--window W] [--threads T] [--restart]
