@@ -325,7 +325,7 @@ void benchLink(bool quick, bool curve) {
 }  // namespace
 
 void benchMetrics(bool quick) {
-  // The fleet's gauges as the cycle publishes them: seven per system and two
+  // The fleet's gauges as the cycle publishes them: six per system and two
   // per agent, as tables.
   constexpr int kSystems = 10000;
   common::MetricsRegistry metrics;
