@@ -23,6 +23,9 @@
 #include "controller/cli/table.h"
 #include "controller/config/controller_config.h"
 #include "controller/config/engine_inputs.h"
+#include "controller/cycle/cycle_inputs.h"
+#include "controller/cycle/forecaster_warm_start.h"
+#include "controller/cycle/replay.h"
 #include "controller/engine/decision_engine.h"
 #include "controller/store/store.h"
 
@@ -32,9 +35,10 @@ namespace {
 namespace engine = controller::engine;
 namespace store = controller::store;
 
-constexpr const char* kDemandMetric = "demand";
-// Rows read from the store at a time, so a week of a busy fleet is never held
-// twice in memory.
+using controller::cycle::kDemandMetric;
+// Rows read from the store at a time. One system's samples of the window are
+// held while they are laid on the grid (a week at 5 s: 2 MB), never the
+// fleet's.
 constexpr int64_t kSamplePage = 100000;
 constexpr int64_t kCyclePage = 2000;
 // How far before the window a stored decision still tells the count the
@@ -232,32 +236,24 @@ struct GridSystem {
 
 /// Lays the stored demand on the grid: step i covers (since + i x step, since
 /// + (i + 1) x step], the window the controller's cycle at its end averages;
-/// its value is the mean of the samples in it, NaN when there is none.
+/// its value is the mean of the samples in it, NaN when there is none (the
+/// warm start's cycle::stepMeans).
 Status loadDemand(store::Store& db, int64_t since_ms, int64_t step_ms, std::size_t steps,
                   GridSystem& system) {
-  std::vector<double> sums(steps, 0.0);
-  std::vector<int64_t> counts(steps, 0);
   const int64_t end_ms = since_ms + static_cast<int64_t>(steps) * step_ms;
+  std::vector<store::Sample> samples;
   int64_t from = since_ms + 1;
   for (;;) {
     auto page = db.samples(system.stored.name, kDemandMetric, from, end_ms + 1, kSamplePage);
     if (!page) return page.error();
     for (const auto& sample : *page) {
-      if (!std::isfinite(sample.value)) continue;
-      const auto slot = static_cast<std::size_t>((sample.ts_ms - since_ms - 1) / step_ms);
-      if (slot >= steps) continue;
-      sums[slot] += sample.value;
-      ++counts[slot];
-      ++system.samples;
+      if (std::isfinite(sample.value)) samples.push_back(sample);
     }
     if (static_cast<int64_t>(page->size()) < kSamplePage) break;
     from = page->back().ts_ms + 1;
   }
-  auto& demand = system.replay.demand;
-  demand.assign(steps, std::numeric_limits<double>::quiet_NaN());
-  for (std::size_t i = 0; i < steps; ++i) {
-    if (counts[i] > 0) demand[i] = sums[i] / static_cast<double>(counts[i]);
-  }
+  system.samples = static_cast<int64_t>(samples.size());
+  system.replay.demand = controller::cycle::stepMeans(samples, end_ms, step_ms, steps);
   return Status();
 }
 
@@ -503,7 +499,8 @@ Result<FleetReplayReport> replayFleet(const FleetReplayArgs& args) {
   }
 
   const auto started = std::chrono::steady_clock::now();
-  const engine::FleetReplayResult replayed = engine::simulateFleet(fleet);
+  auto replayed = controller::cycle::replayFleet(db, fleet);
+  if (!replayed) return makeError("store", "replaying: " + replayed.error().message);
   report.replay_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
@@ -511,7 +508,7 @@ Result<FleetReplayReport> replayFleet(const FleetReplayArgs& args) {
   for (std::size_t s = 0; s < systems.size(); ++s) {
     FleetSystemFigures figures;
     figures.name = systems[s].stored.name;
-    figures.replay = replayed.systems[s].summary;
+    figures.replay = replayed->systems[s].summary;
     figures.samples = systems[s].samples;
     figures.actual_known = systems[s].actual_known;
     if (figures.actual_known) {
@@ -520,7 +517,7 @@ Result<FleetReplayReport> replayFleet(const FleetReplayArgs& args) {
     }
     report.systems.push_back(std::move(figures));
   }
-  report.replay_total = replayed.total;
+  report.replay_total = replayed->total;
   report.actual_total = engine::addSummaries(actuals);
   return report;
 }

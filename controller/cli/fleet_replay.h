@@ -2,8 +2,10 @@
 
 // psoctl simulate --db: the fleet replay and what-if (docs/operations.md
 // "Fleet replay and what-if"). Every system's stored demand is laid on the
-// controller's cycle step and replayed through one engine
-// (engine::simulateFleet, the code simulate() runs), beside what the fleet
+// controller's cycle step and replayed through one engine as the controller
+// decides (cycle::replayFleet: the engine's replay with the holds, warm
+// starts and seasonal profiles the live cycle reads from this database),
+// beside what the fleet
 // actually did over the same window, recomputed from the stored cycles with
 // the same accounting (engine::ReplicaLedger).
 
@@ -46,7 +48,7 @@ struct FleetReplayReport {
   std::vector<FleetSystemFigures> systems;
   controller::engine::SimulationSummary replay_total;
   controller::engine::SimulationSummary actual_total;  ///< of the systems with actual figures
-  double replay_seconds = 0.0;                         ///< time simulateFleet() took
+  double replay_seconds = 0.0;                         ///< time replayFleet() took
 };
 
 /// Reads the database, applies --config and --set and replays. Errors are one

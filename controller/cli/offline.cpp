@@ -13,6 +13,7 @@
 #include "controller/cli/failure.h"
 #include "controller/cli/option_checks.h"
 #include "controller/cli/record.h"
+#include "controller/cycle/replay.h"
 #include "controller/engine/replay.h"
 
 namespace pso::cli {
@@ -249,8 +250,10 @@ Result<SimulationRun> simulateTrace(const SimulateArgs& args) {
   run.settings.policy = args.policy;
   run.settings.risk = args.risk;
   run.initial_replicas = std::max<int64_t>(args.min_replicas, 1);
-  run.result = controller::engine::simulate(run.demand, step_s, run.spec, run.settings,
-                                            run.initial_replicas, {}, grid->t0_s * 1000);
+  auto replayed = controller::cycle::replayTrace(run.demand, step_s, run.spec, run.settings,
+                                                 run.initial_replicas, {}, grid->t0_s * 1000);
+  if (!replayed) return replayed.error();
+  run.result = std::move(*replayed);
   return run;
 }
 

@@ -7,6 +7,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "controller/cycle/replay.h"
 #include "controller/engine/replay.h"
 #include "controller/scenarios/scenario.h"
 #include "controller/scenarios/scenario_text.h"
@@ -47,12 +48,13 @@ Result<RecordSummary> recordSimulation(const std::string& db_path, const ReplayI
 
   std::vector<Step> steps;
   steps.reserve(input.demand.size());
-  engine::simulate(
+  auto replayed = controller::cycle::replayTrace(
       input.demand, input.step_s, input.spec, input.settings, input.initial_replicas,
       [&](const engine::SimulationRow& row, const engine::SystemDecision& decision) {
         steps.push_back({row, decision});
       },
       input.start_ms);
+  if (!replayed) return replayed.error();
 
   RecordSummary summary;
   summary.run_id = "sim" + std::to_string(*run);

@@ -38,7 +38,7 @@ struct RecordSummary {
   std::map<std::string, std::size_t> by_event;
 };
 
-/// Replays the trace through the engine (engine::simulate, the same
+/// Replays the trace as the controller decides (cycle::replayTrace, the same
 /// decisions `psoctl simulate` prints) and records one scenario per step into
 /// the database at `db_path` (created and migrated when missing), in batched
 /// transactions. Each run takes a fresh run number from the database's cycle

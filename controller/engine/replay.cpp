@@ -118,7 +118,7 @@ SimulationSummary addSummaries(const std::vector<SimulationSummary>& parts) {
   return total;
 }
 
-FleetReplayResult simulateFleet(const FleetReplay& fleet, const FleetObserver& observer) {
+Result<FleetReplayResult> simulateFleet(const FleetReplay& fleet, const FleetObserver& observer) {
   const double step_s = fleet.step_s;
   EngineSettings engine_settings = fleet.settings;
   engine_settings.step_s = step_s;
@@ -134,16 +134,6 @@ FleetReplayResult simulateFleet(const FleetReplay& fleet, const FleetObserver& o
     steps = std::max(steps, system.demand.size());
     ledgers.emplace_back(system.spec, step_s, system.initial_replicas);
   }
-
-  // At a step too fine for the season detector, each system's daily shape
-  // comes from the hourly means of its demand replayed so far, as the
-  // controller's comes from its hourly rollups, refitted every hour: never
-  // from a later value. Only the "auto" model reads a profile.
-  const bool learn_profile = profileNeeded(step_s) && fleet.settings.forecast_model == "auto" &&
-                             fleet.settings.seasonal_profiles;
-  const auto step_ms = static_cast<int64_t>(std::llround(step_s * 1000.0));
-  std::vector<BucketMeans> hourly(learn_profile ? count : 0, BucketMeans(kProfileRefitMs));
-  int64_t next_fit_ms = fleet.start_ms + kProfileRefitMs;
 
   FleetReplayResult result;
   result.systems.resize(count);
@@ -168,20 +158,10 @@ FleetReplayResult simulateFleet(const FleetReplay& fleet, const FleetObserver& o
       obs.ready_replicas = ledgers[s].ready();
     }
 
-    if (learn_profile) {
-      for (std::size_t s = 0; s < count; ++s) {
-        if (std::isfinite(demand[s])) hourly[s].add(now_ms - step_ms / 2, demand[s]);
-      }
-      if (now_ms >= next_fit_ms) {
-        for (std::size_t s = 0; s < count; ++s) {
-          auto profile = SeasonalProfile::fit(hourly[s].completed(now_ms), kProfileRefitMs);
-          if (profile) engine.setSeasonalProfile(fleet.systems[s].spec.name, std::move(profile));
-        }
-        next_fit_ms = now_ms + kProfileRefitMs;
-      }
-    }
-
     input.now_ms = now_ms;
+    if (fleet.prepare) {
+      if (Status prepared = fleet.prepare(engine, input); !prepared) return prepared.error();
+    }
     const CycleDecisions decisions = engine.decide(input);
     // Every system is known to the engine, so decisions come in input order.
     for (std::size_t s = 0; s < count; ++s) {
@@ -219,7 +199,8 @@ SimulationResult simulate(const std::vector<double>& demand, double step_s, cons
       observer(row, decision);
     };
   }
-  return std::move(simulateFleet(fleet, each).systems.front());
+  // Without a prepare hook nothing can fail.
+  return std::move(simulateFleet(fleet, each).value().systems.front());
 }
 
 }  // namespace pso::controller::engine

@@ -2,7 +2,9 @@
 
 // Offline replays of a trace through the engine's own code, for `psoctl
 // forecast` and `psoctl simulate` (docs/architecture.md section 6). Pure: values in,
-// rows out; the caller reads and writes files.
+// rows out; the caller reads and writes files. `psoctl simulate` runs the
+// replay loop below through cycle/replay.h, which adds the store reads of the
+// live cycle before each decision.
 
 #include <cstdint>
 #include <functional>
@@ -10,10 +12,13 @@
 #include <string>
 #include <vector>
 
+#include "common/result.h"
 #include "controller/engine/forecast_model.h"
 #include "controller/engine/types.h"
 
 namespace pso::controller::engine {
+
+class DecisionEngine;
 
 /// One rolling-origin forecast value: made after seeing points 0..origin, for
 /// point origin + step.
@@ -132,6 +137,12 @@ struct FleetReplay {
   std::vector<PoolSpec> pools;
   EngineSettings settings;  ///< step_s is replaced by the replay's
   bool keep_rows = true;    ///< false: summaries only (long replays of many systems)
+  /// Called before each step's decide() with the step's input (demand,
+  /// current and ready counts filled in): what the live cycle reads from its
+  /// store between its snapshot and its decisions, the holds, warm starts and
+  /// seasonal profiles (cycle::CycleInputs through cycle/replay.h). An error
+  /// stops the replay and is its result. Empty: the engine alone.
+  std::function<Status(DecisionEngine&, CycleInput&)> prepare;
 };
 
 struct FleetReplayResult {
@@ -146,13 +157,11 @@ using FleetObserver =
 
 /// Replays every system's demand through one DecisionEngine, one decide() per
 /// step holding every system's observation (demand(t), current =
-/// desired(t-1), ready = ready(t)), counted by a ReplicaLedger per system.
-/// With the "auto" model at a step too fine for season detection
-/// (profileNeeded()), each system's seasonal profile is fitted every hour of
-/// replay time from the hourly means of its own demand up to that step
-/// (completed hours only) and given to the engine, as the controller does
-/// from its hourly rollups. A fleet of one is simulate().
-FleetReplayResult simulateFleet(const FleetReplay& fleet, const FleetObserver& observer = {});
+/// desired(t-1), ready = ready(t)) as FleetReplay::prepare completed it,
+/// counted by a ReplicaLedger per system. A fleet of one is simulate().
+/// Errors: the first prepare() error.
+[[nodiscard]] Result<FleetReplayResult> simulateFleet(const FleetReplay& fleet,
+                                                      const FleetObserver& observer = {});
 
 /// simulateFleet() of one system: replays `demand` through a real
 /// DecisionEngine, one decision per step:
@@ -163,11 +172,9 @@ FleetReplayResult simulateFleet(const FleetReplay& fleet, const FleetObserver& o
 /// initial_replicas. Overloaded when demand(t) > ready(t) x capacity. A
 /// non-finite demand is a missing sample: the engine sees a gap, the step is
 /// neither overloaded nor counted by the oracle. settings.step_s is replaced by
-/// step_s; `now_ms` is start_ms + t x step_s x 1000. With the "auto" model at
-/// a step too fine for season detection (profileNeeded()), the system's
-/// seasonal profile is fitted every hour of replay time from the hourly means
-/// of the demand up to that step (completed hours only, no later value) and
-/// given to the engine, as the controller does from its hourly rollups.
+/// step_s; `now_ms` is start_ms + t x step_s x 1000. The engine alone: no
+/// holds and no seasonal profile; cycle::replayTrace() replays as the
+/// controller decides, with the store reads of its cycle.
 SimulationResult simulate(const std::vector<double>& demand, double step_s, const SystemSpec& spec,
                           const EngineSettings& settings, int64_t initial_replicas,
                           const SimulationObserver& observer = {}, int64_t start_ms = 0);

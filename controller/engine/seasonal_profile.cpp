@@ -212,32 +212,6 @@ std::optional<SeasonalProfile> SeasonalProfile::load(StateReader& r) {
   return p;
 }
 
-void BucketMeans::add(int64_t ms, double value) {
-  if (!std::isfinite(value)) return;
-  const int64_t start = floorDiv(ms, bucket_ms_) * bucket_ms_;
-  auto it =
-      std::find_if(sums_.rbegin(), sums_.rend(), [&](const Sum& s) { return s.start_ms <= start; });
-  if (it != sums_.rend() && it->start_ms == start) {
-    it->sum += value;
-    ++it->count;
-  } else {
-    sums_.insert(it.base(), Sum{start, value, 1});
-  }
-  const int64_t keep_from = sums_.back().start_ms - kProfileMaxDays * kDayMs;
-  if (sums_.front().start_ms < keep_from) {
-    std::erase_if(sums_, [&](const Sum& s) { return s.start_ms < keep_from; });
-  }
-}
-
-std::vector<CoarseBucket> BucketMeans::completed(int64_t until_ms) const {
-  std::vector<CoarseBucket> out;
-  for (const Sum& s : sums_) {
-    if (s.start_ms + bucket_ms_ > until_ms) continue;
-    out.push_back({s.start_ms, s.sum / static_cast<double>(s.count)});
-  }
-  return out;
-}
-
 bool profileNeeded(double step_s) {
   return step_s > 0.0 && static_cast<double>(kDayMs) / 1000.0 / step_s > kDetectableSteps;
 }

@@ -93,28 +93,6 @@ class SeasonalProfile {
   std::vector<Harmonic> harmonics_;
 };
 
-/// Means per bucket of a series observed at a finer step, for a replay that
-/// learns its profile from its own past (the controller reads the store's
-/// rollups instead). Keeps kProfileMaxDays of buckets.
-class BucketMeans {
- public:
-  explicit BucketMeans(int64_t bucket_ms = kProfileRefitMs) : bucket_ms_(bucket_ms) {}
-  /// A value observed at `ms` (non-finite values are ignored).
-  void add(int64_t ms, double value);
-  /// The completed buckets: those that end at or before `until_ms`.
-  std::vector<CoarseBucket> completed(int64_t until_ms) const;
-  int64_t bucketMs() const { return bucket_ms_; }
-
- private:
-  struct Sum {
-    int64_t start_ms = 0;
-    double sum = 0.0;
-    int64_t count = 0;
-  };
-  int64_t bucket_ms_;
-  std::vector<Sum> sums_;  ///< oldest first
-};
-
 /// Whether a controller deciding every `step_s` seconds needs a profile for
 /// daily seasons: when a day is more steps than the "auto" model's season
 /// detection can see in its window (a third of 4,096 steps, so a step under

@@ -20,7 +20,7 @@ namespace pso::controller::service {
 
 namespace {
 
-constexpr const char* kDemandMetric = "demand";
+using cycle::kDemandMetric;
 constexpr const char* kHealthScoreMetric = "health_score";
 // Per-system gauges in /metrics, each from the figure of the same meaning
 // (alerting.h), and the agents' last-seen age.
@@ -56,10 +56,7 @@ constexpr int64_t kPruneIntervalMs = 60LL * 60 * 1000;
 // learning. At 10,000 systems with a 4,096-step history (44 KB each) and a
 // 15 s cycle, a cycle saves 250 systems, 11 MB.
 constexpr int64_t kStateSaveIntervalMs = 10LL * 60 * 1000;
-// A rollup bucket is written once it ended this long ago: agents send their
-// samples in batches a little after taking them. Later samples still reach
-// the rollups (the store recomputes their buckets), at some extra cost.
-constexpr int64_t kRollupDelayMs = 2LL * 60 * 1000;
+using cycle::kRollupDelayMs;
 // The maintenance thread's nice value: rollups, retention and compaction
 // give way to ingest and the cycle when the cores are busy (at 10,000 agents
 // a rollup pass took a core of two for seconds and delayed acks behind it).
@@ -404,16 +401,14 @@ Result<CycleReport> CycleRunner::runCycleOnce(int64_t now_ms) {
   engine::CycleInput input;
   input.now_ms = now_ms;
   auto alert_requests = alerts_.requests();
-  // The fleet's demand and holds in one read each: ingest waits for two reads
-  // of the store, not for two per system.
+  // The fleet's demand in one read (and its holds in one, CycleInputs):
+  // ingest waits for two reads of the store, not for two per system.
   std::vector<std::string> names;
   names.reserve(systems->size());
   for (const auto& system : systems.value()) names.push_back(system.name);
   auto reads = store_.cycleReads(names, kDemandMetric, history_start, window_start, now_ms + 1,
                                  static_cast<int64_t>(kHistorySamples));
   if (!reads) return fail("reading demand", reads.error());
-  auto holds = store_.activeHolds(names, now_ms);
-  if (!holds) return fail("reading holds", holds.error());
   for (const auto& system : systems.value()) {
     const engine::SystemSpec spec = specFrom(system.name, system.info);
     engine_.upsertSystem(spec);
@@ -433,10 +428,6 @@ Result<CycleReport> CycleRunner::runCycleOnce(int64_t now_ms) {
     }
 
     observation.current_replicas = currentReplicas(system);
-    if (auto hold = holds->find(system.name); hold != holds->end() && hold->second.replicas >= 0) {
-      const auto& held = hold->second;
-      observation.hold = engine::OperatorHold{held.replicas, held.hold_until_ms, held.reason};
-    }
     if (auto requested = alert_requests.find(system.name); requested != alert_requests.end()) {
       observation.alert_requests = std::move(requested->second);
     }
@@ -444,9 +435,10 @@ Result<CycleReport> CycleRunner::runCycleOnce(int64_t now_ms) {
   }
 
   endPhase("snapshot");
-  // Before the profiles: a first profile replays the history a model keeps.
-  warm_start_.warm(store_, engine_, input.systems, kDemandMetric, now_ms);
-  seasonal_profiles_.refresh(store_, engine_, input.systems, kDemandMetric, now_ms);
+  // What `psoctl simulate` reads before each decision too (cycle/replay.h).
+  if (auto prepared = inputs_.prepare(store_, engine_, input); !prepared) {
+    return fail("reading the cycle's inputs", prepared.error());
+  }
   report.decisions = engine_.decide(input);
   endPhase("decide");
   for (const auto& pool : report.decisions.pools) {

@@ -20,11 +20,10 @@
 #include "common/result.h"
 #include "controller/config/controller_config.h"
 #include "controller/config/engine_inputs.h"
+#include "controller/cycle/cycle_inputs.h"
 #include "controller/engine/decision_engine.h"
 #include "controller/service/alerting.h"
-#include "controller/service/forecaster_warm_start.h"
 #include "controller/service/ingest.h"
-#include "controller/service/seasonal_profiles.h"
 #include "controller/store/store.h"
 
 namespace pso::controller::service {
@@ -197,10 +196,9 @@ class CycleRunner {
   // When each system's part of the engine state was last saved.
   std::map<std::string, int64_t> system_state_saved_ms_;
   AlertRuleSet alerts_;
-  // Models that learned nothing learn the store's history before their first decision.
-  ForecasterWarmStart warm_start_;
-  // Each system's daily and weekly shape from its hourly rollups, refitted hourly.
-  SeasonalProfiles seasonal_profiles_;
+  // Holds, warm starts of new models and seasonal profiles from the rollups:
+  // the store reads before each decision, shared with psoctl simulate.
+  cycle::CycleInputs inputs_;
   std::function<void()> on_notifications_;
 
   std::mutex loop_mutex_;

@@ -58,9 +58,11 @@ class DirectiveStore {
   /// force at now_ms; returns how many.
   [[nodiscard]] virtual Result<int64_t> pruneDirectives(int64_t cutoff_ms, int64_t now_ms) = 0;
   /// The operator hold in force for a system at now_ms, if any: the latest
-  /// operator directive with hold_until_ms > now_ms that the agent did not
-  /// refuse, that did not fail or expire, and that no later operator
-  /// directive with action "release" for the same system ended.
+  /// operator directive made at or before now_ms with hold_until_ms > now_ms
+  /// that the agent did not refuse, that did not fail or expire, and that no
+  /// later operator directive with action "release" for the same system,
+  /// made at or before now_ms, ended. Times before a hold was made (a replay
+  /// of a past window) see no hold.
   [[nodiscard]] virtual Result<std::optional<DirectiveRecord>> activeHold(const std::string& system,
                                                                           int64_t now_ms) = 0;
   /// activeHold for each of `systems` in one read; a system without a hold

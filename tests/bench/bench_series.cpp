@@ -16,6 +16,7 @@ std::optional<BenchSeries> loadTraceSeries(const std::filesystem::path& path) {
   series.name = path.stem().string();
   series.step_s = trace->step_s;
   const int64_t t0 = trace->points.front().ts_s;
+  series.t0_s = t0;
   const auto slots = static_cast<std::size_t>((trace->points.back().ts_s - t0) / series.step_s) + 1;
   series.values.assign(slots, std::nan(""));
   for (const auto& p : trace->points) {
@@ -135,7 +136,11 @@ BenchSeries nightlySpikes() {
 }  // namespace
 
 std::vector<BenchSeries> syntheticHardCases() {
-  return {levelAlternation(), stepChanges(), isolatedSpikes(), noisyCounts(), nightlySpikes()};
+  std::vector<BenchSeries> cases{levelAlternation(), stepChanges(), isolatedSpikes(), noisyCounts(),
+                                 nightlySpikes()};
+  // A midnight (2026-01-05 00:00 UTC): the cases' days start at their first value.
+  for (auto& c : cases) c.t0_s = 1'767'571'200;
+  return cases;
 }
 
 BenchSeries resampleLinear(const BenchSeries& series, int64_t step_s) {
@@ -143,6 +148,7 @@ BenchSeries resampleLinear(const BenchSeries& series, int64_t step_s) {
   BenchSeries out;
   out.step_s = series.step_s / factor;
   out.name = series.name + "@" + std::to_string(out.step_s) + "s";
+  out.t0_s = series.t0_s;
   if (series.values.empty()) return out;
   out.values.reserve(series.values.size() * static_cast<std::size_t>(factor));
   for (std::size_t i = 0; i + 1 < series.values.size(); ++i) {

@@ -19,6 +19,7 @@ struct BenchSeries {
   std::string name;
   int64_t step_s = 300;
   std::vector<double> values;
+  int64_t t0_s = 0;  ///< time of the first value (epoch seconds)
 };
 
 /// A trace CSV (ARCHITECTURE.md section 6 format) on its own step; nullopt

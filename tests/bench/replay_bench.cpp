@@ -33,6 +33,7 @@
 #include <string>
 #include <vector>
 
+#include "controller/cycle/replay.h"
 #include "controller/engine/decision_engine.h"
 #include "controller/engine/replay.h"
 #include "tests/bench/bench_series.h"
@@ -59,6 +60,7 @@ struct Series {
   double step_s = 0.0;
   std::vector<double> demand;  ///< NaN marks a gap
   double capacity = 0.0;
+  int64_t start_ms = 0;  ///< time of the first step
 };
 
 /// A benchmark series as demand, with capacity per replica p95 / 15.
@@ -67,6 +69,7 @@ std::optional<Series> toDemand(pso::bench::BenchSeries in) {
   s.name = std::move(in.name);
   s.step_s = static_cast<double>(in.step_s);
   s.demand = std::move(in.values);
+  s.start_ms = in.t0_s * 1000;
   std::vector<double> values;
   for (double v : s.demand) {
     if (!std::isnan(v)) values.push_back(v);
@@ -114,7 +117,14 @@ Point run(const Series& s, const std::string& policy, double target, std::option
   settings.seasonal_profiles = g_seasonal_profiles;
   if (risk) settings.risk = *risk;
   const auto start = Clock::now();
-  const SimulationResult r = simulate(s.demand, s.step_s, spec, settings, 1);
+  auto replayed =
+      pso::controller::cycle::replayTrace(s.demand, s.step_s, spec, settings, 1, {}, s.start_ms);
+  if (!replayed) {
+    std::fprintf(stderr, "replay_bench: %s: %s\n", s.name.c_str(),
+                 replayed.error().message.c_str());
+    std::exit(1);
+  }
+  const SimulationResult& r = *replayed;
   Point p;
   p.seconds = secondsSince(start);
   p.knob = risk.value_or(target);

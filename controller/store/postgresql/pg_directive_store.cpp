@@ -61,12 +61,15 @@ Status PgDirectiveStore::prepare() {
       {"dir_awaiting", select + " WHERE status IN ('pending', 'sent') ORDER BY created_ms, row_id"},
       // A refused, failed or expired directive never took effect, so it holds
       // nothing; an operator's release ends every hold of the system made
-      // before it (a later hold is in force again).
+      // before it (a later hold is in force again). A hold or a release made
+      // after $2 is not in force yet (a replay of a past window asks about
+      // times before both).
       {"dir_active_hold",
        select + " AS d WHERE d.system = $1 AND d.source = 'operator' AND d.action <> 'release' "
-                "AND d.hold_until_ms > $2 AND d.status NOT IN ('refused', 'failed', 'expired') "
+                "AND d.created_ms <= $2 AND d.hold_until_ms > $2 "
+                "AND d.status NOT IN ('refused', 'failed', 'expired') "
                 "AND NOT EXISTS (SELECT 1 FROM directives AS r WHERE r.system = d.system "
-                "AND r.source = 'operator' AND r.action = 'release' "
+                "AND r.source = 'operator' AND r.action = 'release' AND r.created_ms <= $2 "
                 "AND (r.created_ms > d.created_ms OR "
                 "(r.created_ms = d.created_ms AND r.row_id > d.row_id))) "
                 "ORDER BY d.created_ms DESC, d.row_id DESC LIMIT 1"},

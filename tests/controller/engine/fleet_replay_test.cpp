@@ -52,10 +52,9 @@ void expectSameRows(const SimulationResult& a, const SimulationResult& b) {
   EXPECT_DOUBLE_EQ(a.summary.replica_hours, b.summary.replica_hours);
 }
 
-TEST(SimulateFleet, IndependentSystemsDecideAsEachAloneWithTheirOwnSeasonalProfiles) {
-  // At 60 s steps the season detector cannot see a day, so each system's
-  // profile is fitted hourly from its own demand: two systems with opposite
-  // waves in one engine decide as each does alone.
+TEST(SimulateFleet, IndependentSystemsDecideAsEachAlone) {
+  // Two systems with opposite waves in one engine decide as each does alone
+  // (with profiles from a store, tests/controller/cycle/replay_test.cpp).
   const double step_s = 60.0;
   EngineSettings settings;
   settings.actions_per_hour = 1000000;  // the global limit would couple them
@@ -65,8 +64,7 @@ TEST(SimulateFleet, IndependentSystemsDecideAsEachAloneWithTheirOwnSeasonalProfi
   fleet.settings = settings;
   fleet.systems.push_back({specNamed("web", 50), dailyWave(step_s, 3, 400, 250, 0.0, 1), 2});
   fleet.systems.push_back({specNamed("api", 20), dailyWave(step_s, 3, 150, 100, 0.5, 2), 3});
-  ASSERT_TRUE(profileNeeded(step_s));
-  const FleetReplayResult together = simulateFleet(fleet);
+  const FleetReplayResult together = simulateFleet(fleet).value();
   ASSERT_EQ(together.systems.size(), 2u);
   for (std::size_t s = 0; s < 2; ++s) {
     const auto& system = fleet.systems[s];
@@ -87,7 +85,7 @@ TEST(SimulateFleet, APoolLimitsTheReplayedAllocation) {
   std::vector<double> heavy(400, 300.0);
   fleet.systems.push_back({specNamed("web", 20), heavy, 1});
   fleet.systems.push_back({specNamed("api", 20), heavy, 1});
-  const FleetReplayResult free = simulateFleet(fleet);
+  const FleetReplayResult free = simulateFleet(fleet).value();
   int64_t free_peak = 0;
   for (std::size_t i = 0; i < heavy.size(); ++i) {
     free_peak =
@@ -96,7 +94,7 @@ TEST(SimulateFleet, APoolLimitsTheReplayedAllocation) {
   ASSERT_GT(free_peak, 12);  // 300 / (20 x 0.7) is 22 each
 
   fleet.pools.push_back({"shared", 12, {"web", "api"}});
-  const FleetReplayResult pooled = simulateFleet(fleet);
+  const FleetReplayResult pooled = simulateFleet(fleet).value();
   for (std::size_t i = 0; i < heavy.size(); ++i) {
     EXPECT_LE(pooled.systems[0].rows[i].desired + pooled.systems[1].rows[i].desired, 12)
         << "step " << i;
@@ -124,7 +122,7 @@ TEST(SimulateFleet, ACallersRisePassesDownItsDependencyAsInTheController) {
   fleet.settings.actions_per_hour = 1000000;
   fleet.systems.push_back({caller, rising, 5});
   fleet.systems.push_back({dependency, flat, 15});
-  const FleetReplayResult together = simulateFleet(fleet);
+  const FleetReplayResult together = simulateFleet(fleet).value();
   const SimulationResult alone =
       simulate(flat, step_s, dependency, fleet.settings, 15, {}, fleet.start_ms);
   EXPECT_GT(together.systems[1].summary.replica_hours, alone.summary.replica_hours);
@@ -138,9 +136,9 @@ TEST(SimulateFleet, KeepRowsFalseGivesTheSameSummaries) {
   FleetReplay fleet;
   fleet.step_s = 60.0;
   fleet.systems.push_back({specNamed("web", 50), dailyWave(60.0, 1, 400, 250, 0.1, 3), 2});
-  const FleetReplayResult rows = simulateFleet(fleet);
+  const FleetReplayResult rows = simulateFleet(fleet).value();
   fleet.keep_rows = false;
-  const FleetReplayResult summaries = simulateFleet(fleet);
+  const FleetReplayResult summaries = simulateFleet(fleet).value();
   EXPECT_TRUE(summaries.systems[0].rows.empty());
   EXPECT_EQ(summaries.systems[0].summary.scale_events, rows.systems[0].summary.scale_events);
   EXPECT_EQ(summaries.systems[0].summary.overload_steps, rows.systems[0].summary.overload_steps);

@@ -3,7 +3,7 @@
 // whose first cycle either learns that history or, with an empty store,
 // starts from nothing. Time is passed in; no clock is read.
 
-#include "controller/service/forecaster_warm_start.h"
+#include "controller/cycle/forecaster_warm_start.h"
 
 #include <gtest/gtest.h>
 
@@ -104,7 +104,7 @@ TEST(StepMeans, AveragesEachCycleIntervalAndLeavesGapsAsGaps) {
       {25, NAN},               // step 1 has no finite sample: a gap
       {21, 7.0},               // step 2 (out of order is fine for the means)
       {30, 9.0}, {31, 50.0}};  // 31 is after the end: ignored
-  const auto means = stepMeans(samples, 30, 10, 3);
+  const auto means = cycle::stepMeans(samples, 30, 10, 3);
   ASSERT_EQ(means.size(), 3u);
   EXPECT_DOUBLE_EQ(means[0], 2.0);
   EXPECT_TRUE(std::isnan(means[1]));

@@ -143,6 +143,24 @@ TEST_P(DirectiveStoreTest, HoldsOfAFleetMatchTheHoldOfEachSystem) {
   EXPECT_FALSE(at_9500->contains("api")) << "api's hold ended at 9 s";
 }
 
+TEST_P(DirectiveStoreTest, AHoldOrAReleaseIsNotInForceBeforeItWasMade) {
+  // A replay of a past window asks about times before the directives were made.
+  ASSERT_TRUE(store_->insertDirective(directive("op-1", "operator", 5, 4000, 20000)).ok());
+  auto release = directive("op-2", "operator", -1, 8000);
+  release.action = "release";
+  ASSERT_TRUE(store_->insertDirective(release).ok());
+  const std::vector<std::pair<int64_t, bool>> expected = {
+      {3999, false}, {4000, true}, {7999, true}, {8000, false}, {15000, false}};
+  for (const auto& [now, held] : expected) {
+    auto one = store_->activeHold("web", now);
+    ASSERT_TRUE(one.ok()) << one.error().message;
+    EXPECT_EQ(one->has_value(), held) << "at " << now;
+    auto many = store_->activeHolds({"web"}, now);
+    ASSERT_TRUE(many.ok()) << many.error().message;
+    EXPECT_EQ(many->contains("web"), held) << "at " << now;
+  }
+}
+
 TEST_P(DirectiveStoreTest, ADirectiveRefusedInAFleetsInsertKeepsNoOtherOut) {
   ASSERT_TRUE(store_->insertDirective(directive("d-1", "engine", 5, 1000)).ok());
   auto unknown = directive("d-3", "engine", 4, 1000);

@@ -13,7 +13,21 @@
 #include "controller/engine/decision_engine.h"
 #include "controller/store/telemetry_store.h"
 
-namespace pso::controller::service {
+namespace pso::controller::cycle {
+
+/// The controller's rollup pass writes a bucket once it ended this long ago:
+/// agents send their samples in batches a little after taking them. Later
+/// samples still reach the rollups (the store recomputes their buckets), at
+/// some extra cost.
+inline constexpr int64_t kRollupDelayMs = 2LL * 60 * 1000;
+
+/// A profile reads the hours that ended this long before the cycle: the
+/// rollup delay, plus the cycle whose upkeep (after its decisions) writes
+/// them, at the steps that need a profile (under about a minute). A live
+/// cycle therefore reads the same hours whenever its upkeep keeps up, and a
+/// replay, whose store holds every rollup from the start, reads the same
+/// hours as the controller would have.
+inline constexpr int64_t kProfileRollupLagMs = kRollupDelayMs + 2LL * 60 * 1000;
 
 /// Refits systems' profiles at most once per kProfileRefitMs each.
 class SeasonalProfiles {
@@ -21,7 +35,8 @@ class SeasonalProfiles {
   /// For each of `systems` whose profile is due (never fitted, or fitted
   /// kProfileRefitMs or more before now_ms), when the engine's step is too
   /// fine for its season detection (engine::profileNeeded()): reads the
-  /// `metric` hourly rollups of the last kProfileMaxDays completed by now_ms,
+  /// `metric` hourly rollups of the kProfileMaxDays of hours completed by
+  /// now_ms - kProfileRollupLagMs,
   /// fits the profile and gives it to the engine. A system without enough
   /// history or without a daily shape keeps what it had; a failed read is
   /// logged and retried at the next refit. At most twice the even share of
@@ -35,4 +50,4 @@ class SeasonalProfiles {
   std::map<std::string, int64_t> fitted_at_ms_;
 };
 
-}  // namespace pso::controller::service
+}  // namespace pso::controller::cycle

@@ -20,7 +20,7 @@
 #include "controller/store/records.h"
 #include "controller/store/telemetry_store.h"
 
-namespace pso::controller::service {
+namespace pso::controller::cycle {
 
 /// The mean of `samples` per step for `steps` steps of `step_ms` ending at
 /// `end_ms`, oldest first: step i covers (end_ms - (steps - i) x step_ms,
@@ -51,4 +51,4 @@ class ForecasterWarmStart {
   std::set<std::string> met_;
 };
 
-}  // namespace pso::controller::service
+}  // namespace pso::controller::cycle

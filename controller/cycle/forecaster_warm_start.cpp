@@ -1,4 +1,4 @@
-#include "controller/service/forecaster_warm_start.h"
+#include "controller/cycle/forecaster_warm_start.h"
 
 #include <spdlog/spdlog.h>
 
@@ -6,7 +6,7 @@
 #include <cmath>
 #include <limits>
 
-namespace pso::controller::service {
+namespace pso::controller::cycle {
 
 std::vector<double> stepMeans(const std::vector<store::Sample>& samples, int64_t end_ms,
                               int64_t step_ms, std::size_t steps) {
@@ -101,4 +101,4 @@ std::size_t ForecasterWarmStart::warm(store::TelemetryStore& store, engine::Deci
   return warmed + caught_up;
 }
 
-}  // namespace pso::controller::service
+}  // namespace pso::controller::cycle

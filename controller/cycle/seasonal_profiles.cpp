@@ -1,4 +1,4 @@
-#include "controller/service/seasonal_profiles.h"
+#include "controller/cycle/seasonal_profiles.h"
 
 #include <spdlog/spdlog.h>
 
@@ -7,7 +7,7 @@
 
 #include "controller/engine/seasonal_profile.h"
 
-namespace pso::controller::service {
+namespace pso::controller::cycle {
 
 void SeasonalProfiles::refresh(store::TelemetryStore& store, engine::DecisionEngine& engine,
                                const std::vector<engine::SystemObservation>& systems,
@@ -29,8 +29,9 @@ void SeasonalProfiles::refresh(store::TelemetryStore& store, engine::DecisionEng
     }
     --budget;
     fitted_at_ms_[system.system] = now_ms;
-    // Completed hours only: the bucket in progress is a partial mean.
-    const int64_t until_ms = store::floorToBucket(now_ms, bucket_ms);
+    // Completed hours only (the bucket in progress is a partial mean), and
+    // only those the rollup pass has surely written.
+    const int64_t until_ms = store::floorToBucket(now_ms - kProfileRollupLagMs, bucket_ms);
     auto rollups = store.rollups(system.system, metric, store::RollupResolution::kHour,
                                  until_ms - engine::kProfileMaxDays * engine::kDayMs, until_ms);
     if (!rollups) {
@@ -52,4 +53,4 @@ void SeasonalProfiles::refresh(store::TelemetryStore& store, engine::DecisionEng
   }
 }
 
-}  // namespace pso::controller::service
+}  // namespace pso::controller::cycle
