@@ -187,4 +187,22 @@ Result<Trace> readTrace(const std::string& path) {
   return parseTrace(content.str(), path);
 }
 
+std::vector<double> resampleLinear(const std::vector<double>& values, int64_t factor) {
+  if (factor < 2 || values.empty()) return values;
+  std::vector<double> out;
+  out.reserve((values.size() - 1) * static_cast<std::size_t>(factor) + 1);
+  for (std::size_t i = 0; i + 1 < values.size(); ++i) {
+    const double a = values[i];
+    const double b = values[i + 1];
+    out.push_back(a);
+    // A NaN at either end makes every point between them NaN.
+    for (int64_t k = 1; k < factor; ++k) {
+      const double w = static_cast<double>(k) / static_cast<double>(factor);
+      out.push_back(a + w * (b - a));
+    }
+  }
+  out.push_back(values.back());
+  return out;
+}
+
 }  // namespace pso::common

@@ -37,4 +37,12 @@ inline constexpr int64_t kMaxTimestampS = 253402300799;
 [[nodiscard]] Result<Trace> readTrace(const std::string& path);
 [[nodiscard]] Result<Trace> parseTrace(const std::string& csv, const std::string& origin);
 
+/// Values on a regular step (NaN for a gap) on a step `factor` times finer:
+/// value i lands on i x factor, the points between two values are linear
+/// between them, and those next to a gap are gaps (no value is made up
+/// across a missing one). The last value ends the series; a factor below 2
+/// returns the values as they are. How `psoctl simulate --step` and the
+/// replay benchmark replay a 5-minute trace at a 15 s cycle.
+std::vector<double> resampleLinear(const std::vector<double>& values, int64_t factor);
+
 }  // namespace pso::common

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/config.h"
 #include "common/trace.h"
 #include "controller/cli/failure.h"
 #include "controller/cli/option_checks.h"
@@ -57,6 +58,21 @@ Result<TraceGrid> loadGrid(const std::string& path) {
 
 std::string slotTime(const TraceGrid& grid, int64_t slot) {
   return common::formatTimestamp((grid.t0_s + slot * grid.step_s) * 1000);
+}
+
+/// The seconds of `--step` for a trace whose step is trace_step_s: whole
+/// seconds dividing it, so every value of the trace stays on the grid.
+Result<int64_t> finerStep(const std::string& text, int64_t trace_step_s, const std::string& path) {
+  auto step = common::parseDuration(text);
+  if (!step) return makeError("invalid", "--step: " + step.error().message);
+  const int64_t ms = step->count();
+  if (ms <= 0 || ms % 1000 != 0 || trace_step_s % (ms / 1000) != 0) {
+    return makeError("invalid", "--step " + text +
+                                    ": a trace is replayed at a step that divides "
+                                    "its own, in whole seconds; " +
+                                    path + " has a step of " + std::to_string(trace_step_s) + " s");
+  }
+  return ms / 1000;
 }
 
 /// Opens the output CSV ("-" is stdout).
@@ -122,8 +138,11 @@ void addSimulateOptions(CLI::App* cmd, SimulateArgs& args) {
   auto* since = cmd->add_option("--since", fleet.since,
                                 "--db: from this long before --until (7d) or a timestamp");
   auto* until = cmd->add_option("--until", fleet.until, "--db: to this timestamp (default: now)");
-  auto* step = cmd->add_option("--step", fleet.step,
-                               "--db: replay step (default: the config's cycle interval, 15s)");
+  cmd->add_option(
+      "--step", fleet.step,
+      "Replay step. --db: default the config's cycle interval (15s); --trace: a step dividing "
+      "the trace's, which is replayed at it, linear between its values (--warmup-steps count "
+      "these steps)");
   auto* config = cmd->add_option(
       "--config", fleet.config, "--db: controller.yaml for pools, engine settings, cycle interval");
   auto* set = cmd->add_option("--set", fleet.sets,
@@ -134,7 +153,7 @@ void addSimulateOptions(CLI::App* cmd, SimulateArgs& args) {
   for (auto* option : {capacity, target, warmup, min, max, risk, out, record}) {
     db->excludes(option);
   }
-  for (auto* option : {since, until, step, config, set}) option->needs(db);
+  for (auto* option : {since, until, config, set}) option->needs(db);
   cmd->parse_complete_callback([cmd, &args] {
     if (args.trace.empty() && args.fleet.db.empty()) {
       throw CLI::RequiredError(cmd->get_name() + ": --trace or --db");
@@ -235,6 +254,12 @@ Result<SimulationRun> simulateTrace(const SimulateArgs& args) {
   run.step_s = grid->step_s;
   run.demand.reserve(grid->values.size());
   for (const auto& v : grid->values) run.demand.push_back(v.value_or(std::nan("")));
+  if (!args.fleet.step.empty()) {
+    auto step = finerStep(args.fleet.step, grid->step_s, args.trace);
+    if (!step) return step.error();
+    run.demand = common::resampleLinear(run.demand, grid->step_s / *step);
+    run.step_s = *step;
+  }
 
   const double step_s = static_cast<double>(grid->step_s);
   // Named as --record names it, and as a fleet replay names the system the

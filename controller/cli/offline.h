@@ -37,7 +37,9 @@ struct SimulateArgs {
   std::string out;
   std::string record;  ///< --record DB: also record every cycle as a scenario (record.h)
   /// --db: replay the controller database's fleet instead of a trace
-  /// (fleet_replay.h); its policy is `policy` above.
+  /// (fleet_replay.h); its policy is `policy` above. Its `step` (--step)
+  /// also serves a trace: a step dividing the trace's, at which the trace
+  /// is replayed (common::resampleLinear).
   FleetReplayArgs fleet;
 };
 

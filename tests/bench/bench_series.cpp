@@ -149,17 +149,7 @@ BenchSeries resampleLinear(const BenchSeries& series, int64_t step_s) {
   out.step_s = series.step_s / factor;
   out.name = series.name + "@" + std::to_string(out.step_s) + "s";
   out.t0_s = series.t0_s;
-  if (series.values.empty()) return out;
-  out.values.reserve(series.values.size() * static_cast<std::size_t>(factor));
-  for (std::size_t i = 0; i + 1 < series.values.size(); ++i) {
-    const double a = series.values[i];
-    const double b = series.values[i + 1];
-    for (int64_t k = 0; k < factor; ++k) {
-      const double w = static_cast<double>(k) / static_cast<double>(factor);
-      out.values.push_back(k == 0 ? a : a + w * (b - a));
-    }
-  }
-  out.values.push_back(series.values.back());
+  out.values = common::resampleLinear(series.values, factor);
   return out;
 }
 

@@ -105,7 +105,9 @@ std::string g_only;
 Point run(const Series& s, const std::string& policy, double target, std::optional<double> risk,
           const std::string& model = g_forecast_model) {
   SystemSpec spec;
-  spec.name = s.name;
+  // The trace's name at every step, as `psoctl simulate --step` names it: the
+  // engine spreads a system's periodic work by its name.
+  spec.name = s.name.substr(0, s.name.find('@'));
   spec.capacity_per_replica = s.capacity;
   spec.target_utilization = target;
   spec.min_replicas = 1;

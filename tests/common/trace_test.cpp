@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <vector>
+
 #include "tests/common/temp_dir.h"
 
 namespace pso::common {
@@ -148,6 +151,24 @@ TEST(Trace, ReadsAFileAndReportsAMissingOne) {
   auto bad = readTrace(broken);
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().message.rfind(broken + ":3: ", 0), 0u) << bad.error().message;
+}
+
+TEST(Trace, ResamplesLinearBetweenValuesAndNeverAcrossAGap) {
+  const double nan = std::nan("");
+  const std::vector<double> values = {10.0, 20.0, nan, 40.0, 0.0};
+  const auto out = resampleLinear(values, 4);
+  ASSERT_EQ(out.size(), 17u);
+  const std::vector<double> expected = {10.0, 12.5, 15.0, 17.5, 20.0, nan,  nan,  nan, nan,
+                                        nan,  nan,  nan,  40.0, 30.0, 20.0, 10.0, 0.0};
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    if (std::isnan(expected[i])) {
+      EXPECT_TRUE(std::isnan(out[i])) << i;
+    } else {
+      EXPECT_DOUBLE_EQ(out[i], expected[i]) << i;
+    }
+  }
+  EXPECT_EQ(resampleLinear(values, 1).size(), values.size());
+  EXPECT_TRUE(resampleLinear({}, 20).empty());
 }
 
 }  // namespace

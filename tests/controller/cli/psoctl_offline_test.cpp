@@ -145,6 +145,50 @@ TEST(PsoctlSimulate, ReadyIsTheMinimumOfTheLastKDecisionsAndOverloadFollows) {
   EXPECT_NEAR(summary["replica_hours"].get<double>(), replica_steps * 300 / 3600.0, 1e-6);
 }
 
+TEST(PsoctlSimulate, AStepFinerThanTheTracesReplaysItLinearBetweenItsValues) {
+  TempDir dir;
+  writeTrace(dir.file("t.csv"), 100, /*gap_at=*/50);
+  auto r = runPsoctl({"--json", "simulate", "--trace", dir.file("t.csv"), "--capacity", "40",
+                      "--step", "15s", "--warmup-steps", "40", "--out", dir.file("s.csv")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string header;
+  auto rows = readCsv(dir.file("s.csv"), &header);
+  const std::size_t factor = 300 / 15;
+  ASSERT_EQ(rows.size(), 99 * factor + 1);
+  EXPECT_EQ(nlohmann::json::parse(r.out)["steps"].get<std::size_t>(), rows.size());
+  const auto at = [&](std::size_t row) { return std::stod(rows[row][1]); };
+  // Every trace value on its own step (as the CSV wrote it, six digits), the
+  // points between linear, and no value made up next to the gap at point 50.
+  for (int i = 0; i + 1 < 100; ++i) {
+    const std::size_t base = static_cast<std::size_t>(i) * factor;
+    if (i != 50) {
+      EXPECT_NEAR(at(base), 200 + 80 * std::sin(2 * M_PI * i / 48.0) + (i % 7) * 3, 1e-3) << i;
+    }
+    for (std::size_t k = 1; k < factor; ++k) {
+      if (i == 49 || i == 50) {
+        EXPECT_TRUE(rows[base + k][1].empty()) << "point " << i << " + " << k;
+        continue;
+      }
+      const double w = static_cast<double>(k) / static_cast<double>(factor);
+      EXPECT_NEAR(at(base + k), at(base) + w * (at(base + factor) - at(base)), 2e-6)
+          << "point " << i << " + " << k;
+    }
+  }
+  EXPECT_TRUE(rows[50 * factor][1].empty());
+  // Timestamps 15 s apart from the trace's first.
+  auto first = runCommand({"/bin/date", "-u", "-d", "@1600000000", "+%Y-%m-%d %H:%M:%S"});
+  auto second = runCommand({"/bin/date", "-u", "-d", "@1600000015", "+%Y-%m-%d %H:%M:%S"});
+  EXPECT_EQ(rows[0][0] + "\n", first.out);
+  EXPECT_EQ(rows[1][0] + "\n", second.out);
+
+  auto uneven = runPsoctl({"simulate", "--trace", dir.file("t.csv"), "--capacity", "40", "--step",
+                           "7s", "--out", dir.file("u.csv")});
+  EXPECT_EQ(uneven.exit_code, 1);
+  EXPECT_NE(uneven.err.find("--step 7s"), std::string::npos) << uneven.err;
+  EXPECT_NE(uneven.err.find("300 s"), std::string::npos) << uneven.err;
+  EXPECT_EQ(std::count(uneven.err.begin(), uneven.err.end(), '\n'), 1);
+}
+
 TEST(PsoctlSimulate, ReactivePolicyDiffersFromPredictive) {
   TempDir dir;
   writeTrace(dir.file("t.csv"), 300);
