@@ -29,12 +29,13 @@ namespace pso::controller::cycle {
 /// spec.name at the middle of its step (step t covers the interval that ends
 /// at start_ms + t x step_s), in a SQLite store in a new temporary directory;
 /// the store is rolled up and replayFleet() runs against it; the directory
-/// is removed before returning. The arguments are engine::simulate()'s.
+/// is removed before returning. The arguments are engine::simulate()'s;
+/// start_ms is the trace's own time (a profile's day starts at midnight UTC).
 /// Errors: the temporary store could not be made or written (code "io" or
 /// "store").
 [[nodiscard]] Result<engine::SimulationResult> replayTrace(
     const std::vector<double>& demand, double step_s, const engine::SystemSpec& spec,
     const engine::EngineSettings& settings, int64_t initial_replicas,
-    const engine::SimulationObserver& observer = {}, int64_t start_ms = 0);
+    const engine::SimulationObserver& observer, int64_t start_ms);
 
 }  // namespace pso::controller::cycle

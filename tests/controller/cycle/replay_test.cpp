@@ -8,14 +8,13 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <numbers>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "controller/cycle/cycle_inputs.h"
 #include "controller/engine/decision_engine.h"
 #include "controller/engine/seasonal_profile.h"
+#include "tests/support/daily_load.h"
 #include "tests/support/process.h"
 
 namespace pso::controller::cycle {
@@ -26,24 +25,7 @@ constexpr int64_t kStepsPerDay = engine::kDayMs / kStepMs;
 // A midnight (2026-01-05 00:00 UTC): the series' days start at step 0.
 constexpr int64_t kT0Ms = 1'767'571'200'000;
 
-/// A daily shape with a slow swing and faster bumps (periods of 24, 6 and
-/// 3 hours): what a level-and-trend forecast cannot follow 30 minutes ahead.
-double dailyShape(int64_t ms) {
-  const double x =
-      2.0 * std::numbers::pi * static_cast<double>(ms % engine::kDayMs) / engine::kDayMs;
-  return 100.0 + 40.0 * std::sin(x) + 20.0 * std::sin(4.0 * x + 1.0) + 10.0 * std::sin(8.0 * x);
-}
-
-/// `days` of 15 s steps of dailyShape plus Gaussian noise (sd 5).
-std::vector<double> dailySeries(int64_t days, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<double> noise(0.0, 5.0);
-  std::vector<double> out;
-  for (int64_t i = 0; i < days * kStepsPerDay; ++i) {
-    out.push_back(dailyShape(i * kStepMs + kStepMs / 2) + noise(rng));
-  }
-  return out;
-}
+using pso::testing::dailySeries;
 
 engine::SystemSpec webSpec() {
   engine::SystemSpec spec;
@@ -121,8 +103,8 @@ TEST(TraceReplay, AnUnwritableTemporaryDirectoryIsAOneLineError) {
   const char* before = std::getenv("TMPDIR");
   const std::string saved = before != nullptr ? before : "";
   ASSERT_EQ(::setenv("TMPDIR", "/proc/self", 1), 0);
-  auto replayed =
-      replayTrace(std::vector<double>(10, 5.0), 60.0, webSpec(), engine::EngineSettings{}, 1);
+  auto replayed = replayTrace(std::vector<double>(10, 5.0), 60.0, webSpec(),
+                              engine::EngineSettings{}, 1, {}, kT0Ms);
   if (before != nullptr) {
     ::setenv("TMPDIR", saved.c_str(), 1);
   } else {

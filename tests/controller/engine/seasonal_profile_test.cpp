@@ -11,6 +11,7 @@
 
 #include "controller/engine/decision_engine.h"
 #include "controller/engine/model_selector.h"
+#include "tests/support/daily_load.h"
 
 namespace pso::controller::engine {
 namespace {
@@ -19,24 +20,8 @@ constexpr int64_t kProfileHourMs = 3'600'000;
 constexpr int64_t kStepMs = 15'000;
 constexpr int64_t kStepsPerDay = kDayMs / kStepMs;
 
-/// A daily shape with a slow swing and faster bumps (periods of 24, 6 and
-/// 3 hours): what a level-and-trend forecast cannot follow 30 minutes ahead.
-double dailyShape(int64_t ms) {
-  const double x = 2.0 * std::numbers::pi * static_cast<double>(ms % kDayMs) / kDayMs;
-  return 100.0 + 40.0 * std::sin(x) + 20.0 * std::sin(4.0 * x + 1.0) + 10.0 * std::sin(8.0 * x);
-}
-
-/// `days` of 15 s steps of dailyShape plus Gaussian noise (sd 5); step i ends
-/// at (i + 1) x 15 s and its value is the shape at its centre.
-std::vector<double> dailySeries(int64_t days, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<double> noise(0.0, 5.0);
-  std::vector<double> out;
-  for (int64_t i = 0; i < days * kStepsPerDay; ++i) {
-    out.push_back(dailyShape(i * kStepMs + kStepMs / 2) + noise(rng));
-  }
-  return out;
-}
+using pso::testing::dailySeries;
+using pso::testing::dailyShape;
 
 /// The means of the first `steps` values per completed hour, as hourly
 /// rollups of samples at each step's centre hold them.
