@@ -211,6 +211,11 @@ CREATE TABLE engine_system_states (
   updated_ms bigint NOT NULL
 );
 )sql",
+      // 4: the operator directives by the end of their hold, for the one
+      // read of the fleet's holds a cycle makes (SQLite's migration 10).
+      R"sql(
+CREATE INDEX directives_operator_holds ON directives (hold_until_ms) WHERE source = 'operator';
+)sql",
   };
   return kMigrations;
 }
