@@ -150,4 +150,13 @@ int64_t saturatingAdd(int64_t a, int64_t b) {
   return sum;
 }
 
+std::string activeHoldCondition(const std::string& now, const std::string& order_column) {
+  return "d.action <> 'release' AND d.created_ms <= " + now +
+         " AND d.status NOT IN ('refused', 'failed', 'expired') "
+         "AND NOT EXISTS (SELECT 1 FROM directives AS r WHERE r.system = d.system "
+         "AND r.source = 'operator' AND r.action = 'release' AND r.created_ms <= " +
+         now + " AND (r.created_ms > d.created_ms OR (r.created_ms = d.created_ms AND r." +
+         order_column + " > d." + order_column + ")))";
+}
+
 }  // namespace pso::controller::store

@@ -31,6 +31,17 @@ std::vector<std::string> parseStringArrayJson(const std::string& text);
 std::string conflictsJson(const std::vector<SystemConflict>& conflicts);
 std::vector<SystemConflict> parseConflictsJson(const std::string& text);
 
+/// The SQL condition (both backends' dialect) under which the operator
+/// directive aliased `d` is a hold in force at the statement parameter `now`
+/// ("?2", "$1"), given the column that orders rows inserted in the same
+/// millisecond (`order_column`: "rowid", "row_id"). A refused, failed or
+/// expired directive never took effect, so it holds nothing; an operator's
+/// release ends every hold of the system made before it (a later hold is in
+/// force again); a hold or a release made after `now` is not in force yet (a
+/// replay of a past window asks about times before both). The caller adds
+/// `d.source = 'operator' AND d.hold_until_ms > now`.
+std::string activeHoldCondition(const std::string& now, const std::string& order_column);
+
 /// A scenario's events or systems in one column: comma-joined with a leading
 /// and trailing comma, so `LIKE '%,x,%'` matches exactly one item; and back.
 std::string joinScenarioList(const std::vector<std::string>& items);

@@ -33,22 +33,6 @@ DirectiveRecord pgDirectiveAt(const PgRows& rows, int i) {
   return d;
 }
 
-// Whether the operator directive `d` holds at the statement's parameter
-// `now`: a refused, failed or expired directive never took effect, so it
-// holds nothing; an operator's release ends every hold of the system made
-// before it (a later hold is in force again); a hold or a release made after
-// `now` is not in force yet (a replay of a past window asks about times
-// before both).
-std::string activeHoldAt(const std::string& now) {
-  return "d.action <> 'release' AND d.created_ms <= " + now +
-         " AND d.status NOT IN ('refused', 'failed', 'expired') "
-         "AND NOT EXISTS (SELECT 1 FROM directives AS r WHERE r.system = d.system "
-         "AND r.source = 'operator' AND r.action = 'release' AND r.created_ms <= " +
-         now +
-         " AND (r.created_ms > d.created_ms OR (r.created_ms = d.created_ms AND r.row_id > "
-         "d.row_id)))";
-}
-
 }  // namespace
 
 Status PgDirectiveStore::prepare() {
@@ -81,13 +65,14 @@ Status PgDirectiveStore::prepare() {
       {"dir_active_hold", select +
                               " AS d WHERE d.system = $1 AND d.source = 'operator' "
                               "AND d.hold_until_ms > $2 AND " +
-                              activeHoldAt("$2") +
+                              activeHoldCondition("$2", "row_id") +
                               " ORDER BY d.created_ms DESC, d.row_id DESC LIMIT 1"},
       // Every system's, for the cycle: one statement instead of one a system,
       // through the partial index of operator directives (migration 4).
-      {"dir_active_holds",
-       select + " AS d WHERE d.source = 'operator' AND d.hold_until_ms > $1 AND " +
-           activeHoldAt("$1") + " ORDER BY d.system, d.created_ms DESC, d.row_id DESC"},
+      {"dir_active_holds", select +
+                               " AS d WHERE d.source = 'operator' AND d.hold_until_ms > $1 AND " +
+                               activeHoldCondition("$1", "row_id") +
+                               " ORDER BY d.system, d.created_ms DESC, d.row_id DESC"},
   });
 }
 
