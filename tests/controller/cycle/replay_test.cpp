@@ -8,6 +8,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,29 @@ constexpr int64_t kStepsPerDay = engine::kDayMs / kStepMs;
 constexpr int64_t kT0Ms = 1'767'571'200'000;
 
 using pso::testing::dailySeries;
+
+/// TMPDIR set to `path` for the object's life, then as it was.
+class TemporaryDirectoryIs {
+ public:
+  explicit TemporaryDirectoryIs(const std::string& path) {
+    if (const char* before = std::getenv("TMPDIR"); before != nullptr) before_ = before;
+    set_ = ::setenv("TMPDIR", path.c_str(), 1) == 0;
+  }
+  ~TemporaryDirectoryIs() {
+    if (before_) {
+      ::setenv("TMPDIR", before_->c_str(), 1);
+    } else {
+      ::unsetenv("TMPDIR");
+    }
+  }
+  TemporaryDirectoryIs(const TemporaryDirectoryIs&) = delete;
+  TemporaryDirectoryIs& operator=(const TemporaryDirectoryIs&) = delete;
+  bool set() const { return set_; }
+
+ private:
+  std::optional<std::string> before_;
+  bool set_ = false;
+};
 
 engine::SystemSpec webSpec() {
   engine::SystemSpec spec;
@@ -84,37 +108,31 @@ TEST(TraceReplay, EarlierDecisionsDoNotSeeLaterDemand) {
 
 TEST(TraceReplay, ItsStoreIsGoneWhenItReturns) {
   pso::testing::TempDir tmp;
-  const char* before = std::getenv("TMPDIR");
-  const std::string saved = before != nullptr ? before : "";
-  ASSERT_EQ(::setenv("TMPDIR", tmp.path().c_str(), 1), 0);
   const std::vector<double> demand(200, 50.0);
-  auto replayed = replayTrace(demand, 60.0, webSpec(), engine::EngineSettings{}, 2, {}, kT0Ms);
-  if (before != nullptr) {
-    ::setenv("TMPDIR", saved.c_str(), 1);
-  } else {
-    ::unsetenv("TMPDIR");
+  std::optional<Result<engine::SimulationResult>> replayed;
+  {
+    const TemporaryDirectoryIs in(tmp.path());
+    ASSERT_TRUE(in.set());
+    replayed = replayTrace(demand, 60.0, webSpec(), engine::EngineSettings{}, 2, {}, kT0Ms);
   }
-  ASSERT_TRUE(replayed.ok()) << replayed.error().message;
-  EXPECT_EQ(replayed->rows.size(), demand.size());
+  ASSERT_TRUE(replayed->ok()) << replayed->error().message;
+  EXPECT_EQ((*replayed)->rows.size(), demand.size());
   EXPECT_TRUE(std::filesystem::is_empty(tmp.path()));
 }
 
 TEST(TraceReplay, AnUnwritableTemporaryDirectoryIsAOneLineError) {
-  const char* before = std::getenv("TMPDIR");
-  const std::string saved = before != nullptr ? before : "";
-  ASSERT_EQ(::setenv("TMPDIR", "/proc/self", 1), 0);
-  auto replayed = replayTrace(std::vector<double>(10, 5.0), 60.0, webSpec(),
-                              engine::EngineSettings{}, 1, {}, kT0Ms);
-  if (before != nullptr) {
-    ::setenv("TMPDIR", saved.c_str(), 1);
-  } else {
-    ::unsetenv("TMPDIR");
+  std::optional<Result<engine::SimulationResult>> replayed;
+  {
+    const TemporaryDirectoryIs in("/proc/self");
+    ASSERT_TRUE(in.set());
+    replayed = replayTrace(std::vector<double>(10, 5.0), 60.0, webSpec(), engine::EngineSettings{},
+                           1, {}, kT0Ms);
   }
-  ASSERT_FALSE(replayed.ok());
-  EXPECT_EQ(replayed.error().code, "io");
-  EXPECT_NE(replayed.error().message.find("/proc/self"), std::string::npos)
-      << replayed.error().message;
-  EXPECT_EQ(replayed.error().message.find('\n'), std::string::npos);
+  ASSERT_FALSE(replayed->ok());
+  EXPECT_EQ(replayed->error().code, "io");
+  EXPECT_NE(replayed->error().message.find("/proc/self"), std::string::npos)
+      << replayed->error().message;
+  EXPECT_EQ(replayed->error().message.find('\n'), std::string::npos);
 }
 
 TEST(FleetReplayOnAStore, AnOperatorHoldInTheDatabaseKeepsItsCountUntilItEnds) {
