@@ -62,6 +62,8 @@ Result<RecordSummary> recordSimulation(const std::string& db_path, const ReplayI
   std::vector<store::ScenarioRecord> batch;
   batch.reserve(kBatch);
 
+  // As the live controller does: a step's document describes what changed.
+  scenarios::DescribedSystems described;
   for (std::size_t t = 0; t < steps.size(); ++t) {
     const Step& step = steps[t];
     scenarios::CycleContext ctx;
@@ -95,7 +97,7 @@ Result<RecordSummary> recordSimulation(const std::string& db_path, const ReplayI
       ctx.directives.push_back(directive);
     }
 
-    nlohmann::json doc = scenarios::buildScenario(ctx);
+    nlohmann::json doc = scenarios::buildScenario(ctx, &described);
 
     // What the trace says happened next: its demand, and the replicas the
     // replay launched (desired(u - 1) is what runs during step u).

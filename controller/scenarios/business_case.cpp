@@ -77,6 +77,21 @@ void addSystemCycle(const json& doc, const std::string& system, double step_h,
   f.baseline_short += max_demand > baseline * capacity ? 1 : 0;
 }
 
+// A system-cycle a scenario covers as an earlier one describes it
+// (`unchanged`): the same counts as that system's previous system-cycle, so
+// no scale event, and no outcome of its own. False when no earlier document
+// of the selection gave its counts.
+bool addUnchangedSystemCycle(const std::string& system, double step_h,
+                             const std::map<std::string, PreviousCounts>& previous,
+                             BusinessPeriodFigures& f) {
+  auto last = previous.find(system);
+  if (last == previous.end()) return false;
+  ++f.system_cycles;
+  f.predictive_replica_hours += last->second.desired * step_h;
+  f.baseline_replica_hours += last->second.baseline * step_h;
+  return true;
+}
+
 std::string money(double amount, const BusinessCaseCost& cost) {
   char text[64];
   std::snprintf(text, sizeof text, "%.2f", amount);
@@ -114,8 +129,9 @@ std::vector<std::string> sentences(const BusinessPeriodFigures& f, const Busines
   if (f.left_out > 0) {
     out.push_back("These figures leave out " + std::to_string(f.left_out) +
                   " system-cycles that the scenarios counted but did not describe (a scenario "
-                  "of a large fleet describes the systems that teach most); they cover only the "
-                  "system-cycles described.");
+                  "of a large fleet describes the systems that teach most, and names a system "
+                  "unchanged since an earlier scenario, which may be outside the selection); "
+                  "they cover only the system-cycles described.");
   }
   if (cost.cost_per_replica_hour > 0) {
     out.push_back("The engine's replicas cost " +
@@ -209,8 +225,17 @@ std::vector<BusinessPeriodFigures> businessCase(const std::vector<json>& scenari
     }
     ++f.cycles;
     const double step_h = numberAt(doc, "step_s", 15.0) / 3600.0;
-    for (const auto& name : stringsAt(doc, "systems")) {
+    const auto described = stringsAt(doc, "systems");
+    for (const auto& name : described) {
       if (system.empty() || name == system) addSystemCycle(doc, name, step_h, previous, f);
+    }
+    // Until its outcome is filled, a system named unchanged is also described.
+    if (const json& unchanged = memberAt(doc, "unchanged"); unchanged.is_object()) {
+      for (const auto& [name, since] : unchanged.items()) {
+        if (!system.empty() && name != system) continue;
+        if (std::find(described.begin(), described.end(), name) != described.end()) continue;
+        if (!addUnchangedSystemCycle(name, step_h, previous, f)) ++f.left_out;
+      }
     }
     // The whole fleet's case says what the documents counted and left out.
     if (system.empty()) {

@@ -43,7 +43,10 @@ struct BusinessPeriodFigures {
   std::size_t baseline_short = 0;
   /// System-cycles a scenario counted but did not describe (a scenario of a
   /// large fleet describes the systems that teach most and counts the rest,
-  /// systems_left_out): not in any figure above, and said so in the lesson.
+  /// systems_left_out), or named unchanged since a document outside the
+  /// selection: not in any figure above, and said so in the lesson. A system
+  /// named unchanged since a document of the selection counts with the
+  /// counts that document gave it.
   std::size_t left_out = 0;
   /// System-cycles whose engine count differs from the same system's in its
   /// previous scenario (by time; the first of each system is no event) ...

@@ -223,6 +223,9 @@ struct Lesson {
   std::vector<std::string> events;
   std::string title;
   std::vector<LessonSystem> systems;
+  /// Systems the cycle covers as an earlier document describes them (schema
+  /// 3): name and that scenario's id, by name.
+  std::vector<std::pair<std::string, std::string>> unchanged;
   std::vector<LessonDirective> directives;
   std::vector<std::string> workflow_notes;
   std::optional<LessonDebrief> debrief;  ///< once the outcome is filled

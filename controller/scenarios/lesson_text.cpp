@@ -8,12 +8,19 @@
 namespace pso::controller::scenarios {
 
 std::vector<std::pair<std::string, std::string>> headerRows(const Lesson& lesson) {
-  return {{"Scenario", lesson.id},
-          {"Cycle", lesson.cycle_id},
-          {"Time", lesson.time},
-          {"Mode", lesson.mode},
-          {"Level", levelTitle(lesson.level)},
-          {"Events", lesson.events.empty() ? "none" : join(lesson.events, ", ")}};
+  std::vector<std::pair<std::string, std::string>> rows = {
+      {"Scenario", lesson.id},
+      {"Cycle", lesson.cycle_id},
+      {"Time", lesson.time},
+      {"Mode", lesson.mode},
+      {"Level", levelTitle(lesson.level)},
+      {"Events", lesson.events.empty() ? "none" : join(lesson.events, ", ")}};
+  if (!lesson.unchanged.empty()) {
+    std::vector<std::string> named;
+    for (const auto& [name, since] : lesson.unchanged) named.push_back(name + " (" + since + ")");
+    rows.emplace_back("Unchanged, as described in", join(named, ", "));
+  }
+  return rows;
 }
 
 std::vector<std::string> situationColumns() {

@@ -17,7 +17,8 @@ inline constexpr const char* kReactiveIntro =
 inline constexpr const char* kNoOutcomeYet =
     "Outcome not known yet: the forecast horizon had not passed when this lesson was exported.";
 
-/// Scenario, cycle, time, mode, level and events, as label and value.
+/// Scenario, cycle, time, mode, level and events, as label and value, and
+/// the systems unchanged since an earlier scenario described them.
 std::vector<std::pair<std::string, std::string>> headerRows(const Lesson& lesson);
 
 std::vector<std::string> situationColumns();

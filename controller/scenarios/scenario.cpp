@@ -1,6 +1,7 @@
 #include "controller/scenarios/scenario.h"
 
 #include <algorithm>
+#include <bit>
 #include <cctype>
 #include <cmath>
 #include <optional>
@@ -72,6 +73,9 @@ struct SystemView {
   const SystemSpec* spec = nullptr;
   std::vector<const DirectiveRecord*> directives;
   bool acting = false;
+  /// Described as an earlier document did (DescribedSystems): kept until the
+  /// outcome says whether it teaches anything new (fillOutcome).
+  bool unchanged = false;
 
   double capacityPerReplica() const {
     if (spec) return spec->capacity_per_replica;
@@ -132,6 +136,98 @@ constexpr int kQuietRank = 5;
 bool isQuiet(const CycleContext& ctx) {
   if (!ctx.directives.empty() || !ctx.workflow_notes.empty()) return false;
   return std::none_of(ctx.decisions.systems.begin(), ctx.decisions.systems.end(), changesCount);
+}
+
+// What a document's description of a system teaches, without the numbers
+// that move every cycle (demand, forecast, utilisations: the cycle record
+// keeps those): two cycles with the same signature describe the system alike
+// (DescribedSystems). For a system that teaches something (rank below
+// kQuietRank), everything that decides its rank, its counts, its words or
+// its questions' answers is in it. A quiet system teaches that nothing needed
+// doing: its counts and spec are its signature, so a plan that wavers under
+// a count it keeps (a scale-down held back, then none needed) does not
+// describe it again every cycle.
+std::string teachingSignature(const SystemView& v) {
+  std::string out;
+  auto add = [&](const auto& value) {
+    if constexpr (std::is_convertible_v<decltype(value), std::string_view>) {
+      out += value;
+    } else {
+      out += std::to_string(value);
+    }
+    out += '|';
+  };
+  const int rank = teachingRank(v);
+  add(rank);
+  if (const SystemDecision* d = v.decision) {
+    add(d->current_replicas);
+    add(readyOf(*d));
+    add(d->desired_replicas);
+    add(d->reactive_replicas);
+    add(d->dispatch ? 1 : 0);
+  }
+  const SystemDecision* d = rank == kQuietRank ? nullptr : v.decision;
+  if (d) {
+    add(d->recommended_replicas);
+    add(d->rule);
+    add(d->lead_steps);
+    add(d->bottleneck ? d->bottleneck->kind : std::string("-"));
+    const engine::DecisionFacts& f = d->facts;
+    add(static_cast<int>(f.rule));
+    // The plan is in the words only when the observed-demand floor raised it.
+    if (f.rule == engine::DecisionRule::kObservedDemandFloor) add(f.plan_replicas);
+    add(f.observations >= f.min_observations ? 1 : 0);
+    add(f.provenance.model);
+    // The HPA rule's own count is above; of how it came about, what its
+    // sentence says: the reason and the limits that held it.
+    add(static_cast<int>(f.reactive.reason));
+    add(f.reactive.stabilized_replicas > f.reactive.raw_replicas ? 1 : 0);
+    add(f.reactive.limited_by_scale_up ? 1 : 0);
+    add(f.reactive.capped_at_max ? 1 : 0);
+    add(f.reactive.raised_to_min ? 1 : 0);
+    for (const auto& g : f.guardrails) {
+      add(static_cast<int>(g.kind));
+      add(g.from);
+      add(g.to);
+    }
+    add("c");
+    for (const auto& c : f.coordination) {
+      add(static_cast<int>(c.kind));
+      add(c.source);
+      add(c.from);
+      add(c.to);
+    }
+    add("a");
+    for (const auto& a : f.alerts) {
+      add(a.rule);
+      add(a.from);
+      add(a.to);
+    }
+    add("p");
+    for (const auto& pool : f.pools) add(pool);
+  }
+  // A directive that goes out, or an operator's or a rule's, is an action of
+  // this cycle: its id makes the signature new. The engine's change recorded
+  // and not dispatched (forecast-only) repeats every cycle it stays wanted.
+  add("d");
+  for (const DirectiveRecord* d : v.directives) {
+    add(d->source);
+    add(d->action);
+    add(d->replicas);
+    add(d->status);
+    if (d->source != "engine" || isDispatched(*d)) add(d->id);
+  }
+  if (const SystemSpec* spec = v.spec) {
+    add("s");
+    add(spec->min_replicas);
+    add(spec->max_replicas);
+    add(std::bit_cast<uint64_t>(spec->capacity_per_replica));
+    add(std::bit_cast<uint64_t>(spec->target_utilization));
+    add(std::bit_cast<uint64_t>(spec->warmup_s));
+    add(spec->priority);
+    for (const auto& dep : spec->depends_on) add(dep);
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------
@@ -282,11 +378,15 @@ json factsJson(const engine::DecisionFacts& f) {
                       {"from", a.from},
                       {"to", a.to}});
   }
-  return {{"rule", engine::ruleCode(f.rule)},    {"coordination", std::move(coordination)},
-          {"guardrails", std::move(guardrails)}, {"alerts", std::move(alerts)},
+  return {{"rule", engine::ruleCode(f.rule)},
+          {"coordination", std::move(coordination)},
+          {"guardrails", std::move(guardrails)},
+          {"alerts", std::move(alerts)},
           {"pools", f.pools},
-          {"observations", f.observations},      {"min_observations", f.min_observations},
-          {"plan_replicas", f.plan_replicas},    {"floor_replicas", f.floor_replicas}};
+          {"observations", f.observations},
+          {"min_observations", f.min_observations},
+          {"plan_replicas", f.plan_replicas},
+          {"floor_replicas", f.floor_replicas}};
 }
 
 json rationaleJson(const SystemDecision& d) {
@@ -366,6 +466,7 @@ std::string classifyLevel(const CycleContext& ctx, const std::vector<SystemView>
     depended_on.insert(spec.depends_on.begin(), spec.depends_on.end());
   }
   for (const auto& v : views) {
+    if (v.unchanged) continue;
     if (v.acting) ++acting;
     if (v.decision) {
       const SystemDecision& d = *v.decision;
@@ -579,17 +680,23 @@ const std::vector<std::string>& scenarioEvents() {
   return kEvents;
 }
 
-json buildScenario(const CycleContext& ctx) {
+json buildScenario(const CycleContext& ctx, DescribedSystems* described) {
   auto views = gatherSystems(ctx);
   const bool quiet = isQuiet(ctx);
+  const std::string id = scenarioIdForCycle(ctx.cycle_id);
   // A lesson teaches from a few systems, and a large fleet's cycle holds
-  // thousands, most with nothing to teach: the document describes the
+  // thousands, most with nothing to teach: the document covers the
   // kNotableSystemsInFull systems that teach most (by teachingRank, then in
   // fleet order) and the first kQuietSystemsInFull quiet ones, and counts the
   // others; their numbers stay in the cycle's own record
   // (CycleRecord::decisions_json). A small fleet's document is whole. The
   // events and the level come from the systems described: every rank that
-  // decides them sorts before the ones left out.
+  // decides them sorts before the ones left out. A system covered and
+  // unchanged since a document described it is named under `unchanged` with
+  // that document (DescribedSystems) and still described until its outcome
+  // is known: fillOutcome keeps it when the outcome teaches something (a
+  // forecast missed, an overload) and otherwise leaves only the name. The
+  // level comes from the systems that changed.
   std::stable_sort(views.begin(), views.end(), [](const SystemView& a, const SystemView& b) {
     return teachingRank(a) < teachingRank(b);
   });
@@ -597,20 +704,29 @@ json buildScenario(const CycleContext& ctx) {
   std::size_t quiet_kept = 0;
   std::size_t notable_left_out = 0;
   std::size_t quiet_left_out = 0;
-  std::erase_if(views, [&](const SystemView& v) {
+  json unchanged = json::object();
+  std::unordered_map<std::string, std::string> signatures;  // of the systems described
+  std::erase_if(views, [&](SystemView& v) {
     const bool quiet_system = teachingRank(v) == kQuietRank;
     std::size_t& kept = quiet_system ? quiet_kept : notable_kept;
-    if (kept < (quiet_system ? kQuietSystemsInFull : kNotableSystemsInFull)) {
-      ++kept;
-      return false;
+    if (kept >= (quiet_system ? kQuietSystemsInFull : kNotableSystemsInFull)) {
+      ++(quiet_system ? quiet_left_out : notable_left_out);
+      return true;
     }
-    ++(quiet_system ? quiet_left_out : notable_left_out);
-    return true;
+    ++kept;
+    if (!described) return false;
+    std::string signature = teachingSignature(v);
+    if (const std::string* since = described->unchangedSince(v.name, signature, ctx.ts_ms)) {
+      unchanged[v.name] = *since;
+      v.unchanged = true;
+    } else {
+      signatures.emplace(v.name, std::move(signature));
+    }
+    return false;
   });
   // The systems described keep the fleet's order.
   std::sort(views.begin(), views.end(),
             [&](const SystemView& a, const SystemView& b) { return a.order < b.order; });
-  const std::string id = scenarioIdForCycle(ctx.cycle_id);
 
   json doc = json::object();
   doc["id"] = id;
@@ -641,12 +757,27 @@ json buildScenario(const CycleContext& ctx) {
     reactive[v.name] = reactiveJson(*v.decision);
   }
   doc["systems"] = std::move(systems);
+  doc["unchanged"] = std::move(unchanged);
   doc["situation"] = std::move(situation);
   doc["forecasts"] = std::move(forecasts);
   doc["candidates"] = std::move(candidates);
+  // The directives of the systems described, and every operator's and alert
+  // rule's; the engine's others are counted (the directive store keeps them):
+  // a forecast-only fleet records one for every system off its count, every
+  // cycle.
+  std::set<std::string> described_names;
+  for (const auto& v : views) described_names.insert(v.name);
   json directives = json::array();
-  for (const auto& d : ctx.directives) directives.push_back(directiveJson(d));
+  std::size_t directives_left_out = 0;
+  for (const auto& d : ctx.directives) {
+    if (d.source == "engine" && !described_names.count(d.system)) {
+      ++directives_left_out;
+      continue;
+    }
+    directives.push_back(directiveJson(d));
+  }
   doc["directives"] = std::move(directives);
+  if (directives_left_out > 0) doc["directives_left_out"] = directives_left_out;
   doc["rationale"] = std::move(rationale);
   doc["workflow_notes"] = ctx.workflow_notes;
   doc["reactive_baseline"] = std::move(reactive);
@@ -665,7 +796,38 @@ json buildScenario(const CycleContext& ctx) {
   json questions = json::array();
   for (const auto& q : writeQuestions(lesson)) questions.push_back(questionJson(q));
   doc["questions"] = std::move(questions);
+  if (described) {
+    described->forgetBefore(ctx.ts_ms);
+    for (auto& [name, signature] : signatures) {
+      described->described(name, std::move(signature), id, ctx.ts_ms);
+    }
+  }
   return doc;
+}
+
+const std::string* DescribedSystems::unchangedSince(const std::string& system,
+                                                    const std::string& signature,
+                                                    int64_t now_ms) const {
+  auto it = by_system_.find(system);
+  if (it == by_system_.end() || it->second.signature != signature) return nullptr;
+  if (now_ms - it->second.ts_ms >= kDescribeAgainAfterMs || now_ms < it->second.ts_ms) {
+    return nullptr;
+  }
+  return &it->second.scenario_id;
+}
+
+void DescribedSystems::described(const std::string& system, std::string signature,
+                                 const std::string& scenario_id, int64_t now_ms) {
+  Entry& entry = by_system_[system];
+  entry.signature = std::move(signature);
+  entry.scenario_id = scenario_id;
+  entry.ts_ms = now_ms;
+}
+
+void DescribedSystems::forgetBefore(int64_t now_ms) {
+  std::erase_if(by_system_, [&](const auto& item) {
+    return now_ms - item.second.ts_ms >= kDescribeAgainAfterMs;
+  });
 }
 
 store::ScenarioRecord toRecord(const json& scenario) {
@@ -682,8 +844,75 @@ store::ScenarioRecord toRecord(const json& scenario) {
   return record;
 }
 
+namespace {
+
+// What teaches nothing beyond the document that described it before: its
+// forecast held (or there was nothing to judge), demand stayed inside the
+// interval and within the ready capacity.
+bool settledAsBefore(const std::string& name, const json& scenario,
+                     const ObservedOutcome& observed) {
+  json went_well = json::array();
+  json went_wrong = json::array();
+  const SystemOutcome judged = judgeSystem(name, scenario, observed, went_well, went_wrong);
+  const json& held = memberAt(judged.doc, "forecast_held");
+  return !judged.overload && !judged.above_interval && !(held.is_boolean() && !held.get<bool>());
+}
+
+// Takes a system's description out of a document, leaving its name under
+// `unchanged`: its sections, its questions and the engine's directives for it
+// (counted under directives_left_out).
+void dropDescription(json& scenario, const std::string& name) {
+  json& systems = scenario["systems"];
+  for (auto it = systems.begin(); it != systems.end();) {
+    it = it->is_string() && it->get<std::string>() == name ? systems.erase(it) : it + 1;
+  }
+  for (const char* section :
+       {"situation", "forecasts", "candidates", "rationale", "reactive_baseline"}) {
+    if (scenario.contains(section) && scenario[section].is_object()) scenario[section].erase(name);
+  }
+  if (json& questions = scenario["questions"]; questions.is_array()) {
+    for (auto it = questions.begin(); it != questions.end();) {
+      it = textAt(*it, "system") == name ? questions.erase(it) : it + 1;
+    }
+  }
+  if (json& directives = scenario["directives"]; directives.is_array()) {
+    int64_t dropped = 0;
+    for (auto it = directives.begin(); it != directives.end();) {
+      if (textAt(*it, "system") == name && textAt(*it, "source") == "engine") {
+        it = directives.erase(it);
+        ++dropped;
+      } else {
+        ++it;
+      }
+    }
+    if (dropped > 0) {
+      scenario["directives_left_out"] = integerAt(scenario, "directives_left_out", 0) + dropped;
+    }
+  }
+}
+
+}  // namespace
+
 void fillOutcome(json& scenario, const ObservedOutcome& observed) {
   if (!scenario.is_object()) return;
+  // Systems named unchanged: only the name stays when the outcome teaches
+  // nothing new; otherwise the description stays and the name goes.
+  if (json& unchanged = scenario["unchanged"]; unchanged.is_object()) {
+    const auto described = stringsAt(scenario, "systems");
+    for (auto it = unchanged.begin(); it != unchanged.end();) {
+      const std::string name = it.key();
+      if (std::find(described.begin(), described.end(), name) == described.end()) {
+        ++it;
+      } else if (settledAsBefore(name, scenario, observed)) {
+        dropDescription(scenario, name);
+        ++it;
+      } else {
+        it = unchanged.erase(it);
+      }
+    }
+  } else {
+    scenario.erase("unchanged");
+  }
   json went_well = json::array();
   json went_wrong = json::array();
   json got_lucky = json::array();
@@ -735,8 +964,12 @@ void fillOutcome(json& scenario, const ObservedOutcome& observed) {
     systems[name] = std::move(judged.doc);
   }
 
+  // The outcome of the directives the document lists.
+  std::set<std::string> listed;
+  for (const auto& d : memberAt(scenario, "directives")) listed.insert(textAt(d, "id"));
   json directives = json::array();
   for (const auto& d : observed.directives) {
+    if (!listed.count(d.id)) continue;
     directives.push_back({{"id", d.id},
                           {"system", d.system},
                           {"replicas", d.replicas},

@@ -16,6 +16,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "common/result.h"
@@ -26,8 +27,10 @@ namespace pso::controller::scenarios {
 
 /// 2: rationale[s].facts, reactive_baseline[s].facts and forecasts[s].provenance
 /// carry the engine's typed facts; questions' options carry their claims.
-/// Documents of version 1 still load (buildLesson()) for export.
-inline constexpr int kScenarioSchemaVersion = 2;
+/// 3: `unchanged` names the systems the cycle covers without describing them
+/// again, each with the scenario that describes them (DescribedSystems).
+/// Documents of versions 1 and 2 still load (buildLesson()) for export.
+inline constexpr int kScenarioSchemaVersion = 3;
 
 /// Trigger events (docs/architecture.md section 5).
 inline constexpr const char* kEventScalingExecuted = "scaling_executed";
@@ -62,6 +65,46 @@ struct CycleContext {
   std::vector<std::string> workflow_notes;
 };
 
+/// What the documents of earlier cycles described, so that a cycle's document
+/// describes only what changed. A system whose teaching situation is the same
+/// as when a document last described it (the same counts, rule, guardrails,
+/// holds, alerts, coordination, bottleneck, forecast model, directives and
+/// spec; demand and forecast numbers aside, which the cycle record keeps) is
+/// named under the document's `unchanged` with that document's id instead of
+/// being described again, for at most kDescribeAgainAfterMs. A quiet fleet's
+/// documents then cost bytes a system, not kilobytes.
+///
+/// One instance follows one sequence of cycles (the controller's, or one
+/// replay's), in time order; a restart starts empty and describes every
+/// system once more. Not thread-safe.
+class DescribedSystems {
+ public:
+  /// An unchanged system is described again after this long, so a document
+  /// never points more than an hour back.
+  static constexpr int64_t kDescribeAgainAfterMs = 3600 * 1000;
+
+  /// The scenario id that describes `system` with `signature`, if it is
+  /// unchanged since then and that was less than kDescribeAgainAfterMs before `now_ms`.
+  const std::string* unchangedSince(const std::string& system, const std::string& signature,
+                                    int64_t now_ms) const;
+  /// Records that `scenario_id` (at `now_ms`) describes `system` with `signature`.
+  void described(const std::string& system, std::string signature, const std::string& scenario_id,
+                 int64_t now_ms);
+  /// Forgets what no document may point at any more (described over
+  /// kDescribeAgainAfterMs before `now_ms`): systems that left the fleet do
+  /// not stay here.
+  void forgetBefore(int64_t now_ms);
+  std::size_t size() const { return by_system_.size(); }
+
+ private:
+  struct Entry {
+    std::string signature;
+    std::string scenario_id;
+    int64_t ts_ms = 0;
+  };
+  std::unordered_map<std::string, Entry> by_system_;
+};
+
 /// The id of the scenario recorded for a cycle.
 inline std::string scenarioIdForCycle(const std::string& cycle_id) {
   return "s-" + cycle_id;
@@ -89,10 +132,15 @@ inline std::string scenarioIdForCycle(const std::string& cycle_id) {
 /// A quiet cycle (no change, no directive, no note) gets a compact document:
 /// every key present, history trimmed, at most one question.
 ///
+/// With `described`, a system unchanged since an earlier document described
+/// it is named under `unchanged` (name -> that scenario's id) instead, and
+/// `described` learns what this document describes. Without it every system
+/// covered is described.
+///
 /// The reactive baseline's "why" and the questions are written from the
 /// lesson of the document (lesson.h, questions.h), so every key is computed
 /// from the numbers the lesson shows.
-nlohmann::json buildScenario(const CycleContext& context);
+nlohmann::json buildScenario(const CycleContext& context, DescribedSystems* described = nullptr);
 
 /// The store row for a scenario document (indexes id, time, level, events, systems).
 store::ScenarioRecord toRecord(const nlohmann::json& scenario);

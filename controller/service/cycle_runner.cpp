@@ -547,9 +547,12 @@ Result<CycleReport> CycleRunner::runCycleOnce(int64_t now_ms) {
         std::to_string(directive.replicas) + " (" + directive.reason + ")");
   }
   try {
-    const nlohmann::json scenario = scenarios::buildScenario(context);
+    const nlohmann::json scenario = scenarios::buildScenario(context, &described_);
     auto record = scenarios::toRecord(scenario);
     if (auto status = store_.insertScenario(record); !status) {
+      // The next document describes every system again rather than point
+      // at one that was not stored.
+      described_ = {};
       return fail("recording the scenario of " + cycle.id, status.error());
     }
     report.scenario_id = record.id;
@@ -557,6 +560,7 @@ Result<CycleReport> CycleRunner::runCycleOnce(int64_t now_ms) {
   } catch (const nlohmann::json::exception& e) {
     metrics_.increment("pso_cycle_errors_total");
     spdlog::error("cycle {}: building its scenario failed: {}", cycle.id, e.what());
+    described_ = {};
   }
   operator_since_last_.clear();
   endPhase("scenario");

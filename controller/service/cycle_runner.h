@@ -22,6 +22,7 @@
 #include "controller/config/engine_inputs.h"
 #include "controller/cycle/cycle_inputs.h"
 #include "controller/engine/decision_engine.h"
+#include "controller/scenarios/scenario.h"
 #include "controller/service/alerting.h"
 #include "controller/service/ingest.h"
 #include "controller/store/store.h"
@@ -191,6 +192,8 @@ class CycleRunner {
   int64_t operator_seq_ = 0;
   // Operator directives since the last cycle, recorded in its scenario.
   std::vector<store::DirectiveRecord> operator_since_last_;
+  // What earlier scenarios described: a scenario describes what changed.
+  scenarios::DescribedSystems described_;
   int64_t last_prune_ms_ = 0;
   std::optional<int64_t> last_state_saved_ms_;  // of the fleet-wide part
   // When each system's part of the engine state was last saved.

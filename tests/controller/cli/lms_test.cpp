@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -132,15 +133,57 @@ TEST_F(LmsTest, JsonlHasEveryKeyFilled) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto docs = readJsonl(file("all.jsonl"));
   ASSERT_EQ(docs.size(), static_cast<std::size_t>(kSteps));
+  std::map<std::string, const json*> by_id;
+  for (const auto& doc : docs) by_id[doc["id"].get<std::string>()] = &doc;
+  // The replay's own counts, step by step: desired is column 3 of sim.csv.
+  std::vector<int64_t> desired;
+  {
+    std::ifstream in(file("sim.csv"));
+    std::string line;
+    std::getline(in, line);
+    while (std::getline(in, line)) {
+      std::istringstream row(line);
+      std::string ts, demand, count;
+      std::getline(row, ts, ',');
+      std::getline(row, demand, ',');
+      std::getline(row, count, ',');
+      desired.push_back(std::stoll(count));
+    }
+  }
+  ASSERT_EQ(desired.size(), static_cast<std::size_t>(kSteps));
   std::size_t with_questions = 0;
-  for (const auto& doc : docs) {
-    for (const char* key : {"id", "schema_version", "cycle_id", "time", "systems", "situation",
-                            "forecasts", "candidates", "directives", "rationale",
+  std::size_t unchanged = 0;
+  for (std::size_t t = 0; t < docs.size(); ++t) {
+    const json& doc = docs[t];
+    for (const char* key : {"id", "schema_version", "cycle_id", "time", "systems", "unchanged",
+                            "situation", "forecasts", "candidates", "directives", "rationale",
                             "reactive_baseline", "events", "level", "outcome", "questions"}) {
       ASSERT_TRUE(doc.contains(key)) << doc["id"] << " lacks " << key;
       ASSERT_FALSE(doc[key].is_null()) << doc["id"] << ": " << key << " is null";
     }
+    ASSERT_EQ(doc["cycle_id"], "sim1-" + std::to_string(t));
+    if (doc["systems"].empty()) {
+      // Unchanged and settled as forecast: named with the earlier scenario
+      // that describes it, whose counts are this step's counts.
+      ++unchanged;
+      ASSERT_TRUE(doc["unchanged"].contains("web")) << doc.dump();
+      const std::string since = doc["unchanged"]["web"];
+      ASSERT_TRUE(by_id.count(since)) << doc["id"] << " points at " << since;
+      const json& earlier = *by_id[since];
+      EXPECT_LT(earlier["ts_ms"].get<int64_t>(), doc["ts_ms"].get<int64_t>());
+      EXPECT_GE(earlier["ts_ms"].get<int64_t>(), doc["ts_ms"].get<int64_t>() - 3600 * 1000);
+      ASSERT_EQ(earlier["systems"], json::array({"web"})) << since;
+      EXPECT_EQ(earlier["rationale"]["web"]["desired_replicas"], desired[t]) << doc["id"];
+      if (t > 0) {
+        EXPECT_EQ(earlier["rationale"]["web"]["current_replicas"], desired[t - 1]) << doc["id"];
+      }
+      EXPECT_TRUE(doc["questions"].empty()) << doc["id"];
+      EXPECT_FALSE(doc["outcome"]["systems"].contains("web")) << doc["id"];
+      continue;
+    }
+    EXPECT_FALSE(doc["unchanged"].contains("web")) << doc["id"];
     EXPECT_EQ(doc["systems"], json::array({"web"}));
+    EXPECT_EQ(doc["rationale"]["web"]["desired_replicas"], desired[t]) << doc["id"];
     for (const char* section :
          {"situation", "forecasts", "candidates", "rationale", "reactive_baseline"}) {
       EXPECT_TRUE(doc[section].contains("web")) << doc["id"] << " " << section;
@@ -151,6 +194,8 @@ TEST_F(LmsTest, JsonlHasEveryKeyFilled) {
     with_questions += doc["questions"].empty() ? 0 : 1;
   }
   EXPECT_GT(with_questions, 0u);
+  // A calm trace keeps its count most of the time: most steps only name it.
+  EXPECT_GT(unchanged, docs.size() / 4) << unchanged << " of " << docs.size();
 }
 
 TEST_F(LmsTest, TheForecastBeforeTheJumpSaysItWasWrong) {

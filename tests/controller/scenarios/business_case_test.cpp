@@ -28,6 +28,37 @@ json scenario(int64_t ts_ms, double step_s, int engine, int hpa, double max_dema
   return doc;
 }
 
+TEST(BusinessCase, AnUnchangedSystemCountsWithTheCountsOfTheScenarioThatDescribesIt) {
+  // web described at noon (engine 6, HPA 4), then named unchanged for two
+  // cycles; the third names it unchanged since a scenario not selected.
+  json unchanged = {{"ts_ms", kSundayNoon + 900'000},
+                    {"step_s", 900},
+                    {"systems", json::array()},
+                    {"unchanged", {{"web", "s-c-1"}}}};
+  json again = unchanged;
+  again["ts_ms"] = kSundayNoon + 1'800'000;
+  // Before its outcome is filled a system named unchanged is also described:
+  // counted once.
+  json unfilled = scenario(kSundayNoon + 2'700'000, 900, 6, 4, -1);
+  unfilled["unchanged"] = {{"web", "s-c-1"}};
+  const std::vector<json> docs = {scenario(kSundayNoon, 900, 6, 4, 100), unchanged, again,
+                                  unfilled};
+  const auto figures = businessCase(docs, BusinessPeriod::kDay);
+  ASSERT_EQ(figures.size(), 1u);
+  EXPECT_EQ(figures[0].system_cycles, 4u);
+  EXPECT_DOUBLE_EQ(figures[0].predictive_replica_hours, 4 * 6 * 0.25);
+  EXPECT_DOUBLE_EQ(figures[0].baseline_replica_hours, 4 * 4 * 0.25);
+  EXPECT_EQ(figures[0].predictive_scale_events, 0u);
+  EXPECT_EQ(figures[0].with_outcome, 1u);
+  EXPECT_EQ(figures[0].left_out, 0u);
+  for (const std::string& system : {std::string(), std::string("web")}) {
+    const auto alone = businessCase({unchanged, again}, BusinessPeriod::kDay, system);
+    ASSERT_EQ(alone.size(), 1u);
+    EXPECT_EQ(alone[0].system_cycles, 0u);
+    EXPECT_EQ(alone[0].left_out, 2u) << "system '" << system << "'";
+  }
+}
+
 TEST(BusinessCase, FiguresPerDayAndWeekFromTheRecordedCounts) {
   const std::vector<json> docs = {
       // Sunday: 10 vs 12 replicas for 1 h; 450 demand: engine short (400), HPA not (480).

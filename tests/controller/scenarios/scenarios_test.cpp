@@ -892,7 +892,6 @@ TEST(HtmlLesson, EscapesWhatTheDocumentSays) {
   EXPECT_EQ(htmlEscape("a<b>&'\""), "a&lt;b&gt;&amp;&#39;&quot;");
 }
 
-
 // A large fleet's cycle: the document describes the 32 systems that teach
 // most and 8 quiet ones, counts the others, and keeps the fleet's order. A
 // dependency decision last in the fleet is kept although 40 systems act
@@ -952,6 +951,127 @@ TEST(BuildScenario, ALargeFleetsDocumentDescribesTheSystemsThatTeachAndCountsThe
 
   // A small fleet's document is whole and says nothing was left out.
   EXPECT_FALSE(buildScenario(scalingContext()).contains("systems_left_out"));
+}
+
+// One cycle of a fleet of one steady system, `cycle` steps after kT0.
+CycleContext steadyCycle(int cycle, int64_t replicas,
+                         std::vector<store::DirectiveRecord> directives = {}) {
+  CycleContext ctx;
+  ctx.cycle_id = "c-" + std::to_string(cycle);
+  ctx.ts_ms = kT0 + cycle * kStepMs;
+  ctx.step_s = kStepS;
+  ctx.decisions.now_ms = ctx.ts_ms;
+  engine::SystemDecision d = steadyDecision("api", replicas);
+  d.demand = 100 + cycle;  // moves every cycle: the cycle record keeps it
+  ctx.decisions.systems = {d};
+  ctx.specs["api"] = spec("api");
+  ctx.history["api"] = history(40, 100);
+  ctx.directives = std::move(directives);
+  return ctx;
+}
+
+// api's demand every 5 s over the three forecast steps after a cycle.
+ObservedOutcome demandAfter(const CycleContext& ctx, double value) {
+  ObservedOutcome observed;
+  for (int64_t t = ctx.ts_ms + 5000; t <= ctx.ts_ms + 3 * kStepMs; t += 5000) {
+    observed.demand["api"].push_back({t, value});
+  }
+  return observed;
+}
+
+TEST(DescribedSystems, AnUnchangedSystemIsNamedWithTheScenarioThatDescribesIt) {
+  DescribedSystems described;
+  const json first = buildScenario(steadyCycle(1, 2), &described);
+  EXPECT_EQ(first["systems"], json::array({"api"}));
+  EXPECT_TRUE(first["unchanged"].empty());
+
+  // The same counts a cycle later: described until the outcome is known,
+  // then, with demand inside the forecast, only named.
+  const CycleContext second_ctx = steadyCycle(2, 2);
+  json second = buildScenario(second_ctx, &described);
+  EXPECT_EQ(second["systems"], json::array({"api"}));
+  EXPECT_EQ(second["unchanged"], (json{{"api", "s-c-1"}}));
+  fillOutcome(second, demandAfter(second_ctx, 100));
+  EXPECT_TRUE(second["systems"].empty()) << second.dump();
+  EXPECT_EQ(second["unchanged"], (json{{"api", "s-c-1"}}));
+  for (const char* section :
+       {"situation", "forecasts", "candidates", "rationale", "reactive_baseline"}) {
+    EXPECT_FALSE(second[section].contains("api")) << section;
+  }
+  EXPECT_FALSE(second["outcome"]["systems"].contains("api"));
+  for (const auto& q : second["questions"]) EXPECT_NE(q.value("system", ""), "api") << q.dump();
+  // Its lesson names it with the scenario to read.
+  const std::string lesson = renderMarkdownLesson(second);
+  EXPECT_NE(lesson.find("api (s-c-1)"), std::string::npos) << lesson;
+  EXPECT_LT(toRecord(second).json.size(), toRecord(first).json.size() / 3);
+
+  // Unchanged again, but demand leaves the interval (above its 110): the
+  // outcome teaches something, so the description stays and the name goes.
+  const CycleContext third_ctx = steadyCycle(3, 2);
+  json third = buildScenario(third_ctx, &described);
+  EXPECT_EQ(third["unchanged"], (json{{"api", "s-c-1"}}));
+  fillOutcome(third, demandAfter(third_ctx, 180));
+  EXPECT_EQ(third["systems"], json::array({"api"}));
+  EXPECT_TRUE(third["unchanged"].empty());
+  EXPECT_FALSE(third["outcome"]["systems"]["api"]["forecast_held"].get<bool>());
+
+  // A new count is a change: described, and the next unchanged cycle points here.
+  EXPECT_TRUE(buildScenario(steadyCycle(4, 3), &described)["unchanged"].empty());
+  EXPECT_EQ(buildScenario(steadyCycle(5, 3), &described)["unchanged"], (json{{"api", "s-c-4"}}));
+
+  // No document points more than an hour back: then it is described again.
+  const int hour = static_cast<int>(DescribedSystems::kDescribeAgainAfterMs / kStepMs);
+  EXPECT_EQ(buildScenario(steadyCycle(4 + hour - 1, 3), &described)["unchanged"],
+            (json{{"api", "s-c-4"}}));
+  EXPECT_TRUE(buildScenario(steadyCycle(4 + hour, 3), &described)["unchanged"].empty());
+  EXPECT_EQ(described.size(), 1u);
+
+  // Without a DescribedSystems every document describes every system.
+  EXPECT_TRUE(buildScenario(steadyCycle(6, 3))["unchanged"].empty());
+}
+
+TEST(DescribedSystems, ADirectiveThatGoesOutIsAlwaysDescribedARecordedOneOnlyOnce) {
+  DescribedSystems described;
+  auto directive = [](const std::string& id, const std::string& status) {
+    store::DirectiveRecord d = directiveFor(id, "api", 3, "engine", status);
+    return d;
+  };
+  // forecast-only: the same change recorded, not dispatched, every cycle.
+  buildScenario(steadyCycle(1, 2, {directive("d-1", "not_dispatched")}), &described);
+  const CycleContext repeat = steadyCycle(2, 2, {directive("d-2", "not_dispatched")});
+  json again = buildScenario(repeat, &described);
+  EXPECT_EQ(again["unchanged"], (json{{"api", "s-c-1"}}));
+  fillOutcome(again, demandAfter(repeat, 100));
+  EXPECT_TRUE(again["directives"].empty()) << again.dump();
+  EXPECT_EQ(again["directives_left_out"], 1);
+  EXPECT_TRUE(again["outcome"]["directives"].empty());
+
+  // A directive sent, even one repeating the last (which expired), is this
+  // cycle's action.
+  buildScenario(steadyCycle(3, 2, {directive("d-3", "sent")}), &described);
+  const json sent = buildScenario(steadyCycle(4, 2, {directive("d-4", "sent")}), &described);
+  EXPECT_TRUE(sent["unchanged"].empty());
+  EXPECT_EQ(sent["directives"][0]["id"], "d-4");
+  // An operator's directive, too.
+  const json operator_doc = buildScenario(
+      steadyCycle(5, 2, {directiveFor("op-1", "api", 3, "operator", "not_dispatched")}),
+      &described);
+  EXPECT_TRUE(operator_doc["unchanged"].empty());
+}
+
+TEST(DescribedSystems, TheLevelComesFromTheSystemsThatChanged) {
+  DescribedSystems described;
+  auto differs = [](int cycle) {
+    CycleContext ctx = steadyCycle(cycle, 3);
+    // The forecast keeps 3 where the HPA rule would have 2: advanced_optimization.
+    ctx.decisions.systems[0].reactive_replicas = 2;
+    ctx.decisions.systems[0].facts.reactive.replicas = 2;
+    return ctx;
+  };
+  EXPECT_EQ(buildScenario(differs(1), &described)["level"], kLevelAdvancedOptimization);
+  const json unchanged = buildScenario(differs(2), &described);
+  EXPECT_EQ(unchanged["unchanged"], (json{{"api", "s-c-1"}}));
+  EXPECT_EQ(unchanged["level"], kLevelFoundation);
 }
 
 }  // namespace
