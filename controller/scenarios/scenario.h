@@ -5,7 +5,10 @@
 //   id, schema_version, cycle_id, time, systems, situation, forecasts,
 //   candidates, directives, rationale, reactive_baseline, events, level,
 //   outcome, questions
-// plus ts_ms (epoch ms of `time`), mode, step_s and quiet. Per-system sections
+// plus ts_ms (epoch ms of `time`), mode, step_s, quiet and unchanged (systems
+// covered as an earlier scenario describes them, DescribedSystems), and
+// systems_left_out / directives_left_out when it counts what it does not
+// describe. Per-system sections
 // (situation, forecasts, candidates, rationale, reactive_baseline) are objects
 // keyed by system name; rationale[s] also carries the decision's numbers
 // (rule, guardrails, current/recommended/desired replicas, dispatch).

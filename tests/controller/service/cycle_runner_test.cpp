@@ -240,6 +240,52 @@ TEST_F(CycleRunnerTest, ScenarioOutcomeIsFilledOnceItsHorizonHasPassed) {
   EXPECT_EQ(metric("pso_scenario_outcomes_total"), static_cast<double>(later->outcomes_filled));
 }
 
+TEST_F(CycleRunnerTest, AScenarioNamesASystemUnchangedSinceAnEarlierOneDescribedIt) {
+  ASSERT_NO_FATAL_FAILURE(startController());
+  auto agent = connectWebAgent("agent-1", {100, 100, 100}, 2);
+  ASSERT_TRUE(agent);
+  const int64_t now = common::wallMs();
+  std::vector<CycleReport> reports;
+  for (int i = 0; i < 3; ++i) {
+    auto report = controller().runCycleOnce(now + i * 15'000);
+    ASSERT_TRUE(report.ok()) << report.error().message;
+    reports.push_back(*report);
+  }
+  auto& store = controller().store();
+  auto read = [&](const std::string& id) {
+    auto record = store.scenario(id);
+    EXPECT_TRUE(record.ok() && record.value()) << id;
+    return record.ok() && record.value() ? json::parse(record.value()->json) : json();
+  };
+  // The third cycle keeps web's count: its scenario names the earlier one
+  // that describes web, whose counts are this cycle's.
+  const json third = read(reports[2].scenario_id);
+  ASSERT_TRUE(third["unchanged"].contains("web")) << third.dump();
+  const json earlier = read(third["unchanged"]["web"].get<std::string>());
+  ASSERT_EQ(earlier["systems"], json::array({"web"}));
+  const auto* decided = decisionFor(reports[2], "web");
+  ASSERT_NE(decided, nullptr);
+  EXPECT_EQ(earlier["rationale"]["web"]["desired_replicas"], decided->desired_replicas);
+  EXPECT_EQ(earlier["rationale"]["web"]["current_replicas"], decided->current_replicas);
+  EXPECT_TRUE(earlier["unchanged"].empty());
+
+  // Once its horizon has passed with nothing to judge, only the name stays,
+  // and the store no longer lists the scenario under web.
+  ASSERT_TRUE(controller().runCycleOnce(now + 7LL * 24 * 3600 * 1000).ok());
+  const json settled = read(reports[2].scenario_id);
+  EXPECT_TRUE(settled["outcome"].is_object());
+  EXPECT_TRUE(settled["systems"].empty()) << settled.dump();
+  EXPECT_EQ(settled["unchanged"], third["unchanged"]);
+  store::ScenarioFilter web;
+  web.system = "web";
+  auto listed = store.scenarios(web);
+  ASSERT_TRUE(listed.ok());
+  for (const auto& record : *listed) EXPECT_NE(record.id, reports[2].scenario_id);
+  EXPECT_TRUE(std::any_of(listed->begin(), listed->end(), [&](const store::ScenarioRecord& r) {
+    return r.id == earlier["id"].get<std::string>();
+  }));
+}
+
 TEST_F(CycleRunnerTest, RestartResumesCycleNumbersAgentsAndEngineState) {
   ASSERT_NO_FATAL_FAILURE(startController());
   int64_t first_observations = 0;
