@@ -847,15 +847,20 @@ store::ScenarioRecord toRecord(const json& scenario) {
 namespace {
 
 // What teaches nothing beyond the document that described it before: its
-// forecast held (or there was nothing to judge), demand stayed inside the
-// interval and within the ready capacity.
+// forecast held (or there was nothing to judge) and demand stayed inside the
+// interval; an overload only as predicted (its bottleneck, part of what the
+// earlier document describes: forecast-only mode records the scale-up that
+// would prevent it, and the overload repeats every cycle until it ends).
 bool settledAsBefore(const std::string& name, const json& scenario,
                      const ObservedOutcome& observed) {
   json went_well = json::array();
   json went_wrong = json::array();
   const SystemOutcome judged = judgeSystem(name, scenario, observed, went_well, went_wrong);
   const json& held = memberAt(judged.doc, "forecast_held");
-  return !judged.overload && !judged.above_interval && !(held.is_boolean() && !held.get<bool>());
+  if (judged.above_interval || (held.is_boolean() && !held.get<bool>())) return false;
+  const bool predicted =
+      memberAt(memberAt(memberAt(scenario, "forecasts"), name), "bottleneck").is_object();
+  return !judged.overload || predicted;
 }
 
 // Takes a system's description out of a document, leaving its name under

@@ -1059,6 +1059,43 @@ TEST(DescribedSystems, ADirectiveThatGoesOutIsAlwaysDescribedARecordedOneOnlyOnc
   EXPECT_TRUE(operator_doc["unchanged"].empty());
 }
 
+TEST(DescribedSystems, AnOverloadKeepsTheDescriptionUnlessItsBottleneckWasPredicted) {
+  // One replica (120) and a wide interval around 130: demand of 150 stays
+  // inside the interval and overloads.
+  auto wide = [](int cycle, bool predicted) {
+    CycleContext ctx = steadyCycle(cycle, 1);
+    engine::SystemDecision& d = ctx.decisions.systems[0];
+    d.forecast.point = {130, 130, 130};
+    d.forecast.lo = {50, 50, 50};
+    d.forecast.hi = {200, 200, 200};
+    if (predicted) {
+      engine::Bottleneck b;
+      b.eta_ms = ctx.ts_ms + kStepMs;
+      b.steps_ahead = 1;
+      b.predicted_demand = 200;
+      b.capacity = 120;
+      d.bottleneck = b;
+    }
+    return ctx;
+  };
+  for (const bool predicted : {false, true}) {
+    DescribedSystems described;
+    buildScenario(wide(1, predicted), &described);
+    const CycleContext second = wide(2, predicted);
+    json doc = buildScenario(second, &described);
+    ASSERT_EQ(doc["unchanged"], (json{{"api", "s-c-1"}})) << predicted;
+    fillOutcome(doc, demandAfter(second, 150));
+    if (predicted) {
+      EXPECT_TRUE(doc["systems"].empty()) << doc.dump();
+    } else {
+      EXPECT_EQ(doc["systems"], json::array({"api"}));
+      EXPECT_TRUE(doc["unchanged"].empty());
+      EXPECT_NE(doc["outcome"]["systems"]["api"]["verdict"].get<std::string>().find("overload"),
+                std::string::npos);
+    }
+  }
+}
+
 TEST(DescribedSystems, TheLevelComesFromTheSystemsThatChanged) {
   DescribedSystems described;
   auto differs = [](int cycle) {
