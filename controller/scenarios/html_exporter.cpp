@@ -305,7 +305,7 @@ void renderHtmlForecast(std::ostringstream& out, const Lesson& lesson) {
     }
     out << "</table>\n";
   }
-  if (!any) out << "<p>No forecast was made in this cycle.</p>\n";
+  if (!any) out << "<p>" << htmlEscape(noForecastText(lesson)) << "</p>\n";
 }
 
 void renderHtmlDecision(std::ostringstream& out, const Lesson& lesson) {

@@ -23,6 +23,12 @@ std::vector<std::pair<std::string, std::string>> headerRows(const Lesson& lesson
   return rows;
 }
 
+std::string noForecastText(const Lesson& lesson) {
+  if (lesson.unchanged.empty()) return "No forecast was made in this cycle.";
+  return "The systems of this cycle are unchanged since the scenarios named above, which "
+         "describe their forecasts; this cycle's own numbers are in its cycle record.";
+}
+
 std::vector<std::string> situationColumns() {
   return {"System",
           "Demand now",

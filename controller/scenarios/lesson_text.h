@@ -24,6 +24,9 @@ std::vector<std::pair<std::string, std::string>> headerRows(const Lesson& lesson
 std::vector<std::string> situationColumns();
 std::vector<std::string> situationCells(const LessonSystem& system);
 
+/// What the forecast section says when no system it describes has a
+/// forecast: that none was made, or where the unchanged systems' are.
+std::string noForecastText(const Lesson& lesson);
 /// "now", "+45 s", "-300 s".
 std::string offsetText(double seconds);
 

@@ -123,7 +123,7 @@ void renderMarkdownForecast(std::ostringstream& out, const Lesson& lesson) {
     for (const auto& row : rows) out << chartLine(row, scale) << "\n";
     out << "```\n\n";
   }
-  if (!any) out << "No forecast was made in this cycle.\n\n";
+  if (!any) out << noForecastText(lesson) << "\n\n";
 }
 
 void renderMarkdownDecision(std::ostringstream& out, const Lesson& lesson) {

@@ -902,6 +902,7 @@ void fillOutcome(json& scenario, const ObservedOutcome& observed) {
   if (!scenario.is_object()) return;
   // Systems named unchanged: only the name stays when the outcome teaches
   // nothing new; otherwise the description stays and the name goes.
+  std::vector<std::string> settled;
   if (json& unchanged = scenario["unchanged"]; unchanged.is_object()) {
     const auto described = stringsAt(scenario, "systems");
     for (auto it = unchanged.begin(); it != unchanged.end();) {
@@ -910,6 +911,10 @@ void fillOutcome(json& scenario, const ObservedOutcome& observed) {
         ++it;
       } else if (settledAsBefore(name, scenario, observed)) {
         dropDescription(scenario, name);
+        if (it->is_string()) {
+          settled.push_back(name + ": unchanged since " + it->get<std::string>() +
+                            ", nothing new in its outcome");
+        }
         ++it;
       } else {
         it = unchanged.erase(it);
@@ -991,6 +996,7 @@ void fillOutcome(json& scenario, const ObservedOutcome& observed) {
     }
   }
 
+  verdicts.insert(verdicts.end(), settled.begin(), settled.end());
   std::string verdict;
   for (std::size_t i = 0; i < verdicts.size(); ++i) verdict += (i ? ". " : "") + verdicts[i];
   if (verdict.empty()) verdict = "no systems to judge";

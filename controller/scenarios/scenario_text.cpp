@@ -1,5 +1,6 @@
 #include "controller/scenarios/scenario_text.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -119,8 +120,20 @@ std::string lessonTitle(const nlohmann::json& doc) {
       changes.push_back(name + " " + std::to_string(current) + " -> " + std::to_string(desired));
     }
   }
-  if (boolAt(doc, "quiet")) return "Quiet cycle: " + join(systems, ", ") + " hold steady";
-  if (changes.empty()) return "Cycle " + textAt(doc, "cycle_id") + ": " + join(systems, ", ");
+  // The systems the cycle covers: those described, then those named unchanged.
+  std::vector<std::string> covered = systems;
+  const nlohmann::json& unchanged = memberAt(doc, "unchanged");
+  if (unchanged.is_object()) {
+    for (const auto& [name, since] : unchanged.items()) {
+      if (std::find(covered.begin(), covered.end(), name) == covered.end()) {
+        covered.push_back(name);
+      }
+    }
+  }
+  if (boolAt(doc, "quiet")) {
+    return covered.empty() ? "Quiet cycle" : "Quiet cycle: " + join(covered, ", ") + " hold steady";
+  }
+  if (changes.empty()) return "Cycle " + textAt(doc, "cycle_id") + ": " + join(covered, ", ");
   if (changes.size() == 1) return "Scaling " + changes.front();
   return "Coordinated scaling: " + join(changes, ", ");
 }

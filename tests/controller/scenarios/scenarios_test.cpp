@@ -1000,9 +1000,13 @@ TEST(DescribedSystems, AnUnchangedSystemIsNamedWithTheScenarioThatDescribesIt) {
   }
   EXPECT_FALSE(second["outcome"]["systems"].contains("api"));
   for (const auto& q : second["questions"]) EXPECT_NE(q.value("system", ""), "api") << q.dump();
+  EXPECT_EQ(second["outcome"]["verdict"], "api: unchanged since s-c-1, nothing new in its outcome");
   // Its lesson names it with the scenario to read.
   const std::string lesson = renderMarkdownLesson(second);
-  EXPECT_NE(lesson.find("api (s-c-1)"), std::string::npos) << lesson;
+  EXPECT_NE(lesson.find("| Unchanged, as described in | api (s-c-1) |"), std::string::npos)
+      << lesson;
+  EXPECT_NE(lesson.find("# Quiet cycle: api hold steady"), std::string::npos) << lesson;
+  EXPECT_EQ(lesson.find("No forecast was made"), std::string::npos) << lesson;
   EXPECT_LT(toRecord(second).json.size(), toRecord(first).json.size() / 3);
 
   // Unchanged again, but demand leaves the interval (above its 110): the
