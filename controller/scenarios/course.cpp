@@ -155,6 +155,12 @@ void addQuiet(QuietSummary& quiet, const Lesson& lesson, int64_t& first_ms, int6
       }
     }
   }
+  // Named unchanged: its counts are those of the scenario that describes it.
+  for (const auto& [name, since] : lesson.unchanged) {
+    if (std::find(quiet.systems.begin(), quiet.systems.end(), name) == quiet.systems.end()) {
+      quiet.systems.push_back(name);
+    }
+  }
 }
 
 // Lessons of one level, best of each kind first: kinds in turn (the kind
