@@ -58,15 +58,30 @@ std::vector<ForecastRow> rollingForecast(const std::vector<std::optional<double>
   return std::move(rollingForecast(values, options)).value();
 }
 
+ReadyWindow::ReadyWindow(int64_t steps, int64_t initial)
+    : recent_(static_cast<std::size_t>(std::max<int64_t>(1, steps)), initial) {}
+
+int64_t ReadyWindow::ready() const {
+  return *std::min_element(recent_.begin(), recent_.end());
+}
+
+void ReadyWindow::launch(int64_t count) {
+  recent_[next_] = count;
+  next_ = (next_ + 1) % recent_.size();
+}
+
+int64_t readySteps(const SystemSpec& spec, double step_s) {
+  return std::max<int64_t>(1, leadSteps(spec.warmup_s, step_s));
+}
+
 ReplicaLedger::ReplicaLedger(const SystemSpec& spec, double step_s, int64_t initial_replicas)
     : capacity_(spec.capacity_per_replica),
       step_s_(step_s),
-      recent_(static_cast<std::size_t>(std::max<int64_t>(1, leadSteps(spec.warmup_s, step_s))),
-              initial_replicas),
+      window_(readySteps(spec, step_s), initial_replicas),
       previous_(initial_replicas) {}
 
 int64_t ReplicaLedger::ready() const {
-  return *std::min_element(recent_.begin(), recent_.end());
+  return window_.ready();
 }
 
 void ReplicaLedger::record(double demand, int64_t desired, SimulationRow* row) {
@@ -88,8 +103,7 @@ void ReplicaLedger::record(double demand, int64_t desired, SimulationRow* row) {
     row->launched = previous_;
     row->overloaded = overloaded;
   }
-  recent_[next_] = desired;
-  next_ = (next_ + 1) % recent_.size();
+  window_.launch(desired);
   previous_ = desired;
 }
 

@@ -92,6 +92,30 @@ using SimulationObserver = std::function<void(const SimulationRow&, const System
 /// counting as the initial count; launched(t) = desired(t-1); overloaded when
 /// demand(t) > ready(t) x capacity; a non-finite demand is a gap, neither
 /// overloaded nor counted by the oracle.
+/// The replicas serving during a step (ARCHITECTURE.md section 6): a replica
+/// serves only once every one of the last K counts launched included it, K the
+/// warm-up in steps and at least 1: ready = min(launched(t-K+1) ... launched(t)).
+/// The replay's ReplicaLedger and the live cycle (CycleRunner) both count
+/// with it, so a replay sees the ready capacity the controller saw.
+class ReadyWindow {
+ public:
+  /// `steps` counts launched (at least 1), all `initial` at first.
+  ReadyWindow(int64_t steps, int64_t initial);
+  /// The number of counts the window holds: K.
+  std::size_t steps() const { return recent_.size(); }
+  /// Serving during the step whose count was launched last.
+  int64_t ready() const;
+  /// The count launched for the next step.
+  void launch(int64_t count);
+
+ private:
+  std::vector<int64_t> recent_;  ///< the last K counts launched, a ring from next_
+  std::size_t next_ = 0;
+};
+
+/// K of ReadyWindow for a system: its warm-up in steps, at least 1.
+int64_t readySteps(const SystemSpec& spec, double step_s);
+
 class ReplicaLedger {
  public:
   ReplicaLedger(const SystemSpec& spec, double step_s, int64_t initial_replicas);
@@ -109,8 +133,7 @@ class ReplicaLedger {
  private:
   double capacity_ = 0.0;
   double step_s_ = 0.0;
-  std::vector<int64_t> recent_;  ///< the last K decisions, a ring from next_
-  std::size_t next_ = 0;
+  ReadyWindow window_;  ///< of the decisions: decision t is launched for step t + 1
   int64_t previous_ = 0;
   SimulationSummary summary_;
 };

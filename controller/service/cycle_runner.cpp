@@ -357,6 +357,17 @@ void CycleRunner::loop() {
   }
 }
 
+int64_t CycleRunner::readyReplicas(const engine::SystemSpec& spec, int64_t launched) {
+  const int64_t steps = engine::readySteps(spec, settings_.step_s);
+  auto it = ready_windows_.find(spec.name);
+  if (it == ready_windows_.end() || static_cast<int64_t>(it->second.steps()) != steps) {
+    // First seen, or its warm-up or the interval changed: what runs is ready.
+    it = ready_windows_.insert_or_assign(spec.name, engine::ReadyWindow(steps, launched)).first;
+  }
+  it->second.launch(launched);
+  return it->second.ready();
+}
+
 int64_t CycleRunner::currentReplicas(const store::SystemRecord& system) const {
   auto asked = last_desired_.find(system.name);
   // Until the agent reports a count newer than our last request, the request is
@@ -428,6 +439,7 @@ Result<CycleReport> CycleRunner::runCycleOnce(int64_t now_ms) {
     }
 
     observation.current_replicas = currentReplicas(system);
+    observation.ready_replicas = readyReplicas(spec, observation.current_replicas);
     if (auto requested = alert_requests.find(system.name); requested != alert_requests.end()) {
       observation.alert_requests = std::move(requested->second);
     }

@@ -22,6 +22,7 @@
 #include "controller/config/engine_inputs.h"
 #include "controller/cycle/cycle_inputs.h"
 #include "controller/engine/decision_engine.h"
+#include "controller/engine/replay.h"
 #include "controller/scenarios/scenario.h"
 #include "controller/service/alerting.h"
 #include "controller/service/ingest.h"
@@ -155,6 +156,9 @@ class CycleRunner {
 
   void loop();
   int64_t currentReplicas(const store::SystemRecord& system) const;
+  // Serving this cycle: `launched` counted through the system's ReadyWindow,
+  // as a replay counts it (engine/replay.h).
+  int64_t readyReplicas(const engine::SystemSpec& spec, int64_t launched);
   std::size_t backfillOutcomes(int64_t now_ms, int64_t horizon_ms);
   /// Writes the rollup buckets completed by now_ms and, once an hour, applies
   /// the retention of samples and rollups. Failures are logged and counted.
@@ -192,6 +196,8 @@ class CycleRunner {
   int64_t operator_seq_ = 0;
   // Operator directives since the last cycle, recorded in its scenario.
   std::vector<store::DirectiveRecord> operator_since_last_;
+  // The counts launched in the last cycles, by system: what serves now.
+  std::map<std::string, engine::ReadyWindow> ready_windows_;
   // What earlier scenarios described: a scenario describes what changed.
   scenarios::DescribedSystems described_;
   int64_t last_prune_ms_ = 0;

@@ -45,7 +45,7 @@ double demandAt(int64_t ms) {
          3.0 * std::sin(static_cast<double>(ms / kStepMs) * 1.7);
 }
 
-protocol::SystemInfo webInfo() {
+protocol::SystemInfo webInfo(int64_t warmup_cycles) {
   protocol::SystemInfo info;
   info.name = "web";
   info.actuator = "exec";
@@ -54,18 +54,28 @@ protocol::SystemInfo webInfo() {
   info.min_replicas = 1;
   info.max_replicas = 40;
   info.replicas = 2;
-  info.warmup_ms = kStepMs;  // serving one cycle after launch: ready = launched
+  info.warmup_ms = warmup_cycles * kStepMs;
   return info;
 }
 
-TEST(CycleReplay, AFleetReplayOfTheWindowDecidesEveryStepAsTheLiveCyclesDid) {
+// Warm-ups of one cycle (what runs serves: ready = launched) and of four
+// (ready is the fewest launched over the last four cycles).
+class CycleReplay : public ::testing::TestWithParam<int64_t> {};
+
+INSTANTIATE_TEST_SUITE_P(WarmUps, CycleReplay, ::testing::Values(1, 4),
+                         [](const ::testing::TestParamInfo<int64_t>& p) {
+                           return "Cycles" + std::to_string(p.param);
+                         });
+
+TEST_P(CycleReplay, AFleetReplayOfTheWindowDecidesEveryStepAsTheLiveCyclesDid) {
+  const int64_t warmup_cycles = GetParam();
   pso::testing::TempDir dir;
   auto opened = store::Store::open(dir.file("controller.db"));
   ASSERT_TRUE(opened.ok()) << opened.error().message;
   store::Store& db = **opened;
   protocol::Hello hello;
   hello.agent_id = "edge-01";
-  hello.systems.push_back(webInfo());
+  hello.systems.push_back(webInfo(warmup_cycles));
   ASSERT_TRUE(db.upsertAgent(hello, kHistoryStartMs).ok());
   // The demand, one sample in the middle of each cycle interval: the history
   // (as `psoctl import` stores it, rolled up) and the cycles' own.
@@ -95,6 +105,7 @@ TEST(CycleReplay, AFleetReplayOfTheWindowDecidesEveryStepAsTheLiveCyclesDid) {
   NoDispatch dispatcher;
   common::MetricsRegistry metrics;
   std::vector<int64_t> live;
+  std::vector<int64_t> live_ready;
   std::vector<double> live_planned;
   std::vector<std::string> live_models;
   engine::EngineSettings settings;
@@ -106,6 +117,7 @@ TEST(CycleReplay, AFleetReplayOfTheWindowDecidesEveryStepAsTheLiveCyclesDid) {
       ASSERT_TRUE(report.ok()) << report.error().message;
       ASSERT_EQ(report->decisions.systems.size(), 1u);
       live.push_back(report->decisions.systems[0].desired_replicas);
+      live_ready.push_back(report->decisions.systems[0].ready_replicas);
       live_planned.push_back(report->decisions.systems[0].planned_demand);
       live_models.push_back(report->decisions.systems[0].forecast.model);
     }
@@ -116,8 +128,8 @@ TEST(CycleReplay, AFleetReplayOfTheWindowDecidesEveryStepAsTheLiveCyclesDid) {
   fleet.start_ms = kFirstCycleMs;
   fleet.settings = settings;
   engine::FleetSystem web;
-  web.spec = specFrom("web", webInfo());
-  web.initial_replicas = webInfo().replicas;
+  web.spec = specFrom("web", webInfo(warmup_cycles));
+  web.initial_replicas = webInfo(warmup_cycles).replicas;
   for (int64_t c = 0; c < kCycles; ++c) {
     web.demand.push_back(demandAt(kFirstCycleMs + c * kStepMs - kStepMs / 2));
   }
@@ -133,6 +145,7 @@ TEST(CycleReplay, AFleetReplayOfTheWindowDecidesEveryStepAsTheLiveCyclesDid) {
   ASSERT_EQ(rows.size(), live.size());
   for (std::size_t c = 0; c < rows.size(); ++c) {
     ASSERT_EQ(rows[c].desired, live[c]) << "cycle " << c;
+    ASSERT_EQ(rows[c].ready, live_ready[c]) << "cycle " << c;
     ASSERT_EQ(rows[c].planned_demand, live_planned[c]) << "cycle " << c;
     ASSERT_EQ(replay_models[c], live_models[c]) << "cycle " << c;
   }
@@ -143,6 +156,14 @@ TEST(CycleReplay, AFleetReplayOfTheWindowDecidesEveryStepAsTheLiveCyclesDid) {
   int64_t changes = 0;
   for (std::size_t c = 1; c < live.size(); ++c) changes += live[c] != live[c - 1] ? 1 : 0;
   EXPECT_GE(changes, 4);
+  // With a warm-up of several cycles a scale-up serves only after it.
+  int64_t warming = 0;
+  for (std::size_t c = 1; c < live.size(); ++c) warming += live_ready[c] < live[c - 1] ? 1 : 0;
+  if (warmup_cycles > 1) {
+    EXPECT_GE(warming, 4);
+  } else {
+    EXPECT_EQ(warming, 0);
+  }
 }
 
 }  // namespace
