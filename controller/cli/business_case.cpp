@@ -9,6 +9,7 @@
 #include "controller/cli/option_checks.h"
 #include "controller/scenarios/atomic_file.h"
 #include "controller/scenarios/business_case.h"
+#include "controller/scenarios/scenario.h"
 #include "controller/store/store.h"
 
 namespace pso::cli {
@@ -79,18 +80,19 @@ int runBusinessCaseCommand(const BusinessCaseArgs& args, bool json_output) {
   }
   auto opened = openExistingStore(args.db);
   if (!opened) return fail(opened.error().message);
-  store::ScenarioFilter filter;
-  if (!args.system.empty()) filter.system = args.system;
-  auto records = (*opened)->scenarios(filter);
+  // Not the store's system filter: it lists the scenarios that describe a
+  // system, and the case also counts those that name it unchanged.
+  auto records = (*opened)->scenarios(store::ScenarioFilter{});
   if (!records) return fail("--db " + args.db + ": " + records.error().message);
-  if (records->empty()) return fail("--db " + args.db + ": no scenarios to build the case from");
   std::vector<json> documents;
   documents.reserve(records->size());
   for (const auto& record : *records) {
     json doc = json::parse(record.json, nullptr, false);
     if (!doc.is_object()) return fail("scenario '" + record.id + "' is stored as invalid JSON");
+    if (!args.system.empty() && !scenarios::coversSystem(doc, args.system)) continue;
     documents.push_back(std::move(doc));
   }
+  if (documents.empty()) return fail("--db " + args.db + ": no scenarios to build the case from");
   const auto figures = scenarios::businessCase(documents, *period, args.system);
   if (json_output) {
     std::cout << figuresJson(figures, args).dump(2) << '\n';

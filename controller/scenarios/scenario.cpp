@@ -830,6 +830,13 @@ void DescribedSystems::forgetBefore(int64_t now_ms) {
   });
 }
 
+bool coversSystem(const json& scenario, const std::string& system) {
+  const auto described = stringsAt(scenario, "systems");
+  if (std::find(described.begin(), described.end(), system) != described.end()) return true;
+  const json& unchanged = memberAt(scenario, "unchanged");
+  return unchanged.is_object() && unchanged.contains(system);
+}
+
 store::ScenarioRecord toRecord(const json& scenario) {
   store::ScenarioRecord record;
   record.id = textAt(scenario, "id");

@@ -145,6 +145,9 @@ inline std::string scenarioIdForCycle(const std::string& cycle_id) {
 /// from the numbers the lesson shows.
 nlohmann::json buildScenario(const CycleContext& context, DescribedSystems* described = nullptr);
 
+/// True when the document describes `system` or names it unchanged.
+bool coversSystem(const nlohmann::json& scenario, const std::string& system);
+
 /// The store row for a scenario document (indexes id, time, level, events, systems).
 store::ScenarioRecord toRecord(const nlohmann::json& scenario);
 

@@ -96,6 +96,22 @@ class LmsTest : public ::testing::Test {
   void SetUp() override { ASSERT_EQ(record_.exit_code, 0) << record_.err; }
 
   static std::string db() { return dir_->file("lessons.db"); }
+  // The replay's own counts, step by step: desired is column 3 of sim.csv.
+  static std::vector<int64_t> replayDesired() {
+    std::vector<int64_t> desired;
+    std::ifstream in(file("sim.csv"));
+    std::string line;
+    std::getline(in, line);
+    while (std::getline(in, line)) {
+      std::istringstream row(line);
+      std::string ts, demand, count;
+      std::getline(row, ts, ',');
+      std::getline(row, demand, ',');
+      std::getline(row, count, ',');
+      desired.push_back(std::stoll(count));
+    }
+    return desired;
+  }
   static std::string file(const std::string& name) { return dir_->file(name); }
 
   static TempDir* dir_;
@@ -135,21 +151,7 @@ TEST_F(LmsTest, JsonlHasEveryKeyFilled) {
   ASSERT_EQ(docs.size(), static_cast<std::size_t>(kSteps));
   std::map<std::string, const json*> by_id;
   for (const auto& doc : docs) by_id[doc["id"].get<std::string>()] = &doc;
-  // The replay's own counts, step by step: desired is column 3 of sim.csv.
-  std::vector<int64_t> desired;
-  {
-    std::ifstream in(file("sim.csv"));
-    std::string line;
-    std::getline(in, line);
-    while (std::getline(in, line)) {
-      std::istringstream row(line);
-      std::string ts, demand, count;
-      std::getline(row, ts, ',');
-      std::getline(row, demand, ',');
-      std::getline(row, count, ',');
-      desired.push_back(std::stoll(count));
-    }
-  }
+  const std::vector<int64_t> desired = replayDesired();
   ASSERT_EQ(desired.size(), static_cast<std::size_t>(kSteps));
   std::size_t with_questions = 0;
   std::size_t unchanged = 0;
@@ -196,6 +198,24 @@ TEST_F(LmsTest, JsonlHasEveryKeyFilled) {
   EXPECT_GT(with_questions, 0u);
   // A calm trace keeps its count most of the time: most steps only name it.
   EXPECT_GT(unchanged, docs.size() / 4) << unchanged << " of " << docs.size();
+}
+
+TEST_F(LmsTest, TheBusinessCaseOfOneSystemCountsTheStepsThatNameItUnchanged) {
+  auto r = psoctl({"--json", "scenarios", "business-case", "--db", db(), "--system", "web",
+                   "--period", "week"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json figures = json::parse(r.out);
+  const json& period = figures["periods"].back();
+  // Every step covers web, described or named unchanged: the engine's
+  // replica-hours are the replay's counts over all of them.
+  const std::vector<int64_t> desired = replayDesired();
+  ASSERT_EQ(desired.size(), static_cast<std::size_t>(kSteps));
+  double hours = 0;
+  for (int64_t count : desired) hours += static_cast<double>(count) * 60.0 / 3600.0;
+  EXPECT_EQ(period["cycles"], kSteps) << period.dump();
+  EXPECT_EQ(period["system_cycles"], kSteps) << period.dump();
+  EXPECT_NEAR(period["predictive_replica_hours"].get<double>(), hours, 1e-9) << period.dump();
+  EXPECT_EQ(period["system_cycles_left_out"], 0) << period.dump();
 }
 
 TEST_F(LmsTest, TheForecastBeforeTheJumpSaysItWasWrong) {
