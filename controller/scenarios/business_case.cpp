@@ -79,9 +79,10 @@ void addSystemCycle(const json& doc, const std::string& system, double step_h,
 
 // A system-cycle a scenario covers as an earlier one describes it
 // (`unchanged`): the same counts as that system's previous system-cycle, so
-// no scale event, and no outcome of its own. False when no earlier document
-// of the selection gave its counts.
-bool addUnchangedSystemCycle(const std::string& system, double step_h,
+// no scale event; its outcome, once filled, says whether each count was
+// short (fillOutcome). False when no earlier document of the selection gave
+// its counts.
+bool addUnchangedSystemCycle(const json& doc, const std::string& system, double step_h,
                              const std::map<std::string, PreviousCounts>& previous,
                              BusinessPeriodFigures& f) {
   auto last = previous.find(system);
@@ -89,6 +90,14 @@ bool addUnchangedSystemCycle(const std::string& system, double step_h,
   ++f.system_cycles;
   f.predictive_replica_hours += last->second.desired * step_h;
   f.baseline_replica_hours += last->second.baseline * step_h;
+  const json& outcome = memberAt(memberAt(memberAt(doc, "outcome"), "systems"), system);
+  const json& engine_short = memberAt(outcome, "engine_short");
+  const json& hpa_short = memberAt(outcome, "hpa_short");
+  if (engine_short.is_boolean() && hpa_short.is_boolean()) {
+    ++f.with_outcome;
+    f.predictive_short += engine_short.get<bool>() ? 1 : 0;
+    f.baseline_short += hpa_short.get<bool>() ? 1 : 0;
+  }
   return true;
 }
 
@@ -234,7 +243,7 @@ std::vector<BusinessPeriodFigures> businessCase(const std::vector<json>& scenari
       for (const auto& [name, since] : unchanged.items()) {
         if (!system.empty() && name != system) continue;
         if (std::find(described.begin(), described.end(), name) != described.end()) continue;
-        if (!addUnchangedSystemCycle(name, step_h, previous, f)) ++f.left_out;
+        if (!addUnchangedSystemCycle(doc, name, step_h, previous, f)) ++f.left_out;
       }
     }
     // The whole fleet's case says what the documents counted and left out.

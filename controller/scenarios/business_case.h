@@ -34,7 +34,8 @@ struct BusinessPeriodFigures {
   std::size_t system_cycles = 0;          ///< system-cycles compared
   double predictive_replica_hours = 0.0;  ///< sum of desired replicas x step_s / 3600
   double baseline_replica_hours = 0.0;    ///< sum of HPA replicas x step_s / 3600
-  /// System-cycles whose outcome is recorded (outcome.systems.<system>.max_demand).
+  /// System-cycles whose outcome is recorded (outcome.systems.<system>.max_demand,
+  /// or engine_short and hpa_short for a system named unchanged).
   std::size_t with_outcome = 0;
   /// Of those, how many had the highest demand of the cycle above the
   /// capacity of the engine's count (replicas x capacity_per_replica) ...

@@ -858,16 +858,31 @@ namespace {
 // interval; an overload only as predicted (its bottleneck, part of what the
 // earlier document describes: forecast-only mode records the scale-up that
 // would prevent it, and the overload repeats every cycle until it ends).
-bool settledAsBefore(const std::string& name, const json& scenario,
-                     const ObservedOutcome& observed) {
+// Then the outcome it keeps: whether the engine's and the HPA rule's counts
+// were short of the highest demand observed (what the business case counts),
+// and the scenario that describes it.
+std::optional<json> settledOutcome(const std::string& name, const std::string& since,
+                                   const json& scenario, const ObservedOutcome& observed) {
   json went_well = json::array();
   json went_wrong = json::array();
   const SystemOutcome judged = judgeSystem(name, scenario, observed, went_well, went_wrong);
   const json& held = memberAt(judged.doc, "forecast_held");
-  if (judged.above_interval || (held.is_boolean() && !held.get<bool>())) return false;
-  const bool predicted =
-      memberAt(memberAt(memberAt(scenario, "forecasts"), name), "bottleneck").is_object();
-  return !judged.overload || predicted;
+  if (judged.above_interval || (held.is_boolean() && !held.get<bool>())) return std::nullopt;
+  const json& forecast = memberAt(memberAt(scenario, "forecasts"), name);
+  if (judged.overload && !memberAt(forecast, "bottleneck").is_object()) return std::nullopt;
+  json out = {{"unchanged_since", since}};
+  const double max_demand = numberAt(judged.doc, "max_demand");
+  const double capacity =
+      numberAt(memberAt(memberAt(scenario, "situation"), name), "capacity_per_replica");
+  const double engine =
+      numberAt(memberAt(memberAt(scenario, "rationale"), name), "desired_replicas");
+  const double hpa = numberAt(memberAt(memberAt(scenario, "reactive_baseline"), name), "replicas");
+  if (std::isfinite(max_demand) && std::isfinite(capacity) && std::isfinite(engine) &&
+      std::isfinite(hpa)) {
+    out["engine_short"] = max_demand > engine * capacity;
+    out["hpa_short"] = max_demand > hpa * capacity;
+  }
+  return out;
 }
 
 // Takes a system's description out of a document, leaving its name under
@@ -910,18 +925,18 @@ void fillOutcome(json& scenario, const ObservedOutcome& observed) {
   // Systems named unchanged: only the name stays when the outcome teaches
   // nothing new; otherwise the description stays and the name goes.
   std::vector<std::string> settled;
+  json settled_outcomes = json::object();
   if (json& unchanged = scenario["unchanged"]; unchanged.is_object()) {
     const auto described = stringsAt(scenario, "systems");
     for (auto it = unchanged.begin(); it != unchanged.end();) {
       const std::string name = it.key();
+      const std::string since = it->is_string() ? it->get<std::string>() : std::string();
       if (std::find(described.begin(), described.end(), name) == described.end()) {
         ++it;
-      } else if (settledAsBefore(name, scenario, observed)) {
+      } else if (auto kept = settledOutcome(name, since, scenario, observed)) {
         dropDescription(scenario, name);
-        if (it->is_string()) {
-          settled.push_back(name + ": unchanged since " + it->get<std::string>() +
-                            ", nothing new in its outcome");
-        }
+        settled_outcomes[name] = std::move(*kept);
+        settled.push_back(name + ": unchanged since " + since + ", nothing new in its outcome");
         ++it;
       } else {
         it = unchanged.erase(it);
@@ -1023,6 +1038,7 @@ void fillOutcome(json& scenario, const ObservedOutcome& observed) {
   outcome["filled"] = true;
   outcome["window"] = {{"from", common::formatIso8601(ts0)},
                        {"to", common::formatIso8601(window_end)}};
+  for (auto& [name, kept] : settled_outcomes.items()) systems[name] = std::move(kept);
   outcome["systems"] = std::move(systems);
   outcome["directives"] = std::move(directives);
   outcome["went_well"] = std::move(went_well);

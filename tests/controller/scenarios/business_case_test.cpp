@@ -37,6 +37,10 @@ TEST(BusinessCase, AnUnchangedSystemCountsWithTheCountsOfTheScenarioThatDescribe
                     {"unchanged", {{"web", "s-c-1"}}}};
   json again = unchanged;
   again["ts_ms"] = kSundayNoon + 1'800'000;
+  // Its outcome filled: the HPA rule's count was short, the engine's not.
+  again["outcome"] = {
+      {"systems",
+       {{"web", {{"unchanged_since", "s-c-1"}, {"engine_short", false}, {"hpa_short", true}}}}}};
   // Before its outcome is filled a system named unchanged is also described:
   // counted once.
   json unfilled = scenario(kSundayNoon + 2'700'000, 900, 6, 4, -1);
@@ -49,7 +53,9 @@ TEST(BusinessCase, AnUnchangedSystemCountsWithTheCountsOfTheScenarioThatDescribe
   EXPECT_DOUBLE_EQ(figures[0].predictive_replica_hours, 4 * 6 * 0.25);
   EXPECT_DOUBLE_EQ(figures[0].baseline_replica_hours, 4 * 4 * 0.25);
   EXPECT_EQ(figures[0].predictive_scale_events, 0u);
-  EXPECT_EQ(figures[0].with_outcome, 1u);
+  EXPECT_EQ(figures[0].with_outcome, 2u);
+  EXPECT_EQ(figures[0].predictive_short, 0u);
+  EXPECT_EQ(figures[0].baseline_short, 1u);
   EXPECT_EQ(figures[0].left_out, 0u);
   for (const std::string& system : {std::string(), std::string("web")}) {
     const auto alone = businessCase({unchanged, again}, BusinessPeriod::kDay, system);
