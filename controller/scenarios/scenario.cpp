@@ -933,6 +933,8 @@ void fillOutcome(json& scenario, const ObservedOutcome& observed) {
       const std::string since = it->is_string() ? it->get<std::string>() : std::string();
       if (std::find(described.begin(), described.end(), name) == described.end()) {
         ++it;
+      } else if (!it->is_string()) {
+        it = unchanged.erase(it);  // names no scenario: the description stays
       } else if (auto kept = settledOutcome(name, since, scenario, observed)) {
         dropDescription(scenario, name);
         settled_outcomes[name] = std::move(*kept);

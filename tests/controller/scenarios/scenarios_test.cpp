@@ -11,6 +11,7 @@
 #include <sstream>
 #include <string>
 
+#include "controller/scenarios/business_case.h"
 #include "controller/scenarios/exporter.h"
 #include "controller/scenarios/gift_exporter.h"
 #include "controller/scenarios/html_exporter.h"
@@ -1100,6 +1101,31 @@ TEST(DescribedSystems, AnOverloadKeepsTheDescriptionUnlessItsBottleneckWasPredic
                 std::string::npos);
     }
   }
+}
+
+TEST(DescribedSystems, MistypedUnchangedEntriesAreReadAsUnknownNeverThrown) {
+  // Stored documents read back from a database a user hands psoctl: every
+  // reader of `unchanged` takes a wrong type as nothing named.
+  const CycleContext ctx = steadyCycle(2, 2);
+  DescribedSystems described;
+  buildScenario(steadyCycle(1, 2), &described);
+  const json good = buildScenario(ctx, &described);
+  for (const json& bad_unchanged : {json("api"), json(42), json::array({"api"}), json{{"api", 7}},
+                                    json{{"api", nullptr}}, json{{"ghost", "s-c-0"}}}) {
+    json doc = good;
+    doc["unchanged"] = bad_unchanged;
+    EXPECT_NO_THROW(fillOutcome(doc, demandAfter(ctx, 100))) << bad_unchanged.dump();
+    EXPECT_NO_THROW(renderMarkdownLesson(doc)) << bad_unchanged.dump();
+    EXPECT_NO_THROW(businessCase({good, doc}, BusinessPeriod::kDay, "api"));
+    EXPECT_NO_THROW(coversSystem(doc, "api"));
+    // Without a scenario id for it, a described system stays described.
+    EXPECT_EQ(doc["systems"], json::array({"api"})) << bad_unchanged.dump();
+  }
+  json mangled = good;
+  mangled["systems"] = "api";
+  mangled["questions"] = 3;
+  mangled["directives"] = json::object();
+  EXPECT_NO_THROW(fillOutcome(mangled, demandAfter(ctx, 100)));
 }
 
 TEST(DescribedSystems, TheLevelComesFromTheSystemsThatChanged) {
