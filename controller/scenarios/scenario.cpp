@@ -897,9 +897,18 @@ void dropDescription(json& scenario, const std::string& name) {
        {"situation", "forecasts", "candidates", "rationale", "reactive_baseline"}) {
     if (scenario.contains(section) && scenario[section].is_object()) scenario[section].erase(name);
   }
+  // A question about it, or with a choice about it (which system runs out
+  // first), asks about numbers the lesson no longer shows.
+  auto mentions = [&](const json& q) {
+    if (textAt(q, "system") == name) return true;
+    const json& choices = memberAt(q, "choices");
+    return choices.is_array() && std::any_of(choices.begin(), choices.end(), [&](const json& c) {
+             return textAt(memberAt(c, "claim"), "system") == name;
+           });
+  };
   if (json& questions = scenario["questions"]; questions.is_array()) {
     for (auto it = questions.begin(); it != questions.end();) {
-      it = textAt(*it, "system") == name ? questions.erase(it) : it + 1;
+      it = mentions(*it) ? questions.erase(it) : it + 1;
     }
   }
   if (json& directives = scenario["directives"]; directives.is_array()) {

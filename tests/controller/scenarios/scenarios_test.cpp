@@ -1103,6 +1103,44 @@ TEST(DescribedSystems, AnOverloadKeepsTheDescriptionUnlessItsBottleneckWasPredic
   }
 }
 
+TEST(DescribedSystems, AQuestionWithAChoiceAboutASettledSystemGoesWithItsDescription) {
+  // web scales (5, then 6: described every cycle) and runs out first; api
+  // keeps 2 with a later bottleneck predicted: the multiple choice "which
+  // system runs out first" offers both.
+  auto cycle = [](int n, int64_t web_desired) {
+    CycleContext ctx = steadyCycle(n, 2);
+    engine::Bottleneck later;
+    later.eta_ms = ctx.ts_ms + 3 * kStepMs;
+    later.steps_ahead = 3;
+    later.predicted_demand = 250;
+    later.capacity = 240;
+    ctx.decisions.systems[0].bottleneck = later;
+    engine::SystemDecision web = scalingDecision("web");
+    web.desired_replicas = web.recommended_replicas = web_desired;
+    web.bottleneck->eta_ms = ctx.ts_ms + kStepMs;
+    ctx.decisions.systems.push_back(web);
+    ctx.specs["web"] = spec("web");
+    ctx.history["web"] = history(40, 200);
+    return ctx;
+  };
+  auto asksWhichFirst = [](const json& doc) {
+    for (const auto& q : doc["questions"]) {
+      if (q["topic"] == "bottleneck_system") return true;
+    }
+    return false;
+  };
+  DescribedSystems described;
+  EXPECT_TRUE(asksWhichFirst(buildScenario(cycle(1, 5), &described)));
+  const CycleContext second = cycle(2, 6);
+  json doc = buildScenario(second, &described);
+  ASSERT_EQ(doc["unchanged"], (json{{"api", "s-c-1"}}));
+  ASSERT_TRUE(asksWhichFirst(doc));
+  fillOutcome(doc, demandAfter(second, 100));
+  EXPECT_EQ(doc["systems"], json::array({"web"}));
+  EXPECT_FALSE(asksWhichFirst(doc)) << doc["questions"].dump();
+  EXPECT_FALSE(doc["questions"].empty()) << "web's own questions stay";
+}
+
 TEST(DescribedSystems, MistypedUnchangedEntriesAreReadAsUnknownNeverThrown) {
   // Stored documents read back from a database a user hands psoctl: every
   // reader of `unchanged` takes a wrong type as nothing named.
