@@ -84,14 +84,6 @@ struct SimulationResult {
 /// (for `--record`: building scenarios from a trace).
 using SimulationObserver = std::function<void(const SimulationRow&, const SystemDecision&)>;
 
-/// The accounting of a replay, one system: what serves and what is paid for
-/// at each step, given the counts decided. The replay and the figures of what
-/// a fleet actually did (psoctl simulate --db) both count with it, so the two
-/// columns mean the same thing. ready(t) = min(desired(t-K) .. desired(t-1)),
-/// K = ceil(warmup_s / step_s) taken as at least 1, decisions before the first
-/// counting as the initial count; launched(t) = desired(t-1); overloaded when
-/// demand(t) > ready(t) x capacity; a non-finite demand is a gap, neither
-/// overloaded nor counted by the oracle.
 /// The replicas serving during a step (ARCHITECTURE.md section 6): a replica
 /// serves only once every one of the last K counts launched included it, K the
 /// warm-up in steps and at least 1: ready = min(launched(t-K+1) ... launched(t)).
@@ -116,6 +108,14 @@ class ReadyWindow {
 /// K of ReadyWindow for a system: its warm-up in steps, at least 1.
 int64_t readySteps(const SystemSpec& spec, double step_s);
 
+/// The accounting of a replay, one system: what serves and what is paid for
+/// at each step, given the counts decided. The replay and the figures of what
+/// a fleet actually did (psoctl simulate --db) both count with it, so the two
+/// columns mean the same thing. ready(t) = min(desired(t-K) .. desired(t-1)),
+/// K = ceil(warmup_s / step_s) taken as at least 1, decisions before the first
+/// counting as the initial count; launched(t) = desired(t-1); overloaded when
+/// demand(t) > ready(t) x capacity; a non-finite demand is a gap, neither
+/// overloaded nor counted by the oracle.
 class ReplicaLedger {
  public:
   ReplicaLedger(const SystemSpec& spec, double step_s, int64_t initial_replicas);
