@@ -859,10 +859,9 @@ namespace {
 // earlier document describes: forecast-only mode records the scale-up that
 // would prevent it, and the overload repeats every cycle until it ends).
 // Then the outcome it keeps: whether the engine's and the HPA rule's counts
-// were short of the highest demand observed (what the business case counts),
-// and the scenario that describes it.
-std::optional<json> settledOutcome(const std::string& name, const std::string& since,
-                                   const json& scenario, const ObservedOutcome& observed) {
+// were short of the highest demand observed (what the business case counts).
+std::optional<json> settledOutcome(const std::string& name, const json& scenario,
+                                   const ObservedOutcome& observed) {
   json went_well = json::array();
   json went_wrong = json::array();
   const SystemOutcome judged = judgeSystem(name, scenario, observed, went_well, went_wrong);
@@ -870,7 +869,7 @@ std::optional<json> settledOutcome(const std::string& name, const std::string& s
   if (judged.above_interval || (held.is_boolean() && !held.get<bool>())) return std::nullopt;
   const json& forecast = memberAt(memberAt(scenario, "forecasts"), name);
   if (judged.overload && !memberAt(forecast, "bottleneck").is_object()) return std::nullopt;
-  json out = {{"unchanged_since", since}};
+  json out = json::object();
   const double max_demand = numberAt(judged.doc, "max_demand");
   const double capacity =
       numberAt(memberAt(memberAt(scenario, "situation"), name), "capacity_per_replica");
@@ -933,7 +932,7 @@ void fillOutcome(json& scenario, const ObservedOutcome& observed) {
   if (!scenario.is_object()) return;
   // Systems named unchanged: only the name stays when the outcome teaches
   // nothing new; otherwise the description stays and the name goes.
-  std::vector<std::string> settled;
+  std::vector<std::pair<std::string, std::string>> settled;  // name, the scenario describing it
   json settled_outcomes = json::object();
   if (json& unchanged = scenario["unchanged"]; unchanged.is_object()) {
     const auto described = stringsAt(scenario, "systems");
@@ -944,10 +943,10 @@ void fillOutcome(json& scenario, const ObservedOutcome& observed) {
         ++it;
       } else if (!it->is_string()) {
         it = unchanged.erase(it);  // names no scenario: the description stays
-      } else if (auto kept = settledOutcome(name, since, scenario, observed)) {
+      } else if (auto kept = settledOutcome(name, scenario, observed)) {
         dropDescription(scenario, name);
         settled_outcomes[name] = std::move(*kept);
-        settled.push_back(name + ": unchanged since " + since + ", nothing new in its outcome");
+        settled.emplace_back(name, since);
         ++it;
       } else {
         it = unchanged.erase(it);
@@ -1029,7 +1028,14 @@ void fillOutcome(json& scenario, const ObservedOutcome& observed) {
     }
   }
 
-  verdicts.insert(verdicts.end(), settled.begin(), settled.end());
+  if (settled.size() == 1) {
+    verdicts.push_back(settled.front().first + ": unchanged since " + settled.front().second +
+                       ", nothing new in its outcome");
+  } else if (settled.size() > 1) {
+    verdicts.push_back(std::to_string(settled.size()) +
+                       " systems unchanged since the scenarios named under unchanged, nothing new "
+                       "in their outcomes");
+  }
   std::string verdict;
   for (std::size_t i = 0; i < verdicts.size(); ++i) verdict += (i ? ". " : "") + verdicts[i];
   if (verdict.empty()) verdict = "no systems to judge";
