@@ -73,8 +73,8 @@ void addSystemCycle(const json& doc, const std::string& system, double step_h,
       numberAt(memberAt(memberAt(doc, "situation"), system), "capacity_per_replica");
   if (!std::isfinite(max_demand) || !std::isfinite(capacity)) return;
   ++f.with_outcome;
-  f.predictive_short += max_demand > desired * capacity ? 1 : 0;
-  f.baseline_short += max_demand > baseline * capacity ? 1 : 0;
+  f.predictive_short += countFellShort(max_demand, desired, capacity) ? 1 : 0;
+  f.baseline_short += countFellShort(max_demand, baseline, capacity) ? 1 : 0;
 }
 
 // A system-cycle a scenario covers as an earlier one describes it
@@ -234,17 +234,12 @@ std::vector<BusinessPeriodFigures> businessCase(const std::vector<json>& scenari
     }
     ++f.cycles;
     const double step_h = numberAt(doc, "step_s", 15.0) / 3600.0;
-    const auto described = stringsAt(doc, "systems");
-    for (const auto& name : described) {
+    for (const auto& name : stringsAt(doc, "systems")) {
       if (system.empty() || name == system) addSystemCycle(doc, name, step_h, previous, f);
     }
-    // Until its outcome is filled, a system named unchanged is also described.
-    if (const json& unchanged = memberAt(doc, "unchanged"); unchanged.is_object()) {
-      for (const auto& [name, since] : unchanged.items()) {
-        if (!system.empty() && name != system) continue;
-        if (std::find(described.begin(), described.end(), name) != described.end()) continue;
-        if (!addUnchangedSystemCycle(doc, name, step_h, previous, f)) ++f.left_out;
-      }
+    for (const auto& name : namedUnchangedOnly(doc)) {
+      if (!system.empty() && name != system) continue;
+      if (!addUnchangedSystemCycle(doc, name, step_h, previous, f)) ++f.left_out;
     }
     // The whole fleet's case says what the documents counted and left out.
     if (system.empty()) {

@@ -58,6 +58,13 @@ struct BusinessPeriodFigures {
   double savedReplicaHours() const { return baseline_replica_hours - predictive_replica_hours; }
 };
 
+/// A count was short when the highest demand observed after its cycle
+/// exceeded what it serves at full capacity: the business case's overload,
+/// and what a settled scenario keeps of its outcome (scenario.h fillOutcome).
+inline bool countFellShort(double max_demand, double replicas, double capacity_per_replica) {
+  return max_demand > replicas * capacity_per_replica;
+}
+
 /// The figures per period, oldest first (periods without scenarios left out),
 /// and their total as the last element labelled "total" when there is more
 /// than one period. Documents that are not objects are skipped. With

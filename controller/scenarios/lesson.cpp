@@ -501,14 +501,9 @@ Lesson buildLesson(const json& doc) {
   lesson.title = lessonTitle(doc);
   for (const auto& name : stringsAt(doc, "systems"))
     lesson.systems.push_back(systemFrom(doc, name));
-  const json& unchanged = memberAt(doc, "unchanged");
-  if (unchanged.is_object()) {
-    // Until the outcome is filled an unchanged system is also described.
-    for (const auto& [name, since] : unchanged.items()) {
-      if (since.is_string() && !lesson.system(name)) {
-        lesson.unchanged.emplace_back(name, since.get<std::string>());
-      }
-    }
+  for (const auto& name : namedUnchangedOnly(doc)) {
+    const json& since = memberAt(memberAt(doc, "unchanged"), name);
+    if (since.is_string()) lesson.unchanged.emplace_back(name, since.get<std::string>());
   }
   for (const auto& d : memberAt(doc, "directives")) {
     lesson.directives.push_back({textAt(d, "id"), textAt(d, "system"), integerAt(d, "replicas", -1),

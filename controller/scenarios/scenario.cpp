@@ -11,6 +11,7 @@
 
 #include "common/clock.h"
 #include "controller/engine/wording.h"
+#include "controller/scenarios/business_case.h"
 #include "controller/scenarios/lesson.h"
 #include "controller/scenarios/questions.h"
 #include "controller/scenarios/scenario_text.h"
@@ -878,8 +879,8 @@ std::optional<json> settledOutcome(const std::string& name, const json& scenario
   const double hpa = numberAt(memberAt(memberAt(scenario, "reactive_baseline"), name), "replicas");
   if (std::isfinite(max_demand) && std::isfinite(capacity) && std::isfinite(engine) &&
       std::isfinite(hpa)) {
-    out["engine_short"] = max_demand > engine * capacity;
-    out["hpa_short"] = max_demand > hpa * capacity;
+    out["engine_short"] = countFellShort(max_demand, engine, capacity);
+    out["hpa_short"] = countFellShort(max_demand, hpa, capacity);
   }
   return out;
 }

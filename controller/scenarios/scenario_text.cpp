@@ -108,6 +108,19 @@ std::size_t levelRank(const std::string& level) {
   return static_cast<std::size_t>(std::find(levels.begin(), levels.end(), level) - levels.begin());
 }
 
+std::vector<std::string> namedUnchangedOnly(const nlohmann::json& scenario) {
+  std::vector<std::string> out;
+  const nlohmann::json& unchanged = memberAt(scenario, "unchanged");
+  if (!unchanged.is_object()) return out;
+  const auto described = stringsAt(scenario, "systems");
+  for (const auto& [name, since] : unchanged.items()) {
+    if (std::find(described.begin(), described.end(), name) == described.end()) {
+      out.push_back(name);
+    }
+  }
+  return out;
+}
+
 std::string lessonTitle(const nlohmann::json& doc) {
   const auto systems = stringsAt(doc, "systems");
   const nlohmann::json& rationale = memberAt(doc, "rationale");
@@ -122,14 +135,7 @@ std::string lessonTitle(const nlohmann::json& doc) {
   }
   // The systems the cycle covers: those described, then those named unchanged.
   std::vector<std::string> covered = systems;
-  const nlohmann::json& unchanged = memberAt(doc, "unchanged");
-  if (unchanged.is_object()) {
-    for (const auto& [name, since] : unchanged.items()) {
-      if (std::find(covered.begin(), covered.end(), name) == covered.end()) {
-        covered.push_back(name);
-      }
-    }
-  }
+  for (auto& name : namedUnchangedOnly(doc)) covered.push_back(std::move(name));
   if (boolAt(doc, "quiet")) {
     return covered.empty() ? "Quiet cycle" : "Quiet cycle: " + join(covered, ", ") + " hold steady";
   }

@@ -48,6 +48,10 @@ std::string join(const std::vector<std::string>& items, const std::string& separ
 
 /// A learning level for people ("advanced_optimization" -> "Advanced optimization").
 std::string levelTitle(const std::string& level);
+/// The systems a document names under `unchanged` and does not describe (a
+/// system named there is also described until its outcome is filled), in
+/// key order.
+std::vector<std::string> namedUnchangedOnly(const nlohmann::json& scenario);
 /// A lesson's headline from its document: "Scaling web 3 -> 5", "Quiet cycle: ...".
 std::string lessonTitle(const nlohmann::json& scenario);
 /// The levels that are keys of `by_level`, in teaching order (scenarioLevels()),
