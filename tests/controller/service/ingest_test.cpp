@@ -284,7 +284,12 @@ TEST_F(IngestTest, SentDirectiveIsResentOnReconnectAndExpiresUnanswered) {
       },
       seconds(20)));
   EXPECT_NE(record->result_message.find("no result"), std::string::npos) << record->result_message;
-  EXPECT_GE(metric("pso_directives_total", {{"status", "expired"}}), 1.0);
+  // Counted once the store has the status, so awaited rather than read.
+  EXPECT_TRUE(waitFor(
+      [&] {
+        return metric("pso_directives_total", {{"status", "expired"}}) >= 1.0;
+      },
+      seconds(20)));
   // The first one, minutes from its deadline, is still waiting for its result.
   auto waiting = controller().store().directive(resent_id);
   ASSERT_TRUE(waiting.ok() && waiting.value());

@@ -242,7 +242,12 @@ TEST_F(RemoteWriteTest, AReceiverThatIsDownGetsTheSamplesOnceItIsUp) {
   ASSERT_TRUE(pso::testing::waitFor(
       [&] { return prometheus.rawSamples("pso_demand", kSampleT0 + 5000).size() == 1; },
       kPrometheusDeadline));
-  EXPECT_EQ(metrics_.value("pso_remote_write_samples_total", {{"outcome", "sent"}}), 2.0);
+  // Counted once the receiver has answered, so awaited rather than read.
+  EXPECT_TRUE(pso::testing::waitFor(
+      [&] {
+        return metrics_.value("pso_remote_write_samples_total", {{"outcome", "sent"}}) == 2.0;
+      },
+      kPrometheusDeadline));
 }
 
 TEST_F(RemoteWriteTest, AFullQueueDropsTheOldestSamplesAndCountsThem) {
