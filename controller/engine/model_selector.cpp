@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "controller/engine/season_detection.h"
+#include "controller/engine/state_codec.h"
 #include "controller/engine/statistics.h"
 
 namespace pso::controller::engine {
@@ -323,7 +324,9 @@ void AutoModel::setSeasons(const std::vector<int>& seasons, bool multiplicative)
 }
 
 void AutoModel::detectSeasons() {
-  const std::vector<double> values = history_.toVector();
+  std::vector<double> values;
+  values.reserve(history_.size());
+  for (std::size_t i = 0; i < history_.size(); ++i) values.push_back(history_[i]);
   std::vector<int> found = detectSeasonPeriods(values);
   if (found.size() > kMaxSeasons) found.resize(kMaxSeasons);
   const bool multiplicative = !found.empty() && seasonalAmplitudeScales(values, found[0]);
@@ -419,7 +422,7 @@ void AutoModel::step(double value, bool present) {
     errors_.skip();
     combination_score_.skip();
   }
-  history_.push(present ? value : kNaN);
+  history_.push(present ? nearestFloat(value) : std::numeric_limits<float>::quiet_NaN());
   last_ms_ = next_ms_ >= 0 ? next_ms_ : last_ms_ + step_ms_;
   next_ms_ = -1;
   // The candidates' states are far apart in memory, and an update of many
@@ -592,7 +595,7 @@ std::string AutoModel::saveState() const {
     profile_->save(w);
   }
   w.putInt(static_cast<int64_t>(history_.size()));
-  for (std::size_t i = 0; i < history_.size(); ++i) w.putDouble(history_[i]);
+  for (std::size_t i = 0; i < history_.size(); ++i) w.putFloat(history_[i]);
   w.putInt(static_cast<int64_t>(candidates_.size()));
   for (const auto& c : candidates_) {
     w.putText(c->key.model)
@@ -652,7 +655,7 @@ Status AutoModel::loadState(const std::string& state) {
     loaded.profile_ = SeasonalProfile::load(r);
   }
   const int64_t kept = r.getInt(0, static_cast<int64_t>(loaded.history_.capacity()));
-  for (int64_t i = 0; i < kept && r.ok(); ++i) loaded.history_.push(r.getDouble());
+  for (int64_t i = 0; i < kept && r.ok(); ++i) loaded.history_.push(r.getFloat());
   const int64_t count = r.getInt(1, kMaxCandidates);
   for (int64_t i = 0; i < count && r.ok(); ++i) {
     const std::string model = r.getText();

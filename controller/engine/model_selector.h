@@ -182,7 +182,11 @@ class AutoModel final : public ForecastModel {
   int64_t next_detection_ = 128;
   std::vector<int> seasons_;
   bool multiplicative_ = false;  ///< the strongest season's amplitude grows with the level
-  RingBuffer<double> history_;   ///< NaN for missing steps
+  /// NaN for missing steps. Kept as floats: the history serves season
+  /// detection and the catch-up of a candidate started late, for which a
+  /// float's seven digits are plenty, and 4,096 steps of it are most of an
+  /// auto model's memory (16 KB instead of 32, docs/scale.md "Memory").
+  RingBuffer<float> history_;
   std::vector<std::unique_ptr<Candidate>> candidates_;
   BacktestScore combination_score_;
   std::size_t best_ = 0;  ///< chosen candidate; == candidates_.size() for the combination

@@ -10,6 +10,7 @@ namespace {
 
 constexpr char kIntToken = 'i';
 constexpr char kDoubleToken = 'd';
+constexpr char kFloatToken = 'f';
 constexpr char kTextToken = 's';
 
 }  // namespace
@@ -38,6 +39,15 @@ StateWriter& StateWriter::putDouble(double value) {
   const auto bits = std::bit_cast<uint64_t>(value);
   char bytes[8];
   for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>((bits >> (8 * i)) & 0xFF);
+  out_.append(bytes, sizeof(bytes));
+  return *this;
+}
+
+StateWriter& StateWriter::putFloat(float value) {
+  out_.push_back(kFloatToken);
+  const auto bits = std::bit_cast<uint32_t>(value);
+  char bytes[4];
+  for (int i = 0; i < 4; ++i) bytes[i] = static_cast<char>((bits >> (8 * i)) & 0xFF);
   out_.append(bytes, sizeof(bytes));
   return *this;
 }
@@ -160,6 +170,23 @@ double StateReader::getDouble() {
     return 0.0;
   }
   return value;
+}
+
+float StateReader::getFloat() {
+  if (binary_ && ok_ && pos_ < input_.size() && input_[pos_] == kFloatToken) {
+    if (!binaryToken(kFloatToken, "a float")) return 0.0F;
+    if (input_.size() - pos_ < 4) {
+      fail("token " + std::to_string(token_index_) + " ends early");
+      return 0.0F;
+    }
+    uint32_t bits = 0;
+    for (int i = 0; i < 4; ++i) {
+      bits |= static_cast<uint32_t>(static_cast<unsigned char>(input_[pos_ + i])) << (8 * i);
+    }
+    pos_ += 4;
+    return std::bit_cast<float>(bits);
+  }
+  return nearestFloat(getDouble());
 }
 
 std::string StateReader::getText() {

@@ -5,11 +5,12 @@
 // another's as a string token.
 //
 // StateWriter writes the binary form: a marker byte (kBinaryStateMarker),
-// then per token a type byte ('i', 'd' or 's') and its value: an integer as a
-// zigzag LEB128 varint, a double as its 8 bytes little-endian (bit for bit, so
-// a loaded model forecasts exactly like the saved one), a string as a varint
-// length and its bytes. An "auto" model with its full 4,096-step history
-// saves in 44 KB and 45 us this way, against 90 KB and 233 us in the text
+// then per token a type byte ('i', 'd', 'f' or 's') and its value: an integer
+// as a zigzag LEB128 varint, a double as its 8 bytes little-endian (bit for
+// bit, so a loaded model forecasts exactly like the saved one), a float (a
+// value the model itself keeps as a float, such as the auto model's history)
+// as its 4 bytes little-endian, a string as a varint length and its bytes. An "auto" model with its
+// full 4,096-step history saves in 44 KB and 45 us this way, against 90 KB and 233 us in the text
 // form (docs/design-notes.md, "Engine state by system").
 //
 // StateReader also reads the text form states were saved in before
@@ -33,12 +34,26 @@ inline constexpr int64_t kMaxInt = std::numeric_limits<int64_t>::max();
 /// with a digit.
 inline constexpr char kBinaryStateMarker = '\xB5';
 
+/// The float nearest `value`. A finite value beyond a float's range becomes
+/// the largest float of its sign rather than an infinity (which would read as
+/// a missing value); NaN and infinities stay what they are.
+inline float nearestFloat(double value) {
+  constexpr double kMax = std::numeric_limits<float>::max();
+  if (value > kMax && value <= std::numeric_limits<double>::max()) return static_cast<float>(kMax);
+  if (value < -kMax && value >= -std::numeric_limits<double>::max()) {
+    return static_cast<float>(-kMax);
+  }
+  return static_cast<float>(value);
+}
+
 class StateWriter {
  public:
   StateWriter();
   StateWriter& putInt(int64_t value);
   /// Exact: reading it back gives the same bits (NaN and infinities included).
   StateWriter& putDouble(double value);
+  /// Exact for a float, in half a double's bytes; read with getFloat().
+  StateWriter& putFloat(float value);
   /// Any bytes, spaces included.
   StateWriter& putText(std::string_view text);
   const std::string& str() const { return out_; }
@@ -63,6 +78,9 @@ class StateReader {
   /// must not make the loader allocate without bound).
   int64_t getInt(int64_t min, int64_t max);
   double getDouble();
+  /// A float token; a double token is also read (a state written while the
+  /// value was kept as a double), rounded to the nearest float.
+  float getFloat();
   std::string getText();
   /// Reads a text token and fails unless it equals `expected`.
   void expectText(std::string_view expected);

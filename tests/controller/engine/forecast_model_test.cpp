@@ -8,6 +8,7 @@
 #include "controller/engine/holt_model.h"
 #include "controller/engine/seasonal_naive_model.h"
 #include "controller/engine/state_codec.h"
+#include "tests/controller/engine/state_tokens.h"
 
 namespace pso::controller::engine {
 namespace {
@@ -247,32 +248,6 @@ TEST(HoltModel, SavedStateForecastsIdentically) {
   }
 }
 
-// The tokens of a binary state (state_codec.h), each with its type byte.
-std::vector<std::string> binaryStateTokens(const std::string& state) {
-  std::vector<std::string> tokens;
-  std::size_t pos = 1;
-  auto varintEnd = [&](std::size_t p, uint64_t& value) {
-    value = 0;
-    for (int shift = 0; p < state.size(); shift += 7) {
-      const auto byte = static_cast<unsigned char>(state[p++]);
-      value |= static_cast<uint64_t>(byte & 0x7F) << shift;
-      if ((byte & 0x80) == 0) break;
-    }
-    return p;
-  };
-  while (pos < state.size()) {
-    const char type = state[pos];
-    std::size_t end = pos + 1;
-    uint64_t value = 0;
-    if (type == 'd') end += 8;
-    if (type == 'i') end = varintEnd(end, value);
-    if (type == 's') end = varintEnd(end, value) + value;
-    tokens.push_back(state.substr(pos, end - pos));
-    pos = end;
-  }
-  return tokens;
-}
-
 TEST(HoltModel, MalformedStateIsRefusedAndLeavesTheModelUnchanged) {
   auto model = holt();
   for (int t = 0; t < 30; ++t) model->update(t);
@@ -286,7 +261,7 @@ TEST(HoltModel, MalformedStateIsRefusedAndLeavesTheModelUnchanged) {
                                "999999999")
                    .ok());
   // Well-formed but impossible: alpha (the 9th token) of 7.
-  std::vector<std::string> tokens = binaryStateTokens(before);
+  std::vector<std::string> tokens = testing::binaryStateTokens(before);
   ASSERT_GE(tokens.size(), 9u);
   ASSERT_EQ(tokens[8].front(), 'd');
   tokens[8] = StateWriter().putDouble(7.0).str().substr(1);

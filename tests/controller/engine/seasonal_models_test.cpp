@@ -14,6 +14,8 @@
 #include "controller/engine/model_selector.h"
 #include "controller/engine/replay.h"
 #include "controller/engine/season_detection.h"
+#include "controller/engine/state_codec.h"
+#include "tests/controller/engine/state_tokens.h"
 
 namespace pso::controller::engine {
 namespace {
@@ -839,6 +841,34 @@ TEST(AutoModel, SavedStateForecastsIdentically) {
   EXPECT_FALSE(original->loadState("auto 1 x").ok());
   EXPECT_FALSE(original->loadState(before.substr(0, before.size() - 40)).ok());
   EXPECT_EQ(original->saveState(), before);
+}
+
+// The history is kept (and saved) as floats. A state saved while it was kept
+// as doubles still loads, to the model a float history gives.
+TEST(AutoModel, AHistorySavedAsDoublesLoadsAsFloats) {
+  auto model = autoModel();
+  for (int t = 0; t < 300; ++t) model->update(season(t) + 0.123456789 * t);
+  const std::string state = model->saveState();
+  // The same state with each float token written as a double token.
+  std::string legacy(1, kBinaryStateMarker);
+  std::size_t floats = 0;
+  for (const std::string& token : testing::binaryStateTokens(state)) {
+    if (token.front() != 'f') {
+      legacy += token;
+      continue;
+    }
+    ++floats;
+    legacy +=
+        StateWriter()
+            .putDouble(StateReader(std::string(1, kBinaryStateMarker) + token, "f").getFloat())
+            .str()
+            .substr(1);
+  }
+  EXPECT_EQ(floats, 300u) << "one float per step of history";
+  EXPECT_EQ(legacy.size(), state.size() + 4 * floats);
+  auto restored = autoModel();
+  ASSERT_TRUE(restored->loadState(legacy).ok());
+  EXPECT_EQ(restored->saveState(), state);
 }
 
 TEST(AutoModel, RollingForecastNeverLooksAhead) {

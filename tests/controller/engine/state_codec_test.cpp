@@ -51,6 +51,38 @@ TEST(StateCodec, WritesTheBinaryFormAndRoundTripsIntegersAtTheirLimits) {
   EXPECT_TRUE(r.status().ok());
 }
 
+// A float token is half a double's, exact for a float, and a double token
+// (a value saved before it was kept as a float) reads as the nearest float.
+TEST(StateCodec, FloatsRoundTripExactlyAndADoubleTokenReadsAsTheNearestFloat) {
+  EXPECT_EQ(StateWriter().putFloat(0.1F).str().size(), 6u);
+  StateWriter w;
+  w.putFloat(0.1F).putFloat(-0.0F).putFloat(std::numeric_limits<float>::quiet_NaN());
+  w.putFloat(std::numeric_limits<float>::max()).putDouble(0.1).putDouble(1e300).putDouble(-1e300);
+  w.putDouble(std::numeric_limits<double>::infinity());
+  StateReader r(w.str(), "test state");
+  EXPECT_EQ(r.getFloat(), 0.1F);
+  EXPECT_TRUE(std::signbit(r.getFloat()));
+  EXPECT_TRUE(std::isnan(r.getFloat()));
+  EXPECT_EQ(r.getFloat(), std::numeric_limits<float>::max());
+  EXPECT_EQ(r.getFloat(), 0.1F);
+  // Beyond a float's range: the largest float of that sign, still a value.
+  EXPECT_EQ(r.getFloat(), std::numeric_limits<float>::max());
+  EXPECT_EQ(r.getFloat(), -std::numeric_limits<float>::max());
+  EXPECT_EQ(r.getFloat(), std::numeric_limits<float>::infinity());
+  EXPECT_TRUE(r.status().ok());
+
+  // A float is not a double: getDouble() refuses it, and a cut float is refused.
+  StateReader as_double(StateWriter().putFloat(2.5F).str(), "s");
+  as_double.getDouble();
+  EXPECT_FALSE(as_double.status().ok());
+  const std::string state = StateWriter().putFloat(2.5F).str();
+  for (std::size_t cut = 1; cut < state.size(); ++cut) {
+    StateReader cut_reader(state.substr(0, cut), "s");
+    cut_reader.getFloat();
+    EXPECT_FALSE(cut_reader.status().ok()) << cut;
+  }
+}
+
 // Every cut of a binary state, and a token of the wrong type, is refused
 // with the token's position; nothing reads past the input.
 TEST(StateCodec, RefusesATruncatedBinaryStateAndATokenOfTheWrongType) {
