@@ -622,14 +622,24 @@ Result<Message> decode(std::string_view frame) {
   try {
     const msgpack::unpack_limit limits(kUnpackArrayLimit, kUnpackMapLimit, kUnpackStrLimit,
                                        kUnpackBinLimit, kUnpackExtLimit, kUnpackDepthLimit);
+    // One zone per decoding thread, cleared after every frame: a zone of its
+    // own would cost each message an 8 KiB allocation and its free on the
+    // controller's ingest thread (about 10,000 messages a second at 10,000
+    // agents). clear() keeps the zone's first chunk and frees any more a
+    // large frame took.
+    thread_local msgpack::zone zone;
+    struct ClearZone {
+      ~ClearZone() { zone.clear(); }
+    } clear_zone;
     std::size_t offset = 0;
-    msgpack::object_handle handle =
-        msgpack::unpack(frame.data(), frame.size(), offset, &referenceEverything, nullptr, limits);
+    bool referenced = false;
+    const msgpack::object root = msgpack::unpack(zone, frame.data(), frame.size(), offset,
+                                                 referenced, &referenceEverything, nullptr, limits);
     if (offset != frame.size()) {
       return makeError("malformed", "message: " + std::to_string(frame.size() - offset) +
                                         " trailing bytes after the MessagePack map");
     }
-    return decodeObject(handle.get());
+    return decodeObject(root);
   } catch (const msgpack::insufficient_bytes&) {
     return makeError("malformed", "message: truncated MessagePack");
   } catch (const msgpack::size_overflow& e) {

@@ -11,7 +11,9 @@
 #include <iterator>
 #include <map>
 #include <mutex>
+#include <string_view>
 #include <thread>
+#include <unordered_map>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -357,7 +359,15 @@ void Ingest::Impl::onHeartbeat(const std::string& agent_id, const protocol::Hear
 }
 
 void Ingest::Impl::ackWritten() {
-  for (const auto& written : writer_.takeWritten()) {
+  // One ack per agent for all of its batches written since the last call,
+  // with the position after the last of them: an ack covers every sequence
+  // up to its own, and an agent catching up after a stall has most of its
+  // window written in one transaction (a send per batch would cost the
+  // ROUTER thread that many sends when it is most behind).
+  const std::vector<TelemetryWriter::Written> all_written = writer_.takeWritten();
+  std::vector<std::pair<const std::string*, uint64_t>> acks;
+  std::unordered_map<std::string_view, std::size_t> ack_of;
+  for (const auto& written : all_written) {
     // A batch the store failed to write gets no ack: its agent sends it again.
     if (!written.outcome) continue;
     const auto& outcome = *written.outcome;
@@ -387,8 +397,14 @@ void Ingest::Impl::ackWritten() {
       spdlog::debug("agent {}: telemetry seq {} out of order (stored up to {})",
                     printableName(agent_id), written.batch.seq, outcome.last_seq);
     }
-    sendTo(agent_id, protocol::Ack{outcome.last_seq});
+    const auto [it, first] = ack_of.try_emplace(agent_id, acks.size());
+    if (first) {
+      acks.emplace_back(&agent_id, outcome.last_seq);
+    } else {
+      acks[it->second].second = outcome.last_seq;
+    }
   }
+  for (const auto& [agent_id, last_seq] : acks) sendTo(*agent_id, protocol::Ack{last_seq});
 }
 
 bool Ingest::Impl::sendTo(const std::string& agent_id, const protocol::Message& message) {

@@ -215,6 +215,32 @@ TEST(ProtocolCodec, TelemetryRoundTripsWithNanAsNil) {
   }
 }
 
+// One decoding zone serves every frame of a thread: a frame far larger than
+// its first chunk, then a broken frame, then a small one, each decode to
+// exactly what was encoded, nothing carried over from the frame before.
+TEST(ProtocolCodec, FramesDecodeAloneWhateverTheFrameBeforeThem) {
+  TelemetryBatch large = sampleTelemetry();
+  large.series.clear();
+  large.values.clear();
+  for (int i = 0; i < 2000; ++i) {
+    large.series.push_back({"system-" + std::to_string(i), "metric.with.a.longer.name"});
+    large.values.push_back(std::vector<double>(large.timestamps_ms.size(), 0.5 * i));
+  }
+  const std::string large_frame = encode(large);
+  ASSERT_GT(large_frame.size(), 64u * 1024);
+  const TelemetryBatch small = sampleTelemetry();
+  for (int round = 0; round < 3; ++round) {
+    const TelemetryBatch big = decodeAs<TelemetryBatch>(large_frame);
+    ASSERT_EQ(big.series, large.series);
+    ASSERT_EQ(big.values.back(), large.values.back());
+    EXPECT_FALSE(decode(large_frame.substr(0, large_frame.size() / 2)).ok());
+    const TelemetryBatch out = decodeAs<TelemetryBatch>(encode(small));
+    EXPECT_EQ(out.series, small.series);
+    EXPECT_EQ(out.timestamps_ms, small.timestamps_ms);
+    EXPECT_EQ(out.seq, small.seq);
+  }
+}
+
 TEST(ProtocolCodec, TelemetryEncodesInfinityAsNoSample) {
   TelemetryBatch in = sampleTelemetry();
   in.values[0][0] = std::numeric_limits<double>::infinity();
