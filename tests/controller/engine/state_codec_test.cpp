@@ -72,12 +72,13 @@ TEST(StateCodec, FloatsRoundTripExactlyAndADoubleTokenReadsAsTheNearestFloat) {
   EXPECT_TRUE(r.status().ok());
 
   // A float is not a double: getDouble() refuses it, and a cut float is refused.
-  StateReader as_double(StateWriter().putFloat(2.5F).str(), "s");
+  const std::string state = StateWriter().putFloat(2.5F).str();
+  StateReader as_double(state, "s");
   as_double.getDouble();
   EXPECT_FALSE(as_double.status().ok());
-  const std::string state = StateWriter().putFloat(2.5F).str();
   for (std::size_t cut = 1; cut < state.size(); ++cut) {
-    StateReader cut_reader(state.substr(0, cut), "s");
+    const std::string truncated = state.substr(0, cut);
+    StateReader cut_reader(truncated, "s");
     cut_reader.getFloat();
     EXPECT_FALSE(cut_reader.status().ok()) << cut;
   }
