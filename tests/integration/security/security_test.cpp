@@ -195,8 +195,16 @@ TEST(Security, CurveFleetAdmitsItsAgentsAndRefusesImpostors) {
   const std::size_t before = demandSamples(controller, "web");
   EXPECT_TRUE(waitFor([&] { return demandSamples(controller, "web") > before + 2; }, seconds(20)));
   EXPECT_TRUE(connected(controller, "edge-a"));
-  const json web = controller.psoctlJson({"systems"});
-  EXPECT_EQ(web.dump().find("500"), std::string::npos) << web.dump();
+  // (The borrower's hello declared web with at most 500 replicas.)
+  const json systems = controller.psoctlJson({"systems"});
+  const json list = systems.value("systems", json::array());
+  const json* web = nullptr;
+  for (const json& system : list) {
+    if (system.value("name", "") == "web") web = &system;
+  }
+  ASSERT_NE(web, nullptr) << systems.dump();
+  EXPECT_EQ(web->value("agent", ""), "edge-a") << web->dump();
+  EXPECT_NE(web->value("max_replicas", json()), json(500)) << web->dump();
 
   // A key added to the directory takes effect without a restart.
   keygen(dir, "edge-c");
