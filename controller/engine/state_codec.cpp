@@ -34,21 +34,18 @@ StateWriter& StateWriter::putInt(int64_t value) {
   return *this;
 }
 
+void StateWriter::putFixed(char type, uint64_t bits, int bytes) {
+  out_.push_back(type);
+  for (int i = 0; i < bytes; ++i) out_.push_back(static_cast<char>((bits >> (8 * i)) & 0xFF));
+}
+
 StateWriter& StateWriter::putDouble(double value) {
-  out_.push_back(kDoubleToken);
-  const auto bits = std::bit_cast<uint64_t>(value);
-  char bytes[8];
-  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>((bits >> (8 * i)) & 0xFF);
-  out_.append(bytes, sizeof(bytes));
+  putFixed(kDoubleToken, std::bit_cast<uint64_t>(value), 8);
   return *this;
 }
 
 StateWriter& StateWriter::putFloat(float value) {
-  out_.push_back(kFloatToken);
-  const auto bits = std::bit_cast<uint32_t>(value);
-  char bytes[4];
-  for (int i = 0; i < 4; ++i) bytes[i] = static_cast<char>((bits >> (8 * i)) & 0xFF);
-  out_.append(bytes, sizeof(bytes));
+  putFixed(kFloatToken, std::bit_cast<uint32_t>(value), 4);
   return *this;
 }
 
@@ -95,6 +92,19 @@ bool StateReader::getVarint(uint64_t& value) {
   }
   fail("token " + std::to_string(token_index_) + " has an overlong number");
   return false;
+}
+
+bool StateReader::getFixed(std::size_t bytes, uint64_t& bits) {
+  if (input_.size() - pos_ < bytes) {
+    fail("token " + std::to_string(token_index_) + " ends early");
+    return false;
+  }
+  bits = 0;
+  for (std::size_t i = 0; i < bytes; ++i) {
+    bits |= static_cast<uint64_t>(static_cast<unsigned char>(input_[pos_ + i])) << (8 * i);
+  }
+  pos_ += bytes;
+  return true;
 }
 
 void StateReader::fail(const std::string& reason) {
@@ -148,16 +158,8 @@ int64_t StateReader::getInt(int64_t min, int64_t max) {
 
 double StateReader::getDouble() {
   if (binary_) {
-    if (!binaryToken(kDoubleToken, "a number")) return 0.0;
-    if (input_.size() - pos_ < 8) {
-      fail("token " + std::to_string(token_index_) + " ends early");
-      return 0.0;
-    }
     uint64_t bits = 0;
-    for (int i = 0; i < 8; ++i) {
-      bits |= static_cast<uint64_t>(static_cast<unsigned char>(input_[pos_ + i])) << (8 * i);
-    }
-    pos_ += 8;
+    if (!binaryToken(kDoubleToken, "a number") || !getFixed(8, bits)) return 0.0;
     return std::bit_cast<double>(bits);
   }
   const std::string_view token = nextToken();
@@ -174,17 +176,9 @@ double StateReader::getDouble() {
 
 float StateReader::getFloat() {
   if (binary_ && ok_ && pos_ < input_.size() && input_[pos_] == kFloatToken) {
-    if (!binaryToken(kFloatToken, "a float")) return 0.0F;
-    if (input_.size() - pos_ < 4) {
-      fail("token " + std::to_string(token_index_) + " ends early");
-      return 0.0F;
-    }
-    uint32_t bits = 0;
-    for (int i = 0; i < 4; ++i) {
-      bits |= static_cast<uint32_t>(static_cast<unsigned char>(input_[pos_ + i])) << (8 * i);
-    }
-    pos_ += 4;
-    return std::bit_cast<float>(bits);
+    uint64_t bits = 0;
+    if (!binaryToken(kFloatToken, "a float") || !getFixed(4, bits)) return 0.0F;
+    return std::bit_cast<float>(static_cast<uint32_t>(bits));
   }
   return nearestFloat(getDouble());
 }

@@ -63,6 +63,8 @@ class StateWriter {
 
  private:
   void putVarint(uint64_t value);
+  /// The type byte, then the low `bytes` bytes of `bits`, little-endian.
+  void putFixed(char type, uint64_t bits, int bytes);
   std::string out_;
 };
 
@@ -99,6 +101,9 @@ class StateReader {
   /// it is `type` (`expected` names it in the error).
   bool binaryToken(char type, const char* expected);
   bool getVarint(uint64_t& value);
+  /// Binary form: the next `bytes` bytes, little-endian (a double's or a
+  /// float's bits); fails when the input ends before them.
+  bool getFixed(std::size_t bytes, uint64_t& bits);
   std::string_view input_;
   bool binary_ = false;
   std::size_t pos_ = 0;
