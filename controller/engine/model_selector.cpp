@@ -324,9 +324,7 @@ void AutoModel::setSeasons(const std::vector<int>& seasons, bool multiplicative)
 }
 
 void AutoModel::detectSeasons() {
-  std::vector<double> values;
-  values.reserve(history_.size());
-  for (std::size_t i = 0; i < history_.size(); ++i) values.push_back(history_[i]);
+  const std::vector<double> values = history_.toVector<double>();
   std::vector<int> found = detectSeasonPeriods(values);
   if (found.size() > kMaxSeasons) found.resize(kMaxSeasons);
   const bool multiplicative = !found.empty() && seasonalAmplitudeScales(values, found[0]);

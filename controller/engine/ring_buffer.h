@@ -43,9 +43,10 @@ class RingBuffer {
     size_ = 0;
   }
 
-  /// Values oldest first.
-  std::vector<T> toVector() const {
-    std::vector<T> out;
+  /// Values oldest first, as U (a float history read as doubles).
+  template <typename U = T>
+  std::vector<U> toVector() const {
+    std::vector<U> out;
     out.reserve(size_);
     for (std::size_t i = 0; i < size_; ++i) out.push_back((*this)[i]);
     return out;
