@@ -205,4 +205,12 @@ std::vector<double> resampleLinear(const std::vector<double>& values, int64_t fa
   return out;
 }
 
+std::vector<double> resampleHold(const std::vector<double>& values, int64_t factor) {
+  if (factor < 2) return values;
+  std::vector<double> out;
+  out.reserve(values.size() * static_cast<std::size_t>(factor));
+  for (const double v : values) out.insert(out.end(), static_cast<std::size_t>(factor), v);
+  return out;
+}
+
 }  // namespace pso::common

@@ -45,4 +45,13 @@ inline constexpr int64_t kMaxTimestampS = 253402300799;
 /// replay benchmark replay a 5-minute trace at a 15 s cycle.
 std::vector<double> resampleLinear(const std::vector<double>& values, int64_t factor);
 
+/// Values on a regular step (NaN for a gap) on a step `factor` times finer,
+/// each value held for its whole step: value i fills i x factor .. (i + 1) x
+/// factor - 1, so every finer step shows the value of the step it lies in
+/// and nothing of the next (a gap stays a gap for its step). This is how a
+/// trace of 5-minute aggregates reads to a controller cycling every 15 s: no
+/// finer step knows where the next aggregate goes. A factor below 2 returns
+/// the values as they are.
+std::vector<double> resampleHold(const std::vector<double>& values, int64_t factor);
+
 }  // namespace pso::common

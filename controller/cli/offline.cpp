@@ -141,8 +141,14 @@ void addSimulateOptions(CLI::App* cmd, SimulateArgs& args) {
   cmd->add_option(
       "--step", fleet.step,
       "Replay step. --db: default the config's cycle interval (15s); --trace: a step dividing "
-      "the trace's, which is replayed at it, linear between its values (--warmup-steps count "
-      "these steps)");
+      "the trace's, which is replayed at it as --resample says (--warmup-steps count these "
+      "steps)");
+  auto* resample =
+      cmd->add_option("--resample", args.resample,
+                      "--trace --step: linear between the trace's values, or hold each value "
+                      "for its step (what a finer cycle sees of a trace of 5-minute means)")
+          ->capture_default_str()
+          ->check(CLI::IsMember({"linear", "hold"}));
   auto* config = cmd->add_option(
       "--config", fleet.config, "--db: controller.yaml for pools, engine settings, cycle interval");
   auto* set = cmd->add_option("--set", fleet.sets,
@@ -150,7 +156,7 @@ void addSimulateOptions(CLI::App* cmd, SimulateArgs& args) {
                               "utilization, capacity_per_replica, min_replicas, max_replicas, "
                               "warmup, priority; * for every system) or engine.<setting>=v");
   db->needs(since)->excludes(trace);
-  for (auto* option : {capacity, target, warmup, min, max, risk, out, record}) {
+  for (auto* option : {capacity, target, warmup, min, max, risk, out, record, resample}) {
     db->excludes(option);
   }
   for (auto* option : {since, until, config, set}) option->needs(db);
@@ -257,7 +263,9 @@ Result<SimulationRun> simulateTrace(const SimulateArgs& args) {
   if (!args.fleet.step.empty()) {
     auto step = finerStep(args.fleet.step, grid->step_s, args.trace);
     if (!step) return step.error();
-    run.demand = common::resampleLinear(run.demand, grid->step_s / *step);
+    const int64_t factor = grid->step_s / *step;
+    run.demand = args.resample == "hold" ? common::resampleHold(run.demand, factor)
+                                         : common::resampleLinear(run.demand, factor);
     run.step_s = *step;
   }
 

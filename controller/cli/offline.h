@@ -39,8 +39,12 @@ struct SimulateArgs {
   /// --db: replay the controller database's fleet instead of a trace
   /// (fleet_replay.h); its policy is `policy` above. Its `step` (--step)
   /// also serves a trace: a step dividing the trace's, at which the trace
-  /// is replayed (common::resampleLinear).
+  /// is replayed, spread as `resample` says.
   FleetReplayArgs fleet;
+  /// --resample, with --trace --step: "linear" between the trace's values
+  /// (common::resampleLinear) or "hold" each value for its step
+  /// (common::resampleHold).
+  std::string resample = "linear";
 };
 
 void addForecastOptions(CLI::App* cmd, ForecastArgs& args);

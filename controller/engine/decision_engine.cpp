@@ -48,6 +48,7 @@ std::unique_ptr<ForecastModel> newModel(const EngineSettings& settings, const Sy
   params.max_horizon = static_cast<int>(std::clamp<int64_t>(
       planningHorizon(leadSteps(spec.warmup_s, settings.step_s), settings.bottleneck_horizon_steps),
       kMinTrackedHorizon, 10000));
+  params.error_stride = errorStrideFor(settings.step_s);
   // Spread the systems' periodic refits over the refit period, and their
   // season re-detections over a detection window ("auto"). A multiple of the
   // refit period keeps each refit phase what it was (hash modulo the period).

@@ -1,6 +1,7 @@
 #include "controller/engine/forecast_model.h"
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
 #include <utility>
 
@@ -102,6 +103,13 @@ Status checkParams(const ForecastModelParams& p) {
 int64_t firstFitAt(const ForecastModelParams& params) {
   const int64_t warmup = std::max(1, params.warmup);
   return warmup + std::max(0, params.refit_phase) % warmup;
+}
+
+int errorStrideFor(double step_s) {
+  const int fallback = ForecastModelParams{}.error_stride;
+  if (!(step_s > 0.0) || !std::isfinite(step_s)) return fallback;
+  const double steps = std::round(kScoredOriginSpacingS / step_s);
+  return static_cast<int>(std::clamp(steps, static_cast<double>(fallback), 10000.0));
 }
 
 void ForecastModel::pointForecast(std::vector<double>& out) const {

@@ -38,6 +38,7 @@ struct ForecastModelParams {
   /// only (each horizon is still scored, from a quarter of the origins by
   /// default): neighbouring origins' errors are nearly the same, and scoring
   /// every one at every horizon would be most of a lone model's update cost.
+  /// The decision engine sets it from its step (errorStrideFor).
   int error_stride = 4;
   /// Recent values kept for refitting smoothing parameters (holt).
   int fit_window = 240;
@@ -86,6 +87,20 @@ struct ForecastModelParams {
   /// seasonal model once a season is found (bounds the longest season).
   int detection_window = 4096;
 };
+
+/// Time between the origins whose forecasts are scored for intervals:
+/// 20 minutes, the default error_stride (4) at 5-minute steps, the step
+/// the interval tracking was tuned at.
+inline constexpr double kScoredOriginSpacingS = 1200.0;
+
+/// The error_stride that scores a model stepping every `step_s` seconds
+/// from one origin every kScoredOriginSpacingS (rounded; never fewer
+/// steps than the default stride, at most 10,000), so the interval
+/// trackers, whose memory is counted in scored errors (error_window, the
+/// quantile trackers' steps), remember the same span of time at any cycle
+/// interval: at 15 s every 80th step, not every 4th (20 minutes, not one).
+/// A step that is not positive and finite gets the default stride.
+int errorStrideFor(double step_s);
 
 /// The observation count at which a model with `params` makes its first
 /// parameter search: `warmup`, plus refit_phase modulo `warmup`. The first

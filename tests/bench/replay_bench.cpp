@@ -99,6 +99,8 @@ std::string g_forecast_model = EngineSettings{}.forecast_model;
 int64_t g_step_s = 0;
 /// --no-profiles: the engine without seasonal profiles (the figures before them).
 bool g_seasonal_profiles = true;
+/// --resample hold|linear: how a series is put on the finer step.
+pso::bench::Resampling g_resampling = pso::bench::Resampling::kHold;
 /// --only NAME: only the development traces whose name contains NAME.
 std::string g_only;
 
@@ -169,7 +171,7 @@ std::vector<Series> collectSeries(const std::filesystem::path& dir) {
   for (const auto& file : files) {
     auto loaded = pso::bench::loadTraceSeries(file);
     std::optional<Series> series;
-    if (loaded && g_step_s > 0) loaded = pso::bench::resampleLinear(*loaded, g_step_s);
+    if (loaded && g_step_s > 0) loaded = pso::bench::resample(*loaded, g_step_s, g_resampling);
     if (loaded) series = toDemand(std::move(*loaded));
     if (series) {
       out.push_back(std::move(*series));
@@ -179,7 +181,7 @@ std::vector<Series> collectSeries(const std::filesystem::path& dir) {
     }
   }
   for (auto& synthetic : pso::bench::syntheticHardCases()) {
-    if (g_step_s > 0) synthetic = pso::bench::resampleLinear(synthetic, g_step_s);
+    if (g_step_s > 0) synthetic = pso::bench::resample(synthetic, g_step_s, g_resampling);
     if (auto series = toDemand(std::move(synthetic))) out.push_back(std::move(*series));
   }
   return out;
@@ -345,16 +347,16 @@ void benchCompareSteps(const std::filesystem::path& dir, int64_t step_s) {
       kCapacityDivisor, kTarget, kWarmupS);
   std::printf(
       "| trace | own step | ratio | events | %lld s ratio | events | %lld s / own | "
-      "pred cost, ov%% at %lld s | steps/s |\n",
+      "pred cost, ov%%, hpa ov%% at own step | at %lld s | steps/s |\n",
       static_cast<long long>(step_s), static_cast<long long>(step_s),
       static_cast<long long>(step_s));
-  std::printf("|---|---|---|---|---|---|---|---|---|\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
   RatioSummary own, fine;
   for (const auto& file : files) {
     if (file.filename().string().find(g_only) == std::string::npos) continue;
     auto loaded = pso::bench::loadTraceSeries(file);
     if (!loaded) continue;
-    auto resampled = pso::bench::resampleLinear(*loaded, step_s);
+    auto resampled = pso::bench::resample(*loaded, step_s, g_resampling);
     const int64_t own_step = loaded->step_s;
     auto at_own = toDemand(std::move(*loaded));
     auto at_fine = toDemand(std::move(resampled));
@@ -364,12 +366,13 @@ void benchCompareSteps(const std::filesystem::path& dir, int64_t step_s) {
     own.add(a.ratio, a.pred_overload > a.hpa_overload, a.pred_events > a.hpa_events);
     fine.add(b.ratio, b.pred_overload > b.hpa_overload, b.pred_events > b.hpa_events);
     std::printf(
-        "| %s | %lld s | %.3f | %lld / %lld | %.3f | %lld / %lld | %.2f | %.2f, %.2f | %.0f |\n",
+        "| %s | %lld s | %.3f | %lld / %lld | %.3f | %lld / %lld | %.2f | %.2f, %.2f, %.2f | "
+        "%.2f, %.2f, %.2f | %.0f |\n",
         at_own->name.c_str(), static_cast<long long>(own_step), a.ratio,
         static_cast<long long>(a.pred_events), static_cast<long long>(a.hpa_events), b.ratio,
         static_cast<long long>(b.pred_events), static_cast<long long>(b.hpa_events),
-        b.ratio / a.ratio, b.pred_cost, b.pred_overload,
-        static_cast<double>(at_fine->demand.size()) / b.seconds);
+        b.ratio / a.ratio, a.pred_cost, a.pred_overload, a.hpa_overload, b.pred_cost,
+        b.pred_overload, b.hpa_overload, static_cast<double>(at_fine->demand.size()) / b.seconds);
     std::fflush(stdout);
   }
   own.print("own step");
@@ -450,6 +453,15 @@ int main(int argc, char** argv) {
       g_step_s = std::atoll(argv[++i]);
     } else if (std::strcmp(argv[i], "--no-profiles") == 0) {
       g_seasonal_profiles = false;
+    } else if (std::strcmp(argv[i], "--resample") == 0 && i + 1 < argc) {
+      const std::string how = argv[++i];
+      if (how != "hold" && how != "linear") {
+        std::fprintf(stderr, "replay_bench: --resample takes hold or linear, not '%s'\n",
+                     how.c_str());
+        return 2;
+      }
+      g_resampling =
+          how == "hold" ? pso::bench::Resampling::kHold : pso::bench::Resampling::kLinear;
     } else if (std::strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
       g_only = argv[++i];
     } else if (std::strcmp(argv[i], "--compare-step") == 0 && i + 1 < argc) {

@@ -171,5 +171,23 @@ TEST(Trace, ResamplesLinearBetweenValuesAndNeverAcrossAGap) {
   EXPECT_TRUE(resampleLinear({}, 20).empty());
 }
 
+TEST(Trace, ResamplesByHoldingEachValueForItsStep) {
+  const double nan = std::nan("");
+  const std::vector<double> values = {10.0, 20.0, nan, 40.0};
+  const auto out = resampleHold(values, 3);
+  ASSERT_EQ(out.size(), 12u);
+  const std::vector<double> expected = {10.0, 10.0, 10.0, 20.0, 20.0, 20.0,
+                                        nan,  nan,  nan,  40.0, 40.0, 40.0};
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    if (std::isnan(expected[i])) {
+      EXPECT_TRUE(std::isnan(out[i])) << i;
+    } else {
+      EXPECT_DOUBLE_EQ(out[i], expected[i]) << i;
+    }
+  }
+  EXPECT_EQ(resampleHold(values, 1).size(), values.size());
+  EXPECT_TRUE(resampleHold({}, 20).empty());
+}
+
 }  // namespace
 }  // namespace pso::common

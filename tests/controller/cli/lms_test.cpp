@@ -180,7 +180,10 @@ TEST_F(LmsTest, JsonlHasEveryKeyFilled) {
         EXPECT_EQ(earlier["rationale"]["web"]["current_replicas"], desired[t - 1]) << doc["id"];
       }
       EXPECT_TRUE(doc["questions"].empty()) << doc["id"];
-      EXPECT_TRUE(doc["outcome"]["systems"]["web"].contains("engine_short")) << doc["id"];
+      // Whether the counts fell short of the demand that followed; the last
+      // step has no demand after it, so nothing to judge.
+      EXPECT_EQ(doc["outcome"]["systems"]["web"].contains("engine_short"), t + 1 < docs.size())
+          << doc["id"];
       continue;
     }
     EXPECT_FALSE(doc["unchanged"].contains("web")) << doc["id"];

@@ -194,6 +194,35 @@ TEST(PsoctlSimulate, AStepFinerThanTheTracesReplaysItLinearBetweenItsValues) {
   EXPECT_NE(uneven.err.find("300 s"), std::string::npos) << uneven.err;
 }
 
+TEST(PsoctlSimulate, ResampleHoldKeepsEachValueForItsWholeStep) {
+  TempDir dir;
+  writeTrace(dir.file("t.csv"), 100, /*gap_at=*/50);
+  auto r =
+      runPsoctl({"--json", "simulate", "--trace", dir.file("t.csv"), "--capacity", "40", "--step",
+                 "15s", "--resample", "hold", "--warmup-steps", "40", "--out", dir.file("s.csv")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string header;
+  auto rows = readCsv(dir.file("s.csv"), &header);
+  const std::size_t factor = 300 / 15;
+  // The last value is held for its whole step too.
+  ASSERT_EQ(rows.size(), 100 * factor);
+  for (int i = 0; i < 100; ++i) {
+    for (std::size_t k = 0; k < factor; ++k) {
+      const auto& cell = rows[static_cast<std::size_t>(i) * factor + k][1];
+      if (i == 50) {
+        EXPECT_TRUE(cell.empty()) << "point " << i << " + " << k;
+      } else {
+        EXPECT_NEAR(std::stod(cell), 200 + 80 * std::sin(2 * M_PI * i / 48.0) + (i % 7) * 3, 1e-3)
+            << "point " << i << " + " << k;
+      }
+    }
+  }
+  auto refused = runPsoctl({"simulate", "--trace", dir.file("t.csv"), "--capacity", "40", "--step",
+                            "15s", "--resample", "cubic", "--out", dir.file("u.csv")});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("--resample"), std::string::npos) << refused.err;
+}
+
 TEST(PsoctlSimulate, ReactivePolicyDiffersFromPredictive) {
   TempDir dir;
   writeTrace(dir.file("t.csv"), 300);
