@@ -13,12 +13,13 @@
 // Run: build/tests/bench/replay_bench [--traces DIR] [--model NAME] [--step S] [--quick]
 // (--model: the predictive policy's forecast model, default the engine's;
 // --step: replay every series resampled to S-second steps, linear between
-// its values, as a controller cycling every S seconds sees it).
+// its values, as a controller cycling every S seconds sees it; with
+// --resample hold, each value held for its step instead).
 // build/tests/bench/replay_bench --compare-step S [--traces DIR]: only the
 // development traces, each at its own step and resampled to S seconds, the
 // predictive policy against the HPA at equal cost at both, as a markdown table
 // (--only NAME: the traces whose file name contains NAME; --no-profiles: the
-// engine without seasonal profiles).
+// engine without seasonal profiles; --resample hold|linear as for --step).
 // Without a trace directory (or with no CSV in it) only the synthetic cases run.
 
 #include <algorithm>
@@ -100,7 +101,7 @@ int64_t g_step_s = 0;
 /// --no-profiles: the engine without seasonal profiles (the figures before them).
 bool g_seasonal_profiles = true;
 /// --resample hold|linear: how a series is put on the finer step.
-pso::bench::Resampling g_resampling = pso::bench::Resampling::kHold;
+pso::bench::Resampling g_resampling = pso::bench::Resampling::kLinear;
 /// --only NAME: only the development traces whose name contains NAME.
 std::string g_only;
 
@@ -332,7 +333,7 @@ Comparison compare(const Series& series) {
 }
 
 /// --compare-step S: every development trace at its own step and resampled
-/// to S-second steps (linear between its points), the predictive policy
+/// to S-second steps (as --resample says), the predictive policy
 /// against the HPA at equal cost at both.
 void benchCompareSteps(const std::filesystem::path& dir, int64_t step_s) {
   const auto files = pso::bench::traceFiles(dir);

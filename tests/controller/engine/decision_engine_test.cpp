@@ -4,7 +4,9 @@
 
 #include <cmath>
 #include <random>
+#include <vector>
 
+#include "controller/engine/forecast_model.h"
 #include "controller/engine/robust_level.h"
 
 namespace pso::controller::engine {
@@ -155,6 +157,83 @@ TEST(DecisionEngine, AStepChangeMovesThePlanAtOnce) {
   }
   EXPECT_LE(recommended, 7) << "after " << steps_down << " steps at 33";
   EXPECT_LE(steps_down, 6);
+}
+
+// The same demand read every 15 s or every 5 minutes (each 5-minute value
+// held for its twenty 15 s steps): the 15 s engine sees nothing the 5-minute
+// one does not, and its plan after a burst stays near the 5-minute one's.
+// Its interval trackers score one forecast every 20 minutes, as the 5-minute
+// engine's do (errorStrideFor); scored every fourth 15 s step, they forgot
+// the quiet days within two hours and the burst's errors set the plan's
+// bound for the hours after it.
+TEST(DecisionEngine, AFifteenSecondCyclePlansAfterABurstAsAFiveMinuteCycleDoes) {
+  EXPECT_EQ(errorStrideFor(300.0), 4);
+  EXPECT_EQ(errorStrideFor(1800.0), 4);
+  EXPECT_EQ(errorStrideFor(15.0), 80);
+  EXPECT_EQ(errorStrideFor(1.0), 1200);
+  EXPECT_EQ(errorStrideFor(0.05), 10000);
+  EXPECT_EQ(errorStrideFor(0.0), 4);
+  EXPECT_EQ(errorStrideFor(std::nan("")), 4);
+
+  constexpr int kValues = 3 * 288;
+  constexpr int kBurstAt = kValues - 36;  // three hours before the end
+  std::mt19937 rng(11);
+  std::normal_distribution<double> noise(0.0, 8.0);
+  std::vector<double> demand;
+  for (int i = 0; i < kValues; ++i) {
+    demand.push_back(i == kBurstAt || i == kBurstAt + 1 ? 400.0 : 100.0 + noise(rng));
+  }
+  // Planned demand at each 5-minute value, for an engine stepping `per_value`
+  // times a value.
+  const auto planned = [&](double step_s, int per_value) {
+    EngineSettings settings;
+    settings.step_s = step_s;
+    DecisionEngine engine(settings);
+    SystemSpec spec = webSystem();
+    spec.capacity_per_replica = 10.0;
+    spec.max_replicas = 1000;
+    spec.warmup_s = 600.0;
+    engine.upsertSystem(spec);
+    std::vector<double> out;
+    int64_t now = 1'767'571'200'000;
+    int64_t current = 15;
+    for (double value : demand) {
+      double first = 0.0;
+      for (int k = 0; k < per_value; ++k) {
+        CycleInput input;
+        input.now_ms = now;
+        SystemObservation obs;
+        obs.system = "web";
+        obs.demand = value;
+        obs.current_replicas = current;
+        input.systems.push_back(obs);
+        const SystemDecision d = engine.decide(input).systems.at(0);
+        if (k == 0) first = d.planned_demand;
+        current = d.desired_replicas;
+        now += static_cast<int64_t>(step_s * 1000);
+      }
+      out.push_back(first);
+    }
+    return out;
+  };
+  const std::vector<double> coarse = planned(300.0, 1);
+  const std::vector<double> fine = planned(15.0, 20);
+  const auto mean = [](const std::vector<double>& v, int from, int to) {
+    double sum = 0.0;
+    for (int i = from; i < to; ++i) sum += v[static_cast<std::size_t>(i)];
+    return sum / (to - from);
+  };
+  // The second and third days, before the burst: the same plan.
+  EXPECT_NEAR(mean(fine, 288, kBurstAt), mean(coarse, 288, kBurstAt),
+              0.05 * mean(coarse, 288, kBurstAt));
+  // The hour after it: the 15 s model has seen 40 steps at 400 where the
+  // 5-minute one saw two, and plans higher, but not by half (scored every
+  // fourth step: 1.43 times the 5-minute plan).
+  const double hour_after = mean(coarse, kBurstAt + 2, kBurstAt + 14);
+  EXPECT_LT(mean(fine, kBurstAt + 2, kBurstAt + 14), 1.3 * hour_after);
+  // And from the second hour on, the same plan again.
+  EXPECT_NEAR(mean(fine, kBurstAt + 14, kValues), mean(coarse, kBurstAt + 14, kValues),
+              0.1 * mean(coarse, kBurstAt + 14, kValues));
 }
 
 // Demand whose planned quantile hovers at a replica boundary (7 replicas
