@@ -202,6 +202,9 @@ int runForecastCommand(const ForecastArgs& args, bool json_output) {
   options.every = args.every;
   options.coverage = args.coverage;
   options.warmup_points = options.params.warmup;
+  // Intervals scored as the controller's engine scores them at this step.
+  options.params.error_stride =
+      controller::engine::errorStrideFor(static_cast<double>(grid->step_s));
   // Per-series model selection ("auto"): seasonal candidates for the detected
   // or configured season, with holt and naive fallbacks while history is short.
   options.model = "auto";
