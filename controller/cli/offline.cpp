@@ -138,7 +138,7 @@ void addSimulateOptions(CLI::App* cmd, SimulateArgs& args) {
   auto* since = cmd->add_option("--since", fleet.since,
                                 "--db: from this long before --until (7d) or a timestamp");
   auto* until = cmd->add_option("--until", fleet.until, "--db: to this timestamp (default: now)");
-  cmd->add_option(
+  auto* step = cmd->add_option(
       "--step", fleet.step,
       "Replay step. --db: default the config's cycle interval (15s); --trace: a step dividing "
       "the trace's, which is replayed at it as --resample says (--warmup-steps count these "
@@ -148,7 +148,8 @@ void addSimulateOptions(CLI::App* cmd, SimulateArgs& args) {
                       "--trace --step: linear between the trace's values, or hold each value "
                       "for its step (what a finer cycle sees of a trace of 5-minute means)")
           ->capture_default_str()
-          ->check(CLI::IsMember({"linear", "hold"}));
+          ->check(CLI::IsMember({"linear", "hold"}))
+          ->needs(step);
   auto* config = cmd->add_option(
       "--config", fleet.config, "--db: controller.yaml for pools, engine settings, cycle interval");
   auto* set = cmd->add_option("--set", fleet.sets,

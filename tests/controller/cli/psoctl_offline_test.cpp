@@ -221,6 +221,11 @@ TEST(PsoctlSimulate, ResampleHoldKeepsEachValueForItsWholeStep) {
                             "15s", "--resample", "cubic", "--out", dir.file("u.csv")});
   EXPECT_NE(refused.exit_code, 0);
   EXPECT_NE(refused.err.find("--resample"), std::string::npos) << refused.err;
+  // Without a finer step there is nothing to resample.
+  auto alone = runPsoctl({"simulate", "--trace", dir.file("t.csv"), "--capacity", "40",
+                          "--resample", "hold", "--out", dir.file("u.csv")});
+  EXPECT_NE(alone.exit_code, 0);
+  EXPECT_NE(alone.err.find("--step"), std::string::npos) << alone.err;
 }
 
 TEST(PsoctlSimulate, ReactivePolicyDiffersFromPredictive) {
