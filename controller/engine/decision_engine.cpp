@@ -750,6 +750,9 @@ std::optional<DecisionEngine::Impl::SystemState> DecisionEngine::Impl::loadSyste
     return std::nullopt;
   }
   s.model = std::move(model).value();
+  // Scored as this engine's step has its models scored, whatever step (or
+  // release) saved the state.
+  s.model->setErrorStride(errorStrideFor(settings.step_s));
   s.reactive = ReactivePolicy(reactiveSettings(settings));
   s.reactive.load(r);
   s.guard.stabilization.load(r);

@@ -64,6 +64,7 @@ class EtsModel final : public ForecastModel {
   std::string name() const override { return "ets"; }
   void update(double value) override;
   void observeMissing() override;
+  void setErrorStride(int stride) override { errors_.setStride(stride); }
   Forecast forecast(int horizon, double coverage) const override;
   void pointForecast(std::vector<double>& out) const override;
   int64_t observations() const override { return observations_; }

@@ -145,6 +145,13 @@ class ForecastModel {
   /// none of them in cache, and loads asked for together overlap.
   virtual void prefetch() const {}
 
+  /// Scores the forecasts for intervals from every `stride`-th step from now
+  /// on (HorizonErrorTracker::setStride: what was learned stays). A saved
+  /// state keeps the stride it was saved with; the decision engine applies
+  /// its step's (errorStrideFor) after a load. Models that track no errors
+  /// ignore it.
+  virtual void setErrorStride(int /*stride*/) {}
+
   /// Values learned from (missing steps excluded).
   virtual int64_t observations() const = 0;
 

@@ -73,6 +73,7 @@ class HoltWintersModel final : public ForecastModel {
   std::string name() const override;
   void update(double value) override;
   void observeMissing() override;
+  void setErrorStride(int stride) override { errors_.setStride(stride); }
   Forecast forecast(int horizon, double coverage) const override;
   void pointForecast(std::vector<double>& out) const override;
   int64_t observations() const override { return observations_; }

@@ -58,6 +58,17 @@ HorizonErrorTracker::HorizonErrorTracker(int max_horizon, int window, int stride
   }
 }
 
+void HorizonErrorTracker::setStride(int stride) {
+  if (std::max(1, stride) == stride_) return;
+  HorizonErrorTracker restrided(max_horizon_, window_, stride);
+  restrided.horizons_ = std::move(horizons_);
+  restrided.one_abs_ = one_abs_;
+  restrided.one_sq_ = one_sq_;
+  restrided.one_weight_ = one_weight_;
+  restrided.seek(step_);
+  *this = std::move(restrided);
+}
+
 void HorizonErrorTracker::seek(int64_t step) {
   step_ = step;
   if (step < 0) return;

@@ -55,6 +55,15 @@ class HorizonErrorTracker {
   HorizonErrorTracker(int max_horizon, int window, int stride = 1);
 
   int maxHorizon() const { return max_horizon_; }
+  int stride() const { return stride_; }
+
+  /// Scores the forecasts of every `stride`-th step from now on, as a new
+  /// tracker with that stride would: the tracked quantiles and error scales
+  /// stay, the remembered forecasts not scored yet are dropped (at most
+  /// max_horizon steps' worth). A state keeps the stride it was saved with,
+  /// so the owner re-applies its own after a load (errorStrideFor). Nothing
+  /// changes when the stride is the one in use.
+  void setStride(int stride);
 
   /// A new step with an actual value: scores the remembered forecasts for it.
   void observe(double actual);

@@ -104,6 +104,7 @@ class AutoModel final : public ForecastModel {
   std::string name() const override { return "auto"; }
   void update(double value) override;
   void observeMissing() override;
+  void setErrorStride(int stride) override { errors_.setStride(stride); }
   Forecast forecast(int horizon, double coverage) const override;
   void pointForecast(std::vector<double>& out) const override;
   int64_t observations() const override { return observations_; }

@@ -8,6 +8,7 @@
 
 #include "controller/engine/forecast_model.h"
 #include "controller/engine/robust_level.h"
+#include "controller/engine/state_codec.h"
 
 namespace pso::controller::engine {
 namespace {
@@ -401,6 +402,37 @@ TEST(DecisionEngine, SavedStateResumesIdentically) {
     current = a.desired_replicas;
     current_b = b.desired_replicas;
   }
+}
+
+// A state saved by an engine at another step (a changed cycle interval, or a
+// release that scored every fourth step) is scored at this engine's stride
+// once loaded. The forecast interval tracker writes its window (128) and
+// stride side by side in the state.
+TEST(DecisionEngine, AStateFromAnotherStepIsScoredAtThisEnginesStride) {
+  const auto pair = [](int64_t window, int64_t stride) {
+    StateWriter w;
+    w.putInt(window).putInt(stride);
+    return w.take().substr(1);  // the tokens, without the state's marker
+  };
+  EngineSettings coarse_settings;
+  coarse_settings.step_s = 300.0;
+  DecisionEngine coarse(coarse_settings);
+  coarse.upsertSystem(webSystem());
+  for (int t = 0; t < 60; ++t) step(coarse, 400.0 + (t % 5) * 10.0, 5, t * 300'000);
+  const std::string saved = coarse.saveState();
+  ASSERT_NE(saved.find(pair(128, 4)), std::string::npos);
+  ASSERT_EQ(saved.find(pair(128, 80)), std::string::npos);
+
+  DecisionEngine fine(engineSettings());  // 15 s steps: stride 80
+  ASSERT_TRUE(fine.loadState(saved).ok());
+  const std::string resaved = fine.saveState();
+  EXPECT_NE(resaved.find(pair(128, 80)), std::string::npos);
+  EXPECT_EQ(resaved.find(pair(128, 4)), std::string::npos);
+  // What the model learned came along: the next decision forecasts alike.
+  const SystemDecision a = step(coarse, 420.0, 5, 60 * 300'000);
+  const SystemDecision b = step(fine, 420.0, 5, 60 * 300'000);
+  ASSERT_FALSE(a.forecast.point.empty());
+  EXPECT_DOUBLE_EQ(a.forecast.point[0], b.forecast.point[0]);
 }
 
 TEST(DecisionEngine, LoadKeepsTheSpecOfAKnownSystem) {

@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <random>
+#include <vector>
 
 #include "controller/engine/forecast_model.h"
 
@@ -166,6 +167,40 @@ TEST(HorizonErrorTracker, IntervalsNestAsTheCoverageGrows) {
   narrow.point = {0.0, 0.0, 0.0, 0.0};
   tracker.fillIntervals(narrow, 0.1, 1.0);
   EXPECT_GT(narrow.lo[1], 0.0);
+}
+
+// A tracker whose stride changes (a state saved at another cycle step, or
+// by a release that scored every fourth step) keeps what it learned and
+// scores at the new stride from then on.
+TEST(HorizonErrorTracker, ANewStrideKeepsTheQuantilesAndScoresAtItFromThenOn) {
+  HorizonErrorTracker tracker(8, 128, 4);
+  std::mt19937 rng(3);
+  std::normal_distribution<double> noise(0.0, 2.0);
+  const auto run = [&](int steps) {
+    for (int i = 0; i < steps; ++i) {
+      tracker.observe(100.0 + noise(rng));
+      tracker.remember(std::vector<double>(8, 100.0), 1.6);
+    }
+  };
+  run(400);
+  const std::size_t before = tracker.count(1);
+  const double q90 = tracker.scaledQuantile(3, 0.9);
+  const double mae = tracker.oneStepMae();
+  ASSERT_GT(before, 90u);
+  tracker.setStride(20);
+  EXPECT_EQ(tracker.stride(), 20);
+  EXPECT_EQ(tracker.count(1), before);
+  EXPECT_DOUBLE_EQ(tracker.scaledQuantile(3, 0.9), q90);
+  EXPECT_DOUBLE_EQ(tracker.oneStepMae(), mae);
+  run(200);
+  // One origin in twenty scored from now on (at the old stride: 50).
+  EXPECT_GE(tracker.count(1), before + 9);
+  EXPECT_LE(tracker.count(1), before + 10);
+  // The same stride again changes nothing.
+  const std::size_t now = tracker.count(1);
+  tracker.setStride(20);
+  run(20);
+  EXPECT_EQ(tracker.count(1), now + 1);
 }
 
 TEST(HorizonErrorTracker, SavedStateRoundTripsAndOldWindowsLoad) {
