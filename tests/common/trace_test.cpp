@@ -153,13 +153,9 @@ TEST(Trace, ReadsAFileAndReportsAMissingOne) {
   EXPECT_EQ(bad.error().message.rfind(broken + ":3: ", 0), 0u) << bad.error().message;
 }
 
-TEST(Trace, ResamplesLinearBetweenValuesAndNeverAcrossAGap) {
-  const double nan = std::nan("");
-  const std::vector<double> values = {10.0, 20.0, nan, 40.0, 0.0};
-  const auto out = resampleLinear(values, 4);
-  ASSERT_EQ(out.size(), 17u);
-  const std::vector<double> expected = {10.0, 12.5, 15.0, 17.5, 20.0, nan,  nan,  nan, nan,
-                                        nan,  nan,  nan,  40.0, 30.0, 20.0, 10.0, 0.0};
+// Equal value for value, a NaN matching only a NaN.
+void expectSameValues(const std::vector<double>& out, const std::vector<double>& expected) {
+  ASSERT_EQ(out.size(), expected.size());
   for (std::size_t i = 0; i < out.size(); ++i) {
     if (std::isnan(expected[i])) {
       EXPECT_TRUE(std::isnan(out[i])) << i;
@@ -167,6 +163,16 @@ TEST(Trace, ResamplesLinearBetweenValuesAndNeverAcrossAGap) {
       EXPECT_DOUBLE_EQ(out[i], expected[i]) << i;
     }
   }
+}
+
+TEST(Trace, ResamplesLinearBetweenValuesAndNeverAcrossAGap) {
+  const double nan = std::nan("");
+  const std::vector<double> values = {10.0, 20.0, nan, 40.0, 0.0};
+  const auto out = resampleLinear(values, 4);
+  ASSERT_EQ(out.size(), 17u);
+  const std::vector<double> expected = {10.0, 12.5, 15.0, 17.5, 20.0, nan,  nan,  nan, nan,
+                                        nan,  nan,  nan,  40.0, 30.0, 20.0, 10.0, 0.0};
+  expectSameValues(out, expected);
   EXPECT_EQ(resampleLinear(values, 1).size(), values.size());
   EXPECT_TRUE(resampleLinear({}, 20).empty());
 }
@@ -178,13 +184,7 @@ TEST(Trace, ResamplesByHoldingEachValueForItsStep) {
   ASSERT_EQ(out.size(), 12u);
   const std::vector<double> expected = {10.0, 10.0, 10.0, 20.0, 20.0, 20.0,
                                         nan,  nan,  nan,  40.0, 40.0, 40.0};
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    if (std::isnan(expected[i])) {
-      EXPECT_TRUE(std::isnan(out[i])) << i;
-    } else {
-      EXPECT_DOUBLE_EQ(out[i], expected[i]) << i;
-    }
-  }
+  expectSameValues(out, expected);
   EXPECT_EQ(resampleHold(values, 1).size(), values.size());
   EXPECT_TRUE(resampleHold({}, 20).empty());
 }

@@ -201,14 +201,7 @@ TEST(DecisionEngine, AFifteenSecondCyclePlansAfterABurstAsAFiveMinuteCycleDoes) 
     for (double value : demand) {
       double first = 0.0;
       for (int k = 0; k < per_value; ++k) {
-        CycleInput input;
-        input.now_ms = now;
-        SystemObservation obs;
-        obs.system = "web";
-        obs.demand = value;
-        obs.current_replicas = current;
-        input.systems.push_back(obs);
-        const SystemDecision d = engine.decide(input).systems.at(0);
+        const SystemDecision d = step(engine, value, current, now);
         if (k == 0) first = d.planned_demand;
         current = d.desired_replicas;
         now += static_cast<int64_t>(step_s * 1000);
