@@ -213,4 +213,8 @@ std::vector<double> resampleHold(const std::vector<double>& values, int64_t fact
   return out;
 }
 
+std::vector<double> resample(const std::vector<double>& values, int64_t factor, Resampling how) {
+  return how == Resampling::kHold ? resampleHold(values, factor) : resampleLinear(values, factor);
+}
+
 }  // namespace pso::common

@@ -54,4 +54,11 @@ std::vector<double> resampleLinear(const std::vector<double>& values, int64_t fa
 /// the values as they are.
 std::vector<double> resampleHold(const std::vector<double>& values, int64_t factor);
 
+/// How a trace is put on a finer step: linear between its values
+/// (resampleLinear) or each value held for its step (resampleHold).
+enum class Resampling { kLinear, kHold };
+
+/// resampleLinear() or resampleHold(), as `how` says.
+std::vector<double> resample(const std::vector<double>& values, int64_t factor, Resampling how);
+
 }  // namespace pso::common

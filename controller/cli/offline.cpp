@@ -267,9 +267,9 @@ Result<SimulationRun> simulateTrace(const SimulateArgs& args) {
   if (!args.fleet.step.empty()) {
     auto step = finerStep(args.fleet.step, grid->step_s, args.trace);
     if (!step) return step.error();
-    const int64_t factor = grid->step_s / *step;
-    run.demand = args.resample == "hold" ? common::resampleHold(run.demand, factor)
-                                         : common::resampleLinear(run.demand, factor);
+    run.demand = common::resample(
+        run.demand, grid->step_s / *step,
+        args.resample == "hold" ? common::Resampling::kHold : common::Resampling::kLinear);
     run.step_s = *step;
   }
 

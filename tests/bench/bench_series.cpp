@@ -143,14 +143,13 @@ std::vector<BenchSeries> syntheticHardCases() {
   return cases;
 }
 
-BenchSeries resample(const BenchSeries& series, int64_t step_s, Resampling how) {
+BenchSeries resample(const BenchSeries& series, int64_t step_s, common::Resampling how) {
   const int64_t factor = step_s > 0 ? std::max<int64_t>(1, series.step_s / step_s) : 1;
   BenchSeries out;
   out.step_s = series.step_s / factor;
   out.name = series.name + "@" + std::to_string(out.step_s) + "s";
   out.t0_s = series.t0_s;
-  out.values = how == Resampling::kHold ? common::resampleHold(series.values, factor)
-                                        : common::resampleLinear(series.values, factor);
+  out.values = common::resample(series.values, factor, how);
   return out;
 }
 

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "common/trace.h"
+
 namespace pso::bench {
 
 /// A series on a regular step; NaN marks a missing value.
@@ -32,13 +34,9 @@ std::vector<std::filesystem::path> traceFiles(const std::filesystem::path& dir);
 /// The synthetic hard cases, 14 days at 5-minute steps each, named "syn_*".
 std::vector<BenchSeries> syntheticHardCases();
 
-/// How a series is put on a finer step: each value held for its step
-/// (common::resampleHold), or linear between neighbouring values
-/// (common::resampleLinear; a gap's neighbourhood stays a gap).
-enum class Resampling { kHold, kLinear };
-
-/// `series` on a finer step; the name gets "@<step>s". A step that does not
-/// divide the series' own step is rounded to one that does.
-BenchSeries resample(const BenchSeries& series, int64_t step_s, Resampling how);
+/// `series` on a finer step, as `how` says (common::resample); the name gets
+/// "@<step>s". A step that does not divide the series' own step is rounded
+/// to one that does.
+BenchSeries resample(const BenchSeries& series, int64_t step_s, common::Resampling how);
 
 }  // namespace pso::bench

@@ -101,7 +101,7 @@ int64_t g_step_s = 0;
 /// --no-profiles: the engine without seasonal profiles (the figures before them).
 bool g_seasonal_profiles = true;
 /// --resample hold|linear: how a series is put on the finer step.
-pso::bench::Resampling g_resampling = pso::bench::Resampling::kLinear;
+pso::common::Resampling g_resampling = pso::common::Resampling::kLinear;
 /// --only NAME: only the development traces whose name contains NAME.
 std::string g_only;
 
@@ -462,7 +462,7 @@ int main(int argc, char** argv) {
         return 2;
       }
       g_resampling =
-          how == "hold" ? pso::bench::Resampling::kHold : pso::bench::Resampling::kLinear;
+          how == "hold" ? pso::common::Resampling::kHold : pso::common::Resampling::kLinear;
     } else if (std::strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
       g_only = argv[++i];
     } else if (std::strcmp(argv[i], "--compare-step") == 0 && i + 1 < argc) {

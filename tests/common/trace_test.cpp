@@ -185,6 +185,8 @@ TEST(Trace, ResamplesByHoldingEachValueForItsStep) {
   const std::vector<double> expected = {10.0, 10.0, 10.0, 20.0, 20.0, 20.0,
                                         nan,  nan,  nan,  40.0, 40.0, 40.0};
   expectSameValues(out, expected);
+  expectSameValues(resample(values, 3, Resampling::kHold), expected);
+  expectSameValues(resample(values, 3, Resampling::kLinear), resampleLinear(values, 3));
   EXPECT_EQ(resampleHold(values, 1).size(), values.size());
   EXPECT_TRUE(resampleHold({}, 20).empty());
 }

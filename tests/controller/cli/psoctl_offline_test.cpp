@@ -16,6 +16,11 @@
 namespace pso::testing {
 namespace {
 
+/// Point i of writeTrace()'s trace, before any bump.
+double traceValue(int i) {
+  return 200 + 80 * std::sin(2 * M_PI * i / 48.0) + (i % 7) * 3;
+}
+
 /// A seasonal trace with a gap, as epoch seconds, 5-minute steps.
 void writeTrace(const std::string& path, int points, int gap_at = -1, double bump_after = -1,
                 int bump_from = 1 << 30) {
@@ -23,7 +28,7 @@ void writeTrace(const std::string& path, int points, int gap_at = -1, double bum
   out << "timestamp,value\n";
   for (int i = 0; i < points; ++i) {
     if (i == gap_at) continue;
-    double v = 200 + 80 * std::sin(2 * M_PI * i / 48.0) + (i % 7) * 3;
+    double v = traceValue(i);
     if (i >= bump_from) v += bump_after;
     out << 1600000000 + 300 * i << ',' << v << '\n';
   }
@@ -162,7 +167,7 @@ TEST(PsoctlSimulate, AStepFinerThanTheTracesReplaysItLinearBetweenItsValues) {
   for (int i = 0; i + 1 < 100; ++i) {
     const std::size_t base = static_cast<std::size_t>(i) * factor;
     if (i != 50) {
-      EXPECT_NEAR(at(base), 200 + 80 * std::sin(2 * M_PI * i / 48.0) + (i % 7) * 3, 1e-3) << i;
+      EXPECT_NEAR(at(base), traceValue(i), 1e-3) << i;
     }
     for (std::size_t k = 1; k < factor; ++k) {
       if (i == 49 || i == 50) {
@@ -212,8 +217,7 @@ TEST(PsoctlSimulate, ResampleHoldKeepsEachValueForItsWholeStep) {
       if (i == 50) {
         EXPECT_TRUE(cell.empty()) << "point " << i << " + " << k;
       } else {
-        EXPECT_NEAR(std::stod(cell), 200 + 80 * std::sin(2 * M_PI * i / 48.0) + (i % 7) * 3, 1e-3)
-            << "point " << i << " + " << k;
+        EXPECT_NEAR(std::stod(cell), traceValue(i), 1e-3) << "point " << i << " + " << k;
       }
     }
   }
