@@ -6,6 +6,7 @@
 
 #include "common/text.h"
 #include "controller/engine/alert_rules.h"
+#include "controller/engine/types.h"
 
 namespace pso::controller {
 namespace {
@@ -161,6 +162,14 @@ Finding checkShare(double share, const EngineConfig& /*engine*/) {
   return Problem::invalid("must be in [0, 1)");
 }
 
+Finding checkPlanMargin(Duration margin, const EngineConfig& /*engine*/) {
+  if (margin.count() >= 0 &&
+      margin.count() <= static_cast<int64_t>(engine::kMaxPlanMarginS * 1000.0)) {
+    return std::nullopt;
+  }
+  return Problem::invalid("must be between 0s and 1h");
+}
+
 const KeyList<IngestConfig>& ingestKeys() {
   using I = IngestConfig;
   static const KeyList<I> keys = {
@@ -191,6 +200,8 @@ const KeyList<EngineConfig>& engineKeys() {
       {"scale_down_min_share", &E::scale_down_min_share,
        "a step down frees more than this share of the running replicas, or the count stays",
        &checkShare},
+      {"plan_margin", &E::plan_margin,
+       "how far beyond the warm-up the plan looks, at least one cycle", &checkPlanMargin},
   };
   return keys;
 }

@@ -15,6 +15,7 @@ engine::EngineSettings engineSettingsFrom(const ControllerConfig& config) {
   settings.coverage = config.engine.interval_coverage;
   settings.risk = config.engine.risk;
   settings.scale_down_min_share = config.engine.scale_down_min_share;
+  settings.plan_margin_s = static_cast<double>(config.engine.plan_margin.count()) / 1000.0;
   settings.forecast_only = config.mode == "forecast-only";
   return settings;
 }

@@ -18,8 +18,17 @@ double planningCoverage(double risk) {
   return std::clamp(1.0 - 2.0 * risk, 0.001, 0.999);
 }
 
-int64_t planningHorizon(int64_t lead_steps, int64_t bottleneck_horizon_steps) {
-  return std::max<int64_t>({lead_steps + 1, bottleneck_horizon_steps, 1});
+int64_t marginSteps(double plan_margin_s, double step_s) {
+  if (!(step_s > 0.0) || !(plan_margin_s > 0.0)) return 1;
+  return std::max<int64_t>(1, ceilCount(plan_margin_s / step_s));
+}
+
+int64_t plannedSteps(int64_t lead_steps, double plan_margin_s, double step_s) {
+  return std::max<int64_t>(lead_steps, 0) + marginSteps(plan_margin_s, step_s);
+}
+
+int64_t planningHorizon(int64_t planned_steps, int64_t bottleneck_horizon_steps) {
+  return std::max<int64_t>({planned_steps, bottleneck_horizon_steps, 1});
 }
 
 namespace {
@@ -153,7 +162,8 @@ SettledPlan settlePlan(const SystemSpec& spec, const Allocation& plan, int64_t c
 }
 
 Allocation allocate(const SystemSpec& spec, const Forecast& forecast, int64_t current_replicas,
-                    int64_t reactive_replicas, int64_t now_ms, double step_s) {
+                    int64_t reactive_replicas, int64_t now_ms, double step_s,
+                    double plan_margin_s) {
   Allocation out;
   out.lead_steps = leadSteps(spec.warmup_s, step_s);
   const std::size_t available = std::min(forecast.hi.size(), forecast.point.size());
@@ -165,8 +175,8 @@ Allocation allocate(const SystemSpec& spec, const Forecast& forecast, int64_t cu
     out.rationale = "no forecast yet";
     return out;
   }
-  const std::size_t planned_steps =
-      std::min(available, static_cast<std::size_t>(out.lead_steps + 1));
+  const std::size_t planned_steps = std::min(
+      available, static_cast<std::size_t>(plannedSteps(out.lead_steps, plan_margin_s, step_s)));
   out.planned_steps = static_cast<int64_t>(planned_steps);
 
   out.planned_demand = forecast.hi[0];
@@ -196,12 +206,18 @@ Allocation allocate(const SystemSpec& spec, const Forecast& forecast, int64_t cu
 
   out.rule = std::string(ruleCode(out.rule_kind));
 
+  const int64_t margin = marginSteps(plan_margin_s, step_s);
+  const std::string after =
+      margin == 1 ? "one " + formatSeconds(step_s) + " step"
+                  : "a margin of " + formatSeconds(static_cast<double>(margin) * step_s);
   std::string when;
-  if (out.lead_steps == 0) {
-    when = "over the next step (no warm-up)";
+  if (out.planned_steps == 1) {
+    when = "over the next step" + std::string(out.lead_steps == 0 ? " (no warm-up)" : "");
+  } else if (out.lead_steps == 0) {
+    when = "over the next " + formatSteps(out.planned_steps) + " (no warm-up; " + after + ")";
   } else {
     when = "over the next " + formatSteps(out.planned_steps) + " (" + formatSeconds(spec.warmup_s) +
-           " warm-up plus one " + formatSeconds(step_s) + " step)";
+           " warm-up plus " + after + ")";
   }
   const std::string at_step =
       out.peak_step > 1 ? " in step " + std::to_string(out.peak_step) : std::string();

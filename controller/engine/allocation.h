@@ -22,10 +22,18 @@ int64_t leadSteps(double warmup_s, double step_s);
 /// planner asks the forecast model for.
 double planningCoverage(double risk);
 
-/// The forecast horizon a decision needs: K + 1 steps (the demand when new
-/// capacity starts serving), more when the caller wants bottlenecks detected
-/// further out; at least 1.
-int64_t planningHorizon(int64_t lead_steps, int64_t bottleneck_horizon_steps = 0);
+/// Steps a plan looks beyond the lead time: plan_margin_s in steps, rounded
+/// up, and at least one (the next decision's capacity takes over one step
+/// after this one's). At a 5-minute step and a 5-minute margin that is the
+/// one step; at 15 s, twenty (EngineSettings::plan_margin_s says why).
+int64_t marginSteps(double plan_margin_s, double step_s);
+
+/// Steps a decision plans for: K plus marginSteps().
+int64_t plannedSteps(int64_t lead_steps, double plan_margin_s, double step_s);
+
+/// The forecast horizon a decision needs: its planned steps, more when the
+/// caller wants bottlenecks detected further out; at least 1.
+int64_t planningHorizon(int64_t planned_steps, int64_t bottleneck_horizon_steps = 0);
 
 /// The predictive recommendation for one system.
 struct Allocation {
@@ -36,9 +44,9 @@ struct Allocation {
   std::string rule;
   DecisionRule rule_kind = DecisionRule::kNoData;  ///< `rule` as a typed fact
   int64_t lead_steps = 0;                          ///< K
-  int64_t planned_steps = 0;    ///< steps planned for: K + 1 (fewer if the forecast is shorter)
+  int64_t planned_steps = 0;    ///< plannedSteps() (fewer if the forecast is shorter)
   int64_t peak_step = 0;        ///< the step whose upper bound is planned_demand
-  double planned_demand = 0.0;  ///< max of the upper bound over steps 1..K+1
+  double planned_demand = 0.0;  ///< max of the upper bound over the planned steps
   std::vector<Candidate> candidates;
   std::optional<Bottleneck> bottleneck;
   /// The reasoning in words, e.g. "upper 90% forecast peaks at 530 ...; at
@@ -46,17 +54,18 @@ struct Allocation {
   std::string rationale;
 };
 
-/// Plans for the highest upper interval bound over steps 1..K+1 of `forecast`
-/// (the caller asks the model for the interval whose upper bound is the
-/// quantile it wants planned for, see planningCoverage())
-/// (K from spec.warmup_s and step_s): replicas = ceil(planned / (capacity per
+/// Plans for the highest upper interval bound over the first
+/// plannedSteps(K, plan_margin_s, step_s) steps of `forecast` (the caller
+/// asks the model for the interval whose upper bound is the quantile it
+/// wants planned for, see planningCoverage()) (K from spec.warmup_s and
+/// step_s): replicas = ceil(planned / (capacity per
 /// replica x target utilisation)), clamped to the bounds. Candidates (current,
 /// chosen, reactive, chosen - 1, chosen + 1; merged when equal) carry their
 /// utilisation at the planned demand, overload probability and cost over the
 /// forecast's horizon. The bottleneck is the earliest step of the whole
 /// forecast whose upper bound exceeds current_replicas x capacity per replica.
 Allocation allocate(const SystemSpec& spec, const Forecast& forecast, int64_t current_replicas,
-                    int64_t reactive_replicas, int64_t now_ms, double step_s);
+                    int64_t reactive_replicas, int64_t now_ms, double step_s, double plan_margin_s);
 
 /// A predictive plan tied to what is known now.
 struct SettledPlan {

@@ -45,9 +45,11 @@ Forecast demandForecast(const ForecastModel& model, int horizon, double coverage
 
 std::unique_ptr<ForecastModel> newModel(const EngineSettings& settings, const SystemSpec& spec) {
   ForecastModelParams params;
-  params.max_horizon = static_cast<int>(std::clamp<int64_t>(
-      planningHorizon(leadSteps(spec.warmup_s, settings.step_s), settings.bottleneck_horizon_steps),
-      kMinTrackedHorizon, 10000));
+  params.max_horizon = static_cast<int>(
+      std::clamp<int64_t>(planningHorizon(plannedSteps(leadSteps(spec.warmup_s, settings.step_s),
+                                                       settings.plan_margin_s, settings.step_s),
+                                          settings.bottleneck_horizon_steps),
+                          kMinTrackedHorizon, 10000));
   params.error_stride = errorStrideFor(settings.step_s);
   // Spread the systems' periodic refits over the refit period, and their
   // season re-detections over a detection window ("auto"). A multiple of the
@@ -219,7 +221,8 @@ DecisionEngine::Impl::Pending DecisionEngine::Impl::plan(SystemState& state,
 
   const double step_s = settings.step_s;
   d.lead_steps = leadSteps(spec.warmup_s, step_s);
-  const int64_t horizon = planningHorizon(d.lead_steps, settings.bottleneck_horizon_steps);
+  const int64_t planned_steps = plannedSteps(d.lead_steps, settings.plan_margin_s, step_s);
+  const int64_t horizon = planningHorizon(planned_steps, settings.bottleneck_horizon_steps);
   d.forecast = demandForecast(*state.model, static_cast<int>(horizon), settings.coverage);
 
   state.reactive.setSettings(reactiveSettings(settings));
@@ -234,11 +237,11 @@ DecisionEngine::Impl::Pending DecisionEngine::Impl::plan(SystemState& state,
   // forecast keeps the configured interval. One forecast serves both when the
   // two coincide.
   const double plan_coverage = planningCoverage(settings.risk);
-  p.planning =
-      std::abs(plan_coverage - settings.coverage) < 1e-12
-          ? d.forecast
-          : demandForecast(*state.model, static_cast<int>(d.lead_steps + 1), plan_coverage);
-  p.plan = allocate(spec, p.planning, current, reactive.replicas, now_ms, step_s);
+  p.planning = std::abs(plan_coverage - settings.coverage) < 1e-12
+                   ? d.forecast
+                   : demandForecast(*state.model, static_cast<int>(planned_steps), plan_coverage);
+  p.plan = allocate(spec, p.planning, current, reactive.replicas, now_ms, step_s,
+                    settings.plan_margin_s);
   const Allocation& plan = p.plan;
   p.demand = demand;
   // A bottleneck is judged on the reported interval, over the whole horizon.
@@ -864,6 +867,11 @@ Status DecisionEngine::validateSettings(const EngineSettings& s) {
   if (!(s.scale_down_min_share >= 0.0 && s.scale_down_min_share < 1.0)) {
     return makeError("invalid", "the least share a scale-down frees must be in [0, 1), got " +
                                     formatQuantity(s.scale_down_min_share));
+  }
+  if (!(s.plan_margin_s >= 0.0 && s.plan_margin_s <= kMaxPlanMarginS)) {
+    return makeError("invalid", "the plan's margin must be between 0 and " +
+                                    formatSeconds(kMaxPlanMarginS) + ", got " +
+                                    formatQuantity(s.plan_margin_s) + " s");
   }
   if (s.scale_down_stabilization_s < 0.0 || s.cooldown_s < 0.0 || s.max_step_up < 0 ||
       s.max_step_down < 0 || s.actions_per_hour < 0 || s.bottleneck_horizon_steps < 0 ||

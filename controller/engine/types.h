@@ -26,6 +26,9 @@ struct SystemSpec {
   std::vector<std::string> depends_on;
 };
 
+/// The longest EngineSettings::plan_margin_s: an hour.
+inline constexpr double kMaxPlanMarginS = 3600.0;
+
 /// Engine-wide settings (guardrails and planning).
 struct EngineSettings {
   double step_s = 15.0;               ///< time between decisions (cycle interval, or trace step)
@@ -39,7 +42,7 @@ struct EngineSettings {
   /// The predictive policy's one cost/risk knob, in (0, 0.5): the chance per
   /// step the planner accepts that demand rises above the target utilisation
   /// of the replicas it plans. It plans for the 1 - risk quantile of the
-  /// forecast over the lead time (warm-up plus one step) at the target; the
+  /// forecast over the warm-up and plan_margin_s after it, at the target; the
   /// headroom between target and full capacity then absorbs most of those
   /// excursions. Lower: more replicas, fewer overloads; higher: cheaper.
   /// (tests/bench/replay_bench: at 0.2 and target 0.7, with the "auto" model
@@ -52,7 +55,15 @@ struct EngineSettings {
   /// Registry name, see forecast_model.h. "auto" picks per system among
   /// seasonal and non-seasonal models by rolling backtest error.
   std::string forecast_model = "auto";
-  int64_t bottleneck_horizon_steps = 0;  ///< bottleneck look-ahead (0: warm-up + 1 step)
+  /// How far beyond the warm-up the predictive plan looks, in seconds, at
+  /// least one step whatever the value (engine.plan_margin). A recurring
+  /// burst a forecast places at the right hour may come minutes early; a
+  /// plan that looks a step past the warm-up covers that at a 5-minute step
+  /// but only 15 s of it at a 15 s cycle, which overloaded the bursts a
+  /// 5-minute replay of the same trace served (docs/design-notes.md "The
+  /// plan's margin in time, not in steps"). Between 0 and kMaxPlanMarginS.
+  double plan_margin_s = 300.0;
+  int64_t bottleneck_horizon_steps = 0;  ///< bottleneck look-ahead (0: the planned steps)
   double hpa_tolerance = 0.1;            ///< reactive rule: |ratio - 1| within this keeps the count
   /// Calm scale-downs of the predictive policy: a step down that frees this
   /// share of the running replicas or less is held back (guardrails.h), so
@@ -268,7 +279,8 @@ struct DecisionFacts {
   ForecastProvenance provenance;
   ReactiveFacts reactive;
   /// The forecast quantile the predictive plan sizes for (1 - risk), and the
-  /// steps it looks at (warm-up plus one, fewer when the forecast is shorter).
+  /// steps it looks at (the warm-up and the plan margin after it, fewer when the forecast is
+  /// shorter).
   double planning_quantile = 0.8;
   int64_t planned_steps = 0;
   /// The forecast's own count (the allocation within the bounds), before the

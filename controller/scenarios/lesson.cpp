@@ -69,6 +69,8 @@ LessonForecast forecastFrom(const json& f, double step_s) {
   out.planned_demand = numberAt(f, "planned_demand");
   out.planning_quantile = numberAt(f, "planning_quantile");
   const auto available = static_cast<int64_t>(hi.size());
+  // A document without planned_steps was recorded when plans looked one step
+  // past the warm-up.
   const int64_t planned = std::max<int64_t>(out.lead_steps, 0) + 1;
   out.planned_steps =
       integerAt(f, "planned_steps", available > 0 ? std::min(planned, available) : planned);
@@ -289,7 +291,7 @@ std::string plannedDemandDefinition(const LessonForecast& f) {
   const std::string over =
       f.planned_steps <= 1
           ? std::string("over the next step")
-          : "over the next " + std::to_string(f.planned_steps) + " steps (warm-up plus one)";
+          : "over the next " + std::to_string(f.planned_steps) + " steps (warm-up plus margin)";
   if (std::isfinite(f.planning_quantile)) {
     return "the highest " + formatPercent(f.planning_quantile) + " quantile of the forecast " +
            over;

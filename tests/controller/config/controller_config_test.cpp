@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "controller/config/engine_inputs.h"
 #include "tests/common/documented_keys.h"
 #include "tests/common/temp_dir.h"
 
@@ -36,6 +37,7 @@ constexpr const char* kFullController = R"(controller:
     interval_coverage: 0.8
     risk: 0.1
     scale_down_min_share: 0.1
+    plan_margin: 2m
 pools:
   - {name: site-a, capacity_replicas: 64, systems: [web, api, db]}
 alerts:
@@ -75,6 +77,8 @@ TEST(ControllerConfig, ParsesEveryKey) {
   EXPECT_DOUBLE_EQ(c.engine.interval_coverage, 0.8);
   EXPECT_DOUBLE_EQ(c.engine.risk, 0.1);
   EXPECT_DOUBLE_EQ(c.engine.scale_down_min_share, 0.1);
+  EXPECT_EQ(c.engine.plan_margin, std::chrono::minutes(2));
+  EXPECT_DOUBLE_EQ(engineSettingsFrom(c).plan_margin_s, 120.0);
   ASSERT_EQ(c.pools.size(), 1u);
   EXPECT_EQ(c.pools[0].name, "site-a");
   EXPECT_EQ(c.pools[0].capacity_replicas, 64);
@@ -105,6 +109,8 @@ TEST(ControllerConfig, RefusesBadValuesNamingTheKey) {
             "controller.yaml:3: controller.engine.risk: must be in (0, 0.5)");
   EXPECT_EQ(controllerError("controller:\n  engine:\n    scale_down_min_share: 1\n").message,
             "controller.yaml:3: controller.engine.scale_down_min_share: must be in [0, 1)");
+  EXPECT_EQ(controllerError("controller:\n  engine:\n    plan_margin: 2h\n").message,
+            "controller.yaml:3: controller.engine.plan_margin: must be between 0s and 1h");
   EXPECT_EQ(controllerError("controller:\n  cycle_interval: soon\n").code, "invalid");
   EXPECT_EQ(controllerError("pools:\n  - {name: a, capacity_replicas: 4, systems: [x]}\n"
                             "  - {name: a, capacity_replicas: 4, systems: [y]}\n")

@@ -9,6 +9,8 @@ namespace pso::controller::engine {
 namespace {
 
 constexpr double kZ90 = 1.6448536269514722;  // central 90% of a standard normal
+// A plan margin of one step: the plan looks at steps 1..K+1.
+constexpr double kOneStep = 0.0;
 
 SystemSpec spec(int64_t max_replicas) {
   SystemSpec s;
@@ -38,16 +40,57 @@ TEST(Allocation, LeadStepsAndHorizon) {
   EXPECT_EQ(leadSteps(31.0, 15.0), 3);
   EXPECT_EQ(leadSteps(10.0, 15.0), 1);
   EXPECT_EQ(leadSteps(0.0, 15.0), 0);
-  EXPECT_EQ(planningHorizon(2), 3);
+  EXPECT_EQ(planningHorizon(3), 3);
   EXPECT_EQ(planningHorizon(0), 1);
-  EXPECT_EQ(planningHorizon(2, 10), 10);
+  EXPECT_EQ(planningHorizon(3, 10), 10);
+}
+
+TEST(Allocation, ThePlanMarginIsATimeOfAtLeastOneStep) {
+  // Five minutes: one step at 300 s and coarser, twenty at 15 s, 300 at 1 s.
+  EXPECT_EQ(marginSteps(300.0, 300.0), 1);
+  EXPECT_EQ(marginSteps(300.0, 3600.0), 1);
+  EXPECT_EQ(marginSteps(300.0, 15.0), 20);
+  EXPECT_EQ(marginSteps(300.0, 1.0), 300);
+  EXPECT_EQ(marginSteps(300.0, 45.0), 7);  // rounded up
+  EXPECT_EQ(marginSteps(0.0, 15.0), 1);
+  EXPECT_EQ(plannedSteps(2, 300.0, 15.0), 22);
+  EXPECT_EQ(plannedSteps(2, 0.0, 15.0), 3);
+  EXPECT_EQ(plannedSteps(0, 300.0, 300.0), 1);
+}
+
+TEST(Allocation, PlansForAPeakWithinTheMarginAfterTheWarmUp) {
+  // K = 2 at 15 s; the forecast is flat at 100 but for 200 at step 15,
+  // 3.5 minutes after new capacity serves.
+  Forecast f;
+  f.coverage = 0.9;
+  for (int k = 1; k <= 30; ++k) {
+    const double p = k == 15 ? 200.0 : 100.0;
+    f.point.push_back(p);
+    f.lo.push_back(p);
+    f.hi.push_back(p);
+  }
+  const Allocation margin = allocate(spec(40), f, 10, 10, 0, 15.0, 300.0);
+  EXPECT_EQ(margin.planned_steps, 22);
+  EXPECT_EQ(margin.peak_step, 15);
+  EXPECT_DOUBLE_EQ(margin.planned_demand, 200.0);
+  EXPECT_EQ(margin.replicas, 20);
+  EXPECT_NE(margin.rationale.find("over the next 22 steps (30 s warm-up plus a margin of 300 s)"),
+            std::string::npos)
+      << margin.rationale;
+
+  const Allocation one_step = allocate(spec(40), f, 10, 10, 0, 15.0, kOneStep);
+  EXPECT_EQ(one_step.planned_steps, 3);
+  EXPECT_DOUBLE_EQ(one_step.planned_demand, 100.0);
+  EXPECT_EQ(one_step.replicas, 10);
+  EXPECT_NE(one_step.rationale.find("(30 s warm-up plus one 15 s step)"), std::string::npos)
+      << one_step.rationale;
 }
 
 TEST(Allocation, PlansForTheUpperBoundWhenNewCapacityServes) {
   // K = ceil(30 / 15) = 2, so steps 1..3 count; the highest upper bound is
   // step 3's 120 + 16.45 = 136.45 (step 4's is beyond the lead time), and
   // ceil(136.45 / (20 x 0.5)) = 14.
-  const Allocation a = allocate(spec(20), forecast(), 5, 6, 1'000'000, 15.0);
+  const Allocation a = allocate(spec(20), forecast(), 5, 6, 1'000'000, 15.0, kOneStep);
   EXPECT_EQ(a.lead_steps, 2);
   EXPECT_EQ(a.planned_steps, 3);
   EXPECT_EQ(a.peak_step, 3);
@@ -70,7 +113,7 @@ TEST(Allocation, PlanningCoverageTurnsTheRiskIntoAnUpperQuantile) {
 }
 
 TEST(Allocation, SaysWhichBoundChangedTheCount) {
-  const Allocation capped = allocate(spec(12), forecast(), 5, 6, 0, 15.0);
+  const Allocation capped = allocate(spec(12), forecast(), 5, 6, 0, 15.0, kOneStep);
   EXPECT_EQ(capped.replicas, 12);
   EXPECT_EQ(capped.unbounded_replicas, 14);
   EXPECT_EQ(capped.rule, "max-bound");
@@ -78,13 +121,13 @@ TEST(Allocation, SaysWhichBoundChangedTheCount) {
 
   SystemSpec floor = spec(20);
   floor.min_replicas = 16;
-  const Allocation raised = allocate(floor, forecast(), 5, 6, 0, 15.0);
+  const Allocation raised = allocate(floor, forecast(), 5, 6, 0, 15.0, kOneStep);
   EXPECT_EQ(raised.replicas, 16);
   EXPECT_EQ(raised.rule, "min-bound");
 }
 
 TEST(Allocation, CandidatesCarryUtilisationOverloadChanceAndCost) {
-  const Allocation a = allocate(spec(12), forecast(), 5, 6, 0, 15.0);
+  const Allocation a = allocate(spec(12), forecast(), 5, 6, 0, 15.0, kOneStep);
   const double planned = 120 + kZ90 * 10.0;
   ASSERT_EQ(a.candidates.size(), 4u);  // 13 is above the maximum
 
@@ -112,7 +155,7 @@ TEST(Allocation, CandidatesCarryUtilisationOverloadChanceAndCost) {
 }
 
 TEST(Allocation, BottleneckIsTheEarliestBreachOfCurrentCapacity) {
-  const Allocation a = allocate(spec(20), forecast(), 5, 6, 1'000'000, 15.0);
+  const Allocation a = allocate(spec(20), forecast(), 5, 6, 1'000'000, 15.0, kOneStep);
   ASSERT_TRUE(a.bottleneck.has_value());
   EXPECT_EQ(a.bottleneck->steps_ahead, 1);  // 116.45 > 5 x 20
   EXPECT_EQ(a.bottleneck->eta_ms, 1'015'000);
@@ -121,16 +164,16 @@ TEST(Allocation, BottleneckIsTheEarliestBreachOfCurrentCapacity) {
   EXPECT_NEAR(a.bottleneck->probability, 0.9772498680518208, 1e-9);
 
   // With 7 running (capacity 140) nothing breaches: the highest bound is 136.45.
-  EXPECT_FALSE(allocate(spec(20), forecast(), 7, 6, 0, 15.0).bottleneck.has_value());
+  EXPECT_FALSE(allocate(spec(20), forecast(), 7, 6, 0, 15.0, kOneStep).bottleneck.has_value());
   // With 6 running (capacity 120) the first breach is step 2 (126.45).
-  const auto later = allocate(spec(20), forecast(), 6, 6, 0, 15.0).bottleneck;
+  const auto later = allocate(spec(20), forecast(), 6, 6, 0, 15.0, kOneStep).bottleneck;
   ASSERT_TRUE(later.has_value());
   EXPECT_EQ(later->steps_ahead, 2);
   EXPECT_EQ(later->eta_ms, 30'000);
 }
 
 TEST(Allocation, EmptyForecastKeepsTheCurrentCount) {
-  const Allocation a = allocate(spec(20), Forecast{}, 5, 6, 0, 15.0);
+  const Allocation a = allocate(spec(20), Forecast{}, 5, 6, 0, 15.0, kOneStep);
   EXPECT_EQ(a.replicas, 5);
   EXPECT_EQ(a.rule, "no-data");
   EXPECT_TRUE(a.candidates.empty());

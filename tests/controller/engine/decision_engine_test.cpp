@@ -85,8 +85,9 @@ TEST(DecisionEngine, PredictiveDecisionCarriesItsNumbersAndExplainsThem) {
   // ceil(412 / 84) = 5.
   EXPECT_EQ(d.rule, "predictive-upper-quantile");
   EXPECT_EQ(d.lead_steps, 2);
-  ASSERT_EQ(d.forecast.point.size(), 3u);
-  EXPECT_NEAR(d.forecast.hi[2], 412.0, 1e-9);
+  // The warm-up's 2 steps and the default 5-minute margin's 20.
+  ASSERT_EQ(d.forecast.point.size(), 22u);
+  EXPECT_NEAR(d.forecast.hi[21], 412.0, 1e-9);
   EXPECT_NEAR(d.planned_demand, 412.0, 1e-9);
   EXPECT_EQ(d.recommended_replicas, 5);
   EXPECT_EQ(d.desired_replicas, 5);
@@ -103,16 +104,16 @@ TEST(DecisionEngine, PredictiveDecisionCarriesItsNumbersAndExplainsThem) {
   EXPECT_EQ(d.bottleneck->steps_ahead, 1);
   EXPECT_EQ(
       d.rationale,
-      "Demand 412; 80% quantile of the forecast over the next 3 steps (30 s warm-up plus one 15 s "
-      "step) peaks at 412; at 120 per replica and 70% target that needs 5 replicas. The "
+      "Demand 412; 80% quantile of the forecast over the next 22 steps (30 s warm-up plus a margin "
+      "of 300 s) peaks at 412; at 120 per replica and 70% target that needs 5 replicas. The "
       "upper forecast exceeds the current capacity of 360 in 1 step (chance 100%). "
       "3 running, so scale up to 5.");
   // Running 5 already: nothing in between, so it reads as one sentence.
   const SystemDecision kept = step(engine, 412.0, 5, 150'000);
   EXPECT_EQ(
       kept.rationale,
-      "Demand 412; 80% quantile of the forecast over the next 3 steps (30 s warm-up plus one 15 s "
-      "step) peaks at 412; at 120 per replica and 70% target that needs 5 replicas; "
+      "Demand 412; 80% quantile of the forecast over the next 22 steps (30 s warm-up plus a margin "
+      "of 300 s) peaks at 412; at 120 per replica and 70% target that needs 5 replicas; "
       "5 running, so keep 5.");
   EXPECT_FALSE(kept.dispatch);
 }
@@ -242,6 +243,7 @@ TEST(DecisionEngine, APlanAtAReplicaBoundaryDoesNotFlap) {
     s.hpa_tolerance = tolerance;
     s.scale_down_stabilization_s = 0.0;
     s.scale_down_min_share = 0.0;  // the plan's tolerance alone (7 -> 6 frees 14%)
+    s.plan_margin_s = 0.0;         // one step past the warm-up: the quantile below is of 3 steps
     DecisionEngine engine(s);
     engine.upsertSystem(webSystem());
     int64_t current = 7;
@@ -279,8 +281,9 @@ TEST(DecisionEngine, ReportsAPredictedBottleneck) {
   EXPECT_EQ(d.bottleneck->eta_ms, 39 * 15'000 + 15'000);
   EXPECT_NE(d.rationale.find("exceeds the current capacity of 480 in 1 step"), std::string::npos)
       << d.rationale;
-  // Planned for the end of the warm-up: 490 + 3 x 10 = 520 -> ceil(520 / 84) = 7.
-  EXPECT_EQ(d.desired_replicas, 7);
+  // Planned for the end of the warm-up and the 5-minute margin after it:
+  // 490 + 22 x 10 = 710 -> ceil(710 / 84) = 9.
+  EXPECT_EQ(d.desired_replicas, 9);
 }
 
 TEST(DecisionEngine, GuardrailChangesAppearInTheDecisionAndRationale) {
