@@ -43,13 +43,19 @@ Forecast demandForecast(const ForecastModel& model, int horizon, double coverage
   return f;
 }
 
-std::unique_ptr<ForecastModel> newModel(const EngineSettings& settings, const SystemSpec& spec) {
-  ForecastModelParams params;
-  params.max_horizon = static_cast<int>(
+/// The horizons a system's model tracks errors over: what its plans and
+/// bottleneck look-ahead need, at least kMinTrackedHorizon.
+int trackedHorizonFor(const EngineSettings& settings, const SystemSpec& spec) {
+  return static_cast<int>(
       std::clamp<int64_t>(planningHorizon(plannedSteps(leadSteps(spec.warmup_s, settings.step_s),
                                                        settings.plan_margin_s, settings.step_s),
                                           settings.bottleneck_horizon_steps),
                           kMinTrackedHorizon, 10000));
+}
+
+std::unique_ptr<ForecastModel> newModel(const EngineSettings& settings, const SystemSpec& spec) {
+  ForecastModelParams params;
+  params.max_horizon = trackedHorizonFor(settings, spec);
   params.error_stride = errorStrideFor(settings.step_s);
   // Spread the systems' periodic refits over the refit period, and their
   // season re-detections over a detection window ("auto"). A multiple of the
@@ -753,6 +759,16 @@ std::optional<DecisionEngine::Impl::SystemState> DecisionEngine::Impl::loadSyste
     return std::nullopt;
   }
   s.model = std::move(model).value();
+  // A model scored over other horizons than this engine's plans need (saved
+  // with another warm-up, plan margin or cycle interval) would plan beyond
+  // what its intervals learned: the system starts afresh, and the cycle
+  // warms it from its stored history (needsHistory()).
+  const auto known = systems.find(s.spec.name);
+  const SystemSpec& spec = known != systems.end() ? known->second.spec : s.spec;
+  const int tracked = s.model->trackedHorizon();
+  if (tracked != 0 && tracked != trackedHorizonFor(settings, spec)) {
+    s.model = newModel(settings, spec);
+  }
   // Scored as this engine's step has its models scored, whatever step (or
   // release) saved the state.
   s.model->setErrorStride(errorStrideFor(settings.step_s));

@@ -151,6 +151,10 @@ class ForecastModel {
   /// its step's (errorStrideFor) after a load. Models that track no errors
   /// ignore it.
   virtual void setErrorStride(int /*stride*/) {}
+  /// The horizons whose errors the model tracks for its intervals
+  /// (params.max_horizon when made, the saved one after a load); 0 for a
+  /// model that tracks none.
+  virtual int trackedHorizon() const { return 0; }
 
   /// Values learned from (missing steps excluded).
   virtual int64_t observations() const = 0;

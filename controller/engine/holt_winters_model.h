@@ -74,6 +74,7 @@ class HoltWintersModel final : public ForecastModel {
   void update(double value) override;
   void observeMissing() override;
   void setErrorStride(int stride) override { errors_.setStride(stride); }
+  int trackedHorizon() const override { return errors_.maxHorizon(); }
   Forecast forecast(int horizon, double coverage) const override;
   void pointForecast(std::vector<double>& out) const override;
   int64_t observations() const override { return observations_; }

@@ -410,8 +410,11 @@ TEST(DecisionEngine, AStateFromAnotherStepIsScoredAtThisEnginesStride) {
     w.putInt(window).putInt(stride);
     return w.take().substr(1);  // the tokens, without the state's marker
   };
+  // Plans one step past the warm-up at both steps, so both models track
+  // the same horizons (8, the least) and the state is kept, not refused.
   EngineSettings coarse_settings;
   coarse_settings.step_s = 300.0;
+  coarse_settings.plan_margin_s = 0.0;
   DecisionEngine coarse(coarse_settings);
   coarse.upsertSystem(webSystem());
   for (int t = 0; t < 60; ++t) step(coarse, 400.0 + (t % 5) * 10.0, 5, t * 300'000);
@@ -419,8 +422,11 @@ TEST(DecisionEngine, AStateFromAnotherStepIsScoredAtThisEnginesStride) {
   ASSERT_NE(saved.find(pair(128, 4)), std::string::npos);
   ASSERT_EQ(saved.find(pair(128, 80)), std::string::npos);
 
-  DecisionEngine fine(engineSettings());  // 15 s steps: stride 80
+  EngineSettings fine_settings = engineSettings();  // 15 s steps: stride 80
+  fine_settings.plan_margin_s = 0.0;
+  DecisionEngine fine(fine_settings);
   ASSERT_TRUE(fine.loadState(saved).ok());
+  EXPECT_FALSE(fine.needsHistory("web"));
   const std::string resaved = fine.saveState();
   EXPECT_NE(resaved.find(pair(128, 80)), std::string::npos);
   EXPECT_EQ(resaved.find(pair(128, 4)), std::string::npos);
@@ -429,6 +435,36 @@ TEST(DecisionEngine, AStateFromAnotherStepIsScoredAtThisEnginesStride) {
   const SystemDecision b = step(fine, 420.0, 5, 60 * 300'000);
   ASSERT_FALSE(a.forecast.point.empty());
   EXPECT_DOUBLE_EQ(a.forecast.point[0], b.forecast.point[0]);
+}
+
+// A controller whose plans now look further ahead (here the plan margin
+// went from one step to five minutes) does not plan with a model that
+// scored its errors over fewer steps: the system starts afresh, and the
+// cycle warms it from its stored history.
+TEST(DecisionEngine, AModelSavedForOtherHorizonsStartsAfreshToBeWarmedFromHistory) {
+  EngineSettings one_step = engineSettings();
+  one_step.plan_margin_s = 0.0;  // 3 steps planned, 8 tracked (the least)
+  DecisionEngine before(one_step);
+  before.upsertSystem(webSystem());
+  std::vector<double> history;
+  for (int t = 0; t < 60; ++t) {
+    history.push_back(400.0 + (t % 5) * 10.0);
+    step(before, history.back(), 5, t * 15'000);
+  }
+  const std::string saved = before.saveState();
+
+  DecisionEngine same(one_step);
+  ASSERT_TRUE(same.loadState(saved).ok());
+  EXPECT_FALSE(same.needsHistory("web"));
+
+  DecisionEngine after(engineSettings());  // 2 steps of warm-up and 20 of margin
+  ASSERT_TRUE(after.loadState(saved).ok());
+  EXPECT_TRUE(after.needsHistory("web"));
+  EXPECT_EQ(after.warmStart("web", history, 59 * 15'000), history.size());
+  EXPECT_FALSE(after.needsHistory("web"));
+  const SystemDecision d = step(after, 420.0, 5, 60 * 15'000);
+  EXPECT_EQ(d.forecast.point.size(), 22u);
+  EXPECT_EQ(d.facts.observations, 61);  // the history and this step
 }
 
 TEST(DecisionEngine, LoadKeepsTheSpecOfAKnownSystem) {
