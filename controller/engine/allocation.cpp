@@ -18,13 +18,14 @@ double planningCoverage(double risk) {
   return std::clamp(1.0 - 2.0 * risk, 0.001, 0.999);
 }
 
-int64_t marginSteps(double plan_margin_s, double step_s) {
-  if (!(step_s > 0.0) || !(plan_margin_s > 0.0)) return 1;
-  return std::max<int64_t>(1, ceilCount(plan_margin_s / step_s));
+int64_t marginSteps(double plan_margin_s, double warmup_s, double step_s) {
+  const double margin_s = std::min(plan_margin_s, warmup_s);
+  if (!(step_s > 0.0) || !(margin_s > 0.0)) return 1;
+  return std::max<int64_t>(1, ceilCount(margin_s / step_s));
 }
 
-int64_t plannedSteps(int64_t lead_steps, double plan_margin_s, double step_s) {
-  return std::max<int64_t>(lead_steps, 0) + marginSteps(plan_margin_s, step_s);
+int64_t plannedSteps(double warmup_s, double plan_margin_s, double step_s) {
+  return leadSteps(warmup_s, step_s) + marginSteps(plan_margin_s, warmup_s, step_s);
 }
 
 int64_t planningHorizon(int64_t planned_steps, int64_t bottleneck_horizon_steps) {
@@ -176,7 +177,7 @@ Allocation allocate(const SystemSpec& spec, const Forecast& forecast, int64_t cu
     return out;
   }
   const std::size_t planned_steps = std::min(
-      available, static_cast<std::size_t>(plannedSteps(out.lead_steps, plan_margin_s, step_s)));
+      available, static_cast<std::size_t>(plannedSteps(spec.warmup_s, plan_margin_s, step_s)));
   out.planned_steps = static_cast<int64_t>(planned_steps);
 
   out.planned_demand = forecast.hi[0];
@@ -206,7 +207,7 @@ Allocation allocate(const SystemSpec& spec, const Forecast& forecast, int64_t cu
 
   out.rule = std::string(ruleCode(out.rule_kind));
 
-  const int64_t margin = marginSteps(plan_margin_s, step_s);
+  const int64_t margin = marginSteps(plan_margin_s, spec.warmup_s, step_s);
   const std::string after =
       margin == 1 ? "one " + formatSeconds(step_s) + " step"
                   : "a margin of " + formatSeconds(static_cast<double>(margin) * step_s);

@@ -22,14 +22,16 @@ int64_t leadSteps(double warmup_s, double step_s);
 /// planner asks the forecast model for.
 double planningCoverage(double risk);
 
-/// Steps a plan looks beyond the lead time: plan_margin_s in steps, rounded
-/// up, and at least one (the next decision's capacity takes over one step
-/// after this one's). At a 5-minute step and a 5-minute margin that is the
-/// one step; at 15 s, twenty (EngineSettings::plan_margin_s says why).
-int64_t marginSteps(double plan_margin_s, double step_s);
+/// Steps a plan looks beyond the lead time: the plan margin, at most the
+/// warm-up, in steps rounded up, and at least one (the next decision's
+/// capacity takes over one step after this one's). With a 10-minute warm-up
+/// and the default 5-minute margin: one step at 300 s and coarser, twenty
+/// at 15 s (EngineSettings::plan_margin_s says why, and why at most the
+/// warm-up).
+int64_t marginSteps(double plan_margin_s, double warmup_s, double step_s);
 
-/// Steps a decision plans for: K plus marginSteps().
-int64_t plannedSteps(int64_t lead_steps, double plan_margin_s, double step_s);
+/// Steps a decision plans for: K (leadSteps()) plus marginSteps().
+int64_t plannedSteps(double warmup_s, double plan_margin_s, double step_s);
 
 /// The forecast horizon a decision needs: its planned steps, more when the
 /// caller wants bottlenecks detected further out; at least 1.
@@ -55,7 +57,7 @@ struct Allocation {
 };
 
 /// Plans for the highest upper interval bound over the first
-/// plannedSteps(K, plan_margin_s, step_s) steps of `forecast` (the caller
+/// plannedSteps(spec.warmup_s, plan_margin_s, step_s) steps of `forecast` (the caller
 /// asks the model for the interval whose upper bound is the quantile it
 /// wants planned for, see planningCoverage()) (K from spec.warmup_s and
 /// step_s): replicas = ceil(planned / (capacity per

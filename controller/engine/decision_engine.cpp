@@ -46,11 +46,10 @@ Forecast demandForecast(const ForecastModel& model, int horizon, double coverage
 /// The horizons a system's model tracks errors over: what its plans and
 /// bottleneck look-ahead need, at least kMinTrackedHorizon.
 int trackedHorizonFor(const EngineSettings& settings, const SystemSpec& spec) {
-  return static_cast<int>(
-      std::clamp<int64_t>(planningHorizon(plannedSteps(leadSteps(spec.warmup_s, settings.step_s),
-                                                       settings.plan_margin_s, settings.step_s),
-                                          settings.bottleneck_horizon_steps),
-                          kMinTrackedHorizon, 10000));
+  return static_cast<int>(std::clamp<int64_t>(
+      planningHorizon(plannedSteps(spec.warmup_s, settings.plan_margin_s, settings.step_s),
+                      settings.bottleneck_horizon_steps),
+      kMinTrackedHorizon, 10000));
 }
 
 std::unique_ptr<ForecastModel> newModel(const EngineSettings& settings, const SystemSpec& spec) {
@@ -227,7 +226,7 @@ DecisionEngine::Impl::Pending DecisionEngine::Impl::plan(SystemState& state,
 
   const double step_s = settings.step_s;
   d.lead_steps = leadSteps(spec.warmup_s, step_s);
-  const int64_t planned_steps = plannedSteps(d.lead_steps, settings.plan_margin_s, step_s);
+  const int64_t planned_steps = plannedSteps(spec.warmup_s, settings.plan_margin_s, step_s);
   const int64_t horizon = planningHorizon(planned_steps, settings.bottleneck_horizon_steps);
   d.forecast = demandForecast(*state.model, static_cast<int>(horizon), settings.coverage);
 

@@ -55,13 +55,17 @@ struct EngineSettings {
   /// Registry name, see forecast_model.h. "auto" picks per system among
   /// seasonal and non-seasonal models by rolling backtest error.
   std::string forecast_model = "auto";
-  /// How far beyond the warm-up the predictive plan looks, in seconds, at
-  /// least one step whatever the value (engine.plan_margin). A recurring
-  /// burst a forecast places at the right hour may come minutes early; a
-  /// plan that looks a step past the warm-up covers that at a 5-minute step
-  /// but only 15 s of it at a 15 s cycle, which overloaded the bursts a
-  /// 5-minute replay of the same trace served (docs/design-notes.md "The
-  /// plan's margin in time, not in steps"). Between 0 and kMaxPlanMarginS.
+  /// How far beyond the warm-up the predictive plan looks, in seconds: at
+  /// most the warm-up and at least one step whatever the value
+  /// (engine.plan_margin). A recurring burst a forecast places at the right
+  /// hour may come minutes early; a plan that looks one step past the
+  /// warm-up covers that at a 5-minute step but only 15 s of it at a 15 s
+  /// cycle, which overloaded the bursts a 5-minute replay of the same trace
+  /// served. A burst that comes earlier than that is met by the plan's floor
+  /// on observed demand once a warm-up has passed, so a margin beyond the
+  /// warm-up buys little for its replica-hours and forecast work
+  /// (docs/design-notes.md "The plan's margin in time, not in steps").
+  /// Between 0 and kMaxPlanMarginS.
   double plan_margin_s = 300.0;
   int64_t bottleneck_horizon_steps = 0;  ///< bottleneck look-ahead (0: the planned steps)
   double hpa_tolerance = 0.1;            ///< reactive rule: |ratio - 1| within this keeps the count

@@ -13,7 +13,9 @@
 // saves all): its bytes per system and the time of a whole save.
 //
 // Usage: cycle_scale_bench [--systems N] [--history K] [--cycles C] [--mode act|forecast-only]
-//                          [--db PATH]
+//                          [--db PATH] [--plan-margin-s S]
+// (--plan-margin-s: controller.engine.plan_margin in seconds, default the
+// config's; 0 plans one step past the warm-up, as before the margin.)
 //
 // The live controller runs the same code on its cycle thread while ingest
 // writes beside it; fleet_bench measures that whole process.
@@ -159,6 +161,7 @@ int main(int argc, char** argv) {
   int cycles = 5;
   std::string mode = "forecast-only";
   std::string db_path;
+  std::optional<int> plan_margin_s;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--systems")
@@ -171,6 +174,8 @@ int main(int argc, char** argv) {
       mode = argv[i + 1];
     else if (a == "--db")
       db_path = argv[i + 1];
+    else if (a == "--plan-margin-s")
+      plan_margin_s = std::stoi(argv[i + 1]);
     else {
       std::fprintf(stderr, "cycle_scale_bench: unknown option %s\n", a.c_str());
       return 2;
@@ -236,6 +241,7 @@ int main(int argc, char** argv) {
 
   pso::controller::ControllerConfig config;
   config.mode = mode;
+  if (plan_margin_s) config.engine.plan_margin = std::chrono::seconds(*plan_margin_s);
   CountingDispatcher dispatcher;
   pso::common::MetricsRegistry metrics;
   pso::controller::service::CycleRunner runner(config, store, dispatcher, metrics);

@@ -37,10 +37,6 @@ TEST(ControllerFuzzCorpus, EveryEngineStateSeedKeepsTheLoaderContract) {
 
 // seed-12 was saved by the text-form writer of an earlier version (two
 // systems, 160 cycles): a controller upgraded over it keeps its models.
-// That version planned one step past the warm-up; with today's default
-// five-minute margin its models would track too few horizons and start
-// afresh (DecisionEngine.AModelSavedForOtherHorizonsStartsAfreshToBe-
-// WarmedFromHistory), so the engine here plans as that version did.
 TEST(ControllerFuzzCorpus, AnEngineStateInTheEarlierTextFormStillLoads) {
   const auto seeds = pso::testing::readFuzzCorpus(PSO_SOURCE_DIR, "engine_state");
   ASSERT_TRUE(seeds.has_value());
@@ -50,7 +46,6 @@ TEST(ControllerFuzzCorpus, AnEngineStateInTheEarlierTextFormStillLoads) {
   ASSERT_TRUE(text->bytes.starts_with("10:pso-engine "));
   engine::EngineSettings settings;
   settings.step_s = 15.0;
-  settings.plan_margin_s = 0.0;
   engine::DecisionEngine engine(settings);
   Status loaded = engine.loadState(text->bytes);
   ASSERT_TRUE(loaded.ok()) << loaded.error().message;

@@ -45,44 +45,53 @@ TEST(Allocation, LeadStepsAndHorizon) {
   EXPECT_EQ(planningHorizon(3, 10), 10);
 }
 
-TEST(Allocation, ThePlanMarginIsATimeOfAtLeastOneStep) {
-  // Five minutes: one step at 300 s and coarser, twenty at 15 s, 300 at 1 s.
-  EXPECT_EQ(marginSteps(300.0, 300.0), 1);
-  EXPECT_EQ(marginSteps(300.0, 3600.0), 1);
-  EXPECT_EQ(marginSteps(300.0, 15.0), 20);
-  EXPECT_EQ(marginSteps(300.0, 1.0), 300);
-  EXPECT_EQ(marginSteps(300.0, 45.0), 7);  // rounded up
-  EXPECT_EQ(marginSteps(0.0, 15.0), 1);
-  EXPECT_EQ(plannedSteps(2, 300.0, 15.0), 22);
-  EXPECT_EQ(plannedSteps(2, 0.0, 15.0), 3);
-  EXPECT_EQ(plannedSteps(0, 300.0, 300.0), 1);
+TEST(Allocation, ThePlanMarginIsATimeOfAtLeastOneStepAndAtMostTheWarmUp) {
+  // Five minutes after a 10-minute warm-up: one step at 300 s and coarser,
+  // twenty at 15 s, 300 at 1 s.
+  EXPECT_EQ(marginSteps(300.0, 600.0, 300.0), 1);
+  EXPECT_EQ(marginSteps(300.0, 600.0, 3600.0), 1);
+  EXPECT_EQ(marginSteps(300.0, 600.0, 15.0), 20);
+  EXPECT_EQ(marginSteps(300.0, 600.0, 1.0), 300);
+  EXPECT_EQ(marginSteps(300.0, 600.0, 45.0), 7);  // rounded up
+  EXPECT_EQ(marginSteps(0.0, 600.0, 15.0), 1);
+  // At most the warm-up: 30 s of it is two steps at 15 s; none is one step.
+  EXPECT_EQ(marginSteps(300.0, 30.0, 15.0), 2);
+  EXPECT_EQ(marginSteps(300.0, 0.0, 15.0), 1);
+  EXPECT_EQ(plannedSteps(600.0, 300.0, 15.0), 60);
+  EXPECT_EQ(plannedSteps(30.0, 300.0, 15.0), 4);
+  EXPECT_EQ(plannedSteps(30.0, 0.0, 15.0), 3);
+  EXPECT_EQ(plannedSteps(0.0, 300.0, 300.0), 1);
 }
 
 TEST(Allocation, PlansForAPeakWithinTheMarginAfterTheWarmUp) {
-  // K = 2 at 15 s; the forecast is flat at 100 but for 200 at step 15,
-  // 3.5 minutes after new capacity serves.
+  // A 5-minute warm-up at 15 s (K = 20); the forecast is flat at 100 but for
+  // 200 at step 30, 2.5 minutes after new capacity serves.
+  SystemSpec slow = spec(40);
+  slow.warmup_s = 300.0;
   Forecast f;
   f.coverage = 0.9;
-  for (int k = 1; k <= 30; ++k) {
-    const double p = k == 15 ? 200.0 : 100.0;
+  for (int k = 1; k <= 50; ++k) {
+    const double p = k == 30 ? 200.0 : 100.0;
     f.point.push_back(p);
     f.lo.push_back(p);
     f.hi.push_back(p);
   }
-  const Allocation margin = allocate(spec(40), f, 10, 10, 0, 15.0, 300.0);
-  EXPECT_EQ(margin.planned_steps, 22);
-  EXPECT_EQ(margin.peak_step, 15);
+  const Allocation margin = allocate(slow, f, 10, 10, 0, 15.0, 300.0);
+  EXPECT_EQ(margin.planned_steps, 40);
+  EXPECT_EQ(margin.peak_step, 30);
   EXPECT_DOUBLE_EQ(margin.planned_demand, 200.0);
   EXPECT_EQ(margin.replicas, 20);
-  EXPECT_NE(margin.rationale.find("over the next 22 steps (30 s warm-up plus a margin of 300 s)"),
+  EXPECT_NE(margin.rationale.find("over the next 40 steps (300 s warm-up plus a margin of 300 s)"),
             std::string::npos)
       << margin.rationale;
+  // A longer margin is cut to the warm-up.
+  EXPECT_EQ(allocate(slow, f, 10, 10, 0, 15.0, 900.0).planned_steps, 40);
 
-  const Allocation one_step = allocate(spec(40), f, 10, 10, 0, 15.0, kOneStep);
-  EXPECT_EQ(one_step.planned_steps, 3);
+  const Allocation one_step = allocate(slow, f, 10, 10, 0, 15.0, kOneStep);
+  EXPECT_EQ(one_step.planned_steps, 21);
   EXPECT_DOUBLE_EQ(one_step.planned_demand, 100.0);
   EXPECT_EQ(one_step.replicas, 10);
-  EXPECT_NE(one_step.rationale.find("(30 s warm-up plus one 15 s step)"), std::string::npos)
+  EXPECT_NE(one_step.rationale.find("(300 s warm-up plus one 15 s step)"), std::string::npos)
       << one_step.rationale;
 }
 

@@ -85,9 +85,10 @@ TEST(DecisionEngine, PredictiveDecisionCarriesItsNumbersAndExplainsThem) {
   // ceil(412 / 84) = 5.
   EXPECT_EQ(d.rule, "predictive-upper-quantile");
   EXPECT_EQ(d.lead_steps, 2);
-  // The warm-up's 2 steps and the default 5-minute margin's 20.
-  ASSERT_EQ(d.forecast.point.size(), 22u);
-  EXPECT_NEAR(d.forecast.hi[21], 412.0, 1e-9);
+  // The warm-up's 2 steps and a margin of as long again (the default 5
+  // minutes, cut to the warm-up).
+  ASSERT_EQ(d.forecast.point.size(), 4u);
+  EXPECT_NEAR(d.forecast.hi[3], 412.0, 1e-9);
   EXPECT_NEAR(d.planned_demand, 412.0, 1e-9);
   EXPECT_EQ(d.recommended_replicas, 5);
   EXPECT_EQ(d.desired_replicas, 5);
@@ -104,16 +105,16 @@ TEST(DecisionEngine, PredictiveDecisionCarriesItsNumbersAndExplainsThem) {
   EXPECT_EQ(d.bottleneck->steps_ahead, 1);
   EXPECT_EQ(
       d.rationale,
-      "Demand 412; 80% quantile of the forecast over the next 22 steps (30 s warm-up plus a margin "
-      "of 300 s) peaks at 412; at 120 per replica and 70% target that needs 5 replicas. The "
+      "Demand 412; 80% quantile of the forecast over the next 4 steps (30 s warm-up plus a margin "
+      "of 30 s) peaks at 412; at 120 per replica and 70% target that needs 5 replicas. The "
       "upper forecast exceeds the current capacity of 360 in 1 step (chance 100%). "
       "3 running, so scale up to 5.");
   // Running 5 already: nothing in between, so it reads as one sentence.
   const SystemDecision kept = step(engine, 412.0, 5, 150'000);
   EXPECT_EQ(
       kept.rationale,
-      "Demand 412; 80% quantile of the forecast over the next 22 steps (30 s warm-up plus a margin "
-      "of 300 s) peaks at 412; at 120 per replica and 70% target that needs 5 replicas; "
+      "Demand 412; 80% quantile of the forecast over the next 4 steps (30 s warm-up plus a margin "
+      "of 30 s) peaks at 412; at 120 per replica and 70% target that needs 5 replicas; "
       "5 running, so keep 5.");
   EXPECT_FALSE(kept.dispatch);
 }
@@ -281,9 +282,9 @@ TEST(DecisionEngine, ReportsAPredictedBottleneck) {
   EXPECT_EQ(d.bottleneck->eta_ms, 39 * 15'000 + 15'000);
   EXPECT_NE(d.rationale.find("exceeds the current capacity of 480 in 1 step"), std::string::npos)
       << d.rationale;
-  // Planned for the end of the warm-up and the 5-minute margin after it:
-  // 490 + 22 x 10 = 710 -> ceil(710 / 84) = 9.
-  EXPECT_EQ(d.desired_replicas, 9);
+  // Planned for the end of the warm-up and the margin after it (30 s each):
+  // 490 + 4 x 10 = 530 -> ceil(530 / 84) = 7.
+  EXPECT_EQ(d.desired_replicas, 7);
 }
 
 TEST(DecisionEngine, GuardrailChangesAppearInTheDecisionAndRationale) {
@@ -410,11 +411,10 @@ TEST(DecisionEngine, AStateFromAnotherStepIsScoredAtThisEnginesStride) {
     w.putInt(window).putInt(stride);
     return w.take().substr(1);  // the tokens, without the state's marker
   };
-  // Plans one step past the warm-up at both steps, so both models track
-  // the same horizons (8, the least) and the state is kept, not refused.
+  // Both models track the same horizons (8, the least: the 30 s warm-up and
+  // margin are 2 steps at 300 s, 4 at 15 s), so the state is kept.
   EngineSettings coarse_settings;
   coarse_settings.step_s = 300.0;
-  coarse_settings.plan_margin_s = 0.0;
   DecisionEngine coarse(coarse_settings);
   coarse.upsertSystem(webSystem());
   for (int t = 0; t < 60; ++t) step(coarse, 400.0 + (t % 5) * 10.0, 5, t * 300'000);
@@ -422,9 +422,7 @@ TEST(DecisionEngine, AStateFromAnotherStepIsScoredAtThisEnginesStride) {
   ASSERT_NE(saved.find(pair(128, 4)), std::string::npos);
   ASSERT_EQ(saved.find(pair(128, 80)), std::string::npos);
 
-  EngineSettings fine_settings = engineSettings();  // 15 s steps: stride 80
-  fine_settings.plan_margin_s = 0.0;
-  DecisionEngine fine(fine_settings);
+  DecisionEngine fine(engineSettings());  // 15 s steps: stride 80
   ASSERT_TRUE(fine.loadState(saved).ok());
   EXPECT_FALSE(fine.needsHistory("web"));
   const std::string resaved = fine.saveState();
@@ -442,10 +440,12 @@ TEST(DecisionEngine, AStateFromAnotherStepIsScoredAtThisEnginesStride) {
 // scored its errors over fewer steps: the system starts afresh, and the
 // cycle warms it from its stored history.
 TEST(DecisionEngine, AModelSavedForOtherHorizonsStartsAfreshToBeWarmedFromHistory) {
+  SystemSpec slow = webSystem();
+  slow.warmup_s = 300.0;  // 20 steps
   EngineSettings one_step = engineSettings();
-  one_step.plan_margin_s = 0.0;  // 3 steps planned, 8 tracked (the least)
+  one_step.plan_margin_s = 0.0;  // 21 steps planned and tracked
   DecisionEngine before(one_step);
-  before.upsertSystem(webSystem());
+  before.upsertSystem(slow);
   std::vector<double> history;
   for (int t = 0; t < 60; ++t) {
     history.push_back(400.0 + (t % 5) * 10.0);
@@ -457,13 +457,13 @@ TEST(DecisionEngine, AModelSavedForOtherHorizonsStartsAfreshToBeWarmedFromHistor
   ASSERT_TRUE(same.loadState(saved).ok());
   EXPECT_FALSE(same.needsHistory("web"));
 
-  DecisionEngine after(engineSettings());  // 2 steps of warm-up and 20 of margin
+  DecisionEngine after(engineSettings());  // 20 steps of warm-up and 20 of margin
   ASSERT_TRUE(after.loadState(saved).ok());
   EXPECT_TRUE(after.needsHistory("web"));
   EXPECT_EQ(after.warmStart("web", history, 59 * 15'000), history.size());
   EXPECT_FALSE(after.needsHistory("web"));
   const SystemDecision d = step(after, 420.0, 5, 60 * 15'000);
-  EXPECT_EQ(d.forecast.point.size(), 22u);
+  EXPECT_EQ(d.forecast.point.size(), 40u);
   EXPECT_EQ(d.facts.observations, 61);  // the history and this step
 }
 

@@ -82,7 +82,7 @@ TEST(DecisionFacts, RecordWhichRuleSetTheRecommendation) {
   EXPECT_EQ(planned.facts.rule, DecisionRule::kPredictive);
   EXPECT_EQ(planned.rule, "predictive-upper-quantile");
   EXPECT_DOUBLE_EQ(planned.facts.planning_quantile, 1.0 - factsSettings().risk);
-  EXPECT_EQ(planned.facts.planned_steps, 22);  // 2 steps of warm-up plus 5 minutes
+  EXPECT_EQ(planned.facts.planned_steps, 4);  // 2 steps of warm-up and 2 of margin
   EXPECT_TRUE(planned.facts.coordination.empty());
 }
 
