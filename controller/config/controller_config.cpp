@@ -201,7 +201,8 @@ const KeyList<EngineConfig>& engineKeys() {
        "a step down frees more than this share of the running replicas, or the count stays",
        &checkShare},
       {"plan_margin", &E::plan_margin,
-       "how far beyond the warm-up the plan looks, at least one cycle", &checkPlanMargin},
+       "how far beyond the warm-up the plan looks, at most the warm-up and at least one cycle",
+       &checkPlanMargin},
   };
   return keys;
 }

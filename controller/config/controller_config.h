@@ -85,8 +85,8 @@ struct EngineConfig {
   /// running replicas, or the count stays: it comes down in fewer, larger
   /// steps. In [0, 1).
   double scale_down_min_share = 0.25;
-  /// How far beyond the warm-up the predictive plan looks (at least one
-  /// cycle); engine::EngineSettings::plan_margin_s.
+  /// How far beyond the warm-up the predictive plan looks (at most the
+  /// warm-up, at least one cycle); engine::EngineSettings::plan_margin_s.
   Duration plan_margin{std::chrono::minutes(5)};
 };
 
