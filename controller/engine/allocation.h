@@ -57,11 +57,11 @@ struct Allocation {
 };
 
 /// Plans for the highest upper interval bound over the first
-/// plannedSteps(spec.warmup_s, plan_margin_s, step_s) steps of `forecast` (the caller
-/// asks the model for the interval whose upper bound is the quantile it
-/// wants planned for, see planningCoverage()) (K from spec.warmup_s and
-/// step_s): replicas = ceil(planned / (capacity per
-/// replica x target utilisation)), clamped to the bounds. Candidates (current,
+/// plannedSteps(spec.warmup_s, plan_margin_s, step_s) steps of `forecast`
+/// (the caller asks the model for the interval whose upper bound is the
+/// quantile it wants planned for, see planningCoverage()): replicas =
+/// ceil(planned / (capacity per replica x target utilisation)), clamped to
+/// the bounds. Candidates (current,
 /// chosen, reactive, chosen - 1, chosen + 1; merged when equal) carry their
 /// utilisation at the planned demand, overload probability and cost over the
 /// forecast's horizon. The bottleneck is the earliest step of the whole

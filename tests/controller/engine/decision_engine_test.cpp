@@ -244,7 +244,6 @@ TEST(DecisionEngine, APlanAtAReplicaBoundaryDoesNotFlap) {
     s.hpa_tolerance = tolerance;
     s.scale_down_stabilization_s = 0.0;
     s.scale_down_min_share = 0.0;  // the plan's tolerance alone (7 -> 6 frees 14%)
-    s.plan_margin_s = 0.0;         // one step past the warm-up: the quantile below is of 3 steps
     DecisionEngine engine(s);
     engine.upsertSystem(webSystem());
     int64_t current = 7;
@@ -602,6 +601,14 @@ TEST(DecisionEngine, ValidatesSettings) {
   EngineSettings bad_step = engineSettings();
   bad_step.step_s = 0.0;
   EXPECT_FALSE(DecisionEngine::validateSettings(bad_step).ok());
+  EngineSettings margin = engineSettings();
+  margin.plan_margin_s = 0.0;
+  EXPECT_TRUE(DecisionEngine::validateSettings(margin).ok());
+  margin.plan_margin_s = 7200.0;
+  EXPECT_EQ(DecisionEngine::validateSettings(margin).error().message,
+            "the plan's margin must be between 0 and 3600 s, got 7200 s");
+  margin.plan_margin_s = std::nan("");
+  EXPECT_FALSE(DecisionEngine::validateSettings(margin).ok());
 }
 
 }  // namespace
