@@ -12,9 +12,11 @@ namespace pso::controller::engine {
 
 namespace {
 
-/// Forecasts are scored from every kScoreStride-th origin only: errors at
-/// neighbouring origins are nearly the same, and this divides the cost of
-/// scoring every candidate at every step by the stride.
+/// Forecasts are scored from every kScoreStride-th origin at least: errors
+/// at neighbouring origins are nearly the same, and this divides the cost of
+/// scoring every candidate at every step by the stride. Over long horizons
+/// (a fine cycle with a long warm-up) the stride grows with the horizon
+/// (BacktestScore::scoreStrideFor()).
 constexpr int kScoreStride = 4;
 /// Likewise only every kTargetStride-th value is scored against the kept
 /// forecasts. Coprime with kScoreStride, so every horizon 1..H is scored in
@@ -42,9 +44,20 @@ constexpr int64_t kMaxCandidates = 64;
 
 // ---- BacktestScore ----
 
-BacktestScore::BacktestScore(int horizon)
+int BacktestScore::scoreStrideFor(int horizon) {
+  int stride =
+      std::max(kScoreStride, (std::max(1, horizon) + kMaxScoredPaths - 1) / kMaxScoredPaths);
+  // Coprime with the target stride (3), so every horizon is scored in turn.
+  if (stride % kTargetStride == 0) ++stride;
+  return stride;
+}
+
+BacktestScore::BacktestScore(int horizon) : BacktestScore(horizon, scoreStrideFor(horizon)) {}
+
+BacktestScore::BacktestScore(int horizon, int stride)
     : horizon_(std::max(1, horizon)),
-      rows_(horizon_ / kScoreStride + 1),
+      stride_(std::max(1, stride)),
+      rows_(horizon_ / stride_ + 1),
       paths_(static_cast<std::size_t>(rows_) * static_cast<std::size_t>(horizon_), 0.0),
       stamps_(static_cast<std::size_t>(rows_), -1) {}
 
@@ -54,7 +67,7 @@ void BacktestScore::advance() {
   if (step_ == 0) {
     phase_ = 0;
     row_ = 0;
-  } else if (++phase_ == kScoreStride) {
+  } else if (++phase_ == stride_) {
     phase_ = 0;
     if (++row_ == static_cast<std::size_t>(rows_)) row_ = 0;
   }
@@ -72,10 +85,10 @@ bool BacktestScore::observe(double actual) {
   int64_t origin = step_ - phase_;
   std::size_t row = row_;
   if (phase_ == 0) {
-    origin -= kScoreStride;
+    origin -= stride_;
     row = row == 0 ? rows - 1 : row - 1;
   }
-  for (; origin >= 0 && origin >= step_ - horizon_; origin -= kScoreStride) {
+  for (; origin >= 0 && origin >= step_ - horizon_; origin -= stride_) {
     const std::size_t at = row;
     row = row == 0 ? rows - 1 : row - 1;
     if (stamps_[at] != origin) continue;
@@ -126,33 +139,46 @@ double BacktestScore::error() const {
 }
 
 void BacktestScore::save(StateWriter& w) const {
-  w.putInt(horizon_).putInt(step_).putDouble(sum_).putDouble(weight_).putInt(scored_);
+  w.putInt(horizon_).putInt(stride_);
+  w.putInt(step_).putDouble(sum_).putDouble(weight_).putInt(scored_);
   for (int64_t s : stamps_) w.putInt(s);
   for (double v : paths_) w.putDouble(v);
 }
 
-void BacktestScore::load(StateReader& r) {
+void BacktestScore::load(StateReader& r, bool with_stride) {
   const auto horizon = static_cast<int>(r.getInt(1, 10000));
+  const auto stride = with_stride ? static_cast<int>(r.getInt(1, 10000)) : kScoreStride;
   if (!r.ok()) return;
-  BacktestScore loaded(horizon);
-  if (loaded.horizon_ != horizon_) {
+  if (horizon != horizon_) {
     r.fail("backtest horizon " + std::to_string(horizon) + " differs from the model's " +
            std::to_string(horizon_));
     return;
   }
+  BacktestScore loaded(horizon, stride);
   loaded.step_ = r.getInt(-1, kMaxInt);
   loaded.sum_ = r.getDouble();
   loaded.weight_ = r.getDouble();
   loaded.scored_ = r.getInt(0, kMaxInt);
   for (int64_t& s : loaded.stamps_) s = r.getInt(-1, kMaxInt);
   for (double& v : loaded.paths_) v = r.getDouble();
+  if (!r.ok()) return;
+  if (stride != stride_) {
+    // Saved with another stride (stride 4 over a long horizon, by the
+    // release before): the rolling error stays, the unscored forecasts go.
+    BacktestScore kept(horizon_, stride_);
+    kept.step_ = loaded.step_;
+    kept.sum_ = loaded.sum_;
+    kept.weight_ = loaded.weight_;
+    kept.scored_ = loaded.scored_;
+    loaded = std::move(kept);
+  }
   if (loaded.step_ >= 0) {
-    loaded.phase_ = static_cast<int>(loaded.step_ % kScoreStride);
-    loaded.row_ = static_cast<std::size_t>((loaded.step_ / kScoreStride) % loaded.rows_);
+    loaded.phase_ = static_cast<int>(loaded.step_ % loaded.stride_);
+    loaded.row_ = static_cast<std::size_t>((loaded.step_ / loaded.stride_) % loaded.rows_);
     // advance() counts it from step -1, where it is 0.
     loaded.target_phase_ = static_cast<int>((loaded.step_ + 1) % kTargetStride);
   }
-  if (r.ok()) *this = std::move(loaded);
+  *this = std::move(loaded);
 }
 
 // ---- AutoModel ----
@@ -569,8 +595,9 @@ Forecast AutoModel::forecast(int horizon, double coverage) const {
 
 std::string AutoModel::saveState() const {
   StateWriter w;
-  // Version 4 adds the seasonal profile; without one the state is version 3's.
-  w.putText("auto").putInt(profile_ ? 4 : 3);
+  // Version 5 says whether a seasonal profile follows and names each
+  // score's origin stride.
+  w.putText("auto").putInt(5);
   w.putInt(params_.max_horizon)
       .putInt(params_.error_window)
       .putInt(params_.fit_window)
@@ -588,6 +615,7 @@ std::string AutoModel::saveState() const {
   w.putInt(static_cast<int64_t>(seasons_.size()));
   for (int s : seasons_) w.putInt(s);
   w.putInt(multiplicative_ ? 1 : 0);
+  w.putInt(profile_ ? 1 : 0);
   if (profile_) {
     w.putInt(last_ms_).putInt(step_ms_);
     profile_->save(w);
@@ -616,8 +644,9 @@ Status AutoModel::loadState(const std::string& state) {
   StateReader r(state, "auto model state");
   r.expectText("auto");
   // Version 1 had no two-season or multiplicative candidates, 2 kept raw
-  // error windows for its intervals; 4 adds the seasonal profile.
-  const int64_t version = r.getInt(1, 4);
+  // error windows for its intervals; 4 adds the seasonal profile; 5 says
+  // whether one follows (4 always had one) and names the scores' strides.
+  const int64_t version = r.getInt(1, 5);
   ForecastModelParams p;
   p.max_horizon = static_cast<int>(r.getInt(1, 10000));
   p.error_window = static_cast<int>(r.getInt(2, 1000000));
@@ -647,7 +676,8 @@ Status AutoModel::loadState(const std::string& state) {
     loaded.seasons_.push_back(static_cast<int>(r.getInt(2, 10000000)));
   }
   if (version >= 2) loaded.multiplicative_ = r.getInt(0, 1) == 1;
-  if (version >= 4) {
+  const bool has_profile = version >= 5 ? r.getInt(0, 1) == 1 : version == 4;
+  if (has_profile) {
     loaded.last_ms_ = r.getInt();
     loaded.step_ms_ = r.getInt(1, kMaxInt);
     loaded.profile_ = SeasonalProfile::load(r);
@@ -660,7 +690,7 @@ Status AutoModel::loadState(const std::string& state) {
     const auto period = static_cast<int>(r.getInt(1, 10000000));
     const auto second = version >= 2 ? static_cast<int>(r.getInt(0, 10000000)) : 0;
     const std::string text = r.getText();
-    const bool profile = version >= 4 && r.getInt(0, 1) == 1;
+    const bool profile = has_profile && r.getInt(0, 1) == 1;
     if (!r.ok()) break;
     auto made = makeForecastModel(model, candidateParams(p, period, second));
     if (model == "auto" || !made.ok()) {
@@ -673,10 +703,10 @@ Status AutoModel::loadState(const std::string& state) {
     }
     auto c = std::make_unique<Candidate>(CandidateKey{model, period, second, profile},
                                          std::move(made).value(), p.max_horizon);
-    c->score.load(r);
+    c->score.load(r, version >= 5);
     loaded.candidates_.push_back(std::move(c));
   }
-  loaded.combination_score_.load(r);
+  loaded.combination_score_.load(r, version >= 5);
   const auto n = static_cast<int64_t>(loaded.candidates_.size());
   loaded.best_ = static_cast<std::size_t>(r.getInt(0, n));
   loaded.first_ = static_cast<std::size_t>(r.getInt(0, std::max<int64_t>(0, n - 1)));

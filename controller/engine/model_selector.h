@@ -14,12 +14,22 @@
 namespace pso::controller::engine {
 
 /// Rolling backtest error of one forecaster: the mean absolute error over
-/// horizons 1..H of the forecasts it made from every 4th step, scored as every
-/// 3rd actual value arrives (3 and 4 are coprime, so each horizon is scored in
-/// turn) and averaged with exponential forgetting (bias-corrected, so a young
-/// score is comparable to an old one). O(H / 4) every 3rd step, O(1) else.
+/// horizons 1..H of the forecasts it made from every stride-th step
+/// (scoreStrideFor(H): 4, or more for horizons over kMaxScoredPaths x 4),
+/// scored as every 3rd actual value arrives (the stride is never a multiple
+/// of 3, so each horizon is scored in turn) and averaged with exponential
+/// forgetting (bias-corrected, so a young score is comparable to an old
+/// one). It keeps at most kMaxScoredPaths + 1 forecasts of H points, so its
+/// memory grows with H, not with H squared. O(H / stride) every 3rd step,
+/// O(1) else.
 class BacktestScore {
  public:
+  /// Forecasts kept for scoring at most (less one): past it the stride grows.
+  static constexpr int kMaxScoredPaths = 16;
+  /// The origin stride of a score over horizons 1..`horizon`: 4 up to 64
+  /// steps, then ceil(horizon / kMaxScoredPaths), never a multiple of 3.
+  static int scoreStrideFor(int horizon);
+
   explicit BacktestScore(int horizon);
   /// A value arrived: scores the remembered forecasts that targeted it;
   /// whether the rolling error changed.
@@ -40,12 +50,23 @@ class BacktestScore {
   double error() const;
   /// Values scored so far.
   int64_t scored() const { return scored_; }
+  /// Every how many steps a forecast is remembered for scoring.
+  int stride() const { return stride_; }
+  /// Forecasts kept (the scored origins within the last horizon steps).
+  int keptPaths() const { return rows_; }
 
+  /// `with_stride`: the saved form names its stride (the auto model's state
+  /// version 5); without, it was saved with stride 4. A score loaded with
+  /// another stride than its horizon now takes keeps its rolling error and
+  /// drops the forecasts not scored yet.
   void save(StateWriter& writer) const;
-  void load(StateReader& reader);
+  void load(StateReader& reader, bool with_stride);
 
  private:
+  BacktestScore(int horizon, int stride);
+
   int horizon_;
+  int stride_;
   int rows_;  ///< scored origins kept: those within the last horizon steps
   /// Moves to the next step, keeping phase_ and row_ in step with step_.
   void advance();

@@ -871,6 +871,88 @@ TEST(AutoModel, AHistorySavedAsDoublesLoadsAsFloats) {
   EXPECT_EQ(restored->saveState(), state);
 }
 
+TEST(BacktestScore, KeepsAtMostSeventeenForecastsWhateverTheHorizon) {
+  for (int horizon : {1, 3, 60, 64}) {
+    EXPECT_EQ(BacktestScore::scoreStrideFor(horizon), 4) << horizon;
+  }
+  for (int horizon : {65, 100, 300, 900, 3600, 10000}) {
+    const BacktestScore score(horizon);
+    EXPECT_NE(score.stride() % 3, 0) << horizon << ": every horizon must be scored in turn";
+    EXPECT_LE(score.keptPaths(), BacktestScore::kMaxScoredPaths + 1) << horizon;
+    EXPECT_GE(score.stride() * score.keptPaths(), horizon) << "every origin within the horizon";
+  }
+  // A 1 s cycle planning a 10-minute warm-up and a 5-minute margin.
+  EXPECT_EQ(BacktestScore(900).keptPaths(), 16);
+}
+
+// With a stride grown for a long horizon, a forecast wrong at one horizon
+// only is still found, whichever horizon it is, and right ones score zero.
+TEST(BacktestScore, ALongHorizonScoresEveryHorizonInTurn) {
+  constexpr int kHorizon = 900;
+  for (int wrong_at : {1, 2, 450, 899, 900}) {
+    BacktestScore score(kHorizon);
+    BacktestScore right(kHorizon);
+    std::vector<double> path(kHorizon);
+    for (int t = 0; t < 20 * kHorizon; ++t) {
+      // The series is t; a forecast from step t says t + h for step t + h.
+      score.observe(t);
+      right.observe(t);
+      for (int h = 1; h <= kHorizon; ++h) path[h - 1] = t + h + (h == wrong_at ? 90.0 : 0.0);
+      score.remember(path);
+      path[wrong_at - 1] -= 90.0;
+      right.remember(path);
+    }
+    ASSERT_GT(score.scored(), 0) << wrong_at;
+    // One scored value in `stride` meets the wrong horizon, as 90 over the
+    // origins it averages: about 90 / kHorizon in all.
+    EXPECT_GT(score.error(), 0.25 * 90.0 / kHorizon) << wrong_at;
+    EXPECT_LT(score.error(), 4.0 * 90.0 / kHorizon) << wrong_at;
+    EXPECT_EQ(right.error(), 0.0) << wrong_at;
+  }
+}
+
+// A score saved by the release before (stride 4, no stride in its form) over
+// a horizon that now takes another stride keeps its rolling error and drops
+// the forecasts not scored yet, so it goes on scoring at the new stride.
+TEST(BacktestScore, AScoreSavedWithStrideFourLoadsAtTheNewStride) {
+  constexpr int kHorizon = 200;
+  StateWriter legacy;
+  const int rows = kHorizon / 4 + 1;
+  legacy.putInt(kHorizon).putInt(1000).putDouble(12.5).putDouble(0.5).putInt(300);
+  for (int i = 0; i < rows; ++i) legacy.putInt(-1);
+  for (int i = 0; i < rows * kHorizon; ++i) legacy.putDouble(1.0);
+  legacy.putText("after");
+  BacktestScore score(kHorizon);
+  ASSERT_NE(score.stride(), 4);
+  StateReader reader(legacy.str(), "score");
+  score.load(reader, false);
+  ASSERT_TRUE(reader.ok()) << reader.status().error().message;
+  EXPECT_EQ(reader.getText(), "after") << "the whole legacy form was read";
+  EXPECT_DOUBLE_EQ(score.error(), 25.0);
+  EXPECT_EQ(score.scored(), 300);
+  EXPECT_EQ(score.keptPaths(), BacktestScore(kHorizon).keptPaths());
+  // It goes on: a perfect forecaster pulls the error down once scored.
+  std::vector<double> path(kHorizon);
+  for (int t = 1001; t < 1001 + 4 * kHorizon; ++t) {
+    score.observe(t);
+    for (int h = 1; h <= kHorizon; ++h) path[h - 1] = t + h;
+    score.remember(path);
+  }
+  EXPECT_GT(score.scored(), 300);
+  EXPECT_LT(score.error(), 25.0);
+  // Saved now, it names its stride and loads as it was.
+  StateWriter again;
+  score.save(again);
+  BacktestScore restored(kHorizon);
+  StateReader back(again.str(), "score");
+  restored.load(back, true);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(restored.error(), score.error());
+  StateWriter twice;
+  restored.save(twice);
+  EXPECT_EQ(twice.str(), again.str());
+}
+
 TEST(AutoModel, RollingForecastNeverLooksAhead) {
   std::mt19937 rng(14);
   std::normal_distribution<double> noise(0.0, 5.0);
