@@ -221,6 +221,10 @@ double HorizonErrorTracker::oneStepRms() const {
 }
 
 double HorizonErrorTracker::scaledQuantile(int h, double p) const {
+  return scaledQuantileAtScore(h, normalQuantile(std::clamp(p, 1e-9, 1.0 - 1e-9)));
+}
+
+double HorizonErrorTracker::scaledQuantileAtScore(int h, double target) const {
   if (count(h) < kMinErrorsForQuantiles) return kNaN;
   const Horizon& horizon = horizons_[static_cast<std::size_t>(h - 1)];
   // Trackers of neighbouring levels can cross by a step: read them as the
@@ -228,7 +232,6 @@ double HorizonErrorTracker::scaledQuantile(int h, double p) const {
   std::array<double, kLevels> q = horizon.q;
   for (std::size_t k = 1; k < kLevels; ++k) q[k] = std::max(q[k], q[k - 1]);
   const auto& x = levelScores();
-  const double target = normalQuantile(std::clamp(p, 1e-9, 1.0 - 1e-9));
   // Linear in the normal score between the two nearest levels, extended
   // beyond the outermost ones along the last segment.
   std::size_t upper = 1;
@@ -242,11 +245,6 @@ double HorizonErrorTracker::scaledQuantile(int h, double p) const {
   return value;
 }
 
-std::pair<double, double> HorizonErrorTracker::scaledOffsets(int h, double coverage) const {
-  const double tail = (1.0 - std::clamp(coverage, 0.0, 1.0)) / 2.0;
-  return {scaledQuantile(h, tail), scaledQuantile(h, 1.0 - tail)};
-}
-
 void HorizonErrorTracker::fillIntervals(Forecast& forecast, double coverage, double scale) const {
   forecast.coverage = coverage;
   forecast.backtest_mae = oneStepMae();
@@ -255,6 +253,11 @@ void HorizonErrorTracker::fillIntervals(Forecast& forecast, double coverage, dou
   forecast.hi.resize(n);
   const double at_scale = intervalScale(scale);
   const double z = centralZ(coverage);
+  // The tracked levels of the lower and upper tails, as normal scores: the
+  // same at every horizon.
+  const double tail = (1.0 - std::clamp(coverage, 0.0, 1.0)) / 2.0;
+  const double lower_score = normalQuantile(std::clamp(tail, 1e-9, 1.0 - 1e-9));
+  const double upper_score = normalQuantile(std::clamp(1.0 - tail, 1e-9, 1.0 - 1e-9));
   std::vector<std::pair<double, double>> tracked;
   tracked.reserve(std::min<std::size_t>(n, static_cast<std::size_t>(max_horizon_)));
   for (std::size_t i = 0; i < n && i < static_cast<std::size_t>(max_horizon_); ++i) {
@@ -263,8 +266,8 @@ void HorizonErrorTracker::fillIntervals(Forecast& forecast, double coverage, dou
       // A biased model has both quantiles on one side of zero; the interval
       // follows the errors (each tail then misses at its rate) and may lie
       // to one side of the point.
-      const auto [lo, hi] = scaledOffsets(h, coverage);
-      tracked.emplace_back(lo * at_scale, hi * at_scale);
+      tracked.emplace_back(scaledQuantileAtScore(h, lower_score) * at_scale,
+                           scaledQuantileAtScore(h, upper_score) * at_scale);
     } else {
       // Too few errors at this horizon: random-walk growth of the one-step
       // spread.

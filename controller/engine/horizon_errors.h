@@ -131,8 +131,9 @@ class HorizonErrorTracker {
   /// running one-step mean absolute error once known, else `model_scale`;
   /// 0 when neither is positive.
   double intervalScale(double model_scale) const;
-  /// Offsets (scaled) for the tracked lower and upper tails of `coverage`.
-  std::pair<double, double> scaledOffsets(int h, double coverage) const;
+  /// scaledQuantile() at the normal score `target` of its level (the
+  /// caller computes normalQuantile(p) once for every horizon).
+  double scaledQuantileAtScore(int h, double target) const;
   void scoreOneStep(double error);
 
   int max_horizon_;
