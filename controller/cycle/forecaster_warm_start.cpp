@@ -47,7 +47,11 @@ std::size_t ForecasterWarmStart::warm(store::TelemetryStore& store, engine::Deci
   std::size_t caught_up = 0;
   std::size_t caught_up_steps = 0;
   for (const engine::SystemObservation& system : systems) {
-    if (!met_.insert(system.system).second) continue;
+    const uint64_t epoch = engine.modelEpoch(system.system).value_or(0);
+    if (auto [it, added] = met_.try_emplace(system.system, epoch); !added) {
+      if (it->second == epoch) continue;
+      it->second = epoch;
+    }
     // A model that learned nothing learns the whole kept history; one loaded
     // from a saved state learns the steps since that state (catchUp()).
     const bool empty = engine.needsHistory(system.system);

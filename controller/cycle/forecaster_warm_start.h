@@ -12,7 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <set>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -30,17 +30,19 @@ namespace pso::controller::cycle {
 std::vector<double> stepMeans(const std::vector<store::Sample>& samples, int64_t end_ms,
                               int64_t step_ms, std::size_t steps);
 
-/// Gives each system's forecast model its stored history once per process.
+/// Gives each system's forecast model its stored history once per model.
 class ForecasterWarmStart {
  public:
-  /// For each of `systems` this object has not met before: a model that has
+  /// For each of `systems` whose model this object has not met before (a
+  /// system new to it, or whose engine::DecisionEngine::modelEpoch() changed
+  /// since: a loaded state, or a fresh model for a changed warm-up): a model that has
   /// learned no value (engine.needsHistory()) gets its `metric` samples of
   /// the engine::DecisionEngine::warmStartSteps() steps before the step
   /// ending at now_ms (the step the cycle observes itself) as per-step means
   /// through engine.warmStart(); a model loaded from a saved state older
   /// than a step gets the steps since (engine.catchUpSteps()) through
   /// engine.catchUp(), steps without samples as gaps. One read per system.
-  /// A system is considered once, whatever it finds: a failed read is logged
+  /// A model is considered once, whatever it finds: a failed read is logged
   /// and the model goes on from where it was. Returns the systems that
   /// learned in this call.
   std::size_t warm(store::TelemetryStore& store, engine::DecisionEngine& engine,
@@ -48,7 +50,7 @@ class ForecasterWarmStart {
                    int64_t now_ms);
 
  private:
-  std::set<std::string> met_;
+  std::map<std::string, uint64_t> met_;  ///< system -> the model epoch met
 };
 
 }  // namespace pso::controller::cycle

@@ -23,12 +23,14 @@ void SeasonalProfiles::refresh(store::TelemetryStore& store, engine::DecisionEng
       std::ceil(2.0 * static_cast<double>(systems.size()) / std::max(1.0, cycles_per_refit)));
   for (const engine::SystemObservation& system : systems) {
     if (budget <= 0) break;
-    auto fitted = fitted_at_ms_.find(system.system);
-    if (fitted != fitted_at_ms_.end() && now_ms - fitted->second < engine::kProfileRefitMs) {
+    const uint64_t epoch = engine.modelEpoch(system.system).value_or(0);
+    auto fitted = fitted_.find(system.system);
+    if (fitted != fitted_.end() && fitted->second.epoch == epoch &&
+        now_ms - fitted->second.at_ms < engine::kProfileRefitMs) {
       continue;
     }
     --budget;
-    fitted_at_ms_[system.system] = now_ms;
+    fitted_[system.system] = Fitted{now_ms, epoch};
     // Completed hours only (the bucket in progress is a partial mean), and
     // only those the rollup pass has surely written.
     const int64_t until_ms = store::floorToBucket(now_ms - kProfileRollupLagMs, bucket_ms);

@@ -32,8 +32,9 @@ inline constexpr int64_t kProfileRollupLagMs = kRollupDelayMs + 2LL * 60 * 1000;
 /// Refits systems' profiles at most once per kProfileRefitMs each.
 class SeasonalProfiles {
  public:
-  /// For each of `systems` whose profile is due (never fitted, or fitted
-  /// kProfileRefitMs or more before now_ms), when the engine's step is too
+  /// For each of `systems` whose profile is due (never fitted, fitted
+  /// kProfileRefitMs or more before now_ms, or fitted for another model:
+  /// engine::DecisionEngine::modelEpoch() changed), when the engine's step is too
   /// fine for its season detection (engine::profileNeeded()): reads the
   /// `metric` hourly rollups of the kProfileMaxDays of hours completed by
   /// now_ms - kProfileRollupLagMs,
@@ -47,7 +48,11 @@ class SeasonalProfiles {
                int64_t now_ms);
 
  private:
-  std::map<std::string, int64_t> fitted_at_ms_;
+  struct Fitted {
+    int64_t at_ms = 0;
+    uint64_t epoch = 0;  ///< the model it was given to
+  };
+  std::map<std::string, Fitted> fitted_;
 };
 
 }  // namespace pso::controller::cycle

@@ -142,6 +142,8 @@ struct DecisionEngine::Impl {
     GuardState guard;
     /// End (epoch ms) of the last step the model learned; unset until one.
     std::optional<int64_t> last_step_ms;
+    /// Which model this is (modelEpoch()); set when it is installed.
+    uint64_t model_epoch = 0;
   };
 
   /// One system's decision between planning and guardrails.
@@ -175,6 +177,7 @@ struct DecisionEngine::Impl {
 
   EngineSettings settings;
   std::map<std::string, SystemState> systems;
+  uint64_t last_model_epoch = 0;
   std::vector<PoolSpec> pools;
   ActionRateLimiter limiter;
 
@@ -587,11 +590,22 @@ DecisionEngine& DecisionEngine::operator=(DecisionEngine&&) noexcept = default;
 
 void DecisionEngine::upsertSystem(const SystemSpec& spec) {
   auto it = impl_->systems.find(spec.name);
-  if (it != impl_->systems.end()) {
-    it->second.spec = spec;
+  if (it == impl_->systems.end()) {
+    Impl::SystemState state = impl_->makeState(spec);
+    state.model_epoch = ++impl_->last_model_epoch;
+    impl_->systems.emplace(spec.name, std::move(state));
     return;
   }
-  impl_->systems.emplace(spec.name, impl_->makeState(spec));
+  Impl::SystemState& state = it->second;
+  state.spec = spec;
+  // Another warm-up makes other horizons: a model scored over the old ones
+  // would plan beyond what its intervals learned. It starts afresh, under a
+  // new epoch, so the cycle teaches it the stored history again.
+  const int tracked = state.model->trackedHorizon();
+  if (tracked != 0 && tracked != trackedHorizonFor(impl_->settings, spec)) {
+    state.model = newModel(impl_->settings, spec);
+    state.model_epoch = ++impl_->last_model_epoch;
+  }
 }
 
 void DecisionEngine::removeSystem(const std::string& name) {
@@ -651,6 +665,12 @@ void DecisionEngine::setSeasonalProfile(const std::string& system,
 
 int64_t DecisionEngine::warmStartSteps() {
   return ForecastModelParams{}.detection_window;
+}
+
+std::optional<uint64_t> DecisionEngine::modelEpoch(const std::string& system) const {
+  auto it = impl_->systems.find(system);
+  if (it == impl_->systems.end()) return std::nullopt;
+  return it->second.model_epoch;
 }
 
 bool DecisionEngine::needsHistory(const std::string& system) const {
@@ -789,6 +809,7 @@ std::optional<DecisionEngine::Impl::SystemState> DecisionEngine::Impl::loadSyste
 void DecisionEngine::Impl::adopt(SystemState loaded) {
   auto it = systems.find(loaded.spec.name);
   if (it != systems.end()) loaded.spec = it->second.spec;
+  loaded.model_epoch = ++last_model_epoch;
   const std::string name = loaded.spec.name;
   systems.insert_or_assign(name, std::move(loaded));
 }

@@ -25,7 +25,10 @@ class DecisionEngine {
   DecisionEngine(DecisionEngine&&) noexcept;
   DecisionEngine& operator=(DecisionEngine&&) noexcept;
 
-  /// Adds a system or updates its spec, keeping its learned state.
+  /// Adds a system or updates its spec, keeping its learned state; unless
+  /// the new spec (its warm-up) changes the horizons the system's model
+  /// tracks its errors over: then the system gets a fresh model (and a new
+  /// modelEpoch()), to be taught its history again by a warm start.
   void upsertSystem(const SystemSpec& spec);
   void removeSystem(const std::string& name);
   std::vector<SystemSpec> systems() const;
@@ -76,6 +79,13 @@ class DecisionEngine {
   /// for season detection (ForecastModelParams::detection_window, 4,096),
   /// the longest window any model keeps; older steps teach no model anything.
   static int64_t warmStartSteps();
+
+  /// Which forecast model the system has: a number that changes whenever
+  /// its model is made or installed (a new system, a loaded state, or a
+  /// fresh model because upsertSystem() changed the horizons it must track),
+  /// so the controller's warm start and seasonal profiles know to serve it
+  /// again. nullopt for an unknown system.
+  std::optional<uint64_t> modelEpoch(const std::string& system) const;
 
   /// Whether the system's forecast model has learned no value yet (a system
   /// new to the engine, or whose saved state had none): what warmStart()

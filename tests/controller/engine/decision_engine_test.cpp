@@ -466,6 +466,46 @@ TEST(DecisionEngine, AModelSavedForOtherHorizonsStartsAfreshToBeWarmedFromHistor
   EXPECT_EQ(d.facts.observations, 61);  // the history and this step
 }
 
+// At run time likewise: an operator's new warm-up changes the horizons the
+// plans need, and the system's model starts afresh under a new epoch for the
+// controller's warm start to teach; a change that keeps the horizons (the
+// capacity) keeps what the model learned.
+TEST(DecisionEngine, AWarmUpChangedAtRunTimeStartsTheModelAfreshUnderANewEpoch) {
+  DecisionEngine engine(engineSettings());
+  EXPECT_EQ(engine.modelEpoch("web"), std::nullopt);
+  engine.upsertSystem(webSystem());
+  const auto first = engine.modelEpoch("web");
+  ASSERT_TRUE(first.has_value());
+  std::vector<double> history;
+  for (int t = 0; t < 40; ++t) {
+    history.push_back(300.0 + (t % 4) * 10.0);
+    step(engine, history.back(), 3, t * 15'000);
+  }
+  SystemSpec bigger = webSystem();
+  bigger.capacity_per_replica = 240.0;
+  engine.upsertSystem(bigger);
+  EXPECT_EQ(engine.modelEpoch("web"), first);
+  EXPECT_FALSE(engine.needsHistory("web"));
+  EXPECT_EQ(step(engine, 300.0, 3, 40 * 15'000).facts.observations, 41);
+
+  SystemSpec slower = bigger;
+  slower.warmup_s = 300.0;
+  engine.upsertSystem(slower);
+  ASSERT_NE(engine.modelEpoch("web"), first);
+  EXPECT_TRUE(engine.needsHistory("web"));
+  EXPECT_EQ(engine.systems().at(0).warmup_s, 300.0);
+  history.push_back(300.0);
+  EXPECT_EQ(engine.warmStart("web", history, 40 * 15'000), history.size());
+  const SystemDecision d = step(engine, 310.0, 3, 41 * 15'000);
+  EXPECT_EQ(d.facts.observations, 42);  // the history and this step
+  // 20 steps of warm-up and a margin of 20: the plan's 40 steps.
+  EXPECT_EQ(d.forecast.point.size(), 40u);
+  // Upserted again as it now is, it keeps the fresh model.
+  const auto second = engine.modelEpoch("web");
+  engine.upsertSystem(slower);
+  EXPECT_EQ(engine.modelEpoch("web"), second);
+}
+
 TEST(DecisionEngine, LoadKeepsTheSpecOfAKnownSystem) {
   DecisionEngine original(engineSettings());
   original.upsertSystem(webSystem());

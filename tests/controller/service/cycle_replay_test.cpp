@@ -166,5 +166,47 @@ TEST_P(CycleReplay, AFleetReplayOfTheWindowDecidesEveryStepAsTheLiveCyclesDid) {
   }
 }
 
+// A warm-up changed while the controller runs gives the system a fresh model
+// (engine::DecisionEngine::upsertSystem): the same cycle teaches it the
+// stored history and fits its seasonal profile again, so it goes on
+// forecasting with the daily shape instead of waiting for the hourly refit.
+TEST(CycleReplayProfile, AModelMadeAfreshForANewWarmUpGetsItsProfileInTheSameCycle) {
+  pso::testing::TempDir dir;
+  auto opened = store::Store::open(dir.file("controller.db"));
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  store::Store& db = **opened;
+  protocol::Hello hello;
+  hello.agent_id = "edge-01";
+  hello.systems.push_back(webInfo(1));
+  ASSERT_TRUE(db.upsertAgent(hello, kHistoryStartMs).ok());
+  std::vector<store::Sample> samples;
+  for (int64_t end = kHistoryStartMs + kStepMs; end <= kFirstCycleMs + kStepMs; end += kStepMs) {
+    samples.push_back({end - kStepMs / 2, demandAt(end - kStepMs / 2)});
+  }
+  ASSERT_TRUE(db.importSamples("web", cycle::kDemandMetric, samples).ok());
+  ASSERT_TRUE(db.rollup(kFirstCycleMs - cycle::kRollupDelayMs).ok());
+
+  ControllerConfig config;
+  config.cycle_interval = std::chrono::milliseconds(kStepMs);
+  config.mode = "forecast-only";
+  NoDispatch dispatcher;
+  common::MetricsRegistry metrics;
+  CycleRunner runner(config, db, dispatcher, metrics);
+  auto first = runner.runCycleOnce(kFirstCycleMs);
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  const auto& before = first->decisions.systems.at(0);
+  ASSERT_NE(before.forecast.model.find("/profile"), std::string::npos) << before.forecast.model;
+
+  hello.systems.front() = webInfo(10);
+  ASSERT_TRUE(db.upsertAgent(hello, kFirstCycleMs + kStepMs / 2).ok());
+  auto second = runner.runCycleOnce(kFirstCycleMs + kStepMs);
+  ASSERT_TRUE(second.ok()) << second.error().message;
+  const auto& after = second->decisions.systems.at(0);
+  // Ten steps of warm-up and a five-minute margin: the fresh model's plan.
+  EXPECT_EQ(after.forecast.point.size(), 15u);
+  EXPECT_EQ(after.facts.observations, before.facts.observations + 1);
+  EXPECT_NE(after.forecast.model.find("/profile"), std::string::npos) << after.forecast.model;
+}
+
 }  // namespace
 }  // namespace pso::controller::service::replay_testing

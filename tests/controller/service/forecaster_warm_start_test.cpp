@@ -49,17 +49,7 @@ class ForecasterWarmStartTest : public ::testing::Test {
     EXPECT_TRUE(opened.ok()) << opened.error().message;
     if (!opened.ok()) return nullptr;
     auto store = std::move(opened).value();
-    protocol::Hello hello;
-    hello.agent_id = "agent-1";
-    protocol::SystemInfo info;
-    info.name = "web";
-    info.actuator = "exec";
-    info.min_replicas = 1;
-    info.max_replicas = 20;
-    info.replicas = 2;
-    info.capacity_per_replica = 100.0;  // 2 replicas serve the peak: no rush to plan
-    hello.systems.push_back(info);
-    EXPECT_TRUE(store->upsertAgent(hello, kNowMs - kHistorySteps * kStepMs).ok());
+    EXPECT_TRUE(store->upsertAgent(hello(0), kNowMs - kHistorySteps * kStepMs).ok());
     // The history (kHistorySteps steps before the current one), then the
     // samples of the step the first cycle observes itself.
     std::vector<store::Sample> samples;
@@ -73,6 +63,32 @@ class ForecasterWarmStartTest : public ::testing::Test {
     auto imported = store->importSamples("web", "demand", samples);
     EXPECT_TRUE(imported.ok()) << imported.error().message;
     return store;
+  }
+
+  // The agent's hello: one system, "web", launching in `warmup_ms`.
+  static protocol::Hello hello(int64_t warmup_ms) {
+    protocol::Hello hello;
+    hello.agent_id = "agent-1";
+    protocol::SystemInfo info;
+    info.name = "web";
+    info.actuator = "exec";
+    info.min_replicas = 1;
+    info.max_replicas = 20;
+    info.replicas = 2;
+    info.capacity_per_replica = 100.0;  // 2 replicas serve the peak: no rush to plan
+    info.warmup_ms = warmup_ms;
+    hello.systems.push_back(info);
+    return hello;
+  }
+
+  // The samples of the step ending at `end_ms`.
+  static std::vector<store::Sample> stepSamples(int64_t end_ms) {
+    std::vector<store::Sample> samples;
+    for (int i = 1; i <= kSamplesPerStep; ++i) {
+      const int64_t ts = end_ms - kStepMs + i * kStepMs / kSamplesPerStep;
+      samples.push_back({ts, demandAt(ts, i)});
+    }
+    return samples;
   }
 
   static ControllerConfig config() {
@@ -202,6 +218,38 @@ TEST_F(ForecasterWarmStartTest, FirstCycleForecastFollowsTheStoredSeasonOnce) {
   ASSERT_TRUE(after_restart.ok()) << after_restart.error().message;
   EXPECT_EQ(webDecision(*after_restart).facts.observations, kHistorySteps + 2);
   restarted.stop();
+}
+
+// A warm-up changed while the controller runs gives the system a fresh model
+// for the new plan horizons (engine::DecisionEngine::upsertSystem); the next
+// cycle's warm start teaches it the stored history again, so it plans with
+// what it knew, not from nothing.
+TEST_F(ForecasterWarmStartTest, AModelMadeAfreshForANewWarmUpLearnsTheStoredHistoryAgain) {
+  auto store = openStore("warm.db", true);
+  ASSERT_TRUE(store);
+  CycleRunner runner(config(), *store, dispatcher_, metrics_);
+  auto first = runner.runCycleOnce(kNowMs);
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_EQ(webDecision(*first).facts.observations, kHistorySteps + 1);
+  EXPECT_LT(webDecision(*first).forecast.point.size(), 25u);
+
+  // The operator redeploys with a 20-minute warm-up.
+  ASSERT_TRUE(store->upsertAgent(hello(20 * kStepMs), kNowMs + kStepMs / 2).ok());
+  ASSERT_TRUE(store->importSamples("web", "demand", stepSamples(kNowMs + kStepMs)).ok());
+  auto second = runner.runCycleOnce(kNowMs + kStepMs);
+  ASSERT_TRUE(second.ok()) << second.error().message;
+  const auto& decision = webDecision(*second);
+  // 20 steps of warm-up and a 5-minute margin (5 steps).
+  EXPECT_EQ(decision.forecast.point.size(), 25u);
+  // The history, the first cycle's step (now stored) and this one.
+  EXPECT_EQ(decision.facts.observations, kHistorySteps + 2);
+  EXPECT_NE(decision.rule, "warming-up");
+
+  // Nothing changes after: the next cycle learns its own step only.
+  ASSERT_TRUE(store->importSamples("web", "demand", stepSamples(kNowMs + 2 * kStepMs)).ok());
+  auto third = runner.runCycleOnce(kNowMs + 2 * kStepMs);
+  ASSERT_TRUE(third.ok()) << third.error().message;
+  EXPECT_EQ(webDecision(*third).facts.observations, kHistorySteps + 3);
 }
 
 }  // namespace
