@@ -15,11 +15,12 @@
 // --step: replay every series resampled to S-second steps, linear between
 // its values, as a controller cycling every S seconds sees it; with
 // --resample hold, each value held for its step instead).
-// build/tests/bench/replay_bench --compare-step S [--traces DIR]: only the
-// development traces, each at its own step and resampled to S seconds, the
-// predictive policy against the HPA at equal cost at both, as a markdown table
-// (--only NAME: the traces whose file name contains NAME; --no-profiles: the
-// engine without seasonal profiles; --resample hold|linear as for --step).
+// build/tests/bench/replay_bench --compare-step S [--traces DIR] [--synthetic]:
+// only the development traces (and with --synthetic the synthetic hard cases,
+// in a table of their own), each at its own step and resampled to S seconds,
+// the predictive policy against the HPA at equal cost at both, as markdown
+// tables (--only NAME: the series whose name contains NAME; --no-profiles:
+// the engine without seasonal profiles; --resample hold|linear as for --step).
 // Without a trace directory (or with no CSV in it) only the synthetic cases run.
 
 #include <algorithm>
@@ -102,7 +103,7 @@ int64_t g_step_s = 0;
 bool g_seasonal_profiles = true;
 /// --resample hold|linear: how a series is put on the finer step.
 pso::common::Resampling g_resampling = pso::common::Resampling::kLinear;
-/// --only NAME: only the development traces whose name contains NAME.
+/// --only NAME: only the series whose name contains NAME (--compare-step).
 std::string g_only;
 
 Point run(const Series& s, const std::string& policy, double target, std::optional<double> risk,
@@ -332,20 +333,12 @@ Comparison compare(const Series& series) {
   return c;
 }
 
-/// --compare-step S: every development trace at its own step and resampled
-/// to S-second steps (as --resample says), the predictive policy
-/// against the HPA at equal cost at both.
-void benchCompareSteps(const std::filesystem::path& dir, int64_t step_s) {
-  const auto files = pso::bench::traceFiles(dir);
-  if (files.empty()) {
-    std::printf("development traces: skipped (no trace CSV in '%s'; pass --traces DIR)\n",
-                dir.string().c_str());
-    return;
-  }
-  std::printf(
-      "capacity = p95/%.0f, target %.2f, warm-up %.0f s; ratio = predictive / HPA overload at "
-      "equal cost; events = predictive / HPA (at its frontier point nearest in cost)\n",
-      kCapacityDivisor, kTarget, kWarmupS);
+/// --compare-step S over one group of series: each at its own step and
+/// resampled to S-second steps (as --resample says), the predictive policy
+/// against the HPA at equal cost at both, a table row each and the group's
+/// geometric means.
+void compareGroup(const char* group, std::vector<pso::bench::BenchSeries> series, int64_t step_s) {
+  std::printf("\n%s\n", group);
   std::printf(
       "| trace | own step | ratio | events | %lld s ratio | events | %lld s / own | "
       "pred cost, ov%%, hpa ov%% at own step | at %lld s | steps/s |\n",
@@ -353,19 +346,16 @@ void benchCompareSteps(const std::filesystem::path& dir, int64_t step_s) {
       static_cast<long long>(step_s));
   std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
   RatioSummary own, fine;
-  // The traces where the HPA overloads measurably at both steps: where it
+  // The series where the HPA overloads measurably at both steps: where it
   // overloads under 0.1% of steps at the predictive policy's cost, the
   // ratio's 0.01-point floor is a tenth of it or more and pulls the ratio
   // towards 1 whatever the predictive policy does.
   constexpr double kMeasurablePct = 0.1;
   RatioSummary own_measurable, fine_measurable;
-  for (const auto& file : files) {
-    if (file.filename().string().find(g_only) == std::string::npos) continue;
-    auto loaded = pso::bench::loadTraceSeries(file);
-    if (!loaded) continue;
-    auto resampled = pso::bench::resample(*loaded, step_s, g_resampling);
-    const int64_t own_step = loaded->step_s;
-    auto at_own = toDemand(std::move(*loaded));
+  for (auto& loaded : series) {
+    auto resampled = pso::bench::resample(loaded, step_s, g_resampling);
+    const int64_t own_step = loaded.step_s;
+    auto at_own = toDemand(std::move(loaded));
     auto at_fine = toDemand(std::move(resampled));
     if (!at_own || !at_fine) continue;
     const Comparison a = compare(*at_own);
@@ -393,13 +383,43 @@ void benchCompareSteps(const std::filesystem::path& dir, int64_t step_s) {
                 std::exp(fine.log_sum / fine.counted - own.log_sum / own.counted));
   }
   if (own_measurable.counted > 0) {
-    std::printf("traces where the HPA overloads at least %.1f%% of steps at equal cost at both:\n",
+    std::printf("series where the HPA overloads at least %.1f%% of steps at equal cost at both:\n",
                 kMeasurablePct);
     own_measurable.print("  own step");
     fine_measurable.print(("  " + std::to_string(step_s) + " s steps").c_str());
     std::printf("  %lld s / own step, geometric means: %.3f\n", static_cast<long long>(step_s),
                 std::exp(fine_measurable.log_sum / fine_measurable.counted -
                          own_measurable.log_sum / own_measurable.counted));
+  }
+}
+
+/// --compare-step S: every development trace, then (with --synthetic) the
+/// synthetic hard cases, at their own step and resampled to S-second steps.
+/// The synthetic cases are series the 15 s work was not tuned on: they
+/// say whether what holds on the traces holds beyond them.
+void benchCompareSteps(const std::filesystem::path& dir, int64_t step_s, bool synthetic) {
+  std::printf(
+      "capacity = p95/%.0f, target %.2f, warm-up %.0f s; ratio = predictive / HPA overload at "
+      "equal cost; events = predictive / HPA (at its frontier point nearest in cost)\n",
+      kCapacityDivisor, kTarget, kWarmupS);
+  const auto files = pso::bench::traceFiles(dir);
+  if (files.empty()) {
+    std::printf("development traces: skipped (no trace CSV in '%s'; pass --traces DIR)\n",
+                dir.string().c_str());
+  } else {
+    std::vector<pso::bench::BenchSeries> traces;
+    for (const auto& file : files) {
+      if (file.filename().string().find(g_only) == std::string::npos) continue;
+      if (auto loaded = pso::bench::loadTraceSeries(file)) traces.push_back(std::move(*loaded));
+    }
+    compareGroup("development traces", std::move(traces), step_s);
+  }
+  if (synthetic) {
+    std::vector<pso::bench::BenchSeries> cases;
+    for (auto& series : pso::bench::syntheticHardCases()) {
+      if (series.name.find(g_only) != std::string::npos) cases.push_back(std::move(series));
+    }
+    compareGroup("synthetic hard cases", std::move(cases), step_s);
   }
 }
 
@@ -461,6 +481,7 @@ void benchPool(bool quick) {
 int main(int argc, char** argv) {
   bool quick = false;
   int64_t compare_step_s = 0;
+  bool synthetic = false;
   std::filesystem::path dir = PSO_BENCH_TRACE_DIR;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--quick") == 0) {
@@ -486,14 +507,17 @@ int main(int argc, char** argv) {
       g_only = argv[++i];
     } else if (std::strcmp(argv[i], "--compare-step") == 0 && i + 1 < argc) {
       compare_step_s = std::atoll(argv[++i]);
+    } else if (std::strcmp(argv[i], "--synthetic") == 0) {
+      synthetic = true;
     }
   }
   if (compare_step_s > 0) {
     std::printf(
-        "PSO-PRIME replay benchmark, forecast model %s, development traces at their own "
+        "PSO-PRIME replay benchmark, forecast model %s, development traces%s at their own "
         "step and at %lld s\n",
-        g_forecast_model.c_str(), static_cast<long long>(compare_step_s));
-    benchCompareSteps(dir, compare_step_s);
+        g_forecast_model.c_str(), synthetic ? " and synthetic hard cases" : "",
+        static_cast<long long>(compare_step_s));
+    benchCompareSteps(dir, compare_step_s, synthetic);
     return 0;
   }
   std::printf("PSO-PRIME replay benchmark%s, forecast model %s, %s\n", quick ? " (quick)" : "",

@@ -58,6 +58,22 @@ protocol::SystemInfo webInfo(int64_t warmup_cycles) {
   return info;
 }
 
+// Agent edge-01 declaring "web" with a warm-up of `warmup_cycles`, and its
+// demand, one sample in the middle of each cycle interval, from the history
+// (as `psoctl import` stores it, rolled up) to the step ending at `last_ms`.
+void storeWeb(store::Store& db, int64_t warmup_cycles, int64_t last_ms) {
+  protocol::Hello hello;
+  hello.agent_id = "edge-01";
+  hello.systems.push_back(webInfo(warmup_cycles));
+  ASSERT_TRUE(db.upsertAgent(hello, kHistoryStartMs).ok());
+  std::vector<store::Sample> samples;
+  for (int64_t end = kHistoryStartMs + kStepMs; end <= last_ms; end += kStepMs) {
+    samples.push_back({end - kStepMs / 2, demandAt(end - kStepMs / 2)});
+  }
+  ASSERT_TRUE(db.importSamples("web", cycle::kDemandMetric, samples).ok());
+  ASSERT_TRUE(db.rollup(kFirstCycleMs - cycle::kRollupDelayMs).ok());
+}
+
 // Warm-ups of one cycle (what runs serves: ready = launched) and of four
 // (ready is the fewest launched over the last four cycles).
 class CycleReplay : public ::testing::TestWithParam<int64_t> {};
@@ -73,19 +89,7 @@ TEST_P(CycleReplay, AFleetReplayOfTheWindowDecidesEveryStepAsTheLiveCyclesDid) {
   auto opened = store::Store::open(dir.file("controller.db"));
   ASSERT_TRUE(opened.ok()) << opened.error().message;
   store::Store& db = **opened;
-  protocol::Hello hello;
-  hello.agent_id = "edge-01";
-  hello.systems.push_back(webInfo(warmup_cycles));
-  ASSERT_TRUE(db.upsertAgent(hello, kHistoryStartMs).ok());
-  // The demand, one sample in the middle of each cycle interval: the history
-  // (as `psoctl import` stores it, rolled up) and the cycles' own.
-  std::vector<store::Sample> samples;
-  const int64_t last_cycle_ms = kFirstCycleMs + (kCycles - 1) * kStepMs;
-  for (int64_t end = kHistoryStartMs + kStepMs; end <= last_cycle_ms; end += kStepMs) {
-    samples.push_back({end - kStepMs / 2, demandAt(end - kStepMs / 2)});
-  }
-  ASSERT_TRUE(db.importSamples("web", cycle::kDemandMetric, samples).ok());
-  ASSERT_TRUE(db.rollup(kFirstCycleMs - cycle::kRollupDelayMs).ok());
+  ASSERT_NO_FATAL_FAILURE(storeWeb(db, warmup_cycles, kFirstCycleMs + (kCycles - 1) * kStepMs));
   store::DirectiveRecord hold;
   hold.id = "op-1";
   hold.system = "web";
@@ -175,16 +179,7 @@ TEST(CycleReplayProfile, AModelMadeAfreshForANewWarmUpGetsItsProfileInTheSameCyc
   auto opened = store::Store::open(dir.file("controller.db"));
   ASSERT_TRUE(opened.ok()) << opened.error().message;
   store::Store& db = **opened;
-  protocol::Hello hello;
-  hello.agent_id = "edge-01";
-  hello.systems.push_back(webInfo(1));
-  ASSERT_TRUE(db.upsertAgent(hello, kHistoryStartMs).ok());
-  std::vector<store::Sample> samples;
-  for (int64_t end = kHistoryStartMs + kStepMs; end <= kFirstCycleMs + kStepMs; end += kStepMs) {
-    samples.push_back({end - kStepMs / 2, demandAt(end - kStepMs / 2)});
-  }
-  ASSERT_TRUE(db.importSamples("web", cycle::kDemandMetric, samples).ok());
-  ASSERT_TRUE(db.rollup(kFirstCycleMs - cycle::kRollupDelayMs).ok());
+  ASSERT_NO_FATAL_FAILURE(storeWeb(db, 1, kFirstCycleMs + kStepMs));
 
   ControllerConfig config;
   config.cycle_interval = std::chrono::milliseconds(kStepMs);
@@ -197,7 +192,9 @@ TEST(CycleReplayProfile, AModelMadeAfreshForANewWarmUpGetsItsProfileInTheSameCyc
   const auto& before = first->decisions.systems.at(0);
   ASSERT_NE(before.forecast.model.find("/profile"), std::string::npos) << before.forecast.model;
 
-  hello.systems.front() = webInfo(10);
+  protocol::Hello hello;
+  hello.agent_id = "edge-01";
+  hello.systems.push_back(webInfo(10));
   ASSERT_TRUE(db.upsertAgent(hello, kFirstCycleMs + kStepMs / 2).ok());
   auto second = runner.runCycleOnce(kFirstCycleMs + kStepMs);
   ASSERT_TRUE(second.ok()) << second.error().message;
