@@ -9,6 +9,37 @@
 
 namespace pso::controller::cycle {
 
+namespace {
+
+/// Minute rollups as 5-minute means (each minute weighted by its samples),
+/// the buckets that end by `until_ms` only.
+std::vector<engine::CoarseBucket> fiveMinuteMeans(const std::vector<store::RollupBucket>& minutes,
+                                                  int64_t until_ms) {
+  std::vector<engine::CoarseBucket> out;
+  double sum = 0.0;
+  int64_t count = 0;
+  int64_t start = 0;
+  auto flush = [&] {
+    if (count > 0 && start + engine::kDetailBucketMs <= until_ms) {
+      out.push_back({start, sum / static_cast<double>(count)});
+    }
+    sum = 0.0;
+    count = 0;
+  };
+  for (const store::RollupBucket& m : minutes) {
+    if (m.count <= 0 || !std::isfinite(m.mean)) continue;
+    const int64_t bucket = store::floorToBucket(m.start_ms, engine::kDetailBucketMs);
+    if (count > 0 && bucket != start) flush();
+    start = bucket;
+    sum += m.mean * static_cast<double>(m.count);
+    count += m.count;
+  }
+  flush();
+  return out;
+}
+
+}  // namespace
+
 void SeasonalProfiles::refresh(store::TelemetryStore& store, engine::DecisionEngine& engine,
                                const std::vector<engine::SystemObservation>& systems,
                                const std::string& metric, int64_t now_ms) {
@@ -49,6 +80,20 @@ void SeasonalProfiles::refresh(store::TelemetryStore& store, engine::DecisionEng
     }
     auto profile = engine::SeasonalProfile::fit(buckets, bucket_ms);
     if (!profile) continue;
+    // The detail the hourly harmonics blur (a twenty-minute nightly job),
+    // from the last week's minute rollups as 5-minute means.
+    const int64_t fine_until_ms =
+        store::floorToBucket(now_ms - kProfileRollupLagMs, engine::kDetailBucketMs);
+    auto minutes =
+        store.rollups(system.system, metric, store::RollupResolution::kMinute,
+                      fine_until_ms - engine::kDetailMaxDays * engine::kDayMs, fine_until_ms);
+    if (minutes) {
+      profile->fitDailyDetail(fiveMinuteMeans(minutes.value(), fine_until_ms),
+                              engine::kDetailBucketMs);
+    } else {
+      spdlog::warn("seasonal profile of {}: reading minute rollups failed: {}", system.system,
+                   minutes.error().message);
+    }
     spdlog::debug("seasonal profile of {}: {} from {} hours", system.system, profile->describe(),
                   buckets.size());
     engine.setSeasonalProfile(system.system, std::move(profile));

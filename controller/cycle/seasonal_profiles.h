@@ -38,7 +38,9 @@ class SeasonalProfiles {
   /// fine for its season detection (engine::profileNeeded()): reads the
   /// `metric` hourly rollups of the kProfileMaxDays of hours completed by
   /// now_ms - kProfileRollupLagMs,
-  /// fits the profile and gives it to the engine. A system without enough
+  /// fits the profile, adds its daily detail from the engine::kDetailMaxDays
+  /// of minute rollups before the same mark (as 5-minute means,
+  /// SeasonalProfile::fitDailyDetail) and gives it to the engine. A system without enough
   /// history or without a daily shape keeps what it had; a failed read is
   /// logged and retried at the next refit. At most twice the even share of
   /// systems per cycle (systems x cycle / refit period) are fitted in one

@@ -225,7 +225,11 @@ struct AutoModel::Candidate {
     }
     if (score.wantsPath()) {
       forecaster->pointForecast(path);
-      if (key.profile) owner.restoreShape(end_ms, path);
+      if (key.profile) {
+        owner.restoreShape(end_ms, path);
+      } else {
+        owner.addDetailAhead(end_ms, path);
+      }
       score.remember(path);
     }
     return rescored;
@@ -409,7 +413,11 @@ void AutoModel::candidatePath(std::size_t index, std::vector<double>& out, bool 
       std::copy_n(kept, into.size(), into.begin());
     } else {
       candidates_[i]->forecaster->pointForecast(into);
-      if (candidates_[i]->key.profile) restoreShape(last_ms_, into);
+      if (candidates_[i]->key.profile) {
+        restoreShape(last_ms_, into);
+      } else {
+        addDetailAhead(last_ms_, into);
+      }
     }
   };
   if (index < candidates_.size()) {
@@ -538,6 +546,26 @@ void AutoModel::shapeAhead(int64_t end_ms, std::vector<double>& out) const {
   }
 }
 
+void AutoModel::addDetailAhead(int64_t end_ms, std::vector<double>& path) const {
+  if (!profile_ || !profile_->hasDetail() || step_ms_ <= 0) return;
+  const bool multiplicative = profile_->multiplicative();
+  // The change from the current step's centre to each forecast step's,
+  // computed once per step for every candidate.
+  if (detail_end_ms_ != end_ms || detail_ahead_.size() < path.size()) {
+    detail_ahead_.resize(std::max(path.size(), static_cast<std::size_t>(horizon_)));
+    const double now = profile_->detailAt(end_ms - step_ms_ / 2);
+    for (std::size_t h = 0; h < detail_ahead_.size(); ++h) {
+      const double ahead =
+          profile_->detailAt(end_ms + static_cast<int64_t>(h + 1) * step_ms_ - step_ms_ / 2);
+      detail_ahead_[h] = multiplicative ? (1.0 + ahead) / std::max(0.05, 1.0 + now) : ahead - now;
+    }
+    detail_end_ms_ = end_ms;
+  }
+  for (std::size_t h = 0; h < path.size(); ++h) {
+    path[h] = multiplicative ? path[h] * detail_ahead_[h] : path[h] + detail_ahead_[h];
+  }
+}
+
 void AutoModel::restoreShape(int64_t end_ms, std::vector<double>& path) const {
   // Both profile candidates restore at the same step: the shape is computed once.
   if (shape_end_ms_ != end_ms || shape_.size() < path.size()) {
@@ -553,6 +581,7 @@ void AutoModel::restoreShape(int64_t end_ms, std::vector<double>& path) const {
 
 void AutoModel::setSeasonalProfile(std::optional<SeasonalProfile> profile) {
   shape_end_ms_ = std::numeric_limits<int64_t>::min();
+  detail_end_ms_ = std::numeric_limits<int64_t>::min();
   if (!profile) {
     if (!profile_) return;
     profile_.reset();
@@ -595,8 +624,8 @@ Forecast AutoModel::forecast(int horizon, double coverage) const {
 
 std::string AutoModel::saveState() const {
   StateWriter w;
-  // Version 5 says whether a seasonal profile follows and names each
-  // score's origin stride.
+  // Version 5 says whether a seasonal profile follows, saves the profile's
+  // daily detail, and names each score's origin stride.
   w.putText("auto").putInt(5);
   w.putInt(params_.max_horizon)
       .putInt(params_.error_window)
@@ -645,7 +674,8 @@ Status AutoModel::loadState(const std::string& state) {
   r.expectText("auto");
   // Version 1 had no two-season or multiplicative candidates, 2 kept raw
   // error windows for its intervals; 4 adds the seasonal profile; 5 says
-  // whether one follows (4 always had one) and names the scores' strides.
+  // whether one follows (4 always had one), adds the profile's daily detail
+  // and names the scores' strides.
   const int64_t version = r.getInt(1, 5);
   ForecastModelParams p;
   p.max_horizon = static_cast<int>(r.getInt(1, 10000));
@@ -680,7 +710,7 @@ Status AutoModel::loadState(const std::string& state) {
   if (has_profile) {
     loaded.last_ms_ = r.getInt();
     loaded.step_ms_ = r.getInt(1, kMaxInt);
-    loaded.profile_ = SeasonalProfile::load(r);
+    loaded.profile_ = SeasonalProfile::load(r, version >= 5);
   }
   const int64_t kept = r.getInt(0, static_cast<int64_t>(loaded.history_.capacity()));
   for (int64_t i = 0; i < kept && r.ok(); ++i) loaded.history_.push(r.getFloat());

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -114,6 +115,11 @@ class BacktestScore {
 /// future step's time ("holt/profile", "ets/profile"). They are scored and
 /// chosen like any other, so the shape is used only where it wins, and the
 /// intervals of a chosen one come from the errors of that combined forecast.
+/// A profile's daily detail (a recurring event the hourly harmonics blur,
+/// SeasonalProfile::fitDailyDetail) is added to every other candidate's
+/// forecast as well, as its change from the current step to each forecast
+/// step: it is significant on every day it was fitted from, and a
+/// candidate chosen on the quiet hours before the event must not miss it.
 /// Without a profile nothing differs from a model that never had one.
 class AutoModel final : public ForecastModel {
  public:
@@ -197,6 +203,11 @@ class AutoModel final : public ForecastModel {
   /// Puts the shape back on a profile candidate's forecast made after the
   /// step ending at `end_ms`.
   void restoreShape(int64_t end_ms, std::vector<double>& path) const;
+  /// Adds the profile's daily detail ahead (its change from the step ending
+  /// at `end_ms` to each forecast step) to a candidate's forecast that runs
+  /// on the series as it is: a job at 02:00 each night is known to every
+  /// candidate, not only to the profile ones. Nothing without detail.
+  void addDetailAhead(int64_t end_ms, std::vector<double>& path) const;
 
   ForecastModelParams params_;
   int horizon_;
@@ -226,6 +237,9 @@ class AutoModel final : public ForecastModel {
   int64_t step_ms_ = 0;                ///< 0 until setStepTime()
   mutable std::vector<double> shape_;  ///< the shape ahead of shape_end_ms_ (a cache)
   mutable int64_t shape_end_ms_ = 0;
+  /// The detail's change ahead of detail_end_ms_ (a cache; empty without).
+  mutable std::vector<double> detail_ahead_;
+  mutable int64_t detail_end_ms_ = std::numeric_limits<int64_t>::min();
 };
 
 }  // namespace pso::controller::engine

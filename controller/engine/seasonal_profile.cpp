@@ -146,7 +146,7 @@ std::optional<SeasonalProfile> SeasonalProfile::fit(const std::vector<CoarseBuck
   return profile;
 }
 
-double SeasonalProfile::at(int64_t ms) const {
+double SeasonalProfile::harmonicSum(int64_t ms) const {
   double sum = 0.0;
   for (const Harmonic& h : harmonics_) {
     // Reduced to within one period first, so the angle stays precise.
@@ -155,7 +155,120 @@ double SeasonalProfile::at(int64_t ms) const {
                          static_cast<double>(h.period_ms);
     sum += h.re * std::cos(theta) + h.im * std::sin(theta);
   }
-  return multiplicative_ ? std::max(kMinProfileFactor, 1.0 + sum) : sum;
+  return sum;
+}
+
+double SeasonalProfile::detailAt(int64_t ms) const {
+  if (detail_.empty()) return 0.0;
+  const auto slots = static_cast<int64_t>(detail_.size());
+  // Slot i's centre is (i + 1/2) buckets after midnight: find the two
+  // centres around `ms` (wrapping around the day) and interpolate.
+  const int64_t into = ms - floorDiv(ms, kDayMs) * kDayMs;
+  const int64_t shifted = into - detail_bucket_ms_ / 2;
+  const int64_t below = floorDiv(shifted, detail_bucket_ms_);
+  const double fraction = static_cast<double>(shifted - below * detail_bucket_ms_) /
+                          static_cast<double>(detail_bucket_ms_);
+  const auto a = static_cast<std::size_t>((below % slots + slots) % slots);
+  const auto b = static_cast<std::size_t>((below + 1) % slots);
+  return (1.0 - fraction) * detail_[a] + fraction * detail_[b];
+}
+
+double SeasonalProfile::at(int64_t ms) const {
+  const double sum = harmonicSum(ms);
+  if (!multiplicative_) return sum + detailAt(ms);
+  return std::max(kMinProfileFactor, (1.0 + sum) * (1.0 + detailAt(ms)));
+}
+
+void SeasonalProfile::fitDailyDetail(const std::vector<CoarseBucket>& fine, int64_t bucket_ms) {
+  detail_.clear();
+  detail_bucket_ms_ = 0;
+  if (bucket_ms <= 0 || bucket_ms >= 3'600'000 || kDayMs % bucket_ms != 0 || fine.empty()) return;
+  const int64_t slots = kDayMs / bucket_ms;
+  int64_t last = std::numeric_limits<int64_t>::min();
+  for (const CoarseBucket& b : fine) {
+    if (std::isfinite(b.mean)) last = std::max(last, floorDiv(b.start_ms, bucket_ms));
+  }
+  if (last == std::numeric_limits<int64_t>::min()) return;
+  // Each present bucket's departure from the harmonic shape at its centre,
+  // by day and slot.
+  struct Departure {
+    int64_t day;
+    int64_t slot;
+    double value;
+  };
+  std::vector<Departure> departures;
+  departures.reserve(fine.size());
+  for (const CoarseBucket& b : fine) {
+    const int64_t index = floorDiv(b.start_ms, bucket_ms);
+    if (!std::isfinite(b.mean) || index <= last - kDetailMaxDays * slots) continue;
+    const int64_t centre = index * bucket_ms + bucket_ms / 2;
+    const double shape = harmonicSum(centre);
+    double value = b.mean - shape;
+    if (multiplicative_) {
+      const double factor = std::max(kMinProfileFactor, 1.0 + shape);
+      value = b.mean / factor;
+    }
+    const int64_t day = floorDiv(index, slots);
+    departures.push_back({day, index - day * slots, value});
+  }
+  std::sort(departures.begin(), departures.end(), [](const Departure& x, const Departure& y) {
+    return x.day != y.day ? x.day < y.day : x.slot < y.slot;
+  });
+  // Each day's level: its median departure, over days at least half present.
+  std::vector<double> scratch;
+  std::vector<std::vector<double>> by_slot(static_cast<std::size_t>(slots));
+  for (std::size_t i = 0; i < departures.size();) {
+    std::size_t j = i;
+    scratch.clear();
+    while (j < departures.size() && departures[j].day == departures[i].day) {
+      scratch.push_back(departures[j++].value);
+    }
+    if (static_cast<int64_t>(scratch.size()) * 2 >= slots) {
+      const double level = empiricalQuantile(scratch, 0.5);
+      for (std::size_t k = i; k < j; ++k) {
+        const double v = departures[k].value;
+        const double relative =
+            multiplicative_ ? (level > 0.0 ? v / level - 1.0 : kNaN) : v - level;
+        if (std::isfinite(relative)) {
+          by_slot[static_cast<std::size_t>(departures[k].slot)].push_back(relative);
+        }
+      }
+    }
+    i = j;
+  }
+  // Per slot the median over its days; the noise pooled from every value's
+  // distance to its slot's median (a median absolute deviation, as for
+  // normal errors).
+  std::vector<double> median(static_cast<std::size_t>(slots), kNaN);
+  std::vector<double> distances;
+  for (std::size_t s = 0; s < by_slot.size(); ++s) {
+    auto& values = by_slot[s];
+    if (static_cast<int64_t>(values.size()) < kDetailMinDays) continue;
+    scratch = values;
+    median[s] = empiricalQuantile(scratch, 0.5);
+    for (double v : values) distances.push_back(std::abs(v - median[s]));
+  }
+  if (distances.empty()) return;
+  const double sigma = 1.4826 * empiricalQuantile(distances, 0.5);
+  std::vector<float> detail(static_cast<std::size_t>(slots), 0.0f);
+  bool any = false;
+  for (std::size_t s = 0; s < median.size(); ++s) {
+    if (!std::isfinite(median[s])) continue;
+    // A median of n normal values has a standard error of about
+    // 1.2533 sigma / sqrt(n).
+    const double se = 1.2533 * sigma / std::sqrt(static_cast<double>(by_slot[s].size()));
+    if (std::abs(median[s]) <= 5.0 * se) continue;
+    detail[s] = static_cast<float>(median[s]);
+    any = true;
+  }
+  if (!any) return;
+  detail_ = std::move(detail);
+  detail_bucket_ms_ = bucket_ms;
+}
+
+int SeasonalProfile::detailSlots() const {
+  return static_cast<int>(
+      std::count_if(detail_.begin(), detail_.end(), [](float v) { return v != 0.0f; }));
 }
 
 double SeasonalProfile::remove(double value, int64_t ms) const {
@@ -181,7 +294,12 @@ double SeasonalProfile::swing() const {
 std::string SeasonalProfile::describe() const {
   std::string out = "daily/" + std::to_string(daily_);
   if (weekly_ > 0) out += "+weekly/" + std::to_string(weekly_);
-  return out + (multiplicative_ ? " multiplicative" : " additive");
+  out += multiplicative_ ? " multiplicative" : " additive";
+  if (!detail_.empty()) {
+    out += ", " + std::to_string(detail_bucket_ms_ / 60'000) + "-minute detail in " +
+           std::to_string(detailSlots()) + " slots";
+  }
+  return out;
 }
 
 void SeasonalProfile::save(StateWriter& w) const {
@@ -190,9 +308,11 @@ void SeasonalProfile::save(StateWriter& w) const {
   for (const Harmonic& h : harmonics_) {
     w.putInt(h.period_ms).putInt(h.harmonic).putDouble(h.re).putDouble(h.im);
   }
+  w.putInt(detail_bucket_ms_).putInt(static_cast<int64_t>(detail_.size()));
+  for (float v : detail_) w.putFloat(v);
 }
 
-std::optional<SeasonalProfile> SeasonalProfile::load(StateReader& r) {
+std::optional<SeasonalProfile> SeasonalProfile::load(StateReader& r, bool with_detail) {
   SeasonalProfile p;
   p.origin_ms_ = r.getInt();
   p.multiplicative_ = r.getInt(0, 1) == 1;
@@ -207,6 +327,18 @@ std::optional<SeasonalProfile> SeasonalProfile::load(StateReader& r) {
     h.im = r.getDouble();
     if (!std::isfinite(h.re) || !std::isfinite(h.im)) r.fail("a profile harmonic is not finite");
     p.harmonics_.push_back(h);
+  }
+  if (with_detail) {
+    p.detail_bucket_ms_ = r.getInt(0, 3'600'000 - 1);
+    const int64_t slots = r.getInt(0, kDayMs / 1000);
+    const bool fits = slots == 0 ? p.detail_bucket_ms_ == 0
+                                 : p.detail_bucket_ms_ > 0 && p.detail_bucket_ms_ * slots == kDayMs;
+    if (r.ok() && !fits) r.fail("a profile's detail does not divide a day into its slots");
+    for (int64_t i = 0; i < slots && r.ok(); ++i) {
+      const float v = r.getFloat();
+      if (!std::isfinite(v)) r.fail("a profile's detail is not finite");
+      p.detail_.push_back(v);
+    }
   }
   if (!r.ok()) return std::nullopt;
   return p;

@@ -32,6 +32,13 @@ inline constexpr int64_t kProfileWeeklyDays = 14;
 inline constexpr int64_t kProfileMaxDays = 28;
 /// How often a profile is fitted again from the newer buckets.
 inline constexpr int64_t kProfileRefitMs = 3'600'000;
+/// The daily detail's buckets (fitDailyDetail()): five minutes, the step of
+/// the traces and rollups operators keep, fine enough for a nightly job.
+inline constexpr int64_t kDetailBucketMs = 300'000;
+/// The detail reads at most the last week of fine buckets, and needs a
+/// slot seen on at least three days.
+inline constexpr int64_t kDetailMaxDays = 7;
+inline constexpr int64_t kDetailMinDays = 3;
 
 /// The daily (and weekly) shape of a series, as Fourier harmonics of the day
 /// and the week fitted by robust least squares (harmonic_regression.h) to
@@ -64,7 +71,30 @@ class SeasonalProfile {
   static std::optional<SeasonalProfile> fit(const std::vector<CoarseBucket>& buckets,
                                             int64_t bucket_ms);
 
-  /// The shape at `ms`: an offset (additive) or a factor (multiplicative).
+  /// Adds the daily detail the harmonics of coarse buckets cannot draw: a
+  /// job that runs for twenty minutes at 02:00 is a bump an hour or two wide
+  /// in hourly means. From `fine` buckets of width `bucket_ms` (finer than
+  /// an hour, dividing a day; at most the last kDetailMaxDays are read), each
+  /// bucket's departure from the harmonic shape and its day's level (the
+  /// day's median departure), then per slot of the day the median over the
+  /// days that have it (at least kDetailMinDays). A slot's median is kept
+  /// only where it stands out of the noise: more than five standard errors
+  /// of a median of its days, the noise pooled over every slot and day
+  /// (so a slot moved by one day's burst, or noise, stays at zero). Replaces
+  /// any detail before; with nothing kept the profile has none. Additive
+  /// detail for an additive profile, a relative one (a factor around one)
+  /// for a multiplicative profile. O(n log n) for n buckets.
+  void fitDailyDetail(const std::vector<CoarseBucket>& fine, int64_t bucket_ms);
+  /// Slots of the day whose detail is not zero (0 without detail).
+  int detailSlots() const;
+  /// The detail alone at `ms`, linear between the slot centres: an offset
+  /// (additive profile) or a relative change of the factor
+  /// (multiplicative); 0 without detail.
+  double detailAt(int64_t ms) const;
+  bool hasDetail() const { return !detail_.empty(); }
+
+  /// The shape at `ms`: an offset (additive) or a factor (multiplicative),
+  /// the detail (linear between its slots' centres) included.
   double at(int64_t ms) const;
   /// The value with the shape taken out (value - offset, value / factor).
   double remove(double value, int64_t ms) const;
@@ -76,21 +106,30 @@ class SeasonalProfile {
   int weeklyHarmonics() const { return weekly_; }
   /// Peak-to-trough of the shape over a week (in units, or as a factor span).
   double swing() const;
-  /// e.g. "daily/4+weekly/2 additive".
+  /// e.g. "daily/4+weekly/2 additive" (", 5-minute detail in 6 slots").
   std::string describe() const;
 
   void save(StateWriter& writer) const;
   /// Reads what save() wrote; nullopt (and the reader failed) on bad input.
-  static std::optional<SeasonalProfile> load(StateReader& reader);
+  /// `with_detail`: the saved form carries the detail (the auto model's
+  /// state version 5); without, it was saved before there was one.
+  static std::optional<SeasonalProfile> load(StateReader& reader, bool with_detail);
 
   bool operator==(const SeasonalProfile&) const = default;
 
  private:
+  /// The harmonics alone at `ms`, as a sum around zero.
+  double harmonicSum(int64_t ms) const;
+
   int64_t origin_ms_ = 0;
   bool multiplicative_ = false;
   int daily_ = 0;
   int weekly_ = 0;
   std::vector<Harmonic> harmonics_;
+  /// Per slot of the day (slot i starts i x detail_bucket_ms_ after
+  /// midnight UTC): an offset, or a relative change of the factor.
+  int64_t detail_bucket_ms_ = 0;
+  std::vector<float> detail_;
 };
 
 /// Whether a controller deciding every `step_s` seconds needs a profile for

@@ -114,9 +114,138 @@ TEST(SeasonalProfile, SurvivesTheStateCodec) {
   StateWriter w;
   profile->save(w);
   StateReader r(w.str(), "profile");
-  const auto loaded = SeasonalProfile::load(r);
+  const auto loaded = SeasonalProfile::load(r, true);
   ASSERT_TRUE(loaded.has_value());
   EXPECT_EQ(*loaded, *profile);
+}
+
+/// A week of 5-minute means: a daily wave of 20 around 50, noise of sd 3,
+/// and with `spike` a nightly job adding 150 (+-25%) for twenty minutes
+/// from 02:00, give or take five minutes, as replay_bench's
+/// syn_nightly_spikes draws it.
+std::vector<CoarseBucket> nightlyJobWeek(bool spike, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  std::normal_distribution<double> noise(0.0, 3.0);
+  std::vector<CoarseBucket> out;
+  const int64_t per_day = kDayMs / kDetailBucketMs;
+  int64_t start = 24;
+  double height = 150.0;
+  for (int64_t i = 0; i < 8 * per_day; ++i) {
+    if (i % per_day == 0) {
+      start = 24 + static_cast<int64_t>(std::floor(3.0 * u(rng))) - 1;
+      height = 150.0 * (0.75 + 0.5 * u(rng));
+    }
+    const double phase = 2.0 * std::numbers::pi * static_cast<double>(i % per_day) / per_day;
+    double v = 50.0 + 20.0 * std::sin(phase) + noise(rng);
+    const int64_t in_day = i % per_day;
+    if (spike && in_day >= start && in_day < start + 4) v += height;
+    out.push_back({i * kDetailBucketMs, v});
+  }
+  return out;
+}
+
+/// Hourly means of 5-minute buckets.
+std::vector<CoarseBucket> hourlyOf(const std::vector<CoarseBucket>& fine) {
+  std::vector<CoarseBucket> out;
+  const std::size_t per_hour = kProfileHourMs / kDetailBucketMs;
+  for (std::size_t i = 0; i + per_hour <= fine.size(); i += per_hour) {
+    double sum = 0.0;
+    for (std::size_t j = i; j < i + per_hour; ++j) sum += fine[j].mean;
+    out.push_back({fine[i].start_ms, sum / static_cast<double>(per_hour)});
+  }
+  return out;
+}
+
+// Hourly harmonics draw a twenty-minute nightly job as a low bump over
+// hours; the five-minute detail puts it back at its time and height, and
+// leaves the rest of the day to the harmonics.
+TEST(SeasonalProfile, TheDailyDetailDrawsANightlyJobTheHourlyHarmonicsBlur) {
+  const auto fine = nightlyJobWeek(true, 7);
+  auto profile = SeasonalProfile::fit(hourlyOf(fine), kProfileHourMs);
+  ASSERT_TRUE(profile.has_value());
+  const SeasonalProfile hourly_only = *profile;
+  profile->fitDailyDetail(fine, kDetailBucketMs);
+  EXPECT_GT(profile->detailSlots(), 0);
+  EXPECT_NE(profile->describe().find("5-minute detail"), std::string::npos) << profile->describe();
+  // 02:07:30, inside the job on every day; 14:00, far from it. The shape is
+  // an offset from the day's level (50 plus the wave's 20 sin).
+  const int64_t day = 8 * kDayMs;
+  const int64_t in_job = day + 2 * kProfileHourMs + 450'000;
+  const double wave_at_job = 20.0 * std::sin(2.0 * std::numbers::pi * (2.125 / 24.0));
+  EXPECT_NEAR(profile->at(in_job), wave_at_job + 150.0, 30.0);
+  EXPECT_LT(hourly_only.at(in_job), wave_at_job + 75.0) << "the harmonics alone blur it";
+  const int64_t afternoon = day + 14 * kProfileHourMs;
+  const double wave_afternoon = 20.0 * std::sin(2.0 * std::numbers::pi * (14.0 / 24.0));
+  EXPECT_NEAR(profile->at(afternoon) - profile->at(day + 13 * kProfileHourMs),
+              wave_afternoon - 20.0 * std::sin(2.0 * std::numbers::pi * (13.0 / 24.0)), 4.0);
+  // Only the job's slots and their neighbours (where the harmonics' bump is
+  // corrected) carry detail, not the noise of the other 280.
+  EXPECT_LE(profile->detailSlots(), 30);
+}
+
+TEST(SeasonalProfile, NoDailyDetailWhereTheHarmonicsSayItAll) {
+  for (unsigned seed : {11u, 12u, 13u}) {
+    const auto fine = nightlyJobWeek(false, seed);
+    auto profile = SeasonalProfile::fit(hourlyOf(fine), kProfileHourMs);
+    ASSERT_TRUE(profile.has_value()) << seed;
+    const SeasonalProfile hourly_only = *profile;
+    profile->fitDailyDetail(fine, kDetailBucketMs);
+    EXPECT_LE(profile->detailSlots(), 1) << seed;
+    double worst = 0.0;
+    for (int64_t ms = 0; ms < kDayMs; ms += 60'000) {
+      worst = std::max(worst, std::abs(profile->at(ms) - hourly_only.at(ms)));
+    }
+    EXPECT_LT(worst, 6.0) << seed;
+  }
+  // Too few days for a slot, or buckets no finer than an hour: no detail.
+  auto fine = nightlyJobWeek(true, 7);
+  auto profile = SeasonalProfile::fit(hourlyOf(fine), kProfileHourMs);
+  ASSERT_TRUE(profile.has_value());
+  fine.resize(static_cast<std::size_t>(2 * kDayMs / kDetailBucketMs));
+  profile->fitDailyDetail(fine, kDetailBucketMs);
+  EXPECT_EQ(profile->detailSlots(), 0);
+  profile->fitDailyDetail(hourlyOf(nightlyJobWeek(true, 7)), kProfileHourMs);
+  EXPECT_EQ(profile->detailSlots(), 0);
+}
+
+// The detail is saved with the profile, and a profile saved before there
+// was one (the auto model's state before version 5) still loads.
+TEST(SeasonalProfile, TheDailyDetailSurvivesTheStateCodecAndOldFormsLoad) {
+  const auto fine = nightlyJobWeek(true, 7);
+  auto profile = SeasonalProfile::fit(hourlyOf(fine), kProfileHourMs);
+  ASSERT_TRUE(profile.has_value());
+  const SeasonalProfile without = *profile;
+  profile->fitDailyDetail(fine, kDetailBucketMs);
+  ASSERT_GT(profile->detailSlots(), 0);
+  StateWriter w;
+  profile->save(w);
+  StateReader r(w.str(), "profile");
+  const auto loaded = SeasonalProfile::load(r, true);
+  ASSERT_TRUE(loaded.has_value());
+  EXPECT_EQ(*loaded, *profile);
+  // The form before: the harmonics only.
+  StateWriter old;
+  without.save(old);
+  std::string legacy = old.str();
+  StateWriter tail;
+  tail.putInt(0).putInt(0);
+  legacy.resize(legacy.size() - (tail.str().size() - 1));
+  StateReader legacy_reader(legacy, "profile");
+  const auto legacy_loaded = SeasonalProfile::load(legacy_reader, false);
+  ASSERT_TRUE(legacy_loaded.has_value());
+  EXPECT_EQ(*legacy_loaded, without);
+  // A detail that does not divide the day is refused.
+  StateWriter bad;
+  without.save(bad);
+  std::string broken = bad.str();
+  broken.resize(broken.size() - (tail.str().size() - 1));
+  StateWriter wrong;
+  wrong.putInt(7 * 60'000).putInt(2).putFloat(1.0f).putFloat(2.0f);
+  broken += wrong.str().substr(1);
+  StateReader broken_reader(broken, "profile");
+  EXPECT_FALSE(SeasonalProfile::load(broken_reader, true).has_value());
+  EXPECT_FALSE(broken_reader.ok());
 }
 
 TEST(SeasonalProfile, NeededOnlyWhereADayIsBeyondTheDetector) {
