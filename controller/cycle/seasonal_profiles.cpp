@@ -61,7 +61,14 @@ void SeasonalProfiles::refresh(store::TelemetryStore& store, engine::DecisionEng
       continue;
     }
     --budget;
-    fitted_[system.system] = Fitted{now_ms, epoch};
+    // The detail is fitted again every kDetailRefitMs (and for a new model);
+    // between, the profile keeps the detail the engine's has.
+    std::optional<int64_t> detail_at_ms;
+    if (fitted != fitted_.end() && fitted->second.epoch == epoch) {
+      detail_at_ms = fitted->second.detail_at_ms;
+    }
+    const bool detail_due = !detail_at_ms || now_ms - *detail_at_ms >= engine::kDetailRefitMs;
+    fitted_[system.system] = Fitted{now_ms, epoch, detail_at_ms};
     // Completed hours only (the bucket in progress is a partial mean), and
     // only those the rollup pass has surely written.
     const int64_t until_ms = store::floorToBucket(now_ms - kProfileRollupLagMs, bucket_ms);
@@ -80,19 +87,24 @@ void SeasonalProfiles::refresh(store::TelemetryStore& store, engine::DecisionEng
     }
     auto profile = engine::SeasonalProfile::fit(buckets, bucket_ms);
     if (!profile) continue;
-    // The detail the hourly harmonics blur (a twenty-minute nightly job),
-    // from the last week's minute rollups as 5-minute means.
-    const int64_t fine_until_ms =
-        store::floorToBucket(now_ms - kProfileRollupLagMs, engine::kDetailBucketMs);
-    auto minutes =
-        store.rollups(system.system, metric, store::RollupResolution::kMinute,
-                      fine_until_ms - engine::kDetailMaxDays * engine::kDayMs, fine_until_ms);
-    if (minutes) {
-      profile->fitDailyDetail(fiveMinuteMeans(minutes.value(), fine_until_ms),
-                              engine::kDetailBucketMs);
+    if (!detail_due) {
+      if (auto held = engine.seasonalProfile(system.system)) profile->copyDetailFrom(*held);
     } else {
-      spdlog::warn("seasonal profile of {}: reading minute rollups failed: {}", system.system,
-                   minutes.error().message);
+      // The detail the hourly harmonics blur (a twenty-minute nightly job),
+      // from the last week's minute rollups as 5-minute means.
+      const int64_t fine_until_ms =
+          store::floorToBucket(now_ms - kProfileRollupLagMs, engine::kDetailBucketMs);
+      auto minutes =
+          store.rollups(system.system, metric, store::RollupResolution::kMinute,
+                        fine_until_ms - engine::kDetailMaxDays * engine::kDayMs, fine_until_ms);
+      if (minutes) {
+        profile->fitDailyDetail(fiveMinuteMeans(minutes.value(), fine_until_ms),
+                                engine::kDetailBucketMs);
+        fitted_[system.system].detail_at_ms = now_ms;
+      } else {
+        spdlog::warn("seasonal profile of {}: reading minute rollups failed: {}", system.system,
+                     minutes.error().message);
+      }
     }
     spdlog::debug("seasonal profile of {}: {} from {} hours", system.system, profile->describe(),
                   buckets.size());

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,7 +41,9 @@ class SeasonalProfiles {
   /// now_ms - kProfileRollupLagMs,
   /// fits the profile, adds its daily detail from the engine::kDetailMaxDays
   /// of minute rollups before the same mark (as 5-minute means,
-  /// SeasonalProfile::fitDailyDetail) and gives it to the engine. A system without enough
+  /// SeasonalProfile::fitDailyDetail; at most every engine::kDetailRefitMs
+  /// per system, the refits between keeping the detail the engine's profile
+  /// has) and gives it to the engine. A system without enough
   /// history or without a daily shape keeps what it had; a failed read is
   /// logged and retried at the next refit. At most twice the even share of
   /// systems per cycle (systems x cycle / refit period) are fitted in one
@@ -52,7 +55,8 @@ class SeasonalProfiles {
  private:
   struct Fitted {
     int64_t at_ms = 0;
-    uint64_t epoch = 0;  ///< the model it was given to
+    uint64_t epoch = 0;                   ///< the model it was given to
+    std::optional<int64_t> detail_at_ms;  ///< when the detail was last fitted
   };
   std::map<std::string, Fitted> fitted_;
 };

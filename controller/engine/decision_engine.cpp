@@ -663,6 +663,15 @@ void DecisionEngine::setSeasonalProfile(const std::string& system,
   }
 }
 
+std::optional<SeasonalProfile> DecisionEngine::seasonalProfile(const std::string& system) const {
+  auto it = impl_->systems.find(system);
+  if (it == impl_->systems.end()) return std::nullopt;
+  if (const auto* selector = dynamic_cast<const AutoModel*>(it->second.model.get())) {
+    return selector->seasonalProfile();
+  }
+  return std::nullopt;
+}
+
 int64_t DecisionEngine::warmStartSteps() {
   return ForecastModelParams{}.detection_window;
 }

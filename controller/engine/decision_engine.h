@@ -74,6 +74,9 @@ class DecisionEngine {
   /// models ignore it. Call again to refit (e.g. hourly). Unknown system:
   /// ignored.
   void setSeasonalProfile(const std::string& system, std::optional<SeasonalProfile> profile);
+  /// The profile the system's model holds; nullopt for none, an unknown
+  /// system or a model other than "auto".
+  std::optional<SeasonalProfile> seasonalProfile(const std::string& system) const;
 
   /// Steps of past demand a warm start can use: what the "auto" model keeps
   /// for season detection (ForecastModelParams::detection_window, 4,096),

@@ -35,6 +35,10 @@ inline constexpr int64_t kProfileRefitMs = 3'600'000;
 /// The daily detail's buckets (fitDailyDetail()): five minutes, the step of
 /// the traces and rollups operators keep, fine enough for a nightly job.
 inline constexpr int64_t kDetailBucketMs = 300'000;
+/// How often the detail is fitted again: it is a median over a week, and a
+/// fit reads a week of minute rollups (10,080 rows, about 3 ms), so the
+/// hourly refits of the harmonics in between keep the detail they had.
+inline constexpr int64_t kDetailRefitMs = 6 * 3'600'000;
 /// The detail reads at most the last week of fine buckets, and needs a
 /// slot seen on at least three days.
 inline constexpr int64_t kDetailMaxDays = 7;
@@ -85,6 +89,12 @@ class SeasonalProfile {
   /// detail for an additive profile, a relative one (a factor around one)
   /// for a multiplicative profile. O(n log n) for n buckets.
   void fitDailyDetail(const std::vector<CoarseBucket>& fine, int64_t bucket_ms);
+  /// Takes `other`'s daily detail (or its lack of one) in place of this
+  /// profile's: a refit of the harmonics between two fits of the detail.
+  void copyDetailFrom(const SeasonalProfile& other) {
+    detail_bucket_ms_ = other.detail_bucket_ms_;
+    detail_ = other.detail_;
+  }
   /// Slots of the day whose detail is not zero (0 without detail).
   int detailSlots() const;
   /// The detail alone at `ms`, linear between the slot centres: an offset
