@@ -227,7 +227,7 @@ struct AutoModel::Candidate {
       forecaster->pointForecast(path);
       if (key.profile) {
         owner.restoreShape(end_ms, path);
-      } else {
+      } else if (key.period <= 1) {
         owner.addDetailAhead(end_ms, path);
       }
       score.remember(path);
@@ -415,7 +415,7 @@ void AutoModel::candidatePath(std::size_t index, std::vector<double>& out, bool 
       candidates_[i]->forecaster->pointForecast(into);
       if (candidates_[i]->key.profile) {
         restoreShape(last_ms_, into);
-      } else {
+      } else if (candidates_[i]->key.period <= 1) {
         addDetailAhead(last_ms_, into);
       }
     }

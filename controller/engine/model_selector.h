@@ -116,10 +116,11 @@ class BacktestScore {
 /// chosen like any other, so the shape is used only where it wins, and the
 /// intervals of a chosen one come from the errors of that combined forecast.
 /// A profile's daily detail (a recurring event the hourly harmonics blur,
-/// SeasonalProfile::fitDailyDetail) is added to every other candidate's
-/// forecast as well, as its change from the current step to each forecast
-/// step: it is significant on every day it was fitted from, and a
-/// candidate chosen on the quiet hours before the event must not miss it.
+/// SeasonalProfile::fitDailyDetail) is added to the forecasts of the
+/// candidates without a season as well (naive, holt, ets alone), as its
+/// change from the current step to each forecast step: it recurs on the
+/// days it was fitted from, and a candidate chosen on the quiet hours
+/// before the event must not miss it.
 /// Without a profile nothing differs from a model that never had one.
 class AutoModel final : public ForecastModel {
  public:
@@ -205,8 +206,11 @@ class AutoModel final : public ForecastModel {
   void restoreShape(int64_t end_ms, std::vector<double>& path) const;
   /// Adds the profile's daily detail ahead (its change from the step ending
   /// at `end_ms` to each forecast step) to a candidate's forecast that runs
-  /// on the series as it is: a job at 02:00 each night is known to every
-  /// candidate, not only to the profile ones. Nothing without detail.
+  /// on the series as it is and follows no season of its own (naive, holt,
+  /// ets without a season): a job at 02:00 each night is known to them, not
+  /// only to the profile ones. A seasonal candidate (seasonal-naive/240 of
+  /// an hourly pattern at 15 s) draws the series' shape itself; the detail
+  /// on top would count it twice. Nothing without detail.
   void addDetailAhead(int64_t end_ms, std::vector<double>& path) const;
 
   ForecastModelParams params_;

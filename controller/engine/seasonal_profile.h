@@ -82,9 +82,11 @@ class SeasonalProfile {
   /// bucket's departure from the harmonic shape and its day's level (the
   /// day's median departure), then per slot of the day the median over the
   /// days that have it (at least kDetailMinDays). A slot's median is kept
-  /// only where it stands out of the noise: more than five standard errors
-  /// of a median of its days, the noise pooled over every slot and day
-  /// (so a slot moved by one day's burst, or noise, stays at zero). Replaces
+  /// only where it stands out of the noise (more than five standard errors
+  /// of a median of its days, the noise pooled over every slot and day) and
+  /// recurs (every day but one departs the same way by at least half the
+  /// median), so a slot moved by a burst, by noise or by a spike that
+  /// wanders from slot to slot stays at zero. Replaces
   /// any detail before; with nothing kept the profile has none. Additive
   /// detail for an additive profile, a relative one (a factor around one)
   /// for a multiplicative profile. O(n log n) for n buckets.

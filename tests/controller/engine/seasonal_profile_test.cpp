@@ -209,6 +209,32 @@ TEST(SeasonalProfile, NoDailyDetailWhereTheHarmonicsSayItAll) {
   EXPECT_EQ(profile->detailSlots(), 0);
 }
 
+// A spike that moved (at 02:00 for four days, at 02:30 for the next three)
+// is the median at 02:00 over the week, but no longer a calendar event: the
+// detail keeps only what recurs on every day but one.
+TEST(SeasonalProfile, ASpikeThatMovedIsNoDailyDetail) {
+  std::mt19937 rng(5);
+  std::normal_distribution<double> noise(0.0, 3.0);
+  std::vector<CoarseBucket> fine;
+  const int64_t per_day = kDayMs / kDetailBucketMs;
+  for (int64_t i = 0; i < 7 * per_day; ++i) {
+    const int64_t day = i / per_day;
+    const int64_t in_day = i % per_day;
+    const int64_t start = day < 4 ? 24 : 30;
+    const double phase = 2.0 * std::numbers::pi * static_cast<double>(in_day) / per_day;
+    double v = 50.0 + 20.0 * std::sin(phase) + noise(rng);
+    if (in_day >= start && in_day < start + 4) v += 150.0;
+    fine.push_back({i * kDetailBucketMs, v});
+  }
+  auto profile = SeasonalProfile::fit(hourlyOf(fine), kProfileHourMs);
+  ASSERT_TRUE(profile.has_value());
+  profile->fitDailyDetail(fine, kDetailBucketMs);
+  // 02:07:30 and 02:37:30: each had the spike on four days and three.
+  for (int64_t at : {2 * kProfileHourMs + 450'000, 2 * kProfileHourMs + 2'250'000}) {
+    EXPECT_NEAR(profile->detailAt(7 * kDayMs + at), 0.0, 1e-9) << at;
+  }
+}
+
 // The detail is saved with the profile, and a profile saved before there
 // was one (the auto model's state before version 5) still loads.
 TEST(SeasonalProfile, TheDailyDetailSurvivesTheStateCodecAndOldFormsLoad) {
