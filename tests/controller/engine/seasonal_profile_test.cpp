@@ -157,15 +157,28 @@ std::vector<CoarseBucket> hourlyOf(const std::vector<CoarseBucket>& fine) {
   return out;
 }
 
+/// The profile of `fine`'s hourly means, without and with the daily detail
+/// of `fine` itself.
+struct ProfilePair {
+  SeasonalProfile hourly_only;
+  SeasonalProfile with_detail;
+};
+std::optional<ProfilePair> fitBoth(const std::vector<CoarseBucket>& fine) {
+  auto profile = SeasonalProfile::fit(hourlyOf(fine), kProfileHourMs);
+  if (!profile) return std::nullopt;
+  ProfilePair pair{*profile, *profile};
+  pair.with_detail.fitDailyDetail(fine, kDetailBucketMs);
+  return pair;
+}
+
 // Hourly harmonics draw a twenty-minute nightly job as a low bump over
 // hours; the five-minute detail puts it back at its time and height, and
 // leaves the rest of the day to the harmonics.
 TEST(SeasonalProfile, TheDailyDetailDrawsANightlyJobTheHourlyHarmonicsBlur) {
-  const auto fine = nightlyJobWeek(true, 7);
-  auto profile = SeasonalProfile::fit(hourlyOf(fine), kProfileHourMs);
-  ASSERT_TRUE(profile.has_value());
-  const SeasonalProfile hourly_only = *profile;
-  profile->fitDailyDetail(fine, kDetailBucketMs);
+  const auto pair = fitBoth(nightlyJobWeek(true, 7));
+  ASSERT_TRUE(pair.has_value());
+  const SeasonalProfile& hourly_only = pair->hourly_only;
+  const SeasonalProfile* profile = &pair->with_detail;
   EXPECT_GT(profile->detailSlots(), 0);
   EXPECT_NE(profile->describe().find("5-minute detail"), std::string::npos) << profile->describe();
   // 02:07:30, inside the job on every day; 14:00, far from it. The shape is
@@ -186,15 +199,12 @@ TEST(SeasonalProfile, TheDailyDetailDrawsANightlyJobTheHourlyHarmonicsBlur) {
 
 TEST(SeasonalProfile, NoDailyDetailWhereTheHarmonicsSayItAll) {
   for (unsigned seed : {11u, 12u, 13u}) {
-    const auto fine = nightlyJobWeek(false, seed);
-    auto profile = SeasonalProfile::fit(hourlyOf(fine), kProfileHourMs);
-    ASSERT_TRUE(profile.has_value()) << seed;
-    const SeasonalProfile hourly_only = *profile;
-    profile->fitDailyDetail(fine, kDetailBucketMs);
-    EXPECT_LE(profile->detailSlots(), 1) << seed;
+    const auto pair = fitBoth(nightlyJobWeek(false, seed));
+    ASSERT_TRUE(pair.has_value()) << seed;
+    EXPECT_LE(pair->with_detail.detailSlots(), 1) << seed;
     double worst = 0.0;
     for (int64_t ms = 0; ms < kDayMs; ms += 60'000) {
-      worst = std::max(worst, std::abs(profile->at(ms) - hourly_only.at(ms)));
+      worst = std::max(worst, std::abs(pair->with_detail.at(ms) - pair->hourly_only.at(ms)));
     }
     EXPECT_LT(worst, 6.0) << seed;
   }
@@ -238,11 +248,10 @@ TEST(SeasonalProfile, ASpikeThatMovedIsNoDailyDetail) {
 // The detail is saved with the profile, and a profile saved before there
 // was one (the auto model's state before version 5) still loads.
 TEST(SeasonalProfile, TheDailyDetailSurvivesTheStateCodecAndOldFormsLoad) {
-  const auto fine = nightlyJobWeek(true, 7);
-  auto profile = SeasonalProfile::fit(hourlyOf(fine), kProfileHourMs);
-  ASSERT_TRUE(profile.has_value());
-  const SeasonalProfile without = *profile;
-  profile->fitDailyDetail(fine, kDetailBucketMs);
+  const auto pair = fitBoth(nightlyJobWeek(true, 7));
+  ASSERT_TRUE(pair.has_value());
+  const SeasonalProfile& without = pair->hourly_only;
+  const SeasonalProfile* profile = &pair->with_detail;
   ASSERT_GT(profile->detailSlots(), 0);
   StateWriter w;
   profile->save(w);
