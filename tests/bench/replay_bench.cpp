@@ -338,6 +338,10 @@ Comparison compare(const Series& series) {
 /// against the HPA at equal cost at both, a table row each and the group's
 /// geometric means.
 void compareGroup(const char* group, std::vector<pso::bench::BenchSeries> series, int64_t step_s) {
+  if (series.empty()) {
+    std::printf("\n%s: none (--only '%s')\n", group, g_only.c_str());
+    return;
+  }
   std::printf("\n%s\n", group);
   std::printf(
       "| trace | own step | ratio | events | %lld s ratio | events | %lld s / own | "

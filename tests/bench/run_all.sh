@@ -6,6 +6,9 @@ build=${1:-build}
 "$build/tests/bench/export_bench"
 "$build/tests/bench/forecast_bench" "${@:2}"
 "$build/tests/bench/replay_bench"
+# The synthetic cases at their own step and at a 15 s cycle (about 3 minutes;
+# the development traces too without --only: half an hour, docs/design-notes.md).
+"$build/tests/bench/replay_bench" --compare-step 15 --synthetic --only syn_
 # Sample chunks: bytes per sample and codec throughput (PSO_TRACES_DIR adds the traces).
 "$build/tests/bench/chunk_codec_bench" ${PSO_TRACES_DIR:+--traces "$PSO_TRACES_DIR"}
 # The telemetry store alone: 1,000 agents x 10 series for 10 minutes of samples.
