@@ -68,7 +68,8 @@ void SeasonalProfiles::refresh(store::TelemetryStore& store, engine::DecisionEng
       detail_at_ms = fitted->second.detail_at_ms;
     }
     const bool detail_due = !detail_at_ms || now_ms - *detail_at_ms >= engine::kDetailRefitMs;
-    fitted_[system.system] = Fitted{now_ms, epoch, detail_at_ms};
+    Fitted& entry = fitted_[system.system];
+    entry = Fitted{now_ms, epoch, detail_at_ms};
     // Completed hours only (the bucket in progress is a partial mean), and
     // only those the rollup pass has surely written.
     const int64_t until_ms = store::floorToBucket(now_ms - kProfileRollupLagMs, bucket_ms);
@@ -100,7 +101,7 @@ void SeasonalProfiles::refresh(store::TelemetryStore& store, engine::DecisionEng
       if (minutes) {
         profile->fitDailyDetail(fiveMinuteMeans(minutes.value(), fine_until_ms),
                                 engine::kDetailBucketMs);
-        fitted_[system.system].detail_at_ms = now_ms;
+        entry.detail_at_ms = now_ms;
       } else {
         spdlog::warn("seasonal profile of {}: reading minute rollups failed: {}", system.system,
                      minutes.error().message);

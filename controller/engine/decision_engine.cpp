@@ -52,6 +52,15 @@ int trackedHorizonFor(const EngineSettings& settings, const SystemSpec& spec) {
       kMinTrackedHorizon, 10000));
 }
 
+/// Whether `model` tracks its errors over other horizons than a system of
+/// `spec` plans now (another warm-up, plan margin or cycle interval): its
+/// intervals would not cover the plan. A model that tracks none never does.
+bool tracksOtherHorizons(const ForecastModel& model, const EngineSettings& settings,
+                         const SystemSpec& spec) {
+  const int tracked = model.trackedHorizon();
+  return tracked != 0 && tracked != trackedHorizonFor(settings, spec);
+}
+
 std::unique_ptr<ForecastModel> newModel(const EngineSettings& settings, const SystemSpec& spec) {
   ForecastModelParams params;
   params.max_horizon = trackedHorizonFor(settings, spec);
@@ -601,8 +610,7 @@ void DecisionEngine::upsertSystem(const SystemSpec& spec) {
   // Another warm-up makes other horizons: a model scored over the old ones
   // would plan beyond what its intervals learned. It starts afresh, under a
   // new epoch, so the cycle teaches it the stored history again.
-  const int tracked = state.model->trackedHorizon();
-  if (tracked != 0 && tracked != trackedHorizonFor(impl_->settings, spec)) {
+  if (tracksOtherHorizons(*state.model, impl_->settings, spec)) {
     state.model = newModel(impl_->settings, spec);
     state.model_epoch = ++impl_->last_model_epoch;
   }
@@ -793,10 +801,7 @@ std::optional<DecisionEngine::Impl::SystemState> DecisionEngine::Impl::loadSyste
   // warms it from its stored history (needsHistory()).
   const auto known = systems.find(s.spec.name);
   const SystemSpec& spec = known != systems.end() ? known->second.spec : s.spec;
-  const int tracked = s.model->trackedHorizon();
-  if (tracked != 0 && tracked != trackedHorizonFor(settings, spec)) {
-    s.model = newModel(settings, spec);
-  }
+  if (tracksOtherHorizons(*s.model, settings, spec)) s.model = newModel(settings, spec);
   // Scored as this engine's step has its models scored, whatever step (or
   // release) saved the state.
   s.model->setErrorStride(errorStrideFor(settings.step_s));

@@ -225,11 +225,7 @@ struct AutoModel::Candidate {
     }
     if (score.wantsPath()) {
       forecaster->pointForecast(path);
-      if (key.profile) {
-        owner.restoreShape(end_ms, path);
-      } else if (key.period <= 1) {
-        owner.addDetailAhead(end_ms, path);
-      }
+      owner.finishPath(key, end_ms, path);
       score.remember(path);
     }
     return rescored;
@@ -413,11 +409,7 @@ void AutoModel::candidatePath(std::size_t index, std::vector<double>& out, bool 
       std::copy_n(kept, into.size(), into.begin());
     } else {
       candidates_[i]->forecaster->pointForecast(into);
-      if (candidates_[i]->key.profile) {
-        restoreShape(last_ms_, into);
-      } else if (candidates_[i]->key.period <= 1) {
-        addDetailAhead(last_ms_, into);
-      }
+      finishPath(candidates_[i]->key, last_ms_, into);
     }
   };
   if (index < candidates_.size()) {
@@ -543,6 +535,15 @@ void AutoModel::setStepTime(int64_t end_ms, int64_t step_ms) {
 void AutoModel::shapeAhead(int64_t end_ms, std::vector<double>& out) const {
   for (std::size_t h = 0; h < out.size(); ++h) {
     out[h] = profile_->at(end_ms + static_cast<int64_t>(h + 1) * step_ms_ - step_ms_ / 2);
+  }
+}
+
+void AutoModel::finishPath(const CandidateKey& key, int64_t end_ms,
+                           std::vector<double>& path) const {
+  if (key.profile) {
+    restoreShape(end_ms, path);
+  } else if (key.period <= 1) {
+    addDetailAhead(end_ms, path);
   }
 }
 

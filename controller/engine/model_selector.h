@@ -201,6 +201,11 @@ class AutoModel final : public ForecastModel {
   /// The shape at the centres of steps 1..out.size() after the step ending
   /// at `end_ms` (profile_ set).
   void shapeAhead(int64_t end_ms, std::vector<double>& out) const;
+  /// Makes candidate `key`'s own forecast (of what it learns) the forecast
+  /// of the series after the step ending at `end_ms`: the shape put back on
+  /// a profile candidate's, the daily detail ahead added to a candidate's
+  /// without a season; a seasonal candidate's as it is.
+  void finishPath(const CandidateKey& key, int64_t end_ms, std::vector<double>& path) const;
   /// Puts the shape back on a profile candidate's forecast made after the
   /// step ending at `end_ms`.
   void restoreShape(int64_t end_ms, std::vector<double>& path) const;
