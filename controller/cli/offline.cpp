@@ -273,7 +273,7 @@ Result<SimulationRun> simulateTrace(const SimulateArgs& args) {
     run.step_s = *step;
   }
 
-  const double step_s = static_cast<double>(grid->step_s);
+  const double step_s = static_cast<double>(run.step_s);
   // Named as --record names it, and as a fleet replay names the system the
   // trace is of: the engine spreads each system's periodic work by its name,
   // so the same name makes the same decisions.

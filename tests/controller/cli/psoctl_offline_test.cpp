@@ -180,6 +180,12 @@ TEST(PsoctlSimulate, AStepFinerThanTheTracesReplaysItLinearBetweenItsValues) {
     }
   }
   EXPECT_TRUE(rows[50 * factor][1].empty());
+  // The engine decides at the 15 s step: a launched replica costs 15 s
+  // (the summary's replica-hours), and the 40-step warm-up is 10 minutes.
+  double replica_steps = 0.0;
+  for (std::size_t t = 1; t < rows.size(); ++t) replica_steps += std::stod(rows[t - 1][2]);
+  EXPECT_NEAR(nlohmann::json::parse(r.out)["replica_hours"].get<double>(),
+              (1.0 + replica_steps) * 15.0 / 3600.0, 1e-6);
   // Timestamps 15 s apart from the trace's first.
   auto first = runCommand({"/bin/date", "-u", "-d", "@1600000000", "+%Y-%m-%d %H:%M:%S"});
   auto second = runCommand({"/bin/date", "-u", "-d", "@1600000015", "+%Y-%m-%d %H:%M:%S"});
