@@ -378,7 +378,10 @@ TEST(DecisionSummary, IsWrittenAsTheDocumentTreeWouldDumpIt) {
   full.desired_replicas = 5;
   full.reactive_replicas = -1;
   full.rule = "predictive-upper-quantile";
-  full.guardrails = {"step limit: 7 -> 5", "quote \" back\\slash\nnew line \u00e9"};
+  // Printable ASCII with quotes and backslashes (written by the summary's
+  // own escaper), and text with control characters and UTF-8 (by nlohmann's).
+  full.guardrails = {"step limit: 7 -> 5", "printable \"quoted\" \\ back\\slash\\",
+                     "quote \" back\\slash\nnew line \u00e9"};
   full.facts.guardrails = {{engine::GuardrailKind::kStepLimitUp, 7, 5},
                            {engine::GuardrailKind::kOperatorHold, 5, 5}};
   full.dispatch = true;
