@@ -189,9 +189,6 @@ struct DecisionEngine::Impl {
   uint64_t last_model_epoch = 0;
   std::vector<PoolSpec> pools;
   ActionRateLimiter limiter;
-  /// decide()'s plans, kept between cycles (cleared after each) so that
-  /// 10,000 of them are planned in place, in memory already touched.
-  std::vector<Pending> pending;
 
   SystemState makeState(const SystemSpec& spec) const {
     SystemState state;
@@ -201,16 +198,17 @@ struct DecisionEngine::Impl {
     return state;
   }
 
-  /// Plans one system into `p`, a fresh Pending.
-  void plan(Pending& p, SystemState& state, const SystemObservation& obs, int64_t now_ms);
+  Pending plan(SystemState& state, const SystemObservation& obs, int64_t now_ms);
   void propagateDependencies(std::vector<Pending>& pending) const;
   std::vector<PoolStatus> dividePools(std::vector<Pending>& pending, int64_t now_ms) const;
   void applyAlertRequests(Pending& p) const;
   SystemDecision finish(Pending& p, int64_t now_ms);
 };
 
-void DecisionEngine::Impl::plan(Pending& p, SystemState& state, const SystemObservation& obs,
-                                int64_t now_ms) {
+DecisionEngine::Impl::Pending DecisionEngine::Impl::plan(SystemState& state,
+                                                         const SystemObservation& obs,
+                                                         int64_t now_ms) {
+  Pending p;
   p.state = &state;
   p.obs = &obs;
   const SystemSpec& spec = state.spec;
@@ -336,6 +334,8 @@ void DecisionEngine::Impl::plan(Pending& p, SystemState& state, const SystemObse
                         formatSteps(d.bottleneck->steps_ahead) + " (chance " +
                         formatPercent(d.bottleneck->probability) + ").");
   }
+
+  return p;
 }
 
 void DecisionEngine::Impl::propagateDependencies(std::vector<Pending>& pending) const {
@@ -646,20 +646,18 @@ void DecisionEngine::setForecastOnly(bool forecast_only) {
 CycleDecisions DecisionEngine::decide(const CycleInput& input) {
   CycleDecisions out;
   out.now_ms = input.now_ms;
-  std::vector<Impl::Pending>& pending = impl_->pending;
-  pending.clear();
+  std::vector<Impl::Pending> pending;
   pending.reserve(input.systems.size());
   for (const SystemObservation& obs : input.systems) {
     auto it = impl_->systems.find(obs.system);
     if (it == impl_->systems.end()) continue;
-    impl_->plan(pending.emplace_back(), it->second, obs, input.now_ms);
+    pending.push_back(impl_->plan(it->second, obs, input.now_ms));
   }
   impl_->propagateDependencies(pending);
   out.pools = impl_->dividePools(pending, input.now_ms);
   for (Impl::Pending& p : pending) impl_->applyAlertRequests(p);
   out.systems.reserve(pending.size());
   for (Impl::Pending& p : pending) out.systems.push_back(impl_->finish(p, input.now_ms));
-  pending.clear();
   out.actions_last_hour = impl_->limiter.countLastHour(input.now_ms);
   return out;
 }

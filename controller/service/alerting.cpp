@@ -7,8 +7,6 @@
 #include <cstdio>
 #include <limits>
 #include <nlohmann/json.hpp>
-#include <string_view>
-#include <unordered_map>
 #include <utility>
 
 #include "common/clock.h"
@@ -64,29 +62,12 @@ std::string summaryLine(const AlertRuleConfig& rule, const store::AlertRecord& a
 }
 
 std::optional<double> figureOf(const AlertFigures::Subject& subject, const std::string& metric) {
-  return subject.values.get(metric);
+  auto it = subject.values.find(metric);
+  if (it == subject.values.end()) return std::nullopt;
+  return it->second;
 }
 
 }  // namespace
-
-void FigureValues::set(std::string_view name, double value) {
-  auto it =
-      std::lower_bound(values_.begin(), values_.end(), name,
-                       [](const auto& entry, std::string_view key) { return entry.first < key; });
-  if (it != values_.end() && it->first == name) {
-    it->second = value;
-  } else {
-    values_.emplace(it, std::string(name), value);
-  }
-}
-
-std::optional<double> FigureValues::get(std::string_view name) const {
-  auto it =
-      std::lower_bound(values_.begin(), values_.end(), name,
-                       [](const auto& entry, std::string_view key) { return entry.first < key; });
-  if (it == values_.end() || it->first != name) return std::nullopt;
-  return it->second;
-}
 
 AlertFigures collectAlertFigures(const engine::CycleDecisions& decisions,
                                  const std::vector<store::SystemRecord>& systems,
@@ -94,8 +75,7 @@ AlertFigures collectAlertFigures(const engine::CycleDecisions& decisions,
                                  bool directive_failures, int64_t now_ms, int64_t fresh_ms,
                                  double step_s) {
   AlertFigures figures;
-  std::unordered_map<std::string_view, const engine::SystemDecision*> decided;
-  decided.reserve(decisions.systems.size());
+  std::map<std::string, const engine::SystemDecision*> decided;
   for (const auto& d : decisions.systems) decided[d.system] = &d;
   // Each stored metric of the whole fleet in one read.
   std::vector<std::string> names;
@@ -114,32 +94,30 @@ AlertFigures collectAlertFigures(const engine::CycleDecisions& decisions,
     auto& subject = figures.systems[system.name];
     subject.agent = system.agent_id;
     auto& v = subject.values;
-    // Room for the built-in figures (kSystemFigures) and the stored metrics.
-    v.reserve(std::size(engine::kSystemFigures) + latest_of.size());
-    if (system.replicas >= 0) v.set("replicas", static_cast<double>(system.replicas));
+    if (system.replicas >= 0) v["replicas"] = static_cast<double>(system.replicas);
     if (auto it = decided.find(system.name); it != decided.end()) {
       const engine::SystemDecision& d = *it->second;
-      v.set("desired", static_cast<double>(d.desired_replicas));
+      v["desired"] = static_cast<double>(d.desired_replicas);
       if (system.replicas >= 0) {
-        v.set("replica_gap", static_cast<double>(d.desired_replicas - system.replicas));
+        v["replica_gap"] = static_cast<double>(d.desired_replicas - system.replicas);
       }
       if (std::isfinite(d.demand)) {
-        v.set("demand", d.demand);
+        v["demand"] = d.demand;
         const double serving = static_cast<double>(d.current_replicas) * d.capacity_per_replica;
-        if (serving > 0) v.set("utilization", d.demand / serving);
+        if (serving > 0) v["utilization"] = d.demand / serving;
       }
       // No breach forecast is an ETA beyond any threshold.
-      v.set("breach_eta_s", d.bottleneck ? static_cast<double>(d.bottleneck->steps_ahead) * step_s
-                                         : std::numeric_limits<double>::infinity());
+      v["breach_eta_s"] = d.bottleneck ? static_cast<double>(d.bottleneck->steps_ahead) * step_s
+                                       : std::numeric_limits<double>::infinity();
       if (const auto at = engine::leadStepIndex(d)) {
-        v.set("forecast", d.forecast.point[*at]);
-        if (*at < d.forecast.hi.size()) v.set("forecast_hi", d.forecast.hi[*at]);
+        v["forecast"] = d.forecast.point[*at];
+        if (*at < d.forecast.hi.size()) v["forecast_hi"] = d.forecast.hi[*at];
       }
     }
     for (const auto& [metric, latest] : latest_of) {
       auto sample = latest.find(system.name);
       if (sample != latest.end() && sample->second.ts_ms >= now_ms - fresh_ms) {
-        v.set(metric, sample->second.value);
+        v[metric] = sample->second.value;
       }
     }
     if (directive_failures) {
@@ -155,7 +133,7 @@ AlertFigures collectAlertFigures(const engine::CycleDecisions& decisions,
         const auto& s = directive.status;
         if (s == "refused" || s == "failed" || s == "expired") failures += 1;
       }
-      v.set("directive_failures", failures);
+      v["directive_failures"] = failures;
     }
   }
   auto agents = store.agents();
@@ -166,11 +144,10 @@ AlertFigures collectAlertFigures(const engine::CycleDecisions& decisions,
   for (const auto& agent : agents.value()) {
     auto& subject = figures.agents[agent.id];
     subject.agent = agent.id;
-    subject.values.set("agent_connected", agent.connected ? 1.0 : 0.0);
+    subject.values["agent_connected"] = agent.connected ? 1.0 : 0.0;
     if (agent.last_seen_ms > 0) {
-      subject.values.set(
-          "agent_last_seen_s",
-          static_cast<double>(std::max<int64_t>(0, now_ms - agent.last_seen_ms)) / 1000.0);
+      subject.values["agent_last_seen_s"] =
+          static_cast<double>(std::max<int64_t>(0, now_ms - agent.last_seen_ms)) / 1000.0;
     }
   }
   return figures;

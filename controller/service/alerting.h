@@ -11,8 +11,6 @@
 #include <optional>
 #include <set>
 #include <string>
-#include <string_view>
-#include <utility>
 #include <vector>
 
 #include "common/metrics.h"
@@ -23,30 +21,12 @@
 
 namespace pso::controller::service {
 
-/// A subject's figures by name, in name order. A subject has about ten, so
-/// they sit in one sorted vector: at 10,000 systems a tree node per figure
-/// was about 100,000 allocations a cycle.
-class FigureValues {
- public:
-  /// Sets `name` to `value`, adding it if absent.
-  void set(std::string_view name, double value);
-  /// The figure `name`, nullopt when the subject does not have it.
-  std::optional<double> get(std::string_view name) const;
-  std::size_t size() const { return values_.size(); }
-  void reserve(std::size_t n) { values_.reserve(n); }
-  auto begin() const { return values_.begin(); }
-  auto end() const { return values_.end(); }
-
- private:
-  std::vector<std::pair<std::string, double>> values_;
-};
-
 /// What the alert rules see after one cycle. Figures a subject does not have
 /// are absent (the alert keeps its state).
 struct AlertFigures {
   struct Subject {
     std::string agent;  ///< a system's owner, or the agent itself
-    FigureValues values;
+    std::map<std::string, double> values;
   };
   std::map<std::string, Subject> systems;  ///< by system name
   std::map<std::string, Subject> agents;   ///< by agent id

@@ -3,13 +3,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <array>
-#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <exception>
 #include <limits>
-#include <nlohmann/json.hpp>
 #include <set>
 #include <utility>
 
@@ -102,43 +99,14 @@ int64_t logPruned(const char* table, common::Duration keep, const Result<int64_t
 }
 
 // The writers of appendDecisionSummary: each appends what nlohmann::json's
-// dump() writes for the value, without a document or a string per value (at
-// 10,000 systems those were about 100,000 allocations a cycle).
-// DecisionSummary.IsWrittenAsTheDocumentTreeWouldDumpIt holds them to it.
+// dump() writes for the value (numbers through it, so every double reads as
+// it always has).
 void appendJsonString(std::string& out, const std::string& text) {
-  // Printable ASCII, the rationale's sentences and every name, is written
-  // here; anything else (control characters, UTF-8) nlohmann escapes and
-  // checks.
-  const std::size_t start = out.size();
-  out += '"';
-  for (const char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x20 || byte >= 0x7f) {
-      out.resize(start);
-      out += nlohmann::json(text).dump();
-      return;
-    }
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  out += '"';
+  out += nlohmann::json(text).dump();
 }
 
 void appendJsonNumberOrNull(std::string& out, double value) {
-  if (!std::isfinite(value)) {
-    out += "null";
-    return;
-  }
-  // The shortest round-trip digits nlohmann's serializer writes for a double.
-  std::array<char, 64> digits{};
-  char* end = nlohmann::detail::to_chars(digits.data(), digits.data() + digits.size(), value);
-  out.append(digits.data(), static_cast<std::size_t>(end - digits.data()));
-}
-
-void appendInt(std::string& out, int64_t value) {
-  std::array<char, 24> digits{};
-  const auto written = std::to_chars(digits.data(), digits.data() + digits.size(), value);
-  out.append(digits.data(), static_cast<std::size_t>(written.ptr - digits.data()));
+  out += std::isfinite(value) ? nlohmann::json(value).dump() : std::string("null");
 }
 
 }  // namespace
@@ -162,18 +130,14 @@ void appendDecisionSummary(std::string& out, const engine::SystemDecision& decis
     appendJsonString(out, b.kind);
     out += ",\"predicted_demand\":";
     appendJsonNumberOrNull(out, b.predicted_demand);
-    out += ",\"steps_ahead\":";
-    appendInt(out, b.steps_ahead);
-    out += '}';
+    out += ",\"steps_ahead\":" + std::to_string(b.steps_ahead) + "}";
   } else {
     out += "null";
   }
-  out += ",\"current\":";
-  appendInt(out, decision.current_replicas);
+  out += ",\"current\":" + std::to_string(decision.current_replicas);
   out += ",\"demand\":";
   appendJsonNumberOrNull(out, decision.demand);
-  out += ",\"desired\":";
-  appendInt(out, decision.desired_replicas);
+  out += ",\"desired\":" + std::to_string(decision.desired_replicas);
   out += decision.dispatch ? ",\"dispatch\":true" : ",\"dispatch\":false";
   // The values that matter are the ones at the lead time: when capacity
   // launched now starts serving.
@@ -195,27 +159,20 @@ void appendDecisionSummary(std::string& out, const engine::SystemDecision& decis
   for (std::size_t i = 0; i < decision.facts.guardrails.size(); ++i) {
     const auto& effect = decision.facts.guardrails[i];
     if (i > 0) out += ',';
-    out += "{\"from\":";
-    appendInt(out, effect.from);
-    out += ",\"kind\":";
+    out += "{\"from\":" + std::to_string(effect.from) + ",\"kind\":";
     appendJsonString(out, std::string(engine::guardrailCode(effect.kind)));
-    out += ",\"to\":";
-    appendInt(out, effect.to);
-    out += '}';
+    out += ",\"to\":" + std::to_string(effect.to) + "}";
   }
   out += "],\"guardrails\":[";
   for (std::size_t i = 0; i < decision.guardrails.size(); ++i) {
     if (i > 0) out += ',';
     appendJsonString(out, decision.guardrails[i]);
   }
-  out += "],\"lead_steps\":";
-  appendInt(out, decision.lead_steps);
+  out += "],\"lead_steps\":" + std::to_string(decision.lead_steps);
   out += ",\"rationale\":";
   appendJsonString(out, decision.rationale);
-  out += ",\"reactive\":";
-  appendInt(out, decision.reactive_replicas);
-  out += ",\"recommended\":";
-  appendInt(out, decision.recommended_replicas);
+  out += ",\"reactive\":" + std::to_string(decision.reactive_replicas);
+  out += ",\"recommended\":" + std::to_string(decision.recommended_replicas);
   out += ",\"rule\":";
   appendJsonString(out, decision.rule);
   out += ",\"system\":";
@@ -531,9 +488,6 @@ Result<CycleReport> CycleRunner::runCycleOnce(int64_t now_ms) {
   cycle.ts_ms = now_ms;
   cycle.mode = context.mode;
   cycle.decisions_json = "[";
-  // About 800 bytes a system: one allocation, not a doubling every few
-  // hundred systems.
-  cycle.decisions_json.reserve(800 * report.decisions.systems.size() + 2);
   for (const auto& decision : report.decisions.systems) {
     if (cycle.decisions_json.size() > 1) cycle.decisions_json += ',';
     appendDecisionSummary(cycle.decisions_json, decision);
@@ -596,11 +550,8 @@ Result<CycleReport> CycleRunner::runCycleOnce(int64_t now_ms) {
 
   endPhase("record");
   context.cycle_id = cycle.id;
-  // Lent to the document and taken back below: at 10,000 systems a copy of
-  // the decisions, and its destruction, took about a tenth of the cycle.
-  context.decisions = std::move(report.decisions);
-  const std::size_t own_directives = report.directives.size();
-  context.directives = std::move(report.directives);
+  context.decisions = report.decisions;
+  context.directives = report.directives;
   for (const auto& directive : operator_since_last_) {
     context.directives.push_back(directive);
     context.workflow_notes.push_back(
@@ -623,10 +574,6 @@ Result<CycleReport> CycleRunner::runCycleOnce(int64_t now_ms) {
     spdlog::error("cycle {}: building its scenario failed: {}", cycle.id, e.what());
     described_ = {};
   }
-  report.decisions = std::move(context.decisions);
-  context.directives.erase(context.directives.begin() + static_cast<std::ptrdiff_t>(own_directives),
-                           context.directives.end());
-  report.directives = std::move(context.directives);
   operator_since_last_.clear();
   endPhase("scenario");
 
@@ -694,7 +641,8 @@ void CycleRunner::publishFleetGauges(const AlertFigures& figures) {
     std::vector<std::pair<std::string, double>> rows;
     rows.reserve(subjects.size());
     for (const auto& [name, subject] : subjects) {
-      rows.emplace_back(name, subject.values.get(figure).value_or(kNaN));
+      const auto it = subject.values.find(figure);
+      rows.emplace_back(name, it == subject.values.end() ? kNaN : it->second);
     }
     return rows;
   };
