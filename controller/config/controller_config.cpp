@@ -162,6 +162,11 @@ Finding checkShare(double share, const EngineConfig& /*engine*/) {
   return Problem::invalid("must be in [0, 1)");
 }
 
+Finding checkDecideThreads(int64_t threads, const EngineConfig& /*engine*/) {
+  if (threads >= 0 && threads <= engine::kMaxDecideThreads) return std::nullopt;
+  return Problem::invalid("must be in [0, " + std::to_string(engine::kMaxDecideThreads) + "]");
+}
+
 Finding checkPlanMargin(Duration margin, const EngineConfig& /*engine*/) {
   if (margin.count() >= 0 &&
       margin.count() <= static_cast<int64_t>(engine::kMaxPlanMarginS * 1000.0)) {
@@ -203,6 +208,9 @@ const KeyList<EngineConfig>& engineKeys() {
       {"plan_margin", &E::plan_margin,
        "how far beyond the warm-up the plan looks, at most the warm-up and at least one cycle",
        &checkPlanMargin},
+      {"decide_threads", &E::decide_threads,
+       "threads that plan a cycle's systems side by side, 0 = one per core up to 4",
+       &checkDecideThreads},
   };
   return keys;
 }

@@ -88,6 +88,9 @@ struct EngineConfig {
   /// How far beyond the warm-up the predictive plan looks (at most the
   /// warm-up, at least one cycle); engine::EngineSettings::plan_margin_s.
   Duration plan_margin{std::chrono::minutes(5)};
+  /// Threads that plan a cycle's systems side by side; 0 = one per core, at
+  /// most 4 (engine::EngineSettings::decide_threads).
+  int64_t decide_threads = 0;
 };
 
 /// HTTPS for the HTTP API: both files or neither (then the API speaks plain HTTP).

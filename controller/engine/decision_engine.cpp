@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
 #include <functional>
 #include <limits>
+#include <thread>
 
 #include "controller/engine/allocation.h"
 #include "controller/engine/forecast_model.h"
@@ -198,17 +200,25 @@ struct DecisionEngine::Impl {
     return state;
   }
 
-  Pending plan(SystemState& state, const SystemObservation& obs, int64_t now_ms);
+  /// Plans one system into `p`, a fresh Pending. Reads the engine's settings
+  /// and changes only `state`: plans of different systems may run at once.
+  void plan(Pending& p, SystemState& state, const SystemObservation& obs, int64_t now_ms) const;
+  /// Calls work(i) for every i in [0, n), on up to settings.decide_threads
+  /// threads, each taking a contiguous slice; `work` must touch only what
+  /// belongs to its i. An exception thrown by `work` is rethrown here once
+  /// every slice is done.
+  void forEachSystem(std::size_t n, const std::function<void(std::size_t)>& work) const;
   void propagateDependencies(std::vector<Pending>& pending) const;
   std::vector<PoolStatus> dividePools(std::vector<Pending>& pending, int64_t now_ms) const;
   void applyAlertRequests(Pending& p) const;
-  SystemDecision finish(Pending& p, int64_t now_ms);
+  /// The guardrails, in the fleet's order (the hourly action limit is
+  /// shared), then describe(): the candidates and the rationale, per system.
+  void guard(Pending& p, int64_t now_ms);
+  void describe(Pending& p) const;
 };
 
-DecisionEngine::Impl::Pending DecisionEngine::Impl::plan(SystemState& state,
-                                                         const SystemObservation& obs,
-                                                         int64_t now_ms) {
-  Pending p;
+void DecisionEngine::Impl::plan(Pending& p, SystemState& state, const SystemObservation& obs,
+                                int64_t now_ms) const {
   p.state = &state;
   p.obs = &obs;
   const SystemSpec& spec = state.spec;
@@ -334,8 +344,30 @@ DecisionEngine::Impl::Pending DecisionEngine::Impl::plan(SystemState& state,
                         formatSteps(d.bottleneck->steps_ahead) + " (chance " +
                         formatPercent(d.bottleneck->probability) + ").");
   }
+}
 
-  return p;
+void DecisionEngine::Impl::forEachSystem(std::size_t n,
+                                         const std::function<void(std::size_t)>& work) const {
+  const std::size_t threads =
+      std::clamp<std::size_t>(static_cast<std::size_t>(std::max(1, settings.decide_threads)), 1,
+                              std::max<std::size_t>(1, n / kMinSystemsPerPlanThread));
+  const auto sliceBegin = [&](std::size_t t) { return n * t / threads; };
+  std::vector<std::exception_ptr> failed(threads);
+  auto runSlice = [&](std::size_t t) {
+    try {
+      for (std::size_t i = sliceBegin(t); i < sliceBegin(t + 1); ++i) work(i);
+    } catch (...) {
+      failed[t] = std::current_exception();
+    }
+  };
+  std::vector<std::thread> helpers;
+  helpers.reserve(threads - 1);
+  for (std::size_t t = 1; t < threads; ++t) helpers.emplace_back(runSlice, t);
+  runSlice(0);
+  for (std::thread& helper : helpers) helper.join();
+  for (const std::exception_ptr& e : failed) {
+    if (e) std::rethrow_exception(e);
+  }
 }
 
 void DecisionEngine::Impl::propagateDependencies(std::vector<Pending>& pending) const {
@@ -552,11 +584,9 @@ void DecisionEngine::Impl::applyAlertRequests(Pending& p) const {
   p.coordinated = target;
 }
 
-SystemDecision DecisionEngine::Impl::finish(Pending& p, int64_t now_ms) {
+void DecisionEngine::Impl::guard(Pending& p, int64_t now_ms) {
   SystemDecision& d = p.d;
-  const SystemSpec& spec = p.state->spec;
   const int64_t current = d.current_replicas;
-  std::vector<std::string>& sentences = p.sentences;
 
   GuardrailInput guard_input;
   guard_input.recommended = p.coordinated;
@@ -574,6 +604,13 @@ SystemDecision DecisionEngine::Impl::finish(Pending& p, int64_t now_ms) {
   d.guardrails.insert(d.guardrails.end(), guard.notes.begin(), guard.notes.end());
   d.facts.guardrails = guard.effects;
   if (guard.held) d.rule = "hold";
+}
+
+void DecisionEngine::Impl::describe(Pending& p) const {
+  SystemDecision& d = p.d;
+  const SystemSpec& spec = p.state->spec;
+  const int64_t current = d.current_replicas;
+  std::vector<std::string>& sentences = p.sentences;
   for (const std::string& note : d.guardrails) sentences.push_back(note);
   sentences.push_back(action(current, d.ready_replicas, d.desired_replicas));
 
@@ -587,7 +624,6 @@ SystemDecision DecisionEngine::Impl::finish(Pending& p, int64_t now_ms) {
   } else {
     for (const std::string& s : sentences) d.rationale += (d.rationale.empty() ? "" : " ") + s;
   }
-  return std::move(d);
 }
 
 DecisionEngine::DecisionEngine(EngineSettings settings) : impl_(std::make_unique<Impl>()) {
@@ -651,13 +687,23 @@ CycleDecisions DecisionEngine::decide(const CycleInput& input) {
   for (const SystemObservation& obs : input.systems) {
     auto it = impl_->systems.find(obs.system);
     if (it == impl_->systems.end()) continue;
-    pending.push_back(impl_->plan(it->second, obs, input.now_ms));
+    Impl::Pending& p = pending.emplace_back();
+    p.state = &it->second;
+    p.obs = &obs;
   }
+  // Each system's plan and description read the settings and change only
+  // that system's state: a large fleet's are made side by side.
+  impl_->forEachSystem(pending.size(), [&](std::size_t i) {
+    Impl::Pending& p = pending[i];
+    impl_->plan(p, *p.state, *p.obs, input.now_ms);
+  });
   impl_->propagateDependencies(pending);
   out.pools = impl_->dividePools(pending, input.now_ms);
   for (Impl::Pending& p : pending) impl_->applyAlertRequests(p);
+  for (Impl::Pending& p : pending) impl_->guard(p, input.now_ms);
+  impl_->forEachSystem(pending.size(), [&](std::size_t i) { impl_->describe(pending[i]); });
   out.systems.reserve(pending.size());
-  for (Impl::Pending& p : pending) out.systems.push_back(impl_->finish(p, input.now_ms));
+  for (Impl::Pending& p : pending) out.systems.push_back(std::move(p.d));
   out.actions_last_hour = impl_->limiter.countLastHour(input.now_ms);
   return out;
 }
@@ -917,6 +963,11 @@ Status DecisionEngine::validateSettings(const EngineSettings& s) {
   if (!(s.scale_down_min_share >= 0.0 && s.scale_down_min_share < 1.0)) {
     return makeError("invalid", "the least share a scale-down frees must be in [0, 1), got " +
                                     formatQuantity(s.scale_down_min_share));
+  }
+  if (s.decide_threads < 1 || s.decide_threads > kMaxDecideThreads) {
+    return makeError("invalid", "the engine's planning threads must be between 1 and " +
+                                    std::to_string(kMaxDecideThreads) + ", got " +
+                                    std::to_string(s.decide_threads));
   }
   if (!(s.plan_margin_s >= 0.0 && s.plan_margin_s <= kMaxPlanMarginS)) {
     return makeError("invalid", "the plan's margin must be between 0 and " +

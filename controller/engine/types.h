@@ -28,6 +28,11 @@ struct SystemSpec {
 
 /// The longest EngineSettings::plan_margin_s: an hour.
 inline constexpr double kMaxPlanMarginS = 3600.0;
+/// EngineSettings::decide_threads: each planning thread takes at least this
+/// many systems (a thread started for fewer costs more than it saves), and
+/// at most kMaxDecideThreads threads plan.
+inline constexpr std::size_t kMinSystemsPerPlanThread = 256;
+inline constexpr int kMaxDecideThreads = 64;
 
 /// Engine-wide settings (guardrails and planning).
 struct EngineSettings {
@@ -78,6 +83,12 @@ struct EngineSettings {
   /// "How much a step down must free".)
   double scale_down_min_share = 0.25;
   int64_t min_observations = 5;  ///< samples a system needs before predictive decisions
+  /// Threads that plan a cycle's systems (forecast, allocation, HPA rule):
+  /// each system's plan reads and changes only its own state, so a large
+  /// fleet's plans are made side by side and come out as they would on one
+  /// thread. Fleets under kMinSystemsPerPlanThread systems a thread use
+  /// fewer. At least 1.
+  int decide_threads = 1;
   /// Whether the "auto" model uses seasonal profiles given to the engine
   /// (DecisionEngine::setSeasonalProfile(); simulate() fits its own).
   bool seasonal_profiles = true;

@@ -13,9 +13,10 @@
 // saves all): its bytes per system and the time of a whole save.
 //
 // Usage: cycle_scale_bench [--systems N] [--history K] [--cycles C] [--mode act|forecast-only]
-//                          [--db PATH] [--plan-margin-s S]
+//                          [--db PATH] [--plan-margin-s S] [--decide-threads N]
 // (--plan-margin-s: controller.engine.plan_margin in seconds, default the
-// config's; 0 plans one step past the warm-up, as before the margin.)
+// config's; 0 plans one step past the warm-up, as before the margin.
+// --decide-threads: controller.engine.decide_threads, default the config's.)
 //
 // The live controller runs the same code on its cycle thread while ingest
 // writes beside it; fleet_bench measures that whole process.
@@ -171,6 +172,7 @@ int main(int argc, char** argv) {
   std::string mode = "forecast-only";
   std::string db_path;
   std::optional<int> plan_margin_s;
+  std::optional<int> decide_threads;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--systems")
@@ -185,6 +187,8 @@ int main(int argc, char** argv) {
       db_path = argv[i + 1];
     else if (a == "--plan-margin-s")
       plan_margin_s = std::stoi(argv[i + 1]);
+    else if (a == "--decide-threads")
+      decide_threads = std::stoi(argv[i + 1]);
     else {
       std::fprintf(stderr, "cycle_scale_bench: unknown option %s\n", a.c_str());
       return 2;
@@ -251,6 +255,7 @@ int main(int argc, char** argv) {
   pso::controller::ControllerConfig config;
   config.mode = mode;
   if (plan_margin_s) config.engine.plan_margin = std::chrono::seconds(*plan_margin_s);
+  if (decide_threads) config.engine.decide_threads = *decide_threads;
   CountingDispatcher dispatcher;
   pso::common::MetricsRegistry metrics;
   pso::controller::service::CycleRunner runner(config, store, dispatcher, metrics);

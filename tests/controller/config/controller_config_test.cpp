@@ -38,6 +38,7 @@ constexpr const char* kFullController = R"(controller:
     risk: 0.1
     scale_down_min_share: 0.1
     plan_margin: 2m
+    decide_threads: 3
 pools:
   - {name: site-a, capacity_replicas: 64, systems: [web, api, db]}
 alerts:
@@ -79,6 +80,10 @@ TEST(ControllerConfig, ParsesEveryKey) {
   EXPECT_DOUBLE_EQ(c.engine.scale_down_min_share, 0.1);
   EXPECT_EQ(c.engine.plan_margin, std::chrono::minutes(2));
   EXPECT_DOUBLE_EQ(engineSettingsFrom(c).plan_margin_s, 120.0);
+  EXPECT_EQ(engineSettingsFrom(c).decide_threads, 3);
+  ControllerConfig defaults;  // 0: one thread per core, from 1 to 4
+  EXPECT_GE(engineSettingsFrom(defaults).decide_threads, 1);
+  EXPECT_LE(engineSettingsFrom(defaults).decide_threads, 4);
   ASSERT_EQ(c.pools.size(), 1u);
   EXPECT_EQ(c.pools[0].name, "site-a");
   EXPECT_EQ(c.pools[0].capacity_replicas, 64);
@@ -111,6 +116,8 @@ TEST(ControllerConfig, RefusesBadValuesNamingTheKey) {
             "controller.yaml:3: controller.engine.scale_down_min_share: must be in [0, 1)");
   EXPECT_EQ(controllerError("controller:\n  engine:\n    plan_margin: 2h\n").message,
             "controller.yaml:3: controller.engine.plan_margin: must be between 0s and 1h");
+  EXPECT_EQ(controllerError("controller:\n  engine:\n    decide_threads: 65\n").message,
+            "controller.yaml:3: controller.engine.decide_threads: must be in [0, 64]");
   EXPECT_EQ(controllerError("controller:\n  cycle_interval: soon\n").code, "invalid");
   EXPECT_EQ(controllerError("pools:\n  - {name: a, capacity_replicas: 4, systems: [x]}\n"
                             "  - {name: a, capacity_replicas: 4, systems: [y]}\n")

@@ -369,6 +369,68 @@ TEST(DecisionEngine, GlobalActionLimitSpansSystems) {
   EXPECT_EQ(out.actions_last_hour, 1);
 }
 
+// Plans made on several threads: the decisions, in the input's order, are
+// those one thread makes, cycle after cycle (each model has learned the same
+// steps), whatever slice of the fleet a thread took.
+TEST(DecisionEngine, PlansMadeOnSeveralThreadsAreThoseOfOne) {
+  constexpr int kSystems = 1100;  // four slices of at least kMinSystemsPerPlanThread
+  EngineSettings one_thread = engineSettings();
+  EngineSettings four_threads = engineSettings();
+  four_threads.decide_threads = 4;
+  ASSERT_TRUE(DecisionEngine::validateSettings(four_threads).ok());
+  DecisionEngine serial(one_thread);
+  DecisionEngine parallel(four_threads);
+  for (int i = 0; i < kSystems; ++i) {
+    SystemSpec spec = webSystem();
+    spec.name = "s" + std::to_string(i);
+    spec.warmup_s = 15.0 * static_cast<double>(1 + i % 5);
+    serial.upsertSystem(spec);
+    parallel.upsertSystem(spec);
+  }
+  std::mt19937 rng(7);
+  std::normal_distribution<double> noise(0.0, 20.0);
+  std::vector<int64_t> current(kSystems, 3);
+  int planned_from_forecasts = 0;  // in the last cycle
+  for (int cycle = 0; cycle < 30; ++cycle) {
+    CycleInput input;
+    input.now_ms = 1'700'000'000'000 + cycle * 15'000;
+    for (int i = 0; i < kSystems; ++i) {
+      SystemObservation obs;
+      obs.system = "s" + std::to_string(i);
+      const double wave = 300.0 + 200.0 * std::sin(0.2 * cycle + 0.01 * i);
+      if ((i + cycle) % 97 != 0) obs.demand = std::max(0.0, wave + noise(rng));  // some gaps
+      obs.current_replicas = current[static_cast<std::size_t>(i)];
+      if (i == 500) obs.hold = OperatorHold{6, input.now_ms + 60'000, "drill"};
+      input.systems.push_back(obs);
+      if (i == 700) input.systems.push_back({"unknown", 10.0, 1, -1, std::nullopt, {}});
+    }
+    const CycleDecisions a = serial.decide(input);
+    const CycleDecisions b = parallel.decide(input);
+    ASSERT_EQ(a.systems.size(), static_cast<std::size_t>(kSystems));
+    ASSERT_EQ(b.systems.size(), a.systems.size());
+    for (std::size_t k = 0; k < a.systems.size(); ++k) {
+      const SystemDecision& x = a.systems[k];
+      const SystemDecision& y = b.systems[k];
+      ASSERT_EQ(y.system, "s" + std::to_string(k)) << "cycle " << cycle;
+      ASSERT_EQ(y.system, x.system);
+      EXPECT_EQ(y.desired_replicas, x.desired_replicas) << x.system << " cycle " << cycle;
+      EXPECT_EQ(y.recommended_replicas, x.recommended_replicas) << x.system;
+      EXPECT_EQ(y.reactive_replicas, x.reactive_replicas) << x.system;
+      EXPECT_EQ(y.rule, x.rule) << x.system;
+      EXPECT_EQ(y.dispatch, x.dispatch) << x.system;
+      EXPECT_EQ(y.rationale, x.rationale) << x.system;
+      EXPECT_EQ(y.forecast.model, x.forecast.model) << x.system;
+      EXPECT_EQ(y.forecast.point, x.forecast.point) << x.system;
+      EXPECT_EQ(y.forecast.hi, x.forecast.hi) << x.system;
+      current[k] = x.desired_replicas;
+      if (cycle == 29 && x.facts.plan_replicas > 0) ++planned_from_forecasts;
+    }
+    EXPECT_EQ(b.actions_last_hour, a.actions_last_hour);
+  }
+  // The models were past their warm-up: the comparison covered forecast plans.
+  EXPECT_GT(planned_from_forecasts, kSystems / 2);
+}
+
 TEST(DecisionEngine, SavedStateResumesIdentically) {
   EngineSettings s = engineSettings();
   s.cooldown_s = 60.0;
@@ -649,6 +711,12 @@ TEST(DecisionEngine, ValidatesSettings) {
             "the plan's margin must be between 0 and 3600 s, got 7200 s");
   margin.plan_margin_s = std::nan("");
   EXPECT_FALSE(DecisionEngine::validateSettings(margin).ok());
+  EngineSettings threads = engineSettings();
+  threads.decide_threads = 0;
+  EXPECT_EQ(DecisionEngine::validateSettings(threads).error().message,
+            "the engine's planning threads must be between 1 and 64, got 0");
+  threads.decide_threads = 64;
+  EXPECT_TRUE(DecisionEngine::validateSettings(threads).ok());
 }
 
 }  // namespace
