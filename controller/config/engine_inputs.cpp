@@ -20,8 +20,8 @@ engine::EngineSettings engineSettingsFrom(const ControllerConfig& config) {
   settings.scale_down_min_share = config.engine.scale_down_min_share;
   settings.plan_margin_s = static_cast<double>(config.engine.plan_margin.count()) / 1000.0;
   settings.forecast_only = config.mode == "forecast-only";
-  // "One per core" stops at 4: past that a cycle of 10,000 systems is no
-  // longer its plans (docs/scale.md "The decision cycle").
+  // "One per core" stops at 4: past 4 threads the plans are no longer what a
+  // cycle of 10,000 systems waits for (docs/scale.md "The decision cycle").
   settings.decide_threads =
       config.engine.decide_threads > 0
           ? static_cast<int>(config.engine.decide_threads)

@@ -5,6 +5,7 @@
 #include <exception>
 #include <functional>
 #include <limits>
+#include <system_error>
 #include <thread>
 
 #include "controller/engine/allocation.h"
@@ -155,6 +156,9 @@ struct DecisionEngine::Impl {
     std::optional<int64_t> last_step_ms;
     /// Which model this is (modelEpoch()); set when it is installed.
     uint64_t model_epoch = 0;
+    /// The decide() call that last planned this system (Impl::decide_round),
+    /// to find a system listed twice in one input.
+    uint64_t planned_in_round = 0;
   };
 
   /// One system's decision between planning and guardrails.
@@ -191,6 +195,7 @@ struct DecisionEngine::Impl {
   uint64_t last_model_epoch = 0;
   std::vector<PoolSpec> pools;
   ActionRateLimiter limiter;
+  uint64_t decide_round = 0;  ///< decide() calls so far
 
   SystemState makeState(const SystemSpec& spec) const {
     SystemState state;
@@ -203,11 +208,13 @@ struct DecisionEngine::Impl {
   /// Plans one system into `p`, a fresh Pending. Reads the engine's settings
   /// and changes only `state`: plans of different systems may run at once.
   void plan(Pending& p, SystemState& state, const SystemObservation& obs, int64_t now_ms) const;
-  /// Calls work(i) for every i in [0, n), on up to settings.decide_threads
-  /// threads, each taking a contiguous slice; `work` must touch only what
-  /// belongs to its i. An exception thrown by `work` is rethrown here once
-  /// every slice is done.
-  void forEachSystem(std::size_t n, const std::function<void(std::size_t)>& work) const;
+  /// Calls work(i) for every i in [0, n), on up to `threads` threads (fewer
+  /// for fewer than kMinSystemsPerPlanThread entries a thread), each taking
+  /// a contiguous slice; `work` must touch only what belongs to its i. A
+  /// thread that cannot be started leaves its slice to the calling thread;
+  /// an exception thrown by `work` is rethrown here once every slice is done.
+  static void forEachSystem(std::size_t n, int threads,
+                            const std::function<void(std::size_t)>& work);
   void propagateDependencies(std::vector<Pending>& pending) const;
   std::vector<PoolStatus> dividePools(std::vector<Pending>& pending, int64_t now_ms) const;
   void applyAlertRequests(Pending& p) const;
@@ -346,13 +353,13 @@ void DecisionEngine::Impl::plan(Pending& p, SystemState& state, const SystemObse
   }
 }
 
-void DecisionEngine::Impl::forEachSystem(std::size_t n,
-                                         const std::function<void(std::size_t)>& work) const {
-  const std::size_t threads =
-      std::clamp<std::size_t>(static_cast<std::size_t>(std::max(1, settings.decide_threads)), 1,
+void DecisionEngine::Impl::forEachSystem(std::size_t n, int threads,
+                                         const std::function<void(std::size_t)>& work) {
+  const std::size_t slices =
+      std::clamp<std::size_t>(static_cast<std::size_t>(std::max(1, threads)), 1,
                               std::max<std::size_t>(1, n / kMinSystemsPerPlanThread));
-  const auto sliceBegin = [&](std::size_t t) { return n * t / threads; };
-  std::vector<std::exception_ptr> failed(threads);
+  const auto sliceBegin = [&](std::size_t t) { return n * t / slices; };
+  std::vector<std::exception_ptr> failed(slices);
   auto runSlice = [&](std::size_t t) {
     try {
       for (std::size_t i = sliceBegin(t); i < sliceBegin(t + 1); ++i) work(i);
@@ -361,9 +368,16 @@ void DecisionEngine::Impl::forEachSystem(std::size_t n,
     }
   };
   std::vector<std::thread> helpers;
-  helpers.reserve(threads - 1);
-  for (std::size_t t = 1; t < threads; ++t) helpers.emplace_back(runSlice, t);
-  runSlice(0);
+  helpers.reserve(slices - 1);
+  std::vector<std::size_t> here{0};
+  for (std::size_t t = 1; t < slices; ++t) {
+    try {
+      helpers.emplace_back(runSlice, t);
+    } catch (const std::system_error&) {
+      here.push_back(t);  // out of threads (a task limit): planned here instead
+    }
+  }
+  for (std::size_t t : here) runSlice(t);
   for (std::thread& helper : helpers) helper.join();
   for (const std::exception_ptr& e : failed) {
     if (e) std::rethrow_exception(e);
@@ -684,16 +698,22 @@ CycleDecisions DecisionEngine::decide(const CycleInput& input) {
   out.now_ms = input.now_ms;
   std::vector<Impl::Pending> pending;
   pending.reserve(input.systems.size());
+  const uint64_t round = ++impl_->decide_round;
+  bool listed_twice = false;
   for (const SystemObservation& obs : input.systems) {
     auto it = impl_->systems.find(obs.system);
     if (it == impl_->systems.end()) continue;
+    listed_twice |= it->second.planned_in_round == round;
+    it->second.planned_in_round = round;
     Impl::Pending& p = pending.emplace_back();
     p.state = &it->second;
     p.obs = &obs;
   }
   // Each system's plan and description read the settings and change only
-  // that system's state: a large fleet's are made side by side.
-  impl_->forEachSystem(pending.size(), [&](std::size_t i) {
+  // that system's state: a large fleet's are made side by side, unless a
+  // system is listed twice (its two plans then share a state, in order).
+  const int threads = listed_twice ? 1 : impl_->settings.decide_threads;
+  Impl::forEachSystem(pending.size(), threads, [&](std::size_t i) {
     Impl::Pending& p = pending[i];
     impl_->plan(p, *p.state, *p.obs, input.now_ms);
   });
@@ -701,7 +721,7 @@ CycleDecisions DecisionEngine::decide(const CycleInput& input) {
   out.pools = impl_->dividePools(pending, input.now_ms);
   for (Impl::Pending& p : pending) impl_->applyAlertRequests(p);
   for (Impl::Pending& p : pending) impl_->guard(p, input.now_ms);
-  impl_->forEachSystem(pending.size(), [&](std::size_t i) { impl_->describe(pending[i]); });
+  Impl::forEachSystem(pending.size(), threads, [&](std::size_t i) { impl_->describe(pending[i]); });
   out.systems.reserve(pending.size());
   for (Impl::Pending& p : pending) out.systems.push_back(std::move(p.d));
   out.actions_last_hour = impl_->limiter.countLastHour(input.now_ms);
