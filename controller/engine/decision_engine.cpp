@@ -205,9 +205,10 @@ struct DecisionEngine::Impl {
     return state;
   }
 
-  /// Plans one system into `p`, a fresh Pending. Reads the engine's settings
-  /// and changes only `state`: plans of different systems may run at once.
-  void plan(Pending& p, SystemState& state, const SystemObservation& obs, int64_t now_ms) const;
+  /// Plans the system of `p` (a fresh Pending with its state and obs set).
+  /// Reads the engine's settings and changes only p.state: plans of
+  /// different systems may run at once.
+  void plan(Pending& p, int64_t now_ms) const;
   /// Calls work(i) for every i in [0, n), on up to `threads` threads (fewer
   /// for fewer than kMinSystemsPerPlanThread entries a thread), each taking
   /// a contiguous slice; `work` must touch only what belongs to its i. A
@@ -224,10 +225,9 @@ struct DecisionEngine::Impl {
   void describe(Pending& p) const;
 };
 
-void DecisionEngine::Impl::plan(Pending& p, SystemState& state, const SystemObservation& obs,
-                                int64_t now_ms) const {
-  p.state = &state;
-  p.obs = &obs;
+void DecisionEngine::Impl::plan(Pending& p, int64_t now_ms) const {
+  SystemState& state = *p.state;
+  const SystemObservation& obs = *p.obs;
   const SystemSpec& spec = state.spec;
   SystemDecision& d = p.d;
   std::vector<std::string>& sentences = p.sentences;
@@ -713,10 +713,8 @@ CycleDecisions DecisionEngine::decide(const CycleInput& input) {
   // that system's state: a large fleet's are made side by side, unless a
   // system is listed twice (its two plans then share a state, in order).
   const int threads = listed_twice ? 1 : impl_->settings.decide_threads;
-  Impl::forEachSystem(pending.size(), threads, [&](std::size_t i) {
-    Impl::Pending& p = pending[i];
-    impl_->plan(p, *p.state, *p.obs, input.now_ms);
-  });
+  Impl::forEachSystem(pending.size(), threads,
+                      [&](std::size_t i) { impl_->plan(pending[i], input.now_ms); });
   impl_->propagateDependencies(pending);
   out.pools = impl_->dividePools(pending, input.now_ms);
   for (Impl::Pending& p : pending) impl_->applyAlertRequests(p);
