@@ -30,22 +30,29 @@
 // what the controller holds meanwhile, and keeps after it, shows in its RSS.
 //
 // Usage: fleet_bench [--agents N] [--interval-ms MS] [--points K]
-//                    [--seconds S] [--window W] [--threads T] [--restart]
-//                    [--cycle-interval D] [--controller PATH] [--log FILE]
-//                    [--pg-dsn DSN] [--stall-store AT:SECONDS]
+//                    [--seconds S] [--window W] [--threads T] [--processes P]
+//                    [--restart] [--cycle-interval D] [--controller PATH]
+//                    [--log FILE] [--pg-dsn DSN] [--stall-store AT:SECONDS]
 //
-// The generator shares the machine with the controller: on a 2-core machine
-// it takes part of the CPU it measures against. 10,000 agents need about
-// 20,000 file descriptors here (a TCP socket and a ZeroMQ mailbox each); the
-// benchmark raises its limit as far as the hard limit allows, and says so when
-// that is not enough.
+// The agents are simulated by P generator processes (this program started
+// again with --generate-slice FIRST:COUNT), each with its share of the T
+// generator threads, driven by this one over a pipe: a simulated agent takes
+// two file descriptors (a TCP socket and a ZeroMQ mailbox), so one process
+// under a hard limit of 20,000 descriptors holds at most about 9,800 of
+// them. By default P is what that limit and at most 5,000 agents a process
+// ask for (two processes at 10,000 agents). The generators share the machine
+// with the controller: on a 2-core machine they take part of the CPU they
+// measure against.
 
+#include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -53,11 +60,13 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <queue>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -103,7 +112,18 @@ struct Options {
   /// stall the writer; the RSS around it is printed.
   int stall_at_s = -1;
   int stall_s = 0;
+  /// --processes P: generator processes; 0 picks as the header says.
+  int processes = 0;
+  /// --generate-slice FIRST:COUNT and --endpoint E: this process is one
+  /// generator process, simulating agents FIRST .. FIRST+COUNT-1 against the
+  /// controller at E, driven by the commands on its standard input.
+  int slice_first = -1;
+  int slice_count = 0;
+  std::string endpoint;
 };
+
+// Agents one generator process simulates at most by default.
+constexpr int kAgentsPerProcess = 5000;
 
 constexpr int kSystemSeries = 8;
 constexpr int kHostSeries = 2;
@@ -159,7 +179,41 @@ class LagHistogram {
   int64_t max() const { return max_; }
   uint64_t count() const { return count_; }
 
+  /// Its buckets as text, the non-empty ones only, for a generator process
+  /// to hand its counts to the driving one.
+  void encode(std::ostream& out) const {
+    out << count_ << ' ' << max_;
+    encodeBuckets(out, fine_);
+    encodeBuckets(out, coarse_);
+  }
+  /// Reads what encode() wrote; false when it is not that.
+  bool decode(std::istream& in) {
+    *this = LagHistogram();
+    return static_cast<bool>(in >> count_ >> max_) && decodeBuckets(in, fine_) &&
+           decodeBuckets(in, coarse_);
+  }
+
  private:
+  static void encodeBuckets(std::ostream& out, const std::vector<uint64_t>& buckets) {
+    std::size_t used = 0;
+    for (uint64_t b : buckets) used += b > 0 ? 1 : 0;
+    out << ' ' << used;
+    for (std::size_t i = 0; i < buckets.size(); ++i) {
+      if (buckets[i] > 0) out << ' ' << i << ' ' << buckets[i];
+    }
+  }
+  static bool decodeBuckets(std::istream& in, std::vector<uint64_t>& buckets) {
+    std::size_t used = 0;
+    if (!(in >> used)) return false;
+    for (std::size_t k = 0; k < used; ++k) {
+      std::size_t i = 0;
+      uint64_t n = 0;
+      if (!(in >> i >> n) || i >= buckets.size()) return false;
+      buckets[i] = n;
+    }
+    return true;
+  }
+
   static constexpr int64_t kFine = 60000;
   static constexpr int64_t kCoarse = 3600;
   std::vector<uint64_t> fine_ = std::vector<uint64_t>(kFine, 0);
@@ -208,6 +262,60 @@ struct Totals {
   int64_t pass_max_ms = 0;  // longest loop of a generator thread over the agents it visited
   int64_t pass_sum_ms = 0;
   uint64_t passes = 0;
+
+  void merge(const Totals& t) {
+    batches_sent += t.batches_sent;
+    batches_acked += t.batches_acked;
+    samples_acked += t.samples_acked;
+    welcomes += t.welcomes;
+    refusals += t.refusals;
+    lag.merge(t.lag);
+    settled_lag.merge(t.settled_lag);
+    backlog_acked_ms = std::max(backlog_acked_ms, t.backlog_acked_ms);
+    for (std::size_t k = 0; k < worst_by_second.size(); ++k) {
+      worst_by_second[k] = std::max(worst_by_second[k], t.worst_by_second[k]);
+    }
+    pass_max_ms = std::max(pass_max_ms, t.pass_max_ms);
+    pass_sum_ms += t.pass_sum_ms;
+    passes += t.passes;
+  }
+
+  /// One line of text, from a generator process to the driving one.
+  std::string encode() const {
+    std::ostringstream out;
+    out << batches_sent << ' ' << batches_acked << ' ' << samples_acked << ' ' << welcomes << ' '
+        << refusals << ' ' << backlog_acked_ms << ' ' << pass_max_ms << ' ' << pass_sum_ms << ' '
+        << passes << ' ';
+    lag.encode(out);
+    out << ' ';
+    settled_lag.encode(out);
+    std::size_t used = 0;
+    for (int64_t w : worst_by_second) used += w > 0 ? 1 : 0;
+    out << ' ' << used;
+    for (std::size_t k = 0; k < worst_by_second.size(); ++k) {
+      if (worst_by_second[k] > 0) out << ' ' << k << ' ' << worst_by_second[k];
+    }
+    return out.str();
+  }
+  /// Reads what encode() wrote; false when the line is not that.
+  bool decode(const std::string& line) {
+    *this = Totals();
+    std::istringstream in(line);
+    if (!(in >> batches_sent >> batches_acked >> samples_acked >> welcomes >> refusals >>
+          backlog_acked_ms >> pass_max_ms >> pass_sum_ms >> passes) ||
+        !lag.decode(in) || !settled_lag.decode(in)) {
+      return false;
+    }
+    std::size_t used = 0;
+    if (!(in >> used)) return false;
+    for (std::size_t i = 0; i < used; ++i) {
+      std::size_t k = 0;
+      int64_t w = 0;
+      if (!(in >> k >> w) || k >= worst_by_second.size()) return false;
+      worst_by_second[k] = w;
+    }
+    return true;
+  }
 };
 
 // One generator thread: a slice of the agents, their sockets and their counts.
@@ -343,6 +451,12 @@ class Generator {
       caught += agents_[i].welcomed && agents_[i].acked >= generated_before[i] ? 1 : 0;
     }
     return {welcomed, caught};
+  }
+  int welcomed() {
+    std::lock_guard lock(mutex_);
+    int n = 0;
+    for (const auto& agent : agents_) n += agent.welcomed ? 1 : 0;
+    return n;
   }
   std::vector<uint64_t> generatedCounts() {
     std::lock_guard lock(mutex_);
@@ -664,10 +778,11 @@ bool holdWriteLock(const std::string& path, int seconds) {
   return db.value()->exec("COMMIT").ok();
 }
 
-void raiseFileLimit(int agents) {
+// Raises this process's descriptor limit to `wanted` (what `who` needs), as
+// far as the hard limit allows; exits when that is not enough.
+void raiseFileLimit(rlim_t wanted, const std::string& who) {
   rlimit limit{};
   ::getrlimit(RLIMIT_NOFILE, &limit);
-  const rlim_t wanted = static_cast<rlim_t>(agents) * 2 + 256;
   if (limit.rlim_max < wanted) {
     // Root may raise the hard limit too.
     rlimit raised{wanted, wanted};
@@ -677,13 +792,209 @@ void raiseFileLimit(int agents) {
   ::setrlimit(RLIMIT_NOFILE, &limit);
   ::getrlimit(RLIMIT_NOFILE, &limit);
   if (limit.rlim_cur < wanted) {
-    std::fprintf(stderr,
-                 "fleet_bench: %d agents need about %llu file descriptors; the limit is %llu\n",
-                 agents, static_cast<unsigned long long>(wanted),
+    std::fprintf(stderr, "fleet_bench: %s need about %llu file descriptors; the limit is %llu\n",
+                 who.c_str(), static_cast<unsigned long long>(wanted),
                  static_cast<unsigned long long>(limit.rlim_cur));
     std::exit(1);
   }
 }
+
+// Descriptors a generator process of `agents` simulated agents needs.
+rlim_t generatorDescriptors(int agents) {
+  return static_cast<rlim_t>(agents) * 2 + 256;
+}
+
+// The generator processes `options` asks for: --processes, or as many as
+// the hard descriptor limit and kAgentsPerProcess ask for.
+int generatorProcesses(const Options& options) {
+  if (options.processes > 0) return std::min(options.processes, options.agents);
+  rlimit limit{};
+  ::getrlimit(RLIMIT_NOFILE, &limit);
+  const auto hard = static_cast<long long>(std::min<rlim_t>(limit.rlim_max, 1 << 30));
+  const long long by_limit = std::max<long long>((hard - 256) / 2, 1);
+  const long long per_process = std::min<long long>(by_limit, kAgentsPerProcess);
+  return static_cast<int>((options.agents + per_process - 1) / per_process);
+}
+
+// One generator process (this program with --generate-slice): its agents
+// run on their own threads; it answers the commands on its standard input,
+// a line each, on its standard output:
+//   welcomed  -> the number of its agents welcomed
+//   mark      -> ok; remembers how many batches each agent has generated
+//   caught    -> "W C": agents welcomed, and of them those whose batches up
+//                to the mark are all acked
+//   reset     -> ok; the measured window starts now
+//   forget    -> ok; every agent starts its session over (after a restart)
+//   totals    -> Totals::encode() of the window so far
+//   stop      -> ok, and exits (as it does at the end of its input)
+int runSlice(const Options& o) {
+  raiseFileLimit(generatorDescriptors(o.slice_count),
+                 std::to_string(o.slice_count) + " simulated agents");
+  zmq::context_t context(1);
+  context.set(zmq::ctxopt::max_sockets, o.slice_count + 64);
+  std::vector<std::unique_ptr<Generator>> generators;
+  const int threads = std::min(o.threads, o.slice_count);
+  for (int t = 0, first = o.slice_first; t < threads; ++t) {
+    const int count = o.slice_count / threads + (t < o.slice_count % threads ? 1 : 0);
+    generators.push_back(std::make_unique<Generator>(context, o.endpoint, o, first, count));
+    first += count;
+  }
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> workers;
+  for (auto& g : generators) workers.emplace_back([&g, &stop] { g->run(stop); });
+
+  std::vector<std::vector<uint64_t>> marked;
+  auto mark = [&] {
+    marked.clear();
+    for (auto& g : generators) marked.push_back(g->generatedCounts());
+  };
+  mark();
+  std::string command;
+  while (std::getline(std::cin, command)) {
+    std::string answer = "ok";
+    if (command == "welcomed") {
+      int n = 0;
+      for (auto& g : generators) n += g->welcomed();
+      answer = std::to_string(n);
+    } else if (command == "mark") {
+      mark();
+    } else if (command == "caught") {
+      int welcomed = 0;
+      int caught = 0;
+      for (std::size_t i = 0; i < generators.size(); ++i) {
+        const auto [w, c] = generators[i]->caughtUp(marked[i]);
+        welcomed += w;
+        caught += c;
+      }
+      answer = std::to_string(welcomed) + " " + std::to_string(caught);
+    } else if (command == "reset") {
+      for (auto& g : generators) g->resetTotals();
+    } else if (command == "forget") {
+      for (auto& g : generators) g->forgetSessions();
+    } else if (command == "totals") {
+      Totals all;
+      for (auto& g : generators) all.merge(g->totals());
+      answer = all.encode();
+    } else if (command != "stop") {
+      answer = "error: unknown command " + command;
+    }
+    std::cout << answer << '\n' << std::flush;
+    if (command == "stop") break;
+  }
+  stop = true;
+  for (auto& w : workers) w.join();
+  generators.clear();
+  return 0;
+}
+
+// The driving side of one generator process: started with its slice of the
+// agents, asked the commands runSlice() answers.
+class SliceProcess {
+ public:
+  SliceProcess(const Options& options, int first, int count, int threads,
+               const std::string& endpoint) {
+    std::vector<std::string> argv = {selfPath(),
+                                     "--generate-slice",
+                                     std::to_string(first) + ":" + std::to_string(count),
+                                     "--endpoint",
+                                     endpoint,
+                                     "--interval-ms",
+                                     std::to_string(options.interval_ms),
+                                     "--points",
+                                     std::to_string(options.points),
+                                     "--window",
+                                     std::to_string(options.window),
+                                     "--threads",
+                                     std::to_string(threads)};
+    int to_child[2];
+    int from_child[2];
+    if (::pipe2(to_child, O_CLOEXEC) != 0 || ::pipe2(from_child, O_CLOEXEC) != 0) {
+      std::perror("fleet_bench: pipe2");
+      std::exit(1);
+    }
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    pid_ = ::fork();
+    if (pid_ < 0) {
+      std::perror("fleet_bench: fork");
+      std::exit(1);
+    }
+    if (pid_ == 0) {
+      // dup2 leaves the copies open across exec, the originals close.
+      ::dup2(to_child[0], STDIN_FILENO);
+      ::dup2(from_child[1], STDOUT_FILENO);
+      ::execv(args[0], args.data());
+      _exit(127);
+    }
+    ::close(to_child[0]);
+    ::close(from_child[1]);
+    to_ = to_child[1];
+    from_ = from_child[0];
+  }
+  ~SliceProcess() {
+    // The end of its input stops it; a process that does not go is killed.
+    ::close(to_);
+    ::close(from_);
+    const bool exited = pso::testing::waitFor(
+        [&] { return ::waitpid(pid_, nullptr, WNOHANG) == pid_; }, std::chrono::seconds(20));
+    if (!exited) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  SliceProcess(const SliceProcess&) = delete;
+  SliceProcess& operator=(const SliceProcess&) = delete;
+
+  /// Sends one command and returns its answer line; a generator process that
+  /// has gone ends the benchmark.
+  std::string ask(const std::string& command) {
+    const std::string line = command + "\n";
+    for (std::size_t done = 0; done < line.size();) {
+      const ssize_t n = ::write(to_, line.data() + done, line.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) die(command);
+      done += static_cast<std::size_t>(n);
+    }
+    for (;;) {
+      if (const auto eol = buffer_.find('\n'); eol != std::string::npos) {
+        std::string answer = buffer_.substr(0, eol);
+        buffer_.erase(0, eol + 1);
+        if (answer.rfind("error", 0) == 0) {
+          std::fprintf(stderr, "fleet_bench: generator process %d: %s\n", pid_, answer.c_str());
+          std::exit(1);
+        }
+        return answer;
+      }
+      char chunk[65536];
+      const ssize_t n = ::read(from_, chunk, sizeof chunk);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) die(command);
+      buffer_.append(chunk, static_cast<std::size_t>(n));
+    }
+  }
+
+ private:
+  static std::string selfPath() {
+    std::error_code error;
+    const auto path = fs::read_symlink("/proc/self/exe", error);
+    if (error) {
+      std::fprintf(stderr, "fleet_bench: /proc/self/exe: %s\n", error.message().c_str());
+      std::exit(1);
+    }
+    return path.string();
+  }
+  [[noreturn]] void die(const std::string& command) const {
+    std::fprintf(stderr, "fleet_bench: generator process %d stopped answering (at \"%s\")\n", pid_,
+                 command.c_str());
+    std::exit(1);
+  }
+
+  pid_t pid_ = -1;
+  int to_ = -1;
+  int from_ = -1;
+  std::string buffer_;
+};
 
 Options parse(int argc, char** argv) {
   Options o;
@@ -708,7 +1019,21 @@ Options parse(int argc, char** argv) {
       o.window = std::stoi(next());
     else if (a == "--threads")
       o.threads = std::stoi(next());
-    else if (a == "--restart")
+    else if (a == "--processes")
+      o.processes = std::stoi(next());
+    else if (a == "--endpoint")
+      o.endpoint = next();
+    else if (a == "--generate-slice") {
+      const std::string v = next();
+      const auto colon = v.find(':');
+      if (colon == std::string::npos) {
+        std::fprintf(stderr, "fleet_bench: --generate-slice wants FIRST:COUNT, not %s\n",
+                     v.c_str());
+        std::exit(2);
+      }
+      o.slice_first = std::stoi(v.substr(0, colon));
+      o.slice_count = std::stoi(v.substr(colon + 1));
+    } else if (a == "--restart")
       o.restart = true;
     else if (a == "--log")
       o.keep_log = next();
@@ -733,8 +1058,12 @@ Options parse(int argc, char** argv) {
     }
   }
   if (o.agents < 1 || o.interval_ms < 1 || o.points < 1 || o.seconds < 1 || o.window < 1 ||
-      o.threads < 1) {
+      o.threads < 1 || o.processes < 0) {
     std::fprintf(stderr, "fleet_bench: every count must be at least 1\n");
+    std::exit(2);
+  }
+  if (o.slice_first >= 0 && (o.slice_count < 1 || o.endpoint.empty())) {
+    std::fprintf(stderr, "fleet_bench: --generate-slice needs a COUNT >= 1 and --endpoint\n");
     std::exit(2);
   }
   if (o.stall_at_s >= 0 && (o.stall_s < 1 || !o.pg_dsn.empty())) {
@@ -748,7 +1077,12 @@ Options parse(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   const Options options = parse(argc, argv);
-  raiseFileLimit(options.agents);
+  if (options.slice_first >= 0) return runSlice(options);
+  // A generator process that has gone shows as a failed write, not a signal.
+  std::signal(SIGPIPE, SIG_IGN);
+  // The controller inherits this limit: a socket an agent and its own few.
+  raiseFileLimit(static_cast<rlim_t>(options.agents) + 256,
+                 "a controller of " + std::to_string(options.agents) + " agents");
   pso::testing::TempDir dir;
   Controller controller(dir, options);
   if (!controller.start()) {
@@ -756,73 +1090,70 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  zmq::context_t context(1);
-  context.set(zmq::ctxopt::max_sockets, options.agents + 64);
-  std::vector<std::unique_ptr<Generator>> generators;
-  const int threads = std::min(options.threads, options.agents);
-  for (int t = 0, first = 0; t < threads; ++t) {
-    const int count = options.agents / threads + (t < options.agents % threads ? 1 : 0);
-    generators.push_back(
-        std::make_unique<Generator>(context, controller.endpoint(), options, first, count));
+  const int processes = generatorProcesses(options);
+  const int threads = std::max(options.threads, processes);
+  std::vector<std::unique_ptr<SliceProcess>> slices;
+  for (int p = 0, first = 0; p < processes; ++p) {
+    const int count = options.agents / processes + (p < options.agents % processes ? 1 : 0);
+    const int own_threads = threads / processes + (p < threads % processes ? 1 : 0);
+    slices.push_back(
+        std::make_unique<SliceProcess>(options, first, count, own_threads, controller.endpoint()));
     first += count;
   }
-  std::atomic<bool> stop{false};
-  std::vector<std::thread> workers;
-  for (auto& g : generators) workers.emplace_back([&g, &stop] { g->run(stop); });
 
+  auto askAll = [&](const std::string& command) {
+    std::vector<std::string> answers;
+    for (auto& slice : slices) answers.push_back(slice->ask(command));
+    return answers;
+  };
   auto sum = [&] {
     Totals all;
-    for (auto& g : generators) {
-      Totals t = g->totals();
-      all.batches_sent += t.batches_sent;
-      all.batches_acked += t.batches_acked;
-      all.samples_acked += t.samples_acked;
-      all.welcomes += t.welcomes;
-      all.refusals += t.refusals;
-      all.lag.merge(t.lag);
-      all.settled_lag.merge(t.settled_lag);
-      all.pass_max_ms = std::max(all.pass_max_ms, t.pass_max_ms);
-      all.backlog_acked_ms = std::max(all.backlog_acked_ms, t.backlog_acked_ms);
-      for (std::size_t k = 0; k < all.worst_by_second.size(); ++k) {
-        all.worst_by_second[k] = std::max(all.worst_by_second[k], t.worst_by_second[k]);
+    for (const auto& answer : askAll("totals")) {
+      Totals t;
+      if (!t.decode(answer)) {
+        std::fprintf(stderr, "fleet_bench: a generator process's totals did not read\n");
+        std::exit(1);
       }
-      all.pass_sum_ms += t.pass_sum_ms;
-      all.passes += t.passes;
+      all.merge(t);
     }
     return all;
   };
-  auto caughtUp = [&](const std::vector<std::vector<uint64_t>>& before) {
+  auto welcomedCount = [&] {
+    int n = 0;
+    for (const auto& answer : askAll("welcomed")) n += std::stoi(answer);
+    return n;
+  };
+  // Agents welcomed, and of them those whose batches up to the last "mark"
+  // are all acked.
+  auto caughtUp = [&] {
     std::pair<int, int> all{0, 0};
-    for (std::size_t i = 0; i < generators.size(); ++i) {
-      auto [w, c] = generators[i]->caughtUp(before[i]);
+    for (const auto& answer : askAll("caught")) {
+      std::istringstream in(answer);
+      int w = 0;
+      int c = 0;
+      in >> w >> c;
       all.first += w;
       all.second += c;
     }
     return all;
   };
-  auto generatedCounts = [&] {
-    std::vector<std::vector<uint64_t>> out;
-    for (auto& g : generators) out.push_back(g->generatedCounts());
-    return out;
-  };
 
   std::printf(
       "fleet_bench: %d agents x %d series, one batch of %d point(s) every %d ms, "
-      "window %d, %d generator thread(s), cycle interval %s, store %s\n",
+      "window %d, %d generator thread(s) in %d process(es), cycle interval %s, store %s\n",
       options.agents, kSeries, options.points, options.interval_ms, options.window, threads,
-      options.cycle_interval.c_str(), options.pg_dsn.empty() ? "SQLite" : "PostgreSQL");
+      processes, options.cycle_interval.c_str(), options.pg_dsn.empty() ? "SQLite" : "PostgreSQL");
   // Warm-up: every agent welcomed (the hello storm of a fleet starting).
   const auto hello_start = Clock::now();
-  const bool all_welcomed =
-      pso::testing::waitFor([&] { return caughtUp(generatedCounts()).first == options.agents; },
-                            std::chrono::seconds(120));
+  const bool all_welcomed = pso::testing::waitFor([&] { return welcomedCount() == options.agents; },
+                                                  std::chrono::seconds(120));
   const double hello_s = std::chrono::duration<double>(Clock::now() - hello_start).count();
-  std::printf("hello storm: %d of %d agents welcomed in %.1f s\n",
-              caughtUp(generatedCounts()).first, options.agents, hello_s);
+  std::printf("hello storm: %d of %d agents welcomed in %.1f s\n", welcomedCount(), options.agents,
+              hello_s);
   if (!all_welcomed) std::printf("  (not every agent was welcomed within 120 s)\n");
 
   // Measured window.
-  for (auto& g : generators) g->resetTotals();
+  askAll("reset");
   auto usage_start = pso::bench::readUsage(controller.pid());
   const std::string metrics_start = scrape(controller.api());
   auto storeBytes = [&] {
@@ -1032,30 +1363,27 @@ int main(int argc, char** argv) {
               growth / options.agents * 86400.0 / seconds);
 
   if (options.restart) {
-    const auto before = generatedCounts();
+    askAll("mark");
     controller.kill();
-    for (auto& g : generators) g->forgetSessions();
+    askAll("forget");
     const auto restart_start = Clock::now();
     if (!controller.start()) {
       std::fprintf(stderr, "fleet_bench: controller did not restart:\n%s\n",
                    controller.log().c_str());
-      stop = true;
-      for (auto& w : workers) w.join();
       return 1;
     }
-    const bool caught = pso::testing::waitFor(
-        [&] { return caughtUp(before).second == options.agents; }, std::chrono::seconds(300));
+    const bool caught = pso::testing::waitFor([&] { return caughtUp().second == options.agents; },
+                                              std::chrono::seconds(300));
     const double restart_s = std::chrono::duration<double>(Clock::now() - restart_start).count();
-    const auto [welcomed, caught_up] = caughtUp(before);
+    const auto [welcomed, caught_up] = caughtUp();
     std::printf(
         "\nrestart (SIGKILL, same database and endpoint): %d welcomed, %d of %d caught "
         "up in %.1f s%s\n",
         welcomed, caught_up, options.agents, restart_s, caught ? "" : " (gave up after 300 s)");
   }
 
-  stop = true;
-  for (auto& w : workers) w.join();
-  generators.clear();
+  askAll("stop");
+  slices.clear();
   controller.stop();
   if (!options.keep_log.empty()) std::ofstream(options.keep_log) << controller.log();
   return 0;
