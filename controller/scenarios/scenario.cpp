@@ -810,25 +810,39 @@ const std::string* DescribedSystems::unchangedSince(const std::string& system,
                                                     const std::string& signature,
                                                     int64_t now_ms) const {
   auto it = by_system_.find(system);
-  if (it == by_system_.end() || it->second.signature != signature) return nullptr;
-  if (now_ms - it->second.ts_ms >= kDescribeAgainAfterMs || now_ms < it->second.ts_ms) {
-    return nullptr;
+  if (it == by_system_.end()) return nullptr;
+  for (const Entry& entry : it->second) {
+    if (entry.signature != signature) continue;
+    if (now_ms - entry.ts_ms >= kDescribeAgainAfterMs || now_ms < entry.ts_ms) return nullptr;
+    return &entry.scenario_id;
   }
-  return &it->second.scenario_id;
+  return nullptr;
 }
 
 void DescribedSystems::described(const std::string& system, std::string signature,
                                  const std::string& scenario_id, int64_t now_ms) {
-  Entry& entry = by_system_[system];
-  entry.signature = std::move(signature);
-  entry.scenario_id = scenario_id;
-  entry.ts_ms = now_ms;
+  std::vector<Entry>& entries = by_system_[system];
+  auto slot = std::find_if(entries.begin(), entries.end(),
+                           [&](const Entry& e) { return e.signature == signature; });
+  if (slot == entries.end()) {
+    if (entries.size() < kSituationsPerSystem) {
+      slot = entries.insert(entries.end(), Entry{});
+    } else {
+      slot = std::min_element(entries.begin(), entries.end(),
+                              [](const Entry& a, const Entry& b) { return a.ts_ms < b.ts_ms; });
+    }
+  }
+  slot->signature = std::move(signature);
+  slot->scenario_id = scenario_id;
+  slot->ts_ms = now_ms;
 }
 
 void DescribedSystems::forgetBefore(int64_t now_ms) {
-  std::erase_if(by_system_, [&](const auto& item) {
-    return now_ms - item.second.ts_ms >= kDescribeAgainAfterMs;
-  });
+  for (auto it = by_system_.begin(); it != by_system_.end();) {
+    std::erase_if(it->second,
+                  [&](const Entry& e) { return now_ms - e.ts_ms >= kDescribeAgainAfterMs; });
+    it = it->second.empty() ? by_system_.erase(it) : std::next(it);
+  }
 }
 
 bool coversSystem(const json& scenario, const std::string& system) {

@@ -70,12 +70,15 @@ struct CycleContext {
 
 /// What the documents of earlier cycles described, so that a cycle's document
 /// describes only what changed. A system whose teaching situation is the same
-/// as when a document last described it (the same counts, rule, guardrails,
+/// as when a document described it (the same counts, rule, guardrails,
 /// holds, alerts, coordination, bottleneck, forecast model, directives and
 /// spec; demand and forecast numbers aside, which the cycle record keeps) is
 /// named under the document's `unchanged` with that document's id instead of
-/// being described again, for at most kDescribeAgainAfterMs. A quiet fleet's
-/// documents then cost bytes a system, not kilobytes.
+/// being described again, for at most kDescribeAgainAfterMs. The last
+/// kSituationsPerSystem different situations of a system are remembered, so
+/// one whose recommendation moves back and forth between two counts with
+/// the noise is described once for each. A quiet fleet's documents then cost
+/// bytes a system, not kilobytes.
 ///
 /// One instance follows one sequence of cycles (the controller's, or one
 /// replay's), in time order; a restart starts empty and describes every
@@ -85,12 +88,17 @@ class DescribedSystems {
   /// An unchanged system is described again after this long, so a document
   /// never points more than an hour back.
   static constexpr int64_t kDescribeAgainAfterMs = 3600 * 1000;
+  /// Different situations remembered per system; a new one replaces the
+  /// one described longest ago.
+  static constexpr std::size_t kSituationsPerSystem = 4;
 
-  /// The scenario id that describes `system` with `signature`, if it is
-  /// unchanged since then and that was less than kDescribeAgainAfterMs before `now_ms`.
+  /// The id of the scenario that last described `system` with `signature`,
+  /// if that was less than kDescribeAgainAfterMs before `now_ms` and no more
+  /// than kSituationsPerSystem - 1 other situations of it were described since.
   const std::string* unchangedSince(const std::string& system, const std::string& signature,
                                     int64_t now_ms) const;
-  /// Records that `scenario_id` (at `now_ms`) describes `system` with `signature`.
+  /// Records that `scenario_id` (at `now_ms`) describes `system` with
+  /// `signature`.
   void described(const std::string& system, std::string signature, const std::string& scenario_id,
                  int64_t now_ms);
   /// Forgets what no document may point at any more (described over
@@ -105,7 +113,8 @@ class DescribedSystems {
     std::string scenario_id;
     int64_t ts_ms = 0;
   };
-  std::unordered_map<std::string, Entry> by_system_;
+  /// Per system, at most kSituationsPerSystem entries of different signatures.
+  std::unordered_map<std::string, std::vector<Entry>> by_system_;
 };
 
 /// The id of the scenario recorded for a cycle.

@@ -1037,6 +1037,32 @@ TEST(DescribedSystems, AnUnchangedSystemIsNamedWithTheScenarioThatDescribesIt) {
   EXPECT_TRUE(buildScenario(steadyCycle(6, 3))["unchanged"].empty());
 }
 
+TEST(DescribedSystems, ASystemMovingBetweenCountsIsDescribedOnceForEach) {
+  DescribedSystems described;
+  EXPECT_TRUE(buildScenario(steadyCycle(1, 2), &described)["unchanged"].empty());
+  EXPECT_TRUE(buildScenario(steadyCycle(2, 3), &described)["unchanged"].empty());
+  // Back and forth with the noise: each count points at its own description.
+  EXPECT_EQ(buildScenario(steadyCycle(3, 2), &described)["unchanged"], (json{{"api", "s-c-1"}}));
+  EXPECT_EQ(buildScenario(steadyCycle(4, 3), &described)["unchanged"], (json{{"api", "s-c-2"}}));
+
+  // A fifth situation replaces the one described longest ago (2, at c-1).
+  static_assert(DescribedSystems::kSituationsPerSystem == 4);
+  for (int count : {4, 5, 6}) {
+    EXPECT_TRUE(buildScenario(steadyCycle(1 + count, count), &described)["unchanged"].empty());
+  }
+  EXPECT_TRUE(buildScenario(steadyCycle(8, 2), &described)["unchanged"].empty());
+  EXPECT_EQ(buildScenario(steadyCycle(9, 5), &described)["unchanged"], (json{{"api", "s-c-6"}}));
+  // 3 went when 2 came back at c-8: 3 had been described longest ago then.
+  EXPECT_TRUE(buildScenario(steadyCycle(10, 3), &described)["unchanged"].empty());
+
+  // Each situation is described again an hour after its description.
+  const int hour = static_cast<int>(DescribedSystems::kDescribeAgainAfterMs / kStepMs);
+  EXPECT_EQ(buildScenario(steadyCycle(5 + hour, 5), &described)["unchanged"],
+            (json{{"api", "s-c-6"}}));
+  EXPECT_TRUE(buildScenario(steadyCycle(6 + hour, 5), &described)["unchanged"].empty());
+  EXPECT_EQ(described.size(), 1u);
+}
+
 TEST(DescribedSystems, ADirectiveThatGoesOutIsAlwaysDescribedARecordedOneOnlyOnce) {
   DescribedSystems described;
   auto directive = [](const std::string& id, const std::string& status) {
