@@ -46,9 +46,7 @@ Status SqliteTelemetryStore::prepare() {
 Result<std::optional<int64_t>> SqliteTelemetryStore::seriesIdLocked(
     const protocol::SeriesKey& key, bool create, std::vector<protocol::SeriesKey>* created,
     bool missing_checked) {
-  if (auto it = series_ids_.find(key); it != series_ids_.end()) {
-    return std::optional<int64_t>(it->second);
-  }
+  if (auto cached = series_ids_.find(key)) return cached;
   // A key this connection found missing stays missing until it creates the
   // series itself or another connection (psoctl import) commits a change:
   // the cycle asks for every system's health_score, which most do not send.
@@ -64,7 +62,7 @@ Result<std::optional<int64_t>> SqliteTelemetryStore::seriesIdLocked(
     auto id = common::firstRow<int64_t>(*s, common::firstColumnInt64);
     if (!id.ok()) return id.error();
     if (id->has_value()) {
-      series_ids_.emplace(key, **id);
+      series_ids_.insert(key, **id);
       missing_series_.erase(key);
       return *id;
     }
@@ -79,7 +77,7 @@ Result<std::optional<int64_t>> SqliteTelemetryStore::seriesIdLocked(
   s->bind(1, key.system).bind(2, key.metric);
   if (auto st = s->run(); !st.ok()) return st.error();
   const int64_t id = context_.db().lastInsertRowid();
-  series_ids_.emplace(key, id);
+  series_ids_.insert(key, id);
   missing_series_.erase(key);
   if (created != nullptr) created->push_back(key);
   return std::optional<int64_t>(id);

@@ -33,6 +33,7 @@
 #include "controller/store/ingest_rules.h"
 #include "controller/store/record_rules.h"
 #include "controller/store/sample_log.h"
+#include "controller/store/series_id_cache.h"
 #include "controller/store/sqlite/sqlite_context.h"
 #include "controller/store/sqlite/sqlite_fleet_store.h"
 #include "controller/store/telemetry_store.h"
@@ -336,7 +337,7 @@ class SqliteTelemetryStore : public virtual TelemetryStore, private IngestTarget
   std::vector<int64_t> pruned_heads_;
 
   /// (system, metric) -> series id; ingest looks up every series of every batch.
-  std::unordered_map<protocol::SeriesKey, int64_t, SeriesKeyHash> series_ids_;
+  SeriesIdCache series_ids_;
   /// Keys looked up without create and found missing, valid while
   /// data_version is missing_version_ (checkKnownMissingLocked).
   std::unordered_set<protocol::SeriesKey, SeriesKeyHash> missing_series_;
