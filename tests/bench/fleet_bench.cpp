@@ -69,6 +69,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 #include <zmq.hpp>
 
@@ -142,6 +143,33 @@ int64_t wallMs() {
       .count();
 }
 
+// A vector of counts as text, its non-zero entries only (" USED i v i v
+// ..."): how a generator process hands its histograms to the driving one.
+template <typename T>
+void encodeSparse(std::ostream& out, const std::vector<T>& values) {
+  std::size_t used = 0;
+  for (T v : values) used += v != 0 ? 1 : 0;
+  out << ' ' << used;
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (values[i] != 0) out << ' ' << i << ' ' << values[i];
+  }
+}
+
+// Reads what encodeSparse() wrote into `values` (zeros elsewhere); false
+// when it is not that or names an index outside `values`.
+template <typename T>
+bool decodeSparse(std::istream& in, std::vector<T>& values) {
+  std::size_t used = 0;
+  if (!(in >> used)) return false;
+  for (std::size_t k = 0; k < used; ++k) {
+    std::size_t i = 0;
+    T v = 0;
+    if (!(in >> i >> v) || i >= values.size()) return false;
+    values[i] = v;
+  }
+  return true;
+}
+
 // Lags in milliseconds, bucketed by the millisecond up to a minute and by the
 // second beyond, so percentiles stay exact enough at millions of batches.
 class LagHistogram {
@@ -183,37 +211,17 @@ class LagHistogram {
   /// to hand its counts to the driving one.
   void encode(std::ostream& out) const {
     out << count_ << ' ' << max_;
-    encodeBuckets(out, fine_);
-    encodeBuckets(out, coarse_);
+    encodeSparse(out, fine_);
+    encodeSparse(out, coarse_);
   }
   /// Reads what encode() wrote; false when it is not that.
   bool decode(std::istream& in) {
     *this = LagHistogram();
-    return static_cast<bool>(in >> count_ >> max_) && decodeBuckets(in, fine_) &&
-           decodeBuckets(in, coarse_);
+    return static_cast<bool>(in >> count_ >> max_) && decodeSparse(in, fine_) &&
+           decodeSparse(in, coarse_);
   }
 
  private:
-  static void encodeBuckets(std::ostream& out, const std::vector<uint64_t>& buckets) {
-    std::size_t used = 0;
-    for (uint64_t b : buckets) used += b > 0 ? 1 : 0;
-    out << ' ' << used;
-    for (std::size_t i = 0; i < buckets.size(); ++i) {
-      if (buckets[i] > 0) out << ' ' << i << ' ' << buckets[i];
-    }
-  }
-  static bool decodeBuckets(std::istream& in, std::vector<uint64_t>& buckets) {
-    std::size_t used = 0;
-    if (!(in >> used)) return false;
-    for (std::size_t k = 0; k < used; ++k) {
-      std::size_t i = 0;
-      uint64_t n = 0;
-      if (!(in >> i >> n) || i >= buckets.size()) return false;
-      buckets[i] = n;
-    }
-    return true;
-  }
-
   static constexpr int64_t kFine = 60000;
   static constexpr int64_t kCoarse = 3600;
   std::vector<uint64_t> fine_ = std::vector<uint64_t>(kFine, 0);
@@ -289,32 +297,17 @@ struct Totals {
     lag.encode(out);
     out << ' ';
     settled_lag.encode(out);
-    std::size_t used = 0;
-    for (int64_t w : worst_by_second) used += w > 0 ? 1 : 0;
-    out << ' ' << used;
-    for (std::size_t k = 0; k < worst_by_second.size(); ++k) {
-      if (worst_by_second[k] > 0) out << ' ' << k << ' ' << worst_by_second[k];
-    }
+    encodeSparse(out, worst_by_second);
     return out.str();
   }
   /// Reads what encode() wrote; false when the line is not that.
   bool decode(const std::string& line) {
     *this = Totals();
     std::istringstream in(line);
-    if (!(in >> batches_sent >> batches_acked >> samples_acked >> welcomes >> refusals >>
-          backlog_acked_ms >> pass_max_ms >> pass_sum_ms >> passes) ||
-        !lag.decode(in) || !settled_lag.decode(in)) {
-      return false;
-    }
-    std::size_t used = 0;
-    if (!(in >> used)) return false;
-    for (std::size_t i = 0; i < used; ++i) {
-      std::size_t k = 0;
-      int64_t w = 0;
-      if (!(in >> k >> w) || k >= worst_by_second.size()) return false;
-      worst_by_second[k] = w;
-    }
-    return true;
+    return static_cast<bool>(in >> batches_sent >> batches_acked >> samples_acked >> welcomes >>
+                             refusals >> backlog_acked_ms >> pass_max_ms >> pass_sum_ms >>
+                             passes) &&
+           lag.decode(in) && settled_lag.decode(in) && decodeSparse(in, worst_by_second);
   }
 };
 
@@ -1007,6 +1000,16 @@ Options parse(int argc, char** argv) {
       }
       return argv[++i];
     };
+    // A value of two integers "A:B"; `shape` names them for the error.
+    auto pairOf = [&](const char* shape) -> std::pair<int, int> {
+      const std::string v = next();
+      const auto colon = v.find(':');
+      if (colon == std::string::npos) {
+        std::fprintf(stderr, "fleet_bench: %s wants %s, not %s\n", a.c_str(), shape, v.c_str());
+        std::exit(2);
+      }
+      return {std::stoi(v.substr(0, colon)), std::stoi(v.substr(colon + 1))};
+    };
     if (a == "--agents")
       o.agents = std::stoi(next());
     else if (a == "--interval-ms")
@@ -1023,17 +1026,9 @@ Options parse(int argc, char** argv) {
       o.processes = std::stoi(next());
     else if (a == "--endpoint")
       o.endpoint = next();
-    else if (a == "--generate-slice") {
-      const std::string v = next();
-      const auto colon = v.find(':');
-      if (colon == std::string::npos) {
-        std::fprintf(stderr, "fleet_bench: --generate-slice wants FIRST:COUNT, not %s\n",
-                     v.c_str());
-        std::exit(2);
-      }
-      o.slice_first = std::stoi(v.substr(0, colon));
-      o.slice_count = std::stoi(v.substr(colon + 1));
-    } else if (a == "--restart")
+    else if (a == "--generate-slice")
+      std::tie(o.slice_first, o.slice_count) = pairOf("FIRST:COUNT");
+    else if (a == "--restart")
       o.restart = true;
     else if (a == "--log")
       o.keep_log = next();
@@ -1043,16 +1038,9 @@ Options parse(int argc, char** argv) {
       o.controller = next();
     else if (a == "--pg-dsn")
       o.pg_dsn = next();
-    else if (a == "--stall-store") {
-      const std::string v = next();
-      const auto colon = v.find(':');
-      if (colon == std::string::npos) {
-        std::fprintf(stderr, "fleet_bench: --stall-store wants AT:SECONDS, not %s\n", v.c_str());
-        std::exit(2);
-      }
-      o.stall_at_s = std::stoi(v.substr(0, colon));
-      o.stall_s = std::stoi(v.substr(colon + 1));
-    } else {
+    else if (a == "--stall-store")
+      std::tie(o.stall_at_s, o.stall_s) = pairOf("AT:SECONDS");
+    else {
       std::fprintf(stderr, "fleet_bench: unknown option %s\n", a.c_str());
       std::exit(2);
     }
