@@ -821,6 +821,13 @@ int generatorProcesses(const Options& options) {
 //   totals    -> Totals::encode() of the window so far
 //   stop      -> ok, and exits (as it does at the end of its input)
 int runSlice(const Options& o) {
+  // The pipe carries the answers alone: whatever else is printed (a
+  // library's log on standard output) goes to standard error.
+  FILE* answers = ::fdopen(::dup(STDOUT_FILENO), "w");
+  if (answers == nullptr || ::dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+    std::perror("fleet_bench: generator process output");
+    return 1;
+  }
   raiseFileLimit(generatorDescriptors(o.slice_count),
                  std::to_string(o.slice_count) + " simulated agents");
   zmq::context_t context(1);
@@ -871,7 +878,8 @@ int runSlice(const Options& o) {
     } else if (command != "stop") {
       answer = "error: unknown command " + command;
     }
-    std::cout << answer << '\n' << std::flush;
+    std::fprintf(answers, "%s\n", answer.c_str());
+    std::fflush(answers);
     if (command == "stop") break;
   }
   stop = true;
