@@ -134,15 +134,13 @@ void PgTelemetryStore::forgetCallLocked() {
 
 Result<std::optional<int64_t>> PgTelemetryStore::seriesIdLocked(const protocol::SeriesKey& key,
                                                                 bool create) {
-  if (auto it = series_ids_.find(key); it != series_ids_.end()) {
-    return std::optional<int64_t>(it->second);
-  }
+  if (auto cached = series_ids_.find(key)) return cached;
   auto found = context_.runLocked(create ? "tele_insert_series" : "tele_select_series",
                                   PgParams().add(key.system).add(key.metric));
   if (!found.ok()) return found.error();
   if (found->empty()) return std::optional<int64_t>();
   const int64_t id = found->int64(0, 0);
-  series_ids_.emplace(key, id);
+  series_ids_.insert(key, id);
   if (create) created_in_call_.push_back(key);
   return std::optional<int64_t>(id);
 }
@@ -386,21 +384,21 @@ Result<PgTelemetryStore::SeriesOfSystems> PgTelemetryStore::seriesOfSystemsLocke
   // each, every cycle.
   std::vector<std::string> uncached;
   for (const auto& system : systems) {
-    if (!series_ids_.contains({system, metric})) uncached.push_back(system);
+    if (!series_ids_.find({system, metric})) uncached.push_back(system);
   }
   if (!uncached.empty()) {
     auto rows =
         context_.runLocked("tele_select_series_many", PgParams().addArray(uncached).add(metric));
     if (!rows.ok()) return rows.error();
     for (int row = 0; row < static_cast<int>(rows->size()); ++row) {
-      series_ids_.emplace(protocol::SeriesKey{rows->text(row, 0), metric}, rows->int64(row, 1));
+      series_ids_.insert({rows->text(row, 0), metric}, rows->int64(row, 1));
     }
   }
   SeriesOfSystems found;
   for (const auto& system : systems) {
-    if (auto it = series_ids_.find({system, metric}); it != series_ids_.end()) {
+    if (auto id = series_ids_.find({system, metric})) {
       found.systems.push_back(&system);
-      found.ids.push_back(it->second);
+      found.ids.push_back(*id);
     }
   }
   return found;

@@ -20,6 +20,7 @@
 #include "controller/store/postgresql/pg_fleet_store.h"
 #include "controller/store/record_rules.h"
 #include "controller/store/sample_log.h"
+#include "controller/store/series_id_cache.h"
 #include "controller/store/telemetry_store.h"
 
 namespace pso::controller::store {
@@ -152,7 +153,7 @@ class PgTelemetryStore : public virtual TelemetryStore, private IngestTarget {
   /// Read and written under the context's mutex.
   IngestLimits limits_;
   /// (system, metric) -> series id; ingest looks up every series of every batch.
-  std::map<protocol::SeriesKey, int64_t> series_ids_;
+  SeriesIdCache series_ids_;
   std::vector<protocol::SeriesKey> created_in_call_;
   /// Days (ts_ms / kPartitionMs, floored) whose samples partition exists.
   std::set<int64_t> partition_days_;
