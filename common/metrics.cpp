@@ -138,6 +138,24 @@ std::string MetricsRegistry::renderPrometheus() const {
     std::lock_guard lock(mutex_);
     families.assign(families_.begin(), families_.end());
   }
+  return renderFamilies(families);
+}
+
+std::string MetricsRegistry::renderPrometheus(const std::vector<std::string>& names) const {
+  std::vector<std::pair<std::string, Family>> families;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [name, family] : families_) {
+      if (std::find(names.begin(), names.end(), name) != names.end()) {
+        families.emplace_back(name, family);
+      }
+    }
+  }
+  return renderFamilies(families);
+}
+
+std::string MetricsRegistry::renderFamilies(
+    const std::vector<std::pair<std::string, Family>>& families) {
   std::string out;
   auto line = [&out](const std::string& name, const Labels& labels, double value) {
     out += name;

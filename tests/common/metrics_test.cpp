@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -42,6 +43,31 @@ TEST(MetricsRegistry, RendersAHistogramWithCumulativeBuckets) {
             "pso_cycle_duration_seconds_bucket{le=\"+Inf\"} 4\n"
             "pso_cycle_duration_seconds_sum 3.65\n"
             "pso_cycle_duration_seconds_count 4\n");
+}
+
+TEST(MetricsRegistry, RendersOnlyTheNamedFamilies) {
+  MetricsRegistry r;
+  r.describeHistogram("pso_cycle_duration_seconds", "Cycle durations.", {1});
+  r.observe("pso_cycle_duration_seconds", {}, 0.5);
+  r.describe("pso_cycles_total", "counter", "Cycles.");
+  r.increment("pso_cycles_total");
+  r.setGaugeTable("pso_system_demand", "system", {{"web", 12.5}});
+  r.set("pso_telemetry_queued_samples", {}, 42);
+  // The registry's order, not the request's; a histogram by its family
+  // name; a name the registry does not hold is skipped.
+  EXPECT_EQ(r.renderPrometheus(
+                {"pso_telemetry_queued_samples", "pso_cycle_duration_seconds", "pso_not_kept"}),
+            "# HELP pso_cycle_duration_seconds Cycle durations.\n"
+            "# TYPE pso_cycle_duration_seconds histogram\n"
+            "pso_cycle_duration_seconds_bucket{le=\"1\"} 1\n"
+            "pso_cycle_duration_seconds_bucket{le=\"+Inf\"} 1\n"
+            "pso_cycle_duration_seconds_sum 0.5\n"
+            "pso_cycle_duration_seconds_count 1\n"
+            "# TYPE pso_telemetry_queued_samples untyped\n"
+            "pso_telemetry_queued_samples 42\n");
+  EXPECT_EQ(r.renderPrometheus({"pso_system_demand"}),
+            "# TYPE pso_system_demand untyped\npso_system_demand{system=\"web\"} 12.5\n");
+  EXPECT_EQ(r.renderPrometheus(std::vector<std::string>{}), "");
 }
 
 TEST(MetricsRegistry, EscapesLabelValuesAndHelp) {

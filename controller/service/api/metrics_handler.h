@@ -9,7 +9,9 @@
 namespace pso::controller::service {
 
 /// Renders every metric the controller keeps, with pso_uptime_seconds set at
-/// the moment of the scrape.
+/// the moment of the scrape. With "?name=a,b,c" only those families (a
+/// histogram by its family name); a part that is not a metric name is a 400
+/// naming it.
 class MetricsHandler {
  public:
   MetricsHandler(ControllerIdentity identity, common::MetricsRegistry& metrics);

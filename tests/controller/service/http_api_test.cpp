@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <ostream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -523,6 +524,40 @@ TEST_F(HttpApiTest, MetricsAreServedAsPrometheusText) {
   EXPECT_LT(served, 2.0 * now);
 }
 
+TEST_F(HttpApiTest, MetricsNamedInTheQueryAreServedAlone) {
+  ASSERT_NO_FATAL_FAILURE(startAt(kNow));
+  auto agent = connectWebAgent("agent-1", {100, 100, 100}, 2);
+  ASSERT_TRUE(agent);
+  ASSERT_TRUE(controller().runCycleOnce(kNow).ok());
+
+  const HttpReply some = get("/metrics?name=pso_cycles_total,pso_cycle_duration_seconds");
+  ASSERT_EQ(some.status, 200) << some.body;
+  EXPECT_EQ(some.content_type.rfind("text/plain", 0), 0u);
+  for (const char* expected : {"# TYPE pso_cycles_total counter\npso_cycles_total 1\n",
+                               "pso_cycle_duration_seconds_bucket{le=\"+Inf\"} 1\n",
+                               "pso_cycle_duration_seconds_count 1\n"}) {
+    EXPECT_NE(some.body.find(expected), std::string::npos) << expected << "\n" << some.body;
+  }
+  // Nothing else: every line belongs to one of the two families.
+  std::istringstream lines(some.body);
+  for (std::string line; std::getline(lines, line);) {
+    EXPECT_TRUE(line.find("pso_cycles_total") != std::string::npos ||
+                line.find("pso_cycle_duration_seconds") != std::string::npos)
+        << line;
+  }
+  EXPECT_EQ(get("/metrics?name=pso_no_such_family").body, "");
+
+  for (const char* bad : {"/metrics?name=", "/metrics?name=pso_cycles_total,",
+                          "/metrics?name=9lives", "/metrics?name=pso_cycles_total,a%7Bb"}) {
+    const HttpReply refused = get(bad);
+    EXPECT_EQ(refused.status, 400) << bad;
+    EXPECT_NE(refused.json()["error"].get<std::string>().find("is not a metric name"),
+              std::string::npos)
+        << bad << ": " << refused.body;
+  }
+  EXPECT_NE(get("/metrics?name=9lives").json()["error"].get<std::string>().find("'9lives'"),
+            std::string::npos);
+}
 TEST_F(HttpApiTest, BadRequestsGetOneLineErrorsAndTheServerKeepsServing) {
   ASSERT_NO_FATAL_FAILURE(startAt(kNow));
   const uint16_t port = controller().httpPort();
