@@ -154,9 +154,10 @@ Result<GradeReport> gradeAnswers(const std::map<std::string, json>& scenarios, c
                        "answer '" + question_id + "': unknown scenario '" + scenario_id + "'");
     }
     const json& questions = memberAt(it->second, "questions");
-    const bool known = questions.is_array() &&
-                       std::any_of(questions.begin(), questions.end(),
-                                   [&](const json& q) { return textAt(q, "id") == question_id; });
+    const bool known = questions.is_array() && std::any_of(questions.begin(), questions.end(),
+                                                           [&id = question_id](const json& q) {
+                                                             return textAt(q, "id") == id;
+                                                           });
     if (!known) {
       return makeError("invalid", "answer '" + question_id + "': scenario '" + scenario_id +
                                       "' has no such question");

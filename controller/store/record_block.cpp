@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -233,6 +234,39 @@ void encodeCell(EncodedColumn& column, const std::string& key, const json& value
   memory.text = std::move(text);
 }
 
+// Calls `f` with the string id of each text cell of `cells` (an encoder's
+// own cells, so well-formed), in order.
+template <typename F>
+void forEachCellText(std::string_view cells, F&& f) {
+  BlockReader in(cells);
+  for (uint8_t tag = 0; in.byte(tag);) {
+    uint64_t operand = 0;
+    if (tag == kCellText) {
+      in.varint(operand);
+      f(operand);
+    } else if (tag >= kCellDoubleXorPrevious) {
+      in.bits(operand);
+    }
+  }
+}
+
+// `cells` with each text cell's string id replaced by new_id[id].
+void appendRenumberedCells(std::string& out, std::string_view cells,
+                           const std::vector<uint64_t>& new_id) {
+  BlockReader in(cells);
+  for (uint8_t tag = 0; in.byte(tag);) {
+    out.push_back(static_cast<char>(tag));
+    uint64_t operand = 0;
+    if (tag == kCellText) {
+      in.varint(operand);
+      putBlockVarint(out, new_id[operand]);
+    } else if (tag >= kCellDoubleXorPrevious) {
+      in.bits(operand);
+      putBlockBits(out, operand);
+    }
+  }
+}
+
 // Streams the records into columns (one record parsed at a time, so memory
 // follows the payload, not the parsed JSON). nullopt when a text is not an
 // array of objects with distinct string "system"s.
@@ -246,7 +280,9 @@ std::optional<std::string> encodeDecisionColumnsPayload(std::span<const std::str
   };
   std::unordered_map<uint64_t, SystemColumns> systems_by_id;
   std::vector<std::size_t> seen_in_record;  // string id -> record index + 1
-  std::string payload_records;
+  // Per record: its systems, or nothing when they repeat the record before.
+  std::vector<std::optional<std::vector<uint64_t>>> record_systems;
+  record_systems.reserve(texts.size());
   std::vector<uint64_t> previous_systems;
   for (std::size_t r = 0; r < texts.size(); ++r) {
     json record = json::parse(texts[r], nullptr, false);
@@ -285,25 +321,55 @@ std::optional<std::string> encodeDecisionColumnsPayload(std::span<const std::str
       ++own.records;
     }
     if (r > 0 && systems == previous_systems) {
-      putBlockVarint(payload_records, 0);
+      record_systems.emplace_back();
     } else {
-      putBlockVarint(payload_records, systems.size() + 1);
-      for (uint64_t id : systems) putBlockVarint(payload_records, id);
+      record_systems.emplace_back(systems);
     }
     previous_systems = std::move(systems);
   }
-  std::string payload;
-  putBlockVarint(payload, strings.strings().size());
-  for (const auto& s : strings.strings()) {
-    putBlockVarint(payload, s.size());
-    payload += s;
+
+  // The dictionary in the order the columns read it, after the system names
+  // and keys: a system's rationale of one cycle then lies next to its
+  // rationale of the cycle before, which LZMA2 matches at a short distance
+  // (in order of first use, the two were a whole record apart).
+  const std::vector<std::string>& dictionary = strings.strings();
+  constexpr uint64_t kUnplaced = std::numeric_limits<uint64_t>::max();
+  std::vector<uint64_t> new_id(dictionary.size(), kUnplaced);
+  std::vector<uint64_t> order;
+  order.reserve(dictionary.size());
+  auto place = [&](uint64_t id) {
+    if (new_id[id] != kUnplaced) return;
+    new_id[id] = order.size();
+    order.push_back(id);
+  };
+  for (const auto& systems : record_systems) {
+    if (systems) std::for_each(systems->begin(), systems->end(), place);
   }
-  payload += payload_records;
+  for (const auto& column : columns) {
+    place(column.system);
+    place(column.key);
+  }
+  for (const auto& column : columns) forEachCellText(column.cells, place);
+
+  std::string payload;
+  putBlockVarint(payload, order.size());
+  for (uint64_t id : order) {
+    putBlockVarint(payload, dictionary[id].size());
+    payload += dictionary[id];
+  }
+  for (const auto& systems : record_systems) {
+    if (!systems) {
+      putBlockVarint(payload, 0);
+      continue;
+    }
+    putBlockVarint(payload, systems->size() + 1);
+    for (uint64_t id : *systems) putBlockVarint(payload, new_id[id]);
+  }
   putBlockVarint(payload, columns.size());
   for (const auto& column : columns) {
-    putBlockVarint(payload, column.system);
-    putBlockVarint(payload, column.key);
-    payload += column.cells;
+    putBlockVarint(payload, new_id[column.system]);
+    putBlockVarint(payload, new_id[column.key]);
+    appendRenumberedCells(payload, column.cells, new_id);
   }
   return payload;
 }
@@ -321,6 +387,7 @@ Result<std::string> compressPayload(std::string_view payload, int dict_log2) {
     return makeError("io", "record block: no LZMA preset");
   }
   options.dict_size = 1u << dict_log2;
+  options.pb = 0;
   lzma_filter filters[] = {{LZMA_FILTER_LZMA2, &options}, {LZMA_VLI_UNKNOWN, nullptr}};
   std::string out(lzma_stream_buffer_bound(payload.size()), '\0');
   std::size_t out_pos = 0;

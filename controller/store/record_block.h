@@ -21,7 +21,9 @@
 // Payload of kDecisionColumns (each text a JSON array of objects, each with a
 // string "system", as CycleRecord::decisions_json):
 //   varint   string count s, then s x (varint length, bytes): the dictionary
-//            of system names, keys and JSON texts of values
+//            of system names, keys and JSON texts of values (the encoder
+//            writes the names and keys first, then the values in the order
+//            the columns below use them; a decoder takes any order)
 //   n x varint m: 0 = the same systems in the same order as the record before
 //            (not for the first record); else m - 1 string ids follow, the
 //            record's systems in order
