@@ -3,14 +3,10 @@
 #include <charconv>
 
 #include "agent/proc_text.h"
+#include "common/metrics.h"
 
 namespace pso::agent {
 namespace {
-
-bool isNameChar(char c, bool first) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' ||
-         (!first && c >= '0' && c <= '9');
-}
 
 // Sample values may be written +Inf, -Inf, NaN (from_chars takes no '+').
 bool parseSampleValue(std::string_view token, double& value) {
@@ -33,7 +29,7 @@ bool matchLabels(std::string_view& rest, const std::map<std::string, std::string
       return true;
     }
     std::size_t n = 0;
-    while (n < rest.size() && isNameChar(rest[n], n == 0)) ++n;
+    while (n < rest.size() && common::isPrometheusNameChar(rest[n], n == 0)) ++n;
     if (n == 0) return false;
     std::string_view label = rest.substr(0, n);
     rest.remove_prefix(n);

@@ -16,6 +16,13 @@ namespace pso::common {
 
 using Labels = std::map<std::string, std::string>;
 
+/// Whether `c` may stand in a Prometheus metric name, at its start when
+/// `first`: [a-zA-Z_:][a-zA-Z0-9_:]*.
+constexpr bool isPrometheusNameChar(char c, bool first) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' ||
+         (!first && c >= '0' && c <= '9');
+}
+
 class MetricsRegistry {
  public:
   /// Declares a family: type is "counter" or "gauge". Undeclared families are

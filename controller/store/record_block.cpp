@@ -234,37 +234,34 @@ void encodeCell(EncodedColumn& column, const std::string& key, const json& value
   memory.text = std::move(text);
 }
 
-// Calls `f` with the string id of each text cell of `cells` (an encoder's
-// own cells, so well-formed), in order.
+// Calls `f(tag, operand)` for each cell of `cells` (an encoder's own cells,
+// so well-formed), in order: the operand is the string id of a text cell,
+// the XOR bits of a double, 0 for the others.
 template <typename F>
-void forEachCellText(std::string_view cells, F&& f) {
+void forEachCell(std::string_view cells, F&& f) {
   BlockReader in(cells);
   for (uint8_t tag = 0; in.byte(tag);) {
     uint64_t operand = 0;
     if (tag == kCellText) {
       in.varint(operand);
-      f(operand);
     } else if (tag >= kCellDoubleXorPrevious) {
       in.bits(operand);
     }
+    f(tag, operand);
   }
 }
 
 // `cells` with each text cell's string id replaced by new_id[id].
 void appendRenumberedCells(std::string& out, std::string_view cells,
                            const std::vector<uint64_t>& new_id) {
-  BlockReader in(cells);
-  for (uint8_t tag = 0; in.byte(tag);) {
+  forEachCell(cells, [&](uint8_t tag, uint64_t operand) {
     out.push_back(static_cast<char>(tag));
-    uint64_t operand = 0;
     if (tag == kCellText) {
-      in.varint(operand);
       putBlockVarint(out, new_id[operand]);
     } else if (tag >= kCellDoubleXorPrevious) {
-      in.bits(operand);
       putBlockBits(out, operand);
     }
-  }
+  });
 }
 
 // Streams the records into columns (one record parsed at a time, so memory
@@ -349,7 +346,11 @@ std::optional<std::string> encodeDecisionColumnsPayload(std::span<const std::str
     place(column.system);
     place(column.key);
   }
-  for (const auto& column : columns) forEachCellText(column.cells, place);
+  for (const auto& column : columns) {
+    forEachCell(column.cells, [&](uint8_t tag, uint64_t operand) {
+      if (tag == kCellText) place(operand);
+    });
+  }
 
   std::string payload;
   putBlockVarint(payload, order.size());

@@ -3,6 +3,16 @@
 #include <algorithm>
 
 namespace pso::controller::store {
+namespace {
+
+// The entry of `metric` among a system's metrics, or end().
+template <typename Metrics>
+auto entryOf(Metrics& metrics, const std::string& metric) {
+  return std::find_if(metrics.begin(), metrics.end(),
+                      [&](const auto& entry) { return entry.first == metric; });
+}
+
+}  // namespace
 
 SeriesIdCache::Metrics* SeriesIdCache::metricsOf(const std::string& system) {
   if (last_system_ != nullptr && *last_system_ == system) return last_metrics_;
@@ -16,10 +26,9 @@ SeriesIdCache::Metrics* SeriesIdCache::metricsOf(const std::string& system) {
 std::optional<int64_t> SeriesIdCache::find(const protocol::SeriesKey& key) {
   const Metrics* metrics = metricsOf(key.system);
   if (metrics == nullptr) return std::nullopt;
-  for (const auto& [metric, id] : *metrics) {
-    if (metric == key.metric) return id;
-  }
-  return std::nullopt;
+  const auto entry = entryOf(*metrics, key.metric);
+  if (entry == metrics->end()) return std::nullopt;
+  return entry->second;
 }
 
 void SeriesIdCache::insert(const protocol::SeriesKey& key, int64_t id) {
@@ -30,11 +39,9 @@ void SeriesIdCache::insert(const protocol::SeriesKey& key, int64_t id) {
     last_metrics_ = &it->second;
     metrics = last_metrics_;
   }
-  for (auto& [metric, cached] : *metrics) {
-    if (metric == key.metric) {
-      cached = id;
-      return;
-    }
+  if (auto entry = entryOf(*metrics, key.metric); entry != metrics->end()) {
+    entry->second = id;
+    return;
   }
   metrics->emplace_back(key.metric, id);
   ++size_;
@@ -44,8 +51,7 @@ void SeriesIdCache::erase(const protocol::SeriesKey& key) {
   auto it = by_system_.find(key.system);
   if (it == by_system_.end()) return;
   Metrics& metrics = it->second;
-  auto found = std::find_if(metrics.begin(), metrics.end(),
-                            [&](const auto& entry) { return entry.first == key.metric; });
+  const auto found = entryOf(metrics, key.metric);
   if (found == metrics.end()) return;
   metrics.erase(found);
   --size_;

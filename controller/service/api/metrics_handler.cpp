@@ -1,6 +1,5 @@
 #include "controller/service/api/metrics_handler.h"
 
-#include <cctype>
 #include <optional>
 #include <string>
 #include <utility>
@@ -15,13 +14,11 @@ namespace pso::controller::service {
 namespace {
 constexpr const char* kPrometheusContentType = "text/plain; version=0.0.4; charset=utf-8";
 
-// A Prometheus metric name: [a-zA-Z_:][a-zA-Z0-9_:]*.
 bool isMetricName(const std::string& name) {
-  if (name.empty() || std::isdigit(static_cast<unsigned char>(name.front()))) return false;
-  for (const char c : name) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != ':') return false;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    if (!common::isPrometheusNameChar(name[i], i == 0)) return false;
   }
-  return true;
+  return !name.empty();
 }
 
 // The families of "name=a,b,c"; an error naming the first part that is not
