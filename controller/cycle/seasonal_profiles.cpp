@@ -67,7 +67,7 @@ void SeasonalProfiles::refresh(store::TelemetryStore& store, engine::DecisionEng
     if (fitted != fitted_.end() && fitted->second.epoch == epoch) {
       detail_at_ms = fitted->second.detail_at_ms;
     }
-    const bool detail_due = !detail_at_ms || now_ms - *detail_at_ms >= engine::kDetailRefitMs;
+    bool detail_due = !detail_at_ms || now_ms - *detail_at_ms >= engine::kDetailRefitMs;
     Fitted& entry = fitted_[system.system];
     entry = Fitted{now_ms, epoch, detail_at_ms};
     // Completed hours only (the bucket in progress is a partial mean), and
@@ -89,8 +89,12 @@ void SeasonalProfiles::refresh(store::TelemetryStore& store, engine::DecisionEng
     auto profile = engine::SeasonalProfile::fit(buckets, bucket_ms);
     if (!profile) continue;
     if (!detail_due) {
-      if (auto held = engine.seasonalProfile(system.system)) profile->copyDetailFrom(*held);
-    } else {
+      // A detail fitted for the other form (the harmonics' refit switched
+      // between additive and multiplicative) is fitted again now.
+      const auto held = engine.seasonalProfile(system.system);
+      detail_due = !held || !profile->copyDetailFrom(*held);
+    }
+    if (detail_due) {
       // The detail the hourly harmonics blur (a twenty-minute nightly job),
       // from the last week's minute rollups as 5-minute means.
       const int64_t fine_until_ms =

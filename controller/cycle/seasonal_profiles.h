@@ -43,7 +43,9 @@ class SeasonalProfiles {
   /// of minute rollups before the same mark (as 5-minute means,
   /// SeasonalProfile::fitDailyDetail; at most every engine::kDetailRefitMs
   /// per system, the refits between keeping the detail the engine's profile
-  /// has) and gives it to the engine. A system without enough
+  /// has, unless that profile is of the other form, additive or
+  /// multiplicative, when the detail is fitted again) and gives it to the
+  /// engine. A system without enough
   /// history or without a daily shape keeps what it had; a failed read is
   /// logged and retried at the next refit. At most twice the even share of
   /// systems per cycle (systems x cycle / refit period) are fitted in one

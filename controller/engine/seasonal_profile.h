@@ -93,9 +93,16 @@ class SeasonalProfile {
   void fitDailyDetail(const std::vector<CoarseBucket>& fine, int64_t bucket_ms);
   /// Takes `other`'s daily detail (or its lack of one) in place of this
   /// profile's: a refit of the harmonics between two fits of the detail.
-  void copyDetailFrom(const SeasonalProfile& other) {
+  /// Only from a profile of the same form: an additive detail is an offset
+  /// in demand units and a multiplicative one a relative change, so an
+  /// offset of +150 read as a change of +15,000% would multiply a forecast
+  /// by 151. Returns whether it took it; when not, this profile is unchanged
+  /// and the caller fits the detail again (fitDailyDetail()).
+  [[nodiscard]] bool copyDetailFrom(const SeasonalProfile& other) {
+    if (other.multiplicative_ != multiplicative_) return false;
     detail_bucket_ms_ = other.detail_bucket_ms_;
     detail_ = other.detail_;
+    return true;
   }
   /// Slots of the day whose detail is not zero (0 without detail).
   int detailSlots() const;

@@ -283,6 +283,36 @@ TEST(SeasonalProfile, TheDailyDetailSurvivesTheStateCodecAndOldFormsLoad) {
   EXPECT_FALSE(broken_reader.ok());
 }
 
+// An additive detail is an offset in demand units, a multiplicative one a
+// relative change: a refit of the harmonics keeps the detail it had only
+// when both are of one form.
+TEST(SeasonalProfile, TakesADetailOnlyFromAProfileOfItsForm) {
+  const auto additive = fitBoth(nightlyJobWeek(true, 7));
+  ASSERT_TRUE(additive.has_value());
+  ASSERT_FALSE(additive->with_detail.multiplicative());
+  const int64_t in_job = 8 * kDayMs + 2 * kProfileHourMs + 450'000;
+  ASSERT_GT(additive->with_detail.detailAt(in_job), 100.0);
+
+  std::vector<CoarseBucket> growing;
+  for (int64_t h = 0; h < 8 * 24; ++h) {
+    const double level = 100.0 * std::pow(1.25, static_cast<double>(h) / 24.0);
+    const double phase = 2.0 * std::numbers::pi * static_cast<double>(h % 24) / 24.0;
+    growing.push_back({h * kProfileHourMs, level * (1.0 + 0.4 * std::sin(phase))});
+  }
+  auto multiplicative = SeasonalProfile::fit(growing, kProfileHourMs);
+  ASSERT_TRUE(multiplicative.has_value());
+  ASSERT_TRUE(multiplicative->multiplicative());
+  const double factor = multiplicative->at(in_job);
+  EXPECT_FALSE(multiplicative->copyDetailFrom(additive->with_detail));
+  EXPECT_FALSE(multiplicative->hasDetail());
+  EXPECT_DOUBLE_EQ(multiplicative->at(in_job), factor);
+
+  SeasonalProfile refitted = additive->hourly_only;
+  ASSERT_FALSE(refitted.hasDetail());
+  EXPECT_TRUE(refitted.copyDetailFrom(additive->with_detail));
+  EXPECT_DOUBLE_EQ(refitted.detailAt(in_job), additive->with_detail.detailAt(in_job));
+}
+
 TEST(SeasonalProfile, NeededOnlyWhereADayIsBeyondTheDetector) {
   EXPECT_TRUE(profileNeeded(1.0));
   EXPECT_TRUE(profileNeeded(15.0));

@@ -1,0 +1,130 @@
+// The cycle's seasonal profiles (controller/cycle/seasonal_profiles.h),
+// fitted from the rollups of a real SQLite store in a temporary directory.
+
+#include "controller/cycle/seasonal_profiles.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numbers>
+#include <optional>
+#include <vector>
+
+#include "controller/cycle/cycle_inputs.h"
+#include "controller/engine/decision_engine.h"
+#include "controller/engine/seasonal_profile.h"
+#include "controller/store/store.h"
+#include "tests/support/process.h"
+
+namespace pso::controller::cycle {
+namespace {
+
+// A midnight (2026-01-05 00:00 UTC).
+constexpr int64_t kFirstMidnightMs = 1'767'571'200'000;
+constexpr int64_t kOneHourMs = 3'600'000;
+constexpr int64_t kSampleEveryMs = 60'000;
+constexpr int64_t kStoredDays = 8;
+
+double dayPhase(int64_t ms) {
+  return 2.0 * std::numbers::pi * static_cast<double>((ms - kFirstMidnightMs) % engine::kDayMs) /
+         static_cast<double>(engine::kDayMs);
+}
+
+bool inTheNightlyJob(int64_t ms) {
+  const int64_t into_day = (ms - kFirstMidnightMs) % engine::kDayMs;
+  return into_day >= 2 * kOneHourMs && into_day < 2 * kOneHourMs + 20 * 60'000;
+}
+
+/// 02:10 on the day after the samples: inside the job.
+constexpr int64_t kInsideJobMs =
+    kFirstMidnightMs + kStoredDays * engine::kDayMs + 2 * kOneHourMs + 10 * 60'000;
+
+// A detail is an offset for an additive profile and a relative change for a
+// multiplicative one. A refit of the harmonics that switches form between
+// two fits of the detail must not keep the other form's detail: an offset of
+// +150 read as a factor multiplied a 15 s replay's forecasts by about 150
+// and asked for 60,000 replicas of a system that ran 16.
+TEST(SeasonalProfiles, ADetailOfTheOtherFormIsFittedAgainNotKept) {
+  pso::testing::TempDir dir;
+  auto opened = store::Store::open(dir.file("controller.db"));
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  store::Store& db = **opened;
+  // Eight days whose daily swing grows with their level (a multiplicative
+  // season), with a job adding 30% for twenty minutes at 02:00.
+  std::vector<store::Sample> samples;
+  for (int64_t ms = kFirstMidnightMs; ms < kFirstMidnightMs + kStoredDays * engine::kDayMs;
+       ms += kSampleEveryMs) {
+    const double level = 100.0 * std::pow(1.25, static_cast<double>(ms - kFirstMidnightMs) /
+                                                    static_cast<double>(engine::kDayMs));
+    double value = level * (1.0 + 0.4 * std::sin(dayPhase(ms)));
+    if (inTheNightlyJob(ms)) value *= 1.3;
+    samples.push_back({ms + kSampleEveryMs / 2, value});
+  }
+  ASSERT_TRUE(db.importSamples("web", kDemandMetric, samples).ok());
+  ASSERT_TRUE(db.rollup(kFirstMidnightMs + (kStoredDays + 1) * engine::kDayMs).ok());
+
+  engine::EngineSettings settings;
+  settings.step_s = 15.0;
+  engine::DecisionEngine engine(settings);
+  engine::SystemSpec spec;
+  spec.name = "web";
+  spec.capacity_per_replica = 10.0;
+  engine.upsertSystem(spec);
+  engine::SystemObservation web;
+  web.system = "web";
+  SeasonalProfiles profiles;
+
+  const int64_t now_ms = kFirstMidnightMs + kStoredDays * engine::kDayMs;
+  // A model takes a profile once it has seen a step's time.
+  for (int64_t ms : {now_ms - 15'000, now_ms}) {
+    engine::CycleInput input;
+    input.now_ms = ms;
+    web.demand = 100.0;
+    web.current_replicas = 2;
+    input.systems.push_back(web);
+    (void)engine.decide(input);
+  }
+  profiles.refresh(db, engine, {web}, kDemandMetric, now_ms);
+  const auto fitted = engine.seasonalProfile("web");
+  ASSERT_TRUE(fitted.has_value());
+  ASSERT_TRUE(fitted->multiplicative()) << fitted->describe();
+  ASSERT_TRUE(fitted->hasDetail()) << fitted->describe();
+  const double relative = fitted->detailAt(kInsideJobMs);
+  EXPECT_GT(relative, 0.15);
+  EXPECT_LT(relative, 0.6);
+
+  // The engine now holds an additive profile whose detail is the same job
+  // as +150 (what a profile fitted an hour before would hold had that fit
+  // found the season additive).
+  std::vector<engine::CoarseBucket> hourly, fine;
+  for (int64_t ms = kFirstMidnightMs; ms < now_ms; ms += engine::kDetailBucketMs) {
+    fine.push_back(
+        {ms, 50.0 + 20.0 * std::sin(dayPhase(ms)) + (inTheNightlyJob(ms) ? 150.0 : 0.0)});
+  }
+  for (std::size_t i = 0; i + 12 <= fine.size(); i += 12) {
+    double sum = 0.0;
+    for (std::size_t j = i; j < i + 12; ++j) sum += fine[j].mean;
+    hourly.push_back({fine[i].start_ms, sum / 12.0});
+  }
+  auto additive = engine::SeasonalProfile::fit(hourly, kOneHourMs);
+  ASSERT_TRUE(additive.has_value());
+  ASSERT_FALSE(additive->multiplicative());
+  additive->fitDailyDetail(fine, engine::kDetailBucketMs);
+  ASSERT_GT(additive->detailAt(kInsideJobMs), 50.0);
+  engine.setSeasonalProfile("web", additive);
+
+  // An hour later the harmonics are refitted (multiplicative, from the
+  // store) and the detail is not due for five more hours: it is fitted again
+  // rather than taken from the additive profile.
+  profiles.refresh(db, engine, {web}, kDemandMetric, now_ms + kOneHourMs);
+  const auto refitted = engine.seasonalProfile("web");
+  ASSERT_TRUE(refitted.has_value());
+  ASSERT_TRUE(refitted->multiplicative());
+  EXPECT_NEAR(refitted->detailAt(kInsideJobMs), relative, 0.05);
+  // Inside the job the profile's factor is its harmonics' times about 1.3,
+  // not times 150.
+  EXPECT_LT(refitted->at(kInsideJobMs), 3.0);
+}
+
+}  // namespace
+}  // namespace pso::controller::cycle
