@@ -20,7 +20,9 @@
 // in a table of their own), each at its own step and resampled to S seconds,
 // the predictive policy against the HPA at equal cost at both, as markdown
 // tables (--only NAME: the series whose name contains NAME; --no-profiles:
-// the engine without seasonal profiles; --resample hold|linear as for --step).
+// the engine without seasonal profiles; --resample hold|linear as for --step),
+// beside foresight at the target (foresight() below): the same ratio for the
+// cheapest counts that keep the demand at or under the target, knowing it.
 // Without a trace directory (or with no CSV in it) only the synthetic cases run.
 
 #include <algorithm>
@@ -30,6 +32,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <optional>
 #include <random>
 #include <string>
@@ -38,6 +41,7 @@
 #include "controller/cycle/replay.h"
 #include "controller/engine/decision_engine.h"
 #include "controller/engine/replay.h"
+#include "controller/engine/wording.h"
 #include "tests/bench/bench_series.h"
 
 #ifndef PSO_BENCH_TRACE_DIR
@@ -139,6 +143,44 @@ Point run(const Series& s, const std::string& policy, double target, std::option
                : 0.0;
   p.overload_pct = r.summary.overload_pct;
   p.scale_events = r.summary.scale_events;
+  return p;
+}
+
+/// The cheapest counts that keep to the target knowing the demand to come:
+/// desired(t) = ceil(max demand(t+1 .. t+K) / (capacity x target)), K the
+/// warm-up in steps, counted by the replay's own ledger. A count decided at t
+/// caps what serves over t+1 .. t+K and is what serves at t+K, so no lower
+/// count keeps every one of those steps at or under the target: a policy
+/// that never lets demand above the target pays at least this, whatever it
+/// forecasts. Its ratio to the HPA at equal cost says how much room a series
+/// leaves at a step: where the HPA overloads no step at this cost, such a
+/// policy cannot do better than the HPA. (A policy that accepts some steps
+/// above the target, as the predictive one does at its risk, can pay less.)
+Point foresight(const Series& s, double target) {
+  SystemSpec spec;
+  spec.capacity_per_replica = s.capacity;
+  spec.target_utilization = target;
+  spec.warmup_s = kWarmupS;
+  const auto k = static_cast<std::size_t>(readySteps(spec, s.step_s));
+  const double per_replica = s.capacity * target;
+  ReplicaLedger ledger(spec, s.step_s, 1);
+  int64_t desired = 1;
+  for (std::size_t t = 0; t < s.demand.size(); ++t) {
+    double peak = std::numeric_limits<double>::quiet_NaN();
+    for (std::size_t i = t + 1; i <= std::min(t + k, s.demand.size() - 1); ++i) {
+      if (std::isfinite(s.demand[i]) && !(s.demand[i] <= peak)) peak = s.demand[i];
+    }
+    // Past the end, or over a gap, the count stays.
+    if (std::isfinite(peak)) desired = std::max<int64_t>(1, ceilCount(peak / per_replica));
+    ledger.record(s.demand[t], desired);
+  }
+  const SimulationSummary summary = ledger.summary();
+  Point p;
+  p.knob = target;
+  p.cost =
+      summary.oracle_replica_hours > 0 ? summary.replica_hours / summary.oracle_replica_hours : 0.0;
+  p.overload_pct = summary.overload_pct;
+  p.scale_events = summary.scale_events;
   return p;
 }
 
@@ -308,6 +350,8 @@ struct Comparison {
   int64_t hpa_events = 0;  ///< at the HPA's frontier point nearest in cost
   std::string model;       ///< the forecast model of the last decision
   double seconds = 0.0;
+  double foresight_cost = 0.0;   ///< foresight() at the target
+  double foresight_ratio = 0.0;  ///< its overload over the HPA's at its cost
 };
 
 Comparison compare(const Series& series) {
@@ -330,6 +374,10 @@ Comparison compare(const Series& series) {
         return std::abs(a.cost - pred.cost) < std::abs(b.cost - pred.cost);
       })->scale_events;
   c.seconds = pred.seconds;
+  const Point best = foresight(series, kTarget);
+  c.foresight_cost = best.cost;
+  c.foresight_ratio =
+      (best.overload_pct + 0.01) / (interpolate(frontier, best.cost, outside) + 0.01);
   return c;
 }
 
@@ -345,11 +393,13 @@ void compareGroup(const char* group, std::vector<pso::bench::BenchSeries> series
   std::printf("\n%s\n", group);
   std::printf(
       "| trace | own step | ratio | events | %lld s ratio | events | %lld s / own | "
-      "pred cost, ov%%, hpa ov%% at own step | at %lld s | steps/s |\n",
+      "pred cost, ov%%, hpa ov%% at own step | at %lld s | foresight cost, ratio at own step | "
+      "at %lld s | steps/s |\n",
       static_cast<long long>(step_s), static_cast<long long>(step_s),
-      static_cast<long long>(step_s));
-  std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
+      static_cast<long long>(step_s), static_cast<long long>(step_s));
+  std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   RatioSummary own, fine;
+  RatioSummary own_foresight, fine_foresight;
   // The series where the HPA overloads measurably at both steps: where it
   // overloads under 0.1% of steps at the predictive policy's cost, the
   // ratio's 0.01-point floor is a tenth of it or more and pulls the ratio
@@ -366,18 +416,21 @@ void compareGroup(const char* group, std::vector<pso::bench::BenchSeries> series
     const Comparison b = compare(*at_fine);
     own.add(a.ratio, a.pred_overload > a.hpa_overload, a.pred_events > a.hpa_events);
     fine.add(b.ratio, b.pred_overload > b.hpa_overload, b.pred_events > b.hpa_events);
+    own_foresight.add(a.foresight_ratio, false, false);
+    fine_foresight.add(b.foresight_ratio, false, false);
     if (a.hpa_overload >= kMeasurablePct && b.hpa_overload >= kMeasurablePct) {
       own_measurable.add(a.ratio, a.pred_overload > a.hpa_overload, a.pred_events > a.hpa_events);
       fine_measurable.add(b.ratio, b.pred_overload > b.hpa_overload, b.pred_events > b.hpa_events);
     }
     std::printf(
         "| %s | %lld s | %.3f | %lld / %lld | %.3f | %lld / %lld | %.2f | %.2f, %.2f, %.2f | "
-        "%.2f, %.2f, %.2f | %.0f |\n",
+        "%.2f, %.2f, %.2f | %.2f, %.3f | %.2f, %.3f | %.0f |\n",
         at_own->name.c_str(), static_cast<long long>(own_step), a.ratio,
         static_cast<long long>(a.pred_events), static_cast<long long>(a.hpa_events), b.ratio,
         static_cast<long long>(b.pred_events), static_cast<long long>(b.hpa_events),
         b.ratio / a.ratio, a.pred_cost, a.pred_overload, a.hpa_overload, b.pred_cost,
-        b.pred_overload, b.hpa_overload, static_cast<double>(at_fine->demand.size()) / b.seconds);
+        b.pred_overload, b.hpa_overload, a.foresight_cost, a.foresight_ratio, b.foresight_cost,
+        b.foresight_ratio, static_cast<double>(at_fine->demand.size()) / b.seconds);
     std::fflush(stdout);
   }
   own.print("own step");
@@ -385,6 +438,17 @@ void compareGroup(const char* group, std::vector<pso::bench::BenchSeries> series
   if (own.counted > 0 && fine.counted > 0) {
     std::printf("%lld s / own step, geometric means: %.3f\n", static_cast<long long>(step_s),
                 std::exp(fine.log_sum / fine.counted - own.log_sum / own.counted));
+  }
+  if (own_foresight.counted > 0 && fine_foresight.counted > 0) {
+    // What no forecast improves on while planning at the target: the same
+    // ratio for foresight() at both steps.
+    std::printf(
+        "foresight at the target, geometric mean ratio: own step %.3f, %lld s %.3f, %lld s / own "
+        "step %.3f\n",
+        std::exp(own_foresight.log_sum / own_foresight.counted), static_cast<long long>(step_s),
+        std::exp(fine_foresight.log_sum / fine_foresight.counted), static_cast<long long>(step_s),
+        std::exp(fine_foresight.log_sum / fine_foresight.counted -
+                 own_foresight.log_sum / own_foresight.counted));
   }
   if (own_measurable.counted > 0) {
     std::printf("series where the HPA overloads at least %.1f%% of steps at equal cost at both:\n",
