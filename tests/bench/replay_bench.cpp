@@ -148,14 +148,17 @@ Point run(const Series& s, const std::string& policy, double target, std::option
 
 /// The cheapest counts that keep to the target knowing the demand to come:
 /// desired(t) = ceil(max demand(t+1 .. t+K) / (capacity x target)), K the
-/// warm-up in steps, counted by the replay's own ledger. A count decided at t
-/// caps what serves over t+1 .. t+K and is what serves at t+K, so no lower
-/// count keeps every one of those steps at or under the target: a policy
-/// that never lets demand above the target pays at least this, whatever it
-/// forecasts. Its ratio to the HPA at equal cost says how much room a series
-/// leaves at a step: where the HPA overloads no step at this cost, such a
-/// policy cannot do better than the HPA. (A policy that accepts some steps
-/// above the target, as the predictive one does at its risk, can pay less.)
+/// warm-up in steps, counted by the replay's own ledger. What serves at a
+/// step is the least of the K counts decided before it, so the count
+/// decided at t caps what serves over t+1 .. t+K and no lower one keeps
+/// those steps at or under the target; and each of the K counts before a
+/// step was sized for it, so these keep every step there (but the first K,
+/// served by the initial count). A policy that never lets demand above the
+/// target pays at least this, whatever it forecasts. Its ratio to the HPA
+/// at equal cost says how much room a series leaves at a step: where the
+/// HPA overloads no step at this cost, such a policy cannot do better than
+/// the HPA. (A policy that accepts some steps above the target, as the
+/// predictive one does at its risk, can pay less.)
 Point foresight(const Series& s, double target) {
   SystemSpec spec;
   spec.capacity_per_replica = s.capacity;
