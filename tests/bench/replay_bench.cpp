@@ -97,6 +97,24 @@ struct Point {
   double seconds = 0.0;
 };
 
+/// A replay's figures as a point at `knob`: cost relative to the oracle.
+Point pointOf(const SimulationSummary& summary, double knob) {
+  Point p;
+  p.knob = knob;
+  p.cost =
+      summary.oracle_replica_hours > 0 ? summary.replica_hours / summary.oracle_replica_hours : 0.0;
+  p.overload_pct = summary.overload_pct;
+  p.scale_events = summary.scale_events;
+  return p;
+}
+
+/// Predictive over HPA overload (percent of steps) at equal cost. A floor of
+/// 0.01 points on both sides keeps a zero from making the ratio 0 or
+/// infinite.
+double overloadRatio(double predictive_pct, double hpa_pct) {
+  return (predictive_pct + 0.01) / (hpa_pct + 0.01);
+}
+
 /// The predictive policy's forecast model (--model).
 std::string g_forecast_model = EngineSettings{}.forecast_model;
 /// Replay at this step instead of each series' own (--step): the series are
@@ -134,15 +152,8 @@ Point run(const Series& s, const std::string& policy, double target, std::option
                  replayed.error().message.c_str());
     std::exit(1);
   }
-  const SimulationResult& r = *replayed;
-  Point p;
+  Point p = pointOf(replayed->summary, risk.value_or(target));
   p.seconds = secondsSince(start);
-  p.knob = risk.value_or(target);
-  p.cost = r.summary.oracle_replica_hours > 0
-               ? r.summary.replica_hours / r.summary.oracle_replica_hours
-               : 0.0;
-  p.overload_pct = r.summary.overload_pct;
-  p.scale_events = r.summary.scale_events;
   return p;
 }
 
@@ -177,14 +188,7 @@ Point foresight(const Series& s, double target) {
     if (std::isfinite(peak)) desired = std::max<int64_t>(1, ceilCount(peak / per_replica));
     ledger.record(s.demand[t], desired);
   }
-  const SimulationSummary summary = ledger.summary();
-  Point p;
-  p.knob = target;
-  p.cost =
-      summary.oracle_replica_hours > 0 ? summary.replica_hours / summary.oracle_replica_hours : 0.0;
-  p.overload_pct = summary.overload_pct;
-  p.scale_events = summary.scale_events;
-  return p;
+  return pointOf(ledger.summary(), target);
 }
 
 /// The HPA's overload at `cost`, linear between its frontier points (sorted by
@@ -284,8 +288,7 @@ void benchTraces(const std::filesystem::path& dir, bool quick) {
     }
     bool outside = false;
     const double hpa_at = interpolate(frontier, pred.cost, outside);
-    // A small floor keeps a zero on either side from making the ratio 0 or infinite.
-    const double ratio = (pred.overload_pct + 0.01) / (hpa_at + 0.01);
+    const double ratio = overloadRatio(pred.overload_pct, hpa_at);
     // Scale events against the HPA's at the same cost: the frontier point
     // nearest in cost.
     const Point& nearest =
@@ -317,7 +320,7 @@ void benchTraces(const std::filesystem::path& dir, bool quick) {
         const Point p = run(series, "predictive", kTarget, risks[i]);
         bool out = false;
         const double at = interpolate(frontier, p.cost, out);
-        along_risk[i].add((p.overload_pct + 0.01) / (at + 0.01), p.overload_pct > at, false);
+        along_risk[i].add(overloadRatio(p.overload_pct, at), p.overload_pct > at, false);
         std::snprintf(buf, sizeof buf, " %.2f:%.2f/%.2f/%lld%s", risks[i], p.cost, p.overload_pct,
                       static_cast<long long>(p.scale_events), out ? "*" : "");
         line += buf;
@@ -368,7 +371,7 @@ Comparison compare(const Series& series) {
   }
   bool outside = false;
   c.hpa_overload = interpolate(frontier, pred.cost, outside);
-  c.ratio = (pred.overload_pct + 0.01) / (c.hpa_overload + 0.01);
+  c.ratio = overloadRatio(pred.overload_pct, c.hpa_overload);
   c.pred_cost = pred.cost;
   c.pred_overload = pred.overload_pct;
   c.pred_events = pred.scale_events;
@@ -379,8 +382,7 @@ Comparison compare(const Series& series) {
   c.seconds = pred.seconds;
   const Point best = foresight(series, kTarget);
   c.foresight_cost = best.cost;
-  c.foresight_ratio =
-      (best.overload_pct + 0.01) / (interpolate(frontier, best.cost, outside) + 0.01);
+  c.foresight_ratio = overloadRatio(best.overload_pct, interpolate(frontier, best.cost, outside));
   return c;
 }
 
