@@ -14,6 +14,7 @@
 #include "controller/engine/decision_engine.h"
 #include "controller/engine/seasonal_profile.h"
 #include "controller/store/store.h"
+#include "tests/support/coarse_buckets.h"
 #include "tests/support/process.h"
 
 namespace pso::controller::cycle {
@@ -96,17 +97,12 @@ TEST(SeasonalProfiles, ADetailOfTheOtherFormIsFittedAgainNotKept) {
   // The engine now holds an additive profile whose detail is the same job
   // as +150 (what a profile fitted an hour before would hold had that fit
   // found the season additive).
-  std::vector<engine::CoarseBucket> hourly, fine;
+  std::vector<engine::CoarseBucket> fine;
   for (int64_t ms = kFirstMidnightMs; ms < now_ms; ms += engine::kDetailBucketMs) {
     fine.push_back(
         {ms, 50.0 + 20.0 * std::sin(dayPhase(ms)) + (inTheNightlyJob(ms) ? 150.0 : 0.0)});
   }
-  for (std::size_t i = 0; i + 12 <= fine.size(); i += 12) {
-    double sum = 0.0;
-    for (std::size_t j = i; j < i + 12; ++j) sum += fine[j].mean;
-    hourly.push_back({fine[i].start_ms, sum / 12.0});
-  }
-  auto additive = engine::SeasonalProfile::fit(hourly, kOneHourMs);
+  auto additive = engine::SeasonalProfile::fit(pso::testing::hourlyOf(fine), kOneHourMs);
   ASSERT_TRUE(additive.has_value());
   ASSERT_FALSE(additive->multiplicative());
   additive->fitDailyDetail(fine, engine::kDetailBucketMs);

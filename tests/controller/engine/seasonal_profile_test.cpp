@@ -11,6 +11,7 @@
 
 #include "controller/engine/decision_engine.h"
 #include "controller/engine/model_selector.h"
+#include "tests/support/coarse_buckets.h"
 #include "tests/support/daily_load.h"
 
 namespace pso::controller::engine {
@@ -22,6 +23,7 @@ constexpr int64_t kStepsPerDay = kDayMs / kStepMs;
 
 using pso::testing::dailySeries;
 using pso::testing::dailyShape;
+using pso::testing::hourlyOf;
 
 /// The means of the first `steps` values per completed hour, as hourly
 /// rollups of samples at each step's centre hold them.
@@ -141,18 +143,6 @@ std::vector<CoarseBucket> nightlyJobWeek(bool spike, unsigned seed) {
     const int64_t in_day = i % per_day;
     if (spike && in_day >= start && in_day < start + 4) v += height;
     out.push_back({i * kDetailBucketMs, v});
-  }
-  return out;
-}
-
-/// Hourly means of 5-minute buckets.
-std::vector<CoarseBucket> hourlyOf(const std::vector<CoarseBucket>& fine) {
-  std::vector<CoarseBucket> out;
-  const std::size_t per_hour = kProfileHourMs / kDetailBucketMs;
-  for (std::size_t i = 0; i + per_hour <= fine.size(); i += per_hour) {
-    double sum = 0.0;
-    for (std::size_t j = i; j < i + per_hour; ++j) sum += fine[j].mean;
-    out.push_back({fine[i].start_ms, sum / static_cast<double>(per_hour)});
   }
   return out;
 }
