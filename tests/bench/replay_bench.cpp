@@ -110,7 +110,8 @@ Point pointOf(const SimulationSummary& summary, double knob) {
 
 /// Predictive over HPA overload (percent of steps) at equal cost. A floor of
 /// 0.01 points on both sides keeps a zero from making the ratio 0 or
-/// infinite.
+/// infinite. (Any two overloads are compared this way, e.g. one policy's at
+/// two steps.)
 double overloadRatio(double predictive_pct, double hpa_pct) {
   return (predictive_pct + 0.01) / (hpa_pct + 0.01);
 }
@@ -358,6 +359,7 @@ struct Comparison {
   double seconds = 0.0;
   double foresight_cost = 0.0;   ///< foresight() at the target
   double foresight_ratio = 0.0;  ///< its overload over the HPA's at its cost
+  std::vector<Point> hpa_frontier;
 };
 
 Comparison compare(const Series& series) {
@@ -383,7 +385,37 @@ Comparison compare(const Series& series) {
   const Point best = foresight(series, kTarget);
   c.foresight_cost = best.cost;
   c.foresight_ratio = overloadRatio(best.overload_pct, interpolate(frontier, best.cost, outside));
+  c.hpa_frontier = std::move(frontier);
   return c;
+}
+
+/// The change of a series' ratio from its own step (`own`) to the finer
+/// step (`fine`), split into three factors whose product it is (the
+/// ratio's 0.01-point floor included):
+///  - policy: the predictive policy's overload, fine over own;
+///  - resampling: the HPA's overload at the predictive policy's own-step
+///    cost, own over fine: above 1 where the finer series lets the HPA rule
+///    do better at the same cost (linear resampling shows it each rise from
+///    its first fine step);
+///  - cost: the HPA's overload at the predictive policy's own-step cost over
+///    at its fine-step cost: above 1 where the predictive policy pays more
+///    at the finer step, so that it is compared with a better HPA point.
+struct RatioChange {
+  double policy = 1.0;
+  double resampling = 1.0;
+  double cost = 1.0;
+};
+
+RatioChange splitRatioChange(const Comparison& own, const Comparison& fine) {
+  bool outside = false;
+  const double fine_hpa_at_own_cost = interpolate(fine.hpa_frontier, own.pred_cost, outside);
+  // Each a ratio of two overloads with overloadRatio's floor, so that
+  // their product is fine.ratio / own.ratio.
+  RatioChange change;
+  change.policy = overloadRatio(fine.pred_overload, own.pred_overload);
+  change.resampling = overloadRatio(own.hpa_overload, fine_hpa_at_own_cost);
+  change.cost = overloadRatio(fine_hpa_at_own_cost, fine.hpa_overload);
+  return change;
 }
 
 /// --compare-step S over one group of series: each at its own step and
@@ -398,11 +430,11 @@ void compareGroup(const char* group, std::vector<pso::bench::BenchSeries> series
   std::printf("\n%s\n", group);
   std::printf(
       "| trace | own step | ratio | events | %lld s ratio | events | %lld s / own | "
-      "pred cost, ov%%, hpa ov%% at own step | at %lld s | foresight cost, ratio at own step | "
-      "at %lld s | steps/s |\n",
+      "= policy x resampling x cost | pred cost, ov%%, hpa ov%% at own step | at %lld s | "
+      "foresight cost, ratio at own step | at %lld s | steps/s |\n",
       static_cast<long long>(step_s), static_cast<long long>(step_s),
       static_cast<long long>(step_s), static_cast<long long>(step_s));
-  std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   RatioSummary own, fine;
   RatioSummary own_foresight, fine_foresight;
   // The series where the HPA overloads measurably at both steps: where it
@@ -411,6 +443,9 @@ void compareGroup(const char* group, std::vector<pso::bench::BenchSeries> series
   // towards 1 whatever the predictive policy does.
   constexpr double kMeasurablePct = 0.1;
   RatioSummary own_measurable, fine_measurable;
+  // Logs of the RatioChange factors, summed over the series.
+  RatioChange log_change{0.0, 0.0, 0.0};
+  int changes = 0;
   for (auto& loaded : series) {
     auto resampled = pso::bench::resample(loaded, step_s, g_resampling);
     const int64_t own_step = loaded.step_s;
@@ -427,15 +462,21 @@ void compareGroup(const char* group, std::vector<pso::bench::BenchSeries> series
       own_measurable.add(a.ratio, a.pred_overload > a.hpa_overload, a.pred_events > a.hpa_events);
       fine_measurable.add(b.ratio, b.pred_overload > b.hpa_overload, b.pred_events > b.hpa_events);
     }
+    const RatioChange change = splitRatioChange(a, b);
+    log_change.policy += std::log(change.policy);
+    log_change.resampling += std::log(change.resampling);
+    log_change.cost += std::log(change.cost);
+    ++changes;
     std::printf(
-        "| %s | %lld s | %.3f | %lld / %lld | %.3f | %lld / %lld | %.2f | %.2f, %.2f, %.2f | "
-        "%.2f, %.2f, %.2f | %.2f, %.3f | %.2f, %.3f | %.0f |\n",
+        "| %s | %lld s | %.3f | %lld / %lld | %.3f | %lld / %lld | %.2f | %.2f x %.2f x %.2f | "
+        "%.2f, %.2f, %.2f | %.2f, %.2f, %.2f | %.2f, %.3f | %.2f, %.3f | %.0f |\n",
         at_own->name.c_str(), static_cast<long long>(own_step), a.ratio,
         static_cast<long long>(a.pred_events), static_cast<long long>(a.hpa_events), b.ratio,
         static_cast<long long>(b.pred_events), static_cast<long long>(b.hpa_events),
-        b.ratio / a.ratio, a.pred_cost, a.pred_overload, a.hpa_overload, b.pred_cost,
-        b.pred_overload, b.hpa_overload, a.foresight_cost, a.foresight_ratio, b.foresight_cost,
-        b.foresight_ratio, static_cast<double>(at_fine->demand.size()) / b.seconds);
+        b.ratio / a.ratio, change.policy, change.resampling, change.cost, a.pred_cost,
+        a.pred_overload, a.hpa_overload, b.pred_cost, b.pred_overload, b.hpa_overload,
+        a.foresight_cost, a.foresight_ratio, b.foresight_cost, b.foresight_ratio,
+        static_cast<double>(at_fine->demand.size()) / b.seconds);
     std::fflush(stdout);
   }
   own.print("own step");
@@ -443,6 +484,16 @@ void compareGroup(const char* group, std::vector<pso::bench::BenchSeries> series
   if (own.counted > 0 && fine.counted > 0) {
     std::printf("%lld s / own step, geometric means: %.3f\n", static_cast<long long>(step_s),
                 std::exp(fine.log_sum / fine.counted - own.log_sum / own.counted));
+  }
+  if (changes > 0) {
+    const double n = changes;
+    std::printf(
+        "  = policy (its overload, %lld s / own) %.3f x resampling (the HPA's overload at the "
+        "policy's own-step cost, own / %lld s) %.3f x cost (the HPA's overload at the policy's "
+        "own-step cost / at its %lld s cost) %.3f, geometric means\n",
+        static_cast<long long>(step_s), std::exp(log_change.policy / n),
+        static_cast<long long>(step_s), std::exp(log_change.resampling / n),
+        static_cast<long long>(step_s), std::exp(log_change.cost / n));
   }
   if (own_foresight.counted > 0 && fine_foresight.counted > 0) {
     // What no forecast improves on while planning at the target: the same
