@@ -22,7 +22,10 @@
 // tables (--only NAME: the series whose name contains NAME; --no-profiles:
 // the engine without seasonal profiles; --resample hold|linear as for --step),
 // beside foresight at the target (foresight() below): the same ratio for the
-// cheapest counts that keep the demand at or under the target, knowing it.
+// cheapest counts that keep the demand at or under the target, knowing it;
+// and each series' change of ratio from its own step to S split into what
+// the policy's overload, the resampling and the policy's cost each did
+// (splitRatioChange() below).
 // Without a trace directory (or with no CSV in it) only the synthetic cases run.
 
 #include <algorithm>
