@@ -618,16 +618,38 @@ void AutoModel::pointForecast(std::vector<double>& out) const {
 }
 
 Forecast AutoModel::forecast(int horizon, double coverage) const {
-  return assembleForecast("auto: " + chosen(), observations_, horizon, coverage, errors_,
-                          errorScale(),
-                          [&](std::vector<double>& points) { pointForecast(points); });
+  Forecast out =
+      assembleForecast("auto: " + chosen(), observations_, horizon, coverage, errors_, errorScale(),
+                       [&](std::vector<double>& points) { pointForecast(points); });
+  widenForUsualEvents(out);
+  return out;
+}
+
+void AutoModel::widenForUsualEvents(Forecast& forecast) const {
+  if (!profile_ || !profile_->hasDetail() || step_ms_ <= 0) return;
+  const bool multiplicative = profile_->multiplicative();
+  const std::size_t n = std::min({forecast.point.size(), forecast.lo.size(), forecast.hi.size()});
+  for (std::size_t h = 0; h < n; ++h) {
+    const int64_t at = last_ms_ + static_cast<int64_t>(h + 1) * step_ms_ - step_ms_ / 2;
+    const double here = profile_->detailAt(at);
+    const auto [low, high] = profile_->eventRange(at);
+    if (multiplicative) {
+      const double base = std::max(0.05, 1.0 + here);
+      forecast.hi[h] = std::max(forecast.hi[h], forecast.hi[h] * (1.0 + high) / base);
+      forecast.lo[h] = std::min(forecast.lo[h], forecast.lo[h] * std::max(0.0, 1.0 + low) / base);
+    } else {
+      forecast.hi[h] += high - here;
+      forecast.lo[h] -= here - low;
+    }
+  }
 }
 
 std::string AutoModel::saveState() const {
   StateWriter w;
   // Version 5 says whether a seasonal profile follows, saves the profile's
-  // daily detail, and names each score's origin stride.
-  w.putText("auto").putInt(5);
+  // daily detail, and names each score's origin stride; 6 saves the
+  // profile's usual events.
+  w.putText("auto").putInt(6);
   w.putInt(params_.max_horizon)
       .putInt(params_.error_window)
       .putInt(params_.fit_window)
@@ -676,8 +698,8 @@ Status AutoModel::loadState(const std::string& state) {
   // Version 1 had no two-season or multiplicative candidates, 2 kept raw
   // error windows for its intervals; 4 adds the seasonal profile; 5 says
   // whether one follows (4 always had one), adds the profile's daily detail
-  // and names the scores' strides.
-  const int64_t version = r.getInt(1, 5);
+  // and names the scores' strides; 6 adds the profile's usual events.
+  const int64_t version = r.getInt(1, 6);
   ForecastModelParams p;
   p.max_horizon = static_cast<int>(r.getInt(1, 10000));
   p.error_window = static_cast<int>(r.getInt(2, 1000000));
@@ -711,7 +733,9 @@ Status AutoModel::loadState(const std::string& state) {
   if (has_profile) {
     loaded.last_ms_ = r.getInt();
     loaded.step_ms_ = r.getInt(1, kMaxInt);
-    loaded.profile_ = SeasonalProfile::load(r, version >= 5);
+    loaded.profile_ = SeasonalProfile::load(r, version >= 6   ? SeasonalProfile::Saved::kEvents
+                                               : version == 5 ? SeasonalProfile::Saved::kDetail
+                                                              : SeasonalProfile::Saved::kHarmonics);
   }
   const int64_t kept = r.getInt(0, static_cast<int64_t>(loaded.history_.capacity()));
   for (int64_t i = 0; i < kept && r.ok(); ++i) loaded.history_.push(r.getFloat());

@@ -217,6 +217,15 @@ class AutoModel final : public ForecastModel {
   /// an hourly pattern at 15 s) draws the series' shape itself; the detail
   /// on top would count it twice. Nothing without detail.
   void addDetailAhead(int64_t end_ms, std::vector<double>& path) const;
+  /// Widens a forecast's interval at each step to the profile's usual
+  /// events in the slots less than half a detail slot from it
+  /// (SeasonalProfile::eventRange()): the slots a nightly job fills on most
+  /// nights but not on every night but one (it starts five minutes early on
+  /// some) are in the interval, so in the plan, though the point keeps to
+  /// the detail; and a step in a slot's first or last half has that slot's
+  /// event whole, not the detail's line from the slot before. Nothing
+  /// without a detail.
+  void widenForUsualEvents(Forecast& forecast) const;
 
   ForecastModelParams params_;
   int horizon_;

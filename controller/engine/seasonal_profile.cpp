@@ -173,6 +173,23 @@ double SeasonalProfile::detailAt(int64_t ms) const {
   return (1.0 - fraction) * detail_[a] + fraction * detail_[b];
 }
 
+std::pair<double, double> SeasonalProfile::eventRange(int64_t ms) const {
+  if (detail_.empty()) return {0.0, 0.0};
+  const std::vector<float>& events = events_.empty() ? detail_ : events_;
+  const auto slots = static_cast<int64_t>(events.size());
+  const int64_t half = detail_bucket_ms_ / 2;
+  double lo = detailAt(ms);
+  double hi = lo;
+  // The slots meeting (ms - half, ms + half): one at a centre, else two.
+  for (int64_t i = floorDiv(ms - half + 1, detail_bucket_ms_);
+       i <= floorDiv(ms + half - 1, detail_bucket_ms_); ++i) {
+    const double v = events[static_cast<std::size_t>((i % slots + slots) % slots)];
+    lo = std::min(lo, v);
+    hi = std::max(hi, v);
+  }
+  return {lo, hi};
+}
+
 double SeasonalProfile::at(int64_t ms) const {
   const double sum = harmonicSum(ms);
   if (!multiplicative_) return sum + detailAt(ms);
@@ -181,6 +198,7 @@ double SeasonalProfile::at(int64_t ms) const {
 
 void SeasonalProfile::fitDailyDetail(const std::vector<CoarseBucket>& fine, int64_t bucket_ms) {
   detail_.clear();
+  events_.clear();
   detail_bucket_ms_ = 0;
   if (bucket_ms <= 0 || bucket_ms >= 3'600'000 || kDayMs % bucket_ms != 0 || fine.empty()) return;
   const int64_t slots = kDayMs / bucket_ms;
@@ -251,13 +269,16 @@ void SeasonalProfile::fitDailyDetail(const std::vector<CoarseBucket>& fine, int6
   if (distances.empty()) return;
   const double sigma = 1.4826 * empiricalQuantile(distances, 0.5);
   std::vector<float> detail(static_cast<std::size_t>(slots), 0.0f);
+  std::vector<float> events(static_cast<std::size_t>(slots), 0.0f);
   bool any = false;
+  bool events_differ = false;
   for (std::size_t s = 0; s < median.size(); ++s) {
     if (!std::isfinite(median[s])) continue;
     // A median of n normal values has a standard error of about
     // 1.2533 sigma / sqrt(n).
     const double se = 1.2533 * sigma / std::sqrt(static_cast<double>(by_slot[s].size()));
     if (std::abs(median[s]) <= 5.0 * se) continue;
+    events[s] = static_cast<float>(median[s]);
     // And it recurs: every day but one departs the same way by at least
     // half the median. A spike that wanders from slot to slot (on four days
     // of seven here) is no calendar event, and would be forecast where it
@@ -265,18 +286,28 @@ void SeasonalProfile::fitDailyDetail(const std::vector<CoarseBucket>& fine, int6
     const auto recurring = std::count_if(by_slot[s].begin(), by_slot[s].end(), [&](double v) {
       return median[s] > 0.0 ? v >= 0.5 * median[s] : v <= 0.5 * median[s];
     });
-    if (recurring + 1 < static_cast<std::ptrdiff_t>(by_slot[s].size())) continue;
+    if (recurring + 1 < static_cast<std::ptrdiff_t>(by_slot[s].size())) {
+      events_differ = true;
+      continue;
+    }
     detail[s] = static_cast<float>(median[s]);
     any = true;
   }
   if (!any) return;
   detail_ = std::move(detail);
+  if (events_differ) events_ = std::move(events);
   detail_bucket_ms_ = bucket_ms;
 }
 
 int SeasonalProfile::detailSlots() const {
   return static_cast<int>(
       std::count_if(detail_.begin(), detail_.end(), [](float v) { return v != 0.0f; }));
+}
+
+int SeasonalProfile::eventSlots() const {
+  const std::vector<float>& events = events_.empty() ? detail_ : events_;
+  return static_cast<int>(
+      std::count_if(events.begin(), events.end(), [](float v) { return v != 0.0f; }));
 }
 
 double SeasonalProfile::remove(double value, int64_t ms) const {
@@ -306,6 +337,7 @@ std::string SeasonalProfile::describe() const {
   if (!detail_.empty()) {
     out += ", " + std::to_string(detail_bucket_ms_ / 60'000) + "-minute detail in " +
            std::to_string(detailSlots()) + " slots";
+    if (!events_.empty()) out += " (" + std::to_string(eventSlots()) + " with usual events)";
   }
   return out;
 }
@@ -318,9 +350,11 @@ void SeasonalProfile::save(StateWriter& w) const {
   }
   w.putInt(detail_bucket_ms_).putInt(static_cast<int64_t>(detail_.size()));
   for (float v : detail_) w.putFloat(v);
+  w.putInt(static_cast<int64_t>(events_.size()));
+  for (float v : events_) w.putFloat(v);
 }
 
-std::optional<SeasonalProfile> SeasonalProfile::load(StateReader& r, bool with_detail) {
+std::optional<SeasonalProfile> SeasonalProfile::load(StateReader& r, Saved form) {
   SeasonalProfile p;
   p.origin_ms_ = r.getInt();
   p.multiplicative_ = r.getInt(0, 1) == 1;
@@ -336,7 +370,7 @@ std::optional<SeasonalProfile> SeasonalProfile::load(StateReader& r, bool with_d
     if (!std::isfinite(h.re) || !std::isfinite(h.im)) r.fail("a profile harmonic is not finite");
     p.harmonics_.push_back(h);
   }
-  if (with_detail) {
+  if (form != Saved::kHarmonics) {
     p.detail_bucket_ms_ = r.getInt(0, 3'600'000 - 1);
     const int64_t slots = r.getInt(0, kDayMs / 1000);
     const bool fits = slots == 0 ? p.detail_bucket_ms_ == 0
@@ -346,6 +380,17 @@ std::optional<SeasonalProfile> SeasonalProfile::load(StateReader& r, bool with_d
       const float v = r.getFloat();
       if (!std::isfinite(v)) r.fail("a profile's detail is not finite");
       p.detail_.push_back(v);
+    }
+  }
+  if (form == Saved::kEvents) {
+    const int64_t slots = r.getInt(0, kDayMs / 1000);
+    if (r.ok() && slots != 0 && slots != static_cast<int64_t>(p.detail_.size())) {
+      r.fail("a profile's usual events are not one per slot of its detail");
+    }
+    for (int64_t i = 0; i < slots && r.ok(); ++i) {
+      const float v = r.getFloat();
+      if (!std::isfinite(v)) r.fail("a profile's usual events are not finite");
+      p.events_.push_back(v);
     }
   }
   if (!r.ok()) return std::nullopt;

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "controller/engine/state_codec.h"
@@ -90,9 +91,17 @@ class SeasonalProfile {
   /// any detail before; with nothing kept the profile has none. Additive
   /// detail for an additive profile, a relative one (a factor around one)
   /// for a multiplicative profile. O(n log n) for n buckets.
+  ///
+  /// The fit also keeps the day's usual events: the median of every slot
+  /// that stands out of the noise, whether it recurs or not (an event's
+  /// first and last slots when it starts or ends a slot early or late from
+  /// day to day; a job on five nights of seven). They shape no forecast's
+  /// point (a missing event would read as a level shift) but widen its
+  /// interval (eventRange()).
   void fitDailyDetail(const std::vector<CoarseBucket>& fine, int64_t bucket_ms);
-  /// Takes `other`'s daily detail (or its lack of one) in place of this
-  /// profile's: a refit of the harmonics between two fits of the detail.
+  /// Takes `other`'s daily detail and usual events (or their lack) in place
+  /// of this profile's: a refit of the harmonics between two fits of the
+  /// detail.
   /// Only from a profile of the same form: an additive detail is an offset
   /// in demand units and a multiplicative one a relative change, so an
   /// offset of +150 read as a change of +15,000% would multiply a forecast
@@ -102,15 +111,26 @@ class SeasonalProfile {
     if (other.multiplicative_ != multiplicative_) return false;
     detail_bucket_ms_ = other.detail_bucket_ms_;
     detail_ = other.detail_;
+    events_ = other.events_;
     return true;
   }
   /// Slots of the day whose detail is not zero (0 without detail).
   int detailSlots() const;
+  /// Slots of the day with a usual event (detailSlots() and the slots that
+  /// stand out without recurring).
+  int eventSlots() const;
   /// The detail alone at `ms`, linear between the slot centres: an offset
   /// (additive profile) or a relative change of the factor
   /// (multiplicative); 0 without detail.
   double detailAt(int64_t ms) const;
   bool hasDetail() const { return !detail_.empty(); }
+  /// The lowest and highest of the day's usual events (fitDailyDetail())
+  /// in the slots less than half a slot from `ms`, and detailAt(ms) itself:
+  /// an offset or a relative change, as the detail. At a slot's centre, its
+  /// own event; nearer an edge, the larger (and the smaller) of its and its
+  /// neighbour's: an event is known to its slot, not within it. {0, 0}
+  /// without detail.
+  std::pair<double, double> eventRange(int64_t ms) const;
 
   /// The shape at `ms`: an offset (additive) or a factor (multiplicative),
   /// the detail (linear between its slots' centres) included.
@@ -130,9 +150,13 @@ class SeasonalProfile {
 
   void save(StateWriter& writer) const;
   /// Reads what save() wrote; nullopt (and the reader failed) on bad input.
-  /// `with_detail`: the saved form carries the detail (the auto model's
-  /// state version 5); without, it was saved before there was one.
-  static std::optional<SeasonalProfile> load(StateReader& reader, bool with_detail);
+  /// What a saved profile holds, by the release that saved it.
+  enum class Saved {
+    kHarmonics,  ///< the harmonics only (the auto model's state version 4)
+    kDetail,     ///< and the daily detail (version 5)
+    kEvents,     ///< and the day's usual events (version 6)
+  };
+  static std::optional<SeasonalProfile> load(StateReader& reader, Saved form);
 
   bool operator==(const SeasonalProfile&) const = default;
 
@@ -149,6 +173,9 @@ class SeasonalProfile {
   /// midnight UTC): an offset, or a relative change of the factor.
   int64_t detail_bucket_ms_ = 0;
   std::vector<float> detail_;
+  /// Per slot: the day's usual events (the detail's slots and the others
+  /// that stand out), as the detail; empty when they are the detail's.
+  std::vector<float> events_;
 };
 
 /// Whether a controller deciding every `step_s` seconds needs a profile for

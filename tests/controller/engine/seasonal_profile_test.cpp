@@ -116,7 +116,7 @@ TEST(SeasonalProfile, SurvivesTheStateCodec) {
   StateWriter w;
   profile->save(w);
   StateReader r(w.str(), "profile");
-  const auto loaded = SeasonalProfile::load(r, true);
+  const auto loaded = SeasonalProfile::load(r, SeasonalProfile::Saved::kEvents);
   ASSERT_TRUE(loaded.has_value());
   EXPECT_EQ(*loaded, *profile);
 }
@@ -124,8 +124,10 @@ TEST(SeasonalProfile, SurvivesTheStateCodec) {
 /// A week of 5-minute means: a daily wave of 20 around 50, noise of sd 3,
 /// and with `spike` a nightly job adding 150 (+-25%) for twenty minutes
 /// from 02:00, give or take five minutes, as replay_bench's
-/// syn_nightly_spikes draws it.
-std::vector<CoarseBucket> nightlyJobWeek(bool spike, unsigned seed) {
+/// syn_nightly_spikes draws it. `starts`, when given, receives each day's
+/// first slot of the job.
+std::vector<CoarseBucket> nightlyJobWeek(bool spike, unsigned seed,
+                                         std::vector<int64_t>* starts = nullptr) {
   std::mt19937 rng(seed);
   std::uniform_real_distribution<double> u(0.0, 1.0);
   std::normal_distribution<double> noise(0.0, 3.0);
@@ -137,6 +139,7 @@ std::vector<CoarseBucket> nightlyJobWeek(bool spike, unsigned seed) {
     if (i % per_day == 0) {
       start = 24 + static_cast<int64_t>(std::floor(3.0 * u(rng))) - 1;
       height = 150.0 * (0.75 + 0.5 * u(rng));
+      if (starts != nullptr) starts->push_back(start);
     }
     const double phase = 2.0 * std::numbers::pi * static_cast<double>(i % per_day) / per_day;
     double v = 50.0 + 20.0 * std::sin(phase) + noise(rng);
@@ -236,41 +239,111 @@ TEST(SeasonalProfile, ASpikeThatMovedIsNoDailyDetail) {
 }
 
 // The detail is saved with the profile, and a profile saved before there
-// was one (the auto model's state before version 5) still loads.
+// was one (the auto model's state before version 5) or before the usual
+// events (version 5) still loads.
 TEST(SeasonalProfile, TheDailyDetailSurvivesTheStateCodecAndOldFormsLoad) {
   const auto pair = fitBoth(nightlyJobWeek(true, 7));
   ASSERT_TRUE(pair.has_value());
   const SeasonalProfile& without = pair->hourly_only;
   const SeasonalProfile* profile = &pair->with_detail;
   ASSERT_GT(profile->detailSlots(), 0);
+  ASSERT_GT(profile->eventSlots(), profile->detailSlots()) << "the job's edges stand out too";
   StateWriter w;
   profile->save(w);
   StateReader r(w.str(), "profile");
-  const auto loaded = SeasonalProfile::load(r, true);
+  const auto loaded = SeasonalProfile::load(r, SeasonalProfile::Saved::kEvents);
   ASSERT_TRUE(loaded.has_value());
   EXPECT_EQ(*loaded, *profile);
-  // The form before: the harmonics only.
+  // The forms before: the harmonics only, and the detail without events.
+  // `tail` is what the later forms append, cut from the end of a save.
+  // (A reader views its input: each form is kept in a string of its own.)
+  const auto cut = [](const std::string& saved, const StateWriter& tail) {
+    return saved.substr(0, saved.size() - (tail.str().size() - 1));
+  };
+  const auto slots = static_cast<int64_t>(kDayMs / kDetailBucketMs);
+  StateWriter no_detail_nor_events;
+  no_detail_nor_events.putInt(0).putInt(0).putInt(0);
+  StateWriter events_tail;
+  events_tail.putInt(slots);
+  for (int64_t i = 0; i < slots; ++i) events_tail.putFloat(0.0f);
+
   StateWriter old;
   without.save(old);
-  std::string legacy = old.str();
-  StateWriter tail;
-  tail.putInt(0).putInt(0);
-  legacy.resize(legacy.size() - (tail.str().size() - 1));
-  StateReader legacy_reader(legacy, "profile");
-  const auto legacy_loaded = SeasonalProfile::load(legacy_reader, false);
+  const std::string harmonics_only = cut(old.str(), no_detail_nor_events);
+  StateReader legacy_reader(harmonics_only, "profile");
+  const auto legacy_loaded =
+      SeasonalProfile::load(legacy_reader, SeasonalProfile::Saved::kHarmonics);
   ASSERT_TRUE(legacy_loaded.has_value());
   EXPECT_EQ(*legacy_loaded, without);
+
+  const std::string detail_only = cut(w.str(), events_tail);
+  StateReader five_reader(detail_only, "profile");
+  const auto five = SeasonalProfile::load(five_reader, SeasonalProfile::Saved::kDetail);
+  ASSERT_TRUE(five.has_value());
+  EXPECT_EQ(five->detailSlots(), profile->detailSlots());
+  EXPECT_EQ(five->eventSlots(), profile->detailSlots()) << "without events, the detail's own";
+
   // A detail that does not divide the day is refused.
-  StateWriter bad;
-  without.save(bad);
-  std::string broken = bad.str();
-  broken.resize(broken.size() - (tail.str().size() - 1));
   StateWriter wrong;
-  wrong.putInt(7 * 60'000).putInt(2).putFloat(1.0f).putFloat(2.0f);
-  broken += wrong.str().substr(1);
+  wrong.putInt(7 * 60'000).putInt(2).putFloat(1.0f).putFloat(2.0f).putInt(0);
+  const std::string broken = harmonics_only + wrong.str().substr(1);
   StateReader broken_reader(broken, "profile");
-  EXPECT_FALSE(SeasonalProfile::load(broken_reader, true).has_value());
+  EXPECT_FALSE(SeasonalProfile::load(broken_reader, SeasonalProfile::Saved::kEvents).has_value());
   EXPECT_FALSE(broken_reader.ok());
+  // So are events that are not one per slot of the detail.
+  StateWriter two_events;
+  two_events.putInt(2).putFloat(1.0f).putFloat(2.0f);
+  const std::string mismatched = detail_only + two_events.str().substr(1);
+  StateReader mismatched_reader(mismatched, "profile");
+  EXPECT_FALSE(
+      SeasonalProfile::load(mismatched_reader, SeasonalProfile::Saved::kEvents).has_value());
+  EXPECT_FALSE(mismatched_reader.ok());
+}
+
+// A job that starts a slot early or late from night to night. Per slot,
+// from the nights the detail reads (the last seven): the detail keeps the
+// slots the job fills on every night but one, the usual events those it
+// fills on most nights (a median of seven is the job's from four nights).
+// At a slot's centre the range is that slot's event; at the edge between
+// two slots, the larger and smaller of theirs.
+TEST(SeasonalProfile, TheUsualEventsAreTheSlotsAJobFillsOnMostNights) {
+  std::vector<int64_t> starts;
+  const auto pair = fitBoth(nightlyJobWeek(true, 7, &starts));
+  ASSERT_TRUE(pair.has_value());
+  const SeasonalProfile& profile = pair->with_detail;
+  ASSERT_EQ(starts.size(), 8u);
+  const std::vector<int64_t> read(starts.end() - kDetailMaxDays, starts.end());
+  const auto nights = [&](int64_t slot) {
+    return std::count_if(read.begin(), read.end(),
+                         [&](int64_t start) { return slot >= start && slot < start + 4; });
+  };
+  const int64_t day = 8 * kDayMs;
+  const auto centre = [&](int64_t slot) {
+    return day + slot * kDetailBucketMs + kDetailBucketMs / 2;
+  };
+  int events_beyond_detail = 0;
+  for (int64_t slot = 20; slot < 32; ++slot) {
+    const auto filled = nights(slot);
+    const double own = profile.eventRange(centre(slot)).second;
+    EXPECT_EQ(own > 100.0, filled >= 4) << "slot " << slot << ", job on " << filled << " nights";
+    EXPECT_EQ(profile.detailAt(centre(slot)) > 100.0, filled >= 6)
+        << "slot " << slot << ", job on " << filled << " nights";
+    events_beyond_detail += filled >= 4 && filled < 6 ? 1 : 0;
+    // Just inside the slot, the job in its neighbour before counts too.
+    const int64_t edge = day + slot * kDetailBucketMs + 1;
+    const double before = profile.eventRange(centre(slot - 1)).second;
+    if (std::max(own, before) > 100.0) {
+      EXPECT_DOUBLE_EQ(profile.eventRange(edge).second, std::max(own, before)) << "slot " << slot;
+    }
+  }
+  ASSERT_GT(events_beyond_detail, 0) << "the week has a slot the job fills on most nights only";
+  for (int64_t hour : {6, 10, 14, 18, 22}) {
+    const auto [low, high] = profile.eventRange(day + hour * kProfileHourMs);
+    EXPECT_LT(std::abs(low), 10.0) << hour;
+    EXPECT_LT(std::abs(high), 10.0) << hour;
+  }
+  // Without a detail there are no events.
+  EXPECT_EQ(pair->hourly_only.eventRange(centre(26)), (std::pair<double, double>{0.0, 0.0}));
 }
 
 // An additive detail is an offset in demand units, a multiplicative one a
