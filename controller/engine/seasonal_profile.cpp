@@ -278,18 +278,26 @@ void SeasonalProfile::fitDailyDetail(const std::vector<CoarseBucket>& fine, int6
     // 1.2533 sigma / sqrt(n).
     const double se = 1.2533 * sigma / std::sqrt(static_cast<double>(by_slot[s].size()));
     if (std::abs(median[s]) <= 5.0 * se) continue;
-    events[s] = static_cast<float>(median[s]);
+    const auto departs = [&](double v) {
+      return median[s] > 0.0 ? v >= 0.5 * median[s] : v <= 0.5 * median[s];
+    };
     // And it recurs: every day but one departs the same way by at least
     // half the median. A spike that wanders from slot to slot (on four days
     // of seven here) is no calendar event, and would be forecast where it
     // is not.
-    const auto recurring = std::count_if(by_slot[s].begin(), by_slot[s].end(), [&](double v) {
-      return median[s] > 0.0 ? v >= 0.5 * median[s] : v <= 0.5 * median[s];
-    });
-    if (recurring + 1 < static_cast<std::ptrdiff_t>(by_slot[s].size())) {
-      events_differ = true;
+    const auto& days = by_slot[s];
+    const auto recurring = std::count_if(days.begin(), days.end(), departs);
+    if (recurring + 1 < static_cast<std::ptrdiff_t>(days.size())) {
+      // A usual event still, if seen on one of the last two days (the
+      // values are in day order): one missing on both has likely stopped (a
+      // job moved or retired), and would be provided for for days.
+      if (departs(days.back()) || departs(days[days.size() - 2])) {
+        events[s] = static_cast<float>(median[s]);
+        events_differ = true;
+      }
       continue;
     }
+    events[s] = static_cast<float>(median[s]);
     detail[s] = static_cast<float>(median[s]);
     any = true;
   }

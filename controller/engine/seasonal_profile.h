@@ -92,12 +92,13 @@ class SeasonalProfile {
   /// detail for an additive profile, a relative one (a factor around one)
   /// for a multiplicative profile. O(n log n) for n buckets.
   ///
-  /// The fit also keeps the day's usual events: the median of every slot
-  /// that stands out of the noise, whether it recurs or not (an event's
-  /// first and last slots when it starts or ends a slot early or late from
-  /// day to day; a job on five nights of seven). They shape no forecast's
-  /// point (a missing event would read as a level shift) but widen its
-  /// interval (eventRange()).
+  /// The fit also keeps, beside a detail, the day's usual events: the
+  /// median of every slot that stands out of the noise and either recurs or
+  /// departs the same way on one of the last two days (an event's first and
+  /// last slots when it starts or ends a slot early or late from day to
+  /// day; a job on five nights of seven; not one that stopped two days
+  /// ago). They shape no forecast's point (a missing event would read as a
+  /// level shift) but widen its interval (eventRange()).
   void fitDailyDetail(const std::vector<CoarseBucket>& fine, int64_t bucket_ms);
   /// Takes `other`'s daily detail and usual events (or their lack) in place
   /// of this profile's: a refit of the harmonics between two fits of the
