@@ -87,8 +87,14 @@ void SeasonalProfiles::refresh(store::TelemetryStore& store, engine::DecisionEng
         buckets.push_back({b.start_ms, b.mean});
     }
     auto profile = engine::SeasonalProfile::fit(buckets, bucket_ms);
-    if (!profile) continue;
-    if (!detail_due) {
+    if (!profile) {
+      // No daily shape in the hours now (a marginal shape, an absurd hour):
+      // the engine keeps the harmonics it holds, but their detail is still
+      // fitted again on schedule, so an event that stopped leaves it.
+      if (!detail_due) continue;
+      profile = engine.seasonalProfile(system.system);
+      if (!profile) continue;
+    } else if (!detail_due) {
       // A detail fitted for the other form (the harmonics' refit switched
       // between additive and multiplicative) is fitted again now.
       const auto held = engine.seasonalProfile(system.system);

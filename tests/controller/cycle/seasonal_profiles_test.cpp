@@ -122,5 +122,72 @@ TEST(SeasonalProfiles, ADetailOfTheOtherFormIsFittedAgainNotKept) {
   EXPECT_LT(refitted->at(kInsideJobMs), 3.0);
 }
 
+// A refit that finds no daily shape in the hours keeps the harmonics the
+// engine holds, but fits their detail again on schedule: a nightly job that
+// stopped leaves the detail, and the plan no longer provides for it. (It
+// kept the whole profile: ec2_network_in's hourly bursts stayed in its
+// detail for the eight days after they stopped.)
+TEST(SeasonalProfiles, WithoutADailyShapeInTheHoursTheDetailStillFollowsTheMinutes) {
+  pso::testing::TempDir dir;
+  auto opened = store::Store::open(dir.file("controller.db"));
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  store::Store& db = **opened;
+  // A flat load: no daily shape, no job.
+  std::vector<store::Sample> samples;
+  for (int64_t ms = kFirstMidnightMs; ms < kFirstMidnightMs + kStoredDays * engine::kDayMs;
+       ms += kSampleEveryMs) {
+    samples.push_back({ms + kSampleEveryMs / 2, 100.0});
+  }
+  ASSERT_TRUE(db.importSamples("web", kDemandMetric, samples).ok());
+  ASSERT_TRUE(db.rollup(kFirstMidnightMs + (kStoredDays + 1) * engine::kDayMs).ok());
+
+  engine::EngineSettings settings;
+  settings.step_s = 15.0;
+  engine::DecisionEngine engine(settings);
+  engine::SystemSpec spec;
+  spec.name = "web";
+  spec.capacity_per_replica = 10.0;
+  engine.upsertSystem(spec);
+  engine::SystemObservation web;
+  web.system = "web";
+  const int64_t now_ms = kFirstMidnightMs + kStoredDays * engine::kDayMs;
+  for (int64_t ms : {now_ms - 15'000, now_ms}) {
+    engine::CycleInput input;
+    input.now_ms = ms;
+    web.demand = 100.0;
+    web.current_replicas = 2;
+    input.systems.push_back(web);
+    (void)engine.decide(input);
+  }
+  // The engine holds a profile with the job at 02:00 in its detail, as one
+  // fitted while the job ran would.
+  std::vector<engine::CoarseBucket> fine;
+  for (int64_t ms = kFirstMidnightMs; ms < now_ms; ms += engine::kDetailBucketMs) {
+    fine.push_back(
+        {ms, 50.0 + 20.0 * std::sin(dayPhase(ms)) + (inTheNightlyJob(ms) ? 150.0 : 0.0)});
+  }
+  auto held = engine::SeasonalProfile::fit(pso::testing::hourlyOf(fine), kOneHourMs);
+  ASSERT_TRUE(held.has_value());
+  held->fitDailyDetail(fine, engine::kDetailBucketMs);
+  ASSERT_GT(held->detailAt(kInsideJobMs), 100.0);
+  engine.setSeasonalProfile("web", held);
+
+  SeasonalProfiles profiles;
+  profiles.refresh(db, engine, {web}, kDemandMetric, now_ms);
+  const auto after = engine.seasonalProfile("web");
+  ASSERT_TRUE(after.has_value()) << "the harmonics are kept";
+  ASSERT_FALSE(held->multiplicative());
+  ASSERT_FALSE(after->multiplicative());
+  const int64_t afternoon = now_ms + 14 * kOneHourMs;
+  for (int64_t at : {kInsideJobMs, afternoon}) {
+    EXPECT_NEAR(after->at(at) - after->detailAt(at), held->at(at) - held->detailAt(at), 1e-9);
+  }
+  // The job is gone from the shape: the held profile rose 150 into it from
+  // an hour before; the refitted detail follows the flat minutes.
+  const int64_t hour_before = kInsideJobMs - kOneHourMs;
+  EXPECT_GT(held->at(kInsideJobMs) - held->at(hour_before), 100.0);
+  EXPECT_LT(std::abs(after->at(kInsideJobMs) - after->at(hour_before)), 10.0) << after->describe();
+}
+
 }  // namespace
 }  // namespace pso::controller::cycle
