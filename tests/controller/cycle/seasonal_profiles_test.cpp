@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <memory>
 #include <numbers>
 #include <optional>
 #include <vector>
@@ -36,9 +37,57 @@ bool inTheNightlyJob(int64_t ms) {
   return into_day >= 2 * kOneHourMs && into_day < 2 * kOneHourMs + 20 * 60'000;
 }
 
+/// The end of the stored days: when the tests refit.
+constexpr int64_t kNowMs = kFirstMidnightMs + kStoredDays * engine::kDayMs;
 /// 02:10 on the day after the samples: inside the job.
-constexpr int64_t kInsideJobMs =
-    kFirstMidnightMs + kStoredDays * engine::kDayMs + 2 * kOneHourMs + 10 * 60'000;
+constexpr int64_t kInsideJobMs = kNowMs + 2 * kOneHourMs + 10 * 60'000;
+
+/// A real SQLite store in `dir` holding web's demand `value(ms)` for every
+/// minute of the stored days, rolled up; null (and the test failed) when
+/// the store refuses.
+template <typename Value>
+std::unique_ptr<store::Store> storeOfWeb(const pso::testing::TempDir& dir, Value value) {
+  auto opened = store::Store::open(dir.file("controller.db"));
+  if (!opened.ok()) {
+    ADD_FAILURE() << opened.error().message;
+    return nullptr;
+  }
+  std::unique_ptr<store::Store> db = std::move(opened.value());
+  std::vector<store::Sample> samples;
+  for (int64_t ms = kFirstMidnightMs; ms < kNowMs; ms += kSampleEveryMs) {
+    samples.push_back({ms + kSampleEveryMs / 2, value(ms)});
+  }
+  if (!db->importSamples("web", kDemandMetric, samples).ok() ||
+      !db->rollup(kNowMs + engine::kDayMs).ok()) {
+    ADD_FAILURE() << "storing web's samples failed";
+    return nullptr;
+  }
+  return db;
+}
+
+/// An engine cycling every 15 s with the system web, whose model has seen
+/// the steps up to kNowMs (a model takes a profile once it has seen a
+/// step's time).
+engine::DecisionEngine webEngine() {
+  engine::EngineSettings settings;
+  settings.step_s = 15.0;
+  engine::DecisionEngine engine(settings);
+  engine::SystemSpec spec;
+  spec.name = "web";
+  spec.capacity_per_replica = 10.0;
+  engine.upsertSystem(spec);
+  for (int64_t ms : {kNowMs - 15'000, kNowMs}) {
+    engine::CycleInput input;
+    input.now_ms = ms;
+    engine::SystemObservation web;
+    web.system = "web";
+    web.demand = 100.0;
+    web.current_replicas = 2;
+    input.systems.push_back(web);
+    (void)engine.decide(input);
+  }
+  return engine;
+}
 
 // A detail is an offset for an additive profile and a relative change for a
 // multiplicative one. A refit of the harmonics that switches form between
@@ -47,45 +96,21 @@ constexpr int64_t kInsideJobMs =
 // and asked for 60,000 replicas of a system that ran 16.
 TEST(SeasonalProfiles, ADetailOfTheOtherFormIsFittedAgainNotKept) {
   pso::testing::TempDir dir;
-  auto opened = store::Store::open(dir.file("controller.db"));
-  ASSERT_TRUE(opened.ok()) << opened.error().message;
-  store::Store& db = **opened;
   // Eight days whose daily swing grows with their level (a multiplicative
   // season), with a job adding 30% for twenty minutes at 02:00.
-  std::vector<store::Sample> samples;
-  for (int64_t ms = kFirstMidnightMs; ms < kFirstMidnightMs + kStoredDays * engine::kDayMs;
-       ms += kSampleEveryMs) {
+  const auto db = storeOfWeb(dir, [](int64_t ms) {
     const double level = 100.0 * std::pow(1.25, static_cast<double>(ms - kFirstMidnightMs) /
                                                     static_cast<double>(engine::kDayMs));
-    double value = level * (1.0 + 0.4 * std::sin(dayPhase(ms)));
-    if (inTheNightlyJob(ms)) value *= 1.3;
-    samples.push_back({ms + kSampleEveryMs / 2, value});
-  }
-  ASSERT_TRUE(db.importSamples("web", kDemandMetric, samples).ok());
-  ASSERT_TRUE(db.rollup(kFirstMidnightMs + (kStoredDays + 1) * engine::kDayMs).ok());
-
-  engine::EngineSettings settings;
-  settings.step_s = 15.0;
-  engine::DecisionEngine engine(settings);
-  engine::SystemSpec spec;
-  spec.name = "web";
-  spec.capacity_per_replica = 10.0;
-  engine.upsertSystem(spec);
+    const double value = level * (1.0 + 0.4 * std::sin(dayPhase(ms)));
+    return inTheNightlyJob(ms) ? value * 1.3 : value;
+  });
+  ASSERT_NE(db, nullptr);
+  engine::DecisionEngine engine = webEngine();
   engine::SystemObservation web;
   web.system = "web";
   SeasonalProfiles profiles;
-
-  const int64_t now_ms = kFirstMidnightMs + kStoredDays * engine::kDayMs;
-  // A model takes a profile once it has seen a step's time.
-  for (int64_t ms : {now_ms - 15'000, now_ms}) {
-    engine::CycleInput input;
-    input.now_ms = ms;
-    web.demand = 100.0;
-    web.current_replicas = 2;
-    input.systems.push_back(web);
-    (void)engine.decide(input);
-  }
-  profiles.refresh(db, engine, {web}, kDemandMetric, now_ms);
+  const int64_t now_ms = kNowMs;
+  profiles.refresh(*db, engine, {web}, kDemandMetric, now_ms);
   const auto fitted = engine.seasonalProfile("web");
   ASSERT_TRUE(fitted.has_value());
   ASSERT_TRUE(fitted->multiplicative()) << fitted->describe();
@@ -112,7 +137,7 @@ TEST(SeasonalProfiles, ADetailOfTheOtherFormIsFittedAgainNotKept) {
   // An hour later the harmonics are refitted (multiplicative, from the
   // store) and the detail is not due for five more hours: it is fitted again
   // rather than taken from the additive profile.
-  profiles.refresh(db, engine, {web}, kDemandMetric, now_ms + kOneHourMs);
+  profiles.refresh(*db, engine, {web}, kDemandMetric, now_ms + kOneHourMs);
   const auto refitted = engine.seasonalProfile("web");
   ASSERT_TRUE(refitted.has_value());
   ASSERT_TRUE(refitted->multiplicative());
@@ -129,36 +154,13 @@ TEST(SeasonalProfiles, ADetailOfTheOtherFormIsFittedAgainNotKept) {
 // detail for the eight days after they stopped.)
 TEST(SeasonalProfiles, WithoutADailyShapeInTheHoursTheDetailStillFollowsTheMinutes) {
   pso::testing::TempDir dir;
-  auto opened = store::Store::open(dir.file("controller.db"));
-  ASSERT_TRUE(opened.ok()) << opened.error().message;
-  store::Store& db = **opened;
   // A flat load: no daily shape, no job.
-  std::vector<store::Sample> samples;
-  for (int64_t ms = kFirstMidnightMs; ms < kFirstMidnightMs + kStoredDays * engine::kDayMs;
-       ms += kSampleEveryMs) {
-    samples.push_back({ms + kSampleEveryMs / 2, 100.0});
-  }
-  ASSERT_TRUE(db.importSamples("web", kDemandMetric, samples).ok());
-  ASSERT_TRUE(db.rollup(kFirstMidnightMs + (kStoredDays + 1) * engine::kDayMs).ok());
-
-  engine::EngineSettings settings;
-  settings.step_s = 15.0;
-  engine::DecisionEngine engine(settings);
-  engine::SystemSpec spec;
-  spec.name = "web";
-  spec.capacity_per_replica = 10.0;
-  engine.upsertSystem(spec);
+  const auto db = storeOfWeb(dir, [](int64_t) { return 100.0; });
+  ASSERT_NE(db, nullptr);
+  engine::DecisionEngine engine = webEngine();
   engine::SystemObservation web;
   web.system = "web";
-  const int64_t now_ms = kFirstMidnightMs + kStoredDays * engine::kDayMs;
-  for (int64_t ms : {now_ms - 15'000, now_ms}) {
-    engine::CycleInput input;
-    input.now_ms = ms;
-    web.demand = 100.0;
-    web.current_replicas = 2;
-    input.systems.push_back(web);
-    (void)engine.decide(input);
-  }
+  const int64_t now_ms = kNowMs;
   // The engine holds a profile with the job at 02:00 in its detail, as one
   // fitted while the job ran would.
   std::vector<engine::CoarseBucket> fine;
@@ -173,7 +175,7 @@ TEST(SeasonalProfiles, WithoutADailyShapeInTheHoursTheDetailStillFollowsTheMinut
   engine.setSeasonalProfile("web", held);
 
   SeasonalProfiles profiles;
-  profiles.refresh(db, engine, {web}, kDemandMetric, now_ms);
+  profiles.refresh(*db, engine, {web}, kDemandMetric, now_ms);
   const auto after = engine.seasonalProfile("web");
   ASSERT_TRUE(after.has_value()) << "the harmonics are kept";
   ASSERT_FALSE(held->multiplicative());
