@@ -45,12 +45,12 @@ class SeasonalProfiles {
   /// per system, the refits between keeping the detail the engine's profile
   /// has, unless that profile is of the other form, additive or
   /// multiplicative, when the detail is fitted again) and gives it to the
-  /// engine. A system without enough
-  /// history or without a daily shape keeps the harmonics it had, their
-  /// detail still fitted again when due (an event that stopped leaves it);
-  /// a failed read is logged and retried at the next refit. At most twice the even share of
-  /// systems per cycle (systems x cycle / refit period) are fitted in one
-  /// call, the rest in the next cycles.
+  /// engine. A system without enough history or without a daily shape
+  /// keeps the harmonics it had, their detail still fitted again when due
+  /// (an event that stopped leaves it); a failed read is logged and retried
+  /// at the next refit. At most twice the even share of systems per cycle
+  /// (systems x cycle / refit period) are fitted in one call, the rest in
+  /// the next cycles.
   void refresh(store::TelemetryStore& store, engine::DecisionEngine& engine,
                const std::vector<engine::SystemObservation>& systems, const std::string& metric,
                int64_t now_ms);

@@ -117,8 +117,8 @@ class SeasonalProfile {
   }
   /// Slots of the day whose detail is not zero (0 without detail).
   int detailSlots() const;
-  /// Slots of the day with a usual event (detailSlots() and the slots that
-  /// stand out without recurring).
+  /// Slots of the day with a usual event: the detail's, and the slots that
+  /// stand out without recurring but were seen on one of the last two days.
   int eventSlots() const;
   /// The detail alone at `ms`, linear between the slot centres: an offset
   /// (additive profile) or a relative change of the factor
@@ -150,13 +150,14 @@ class SeasonalProfile {
   std::string describe() const;
 
   void save(StateWriter& writer) const;
-  /// Reads what save() wrote; nullopt (and the reader failed) on bad input.
   /// What a saved profile holds, by the release that saved it.
   enum class Saved {
     kHarmonics,  ///< the harmonics only (the auto model's state version 4)
     kDetail,     ///< and the daily detail (version 5)
     kEvents,     ///< and the day's usual events (version 6)
   };
+  /// Reads what save() wrote, in the `form` it was saved in; nullopt (and
+  /// the reader failed) on bad input.
   static std::optional<SeasonalProfile> load(StateReader& reader, Saved form);
 
   bool operator==(const SeasonalProfile&) const = default;
