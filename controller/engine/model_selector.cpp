@@ -631,8 +631,12 @@ void AutoModel::widenForUsualEvents(Forecast& forecast) const {
   const std::size_t n = std::min({forecast.point.size(), forecast.lo.size(), forecast.hi.size()});
   for (std::size_t h = 0; h < n; ++h) {
     const int64_t at = last_ms_ + static_cast<int64_t>(h + 1) * step_ms_ - step_ms_ / 2;
+    // The point holds the detail here; the interval reaches from it to the
+    // events around.
     const double here = profile_->detailAt(at);
-    const auto [low, high] = profile_->eventRange(at);
+    const auto [events_low, events_high] = profile_->eventRange(at);
+    const double low = std::min(events_low, here);
+    const double high = std::max(events_high, here);
     if (multiplicative) {
       const double base = std::max(0.05, 1.0 + here);
       forecast.hi[h] = std::max(forecast.hi[h], forecast.hi[h] * (1.0 + high) / base);

@@ -28,6 +28,22 @@ int64_t floorDiv(int64_t a, int64_t b) {
   return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
+/// Slots of a per-slot array that are not zero.
+int nonZeroSlots(const std::vector<float>& slots) {
+  return static_cast<int>(
+      std::count_if(slots.begin(), slots.end(), [](float v) { return v != 0.0f; }));
+}
+
+/// Reads `count` finite floats into `out`; fails the reader naming `what`
+/// on the first that is not.
+void readSlots(StateReader& r, int64_t count, const char* what, std::vector<float>& out) {
+  for (int64_t i = 0; i < count && r.ok(); ++i) {
+    const float v = r.getFloat();
+    if (!std::isfinite(v)) r.fail(std::string("a profile's ") + what + " is not finite");
+    out.push_back(v);
+  }
+}
+
 // A bucket mean is the harmonic averaged over the bucket: its amplitude is
 // damped by sinc(pi f) for f cycles per bucket. Undo that, so the profile is
 // the shape at an instant.
@@ -175,11 +191,11 @@ double SeasonalProfile::detailAt(int64_t ms) const {
 
 std::pair<double, double> SeasonalProfile::eventRange(int64_t ms) const {
   if (detail_.empty()) return {0.0, 0.0};
-  const std::vector<float>& events = events_.empty() ? detail_ : events_;
+  const std::vector<float>& events = usualEvents();
   const auto slots = static_cast<int64_t>(events.size());
   const int64_t half = detail_bucket_ms_ / 2;
-  double lo = detailAt(ms);
-  double hi = lo;
+  double lo = std::numeric_limits<double>::infinity();
+  double hi = -lo;
   // The slots meeting (ms - half, ms + half): one at a centre, else two.
   for (int64_t i = floorDiv(ms - half + 1, detail_bucket_ms_);
        i <= floorDiv(ms + half - 1, detail_bucket_ms_); ++i) {
@@ -308,14 +324,11 @@ void SeasonalProfile::fitDailyDetail(const std::vector<CoarseBucket>& fine, int6
 }
 
 int SeasonalProfile::detailSlots() const {
-  return static_cast<int>(
-      std::count_if(detail_.begin(), detail_.end(), [](float v) { return v != 0.0f; }));
+  return nonZeroSlots(detail_);
 }
 
 int SeasonalProfile::eventSlots() const {
-  const std::vector<float>& events = events_.empty() ? detail_ : events_;
-  return static_cast<int>(
-      std::count_if(events.begin(), events.end(), [](float v) { return v != 0.0f; }));
+  return nonZeroSlots(usualEvents());
 }
 
 double SeasonalProfile::remove(double value, int64_t ms) const {
@@ -384,22 +397,14 @@ std::optional<SeasonalProfile> SeasonalProfile::load(StateReader& r, Saved form)
     const bool fits = slots == 0 ? p.detail_bucket_ms_ == 0
                                  : p.detail_bucket_ms_ > 0 && p.detail_bucket_ms_ * slots == kDayMs;
     if (r.ok() && !fits) r.fail("a profile's detail does not divide a day into its slots");
-    for (int64_t i = 0; i < slots && r.ok(); ++i) {
-      const float v = r.getFloat();
-      if (!std::isfinite(v)) r.fail("a profile's detail is not finite");
-      p.detail_.push_back(v);
-    }
+    readSlots(r, slots, "detail", p.detail_);
   }
   if (form == Saved::kEvents) {
     const int64_t slots = r.getInt(0, kDayMs / 1000);
     if (r.ok() && slots != 0 && slots != static_cast<int64_t>(p.detail_.size())) {
       r.fail("a profile's usual events are not one per slot of its detail");
     }
-    for (int64_t i = 0; i < slots && r.ok(); ++i) {
-      const float v = r.getFloat();
-      if (!std::isfinite(v)) r.fail("a profile's usual events are not finite");
-      p.events_.push_back(v);
-    }
+    readSlots(r, slots, "usual events", p.events_);
   }
   if (!r.ok()) return std::nullopt;
   return p;

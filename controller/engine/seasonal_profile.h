@@ -126,11 +126,10 @@ class SeasonalProfile {
   double detailAt(int64_t ms) const;
   bool hasDetail() const { return !detail_.empty(); }
   /// The lowest and highest of the day's usual events (fitDailyDetail())
-  /// in the slots less than half a slot from `ms`, and detailAt(ms) itself:
-  /// an offset or a relative change, as the detail. At a slot's centre, its
-  /// own event; nearer an edge, the larger (and the smaller) of its and its
-  /// neighbour's: an event is known to its slot, not within it. {0, 0}
-  /// without detail.
+  /// in the slots less than half a slot from `ms`: an offset or a relative
+  /// change, as the detail. At a slot's centre, its own event; nearer an
+  /// edge, the larger (and the smaller) of its and its neighbour's: an event
+  /// is known to its slot, not within it. {0, 0} without detail.
   std::pair<double, double> eventRange(int64_t ms) const;
 
   /// The shape at `ms`: an offset (additive) or a factor (multiplicative),
@@ -165,6 +164,8 @@ class SeasonalProfile {
  private:
   /// The harmonics alone at `ms`, as a sum around zero.
   double harmonicSum(int64_t ms) const;
+  /// The usual events per slot: events_, or the detail when they are its.
+  const std::vector<float>& usualEvents() const { return events_.empty() ? detail_ : events_; }
 
   int64_t origin_ms_ = 0;
   bool multiplicative_ = false;
